@@ -1,0 +1,36 @@
+"""Conversations. Deleting one destroys the whole session it belongs to (P20)."""
+
+from __future__ import annotations
+
+from causerie.actions.access import MANAGERS, check_role
+from causerie.actions.audit import do_audit
+from causerie.domain.errors import NotFound
+from causerie.domain.models import Actor, Scope
+from causerie.runtime import Runtime
+
+
+async def do_delete_conversation(rt: Runtime, actor: Actor, conversation_id: str) -> int:
+    """Destroy the conversation, its session, messages, profile and IP; owners and admins only.
+
+    Writes an audit entry holding ids and a count, nothing personal. Returns the number of
+    messages destroyed.
+    """
+    async with rt.store.transaction() as tx:
+        conversation = await tx.get_conversation(conversation_id)
+        if conversation is None:
+            raise NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
+        await check_role(tx, actor, conversation.website_id, MANAGERS, Scope.WRITE)
+        count = await tx.count_messages(conversation.id)
+        await tx.delete_session(conversation.session_id)
+        await do_audit(
+            rt,
+            tx,
+            actor,
+            "conversation.delete",
+            target_type="conversation",
+            target_id=conversation.id,
+            website_id=conversation.website_id,
+            details={"session_id": conversation.session_id, "messages": count},
+        )
+    await rt.store.after_purge()
+    return count

@@ -1,0 +1,110 @@
+"""Operators (agents) and their role on each website."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from causerie.actions.audit import do_audit
+from causerie.domain.errors import Invalid, NotFound
+from causerie.domain.models import Actor, ApiToken, Operator, Role, Scope
+from causerie.runtime import Runtime
+from causerie.tokens import hash_password, hash_token, new_id, new_password, new_token
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
+
+
+def check_email(email: str) -> str:
+    email = email.strip().lower()
+    if not _EMAIL.match(email) or len(email) > 320:
+        raise Invalid(f"{email!r} is not an email address", "invalid_email")
+    return email
+
+
+def check_role_name(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise Invalid("role must be owner, admin or agent", "invalid_role") from None
+
+
+@dataclass(frozen=True)
+class AddedOperator:
+    operator: Operator
+    created: bool
+    one_time_password: str | None  # shown once to whoever created the account, never stored
+
+
+async def do_add_operator(
+    rt: Runtime,
+    actor: Actor,
+    email: str,
+    *,
+    website_id: str | None,
+    role: Role | None,
+    name: str | None = None,
+) -> AddedOperator:
+    """Create the operator if new (with a one-time password) and give them a role on a website."""
+    email = check_email(email)
+    now = rt.clock.now()
+    password = None
+    async with rt.store.transaction() as tx:
+        if website_id is not None and await tx.get_website(website_id) is None:
+            raise NotFound(f"no website {website_id!r}", "website_not_found")
+        operator = await tx.get_operator_by_email(email)
+        created = operator is None
+        if operator is None:
+            password = new_password()
+            operator = Operator(
+                id=new_id(), email=email, name=name or email.split("@")[0], created_at=now
+            )
+            await tx.insert_operator(operator, hash_password(password))
+            await do_audit(
+                rt, tx, actor, "operator.create", target_type="operator", target_id=operator.id
+            )
+        if website_id is not None:
+            granted = role or Role.AGENT
+            await tx.set_membership(website_id, operator.id, granted, now)
+            await do_audit(
+                rt,
+                tx,
+                actor,
+                "operator.role",
+                target_type="operator",
+                target_id=operator.id,
+                website_id=website_id,
+                details={"role": granted.value},
+            )
+    return AddedOperator(operator, created, password)
+
+
+async def do_create_api_token(
+    rt: Runtime, actor: Actor, email: str, *, name: str, scopes: frozenset[Scope]
+) -> tuple[ApiToken, str]:
+    """A bearer token acting as the operator within `scopes`; returned once, stored hashed."""
+    email = check_email(email)
+    if not scopes:
+        raise Invalid("a token needs at least one scope", "invalid_scope")
+    async with rt.store.transaction() as tx:
+        operator = await tx.get_operator_by_email(email)
+        if operator is None:
+            raise NotFound(f"no operator {email!r}", "operator_not_found")
+        secret = new_token()
+        token = ApiToken(
+            id=new_id(),
+            operator_id=operator.id,
+            name=name.strip() or "token",
+            scopes=scopes,
+            created_at=rt.clock.now(),
+        )
+        await tx.insert_api_token(token, hash_token(secret))
+        await do_audit(
+            rt,
+            tx,
+            actor,
+            "token.create",
+            target_type="api_token",
+            target_id=token.id,
+            details={"scopes": ",".join(sorted(scopes))},
+        )
+    return token, secret

@@ -1,0 +1,62 @@
+"""The purge (P6, P15, P17, P18): runs every retention rule in bounded batches.
+
+Each batch is its own short transaction, and the loop yields between batches, so that requests
+served meanwhile wait for one batch at most, never for the whole purge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from causerie.domain.retention import Rule, cutoffs
+from causerie.runtime import Runtime
+
+log = logging.getLogger("causerie.purge")
+
+BATCH_SIZE = 1000
+
+
+async def do_purge(
+    rt: Runtime, *, dry_run: bool = False, batch_size: int = BATCH_SIZE
+) -> dict[str, int]:
+    """Apply every rule now; return the number of rows each removed (or would remove)."""
+    now = rt.clock.now()
+    settings = rt.settings
+    limits = cutoffs(
+        now,
+        temporary_session_ttl=settings.temporary_session_ttl,
+        chat_ip_retention=settings.chat_ip_retention,
+        conversation_retention=settings.conversation_retention,
+    )
+    counts: dict[str, int] = {}
+    for rule in Rule:
+        cutoff = limits.for_rule(rule)
+        if cutoff is None:
+            counts[rule.value] = 0
+            continue
+        if dry_run:
+            async with rt.store.transaction() as tx:
+                counts[rule.value] = await tx.count_expired(rule, cutoff)
+            continue
+        removed = 0
+        while True:
+            async with rt.store.transaction() as tx:
+                done = await tx.purge_batch(rule, cutoff, batch_size)
+            removed += done
+            if done < batch_size:
+                break
+            await asyncio.sleep(0)
+        counts[rule.value] = removed
+
+    async with rt.store.transaction() as tx:
+        await tx.record_purge_run(now, dry_run, counts)
+    if not dry_run and any(counts.values()):
+        await rt.store.after_purge()
+    if any(counts.values()):
+        log.info("purge%s: %s", " (dry run)" if dry_run else "", _describe(counts))
+    return counts
+
+
+def _describe(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name}={count}" for name, count in counts.items())

@@ -1,0 +1,120 @@
+"""The chatbox session (P13-P17): open it on every chatbox load, find it from its token.
+
+A load with a valid token renews the session; without one, or with an unknown or expired one,
+it creates a temporary session. Only a hash of the token is ever stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from causerie.domain.errors import Forbidden, NotFound, Unauthenticated
+from causerie.domain.models import Message, PageView, Session, SessionState, Website
+from causerie.domain.networks import network_of
+from causerie.domain.ports import Tx
+from causerie.domain.sessions import is_expired, visit_changes
+from causerie.domain.websites import allows_origin
+from causerie.runtime import Runtime
+from causerie.tokens import hash_token, new_id, new_token
+
+LATEST_MESSAGES = 50
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    token: str
+    session: Session
+    website: Website
+    messages: list[Message]
+    created: bool
+
+
+async def do_open_session(
+    rt: Runtime,
+    *,
+    website_id: str,
+    token: str | None,
+    page: PageView,
+    ip: str,
+    origin: str | None,
+) -> OpenedSession:
+    """Renew the session of `token` on `website_id`, or create a temporary one.
+
+    One transaction; a renewal within a minute of the last one, from the same page and address,
+    writes nothing.
+    """
+    now = rt.clock.now()
+    async with rt.store.transaction() as tx:
+        website = await tx.get_website(website_id)
+        if website is None:
+            raise NotFound(f"no website {website_id!r}", "website_not_found")
+        if not allows_origin(website, origin):
+            raise Forbidden(
+                f"origin {origin!r} is not allowed for this website", "origin_not_allowed"
+            )
+
+        session = await tx.get_session_by_token(hash_token(token), website_id) if token else None
+        if session is not None and is_expired(session, now, rt.settings.temporary_session_ttl):
+            await tx.delete_session(session.id)
+            session = None
+
+        if session is None:
+            token = new_token()
+            session = _new_session(website_id, page, ip, now)
+            await tx.insert_session(session, hash_token(token))
+            await tx.count_network(network_of(ip), now.date(), sessions=1, messages=0)
+            return OpenedSession(token, session, website, [], created=True)
+
+        assert token is not None
+        visit = visit_changes(session, page, ip, now)
+        if visit:
+            await tx.record_visit(
+                session.id,
+                last_access_at=visit.last_access_at or now,
+                ip=visit.ip,
+                page=visit.page,
+            )
+        messages = await _latest_messages(tx, session)
+        return OpenedSession(token, session, website, messages, created=False)
+
+
+def _new_session(website_id: str, page: PageView, ip: str, now: datetime) -> Session:
+    return Session(
+        id=new_id(),
+        website_id=website_id,
+        state=SessionState.TEMPORARY,
+        created_at=now,
+        last_access_at=now,
+        ip=ip,
+        ip_seen_at=now,
+        user_agent=page.user_agent,
+        locale=page.locale,
+        timezone=page.timezone,
+        page_url=page.url,
+        page_title=page.title,
+        page_referrer=page.referrer,
+    )
+
+
+async def _latest_messages(tx: Tx, session: Session) -> list[Message]:
+    if session.state is SessionState.TEMPORARY:
+        return []  # a temporary session has no conversation yet, by definition (P15)
+    conversation = await tx.get_conversation_of_session(session.id)
+    if conversation is None:
+        return []
+    return await tx.list_messages(conversation.id, limit=LATEST_MESSAGES, include_notes=False)
+
+
+async def access_visitor_session(rt: Runtime, tx: Tx, token: str, origin: str | None) -> Session:
+    """The live session a visitor's bearer token designates, called from one of its origins."""
+    session = await tx.get_session_by_token(hash_token(token))
+    if session is None or is_expired(session, rt.clock.now(), rt.settings.temporary_session_ttl):
+        raise Unauthenticated("unknown or expired session token", "invalid_session")
+    if origin is not None:
+        website = await tx.get_website(session.website_id)
+        if website is None or not allows_origin(website, origin):
+            raise Forbidden(
+                f"origin {origin!r} is not allowed for this website", "origin_not_allowed"
+            )
+    return session

@@ -1,0 +1,246 @@
+"""The `causerie` command (docs/cli.md). Every command creates the data folder and brings the
+schema up to date first, so any of them can be the first one run. None of them prompts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from causerie.actions.conversations import do_delete_conversation
+from causerie.actions.operators import check_role_name, do_add_operator, do_create_api_token
+from causerie.actions.retention import do_purge
+from causerie.actions.websites import do_create_website
+from causerie.clock import SystemClock
+from causerie.domain.errors import DomainError
+from causerie.domain.models import Actor, Scope
+from causerie.domain.retention import RULE_DOCS, Rule
+from causerie.runtime import Runtime
+from causerie.settings import Settings, SettingsError, load_settings
+from causerie.store.database import open_store
+from causerie.store.migrate import upgrade
+
+T = TypeVar("T")
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _settings(**overrides: str) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        err.print(f"[red]causerie: bad setting:[/red] {exc}")
+        sys.exit(2)
+
+
+def _run(settings: Settings, action: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Bring the schema up to date, then run `action` with a runtime on this process."""
+
+    async def main() -> T:
+        await upgrade(settings.database_url)
+        store = open_store(settings.database_url)
+        try:
+            return await action(Runtime(settings=settings, store=store, clock=SystemClock()))
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        err.print(f"[red]causerie:[/red] {exc.message}")
+        sys.exit(1)
+
+
+@click.group()
+@click.version_option(package_name="causerie")
+def main() -> None:
+    """Causerie: a self-hosted, privacy-first live chat for websites."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def serve(host: str, port: int) -> None:
+    """Run the server (creates the data folder and database on first run)."""
+    import uvicorn
+
+    from causerie.app import create_app
+    from causerie.logs import logging_config
+
+    settings = _settings()
+    operators = _run(settings, _count_operators)
+    out.print(f"Causerie serving on http://{host}:{port}  (data: {settings.data_dir})")
+    if operators == 0:
+        out.print(
+            "Fresh install: create a website and its first owner with\n"
+            "  causerie website add NAME --origin https://your.site\n"
+            "  causerie operator add YOU@EXAMPLE --website WEBSITE_ID --role owner"
+        )
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=logging_config(settings.log_level),
+        access_log=False,  # uvicorn's own access log prints client addresses (P17)
+        proxy_headers=False,  # X-Forwarded-For is read by Causerie, from trusted proxies only
+        server_header=False,
+    )
+
+
+async def _count_operators(rt: Runtime) -> int:
+    async with rt.store.transaction() as tx:
+        return await tx.count_operators()
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    settings = _settings()
+    applied = asyncio.run(upgrade(settings.database_url))
+    out.print("schema updated" if applied else "schema already up to date")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Count what would be removed; remove nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def purge(dry_run: bool, as_json: bool) -> None:
+    """Run every retention rule now and print what it removed."""
+    counts = _run(_settings(), lambda rt: do_purge(rt, dry_run=dry_run))
+    if as_json:
+        out.print_json(json.dumps({"dry_run": dry_run, "removed": counts}))
+        return
+    table = Table(title="would remove (dry run)" if dry_run else "removed")
+    table.add_column("rule")
+    table.add_column("count", justify="right")
+    table.add_column("what")
+    for rule in Rule:
+        table.add_row(rule.value, str(counts[rule.value]), RULE_DOCS[rule])
+    out.print(table)
+
+
+@main.group()
+def website() -> None:
+    """Websites that embed the chatbox."""
+
+
+@website.command("add")
+@click.argument("name")
+@click.option(
+    "--origin",
+    "origins",
+    multiple=True,
+    required=True,
+    help="An origin allowed to embed the chatbox (repeat for several).",
+)
+def website_add(name: str, origins: tuple[str, ...]) -> None:
+    """Create a website; print its id and the snippet to paste."""
+    settings = _settings()
+    site = _run(settings, lambda rt: do_create_website(rt, Actor.cli(), name, list(origins)))
+    out.print(f"website id: {site.id}")
+    out.print(f"origins: {', '.join(site.origins)}")
+    out.print("embed snippet (paste before </body>):")
+    out.print(
+        f'<script>window.CAUSERIE_WEBSITE_ID = "{site.id}";</script>\n'
+        f'<script src="{settings.public_url}/widget.js" async></script>',
+        markup=False,
+    )
+
+
+@website.command("list")
+def website_list() -> None:
+    """List websites."""
+
+    async def get(rt: Runtime) -> list[Any]:
+        async with rt.store.transaction() as tx:
+            return await tx.list_websites()
+
+    table = Table()
+    for column in ("id", "name", "origins"):
+        table.add_column(column)
+    for site in _run(_settings(), get):
+        table.add_row(site.id, site.name, ", ".join(site.origins))
+    out.print(table)
+
+
+@main.group()
+def operator() -> None:
+    """Operators (agents) and their roles."""
+
+
+@operator.command("add")
+@click.argument("email")
+@click.option("--website", "website_id", help="Website id to give the operator a role on.")
+@click.option(
+    "--role",
+    type=click.Choice(["owner", "admin", "agent"]),
+    default=None,
+    help="Role on --website (default: agent).",
+)
+@click.option("--name", default=None, help="Display name (default: the email's local part).")
+def operator_add(email: str, website_id: str | None, role: str | None, name: str | None) -> None:
+    """Create an operator (printing a one-time password) or change their role."""
+    if role is not None and website_id is None:
+        raise click.UsageError("--role needs --website")
+    granted = check_role_name(role) if role else None
+    added = _run(
+        _settings(),
+        lambda rt: do_add_operator(
+            rt, Actor.cli(), email, website_id=website_id, role=granted, name=name
+        ),
+    )
+    out.print(f"operator id: {added.operator.id}")
+    if website_id:
+        out.print(f"role on {website_id}: {(granted or 'agent')}")
+    if added.one_time_password:
+        out.print(
+            f"one-time password (shown once, change it at first login): {added.one_time_password}",
+            markup=False,
+        )
+    else:
+        out.print("existing operator: password unchanged")
+
+
+@main.group()
+def token() -> None:
+    """API tokens for integrations and scripts."""
+
+
+@token.command("add")
+@click.argument("email")
+@click.option("--name", default="cli", show_default=True)
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(["read", "write"]),
+    default=("read", "write"),
+    show_default=True,
+)
+def token_add(email: str, name: str, scopes: tuple[str, ...]) -> None:
+    """Create an API token acting as the operator EMAIL; it is printed once."""
+    _, secret = _run(
+        _settings(),
+        lambda rt: do_create_api_token(
+            rt, Actor.cli(), email, name=name, scopes=frozenset(Scope(s) for s in scopes)
+        ),
+    )
+    out.print(secret, markup=False)
+
+
+@main.group()
+def conversation() -> None:
+    """Conversations."""
+
+
+@conversation.command("delete")
+@click.argument("conversation_id")
+def conversation_delete(conversation_id: str) -> None:
+    """Destroy a conversation with its session, messages, profile and IP (P20)."""
+    count = _run(_settings(), lambda rt: do_delete_conversation(rt, Actor.cli(), conversation_id))
+    out.print(f"deleted conversation {conversation_id} and its {count} messages")

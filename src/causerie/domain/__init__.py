@@ -1,0 +1,1 @@
+"""The domain: Causerie's nouns and rules. It imports no web framework, SQL or Redis code."""

@@ -1,0 +1,35 @@
+"""Errors the domain and the actions raise; the transport maps each kind to a status."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base: carries a snake_case code and a message meant for the client."""
+
+    code = "error"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class Invalid(DomainError):
+    code = "invalid_request"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class Conflict(DomainError):
+    code = "conflict"

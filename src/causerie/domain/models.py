@@ -1,0 +1,162 @@
+"""The nouns of the policy: website, operator, session, conversation, message.
+
+See docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    AGENT = "agent"
+
+
+class SessionState(StrEnum):
+    TEMPORARY = "temporary"
+    PERMANENT = "permanent"
+
+
+class ConversationState(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class Author(StrEnum):
+    VISITOR = "visitor"
+    OPERATOR = "operator"
+    SYSTEM = "system"
+
+
+class MessageType(StrEnum):
+    TEXT = "text"
+    FILE = "file"
+    NOTE = "note"
+    EVENT = "event"
+
+
+class Scope(StrEnum):
+    READ = "read"
+    WRITE = "write"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: an operator (through the API or the inbox), the shell, or the server itself."""
+
+    kind: str  # "operator" | "cli" | "system"
+    operator_id: str | None = None
+    scopes: frozenset[Scope] = frozenset({Scope.READ, Scope.WRITE})
+
+    @classmethod
+    def cli(cls) -> Actor:
+        return cls("cli")
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls("system")
+
+
+@dataclass(frozen=True)
+class Website:
+    id: str
+    name: str
+    origins: tuple[str, ...]
+    settings: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Operator:
+    id: str
+    email: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    id: str
+    operator_id: str
+    name: str
+    scopes: frozenset[Scope]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PageView:
+    """What the chatbox reports on each load: where the visitor is and how they browse."""
+
+    url: str = ""
+    title: str = ""
+    referrer: str = ""
+    locale: str | None = None
+    timezone: str | None = None
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    website_id: str
+    state: SessionState
+    created_at: datetime
+    last_access_at: datetime
+    ip: str | None
+    ip_seen_at: datetime | None
+    user_agent: str
+    locale: str | None
+    timezone: str | None
+    page_url: str
+    page_title: str
+    page_referrer: str
+    nickname: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    permanent_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    website_id: str
+    session_id: str
+    state: ConversationState
+    assignee_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    last_message_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    conversation_id: str
+    author: Author
+    type: MessageType
+    body: str
+    client_id: str
+    created_at: datetime
+    operator_id: str | None = None
+    operator_name: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """A privileged act. Holds ids and counts only: never a name, an email, an IP or a text."""
+
+    id: str
+    at: datetime
+    actor_type: str
+    actor_id: str | None
+    action: str
+    website_id: str | None
+    target_type: str
+    target_id: str
+    details: dict[str, int | str] = field(default_factory=dict)

@@ -1,0 +1,55 @@
+"""Retention rules (P6, P15, P17, P18): what each rule removes, as cut-off times.
+
+The rules are data so that the purge, its dry run and the docs all read the same list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class Rule(StrEnum):
+    TEMPORARY_SESSIONS = "temporary_sessions"
+    CHAT_IPS = "chat_ips"
+    RESOLVED_CONVERSATIONS = "resolved_conversations"
+
+
+RULE_DOCS = {
+    Rule.TEMPORARY_SESSIONS: "sessions without messages, destroyed with their IP "
+    "CAUSERIE_TEMPORARY_SESSION_TTL after their last access (P15, P17)",
+    Rule.CHAT_IPS: "raw IP addresses of sessions that chatted, erased "
+    "CAUSERIE_CHAT_IP_RETENTION after they were recorded (P18)",
+    Rule.RESOLVED_CONVERSATIONS: "resolved conversations idle for "
+    "CAUSERIE_CONVERSATION_RETENTION, destroyed with their session (P6)",
+}
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    """For each rule, the time before which data goes; None when the rule keeps everything."""
+
+    temporary_sessions: datetime
+    chat_ips: datetime | None
+    resolved_conversations: datetime | None
+
+    def for_rule(self, rule: Rule) -> datetime | None:
+        value: datetime | None = getattr(self, rule.value)
+        return value
+
+
+def cutoffs(
+    now: datetime,
+    *,
+    temporary_session_ttl: timedelta,
+    chat_ip_retention: timedelta | None,
+    conversation_retention: timedelta | None,
+) -> Cutoffs:
+    return Cutoffs(
+        temporary_sessions=now - temporary_session_ttl,
+        chat_ips=None if chat_ip_retention is None else now - chat_ip_retention,
+        resolved_conversations=(
+            None if conversation_retention is None else now - conversation_retention
+        ),
+    )

@@ -1,0 +1,309 @@
+"""Settings: one typed, immutable object built once at start (docs/settings.md).
+
+Each setting is read from the environment (`CAUSERIE_*`) or from `causerie.toml` in the data
+folder; the environment wins. One table, `SPECS`, drives parsing, validation and the docs test.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import secrets
+import stat
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class SettingsError(ValueError):
+    """A setting has a value Causerie cannot run with; the message names it."""
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB)?\s*$")
+_SIZE_UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024 * 1024}
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|m)\s*$")
+
+
+def parse_duration(text: str, *, allow_forever: bool = False) -> timedelta | None:
+    """`90s`, `30m`, `12h`, `182d`; `forever` (returned as None) where allowed."""
+    if allow_forever and text.strip() == "forever":
+        return None
+    match = _DURATION.match(text)
+    if not match or int(match.group(1)) == 0:
+        hint = ", or 'forever'" if allow_forever else ""
+        raise ValueError(f"expected a positive number and a unit s, m, h or d (e.g. 30m){hint}")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def parse_size(text: str) -> int:
+    match = _SIZE.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError("expected a positive size such as 64KiB or 1MiB")
+    return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
+
+
+def parse_rate(text: str) -> float:
+    """Frames per second from `20/s` or `600/m`."""
+    match = _RATE.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError("expected a rate such as 20/s or 600/m")
+    return int(match.group(1)) / (1 if match.group(2) == "s" else 60)
+
+
+def _parse_url(text: str) -> str:
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("expected an http:// or https:// address")
+    return text.strip().rstrip("/")
+
+
+def _parse_database_url(text: str) -> str:
+    text = text.strip()
+    if not (text.startswith("sqlite") or text.startswith("postgres")):
+        raise ValueError("expected sqlite:///PATH or postgresql://USER@HOST:PORT/DB")
+    return text
+
+
+def _parse_redis_url(text: str) -> str | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not text.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("expected redis://HOST:PORT/DB")
+    return text
+
+
+def _parse_proxies(text: str) -> tuple[IpNetwork, ...]:
+    networks = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+    return tuple(networks)
+
+
+def _parse_secret(text: str) -> str:
+    if len(text) < 32:
+        raise ValueError("must be at least 32 characters of random text")
+    return text
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _parse_log_level(text: str) -> str:
+    level = text.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError("expected debug, info, warning or error")
+    return level
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One setting: its variable name, default (as text), parser and a line of documentation."""
+
+    name: str
+    default: str | None
+    parse: Callable[[str], Any]
+    doc: str
+
+    @property
+    def env(self) -> str:
+        return "CAUSERIE_" + self.name.upper()
+
+
+SPECS: tuple[Spec, ...] = (
+    Spec(
+        "data_dir",
+        "./causerie-data",
+        str,
+        "Folder for the SQLite file, the secret key and causerie.toml.",
+    ),
+    Spec(
+        "database_url",
+        None,
+        _parse_database_url,
+        "SQLite file in the data folder, or postgresql://...",
+    ),
+    Spec("redis_url", "", _parse_redis_url, "Unset: in-process broker and counters (one node)."),
+    Spec(
+        "public_url",
+        "http://127.0.0.1:8000",
+        _parse_url,
+        "Address visitors' browsers use to reach the server.",
+    ),
+    Spec(
+        "secret_key",
+        None,
+        _parse_secret,
+        "Generated on first run and kept in the data folder (mode 600).",
+    ),
+    Spec(
+        "trusted_proxies",
+        "",
+        _parse_proxies,
+        "Proxies (addresses or CIDR) allowed to set X-Forwarded-For.",
+    ),
+    Spec("max_body", "64KiB", parse_size, "Largest JSON body accepted; larger ones get 413."),
+    Spec(
+        "frame_rate",
+        "20/s",
+        parse_rate,
+        "WebSocket frames per second per socket (bursts of twice that).",
+    ),
+    Spec(
+        "cookie_max_age",
+        "182d",
+        lambda t: parse_duration(t),
+        "Lifetime of the chatbox cookie, renewed on every load (P14).",
+    ),
+    Spec(
+        "temporary_session_ttl",
+        "30m",
+        lambda t: parse_duration(t),
+        "A session without messages is destroyed this long after its last access (P15, P17).",
+    ),
+    Spec(
+        "chat_ip_retention",
+        "365d",
+        lambda t: parse_duration(t, allow_forever=True),
+        "How long the IP of a visitor who chatted is kept (P18); 'forever' allowed.",
+    ),
+    Spec(
+        "conversation_retention",
+        "forever",
+        lambda t: parse_duration(t, allow_forever=True),
+        "Resolved conversations idle this long are deleted; 'forever' keeps them.",
+    ),
+    Spec(
+        "purge_interval",
+        "1m",
+        lambda t: parse_duration(t),
+        "How often the server runs the retention rules by itself.",
+    ),
+    Spec("smtp_url", "", lambda t: t.strip() or None, "Unset: no email."),
+    Spec(
+        "access_log",
+        "true",
+        _parse_bool,
+        "Log one line per request (method, path, status, time; never an IP).",
+    ),
+    Spec("log_level", "info", _parse_log_level, "debug, info, warning or error."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    redis_url: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    trusted_proxies: tuple[IpNetwork, ...] = ()
+    max_body: int = 64 * 1024
+    frame_rate: float = 20.0
+    cookie_max_age: timedelta = timedelta(days=182)
+    temporary_session_ttl: timedelta = timedelta(minutes=30)
+    chat_ip_retention: timedelta | None = timedelta(days=365)
+    conversation_retention: timedelta | None = None
+    purge_interval: timedelta = timedelta(minutes=1)
+    smtp_url: str | None = None
+    access_log: bool = True
+    log_level: str = "INFO"
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _read_toml(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML ({exc})") from None
+    known = {spec.name for spec in SPECS}
+    values = {}
+    for key, value in raw.items():
+        name = key.lower().removeprefix("causerie_")
+        if name not in known:
+            raise SettingsError(f"{path}: unknown setting {key!r}")
+        values[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    return values
+
+
+def _secret_key(data_dir: Path) -> str:
+    """Read the data folder's secret key, creating it (mode 600) on first run."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text("ascii").strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) -> Settings:
+    """Build the settings from overrides, then the environment, then causerie.toml, then defaults.
+
+    Creates the data folder and its secret key on first use. Raises SettingsError naming the
+    first bad setting.
+    """
+    env = os.environ if environ is None else environ
+    by_name = {spec.name: spec for spec in SPECS}
+
+    def raw(name: str, file_values: Mapping[str, str]) -> tuple[str | None, str]:
+        if name in overrides:
+            return overrides[name], "command line"
+        spec = by_name[name]
+        if spec.env in env:
+            return env[spec.env], spec.env
+        if name in file_values:
+            return file_values[name], f"causerie.toml {name}"
+        return spec.default, "default"
+
+    data_dir_text, _ = raw("data_dir", {})
+    data_dir = Path(data_dir_text or "./causerie-data").expanduser().resolve()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(
+            f"CAUSERIE_DATA_DIR: cannot create {data_dir}: {exc.strerror}"
+        ) from None
+    file_values = _read_toml(data_dir / "causerie.toml")
+
+    values: dict[str, Any] = {"data_dir": data_dir}
+    sources: dict[str, str] = {}
+    for spec in SPECS[1:]:
+        text, source = raw(spec.name, file_values)
+        sources[spec.name] = source
+        if text is None:
+            continue
+        try:
+            values[spec.name] = spec.parse(text)
+        except ValueError as exc:
+            raise SettingsError(f"{spec.env} ({source}) = {text!r}: {exc}") from None
+
+    values.setdefault("database_url", f"sqlite:///{data_dir / 'causerie.db'}")
+    if "secret_key" not in values:
+        values["secret_key"] = _secret_key(data_dir)
+    return Settings(**values, sources=sources)

@@ -1,0 +1,1 @@
+"""Storage adapters: SQLAlchemy Core over SQLite or PostgreSQL (docs/architecture.md)."""

@@ -1,0 +1,61 @@
+"""Bringing a database schema up to date with Alembic, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, make_url
+
+from causerie.store.database import postgres_engine, sqlite_engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _current(connection: Connection) -> Any:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def head() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def upgrade(url: str) -> bool:
+    """Apply every missing migration; True when something was applied."""
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = sqlite_engine(url)
+        try:
+            with engine.begin() as conn:
+                if _current(conn) == head():
+                    return False
+                _upgrade(conn)
+            return True
+        finally:
+            engine.dispose()
+    async_engine = postgres_engine(url, pool_size=1)
+    try:
+        async with async_engine.begin() as aconn:
+            # Nodes starting together take turns; the later ones find the schema current.
+            await aconn.exec_driver_sql("SELECT pg_advisory_xact_lock(7428315)")
+            if await aconn.run_sync(_current) == head():
+                return False
+            await aconn.run_sync(_upgrade)
+        return True
+    finally:
+        await async_engine.dispose()

@@ -1,0 +1,189 @@
+"""The tables. Migrations in `migrations/versions` must produce exactly this (tests compare them).
+
+Personal data lives in `sessions` (IP, user agent, page, profile) and `messages` (bodies);
+docs/privacy.md lists each field with its purpose and retention.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from causerie.store.types import BigId, Json, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = 24  # length of causerie.tokens.new_id()
+
+websites = Table(
+    "websites",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("origins", Json, nullable=False),
+    Column("settings", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("password_hash", String(200)),
+    Column("password_is_temporary", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_login_at", UTCDateTime),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), primary_key=True),
+    Column("operator_id", ForeignKey("operators.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "operator_id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("operator_id", ForeignKey("operators.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("scopes", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    Index(None, "operator_id"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("state", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_access_at", UTCDateTime, nullable=False),
+    Column("permanent_since", UTCDateTime),
+    Column("ip", String(45)),
+    Column("ip_seen_at", UTCDateTime),
+    Column("user_agent", String(512), nullable=False, default=""),
+    Column("locale", String(35)),
+    Column("timezone", String(64)),
+    Column("page_url", Text, nullable=False, default=""),
+    Column("page_title", Text, nullable=False, default=""),
+    Column("page_referrer", Text, nullable=False, default=""),
+    Column("nickname", String(200)),
+    Column("email", String(320)),
+    Column("phone", String(40)),
+    Column("data", Json, nullable=False),
+    Index(None, "state", "last_access_at"),
+    Index(None, "ip_seen_at"),
+    Index(None, "website_id", "last_access_at"),
+    Index(None, "email"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "session_id",
+        ForeignKey("sessions.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("state", String(16), nullable=False),
+    Column("assignee_id", ForeignKey("operators.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("last_message_at", UTCDateTime),
+    Column("unread_by_visitor", Integer, nullable=False, default=0),
+    Column("unread_by_operator", Integer, nullable=False, default=0),
+    Index(None, "website_id", "state", "last_message_at"),
+    Index(None, "state", "updated_at"),
+    Index(None, "assignee_id"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(ID), nullable=False, unique=True),
+    Column(
+        "conversation_id",
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("author", String(16), nullable=False),
+    Column("operator_id", ForeignKey("operators.id", ondelete="SET NULL")),
+    Column("type", String(16), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("conversation_id", "client_id"),
+    Index(None, "conversation_id", "seq"),
+    Index(None, "operator_id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_type", String(16), nullable=False),
+    Column("actor_id", String(ID)),
+    Column("action", String(64), nullable=False),
+    # No foreign key: the record of a deletion outlives what it deleted.
+    Column("website_id", String(ID)),
+    Column("target_type", String(32), nullable=False),
+    Column("target_id", String(ID), nullable=False),
+    Column("details", Json, nullable=False),
+    Index(None, "website_id", "at"),
+    Index(None, "at"),
+)
+
+network_stats = Table(
+    "network_stats",
+    metadata,
+    Column("network", String(50), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("sessions", Integer, nullable=False, default=0),
+    Column("messages", Integer, nullable=False, default=0),
+    Index(None, "day"),
+)
+
+purge_runs = Table(
+    "purge_runs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("dry_run", Boolean, nullable=False),
+    Column("counts", Json, nullable=False),
+    Index(None, "at"),
+)

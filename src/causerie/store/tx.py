@@ -1,0 +1,473 @@
+"""`SqlTx`: the domain's `Tx` port in SQLAlchemy Core, the same statements on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Executable, Result, Row, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from causerie.domain.models import (
+    ApiToken,
+    AuditEntry,
+    Author,
+    Conversation,
+    ConversationState,
+    Message,
+    MessageType,
+    Operator,
+    PageView,
+    Role,
+    Scope,
+    Session,
+    SessionState,
+    Website,
+)
+from causerie.domain.retention import Rule
+from causerie.store.schema import (
+    api_tokens,
+    audit_log,
+    conversations,
+    memberships,
+    messages,
+    network_stats,
+    operators,
+    purge_runs,
+    sessions,
+    websites,
+)
+
+Execute = Callable[[Executable], Awaitable[Result[Any]]]
+
+
+def _website(row: Row[Any]) -> Website:
+    return Website(
+        id=row.id,
+        name=row.name,
+        origins=tuple(row.origins),
+        settings=dict(row.settings),
+        created_at=row.created_at,
+    )
+
+
+def _operator(row: Row[Any]) -> Operator:
+    return Operator(id=row.id, email=row.email, name=row.name, created_at=row.created_at)
+
+
+def _session(row: Row[Any]) -> Session:
+    return Session(
+        id=row.id,
+        website_id=row.website_id,
+        state=SessionState(row.state),
+        created_at=row.created_at,
+        last_access_at=row.last_access_at,
+        permanent_since=row.permanent_since,
+        ip=row.ip,
+        ip_seen_at=row.ip_seen_at,
+        user_agent=row.user_agent,
+        locale=row.locale,
+        timezone=row.timezone,
+        page_url=row.page_url,
+        page_title=row.page_title,
+        page_referrer=row.page_referrer,
+        nickname=row.nickname,
+        email=row.email,
+        phone=row.phone,
+        data=dict(row.data),
+    )
+
+
+def _conversation(row: Row[Any]) -> Conversation:
+    return Conversation(
+        id=row.id,
+        website_id=row.website_id,
+        session_id=row.session_id,
+        state=ConversationState(row.state),
+        assignee_id=row.assignee_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        last_message_at=row.last_message_at,
+    )
+
+
+def _message(row: Row[Any]) -> Message:
+    return Message(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        author=Author(row.author),
+        type=MessageType(row.type),
+        body=row.body,
+        client_id=row.client_id,
+        created_at=row.created_at,
+        operator_id=row.operator_id,
+        operator_name=row.operator_name,
+    )
+
+
+_SESSION_COLUMNS = [c for c in sessions.c if c.name != "token_hash"]
+_MESSAGE_SELECT = select(*messages.c, operators.c.name.label("operator_name")).select_from(
+    messages.outerjoin(operators, messages.c.operator_id == operators.c.id)
+)
+
+
+class SqlTx:
+    """One transaction; `execute` runs a statement on its connection (sync or async driver)."""
+
+    def __init__(self, execute: Execute, dialect: str) -> None:
+        self._execute = execute
+        self._dialect = dialect
+        self._on_commit: list[Callable[[], None]] = []
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        self._on_commit.append(callback)
+
+    def committed(self) -> None:
+        callbacks, self._on_commit = self._on_commit, []
+        for callback in callbacks:
+            callback()
+
+    async def _one(self, stmt: Executable) -> Row[Any] | None:
+        return (await self._execute(stmt)).first()
+
+    # websites, operators, memberships, tokens
+
+    async def insert_website(self, website: Website) -> None:
+        await self._execute(
+            websites.insert().values(
+                id=website.id,
+                name=website.name,
+                origins=list(website.origins),
+                settings=website.settings,
+                created_at=website.created_at,
+            )
+        )
+
+    async def get_website(self, website_id: str) -> Website | None:
+        row = await self._one(select(websites).where(websites.c.id == website_id))
+        return _website(row) if row else None
+
+    async def list_websites(self) -> list[Website]:
+        result = await self._execute(select(websites).order_by(websites.c.created_at))
+        return [_website(row) for row in result]
+
+    async def insert_operator(self, operator: Operator, password_hash: str | None) -> None:
+        await self._execute(
+            operators.insert().values(
+                id=operator.id,
+                email=operator.email,
+                name=operator.name,
+                password_hash=password_hash,
+                password_is_temporary=password_hash is not None,
+                created_at=operator.created_at,
+            )
+        )
+
+    async def count_operators(self) -> int:
+        row = await self._one(select(func.count()).select_from(operators))
+        return int(row[0]) if row else 0
+
+    async def get_operator(self, operator_id: str) -> Operator | None:
+        row = await self._one(select(operators).where(operators.c.id == operator_id))
+        return _operator(row) if row else None
+
+    async def get_operator_by_email(self, email: str) -> Operator | None:
+        row = await self._one(select(operators).where(operators.c.email == email))
+        return _operator(row) if row else None
+
+    async def set_membership(
+        self, website_id: str, operator_id: str, role: Role, at: datetime
+    ) -> None:
+        changed = await self._execute(
+            update(memberships)
+            .where(
+                memberships.c.website_id == website_id,
+                memberships.c.operator_id == operator_id,
+            )
+            .values(role=role.value)
+        )
+        if changed.rowcount == 0:  # type: ignore[attr-defined]
+            await self._execute(
+                memberships.insert().values(
+                    website_id=website_id, operator_id=operator_id, role=role.value, created_at=at
+                )
+            )
+
+    async def get_role(self, operator_id: str, website_id: str) -> Role | None:
+        row = await self._one(
+            select(memberships.c.role).where(
+                memberships.c.operator_id == operator_id,
+                memberships.c.website_id == website_id,
+            )
+        )
+        return Role(row.role) if row else None
+
+    async def insert_api_token(self, token: ApiToken, token_hash: str) -> None:
+        await self._execute(
+            api_tokens.insert().values(
+                id=token.id,
+                operator_id=token.operator_id,
+                name=token.name,
+                token_hash=token_hash,
+                scopes=sorted(token.scopes),
+                created_at=token.created_at,
+            )
+        )
+
+    async def get_api_token(self, token_hash: str) -> ApiToken | None:
+        row = await self._one(
+            select(api_tokens).where(
+                api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None)
+            )
+        )
+        if row is None:
+            return None
+        return ApiToken(
+            id=row.id,
+            operator_id=row.operator_id,
+            name=row.name,
+            scopes=frozenset(Scope(s) for s in row.scopes),
+            created_at=row.created_at,
+        )
+
+    # sessions
+
+    async def get_session_by_token(
+        self, token_hash: str, website_id: str | None = None
+    ) -> Session | None:
+        stmt = select(*_SESSION_COLUMNS).where(sessions.c.token_hash == token_hash)
+        if website_id is not None:
+            stmt = stmt.where(sessions.c.website_id == website_id)
+        row = await self._one(stmt)
+        return _session(row) if row else None
+
+    async def get_session(self, session_id: str) -> Session | None:
+        row = await self._one(select(*_SESSION_COLUMNS).where(sessions.c.id == session_id))
+        return _session(row) if row else None
+
+    async def insert_session(self, session: Session, token_hash: str) -> None:
+        await self._execute(
+            sessions.insert().values(
+                id=session.id,
+                website_id=session.website_id,
+                token_hash=token_hash,
+                state=session.state.value,
+                created_at=session.created_at,
+                last_access_at=session.last_access_at,
+                permanent_since=session.permanent_since,
+                ip=session.ip,
+                ip_seen_at=session.ip_seen_at,
+                user_agent=session.user_agent,
+                locale=session.locale,
+                timezone=session.timezone,
+                page_url=session.page_url,
+                page_title=session.page_title,
+                page_referrer=session.page_referrer,
+                nickname=session.nickname,
+                email=session.email,
+                phone=session.phone,
+                data=session.data,
+            )
+        )
+
+    async def record_visit(
+        self,
+        session_id: str,
+        *,
+        last_access_at: datetime,
+        ip: str | None,
+        page: PageView | None,
+    ) -> None:
+        values: dict[str, Any] = {"last_access_at": last_access_at}
+        if ip is not None:
+            values.update(ip=ip, ip_seen_at=last_access_at)
+        if page is not None:
+            values.update(
+                page_url=page.url,
+                page_title=page.title,
+                page_referrer=page.referrer,
+                user_agent=page.user_agent,
+            )
+            if page.locale is not None:
+                values["locale"] = page.locale
+            if page.timezone is not None:
+                values["timezone"] = page.timezone
+        await self._execute(update(sessions).where(sessions.c.id == session_id).values(values))
+
+    async def make_permanent(self, session_id: str, at: datetime) -> None:
+        await self._execute(
+            update(sessions)
+            .where(sessions.c.id == session_id, sessions.c.state == SessionState.TEMPORARY.value)
+            .values(state=SessionState.PERMANENT.value, permanent_since=at)
+        )
+
+    async def delete_session(self, session_id: str) -> bool:
+        result = await self._execute(delete(sessions).where(sessions.c.id == session_id))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # conversations and messages
+
+    async def get_conversation(self, conversation_id: str) -> Conversation | None:
+        row = await self._one(select(conversations).where(conversations.c.id == conversation_id))
+        return _conversation(row) if row else None
+
+    async def get_conversation_of_session(self, session_id: str) -> Conversation | None:
+        row = await self._one(select(conversations).where(conversations.c.session_id == session_id))
+        return _conversation(row) if row else None
+
+    def _insert(self, table: Any) -> Any:
+        return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
+
+    async def insert_conversation(self, conversation: Conversation) -> bool:
+        result = await self._execute(
+            self._insert(conversations)
+            .on_conflict_do_nothing()
+            .values(
+                id=conversation.id,
+                website_id=conversation.website_id,
+                session_id=conversation.session_id,
+                state=conversation.state.value,
+                assignee_id=conversation.assignee_id,
+                created_at=conversation.created_at,
+                updated_at=conversation.updated_at,
+                last_message_at=conversation.last_message_at,
+                unread_by_visitor=0,
+                unread_by_operator=0,
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def touch_conversation(self, conversation_id: str, at: datetime, *, reopen: bool) -> None:
+        values: dict[str, Any] = {"updated_at": at, "last_message_at": at}
+        if reopen:
+            values["state"] = ConversationState.OPEN.value
+        await self._execute(
+            update(conversations).where(conversations.c.id == conversation_id).values(values)
+        )
+
+    async def insert_message(self, message: Message) -> bool:
+        result = await self._execute(
+            self._insert(messages)
+            .on_conflict_do_nothing()
+            .values(
+                id=message.id,
+                conversation_id=message.conversation_id,
+                author=message.author.value,
+                operator_id=message.operator_id,
+                type=message.type.value,
+                body=message.body,
+                client_id=message.client_id,
+                created_at=message.created_at,
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def count_messages(self, conversation_id: str) -> int:
+        row = await self._one(
+            select(func.count()).where(messages.c.conversation_id == conversation_id)
+        )
+        return int(row[0]) if row else 0
+
+    async def get_message_by_client_id(
+        self, conversation_id: str, client_id: str
+    ) -> Message | None:
+        row = await self._one(
+            _MESSAGE_SELECT.where(
+                messages.c.conversation_id == conversation_id,
+                messages.c.client_id == client_id,
+            )
+        )
+        return _message(row) if row else None
+
+    async def get_message(self, conversation_id: str, message_id: str) -> Message | None:
+        row = await self._one(
+            _MESSAGE_SELECT.where(
+                messages.c.conversation_id == conversation_id, messages.c.id == message_id
+            )
+        )
+        return _message(row) if row else None
+
+    async def list_messages(
+        self,
+        conversation_id: str,
+        *,
+        limit: int,
+        before: str | None = None,
+        include_notes: bool,
+    ) -> list[Message]:
+        """The `limit` messages before `before` (or the latest), oldest first."""
+        stmt = _MESSAGE_SELECT.where(messages.c.conversation_id == conversation_id)
+        if not include_notes:
+            stmt = stmt.where(messages.c.type != MessageType.NOTE.value)
+        if before is not None:
+            pivot = (
+                select(messages.c.seq)
+                .where(messages.c.id == before, messages.c.conversation_id == conversation_id)
+                .scalar_subquery()
+            )
+            stmt = stmt.where(messages.c.seq < pivot)
+        rows = await self._execute(stmt.order_by(messages.c.seq.desc()).limit(limit))
+        return [_message(row) for row in reversed(rows.all())]
+
+    # retention, statistics, audit
+
+    def _expired_ids(self, rule: Rule, cutoff: datetime) -> Any:
+        if rule is Rule.TEMPORARY_SESSIONS:
+            return select(sessions.c.id).where(
+                sessions.c.state == SessionState.TEMPORARY.value,
+                sessions.c.last_access_at <= cutoff,
+            )
+        if rule is Rule.CHAT_IPS:
+            return select(sessions.c.id).where(sessions.c.ip_seen_at <= cutoff)
+        return select(conversations.c.session_id.label("id")).where(
+            conversations.c.state == ConversationState.RESOLVED.value,
+            conversations.c.updated_at <= cutoff,
+        )
+
+    async def count_expired(self, rule: Rule, cutoff: datetime) -> int:
+        ids = self._expired_ids(rule, cutoff).subquery()
+        row = await self._one(select(func.count()).select_from(ids))
+        return int(row[0]) if row else 0
+
+    async def purge_batch(self, rule: Rule, cutoff: datetime, limit: int) -> int:
+        batch = self._expired_ids(rule, cutoff).limit(limit).scalar_subquery()
+        stmt: Executable
+        if rule is Rule.CHAT_IPS:
+            stmt = update(sessions).where(sessions.c.id.in_(batch)).values(ip=None, ip_seen_at=None)
+        else:
+            stmt = delete(sessions).where(sessions.c.id.in_(batch))
+        result = await self._execute(stmt)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def count_network(self, network: str, day: date, *, sessions: int, messages: int) -> None:
+        stmt = self._insert(network_stats).values(
+            network=network, day=day, sessions=sessions, messages=messages
+        )
+        await self._execute(
+            stmt.on_conflict_do_update(
+                index_elements=["network", "day"],
+                set_={
+                    "sessions": network_stats.c.sessions + sessions,
+                    "messages": network_stats.c.messages + messages,
+                },
+            )
+        )
+
+    async def insert_audit(self, entry: AuditEntry) -> None:
+        await self._execute(
+            audit_log.insert().values(
+                id=entry.id,
+                at=entry.at,
+                actor_type=entry.actor_type,
+                actor_id=entry.actor_id,
+                action=entry.action,
+                website_id=entry.website_id,
+                target_type=entry.target_type,
+                target_id=entry.target_id,
+                details=entry.details,
+            )
+        )
+
+    async def record_purge_run(self, at: datetime, dry_run: bool, counts: dict[str, int]) -> None:
+        await self._execute(purge_runs.insert().values(at=at, dry_run=dry_run, counts=counts))

@@ -1,0 +1,51 @@
+"""Random identifiers and secrets, and how secrets are stored (always hashed).
+
+Session tokens and API tokens carry 256 random bits, so a single SHA-256 is a sound way to store
+them: no one can guess a preimage. Passwords are chosen by people and get argon2.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+
+
+def new_id() -> str:
+    """A public identifier: 120 random bits as 24 characters of [a-z2-7], never sequential."""
+    return base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
+
+
+def new_token() -> str:
+    """A secret bearer token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def tokens_match(token: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(hash_token(token), stored_hash)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, stored_hash: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_password() -> str:
+    """A one-time password printed to an administrator: 16 characters, easy to copy."""
+    return secrets.token_urlsafe(12)

@@ -1,0 +1,1 @@
+"""The transport: HTTP routes and WebSocket endpoints. Parse, call one action, serialise."""

@@ -1,0 +1,56 @@
+"""The client's address: the socket peer, or what a trusted proxy says in X-Forwarded-For."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+from starlette.types import Scope
+
+from causerie.settings import IpNetwork
+
+UNKNOWN = "0.0.0.0"  # noqa: S104 - a placeholder for a peer with no address (a Unix socket)
+
+
+def _parse(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def _trusted(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address, proxies: Iterable[IpNetwork]
+) -> bool:
+    return any(address in network for network in proxies)
+
+
+def client_ip(scope: Scope, proxies: tuple[IpNetwork, ...]) -> str:
+    """Walk X-Forwarded-For from the right while the hops are trusted proxies.
+
+    The first untrusted hop is the client. Entries that are not addresses stop the walk: what lies
+    to the left of them was written by someone we do not trust.
+    """
+    client = scope.get("client")
+    peer = _parse(client[0]) if client else None
+    if peer is None:
+        return UNKNOWN
+    if not proxies or not _trusted(peer, proxies):
+        return str(peer)
+    hops = [
+        h
+        for name, value in scope["headers"]
+        if name == b"x-forwarded-for"
+        for h in value.decode("latin-1").split(",")
+    ]
+    current = peer
+    for hop in reversed(hops):
+        address = _parse(hop)
+        if address is None:
+            break
+        current = address
+        if not _trusted(address, proxies):
+            break
+    if isinstance(current, ipaddress.IPv6Address) and current.ipv4_mapped is not None:
+        current = current.ipv4_mapped
+    return str(current)

@@ -1,0 +1,81 @@
+"""CORS for the visitor API: only origins some website allows ever get a grant.
+
+A grant only lets a page read the answer; whether the call may act is decided by the action,
+which refuses (403, nothing changed) an origin that is not one of *its* website's. So the
+middleware can grant on the union of all websites' origins, cached for a few seconds, and keep
+the hot path free of an extra query.
+"""
+
+from __future__ import annotations
+
+import time
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from causerie.actions.websites import get_all_origins
+from causerie.runtime import Runtime
+
+PREFIX = "/api/widget/"
+CACHE_SECONDS = 5.0
+ALLOW_METHODS = "GET, POST, PATCH, DELETE"
+ALLOW_HEADERS = "authorization, content-type"
+
+
+class OriginCache:
+    def __init__(self) -> None:
+        self._origins: frozenset[str] = frozenset()
+        self._until = 0.0
+
+    def invalidate(self) -> None:
+        self._until = 0.0
+
+    async def get(self, rt: Runtime) -> frozenset[str]:
+        if time.monotonic() >= self._until:
+            self._origins = await get_all_origins(rt)
+            self._until = time.monotonic() + CACHE_SECONDS
+        return self._origins
+
+
+class WidgetCors:
+    def __init__(self, app: ASGIApp, cache: OriginCache) -> None:
+        self.app = app
+        self.cache = cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+        origin = Headers(scope=scope).get("origin")
+        if origin is None:
+            await self.app(scope, receive, send)
+            return
+        rt: Runtime = scope["app"].state.rt
+        allowed = origin in await self.cache.get(rt)
+        if scope["method"] == "OPTIONS":
+            await self._preflight(send, origin if allowed else None)
+            return
+
+        async def grant(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.append("Vary", "Origin")
+                if allowed:
+                    headers["Access-Control-Allow-Origin"] = origin
+            await send(message)
+
+        await self.app(scope, receive, grant)
+
+    async def _preflight(self, send: Send, origin: str | None) -> None:
+        headers = [(b"vary", b"Origin"), (b"content-length", b"0")]
+        if origin is not None:
+            headers += [
+                (b"access-control-allow-origin", origin.encode("latin-1")),
+                (b"access-control-allow-methods", ALLOW_METHODS.encode()),
+                (b"access-control-allow-headers", ALLOW_HEADERS.encode()),
+                (b"access-control-max-age", b"600"),
+            ]
+        await send(
+            {"type": "http.response.start", "status": 204 if origin else 403, "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": b""})

@@ -1,0 +1,40 @@
+"""FastAPI dependencies: the runtime, the client's address, credentials from headers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from causerie.actions.access import access_actor_by_api_token
+from causerie.domain.models import Actor
+from causerie.runtime import Runtime
+from causerie.web.client import client_ip
+from causerie.web.errors import ApiError
+
+
+def get_runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.rt
+    return rt
+
+
+def get_client_ip(request: Request) -> str:
+    return client_ip(request.scope, get_runtime(request).settings.trusted_proxies)
+
+
+def bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthenticated", "send Authorization: Bearer <token>")
+    return token.strip()
+
+
+async def get_actor(request: Request) -> Actor:
+    return await access_actor_by_api_token(get_runtime(request), bearer(request))
+
+
+Rt = Annotated[Runtime, Depends(get_runtime)]
+ClientIp = Annotated[str, Depends(get_client_ip)]
+Bearer = Annotated[str, Depends(bearer)]
+CurrentActor = Annotated[Actor, Depends(get_actor)]

@@ -1,0 +1,97 @@
+"""The visitor side of the HTTP API (`/api/widget/v1`): the chatbox's calls. See docs/api.md."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from causerie.actions.messages import do_send_visitor_message, get_visitor_messages
+from causerie.actions.sessions import do_open_session
+from causerie.domain.models import PageView
+from causerie.domain.websites import public_settings
+from causerie.web.body import body_doc, parse_body
+from causerie.web.deps import Bearer, ClientIp, Rt
+from causerie.web.schemas import MessageIn, SessionIn, message_json, visitor_session_json
+
+router = APIRouter(prefix="/api/widget/v1", tags=["visitor"])
+
+
+def _availability(rt: Any, website_id: str) -> dict[str, Any]:
+    online = rt.presence.agents_online(website_id)
+    return {"online": online > 0}
+
+
+@router.post(
+    "/websites/{website_id}/session",
+    openapi_extra=body_doc(SessionIn),
+    summary="Open the chatbox session: renew it from its token, or create a temporary one",
+)
+async def open_session(website_id: str, request: Request, rt: Rt, ip: ClientIp) -> JSONResponse:
+    data = await parse_body(request, SessionIn)
+    opened = await do_open_session(
+        rt,
+        website_id=website_id,
+        token=data.token,
+        page=PageView(
+            url=data.page.url,
+            title=data.page.title,
+            referrer=data.page.referrer,
+            locale=data.locale,
+            timezone=data.timezone,
+            user_agent=request.headers.get("user-agent", "")[:512],
+        ),
+        ip=ip,
+        origin=request.headers.get("origin"),
+    )
+    body = {
+        "token": opened.token,
+        "session": visitor_session_json(opened.session),
+        "messages": [message_json(m) for m in opened.messages],
+        "website": {
+            "id": opened.website.id,
+            "name": opened.website.name,
+            "settings": public_settings(opened.website),
+            "availability": _availability(rt, opened.website.id),
+        },
+        "cookie": {
+            "name": f"causerie_session_{opened.website.id}",
+            "max_age": int(rt.settings.cookie_max_age.total_seconds()),
+        },
+    }
+    return JSONResponse(body, status_code=201 if opened.created else 200)
+
+
+@router.get("/session/messages", summary="Older messages of the visitor's own conversation")
+async def list_messages(
+    request: Request,
+    rt: Rt,
+    token: Bearer,
+    before: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> JSONResponse:
+    messages = await get_visitor_messages(
+        rt, token=token, origin=request.headers.get("origin"), before=before, limit=limit
+    )
+    return JSONResponse({"messages": [message_json(m) for m in messages]})
+
+
+@router.post(
+    "/session/messages",
+    openapi_extra=body_doc(MessageIn),
+    summary="Send a message without a WebSocket",
+)
+async def send_message(request: Request, rt: Rt, token: Bearer) -> JSONResponse:
+    data = await parse_body(request, MessageIn)
+    sent = await do_send_visitor_message(
+        rt,
+        token=token,
+        origin=request.headers.get("origin"),
+        client_id=data.client_id,
+        body=data.body,
+        type_=data.type,
+    )
+    return JSONResponse(
+        {"message": message_json(sent.message)}, status_code=201 if sent.created else 200
+    )

@@ -1,0 +1,282 @@
+"""Test fixtures: real databases (SQLite and PostgreSQL), a real server on a real socket, a clock
+the tests move. Every store-touching test runs on both databases; PostgreSQL tests are skipped
+with a reason when the server is unreachable, except under CI (`CI=true`), where they fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from argon2 import PasswordHasher
+
+from causerie.actions.operators import do_add_operator, do_create_api_token
+from causerie.actions.websites import do_create_website
+from causerie.app import create_app
+from causerie.clock import ManualClock
+from causerie.domain.models import Actor, Role, Scope
+from causerie.runtime import Runtime
+from causerie.settings import Settings, load_settings
+from causerie.store.database import open_store
+from causerie.store.migrate import upgrade
+from causerie.store.schema import metadata
+
+T = TypeVar("T")
+
+PG_ADMIN_URL = os.environ.get(
+    "CAUSERIE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+ORIGIN = "https://shop.example"
+OTHER_ORIGIN = "https://other.example"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_argon2() -> Iterator[None]:
+    """Real argon2 with light parameters: each fixture operator costs milliseconds, not 100 ms.
+
+    tests/test_tokens.py checks the production parameters.
+    """
+    import causerie.tokens
+
+    production = causerie.tokens._hasher
+    causerie.tokens._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    causerie.tokens._hasher = production
+
+
+# -- PostgreSQL: one database per test run, emptied before each test ---------------------------
+
+
+def _pg_url(database: str) -> str:
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    return f"{base}/{database}"
+
+
+async def _pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str | None]:
+    """The URL of this run's own PostgreSQL database, or None when PostgreSQL is unreachable."""
+    name = f"causerie_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required under CI and is unreachable: {exc}")
+        yield None
+        return
+    url = _pg_url(name)
+    asyncio.run(upgrade(url))
+    yield url
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _truncate(url: str) -> None:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"), timeout=5)
+    try:
+        tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'causerie.db'}"
+    url: str | None = request.getfixturevalue("postgres_database")
+    if url is None:
+        pytest.skip("PostgreSQL unreachable at " + PG_ADMIN_URL)
+    asyncio.run(_truncate(url))
+    return url
+
+
+# -- settings, clock, runtime -----------------------------------------------------------------
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
+    def make(**overrides: str) -> Settings:
+        values = {
+            "data_dir": str(tmp_path / "data"),
+            "database_url": database_url,
+            "purge_interval": "1h",
+            **overrides,
+        }
+        return load_settings(environ={}, **values)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+class Harness:
+    """A runtime on the test's own event loop, for setting up data and inspecting it."""
+
+    def __init__(self, settings: Settings, clock: ManualClock) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.settings = settings
+        self.clock = clock
+        self.run(upgrade(settings.database_url))
+        self.rt = Runtime(settings=settings, store=open_store(settings.database_url), clock=clock)
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(coro)
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        rows = self.rows(sql, **params)
+        return rows[0][0] if rows else None
+
+    def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+        from sqlalchemy import text
+
+        async def query() -> list[tuple[Any, ...]]:
+            async with self.rt.store.transaction() as tx:
+                result = await tx._execute(text(sql).bindparams(**params))  # type: ignore[attr-defined]
+                return [tuple(row) for row in result]
+
+        return self.run(query())
+
+    def execute(self, sql: str, **params: Any) -> None:
+        from sqlalchemy import text
+
+        async def run() -> None:
+            async with self.rt.store.transaction() as tx:
+                await tx._execute(text(sql).bindparams(**params))  # type: ignore[attr-defined]
+
+        self.run(run())
+
+    def close(self) -> None:
+        self.run(self.rt.store.close())
+        self.loop.close()
+
+
+@pytest.fixture
+def harness(settings: Settings, clock: ManualClock) -> Iterator[Harness]:
+    h = Harness(settings, clock)
+    yield h
+    h.close()
+
+
+@dataclass
+class Site:
+    website_id: str
+    other_website_id: str
+    tokens: dict[str, str]  # role name (and "other_owner") -> API token
+    operator_ids: dict[str, str]
+
+
+@pytest.fixture
+def site(harness: Harness) -> Site:
+    """A website with an owner, an admin and an agent; another website with its own owner."""
+    rt = harness.rt
+    cli = Actor.cli()
+    website = harness.run(do_create_website(rt, cli, "Shop", [ORIGIN]))
+    other = harness.run(do_create_website(rt, cli, "Other", [OTHER_ORIGIN]))
+    tokens, ids = {}, {}
+    for role, website_id in (
+        ("owner", website.id),
+        ("admin", website.id),
+        ("agent", website.id),
+        ("other_owner", other.id),
+    ):
+        email = f"{role}@shop.example"
+        added = harness.run(
+            do_add_operator(
+                rt, cli, email, website_id=website_id, role=Role(role.removeprefix("other_"))
+            )
+        )
+        _, secret = harness.run(
+            do_create_api_token(rt, cli, email, name="t", scopes=frozenset(Scope))
+        )
+        tokens[role], ids[role] = secret, added.operator.id
+    return Site(website.id, other.id, tokens, ids)
+
+
+# -- a real server on a real socket ------------------------------------------------------------
+
+
+class ServerThread:
+    """uvicorn serving the app on 127.0.0.1 on a free port, in a thread with its own loop."""
+
+    def __init__(self, settings: Settings, clock: ManualClock) -> None:
+        self.app = create_app(settings, clock)
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=0,
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
+            lifespan="on",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        for _ in range(500):
+            if self.server.started or not self.thread.is_alive():
+                break
+            threading.Event().wait(0.01)
+        if not self.server.started:
+            raise RuntimeError("the test server did not start")
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    @property
+    def rt(self) -> Runtime:
+        rt: Runtime = self.app.state.rt
+        return rt
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def start_server(clock: ManualClock) -> Iterator[Callable[[Settings], ServerThread]]:
+    servers: list[ServerThread] = []
+
+    def start(settings: Settings) -> ServerThread:
+        servers.append(ServerThread(settings, clock))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def server(
+    start_server: Callable[[Settings], ServerThread], settings: Settings, harness: Harness
+) -> ServerThread:
+    return start_server(settings)
+
+
+@pytest.fixture
+def http(server: ServerThread) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        yield client

@@ -1,0 +1,133 @@
+"""Helpers shared by the tests that drive Causerie from outside: the `causerie` command as a real
+subprocess, empty databases, and reading a database without going through Causerie's own store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from sqlalchemy import make_url
+
+from tests.conftest import PG_ADMIN_URL
+
+CLI_TIMEOUT = 60
+
+
+def cli_env(data_dir: Path, database_url: str | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a `causerie` subprocess: the runner's, minus any CAUSERIE_* of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAUSERIE_")}
+    # Wide enough that rich never wraps a table row or a snippet; UTF-8 whatever the locale.
+    env.update(COLUMNS="250", PYTHONIOENCODING="utf-8", CAUSERIE_DATA_DIR=str(data_dir))
+    if database_url is not None:
+        env["CAUSERIE_DATABASE_URL"] = database_url
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    *args: str, env: Mapping[str, str], cwd: Path, timeout: float = CLI_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "causerie", *args],
+        env=dict(env),
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=timeout,
+        check=False,
+    )
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def sqlite_path(url: str) -> Path:
+    database = make_url(url).database
+    assert database
+    return Path(database)
+
+
+def query(url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows of `sql` (positional `?` parameters) read straight from the database."""
+    if is_sqlite(url):
+        conn = sqlite3.connect(sqlite_path(url))
+        try:
+            return [tuple(row) for row in conn.execute(sql, params)]
+        finally:
+            conn.close()
+
+    async def fetch() -> list[tuple[Any, ...]]:
+        numbered = sql
+        for i in range(len(params)):
+            numbered = numbered.replace("?", f"${i + 1}", 1)
+        conn = await asyncpg.connect(url, timeout=5)
+        try:
+            return [tuple(row) for row in await conn.fetch(numbered, *params)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())
+
+
+def execute(url: str, sql: str) -> None:
+    """Run one statement outside Causerie, committed."""
+    if is_sqlite(url):
+        conn = sqlite3.connect(sqlite_path(url))
+        try:
+            with conn:
+                conn.execute(sql)
+        finally:
+            conn.close()
+        return
+
+    async def run() -> None:
+        conn = await asyncpg.connect(url, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def table_names(url: str) -> set[str]:
+    if is_sqlite(url):
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    else:
+        sql = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+    return {row[0] for row in query(url, sql)}
+
+
+async def _pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all, of the same kind as `database_url`."""
+    if is_sqlite(database_url):
+        yield f"sqlite:///{tmp_path / 'empty' / 'causerie.db'}"
+        return
+    name = f"causerie_empty_{os.getpid()}_{secrets.token_hex(4)}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
