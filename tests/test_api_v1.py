@@ -44,7 +44,7 @@ def test_p20_owner_or_admin_deletes_a_conversation_and_everything_of_its_session
         "FROM audit_log WHERE action = 'conversation.delete'"
     )
     assert len(entries) == 1
-    actor_type, actor_id, action, website_id, target_type, target_id, details = entries[0]
+    actor_type, actor_id, _action, website_id, target_type, target_id, _details = entries[0]
     assert (actor_type, actor_id, website_id, target_type, target_id) == (
         "operator",
         site.operator_ids[who],
@@ -145,3 +145,21 @@ def test_openapi_document_is_public(http: httpx.Client) -> None:
     assert "/api/v1/conversations/{conversation_id}" in document["paths"]
     body = document["paths"]["/api/widget/v1/websites/{website_id}/session"]["post"]["requestBody"]
     assert "page" in body["content"]["application/json"]["schema"]["properties"]
+
+
+def test_a_read_only_token_cannot_delete(http: httpx.Client, site: Site, harness: Harness) -> None:
+    from causerie.actions.operators import do_create_api_token
+    from causerie.domain.models import Actor, Scope
+
+    _, read_only = harness.run(
+        do_create_api_token(
+            harness.rt, Actor.cli(), "owner@shop.example", name="r", scopes=frozenset({Scope.READ})
+        )
+    )
+    conversation_id = _conversation(http, site, harness)
+    response = http.delete(
+        f"/api/v1/conversations/{conversation_id}",
+        headers={"Authorization": f"Bearer {read_only}"},
+    )
+    assert error_of(response, 403)["code"] == "insufficient_scope"
+    assert harness.scalar("SELECT count(*) FROM sessions") == 1

@@ -33,7 +33,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def _settings(**overrides: str) -> Settings:
     try:
-        return load_settings(**overrides)
+        return load_settings(None, **overrides)
     except SettingsError as exc:
         err.print(f"[red]causerie: bad setting:[/red] {exc}")
         sys.exit(2)

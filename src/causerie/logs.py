@@ -15,7 +15,7 @@ from typing import Any
 _IPV4 = r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)"
 _IPV6 = (
     r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}"
-    r"(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![0-9A-Fa-f:.])"
+    r"(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![0-9A-Fa-f:]|\.\d)"
 )
 _CANDIDATE = re.compile(f"{_IPV6}|{_IPV4}")
 
@@ -32,11 +32,19 @@ def redact_ips(text: str) -> str:
 
 
 class RedactIPs(logging.Filter):
+    """Replaces addresses in the message, the exception text and the stack of a record."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         clean = redact_ips(message)
         if clean != message:
             record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_ips(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_ips(record.stack_info)
         return True
 
 

@@ -114,6 +114,10 @@ def _parse_log_level(text: str) -> str:
     return level
 
 
+# Values that may hold a password: never echoed in an error message.
+_SECRET_VALUES = frozenset({"secret_key", "database_url", "redis_url", "smtp_url"})
+
+
 @dataclass(frozen=True)
 class Spec:
     """One setting: its variable name, default (as text), parser and a line of documentation."""
@@ -246,20 +250,34 @@ def _read_toml(path: Path) -> dict[str, str]:
         name = key.lower().removeprefix("causerie_")
         if name not in known:
             raise SettingsError(f"{path}: unknown setting {key!r}")
+        if name == "data_dir":
+            raise SettingsError(f"{path}: data_dir cannot be set in the file that lives in it")
         values[name] = str(value).lower() if isinstance(value, bool) else str(value)
     return values
 
 
 def _secret_key(data_dir: Path) -> str:
-    """Read the data folder's secret key, creating it (mode 600) on first run."""
+    """Read the data folder's secret key, creating it (mode 600) on first run.
+
+    The key is written to a private temporary file and linked into place, so a process starting
+    at the same moment sees either no key or a whole one, never a half-written file.
+    """
     path = data_dir / "secret_key"
-    if path.exists():
-        return path.read_text("ascii").strip()
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key
+    if not path.exists():
+        temporary = data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+        finally:
+            temporary.unlink()
+    try:
+        return _parse_secret(path.read_text("ascii").strip())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: not a usable secret key ({exc})") from None
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) -> Settings:
@@ -273,13 +291,13 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
 
     def raw(name: str, file_values: Mapping[str, str]) -> tuple[str | None, str]:
         if name in overrides:
-            return overrides[name], "command line"
+            return overrides[name], "the command line"
         spec = by_name[name]
         if spec.env in env:
-            return env[spec.env], spec.env
+            return env[spec.env], "the environment"
         if name in file_values:
-            return file_values[name], f"causerie.toml {name}"
-        return spec.default, "default"
+            return file_values[name], "causerie.toml"
+        return spec.default, "the default"
 
     data_dir_text, _ = raw("data_dir", {})
     data_dir = Path(data_dir_text or "./causerie-data").expanduser().resolve()
@@ -301,7 +319,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         try:
             values[spec.name] = spec.parse(text)
         except ValueError as exc:
-            raise SettingsError(f"{spec.env} ({source}) = {text!r}: {exc}") from None
+            shown = "(value hidden)" if spec.name in _SECRET_VALUES else f"= {text!r}"
+            raise SettingsError(f"{spec.env} {shown} (from {source}): {exc}") from None
 
     values.setdefault("database_url", f"sqlite:///{data_dir / 'causerie.db'}")
     if "secret_key" not in values:

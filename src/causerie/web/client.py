@@ -13,10 +13,14 @@ UNKNOWN = "0.0.0.0"  # noqa: S104 - a placeholder for a peer with no address (a 
 
 
 def _parse(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address, with IPv4-mapped IPv6 (`::ffff:a.b.c.d`, seen on dual-stack sockets) as IPv4."""
     try:
-        return ipaddress.ip_address(text.strip())
+        address = ipaddress.ip_address(text.strip())
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 def _trusted(
@@ -51,6 +55,4 @@ def client_ip(scope: Scope, proxies: tuple[IpNetwork, ...]) -> str:
         current = address
         if not _trusted(address, proxies):
             break
-    if isinstance(current, ipaddress.IPv6Address) and current.ipv4_mapped is not None:
-        current = current.ipv4_mapped
     return str(current)

@@ -1,0 +1,327 @@
+"""The `causerie` command, run as a real subprocess on SQLite and PostgreSQL (docs/cli.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from causerie.actions.operators import do_add_operator
+from causerie.actions.sessions import do_open_session
+from causerie.actions.websites import do_create_website
+from causerie.clock import ManualClock
+from causerie.domain.models import Actor, PageView
+from causerie.store.schema import metadata
+from tests.conftest import ORIGIN, Harness
+from tests.support import (
+    cli_env,
+    empty_database,
+    is_sqlite,
+    query,
+    run_cli,
+    sqlite_path,
+    table_names,
+)
+
+RULES = ("temporary_sessions", "chat_ips", "resolved_conversations")
+
+
+class Cli:
+    """`causerie` with this test's data folder and database."""
+
+    def __init__(self, tmp_path: Path, database_url: str | None, **env: str) -> None:
+        self.cwd = tmp_path
+        self.data_dir = tmp_path / "data"
+        self.env = cli_env(self.data_dir, database_url, **env)
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return run_cli(*args, env=self.env, cwd=self.cwd)
+
+    def ok(self, *args: str) -> str:
+        result = self(*args)
+        assert result.returncode == 0, f"causerie {' '.join(args)}: {result.stderr}"
+        return result.stdout
+
+
+@pytest.fixture
+def cli(tmp_path: Path, database_url: str) -> Cli:
+    return Cli(tmp_path, database_url)
+
+
+def website_id_in(output: str) -> str:
+    match = re.search(r"^website id: (\S+)$", output, re.MULTILINE)
+    assert match, output
+    return match.group(1)
+
+
+def one_time_password_in(output: str) -> str:
+    match = re.search(r"one-time password[^:]*: (\S+)$", output, re.MULTILINE)
+    assert match, output
+    return match.group(1)
+
+
+def counts_in_table(output: str) -> dict[str, int]:
+    counts = {}
+    for rule in RULES:
+        match = re.search(rf"\b{rule}\W+(\d+)\W", output)
+        assert match, output
+        counts[rule] = int(match.group(1))
+    return counts
+
+
+def row_text(url: str, table: str) -> str:
+    """Every value of every row of `table`, as one string, to look for what must not be there."""
+    if is_sqlite(url):
+        columns = [c.name for c in metadata.tables[table].columns]
+        rows = query(url, f"SELECT {', '.join(columns)} FROM {table}")
+    else:
+        rows = query(url, f"SELECT row_to_json(t)::text FROM {table} t")
+    return repr(rows)
+
+
+def database_files(url: str) -> bytes:
+    if not is_sqlite(url):
+        return b""
+    path = sqlite_path(url)
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+# -- first run, migrations ---------------------------------------------------------------------
+
+
+def test_first_command_creates_the_data_folder_and_the_schema(
+    tmp_path: Path, database_url: str
+) -> None:
+    with empty_database(database_url, tmp_path) as empty_url:
+        if is_sqlite(database_url):
+            cli = Cli(tmp_path, None)  # the default: a file in the data folder
+            url = f"sqlite:///{cli.data_dir / 'causerie.db'}"
+        else:
+            cli = Cli(tmp_path, empty_url)
+            url = empty_url
+        assert not cli.data_dir.exists()
+        assert "origins" in cli.ok("website", "list")
+        assert cli.data_dir.is_dir()
+        assert (cli.data_dir / "secret_key").is_file()
+        assert set(metadata.tables) | {"alembic_version"} <= table_names(url)
+
+
+def test_migrate_then_migrate_again(tmp_path: Path, database_url: str) -> None:
+    with empty_database(database_url, tmp_path) as url:
+        cli = Cli(tmp_path, url)
+        assert cli.ok("migrate").strip() == "schema updated"
+        assert set(metadata.tables) <= table_names(url)
+        assert cli.ok("migrate").strip() == "schema already up to date"
+
+
+# -- websites ----------------------------------------------------------------------------------
+
+
+def test_website_add_prints_its_id_and_the_embed_snippet(tmp_path: Path, database_url: str) -> None:
+    cli = Cli(tmp_path, database_url, CAUSERIE_PUBLIC_URL="https://chat.example.org")
+    output = cli.ok(
+        "website", "add", "Shop", "--origin", "https://Shop.Example/any/page",
+        "--origin", "https://www.shop.example",
+    )  # fmt: skip
+    website_id = website_id_in(output)
+    assert f'<script>window.CAUSERIE_WEBSITE_ID = "{website_id}";</script>' in output
+    assert '<script src="https://chat.example.org/widget.js" async></script>' in output
+    rows = query(database_url, "SELECT name, origins FROM websites WHERE id = ?", website_id)
+    assert len(rows) == 1
+    name, origins = rows[0]
+    assert name == "Shop"
+    assert json.loads(origins) == ["https://shop.example", "https://www.shop.example"]
+    assert website_id in cli.ok("website", "list")
+
+
+def test_website_add_with_a_bad_origin_fails_and_creates_nothing(
+    cli: Cli, database_url: str
+) -> None:
+    result = cli("website", "add", "Shop", "--origin", "ftp://shop.example")
+    assert result.returncode != 0
+    assert "ftp://shop.example" in result.stderr
+    assert "origin" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert query(database_url, "SELECT count(*) FROM websites") == [(0,)]
+    assert query(database_url, "SELECT count(*) FROM audit_log") == [(0,)]
+
+
+# -- operators and tokens ----------------------------------------------------------------------
+
+
+def test_operator_add_prints_a_one_time_password_stored_only_as_an_argon2_hash(
+    cli: Cli, database_url: str, harness: Harness
+) -> None:
+    shop = harness.run(do_create_website(harness.rt, Actor.cli(), "Shop", [ORIGIN]))
+    other = harness.run(do_create_website(harness.rt, Actor.cli(), "Other", ["https://o.example"]))
+
+    output = cli.ok("operator", "add", "Ada@Shop.Example", "--website", shop.id, "--role", "owner")
+    password = one_time_password_in(output)
+    assert len(password) >= 12
+    rows = query(database_url, "SELECT id, email, password_hash FROM operators")
+    assert len(rows) == 1
+    operator_id, email, stored = rows[0]
+    assert email == "ada@shop.example"
+    assert f"operator id: {operator_id}" in output
+    assert stored.startswith("$argon2")
+    assert PasswordHasher().verify(stored, password)
+    for table in ("operators", "audit_log", "memberships"):
+        assert password not in row_text(database_url, table)
+    assert password.encode() not in database_files(database_url)
+    assert query(database_url, "SELECT website_id, role FROM memberships") == [(shop.id, "owner")]
+
+    # The same operator on another website: a role, no new password.
+    again = cli.ok("operator", "add", "ada@shop.example", "--website", other.id)
+    assert "one-time password" not in again
+    assert "password unchanged" in again
+    assert query(database_url, "SELECT password_hash FROM operators") == [(stored,)]
+    memberships = query(database_url, "SELECT website_id, role FROM memberships")
+    assert sorted(memberships) == sorted([(shop.id, "owner"), (other.id, "agent")])
+
+
+def test_role_without_website_is_a_usage_error(
+    cli: Cli, database_url: str, harness: Harness
+) -> None:
+    result = cli("operator", "add", "ada@shop.example", "--role", "owner")
+    assert result.returncode == 2
+    assert "--role needs --website" in result.stderr
+    assert "Usage:" in result.stderr
+    assert query(database_url, "SELECT count(*) FROM operators") == [(0,)]
+
+
+def test_token_add_prints_a_token_stored_only_hashed(
+    cli: Cli, database_url: str, harness: Harness
+) -> None:
+    added = harness.run(
+        do_add_operator(harness.rt, Actor.cli(), "ada@shop.example", website_id=None, role=None)
+    )
+    token = cli.ok("token", "add", "ada@shop.example", "--name", "zapier").strip()
+    assert re.fullmatch(r"[A-Za-z0-9_-]{40,}", token), token
+    rows = query(database_url, "SELECT operator_id, name, token_hash FROM api_tokens")
+    assert rows == [(added.operator.id, "zapier", hashlib.sha256(token.encode()).hexdigest())]
+    assert token not in row_text(database_url, "api_tokens")
+    assert token not in row_text(database_url, "audit_log")
+    assert token.encode() not in database_files(database_url)
+
+
+def test_token_add_for_an_unknown_operator_fails(cli: Cli, database_url: str) -> None:
+    result = cli("token", "add", "nobody@shop.example")
+    assert result.returncode == 1
+    assert "nobody@shop.example" in result.stderr
+    assert query(database_url, "SELECT count(*) FROM api_tokens") == [(0,)]
+
+
+# -- purge and deletion ------------------------------------------------------------------------
+
+
+def test_purge_dry_run_prints_a_count_per_rule(cli: Cli) -> None:
+    table = cli.ok("purge", "--dry-run")
+    assert "dry run" in table
+    assert counts_in_table(table) == dict.fromkeys(RULES, 0)
+    data = json.loads(cli.ok("purge", "--dry-run", "--json"))
+    assert data["dry_run"] is True
+    assert data["removed"] == dict.fromkeys(RULES, 0)
+
+
+def test_p15_cli_purge_removes_expired_temporary_sessions(
+    cli: Cli, harness: Harness, clock: ManualClock
+) -> None:
+    """The purge command runs on the system clock: a session last seen two hours ago, by the
+    real time, is past the 30-minute lifetime of a temporary session; one seen a minute ago is
+    not."""
+    rt = harness.rt
+    website = harness.run(do_create_website(rt, Actor.cli(), "Shop", [ORIGIN]))
+
+    def open_at(moment: datetime) -> str:
+        clock.advance(moment - clock.now())
+        opened = harness.run(
+            do_open_session(
+                rt,
+                website_id=website.id,
+                token=None,
+                page=PageView(url="https://shop.example/"),
+                ip="203.0.113.77",
+                origin=ORIGIN,
+            )
+        )
+        return opened.session.id
+
+    now = datetime.now(UTC)
+    expired = open_at(now - timedelta(hours=2))
+    live = open_at(now - timedelta(minutes=1))
+
+    dry = json.loads(cli.ok("purge", "--dry-run", "--json"))
+    assert dry["removed"]["temporary_sessions"] == 1
+    assert len(harness.rows("SELECT id FROM sessions")) == 2
+
+    output = cli.ok("purge")
+    assert counts_in_table(output)["temporary_sessions"] == 1
+    assert harness.rows("SELECT id FROM sessions") == [(live,)]
+    assert harness.scalar("SELECT count(*) FROM sessions WHERE id = :id", id=expired) == 0
+
+
+def test_conversation_delete_of_an_unknown_id_fails_with_a_message(cli: Cli) -> None:
+    result = cli("conversation", "delete", "nosuchconversation00000")
+    assert result.returncode != 0
+    assert "nosuchconversation00000" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+
+def test_a_bad_setting_exits_2_naming_the_variable(tmp_path: Path) -> None:
+    cli = Cli(tmp_path, None, CAUSERIE_MAX_BODY="lots")
+    result = cli("website", "list")
+    assert result.returncode == 2
+    assert "CAUSERIE_MAX_BODY" in result.stderr
+    assert "lots" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (cli.data_dir / "causerie.db").exists()
+
+
+def test_a_bad_setting_in_causerie_toml_exits_2_naming_the_file(tmp_path: Path) -> None:
+    cli = Cli(tmp_path, None)
+    cli.data_dir.mkdir()
+    (cli.data_dir / "causerie.toml").write_text('temporary_session_ttl = "soon"\n')
+    result = cli("purge", "--dry-run")
+    assert result.returncode == 2
+    assert "CAUSERIE_TEMPORARY_SESSION_TTL" in result.stderr
+    assert "causerie.toml" in result.stderr
+
+
+def test_operator_add_without_a_website_creates_the_operator(tmp_path: Path) -> None:
+    cli = Cli(tmp_path, None)
+    result = cli("operator", "add", "ada@shop.example")
+    assert result.returncode == 0, result.stderr
+    assert "one-time password" in result.stdout
+
+
+def test_role_is_checked(tmp_path: Path) -> None:
+    result = Cli(tmp_path, None)(
+        "operator", "add", "a@b.example", "--website", "x", "--role", "god"
+    )
+    assert result.returncode == 2
+    assert "god" in result.stderr
+
+
+def test_unknown_website_for_operator_is_refused(tmp_path: Path) -> None:
+    cli = Cli(tmp_path, None)
+    result = cli("operator", "add", "a@b.example", "--website", "nosuchwebsite")
+    assert result.returncode == 1
+    assert "nosuchwebsite" in result.stderr
+    db = f"sqlite:///{cli.data_dir / 'causerie.db'}"
+    assert query(db, "SELECT count(*) FROM operators") == [(0,)]
+
+
+def test_version(tmp_path: Path) -> None:
+    result = Cli(tmp_path, None)("--version")
+    assert result.returncode == 0
+    assert re.search(r"\d+\.\d+\.\d+", result.stdout)

@@ -1,0 +1,63 @@
+"""The docs cannot drift: every setting, command and promise test they name must exist."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import click
+import pytest
+
+from causerie.cli import main
+from causerie.settings import SPECS
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+FOUNDATION_PROMISES = ("P13", "P14", "P15", "P16", "P17", "P18", "P20")
+
+
+def _commands(group: click.Group, prefix: str = "causerie") -> list[str]:
+    names = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            names += _commands(command, f"{prefix} {name}")
+        else:
+            names.append(f"{prefix} {name}")
+    return names
+
+
+def _test_names() -> set[str]:
+    names = set()
+    for path in (ROOT / "tests").glob("test_*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                names.add(f"tests/{path.name}::{node.name}")
+    return names
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.env)
+def test_every_setting_is_documented(spec: object) -> None:
+    assert f"`{spec.env}`" in (DOCS / "settings.md").read_text()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("command", _commands(main))
+def test_every_command_is_documented(command: str) -> None:
+    assert f"`{command}" in (DOCS / "cli.md").read_text()
+
+
+def test_privacy_doc_names_only_tests_that_exist() -> None:
+    text = (DOCS / "privacy.md").read_text()
+    named = set(re.findall(r"tests/test_\w+\.py::test_\w+", text))
+    assert named, "privacy.md names no test"
+    assert named <= _test_names(), f"missing: {sorted(named - _test_names())}"
+
+
+@pytest.mark.parametrize("promise", FOUNDATION_PROMISES)
+def test_each_foundation_promise_is_mapped_to_a_test_carrying_its_id(promise: str) -> None:
+    text = (DOCS / "privacy.md").read_text()
+    row = next((line for line in text.splitlines() if line.startswith(f"| {promise} |")), None)
+    assert row is not None, f"{promise} has no row in docs/privacy.md"
+    tests = re.findall(r"::(test_\w+)", row)
+    assert any(name.startswith(f"test_{promise.lower()}_") for name in tests)

@@ -1,0 +1,284 @@
+"""`load_settings`: the defaults of docs/SPEC, parsing, sources and their order, refusals."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import stat
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from causerie.settings import Settings, SettingsError, load_settings
+
+
+def load(data_dir: Path, **environ: str) -> Settings:
+    return load_settings(environ={"CAUSERIE_DATA_DIR": str(data_dir), **environ})
+
+
+def write_toml(data_dir: Path, text: str) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "causerie.toml").write_text(text, "utf-8")
+
+
+# -- defaults ---------------------------------------------------------------------------------
+
+
+def test_defaults_match_the_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={})
+    data_dir = tmp_path / "causerie-data"
+    assert settings.data_dir == data_dir
+    assert data_dir.is_dir()
+    assert settings.database_url == f"sqlite:///{data_dir / 'causerie.db'}"
+    assert settings.is_sqlite
+    assert settings.redis_url is None
+    assert settings.public_url == "http://127.0.0.1:8000"
+    assert settings.trusted_proxies == ()
+    assert settings.max_body == 64 * 1024
+    assert settings.frame_rate == 20.0
+    assert settings.cookie_max_age == timedelta(days=182)
+    assert settings.temporary_session_ttl == timedelta(minutes=30)
+    assert settings.chat_ip_retention == timedelta(days=365)
+    assert settings.conversation_retention is None  # forever
+    assert settings.smtp_url is None
+    assert settings.access_log is True
+    assert settings.log_level == "INFO"
+
+
+def test_settings_are_immutable(tmp_path: Path) -> None:
+    settings = load(tmp_path)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.max_body = 1  # type: ignore[misc]
+
+
+# -- values -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90s", timedelta(seconds=90)),
+        ("30m", timedelta(minutes=30)),
+        ("12h", timedelta(hours=12)),
+        ("182d", timedelta(days=182)),
+        (" 45 m ", timedelta(minutes=45)),
+    ],
+)
+def test_durations(tmp_path: Path, text: str, expected: timedelta) -> None:
+    settings = load(tmp_path, CAUSERIE_TEMPORARY_SESSION_TTL=text, CAUSERIE_CHAT_IP_RETENTION=text)
+    assert settings.temporary_session_ttl == expected
+    assert settings.chat_ip_retention == expected
+
+
+def test_forever_is_allowed_only_where_documented(tmp_path: Path) -> None:
+    settings = load(
+        tmp_path, CAUSERIE_CHAT_IP_RETENTION="forever", CAUSERIE_CONVERSATION_RETENTION="forever"
+    )
+    assert settings.chat_ip_retention is None
+    assert settings.conversation_retention is None
+    for name in ("TEMPORARY_SESSION_TTL", "COOKIE_MAX_AGE", "PURGE_INTERVAL"):
+        with pytest.raises(SettingsError, match=f"CAUSERIE_{name}"):
+            load(tmp_path, **{f"CAUSERIE_{name}": "forever"})
+
+
+def test_a_duration_sets_conversation_retention(tmp_path: Path) -> None:
+    settings = load(tmp_path, CAUSERIE_CONVERSATION_RETENTION="90d")
+    assert settings.conversation_retention == timedelta(days=90)
+
+
+@pytest.mark.parametrize("text", ["soon", "30", "0m", "-5m", "1.5h", "30 minutes", "2w"])
+def test_bad_durations_are_refused(tmp_path: Path, text: str) -> None:
+    with pytest.raises(SettingsError, match="CAUSERIE_TEMPORARY_SESSION_TTL"):
+        load(tmp_path, CAUSERIE_TEMPORARY_SESSION_TTL=text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("64KiB", 65536), ("1MiB", 1048576), ("2048", 2048), ("512B", 512), ("3 MiB", 3 << 20)],
+)
+def test_sizes(tmp_path: Path, text: str, expected: int) -> None:
+    assert load(tmp_path, CAUSERIE_MAX_BODY=text).max_body == expected
+
+
+@pytest.mark.parametrize("text", ["lots", "0KiB", "-1", "1.5MiB", "64 kilos"])
+def test_bad_sizes_are_refused(tmp_path: Path, text: str) -> None:
+    with pytest.raises(SettingsError, match="CAUSERIE_MAX_BODY"):
+        load(tmp_path, CAUSERIE_MAX_BODY=text)
+
+
+@pytest.mark.parametrize(("text", "expected"), [("20/s", 20.0), ("600/m", 10.0), ("5 / s", 5.0)])
+def test_rates(tmp_path: Path, text: str, expected: float) -> None:
+    assert load(tmp_path, CAUSERIE_FRAME_RATE=text).frame_rate == expected
+
+
+@pytest.mark.parametrize("text", ["20", "fast", "0/s", "20/h", "20/"])
+def test_bad_rates_are_refused(tmp_path: Path, text: str) -> None:
+    with pytest.raises(SettingsError, match="CAUSERIE_FRAME_RATE"):
+        load(tmp_path, CAUSERIE_FRAME_RATE=text)
+
+
+def test_other_values(tmp_path: Path) -> None:
+    settings = load(
+        tmp_path,
+        CAUSERIE_PUBLIC_URL="https://chat.example.org/",
+        CAUSERIE_REDIS_URL="redis://127.0.0.1:6379/0",
+        CAUSERIE_DATABASE_URL="postgresql://causerie@db.internal/causerie",
+        CAUSERIE_ACCESS_LOG="off",
+        CAUSERIE_LOG_LEVEL="debug",
+        CAUSERIE_SMTP_URL="smtp://mail.example.org:587",
+    )
+    assert settings.public_url == "https://chat.example.org"
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.database_url == "postgresql://causerie@db.internal/causerie"
+    assert not settings.is_sqlite
+    assert settings.access_log is False
+    assert settings.log_level == "DEBUG"
+    assert settings.smtp_url == "smtp://mail.example.org:587"
+
+
+@pytest.mark.parametrize(
+    ("variable", "text"),
+    [
+        ("CAUSERIE_PUBLIC_URL", "chat.example.org"),
+        ("CAUSERIE_PUBLIC_URL", "ftp://chat.example.org"),
+        ("CAUSERIE_REDIS_URL", "http://127.0.0.1:6379"),
+        ("CAUSERIE_DATABASE_URL", "mysql://db/causerie"),
+        ("CAUSERIE_ACCESS_LOG", "maybe"),
+        ("CAUSERIE_LOG_LEVEL", "verbose"),
+    ],
+)
+def test_other_bad_values_are_refused(tmp_path: Path, variable: str, text: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        load(tmp_path, **{variable: text})
+
+
+# -- sources ----------------------------------------------------------------------------------
+
+
+def test_causerie_toml_in_the_data_folder_is_read(tmp_path: Path) -> None:
+    write_toml(
+        tmp_path,
+        'temporary_session_ttl = "10m"\nCAUSERIE_MAX_BODY = "1MiB"\naccess_log = false\n',
+    )
+    settings = load(tmp_path)
+    assert settings.temporary_session_ttl == timedelta(minutes=10)
+    assert settings.max_body == 1 << 20
+    assert settings.access_log is False
+    assert "causerie.toml" in settings.sources["temporary_session_ttl"]
+
+
+def test_environment_wins_over_causerie_toml(tmp_path: Path) -> None:
+    write_toml(tmp_path, 'temporary_session_ttl = "10m"\nmax_body = "1MiB"\n')
+    settings = load(tmp_path, CAUSERIE_TEMPORARY_SESSION_TTL="5m")
+    assert settings.temporary_session_ttl == timedelta(minutes=5)
+    assert "causerie.toml" not in settings.sources["temporary_session_ttl"]
+    assert "causerie.toml" in settings.sources["max_body"]
+    assert settings.max_body == 1 << 20  # the file still supplies what the environment does not
+
+
+def test_overrides_win_over_the_environment(tmp_path: Path) -> None:
+    settings = load_settings(
+        environ={"CAUSERIE_DATA_DIR": str(tmp_path), "CAUSERIE_MAX_BODY": "1MiB"},
+        max_body="2KiB",
+    )
+    assert settings.max_body == 2048
+
+
+def test_bad_environment_value_names_the_variable_and_its_source(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load(tmp_path, CAUSERIE_TEMPORARY_SESSION_TTL="soon")
+    message = str(caught.value)
+    assert "CAUSERIE_TEMPORARY_SESSION_TTL" in message
+    assert "'soon'" in message
+    assert "causerie.toml" not in message
+
+
+def test_bad_toml_value_names_the_variable_and_the_file(tmp_path: Path) -> None:
+    write_toml(tmp_path, 'temporary_session_ttl = "soon"\n')
+    with pytest.raises(SettingsError) as caught:
+        load(tmp_path)
+    message = str(caught.value)
+    assert "CAUSERIE_TEMPORARY_SESSION_TTL" in message
+    assert "causerie.toml" in message
+
+
+def test_unknown_key_in_causerie_toml_is_an_error(tmp_path: Path) -> None:
+    write_toml(tmp_path, 'temporary_sesion_ttl = "10m"\n')
+    with pytest.raises(SettingsError, match="temporary_sesion_ttl"):
+        load(tmp_path)
+
+
+def test_invalid_toml_is_an_error(tmp_path: Path) -> None:
+    write_toml(tmp_path, "temporary_session_ttl = 10m\n")
+    with pytest.raises(SettingsError, match=r"causerie\.toml"):
+        load(tmp_path)
+
+
+# -- secret key -------------------------------------------------------------------------------
+
+
+def test_secret_key_is_generated_once_with_mode_600_and_kept(tmp_path: Path) -> None:
+    first = load(tmp_path)
+    path = tmp_path / "secret_key"
+    assert path.is_file()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(first.secret_key) >= 32
+    assert path.read_text("ascii").strip() == first.secret_key
+    assert load(tmp_path).secret_key == first.secret_key
+    other = tmp_path / "other"
+    assert load(other).secret_key != first.secret_key  # random, not derived from anything
+
+
+def test_given_secret_key_is_used(tmp_path: Path) -> None:
+    key = "k" * 40
+    assert load(tmp_path, CAUSERIE_SECRET_KEY=key).secret_key == key
+
+
+def test_short_secret_key_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="CAUSERIE_SECRET_KEY"):
+        load(tmp_path, CAUSERIE_SECRET_KEY="too-short")
+
+
+def test_short_secret_key_file_is_refused(tmp_path: Path) -> None:
+    """A key file emptied or truncated (a full disk, a bad copy) must not yield a weak key."""
+    (tmp_path / "secret_key").write_text("\n", "ascii")
+    with pytest.raises(SettingsError, match="secret"):
+        load(tmp_path)
+
+
+# -- trusted proxies and the data folder ------------------------------------------------------
+
+
+def test_trusted_proxies_parse_addresses_and_cidr_networks(tmp_path: Path) -> None:
+    settings = load(
+        tmp_path, CAUSERIE_TRUSTED_PROXIES=" 127.0.0.1, 10.0.0.0/8 ,fd00::/8,, 192.168.1.7/24"
+    )
+    assert settings.trusted_proxies == (
+        ipaddress.ip_network("127.0.0.1/32"),
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("fd00::/8"),
+        ipaddress.ip_network("192.168.1.0/24"),
+    )
+
+
+@pytest.mark.parametrize("text", ["localhost", "10.0.0.0/33", "127.0.0.1;10.0.0.1", "*"])
+def test_trusted_proxies_refuse_junk(tmp_path: Path, text: str) -> None:
+    with pytest.raises(SettingsError, match="CAUSERIE_TRUSTED_PROXIES"):
+        load(tmp_path, CAUSERIE_TRUSTED_PROXIES=text)
+
+
+def test_the_data_folder_is_created(tmp_path: Path) -> None:
+    data_dir = tmp_path / "a" / "b" / "data"
+    settings = load(data_dir)
+    assert settings.data_dir == data_dir
+    assert data_dir.is_dir()
+    assert settings.database_url == f"sqlite:///{data_dir / 'causerie.db'}"
+
+
+def test_a_data_folder_that_cannot_be_created_is_named(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SettingsError, match="CAUSERIE_DATA_DIR"):
+        load(blocker / "data")
