@@ -15,29 +15,49 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from causerie import __version__
+from causerie.actions.jobs import claim_job
 from causerie.actions.retention import do_purge
+from causerie.broker import open_broker
 from causerie.clock import Clock, SystemClock
+from causerie.presence import open_presence
+from causerie.realtime.hub import Hub
 from causerie.runtime import Runtime
 from causerie.settings import Settings
 from causerie.store.database import open_store
 from causerie.store.migrate import upgrade
-from causerie.web import api_v1, errors, widget_api
+from causerie.web import api_v1, errors, widget_api, ws
 from causerie.web.access_log import AccessLog
 from causerie.web.cors import OriginCache, WidgetCors
 from causerie.web.limits import BodyLimit
 
 log = logging.getLogger("causerie")
 
+PRESENCE_REFRESH = 20.0  # seconds; presence entries live three times as long
+
 
 async def _purge_forever(rt: Runtime) -> None:
-    """Run the retention rules every `purge_interval`, for as long as the server runs (P6, P15)."""
-    interval = rt.settings.purge_interval.total_seconds()
+    """Run the retention rules every `purge_interval` (P6, P15), once across all nodes.
+
+    Every node wakes up each interval; the one that claims the job in the database runs it.
+    """
+    interval = rt.settings.purge_interval
     while True:
-        await asyncio.sleep(interval)
+        await asyncio.sleep(min(interval.total_seconds(), 60))
         try:
-            await do_purge(rt)
+            if await claim_job(rt, "purge", interval):
+                await do_purge(rt)
         except Exception:
             log.exception("purge failed; retrying at the next interval")
+
+
+async def _refresh_presence_forever(rt: Runtime) -> None:
+    """Keep this node's presence entries alive; a node that dies has them expire."""
+    while True:
+        await asyncio.sleep(PRESENCE_REFRESH)
+        try:
+            await rt.presence.refresh()
+        except Exception as exc:
+            log.warning("presence refresh failed: %s", exc)
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
@@ -45,15 +65,31 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upgrade(settings.database_url)
         store = open_store(settings.database_url)
-        rt = Runtime(settings=settings, store=store, clock=clock or SystemClock())
+        hub = Hub(open_broker(settings.redis_url))
+        presence = open_presence(settings.redis_url)
+        rt = Runtime(
+            settings=settings,
+            store=store,
+            clock=clock or SystemClock(),
+            hub=hub,
+            presence=presence,
+        )
+        await hub.start()
         app.state.rt = rt
-        purge = asyncio.create_task(_purge_forever(rt), name="causerie-purge")
+        tasks = [
+            asyncio.create_task(_purge_forever(rt), name="causerie-purge"),
+            asyncio.create_task(_refresh_presence_forever(rt), name="causerie-presence"),
+        ]
         try:
             yield
         finally:
-            purge.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purge
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await hub.close()
+            await presence.close()
             await store.close()
 
     app = FastAPI(
@@ -67,6 +103,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(widget_api.router)
     app.include_router(api_v1.router)
+    app.include_router(ws.router)
 
     @app.get("/api/health", tags=["server"], summary="Liveness")
     async def health() -> JSONResponse:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from causerie.broker.memory import MemoryBroker
 from causerie.clock import Clock
-from causerie.domain.ports import Store
-from causerie.presence import Presence
+from causerie.domain.ports import Presence, Store
+from causerie.presence.memory import MemoryPresence
+from causerie.realtime.hub import Hub
 from causerie.settings import Settings
 
 
@@ -15,4 +17,5 @@ class Runtime:
     settings: Settings
     store: Store
     clock: Clock
-    presence: Presence = field(default_factory=Presence)
+    hub: Hub = field(default_factory=lambda: Hub(MemoryBroker()))
+    presence: Presence = field(default_factory=MemoryPresence)

@@ -172,6 +172,12 @@ SPECS: tuple[Spec, ...] = (
         "WebSocket frames per second per socket (bursts of twice that).",
     ),
     Spec(
+        "ws_idle_timeout",
+        "90s",
+        lambda t: parse_duration(t),
+        "A WebSocket that sends nothing (not even a ping) for this long is closed.",
+    ),
+    Spec(
         "cookie_max_age",
         "182d",
         lambda t: parse_duration(t),
@@ -222,6 +228,7 @@ class Settings:
     trusted_proxies: tuple[IpNetwork, ...] = ()
     max_body: int = 64 * 1024
     frame_rate: float = 20.0
+    ws_idle_timeout: timedelta = timedelta(seconds=90)
     cookie_max_age: timedelta = timedelta(days=182)
     temporary_session_ttl: timedelta = timedelta(minutes=30)
     chat_ip_retention: timedelta | None = timedelta(days=365)

@@ -6,12 +6,14 @@ A `client_id` sent twice stores one message: the second call returns the first m
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from causerie.actions.access import ANY_ROLE, check_role
+from causerie.actions.events import do_emit
 from causerie.actions.sessions import access_visitor_session
-from causerie.domain.errors import Invalid, NotFound
+from causerie.domain.errors import Invalid, NotFound, Unauthenticated
+from causerie.domain.events import EventType, Stream
 from causerie.domain.models import (
     Actor,
     Author,
@@ -25,6 +27,12 @@ from causerie.domain.models import (
 )
 from causerie.domain.networks import network_of
 from causerie.domain.ports import Tx
+from causerie.domain.wire import (
+    agent_session_json,
+    conversation_json,
+    message_json,
+    visitor_session_json,
+)
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
 
@@ -67,33 +75,50 @@ async def do_send_visitor_message(
     body: str,
     type_: str = "text",
 ) -> Sent:
+    """The HTTP path: the visitor is found from their bearer token."""
     message_type = check_message(client_id, body, type_, frozenset({MessageType.TEXT}))
     async with rt.store.transaction() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
-        return await _store_message(
-            rt, tx, session, Author.VISITOR, None, message_type, body, client_id
-        )
+        return await _store_message(rt, tx, session, None, message_type, body, client_id)
+
+
+async def do_send_session_message(
+    rt: Runtime, session_id: str, *, client_id: str, body: str, type_: str = "text"
+) -> Sent:
+    """The WebSocket path: the socket authenticated the session; it may have been deleted since."""
+    message_type = check_message(client_id, body, type_, frozenset({MessageType.TEXT}))
+    async with rt.store.transaction() as tx:
+        session = await tx.get_session(session_id)
+        if session is None:
+            raise Unauthenticated("this session no longer exists", "invalid_session")
+        return await _store_message(rt, tx, session, None, message_type, body, client_id)
 
 
 async def do_send_operator_message(
     rt: Runtime,
     actor: Actor,
     *,
-    session_id: str,
     client_id: str,
     body: str,
     type_: str = "text",
+    session_id: str | None = None,
+    conversation_id: str | None = None,
 ) -> Sent:
-    """An operator writes to a session's conversation, starting it if needed."""
+    """An operator writes to a conversation, or to a session (starting its conversation)."""
     allowed = frozenset({MessageType.TEXT, MessageType.NOTE})
     message_type = check_message(client_id, body, type_, allowed)
     async with rt.store.transaction() as tx:
-        session = await tx.get_session(session_id)
+        if conversation_id is not None:
+            conversation = await tx.get_conversation(conversation_id)
+            if conversation is None:
+                raise NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
+            session_id = conversation.session_id
+        session = await tx.get_session(session_id) if session_id else None
         if session is None:
             raise NotFound(f"no session {session_id!r}", "session_not_found")
         await check_role(tx, actor, session.website_id, ANY_ROLE, Scope.WRITE)
         return await _store_message(
-            rt, tx, session, Author.OPERATOR, actor.operator_id, message_type, body, client_id
+            rt, tx, session, actor.operator_id, message_type, body, client_id
         )
 
 
@@ -101,14 +126,15 @@ async def _store_message(
     rt: Runtime,
     tx: Tx,
     session: Session,
-    author: Author,
     operator_id: str | None,
     message_type: MessageType,
     body: str,
     client_id: str,
 ) -> Sent:
+    """Store one message and its events; a known client_id returns the stored message instead."""
     now = rt.clock.now()
-    conversation = await _conversation_for(tx, session, now)
+    author = Author.VISITOR if operator_id is None else Author.OPERATOR
+    conversation, started = await _conversation_for(tx, session, now)
     message = Message(
         id=new_id(),
         conversation_id=conversation.id,
@@ -123,20 +149,78 @@ async def _store_message(
         existing = await tx.get_message_by_client_id(conversation.id, client_id)
         assert existing is not None
         return Sent(existing, created=False)
-    await tx.touch_conversation(conversation.id, now, reopen=author is Author.VISITOR)
-    if session.state is SessionState.TEMPORARY:
-        await tx.make_permanent(session.id, now)
+
+    visible = message_type is not MessageType.NOTE
+    other_side = (
+        (Author.OPERATOR if author is Author.VISITOR else Author.VISITOR) if visible else None
+    )
+    reopen = author is Author.VISITOR and conversation.state is ConversationState.RESOLVED
+    await tx.touch_conversation(conversation.id, now, reopen=reopen, unread_for=other_side)
     if author is Author.VISITOR and session.ip:
         await tx.count_network(network_of(session.ip), now.date(), sessions=0, messages=1)
-    stored = await tx.get_message(conversation.id, message.id)
-    assert stored is not None
-    return Sent(stored, created=True)
+    if operator_id is not None:
+        stored = await tx.get_message(conversation.id, message.id)
+        assert stored is not None
+        message = stored
+
+    website, visitor = Stream.of_website(session.website_id), Stream.of_session(session.id)
+    if started or reopen:
+        updated = await tx.get_conversation(conversation.id)
+        assert updated is not None
+        await _emit_conversation(rt, tx, updated)
+    if session.state is SessionState.TEMPORARY:
+        await tx.make_permanent(session.id, now)
+        permanent = replace(session, state=SessionState.PERMANENT, permanent_since=now)
+        await do_emit(
+            rt,
+            tx,
+            website,
+            EventType.SESSION_UPDATED,
+            session.id,
+            {"session": agent_session_json(permanent)},
+            session_id=session.id,
+        )
+        await do_emit(
+            rt,
+            tx,
+            visitor,
+            EventType.SESSION_UPDATED,
+            session.id,
+            {"session": visitor_session_json(permanent)},
+            session_id=session.id,
+        )
+    payload = {"message": message_json(message)}
+    await do_emit(
+        rt, tx, website, EventType.MESSAGE_CREATED, message.id, payload, session_id=session.id
+    )
+    if visible:
+        await do_emit(
+            rt, tx, visitor, EventType.MESSAGE_CREATED, message.id, payload, session_id=session.id
+        )
+    return Sent(message, created=True)
 
 
-async def _conversation_for(tx: Tx, session: Session, now: datetime) -> Conversation:
+async def _emit_conversation(rt: Runtime, tx: Tx, conversation: Conversation) -> None:
+    for stream, for_visitor in (
+        (Stream.of_website(conversation.website_id), False),
+        (Stream.of_session(conversation.session_id), True),
+    ):
+        await do_emit(
+            rt,
+            tx,
+            stream,
+            EventType.CONVERSATION_UPDATED,
+            conversation.id,
+            {"conversation": conversation_json(conversation, for_visitor=for_visitor)},
+            session_id=conversation.session_id,
+        )
+
+
+async def _conversation_for(tx: Tx, session: Session, now: datetime) -> tuple[Conversation, bool]:
+    """The session's conversation, and whether this call started it."""
     conversation = await tx.get_conversation_of_session(session.id)
     if conversation is not None:
-        return conversation
+        return conversation, False
     candidate = Conversation(
         id=new_id(),
         website_id=session.website_id,
@@ -148,10 +232,10 @@ async def _conversation_for(tx: Tx, session: Session, now: datetime) -> Conversa
         last_message_at=None,
     )
     if await tx.insert_conversation(candidate):
-        return candidate
+        return candidate, True
     existing = await tx.get_conversation_of_session(session.id)
     assert existing is not None
-    return existing
+    return existing, False
 
 
 async def get_visitor_messages(

@@ -118,3 +118,9 @@ async def access_visitor_session(rt: Runtime, tx: Tx, token: str, origin: str | 
                 f"origin {origin!r} is not allowed for this website", "origin_not_allowed"
             )
     return session
+
+
+async def get_visitor_conversation_id(rt: Runtime, session_id: str) -> str | None:
+    async with rt.store.transaction() as tx:
+        conversation = await tx.get_conversation_of_session(session_id)
+    return conversation.id if conversation else None

@@ -132,6 +132,10 @@ class Conversation:
     created_at: datetime
     updated_at: datetime
     last_message_at: datetime | None
+    unread_by_visitor: int = 0
+    unread_by_operator: int = 0
+    visitor_read_up_to: str | None = None
+    operator_read_up_to: str | None = None
 
 
 @dataclass(frozen=True)

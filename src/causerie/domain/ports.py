@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from causerie.domain.events import StoredEvent
 from causerie.domain.models import (
     ApiToken,
     AuditEntry,
+    Author,
     Conversation,
     Message,
     Operator,
@@ -68,8 +70,9 @@ class Tx(Protocol):
         ...
 
     async def touch_conversation(
-        self, conversation_id: str, at: datetime, *, reopen: bool
+        self, conversation_id: str, at: datetime, *, reopen: bool, unread_for: Author | None
     ) -> None: ...
+    async def mark_read(self, conversation_id: str, reader: Author, up_to: str) -> bool: ...
     async def insert_message(self, message: Message) -> bool:
         """False when the conversation already holds a message with that client_id."""
         ...
@@ -88,6 +91,24 @@ class Tx(Protocol):
         include_notes: bool,
     ) -> list[Message]: ...
 
+    # the event log (docs/realtime.md)
+    async def append_event(
+        self,
+        stream: str,
+        type_: str,
+        object_id: str,
+        *,
+        session_id: str | None,
+        data: dict[str, Any],
+        at: datetime,
+    ) -> int: ...
+    async def list_events(self, stream: str, after: int, limit: int) -> list[StoredEvent]: ...
+    async def last_seq(self, stream: str) -> int: ...
+    async def get_messages_by_id(self, ids: list[str]) -> dict[str, Message]: ...
+    async def get_conversations_by_id(self, ids: list[str]) -> dict[str, Conversation]: ...
+    async def get_sessions_by_id(self, ids: list[str]) -> dict[str, Session]: ...
+    async def claim_job(self, name: str, now: datetime, next_run_at: datetime) -> bool: ...
+
     # retention, statistics, audit
     async def count_expired(self, rule: Rule, cutoff: datetime) -> int: ...
     async def purge_batch(self, rule: Rule, cutoff: datetime, limit: int) -> int: ...
@@ -98,6 +119,39 @@ class Tx(Protocol):
     async def record_purge_run(
         self, at: datetime, dry_run: bool, counts: dict[str, int]
     ) -> None: ...
+
+
+class Broker(Protocol):
+    """Publish/subscribe between the nodes of one deployment (docs/realtime.md).
+
+    Delivery is at most once and may miss messages while a connection is down: `on_reconnect`
+    tells the node to catch up from the event log, which is the source of truth.
+    """
+
+    async def start(
+        self, on_message: Callable[[str, bytes], None], on_reconnect: Callable[[], None]
+    ) -> None: ...
+    async def publish(self, channel: str, payload: bytes) -> None: ...
+    async def subscribe(self, channel: str) -> None: ...
+    async def unsubscribe(self, channel: str) -> None: ...
+    async def close(self) -> None: ...
+
+
+class Presence(Protocol):
+    """Who is connected now, across nodes: agents (online or away) and visitors, per website.
+
+    Entries belong to one connection; a node that dies without cleaning up has its entries
+    expire within `ttl` seconds, since live nodes `refresh` theirs periodically.
+    """
+
+    async def set_agent(self, website_id: str, connection_id: str, status: str | None) -> None: ...
+    async def website_online(self, website_id: str) -> bool: ...
+    async def set_visitor(
+        self, website_id: str, connection_id: str, info: dict[str, Any] | None
+    ) -> None: ...
+    async def visitors_online(self, website_id: str) -> list[dict[str, Any]]: ...
+    async def refresh(self) -> None: ...
+    async def close(self) -> None: ...
 
 
 class Store(Protocol):

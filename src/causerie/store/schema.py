@@ -7,6 +7,7 @@ docs/privacy.md lists each field with its purpose and retention.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -125,6 +126,8 @@ conversations = Table(
     Column("last_message_at", UTCDateTime),
     Column("unread_by_visitor", Integer, nullable=False, default=0),
     Column("unread_by_operator", Integer, nullable=False, default=0),
+    Column("visitor_read_up_to", String(ID)),
+    Column("operator_read_up_to", String(ID)),
     Index(None, "website_id", "state", "last_message_at"),
     Index(None, "state", "updated_at"),
     Index(None, "assignee_id"),
@@ -186,4 +189,36 @@ purge_runs = Table(
     Column("dry_run", Boolean, nullable=False),
     Column("counts", Json, nullable=False),
     Index(None, "at"),
+)
+
+# The event log behind `seq` and resume (docs/realtime.md). Rows hold ids, never content, and go
+# with their session (cascade), so deleting a conversation leaves nothing to replay.
+streams = Table(
+    "streams",
+    metadata,
+    Column("stream", String(64), primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("session_id", ForeignKey("sessions.id", ondelete="CASCADE")),
+    Index(None, "session_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("stream", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("type", String(32), nullable=False),
+    Column("object_id", String(ID), nullable=False),
+    Column("session_id", ForeignKey("sessions.id", ondelete="CASCADE")),
+    Column("data", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "session_id"),
+)
+
+# Background work that must run once across nodes: whoever moves `next_run_at` forward runs it.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("next_run_at", UTCDateTime, nullable=False),
 )

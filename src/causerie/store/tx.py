@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Executable, Result, Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from causerie.domain.events import EventType, StoredEvent
 from causerie.domain.models import (
     ApiToken,
     AuditEntry,
@@ -30,12 +31,15 @@ from causerie.store.schema import (
     api_tokens,
     audit_log,
     conversations,
+    events,
+    jobs,
     memberships,
     messages,
     network_stats,
     operators,
     purge_runs,
     sessions,
+    streams,
     websites,
 )
 
@@ -89,6 +93,10 @@ def _conversation(row: Row[Any]) -> Conversation:
         created_at=row.created_at,
         updated_at=row.updated_at,
         last_message_at=row.last_message_at,
+        unread_by_visitor=row.unread_by_visitor,
+        unread_by_operator=row.unread_by_operator,
+        visitor_read_up_to=row.visitor_read_up_to,
+        operator_read_up_to=row.operator_read_up_to,
     )
 
 
@@ -338,10 +346,16 @@ class SqlTx:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def touch_conversation(self, conversation_id: str, at: datetime, *, reopen: bool) -> None:
+    async def touch_conversation(
+        self, conversation_id: str, at: datetime, *, reopen: bool, unread_for: Author | None
+    ) -> None:
         values: dict[str, Any] = {"updated_at": at, "last_message_at": at}
         if reopen:
             values["state"] = ConversationState.OPEN.value
+        if unread_for is Author.VISITOR:
+            values["unread_by_visitor"] = conversations.c.unread_by_visitor + 1
+        elif unread_for is Author.OPERATOR:
+            values["unread_by_operator"] = conversations.c.unread_by_operator + 1
         await self._execute(
             update(conversations).where(conversations.c.id == conversation_id).values(values)
         )
@@ -409,6 +423,140 @@ class SqlTx:
             stmt = stmt.where(messages.c.seq < pivot)
         rows = await self._execute(stmt.order_by(messages.c.seq.desc()).limit(limit))
         return [_message(row) for row in reversed(rows.all())]
+
+    async def mark_read(self, conversation_id: str, reader: Author, up_to: str) -> bool:
+        """Move the reader's read mark forward to `up_to`; False if it was already there or past.
+
+        The reader's unread count becomes the number of the other side's visible messages after
+        the mark.
+        """
+        seq_of = select(messages.c.seq, messages.c.id).where(
+            messages.c.conversation_id == conversation_id
+        )
+        target = await self._one(seq_of.where(messages.c.id == up_to))
+        if target is None:
+            return False
+        mark, unread = (
+            (conversations.c.visitor_read_up_to, "unread_by_visitor")
+            if reader is Author.VISITOR
+            else (conversations.c.operator_read_up_to, "unread_by_operator")
+        )
+        current = await self._one(
+            seq_of.where(
+                messages.c.id
+                == select(mark).where(conversations.c.id == conversation_id).scalar_subquery()
+            )
+        )
+        if current is not None and current.seq >= target.seq:
+            return False
+        other = Author.OPERATOR if reader is Author.VISITOR else Author.VISITOR
+        remaining = (
+            select(func.count())
+            .where(
+                messages.c.conversation_id == conversation_id,
+                messages.c.seq > target.seq,
+                messages.c.author == other.value,
+                messages.c.type != MessageType.NOTE.value,
+            )
+            .scalar_subquery()
+        )
+        await self._execute(
+            update(conversations)
+            .where(conversations.c.id == conversation_id)
+            .values({mark.name: up_to, unread: remaining})
+        )
+        return True
+
+    # the event log
+
+    async def append_event(
+        self,
+        stream: str,
+        type_: str,
+        object_id: str,
+        *,
+        session_id: str | None,
+        data: dict[str, Any],
+        at: datetime,
+    ) -> int:
+        """Give the event the stream's next seq. The stream's row lock orders concurrent writers."""
+        bump = (
+            self._insert(streams)
+            .values(stream=stream, last_seq=1, session_id=session_id)
+            .on_conflict_do_update(
+                index_elements=["stream"], set_={"last_seq": streams.c.last_seq + 1}
+            )
+            .returning(streams.c.last_seq)
+        )
+        seq = int((await self._execute(bump)).scalar_one())
+        await self._execute(
+            events.insert().values(
+                stream=stream,
+                seq=seq,
+                type=type_,
+                object_id=object_id,
+                session_id=session_id,
+                data=data,
+                created_at=at,
+            )
+        )
+        return seq
+
+    async def list_events(self, stream: str, after: int, limit: int) -> list[StoredEvent]:
+        rows = await self._execute(
+            select(events)
+            .where(events.c.stream == stream, events.c.seq > after)
+            .order_by(events.c.seq)
+            .limit(limit)
+        )
+        return [
+            StoredEvent(
+                stream=row.stream,
+                seq=row.seq,
+                type=EventType(row.type),
+                object_id=row.object_id,
+                session_id=row.session_id,
+                created_at=row.created_at,
+                data=dict(row.data),
+            )
+            for row in rows
+        ]
+
+    async def last_seq(self, stream: str) -> int:
+        row = await self._one(select(streams.c.last_seq).where(streams.c.stream == stream))
+        return int(row.last_seq) if row else 0
+
+    async def get_messages_by_id(self, ids: list[str]) -> dict[str, Message]:
+        if not ids:
+            return {}
+        rows = await self._execute(_MESSAGE_SELECT.where(messages.c.id.in_(ids)))
+        return {row.id: _message(row) for row in rows}
+
+    async def get_conversations_by_id(self, ids: list[str]) -> dict[str, Conversation]:
+        if not ids:
+            return {}
+        rows = await self._execute(select(conversations).where(conversations.c.id.in_(ids)))
+        return {row.id: _conversation(row) for row in rows}
+
+    async def get_sessions_by_id(self, ids: list[str]) -> dict[str, Session]:
+        if not ids:
+            return {}
+        rows = await self._execute(select(*_SESSION_COLUMNS).where(sessions.c.id.in_(ids)))
+        return {row.id: _session(row) for row in rows}
+
+    async def claim_job(self, name: str, now: datetime, next_run_at: datetime) -> bool:
+        """True for exactly one caller per due run, across every node sharing the database."""
+        claimed = await self._execute(
+            update(jobs)
+            .where(jobs.c.name == name, jobs.c.next_run_at <= now)
+            .values(next_run_at=next_run_at)
+        )
+        if claimed.rowcount:  # type: ignore[attr-defined]
+            return True
+        inserted = await self._execute(
+            self._insert(jobs).values(name=name, next_run_at=next_run_at).on_conflict_do_nothing()
+        )
+        return bool(inserted.rowcount)  # type: ignore[attr-defined]
 
     # retention, statistics, audit
 

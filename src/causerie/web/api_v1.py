@@ -7,9 +7,10 @@ from fastapi.responses import JSONResponse
 
 from causerie.actions.conversations import do_delete_conversation
 from causerie.actions.messages import do_send_operator_message
+from causerie.domain.wire import message_json
 from causerie.web.body import body_doc, parse_body
 from causerie.web.deps import CurrentActor, Rt
-from causerie.web.schemas import OperatorMessageIn, message_json
+from causerie.web.schemas import OperatorMessageIn
 
 router = APIRouter(prefix="/api/v1", tags=["agent"])
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from causerie.domain.models import Message, Session
 
 
 class Strict(BaseModel):
@@ -38,37 +35,3 @@ class MessageIn(Strict):
 
 class OperatorMessageIn(MessageIn):
     pass
-
-
-def iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
-
-
-def message_json(message: Message) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": message.id,
-        "conversation_id": message.conversation_id,
-        "author": message.author.value,
-        "type": message.type.value,
-        "body": message.body,
-        "client_id": message.client_id,
-        "created_at": iso(message.created_at),
-    }
-    if message.operator_id is not None:
-        out["operator"] = {"id": message.operator_id, "name": message.operator_name or ""}
-    return out
-
-
-def visitor_session_json(session: Session) -> dict[str, Any]:
-    """What the visitor sees of their own session: never the IP (it is not theirs to spoof)."""
-    return {
-        "id": session.id,
-        "state": session.state.value,
-        "created_at": iso(session.created_at),
-        "profile": {
-            "nickname": session.nickname,
-            "email": session.email,
-            "phone": session.phone,
-            "data": session.data,
-        },
-    }

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from causerie.actions.messages import do_send_visitor_message, get_visitor_messages
+from causerie.actions.presence import get_availability
 from causerie.actions.sessions import do_open_session
 from causerie.domain.models import PageView
 from causerie.domain.websites import public_settings
+from causerie.domain.wire import message_json, visitor_session_json
 from causerie.web.body import body_doc, parse_body
 from causerie.web.deps import Bearer, ClientIp, Rt
-from causerie.web.schemas import MessageIn, SessionIn, message_json, visitor_session_json
+from causerie.web.schemas import MessageIn, SessionIn
 
 router = APIRouter(prefix="/api/widget/v1", tags=["visitor"])
-
-
-def _availability(rt: Any, website_id: str) -> dict[str, Any]:
-    online = rt.presence.agents_online(website_id)
-    return {"online": online > 0}
 
 
 @router.post(
@@ -53,7 +50,7 @@ async def open_session(website_id: str, request: Request, rt: Rt, ip: ClientIp) 
             "id": opened.website.id,
             "name": opened.website.name,
             "settings": public_settings(opened.website),
-            "availability": _availability(rt, opened.website.id),
+            "availability": await get_availability(rt, opened.website.id),
         },
         "cookie": {
             "name": f"causerie_session_{opened.website.id}",

@@ -1,0 +1,109 @@
+"""Emitting events inside a transaction, and replaying a stream from the event log.
+
+An event is appended to the log in the transaction that makes the change, and published after
+it commits (`tx.on_commit`): no client hears of a change that was rolled back, and every change
+that committed can be replayed (docs/realtime.md).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from causerie.domain.events import EventType, StoredEvent, Stream, frame
+from causerie.domain.ports import Tx
+from causerie.domain.wire import (
+    agent_session_json,
+    conversation_json,
+    message_json,
+    visitor_session_json,
+)
+from causerie.runtime import Runtime
+
+REPLAY_PAGE = 500
+
+
+async def do_emit(
+    rt: Runtime,
+    tx: Tx,
+    stream: Stream,
+    type_: EventType,
+    object_id: str,
+    payload: dict[str, Any],
+    *,
+    session_id: str | None,
+    data: dict[str, Any] | None = None,
+) -> int:
+    """Append a stored event to `stream` and publish it once the transaction commits."""
+    seq = await tx.append_event(
+        stream.key,
+        type_.value,
+        object_id,
+        session_id=session_id,
+        data=data or {},
+        at=rt.clock.now(),
+    )
+    tx.on_commit(rt.hub.publisher(stream.key, frame(type_, seq, **payload)))
+    return seq
+
+
+def do_signal(rt: Runtime, channel: str, type_: EventType, payload: dict[str, Any]) -> None:
+    """Publish an ephemeral event (typing, presence): not stored, so not replayable."""
+    rt.hub.publish(channel, {"type": type_.value, "seq": None, **payload})
+
+
+@dataclass(frozen=True)
+class Replay:
+    frames: list[tuple[int, str]]  # (seq, JSON text) in order
+    scanned_to: int  # the highest seq read, delivered or not (its object may be gone)
+    complete: bool  # False when a page limit stopped the read: ask again after scanned_to
+
+
+async def get_replay(rt: Runtime, stream: Stream, after: int) -> Replay:
+    """The stored events of `stream` after `after`, rebuilt from the live tables.
+
+    Events whose object no longer exists (a deleted conversation) are skipped, never invented.
+    """
+    async with rt.store.transaction() as tx:
+        events = await tx.list_events(stream.key, after, REPLAY_PAGE)
+        frames = await _hydrate(tx, stream, events)
+    scanned = events[-1].seq if events else after
+    return Replay(frames, scanned, len(events) < REPLAY_PAGE)
+
+
+async def get_position(rt: Runtime, stream: Stream) -> int:
+    async with rt.store.transaction() as tx:
+        return await tx.last_seq(stream.key)
+
+
+def _ids(events: list[StoredEvent], type_: EventType) -> list[str]:
+    return [e.object_id for e in events if e.type is type_]
+
+
+async def _hydrate(tx: Tx, stream: Stream, events: list[StoredEvent]) -> list[tuple[int, str]]:
+    messages = await tx.get_messages_by_id(_ids(events, EventType.MESSAGE_CREATED))
+    conversations = await tx.get_conversations_by_id(_ids(events, EventType.CONVERSATION_UPDATED))
+    sessions = await tx.get_sessions_by_id(_ids(events, EventType.SESSION_UPDATED))
+    out = []
+    for event in events:
+        payload: dict[str, Any] | None = None
+        if event.type is EventType.MESSAGE_CREATED and event.object_id in messages:
+            payload = {"message": message_json(messages[event.object_id])}
+        elif event.type is EventType.CONVERSATION_UPDATED and event.object_id in conversations:
+            conversation = conversations[event.object_id]
+            payload = {
+                "conversation": conversation_json(conversation, for_visitor=stream.for_visitor)
+            }
+        elif event.type is EventType.SESSION_UPDATED and event.object_id in sessions:
+            session = sessions[event.object_id]
+            shown = (
+                visitor_session_json(session) if stream.for_visitor else agent_session_json(session)
+            )
+            payload = {"session": shown}
+        elif event.type is EventType.READ:
+            payload = {"conversation_id": event.object_id, **event.data}
+        if payload is not None:
+            text = json.dumps(frame(event.type, event.seq, **payload), separators=(",", ":"))
+            out.append((event.seq, text))
+    return out

@@ -1,0 +1,104 @@
+"""Presence and typing: ephemeral signals, shared across nodes, never stored.
+
+A website is "online" for its visitors while one of its agents has a socket open and has not set
+themselves away. Agents see the visitors connected now, with their current page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from causerie.actions.events import do_signal
+from causerie.domain.events import EventType, Stream
+from causerie.domain.models import Session
+from causerie.domain.wire import iso
+from causerie.runtime import Runtime
+
+
+def presence_channel(website_id: str) -> str:
+    """Where visitors' sockets hear of their website's availability."""
+    return f"presence:{website_id}"
+
+
+async def do_set_agent_status(
+    rt: Runtime, website_id: str, connection_id: str, status: str | None
+) -> None:
+    """`online`, `away`, or None when the socket closes; tells visitors if availability changed."""
+    before = await rt.presence.website_online(website_id)
+    await rt.presence.set_agent(website_id, connection_id, status)
+    after = await rt.presence.website_online(website_id)
+    if after != before:
+        do_signal(rt, presence_channel(website_id), EventType.PRESENCE, {"online": after})
+
+
+async def get_availability(rt: Runtime, website_id: str) -> dict[str, Any]:
+    return {"online": await rt.presence.website_online(website_id)}
+
+
+def _visitor_info(session: Session, since: str | None) -> dict[str, Any]:
+    return {
+        "session_id": session.id,
+        "page_url": session.page_url,
+        "page_title": session.page_title,
+        "locale": session.locale,
+        "since": since,
+    }
+
+
+async def do_visitor_connected(rt: Runtime, session: Session, connection_id: str) -> None:
+    info = _visitor_info(session, iso(rt.clock.now()))
+    await rt.presence.set_visitor(session.website_id, connection_id, info)
+    do_signal(
+        rt,
+        Stream.of_website(session.website_id).key,
+        EventType.PRESENCE,
+        {"visitor": info, "online": True},
+    )
+
+
+async def do_visitor_disconnected(rt: Runtime, session: Session, connection_id: str) -> None:
+    await rt.presence.set_visitor(session.website_id, connection_id, None)
+    still_here = any(
+        v.get("session_id") == session.id
+        for v in await rt.presence.visitors_online(session.website_id)
+    )
+    if not still_here:
+        do_signal(
+            rt,
+            Stream.of_website(session.website_id).key,
+            EventType.PRESENCE,
+            {"visitor": {"session_id": session.id}, "online": False},
+        )
+
+
+async def get_visitors_online(rt: Runtime, website_id: str) -> list[dict[str, Any]]:
+    """One entry per session (a visitor with several tabs appears once, since their first)."""
+    by_session: dict[str, dict[str, Any]] = {}
+    for info in await rt.presence.visitors_online(website_id):
+        known = by_session.get(info["session_id"])
+        if known is None or (info.get("since") or "") < (known.get("since") or ""):
+            by_session[info["session_id"]] = info
+    return sorted(by_session.values(), key=lambda v: v.get("since") or "")
+
+
+def do_typing(
+    rt: Runtime,
+    *,
+    website_id: str,
+    session_id: str,
+    conversation_id: str | None,
+    on: bool,
+    operator: dict[str, str] | None = None,
+) -> None:
+    """Typing goes to the website's agents, and an operator's also to the visitor."""
+    payload: dict[str, Any] = {
+        "conversation_id": conversation_id,
+        "session_id": session_id,
+        "from": "operator" if operator else "visitor",
+        "on": on,
+    }
+    if operator:
+        payload["operator"] = operator
+        visitor_payload = {k: v for k, v in payload.items() if k != "session_id"}
+        do_signal(rt, Stream.of_session(session_id).key, EventType.TYPING, visitor_payload)
+    do_signal(rt, Stream.of_website(website_id).key, EventType.TYPING, payload)

@@ -1,0 +1,78 @@
+"""The event catalogue: every event the server pushes, its stream, and whether it is stored.
+
+Events are WebSocket frames `{"type": ..., "seq": N, ...}` (docs/realtime.md). Each belongs to a
+stream: a visitor's session (`session:ID`) or an agent's view of a website (`website:ID`). Stored
+events get the next `seq` of their stream in the transaction that makes the change, and can be
+replayed from the database; ephemeral ones (typing, presence) carry the stream's current position
+and do not advance it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class EventType(StrEnum):
+    MESSAGE_CREATED = "message.created"
+    CONVERSATION_UPDATED = "conversation.updated"
+    SESSION_UPDATED = "session.updated"
+    READ = "read"
+    TYPING = "typing"
+    PRESENCE = "presence"
+
+
+STORED = frozenset(
+    {
+        EventType.MESSAGE_CREATED,
+        EventType.CONVERSATION_UPDATED,
+        EventType.SESSION_UPDATED,
+        EventType.READ,
+    }
+)
+
+
+class StreamKind(StrEnum):
+    SESSION = "session"
+    WEBSITE = "website"
+
+
+@dataclass(frozen=True)
+class Stream:
+    kind: StreamKind
+    id: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind.value}:{self.id}"
+
+    @property
+    def for_visitor(self) -> bool:
+        return self.kind is StreamKind.SESSION
+
+    @classmethod
+    def of_session(cls, session_id: str) -> Stream:
+        return cls(StreamKind.SESSION, session_id)
+
+    @classmethod
+    def of_website(cls, website_id: str) -> Stream:
+        return cls(StreamKind.WEBSITE, website_id)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """A row of the event log: ids only; the payload is read from the live tables on replay."""
+
+    stream: str
+    seq: int
+    type: EventType
+    object_id: str
+    session_id: str | None
+    created_at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def frame(type_: EventType, seq: int, **payload: Any) -> dict[str, Any]:
+    return {"type": type_.value, "seq": seq, **payload}

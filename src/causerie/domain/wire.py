@@ -1,0 +1,89 @@
+"""The JSON shapes of domain objects on the wire (HTTP responses, WebSocket frames, webhooks)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from causerie.domain.models import Conversation, Message, Session
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "author": message.author.value,
+        "type": message.type.value,
+        "body": message.body,
+        "client_id": message.client_id,
+        "created_at": iso(message.created_at),
+    }
+    if message.operator_id is not None:
+        out["operator"] = {"id": message.operator_id, "name": message.operator_name or ""}
+    return out
+
+
+def visitor_session_json(session: Session) -> dict[str, Any]:
+    """What the visitor sees of their own session: never the IP."""
+    return {
+        "id": session.id,
+        "state": session.state.value,
+        "created_at": iso(session.created_at),
+        "profile": {
+            "nickname": session.nickname,
+            "email": session.email,
+            "phone": session.phone,
+            "data": session.data,
+        },
+    }
+
+
+def conversation_json(conversation: Conversation, *, for_visitor: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": conversation.id,
+        "state": conversation.state.value,
+        "updated_at": iso(conversation.updated_at),
+        "last_message_at": iso(conversation.last_message_at),
+        "unread": conversation.unread_by_visitor
+        if for_visitor
+        else conversation.unread_by_operator,
+        "read_up_to": {
+            "visitor": conversation.visitor_read_up_to,
+            "operator": conversation.operator_read_up_to,
+        },
+    }
+    if not for_visitor:
+        out["session_id"] = conversation.session_id
+        out["website_id"] = conversation.website_id
+        out["assignee_id"] = conversation.assignee_id
+        out["unread_by_visitor"] = conversation.unread_by_visitor
+    return out
+
+
+def agent_session_json(session: Session) -> dict[str, Any]:
+    """What an agent sees of a visitor's session: the visitor's context, not their address."""
+    return {
+        "id": session.id,
+        "website_id": session.website_id,
+        "state": session.state.value,
+        "created_at": iso(session.created_at),
+        "last_access_at": iso(session.last_access_at),
+        "page": {
+            "url": session.page_url,
+            "title": session.page_title,
+            "referrer": session.page_referrer,
+        },
+        "locale": session.locale,
+        "timezone": session.timezone,
+        "user_agent": session.user_agent,
+        "profile": {
+            "nickname": session.nickname,
+            "email": session.email,
+            "phone": session.phone,
+            "data": session.data,
+        },
+    }

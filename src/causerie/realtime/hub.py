@@ -1,0 +1,115 @@
+"""The hub: this node's sockets, the streams they follow, and the broker between nodes.
+
+See docs/realtime.md. Publishing goes through one queue and one task, so events leave this node
+in the order their transactions committed. Each payload is decoded once per node, however many
+local sockets follow its stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from causerie.domain.ports import Broker
+
+log = logging.getLogger("causerie.realtime")
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One event as received from the broker: its seq (None when ephemeral) and its JSON."""
+
+    seq: int | None
+    text: str
+    frame: dict[str, Any]
+
+
+class Follower(Protocol):
+    def offer(self, envelope: Envelope) -> None:
+        """Take an event for delivery; must not block (a full follower drops its socket)."""
+        ...
+
+    def resync(self) -> None:
+        """Events may have been missed (the broker reconnected): catch up from the event log."""
+        ...
+
+
+class Hub:
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self._followers: dict[str, set[Follower]] = {}
+        self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self._publisher: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.broker.start(self._dispatch, self._resync_all)
+        self._publisher = asyncio.create_task(self._publish_forever(), name="causerie-publisher")
+
+    async def close(self) -> None:
+        if self._publisher is not None:
+            # Let what committed reach the broker before the node goes.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outbox.join(), timeout=2)
+            self._publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._publisher
+        await self.broker.close()
+
+    def publish(self, channel: str, frame: dict[str, Any]) -> None:
+        """Queue a frame for every follower of `channel` on every node. Never blocks."""
+        self._outbox.put_nowait((channel, json.dumps(frame, separators=(",", ":")).encode()))
+
+    def publisher(self, channel: str, frame: dict[str, Any]) -> Callable[[], None]:
+        """A callback publishing `frame`, for `tx.on_commit`."""
+        return lambda: self.publish(channel, frame)
+
+    async def follow(self, channel: str, follower: Follower) -> None:
+        followers = self._followers.get(channel)
+        if followers is None:
+            followers = self._followers[channel] = set()
+            await self.broker.subscribe(channel)
+        followers.add(follower)
+
+    async def unfollow(self, channel: str, follower: Follower) -> None:
+        followers = self._followers.get(channel)
+        if followers is None:
+            return
+        followers.discard(follower)
+        if not followers:
+            del self._followers[channel]
+            with contextlib.suppress(Exception):
+                await self.broker.unsubscribe(channel)
+
+    def following(self, channel: str) -> int:
+        return len(self._followers.get(channel, ()))
+
+    def _dispatch(self, channel: str, payload: bytes) -> None:
+        followers = self._followers.get(channel)
+        if not followers:
+            return
+        text = payload.decode()
+        frame = json.loads(text)
+        envelope = Envelope(frame.get("seq"), text, frame)
+        for follower in tuple(followers):
+            follower.offer(envelope)
+
+    def _resync_all(self) -> None:
+        for followers in self._followers.values():
+            for follower in tuple(followers):
+                follower.resync()
+
+    async def _publish_forever(self) -> None:
+        while True:
+            channel, payload = await self._outbox.get()
+            try:
+                await self.broker.publish(channel, payload)
+            except Exception as exc:
+                # The event is in the database; followers catch up when the broker is back.
+                log.warning("publish to %s failed (%s); followers will catch up", channel, exc)
+            finally:
+                self._outbox.task_done()

@@ -1,0 +1,246 @@
+"""What every Causerie WebSocket does, visitor or agent (docs/realtime.md).
+
+The first frame must be `auth`; the socket then follows its stream (replaying from `after`) and
+reads frames until it closes. A bad frame gets an `error` frame and the socket stays open; so
+does a frame over the rate (`rate_limited`). A socket silent for `ws_idle_timeout` is closed, and
+so is one that cannot keep up with its stream (its client resumes from its last seq).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from causerie.actions.events import get_position
+from causerie.domain.errors import DomainError
+from causerie.domain.events import Stream
+from causerie.realtime.follower import SlowConsumer, StreamFollower
+from causerie.realtime.limits import TokenBucket
+from causerie.runtime import Runtime
+from causerie.web.errors import describe_validation
+from causerie.web.frames import FRAME, FRAME_TYPES, Auth
+
+log = logging.getLogger("causerie.realtime")
+
+AUTH_TIMEOUT = 10.0
+
+# Close codes (4000-4999 are the application's).
+CLOSE_UNAUTHENTICATED = 4001
+CLOSE_GONE = 4004
+CLOSE_IDLE = 4008
+CLOSE_SLOW = 4009
+
+
+class _Gone(Exception):
+    """The socket's session no longer exists: say so, then close."""
+
+    def __init__(self, frame: dict[str, Any]) -> None:
+        super().__init__(frame["message"])
+        self.frame = frame
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, message: str, client_id: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.client_id = code, message, client_id
+
+
+@dataclass
+class Subscription:
+    """What an authenticated socket follows and tells its client first."""
+
+    stream: Stream
+    after: int | None
+    ready: dict[str, Any]
+    channels: tuple[str, ...] = ()  # extra ephemeral channels (e.g. the website's presence)
+    on_close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+class Handler(Protocol):
+    async def authenticate(self, frame: Auth) -> Subscription: ...
+
+    async def handle(self, frame: Any, out: StreamFollower) -> None: ...
+
+
+def error_frame(code: str, message: str, client_id: str | None = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if client_id is not None:
+        frame["client_id"] = client_id
+    return frame
+
+
+def parse_frame(text: str, max_size: int) -> Any:
+    """A validated frame, or FrameError naming what is wrong."""
+    if len(text) > max_size:
+        raise FrameError("frame_too_large", f"frames are limited to {max_size} characters")
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        raise FrameError("invalid_json", "the frame is not valid JSON") from None
+    if not isinstance(raw, dict):
+        raise FrameError("invalid_frame", "a frame is a JSON object with a type")
+    client_id = raw.get("client_id") if isinstance(raw.get("client_id"), str) else None
+    if raw.get("type") not in FRAME_TYPES:
+        raise FrameError("unknown_type", f"unknown frame type {raw.get('type')!r}", client_id)
+    try:
+        return FRAME.validate_python(raw)
+    except ValidationError as exc:
+        message = describe_validation([dict(e) for e in exc.errors()])
+        raise FrameError("invalid_frame", message, client_id) from None
+
+
+async def _receive_text(ws: WebSocket, seconds: float) -> str | None:
+    """The next text frame; None when the client went away. TimeoutError after `seconds`."""
+    async with asyncio.timeout(seconds):
+        message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        return None
+    text = message.get("text")
+    if text is None:
+        data = message.get("bytes") or b""
+        try:
+            text = data.decode()
+        except UnicodeDecodeError:
+            return ""
+    return str(text)
+
+
+async def _close(ws: WebSocket, code: int, reason: str = "") -> None:
+    if ws.application_state is WebSocketState.CONNECTED:
+        with contextlib.suppress(Exception):
+            await ws.close(code, reason)
+
+
+async def serve(ws: WebSocket, rt: Runtime, handler: Handler) -> None:
+    """Run an accepted socket to its end."""
+    settings = rt.settings
+    max_frame = settings.max_body
+    send = ws.send_text
+    try:
+        subscription = await _authenticate(ws, handler, max_frame)
+    except (TimeoutError, WebSocketDisconnect):
+        await _close(ws, CLOSE_UNAUTHENTICATED, "no auth frame")
+        return
+    if subscription is None:
+        return
+
+    follower = StreamFollower(rt, subscription.stream, send)
+    channels = (subscription.stream.key, *subscription.channels)
+    for channel in channels:
+        await rt.hub.follow(channel, follower)
+    writer: asyncio.Task[None] | None = None
+    try:
+        position = await get_position(rt, subscription.stream)
+        after = position if subscription.after is None else min(subscription.after, position)
+        await send(json.dumps({"type": "ready", "seq": position, **subscription.ready}))
+        writer = asyncio.create_task(follower.run(after), name="causerie-socket-writer")
+        writer.add_done_callback(lambda task: _writer_done(task, ws))
+        await _read_frames(
+            ws,
+            handler,
+            follower,
+            settings.frame_rate,
+            max_frame,
+            settings.ws_idle_timeout.total_seconds(),
+        )
+    except (WebSocketDisconnect, ConnectionError):
+        pass
+    except _Gone as gone:
+        if writer is not None:
+            writer.cancel()
+            with contextlib.suppress(BaseException):
+                await writer
+        with contextlib.suppress(Exception):
+            await send(json.dumps(gone.frame))
+        await _close(ws, CLOSE_GONE, "session gone")
+    finally:
+        if writer is not None and not writer.done():
+            writer.cancel()
+            with contextlib.suppress(BaseException):
+                await writer
+        for channel in channels:
+            await rt.hub.unfollow(channel, follower)
+        for callback in subscription.on_close:
+            try:
+                await callback()
+            except Exception:
+                log.exception("socket close callback failed")
+        await _close(ws, 1000)
+
+
+async def _authenticate(ws: WebSocket, handler: Handler, max_frame: int) -> Subscription | None:
+    text = await _receive_text(ws, AUTH_TIMEOUT)
+    if text is None:
+        return None
+    try:
+        frame = parse_frame(text, max_frame)
+        if not isinstance(frame, Auth):
+            raise FrameError("unauthenticated", "the first frame must be auth")
+        return await handler.authenticate(frame)
+    except FrameError as exc:
+        await ws.send_text(json.dumps(error_frame(exc.code, exc.message)))
+    except DomainError as exc:
+        await ws.send_text(json.dumps(error_frame(exc.code, exc.message)))
+    await _close(ws, CLOSE_UNAUTHENTICATED, "authentication failed")
+    return None
+
+
+async def _read_frames(
+    ws: WebSocket,
+    handler: Handler,
+    out: StreamFollower,
+    rate: float,
+    max_frame: int,
+    idle_timeout: float,
+) -> None:
+    bucket = TokenBucket(rate, 2 * rate)
+    while True:
+        try:
+            text = await _receive_text(ws, idle_timeout)
+        except TimeoutError:
+            await _close(ws, CLOSE_IDLE, "idle")
+            return
+        if text is None:
+            return
+        allowed = bucket.take()
+        try:
+            frame = parse_frame(text, max_frame)
+            if not allowed:
+                client_id = getattr(frame, "client_id", None)
+                raise FrameError(
+                    "rate_limited", "too many frames: send this one again later", client_id
+                )
+            await handler.handle(frame, out)
+        except FrameError as exc:
+            out.push(error_frame(exc.code, exc.message, exc.client_id))
+        except DomainError as exc:
+            if exc.code == "invalid_session":
+                raise _Gone(error_frame(exc.code, exc.message)) from None
+            out.push(error_frame(exc.code, exc.message))
+
+
+_closing: set[asyncio.Task[None]] = set()
+
+
+def _writer_done(task: asyncio.Task[None], ws: WebSocket) -> None:
+    """A writer that stopped on its own closes the socket, which ends the reader."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    if isinstance(error, SlowConsumer):
+        closing = asyncio.ensure_future(_close(ws, CLOSE_SLOW, "slow consumer"))
+    elif error is not None and not isinstance(error, WebSocketDisconnect | ConnectionError):
+        log.error("socket writer failed: %r", error)
+        closing = asyncio.ensure_future(_close(ws, 1011, "server error"))
+    else:
+        return
+    _closing.add(closing)
+    closing.add_done_callback(_closing.discard)

@@ -1,0 +1,268 @@
+"""`/ws/visitor` and `/ws/agent`: parse a frame, call one action, push the answer.
+
+See docs/realtime.md.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+
+from causerie.actions.access import ANY_ROLE, access_actor_by_api_token, check_role
+from causerie.actions.messages import do_send_operator_message, do_send_session_message
+from causerie.actions.presence import (
+    do_set_agent_status,
+    do_typing,
+    do_visitor_connected,
+    do_visitor_disconnected,
+    get_availability,
+    get_visitors_online,
+    presence_channel,
+)
+from causerie.actions.reads import do_mark_read
+from causerie.actions.sessions import access_visitor_session, get_visitor_conversation_id
+from causerie.actions.websites import get_website
+from causerie.domain.errors import DomainError, Invalid
+from causerie.domain.events import Stream
+from causerie.domain.models import Actor, Author, Scope, Session
+from causerie.domain.websites import allows_origin
+from causerie.domain.wire import message_json, visitor_session_json
+from causerie.realtime.follower import StreamFollower
+from causerie.runtime import Runtime
+from causerie.tokens import new_id
+from causerie.web.cors import OriginCache
+from causerie.web.frames import Auth, Availability, MessageSend, Ping, Read, Typing
+from causerie.web.sockets import FrameError, Subscription, serve
+
+router = APIRouter()
+
+TYPING_REPEAT = 2.0  # seconds: an unchanged "typing on" is forwarded at most this often
+
+
+class _Typing:
+    """Forwards a typing state only when it changes, or to repeat "on" every TYPING_REPEAT."""
+
+    def __init__(self) -> None:
+        self._on = False
+        self._sent_at = 0.0
+
+    def should_send(self, on: bool) -> bool:
+        now = time.monotonic()
+        if on == self._on and not (on and now - self._sent_at >= TYPING_REPEAT):
+            return False
+        self._on, self._sent_at = on, now
+        return True
+
+
+def _pong(out: StreamFollower) -> None:
+    out.push({"type": "pong"})
+
+
+def _ack(out: StreamFollower, client_id: str, message: Any) -> None:
+    out.push({"type": "message.ack", "client_id": client_id, "message": message_json(message)})
+
+
+class VisitorHandler:
+    def __init__(self, rt: Runtime, origin: str | None) -> None:
+        self.rt = rt
+        self.origin = origin
+        self.connection_id = new_id()
+        self.session: Session | None = None
+        self.conversation_id: str | None = None
+        self.typing = _Typing()
+
+    async def _conversation_id(self) -> str | None:
+        """The visitor's conversation, once it exists (it never changes after)."""
+        if self.conversation_id is None and self.session is not None:
+            self.conversation_id = await get_visitor_conversation_id(self.rt, self.session.id)
+        return self.conversation_id
+
+    async def authenticate(self, frame: Auth) -> Subscription:
+        async with self.rt.store.transaction() as tx:
+            session = await access_visitor_session(self.rt, tx, frame.token, self.origin)
+        self.session = session
+        await do_visitor_connected(self.rt, session, self.connection_id)
+        return Subscription(
+            stream=Stream.of_session(session.id),
+            after=frame.after,
+            ready={
+                "session": visitor_session_json(session),
+                "conversation_id": await self._conversation_id(),
+                "availability": await get_availability(self.rt, session.website_id),
+            },
+            channels=(presence_channel(session.website_id),),
+            on_close=[self._closed],
+        )
+
+    async def _closed(self) -> None:
+        assert self.session is not None
+        await do_visitor_disconnected(self.rt, self.session, self.connection_id)
+
+    async def handle(self, frame: Any, out: StreamFollower) -> None:
+        session = self.session
+        assert session is not None
+        if isinstance(frame, Ping):
+            _pong(out)
+        elif isinstance(frame, MessageSend):
+            if frame.note or frame.conversation_id or frame.session_id:
+                raise FrameError(
+                    "invalid_frame", "visitors send only to their own conversation", frame.client_id
+                )
+            try:
+                sent = await do_send_session_message(
+                    self.rt, session.id, client_id=frame.client_id, body=frame.body
+                )
+            except Invalid as exc:
+                raise FrameError(exc.code, exc.message, frame.client_id) from None
+            _ack(out, frame.client_id, sent.message)
+        elif isinstance(frame, Typing):
+            if self.typing.should_send(frame.on):
+                do_typing(
+                    self.rt,
+                    website_id=session.website_id,
+                    session_id=session.id,
+                    conversation_id=await self._conversation_id(),
+                    on=frame.on,
+                )
+        elif isinstance(frame, Read):
+            conversation_id = await self._conversation_id()
+            if conversation_id is None:
+                raise FrameError("message_not_found", "there is no message to read yet")
+            await do_mark_read(
+                self.rt,
+                conversation_id=conversation_id,
+                reader=Author.VISITOR,
+                up_to=frame.up_to,
+                session_id=session.id,
+            )
+        else:
+            raise FrameError("invalid_frame", f"visitors do not send {frame.type!r} frames")
+
+
+class AgentHandler:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.connection_id = new_id()
+        self.actor: Actor | None = None
+        self.website_id = ""
+        self.name = ""
+        self.typing = _Typing()
+
+    async def authenticate(self, frame: Auth) -> Subscription:
+        if frame.website_id is None:
+            raise FrameError("invalid_frame", "website_id: an agent socket follows one website")
+        actor = await access_actor_by_api_token(self.rt, frame.token)
+        async with self.rt.store.transaction() as tx:
+            await check_role(tx, actor, frame.website_id, ANY_ROLE, Scope.READ)
+            operator = await tx.get_operator(actor.operator_id or "")
+        assert operator is not None
+        self.actor, self.website_id, self.name = actor, frame.website_id, operator.name
+        await do_set_agent_status(self.rt, self.website_id, self.connection_id, frame.status)
+        return Subscription(
+            stream=Stream.of_website(frame.website_id),
+            after=frame.after,
+            ready={
+                "website_id": frame.website_id,
+                "operator": {"id": operator.id, "name": operator.name},
+                "availability": await get_availability(self.rt, frame.website_id),
+                "visitors_online": await get_visitors_online(self.rt, frame.website_id),
+            },
+            on_close=[self._closed],
+        )
+
+    async def _closed(self) -> None:
+        await do_set_agent_status(self.rt, self.website_id, self.connection_id, None)
+
+    async def handle(self, frame: Any, out: StreamFollower) -> None:
+        actor = self.actor
+        assert actor is not None
+        if isinstance(frame, Ping):
+            _pong(out)
+        elif isinstance(frame, MessageSend):
+            if not (frame.conversation_id or frame.session_id):
+                raise FrameError(
+                    "invalid_frame", "conversation_id or session_id is required", frame.client_id
+                )
+            try:
+                sent = await do_send_operator_message(
+                    self.rt,
+                    actor,
+                    client_id=frame.client_id,
+                    body=frame.body,
+                    type_="note" if frame.note else "text",
+                    conversation_id=frame.conversation_id,
+                    session_id=frame.session_id,
+                )
+            except DomainError as exc:
+                raise FrameError(exc.code, exc.message, frame.client_id) from None
+            _ack(out, frame.client_id, sent.message)
+        elif isinstance(frame, Typing):
+            await self._typing(frame)
+        elif isinstance(frame, Read):
+            if frame.conversation_id is None:
+                raise FrameError("invalid_frame", "conversation_id is required")
+            await do_mark_read(
+                self.rt,
+                conversation_id=frame.conversation_id,
+                reader=Author.OPERATOR,
+                up_to=frame.up_to,
+                actor=actor,
+            )
+        elif isinstance(frame, Availability):
+            await do_set_agent_status(self.rt, self.website_id, self.connection_id, frame.status)
+        else:
+            raise FrameError("invalid_frame", f"agents do not send {frame.type!r} frames")
+
+    async def _typing(self, frame: Typing) -> None:
+        if frame.conversation_id is None:
+            raise FrameError("invalid_frame", "conversation_id is required")
+        async with self.rt.store.transaction() as tx:
+            conversation = await tx.get_conversation(frame.conversation_id)
+            if conversation is None or conversation.website_id != self.website_id:
+                raise FrameError("conversation_not_found", "no such conversation")
+        if self.typing.should_send(frame.on):
+            operator = (
+                {"id": self.actor.operator_id or "", "name": self.name} if self.actor else None
+            )
+            do_typing(
+                self.rt,
+                website_id=self.website_id,
+                session_id=conversation.session_id,
+                conversation_id=conversation.id,
+                on=frame.on,
+                operator=operator,
+            )
+
+
+def _runtime(ws: WebSocket) -> Runtime:
+    rt: Runtime = ws.app.state.rt
+    return rt
+
+
+@router.websocket("/ws/visitor")
+async def visitor_socket(ws: WebSocket) -> None:
+    """The chatbox's socket. `?website_id=` lets the handshake check the origin exactly."""
+    rt = _runtime(ws)
+    origin = ws.headers.get("origin")
+    if origin is not None:
+        website_id = ws.query_params.get("website_id")
+        if website_id:
+            website = await get_website(rt, website_id)
+            allowed = website is not None and allows_origin(website, origin)
+        else:
+            cache: OriginCache = ws.app.state.origin_cache
+            allowed = origin in await cache.get(rt)
+        if not allowed:
+            await ws.close(code=1008)  # before accept: the handshake is refused with 403
+            return
+    await ws.accept()
+    await serve(ws, rt, VisitorHandler(rt, origin))
+
+
+@router.websocket("/ws/agent")
+async def agent_socket(ws: WebSocket) -> None:
+    rt = _runtime(ws)
+    await ws.accept()
+    await serve(ws, rt, AgentHandler(rt))
