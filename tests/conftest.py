@@ -26,6 +26,7 @@ from causerie.app import create_app
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role, Scope
 from causerie.runtime import Runtime
+from causerie.server import uvicorn_options
 from causerie.settings import Settings, load_settings
 from causerie.store.database import open_store
 from causerie.store.migrate import upgrade
@@ -225,15 +226,8 @@ class ServerThread:
 
     def __init__(self, settings: Settings, clock: ManualClock) -> None:
         self.app = create_app(settings, clock)
-        config = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=0,
-            log_config=None,
-            access_log=False,
-            proxy_headers=False,
-            lifespan="on",
-        )
+        options = {**uvicorn_options(settings), "log_config": None}
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, lifespan="on", **options)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

@@ -71,7 +71,7 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from causerie.app import create_app
-    from causerie.logs import logging_config
+    from causerie.server import uvicorn_options
 
     settings = _settings()
     operators = _run(settings, _count_operators)
@@ -82,15 +82,7 @@ def serve(host: str, port: int) -> None:
             "  causerie website add NAME --origin https://your.site\n"
             "  causerie operator add YOU@EXAMPLE --website WEBSITE_ID --role owner"
         )
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_config=logging_config(settings.log_level),
-        access_log=False,  # uvicorn's own access log prints client addresses (P17)
-        proxy_headers=False,  # X-Forwarded-For is read by Causerie, from trusted proxies only
-        server_header=False,
-    )
+    uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options(settings))
 
 
 async def _count_operators(rt: Runtime) -> int:

@@ -6,13 +6,17 @@ themselves away. Agents see the visitors connected now, with their current page.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from causerie.actions.events import do_signal
+from causerie.domain.errors import Unavailable
 from causerie.domain.events import EventType, Stream
 from causerie.domain.models import Session
 from causerie.domain.wire import iso
 from causerie.runtime import Runtime
+
+log = logging.getLogger("causerie.realtime")
 
 
 def presence_channel(website_id: str) -> str:
@@ -23,16 +27,28 @@ def presence_channel(website_id: str) -> str:
 async def do_set_agent_status(
     rt: Runtime, website_id: str, connection_id: str, status: str | None
 ) -> None:
-    """`online`, `away`, or None when the socket closes; tells visitors if availability changed."""
-    before = await rt.presence.website_online(website_id)
-    await rt.presence.set_agent(website_id, connection_id, status)
-    after = await rt.presence.website_online(website_id)
+    """`online`, `away`, or None when the socket closes; tells visitors if availability changed.
+
+    While presence is unreachable the change is kept by the node and written at its next
+    refresh; visitors hear of it then.
+    """
+    try:
+        before = await rt.presence.website_online(website_id)
+        await rt.presence.set_agent(website_id, connection_id, status)
+        after = await rt.presence.website_online(website_id)
+    except Unavailable as exc:
+        log.warning("presence unavailable (%s): agent status not shared yet", exc)
+        return
     if after != before:
         do_signal(rt, presence_channel(website_id), EventType.PRESENCE, {"online": after})
 
 
 async def get_availability(rt: Runtime, website_id: str) -> dict[str, Any]:
-    return {"online": await rt.presence.website_online(website_id)}
+    """Whether an agent is online; reported offline while presence cannot be read."""
+    try:
+        return {"online": await rt.presence.website_online(website_id)}
+    except Unavailable:
+        return {"online": False}
 
 
 def _visitor_info(session: Session, since: str | None) -> dict[str, Any]:
@@ -47,7 +63,10 @@ def _visitor_info(session: Session, since: str | None) -> dict[str, Any]:
 
 async def do_visitor_connected(rt: Runtime, session: Session, connection_id: str) -> None:
     info = _visitor_info(session, iso(rt.clock.now()))
-    await rt.presence.set_visitor(session.website_id, connection_id, info)
+    try:
+        await rt.presence.set_visitor(session.website_id, connection_id, info)
+    except Unavailable as exc:
+        log.warning("presence unavailable (%s): visitor not listed yet", exc)
     do_signal(
         rt,
         Stream.of_website(session.website_id).key,
@@ -57,11 +76,15 @@ async def do_visitor_connected(rt: Runtime, session: Session, connection_id: str
 
 
 async def do_visitor_disconnected(rt: Runtime, session: Session, connection_id: str) -> None:
-    await rt.presence.set_visitor(session.website_id, connection_id, None)
-    still_here = any(
-        v.get("session_id") == session.id
-        for v in await rt.presence.visitors_online(session.website_id)
-    )
+    try:
+        await rt.presence.set_visitor(session.website_id, connection_id, None)
+        still_here = any(
+            v.get("session_id") == session.id
+            for v in await rt.presence.visitors_online(session.website_id)
+        )
+    except Unavailable as exc:
+        log.warning("presence unavailable (%s): visitor left unannounced", exc)
+        return
     if not still_here:
         do_signal(
             rt,
@@ -74,7 +97,11 @@ async def do_visitor_disconnected(rt: Runtime, session: Session, connection_id: 
 async def get_visitors_online(rt: Runtime, website_id: str) -> list[dict[str, Any]]:
     """One entry per session (a visitor with several tabs appears once, since their first)."""
     by_session: dict[str, dict[str, Any]] = {}
-    for info in await rt.presence.visitors_online(website_id):
+    try:
+        online = await rt.presence.visitors_online(website_id)
+    except Unavailable:
+        return []
+    for info in online:
         known = by_session.get(info["session_id"])
         if known is None or (info.get("since") or "") < (known.get("since") or ""):
             by_session[info["session_id"]] = info

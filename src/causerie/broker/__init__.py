@@ -6,10 +6,11 @@ the same contract tests (tests/test_broker_contract.py).
 
 from __future__ import annotations
 
+from causerie.domain.errors import Unavailable
 from causerie.domain.ports import Broker
 
 
-class BrokerUnavailable(Exception):
+class BrokerUnavailable(Unavailable):
     """Redis could not be reached (refused, timed out, connection lost) within a short timeout.
 
     Raised promptly, never after a long hang. The event log stays the source of truth: the caller

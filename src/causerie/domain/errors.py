@@ -33,3 +33,10 @@ class Forbidden(DomainError):
 
 class Conflict(DomainError):
     code = "conflict"
+
+
+class Unavailable(Exception):
+    """A shared service (the broker, presence) cannot be reached right now.
+
+    Not the client's fault: callers degrade (presence unknown, catch-up later) rather than fail.
+    """

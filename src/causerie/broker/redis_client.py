@@ -1,0 +1,33 @@
+"""The Redis client both `RedisBroker` and `RedisPresence` use: quick to fail, never retrying.
+
+redis-py retries a failed command up to ten times with a backoff by default; here a command fails
+at once (connection refused) or within `timeout` seconds (no answer), and the caller decides what
+to do. A connection that Redis closed meanwhile (a restart) is replaced when it is taken from the
+pool, before anything is sent on it, so a command is never sent twice.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+KEY_PREFIX = "causerie:"
+"""Every key and channel Causerie uses in Redis starts with this, so deployments can share one."""
+
+REDIS_DOWN: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
+"""What an unreachable Redis raises (`OSError` covers the built-in `TimeoutError` too)."""
+
+
+def open_client(url: str, timeout: float) -> Redis:
+    """A client for `url` (redis://, rediss://, unix://) with `timeout` seconds to connect and to
+    answer. RESP2 unless the URL asks otherwise (`?protocol=3`): plain pub/sub replies."""
+    return Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+        protocol=2,
+    )
