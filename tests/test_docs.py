@@ -10,7 +10,9 @@ import click
 import pytest
 
 from causerie.cli import main
+from causerie.domain.events import EventType
 from causerie.settings import SPECS
+from causerie.web.frames import FRAME_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -61,3 +63,13 @@ def test_each_foundation_promise_is_mapped_to_a_test_carrying_its_id(promise: st
     assert row is not None, f"{promise} has no row in docs/privacy.md"
     tests = re.findall(r"::(test_\w+)", row)
     assert any(name.startswith(f"test_{promise.lower()}_") for name in tests)
+
+
+@pytest.mark.parametrize("event", [e.value for e in EventType])
+def test_every_event_type_is_documented(event: str) -> None:
+    assert f"`{event}`" in (DOCS / "realtime.md").read_text()
+
+
+@pytest.mark.parametrize("frame", sorted(FRAME_TYPES))
+def test_every_client_frame_is_documented(frame: str) -> None:
+    assert f'"type": "{frame}"' in (DOCS / "realtime.md").read_text()
