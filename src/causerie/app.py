@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from causerie import __version__
 from causerie.actions.jobs import claim_job
+from causerie.actions.presence import do_announce_availability
 from causerie.actions.retention import do_purge
 from causerie.broker import open_broker
 from causerie.clock import Clock, SystemClock
@@ -51,11 +52,15 @@ async def _purge_forever(rt: Runtime) -> None:
 
 
 async def _refresh_presence_forever(rt: Runtime) -> None:
-    """Keep this node's presence entries alive; a node that dies has them expire."""
+    """Keep this node's presence entries alive (a node that dies has them expire), then repair
+    any availability change an outage kept visitors from hearing."""
+    announced: dict[str, bool] = {}
     while True:
         await asyncio.sleep(PRESENCE_REFRESH)
         try:
             await rt.presence.refresh()
+            websites = [c.removeprefix("website:") for c in rt.hub.channels("website:")]
+            await do_announce_availability(rt, websites, announced)
         except Exception as exc:
             log.warning("presence refresh failed: %s", exc)
 

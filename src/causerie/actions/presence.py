@@ -30,7 +30,7 @@ async def do_set_agent_status(
     """`online`, `away`, or None when the socket closes; tells visitors if availability changed.
 
     While presence is unreachable the change is kept by the node and written at its next
-    refresh; visitors hear of it then.
+    refresh, after which `do_announce_availability` tells visitors.
     """
     try:
         before = await rt.presence.website_online(website_id)
@@ -41,6 +41,26 @@ async def do_set_agent_status(
         return
     if after != before:
         do_signal(rt, presence_channel(website_id), EventType.PRESENCE, {"online": after})
+
+
+async def do_announce_availability(
+    rt: Runtime, website_ids: list[str], announced: dict[str, bool]
+) -> None:
+    """Tell visitors of each website whose availability differs from what was last announced.
+
+    Run by each node after refreshing its presence entries, for the websites its agents follow:
+    it repairs what an outage of the presence store kept from being said.
+    """
+    for website_id in website_ids:
+        try:
+            online = await rt.presence.website_online(website_id)
+        except Unavailable:
+            return
+        if announced.get(website_id) != online:
+            announced[website_id] = online
+            do_signal(rt, presence_channel(website_id), EventType.PRESENCE, {"online": online})
+    for gone in set(announced) - set(website_ids):
+        del announced[gone]
 
 
 async def get_availability(rt: Runtime, website_id: str) -> dict[str, Any]:

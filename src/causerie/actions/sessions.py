@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from causerie.domain.errors import Forbidden, NotFound, Unauthenticated
+from causerie.domain.events import Stream
 from causerie.domain.models import Message, PageView, Session, SessionState, Website
 from causerie.domain.networks import network_of
 from causerie.domain.ports import Tx
@@ -28,6 +29,7 @@ class OpenedSession:
     website: Website
     messages: list[Message]
     created: bool
+    seq: int = 0  # the session stream's position when `messages` were read: resume from here
 
 
 async def do_open_session(
@@ -76,7 +78,13 @@ async def do_open_session(
                 page=visit.page,
             )
         messages = await _latest_messages(tx, session)
-        return OpenedSession(token, session, website, messages, created=False)
+        # A temporary session has no message events: its chatbox simply replays from 0.
+        seq = (
+            0
+            if session.state is SessionState.TEMPORARY
+            else await tx.last_seq(Stream.of_session(session.id).key)
+        )
+        return OpenedSession(token, session, website, messages, created=False, seq=seq)
 
 
 def _new_session(website_id: str, page: PageView, ip: str, now: datetime) -> Session:

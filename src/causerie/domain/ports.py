@@ -60,6 +60,15 @@ class Tx(Protocol):
         page: PageView | None,
     ) -> None: ...
     async def make_permanent(self, session_id: str, at: datetime) -> None: ...
+    async def update_profile(
+        self,
+        session_id: str,
+        *,
+        nickname: str | None,
+        email: str | None,
+        phone: str | None,
+        data: dict[str, Any],
+    ) -> None: ...
     async def delete_session(self, session_id: str) -> bool: ...
 
     # conversations and messages

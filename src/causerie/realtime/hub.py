@@ -88,6 +88,10 @@ class Hub:
     def following(self, channel: str) -> int:
         return len(self._followers.get(channel, ()))
 
+    def channels(self, prefix: str = "") -> list[str]:
+        """The channels this node's sockets follow (those starting with `prefix`)."""
+        return [c for c in self._followers if c.startswith(prefix)]
+
     def _dispatch(self, channel: str, payload: bytes) -> None:
         followers = self._followers.get(channel)
         if not followers:

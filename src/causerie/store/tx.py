@@ -310,6 +310,21 @@ class SqlTx:
             .values(state=SessionState.PERMANENT.value, permanent_since=at)
         )
 
+    async def update_profile(
+        self,
+        session_id: str,
+        *,
+        nickname: str | None,
+        email: str | None,
+        phone: str | None,
+        data: dict[str, Any],
+    ) -> None:
+        await self._execute(
+            update(sessions)
+            .where(sessions.c.id == session_id)
+            .values(nickname=nickname, email=email, phone=phone, data=data)
+        )
+
     async def delete_session(self, session_id: str) -> bool:
         result = await self._execute(delete(sessions).where(sessions.c.id == session_id))
         return bool(result.rowcount)  # type: ignore[attr-defined]

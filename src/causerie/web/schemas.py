@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,3 +35,10 @@ class MessageIn(Strict):
 
 class OperatorMessageIn(MessageIn):
     pass
+
+
+class ProfileIn(Strict):
+    nickname: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+    data: dict[str, Any] | None = None

@@ -9,13 +9,14 @@ from fastapi.responses import JSONResponse
 
 from causerie.actions.messages import do_send_visitor_message, get_visitor_messages
 from causerie.actions.presence import get_availability
+from causerie.actions.profiles import do_update_visitor_profile
 from causerie.actions.sessions import do_open_session
 from causerie.domain.models import PageView
 from causerie.domain.websites import public_settings
 from causerie.domain.wire import message_json, visitor_session_json
 from causerie.web.body import body_doc, parse_body
 from causerie.web.deps import Bearer, ClientIp, Rt
-from causerie.web.schemas import MessageIn, SessionIn
+from causerie.web.schemas import MessageIn, ProfileIn, SessionIn
 
 router = APIRouter(prefix="/api/widget/v1", tags=["visitor"])
 
@@ -46,6 +47,7 @@ async def open_session(website_id: str, request: Request, rt: Rt, ip: ClientIp) 
         "token": opened.token,
         "session": visitor_session_json(opened.session),
         "messages": [message_json(m) for m in opened.messages],
+        "seq": opened.seq,
         "website": {
             "id": opened.website.id,
             "name": opened.website.name,
@@ -92,3 +94,17 @@ async def send_message(request: Request, rt: Rt, token: Bearer) -> JSONResponse:
     return JSONResponse(
         {"message": message_json(sent.message)}, status_code=201 if sent.created else 200
     )
+
+
+@router.patch(
+    "/session/profile",
+    openapi_extra=body_doc(ProfileIn),
+    summary="Set or correct the visitor's nickname, email, phone and custom data (P7)",
+)
+async def update_profile(request: Request, rt: Rt, token: Bearer) -> JSONResponse:
+    data = await parse_body(request, ProfileIn)
+    given = {name: getattr(data, name) for name in data.model_fields_set if name != "data"}
+    session = await do_update_visitor_profile(
+        rt, token=token, origin=request.headers.get("origin"), data=data.data, **given
+    )
+    return JSONResponse({"session": visitor_session_json(session)})

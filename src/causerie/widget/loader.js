@@ -1,0 +1,18 @@
+/* Causerie chatbox loader: the one script a website embeds (docs/widget.md).
+ * Reads window.CAUSERIE_WEBSITE_ID, then loads the chatbox module of this exact version. */
+(() => {
+  "use strict";
+  const script = document.currentScript;
+  if (window.__causerieLoaded) return;
+  window.__causerieLoaded = true;
+  const websiteId = window.CAUSERIE_WEBSITE_ID;
+  if (typeof websiteId !== "string" || !websiteId || !script) {
+    console.warn("Causerie: set window.CAUSERIE_WEBSITE_ID before loading widget.js");
+    return;
+  }
+  const base = new URL(script.src).origin;
+  const version = "__VERSION__";
+  import(`${base}/widget/${version}/chatbox.js`)
+    .then((chatbox) => chatbox.start({ base, websiteId, version }))
+    .catch((error) => console.error("Causerie: the chatbox could not start", error));
+})();

@@ -1,0 +1,447 @@
+"""Several real nodes (`causerie serve` subprocesses) on one PostgreSQL database and one Redis:
+the "Several nodes" and "Exactly once, in order" promises of docs/realtime.md, with nodes killed
+(SIGKILL) and Redis restarted under live traffic.
+
+Skipped when PostgreSQL or Redis is unreachable, except under CI (`CI` set), where they fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import signal
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.live import STORED, Live, agent, visitor
+from tests.nodes_support import Cluster, Deployment, open_visitor_session
+from tests.nodes_support import deployment as make_deployment
+from tests.redis_support import private_redis, shared_redis_url
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    redis_url = shared_redis_url()
+    yield from make_deployment(tmp_path_factory.mktemp("nodes"), redis_url)
+
+
+@pytest.fixture
+def cluster(deployment: Deployment) -> Iterator[Cluster]:
+    started = Cluster(deployment)
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def send(live: Live, body: str, client_id: str, timeout: float = 5.0, **extra: Any) -> Any:
+    """Send a message and return the message of its ack."""
+    live.send({"type": "message.send", "client_id": client_id, "body": body, **extra})
+    return live.expect("message.ack", timeout=timeout, client_id=client_id)["message"]
+
+
+def created_ids(frames: list[dict[str, Any]]) -> list[str]:
+    return [f["message"]["id"] for f in frames if f.get("type") == "message.created"]
+
+
+def stored_seqs(frames: list[dict[str, Any]]) -> list[int]:
+    return [f["seq"] for f in frames if f.get("type") in STORED]
+
+
+def wait_for_messages(live: Live, ids: set[str], timeout: float = 10.0) -> None:
+    """Read until `live` has seen message.created for every id in `ids`."""
+    deadline = time.monotonic() + timeout
+    while not ids <= set(created_ids(live.seen)):
+        left = deadline - time.monotonic()
+        missing = ids - set(created_ids(live.seen))
+        if left <= 0:
+            raise AssertionError(f"{len(missing)} messages never arrived: {sorted(missing)[:5]}")
+        with contextlib.suppress(TimeoutError):
+            live.recv(min(left, 0.5))
+
+
+def contiguous(seqs: list[int], first: int, last: int) -> None:
+    """`seqs` is exactly first..last: no gap, no duplicate, in order."""
+    dupes = [s for s, n in Counter(seqs).items() if n > 1]
+    assert not dupes, f"duplicate seqs {dupes[:10]}"
+    expected = list(range(first, last + 1))
+    missing = sorted(set(expected) - set(seqs))
+    assert seqs == expected, f"expected seqs {first}..{last}; missing {missing[:10]}, got {seqs}"
+
+
+def session_messages(deployment: Deployment, session_id: str) -> dict[str, tuple[str, int]]:
+    """client_id -> (message id, how many messages carry it) for one session's conversation."""
+    rows = deployment.query(
+        "SELECT m.client_id, min(m.id), count(*) FROM messages m "
+        "JOIN conversations c ON c.id = m.conversation_id WHERE c.session_id = ? "
+        "GROUP BY m.client_id",
+        session_id,
+    )
+    return {client_id: (message_id, count) for client_id, message_id, count in rows}
+
+
+def website_message_ids(deployment: Deployment, website_id: str) -> set[str]:
+    rows = deployment.query(
+        "SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+        "WHERE c.website_id = ?",
+        website_id,
+    )
+    return {row[0] for row in rows}
+
+
+# -- 1. chat across nodes -----------------------------------------------------------------------
+
+
+def test_cross_node_chat(cluster: Cluster, deployment: Deployment) -> None:
+    site = deployment.new_site()
+    a, b = cluster.start("a", "b")
+    token, session_id = open_visitor_session(a.url, site.website_id)
+    desk, desk_ready = agent(b.url, site.api_token, site.website_id)
+    cluster.track(desk)
+    chat, ready = visitor(a.url, token)
+    cluster.track(chat)
+    assert ready["seq"] == 0
+
+    order: list[str] = []
+    for i in range(3):
+        asked = send(chat, f"question {i}", f"v{i}")
+        # The ack means stored: the message is in the database when the visitor hears of it.
+        assert deployment.scalar("SELECT body FROM messages WHERE id = ?", asked["id"]) == (
+            f"question {i}"
+        )
+        wait_for_messages(desk, {asked["id"]}, timeout=5)
+        answer = send(desk, f"answer {i}", f"a{i}", conversation_id=asked["conversation_id"])
+        wait_for_messages(chat, {answer["id"]}, timeout=5)
+        order += [asked["id"], answer["id"]]
+
+    chat.quiet(0.5)
+    desk.quiet(0.5)
+    for live, first, stream in (
+        (chat, ready["seq"] + 1, f"session:{session_id}"),
+        (desk, desk_ready["seq"] + 1, f"website:{site.website_id}"),
+    ):
+        contiguous(stored_seqs(live.seen), first, deployment.stream_position(stream))
+        assert created_ids(live.seen) == order, stream
+
+
+# -- 2. resume on another node ------------------------------------------------------------------
+
+
+def test_resume_on_another_node(cluster: Cluster, deployment: Deployment) -> None:
+    site = deployment.new_site()
+    a, b = cluster.start("a", "b")
+    token, session_id = open_visitor_session(a.url, site.website_id)
+    chat, _ = visitor(a.url, token)
+    cluster.track(chat)
+    first = send(chat, "first", "v1")
+    wait_for_messages(chat, {first["id"]})
+    chat.quiet(0.3)
+    last = max(stored_seqs(chat.seen))
+    chat.close()
+
+    desk, _ = agent(b.url, site.api_token, site.website_id)
+    cluster.track(desk)
+    away = [
+        send(desk, f"while away {i}", f"a{i}", conversation_id=first["conversation_id"])["id"]
+        for i in range(5)
+    ]
+
+    back, ready = visitor(b.url, token, after=last)
+    cluster.track(back)
+    assert ready["seq"] == deployment.stream_position(f"session:{session_id}")
+    replayed = back.stored(back.quiet(0.8))
+    contiguous([f["seq"] for f in replayed], last + 1, ready["seq"])
+    assert created_ids(replayed) == away
+
+    live = send(desk, "live again", "a-live", conversation_id=first["conversation_id"])
+    wait_for_messages(back, {live["id"]}, timeout=5)
+    back.quiet(0.3)
+    after_ready = back.stored(back.seen)
+    contiguous(
+        [f["seq"] for f in after_ready],
+        last + 1,
+        deployment.stream_position(f"session:{session_id}"),
+    )
+    assert created_ids(after_ready) == [*away, live["id"]]
+
+
+# -- 3. SIGKILL a node under traffic --------------------------------------------------------------
+
+
+class Sender(threading.Thread):
+    """One visitor sending as fast as its acks come back (up to `window` unacknowledged)."""
+
+    def __init__(self, name: str, live: Live, prefix: str, window: int = 4) -> None:
+        super().__init__(name=f"sender-{name}", daemon=True)
+        self.live = live
+        self.prefix = prefix
+        self.window = window
+        self.sent: list[str] = []  # client ids, in the order sent
+        self.acked: dict[str, str] = {}  # client id -> message id
+        self.ended_by: BaseException | None = None
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        deadline = time.monotonic() + 15
+        in_flight: set[str] = set()
+        try:
+            while not self.stop.is_set() and time.monotonic() < deadline:
+                while len(in_flight) < self.window:
+                    client_id = f"{self.prefix}-{len(self.sent)}"
+                    self.sent.append(client_id)
+                    in_flight.add(client_id)
+                    self.live.send(
+                        {"type": "message.send", "client_id": client_id, "body": client_id}
+                    )
+                frame = self.live.recv(5)
+                if frame["type"] == "message.ack":
+                    self.acked[frame["client_id"]] = frame["message"]["id"]
+                    in_flight.discard(frame["client_id"])
+                elif frame["type"] == "error":
+                    raise AssertionError(f"error frame {frame}")
+        except (ConnectionClosed, OSError) as exc:  # the node went away (TimeoutError included)
+            self.ended_by = exc
+        except BaseException as exc:  # reported by the test, never raised in the thread
+            self.ended_by = exc
+
+
+class Reader(threading.Thread):
+    """Keeps reading a socket (so its server-side queue never fills) until stopped."""
+
+    def __init__(self, live: Live) -> None:
+        super().__init__(name="reader", daemon=True)
+        self.live = live
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.live.recv(0.2)
+            except TimeoutError:
+                continue
+            except BaseException as exc:
+                self.error = exc
+                return
+
+
+def test_sigkill_node_loses_nothing_acked(cluster: Cluster, deployment: Deployment) -> None:
+    site = deployment.new_site()
+    a, b = cluster.start("a", "b")
+    desk, desk_ready = agent(b.url, site.api_token, site.website_id)
+    cluster.track(desk)
+    reader = Reader(desk)
+    reader.start()
+
+    run = uuid.uuid4().hex[:8]
+    visitors = []
+    for i in range(5):
+        token, session_id = open_visitor_session(a.url, site.website_id)
+        live, ready = visitor(a.url, token)
+        cluster.track(live)
+        assert ready["seq"] == 0
+        visitors.append((token, session_id, Sender(str(i), live, f"{run}-{i}")))
+    for _, _, sender in visitors:
+        sender.start()
+    time.sleep(0.5)
+    # A second agent joins on B mid-stream replaying from 0: its replay and the live events
+    # committed meanwhile overlap, and it must get each event once all the same.
+    late, _ = agent(b.url, site.api_token, site.website_id, after=0)
+    cluster.track(late)
+    late_reader = Reader(late)
+    late_reader.start()
+    time.sleep(0.5)
+    a.kill()
+    for _, _, sender in visitors:
+        sender.join(timeout=20)
+        assert not sender.is_alive(), "a sender never noticed its node died"
+        assert isinstance(sender.ended_by, ConnectionClosed | OSError), repr(sender.ended_by)
+        assert sender.acked, "nothing was acked in a second: the test proves nothing"
+    unacked = sum(len(s.sent) - len(s.acked) for _, _, s in visitors)
+    print(f"sent {sum(len(s.sent) for _, _, s in visitors)}, unacked at the kill: {unacked}")
+
+    for token, session_id, sender in visitors:
+        # Every acked message is stored, with the id its ack gave.
+        stored = session_messages(deployment, session_id)
+        for client_id, message_id in sender.acked.items():
+            assert stored.get(client_id, (None,))[0] == message_id, f"acked {client_id} lost"
+
+        before = stored_seqs(sender.live.seen)
+        last = before[-1] if before else 0
+        contiguous(before, 1, last)
+
+        back, ready = visitor(b.url, token, after=last)
+        cluster.track(back)
+        for client_id in sender.sent:
+            if client_id not in sender.acked:
+                resent = send(back, client_id, client_id)
+                assert resent["client_id"] == client_id
+        final = send(back, "after the kill", f"{run}-{sender.name}-final")
+        stored = session_messages(deployment, session_id)
+        expected = {*sender.sent, final["client_id"]}
+        assert set(stored) == expected
+        duplicated = {cid: n for cid, (_, n) in stored.items() if n != 1}
+        assert not duplicated, f"stored more than once: {duplicated}"
+
+        seen_before = set(created_ids(sender.live.seen))
+        wait_for_messages(back, {mid for mid, _ in stored.values()} - seen_before)
+        back.quiet(0.3)
+        after = stored_seqs(back.seen)
+        contiguous(after, last + 1, deployment.stream_position(f"session:{session_id}"))
+        seen = Counter(created_ids(sender.live.seen) + created_ids(back.seen))
+        assert set(seen) == {message_id for message_id, _ in stored.values()}
+        assert max(seen.values()) == 1, "a message.created came twice"
+
+    # The agents on B, up all along, got every message of the website exactly once.
+    all_ids = website_message_ids(deployment, site.website_id)
+    position = deployment.stream_position(f"website:{site.website_id}")
+    for name, live, read, first in (
+        ("agent", desk, reader, desk_ready["seq"] + 1),
+        ("late agent", late, late_reader, 1),
+    ):
+        deadline = time.monotonic() + 10
+        while not all_ids <= set(created_ids(live.seen)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        read.stop.set()
+        read.join(timeout=5)
+        assert read.error is None, f"{name}: {read.error!r}"
+        live.quiet(0.3)
+        deliveries = Counter(created_ids(live.seen))
+        missing = all_ids - set(deliveries)
+        assert not missing, f"{name} missed {len(missing)} messages"
+        assert {mid: n for mid, n in deliveries.items() if n != 1} == {}, name
+        assert set(deliveries) == all_ids, name
+        contiguous(stored_seqs(live.seen), first, position)
+
+
+# -- 4. Redis restarts mid-chat -----------------------------------------------------------------
+
+
+def test_redis_restart_mid_chat(cluster: Cluster, deployment: Deployment, tmp_path: Path) -> None:
+    site = deployment.new_site()
+    redis = private_redis(tmp_path)
+    try:
+        a, b = cluster.start("a", "b", redis_url=redis.url)
+        token, session_id = open_visitor_session(a.url, site.website_id)
+        desk, desk_ready = agent(b.url, site.api_token, site.website_id)
+        cluster.track(desk)
+        chat, ready = visitor(a.url, token)
+        cluster.track(chat)
+
+        hello = send(chat, "hello", "v-hello")
+        wait_for_messages(desk, {hello["id"]}, timeout=5)
+        conversation_id = hello["conversation_id"]
+        hi = send(desk, "hi", "a-hi", conversation_id=conversation_id)
+        wait_for_messages(chat, {hi["id"]}, timeout=5)
+
+        redis.stop(signal.SIGKILL)
+        # The ack depends on the database only.
+        outage = [send(chat, f"while Redis is down {i}", f"v-down-{i}")["id"] for i in range(3)]
+        stored = {row[0] for row in deployment.query("SELECT id FROM messages")}
+        assert set(outage) <= stored
+        time.sleep(0.5)
+        redis.start()
+
+        # B catches up from the event log once its subscription is back; A too, for its visitor.
+        wait_for_messages(desk, set(outage), timeout=10)
+        wait_for_messages(chat, set(outage), timeout=10)
+        desk.quiet(0.3)
+        chat.quiet(0.3)
+
+        # And live again, both ways.
+        again = send(chat, "back to normal?", "v-again")
+        wait_for_messages(desk, {again["id"]}, timeout=5)
+        yes = send(desk, "yes", "a-yes", conversation_id=conversation_id)
+        wait_for_messages(chat, {yes["id"]}, timeout=5)
+        desk.quiet(0.3)
+        chat.quiet(0.3)
+    finally:
+        redis.stop()
+
+    every = [hello["id"], hi["id"], *outage, again["id"], yes["id"]]
+    assert {m for (m,) in deployment.query("SELECT id FROM messages")} >= set(every)
+    for live, first, stream in (
+        (chat, ready["seq"] + 1, f"session:{session_id}"),
+        (desk, desk_ready["seq"] + 1, f"website:{site.website_id}"),
+    ):
+        assert created_ids(live.seen) == every, stream
+        contiguous(stored_seqs(live.seen), first, deployment.stream_position(stream))
+
+
+# -- 5. background work runs once --------------------------------------------------------------
+
+
+def test_purge_runs_once_across_nodes(cluster: Cluster, deployment: Deployment) -> None:
+    launched = datetime.now(UTC)
+    nodes = cluster.start("a", "b", CAUSERIE_PURGE_INTERVAL="1s")
+    ready = time.monotonic()
+    time.sleep(3.5)
+    for node in nodes:
+        node.kill()
+    elapsed = time.monotonic() - ready
+
+    runs = [at for (at,) in deployment.query("SELECT at FROM purge_runs ORDER BY at")]
+    assert all(at >= launched for at in runs), "purge runs from before this test"
+    assert len(runs) >= 2, f"the purge hardly ran: {runs}"
+    assert len(runs) <= elapsed + 1, f"{len(runs)} purges in {elapsed:.1f} s: {runs}"
+    gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(runs)]
+    assert min(gaps) >= 0.5, f"two purges {min(gaps):.3f} s apart: {runs}"
+
+
+# -- 6. presence across nodes -------------------------------------------------------------------
+
+
+def presence_of(live: Live, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
+    """The next `presence` frame matching `match` (keys of the frame, or of its visitor)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        frame = live.expect("presence", timeout=max(left, 0.01))
+        visitor_info = frame.get("visitor") or {}
+        if all(frame.get(k, visitor_info.get(k)) == v for k, v in match.items()):
+            return frame
+
+
+def test_presence_across_nodes(cluster: Cluster, deployment: Deployment) -> None:
+    site = deployment.new_site()
+    a, b = cluster.start("a", "b")
+    first_token, first_session = open_visitor_session(a.url, site.website_id)
+    chat, ready = visitor(a.url, first_token)
+    cluster.track(chat)
+    assert ready["availability"] == {"online": False}
+
+    # An agent connecting on B: the visitor on A hears the website is online...
+    desk, desk_ready = agent(b.url, site.api_token, site.website_id)
+    cluster.track(desk)
+    assert presence_of(chat, online=True)["online"] is True
+    # ...and the agent sees the visitor connected on A.
+    online = [v["session_id"] for v in desk_ready["visitors_online"]]
+    assert online == [first_session]
+
+    # A visitor arriving on A after the agent: online at once, and announced to the agent on B.
+    second_token, second_session = open_visitor_session(a.url, site.website_id)
+    other, other_ready = visitor(a.url, second_token)
+    cluster.track(other)
+    assert other_ready["availability"] == {"online": True}
+    arrived = presence_of(desk, session_id=second_session, online=True)
+    assert arrived["visitor"]["page_url"] == "https://shop.example/shoes"
+
+    # Leaving is shared too: the visitor's departure reaches B, the agent's reaches A.
+    other.close()
+    presence_of(desk, session_id=second_session, online=False)
+    desk.close()
+    presence_of(chat, online=False)
