@@ -85,6 +85,41 @@ def serve(host: str, port: int) -> None:
     uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options(settings))
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port of the Causerie server.",
+)
+@click.option(
+    "--shop-port",
+    default=8001,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port of the sample shop (a second origin) that embeds the chatbox.",
+)
+def demo(host: str, port: int, shop_port: int) -> None:
+    """Serve Causerie and a sample shop with the chatbox, to see a live chat in a minute."""
+    from causerie.demo import prepare, serve_demo
+
+    if port == shop_port:
+        raise click.UsageError("--port and --shop-port must differ")
+    shop = f"http://{host}:{shop_port}"
+    settings = _settings(public_url=f"http://{host}:{port}")
+    website, token, password = _run(settings, lambda rt: prepare(rt, shop))
+    out.print(f"Causerie:  http://{host}:{port}")
+    out.print(f"Demo shop: {shop}   (open it, click the chat button, say hello)")
+    out.print(f"Website id: {website.id}")
+    out.print("Answer as the demo agent over the API, with this token (shown once):")
+    out.print(f"  {token}", markup=False)
+    if password:
+        out.print(f"Demo agent: demo@causerie.example, one-time password {password}", markup=False)
+    asyncio.run(serve_demo(settings, website.id, host, port, shop_port))
+
+
 async def _count_operators(rt: Runtime) -> int:
     async with rt.store.transaction() as tx:
         return await tx.count_operators()
