@@ -18,9 +18,31 @@ router = APIRouter(include_in_schema=False)
 
 _FILES = {"chatbox.js": "text/javascript", "chatbox.css": "text/css"}
 _WIDGET = files("causerie") / "widget"
-_CONTENT = {name: (_WIDGET / name).read_bytes() for name in _FILES}
+
+
+def compact(source: str) -> str:
+    """The source without indentation, blank lines and whole-line comments: the same code in a
+    fifth fewer bytes, with no build step. Sound for the widget's files, which keep every string
+    and template literal on one line (tests/test_widget_assets.py checks the result)."""
+    lines, in_comment = [], False
+    for line in source.splitlines():
+        text = line.strip()
+        if in_comment:
+            in_comment = "*/" not in text
+            continue
+        if text.startswith("/*"):
+            in_comment = "*/" not in text
+            continue
+        if text and not text.startswith("//"):
+            lines.append(text)
+    return "\n".join(lines) + "\n"
+
+
+_CONTENT = {name: compact((_WIDGET / name).read_text("utf-8")).encode() for name in _FILES}
 VERSION = hashlib.sha256(b"".join(_CONTENT[name] for name in sorted(_CONTENT))).hexdigest()[:12]
-_LOADER = (_WIDGET / "loader.js").read_text("utf-8").replace("__VERSION__", VERSION).encode()
+_LOADER = compact(
+    (_WIDGET / "loader.js").read_text("utf-8").replace("__VERSION__", VERSION)
+).encode()
 
 _SHORT = "public, max-age=300"
 _FOREVER = "public, max-age=31536000, immutable"
