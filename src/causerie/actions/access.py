@@ -10,7 +10,7 @@ from causerie.tokens import hash_token
 
 
 async def access_actor_by_api_token(rt: Runtime, token: str) -> Actor:
-    async with rt.store.transaction() as tx:
+    async with rt.store.read() as tx:
         api_token = await tx.get_api_token(hash_token(token))
     if api_token is None:
         raise Unauthenticated("unknown or revoked API token", "invalid_token")

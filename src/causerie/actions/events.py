@@ -65,7 +65,7 @@ async def get_replay(rt: Runtime, stream: Stream, after: int) -> Replay:
 
     Events whose object no longer exists (a deleted conversation) are skipped, never invented.
     """
-    async with rt.store.transaction() as tx:
+    async with rt.store.read() as tx:
         events = await tx.list_events(stream.key, after, REPLAY_PAGE)
         frames = await _hydrate(tx, stream, events)
     scanned = events[-1].seq if events else after
@@ -73,7 +73,7 @@ async def get_replay(rt: Runtime, stream: Stream, after: int) -> Replay:
 
 
 async def get_position(rt: Runtime, stream: Stream) -> int:
-    async with rt.store.transaction() as tx:
+    async with rt.store.read() as tx:
         return await tx.last_seq(stream.key)
 
 

@@ -241,7 +241,7 @@ async def _conversation_for(tx: Tx, session: Session, now: datetime) -> tuple[Co
 async def get_visitor_messages(
     rt: Runtime, *, token: str, origin: str | None, before: str | None, limit: int
 ) -> list[Message]:
-    async with rt.store.transaction() as tx:
+    async with rt.store.read() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
         conversation = await tx.get_conversation_of_session(session.id)
         if conversation is None:

@@ -43,11 +43,12 @@ async def do_open_session(
 ) -> OpenedSession:
     """Renew the session of `token` on `website_id`, or create a temporary one.
 
-    One transaction; a renewal within a minute of the last one, from the same page and address,
-    writes nothing.
+    Reads first, outside any transaction: a renewal within a minute of the last one, from the
+    same page and address, is that one read and writes nothing. The writes (a new session, a
+    touch) need not survive a power cut, so they skip the fsync (`durable=False`).
     """
     now = rt.clock.now()
-    async with rt.store.transaction() as tx:
+    async with rt.store.read() as tx:
         website = await tx.get_website(website_id)
         if website is None:
             raise NotFound(f"no website {website_id!r}", "website_not_found")
@@ -55,36 +56,37 @@ async def do_open_session(
             raise Forbidden(
                 f"origin {origin!r} is not allowed for this website", "origin_not_allowed"
             )
-
         session = await tx.get_session_by_token(hash_token(token), website_id) if token else None
-        if session is not None and is_expired(session, now, rt.settings.temporary_session_ttl):
-            await tx.delete_session(session.id)
-            session = None
+        if session is not None and not is_expired(session, now, rt.settings.temporary_session_ttl):
+            messages = await _latest_messages(tx, session)
+            # A temporary session has no message events: its chatbox simply replays from 0.
+            seq = 0
+            if session.state is SessionState.PERMANENT:
+                seq = await tx.last_seq(Stream.of_session(session.id).key)
+            renewed = OpenedSession(token or "", session, website, messages, False, seq)
+        else:
+            renewed = None
 
-        if session is None:
-            token = new_token()
-            session = _new_session(website_id, page, ip, now)
-            await tx.insert_session(session, hash_token(token))
-            await tx.count_network(network_of(ip), now.date(), sessions=1, messages=0)
-            return OpenedSession(token, session, website, [], created=True)
-
-        assert token is not None
-        visit = visit_changes(session, page, ip, now)
+    if renewed is not None:
+        visit = visit_changes(renewed.session, page, ip, now)
         if visit:
-            await tx.record_visit(
-                session.id,
-                last_access_at=visit.last_access_at or now,
-                ip=visit.ip,
-                page=visit.page,
-            )
-        messages = await _latest_messages(tx, session)
-        # A temporary session has no message events: its chatbox simply replays from 0.
-        seq = (
-            0
-            if session.state is SessionState.TEMPORARY
-            else await tx.last_seq(Stream.of_session(session.id).key)
-        )
-        return OpenedSession(token, session, website, messages, created=False, seq=seq)
+            async with rt.store.transaction(durable=False) as tx:
+                await tx.record_visit(
+                    renewed.session.id,
+                    last_access_at=visit.last_access_at or now,
+                    ip=visit.ip,
+                    page=visit.page,
+                )
+        return renewed
+
+    new_token_ = new_token()
+    created = _new_session(website_id, page, ip, now)
+    async with rt.store.transaction(durable=False) as tx:
+        if session is not None:  # expired: destroyed now rather than at the next purge (P15)
+            await tx.delete_session(session.id)
+        await tx.insert_session(created, hash_token(new_token_))
+        await tx.count_network(network_of(ip), now.date(), sessions=1, messages=0)
+    return OpenedSession(new_token_, created, website, [], created=True)
 
 
 def _new_session(website_id: str, page: PageView, ip: str, now: datetime) -> Session:
@@ -129,6 +131,6 @@ async def access_visitor_session(rt: Runtime, tx: Tx, token: str, origin: str | 
 
 
 async def get_visitor_conversation_id(rt: Runtime, session_id: str) -> str | None:
-    async with rt.store.transaction() as tx:
+    async with rt.store.read() as tx:
         conversation = await tx.get_conversation_of_session(session_id)
     return conversation.id if conversation else None

@@ -38,10 +38,10 @@ async def do_create_website(rt: Runtime, actor: Actor, name: str, origins: list[
 
 async def get_all_origins(rt: Runtime) -> frozenset[str]:
     """Every origin any website allows: what a CORS preflight without a website id may grant."""
-    async with rt.store.transaction() as tx:
+    async with rt.store.read() as tx:
         return frozenset(o for website in await tx.list_websites() for o in website.origins)
 
 
 async def get_website(rt: Runtime, website_id: str) -> Website | None:
-    async with rt.store.transaction() as tx:
+    async with rt.store.read() as tx:
         return await tx.get_website(website_id)

@@ -164,7 +164,14 @@ class Presence(Protocol):
 
 
 class Store(Protocol):
-    def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
+    def transaction(self, durable: bool = True) -> AbstractAsyncContextManager[Tx]:
+        """One transaction. `durable=False` for writes that need not survive a power cut
+        (a temporary session, a last-access touch): their commit skips the fsync."""
+        ...
+
+    def read(self) -> AbstractAsyncContextManager[Tx]:
+        """Statements that only read, outside any transaction: no commit to wait for."""
+        ...
 
     async def after_purge(self) -> None:
         """Make removed rows unrecoverable from the database files (SQLite: checkpoint the WAL)."""

@@ -82,23 +82,39 @@ class SqliteStore:
     alone). Transactions that were waiting join the same group; then one `COMMIT`, and its single
     fsync, makes them all durable at once, and only then does each caller's `async with` return.
     Under load this turns N fsyncs into one, with every acknowledgement still after its commit.
+
+    A transaction that need not survive a power cut (`durable=False`: a temporary session, a
+    last-access touch) runs in a group committed without fsync; groups never mix the two kinds.
+    `read()` runs statements outside any group, without a commit to wait for.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._conn = engine.connect()
+        raw = self._conn.connection.driver_connection
+        assert raw is not None
+        self._raw = raw
         self._lock = asyncio.Lock()
         self._group: asyncio.Future[None] | None = None
+        self._group_durable = True
+        self._synchronous = "FULL"  # as set by SQLITE_PRAGMAS
         self._outer: RootTransaction | None = None
         self._committers: set[asyncio.Task[None]] = set()
 
-    async def _execute(self, stmt: Executable) -> Result[Any]:
-        return self._conn.execute(stmt)
+    async def _execute(self, stmt: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
+        return self._conn.execute(stmt, params)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SqlTx]:
-        async with self._lock:
-            group = self._group or self._open_group()
+    async def transaction(self, durable: bool = True) -> AsyncIterator[SqlTx]:
+        await self._lock.acquire()
+        try:
+            while self._group is not None and self._group_durable != durable:
+                other = self._group
+                self._lock.release()
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(other)
+                await self._lock.acquire()
+            group = self._group or self._open_group(durable)
             tx = SqlTx(self._execute, "sqlite")
             member = self._conn.begin_nested()
             try:
@@ -107,11 +123,28 @@ class SqliteStore:
                 member.rollback()
                 raise
             member.commit()
+        finally:
+            self._lock.release()
         await asyncio.shield(group)
         tx.committed()
 
-    def _open_group(self) -> asyncio.Future[None]:
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[SqlTx]:
+        async with self._lock:
+            in_group = self._group is not None  # then the reads run inside the open group
+            try:
+                yield SqlTx(self._execute, "sqlite")
+            finally:
+                if not in_group and self._conn.in_transaction():
+                    self._conn.rollback()  # ends the implicit read transaction
+
+    def _open_group(self, durable: bool) -> asyncio.Future[None]:
+        synchronous = "FULL" if durable else "NORMAL"
+        if synchronous != self._synchronous:  # only settable between transactions
+            self._raw.execute(f"PRAGMA synchronous={synchronous}").close()
+            self._synchronous = synchronous
         self._outer = self._conn.begin()
+        self._group_durable = durable
         group = self._group = asyncio.get_running_loop().create_future()
         committer = asyncio.create_task(self._commit(group), name="causerie-sqlite-commit")
         self._committers.add(committer)
@@ -143,9 +176,7 @@ class SqliteStore:
             # Deleted pages are zeroed in the main file; the WAL still holds their old images
             # until a checkpoint copies them back and truncates it. Run outside any transaction,
             # on the raw connection (autocommit).
-            raw = self._conn.connection.driver_connection
-            assert raw is not None
-            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+            self._raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
 
     async def close(self) -> None:
         await self._settled()
@@ -158,11 +189,19 @@ class PostgresStore:
         self.engine = engine
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SqlTx]:
+    async def transaction(self, durable: bool = True) -> AsyncIterator[SqlTx]:
         async with self.engine.begin() as conn:
+            if not durable:
+                # Acknowledged when committed in memory; flushed by the WAL writer shortly after.
+                await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
             tx = SqlTx(conn.execute, "postgresql")
             yield tx
         tx.committed()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[SqlTx]:
+        async with self.engine.connect() as conn:
+            yield SqlTx(conn.execute, "postgresql")
 
     async def after_purge(self) -> None:
         return None

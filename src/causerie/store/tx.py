@@ -27,6 +27,7 @@ from causerie.domain.models import (
     Website,
 )
 from causerie.domain.retention import Rule
+from causerie.store import statements
 from causerie.store.schema import (
     api_tokens,
     audit_log,
@@ -35,15 +36,13 @@ from causerie.store.schema import (
     jobs,
     memberships,
     messages,
-    network_stats,
     operators,
     purge_runs,
     sessions,
-    streams,
     websites,
 )
 
-Execute = Callable[[Executable], Awaitable[Result[Any]]]
+Execute = Callable[[Executable, dict[str, Any] | None], Awaitable[Result[Any]]]
 
 
 def _website(row: Row[Any]) -> Website:
@@ -114,19 +113,17 @@ def _message(row: Row[Any]) -> Message:
     )
 
 
-_SESSION_COLUMNS = [c for c in sessions.c if c.name != "token_hash"]
-_MESSAGE_SELECT = select(*messages.c, operators.c.name.label("operator_name")).select_from(
-    messages.outerjoin(operators, messages.c.operator_id == operators.c.id)
-)
-
-
 class SqlTx:
     """One transaction; `execute` runs a statement on its connection (sync or async driver)."""
 
     def __init__(self, execute: Execute, dialect: str) -> None:
-        self._execute = execute
+        self._run = execute
         self._dialect = dialect
+        self._prepared = statements.BY_DIALECT[dialect]
         self._on_commit: list[Callable[[], None]] = []
+
+    async def _execute(self, stmt: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
+        return await self._run(stmt, params)
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         self._on_commit.append(callback)
@@ -136,8 +133,8 @@ class SqlTx:
         for callback in callbacks:
             callback()
 
-    async def _one(self, stmt: Executable) -> Row[Any] | None:
-        return (await self._execute(stmt)).first()
+    async def _one(self, stmt: Executable, params: dict[str, Any] | None = None) -> Row[Any] | None:
+        return (await self._execute(stmt, params)).first()
 
     # websites, operators, memberships, tokens
 
@@ -153,7 +150,7 @@ class SqlTx:
         )
 
     async def get_website(self, website_id: str) -> Website | None:
-        row = await self._one(select(websites).where(websites.c.id == website_id))
+        row = await self._one(statements.WEBSITE_BY_ID, {"id": website_id})
         return _website(row) if row else None
 
     async def list_websites(self) -> list[Website]:
@@ -244,39 +241,42 @@ class SqlTx:
     async def get_session_by_token(
         self, token_hash: str, website_id: str | None = None
     ) -> Session | None:
-        stmt = select(*_SESSION_COLUMNS).where(sessions.c.token_hash == token_hash)
-        if website_id is not None:
-            stmt = stmt.where(sessions.c.website_id == website_id)
-        row = await self._one(stmt)
+        if website_id is None:
+            row = await self._one(statements.SESSION_BY_TOKEN, {"token": token_hash})
+        else:
+            row = await self._one(
+                statements.SESSION_BY_TOKEN_ON_WEBSITE, {"token": token_hash, "website": website_id}
+            )
         return _session(row) if row else None
 
     async def get_session(self, session_id: str) -> Session | None:
-        row = await self._one(select(*_SESSION_COLUMNS).where(sessions.c.id == session_id))
+        row = await self._one(statements.SESSION_BY_ID, {"id": session_id})
         return _session(row) if row else None
 
     async def insert_session(self, session: Session, token_hash: str) -> None:
         await self._execute(
-            sessions.insert().values(
-                id=session.id,
-                website_id=session.website_id,
-                token_hash=token_hash,
-                state=session.state.value,
-                created_at=session.created_at,
-                last_access_at=session.last_access_at,
-                permanent_since=session.permanent_since,
-                ip=session.ip,
-                ip_seen_at=session.ip_seen_at,
-                user_agent=session.user_agent,
-                locale=session.locale,
-                timezone=session.timezone,
-                page_url=session.page_url,
-                page_title=session.page_title,
-                page_referrer=session.page_referrer,
-                nickname=session.nickname,
-                email=session.email,
-                phone=session.phone,
-                data=session.data,
-            )
+            statements.INSERT_SESSION,
+            {
+                "id": session.id,
+                "website_id": session.website_id,
+                "token_hash": token_hash,
+                "state": session.state.value,
+                "created_at": session.created_at,
+                "last_access_at": session.last_access_at,
+                "permanent_since": session.permanent_since,
+                "ip": session.ip,
+                "ip_seen_at": session.ip_seen_at,
+                "user_agent": session.user_agent,
+                "locale": session.locale,
+                "timezone": session.timezone,
+                "page_url": session.page_url,
+                "page_title": session.page_title,
+                "page_referrer": session.page_referrer,
+                "nickname": session.nickname,
+                "email": session.email,
+                "phone": session.phone,
+                "data": session.data,
+            },
         )
 
     async def record_visit(
@@ -287,21 +287,17 @@ class SqlTx:
         ip: str | None,
         page: PageView | None,
     ) -> None:
-        values: dict[str, Any] = {"last_access_at": last_access_at}
-        if ip is not None:
-            values.update(ip=ip, ip_seen_at=last_access_at)
+        params: dict[str, Any] = {"v_session": session_id, "v_at": last_access_at, "v_ip": ip}
         if page is not None:
-            values.update(
-                page_url=page.url,
-                page_title=page.title,
-                page_referrer=page.referrer,
-                user_agent=page.user_agent,
+            params.update(
+                v_url=page.url,
+                v_title=page.title,
+                v_referrer=page.referrer,
+                v_user_agent=page.user_agent,
+                v_locale=page.locale,
+                v_timezone=page.timezone,
             )
-            if page.locale is not None:
-                values["locale"] = page.locale
-            if page.timezone is not None:
-                values["timezone"] = page.timezone
-        await self._execute(update(sessions).where(sessions.c.id == session_id).values(values))
+        await self._execute(statements.RECORD_VISIT[ip is not None, page is not None], params)
 
     async def make_permanent(self, session_id: str, at: datetime) -> None:
         await self._execute(
@@ -332,11 +328,11 @@ class SqlTx:
     # conversations and messages
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
-        row = await self._one(select(conversations).where(conversations.c.id == conversation_id))
+        row = await self._one(statements.CONVERSATION_BY_ID, {"id": conversation_id})
         return _conversation(row) if row else None
 
     async def get_conversation_of_session(self, session_id: str) -> Conversation | None:
-        row = await self._one(select(conversations).where(conversations.c.session_id == session_id))
+        row = await self._one(statements.CONVERSATION_OF_SESSION, {"session": session_id})
         return _conversation(row) if row else None
 
     def _insert(self, table: Any) -> Any:
@@ -344,20 +340,19 @@ class SqlTx:
 
     async def insert_conversation(self, conversation: Conversation) -> bool:
         result = await self._execute(
-            self._insert(conversations)
-            .on_conflict_do_nothing()
-            .values(
-                id=conversation.id,
-                website_id=conversation.website_id,
-                session_id=conversation.session_id,
-                state=conversation.state.value,
-                assignee_id=conversation.assignee_id,
-                created_at=conversation.created_at,
-                updated_at=conversation.updated_at,
-                last_message_at=conversation.last_message_at,
-                unread_by_visitor=0,
-                unread_by_operator=0,
-            )
+            self._prepared["insert_conversation"],
+            {
+                "id": conversation.id,
+                "website_id": conversation.website_id,
+                "session_id": conversation.session_id,
+                "state": conversation.state.value,
+                "assignee_id": conversation.assignee_id,
+                "created_at": conversation.created_at,
+                "updated_at": conversation.updated_at,
+                "last_message_at": conversation.last_message_at,
+                "unread_by_visitor": 0,
+                "unread_by_operator": 0,
+            },
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -377,18 +372,17 @@ class SqlTx:
 
     async def insert_message(self, message: Message) -> bool:
         result = await self._execute(
-            self._insert(messages)
-            .on_conflict_do_nothing()
-            .values(
-                id=message.id,
-                conversation_id=message.conversation_id,
-                author=message.author.value,
-                operator_id=message.operator_id,
-                type=message.type.value,
-                body=message.body,
-                client_id=message.client_id,
-                created_at=message.created_at,
-            )
+            self._prepared["insert_message"],
+            {
+                "id": message.id,
+                "conversation_id": message.conversation_id,
+                "author": message.author.value,
+                "operator_id": message.operator_id,
+                "type": message.type.value,
+                "body": message.body,
+                "client_id": message.client_id,
+                "created_at": message.created_at,
+            },
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -402,18 +396,14 @@ class SqlTx:
         self, conversation_id: str, client_id: str
     ) -> Message | None:
         row = await self._one(
-            _MESSAGE_SELECT.where(
-                messages.c.conversation_id == conversation_id,
-                messages.c.client_id == client_id,
-            )
+            statements.MESSAGE_BY_CLIENT_ID,
+            {"conversation": conversation_id, "client_id": client_id},
         )
         return _message(row) if row else None
 
     async def get_message(self, conversation_id: str, message_id: str) -> Message | None:
         row = await self._one(
-            _MESSAGE_SELECT.where(
-                messages.c.conversation_id == conversation_id, messages.c.id == message_id
-            )
+            statements.MESSAGE_BY_ID, {"conversation": conversation_id, "id": message_id}
         )
         return _message(row) if row else None
 
@@ -426,17 +416,12 @@ class SqlTx:
         include_notes: bool,
     ) -> list[Message]:
         """The `limit` messages before `before` (or the latest), oldest first."""
-        stmt = _MESSAGE_SELECT.where(messages.c.conversation_id == conversation_id)
-        if not include_notes:
-            stmt = stmt.where(messages.c.type != MessageType.NOTE.value)
+        params: dict[str, Any] = {"conversation": conversation_id, "limit": limit}
         if before is not None:
-            pivot = (
-                select(messages.c.seq)
-                .where(messages.c.id == before, messages.c.conversation_id == conversation_id)
-                .scalar_subquery()
-            )
-            stmt = stmt.where(messages.c.seq < pivot)
-        rows = await self._execute(stmt.order_by(messages.c.seq.desc()).limit(limit))
+            params["before"] = before
+        rows = await self._execute(
+            statements.LATEST_MESSAGES[include_notes, before is not None], params
+        )
         return [_message(row) for row in reversed(rows.all())]
 
     async def mark_read(self, conversation_id: str, reader: Author, up_to: str) -> bool:
@@ -495,25 +480,21 @@ class SqlTx:
         at: datetime,
     ) -> int:
         """Give the event the stream's next seq. The stream's row lock orders concurrent writers."""
-        bump = (
-            self._insert(streams)
-            .values(stream=stream, last_seq=1, session_id=session_id)
-            .on_conflict_do_update(
-                index_elements=["stream"], set_={"last_seq": streams.c.last_seq + 1}
-            )
-            .returning(streams.c.last_seq)
+        bumped = await self._execute(
+            self._prepared["bump_stream"], {"b_stream": stream, "b_session": session_id}
         )
-        seq = int((await self._execute(bump)).scalar_one())
+        seq = int(bumped.scalar_one())
         await self._execute(
-            events.insert().values(
-                stream=stream,
-                seq=seq,
-                type=type_,
-                object_id=object_id,
-                session_id=session_id,
-                data=data,
-                created_at=at,
-            )
+            statements.INSERT_EVENT,
+            {
+                "stream": stream,
+                "seq": seq,
+                "type": type_,
+                "object_id": object_id,
+                "session_id": session_id,
+                "data": data,
+                "created_at": at,
+            },
         )
         return seq
 
@@ -538,13 +519,13 @@ class SqlTx:
         ]
 
     async def last_seq(self, stream: str) -> int:
-        row = await self._one(select(streams.c.last_seq).where(streams.c.stream == stream))
+        row = await self._one(statements.LAST_SEQ, {"stream": stream})
         return int(row.last_seq) if row else 0
 
     async def get_messages_by_id(self, ids: list[str]) -> dict[str, Message]:
         if not ids:
             return {}
-        rows = await self._execute(_MESSAGE_SELECT.where(messages.c.id.in_(ids)))
+        rows = await self._execute(statements.MESSAGE_SELECT.where(messages.c.id.in_(ids)))
         return {row.id: _message(row) for row in rows}
 
     async def get_conversations_by_id(self, ids: list[str]) -> dict[str, Conversation]:
@@ -556,7 +537,9 @@ class SqlTx:
     async def get_sessions_by_id(self, ids: list[str]) -> dict[str, Session]:
         if not ids:
             return {}
-        rows = await self._execute(select(*_SESSION_COLUMNS).where(sessions.c.id.in_(ids)))
+        rows = await self._execute(
+            select(*statements.SESSION_COLUMNS).where(sessions.c.id.in_(ids))
+        )
         return {row.id: _session(row) for row in rows}
 
     async def claim_job(self, name: str, now: datetime, next_run_at: datetime) -> bool:
@@ -604,17 +587,16 @@ class SqlTx:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def count_network(self, network: str, day: date, *, sessions: int, messages: int) -> None:
-        stmt = self._insert(network_stats).values(
-            network=network, day=day, sessions=sessions, messages=messages
-        )
         await self._execute(
-            stmt.on_conflict_do_update(
-                index_elements=["network", "day"],
-                set_={
-                    "sessions": network_stats.c.sessions + sessions,
-                    "messages": network_stats.c.messages + messages,
-                },
-            )
+            self._prepared["count_network"],
+            {
+                "n_network": network,
+                "n_day": day,
+                "n_sessions": sessions,
+                "n_messages": messages,
+                "n_more_sessions": sessions,
+                "n_more_messages": messages,
+            },
         )
 
     async def insert_audit(self, entry: AuditEntry) -> None:

@@ -1,4 +1,8 @@
-"""FastAPI dependencies: the runtime, the client's address, credentials from headers."""
+"""FastAPI dependencies: the runtime, the client's address, credentials from headers.
+
+All `async def`: FastAPI runs plain `def` dependencies in a thread pool, a hop that costs more
+than the work they do.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +17,17 @@ from causerie.web.client import client_ip
 from causerie.web.errors import ApiError
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.rt
     return rt
 
 
-def get_client_ip(request: Request) -> str:
-    return client_ip(request.scope, get_runtime(request).settings.trusted_proxies)
+async def get_client_ip(request: Request) -> str:
+    rt: Runtime = request.app.state.rt
+    return client_ip(request.scope, rt.settings.trusted_proxies)
 
 
-def bearer(request: Request) -> str:
+async def bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -31,7 +36,7 @@ def bearer(request: Request) -> str:
 
 
 async def get_actor(request: Request) -> Actor:
-    return await access_actor_by_api_token(get_runtime(request), bearer(request))
+    return await access_actor_by_api_token(request.app.state.rt, await bearer(request))
 
 
 Rt = Annotated[Runtime, Depends(get_runtime)]

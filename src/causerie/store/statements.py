@@ -1,0 +1,124 @@
+"""Statements of the hot paths, built once.
+
+Building a SQLAlchemy statement costs five times more than executing a built one, so the queries
+run on every chatbox load, message and event are constructed here at import, with bind
+parameters, and executed with a dict of values. Upserts differ by dialect: one of each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from causerie.domain.models import MessageType
+from causerie.store.schema import (
+    conversations,
+    events,
+    messages,
+    network_stats,
+    operators,
+    sessions,
+    streams,
+    websites,
+)
+
+SESSION_COLUMNS = [c for c in sessions.c if c.name != "token_hash"]
+
+WEBSITE_BY_ID = select(websites).where(websites.c.id == bindparam("id"))
+
+SESSION_BY_TOKEN = select(*SESSION_COLUMNS).where(sessions.c.token_hash == bindparam("token"))
+SESSION_BY_TOKEN_ON_WEBSITE = SESSION_BY_TOKEN.where(sessions.c.website_id == bindparam("website"))
+SESSION_BY_ID = select(*SESSION_COLUMNS).where(sessions.c.id == bindparam("id"))
+INSERT_SESSION = sessions.insert()
+
+
+def _visit(ip: bool, page: bool) -> Any:
+    values: dict[str, Any] = {"last_access_at": bindparam("v_at")}
+    if ip:
+        values.update(ip=bindparam("v_ip"), ip_seen_at=bindparam("v_at"))
+    if page:
+        values.update(
+            page_url=bindparam("v_url"),
+            page_title=bindparam("v_title"),
+            page_referrer=bindparam("v_referrer"),
+            user_agent=bindparam("v_user_agent"),
+            # A load that does not say its locale or time zone keeps the known one.
+            locale=func.coalesce(bindparam("v_locale"), sessions.c.locale),
+            timezone=func.coalesce(bindparam("v_timezone"), sessions.c.timezone),
+        )
+    return update(sessions).where(sessions.c.id == bindparam("v_session")).values(values)
+
+
+RECORD_VISIT = {(ip, page): _visit(ip, page) for ip in (False, True) for page in (False, True)}
+
+CONVERSATION_BY_ID = select(conversations).where(conversations.c.id == bindparam("id"))
+CONVERSATION_OF_SESSION = select(conversations).where(
+    conversations.c.session_id == bindparam("session")
+)
+
+MESSAGE_SELECT = select(*messages.c, operators.c.name.label("operator_name")).select_from(
+    messages.outerjoin(operators, messages.c.operator_id == operators.c.id)
+)
+MESSAGE_BY_ID = MESSAGE_SELECT.where(
+    messages.c.conversation_id == bindparam("conversation"), messages.c.id == bindparam("id")
+)
+MESSAGE_BY_CLIENT_ID = MESSAGE_SELECT.where(
+    messages.c.conversation_id == bindparam("conversation"),
+    messages.c.client_id == bindparam("client_id"),
+)
+
+
+def _latest(include_notes: bool, before: bool) -> Any:
+    stmt = MESSAGE_SELECT.where(messages.c.conversation_id == bindparam("conversation"))
+    if not include_notes:
+        stmt = stmt.where(messages.c.type != MessageType.NOTE.value)
+    if before:
+        pivot = (
+            select(messages.c.seq)
+            .where(
+                messages.c.id == bindparam("before"),
+                messages.c.conversation_id == bindparam("conversation"),
+            )
+            .scalar_subquery()
+        )
+        stmt = stmt.where(messages.c.seq < pivot)
+    return stmt.order_by(messages.c.seq.desc()).limit(bindparam("limit"))
+
+
+LATEST_MESSAGES = {(n, b): _latest(n, b) for n in (False, True) for b in (False, True)}
+
+LAST_SEQ = select(streams.c.last_seq).where(streams.c.stream == bindparam("stream"))
+INSERT_EVENT = events.insert()
+
+
+def _dialect_statements(insert: Any) -> dict[str, Any]:
+    return {
+        "bump_stream": insert(streams)
+        .values(stream=bindparam("b_stream"), last_seq=1, session_id=bindparam("b_session"))
+        .on_conflict_do_update(index_elements=["stream"], set_={"last_seq": streams.c.last_seq + 1})
+        .returning(streams.c.last_seq),
+        "count_network": insert(network_stats)
+        .values(
+            network=bindparam("n_network"),
+            day=bindparam("n_day"),
+            sessions=bindparam("n_sessions"),
+            messages=bindparam("n_messages"),
+        )
+        .on_conflict_do_update(
+            index_elements=["network", "day"],
+            set_={
+                "sessions": network_stats.c.sessions + bindparam("n_more_sessions"),
+                "messages": network_stats.c.messages + bindparam("n_more_messages"),
+            },
+        ),
+        "insert_message": insert(messages).on_conflict_do_nothing(),
+        "insert_conversation": insert(conversations).on_conflict_do_nothing(),
+    }
+
+
+BY_DIALECT = {
+    "sqlite": _dialect_statements(sqlite.insert),
+    "postgresql": _dialect_statements(postgresql.insert),
+}
