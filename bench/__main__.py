@@ -1,0 +1,143 @@
+"""`python -m bench`: run every benchmark and print the report (docs/performance.md).
+
+Sections, in the order they run: chatbox (loads per second beside a bare endpoint), purge (rate),
+stall (requests during a purge), memory (RSS), profile (where a request's time goes). A missed
+target is reported as MISS; the exit status is non-zero only when a section could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+from bench.chatbox import run_chatbox
+from bench.config import BenchConfig, progress
+from bench.databases import Databases
+from bench.loads import WRK_MISSING, wrk_path
+from bench.memory import run_memory
+from bench.profile import PY_SPY_MISSING, py_spy_path, run_profile
+from bench.purge import run_purge_rate, run_purge_stall
+from bench.report import Results, render
+
+SECTIONS = ("chatbox", "purge", "stall", "memory", "profile")
+NEEDS_WRK = frozenset({"chatbox", "stall", "memory", "profile"})
+
+
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = set(names) - set(SECTIONS)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown section(s) {', '.join(sorted(unknown))}")
+    return names
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Causerie's benchmarks: chatbox loads beside a bare Starlette endpoint, purge "
+        "rate and stall, server memory, and a profile of a chatbox load.",
+    )
+    parser.add_argument("--quick", action="store_true", help="1 short run, 20,000 sessions")
+    parser.add_argument("--runs", type=int, help="measured runs per chatbox case (default 3)")
+    parser.add_argument("--seconds", type=float, help="seconds per measured run (default 10)")
+    parser.add_argument("--connections", type=int, help="wrk connections (default 32)")
+    parser.add_argument("--sessions", type=int, help="sessions purged and created (100,000)")
+    parser.add_argument("--only", type=_names, help=f"comma-separated: {','.join(SECTIONS)}")
+    parser.add_argument("--skip", type=_names, default=[], help="comma-separated sections")
+    parser.add_argument(
+        "--database",
+        metavar="postgresql://USER@127.0.0.1:5432/DB",
+        help="run on PostgreSQL: fresh databases causerie_bench_* are created on this server "
+        "(connecting to DB) and dropped at the end; default SQLite",
+    )
+    parser.add_argument("--markdown", type=Path, help="also write the report to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (server logs)")
+    return parser
+
+
+def _config(args: argparse.Namespace, workdir: Path, databases: Databases) -> BenchConfig:
+    quick = (
+        {"runs": 1, "seconds": 3.0, "warmup": 1.0, "sessions": 20_000, "profile_seconds": 4.0}
+        if args.quick
+        else {}
+    )
+    given = {
+        "runs": args.runs,
+        "seconds": args.seconds,
+        "connections": args.connections,
+        "sessions": args.sessions,
+    }
+    return BenchConfig(
+        workdir=workdir,
+        databases=databases,
+        **{**quick, **{k: v for k, v in given.items() if v is not None}},
+    )
+
+
+def _run_section(name: str, cfg: BenchConfig, results: Results) -> None:
+    if name == "chatbox":
+        results.chatbox = run_chatbox(cfg)
+    elif name == "purge":
+        results.purge_rate = run_purge_rate(cfg)
+    elif name == "stall":
+        results.stall = run_purge_stall(cfg)
+    elif name == "memory":
+        results.memory = run_memory(cfg)
+    elif name == "profile":
+        cases = results.chatbox.cases if results.chatbox else {}
+        results.profiles = run_profile(cfg, {n: c.median("rps") for n, c in cases.items()})
+
+
+def _run_sections(cfg: BenchConfig, sections: list[str]) -> tuple[Results, bool]:
+    """Run each section in turn; one that fails is reported and the others still run."""
+    results = Results()
+    failed = False
+    for name in sections:
+        if name in NEEDS_WRK and wrk_path() is None:
+            results.skipped[name] = WRK_MISSING
+            continue
+        if name == "profile" and py_spy_path() is None:
+            results.skipped[name] = PY_SPY_MISSING
+            continue
+        progress(f"--- {name}")
+        try:
+            _run_section(name, cfg, results)
+        except Exception as exc:
+            traceback.print_exc()
+            results.skipped[name] = f"failed: {exc}"
+            failed = True
+    return results, failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    sections = [s for s in (args.only or SECTIONS) if s not in args.skip]
+    if wrk_path() is None and NEEDS_WRK.intersection(sections):
+        print(f"bench: {WRK_MISSING}", file=sys.stderr)
+        return 2
+    databases = Databases(args.database)
+    workdir = Path(tempfile.mkdtemp(prefix="causerie-bench-"))
+    cfg = _config(args, workdir, databases)
+    command = shlex.join(["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        results, failed = _run_sections(cfg, sections)
+    finally:
+        databases.drop_all()
+        if args.keep:
+            progress(f"work folder kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    report = render(cfg, results, command)
+    print(report)
+    if args.markdown:
+        args.markdown.write_text(report)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""The server processes the benches load: `python -m bench.serve {bare,causerie} --port N`.
+
+Both run on uvicorn with the settings of `causerie serve` (src/causerie/cli.py): uvloop,
+httptools, one worker, Causerie's logging config, no uvicorn access log, no proxy headers, no
+server header. Causerie reads the rest of its settings from CAUSERIE_* variables as usual; the
+bench sets CAUSERIE_ACCESS_LOG=false so that neither server logs a line per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from causerie.logs import logging_config
+
+LOG_LEVEL = "INFO"
+
+# The bare endpoint answers with a body shaped and sized like Causerie's answer to a chatbox load,
+# so that both servers move the same bytes.
+_BARE_ANSWER: dict[str, Any] = {
+    "token": "x" * 43,
+    "session": {
+        "id": "a" * 24,
+        "state": "temporary",
+        "created_at": "2026-01-01T12:00:00.000000Z",
+        "profile": {"nickname": None, "email": None, "phone": None, "data": {}},
+    },
+    "messages": [],
+    "website": {
+        "id": "b" * 24,
+        "name": "Shop",
+        "settings": {
+            "color": "#3b5bdb",
+            "position": "right",
+            "greeting": "",
+            "locale": None,
+            "email_prompt": True,
+        },
+        "availability": {"online": False},
+    },
+    "cookie": {"name": "causerie_session_" + "b" * 24, "max_age": 15724800},
+}
+
+
+async def _bare_session(request: Request) -> JSONResponse:
+    await request.body()
+    return JSONResponse(_BARE_ANSWER)
+
+
+async def _bare_health(_: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+def bare_app() -> ASGIApp:
+    """A Starlette JSON endpoint at Causerie's path: reads the body, answers a fixed JSON."""
+    return Starlette(
+        routes=[
+            Route("/api/widget/v1/websites/{website_id}/session", _bare_session, methods=["POST"]),
+            Route("/api/health", _bare_health),
+        ]
+    )
+
+
+def causerie_app(hooks: bool) -> ASGIApp:
+    from causerie.app import create_app
+    from causerie.settings import load_settings
+
+    app = create_app(load_settings())
+    if not hooks:
+        return app
+    from bench.hooks import BenchHooks
+
+    return BenchHooks(app)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.serve")
+    parser.add_argument("kind", choices=["bare", "causerie"])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--hooks", action="store_true", help="install bench.hooks (causerie)")
+    args = parser.parse_args()
+    app = bare_app() if args.kind == "bare" else causerie_app(args.hooks)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        workers=1,
+        log_config=logging_config(LOG_LEVEL),
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+if __name__ == "__main__":
+    main()
