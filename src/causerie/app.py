@@ -104,6 +104,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        # No tracing or metrics hooks on each request: nothing to send anywhere (P1), and cheaper.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app)
     app.include_router(widget_api.router)

@@ -14,7 +14,9 @@ from causerie.runtime import Runtime
 
 log = logging.getLogger("causerie.purge")
 
-BATCH_SIZE = 1000
+# Small enough that a batch holds the (SQLite) connection for a few milliseconds only:
+# requests served meanwhile wait for one batch at most (docs/performance.md).
+BATCH_SIZE = 250
 
 
 async def do_purge(
@@ -36,12 +38,13 @@ async def do_purge(
             counts[rule.value] = 0
             continue
         if dry_run:
-            async with rt.store.transaction() as tx:
+            async with rt.store.read() as tx:
                 counts[rule.value] = await tx.count_expired(rule, cutoff)
             continue
         removed = 0
         while True:
-            async with rt.store.transaction() as tx:
+            # Not durable: a deletion that a power cut undoes is redone by the next run.
+            async with rt.store.transaction(durable=False) as tx:
                 done = await tx.purge_batch(rule, cutoff, batch_size)
             removed += done
             if done < batch_size:

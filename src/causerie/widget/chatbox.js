@@ -211,9 +211,9 @@ class Chatbox {
       this.ready = false;
       this.socket = null;
       clearInterval(this.pinger);
-      this.renderStatus();
       const delay = Math.min(10000, 500 * 2 ** this.attempt) * (0.75 + Math.random() / 2);
       this.attempt += 1;
+      this.renderStatus();
       this.reconnectTimer = setTimeout(() => this.connect(), delay);
     };
   }
@@ -544,7 +544,8 @@ class Chatbox {
     });
     document.addEventListener("visibilitychange", () => this.markRead());
     window.addEventListener("online", () => this.reconnectNow());
-    document.body.append(host);
+    // Beside <body>, not in it: a transform or filter on the page's body cannot move it.
+    document.documentElement.append(host);
     this.renderStatus();
   }
 
@@ -583,7 +584,7 @@ class Chatbox {
 
   renderStatus() {
     if (!this.ui) return;
-    const text = this.socket && !this.ready && this.attempt > 0
+    const text = !this.ready && this.attempt > 0
       ? this.t("reconnecting")
       : this.t(this.online ? "online" : "offline");
     this.ui.status.textContent = text;
