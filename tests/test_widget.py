@@ -1043,3 +1043,69 @@ def test_the_chatbox_loads_under_30_kib_before_it_is_opened(
     total = sum(files.values())
     print(f"\nchatbox bytes before opening: {total} ({files})")
     assert total < SIZE_BUDGET, f"the chatbox loads {total} bytes before opening: {files}"
+
+
+# -- typing, read marks, a message that could not be sent ----------------------------------------
+
+
+def test_typing_both_ways_read_marks_and_a_failed_message_retried(
+    new_context: NewContext,
+    host: HostSite,
+    causerie: CauserieServer,
+    shop: Shop,
+    desks: list[Live],
+    harness: ThreadedHarness,
+) -> None:
+    desk = Desk(causerie.url, shop, desks)
+    host.pages["/"] = host_page(causerie.url, shop.website_id, title="Home")
+    page, chat = visit(new_context, host.url("/"))
+    chat.open()
+    first = chat.send_and_wait("Is anyone there?")
+    conversation_id = desk.wait_message("Is anyone there?")["conversation_id"]
+
+    chat.composer.press_sequentially("Hel")
+    typing = desk.live.expect("typing", on=True)
+    assert (typing["from"], typing["on"], typing["conversation_id"]) == (
+        "visitor",
+        True,
+        conversation_id,
+    )
+    chat.composer.fill("")
+
+    indicator = chat.panel.locator(".typing")
+    desk.live.send({"type": "typing", "on": True, "conversation_id": conversation_id})
+    expect(indicator).to_be_visible()
+    expect(indicator).to_have_text("Camille is typing…")
+    desk.reply("Yes, I am here.", conversation_id=conversation_id)
+    expect(indicator).to_be_hidden()
+
+    seen = chat.messages.locator(".seen")
+    expect(seen).to_have_count(0)
+    desk.live.send({"type": "read", "up_to": first["id"], "conversation_id": conversation_id})
+    expect(seen).to_have_text(["Seen"])
+
+    # No network: the message waits, is marked as not sent, and the Retry button resends it.
+    page.context.set_offline(True)
+    chat.send("Sent while offline")
+    item = chat.items.filter(has_text="Sent while offline")
+    expect(item.locator("[data-state]")).to_have_attribute("data-state", "failed", timeout=20_000)
+    expect(item.locator(".state")).to_contain_text("Not sent.")
+    item.locator("button.retry").click()
+    expect(item.locator("[data-state]")).to_have_attribute("data-state", "sending")
+    page.context.set_offline(False)
+    chat.wait_sent("Sent while offline")
+    assert harness.scalar("SELECT count(*) FROM messages WHERE body = 'Sent while offline'") == 1
+
+
+def test_the_chatbox_respects_prefers_reduced_motion(
+    new_context: NewContext, host: HostSite, causerie: CauserieServer, shop: Shop
+) -> None:
+    host.pages["/"] = host_page(causerie.url, shop.website_id, title="Home")
+    durations = {}
+    for motion in ("no-preference", "reduce"):
+        page, _ = visit(new_context, host.url("/"), reduced_motion=motion)
+        durations[motion] = page.evaluate(
+            """() => getComputedStyle(document.querySelector("causerie-chatbox").shadowRoot
+                .querySelector('[part="launcher"]')).transitionDuration"""
+        )
+    assert durations == {"no-preference": "0.15s", "reduce": "0s"}
