@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from causerie.domain.events import EventType, StoredEvent, Stream, frame
+from causerie.domain.models import Session
 from causerie.domain.ports import Tx
 from causerie.domain.wire import (
     agent_session_json,
@@ -46,6 +47,28 @@ async def do_emit(
     )
     tx.on_commit(rt.hub.publisher(stream.key, frame(type_, seq, **payload)))
     return seq
+
+
+async def do_emit_session(rt: Runtime, tx: Tx, session: Session) -> None:
+    """`session.updated` for the website's agents (their view) and the visitor (theirs)."""
+    await do_emit(
+        rt,
+        tx,
+        Stream.of_website(session.website_id),
+        EventType.SESSION_UPDATED,
+        session.id,
+        {"session": agent_session_json(session)},
+        session_id=session.id,
+    )
+    await do_emit(
+        rt,
+        tx,
+        Stream.of_session(session.id),
+        EventType.SESSION_UPDATED,
+        session.id,
+        {"session": visitor_session_json(session)},
+        session_id=session.id,
+    )
 
 
 def do_signal(rt: Runtime, channel: str, type_: EventType, payload: dict[str, Any]) -> None:

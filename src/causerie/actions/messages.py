@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from causerie.actions.access import ANY_ROLE, check_role
-from causerie.actions.events import do_emit
+from causerie.actions.events import do_emit, do_emit_session
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.errors import Invalid, NotFound, Unauthenticated
 from causerie.domain.events import EventType, Stream
@@ -28,10 +28,8 @@ from causerie.domain.models import (
 from causerie.domain.networks import network_of
 from causerie.domain.ports import Tx
 from causerie.domain.wire import (
-    agent_session_json,
     conversation_json,
     message_json,
-    visitor_session_json,
 )
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
@@ -171,24 +169,7 @@ async def _store_message(
     if session.state is SessionState.TEMPORARY:
         await tx.make_permanent(session.id, now)
         permanent = replace(session, state=SessionState.PERMANENT, permanent_since=now)
-        await do_emit(
-            rt,
-            tx,
-            website,
-            EventType.SESSION_UPDATED,
-            session.id,
-            {"session": agent_session_json(permanent)},
-            session_id=session.id,
-        )
-        await do_emit(
-            rt,
-            tx,
-            visitor,
-            EventType.SESSION_UPDATED,
-            session.id,
-            {"session": visitor_session_json(permanent)},
-            session_id=session.id,
-        )
+        await do_emit_session(rt, tx, permanent)
     payload = {"message": message_json(message)}
     await do_emit(
         rt, tx, website, EventType.MESSAGE_CREATED, message.id, payload, session_id=session.id

@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from causerie.actions.events import do_emit
+from causerie.actions.events import do_emit_session
 from causerie.actions.sessions import access_visitor_session
-from causerie.domain.events import EventType, Stream
 from causerie.domain.models import Session
 from causerie.domain.profiles import check_email, check_nickname, check_phone, merge_data
-from causerie.domain.wire import agent_session_json, visitor_session_json
 from causerie.runtime import Runtime
 
 _UNSET: Any = object()
@@ -48,22 +46,5 @@ async def do_update_visitor_profile(
             phone=updated.phone,
             data=updated.data,
         )
-        await do_emit(
-            rt,
-            tx,
-            Stream.of_website(session.website_id),
-            EventType.SESSION_UPDATED,
-            session.id,
-            {"session": agent_session_json(updated)},
-            session_id=session.id,
-        )
-        await do_emit(
-            rt,
-            tx,
-            Stream.of_session(session.id),
-            EventType.SESSION_UPDATED,
-            session.id,
-            {"session": visitor_session_json(updated)},
-            session_id=session.id,
-        )
+        await do_emit_session(rt, tx, updated)
     return updated
