@@ -1,7 +1,9 @@
 """`python -m bench`: run every benchmark and print the report (docs/performance.md).
 
 Sections, in the order they run: chatbox (loads per second beside a bare endpoint), purge (rate),
-stall (requests during a purge), memory (RSS), profile (where a request's time goes). A missed
+stall (requests during a purge), memory (RSS), profile (where a request's time goes), relay
+(WebSocket messages visitor -> agent beside a bare echo), sockets (memory per idle WebSocket),
+writes (durable message writes beside raw sqlite3). A missed
 target is reported as MISS; the exit status is non-zero only when a section could not run.
 """
 
@@ -23,8 +25,9 @@ from bench.memory import run_memory
 from bench.profile import PY_SPY_MISSING, py_spy_path, run_profile
 from bench.purge import run_purge_rate, run_purge_stall
 from bench.report import Results, render
+from bench.sockets import run_relay, run_sockets, run_writes
 
-SECTIONS = ("chatbox", "purge", "stall", "memory", "profile")
+SECTIONS = ("chatbox", "purge", "stall", "memory", "profile", "relay", "sockets", "writes")
 NEEDS_WRK = frozenset({"chatbox", "stall", "memory", "profile"})
 
 
@@ -42,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Causerie's benchmarks: chatbox loads beside a bare Starlette endpoint, purge "
         "rate and stall, server memory, and a profile of a chatbox load.",
     )
-    parser.add_argument("--quick", action="store_true", help="1 short run, 20,000 sessions")
+    parser.add_argument(
+        "--quick", action="store_true", help="1 short run, 20,000 sessions, 2,000 idle sockets"
+    )
     parser.add_argument("--runs", type=int, help="measured runs per chatbox case (default 3)")
     parser.add_argument("--seconds", type=float, help="seconds per measured run (default 10)")
     parser.add_argument("--connections", type=int, help="wrk connections (default 32)")
@@ -62,7 +67,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def _config(args: argparse.Namespace, workdir: Path, databases: Databases) -> BenchConfig:
     quick = (
-        {"runs": 1, "seconds": 3.0, "warmup": 1.0, "sessions": 20_000, "profile_seconds": 4.0}
+        {
+            "runs": 1,
+            "seconds": 3.0,
+            "warmup": 1.0,
+            "sessions": 20_000,
+            "profile_seconds": 4.0,
+            "idle_sockets": 2_000,
+        }
         if args.quick
         else {}
     )
@@ -91,6 +103,12 @@ def _run_section(name: str, cfg: BenchConfig, results: Results) -> None:
     elif name == "profile":
         cases = results.chatbox.cases if results.chatbox else {}
         results.profiles = run_profile(cfg, {n: c.median("rps") for n, c in cases.items()})
+    elif name == "relay":
+        results.relay = run_relay(cfg)
+    elif name == "sockets":
+        results.sockets = run_sockets(cfg, cfg.idle_sockets)
+    elif name == "writes":
+        results.writes = run_writes(cfg)
 
 
 def _run_sections(cfg: BenchConfig, sections: list[str]) -> tuple[Results, bool]:

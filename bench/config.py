@@ -20,6 +20,7 @@ class BenchConfig:
     sessions: int = 100_000  # expired sessions purged; sessions created for the memory figure
     memory_cap: float = 600.0  # the memory bench's creation load stops after this many seconds
     profile_seconds: float = 15.0
+    idle_sockets: int = 10_000  # idle WebSockets opened by the sockets bench
 
     def log(self, name: str) -> Path:
         """Where the server called `name` writes its output."""

@@ -19,6 +19,7 @@ from bench.loads import LoadResult
 from bench.memory import MemoryResult, ProcessMemory
 from bench.profile import Profile
 from bench.purge import PURGE_START, PURGE_TAIL, PurgeRateResult, StallResult
+from bench.sockets import RelayResult, SocketsResult, WritesResult, render_sockets
 
 # Targets from the issue.
 RENEWAL_RATIO = 0.5  # renewals per second, as a share of the bare endpoint's
@@ -43,6 +44,9 @@ class Results:
     stall: StallResult | None = None
     memory: MemoryResult | None = None
     profiles: list[Profile] = field(default_factory=list)
+    relay: RelayResult | None = None
+    sockets: SocketsResult | None = None
+    writes: WritesResult | None = None
     skipped: dict[str, str] = field(default_factory=dict)  # section -> why
 
 
@@ -271,6 +275,7 @@ def render(cfg: BenchConfig, results: Results, command: str) -> str:
         lines += _purge(results.purge_rate, results.stall)
     if results.memory is not None:
         lines += _memory(results.memory)
+    lines += render_sockets(results.relay, results.sockets, results.writes)
     if results.profiles:
         lines += ["## Profiles (py-spy)", ""]
         for profile in results.profiles:

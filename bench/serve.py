@@ -9,18 +9,31 @@ bench sets CAUSERIE_ACCESS_LOG=false so that neither server logs a line per requ
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from causerie.logs import logging_config
+from causerie.server import uvicorn_options
+from causerie.settings import Settings, load_settings
 
 LOG_LEVEL = "INFO"
+_WS_KEYS = ("ws", "ws_per_message_deflate", "ws_max_size", "ws_ping_interval", "ws_ping_timeout")
+# Causerie's defaults, for the bare server (which has no data folder of its own).
+DEFAULT_SETTINGS = Settings(data_dir=Path("/nonexistent"), database_url="", secret_key=b"")
+
+
+def ws_options(settings: Settings) -> dict[str, Any]:
+    """The WebSocket options of `causerie serve` (src/causerie/server.py)."""
+    return {k: v for k, v in uvicorn_options(settings).items() if k in _WS_KEYS}
+
 
 # The bare endpoint answers with a body shaped and sized like Causerie's answer to a chatbox load,
 # so that both servers move the same bytes.
@@ -58,12 +71,23 @@ async def _bare_health(_: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+async def _bare_echo(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            await websocket.send_text(await websocket.receive_text())
+    except WebSocketDisconnect:
+        pass
+
+
 def bare_app() -> ASGIApp:
-    """A Starlette JSON endpoint at Causerie's path: reads the body, answers a fixed JSON."""
+    """A Starlette JSON endpoint at Causerie's path: reads the body, answers a fixed JSON; and a
+    WebSocket at /ws/echo that sends back every text frame (the sockets benches' baseline)."""
     return Starlette(
         routes=[
             Route("/api/widget/v1/websites/{website_id}/session", _bare_session, methods=["POST"]),
             Route("/api/health", _bare_health),
+            WebSocketRoute("/ws/echo", _bare_echo),
         ]
     )
 
@@ -98,6 +122,8 @@ def main() -> None:
         access_log=False,
         proxy_headers=False,
         server_header=False,
+        # Both servers get the WebSocket options of `causerie serve` (Causerie's settings).
+        **ws_options(load_settings() if args.kind == "causerie" else DEFAULT_SETTINGS),
     )
 
 

@@ -1,0 +1,637 @@
+"""Real-time benches: message relay over WebSockets, memory per idle socket, durable writes.
+
+- relay: visitors send `message.send` (closed loop: each waits for its `message.ack`), one agent
+  socket receives `message.created`; beside a bare Starlette WebSocket echo under the same
+  uvicorn WebSocket options, loaded by as many clients doing send -> echo round trips.
+- sockets: server RSS before and after opening many idle authenticated visitor sockets, beside
+  the same number of plain sockets to the echo server.
+- writes: `do_send_session_message` from concurrent tasks on a fresh SQLite database (group
+  commit), beside raw sqlite3 batched inserts of the same 1 KB rows (WAL, synchronous=FULL).
+
+The load runs in this process (asyncio, `websockets` client) on core 1; servers on core 0.
+Every loop is bounded in count and in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvloop
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench.config import BenchConfig, progress
+from bench.memory import read_memory
+from bench.servers import (
+    HOST,
+    LOAD_CORE,
+    ORIGIN,
+    SERVER_CORE,
+    Installation,
+    Server,
+    can_pin,
+    install_causerie,
+)
+
+RELAY_RATIO = 0.5  # relayed messages/s, as a share of the echo server's round trips/s
+SOCKET_RATIO = 1.5  # KB per idle visitor socket, at most this many times the echo's
+AGENT_EMAIL = "bench-agent@shop.example"
+OPEN_CONCURRENCY = 200
+CONNECT_TIMEOUT = 10.0
+BODY = "x" * 1000  # the writes bench's 1 KB rows
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+@contextlib.contextmanager
+def load_core(core: str = LOAD_CORE) -> Iterator[None]:
+    """This process on the load generator's core (or `core`) while the block runs."""
+    before = os.sched_getaffinity(0)
+    if can_pin():
+        os.sched_setaffinity(0, {int(core)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def raise_open_files() -> int:
+    """The soft open-file limit up to the hard one; servers started afterwards inherit it."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def _cli(site: Installation, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "causerie", *args],
+        env={**os.environ, **site.env()},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout
+
+
+def add_agent_token(site: Installation) -> str:
+    """An operator with a role on the website, and an API token acting as them (the CLI's)."""
+    _cli(site, "operator", "add", AGENT_EMAIL, "--website", site.website_id, "--role", "agent")
+    lines = [line.strip() for line in _cli(site, "token", "add", AGENT_EMAIL).splitlines()]
+    secret = next((line for line in reversed(lines) if line), "")
+    if not secret:
+        raise RuntimeError("causerie token add printed no token")
+    return secret
+
+
+def causerie_env(site: Installation) -> dict[str, str]:
+    return site.env(CAUSERIE_FRAME_RATE="100000/s", CAUSERIE_WS_IDLE_TIMEOUT="3600s")
+
+
+async def _connect(url: str, origin: str | None) -> ClientConnection:
+    return await connect(
+        url,
+        origin=origin,  # type: ignore[arg-type]
+        compression=None,
+        open_timeout=CONNECT_TIMEOUT,
+        max_queue=None,
+    )
+
+
+async def _expect(conn: ClientConnection, type_: str, within: float = 10.0) -> dict[str, Any]:
+    deadline = time.monotonic() + within
+    while (left := deadline - time.monotonic()) > 0:
+        frame: dict[str, Any] = json.loads(await asyncio.wait_for(conn.recv(), left))
+        if frame.get("type") == type_:
+            return frame
+        if frame.get("type") == "error":
+            raise RuntimeError(f"server error frame: {frame}")
+    raise TimeoutError(f"no {type_} frame within {within}s")
+
+
+async def visitor_socket(port: int, token: str, website_id: str) -> ClientConnection:
+    conn = await _connect(f"ws://{HOST}:{port}/ws/visitor?website_id={website_id}", ORIGIN)
+    await conn.send(json.dumps({"type": "auth", "token": token}))
+    await _expect(conn, "ready")
+    return conn
+
+
+async def agent_socket(port: int, token: str, website_id: str) -> ClientConnection:
+    conn = await _connect(f"ws://{HOST}:{port}/ws/agent", None)
+    frame = {"type": "auth", "token": token, "website_id": website_id, "status": "online"}
+    await conn.send(json.dumps(frame))
+    await _expect(conn, "ready")
+    return conn
+
+
+# ---------------------------------------------------------------------------------------------
+# relay
+
+
+@dataclass(frozen=True)
+class RelayRun:
+    rate: float  # messages relayed (or round trips) per second
+    p50_ms: float
+    p99_ms: float
+    count: int
+    errors: int
+    server_cpu: float = 0.0  # the server's CPU seconds per second of the run (1.0 = its core)
+
+
+@dataclass
+class RelayCase:
+    runs: list[RelayRun] = field(default_factory=list)
+
+    def median(self, name: str) -> float:
+        return statistics.median(getattr(r, name) for r in self.runs) if self.runs else 0.0
+
+
+@dataclass
+class RelayResult:
+    clients: int
+    seconds: float
+    echo: RelayCase = field(default_factory=RelayCase)
+    relay: RelayCase = field(default_factory=RelayCase)
+
+    @property
+    def ratio(self) -> float:
+        echo = self.echo.median("rate")
+        return self.relay.median("rate") / echo if echo else 0.0
+
+
+async def _echo_run(port: int, pid: int, clients: int, seconds: float) -> RelayRun:
+    conns = await asyncio.gather(
+        *(_connect(f"ws://{HOST}:{port}/ws/echo", None) for _ in range(clients))
+    )
+    latencies: list[float] = []
+    errors = 0
+    payload = json.dumps({"type": "message.send", "client_id": "c" * 20, "body": "hello " * 4})
+
+    async def client(conn: ClientConnection, stop: float) -> None:
+        nonlocal errors
+        while time.monotonic() < stop:
+            sent = time.perf_counter()
+            try:
+                await conn.send(payload)
+                await asyncio.wait_for(conn.recv(), 5.0)
+            except (TimeoutError, OSError, Exception):
+                errors += 1
+                return
+            latencies.append(time.perf_counter() - sent)
+
+    try:
+        cpu = cpu_seconds(pid)
+        start = time.monotonic()
+        await asyncio.gather(*(client(c, start + seconds) for c in conns))
+        elapsed = time.monotonic() - start
+        cpu = cpu_seconds(pid) - cpu
+    finally:
+        await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
+    return RelayRun(
+        len(latencies) / elapsed,
+        percentile(latencies, 0.5) * 1000,
+        percentile(latencies, 0.99) * 1000,
+        len(latencies),
+        errors,
+        cpu / elapsed,
+    )
+
+
+async def _relay_run(
+    port: int,
+    pid: int,
+    tokens: list[str],
+    agent_token: str,
+    website_id: str,
+    seconds: float,
+    tag: str,
+) -> RelayRun:
+    agent = await agent_socket(port, agent_token, website_id)
+    visitors = await asyncio.gather(*(visitor_socket(port, t, website_id) for t in tokens))
+    sent_at: dict[str, float] = {}
+    latencies: list[float] = []
+    errors = 0
+    stop = asyncio.Event()
+
+    async def agent_reader() -> None:
+        while not stop.is_set():
+            try:
+                raw = await asyncio.wait_for(agent.recv(), 0.5)
+            except TimeoutError:
+                continue
+            frame = json.loads(raw)
+            if frame.get("type") == "message.created":
+                client_id = frame.get("message", {}).get("client_id")
+                at = sent_at.pop(client_id, None)
+                if at is not None:
+                    latencies.append(time.perf_counter() - at)
+
+    async def visitor(n: int, conn: ClientConnection, until: float) -> None:
+        nonlocal errors
+        i = 0
+        while time.monotonic() < until:
+            client_id = f"{tag}-{n}-{i}"
+            i += 1
+            sent_at[client_id] = time.perf_counter()
+            try:
+                await conn.send(
+                    json.dumps({"type": "message.send", "client_id": client_id, "body": "hello"})
+                )
+                deadline = time.monotonic() + 10.0
+                while True:
+                    left = deadline - time.monotonic()
+                    frame = json.loads(await asyncio.wait_for(conn.recv(), max(left, 0.001)))
+                    if frame.get("type") == "message.ack" and frame.get("client_id") == client_id:
+                        break
+                    if frame.get("type") == "error":
+                        raise RuntimeError(str(frame))
+            except Exception:
+                errors += 1
+                return
+
+    reader = asyncio.create_task(agent_reader())
+    try:
+        cpu = cpu_seconds(pid)
+        start = time.monotonic()
+        await asyncio.gather(*(visitor(n, c, start + seconds) for n, c in enumerate(visitors)))
+        elapsed = time.monotonic() - start
+        cpu = cpu_seconds(pid) - cpu
+        # The last messages' created frames: wait for them briefly.
+        for _ in range(200):
+            if not sent_at:
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await reader
+    finally:
+        stop.set()
+        reader.cancel()
+        await asyncio.gather(*(c.close() for c in [agent, *visitors]), return_exceptions=True)
+    return RelayRun(
+        len(latencies) / elapsed,
+        percentile(latencies, 0.5) * 1000,
+        percentile(latencies, 0.99) * 1000,
+        len(latencies),
+        errors + len(sent_at),
+        cpu / elapsed,
+    )
+
+
+def run_relay(cfg: BenchConfig, clients: int = 50) -> RelayResult:
+    seconds = min(cfg.seconds, 5.0)
+    result = RelayResult(clients, seconds)
+    site = install_causerie(cfg.workdir, "relay", cfg.databases)
+    agent_token = add_agent_token(site)
+    env = causerie_env(site)
+    with Server("bare", cfg.log("relay-echo")) as echo, load_core():
+        uvloop.run(_echo_run(echo.port, echo.pid, clients, 1.0))  # warm-up
+        for run in range(cfg.runs):
+            result.echo.runs.append(uvloop.run(_echo_run(echo.port, echo.pid, clients, seconds)))
+            progress(f"relay: echo run {run + 1}: {result.echo.runs[-1].rate:,.0f}/s")
+    with Server("causerie", cfg.log("relay-causerie"), env) as causerie:
+        tokens = [causerie.open_session(site.website_id)["token"] for _ in range(clients)]
+        with load_core():
+            uvloop.run(
+                _relay_run(
+                    causerie.port, causerie.pid, tokens, agent_token, site.website_id, 1.0, "w"
+                )
+            )
+            for run in range(cfg.runs):
+                one = uvloop.run(
+                    _relay_run(
+                        causerie.port,
+                        causerie.pid,
+                        tokens,
+                        agent_token,
+                        site.website_id,
+                        seconds,
+                        f"r{run}",
+                    )
+                )
+                result.relay.runs.append(one)
+                progress(f"relay: causerie run {run + 1}: {one.rate:,.0f}/s")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# sockets
+
+
+@dataclass(frozen=True)
+class SocketsCase:
+    opened: int
+    rss_before_kib: int
+    rss_after_kib: int
+    seconds: float
+
+    @property
+    def kib_per_socket(self) -> float:
+        return (self.rss_after_kib - self.rss_before_kib) / self.opened if self.opened else 0.0
+
+
+@dataclass(frozen=True)
+class SocketsResult:
+    wanted: int
+    echo: SocketsCase
+    visitor: SocketsCase
+
+    @property
+    def ratio(self) -> float:
+        echo = self.echo.kib_per_socket
+        return self.visitor.kib_per_socket / echo if echo > 0 else float("inf")
+
+
+async def _open_many(
+    count: int, opener: Callable[[], Awaitable[ClientConnection]], cap: float
+) -> list[ClientConnection]:
+    limit = asyncio.Semaphore(OPEN_CONCURRENCY)
+    deadline = time.monotonic() + cap
+
+    async def one() -> ClientConnection | None:
+        async with limit:
+            if time.monotonic() > deadline:
+                return None
+            try:
+                return await opener()
+            except Exception:
+                return None
+
+    opened = await asyncio.gather(*(one() for _ in range(count)))
+    return [c for c in opened if c is not None]
+
+
+async def _hold(
+    pid: int, count: int, opener: Callable[[], Awaitable[ClientConnection]], cap: float
+) -> SocketsCase:
+    await asyncio.sleep(0.5)
+    before = read_memory(pid).rss_kib
+    start = time.monotonic()
+    conns = await _open_many(count, opener, cap)
+    seconds = time.monotonic() - start
+    try:
+        await asyncio.sleep(2.0)  # let the server settle
+        after = read_memory(pid).rss_kib
+    finally:
+        for i in range(0, len(conns), 500):
+            await asyncio.gather(*(c.close() for c in conns[i : i + 500]), return_exceptions=True)
+    return SocketsCase(len(conns), before, after, seconds)
+
+
+def run_sockets(cfg: BenchConfig, count: int) -> SocketsResult:
+    hard = raise_open_files()
+    if hard < count + 1000:
+        count = hard - 1000
+        progress(f"sockets: open-file limit {hard}; opening {count:,}")
+    cap = 300.0
+    site = install_causerie(cfg.workdir, "sockets", cfg.databases)
+    env = causerie_env(site)
+    # One socket first, so that the first connection's one-off costs are not counted.
+    with Server("bare", cfg.log("sockets-echo")) as echo, load_core():
+        url = f"ws://{HOST}:{echo.port}/ws/echo"
+
+        async def echo_case() -> SocketsCase:
+            first = await _connect(url, None)
+            try:
+                return await _hold(echo.pid, count, lambda: _connect(url, None), cap)
+            finally:
+                await first.close()
+
+        echo_result = uvloop.run(echo_case())
+    progress(f"sockets: echo {echo_result.opened:,} sockets, {echo_result.kib_per_socket:.1f} KB")
+    with Server("causerie", cfg.log("sockets-causerie"), env) as causerie:
+        token = causerie.open_session(site.website_id)["token"]
+        with load_core():
+
+            async def visitor_case() -> SocketsCase:
+                first = await visitor_socket(causerie.port, token, site.website_id)
+                try:
+                    return await _hold(
+                        causerie.pid,
+                        count,
+                        lambda: visitor_socket(causerie.port, token, site.website_id),
+                        cap,
+                    )
+                finally:
+                    await first.close()
+
+            visitor_result = uvloop.run(visitor_case())
+    progress(
+        f"sockets: causerie {visitor_result.opened:,} sockets, "
+        f"{visitor_result.kib_per_socket:.1f} KB"
+    )
+    return SocketsResult(count, echo_result, visitor_result)
+
+
+# ---------------------------------------------------------------------------------------------
+# writes
+
+
+@dataclass
+class WritesResult:
+    tasks: int
+    seconds: float
+    causerie: list[float] = field(default_factory=list)  # messages/s per run
+    raw: list[float] = field(default_factory=list)  # rows/s per run
+    cpu: list[float] = field(default_factory=list)  # Causerie runs: CPU seconds per second
+    batch: int = 100
+
+    @property
+    def ratio(self) -> float:
+        raw = statistics.median(self.raw) if self.raw else 0.0
+        return statistics.median(self.causerie) / raw if raw and self.causerie else 0.0
+
+
+def _raw_sqlite(path: Path, seconds: float, batch: int) -> float:
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute(
+            "CREATE TABLE messages (id INTEGER PRIMARY KEY, conversation_id TEXT, "
+            "client_id TEXT, body TEXT, created_at TEXT)"
+        )
+        rows = 0
+        start = time.monotonic()
+        while time.monotonic() - start < seconds and rows < 10_000_000:
+            db.execute("BEGIN")
+            db.executemany(
+                "INSERT INTO messages (conversation_id, client_id, body, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                [("c" * 24, f"raw-{rows + i}", BODY, "2026-01-01T00:00:00Z") for i in range(batch)],
+            )
+            db.execute("COMMIT")
+            rows += batch
+        return rows / (time.monotonic() - start)
+    finally:
+        db.close()
+
+
+async def _causerie_writes(
+    site: Installation, session_ids: list[str], seconds: float, tag: str
+) -> tuple[float, float]:
+    """Messages written per second, and this process's CPU seconds per second meanwhile."""
+    from causerie.actions.messages import do_send_session_message
+    from causerie.clock import SystemClock
+    from causerie.runtime import Runtime
+    from causerie.settings import load_settings
+    from causerie.store.database import open_store
+
+    settings = load_settings(site.env())
+    store = open_store(settings.database_url)
+    rt = Runtime(settings=settings, store=store, clock=SystemClock())
+    count = 0
+    try:
+        start = time.monotonic()
+        until = start + seconds
+
+        async def writer(n: int, session_id: str) -> None:
+            nonlocal count
+            i = 0
+            while time.monotonic() < until and i < 1_000_000:
+                await do_send_session_message(rt, session_id, client_id=f"{tag}-{n}-{i}", body=BODY)
+                i += 1
+                count += 1
+
+        cpu = time.process_time()
+        await asyncio.gather(*(writer(n, s) for n, s in enumerate(session_ids)))
+        elapsed = time.monotonic() - start
+        return count / elapsed, (time.process_time() - cpu) / elapsed
+    finally:
+        await store.close()
+
+
+def run_writes(cfg: BenchConfig, tasks: int = 50) -> WritesResult:
+    seconds = min(cfg.seconds, 3.0)
+    result = WritesResult(tasks, seconds)
+    site = install_causerie(cfg.workdir, "writes", cfg.databases)
+    with Server("causerie", cfg.log("writes-causerie"), site.env()) as causerie:
+        sessions = [causerie.open_session(site.website_id)["session"]["id"] for _ in range(tasks)]
+    if not site.database_url.startswith("sqlite"):
+        progress("writes: the raw baseline is SQLite's; the database is not")
+    for run in range(cfg.runs):
+        # Both writers on the server's core, as a server would run them.
+        with load_core(SERVER_CORE):
+            rate, cpu = uvloop.run(_causerie_writes(site, sessions, seconds, f"w{run}"))
+            raw = _raw_sqlite(cfg.workdir / f"writes-raw-{run}.db", seconds, result.batch)
+        result.causerie.append(rate)
+        result.cpu.append(cpu)
+        result.raw.append(raw)
+        progress(f"writes: run {run + 1}: causerie {rate:,.0f}/s, raw sqlite3 {raw:,.0f}/s")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# report
+
+
+def _us_each(case: RelayCase) -> str:
+    rate = case.median("rate")
+    return f"{case.median('server_cpu') / rate * 1e6:,.0f}" if rate else "-"
+
+
+def _runs(values: list[float]) -> str:
+    return ", ".join(f"{v:,.0f}" for v in values)
+
+
+def render_sockets(
+    relay: RelayResult | None, sockets: SocketsResult | None, writes: WritesResult | None
+) -> list[str]:
+    verdict = {True: "PASS", False: "MISS"}
+    lines: list[str] = []
+    if relay is not None:
+        lines += [
+            f"## WebSocket message relay ({len(relay.relay.runs)} run"
+            f"{'s' if len(relay.relay.runs) > 1 else ''} of {relay.seconds:.0f}s, "
+            f"{relay.clients} clients; medians)",
+            "",
+            "| case | per second | p50 ms | p99 ms | server CPU | server us each | each run | "
+            "errors |",
+            "|---|---:|---:|---:|---:|---:|---|---:|",
+        ]
+        for label, case in (
+            ("bare Starlette echo, send -> echo (baseline)", relay.echo),
+            ("Causerie: visitor message.send -> agent message.created", relay.relay),
+        ):
+            lines.append(
+                f"| {label} | {case.median('rate'):,.0f} | {case.median('p50_ms'):.1f} | "
+                f"{case.median('p99_ms'):.1f} | {case.median('server_cpu'):.0%} | "
+                f"{_us_each(case)} | {_runs([r.rate for r in case.runs])} | "
+                f"{sum(r.errors for r in case.runs)} |"
+            )
+        lines += [
+            "",
+            f"Target: relay >= {RELAY_RATIO:.0%} of the echo rate: "
+            f"**{verdict[relay.ratio >= RELAY_RATIO]}** ({relay.ratio:.1%}).",
+            "",
+            "Server CPU: the server's CPU seconds per second of the run (100% = its one core); "
+            "a server below 100% waited on its clients (the load generator has one core) or on "
+            "the disk.",
+            "",
+        ]
+    if sockets is not None:
+        lines += [
+            f"## Memory per idle WebSocket ({sockets.wanted:,} sockets asked)",
+            "",
+            "| server | sockets open | RSS before MiB | RSS after MiB | KB per socket | "
+            "open time s |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for label, c in (
+            ("bare Starlette echo (plain sockets)", sockets.echo),
+            ("Causerie (authenticated idle visitor sockets)", sockets.visitor),
+        ):
+            lines.append(
+                f"| {label} | {c.opened:,} | {c.rss_before_kib / 1024:.1f} | "
+                f"{c.rss_after_kib / 1024:.1f} | {c.kib_per_socket:.1f} | {c.seconds:.1f} |"
+            )
+        lines += [
+            "",
+            f"Target: <= {SOCKET_RATIO}x the echo's KB per socket: "
+            f"**{verdict[sockets.ratio <= SOCKET_RATIO]}** ({sockets.ratio:.2f}x).",
+            "",
+        ]
+    if writes is not None:
+        c = statistics.median(writes.causerie) if writes.causerie else 0.0
+        r = statistics.median(writes.raw) if writes.raw else 0.0
+        cpu = statistics.median(writes.cpu) if writes.cpu else 0.0
+        lines += [
+            "## Durable message writes (SQLite, synchronous=FULL)",
+            "",
+            "| writer | per second (median) | each run |",
+            "|---|---:|---|",
+            f"| raw sqlite3, WAL, {writes.batch} rows of 1 KB per commit (baseline) | {r:,.0f} | "
+            f"{_runs(writes.raw)} |",
+            f"| Causerie `do_send_session_message`, {writes.tasks} tasks, 1 KB bodies | "
+            f"{c:,.0f} | {_runs(writes.causerie)} |",
+            "",
+            f"Causerie writes at {writes.ratio:.1%} of raw batched inserts "
+            f"({writes.seconds:.0f}s per run; group commit). Meanwhile the process used "
+            f"{cpu:.0%} of a core, i.e. {cpu / c * 1e6 if c else 0:,.0f} us of CPU per message "
+            "(100% means the writes are bound by the CPU, not by fsync).",
+            "",
+        ]
+    return lines
