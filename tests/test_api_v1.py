@@ -92,7 +92,7 @@ def test_p20_an_owner_of_another_website_sees_nothing(
     response = http.delete(
         f"/api/v1/conversations/{conversation_id}", headers=_auth(site, "other_owner")
     )
-    assert error_of(response, 404)["code"] == "not_found"
+    assert error_of(response, 404)["code"] == "conversation_not_found"
     assert harness.scalar("SELECT count(*) FROM sessions") == 1
 
 
@@ -105,7 +105,7 @@ def test_an_operator_of_another_website_cannot_write_to_a_session(
         json={"client_id": "x1", "body": "hi"},
         headers=_auth(site, "other_owner"),
     )
-    assert error_of(response, 404)["code"] == "not_found"
+    assert error_of(response, 404)["code"] == "session_not_found"
     assert harness.scalar("SELECT state FROM sessions") == "temporary"
 
 

@@ -175,7 +175,7 @@ def test_an_agent_hears_nothing_of_a_website_they_do_not_belong_to(
         {"type": "auth", "token": site.tokens["other_owner"], "website_id": site.website_id}
     )
     error = intruder.expect("error")
-    assert error["code"] == "not_found"
+    assert error["code"] == "website_not_found"
     with pytest.raises(ConnectionClosed):
         intruder.recv(2)
 

@@ -20,13 +20,14 @@ from causerie.actions.presence import do_announce_availability
 from causerie.actions.retention import do_purge
 from causerie.broker import open_broker
 from causerie.clock import Clock, SystemClock
+from causerie.counters import open_counters
 from causerie.presence import open_presence
 from causerie.realtime.hub import Hub
 from causerie.runtime import Runtime
 from causerie.settings import Settings
 from causerie.store.database import open_store
 from causerie.store.migrate import upgrade
-from causerie.web import api_v1, assets, errors, widget_api, ws
+from causerie.web import api_v1, assets, auth_api, errors, widget_api, ws
 from causerie.web.access_log import AccessLog
 from causerie.web.cors import OriginCache, WidgetCors
 from causerie.web.limits import BodyLimit
@@ -72,12 +73,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         store = open_store(settings.database_url)
         hub = Hub(open_broker(settings.redis_url))
         presence = open_presence(settings.redis_url)
+        counters = open_counters(settings.redis_url)
         rt = Runtime(
             settings=settings,
             store=store,
             clock=clock or SystemClock(),
             hub=hub,
             presence=presence,
+            counters=counters,
         )
         await hub.start()
         app.state.rt = rt
@@ -95,6 +98,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                     await task
             await hub.close()
             await presence.close()
+            await counters.close()
             await store.close()
 
     app = FastAPI(
@@ -109,6 +113,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     )
     errors.install(app)
     app.include_router(widget_api.router)
+    app.include_router(auth_api.router)
     app.include_router(api_v1.router)
     app.include_router(ws.router)
     app.include_router(assets.router)

@@ -21,6 +21,7 @@ from causerie.clock import SystemClock
 from causerie.domain.errors import DomainError
 from causerie.domain.models import Actor, Scope
 from causerie.domain.retention import RULE_DOCS, Rule
+from causerie.domain.websites import snippet
 from causerie.runtime import Runtime
 from causerie.settings import Settings, SettingsError, load_settings
 from causerie.store.database import open_store
@@ -172,11 +173,7 @@ def website_add(name: str, origins: tuple[str, ...]) -> None:
     out.print(f"website id: {site.id}")
     out.print(f"origins: {', '.join(site.origins)}")
     out.print("embed snippet (paste before </body>):")
-    out.print(
-        f'<script>window.CAUSERIE_WEBSITE_ID = "{site.id}";</script>\n'
-        f'<script src="{settings.public_url}/widget.js" async></script>',
-        markup=False,
-    )
+    out.print(snippet(site.id, settings.public_url), markup=False)
 
 
 @website.command("list")

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from causerie.broker.memory import MemoryBroker
 from causerie.clock import Clock
-from causerie.domain.ports import Presence, Store
+from causerie.counters.memory import MemoryCounters
+from causerie.domain.ports import Counters, Presence, Store
 from causerie.presence.memory import MemoryPresence
 from causerie.realtime.hub import Hub
 from causerie.settings import Settings
@@ -19,3 +20,4 @@ class Runtime:
     clock: Clock
     hub: Hub = field(default_factory=lambda: Hub(MemoryBroker()))
     presence: Presence = field(default_factory=MemoryPresence)
+    counters: Counters = field(default_factory=MemoryCounters)

@@ -184,6 +184,12 @@ SPECS: tuple[Spec, ...] = (
         "Lifetime of the chatbox cookie, renewed on every load (P14).",
     ),
     Spec(
+        "login_ttl",
+        "14d",
+        lambda t: parse_duration(t),
+        "An inbox login ends after this long without use.",
+    ),
+    Spec(
         "temporary_session_ttl",
         "30m",
         lambda t: parse_duration(t),
@@ -230,6 +236,7 @@ class Settings:
     frame_rate: float = 20.0
     ws_idle_timeout: timedelta = timedelta(seconds=90)
     cookie_max_age: timedelta = timedelta(days=182)
+    login_ttl: timedelta = timedelta(days=14)
     temporary_session_ttl: timedelta = timedelta(minutes=30)
     chat_ip_retention: timedelta | None = timedelta(days=365)
     conversation_retention: timedelta | None = None

@@ -35,6 +35,12 @@ def tokens_match(token: str, stored_hash: str) -> bool:
     return hmac.compare_digest(hash_token(token), stored_hash)
 
 
+def derive(secret_key: str, purpose: str, value: str) -> str:
+    """A value bound to this server and `purpose` (e.g. the CSRF token of a login): HMAC-SHA256."""
+    message = f"{purpose}:{value}".encode()
+    return hmac.new(secret_key.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

@@ -17,9 +17,12 @@ async def do_delete_conversation(rt: Runtime, actor: Actor, conversation_id: str
     """
     async with rt.store.transaction() as tx:
         conversation = await tx.get_conversation(conversation_id)
+        missing = NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
         if conversation is None:
-            raise NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
-        await check_role(tx, actor, conversation.website_id, MANAGERS, Scope.WRITE)
+            raise missing
+        await check_role(
+            tx, actor, conversation.website_id, MANAGERS, Scope.WRITE, missing=missing
+        )
         count = await tx.count_messages(conversation.id)
         await tx.delete_session(conversation.session_id)
         await do_audit(

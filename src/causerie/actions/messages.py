@@ -112,9 +112,13 @@ async def do_send_operator_message(
                 raise NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
             session_id = conversation.session_id
         session = await tx.get_session(session_id) if session_id else None
+        if conversation_id is not None:
+            missing = NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
+        else:
+            missing = NotFound(f"no session {session_id!r}", "session_not_found")
         if session is None:
-            raise NotFound(f"no session {session_id!r}", "session_not_found")
-        await check_role(tx, actor, session.website_id, ANY_ROLE, Scope.WRITE)
+            raise missing
+        await check_role(tx, actor, session.website_id, ANY_ROLE, Scope.WRITE, missing=missing)
         return await _store_message(
             rt, tx, session, actor.operator_id, message_type, body, client_id
         )

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from causerie.actions.audit import do_audit
+from causerie.domain.accounts import check_operator_email
 from causerie.domain.errors import Invalid, NotFound
 from causerie.domain.models import Actor, ApiToken, Operator, Role, Scope
 from causerie.runtime import Runtime
 from causerie.tokens import hash_password, hash_token, new_id, new_password, new_token
-
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
-
-
-def check_email(email: str) -> str:
-    email = email.strip().lower()
-    if not _EMAIL.match(email) or len(email) > 320:
-        raise Invalid(f"{email!r} is not an email address", "invalid_email")
-    return email
 
 
 def check_role_name(role: str) -> Role:
@@ -45,7 +36,7 @@ async def do_add_operator(
     name: str | None = None,
 ) -> AddedOperator:
     """Create the operator if new (with a one-time password) and give them a role on a website."""
-    email = check_email(email)
+    email = check_operator_email(email)
     now = rt.clock.now()
     password = None
     async with rt.store.transaction() as tx:
@@ -82,7 +73,7 @@ async def do_create_api_token(
     rt: Runtime, actor: Actor, email: str, *, name: str, scopes: frozenset[Scope]
 ) -> tuple[ApiToken, str]:
     """A bearer token acting as the operator within `scopes`; returned once, stored hashed."""
-    email = check_email(email)
+    email = check_operator_email(email)
     if not scopes:
         raise Invalid("a token needs at least one scope", "invalid_scope")
     async with rt.store.transaction() as tx:

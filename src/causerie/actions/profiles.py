@@ -8,10 +8,43 @@ from typing import Any
 from causerie.actions.events import do_emit_session
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.models import Session
+from causerie.domain.ports import Tx
 from causerie.domain.profiles import check_email, check_nickname, check_phone, merge_data
 from causerie.runtime import Runtime
 
-_UNSET: Any = object()
+UNSET: Any = object()
+
+
+def checked_changes(nickname: Any, email: Any, phone: Any) -> dict[str, Any]:
+    """The profile fields given (not `UNSET`), validated; None or "" clears one."""
+    changes: dict[str, Any] = {}
+    if nickname is not UNSET:
+        changes["nickname"] = check_nickname(nickname)
+    if email is not UNSET:
+        changes["email"] = check_email(email)
+    if phone is not UNSET:
+        changes["phone"] = check_phone(phone)
+    return changes
+
+
+async def apply_profile(
+    rt: Runtime, tx: Tx, session: Session, changes: dict[str, Any], data: dict[str, Any] | None
+) -> Session:
+    """Store the changes (`data` merged key by key) and tell both sides; nothing if unchanged."""
+    if data is not None:
+        changes = {**changes, "data": merge_data(session.data, data)}
+    updated = replace(session, **changes)
+    if updated == session:
+        return session
+    await tx.update_profile(
+        session.id,
+        nickname=updated.nickname,
+        email=updated.email,
+        phone=updated.phone,
+        data=updated.data,
+    )
+    await do_emit_session(rt, tx, updated)
+    return updated
 
 
 async def do_update_visitor_profile(
@@ -19,32 +52,13 @@ async def do_update_visitor_profile(
     *,
     token: str,
     origin: str | None,
-    nickname: str | None = _UNSET,
-    email: str | None = _UNSET,
-    phone: str | None = _UNSET,
+    nickname: str | None = UNSET,
+    email: str | None = UNSET,
+    phone: str | None = UNSET,
     data: dict[str, Any] | None = None,
 ) -> Session:
-    """Change the fields given (None or "" clears one); `data` is merged key by key."""
-    changes: dict[str, Any] = {}
-    if nickname is not _UNSET:
-        changes["nickname"] = check_nickname(nickname)
-    if email is not _UNSET:
-        changes["email"] = check_email(email)
-    if phone is not _UNSET:
-        changes["phone"] = check_phone(phone)
+    """The visitor changes the fields given (None or "" clears one); `data` is merged."""
+    changes = checked_changes(nickname, email, phone)
     async with rt.store.transaction() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
-        if data is not None:
-            changes["data"] = merge_data(session.data, data)
-        updated = replace(session, **changes)
-        if updated == session:
-            return session
-        await tx.update_profile(
-            session.id,
-            nickname=updated.nickname,
-            email=updated.email,
-            phone=updated.phone,
-            data=updated.data,
-        )
-        await do_emit_session(rt, tx, updated)
-    return updated
+        return await apply_profile(rt, tx, session, changes, data)

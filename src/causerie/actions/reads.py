@@ -33,7 +33,10 @@ async def do_mark_read(
         ):
             raise NotFound("no such conversation", "conversation_not_found")
         if actor is not None:
-            await check_role(tx, actor, conversation.website_id, ANY_ROLE, Scope.WRITE)
+            missing = NotFound("no such conversation", "conversation_not_found")
+            await check_role(
+                tx, actor, conversation.website_id, ANY_ROLE, Scope.WRITE, missing=missing
+            )
         if await tx.get_message(conversation.id, up_to) is None:
             raise NotFound(f"no message {up_to!r} in this conversation", "message_not_found")
         if not await tx.mark_read(conversation.id, reader, up_to):

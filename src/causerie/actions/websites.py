@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
+from causerie.actions.access import ANY_ROLE, MANAGERS, OWNERS, check_role
 from causerie.actions.audit import do_audit
-from causerie.domain.errors import Invalid
-from causerie.domain.models import Actor, Website
-from causerie.domain.websites import normalize_origin
+from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from causerie.domain.models import Actor, Role, Scope, Website
+from causerie.domain.websites import check_settings, normalize_origin
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
 
@@ -45,3 +49,124 @@ async def get_all_origins(rt: Runtime) -> frozenset[str]:
 async def get_website(rt: Runtime, website_id: str) -> Website | None:
     async with rt.store.read() as tx:
         return await tx.get_website(website_id)
+
+
+def _missing(website_id: str) -> NotFound:
+    return NotFound(f"no website {website_id!r}", "website_not_found")
+
+
+async def do_create_owned_website(
+    rt: Runtime, actor: Actor, name: str, origins: list[str]
+) -> Website:
+    """An operator creates a website and becomes its owner."""
+    if actor.operator_id is None:
+        raise Unauthenticated("authentication required")
+    if Scope.WRITE not in actor.scopes:
+        raise Forbidden("this token lacks the 'write' scope", "insufficient_scope")
+    if actor.website_ids is not None:
+        raise Forbidden("a token limited to some websites cannot create one")
+    name, clean = check_website(name, origins)
+    now = rt.clock.now()
+    website = Website(id=new_id(), name=name, origins=clean, settings={}, created_at=now)
+    async with rt.store.transaction() as tx:
+        await tx.insert_website(website)
+        await tx.set_membership(website.id, actor.operator_id, Role.OWNER, now)
+        await do_audit(
+            rt,
+            tx,
+            actor,
+            "website.create",
+            target_type="website",
+            target_id=website.id,
+            website_id=website.id,
+        )
+    return website
+
+
+async def get_my_websites(rt: Runtime, actor: Actor) -> list[tuple[Website, Role]]:
+    if actor.operator_id is None:
+        raise Unauthenticated("authentication required")
+    async with rt.store.read() as tx:
+        pairs = await tx.list_memberships(actor.operator_id)
+    return [(w, r) for w, r in pairs if actor.website_ids is None or w.id in actor.website_ids]
+
+
+async def get_website_as(rt: Runtime, actor: Actor, website_id: str) -> tuple[Website, Role]:
+    async with rt.store.read() as tx:
+        website = await tx.get_website(website_id)
+        if website is None:
+            raise _missing(website_id)
+        role = await check_role(
+            tx, actor, website_id, ANY_ROLE, Scope.READ, missing=_missing(website_id)
+        )
+    return website, role
+
+
+async def do_update_website(
+    rt: Runtime,
+    actor: Actor,
+    website_id: str,
+    *,
+    name: str | None,
+    origins: list[str] | None,
+    settings: dict[str, Any] | None,
+) -> Website:
+    async with rt.store.transaction() as tx:
+        website = await tx.get_website(website_id)
+        if website is None:
+            raise _missing(website_id)
+        await check_role(tx, actor, website_id, MANAGERS, Scope.WRITE, missing=_missing(website_id))
+        new_name, new_origins = check_website(
+            website.name if name is None else name,
+            list(website.origins) if origins is None else origins,
+        )
+        updated = replace(
+            website,
+            name=new_name,
+            origins=new_origins,
+            settings=check_settings(website.settings, settings or {}),
+        )
+        if updated == website:
+            return website
+        await tx.update_website(updated)
+        changed = [
+            key
+            for key, before, after in (
+                ("name", website.name, updated.name),
+                ("origins", website.origins, updated.origins),
+                ("settings", website.settings, updated.settings),
+            )
+            if before != after
+        ]
+        await do_audit(
+            rt,
+            tx,
+            actor,
+            "website.update",
+            target_type="website",
+            target_id=website_id,
+            website_id=website_id,
+            details={"changed": ",".join(changed)},
+        )
+    return updated
+
+
+async def do_delete_website(rt: Runtime, actor: Actor, website_id: str) -> int:
+    """Destroy the website with every session, conversation and message (owners only)."""
+    async with rt.store.transaction() as tx:
+        if await tx.get_website(website_id) is None:
+            raise _missing(website_id)
+        await check_role(tx, actor, website_id, OWNERS, Scope.WRITE, missing=_missing(website_id))
+        count = await tx.delete_website(website_id)
+        await do_audit(
+            rt,
+            tx,
+            actor,
+            "website.delete",
+            target_type="website",
+            target_id=website_id,
+            website_id=website_id,
+            details={"conversations": count},
+        )
+    await rt.store.after_purge()
+    return count

@@ -35,6 +35,14 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class RateLimited(DomainError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
 class Unavailable(Exception):
     """A shared service (the broker, presence) cannot be reached right now.
 

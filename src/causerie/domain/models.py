@@ -52,6 +52,12 @@ class Actor:
     kind: str  # "operator" | "cli" | "system"
     operator_id: str | None = None
     scopes: frozenset[Scope] = frozenset({Scope.READ, Scope.WRITE})
+    website_ids: frozenset[str] | None = None  # an API token limited to these websites
+    login_id: str | None = None  # set when acting through the inbox's login cookie
+
+    @property
+    def via_login(self) -> bool:
+        return self.login_id is not None
 
     @classmethod
     def cli(cls) -> Actor:
@@ -80,12 +86,46 @@ class Operator:
 
 
 @dataclass(frozen=True)
+class Member:
+    """An operator as a member of one website."""
+
+    operator: Operator
+    role: Role
+    pending: bool  # invited, has not chosen a password yet
+
+
+@dataclass(frozen=True)
 class ApiToken:
     id: str
     operator_id: str
     name: str
     scopes: frozenset[Scope]
     created_at: datetime
+    website_ids: frozenset[str] | None = None
+    last_used_at: datetime | None = None
+
+
+class LinkPurpose(StrEnum):
+    SETUP = "setup"  # the first owner of a fresh install
+    INVITE = "invite"  # a new operator chooses a name and password
+
+
+@dataclass(frozen=True)
+class AccountLink:
+    id: str
+    purpose: LinkPurpose
+    operator_id: str | None
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Login:
+    id: str
+    operator_id: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -149,6 +189,16 @@ class Message:
     created_at: datetime
     operator_id: str | None = None
     operator_name: str | None = None
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    """A row of the inbox's conversation list."""
+
+    conversation: Conversation
+    nickname: str | None
+    email: str | None
+    last_message: Message | None
 
 
 @dataclass(frozen=True)

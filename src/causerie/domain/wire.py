@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from causerie.domain.models import Conversation, Message, Session
+from causerie.domain.models import (
+    ApiToken,
+    Conversation,
+    ConversationSummary,
+    Member,
+    Message,
+    Operator,
+    Session,
+    Website,
+)
+from causerie.domain.websites import public_settings
+
+PREVIEW_LENGTH = 200
 
 
 def iso(value: datetime | None) -> str | None:
@@ -86,4 +98,48 @@ def agent_session_json(session: Session) -> dict[str, Any]:
             "phone": session.phone,
             "data": session.data,
         },
+    }
+
+
+def operator_json(operator: Operator) -> dict[str, Any]:
+    return {"id": operator.id, "email": operator.email, "name": operator.name}
+
+
+def website_json(website: Website) -> dict[str, Any]:
+    return {
+        "id": website.id,
+        "name": website.name,
+        "origins": list(website.origins),
+        "settings": public_settings(website),
+        "created_at": iso(website.created_at),
+    }
+
+
+def member_json(member: Member) -> dict[str, Any]:
+    return {**operator_json(member.operator), "role": member.role.value, "pending": member.pending}
+
+
+def summary_json(summary: ConversationSummary) -> dict[str, Any]:
+    """A row of the conversation list: the conversation, who the visitor is, the last message
+    (its body cut to a preview)."""
+    last = summary.last_message
+    preview = None
+    if last is not None:
+        preview = message_json(last)
+        preview["body"] = last.body[:PREVIEW_LENGTH]
+    return {
+        **conversation_json(summary.conversation, for_visitor=False),
+        "visitor": {"nickname": summary.nickname, "email": summary.email},
+        "last_message": preview,
+    }
+
+
+def api_token_json(token: ApiToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "scopes": sorted(token.scopes),
+        "website_ids": None if token.website_ids is None else sorted(token.website_ids),
+        "created_at": iso(token.created_at),
+        "last_used_at": iso(token.last_used_at),
     }

@@ -77,7 +77,36 @@ api_tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_used_at", UTCDateTime),
     Column("revoked_at", UTCDateTime),
+    # None: every website of the operator; else the ids it may act on.
+    Column("website_ids", Json),
     Index(None, "operator_id"),
+)
+
+# An operator's login to the inbox: the cookie holds the token, this row its hash.
+logins = Table(
+    "logins",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("operator_id", ForeignKey("operators.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "operator_id"),
+    Index(None, "expires_at"),
+)
+
+# One-time links: `setup` (the first owner of a fresh install) and `invite` (a new operator).
+account_links = Table(
+    "account_links",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("purpose", String(16), nullable=False),
+    Column("operator_id", ForeignKey("operators.id", ondelete="CASCADE")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "expires_at"),
 )
 
 sessions = Table(
@@ -129,6 +158,8 @@ conversations = Table(
     Column("visitor_read_up_to", String(ID)),
     Column("operator_read_up_to", String(ID)),
     Index(None, "website_id", "state", "last_message_at"),
+    Index(None, "website_id", "last_message_at"),
+    Index(None, "website_id", "assignee_id", "last_message_at"),
     Index(None, "state", "updated_at"),
     Index(None, "assignee_id"),
 )

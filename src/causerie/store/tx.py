@@ -11,7 +11,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from causerie.domain.events import EventType, StoredEvent
 from causerie.domain.models import (
-    ApiToken,
     AuditEntry,
     Author,
     Conversation,
@@ -21,15 +20,15 @@ from causerie.domain.models import (
     Operator,
     PageView,
     Role,
-    Scope,
     Session,
     SessionState,
     Website,
 )
 from causerie.domain.retention import Rule
 from causerie.store import statements
+from causerie.store.accounts_sql import AccountsSql
+from causerie.store.inbox_sql import InboxSql
 from causerie.store.schema import (
-    api_tokens,
     audit_log,
     conversations,
     events,
@@ -113,7 +112,7 @@ def _message(row: Row[Any]) -> Message:
     )
 
 
-class SqlTx:
+class SqlTx(AccountsSql, InboxSql):
     """One transaction; `execute` runs a statement on its connection (sync or async driver)."""
 
     def __init__(self, execute: Execute, dialect: str) -> None:
@@ -207,34 +206,6 @@ class SqlTx:
             )
         )
         return Role(row.role) if row else None
-
-    async def insert_api_token(self, token: ApiToken, token_hash: str) -> None:
-        await self._execute(
-            api_tokens.insert().values(
-                id=token.id,
-                operator_id=token.operator_id,
-                name=token.name,
-                token_hash=token_hash,
-                scopes=sorted(token.scopes),
-                created_at=token.created_at,
-            )
-        )
-
-    async def get_api_token(self, token_hash: str) -> ApiToken | None:
-        row = await self._one(
-            select(api_tokens).where(
-                api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None)
-            )
-        )
-        if row is None:
-            return None
-        return ApiToken(
-            id=row.id,
-            operator_id=row.operator_id,
-            name=row.name,
-            scopes=frozenset(Scope(s) for s in row.scopes),
-            created_at=row.created_at,
-        )
 
     # sessions
 

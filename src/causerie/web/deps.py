@@ -6,11 +6,14 @@ than the work they do.
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
 from causerie.actions.access import access_actor_by_api_token
+from causerie.actions.accounts import LOGIN_COOKIE, access_actor_by_login, csrf_token
 from causerie.domain.models import Actor
 from causerie.runtime import Runtime
 from causerie.web.client import client_ip
@@ -35,11 +38,46 @@ async def bearer(request: Request) -> str:
     return token.strip()
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 async def get_actor(request: Request) -> Actor:
-    return await access_actor_by_api_token(request.app.state.rt, await bearer(request))
+    """An API token (`Authorization: Bearer`) or the inbox's login cookie.
+
+    With the cookie, a state-changing request must come from the server's own origin and carry
+    the login's CSRF token in `X-CSRF-Token` (docs/api.md "Credentials").
+    """
+    rt: Runtime = request.app.state.rt
+    if request.headers.get("authorization"):
+        return await access_actor_by_api_token(rt, await bearer(request))
+    token = request.cookies.get(LOGIN_COOKIE)
+    if not token:
+        raise ApiError(401, "unauthenticated", "log in, or send Authorization: Bearer <api token>")
+    actor = await access_actor_by_login(rt, token)
+    if request.method not in SAFE_METHODS:
+        origin = request.headers.get("origin")
+        if origin is not None and origin.lower() != origin_of(rt.settings.public_url):
+            raise ApiError(403, "csrf_failed", "this request comes from another site")
+        sent = request.headers.get("x-csrf-token", "")
+        if not hmac.compare_digest(sent.encode(), csrf_token(rt, token).encode()):
+            raise ApiError(403, "csrf_failed", "send the login's X-CSRF-Token header")
+    return actor
+
+
+async def get_login_token(request: Request) -> str | None:
+    """The login cookie's token, when the request is made with it (not with an API token)."""
+    if request.headers.get("authorization"):
+        return None
+    return request.cookies.get(LOGIN_COOKIE)
 
 
 Rt = Annotated[Runtime, Depends(get_runtime)]
 ClientIp = Annotated[str, Depends(get_client_ip)]
 Bearer = Annotated[str, Depends(bearer)]
 CurrentActor = Annotated[Actor, Depends(get_actor)]
+LoginToken = Annotated[str | None, Depends(get_login_token)]

@@ -16,10 +16,19 @@ from causerie.domain.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    RateLimited,
     Unauthenticated,
+    Unavailable,
 )
 
-STATUS = {Invalid: 422, NotFound: 404, Unauthenticated: 401, Forbidden: 403, Conflict: 409}
+STATUS = {
+    Invalid: 422,
+    NotFound: 404,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    Conflict: 409,
+    RateLimited: 429,
+}
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthenticated",
@@ -64,7 +73,17 @@ def describe_validation(errors: list[Any]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> Response:
-        return error_response(STATUS.get(type(exc), 400), exc.code, exc.message)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return error_response(STATUS.get(type(exc), 400), exc.code, exc.message, headers)
+
+    @app.exception_handler(Unavailable)
+    async def _unavailable(_: Request, exc: Unavailable) -> Response:
+        return error_response(
+            503,
+            "unavailable",
+            "a shared service is unreachable; try again shortly",
+            {"Retry-After": "5"},
+        )
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> Response:

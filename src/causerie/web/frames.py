@@ -16,7 +16,9 @@ Id = Annotated[str, Field(min_length=1, max_length=64)]
 
 class Auth(_Frame):
     type: Literal["auth"]
-    token: Annotated[str, Field(min_length=1, max_length=200)]
+    # Visitors: their session token. Agents: an API token, or nothing to use the login cookie
+    # their browser sent with the handshake.
+    token: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     after: Annotated[int, Field(ge=0)] | None = None
     website_id: Id | None = None  # agents: the website whose stream this socket follows
     status: Literal["online", "away"] = "online"  # agents: availability on connect

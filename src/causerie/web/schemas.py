@@ -33,10 +33,6 @@ class MessageIn(Strict):
     body: str
 
 
-class OperatorMessageIn(MessageIn):
-    pass
-
-
 class ProfileIn(Strict):
     nickname: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)

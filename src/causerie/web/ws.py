@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 
 from causerie.actions.access import ANY_ROLE, access_actor_by_api_token, check_role
+from causerie.actions.accounts import LOGIN_COOKIE, access_actor_by_login
 from causerie.actions.messages import do_send_operator_message, do_send_session_message
 from causerie.actions.presence import (
     do_set_agent_status,
@@ -24,7 +25,7 @@ from causerie.actions.presence import (
 from causerie.actions.reads import do_mark_read
 from causerie.actions.sessions import access_visitor_session, get_visitor_conversation_id
 from causerie.actions.websites import get_website
-from causerie.domain.errors import DomainError, Invalid
+from causerie.domain.errors import DomainError, Invalid, NotFound
 from causerie.domain.events import Stream
 from causerie.domain.models import Actor, Author, Scope, Session
 from causerie.domain.websites import allows_origin
@@ -33,6 +34,7 @@ from causerie.realtime.follower import StreamFollower
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
 from causerie.web.cors import OriginCache
+from causerie.web.deps import origin_of
 from causerie.web.frames import Auth, Availability, MessageSend, Ping, Read, Typing
 from causerie.web.sockets import FrameError, Subscription, serve
 
@@ -80,6 +82,8 @@ class VisitorHandler:
         return self.conversation_id
 
     async def authenticate(self, frame: Auth) -> Subscription:
+        if frame.token is None:
+            raise FrameError("unauthenticated", "token: the session token is required")
         async with self.rt.store.transaction() as tx:
             session = await access_visitor_session(self.rt, tx, frame.token, self.origin)
         self.session = session
@@ -142,8 +146,9 @@ class VisitorHandler:
 
 
 class AgentHandler:
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, login_token: str | None = None) -> None:
         self.rt = rt
+        self.login_token = login_token  # the handshake's login cookie, from the inbox's origin
         self.connection_id = new_id()
         self.actor: Actor | None = None
         self.website_id = ""
@@ -153,9 +158,15 @@ class AgentHandler:
     async def authenticate(self, frame: Auth) -> Subscription:
         if frame.website_id is None:
             raise FrameError("invalid_frame", "website_id: an agent socket follows one website")
-        actor = await access_actor_by_api_token(self.rt, frame.token)
-        async with self.rt.store.transaction() as tx:
-            await check_role(tx, actor, frame.website_id, ANY_ROLE, Scope.READ)
+        if frame.token is not None:
+            actor = await access_actor_by_api_token(self.rt, frame.token)
+        elif self.login_token is not None:
+            actor = await access_actor_by_login(self.rt, self.login_token)
+        else:
+            raise FrameError("unauthenticated", "token: an API token, or log in to the inbox")
+        async with self.rt.store.read() as tx:
+            missing = NotFound(f"no website {frame.website_id!r}", "website_not_found")
+            await check_role(tx, actor, frame.website_id, ANY_ROLE, Scope.READ, missing=missing)
             operator = await tx.get_operator(actor.operator_id or "")
         assert operator is not None
         self.actor, self.website_id, self.name = actor, frame.website_id, operator.name
@@ -263,6 +274,11 @@ async def visitor_socket(ws: WebSocket) -> None:
 
 @router.websocket("/ws/agent")
 async def agent_socket(ws: WebSocket) -> None:
+    """The inbox's and integrations' socket. The login cookie counts only when the handshake
+    comes from the server's own pages: another site's page cannot borrow an agent's login."""
     rt = _runtime(ws)
+    origin = ws.headers.get("origin")
+    same_site = origin is None or origin.lower() == origin_of(rt.settings.public_url)
+    login_token = ws.cookies.get(LOGIN_COOKIE) if same_site else None
     await ws.accept()
-    await serve(ws, rt, AgentHandler(rt))
+    await serve(ws, rt, AgentHandler(rt, login_token))

@@ -1,0 +1,280 @@
+"""Operators' accounts: login and logout, one-time links (first owner, invitations), passwords.
+
+Passwords are checked with argon2 in a worker thread (a check costs tens of milliseconds of CPU
+that would otherwise stall every socket of the node). An unknown email costs the same check as a
+wrong password, against a throwaway hash, so timing tells nothing about which addresses exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+
+from causerie.actions.audit import do_audit
+from causerie.counters.windows import window_end
+from causerie.domain.accounts import (
+    FAILURE_WINDOW,
+    FAILURES_PER_EMAIL,
+    FAILURES_PER_NETWORK,
+    LINK_TTL,
+    LOGIN_EXTEND_EVERY,
+    check_name,
+    check_operator_email,
+    check_password,
+)
+from causerie.domain.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthenticated
+from causerie.domain.models import (
+    AccountLink,
+    Actor,
+    LinkPurpose,
+    Login,
+    Operator,
+    Role,
+    Website,
+)
+from causerie.domain.networks import network_of
+from causerie.domain.ports import Tx
+from causerie.runtime import Runtime
+from causerie.tokens import derive, hash_password, hash_token, new_id, new_token, verify_password
+
+LOGIN_COOKIE = "causerie_login"
+
+
+@cache
+def _throwaway_hash() -> str:
+    return hash_password(new_token())
+
+
+async def _verify(password: str, stored_hash: str | None) -> bool:
+    matches = await asyncio.to_thread(verify_password, password, stored_hash or _throwaway_hash())
+    return matches and stored_hash is not None
+
+
+def csrf_token(rt: Runtime, login_token: str) -> str:
+    return derive(rt.settings.secret_key, "csrf", login_token)
+
+
+@dataclass(frozen=True)
+class LoggedIn:
+    operator: Operator
+    token: str  # for the cookie; only its hash is stored
+    login: Login
+
+
+def _counter_keys(email: str, ip: str) -> tuple[str, str]:
+    """Counter names that hold no address: hashes of the email and of the client's network."""
+    digest = hashlib.sha256(email.encode()).hexdigest()[:32]
+    network = hashlib.sha256(network_of(ip).encode()).hexdigest()[:32]
+    return f"login:email:{digest}", f"login:net:{network}"
+
+
+async def _refuse_if_limited(rt: Runtime, keys: tuple[str, str]) -> None:
+    now = rt.clock.now()
+    by_email = await rt.counters.count(keys[0], now, FAILURE_WINDOW)
+    by_network = await rt.counters.count(keys[1], now, FAILURE_WINDOW)
+    if by_email >= FAILURES_PER_EMAIL or by_network >= FAILURES_PER_NETWORK:
+        wait = round(window_end(now, FAILURE_WINDOW))
+        raise RateLimited(f"too many failed logins; try again in {wait} seconds", wait)
+
+
+async def _start_login(rt: Runtime, tx: Tx, operator: Operator) -> LoggedIn:
+    now = rt.clock.now()
+    token = new_token()
+    login = Login(
+        id=new_id(),
+        operator_id=operator.id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + rt.settings.login_ttl,
+    )
+    await tx.insert_login(login, hash_token(token))
+    await tx.record_login(operator.id, now)
+    actor = Actor("operator", operator.id, login_id=login.id)
+    await do_audit(rt, tx, actor, "operator.login", target_type="operator", target_id=operator.id)
+    return LoggedIn(operator, token, login)
+
+
+async def do_login(rt: Runtime, email: str, password: str, client_ip: str) -> LoggedIn:
+    address = email.strip().lower()
+    keys = _counter_keys(address, client_ip)
+    await _refuse_if_limited(rt, keys)
+    async with rt.store.read() as tx:
+        operator = await tx.get_operator_by_email(address)
+        stored = await tx.get_password_hash(operator.id) if operator else None
+    if operator is None or not await _verify(password, stored):
+        now = rt.clock.now()
+        await rt.counters.hit(keys[0], now, FAILURE_WINDOW)
+        await rt.counters.hit(keys[1], now, FAILURE_WINDOW)
+        raise Unauthenticated("wrong email or password", "invalid_credentials")
+    await rt.counters.reset(keys[0])
+    async with rt.store.transaction() as tx:
+        return await _start_login(rt, tx, operator)
+
+
+async def access_actor_by_login(rt: Runtime, token: str) -> Actor:
+    """The operator behind a login cookie; the login is pushed forward while it is used."""
+    now = rt.clock.now()
+    async with rt.store.read() as tx:
+        login = await tx.get_login(hash_token(token))
+    if login is None or login.expires_at <= now:
+        raise Unauthenticated("not logged in, or the login has expired", "invalid_login")
+    if now - login.last_seen_at >= LOGIN_EXTEND_EVERY:
+        async with rt.store.transaction(durable=False) as tx:
+            await tx.extend_login(login.id, now, now + rt.settings.login_ttl)
+    return Actor("operator", login.operator_id, login_id=login.id)
+
+
+async def do_logout(rt: Runtime, actor: Actor) -> None:
+    if actor.login_id is None:
+        raise Forbidden("only a login can log out; revoke a token instead", "login_required")
+    async with rt.store.transaction() as tx:
+        await tx.delete_login(actor.login_id)
+
+
+async def do_change_password(rt: Runtime, actor: Actor, current: str, new: str) -> None:
+    """Change the password and end every other login of the operator."""
+    if actor.login_id is None or actor.operator_id is None:
+        raise Forbidden("changing a password needs the inbox login", "login_required")
+    check_password(new)
+    async with rt.store.read() as tx:
+        stored = await tx.get_password_hash(actor.operator_id)
+    if not await _verify(current, stored):
+        raise Unauthenticated("the current password is wrong", "invalid_credentials")
+    new_hash = await asyncio.to_thread(hash_password, new)
+    async with rt.store.transaction() as tx:
+        await tx.set_password(actor.operator_id, new_hash)
+        await tx.delete_other_logins(actor.operator_id, actor.login_id)
+        await do_audit(
+            rt, tx, actor, "operator.password", target_type="operator", target_id=actor.operator_id
+        )
+
+
+async def do_rename(rt: Runtime, actor: Actor, name: str) -> Operator:
+    if actor.operator_id is None:
+        raise Unauthenticated("authentication required")
+    name = check_name(name)
+    async with rt.store.transaction() as tx:
+        await tx.set_operator_name(actor.operator_id, name)
+        operator = await tx.get_operator(actor.operator_id)
+    assert operator is not None
+    return operator
+
+
+async def get_me(rt: Runtime, actor: Actor) -> tuple[Operator, list[tuple[Website, Role]]]:
+    if actor.operator_id is None:
+        raise Unauthenticated("authentication required")
+    async with rt.store.read() as tx:
+        operator = await tx.get_operator(actor.operator_id)
+        memberships = await tx.list_memberships(actor.operator_id)
+    if operator is None:
+        raise Unauthenticated("this operator no longer exists", "invalid_login")
+    if actor.website_ids is not None:
+        memberships = [(w, r) for w, r in memberships if w.id in actor.website_ids]
+    return operator, memberships
+
+
+# one-time links
+
+
+def link_url(rt: Runtime, purpose: LinkPurpose, token: str) -> str:
+    """Where a link leads: the inbox, with the token in the fragment (never sent to a server)."""
+    return f"{rt.settings.public_url}/app/#/{purpose.value}?token={token}"
+
+
+async def create_link(
+    rt: Runtime, tx: Tx, purpose: LinkPurpose, operator_id: str | None
+) -> tuple[AccountLink, str]:
+    now = rt.clock.now()
+    token = new_token()
+    link = AccountLink(
+        id=new_id(),
+        purpose=purpose,
+        operator_id=operator_id,
+        created_at=now,
+        expires_at=now + LINK_TTL[purpose],
+    )
+    await tx.insert_link(link, hash_token(token))
+    return link, token
+
+
+async def do_create_setup_link(rt: Runtime) -> str | None:
+    """On a fresh install (no operator yet), a new link to create the first owner, replacing any
+    earlier one; None once someone has set up the server."""
+    async with rt.store.transaction() as tx:
+        if await tx.count_operators() > 0:
+            return None
+        await tx.delete_links(LinkPurpose.SETUP.value)
+        _, token = await create_link(rt, tx, LinkPurpose.SETUP, None)
+    return link_url(rt, LinkPurpose.SETUP, token)
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    link: AccountLink
+    email: str | None
+    websites: list[tuple[Website, Role]]
+
+
+async def _valid_link(rt: Runtime, tx: Tx, token: str) -> AccountLink:
+    link = await tx.get_link(hash_token(token))
+    if link is None or link.expires_at <= rt.clock.now():
+        raise NotFound("this link is unknown, used or expired", "invalid_link")
+    if link.purpose is LinkPurpose.SETUP and await tx.count_operators() > 0:
+        raise NotFound("this server is already set up; log in instead", "invalid_link")
+    return link
+
+
+async def get_link(rt: Runtime, token: str) -> LinkInfo:
+    async with rt.store.read() as tx:
+        link = await _valid_link(rt, tx, token)
+        if link.operator_id is None:
+            return LinkInfo(link, None, [(w, Role.OWNER) for w in await tx.list_websites()])
+        operator = await tx.get_operator(link.operator_id)
+        assert operator is not None
+        return LinkInfo(link, operator.email, await tx.list_memberships(operator.id))
+
+
+async def do_accept_link(
+    rt: Runtime, token: str, *, name: str, password: str, email: str | None
+) -> LoggedIn:
+    """Use a one-time link: the first owner is created (owner of every website), or an invited
+    operator sets their name and password. Either way they are logged in."""
+    name = check_name(name)
+    check_password(password)
+    new_hash = await asyncio.to_thread(hash_password, password)
+    async with rt.store.transaction() as tx:
+        link = await _valid_link(rt, tx, token)
+        if not await tx.delete_link(link.id):  # a concurrent use won
+            raise NotFound("this link is unknown, used or expired", "invalid_link")
+        if link.purpose is LinkPurpose.SETUP:
+            operator = await _create_first_owner(rt, tx, email, name, new_hash)
+        else:
+            assert link.operator_id is not None
+            found = await tx.get_operator(link.operator_id)
+            assert found is not None
+            await tx.set_password(found.id, new_hash)
+            await tx.set_operator_name(found.id, name)
+            operator = Operator(found.id, found.email, name, found.created_at)
+            await tx.delete_links(LinkPurpose.INVITE.value, operator.id)
+        return await _start_login(rt, tx, operator)
+
+
+async def _create_first_owner(
+    rt: Runtime, tx: Tx, email: str | None, name: str, password_hash: str
+) -> Operator:
+    address = check_operator_email(email or "")
+    if await tx.get_operator_by_email(address) is not None:
+        raise Conflict(f"{address!r} already has an account", "email_taken")
+    now = rt.clock.now()
+    operator = Operator(id=new_id(), email=address, name=name, created_at=now)
+    await tx.insert_operator(operator, None)
+    await tx.set_password(operator.id, password_hash)
+    for website in await tx.list_websites():
+        await tx.set_membership(website.id, operator.id, Role.OWNER, now)
+    await tx.delete_links(LinkPurpose.SETUP.value)
+    await do_audit(
+        rt, tx, Actor.system(), "operator.create", target_type="operator", target_id=operator.id
+    )
+    return operator

@@ -1,0 +1,255 @@
+"""What agents do to conversations from the inbox or the API: list, open, assign, resolve,
+reopen, and correct a visitor's profile. Each change reaches agents' and visitors' sockets as an
+event (docs/realtime.md)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from causerie.actions.access import ANY_ROLE, check_role
+from causerie.actions.audit import do_audit
+from causerie.actions.events import do_emit
+from causerie.actions.profiles import UNSET, apply_profile, checked_changes
+from causerie.domain.errors import Invalid, NotFound
+from causerie.domain.events import EventType, Stream
+from causerie.domain.models import (
+    Actor,
+    Conversation,
+    ConversationState,
+    ConversationSummary,
+    Message,
+    Operator,
+    Scope,
+    Session,
+)
+from causerie.domain.ports import Tx
+from causerie.domain.wire import conversation_json
+from causerie.runtime import Runtime
+
+THREAD_PAGE = 50
+
+
+def conversation_missing(conversation_id: str) -> NotFound:
+    return NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
+
+
+def session_missing(session_id: str) -> NotFound:
+    return NotFound(f"no session {session_id!r}", "session_not_found")
+
+
+async def emit_conversation(rt: Runtime, tx: Tx, conversation: Conversation) -> None:
+    """`conversation.updated` to the website's agents and to the visitor, each their view."""
+    for stream, for_visitor in (
+        (Stream.of_website(conversation.website_id), False),
+        (Stream.of_session(conversation.session_id), True),
+    ):
+        await do_emit(
+            rt,
+            tx,
+            stream,
+            EventType.CONVERSATION_UPDATED,
+            conversation.id,
+            {"conversation": conversation_json(conversation, for_visitor=for_visitor)},
+            session_id=conversation.session_id,
+        )
+
+
+# the list
+
+
+def encode_cursor(summary: ConversationSummary) -> str:
+    conversation = summary.conversation
+    assert conversation.last_message_at is not None
+    text = f"{conversation.last_message_at.isoformat()}|{conversation.id}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, _, conversation_id = text.partition("|")
+        moment = datetime.fromisoformat(at)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise Invalid("cursor: not a cursor this API gave", "invalid_cursor") from None
+    if moment.tzinfo is None or not conversation_id:
+        raise Invalid("cursor: not a cursor this API gave", "invalid_cursor")
+    return moment, conversation_id
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    conversations: list[ConversationSummary]
+    next_cursor: str | None
+
+
+async def get_conversations(
+    rt: Runtime,
+    actor: Actor,
+    website_id: str,
+    *,
+    state: ConversationState | None,
+    assignee: str | None,
+    query: str | None,
+    limit: int,
+    cursor: str | None,
+) -> ConversationPage:
+    """`assignee`: "me", "none", an operator id, or None for everyone's."""
+    after = decode_cursor(cursor) if cursor else None
+    if assignee == "me":
+        assignee = actor.operator_id
+    async with rt.store.read() as tx:
+        missing = NotFound(f"no website {website_id!r}", "website_not_found")
+        await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
+        rows = await tx.list_conversations(
+            website_id,
+            state=state,
+            assignee=None if assignee == "none" else assignee,
+            unassigned=assignee == "none",
+            query=(query or "").strip() or None,
+            limit=limit + 1,
+            after=after,
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return ConversationPage(rows, encode_cursor(rows[-1]) if more else None)
+
+
+# one conversation
+
+
+@dataclass(frozen=True)
+class Thread:
+    conversation: Conversation
+    session: Session
+    messages: list[Message]
+    assignee: Operator | None
+
+
+async def _conversation(tx: Tx, actor: Actor, conversation_id: str, scope: Scope) -> Conversation:
+    conversation = await tx.get_conversation(conversation_id)
+    missing = conversation_missing(conversation_id)
+    if conversation is None:
+        raise missing
+    await check_role(tx, actor, conversation.website_id, ANY_ROLE, scope, missing=missing)
+    return conversation
+
+
+async def get_thread(rt: Runtime, actor: Actor, conversation_id: str) -> Thread:
+    async with rt.store.read() as tx:
+        conversation = await _conversation(tx, actor, conversation_id, Scope.READ)
+        session = await tx.get_session(conversation.session_id)
+        assert session is not None
+        messages = await tx.list_messages(conversation.id, limit=THREAD_PAGE, include_notes=True)
+        assignee = (
+            await tx.get_operator(conversation.assignee_id) if conversation.assignee_id else None
+        )
+    return Thread(conversation, session, messages, assignee)
+
+
+async def get_thread_messages(
+    rt: Runtime, actor: Actor, conversation_id: str, *, before: str | None, limit: int
+) -> list[Message]:
+    async with rt.store.read() as tx:
+        conversation = await _conversation(tx, actor, conversation_id, Scope.READ)
+        if before is not None and await tx.get_message(conversation.id, before) is None:
+            raise NotFound(f"no message {before!r} in this conversation", "message_not_found")
+        return await tx.list_messages(
+            conversation.id, limit=limit, before=before, include_notes=True
+        )
+
+
+async def do_assign(
+    rt: Runtime, actor: Actor, conversation_id: str, operator_id: str | None
+) -> Conversation:
+    """Give the conversation to a member of its website, or to nobody."""
+    async with rt.store.transaction() as tx:
+        conversation = await _conversation(tx, actor, conversation_id, Scope.WRITE)
+        if (
+            operator_id is not None
+            and await tx.get_role(operator_id, conversation.website_id) is None
+        ):
+            raise NotFound(f"no operator {operator_id!r} on this website", "operator_not_found")
+        if conversation.assignee_id == operator_id:
+            return conversation
+        now = rt.clock.now()
+        await tx.set_assignee(conversation.id, operator_id, now)
+        updated = replace(conversation, assignee_id=operator_id, updated_at=now)
+        await emit_conversation(rt, tx, updated)
+        await do_audit(
+            rt,
+            tx,
+            actor,
+            "conversation.assign",
+            target_type="conversation",
+            target_id=conversation.id,
+            website_id=conversation.website_id,
+            details={"assignee_id": operator_id or ""},
+        )
+    return updated
+
+
+async def do_set_state(
+    rt: Runtime, actor: Actor, conversation_id: str, state: ConversationState
+) -> Conversation:
+    """Resolve or reopen; a no-op when the conversation is already in that state."""
+    async with rt.store.transaction() as tx:
+        conversation = await _conversation(tx, actor, conversation_id, Scope.WRITE)
+        if conversation.state is state:
+            return conversation
+        now = rt.clock.now()
+        await tx.set_conversation_state(conversation.id, state, now)
+        updated = replace(conversation, state=state, updated_at=now)
+        await emit_conversation(rt, tx, updated)
+    return updated
+
+
+# visitors
+
+
+async def get_visitor_session(
+    rt: Runtime, actor: Actor, session_id: str
+) -> tuple[Session, str | None]:
+    async with rt.store.read() as tx:
+        session = await tx.get_session(session_id)
+        missing = session_missing(session_id)
+        if session is None:
+            raise missing
+        await check_role(tx, actor, session.website_id, ANY_ROLE, Scope.READ, missing=missing)
+        conversation = await tx.get_conversation_of_session(session.id)
+    return session, conversation.id if conversation else None
+
+
+async def do_edit_profile(
+    rt: Runtime,
+    actor: Actor,
+    session_id: str,
+    *,
+    nickname: str | None = UNSET,
+    email: str | None = UNSET,
+    phone: str | None = UNSET,
+    data: dict[str, Any] | None = None,
+) -> Session:
+    """An agent corrects a visitor's profile (P7), as the visitor could."""
+    changes = checked_changes(nickname, email, phone)
+    async with rt.store.transaction() as tx:
+        session = await tx.get_session(session_id)
+        missing = session_missing(session_id)
+        if session is None:
+            raise missing
+        await check_role(tx, actor, session.website_id, ANY_ROLE, Scope.WRITE, missing=missing)
+        updated = await apply_profile(rt, tx, session, changes, data)
+        if updated != session:
+            await do_audit(
+                rt,
+                tx,
+                actor,
+                "visitor.profile",
+                target_type="session",
+                target_id=session.id,
+                website_id=session.website_id,
+            )
+    return updated

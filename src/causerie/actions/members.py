@@ -1,0 +1,142 @@
+"""The operators of a website: invitations, roles, removal (docs/api.md "Roles").
+
+Admins manage agents and admins; only an owner grants, changes or removes the owner role; a
+website always keeps an owner; anyone may leave a website they belong to (but its last owner).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from causerie.actions.access import ANY_ROLE, MANAGERS, OWNERS, check_role
+from causerie.actions.accounts import create_link, link_url
+from causerie.actions.audit import do_audit
+from causerie.actions.inbox import emit_conversation
+from causerie.domain.accounts import check_operator_email
+from causerie.domain.errors import Conflict, Forbidden, NotFound
+from causerie.domain.models import Actor, LinkPurpose, Member, Operator, Role, Scope
+from causerie.domain.ports import Tx
+from causerie.runtime import Runtime
+from causerie.tokens import new_id
+
+
+def _website_missing(website_id: str) -> NotFound:
+    return NotFound(f"no website {website_id!r}", "website_not_found")
+
+
+def _operator_missing(operator_id: str) -> NotFound:
+    return NotFound(f"no operator {operator_id!r} on this website", "operator_not_found")
+
+
+async def get_members(rt: Runtime, actor: Actor, website_id: str) -> list[Member]:
+    async with rt.store.read() as tx:
+        missing = _website_missing(website_id)
+        await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
+        return await tx.list_members(website_id)
+
+
+@dataclass(frozen=True)
+class Invited:
+    member: Member
+    invitation_url: str | None  # a new person's one-time link, shown once
+
+
+async def do_invite(rt: Runtime, actor: Actor, website_id: str, email: str, role: Role) -> Invited:
+    address = check_operator_email(email)
+    now = rt.clock.now()
+    async with rt.store.transaction() as tx:
+        needed = OWNERS if role is Role.OWNER else MANAGERS
+        missing = _website_missing(website_id)
+        await check_role(tx, actor, website_id, needed, Scope.WRITE, missing=missing)
+        operator = await tx.get_operator_by_email(address)
+        url = None
+        if operator is None:
+            operator = Operator(
+                id=new_id(), email=address, name=address.split("@")[0], created_at=now
+            )
+            await tx.insert_operator(operator, None)
+            _, token = await create_link(rt, tx, LinkPurpose.INVITE, operator.id)
+            url = link_url(rt, LinkPurpose.INVITE, token)
+        elif await tx.get_role(operator.id, website_id) is not None:
+            raise Conflict(f"{address!r} is already a member of this website", "already_member")
+        await tx.set_membership(website_id, operator.id, role, now)
+        await do_audit(
+            rt,
+            tx,
+            actor,
+            "operator.invite",
+            target_type="operator",
+            target_id=operator.id,
+            website_id=website_id,
+            details={"role": role.value},
+        )
+        pending = await tx.get_password_hash(operator.id) is None
+    return Invited(Member(operator, role, pending), url)
+
+
+async def _member(tx: Tx, website_id: str, operator_id: str) -> Member:
+    for member in await tx.list_members(website_id):
+        if member.operator.id == operator_id:
+            return member
+    raise _operator_missing(operator_id)
+
+
+async def do_set_role(
+    rt: Runtime, actor: Actor, website_id: str, operator_id: str, role: Role
+) -> Member:
+    async with rt.store.transaction() as tx:
+        missing = _website_missing(website_id)
+        mine = await check_role(tx, actor, website_id, MANAGERS, Scope.WRITE, missing=missing)
+        member = await _member(tx, website_id, operator_id)
+        if Role.OWNER in (role, member.role) and mine is not Role.OWNER:
+            raise Forbidden("only an owner grants or takes the owner role")
+        if member.role is Role.OWNER and role is not Role.OWNER:
+            await _keep_an_owner(tx, website_id)
+        await tx.set_membership(website_id, operator_id, role, rt.clock.now())
+        await do_audit(
+            rt,
+            tx,
+            actor,
+            "operator.role",
+            target_type="operator",
+            target_id=operator_id,
+            website_id=website_id,
+            details={"role": role.value},
+        )
+    return Member(member.operator, role, member.pending)
+
+
+async def do_remove_member(rt: Runtime, actor: Actor, website_id: str, operator_id: str) -> None:
+    """Remove an operator from a website; their conversations there become unassigned."""
+    now = rt.clock.now()
+    async with rt.store.transaction() as tx:
+        missing = _website_missing(website_id)
+        leaving = actor.operator_id == operator_id
+        allowed = ANY_ROLE if leaving else MANAGERS
+        mine = await check_role(tx, actor, website_id, allowed, Scope.WRITE, missing=missing)
+        member = await _member(tx, website_id, operator_id)
+        if member.role is Role.OWNER:
+            if not leaving and mine is not Role.OWNER:
+                raise Forbidden("only an owner removes an owner")
+            await _keep_an_owner(tx, website_id)
+        await tx.delete_membership(website_id, operator_id)
+        for conversation_id in await tx.unassign_all(website_id, operator_id, now):
+            conversation = await tx.get_conversation(conversation_id)
+            assert conversation is not None
+            await emit_conversation(rt, tx, conversation)
+        await do_audit(
+            rt,
+            tx,
+            actor,
+            "operator.remove",
+            target_type="operator",
+            target_id=operator_id,
+            website_id=website_id,
+        )
+
+
+async def _keep_an_owner(tx: Tx, website_id: str) -> None:
+    if await tx.count_owners(website_id) <= 1:
+        raise Conflict(
+            "a website keeps at least one owner; make someone else owner first", "last_owner"
+        )

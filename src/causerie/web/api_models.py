@@ -1,0 +1,329 @@
+"""The shapes of `/api/v1`: request bodies (strict: unknown fields refused) and responses.
+
+Responses are declared so the OpenAPI document says exactly what comes back; the serialisers in
+`domain/wire.py` and `web/api_json.py` produce them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from causerie.web.schemas import Strict
+
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+RoleName = Literal["owner", "admin", "agent"]
+ScopeName = Literal["read", "write"]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# accounts
+
+
+class LoginIn(Strict):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1000)
+
+
+class LinkIn(Strict):
+    token: str = Field(min_length=1, max_length=100)
+
+
+class AcceptIn(Strict):
+    token: str = Field(min_length=1, max_length=100)
+    name: str = Field(max_length=200)
+    password: str = Field(max_length=1000)
+    email: str | None = Field(default=None, max_length=320)
+
+
+class NameIn(Strict):
+    name: str = Field(max_length=200)
+
+
+class PasswordIn(Strict):
+    current_password: str = Field(max_length=1000)
+    new_password: str = Field(max_length=1000)
+
+
+class OperatorOut(Out):
+    id: str
+    email: str
+    name: str
+
+
+class WebsiteRef(Out):
+    id: str
+    name: str
+    role: RoleName
+
+
+class LoginOut(Out):
+    operator: OperatorOut
+    csrf_token: str
+
+
+class MeOut(Out):
+    operator: OperatorOut
+    websites: list[WebsiteRef]
+    csrf_token: str | None
+    via: Literal["cookie", "token"]
+
+
+class LinkOut(Out):
+    purpose: Literal["setup", "invite"]
+    email: str | None
+    websites: list[WebsiteRef]
+
+
+class OperatorBody(Out):
+    operator: OperatorOut
+
+
+# websites
+
+
+class WebsiteIn(Strict):
+    name: str = Field(max_length=200)
+    origins: list[Annotated[str, Field(max_length=300)]] = Field(min_length=1, max_length=50)
+
+
+class SettingsPatch(Strict):
+    color: str | None = Field(default=None, max_length=7)
+    position: Literal["left", "right"] | None = None
+    greeting: str | None = Field(default=None, max_length=500)
+    locale: Literal["en", "fr"] | None = None
+    email_prompt: bool | None = None
+
+
+class WebsitePatch(Strict):
+    name: str | None = Field(default=None, max_length=200)
+    origins: list[Annotated[str, Field(max_length=300)]] | None = Field(
+        default=None, min_length=1, max_length=50
+    )
+    settings: SettingsPatch | None = None
+
+
+class WebsiteOut(Out):
+    id: str
+    name: str
+    origins: list[str]
+    settings: dict[str, Any]
+    created_at: str
+
+
+class WebsiteWithRole(WebsiteOut):
+    role: RoleName
+
+
+class WebsitesOut(Out):
+    websites: list[WebsiteWithRole]
+
+
+class WebsiteBody(Out):
+    website: WebsiteOut
+
+
+class WebsiteDetailOut(Out):
+    website: WebsiteOut
+    role: RoleName
+    snippet: str
+
+
+class DeletedWebsite(Out):
+    website_id: str
+    conversations: int
+
+
+class DeletedWebsiteOut(Out):
+    deleted: DeletedWebsite
+
+
+class VisitorsOut(Out):
+    visitors: list[dict[str, Any]]
+
+
+# operators of a website
+
+
+class InviteIn(Strict):
+    email: str = Field(max_length=320)
+    role: RoleName = "agent"
+
+
+class RoleIn(Strict):
+    role: RoleName
+
+
+class MemberOut(Out):
+    id: str
+    email: str
+    name: str
+    role: RoleName
+    pending: bool
+
+
+class MembersOut(Out):
+    operators: list[MemberOut]
+
+
+class InvitedOut(Out):
+    operator: MemberOut
+    invitation_url: str | None
+
+
+class MemberBody(Out):
+    operator: MemberOut
+
+
+# conversations, messages, visitors
+
+
+class ReadUpTo(Out):
+    visitor: str | None
+    operator: str | None
+
+
+class ConversationOut(Out):
+    id: str
+    state: Literal["open", "resolved"]
+    updated_at: str | None
+    last_message_at: str | None
+    unread: int
+    read_up_to: ReadUpTo
+    session_id: str
+    website_id: str
+    assignee_id: str | None
+    unread_by_visitor: int
+
+
+class MessageOperator(Out):
+    id: str
+    name: str
+
+
+class MessageOut(Out):
+    id: str
+    conversation_id: str
+    author: Literal["visitor", "operator", "system"]
+    type: Literal["text", "file", "note", "event"]
+    body: str
+    client_id: str
+    created_at: str | None
+    operator: MessageOperator | None = None
+
+
+class VisitorRef(Out):
+    nickname: str | None
+    email: str | None
+
+
+class SummaryOut(ConversationOut):
+    visitor: VisitorRef
+    last_message: MessageOut | None
+
+
+class ConversationsOut(Out):
+    conversations: list[SummaryOut]
+    next_cursor: str | None
+
+
+class PageOut(Out):
+    url: str
+    title: str
+    referrer: str
+
+
+class ProfileOut(Out):
+    nickname: str | None
+    email: str | None
+    phone: str | None
+    data: dict[str, Any]
+
+
+class SessionOut(Out):
+    id: str
+    website_id: str
+    state: Literal["temporary", "permanent"]
+    created_at: str | None
+    last_access_at: str | None
+    page: PageOut
+    locale: str | None
+    timezone: str | None
+    user_agent: str
+    profile: ProfileOut
+
+
+class ThreadOut(Out):
+    conversation: ConversationOut
+    session: SessionOut
+    messages: list[MessageOut]
+    assignee: OperatorOut | None
+
+
+class MessagesOut(Out):
+    messages: list[MessageOut]
+
+
+class MessageBody(Out):
+    message: MessageOut
+
+
+class ConversationBody(Out):
+    conversation: ConversationOut
+
+
+class SessionDetailOut(Out):
+    session: SessionOut
+    conversation_id: str | None
+
+
+class SessionBody(Out):
+    session: SessionOut
+
+
+class AssignIn(Strict):
+    operator_id: Id | None
+
+
+class ReadIn(Strict):
+    up_to: Id
+
+
+class Deleted(Out):
+    conversation_id: str
+    messages: int
+
+
+class DeletedOut(Out):
+    deleted: Deleted
+
+
+# API tokens
+
+
+class TokenIn(Strict):
+    name: str = Field(max_length=200)
+    scopes: list[ScopeName] = Field(min_length=1, max_length=2)
+    website_ids: list[Id] | None = Field(default=None, max_length=100)
+
+
+class TokenOut(Out):
+    id: str
+    name: str
+    scopes: list[ScopeName]
+    website_ids: list[str] | None
+    created_at: str | None
+    last_used_at: str | None
+
+
+class TokensOut(Out):
+    tokens: list[TokenOut]
+
+
+class TokenCreatedOut(Out):
+    token: TokenOut
+    secret: str

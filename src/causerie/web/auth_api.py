@@ -1,0 +1,147 @@
+"""Accounts over HTTP: `/api/v1/auth/*` (login, logout, one-time links) and `/api/v1/me`.
+
+See docs/api.md "Accounts". The login cookie is set and cleared here, and nowhere else.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+
+from causerie.actions.accounts import (
+    LOGIN_COOKIE,
+    LoggedIn,
+    csrf_token,
+    do_accept_link,
+    do_change_password,
+    do_login,
+    do_logout,
+    do_rename,
+    get_link,
+    get_me,
+)
+from causerie.domain.wire import operator_json
+from causerie.runtime import Runtime
+from causerie.web.api_models import (
+    AcceptIn,
+    LinkIn,
+    LinkOut,
+    LoginIn,
+    LoginOut,
+    MeOut,
+    NameIn,
+    OperatorBody,
+    PasswordIn,
+)
+from causerie.web.deps import ClientIp, CurrentActor, LoginToken, Rt
+from causerie.web.routes import access
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+def _logged_in(rt: Runtime, done: LoggedIn) -> JSONResponse:
+    response = JSONResponse(
+        {"operator": operator_json(done.operator), "csrf_token": csrf_token(rt, done.token)}
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        done.token,
+        max_age=int(rt.settings.login_ttl.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=rt.settings.public_url.startswith("https://"),
+    )
+    return response
+
+
+@router.post(
+    "/auth/login",
+    response_model=LoginOut,
+    summary="Log in with email and password; sets the login cookie",
+    responses={
+        401: {"description": "wrong email or password"},
+        429: {"description": "too many failures"},
+    },
+    openapi_extra=access("public"),
+)
+async def login(body: LoginIn, rt: Rt, ip: ClientIp) -> JSONResponse:
+    return _logged_in(rt, await do_login(rt, body.email, body.password, ip))
+
+
+@router.post(
+    "/auth/logout",
+    status_code=204,
+    summary="End this login",
+    openapi_extra=access("login"),
+)
+async def logout(rt: Rt, actor: CurrentActor) -> Response:
+    await do_logout(rt, actor)
+    response = Response(status_code=204)
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+@router.post(
+    "/auth/link",
+    response_model=LinkOut,
+    summary="What a one-time link (first owner, invitation) is for",
+    openapi_extra=access("public"),
+)
+async def inspect_link(body: LinkIn, rt: Rt) -> dict[str, object]:
+    info = await get_link(rt, body.token)
+    return {
+        "purpose": info.link.purpose.value,
+        "email": info.email,
+        "websites": [{"id": w.id, "name": w.name, "role": r.value} for w, r in info.websites],
+    }
+
+
+@router.post(
+    "/auth/accept",
+    response_model=LoginOut,
+    summary="Use a one-time link: choose a name and password, and log in",
+    openapi_extra=access("public"),
+)
+async def accept_link(body: AcceptIn, rt: Rt) -> JSONResponse:
+    done = await do_accept_link(
+        rt, body.token, name=body.name, password=body.password, email=body.email
+    )
+    return _logged_in(rt, done)
+
+
+@router.get(
+    "/me",
+    response_model=MeOut,
+    summary="Who is calling, their websites and roles",
+    openapi_extra=access("login"),
+)
+async def me(rt: Rt, actor: CurrentActor, login_token: LoginToken) -> dict[str, object]:
+    operator, memberships = await get_me(rt, actor)
+    return {
+        "operator": operator_json(operator),
+        "websites": [{"id": w.id, "name": w.name, "role": r.value} for w, r in memberships],
+        "csrf_token": csrf_token(rt, login_token) if actor.via_login and login_token else None,
+        "via": "cookie" if actor.via_login else "token",
+    }
+
+
+@router.patch(
+    "/me",
+    response_model=OperatorBody,
+    summary="Change one's display name",
+    openapi_extra=access("login"),
+)
+async def rename(body: NameIn, rt: Rt, actor: CurrentActor) -> dict[str, object]:
+    return {"operator": operator_json(await do_rename(rt, actor, body.name))}
+
+
+@router.post(
+    "/me/password",
+    status_code=204,
+    summary="Change one's password; ends every other login",
+    openapi_extra=access("login"),
+)
+async def change_password(body: PasswordIn, rt: Rt, actor: CurrentActor) -> Response:
+    await do_change_password(rt, actor, body.current_password, body.new_password)
+    return Response(status_code=204)
