@@ -189,6 +189,7 @@ class Site:
     other_website_id: str
     tokens: dict[str, str]  # role name (and "other_owner") -> API token
     operator_ids: dict[str, str]
+    passwords: dict[str, str]  # role name -> password; emails are f"{role}@shop.example"
 
 
 @pytest.fixture
@@ -198,7 +199,7 @@ def site(harness: Harness) -> Site:
     cli = Actor.cli()
     website = harness.run(do_create_website(rt, cli, "Shop", [ORIGIN]))
     other = harness.run(do_create_website(rt, cli, "Other", [OTHER_ORIGIN]))
-    tokens, ids = {}, {}
+    tokens, ids, passwords = {}, {}, {}
     for role, website_id in (
         ("owner", website.id),
         ("admin", website.id),
@@ -215,7 +216,9 @@ def site(harness: Harness) -> Site:
             do_create_api_token(rt, cli, email, name="t", scopes=frozenset(Scope))
         )
         tokens[role], ids[role] = secret, added.operator.id
-    return Site(website.id, other.id, tokens, ids)
+        assert added.one_time_password is not None
+        passwords[role] = added.one_time_password
+    return Site(website.id, other.id, tokens, ids, passwords)
 
 
 # -- a real server on a real socket ------------------------------------------------------------
