@@ -29,7 +29,13 @@ from tests.support import (
     table_names,
 )
 
-RULES = ("temporary_sessions", "chat_ips", "resolved_conversations")
+RULES = (
+    "temporary_sessions",
+    "chat_ips",
+    "resolved_conversations",
+    "expired_logins",
+    "expired_links",
+)
 
 
 class Cli:

@@ -58,12 +58,22 @@ def test_demo_serves_a_shop_whose_chatbox_talks_to_causerie(tmp_path: Path) -> N
     )
     try:
         assert process.stdout is not None
-        printed = [process.stdout.readline() for _ in range(5)]
+        printed = [process.stdout.readline() for _ in range(7)]
         assert printed[0].strip() == f"Causerie:  {causerie}"
         assert printed[1].startswith(f"Demo shop: {shop}")
-        website_id = printed[2].split(":", 1)[1].strip()
-        token = printed[4].strip()
+        assert printed[2].startswith(f"Inbox:     {causerie}/app/")
+        login = re.fullmatch(r"\s*log in as (\S+) with the password (\S+)\s*", printed[3])
+        assert login, printed[3]
+        website_id = printed[4].split(":", 1)[1].strip()
+        token = printed[6].strip()
         _wait_healthy(causerie, process)
+        with httpx.Client(timeout=5) as inbox:
+            logged_in = inbox.post(
+                f"{causerie}/api/v1/auth/login",
+                json={"email": login.group(1), "password": login.group(2)},
+            )
+            assert logged_in.status_code == 200, logged_in.text
+            assert inbox.get(f"{causerie}/api/v1/me").json()["websites"][0]["id"] == website_id
         with httpx.Client(timeout=5) as http:
             page = http.get(f"{shop}/shoes").text
             assert f'window.CAUSERIE_WEBSITE_ID = "{website_id}"' in page

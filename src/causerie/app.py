@@ -27,7 +27,7 @@ from causerie.runtime import Runtime
 from causerie.settings import Settings
 from causerie.store.database import open_store
 from causerie.store.migrate import upgrade
-from causerie.web import api_v1, assets, auth_api, errors, widget_api, ws
+from causerie.web import api_v1, assets, auth_api, errors, inbox, widget_api, ws
 from causerie.web.access_log import AccessLog
 from causerie.web.cors import OriginCache, WidgetCors
 from causerie.web.limits import BodyLimit
@@ -117,6 +117,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(api_v1.router)
     app.include_router(ws.router)
     app.include_router(assets.router)
+    app.include_router(inbox.router)
 
     @app.get("/api/health", tags=["server"], summary="Liveness")
     async def health() -> JSONResponse:

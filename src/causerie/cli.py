@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from causerie.actions.accounts import do_create_setup_link
 from causerie.actions.conversations import do_delete_conversation
 from causerie.actions.operators import check_role_name, do_add_operator, do_create_api_token
 from causerie.actions.retention import do_purge
@@ -75,14 +76,16 @@ def serve(host: str, port: int) -> None:
     from causerie.server import uvicorn_options
 
     settings = _settings()
-    operators = _run(settings, _count_operators)
+    if settings.sources.get("public_url") == "the default":
+        # Nobody said where the server is reached: it is where it listens.
+        shown = f"[{host}]" if ":" in host else host
+        settings = _settings(public_url=f"http://{shown}:{port}")
+    setup_link = _run(settings, do_create_setup_link)
     out.print(f"Causerie serving on http://{host}:{port}  (data: {settings.data_dir})")
-    if operators == 0:
-        out.print(
-            "Fresh install: create a website and its first owner with\n"
-            "  causerie website add NAME --origin https://your.site\n"
-            "  causerie operator add YOU@EXAMPLE --website WEBSITE_ID --role owner"
-        )
+    out.print(f"Inbox: {settings.public_url}/app/")
+    if setup_link is not None:
+        out.print("Fresh install: create the first owner with this one-time link (valid 24 hours):")
+        out.print(f"  {setup_link}", markup=False)
     uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options(settings))
 
 
@@ -104,7 +107,7 @@ def serve(host: str, port: int) -> None:
 )
 def demo(host: str, port: int, shop_port: int) -> None:
     """Serve Causerie and a sample shop with the chatbox, to see a live chat in a minute."""
-    from causerie.demo import prepare, serve_demo
+    from causerie.demo import DEMO_OPERATOR, prepare, serve_demo
 
     if port == shop_port:
         raise click.UsageError("--port and --shop-port must differ")
@@ -113,17 +116,12 @@ def demo(host: str, port: int, shop_port: int) -> None:
     website, token, password = _run(settings, lambda rt: prepare(rt, shop))
     out.print(f"Causerie:  http://{host}:{port}")
     out.print(f"Demo shop: {shop}   (open it, click the chat button, say hello)")
+    out.print(f"Inbox:     http://{host}:{port}/app/   (answer there)")
+    out.print(f"  log in as {DEMO_OPERATOR} with the password {password}", markup=False)
     out.print(f"Website id: {website.id}")
-    out.print("Answer as the demo agent over the API, with this token (shown once):")
+    out.print("Or answer over the API, with this token (shown once):")
     out.print(f"  {token}", markup=False)
-    if password:
-        out.print(f"Demo agent: demo@causerie.example, one-time password {password}", markup=False)
     asyncio.run(serve_demo(settings, website.id, host, port, shop_port))
-
-
-async def _count_operators(rt: Runtime) -> int:
-    async with rt.store.transaction() as tx:
-        return await tx.count_operators()
 
 
 @main.command()

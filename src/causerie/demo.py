@@ -15,7 +15,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from causerie.actions.operators import do_add_operator, do_create_api_token
+from causerie.actions.operators import (
+    do_add_operator,
+    do_create_api_token,
+    do_reset_password,
+)
 from causerie.actions.websites import do_create_website
 from causerie.app import create_app
 from causerie.domain.models import Actor, Role, Scope, Website
@@ -52,20 +56,22 @@ def shop_app(website_id: str, causerie_url: str) -> Starlette:
     return Starlette(routes=[Route(path, page) for path in _PAGES])
 
 
-async def prepare(rt: Runtime, shop_origin: str) -> tuple[Website, str, str | None]:
-    """The demo website (created once) and a fresh API token for its demo operator."""
+async def prepare(rt: Runtime, shop_origin: str) -> tuple[Website, str, str]:
+    """The demo website (created once), and for its demo operator a fresh password (the demo
+    runs on one's own machine: each start prints a password that works) and API token."""
     async with rt.store.transaction() as tx:
         existing = [w for w in await tx.list_websites() if w.name == DEMO_NAME]
     website = next((w for w in existing if shop_origin in w.origins), None)
     if website is None:
         website = await do_create_website(rt, Actor.cli(), DEMO_NAME, [shop_origin])
-    added = await do_add_operator(
+    await do_add_operator(
         rt, Actor.cli(), DEMO_OPERATOR, website_id=website.id, role=Role.OWNER, name="Demo agent"
     )
+    password = await do_reset_password(rt, Actor.cli(), DEMO_OPERATOR)
     _, token = await do_create_api_token(
         rt, Actor.cli(), DEMO_OPERATOR, name="demo", scopes=frozenset(Scope)
     )
-    return website, token, added.one_time_password
+    return website, token, password
 
 
 async def serve_demo(

@@ -99,3 +99,19 @@ async def do_create_api_token(
             details={"scopes": ",".join(sorted(scopes))},
         )
     return token, secret
+
+
+async def do_reset_password(rt: Runtime, actor: Actor, email: str) -> str:
+    """A new one-time password for an operator, from the shell; their logins end."""
+    email = check_operator_email(email)
+    password = new_password()
+    async with rt.store.transaction() as tx:
+        operator = await tx.get_operator_by_email(email)
+        if operator is None:
+            raise NotFound(f"no operator {email!r}", "operator_not_found")
+        await tx.set_password(operator.id, hash_password(password))
+        await tx.delete_other_logins(operator.id, None)
+        await do_audit(
+            rt, tx, actor, "operator.password", target_type="operator", target_id=operator.id
+        )
+    return password

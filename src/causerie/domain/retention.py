@@ -14,6 +14,8 @@ class Rule(StrEnum):
     TEMPORARY_SESSIONS = "temporary_sessions"
     CHAT_IPS = "chat_ips"
     RESOLVED_CONVERSATIONS = "resolved_conversations"
+    EXPIRED_LOGINS = "expired_logins"
+    EXPIRED_LINKS = "expired_links"
 
 
 RULE_DOCS = {
@@ -23,6 +25,8 @@ RULE_DOCS = {
     "CAUSERIE_CHAT_IP_RETENTION after they were recorded (P18)",
     Rule.RESOLVED_CONVERSATIONS: "resolved conversations idle for "
     "CAUSERIE_CONVERSATION_RETENTION, destroyed with their session (P6)",
+    Rule.EXPIRED_LOGINS: "inbox logins unused for CAUSERIE_LOGIN_TTL",
+    Rule.EXPIRED_LINKS: "one-time account links past their expiry (1 day to set up, 7 to join)",
 }
 
 
@@ -33,6 +37,8 @@ class Cutoffs:
     temporary_sessions: datetime
     chat_ips: datetime | None
     resolved_conversations: datetime | None
+    expired_logins: datetime
+    expired_links: datetime
 
     def for_rule(self, rule: Rule) -> datetime | None:
         value: datetime | None = getattr(self, rule.value)
@@ -52,4 +58,6 @@ def cutoffs(
         resolved_conversations=(
             None if conversation_retention is None else now - conversation_retention
         ),
+        expired_logins=now,  # these rows carry their own expiry
+        expired_links=now,
     )

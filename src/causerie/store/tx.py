@@ -29,10 +29,12 @@ from causerie.store import statements
 from causerie.store.accounts_sql import AccountsSql
 from causerie.store.inbox_sql import InboxSql
 from causerie.store.schema import (
+    account_links,
     audit_log,
     conversations,
     events,
     jobs,
+    logins,
     memberships,
     messages,
     operators,
@@ -537,6 +539,10 @@ class SqlTx(AccountsSql, InboxSql):
             )
         if rule is Rule.CHAT_IPS:
             return select(sessions.c.id).where(sessions.c.ip_seen_at <= cutoff)
+        if rule is Rule.EXPIRED_LOGINS:
+            return select(logins.c.id).where(logins.c.expires_at <= cutoff)
+        if rule is Rule.EXPIRED_LINKS:
+            return select(account_links.c.id).where(account_links.c.expires_at <= cutoff)
         return select(conversations.c.session_id.label("id")).where(
             conversations.c.state == ConversationState.RESOLVED.value,
             conversations.c.updated_at <= cutoff,
@@ -552,6 +558,10 @@ class SqlTx(AccountsSql, InboxSql):
         stmt: Executable
         if rule is Rule.CHAT_IPS:
             stmt = update(sessions).where(sessions.c.id.in_(batch)).values(ip=None, ip_seen_at=None)
+        elif rule is Rule.EXPIRED_LOGINS:
+            stmt = delete(logins).where(logins.c.id.in_(batch))
+        elif rule is Rule.EXPIRED_LINKS:
+            stmt = delete(account_links).where(account_links.c.id.in_(batch))
         else:
             stmt = delete(sessions).where(sessions.c.id.in_(batch))
         result = await self._execute(stmt)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from causerie.actions.api_tokens import do_issue_api_token, do_revoke_api_token, get_api_tokens
@@ -72,6 +72,7 @@ from causerie.web.api_models import (
     WebsitePatch,
     WebsitesOut,
 )
+from causerie.web.cors import OriginCache
 from causerie.web.deps import CurrentActor, Rt
 from causerie.web.routes import access
 from causerie.web.schemas import MessageIn, ProfileIn
@@ -79,6 +80,13 @@ from causerie.web.schemas import MessageIn, ProfileIn
 router = APIRouter(prefix="/api/v1", tags=["agent"])
 
 Json = dict[str, object]
+
+
+def _origins_changed(request: Request) -> None:
+    """This node answers CORS with the new origins at once (others within seconds)."""
+    cache: OriginCache = request.app.state.origin_cache
+    cache.invalidate()
+
 
 # websites
 
@@ -101,8 +109,9 @@ async def list_websites(rt: Rt, actor: CurrentActor) -> Json:
     summary="Create a website; the caller becomes its owner",
     openapi_extra=access("login"),
 )
-async def create_website(body: WebsiteIn, rt: Rt, actor: CurrentActor) -> Json:
+async def create_website(body: WebsiteIn, request: Request, rt: Rt, actor: CurrentActor) -> Json:
     website = await do_create_owned_website(rt, actor, body.name, body.origins)
+    _origins_changed(request)
     return {"website": website_json(website)}
 
 
@@ -127,7 +136,9 @@ async def read_website(website_id: str, rt: Rt, actor: CurrentActor) -> Json:
     summary="Change a website's name, origins or chatbox settings",
     openapi_extra=access("admin"),
 )
-async def update_website(website_id: str, body: WebsitePatch, rt: Rt, actor: CurrentActor) -> Json:
+async def update_website(
+    website_id: str, body: WebsitePatch, request: Request, rt: Rt, actor: CurrentActor
+) -> Json:
     website = await do_update_website(
         rt,
         actor,
@@ -136,6 +147,7 @@ async def update_website(website_id: str, body: WebsitePatch, rt: Rt, actor: Cur
         origins=body.origins,
         settings=body.settings.model_dump(exclude_unset=True) if body.settings else None,
     )
+    _origins_changed(request)
     return {"website": website_json(website)}
 
 
@@ -145,8 +157,9 @@ async def update_website(website_id: str, body: WebsitePatch, rt: Rt, actor: Cur
     summary="Destroy a website with every session, conversation and message",
     openapi_extra=access("owner"),
 )
-async def delete_website(website_id: str, rt: Rt, actor: CurrentActor) -> Json:
+async def delete_website(website_id: str, request: Request, rt: Rt, actor: CurrentActor) -> Json:
     count = await do_delete_website(rt, actor, website_id)
+    _origins_changed(request)
     return {"deleted": {"website_id": website_id, "conversations": count}}
 
 

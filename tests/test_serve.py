@@ -1,0 +1,74 @@
+"""`causerie serve` on a fresh install prints a one-time link that creates the first owner."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.support import cli_env
+from tests.test_demo import _free_port, _wait_healthy
+
+
+def _serve(tmp_path: Path, port: int, lines: int) -> tuple[subprocess.Popen[str], str]:
+    """Start `causerie serve`; return it and the first `lines` lines it printed."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "causerie", "serve", "--port", str(port)],
+        env=cli_env(tmp_path / "data"),
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    return process, "".join(process.stdout.readline() for _ in range(lines))
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    """Stop the server; return what else it printed."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    assert process.stdout is not None
+    with process.stdout:
+        return process.stdout.read()
+
+
+def test_a_fresh_install_prints_a_setup_link_that_makes_the_first_owner(tmp_path: Path) -> None:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    process, text = _serve(tmp_path, port, 4)
+    try:
+        assert f"Inbox: {base}/app/" in text
+        match = re.search(rf"{re.escape(base)}/app/#/setup\?token=(\S+)", text)
+        assert match, text
+        _wait_healthy(base, process)
+        with httpx.Client(base_url=base, timeout=5) as http:
+            accepted = http.post(
+                "/api/v1/auth/accept",
+                json={
+                    "token": match.group(1),
+                    "name": "First Owner",
+                    "password": "a long enough password",
+                    "email": "owner@example.org",
+                },
+            )
+            assert accepted.status_code == 200, accepted.text
+            assert http.get("/api/v1/me").json()["operator"]["name"] == "First Owner"
+    finally:
+        _stop(process)
+    # Once someone owns the server, a restart prints no link.
+    process, text = _serve(tmp_path, port, 2)
+    try:
+        _wait_healthy(base, process)
+    finally:
+        rest = _stop(process)
+    assert "/app/#/setup" not in text + rest
