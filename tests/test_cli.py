@@ -35,6 +35,7 @@ RULES = (
     "resolved_conversations",
     "expired_logins",
     "expired_links",
+    "audit_entries",
 )
 
 

@@ -27,7 +27,18 @@ from causerie.runtime import Runtime
 from causerie.settings import Settings
 from causerie.store.database import open_store
 from causerie.store.migrate import upgrade
-from causerie.web import api_v1, assets, auth_api, errors, inbox, widget_api, ws
+from causerie.web import (
+    api_v1,
+    assets,
+    auth_api,
+    errors,
+    inbox,
+    notice,
+    privacy_api,
+    widget_api,
+    widget_privacy,
+    ws,
+)
 from causerie.web.access_log import AccessLog
 from causerie.web.cors import OriginCache, WidgetCors
 from causerie.web.limits import BodyLimit
@@ -113,8 +124,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     )
     errors.install(app)
     app.include_router(widget_api.router)
+    app.include_router(widget_privacy.router)
     app.include_router(auth_api.router)
     app.include_router(api_v1.router)
+    app.include_router(privacy_api.router)
+    app.include_router(notice.router)
     app.include_router(ws.router)
     app.include_router(assets.router)
     app.include_router(inbox.router)

@@ -16,6 +16,7 @@ from rich.table import Table
 from causerie.actions.accounts import do_create_setup_link
 from causerie.actions.conversations import do_delete_conversation
 from causerie.actions.operators import check_role_name, do_add_operator, do_create_api_token
+from causerie.actions.privacy import do_erase_subject, do_export_subject, find_subject, get_register
 from causerie.actions.retention import do_purge
 from causerie.actions.websites import do_create_website
 from causerie.clock import SystemClock
@@ -266,3 +267,40 @@ def conversation_delete(conversation_id: str) -> None:
     """Destroy a conversation with its session, messages, profile and IP (P20)."""
     count = _run(_settings(), lambda rt: do_delete_conversation(rt, Actor.cli(), conversation_id))
     out.print(f"deleted conversation {conversation_id} and its {count} messages")
+
+
+@main.group()
+def privacy() -> None:
+    """Data-subject requests and the record of processing activities."""
+
+
+@privacy.command("export")
+@click.option("--email", required=True, help="The person's email address.")
+def privacy_export(email: str) -> None:
+    """Print everything held about a person, as JSON (P9)."""
+    document = _run(_settings(), lambda rt: do_export_subject(rt, Actor.cli(), email=email))
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@privacy.command("erase")
+@click.option("--email", required=True, help="The person's email address.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation on a terminal.")
+def privacy_erase(email: str, yes: bool) -> None:
+    """Erase a person: every session with their messages, profile, IPs and consent (P9)."""
+    settings = _settings()
+    if sys.stdin.isatty() and not yes:
+        found = _run(settings, lambda rt: find_subject(rt, Actor.cli(), email=email))
+        messages = sum(s.messages for s in found)
+        click.confirm(
+            f"Erase {len(found)} sessions and {messages} messages of {email}? "
+            "This cannot be undone",
+            abort=True,
+        )
+    counts = _run(settings, lambda rt: do_erase_subject(rt, Actor.cli(), email=email))
+    out.print(f"erased {counts['sessions']} sessions and {counts['messages']} messages")
+
+
+@privacy.command("register")
+def privacy_register() -> None:
+    """Print the record of processing activities (GDPR Art. 30) as Markdown."""
+    click.echo(_run(_settings(), lambda rt: get_register(rt, Actor.cli())), nl=False)

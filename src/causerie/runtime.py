@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from causerie.broker.memory import MemoryBroker
+from causerie.caching import TtlCache
 from causerie.clock import Clock
 from causerie.counters.memory import MemoryCounters
+from causerie.domain.models import Website
 from causerie.domain.ports import Counters, Presence, Store
 from causerie.presence.memory import MemoryPresence
 from causerie.realtime.hub import Hub
 from causerie.settings import Settings
+
+WEBSITE_CACHE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -21,3 +25,6 @@ class Runtime:
     hub: Hub = field(default_factory=lambda: Hub(MemoryBroker()))
     presence: Presence = field(default_factory=MemoryPresence)
     counters: Counters = field(default_factory=MemoryCounters)
+    websites: TtlCache[str, Website] = field(
+        default_factory=lambda: TtlCache(WEBSITE_CACHE_SECONDS)
+    )

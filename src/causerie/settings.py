@@ -107,6 +107,13 @@ def _parse_bool(text: str) -> bool:
     raise ValueError("expected true or false")
 
 
+def _parse_session_start(text: str) -> str:
+    value = text.strip().lower()
+    if value not in ("load", "open"):
+        raise ValueError("expected load (on page load) or open (when the chatbox is opened)")
+    return value
+
+
 def _parse_log_level(text: str) -> str:
     level = text.strip().upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -208,6 +215,19 @@ SPECS: tuple[Spec, ...] = (
         "Resolved conversations idle this long are deleted; 'forever' keeps them.",
     ),
     Spec(
+        "audit_retention",
+        "365d",
+        lambda t: parse_duration(t, allow_forever=True),
+        "How long audit entries are kept; 'forever' allowed.",
+    ),
+    Spec(
+        "session_start",
+        "load",
+        _parse_session_start,
+        "load: the chatbox session starts on page load (P14, P15); open: nothing is stored "
+        "on the device and no session exists until the visitor opens the chatbox.",
+    ),
+    Spec(
         "purge_interval",
         "1m",
         lambda t: parse_duration(t),
@@ -240,6 +260,8 @@ class Settings:
     temporary_session_ttl: timedelta = timedelta(minutes=30)
     chat_ip_retention: timedelta | None = timedelta(days=365)
     conversation_retention: timedelta | None = None
+    audit_retention: timedelta | None = timedelta(days=365)
+    session_start: str = "load"
     purge_interval: timedelta = timedelta(minutes=1)
     smtp_url: str | None = None
     access_log: bool = True

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from causerie.actions.access import ANY_ROLE, check_role
+from causerie.actions.consent import check_consent
 from causerie.actions.events import do_emit, do_emit_session
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.errors import Invalid, NotFound, Unauthenticated
@@ -134,6 +135,8 @@ async def _store_message(
     client_id: str,
 ) -> Sent:
     """Store one message and its events; a known client_id returns the stored message instead."""
+    if operator_id is None:
+        await check_consent(rt, tx, session)
     now = rt.clock.now()
     author = Author.VISITOR if operator_id is None else Author.OPERATOR
     conversation, started = await _conversation_for(tx, session, now)

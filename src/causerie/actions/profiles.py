@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from causerie.actions.consent import check_consent
 from causerie.actions.events import do_emit_session
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.models import Session
@@ -61,4 +62,5 @@ async def do_update_visitor_profile(
     changes = checked_changes(nickname, email, phone)
     async with rt.store.transaction() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
+        await check_consent(rt, tx, session)
         return await apply_profile(rt, tx, session, changes, data)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
-from causerie.domain.retention import Rule, cutoffs
+from causerie.domain.retention import Rule, cutoffs, website_cutoffs
 from causerie.runtime import Runtime
 
 log = logging.getLogger("causerie.purge")
@@ -30,27 +31,21 @@ async def do_purge(
         temporary_session_ttl=settings.temporary_session_ttl,
         chat_ip_retention=settings.chat_ip_retention,
         conversation_retention=settings.conversation_retention,
+        audit_retention=settings.audit_retention,
     )
     counts: dict[str, int] = {}
     for rule in Rule:
         cutoff = limits.for_rule(rule)
-        if cutoff is None:
-            counts[rule.value] = 0
-            continue
-        if dry_run:
-            async with rt.store.read() as tx:
-                counts[rule.value] = await tx.count_expired(rule, cutoff)
-            continue
-        removed = 0
-        while True:
-            # Not durable: a deletion that a power cut undoes is redone by the next run.
-            async with rt.store.transaction(durable=False) as tx:
-                done = await tx.purge_batch(rule, cutoff, batch_size)
-            removed += done
-            if done < batch_size:
-                break
-            await asyncio.sleep(0)
-        counts[rule.value] = removed
+        counts[rule.value] = (
+            0 if cutoff is None else await _apply(rt, rule, cutoff, None, dry_run, batch_size)
+        )
+    # Websites that chose a shorter retention for themselves (P6).
+    async with rt.store.read() as tx:
+        websites = await tx.list_websites()
+    for website in websites:
+        overrides = website.settings.get("retention") or {}
+        for rule, cutoff in website_cutoffs(now, overrides, limits).items():
+            counts[rule.value] += await _apply(rt, rule, cutoff, website.id, dry_run, batch_size)
 
     async with rt.store.transaction() as tx:
         await tx.record_purge_run(now, dry_run, counts)
@@ -59,6 +54,29 @@ async def do_purge(
     if any(counts.values()):
         log.info("purge%s: %s", " (dry run)" if dry_run else "", _describe(counts))
     return counts
+
+
+async def _apply(
+    rt: Runtime,
+    rule: Rule,
+    cutoff: datetime,
+    website_id: str | None,
+    dry_run: bool,
+    batch_size: int,
+) -> int:
+    """Remove (or count) what `rule` expires before `cutoff`, in batches; one website's or all."""
+    if dry_run:
+        async with rt.store.read() as tx:
+            return await tx.count_expired(rule, cutoff, website_id)
+    removed = 0
+    while True:
+        # Not durable: a deletion that a power cut undoes is redone by the next run.
+        async with rt.store.transaction(durable=False) as tx:
+            done = await tx.purge_batch(rule, cutoff, batch_size, website_id)
+        removed += done
+        if done < batch_size:
+            return removed
+        await asyncio.sleep(0)
 
 
 def _describe(counts: dict[str, int]) -> str:

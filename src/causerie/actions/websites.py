@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from causerie.actions.access import ANY_ROLE, MANAGERS, OWNERS, check_role
 from causerie.actions.audit import do_audit
 from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from causerie.domain.models import Actor, Role, Scope, Website
+from causerie.domain.ports import Tx
+from causerie.domain.retention import Rule
 from causerie.domain.websites import check_settings, normalize_origin
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
@@ -17,10 +20,13 @@ from causerie.tokens import new_id
 def check_website(name: str, origins: list[str]) -> tuple[str, tuple[str, ...]]:
     name = name.strip()
     if not name or len(name) > 200:
-        raise Invalid("a website name is 1 to 200 characters", "invalid_name")
+        raise Invalid("name: a website name is 1 to 200 characters", "invalid_name")
     if not origins:
-        raise Invalid("a website needs at least one origin", "invalid_origin")
-    return name, tuple(dict.fromkeys(normalize_origin(o) for o in origins))
+        raise Invalid("origins: a website needs at least one origin", "invalid_origin")
+    try:
+        return name, tuple(dict.fromkeys(normalize_origin(o) for o in origins))
+    except Invalid as exc:
+        raise Invalid(f"origins: {exc.message}", exc.code) from None
 
 
 async def do_create_website(rt: Runtime, actor: Actor, name: str, origins: list[str]) -> Website:
@@ -49,6 +55,14 @@ async def get_all_origins(rt: Runtime) -> frozenset[str]:
 async def get_website(rt: Runtime, website_id: str) -> Website | None:
     async with rt.store.read() as tx:
         return await tx.get_website(website_id)
+
+
+def retention_limits(rt: Runtime) -> dict[str, timedelta | None]:
+    """The server's retention for each rule a website may shorten."""
+    return {
+        Rule.CHAT_IPS.value: rt.settings.chat_ip_retention,
+        Rule.RESOLVED_CONVERSATIONS.value: rt.settings.conversation_retention,
+    }
 
 
 def _missing(website_id: str) -> NotFound:
@@ -124,11 +138,12 @@ async def do_update_website(
             website,
             name=new_name,
             origins=new_origins,
-            settings=check_settings(website.settings, settings or {}),
+            settings=check_settings(website.settings, settings or {}, retention_limits(rt)),
         )
         if updated == website:
             return website
         await tx.update_website(updated)
+        rt.websites.drop(website_id)
         changed = [
             key
             for key, before, after in (
@@ -158,6 +173,7 @@ async def do_delete_website(rt: Runtime, actor: Actor, website_id: str) -> int:
             raise _missing(website_id)
         await check_role(tx, actor, website_id, OWNERS, Scope.WRITE, missing=_missing(website_id))
         count = await tx.delete_website(website_id)
+        rt.websites.drop(website_id)
         await do_audit(
             rt,
             tx,
@@ -170,3 +186,13 @@ async def do_delete_website(rt: Runtime, actor: Actor, website_id: str) -> int:
         )
     await rt.store.after_purge()
     return count
+
+
+async def get_website_cached(rt: Runtime, tx: Tx, website_id: str) -> Website | None:
+    """The website, from this node's short cache when fresh (runtime.WEBSITE_CACHE_SECONDS)."""
+    website = rt.websites.get(website_id)
+    if website is None:
+        website = await tx.get_website(website_id)
+        if website is not None:
+            rt.websites.put(website_id, website)
+    return website

@@ -49,7 +49,7 @@ class Scope(StrEnum):
 class Actor:
     """Who acts: an operator (through the API or the inbox), the shell, or the server itself."""
 
-    kind: str  # "operator" | "cli" | "system"
+    kind: str  # "operator" | "cli" | "system" | "visitor" (acting on their own session)
     operator_id: str | None = None
     scopes: frozenset[Scope] = frozenset({Scope.READ, Scope.WRITE})
     website_ids: frozenset[str] | None = None  # an API token limited to these websites
@@ -160,6 +160,8 @@ class Session:
     phone: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     permanent_since: datetime | None = None
+    consent_version: int | None = None  # P9: the notice version accepted; None if not given
+    consent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -214,3 +216,15 @@ class AuditEntry:
     target_type: str
     target_id: str
     details: dict[str, int | str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DpaAcceptance:
+    """P10: a website accepted a version of the data-processing agreement."""
+
+    id: str
+    website_id: str
+    version: str
+    operator_id: str | None
+    accepted_at: datetime
+    operator_name: str | None = None

@@ -20,6 +20,7 @@ from causerie.domain.models import (
     Conversation,
     ConversationState,
     ConversationSummary,
+    DpaAcceptance,
     Login,
     Member,
     Message,
@@ -100,6 +101,25 @@ class Tx(Protocol):
     ) -> None: ...
     async def unassign_all(self, website_id: str, operator_id: str, at: datetime) -> list[str]: ...
 
+    # privacy tools (store/privacy_sql.py)
+    async def find_sessions_by_email(
+        self, email: str, website_ids: list[str] | None
+    ) -> list[Session]: ...
+    async def set_consent(
+        self, session_id: str, version: int | None, at: datetime | None
+    ) -> None: ...
+    async def list_audit(
+        self,
+        website_id: str,
+        *,
+        action: str | None,
+        actor_id: str | None,
+        before: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[AuditEntry]: ...
+    async def insert_dpa(self, acceptance: DpaAcceptance) -> None: ...
+    async def list_dpa(self, website_id: str) -> list[DpaAcceptance]: ...
+
     # sessions
     async def get_session_by_token(
         self, token_hash: str, website_id: str | None = None
@@ -174,8 +194,12 @@ class Tx(Protocol):
     async def claim_job(self, name: str, now: datetime, next_run_at: datetime) -> bool: ...
 
     # retention, statistics, audit
-    async def count_expired(self, rule: Rule, cutoff: datetime) -> int: ...
-    async def purge_batch(self, rule: Rule, cutoff: datetime, limit: int) -> int: ...
+    async def count_expired(
+        self, rule: Rule, cutoff: datetime, website_id: str | None = None
+    ) -> int: ...
+    async def purge_batch(
+        self, rule: Rule, cutoff: datetime, limit: int, website_id: str | None = None
+    ) -> int: ...
     async def count_network(
         self, network: str, day: date, *, sessions: int, messages: int
     ) -> None: ...

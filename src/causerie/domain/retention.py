@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 
 class Rule(StrEnum):
@@ -16,6 +17,11 @@ class Rule(StrEnum):
     RESOLVED_CONVERSATIONS = "resolved_conversations"
     EXPIRED_LOGINS = "expired_logins"
     EXPIRED_LINKS = "expired_links"
+    AUDIT_ENTRIES = "audit_entries"
+
+
+# Rules a website may shorten for itself, never lengthen (website settings "retention").
+WEBSITE_RULES = (Rule.CHAT_IPS, Rule.RESOLVED_CONVERSATIONS)
 
 
 RULE_DOCS = {
@@ -27,6 +33,7 @@ RULE_DOCS = {
     "CAUSERIE_CONVERSATION_RETENTION, destroyed with their session (P6)",
     Rule.EXPIRED_LOGINS: "inbox logins unused for CAUSERIE_LOGIN_TTL",
     Rule.EXPIRED_LINKS: "one-time account links past their expiry (1 day to set up, 7 to join)",
+    Rule.AUDIT_ENTRIES: "audit entries older than CAUSERIE_AUDIT_RETENTION",
 }
 
 
@@ -39,6 +46,7 @@ class Cutoffs:
     resolved_conversations: datetime | None
     expired_logins: datetime
     expired_links: datetime
+    audit_entries: datetime | None
 
     def for_rule(self, rule: Rule) -> datetime | None:
         value: datetime | None = getattr(self, rule.value)
@@ -51,6 +59,7 @@ def cutoffs(
     temporary_session_ttl: timedelta,
     chat_ip_retention: timedelta | None,
     conversation_retention: timedelta | None,
+    audit_retention: timedelta | None = None,
 ) -> Cutoffs:
     return Cutoffs(
         temporary_sessions=now - temporary_session_ttl,
@@ -60,4 +69,22 @@ def cutoffs(
         ),
         expired_logins=now,  # these rows carry their own expiry
         expired_links=now,
+        audit_entries=None if audit_retention is None else now - audit_retention,
     )
+
+
+def website_cutoffs(
+    now: datetime, overrides: dict[str, Any], server: Cutoffs
+) -> dict[Rule, datetime]:
+    """The cut-offs a website's own shorter retention sets (days per rule), where they are
+    stricter than the server's; a website can never keep data longer than the server allows."""
+    found = {}
+    for rule in WEBSITE_RULES:
+        days = overrides.get(rule.value)
+        if not isinstance(days, int) or isinstance(days, bool) or days <= 0:
+            continue
+        cutoff = now - timedelta(days=days)
+        limit = server.for_rule(rule)
+        if limit is None or cutoff > limit:
+            found[rule] = cutoff
+    return found

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +17,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "greeting": "",
     "locale": None,
     "email_prompt": True,
+    "consent_required": False,
+    "consent_notice": "",
+    "consent_version": 0,
+    "retention": {},
 }
 
 
@@ -47,33 +53,99 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 LOCALES = ("en", "fr")
 
 
-def check_settings(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """The stored settings with `changes` applied, each checked; unknown keys are refused."""
+def check_settings(
+    current: dict[str, Any], changes: dict[str, Any], limits: Mapping[str, timedelta | None]
+) -> dict[str, Any]:
+    """The stored settings with `changes` applied, each checked; unknown keys are refused.
+
+    `limits`: the server's retention per rule a website may shorten (None: kept forever).
+    Changing the consent notice, or starting to require consent, makes a new notice version:
+    visitors accept each version anew (P9).
+    """
     merged = dict(current)
     for key, value in changes.items():
-        if key == "color":
-            if not isinstance(value, str) or not _COLOR.match(value):
-                raise Invalid("settings.color: a colour such as #3b5bdb", "invalid_settings")
-            value = value.lower()
-        elif key == "position":
-            if value not in ("left", "right"):
-                raise Invalid("settings.position: left or right", "invalid_settings")
-        elif key == "greeting":
-            if not isinstance(value, str) or len(value) > 500:
-                raise Invalid(
-                    "settings.greeting: text of at most 500 characters", "invalid_settings"
-                )
-            value = value.strip()
-        elif key == "locale":
-            if value is not None and value not in LOCALES:
-                raise Invalid("settings.locale: en, fr or null (the visitor's)", "invalid_settings")
-        elif key == "email_prompt":
-            if not isinstance(value, bool):
-                raise Invalid("settings.email_prompt: true or false", "invalid_settings")
-        else:
+        checker = _CHECKS.get(key)
+        if checker is None:
             raise Invalid(f"settings.{key}: not a website setting", "invalid_settings")
-        merged[key] = value
+        merged[key] = checker(value, limits) if key == "retention" else checker(value)
+    notice_changed = merged.get("consent_notice") != current.get("consent_notice")
+    now_required = merged.get("consent_required") and not current.get("consent_required")
+    if merged.get("consent_required") and (notice_changed or now_required):
+        merged["consent_version"] = int(current.get("consent_version") or 0) + 1
     return merged
+
+
+def _fail(message: str) -> Invalid:
+    return Invalid(f"settings.{message}", "invalid_settings")
+
+
+def _color(value: Any) -> str:
+    if not isinstance(value, str) or not _COLOR.match(value):
+        raise _fail("color: a colour such as #3b5bdb")
+    return value.lower()
+
+
+def _position(value: Any) -> str:
+    if value not in ("left", "right"):
+        raise _fail("position: left or right")
+    return str(value)
+
+
+def _text(name: str, limit: int) -> Any:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or len(value) > limit:
+            raise _fail(f"{name}: text of at most {limit} characters")
+        return value.strip()
+
+    return check
+
+
+def _locale(value: Any) -> str | None:
+    if value is not None and value not in LOCALES:
+        raise _fail("locale: en, fr or null (the visitor's)")
+    return value  # type: ignore[no-any-return]
+
+
+def _flag(name: str) -> Any:
+    def check(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise _fail(f"{name}: true or false")
+        return value
+
+    return check
+
+
+def _retention(value: Any, limits: Mapping[str, timedelta | None]) -> dict[str, int]:
+    if not isinstance(value, dict):
+        raise _fail("retention: an object of days per rule")
+    kept = {}
+    for rule, days in value.items():
+        if rule not in limits:
+            raise _fail(f"retention.{rule}: one of {', '.join(sorted(limits))}")
+        if days is None:
+            continue
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 36500:
+            raise _fail(f"retention.{rule}: a number of days from 1 to 36500, or null")
+        limit = limits[rule]
+        if limit is not None and timedelta(days=days) > limit:
+            raise _fail(
+                f"retention.{rule}: at most {limit.days} days, the server's setting "
+                "(a website may shorten a retention, never lengthen it)"
+            )
+        kept[rule] = days
+    return kept
+
+
+_CHECKS: dict[str, Any] = {
+    "color": _color,
+    "position": _position,
+    "greeting": _text("greeting", 500),
+    "locale": _locale,
+    "email_prompt": _flag("email_prompt"),
+    "consent_required": _flag("consent_required"),
+    "consent_notice": _text("consent_notice", 4000),
+    "retention": _retention,
+}
 
 
 def snippet(website_id: str, public_url: str) -> str:

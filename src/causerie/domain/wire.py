@@ -51,7 +51,14 @@ def visitor_session_json(session: Session) -> dict[str, Any]:
             "phone": session.phone,
             "data": session.data,
         },
+        "consent": consent_json(session),
     }
+
+
+def consent_json(session: Session) -> dict[str, Any] | None:
+    if session.consent_version is None:
+        return None
+    return {"version": session.consent_version, "accepted_at": iso(session.consent_at)}
 
 
 def conversation_json(conversation: Conversation, *, for_visitor: bool) -> dict[str, Any]:
@@ -92,6 +99,7 @@ def agent_session_json(session: Session) -> dict[str, Any]:
         "locale": session.locale,
         "timezone": session.timezone,
         "user_agent": session.user_agent,
+        "consent": consent_json(session),
         "profile": {
             "nickname": session.nickname,
             "email": session.email,

@@ -48,6 +48,10 @@ def _sync_url(url: str) -> str:
     return str(parsed.set(drivername="postgresql+asyncpg"))
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def sqlite_engine(url: str) -> Engine:
     """A sync engine with Causerie's pragmas and explicit BEGIN (pysqlite's own is unreliable)."""
     parsed = make_url(_sync_url(url))
@@ -58,6 +62,8 @@ def sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
+        # SQLite's own lower() folds ASCII only; searches fold every letter, as on PostgreSQL.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         for pragma in SQLITE_PRAGMAS:
             cursor.execute(pragma)

@@ -131,6 +131,10 @@ sessions = Table(
     Column("email", String(320)),
     Column("phone", String(40)),
     Column("data", Json, nullable=False),
+    # P9: the version of the website's notice the visitor accepted, and when; NULL when not
+    # given or withdrawn.
+    Column("consent_version", Integer),
+    Column("consent_at", UTCDateTime),
     Index(None, "state", "last_access_at"),
     Index(None, "ip_seen_at"),
     Index(None, "website_id", "last_access_at"),
@@ -244,6 +248,18 @@ events = Table(
     Column("data", Json, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "session_id"),
+)
+
+# P10: a website's acceptance of a data-processing agreement version: who, when, which.
+dpa_acceptances = Table(
+    "dpa_acceptances",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), nullable=False),
+    Column("version", String(32), nullable=False),
+    Column("operator_id", ForeignKey("operators.id", ondelete="SET NULL")),
+    Column("accepted_at", UTCDateTime, nullable=False),
+    Index(None, "website_id", "accepted_at"),
 )
 
 # Background work that must run once across nodes: whoever moves `next_run_at` forward runs it.

@@ -28,6 +28,7 @@ from causerie.domain.retention import Rule
 from causerie.store import statements
 from causerie.store.accounts_sql import AccountsSql
 from causerie.store.inbox_sql import InboxSql
+from causerie.store.privacy_sql import PrivacySql
 from causerie.store.schema import (
     account_links,
     audit_log,
@@ -80,6 +81,8 @@ def _session(row: Row[Any]) -> Session:
         email=row.email,
         phone=row.phone,
         data=dict(row.data),
+        consent_version=row.consent_version,
+        consent_at=row.consent_at,
     )
 
 
@@ -114,7 +117,7 @@ def _message(row: Row[Any]) -> Message:
     )
 
 
-class SqlTx(AccountsSql, InboxSql):
+class SqlTx(AccountsSql, InboxSql, PrivacySql):
     """One transaction; `execute` runs a statement on its connection (sync or async driver)."""
 
     def __init__(self, execute: Execute, dialect: str) -> None:
@@ -531,30 +534,43 @@ class SqlTx(AccountsSql, InboxSql):
 
     # retention, statistics, audit
 
-    def _expired_ids(self, rule: Rule, cutoff: datetime) -> Any:
-        if rule is Rule.TEMPORARY_SESSIONS:
-            return select(sessions.c.id).where(
-                sessions.c.state == SessionState.TEMPORARY.value,
-                sessions.c.last_access_at <= cutoff,
-            )
-        if rule is Rule.CHAT_IPS:
-            return select(sessions.c.id).where(sessions.c.ip_seen_at <= cutoff)
+    def _expired_ids(self, rule: Rule, cutoff: datetime, website_id: str | None) -> Any:
         if rule is Rule.EXPIRED_LOGINS:
             return select(logins.c.id).where(logins.c.expires_at <= cutoff)
         if rule is Rule.EXPIRED_LINKS:
             return select(account_links.c.id).where(account_links.c.expires_at <= cutoff)
-        return select(conversations.c.session_id.label("id")).where(
-            conversations.c.state == ConversationState.RESOLVED.value,
-            conversations.c.updated_at <= cutoff,
-        )
+        if rule is Rule.AUDIT_ENTRIES:
+            return select(audit_log.c.id).where(audit_log.c.at <= cutoff)
+        if rule is Rule.RESOLVED_CONVERSATIONS:
+            stmt = select(conversations.c.session_id.label("id")).where(
+                conversations.c.state == ConversationState.RESOLVED.value,
+                conversations.c.updated_at <= cutoff,
+            )
+            if website_id is not None:
+                stmt = stmt.where(conversations.c.website_id == website_id)
+            return stmt
+        if rule is Rule.TEMPORARY_SESSIONS:
+            stmt = select(sessions.c.id).where(
+                sessions.c.state == SessionState.TEMPORARY.value,
+                sessions.c.last_access_at <= cutoff,
+            )
+        else:
+            stmt = select(sessions.c.id).where(sessions.c.ip_seen_at <= cutoff)
+        if website_id is not None:
+            stmt = stmt.where(sessions.c.website_id == website_id)
+        return stmt
 
-    async def count_expired(self, rule: Rule, cutoff: datetime) -> int:
-        ids = self._expired_ids(rule, cutoff).subquery()
+    async def count_expired(
+        self, rule: Rule, cutoff: datetime, website_id: str | None = None
+    ) -> int:
+        ids = self._expired_ids(rule, cutoff, website_id).subquery()
         row = await self._one(select(func.count()).select_from(ids))
         return int(row[0]) if row else 0
 
-    async def purge_batch(self, rule: Rule, cutoff: datetime, limit: int) -> int:
-        batch = self._expired_ids(rule, cutoff).limit(limit).scalar_subquery()
+    async def purge_batch(
+        self, rule: Rule, cutoff: datetime, limit: int, website_id: str | None = None
+    ) -> int:
+        batch = self._expired_ids(rule, cutoff, website_id).limit(limit).scalar_subquery()
         stmt: Executable
         if rule is Rule.CHAT_IPS:
             stmt = update(sessions).where(sessions.c.id.in_(batch)).values(ip=None, ip_seen_at=None)
@@ -562,6 +578,8 @@ class SqlTx(AccountsSql, InboxSql):
             stmt = delete(logins).where(logins.c.id.in_(batch))
         elif rule is Rule.EXPIRED_LINKS:
             stmt = delete(account_links).where(account_links.c.id.in_(batch))
+        elif rule is Rule.AUDIT_ENTRIES:
+            stmt = delete(audit_log).where(audit_log.c.id.in_(batch))
         else:
             stmt = delete(sessions).where(sessions.c.id.in_(batch))
         result = await self._execute(stmt)

@@ -91,12 +91,27 @@ class WebsiteIn(Strict):
     origins: list[Annotated[str, Field(max_length=300)]] = Field(min_length=1, max_length=50)
 
 
+class RetentionPatch(Strict):
+    """Days; a website may shorten the server's retention, never lengthen it. null: the
+    server's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    chat_ips: int | None = Field(default=None, ge=1, le=36500)
+    resolved_conversations: int | None = Field(default=None, ge=1, le=36500)
+
+
 class SettingsPatch(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
     color: str | None = Field(default=None, max_length=7)
     position: Literal["left", "right"] | None = None
     greeting: str | None = Field(default=None, max_length=500)
     locale: Literal["en", "fr"] | None = None
     email_prompt: bool | None = None
+    consent_required: bool | None = None
+    consent_notice: str | None = Field(default=None, max_length=4000)
+    retention: RetentionPatch | None = None
 
 
 class WebsitePatch(Strict):
@@ -244,6 +259,11 @@ class ProfileOut(Out):
     data: dict[str, Any]
 
 
+class ConsentOut(Out):
+    version: int
+    accepted_at: str | None
+
+
 class SessionOut(Out):
     id: str
     website_id: str
@@ -254,6 +274,7 @@ class SessionOut(Out):
     locale: str | None
     timezone: str | None
     user_agent: str
+    consent: ConsentOut | None
     profile: ProfileOut
 
 
@@ -327,3 +348,72 @@ class TokensOut(Out):
 class TokenCreatedOut(Out):
     token: TokenOut
     secret: str
+
+
+# privacy
+
+
+class SubjectIn(Strict):
+    """One of the two: the person's email, or one session id."""
+
+    email: str | None = Field(default=None, max_length=320)
+    session_id: Id | None = None
+
+
+class SubjectSession(Out):
+    session: SessionOut
+    conversation_id: str | None
+    messages: int
+
+
+class SubjectsOut(Out):
+    sessions: list[SubjectSession]
+
+
+class ErasedCounts(Out):
+    sessions: int
+    messages: int
+
+
+class ErasedOut(Out):
+    erased: ErasedCounts
+
+
+class RegisterOut(Out):
+    markdown: str
+
+
+class AuditEntryOut(Out):
+    id: str
+    at: str | None
+    actor_type: str
+    actor_id: str | None
+    action: str
+    target_type: str
+    target_id: str
+    details: dict[str, Any]
+
+
+class AuditOut(Out):
+    entries: list[AuditEntryOut]
+    next_cursor: str | None
+
+
+class DpaIn(Strict):
+    version: str = Field(max_length=32)
+
+
+class DpaOperator(Out):
+    id: str
+    name: str | None
+
+
+class DpaAcceptanceOut(Out):
+    version: str
+    operator: DpaOperator | None
+    accepted_at: str | None
+
+
+class DpaOut(Out):
+    current_version: str
+    acceptances: list[DpaAcceptanceOut]

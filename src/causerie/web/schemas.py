@@ -38,3 +38,7 @@ class ProfileIn(Strict):
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=40)
     data: dict[str, Any] | None = None
+
+
+class ConsentIn(Strict):
+    version: int = Field(ge=1, le=1_000_000)

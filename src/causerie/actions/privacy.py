@@ -1,0 +1,333 @@
+"""Data-subject requests (P7, P9), consent (P9), legal export (P12), DPA (P10), audit (P4).
+
+A person is found by email or by session id, within the websites the caller may act for: owners
+and admins of a website (or the shell, for all). Export gathers everything held about them;
+erasure destroys it all (sessions, messages, profile, IPs, consent) and leaves aggregates that
+hold no personal data (network counts) and an audit entry with ids and counts only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from causerie.actions.access import MANAGERS, OWNERS, check_role
+from causerie.actions.audit import do_audit
+from causerie.actions.inbox import conversation_missing
+from causerie.actions.sessions import access_visitor_session
+from causerie.domain.errors import Invalid, NotFound
+from causerie.domain.models import (
+    Actor,
+    AuditEntry,
+    DpaAcceptance,
+    Scope,
+    Session,
+)
+from causerie.domain.ports import Tx
+from causerie.domain.privacy import DPA_VERSION, LEGAL_FORMAT, export_document, session_export
+from causerie.domain.profiles import check_email
+from causerie.domain.register import RegisterInput, duration_words, host_of, render_register
+from causerie.domain.wire import agent_session_json, conversation_json, iso, message_json
+from causerie.runtime import Runtime
+from causerie.tokens import new_id
+
+PAGE = 500
+
+
+async def _manageable_websites(tx: Tx, actor: Actor) -> list[str] | None:
+    """Websites whose visitors' data the actor may export or erase; None: every website."""
+    if actor.kind in ("cli", "system"):
+        return None
+    if actor.operator_id is None:
+        return []
+    return [
+        website.id
+        for website, role in await tx.list_memberships(actor.operator_id)
+        if role in MANAGERS and (actor.website_ids is None or website.id in actor.website_ids)
+    ]
+
+
+async def _subject_sessions(
+    tx: Tx, actor: Actor, *, email: str | None, session_id: str | None
+) -> list[Session]:
+    if (email is None) == (session_id is None):
+        raise Invalid("give an email or a session_id", "invalid_request")
+    websites = await _manageable_websites(tx, actor)
+    if email is not None:
+        address = check_email(email)
+        if address is None:
+            raise Invalid("email: an email address", "invalid_email")
+        return await tx.find_sessions_by_email(address, websites)
+    assert session_id is not None
+    session = await tx.get_session(session_id)
+    missing = NotFound(f"no session {session_id!r}", "session_not_found")
+    if session is None:
+        raise missing
+    await check_role(tx, actor, session.website_id, MANAGERS, Scope.READ, missing=missing)
+    return [session]
+
+
+async def _all_messages(tx: Tx, conversation_id: str, include_notes: bool) -> list[Any]:
+    found: list[Any] = []
+    before = None
+    while True:
+        page = await tx.list_messages(
+            conversation_id, limit=PAGE, before=before, include_notes=include_notes
+        )
+        found[:0] = page
+        if len(page) < PAGE:
+            return found
+        before = page[0].id
+
+
+async def _export_sessions(
+    rt: Runtime, tx: Tx, sessions: list[Session], *, include_notes: bool
+) -> list[dict[str, Any]]:
+    out = []
+    for session in sessions:
+        conversation = await tx.get_conversation_of_session(session.id)
+        messages = await _all_messages(tx, conversation.id, include_notes) if conversation else []
+        website = await tx.get_website(session.website_id)
+        out.append(session_export(session, website, conversation, messages))
+    return out
+
+
+@dataclass(frozen=True)
+class Subject:
+    session: Session
+    conversation_id: str | None
+    messages: int
+
+
+async def find_subject(
+    rt: Runtime, actor: Actor, *, email: str | None = None, session_id: str | None = None
+) -> list[Subject]:
+    """The sessions held about a person, for the caller to review before export or erasure."""
+    async with rt.store.read() as tx:
+        sessions = await _subject_sessions(tx, actor, email=email, session_id=session_id)
+        found = []
+        for session in sessions:
+            conversation = await tx.get_conversation_of_session(session.id)
+            count = await tx.count_messages(conversation.id) if conversation else 0
+            found.append(Subject(session, conversation.id if conversation else None, count))
+    return found
+
+
+async def do_export_subject(
+    rt: Runtime, actor: Actor, *, email: str | None = None, session_id: str | None = None
+) -> dict[str, Any]:
+    """Everything held about a person, as one JSON document (agents' notes included)."""
+    async with rt.store.transaction() as tx:
+        sessions = await _subject_sessions(tx, actor, email=email, session_id=session_id)
+        exported = await _export_sessions(rt, tx, sessions, include_notes=True)
+        for session in sessions:
+            await do_audit(
+                rt,
+                tx,
+                actor,
+                "privacy.export",
+                target_type="session",
+                target_id=session.id,
+                website_id=session.website_id,
+            )
+    query = {"email": email} if email is not None else {"session_id": session_id or ""}
+    return export_document(rt.clock.now(), query, exported)
+
+
+async def do_erase_subject(
+    rt: Runtime, actor: Actor, *, email: str | None = None, session_id: str | None = None
+) -> dict[str, int]:
+    """Destroy every session of a person, with their messages, profile, IPs and consent."""
+    async with rt.store.transaction() as tx:
+        sessions = await _subject_sessions(tx, actor, email=email, session_id=session_id)
+        counts = await _erase(rt, tx, actor, sessions, "privacy.erase")
+    await rt.store.after_purge()
+    return counts
+
+
+async def _erase(
+    rt: Runtime, tx: Tx, actor: Actor, sessions: list[Session], action: str
+) -> dict[str, int]:
+    messages = 0
+    for session in sessions:
+        conversation = await tx.get_conversation_of_session(session.id)
+        count = await tx.count_messages(conversation.id) if conversation else 0
+        messages += count
+        await tx.delete_session(session.id)
+        await do_audit(
+            rt,
+            tx,
+            actor,
+            action,
+            target_type="session",
+            target_id=session.id,
+            website_id=session.website_id,
+            details={"messages": count},
+        )
+    return {"sessions": len(sessions), "messages": messages}
+
+
+# the visitor, from the chatbox
+
+
+async def do_export_own_session(rt: Runtime, token: str, origin: str | None) -> dict[str, Any]:
+    """The visitor's own data (their session, IP and conversation; never agents' notes)."""
+    async with rt.store.read() as tx:
+        session = await access_visitor_session(rt, tx, token, origin)
+        exported = await _export_sessions(rt, tx, [session], include_notes=False)
+    return export_document(rt.clock.now(), {"session_id": session.id}, exported)
+
+
+async def do_erase_own_session(rt: Runtime, token: str, origin: str | None) -> dict[str, int]:
+    """The visitor erases their session, messages, profile and IP (P9)."""
+    async with rt.store.transaction() as tx:
+        session = await access_visitor_session(rt, tx, token, origin)
+        counts = await _erase(rt, tx, Actor("visitor"), [session], "privacy.erase_own")
+    await rt.store.after_purge()
+    return counts
+
+
+# owners: legal export, audit log, DPA
+
+
+async def do_legal_export(rt: Runtime, actor: Actor, conversation_id: str) -> dict[str, Any]:
+    """P12: a conversation with its IP and times, for a public authority's legal request.
+    Owners only; the act itself is audited."""
+    async with rt.store.transaction() as tx:
+        conversation = await tx.get_conversation(conversation_id)
+        missing = conversation_missing(conversation_id)
+        if conversation is None:
+            raise missing
+        await check_role(tx, actor, conversation.website_id, OWNERS, Scope.READ, missing=missing)
+        session = await tx.get_session(conversation.session_id)
+        assert session is not None
+        messages = await _all_messages(tx, conversation.id, include_notes=True)
+        await do_audit(
+            rt,
+            tx,
+            actor,
+            "conversation.legal_export",
+            target_type="conversation",
+            target_id=conversation.id,
+            website_id=conversation.website_id,
+            details={"messages": len(messages)},
+        )
+    return {
+        "format": LEGAL_FORMAT,
+        "generated_at": iso(rt.clock.now()),
+        "conversation": conversation_json(conversation, for_visitor=False),
+        "session": {
+            **agent_session_json(session),
+            "ip": {"address": session.ip, "recorded_at": iso(session.ip_seen_at)},
+            "permanent_since": iso(session.permanent_since),
+        },
+        "messages": [message_json(m) for m in messages],
+    }
+
+
+def _audit_cursor(entry: AuditEntry) -> str:
+    return base64.urlsafe_b64encode(f"{entry.at.isoformat()}|{entry.id}".encode()).decode()
+
+
+def _decode_audit_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        at, _, entry_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        moment = datetime.fromisoformat(at)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise Invalid("cursor: not a cursor this API gave", "invalid_cursor") from None
+    if moment.tzinfo is None or not entry_id:
+        raise Invalid("cursor: not a cursor this API gave", "invalid_cursor")
+    return moment, entry_id
+
+
+async def get_audit(
+    rt: Runtime,
+    actor: Actor,
+    website_id: str,
+    *,
+    action: str | None,
+    actor_id: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[AuditEntry], str | None]:
+    """The website's audit log, newest first (owners)."""
+    before = _decode_audit_cursor(cursor) if cursor else None
+    async with rt.store.read() as tx:
+        missing = NotFound(f"no website {website_id!r}", "website_not_found")
+        await check_role(tx, actor, website_id, OWNERS, Scope.READ, missing=missing)
+        entries = await tx.list_audit(
+            website_id, action=action, actor_id=actor_id, before=before, limit=limit + 1
+        )
+    more = len(entries) > limit
+    entries = entries[:limit]
+    return entries, _audit_cursor(entries[-1]) if more else None
+
+
+async def get_dpa(rt: Runtime, actor: Actor, website_id: str) -> list[DpaAcceptance]:
+    async with rt.store.read() as tx:
+        missing = NotFound(f"no website {website_id!r}", "website_not_found")
+        await check_role(tx, actor, website_id, MANAGERS, Scope.READ, missing=missing)
+        return await tx.list_dpa(website_id)
+
+
+async def do_accept_dpa(rt: Runtime, actor: Actor, website_id: str, version: str) -> DpaAcceptance:
+    """An owner accepts the current data-processing agreement for a website (P10)."""
+    if version != DPA_VERSION:
+        raise Invalid(f"version: the agreement offered is {DPA_VERSION}", "unknown_dpa_version")
+    async with rt.store.transaction() as tx:
+        missing = NotFound(f"no website {website_id!r}", "website_not_found")
+        await check_role(tx, actor, website_id, OWNERS, Scope.WRITE, missing=missing)
+        acceptance = DpaAcceptance(
+            id=new_id(),
+            website_id=website_id,
+            version=version,
+            operator_id=actor.operator_id,
+            accepted_at=rt.clock.now(),
+        )
+        await tx.insert_dpa(acceptance)
+        await do_audit(
+            rt,
+            tx,
+            actor,
+            "dpa.accept",
+            target_type="website",
+            target_id=website_id,
+            website_id=website_id,
+            details={"version": version},
+        )
+    return acceptance
+
+
+async def get_register(rt: Runtime, actor: Actor) -> str:
+    """The Art. 30 record as Markdown: every website for the shell, the websites an operator
+    manages otherwise."""
+    settings = rt.settings
+    async with rt.store.read() as tx:
+        allowed = await _manageable_websites(tx, actor)
+        websites = [w for w in await tx.list_websites() if allowed is None or w.id in allowed]
+        with_dpa = [(w, await tx.list_dpa(w.id)) for w in websites]
+    database = (
+        f"PostgreSQL at {host_of(settings.database_url)}"
+        if settings.database_url.startswith("postgres")
+        else "SQLite file in the data folder"
+    )
+    return render_register(
+        RegisterInput(
+            controller=settings.public_url,
+            database=database,
+            redis=f"Redis at {host_of(settings.redis_url)}" if settings.redis_url else None,
+            smtp=host_of(settings.smtp_url),
+            retention={
+                "CAUSERIE_TEMPORARY_SESSION_TTL": duration_words(settings.temporary_session_ttl),
+                "CAUSERIE_CHAT_IP_RETENTION": duration_words(settings.chat_ip_retention),
+                "CAUSERIE_CONVERSATION_RETENTION": duration_words(settings.conversation_retention),
+                "CAUSERIE_COOKIE_MAX_AGE": duration_words(settings.cookie_max_age),
+                "CAUSERIE_LOGIN_TTL": duration_words(settings.login_ttl),
+                "CAUSERIE_AUDIT_RETENTION": duration_words(settings.audit_retention),
+            },
+            websites=with_dpa,
+        )
+    )

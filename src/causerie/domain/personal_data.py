@@ -1,0 +1,353 @@
+"""Every stored field that holds personal data, declared once (P2), with why it is kept, on what
+legal basis, and for how long. The processing register, the privacy notice and the data-subject
+export are built from this list; tests/test_personal_data.py fails when a column of the schema is
+neither declared here nor listed in `NOT_PERSONAL` with a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Subject(StrEnum):
+    VISITOR = "visitor"  # a person chatting through a website's chatbox
+    OPERATOR = "operator"  # a person answering in the inbox
+
+
+class Basis(StrEnum):
+    """GDPR Art. 6(1) grounds."""
+
+    CONTRACT = "contract"  # 6(1)(b): the chat the visitor starts, the operator's account
+    LEGAL_OBLIGATION = "legal obligation"  # 6(1)(c): keeping connection data (P18)
+    LEGITIMATE_INTEREST = "legitimate interest"  # 6(1)(f): security, abuse prevention
+    CONSENT = "consent"  # 6(1)(a): what the visitor chooses to give
+
+
+@dataclass(frozen=True)
+class PersonalField:
+    table: str
+    column: str
+    subject: Subject
+    category: str  # the kind of data, as a register lists it
+    purpose: str
+    basis: Basis
+    retention: str  # in words, naming the setting that bounds it
+
+    @property
+    def key(self) -> str:
+        return f"{self.table}.{self.column}"
+
+
+_TEMPORARY = (
+    "with the session: CAUSERIE_TEMPORARY_SESSION_TTL (30 min) after the last access if no "
+    "message is sent; otherwise until the conversation is deleted (by an agent, by the visitor, "
+    "or after CAUSERIE_CONVERSATION_RETENTION once resolved)"
+)
+_ACCOUNT = "as long as the operator's account exists"
+
+PERSONAL: tuple[PersonalField, ...] = (
+    PersonalField(
+        "sessions",
+        "ip",
+        Subject.VISITOR,
+        "connection data (IP address)",
+        "bind the chat session to its connection; keep connection data as the law requires; "
+        "protect the chatbox against botnets and spam (P17, P18)",
+        Basis.LEGAL_OBLIGATION,
+        "destroyed with a temporary session; for a visitor who chatted, "
+        "CAUSERIE_CHAT_IP_RETENTION (365 days) after it was recorded",
+    ),
+    PersonalField(
+        "sessions",
+        "ip_seen_at",
+        Subject.VISITOR,
+        "connection data (time)",
+        "date the IP address was recorded, to erase it on time",
+        Basis.LEGAL_OBLIGATION,
+        "erased with the IP address",
+    ),
+    PersonalField(
+        "sessions",
+        "user_agent",
+        Subject.VISITOR,
+        "technical data (browser)",
+        "let agents understand the visitor's display and help with the site",
+        Basis.LEGITIMATE_INTEREST,
+        _TEMPORARY,
+    ),
+    PersonalField(
+        "sessions",
+        "locale",
+        Subject.VISITOR,
+        "technical data (language)",
+        "answer in the visitor's language",
+        Basis.CONTRACT,
+        _TEMPORARY,
+    ),
+    PersonalField(
+        "sessions",
+        "timezone",
+        Subject.VISITOR,
+        "technical data (time zone)",
+        "show agents the visitor's local time",
+        Basis.CONTRACT,
+        _TEMPORARY,
+    ),
+    PersonalField(
+        "sessions",
+        "page_url",
+        Subject.VISITOR,
+        "browsing data (current page)",
+        "show agents the page the visitor asks about",
+        Basis.CONTRACT,
+        _TEMPORARY,
+    ),
+    PersonalField(
+        "sessions",
+        "page_title",
+        Subject.VISITOR,
+        "browsing data (current page)",
+        "show agents the page the visitor asks about",
+        Basis.CONTRACT,
+        _TEMPORARY,
+    ),
+    PersonalField(
+        "sessions",
+        "page_referrer",
+        Subject.VISITOR,
+        "browsing data (previous page)",
+        "show agents how the visitor reached the page",
+        Basis.LEGITIMATE_INTEREST,
+        _TEMPORARY,
+    ),
+    PersonalField(
+        "sessions",
+        "nickname",
+        Subject.VISITOR,
+        "identity (name given)",
+        "address the visitor by the name they chose (optional, P5)",
+        Basis.CONSENT,
+        _TEMPORARY,
+    ),
+    PersonalField(
+        "sessions",
+        "email",
+        Subject.VISITOR,
+        "contact (email given)",
+        "reach the visitor after they leave, if they ask for it (optional, P5)",
+        Basis.CONSENT,
+        _TEMPORARY,
+    ),
+    PersonalField(
+        "sessions",
+        "phone",
+        Subject.VISITOR,
+        "contact (phone given)",
+        "reach the visitor, if they ask for it (optional, P5)",
+        Basis.CONSENT,
+        _TEMPORARY,
+    ),
+    PersonalField(
+        "sessions",
+        "data",
+        Subject.VISITOR,
+        "custom data set by the website",
+        "context the website gives its agents (e.g. the visitor's plan)",
+        Basis.CONTRACT,
+        _TEMPORARY,
+    ),
+    PersonalField(
+        "sessions",
+        "consent_version",
+        Subject.VISITOR,
+        "consent record",
+        "prove the visitor accepted the website's notice, which version (P9)",
+        Basis.LEGAL_OBLIGATION,
+        _TEMPORARY,
+    ),
+    PersonalField(
+        "sessions",
+        "consent_at",
+        Subject.VISITOR,
+        "consent record",
+        "prove when the visitor accepted the website's notice (P9)",
+        Basis.LEGAL_OBLIGATION,
+        _TEMPORARY,
+    ),
+    PersonalField(
+        "messages",
+        "body",
+        Subject.VISITOR,
+        "messages",
+        "the conversation between the visitor and the website's agents",
+        Basis.CONTRACT,
+        "until the conversation is deleted (by an agent, by the visitor, or after "
+        "CAUSERIE_CONVERSATION_RETENTION once resolved)",
+    ),
+    PersonalField(
+        "operators",
+        "email",
+        Subject.OPERATOR,
+        "contact (work email)",
+        "log in to the inbox; receive invitations",
+        Basis.CONTRACT,
+        _ACCOUNT,
+    ),
+    PersonalField(
+        "operators",
+        "name",
+        Subject.OPERATOR,
+        "identity (display name)",
+        "sign replies shown to visitors",
+        Basis.CONTRACT,
+        _ACCOUNT,
+    ),
+    PersonalField(
+        "operators",
+        "password_hash",
+        Subject.OPERATOR,
+        "credential (argon2 hash)",
+        "log in to the inbox",
+        Basis.CONTRACT,
+        _ACCOUNT,
+    ),
+    PersonalField(
+        "operators",
+        "last_login_at",
+        Subject.OPERATOR,
+        "activity (last login)",
+        "security of the accounts (P4)",
+        Basis.LEGITIMATE_INTEREST,
+        _ACCOUNT,
+    ),
+    PersonalField(
+        "logins",
+        "created_at",
+        Subject.OPERATOR,
+        "activity (login time)",
+        "keep the operator logged in; security of the accounts (P4)",
+        Basis.LEGITIMATE_INTEREST,
+        "CAUSERIE_LOGIN_TTL (14 days) after the login was last used",
+    ),
+    PersonalField(
+        "logins",
+        "last_seen_at",
+        Subject.OPERATOR,
+        "activity (last use of a login)",
+        "end logins left unused; security of the accounts (P4)",
+        Basis.LEGITIMATE_INTEREST,
+        "CAUSERIE_LOGIN_TTL (14 days) after the login was last used",
+    ),
+    PersonalField(
+        "audit_log",
+        "actor_id",
+        Subject.OPERATOR,
+        "activity (privileged actions)",
+        "account for privileged actions: deletions, exports, settings (P4, P12, P20)",
+        Basis.LEGITIMATE_INTEREST,
+        "CAUSERIE_AUDIT_RETENTION (365 days)",
+    ),
+)
+
+# Columns that hold no personal data, by table, with the reason. Ids are random (tokens.new_id)
+# and mean nothing outside the database; token hashes cannot be turned back into tokens.
+_IDS = "random identifiers"
+NOT_PERSONAL: dict[str, str] = {
+    "websites.id": "the website's own configuration",
+    "websites.name": "the website's own configuration",
+    "websites.origins": "the website's own configuration",
+    "websites.settings": "the website's own configuration",
+    "websites.created_at": "the website's own configuration",
+    "memberships.website_id": "ids, roles and times",
+    "memberships.operator_id": "ids, roles and times",
+    "memberships.role": "ids, roles and times",
+    "memberships.created_at": "ids, roles and times",
+    "api_tokens.id": "an integration's token: hash, name, scopes and times",
+    "api_tokens.operator_id": "an integration's token: hash, name, scopes and times",
+    "api_tokens.name": "an integration's token: hash, name, scopes and times",
+    "api_tokens.token_hash": "an integration's token: hash, name, scopes and times",
+    "api_tokens.scopes": "an integration's token: hash, name, scopes and times",
+    "api_tokens.created_at": "an integration's token: hash, name, scopes and times",
+    "api_tokens.last_used_at": "an integration's token: hash, name, scopes and times",
+    "api_tokens.revoked_at": "an integration's token: hash, name, scopes and times",
+    "api_tokens.website_ids": "an integration's token: hash, name, scopes and times",
+    "account_links.id": "a one-time link's hash and times",
+    "account_links.token_hash": "a one-time link's hash and times",
+    "account_links.purpose": "a one-time link's hash and times",
+    "account_links.operator_id": "a one-time link's hash and times",
+    "account_links.created_at": "a one-time link's hash and times",
+    "account_links.expires_at": "a one-time link's hash and times",
+    "jobs.*": "scheduling of background work",
+    "purge_runs.*": "counts per retention rule",
+    "network_stats.*": "counts per /24 or /48 network and day: aggregates (P18)",
+    "dpa_acceptances.id": "which agreement version a website accepted: ids and times",
+    "dpa_acceptances.website_id": "which agreement version a website accepted: ids and times",
+    "dpa_acceptances.version": "which agreement version a website accepted: ids and times",
+    "dpa_acceptances.operator_id": "which agreement version a website accepted: ids and times",
+    "dpa_acceptances.accepted_at": "which agreement version a website accepted: ids and times",
+    "streams.*": "positions of event streams",
+    "events.stream": "ids, types and positions; never content (docs/realtime.md)",
+    "events.seq": "ids, types and positions; never content (docs/realtime.md)",
+    "events.type": "ids, types and positions; never content (docs/realtime.md)",
+    "events.object_id": "ids, types and positions; never content (docs/realtime.md)",
+    "events.session_id": "ids, types and positions; never content (docs/realtime.md)",
+    "events.data": "ids, types and positions; never content (docs/realtime.md)",
+    "events.created_at": "ids, types and positions; never content (docs/realtime.md)",
+    "conversations.id": "a conversation's state, times, counts and ids",
+    "conversations.website_id": "a conversation's state, times, counts and ids",
+    "conversations.session_id": "a conversation's state, times, counts and ids",
+    "conversations.state": "a conversation's state, times, counts and ids",
+    "conversations.assignee_id": "a conversation's state, times, counts and ids",
+    "conversations.created_at": "a conversation's state, times, counts and ids",
+    "conversations.updated_at": "a conversation's state, times, counts and ids",
+    "conversations.last_message_at": "a conversation's state, times, counts and ids",
+    "conversations.unread_by_visitor": "a conversation's state, times, counts and ids",
+    "conversations.unread_by_operator": "a conversation's state, times, counts and ids",
+    "conversations.visitor_read_up_to": "a conversation's state, times, counts and ids",
+    "conversations.operator_read_up_to": "a conversation's state, times, counts and ids",
+    "messages.seq": _IDS,
+    "messages.id": _IDS,
+    "messages.conversation_id": _IDS,
+    "messages.author": "visitor, operator or system",
+    "messages.operator_id": _IDS,
+    "messages.type": "text, note, file or event",
+    "messages.client_id": "a random id the sender's device chose",
+    "messages.created_at": "time of a message, kept with it",
+    "sessions.id": _IDS,
+    "sessions.website_id": _IDS,
+    "sessions.token_hash": "SHA-256 of the cookie token",
+    "sessions.state": "temporary or permanent",
+    "sessions.created_at": "time of the session, kept with it",
+    "sessions.last_access_at": "drives the temporary session's expiry",
+    "sessions.permanent_since": "time of the first message",
+    "operators.id": _IDS,
+    "operators.password_is_temporary": "a flag",
+    "operators.created_at": "time the account was made",
+    "logins.id": _IDS,
+    "logins.operator_id": _IDS,
+    "logins.token_hash": "SHA-256 of the cookie token",
+    "logins.expires_at": "drives the login's expiry",
+    "audit_log.id": _IDS,
+    "audit_log.at": "time of the action",
+    "audit_log.actor_type": "operator, cli or system",
+    "audit_log.action": "what was done",
+    "audit_log.website_id": _IDS,
+    "audit_log.target_type": "the kind of object",
+    "audit_log.target_id": _IDS,
+    "audit_log.details": "ids and counts only (tests/test_api_v1.py checks)",
+}
+
+
+def declared(table: str, column: str) -> PersonalField | None:
+    for item in PERSONAL:
+        if item.table == table and item.column == column:
+            return item
+    return None
+
+
+def not_personal_reason(table: str, column: str) -> str | None:
+    for key in (f"{table}.{column}", f"{table}.*"):
+        if key in NOT_PERSONAL:
+            return NOT_PERSONAL[key]
+    return None
