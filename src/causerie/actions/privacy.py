@@ -18,7 +18,7 @@ from causerie.actions.access import MANAGERS, OWNERS, check_role
 from causerie.actions.audit import do_audit
 from causerie.actions.inbox import conversation_missing
 from causerie.actions.sessions import access_visitor_session
-from causerie.domain.errors import Invalid, NotFound
+from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from causerie.domain.models import (
     Actor,
     AuditEntry,
@@ -37,26 +37,35 @@ from causerie.tokens import new_id
 PAGE = 500
 
 
-async def _manageable_websites(tx: Tx, actor: Actor) -> list[str] | None:
-    """Websites whose visitors' data the actor may export or erase; None: every website."""
+async def _manageable_websites(tx: Tx, actor: Actor, scope: Scope) -> list[str] | None:
+    """Websites whose visitors' data the actor may export or erase; None: every website.
+
+    Only owners and admins handle data-subject requests; an operator who is neither anywhere,
+    or a token without `scope`, is refused rather than shown an empty result.
+    """
     if actor.kind in ("cli", "system"):
         return None
     if actor.operator_id is None:
-        return []
-    return [
+        raise Unauthenticated("authentication required")
+    if scope not in actor.scopes:
+        raise Forbidden(f"this token lacks the {scope.value!r} scope", "insufficient_scope")
+    managed = [
         website.id
         for website, role in await tx.list_memberships(actor.operator_id)
         if role in MANAGERS and (actor.website_ids is None or website.id in actor.website_ids)
     ]
+    if not managed:
+        raise Forbidden("data-subject requests need the role owner or admin")
+    return managed
 
 
 async def _subject_sessions(
-    tx: Tx, actor: Actor, *, email: str | None, session_id: str | None
+    tx: Tx, actor: Actor, scope: Scope, *, email: str | None, session_id: str | None
 ) -> list[Session]:
     if (email is None) == (session_id is None):
         raise Invalid("give an email or a session_id", "invalid_request")
-    websites = await _manageable_websites(tx, actor)
     if email is not None:
+        websites = await _manageable_websites(tx, actor, scope)
         address = check_email(email)
         if address is None:
             raise Invalid("email: an email address", "invalid_email")
@@ -66,7 +75,7 @@ async def _subject_sessions(
     missing = NotFound(f"no session {session_id!r}", "session_not_found")
     if session is None:
         raise missing
-    await check_role(tx, actor, session.website_id, MANAGERS, Scope.READ, missing=missing)
+    await check_role(tx, actor, session.website_id, MANAGERS, scope, missing=missing)
     return [session]
 
 
@@ -107,7 +116,9 @@ async def find_subject(
 ) -> list[Subject]:
     """The sessions held about a person, for the caller to review before export or erasure."""
     async with rt.store.read() as tx:
-        sessions = await _subject_sessions(tx, actor, email=email, session_id=session_id)
+        sessions = await _subject_sessions(
+            tx, actor, Scope.READ, email=email, session_id=session_id
+        )
         found = []
         for session in sessions:
             conversation = await tx.get_conversation_of_session(session.id)
@@ -121,7 +132,9 @@ async def do_export_subject(
 ) -> dict[str, Any]:
     """Everything held about a person, as one JSON document (agents' notes included)."""
     async with rt.store.transaction() as tx:
-        sessions = await _subject_sessions(tx, actor, email=email, session_id=session_id)
+        sessions = await _subject_sessions(
+            tx, actor, Scope.READ, email=email, session_id=session_id
+        )
         exported = await _export_sessions(rt, tx, sessions, include_notes=True)
         for session in sessions:
             await do_audit(
@@ -142,7 +155,9 @@ async def do_erase_subject(
 ) -> dict[str, int]:
     """Destroy every session of a person, with their messages, profile, IPs and consent."""
     async with rt.store.transaction() as tx:
-        sessions = await _subject_sessions(tx, actor, email=email, session_id=session_id)
+        sessions = await _subject_sessions(
+            tx, actor, Scope.WRITE, email=email, session_id=session_id
+        )
         counts = await _erase(rt, tx, actor, sessions, "privacy.erase")
     await rt.store.after_purge()
     return counts
@@ -306,7 +321,7 @@ async def get_register(rt: Runtime, actor: Actor) -> str:
     manages otherwise."""
     settings = rt.settings
     async with rt.store.read() as tx:
-        allowed = await _manageable_websites(tx, actor)
+        allowed = await _manageable_websites(tx, actor, Scope.READ)
         websites = [w for w in await tx.list_websites() if allowed is None or w.id in allowed]
         with_dpa = [(w, await tx.list_dpa(w.id)) for w in websites]
     database = (

@@ -82,8 +82,8 @@ async def erase(body: SubjectIn, rt: Rt, actor: CurrentActor) -> Json:
 @router.get(
     "/privacy/register",
     response_model=RegisterOut,
-    summary="The record of processing activities (Art. 30) for the caller's websites, Markdown",
-    openapi_extra=access("login"),
+    summary="The record of processing activities (Art. 30) for the websites the caller manages",
+    openapi_extra=access("admin"),
 )
 async def register(rt: Rt, actor: CurrentActor) -> Json:
     return {"markdown": await get_register(rt, actor)}
