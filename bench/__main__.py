@@ -3,7 +3,8 @@
 Sections, in the order they run: chatbox (loads per second beside a bare endpoint), purge (rate),
 stall (requests during a purge), memory (RSS), profile (where a request's time goes), relay
 (WebSocket messages visitor -> agent beside a bare echo), sockets (memory per idle WebSocket),
-writes (durable message writes beside raw sqlite3). A missed
+writes (durable message writes beside raw sqlite3), inbox (conversation list and thread latency
+with 100,000 conversations, seeded by bench.seed_inbox). A missed
 target is reported as MISS; the exit status is non-zero only when a section could not run.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from bench.chatbox import run_chatbox
 from bench.config import BenchConfig, progress
 from bench.databases import Databases
+from bench.inbox import inbox_data_dir, run_inbox
 from bench.loads import WRK_MISSING, wrk_path
 from bench.memory import run_memory
 from bench.profile import PY_SPY_MISSING, py_spy_path, run_profile
@@ -27,7 +29,17 @@ from bench.purge import run_purge_rate, run_purge_stall
 from bench.report import Results, render
 from bench.sockets import run_relay, run_sockets, run_writes
 
-SECTIONS = ("chatbox", "purge", "stall", "memory", "profile", "relay", "sockets", "writes")
+SECTIONS = (
+    "chatbox",
+    "purge",
+    "stall",
+    "memory",
+    "profile",
+    "relay",
+    "sockets",
+    "writes",
+    "inbox",
+)
 NEEDS_WRK = frozenset({"chatbox", "stall", "memory", "profile"})
 
 
@@ -52,6 +64,22 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seconds", type=float, help="seconds per measured run (default 10)")
     parser.add_argument("--connections", type=int, help="wrk connections (default 32)")
     parser.add_argument("--sessions", type=int, help="sessions purged and created (100,000)")
+    parser.add_argument(
+        "--inbox-conversations", type=int, help="conversations seeded by the inbox bench (100,000)"
+    )
+    parser.add_argument(
+        "--inbox-messages", type=int, help="messages seeded by the inbox bench (1,000,000)"
+    )
+    parser.add_argument(
+        "--inbox-rounds", type=int, help="requests per path in the inbox bench (default 200)"
+    )
+    parser.add_argument(
+        "--inbox-data",
+        type=inbox_data_dir,
+        metavar="DIR",
+        help="inbox bench: use this installation made by `python -m bench.seed_inbox` (its "
+        "database included) instead of seeding a new one",
+    )
     parser.add_argument("--only", type=_names, help=f"comma-separated: {','.join(SECTIONS)}")
     parser.add_argument("--skip", type=_names, default=[], help="comma-separated sections")
     parser.add_argument(
@@ -74,6 +102,9 @@ def _config(args: argparse.Namespace, workdir: Path, databases: Databases) -> Be
             "sessions": 20_000,
             "profile_seconds": 4.0,
             "idle_sockets": 2_000,
+            "inbox_conversations": 20_000,
+            "inbox_messages": 200_000,
+            "inbox_rounds": 50,
         }
         if args.quick
         else {}
@@ -83,10 +114,15 @@ def _config(args: argparse.Namespace, workdir: Path, databases: Databases) -> Be
         "seconds": args.seconds,
         "connections": args.connections,
         "sessions": args.sessions,
+        "inbox_conversations": args.inbox_conversations,
+        "inbox_messages": args.inbox_messages,
+        "inbox_rounds": args.inbox_rounds,
     }
     return BenchConfig(
         workdir=workdir,
         databases=databases,
+        inbox_data=args.inbox_data,
+        keep=args.keep,
         **{**quick, **{k: v for k, v in given.items() if v is not None}},
     )
 
@@ -109,6 +145,8 @@ def _run_section(name: str, cfg: BenchConfig, results: Results) -> None:
         results.sockets = run_sockets(cfg, cfg.idle_sockets)
     elif name == "writes":
         results.writes = run_writes(cfg)
+    elif name == "inbox":
+        results.inbox = run_inbox(cfg)
 
 
 def _run_sections(cfg: BenchConfig, sections: list[str]) -> tuple[Results, bool]:

@@ -21,6 +21,12 @@ class BenchConfig:
     memory_cap: float = 600.0  # the memory bench's creation load stops after this many seconds
     profile_seconds: float = 15.0
     idle_sockets: int = 10_000  # idle WebSockets opened by the sockets bench
+    inbox_conversations: int = 100_000  # seeded by the inbox bench
+    inbox_messages: int = 1_000_000
+    inbox_rounds: int = 200  # sequential requests per inbox path (searches: at most 10)
+    inbox_warmup: int = 10
+    inbox_data: Path | None = None  # an installation made by `python -m bench.seed_inbox`
+    keep: bool = False  # keep what the run made (the inbox bench's PostgreSQL database)
 
     def log(self, name: str) -> Path:
         """Where the server called `name` writes its output."""

@@ -28,6 +28,11 @@ class Databases:
         self._created: list[str] = []
 
     @property
+    def server(self) -> str | None:
+        """The PostgreSQL URL given (None: SQLite)."""
+        return self._server
+
+    @property
     def kind(self) -> str:
         return "sqlite" if self._server is None else "postgresql"
 

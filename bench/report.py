@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench.chatbox import CASES, ChatboxResult
 from bench.config import BenchConfig
+from bench.inbox import InboxResult, render_inbox
 from bench.loads import LoadResult
 from bench.memory import MemoryResult, ProcessMemory
 from bench.profile import Profile
@@ -47,6 +48,7 @@ class Results:
     relay: RelayResult | None = None
     sockets: SocketsResult | None = None
     writes: WritesResult | None = None
+    inbox: InboxResult | None = None
     skipped: dict[str, str] = field(default_factory=dict)  # section -> why
 
 
@@ -276,6 +278,7 @@ def render(cfg: BenchConfig, results: Results, command: str) -> str:
     if results.memory is not None:
         lines += _memory(results.memory)
     lines += render_sockets(results.relay, results.sockets, results.writes)
+    lines += render_inbox(results.inbox)
     if results.profiles:
         lines += ["## Profiles (py-spy)", ""]
         for profile in results.profiles:
