@@ -1,0 +1,269 @@
+/* The Causerie inbox (docs/inbox.md): boot, routes in the URL's fragment, the top bar, the
+ * three-column layout and the keyboard shortcuts. It uses only /api/v1 and /ws/agent. */
+
+import { api, setCsrf, whenUnauthenticated } from "./api.js";
+import { el, isEditable, replace, toast } from "./dom.js";
+import { closeConversation, follow, markRead, openConversation, selectWebsite, setAvailability, setHooks, unfollowAll } from "./data.js";
+import { renderAcceptLink, renderLogin } from "./login.js";
+import { conversationHash, focusCurrent, mountList, moveFocus } from "./list.js";
+import { unlockAudio } from "./notify.js";
+import { mountPanel } from "./panel.js";
+import { renderSettings } from "./settings.js";
+import { emit, on, state } from "./store.js";
+import { mountThread } from "./thread.js";
+
+const root = document.getElementById("app");
+let view = null; // "inbox" | "settings" | null
+let unmount = [];
+let main = null;
+let returnTo = null; // where a login that ended sends the agent back after signing in again
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, "") || "/";
+  const [path, query = ""] = raw.split("?");
+  return { path, params: new URLSearchParams(query) };
+}
+
+// -- signing in and out ---------------------------------------------------------------------
+
+async function loadMe() {
+  const me = await api.get("/me", undefined, { quiet401: true });
+  state.me = me;
+  setCsrf(me.csrf_token);
+  state.websites = me.websites || [];
+  const remembered = state.websites.find((w) => w.id === state.prefs.websiteId);
+  state.websiteId = (remembered || state.websites[0] || {}).id || null;
+}
+
+async function afterLogin() {
+  await loadMe();
+  start();
+  const back = returnTo;
+  returnTo = null;
+  if (back && back !== location.hash) location.hash = back;
+  else if (parseHash().path === "/login" || !location.hash) location.hash = "#/";
+  else await route();
+}
+
+function start() {
+  follow(state.websites);
+  if (state.websiteId) selectWebsite(state.websiteId);
+}
+
+function teardown() {
+  unfollowAll();
+  for (const off of unmount) off();
+  unmount = [];
+  view = null;
+  main = null;
+  state.me = null;
+  state.current = null;
+  setCsrf(null);
+}
+
+function showLogin(notice = "") {
+  const { path } = parseHash();
+  if (path.startsWith("/c/") || path.startsWith("/settings")) returnTo = location.hash;
+  teardown();
+  document.body.className = "page-auth";
+  if (parseHash().path !== "/login") history.replaceState(null, "", `${location.pathname}#/login`);
+  renderLogin(root, { onLoggedIn: afterLogin, notice });
+}
+
+async function logout() {
+  try {
+    await api.post("/auth/logout", {});
+  } catch {
+    /* already ended: signing out locally is what matters */
+  }
+  showLogin("You are signed out.");
+}
+
+// -- routes ---------------------------------------------------------------------------------
+
+async function route() {
+  const { path, params } = parseHash();
+  if (path === "/setup" || path === "/invite") {
+    teardown();
+    document.body.className = "page-auth";
+    await renderAcceptLink(root, { token: params.get("token") || "", onLoggedIn: afterLogin });
+    return;
+  }
+  if (!state.me) {
+    try {
+      await loadMe();
+    } catch (failure) {
+      if (failure.status === 401) return showLogin();
+      replace(root, el("main", { class: "auth" }, el("p", { class: "form-error", role: "alert", text: failure.message }),
+        el("button", { type: "button", class: "button", text: "Try again", onclick: () => route() })));
+      return;
+    }
+    start();
+  }
+  if (path === "/login" || path === "") {
+    location.hash = "#/";
+    return;
+  }
+  if (path.startsWith("/settings")) {
+    mount("settings");
+    closeConversation();
+    renderSettings(main, path.split("/")[2] || "website", { onWebsitesChanged: websitesChanged });
+    return;
+  }
+  mount("inbox");
+  const match = /^\/c\/([^/]+)$/.exec(path);
+  if (match) {
+    document.body.classList.add("thread-open");
+    await openConversation(decodeURIComponent(match[1]));
+  } else {
+    document.body.classList.remove("thread-open");
+    if (state.current) closeConversation();
+  }
+}
+
+async function websitesChanged(selectId) {
+  const me = await api.get("/me", undefined, { quiet401: true });
+  state.me = me;
+  state.websites = me.websites || [];
+  follow(state.websites);
+  if (selectId) await selectWebsite(selectId);
+  emit("websites");
+}
+
+// -- layout -----------------------------------------------------------------------------------
+
+function mount(kind) {
+  if (view === kind && main) return;
+  for (const off of unmount) off();
+  unmount = [];
+  view = kind;
+  document.body.className = `page-${kind}`;
+  const header = topBar();
+  if (kind === "inbox") {
+    const sidebar = el("aside", { class: "sidebar", "aria-label": "Conversations" });
+    const thread = el("section", { class: "thread", "aria-label": "Conversation", id: "thread" });
+    const panel = el("aside", { class: "panel", id: "panel", "aria-label": "Visitor", tabindex: "-1" });
+    main = el("main", { class: "inbox", id: "main" }, sidebar, thread, panel);
+    replace(root, header, main);
+    if (!state.websiteId) {
+      replace(main, el("div", { class: "empty-thread wide" },
+        el("h2", { text: "No website yet" }),
+        el("p", { class: "muted", text: "You are not a member of any website. Create one, or ask an admin to invite you." }),
+        el("p", {}, el("a", { class: "button primary", href: "#/settings/new-website", text: "Create a website" }))));
+      return;
+    }
+    unmount.push(mountList(sidebar), mountThread(thread), mountPanel(panel));
+  } else {
+    main = el("main", { class: "settings-main", id: "main" });
+    replace(root, header, main);
+  }
+}
+
+function topBar() {
+  const switcher = el("select", { class: "select website-switch", id: "website", "aria-label": "Website" });
+  switcher.addEventListener("change", () => {
+    location.hash = view === "settings" ? location.hash : "#/";
+    selectWebsite(switcher.value).then(() => {
+      if (view === "settings") route();
+    });
+  });
+  const renderSwitcher = () => {
+    replace(switcher, state.websites.map((w) => el("option", {
+      value: w.id, text: `${state.unreadElsewhere.has(w.id) ? "● " : ""}${w.name}`,
+    })));
+    switcher.value = state.websiteId || "";
+    switcher.hidden = state.websites.length < 2;
+    single.textContent = state.websites.length === 1 ? state.websites[0].name : "";
+    single.hidden = state.websites.length !== 1;
+  };
+  const single = el("span", { class: "website-name" });
+
+  const availability = el("button", { type: "button", role: "switch", class: "availability", id: "availability" });
+  const connection = el("span", { class: "connection", role: "status" });
+  const renderStatus = () => {
+    const online = state.prefs.availability === "online";
+    availability.setAttribute("aria-checked", String(online));
+    availability.replaceChildren(el("span", { class: "dot", "aria-hidden": "true" }), online ? "Online" : "Away");
+    availability.title = online ? "Visitors see that you are online. Click to appear away." : "Visitors see that no one is online. Click to appear online.";
+    const states = [...state.connection.values()];
+    const down = states.some((s) => s === "offline");
+    connection.textContent = down ? "Reconnecting…" : states.includes("connecting") ? "Connecting…" : "";
+    connection.classList.toggle("warn", down);
+  };
+  availability.addEventListener("click", () => setAvailability(state.prefs.availability === "online" ? "away" : "online"));
+
+  const header = el("header", { class: "topbar" },
+    el("a", { class: "brand", href: "#/", text: "Causerie" }),
+    switcher, single,
+    el("nav", { class: "topnav", "aria-label": "Main" },
+      el("a", { href: "#/", "aria-current": view === "inbox" ? "page" : false, text: "Inbox" }),
+      el("a", { href: "#/settings/website", "aria-current": view === "settings" ? "page" : false, text: "Settings" })),
+    el("div", { class: "spacer" }),
+    connection,
+    availability,
+    el("span", { class: "me-name", text: state.me.operator.name }),
+    el("button", { type: "button", class: "button subtle small", id: "logout", text: "Sign out", onclick: logout }));
+  unmount.push(on("websites", renderSwitcher), on("status", renderStatus));
+  renderSwitcher();
+  renderStatus();
+  return header;
+}
+
+// -- keyboard ---------------------------------------------------------------------------------
+
+function shortcuts(event) {
+  if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || view !== "inbox") return;
+  if (document.querySelector("dialog[open]")) return;
+  const editing = isEditable(event.target);
+  if (event.key === "Escape") {
+    if (document.body.classList.contains("panel-open")) {
+      document.body.classList.remove("panel-open");
+      document.getElementById("panel-toggle")?.setAttribute("aria-expanded", "false");
+      document.getElementById("panel-toggle")?.focus();
+      return;
+    }
+    if (state.current && window.matchMedia("(max-width: 767px)").matches) location.hash = "#/";
+    if (!focusCurrent()) document.getElementById("search")?.focus();
+    event.preventDefault();
+    return;
+  }
+  if (editing) return;
+  if (event.key === "/") {
+    event.preventDefault();
+    document.getElementById("search")?.focus();
+  } else if (event.key === "j" || event.key === "ArrowDown") {
+    if (event.target.closest?.("[role=option], .log, select")) return;
+    event.preventDefault();
+    moveFocus(1);
+  } else if (event.key === "k" || event.key === "ArrowUp") {
+    if (event.target.closest?.("[role=option], .log, select")) return;
+    event.preventDefault();
+    moveFocus(-1);
+  } else if (event.key === "r" && state.current?.conversation) {
+    event.preventDefault();
+    document.getElementById("composer")?.focus();
+  }
+}
+
+// -- boot -------------------------------------------------------------------------------------
+
+whenUnauthenticated(() => {
+  if (state.me) showLogin("Your session ended. Sign in again.");
+});
+setHooks({
+  // A socket refused at `auth`: the login ended, or the operator left that website.
+  onAuthFailed: () => websitesChanged().catch((f) => {
+    if (f.status === 401 && state.me) showLogin("Your session ended. Sign in again.");
+  }),
+  onOpen: (conversationId) => {
+    location.hash = conversationHash(conversationId);
+  },
+});
+window.addEventListener("hashchange", () => route().catch((failure) => toast(failure.message, "error")));
+document.addEventListener("keydown", shortcuts);
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) markRead();
+});
+for (const type of ["pointerdown", "keydown"]) document.addEventListener(type, unlockAudio, { once: true, capture: true });
+route().catch((failure) => toast(failure.message, "error"));
+

@@ -1,0 +1,99 @@
+/* The visitor beside the thread: their profile (editable: P7, rectification), where they are,
+ * their browser and the custom data the website set. Every value is shown as text. */
+
+import { on, state } from "./store.js";
+import { el, outsideLink, replace, toast } from "./dom.js";
+import { dataText, fullTime, visitorName } from "./format.js";
+import { saveProfile } from "./data.js";
+import { avatar } from "./list.js";
+
+let shownSession = null;
+let dirty = false;
+
+export function mountPanel(container) {
+  const off = [on("panel", () => render(container)), on("thread", () => render(container))];
+  render(container);
+  return () => off.forEach((f) => f());
+}
+
+function render(container) {
+  const current = state.current;
+  const session = current?.session;
+  if (!session) {
+    shownSession = null;
+    replace(container, el("p", { class: "muted panel-empty", text: "The visitor's details show here." }));
+    return;
+  }
+  // Keep what the agent is typing in the profile form; refresh everything else.
+  const keepForm = dirty && shownSession === session.id && container.querySelector("form.profile");
+  const form = keepForm || profileForm(session);
+  if (!keepForm) dirty = false;
+  shownSession = session.id;
+  const name = visitorName(session.profile, session.id);
+  const page = session.page || {};
+  const details = [
+    ["Current page", page.url || page.title ? el("span", { class: "page" },
+      page.title ? el("span", { class: "page-title", text: page.title }) : null,
+      page.url ? outsideLink(page.url, page.url) : null) : "—"],
+    ["Came from", page.referrer ? outsideLink(page.referrer, page.referrer) : "—"],
+    ["Locale", session.locale || "—"],
+    ["Time zone", session.timezone || "—"],
+    ["Browser", el("span", { class: "ua", text: session.user_agent || "—" })],
+    ["First seen", fullTime(session.created_at)],
+    ["Last seen", fullTime(session.last_access_at)],
+  ];
+  const data = Object.entries(session.profile?.data || {});
+  replace(container,
+    el("div", { class: "panel-head" },
+      avatar(name, session.id),
+      el("div", {},
+        el("h2", { class: "panel-title", text: name }),
+        el("p", { class: "muted small", text: session.state === "permanent" ? "Visitor" : `Visitor (${session.state})` }))),
+    el("section", { class: "panel-section", "aria-labelledby": "profile-title" },
+      el("h3", { id: "profile-title", text: "Profile" }), form),
+    el("section", { class: "panel-section", "aria-labelledby": "details-title" },
+      el("h3", { id: "details-title", text: "Details" }),
+      el("dl", { class: "details" }, details.map(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]))),
+    el("section", { class: "panel-section", "aria-labelledby": "data-title" },
+      el("h3", { id: "data-title", text: "Session data" }),
+      data.length
+        ? el("dl", { class: "details data" }, data.map(([k, v]) => [el("dt", { text: k }), el("dd", { text: dataText(v) })]))
+        : el("p", { class: "muted small", text: "The website set no data for this visitor." })));
+}
+
+function profileForm(session) {
+  const inputs = {
+    nickname: el("input", { type: "text", name: "nickname", id: "profile-nickname", maxlength: 100, autocomplete: "off" }),
+    email: el("input", { type: "email", name: "email", id: "profile-email", maxlength: 320, autocomplete: "off" }),
+    phone: el("input", { type: "tel", name: "phone", id: "profile-phone", maxlength: 50, autocomplete: "off" }),
+  };
+  for (const [key, input] of Object.entries(inputs)) input.value = session.profile?.[key] || "";
+  const save = el("button", { type: "submit", class: "button", text: "Save", disabled: true });
+  const error = el("p", { class: "form-error", role: "alert" });
+  const form = el("form", { class: "profile stack compact", "aria-label": "Visitor profile" },
+    el("label", { for: "profile-nickname", text: "Name" }), inputs.nickname,
+    el("label", { for: "profile-email", text: "Email" }), inputs.email,
+    el("label", { for: "profile-phone", text: "Phone" }), inputs.phone,
+    error, save);
+  form.addEventListener("input", () => {
+    dirty = true;
+    save.disabled = false;
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    save.disabled = true;
+    const changes = {};
+    for (const [key, input] of Object.entries(inputs)) changes[key] = input.value.trim() || null;
+    try {
+      dirty = false;
+      await saveProfile(session.id, changes);
+      toast("Profile saved.");
+    } catch (failure) {
+      dirty = true;
+      save.disabled = false;
+      error.textContent = failure.message;
+    }
+  });
+  return form;
+}

@@ -1,0 +1,297 @@
+/* The open conversation: its header (assign, resolve or reopen, delete), the messages with
+ * private notes set apart, read marks and typing, older messages on demand, and the composer
+ * (Enter sends, Shift+Enter is a new line; Reply or Note). */
+
+import { canAdmin, emit, on, operatorName, state } from "./store.js";
+import { el, modal, replace, richText, toast } from "./dom.js";
+import { clockTime, fullTime, visitorName } from "./format.js";
+import {
+  assign, deleteConversation, loadOlder, localTyping, markRead, reopen, resolve, retry, sendMessage,
+} from "./data.js";
+import { avatar } from "./list.js";
+
+const MAX_BODY = 10000;
+const drafts = new Map(); // conversation id -> {text, note}
+
+export function mountThread(container) {
+  const off = [
+    on("thread", () => render(container)),
+    on("messages", (detail) => renderLog(container, detail)),
+    on("conversation", () => renderHead(container)),
+    on("typing", () => renderTyping(container)),
+    on("operators", () => renderHead(container)),
+  ];
+  render(container);
+  return () => off.forEach((f) => f());
+}
+
+function render(container) {
+  const current = state.current;
+  if (!current) {
+    replace(container, el("div", { class: "empty-thread" },
+      el("h2", { text: "No conversation open" }),
+      el("p", { class: "muted", text: "Pick a conversation in the list." }),
+      shortcutsHelp()));
+    return;
+  }
+  if (current.error) {
+    replace(container, el("div", { class: "empty-thread" },
+      el("p", { class: "form-error", role: "alert", text: current.error }),
+      el("p", {}, el("a", { href: "#/", text: "Back to the list" }))));
+    return;
+  }
+  if (current.loading) {
+    replace(container, el("div", { class: "empty-thread" }, el("p", { class: "muted", role: "status", text: "Loading the conversation…" })));
+    return;
+  }
+  const head = el("header", { class: "thread-head" });
+  const log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages", tabindex: "0" });
+  const typing = el("p", { class: "typing", "aria-live": "polite" });
+  replace(container, head, log, typing, composer(current));
+  renderHead(container);
+  renderLog(container, { appended: true });
+  renderTyping(container);
+}
+
+export function shortcutsHelp() {
+  const keys = [["j / ↓", "next conversation"], ["k / ↑", "previous conversation"], ["Enter", "open it"],
+    ["Esc", "back to the list"], ["/", "search"], ["Enter", "send (Shift+Enter: new line)"]];
+  return el("dl", { class: "shortcuts", "aria-label": "Keyboard shortcuts" },
+    keys.map(([k, v]) => [el("dt", {}, el("kbd", { text: k })), el("dd", { text: v })]));
+}
+
+// -- the header -----------------------------------------------------------------------
+
+function renderHead(container) {
+  const head = container.querySelector(".thread-head");
+  const current = state.current;
+  if (!head || !current?.conversation) return;
+  const conversation = current.conversation;
+  const name = visitorName(current.session?.profile, conversation.session_id);
+  const me = state.me.operator;
+  const select = el("select", { class: "select", "aria-label": "Assignee", id: "assignee" });
+  select.append(el("option", { value: "", text: "Unassigned" }));
+  select.append(el("option", { value: me.id, text: `Me (${me.name})` }));
+  for (const operator of state.operators.get(conversation.website_id) || []) {
+    if (operator.id === me.id) continue;
+    const label = `${operator.name || operator.email}${operator.pending ? " (invited)" : ""}`;
+    select.append(el("option", { value: operator.id, text: label }));
+  }
+  if (conversation.assignee_id && ![...select.options].some((o) => o.value === conversation.assignee_id)) {
+    select.append(el("option", { value: conversation.assignee_id, text: operatorName(conversation.assignee_id) || "Another operator" }));
+  }
+  select.value = conversation.assignee_id || "";
+  select.addEventListener("change", () => act(() => assign(select.value || null), select.value ? `Assigned to ${select.selectedOptions[0].text}.` : "Unassigned."));
+  const resolved = conversation.state === "resolved";
+  const tools = el("div", { class: "tools" },
+    el("label", { class: "assign" }, el("span", { class: "label", text: "Assignee" }), select),
+    resolved
+      ? el("button", { type: "button", class: "button", id: "reopen", text: "Reopen", onclick: () => act(reopen, "Reopened.") })
+      : el("button", { type: "button", class: "button primary", id: "resolve", text: "Resolve", onclick: () => act(resolve, "Resolved.") }),
+    canAdmin(roleOf(conversation.website_id))
+      ? el("button", { type: "button", class: "button danger-subtle", id: "delete", text: "Delete…", onclick: confirmDelete })
+      : null,
+    el("button", {
+      type: "button", class: "button subtle panel-toggle", "aria-controls": "panel", id: "panel-toggle",
+      "aria-expanded": String(document.body.classList.contains("panel-open")), text: "Visitor",
+      onclick: (event) => {
+        const open = document.body.classList.toggle("panel-open");
+        event.currentTarget.setAttribute("aria-expanded", String(open));
+        if (open) document.getElementById("panel")?.focus();
+      },
+    }));
+  const where = current.session?.page?.title || current.session?.page?.url || "";
+  const focused = head.contains(document.activeElement) ? document.activeElement.id : null;
+  replace(head,
+    el("a", { href: "#/", class: "back", "aria-label": "Back to the list", text: "←" }),
+    avatar(name, conversation.session_id),
+    el("div", { class: "who" },
+      el("h2", { class: "thread-title", text: name }),
+      el("p", { class: "sub" },
+        el("span", { class: `state ${conversation.state}`, text: resolved ? "Resolved" : "Open" }),
+        where ? el("span", { class: "where", text: ` · on ${where}` }) : null)),
+    tools);
+  // The header was rebuilt under the focus: put it back (Resolve and Reopen take each other's place).
+  if (focused) (document.getElementById(focused) || document.getElementById({ resolve: "reopen", reopen: "resolve" }[focused]))?.focus();
+}
+
+function roleOf(websiteId) {
+  return state.websites.find((w) => w.id === websiteId)?.role;
+}
+
+async function act(action, done) {
+  try {
+    await action();
+    toast(done);
+  } catch (failure) {
+    toast(failure.message, "error");
+    emit("conversation");
+  }
+}
+
+async function confirmDelete() {
+  const current = state.current;
+  const name = visitorName(current.session?.profile, current.conversation.session_id);
+  const body = el("div", { class: "stack" },
+    el("p", {}, "This permanently destroys, with no way back:"),
+    el("ul", { class: "destroyed" },
+      el("li", { text: `the conversation with ${name},` }),
+      el("li", { text: "every message in it, replies and private notes included," }),
+      el("li", { text: "the visitor's profile (nickname, email, phone and custom data) and session," }),
+      el("li", { text: "the visitor's IP address." })),
+    el("p", { class: "muted", text: "It cannot be undone or restored. An audit entry keeps only ids and a message count." }));
+  const choice = await modal({
+    title: "Delete this conversation?", body, className: "danger", actions: [
+      { value: "", text: "Cancel", class: "button subtle", autofocus: true },
+      { value: "delete", text: "Delete forever", class: "button danger" },
+    ],
+  });
+  if (choice !== "delete") return;
+  try {
+    await deleteConversation();
+    location.hash = "#/";
+  } catch (failure) {
+    toast(failure.message, "error");
+  }
+}
+
+// -- the messages ---------------------------------------------------------------------
+
+function renderLog(container, detail = {}) {
+  const log = container.querySelector(".log");
+  const current = state.current;
+  if (!log || !current?.conversation) return;
+  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
+  const fromBottom = log.scrollHeight - log.scrollTop;
+  const messages = current.messages;
+  const visitorMark = current.conversation.read_up_to?.visitor;
+  const readIndex = visitorMark ? messages.findIndex((m) => m.id === visitorMark) : -1;
+  let lastReply = -1;
+  messages.forEach((m, i) => {
+    if (m.author === "operator" && m.type !== "note") lastReply = i;
+  });
+  const items = [];
+  if (current.hasOlder) {
+    items.push(el("button", {
+      type: "button", class: "button subtle load-older", text: "Load older messages",
+      onclick: (event) => {
+        event.currentTarget.disabled = true;
+        loadOlder().catch((failure) => toast(failure.message, "error"));
+      },
+    }));
+  }
+  let day = "";
+  messages.forEach((m, i) => {
+    const thisDay = new Date(m.created_at).toDateString();
+    if (thisDay !== day) {
+      day = thisDay;
+      items.push(el("p", { class: "day", text: new Date(m.created_at).toLocaleDateString(undefined, { weekday: "long", month: "long", day: "numeric" }) }));
+    }
+    const mark = i === lastReply ? (readIndex >= i ? "Seen" : "Sent") : null;
+    items.push(messageItem(m, current.session, mark));
+  });
+  for (const pending of current.pending.values()) items.push(messageItem(pending, current.session, null));
+  if (!items.length) items.push(el("p", { class: "muted center", text: "No message yet." }));
+  replace(log, items);
+  if (detail.older) log.scrollTop = log.scrollHeight - fromBottom;
+  else if (detail.appended || atBottom) log.scrollTop = log.scrollHeight;
+}
+
+function messageItem(message, session, mark) {
+  if (message.type === "event" || message.author === "system") {
+    return el("p", { class: "event", "data-id": message.id, text: message.body });
+  }
+  const note = message.type === "note";
+  const fromVisitor = message.author === "visitor";
+  const who = fromVisitor ? visitorName(session?.profile, session?.id) : message.operator?.name || "Agent";
+  const classes = ["message", fromVisitor ? "visitor" : "operator"];
+  if (note) classes.push("note");
+  if (message.state) classes.push(message.state);
+  const footer = [];
+  if (message.state === "sending") footer.push(el("span", { class: "mark", "data-state": "sending", text: "Sending…" }));
+  else if (message.state === "failed") {
+    footer.push(el("span", { class: "mark failed", "data-state": "failed", text: `Not sent${message.error ? `: ${message.error}` : ""}. ` }));
+    footer.push(el("button", { type: "button", class: "link", text: "Retry", onclick: () => retry(message.client_id) }));
+  } else if (mark) footer.push(el("span", { class: "mark", "data-state": mark.toLowerCase(), text: mark }));
+  return el("article", {
+    class: classes.join(" "), "data-id": message.id || null, "data-client-id": message.client_id || null,
+    "aria-label": `${note ? "Private note" : "Message"} from ${who}`,
+  },
+  el("header", { class: "message-head" },
+    note ? el("span", { class: "note-label", text: "Note" }) : null,
+    el("span", { class: "who", text: who }),
+    el("time", { datetime: message.created_at, title: fullTime(message.created_at), text: clockTime(message.created_at) })),
+  el("div", { class: "body" }, richText(String(message.body ?? ""))),
+  footer.length ? el("footer", { class: "message-foot" }, footer) : null);
+}
+
+function renderTyping(container) {
+  const line = container.querySelector(".typing");
+  const current = state.current;
+  if (!line || !current?.conversation) return;
+  const who = current.typing === "visitor" ? visitorName(current.session?.profile, current.session?.id) : current.typing;
+  line.textContent = who ? `${who} is typing…` : "";
+  line.classList.toggle("on", Boolean(who));
+}
+
+// -- the composer ---------------------------------------------------------------------
+
+function composer(current) {
+  const draft = drafts.get(current.id) || { text: "", note: false };
+  const text = el("textarea", { class: "composer-text", id: "composer", rows: 3, maxlength: MAX_BODY, "aria-label": "Reply to the visitor" });
+  text.value = draft.text;
+  const reply = el("input", { type: "radio", name: "mode", value: "reply", checked: !draft.note });
+  const note = el("input", { type: "radio", name: "mode", value: "note", checked: draft.note });
+  const send = el("button", { type: "submit", class: "button primary", id: "send" });
+  const error = el("p", { class: "form-error", role: "alert" });
+  const form = el("form", { class: "composer", "aria-label": "Write a message" },
+    el("div", { class: "modes", role: "radiogroup", "aria-label": "Message type" },
+      el("label", { class: "mode" }, reply, el("span", { text: "Reply" })),
+      el("label", { class: "mode mode-note" }, note, el("span", { text: "Note" }))),
+    text,
+    el("div", { class: "composer-foot" },
+      el("p", { class: "hint", id: "composer-hint" }),
+      error,
+      send));
+  const hint = form.querySelector("#composer-hint");
+  const setMode = () => {
+    const isNote = note.checked;
+    form.classList.toggle("note-mode", isNote);
+    text.placeholder = isNote ? "Private note: only your team sees it" : "Reply to the visitor";
+    text.setAttribute("aria-label", isNote ? "Private note" : "Reply to the visitor");
+    send.textContent = isNote ? "Add note" : "Send";
+    hint.textContent = isNote ? "The visitor never sees notes. Enter adds it, Shift+Enter: new line." : "Enter sends, Shift+Enter: new line.";
+    drafts.set(current.id, { text: text.value, note: isNote });
+    if (isNote) localTyping(false);
+  };
+  reply.addEventListener("change", setMode);
+  note.addEventListener("change", setMode);
+  text.addEventListener("input", () => {
+    error.textContent = "";
+    drafts.set(current.id, { text: text.value, note: note.checked });
+    if (!note.checked) localTyping(text.value.trim().length > 0);
+  });
+  text.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey && !event.metaKey) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  text.addEventListener("blur", () => localTyping(false));
+  text.addEventListener("focus", () => markRead());
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const body = text.value.trim();
+    if (!body) return;
+    if (body.length > MAX_BODY) {
+      error.textContent = `A message is at most ${MAX_BODY} characters.`;
+      return;
+    }
+    sendMessage(body, note.checked);
+    text.value = "";
+    drafts.set(current.id, { text: "", note: note.checked });
+    text.focus();
+  });
+  setMode();
+  return form;
+}

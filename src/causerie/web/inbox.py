@@ -1,0 +1,93 @@
+"""The agents' inbox at `/app`: a single-page app of plain JavaScript modules, no build step.
+
+See docs/inbox.md. The shell (`/app`, `/app/...`) is never cached and carries a strict
+Content-Security-Policy: scripts and styles only from this server, no inline code, no framing.
+Its modules and stylesheet are served from `/app/static/VERSION/NAME`, where VERSION hashes the
+package version and every file, so they are cached for a year. The inbox talks to the server
+only through the public API (`/api/v1`, `/ws/agent`), like any integration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib.resources import files
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from causerie import __version__
+from causerie.web.assets import compact
+from causerie.web.errors import ApiError
+
+router = APIRouter(include_in_schema=False)
+
+_INBOX = files("causerie") / "inbox"
+_TYPES = {".js": "text/javascript", ".css": "text/css"}
+
+
+def _load() -> dict[str, tuple[bytes, str]]:
+    """Every module and stylesheet of the package's `inbox` folder (no subfolder): the only
+    names `/app/static/` serves."""
+    found: dict[str, tuple[bytes, str]] = {}
+    for entry in _INBOX.iterdir():
+        suffix = entry.name[entry.name.rfind(".") :]
+        if entry.is_file() and suffix in _TYPES:
+            found[entry.name] = (compact(entry.read_text("utf-8")).encode(), _TYPES[suffix])
+    return found
+
+
+_FILES = _load()
+VERSION = hashlib.sha256(
+    __version__.encode() + b"".join(name.encode() + _FILES[name][0] for name in sorted(_FILES))
+).hexdigest()[:12]
+_SHELL = (_INBOX / "index.html").read_text("utf-8").replace("__VERSION__", VERSION).encode()
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+_SHELL_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+_SHORT = "public, max-age=300"
+_FOREVER = "public, max-age=31536000, immutable"
+
+
+def _shell() -> Response:
+    return Response(_SHELL, media_type="text/html; charset=utf-8", headers=_SHELL_HEADERS)
+
+
+@router.get("/app")
+async def inbox() -> Response:
+    return _shell()
+
+
+@router.get("/app/static/{version}/{name}")
+async def inbox_file(version: str, name: str) -> Response:
+    found = _FILES.get(name)
+    if found is None:
+        raise ApiError(404, "not_found", f"no inbox file {name!r}")
+    content, media_type = found
+    # A page loaded before an upgrade asks for its old version: today's file, cached briefly.
+    cache = _FOREVER if version == VERSION else _SHORT
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Cache-Control": cache,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+@router.get("/app/{path:path}")
+async def inbox_deep_link(path: str) -> Response:
+    """Any other path under /app is the shell: the inbox routes in the URL's fragment."""
+    if path.startswith("static/"):
+        raise ApiError(404, "not_found", "no such inbox file")
+    return _shell()
