@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from causerie.actions.access import MANAGERS, check_role
 from causerie.actions.audit import do_audit
+from causerie.actions.events import do_signal_deleted
 from causerie.domain.errors import NotFound
 from causerie.domain.models import Actor, Scope
 from causerie.runtime import Runtime
@@ -25,6 +26,7 @@ async def do_delete_conversation(rt: Runtime, actor: Actor, conversation_id: str
         )
         count = await tx.count_messages(conversation.id)
         await tx.delete_session(conversation.session_id)
+        do_signal_deleted(rt, tx, conversation.website_id, conversation.id)
         await do_audit(
             rt,
             tx,

@@ -130,3 +130,19 @@ async def _hydrate(tx: Tx, stream: Stream, events: list[StoredEvent]) -> list[tu
             text = json.dumps(frame(event.type, event.seq, **payload), separators=(",", ":"))
             out.append((event.seq, text))
     return out
+
+
+def do_signal_deleted(rt: Runtime, tx: Tx, website_id: str, conversation_id: str) -> None:
+    """Once the deletion commits, tell the website's agents that the conversation is gone.
+
+    Ephemeral: the deleted conversation's events went with it, so there is nothing to replay;
+    an inbox that reconnects reloads its list.
+    """
+    tx.on_commit(
+        lambda: do_signal(
+            rt,
+            Stream.of_website(website_id).key,
+            EventType.CONVERSATION_DELETED,
+            {"conversation_id": conversation_id},
+        )
+    )

@@ -16,6 +16,7 @@ from typing import Any
 
 from causerie.actions.access import MANAGERS, OWNERS, check_role
 from causerie.actions.audit import do_audit
+from causerie.actions.events import do_signal_deleted
 from causerie.actions.inbox import conversation_missing
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
@@ -172,6 +173,8 @@ async def _erase(
         count = await tx.count_messages(conversation.id) if conversation else 0
         messages += count
         await tx.delete_session(session.id)
+        if conversation is not None:
+            do_signal_deleted(rt, tx, session.website_id, conversation.id)
         await do_audit(
             rt,
             tx,

@@ -22,6 +22,7 @@ class EventType(StrEnum):
     READ = "read"
     TYPING = "typing"
     PRESENCE = "presence"
+    CONVERSATION_DELETED = "conversation.deleted"  # ephemeral: nothing of it is left to replay
 
 
 STORED = frozenset(

@@ -1,22 +1,35 @@
 """The chatbox's files: `/widget.js` (the snippet's script) and versioned modules it loads.
 
 `/widget.js` is the one unversioned URL (the snippet names it), so it is cached briefly; it
-names the exact version of everything it loads next, which is cached for a year.
+names the exact version of everything it loads next, which is cached for a year. It also carries
+the two server settings the chatbox needs before any session exists (docs/widget.md): when the
+session starts (`CAUSERIE_SESSION_START`) and how long a temporary session lives (its cookie
+lives no longer in strict mode). They are written into it when served, so its ETag is computed
+from the bytes actually sent.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from importlib.resources import files
 
-from fastapi import APIRouter
-from starlette.responses import Response
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, Response
 
+from causerie.actions.websites import get_website
+from causerie.web.deps import Rt
 from causerie.web.errors import ApiError
 
 router = APIRouter(include_in_schema=False)
 
-_FILES = {"chatbox.js": "text/javascript", "chatbox.css": "text/css"}
+# Loaded before the chatbox is opened: chatbox.js and .css. Loaded on opening: privacy.js and .css.
+_FILES = {
+    "chatbox.js": "text/javascript",
+    "chatbox.css": "text/css",
+    "privacy.js": "text/javascript",
+    "privacy.css": "text/css",
+}
 _WIDGET = files("causerie") / "widget"
 
 
@@ -40,20 +53,56 @@ def compact(source: str) -> str:
 
 _CONTENT = {name: compact((_WIDGET / name).read_text("utf-8")).encode() for name in _FILES}
 VERSION = hashlib.sha256(b"".join(_CONTENT[name] for name in sorted(_CONTENT))).hexdigest()[:12]
-_LOADER = compact(
-    (_WIDGET / "loader.js").read_text("utf-8").replace("__VERSION__", VERSION)
-).encode()
+_LOADER_SOURCE = compact((_WIDGET / "loader.js").read_text("utf-8").replace("__VERSION__", VERSION))
 
 _SHORT = "public, max-age=300"
 _FOREVER = "public, max-age=31536000, immutable"
+_LOADERS: dict[tuple[str, int], tuple[bytes, str]] = {}
+
+
+def loader(session_start: str, temporary_ttl: int) -> tuple[bytes, str]:
+    """widget.js for these settings, and its ETag (a hash of exactly these bytes)."""
+    key = (session_start, temporary_ttl)
+    if key not in _LOADERS:
+        config = json.dumps({"sessionStart": session_start, "temporaryTtl": temporary_ttl})
+        body = _LOADER_SOURCE.replace('"__CONFIG__"', config).encode()
+        _LOADERS[key] = (body, f'"{hashlib.sha256(body).hexdigest()[:20]}"')
+    return _LOADERS[key]
+
+
+def _not_modified(request: Request, etag: str) -> bool:
+    sent = request.headers.get("if-none-match", "")
+    return etag in (tag.strip().removeprefix("W/") for tag in sent.split(",")) or sent == "*"
 
 
 @router.get("/widget.js")
-async def widget_js() -> Response:
-    return Response(
-        _LOADER,
-        media_type="text/javascript",
-        headers={"Cache-Control": _SHORT, "X-Content-Type-Options": "nosniff"},
+async def widget_js(request: Request, rt: Rt) -> Response:
+    body, etag = loader(
+        rt.settings.session_start, int(rt.settings.temporary_session_ttl.total_seconds())
+    )
+    headers = {"Cache-Control": _SHORT, "ETag": etag, "X-Content-Type-Options": "nosniff"}
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="text/javascript", headers=headers)
+
+
+@router.get("/widget/websites/{website_id}/look")
+async def widget_look(website_id: str, rt: Rt) -> JSONResponse:
+    """What the launcher needs to look right before any session exists (strict mode): the
+    website's name, colour, side, language and greeting. Public, like the notice page; asks
+    nothing of the visitor and stores nothing."""
+    website = await get_website(rt, website_id[:64])
+    if website is None:
+        raise ApiError(404, "website_not_found", f"no website {website_id[:64]!r}")
+    keys = ("color", "position", "locale", "greeting")
+    look = {key: website.settings[key] for key in keys if key in website.settings}
+    return JSONResponse(
+        {"name": website.name, "settings": look},
+        headers={
+            "Cache-Control": "public, max-age=60",
+            "Access-Control-Allow-Origin": "*",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 

@@ -37,7 +37,7 @@ function randomId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function el(tag, attrs = {}, ...children) {
+export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === false || value === null || value === undefined) continue;
@@ -111,8 +111,11 @@ class Sdk {
 }
 
 class Chatbox {
-  constructor({ base, websiteId, version }, sdk) {
+  constructor({ base, websiteId, version, sessionStart, temporaryTtl }, sdk) {
     this.base = base;
+    // Strict mode (CAUSERIE_SESSION_START=open): no session, no cookie until the chatbox is opened.
+    this.strict = sessionStart === "open";
+    this.ttl = temporaryTtl;
     this.websiteId = websiteId;
     this.version = version;
     this.sdk = sdk;
@@ -133,6 +136,7 @@ class Chatbox {
     this.ready = false;
     this.profileQueue = Promise.resolve();
     this.emailAsked = false;
+    this.hasSession = new Promise((resolve) => (this.gotSession = resolve));
   }
 
   // -- the session (P13-P15) ---------------------------------------------------------------
@@ -146,6 +150,28 @@ class Chatbox {
   writeCookie(token, maxAge) {
     const secure = location.protocol === "https:" ? "; Secure" : "";
     document.cookie = `${this.cookieName}=${encodeURIComponent(token)}; Max-Age=${maxAge}; Path=/; SameSite=Lax${secure}`;
+  }
+
+  saveCookie() {
+    // In strict mode a temporary session's cookie lives no longer than the session (P15).
+    const temporary = this.strict && this.session?.state !== "permanent";
+    this.writeCookie(this.token, temporary ? Math.min(this.maxAge, this.ttl) : this.maxAge);
+  }
+
+  permanent() {
+    if (this.session && this.session.state !== "permanent") {
+      this.session = { ...this.session, state: "permanent" };
+      this.saveCookie();
+    }
+  }
+
+  /** The session, opened once: on load, or in strict mode (and after an erasure) when used. */
+  ensureSession() {
+    this.starting ||= this.openSession().then(() => this.connect(), (error) => {
+      this.starting = null;
+      throw error;
+    });
+    return this.starting;
   }
 
   async openSession() {
@@ -171,12 +197,14 @@ class Chatbox {
     if (!response.ok) throw new Error(`session: HTTP ${response.status}`);
     const data = await response.json();
     this.token = data.token;
-    this.writeCookie(data.token, data.cookie.max_age); // rewritten on every load (P14)
+    this.maxAge = data.cookie.max_age;
     this.session = data.session;
+    this.saveCookie(); // rewritten on every load (P14)
     this.website = data.website;
     this.online = data.website.availability.online;
     this.seq = data.seq || 0;
     for (const message of data.messages) this.addMessage(message, true);
+    this.gotSession();
     return data;
   }
 
@@ -188,7 +216,7 @@ class Chatbox {
       credentials: "omit",
     });
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.error?.message || `HTTP ${response.status}`);
+    if (!response.ok) throw Object.assign(new Error(data.error?.message || `HTTP ${response.status}`), { code: data.error?.code });
     return data;
   }
 
@@ -268,6 +296,8 @@ class Chatbox {
         break;
       case "session.updated":
         this.session = frame.session;
+        this.saveCookie();
+        this.refresh();
         break;
       case "error":
         this.onError(frame);
@@ -284,6 +314,11 @@ class Chatbox {
       this.socket = null;
       this.ready = false;
       this.openSession().then(() => this.connect(), () => this.renderStatus());
+      return;
+    }
+    if (frame.code === "consent_required") {
+      // The notice changed since this page loaded: read it again, and show it.
+      this.openSession().then(() => this.refresh(), () => {});
       return;
     }
     const clientId = frame.client_id;
@@ -308,6 +343,7 @@ class Chatbox {
     this.messages.set(message.id, { ...message, state: "sent" });
     this.order.push(message.id);
     this.renderMessage(message.id);
+    if (!initial) this.permanent();
     if (message.author === "operator" && !initial) {
       this.showTyping(null);
       if (!this.opened || document.visibilityState !== "visible") {
@@ -321,8 +357,9 @@ class Chatbox {
 
   send(text) {
     const body = String(text ?? "").trim();
-    if (!body) return;
-    if (body.length > 10000) return;
+    if (!body || body.length > 10000) return;
+    if (!this.token) return void this.ensureSession().then(() => this.send(body));
+    if (this.needsConsent()) return void this.extras(); // P9: nothing is sent before consent
     const clientId = randomId();
     const key = `c:${clientId}`;
     this.messages.set(key, {
@@ -358,6 +395,7 @@ class Chatbox {
     const key = `c:${clientId}`;
     this.messages.set(key, { ...message, state: "sent" });
     this.renderMessage(key);
+    this.permanent();
     this.sdk.emit("message:sent", message);
     this.maybeAskEmail();
   }
@@ -416,7 +454,7 @@ class Chatbox {
   setProfile(fields) {
     // In order, after the session exists; a failure is reported, never thrown at the page.
     this.profileQueue = this.profileQueue
-      .then(() => this.booted)
+      .then(() => this.hasSession)
       .then(() => this.api("PATCH", "/session/profile", fields))
       .then((data) => (this.session = data.session))
       .catch((error) => console.warn("Causerie: profile not saved:", error.message));
@@ -472,6 +510,22 @@ class Chatbox {
       });
     });
     this.ui.messages.append(form);
+  }
+
+  // -- privacy: consent (P9), the menu; loaded when the chatbox is first opened (privacy.js) --
+
+  needsConsent() {
+    const settings = this.website?.settings || {};
+    return !!settings.consent_required && this.session?.consent?.version !== settings.consent_version;
+  }
+
+  extras() {
+    this.ext ||= import(`${this.base}/widget/${this.version}/privacy.js`).then((m) => m.install(this));
+    return this.refresh();
+  }
+
+  refresh() {
+    return this.ext?.then((ext) => this.token && ext.render()).catch((error) => console.error("Causerie:", error));
   }
 
   // -- the user interface -----------------------------------------------------------------
@@ -564,6 +618,7 @@ class Chatbox {
     this.ui.composer.focus();
     this.scrollDown();
     this.markRead();
+    this.ensureSession().then(() => this.extras(), (error) => console.error("Causerie:", error));
     this.sdk.emit("chat:opened");
   }
 
@@ -655,9 +710,13 @@ export async function start(config) {
   let resolveBooted;
   app.booted = new Promise((resolve) => (resolveBooted = resolve));
   const cssUrl = `${config.base}/widget/${config.version}/chatbox.css`;
-  const [css] = await Promise.all([fetch(cssUrl, { credentials: "omit" }).then((r) => r.text()), app.openSession()]);
+  // Strict mode, first visit: only what the launcher looks like; the session waits for a click.
+  const look = app.strict && !app.readCookie()
+    ? fetch(`${config.base}/widget/websites/${config.websiteId}/look`, { credentials: "omit" }).then((r) => r.json()).then((w) => (app.website = { settings: {}, ...w }))
+    : app.openSession();
+  const [css] = await Promise.all([fetch(cssUrl, { credentials: "omit" }).then((r) => r.text()), look]);
   app.mount(css);
   sdk.attach(app, queued);
   resolveBooted();
-  app.connect();
+  if (app.token) app.starting = Promise.resolve(app.connect());
 }

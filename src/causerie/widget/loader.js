@@ -1,5 +1,6 @@
 /* Causerie chatbox loader: the one script a website embeds (docs/widget.md).
- * Reads window.CAUSERIE_WEBSITE_ID, then loads the chatbox module of this exact version. */
+ * Reads window.CAUSERIE_WEBSITE_ID, then loads the chatbox module of this exact version.
+ * The server writes its settings in place of the config below when it serves this file. */
 (() => {
   "use strict";
   const script = document.currentScript;
@@ -12,7 +13,8 @@
   }
   const base = new URL(script.src).origin;
   const version = "__VERSION__";
+  const config = "__CONFIG__";
   import(`${base}/widget/${version}/chatbox.js`)
-    .then((chatbox) => chatbox.start({ base, websiteId, version }))
+    .then((chatbox) => chatbox.start({ ...config, base, websiteId, version }))
     .catch((error) => console.error("Causerie: the chatbox could not start", error));
 })();

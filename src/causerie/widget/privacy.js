@@ -1,0 +1,223 @@
+/* Causerie chatbox, the visitor's privacy controls (docs/widget.md, P8, P9): the consent gate and
+ * the menu (download my data, delete this conversation, privacy notice, withdraw consent).
+ * Loaded by chatbox.js when the chatbox is first opened, so that it costs nothing before. */
+
+import { el } from "./chatbox.js";
+
+const STRINGS = {
+  en: {
+    menu: "Chat options", download: "Download my data", erase: "Delete this conversation",
+    notice: "Privacy notice", withdraw: "Withdraw consent",
+    consentDefault: "Before you write, please read how this chat uses your data, and accept it.",
+    readNotice: "Read the privacy notice", accept: "Accept",
+    confirm: "Delete this conversation? Your messages, your profile and your IP address will be erased from our server for good. This cannot be undone.",
+    confirmYes: "Delete for good", cancel: "Cancel",
+    erased: "Your conversation was deleted: nothing of it is left on our server.",
+    withdrawn: "Consent withdrawn: nothing more is collected from you. You can also erase what was already collected.",
+    failed: "That did not work. Please try again.",
+  },
+  fr: {
+    menu: "Options de la discussion", download: "Télécharger mes données",
+    erase: "Supprimer cette conversation", notice: "Information sur la confidentialité",
+    withdraw: "Retirer mon accord",
+    consentDefault: "Avant d'écrire, merci de lire comment ce chat utilise vos données, et de l'accepter.",
+    readNotice: "Lire l'information sur la confidentialité", accept: "J'accepte",
+    confirm: "Supprimer cette conversation ? Vos messages, votre profil et votre adresse IP seront effacés de notre serveur pour de bon. C'est irréversible.",
+    confirmYes: "Supprimer pour de bon", cancel: "Annuler",
+    erased: "Votre conversation a été supprimée : il n'en reste rien sur notre serveur.",
+    withdrawn: "Accord retiré : plus rien n'est collecté. Vous pouvez aussi effacer ce qui l'a déjà été.",
+    failed: "Cela n'a pas marché. Merci de réessayer.",
+  },
+};
+
+/** Called once with the chatbox (chatbox.js's Chatbox); returns what it calls back. */
+export async function install(app) {
+  const t = (key) => (STRINGS[app.locale] || STRINGS.en)[key];
+  const { root, panel, form } = app.ui;
+  const css = await fetch(new URL("privacy.css", import.meta.url), { credentials: "omit" }).then((r) => r.text());
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(css);
+  root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+
+  // -- the sheet: what replaces the composer (the consent gate, a confirmation, a notice) ----
+  const box = el("div", { class: "sheet", part: "privacy", "aria-live": "polite", hidden: true });
+  form.before(box);
+  let shown = null; // what the sheet shows: "gate", "confirm", "withdrawn", "erased" or null
+  let busy = false;
+
+  const noticeUrl = () => `${app.base}/privacy/${encodeURIComponent(app.websiteId)}?lang=${app.locale === "fr" ? "fr" : "en"}`;
+  const noticeLink = (text, attrs = {}) => el("a", { href: noticeUrl(), target: "_blank", rel: "noopener noreferrer", text, ...attrs });
+
+  function show(what, ...children) {
+    const was = shown;
+    shown = what;
+    box.replaceChildren(...children);
+    box.hidden = !what;
+    form.hidden = !!what;
+    if (what && what !== was && app.opened) box.querySelector("button")?.focus();
+    if (!what && was && app.opened) app.ui.composer.focus();
+  }
+
+  function button(text, onClick, primary = false) {
+    const node = el("button", { type: "button", class: primary ? "primary" : "", text });
+    node.addEventListener("click", () => run(onClick));
+    return node;
+  }
+
+  async function run(action) {
+    if (busy) return;
+    busy = true;
+    try {
+      await action();
+    } catch (error) {
+      console.warn("Causerie:", error.message);
+      box.append(el("p", { class: "error", role: "alert", text: t("failed") }));
+    } finally {
+      busy = false;
+    }
+  }
+
+  function gate(...before) {
+    const settings = app.website.settings;
+    const version = settings.consent_version;
+    const text = String(settings.consent_notice || "").trim() || t("consentDefault");
+    show("gate", ...before, el("p", { class: "notice-text", text }), noticeLink(t("readNotice"), { class: "notice-link" }),
+      button(t("accept"), () => accept(version), true));
+  }
+
+  async function accept(version) {
+    try {
+      const data = await app.api("POST", "/session/consent", { version });
+      app.session = data.session;
+    } catch (error) {
+      if (error.code !== "stale_notice") throw error;
+      await app.openSession(); // the notice changed meanwhile: show the new one
+    }
+    withdrawn = false;
+    render();
+    for (const clientId of app.pending.keys()) app.transmit(clientId);
+  }
+
+  let withdrawn = false;
+
+  function render() {
+    if (shown === "confirm") return; // (after "erased", a render means a new session)
+    if (!app.needsConsent()) return show(null);
+    if (withdrawn) return gate(el("p", { class: "withdrawn", text: t("withdrawn") }), button(t("erase"), confirmErase));
+    gate();
+  }
+
+  function confirmErase() {
+    const back = () => {
+      shown = null;
+      render();
+    };
+    show("confirm", el("p", { text: t("confirm") }), el("div", { class: "actions" }, button(t("confirmYes"), erase, true), button(t("cancel"), back)));
+  }
+
+  async function erase() {
+    await app.api("DELETE", "/session");
+    forget();
+    withdrawn = false;
+    show("erased", el("p", { class: "erased", text: t("erased") }));
+  }
+
+  /** After an erasure the chatbox knows nothing: no token, no cookie, no socket, no message.
+   * It starts afresh only if the visitor opens it again. */
+  function forget() {
+    const socket = app.socket;
+    app.socket = null;
+    socket?.close();
+    clearTimeout(app.reconnectTimer);
+    clearInterval(app.pinger);
+    for (const pending of app.pending.values()) clearTimeout(pending.timer);
+    app.writeCookie("", 0);
+    Object.assign(app, { token: null, session: null, seq: 0, starting: null, ready: false, attempt: 0, unread: 0, operatorReadUpTo: null, readSent: null, emailAsked: false });
+    app.messages.clear();
+    app.pending.clear();
+    app.order.length = 0;
+    app.hasSession = new Promise((resolve) => (app.gotSession = resolve));
+    for (const item of app.ui.messages.querySelectorAll("article, form")) item.remove();
+    app.renderBadge();
+    app.renderStatus();
+  }
+
+  async function download() {
+    const data = await app.api("GET", "/session/export");
+    const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
+    const link = el("a", { href: url, download: "my-chat-data.json", hidden: true });
+    root.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+
+  async function withdraw() {
+    const data = await app.api("DELETE", "/session/consent");
+    app.session = data.session;
+    withdrawn = true;
+    render();
+  }
+
+  // -- the menu, in the panel's header ------------------------------------------------------
+  const toggle = el("button", { type: "button", class: "menu-button", part: "menu-button", "aria-label": t("menu"), "aria-haspopup": "menu", "aria-expanded": "false", "aria-controls": "causerie-menu" },
+    el("span", { "aria-hidden": "true", text: "⋯" }));
+  const menu = el("div", { class: "menu", part: "menu", id: "causerie-menu", role: "menu", "aria-label": t("menu"), hidden: true });
+  panel.querySelector("header .close").before(toggle);
+  panel.querySelector("header").append(menu);
+
+  const items = () => [...menu.querySelectorAll('[role="menuitem"]')];
+
+  function openMenu() {
+    const consented = app.website.settings.consent_required && !app.needsConsent();
+    const entries = [];
+    const item = (text, action) => {
+      const node = el("button", { type: "button", role: "menuitem", tabindex: "-1", text });
+      node.addEventListener("click", () => {
+        closeMenu(false);
+        run(action);
+      });
+      entries.push(node);
+    };
+    if (app.token) {
+      item(t("download"), download);
+      item(t("erase"), confirmErase);
+    }
+    const link = noticeLink(t("notice"), { role: "menuitem", tabindex: "-1" });
+    link.addEventListener("click", () => closeMenu(false));
+    entries.push(link);
+    if (app.token && consented) item(t("withdraw"), withdraw);
+    menu.replaceChildren(...entries);
+    menu.hidden = false;
+    toggle.setAttribute("aria-expanded", "true");
+    entries[0].focus();
+  }
+
+  function closeMenu(refocus = true) {
+    if (menu.hidden) return;
+    menu.hidden = true;
+    toggle.setAttribute("aria-expanded", "false");
+    if (refocus) toggle.focus();
+  }
+
+  toggle.addEventListener("click", () => (menu.hidden ? openMenu() : closeMenu()));
+  menu.addEventListener("keydown", (event) => {
+    const list = items();
+    const at = list.indexOf(root.activeElement);
+    const move = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: list.length - 1 }[event.key];
+    if (move !== undefined) {
+      event.preventDefault();
+      list[(move + list.length) % list.length].focus();
+    } else if (event.key === "Escape") {
+      event.stopPropagation(); // closes the menu, not the chat
+      closeMenu();
+    } else if (event.key === "Tab") {
+      closeMenu(false);
+    }
+  });
+  root.addEventListener("pointerdown", (event) => {
+    if (!menu.hidden && !menu.contains(event.target) && !toggle.contains(event.target)) closeMenu(false);
+  });
+
+  return { render };
+}
