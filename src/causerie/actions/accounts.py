@@ -32,6 +32,7 @@ from causerie.domain.models import (
     Login,
     Operator,
     Role,
+    Scope,
     Website,
 )
 from causerie.domain.networks import network_of
@@ -154,6 +155,8 @@ async def do_change_password(rt: Runtime, actor: Actor, current: str, new: str) 
 async def do_rename(rt: Runtime, actor: Actor, name: str) -> Operator:
     if actor.operator_id is None:
         raise Unauthenticated("authentication required")
+    if Scope.WRITE not in actor.scopes:
+        raise Forbidden("this token lacks the 'write' scope", "insufficient_scope")
     name = check_name(name)
     async with rt.store.transaction() as tx:
         await tx.set_operator_name(actor.operator_id, name)

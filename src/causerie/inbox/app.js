@@ -8,12 +8,13 @@ import { renderAcceptLink, renderLogin } from "./login.js";
 import { conversationHash, focusCurrent, mountList, moveFocus } from "./list.js";
 import { unlockAudio } from "./notify.js";
 import { mountPanel } from "./panel.js";
+import { privacyPages, renderPrivacy } from "./privacy.js";
 import { renderSettings } from "./settings.js";
 import { emit, on, state } from "./store.js";
 import { mountThread } from "./thread.js";
 
 const root = document.getElementById("app");
-let view = null; // "inbox" | "settings" | null
+let view = null; // "inbox" | "settings" | "privacy" | null
 let unmount = [];
 let main = null;
 let returnTo = null; // where a login that ended sends the agent back after signing in again
@@ -63,7 +64,7 @@ function teardown() {
 
 function showLogin(notice = "") {
   const { path } = parseHash();
-  if (path.startsWith("/c/") || path.startsWith("/settings")) returnTo = location.hash;
+  if (path.startsWith("/c/") || path.startsWith("/settings") || path.startsWith("/privacy")) returnTo = location.hash;
   teardown();
   document.body.className = "page-auth";
   if (parseHash().path !== "/login") history.replaceState(null, "", `${location.pathname}#/login`);
@@ -108,6 +109,12 @@ async function route() {
     mount("settings");
     closeConversation();
     renderSettings(main, path.split("/")[2] || "website", { onWebsitesChanged: websitesChanged });
+    return;
+  }
+  if (path.startsWith("/privacy")) {
+    mount("privacy");
+    closeConversation();
+    renderPrivacy(main, path.split("/")[2] || "");
     return;
   }
   mount("inbox");
@@ -162,9 +169,10 @@ function mount(kind) {
 function topBar() {
   const switcher = el("select", { class: "select website-switch", id: "website", "aria-label": "Website" });
   switcher.addEventListener("change", () => {
-    location.hash = view === "settings" ? location.hash : "#/";
+    const stay = view === "settings" || view === "privacy";
+    if (!stay) location.hash = "#/";
     selectWebsite(switcher.value).then(() => {
-      if (view === "settings") route();
+      if (stay) route();
     });
   });
   const renderSwitcher = () => {
@@ -175,7 +183,9 @@ function topBar() {
     switcher.hidden = state.websites.length < 2;
     single.textContent = state.websites.length === 1 ? state.websites[0].name : "";
     single.hidden = state.websites.length !== 1;
+    privacyLink.hidden = !privacyPages().length; // owners and admins of the current website
   };
+  const privacyLink = el("a", { href: "#/privacy", id: "nav-privacy", "aria-current": view === "privacy" ? "page" : false, text: "Privacy" });
   const single = el("span", { class: "website-name" });
 
   const availability = el("button", { type: "button", role: "switch", class: "availability", id: "availability" });
@@ -197,7 +207,8 @@ function topBar() {
     switcher, single,
     el("nav", { class: "topnav", "aria-label": "Main" },
       el("a", { href: "#/", "aria-current": view === "inbox" ? "page" : false, text: "Inbox" }),
-      el("a", { href: "#/settings/website", "aria-current": view === "settings" ? "page" : false, text: "Settings" })),
+      el("a", { href: "#/settings/website", "aria-current": view === "settings" ? "page" : false, text: "Settings" }),
+      privacyLink),
     el("div", { class: "spacer" }),
     connection,
     availability,

@@ -2,7 +2,8 @@
  * their browser and the custom data the website set. Every value is shown as text. */
 
 import { on, state } from "./store.js";
-import { el, outsideLink, replace, toast } from "./dom.js";
+import { api } from "./api.js";
+import { download, el, outsideLink, replace, toast } from "./dom.js";
 import { dataText, fullTime, visitorName } from "./format.js";
 import { saveProfile } from "./data.js";
 import { avatar } from "./list.js";
@@ -58,7 +59,33 @@ function render(container) {
       el("h3", { id: "data-title", text: "Session data" }),
       data.length
         ? el("dl", { class: "details data" }, data.map(([k, v]) => [el("dt", { text: k }), el("dd", { text: dataText(v) })]))
-        : el("p", { class: "muted small", text: "The website set no data for this visitor." })));
+        : el("p", { class: "muted small", text: "The website set no data for this visitor." })),
+    legalExport(current));
+}
+
+/** Owners: the conversation with its IP address and times, for a public authority's legal
+ * request (P12). The server records each one in the audit log. */
+function legalExport(current) {
+  const conversation = current.conversation;
+  const role = state.websites.find((w) => w.id === conversation?.website_id)?.role;
+  if (!conversation || role !== "owner") return null;
+  const button = el("button", { type: "button", class: "button small", id: "legal-export", text: "Legal export (JSON)" });
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const data = await api.post(`/conversations/${encodeURIComponent(conversation.id)}/legal-export`, {});
+      download(`causerie-legal-export-${conversation.id}.json`, JSON.stringify(data, null, 2));
+      toast("Legal export saved. It is recorded in the audit log.");
+    } catch (failure) {
+      toast(failure.status === 403 ? "Only an owner of this website can make a legal export." : failure.message, "error");
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return el("section", { class: "panel-section", "aria-labelledby": "legal-title" },
+    el("h3", { id: "legal-title", text: "Legal request" }),
+    el("p", { class: "muted small", text: "Only for a public authority's legal request: the whole conversation, notes included, with the visitor's IP address and times. Each export is recorded in the audit log." }),
+    el("div", {}, button));
 }
 
 function profileForm(session) {

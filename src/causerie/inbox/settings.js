@@ -80,6 +80,14 @@ async function websitePage(content, { onWebsitesChanged }) {
     el("option", { value: "en", text: "English" }), el("option", { value: "fr", text: "Français" }));
   locale.value = settings.locale || "";
   const emailPrompt = el("input", { name: "email_prompt", type: "checkbox", id: "s-email_prompt", checked: settings.email_prompt !== false });
+  // Privacy: consent before chatting (P9) and shorter retention (P6).
+  const consent = el("input", { name: "consent_required", type: "checkbox", id: "s-consent_required", checked: Boolean(settings.consent_required) });
+  const notice = el("textarea", { name: "consent_notice", id: "s-consent_notice", rows: 4, maxlength: 4000 });
+  notice.value = settings.consent_notice || "";
+  const retention = settings.retention || {};
+  const days = (name, value) => el("input", { name, id: `s-${name}`, type: "number", min: 1, max: 36500, step: 1, inputmode: "numeric", placeholder: "Server default", value: value ?? "" });
+  const chatIps = days("retention_chat_ips", retention.chat_ips);
+  const resolvedDays = days("retention_resolved_conversations", retention.resolved_conversations);
   const error = el("p", { class: "form-error", role: "alert" });
   const save = el("button", { type: "submit", class: "button primary", text: "Save changes" });
   const fieldset = el("fieldset", { class: "plain-fieldset", disabled: !admin },
@@ -89,6 +97,16 @@ async function websitePage(content, { onWebsitesChanged }) {
     field("Greeting", greeting, "Shown when a visitor opens the chatbox. Up to 500 characters; empty for the default."),
     field("Language", locale),
     el("div", { class: "field check" }, emailPrompt, el("label", { for: "s-email_prompt", text: "Ask for the visitor's email when no one is online" })),
+    el("h2", { class: "form-section", text: "Privacy" }),
+    el("div", { class: "field check" }, consent, el("label", { for: "s-consent_required", text: "Ask visitors to accept a notice before chatting" })),
+    field("Consent notice", notice, "What visitors accept before they can write. Up to 4000 characters. Changing it (or starting to ask) makes a new version that every visitor accepts anew."),
+    el("p", { class: "muted small" }, "Notice version: ", el("strong", { id: "consent-version", text: String(settings.consent_version || 0) }),
+      settings.consent_required ? " (asked now)" : " (not asked)"),
+    el("div", { class: "row" },
+      field("Keep chat IP addresses (days)", chatIps, "Empty: the server's setting. A website may only shorten it."),
+      field("Keep resolved conversations (days)", resolvedDays, "Empty: the server's setting. A website may only shorten it.")),
+    el("p", { class: "small" }, el("a", { href: `/privacy/${encodeURIComponent(site.id)}`, target: "_blank", rel: "noopener noreferrer", id: "privacy-notice-link", text: "The public privacy notice of this website" }),
+      el("span", { class: "muted", text: " (generated from these settings; the chatbox links to it)" })),
     error, save);
   const form = el("form", { class: "stack settings-form", "aria-label": "Website settings" }, fieldset);
   submitting(form, save, error, async () => {
@@ -98,17 +116,89 @@ async function websitePage(content, { onWebsitesChanged }) {
       settings: {
         color: color.value, position: position.value, greeting: greeting.value.trim(),
         locale: locale.value || null, email_prompt: emailPrompt.checked,
+        consent_required: consent.checked, consent_notice: notice.value.trim(),
       },
     };
-    const saved = await api.patch(`/websites/${state.websiteId}`, body);
+    const wanted = { chat_ips: dayCount(chatIps), resolved_conversations: dayCount(resolvedDays) };
+    // Sent only when changed: a server limit lowered since must not block saving anything else.
+    if (wanted.chat_ips !== (retention.chat_ips ?? null) || wanted.resolved_conversations !== (retention.resolved_conversations ?? null)) {
+      body.settings.retention = wanted;
+    }
+    let saved;
+    try {
+      saved = await api.patch(`/websites/${state.websiteId}`, body);
+    } catch (failure) {
+      if (failure.status === 403) throw new Error("Only an admin or an owner of this website can change it.");
+      throw failure;
+    }
     const entry = state.websites.find((w) => w.id === state.websiteId);
     if (entry && saved?.website) entry.name = saved.website.name;
     onWebsitesChanged();
     toast("Website saved.");
+    await websitePage(content, { onWebsitesChanged }); // the new notice version, the stored values
   });
   replace(content, ...title(site.name, admin ? "" : "Only an admin or an owner of this website can change it."), form,
     el("p", { class: "muted small" }, "Website id: ", el("code", { text: site.id }), ` · created ${fullTime(site.created_at)}`),
-    el("p", {}, el("a", { href: "#/settings/new-website", text: "Add another website…" })));
+    el("p", {}, el("a", { href: "#/settings/new-website", text: "Add another website…" })),
+    data.role === "owner" ? deleteWebsiteBox(site, { onWebsitesChanged }) : null);
+}
+
+function dayCount(input) {
+  const text = input.value.trim();
+  if (!text) return null;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error("A retention is a whole number of days (1 or more), or empty for the server's setting.");
+  return value;
+}
+
+/** Owners: destroy the website, after typing its name (docs/api.md "Websites"). */
+function deleteWebsiteBox(site, { onWebsitesChanged }) {
+  const open = async () => {
+    const typed = el("input", { type: "text", id: "delete-website-name", autocomplete: "off", spellcheck: "false", "aria-describedby": "delete-website-help" });
+    const confirm = el("button", { type: "submit", value: "delete", class: "button danger", id: "delete-website-confirm", text: "Delete the website forever", disabled: true });
+    const cancel = el("button", { type: "button", class: "button subtle", text: "Cancel", autofocus: true });
+    const heading = el("h2", { class: "dialog-title", id: "delete-website-title", text: `Delete ${site.name}?` });
+    const form = el("form", { method: "dialog", class: "stack" },
+      el("p", {}, "This permanently destroys, with no way back:"),
+      el("ul", { class: "destroyed" },
+        el("li", { text: "the website, its settings and its embed code (the chatbox stops working on its pages)," }),
+        el("li", { text: "every visitor session, with their profiles, custom data, IP addresses and consent," }),
+        el("li", { text: "every conversation and every message, private notes included," }),
+        el("li", { text: "its operators' access to it, and its API tokens' access." })),
+      el("p", { class: "muted", text: "It cannot be undone. The audit keeps only ids and counts." }),
+      el("label", { for: "delete-website-name", id: "delete-website-help" }, "Type the website's name, ", el("strong", { text: site.name }), ", to confirm:"),
+      typed,
+      el("div", { class: "dialog-actions" }, cancel, confirm));
+    typed.addEventListener("input", () => {
+      confirm.disabled = typed.value.trim() !== site.name;
+    });
+    const dialog = el("dialog", { class: "dialog danger", "aria-labelledby": heading.id }, heading, form);
+    cancel.addEventListener("click", () => dialog.close(""));
+    document.body.append(dialog);
+    const choice = await new Promise((resolve) => {
+      dialog.addEventListener("close", () => {
+        resolve(dialog.returnValue || "");
+        dialog.remove();
+      });
+      dialog.showModal();
+    });
+    if (choice !== "delete" || typed.value.trim() !== site.name) return;
+    try {
+      const data = await api.del(`/websites/${site.id}`);
+      const count = data?.deleted?.conversations ?? 0;
+      toast(`${site.name} was deleted, with ${count} conversation${count === 1 ? "" : "s"}.`);
+      const next = state.websites.find((w) => w.id !== site.id)?.id || null;
+      if (!next) state.websiteId = null;
+      await onWebsitesChanged(next);
+      location.hash = "#/";
+    } catch (failure) {
+      toast(failure.status === 403 ? "Only an owner of this website can delete it." : failure.message, "error");
+    }
+  };
+  return el("section", { class: "stack settings-form danger-zone", "aria-label": "Delete this website" },
+    el("h2", { text: "Delete this website" }),
+    el("p", { class: "muted small", text: "Destroys the website with every session, conversation and message. Owners only." }),
+    el("div", {}, el("button", { type: "button", class: "button danger-subtle", id: "delete-website", text: "Delete this website…", onclick: open })));
 }
 
 async function embedPage(content) {

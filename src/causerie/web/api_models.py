@@ -21,6 +21,33 @@ class Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ErrorDetail(Out):
+    code: str
+    message: str
+
+
+class ErrorOut(Out):
+    """Every error of the API: `{"error": {"code": "snake_case", "message": "..."}}`."""
+
+    error: ErrorDetail
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in (
+        (400, "The body is not JSON"),
+        (401, "No credential, or an unknown or expired one"),
+        (403, "The role, the token's scope or the CSRF token does not allow it"),
+        (404, "Unknown id, or an object of a website the caller does not belong to"),
+        (409, "The change would break a rule"),
+        (413, "The body is too large"),
+        (422, "Wrong fields; the message names the field first"),
+        (429, "Too many attempts; see Retry-After"),
+        (503, "A shared service is unreachable; see Retry-After"),
+    )
+}
+
+
 # accounts
 
 

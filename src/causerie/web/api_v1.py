@@ -46,6 +46,7 @@ from causerie.domain.wire import (
     website_json,
 )
 from causerie.web.api_models import (
+    ERRORS,
     AssignIn,
     ConversationBody,
     ConversationsOut,
@@ -77,7 +78,7 @@ from causerie.web.deps import CurrentActor, Rt
 from causerie.web.routes import access
 from causerie.web.schemas import MessageIn, ProfileIn
 
-router = APIRouter(prefix="/api/v1", tags=["agent"])
+router = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS)
 
 Json = dict[str, object]
 
@@ -300,6 +301,12 @@ async def list_messages(
     status_code=201,
     response_model=MessageBody,
     summary="Reply to the visitor (type text) or write a private note (type note)",
+    responses={
+        200: {
+            "model": MessageBody,
+            "description": "The client_id was used already: the message stored then",
+        }
+    },
     openapi_extra=access("agent"),
 )
 async def reply(conversation_id: str, body: MessageIn, rt: Rt, actor: CurrentActor) -> JSONResponse:
@@ -411,6 +418,12 @@ async def edit_profile(session_id: str, body: ProfileIn, rt: Rt, actor: CurrentA
     status_code=201,
     response_model=MessageBody,
     summary="Write to a visitor's session (type text or note), starting its conversation",
+    responses={
+        200: {
+            "model": MessageBody,
+            "description": "The client_id was used already: the message stored then",
+        }
+    },
     openapi_extra=access("agent"),
 )
 async def send_to_session(

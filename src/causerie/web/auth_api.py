@@ -23,6 +23,7 @@ from causerie.actions.accounts import (
 from causerie.domain.wire import operator_json
 from causerie.runtime import Runtime
 from causerie.web.api_models import (
+    ERRORS,
     AcceptIn,
     LinkIn,
     LinkOut,
@@ -36,7 +37,7 @@ from causerie.web.api_models import (
 from causerie.web.deps import ClientIp, CurrentActor, LoginToken, Rt
 from causerie.web.routes import access
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
+router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERRORS)
 
 
 def _logged_in(rt: Runtime, done: LoggedIn) -> JSONResponse:

@@ -23,6 +23,7 @@ from causerie.domain.models import DpaAcceptance
 from causerie.domain.privacy import DPA_VERSION
 from causerie.domain.wire import agent_session_json, iso
 from causerie.web.api_models import (
+    ERRORS,
     AuditOut,
     DpaIn,
     DpaOut,
@@ -34,7 +35,7 @@ from causerie.web.api_models import (
 from causerie.web.deps import CurrentActor, Rt
 from causerie.web.routes import access
 
-router = APIRouter(prefix="/api/v1", tags=["privacy"])
+router = APIRouter(prefix="/api/v1", tags=["privacy"], responses=ERRORS)
 
 Json = dict[str, Any]
 
@@ -43,7 +44,7 @@ Json = dict[str, Any]
     "/privacy/search",
     response_model=SubjectsOut,
     summary="Find what is held about a person, by email or session id (owner, admin)",
-    openapi_extra=access("admin"),
+    openapi_extra=access("admin", scope="read"),
 )
 async def search(body: SubjectIn, rt: Rt, actor: CurrentActor) -> Json:
     found = await find_subject(rt, actor, email=body.email, session_id=body.session_id)
@@ -62,7 +63,7 @@ async def search(body: SubjectIn, rt: Rt, actor: CurrentActor) -> Json:
 @router.post(
     "/privacy/export",
     summary="Everything held about a person, as one JSON document (owner, admin; audited)",
-    openapi_extra=access("admin"),
+    openapi_extra=access("admin", scope="read"),
 )
 async def export(body: SubjectIn, rt: Rt, actor: CurrentActor) -> Json:
     return await do_export_subject(rt, actor, email=body.email, session_id=body.session_id)
@@ -92,7 +93,7 @@ async def register(rt: Rt, actor: CurrentActor) -> Json:
 @router.post(
     "/conversations/{conversation_id}/legal-export",
     summary="A conversation with its IP and times, for a legal request (owner; audited)",
-    openapi_extra=access("owner"),
+    openapi_extra=access("owner", scope="read"),
 )
 async def legal_export(conversation_id: str, rt: Rt, actor: CurrentActor) -> Json:
     return await do_legal_export(rt, actor, conversation_id)

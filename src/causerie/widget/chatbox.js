@@ -716,7 +716,7 @@ export async function start(config) {
     : app.openSession();
   const [css] = await Promise.all([fetch(cssUrl, { credentials: "omit" }).then((r) => r.text()), look]);
   app.mount(css);
+  if (app.token) app.starting = Promise.resolve(app.connect());
   sdk.attach(app, queued);
   resolveBooted();
-  if (app.token) app.starting = Promise.resolve(app.connect());
 }

@@ -54,12 +54,12 @@ export async function install(app) {
     box.replaceChildren(...children);
     box.hidden = !what;
     form.hidden = !!what;
-    if (what && what !== was && app.opened) box.querySelector("button")?.focus();
+    if (what && what !== was && app.opened) (box.querySelector(".cancel") || box.querySelector("button"))?.focus();
     if (!what && was && app.opened) app.ui.composer.focus();
   }
 
-  function button(text, onClick, primary = false) {
-    const node = el("button", { type: "button", class: primary ? "primary" : "", text });
+  function button(text, onClick, kind = "") {
+    const node = el("button", { type: "button", class: kind, text });
     node.addEventListener("click", () => run(onClick));
     return node;
   }
@@ -82,7 +82,7 @@ export async function install(app) {
     const version = settings.consent_version;
     const text = String(settings.consent_notice || "").trim() || t("consentDefault");
     show("gate", ...before, el("p", { class: "notice-text", text }), noticeLink(t("readNotice"), { class: "notice-link" }),
-      button(t("accept"), () => accept(version), true));
+      button(t("accept"), () => accept(version), "primary"));
   }
 
   async function accept(version) {
@@ -112,7 +112,7 @@ export async function install(app) {
       shown = null;
       render();
     };
-    show("confirm", el("p", { text: t("confirm") }), el("div", { class: "actions" }, button(t("confirmYes"), erase, true), button(t("cancel"), back)));
+    show("confirm", el("p", { text: t("confirm") }), el("div", { class: "actions" }, button(t("confirmYes"), erase, "primary"), button(t("cancel"), back, "cancel")));
   }
 
   async function erase() {
