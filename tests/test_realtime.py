@@ -378,3 +378,28 @@ def test_p20_a_deleted_session_cannot_send_any_more(
     assert chat.expect("error")["code"] == "invalid_session"
     assert harness.scalar("SELECT count(*) FROM messages") == 0
     assert harness.scalar("SELECT count(*) FROM events") == 0
+
+
+def test_a_website_stream_outlives_the_session_that_started_it(
+    server: ServerThread,
+    clients: list[Live],
+    site: Site,
+    http: httpx.Client,
+    harness: Harness,
+) -> None:
+    stream = f"website:{site.website_id}"
+    first, _ = _visitor(server, clients, open_session(http, site.website_id).json()["token"])
+    conversation_id = send(first, "first", "f1")["message"]["conversation_id"]
+    before = harness.scalar("SELECT last_seq FROM streams WHERE stream = :s", s=stream)
+    assert before == 3  # conversation.updated, session.updated, message.created
+    deleted = http.delete(
+        f"/api/v1/conversations/{conversation_id}",
+        headers={"Authorization": f"Bearer {site.tokens['owner']}"},
+    )
+    assert deleted.status_code == 200
+    watcher, _ = _agent(server, clients, site)
+    second, _ = _visitor(server, clients, open_session(http, site.website_id).json()["token"])
+    send(second, "second", "s1")
+    created = watcher.expect("message.created")
+    assert created["seq"] == before + 3
+    assert created["message"]["body"] == "second"
