@@ -30,6 +30,7 @@ from causerie.web import api_v1, assets, errors, widget_api, ws
 from causerie.web.access_log import AccessLog
 from causerie.web.cors import OriginCache, WidgetCors
 from causerie.web.limits import BodyLimit
+from causerie.web.sockets import IdleSweeper
 
 log = logging.getLogger("causerie")
 
@@ -119,6 +120,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
     origin_cache = OriginCache()
     app.state.origin_cache = origin_cache
+    app.state.idle_sweeper = IdleSweeper(settings.ws_idle_timeout.total_seconds())
     app.add_middleware(WidgetCors, cache=origin_cache)
     app.add_middleware(BodyLimit, max_body=settings.max_body)
     if settings.access_log:

@@ -44,6 +44,8 @@ TYPING_REPEAT = 2.0  # seconds: an unchanged "typing on" is forwarded at most th
 class _Typing:
     """Forwards a typing state only when it changes, or to repeat "on" every TYPING_REPEAT."""
 
+    __slots__ = ("_on", "_sent_at")
+
     def __init__(self) -> None:
         self._on = False
         self._sent_at = 0.0
@@ -65,6 +67,8 @@ def _ack(out: StreamFollower, client_id: str, message: Any) -> None:
 
 
 class VisitorHandler:
+    __slots__ = ("connection_id", "conversation_id", "origin", "rt", "session", "typing")
+
     def __init__(self, rt: Runtime, origin: str | None) -> None:
         self.rt = rt
         self.origin = origin
@@ -80,7 +84,7 @@ class VisitorHandler:
         return self.conversation_id
 
     async def authenticate(self, frame: Auth) -> Subscription:
-        async with self.rt.store.transaction() as tx:
+        async with self.rt.store.read() as tx:
             session = await access_visitor_session(self.rt, tx, frame.token, self.origin)
         self.session = session
         await do_visitor_connected(self.rt, session, self.connection_id)
@@ -142,6 +146,8 @@ class VisitorHandler:
 
 
 class AgentHandler:
+    __slots__ = ("actor", "connection_id", "name", "rt", "typing", "website_id")
+
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.connection_id = new_id()
@@ -154,7 +160,7 @@ class AgentHandler:
         if frame.website_id is None:
             raise FrameError("invalid_frame", "website_id: an agent socket follows one website")
         actor = await access_actor_by_api_token(self.rt, frame.token)
-        async with self.rt.store.transaction() as tx:
+        async with self.rt.store.read() as tx:
             await check_role(tx, actor, frame.website_id, ANY_ROLE, Scope.READ)
             operator = await tx.get_operator(actor.operator_id or "")
         assert operator is not None
@@ -218,7 +224,7 @@ class AgentHandler:
     async def _typing(self, frame: Typing) -> None:
         if frame.conversation_id is None:
             raise FrameError("invalid_frame", "conversation_id is required")
-        async with self.rt.store.transaction() as tx:
+        async with self.rt.store.read() as tx:
             conversation = await tx.get_conversation(frame.conversation_id)
             if conversation is None or conversation.website_id != self.website_id:
                 raise FrameError("conversation_not_found", "no such conversation")
@@ -258,11 +264,11 @@ async def visitor_socket(ws: WebSocket) -> None:
             await ws.close(code=1008)  # before accept: the handshake is refused with 403
             return
     await ws.accept()
-    await serve(ws, rt, VisitorHandler(rt, origin))
+    await serve(ws, rt, VisitorHandler(rt, origin), ws.app.state.idle_sweeper)
 
 
 @router.websocket("/ws/agent")
 async def agent_socket(ws: WebSocket) -> None:
     rt = _runtime(ws)
     await ws.accept()
-    await serve(ws, rt, AgentHandler(rt))
+    await serve(ws, rt, AgentHandler(rt), ws.app.state.idle_sweeper)
