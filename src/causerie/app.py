@@ -111,7 +111,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(widget_api.router)
     app.include_router(api_v1.router)
-    app.include_router(ws.router)
+    app.router.routes.extend(ws.routes)
     app.include_router(assets.router)
 
     @app.get("/api/health", tags=["server"], summary="Liveness")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pydantic import ValidationError
+from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from causerie.actions.events import get_position
@@ -144,13 +145,15 @@ class IdleSweeper:
             self._task = None
 
 
-async def _receive_text(ws: WebSocket, seconds: float | None = None) -> str | None:
+async def _receive_text(ws: WebSocket, seconds: float) -> str | None:
     """The next text frame; None when the client went away. TimeoutError after `seconds`."""
-    if seconds is None:
+    async with asyncio.timeout(seconds):
         message = await ws.receive()
-    else:
-        async with asyncio.timeout(seconds):
-            message = await ws.receive()
+    return _text_of(message)
+
+
+def _text_of(message: Message) -> str | None:
+    """A received message's text; None for a disconnect."""
     if message["type"] == "websocket.disconnect":
         return None
     text = message.get("text")
@@ -244,7 +247,8 @@ async def _read_frames(
 ) -> None:
     bucket = TokenBucket(rate, 2 * rate)
     while True:
-        text = await _receive_text(ws)
+        message = await ws.receive()  # directly: one frame less held by each idle socket
+        text = _text_of(message)
         if text is None:
             return
         idle.heard(ws)

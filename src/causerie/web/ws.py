@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, WebSocket
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
 
 from causerie.actions.access import ANY_ROLE, access_actor_by_api_token, check_role
 from causerie.actions.messages import do_send_operator_message, do_send_session_message
@@ -35,8 +36,6 @@ from causerie.tokens import new_id
 from causerie.web.cors import OriginCache
 from causerie.web.frames import Auth, Availability, MessageSend, Ping, Read, Typing
 from causerie.web.sockets import FrameError, Subscription, serve
-
-router = APIRouter()
 
 TYPING_REPEAT = 2.0  # seconds: an unchanged "typing on" is forwarded at most this often
 
@@ -247,7 +246,6 @@ def _runtime(ws: WebSocket) -> Runtime:
     return rt
 
 
-@router.websocket("/ws/visitor")
 async def visitor_socket(ws: WebSocket) -> None:
     """The chatbox's socket. `?website_id=` lets the handshake check the origin exactly."""
     rt = _runtime(ws)
@@ -267,8 +265,16 @@ async def visitor_socket(ws: WebSocket) -> None:
     await serve(ws, rt, VisitorHandler(rt, origin), ws.app.state.idle_sweeper)
 
 
-@router.websocket("/ws/agent")
 async def agent_socket(ws: WebSocket) -> None:
     rt = _runtime(ws)
     await ws.accept()
     await serve(ws, rt, AgentHandler(rt), ws.app.state.idle_sweeper)
+
+
+# Plain Starlette routes, not FastAPI's: a socket lives for minutes or hours, and FastAPI's
+# WebSocket route keeps its dependency-solving state and exit stacks alive all that time (memory
+# per idle socket, docs/performance.md). These endpoints take no dependencies.
+routes = [
+    WebSocketRoute("/ws/visitor", visitor_socket),
+    WebSocketRoute("/ws/agent", agent_socket),
+]
