@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -290,6 +291,26 @@ def test_idle_sockets_are_closed(
     chat, _ = _visitor(server, clients, token)
     with pytest.raises(ConnectionClosed) as closed:
         chat.recv(5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
+
+
+def test_a_socket_that_keeps_talking_is_not_closed_as_idle(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[[Settings], ServerThread],
+    clients: list[Live],
+    site: Site,
+    harness: Harness,
+) -> None:
+    server = start_server(make_settings(ws_idle_timeout="1s"))
+    with httpx.Client(base_url=server.url) as http:
+        token = open_session(http, site.website_id).json()["token"]
+    chat, _ = _visitor(server, clients, token)
+    for _ in range(8):  # 2.4 s in all, a frame every 0.3 s
+        time.sleep(0.3)
+        chat.send({"type": "ping"})
+        chat.expect("pong")
+    with pytest.raises(ConnectionClosed) as closed:
+        chat.recv(5)  # silent from now on: closed as idle
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
 
 

@@ -118,10 +118,10 @@ class IdleSweeper:
 
     def watch(self, ws: WebSocket) -> None:
         self._seen[ws] = time.monotonic()
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(
-                self._sweep_forever(), name="causerie-idle-sweeper"
-            )
+        loop = asyncio.get_running_loop()
+        # A sweeper left on another loop (an app served again after its loop closed) is dead.
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._sweep_forever(), name="causerie-idle-sweeper")
 
     def heard(self, ws: WebSocket) -> None:
         if ws in self._seen:
@@ -142,7 +142,8 @@ class IdleSweeper:
                     # reader then ends the socket as for any client that left.
                     _in_background(_close(ws, CLOSE_IDLE, "idle"))
         finally:
-            self._task = None
+            if self._task is asyncio.current_task():
+                self._task = None
 
 
 async def _receive_text(ws: WebSocket, seconds: float) -> str | None:
