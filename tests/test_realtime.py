@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -293,6 +294,26 @@ def test_idle_sockets_are_closed(
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
 
 
+def test_a_socket_that_keeps_talking_is_not_closed_as_idle(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[[Settings], ServerThread],
+    clients: list[Live],
+    site: Site,
+    harness: Harness,
+) -> None:
+    server = start_server(make_settings(ws_idle_timeout="1s"))
+    with httpx.Client(base_url=server.url) as http:
+        token = open_session(http, site.website_id).json()["token"]
+    chat, _ = _visitor(server, clients, token)
+    for _ in range(8):  # 2.4 s in all, a frame every 0.3 s
+        time.sleep(0.3)
+        chat.send({"type": "ping"})
+        chat.expect("pong")
+    with pytest.raises(ConnectionClosed) as closed:
+        chat.recv(5)  # silent from now on: closed as idle
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
+
+
 def test_typing_reaches_the_other_side_and_is_not_stored(
     server: ServerThread, clients: list[Live], site: Site, token: str, harness: Harness
 ) -> None:
@@ -378,3 +399,28 @@ def test_p20_a_deleted_session_cannot_send_any_more(
     assert chat.expect("error")["code"] == "invalid_session"
     assert harness.scalar("SELECT count(*) FROM messages") == 0
     assert harness.scalar("SELECT count(*) FROM events") == 0
+
+
+def test_a_website_stream_outlives_the_session_that_started_it(
+    server: ServerThread,
+    clients: list[Live],
+    site: Site,
+    http: httpx.Client,
+    harness: Harness,
+) -> None:
+    stream = f"website:{site.website_id}"
+    first, _ = _visitor(server, clients, open_session(http, site.website_id).json()["token"])
+    conversation_id = send(first, "first", "f1")["message"]["conversation_id"]
+    before = harness.scalar("SELECT last_seq FROM streams WHERE stream = :s", s=stream)
+    assert before == 3  # conversation.updated, session.updated, message.created
+    deleted = http.delete(
+        f"/api/v1/conversations/{conversation_id}",
+        headers={"Authorization": f"Bearer {site.tokens['owner']}"},
+    )
+    assert deleted.status_code == 200
+    watcher, _ = _agent(server, clients, site)
+    second, _ = _visitor(server, clients, open_session(http, site.website_id).json()["token"])
+    send(second, "second", "s1")
+    created = watcher.expect("message.created")
+    assert created["seq"] == before + 3
+    assert created["message"]["body"] == "second"

@@ -42,6 +42,7 @@ from causerie.web import (
 from causerie.web.access_log import AccessLog
 from causerie.web.cors import OriginCache, WidgetCors
 from causerie.web.limits import BodyLimit
+from causerie.web.sockets import IdleSweeper
 
 log = logging.getLogger("causerie")
 
@@ -129,7 +130,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(api_v1.router)
     app.include_router(privacy_api.router)
     app.include_router(notice.router)
-    app.include_router(ws.router)
+    app.router.routes.extend(ws.routes)
     app.include_router(assets.router)
     app.include_router(inbox.router)
 
@@ -139,6 +140,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
     origin_cache = OriginCache()
     app.state.origin_cache = origin_cache
+    app.state.idle_sweeper = IdleSweeper(settings.ws_idle_timeout.total_seconds())
     app.add_middleware(WidgetCors, cache=origin_cache)
     app.add_middleware(BodyLimit, max_body=settings.max_body)
     if settings.access_log:

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from causerie.domain.events import EventType, StoredEvent, Stream, frame
+from causerie.domain.events import EventType, NewEvent, StoredEvent, Stream, StreamKind, frame
 from causerie.domain.models import Session
 from causerie.domain.ports import Tx
 from causerie.domain.wire import (
@@ -25,6 +25,76 @@ from causerie.runtime import Runtime
 REPLAY_PAGE = 500
 
 
+class Emitter:
+    """The stored events of one transaction, appended to the log together by `flush`.
+
+    Collecting them first lets the store move each stream forward once and insert every row in
+    one statement, whatever the number of events. Published once the transaction commits.
+    """
+
+    __slots__ = ("_events", "_payloads", "_rt")
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+        self._events: list[NewEvent] = []
+        self._payloads: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        stream: Stream,
+        type_: EventType,
+        object_id: str,
+        payload: dict[str, Any],
+        *,
+        session_id: str | None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        owner = stream.id if stream.kind is StreamKind.SESSION else None
+        self._events.append(
+            NewEvent(
+                stream.key,
+                type_,
+                object_id,
+                session_id,
+                self._rt.clock.now(),
+                owner,
+                data or {},
+            )
+        )
+        self._payloads.append(payload)
+
+    def add_session(self, session: Session) -> None:
+        """`session.updated` for the website's agents (their view) and the visitor (theirs)."""
+        self.add(
+            Stream.of_website(session.website_id),
+            EventType.SESSION_UPDATED,
+            session.id,
+            {"session": agent_session_json(session)},
+            session_id=session.id,
+        )
+        self.add(
+            Stream.of_session(session.id),
+            EventType.SESSION_UPDATED,
+            session.id,
+            {"session": visitor_session_json(session)},
+            session_id=session.id,
+        )
+
+    async def flush(self, tx: Tx) -> list[int]:
+        """Append the events collected so far; their seqs, in the order they were added."""
+        events, payloads = self._events, self._payloads
+        self._events, self._payloads = [], []
+        if not events:
+            return []
+        seqs = await tx.append_events(events)
+        frames = [
+            (event.stream, frame(event.type, seq, **payload))
+            for event, seq, payload in zip(events, seqs, payloads, strict=True)
+        ]
+        tx.on_commit(self._rt.hub.publisher_of(frames))
+        return seqs
+
+
 async def do_emit(
     rt: Runtime,
     tx: Tx,
@@ -36,39 +106,18 @@ async def do_emit(
     session_id: str | None,
     data: dict[str, Any] | None = None,
 ) -> int:
-    """Append a stored event to `stream` and publish it once the transaction commits."""
-    seq = await tx.append_event(
-        stream.key,
-        type_.value,
-        object_id,
-        session_id=session_id,
-        data=data or {},
-        at=rt.clock.now(),
-    )
-    tx.on_commit(rt.hub.publisher(stream.key, frame(type_, seq, **payload)))
+    """Append one stored event to `stream` and publish it once the transaction commits."""
+    emitter = Emitter(rt)
+    emitter.add(stream, type_, object_id, payload, session_id=session_id, data=data)
+    (seq,) = await emitter.flush(tx)
     return seq
 
 
 async def do_emit_session(rt: Runtime, tx: Tx, session: Session) -> None:
     """`session.updated` for the website's agents (their view) and the visitor (theirs)."""
-    await do_emit(
-        rt,
-        tx,
-        Stream.of_website(session.website_id),
-        EventType.SESSION_UPDATED,
-        session.id,
-        {"session": agent_session_json(session)},
-        session_id=session.id,
-    )
-    await do_emit(
-        rt,
-        tx,
-        Stream.of_session(session.id),
-        EventType.SESSION_UPDATED,
-        session.id,
-        {"session": visitor_session_json(session)},
-        session_id=session.id,
-    )
+    emitter = Emitter(rt)
+    emitter.add_session(session)
+    await emitter.flush(tx)
 
 
 def do_signal(rt: Runtime, channel: str, type_: EventType, payload: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from causerie.actions.access import ANY_ROLE, check_role
 from causerie.actions.consent import check_consent
-from causerie.actions.events import do_emit, do_emit_session
+from causerie.actions.events import Emitter
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.errors import Invalid, NotFound, Unauthenticated
 from causerie.domain.events import EventType, Stream
@@ -78,7 +78,10 @@ async def do_send_visitor_message(
     message_type = check_message(client_id, body, type_, frozenset({MessageType.TEXT}))
     async with rt.store.transaction() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
-        return await _store_message(rt, tx, session, None, message_type, body, client_id)
+        conversation = await tx.get_conversation_of_session(session.id)
+        return await _store_message(
+            rt, tx, session, conversation, None, message_type, body, client_id
+        )
 
 
 async def do_send_session_message(
@@ -87,10 +90,12 @@ async def do_send_session_message(
     """The WebSocket path: the socket authenticated the session; it may have been deleted since."""
     message_type = check_message(client_id, body, type_, frozenset({MessageType.TEXT}))
     async with rt.store.transaction() as tx:
-        session = await tx.get_session(session_id)
+        session, conversation = await tx.get_session_and_conversation(session_id)
         if session is None:
             raise Unauthenticated("this session no longer exists", "invalid_session")
-        return await _store_message(rt, tx, session, None, message_type, body, client_id)
+        return await _store_message(
+            rt, tx, session, conversation, None, message_type, body, client_id
+        )
 
 
 async def do_send_operator_message(
@@ -107,6 +112,7 @@ async def do_send_operator_message(
     allowed = frozenset({MessageType.TEXT, MessageType.NOTE})
     message_type = check_message(client_id, body, type_, allowed)
     async with rt.store.transaction() as tx:
+        conversation: Conversation | None = None
         if conversation_id is not None:
             conversation = await tx.get_conversation(conversation_id)
             if conversation is None:
@@ -120,8 +126,10 @@ async def do_send_operator_message(
         if session is None:
             raise missing
         await check_role(tx, actor, session.website_id, ANY_ROLE, Scope.WRITE, missing=missing)
+        if conversation is None:
+            conversation = await tx.get_conversation_of_session(session.id)
         return await _store_message(
-            rt, tx, session, actor.operator_id, message_type, body, client_id
+            rt, tx, session, conversation, actor.operator_id, message_type, body, client_id
         )
 
 
@@ -129,17 +137,23 @@ async def _store_message(
     rt: Runtime,
     tx: Tx,
     session: Session,
+    conversation: Conversation | None,
     operator_id: str | None,
     message_type: MessageType,
     body: str,
     client_id: str,
 ) -> Sent:
-    """Store one message and its events; a known client_id returns the stored message instead."""
+    """Store one message and its events; a known client_id returns the stored message instead.
+
+    `conversation` is the session's, as read in this transaction (None: start it).
+    """
     if operator_id is None:
         await check_consent(rt, tx, session)
     now = rt.clock.now()
     author = Author.VISITOR if operator_id is None else Author.OPERATOR
-    conversation, started = await _conversation_for(tx, session, now)
+    started = False
+    if conversation is None:
+        conversation, started = await _start_conversation(tx, session, now)
     message = Message(
         id=new_id(),
         conversation_id=conversation.id,
@@ -160,7 +174,10 @@ async def _store_message(
         (Author.OPERATOR if author is Author.VISITOR else Author.VISITOR) if visible else None
     )
     reopen = author is Author.VISITOR and conversation.state is ConversationState.RESOLVED
-    await tx.touch_conversation(conversation.id, now, reopen=reopen, unread_for=other_side)
+    # A started or reopened conversation is announced as it is now: the update says so.
+    updated = await tx.touch_conversation(
+        conversation.id, now, reopen=reopen, unread_for=other_side, returning=started or reopen
+    )
     if author is Author.VISITOR and session.ip:
         await tx.count_network(network_of(session.ip), now.date(), sessions=0, messages=1)
     if operator_id is not None:
@@ -168,34 +185,38 @@ async def _store_message(
         assert stored is not None
         message = stored
 
-    website, visitor = Stream.of_website(session.website_id), Stream.of_session(session.id)
-    if started or reopen:
-        updated = await tx.get_conversation(conversation.id)
-        assert updated is not None
-        await _emit_conversation(rt, tx, updated)
+    emitter = Emitter(rt)
+    if updated is not None:
+        _add_conversation(emitter, updated)
     if session.state is SessionState.TEMPORARY:
         await tx.make_permanent(session.id, now)
-        permanent = replace(session, state=SessionState.PERMANENT, permanent_since=now)
-        await do_emit_session(rt, tx, permanent)
+        emitter.add_session(replace(session, state=SessionState.PERMANENT, permanent_since=now))
     payload = {"message": message_json(message)}
-    await do_emit(
-        rt, tx, website, EventType.MESSAGE_CREATED, message.id, payload, session_id=session.id
+    emitter.add(
+        Stream.of_website(session.website_id),
+        EventType.MESSAGE_CREATED,
+        message.id,
+        payload,
+        session_id=session.id,
     )
     if visible:
-        await do_emit(
-            rt, tx, visitor, EventType.MESSAGE_CREATED, message.id, payload, session_id=session.id
+        emitter.add(
+            Stream.of_session(session.id),
+            EventType.MESSAGE_CREATED,
+            message.id,
+            payload,
+            session_id=session.id,
         )
+    await emitter.flush(tx)
     return Sent(message, created=True)
 
 
-async def _emit_conversation(rt: Runtime, tx: Tx, conversation: Conversation) -> None:
+def _add_conversation(emitter: Emitter, conversation: Conversation) -> None:
     for stream, for_visitor in (
         (Stream.of_website(conversation.website_id), False),
         (Stream.of_session(conversation.session_id), True),
     ):
-        await do_emit(
-            rt,
-            tx,
+        emitter.add(
             stream,
             EventType.CONVERSATION_UPDATED,
             conversation.id,
@@ -204,11 +225,8 @@ async def _emit_conversation(rt: Runtime, tx: Tx, conversation: Conversation) ->
         )
 
 
-async def _conversation_for(tx: Tx, session: Session, now: datetime) -> tuple[Conversation, bool]:
-    """The session's conversation, and whether this call started it."""
-    conversation = await tx.get_conversation_of_session(session.id)
-    if conversation is not None:
-        return conversation, False
+async def _start_conversation(tx: Tx, session: Session, now: datetime) -> tuple[Conversation, bool]:
+    """The session's new conversation, and whether this call started it."""
     candidate = Conversation(
         id=new_id(),
         website_id=session.website_id,

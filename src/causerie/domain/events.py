@@ -75,5 +75,22 @@ class StoredEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append to the log: the store gives it its stream's next seq.
+
+    `owner` is the session whose deletion takes the whole stream with it: set for a session's
+    stream only. A website's stream outlives every session that wrote to it.
+    """
+
+    stream: str
+    type: EventType
+    object_id: str
+    session_id: str | None
+    created_at: datetime
+    owner: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
 def frame(type_: EventType, seq: int, **payload: Any) -> dict[str, Any]:
     return {"type": type_.value, "seq": seq, **payload}

@@ -140,7 +140,7 @@ class PageView:
     user_agent: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per open visitor socket: kept small
 class Session:
     id: str
     website_id: str

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 
+@lru_cache(maxsize=4096)  # counted on every visitor message: the same few addresses, parsed once
 def network_of(ip: str) -> str:
     """The /24 of an IPv4 address or the /48 of an IPv6 one, as CIDR text."""
     address = ipaddress.ip_address(ip)

@@ -11,7 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from causerie.domain.events import StoredEvent
+from causerie.domain.events import NewEvent, StoredEvent
 from causerie.domain.models import (
     AccountLink,
     ApiToken,
@@ -149,13 +149,28 @@ class Tx(Protocol):
     # conversations and messages
     async def get_conversation(self, conversation_id: str) -> Conversation | None: ...
     async def get_conversation_of_session(self, session_id: str) -> Conversation | None: ...
+    async def get_session_and_conversation(
+        self, session_id: str
+    ) -> tuple[Session | None, Conversation | None]:
+        """The session and its conversation (None until it has one), in one read."""
+        ...
+
     async def insert_conversation(self, conversation: Conversation) -> bool:
         """False when the session already has one (a concurrent first message won)."""
         ...
 
     async def touch_conversation(
-        self, conversation_id: str, at: datetime, *, reopen: bool, unread_for: Author | None
-    ) -> None: ...
+        self,
+        conversation_id: str,
+        at: datetime,
+        *,
+        reopen: bool,
+        unread_for: Author | None,
+        returning: bool = False,
+    ) -> Conversation | None:
+        """A message was added at `at`; with `returning`, the conversation as it is now."""
+        ...
+
     async def mark_read(self, conversation_id: str, reader: Author, up_to: str) -> bool: ...
     async def insert_message(self, message: Message) -> bool:
         """False when the conversation already holds a message with that client_id."""
@@ -176,16 +191,10 @@ class Tx(Protocol):
     ) -> list[Message]: ...
 
     # the event log (docs/realtime.md)
-    async def append_event(
-        self,
-        stream: str,
-        type_: str,
-        object_id: str,
-        *,
-        session_id: str | None,
-        data: dict[str, Any],
-        at: datetime,
-    ) -> int: ...
+    async def append_events(self, new: list[NewEvent]) -> list[int]:
+        """Append the events in order; each gets its stream's next seq (returned in order)."""
+        ...
+
     async def list_events(self, stream: str, after: int, limit: int) -> list[StoredEvent]: ...
     async def last_seq(self, stream: str) -> int: ...
     async def get_messages_by_id(self, ids: list[str]) -> dict[str, Message]: ...

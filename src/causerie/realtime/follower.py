@@ -5,14 +5,17 @@ committed in between is missed; events that arrive during the replay wait in the
 dropped there if the replay already delivered them. A live event whose seq jumps ahead (another
 node's commit overtook a publish) makes the follower read the gap from the event log first.
 
-All frames to the socket, acks and errors included, leave through this one queue and one task,
-so frames are never interleaved. A socket that cannot keep up (queue full) is dropped, and its
-client resumes from its last seq: the others are never slowed.
+All frames to the socket, acks and errors included, leave through this one queue, written by one
+task at a time, so frames are never interleaved. That writer exists only while frames wait: an
+idle socket holds no task, no event and no queue (memory per idle socket, docs/performance.md).
+A socket that cannot keep up (queue full) is dropped, and its client resumes from its last seq:
+the others are never slowed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -33,15 +36,39 @@ class SlowConsumer(Exception):
 
 
 class StreamFollower:
-    def __init__(self, rt: Runtime, stream: Stream, send: Send, capacity: int = 1000) -> None:
+    __slots__ = (
+        "_capacity",
+        "_failed",
+        "_on_error",
+        "_queue",
+        "_send",
+        "_started",
+        "_writer",
+        "last_seq",
+        "overflowed",
+        "rt",
+        "stream",
+    )
+
+    def __init__(
+        self,
+        rt: Runtime,
+        stream: Stream,
+        send: Send,
+        capacity: int = 1000,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self.rt = rt
         self.stream = stream
         self.last_seq = 0
+        self.overflowed = False
         self._send = send
         self._capacity = capacity
-        self._queue: deque[object] = deque()
-        self._wakeup = asyncio.Event()
-        self.overflowed = False
+        self._on_error = on_error
+        self._queue: deque[object] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._started = False
+        self._failed = False
 
     # -- producers (never block) ---------------------------------------------------------------
 
@@ -56,30 +83,78 @@ class StreamFollower:
         self._put(json.dumps(frame, separators=(",", ":")))
 
     def _put(self, item: object) -> None:
-        if len(self._queue) >= self._capacity:
+        queue = self._queue
+        if queue is None:
+            queue = self._queue = deque()
+        if len(queue) >= self._capacity:
             self.overflowed = True
         else:
-            self._queue.append(item)
-        self._wakeup.set()
+            queue.append(item)
+        if self._writer is None and self._started and not self._failed:
+            self._spawn()
 
     # -- the writer ----------------------------------------------------------------------------
 
-    async def run(self, after: int) -> None:
-        """Replay the stream after `after`, then deliver live events until cancelled.
+    def start(self, after: int) -> None:
+        """Replay the stream after `after`, then deliver live events as they come.
 
-        Raises SlowConsumer when the socket fell `capacity` frames behind.
+        A failure (SlowConsumer when the socket fell `capacity` frames behind, or a failed send)
+        stops the follower and goes to `on_error`.
         """
         self.last_seq = after
-        await self._catch_up()
-        while True:
-            while not self._queue:
-                if self.overflowed:
-                    raise SlowConsumer
-                self._wakeup.clear()
-                await self._wakeup.wait()
+        if self._queue is None:
+            self._queue = deque()
+        self._queue.appendleft(_RESYNC)  # before whatever arrived since the socket followed
+        self._started = True
+        self._spawn()
+
+    async def run(self, after: int) -> None:
+        """`start`, then wait until the follower fails (raised here) or this task is cancelled."""
+        failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def fail(error: BaseException) -> None:
+            if not failed.done():
+                failed.set_exception(error)
+
+        self._on_error = fail
+        self.start(after)
+        try:
+            await failed
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        """No more frames leave: the writer, if one is running, is cancelled and waited for."""
+        self._failed = True
+        writer, self._writer = self._writer, None
+        if writer is not None and not writer.done():
+            writer.cancel()
+            with contextlib.suppress(BaseException):  # its outcome no longer matters
+                await writer
+
+    def _spawn(self) -> None:
+        writer = self._writer = asyncio.get_running_loop().create_task(self._drain())
+        writer.add_done_callback(self._drained)
+
+    def _drained(self, writer: asyncio.Task[None]) -> None:
+        if writer.cancelled():
+            return
+        error = writer.exception()
+        if error is None:
+            return
+        self._failed = True
+        if self._writer is writer:
+            self._writer = None
+        if self._on_error is not None:
+            self._on_error(error)
+
+    async def _drain(self) -> None:
+        queue = self._queue
+        assert queue is not None
+        while queue:
             if self.overflowed:
                 raise SlowConsumer
-            item = self._queue.popleft()
+            item = queue.popleft()
             if isinstance(item, str):
                 await self._send(item)
             elif item is _RESYNC:
@@ -87,6 +162,12 @@ class StreamFollower:
             else:
                 assert isinstance(item, Envelope)
                 await self._deliver(item)
+        if self.overflowed:
+            raise SlowConsumer
+        # Nothing waits: this writer ends, and the next frame starts another. No await between
+        # the emptiness check and here, so no frame can slip in unseen.
+        self._writer = None
+        self._queue = None
 
     async def _deliver(self, envelope: Envelope) -> None:
         seq = envelope.seq

@@ -68,6 +68,15 @@ class Hub:
         """A callback publishing `frame`, for `tx.on_commit`."""
         return lambda: self.publish(channel, frame)
 
+    def publisher_of(self, frames: list[tuple[str, dict[str, Any]]]) -> Callable[[], None]:
+        """A callback publishing each `(channel, frame)` in order, for `tx.on_commit`."""
+
+        def publish_all() -> None:
+            for channel, frame in frames:
+                self.publish(channel, frame)
+
+        return publish_all
+
     async def follow(self, channel: str, follower: Follower) -> None:
         followers = self._followers.get(channel)
         if followers is None:

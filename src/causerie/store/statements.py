@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import BigInteger, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from causerie.domain.models import MessageType
+from causerie.domain.models import ConversationState, MessageType, SessionState
 from causerie.store.schema import (
     conversations,
     events,
@@ -53,10 +53,42 @@ def _visit(ip: bool, page: bool) -> Any:
 
 RECORD_VISIT = {(ip, page): _visit(ip, page) for ip in (False, True) for page in (False, True)}
 
+MAKE_PERMANENT = (
+    update(sessions)
+    .where(
+        sessions.c.id == bindparam("p_session"),
+        sessions.c.state == SessionState.TEMPORARY.value,
+    )
+    .values(state=SessionState.PERMANENT.value, permanent_since=bindparam("p_at"))
+)
+
 CONVERSATION_BY_ID = select(conversations).where(conversations.c.id == bindparam("id"))
 CONVERSATION_OF_SESSION = select(conversations).where(
     conversations.c.session_id == bindparam("session")
 )
+
+UNREAD_COLUMN = {"visitor": "unread_by_visitor", "operator": "unread_by_operator"}
+
+
+def _touch(reopen: bool, unread: str | None, returning: bool) -> Any:
+    values: dict[str, Any] = {
+        "updated_at": bindparam("t_at"),
+        "last_message_at": bindparam("t_at"),
+    }
+    if reopen:
+        values["state"] = ConversationState.OPEN.value
+    if unread is not None:
+        values[unread] = conversations.c[unread] + 1
+    stmt = update(conversations).where(conversations.c.id == bindparam("t_id")).values(values)
+    return stmt.returning(*conversations.c) if returning else stmt
+
+
+TOUCH_CONVERSATION = {
+    (reopen, unread, returning): _touch(reopen, unread, returning)
+    for reopen in (False, True)
+    for unread in (None, *UNREAD_COLUMN.values())
+    for returning in (False, True)
+}
 
 MESSAGE_SELECT = select(*messages.c, operators.c.name.label("operator_name")).select_from(
     messages.outerjoin(operators, messages.c.operator_id == operators.c.id)
@@ -96,8 +128,15 @@ INSERT_EVENT = events.insert()
 def _dialect_statements(insert: Any) -> dict[str, Any]:
     return {
         "bump_stream": insert(streams)
-        .values(stream=bindparam("b_stream"), last_seq=1, session_id=bindparam("b_session"))
-        .on_conflict_do_update(index_elements=["stream"], set_={"last_seq": streams.c.last_seq + 1})
+        .values(
+            stream=bindparam("b_stream"),
+            last_seq=bindparam("b_step"),
+            session_id=bindparam("b_session"),
+        )
+        .on_conflict_do_update(
+            index_elements=["stream"],
+            set_={"last_seq": streams.c.last_seq + bindparam("b_more", type_=BigInteger)},
+        )
         .returning(streams.c.last_seq),
         "count_network": insert(network_stats)
         .values(

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Executable, Result, Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from causerie.domain.events import EventType, StoredEvent
+from causerie.domain.events import EventType, NewEvent, StoredEvent
 from causerie.domain.models import (
     AuditEntry,
     Author,
@@ -25,7 +25,7 @@ from causerie.domain.models import (
     Website,
 )
 from causerie.domain.retention import Rule
-from causerie.store import statements
+from causerie.store import sqlite_hot, statements
 from causerie.store.accounts_sql import AccountsSql
 from causerie.store.inbox_sql import InboxSql
 from causerie.store.privacy_sql import PrivacySql
@@ -44,7 +44,9 @@ from causerie.store.schema import (
     websites,
 )
 
-Execute = Callable[[Executable, dict[str, Any] | None], Awaitable[Result[Any]]]
+# Parameters: a dict, or a list of dicts to run the statement once per dict (executemany).
+Params = dict[str, Any] | list[dict[str, Any]] | None
+Execute = Callable[[Executable, Params], Awaitable[Result[Any]]]
 
 
 def _website(row: Row[Any]) -> Website:
@@ -118,11 +120,16 @@ def _message(row: Row[Any]) -> Message:
 
 
 class SqlTx(AccountsSql, InboxSql, PrivacySql):
-    """One transaction; `execute` runs a statement on its connection (sync or async driver)."""
+    """One transaction; `execute` runs a statement on its connection (sync or async driver).
 
-    def __init__(self, execute: Execute, dialect: str) -> None:
+    On SQLite, `raw` is the driver's connection under the same transaction: the message path's
+    statements run on it directly (`sqlite_hot`), everything else through SQLAlchemy.
+    """
+
+    def __init__(self, execute: Execute, dialect: str, raw: sqlite_hot.Raw | None = None) -> None:
         self._run = execute
         self._dialect = dialect
+        self._raw = raw
         self._prepared = statements.BY_DIALECT[dialect]
         self._on_commit: list[Callable[[], None]] = []
 
@@ -276,11 +283,10 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
         await self._execute(statements.RECORD_VISIT[ip is not None, page is not None], params)
 
     async def make_permanent(self, session_id: str, at: datetime) -> None:
-        await self._execute(
-            update(sessions)
-            .where(sessions.c.id == session_id, sessions.c.state == SessionState.TEMPORARY.value)
-            .values(state=SessionState.PERMANENT.value, permanent_since=at)
-        )
+        if self._raw is not None:
+            self._raw.execute(sqlite_hot.MAKE_PERMANENT, (sqlite_hot.db_time(at), session_id))
+            return
+        await self._execute(statements.MAKE_PERMANENT, {"p_session": session_id, "p_at": at})
 
     async def update_profile(
         self,
@@ -311,10 +317,36 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
         row = await self._one(statements.CONVERSATION_OF_SESSION, {"session": session_id})
         return _conversation(row) if row else None
 
+    async def get_session_and_conversation(
+        self, session_id: str
+    ) -> tuple[Session | None, Conversation | None]:
+        if self._raw is not None:
+            return sqlite_hot.session_and_conversation(self._raw, session_id)
+        session = await self.get_session(session_id)
+        if session is None:
+            return None, None
+        return session, await self.get_conversation_of_session(session_id)
+
     def _insert(self, table: Any) -> Any:
         return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
 
     async def insert_conversation(self, conversation: Conversation) -> bool:
+        if self._raw is not None:
+            db_time = sqlite_hot.db_time
+            cursor = self._raw.execute(
+                sqlite_hot.INSERT_CONVERSATION,
+                (
+                    conversation.id,
+                    conversation.website_id,
+                    conversation.session_id,
+                    conversation.state.value,
+                    conversation.assignee_id,
+                    db_time(conversation.created_at),
+                    db_time(conversation.updated_at),
+                    db_time(conversation.last_message_at),
+                ),
+            )
+            return cursor.rowcount > 0
         result = await self._execute(
             self._prepared["insert_conversation"],
             {
@@ -333,20 +365,51 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def touch_conversation(
-        self, conversation_id: str, at: datetime, *, reopen: bool, unread_for: Author | None
-    ) -> None:
-        values: dict[str, Any] = {"updated_at": at, "last_message_at": at}
-        if reopen:
-            values["state"] = ConversationState.OPEN.value
-        if unread_for is Author.VISITOR:
-            values["unread_by_visitor"] = conversations.c.unread_by_visitor + 1
-        elif unread_for is Author.OPERATOR:
-            values["unread_by_operator"] = conversations.c.unread_by_operator + 1
-        await self._execute(
-            update(conversations).where(conversations.c.id == conversation_id).values(values)
+        self,
+        conversation_id: str,
+        at: datetime,
+        *,
+        reopen: bool,
+        unread_for: Author | None,
+        returning: bool = False,
+    ) -> Conversation | None:
+        unread = None if unread_for is None else statements.UNREAD_COLUMN[unread_for.value]
+        if self._raw is not None:
+            when = sqlite_hot.db_time(at)
+            cursor = self._raw.execute(
+                sqlite_hot.TOUCH_CONVERSATION[reopen, unread, returning],
+                (when, when, conversation_id),
+            )
+            if not returning:
+                return None
+            row = cursor.fetchone()
+            cursor.fetchall()  # the statement ends only once every row was read
+            return sqlite_hot.conversation_from(row) if row else None
+        result = await self._execute(
+            statements.TOUCH_CONVERSATION[reopen, unread, returning],
+            {"t_id": conversation_id, "t_at": at},
         )
+        if not returning:
+            return None
+        found = result.first()
+        return _conversation(found) if found else None
 
     async def insert_message(self, message: Message) -> bool:
+        if self._raw is not None:
+            cursor = self._raw.execute(
+                sqlite_hot.INSERT_MESSAGE,
+                (
+                    message.id,
+                    message.conversation_id,
+                    message.author.value,
+                    message.operator_id,
+                    message.type.value,
+                    message.body,
+                    message.client_id,
+                    sqlite_hot.db_time(message.created_at),
+                ),
+            )
+            return cursor.rowcount > 0
         result = await self._execute(
             self._prepared["insert_message"],
             {
@@ -445,34 +508,79 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
 
     # the event log
 
-    async def append_event(
-        self,
-        stream: str,
-        type_: str,
-        object_id: str,
-        *,
-        session_id: str | None,
-        data: dict[str, Any],
-        at: datetime,
-    ) -> int:
-        """Give the event the stream's next seq. The stream's row lock orders concurrent writers."""
-        bumped = await self._execute(
-            self._prepared["bump_stream"], {"b_stream": stream, "b_session": session_id}
-        )
-        seq = int(bumped.scalar_one())
-        await self._execute(
-            statements.INSERT_EVENT,
-            {
-                "stream": stream,
-                "seq": seq,
-                "type": type_,
-                "object_id": object_id,
-                "session_id": session_id,
-                "data": data,
-                "created_at": at,
-            },
-        )
-        return seq
+    async def append_events(self, new: list[NewEvent]) -> list[int]:
+        """Give each event its stream's next seq, in order: one statement moves every stream
+        forward (its row lock orders concurrent writers), one more inserts every row."""
+        steps: dict[str, int] = {}
+        owners: dict[str, str | None] = {}
+        for event in new:
+            steps[event.stream] = steps.get(event.stream, 0) + 1
+            owners.setdefault(event.stream, event.owner)
+        last = await self._bump_streams(steps, owners)
+        # Each stream's events take the seqs up to its new last one, in the order given.
+        next_seq = {stream: last[stream] - step + 1 for stream, step in steps.items()}
+        seqs = []
+        for event in new:
+            seqs.append(next_seq[event.stream])
+            next_seq[event.stream] += 1
+        if self._raw is not None:
+            db_time, db_json = sqlite_hot.db_time, sqlite_hot.db_json
+            self._raw.executemany(
+                sqlite_hot.INSERT_EVENT,
+                [
+                    (
+                        e.stream,
+                        seq,
+                        e.type.value,
+                        e.object_id,
+                        e.session_id,
+                        db_json(e.data),
+                        db_time(e.created_at),
+                    )
+                    for e, seq in zip(new, seqs, strict=True)
+                ],
+            )
+        else:
+            await self._run(
+                statements.INSERT_EVENT,
+                [
+                    {
+                        "stream": e.stream,
+                        "seq": seq,
+                        "type": e.type.value,
+                        "object_id": e.object_id,
+                        "session_id": e.session_id,
+                        "data": e.data,
+                        "created_at": e.created_at,
+                    }
+                    for e, seq in zip(new, seqs, strict=True)
+                ],
+            )
+        return seqs
+
+    async def _bump_streams(
+        self, steps: dict[str, int], owners: dict[str, str | None]
+    ) -> dict[str, int]:
+        if self._raw is not None:
+            params: list[Any] = []
+            for stream, step in steps.items():
+                params += (stream, step, owners[stream])
+            rows = self._raw.execute(sqlite_hot.bump_streams(len(steps)), params).fetchall()
+            return {stream: int(last) for stream, last in rows}
+        last = {}
+        # Streams in a fixed order, so that two transactions never wait on each other's rows.
+        for stream in sorted(steps):
+            bumped = await self._execute(
+                self._prepared["bump_stream"],
+                {
+                    "b_stream": stream,
+                    "b_session": owners[stream],
+                    "b_step": steps[stream],
+                    "b_more": steps[stream],
+                },
+            )
+            last[stream] = int(bumped.scalar_one())
+        return last
 
     async def list_events(self, stream: str, after: int, limit: int) -> list[StoredEvent]:
         rows = await self._execute(
@@ -586,6 +694,11 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def count_network(self, network: str, day: date, *, sessions: int, messages: int) -> None:
+        if self._raw is not None:
+            self._raw.execute(
+                sqlite_hot.COUNT_NETWORK, (network, sqlite_hot.db_date(day), sessions, messages)
+            )
+            return
         await self._execute(
             self._prepared["count_network"],
             {

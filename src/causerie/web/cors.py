@@ -9,6 +9,7 @@ the hot path free of an extra query.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -42,10 +43,14 @@ class WidgetCors:
         self.app = app
         self.cache = cache
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Returning the next app's awaitable keeps no frame of this layer alive for the whole
+        # life of a WebSocket.
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self._cors(scope, receive, send)
+
+    async def _cors(self, scope: Scope, receive: Receive, send: Send) -> None:
         origin = Headers(scope=scope).get("origin")
         if origin is None:
             await self.app(scope, receive, send)

@@ -4,6 +4,10 @@ The first frame must be `auth`; the socket then follows its stream (replaying fr
 reads frames until it closes. A bad frame gets an `error` frame and the socket stays open; so
 does a frame over the rate (`rate_limited`). A socket silent for `ws_idle_timeout` is closed, and
 so is one that cannot keep up with its stream (its client resumes from its last seq).
+
+An idle socket should cost little more than the connection itself (docs/performance.md): one
+task (its reader), no timer of its own (one `IdleSweeper` per app watches every socket's last
+frame), and a writer only while frames wait to leave (`StreamFollower`).
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pydantic import ValidationError
+from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from causerie.actions.events import get_position
@@ -97,10 +103,58 @@ def parse_frame(text: str, max_size: int) -> Any:
         raise FrameError("invalid_frame", message, client_id) from None
 
 
+class IdleSweeper:
+    """Closes the sockets that sent nothing for `timeout` seconds (code 4008).
+
+    One task per app looks at every socket's last frame a few times per timeout, instead of a
+    timer per socket rescheduled on each frame; it runs only while sockets are open.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._interval = min(max(timeout / 4, 0.05), 5.0)
+        self._seen: dict[WebSocket, float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def watch(self, ws: WebSocket) -> None:
+        self._seen[ws] = time.monotonic()
+        loop = asyncio.get_running_loop()
+        # A sweeper left on another loop (an app served again after its loop closed) is dead.
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._sweep_forever(), name="causerie-idle-sweeper")
+
+    def heard(self, ws: WebSocket) -> None:
+        if ws in self._seen:
+            self._seen[ws] = time.monotonic()
+
+    def forget(self, ws: WebSocket) -> None:
+        self._seen.pop(ws, None)
+
+    async def _sweep_forever(self) -> None:
+        try:
+            while self._seen:
+                await asyncio.sleep(self._interval)
+                deadline = time.monotonic() - self.timeout
+                idle = [ws for ws, seen in self._seen.items() if seen <= deadline]
+                for ws in idle:
+                    del self._seen[ws]
+                    # Closing makes the socket's pending receive return a disconnect: its
+                    # reader then ends the socket as for any client that left.
+                    _in_background(_close(ws, CLOSE_IDLE, "idle"))
+        finally:
+            if self._task is asyncio.current_task():
+                self._task = None
+
+
 async def _receive_text(ws: WebSocket, seconds: float) -> str | None:
     """The next text frame; None when the client went away. TimeoutError after `seconds`."""
     async with asyncio.timeout(seconds):
         message = await ws.receive()
+    return _text_of(message)
+
+
+def _text_of(message: Message) -> str | None:
+    """A received message's text; None for a disconnect."""
     if message["type"] == "websocket.disconnect":
         return None
     text = message.get("text")
@@ -119,7 +173,7 @@ async def _close(ws: WebSocket, code: int, reason: str = "") -> None:
             await ws.close(code, reason)
 
 
-async def serve(ws: WebSocket, rt: Runtime, handler: Handler) -> None:
+async def serve(ws: WebSocket, rt: Runtime, handler: Handler, idle: IdleSweeper) -> None:
     """Run an accepted socket to its end."""
     settings = rt.settings
     max_frame = settings.max_body
@@ -132,43 +186,34 @@ async def serve(ws: WebSocket, rt: Runtime, handler: Handler) -> None:
     if subscription is None:
         return
 
-    follower = StreamFollower(rt, subscription.stream, send)
+    follower = StreamFollower(
+        rt, subscription.stream, send, on_error=lambda error: _writer_failed(error, ws)
+    )
     channels = (subscription.stream.key, *subscription.channels)
+    on_close = subscription.on_close
     for channel in channels:
         await rt.hub.follow(channel, follower)
-    writer: asyncio.Task[None] | None = None
+    idle.watch(ws)
     try:
         position = await get_position(rt, subscription.stream)
         after = position if subscription.after is None else min(subscription.after, position)
         await send(json.dumps({"type": "ready", "seq": position, **subscription.ready}))
-        writer = asyncio.create_task(follower.run(after), name="causerie-socket-writer")
-        writer.add_done_callback(lambda task: _writer_done(task, ws))
-        await _read_frames(
-            ws,
-            handler,
-            follower,
-            settings.frame_rate,
-            max_frame,
-            settings.ws_idle_timeout.total_seconds(),
-        )
+        del subscription  # what it said is sent; only its channels and on_close stay
+        follower.start(after)
+        await _read_frames(ws, handler, follower, settings.frame_rate, max_frame, idle)
     except (WebSocketDisconnect, ConnectionError):
         pass
     except _Gone as gone:
-        if writer is not None:
-            writer.cancel()
-            with contextlib.suppress(BaseException):
-                await writer
+        await follower.stop()
         with contextlib.suppress(Exception):
             await send(json.dumps(gone.frame))
         await _close(ws, CLOSE_GONE, "session gone")
     finally:
-        if writer is not None and not writer.done():
-            writer.cancel()
-            with contextlib.suppress(BaseException):
-                await writer
+        idle.forget(ws)
+        await follower.stop()
         for channel in channels:
             await rt.hub.unfollow(channel, follower)
-        for callback in subscription.on_close:
+        for callback in on_close:
             try:
                 await callback()
             except Exception:
@@ -199,17 +244,15 @@ async def _read_frames(
     out: StreamFollower,
     rate: float,
     max_frame: int,
-    idle_timeout: float,
+    idle: IdleSweeper,
 ) -> None:
     bucket = TokenBucket(rate, 2 * rate)
     while True:
-        try:
-            text = await _receive_text(ws, idle_timeout)
-        except TimeoutError:
-            await _close(ws, CLOSE_IDLE, "idle")
-            return
+        message = await ws.receive()  # directly: one frame less held by each idle socket
+        text = _text_of(message)
         if text is None:
             return
+        idle.heard(ws)
         allowed = bucket.take()
         try:
             frame = parse_frame(text, max_frame)
@@ -227,20 +270,19 @@ async def _read_frames(
             out.push(error_frame(exc.code, exc.message))
 
 
-_closing: set[asyncio.Task[None]] = set()
+_background: set[asyncio.Future[None]] = set()
 
 
-def _writer_done(task: asyncio.Task[None], ws: WebSocket) -> None:
-    """A writer that stopped on its own closes the socket, which ends the reader."""
-    if task.cancelled():
-        return
-    error = task.exception()
+def _in_background(coroutine: Awaitable[None]) -> None:
+    task = asyncio.ensure_future(coroutine)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+def _writer_failed(error: BaseException, ws: WebSocket) -> None:
+    """A writer that failed closes the socket, which ends the reader."""
     if isinstance(error, SlowConsumer):
-        closing = asyncio.ensure_future(_close(ws, CLOSE_SLOW, "slow consumer"))
-    elif error is not None and not isinstance(error, WebSocketDisconnect | ConnectionError):
+        _in_background(_close(ws, CLOSE_SLOW, "slow consumer"))
+    elif not isinstance(error, WebSocketDisconnect | ConnectionError):
         log.error("socket writer failed: %r", error)
-        closing = asyncio.ensure_future(_close(ws, 1011, "server error"))
-    else:
-        return
-    _closing.add(closing)
-    closing.add_done_callback(_closing.discard)
+        _in_background(_close(ws, 1011, "server error"))

@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, WebSocket
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
 
 from causerie.actions.access import ANY_ROLE, access_actor_by_api_token, check_role
 from causerie.actions.accounts import LOGIN_COOKIE, access_actor_by_login
@@ -38,13 +39,13 @@ from causerie.web.deps import origin_of
 from causerie.web.frames import Auth, Availability, MessageSend, Ping, Read, Typing
 from causerie.web.sockets import FrameError, Subscription, serve
 
-router = APIRouter()
-
 TYPING_REPEAT = 2.0  # seconds: an unchanged "typing on" is forwarded at most this often
 
 
 class _Typing:
     """Forwards a typing state only when it changes, or to repeat "on" every TYPING_REPEAT."""
+
+    __slots__ = ("_on", "_sent_at")
 
     def __init__(self) -> None:
         self._on = False
@@ -67,6 +68,8 @@ def _ack(out: StreamFollower, client_id: str, message: Any) -> None:
 
 
 class VisitorHandler:
+    __slots__ = ("connection_id", "conversation_id", "origin", "rt", "session", "typing")
+
     def __init__(self, rt: Runtime, origin: str | None) -> None:
         self.rt = rt
         self.origin = origin
@@ -84,7 +87,7 @@ class VisitorHandler:
     async def authenticate(self, frame: Auth) -> Subscription:
         if frame.token is None:
             raise FrameError("unauthenticated", "token: the session token is required")
-        async with self.rt.store.transaction() as tx:
+        async with self.rt.store.read() as tx:
             session = await access_visitor_session(self.rt, tx, frame.token, self.origin)
         self.session = session
         await do_visitor_connected(self.rt, session, self.connection_id)
@@ -146,6 +149,8 @@ class VisitorHandler:
 
 
 class AgentHandler:
+    __slots__ = ("actor", "connection_id", "login_token", "name", "rt", "typing", "website_id")
+
     def __init__(self, rt: Runtime, login_token: str | None = None) -> None:
         self.rt = rt
         self.login_token = login_token  # the handshake's login cookie, from the inbox's origin
@@ -229,7 +234,7 @@ class AgentHandler:
     async def _typing(self, frame: Typing) -> None:
         if frame.conversation_id is None:
             raise FrameError("invalid_frame", "conversation_id is required")
-        async with self.rt.store.transaction() as tx:
+        async with self.rt.store.read() as tx:
             conversation = await tx.get_conversation(frame.conversation_id)
             if conversation is None or conversation.website_id != self.website_id:
                 raise FrameError("conversation_not_found", "no such conversation")
@@ -252,7 +257,6 @@ def _runtime(ws: WebSocket) -> Runtime:
     return rt
 
 
-@router.websocket("/ws/visitor")
 async def visitor_socket(ws: WebSocket) -> None:
     """The chatbox's socket. `?website_id=` lets the handshake check the origin exactly."""
     rt = _runtime(ws)
@@ -269,10 +273,9 @@ async def visitor_socket(ws: WebSocket) -> None:
             await ws.close(code=1008)  # before accept: the handshake is refused with 403
             return
     await ws.accept()
-    await serve(ws, rt, VisitorHandler(rt, origin))
+    await serve(ws, rt, VisitorHandler(rt, origin), ws.app.state.idle_sweeper)
 
 
-@router.websocket("/ws/agent")
 async def agent_socket(ws: WebSocket) -> None:
     """The inbox's and integrations' socket. The login cookie counts only when the handshake
     comes from the server's own pages: another site's page cannot borrow an agent's login."""
@@ -281,4 +284,13 @@ async def agent_socket(ws: WebSocket) -> None:
     same_site = origin is None or origin.lower() == origin_of(rt.settings.public_url)
     login_token = ws.cookies.get(LOGIN_COOKIE) if same_site else None
     await ws.accept()
-    await serve(ws, rt, AgentHandler(rt, login_token))
+    await serve(ws, rt, AgentHandler(rt, login_token), ws.app.state.idle_sweeper)
+
+
+# Plain Starlette routes, not FastAPI's: a socket lives for minutes or hours, and FastAPI's
+# WebSocket route keeps its dependency-solving state and exit stacks alive all that time (memory
+# per idle socket, docs/performance.md). These endpoints take no dependencies.
+routes = [
+    WebSocketRoute("/ws/visitor", visitor_socket),
+    WebSocketRoute("/ws/agent", agent_socket),
+]
