@@ -45,7 +45,10 @@ async def do_purge(
     for website in websites:
         overrides = website.settings.get("retention") or {}
         for rule, cutoff in website_cutoffs(now, overrides, limits).items():
-            counts[rule.value] += await _apply(rt, rule, cutoff, website.id, dry_run, batch_size)
+            # Only what the server's own cut-off left: a dry run must not count a row twice.
+            counts[rule.value] += await _apply(
+                rt, rule, cutoff, website.id, dry_run, batch_size, newer_than=limits.for_rule(rule)
+            )
 
     async with rt.store.transaction() as tx:
         await tx.record_purge_run(now, dry_run, counts)
@@ -63,16 +66,19 @@ async def _apply(
     website_id: str | None,
     dry_run: bool,
     batch_size: int,
+    *,
+    newer_than: datetime | None = None,
 ) -> int:
-    """Remove (or count) what `rule` expires before `cutoff`, in batches; one website's or all."""
+    """Remove (or count) what `rule` expires before `cutoff` (and after `newer_than`), in
+    batches; one website's or all."""
     if dry_run:
         async with rt.store.read() as tx:
-            return await tx.count_expired(rule, cutoff, website_id)
+            return await tx.count_expired(rule, cutoff, website_id, newer_than)
     removed = 0
     while True:
         # Not durable: a deletion that a power cut undoes is redone by the next run.
         async with rt.store.transaction(durable=False) as tx:
-            done = await tx.purge_batch(rule, cutoff, batch_size, website_id)
+            done = await tx.purge_batch(rule, cutoff, batch_size, website_id, newer_than)
         removed += done
         if done < batch_size:
             return removed

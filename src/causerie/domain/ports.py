@@ -204,10 +204,19 @@ class Tx(Protocol):
 
     # retention, statistics, audit
     async def count_expired(
-        self, rule: Rule, cutoff: datetime, website_id: str | None = None
+        self,
+        rule: Rule,
+        cutoff: datetime,
+        website_id: str | None = None,
+        newer_than: datetime | None = None,
     ) -> int: ...
     async def purge_batch(
-        self, rule: Rule, cutoff: datetime, limit: int, website_id: str | None = None
+        self,
+        rule: Rule,
+        cutoff: datetime,
+        limit: int,
+        website_id: str | None = None,
+        newer_than: datetime | None = None,
     ) -> int: ...
     async def count_network(
         self, network: str, day: date, *, sessions: int, messages: int

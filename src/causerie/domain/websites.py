@@ -67,7 +67,17 @@ def check_settings(
         checker = _CHECKS.get(key)
         if checker is None:
             raise Invalid(f"settings.{key}: not a website setting", "invalid_settings")
-        merged[key] = checker(value, limits) if key == "retention" else checker(value)
+        if key == "retention":
+            # Rule by rule: a rule not named keeps its value; a rule set to null (or the whole
+            # object set to null) goes back to the server's setting.
+            if value is None:
+                merged[key] = {}
+            elif not isinstance(value, dict):
+                raise _fail("retention: an object of days per rule")
+            else:
+                merged[key] = checker({**(current.get("retention") or {}), **value}, limits)
+        else:
+            merged[key] = checker(value)
     notice_changed = merged.get("consent_notice") != current.get("consent_notice")
     now_required = merged.get("consent_required") and not current.get("consent_required")
     if merged.get("consent_required") and (notice_changed or now_required):

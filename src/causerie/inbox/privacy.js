@@ -47,7 +47,7 @@ export function renderPrivacy(container, page) {
   const nav = el("nav", { class: "settings-nav", "aria-label": "Privacy" },
     el("ul", { class: "plain" }, pages.map(([key, label]) => el("li", {},
       el("a", { href: `#/privacy/${key}`, "aria-current": key === current ? "page" : false, text: label })))));
-  replace(container, el("div", { class: "settings" }, nav, content));
+  replace(container, el("div", { class: "settings wide" }, nav, content));
   const render = { requests: requestsPage, register: registerPage, audit: auditPage, dpa: dpaPage }[current];
   render(content).catch((failure) => content.append(errorText(failure)));
 }
@@ -257,8 +257,18 @@ function table(rows) {
 /** Text with `code` spans; everything else stays plain text. */
 function inline(text) {
   const parts = String(text).split("`");
-  return parts.map((part, index) => (index % 2 === 1 && index < parts.length - 1 ? el("code", { text: part }) : part))
+  return parts.map((part, index) => (index % 2 === 1 && index < parts.length - 1 ? code(part) : part))
     .filter((part) => part !== "");
+}
+
+/** `sessions.ip_seen_at` may wrap after a dot or an underscore, never inside a word. */
+function code(text) {
+  const node = el("code");
+  for (const piece of text.split(/(?<=[._])/)) {
+    if (node.childNodes.length) node.append(el("wbr"));
+    node.append(piece);
+  }
+  return node;
 }
 
 // -- the audit log (P4, owners) -----------------------------------------------------------------

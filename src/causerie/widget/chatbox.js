@@ -10,7 +10,7 @@ const STRINGS = {
     seen: "Seen", failed: "Not sent.", retry: "Retry", you: "You",
     emailAsk: "No one is online right now. Leave your email and we'll reply there.",
     emailLabel: "Your email", emailSave: "Save", emailSaved: "Thanks, we'll reply to {email}.",
-    reconnecting: "Reconnecting…", unread: "{n} unread messages",
+    reconnecting: "Reconnecting…", unread: "{n} unread messages", menu: "Chat options",
   },
   fr: {
     open: "Ouvrir la discussion", close: "Fermer la discussion", title: "Discussion",
@@ -22,7 +22,7 @@ const STRINGS = {
     emailAsk: "Personne n'est en ligne pour le moment. Laissez votre e-mail, nous vous répondrons.",
     emailLabel: "Votre e-mail", emailSave: "Enregistrer",
     emailSaved: "Merci, nous répondrons à {email}.", reconnecting: "Reconnexion…",
-    unread: "{n} messages non lus",
+    unread: "{n} messages non lus", menu: "Options de la discussion",
   },
 };
 
@@ -555,16 +555,18 @@ class Chatbox {
       el("span", { class: "icon", "aria-hidden": "true" }), badge);
     const status = el("p", { class: "status", "aria-live": "polite" });
     const closer = el("button", { class: "close", type: "button", "aria-label": this.t("close") }, el("span", { "aria-hidden": "true", text: "×" }));
+    // The privacy menu's button; the menu itself comes with privacy.js, loaded on opening.
+    const menuButton = el("button", { class: "menu-button", part: "menu-button", type: "button", "aria-label": this.t("menu"), "aria-haspopup": "menu", "aria-expanded": "false" }, el("span", { "aria-hidden": "true", text: "⋯" }));
     const messages = el("div", { class: "messages", part: "messages", role: "log", "aria-live": "polite", "aria-relevant": "additions", tabindex: "0", "aria-label": name });
     const typing = el("p", { class: "typing", "aria-live": "polite", hidden: true });
     const composer = el("textarea", { class: "composer", part: "composer", rows: "1", "aria-label": this.t("message"), placeholder: this.t("placeholder"), maxlength: "10000" });
     const sendButton = el("button", { class: "send", part: "send", type: "submit", "aria-label": this.t("send") }, el("span", { "aria-hidden": "true", text: "➤" }));
     const form = el("form", { class: "compose" }, composer, sendButton);
     const panel = el("section", { class: "panel", part: "panel", id: "causerie-panel", role: "dialog", "aria-modal": "false", "aria-label": name, hidden: true },
-      el("header", {}, el("div", {}, el("h2", { text: name }), status), closer), messages, typing, form);
+      el("header", {}, el("div", {}, el("h2", { text: name }), status), menuButton, closer), messages, typing, form);
     const frame = el("div", { class: `frame ${side}`, style: `--accent: ${accent}` }, panel, launcher);
     root.append(frame);
-    this.ui = { host, root, launcher, badge, panel, status, messages, typing, composer, form };
+    this.ui = { host, root, launcher, badge, panel, status, messages, typing, composer, form, menuButton };
 
     const greeting = (settings.greeting || "").trim() || this.t("greeting");
     messages.append(el("p", { class: "greeting", text: greeting }));
@@ -572,6 +574,7 @@ class Chatbox {
 
     launcher.addEventListener("click", () => (this.opened ? this.close() : this.open()));
     closer.addEventListener("click", () => this.close());
+    menuButton.addEventListener("click", () => this.extras().then(() => this.ext.then((ext) => ext.toggleMenu())));
     panel.addEventListener("keydown", (event) => {
       if (event.key === "Escape") this.close();
     });

@@ -160,10 +160,9 @@ export async function install(app) {
   }
 
   // -- the menu, in the panel's header ------------------------------------------------------
-  const toggle = el("button", { type: "button", class: "menu-button", part: "menu-button", "aria-label": t("menu"), "aria-haspopup": "menu", "aria-expanded": "false", "aria-controls": "causerie-menu" },
-    el("span", { "aria-hidden": "true", text: "⋯" }));
+  const toggle = app.ui.menuButton;
+  toggle.setAttribute("aria-controls", "causerie-menu");
   const menu = el("div", { class: "menu", part: "menu", id: "causerie-menu", role: "menu", "aria-label": t("menu"), hidden: true });
-  panel.querySelector("header .close").before(toggle);
   panel.querySelector("header").append(menu);
 
   const items = () => [...menu.querySelectorAll('[role="menuitem"]')];
@@ -200,7 +199,6 @@ export async function install(app) {
     if (refocus) toggle.focus();
   }
 
-  toggle.addEventListener("click", () => (menu.hidden ? openMenu() : closeMenu()));
   menu.addEventListener("keydown", (event) => {
     const list = items();
     const at = list.indexOf(root.activeElement);
@@ -219,5 +217,5 @@ export async function install(app) {
     if (!menu.hidden && !menu.contains(event.target) && !toggle.contains(event.target)) closeMenu(false);
   });
 
-  return { render };
+  return { render, toggleMenu: () => (menu.hidden ? openMenu() : closeMenu()) };
 }
