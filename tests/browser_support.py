@@ -21,6 +21,7 @@ import os
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,6 +60,26 @@ TIMEOUT_MS = 10_000  # every Playwright wait and action is bounded by this
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Headless Chromium, launched once per test module."""
+    if not CHROMIUM.exists():
+        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"the browser tests need Chromium under CI: {reason}")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@contextmanager
+def chromium_browser() -> Iterator[Browser]:
+    """Headless Chromium for a test that needs a browser of its own (e.g. a function-scoped
+    `browser` fixture, so that no Playwright loop runs while its other fixtures set up), with the
+    module fixture's rules: skipped without Chromium, except under CI."""
     if not CHROMIUM.exists():
         reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
         if os.environ.get("CI"):

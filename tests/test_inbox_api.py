@@ -1147,3 +1147,37 @@ def test_visitors_online_carry_the_page_as_documented(
     visitor_socket(server, sockets, who, site.website_id)
     (entry,) = _visitors(api, site)
     assert (entry["page_url"], entry["page_title"]) == (PAGE["url"], PAGE["title"])
+
+
+def test_p3_statistics_are_daily_aggregates_without_personal_data(
+    http: httpx.Client, site: Site, clock: ManualClock
+) -> None:
+    api = As(http, site, "agent")
+    first = chat(http, site.website_id, "Where is my parcel 4242?", nickname="Ada Visitor")
+    api.ok(
+        api.post(
+            f"/conversations/{first.conversation_id}/messages",
+            {"client_id": "r1", "type": "text", "body": "On its way"},
+        ),
+        201,
+    )
+    api.ok(
+        api.post(
+            f"/conversations/{first.conversation_id}/messages",
+            {"client_id": "n1", "type": "note", "body": "a note is not a message"},
+        ),
+        201,
+    )
+    clock.advance(timedelta(days=1))
+    chat(http, site.website_id, "Hello again")
+    stats = api.ok(api.get(f"/websites/{site.website_id}/stats", days=3))
+    assert [d["day"] for d in stats["days"]] == sorted(d["day"] for d in stats["days"])
+    assert len(stats["days"]) == 3
+    assert stats["totals"] == {"conversations": 2, "visitor_messages": 2, "operator_messages": 1}
+    today, yesterday = stats["days"][-1], stats["days"][-2]
+    assert (yesterday["conversations"], yesterday["operator_messages"]) == (1, 1)
+    assert (today["conversations"], today["visitor_messages"]) == (1, 1)
+    text = json.dumps(stats)
+    assert first.conversation_id is not None
+    for personal in ("Ada", "4242", "parcel", first.conversation_id, "127.0.0.1"):
+        assert personal not in text

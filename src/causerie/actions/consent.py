@@ -14,7 +14,7 @@ from causerie.actions.events import do_emit_session
 from causerie.actions.sessions import access_visitor_session
 from causerie.actions.websites import get_website_cached
 from causerie.domain.errors import Forbidden, Invalid
-from causerie.domain.models import Actor, Session
+from causerie.domain.models import Actor, Session, Website
 from causerie.domain.ports import Tx
 from causerie.runtime import Runtime
 
@@ -63,7 +63,15 @@ async def check_consent(rt: Runtime, tx: Tx, session: Session) -> None:
     """Refuse collecting from a visitor whose website asks for consent they have not given
     for the current notice (P9)."""
     website = await get_website_cached(rt, tx, session.website_id)
-    if website is None or not website.settings.get("consent_required"):
-        return
-    if session.consent_version != website.settings.get("consent_version"):
+    if website is not None and not _consented(session, website):
+        # The cache may predate the notice the visitor just accepted: ask the database.
+        rt.websites.drop(session.website_id)
+        website = await get_website_cached(rt, tx, session.website_id)
+    if website is not None and not _consented(session, website):
         raise Forbidden("accept the website's privacy notice first", "consent_required")
+
+
+def _consented(session: Session, website: Website) -> bool:
+    if not website.settings.get("consent_required"):
+        return True
+    return session.consent_version == website.settings.get("consent_version")

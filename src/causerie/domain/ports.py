@@ -100,6 +100,9 @@ class Tx(Protocol):
         self, conversation_id: str, operator_id: str | None, at: datetime
     ) -> None: ...
     async def unassign_all(self, website_id: str, operator_id: str, at: datetime) -> list[str]: ...
+    async def daily_counts(
+        self, website_id: str, since: datetime
+    ) -> list[tuple[str, str, int]]: ...
 
     # privacy tools (store/privacy_sql.py)
     async def find_sessions_by_email(

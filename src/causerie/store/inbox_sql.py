@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, literal, or_, select, update
 
 from causerie.domain.models import (
     ConversationState,
@@ -159,3 +159,34 @@ class InboxSql:
                 update(conversations).where(*where).values(assignee_id=None, updated_at=at)
             )
         return ids
+
+    async def daily_counts(self, website_id: str, since: datetime) -> list[tuple[str, str, int]]:
+        """(day, what, count) since `since`: conversations started, and messages by author.
+
+        Aggregates only: no id, no text, no address leaves the database (P3).
+        """
+        started = (
+            select(
+                func.date(conversations.c.created_at).label("day"),
+                literal("conversations").label("what"),
+                func.count().label("n"),
+            )
+            .where(conversations.c.website_id == website_id, conversations.c.created_at >= since)
+            .group_by(func.date(conversations.c.created_at))
+        )
+        written = (
+            select(
+                func.date(messages.c.created_at).label("day"),
+                messages.c.author.label("what"),
+                func.count().label("n"),
+            )
+            .join(conversations, conversations.c.id == messages.c.conversation_id)
+            .where(
+                conversations.c.website_id == website_id,
+                messages.c.created_at >= since,
+                messages.c.type != "note",
+            )
+            .group_by(func.date(messages.c.created_at), messages.c.author)
+        )
+        rows = list(await self._execute(started)) + list(await self._execute(written))
+        return [(str(row.day), str(row.what), int(row.n)) for row in rows]

@@ -444,3 +444,22 @@ class DpaAcceptanceOut(Out):
 class DpaOut(Out):
     current_version: str
     acceptances: list[DpaAcceptanceOut]
+
+
+
+class DayCounts(Out):
+    day: str
+    conversations: int
+    visitor_messages: int
+    operator_messages: int
+
+
+class Totals(Out):
+    conversations: int
+    visitor_messages: int
+    operator_messages: int
+
+
+class StatsOut(Out):
+    days: list[DayCounts]
+    totals: Totals

@@ -26,6 +26,7 @@ from causerie.actions.members import do_invite, do_remove_member, do_set_role, g
 from causerie.actions.messages import do_send_operator_message
 from causerie.actions.presence import get_visitors_online
 from causerie.actions.reads import do_mark_read
+from causerie.actions.stats import get_daily_stats
 from causerie.actions.websites import (
     do_create_owned_website,
     do_delete_website,
@@ -62,6 +63,7 @@ from causerie.web.api_models import (
     RoleIn,
     SessionBody,
     SessionDetailOut,
+    StatsOut,
     ThreadOut,
     TokenCreatedOut,
     TokenIn,
@@ -173,6 +175,21 @@ async def delete_website(website_id: str, request: Request, rt: Rt, actor: Curre
 async def visitors_online(website_id: str, rt: Rt, actor: CurrentActor) -> Json:
     await get_website_as(rt, actor, website_id)
     return {"visitors": await get_visitors_online(rt, website_id)}
+
+
+@router.get(
+    "/websites/{website_id}/stats",
+    response_model=StatsOut,
+    summary="Conversations started and messages per day: aggregates only (P3)",
+    openapi_extra=access("agent"),
+)
+async def stats(
+    website_id: str,
+    rt: Rt,
+    actor: CurrentActor,
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+) -> Json:
+    return await get_daily_stats(rt, actor, website_id, days)
 
 
 # operators of a website

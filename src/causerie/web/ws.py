@@ -26,7 +26,7 @@ from causerie.actions.presence import (
 from causerie.actions.reads import do_mark_read
 from causerie.actions.sessions import access_visitor_session, get_visitor_conversation_id
 from causerie.actions.websites import get_website
-from causerie.domain.errors import DomainError, Invalid, NotFound
+from causerie.domain.errors import DomainError, Forbidden, Invalid, NotFound
 from causerie.domain.events import Stream
 from causerie.domain.models import Actor, Author, Scope, Session
 from causerie.domain.websites import allows_origin
@@ -121,7 +121,7 @@ class VisitorHandler:
                 sent = await do_send_session_message(
                     self.rt, session.id, client_id=frame.client_id, body=frame.body
                 )
-            except Invalid as exc:
+            except (Invalid, Forbidden) as exc:
                 raise FrameError(exc.code, exc.message, frame.client_id) from None
             _ack(out, frame.client_id, sent.message)
         elif isinstance(frame, Typing):
