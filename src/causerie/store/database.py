@@ -115,7 +115,7 @@ class SqliteStore:
                     await asyncio.shield(other)
                 await self._lock.acquire()
             group = self._group or self._open_group(durable)
-            tx = SqlTx(self._execute, "sqlite")
+            tx = SqlTx(self._execute, "sqlite", self._raw)
             member = self._conn.begin_nested()
             try:
                 yield tx
@@ -133,7 +133,7 @@ class SqliteStore:
         async with self._lock:
             in_group = self._group is not None  # then the reads run inside the open group
             try:
-                yield SqlTx(self._execute, "sqlite")
+                yield SqlTx(self._execute, "sqlite", self._raw)
             finally:
                 if not in_group and self._conn.in_transaction():
                     self._conn.rollback()  # ends the implicit read transaction

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from collections import namedtuple
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Executable, Result, Row, delete, func, select, update
+from sqlalchemy import JSON, Executable, Result, Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from causerie.domain.events import EventType, StoredEvent
@@ -41,11 +44,15 @@ from causerie.store.schema import (
     sessions,
     websites,
 )
+from causerie.store.types import UTCDateTime
 
 Execute = Callable[[Executable, dict[str, Any] | None], Awaitable[Result[Any]]]
 
 
-def _website(row: Row[Any]) -> Website:
+# `row`: a SQLAlchemy Row, or a namedtuple of the same columns (the raw SQLite reads).
+
+
+def _website(row: Any) -> Website:
     return Website(
         id=row.id,
         name=row.name,
@@ -59,7 +66,7 @@ def _operator(row: Row[Any]) -> Operator:
     return Operator(id=row.id, email=row.email, name=row.name, created_at=row.created_at)
 
 
-def _session(row: Row[Any]) -> Session:
+def _session(row: Any) -> Session:
     return Session(
         id=row.id,
         website_id=row.website_id,
@@ -113,12 +120,56 @@ def _message(row: Row[Any]) -> Message:
     )
 
 
-class SqlTx:
-    """One transaction; `execute` runs a statement on its connection (sync or async driver)."""
+def _sqlite_datetime(value: str | None) -> datetime | None:
+    # As SQLAlchemy stores them on SQLite: "YYYY-MM-DD HH:MM:SS.ffffff", in UTC (types.py).
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
 
-    def __init__(self, execute: Execute, dialect: str) -> None:
+
+def _sqlite_json(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def _sqlite_decoder(column: Any) -> Callable[[Any], Any] | None:
+    """What SQLAlchemy's result processing does to a raw SQLite value of `column`'s type."""
+    if isinstance(column.type, UTCDateTime):
+        return _sqlite_datetime
+    if isinstance(column.type, JSON):
+        return _sqlite_json
+    return None
+
+
+_WEBSITE_COLUMNS = list(websites.c)
+_WebsiteRow = namedtuple("_WebsiteRow", [c.name for c in _WEBSITE_COLUMNS])  # type: ignore[misc]
+_SessionRow = namedtuple("_SessionRow", [c.name for c in statements.SESSION_COLUMNS])  # type: ignore[misc]
+_W = len(_WEBSITE_COLUMNS)
+_SQLITE_DECODERS = [
+    (i, decode)
+    for i, column in enumerate([*_WEBSITE_COLUMNS, *statements.SESSION_COLUMNS])
+    if (decode := _sqlite_decoder(column)) is not None
+]
+
+
+def _website_and_session(values: Any) -> tuple[Website, Session | None]:
+    """A row of `WEBSITE_WITH_SESSION`: website columns, then the session's (NULL if none)."""
+    website = _website(_WebsiteRow(*values[:_W]))
+    if values[_W] is None:
+        return website, None
+    return website, _session(_SessionRow(*values[_W:]))
+
+
+class SqlTx:
+    """One transaction; `execute` runs a statement on its connection (sync or async driver).
+
+    On SQLite, `raw` is the driver's own connection, for the few reads of the chatbox load that
+    run as prepared SQL text (`statements.WEBSITE_WITH_SESSION_SQLITE`).
+    """
+
+    def __init__(
+        self, execute: Execute, dialect: str, raw: sqlite3.Connection | None = None
+    ) -> None:
         self._run = execute
         self._dialect = dialect
+        self._raw = raw
         self._prepared = statements.BY_DIALECT[dialect]
         self._on_commit: list[Callable[[], None]] = []
 
@@ -237,6 +288,21 @@ class SqlTx:
         )
 
     # sessions
+
+    async def get_website_and_session(
+        self, website_id: str, token_hash: str | None
+    ) -> tuple[Website | None, Session | None]:
+        params = {"website": website_id, "token": token_hash}
+        if self._raw is not None:
+            raw = self._raw.execute(statements.WEBSITE_WITH_SESSION_SQLITE, params).fetchone()
+            if raw is None:
+                return None, None
+            values = list(raw)
+            for i, decode in _SQLITE_DECODERS:
+                values[i] = decode(values[i])
+            return _website_and_session(values)
+        row = await self._one(statements.WEBSITE_WITH_SESSION, params)
+        return (None, None) if row is None else _website_and_session(row)
 
     async def get_session_by_token(
         self, token_hash: str, website_id: str | None = None
