@@ -1,0 +1,152 @@
+"""`POST /api/widget/v1/websites/{website_id}/session`, the chatbox load: a plain Starlette route.
+
+Every page view of every website calls it, so it skips FastAPI's per-request machinery (its
+dependency solving and endpoint wrapping cost more than the renewal itself, docs/performance.md)
+and is documented in the OpenAPI document by hand (`OPERATION`). It parses the body with the same
+model and raises the same errors as the other routes, which the app's exception handlers turn
+into `{"error": {...}}`. See docs/api.md.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.encoders import jsonable_encoder
+from fastapi.openapi.models import Operation
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from causerie.actions.presence import get_availability
+from causerie.actions.sessions import OpenedSession, do_open_session
+from causerie.domain.models import PageView, Website
+from causerie.domain.websites import public_settings
+from causerie.domain.wire import message_json, visitor_session_json
+from causerie.runtime import Runtime
+from causerie.web.body import body_doc, parse_body
+from causerie.web.client import client_ip
+from causerie.web.schemas import SessionIn
+
+PATH = "/api/widget/v1/websites/{website_id}/session"
+
+# What FastAPI generated for this operation when it served it, kept identical (normalised as
+# FastAPI normalises its documents: through its OpenAPI models, without null fields).
+_OPERATION: dict[str, Any] = {
+    "tags": ["visitor"],
+    "summary": "Open the chatbox session: renew it from its token, or create a temporary one",
+    "operationId": "open_session_api_widget_v1_websites__website_id__session_post",
+    "parameters": [
+        {
+            "name": "website_id",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "title": "Website Id"},
+        }
+    ],
+    "responses": {
+        "200": {
+            "description": "Successful Response",
+            "content": {"application/json": {"schema": {}}},
+        },
+        "422": {
+            "description": "Validation Error",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
+            },
+        },
+    },
+    **body_doc(SessionIn),
+}
+OPERATION: dict[str, Any] = jsonable_encoder(
+    Operation(**_OPERATION), by_alias=True, exclude_none=True
+)
+
+# As Starlette's JSONResponse renders, with one encoder built once.
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+@dataclass(frozen=True)
+class _WebsiteJson:
+    """A website's part of the answer, serialised, and what it was serialised from."""
+
+    name: str
+    settings: dict[str, Any]
+    cookie_max_age: int
+    head: str  # `{"id":...,"name":...,"settings":{...},"availability":`
+    cookie: str  # `{"name":...,"max_age":...}`
+
+
+class SessionRoute:
+    """The endpoint, with the serialised public part of each website it has answered for.
+
+    The website is read with the session on every load, so a cached part is used only while the
+    website's name and settings are those it was made from: a change (on any node) shows at the
+    next load.
+    """
+
+    def __init__(self) -> None:
+        self._websites: dict[str, _WebsiteJson] = {}
+        self.route = Route(PATH, self.open_session, methods=["POST"])
+
+    async def open_session(self, request: Request) -> Response:
+        rt: Runtime = request.app.state.rt
+        data = await parse_body(request, SessionIn)
+        headers = request.headers
+        opened = await do_open_session(
+            rt,
+            website_id=request.path_params["website_id"],
+            token=data.token,
+            page=PageView(
+                url=data.page.url,
+                title=data.page.title,
+                referrer=data.page.referrer,
+                locale=data.locale,
+                timezone=data.timezone,
+                user_agent=headers.get("user-agent", "")[:512],
+            ),
+            ip=client_ip(request.scope, rt.settings.trusted_proxies),
+            origin=headers.get("origin"),
+        )
+        return Response(
+            await self._answer(rt, opened),
+            status_code=201 if opened.created else 200,
+            media_type="application/json",
+        )
+
+    async def _answer(self, rt: Runtime, opened: OpenedSession) -> str:
+        """`{token, session, messages, seq, website: {id, name, settings, availability}, cookie}`"""
+        website = self._website_json(opened.website, rt)
+        head = _encode(
+            {
+                "token": opened.token,
+                "session": visitor_session_json(opened.session),
+                "messages": [message_json(m) for m in opened.messages],
+                "seq": opened.seq,
+            }
+        )
+        availability = _encode(await get_availability(rt, opened.website.id))
+        return f'{head[:-1]},"website":{website.head}{availability}}},"cookie":{website.cookie}}}'
+
+    def _website_json(self, website: Website, rt: Runtime) -> _WebsiteJson:
+        max_age = int(rt.settings.cookie_max_age.total_seconds())
+        cached = self._websites.get(website.id)
+        if (
+            cached is not None
+            and cached.name == website.name
+            and cached.settings == website.settings
+            and cached.cookie_max_age == max_age
+        ):
+            return cached
+        public = {"id": website.id, "name": website.name, "settings": public_settings(website)}
+        cookie = {"name": f"causerie_session_{website.id}", "max_age": max_age}
+        made = _WebsiteJson(
+            name=website.name,
+            settings=dict(website.settings),
+            cookie_max_age=max_age,
+            head=f'{_encode(public)[:-1]},"availability":',
+            cookie=_encode(cookie),
+        )
+        self._websites[website.id] = made
+        return made
