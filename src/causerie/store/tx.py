@@ -6,7 +6,7 @@ import json
 import sqlite3
 from collections import namedtuple
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Executable, Result, Row, delete, func, select, update
@@ -122,7 +122,7 @@ def _message(row: Row[Any]) -> Message:
 
 def _sqlite_datetime(value: str | None) -> datetime | None:
     # As SQLAlchemy stores them on SQLite: "YYYY-MM-DD HH:MM:SS.ffffff", in UTC (types.py).
-    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return None if value is None else datetime.fromisoformat(value + "+00:00")
 
 
 def _sqlite_json(value: str | None) -> Any:

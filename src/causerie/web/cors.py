@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from causerie.actions.websites import get_all_origins
@@ -20,6 +19,8 @@ PREFIX = "/api/widget/"
 CACHE_SECONDS = 5.0
 ALLOW_METHODS = "GET, POST, PATCH, DELETE"
 ALLOW_HEADERS = "authorization, content-type"
+_VARY = (b"vary", b"Origin")
+_GRANTED = frozenset({b"access-control-allow-origin"})  # replaced, never repeated
 
 
 class OriginCache:
@@ -37,6 +38,13 @@ class OriginCache:
         return self._origins
 
 
+def _origin(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"origin":
+            return bytes(value)
+    return None
+
+
 class WidgetCors:
     def __init__(self, app: ASGIApp, cache: OriginCache) -> None:
         self.app = app
@@ -46,22 +54,24 @@ class WidgetCors:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
             await self.app(scope, receive, send)
             return
-        origin = Headers(scope=scope).get("origin")
-        if origin is None:
+        raw_origin = _origin(scope)
+        if raw_origin is None:
             await self.app(scope, receive, send)
             return
+        origin = raw_origin.decode("latin-1")
         rt: Runtime = scope["app"].state.rt
         allowed = origin in await self.cache.get(rt)
         if scope["method"] == "OPTIONS":
             await self._preflight(send, origin if allowed else None)
             return
+        grants = [_VARY, (b"access-control-allow-origin", raw_origin)] if allowed else [_VARY]
 
         async def grant(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.append("Vary", "Origin")
-                if allowed:
-                    headers["Access-Control-Allow-Origin"] = origin
+                message["headers"] = [
+                    *(h for h in message.get("headers", ()) if h[0].lower() not in _GRANTED),
+                    *grants,
+                ]
             await send(message)
 
         await self.app(scope, receive, grant)

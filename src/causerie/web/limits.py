@@ -11,6 +11,10 @@ class _TooLarge(Exception):
     pass
 
 
+def _chunked(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(name == b"transfer-encoding" for name, _ in headers)
+
+
 class BodyLimit:
     def __init__(self, app: ASGIApp, max_body: int) -> None:
         self.app = app
@@ -20,15 +24,20 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared: int | None = None
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
-                    declared = 0
-                if declared > self.max_body:
+                    declared = None
+                if declared is not None and declared > self.max_body:
                     await self._reject(send)
                     return
+        if declared is not None and not _chunked(scope["headers"]):
+            # The server frames the body by its Content-Length: no more can arrive.
+            await self.app(scope, receive, send)
+            return
         received = 0
         started = False
 
