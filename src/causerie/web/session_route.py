@@ -15,9 +15,9 @@ from typing import Any
 
 from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.models import Operation
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.requests import ClientDisconnect
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from causerie.actions.presence import get_availability
 from causerie.actions.sessions import OpenedSession, do_open_session
@@ -25,7 +25,7 @@ from causerie.domain.models import PageView, Website
 from causerie.domain.websites import public_settings
 from causerie.domain.wire import message_json, visitor_session_json
 from causerie.runtime import Runtime
-from causerie.web.body import body_doc, parse_body
+from causerie.web.body import body_doc, parse_json
 from causerie.web.client import client_ip
 from causerie.web.schemas import SessionIn
 
@@ -64,7 +64,21 @@ OPERATION: dict[str, Any] = jsonable_encoder(
 )
 
 # As Starlette's JSONResponse renders, with one encoder built once.
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_encode = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False
+).encode
+
+
+async def _body(receive: Receive) -> bytes:
+    """The request body, whole (as `Request.body()` reads it; BodyLimit bounds it)."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 @dataclass(frozen=True)
@@ -88,15 +102,23 @@ class SessionRoute:
 
     def __init__(self) -> None:
         self._websites: dict[str, _WebsiteJson] = {}
-        self.route = Route(PATH, self.open_session, methods=["POST"])
+        # An ASGI app rather than a request/response function: no Request or Response objects,
+        # nor the exception wrapper Starlette puts around each function endpoint (the app's
+        # ExceptionMiddleware around the router still turns the errors into answers).
+        self.route = Route(PATH, self, methods=["POST"])
 
-    async def open_session(self, request: Request) -> Response:
-        rt: Runtime = request.app.state.rt
-        data = await parse_body(request, SessionIn)
-        headers = request.headers
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        rt: Runtime = scope["app"].state.rt
+        data = parse_json(await _body(receive), SessionIn)
+        user_agent = origin = None
+        for name, value in scope["headers"]:
+            if name == b"user-agent" and user_agent is None:
+                user_agent = value.decode("latin-1")
+            elif name == b"origin" and origin is None:
+                origin = value.decode("latin-1")
         opened = await do_open_session(
             rt,
-            website_id=request.path_params["website_id"],
+            website_id=scope["path_params"]["website_id"],
             token=data.token,
             page=PageView(
                 url=data.page.url,
@@ -104,16 +126,23 @@ class SessionRoute:
                 referrer=data.page.referrer,
                 locale=data.locale,
                 timezone=data.timezone,
-                user_agent=headers.get("user-agent", "")[:512],
+                user_agent=(user_agent or "")[:512],
             ),
-            ip=client_ip(request.scope, rt.settings.trusted_proxies),
-            origin=headers.get("origin"),
+            ip=client_ip(scope, rt.settings.trusted_proxies),
+            origin=origin,
         )
-        return Response(
-            await self._answer(rt, opened),
-            status_code=201 if opened.created else 200,
-            media_type="application/json",
+        body = (await self._answer(rt, opened)).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 201 if opened.created else 200,
+                "headers": [
+                    (b"content-length", str(len(body)).encode()),
+                    (b"content-type", b"application/json"),
+                ],
+            }
         )
+        await send({"type": "http.response.body", "body": body})
 
     async def _answer(self, rt: Runtime, opened: OpenedSession) -> str:
         """`{token, session, messages, seq, website: {id, name, settings, availability}, cookie}`"""
