@@ -16,8 +16,8 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.models import Operation
 from starlette.requests import ClientDisconnect
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.routing import Match, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from causerie.actions.presence import get_availability
 from causerie.actions.sessions import OpenedSession, do_open_session
@@ -27,9 +27,11 @@ from causerie.domain.wire import message_json, visitor_session_json
 from causerie.runtime import Runtime
 from causerie.web.body import body_doc, parse_json
 from causerie.web.client import client_ip
+from causerie.web.errors import answer_error
 from causerie.web.schemas import SessionIn
 
 PATH = "/api/widget/v1/websites/{website_id}/session"
+_PREFIX = "/api/widget/v1/websites/"
 
 # What FastAPI generated for this operation when it served it, kept identical (normalised as
 # FastAPI normalises its documents: through its OpenAPI models, without null fields).
@@ -179,3 +181,35 @@ class SessionRoute:
         )
         self._websites[website.id] = made
         return made
+
+
+class SessionFastPath:
+    """Middleware, innermost of the app's own: hands a chatbox load straight to its route.
+
+    The app's CORS, body limit and access log middlewares still run around it; what it skips is
+    the routing and exception layers below them (FastAPI's ExceptionMiddleware and exit stack,
+    the routers), which cost more than a renewal's own work. It matches with the route's own
+    `matches`, so it takes exactly the requests the router would give the route, and it answers
+    the route's refusals as the app's exception handlers do (`errors.answer_error`). Anything
+    else, including other methods on the same path, goes down the usual way.
+    """
+
+    def __init__(self, app: ASGIApp, route: SessionRoute) -> None:
+        self.app = app
+        self.endpoint = route
+        self.route = route.route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(_PREFIX):
+            match, child_scope = self.route.matches(scope)
+            if match is Match.FULL:
+                scope.update(child_scope)
+                try:
+                    await self.endpoint(scope, receive, send)
+                except Exception as exc:
+                    response = answer_error(exc)
+                    if response is None:
+                        raise
+                    await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
