@@ -157,6 +157,35 @@ def _website_and_session(values: Any) -> tuple[Website, Session | None]:
     return website, _session(_SessionRow(*values[_W:]))
 
 
+# Websites as last read raw from SQLite, by their raw columns: the same row makes the same
+# (frozen, never mutated) Website, so each load does not decode its JSON and date again. A change
+# to any column is a different key; the dict is emptied when it grows past a bound.
+_SQLITE_WEBSITES: dict[tuple[Any, ...], Website] = {}
+_SQLITE_WEBSITES_MAX = 1024
+
+
+def _sqlite_website_and_session(raw: tuple[Any, ...]) -> tuple[Website, Session | None]:
+    key = raw[:_W]
+    website = _SQLITE_WEBSITES.get(key)
+    if website is None:
+        if len(_SQLITE_WEBSITES) >= _SQLITE_WEBSITES_MAX:
+            _SQLITE_WEBSITES.clear()
+        website = _SQLITE_WEBSITES[key] = _website(_WebsiteRow(*_sqlite_decode(key, 0)))
+    if raw[_W] is None:
+        return website, None
+    return website, _session(_SessionRow(*_sqlite_decode(raw[_W:], _W)))
+
+
+def _sqlite_decode(values: tuple[Any, ...], start: int) -> list[Any]:
+    """Raw SQLite values of the statement's columns `start`... as SQLAlchemy would give them."""
+    out = list(values)
+    end = start + len(out)
+    for i, decode in _SQLITE_DECODERS:
+        if start <= i < end:
+            out[i - start] = decode(out[i - start])
+    return out
+
+
 class SqlTx:
     """One transaction; `execute` runs a statement on its connection (sync or async driver).
 
@@ -295,12 +324,7 @@ class SqlTx:
         params = {"website": website_id, "token": token_hash}
         if self._raw is not None:
             raw = self._raw.execute(statements.WEBSITE_WITH_SESSION_SQLITE, params).fetchone()
-            if raw is None:
-                return None, None
-            values = list(raw)
-            for i, decode in _SQLITE_DECODERS:
-                values[i] = decode(values[i])
-            return _website_and_session(values)
+            return (None, None) if raw is None else _sqlite_website_and_session(raw)
         row = await self._one(statements.WEBSITE_WITH_SESSION, params)
         return (None, None) if row is None else _website_and_session(row)
 

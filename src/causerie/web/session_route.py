@@ -16,7 +16,7 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.models import Operation
 from starlette.requests import ClientDisconnect
-from starlette.routing import Match, Route
+from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from causerie.actions.presence import get_availability
@@ -31,7 +31,7 @@ from causerie.web.errors import answer_error
 from causerie.web.schemas import SessionIn
 
 PATH = "/api/widget/v1/websites/{website_id}/session"
-_PREFIX = "/api/widget/v1/websites/"
+_PREFIX, _SUFFIX = PATH.split("{website_id}")
 
 # What FastAPI generated for this operation when it served it, kept identical (normalised as
 # FastAPI normalises its documents: through its OpenAPI models, without null fields).
@@ -69,6 +69,20 @@ OPERATION: dict[str, Any] = jsonable_encoder(
 _encode = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False
 ).encode
+
+
+def _website_id(scope: Scope) -> str | None:
+    """`{website_id}` if the path is `PATH` (as the route's `[^/]+` reads it), else None.
+
+    Cheaper than `Route.matches`. Paths under a `root_path` are left to the router.
+    """
+    path: str = scope["path"]
+    if scope.get("root_path") or not (path.startswith(_PREFIX) and path.endswith(_SUFFIX)):
+        return None
+    website_id = path[len(_PREFIX) : len(path) - len(_SUFFIX)]
+    if len(path) <= len(_PREFIX) + len(_SUFFIX) or "/" in website_id:
+        return None
+    return website_id
 
 
 async def _body(receive: Receive) -> bytes:
@@ -188,22 +202,22 @@ class SessionFastPath:
 
     The app's CORS, body limit and access log middlewares still run around it; what it skips is
     the routing and exception layers below them (FastAPI's ExceptionMiddleware and exit stack,
-    the routers), which cost more than a renewal's own work. It matches with the route's own
-    `matches`, so it takes exactly the requests the router would give the route, and it answers
-    the route's refusals as the app's exception handlers do (`errors.answer_error`). Anything
-    else, including other methods on the same path, goes down the usual way.
+    the routers), which cost more than a renewal's own work. It takes only requests the router
+    would give the route (`_website_id` accepts a subset of the paths its pattern matches), and
+    answers the route's refusals as the app's exception handlers do (`errors.answer_error`).
+    Anything else, including other methods on the same path, goes down the usual way.
     """
 
     def __init__(self, app: ASGIApp, route: SessionRoute) -> None:
         self.app = app
         self.endpoint = route
-        self.route = route.route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(_PREFIX):
-            match, child_scope = self.route.matches(scope)
-            if match is Match.FULL:
-                scope.update(child_scope)
+        if scope["type"] == "http" and scope["method"] == "POST":
+            website_id = _website_id(scope)
+            if website_id is not None:
+                scope["endpoint"] = self.endpoint
+                scope["path_params"] = {"website_id": website_id}
                 try:
                     await self.endpoint(scope, receive, send)
                 except Exception as exc:
