@@ -195,8 +195,10 @@ class _SqliteRead(contextlib.AbstractAsyncContextManager[SqlTx]):
     async def __aexit__(self, *exc_info: object) -> None:
         store = self._store
         try:
-            if not self._in_group and store._conn.in_transaction():
-                store._conn.rollback()  # ends the implicit read transaction
+            # SQLAlchemy statements begin a transaction (the raw reads do not): end it. The
+            # driver's flag says so as well as SQLAlchemy's own, and costs less to ask.
+            if not self._in_group and store._raw.in_transaction:
+                store._conn.rollback()
         finally:
             store._lock.release()
 

@@ -126,6 +126,8 @@ def _sqlite_datetime(value: str | None) -> datetime | None:
 
 
 def _sqlite_json(value: str | None) -> Any:
+    if value == "{}":  # most sessions' `data`: a new dict, without the decoder's machinery
+        return {}
     return None if value is None else json.loads(value)
 
 

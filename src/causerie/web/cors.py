@@ -20,7 +20,7 @@ CACHE_SECONDS = 5.0
 ALLOW_METHODS = "GET, POST, PATCH, DELETE"
 ALLOW_HEADERS = "authorization, content-type"
 _VARY = (b"vary", b"Origin")
-_GRANTED = frozenset({b"access-control-allow-origin"})  # replaced, never repeated
+_ALLOW_ORIGIN = b"access-control-allow-origin"
 
 
 class OriginCache:
@@ -64,14 +64,15 @@ class WidgetCors:
         if scope["method"] == "OPTIONS":
             await self._preflight(send, origin if allowed else None)
             return
-        grants = [_VARY, (b"access-control-allow-origin", raw_origin)] if allowed else [_VARY]
 
         async def grant(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [
-                    *(h for h in message.get("headers", ()) if h[0].lower() not in _GRANTED),
-                    *grants,
-                ]
+                # ASGI header names are lowercase. A grant replaces any the app set.
+                headers = [h for h in message.get("headers", ()) if h[0] != _ALLOW_ORIGIN]
+                headers.append(_VARY)
+                if allowed:
+                    headers.append((_ALLOW_ORIGIN, raw_origin))
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, grant)

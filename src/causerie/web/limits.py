@@ -1,4 +1,8 @@
-"""Request bodies larger than CAUSERIE_MAX_BODY get 413 without being read whole."""
+"""Request bodies larger than CAUSERIE_MAX_BODY get 413 without being read whole.
+
+A declared Content-Length is checked before anything is read; since the server frames the body by
+it, such a request then needs no counting. A chunked body is counted as it arrives.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,6 @@ class _TooLarge(Exception):
     pass
 
 
-def _chunked(headers: list[tuple[bytes, bytes]]) -> bool:
-    return any(name == b"transfer-encoding" for name, _ in headers)
-
-
 class BodyLimit:
     def __init__(self, app: ASGIApp, max_body: int) -> None:
         self.app = app
@@ -25,6 +25,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared: int | None = None
+        chunked = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -34,7 +35,9 @@ class BodyLimit:
                 if declared is not None and declared > self.max_body:
                     await self._reject(send)
                     return
-        if declared is not None and not _chunked(scope["headers"]):
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared is not None and not chunked:
             # The server frames the body by its Content-Length: no more can arrive.
             await self.app(scope, receive, send)
             return
