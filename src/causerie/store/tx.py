@@ -66,11 +66,15 @@ def _operator(row: Row[Any]) -> Operator:
     return Operator(id=row.id, email=row.email, name=row.name, created_at=row.created_at)
 
 
+# A dict lookup: calling the enum with a value takes its slow path, on every chatbox load.
+_SESSION_STATES = {state.value: state for state in SessionState}
+
+
 def _session(row: Any) -> Session:
     return Session(
         id=row.id,
         website_id=row.website_id,
-        state=SessionState(row.state),
+        state=_SESSION_STATES[row.state],
         created_at=row.created_at,
         last_access_at=row.last_access_at,
         permanent_since=row.permanent_since,
