@@ -142,3 +142,35 @@ def test_p17_stored_ip_comes_from_x_forwarded_for_only_behind_a_trusted_proxy(
     ip = "SELECT ip FROM sessions WHERE id = :id"
     assert harness.scalar(ip, id=proxied) == "203.0.113.77"
     assert harness.scalar(ip, id=spoofed) == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    "peer",
+    [
+        "198.51.100.9",
+        "10.0.0.1",
+        "0.0.0.0",
+        "255.255.255.255",
+        "010.0.0.1",
+        "1.2.3",
+        "1.2.3.4 ",
+        "::ffff:192.0.2.1",
+        "2001:db8::9",
+        "2001:DB8:0::9",
+        "not an address",
+        "",
+    ],
+)
+def test_the_fast_path_for_plain_ipv4_peers_agrees_with_the_parser(peer: str) -> None:
+    parsed = ipaddress.ip_address(peer.strip()) if _is_address(peer) else None
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    assert client_ip(scope(peer), ()) == (UNKNOWN if parsed is None else str(parsed))
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip())
+    except ValueError:
+        return False
+    return True

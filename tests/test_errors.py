@@ -107,6 +107,12 @@ class TestSessionEndpointRefusals:
         assert error_of(response, 403)["code"] == "origin_not_allowed"
 
 
+def test_other_methods_on_the_session_path_are_405(http: httpx.Client, site: Site) -> None:
+    response = http.get(session_url(site), headers={"Origin": ORIGIN})
+    assert error_of(response, 405)["code"] == "method_not_allowed"
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+
+
 def test_preflight_grants_only_known_origins(http: httpx.Client, site: Site) -> None:
     request = {
         "Access-Control-Request-Method": "POST",

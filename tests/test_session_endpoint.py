@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
+from starlette.routing import Match
 
 from causerie.clock import ManualClock
+from causerie.web.session_route import SessionRoute, _website_id
 from tests.conftest import ORIGIN, OTHER_ORIGIN, Harness, Site
 
 PAGE = {"url": "https://shop.example/shoes", "title": "Shoes", "referrer": ""}
@@ -155,3 +159,44 @@ def test_a_new_page_is_recorded_on_renewal(
     assert harness.rows("SELECT page_url, page_title FROM sessions") == [
         ("https://shop.example/cart", "Cart")
     ]
+
+
+def test_a_change_to_the_website_shows_at_the_next_load(
+    http: httpx.Client, site: Site, harness: Harness
+) -> None:
+    token = open_session(http, site.website_id).json()["token"]
+    as_json = ":s" if harness.settings.is_sqlite else "CAST(:s AS JSONB)"
+    harness.execute(
+        f"UPDATE websites SET name = :n, settings = {as_json}",
+        n="Renamed",
+        s=json.dumps({"position": "left", "greeting": "Bonjour"}),
+    )
+    website = open_session(http, site.website_id, token=token).json()["website"]
+    assert website["name"] == "Renamed"
+    assert website["settings"]["position"] == "left"
+    assert website["settings"]["greeting"] == "Bonjour"
+    assert website["settings"]["color"] == "#3b5bdb"  # the default, still
+    harness.execute(f"UPDATE websites SET settings = {as_json}", s=json.dumps({}))
+    website = open_session(http, site.website_id, token=token).json()["website"]
+    assert website["settings"]["position"] == "right"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/widget/v1/websites/abc/session",
+        "/api/widget/v1/websites/a.b-c%20/session",
+        "/api/widget/v1/websites//session",
+        "/api/widget/v1/websites/session",
+        "/api/widget/v1/websites/a/b/session",
+        "/api/widget/v1/websites/a/session/",
+        "/api/widget/v1/websites/a/sessions",
+        "/api/widget/v1/session/messages",
+    ],
+)
+def test_the_fast_path_takes_only_what_the_route_matches(path: str) -> None:
+    route = SessionRoute().route
+    scope = {"type": "http", "path": path, "method": "POST", "root_path": ""}
+    match, child = route.matches(scope)
+    expected = child["path_params"]["website_id"] if match is Match.FULL else None
+    assert _website_id(scope) == expected

@@ -49,14 +49,15 @@ async def do_open_session(
     """
     now = rt.clock.now()
     async with rt.store.read() as tx:
-        website = await tx.get_website(website_id)
+        website, session = await tx.get_website_and_session(
+            website_id, hash_token(token) if token else None
+        )
         if website is None:
             raise NotFound(f"no website {website_id!r}", "website_not_found")
         if not allows_origin(website, origin):
             raise Forbidden(
                 f"origin {origin!r} is not allowed for this website", "origin_not_allowed"
             )
-        session = await tx.get_session_by_token(hash_token(token), website_id) if token else None
         if session is not None and not is_expired(session, now, rt.settings.temporary_session_ttl):
             messages = await _latest_messages(tx, session)
             # A temporary session has no message events: its chatbox simply replays from 0.

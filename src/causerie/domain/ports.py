@@ -124,6 +124,13 @@ class Tx(Protocol):
     async def list_dpa(self, website_id: str) -> list[DpaAcceptance]: ...
 
     # sessions
+    async def get_website_and_session(
+        self, website_id: str, token_hash: str | None
+    ) -> tuple[Website | None, Session | None]:
+        """The website, and the session of `token_hash` if it belongs to that website: the one
+        read of a chatbox load."""
+        ...
+
     async def get_session_by_token(
         self, token_hash: str, website_id: str | None = None
     ) -> Session | None: ...

@@ -26,7 +26,7 @@ class Visit:
     page: PageView | None = None
 
     def __bool__(self) -> bool:
-        return any(v is not None for v in (self.last_access_at, self.ip, self.page))
+        return self.last_access_at is not None or self.ip is not None or self.page is not None
 
 
 def visit_changes(session: Session, page: PageView, ip: str, now: datetime) -> Visit:

@@ -137,15 +137,8 @@ class SqliteStore:
         await asyncio.shield(group)
         tx.committed()
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[SqlTx]:
-        async with self._lock:
-            in_group = self._group is not None  # then the reads run inside the open group
-            try:
-                yield SqlTx(self._execute, "sqlite", self._raw)
-            finally:
-                if not in_group and self._conn.in_transaction():
-                    self._conn.rollback()  # ends the implicit read transaction
+    def read(self) -> _SqliteRead:
+        return _SqliteRead(self)
 
     def _open_group(self, durable: bool) -> asyncio.Future[None]:
         synchronous = "FULL" if durable else "NORMAL"
@@ -197,6 +190,32 @@ class SqliteStore:
         await self._settled()
         self._conn.close()
         self.engine.dispose()
+
+
+class _SqliteRead(contextlib.AbstractAsyncContextManager[SqlTx]):
+    """`SqliteStore.read()`. A class, not a generator: every chatbox load enters one."""
+
+    __slots__ = ("_in_group", "_store")
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+        self._in_group = False
+
+    async def __aenter__(self) -> SqlTx:
+        store = self._store
+        await store._lock.acquire()
+        self._in_group = store._group is not None  # then the reads run inside the open group
+        return SqlTx(store._execute, "sqlite", store._raw)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        store = self._store
+        try:
+            # SQLAlchemy statements begin a transaction (the raw reads do not): end it. The
+            # driver's flag says so as well as SQLAlchemy's own, and costs less to ask.
+            if not self._in_group and store._raw.in_transaction:
+                store._conn.rollback()
+        finally:
+            store._lock.release()
 
 
 class PostgresStore:

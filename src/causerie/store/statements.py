@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, func, select, update
+from sqlalchemy import BigInteger, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from causerie.domain.models import ConversationState, MessageType, SessionState
@@ -32,6 +32,27 @@ SESSION_BY_TOKEN = select(*SESSION_COLUMNS).where(sessions.c.token_hash == bindp
 SESSION_BY_TOKEN_ON_WEBSITE = SESSION_BY_TOKEN.where(sessions.c.website_id == bindparam("website"))
 SESSION_BY_ID = select(*SESSION_COLUMNS).where(sessions.c.id == bindparam("id"))
 INSERT_SESSION = sessions.insert()
+
+# A chatbox load's one read: the website, and the session of the token on it if there is one.
+# Website columns first under their names, then the session's (as `SESSION_COLUMNS`) prefixed.
+WEBSITE_WITH_SESSION = (
+    select(*websites.c, *(c.label(f"s_{c.name}") for c in SESSION_COLUMNS))
+    .select_from(
+        websites.outerjoin(
+            sessions,
+            and_(
+                sessions.c.website_id == websites.c.id,
+                sessions.c.token_hash == bindparam("token"),
+            ),
+        )
+    )
+    .where(websites.c.id == bindparam("website"))
+)
+# The same statement as SQL text for the sqlite3 driver itself (its statement cache keeps it
+# prepared): run without SQLAlchemy's execution machinery, which costs more than the query.
+WEBSITE_WITH_SESSION_SQLITE = str(
+    WEBSITE_WITH_SESSION.compile(dialect=sqlite.dialect(paramstyle="named"))
+)
 
 
 def _visit(ip: bool, page: bool) -> Any:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections import namedtuple
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Executable, Result, Row, delete, func, select, update
+from sqlalchemy import JSON, Executable, Result, Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from causerie.domain.events import EventType, NewEvent, StoredEvent
@@ -43,13 +45,17 @@ from causerie.store.schema import (
     sessions,
     websites,
 )
+from causerie.store.types import UTCDateTime
 
 # Parameters: a dict, or a list of dicts to run the statement once per dict (executemany).
 Params = dict[str, Any] | list[dict[str, Any]] | None
 Execute = Callable[[Executable, Params], Awaitable[Result[Any]]]
 
 
-def _website(row: Row[Any]) -> Website:
+# `row`: a SQLAlchemy Row, or a namedtuple of the same columns (the raw SQLite reads).
+
+
+def _website(row: Any) -> Website:
     return Website(
         id=row.id,
         name=row.name,
@@ -63,11 +69,15 @@ def _operator(row: Row[Any]) -> Operator:
     return Operator(id=row.id, email=row.email, name=row.name, created_at=row.created_at)
 
 
-def _session(row: Row[Any]) -> Session:
+# A dict lookup: calling the enum with a value takes its slow path, on every chatbox load.
+_SESSION_STATES = {state.value: state for state in SessionState}
+
+
+def _session(row: Any) -> Session:
     return Session(
         id=row.id,
         website_id=row.website_id,
-        state=SessionState(row.state),
+        state=_SESSION_STATES[row.state],
         created_at=row.created_at,
         last_access_at=row.last_access_at,
         permanent_since=row.permanent_since,
@@ -119,11 +129,80 @@ def _message(row: Row[Any]) -> Message:
     )
 
 
+def _sqlite_datetime(value: str | None) -> datetime | None:
+    # As SQLAlchemy stores them on SQLite: "YYYY-MM-DD HH:MM:SS.ffffff", in UTC (types.py).
+    return None if value is None else datetime.fromisoformat(value + "+00:00")
+
+
+def _sqlite_json(value: str | None) -> Any:
+    if value == "{}":  # most sessions' `data`: a new dict, without the decoder's machinery
+        return {}
+    return None if value is None else json.loads(value)
+
+
+def _sqlite_decoder(column: Any) -> Callable[[Any], Any] | None:
+    """What SQLAlchemy's result processing does to a raw SQLite value of `column`'s type."""
+    if isinstance(column.type, UTCDateTime):
+        return _sqlite_datetime
+    if isinstance(column.type, JSON):
+        return _sqlite_json
+    return None
+
+
+_WEBSITE_COLUMNS = list(websites.c)
+_WebsiteRow = namedtuple("_WebsiteRow", [c.name for c in _WEBSITE_COLUMNS])  # type: ignore[misc]
+_SessionRow = namedtuple("_SessionRow", [c.name for c in statements.SESSION_COLUMNS])  # type: ignore[misc]
+_W = len(_WEBSITE_COLUMNS)
+_SQLITE_DECODERS = [
+    (i, decode)
+    for i, column in enumerate([*_WEBSITE_COLUMNS, *statements.SESSION_COLUMNS])
+    if (decode := _sqlite_decoder(column)) is not None
+]
+
+
+def _website_and_session(values: Any) -> tuple[Website, Session | None]:
+    """A row of `WEBSITE_WITH_SESSION`: website columns, then the session's (NULL if none)."""
+    website = _website(_WebsiteRow(*values[:_W]))
+    if values[_W] is None:
+        return website, None
+    return website, _session(_SessionRow(*values[_W:]))
+
+
+# Websites as last read raw from SQLite, by their raw columns: the same row makes the same
+# (frozen, never mutated) Website, so each load does not decode its JSON and date again. A change
+# to any column is a different key; the dict is emptied when it grows past a bound.
+_SQLITE_WEBSITES: dict[tuple[Any, ...], Website] = {}
+_SQLITE_WEBSITES_MAX = 1024
+
+
+def _sqlite_website_and_session(raw: tuple[Any, ...]) -> tuple[Website, Session | None]:
+    key = raw[:_W]
+    website = _SQLITE_WEBSITES.get(key)
+    if website is None:
+        if len(_SQLITE_WEBSITES) >= _SQLITE_WEBSITES_MAX:
+            _SQLITE_WEBSITES.clear()
+        website = _SQLITE_WEBSITES[key] = _website(_WebsiteRow(*_sqlite_decode(key, 0)))
+    if raw[_W] is None:
+        return website, None
+    return website, _session(_SessionRow(*_sqlite_decode(raw[_W:], _W)))
+
+
+def _sqlite_decode(values: tuple[Any, ...], start: int) -> list[Any]:
+    """Raw SQLite values of the statement's columns `start`... as SQLAlchemy would give them."""
+    out = list(values)
+    end = start + len(out)
+    for i, decode in _SQLITE_DECODERS:
+        if start <= i < end:
+            out[i - start] = decode(out[i - start])
+    return out
+
+
 class SqlTx(AccountsSql, InboxSql, PrivacySql):
     """One transaction; `execute` runs a statement on its connection (sync or async driver).
 
     On SQLite, `raw` is the driver's connection under the same transaction: the message path's
-    statements run on it directly (`sqlite_hot`), everything else through SQLAlchemy.
+    statements (`sqlite_hot`) and the chatbox load's read (`statements.WEBSITE_WITH_SESSION_SQLITE`)
+    run on it directly, everything else through SQLAlchemy.
     """
 
     def __init__(self, execute: Execute, dialect: str, raw: sqlite_hot.Raw | None = None) -> None:
@@ -220,6 +299,16 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
         return Role(row.role) if row else None
 
     # sessions
+
+    async def get_website_and_session(
+        self, website_id: str, token_hash: str | None
+    ) -> tuple[Website | None, Session | None]:
+        params = {"website": website_id, "token": token_hash}
+        if self._raw is not None:
+            raw = self._raw.execute(statements.WEBSITE_WITH_SESSION_SQLITE, params).fetchone()
+            return (None, None) if raw is None else _sqlite_website_and_session(raw)
+        row = await self._one(statements.WEBSITE_WITH_SESSION, params)
+        return (None, None) if row is None else _website_and_session(row)
 
     async def get_session_by_token(
         self, token_hash: str, website_id: str | None = None

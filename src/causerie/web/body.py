@@ -16,7 +16,11 @@ M = TypeVar("M", bound=BaseModel)
 
 
 async def parse_body(request: Request, model: type[M]) -> M:
-    raw = await request.body()
+    return parse_json(await request.body(), model)
+
+
+def parse_json(raw: bytes, model: type[M]) -> M:
+    """`raw` read into `model`; `ApiError` 400 if it is not JSON, 422 if it does not fit."""
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from causerie.actions.websites import get_all_origins
@@ -21,6 +20,8 @@ PREFIX = "/api/widget/"
 CACHE_SECONDS = 5.0
 ALLOW_METHODS = "GET, POST, PATCH, DELETE"
 ALLOW_HEADERS = "authorization, content-type"
+_VARY = (b"vary", b"Origin")
+_ALLOW_ORIGIN = b"access-control-allow-origin"
 
 
 class OriginCache:
@@ -38,6 +39,13 @@ class OriginCache:
         return self._origins
 
 
+def _origin(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"origin":
+            return bytes(value)
+    return None
+
+
 class WidgetCors:
     def __init__(self, app: ASGIApp, cache: OriginCache) -> None:
         self.app = app
@@ -51,10 +59,11 @@ class WidgetCors:
         return self._cors(scope, receive, send)
 
     async def _cors(self, scope: Scope, receive: Receive, send: Send) -> None:
-        origin = Headers(scope=scope).get("origin")
-        if origin is None:
+        raw_origin = _origin(scope)
+        if raw_origin is None:
             await self.app(scope, receive, send)
             return
+        origin = raw_origin.decode("latin-1")
         rt: Runtime = scope["app"].state.rt
         allowed = origin in await self.cache.get(rt)
         if scope["method"] == "OPTIONS":
@@ -63,10 +72,12 @@ class WidgetCors:
 
         async def grant(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.append("Vary", "Origin")
+                # ASGI header names are lowercase. A grant replaces any the app set.
+                headers = [h for h in message.get("headers", ()) if h[0] != _ALLOW_ORIGIN]
+                headers.append(_VARY)
                 if allowed:
-                    headers["Access-Control-Allow-Origin"] = origin
+                    headers.append((_ALLOW_ORIGIN, raw_origin))
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, grant)

@@ -70,24 +70,31 @@ def describe_validation(errors: list[Any]) -> str:
     return "; ".join(parts)
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError) -> Response:
+def answer_error(exc: Exception) -> Response | None:
+    """The answer to an action's or the transport's refusal; None for any other exception."""
+    if isinstance(exc, DomainError):
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         return error_response(STATUS.get(type(exc), 400), exc.code, exc.message, headers)
-
-    @app.exception_handler(Unavailable)
-    async def _unavailable(_: Request, exc: Unavailable) -> Response:
+    if isinstance(exc, ApiError):
+        return error_response(exc.status, exc.code, exc.message)
+    if isinstance(exc, Unavailable):
         return error_response(
             503,
             "unavailable",
             "a shared service is unreachable; try again shortly",
             {"Retry-After": "5"},
         )
+    return None
 
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
     @app.exception_handler(ApiError)
-    async def _api(_: Request, exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.message)
+    @app.exception_handler(Unavailable)
+    async def _refused(_: Request, exc: Exception) -> Response:
+        response = answer_error(exc)
+        assert response is not None
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:

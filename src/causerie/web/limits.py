@@ -1,4 +1,8 @@
-"""Request bodies larger than CAUSERIE_MAX_BODY get 413 without being read whole."""
+"""Request bodies larger than CAUSERIE_MAX_BODY get 413 without being read whole.
+
+A declared Content-Length is checked before anything is read; since the server frames the body by
+it, such a request then needs no counting. A chunked body is counted as it arrives.
+"""
 
 from __future__ import annotations
 
@@ -25,15 +29,23 @@ class BodyLimit:
         return self._http(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        declared: int | None = None
+        chunked = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
-                    declared = 0
-                if declared > self.max_body:
+                    declared = None
+                if declared is not None and declared > self.max_body:
                     await self._reject(send)
                     return
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared is not None and not chunked:
+            # The server frames the body by its Content-Length: no more can arrive.
+            await self.app(scope, receive, send)
+            return
         received = 0
         started = False
 

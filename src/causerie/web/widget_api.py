@@ -1,4 +1,7 @@
-"""The visitor side of the HTTP API (`/api/widget/v1`): the chatbox's calls. See docs/api.md."""
+"""The visitor side of the HTTP API (`/api/widget/v1`): the chatbox's calls. See docs/api.md.
+
+The busiest of them, opening the session on each chatbox load, is in `session_route.py`.
+"""
 
 from __future__ import annotations
 
@@ -8,58 +11,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from causerie.actions.messages import do_send_visitor_message, get_visitor_messages
-from causerie.actions.presence import get_availability
 from causerie.actions.profiles import do_update_visitor_profile
-from causerie.actions.sessions import do_open_session
-from causerie.domain.models import PageView
-from causerie.domain.websites import public_settings
 from causerie.domain.wire import message_json, visitor_session_json
 from causerie.web.body import body_doc, parse_body
-from causerie.web.deps import Bearer, ClientIp, Rt
-from causerie.web.schemas import MessageIn, ProfileIn, SessionIn
+from causerie.web.deps import Bearer, Rt
+from causerie.web.schemas import MessageIn, ProfileIn
 
 router = APIRouter(prefix="/api/widget/v1", tags=["visitor"])
-
-
-@router.post(
-    "/websites/{website_id}/session",
-    openapi_extra=body_doc(SessionIn),
-    summary="Open the chatbox session: renew it from its token, or create a temporary one",
-)
-async def open_session(website_id: str, request: Request, rt: Rt, ip: ClientIp) -> JSONResponse:
-    data = await parse_body(request, SessionIn)
-    opened = await do_open_session(
-        rt,
-        website_id=website_id,
-        token=data.token,
-        page=PageView(
-            url=data.page.url,
-            title=data.page.title,
-            referrer=data.page.referrer,
-            locale=data.locale,
-            timezone=data.timezone,
-            user_agent=request.headers.get("user-agent", "")[:512],
-        ),
-        ip=ip,
-        origin=request.headers.get("origin"),
-    )
-    body = {
-        "token": opened.token,
-        "session": visitor_session_json(opened.session),
-        "messages": [message_json(m) for m in opened.messages],
-        "seq": opened.seq,
-        "website": {
-            "id": opened.website.id,
-            "name": opened.website.name,
-            "settings": public_settings(opened.website),
-            "availability": await get_availability(rt, opened.website.id),
-        },
-        "cookie": {
-            "name": f"causerie_session_{opened.website.id}",
-            "max_age": int(rt.settings.cookie_max_age.total_seconds()),
-        },
-    }
-    return JSONResponse(body, status_code=201 if opened.created else 200)
 
 
 @router.get("/session/messages", summary="Older messages of the visitor's own conversation")
