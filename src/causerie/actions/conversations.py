@@ -21,9 +21,7 @@ async def do_delete_conversation(rt: Runtime, actor: Actor, conversation_id: str
         missing = NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
         if conversation is None:
             raise missing
-        await check_role(
-            tx, actor, conversation.website_id, MANAGERS, Scope.WRITE, missing=missing
-        )
+        await check_role(tx, actor, conversation.website_id, MANAGERS, Scope.WRITE, missing=missing)
         count = await tx.count_messages(conversation.id)
         await tx.delete_session(conversation.session_id)
         do_signal_deleted(rt, tx, conversation.website_id, conversation.id)

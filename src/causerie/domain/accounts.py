@@ -22,9 +22,7 @@ FAILURES_PER_NETWORK = 30  # from one /24 (IPv4) or /48 (IPv6) per window
 
 def check_password(password: str) -> str:
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise Invalid(
-            f"a password is {PASSWORD_MIN} to {PASSWORD_MAX} characters", "weak_password"
-        )
+        raise Invalid(f"a password is {PASSWORD_MIN} to {PASSWORD_MAX} characters", "weak_password")
     return password
 
 

@@ -34,9 +34,7 @@ def session_export(
         "last_access_at": iso(session.last_access_at),
         "permanent_since": iso(session.permanent_since),
         "ip": (
-            {"address": session.ip, "recorded_at": iso(session.ip_seen_at)}
-            if session.ip
-            else None
+            {"address": session.ip, "recorded_at": iso(session.ip_seen_at)} if session.ip else None
         ),
         "user_agent": session.user_agent,
         "locale": session.locale,

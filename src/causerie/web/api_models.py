@@ -446,7 +446,6 @@ class DpaOut(Out):
     acceptances: list[DpaAcceptanceOut]
 
 
-
 class DayCounts(Out):
     day: str
     conversations: int
