@@ -3,7 +3,16 @@ basis and retention; every other column is listed as holding none, with a reason
 
 from __future__ import annotations
 
-from causerie.domain.personal_data import NOT_PERSONAL, PERSONAL, declared, not_personal_reason
+from causerie.domain.personal_data import (
+    NOT_PERSONAL,
+    PERSONAL,
+    Subject,
+    declared,
+    erased_by,
+    not_personal_reason,
+    retention_rules,
+)
+from causerie.domain.retention import Rule
 from causerie.store.schema import metadata
 
 
@@ -53,3 +62,11 @@ def test_p2_only_machinery_tables_are_waved_through_whole() -> None:
     there must be classified."""
     whole = {key.split(".")[0] for key in NOT_PERSONAL if key.endswith(".*")}
     assert whole <= MACHINERY
+
+
+def test_p6_the_purge_runs_the_rules_the_declarations_name_and_reaches_every_rule() -> None:
+    assert set(retention_rules()) == set(Rule)
+    for item in PERSONAL:
+        rules = erased_by(item)  # raises for a field with no declared rule
+        if item.subject is Subject.VISITOR:
+            assert rules, f"{item.key}: a visitor's data must be erased by some rule"

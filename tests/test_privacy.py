@@ -1453,3 +1453,36 @@ def test_p9_p6_cli_exports_and_erases_a_person_and_counts_a_dry_run(
         harness.settings.database_url,
         [email, "Cli Person", "203.0.113.170", "198.51.100.170", "cli words one"],
     )
+
+
+def test_p5_a_visitor_chats_without_giving_a_name_an_email_or_a_phone(
+    http: httpx.Client, site: Site, harness: Harness
+) -> None:
+    """Nothing is asked before chatting: a first message is stored and answered with no profile,
+    and what is held of the visitor names no one."""
+    opened = http.post(
+        f"/api/widget/v1/websites/{site.website_id}/session",
+        json={"page": {"url": "https://shop.example/", "title": "Shop"}},
+        headers={"Origin": ORIGIN},
+    )
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["website"]["settings"]["email_prompt"] is True  # asked after, optional
+    token = opened.json()["token"]
+    sent = http.post(
+        "/api/widget/v1/session/messages",
+        json={"client_id": "p5", "body": "Just a question"},
+        headers={"Authorization": f"Bearer {token}", "Origin": ORIGIN},
+    )
+    assert sent.status_code == 201, sent.text
+    profile = harness.rows("SELECT state, nickname, email, phone FROM sessions")
+    assert profile == [("permanent", None, None, None)]
+    document = http.get(
+        "/api/widget/v1/session/export",
+        headers={"Authorization": f"Bearer {token}", "Origin": ORIGIN},
+    ).json()
+    assert document["sessions"][0]["profile"] == {
+        "nickname": None,
+        "email": None,
+        "phone": None,
+        "data": {},
+    }

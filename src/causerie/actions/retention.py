@@ -10,6 +10,7 @@ import asyncio
 import logging
 from datetime import datetime
 
+from causerie.domain.personal_data import retention_rules
 from causerie.domain.retention import Rule, cutoffs, website_cutoffs
 from causerie.runtime import Runtime
 
@@ -34,7 +35,7 @@ async def do_purge(
         audit_retention=settings.audit_retention,
     )
     counts: dict[str, int] = {}
-    for rule in Rule:
+    for rule in retention_rules():
         cutoff = limits.for_rule(rule)
         counts[rule.value] = (
             0 if cutoff is None else await _apply(rt, rule, cutoff, None, dry_run, batch_size)

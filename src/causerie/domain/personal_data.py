@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from causerie.domain.retention import Rule
+
 
 class Subject(StrEnum):
     VISITOR = "visitor"  # a person chatting through a website's chatbox
@@ -351,3 +353,32 @@ def not_personal_reason(table: str, column: str) -> str | None:
         if key in NOT_PERSONAL:
             return NOT_PERSONAL[key]
     return None
+
+
+# The retention rules that erase each declared field (P6). The purge runs exactly the rules
+# named here, in this order, plus the housekeeping of rows that hold no personal data; a test
+# checks that every rule is reached and every visitor field is erased by some rule.
+_WITH_SESSION = (Rule.TEMPORARY_SESSIONS, Rule.RESOLVED_CONVERSATIONS)
+ERASED_BY: dict[str, tuple[Rule, ...]] = {
+    "sessions.ip": (*_WITH_SESSION, Rule.CHAT_IPS),
+    "sessions.ip_seen_at": (*_WITH_SESSION, Rule.CHAT_IPS),
+    "sessions.*": _WITH_SESSION,
+    "messages.body": _WITH_SESSION,
+    "logins.*": (Rule.EXPIRED_LOGINS,),
+    "audit_log.actor_id": (Rule.AUDIT_ENTRIES,),
+    "operators.*": (),  # kept while the account exists, and removed with it
+}
+HOUSEKEEPING = (Rule.EXPIRED_LINKS,)
+
+
+def erased_by(item: PersonalField) -> tuple[Rule, ...]:
+    for key in (item.key, f"{item.table}.*"):
+        if key in ERASED_BY:
+            return ERASED_BY[key]
+    raise KeyError(f"{item.key}: no retention rule declared in ERASED_BY")
+
+
+def retention_rules() -> list[Rule]:
+    """The rules the purge applies, in order: those the declarations name, then housekeeping."""
+    rules = [rule for item in PERSONAL for rule in erased_by(item)]
+    return list(dict.fromkeys([*rules, *HOUSEKEEPING]))
