@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,6 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from causerie.store.tx import Params, SqlTx
+
+log = logging.getLogger("causerie.store")
+
+WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024  # SQLite's own automatic checkpoint is at about 4 MB
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -106,6 +113,12 @@ class SqliteStore:
         self._synchronous = "FULL"  # as set by SQLITE_PRAGMAS
         self._outer: RootTransaction | None = None
         self._committers: set[asyncio.Task[None]] = set()
+        self._checkpoints = _Checkpointer(engine.url.database)
+        if self._checkpoints.enabled:
+            # Checkpoints copy the WAL back into the database file and fsync it: tens of
+            # milliseconds that, run automatically inside a commit, stall every request on the
+            # loop. A second connection runs them in a thread instead (`_Checkpointer`).
+            self._raw.execute("PRAGMA wal_autocheckpoint=0").close()
 
     async def _execute(self, stmt: Executable, params: Params = None) -> Result[Any]:
         return self._conn.execute(stmt, params)
@@ -173,6 +186,7 @@ class SqliteStore:
                 group.exception()  # marked retrieved: each member re-raises it from its await
                 return
             group.set_result(None)
+        self._checkpoints.after_commit()
 
     async def _settled(self) -> None:
         while self._group is not None:
@@ -180,6 +194,7 @@ class SqliteStore:
 
     async def after_purge(self) -> None:
         await self._settled()
+        await self._checkpoints.idle()
         async with self._lock:
             # Deleted pages are zeroed in the main file; the WAL still holds their old images
             # until a checkpoint copies them back and truncates it. Run outside any transaction,
@@ -188,8 +203,61 @@ class SqliteStore:
 
     async def close(self) -> None:
         await self._settled()
+        await self._checkpoints.close()
         self._conn.close()
         self.engine.dispose()
+
+
+class _Checkpointer:
+    """Keeps the WAL short from a connection of its own, in a worker thread.
+
+    After a commit, when the WAL has grown past `WAL_CHECKPOINT_BYTES`, a PASSIVE checkpoint
+    runs in a thread: it copies what no reader still needs and never blocks the main connection's
+    readers or writer. `after_purge` waits for it, then truncates the WAL on the main connection.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self.enabled = bool(database) and database != ":memory:"
+        self._path = database or ""
+        self._wal = f"{self._path}-wal"
+        self._conn: sqlite3.Connection | None = None
+        self._running: asyncio.Task[None] | None = None
+
+    def after_commit(self) -> None:
+        if not self.enabled or self._running is not None:
+            return
+        try:
+            size = os.stat(self._wal).st_size
+        except OSError:
+            return
+        if size >= WAL_CHECKPOINT_BYTES:
+            self._running = asyncio.create_task(self._run(), name="causerie-sqlite-checkpoint")
+
+    async def _run(self) -> None:
+        try:
+            await asyncio.to_thread(self._checkpoint)
+        except sqlite3.Error as exc:
+            log.warning("WAL checkpoint failed (retried after the next commit): %s", exc)
+        finally:
+            self._running = None
+
+    def _checkpoint(self) -> None:
+        if self._conn is None:
+            self._conn = sqlite3.connect(self._path, check_same_thread=False)
+            self._conn.execute("PRAGMA busy_timeout=5000")
+        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+
+    async def idle(self) -> None:
+        running = self._running
+        if running is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(running)
+
+    async def close(self) -> None:
+        await self.idle()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 class _SqliteRead(contextlib.AbstractAsyncContextManager[SqlTx]):
