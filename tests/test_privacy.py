@@ -1163,6 +1163,11 @@ def test_p4_audit_log_for_owners_newest_first_filtered_paginated_and_without_per
     tick()
     assert privacy(web, site, "admin", "erase", email="zed@mail.example").status_code == 200
 
+    # An operator of another website logs in: not this website's business.
+    with httpx.Client(base_url=str(web.base_url)) as outsider:
+        login(outsider, site, "other_owner")
+    tick()
+
     # Owners read the website's entries, newest first, page by page.
     path = f"/api/v1/websites/{site.website_id}/audit"
     collected: list[dict[str, Any]] = []
@@ -1181,16 +1186,27 @@ def test_p4_audit_log_for_owners_newest_first_filtered_paginated_and_without_per
         cursor = page["next_cursor"]
         if cursor is None:
             break
+    # The website's entries, and the server-wide acts (logins, tokens) of its own operators.
     stored = harness.rows(
-        "SELECT id FROM audit_log WHERE website_id = :w ORDER BY at DESC, id DESC",
+        "SELECT id FROM audit_log WHERE website_id = :w OR (website_id IS NULL AND actor_id IN "
+        "(SELECT operator_id FROM memberships WHERE website_id = :w)) ORDER BY at DESC, id DESC",
         w=site.website_id,
     )
+    others = {
+        row[0]
+        for row in harness.rows(
+            "SELECT id FROM audit_log WHERE actor_id = :o", o=site.operator_ids["other_owner"]
+        )
+    }
+    assert others and not others & {e["id"] for e in collected}
     assert [e["id"] for e in collected] == [row[0] for row in stored]
     assert pages >= 4
     times = [e["at"] for e in collected]
     assert times == sorted(times, reverse=True)
     actions = [e["action"] for e in collected]
     for action in (
+        "operator.login",
+        "token.create",
         "website.update",
         "operator.role",
         "visitor.profile",

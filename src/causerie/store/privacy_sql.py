@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from causerie.domain.models import AuditEntry, DpaAcceptance, Session
 from causerie.store import statements
-from causerie.store.schema import audit_log, dpa_acceptances, operators, sessions
+from causerie.store.schema import audit_log, dpa_acceptances, memberships, operators, sessions
 
 if TYPE_CHECKING:
     from sqlalchemy import Executable, Result, Row
@@ -57,9 +57,16 @@ class PrivacySql:
         before: tuple[datetime, str] | None,
         limit: int,
     ) -> list[AuditEntry]:
+        members = select(memberships.c.operator_id).where(memberships.c.website_id == website_id)
         stmt = (
             select(audit_log)
-            .where(audit_log.c.website_id == website_id)
+            .where(
+                or_(
+                    audit_log.c.website_id == website_id,
+                    # The server-wide acts of the website's own operators (logins, tokens).
+                    and_(audit_log.c.website_id.is_(None), audit_log.c.actor_id.in_(members)),
+                )
+            )
             .order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
             .limit(limit)
         )
