@@ -9,6 +9,7 @@ from causerie.actions.access import require_login
 from causerie.actions.audit import do_audit
 from causerie.domain.errors import Invalid, NotFound
 from causerie.domain.models import Actor, ApiToken, Scope
+from causerie.domain.ports import Tx
 from causerie.runtime import Runtime
 from causerie.tokens import hash_token, new_id, new_token
 
@@ -46,25 +47,40 @@ async def do_issue_api_token(
                 if website_id not in mine:
                     raise NotFound(f"no website {website_id!r}", "website_not_found")
             limited = frozenset(website_ids)
-        token = ApiToken(
-            id=new_id(),
-            operator_id=operator_id,
-            name=name,
-            scopes=scopes,
-            created_at=rt.clock.now(),
-            website_ids=limited,
-        )
-        await tx.insert_api_token(token, hash_token(secret))
-        await do_audit(
-            rt,
-            tx,
-            actor,
-            "token.create",
-            target_type="api_token",
-            target_id=token.id,
-            details={"scopes": ",".join(sorted(scopes))},
-        )
+        token = await store_api_token(rt, tx, actor, operator_id, name, scopes, limited, secret)
     return token, secret
+
+
+async def store_api_token(
+    rt: Runtime,
+    tx: Tx,
+    actor: Actor,
+    operator_id: str,
+    name: str,
+    scopes: frozenset[Scope],
+    website_ids: frozenset[str] | None,
+    secret: str,
+) -> ApiToken:
+    """Keep the token's hash (never the secret) and audit its creation."""
+    token = ApiToken(
+        id=new_id(),
+        operator_id=operator_id,
+        name=name,
+        scopes=scopes,
+        created_at=rt.clock.now(),
+        website_ids=website_ids,
+    )
+    await tx.insert_api_token(token, hash_token(secret))
+    await do_audit(
+        rt,
+        tx,
+        actor,
+        "token.create",
+        target_type="api_token",
+        target_id=token.id,
+        details={"scopes": ",".join(sorted(scopes))},
+    )
+    return token
 
 
 async def do_revoke_api_token(rt: Runtime, actor: Actor, token_id: str) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from causerie.actions.api_tokens import store_api_token
 from causerie.actions.audit import do_audit
 from causerie.domain.accounts import check_operator_email
 from causerie.domain.errors import Invalid, NotFound
 from causerie.domain.models import Actor, ApiToken, Operator, Role, Scope
 from causerie.runtime import Runtime
-from causerie.tokens import hash_password, hash_token, new_id, new_password, new_token
+from causerie.tokens import hash_password, new_id, new_password, new_token
 
 
 def check_role_name(role: str) -> Role:
@@ -81,22 +82,8 @@ async def do_create_api_token(
         if operator is None:
             raise NotFound(f"no operator {email!r}", "operator_not_found")
         secret = new_token()
-        token = ApiToken(
-            id=new_id(),
-            operator_id=operator.id,
-            name=name.strip() or "token",
-            scopes=scopes,
-            created_at=rt.clock.now(),
-        )
-        await tx.insert_api_token(token, hash_token(secret))
-        await do_audit(
-            rt,
-            tx,
-            actor,
-            "token.create",
-            target_type="api_token",
-            target_id=token.id,
-            details={"scopes": ",".join(sorted(scopes))},
+        token = await store_api_token(
+            rt, tx, actor, operator.id, name.strip() or "token", scopes, None, secret
         )
     return token, secret
 

@@ -29,11 +29,17 @@ def check_website(name: str, origins: list[str]) -> tuple[str, tuple[str, ...]]:
         raise Invalid(f"origins: {exc.message}", exc.code) from None
 
 
-async def do_create_website(rt: Runtime, actor: Actor, name: str, origins: list[str]) -> Website:
+async def do_create_website(
+    rt: Runtime, actor: Actor, name: str, origins: list[str], *, owner_id: str | None = None
+) -> Website:
+    """Create a website; `owner_id` (an operator creating it) becomes its owner."""
     name, clean = check_website(name, origins)
-    website = Website(id=new_id(), name=name, origins=clean, settings={}, created_at=rt.clock.now())
+    now = rt.clock.now()
+    website = Website(id=new_id(), name=name, origins=clean, settings={}, created_at=now)
     async with rt.store.transaction() as tx:
         await tx.insert_website(website)
+        if owner_id is not None:
+            await tx.set_membership(website.id, owner_id, Role.OWNER, now)
         await do_audit(
             rt,
             tx,
@@ -79,22 +85,7 @@ async def do_create_owned_website(
         raise Forbidden("this token lacks the 'write' scope", "insufficient_scope")
     if actor.website_ids is not None:
         raise Forbidden("a token limited to some websites cannot create one")
-    name, clean = check_website(name, origins)
-    now = rt.clock.now()
-    website = Website(id=new_id(), name=name, origins=clean, settings={}, created_at=now)
-    async with rt.store.transaction() as tx:
-        await tx.insert_website(website)
-        await tx.set_membership(website.id, actor.operator_id, Role.OWNER, now)
-        await do_audit(
-            rt,
-            tx,
-            actor,
-            "website.create",
-            target_type="website",
-            target_id=website.id,
-            website_id=website.id,
-        )
-    return website
+    return await do_create_website(rt, actor, name, origins, owner_id=actor.operator_id)
 
 
 async def get_my_websites(rt: Runtime, actor: Actor) -> list[tuple[Website, Role]]:

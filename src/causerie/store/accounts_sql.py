@@ -29,9 +29,10 @@ from causerie.store.schema import (
     operators,
     websites,
 )
+from causerie.store.sql_mixin import SqlMixin
 
 if TYPE_CHECKING:
-    from sqlalchemy import Executable, Result, Row
+    from sqlalchemy import Row
 
 
 def _api_token(row: Row[Any]) -> ApiToken:
@@ -56,17 +57,7 @@ def _login(row: Row[Any]) -> Login:
     )
 
 
-class AccountsSql:
-    if TYPE_CHECKING:
-
-        async def _execute(
-            self, stmt: Executable, params: dict[str, Any] | None = None
-        ) -> Result[Any]: ...
-
-        async def _one(
-            self, stmt: Executable, params: dict[str, Any] | None = None
-        ) -> Row[Any] | None: ...
-
+class AccountsSql(SqlMixin):
     # API tokens
 
     async def insert_api_token(self, token: ApiToken, token_hash: str) -> None:

@@ -9,7 +9,7 @@ reads a few dozen index entries whatever the number of conversations (docs/perfo
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, delete, exists, func, literal, or_, select, update
 
@@ -27,9 +27,10 @@ from causerie.store.schema import (
     streams,
     websites,
 )
+from causerie.store.sql_mixin import SqlMixin
 
 if TYPE_CHECKING:
-    from sqlalchemy import Executable, Result, Row
+    pass
 
 _LAST_MESSAGE_ID = (
     select(messages.c.id)
@@ -41,17 +42,7 @@ _LAST_MESSAGE_ID = (
 )
 
 
-class InboxSql:
-    if TYPE_CHECKING:
-
-        async def _execute(
-            self, stmt: Executable, params: dict[str, Any] | None = None
-        ) -> Result[Any]: ...
-
-        async def _one(
-            self, stmt: Executable, params: dict[str, Any] | None = None
-        ) -> Row[Any] | None: ...
-
+class InboxSql(SqlMixin):
     async def update_website(self, website: Website) -> None:
         await self._execute(
             update(websites)

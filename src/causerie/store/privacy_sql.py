@@ -4,29 +4,20 @@ DPA acceptances. A mixin of `SqlTx` (store/tx.py), which provides `_execute` and
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, or_, select, update
 
 from causerie.domain.models import AuditEntry, DpaAcceptance, Session
 from causerie.store import statements
 from causerie.store.schema import audit_log, dpa_acceptances, memberships, operators, sessions
+from causerie.store.sql_mixin import SqlMixin
 
 if TYPE_CHECKING:
-    from sqlalchemy import Executable, Result, Row
+    pass
 
 
-class PrivacySql:
-    if TYPE_CHECKING:
-
-        async def _execute(
-            self, stmt: Executable, params: dict[str, Any] | None = None
-        ) -> Result[Any]: ...
-
-        async def _one(
-            self, stmt: Executable, params: dict[str, Any] | None = None
-        ) -> Row[Any] | None: ...
-
+class PrivacySql(SqlMixin):
     async def find_sessions_by_email(
         self, email: str, website_ids: list[str] | None
     ) -> list[Session]:

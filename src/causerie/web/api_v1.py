@@ -23,7 +23,7 @@ from causerie.actions.inbox import (
     get_visitor_session,
 )
 from causerie.actions.members import do_invite, do_remove_member, do_set_role, get_members
-from causerie.actions.messages import do_send_operator_message
+from causerie.actions.messages import Sent, do_send_operator_message
 from causerie.actions.presence import get_visitors_online
 from causerie.actions.reads import do_mark_read
 from causerie.actions.stats import get_daily_stats
@@ -83,6 +83,13 @@ from causerie.web.schemas import MessageIn, ProfileIn
 router = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS)
 
 Json = dict[str, object]
+
+
+def _sent(sent: Sent) -> JSONResponse:
+    """201 with the new message, or 200 with the one a repeated client_id stored before."""
+    return JSONResponse(
+        {"message": message_json(sent.message)}, status_code=201 if sent.created else 200
+    )
 
 
 def _origins_changed(request: Request) -> None:
@@ -335,9 +342,7 @@ async def reply(conversation_id: str, body: MessageIn, rt: Rt, actor: CurrentAct
         body=body.body,
         type_=body.type,
     )
-    return JSONResponse(
-        {"message": message_json(sent.message)}, status_code=201 if sent.created else 200
-    )
+    return _sent(sent)
 
 
 @router.post(
@@ -454,9 +459,7 @@ async def send_to_session(
         body=body.body,
         type_=body.type,
     )
-    return JSONResponse(
-        {"message": message_json(sent.message)}, status_code=201 if sent.created else 200
-    )
+    return _sent(sent)
 
 
 # API tokens (login only)
