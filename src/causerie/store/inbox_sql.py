@@ -9,7 +9,6 @@ reads a few dozen index entries whatever the number of conversations (docs/perfo
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, delete, exists, func, literal, or_, select, update
 
@@ -28,9 +27,6 @@ from causerie.store.schema import (
     websites,
 )
 from causerie.store.sql_mixin import SqlMixin
-
-if TYPE_CHECKING:
-    pass
 
 _LAST_MESSAGE_ID = (
     select(messages.c.id)

@@ -4,7 +4,6 @@ DPA acceptances. A mixin of `SqlTx` (store/tx.py), which provides `_execute` and
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, or_, select, update
 
@@ -12,9 +11,6 @@ from causerie.domain.models import AuditEntry, DpaAcceptance, Session
 from causerie.store import statements
 from causerie.store.schema import audit_log, dpa_acceptances, memberships, operators, sessions
 from causerie.store.sql_mixin import SqlMixin
-
-if TYPE_CHECKING:
-    pass
 
 
 class PrivacySql(SqlMixin):
