@@ -21,6 +21,7 @@ from causerie.domain.models import (
     Scope,
     Website,
 )
+from causerie.store.rows import website_from
 from causerie.store.schema import (
     account_links,
     api_tokens,
@@ -205,15 +206,13 @@ class AccountsSql(SqlMixin):
     # memberships
 
     async def list_memberships(self, operator_id: str) -> list[tuple[Website, Role]]:
-        from causerie.store.tx import _website
-
         rows = await self._execute(
             select(websites, memberships.c.role)
             .join(memberships, memberships.c.website_id == websites.c.id)
             .where(memberships.c.operator_id == operator_id)
             .order_by(websites.c.name, websites.c.id)
         )
-        return [(_website(row), Role(row.role)) for row in rows]
+        return [(website_from(row), Role(row.role)) for row in rows]
 
     async def list_members(self, website_id: str) -> list[Member]:
         rows = await self._execute(

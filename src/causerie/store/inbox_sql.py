@@ -18,6 +18,7 @@ from causerie.domain.models import (
     Website,
 )
 from causerie.store import statements
+from causerie.store.rows import conversation_from, message_from
 from causerie.store.schema import (
     conversations,
     events,
@@ -65,8 +66,6 @@ class InboxSql(SqlMixin):
         limit: int,
         after: tuple[datetime, str] | None,
     ) -> list[ConversationSummary]:
-        from causerie.store.tx import _conversation, _message
-
         c = conversations
         stmt = (
             select(c, sessions.c.nickname, sessions.c.email, _LAST_MESSAGE_ID)
@@ -106,10 +105,10 @@ class InboxSql(SqlMixin):
         last = {}
         if ids:
             found = await self._execute(statements.MESSAGE_SELECT.where(messages.c.id.in_(ids)))
-            last = {row.id: _message(row) for row in found}
+            last = {row.id: message_from(row) for row in found}
         return [
             ConversationSummary(
-                conversation=_conversation(row),
+                conversation=conversation_from(row),
                 nickname=row.nickname,
                 email=row.email,
                 last_message=last.get(row.last_message_id),

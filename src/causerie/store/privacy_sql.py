@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from causerie.domain.models import AuditEntry, DpaAcceptance, Session
 from causerie.store import statements
+from causerie.store.rows import session_from
 from causerie.store.schema import audit_log, dpa_acceptances, memberships, operators, sessions
 from causerie.store.sql_mixin import SqlMixin
 
@@ -17,8 +18,6 @@ class PrivacySql(SqlMixin):
     async def find_sessions_by_email(
         self, email: str, website_ids: list[str] | None
     ) -> list[Session]:
-        from causerie.store.tx import _session
-
         stmt = (
             select(*statements.SESSION_COLUMNS)
             .where(func.lower(sessions.c.email) == email.strip().lower())
@@ -26,7 +25,7 @@ class PrivacySql(SqlMixin):
         )
         if website_ids is not None:
             stmt = stmt.where(sessions.c.website_id.in_(website_ids))
-        return [_session(row) for row in await self._execute(stmt)]
+        return [session_from(row) for row in await self._execute(stmt)]
 
     async def set_consent(self, session_id: str, version: int | None, at: datetime | None) -> None:
         await self._execute(

@@ -31,6 +31,13 @@ from causerie.store import sqlite_hot, statements
 from causerie.store.accounts_sql import AccountsSql
 from causerie.store.inbox_sql import InboxSql
 from causerie.store.privacy_sql import PrivacySql
+from causerie.store.rows import (
+    conversation_from,
+    message_from,
+    operator_from,
+    session_from,
+    website_from,
+)
 from causerie.store.schema import (
     account_links,
     audit_log,
@@ -53,80 +60,6 @@ Execute = Callable[[Executable, Params], Awaitable[Result[Any]]]
 
 
 # `row`: a SQLAlchemy Row, or a namedtuple of the same columns (the raw SQLite reads).
-
-
-def _website(row: Any) -> Website:
-    return Website(
-        id=row.id,
-        name=row.name,
-        origins=tuple(row.origins),
-        settings=dict(row.settings),
-        created_at=row.created_at,
-    )
-
-
-def _operator(row: Row[Any]) -> Operator:
-    return Operator(id=row.id, email=row.email, name=row.name, created_at=row.created_at)
-
-
-# A dict lookup: calling the enum with a value takes its slow path, on every chatbox load.
-_SESSION_STATES = {state.value: state for state in SessionState}
-
-
-def _session(row: Any) -> Session:
-    return Session(
-        id=row.id,
-        website_id=row.website_id,
-        state=_SESSION_STATES[row.state],
-        created_at=row.created_at,
-        last_access_at=row.last_access_at,
-        permanent_since=row.permanent_since,
-        ip=row.ip,
-        ip_seen_at=row.ip_seen_at,
-        user_agent=row.user_agent,
-        locale=row.locale,
-        timezone=row.timezone,
-        page_url=row.page_url,
-        page_title=row.page_title,
-        page_referrer=row.page_referrer,
-        nickname=row.nickname,
-        email=row.email,
-        phone=row.phone,
-        data=dict(row.data),
-        consent_version=row.consent_version,
-        consent_at=row.consent_at,
-    )
-
-
-def _conversation(row: Row[Any]) -> Conversation:
-    return Conversation(
-        id=row.id,
-        website_id=row.website_id,
-        session_id=row.session_id,
-        state=ConversationState(row.state),
-        assignee_id=row.assignee_id,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        last_message_at=row.last_message_at,
-        unread_by_visitor=row.unread_by_visitor,
-        unread_by_operator=row.unread_by_operator,
-        visitor_read_up_to=row.visitor_read_up_to,
-        operator_read_up_to=row.operator_read_up_to,
-    )
-
-
-def _message(row: Row[Any]) -> Message:
-    return Message(
-        id=row.id,
-        conversation_id=row.conversation_id,
-        author=Author(row.author),
-        type=MessageType(row.type),
-        body=row.body,
-        client_id=row.client_id,
-        created_at=row.created_at,
-        operator_id=row.operator_id,
-        operator_name=row.operator_name,
-    )
 
 
 def _sqlite_datetime(value: str | None) -> datetime | None:
@@ -162,10 +95,10 @@ _SQLITE_DECODERS = [
 
 def _website_and_session(values: Any) -> tuple[Website, Session | None]:
     """A row of `WEBSITE_WITH_SESSION`: website columns, then the session's (NULL if none)."""
-    website = _website(_WebsiteRow(*values[:_W]))
+    website = website_from(_WebsiteRow(*values[:_W]))
     if values[_W] is None:
         return website, None
-    return website, _session(_SessionRow(*values[_W:]))
+    return website, session_from(_SessionRow(*values[_W:]))
 
 
 # Websites as last read raw from SQLite, by their raw columns: the same row makes the same
@@ -181,10 +114,10 @@ def _sqlite_website_and_session(raw: tuple[Any, ...]) -> tuple[Website, Session 
     if website is None:
         if len(_SQLITE_WEBSITES) >= _SQLITE_WEBSITES_MAX:
             _SQLITE_WEBSITES.clear()
-        website = _SQLITE_WEBSITES[key] = _website(_WebsiteRow(*_sqlite_decode(key, 0)))
+        website = _SQLITE_WEBSITES[key] = website_from(_WebsiteRow(*_sqlite_decode(key, 0)))
     if raw[_W] is None:
         return website, None
-    return website, _session(_SessionRow(*_sqlite_decode(raw[_W:], _W)))
+    return website, session_from(_SessionRow(*_sqlite_decode(raw[_W:], _W)))
 
 
 def _sqlite_decode(values: tuple[Any, ...], start: int) -> list[Any]:
@@ -241,11 +174,11 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
 
     async def get_website(self, website_id: str) -> Website | None:
         row = await self._one(statements.WEBSITE_BY_ID, {"id": website_id})
-        return _website(row) if row else None
+        return website_from(row) if row else None
 
     async def list_websites(self) -> list[Website]:
         result = await self._execute(select(websites).order_by(websites.c.created_at))
-        return [_website(row) for row in result]
+        return [website_from(row) for row in result]
 
     async def insert_operator(self, operator: Operator, password_hash: str | None) -> None:
         await self._execute(
@@ -265,11 +198,11 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
 
     async def get_operator(self, operator_id: str) -> Operator | None:
         row = await self._one(select(operators).where(operators.c.id == operator_id))
-        return _operator(row) if row else None
+        return operator_from(row) if row else None
 
     async def get_operator_by_email(self, email: str) -> Operator | None:
         row = await self._one(select(operators).where(operators.c.email == email))
-        return _operator(row) if row else None
+        return operator_from(row) if row else None
 
     async def set_membership(
         self, website_id: str, operator_id: str, role: Role, at: datetime
@@ -319,11 +252,11 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
             row = await self._one(
                 statements.SESSION_BY_TOKEN_ON_WEBSITE, {"token": token_hash, "website": website_id}
             )
-        return _session(row) if row else None
+        return session_from(row) if row else None
 
     async def get_session(self, session_id: str) -> Session | None:
         row = await self._one(statements.SESSION_BY_ID, {"id": session_id})
-        return _session(row) if row else None
+        return session_from(row) if row else None
 
     async def insert_session(self, session: Session, token_hash: str) -> None:
         await self._execute(
@@ -400,11 +333,11 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
         row = await self._one(statements.CONVERSATION_BY_ID, {"id": conversation_id})
-        return _conversation(row) if row else None
+        return conversation_from(row) if row else None
 
     async def get_conversation_of_session(self, session_id: str) -> Conversation | None:
         row = await self._one(statements.CONVERSATION_OF_SESSION, {"session": session_id})
-        return _conversation(row) if row else None
+        return conversation_from(row) if row else None
 
     async def get_session_and_conversation(
         self, session_id: str
@@ -481,7 +414,7 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
         if not returning:
             return None
         found = result.first()
-        return _conversation(found) if found else None
+        return conversation_from(found) if found else None
 
     async def insert_message(self, message: Message) -> bool:
         if self._raw is not None:
@@ -527,13 +460,13 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
             statements.MESSAGE_BY_CLIENT_ID,
             {"conversation": conversation_id, "client_id": client_id},
         )
-        return _message(row) if row else None
+        return message_from(row) if row else None
 
     async def get_message(self, conversation_id: str, message_id: str) -> Message | None:
         row = await self._one(
             statements.MESSAGE_BY_ID, {"conversation": conversation_id, "id": message_id}
         )
-        return _message(row) if row else None
+        return message_from(row) if row else None
 
     async def list_messages(
         self,
@@ -550,7 +483,7 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
         rows = await self._execute(
             statements.LATEST_MESSAGES[include_notes, before is not None], params
         )
-        return [_message(row) for row in reversed(rows.all())]
+        return [message_from(row) for row in reversed(rows.all())]
 
     async def mark_read(self, conversation_id: str, reader: Author, up_to: str) -> bool:
         """Move the reader's read mark forward to `up_to`; False if it was already there or past.
@@ -699,13 +632,13 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
         if not ids:
             return {}
         rows = await self._execute(statements.MESSAGE_SELECT.where(messages.c.id.in_(ids)))
-        return {row.id: _message(row) for row in rows}
+        return {row.id: message_from(row) for row in rows}
 
     async def get_conversations_by_id(self, ids: list[str]) -> dict[str, Conversation]:
         if not ids:
             return {}
         rows = await self._execute(select(conversations).where(conversations.c.id.in_(ids)))
-        return {row.id: _conversation(row) for row in rows}
+        return {row.id: conversation_from(row) for row in rows}
 
     async def get_sessions_by_id(self, ids: list[str]) -> dict[str, Session]:
         if not ids:
@@ -713,7 +646,7 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
         rows = await self._execute(
             select(*statements.SESSION_COLUMNS).where(sessions.c.id.in_(ids))
         )
-        return {row.id: _session(row) for row in rows}
+        return {row.id: session_from(row) for row in rows}
 
     async def claim_job(self, name: str, now: datetime, next_run_at: datetime) -> bool:
         """True for exactly one caller per due run, across every node sharing the database."""
