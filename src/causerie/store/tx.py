@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from collections import namedtuple
 from collections.abc import Awaitable, Callable
+from dataclasses import fields
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Executable, Result, Row, delete, func, select, update
@@ -184,7 +186,7 @@ def _sqlite_website_and_session(raw: tuple[Any, ...]) -> tuple[Website, Session 
         website = _SQLITE_WEBSITES[key] = _website(_WebsiteRow(*_sqlite_decode(key, 0)))
     if raw[_W] is None:
         return website, None
-    return website, _session(_SessionRow(*_sqlite_decode(raw[_W:], _W)))
+    return website, _sqlite_session(raw)
 
 
 def _sqlite_decode(values: tuple[Any, ...], start: int) -> list[Any]:
@@ -195,6 +197,34 @@ def _sqlite_decode(values: tuple[Any, ...], start: int) -> list[Any]:
         if start <= i < end:
             out[i - start] = decode(out[i - start])
     return out
+
+
+def _sqlite_session_data(value: str) -> dict[str, Any]:
+    return {} if value == "{}" else dict(json.loads(value))
+
+
+# `_session` of a raw row of `WEBSITE_WITH_SESSION_SQLITE`, without the named tuple: the session's
+# values picked in `Session`'s field order (one C call), decoded where `_session` would, and
+# passed by position. Every renewal builds one.
+_SESSION_FIELDS = [f.name for f in fields(Session)]
+_SESSION_AT = {c.name: _W + i for i, c in enumerate(statements.SESSION_COLUMNS)}
+_sqlite_session_values = itemgetter(*(_SESSION_AT[name] for name in _SESSION_FIELDS))
+_SESSION_DECODERS: list[tuple[int, Callable[[Any], Any]]] = [
+    (position, decode)
+    for position, name in enumerate(_SESSION_FIELDS)
+    if (
+        decode := {"state": _SESSION_STATES.__getitem__, "data": _sqlite_session_data}.get(name)
+        or _sqlite_decoder(statements.SESSION_COLUMNS[_SESSION_AT[name] - _W])
+    )
+    is not None
+]
+
+
+def _sqlite_session(raw: tuple[Any, ...]) -> Session:
+    values = list(_sqlite_session_values(raw))
+    for position, decode in _SESSION_DECODERS:
+        values[position] = decode(values[position])
+    return Session(*values)
 
 
 class SqlTx(AccountsSql, InboxSql, PrivacySql):
