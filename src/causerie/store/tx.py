@@ -177,6 +177,16 @@ _SQLITE_WEBSITES: dict[tuple[Any, ...], Website] = {}
 _SQLITE_WEBSITES_MAX = 1024
 
 
+def sqlite_website_and_session(
+    connection: sqlite_hot.Raw, website_id: str, token_hash: str | None
+) -> tuple[Website | None, Session | None]:
+    """`SqlTx.get_website_and_session` on SQLite, on the driver's connection."""
+    raw = connection.execute(
+        statements.WEBSITE_WITH_SESSION_SQLITE, {"website": website_id, "token": token_hash}
+    ).fetchone()
+    return (None, None) if raw is None else _sqlite_website_and_session(raw)
+
+
 def _sqlite_website_and_session(raw: tuple[Any, ...]) -> tuple[Website, Session | None]:
     key = raw[:_W]
     website = _SQLITE_WEBSITES.get(key)
@@ -333,10 +343,9 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
     async def get_website_and_session(
         self, website_id: str, token_hash: str | None
     ) -> tuple[Website | None, Session | None]:
-        params = {"website": website_id, "token": token_hash}
         if self._raw is not None:
-            raw = self._raw.execute(statements.WEBSITE_WITH_SESSION_SQLITE, params).fetchone()
-            return (None, None) if raw is None else _sqlite_website_and_session(raw)
+            return sqlite_website_and_session(self._raw, website_id, token_hash)
+        params = {"website": website_id, "token": token_hash}
         row = await self._one(statements.WEBSITE_WITH_SESSION, params)
         return (None, None) if row is None else _website_and_session(row)
 
