@@ -48,25 +48,30 @@ async def do_open_session(
     touch) need not survive a power cut, so they skip the fsync (`durable=False`).
     """
     now = rt.clock.now()
-    async with rt.store.read() as tx:
-        website, session = await tx.get_website_and_session(
-            website_id, hash_token(token) if token else None
-        )
-        if website is None:
-            raise NotFound(f"no website {website_id!r}", "website_not_found")
-        if not allows_origin(website, origin):
-            raise Forbidden(
-                f"origin {origin!r} is not allowed for this website", "origin_not_allowed"
-            )
+    token_hash = hash_token(token) if token else None
+    renewed: OpenedSession | None = None
+    found = rt.store.website_and_session_now(website_id, token_hash)
+    if found is not None:
+        website, session = _allowed(found, website_id, origin)
         if session is not None and not is_expired(session, now, rt.settings.temporary_session_ttl):
-            messages = await _latest_messages(tx, session)
-            # A temporary session has no message events: its chatbox simply replays from 0.
-            seq = 0
-            if session.state is SessionState.PERMANENT:
-                seq = await tx.last_seq(Stream.of_session(session.id).key)
-            renewed = OpenedSession(token or "", session, website, messages, False, seq)
-        else:
-            renewed = None
+            if session.state is SessionState.TEMPORARY:
+                # No conversation, no message events (as `_latest_messages` and the seq below):
+                # nothing more to read.
+                renewed = OpenedSession(token or "", session, website, [], False, 0)
+            else:
+                # No await since the read: the store is still free, and this read takes it
+                # at once, as if both reads were in one `read()`.
+                async with rt.store.read() as tx:
+                    renewed = await _renewed(tx, token or "", session, website)
+    else:
+        async with rt.store.read() as tx:
+            website, session = _allowed(
+                await tx.get_website_and_session(website_id, token_hash), website_id, origin
+            )
+            if session is not None and not is_expired(
+                session, now, rt.settings.temporary_session_ttl
+            ):
+                renewed = await _renewed(tx, token or "", session, website)
 
     if renewed is not None:
         visit = visit_changes(renewed.session, page, ip, now)
@@ -88,6 +93,26 @@ async def do_open_session(
         await tx.insert_session(created, hash_token(new_token_))
         await tx.count_network(network_of(ip), now.date(), sessions=1, messages=0)
     return OpenedSession(new_token_, created, website, [], created=True)
+
+
+def _allowed(
+    found: tuple[Website | None, Session | None], website_id: str, origin: str | None
+) -> tuple[Website, Session | None]:
+    website, session = found
+    if website is None:
+        raise NotFound(f"no website {website_id!r}", "website_not_found")
+    if not allows_origin(website, origin):
+        raise Forbidden(f"origin {origin!r} is not allowed for this website", "origin_not_allowed")
+    return website, session
+
+
+async def _renewed(tx: Tx, token: str, session: Session, website: Website) -> OpenedSession:
+    messages = await _latest_messages(tx, session)
+    # A temporary session has no message events: its chatbox simply replays from 0.
+    seq = 0
+    if session.state is SessionState.PERMANENT:
+        seq = await tx.last_seq(Stream.of_session(session.id).key)
+    return OpenedSession(token, session, website, messages, False, seq)
 
 
 def _new_session(website_id: str, page: PageView, ip: str, now: datetime) -> Session:

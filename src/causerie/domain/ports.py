@@ -293,6 +293,13 @@ class Store(Protocol):
         """Statements that only read, outside any transaction: no commit to wait for."""
         ...
 
+    def website_and_session_now(
+        self, website_id: str, token_hash: str | None
+    ) -> tuple[Website | None, Session | None] | None:
+        """`Tx.get_website_and_session` in `read()`, done at once when the store can do it
+        without waiting (no other task can run in between); None when it cannot: use `read()`."""
+        ...
+
     async def after_purge(self) -> None:
         """Make removed rows unrecoverable from the database files (SQLite: checkpoint the WAL)."""
         ...

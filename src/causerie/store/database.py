@@ -31,7 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from causerie.store.tx import Params, SqlTx
+from causerie.domain.models import Session, Website
+from causerie.store.tx import Params, SqlTx, sqlite_website_and_session
 
 log = logging.getLogger("causerie.store")
 
@@ -152,6 +153,16 @@ class SqliteStore:
 
     def read(self) -> _SqliteRead:
         return _SqliteRead(self)
+
+    def website_and_session_now(
+        self, website_id: str, token_hash: str | None
+    ) -> tuple[Website | None, Session | None] | None:
+        """`Store.website_and_session_now`: while no transaction or read holds the connection, the
+        read runs at once, as `read()` would run it (the same raw statement on the same
+        connection, inside an open group if there is one), without its lock and awaits."""
+        if self._lock.locked():
+            return None
+        return sqlite_website_and_session(self._raw, website_id, token_hash)
 
     def _open_group(self, durable: bool) -> asyncio.Future[None]:
         synchronous = "FULL" if durable else "NORMAL"
@@ -304,6 +315,11 @@ class PostgresStore:
     async def read(self) -> AsyncIterator[SqlTx]:
         async with self.engine.connect() as conn:
             yield SqlTx(conn.execute, "postgresql")
+
+    def website_and_session_now(
+        self, website_id: str, token_hash: str | None
+    ) -> tuple[Website | None, Session | None] | None:
+        return None  # read through `read()`
 
     async def after_purge(self) -> None:
         return None

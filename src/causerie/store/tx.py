@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from collections import namedtuple
 from collections.abc import Awaitable, Callable
+from dataclasses import fields
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Executable, Result, Row, delete, func, select, update
@@ -32,6 +34,7 @@ from causerie.store.accounts_sql import AccountsSql
 from causerie.store.inbox_sql import InboxSql
 from causerie.store.privacy_sql import PrivacySql
 from causerie.store.rows import (
+    SESSION_STATES,
     conversation_from,
     message_from,
     operator_from,
@@ -108,6 +111,16 @@ _SQLITE_WEBSITES: dict[tuple[Any, ...], Website] = {}
 _SQLITE_WEBSITES_MAX = 1024
 
 
+def sqlite_website_and_session(
+    connection: sqlite_hot.Raw, website_id: str, token_hash: str | None
+) -> tuple[Website | None, Session | None]:
+    """`SqlTx.get_website_and_session` on SQLite, on the driver's connection."""
+    raw = connection.execute(
+        statements.WEBSITE_WITH_SESSION_SQLITE, {"website": website_id, "token": token_hash}
+    ).fetchone()
+    return (None, None) if raw is None else _sqlite_website_and_session(raw)
+
+
 def _sqlite_website_and_session(raw: tuple[Any, ...]) -> tuple[Website, Session | None]:
     key = raw[:_W]
     website = _SQLITE_WEBSITES.get(key)
@@ -117,7 +130,7 @@ def _sqlite_website_and_session(raw: tuple[Any, ...]) -> tuple[Website, Session 
         website = _SQLITE_WEBSITES[key] = website_from(_WebsiteRow(*_sqlite_decode(key, 0)))
     if raw[_W] is None:
         return website, None
-    return website, session_from(_SessionRow(*_sqlite_decode(raw[_W:], _W)))
+    return website, _sqlite_session(raw)
 
 
 def _sqlite_decode(values: tuple[Any, ...], start: int) -> list[Any]:
@@ -128,6 +141,34 @@ def _sqlite_decode(values: tuple[Any, ...], start: int) -> list[Any]:
         if start <= i < end:
             out[i - start] = decode(out[i - start])
     return out
+
+
+def _sqlite_session_data(value: str) -> dict[str, Any]:
+    return {} if value == "{}" else dict(json.loads(value))
+
+
+# `_session` of a raw row of `WEBSITE_WITH_SESSION_SQLITE`, without the named tuple: the session's
+# values picked in `Session`'s field order (one C call), decoded where `_session` would, and
+# passed by position. Every renewal builds one.
+_SESSION_FIELDS = [f.name for f in fields(Session)]
+_SESSION_AT = {c.name: _W + i for i, c in enumerate(statements.SESSION_COLUMNS)}
+_sqlite_session_values = itemgetter(*(_SESSION_AT[name] for name in _SESSION_FIELDS))
+_SESSION_DECODERS: list[tuple[int, Callable[[Any], Any]]] = [
+    (position, decode)
+    for position, name in enumerate(_SESSION_FIELDS)
+    if (
+        decode := {"state": SESSION_STATES.__getitem__, "data": _sqlite_session_data}.get(name)
+        or _sqlite_decoder(statements.SESSION_COLUMNS[_SESSION_AT[name] - _W])
+    )
+    is not None
+]
+
+
+def _sqlite_session(raw: tuple[Any, ...]) -> Session:
+    values = list(_sqlite_session_values(raw))
+    for position, decode in _SESSION_DECODERS:
+        values[position] = decode(values[position])
+    return Session(*values)
 
 
 class SqlTx(AccountsSql, InboxSql, PrivacySql):
@@ -236,10 +277,9 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
     async def get_website_and_session(
         self, website_id: str, token_hash: str | None
     ) -> tuple[Website | None, Session | None]:
-        params = {"website": website_id, "token": token_hash}
         if self._raw is not None:
-            raw = self._raw.execute(statements.WEBSITE_WITH_SESSION_SQLITE, params).fetchone()
-            return (None, None) if raw is None else _sqlite_website_and_session(raw)
+            return sqlite_website_and_session(self._raw, website_id, token_hash)
+        params = {"website": website_id, "token": token_hash}
         row = await self._one(statements.WEBSITE_WITH_SESSION, params)
         return (None, None) if row is None else _website_and_session(row)
 

@@ -32,6 +32,10 @@ class OriginCache:
     def invalidate(self) -> None:
         self._until = 0.0
 
+    def fresh(self) -> frozenset[str] | None:
+        """The origins if they need no reading (`get`), without a coroutine; else None."""
+        return self._origins if time.monotonic() < self._until else None
+
     async def get(self, rt: Runtime) -> frozenset[str]:
         if time.monotonic() >= self._until:
             self._origins = await get_all_origins(rt)
@@ -64,8 +68,11 @@ class WidgetCors:
             await self.app(scope, receive, send)
             return
         origin = raw_origin.decode("latin-1")
-        rt: Runtime = scope["app"].state.rt
-        allowed = origin in await self.cache.get(rt)
+        origins = self.cache.fresh()
+        if origins is None:
+            rt: Runtime = scope["app"].state.rt
+            origins = await self.cache.get(rt)
+        allowed = origin in origins
         if scope["method"] == "OPTIONS":
             await self._preflight(send, origin if allowed else None)
             return

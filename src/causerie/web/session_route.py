@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from causerie.actions.presence import get_availability
+from causerie.actions.presence import get_availability, website_online_now
 from causerie.actions.sessions import OpenedSession, do_open_session
 from causerie.domain.models import PageView, Website
 from causerie.domain.websites import public_settings
@@ -69,6 +69,9 @@ OPERATION: dict[str, Any] = jsonable_encoder(
 _encode = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=False
 ).encode
+# `get_availability`'s two answers, encoded.
+_ONLINE = _encode({"online": True})
+_OFFLINE = _encode({"online": False})
 
 
 def _website_id(scope: Scope) -> str | None:
@@ -101,6 +104,7 @@ async def _body(receive: Receive) -> bytes:
 class _WebsiteJson:
     """A website's part of the answer, serialised, and what it was serialised from."""
 
+    website: Website  # what it was made from: the store hands the same object while unchanged
     name: str
     settings: dict[str, Any]
     cookie_max_age: int
@@ -167,11 +171,14 @@ class SessionRoute:
             {
                 "token": opened.token,
                 "session": visitor_session_json(opened.session),
-                "messages": [message_json(m) for m in opened.messages],
+                "messages": [message_json(m) for m in opened.messages] if opened.messages else [],
                 "seq": opened.seq,
             }
         )
-        availability = _encode(await get_availability(rt, opened.website.id))
+        online = website_online_now(rt, opened.website.id)
+        if online is None:
+            online = (await get_availability(rt, opened.website.id))["online"]
+        availability = _ONLINE if online else _OFFLINE
         return f'{head[:-1]},"website":{website.head}{availability}}},"cookie":{website.cookie}}}'
 
     def _website_json(self, website: Website, rt: Runtime) -> _WebsiteJson:
@@ -179,14 +186,17 @@ class SessionRoute:
         cached = self._websites.get(website.id)
         if (
             cached is not None
-            and cached.name == website.name
-            and cached.settings == website.settings
+            and (
+                cached.website is website
+                or (cached.name == website.name and cached.settings == website.settings)
+            )
             and cached.cookie_max_age == max_age
         ):
             return cached
         public = {"id": website.id, "name": website.name, "settings": public_settings(website)}
         cookie = {"name": f"causerie_session_{website.id}", "max_age": max_age}
         made = _WebsiteJson(
+            website=website,
             name=website.name,
             settings=dict(website.settings),
             cookie_max_age=max_age,
