@@ -41,6 +41,24 @@ class Live:
             if frame.get("type") == type_ and all(frame.get(k) == v for k, v in match.items()):
                 return frame
 
+    def seen_or_next(self, type_: str, timeout: float = 5.0) -> dict[str, Any]:
+        """A frame of `type_` already received, or else the next one (fails after `timeout`)."""
+        for frame in self.seen:
+            if frame.get("type") == type_:
+                return frame
+        return self.expect(type_, timeout)
+
+    def until_seq(self, seq: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """The frames from now until a stored one carries `seq` (fails after `timeout`)."""
+        frames: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        while not any(f.get("seq") == seq for f in self.stored(frames)):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no stored frame with seq {seq}; seen {self.seen[-10:]}")
+            frames.append(self.recv(left))
+        return frames
+
     def quiet(self, seconds: float = 0.3) -> list[dict[str, Any]]:
         """Every frame that arrives within `seconds`."""
         frames = []

@@ -114,18 +114,19 @@ def test_resume_delivers_every_missed_event_once_in_order_then_live(
 ) -> None:
     chat, _ = _visitor(server, clients, token)
     send(chat, "first", "v1")
+    chat.seen_or_next("message.created")
     chat.quiet(0.3)
     last = max(f["seq"] for f in chat.stored(chat.seen))
     chat.close()
 
     desk, _ = _agent(server, clients, site, after=0)
-    desk.quiet(0.3)
-    conversation_id = desk_conversation(desk)
+    conversation_id = str(desk.seen_or_next("message.created")["message"]["conversation_id"])
     for i in range(5):
         send(desk, f"while away {i}", f"a{i}", conversation_id=conversation_id)
 
     back, ready = _visitor(server, clients, token, after=last)
-    frames = back.quiet(0.6)
+    frames = back.until_seq(ready["seq"])
+    frames += back.quiet(0.3)  # and nothing after: no event twice
     stored = back.stored(frames)
     assert [f["seq"] for f in stored] == list(range(last + 1, ready["seq"] + 1))
     assert [f["message"]["body"] for f in stored if f["type"] == "message.created"] == [
