@@ -163,7 +163,7 @@ def test_resume_on_another_node(cluster: Cluster, deployment: Deployment) -> Non
     back, ready = visitor(b.url, token, after=last)
     cluster.track(back)
     assert ready["seq"] == deployment.stream_position(f"session:{session_id}")
-    replayed = back.stored(back.quiet(0.8))
+    replayed = back.stored(back.until_seq(ready["seq"]) + back.quiet(0.3))
     contiguous([f["seq"] for f in replayed], last + 1, ready["seq"])
     assert created_ids(replayed) == away
 

@@ -163,7 +163,7 @@ def test_after_zero_replays_the_whole_stream_also_after_a_server_restart(
 
     second = start_server(settings)
     again, ready = _visitor(second, clients, token, after=0)
-    stored = again.stored(again.quiet(0.6))
+    stored = again.stored(again.until_seq(ready["seq"]) + again.quiet(0.3))
     assert [f["seq"] for f in stored] == list(range(1, ready["seq"] + 1))
     assert [f["message"]["id"] for f in stored if f["type"] == "message.created"] == acks
 
