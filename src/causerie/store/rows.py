@@ -34,14 +34,14 @@ def operator_from(row: Row[Any]) -> Operator:
 
 
 # A dict lookup: calling the enum with a value takes its slow path, on every chatbox load.
-SESSION_STATES = {state.value: state for state in SessionState}
+_SESSION_STATES = {state.value: state for state in SessionState}
 
 
 def session_from(row: Any) -> Session:
     return Session(
         id=row.id,
         website_id=row.website_id,
-        state=SESSION_STATES[row.state],
+        state=_SESSION_STATES[row.state],
         created_at=row.created_at,
         last_access_at=row.last_access_at,
         permanent_since=row.permanent_since,

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import fields
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from causerie.domain.models import (
@@ -127,29 +129,45 @@ def _required_time(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def session_from(row: Sequence[Any]) -> Session:
-    return Session(
-        id=row[0],
-        website_id=row[1],
-        state=SessionState(row[2]),
-        created_at=_required_time(row[3]),
-        last_access_at=_required_time(row[4]),
-        permanent_since=_time(row[5]),
-        ip=row[6],
-        ip_seen_at=_time(row[7]),
-        user_agent=row[8],
-        locale=row[9],
-        timezone=row[10],
-        page_url=row[11],
-        page_title=row[12],
-        page_referrer=row[13],
-        nickname=row[14],
-        email=row[15],
-        phone=row[16],
-        data=json.loads(row[17]),
-        consent_version=row[18],
-        consent_at=_time(row[19]),
-    )
+def _session_data(text: str) -> dict[str, Any]:
+    return {} if text == "{}" else dict(json.loads(text))  # most sessions': no decoder needed
+
+
+SESSION_NAMES = tuple(c.strip() for c in _SESSION_COLUMNS.split(","))
+_SESSION_STATES = {state.value: state for state in SessionState}
+_SESSION_FIELDS = [f.name for f in fields(Session)]
+_SESSION_DECODE: dict[str, Callable[[Any], Any]] = {
+    "state": _SESSION_STATES.__getitem__,
+    "created_at": _required_time,
+    "last_access_at": _required_time,
+    "permanent_since": _time,
+    "ip_seen_at": _time,
+    "data": _session_data,
+    "consent_at": _time,
+}
+_SESSION_DECODERS = [
+    (position, _SESSION_DECODE[name])
+    for position, name in enumerate(_SESSION_FIELDS)
+    if name in _SESSION_DECODE
+]
+
+
+def session_reader(at: int) -> Callable[[Sequence[Any]], Session]:
+    """Builds a `Session` from a raw row whose session columns (`SESSION_NAMES`) start at `at`:
+    the values picked in the dataclass's field order (one C call), decoded, passed by position.
+    Every chatbox renewal and every message builds one."""
+    pick = itemgetter(*(at + SESSION_NAMES.index(name) for name in _SESSION_FIELDS))
+
+    def read(row: Sequence[Any]) -> Session:
+        values = list(pick(row))
+        for position, decode in _SESSION_DECODERS:
+            values[position] = decode(values[position])
+        return Session(*values)
+
+    return read
+
+
+session_from = session_reader(0)
 
 
 def conversation_from(row: Sequence[Any], at: int = 0) -> Conversation:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from collections import namedtuple
 from collections.abc import Awaitable, Callable
-from dataclasses import fields
 from datetime import date, datetime
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Executable, Result, Row, delete, func, select, update
@@ -34,7 +32,6 @@ from causerie.store.accounts_sql import AccountsSql
 from causerie.store.inbox_sql import InboxSql
 from causerie.store.privacy_sql import PrivacySql
 from causerie.store.rows import (
-    SESSION_STATES,
     conversation_from,
     message_from,
     operator_from,
@@ -89,9 +86,9 @@ _WEBSITE_COLUMNS = list(websites.c)
 _WebsiteRow = namedtuple("_WebsiteRow", [c.name for c in _WEBSITE_COLUMNS])  # type: ignore[misc]
 _SessionRow = namedtuple("_SessionRow", [c.name for c in statements.SESSION_COLUMNS])  # type: ignore[misc]
 _W = len(_WEBSITE_COLUMNS)
-_SQLITE_DECODERS = [
+_SQLITE_WEBSITE_DECODERS = [
     (i, decode)
-    for i, column in enumerate([*_WEBSITE_COLUMNS, *statements.SESSION_COLUMNS])
+    for i, column in enumerate(_WEBSITE_COLUMNS)
     if (decode := _sqlite_decoder(column)) is not None
 ]
 
@@ -127,48 +124,23 @@ def _sqlite_website_and_session(raw: tuple[Any, ...]) -> tuple[Website, Session 
     if website is None:
         if len(_SQLITE_WEBSITES) >= _SQLITE_WEBSITES_MAX:
             _SQLITE_WEBSITES.clear()
-        website = _SQLITE_WEBSITES[key] = website_from(_WebsiteRow(*_sqlite_decode(key, 0)))
+        website = _SQLITE_WEBSITES[key] = _sqlite_website(key)
     if raw[_W] is None:
         return website, None
     return website, _sqlite_session(raw)
 
 
-def _sqlite_decode(values: tuple[Any, ...], start: int) -> list[Any]:
-    """Raw SQLite values of the statement's columns `start`... as SQLAlchemy would give them."""
+def _sqlite_website(values: tuple[Any, ...]) -> Website:
+    """A website from its raw SQLite columns, decoded as SQLAlchemy would."""
     out = list(values)
-    end = start + len(out)
-    for i, decode in _SQLITE_DECODERS:
-        if start <= i < end:
-            out[i - start] = decode(out[i - start])
-    return out
+    for i, decode in _SQLITE_WEBSITE_DECODERS:
+        out[i] = decode(out[i])
+    return website_from(_WebsiteRow(*out))
 
 
-def _sqlite_session_data(value: str) -> dict[str, Any]:
-    return {} if value == "{}" else dict(json.loads(value))
-
-
-# `_session` of a raw row of `WEBSITE_WITH_SESSION_SQLITE`, without the named tuple: the session's
-# values picked in `Session`'s field order (one C call), decoded where `_session` would, and
-# passed by position. Every renewal builds one.
-_SESSION_FIELDS = [f.name for f in fields(Session)]
-_SESSION_AT = {c.name: _W + i for i, c in enumerate(statements.SESSION_COLUMNS)}
-_sqlite_session_values = itemgetter(*(_SESSION_AT[name] for name in _SESSION_FIELDS))
-_SESSION_DECODERS: list[tuple[int, Callable[[Any], Any]]] = [
-    (position, decode)
-    for position, name in enumerate(_SESSION_FIELDS)
-    if (
-        decode := {"state": SESSION_STATES.__getitem__, "data": _sqlite_session_data}.get(name)
-        or _sqlite_decoder(statements.SESSION_COLUMNS[_SESSION_AT[name] - _W])
-    )
-    is not None
-]
-
-
-def _sqlite_session(raw: tuple[Any, ...]) -> Session:
-    values = list(_sqlite_session_values(raw))
-    for position, decode in _SESSION_DECODERS:
-        values[position] = decode(values[position])
-    return Session(*values)
+# The session part of a raw `WEBSITE_WITH_SESSION_SQLITE` row, decoded as `sqlite_hot` does.
+assert [c.name for c in statements.SESSION_COLUMNS] == list(sqlite_hot.SESSION_NAMES)
+_sqlite_session = sqlite_hot.session_reader(_W)
 
 
 class SqlTx(AccountsSql, InboxSql, PrivacySql):
