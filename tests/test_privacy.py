@@ -1304,7 +1304,7 @@ def engine(
     return make
 
 
-def test_p6_retention_rules_per_server_and_per_website_and_purge_runs_record_counts(
+def test_p6_p18_retention_rules_per_server_and_per_website_and_purge_runs_record_counts(
     engine: Callable[..., Runtime], harness: Harness, site: Site, clock: ManualClock
 ) -> None:
     rt = engine(audit_retention="90d")

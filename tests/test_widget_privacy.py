@@ -415,7 +415,7 @@ _STORAGE = """async () => ({
 })"""
 
 
-def test_strict_mode_leaves_no_cookie_and_no_session_until_opened(
+def test_p14_p15_p17_strict_mode_leaves_no_cookie_and_no_session_until_opened(
     new_context: NewContext,
     host: HostSite,
     start_causerie: StartServer,
