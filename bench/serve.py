@@ -1,4 +1,4 @@
-"""The server processes the benches load: `python -m bench.serve {bare,causerie} --port N`.
+"""The server processes the benches load: `python -m bench.serve {bare,floor,causerie} --port N`.
 
 Both run on uvicorn with the settings of `causerie serve` (src/causerie/cli.py): uvloop,
 httptools, one worker, Causerie's logging config, no uvicorn access log, no proxy headers, no
@@ -9,6 +9,7 @@ bench sets CAUSERIE_ACCESS_LOG=false so that neither server logs a line per requ
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,21 @@ def bare_app() -> ASGIApp:
     )
 
 
+def floor_app() -> ASGIApp:
+    """The relay's floor (bench/relay_floor.py) at Causerie's WebSocket paths."""
+    from bench.relay_floor import FloorRelay
+
+    path = os.environ.get("BENCH_FLOOR_DB")
+    floor = FloorRelay(Path(path) if path else None)
+    return Starlette(
+        routes=[
+            Route("/api/health", _bare_health),
+            WebSocketRoute("/ws/visitor", floor.visitor),
+            WebSocketRoute("/ws/agent", floor.agent),
+        ]
+    )
+
+
 def causerie_app(hooks: bool) -> ASGIApp:
     from causerie.app import create_app
     from causerie.settings import load_settings
@@ -106,11 +122,12 @@ def causerie_app(hooks: bool) -> ASGIApp:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.serve")
-    parser.add_argument("kind", choices=["bare", "causerie"])
+    parser.add_argument("kind", choices=["bare", "floor", "causerie"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--hooks", action="store_true", help="install bench.hooks (causerie)")
     args = parser.parse_args()
-    app = bare_app() if args.kind == "bare" else causerie_app(args.hooks)
+    apps = {"bare": bare_app, "floor": floor_app, "causerie": lambda: causerie_app(args.hooks)}
+    app = apps[args.kind]()
     uvicorn.run(
         app,
         host="127.0.0.1",

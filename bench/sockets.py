@@ -2,7 +2,9 @@
 
 - relay: visitors send `message.send` (closed loop: each waits for its `message.ack`), one agent
   socket receives `message.created`; beside a bare Starlette WebSocket echo under the same
-  uvicorn WebSocket options, loaded by as many clients doing send -> echo round trips.
+  uvicorn WebSocket options, loaded by as many clients doing send -> echo round trips, and beside
+  the relay's floor (bench/relay_floor.py: the same frames and one durable row, nothing else),
+  loaded by the same clients as Causerie.
 - sockets: server RSS before and after opening many idle authenticated visitor sockets, beside
   the same number of plain sockets to the echo server.
 - writes: `do_send_session_message` from concurrent tasks on a fresh SQLite database (group
@@ -175,12 +177,17 @@ class RelayResult:
     clients: int
     seconds: float
     echo: RelayCase = field(default_factory=RelayCase)
+    floor: RelayCase = field(default_factory=RelayCase)
     relay: RelayCase = field(default_factory=RelayCase)
 
     @property
     def ratio(self) -> float:
-        echo = self.echo.median("rate")
-        return self.relay.median("rate") / echo if echo else 0.0
+        return self.share(self.relay)
+
+    def share(self, case: RelayCase, of: RelayCase | None = None) -> float:
+        """`case`'s median rate as a share of the echo's (or of `of`'s)."""
+        base = (of or self.echo).median("rate")
+        return case.median("rate") / base if base else 0.0
 
 
 async def _echo_run(port: int, pid: int, clients: int, seconds: float) -> RelayRun:
@@ -301,6 +308,27 @@ async def _relay_run(
     )
 
 
+def _relay_runs(
+    case: RelayCase,
+    server: Server,
+    tokens: list[str],
+    agent_token: str,
+    website_id: str,
+    cfg: BenchConfig,
+    seconds: float,
+) -> None:
+    with load_core():
+        uvloop.run(_relay_run(server.port, server.pid, tokens, agent_token, website_id, 1.0, "w"))
+        for run in range(cfg.runs):
+            one = uvloop.run(
+                _relay_run(
+                    server.port, server.pid, tokens, agent_token, website_id, seconds, f"r{run}"
+                )
+            )
+            case.runs.append(one)
+            progress(f"relay: {server.kind} run {run + 1}: {one.rate:,.0f}/s")
+
+
 def run_relay(cfg: BenchConfig, clients: int = 50) -> RelayResult:
     seconds = min(cfg.seconds, 5.0)
     result = RelayResult(clients, seconds)
@@ -312,28 +340,14 @@ def run_relay(cfg: BenchConfig, clients: int = 50) -> RelayResult:
         for run in range(cfg.runs):
             result.echo.runs.append(uvloop.run(_echo_run(echo.port, echo.pid, clients, seconds)))
             progress(f"relay: echo run {run + 1}: {result.echo.runs[-1].rate:,.0f}/s")
+    # The floor's database is a file beside Causerie's, on the same disk.
+    floor_env = {"BENCH_FLOOR_DB": str(site.data_dir / "floor.db")}
+    with Server("floor", cfg.log("relay-floor"), floor_env) as floor:
+        tokens = [f"floor-{n}" for n in range(clients)]
+        _relay_runs(result.floor, floor, tokens, "floor", "floor", cfg, seconds)
     with Server("causerie", cfg.log("relay-causerie"), env) as causerie:
         tokens = [causerie.open_session(site.website_id)["token"] for _ in range(clients)]
-        with load_core():
-            uvloop.run(
-                _relay_run(
-                    causerie.port, causerie.pid, tokens, agent_token, site.website_id, 1.0, "w"
-                )
-            )
-            for run in range(cfg.runs):
-                one = uvloop.run(
-                    _relay_run(
-                        causerie.port,
-                        causerie.pid,
-                        tokens,
-                        agent_token,
-                        site.website_id,
-                        seconds,
-                        f"r{run}",
-                    )
-                )
-                result.relay.runs.append(one)
-                progress(f"relay: causerie run {run + 1}: {one.rate:,.0f}/s")
+        _relay_runs(result.relay, causerie, tokens, agent_token, site.website_id, cfg, seconds)
     return result
 
 
@@ -574,6 +588,7 @@ def render_sockets(
         ]
         for label, case in (
             ("bare Starlette echo, send -> echo (baseline)", relay.echo),
+            ("relay floor: the same frames, one durable row (bench/relay_floor.py)", relay.floor),
             ("Causerie: visitor message.send -> agent message.created", relay.relay),
         ):
             lines.append(
@@ -586,6 +601,12 @@ def render_sockets(
             "",
             f"Target: relay >= {RELAY_RATIO:.0%} of the echo rate: "
             f"**{verdict[relay.ratio >= RELAY_RATIO]}** ({relay.ratio:.1%}).",
+            "",
+            f"The floor relays at {relay.share(relay.floor):.1%} of the echo rate: the most that "
+            "a relay answering each message.send with an ack after a durable write and a "
+            "message.created on the sender's stream and the agent's can reach on this stack and "
+            "with this load generator. Causerie relays at "
+            f"{relay.share(relay.relay, relay.floor):.1%} of the floor's rate.",
             "",
             "Server CPU: the server's CPU seconds per second of the run (100% = its one core); "
             "a server below 100% waited on its clients (the load generator has one core) or on "
