@@ -120,6 +120,12 @@ class SqliteStore:
             # milliseconds that, run automatically inside a commit, stall every request on the
             # loop. A second connection runs them in a thread instead (`_Checkpointer`).
             self._raw.execute("PRAGMA wal_autocheckpoint=0").close()
+            # SQLite reuses a WAL file from its start once a checkpoint has emptied it, without
+            # shrinking it: its size would then stay above the threshold for good, and a
+            # checkpoint would follow every commit. Cut back below the threshold on each
+            # restart, the file's size tells again how much was written since.
+            limit = WAL_CHECKPOINT_BYTES // 2
+            self._raw.execute(f"PRAGMA journal_size_limit={limit}").close()
 
     async def _execute(self, stmt: Executable, params: Params = None) -> Result[Any]:
         return self._conn.execute(stmt, params)
@@ -233,6 +239,7 @@ class _Checkpointer:
         self._wal = f"{self._path}-wal"
         self._conn: sqlite3.Connection | None = None
         self._running: asyncio.Task[None] | None = None
+        self.runs = 0  # checkpoints started so far
 
     def after_commit(self) -> None:
         if not self.enabled or self._running is not None:
@@ -242,6 +249,7 @@ class _Checkpointer:
         except OSError:
             return
         if size >= WAL_CHECKPOINT_BYTES:
+            self.runs += 1
             self._running = asyncio.create_task(self._run(), name="causerie-sqlite-checkpoint")
 
     async def _run(self) -> None:
