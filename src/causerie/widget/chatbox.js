@@ -135,6 +135,8 @@ class Chatbox {
     this.attempt = 0;
     this.ready = false;
     this.profileQueue = Promise.resolve();
+    // Profile fields the host page set before consent (P9): in this page's memory only.
+    this.held = new Map();
     this.emailAsked = false;
     this.hasSession = new Promise((resolve) => (this.gotSession = resolve));
   }
@@ -453,12 +455,34 @@ class Chatbox {
 
   setProfile(fields) {
     // In order, after the session exists; a failure is reported, never thrown at the page.
+    // Without consent (P9) nothing is sent: the fields wait in `held` (see hold).
     this.profileQueue = this.profileQueue
       .then(() => this.hasSession)
-      .then(() => this.api("PATCH", "/session/profile", fields))
-      .then((data) => (this.session = data.session))
+      .then(() => this.needsConsent() ? this.hold(fields) : this.api("PATCH", "/session/profile", fields).then((data) => (this.session = data.session), (error) => {
+        if (error.code !== "consent_required") throw error;
+        // The notice changed since this page loaded: hold the fields, and read it again.
+        this.hold(fields);
+        return this.openSession().then(() => this.refresh());
+      }))
       .catch((error) => console.warn("Causerie: profile not saved:", error.message));
     return this.profileQueue;
+  }
+
+  /** Keeps profile fields until the visitor decides (P9): in memory, never in the browser's
+   * storage, never sent. A later value replaces a held one (custom data merges key by key, as
+   * the server merges it). Accepting sends them (release), refusing drops them; after a refusal
+   * (or a withdrawal) fields set are dropped until the visitor accepts. */
+  hold(fields) {
+    if (this.refused) return;
+    for (const [name, value] of Object.entries(fields)) this.held.set(name, name === "data" ? { ...this.held.get(name), ...value } : value);
+  }
+
+  /** Sends (`send` true, once consent is given) or drops what was held. */
+  release(send) {
+    const held = [...this.held];
+    this.held.clear();
+    this.refused = !send;
+    if (send) for (const [name, value] of held) this.setProfile({ [name]: value });
   }
 
   command([verb, name, value]) {

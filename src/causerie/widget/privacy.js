@@ -9,7 +9,8 @@ const STRINGS = {
     menu: "Chat options", download: "Download my data", erase: "Delete this conversation",
     notice: "Privacy notice", withdraw: "Withdraw consent",
     consentDefault: "Before you write, please read how this chat uses your data, and accept it.",
-    readNotice: "Read the privacy notice", accept: "Accept",
+    readNotice: "Read the privacy notice", accept: "Accept", refuse: "Refuse",
+    refused: "You refused: nothing about you is sent to us. To chat, accept the notice.",
     confirm: "Delete this conversation? Your messages, your profile and your IP address will be erased from our server for good. This cannot be undone.",
     confirmYes: "Delete for good", cancel: "Cancel",
     erased: "Your conversation was deleted: nothing of it is left on our server.",
@@ -21,7 +22,8 @@ const STRINGS = {
     erase: "Supprimer cette conversation", notice: "Information sur la confidentialité",
     withdraw: "Retirer mon accord",
     consentDefault: "Avant d'écrire, merci de lire comment ce chat utilise vos données, et de l'accepter.",
-    readNotice: "Lire l'information sur la confidentialité", accept: "J'accepte",
+    readNotice: "Lire l'information sur la confidentialité", accept: "J'accepte", refuse: "Je refuse",
+    refused: "Vous avez refusé : rien de vous ne nous est envoyé. Pour discuter, acceptez l'information.",
     confirm: "Supprimer cette conversation ? Vos messages, votre profil et votre adresse IP seront effacés de notre serveur pour de bon. C'est irréversible.",
     confirmYes: "Supprimer pour de bon", cancel: "Annuler",
     erased: "Votre conversation a été supprimée : il n'en reste rien sur notre serveur.",
@@ -81,8 +83,17 @@ export async function install(app) {
     const settings = app.website.settings;
     const version = settings.consent_version;
     const text = String(settings.consent_notice || "").trim() || t("consentDefault");
+    // Refuse is offered until the visitor refused (or withdrew): it drops what the host page set.
     show("gate", ...before, el("p", { class: "notice-text", text }), noticeLink(t("readNotice"), { class: "notice-link" }),
-      button(t("accept"), () => accept(version), "primary"));
+      el("div", { class: "actions" }, button(t("accept"), () => accept(version), "primary"), !app.refused && button(t("refuse"), refuse)));
+  }
+
+  /** The visitor says no: what the host page set through the SDK is dropped, never sent, and so
+   * is what it sets until they accept. Nothing is recorded (a refusal is no consent). */
+  function refuse() {
+    app.release(false);
+    render();
+    box.querySelector("button").focus(); // Refuse is gone: Accept
   }
 
   async function accept(version) {
@@ -95,6 +106,9 @@ export async function install(app) {
     }
     withdrawn = false;
     render();
+    if (app.needsConsent()) return;
+    // What the host page set before consent goes now, before anything set after it.
+    app.release(true);
     for (const clientId of app.pending.keys()) app.transmit(clientId);
   }
 
@@ -104,6 +118,7 @@ export async function install(app) {
     if (shown === "confirm") return; // (after "erased", a render means a new session)
     if (!app.needsConsent()) return show(null);
     if (withdrawn) return gate(el("p", { class: "withdrawn", text: t("withdrawn") }), button(t("erase"), confirmErase));
+    if (app.refused) return gate(el("p", { class: "refused", text: t("refused") }));
     gate();
   }
 
@@ -132,9 +147,10 @@ export async function install(app) {
     clearInterval(app.pinger);
     for (const pending of app.pending.values()) clearTimeout(pending.timer);
     app.writeCookie("", 0);
-    Object.assign(app, { token: null, session: null, seq: 0, starting: null, ready: false, attempt: 0, unread: 0, operatorReadUpTo: null, readSent: null, emailAsked: false });
+    Object.assign(app, { token: null, session: null, seq: 0, starting: null, ready: false, attempt: 0, unread: 0, operatorReadUpTo: null, readSent: null, emailAsked: false, refused: false });
     app.messages.clear();
     app.pending.clear();
+    app.held.clear();
     app.order.length = 0;
     app.hasSession = new Promise((resolve) => (app.gotSession = resolve));
     for (const item of app.ui.messages.querySelectorAll("article, form")) item.remove();
@@ -155,6 +171,8 @@ export async function install(app) {
   async function withdraw() {
     const data = await app.api("DELETE", "/session/consent");
     app.session = data.session;
+    // As a refusal: nothing the host page sets from now on is kept for a later acceptance.
+    app.release(false);
     withdrawn = true;
     render();
   }
