@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
@@ -12,6 +13,7 @@ from websockets.sync.client import ClientConnection, connect
 from tests.conftest import ORIGIN
 
 STORED = {"message.created", "conversation.updated", "session.updated", "read"}
+PATIENCE = 10.0  # seconds: how long a wait may take before it fails (a bound, never a window)
 
 
 class Live:
@@ -25,42 +27,70 @@ class Live:
     def send(self, frame: dict[str, Any] | str) -> None:
         self.conn.send(frame if isinstance(frame, str) else json.dumps(frame))
 
-    def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+    def recv(self, timeout: float = PATIENCE) -> dict[str, Any]:
         frame: dict[str, Any] = json.loads(self.conn.recv(timeout=timeout))
         self.seen.append(frame)
         return frame
 
-    def expect(self, type_: str, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
-        """The next frame of `type_` (matching `match`), skipping others; fails after `timeout`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"no {type_} {match} frame; seen {self.seen[-10:]}")
-            frame = self.recv(left)
-            if frame.get("type") == type_ and all(frame.get(k) == v for k, v in match.items()):
-                return frame
+    def until(
+        self, done: Callable[[list[dict[str, Any]]], bool], what: str, timeout: float = PATIENCE
+    ) -> list[dict[str, Any]]:
+        """The frames from now until `done(those frames)` holds (none if it holds at once).
 
-    def seen_or_next(self, type_: str, timeout: float = 5.0) -> dict[str, Any]:
-        """A frame of `type_` already received, or else the next one (fails after `timeout`)."""
-        for frame in self.seen:
-            if frame.get("type") == type_:
-                return frame
-        return self.expect(type_, timeout)
-
-    def until_seq(self, seq: int, timeout: float = 5.0) -> list[dict[str, Any]]:
-        """The frames from now until a stored one carries `seq` (fails after `timeout`)."""
+        Fails naming `what` after `timeout`: a bound on failure only, never a window to wait out.
+        """
         frames: list[dict[str, Any]] = []
         deadline = time.monotonic() + timeout
-        while not any(f.get("seq") == seq for f in self.stored(frames)):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"no stored frame with seq {seq}; seen {self.seen[-10:]}")
-            frames.append(self.recv(left))
+        while not done(frames):
+            try:
+                frames.append(self.recv(max(deadline - time.monotonic(), 0)))
+            except TimeoutError:
+                raise AssertionError(f"no {what} in {timeout} s; seen {self.seen[-10:]}") from None
         return frames
 
+    def expect(self, type_: str, timeout: float = PATIENCE, **match: Any) -> dict[str, Any]:
+        """The next frame of `type_` (matching `match`), skipping others; fails after `timeout`."""
+        return self.until(
+            lambda frames: bool(frames) and _matches(frames[-1], type_, match),
+            f"{type_} {match} frame",
+            timeout,
+        )[-1]
+
+    def seen_or_next(self, type_: str, timeout: float = PATIENCE, **match: Any) -> dict[str, Any]:
+        """A frame of `type_` (matching `match`) already received, or else the next one (fails
+        after `timeout`)."""
+        for frame in self.seen:
+            if _matches(frame, type_, match):
+                return frame
+        return self.expect(type_, timeout, **match)
+
+    def until_seq(self, seq: int, timeout: float = PATIENCE) -> list[dict[str, Any]]:
+        """The frames from now until this socket has received the stored frame `seq` (none if it
+        already has). Stored frames come in seq order, so all those before it have come too."""
+        if any(_is_stored(f, seq) for f in self.seen):
+            return []
+        return self.until(
+            lambda frames: bool(frames) and _is_stored(frames[-1], seq),
+            f"stored frame with seq {seq}",
+            timeout,
+        )
+
+    def barrier(self, timeout: float = PATIENCE) -> list[dict[str, Any]]:
+        """Ping, and the frames up to the pong.
+
+        Every frame leaves a socket through one queue, so the pong comes after every frame the
+        server had handed to this socket when it read the ping: a frame not seen by then was not
+        on its way. Events still between a commit and the socket (the hub's outbox, Redis) are
+        not covered: for those, wait for a later event of the same stream instead.
+        """
+        self.send({"type": "ping"})
+        return self.until(
+            lambda frames: bool(frames) and frames[-1]["type"] == "pong", "pong", timeout
+        )
+
     def quiet(self, seconds: float = 0.3) -> list[dict[str, Any]]:
-        """Every frame that arrives within `seconds`."""
+        """Every frame that arrives within `seconds`: a fixed window, too short on a loaded machine
+        for frames that must come (`until`) and blind to late ones that must not (`barrier`)."""
         frames = []
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
@@ -77,15 +107,28 @@ class Live:
         self._stack.close()
 
 
+def _matches(frame: dict[str, Any], type_: str, match: dict[str, Any]) -> bool:
+    return frame.get("type") == type_ and all(frame.get(k) == v for k, v in match.items())
+
+
+def _is_stored(frame: dict[str, Any], seq: int) -> bool:
+    """Ephemeral frames carry the stream's position as their seq too: only a stored one is it."""
+    return frame.get("type") in STORED and frame.get("seq") == seq
+
+
 def ws_url(http_url: str, path: str) -> str:
     return "ws" + http_url.removeprefix("http") + path
 
 
 def visitor(
-    server_url: str, token: str, after: int | None = None, website_id: str | None = None
+    server_url: str,
+    token: str,
+    after: int | None = None,
+    website_id: str | None = None,
+    origin: str = ORIGIN,
 ) -> tuple[Live, dict[str, Any]]:
     query = f"?website_id={website_id}" if website_id else ""
-    live = Live(ws_url(server_url, "/ws/visitor" + query))
+    live = Live(ws_url(server_url, "/ws/visitor" + query), origin)
     frame: dict[str, Any] = {"type": "auth", "token": token}
     if after is not None:
         frame["after"] = after

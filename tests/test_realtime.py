@@ -11,9 +11,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from causerie.settings import Settings
-from tests.conftest import Harness, ServerThread, Site
+from tests.conftest import OTHER_ORIGIN, Harness, ServerThread, Site
 from tests.live import Live, agent, visitor, ws_url
-from tests.test_session_endpoint import open_session
+from tests.test_session_endpoint import PAGE, open_session
 
 
 @pytest.fixture
@@ -51,6 +51,12 @@ def send(live: Live, body: str, client_id: str, **extra: Any) -> dict[str, Any]:
     return live.expect("message.ack", client_id=client_id)
 
 
+def position(harness: Harness, ready: dict[str, Any]) -> int:
+    """The last seq of a visitor socket's stream, from the database: once acked, what it reaches."""
+    stream = f"session:{ready['session']['id']}"
+    return int(harness.scalar("SELECT last_seq FROM streams WHERE stream = :s", s=stream) or 0)
+
+
 def test_p15_visitor_and_agent_chat_live_and_the_session_turns_permanent(
     server: ServerThread, clients: list[Live], site: Site, token: str, harness: Harness
 ) -> None:
@@ -80,15 +86,17 @@ def test_p15_visitor_and_agent_chat_live_and_the_session_turns_permanent(
 
 
 def test_every_stored_event_carries_an_increasing_seq_starting_at_1(
-    server: ServerThread, clients: list[Live], site: Site, token: str
+    server: ServerThread, clients: list[Live], site: Site, token: str, harness: Harness
 ) -> None:
-    chat, _ = _visitor(server, clients, token)
+    chat, ready = _visitor(server, clients, token)
     for i in range(3):
         send(chat, f"m{i}", f"c{i}")
-    chat.quiet(0.5)
+    last = position(harness, ready)
+    chat.until_seq(last)
+    chat.barrier()  # and nothing more queued for the socket: no event twice
     frames = chat.stored(chat.seen)
     seqs = [f["seq"] for f in frames]
-    assert seqs == list(range(1, len(seqs) + 1))
+    assert seqs == list(range(1, last + 1))
     assert [f["message"]["body"] for f in frames if f["type"] == "message.created"][:3] == [
         "m0",
         "m1",
@@ -104,18 +112,19 @@ def test_same_client_id_stores_one_message_and_acks_twice_with_it(
     second = send(chat, "once", "dup")
     assert first["message"] == second["message"]
     assert harness.scalar("SELECT count(*) FROM messages") == 1
-    chat.quiet(0.3)
-    created = [f for f in chat.seen if f["type"] == "message.created"]
-    assert len(created) == 1
+    # The barrier: a later message's event, published after anything the resend could have.
+    later = send(chat, "later", "after-dup")["message"]
+    chat.seen_or_next("message.created", message=later)
+    created = [f for f in chat.seen if f["type"] == "message.created" and f["message"] != later]
+    assert [f["message"] for f in created] == [first["message"]]
 
 
 def test_resume_delivers_every_missed_event_once_in_order_then_live(
-    server: ServerThread, clients: list[Live], site: Site, token: str
+    server: ServerThread, clients: list[Live], site: Site, token: str, harness: Harness
 ) -> None:
-    chat, _ = _visitor(server, clients, token)
+    chat, chat_ready = _visitor(server, clients, token)
     send(chat, "first", "v1")
-    chat.seen_or_next("message.created")
-    chat.quiet(0.3)
+    chat.until_seq(position(harness, chat_ready))
     last = max(f["seq"] for f in chat.stored(chat.seen))
     chat.close()
 
@@ -126,15 +135,15 @@ def test_resume_delivers_every_missed_event_once_in_order_then_live(
 
     back, ready = _visitor(server, clients, token, after=last)
     frames = back.until_seq(ready["seq"])
-    frames += back.quiet(0.3)  # and nothing after: no event twice
-    stored = back.stored(frames)
-    assert [f["seq"] for f in stored] == list(range(last + 1, ready["seq"] + 1))
-    assert [f["message"]["body"] for f in stored if f["type"] == "message.created"] == [
-        f"while away {i}" for i in range(5)
-    ]
     send(desk, "live again", "a-live", conversation_id=conversation_id)
-    live = back.expect("message.created")
-    assert live["seq"] == ready["seq"] + 1 and live["message"]["body"] == "live again"
+    # The live event is the barrier: an event delivered twice would have come before it.
+    frames += back.until_seq(ready["seq"] + 1)
+    stored = back.stored(frames)
+    assert [f["seq"] for f in stored] == list(range(last + 1, ready["seq"] + 2))
+    assert [f["message"]["body"] for f in stored if f["type"] == "message.created"] == [
+        *(f"while away {i}" for i in range(5)),
+        "live again",
+    ]
 
 
 def desk_conversation(desk: Live) -> str:
@@ -163,13 +172,14 @@ def test_after_zero_replays_the_whole_stream_also_after_a_server_restart(
 
     second = start_server(settings)
     again, ready = _visitor(second, clients, token, after=0)
-    stored = again.stored(again.until_seq(ready["seq"]) + again.quiet(0.3))
+    # Nothing commits on the second server, so all it could send twice is queued before the pong.
+    stored = again.stored(again.until_seq(ready["seq"]) + again.barrier())
     assert [f["seq"] for f in stored] == list(range(1, ready["seq"] + 1))
     assert [f["message"]["id"] for f in stored if f["type"] == "message.created"] == acks
 
 
 def test_an_agent_hears_nothing_of_a_website_they_do_not_belong_to(
-    server: ServerThread, clients: list[Live], site: Site, token: str
+    server: ServerThread, clients: list[Live], site: Site, token: str, http: httpx.Client
 ) -> None:
     intruder = Live(ws_url(server.url, "/ws/agent"), origin=None)
     clients.append(intruder)
@@ -179,14 +189,24 @@ def test_an_agent_hears_nothing_of_a_website_they_do_not_belong_to(
     error = intruder.expect("error")
     assert error["code"] == "website_not_found"
     with pytest.raises(ConnectionClosed):
-        intruder.recv(2)
+        intruder.recv()
 
     other_desk, _ = _agent(
         server, clients, site, who="other_owner", website_id=site.other_website_id
     )
+    neighbour_token = http.post(
+        f"/api/widget/v1/websites/{site.other_website_id}/session",
+        json={"page": PAGE},
+        headers={"Origin": OTHER_ORIGIN},
+    ).json()["token"]
+    neighbour, _ = _visitor(server, clients, neighbour_token, origin=OTHER_ORIGIN)
     chat, _ = _visitor(server, clients, token)
     send(chat, "private to Shop", "p1")
-    assert all("private to Shop" not in str(f) for f in other_desk.quiet(0.5))
+    # The barrier: Other's own message, published after Shop's through the same hub, so anything
+    # of Shop's sent to the other agent would come before it.
+    theirs = send(neighbour, "for Other", "o1")["message"]
+    other_desk.seen_or_next("message.created", message=theirs)
+    assert all("private to Shop" not in str(f) for f in other_desk.seen)
 
 
 def test_visitor_socket_from_a_foreign_origin_is_refused_at_the_handshake(
@@ -216,7 +236,7 @@ def test_auth_must_come_first_and_be_valid(
     forged.send({"type": "auth", "token": "forged"})
     assert forged.expect("error")["code"] == "invalid_session"
     with pytest.raises(ConnectionClosed):
-        forged.recv(2)
+        forged.recv()
 
 
 @pytest.mark.parametrize(
@@ -271,7 +291,17 @@ def test_frames_over_the_rate_are_refused_with_rate_limited(
     chat, _ = _visitor(server, clients, token)
     for i in range(30):
         chat.send({"type": "message.send", "client_id": f"burst-{i}", "body": f"b{i}"})
-    frames = chat.quiet(1.0)
+    # Frames are answered in order: the answer to a 31st (a pong, or an error without client_id
+    # when it is over the rate too) comes after every answer to the 30.
+    chat.send({"type": "ping"})
+
+    def answered_ping(got: list[dict[str, Any]]) -> bool:
+        last = got[-1] if got else {}
+        return last.get("type") == "pong" or (
+            last.get("type") == "error" and "client_id" not in last
+        )
+
+    frames = chat.until(answered_ping, "answer to the ping")[:-1]
     limited = {f["client_id"] for f in frames if f.get("code") == "rate_limited"}
     acked = {f["client_id"] for f in frames if f["type"] == "message.ack"}
     assert limited and acked and not (limited & acked)
@@ -291,7 +321,7 @@ def test_idle_sockets_are_closed(
         token = open_session(http, site.website_id).json()["token"]
     chat, _ = _visitor(server, clients, token)
     with pytest.raises(ConnectionClosed) as closed:
-        chat.recv(5)
+        chat.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
 
 
@@ -311,7 +341,7 @@ def test_a_socket_that_keeps_talking_is_not_closed_as_idle(
         chat.send({"type": "ping"})
         chat.expect("pong")
     with pytest.raises(ConnectionClosed) as closed:
-        chat.recv(5)  # silent from now on: closed as idle
+        chat.recv()  # silent from now on: closed as idle
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
 
 
