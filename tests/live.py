@@ -88,18 +88,6 @@ class Live:
             lambda frames: bool(frames) and frames[-1]["type"] == "pong", "pong", timeout
         )
 
-    def quiet(self, seconds: float = 0.3) -> list[dict[str, Any]]:
-        """Every frame that arrives within `seconds`: a fixed window, too short on a loaded machine
-        for frames that must come (`until`) and blind to late ones that must not (`barrier`)."""
-        frames = []
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                frames.append(self.recv(left))
-            except TimeoutError:
-                break
-        return frames
-
     def stored(self, frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [f for f in frames if f.get("type") in STORED]
 

@@ -25,7 +25,7 @@ import pytest
 from causerie.clock import ManualClock
 from causerie.domain.wire import iso
 from tests.conftest import ORIGIN, OTHER_ORIGIN, Harness, ServerThread, Site
-from tests.live import STORED, Live, agent, visitor
+from tests.live import PATIENCE, STORED, Live, agent, visitor
 from tests.test_errors import error_of
 
 PAGE = {"url": "https://shop.example/shoes", "title": "Shoes", "referrer": "https://search.example"}
@@ -132,9 +132,9 @@ def stored(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [f for f in frames if f.get("type") in STORED]
 
 
-def stored_until(live: Live, seq: int, timeout: float = 5.0) -> list[dict[str, Any]]:
-    """The stored events `live` receives up to the one numbered `seq`, then any that follow
-    within a short while (a duplicate would show there)."""
+def stored_until(live: Live, seq: int, timeout: float = PATIENCE) -> list[dict[str, Any]]:
+    """The stored events `live` receives up to the one numbered `seq`, then any the server had
+    queued for it by the time it answers a ping (a duplicate would show there)."""
     frames = []
     deadline = time.monotonic() + timeout
     while not frames or frames[-1]["seq"] < seq:
@@ -143,7 +143,7 @@ def stored_until(live: Live, seq: int, timeout: float = 5.0) -> list[dict[str, A
         frame = live.recv(left)
         if frame.get("type") in STORED:
             frames.append(frame)
-    return frames + stored(live.quiet(0.1))
+    return frames + stored(live.barrier())
 
 
 @pytest.fixture
@@ -485,7 +485,7 @@ def test_a_reply_reaches_the_visitor_and_a_note_never_does(
 
     created = live.expect("message.created")
     assert created["message"] == message  # the first message the visitor hears of is the reply
-    live.quiet(0.2)
+    live.barrier()
     assert "INTERNAL" not in json.dumps(live.seen)
     widget = http.get("/api/widget/v1/session/messages", headers=who.headers())
     assert widget.status_code == 200
@@ -582,7 +582,7 @@ def test_assign_resolve_reopen_are_pushed_in_order_and_replayed_exactly_once(
     assert updated()["state"] == "open"
     assert api.ok(api.post(path + "/reopen"))["conversation"]["state"] == "open"
 
-    live = stored(desk.seen) + stored(desk.quiet(0.1))
+    live = stored(desk.seen) + stored(desk.barrier())
     seqs = [f["seq"] for f in live]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs) and seqs[0] > start
     changes = [f["conversation"] for f in live if f["type"] == "conversation.updated"]
@@ -708,7 +708,7 @@ def test_an_agent_corrects_a_visitors_profile_and_both_sides_hear_of_it(
         assert error_of(api.patch(path, body), 422)["code"] == code, body
     after = api.ok(api.get(f"/sessions/{who.session_id}"))["session"]["profile"]
     assert after == second["session"]["profile"]
-    assert not [f for f in desk.quiet(0.2) + live.quiet(0.01) if f["type"] == "session.updated"]
+    assert not [f for f in desk.barrier() + live.barrier() if f["type"] == "session.updated"]
     renewed = http.post(
         f"/api/widget/v1/websites/{site.website_id}/session",
         json={"page": PAGE, "token": who.token},
@@ -1076,7 +1076,7 @@ def test_removing_an_operator_unassigns_their_conversations_and_says_so(
     assert admin.delete(f"/websites/{site.website_id}/operators/{agent_id}").status_code == 204
     pushed = desk.expect("conversation.updated")["conversation"]
     assert (pushed["id"], pushed["assignee_id"]) == (theirs, None)
-    assert not [f for f in desk.quiet(0.2) if f["type"] == "conversation.updated"]
+    assert not [f for f in desk.barrier() if f["type"] == "conversation.updated"]
     assert admin.ok(admin.get(f"/conversations/{theirs}"))["conversation"]["assignee_id"] is None
     assert (
         admin.ok(admin.get(f"/conversations/{kept}"))["assignee"]["id"]

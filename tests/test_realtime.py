@@ -332,7 +332,9 @@ def test_a_socket_that_keeps_talking_is_not_closed_as_idle(
     site: Site,
     harness: Harness,
 ) -> None:
-    server = start_server(make_settings(ws_idle_timeout="1s"))
+    # A timeout well above the 0.3 s between frames, so that a stalled test machine does not
+    # close the socket, and below the 2.4 s the exchange lasts.
+    server = start_server(make_settings(ws_idle_timeout="2s"))
     with httpx.Client(base_url=server.url) as http:
         token = open_session(http, site.website_id).json()["token"]
     chat, _ = _visitor(server, clients, token)
