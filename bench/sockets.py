@@ -171,6 +171,12 @@ class RelayCase:
     def median(self, name: str) -> float:
         return statistics.median(getattr(r, name) for r in self.runs) if self.runs else 0.0
 
+    def capacity(self) -> float:
+        """Messages (or round trips) per second of the server's CPU: the rate it would reach
+        with its core to itself, whether or not the load generator could drive it there."""
+        per_cpu = [r.rate / r.server_cpu for r in self.runs if r.server_cpu > 0]
+        return statistics.median(per_cpu) if per_cpu else 0.0
+
 
 @dataclass
 class RelayResult:
@@ -188,6 +194,11 @@ class RelayResult:
         """`case`'s median rate as a share of the echo's (or of `of`'s)."""
         base = (of or self.echo).median("rate")
         return case.median("rate") / base if base else 0.0
+
+    def capacity_share(self, case: RelayCase, of: RelayCase | None = None) -> float:
+        """`case`'s rate per second of server CPU as a share of the echo's (or of `of`'s)."""
+        base = (of or self.echo).capacity()
+        return case.capacity() / base if base else 0.0
 
 
 async def _echo_run(port: int, pid: int, clients: int, seconds: float) -> RelayRun:
@@ -582,9 +593,9 @@ def render_sockets(
             f"{'s' if len(relay.relay.runs) > 1 else ''} of {relay.seconds:.0f}s, "
             f"{relay.clients} clients; medians)",
             "",
-            "| case | per second | p50 ms | p99 ms | server CPU | server us each | each run | "
-            "errors |",
-            "|---|---:|---:|---:|---:|---:|---|---:|",
+            "| case | per second | p50 ms | p99 ms | server CPU | server us each | "
+            "per second of server CPU | each run | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---|---:|",
         ]
         for label, case in (
             ("bare Starlette echo, send -> echo (baseline)", relay.echo),
@@ -594,23 +605,27 @@ def render_sockets(
             lines.append(
                 f"| {label} | {case.median('rate'):,.0f} | {case.median('p50_ms'):.1f} | "
                 f"{case.median('p99_ms'):.1f} | {case.median('server_cpu'):.0%} | "
-                f"{_us_each(case)} | {_runs([r.rate for r in case.runs])} | "
-                f"{sum(r.errors for r in case.runs)} |"
+                f"{_us_each(case)} | {case.capacity():,.0f} | "
+                f"{_runs([r.rate for r in case.runs])} | {sum(r.errors for r in case.runs)} |"
             )
         lines += [
             "",
             f"Target: relay >= {RELAY_RATIO:.0%} of the echo rate: "
             f"**{verdict[relay.ratio >= RELAY_RATIO]}** ({relay.ratio:.1%}).",
             "",
-            f"The floor relays at {relay.share(relay.floor):.1%} of the echo rate: the most that "
-            "a relay answering each message.send with an ack after a durable write and a "
-            "message.created on the sender's stream and the agent's can reach on this stack and "
-            "with this load generator. Causerie relays at "
-            f"{relay.share(relay.relay, relay.floor):.1%} of the floor's rate.",
+            "Per second of the server's CPU (what each server reaches with its core to itself, "
+            "whatever the load generator manages): Causerie "
+            f"{relay.capacity_share(relay.relay):.1%} of the echo; the floor "
+            f"{relay.capacity_share(relay.floor):.1%} of the echo, the most that a relay "
+            "answering each message.send with an ack after a durable write and a message.created "
+            "on the sender's stream and the agent's can reach on this stack; Causerie "
+            f"{relay.capacity_share(relay.relay, relay.floor):.1%} of the floor "
+            f"({relay.share(relay.relay, relay.floor):.1%} by rate).",
             "",
             "Server CPU: the server's CPU seconds per second of the run (100% = its one core); "
             "a server below 100% waited on its clients (the load generator has one core) or on "
-            "the disk.",
+            "the disk. Rates of servers held back by the load generator understate what they can "
+            "do: the ratios per second of CPU do not depend on it.",
             "",
         ]
     if sockets is not None:
