@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -9,10 +11,11 @@ from typing import Any
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
 
 from causerie.settings import Settings
 from tests.conftest import OTHER_ORIGIN, Harness, ServerThread, Site
-from tests.live import Live, agent, visitor, ws_url
+from tests.live import PATIENCE, Live, agent, visitor, ws_url
 from tests.test_session_endpoint import PAGE, open_session
 
 
@@ -345,6 +348,59 @@ def test_a_socket_that_keeps_talking_is_not_closed_as_idle(
     with pytest.raises(ConnectionClosed) as closed:
         chat.recv()  # silent from now on: closed as idle
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
+
+
+def _created(live: Live) -> int:
+    return sum(f["type"] == "message.created" for f in live.seen)
+
+
+def test_a_socket_that_stops_reading_is_dropped_and_the_others_do_not_wait_for_it(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[[Settings], ServerThread],
+    clients: list[Live],
+    site: Site,
+) -> None:
+    server = start_server(make_settings(frame_rate="100000/s"))
+    with httpx.Client(base_url=server.url) as http:
+        token = open_session(http, site.website_id).json()["token"]
+    # An agent whose client stops reading after `ready`: a small receive buffer on its socket
+    # and a one-frame queue in its library, so that the server's sends to it soon block.
+    host, port = server.url.removeprefix("http://").split(":")
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.connect((host, int(port)))
+    stuck_socket = connect(ws_url(server.url, "/ws/agent"), sock=raw, max_queue=1, compression=None)
+    with stuck_socket as stuck:
+        auth = {"type": "auth", "token": site.tokens["agent"], "website_id": site.website_id}
+        stuck.send(json.dumps(auth))
+        assert json.loads(stuck.recv(timeout=PATIENCE))["type"] == "ready"
+        desk, _ = _agent(server, clients, site)
+        chat, _ = _visitor(server, clients, token)
+
+        # 10 KB messages: the kernel's buffers of the stuck socket fill (a few MB), then its queue
+        # on the server (1,000 frames), and the server drops it; meanwhile the others carry on.
+        body, count, window = "x" * 10_000, 2_000, 50
+        for start in range(0, count, window):
+            ids = [f"big-{n}" for n in range(start, start + window)]
+            for client_id in ids:
+                chat.send({"type": "message.send", "client_id": client_id, "body": body})
+            for client_id in ids:
+                chat.expect("message.ack", client_id=client_id)
+            # The other agent reads as it goes, as a live client does.
+            desk.until(lambda _, n=start + window: _created(desk) >= n, "message.created")
+
+        # The other agent had every message, in order, without anyone reading the stuck socket:
+        # no delivery waited for it.
+        created = [f["message"]["client_id"] for f in desk.seen if f["type"] == "message.created"]
+        assert created == [f"big-{n}" for n in range(count)]
+
+        # The stuck agent got what its buffers held, then the close with 4009 (slow consumer).
+        received = 0
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                received += json.loads(stuck.recv(timeout=PATIENCE))["type"] == "message.created"
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4009
+        assert received < count
 
 
 def test_typing_reaches_the_other_side_and_is_not_stored(
