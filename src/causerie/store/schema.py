@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 
 from causerie.store.types import BigId, Json, UTCDateTime
@@ -188,6 +189,23 @@ messages = Table(
     Index(None, "conversation_id", "seq"),
     Index(None, "operator_id"),
 )
+
+
+def _trigram_index(name: str, column: Column[str]) -> None:
+    """A PostgreSQL-only GIN trigram index on `lower(column)`, behind the inbox's search
+    (migration 0006); SQLite has none (`ddl_if`), its search scans."""
+    Index(
+        name,
+        func.lower(column).label(column.name),
+        postgresql_using="gin",
+        postgresql_ops={column.name: "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql")
+
+
+_trigram_index("ix_messages_body_trgm", messages.c.body)
+_trigram_index("ix_sessions_nickname_trgm", sessions.c.nickname)
+_trigram_index("ix_sessions_email_trgm", sessions.c.email)
+
 
 audit_log = Table(
     "audit_log",
