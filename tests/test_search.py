@@ -23,10 +23,11 @@ from sqlalchemy import Column, Integer, MetaData, Table, Text, insert, select
 import causerie.store.inbox_sql
 from causerie.actions.inbox import do_edit_profile, do_set_state, get_conversations
 from causerie.actions.messages import do_send_operator_message, do_send_visitor_message
+from causerie.actions.privacy import do_erase_subject
 from causerie.actions.sessions import do_open_session
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, ConversationState, PageView, Scope
-from causerie.store.database import sqlite_engine
+from causerie.store.database import PostgresStore, sqlite_engine
 from causerie.store.inbox_sql import _sqlite_contains
 from causerie.store.migrate import upgrade
 from causerie.store.schema import metadata
@@ -322,3 +323,88 @@ def test_migrations_agree_with_the_declared_trigram_indexes(
                 if index.name in TRIGRAM_INDEXES:
                     table.indexes.discard(index)
         assert schema_diff(url, target) == []
+
+
+# -- erased text leaves no key in the trigram indexes (PostgreSQL) --------------------------------
+
+SECRET = "qxjzvw"  # a word whose trigrams no other text here has
+SECRET_KEYS = [
+    # gin_trgm_ops keys are int4: (c0 << 16) | (c1 << 8) | c2, stored little-endian.
+    bytes([ord(t[2]), ord(t[1]), ord(t[0]), 0])
+    for t in (SECRET[i : i + 3] for i in range(len(SECRET) - 2))
+]
+
+
+async def _index_files(url: str) -> list[Path]:
+    """Every trigram index's file, once PostgreSQL has written its pages out (a checkpoint)."""
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        await conn.execute("CHECKPOINT")
+        root = await conn.fetchval("SELECT current_setting('data_directory')")
+        return [
+            Path(root, await conn.fetchval("SELECT pg_relation_filepath($1::regclass)", name))
+            for name in TRIGRAM_INDEXES
+        ]
+    finally:
+        await conn.close()
+
+
+def _index_bytes(harness: Harness, url: str) -> bytes:
+    return b"".join(file.read_bytes() for file in harness.run(_index_files(url)))
+
+
+async def _deletions_seen(url: str) -> None:
+    """Until the statistics count the deletions (backends report them within seconds)."""
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        for _ in range(300):
+            counts = await conn.fetch(
+                "SELECT n_tup_del FROM pg_stat_user_tables "
+                "WHERE relname IN ('messages', 'sessions') AND n_tup_del > 0"
+            )
+            if len(counts) == 2:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError("PostgreSQL's statistics never counted the deletions")
+    finally:
+        await conn.close()
+
+
+# SQLite has no trigram index: tests/test_privacy.py reads its file's bytes after an erasure.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_p9_erased_text_leaves_no_key_in_the_search_indexes(
+    inbox: Inbox, harness: Harness, site: Site
+) -> None:
+    url = harness.rt.settings.database_url
+    store = harness.rt.store
+    assert isinstance(store, PostgresStore)
+    try:
+        _index_bytes(harness, url)
+    except PermissionError:
+        pytest.skip("this user cannot read PostgreSQL's data folder")
+    inbox.chat(f"my code word is {SECRET}", email=f"{SECRET}@mail.example")
+    inbox.chat("someone else, kept")
+    assert all(key in _index_bytes(harness, url) for key in SECRET_KEYS)
+    owner = Actor("operator", site.operator_ids["owner"], frozenset(Scope))
+    harness.run(do_erase_subject(harness.rt, owner, email=f"{SECRET}@mail.example"))
+
+    # Deleted and vacuumed: the keys are still in the index files.
+    harness.run(_vacuum(url))
+    assert all(key in _index_bytes(harness, url) for key in SECRET_KEYS)
+
+    harness.run(_deletions_seen(url))
+    rebuilt = harness.run(store.search_indexes.rebuild_stale())
+    assert sorted(rebuilt) == sorted(TRIGRAM_INDEXES)
+    left = _index_bytes(harness, url)
+    assert not [key for key in SECRET_KEYS if key in left]
+    assert inbox.found("someone else")  # the rebuilt indexes serve the search
+    # No deletion since: nothing to rebuild.
+    assert harness.run(store.search_indexes.rebuild_stale()) == []
+
+
+async def _vacuum(url: str) -> None:
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        await conn.execute("VACUUM messages, sessions")
+    finally:
+        await conn.close()

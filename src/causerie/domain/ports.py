@@ -301,7 +301,8 @@ class Store(Protocol):
         ...
 
     async def after_purge(self) -> None:
-        """Make removed rows unrecoverable from the database files (SQLite: checkpoint the WAL)."""
+        """Make removed rows unrecoverable from the database files (SQLite: checkpoint the WAL;
+        PostgreSQL: rebuild the search indexes that kept keys of their text, a while later)."""
         ...
 
     async def close(self) -> None: ...

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from causerie.domain.models import Session, Website
+from causerie.store.search_indexes import SearchIndexKeeper
 from causerie.store.tx import Params, SqlTx, sqlite_website_and_session
 
 log = logging.getLogger("causerie.store")
@@ -308,6 +309,7 @@ class _SqliteRead(contextlib.AbstractAsyncContextManager[SqlTx]):
 class PostgresStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.search_indexes = SearchIndexKeeper(engine)
 
     @asynccontextmanager
     async def transaction(self, durable: bool = True) -> AsyncIterator[SqlTx]:
@@ -330,9 +332,12 @@ class PostgresStore:
         return None  # read through `read()`
 
     async def after_purge(self) -> None:
-        return None
+        # Deleted rows leave the table files at VACUUM (autovacuum's schedule); the keys of their
+        # text stay in the search's trigram indexes until these are rebuilt.
+        self.search_indexes.soon()
 
     async def close(self) -> None:
+        await self.search_indexes.close()
         await self.engine.dispose()
 
 
