@@ -408,3 +408,32 @@ async def _vacuum(url: str) -> None:
         await conn.execute("VACUUM messages, sessions")
     finally:
         await conn.close()
+
+
+async def _leave_an_interrupted_rebuild(url: str) -> None:
+    """What a REINDEX CONCURRENTLY stopped halfway leaves: an invalid `_ccnew` copy."""
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        await conn.execute(
+            "CREATE INDEX ix_messages_body_trgm_ccnew ON messages "
+            "USING gin (lower(body) gin_trgm_ops)"
+        )
+        await conn.execute(
+            "UPDATE pg_index SET indisvalid = false "
+            "WHERE indexrelid = 'ix_messages_body_trgm_ccnew'::regclass"
+        )
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_rebuild_removes_what_an_interrupted_one_left(harness: Harness) -> None:
+    url = harness.rt.settings.database_url
+    store = harness.rt.store
+    assert isinstance(store, PostgresStore)
+    harness.run(_leave_an_interrupted_rebuild(url))
+    leftovers = "SELECT count(*) FROM pg_class WHERE relname LIKE 'ix\\_%\\_ccnew%'"
+    assert harness.scalar(leftovers) == 1
+    harness.run(store.search_indexes.rebuild_stale())
+    assert harness.scalar(leftovers) == 0
+    assert schema_diff(url) == []

@@ -34,6 +34,15 @@ _DELETIONS = text(
 ).bindparams(bindparam("tables", expanding=True))
 
 
+# What an interrupted `REINDEX CONCURRENTLY` leaves behind (a server stopped during a rebuild): an
+# invalid copy of the index, named after it with `_ccnew`, that writes would keep updating.
+_LEFTOVERS = text(
+    "SELECT c.relname FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid "
+    "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+    "WHERE NOT i.indisvalid AND n.nspname = current_schema() AND c.relname LIKE :pattern"
+)
+
+
 class SearchIndexKeeper:
     def __init__(self, engine: AsyncEngine, delay: float = REBUILD_DELAY) -> None:
         self._engine = engine
@@ -65,6 +74,13 @@ class SearchIndexKeeper:
         async with self._engine.connect() as conn:
             # REINDEX CONCURRENTLY cannot run inside a transaction block.
             auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            for indexes in SEARCH_INDEXES.values():
+                for index in indexes:
+                    pattern = f"{index}_ccnew%".replace("_", "\\_")  # LIKE's `_`, literal
+                    left = await auto.execute(_LEFTOVERS, {"pattern": pattern})
+                    for (name,) in left.all():  # a name PostgreSQL gave, quoted as an identifier
+                        quoted = name.replace('"', '""')
+                        await auto.exec_driver_sql(f'DROP INDEX CONCURRENTLY IF EXISTS "{quoted}"')
             rows = await auto.execute(_DELETIONS, {"tables": list(SEARCH_INDEXES)})
             for table, deleted in rows.all():
                 if self._rebuilt_at.get(table) == deleted:
