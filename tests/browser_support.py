@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,8 +34,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from causerie.actions.operators import do_add_operator
 from causerie.app import create_app
 from causerie.clock import ManualClock
+from causerie.domain.models import Actor, Role
 from causerie.server import uvicorn_options
 from causerie.settings import Settings
 from tests.conftest import Harness
@@ -272,3 +275,29 @@ class ThreadedHarness(Harness):
             super().close()
         finally:
             self._worker.shutdown(wait=True)
+
+
+@dataclass
+class Operator:
+    id: str
+    email: str
+    name: str
+    password: str
+
+
+def add_operator(
+    harness: ThreadedHarness, email: str, name: str, grants: list[tuple[str, Role]]
+) -> Operator:
+    """An operator with a role on each website of `grants`, as `causerie operator add` makes one;
+    the one-time password to log in with."""
+    password = ""
+    operator_id = ""
+    for website_id, role in grants:
+        added = harness.run(
+            do_add_operator(
+                harness.rt, Actor.cli(), email, website_id=website_id, role=role, name=name
+            )
+        )
+        operator_id = added.operator.id
+        password = added.one_time_password or password
+    return Operator(operator_id, email, name, password)

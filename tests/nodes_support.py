@@ -27,8 +27,8 @@ import httpx
 
 from tests.conftest import ORIGIN, PG_ADMIN_URL
 from tests.live import Live
-from tests.redis_support import free_port, unavailable
-from tests.support import cli_env, query, run_cli
+from tests.redis_support import unavailable
+from tests.support import cli_env, free_port, query, run_cli
 
 NODE_START_TIMEOUT = 30.0
 PAGE = {"url": "https://shop.example/shoes", "title": "Shoes", "referrer": ""}

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.support import free_port
+
 REDIS_URL = os.environ.get("CAUSERIE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 REDIS_SERVER = "redis-server"
 
@@ -45,14 +47,6 @@ def shared_redis_url() -> str:
 
 def unique(prefix: str) -> str:
     return f"{prefix}:{uuid.uuid4().hex}"
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on now (nor, most likely, in the next second)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class PrivateRedis:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +22,14 @@ from sqlalchemy import make_url
 from tests.conftest import PG_ADMIN_URL
 
 CLI_TIMEOUT = 60
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (nor, most likely, in the next second)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def cli_env(data_dir: Path, database_url: str | None = None, **extra: str) -> dict[str, str]:

@@ -18,7 +18,8 @@ from causerie.broker import BrokerUnavailable
 from causerie.broker.memory import MemoryBroker
 from causerie.broker.redis import RedisBroker
 from causerie.domain.ports import Broker
-from tests.redis_support import PrivateRedis, free_port, private_redis, shared_redis_url, unique
+from tests.redis_support import PrivateRedis, private_redis, shared_redis_url, unique
+from tests.support import free_port
 
 END = b"end"  # published last on a channel: once it is here, everything before it is too
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,13 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.live import agent
-from tests.support import cli_env
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support import cli_env, free_port
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
@@ -36,7 +29,7 @@ def _wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
 
 
 def test_demo_serves_a_shop_whose_chatbox_talks_to_causerie(tmp_path: Path) -> None:
-    port, shop_port = _free_port(), _free_port()
+    port, shop_port = free_port(), free_port()
     causerie, shop = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{shop_port}"
     process = subprocess.Popen(
         [

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,12 +22,20 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from causerie.actions.operators import do_add_operator
 from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role
 from causerie.settings import load_settings
-from tests.browser_support import CauserieServer, HostSite, NewContext, ThreadedHarness, host_page
+from tests.browser_support import (
+    CauserieServer,
+    HostSite,
+    NewContext,
+    Operator,
+    ThreadedHarness,
+    add_operator,
+    host_page,
+)
+from tests.support import free_port
 
 pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site
 
@@ -48,14 +55,6 @@ UA = (
 
 
 @dataclass
-class Operator:
-    id: str
-    email: str
-    name: str
-    password: str
-
-
-@dataclass
 class Env:
     url: str
     host: HostSite
@@ -69,32 +68,10 @@ class Env:
     http: httpx.Client  # the visitors' side, over the widget API
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _add(
-    harness: ThreadedHarness, email: str, name: str, grants: list[tuple[str, Role]]
-) -> Operator:
-    rt, cli = harness.rt, Actor.cli()
-    password = ""
-    operator_id = ""
-    for website_id, role in grants:
-        added = harness.run(
-            do_add_operator(rt, cli, email, website_id=website_id, role=role, name=name)
-        )
-        operator_id = added.operator.id
-        password = added.one_time_password or password
-    return Operator(operator_id, email, name, password)
-
-
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory, host_site: HostSite) -> Iterator[Env]:
     folder = tmp_path_factory.mktemp("inbox")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     # The inbox's socket and API trust the server's own origin only: it must be the real one.
     settings = load_settings(
@@ -110,14 +87,14 @@ def env(tmp_path_factory: pytest.TempPathFactory, host_site: HostSite) -> Iterat
     shop = harness.run(do_create_website(rt, cli, "Demo shop", [host_site.origin]))
     blog = harness.run(do_create_website(rt, cli, "Blog", [host_site.origin]))
     studio = harness.run(do_create_website(rt, cli, "Atelier Lune", [host_site.origin]))
-    owner = _add(
+    owner = add_operator(
         harness,
         "ada@shop.example",
         "Ada Lovelace",
         [(shop.id, Role.OWNER), (blog.id, Role.OWNER), (studio.id, Role.OWNER)],
     )
-    agent = _add(harness, "camille@shop.example", "Camille Martin", [(shop.id, Role.AGENT)])
-    _add(harness, "noor@shop.example", "Noor Haddad", [(studio.id, Role.AGENT)])
+    agent = add_operator(harness, "camille@shop.example", "Camille Martin", [(shop.id, Role.AGENT)])
+    add_operator(harness, "noor@shop.example", "Noor Haddad", [(studio.id, Role.AGENT)])
     server = CauserieServer(settings, clock, port=port)
     assert server.url == url
     with httpx.Client(base_url=url, timeout=10) as http:
@@ -321,7 +298,9 @@ def test_the_login_screen_shows_errors_signs_in_and_out(new_context: NewContext,
 
 
 def test_too_many_failed_logins_show_the_wait(new_context: NewContext, env: Env) -> None:
-    victim = _add(env.harness, "locked@shop.example", "Locked Out", [(env.blog_id, Role.AGENT)])
+    victim = add_operator(
+        env.harness, "locked@shop.example", "Locked Out", [(env.blog_id, Role.AGENT)]
+    )
     page = new_context().new_page()
     page.goto(env.url + "/app")
     alert = page.get_by_role("alert")
@@ -699,7 +678,7 @@ def test_the_keyboard_moves_through_conversations(new_context: NewContext, env: 
 def test_load_more_conversations_and_older_messages(new_context: NewContext, env: Env) -> None:
     rt, cli = env.harness.rt, Actor.cli()
     paged = env.harness.run(do_create_website(rt, cli, "Paged", [env.host.origin]))
-    _add(env.harness, env.owner.email, env.owner.name, [(paged.id, Role.OWNER)])
+    add_operator(env.harness, env.owner.email, env.owner.name, [(paged.id, Role.OWNER)])
     for n in range(27):
         visitor = new_visitor(env, paged.id)
         visitor.profile(nickname=f"Reader {n:02d}")
@@ -812,7 +791,7 @@ def test_settings_website_operators_tokens_and_an_invitation_accepted(
 
 
 def test_changing_the_password(new_context: NewContext, env: Env) -> None:
-    who = _add(env.harness, "pat@shop.example", "Pat Lee", [(env.blog_id, Role.AGENT)])
+    who = add_operator(env.harness, "pat@shop.example", "Pat Lee", [(env.blog_id, Role.AGENT)])
     page = inbox(new_context, env, who)
     page.click("a[href='#/settings/website']")
     page.click("a[href='#/settings/account']")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,14 +22,21 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from causerie.actions.operators import do_add_operator
 from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role
 from causerie.domain.personal_data import PERSONAL
 from causerie.domain.privacy import DPA_VERSION
 from causerie.settings import load_settings
-from tests.browser_support import CauserieServer, HostSite, NewContext, ThreadedHarness
+from tests.browser_support import (
+    CauserieServer,
+    HostSite,
+    NewContext,
+    Operator,
+    ThreadedHarness,
+    add_operator,
+)
+from tests.support import free_port
 
 pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site
 
@@ -40,14 +46,6 @@ HOSTILE = '<img src=x onerror="window.__xss=1">Café <b>Lune</b>'
 
 
 # -- one server for the module ---------------------------------------------------------------------
-
-
-@dataclass
-class Operator:
-    id: str
-    email: str
-    name: str
-    password: str
 
 
 @dataclass
@@ -65,33 +63,10 @@ class Env:
     http: httpx.Client  # the visitors' side, over the widget API
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _add(
-    harness: ThreadedHarness, email: str, name: str, grants: list[tuple[str, Role]]
-) -> Operator:
-    password = ""
-    operator_id = ""
-    for website_id, role in grants:
-        added = harness.run(
-            do_add_operator(
-                harness.rt, Actor.cli(), email, website_id=website_id, role=role, name=name
-            )
-        )
-        operator_id = added.operator.id
-        password = added.one_time_password or password
-    return Operator(operator_id, email, name, password)
-
-
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory, host_site: HostSite) -> Iterator[Env]:
     folder = tmp_path_factory.mktemp("inbox-privacy")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = load_settings(
         environ={},
@@ -106,14 +81,14 @@ def env(tmp_path_factory: pytest.TempPathFactory, host_site: HostSite) -> Iterat
     shop = harness.run(do_create_website(rt, cli, "Demo shop", [host_site.origin]))
     studio = harness.run(do_create_website(rt, cli, "Atelier Lune", [host_site.origin]))
     hostile = harness.run(do_create_website(rt, cli, HOSTILE, [host_site.origin]))
-    owner = _add(
+    owner = add_operator(
         harness,
         "ada@shop.example",
         "Ada Lovelace",
         [(shop.id, Role.OWNER), (studio.id, Role.OWNER), (hostile.id, Role.OWNER)],
     )
-    admin = _add(harness, "bruno@shop.example", "Bruno Costa", [(shop.id, Role.ADMIN)])
-    agent = _add(harness, "camille@shop.example", "Camille Martin", [(shop.id, Role.AGENT)])
+    admin = add_operator(harness, "bruno@shop.example", "Bruno Costa", [(shop.id, Role.ADMIN)])
+    agent = add_operator(harness, "camille@shop.example", "Camille Martin", [(shop.id, Role.AGENT)])
     server = CauserieServer(settings, clock, port=port)
     assert server.url == url
     with httpx.Client(base_url=url, timeout=10) as http:
@@ -615,7 +590,7 @@ def test_owner_deletes_a_website_after_typing_its_name(new_context: NewContext, 
     doomed = env.harness.run(
         do_create_website(env.harness.rt, Actor.cli(), "Old pop-up store", [env.host.origin])
     )
-    _add(env.harness, env.owner.email, env.owner.name, [(doomed.id, Role.OWNER)])
+    add_operator(env.harness, env.owner.email, env.owner.name, [(doomed.id, Role.OWNER)])
     visitor = new_visitor(env, doomed.id)
     assert visitor.say("Are you still open?").status_code == 201
 

@@ -6,7 +6,6 @@ import io
 import logging
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import pytest
 
 from causerie.logs import RedactIPs, logging_config, redact_ips
 from tests.conftest import ORIGIN
-from tests.support import cli_env, query, run_cli
+from tests.support import cli_env, free_port, query, run_cli
 
 
 @pytest.mark.parametrize(
@@ -108,13 +107,6 @@ def test_every_configured_handler_is_filtered() -> None:
 # -- a real server, its whole output ----------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _wait_until_up(base: str, process: subprocess.Popen[bytes], deadline: float) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -137,7 +129,7 @@ def test_p17_no_raw_ip_in_server_logs(tmp_path: Path) -> None:
     assert match
     website_id = match.group(1)
 
-    port = _free_port()
+    port = free_port()
     stdout_path, stderr_path = tmp_path / "serve.out", tmp_path / "serve.err"
     # `localhost`, not 127.0.0.1: the banner prints the listening address, which is not a
     # client's, and would otherwise be indistinguishable from one in the check below.

@@ -36,8 +36,8 @@ from tests.browser_support import (
     host_page,
 )
 from tests.redis_support import shared_redis_url
-from tests.support import cli_env
-from tests.test_demo import _free_port, _wait_healthy
+from tests.support import cli_env, free_port
+from tests.test_demo import _wait_healthy
 from tests.test_widget import Chatbox, make_shop
 
 pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site, host
@@ -152,7 +152,7 @@ def test_p1_server_and_chatbox_call_no_outside_service(
     # With PostgreSQL, Redis too: the scale-out set-up, whose every connection must be local.
     extra = {"CAUSERIE_REDIS_URL": shared_redis_url()} if postgres else {}
     shop = make_shop(harness, host.origin)
-    port = _free_port()
+    port = free_port()
     server = f"http://127.0.0.1:{port}"
     process, log = _serve(tmp_path, settings, port, extra)
     try:

@@ -19,7 +19,8 @@ from causerie.domain.ports import Presence
 from causerie.presence import PresenceUnavailable
 from causerie.presence.memory import MemoryPresence
 from causerie.presence.redis import RedisPresence
-from tests.redis_support import PrivateRedis, free_port, private_redis, shared_redis_url, unique
+from tests.redis_support import PrivateRedis, private_redis, shared_redis_url, unique
+from tests.support import free_port
 
 
 @pytest.fixture(scope="module")

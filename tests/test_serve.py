@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import cli_env
-from tests.test_demo import _free_port, _wait_healthy
+from tests.support import cli_env, free_port
+from tests.test_demo import _wait_healthy
 
 
 def _serve(tmp_path: Path, port: int, lines: int) -> tuple[subprocess.Popen[str], str]:
@@ -43,7 +43,7 @@ def _stop(process: subprocess.Popen[str]) -> str:
 
 
 def test_a_fresh_install_prints_a_setup_link_that_makes_the_first_owner(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     process, text = _serve(tmp_path, port, 4)
     try:
