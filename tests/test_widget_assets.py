@@ -1,22 +1,26 @@
-"""The chatbox's files: what widget.js loads, how it is cached, and how small it is."""
+"""The chatbox's files: what widget.js loads, how it is cached, how small it is, and the
+compaction that makes it so (causerie.web.compact)."""
 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from importlib.resources import files
+from pathlib import Path
 
 import httpx
+import pytest
 
-from causerie.web.assets import VERSION, compact
+from causerie.web.assets import BEFORE_OPENING, VERSION
+from causerie.web.compact import compact, compact_js, tokens
 from tests.conftest import ServerThread
 
 BUDGET = 30 * 1024  # everything loaded before the chatbox is opened, uncompressed
-
-
-def _without_comments_and_space(source: str) -> str:
-    source = re.sub(r"/\*.*?\*/", "", source, flags=re.S)
-    source = "\n".join(line for line in source.splitlines() if not line.strip().startswith("//"))
-    return re.sub(r"\s+", "", source)
+PACKAGE = Path(str(files("causerie")))
+SCRIPTS = sorted(
+    [*PACKAGE.glob("widget/*.js"), *PACKAGE.glob("inbox/*.js"), *PACKAGE.glob("client/*.js")]
+)
 
 
 def test_widget_js_names_the_version_it_loads_and_is_cached_briefly(
@@ -26,14 +30,20 @@ def test_widget_js_names_the_version_it_loads_and_is_cached_briefly(
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/javascript")
     assert response.headers["cache-control"] == "public, max-age=300"
-    assert "/widget/${version}/chatbox.js" in response.text
+    assert "/widget/${version}/${name}" in response.text
+    # It imports every module loaded before opening at once (not each after its importer).
+    listed = re.search(r"const modules=\[([^\]]*)\]", response.text)
+    assert listed is not None, response.text
+    scripts = [name for name in BEFORE_OPENING if name.endswith(".js")]
+    assert listed.group(1).replace('"', "").split(",") == scripts
     assert f'"{VERSION}"' in response.text
 
 
 def test_versioned_files_are_immutable_and_importable_from_any_origin(
     server: ServerThread, http: httpx.Client
 ) -> None:
-    for name, kind in (("chatbox.js", "text/javascript"), ("chatbox.css", "text/css")):
+    for name in (*BEFORE_OPENING, "privacy.js", "privacy.css"):
+        kind = "text/css" if name.endswith(".css") else "text/javascript"
         response = http.get(f"/widget/{VERSION}/{name}")
         assert response.status_code == 200
         assert response.headers["content-type"].startswith(kind)
@@ -48,17 +58,65 @@ def test_everything_loaded_before_opening_fits_the_budget(
     server: ServerThread, http: httpx.Client
 ) -> None:
     total = len(http.get("/widget.js").content) + sum(
-        len(http.get(f"/widget/{VERSION}/{name}").content) for name in ("chatbox.js", "chatbox.css")
+        len(http.get(f"/widget/{VERSION}/{name}").content) for name in BEFORE_OPENING
     )
     assert total < BUDGET, f"{total} bytes"
 
 
-def test_compacting_removes_only_whitespace_and_comments() -> None:
-    for name in ("loader.js", "chatbox.js", "chatbox.css"):
-        source = (files("causerie") / "widget" / name).read_text("utf-8")
-        assert _without_comments_and_space(compact(source)) == _without_comments_and_space(source)
-    # No string or template literal may span lines, or compacting would change it.
-    script = (files("causerie") / "widget" / "chatbox.js").read_text("utf-8")
-    for number, line in enumerate(script.splitlines(), 1):
-        code = re.sub(r"/(?:\\.|[^/\n])+/[gimsuy]*", "", line)  # regex literals may hold quotes
-        assert code.count("`") % 2 == 0, f"chatbox.js:{number} opens a multi-line template"
+def test_the_shared_socket_module_is_served_to_both_the_chatbox_and_the_inbox(
+    server: ServerThread, http: httpx.Client
+) -> None:
+    from causerie.web.inbox import VERSION as INBOX_VERSION
+
+    widget = http.get(f"/widget/{VERSION}/socket.js")
+    inbox = http.get(f"/app/static/{INBOX_VERSION}/socket.js")
+    assert widget.status_code == inbox.status_code == 200
+    assert widget.content == inbox.content
+    assert b"export class Socket" in widget.content
+    assert "immutable" in inbox.headers["cache-control"]
+
+
+def _token_list(source: str) -> list[str]:
+    return [token for _, token in tokens(source)]
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_compacting_keeps_every_token_and_the_result_parses(path: Path) -> None:
+    source = path.read_text("utf-8")
+    compacted = compact(source)
+    assert _token_list(compacted) == _token_list(source)
+    assert len(compacted) < 0.85 * len(source)
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node not found: the syntax check needs it")
+    checked = subprocess.run(
+        [node, "--input-type=module", "--check"], input=compacted, capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("const a = b + +c;", "const a=b+ +c;"),
+        ("x = y - -1;", "x=y- -1;"),
+        ("return\nvalue;", "return\nvalue;"),  # a line break after return ends the statement
+        ("a = b\n(c)", "a=b\n(c)"),
+        ("f(a,\n  b);", "f(a,b);"),
+        ("if (x) {\n  y();\n}\n", "if(x){y();}"),
+        ('s = "a  b // c /* d */";', 's="a  b // c /* d */";'),
+        ("t = `a  ${f({ b: 1 })}  c`;", "t=`a  ${f({ b: 1 })}  c`;"),
+        ("r = /[\"'`/]  x/g.test(s);", "r=/[\"'`/]  x/g.test(s);"),
+        ("n = a / b / c;", "n=a/b/c;"),
+        ("x = a // note\n+ b;", "x=a\n+b;"),
+        ("/** @type {T} */ (x).y = 0.75;", "(x).y=0.75;"),
+        ("a = typeof  /x/;", "a=typeof/x/;"),
+    ],
+)
+def test_compact_js_on_the_hard_cases(source: str, expected: str) -> None:
+    assert compact_js(source) == expected + "\n"
+
+
+def test_compacting_css_keeps_strings_and_selectors_apart() -> None:
+    css = '.a,\n.b {\n  color: red;\n  /* note */\n}\n.c\n.d { content: "x:  y"; }\n'
+    assert compact(css, css=True) == '.a,.b{color:red;}.c .d { content: "x:  y"; }\n'

@@ -3,6 +3,7 @@
  * `{"error": {"code", "message"}}` and are thrown as ApiError. */
 
 let csrfToken = null;
+/** @type {(failure: ApiError) => void} */
 let onUnauthenticated = () => {};
 
 export class ApiError extends Error {
@@ -33,6 +34,8 @@ function withQuery(path, query) {
   return text ? `${path}?${text}` : path;
 }
 
+/** @param {string} method @param {string} path
+ * @param {{body?: unknown, query?: Record<string, unknown> | null, quiet401?: boolean}} [options] */
 export async function request(method, path, { body, query, quiet401 = false } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";

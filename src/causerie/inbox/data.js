@@ -5,17 +5,21 @@ import { api } from "./api.js";
 import { toast } from "./dom.js";
 import { randomId, visitorName } from "./format.js";
 import { announce } from "./notify.js";
-import { WebsiteSocket } from "./socket.js";
+import { Socket } from "./socket.js";
 import { FILTERS, emit, matchesFilter, savePrefs, sortList, state } from "./store.js";
 
 const ACK_TIMEOUT = 8000; // then the message goes again over HTTP, with the same client_id
+const PING_EVERY = 25000;
+const MAX_DELAY = 15000;
 const TYPING_SHOWN = 6000;
 const TYPING_REPEAT = 2000;
 const TYPING_IDLE = 3000;
 const FIRST_READY_WAIT = 3000;
 
-const sockets = new Map(); // website id -> WebsiteSocket
+const sockets = new Map(); // website id -> Socket (socket.js, shared with the chatbox)
+const inFlight = new Map(); // client id -> a pending message sent over a socket, until its ack
 const firstReady = new Map(); // website id -> Promise resolved at the socket's first `ready`
+/** @type {{onAuthFailed(): void, onOpen(conversationId: string): void}} */
 let hooks = { onAuthFailed: () => {}, onOpen: () => {} };
 
 export function setHooks(value) {
@@ -36,16 +40,29 @@ export function follow(websites) {
     if (sockets.has(website.id)) continue;
     let resolve;
     firstReady.set(website.id, new Promise((r) => { resolve = r; }));
-    sockets.set(website.id, new WebsiteSocket(website.id, state.prefs.availability, {
+    // The login cookie rides on the handshake (same origin): the first frame names the website.
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    sockets.set(website.id, new Socket({
+      url: `${scheme}//${location.host}/ws/agent`,
+      auth: (after) => ({ type: "auth", website_id: website.id, status: state.prefs.availability, ...(after === null ? {} : { after }) }),
       onFrame: (frame) => {
         if (frame.type === "ready") resolve();
         applyFrame(website.id, frame);
       },
-      onState: (value) => {
+      onState: (value, closed) => {
         state.connection.set(website.id, value);
         emit("status");
+        if (closed?.code === 4001) hooks.onAuthFailed();
       },
-      onAuthFailed: () => hooks.onAuthFailed(),
+      onLate: (clientId) => {
+        const pending = inFlight.get(clientId);
+        socketOf(website.id)?.forget(clientId);
+        inFlight.delete(clientId);
+        if (pending) post(pending);
+      },
+      pingEvery: PING_EVERY,
+      maxDelay: MAX_DELAY,
+      ackTimeout: ACK_TIMEOUT,
     }));
   }
 }
@@ -53,6 +70,7 @@ export function follow(websites) {
 export function unfollowAll() {
   for (const socket of sockets.values()) socket.close();
   sockets.clear();
+  inFlight.clear();
   firstReady.clear();
   state.connection.clear();
 }
@@ -63,7 +81,7 @@ function socketOf(websiteId) {
 
 export function setAvailability(status) {
   savePrefs({ availability: status });
-  for (const socket of sockets.values()) socket.setStatus(status);
+  for (const socket of sockets.values()) socket.send({ type: "availability", status });
   emit("status");
 }
 
@@ -179,6 +197,7 @@ function applyFrame(websiteId, frame) {
       onMessage(websiteId, frame.message);
       break;
     case "message.ack":
+      inFlight.delete(frame.client_id);
       if (state.current?.id === frame.message?.conversation_id) addToThread(frame.message);
       break;
     case "conversation.updated":
@@ -273,7 +292,7 @@ function onConversation(websiteId, conversation) {
   }
 }
 
-function onSession(websiteId, session) {
+function onSession(_websiteId, session) {
   let changed = false;
   for (const summary of state.conversations.values()) {
     if (summary.session_id === session.id) {
@@ -334,16 +353,13 @@ function onDeleted(conversationId) {
 }
 
 function onError(websiteId, frame) {
+  // (`rate_limited` is not seen here: the socket sends the message again itself.)
+  inFlight.delete(frame.client_id);
   const pending = frame.client_id ? state.current?.pending.get(frame.client_id) : null;
   if (pending) {
-    clearTimeout(pending.timer);
-    if (frame.code === "rate_limited") {
-      pending.timer = setTimeout(() => transmit(pending), 1000);
-    } else {
-      pending.state = "failed";
-      pending.error = frame.message;
-      emit("messages");
-    }
+    pending.state = "failed";
+    pending.error = frame.message;
+    emit("messages");
     return;
   }
   if (frame.code === "not_found" || frame.code === "unauthenticated" || frame.code === "invalid_token") return;
@@ -421,8 +437,9 @@ function addToThread(message) {
   if (!current?.conversation || message.conversation_id !== current.id) return;
   const pending = current.pending.get(message.client_id);
   if (pending && message.author === "operator") {
-    clearTimeout(pending.timer);
     current.pending.delete(message.client_id);
+    inFlight.delete(message.client_id);
+    socketOf(pending.website_id)?.forget(pending.client_id);
   }
   if (!current.messages.some((m) => m.id === message.id)) {
     current.messages.push(message);
@@ -482,7 +499,6 @@ function transmit(pending) {
   pending.state = "sending";
   pending.error = null;
   emit("messages");
-  clearTimeout(pending.timer);
   const frame = {
     type: "message.send",
     client_id: pending.client_id,
@@ -490,9 +506,14 @@ function transmit(pending) {
     conversation_id: pending.conversation_id,
     note: pending.type === "note",
   };
-  if (socketOf(pending.website_id)?.send(frame)) {
-    pending.timer = setTimeout(() => post(pending), ACK_TIMEOUT);
+  // Over the socket, which waits for the ack (and sends again after a reconnection); over HTTP,
+  // with the same client_id, if the socket is down or no ack comes within ACK_TIMEOUT.
+  const socket = socketOf(pending.website_id);
+  if (socket?.sendMessage(frame)) {
+    inFlight.set(pending.client_id, pending);
   } else {
+    socket?.forget(pending.client_id);
+    inFlight.delete(pending.client_id);
     post(pending);
   }
 }

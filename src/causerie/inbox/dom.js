@@ -80,7 +80,8 @@ export function toast(text, kind = "info") {
   toastTimer = setTimeout(() => item.remove(), kind === "error" ? 8000 : 4000);
 }
 
-/** A modal `<dialog>`; resolves with the value of the button that closed it ("" on Escape). */
+/** A modal `<dialog>`; resolves with the value of the button that closed it ("" on Escape).
+ * @param {{title: string, body: any, actions: {value: string, text: string, class?: string, autofocus?: boolean}[], label?: string, className?: string}} options */
 export function modal({ title, body, actions, label, className = "" }) {
   const heading = el("h2", { class: "dialog-title", text: title, id: `dialog-${Math.random().toString(36).slice(2)}` });
   const form = el("form", { method: "dialog", class: "dialog-actions" });

@@ -125,7 +125,7 @@ function item(summary, selected, focused) {
 }
 
 function options() {
-  return [...document.querySelectorAll("#conversations [role=option]")];
+  return [.../** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("#conversations [role=option]"))];
 }
 
 function setFocused(id) {
@@ -148,7 +148,8 @@ export function focusItem(index) {
 export function moveFocus(step) {
   const all = options();
   if (!all.length) return;
-  const at = all.findIndex((o) => o.dataset.id === (document.activeElement?.dataset?.id || focusedId));
+  const active = /** @type {HTMLElement | null} */ (document.activeElement);
+  const at = all.findIndex((o) => o.dataset.id === (active?.dataset?.id || focusedId));
   focusItem(at < 0 ? 0 : at + step);
 }
 

@@ -18,40 +18,37 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from causerie.actions.websites import get_website
+from causerie.web.compact import compact
 from causerie.web.deps import Rt
 from causerie.web.errors import ApiError
 
 router = APIRouter(include_in_schema=False)
 
-# Loaded before the chatbox is opened: chatbox.js and .css. Loaded on opening: privacy.js and .css.
+# Loaded before the chatbox is opened: chatbox.js, the modules it imports, and chatbox.css.
+# Loaded on opening: privacy.js and .css.
+BEFORE_OPENING = ("chatbox.js", "session.js", "socket.js", "view.js", "chatbox.css")
 _FILES = {
     "chatbox.js": "text/javascript",
+    "session.js": "text/javascript",
+    "socket.js": "text/javascript",
+    "view.js": "text/javascript",
     "chatbox.css": "text/css",
     "privacy.js": "text/javascript",
     "privacy.css": "text/css",
 }
 _WIDGET = files("causerie") / "widget"
+# The browser modules the chatbox and the inbox share (the socket's protocol): served under
+# both /widget/VERSION/ and /app/static/VERSION/, so each imports them from its own folder, and
+# each VERSION hashes them.
+SHARED = files("causerie") / "client"
 
 
-def compact(source: str) -> str:
-    """The source without indentation, blank lines and whole-line comments: the same code in a
-    fifth fewer bytes, with no build step. Sound for the widget's files, which keep every string
-    and template literal on one line (tests/test_widget_assets.py checks the result)."""
-    lines, in_comment = [], False
-    for line in source.splitlines():
-        text = line.strip()
-        if in_comment:
-            in_comment = "*/" not in text
-            continue
-        if text.startswith("/*"):
-            in_comment = "*/" not in text
-            continue
-        if text and not text.startswith("//"):
-            lines.append(text)
-    return "\n".join(lines) + "\n"
+def _source(name: str) -> str:
+    folder = SHARED if (SHARED / name).is_file() else _WIDGET
+    return (folder / name).read_text("utf-8")
 
 
-_CONTENT = {name: compact((_WIDGET / name).read_text("utf-8")).encode() for name in _FILES}
+_CONTENT = {name: compact(_source(name), name.endswith(".css")).encode() for name in _FILES}
 VERSION = hashlib.sha256(b"".join(_CONTENT[name] for name in sorted(_CONTENT))).hexdigest()[:12]
 _LOADER_SOURCE = compact((_WIDGET / "loader.js").read_text("utf-8").replace("__VERSION__", VERSION))
 

@@ -16,7 +16,8 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from causerie import __version__
-from causerie.web.assets import compact
+from causerie.web.assets import SHARED
+from causerie.web.compact import compact
 from causerie.web.errors import ApiError
 
 router = APIRouter(include_in_schema=False)
@@ -26,13 +27,19 @@ _TYPES = {".js": "text/javascript", ".css": "text/css"}
 
 
 def _load() -> dict[str, tuple[bytes, str]]:
-    """Every module and stylesheet of the package's `inbox` folder (no subfolder): the only
-    names `/app/static/` serves."""
+    """Every module and stylesheet of the package's `inbox` folder (no subfolder), and the
+    modules shared with the chatbox (`client`, see causerie.web.assets): the only names
+    `/app/static/` serves."""
     found: dict[str, tuple[bytes, str]] = {}
-    for entry in _INBOX.iterdir():
+    for entry in [*_INBOX.iterdir(), *SHARED.iterdir()]:
         suffix = entry.name[entry.name.rfind(".") :]
         if entry.is_file() and suffix in _TYPES:
-            found[entry.name] = (compact(entry.read_text("utf-8")).encode(), _TYPES[suffix])
+            if entry.name in found:
+                raise RuntimeError(f"two inbox files named {entry.name}")
+            found[entry.name] = (
+                compact(entry.read_text("utf-8"), suffix == ".css").encode(),
+                _TYPES[suffix],
+            )
     return found
 
 

@@ -1,104 +1,71 @@
-/* Causerie chatbox (docs/widget.md): a shadow-rooted chat panel, its session cookie, its socket
- * and the $causerie SDK. No dependency, no build step, no request to any host but Causerie. */
+/* Causerie chatbox (docs/widget.md): what the visitor's conversation holds, the $causerie SDK, and
+ * the glue between the session (session.js), the socket (socket.js, shared with the inbox) and
+ * the shadow-DOM view (view.js). No dependency, no build step, no request to any host but
+ * Causerie. */
 
-const STRINGS = {
-  en: {
-    open: "Open chat", close: "Close chat", title: "Chat", message: "Message",
-    placeholder: "Write a message…", send: "Send", online: "We're online",
-    offline: "We'll reply as soon as we can", greeting: "Hi! How can we help?",
-    typing: "is typing…", someone: "Someone", sending: "Sending…", sent: "Sent",
-    seen: "Seen", failed: "Not sent.", retry: "Retry", you: "You",
-    emailAsk: "No one is online right now. Leave your email and we'll reply there.",
-    emailLabel: "Your email", emailSave: "Save", emailSaved: "Thanks, we'll reply to {email}.",
-    reconnecting: "Reconnecting…", unread: "{n} unread messages", menu: "Chat options",
-  },
-  fr: {
-    open: "Ouvrir la discussion", close: "Fermer la discussion", title: "Discussion",
-    message: "Message", placeholder: "Écrivez un message…", send: "Envoyer",
-    online: "Nous sommes en ligne", offline: "Nous répondrons dès que possible",
-    greeting: "Bonjour ! Comment pouvons-nous vous aider ?", typing: "écrit…",
-    someone: "Quelqu'un", sending: "Envoi…", sent: "Envoyé", seen: "Vu",
-    failed: "Non envoyé.", retry: "Réessayer", you: "Vous",
-    emailAsk: "Personne n'est en ligne pour le moment. Laissez votre e-mail, nous vous répondrons.",
-    emailLabel: "Votre e-mail", emailSave: "Enregistrer",
-    emailSaved: "Merci, nous répondrons à {email}.", reconnecting: "Reconnexion…",
-    unread: "{n} messages non lus", menu: "Options de la discussion",
-  },
-};
+import { Session } from "./session.js";
+import { Socket } from "./socket.js";
+import { View } from "./view.js";
 
-const ACK_TIMEOUT = 15000;
-const PING_EVERY = 30000;
+/**
+ * @typedef {{id?: string, client_id?: string, author: string, body: string, created_at: string, state: string, operator?: {name?: string} | null, [field: string]: any}} Message
+ * @typedef {import("./socket.js").Frame} Frame
+ * @typedef {import("./session.js").Website} Website
+ * @typedef {(value?: any) => void} Handler
+ * @typedef {[string, string, any?]} Command
+ * @typedef {{base: string, websiteId: string, version: string, sessionStart: string, temporaryTtl: number}} Config
+ */
+
 const TYPING_IDLE = 3000;
-const TYPING_SHOWN = 6000;
-const LINK = /\bhttps?:\/\/[^\s<>"'`]+/gi;
 
 function randomId() {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === false || value === null || value === undefined) continue;
-    if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value === true ? "" : String(value));
-  }
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
-
-/** Text with its web links made clickable, built from text nodes only: nothing is ever parsed as
- * HTML. Links open in a new tab and carry nothing of the session (P19). */
-function richText(body) {
-  const fragment = document.createDocumentFragment();
-  let last = 0;
-  for (const match of body.matchAll(LINK)) {
-    let url = match[0];
-    const trailing = /[.,;:!?)\]}'"]+$/.exec(url);
-    if (trailing) url = url.slice(0, -trailing[0].length);
-    if (match.index > last) fragment.append(body.slice(last, match.index));
-    const link = el("a", { href: url, target: "_blank", rel: "noopener noreferrer nofollow" });
-    link.textContent = url;
-    fragment.append(link);
-    last = match.index + url.length;
-  }
-  if (last < body.length) fragment.append(body.slice(last));
-  return fragment;
-}
-
 class Sdk {
   constructor() {
+    /** @type {Map<string, Set<Handler>>} */
     this.handlers = new Map();
+    /** @type {Chatbox | null} */
     this.app = null;
+    /** @type {Command[]} */
     this.early = [];
   }
+  /** @param {unknown} command */
   push(command) {
     if (!Array.isArray(command)) return 0;
-    if (this.app) this.app.command(command);
-    else this.early.push(command);
+    const checked = /** @type {Command} */ (command);
+    if (this.app) this.app.command(checked);
+    else this.early.push(checked);
     return 0;
   }
+  /** @param {Chatbox} app @param {Command[]} queued */
   attach(app, queued) {
     this.app = app;
     for (const command of [...queued, ...this.early]) app.command(command);
     this.early = [];
   }
+  /** @param {string} name */
   is(name) {
     return this.app ? this.app.is(name) : false;
   }
+  /** @param {string} name */
   get(name) {
     return this.app ? this.app.get(name) : undefined;
   }
+  /** @param {string} name @param {unknown} handler */
   on(name, handler) {
     if (typeof handler !== "function") return;
-    if (!this.handlers.has(name)) this.handlers.set(name, new Set());
-    this.handlers.get(name).add(handler);
+    const handlers = this.handlers.get(name) || new Set();
+    this.handlers.set(name, handlers.add(/** @type {Handler} */ (handler)));
   }
+  /** @param {string} name @param {unknown} [handler] */
   off(name, handler) {
-    if (handler) this.handlers.get(name)?.delete(handler);
+    if (handler) this.handlers.get(name)?.delete(/** @type {Handler} */ (handler));
     else this.handlers.delete(name);
   }
+  /** @param {string} name @param {unknown} [value] */
   emit(name, value) {
     for (const handler of this.handlers.get(name) || []) {
       try {
@@ -110,62 +77,58 @@ class Sdk {
   }
 }
 
-class Chatbox {
+export class Chatbox {
+  /** @param {Config} config @param {Sdk} sdk */
   constructor({ base, websiteId, version, sessionStart, temporaryTtl }, sdk) {
     this.base = base;
-    // Strict mode (CAUSERIE_SESSION_START=open): no session, no cookie until the chatbox is opened.
-    this.strict = sessionStart === "open";
-    this.ttl = temporaryTtl;
     this.websiteId = websiteId;
     this.version = version;
     this.sdk = sdk;
-    this.cookieName = `causerie_session_${websiteId}`;
-    this.token = null;
-    this.session = null;
-    this.website = null;
+    this.session = new Session(base, websiteId, sessionStart === "open", temporaryTtl);
+    /** @type {Website} */
+    this.website = { settings: {} };
+    /** The position of the session's stream the last load gave. */
     this.seq = 0;
-    this.messages = new Map(); // id or client id -> message
-    this.order = []; // keys in display order
-    this.pending = new Map(); // client id -> {body, timer}
+    /** @type {Map<string, Message>} id, or `c:` + client id -> message */
+    this.messages = new Map();
+    /** @type {string[]} keys in display order */
+    this.order = [];
+    /** @type {Set<string>} client ids of the visitor's messages not acknowledged yet */
+    this.unacked = new Set();
+    /** @type {string | null} */
     this.operatorReadUpTo = null;
+    /** @type {string | null} */
+    this.readSent = null;
     this.opened = false;
     this.online = false;
     this.unread = 0;
+    /** @type {Socket | null} */
     this.socket = null;
-    this.attempt = 0;
-    this.ready = false;
+    /** @type {View | null} */
+    this.view = null;
+    /** @type {Promise<void> | null} */
+    this.starting = null;
+    /** @type {Promise<unknown>} */
     this.profileQueue = Promise.resolve();
-    // Profile fields the host page set before consent (P9): in this page's memory only.
+    /** Profile fields the host page set before consent (P9): in this page's memory only.
+     * @type {Map<string, any>} */
     this.held = new Map();
+    this.refused = false;
     this.emailAsked = false;
+    this.typingOn = false;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.typingTimer = undefined;
+    /** @type {Promise<{render(): void, toggleMenu(): void}> | null} privacy.js, once opened */
+    this.ext = null;
+    /** @type {() => void} */
+    this.gotSession = () => {};
+    /** @type {Promise<void>} */
     this.hasSession = new Promise((resolve) => (this.gotSession = resolve));
+    /** @type {Promise<void>} */
+    this.booted = Promise.resolve();
   }
 
-  // -- the session (P13-P15) ---------------------------------------------------------------
-
-  readCookie() {
-    const prefix = `${this.cookieName}=`;
-    const found = document.cookie.split("; ").find((c) => c.startsWith(prefix));
-    return found ? decodeURIComponent(found.slice(prefix.length)) : null;
-  }
-
-  writeCookie(token, maxAge) {
-    const secure = location.protocol === "https:" ? "; Secure" : "";
-    document.cookie = `${this.cookieName}=${encodeURIComponent(token)}; Max-Age=${maxAge}; Path=/; SameSite=Lax${secure}`;
-  }
-
-  saveCookie() {
-    // In strict mode a temporary session's cookie lives no longer than the session (P15).
-    const temporary = this.strict && this.session?.state !== "permanent";
-    this.writeCookie(this.token, temporary ? Math.min(this.maxAge, this.ttl) : this.maxAge);
-  }
-
-  permanent() {
-    if (this.session && this.session.state !== "permanent") {
-      this.session = { ...this.session, state: "permanent" };
-      this.saveCookie();
-    }
-  }
+  // -- the session (P13-P15) and the socket (docs/realtime.md) ----------------------------
 
   /** The session, opened once: on load, or in strict mode (and after an erasure) when used. */
   ensureSession() {
@@ -177,128 +140,63 @@ class Chatbox {
   }
 
   async openSession() {
-    const locale = /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/.test(navigator.language || "")
-      ? navigator.language
-      : undefined;
-    const body = {
-      token: this.readCookie() || undefined,
-      page: {
-        url: location.href.slice(0, 2048),
-        title: document.title.slice(0, 500),
-        referrer: document.referrer.slice(0, 2048),
-      },
-      locale,
-      timezone: (Intl.DateTimeFormat().resolvedOptions().timeZone || "").slice(0, 64) || undefined,
-    };
-    const response = await fetch(`${this.base}/api/widget/v1/websites/${this.websiteId}/session`, {
-      method: "POST",
-      headers: { "Content-Type": "text/plain" }, // JSON as text: no CORS preflight per page view
-      body: JSON.stringify(body),
-      credentials: "omit",
-    });
-    if (!response.ok) throw new Error(`session: HTTP ${response.status}`);
-    const data = await response.json();
-    this.token = data.token;
-    this.maxAge = data.cookie.max_age;
-    this.session = data.session;
-    this.saveCookie(); // rewritten on every load (P14)
+    const data = await this.session.load();
     this.website = data.website;
-    this.online = data.website.availability.online;
+    this.online = !!data.website.availability?.online;
     this.seq = data.seq || 0;
     for (const message of data.messages) this.addMessage(message, true);
     this.gotSession();
     return data;
   }
 
-  async api(method, path, body) {
-    const response = await fetch(`${this.base}/api/widget/v1${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${this.token}`, "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "omit",
+  /** @param {import("./socket.js").MessageFrame[]} carried messages still waiting for an ack */
+  connect(carried = []) {
+    this.socket = new Socket({
+      url: `${this.base.replace(/^http/, "ws")}/ws/visitor?website_id=${encodeURIComponent(this.websiteId)}`,
+      seq: this.seq,
+      auth: (after) => ({ type: "auth", token: this.session.token, after }),
+      onFrame: (frame) => this.onFrame(frame),
+      onState: () => this.view?.renderStatus(),
+      onLate: (clientId) => this.failed(clientId),
     });
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw Object.assign(new Error(data.error?.message || `HTTP ${response.status}`), { code: data.error?.code });
-    return data;
+    for (const frame of carried) this.socket.sendMessage(frame);
   }
 
-  // -- the socket (docs/realtime.md) ------------------------------------------------------
-
-  connect() {
-    const url = `${this.base.replace(/^http/, "ws")}/ws/visitor?website_id=${encodeURIComponent(this.websiteId)}`;
-    const socket = new WebSocket(url);
-    this.socket = socket;
-    socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token: this.token, after: this.seq }));
-    socket.onmessage = (event) => {
-      try {
-        this.onFrame(JSON.parse(event.data));
-      } catch (error) {
-        console.error("Causerie: bad frame", error);
-      }
-    };
-    socket.onclose = () => {
-      if (this.socket !== socket) return;
-      this.ready = false;
-      this.socket = null;
-      clearInterval(this.pinger);
-      const delay = Math.min(10000, 500 * 2 ** this.attempt) * (0.75 + Math.random() / 2);
-      this.attempt += 1;
-      this.renderStatus();
-      this.reconnectTimer = setTimeout(() => this.connect(), delay);
-    };
-  }
-
-  reconnectNow() {
-    if (this.ready) return;
-    clearTimeout(this.reconnectTimer);
-    if (!this.socket) this.connect();
-  }
-
-  sendFrame(frame) {
-    if (this.ready && this.socket?.readyState === WebSocket.OPEN) {
-      this.socket.send(JSON.stringify(frame));
-      return true;
-    }
-    return false;
-  }
-
+  /** @param {Frame} frame */
   onFrame(frame) {
-    if (typeof frame.seq === "number" && frame.seq > this.seq) this.seq = frame.seq;
     switch (frame.type) {
       case "ready":
-        this.ready = true;
-        this.attempt = 0;
         this.online = frame.availability.online;
-        this.session = frame.session;
-        this.pinger = setInterval(() => this.sendFrame({ type: "ping" }), PING_EVERY);
-        for (const clientId of this.pending.keys()) this.transmit(clientId);
-        this.renderStatus();
+        this.session.data = frame.session;
+        // The socket sends every unacknowledged message again.
+        for (const clientId of this.socket?.pending.keys() || []) this.sending(clientId);
+        this.view?.renderStatus();
         this.markRead();
         break;
       case "message.created":
         this.addMessage(frame.message, false);
         break;
       case "message.ack":
-        this.acked(frame.client_id, frame.message);
+        if (frame.client_id) this.acked(frame.client_id, frame.message);
         break;
       case "typing":
-        if (frame.from === "operator") this.showTyping(frame.on ? frame.operator?.name : null);
+        if (frame.from === "operator") this.view?.showTyping(frame.on ? frame.operator?.name : null);
         break;
       case "read":
         if (frame.by === "operator") {
           this.operatorReadUpTo = frame.up_to;
-          this.renderMarks();
+          this.view?.renderMarks();
         }
         break;
       case "presence":
         if (typeof frame.online === "boolean") {
           this.online = frame.online;
-          this.renderStatus();
+          this.view?.renderStatus();
         }
         break;
       case "session.updated":
-        this.session = frame.session;
-        this.saveCookie();
+        this.session.data = frame.session;
+        this.session.save();
         this.refresh();
         break;
       case "error":
@@ -309,13 +207,15 @@ class Chatbox {
     }
   }
 
+  /** @param {Frame} frame */
   onError(frame) {
     if (frame.code === "invalid_session") {
-      // The session is gone (expired, or deleted by the website): start a new one.
+      // The session is gone (expired, or deleted by the website): start a new one, and send
+      // there what was waiting.
+      const carried = [...(this.socket?.pending.values() || [])].map((pending) => pending.frame);
       this.socket?.close();
       this.socket = null;
-      this.ready = false;
-      this.openSession().then(() => this.connect(), () => this.renderStatus());
+      this.openSession().then(() => this.connect(carried), () => this.view?.renderStatus());
       return;
     }
     if (frame.code === "consent_required") {
@@ -323,44 +223,40 @@ class Chatbox {
       this.openSession().then(() => this.refresh(), () => {});
       return;
     }
-    const clientId = frame.client_id;
-    if (!clientId || !this.pending.has(clientId)) return;
-    if (frame.code === "rate_limited") {
-      setTimeout(() => this.transmit(clientId), 1000);
-    } else {
-      this.failed(clientId);
-    }
+    if (frame.client_id) this.failed(frame.client_id);
   }
 
   // -- messages ---------------------------------------------------------------------------
 
+  /** @param {Message} message @param {boolean} initial from the session's load */
   addMessage(message, initial) {
     const pendingKey = `c:${message.client_id}`;
     if (message.author === "visitor" && this.messages.has(pendingKey)) {
       this.messages.set(pendingKey, { ...message, state: "sent" });
-      this.renderMessage(pendingKey);
+      this.view?.renderMessage(pendingKey);
       return;
     }
-    if (this.messages.has(message.id)) return;
+    if (!message.id || this.messages.has(message.id)) return;
     this.messages.set(message.id, { ...message, state: "sent" });
     this.order.push(message.id);
-    this.renderMessage(message.id);
-    if (!initial) this.permanent();
+    this.view?.renderMessage(message.id);
+    if (!initial) this.session.permanent();
     if (message.author === "operator" && !initial) {
-      this.showTyping(null);
+      this.view?.showTyping(null);
       if (!this.opened || document.visibilityState !== "visible") {
         this.unread += 1;
-        this.renderBadge();
+        this.view?.renderBadge();
       }
       this.markRead();
       this.sdk.emit("message:received", message);
     }
   }
 
+  /** @param {unknown} text */
   send(text) {
     const body = String(text ?? "").trim();
     if (!body || body.length > 10000) return;
-    if (!this.token) return void this.ensureSession().then(() => this.send(body));
+    if (!this.session.token) return void this.ensureSession().then(() => this.send(body));
     if (this.needsConsent()) return void this.extras(); // P9: nothing is sent before consent
     const clientId = randomId();
     const key = `c:${clientId}`;
@@ -369,54 +265,59 @@ class Chatbox {
       created_at: new Date().toISOString(), state: "sending",
     });
     this.order.push(key);
-    this.pending.set(clientId, { body, timer: null });
-    this.renderMessage(key);
+    this.unacked.add(clientId);
+    this.view?.renderMessage(key);
     this.transmit(clientId);
     this.stopTyping();
   }
 
+  /** (Again, for "Retry" or after consent) a message of the visitor's not acknowledged yet.
+   * @param {string} clientId */
   transmit(clientId) {
-    const pending = this.pending.get(clientId);
-    if (!pending) return;
-    const key = `c:${clientId}`;
-    const message = this.messages.get(key);
-    if (message.state === "failed") {
-      message.state = "sending";
-      this.renderMessage(key);
-    }
-    clearTimeout(pending.timer);
-    pending.timer = setTimeout(() => this.failed(clientId), ACK_TIMEOUT);
-    this.sendFrame({ type: "message.send", client_id: clientId, body: pending.body });
+    const message = this.messages.get(`c:${clientId}`);
+    if (!message || !this.unacked.has(clientId)) return;
+    this.sending(clientId);
+    if (!this.socket) return this.failed(clientId);
+    this.socket.sendMessage({ type: "message.send", client_id: clientId, body: message.body });
   }
 
+  /** @param {string} clientId */
+  sending(clientId) {
+    const key = `c:${clientId}`;
+    const message = this.messages.get(key);
+    if (message?.state === "failed") {
+      message.state = "sending";
+      this.view?.renderMessage(key);
+    }
+  }
+
+  /** @param {string} clientId @param {Message} message */
   acked(clientId, message) {
-    const pending = this.pending.get(clientId);
-    if (!pending) return;
-    clearTimeout(pending.timer);
-    this.pending.delete(clientId);
+    if (!this.unacked.delete(clientId)) return;
     const key = `c:${clientId}`;
     this.messages.set(key, { ...message, state: "sent" });
-    this.renderMessage(key);
-    this.permanent();
+    this.view?.renderMessage(key);
+    this.session.permanent();
     this.sdk.emit("message:sent", message);
     this.maybeAskEmail();
   }
 
+  /** @param {string} clientId */
   failed(clientId) {
     const key = `c:${clientId}`;
     const message = this.messages.get(key);
-    if (!message || !this.pending.has(clientId)) return;
+    if (!message || !this.unacked.has(clientId)) return;
     message.state = "failed";
-    this.renderMessage(key);
+    this.view?.renderMessage(key);
   }
 
   markRead() {
     if (!this.opened || document.visibilityState !== "visible") return;
-    const last = [...this.order].reverse().map((k) => this.messages.get(k)).find((m) => m.author === "operator" && m.id);
+    const last = [...this.order].reverse().map((k) => this.messages.get(k)).find((m) => m?.author === "operator" && m.id);
     this.unread = 0;
-    this.renderBadge();
-    if (last && last.id !== this.readSent) {
-      if (this.sendFrame({ type: "read", up_to: last.id })) this.readSent = last.id;
+    this.view?.renderBadge();
+    if (last?.id && last.id !== this.readSent) {
+      if (this.socket?.send({ type: "read", up_to: last.id })) this.readSent = last.id;
     }
   }
 
@@ -425,7 +326,7 @@ class Chatbox {
   typed() {
     if (!this.typingOn) {
       this.typingOn = true;
-      this.sendFrame({ type: "typing", on: true });
+      this.socket?.send({ type: "typing", on: true });
     }
     clearTimeout(this.typingTimer);
     this.typingTimer = setTimeout(() => this.stopTyping(), TYPING_IDLE);
@@ -435,30 +336,19 @@ class Chatbox {
     clearTimeout(this.typingTimer);
     if (this.typingOn) {
       this.typingOn = false;
-      this.sendFrame({ type: "typing", on: false });
+      this.socket?.send({ type: "typing", on: false });
     }
-  }
-
-  showTyping(name) {
-    clearTimeout(this.typingShown);
-    const line = this.ui.typing;
-    if (!name) {
-      line.hidden = true;
-      return;
-    }
-    line.textContent = `${name || this.t("someone")} ${this.t("typing")}`;
-    line.hidden = false;
-    this.typingShown = setTimeout(() => (line.hidden = true), TYPING_SHOWN);
   }
 
   // -- profile and SDK --------------------------------------------------------------------
 
+  /** @param {Record<string, any>} fields */
   setProfile(fields) {
     // In order, after the session exists; a failure is reported, never thrown at the page.
     // Without consent (P9) nothing is sent: the fields wait in `held` (see hold).
     this.profileQueue = this.profileQueue
       .then(() => this.hasSession)
-      .then(() => this.needsConsent() ? this.hold(fields) : this.api("PATCH", "/session/profile", fields).then((data) => (this.session = data.session), (error) => {
+      .then(() => this.needsConsent() ? this.hold(fields) : this.session.api("PATCH", "/session/profile", fields).then((data) => (this.session.data = data.session), (error) => {
         if (error.code !== "consent_required") throw error;
         // The notice changed since this page loaded: hold the fields, and read it again.
         this.hold(fields);
@@ -471,13 +361,14 @@ class Chatbox {
   /** Keeps profile fields until the visitor decides (P9): in memory, never in the browser's
    * storage, never sent. A later value replaces a held one (custom data merges key by key, as
    * the server merges it). Accepting sends them (release), refusing drops them; after a refusal
-   * (or a withdrawal) fields set are dropped until the visitor accepts. */
+   * (or a withdrawal) fields set are dropped until the visitor accepts.
+   * @param {Record<string, any>} fields */
   hold(fields) {
     if (this.refused) return;
     for (const [name, value] of Object.entries(fields)) this.held.set(name, name === "data" ? { ...this.held.get(name), ...value } : value);
   }
 
-  /** Sends (`send` true, once consent is given) or drops what was held. */
+  /** Sends (`send` true, once consent is given) or drops what was held. @param {boolean} send */
   release(send) {
     const held = [...this.held];
     this.held.clear();
@@ -485,6 +376,7 @@ class Chatbox {
     if (send) for (const [name, value] of held) this.setProfile({ [name]: value });
   }
 
+  /** @param {Command} command */
   command([verb, name, value]) {
     if (verb === "set") {
       const field = { "user:email": "email", "user:nickname": "nickname", "user:phone": "phone" }[name];
@@ -499,17 +391,20 @@ class Chatbox {
     else if (verb === "off") this.sdk.off(name, value);
   }
 
+  /** @param {string} name */
   is(name) {
     if (name === "chat:opened") return this.opened;
     if (name === "chat:closed") return !this.opened;
-    if (name === "session:ongoing") return this.session?.state === "permanent";
+    if (name === "session:ongoing") return this.session.data?.state === "permanent";
     return false;
   }
 
+  /** @param {string} name */
   get(name) {
-    const profile = this.session?.profile || {};
+    const session = this.session.data;
+    const profile = session?.profile || {};
     return {
-      "session:id": this.session?.id,
+      "session:id": session?.id,
       "user:email": profile.email,
       "user:nickname": profile.nickname,
       "user:phone": profile.phone,
@@ -519,28 +414,17 @@ class Chatbox {
   }
 
   maybeAskEmail() {
-    const settings = this.website?.settings || {};
-    if (this.emailAsked || this.online || !settings.email_prompt || this.session?.profile?.email) return;
+    const settings = this.website.settings;
+    if (this.emailAsked || this.online || !settings.email_prompt || this.session.data?.profile?.email) return;
     this.emailAsked = true;
-    const input = el("input", { type: "email", "aria-label": this.t("emailLabel"), placeholder: this.t("emailLabel"), required: true, autocomplete: "email" });
-    const form = el("form", { class: "email" }, el("p", { text: this.t("emailAsk") }), input,
-      el("button", { type: "submit", text: this.t("emailSave") }));
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      const email = input.value.trim();
-      if (!email) return;
-      this.setProfile({ email }).then(() => {
-        if (this.session?.profile?.email) form.replaceChildren(el("p", { text: this.t("emailSaved").replace("{email}", email) }));
-      });
-    });
-    this.ui.messages.append(form);
+    this.view?.askEmail((email) => this.setProfile({ email }).then(() => !!this.session.data?.profile?.email));
   }
 
   // -- privacy: consent (P9), the menu; loaded when the chatbox is first opened (privacy.js) --
 
   needsConsent() {
-    const settings = this.website?.settings || {};
-    return !!settings.consent_required && this.session?.consent?.version !== settings.consent_version;
+    const settings = this.website.settings;
+    return !!settings.consent_required && this.session.data?.consent?.version !== settings.consent_version;
   }
 
   extras() {
@@ -549,201 +433,52 @@ class Chatbox {
   }
 
   refresh() {
-    return this.ext?.then((ext) => this.token && ext.render()).catch((error) => console.error("Causerie:", error));
-  }
-
-  // -- the user interface -----------------------------------------------------------------
-
-  t(key) {
-    return (STRINGS[this.locale] || STRINGS.en)[key] || STRINGS.en[key];
-  }
-
-  mount(css) {
-    const settings = this.website.settings;
-    const wanted = (settings.locale || navigator.language || "en").slice(0, 2).toLowerCase();
-    this.locale = STRINGS[wanted] ? wanted : "en";
-    const host = document.createElement("causerie-chatbox");
-    for (const [name, value] of [["display", "block"], ["position", "fixed"], ["z-index", "2147483000"], ["inset", "auto"], ["width", "0"], ["height", "0"], ["margin", "0"], ["padding", "0"], ["border", "0"], ["opacity", "1"], ["visibility", "visible"], ["transform", "none"], ["filter", "none"]]) {
-      host.style.setProperty(name, value, "important");
-    }
-    const root = host.attachShadow({ mode: "open" });
-    const sheet = new CSSStyleSheet();
-    sheet.replaceSync(css);
-    root.adoptedStyleSheets = [sheet];
-    const accent = /^#[0-9a-fA-F]{3,8}$/.test(settings.color || "") ? settings.color : "#3b5bdb";
-    const side = settings.position === "left" ? "left" : "right";
-    const name = this.website.name || this.t("title");
-
-    const badge = el("span", { class: "badge", part: "badge", hidden: true, "aria-hidden": "true" });
-    const launcher = el("button", { class: "launcher", part: "launcher", type: "button", "aria-label": this.t("open"), "aria-expanded": "false", "aria-controls": "causerie-panel" },
-      el("span", { class: "icon", "aria-hidden": "true" }), badge);
-    const status = el("p", { class: "status", "aria-live": "polite" });
-    const closer = el("button", { class: "close", type: "button", "aria-label": this.t("close") }, el("span", { "aria-hidden": "true", text: "×" }));
-    // The privacy menu's button; the menu itself comes with privacy.js, loaded on opening.
-    const menuButton = el("button", { class: "menu-button", part: "menu-button", type: "button", "aria-label": this.t("menu"), "aria-haspopup": "menu", "aria-expanded": "false" }, el("span", { "aria-hidden": "true", text: "⋯" }));
-    const messages = el("div", { class: "messages", part: "messages", role: "log", "aria-live": "polite", "aria-relevant": "additions", tabindex: "0", "aria-label": name });
-    const typing = el("p", { class: "typing", "aria-live": "polite", hidden: true });
-    const composer = el("textarea", { class: "composer", part: "composer", rows: "1", "aria-label": this.t("message"), placeholder: this.t("placeholder"), maxlength: "10000" });
-    const sendButton = el("button", { class: "send", part: "send", type: "submit", "aria-label": this.t("send") }, el("span", { "aria-hidden": "true", text: "➤" }));
-    const form = el("form", { class: "compose" }, composer, sendButton);
-    const panel = el("section", { class: "panel", part: "panel", id: "causerie-panel", role: "dialog", "aria-modal": "false", "aria-label": name, hidden: true },
-      el("header", {}, el("div", {}, el("h2", { text: name }), status), menuButton, closer), messages, typing, form);
-    const frame = el("div", { class: `frame ${side}`, style: `--accent: ${accent}` }, panel, launcher);
-    root.append(frame);
-    this.ui = { host, root, launcher, badge, panel, status, messages, typing, composer, form, menuButton };
-
-    const greeting = (settings.greeting || "").trim() || this.t("greeting");
-    messages.append(el("p", { class: "greeting", text: greeting }));
-    for (const key of this.order) this.renderMessage(key);
-
-    launcher.addEventListener("click", () => (this.opened ? this.close() : this.open()));
-    closer.addEventListener("click", () => this.close());
-    menuButton.addEventListener("click", () => this.extras().then(() => this.ext.then((ext) => ext.toggleMenu())));
-    panel.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") this.close();
-    });
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.send(composer.value);
-      composer.value = "";
-      this.autosize();
-    });
-    composer.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        form.requestSubmit();
-      }
-    });
-    composer.addEventListener("input", () => {
-      this.autosize();
-      if (composer.value.trim()) this.typed();
-      else this.stopTyping();
-    });
-    messages.addEventListener("click", (event) => {
-      const retry = event.target.closest?.("button.retry");
-      if (retry) this.transmit(retry.dataset.clientId);
-    });
-    document.addEventListener("visibilitychange", () => this.markRead());
-    window.addEventListener("online", () => this.reconnectNow());
-    // Beside <body>, not in it: a transform or filter on the page's body cannot move it.
-    document.documentElement.append(host);
-    this.renderStatus();
-  }
-
-  autosize() {
-    const box = this.ui.composer;
-    box.style.height = "auto";
-    box.style.height = `${Math.min(box.scrollHeight, 120)}px`;
+    return this.ext?.then((ext) => this.session.token && ext.render()).catch((error) => console.error("Causerie:", error));
   }
 
   open() {
-    if (this.opened || !this.ui) return;
+    if (this.opened || !this.view) return;
     this.opened = true;
-    this.ui.panel.hidden = false;
-    this.ui.launcher.setAttribute("aria-expanded", "true");
-    this.ui.launcher.setAttribute("aria-label", this.t("close"));
-    this.ui.composer.focus();
-    this.scrollDown();
+    this.view.show(true);
     this.markRead();
     this.ensureSession().then(() => this.extras(), (error) => console.error("Causerie:", error));
     this.sdk.emit("chat:opened");
   }
 
   close() {
-    if (!this.opened || !this.ui) return;
+    if (!this.opened || !this.view) return;
     this.opened = false;
-    this.ui.panel.hidden = true;
-    this.ui.launcher.setAttribute("aria-expanded", "false");
-    this.ui.launcher.setAttribute("aria-label", this.t("open"));
-    this.ui.launcher.focus();
+    this.view.show(false);
     this.sdk.emit("chat:closed");
-  }
-
-  scrollDown() {
-    const box = this.ui.messages;
-    box.scrollTop = box.scrollHeight;
-  }
-
-  renderStatus() {
-    if (!this.ui) return;
-    const text = !this.ready && this.attempt > 0
-      ? this.t("reconnecting")
-      : this.t(this.online ? "online" : "offline");
-    this.ui.status.textContent = text;
-    this.ui.status.classList.toggle("online", this.online);
-  }
-
-  renderBadge() {
-    if (!this.ui) return;
-    const badge = this.ui.badge;
-    badge.hidden = this.unread === 0;
-    badge.textContent = this.unread > 9 ? "9+" : String(this.unread);
-    this.ui.launcher.setAttribute("aria-label", this.unread
-      ? `${this.t(this.opened ? "close" : "open")} (${this.t("unread").replace("{n}", this.unread)})`
-      : this.t(this.opened ? "close" : "open"));
-  }
-
-  renderMessage(key) {
-    if (!this.ui) return;
-    const message = this.messages.get(key);
-    const time = new Date(message.created_at);
-    const stamp = el("time", { datetime: message.created_at, text: Number.isNaN(time.getTime()) ? "" : time.toLocaleTimeString(this.locale, { hour: "2-digit", minute: "2-digit" }) });
-    const who = message.author === "operator" ? message.operator?.name || this.t("someone") : this.t("you");
-    const bubble = el("div", { class: "body" });
-    bubble.append(richText(message.body));
-    const meta = el("p", { class: "meta" }, el("span", { class: "who", text: who }), stamp);
-    if (message.author === "visitor") {
-      const state = el("span", { class: `state ${message.state}`, "data-state": message.state });
-      if (message.state === "failed") {
-        state.append(this.t("failed"), " ", el("button", { type: "button", class: "retry", "data-client-id": message.client_id, text: this.t("retry") }));
-      } else {
-        state.textContent = this.t(message.state === "sending" ? "sending" : "sent");
-      }
-      meta.append(state);
-    }
-    const item = el("article", { class: `message ${message.author}`, "data-key": key, "data-id": message.id || "", "aria-label": who }, bubble, meta);
-    const existing = this.ui.messages.querySelector(`[data-key="${CSS.escape(key)}"]`);
-    if (existing) existing.replaceWith(item);
-    else this.ui.messages.append(item);
-    this.renderMarks();
-    this.scrollDown();
-  }
-
-  renderMarks() {
-    if (!this.ui) return;
-    for (const seen of this.ui.messages.querySelectorAll(".seen")) seen.remove();
-    if (!this.operatorReadUpTo) return;
-    const index = this.order.findIndex((k) => this.messages.get(k).id === this.operatorReadUpTo);
-    if (index < 0) return;
-    const lastSeen = this.order.slice(0, index + 1).reverse().find((k) => this.messages.get(k).author === "visitor");
-    const item = lastSeen && this.ui.messages.querySelector(`[data-key="${CSS.escape(lastSeen)}"] .meta`);
-    if (item) item.append(el("span", { class: "seen", text: this.t("seen") }));
   }
 }
 
-/** Entry point, called by widget.js with where Causerie lives and which website this is. */
+/** Entry point, called by widget.js with where Causerie lives and which website this is.
+ * @param {Config} config */
 export async function start(config) {
-  const queued = Array.isArray(window.$causerie) ? window.$causerie : [];
+  const queued = /** @type {Command[]} */ ((Array.isArray(window.$causerie) ? window.$causerie : []).filter(Array.isArray));
   const sdk = new Sdk();
-  const api = {
+  /** @type {CauserieSdk} */
+  const live = {
     push: (command) => sdk.push(command),
     is: (name) => sdk.is(name),
     get: (name) => sdk.get(name),
     on: (name, handler) => sdk.on(name, handler),
     off: (name, handler) => sdk.off(name, handler),
   };
-  window.$causerie = api;
+  window.$causerie = live;
   const app = new Chatbox(config, sdk);
-  let resolveBooted;
+  /** @type {() => void} */
+  let resolveBooted = () => {};
   app.booted = new Promise((resolve) => (resolveBooted = resolve));
   const cssUrl = `${config.base}/widget/${config.version}/chatbox.css`;
   // Strict mode, first visit: only what the launcher looks like; the session waits for a click.
-  const look = app.strict && !app.readCookie()
+  const look = app.session.strict && !app.session.readCookie()
     ? fetch(`${config.base}/widget/websites/${config.websiteId}/look`, { credentials: "omit" }).then((r) => r.json()).then((w) => (app.website = { settings: {}, ...w }))
     : app.openSession();
   const [css] = await Promise.all([fetch(cssUrl, { credentials: "omit" }).then((r) => r.text()), look]);
-  app.mount(css);
-  if (app.token) app.starting = Promise.resolve(app.connect());
+  app.view = new View(app, css, app.website);
+  if (app.session.token) app.starting = Promise.resolve(app.connect());
   sdk.attach(app, queued);
   resolveBooted();
 }

@@ -3,7 +3,7 @@
  * The server writes its settings in place of the config below when it serves this file. */
 (() => {
   "use strict";
-  const script = document.currentScript;
+  const script = /** @type {HTMLScriptElement | null} */ (document.currentScript);
   if (window.__causerieLoaded) return;
   window.__causerieLoaded = true;
   const websiteId = window.CAUSERIE_WEBSITE_ID;
@@ -13,8 +13,10 @@
   }
   const base = new URL(script.src).origin;
   const version = "__VERSION__";
-  const config = "__CONFIG__";
-  import(`${base}/widget/${version}/chatbox.js`)
-    .then((chatbox) => chatbox.start({ ...config, base, websiteId, version }))
+  const config = /** @type {{sessionStart: string, temporaryTtl: number}} */ (/** @type {unknown} */ ("__CONFIG__"));
+  // chatbox.js and the modules it imports, fetched at once rather than each after its importer.
+  const modules = ["chatbox.js", "session.js", "socket.js", "view.js"];
+  Promise.all(modules.map((name) => import(`${base}/widget/${version}/${name}`)))
+    .then(([chatbox]) => chatbox.start({ ...config, base, websiteId, version }))
     .catch((error) => console.error("Causerie: the chatbox could not start", error));
 })();

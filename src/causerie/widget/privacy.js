@@ -2,7 +2,7 @@
  * the menu (download my data, delete this conversation, privacy notice, withdraw consent).
  * Loaded by chatbox.js when the chatbox is first opened, so that it costs nothing before. */
 
-import { el } from "./chatbox.js";
+import { el } from "./view.js";
 
 const STRINGS = {
   en: {
@@ -32,10 +32,15 @@ const STRINGS = {
   },
 };
 
-/** Called once with the chatbox (chatbox.js's Chatbox); returns what it calls back. */
+/** @typedef {Node | string} Child */
+
+/** Called once with the chatbox, once it has its view; returns what it calls back.
+ * @param {import("./chatbox.js").Chatbox} app */
 export async function install(app) {
-  const t = (key) => (STRINGS[app.locale] || STRINGS.en)[key];
-  const { root, panel, form } = app.ui;
+  const view = /** @type {import("./view.js").View} */ (app.view);
+  /** @param {keyof typeof STRINGS.en} key */
+  const t = (key) => STRINGS[view.locale][key];
+  const { root, panel, form, composer } = view.ui;
   const css = await fetch(new URL("privacy.css", import.meta.url), { credentials: "omit" }).then((r) => r.text());
   const sheet = new CSSStyleSheet();
   sheet.replaceSync(css);
@@ -44,41 +49,47 @@ export async function install(app) {
   // -- the sheet: what replaces the composer (the consent gate, a confirmation, a notice) ----
   const box = el("div", { class: "sheet", part: "privacy", "aria-live": "polite", hidden: true });
   form.before(box);
+  /** @type {string | null} */
   let shown = null; // what the sheet shows: "gate", "confirm", "withdrawn", "erased" or null
   let busy = false;
 
-  const noticeUrl = () => `${app.base}/privacy/${encodeURIComponent(app.websiteId)}?lang=${app.locale === "fr" ? "fr" : "en"}`;
+  const noticeUrl = () => `${app.base}/privacy/${encodeURIComponent(app.websiteId)}?lang=${view.locale === "fr" ? "fr" : "en"}`;
+  /** @param {string} text @param {Record<string, unknown>} [attrs] */
   const noticeLink = (text, attrs = {}) => el("a", { href: noticeUrl(), target: "_blank", rel: "noopener noreferrer", text, ...attrs });
 
+  /** @param {string | null} what @param {...Child} children */
   function show(what, ...children) {
     const was = shown;
     shown = what;
     box.replaceChildren(...children);
     box.hidden = !what;
     form.hidden = !!what;
-    if (what && what !== was && app.opened) (box.querySelector(".cancel") || box.querySelector("button"))?.focus();
-    if (!what && was && app.opened) app.ui.composer.focus();
+    if (what && what !== was && app.opened) /** @type {HTMLElement | null} */ (box.querySelector(".cancel") || box.querySelector("button"))?.focus();
+    if (!what && was && app.opened) composer.focus();
   }
 
+  /** @param {string} text @param {() => unknown} onClick */
   function button(text, onClick, kind = "") {
     const node = el("button", { type: "button", class: kind, text });
     node.addEventListener("click", () => run(onClick));
     return node;
   }
 
+  /** @param {() => unknown} action */
   async function run(action) {
     if (busy) return;
     busy = true;
     try {
       await action();
     } catch (error) {
-      console.warn("Causerie:", error.message);
+      console.warn("Causerie:", /** @type {Error} */ (error).message);
       box.append(el("p", { class: "error", role: "alert", text: t("failed") }));
     } finally {
       busy = false;
     }
   }
 
+  /** @param {...Child} before */
   function gate(...before) {
     const settings = app.website.settings;
     const version = settings.consent_version;
@@ -93,15 +104,16 @@ export async function install(app) {
   function refuse() {
     app.release(false);
     render();
-    box.querySelector("button").focus(); // Refuse is gone: Accept
+    box.querySelector("button")?.focus(); // Refuse is gone: Accept
   }
 
+  /** @param {number} version */
   async function accept(version) {
     try {
-      const data = await app.api("POST", "/session/consent", { version });
-      app.session = data.session;
+      const data = await app.session.api("POST", "/session/consent", { version });
+      app.session.data = data.session;
     } catch (error) {
-      if (error.code !== "stale_notice") throw error;
+      if (/** @type {{code?: string}} */ (error).code !== "stale_notice") throw error;
       await app.openSession(); // the notice changed meanwhile: show the new one
     }
     withdrawn = false;
@@ -109,7 +121,7 @@ export async function install(app) {
     if (app.needsConsent()) return;
     // What the host page set before consent goes now, before anything set after it.
     app.release(true);
-    for (const clientId of app.pending.keys()) app.transmit(clientId);
+    for (const clientId of app.unacked) app.transmit(clientId);
   }
 
   let withdrawn = false;
@@ -131,7 +143,7 @@ export async function install(app) {
   }
 
   async function erase() {
-    await app.api("DELETE", "/session");
+    await app.session.api("DELETE", "/session");
     forget();
     withdrawn = false;
     show("erased", el("p", { class: "erased", text: t("erased") }));
@@ -140,26 +152,19 @@ export async function install(app) {
   /** After an erasure the chatbox knows nothing: no token, no cookie, no socket, no message.
    * It starts afresh only if the visitor opens it again. */
   function forget() {
-    const socket = app.socket;
-    app.socket = null;
-    socket?.close();
-    clearTimeout(app.reconnectTimer);
-    clearInterval(app.pinger);
-    for (const pending of app.pending.values()) clearTimeout(pending.timer);
-    app.writeCookie("", 0);
-    Object.assign(app, { token: null, session: null, seq: 0, starting: null, ready: false, attempt: 0, unread: 0, operatorReadUpTo: null, readSent: null, emailAsked: false, refused: false });
+    app.socket?.close();
+    app.session.forget();
+    Object.assign(app, { socket: null, seq: 0, starting: null, unread: 0, operatorReadUpTo: null, readSent: null, emailAsked: false, refused: false });
     app.messages.clear();
-    app.pending.clear();
+    app.unacked.clear();
     app.held.clear();
     app.order.length = 0;
     app.hasSession = new Promise((resolve) => (app.gotSession = resolve));
-    for (const item of app.ui.messages.querySelectorAll("article, form")) item.remove();
-    app.renderBadge();
-    app.renderStatus();
+    view.clear();
   }
 
   async function download() {
-    const data = await app.api("GET", "/session/export");
+    const data = await app.session.api("GET", "/session/export");
     const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
     const link = el("a", { href: url, download: "my-chat-data.json", hidden: true });
     root.append(link);
@@ -169,8 +174,8 @@ export async function install(app) {
   }
 
   async function withdraw() {
-    const data = await app.api("DELETE", "/session/consent");
-    app.session = data.session;
+    const data = await app.session.api("DELETE", "/session/consent");
+    app.session.data = data.session;
     // As a refusal: nothing the host page sets from now on is kept for a later acceptance.
     app.release(false);
     withdrawn = true;
@@ -178,16 +183,17 @@ export async function install(app) {
   }
 
   // -- the menu, in the panel's header ------------------------------------------------------
-  const toggle = app.ui.menuButton;
+  const toggle = view.ui.menuButton;
   toggle.setAttribute("aria-controls", "causerie-menu");
   const menu = el("div", { class: "menu", part: "menu", id: "causerie-menu", role: "menu", "aria-label": t("menu"), hidden: true });
-  panel.querySelector("header").append(menu);
+  panel.querySelector("header")?.append(menu);
 
-  const items = () => [...menu.querySelectorAll('[role="menuitem"]')];
+  const items = () => [.../** @type {NodeListOf<HTMLElement>} */ (menu.querySelectorAll('[role="menuitem"]'))];
 
   function openMenu() {
     const consented = app.website.settings.consent_required && !app.needsConsent();
     const entries = [];
+    /** @param {string} text @param {() => unknown} action */
     const item = (text, action) => {
       const node = el("button", { type: "button", role: "menuitem", tabindex: "-1", text });
       node.addEventListener("click", () => {
@@ -196,14 +202,14 @@ export async function install(app) {
       });
       entries.push(node);
     };
-    if (app.token) {
+    if (app.session.token) {
       item(t("download"), download);
       item(t("erase"), confirmErase);
     }
     const link = noticeLink(t("notice"), { role: "menuitem", tabindex: "-1" });
     link.addEventListener("click", () => closeMenu(false));
     entries.push(link);
-    if (app.token && consented) item(t("withdraw"), withdraw);
+    if (app.session.token && consented) item(t("withdraw"), withdraw);
     menu.replaceChildren(...entries);
     menu.hidden = false;
     toggle.setAttribute("aria-expanded", "true");
@@ -219,7 +225,7 @@ export async function install(app) {
 
   menu.addEventListener("keydown", (event) => {
     const list = items();
-    const at = list.indexOf(root.activeElement);
+    const at = list.indexOf(/** @type {HTMLElement} */ (root.activeElement));
     const move = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: list.length - 1 }[event.key];
     if (move !== undefined) {
       event.preventDefault();
@@ -232,7 +238,8 @@ export async function install(app) {
     }
   });
   root.addEventListener("pointerdown", (event) => {
-    if (!menu.hidden && !menu.contains(event.target) && !toggle.contains(event.target)) closeMenu(false);
+    const target = /** @type {Node} */ (event.target);
+    if (!menu.hidden && !menu.contains(target) && !toggle.contains(target)) closeMenu(false);
   });
 
   return { render, toggleMenu: () => (menu.hidden ? openMenu() : closeMenu()) };

@@ -1,0 +1,267 @@
+/* The chatbox's user interface (docs/widget.md): a shadow root on a <causerie-chatbox> element,
+ * which the host page's CSS does not reach, rendering what the chatbox (chatbox.js) holds.
+ * Everything is built with createElement and text nodes: nothing is ever parsed as HTML (P19). */
+
+/** @typedef {import("./chatbox.js").Chatbox} Chatbox */
+/** @typedef {import("./chatbox.js").Message} Message */
+
+export const STRINGS = {
+  en: {
+    open: "Open chat", close: "Close chat", title: "Chat", message: "Message",
+    placeholder: "Write a message…", send: "Send", online: "We're online",
+    offline: "We'll reply as soon as we can", greeting: "Hi! How can we help?",
+    typing: "is typing…", someone: "Someone", sending: "Sending…", sent: "Sent",
+    seen: "Seen", failed: "Not sent.", retry: "Retry", you: "You",
+    emailAsk: "No one is online right now. Leave your email and we'll reply there.",
+    emailLabel: "Your email", emailSave: "Save", emailSaved: "Thanks, we'll reply to {email}.",
+    reconnecting: "Reconnecting…", unread: "{n} unread messages", menu: "Chat options",
+  },
+  fr: {
+    open: "Ouvrir la discussion", close: "Fermer la discussion", title: "Discussion",
+    message: "Message", placeholder: "Écrivez un message…", send: "Envoyer",
+    online: "Nous sommes en ligne", offline: "Nous répondrons dès que possible",
+    greeting: "Bonjour ! Comment pouvons-nous vous aider ?", typing: "écrit…",
+    someone: "Quelqu'un", sending: "Envoi…", sent: "Envoyé", seen: "Vu",
+    failed: "Non envoyé.", retry: "Réessayer", you: "Vous",
+    emailAsk: "Personne n'est en ligne pour le moment. Laissez votre e-mail, nous vous répondrons.",
+    emailLabel: "Votre e-mail", emailSave: "Enregistrer",
+    emailSaved: "Merci, nous répondrons à {email}.", reconnecting: "Reconnexion…",
+    unread: "{n} messages non lus", menu: "Options de la discussion",
+  },
+};
+
+/** @typedef {keyof typeof STRINGS.en} StringKey */
+
+const TYPING_SHOWN = 6000;
+const LINK = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+
+/** An element with attributes (`text`: its text; false, null and undefined: left out).
+ * @param {string} tag @param {Record<string, unknown>} [attrs] @param {...(Node | string | false | null | undefined)} children */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name === "text") node.textContent = String(value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+/** Text with its web links made clickable, built from text nodes only: nothing is ever parsed as
+ * HTML. Links open in a new tab and carry nothing of the session (P19). @param {string} body */
+function richText(body) {
+  const fragment = document.createDocumentFragment();
+  let last = 0;
+  for (const match of body.matchAll(LINK)) {
+    let url = match[0];
+    const trailing = /[.,;:!?)\]}'"]+$/.exec(url);
+    if (trailing) url = url.slice(0, -trailing[0].length);
+    if (match.index > last) fragment.append(body.slice(last, match.index));
+    const link = el("a", { href: url, target: "_blank", rel: "noopener noreferrer nofollow" });
+    link.textContent = url;
+    fragment.append(link);
+    last = match.index + url.length;
+  }
+  if (last < body.length) fragment.append(body.slice(last));
+  return fragment;
+}
+
+export class View {
+  /** @param {Chatbox} app @param {string} css @param {import("./session.js").Website} website */
+  constructor(app, css, website) {
+    this.app = app;
+    const settings = website.settings;
+    const wanted = (settings.locale || navigator.language || "en").slice(0, 2).toLowerCase();
+    /** @type {keyof typeof STRINGS} */
+    this.locale = wanted in STRINGS ? /** @type {keyof typeof STRINGS} */ (wanted) : "en";
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.typingShown = undefined;
+    const host = document.createElement("causerie-chatbox");
+    for (const [name, value] of [["display", "block"], ["position", "fixed"], ["z-index", "2147483000"], ["inset", "auto"], ["width", "0"], ["height", "0"], ["margin", "0"], ["padding", "0"], ["border", "0"], ["opacity", "1"], ["visibility", "visible"], ["transform", "none"], ["filter", "none"]]) {
+      host.style.setProperty(name, value, "important");
+    }
+    const root = host.attachShadow({ mode: "open" });
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    root.adoptedStyleSheets = [sheet];
+    const accent = /^#[0-9a-fA-F]{3,8}$/.test(settings.color || "") ? settings.color : "#3b5bdb";
+    const side = settings.position === "left" ? "left" : "right";
+    const name = website.name || this.t("title");
+
+    const badge = el("span", { class: "badge", part: "badge", hidden: true, "aria-hidden": "true" });
+    const launcher = el("button", { class: "launcher", part: "launcher", type: "button", "aria-label": this.t("open"), "aria-expanded": "false", "aria-controls": "causerie-panel" },
+      el("span", { class: "icon", "aria-hidden": "true" }), badge);
+    const status = el("p", { class: "status", "aria-live": "polite" });
+    const closer = el("button", { class: "close", type: "button", "aria-label": this.t("close") }, el("span", { "aria-hidden": "true", text: "×" }));
+    // The privacy menu's button; the menu itself comes with privacy.js, loaded on opening.
+    const menuButton = el("button", { class: "menu-button", part: "menu-button", type: "button", "aria-label": this.t("menu"), "aria-haspopup": "menu", "aria-expanded": "false" }, el("span", { "aria-hidden": "true", text: "⋯" }));
+    const messages = el("div", { class: "messages", part: "messages", role: "log", "aria-live": "polite", "aria-relevant": "additions", tabindex: "0", "aria-label": name });
+    const typing = el("p", { class: "typing", "aria-live": "polite", hidden: true });
+    const composer = /** @type {HTMLTextAreaElement} */ (el("textarea", { class: "composer", part: "composer", rows: "1", "aria-label": this.t("message"), placeholder: this.t("placeholder"), maxlength: "10000" }));
+    const sendButton = el("button", { class: "send", part: "send", type: "submit", "aria-label": this.t("send") }, el("span", { "aria-hidden": "true", text: "➤" }));
+    const form = /** @type {HTMLFormElement} */ (el("form", { class: "compose" }, composer, sendButton));
+    const panel = el("section", { class: "panel", part: "panel", id: "causerie-panel", role: "dialog", "aria-modal": "false", "aria-label": name, hidden: true },
+      el("header", {}, el("div", {}, el("h2", { text: name }), status), menuButton, closer), messages, typing, form);
+    const frame = el("div", { class: `frame ${side}`, style: `--accent: ${accent}` }, panel, launcher);
+    root.append(frame);
+    this.ui = { host, root, launcher, badge, panel, status, messages, typing, composer, form, menuButton };
+
+    const greeting = (settings.greeting || "").trim() || this.t("greeting");
+    messages.append(el("p", { class: "greeting", text: greeting }));
+    for (const key of app.order) this.renderMessage(key);
+
+    launcher.addEventListener("click", () => (app.opened ? app.close() : app.open()));
+    closer.addEventListener("click", () => app.close());
+    menuButton.addEventListener("click", () => app.extras()?.then(() => app.ext?.then((ext) => ext.toggleMenu())));
+    panel.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") app.close();
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      app.send(composer.value);
+      composer.value = "";
+      this.autosize();
+    });
+    composer.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    composer.addEventListener("input", () => {
+      this.autosize();
+      if (composer.value.trim()) app.typed();
+      else app.stopTyping();
+    });
+    messages.addEventListener("click", (event) => {
+      const retry = /** @type {HTMLElement | null} */ (/** @type {Element} */ (event.target).closest("button.retry"));
+      if (retry?.dataset.clientId) app.transmit(retry.dataset.clientId);
+    });
+    document.addEventListener("visibilitychange", () => app.markRead());
+    // Beside <body>, not in it: a transform or filter on the page's body cannot move it.
+    document.documentElement.append(host);
+    this.renderStatus();
+  }
+
+  /** @param {StringKey} key */
+  t(key) {
+    return STRINGS[this.locale][key];
+  }
+
+  autosize() {
+    const box = this.ui.composer;
+    box.style.height = "auto";
+    box.style.height = `${Math.min(box.scrollHeight, 120)}px`;
+  }
+
+  /** Shows or hides the panel. @param {boolean} opened */
+  show(opened) {
+    const { panel, launcher, composer } = this.ui;
+    panel.hidden = !opened;
+    launcher.setAttribute("aria-expanded", String(opened));
+    launcher.setAttribute("aria-label", this.t(opened ? "close" : "open"));
+    if (opened) {
+      composer.focus();
+      this.scrollDown();
+    } else {
+      launcher.focus();
+    }
+  }
+
+  scrollDown() {
+    const box = this.ui.messages;
+    box.scrollTop = box.scrollHeight;
+  }
+
+  renderStatus() {
+    const { online, socket } = this.app;
+    const text = socket && !socket.ready && socket.attempt > 0
+      ? this.t("reconnecting")
+      : this.t(online ? "online" : "offline");
+    this.ui.status.textContent = text;
+    this.ui.status.classList.toggle("online", online);
+  }
+
+  renderBadge() {
+    const { unread, opened } = this.app;
+    const badge = this.ui.badge;
+    badge.hidden = unread === 0;
+    badge.textContent = unread > 9 ? "9+" : String(unread);
+    this.ui.launcher.setAttribute("aria-label", unread
+      ? `${this.t(opened ? "close" : "open")} (${this.t("unread").replace("{n}", String(unread))})`
+      : this.t(opened ? "close" : "open"));
+  }
+
+  /** @param {string} key */
+  renderMessage(key) {
+    const message = /** @type {Message} */ (this.app.messages.get(key));
+    const time = new Date(message.created_at);
+    const stamp = el("time", { datetime: message.created_at, text: Number.isNaN(time.getTime()) ? "" : time.toLocaleTimeString(this.locale, { hour: "2-digit", minute: "2-digit" }) });
+    const who = message.author === "operator" ? message.operator?.name || this.t("someone") : this.t("you");
+    const bubble = el("div", { class: "body" });
+    bubble.append(richText(message.body));
+    const meta = el("p", { class: "meta" }, el("span", { class: "who", text: who }), stamp);
+    if (message.author === "visitor") {
+      const state = el("span", { class: `state ${message.state}`, "data-state": message.state });
+      if (message.state === "failed") {
+        state.append(this.t("failed"), " ", el("button", { type: "button", class: "retry", "data-client-id": message.client_id, text: this.t("retry") }));
+      } else {
+        state.textContent = this.t(message.state === "sending" ? "sending" : "sent");
+      }
+      meta.append(state);
+    }
+    const item = el("article", { class: `message ${message.author}`, "data-key": key, "data-id": message.id || "", "aria-label": who }, bubble, meta);
+    const existing = this.ui.messages.querySelector(`[data-key="${CSS.escape(key)}"]`);
+    if (existing) existing.replaceWith(item);
+    else this.ui.messages.append(item);
+    this.renderMarks();
+    this.scrollDown();
+  }
+
+  /** "Seen" under the visitor's last message the operators have read. */
+  renderMarks() {
+    const { messages, order, operatorReadUpTo } = this.app;
+    for (const seen of this.ui.messages.querySelectorAll(".seen")) seen.remove();
+    if (!operatorReadUpTo) return;
+    const index = order.findIndex((k) => messages.get(k)?.id === operatorReadUpTo);
+    if (index < 0) return;
+    const lastSeen = order.slice(0, index + 1).reverse().find((k) => messages.get(k)?.author === "visitor");
+    const item = lastSeen && this.ui.messages.querySelector(`[data-key="${CSS.escape(lastSeen)}"] .meta`);
+    if (item) item.append(el("span", { class: "seen", text: this.t("seen") }));
+  }
+
+  /** An operator's name while they type; null hides the line. @param {string | null | undefined} name */
+  showTyping(name) {
+    clearTimeout(this.typingShown);
+    const line = this.ui.typing;
+    if (!name) {
+      line.hidden = true;
+      return;
+    }
+    line.textContent = `${name} ${this.t("typing")}`;
+    line.hidden = false;
+    this.typingShown = setTimeout(() => (line.hidden = true), TYPING_SHOWN);
+  }
+
+  /** Asks for an email to reply to; `save` stores it and says whether it was.
+   * @param {(email: string) => Promise<boolean>} save */
+  askEmail(save) {
+    const input = /** @type {HTMLInputElement} */ (el("input", { type: "email", "aria-label": this.t("emailLabel"), placeholder: this.t("emailLabel"), required: true, autocomplete: "email" }));
+    const form = el("form", { class: "email" }, el("p", { text: this.t("emailAsk") }), input,
+      el("button", { type: "submit", text: this.t("emailSave") }));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const email = input.value.trim();
+      if (email) save(email).then((saved) => saved && form.replaceChildren(el("p", { text: this.t("emailSaved").replace("{email}", email) })));
+    });
+    this.ui.messages.append(form);
+  }
+
+  /** After an erasure: no message on screen. */
+  clear() {
+    for (const item of this.ui.messages.querySelectorAll("article, form")) item.remove();
+    this.renderBadge();
+    this.renderStatus();
+  }
+}
