@@ -26,10 +26,9 @@ from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor
 from causerie.domain.retention import Rule
-from causerie.runtime import Runtime
 from causerie.settings import load_settings
-from causerie.store.database import open_store
 from causerie.store.migrate import upgrade
+from causerie.wiring import build_runtime, close_runtime
 
 T = TypeVar("T")
 PURGE_START = 1.0  # seconds into the loaded window at which the server is told to purge
@@ -113,9 +112,9 @@ def run_purge_rate(cfg: BenchConfig) -> PurgeRateResult:
 
     async def work() -> PurgeRateResult:
         await upgrade(settings.database_url)
-        store = open_store(settings.database_url)
         clock = ManualClock(datetime.now(UTC))
-        rt = Runtime(settings=settings, store=store, clock=clock)
+        rt = build_runtime(settings, clock)
+        store = rt.store
         try:
             site = await do_create_website(rt, Actor.cli(), "Bench shop", ["https://shop.example"])
             progress(f"purge: creating {cfg.sessions:,} temporary sessions")
@@ -127,7 +126,7 @@ def run_purge_rate(cfg: BenchConfig) -> PurgeRateResult:
                 left = await tx.count_expired(Rule.TEMPORARY_SESSIONS, clock.now())
             return PurgeRateResult(cfg.sessions, seed_seconds, timing, left)
         finally:
-            await store.close()
+            await close_runtime(rt)
 
     return _on_server_core(work)
 

@@ -60,8 +60,7 @@ from causerie.clock import SystemClock
 from causerie.domain.models import Actor, Role, Scope
 from causerie.runtime import Runtime
 from causerie.settings import load_settings
-from causerie.store.database import open_store
-from causerie.store.migrate import upgrade
+from causerie.wiring import running
 
 SEED_FILE = "inbox-seed.json"
 DEFAULT_CONVERSATIONS = 100_000
@@ -590,12 +589,8 @@ def seed_inbox(
     started = time.perf_counter()
 
     async def setup() -> tuple[tuple[str, str], dict[str, list[str]], str, str]:
-        await upgrade(database_url)
-        store = open_store(database_url)
-        try:
-            return await _accounts(Runtime(settings=settings, store=store, clock=SystemClock()))
-        finally:
-            await store.close()
+        async with running(settings, SystemClock()) as rt:
+            return await _accounts(rt)
 
     websites, operators, me, token = asyncio.run(setup())
     seconds["migrate and accounts"] = time.perf_counter() - started

@@ -521,13 +521,11 @@ async def _causerie_writes(
     """Messages written per second, and this process's CPU seconds per second meanwhile."""
     from causerie.actions.messages import do_send_session_message
     from causerie.clock import SystemClock
-    from causerie.runtime import Runtime
     from causerie.settings import load_settings
-    from causerie.store.database import open_store
+    from causerie.wiring import build_runtime, close_runtime
 
     settings = load_settings(site.env())
-    store = open_store(settings.database_url)
-    rt = Runtime(settings=settings, store=store, clock=SystemClock())
+    rt = build_runtime(settings, SystemClock())
     count = 0
     try:
         start = time.monotonic()
@@ -546,7 +544,7 @@ async def _causerie_writes(
         elapsed = time.monotonic() - start
         return count / elapsed, (time.process_time() - cpu) / elapsed
     finally:
-        await store.close()
+        await close_runtime(rt)
 
 
 def run_writes(cfg: BenchConfig, tasks: int = 50) -> WritesResult:

@@ -28,9 +28,9 @@ from causerie.domain.models import Actor, Role, Scope
 from causerie.runtime import Runtime
 from causerie.server import uvicorn_options
 from causerie.settings import Settings, load_settings
-from causerie.store.database import open_store
 from causerie.store.migrate import upgrade
 from causerie.store.schema import metadata
+from causerie.wiring import build_runtime, close_runtime, start_runtime
 
 T = TypeVar("T")
 
@@ -143,7 +143,8 @@ class Harness:
         self.settings = settings
         self.clock = clock
         self.run(upgrade(settings.database_url))
-        self.rt = Runtime(settings=settings, store=open_store(settings.database_url), clock=clock)
+        self.rt = build_runtime(settings, clock)
+        self.run(start_runtime(self.rt))
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coro)
@@ -172,7 +173,7 @@ class Harness:
         self.run(run())
 
     def close(self) -> None:
-        self.run(self.rt.store.close())
+        self.run(close_runtime(self.rt))
         self.loop.close()
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -15,30 +16,50 @@ PACKAGE = Path(causerie.__file__).parent
 
 THIRD_PARTY_TRANSPORT_AND_STORAGE = ("fastapi", "starlette", "sqlalchemy", "redis", "uvicorn")
 
-FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "domain": (
-        *THIRD_PARTY_TRANSPORT_AND_STORAGE,
-        "alembic",
-        "asyncpg",
-        "causerie.web",
-        "causerie.store",
-        "causerie.actions",
-        "causerie.app",
-        "causerie.cli",
-    ),
-    "actions": (
-        "fastapi",
-        "starlette",
-        "sqlalchemy",
-        "redis",
-        "asyncpg",
-        "causerie.web",
-        "causerie.store",
-        "causerie.app",
-        "causerie.cli",
-    ),
-    "web": ("sqlalchemy", "asyncpg", "causerie.store"),
+# Every module of the package belongs to one layer (the longest prefix below wins), and imports
+# from the package only what its layer may: domain <- actions <- realtime/web <- composition;
+# adapters implement the domain's ports and see nothing above them (docs/architecture.md).
+FOUNDATION = ("clock", "settings", "caching", "tokens", "logs")
+ADAPTERS = ("store", "broker", "presence", "counters")
+COMPOSITION = ("app", "cli", "wiring", "demo", "server", "__main__")
+LAYER_OF: dict[str, str] = {
+    "domain": "domain",
+    **dict.fromkeys(FOUNDATION, "foundation"),
+    "runtime": "runtime",
+    "actions": "actions",
+    "realtime": "realtime",
+    "web": "web",
+    **dict.fromkeys(ADAPTERS, "adapter"),
+    **dict.fromkeys(COMPOSITION, "composition"),
 }
+MAY_IMPORT: dict[str, set[str]] = {
+    "domain": {"domain"},
+    "foundation": {"domain", "foundation"},
+    "runtime": {"domain", "foundation"},
+    "actions": {"domain", "foundation", "runtime", "actions"},
+    "realtime": {"domain", "foundation", "runtime", "actions", "realtime"},
+    "web": {"domain", "foundation", "runtime", "actions", "realtime", "web"},
+    "adapter": {"domain", "foundation", "adapter"},
+    "composition": set(LAYER_OF.values()),
+}
+
+# Third-party libraries kept out of the inner layers.
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "domain": (*THIRD_PARTY_TRANSPORT_AND_STORAGE, "alembic", "asyncpg"),
+    "runtime": (*THIRD_PARTY_TRANSPORT_AND_STORAGE, "alembic", "asyncpg"),
+    "actions": ("fastapi", "starlette", "sqlalchemy", "redis", "asyncpg"),
+    "web": ("sqlalchemy", "asyncpg"),
+}
+
+
+def layer_of(module: str) -> str | None:
+    """The layer of `causerie.X...` (None for a module no layer claims)."""
+    parts = module.split(".")
+    if parts[0] != "causerie":
+        return None
+    if len(parts) == 1 or parts[1] == "__version__":
+        return "foundation"  # the package itself holds its version only
+    return LAYER_OF.get(parts[1])
 
 
 def _module_name(path: Path) -> str:
@@ -82,17 +103,51 @@ def sources(layer: str) -> list[Path]:
     return files
 
 
-@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
-def test_layer_imports_point_one_way(layer: str) -> None:
+def _package_modules() -> list[tuple[Path, str]]:
+    return [(path, _module_name(path)) for path in sorted(PACKAGE.rglob("*.py"))]
+
+
+def test_every_module_belongs_to_a_layer() -> None:
+    assert [name for _, name in _package_modules() if layer_of(name) is None] == []
+
+
+def test_layers_import_only_the_layers_below_them() -> None:
     bad = {}
-    for path in sources(layer):
-        imported = imported_modules(
-            path.read_text("utf-8"), _module_name(path), path.name == "__init__.py"
+    for path, name in _package_modules():
+        layer = layer_of(name)
+        assert layer is not None, name
+        imported = imported_modules(path.read_text("utf-8"), name, path.name == "__init__.py")
+        found = sorted(
+            target
+            for target in imported
+            if target.startswith("causerie.")
+            and (layer_of(target) or "composition") not in MAY_IMPORT[layer]
         )
+        if found:
+            bad[str(path.relative_to(PACKAGE))] = found
+    assert bad == {}
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_inner_layers_import_no_transport_or_storage_library(layer: str) -> None:
+    bad = {}
+    for path, name in _package_modules():
+        if layer_of(name) != layer:
+            continue
+        imported = imported_modules(path.read_text("utf-8"), name, path.name == "__init__.py")
         found = violations(imported, FORBIDDEN[layer])
         if found:
             bad[str(path.relative_to(PACKAGE))] = found
     assert bad == {}
+
+
+def test_actions_reach_the_hub_through_its_port() -> None:
+    """`Runtime.hub` is the domain's `Hub` protocol: actions cannot depend on the concrete one."""
+    from causerie.domain import ports
+    from causerie.runtime import Runtime
+
+    assert Runtime.__annotations__["hub"] in ("Hub", ports.Hub)
+    assert Runtime.__dataclass_fields__["hub"].default_factory is dataclasses.MISSING
 
 
 # Calls that read the wall clock instead of the injected one.
@@ -143,7 +198,7 @@ def test_import_scanner_sees_every_form_of_import() -> None:
         "    from starlette.types import Scope\n"
     )
     imported = imported_modules(source, "causerie.domain.example")
-    assert violations(imported, FORBIDDEN["domain"]) == [
+    assert violations(imported, (*FORBIDDEN["domain"], "causerie.store")) == [
         "causerie.store",
         "causerie.store.tx",
         "fastapi",
@@ -154,6 +209,15 @@ def test_import_scanner_sees_every_form_of_import() -> None:
         "starlette.types.Scope",
     ]
     assert violations(["causerie.website"], ["causerie.web"]) == []
+
+
+def test_layer_of_sorts_modules_into_their_layers() -> None:
+    assert layer_of("causerie.store.repositories.jobs") == "adapter"
+    assert layer_of("causerie.actions.jobs") == "actions"
+    assert layer_of("causerie.wiring") == "composition"
+    assert layer_of("causerie") == "foundation"
+    assert "adapter" not in MAY_IMPORT["actions"]
+    assert "realtime" not in MAY_IMPORT["actions"]
 
 
 def test_clock_scanner_sees_wall_clock_calls() -> None:

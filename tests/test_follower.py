@@ -9,9 +9,8 @@ import httpx
 import pytest
 
 from causerie.actions.events import do_emit, get_position
-from causerie.domain.events import EventType, Stream
+from causerie.domain.events import Envelope, EventType, Stream
 from causerie.realtime.follower import SlowConsumer, StreamFollower
-from causerie.realtime.hub import Envelope
 from tests.conftest import Harness, ServerThread, Site
 from tests.test_session_endpoint import open_session, send
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -193,9 +194,7 @@ def test_p18_forever_keeps_the_chat_ip(
     with httpx.Client(base_url=server.url, headers={"X-Forwarded-For": VISITOR_IP}) as http:
         send(http, open_session(http, site.website_id).json()["token"])
     clock.advance(timedelta(days=3650))
-    from causerie.runtime import Runtime
-
-    rt = Runtime(settings=settings, store=harness.rt.store, clock=clock)
+    rt = replace(harness.rt, settings=settings)
     assert harness.run(do_purge(rt))["chat_ips"] == 0
     assert harness.scalar("SELECT ip FROM sessions") == VISITOR_IP
 
@@ -232,9 +231,7 @@ def test_resolved_conversations_are_deleted_after_conversation_retention(
         "UPDATE conversations SET state = 'resolved' WHERE id IN "
         "(SELECT id FROM conversations ORDER BY created_at LIMIT 1)"
     )
-    from causerie.runtime import Runtime
-
-    rt = Runtime(settings=settings, store=harness.rt.store, clock=clock)
+    rt = replace(harness.rt, settings=settings)
     clock.advance(timedelta(days=91))
     assert harness.run(do_purge(rt))["resolved_conversations"] == 1
     assert harness.scalar("SELECT count(*) FROM conversations") == 1

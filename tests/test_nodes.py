@@ -18,9 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from tests.conftest import ORIGIN
 from tests.live import PATIENCE, STORED, Live, agent, visitor
 from tests.nodes_support import Cluster, Deployment, open_visitor_session
 from tests.nodes_support import deployment as make_deployment
@@ -457,3 +459,53 @@ def test_presence_across_nodes(cluster: Cluster, deployment: Deployment) -> None
     presence_of(desk, session_id=second_session, online=False)
     desk.close()
     presence_of(chat, online=False)
+
+
+# -- 7. commands run from the shell reach live inboxes ------------------------------------------
+
+
+def _chatting_visitor(
+    cluster: Cluster, node_url: str, website_id: str, email: str | None = None
+) -> str:
+    """A visitor who sent a message on `node_url` (and gave `email`); their conversation's id."""
+    token, _ = open_visitor_session(node_url, website_id)
+    if email is not None:
+        with httpx.Client(base_url=node_url, timeout=10) as http:
+            answered = http.patch(
+                "/api/widget/v1/session/profile",
+                json={"email": email},
+                headers={"Authorization": f"Bearer {token}", "Origin": ORIGIN},
+            )
+        assert answered.status_code == 200, answered.text
+    chat, _ = visitor(node_url, token)
+    cluster.track(chat)
+    return str(send(chat, "hello", "v1")["conversation_id"])
+
+
+def test_cli_conversation_delete_reaches_an_agent_on_another_node(
+    cluster: Cluster, deployment: Deployment
+) -> None:
+    site = deployment.new_site()
+    a, b = cluster.start("a", "b")
+    conversation_id = _chatting_visitor(cluster, a.url, site.website_id)
+    desk, _ = agent(b.url, site.api_token, site.website_id)
+    cluster.track(desk)
+
+    deployment.cli("conversation", "delete", conversation_id)
+
+    desk.expect("conversation.deleted", conversation_id=conversation_id)
+
+
+def test_cli_privacy_erase_reaches_an_agent_on_another_node(
+    cluster: Cluster, deployment: Deployment
+) -> None:
+    site = deployment.new_site()
+    a, b = cluster.start("a", "b")
+    email = f"ada-{uuid.uuid4().hex[:6]}@example.org"
+    conversation_id = _chatting_visitor(cluster, a.url, site.website_id, email)
+    desk, _ = agent(b.url, site.api_token, site.website_id)
+    cluster.track(desk)
+
+    deployment.cli("privacy", "erase", "--email", email, "--yes")
+
+    desk.expect("conversation.deleted", conversation_id=conversation_id)

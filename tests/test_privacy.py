@@ -14,6 +14,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -1299,7 +1300,7 @@ def engine(
     """Runtimes over the harness's store, with other settings."""
 
     def make(**overrides: str) -> Runtime:
-        return Runtime(settings=make_settings(**overrides), store=harness.rt.store, clock=clock)
+        return replace(harness.rt, settings=make_settings(**overrides))
 
     return make
 

@@ -19,15 +19,9 @@ from causerie import __version__
 from causerie.actions.jobs import claim_job
 from causerie.actions.presence import do_announce_availability
 from causerie.actions.retention import do_purge
-from causerie.broker import open_broker
 from causerie.clock import Clock, SystemClock
-from causerie.counters import open_counters
-from causerie.presence import open_presence
-from causerie.realtime.hub import Hub
 from causerie.runtime import Runtime
 from causerie.settings import Settings
-from causerie.store.database import open_store
-from causerie.store.migrate import upgrade
 from causerie.web import (
     api_v1,
     assets,
@@ -45,6 +39,7 @@ from causerie.web.access_log import AccessLog
 from causerie.web.cors import OriginCache, WidgetCors
 from causerie.web.limits import BodyLimit
 from causerie.web.sockets import IdleSweeper
+from causerie.wiring import running
 
 log = logging.getLogger("causerie")
 
@@ -83,37 +78,20 @@ async def _refresh_presence_forever(rt: Runtime) -> None:
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await upgrade(settings.database_url)
-        store = open_store(settings.database_url)
-        hub = Hub(open_broker(settings.redis_url))
-        presence = open_presence(settings.redis_url)
-        counters = open_counters(settings.redis_url)
-        rt = Runtime(
-            settings=settings,
-            store=store,
-            clock=clock or SystemClock(),
-            hub=hub,
-            presence=presence,
-            counters=counters,
-        )
-        await hub.start()
-        app.state.rt = rt
-        tasks = [
-            asyncio.create_task(_purge_forever(rt), name="causerie-purge"),
-            asyncio.create_task(_refresh_presence_forever(rt), name="causerie-presence"),
-        ]
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await hub.close()
-            await presence.close()
-            await counters.close()
-            await store.close()
+        async with running(settings, clock or SystemClock()) as rt:
+            app.state.rt = rt
+            tasks = [
+                asyncio.create_task(_purge_forever(rt), name="causerie-purge"),
+                asyncio.create_task(_refresh_presence_forever(rt), name="causerie-presence"),
+            ]
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     app = FastAPI(
         title="Causerie",

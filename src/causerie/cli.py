@@ -26,8 +26,8 @@ from causerie.domain.retention import RULE_DOCS, Rule
 from causerie.domain.websites import snippet
 from causerie.runtime import Runtime
 from causerie.settings import Settings, SettingsError, load_settings
-from causerie.store.database import open_store
 from causerie.store.migrate import upgrade
+from causerie.wiring import running
 
 T = TypeVar("T")
 out = Console(highlight=False, soft_wrap=True)
@@ -43,15 +43,12 @@ def _settings(**overrides: str) -> Settings:
 
 
 def _run(settings: Settings, action: Callable[[Runtime], Awaitable[T]]) -> T:
-    """Bring the schema up to date, then run `action` with a runtime on this process."""
+    """Bring the schema up to date, then run `action` with the runtime the server would have:
+    its events reach live inboxes through the broker (Redis when configured)."""
 
     async def main() -> T:
-        await upgrade(settings.database_url)
-        store = open_store(settings.database_url)
-        try:
-            return await action(Runtime(settings=settings, store=store, clock=SystemClock()))
-        finally:
-            await store.close()
+        async with running(settings, SystemClock()) as rt:
+            return await action(rt)
 
     try:
         return asyncio.run(main())

@@ -1,17 +1,15 @@
-"""The services every action works with, built once by `app.py` or the CLI and passed along."""
+"""The services every action works with, as the domain's ports. Built once, from the settings,
+by `causerie.wiring.build_runtime` for the server, every CLI command and the tests: nothing here
+picks an adapter, so no caller can end up on an in-process hub that nobody else hears."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from causerie.broker.memory import MemoryBroker
 from causerie.caching import TtlCache
 from causerie.clock import Clock
-from causerie.counters.memory import MemoryCounters
 from causerie.domain.models import Website
-from causerie.domain.ports import Counters, Presence, Store
-from causerie.presence.memory import MemoryPresence
-from causerie.realtime.hub import Hub
+from causerie.domain.ports import Counters, Hub, Presence, Store
 from causerie.settings import Settings
 
 WEBSITE_CACHE_SECONDS = 5.0
@@ -22,9 +20,9 @@ class Runtime:
     settings: Settings
     store: Store
     clock: Clock
-    hub: Hub = field(default_factory=lambda: Hub(MemoryBroker()))
-    presence: Presence = field(default_factory=MemoryPresence)
-    counters: Counters = field(default_factory=MemoryCounters)
+    hub: Hub
+    presence: Presence
+    counters: Counters
     websites: TtlCache[str, Website] = field(
         default_factory=lambda: TtlCache(WEBSITE_CACHE_SECONDS)
     )

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from functools import cache
 
 from causerie.actions.audit import do_audit
-from causerie.counters.windows import window_end
 from causerie.domain.accounts import (
     FAILURE_WINDOW,
     FAILURES_PER_EMAIL,
@@ -37,6 +36,7 @@ from causerie.domain.models import (
 )
 from causerie.domain.networks import network_of
 from causerie.domain.ports import Tx
+from causerie.domain.windows import window_end
 from causerie.runtime import Runtime
 from causerie.tokens import derive, hash_password, hash_token, new_id, new_token, verify_password
 

@@ -14,7 +14,6 @@ from causerie.domain.errors import Unavailable
 from causerie.domain.events import EventType, Stream
 from causerie.domain.models import Session
 from causerie.domain.wire import iso
-from causerie.presence.memory import MemoryPresence
 from causerie.runtime import Runtime
 
 log = logging.getLogger("causerie.realtime")
@@ -66,25 +65,11 @@ async def do_announce_availability(
 
 async def get_availability(rt: Runtime, website_id: str) -> dict[str, Any]:
     """Whether an agent is online; reported offline while presence cannot be read."""
-    online = website_online_now(rt, website_id)
-    if online is None:
-        try:
-            online = await rt.presence.website_online(website_id)
-        except Unavailable:
-            online = False
+    try:
+        online = await rt.presence.website_online(website_id)
+    except Unavailable:
+        online = False
     return {"online": online}
-
-
-def website_online_now(rt: Runtime, website_id: str) -> bool | None:
-    """Whether an agent is online, when presence can tell without waiting (a plain
-    `MemoryPresence`, the default: a dict lookup); None when it must be asked (`get_availability`).
-
-    Every chatbox load asks, so the common case costs no coroutine.
-    """
-    presence = rt.presence
-    if type(presence) is MemoryPresence:
-        return presence.website_online_now(website_id)
-    return None
 
 
 def _visitor_info(session: Session, since: str | None) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from causerie.counters.windows import window_of
+from causerie.domain.windows import window_of
 
 MAX_KEYS = 100_000  # past this, windows that have ended are dropped
 

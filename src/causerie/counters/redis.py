@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from causerie.broker import BrokerUnavailable
 from causerie.broker.redis_client import KEY_PREFIX, REDIS_DOWN, open_client
-from causerie.counters.windows import window_of
+from causerie.domain.windows import window_of
 
 TIMEOUT = 2.0
 

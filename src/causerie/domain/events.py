@@ -94,3 +94,12 @@ class NewEvent:
 
 def frame(type_: EventType, seq: int, **payload: Any) -> dict[str, Any]:
     return {"type": type_.value, "seq": seq, **payload}
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One event as received from the broker: its seq (None when ephemeral) and its JSON."""
+
+    seq: int | None
+    text: str
+    frame: dict[str, Any]

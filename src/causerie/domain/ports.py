@@ -11,7 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from causerie.domain.events import NewEvent, StoredEvent
+from causerie.domain.events import Envelope, NewEvent, StoredEvent
 from causerie.domain.models import (
     AccountLink,
     ApiToken,
@@ -251,6 +251,45 @@ class Broker(Protocol):
     async def subscribe(self, channel: str) -> None: ...
     async def unsubscribe(self, channel: str) -> None: ...
     async def close(self) -> None: ...
+
+
+class Follower(Protocol):
+    """A socket's side of a stream: takes the events the hub hands it (realtime/follower.py)."""
+
+    def offer(self, envelope: Envelope) -> None:
+        """Take an event for delivery; must not block (a full follower drops its socket)."""
+        ...
+
+    def resync(self) -> None:
+        """Events may have been missed (the broker reconnected): catch up from the event log."""
+        ...
+
+
+class Hub(Protocol):
+    """This node's streams: publishing after commit to every node, and the local sockets that
+    follow each stream (realtime/hub.py, docs/realtime.md). Publishing never blocks: frames are
+    queued and leave the node in order once `start` ran."""
+
+    async def start(self) -> None: ...
+    async def close(self) -> None:
+        """Let what was published reach the broker (briefly), then disconnect."""
+        ...
+
+    def publish(self, channel: str, frame: dict[str, Any]) -> None: ...
+    def publisher(self, channel: str, frame: dict[str, Any]) -> Callable[[], None]:
+        """A callback publishing `frame`, for `tx.on_commit`."""
+        ...
+
+    def publisher_of(self, frames: list[tuple[str, dict[str, Any]]]) -> Callable[[], None]:
+        """A callback publishing each `(channel, frame)` in order, for `tx.on_commit`."""
+        ...
+
+    async def follow(self, channel: str, follower: Follower) -> None: ...
+    async def unfollow(self, channel: str, follower: Follower) -> None: ...
+    def following(self, channel: str) -> int: ...
+    def channels(self, prefix: str = "") -> list[str]:
+        """The channels this node's sockets follow (those starting with `prefix`)."""
+        ...
 
 
 class Presence(Protocol):

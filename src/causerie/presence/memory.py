@@ -20,10 +20,6 @@ class MemoryPresence:
             del self._agents[website_id]
 
     async def website_online(self, website_id: str) -> bool:
-        return self.website_online_now(website_id)
-
-    def website_online_now(self, website_id: str) -> bool:
-        """`website_online` without awaiting: this presence never waits to answer."""
         agents = self._agents.get(website_id)
         return agents is not None and "online" in agents.values()
 

@@ -22,8 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from causerie.actions.events import get_replay
-from causerie.domain.events import Stream
-from causerie.realtime.hub import Envelope
+from causerie.domain.events import Envelope, Stream
 from causerie.runtime import Runtime
 
 _RESYNC = object()

@@ -12,34 +12,17 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from causerie.domain.ports import Broker
+from causerie.domain.events import Envelope
+from causerie.domain.ports import Broker, Follower
 
 log = logging.getLogger("causerie.realtime")
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    """One event as received from the broker: its seq (None when ephemeral) and its JSON."""
-
-    seq: int | None
-    text: str
-    frame: dict[str, Any]
-
-
-class Follower(Protocol):
-    def offer(self, envelope: Envelope) -> None:
-        """Take an event for delivery; must not block (a full follower drops its socket)."""
-        ...
-
-    def resync(self) -> None:
-        """Events may have been missed (the broker reconnected): catch up from the event log."""
-        ...
-
-
 class Hub:
+    """This node's implementation of `domain.ports.Hub`."""
+
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
         self._followers: dict[str, set[Follower]] = {}

@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from causerie.actions.presence import get_availability, website_online_now
+from causerie.actions.presence import get_availability
 from causerie.actions.sessions import OpenedSession, do_open_session
 from causerie.domain.models import PageView, Website
 from causerie.domain.websites import public_settings
@@ -175,9 +175,7 @@ class SessionRoute:
                 "seq": opened.seq,
             }
         )
-        online = website_online_now(rt, opened.website.id)
-        if online is None:
-            online = (await get_availability(rt, opened.website.id))["online"]
+        online = (await get_availability(rt, opened.website.id))["online"]
         availability = _ONLINE if online else _OFFLINE
         return f'{head[:-1]},"website":{website.head}{availability}}},"cookie":{website.cookie}}}'
 
