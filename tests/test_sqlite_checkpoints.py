@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import warnings
 from pathlib import Path
 
 from sqlalchemy import text
@@ -58,3 +59,29 @@ def test_checkpoints_run_outside_commits_and_keep_the_wal_from_growing(tmp_path:
     # One checkpoint per LIMIT bytes written, not one after every commit once the file has
     # reached LIMIT (SQLite reuses the file without shrinking it unless told to).
     assert 2 <= runs <= without // LIMIT + 2 < COMMITS // 4
+
+
+def test_closing_waits_for_a_group_already_committing(tmp_path: Path) -> None:
+    """A command that fails (its transaction rolled back) closes the store at once: the group's
+    commit, already running in its thread, finishes before the connection closes."""
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+
+    async def scenario() -> None:
+        await upgrade(url)
+        store = open_store(url)
+        assert isinstance(store, database.SqliteStore)
+        try:
+            async with store.transaction():
+                raise LookupError("refused")
+        except LookupError:
+            pass
+        while store._group is not None:  # noqa: ASYNC110 (the commit leaves for its thread)
+            await asyncio.sleep(0)
+        await store.close()
+
+    # The commit runs in a thread: its warnings are recorded here, not raised in the test.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(20):
+            asyncio.run(scenario())
+    assert [str(w.message) for w in caught] == []

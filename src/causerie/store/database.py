@@ -215,8 +215,13 @@ class SqliteStore:
         self._checkpoints.after_commit()
 
     async def _settled(self) -> None:
-        while self._group is not None:
-            await asyncio.shield(self._group)
+        """Until no group is open nor committing: a group's commit leaves `_group` as it starts
+        (in its thread), and closing the connection under it would undo it."""
+        while self._group is not None or self._committers:
+            if self._group is not None:
+                await asyncio.shield(self._group)
+            else:
+                await asyncio.wait(set(self._committers))
 
     async def after_purge(self) -> None:
         await self._settled()
