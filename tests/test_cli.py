@@ -12,11 +12,14 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
+from causerie.actions.jobs import Work, do_enqueue, do_run_due_jobs
 from causerie.actions.operators import do_add_operator
 from causerie.actions.sessions import do_open_session
 from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
+from causerie.domain.jobs import MAX_ATTEMPTS, Job, JobKind
 from causerie.domain.models import Actor, PageView
+from causerie.runtime import Runtime
 from causerie.store.schema import metadata
 from tests.conftest import ORIGIN, Harness
 from tests.support import (
@@ -279,6 +282,70 @@ def test_conversation_delete_of_an_unknown_id_fails_with_a_message(cli: Cli) -> 
     assert result.returncode != 0
     assert "nosuchconversation00000" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# -- jobs --------------------------------------------------------------------------------------
+
+
+def _queued_and_failed_jobs(harness: Harness) -> tuple[str, str]:
+    """A queued job and one that failed every attempt, made through the actions."""
+    rt = harness.rt
+
+    async def broken(rt: Runtime, job: Job) -> None:
+        raise RuntimeError("the mail server said no")
+
+    async def make() -> tuple[str, str]:
+        async with rt.store.transaction() as tx:
+            failing = await do_enqueue(rt, tx, "mail.visitor")
+        for _ in range(MAX_ATTEMPTS):
+            await do_run_due_jobs(rt, {"mail.visitor": Work(broken)})
+            harness.clock.advance(timedelta(hours=1))
+        async with rt.store.transaction() as tx:
+            queued = await do_enqueue(rt, tx, JobKind.SEARCH_REINDEX, delay=timedelta(days=1))
+        return queued, failing
+
+    return harness.run(make())
+
+
+def test_jobs_list_shows_queued_and_failed_jobs(cli: Cli, harness: Harness) -> None:
+    queued, failed = _queued_and_failed_jobs(harness)
+
+    listed = json.loads(cli.ok("jobs", "list", "--json"))
+    assert {job["id"]: job["state"] for job in listed} == {queued: "queued", failed: "failed"}
+    (failing,) = json.loads(cli.ok("jobs", "list", "--state", "failed", "--json"))
+    assert failing == {
+        "id": failed,
+        "kind": "mail.visitor",
+        "state": "failed",
+        "attempts": MAX_ATTEMPTS,
+        "run_at": failing["run_at"],
+        "last_error": "RuntimeError: the mail server said no",
+    }
+    assert datetime.fromisoformat(failing["run_at"]).tzinfo is not None
+    assert json.loads(cli.ok("jobs", "list", "--state", "running", "--json")) == []
+
+    table = cli.ok("jobs", "list")
+    assert queued in table and failed in table and "the mail server said no" in table
+    bad = cli("jobs", "list", "--state", "done")
+    assert bad.returncode == 2 and "done" in bad.stderr
+
+
+def test_jobs_retry_queues_a_failed_job_now(cli: Cli, harness: Harness) -> None:
+    _, failed = _queued_and_failed_jobs(harness)
+    output = cli.ok("jobs", "retry", failed)
+    assert failed in output
+    assert harness.rows("SELECT state, attempts FROM jobs WHERE id = :id", id=failed) == [
+        ("queued", 0)
+    ]
+
+
+def test_jobs_retry_of_an_unknown_id_exits_1_with_one_line(cli: Cli, harness: Harness) -> None:
+    _queued_and_failed_jobs(harness)
+    before = harness.rows("SELECT id, state, attempts, run_at FROM jobs ORDER BY id")
+    result = cli("jobs", "retry", "nosuchjob")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == ["causerie: no job 'nosuchjob'"]
+    assert harness.rows("SELECT id, state, attempts, run_at FROM jobs ORDER BY id") == before
 
 
 # -- settings ----------------------------------------------------------------------------------

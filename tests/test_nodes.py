@@ -7,7 +7,9 @@ Skipped when PostgreSQL or Redis is unreachable, except under CI (`CI` set), whe
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import secrets
 import signal
 import threading
 import time
@@ -18,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -509,3 +512,74 @@ def test_cli_privacy_erase_reaches_an_agent_on_another_node(
     deployment.cli("privacy", "erase", "--email", email, "--yes")
 
     desk.expect("conversation.deleted", conversation_id=conversation_id)
+
+
+# -- 8. background jobs across nodes ------------------------------------------------------------
+
+
+def _queue_purge_jobs(deployment: Deployment, count: int) -> list[str]:
+    """`count` purge jobs due now, written straight into the queue; their ids."""
+    ids = [secrets.token_hex(12) for _ in range(count)]
+    for job_id in ids:
+        deployment.query(
+            "INSERT INTO jobs (id, kind, state, payload, attempts, run_at, created_at) "
+            "VALUES (?, 'purge', 'queued', '{}', 0, now(), now())",
+            job_id,
+        )
+    return ids
+
+
+def _settled(deployment: Deployment, ids: list[str]) -> bool:
+    """Every job of `ids` ran to success (a purge is periodic: queued again, attempts afresh)."""
+    rows = deployment.query(
+        "SELECT count(*) FROM jobs WHERE id = ANY(?::text[]) AND state = 'queued' "
+        "AND attempts = 0 AND run_at > now() + interval '30 minutes'",
+        ids,
+    )
+    return bool(rows[0][0] == len(ids))
+
+
+def _purges_since(deployment: Deployment, since: datetime) -> int:
+    return int(deployment.scalar("SELECT count(*) FROM purge_runs WHERE at >= ?", since))
+
+
+def test_two_nodes_never_run_one_job_at_once(cluster: Cluster, deployment: Deployment) -> None:
+    deployment.query("DELETE FROM jobs")
+    launched = datetime.now(UTC)
+    cluster.start("a", "b", CAUSERIE_PURGE_INTERVAL="1h")
+    ids = _queue_purge_jobs(deployment, 40)
+
+    assert poll(lambda: _settled(deployment, ids), timeout=60), deployment.query(
+        "SELECT id, state, attempts, last_error FROM jobs"
+    )
+    # Each job ran exactly once: one purge run recorded per job, none twice.
+    assert _purges_since(deployment, launched) == len(ids)
+
+
+def test_a_job_whose_node_is_killed_mid_run_runs_again(
+    cluster: Cluster, deployment: Deployment
+) -> None:
+    deployment.query("DELETE FROM jobs")
+    launched = datetime.now(UTC)
+    (job_id,) = _queue_purge_jobs(deployment, 1)
+    lease = {"CAUSERIE_PURGE_INTERVAL": "1h", "CAUSERIE_JOB_LEASE": "2s"}
+    # The purge records its run last: holding the table keeps node a's run going, mid-job.
+    loop = asyncio.new_event_loop()
+    holder = loop.run_until_complete(asyncpg.connect(deployment.database_url, timeout=5))
+    try:
+        loop.run_until_complete(holder.execute("BEGIN; LOCK TABLE purge_runs IN EXCLUSIVE MODE"))
+        (a,) = cluster.start("a", **lease)
+        running = "SELECT state, attempts FROM jobs WHERE id = ?"
+        assert poll(lambda: deployment.query(running, job_id) == [("running", 1)])
+        a.kill()
+        loop.run_until_complete(holder.execute("ROLLBACK"))
+    finally:
+        loop.run_until_complete(holder.close())
+        loop.close()
+    assert _purges_since(deployment, launched) == 0
+
+    cluster.start("b", **lease)
+    assert poll(lambda: _settled(deployment, [job_id]), timeout=30), deployment.query(
+        "SELECT state, attempts, last_error FROM jobs"
+    )
+    assert _purges_since(deployment, launched) == 1

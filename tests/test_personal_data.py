@@ -54,7 +54,7 @@ def test_p2_each_declaration_says_why_on_what_basis_and_how_long() -> None:
         assert item.category and item.purpose and item.retention, item.key
 
 
-MACHINERY = {"jobs", "purge_runs", "network_stats", "streams"}
+MACHINERY = {"purge_runs", "network_stats", "streams"}
 
 
 def test_p2_only_machinery_tables_are_waved_through_whole() -> None:

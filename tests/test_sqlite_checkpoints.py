@@ -36,8 +36,11 @@ def _wal_size_after_writes(tmp_path: Path, checkpoints: bool) -> tuple[int, int,
             async with store.transaction() as tx:
                 for n in range(10):
                     await tx._execute(
-                        text("INSERT INTO jobs (name, next_run_at) VALUES (:n, '2026-01-01')"),
-                        {"n": f"{batch}-{n}-{blob}"[:64]},
+                        text(
+                            "INSERT INTO purge_runs (at, dry_run, counts) "
+                            "VALUES ('2026-01-01', 0, :counts)"
+                        ),
+                        {"counts": f'{{"n": "{batch}-{n}-{blob}"}}'[:4000]},
                     )
             await store._checkpoints.idle()
         size = os.stat(wal).st_size

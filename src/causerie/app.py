@@ -16,9 +16,9 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from causerie import __version__
-from causerie.actions.jobs import claim_job
+from causerie.actions.job_kinds import KINDS
+from causerie.actions.jobs import do_run_due_jobs, do_schedule_periodic
 from causerie.actions.presence import do_announce_availability
-from causerie.actions.retention import do_purge
 from causerie.clock import Clock, SystemClock
 from causerie.runtime import Runtime
 from causerie.settings import Settings
@@ -44,21 +44,24 @@ from causerie.wiring import running
 log = logging.getLogger("causerie")
 
 PRESENCE_REFRESH = 20.0  # seconds; presence entries live three times as long
+JOBS_POLL = 0.5  # seconds between looks for due jobs when there were none
 
 
-async def _purge_forever(rt: Runtime) -> None:
-    """Run the retention rules every `purge_interval` (P6, P15), once across all nodes.
-
-    Every node wakes up each interval; the one that claims the job in the database runs it.
-    """
-    interval = rt.settings.purge_interval
+async def _work_forever(rt: Runtime) -> None:
+    """Run background jobs on this node (docs/architecture.md, "Background work"): every node
+    of a deployment does, and each job runs on the one that claims it."""
+    scheduled = False
     while True:
-        await asyncio.sleep(min(interval.total_seconds(), 60))
         try:
-            if await claim_job(rt, "purge", interval):
-                await do_purge(rt)
+            if not scheduled:
+                await do_schedule_periodic(rt, KINDS)
+                scheduled = True
+            ran = await do_run_due_jobs(rt, KINDS)
         except Exception:
-            log.exception("purge failed; retrying at the next interval")
+            log.exception("background jobs: the pass failed; again in a moment")
+            ran = 0
+        if not ran:
+            await asyncio.sleep(JOBS_POLL)
 
 
 async def _refresh_presence_forever(rt: Runtime) -> None:
@@ -81,7 +84,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         async with running(settings, clock or SystemClock()) as rt:
             app.state.rt = rt
             tasks = [
-                asyncio.create_task(_purge_forever(rt), name="causerie-purge"),
+                asyncio.create_task(_work_forever(rt), name="causerie-jobs"),
                 asyncio.create_task(_refresh_presence_forever(rt), name="causerie-presence"),
             ]
             try:

@@ -15,15 +15,18 @@ from rich.table import Table
 
 from causerie.actions.accounts import do_create_setup_link
 from causerie.actions.conversations import do_delete_conversation
+from causerie.actions.jobs import do_retry_job, get_jobs
 from causerie.actions.operators import check_role_name, do_add_operator, do_create_api_token
 from causerie.actions.privacy import do_erase_subject, do_export_subject, find_subject, get_register
 from causerie.actions.retention import do_purge
 from causerie.actions.websites import do_create_website
 from causerie.clock import SystemClock
 from causerie.domain.errors import DomainError
+from causerie.domain.jobs import Job, JobState
 from causerie.domain.models import Actor, Scope
 from causerie.domain.retention import RULE_DOCS, Rule
 from causerie.domain.websites import snippet
+from causerie.domain.wire import iso
 from causerie.runtime import Runtime
 from causerie.settings import Settings, SettingsError, load_settings
 from causerie.store.migrate import upgrade
@@ -301,3 +304,53 @@ def privacy_erase(email: str, yes: bool) -> None:
 def privacy_register() -> None:
     """Print the record of processing activities (GDPR Art. 30) as Markdown."""
     click.echo(_run(_settings(), lambda rt: get_register(rt, Actor.cli())), nl=False)
+
+
+@main.group()
+def jobs() -> None:
+    """Background work: purges, search-index rebuilds (docs/architecture.md)."""
+
+
+def _job_json(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "state": job.state.value,
+        "attempts": job.attempts,
+        "run_at": iso(job.run_at),
+        "last_error": job.last_error,
+    }
+
+
+@jobs.command("list")
+@click.option(
+    "--state",
+    type=click.Choice([state.value for state in JobState]),
+    default=None,
+    help="Only the jobs in this state.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the jobs as a JSON array.")
+def jobs_list(state: str | None, as_json: bool) -> None:
+    """List queued, running and failed jobs, soonest first."""
+    wanted = JobState(state) if state else None
+    found = _run(_settings(), lambda rt: get_jobs(rt, wanted))
+    if as_json:
+        click.echo(json.dumps([_job_json(job) for job in found]))
+        return
+    table = Table()
+    for column in ("id", "kind", "state", "attempts", "run at", "last error"):
+        table.add_column(column)
+    for job in found:
+        row = _job_json(job)
+        table.add_row(
+            job.id, job.kind, row["state"], str(job.attempts), row["run_at"], job.last_error or ""
+        )
+    out.print(table)
+
+
+@jobs.command("retry")
+@click.argument("job_id")
+def jobs_retry(job_id: str) -> None:
+    """Run a queued or failed job now (its attempts start afresh)."""
+    job = _run(_settings(), lambda rt: do_retry_job(rt, job_id))
+    out.print(f"job {job.id} ({job.kind}) queued to run now")

@@ -233,6 +233,13 @@ SPECS: tuple[Spec, ...] = (
         lambda t: parse_duration(t),
         "How often the server runs the retention rules by itself.",
     ),
+    Spec(
+        "job_lease",
+        "5m",
+        lambda t: parse_duration(t),
+        "A background job whose node stops renewing its claim for this long (the node died) "
+        "runs again on another node.",
+    ),
     Spec("smtp_url", "", lambda t: t.strip() or None, "Unset: no email."),
     Spec(
         "access_log",
@@ -263,6 +270,7 @@ class Settings:
     audit_retention: timedelta | None = timedelta(days=365)
     session_start: str = "load"
     purge_interval: timedelta = timedelta(minutes=1)
+    job_lease: timedelta = timedelta(minutes=5)
     smtp_url: str | None = None
     access_log: bool = True
     log_level: str = "INFO"

@@ -18,6 +18,7 @@ from causerie.actions.access import MANAGERS, OWNERS, check_role
 from causerie.actions.audit import do_audit
 from causerie.actions.events import do_signal_deleted
 from causerie.actions.inbox import conversation_missing
+from causerie.actions.jobs import do_enqueue_search_reindex
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from causerie.domain.models import (
@@ -185,6 +186,9 @@ async def _erase(
             website_id=session.website_id,
             details={"messages": count},
         )
+    if sessions:
+        # Jobs about these sessions went with them (the foreign key cascades, in `tx`).
+        await do_enqueue_search_reindex(rt, tx)
     return {"sessions": len(sessions), "messages": messages}
 
 

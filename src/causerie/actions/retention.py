@@ -10,6 +10,7 @@ import asyncio
 import logging
 from datetime import datetime
 
+from causerie.actions.jobs import do_enqueue_search_reindex
 from causerie.domain.personal_data import retention_rules
 from causerie.domain.retention import Rule, cutoffs, website_cutoffs
 from causerie.runtime import Runtime
@@ -54,6 +55,8 @@ async def do_purge(
 
     async with rt.store.transaction() as tx:
         await tx.record_purge_run(now, dry_run, counts)
+        if not dry_run and any(counts.values()):
+            await do_enqueue_search_reindex(rt, tx)
     if not dry_run and any(counts.values()):
         await rt.store.after_purge()
     if any(counts.values()):

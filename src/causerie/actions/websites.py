@@ -8,6 +8,7 @@ from typing import Any
 
 from causerie.actions.access import ANY_ROLE, MANAGERS, OWNERS, check_role
 from causerie.actions.audit import do_audit
+from causerie.actions.jobs import do_enqueue_search_reindex
 from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from causerie.domain.models import Actor, Role, Scope, Website
 from causerie.domain.ports import Tx
@@ -175,6 +176,7 @@ async def do_delete_website(rt: Runtime, actor: Actor, website_id: str) -> int:
             website_id=website_id,
             details={"conversations": count},
         )
+        await do_enqueue_search_reindex(rt, tx)
     await rt.store.after_purge()
     return count
 

@@ -280,7 +280,20 @@ NOT_PERSONAL: dict[str, str] = {
     "account_links.operator_id": "a one-time link's hash and times",
     "account_links.created_at": "a one-time link's hash and times",
     "account_links.expires_at": "a one-time link's hash and times",
-    "jobs.*": "scheduling of background work",
+    # Background work (domain/jobs.py): listed column by column, since a job may be about a
+    # person. It names them by their session's random id only, and goes with that session (the
+    # foreign key cascades on erasure, deletion and purge: P9, P15, P20).
+    "jobs.id": _IDS,
+    "jobs.kind": "the kind of work (purge, search.reindex, ...)",
+    "jobs.state": "queued, running or failed",
+    "jobs.key": "an idempotency key made of kinds and random ids",
+    "jobs.session_id": "the random id of the session a job is about; the job goes with it",
+    "jobs.payload": "the job's arguments: random ids and settings, never contents",
+    "jobs.attempts": "a count",
+    "jobs.run_at": "scheduling times",
+    "jobs.lease_until": "scheduling times",
+    "jobs.last_error": "the last attempt's error: an exception's type and message from the code",
+    "jobs.created_at": "scheduling times",
     "purge_runs.*": "counts per retention rule",
     "network_stats.*": "counts per /24 or /48 network and day: aggregates (P18)",
     "dpa_acceptances.id": "which agreement version a website accepted: ids and times",

@@ -30,10 +30,14 @@ from causerie.domain.models import (
     Session,
     Website,
 )
+from causerie.domain.repositories.jobs import Jobs
 from causerie.domain.retention import Rule
 
 
 class Tx(Protocol):
+    @property
+    def jobs(self) -> Jobs: ...
+
     def on_commit(self, callback: Callable[[], None]) -> None: ...
 
     # websites, operators, memberships, tokens
@@ -210,7 +214,6 @@ class Tx(Protocol):
     async def get_messages_by_id(self, ids: list[str]) -> dict[str, Message]: ...
     async def get_conversations_by_id(self, ids: list[str]) -> dict[str, Conversation]: ...
     async def get_sessions_by_id(self, ids: list[str]) -> dict[str, Session]: ...
-    async def claim_job(self, name: str, now: datetime, next_run_at: datetime) -> bool: ...
 
     # retention, statistics, audit
     async def count_expired(
@@ -340,8 +343,13 @@ class Store(Protocol):
         ...
 
     async def after_purge(self) -> None:
-        """Make removed rows unrecoverable from the database files (SQLite: checkpoint the WAL;
-        PostgreSQL: rebuild the search indexes that kept keys of their text, a while later)."""
+        """Make removed rows unrecoverable from the database files at once where the store can
+        (SQLite: checkpoint the WAL); what takes long is `rebuild_search_indexes`, run as a job."""
+        ...
+
+    async def rebuild_search_indexes(self) -> list[str]:
+        """Rebuild the search indexes that kept keys of deleted text (PostgreSQL's trigram
+        indexes; SQLite has none); the names rebuilt."""
         ...
 
     async def close(self) -> None: ...

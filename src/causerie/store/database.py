@@ -232,6 +232,9 @@ class SqliteStore:
             # on the raw connection (autocommit).
             self._raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
 
+    async def rebuild_search_indexes(self) -> list[str]:
+        return []  # SQLite's search scans: no index keeps keys of deleted text
+
     async def close(self) -> None:
         await self._settled()
         await self._checkpoints.close()
@@ -346,11 +349,13 @@ class PostgresStore:
 
     async def after_purge(self) -> None:
         # Deleted rows leave the table files at VACUUM (autovacuum's schedule); the keys of their
-        # text stay in the search's trigram indexes until these are rebuilt.
-        self.search_indexes.soon()
+        # text stay in the search's trigram indexes until the `search.reindex` job rebuilds them.
+        return None
+
+    async def rebuild_search_indexes(self) -> list[str]:
+        return await self.search_indexes.rebuild_stale()
 
     async def close(self) -> None:
-        await self.search_indexes.close()
         await self.engine.dispose()
 
 

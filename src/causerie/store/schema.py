@@ -280,10 +280,22 @@ dpa_acceptances = Table(
     Index(None, "website_id", "accepted_at"),
 )
 
-# Background work that must run once across nodes: whoever moves `next_run_at` forward runs it.
+# Background work (domain/jobs.py): written in the transaction of the change that causes it,
+# claimed by one node at a time. A job about a person goes with their session (P9, P15, P20).
 jobs = Table(
     "jobs",
     metadata,
-    Column("name", String(64), primary_key=True),
-    Column("next_run_at", UTCDateTime, nullable=False),
+    Column("id", String(ID), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("key", String(200), unique=True),  # idempotency: one pending job per key
+    Column("session_id", ForeignKey("sessions.id", ondelete="CASCADE")),
+    Column("payload", Json, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("run_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "state", "run_at"),
+    Index(None, "session_id"),
 )

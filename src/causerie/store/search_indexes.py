@@ -2,29 +2,23 @@
 
 A GIN index never drops a key: once the rows behind a trigram are deleted, VACUUM empties the
 key's list of rows but leaves the key, so three-letter fragments of erased text would stay in the
-index files for good (docs/privacy.md). After a purge or an erasure (`Store.after_purge`), the
-PostgreSQL store therefore rebuilds the trigram indexes of the tables that lost rows since its
-last rebuild, with `REINDEX INDEX CONCURRENTLY` (reads and writes go on meanwhile), once
-deletions have settled for `REBUILD_DELAY`: a burst of erasures costs one rebuild.
+index files for good (docs/privacy.md). A purge or an erasure therefore enqueues the
+`search.reindex` job (domain/jobs.py), due once deletions have settled for
+`SEARCH_REINDEX_DELAY` (a burst of erasures is one job), which rebuilds the trigram indexes of
+the tables that lost rows since this node's last rebuild, with `REINDEX INDEX CONCURRENTLY`
+(reads and writes go on meanwhile).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-log = logging.getLogger("causerie.store")
 
 # The trigram indexes of migration 0006, by the table whose deletions leave keys in them.
 SEARCH_INDEXES: dict[str, tuple[str, ...]] = {
     "messages": ("ix_messages_body_trgm",),
     "sessions": ("ix_sessions_nickname_trgm", "ix_sessions_email_trgm"),
 }
-REBUILD_DELAY = 600.0  # seconds after a purge or an erasure
 
 # Rows deleted from each table since the server's statistics began: a table whose count has not
 # moved since the last rebuild lost no row, and its indexes hold no key of a deleted one.
@@ -44,28 +38,9 @@ _LEFTOVERS = text(
 
 
 class SearchIndexKeeper:
-    def __init__(self, engine: AsyncEngine, delay: float = REBUILD_DELAY) -> None:
+    def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._delay = delay
         self._rebuilt_at: dict[str, int] = {}  # table -> its deletions count at the last rebuild
-        self._pending: asyncio.Task[None] | None = None
-
-    def soon(self) -> None:
-        """Rebuild what deletions touched, `delay` from now (unless a rebuild is already due)."""
-        if self._pending is None or self._pending.done():
-            self._pending = asyncio.get_running_loop().create_task(
-                self._after_delay(), name="causerie-search-reindex"
-            )
-
-    async def _after_delay(self) -> None:
-        await asyncio.sleep(self._delay)
-        try:
-            rebuilt = await self.rebuild_stale()
-        except Exception as exc:
-            log.warning("search indexes not rebuilt (again after the next purge): %s", exc)
-            return
-        if rebuilt:
-            log.info("search indexes rebuilt after deletions: %s", ", ".join(rebuilt))
 
     async def rebuild_stale(self) -> list[str]:
         """Rebuild the indexes of every table that lost rows since its last rebuild (all of them,
@@ -91,10 +66,3 @@ class SearchIndexKeeper:
                     rebuilt.append(index)
                 self._rebuilt_at[table] = deleted
         return rebuilt
-
-    async def close(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None and not pending.done():
-            pending.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pending

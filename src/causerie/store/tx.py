@@ -31,6 +31,7 @@ from causerie.store import sqlite_hot, statements
 from causerie.store.accounts_sql import AccountsSql
 from causerie.store.inbox_sql import InboxSql
 from causerie.store.privacy_sql import PrivacySql
+from causerie.store.repositories.jobs import SqlJobs
 from causerie.store.rows import (
     conversation_from,
     message_from,
@@ -43,7 +44,6 @@ from causerie.store.schema import (
     audit_log,
     conversations,
     events,
-    jobs,
     logins,
     memberships,
     messages,
@@ -157,6 +157,7 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
         self._raw = raw
         self._prepared = statements.BY_DIALECT[dialect]
         self._on_commit: list[Callable[[], None]] = []
+        self.jobs = SqlJobs(self._execute, dialect)
 
     async def _execute(self, stmt: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
         return await self._run(stmt, params)
@@ -659,20 +660,6 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
             select(*statements.SESSION_COLUMNS).where(sessions.c.id.in_(ids))
         )
         return {row.id: session_from(row) for row in rows}
-
-    async def claim_job(self, name: str, now: datetime, next_run_at: datetime) -> bool:
-        """True for exactly one caller per due run, across every node sharing the database."""
-        claimed = await self._execute(
-            update(jobs)
-            .where(jobs.c.name == name, jobs.c.next_run_at <= now)
-            .values(next_run_at=next_run_at)
-        )
-        if claimed.rowcount:  # type: ignore[attr-defined]
-            return True
-        inserted = await self._execute(
-            self._insert(jobs).values(name=name, next_run_at=next_run_at).on_conflict_do_nothing()
-        )
-        return bool(inserted.rowcount)  # type: ignore[attr-defined]
 
     # retention, statistics, audit
 

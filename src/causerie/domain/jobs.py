@@ -1,0 +1,63 @@
+"""Background work (docs/architecture.md, "Background work"): what a job is, its states, and the
+rules of its retries. A job is written in the transaction of the change that causes it, and runs
+at least once on whichever node claims it first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"  # waiting for `run_at`
+    RUNNING = "running"  # claimed by a node until `lease_until` (then claimable again)
+    FAILED = "failed"  # gave up after MAX_ATTEMPTS; `causerie jobs retry` queues it again
+
+
+class JobKind(StrEnum):
+    PURGE = "purge"  # the retention rules (P6, P15); periodic, every CAUSERIE_PURGE_INTERVAL
+    SEARCH_REINDEX = "search.reindex"  # PostgreSQL's trigram indexes, after deletions (P9)
+
+
+# A job that succeeded is deleted; one that raised is retried after `backoff(attempts)`, and
+# after MAX_ATTEMPTS attempts it stays `failed` for an operator to see.
+MAX_ATTEMPTS = 8
+BACKOFF_FIRST = timedelta(seconds=10)
+BACKOFF_LONGEST = timedelta(hours=1)
+# Deletions settle for this long before the search indexes are rebuilt: a burst costs one rebuild.
+SEARCH_REINDEX_DELAY = timedelta(minutes=10)
+LAST_ERROR_LENGTH = 500  # characters of the error kept with the job
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    kind: str
+    run_at: datetime
+    created_at: datetime
+    state: JobState = JobState.QUEUED
+    attempts: int = 0  # attempts started (a claim counts one)
+    key: str | None = None  # idempotency: one pending job per key
+    session_id: str | None = None  # the person it is about: erased with them (P9)
+    payload: dict[str, Any] = field(default_factory=dict)  # ids, never contents
+    lease_until: datetime | None = None
+    last_error: str | None = None
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long after its `attempts`-th failed attempt a job runs again: 10 s, doubling, at most
+    an hour."""
+    doublings = min(max(attempts - 1, 0), 20)
+    return min(BACKOFF_FIRST * (1 << doublings), BACKOFF_LONGEST)
+
+
+def gives_up(attempts: int) -> bool:
+    return attempts >= MAX_ATTEMPTS
+
+
+def describe_error(exc: BaseException) -> str:
+    """What is kept of a failure: its type and message, cut short."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text[:LAST_ERROR_LENGTH]
