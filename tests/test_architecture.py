@@ -13,7 +13,14 @@ import causerie
 
 PACKAGE = Path(causerie.__file__).parent
 
-THIRD_PARTY_TRANSPORT_AND_STORAGE = ("fastapi", "starlette", "sqlalchemy", "redis", "uvicorn")
+THIRD_PARTY_TRANSPORT_AND_STORAGE = (
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "redis",
+    "uvicorn",
+    "obstore",
+)
 
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "domain": (
@@ -22,6 +29,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "asyncpg",
         "causerie.web",
         "causerie.store",
+        "causerie.files",
         "causerie.actions",
         "causerie.app",
         "causerie.cli",
@@ -32,12 +40,14 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "sqlalchemy",
         "redis",
         "asyncpg",
+        "obstore",
         "causerie.web",
         "causerie.store",
+        "causerie.files",
         "causerie.app",
         "causerie.cli",
     ),
-    "web": ("sqlalchemy", "asyncpg", "causerie.store"),
+    "web": ("sqlalchemy", "asyncpg", "obstore", "causerie.store", "causerie.files"),
 }
 
 
