@@ -26,6 +26,7 @@ from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor
 from causerie.domain.retention import Rule
+from causerie.files import open_file_store
 from causerie.runtime import Runtime
 from causerie.settings import load_settings
 from causerie.store.database import open_store
@@ -115,7 +116,7 @@ def run_purge_rate(cfg: BenchConfig) -> PurgeRateResult:
         await upgrade(settings.database_url)
         store = open_store(settings.database_url)
         clock = ManualClock(datetime.now(UTC))
-        rt = Runtime(settings=settings, store=store, clock=clock)
+        rt = Runtime(settings=settings, store=store, clock=clock, files=open_file_store(settings))
         try:
             site = await do_create_website(rt, Actor.cli(), "Bench shop", ["https://shop.example"])
             progress(f"purge: creating {cfg.sessions:,} temporary sessions")

@@ -58,6 +58,7 @@ from causerie.actions.operators import do_add_operator, do_create_api_token
 from causerie.actions.websites import do_create_website
 from causerie.clock import SystemClock
 from causerie.domain.models import Actor, Role, Scope
+from causerie.files import open_file_store
 from causerie.runtime import Runtime
 from causerie.settings import load_settings
 from causerie.store.database import open_store
@@ -593,7 +594,13 @@ def seed_inbox(
         await upgrade(database_url)
         store = open_store(database_url)
         try:
-            return await _accounts(Runtime(settings=settings, store=store, clock=SystemClock()))
+            rt = Runtime(
+                settings=settings,
+                store=store,
+                clock=SystemClock(),
+                files=open_file_store(settings),
+            )
+            return await _accounts(rt)
         finally:
             await store.close()
 

@@ -521,13 +521,16 @@ async def _causerie_writes(
     """Messages written per second, and this process's CPU seconds per second meanwhile."""
     from causerie.actions.messages import do_send_session_message
     from causerie.clock import SystemClock
+    from causerie.files import open_file_store
     from causerie.runtime import Runtime
     from causerie.settings import load_settings
     from causerie.store.database import open_store
 
     settings = load_settings(site.env())
     store = open_store(settings.database_url)
-    rt = Runtime(settings=settings, store=store, clock=SystemClock())
+    rt = Runtime(
+        settings=settings, store=store, clock=SystemClock(), files=open_file_store(settings)
+    )
     count = 0
     try:
         start = time.monotonic()

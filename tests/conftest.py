@@ -25,6 +25,7 @@ from causerie.actions.websites import do_create_website
 from causerie.app import create_app
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role, Scope
+from causerie.files import open_file_store
 from causerie.runtime import Runtime
 from causerie.server import uvicorn_options
 from causerie.settings import Settings, load_settings
@@ -143,7 +144,12 @@ class Harness:
         self.settings = settings
         self.clock = clock
         self.run(upgrade(settings.database_url))
-        self.rt = Runtime(settings=settings, store=open_store(settings.database_url), clock=clock)
+        self.rt = Runtime(
+            settings=settings,
+            store=open_store(settings.database_url),
+            clock=clock,
+            files=open_file_store(settings),
+        )
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coro)

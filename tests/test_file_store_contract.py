@@ -10,7 +10,7 @@ import random
 import stat
 import time
 import tracemalloc
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,8 +27,9 @@ from causerie.domain.files import (
 from causerie.domain.ports import FileStore
 from causerie.files import open_file_store
 from causerie.files.folder import PARTIAL, STALE_PARTIAL_SECONDS, FolderFileStore
-from causerie.files.s3 import PART_SIZE
+from causerie.files.s3 import PART_SIZE, S3FileStore
 from causerie.settings import Settings, load_settings
+from tests.conftest import ServerThread
 from tests.s3_support import AWS_ENV, MotoServer, moto_server
 
 MiB = 1024 * 1024
@@ -413,3 +414,17 @@ def test_s3_store_with_an_unreachable_endpoint_fails_without_hanging(
     with pytest.raises(FilesUnavailable):
         asyncio.run(files.open(new_file_id()))
     assert time.monotonic() - started < 60
+
+
+# -- wiring ------------------------------------------------------------------------------------
+
+
+def test_the_server_opens_the_store_its_settings_name(
+    start_server: Callable[[Settings], ServerThread], s3_settings: Settings, tmp_path: Path
+) -> None:
+    folder = start_server(_settings(tmp_path / "one")).rt.files
+    assert isinstance(folder, FolderFileStore)
+    assert folder.root == tmp_path / "one" / "data" / "files"
+    s3 = start_server(s3_settings).rt.files
+    assert isinstance(s3, S3FileStore)
+    assert asyncio.run(all_ids(s3)) == set()

@@ -195,7 +195,7 @@ def test_p18_forever_keeps_the_chat_ip(
     clock.advance(timedelta(days=3650))
     from causerie.runtime import Runtime
 
-    rt = Runtime(settings=settings, store=harness.rt.store, clock=clock)
+    rt = Runtime(settings=settings, store=harness.rt.store, clock=clock, files=harness.rt.files)
     assert harness.run(do_purge(rt))["chat_ips"] == 0
     assert harness.scalar("SELECT ip FROM sessions") == VISITOR_IP
 
@@ -234,7 +234,7 @@ def test_resolved_conversations_are_deleted_after_conversation_retention(
     )
     from causerie.runtime import Runtime
 
-    rt = Runtime(settings=settings, store=harness.rt.store, clock=clock)
+    rt = Runtime(settings=settings, store=harness.rt.store, clock=clock, files=harness.rt.files)
     clock.advance(timedelta(days=91))
     assert harness.run(do_purge(rt))["resolved_conversations"] == 1
     assert harness.scalar("SELECT count(*) FROM conversations") == 1

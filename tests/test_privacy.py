@@ -1299,7 +1299,12 @@ def engine(
     """Runtimes over the harness's store, with other settings."""
 
     def make(**overrides: str) -> Runtime:
-        return Runtime(settings=make_settings(**overrides), store=harness.rt.store, clock=clock)
+        return Runtime(
+            settings=make_settings(**overrides),
+            store=harness.rt.store,
+            clock=clock,
+            files=harness.rt.files,
+        )
 
     return make
 

@@ -22,6 +22,7 @@ from causerie.actions.retention import do_purge
 from causerie.broker import open_broker
 from causerie.clock import Clock, SystemClock
 from causerie.counters import open_counters
+from causerie.files import open_file_store
 from causerie.presence import open_presence
 from causerie.realtime.hub import Hub
 from causerie.runtime import Runtime
@@ -85,6 +86,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upgrade(settings.database_url)
         store = open_store(settings.database_url)
+        files = open_file_store(settings)
         hub = Hub(open_broker(settings.redis_url))
         presence = open_presence(settings.redis_url)
         counters = open_counters(settings.redis_url)
@@ -92,6 +94,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             settings=settings,
             store=store,
             clock=clock or SystemClock(),
+            files=files,
             hub=hub,
             presence=presence,
             counters=counters,
@@ -113,6 +116,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             await hub.close()
             await presence.close()
             await counters.close()
+            await files.close()
             await store.close()
 
     app = FastAPI(

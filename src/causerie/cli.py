@@ -24,6 +24,7 @@ from causerie.domain.errors import DomainError
 from causerie.domain.models import Actor, Scope
 from causerie.domain.retention import RULE_DOCS, Rule
 from causerie.domain.websites import snippet
+from causerie.files import open_file_store
 from causerie.runtime import Runtime
 from causerie.settings import Settings, SettingsError, load_settings
 from causerie.store.database import open_store
@@ -48,9 +49,13 @@ def _run(settings: Settings, action: Callable[[Runtime], Awaitable[T]]) -> T:
     async def main() -> T:
         await upgrade(settings.database_url)
         store = open_store(settings.database_url)
+        files = open_file_store(settings)
         try:
-            return await action(Runtime(settings=settings, store=store, clock=SystemClock()))
+            return await action(
+                Runtime(settings=settings, store=store, clock=SystemClock(), files=files)
+            )
         finally:
+            await files.close()
             await store.close()
 
     try:

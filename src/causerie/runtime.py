@@ -9,7 +9,7 @@ from causerie.caching import TtlCache
 from causerie.clock import Clock
 from causerie.counters.memory import MemoryCounters
 from causerie.domain.models import Website
-from causerie.domain.ports import Counters, Presence, Store
+from causerie.domain.ports import Counters, FileStore, Presence, Store
 from causerie.presence.memory import MemoryPresence
 from causerie.realtime.hub import Hub
 from causerie.settings import Settings
@@ -22,6 +22,7 @@ class Runtime:
     settings: Settings
     store: Store
     clock: Clock
+    files: FileStore
     hub: Hub = field(default_factory=lambda: Hub(MemoryBroker()))
     presence: Presence = field(default_factory=MemoryPresence)
     counters: Counters = field(default_factory=MemoryCounters)
