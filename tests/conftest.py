@@ -178,6 +178,7 @@ class Harness:
         self.run(run())
 
     def close(self) -> None:
+        self.run(self.rt.files.close())
         self.run(self.rt.store.close())
         self.loop.close()
 

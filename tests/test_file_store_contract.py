@@ -8,6 +8,7 @@ import hashlib
 import os
 import random
 import stat
+import threading
 import time
 import tracemalloc
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -291,6 +292,7 @@ def test_folder_store_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     root.mkdir(mode=0o755)
     files = FolderFileStore(root)
     stored = asyncio.run(files.put(chunks_of(b"private")))
+    asyncio.run(files.close())
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
     assert stat.S_IMODE((root / PARTIAL).stat().st_mode) == 0o700
     assert stat.S_IMODE((root / stored.id).stat().st_mode) == 0o600
@@ -304,20 +306,25 @@ def test_folder_store_syncs_the_file_then_the_folder(
     name does (fsync, rename), and the name before the put returns (fsync of the folder)."""
     files = FolderFileStore(tmp_path / "files")
     calls: list[str] = []
+    threads: set[str] = set()
     real_fsync, real_rename = os.fsync, os.rename
 
     def fsync(fd: int) -> None:
         calls.append("fsync folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+        threads.add(threading.current_thread().name)
         real_fsync(fd)
 
     def rename(source: str, target: str) -> None:
         calls.append("rename")
+        threads.add(threading.current_thread().name)
         real_rename(source, target)
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "rename", rename)
     asyncio.run(files.put(chunks_of(b"durable")))
     assert calls == ["fsync file", "rename", "fsync folder"]
+    # Off the event loop, in the store's own threads (not the pool the database commits in).
+    assert threads and all(name.startswith("causerie-files") for name in threads)
 
 
 def test_folder_store_leaves_no_partial_file_when_a_put_fails(tmp_path: Path) -> None:

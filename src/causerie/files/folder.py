@@ -17,6 +17,7 @@ import os
 import stat
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection
+from concurrent.futures import Executor, ThreadPoolExecutor
 from io import FileIO
 from pathlib import Path
 from typing import TypeVar
@@ -34,17 +35,23 @@ PARTIAL = ".partial"
 # A partial file older than this was left by a crash (no upload takes an hour): removed at start.
 STALE_PARTIAL_SECONDS = 3600
 _LIST_BATCH = 1000
+# The store's own threads: uploads and downloads wait for each other, never for the database's
+# commits, which run in the default pool.
+THREADS = 4
 
 T = TypeVar("T")
 
 
 async def _in_thread(
-    func: Callable[..., T], *args: object, abandon: Callable[[T], object] | None = None
+    pool: Executor,
+    func: Callable[..., T],
+    *args: object,
+    abandon: Callable[[T], object] | None = None,
 ) -> T:
-    """`func(*args)` in a worker thread. If the caller is cancelled meanwhile, the cancellation
+    """`func(*args)` in a thread of `pool`. If the caller is cancelled meanwhile, the cancellation
     waits for the thread to finish (so no file is closed under a thread's feet), then hands what
     the thread made to `abandon` (so nothing it opened is left open)."""
-    work = asyncio.ensure_future(asyncio.to_thread(func, *args))
+    work = asyncio.get_running_loop().run_in_executor(pool, func, *args)
     try:
         return await asyncio.shield(work)
     except asyncio.CancelledError:
@@ -91,6 +98,7 @@ class FolderFileStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._partial = root / PARTIAL
+        self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="causerie-files")
         for folder in (root, self._partial):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             folder.chmod(0o700)  # also when it existed with a wider mode
@@ -112,16 +120,18 @@ class FolderFileStore:
         size = 0
         handle: FileIO | None = None
         try:
-            handle = await _in_thread(FileIO, partial, "x", True, _private_file, abandon=_close)
+            handle = await _in_thread(
+                self._pool, FileIO, partial, "x", True, _private_file, abandon=_close
+            )
             buffer = bytearray()
             async for chunk in chunks:
                 buffer += chunk
                 size += len(chunk)
                 if len(buffer) >= CHUNK_SIZE:
-                    await _in_thread(_write, handle, digest, buffer)
+                    await _in_thread(self._pool, _write, handle, digest, buffer)
                     buffer.clear()
-            await _in_thread(_write, handle, digest, buffer)
-            await _in_thread(self._finish, handle, partial, final)
+            await _in_thread(self._pool, _write, handle, digest, buffer)
+            await _in_thread(self._pool, self._finish, handle, partial, final)
         except BaseException:
             # Short calls, kept on this thread so that they run even on cancellation.
             if handle is not None:
@@ -141,16 +151,16 @@ class FolderFileStore:
         path = self.root / check_file_id(file_id)
         try:
             handle, size = await _in_thread(
-                _open_for_reading, path, abandon=lambda opened: _close(opened[0])
+                self._pool, _open_for_reading, path, abandon=lambda opened: _close(opened[0])
             )
         except FileNotFoundError:
             raise FileMissing("no file has this id") from None
-        return _FolderReader(handle, size)
+        return _FolderReader(self._pool, handle, size)
 
     async def delete(self, file_ids: Collection[str]) -> None:
         paths = [self.root / check_file_id(file_id) for file_id in file_ids]
         if paths:
-            await asyncio.to_thread(self._unlink, paths)
+            await asyncio.get_running_loop().run_in_executor(self._pool, self._unlink, paths)
 
     def _unlink(self, paths: list[Path]) -> None:
         for path in paths:
@@ -158,9 +168,10 @@ class FolderFileStore:
         _fsync_folder(self.root)
 
     async def list_ids(self) -> AsyncIterator[str]:
-        entries = await asyncio.to_thread(os.scandir, self.root)
+        loop = asyncio.get_running_loop()
+        entries = await loop.run_in_executor(self._pool, os.scandir, self.root)
         try:
-            while batch := await asyncio.to_thread(_next_names, entries):
+            while batch := await loop.run_in_executor(self._pool, _next_names, entries):
                 for name in batch:
                     if is_file_id(name):
                         yield name
@@ -168,7 +179,7 @@ class FolderFileStore:
             entries.close()
 
     async def close(self) -> None:
-        pass
+        self._pool.shutdown(wait=False)
 
 
 def _next_names(entries: os._ScandirIterator[str]) -> list[str]:
@@ -181,7 +192,8 @@ def _next_names(entries: os._ScandirIterator[str]) -> list[str]:
 
 
 class _FolderReader:
-    def __init__(self, handle: FileIO, size: int) -> None:
+    def __init__(self, pool: Executor, handle: FileIO, size: int) -> None:
+        self._pool = pool
         self._handle = handle
         self._size = size
 
@@ -191,7 +203,7 @@ class _FolderReader:
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
-            while chunk := await _in_thread(self._handle.read, CHUNK_SIZE):
+            while chunk := await _in_thread(self._pool, self._handle.read, CHUNK_SIZE):
                 yield chunk
         finally:
             self._handle.close()
