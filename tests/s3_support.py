@@ -1,6 +1,7 @@
 """A local S3-compatible server for the file store tests: moto's server, started as a process
 on a free port of 127.0.0.1, so no request of these tests leaves the machine and the server's
-memory is not the test's (the streaming tests measure the test process's).
+memory is not the test's (the streaming tests measure the test process's). Like S3, it refuses
+a multipart upload whose parts but the last are under 5 MiB.
 
 Missing moto skips the tests with a reason, except under CI (`CI` set), where they fail.
 """
