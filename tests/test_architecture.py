@@ -14,13 +14,20 @@ import causerie
 
 PACKAGE = Path(causerie.__file__).parent
 
-THIRD_PARTY_TRANSPORT_AND_STORAGE = ("fastapi", "starlette", "sqlalchemy", "redis", "uvicorn")
+THIRD_PARTY_TRANSPORT_AND_STORAGE = (
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "redis",
+    "uvicorn",
+    "obstore",
+)
 
 # Every module of the package belongs to one layer (the longest prefix below wins), and imports
 # from the package only what its layer may: domain <- actions <- realtime/web <- composition;
 # adapters implement the domain's ports and see nothing above them (docs/architecture.md).
 FOUNDATION = ("clock", "settings", "caching", "tokens", "logs")
-ADAPTERS = ("store", "broker", "presence", "counters")
+ADAPTERS = ("store", "files", "broker", "presence", "counters")
 COMPOSITION = ("app", "cli", "wiring", "demo", "server", "__main__")
 LAYER_OF: dict[str, str] = {
     "domain": "domain",
@@ -47,8 +54,8 @@ MAY_IMPORT: dict[str, set[str]] = {
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "domain": (*THIRD_PARTY_TRANSPORT_AND_STORAGE, "alembic", "asyncpg"),
     "runtime": (*THIRD_PARTY_TRANSPORT_AND_STORAGE, "alembic", "asyncpg"),
-    "actions": ("fastapi", "starlette", "sqlalchemy", "redis", "asyncpg"),
-    "web": ("sqlalchemy", "asyncpg"),
+    "actions": ("fastapi", "starlette", "sqlalchemy", "redis", "asyncpg", "obstore"),
+    "web": ("sqlalchemy", "asyncpg", "obstore"),
 }
 
 

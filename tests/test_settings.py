@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from causerie.settings import Settings, SettingsError, load_settings
+from causerie.settings import S3Location, Settings, SettingsError, load_settings
 
 
 def load(data_dir: Path, **environ: str) -> Settings:
@@ -37,6 +37,9 @@ def test_defaults_match_the_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert settings.public_url == "http://127.0.0.1:8000"
     assert settings.trusted_proxies == ()
     assert settings.max_body == 64 * 1024
+    assert settings.max_file == 10 * 1024 * 1024
+    assert settings.file_store is None  # the data folder
+    assert settings.s3_endpoint is None
     assert settings.frame_rate == 20.0
     assert settings.cookie_max_age == timedelta(days=182)
     assert settings.temporary_session_ttl == timedelta(minutes=30)
@@ -147,11 +150,65 @@ def test_other_values(tmp_path: Path) -> None:
         ("CAUSERIE_DATABASE_URL", "mysql://db/causerie"),
         ("CAUSERIE_ACCESS_LOG", "maybe"),
         ("CAUSERIE_LOG_LEVEL", "verbose"),
+        ("CAUSERIE_MAX_FILE", "10GB"),
+        ("CAUSERIE_S3_ENDPOINT", "minio.internal:9000"),
     ],
 )
 def test_other_bad_values_are_refused(tmp_path: Path, variable: str, text: str) -> None:
     with pytest.raises(SettingsError, match=variable):
         load(tmp_path, **{variable: text})
+
+
+# -- file storage -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "bucket", "prefix"),
+    [
+        ("s3://causerie-files", "causerie-files", ""),
+        ("s3://causerie-files/", "causerie-files", ""),
+        ("s3://causerie-files/chat/prod", "causerie-files", "chat/prod"),
+        (" s3://my.bucket-2/files/ ", "my.bucket-2", "files"),
+    ],
+)
+def test_file_store_takes_an_s3_bucket_and_prefix(
+    tmp_path: Path, text: str, bucket: str, prefix: str
+) -> None:
+    settings = load(
+        tmp_path, CAUSERIE_FILE_STORE=text, CAUSERIE_S3_ENDPOINT="http://127.0.0.1:9000/"
+    )
+    assert settings.file_store == S3Location(bucket=bucket, prefix=prefix)
+    assert settings.s3_endpoint == "http://127.0.0.1:9000"
+    assert str(settings.file_store) == "s3://" + "/".join(filter(None, [bucket, prefix]))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "folder",
+        "/srv/files",
+        "s3://",
+        "s3://ab",
+        "s3://Causerie_Files/x",
+        "s3://key:secret@bucket/x",
+        "s3://causerie-files/../other",
+        "s3://causerie-files/a b",
+        "s3://causerie-files/x?versioning=1",
+        "gs://causerie-files/x",
+    ],
+)
+def test_file_store_refuses_anything_else(tmp_path: Path, text: str) -> None:
+    with pytest.raises(SettingsError, match="CAUSERIE_FILE_STORE"):
+        load(tmp_path, CAUSERIE_FILE_STORE=text)
+
+
+def test_an_s3_endpoint_without_an_s3_file_store_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="CAUSERIE_S3_ENDPOINT is set, but"):
+        load(tmp_path, CAUSERIE_S3_ENDPOINT="http://127.0.0.1:9000")
+
+
+def test_max_file_is_a_size(tmp_path: Path) -> None:
+    assert load(tmp_path, CAUSERIE_MAX_FILE="25MiB").max_file == 25 * 1024 * 1024
 
 
 # -- sources ----------------------------------------------------------------------------------

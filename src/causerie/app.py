@@ -37,7 +37,7 @@ from causerie.web import (
 )
 from causerie.web.access_log import AccessLog
 from causerie.web.cors import OriginCache, WidgetCors
-from causerie.web.limits import BodyLimit
+from causerie.web.limits import BodyLimit, body_limits
 from causerie.web.sockets import IdleSweeper
 from causerie.wiring import running
 
@@ -138,7 +138,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.idle_sweeper = IdleSweeper(settings.ws_idle_timeout.total_seconds())
     app.add_middleware(session_route.SessionFastPath, route=sessions)
     app.add_middleware(WidgetCors, cache=origin_cache)
-    app.add_middleware(BodyLimit, max_body=settings.max_body)
+    app.add_middleware(BodyLimit, limits=body_limits(settings))
     if settings.access_log:
         app.add_middleware(AccessLog)
     return app

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from causerie.caching import TtlCache
 from causerie.clock import Clock
 from causerie.domain.models import Website
-from causerie.domain.ports import Counters, Hub, Presence, Store
+from causerie.domain.ports import Counters, FileStore, Hub, Presence, Store
 from causerie.settings import Settings
 
 WEBSITE_CACHE_SECONDS = 5.0
@@ -20,6 +20,7 @@ class Runtime:
     settings: Settings
     store: Store
     clock: Clock
+    files: FileStore
     hub: Hub
     presence: Presence
     counters: Counters

@@ -92,6 +92,42 @@ def _parse_proxies(text: str) -> tuple[IpNetwork, ...]:
     return tuple(networks)
 
 
+def _parse_optional_url(text: str) -> str | None:
+    return _parse_url(text) if text.strip() else None
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """Where `CAUSERIE_FILE_STORE=s3://bucket/prefix` keeps files: keys `prefix/ID` in `bucket`."""
+
+    bucket: str
+    prefix: str
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+
+
+# S3's rules for bucket names (what S3-compatible servers accept too): 3 to 63 characters.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_PREFIX = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
+
+
+def _parse_file_store(text: str) -> S3Location | None:
+    """`file` (the data folder: None) or `s3://bucket/prefix`."""
+    text = text.strip()
+    if text == "file":
+        return None
+    parts = urlsplit(text)
+    if parts.scheme != "s3" or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ValueError("expected file (the data folder) or s3://BUCKET/PREFIX")
+    if not _BUCKET.fullmatch(parts.netloc) or ".." in parts.netloc:
+        raise ValueError(f"{parts.netloc!r} is not an S3 bucket name")
+    prefix = parts.path.strip("/")
+    if prefix and (not _PREFIX.fullmatch(prefix) or ".." in prefix.split("/")):
+        raise ValueError(f"{prefix!r} is not a usable prefix (letters, digits, . _ - and /)")
+    return S3Location(bucket=parts.netloc, prefix=prefix)
+
+
 def _parse_secret(text: str) -> str:
     if len(text) < 32:
         raise ValueError("must be at least 32 characters of random text")
@@ -172,6 +208,21 @@ SPECS: tuple[Spec, ...] = (
         "Proxies (addresses or CIDR) allowed to set X-Forwarded-For.",
     ),
     Spec("max_body", "64KiB", parse_size, "Largest JSON body accepted; larger ones get 413."),
+    Spec(
+        "max_file", "10MiB", parse_size, "Largest file accepted in an upload; larger ones get 413."
+    ),
+    Spec(
+        "file_store",
+        "file",
+        _parse_file_store,
+        "Where files are kept: file (the data folder) or s3://BUCKET/PREFIX.",
+    ),
+    Spec(
+        "s3_endpoint",
+        "",
+        _parse_optional_url,
+        "Address of an S3-compatible server; unset: AWS S3.",
+    ),
     Spec(
         "frame_rate",
         "20/s",
@@ -260,6 +311,9 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     trusted_proxies: tuple[IpNetwork, ...] = ()
     max_body: int = 64 * 1024
+    max_file: int = 10 * 1024 * 1024
+    file_store: S3Location | None = None
+    s3_endpoint: str | None = None
     frame_rate: float = 20.0
     ws_idle_timeout: timedelta = timedelta(seconds=90)
     cookie_max_age: timedelta = timedelta(days=182)
@@ -366,6 +420,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
             shown = "(value hidden)" if spec.name in _SECRET_VALUES else f"= {text!r}"
             raise SettingsError(f"{spec.env} {shown} (from {source}): {exc}") from None
 
+    if values.get("s3_endpoint") and values.get("file_store") is None:
+        raise SettingsError(
+            "CAUSERIE_S3_ENDPOINT is set, but CAUSERIE_FILE_STORE is not an s3:// URL: files "
+            "would stay in the data folder"
+        )
     values.setdefault("database_url", f"sqlite:///{data_dir / 'causerie.db'}")
     if "secret_key" not in values:
         values["secret_key"] = _secret_key(data_dir)

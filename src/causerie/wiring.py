@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from causerie.broker import open_broker
 from causerie.clock import Clock
 from causerie.counters import open_counters
+from causerie.files import open_file_store
 from causerie.presence import open_presence
 from causerie.realtime.hub import Hub
 from causerie.runtime import Runtime
@@ -23,14 +24,12 @@ from causerie.store.migrate import upgrade
 
 
 def build_runtime(settings: Settings, clock: Clock) -> Runtime:
-    """Open every adapter the settings name; nothing connects until `start_runtime`.
-
-    Adapters added later (the file store) are opened here too, and closed in `close_runtime`.
-    """
+    """Open every adapter the settings name; nothing connects until `start_runtime`."""
     return Runtime(
         settings=settings,
         store=open_store(settings.database_url),
         clock=clock,
+        files=open_file_store(settings),
         hub=Hub(open_broker(settings.redis_url)),
         presence=open_presence(settings.redis_url),
         counters=open_counters(settings.redis_url),
@@ -46,6 +45,7 @@ async def close_runtime(rt: Runtime) -> None:
     """Let published events leave, then close every adapter (each even if another fails)."""
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(rt.store.close)
+        stack.push_async_callback(rt.files.close)
         stack.push_async_callback(rt.counters.close)
         stack.push_async_callback(rt.presence.close)
         stack.push_async_callback(rt.hub.close)

@@ -6,12 +6,13 @@ are dropped if it rolls back: that is where events are published (docs/architect
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from causerie.domain.events import Envelope, NewEvent, StoredEvent
+from causerie.domain.files import StoredFile
 from causerie.domain.models import (
     AccountLink,
     ApiToken,
@@ -350,6 +351,49 @@ class Store(Protocol):
     async def rebuild_search_indexes(self) -> list[str]:
         """Rebuild the search indexes that kept keys of deleted text (PostgreSQL's trigram
         indexes; SQLite has none); the names rebuilt."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class FileReader(Protocol):
+    """An opened stored file: its size, then its bytes in chunks of at most `files.CHUNK_SIZE`,
+    read as they are iterated (never the whole file at once). Iterate it once; `aclose` releases
+    it early (it is released by itself at the end)."""
+
+    @property
+    def size(self) -> int: ...
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+    async def aclose(self) -> None: ...
+
+
+class FileStore(Protocol):
+    """Files' bytes, kept under ids Causerie makes (domain/files.py): in the data folder or in
+    an S3 bucket (docs/architecture.md, "Files"). Every method refuses an id Causerie could not
+    have made with `InvalidFileId`, before touching any storage; a storage that does not answer
+    raises `FilesUnavailable` within about half a minute."""
+
+    async def put(self, chunks: AsyncIterable[bytes]) -> StoredFile:
+        """Store `chunks` under a new id, as they arrive (never all of them in memory).
+
+        Either the whole file is readable under the returned id once this returns, or (the
+        chunks raised, the storage failed, the task was cancelled) nothing of it is readable;
+        the error propagates.
+        """
+        ...
+
+    async def open(self, file_id: str) -> FileReader:
+        """The file, ready to stream; `FileMissing` if there is none under this id."""
+        ...
+
+    async def delete(self, file_ids: Collection[str]) -> None:
+        """Delete these files (erasure, deletion of a conversation: P9, P20). Ids with no file
+        are skipped; if any id is not a file id, nothing is deleted."""
+        ...
+
+    def list_ids(self) -> AsyncIterator[str]:
+        """Every stored file's id, in no given order: what a sweep compares with the database."""
         ...
 
     async def close(self) -> None: ...
