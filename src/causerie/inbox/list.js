@@ -91,7 +91,7 @@ function renderList(list, status, more) {
   status.classList.toggle("error", Boolean(state.listError));
   if (hadFocus && focusedId) document.getElementById(`conv-${focusedId}`)?.focus();
   const unread = state.order.reduce((n, id) => n + (state.conversations.get(id)?.unread ? 1 : 0), 0);
-  document.title = `${unread ? `(${unread}) ` : ""}Inbox · Causerie`;
+  document.title = (unread ? `(${unread}) ` : "") + "Inbox · Causerie";
 }
 
 function emptyText() {
@@ -108,7 +108,7 @@ function item(summary, selected, focused) {
   const unread = Number(summary.unread || 0);
   const last = summary.last_message;
   const assignee = summary.assignee_id ? operatorName(summary.assignee_id) || "Assigned" : null;
-  const label = `${name}${unread ? `, ${unread} unread` : ""}${summary.state === "resolved" ? ", resolved" : ""}`;
+  const label = name + (unread ? `, ${unread} unread` : "") + (summary.state === "resolved" ? ", resolved" : "");
   return el("li", {
     role: "option", id: `conv-${summary.id}`, "data-id": summary.id, class: `conversation${unread ? " unread" : ""}`,
     "aria-selected": String(selected), tabindex: focused ? "0" : "-1", "aria-label": label,

@@ -153,7 +153,7 @@ function showSubject(results, query, sessions) {
   });
   eraseButton.addEventListener("click", async () => {
     const body = el("div", { class: "stack" },
-      el("p", { text: `This permanently destroys everything held about ${who}, on ${sessions.length === 1 ? "1 session" : `${sessions.length} sessions`}:` }),
+      el("p", { text: `This permanently destroys everything held about ${who}, on ${sessions.length} ${sessions.length === 1 ? "session" : "sessions"}:` }),
       el("ul", { class: "destroyed" },
         el("li", { text: `their ${sessions.length === 1 ? "session" : "sessions"} and conversations,` }),
         el("li", { text: `every message (${messages}), replies and private notes included,` }),
@@ -363,7 +363,7 @@ async function dpaPage(content) {
   const owner = site?.role === "owner";
   const status = current
     ? el("p", { class: "dpa-status", id: "dpa-status" }, el("span", { class: "pill ok", text: "Accepted" }),
-      ` Version ${version} was accepted on ${fullTime(current.accepted_at)}${current.operator?.name ? ` by ${current.operator.name}` : ""}.`)
+      ` Version ${version} was accepted on ${fullTime(current.accepted_at)}${current.operator?.name ? " by " + current.operator.name : ""}.`)
     : el("p", { class: "dpa-status", id: "dpa-status" }, el("span", { class: "pill", text: "Not accepted" }),
       ` Version ${version} has not been accepted for ${site?.name || "this website"} yet.`);
   const error = el("p", { class: "form-error", role: "alert" });

@@ -260,7 +260,7 @@ async function operatorsPage(content) {
         if (choice !== "remove") return;
         try {
           await api.del(`/websites/${websiteId}/operators/${operator.id}`);
-          toast(`${self ? "You left" : `${who} was removed`}.`);
+          toast(self ? "You left." : `${who} was removed.`);
         } catch (failure) {
           toast(failure.message, "error");
         }

@@ -210,7 +210,7 @@ function messageItem(message, session, mark) {
   const footer = [];
   if (message.state === "sending") footer.push(el("span", { class: "mark", "data-state": "sending", text: "Sending…" }));
   else if (message.state === "failed") {
-    footer.push(el("span", { class: "mark failed", "data-state": "failed", text: `Not sent${message.error ? `: ${message.error}` : ""}. ` }));
+    footer.push(el("span", { class: "mark failed", "data-state": "failed", text: `Not sent${message.error ? ": " + message.error : ""}. ` }));
     footer.push(el("button", { type: "button", class: "link", text: "Retry", onclick: () => retry(message.client_id) }));
   } else if (mark) footer.push(el("span", { class: "mark", "data-state": mark.toLowerCase(), text: mark }));
   return el("article", {
