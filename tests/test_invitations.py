@@ -3,10 +3,15 @@ accepted, and never sets the password of an account that has one (security revie
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 
+from causerie.actions.accounts import do_accept_link
+from causerie.actions.members import do_invite
+from causerie.domain.errors import Conflict
+from causerie.domain.models import Actor, Role
 from tests.conftest import Harness, ServerThread, Site
 from tests.test_errors import error_of
 from tests.test_inbox_api import As
@@ -149,3 +154,41 @@ def test_a_pending_invitation_changes_role_or_is_withdrawn(
     fresh = _invite(admin, site.website_id, VICTIM, "admin")
     assert _accept(server, fresh, PASSWORD, name="Vic").status_code == 200
     assert _websites_of(server, VICTIM, PASSWORD) == {site.website_id: "admin"}
+
+
+def test_two_links_accepted_at_once_give_the_account_one_password(
+    harness: Harness, site: Site
+) -> None:
+    """Both links find no password and choose one: the first sets it, the second is refused
+    (409 `account_active`) rather than replacing it."""
+    cli = Actor.cli()
+    links = [
+        harness.run(do_invite(harness.rt, cli, website_id, VICTIM, Role.AGENT)).invitation_url
+        for website_id in (site.website_id, site.other_website_id)
+    ]
+
+    async def both() -> list[object]:
+        return await asyncio.gather(
+            *(
+                do_accept_link(
+                    harness.rt,
+                    url.rsplit("token=", 1)[1],
+                    name="Vic",
+                    password=f"password number {n}",
+                    email=None,
+                    client_ip="127.0.0.1",
+                )
+                for n, url in enumerate(links)
+            ),
+            return_exceptions=True,
+        )
+
+    results = harness.run(both())
+    refused = [r for r in results if isinstance(r, Conflict)]
+    assert len(refused) == 1 and refused[0].code == "account_active"
+    joined = harness.rows(
+        "SELECT m.website_id FROM memberships m JOIN operators o ON o.id = m.operator_id"
+        " WHERE o.email = :e",
+        e=VICTIM,
+    )
+    assert len(joined) == 1

@@ -215,7 +215,7 @@ class MembersOut(Out):
 
 class InvitedOut(Out):
     operator: MemberOut
-    invitation_url: str | None
+    invitation_url: str
 
 
 class MemberBody(Out):
