@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
+import pytest
 
+from causerie.actions import accounts
 from causerie.actions.accounts import do_create_setup_link
 from causerie.clock import ManualClock
 from tests.conftest import Harness, ServerThread, Site
@@ -253,3 +257,47 @@ def test_an_invitation_lets_a_new_operator_choose_a_password(
         me = newcomer.get("/api/v1/me").json()
         assert me["websites"][0]["role"] == "agent"
     assert harness.scalar("SELECT count(*) FROM account_links") == 0
+
+
+def test_concurrent_wrong_passwords_stop_at_the_limit(server: ServerThread, site: Site) -> None:
+    """Each attempt is counted before its password is checked, so attempts sent at once cannot
+    all be checked before the first failure is counted (issue 12: 80 of 80 got through)."""
+    attempt = {"email": "owner@shop.example", "password": "wrong-password"}
+    start = threading.Barrier(20)
+
+    def one() -> int:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            start.wait()
+            return client.post("/api/v1/auth/login", json=attempt).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(lambda _: one(), range(20)))
+    assert sorted(statuses) == [401] * 5 + [429] * 15
+
+
+def test_a_right_password_gives_its_place_back_to_the_network(
+    http: httpx.Client, site: Site
+) -> None:
+    """Successes do not count against the network's limit (30 failures in 15 minutes)."""
+    right = {"email": "agent@shop.example", "password": site.passwords["agent"]}
+    for _ in range(31):
+        assert http.post("/api/v1/auth/login", json=right).status_code == 200
+
+
+def test_an_unknown_email_costs_the_same_password_check(
+    http: httpx.Client, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Timing must not tell which emails have an account: an unknown one runs argon2 too."""
+    checked: list[str] = []
+    real = accounts.verify_password
+
+    def counted(password: str, stored_hash: str) -> bool:
+        checked.append(stored_hash)
+        return real(password, stored_hash)
+
+    monkeypatch.setattr(accounts, "verify_password", counted)
+    for email in ("nobody@shop.example", "agent@shop.example"):
+        wrong = http.post("/api/v1/auth/login", json={"email": email, "password": "nope-nope"})
+        assert error_of(wrong, 401)["code"] == "invalid_credentials"
+    assert len(checked) == 2
+    assert all(h.startswith("$argon2") for h in checked)

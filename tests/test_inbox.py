@@ -22,6 +22,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from causerie.actions.members import do_invite
 from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role
@@ -788,6 +789,33 @@ def test_settings_website_operators_tokens_and_an_invitation_accepted(
     again = new_context().new_page()
     again.goto(invitation.replace("http://127.0.0.1:8000", env.url))
     expect(again.get_by_role("alert")).to_contain_text("cannot be used any more")
+
+
+def test_an_invitation_for_someone_with_an_account_asks_for_their_password(
+    new_context: NewContext, env: Env
+) -> None:
+    """The link never sets the password of an existing account: its owner signs in to join."""
+    who = add_operator(env.harness, "rae@shop.example", "Rae Kim", [(env.blog_id, Role.AGENT)])
+    invited = env.harness.run(
+        do_invite(env.harness.rt, Actor.cli(), env.studio_id, who.email, Role.ADMIN)
+    )
+    page = new_context().new_page()
+    page.goto(invited.invitation_url)
+    expect(page.get_by_role("heading", name="Join your team on Causerie")).to_be_visible()
+    expect(page.get_by_role("form", name="Accept the invitation")).to_contain_text("Atelier Lune")
+    expect(page.locator("#f-email")).to_have_value(who.email)
+    expect(page.locator("#f-name")).to_have_count(0)
+    page.fill("#f-password", "a password that is not hers")
+    page.click("button[type=submit]")
+    expect(page.get_by_role("alert")).to_have_text("Wrong password.")
+    page.fill("#f-password", who.password)
+    page.click("button[type=submit]")
+    expect(page.locator(".me-name")).to_have_text("Rae Kim")
+    assert "token" not in page.url
+    roles = env.harness.rows(
+        "SELECT website_id, role FROM memberships WHERE operator_id = :o", o=who.id
+    )
+    assert sorted(roles) == sorted([(env.blog_id, "agent"), (env.studio_id, "admin")])
 
 
 def test_changing_the_password(new_context: NewContext, env: Env) -> None:

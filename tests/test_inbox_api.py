@@ -974,9 +974,10 @@ def test_operators_are_listed_and_invited(
     existing = admin.ok(
         admin.post(path, {"email": "Other_Owner@shop.example", "role": "agent"}), 201
     )
-    assert existing["invitation_url"] is None
+    # Someone with an account is invited too: they join by opening the link and logging in.
+    assert existing["invitation_url"].startswith(f"{harness.settings.public_url}/app/#/invite")
     assert existing["operator"]["id"] == site.operator_ids["other_owner"]
-    assert (existing["operator"]["role"], existing["operator"]["pending"]) == ("agent", False)
+    assert (existing["operator"]["role"], existing["operator"]["pending"]) == ("agent", True)
 
     fresh = admin.ok(admin.post(path, {"email": "Newbie@Mail.example", "role": "admin"}), 201)
     url = fresh["invitation_url"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import re
@@ -35,9 +36,19 @@ from tests.support import cli_env, free_port, query, run_cli
         ("MAPPED ::FFFF:CB00:714D", "MAPPED [ip]"),
         ("http://[2001:db8::1]:8080/path", "http://[[ip]]:8080/path"),
         ("X-Forwarded-For: 203.0.113.77, 10.0.0.1", "X-Forwarded-For: [ip], [ip]"),
+        # IPv6 with a port, unbracketed, as uvicorn writes a WebSocket client (issue 12)
+        (
+            '::1:34242 - "WebSocket /ws/visitor" [accepted]',
+            '[ip]:34242 - "WebSocket /ws/visitor" [accepted]',
+        ),
+        ("2001:db8:0:0:0:0:0:1:8080 left", "[ip]:8080 left"),
+        ("::ffff:203.0.113.77:5555 left", "[ip]:5555 left"),
+        ("[2001:db8::77]:443", "[[ip]]:443"),
+        ("link-local fe80::1%eth0 here", "link-local [ip] here"),
+        ("client ('::1', 34242, 0, 0)", "client ('[ip]', 34242, 0, 0)"),
     ],
 )
-def test_redact_ips_replaces_addresses(text: str, expected: str) -> None:
+def test_p17_redact_ips_replaces_addresses(text: str, expected: str) -> None:
     assert redact_ips(text) == expected
 
 
@@ -51,10 +62,11 @@ def test_redact_ips_replaces_addresses(text: str, expected: str) -> None:
         "sha256 dead:beef",
         "ratio 3:2 at 12:30",
         "999.1.1.1 is not an address",
+        "at 2026-11-26 06:14:24.5, 12:30:00 and 1:2",
         '"GET /api/health" 200 0.4ms',
     ],
 )
-def test_redact_ips_leaves_other_text_alone(text: str) -> None:
+def test_p17_redact_ips_leaves_other_text_alone(text: str) -> None:
     assert redact_ips(text) == text
 
 
@@ -181,3 +193,53 @@ def test_p17_no_raw_ip_in_server_logs(tmp_path: Path) -> None:
     assert '"GET /no/such/page" 404' in output
     assert "203.0.113.77" not in output
     assert "127.0.0.1" not in output
+
+
+def test_p17_no_ipv6_client_in_server_logs(tmp_path: Path) -> None:
+    """A server on ::1, an IPv6 client over HTTP and a WebSocket: uvicorn's own lines
+    (`uvicorn.error` writes `::1:PORT - "WebSocket /ws/visitor" 403`) are redacted too."""
+    import socket
+
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    data_dir = tmp_path / "data"
+    env = cli_env(data_dir, CAUSERIE_LOG_LEVEL="debug")
+    port = free_port()
+    err_path = tmp_path / "serve.err"
+    with (tmp_path / "serve.out").open("wb") as out, err_path.open("wb") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "causerie", "serve", "--host", "::1", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+        )
+    try:
+        base = f"http://[::1]:{port}"
+        _wait_until_up(base, process, time.monotonic() + 30)
+        assert httpx.get(f"{base}/no/such/page", timeout=10).status_code == 404
+        # Refused (no website given) or accepted, uvicorn logs the handshake with the client.
+        with (
+            contextlib.suppress(InvalidStatus),
+            connect(f"ws://[::1]:{port}/ws/visitor", open_timeout=10),
+        ):
+            pass
+        deadline = time.monotonic() + 10
+        while "WebSocket /ws/visitor" not in err_path.read_text("utf-8"):
+            assert time.monotonic() < deadline, err_path.read_text("utf-8")
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=15)
+    # The log lines (stdout only holds the banner, with the address the server listens on).
+    logged = err_path.read_text("utf-8")
+    assert '"GET /no/such/page" 404' in logged
+    assert "[ip]:" in logged and '"WebSocket /ws/visitor"' in logged
+    assert "::1" not in logged

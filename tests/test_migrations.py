@@ -155,3 +155,41 @@ def test_sqlite_store_runs_in_wal_with_secure_delete_and_foreign_keys(tmp_path: 
                 )
     finally:
         engine.dispose()
+
+
+def test_0008_binds_a_pending_link_to_its_first_website_and_drops_granted_roles(
+    tmp_path: Path,
+) -> None:
+    """Before 0008 an invitation granted the membership at once, and one link served every
+    website that invited the same person; after it, the link grants its first website only."""
+    from alembic import command
+
+    from causerie.store.migrate import alembic_config
+
+    engine = sqlite_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        with engine.begin() as conn:
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0007")
+            for sql in (
+                "INSERT INTO websites VALUES ('wa', 'A', '[]', '{}', '2026-01-01 00:00:00')",
+                "INSERT INTO websites VALUES ('wb', 'B', '[]', '{}', '2026-01-01 00:00:00')",
+                "INSERT INTO operators (id, email, name, password_hash, password_is_temporary,"
+                " created_at) VALUES ('new', 'n@x.example', 'n', NULL, 0, '2026-01-02 00:00:00'),"
+                " ('old', 'o@x.example', 'o', 'hash', 0, '2026-01-01 00:00:00')",
+                "INSERT INTO memberships VALUES ('wa', 'new', 'agent', '2026-01-02 00:00:00'),"
+                " ('wb', 'new', 'owner', '2026-01-03 00:00:00'),"
+                " ('wb', 'old', 'owner', '2026-01-01 00:00:00')",
+                "INSERT INTO account_links VALUES ('l1', 'h1', 'invite', 'new',"
+                " '2026-01-02 00:00:00', '2026-01-09 00:00:00'),"
+                " ('l2', 'h2', 'invite', 'old', '2026-01-01 00:00:00', '2026-01-08 00:00:00')",
+            ):
+                conn.execute(text(sql))
+            command.upgrade(config, "head")
+            links = conn.execute(text("SELECT id, website_id, role FROM account_links")).all()
+            members = conn.execute(text("SELECT website_id, operator_id FROM memberships")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in links] == [("l1", "wa", "agent")]
+    assert [tuple(row) for row in members] == [("wb", "old")]

@@ -23,12 +23,13 @@ import httpx
 import pytest
 
 from causerie.actions.messages import do_send_visitor_message
+from causerie.actions.operators import do_add_operator
 from causerie.actions.profiles import do_update_visitor_profile
 from causerie.actions.retention import do_purge
 from causerie.actions.sessions import do_open_session
 from causerie.actions.websites import do_update_website
 from causerie.clock import ManualClock
-from causerie.domain.models import Actor, Author, Message, MessageType, PageView, Scope
+from causerie.domain.models import Actor, Author, Message, MessageType, PageView, Role, Scope
 from causerie.domain.personal_data import PERSONAL
 from causerie.domain.privacy import DPA_VERSION, EXPORT_FORMAT, LEGAL_FORMAT
 from causerie.domain.retention import Rule
@@ -1107,6 +1108,30 @@ def test_p12_legal_export_for_owners_with_ip_and_times_and_audited(
 # -- P4: the audit log --------------------------------------------------------------------------
 
 
+def test_p4_an_owner_does_not_see_what_a_new_member_did_elsewhere(
+    web: httpx.Client, site: Site, harness: Harness
+) -> None:
+    """Adding someone to a website showed its owner their logins from before (issue 12)."""
+    with httpx.Client(base_url=str(web.base_url)) as elsewhere:
+        login(elsewhere, site, "other_owner")
+    harness.run(
+        do_add_operator(
+            harness.rt,
+            Actor.cli(),
+            "other_owner@shop.example",
+            website_id=site.website_id,
+            role=Role.AGENT,
+        )
+    )
+    with httpx.Client(base_url=str(web.base_url)) as later:
+        login(later, site, "other_owner")
+    path = f"/api/v1/websites/{site.website_id}/audit"
+    entries = web.get(path, headers=auth(site, "owner")).json()["entries"]
+    theirs = [e for e in entries if e["target_id"] == site.operator_ids["other_owner"]]
+    assert [e["action"] for e in theirs] == ["operator.role"]  # their joining this website
+    assert all(e["action"] != "operator.login" for e in entries)
+
+
 def test_p4_audit_log_for_owners_newest_first_filtered_paginated_and_without_personal_data(
     web: httpx.Client, site: Site, harness: Harness, clock: ManualClock
 ) -> None:
@@ -1187,10 +1212,10 @@ def test_p4_audit_log_for_owners_newest_first_filtered_paginated_and_without_per
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    # The website's entries, and the server-wide acts (logins, tokens) of its own operators.
+    # The website's entries only: what its operators did elsewhere (logins, tokens, other
+    # websites) is not its owners' business.
     stored = harness.rows(
-        "SELECT id FROM audit_log WHERE website_id = :w OR (website_id IS NULL AND actor_id IN "
-        "(SELECT operator_id FROM memberships WHERE website_id = :w)) ORDER BY at DESC, id DESC",
+        "SELECT id FROM audit_log WHERE website_id = :w ORDER BY at DESC, id DESC",
         w=site.website_id,
     )
     others = {
@@ -1205,9 +1230,8 @@ def test_p4_audit_log_for_owners_newest_first_filtered_paginated_and_without_per
     times = [e["at"] for e in collected]
     assert times == sorted(times, reverse=True)
     actions = [e["action"] for e in collected]
+    assert "operator.login" not in actions and "token.create" not in actions
     for action in (
-        "operator.login",
-        "token.create",
         "website.update",
         "operator.role",
         "visitor.profile",

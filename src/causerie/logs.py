@@ -18,17 +18,36 @@ _IPV6 = (
     r"(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![0-9A-Fa-f:]|\.\d)"
 )
 _CANDIDATE = re.compile(f"{_IPV6}|{_IPV4}")
+# A whole run of the characters an address (with a port or a zone) is made of: uvicorn writes
+# an IPv6 client with its port and no brackets (`::1:34242 - "WebSocket /ws/visitor"`), where
+# the address alone cannot be told from the run by a pattern, only by trying.
+_RUN = re.compile(r"(?<![0-9A-Fa-f:.])[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*(?:%[0-9A-Za-z_.-]+)?")
+_PORT = re.compile(r"(.+):(\d{1,5})")
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _redact_run(run: str) -> str:
+    core = run.rstrip(".")  # the end of a sentence
+    end = run[len(core) :]
+    if _is_ip(core):
+        return "[ip]" + end
+    with_port = _PORT.fullmatch(core)
+    if with_port and _is_ip(with_port.group(1)):
+        return f"[ip]:{with_port.group(2)}{end}"
+    return _CANDIDATE.sub(lambda m: "[ip]" if _is_ip(m.group(0)) else m.group(0), run)
 
 
 def redact_ips(text: str) -> str:
-    def replace(match: re.Match[str]) -> str:
-        try:
-            ipaddress.ip_address(match.group(0))
-        except ValueError:
-            return match.group(0)
-        return "[ip]"
-
-    return _CANDIDATE.sub(replace, text)
+    """`text` with every IPv4 or IPv6 address replaced by `[ip]`: bracketed or not, with a port
+    or a zone or not, IPv4-mapped or not."""
+    return _RUN.sub(lambda m: _redact_run(m.group(0)), text)
 
 
 class RedactIPs(logging.Filter):

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from causerie.private_files import make_private_dir
+
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -381,7 +383,8 @@ def _secret_key(data_dir: Path) -> str:
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) -> Settings:
     """Build the settings from overrides, then the environment, then causerie.toml, then defaults.
 
-    Creates the data folder and its secret key on first use. Raises SettingsError naming the
+    Creates the data folder (its owner's only, tightened if an older version left it readable)
+    and its secret key on first use. Raises SettingsError naming the
     first bad setting.
     """
     env = os.environ if environ is None else environ
@@ -400,7 +403,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
     data_dir_text, _ = raw("data_dir", {})
     data_dir = Path(data_dir_text or "./causerie-data").expanduser().resolve()
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(data_dir)
     except OSError as exc:
         raise SettingsError(
             f"CAUSERIE_DATA_DIR: cannot create {data_dir}: {exc.strerror}"

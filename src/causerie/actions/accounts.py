@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 
 from causerie.actions.audit import do_audit
@@ -71,13 +72,38 @@ def _counter_keys(email: str, ip: str) -> tuple[str, str]:
     return f"login:email:{digest}", f"login:net:{network}"
 
 
-async def _refuse_if_limited(rt: Runtime, keys: tuple[str, str]) -> None:
+async def _reserve_attempt(rt: Runtime, keys: tuple[str, str]) -> datetime:
+    """Count a password attempt as failed before checking it, and refuse it over the limits.
+
+    Counting first is what holds the limits against concurrent attempts: each takes its place
+    atomically, so no more than the limit are ever checked in a window, however many arrive at
+    once. A success gives its place back (`_release_attempt`). Returns the time it counted at.
+    """
     now = rt.clock.now()
-    by_email = await rt.counters.count(keys[0], now, FAILURE_WINDOW)
-    by_network = await rt.counters.count(keys[1], now, FAILURE_WINDOW)
-    if by_email >= FAILURES_PER_EMAIL or by_network >= FAILURES_PER_NETWORK:
+    by_email = await rt.counters.hit(keys[0], now, FAILURE_WINDOW)
+    by_network = await rt.counters.hit(keys[1], now, FAILURE_WINDOW)
+    if by_email > FAILURES_PER_EMAIL or by_network > FAILURES_PER_NETWORK:
         wait = round(window_end(now, FAILURE_WINDOW))
         raise RateLimited(f"too many failed logins; try again in {wait} seconds", wait)
+    return now
+
+
+async def _release_attempt(rt: Runtime, keys: tuple[str, str], at: datetime) -> None:
+    """A right password: the email's failures are forgotten, the network's attempt given back."""
+    await rt.counters.reset(keys[0])
+    await rt.counters.release(keys[1], at, FAILURE_WINDOW)
+
+
+async def _check_password_attempt(
+    rt: Runtime, email: str, stored_hash: str | None, password: str, client_ip: str
+) -> None:
+    """A password attempt under the login limits; an unknown account (`stored_hash` None)
+    costs the same argon2 verification as a wrong password."""
+    keys = _counter_keys(email, client_ip)
+    at = await _reserve_attempt(rt, keys)
+    if not await _verify(password, stored_hash):
+        raise Unauthenticated("wrong email or password", "invalid_credentials")
+    await _release_attempt(rt, keys, at)
 
 
 async def _start_login(rt: Runtime, tx: Tx, operator: Operator) -> LoggedIn:
@@ -99,17 +125,11 @@ async def _start_login(rt: Runtime, tx: Tx, operator: Operator) -> LoggedIn:
 
 async def do_login(rt: Runtime, email: str, password: str, client_ip: str) -> LoggedIn:
     address = email.strip().lower()
-    keys = _counter_keys(address, client_ip)
-    await _refuse_if_limited(rt, keys)
     async with rt.store.read() as tx:
         operator = await tx.get_operator_by_email(address)
         stored = await tx.get_password_hash(operator.id) if operator else None
-    if operator is None or not await _verify(password, stored):
-        now = rt.clock.now()
-        await rt.counters.hit(keys[0], now, FAILURE_WINDOW)
-        await rt.counters.hit(keys[1], now, FAILURE_WINDOW)
-        raise Unauthenticated("wrong email or password", "invalid_credentials")
-    await rt.counters.reset(keys[0])
+    await _check_password_attempt(rt, address, stored, password, client_ip)
+    assert operator is not None  # a password matched: the account exists
     async with rt.store.transaction() as tx:
         return await _start_login(rt, tx, operator)
 
@@ -187,7 +207,13 @@ def link_url(rt: Runtime, purpose: LinkPurpose, token: str) -> str:
 
 
 async def create_link(
-    rt: Runtime, tx: Tx, purpose: LinkPurpose, operator_id: str | None
+    rt: Runtime,
+    tx: Tx,
+    purpose: LinkPurpose,
+    operator_id: str | None,
+    *,
+    website_id: str | None = None,
+    role: Role | None = None,
 ) -> tuple[AccountLink, str]:
     now = rt.clock.now()
     token = new_token()
@@ -197,6 +223,8 @@ async def create_link(
         operator_id=operator_id,
         created_at=now,
         expires_at=now + LINK_TTL[purpose],
+        website_id=website_id,
+        role=role,
     )
     await tx.insert_link(link, hash_token(token))
     return link, token
@@ -218,6 +246,7 @@ class LinkInfo:
     link: AccountLink
     email: str | None
     websites: list[tuple[Website, Role]]
+    has_account: bool  # the person has a password: they log in to accept, and it stays
 
 
 async def _valid_link(rt: Runtime, tx: Tx, token: str) -> AccountLink:
@@ -226,42 +255,88 @@ async def _valid_link(rt: Runtime, tx: Tx, token: str) -> AccountLink:
         raise NotFound("this link is unknown, used or expired", "invalid_link")
     if link.purpose is LinkPurpose.SETUP and await tx.count_operators() > 0:
         raise NotFound("this server is already set up; log in instead", "invalid_link")
+    if link.purpose is LinkPurpose.INVITE and (
+        link.operator_id is None or link.website_id is None or link.role is None
+    ):
+        raise NotFound("this link is unknown, used or expired", "invalid_link")
     return link
 
 
 async def get_link(rt: Runtime, token: str) -> LinkInfo:
     async with rt.store.read() as tx:
         link = await _valid_link(rt, tx, token)
-        if link.operator_id is None:
-            return LinkInfo(link, None, [(w, Role.OWNER) for w in await tx.list_websites()])
+        if link.purpose is LinkPurpose.SETUP:
+            websites = [(w, Role.OWNER) for w in await tx.list_websites()]
+            return LinkInfo(link, None, websites, has_account=False)
+        assert link.operator_id and link.website_id and link.role
         operator = await tx.get_operator(link.operator_id)
-        assert operator is not None
-        return LinkInfo(link, operator.email, await tx.list_memberships(operator.id))
+        website = await tx.get_website(link.website_id)
+        assert operator is not None and website is not None  # both cascade to the link
+        has_account = await tx.get_password_hash(operator.id) is not None
+        return LinkInfo(link, operator.email, [(website, link.role)], has_account)
 
 
 async def do_accept_link(
-    rt: Runtime, token: str, *, name: str, password: str, email: str | None
+    rt: Runtime, token: str, *, name: str, password: str, email: str | None, client_ip: str
 ) -> LoggedIn:
-    """Use a one-time link: the first owner is created (owner of every website), or an invited
-    operator sets their name and password. Either way they are logged in."""
-    name = check_name(name)
-    check_password(password)
-    new_hash = await asyncio.to_thread(hash_password, password)
+    """Use a one-time link, and log in.
+
+    `setup` creates the first owner (owner of every website). `invite` grants its own website
+    and role, and nothing else: a person without an account yet chooses their name and password
+    with it; a person who has one proves it with their password (under the login limits), which
+    the link never sets nor changes (docs/api.md "Invitations").
+    """
+    async with rt.store.read() as tx:
+        link = await _valid_link(rt, tx, token)
+        operator = await tx.get_operator(link.operator_id) if link.operator_id else None
+        stored = await tx.get_password_hash(operator.id) if operator else None
+    new_hash = None
+    if operator is not None and stored is not None:
+        await _check_password_attempt(rt, operator.email, stored, password, client_ip)
+    else:
+        name = check_name(name)
+        check_password(password)
+        new_hash = await asyncio.to_thread(hash_password, password)
     async with rt.store.transaction() as tx:
         link = await _valid_link(rt, tx, token)
         if not await tx.delete_link(link.id):  # a concurrent use won
             raise NotFound("this link is unknown, used or expired", "invalid_link")
         if link.purpose is LinkPurpose.SETUP:
+            assert new_hash is not None
             operator = await _create_first_owner(rt, tx, email, name, new_hash)
         else:
-            assert link.operator_id is not None
-            found = await tx.get_operator(link.operator_id)
-            assert found is not None
-            await tx.set_password(found.id, new_hash)
-            await tx.set_operator_name(found.id, name)
-            operator = Operator(found.id, found.email, name, found.created_at)
-            await tx.delete_links(LinkPurpose.INVITE.value, operator.id)
+            assert operator is not None
+            if new_hash is not None:
+                operator = await _activate(tx, operator, name, new_hash)
+            await _join(rt, tx, link, operator)
         return await _start_login(rt, tx, operator)
+
+
+async def _activate(tx: Tx, operator: Operator, name: str, password_hash: str) -> Operator:
+    """The first password of an invited person, unless another of their links set one first."""
+    if not await tx.set_first_password(operator.id, password_hash):
+        raise Conflict(
+            "this account got its password meanwhile: open the link again to log in and join",
+            "account_active",
+        )
+    await tx.set_operator_name(operator.id, name)
+    return Operator(operator.id, operator.email, name, operator.created_at)
+
+
+async def _join(rt: Runtime, tx: Tx, link: AccountLink, operator: Operator) -> None:
+    assert link.website_id is not None and link.role is not None
+    if await tx.get_role(operator.id, link.website_id) is None:
+        await tx.set_membership(link.website_id, operator.id, link.role, rt.clock.now())
+    await do_audit(
+        rt,
+        tx,
+        Actor("operator", operator.id),
+        "operator.join",
+        target_type="operator",
+        target_id=operator.id,
+        website_id=link.website_id,
+        details={"role": link.role.value},
+    )
 
 
 async def _create_first_owner(

@@ -1,4 +1,4 @@
-"""The operators of a website: invitations, roles, removal (docs/api.md "Roles").
+"""The operators of a website: invitations, roles, removal (docs/api.md "Roles", "Invitations").
 
 Admins manage agents and admins; only an owner grants, changes or removes the owner role; a
 website always keeps an owner; anyone may leave a website they belong to (but its last owner).
@@ -29,19 +29,25 @@ def _operator_missing(operator_id: str) -> NotFound:
 
 
 async def get_members(rt: Runtime, actor: Actor, website_id: str) -> list[Member]:
+    """The website's members, then the people invited who have not accepted yet (`pending`)."""
     async with rt.store.read() as tx:
         missing = _website_missing(website_id)
         await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
-        return await tx.list_members(website_id)
+        members = await tx.list_members(website_id)
+        return members + await tx.list_invitations(website_id, rt.clock.now())
 
 
 @dataclass(frozen=True)
 class Invited:
     member: Member
-    invitation_url: str | None  # a new person's one-time link, shown once
+    invitation_url: str  # the invitation's one-time link, shown once
 
 
 async def do_invite(rt: Runtime, actor: Actor, website_id: str, email: str, role: Role) -> Invited:
+    """Invite a person to one website with one role: a one-time link bound to both, which grants
+    them when it is accepted (docs/api.md "Invitations"). Until then the person is listed as
+    `pending` and is no member: an invitation grants nothing by itself, and a link grants only
+    its own website and role, whoever holds it and whatever other websites invited them."""
     address = check_operator_email(email)
     now = rt.clock.now()
     async with rt.store.transaction() as tx:
@@ -49,17 +55,19 @@ async def do_invite(rt: Runtime, actor: Actor, website_id: str, email: str, role
         missing = _website_missing(website_id)
         await check_role(tx, actor, website_id, needed, Scope.WRITE, missing=missing)
         operator = await tx.get_operator_by_email(address)
-        url = None
         if operator is None:
             operator = Operator(
                 id=new_id(), email=address, name=address.split("@")[0], created_at=now
             )
             await tx.insert_operator(operator, None)
-            _, token = await create_link(rt, tx, LinkPurpose.INVITE, operator.id)
-            url = link_url(rt, LinkPurpose.INVITE, token)
-        elif await tx.get_role(operator.id, website_id) is not None:
+        elif (
+            await tx.get_role(operator.id, website_id) is not None
+            or await tx.get_invitation(website_id, operator.id, now) is not None
+        ):
             raise Conflict(f"{address!r} is already a member of this website", "already_member")
-        await tx.set_membership(website_id, operator.id, role, now)
+        _, token = await create_link(
+            rt, tx, LinkPurpose.INVITE, operator.id, website_id=website_id, role=role
+        )
         await do_audit(
             rt,
             tx,
@@ -70,12 +78,14 @@ async def do_invite(rt: Runtime, actor: Actor, website_id: str, email: str, role
             website_id=website_id,
             details={"role": role.value},
         )
-        pending = await tx.get_password_hash(operator.id) is None
-    return Invited(Member(operator, role, pending), url)
+    return Invited(Member(operator, role, pending=True), link_url(rt, LinkPurpose.INVITE, token))
 
 
-async def _member(tx: Tx, website_id: str, operator_id: str) -> Member:
+async def _member(rt: Runtime, tx: Tx, website_id: str, operator_id: str) -> Member:
     for member in await tx.list_members(website_id):
+        if member.operator.id == operator_id:
+            return member
+    for member in await tx.list_invitations(website_id, rt.clock.now()):
         if member.operator.id == operator_id:
             return member
     raise _operator_missing(operator_id)
@@ -87,12 +97,17 @@ async def do_set_role(
     async with rt.store.transaction() as tx:
         missing = _website_missing(website_id)
         mine = await check_role(tx, actor, website_id, MANAGERS, Scope.WRITE, missing=missing)
-        member = await _member(tx, website_id, operator_id)
+        member = await _member(rt, tx, website_id, operator_id)
         if Role.OWNER in (role, member.role) and mine is not Role.OWNER:
             raise Forbidden("only an owner grants or takes the owner role")
-        if member.role is Role.OWNER and role is not Role.OWNER:
-            await _keep_an_owner(tx, website_id)
-        await tx.set_membership(website_id, operator_id, role, rt.clock.now())
+        if member.pending:
+            invitation = await tx.get_invitation(website_id, operator_id, rt.clock.now())
+            assert invitation is not None
+            await tx.set_link_role(invitation.id, role)
+        else:
+            if member.role is Role.OWNER and role is not Role.OWNER:
+                await _keep_an_owner(tx, website_id)
+            await tx.set_membership(website_id, operator_id, role, rt.clock.now())
         await do_audit(
             rt,
             tx,
@@ -114,11 +129,16 @@ async def do_remove_member(rt: Runtime, actor: Actor, website_id: str, operator_
         leaving = actor.operator_id == operator_id
         allowed = ANY_ROLE if leaving else MANAGERS
         mine = await check_role(tx, actor, website_id, allowed, Scope.WRITE, missing=missing)
-        member = await _member(tx, website_id, operator_id)
+        member = await _member(rt, tx, website_id, operator_id)
         if member.role is Role.OWNER:
             if not leaving and mine is not Role.OWNER:
                 raise Forbidden("only an owner removes an owner")
-            await _keep_an_owner(tx, website_id)
+            if not member.pending:
+                await _keep_an_owner(tx, website_id)
+        if member.pending:  # the invitation is withdrawn: its link no longer works
+            invitation = await tx.get_invitation(website_id, operator_id, now)
+            assert invitation is not None
+            await tx.delete_link(invitation.id)
         await tx.delete_membership(website_id, operator_id)
         for conversation_id in await tx.unassign_all(website_id, operator_id, now):
             conversation = await tx.get_conversation(conversation_id)

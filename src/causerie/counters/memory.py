@@ -26,6 +26,11 @@ class MemoryCounters:
         current, count = self._counts.get(key, (-1, 0))
         return count if current == window_of(now, window) else 0
 
+    async def release(self, key: str, now: datetime, window: timedelta) -> None:
+        current, count = self._counts.get(key, (-1, 0))
+        if current == window_of(now, window) and count > 0:
+            self._counts[key] = (current, count - 1)
+
     async def reset(self, key: str) -> None:
         self._counts.pop(key, None)
 

@@ -14,6 +14,11 @@ from causerie.broker.redis_client import KEY_PREFIX, REDIS_DOWN, open_client
 from causerie.domain.windows import window_of
 
 TIMEOUT = 2.0
+# One hit back, atomically, and only from a window that still has some.
+_RELEASE = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
+return 0
+"""
 
 
 class RedisCounters:
@@ -40,6 +45,12 @@ class RedisCounters:
         except REDIS_DOWN as exc:
             raise BrokerUnavailable(f"Redis: {exc}") from exc
         return int(value or 0)
+
+    async def release(self, key: str, now: datetime, window: timedelta) -> None:
+        try:
+            await self._redis.eval(_RELEASE, 1, self._key(key, now, window))
+        except REDIS_DOWN as exc:
+            raise BrokerUnavailable(f"Redis: {exc}") from exc
 
     async def reset(self, key: str) -> None:
         try:

@@ -91,7 +91,7 @@ class Member:
 
     operator: Operator
     role: Role
-    pending: bool  # invited, has not chosen a password yet
+    pending: bool  # invited, has not accepted the invitation yet
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,9 @@ class AccountLink:
     operator_id: str | None
     created_at: datetime
     expires_at: datetime
+    # An invitation's website and role, granted when the link is accepted (None for `setup`).
+    website_id: str | None = None
+    role: Role | None = None
 
 
 @dataclass(frozen=True)

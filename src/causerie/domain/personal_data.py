@@ -280,6 +280,8 @@ NOT_PERSONAL: dict[str, str] = {
     "account_links.operator_id": "a one-time link's hash and times",
     "account_links.created_at": "a one-time link's hash and times",
     "account_links.expires_at": "a one-time link's hash and times",
+    "account_links.website_id": "a one-time link's hash and times",
+    "account_links.role": "a one-time link's hash and times",
     # Background work (domain/jobs.py): listed column by column, since a job may be about a
     # person. It names them by their session's random id only, and goes with that session (the
     # foreign key cascades on erasure, deletion and purge: P9, P15, P20).

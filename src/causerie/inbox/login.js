@@ -77,6 +77,7 @@ export async function renderAcceptLink(root, { token, onLoggedIn }) {
     return;
   }
   const setup = link.purpose === "setup";
+  if (link.has_account) return renderJoinByLogin(root, { token, link, onLoggedIn });
   const name = el("input", { name: "name", type: "text", autocomplete: "name", required: true, maxlength: 100 });
   const email = el("input", { name: "email", type: "email", autocomplete: "username", required: setup, maxlength: 320 });
   if (link.email) {
@@ -124,4 +125,42 @@ export async function renderAcceptLink(root, { token, onLoggedIn }) {
     setup ? "This one-time link sets up the account that owns this Causerie server." : "Choose your name and a password to start answering visitors.",
     form));
   name.focus();
+}
+
+/** An invitation for someone who already has an account: their password proves it (it is
+ * never changed here), and they join the invitation's website. */
+function renderJoinByLogin(root, { token, link, onLoggedIn }) {
+  const email = el("input", { name: "email", type: "email", autocomplete: "username", readOnly: true, value: link.email || "" });
+  const password = el("input", { name: "password", type: "password", autocomplete: "current-password", required: true, maxlength: 200 });
+  const error = el("p", { class: "form-error", role: "alert" });
+  const submit = el("button", { type: "submit", class: "button primary wide", text: "Sign in and join" });
+  const websites = (link.websites || []).map((w) => el("li", {}, el("strong", { text: w.name }), ` · ${roleName(w.role)}`));
+  const form = el("form", { class: "stack", "aria-label": "Accept the invitation", novalidate: true },
+    el("ul", { class: "plain" }, websites),
+    field("Email", email),
+    field("Password", password),
+    error, submit);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    if (!password.value) {
+      error.textContent = "Enter your password.";
+      password.focus();
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const data = await api.post("/auth/accept", { token, password: password.value }, { quiet401: true });
+      setCsrf(data.csrf_token);
+      history.replaceState(null, "", `${location.pathname}#/`); // the used token leaves the address bar
+      await onLoggedIn();
+    } catch (failure) {
+      error.textContent = failure.code === "invalid_credentials" ? "Wrong password." : failure.message;
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  replace(root, card("Join your team on Causerie",
+    "You already have an account: sign in with your password to accept this invitation.", form));
+  password.focus();
 }

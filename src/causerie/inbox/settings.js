@@ -296,12 +296,8 @@ function inviteForm(websiteId, roles, reload) {
     email.value = "";
     await reload();
     const box = document.querySelector(".settings-content");
-    if (data.invitation_url) {
-      replace(result, el("p", { class: "strong", text: "Send this invitation link to them. It is shown only this once and works for 7 days." }),
-        copyBox(data.invitation_url, { label: "Invitation link", name: "invitation" }));
-    } else {
-      replace(result, el("p", { text: `${data.operator?.email || "They"} already had an account and can now answer here.` }));
-    }
+    replace(result, el("p", { class: "strong", text: "Send this invitation link to them. It is shown only this once and works for 7 days. They join when they open it (with their password, if they already have an account)." }),
+      copyBox(data.invitation_url, { label: "Invitation link", name: "invitation" }));
     box?.append(result);
   });
   return form;

@@ -73,9 +73,8 @@ function renderHead(container) {
   select.append(el("option", { value: "", text: "Unassigned" }));
   select.append(el("option", { value: me.id, text: `Me (${me.name})` }));
   for (const operator of state.operators.get(conversation.website_id) || []) {
-    if (operator.id === me.id) continue;
-    const label = `${operator.name || operator.email}${operator.pending ? " (invited)" : ""}`;
-    select.append(el("option", { value: operator.id, text: label }));
+    if (operator.id === me.id || operator.pending) continue; // an invitation is no member yet
+    select.append(el("option", { value: operator.id, text: operator.name || operator.email }));
   }
   if (conversation.assignee_id && ![...select.options].some((o) => o.value === conversation.assignee_id)) {
     select.append(el("option", { value: conversation.assignee_id, text: operatorName(conversation.assignee_id) || "Another operator" }));

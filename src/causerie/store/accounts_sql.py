@@ -16,12 +16,11 @@ from causerie.domain.models import (
     LinkPurpose,
     Login,
     Member,
-    Operator,
     Role,
     Scope,
     Website,
 )
-from causerie.store.rows import website_from
+from causerie.store.rows import operator_from, website_from
 from causerie.store.schema import (
     account_links,
     api_tokens,
@@ -45,6 +44,18 @@ def _api_token(row: Row[Any]) -> ApiToken:
         created_at=row.created_at,
         website_ids=None if row.website_ids is None else frozenset(row.website_ids),
         last_used_at=row.last_used_at,
+    )
+
+
+def _link(row: Row[Any]) -> AccountLink:
+    return AccountLink(
+        id=row.id,
+        purpose=LinkPurpose(row.purpose),
+        operator_id=row.operator_id,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        website_id=row.website_id,
+        role=None if row.role is None else Role(row.role),
     )
 
 
@@ -122,6 +133,15 @@ class AccountsSql(SqlMixin):
             .values(password_hash=password_hash, password_is_temporary=False)
         )
 
+    async def set_first_password(self, operator_id: str, password_hash: str) -> bool:
+        """Set the password of an account that has none; False when it has one already."""
+        result = await self._execute(
+            update(operators)
+            .where(operators.c.id == operator_id, operators.c.password_hash.is_(None))
+            .values(password_hash=password_hash, password_is_temporary=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def set_operator_name(self, operator_id: str, name: str) -> None:
         await self._execute(
             update(operators).where(operators.c.id == operator_id).values(name=name)
@@ -178,19 +198,44 @@ class AccountsSql(SqlMixin):
                 operator_id=link.operator_id,
                 created_at=link.created_at,
                 expires_at=link.expires_at,
+                website_id=link.website_id,
+                role=None if link.role is None else link.role.value,
             )
         )
 
     async def get_link(self, token_hash: str) -> AccountLink | None:
         row = await self._one(select(account_links).where(account_links.c.token_hash == token_hash))
-        if row is None:
-            return None
-        return AccountLink(
-            id=row.id,
-            purpose=LinkPurpose(row.purpose),
-            operator_id=row.operator_id,
-            created_at=row.created_at,
-            expires_at=row.expires_at,
+        return _link(row) if row else None
+
+    async def get_invitation(
+        self, website_id: str, operator_id: str, now: datetime
+    ) -> AccountLink | None:
+        row = await self._one(
+            select(account_links).where(
+                account_links.c.purpose == LinkPurpose.INVITE.value,
+                account_links.c.website_id == website_id,
+                account_links.c.operator_id == operator_id,
+                account_links.c.expires_at > now,
+            )
+        )
+        return _link(row) if row else None
+
+    async def list_invitations(self, website_id: str, now: datetime) -> list[Member]:
+        rows = await self._execute(
+            select(operators, account_links.c.role)
+            .join(account_links, account_links.c.operator_id == operators.c.id)
+            .where(
+                account_links.c.purpose == LinkPurpose.INVITE.value,
+                account_links.c.website_id == website_id,
+                account_links.c.expires_at > now,
+            )
+            .order_by(operators.c.name, operators.c.id)
+        )
+        return [Member(operator_from(row), Role(row.role), pending=True) for row in rows]
+
+    async def set_link_role(self, link_id: str, role: Role) -> None:
+        await self._execute(
+            update(account_links).where(account_links.c.id == link_id).values(role=role.value)
         )
 
     async def delete_link(self, link_id: str) -> bool:
@@ -221,16 +266,7 @@ class AccountsSql(SqlMixin):
             .where(memberships.c.website_id == website_id)
             .order_by(operators.c.name, operators.c.id)
         )
-        return [
-            Member(
-                operator=Operator(
-                    id=row.id, email=row.email, name=row.name, created_at=row.created_at
-                ),
-                role=Role(row.role),
-                pending=row.password_hash is None,
-            )
-            for row in rows
-        ]
+        return [Member(operator_from(row), Role(row.role), pending=False) for row in rows]
 
     async def delete_membership(self, website_id: str, operator_id: str) -> bool:
         result = await self._execute(

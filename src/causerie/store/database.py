@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from causerie.domain.models import Session, Website
+from causerie.private_files import make_private_database
 from causerie.store.search_indexes import SearchIndexKeeper
 from causerie.store.tx import Params, SqlTx, sqlite_website_and_session
 
@@ -65,7 +66,7 @@ def sqlite_engine(url: str) -> Engine:
     """A sync engine with Causerie's pragmas and explicit BEGIN (pysqlite's own is unreliable)."""
     parsed = make_url(_sync_url(url))
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        make_private_database(Path(parsed.database))
     engine = create_engine(parsed, poolclass=StaticPool, connect_args={"check_same_thread": False})
 
     @event.listens_for(engine, "connect")

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select, update
 from causerie.domain.models import AuditEntry, DpaAcceptance, Session
 from causerie.store import statements
 from causerie.store.rows import session_from
-from causerie.store.schema import audit_log, dpa_acceptances, memberships, operators, sessions
+from causerie.store.schema import audit_log, dpa_acceptances, operators, sessions
 from causerie.store.sql_mixin import SqlMixin
 
 
@@ -43,16 +43,11 @@ class PrivacySql(SqlMixin):
         before: tuple[datetime, str] | None,
         limit: int,
     ) -> list[AuditEntry]:
-        members = select(memberships.c.operator_id).where(memberships.c.website_id == website_id)
+        # The website's own entries only: what its operators do elsewhere (logins, tokens,
+        # other websites, before they joined) is not its owners' business.
         stmt = (
             select(audit_log)
-            .where(
-                or_(
-                    audit_log.c.website_id == website_id,
-                    # The server-wide acts of the website's own operators (logins, tokens).
-                    and_(audit_log.c.website_id.is_(None), audit_log.c.actor_id.in_(members)),
-                )
-            )
+            .where(audit_log.c.website_id == website_id)
             .order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
             .limit(limit)
         )

@@ -97,7 +97,8 @@ logins = Table(
     Index(None, "expires_at"),
 )
 
-# One-time links: `setup` (the first owner of a fresh install) and `invite` (a new operator).
+# One-time links: `setup` (the first owner of a fresh install) and `invite` (an invitation to
+# one website with one role, granted when the link is accepted: docs/api.md "Invitations").
 account_links = Table(
     "account_links",
     metadata,
@@ -107,7 +108,10 @@ account_links = Table(
     Column("operator_id", ForeignKey("operators.id", ondelete="CASCADE")),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE")),
+    Column("role", String(16)),
     Index(None, "expires_at"),
+    Index(None, "website_id"),
 )
 
 sessions = Table(

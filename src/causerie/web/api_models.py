@@ -62,7 +62,7 @@ class LinkIn(Strict):
 
 class AcceptIn(Strict):
     token: str = Field(min_length=1, max_length=100)
-    name: str = Field(max_length=200)
+    name: str = Field(default="", max_length=200)  # ignored when the person has an account
     password: str = Field(max_length=1000)
     email: str | None = Field(default=None, max_length=320)
 
@@ -104,6 +104,7 @@ class LinkOut(Out):
     purpose: Literal["setup", "invite"]
     email: str | None
     websites: list[WebsiteRef]
+    has_account: bool
 
 
 class OperatorBody(Out):
@@ -214,7 +215,7 @@ class MembersOut(Out):
 
 class InvitedOut(Out):
     operator: MemberOut
-    invitation_url: str | None
+    invitation_url: str
 
 
 class MemberBody(Out):

@@ -216,7 +216,7 @@ async def list_operators(website_id: str, rt: Rt, actor: CurrentActor) -> Json:
     "/websites/{website_id}/operators",
     status_code=201,
     response_model=InvitedOut,
-    summary="Add an operator; a new person gets a one-time invitation link",
+    summary="Invite someone: a one-time link to this website and role, granted when accepted",
     openapi_extra=access("admin"),
 )
 async def invite_operator(website_id: str, body: InviteIn, rt: Rt, actor: CurrentActor) -> Json:

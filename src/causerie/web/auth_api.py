@@ -95,18 +95,19 @@ async def inspect_link(body: LinkIn, rt: Rt) -> dict[str, object]:
         "purpose": info.link.purpose.value,
         "email": info.email,
         "websites": [{"id": w.id, "name": w.name, "role": r.value} for w, r in info.websites],
+        "has_account": info.has_account,
     }
 
 
 @router.post(
     "/auth/accept",
     response_model=LoginOut,
-    summary="Use a one-time link: choose a name and password, and log in",
+    summary="Use a one-time link (a new account's name and password, or a login), and log in",
     openapi_extra=access("public"),
 )
-async def accept_link(body: AcceptIn, rt: Rt) -> JSONResponse:
+async def accept_link(body: AcceptIn, rt: Rt, ip: ClientIp) -> JSONResponse:
     done = await do_accept_link(
-        rt, body.token, name=body.name, password=body.password, email=body.email
+        rt, body.token, name=body.name, password=body.password, email=body.email, client_ip=ip
     )
     return _logged_in(rt, done)
 

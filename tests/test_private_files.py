@@ -1,0 +1,83 @@
+"""The data folder and everything in it are the owner's only (security review, issue 12): a
+fresh install, and one an older version left world-readable (0644 files in a 0755 folder)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from causerie.actions.websites import do_create_website
+from causerie.clock import SystemClock
+from causerie.domain.models import Actor
+from causerie.settings import load_settings
+from causerie.wiring import running
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """The usual umask, whatever the test runner's: files would be created 0644 by default."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def _modes(root: Path) -> dict[str, int]:
+    found = {".": stat.S_IMODE(root.stat().st_mode)}
+    for path in root.rglob("*"):
+        found[str(path.relative_to(root))] = stat.S_IMODE(path.lstat().st_mode)
+    return found
+
+
+def _start_and_write(data_dir: Path) -> None:
+    """What `causerie serve` does at start, then a write, so SQLite makes its WAL and SHM."""
+    settings = load_settings(environ={}, data_dir=str(data_dir))
+
+    async def run() -> None:
+        async with running(settings, SystemClock()) as rt:
+            await do_create_website(rt, Actor.cli(), "Shop", ["https://shop.example"])
+            # While the store is open, its WAL and shared-memory files exist.
+            names, modes = await asyncio.to_thread(lambda: (_names(data_dir), _modes(data_dir)))
+            assert names >= {"causerie.db-wal", "causerie.db-shm", "secret_key"}
+            assert _owner_only(modes), modes
+
+    asyncio.run(run())
+
+
+def _names(root: Path) -> set[str]:
+    return {path.name for path in root.iterdir()}
+
+
+def _owner_only(modes: dict[str, int]) -> bool:
+    return all(mode & 0o077 == 0 for mode in modes.values())
+
+
+def test_a_fresh_data_folder_is_the_owners_only(tmp_path: Path, umask_022: None) -> None:
+    data_dir = tmp_path / "data"
+    _start_and_write(data_dir)
+    modes = _modes(data_dir)
+    assert modes["."] == 0o700
+    assert modes["causerie.db"] == modes["secret_key"] == 0o600
+    assert _owner_only(modes), modes
+
+
+def test_an_older_world_readable_data_folder_is_tightened_on_start(
+    tmp_path: Path, umask_022: None
+) -> None:
+    data_dir = tmp_path / "data"
+    _start_and_write(data_dir)
+    (data_dir / "files" / "ab").mkdir(parents=True)
+    (data_dir / "files" / "ab" / "upload.png").write_bytes(b"\x89PNG")
+    (data_dir / "causerie.toml").write_text("")
+    for path in (data_dir, *data_dir.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    assert not _owner_only(_modes(data_dir))
+
+    _start_and_write(data_dir)
+    modes = _modes(data_dir)
+    assert _owner_only(modes), modes
+    assert modes["files/ab"] == 0o700 and modes["files/ab/upload.png"] == 0o600
