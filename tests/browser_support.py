@@ -42,6 +42,18 @@ from causerie.server import uvicorn_options
 from causerie.settings import Settings
 from tests.conftest import Harness
 
+
+def screenshots_folder() -> Path:
+    """Where the browser tests save their screenshots: docs/screenshots/ when
+    `CAUSERIE_UPDATE_SCREENSHOTS=1` (to refresh the pictures in the docs), else a temporary
+    folder, so that a test run leaves the work tree as it found it."""
+    if os.environ.get("CAUSERIE_UPDATE_SCREENSHOTS") == "1":
+        return Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+    folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"causerie-screenshots-{os.getpid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 T = TypeVar("T")
 
 CHROMIUM = Path("/usr/bin/chromium")

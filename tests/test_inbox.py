@@ -35,13 +35,14 @@ from tests.browser_support import (
     ThreadedHarness,
     add_operator,
     host_page,
+    screenshots_folder,
 )
 from tests.support import free_port
 
 pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site
 
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = screenshots_folder()
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"

@@ -35,13 +35,14 @@ from tests.browser_support import (
     Operator,
     ThreadedHarness,
     add_operator,
+    screenshots_folder,
 )
 from tests.support import free_port
 
 pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site
 
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = screenshots_folder()
 HOSTILE = '<img src=x onerror="window.__xss=1">Café <b>Lune</b>'
 
 

@@ -24,13 +24,20 @@ from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role, Scope
 from causerie.settings import Settings
 from causerie.web.assets import BEFORE_OPENING
-from tests.browser_support import CauserieServer, HostSite, NewContext, ThreadedHarness, host_page
+from tests.browser_support import (
+    CauserieServer,
+    HostSite,
+    NewContext,
+    ThreadedHarness,
+    host_page,
+    screenshots_folder,
+)
 from tests.live import Live, agent
 
 pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site, host
 
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = screenshots_folder()
 SIZE_BUDGET = 30 * 1024  # bytes the chatbox loads before it is opened, uncompressed
 WAIT = 10.0  # seconds: the longest any single step may take
 
