@@ -101,7 +101,10 @@ async def get_conversations(
     after = decode_cursor(cursor) if cursor else None
     if assignee == "me":
         assignee = actor.operator_id
-    async with rt.store.read() as tx:
+    query = (query or "").strip() or None
+    # A search may read every message of the website; a page of the list is indexed.
+    reads = rt.store.long_read() if query else rt.store.read()
+    async with reads as tx:
         missing = NotFound(f"no website {website_id!r}", "website_not_found")
         await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
         rows = await tx.list_conversations(
@@ -109,7 +112,7 @@ async def get_conversations(
             state=state,
             assignee=None if assignee == "none" else assignee,
             unassigned=assignee == "none",
-            query=(query or "").strip() or None,
+            query=query,
             limit=limit + 1,
             after=after,
         )

@@ -117,7 +117,7 @@ async def find_subject(
     rt: Runtime, actor: Actor, *, email: str | None = None, session_id: str | None = None
 ) -> list[Subject]:
     """The sessions held about a person, for the caller to review before export or erasure."""
-    async with rt.store.read() as tx:
+    async with rt.store.long_read() as tx:  # by email: every session's address is lowered
         sessions = await _subject_sessions(
             tx, actor, Scope.READ, email=email, session_id=session_id
         )
@@ -132,12 +132,16 @@ async def find_subject(
 async def do_export_subject(
     rt: Runtime, actor: Actor, *, email: str | None = None, session_id: str | None = None
 ) -> dict[str, Any]:
-    """Everything held about a person, as one JSON document (agents' notes included)."""
-    async with rt.store.transaction() as tx:
+    """Everything held about a person, as one JSON document (agents' notes included).
+
+    Gathered by a long read (one snapshot), then audited in a short transaction: the document is
+    returned only once its audit entries are committed."""
+    async with rt.store.long_read() as tx:
         sessions = await _subject_sessions(
             tx, actor, Scope.READ, email=email, session_id=session_id
         )
         exported = await _export_sessions(rt, tx, sessions, include_notes=True)
+    async with rt.store.transaction() as tx:
         for session in sessions:
             await do_audit(
                 rt,
@@ -197,7 +201,7 @@ async def _erase(
 
 async def do_export_own_session(rt: Runtime, token: str, origin: str | None) -> dict[str, Any]:
     """The visitor's own data (their session, IP and conversation; never agents' notes)."""
-    async with rt.store.read() as tx:
+    async with rt.store.long_read() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
         exported = await _export_sessions(rt, tx, [session], include_notes=False)
     return export_document(rt.clock.now(), {"session_id": session.id}, exported)
@@ -217,8 +221,9 @@ async def do_erase_own_session(rt: Runtime, token: str, origin: str | None) -> d
 
 async def do_legal_export(rt: Runtime, actor: Actor, conversation_id: str) -> dict[str, Any]:
     """P12: a conversation with its IP and times, for a public authority's legal request.
-    Owners only; the act itself is audited."""
-    async with rt.store.transaction() as tx:
+    Owners only; the act itself is audited (gathered by a long read, then audited in a short
+    transaction, as `do_export_subject`)."""
+    async with rt.store.long_read() as tx:
         conversation = await tx.get_conversation(conversation_id)
         missing = conversation_missing(conversation_id)
         if conversation is None:
@@ -227,6 +232,7 @@ async def do_legal_export(rt: Runtime, actor: Actor, conversation_id: str) -> di
         session = await tx.get_session(conversation.session_id)
         assert session is not None
         messages = await _all_messages(tx, conversation.id, include_notes=True)
+    async with rt.store.transaction() as tx:
         await do_audit(
             rt,
             tx,

@@ -1,7 +1,8 @@
 """The purge (P6, P15, P17, P18): runs every retention rule in bounded batches.
 
-Each batch is its own short transaction, and the loop yields between batches, so that requests
-served meanwhile wait for one batch at most, never for the whole purge.
+Each batch is found by a read off the event loop (`Store.long_read`), then removed in its own
+short transaction, and the loop yields between batches, so that requests served meanwhile wait
+for one batch at most, never for the whole purge.
 """
 
 from __future__ import annotations
@@ -77,15 +78,19 @@ async def _apply(
     """Remove (or count) what `rule` expires before `cutoff` (and after `newer_than`), in
     batches; one website's or all."""
     if dry_run:
-        async with rt.store.read() as tx:
+        async with rt.store.long_read() as tx:
             return await tx.count_expired(rule, cutoff, website_id, newer_than)
     removed = 0
     while True:
-        # Not durable: a deletion that a power cut undoes is redone by the next run.
-        async with rt.store.transaction(durable=False) as tx:
-            done = await tx.purge_batch(rule, cutoff, batch_size, website_id, newer_than)
-        removed += done
-        if done < batch_size:
+        # Finding a batch may scan (a rule without an index, nothing left to find): off the
+        # loop. Removing it is short: by primary key, the rule checked again on those rows.
+        async with rt.store.long_read() as tx:
+            ids = await tx.list_expired(rule, cutoff, batch_size, website_id, newer_than)
+        if ids:
+            # Not durable: a deletion that a power cut undoes is redone by the next run.
+            async with rt.store.transaction(durable=False) as tx:
+                removed += await tx.purge_expired(rule, cutoff, ids, website_id, newer_than)
+        if len(ids) < batch_size:
             return removed
         await _let_requests_through()
 

@@ -18,7 +18,7 @@ from causerie.runtime import Runtime
 async def get_daily_stats(rt: Runtime, actor: Actor, website_id: str, days: int) -> dict[str, Any]:
     now = rt.clock.now()
     start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    async with rt.store.read() as tx:
+    async with rt.store.long_read() as tx:  # counts every message of the period
         missing = NotFound(f"no website {website_id!r}", "website_not_found")
         await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
         counts = await tx.daily_counts(website_id, start)

@@ -236,14 +236,28 @@ class Tx(Protocol):
         website_id: str | None = None,
         newer_than: datetime | None = None,
     ) -> int: ...
-    async def purge_batch(
+    async def list_expired(
         self,
         rule: Rule,
         cutoff: datetime,
         limit: int,
         website_id: str | None = None,
         newer_than: datetime | None = None,
-    ) -> int: ...
+    ) -> list[str]:
+        """Ids of up to `limit` rows that `rule` removes (or clears) at `cutoff`."""
+        ...
+
+    async def purge_expired(
+        self,
+        rule: Rule,
+        cutoff: datetime,
+        ids: list[str],
+        website_id: str | None = None,
+        newer_than: datetime | None = None,
+    ) -> int:
+        """Remove (or clear) those of `ids` that `rule` still expires; returns how many."""
+        ...
+
     async def count_network(
         self, network: str, day: date, *, sessions: int, messages: int
     ) -> None: ...
@@ -350,7 +364,15 @@ class Store(Protocol):
         ...
 
     def read(self) -> AbstractAsyncContextManager[Tx]:
-        """Statements that only read, outside any transaction: no commit to wait for."""
+        """Statements that only read, outside any transaction: no commit to wait for. Short,
+        indexed ones: on SQLite they run on the event loop's thread."""
+        ...
+
+    def long_read(self) -> AbstractAsyncContextManager[Tx]:
+        """Reads that may run long (searches, exports, reports, the purge's selection), without
+        holding the event loop meanwhile: on SQLite a read-only connection used from a worker
+        thread, on PostgreSQL a pooled connection. It sees what was committed (never an open
+        transaction's writes) and runs while a write transaction is open; it cannot write."""
         ...
 
     def website_and_session_now(

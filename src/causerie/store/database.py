@@ -34,6 +34,7 @@ from sqlalchemy.pool import StaticPool
 from causerie.domain.models import Session, Website
 from causerie.private_files import make_private_database
 from causerie.store.search_indexes import SearchIndexKeeper
+from causerie.store.sqlite_readers import SQLITE_READERS, SqliteReaders
 from causerie.store.tx import Params, SqlTx, sqlite_website_and_session
 
 log = logging.getLogger("causerie.store")
@@ -62,6 +63,11 @@ def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
+def _add_functions(dbapi_connection: Any) -> None:
+    # SQLite's own lower() folds ASCII only; searches fold every letter, as on PostgreSQL.
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
 def sqlite_engine(url: str) -> Engine:
     """A sync engine with Causerie's pragmas and explicit BEGIN (pysqlite's own is unreliable)."""
     parsed = make_url(_sync_url(url))
@@ -72,10 +78,40 @@ def sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
-        # SQLite's own lower() folds ASCII only; searches fold every letter, as on PostgreSQL.
-        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+        _add_functions(dbapi_connection)
         cursor = dbapi_connection.cursor()
         for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+# The read connections' pragmas: they never write (WAL mode is the database file's own, the
+# writer's connection sets it; foreign keys and secure_delete concern writes).
+SQLITE_READ_PRAGMAS = ("PRAGMA query_only=ON", "PRAGMA busy_timeout=5000")
+
+
+def sqlite_read_engine(url: str, connections: int = SQLITE_READERS) -> Engine:
+    """An engine of read-only connections to the same file, for `SqliteReaders`: the same
+    functions as the writer's (`lower`), and a snapshot per read (`BEGIN` ... `ROLLBACK`)."""
+    engine = create_engine(
+        make_url(_sync_url(url)),
+        pool_size=connections,
+        max_overflow=0,
+        connect_args={"check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        _add_functions(dbapi_connection)
+        cursor = dbapi_connection.cursor()
+        for pragma in SQLITE_READ_PRAGMAS:
             cursor.execute(pragma)
         cursor.close()
 
@@ -109,7 +145,8 @@ class SqliteStore:
 
     A transaction that need not survive a power cut (`durable=False`: a temporary session, a
     last-access touch) runs in a group committed without fsync; groups never mix the two kinds.
-    `read()` runs statements outside any group, without a commit to wait for.
+    `read()` runs statements outside any group, without a commit to wait for. `long_read()` runs
+    them on read-only connections in worker threads (`SqliteReaders`), off the event loop.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -125,6 +162,12 @@ class SqliteStore:
         self._outer: RootTransaction | None = None
         self._committers: set[asyncio.Task[None]] = set()
         self._checkpoints = _Checkpointer(engine.url.database)
+        # Readers need the file: an in-memory database exists on the writer's connection only.
+        self._readers = (
+            SqliteReaders(sqlite_read_engine(str(engine.url)))
+            if self._checkpoints.enabled
+            else None
+        )
         if self._checkpoints.enabled:
             # Checkpoints copy the WAL back into the database file and fsync it: tens of
             # milliseconds that, run automatically inside a commit, stall every request on the
@@ -169,6 +212,12 @@ class SqliteStore:
 
     def read(self) -> _SqliteRead:
         return _SqliteRead(self)
+
+    def long_read(self) -> contextlib.AbstractAsyncContextManager[SqlTx]:
+        """`Store.long_read`: on a read connection in a worker thread (`SqliteReaders`)."""
+        if self._readers is None:
+            return self.read()
+        return self._readers.read()
 
     def website_and_session_now(
         self, website_id: str, token_hash: str | None
@@ -230,8 +279,12 @@ class SqliteStore:
         async with self._lock:
             # Deleted pages are zeroed in the main file; the WAL still holds their old images
             # until a checkpoint copies them back and truncates it. Run outside any transaction,
-            # on the raw connection (autocommit).
-            self._raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+            # on the raw connection (autocommit), in a thread: it waits for the long reads
+            # (`long_read()`) still reading older pages of the WAL.
+            await asyncio.to_thread(self._truncate_wal)
+
+    def _truncate_wal(self) -> None:
+        self._raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
 
     async def rebuild_search_indexes(self) -> list[str]:
         return []  # SQLite's search scans: no index keeps keys of deleted text
@@ -239,6 +292,8 @@ class SqliteStore:
     async def close(self) -> None:
         await self._settled()
         await self._checkpoints.close()
+        if self._readers is not None:
+            await self._readers.close()
         self._conn.close()
         self.engine.dispose()
 
@@ -342,6 +397,11 @@ class PostgresStore:
     async def read(self) -> AsyncIterator[SqlTx]:
         async with self.engine.connect() as conn:
             yield SqlTx(conn.execute, "postgresql")
+
+    def long_read(self) -> contextlib.AbstractAsyncContextManager[SqlTx]:
+        """`Store.long_read`: a pooled connection, as `read()`; asyncpg never holds the loop
+        while PostgreSQL works."""
+        return self.read()
 
     def website_and_session_now(
         self, website_id: str, token_hash: str | None

@@ -61,6 +61,16 @@ Execute = Callable[[Executable, Params], Awaitable[Result[Any]]]
 
 # `row`: a SQLAlchemy Row, or a namedtuple of the same columns (the raw SQLite reads).
 
+# The id `SqlTx._expired_ids` selects for each retention rule.
+_EXPIRED_KEY = {
+    Rule.EXPIRED_LOGINS: logins.c.id,
+    Rule.EXPIRED_LINKS: account_links.c.id,
+    Rule.AUDIT_ENTRIES: audit_log.c.id,
+    Rule.RESOLVED_CONVERSATIONS: conversations.c.session_id,
+    Rule.TEMPORARY_SESSIONS: sessions.c.id,
+    Rule.CHAT_IPS: sessions.c.id,
+}
+
 
 def _sqlite_datetime(value: str | None) -> datetime | None:
     # As SQLAlchemy stores them on SQLite: "YYYY-MM-DD HH:MM:SS.ffffff", in UTC (types.py).
@@ -712,16 +722,31 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
         row = await self._one(select(func.count()).select_from(ids))
         return int(row[0]) if row else 0
 
-    async def purge_batch(
+    async def list_expired(
         self,
         rule: Rule,
         cutoff: datetime,
         limit: int,
         website_id: str | None = None,
         newer_than: datetime | None = None,
+    ) -> list[str]:
+        found = await self._execute(
+            self._expired_ids(rule, cutoff, website_id, newer_than).limit(limit)
+        )
+        return [str(row[0]) for row in found]
+
+    async def purge_expired(
+        self,
+        rule: Rule,
+        cutoff: datetime,
+        ids: list[str],
+        website_id: str | None = None,
+        newer_than: datetime | None = None,
     ) -> int:
+        # The rule's condition again: a row listed by a read may have changed since (a temporary
+        # session visited again, a conversation reopened).
         expired = self._expired_ids(rule, cutoff, website_id, newer_than)
-        batch = expired.limit(limit).scalar_subquery()
+        batch = expired.where(_EXPIRED_KEY[rule].in_(ids)).scalar_subquery()
         stmt: Executable
         if rule is Rule.CHAT_IPS:
             stmt = update(sessions).where(sessions.c.id.in_(batch)).values(ip=None, ip_seen_at=None)
