@@ -6,9 +6,21 @@ import json
 from collections import namedtuple
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import JSON, Executable, Result, Row, delete, func, select, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Executable,
+    FromClause,
+    Result,
+    Row,
+    Select,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from causerie.domain.events import EventType, NewEvent, StoredEvent
@@ -61,15 +73,25 @@ Execute = Callable[[Executable, Params], Awaitable[Result[Any]]]
 
 # `row`: a SQLAlchemy Row, or a namedtuple of the same columns (the raw SQLite reads).
 
-# The id `SqlTx._expired_ids` selects for each retention rule.
-_EXPIRED_KEY = {
-    Rule.EXPIRED_LOGINS: logins.c.id,
-    Rule.EXPIRED_LINKS: account_links.c.id,
-    Rule.AUDIT_ENTRIES: audit_log.c.id,
-    Rule.RESOLVED_CONVERSATIONS: conversations.c.session_id,
-    Rule.TEMPORARY_SESSIONS: sessions.c.id,
-    Rule.CHAT_IPS: sessions.c.id,
-}
+
+class _RuleTables(NamedTuple):
+    """The tables the retention rules read (`SqlTx._expired_ids`), or aliases of them."""
+
+    logins: FromClause
+    links: FromClause
+    audit: FromClause
+    conversations: FromClause
+    sessions: FromClause
+
+
+_RULE_TABLES = _RuleTables(logins, account_links, audit_log, conversations, sessions)
+# The same, to check a rule again on rows of the table a purge removes them from.
+_STILL = _RuleTables(
+    *(
+        t.alias(f"still_{t.name}")
+        for t in (logins, account_links, audit_log, conversations, sessions)
+    )
+)
 
 
 def _sqlite_datetime(value: str | None) -> datetime | None:
@@ -679,37 +701,39 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
         cutoff: datetime,
         website_id: str | None,
         newer_than: datetime | None = None,
-    ) -> Any:
-        """Ids of what `rule` expires at `cutoff`; with `newer_than`, only rows past it (a
-        website's stricter rule counts what the server's own cut-off does not already take)."""
+        t: _RuleTables = _RULE_TABLES,
+    ) -> tuple[Select[Any], ColumnElement[Any]]:
+        """Ids of what `rule` expires at `cutoff` (the statement, and its id column); with
+        `newer_than`, only rows past it (a website's stricter rule counts what the server's own
+        cut-off does not already take)."""
         if rule is Rule.EXPIRED_LOGINS:
-            return select(logins.c.id).where(logins.c.expires_at <= cutoff)
+            return select(t.logins.c.id).where(t.logins.c.expires_at <= cutoff), t.logins.c.id
         if rule is Rule.EXPIRED_LINKS:
-            return select(account_links.c.id).where(account_links.c.expires_at <= cutoff)
+            return select(t.links.c.id).where(t.links.c.expires_at <= cutoff), t.links.c.id
         if rule is Rule.AUDIT_ENTRIES:
-            return select(audit_log.c.id).where(audit_log.c.at <= cutoff)
+            return select(t.audit.c.id).where(t.audit.c.at <= cutoff), t.audit.c.id
         if rule is Rule.RESOLVED_CONVERSATIONS:
-            stmt = select(conversations.c.session_id.label("id")).where(
-                conversations.c.state == ConversationState.RESOLVED.value,
-                conversations.c.updated_at <= cutoff,
+            c = t.conversations
+            stmt = select(c.c.session_id.label("id")).where(
+                c.c.state == ConversationState.RESOLVED.value, c.c.updated_at <= cutoff
             )
             if website_id is not None:
-                stmt = stmt.where(conversations.c.website_id == website_id)
+                stmt = stmt.where(c.c.website_id == website_id)
             if newer_than is not None:
-                stmt = stmt.where(conversations.c.updated_at > newer_than)
-            return stmt
+                stmt = stmt.where(c.c.updated_at > newer_than)
+            return stmt, c.c.session_id
+        s = t.sessions
         if rule is Rule.TEMPORARY_SESSIONS:
-            stmt = select(sessions.c.id).where(
-                sessions.c.state == SessionState.TEMPORARY.value,
-                sessions.c.last_access_at <= cutoff,
+            stmt = select(s.c.id).where(
+                s.c.state == SessionState.TEMPORARY.value, s.c.last_access_at <= cutoff
             )
         else:
-            stmt = select(sessions.c.id).where(sessions.c.ip_seen_at <= cutoff)
+            stmt = select(s.c.id).where(s.c.ip_seen_at <= cutoff)
             if newer_than is not None:
-                stmt = stmt.where(sessions.c.ip_seen_at > newer_than)
+                stmt = stmt.where(s.c.ip_seen_at > newer_than)
         if website_id is not None:
-            stmt = stmt.where(sessions.c.website_id == website_id)
-        return stmt
+            stmt = stmt.where(s.c.website_id == website_id)
+        return stmt, s.c.id
 
     async def count_expired(
         self,
@@ -718,8 +742,8 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
         website_id: str | None = None,
         newer_than: datetime | None = None,
     ) -> int:
-        ids = self._expired_ids(rule, cutoff, website_id, newer_than).subquery()
-        row = await self._one(select(func.count()).select_from(ids))
+        ids, _ = self._expired_ids(rule, cutoff, website_id, newer_than)
+        row = await self._one(select(func.count()).select_from(ids.subquery()))
         return int(row[0]) if row else 0
 
     async def list_expired(
@@ -730,10 +754,8 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
         website_id: str | None = None,
         newer_than: datetime | None = None,
     ) -> list[str]:
-        found = await self._execute(
-            self._expired_ids(rule, cutoff, website_id, newer_than).limit(limit)
-        )
-        return [str(row[0]) for row in found]
+        expired, _ = self._expired_ids(rule, cutoff, website_id, newer_than)
+        return [str(row[0]) for row in await self._execute(expired.limit(limit))]
 
     async def purge_expired(
         self,
@@ -743,21 +765,22 @@ class SqlTx(AccountsSql, InboxSql, PrivacySql):
         website_id: str | None = None,
         newer_than: datetime | None = None,
     ) -> int:
-        # The rule's condition again: a row listed by a read may have changed since (a temporary
-        # session visited again, a conversation reopened).
-        expired = self._expired_ids(rule, cutoff, website_id, newer_than)
-        batch = expired.where(_EXPIRED_KEY[rule].in_(ids)).scalar_subquery()
+        # The rule's condition again, on each listed row (an alias of its table, correlated by
+        # id): a row listed by a read may have changed since (a temporary session visited
+        # again, a conversation reopened). Written so, the rows are found by primary key; the
+        # rule's own index would make SQLite walk every expired row for each batch.
+        expired, key = self._expired_ids(rule, cutoff, website_id, newer_than, _STILL)
+        target = {
+            Rule.EXPIRED_LOGINS: logins,
+            Rule.EXPIRED_LINKS: account_links,
+            Rule.AUDIT_ENTRIES: audit_log,
+        }.get(rule, sessions)
+        where = (target.c.id.in_(ids), expired.where(key == target.c.id).exists())
         stmt: Executable
         if rule is Rule.CHAT_IPS:
-            stmt = update(sessions).where(sessions.c.id.in_(batch)).values(ip=None, ip_seen_at=None)
-        elif rule is Rule.EXPIRED_LOGINS:
-            stmt = delete(logins).where(logins.c.id.in_(batch))
-        elif rule is Rule.EXPIRED_LINKS:
-            stmt = delete(account_links).where(account_links.c.id.in_(batch))
-        elif rule is Rule.AUDIT_ENTRIES:
-            stmt = delete(audit_log).where(audit_log.c.id.in_(batch))
+            stmt = update(sessions).where(*where).values(ip=None, ip_seen_at=None)
         else:
-            stmt = delete(sessions).where(sessions.c.id.in_(batch))
+            stmt = delete(target).where(*where)
         result = await self._execute(stmt)
         return int(result.rowcount)  # type: ignore[attr-defined]
 
