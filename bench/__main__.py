@@ -4,7 +4,8 @@ Sections, in the order they run: chatbox (loads per second beside a bare endpoin
 stall (requests during a purge), memory (RSS), profile (where a request's time goes), relay
 (WebSocket messages visitor -> agent beside a bare echo), sockets (memory per idle WebSocket),
 writes (durable message writes beside raw sqlite3), inbox (conversation list and thread latency
-with 100,000 conversations, seeded by bench.seed_inbox). A missed
+with 100,000 conversations, seeded by bench.seed_inbox), lag (the server's event loop and an idle
+socket while searches and exports run back to back, on the same seeded inbox). A missed
 target is reported as MISS; the exit status is non-zero only when a section could not run.
 """
 
@@ -23,6 +24,7 @@ from bench.config import BenchConfig, progress
 from bench.databases import Databases
 from bench.inbox import inbox_data_dir, run_inbox
 from bench.loads import WRK_MISSING, wrk_path
+from bench.loop_lag import run_lag
 from bench.memory import run_memory
 from bench.profile import PY_SPY_MISSING, py_spy_path, run_profile
 from bench.purge import run_purge_rate, run_purge_stall
@@ -39,6 +41,7 @@ SECTIONS = (
     "sockets",
     "writes",
     "inbox",
+    "lag",
 )
 NEEDS_WRK = frozenset({"chatbox", "stall", "memory", "profile"})
 
@@ -74,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
         "--inbox-rounds", type=int, help="requests per path in the inbox bench (default 200)"
     )
     parser.add_argument(
+        "--lag-seconds", type=float, help="loop-lag bench: seconds of load per run (default 20)"
+    )
+    parser.add_argument(
         "--inbox-data",
         type=inbox_data_dir,
         metavar="DIR",
@@ -105,6 +111,7 @@ def _config(args: argparse.Namespace, workdir: Path, databases: Databases) -> Be
             "inbox_conversations": 20_000,
             "inbox_messages": 200_000,
             "inbox_rounds": 50,
+            "lag_seconds": 5.0,
         }
         if args.quick
         else {}
@@ -117,6 +124,7 @@ def _config(args: argparse.Namespace, workdir: Path, databases: Databases) -> Be
         "inbox_conversations": args.inbox_conversations,
         "inbox_messages": args.inbox_messages,
         "inbox_rounds": args.inbox_rounds,
+        "lag_seconds": args.lag_seconds,
     }
     return BenchConfig(
         workdir=workdir,
@@ -147,6 +155,8 @@ def _run_section(name: str, cfg: BenchConfig, results: Results) -> None:
         results.writes = run_writes(cfg)
     elif name == "inbox":
         results.inbox = run_inbox(cfg)
+    elif name == "lag":
+        results.lag = run_lag(cfg)
 
 
 def _run_sections(cfg: BenchConfig, sections: list[str]) -> tuple[Results, bool]:

@@ -26,6 +26,7 @@ class BenchConfig:
     inbox_rounds: int = 200  # sequential requests per inbox path (searches: at most 10)
     inbox_warmup: int = 10
     inbox_data: Path | None = None  # an installation made by `python -m bench.seed_inbox`
+    lag_seconds: float = 20.0  # the loop-lag bench's loaded phase, per run
     keep: bool = False  # keep what the run made (the inbox bench's PostgreSQL database)
 
     def log(self, name: str) -> Path:

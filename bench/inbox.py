@@ -254,11 +254,12 @@ def _measure(
             path.waits.append((wait_after - wait + my_wait_after - my_wait) / 1e6)
 
 
-def _prepare(cfg: BenchConfig) -> tuple[InboxSeed, bool, Callable[[], None]]:
-    """The seeded installation, whether this run made it, and how to clean up after it."""
+def prepare_seed(cfg: BenchConfig, section: str) -> tuple[InboxSeed, bool, Callable[[], None]]:
+    """The seeded installation, whether this run made it, and how to clean up after it (the
+    `inbox` and `lag` sections)."""
     if cfg.inbox_data is not None:
         return InboxSeed.load(cfg.inbox_data), False, lambda: None
-    data_dir = cfg.workdir / "inbox"
+    data_dir = cfg.workdir / section
     server = cfg.databases.server
     created = None
     if server is None:
@@ -270,13 +271,13 @@ def _prepare(cfg: BenchConfig) -> tuple[InboxSeed, bool, Callable[[], None]]:
         if created is None or server is None:
             return
         if cfg.keep:
-            progress(f"inbox: database kept: {created}")
+            progress(f"{section}: database kept: {created}")
         else:
             drop_pg_database(server, created)
 
     try:
         progress(
-            f"inbox: seeding {cfg.inbox_conversations:,} conversations, "
+            f"{section}: seeding {cfg.inbox_conversations:,} conversations, "
             f"{cfg.inbox_messages:,} messages"
         )
         seed = seed_inbox(
@@ -295,7 +296,7 @@ def _prepare(cfg: BenchConfig) -> tuple[InboxSeed, bool, Callable[[], None]]:
 
 
 def run_inbox(cfg: BenchConfig) -> InboxResult:
-    seed, seeded_here, cleanup = _prepare(cfg)
+    seed, seeded_here, cleanup = prepare_seed(cfg, "inbox")
     try:
         size = database_size(seed)
         env = {**seed.env(), "CAUSERIE_ACCESS_LOG": "false"}

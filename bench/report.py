@@ -16,7 +16,8 @@ from pathlib import Path
 from bench.chatbox import CASES, ChatboxResult
 from bench.config import BenchConfig
 from bench.inbox import InboxResult, render_inbox
-from bench.loads import LoadResult
+from bench.loads import LoadResult, wrk_path
+from bench.loop_lag import LagResult, render_lag
 from bench.memory import MemoryResult, ProcessMemory
 from bench.profile import Profile
 from bench.purge import PURGE_START, PURGE_TAIL, PurgeRateResult, StallResult
@@ -49,6 +50,7 @@ class Results:
     sockets: SocketsResult | None = None
     writes: WritesResult | None = None
     inbox: InboxResult | None = None
+    lag: LagResult | None = None
     skipped: dict[str, str] = field(default_factory=dict)  # section -> why
 
 
@@ -67,8 +69,10 @@ def machine() -> list[str]:
         f"{name} {_version(name)}"
         for name in ("uvicorn", "uvloop", "httptools", "starlette", "fastapi", "sqlalchemy")
     )
-    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
-    wrk_version = (wrk.stdout or wrk.stderr or "wrk").splitlines()[0]
+    wrk_version = "wrk not installed"
+    if wrk_path() is not None:  # the inbox and lag sections run without it
+        wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+        wrk_version = (wrk.stdout or wrk.stderr or "wrk").splitlines()[0]
     return [
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- machine: {os.cpu_count()} cores ({cpu}), shared and noisy; "
@@ -279,6 +283,7 @@ def render(cfg: BenchConfig, results: Results, command: str) -> str:
         lines += _memory(results.memory)
     lines += render_sockets(results.relay, results.sockets, results.writes)
     lines += render_inbox(results.inbox)
+    lines += render_lag(results.lag)
     if results.profiles:
         lines += ["## Profiles (py-spy)", ""]
         for profile in results.profiles:
