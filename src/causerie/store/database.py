@@ -3,7 +3,9 @@
 SQLite runs on the event loop's own thread through one connection: a local query costs tens of
 microseconds, less than the hop to a worker thread would, and one connection per process means
 transactions of the same process never wait on each other's locks. An asyncio lock keeps one
-transaction at a time on that connection. PostgreSQL goes through asyncpg and a pool.
+transaction at a time on that connection. Reads that may run long go to read-only connections in
+worker threads instead (`long_read()`, store/sqlite_readers.py). PostgreSQL goes through asyncpg
+and a pool.
 """
 
 from __future__ import annotations
