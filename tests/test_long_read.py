@@ -251,8 +251,9 @@ def test_a_slow_long_read_leaves_the_event_loop_free(harness: Harness) -> None:
     held, on_loop = harness.run(_probed(lambda: slow(store.read)))
     assert max(on_loop.lags) > held * 0.5
     took, off_loop = harness.run(_probed(lambda: slow(store.long_read)))
-    # Generous: a shared machine delays wake-ups by tens of milliseconds at times.
-    assert max(off_loop.lags) < took / 4, (max(off_loop.lags), took)
+    # Generous, since a shared machine delays a wake-up by tens of milliseconds at times; on the
+    # loop, the statement would delay one by its whole duration.
+    assert max(off_loop.lags) < took / 2, (max(off_loop.lags), took)
     assert len(off_loop.lags) > 20
 
 
