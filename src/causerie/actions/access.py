@@ -26,7 +26,13 @@ async def access_actor_by_api_token(rt: Runtime, token: str) -> Actor:
     if api_token.last_used_at is None or now - api_token.last_used_at >= TOKEN_TOUCH_EVERY:
         async with rt.store.transaction(durable=False) as tx:
             await tx.touch_api_token(api_token.id, now)
-    return Actor("operator", api_token.operator_id, api_token.scopes, api_token.website_ids)
+    return Actor(
+        "operator",
+        api_token.operator_id,
+        api_token.scopes,
+        api_token.website_ids,
+        token_id=api_token.id,
+    )
 
 
 async def check_role(

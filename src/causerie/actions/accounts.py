@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 
 from causerie.actions.audit import do_audit
+from causerie.actions.events import do_signal_access_ended
+from causerie.domain.access import CREDENTIAL_REVOKED, login_key
 from causerie.domain.accounts import (
     FAILURE_WINDOW,
     FAILURES_PER_EMAIL,
@@ -134,28 +136,39 @@ async def do_login(rt: Runtime, email: str, password: str, client_ip: str) -> Lo
         return await _start_login(rt, tx, operator)
 
 
-async def access_actor_by_login(rt: Runtime, token: str) -> Actor:
-    """The operator behind a login cookie; the login is pushed forward while it is used."""
+async def access_login(rt: Runtime, token: str) -> Login:
+    """The login behind a login cookie, pushed forward while it is used (the login returned
+    ends at its new `expires_at`)."""
     now = rt.clock.now()
     async with rt.store.read() as tx:
         login = await tx.get_login(hash_token(token))
     if login is None or login.expires_at <= now:
         raise Unauthenticated("not logged in, or the login has expired", "invalid_login")
     if now - login.last_seen_at >= LOGIN_EXTEND_EVERY:
+        expires_at = now + rt.settings.login_ttl
         async with rt.store.transaction(durable=False) as tx:
-            await tx.extend_login(login.id, now, now + rt.settings.login_ttl)
+            await tx.extend_login(login.id, now, expires_at)
+        login = replace(login, last_seen_at=now, expires_at=expires_at)
+    return login
+
+
+async def access_actor_by_login(rt: Runtime, token: str) -> Actor:
+    """The operator behind a login cookie; the login is pushed forward while it is used."""
+    login = await access_login(rt, token)
     return Actor("operator", login.operator_id, login_id=login.id)
 
 
 async def do_logout(rt: Runtime, actor: Actor) -> None:
+    """End this login; once committed, its sockets close on every node (`access.ended`)."""
     if actor.login_id is None:
         raise Forbidden("only a login can log out; revoke a token instead", "login_required")
     async with rt.store.transaction() as tx:
         await tx.delete_login(actor.login_id)
+        do_signal_access_ended(rt, tx, CREDENTIAL_REVOKED, [login_key(actor.login_id)])
 
 
 async def do_change_password(rt: Runtime, actor: Actor, current: str, new: str) -> None:
-    """Change the password and end every other login of the operator."""
+    """Change the password and end every other login of the operator (and their sockets)."""
     if actor.login_id is None or actor.operator_id is None:
         raise Forbidden("changing a password needs the inbox login", "login_required")
     check_password(new)
@@ -166,7 +179,8 @@ async def do_change_password(rt: Runtime, actor: Actor, current: str, new: str) 
     new_hash = await asyncio.to_thread(hash_password, new)
     async with rt.store.transaction() as tx:
         await tx.set_password(actor.operator_id, new_hash)
-        await tx.delete_other_logins(actor.operator_id, actor.login_id)
+        ended = await tx.delete_other_logins(actor.operator_id, actor.login_id)
+        do_signal_access_ended(rt, tx, CREDENTIAL_REVOKED, [login_key(i) for i in ended])
         await do_audit(
             rt, tx, actor, "operator.password", target_type="operator", target_id=actor.operator_id
         )

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from causerie.actions.access import require_login
 from causerie.actions.audit import do_audit
+from causerie.actions.events import do_signal_access_ended
+from causerie.domain.access import CREDENTIAL_REVOKED, token_key
 from causerie.domain.errors import Invalid, NotFound
 from causerie.domain.models import Actor, ApiToken, Scope
 from causerie.domain.ports import Tx
@@ -84,8 +86,10 @@ async def store_api_token(
 
 
 async def do_revoke_api_token(rt: Runtime, actor: Actor, token_id: str) -> None:
+    """Revoke the token; once committed, its sockets close on every node (`access.ended`)."""
     operator_id = require_login(actor, "revoking API tokens")
     async with rt.store.transaction() as tx:
         if not await tx.revoke_api_token(operator_id, token_id, rt.clock.now()):
             raise NotFound(f"no token {token_id!r}", "token_not_found")
         await do_audit(rt, tx, actor, "token.revoke", target_type="api_token", target_id=token_id)
+        do_signal_access_ended(rt, tx, CREDENTIAL_REVOKED, [token_key(token_id)])

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from causerie.domain.access import ACCESS_CHANNEL
 from causerie.domain.events import EventType, NewEvent, StoredEvent, Stream, StreamKind, frame
 from causerie.domain.models import Session
 from causerie.domain.ports import Tx
@@ -195,3 +196,12 @@ def do_signal_deleted(rt: Runtime, tx: Tx, website_id: str, conversation_id: str
             {"conversation_id": conversation_id},
         )
     )
+
+
+def do_signal_access_ended(rt: Runtime, tx: Tx, code: str, keys: list[str]) -> None:
+    """Once the change commits, end every agent socket, on every node, let in under one of `keys`
+    (domain/access.py); they are told `code`. Ephemeral: a node that misses it (broker outage)
+    checks its sockets' access from the database when it reconnects (docs/realtime.md)."""
+    if keys:
+        payload = {"type": EventType.ACCESS_ENDED.value, "code": code, "keys": keys}
+        tx.on_commit(rt.hub.publisher(ACCESS_CHANNEL, payload))

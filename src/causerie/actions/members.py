@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from causerie.actions.access import ANY_ROLE, MANAGERS, OWNERS, check_role
 from causerie.actions.accounts import create_link, link_url
 from causerie.actions.audit import do_audit
+from causerie.actions.events import do_signal_access_ended
 from causerie.actions.inbox import emit_conversation
+from causerie.domain.access import ACCESS_REVOKED, member_key
 from causerie.domain.accounts import check_operator_email
 from causerie.domain.errors import Conflict, Forbidden, NotFound
 from causerie.domain.models import Actor, LinkPurpose, Member, Operator, Role, Scope
@@ -122,7 +124,8 @@ async def do_set_role(
 
 
 async def do_remove_member(rt: Runtime, actor: Actor, website_id: str, operator_id: str) -> None:
-    """Remove an operator from a website; their conversations there become unassigned."""
+    """Remove an operator from a website; their conversations there become unassigned, and
+    their sockets on it close on every node once committed (`access.ended`)."""
     now = rt.clock.now()
     async with rt.store.transaction() as tx:
         missing = _website_missing(website_id)
@@ -140,6 +143,7 @@ async def do_remove_member(rt: Runtime, actor: Actor, website_id: str, operator_
             assert invitation is not None
             await tx.delete_link(invitation.id)
         await tx.delete_membership(website_id, operator_id)
+        do_signal_access_ended(rt, tx, ACCESS_REVOKED, [member_key(website_id, operator_id)])
         for conversation_id in await tx.unassign_all(website_id, operator_id, now):
             conversation = await tx.get_conversation(conversation_id)
             assert conversation is not None

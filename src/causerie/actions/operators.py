@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from causerie.actions.api_tokens import store_api_token
 from causerie.actions.audit import do_audit
+from causerie.actions.events import do_signal_access_ended
+from causerie.domain.access import CREDENTIAL_REVOKED, login_key
 from causerie.domain.accounts import check_operator_email
 from causerie.domain.errors import Invalid, NotFound
 from causerie.domain.models import Actor, ApiToken, Operator, Role, Scope
@@ -97,7 +99,8 @@ async def do_reset_password(rt: Runtime, actor: Actor, email: str) -> str:
         if operator is None:
             raise NotFound(f"no operator {email!r}", "operator_not_found")
         await tx.set_password(operator.id, hash_password(password))
-        await tx.delete_other_logins(operator.id, None)
+        ended = await tx.delete_other_logins(operator.id, None)
+        do_signal_access_ended(rt, tx, CREDENTIAL_REVOKED, [login_key(i) for i in ended])
         await do_audit(
             rt, tx, actor, "operator.password", target_type="operator", target_id=operator.id
         )

@@ -8,7 +8,9 @@ from typing import Any
 
 from causerie.actions.access import ANY_ROLE, MANAGERS, OWNERS, check_role
 from causerie.actions.audit import do_audit
+from causerie.actions.events import do_signal_access_ended
 from causerie.actions.jobs import do_enqueue_search_reindex
+from causerie.domain.access import ACCESS_REVOKED, website_key
 from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from causerie.domain.models import Actor, Role, Scope, Website
 from causerie.domain.ports import Tx
@@ -159,12 +161,14 @@ async def do_update_website(
 
 
 async def do_delete_website(rt: Runtime, actor: Actor, website_id: str) -> int:
-    """Destroy the website with every session, conversation and message (owners only)."""
+    """Destroy the website with every session, conversation and message (owners only); its
+    agent sockets close on every node once committed (`access.ended`)."""
     async with rt.store.transaction() as tx:
         if await tx.get_website(website_id) is None:
             raise _missing(website_id)
         await check_role(tx, actor, website_id, OWNERS, Scope.WRITE, missing=_missing(website_id))
         count = await tx.delete_website(website_id)
+        do_signal_access_ended(rt, tx, ACCESS_REVOKED, [website_key(website_id)])
         rt.websites.drop(website_id)
         await do_audit(
             rt,

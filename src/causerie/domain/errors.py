@@ -31,6 +31,17 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class AccessEnded(DomainError):
+    """An agent socket's credential or membership ended: the socket says why, then closes.
+
+    Codes: `credential_revoked` (token revoked, logged out), `credential_expired` (the login
+    ran out), `access_revoked` (removed from the website, or the website deleted). See
+    docs/realtime.md "When access ends".
+    """
+
+    code = "access_revoked"
+
+
 class Conflict(DomainError):
     code = "conflict"
 

@@ -23,6 +23,7 @@ class EventType(StrEnum):
     TYPING = "typing"
     PRESENCE = "presence"
     CONVERSATION_DELETED = "conversation.deleted"  # ephemeral: nothing of it is left to replay
+    ACCESS_ENDED = "access.ended"  # between nodes only: ends agent sockets, never sent to clients
 
 
 STORED = frozenset(

@@ -54,6 +54,7 @@ class Actor:
     scopes: frozenset[Scope] = frozenset({Scope.READ, Scope.WRITE})
     website_ids: frozenset[str] | None = None  # an API token limited to these websites
     login_id: str | None = None  # set when acting through the inbox's login cookie
+    token_id: str | None = None  # set when acting through an API token
 
     @property
     def via_login(self) -> bool:

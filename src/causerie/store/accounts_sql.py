@@ -180,12 +180,12 @@ class AccountsSql(SqlMixin):
     async def delete_login(self, login_id: str) -> None:
         await self._execute(delete(logins).where(logins.c.id == login_id))
 
-    async def delete_other_logins(self, operator_id: str, keep_login_id: str | None) -> int:
+    async def delete_other_logins(self, operator_id: str, keep_login_id: str | None) -> list[str]:
         stmt = delete(logins).where(logins.c.operator_id == operator_id)
         if keep_login_id is not None:
             stmt = stmt.where(logins.c.id != keep_login_id)
-        result = await self._execute(stmt)
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        result = await self._execute(stmt.returning(logins.c.id))
+        return [row.id for row in result]
 
     # one-time links
 
