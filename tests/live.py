@@ -17,10 +17,18 @@ PATIENCE = 10.0  # seconds: how long a wait may take before it fails (a bound, n
 
 
 class Live:
-    def __init__(self, url: str, origin: str | None = ORIGIN) -> None:
+    def __init__(
+        self, url: str, origin: str | None = ORIGIN, headers: dict[str, str] | None = None
+    ) -> None:
         self._stack = ExitStack()
         self.conn: ClientConnection = self._stack.enter_context(
-            connect(url, origin=origin, compression=None, open_timeout=5)  # type: ignore[arg-type]
+            connect(
+                url,
+                origin=origin,  # type: ignore[arg-type]
+                additional_headers=headers,
+                compression=None,
+                open_timeout=5,
+            )
         )
         self.seen: list[dict[str, Any]] = []
 

@@ -298,6 +298,15 @@ class Follower(Protocol):
         ...
 
 
+class Guard(Protocol):
+    """An agent socket's watch over its access (realtime/guard.py, docs/realtime.md "When access
+    ends")."""
+
+    def revoke(self, code: str) -> None:
+        """The access this guard watches ended (on some node): end its socket. Must not block."""
+        ...
+
+
 class Hub(Protocol):
     """This node's streams: publishing after commit to every node, and the local sockets that
     follow each stream (realtime/hub.py, docs/realtime.md). Publishing never blocks: frames are
@@ -319,6 +328,15 @@ class Hub(Protocol):
 
     async def follow(self, channel: str, follower: Follower) -> None: ...
     async def unfollow(self, channel: str, follower: Follower) -> None: ...
+    def guard(self, keys: tuple[str, ...], guard: Guard) -> None:
+        """Have `guard` revoked when an `access.ended` event names one of `keys`."""
+        ...
+
+    def unguard(self, keys: tuple[str, ...], guard: Guard) -> None: ...
+    def guarded(self) -> int:
+        """How many revocation keys this node's sockets are guarded by."""
+        ...
+
     def following(self, channel: str) -> int: ...
     def channels(self, prefix: str = "") -> list[str]:
         """The channels this node's sockets follow (those starting with `prefix`)."""

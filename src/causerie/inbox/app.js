@@ -262,7 +262,8 @@ whenUnauthenticated(() => {
   if (state.me) showLogin("Your session ended. Sign in again.");
 });
 setHooks({
-  // A socket refused at `auth`: the login ended, or the operator left that website.
+  // A socket refused at `auth`, or closed as its access ended (4010, 4003): the login ended,
+  // or the operator is no longer on that website.
   onAuthFailed: () => websitesChanged().catch((f) => {
     if (f.status === 401 && state.me) showLogin("Your session ended. Sign in again.");
   }),

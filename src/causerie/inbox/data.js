@@ -16,6 +16,7 @@ const TYPING_REPEAT = 2000;
 const TYPING_IDLE = 3000;
 const FIRST_READY_WAIT = 3000;
 
+const ACCESS_LOST = new Set([4001, 4003, 4010]); // close codes: docs/realtime.md
 const sockets = new Map(); // website id -> Socket (socket.js, shared with the chatbox)
 const inFlight = new Map(); // client id -> a pending message sent over a socket, until its ack
 const firstReady = new Map(); // website id -> Promise resolved at the socket's first `ready`
@@ -52,7 +53,8 @@ export function follow(websites) {
       onState: (value, closed) => {
         state.connection.set(website.id, value);
         emit("status");
-        if (closed?.code === 4001) hooks.onAuthFailed();
+        // Refused (4001), or its access ended (4010 credential, 4003 website): reload the websites.
+        if (ACCESS_LOST.has(closed?.code)) hooks.onAuthFailed();
       },
       onLate: (clientId) => {
         const pending = inFlight.get(clientId);

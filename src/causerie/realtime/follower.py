@@ -10,6 +10,10 @@ task at a time, so frames are never interleaved. That writer exists only while f
 idle socket holds no task, no event and no queue (memory per idle socket, docs/performance.md).
 A socket that cannot keep up (queue full) is dropped, and its client resumes from its last seq:
 the others are never slowed.
+
+An agent socket's follower has a `check` of its access, awaited before the first replay and
+before catching up after the broker reconnected (a revocation may have been lost meanwhile): an
+ended access raises there, so not one more event reaches the socket ("When access ends").
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ from causerie.domain.events import Envelope, Stream
 from causerie.runtime import Runtime
 
 _RESYNC = object()
+_CHECK = object()
 
 Send = Callable[[str], Awaitable[None]]
+Check = Callable[[], Awaitable[None]]
 
 
 class SlowConsumer(Exception):
@@ -37,6 +43,7 @@ class SlowConsumer(Exception):
 class StreamFollower:
     __slots__ = (
         "_capacity",
+        "_check",
         "_failed",
         "_on_error",
         "_queue",
@@ -56,6 +63,7 @@ class StreamFollower:
         send: Send,
         capacity: int = 1000,
         on_error: Callable[[BaseException], None] | None = None,
+        check: Check | None = None,
     ) -> None:
         self.rt = rt
         self.stream = stream
@@ -64,6 +72,7 @@ class StreamFollower:
         self._send = send
         self._capacity = capacity
         self._on_error = on_error
+        self._check = check
         self._queue: deque[object] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._started = False
@@ -75,6 +84,8 @@ class StreamFollower:
         self._put(envelope)
 
     def resync(self) -> None:
+        if self._check is not None:
+            self._put(_CHECK)
         self._put(_RESYNC)
 
     def push(self, frame: dict[str, Any]) -> None:
@@ -104,6 +115,8 @@ class StreamFollower:
         if self._queue is None:
             self._queue = deque()
         self._queue.appendleft(_RESYNC)  # before whatever arrived since the socket followed
+        if self._check is not None:  # access may have ended between `auth` and the follow
+            self._queue.appendleft(_CHECK)
         self._started = True
         self._spawn()
 
@@ -158,6 +171,9 @@ class StreamFollower:
                 await self._send(item)
             elif item is _RESYNC:
                 await self._catch_up()
+            elif item is _CHECK:
+                assert self._check is not None
+                await self._check()
             else:
                 assert isinstance(item, Envelope)
                 await self._deliver(item)

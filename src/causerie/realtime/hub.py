@@ -3,6 +3,9 @@
 See docs/realtime.md. Publishing goes through one queue and one task, so events leave this node
 in the order their transactions committed. Each payload is decoded once per node, however many
 local sockets follow its stream.
+
+Every node also hears `ACCESS_CHANNEL`: an `access.ended` event names revocation keys, and the
+hub ends each local agent socket guarded by one of them ("When access ends").
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from causerie.domain.access import ACCESS_CHANNEL
 from causerie.domain.events import Envelope
-from causerie.domain.ports import Broker, Follower
+from causerie.domain.ports import Broker, Follower, Guard
 
 log = logging.getLogger("causerie.realtime")
 
@@ -26,11 +30,13 @@ class Hub:
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
         self._followers: dict[str, set[Follower]] = {}
+        self._guards: dict[str, set[Guard]] = {}
         self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
         self._publisher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.broker.start(self._dispatch, self._resync_all)
+        await self.broker.subscribe(ACCESS_CHANNEL)
         self._publisher = asyncio.create_task(self._publish_forever(), name="causerie-publisher")
 
     async def close(self) -> None:
@@ -77,6 +83,23 @@ class Hub:
             with contextlib.suppress(Exception):
                 await self.broker.unsubscribe(channel)
 
+    def guard(self, keys: tuple[str, ...], guard: Guard) -> None:
+        """Have `guard` revoked when an `access.ended` event names one of `keys`."""
+        for key in keys:
+            self._guards.setdefault(key, set()).add(guard)
+
+    def unguard(self, keys: tuple[str, ...], guard: Guard) -> None:
+        for key in keys:
+            guards = self._guards.get(key)
+            if guards is not None:
+                guards.discard(guard)
+                if not guards:
+                    del self._guards[key]
+
+    def guarded(self) -> int:
+        """How many revocation keys this node's sockets are guarded by."""
+        return len(self._guards)
+
     def following(self, channel: str) -> int:
         return len(self._followers.get(channel, ()))
 
@@ -85,6 +108,9 @@ class Hub:
         return [c for c in self._followers if c.startswith(prefix)]
 
     def _dispatch(self, channel: str, payload: bytes) -> None:
+        if channel == ACCESS_CHANNEL:
+            self._revoke(json.loads(payload))
+            return
         followers = self._followers.get(channel)
         if not followers:
             return
@@ -93,6 +119,12 @@ class Hub:
         envelope = Envelope(frame.get("seq"), text, frame)
         for follower in tuple(followers):
             follower.offer(envelope)
+
+    def _revoke(self, event: dict[str, Any]) -> None:
+        code = str(event.get("code", ""))
+        for key in event.get("keys", ()):
+            for guard in tuple(self._guards.get(key, ())):
+                guard.revoke(code)
 
     def _resync_all(self) -> None:
         for followers in self._followers.values():

@@ -8,6 +8,10 @@ so is one that cannot keep up with its stream (its client resumes from its last 
 An idle socket should cost little more than the connection itself (docs/performance.md): one
 task (its reader), no timer of its own (one `IdleSweeper` per app watches every socket's last
 frame), and a writer only while frames wait to leave (`StreamFollower`).
+
+An agent socket also has an `AccessGuard`: when its credential or membership ends, the socket
+gets an `error` frame saying why and closes with 4010 (credential) or 4003 (access), and no frame
+read meanwhile is acted on (docs/realtime.md "When access ends").
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from causerie.actions.events import get_position
-from causerie.domain.errors import DomainError
+from causerie.domain.access import ACCESS_REVOKED
+from causerie.domain.errors import AccessEnded, DomainError
 from causerie.domain.events import Stream
 from causerie.realtime.follower import SlowConsumer, StreamFollower
+from causerie.realtime.guard import AccessGuard
 from causerie.realtime.limits import TokenBucket
 from causerie.runtime import Runtime
 from causerie.web.errors import describe_validation
@@ -40,9 +46,11 @@ AUTH_TIMEOUT = 10.0
 
 # Close codes (4000-4999 are the application's).
 CLOSE_UNAUTHENTICATED = 4001
+CLOSE_ACCESS_REVOKED = 4003  # removed from the website, or the website deleted
 CLOSE_GONE = 4004
 CLOSE_IDLE = 4008
 CLOSE_SLOW = 4009
+CLOSE_CREDENTIAL_ENDED = 4010  # API token revoked, logged out, login expired
 
 
 class _Gone(Exception):
@@ -68,6 +76,7 @@ class Subscription:
     ready: dict[str, Any]
     channels: tuple[str, ...] = ()  # extra ephemeral channels (e.g. the website's presence)
     on_close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    guard: AccessGuard | None = None  # an agent's access, watched until it ends
 
 
 class Handler(Protocol):
@@ -186,21 +195,32 @@ async def serve(ws: WebSocket, rt: Runtime, handler: Handler, idle: IdleSweeper)
     if subscription is None:
         return
 
+    guard = subscription.guard
     follower = StreamFollower(
-        rt, subscription.stream, send, on_error=lambda error: _writer_failed(error, ws)
+        rt,
+        subscription.stream,
+        send,
+        on_error=lambda error: _writer_failed(error, ws),
+        check=guard.check if guard is not None else None,
     )
     channels = (subscription.stream.key, *subscription.channels)
     on_close = subscription.on_close
+    if guard is not None:  # before following: nothing may reach a socket whose access ended
+        guard.start(lambda error: _in_background(_end_access(ws, follower, error)))
+        rt.hub.guard(guard.keys, guard)
     for channel in channels:
         await rt.hub.follow(channel, follower)
     idle.watch(ws)
     try:
         position = await get_position(rt, subscription.stream)
         after = position if subscription.after is None else min(subscription.after, position)
-        await send(json.dumps({"type": "ready", "seq": position, **subscription.ready}))
+        # Access ended meanwhile: no ready, no replay; its guard sends the error and closes, and
+        # the reader waits for that (no await between this check and the send).
+        if guard is None or guard.ended is None:
+            await send(json.dumps({"type": "ready", "seq": position, **subscription.ready}))
+            follower.start(after)
         del subscription  # what it said is sent; only its channels and on_close stay
-        follower.start(after)
-        await _read_frames(ws, handler, follower, settings.frame_rate, max_frame, idle)
+        await _read_frames(ws, handler, follower, settings.frame_rate, max_frame, idle, guard)
     except (WebSocketDisconnect, ConnectionError):
         pass
     except _Gone as gone:
@@ -210,6 +230,9 @@ async def serve(ws: WebSocket, rt: Runtime, handler: Handler, idle: IdleSweeper)
         await _close(ws, CLOSE_GONE, "session gone")
     finally:
         idle.forget(ws)
+        if guard is not None:
+            guard.stop()
+            rt.hub.unguard(guard.keys, guard)
         await follower.stop()
         for channel in channels:
             await rt.hub.unfollow(channel, follower)
@@ -245,6 +268,7 @@ async def _read_frames(
     rate: float,
     max_frame: int,
     idle: IdleSweeper,
+    guard: AccessGuard | None,
 ) -> None:
     bucket = TokenBucket(rate, 2 * rate)
     while True:
@@ -253,6 +277,8 @@ async def _read_frames(
         if text is None:
             return
         idle.heard(ws)
+        if guard is not None and not await _still_allowed(guard):
+            continue  # the socket is being closed: nothing it sends now is acted on
         allowed = bucket.take()
         try:
             frame = parse_frame(text, max_frame)
@@ -270,6 +296,24 @@ async def _read_frames(
             out.push(error_frame(exc.code, exc.message))
 
 
+async def _still_allowed(guard: AccessGuard) -> bool:
+    """Whether a frame may be acted on: access not ended, and a login past its end (as last
+    read) still valid when read again. No read unless the login's end has come."""
+    if guard.ended is None and guard.expired():
+        with contextlib.suppress(AccessEnded):
+            await guard.check()
+    return guard.ended is None
+
+
+async def _end_access(ws: WebSocket, follower: StreamFollower, error: AccessEnded) -> None:
+    """No more events; the error frame saying why; then the close code (4003 or 4010)."""
+    await follower.stop()
+    with contextlib.suppress(Exception):
+        await ws.send_text(json.dumps(error_frame(error.code, error.message)))
+    code = CLOSE_ACCESS_REVOKED if error.code == ACCESS_REVOKED else CLOSE_CREDENTIAL_ENDED
+    await _close(ws, code, error.code)
+
+
 _background: set[asyncio.Future[None]] = set()
 
 
@@ -283,6 +327,8 @@ def _writer_failed(error: BaseException, ws: WebSocket) -> None:
     """A writer that failed closes the socket, which ends the reader."""
     if isinstance(error, SlowConsumer):
         _in_background(_close(ws, CLOSE_SLOW, "slow consumer"))
+    elif isinstance(error, AccessEnded):
+        pass  # its guard ends the socket (`_end_access`)
     elif not isinstance(error, WebSocketDisconnect | ConnectionError):
         log.error("socket writer failed: %r", error)
         _in_background(_close(ws, 1011, "server error"))

@@ -11,8 +11,8 @@ from typing import Any
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from causerie.actions.access import ANY_ROLE, access_actor_by_api_token, check_role
-from causerie.actions.accounts import LOGIN_COOKIE, access_actor_by_login
+from causerie.actions.accounts import LOGIN_COOKIE
+from causerie.actions.agent_access import access_agent
 from causerie.actions.messages import do_send_operator_message, do_send_session_message
 from causerie.actions.presence import (
     do_set_agent_status,
@@ -26,12 +26,13 @@ from causerie.actions.presence import (
 from causerie.actions.reads import do_mark_read
 from causerie.actions.sessions import access_visitor_session, get_visitor_conversation_id
 from causerie.actions.websites import get_website
-from causerie.domain.errors import DomainError, Forbidden, Invalid, NotFound
+from causerie.domain.errors import DomainError, Forbidden, Invalid
 from causerie.domain.events import Stream
-from causerie.domain.models import Actor, Author, Scope, Session
+from causerie.domain.models import Actor, Author, Session
 from causerie.domain.websites import allows_origin
 from causerie.domain.wire import message_json, visitor_session_json
 from causerie.realtime.follower import StreamFollower
+from causerie.realtime.guard import AccessGuard
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
 from causerie.web.cors import OriginCache
@@ -163,18 +164,13 @@ class AgentHandler:
     async def authenticate(self, frame: Auth) -> Subscription:
         if frame.website_id is None:
             raise FrameError("invalid_frame", "website_id: an agent socket follows one website")
-        if frame.token is not None:
-            actor = await access_actor_by_api_token(self.rt, frame.token)
-        elif self.login_token is not None:
-            actor = await access_actor_by_login(self.rt, self.login_token)
-        else:
-            raise FrameError("unauthenticated", "token: an API token, or log in to the inbox")
-        async with self.rt.store.read() as tx:
-            missing = NotFound(f"no website {frame.website_id!r}", "website_not_found")
-            await check_role(tx, actor, frame.website_id, ANY_ROLE, Scope.READ, missing=missing)
-            operator = await tx.get_operator(actor.operator_id or "")
-        assert operator is not None
-        self.actor, self.website_id, self.name = actor, frame.website_id, operator.name
+        login_token = None if frame.token is not None else self.login_token
+        self.login_token = None  # not kept for the socket's life: the guard keeps a hash
+        access = await access_agent(
+            self.rt, frame.website_id, api_token=frame.token, login_token=login_token
+        )
+        operator = access.operator
+        self.actor, self.website_id, self.name = access.actor, frame.website_id, operator.name
         await do_set_agent_status(self.rt, self.website_id, self.connection_id, frame.status)
         return Subscription(
             stream=Stream.of_website(frame.website_id),
@@ -186,6 +182,7 @@ class AgentHandler:
                 "visitors_online": await get_visitors_online(self.rt, frame.website_id),
             },
             on_close=[self._closed],
+            guard=AccessGuard(self.rt, access),
         )
 
     async def _closed(self) -> None:
