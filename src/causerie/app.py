@@ -22,6 +22,7 @@ from causerie.actions.presence import do_announce_availability
 from causerie.clock import Clock, SystemClock
 from causerie.runtime import Runtime
 from causerie.settings import Settings
+from causerie.store.failures import STORAGE_ERRORS, is_storage_failure
 from causerie.web import (
     api_v1,
     assets,
@@ -36,6 +37,7 @@ from causerie.web import (
     ws,
 )
 from causerie.web.access_log import AccessLog
+from causerie.web.boundary import Boundary
 from causerie.web.cors import OriginCache, WidgetCors
 from causerie.web.limits import BodyLimit, body_limits
 from causerie.web.sockets import IdleSweeper
@@ -106,7 +108,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         # No tracing or metrics hooks on each request: nothing to send anywhere (P1), and cheaper.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    errors.install(app)
+    errors.install(app, is_storage_failure, STORAGE_ERRORS)
+    app.state.storage_failure = is_storage_failure  # for the sockets (web/sockets.py)
+    # A URL that differs by a trailing slash is not redirected: the redirect would be built
+    # from the request's Host header. It answers 404 like any unknown path.
+    app.router.redirect_slashes = False
     # The busiest route: first in the list, and reached directly by `SessionFastPath` below.
     sessions = session_route.SessionRoute()
     app.router.routes.insert(0, sessions.route)
@@ -139,6 +145,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(session_route.SessionFastPath, route=sessions)
     app.add_middleware(WidgetCors, cache=origin_cache)
     app.add_middleware(BodyLimit, limits=body_limits(settings))
+    app.add_middleware(Boundary)
     if settings.access_log:
         app.add_middleware(AccessLog)
     return app

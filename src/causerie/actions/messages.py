@@ -37,6 +37,9 @@ from causerie.tokens import new_id
 
 MAX_BODY_CHARS = 10_000
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+# A body of only these shows nothing: whitespace, zero-width characters (U+200B-U+200D, U+2060,
+# U+FEFF), the soft hyphen, the Mongolian vowel separator, and bidi marks and controls.
+_BLANK = re.compile("[\\s\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*")
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ def check_message(
     if message_type not in allowed:
         names = ", ".join(sorted(t.value for t in allowed))
         raise Invalid(f"type must be one of: {names}", "invalid_message_type")
-    if not body.strip():
+    if _BLANK.fullmatch(body):
         raise Invalid("body must not be empty", "empty_message")
     if len(body) > MAX_BODY_CHARS:
         raise Invalid(f"body is longer than {MAX_BODY_CHARS} characters", "message_too_long")

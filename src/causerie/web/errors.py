@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,6 +21,11 @@ from causerie.domain.errors import (
     Unauthenticated,
     Unavailable,
 )
+from causerie.web.wire_values import ERROR_TYPE
+
+log = logging.getLogger("causerie.web")
+
+StorageFailure = Callable[[BaseException], bool]
 
 STATUS = {
     Invalid: 422,
@@ -64,6 +70,9 @@ def describe_validation(errors: list[Any]) -> str:
     """`page.url: String should have at most 2048 characters` for the first few errors."""
     parts = []
     for error in errors[:3]:
+        if error.get("type") == ERROR_TYPE:  # names its field itself (web/wire_values.py)
+            parts.append(str(error.get("msg")))
+            continue
         loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
         where = ".".join(loc) or "body"
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
@@ -87,7 +96,31 @@ def answer_error(exc: Exception) -> Response | None:
     return None
 
 
-def install(app: FastAPI) -> None:
+def failure(exc: BaseException, storage_failure: StorageFailure) -> tuple[int, str, str]:
+    """The status, code and message for an exception no action refused: the database cannot
+    store (503), or a bug (500). Never the exception's own text: it may hold data or paths."""
+    if storage_failure(exc):
+        return 503, "storage_unavailable", "the server cannot store data right now; try again"
+    return 500, "internal_error", "the server failed to answer; the error is logged"
+
+
+def _failure_response(exc: Exception, storage_failure: StorageFailure) -> Response:
+    status, code, message = failure(exc, storage_failure)
+    headers = {"X-Content-Type-Options": "nosniff"}  # the outermost layer: past `Boundary`
+    if status == 503:
+        headers["Retry-After"] = "5"
+    return error_response(status, code, message, headers)
+
+
+def install(
+    app: FastAPI,
+    storage_failure: StorageFailure,
+    storage_errors: tuple[type[Exception], ...] = (),
+) -> None:
+    """The error format for every refusal and failure. `storage_errors`: the exception types
+    `storage_failure` may recognise, answered 503 where they are raised (the connection stays
+    usable); any other exception, or one it does not recognise, is a bug: 500."""
+
     @app.exception_handler(DomainError)
     @app.exception_handler(ApiError)
     @app.exception_handler(Unavailable)
@@ -102,6 +135,21 @@ def install(app: FastAPI) -> None:
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(400, "invalid_json", "the body is not valid JSON")
         return error_response(422, "invalid_request", describe_validation(errors))
+
+    async def _storage(_: Request, exc: Exception) -> Response:
+        if not storage_failure(exc):
+            raise exc  # a bug: answered by `_failed` below
+        log.warning("the database cannot store: %r", exc)
+        return _failure_response(exc, storage_failure)
+
+    for kind in storage_errors:
+        app.add_exception_handler(kind, _storage)
+
+    # Starlette's outermost layer calls this for any exception nothing else answered (in a
+    # middleware too), then re-raises it, so the server logs the traceback.
+    @app.exception_handler(Exception)
+    async def _failed(_: Request, exc: Exception) -> Response:
+        return _failure_response(exc, storage_failure)
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> Response:

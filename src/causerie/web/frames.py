@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+from causerie.web.wire_values import refuse_faults
 
 
 class _Frame(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    _refuse_faults = model_validator(mode="before")(refuse_faults)
 
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]

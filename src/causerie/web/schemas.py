@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from causerie.web.wire_values import refuse_faults
 
 
 class Strict(BaseModel):
+    """A request body: unknown fields refused, and no value `web/wire_values.py` refuses."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    _refuse_faults = model_validator(mode="before")(refuse_faults)
 
 
 Locale = Annotated[str, Field(max_length=35, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pydantic import ValidationError
+from pydantic_core import from_json
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -37,7 +38,7 @@ from causerie.realtime.follower import SlowConsumer, StreamFollower
 from causerie.realtime.guard import AccessGuard
 from causerie.realtime.limits import TokenBucket
 from causerie.runtime import Runtime
-from causerie.web.errors import describe_validation
+from causerie.web.errors import describe_validation, failure
 from causerie.web.frames import FRAME, FRAME_TYPES, Auth
 
 log = logging.getLogger("causerie.realtime")
@@ -51,6 +52,7 @@ CLOSE_GONE = 4004
 CLOSE_IDLE = 4008
 CLOSE_SLOW = 4009
 CLOSE_CREDENTIAL_ENDED = 4010  # API token revoked, logged out, login expired
+CLOSE_SERVER_ERROR = 1011  # after an `error` frame: the server failed before the socket was ready
 
 
 class _Gone(Exception):
@@ -97,13 +99,15 @@ def parse_frame(text: str, max_size: int) -> Any:
     if len(text) > max_size:
         raise FrameError("frame_too_large", f"frames are limited to {max_size} characters")
     try:
-        raw = json.loads(text)
+        # Not `json.loads`: this parser stops at a depth limit (a deep frame would raise
+        # RecursionError) and refuses NaN, Infinity and lone surrogates, none of which are JSON.
+        raw = from_json(text, allow_inf_nan=False)
     except ValueError:
         raise FrameError("invalid_json", "the frame is not valid JSON") from None
     if not isinstance(raw, dict):
         raise FrameError("invalid_frame", "a frame is a JSON object with a type")
     client_id = raw.get("client_id") if isinstance(raw.get("client_id"), str) else None
-    if raw.get("type") not in FRAME_TYPES:
+    if not isinstance(raw.get("type"), str) or raw["type"] not in FRAME_TYPES:
         raise FrameError("unknown_type", f"unknown frame type {raw.get('type')!r}", client_id)
     try:
         return FRAME.validate_python(raw)
@@ -228,6 +232,9 @@ async def serve(ws: WebSocket, rt: Runtime, handler: Handler, idle: IdleSweeper)
         with contextlib.suppress(Exception):
             await send(json.dumps(gone.frame))
         await _close(ws, CLOSE_GONE, "session gone")
+    except Exception as exc:  # the stream's position could not be read
+        await follower.stop()
+        await _fail(ws, exc)
     finally:
         idle.forget(ws)
         if guard is not None:
@@ -257,8 +264,31 @@ async def _authenticate(ws: WebSocket, handler: Handler, max_frame: int) -> Subs
         await ws.send_text(json.dumps(error_frame(exc.code, exc.message)))
     except DomainError as exc:
         await ws.send_text(json.dumps(error_frame(exc.code, exc.message)))
+    except (WebSocketDisconnect, ConnectionError):
+        raise
+    except Exception as exc:
+        await _fail(ws, exc)
+        return None
     await _close(ws, CLOSE_UNAUTHENTICATED, "authentication failed")
     return None
+
+
+def _failure_frame(ws: WebSocket, exc: Exception, client_id: str | None = None) -> dict[str, Any]:
+    """The `error` frame for an exception no action refused (web/errors.py `failure`)."""
+    storage_failure = getattr(ws.app.state, "storage_failure", None) or (lambda _: False)
+    status, code, message = failure(exc, storage_failure)
+    if status == 503:
+        log.warning("socket: the database cannot store: %r", exc)
+    else:
+        log.exception("socket: frame failed", exc_info=exc)
+    return error_frame(code, message, client_id)
+
+
+async def _fail(ws: WebSocket, exc: Exception) -> None:
+    """Say what failed, then close with CLOSE_SERVER_ERROR: the socket's state is unknown."""
+    with contextlib.suppress(Exception):
+        await ws.send_text(json.dumps(_failure_frame(ws, exc)))
+    await _close(ws, CLOSE_SERVER_ERROR, "server error")
 
 
 async def _read_frames(
@@ -280,6 +310,7 @@ async def _read_frames(
         if guard is not None and not await _still_allowed(guard):
             continue  # the socket is being closed: nothing it sends now is acted on
         allowed = bucket.take()
+        frame = None
         try:
             frame = parse_frame(text, max_frame)
             if not allowed:
@@ -294,6 +325,11 @@ async def _read_frames(
             if exc.code == "invalid_session":
                 raise _Gone(error_frame(exc.code, exc.message)) from None
             out.push(error_frame(exc.code, exc.message))
+        except (WebSocketDisconnect, ConnectionError):
+            raise
+        except Exception as exc:  # a full disk, or a bug: this frame failed, the socket goes on
+            client_id = getattr(frame, "client_id", None) if frame is not None else None
+            out.push(_failure_frame(ws, exc, client_id))
 
 
 async def _still_allowed(guard: AccessGuard) -> bool:

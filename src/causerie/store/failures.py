@@ -1,0 +1,67 @@
+"""Which database errors mean "the server cannot store right now", not a bug (docs/api.md).
+
+A full disk, an I/O error, a read-only database (a PostgreSQL standby after a failover), a lost
+or refused connection: the client gets 503 `storage_unavailable` and may try again. Any other
+error is a bug and answers 500 `internal_error`. The transport asks `is_storage_failure` about
+the `STORAGE_ERRORS`; `app.py` wires them, so the transport knows nothing of either database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from sqlalchemy.exc import DBAPIError
+
+# The kinds of exception a database failure arrives as (`is_storage_failure` tells which are).
+STORAGE_ERRORS: tuple[type[Exception], ...] = (
+    sqlite3.Error,
+    DBAPIError,
+    ConnectionError,
+)
+
+# SQLite primary result codes (an extended code keeps its primary code in the low byte).
+_SQLITE = frozenset(
+    {
+        5,  # SQLITE_BUSY: another process holds the database past busy_timeout
+        8,  # SQLITE_READONLY
+        10,  # SQLITE_IOERR
+        13,  # SQLITE_FULL: the disk, or max_page_count
+        14,  # SQLITE_CANTOPEN
+    }
+)
+# PostgreSQL SQLSTATE classes and codes: 08 connection exception, 53 insufficient resources
+# (53100 disk_full), 58 system error (I/O), 57P01-57P03 shutdown, 25006 read-only transaction.
+_POSTGRES_CLASSES = ("08", "53", "58")
+_POSTGRES_CODES = frozenset({"57P01", "57P02", "57P03", "25006"})
+
+
+def is_storage_failure(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps) says the database cannot store or answer right now."""
+    # What it wraps (SQLAlchemy's `orig`, `raise ... from`), and what it was raised while
+    # handling: a rollback that fails after SQLITE_FULL hides the full disk in its context.
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if _says_unavailable(current):
+            return True
+        wrapped = getattr(current, "orig", None)
+        for inner in (wrapped, current.__cause__, current.__context__):
+            if isinstance(inner, BaseException):
+                pending.append(inner)
+    return False
+
+
+def _says_unavailable(exc: BaseException) -> bool:
+    if getattr(exc, "connection_invalidated", False) is True:  # SQLAlchemy: a lost connection
+        return True
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return isinstance(code, int) and code & 0xFF in _SQLITE
+    sqlstate = getattr(exc, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate[:2] in _POSTGRES_CLASSES or sqlstate in _POSTGRES_CODES
+    return isinstance(exc, ConnectionError)

@@ -1,0 +1,81 @@
+"""What holds for every request and every answer, whatever the route (docs/api.md).
+
+- A URL whose path or query holds a NUL (`%00`) is refused before any route sees it: 422 for
+  HTTP, a refused handshake for a WebSocket. The bodies and frames follow the same rule in their
+  models (`web/wire_values.py`); ids and filters of the URL reach the database too.
+- Every HTTP answer says `X-Content-Type-Options: nosniff`: no browser guesses a type the server
+  did not declare.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from causerie.web.wire_values import fault
+
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
+def url_fault(scope: Scope) -> str | None:
+    """What is wrong with the request's URL, naming the parameter; None if nothing is."""
+    query: bytes = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        params = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+        for name, value in params:
+            if "\x00" in name:
+                return "query: parameter names must not contain the NUL character"
+            problem = fault({name: value})
+            if problem:
+                return problem
+    if "\x00" in scope.get("path", ""):
+        return "path: text must not contain the NUL character"
+    return None
+
+
+class Boundary:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        if scope["type"] == "websocket":
+            if url_fault(scope):
+                return send({"type": "websocket.close", "code": 1008})
+            # The awaitable itself: no frame of this layer stays alive for the socket's life.
+            return self.app(scope, receive, send)
+        if scope["type"] != "http":
+            return self.app(scope, receive, send)
+        problem = url_fault(scope)
+        if problem:
+            return _refuse(send, problem)
+        return self._with_headers(scope, receive, send)
+
+    async def _with_headers(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                if not any(name.lower() == NOSNIFF[0] for name, _ in headers):
+                    headers.append(NOSNIFF)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def _refuse(send: Send, message: str) -> None:
+    body = json.dumps({"error": {"code": "invalid_request", "message": message}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 422,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                NOSNIFF,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,75 @@
+"""What any value a client sends must be, whatever the field (docs/api.md, "Refused values").
+
+One rule for every request model (`web/schemas.py`) and every WebSocket frame (`web/frames.py`):
+text is Unicode that both databases and every JSON peer can hold (no NUL, which PostgreSQL
+refuses; no lone surrogate, which UTF-8 cannot encode), and numbers are ones JSON peers read back
+alike (finite; integers within ±2**53, what a JavaScript number holds exactly). A value that
+breaks it is refused before any action runs, so nothing of it is stored.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from pydantic_core import PydanticCustomError
+
+MAX_SAFE_INTEGER = 2**53
+ERROR_TYPE = "unsafe_value"
+
+# NUL, and UTF-16 surrogates (only ever lone in a Python str).
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def fault(value: object) -> str | None:
+    """Why `value` (or a part of it, at any depth) cannot be accepted; None if it can."""
+    found = _find(value, ())
+    if found is None:
+        return None
+    path, reason = found
+    return f"{'.'.join(path)}: {reason}" if path else reason
+
+
+def _find(value: object, path: tuple[str, ...]) -> tuple[tuple[str, ...], str] | None:
+    # Iterative, not recursive: a value nested thousands deep must not raise RecursionError.
+    stack: list[tuple[object, tuple[str, ...]]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if _BAD_TEXT.search(item):
+                return where, _text_reason(item)
+        elif isinstance(item, bool):
+            continue
+        elif isinstance(item, int):
+            if abs(item) > MAX_SAFE_INTEGER:
+                return where, f"integers are limited to ±{MAX_SAFE_INTEGER}"
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return where, "numbers must be finite (no NaN or Infinity)"
+        elif isinstance(item, dict):
+            for key, child in reversed(list(item.items())):
+                if isinstance(key, str) and _BAD_TEXT.search(key):
+                    return where, "keys: " + _text_reason(key)
+                stack.append((child, (*where, str(key))))
+        elif isinstance(item, list | tuple):
+            stack.extend((child, (*where, str(i))) for i, child in reversed(list(enumerate(item))))
+    return None
+
+
+def _text_reason(text: str) -> str:
+    if "\x00" in text:
+        return "text must not contain the NUL character"
+    return "text must be valid Unicode (a lone surrogate is not)"
+
+
+def refuse_faults(value: Any) -> Any:
+    """A pydantic `before` model validator: the raw input, or a validation error naming the
+    field (`ERROR_TYPE`, its `field` in the error's context)."""
+    found = _find(value, ())
+    if found is not None:
+        path, reason = found
+        field = ".".join(path) or "body"
+        context = {"field": field, "reason": reason}
+        raise PydanticCustomError(ERROR_TYPE, "{field}: {reason}", context)
+    return value
