@@ -626,6 +626,45 @@ def test_hostile_messages_names_pages_and_data_are_shown_as_text_and_never_run(
     expect(links).to_have_attribute("rel", "noopener noreferrer nofollow")
 
 
+RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: what follows it is laid out reversed
+
+
+def test_a_right_to_left_override_in_user_text_stays_inside_it(
+    new_context: NewContext, env: Env
+) -> None:
+    """Every element showing a nickname, a message or a page title isolates it (bidi): an
+    override in it cannot reverse the time, the preview or the words beside it."""
+    visitor = new_visitor(env, title=f"{RLO}Shoes page")
+    visitor.profile(nickname=f"{RLO}Mallory")
+    visitor.say(f"{RLO}gnp.exe see attached")
+    conversation_id = conversation_of(env, visitor.session_id)
+
+    page = inbox(new_context, env, env.owner)
+    choose_website(page, env.shop_id)
+    row = item(page, conversation_id)
+    expect(row.locator(".name")).to_have_text(f"{RLO}Mallory")
+    row.click()
+    expect(thread_bodies(page)).to_have_text([f"{RLO}gnp.exe see attached"])
+    expect(page.locator(".panel .page-title")).to_have_text(f"{RLO}Shoes page")
+    # Every rendered text holding the override sits in an element that isolates it.
+    leaks = page.evaluate(
+        """() => {
+            const leaks = [];
+            const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                if (!node.data.includes("\u202e")) continue;
+                const parent = node.parentElement;
+                const bidi = getComputedStyle(parent).unicodeBidi;
+                if (!["isolate", "plaintext", "isolate-override"].includes(bidi)) {
+                    leaks.push(`${parent.tagName}.${parent.className}: ${bidi}`);
+                }
+            }
+            return leaks;
+        }"""
+    )
+    assert leaks == []
+
+
 # -- the keyboard --------------------------------------------------------------------------------
 
 

@@ -1,10 +1,14 @@
 /* DOM helpers. Every element is built with createElement and every piece of data goes in as
  * text (textContent, setAttribute): no message, nickname, email, page title or session data is
- * ever parsed as HTML, so none of it can run (docs/inbox.md, "Security"). */
+ * ever parsed as HTML, so none of it can run (docs/inbox.md, "Security").
+ * An element given its `text` is isolated for the bidirectional algorithm (`dir="auto"`): a
+ * right-to-left override in a nickname or a title stays inside it, and does not reverse the
+ * time, the preview or the words beside it. */
 
 /** `el("button", {class: "x", text: "Save", onclick: fn, "aria-label": "..."}, child, ...)`. */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
+  if ("text" in attrs && !("dir" in attrs)) node.setAttribute("dir", "auto");
   for (const [name, value] of Object.entries(attrs)) {
     if (value === false || value === null || value === undefined) continue;
     if (name === "text") node.textContent = String(value);

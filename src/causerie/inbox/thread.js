@@ -220,7 +220,7 @@ function messageItem(message, session, mark) {
     note ? el("span", { class: "note-label", text: "Note" }) : null,
     el("span", { class: "who", text: who }),
     el("time", { datetime: message.created_at, title: fullTime(message.created_at), text: clockTime(message.created_at) })),
-  el("div", { class: "body" }, richText(String(message.body ?? ""))),
+  el("div", { class: "body", dir: "auto" }, richText(String(message.body ?? ""))),
   footer.length ? el("footer", { class: "message-foot" }, footer) : null);
 }
 

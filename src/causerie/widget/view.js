@@ -35,10 +35,13 @@ export const STRINGS = {
 const TYPING_SHOWN = 6000;
 const LINK = /\bhttps?:\/\/[^\s<>"'`]+/gi;
 
-/** An element with attributes (`text`: its text; false, null and undefined: left out).
+/** An element with attributes (`text`: its text; false, null and undefined: left out). One
+ * given its `text` is isolated for the bidirectional algorithm (`dir="auto"`), so that an
+ * override in a name or a message stays inside it.
  * @param {string} tag @param {Record<string, unknown>} [attrs] @param {...(Node | string | false | null | undefined)} children */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
+  if ("text" in attrs && !("dir" in attrs)) node.setAttribute("dir", "auto");
   for (const [name, value] of Object.entries(attrs)) {
     if (value === false || value === null || value === undefined) continue;
     if (name === "text") node.textContent = String(value);
@@ -199,7 +202,7 @@ export class View {
     const time = new Date(message.created_at);
     const stamp = el("time", { datetime: message.created_at, text: Number.isNaN(time.getTime()) ? "" : time.toLocaleTimeString(this.locale, { hour: "2-digit", minute: "2-digit" }) });
     const who = message.author === "operator" ? message.operator?.name || this.t("someone") : this.t("you");
-    const bubble = el("div", { class: "body" });
+    const bubble = el("div", { class: "body", dir: "auto" });
     bubble.append(richText(message.body));
     const meta = el("p", { class: "meta" }, el("span", { class: "who", text: who }), stamp);
     if (message.author === "visitor") {
@@ -239,7 +242,7 @@ export class View {
       line.hidden = true;
       return;
     }
-    line.textContent = `${name} ${this.t("typing")}`;
+    line.replaceChildren(el("bdi", { text: name }), ` ${this.t("typing")}`);
     line.hidden = false;
     this.typingShown = setTimeout(() => (line.hidden = true), TYPING_SHOWN);
   }
