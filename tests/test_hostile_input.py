@@ -394,3 +394,23 @@ def test_a_trailing_slash_is_not_redirected_to_the_requests_host(
     assert response.status_code == 404, response.headers
     assert "location" not in response.headers
     assert error_of(response, 404)["code"] == "not_found"
+
+
+# -- 6. what schemathesis found --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/api/v1/websites", "GET, POST"),
+        ("DELETE", "/api/v1/me", "GET, PATCH"),
+        ("PUT", "/api/widget/v1/session/messages", "GET, POST"),
+        ("HEAD", "/api/health", "GET"),
+    ],
+)
+def test_a_405_names_every_method_of_the_path_in_allow(
+    http: httpx.Client, method: str, path: str, allow: str
+) -> None:
+    response = http.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow

@@ -43,7 +43,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (413, "The body is too large"),
         (422, "Wrong fields; the message names the field first"),
         (429, "Too many attempts; see Retry-After"),
-        (503, "A shared service is unreachable; see Retry-After"),
+        (503, "A shared service or the database cannot answer now; see Retry-After"),
     )
 }
 
