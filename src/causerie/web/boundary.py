@@ -56,10 +56,10 @@ class Boundary:
     async def _with_headers(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                if not any(name.lower() == NOSNIFF[0] for name, _ in headers):
-                    headers.append(NOSNIFF)
-                message = {**message, "headers": headers}
+                headers = message.get("headers") or ()
+                # Starlette writes header names in lower case: the pair itself is the test.
+                if NOSNIFF not in headers:
+                    message = {**message, "headers": [*headers, NOSNIFF]}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
