@@ -294,7 +294,7 @@ def database_full(server: ServerThread, database_url: str) -> Iterator[None]:
 
 
 def test_when_the_database_cannot_store_http_answers_503_json_and_sockets_an_error_frame(
-    server: ServerThread, http: httpx.Client, token: str, database_url: str
+    server: ServerThread, http: httpx.Client, site: Site, token: str, database_url: str
 ) -> None:
     live, _ = visitor(server.url, token)
     big = "x" * 10_000  # more than the free room left in the database's pages
@@ -306,6 +306,13 @@ def test_when_the_database_cannot_store_http_answers_503_json_and_sockets_an_err
                 assert error["code"] == "storage_unavailable"
                 assert response.headers["retry-after"]
                 assert response.headers["x-content-type-options"] == "nosniff"
+            # The chatbox load of a new visitor (a new session to store), twice on one
+            # connection: the answer leaves the connection usable.
+            for _ in range(2):
+                page = {"url": big[:2048], "title": big[:500], "referrer": big[:2048]}
+                opened = open_session(http, site.website_id, page=page)
+                assert error_of(opened, 503)["code"] == "storage_unavailable"
+                assert opened.headers["access-control-allow-origin"] == ORIGIN
             live.send({"type": "message.send", "client_id": "w1", "body": big})
             frame = live.expect("error", client_id="w1")
             assert frame["code"] == "storage_unavailable"

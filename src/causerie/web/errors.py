@@ -105,6 +105,15 @@ def failure(exc: BaseException, storage_failure: StorageFailure) -> tuple[int, s
     return 500, "internal_error", "the server failed to answer; the error is logged"
 
 
+def answer_storage_failure(exc: Exception, storage_failure: StorageFailure) -> Response | None:
+    """503 `storage_unavailable` when the database cannot store; None for any other exception.
+    For what answers outside the app's exception handlers (`session_route.SessionFastPath`)."""
+    if not storage_failure(exc):
+        return None
+    log.warning("the database cannot store: %r", exc)
+    return _failure_response(exc, storage_failure)
+
+
 def _failure_response(exc: Exception, storage_failure: StorageFailure) -> Response:
     status, code, message = failure(exc, storage_failure)
     headers = {"X-Content-Type-Options": "nosniff"}  # the outermost layer: past `Boundary`
@@ -138,10 +147,10 @@ def install(
         return error_response(422, "invalid_request", describe_validation(errors))
 
     async def _storage(_: Request, exc: Exception) -> Response:
-        if not storage_failure(exc):
+        response = answer_storage_failure(exc, storage_failure)
+        if response is None:
             raise exc  # a bug: answered by `_failed` below
-        log.warning("the database cannot store: %r", exc)
-        return _failure_response(exc, storage_failure)
+        return response
 
     for kind in storage_errors:
         app.add_exception_handler(kind, _storage)

@@ -27,7 +27,7 @@ from causerie.domain.wire import message_json, visitor_session_json
 from causerie.runtime import Runtime
 from causerie.web.body import body_doc, parse_json
 from causerie.web.client import client_ip
-from causerie.web.errors import answer_error
+from causerie.web.errors import answer_error, answer_storage_failure
 from causerie.web.schemas import SessionIn
 
 PATH = "/api/widget/v1/websites/{website_id}/session"
@@ -229,7 +229,9 @@ class SessionFastPath:
                 try:
                     await self.endpoint(scope, receive, send)
                 except Exception as exc:
-                    response = answer_error(exc)
+                    response = answer_error(exc) or answer_storage_failure(
+                        exc, scope["app"].state.storage_failure
+                    )
                     if response is None:
                         raise
                     await response(scope, receive, send)
