@@ -627,6 +627,41 @@ def test_p19_agent_messages_and_names_render_as_text_run_nothing_and_links_are_s
 # -- a server restart while the chatbox is open ---------------------------------------------------
 
 
+def test_a_right_to_left_override_in_an_agents_name_or_message_stays_inside_it(
+    new_context: NewContext,
+    host: HostSite,
+    start_causerie: StartServer,
+    harness: ThreadedHarness,
+    desks: list[Live],
+) -> None:
+    """Each name and message in the chatbox is isolated for the bidi algorithm: an override in
+    an agent's name cannot reverse the time beside it (issue 12)."""
+    shop = make_shop(harness, host.origin, agent_name="\u202eEve")
+    causerie = start_causerie()
+    desk = Desk(causerie.url, shop, desks)
+    host.pages["/"] = host_page(causerie.url, shop.website_id)
+    page = new_context().new_page()
+    page.goto(host.url("/"))
+    chat = Chatbox(page).wait_started()
+    chat.open()
+    desk.reply("\u202egnp.exe see attached", session_id=chat.session_id())
+    expect(chat.items).to_have_count(1)
+    leaks = page.evaluate("""() => {
+      const root = document.querySelector("causerie-chatbox").shadowRoot;
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      const leaks = [];
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (!node.data.includes("\\u202e")) continue;
+        const bidi = getComputedStyle(node.parentElement).unicodeBidi;
+        if (!["isolate", "plaintext", "isolate-override"].includes(bidi)) {
+          leaks.push(`${node.parentElement.localName}.${node.parentElement.className}: ${bidi}`);
+        }
+      }
+      return leaks;
+    }""")
+    assert leaks == []
+
+
 def test_the_chatbox_reconnects_after_a_server_restart_and_loses_or_doubles_no_message(
     new_context: NewContext,
     host: HostSite,
