@@ -122,14 +122,19 @@ def _failure_response(exc: Exception, storage_failure: StorageFailure) -> Respon
     return error_response(status, code, message, headers)
 
 
+def _never(_: BaseException) -> bool:
+    return False
+
+
 def install(
     app: FastAPI,
-    storage_failure: StorageFailure,
+    storage_failure: StorageFailure = _never,
     storage_errors: tuple[type[Exception], ...] = (),
 ) -> None:
     """The error format for every refusal and failure. `storage_errors`: the exception types
-    `storage_failure` may recognise, answered 503 where they are raised (the connection stays
-    usable); any other exception, or one it does not recognise, is a bug: 500."""
+    `storage_failure` may recognise (`app.py` wires the store's), answered 503 where they are
+    raised, so the connection stays usable; any other exception, or one it does not recognise,
+    is a bug: 500. Without them (a test's tiny app), every failure is a bug."""
 
     @app.exception_handler(DomainError)
     @app.exception_handler(ApiError)
