@@ -4,6 +4,8 @@ person erased with them (P9). Across processes (SIGKILL, two nodes): tests/test_
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -34,6 +36,7 @@ from causerie.domain.jobs import (
 )
 from causerie.domain.models import Actor, PageView
 from causerie.runtime import Runtime
+from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, Site
 
 
@@ -214,6 +217,19 @@ def test_the_purge_is_one_periodic_job_that_reschedules_itself(
         0,
         clock.now() + interval,
     )
+
+
+def test_a_shorter_interval_brings_a_pending_periodic_run_forward_at_start(
+    harness: Harness, clock: ManualClock, make_settings: Callable[..., Settings]
+) -> None:
+    harness.run(do_schedule_periodic(harness.rt, KINDS))  # under the harness's long interval
+    shorter = replace(harness.rt, settings=make_settings(purge_interval="1s"))
+    harness.run(do_schedule_periodic(shorter, KINDS))  # a node restarted with a 1 s interval
+    (job,) = jobs(harness)
+    assert job.run_at == clock.now() + timedelta(seconds=1)
+    harness.run(do_schedule_periodic(harness.rt, KINDS))  # a longer one never pushes it back
+    (job,) = jobs(harness)
+    assert job.run_at == clock.now() + timedelta(seconds=1)
 
 
 def test_a_periodic_job_that_gives_up_is_kept_and_scheduled_again(

@@ -85,11 +85,15 @@ async def do_enqueue_search_reindex(rt: Runtime, tx: Tx) -> None:
 
 async def do_schedule_periodic(rt: Runtime, kinds: Mapping[str, Work]) -> None:
     """Make sure each periodic kind has its pending job, due one interval from now unless one is
-    pending already (one across nodes, kept across restarts: keyed by its kind)."""
+    pending already (one across nodes, kept across restarts: keyed by its kind). A pending run
+    due later than one interval from now, scheduled under a longer interval before a restart, is
+    brought forward: a shorter interval takes effect when the node starts."""
     async with rt.store.transaction() as tx:
         for kind, work in kinds.items():
             if work.every is not None:
-                await do_enqueue(rt, tx, kind, delay=work.every(rt.settings), key=kind)
+                delay = work.every(rt.settings)
+                await do_enqueue(rt, tx, kind, delay=delay, key=kind)
+                await tx.jobs.bring_forward(kind, rt.clock.now() + delay)
 
 
 async def do_run_due_jobs(rt: Runtime, kinds: Mapping[str, Work]) -> int:

@@ -18,6 +18,10 @@ class Jobs(Protocol):
         return that job's id."""
         ...
 
+    async def bring_forward(self, key: str, run_at: datetime) -> bool:
+        """The queued job with `key`, if due after `run_at`, is due at `run_at` instead."""
+        ...
+
     async def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Job]:
         """Take up to `limit` jobs due at `now` (queued with `run_at` past, or running with an
         expired lease: their node died), oldest first, as `running` until `lease_until`, one

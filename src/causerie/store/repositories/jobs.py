@@ -72,6 +72,18 @@ class SqlJobs:
         pending = await self._execute(select(jobs.c.id).where(jobs.c.key == job.key))
         return str(pending.scalar_one())
 
+    async def bring_forward(self, key: str, run_at: datetime) -> bool:
+        moved = await self._execute(
+            update(jobs)
+            .where(
+                jobs.c.key == key,
+                jobs.c.state == JobState.QUEUED.value,
+                jobs.c.run_at > run_at,
+            )
+            .values(run_at=run_at)
+        )
+        return bool(moved.rowcount)  # type: ignore[attr-defined]
+
     async def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Job]:
         due = await self._execute(
             select(jobs)
