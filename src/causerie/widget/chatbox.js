@@ -144,7 +144,10 @@ export class Chatbox {
     this.website = data.website;
     this.online = !!data.website.availability?.online;
     this.seq = data.seq || 0;
+    // The operators' read mark as the server knows it, so that "Seen" survives a reload.
+    this.operatorReadUpTo = data.read_up_to?.operator || null;
     for (const message of data.messages) this.addMessage(message, true);
+    this.view?.renderMarks();
     this.gotSession();
     return data;
   }
