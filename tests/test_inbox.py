@@ -975,12 +975,23 @@ def test_the_inbox_reconnects_after_a_restart_and_shows_what_it_missed_once(
     page.goto(f"{env.url}/app#/c/{conversation_id}")
     expect(thread_bodies(page)).to_have_text(["Before the restart"])
 
+    dot = page.locator("#availability .dot")
+    green = "rgb(47, 179, 68)"
+    colour = "(node) => getComputedStyle(node).backgroundColor"
+    expect(page.locator("#availability")).to_have_attribute("aria-checked", "true")
+    assert dot.evaluate(colour) == green
+
     env.server.stop()
     expect(page.locator(".connection")).to_have_text("Reconnecting…")
+    # The dot shows the connection, not only the choice: no green while no visitor can see us.
+    expect(page.locator("#availability")).to_have_class(re.compile(r"\bdisconnected\b"))
+    assert dot.evaluate(colour) != green
     env.server.start_again()
     # Written while the inbox is (most likely) still away: replayed with `after`, or live.
     visitor.say("While you were away")
     expect(page.locator(".connection")).to_have_text("")
+    expect(page.locator("#availability")).not_to_have_class(re.compile(r"\bdisconnected\b"))
+    assert dot.evaluate(colour) == green
     expect(thread_bodies(page)).to_have_text(["Before the restart", "While you were away"])
     expect(item(page, conversation_id).locator(".preview")).to_have_text("While you were away")
     visitor.say("After the restart")
@@ -1030,3 +1041,33 @@ def test_seen_marks_survive_a_reload_of_the_inbox_and_of_the_chatbox(
     visitor.reload()
     expect(chat.locator("article.message .body")).to_have_count(2)
     expect(seen_by_agent).to_have_text(["Seen"])
+
+
+def test_on_a_phone_the_navigation_is_reachable(new_context: NewContext, env: Env) -> None:
+    visitor = new_visitor(env, env.blog_id)
+    visitor.say("Hello from a phone")
+    conversation_id = conversation_of(env, visitor.session_id)
+    page = inbox(new_context, env, env.owner, viewport={"width": 390, "height": 844})
+    nav = page.get_by_role("navigation", name="Main")
+    width = 390
+
+    def within_the_screen() -> None:
+        for name in ("Inbox", "Settings", "Privacy"):
+            link = nav.get_by_role("link", name=name)
+            expect(link).to_be_visible()
+            box = link.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, name
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+
+    within_the_screen()
+    page.goto(f"{env.url}/app#/c/{conversation_id}")
+    expect(thread_bodies(page)).to_have_text(["Hello from a phone"])
+    within_the_screen()
+    nav.get_by_role("link", name="Settings").click()
+    expect(page).to_have_url(re.compile(r"#/settings/website$"))
+    within_the_screen()
+    nav.get_by_role("link", name="Privacy").click()
+    expect(page).to_have_url(re.compile(r"#/privacy$"))
+    nav.get_by_role("link", name="Inbox").click()
+    expect(page.locator("#conversations")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "inbox-phone.png"))
