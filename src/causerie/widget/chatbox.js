@@ -259,7 +259,13 @@ export class Chatbox {
   send(text) {
     const body = String(text ?? "").trim();
     if (!body || body.length > 10000) return;
-    if (!this.session.token) return void this.ensureSession().then(() => this.send(body));
+    if (!this.session.token) {
+      // No session (strict mode, or after an erasure): a new one, whose sheet replaces the old.
+      return void this.ensureSession().then(() => {
+        this.refresh();
+        this.send(body);
+      });
+    }
     if (this.needsConsent()) return void this.extras(); // P9: nothing is sent before consent
     const clientId = randomId();
     const key = `c:${clientId}`;
