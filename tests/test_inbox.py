@@ -682,6 +682,13 @@ def test_the_keyboard_moves_through_conversations(new_context: NewContext, env: 
     rows = page.locator("#conversations [role=option]")
     expect(rows.locator(".name")).to_have_text(list(reversed(names)))  # newest first
 
+    # Nothing open, nothing focused: the first `j` lands on the newest conversation.
+    page.evaluate("() => document.activeElement.blur()")
+    page.keyboard.press("j")
+    expect(item(page, ids[2])).to_be_focused()
+    page.keyboard.press("j")
+    expect(item(page, ids[1])).to_be_focused()
+
     page.keyboard.press("/")
     expect(page.locator("#search")).to_be_focused()
     page.keyboard.press("ArrowDown")
@@ -968,12 +975,23 @@ def test_the_inbox_reconnects_after_a_restart_and_shows_what_it_missed_once(
     page.goto(f"{env.url}/app#/c/{conversation_id}")
     expect(thread_bodies(page)).to_have_text(["Before the restart"])
 
+    dot = page.locator("#availability .dot")
+    green = "rgb(47, 179, 68)"
+    colour = "(node) => getComputedStyle(node).backgroundColor"
+    expect(page.locator("#availability")).to_have_attribute("aria-checked", "true")
+    assert dot.evaluate(colour) == green
+
     env.server.stop()
     expect(page.locator(".connection")).to_have_text("Reconnecting…")
+    # The dot shows the connection, not only the choice: no green while no visitor can see us.
+    expect(page.locator("#availability")).to_have_class(re.compile(r"\bdisconnected\b"))
+    assert dot.evaluate(colour) != green
     env.server.start_again()
     # Written while the inbox is (most likely) still away: replayed with `after`, or live.
     visitor.say("While you were away")
     expect(page.locator(".connection")).to_have_text("")
+    expect(page.locator("#availability")).not_to_have_class(re.compile(r"\bdisconnected\b"))
+    assert dot.evaluate(colour) == green
     expect(thread_bodies(page)).to_have_text(["Before the restart", "While you were away"])
     expect(item(page, conversation_id).locator(".preview")).to_have_text("While you were away")
     visitor.say("After the restart")
@@ -986,3 +1004,70 @@ def test_the_inbox_reconnects_after_a_restart_and_shows_what_it_missed_once(
         ["Welcome back"]
     )
     assert [m["body"] for m in visitor.messages()][-1] == "Welcome back"
+
+
+# -- what a newcomer trips on first (issue 12) -------------------------------------------------
+
+
+def test_seen_marks_survive_a_reload_of_the_inbox_and_of_the_chatbox(
+    new_context: NewContext, env: Env
+) -> None:
+    env.host.pages["/seen"] = host_page(env.url, env.shop_id, title="Seen")
+    visitor = new_context().new_page()
+    visitor.goto(env.host.url("/seen"))
+    chat = visitor.locator("causerie-chatbox")
+    chat.locator('[part="launcher"]').click()
+    chat.locator('[part="composer"]').fill("Is my parcel on its way?")
+    chat.locator('[part="composer"]').press("Enter")
+    expect(chat.locator("article.message [data-state=sent]")).to_have_count(1)
+    session_id = visitor.evaluate("() => window.$causerie.get('session:id')")
+    conversation_id = conversation_of(env, session_id)
+
+    agent = inbox(new_context, env, env.owner)
+    agent.goto(f"{env.url}/app#/c/{conversation_id}")
+    expect(thread_bodies(agent)).to_have_text(["Is my parcel on its way?"])
+    agent.fill("#composer", "It left this morning.")
+    agent.press("#composer", "Enter")
+    # The chatbox is open: the visitor reads the reply, the agent read the question.
+    seen_by_visitor = agent.locator(".log article.message.operator [data-state=seen]")
+    expect(seen_by_visitor).to_have_count(1)
+    seen_by_agent = chat.locator("article.message .seen")
+    expect(seen_by_agent).to_have_count(1)
+
+    # Reloaded, both sides rebuild the marks from what the server knows.
+    agent.reload()
+    expect(thread_bodies(agent)).to_have_count(2)
+    expect(seen_by_visitor).to_have_count(1)
+    visitor.reload()
+    expect(chat.locator("article.message .body")).to_have_count(2)
+    expect(seen_by_agent).to_have_text(["Seen"])
+
+
+def test_on_a_phone_the_navigation_is_reachable(new_context: NewContext, env: Env) -> None:
+    visitor = new_visitor(env, env.blog_id)
+    visitor.say("Hello from a phone")
+    conversation_id = conversation_of(env, visitor.session_id)
+    page = inbox(new_context, env, env.owner, viewport={"width": 390, "height": 844})
+    nav = page.get_by_role("navigation", name="Main")
+    width = 390
+
+    def within_the_screen() -> None:
+        for name in ("Inbox", "Settings", "Privacy"):
+            link = nav.get_by_role("link", name=name)
+            expect(link).to_be_visible()
+            box = link.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, name
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+
+    within_the_screen()
+    page.goto(f"{env.url}/app#/c/{conversation_id}")
+    expect(thread_bodies(page)).to_have_text(["Hello from a phone"])
+    within_the_screen()
+    nav.get_by_role("link", name="Settings").click()
+    expect(page).to_have_url(re.compile(r"#/settings/website$"))
+    within_the_screen()
+    nav.get_by_role("link", name="Privacy").click()
+    expect(page).to_have_url(re.compile(r"#/privacy$"))
+    nav.get_by_role("link", name="Inbox").click()
+    expect(page.locator("#conversations")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "inbox-phone.png"))

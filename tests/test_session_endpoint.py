@@ -12,7 +12,9 @@ import httpx
 import pytest
 from starlette.routing import Match
 
+from causerie.actions.reads import do_mark_read
 from causerie.clock import ManualClock
+from causerie.domain.models import Author
 from causerie.web.session_route import SessionRoute, _website_id
 from tests.conftest import ORIGIN, OTHER_ORIGIN, Harness, Site
 
@@ -88,6 +90,25 @@ def test_p13_valid_token_renews_the_same_session_with_its_messages(
     assert data["session"]["state"] == "permanent"
     assert [m["body"] for m in data["messages"]] == ["Bonjour"]
     assert harness.scalar("SELECT count(*) FROM sessions") == 1
+
+
+def test_the_load_carries_both_read_marks_so_seen_survives_a_reload(
+    http: httpx.Client, site: Site, harness: Harness
+) -> None:
+    first = open_session(http, site.website_id).json()
+    assert first["read_up_to"] == {"visitor": None, "operator": None}  # no conversation yet
+    message = send(http, first["token"], "Bonjour").json()["message"]
+    marked = harness.run(
+        do_mark_read(
+            harness.rt,
+            conversation_id=message["conversation_id"],
+            reader=Author.OPERATOR,
+            up_to=message["id"],
+        )
+    )
+    assert marked
+    again = open_session(http, site.website_id, token=first["token"]).json()
+    assert again["read_up_to"] == {"visitor": None, "operator": message["id"]}
 
 
 def test_p14_response_carries_the_cookie_lifetime_of_the_settings(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -759,6 +760,36 @@ def test_the_chatbox_says_it_is_reconnecting_while_the_server_is_down(
     expect(chat.status).to_have_text(
         "We'll reply as soon as we can", use_inner_text=True, timeout=15_000
     )
+
+
+_DOT = "(node) => getComputedStyle(node, '::before').backgroundColor"
+GREEN = "rgb(63, 208, 122)"
+
+
+def test_the_status_dot_is_green_only_while_connected_to_someone_online(
+    new_context: NewContext,
+    host: HostSite,
+    causerie: CauserieServer,
+    shop: Shop,
+    desks: list[Live],
+) -> None:
+    Desk(causerie.url, shop, desks)  # an agent is online
+    host.pages["/"] = host_page(causerie.url, shop.website_id)
+    _, chat = visit(new_context, host.url("/"))
+    chat.open()
+    chat.send_and_wait("hello")  # the socket is up
+    expect(chat.status).to_have_text("We're online", use_inner_text=True)
+    assert chat.status.evaluate(_DOT) == GREEN
+    causerie.stop()
+    try:
+        expect(chat.status).to_have_text("Reconnecting…", use_inner_text=True, timeout=4000)
+        # "Reconnecting…" under a green dot would say that someone can read the visitor now.
+        expect(chat.status).to_have_class(re.compile(r"\breconnecting\b"))
+        expect(chat.status).not_to_have_class(re.compile(r"\bonline\b"))
+        assert chat.status.evaluate(_DOT) not in (GREEN, "rgb(201, 206, 214)")  # amber
+    finally:
+        causerie.start_again()
+    expect(chat.status).not_to_have_class(re.compile(r"\breconnecting\b"), timeout=15_000)
 
 
 # -- keyboard, composer and accessibility --------------------------------------------------------

@@ -206,7 +206,12 @@ def test_p9_visitor_deletes_their_conversation_and_nothing_is_left(
     assert counts(harness) == (1, 1, 2)
 
     privacy.choose("Delete this conversation")
-    privacy.sheet.get_by_role("button", name="Delete for good").click()
+    # The destructive choice looks destructive: red, whatever the website's accent colour.
+    confirm = privacy.sheet.get_by_role("button", name="Delete for good")
+    expect(confirm).to_have_class("danger")
+    assert confirm.evaluate(BACKGROUND) == DANGER_RED
+    assert privacy.sheet.get_by_role("button", name="Cancel").evaluate(BACKGROUND) != DANGER_RED
+    confirm.click()
     expect(privacy.sheet).to_contain_text("nothing of it is left")
     expect(chat.items).to_have_count(0)
 
@@ -236,6 +241,80 @@ def test_p9_visitor_deletes_their_conversation_and_nothing_is_left(
     chat.send_and_wait("A fresh start")
     assert harness.scalar("SELECT count(*) FROM messages") == 1
     assert dialogs == []
+
+
+BACKGROUND = "(node) => getComputedStyle(node).backgroundColor"
+DANGER_RED = "rgb(180, 35, 24)"
+
+
+def _erase(chat: Chatbox, privacy: Privacy) -> None:
+    privacy.choose("Delete this conversation")
+    privacy.sheet.get_by_role("button", name="Delete for good").click()
+    expect(privacy.sheet).to_contain_text("nothing of it is left")
+    expect(chat.items).to_have_count(0)
+
+
+def test_p9_after_deleting_their_conversation_the_visitor_can_write_again_at_once(
+    new_context: NewContext,
+    host: HostSite,
+    causerie: CauserieServer,
+    shop: Shop,
+    desks: list[Live],
+    harness: ThreadedHarness,
+) -> None:
+    desk = Desk(causerie.url, shop, desks)
+    host.pages["/"] = host_page(causerie.url, shop.website_id)
+    page, chat = visit(new_context, host.url("/"))
+    privacy = opened(chat)
+    chat.send_and_wait("Forget me, then let me ask again")
+    old_id = chat.session_id()
+    _erase(chat, privacy)
+
+    # The composer stays, with the focus; nothing exists on the server until the visitor writes.
+    expect(privacy.form).to_be_visible()
+    expect(chat.composer).to_be_focused()
+    assert counts(harness) == (0, 0, 0)
+    assert session_cookies(page) == []
+
+    # The next message opens a new temporary session, as a first visit would, and goes out.
+    chat.send_and_wait("A new question")
+    assert desk.wait_message("A new question")["body"] == "A new question"
+    new_id = chat.session_id()
+    assert new_id not in (None, old_id)
+    assert harness.rows("SELECT id, state FROM sessions") == [(new_id, "permanent")]
+    assert harness.rows("SELECT body FROM messages") == [("A new question",)]
+    assert len(session_cookies(page)) == 1
+    expect(privacy.sheet).to_be_hidden()  # the erasure's notice is gone with the old session
+    expect(chat.bodies).to_have_text(["A new question"])
+
+
+def test_p9_after_deleting_their_conversation_the_notice_comes_first_where_consent_is_asked(
+    new_context: NewContext,
+    host: HostSite,
+    causerie: CauserieServer,
+    shop: Shop,
+    harness: ThreadedHarness,
+) -> None:
+    set_settings(harness, shop, consent_required=True, consent_notice="Our notice.")
+    host.pages["/"] = host_page(causerie.url, shop.website_id)
+    _, chat = visit(new_context, host.url("/"))
+    privacy = opened(chat)
+    privacy.sheet.get_by_role("button", name="Accept").click()
+    chat.send_and_wait("Forget me")
+    _erase(chat, privacy)
+
+    # No composer that would drop a message: a button starts again, and the notice comes first.
+    expect(privacy.form).to_be_hidden()
+    again = privacy.sheet.get_by_role("button", name="Start a new conversation")
+    expect(again).to_be_focused()
+    assert counts(harness) == (0, 0, 0)
+    again.click()
+    expect(privacy.sheet.locator(".notice-text")).to_have_text("Our notice.")
+    assert harness.rows("SELECT state FROM sessions") == [("temporary",)]
+    privacy.sheet.get_by_role("button", name="Accept").click()
+    expect(privacy.form).to_be_visible()
+    chat.send_and_wait("Starting over")
+    assert harness.rows("SELECT body FROM messages") == [("Starting over",)]
 
 
 # -- consent (P9) ---------------------------------------------------------------------------------

@@ -11,7 +11,14 @@ from datetime import datetime
 
 from causerie.domain.errors import Forbidden, NotFound, Unauthenticated
 from causerie.domain.events import Stream
-from causerie.domain.models import Message, PageView, Session, SessionState, Website
+from causerie.domain.models import (
+    Conversation,
+    Message,
+    PageView,
+    Session,
+    SessionState,
+    Website,
+)
 from causerie.domain.networks import network_of
 from causerie.domain.ports import Tx
 from causerie.domain.sessions import is_expired, visit_changes
@@ -30,6 +37,7 @@ class OpenedSession:
     messages: list[Message]
     created: bool
     seq: int = 0  # the session stream's position when `messages` were read: resume from here
+    conversation: Conversation | None = None  # read with `messages`: its read marks go with them
 
 
 async def do_open_session(
@@ -107,12 +115,12 @@ def _allowed(
 
 
 async def _renewed(tx: Tx, token: str, session: Session, website: Website) -> OpenedSession:
-    messages = await _latest_messages(tx, session)
+    conversation, messages = await _latest_messages(tx, session)
     # A temporary session has no message events: its chatbox simply replays from 0.
     seq = 0
     if session.state is SessionState.PERMANENT:
         seq = await tx.last_seq(Stream.of_session(session.id).key)
-    return OpenedSession(token, session, website, messages, False, seq)
+    return OpenedSession(token, session, website, messages, False, seq, conversation)
 
 
 def _new_session(website_id: str, page: PageView, ip: str, now: datetime) -> Session:
@@ -133,13 +141,14 @@ def _new_session(website_id: str, page: PageView, ip: str, now: datetime) -> Ses
     )
 
 
-async def _latest_messages(tx: Tx, session: Session) -> list[Message]:
+async def _latest_messages(tx: Tx, session: Session) -> tuple[Conversation | None, list[Message]]:
     if session.state is SessionState.TEMPORARY:
-        return []  # a temporary session has no conversation yet, by definition (P15)
+        return None, []  # a temporary session has no conversation yet, by definition (P15)
     conversation = await tx.get_conversation_of_session(session.id)
     if conversation is None:
-        return []
-    return await tx.list_messages(conversation.id, limit=LATEST_MESSAGES, include_notes=False)
+        return None, []
+    messages = await tx.list_messages(conversation.id, limit=LATEST_MESSAGES, include_notes=False)
+    return conversation, messages
 
 
 async def access_visitor_session(rt: Runtime, tx: Tx, token: str, origin: str | None) -> Session:

@@ -61,6 +61,16 @@ def consent_json(session: Session) -> dict[str, Any] | None:
     return {"version": session.consent_version, "accepted_at": iso(session.consent_at)}
 
 
+def read_up_to_json(conversation: Conversation | None) -> dict[str, str | None]:
+    """Each side's read mark: the id of the last message it read (null before any)."""
+    if conversation is None:
+        return {"visitor": None, "operator": None}
+    return {
+        "visitor": conversation.visitor_read_up_to,
+        "operator": conversation.operator_read_up_to,
+    }
+
+
 def conversation_json(conversation: Conversation, *, for_visitor: bool) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": conversation.id,
@@ -70,10 +80,7 @@ def conversation_json(conversation: Conversation, *, for_visitor: bool) -> dict[
         "unread": conversation.unread_by_visitor
         if for_visitor
         else conversation.unread_by_operator,
-        "read_up_to": {
-            "visitor": conversation.visitor_read_up_to,
-            "operator": conversation.operator_read_up_to,
-        },
+        "read_up_to": read_up_to_json(conversation),
     }
     if not for_visitor:
         out["session_id"] = conversation.session_id

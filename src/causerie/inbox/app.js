@@ -192,12 +192,17 @@ function topBar() {
   const connection = el("span", { class: "connection", role: "status" });
   const renderStatus = () => {
     const online = state.prefs.availability === "online";
-    availability.setAttribute("aria-checked", String(online));
-    availability.replaceChildren(el("span", { class: "dot", "aria-hidden": "true" }), online ? "Online" : "Away");
-    availability.title = online ? "Visitors see that you are online. Click to appear away." : "Visitors see that no one is online. Click to appear online.";
     const states = [...state.connection.values()];
     const down = states.some((s) => s === "offline");
-    connection.textContent = down ? "Reconnecting…" : states.includes("connecting") ? "Connecting…" : "";
+    const connecting = !down && states.includes("connecting");
+    // The dot shows the connection's real state: green only while the sockets are up.
+    availability.setAttribute("aria-checked", String(online));
+    availability.classList.toggle("disconnected", down || connecting);
+    availability.replaceChildren(el("span", { class: "dot", "aria-hidden": "true" }), online ? "Online" : "Away");
+    availability.title = down || connecting
+      ? "Not connected: visitors see that no one is online until the connection is back."
+      : online ? "Visitors see that you are online. Click to appear away." : "Visitors see that no one is online. Click to appear online.";
+    connection.textContent = down ? "Reconnecting…" : connecting ? "Connecting…" : "";
     connection.classList.toggle("warn", down);
   };
   availability.addEventListener("click", () => setAvailability(state.prefs.availability === "online" ? "away" : "online"));

@@ -144,12 +144,16 @@ export function focusItem(index) {
   return true;
 }
 
-/** j/k from anywhere that is not a text field: the next or previous conversation. */
+/** j/k from anywhere that is not a text field: the next or previous conversation. From outside
+ * the list, the step is from the open conversation; with none open, the first `j` lands on the
+ * newest conversation (the roving `focusedId` is only where Tab enters the list, not a position
+ * the agent chose). */
 export function moveFocus(step) {
   const all = options();
   if (!all.length) return;
   const active = /** @type {HTMLElement | null} */ (document.activeElement);
-  const at = all.findIndex((o) => o.dataset.id === (active?.dataset?.id || focusedId));
+  const from = active?.closest?.("#conversations [role=option]") ? active.dataset.id : state.current?.id;
+  const at = all.findIndex((o) => o.dataset.id === from);
   focusItem(at < 0 ? 0 : at + step);
 }
 

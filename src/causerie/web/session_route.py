@@ -23,7 +23,7 @@ from causerie.actions.presence import get_availability
 from causerie.actions.sessions import OpenedSession, do_open_session
 from causerie.domain.models import PageView, Website
 from causerie.domain.websites import public_settings
-from causerie.domain.wire import message_json, visitor_session_json
+from causerie.domain.wire import message_json, read_up_to_json, visitor_session_json
 from causerie.runtime import Runtime
 from causerie.web.body import body_doc, parse_json
 from causerie.web.client import client_ip
@@ -165,13 +165,15 @@ class SessionRoute:
         await send({"type": "http.response.body", "body": body})
 
     async def _answer(self, rt: Runtime, opened: OpenedSession) -> str:
-        """`{token, session, messages, seq, website: {id, name, settings, availability}, cookie}`"""
+        """`{token, session, messages, read_up_to, seq, website: {id, name, settings,
+        availability}, cookie}`"""
         website = self._website_json(opened.website, rt)
         head = _encode(
             {
                 "token": opened.token,
                 "session": visitor_session_json(opened.session),
                 "messages": [message_json(m) for m in opened.messages] if opened.messages else [],
+                "read_up_to": read_up_to_json(opened.conversation),
                 "seq": opened.seq,
             }
         )

@@ -144,7 +144,10 @@ export class Chatbox {
     this.website = data.website;
     this.online = !!data.website.availability?.online;
     this.seq = data.seq || 0;
+    // The operators' read mark as the server knows it, so that "Seen" survives a reload.
+    this.operatorReadUpTo = data.read_up_to?.operator || null;
     for (const message of data.messages) this.addMessage(message, true);
+    this.view?.renderMarks();
     this.gotSession();
     return data;
   }
@@ -256,7 +259,13 @@ export class Chatbox {
   send(text) {
     const body = String(text ?? "").trim();
     if (!body || body.length > 10000) return;
-    if (!this.session.token) return void this.ensureSession().then(() => this.send(body));
+    if (!this.session.token) {
+      // No session (strict mode, or after an erasure): a new one, whose sheet replaces the old.
+      return void this.ensureSession().then(() => {
+        this.refresh();
+        this.send(body);
+      });
+    }
     if (this.needsConsent()) return void this.extras(); // P9: nothing is sent before consent
     const clientId = randomId();
     const key = `c:${clientId}`;

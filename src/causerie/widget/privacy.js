@@ -14,6 +14,7 @@ const STRINGS = {
     confirm: "Delete this conversation? Your messages, your profile and your IP address will be erased from our server for good. This cannot be undone.",
     confirmYes: "Delete for good", cancel: "Cancel",
     erased: "Your conversation was deleted: nothing of it is left on our server.",
+    again: "Start a new conversation",
     withdrawn: "Consent withdrawn: nothing more is collected from you. You can also erase what was already collected.",
     failed: "That did not work. Please try again.",
   },
@@ -27,6 +28,7 @@ const STRINGS = {
     confirm: "Supprimer cette conversation ? Vos messages, votre profil et votre adresse IP seront effacés de notre serveur pour de bon. C'est irréversible.",
     confirmYes: "Supprimer pour de bon", cancel: "Annuler",
     erased: "Votre conversation a été supprimée : il n'en reste rien sur notre serveur.",
+    again: "Commencer une nouvelle conversation",
     withdrawn: "Accord retiré : plus rien n'est collecté. Vous pouvez aussi effacer ce qui l'a déjà été.",
     failed: "Cela n'a pas marché. Merci de réessayer.",
   },
@@ -50,7 +52,7 @@ export async function install(app) {
   const box = el("div", { class: "sheet", part: "privacy", "aria-live": "polite", hidden: true });
   form.before(box);
   /** @type {string | null} */
-  let shown = null; // what the sheet shows: "gate", "confirm", "withdrawn", "erased" or null
+  let shown = null; // what the sheet shows: "gate", "confirm", "erased" or null
   let busy = false;
 
   const noticeUrl = () => `${app.base}/privacy/${encodeURIComponent(app.websiteId)}?lang=${view.locale === "fr" ? "fr" : "en"}`;
@@ -63,8 +65,11 @@ export async function install(app) {
     shown = what;
     box.replaceChildren(...children);
     box.hidden = !what;
-    form.hidden = !!what;
-    if (what && what !== was && app.opened) /** @type {HTMLElement | null} */ (box.querySelector(".cancel") || box.querySelector("button"))?.focus();
+    // The erasure's notice leaves the composer usable (the next message opens a new session),
+    // unless the website asks for consent: its notice comes first, once the visitor starts again.
+    form.hidden = !!what && !(what === "erased" && !app.website.settings.consent_required);
+    if (!form.hidden && what && app.opened) composer.focus();
+    else if (what && what !== was && app.opened) /** @type {HTMLElement | null} */ (box.querySelector(".cancel") || box.querySelector("button"))?.focus();
     if (!what && was && app.opened) composer.focus();
   }
 
@@ -139,18 +144,20 @@ export async function install(app) {
       shown = null;
       render();
     };
-    show("confirm", el("p", { text: t("confirm") }), el("div", { class: "actions" }, button(t("confirmYes"), erase, "primary"), button(t("cancel"), back, "cancel")));
+    show("confirm", el("p", { text: t("confirm") }), el("div", { class: "actions" }, button(t("confirmYes"), erase, "danger"), button(t("cancel"), back, "cancel")));
   }
 
   async function erase() {
     await app.session.api("DELETE", "/session");
     forget();
     withdrawn = false;
-    show("erased", el("p", { class: "erased", text: t("erased") }));
+    const again = app.website.settings.consent_required && button(t("again"), () => app.ensureSession().then(() => app.refresh()));
+    show("erased", el("p", { class: "erased", text: t("erased") }), again || "");
   }
 
   /** After an erasure the chatbox knows nothing: no token, no cookie, no socket, no message.
-   * It starts afresh only if the visitor opens it again. */
+   * It starts afresh, with a new temporary session, when the visitor writes again (or starts
+   * again, where consent is asked), or opens it again, as on a first visit. */
   function forget() {
     app.socket?.close();
     app.session.forget();

@@ -179,11 +179,11 @@ export class View {
 
   renderStatus() {
     const { online, socket } = this.app;
-    const text = socket && !socket.ready && socket.attempt > 0
-      ? this.t("reconnecting")
-      : this.t(online ? "online" : "offline");
-    this.ui.status.textContent = text;
-    this.ui.status.classList.toggle("online", online);
+    const reconnecting = !!socket && !socket.ready && socket.attempt > 0;
+    this.ui.status.textContent = this.t(reconnecting ? "reconnecting" : online ? "online" : "offline");
+    // The dot follows what the line says: green only when connected and someone is there.
+    this.ui.status.classList.toggle("online", online && !reconnecting);
+    this.ui.status.classList.toggle("reconnecting", reconnecting);
   }
 
   renderBadge() {
