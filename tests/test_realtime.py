@@ -310,6 +310,8 @@ def test_frames_over_the_rate_are_refused_with_rate_limited(
     assert limited and acked and not (limited & acked)
     assert len(acked) + len(limited) == 30
     assert harness.scalar("SELECT count(*) FROM messages") == len(acked)
+    waits = [f["retry_after"] for f in frames if f.get("code") == "rate_limited"]
+    assert all(0 < wait <= 1 / 5 for wait in waits), waits  # a token comes back every 0.2 s
 
 
 def test_idle_sockets_are_closed(

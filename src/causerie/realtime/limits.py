@@ -22,3 +22,7 @@ class TokenBucket:
             self._tokens -= 1
             return True
         return False
+
+    def wait(self) -> float:
+        """Seconds until a frame would be taken again (as of the last `take`)."""
+        return max(0.0, (1 - self._tokens) / self.rate)

@@ -32,7 +32,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from causerie.actions.events import get_position
 from causerie.domain.access import ACCESS_REVOKED
-from causerie.domain.errors import AccessEnded, DomainError
+from causerie.domain.errors import AccessEnded, DomainError, RateLimited
 from causerie.domain.events import Stream
 from causerie.realtime.follower import SlowConsumer, StreamFollower
 from causerie.realtime.guard import AccessGuard
@@ -64,9 +64,16 @@ class _Gone(Exception):
 
 
 class FrameError(Exception):
-    def __init__(self, code: str, message: str, client_id: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        client_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.code, self.message, self.client_id = code, message, client_id
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -87,10 +94,14 @@ class Handler(Protocol):
     async def handle(self, frame: Any, out: StreamFollower) -> None: ...
 
 
-def error_frame(code: str, message: str, client_id: str | None = None) -> dict[str, Any]:
+def error_frame(
+    code: str, message: str, client_id: str | None = None, retry_after: float | None = None
+) -> dict[str, Any]:
     frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
     if client_id is not None:
         frame["client_id"] = client_id
+    if retry_after is not None:
+        frame["retry_after"] = retry_after  # seconds: send the frame again after this long
     return frame
 
 
@@ -316,15 +327,19 @@ async def _read_frames(
             if not allowed:
                 client_id = getattr(frame, "client_id", None)
                 raise FrameError(
-                    "rate_limited", "too many frames: send this one again later", client_id
+                    "rate_limited",
+                    "too many frames: send this one again later",
+                    client_id,
+                    retry_after=max(0.001, round(bucket.wait(), 3)),
                 )
             await handler.handle(frame, out)
         except FrameError as exc:
-            out.push(error_frame(exc.code, exc.message, exc.client_id))
+            out.push(error_frame(exc.code, exc.message, exc.client_id, exc.retry_after))
         except DomainError as exc:
             if exc.code == "invalid_session":
                 raise _Gone(error_frame(exc.code, exc.message)) from None
-            out.push(error_frame(exc.code, exc.message))
+            retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+            out.push(error_frame(exc.code, exc.message, retry_after=retry_after))
         except (WebSocketDisconnect, ConnectionError):
             raise
         except Exception as exc:  # a full disk, or a bug: this frame failed, the socket goes on
