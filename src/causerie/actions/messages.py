@@ -12,6 +12,7 @@ from datetime import datetime
 from causerie.actions.access import ANY_ROLE, check_role
 from causerie.actions.consent import check_consent
 from causerie.actions.events import Emitter
+from causerie.actions.limits import check_send_rate
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.errors import Invalid, NotFound, Unauthenticated
 from causerie.domain.events import EventType, Stream
@@ -79,6 +80,7 @@ async def do_send_visitor_message(
 ) -> Sent:
     """The HTTP path: the visitor is found from their bearer token."""
     message_type = check_message(client_id, body, type_, frozenset({MessageType.TEXT}))
+    await check_send_rate(rt, f"visitor:{token}")
     async with rt.store.transaction() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
         conversation = await tx.get_conversation_of_session(session.id)
@@ -110,10 +112,14 @@ async def do_send_operator_message(
     type_: str = "text",
     session_id: str | None = None,
     conversation_id: str | None = None,
+    over_http: bool = False,
 ) -> Sent:
-    """An operator writes to a conversation, or to a session (starting its conversation)."""
+    """An operator writes to a conversation, or to a session (starting its conversation).
+    `over_http`: counted against the operator's HTTP send rate (a socket has its own)."""
     allowed = frozenset({MessageType.TEXT, MessageType.NOTE})
     message_type = check_message(client_id, body, type_, allowed)
+    if over_http:
+        await check_send_rate(rt, f"operator:{actor.operator_id or actor.kind}")
     async with rt.store.transaction() as tx:
         conversation: Conversation | None = None
         if conversation_id is not None:

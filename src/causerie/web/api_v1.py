@@ -341,6 +341,7 @@ async def reply(conversation_id: str, body: MessageIn, rt: Rt, actor: CurrentAct
         client_id=body.client_id,
         body=body.body,
         type_=body.type,
+        over_http=True,
     )
     return _sent(sent)
 
@@ -458,6 +459,7 @@ async def send_to_session(
         client_id=body.client_id,
         body=body.body,
         type_=body.type,
+        over_http=True,
     )
     return _sent(sent)
 

@@ -1,0 +1,92 @@
+"""Messages sent over HTTP are held to a socket's pace (issue 12, finding 9): a visitor's session
+and an operator each send at most `2 x CAUSERIE_FRAME_RATE` messages a second; the next one gets
+429 `rate_limited` with `Retry-After`, and nothing of it is stored. The clock is the test's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import httpx
+
+from causerie.clock import ManualClock
+from causerie.settings import Settings
+from tests.conftest import ORIGIN, Harness, ServerThread, Site
+
+RATE = "2/s"  # bursts of 4 a second
+
+
+def _visitor_send(http: httpx.Client, token: str, client_id: str) -> httpx.Response:
+    return http.post(
+        "/api/widget/v1/session/messages",
+        json={"client_id": client_id, "body": f"hello {client_id}"},
+        headers={"Authorization": f"Bearer {token}", "Origin": ORIGIN},
+    )
+
+
+def test_a_visitor_sending_over_http_is_held_to_a_sockets_pace(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[[Settings], ServerThread],
+    harness: Harness,
+    site: Site,
+    clock: ManualClock,
+) -> None:
+    server = start_server(make_settings(frame_rate=RATE))
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        opened = http.post(
+            f"/api/widget/v1/websites/{site.website_id}/session",
+            json={"page": {"url": f"{ORIGIN}/"}},
+            headers={"Origin": ORIGIN},
+        )
+        token = opened.json()["token"]
+        statuses = [_visitor_send(http, token, f"m{i}").status_code for i in range(4)]
+        assert statuses == [201] * 4
+        refused = _visitor_send(http, token, "m4")
+        assert refused.status_code == 429
+        assert refused.json()["error"]["code"] == "rate_limited"
+        assert refused.headers["retry-after"] == "1"  # the end of this second's window
+        assert harness.scalar("SELECT count(*) FROM messages") == 4
+
+        other = http.post(
+            f"/api/widget/v1/websites/{site.website_id}/session",
+            json={"page": {"url": f"{ORIGIN}/"}},
+            headers={"Origin": ORIGIN},
+        ).json()["token"]
+        assert _visitor_send(http, other, "o1").status_code == 201  # another visitor's own pace
+
+        clock.advance(timedelta(seconds=1))
+        assert _visitor_send(http, token, "m4").status_code == 201
+        assert harness.scalar("SELECT count(*) FROM messages") == 6
+
+
+def test_an_operator_sending_over_http_is_held_to_a_sockets_pace(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[[Settings], ServerThread],
+    harness: Harness,
+    site: Site,
+    clock: ManualClock,
+) -> None:
+    server = start_server(make_settings(frame_rate=RATE))
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        session = http.post(
+            f"/api/widget/v1/websites/{site.website_id}/session",
+            json={"page": {"url": f"{ORIGIN}/"}},
+            headers={"Origin": ORIGIN},
+        ).json()["session"]["id"]
+        agent = {"Authorization": f"Bearer {site.tokens['agent']}"}
+
+        def reply(client_id: str) -> httpx.Response:
+            return http.post(
+                f"/api/v1/sessions/{session}/messages",
+                json={"client_id": client_id, "body": "hi", "type": "text"},
+                headers=agent,
+            )
+
+        assert [reply(f"a{i}").status_code for i in range(4)] == [201] * 4
+        refused = reply("a4")
+        assert refused.status_code == 429
+        assert refused.json()["error"]["code"] == "rate_limited"
+        assert "retry-after" in refused.headers
+        assert harness.scalar("SELECT count(*) FROM messages") == 4
+        clock.advance(timedelta(seconds=1))
+        assert reply("a4").status_code == 201
