@@ -92,7 +92,7 @@ def count_temporary_sessions(site: Installation) -> int:
         try:
             async with store.transaction() as tx:
                 later = datetime.now(UTC) + timedelta(days=1)
-                return await tx.count_expired(Rule.TEMPORARY_SESSIONS, later)
+                return await tx.retention.count_expired(Rule.TEMPORARY_SESSIONS, later)
         finally:
             await store.close()
 

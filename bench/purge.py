@@ -123,7 +123,7 @@ def run_purge_rate(cfg: BenchConfig) -> PurgeRateResult:
             progress("purge: purging them")
             timing = await timed_purge(rt)
             async with store.transaction() as tx:
-                left = await tx.count_expired(Rule.TEMPORARY_SESSIONS, clock.now())
+                left = await tx.retention.count_expired(Rule.TEMPORARY_SESSIONS, clock.now())
             return PurgeRateResult(cfg.sessions, seed_seconds, timing, left)
         finally:
             await close_runtime(rt)

@@ -32,7 +32,9 @@ async def seed_sessions(
         size = min(batch, count - done)
         async with store.transaction() as tx:
             for i in range(size):
-                await tx.insert_session(_session(website_id, at, done + i), hash_token(new_token()))
+                await tx.sessions.insert(
+                    _session(website_id, at, done + i), hash_token(new_token())
+                )
         done += size
     return time.perf_counter() - start
 

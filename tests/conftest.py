@@ -162,7 +162,7 @@ class Harness:
 
         async def query() -> list[tuple[Any, ...]]:
             async with self.rt.store.transaction() as tx:
-                result = await tx._execute(text(sql).bindparams(**params))  # type: ignore[attr-defined]
+                result = await tx.db.execute(text(sql).bindparams(**params))  # type: ignore[attr-defined]
                 return [tuple(row) for row in result]
 
         return self.run(query())
@@ -172,7 +172,7 @@ class Harness:
 
         async def run() -> None:
             async with self.rt.store.transaction() as tx:
-                await tx._execute(text(sql).bindparams(**params))  # type: ignore[attr-defined]
+                await tx.db.execute(text(sql).bindparams(**params))  # type: ignore[attr-defined]
 
         self.run(run())
 

@@ -251,7 +251,7 @@ def test_each_revoking_action_publishes_access_ended_naming_what_ended(
 
     async def token_id() -> str:
         async with harness.rt.store.read() as tx:
-            return (await tx.list_api_tokens(agent_id))[0].id
+            return (await tx.api_tokens.list_for_operator(agent_id))[0].id
 
     token = rt(token_id())
     rt(do_revoke_api_token(harness.rt, logged_in(password), token))

@@ -431,7 +431,7 @@ def snapshot(harness: Harness) -> dict[str, list[str]]:
         rows = {}
         async with harness.rt.store.transaction() as tx:
             for name, query in queries.items():
-                result = await tx._execute(query)  # type: ignore[attr-defined]
+                result = await tx.db.execute(query)  # type: ignore[attr-defined]
                 rows[name] = sorted(repr(tuple(row)) for row in result)
         return rows
 

@@ -248,14 +248,14 @@ async def _sqlite_pages(server: ServerThread, limit: int | None) -> int:
     """The database's page count; with `limit`, first caps the file at that many pages."""
     async with server.rt.store.transaction() as tx:
         if limit is not None:
-            await tx._execute(text(f"PRAGMA max_page_count = {limit}"))  # type: ignore[attr-defined]
-        result = await tx._execute(text("PRAGMA page_count"))  # type: ignore[attr-defined]
+            await tx.db.execute(text(f"PRAGMA max_page_count = {limit}"))  # type: ignore[attr-defined]
+        result = await tx.db.execute(text("PRAGMA page_count"))  # type: ignore[attr-defined]
         return int(result.scalar())
 
 
 async def _sqlite_execute(server: ServerThread, sql: str) -> None:
     async with server.rt.store.transaction() as tx:
-        await tx._execute(text(sql))  # type: ignore[attr-defined]
+        await tx.db.execute(text(sql))  # type: ignore[attr-defined]
 
 
 async def _sqlite_fill(server: ServerThread) -> None:

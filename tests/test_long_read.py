@@ -63,15 +63,15 @@ def test_long_read_sees_committed_writes_and_not_an_open_transactions(harness: H
 
     async def run() -> None:
         async with store.transaction() as tx:
-            await tx.insert_website(before)
+            await tx.websites.insert(before)
         async with store.transaction() as tx:
-            await tx.insert_website(during)
+            await tx.websites.insert(during)
             # The write transaction is open (on SQLite it holds the writer's connection): a long
             # read runs meanwhile, and sees the committed website only.
-            seen = await _in_long_read(store, lambda r: r.get_website(during.id))
+            seen = await _in_long_read(store, lambda r: r.websites.get(during.id))
             assert seen is None
-            assert await _in_long_read(store, lambda r: r.get_website(before.id)) == before
-        assert await _in_long_read(store, lambda r: r.get_website(during.id)) == during
+            assert await _in_long_read(store, lambda r: r.websites.get(before.id)) == before
+        assert await _in_long_read(store, lambda r: r.websites.get(during.id)) == during
 
     harness.run(run())
 
@@ -84,8 +84,8 @@ def test_writes_through_a_long_read_never_land(harness: Harness) -> None:
         # SQLite refuses (a read-only connection); PostgreSQL rolls the read's statements back.
         with contextlib.suppress(Exception):
             async with store.long_read() as tx:
-                await tx.insert_website(website)
-        assert await _in_read(store, lambda r: r.get_website(website.id)) is None
+                await tx.websites.insert(website)
+        assert await _in_read(store, lambda r: r.websites.get(website.id)) is None
 
     harness.run(run())
 
@@ -108,7 +108,7 @@ def test_search_reports_and_export_reads_answer_the_same_through_long_read(
         out: list[Any] = []
         for needle in ("élodie", "4242", "REMBOURSEMENT", "kelvin", "\u212a", "refund", "zz"):
             out.append(
-                await tx.list_conversations(
+                await tx.conversations.list_page(
                     site.website_id,
                     state=None,
                     assignee=None,
@@ -118,18 +118,18 @@ def test_search_reports_and_export_reads_answer_the_same_through_long_read(
                     after=None,
                 )
             )
-        sessions = await tx.find_sessions_by_email("elodie@mail.example", [site.website_id])
+        sessions = await tx.sessions.find_by_email("elodie@mail.example", [site.website_id])
         out.append(sessions)
         for conversation_id in (first, second):
-            conversation = await tx.get_conversation(conversation_id)
+            conversation = await tx.conversations.get(conversation_id)
             assert conversation is not None
             out.append(conversation)
-            out.append(await tx.get_session(conversation.session_id))
-            out.append(await tx.get_conversation_of_session(conversation.session_id))
-            out.append(await tx.list_messages(conversation_id, limit=50, include_notes=True))
-            out.append(await tx.count_messages(conversation_id))
-        out.append(await tx.daily_counts(site.website_id, since))
-        out.append(await tx.count_expired(Rule.CHAT_IPS, clock.now() + timedelta(days=1)))
+            out.append(await tx.sessions.get(conversation.session_id))
+            out.append(await tx.conversations.get_by_session(conversation.session_id))
+            out.append(await tx.messages.list_page(conversation_id, limit=50, include_notes=True))
+            out.append(await tx.messages.count(conversation_id))
+        out.append(await tx.stats.daily_counts(site.website_id, since))
+        out.append(await tx.retention.count_expired(Rule.CHAT_IPS, clock.now() + timedelta(days=1)))
         return out
 
     direct = harness.run(_in_read(store, answers))
@@ -151,7 +151,7 @@ def test_purge_expired_removes_only_what_is_still_expired(harness: Harness) -> N
 
         website = _website("Purged")
         async with rt.store.transaction() as tx:
-            await tx.insert_website(website)
+            await tx.websites.insert(website)
         opened = [
             await do_open_session(
                 rt,
@@ -166,17 +166,19 @@ def test_purge_expired_removes_only_what_is_still_expired(harness: Harness) -> N
         clock.advance(rt.settings.temporary_session_ttl + timedelta(minutes=1))
         cutoff = clock.now() - rt.settings.temporary_session_ttl
         async with rt.store.long_read() as tx:
-            listed = await tx.list_expired(Rule.TEMPORARY_SESSIONS, cutoff, 10)
+            listed = await tx.retention.list_expired(Rule.TEMPORARY_SESSIONS, cutoff, 10)
         assert sorted(listed) == sorted(o.session.id for o in opened)
         revisited = opened[0].session.id
         async with rt.store.transaction() as tx:
-            await tx.record_visit(revisited, last_access_at=clock.now(), ip=None, page=None)
+            await tx.sessions.record_visit(
+                revisited, last_access_at=clock.now(), ip=None, page=None
+            )
         async with rt.store.transaction() as tx:
-            removed = await tx.purge_expired(Rule.TEMPORARY_SESSIONS, cutoff, listed)
+            removed = await tx.retention.purge_expired(Rule.TEMPORARY_SESSIONS, cutoff, listed)
         assert removed == 2
         async with rt.store.read() as tx:
-            assert await tx.get_session(revisited) is not None
-            assert [await tx.get_session(o.session.id) for o in opened[1:]] == [None, None]
+            assert await tx.sessions.get(revisited) is not None
+            assert [await tx.sessions.get(o.session.id) for o in opened[1:]] == [None, None]
 
     harness.run(run())
 
@@ -244,7 +246,7 @@ def test_a_slow_long_read_leaves_the_event_loop_free(harness: Harness) -> None:
     async def slow(reads: Callable[[], contextlib.AbstractAsyncContextManager[Tx]]) -> float:
         start = time.perf_counter()
         async with reads() as tx:
-            (await tx._execute(SLOW, {"count": 1_500_000})).scalar_one()  # type: ignore[attr-defined]
+            (await tx.db.execute(SLOW, {"count": 1_500_000})).scalar_one()  # type: ignore[attr-defined]
         return time.perf_counter() - start
 
     # The same statement through `read()` holds the loop: the probe sees it (the probe works).
@@ -267,13 +269,13 @@ def test_the_read_connections_close_with_the_store(tmp_path: Any) -> None:
         store = open_store(url)
         assert isinstance(store, SqliteStore)
         async with store.long_read() as tx:
-            assert await tx.list_websites() == []
+            assert await tx.websites.list_all() == []
         assert _reader_threads()
         await store.close()
         assert not _reader_threads()
         with pytest.raises(RuntimeError, match="closed"):
             async with store.long_read() as tx:
-                await tx.list_websites()
+                await tx.websites.list_all()
 
     asyncio.run(run())
 

@@ -398,7 +398,7 @@ def bulk_messages(
                     created_at=start + timedelta(milliseconds=i),
                     operator_id=operator_id if note else None,
                 )
-                assert await tx.insert_message(message)
+                assert await tx.messages.insert(message)
                 made.append((message.type.value, message.body))
 
     harness.run(insert())

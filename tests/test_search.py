@@ -20,7 +20,7 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, Text, insert, select
 
-import causerie.store.inbox_sql
+import causerie.store.repositories.conversation_list
 from causerie.actions.inbox import do_edit_profile, do_set_state, get_conversations
 from causerie.actions.messages import do_send_operator_message, do_send_visitor_message
 from causerie.actions.privacy import do_erase_subject
@@ -28,8 +28,8 @@ from causerie.actions.sessions import do_open_session
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, ConversationState, PageView, Scope
 from causerie.store.database import PostgresStore, sqlite_engine
-from causerie.store.inbox_sql import _sqlite_contains
 from causerie.store.migrate import upgrade
+from causerie.store.repositories.conversation_list import _sqlite_contains
 from causerie.store.schema import metadata
 from causerie.tokens import new_id
 from tests.conftest import ORIGIN, Harness, Site
@@ -131,10 +131,10 @@ def inbox(harness: Harness, site: Site, clock: ManualClock) -> Inbox:
 def probe(request: pytest.FixtureRequest) -> Iterator[int]:
     """SQLite's probe size: 0 and 2 make the search go on to its scan of every message; the
     answers must not change (PostgreSQL ignores it)."""
-    saved = causerie.store.inbox_sql.SQLITE_PROBE
-    causerie.store.inbox_sql.SQLITE_PROBE = request.param
+    saved = causerie.store.repositories.conversation_list.SQLITE_PROBE
+    causerie.store.repositories.conversation_list.SQLITE_PROBE = request.param
     yield request.param
-    causerie.store.inbox_sql.SQLITE_PROBE = saved
+    causerie.store.repositories.conversation_list.SQLITE_PROBE = saved
 
 
 # -- what a search finds --------------------------------------------------------------------------

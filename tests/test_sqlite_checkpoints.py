@@ -35,7 +35,7 @@ def _wal_size_after_writes(tmp_path: Path, checkpoints: bool) -> tuple[int, int,
         for batch in range(COMMITS):
             async with store.transaction() as tx:
                 for n in range(10):
-                    await tx._execute(
+                    await tx.db.execute(
                         text(
                             "INSERT INTO purge_runs (at, dry_run, counts) "
                             "VALUES ('2026-01-01', 0, :counts)"

@@ -38,17 +38,17 @@ def test_a_message_and_its_rows_read_back_as_written(harness: Harness, site: Sit
 
     async def read() -> None:
         async with rt.store.read() as tx:
-            message = await tx.get_message(sent.message.conversation_id, sent.message.id)
+            message = await tx.messages.get(sent.message.conversation_id, sent.message.id)
             assert message == sent.message
-            session, conversation = await tx.get_session_and_conversation(session_id)
-            assert session == await tx.get_session(session_id)
+            session, conversation = await tx.sessions.get_with_conversation(session_id)
+            assert session == await tx.sessions.get(session_id)
             assert session is not None and session.state is SessionState.PERMANENT
             assert session.permanent_since == at
-            assert conversation == await tx.get_conversation_of_session(session_id)
+            assert conversation == await tx.conversations.get_by_session(session_id)
             assert conversation is not None
             assert (conversation.created_at, conversation.last_message_at) == (at, at)
             assert (conversation.unread_by_operator, conversation.unread_by_visitor) == (1, 0)
-            events = await tx.list_events(f"session:{session_id}", 0, 10)
+            events = await tx.events.list_after(f"session:{session_id}", 0, 10)
             assert [(e.seq, e.type, e.created_at) for e in events] == [
                 (1, EventType.CONVERSATION_UPDATED, at),
                 (2, EventType.SESSION_UPDATED, at),
@@ -60,7 +60,7 @@ def test_a_message_and_its_rows_read_back_as_written(harness: Harness, site: Sit
 
     async def counts() -> list[tuple[object, ...]]:
         async with rt.store.read() as tx:
-            result = await tx._execute(select(network_stats))  # type: ignore[attr-defined]
+            result = await tx.db.execute(select(network_stats))  # type: ignore[attr-defined]
             return [tuple(row) for row in result]
 
     # The session and the message counted on one row: the same day, whoever wrote it.
@@ -82,14 +82,14 @@ def test_events_of_one_transaction_take_consecutive_seqs_per_stream(
 
     async def append(streams: list[str]) -> list[int]:
         async with rt.store.transaction() as tx:
-            return await tx.append_events([event(s, n) for n, s in enumerate(streams)])
+            return await tx.events.append([event(s, n) for n, s in enumerate(streams)])
 
     assert harness.run(append([ours, website, ours])) == [1, 1, 2]
     assert harness.run(append([website, website, ours])) == [2, 3, 3]
 
     async def data(stream: str) -> list[tuple[int, dict[str, object]]]:
         async with rt.store.read() as tx:
-            return [(e.seq, e.data) for e in await tx.list_events(stream, 0, 10)]
+            return [(e.seq, e.data) for e in await tx.events.list_after(stream, 0, 10)]
 
     assert harness.run(data(ours)) == [(1, {"n": 0}), (2, {"n": 2}), (3, {"n": 2})]
     assert harness.run(data(website)) == [(1, {"n": 1}), (2, {"n": 0}), (3, {"n": 1})]
@@ -117,11 +117,11 @@ def test_a_resolved_conversation_reopens_with_its_counts(harness: Harness, site:
 
     async def read() -> None:
         async with rt.store.read() as tx:
-            conversation = await tx.get_conversation(conversation_id)
+            conversation = await tx.conversations.get(conversation_id)
             assert conversation is not None
             assert conversation.state is ConversationState.OPEN
             assert (conversation.unread_by_operator, conversation.unread_by_visitor) == (2, 1)
-            events = await tx.list_events(f"website:{site.website_id}", 0, 20)
+            events = await tx.events.list_after(f"website:{site.website_id}", 0, 20)
             updates = [e for e in events if e.type is EventType.CONVERSATION_UPDATED]
             assert len(updates) == 2  # started, then reopened
 

@@ -181,7 +181,7 @@ def website_list() -> None:
 
     async def get(rt: Runtime) -> list[Any]:
         async with rt.store.transaction() as tx:
-            return await tx.list_websites()
+            return await tx.websites.list_all()
 
     table = Table()
     for column in ("id", "name", "origins"):

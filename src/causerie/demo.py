@@ -192,7 +192,7 @@ async def prepare(rt: Runtime, shop_origin: str) -> tuple[Website, str, str]:
     """The demo website (created once), and for its demo operator a fresh password (the demo
     runs on one's own machine: each start prints a password that works) and API token."""
     async with rt.store.transaction() as tx:
-        existing = [w for w in await tx.list_websites() if w.name == DEMO_NAME]
+        existing = [w for w in await tx.websites.list_all() if w.name == DEMO_NAME]
     website = next((w for w in existing if shop_origin in w.origins), None)
     if website is None:
         website = await do_create_website(rt, Actor.cli(), DEMO_NAME, [shop_origin])

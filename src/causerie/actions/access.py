@@ -19,13 +19,13 @@ TOKEN_TOUCH_EVERY = timedelta(minutes=1)  # `last_used_at` of a token is this pr
 
 async def access_actor_by_api_token(rt: Runtime, token: str) -> Actor:
     async with rt.store.read() as tx:
-        api_token = await tx.get_api_token(hash_token(token))
+        api_token = await tx.api_tokens.get_by_token(hash_token(token))
     if api_token is None:
         raise Unauthenticated("unknown or revoked API token", "invalid_token")
     now = rt.clock.now()
     if api_token.last_used_at is None or now - api_token.last_used_at >= TOKEN_TOUCH_EVERY:
         async with rt.store.transaction(durable=False) as tx:
-            await tx.touch_api_token(api_token.id, now)
+            await tx.api_tokens.touch(api_token.id, now)
     return Actor(
         "operator",
         api_token.operator_id,
@@ -57,7 +57,7 @@ async def check_role(
     hidden = missing or NotFound("no such object")
     if actor.website_ids is not None and website_id not in actor.website_ids:
         raise hidden
-    role = await tx.get_role(actor.operator_id, website_id)
+    role = await tx.members.get_role(actor.operator_id, website_id)
     if role is None:
         raise hidden
     if scope not in actor.scopes:

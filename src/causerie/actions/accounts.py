@@ -118,8 +118,8 @@ async def _start_login(rt: Runtime, tx: Tx, operator: Operator) -> LoggedIn:
         last_seen_at=now,
         expires_at=now + rt.settings.login_ttl,
     )
-    await tx.insert_login(login, hash_token(token))
-    await tx.record_login(operator.id, now)
+    await tx.logins.insert(login, hash_token(token))
+    await tx.operators.record_login(operator.id, now)
     actor = Actor("operator", operator.id, login_id=login.id)
     await do_audit(rt, tx, actor, "operator.login", target_type="operator", target_id=operator.id)
     return LoggedIn(operator, token, login)
@@ -128,8 +128,8 @@ async def _start_login(rt: Runtime, tx: Tx, operator: Operator) -> LoggedIn:
 async def do_login(rt: Runtime, email: str, password: str, client_ip: str) -> LoggedIn:
     address = email.strip().lower()
     async with rt.store.read() as tx:
-        operator = await tx.get_operator_by_email(address)
-        stored = await tx.get_password_hash(operator.id) if operator else None
+        operator = await tx.operators.get_by_email(address)
+        stored = await tx.operators.get_password_hash(operator.id) if operator else None
     await _check_password_attempt(rt, address, stored, password, client_ip)
     assert operator is not None  # a password matched: the account exists
     async with rt.store.transaction() as tx:
@@ -141,13 +141,13 @@ async def access_login(rt: Runtime, token: str) -> Login:
     ends at its new `expires_at`)."""
     now = rt.clock.now()
     async with rt.store.read() as tx:
-        login = await tx.get_login(hash_token(token))
+        login = await tx.logins.get_by_token(hash_token(token))
     if login is None or login.expires_at <= now:
         raise Unauthenticated("not logged in, or the login has expired", "invalid_login")
     if now - login.last_seen_at >= LOGIN_EXTEND_EVERY:
         expires_at = now + rt.settings.login_ttl
         async with rt.store.transaction(durable=False) as tx:
-            await tx.extend_login(login.id, now, expires_at)
+            await tx.logins.extend(login.id, now, expires_at)
         login = replace(login, last_seen_at=now, expires_at=expires_at)
     return login
 
@@ -163,7 +163,7 @@ async def do_logout(rt: Runtime, actor: Actor) -> None:
     if actor.login_id is None:
         raise Forbidden("only a login can log out; revoke a token instead", "login_required")
     async with rt.store.transaction() as tx:
-        await tx.delete_login(actor.login_id)
+        await tx.logins.delete(actor.login_id)
         do_signal_access_ended(rt, tx, CREDENTIAL_REVOKED, [login_key(actor.login_id)])
 
 
@@ -173,13 +173,13 @@ async def do_change_password(rt: Runtime, actor: Actor, current: str, new: str) 
         raise Forbidden("changing a password needs the inbox login", "login_required")
     check_password(new)
     async with rt.store.read() as tx:
-        stored = await tx.get_password_hash(actor.operator_id)
+        stored = await tx.operators.get_password_hash(actor.operator_id)
     if not await _verify(current, stored):
         raise Unauthenticated("the current password is wrong", "invalid_credentials")
     new_hash = await asyncio.to_thread(hash_password, new)
     async with rt.store.transaction() as tx:
-        await tx.set_password(actor.operator_id, new_hash)
-        ended = await tx.delete_other_logins(actor.operator_id, actor.login_id)
+        await tx.operators.set_password(actor.operator_id, new_hash)
+        ended = await tx.logins.delete_others(actor.operator_id, actor.login_id)
         do_signal_access_ended(rt, tx, CREDENTIAL_REVOKED, [login_key(i) for i in ended])
         await do_audit(
             rt, tx, actor, "operator.password", target_type="operator", target_id=actor.operator_id
@@ -193,8 +193,8 @@ async def do_rename(rt: Runtime, actor: Actor, name: str) -> Operator:
         raise Forbidden("this token lacks the 'write' scope", "insufficient_scope")
     name = check_name(name)
     async with rt.store.transaction() as tx:
-        await tx.set_operator_name(actor.operator_id, name)
-        operator = await tx.get_operator(actor.operator_id)
+        await tx.operators.set_name(actor.operator_id, name)
+        operator = await tx.operators.get(actor.operator_id)
     assert operator is not None
     return operator
 
@@ -203,8 +203,8 @@ async def get_me(rt: Runtime, actor: Actor) -> tuple[Operator, list[tuple[Websit
     if actor.operator_id is None:
         raise Unauthenticated("authentication required")
     async with rt.store.read() as tx:
-        operator = await tx.get_operator(actor.operator_id)
-        memberships = await tx.list_memberships(actor.operator_id)
+        operator = await tx.operators.get(actor.operator_id)
+        memberships = await tx.members.list_for_operator(actor.operator_id)
     if operator is None:
         raise Unauthenticated("this operator no longer exists", "invalid_login")
     if actor.website_ids is not None:
@@ -240,7 +240,7 @@ async def create_link(
         website_id=website_id,
         role=role,
     )
-    await tx.insert_link(link, hash_token(token))
+    await tx.links.insert(link, hash_token(token))
     return link, token
 
 
@@ -248,9 +248,9 @@ async def do_create_setup_link(rt: Runtime) -> str | None:
     """On a fresh install (no operator yet), a new link to create the first owner, replacing any
     earlier one; None once someone has set up the server."""
     async with rt.store.transaction() as tx:
-        if await tx.count_operators() > 0:
+        if await tx.operators.count() > 0:
             return None
-        await tx.delete_links(LinkPurpose.SETUP.value)
+        await tx.links.delete_all(LinkPurpose.SETUP.value)
         _, token = await create_link(rt, tx, LinkPurpose.SETUP, None)
     return link_url(rt, LinkPurpose.SETUP, token)
 
@@ -264,10 +264,10 @@ class LinkInfo:
 
 
 async def _valid_link(rt: Runtime, tx: Tx, token: str) -> AccountLink:
-    link = await tx.get_link(hash_token(token))
+    link = await tx.links.get_by_token(hash_token(token))
     if link is None or link.expires_at <= rt.clock.now():
         raise NotFound("this link is unknown, used or expired", "invalid_link")
-    if link.purpose is LinkPurpose.SETUP and await tx.count_operators() > 0:
+    if link.purpose is LinkPurpose.SETUP and await tx.operators.count() > 0:
         raise NotFound("this server is already set up; log in instead", "invalid_link")
     if link.purpose is LinkPurpose.INVITE and (
         link.operator_id is None or link.website_id is None or link.role is None
@@ -280,13 +280,13 @@ async def get_link(rt: Runtime, token: str) -> LinkInfo:
     async with rt.store.read() as tx:
         link = await _valid_link(rt, tx, token)
         if link.purpose is LinkPurpose.SETUP:
-            websites = [(w, Role.OWNER) for w in await tx.list_websites()]
+            websites = [(w, Role.OWNER) for w in await tx.websites.list_all()]
             return LinkInfo(link, None, websites, has_account=False)
         assert link.operator_id and link.website_id and link.role
-        operator = await tx.get_operator(link.operator_id)
-        website = await tx.get_website(link.website_id)
+        operator = await tx.operators.get(link.operator_id)
+        website = await tx.websites.get(link.website_id)
         assert operator is not None and website is not None  # both cascade to the link
-        has_account = await tx.get_password_hash(operator.id) is not None
+        has_account = await tx.operators.get_password_hash(operator.id) is not None
         return LinkInfo(link, operator.email, [(website, link.role)], has_account)
 
 
@@ -302,8 +302,8 @@ async def do_accept_link(
     """
     async with rt.store.read() as tx:
         link = await _valid_link(rt, tx, token)
-        operator = await tx.get_operator(link.operator_id) if link.operator_id else None
-        stored = await tx.get_password_hash(operator.id) if operator else None
+        operator = await tx.operators.get(link.operator_id) if link.operator_id else None
+        stored = await tx.operators.get_password_hash(operator.id) if operator else None
     new_hash = None
     if operator is not None and stored is not None:
         await _check_password_attempt(rt, operator.email, stored, password, client_ip)
@@ -313,7 +313,7 @@ async def do_accept_link(
         new_hash = await asyncio.to_thread(hash_password, password)
     async with rt.store.transaction() as tx:
         link = await _valid_link(rt, tx, token)
-        if not await tx.delete_link(link.id):  # a concurrent use won
+        if not await tx.links.delete(link.id):  # a concurrent use won
             raise NotFound("this link is unknown, used or expired", "invalid_link")
         if link.purpose is LinkPurpose.SETUP:
             assert new_hash is not None
@@ -328,19 +328,19 @@ async def do_accept_link(
 
 async def _activate(tx: Tx, operator: Operator, name: str, password_hash: str) -> Operator:
     """The first password of an invited person, unless another of their links set one first."""
-    if not await tx.set_first_password(operator.id, password_hash):
+    if not await tx.operators.set_first_password(operator.id, password_hash):
         raise Conflict(
             "this account got its password meanwhile: open the link again to log in and join",
             "account_active",
         )
-    await tx.set_operator_name(operator.id, name)
+    await tx.operators.set_name(operator.id, name)
     return Operator(operator.id, operator.email, name, operator.created_at)
 
 
 async def _join(rt: Runtime, tx: Tx, link: AccountLink, operator: Operator) -> None:
     assert link.website_id is not None and link.role is not None
-    if await tx.get_role(operator.id, link.website_id) is None:
-        await tx.set_membership(link.website_id, operator.id, link.role, rt.clock.now())
+    if await tx.members.get_role(operator.id, link.website_id) is None:
+        await tx.members.set_role(link.website_id, operator.id, link.role, rt.clock.now())
     await do_audit(
         rt,
         tx,
@@ -357,15 +357,15 @@ async def _create_first_owner(
     rt: Runtime, tx: Tx, email: str | None, name: str, password_hash: str
 ) -> Operator:
     address = check_operator_email(email or "")
-    if await tx.get_operator_by_email(address) is not None:
+    if await tx.operators.get_by_email(address) is not None:
         raise Conflict(f"{address!r} already has an account", "email_taken")
     now = rt.clock.now()
     operator = Operator(id=new_id(), email=address, name=name, created_at=now)
-    await tx.insert_operator(operator, None)
-    await tx.set_password(operator.id, password_hash)
-    for website in await tx.list_websites():
-        await tx.set_membership(website.id, operator.id, Role.OWNER, now)
-    await tx.delete_links(LinkPurpose.SETUP.value)
+    await tx.operators.insert(operator, None)
+    await tx.operators.set_password(operator.id, password_hash)
+    for website in await tx.websites.list_all():
+        await tx.members.set_role(website.id, operator.id, Role.OWNER, now)
+    await tx.links.delete_all(LinkPurpose.SETUP.value)
     await do_audit(
         rt, tx, Actor.system(), "operator.create", target_type="operator", target_id=operator.id
     )

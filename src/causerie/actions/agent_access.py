@@ -58,7 +58,7 @@ async def access_agent(
         raise Unauthenticated("token: an API token, or log in to the inbox")
     async with rt.store.read() as tx:
         await _check_member(tx, actor, website_id)
-        operator = await tx.get_operator(actor.operator_id or "")
+        operator = await tx.operators.get(actor.operator_id or "")
     assert operator is not None
     return AgentAccess(actor, website_id, operator, hash_token(credential), expires_at)
 
@@ -70,10 +70,10 @@ async def check_agent_access(rt: Runtime, access: AgentAccess) -> AgentAccess:
     expires_at = None
     async with rt.store.read() as tx:
         if access.actor.token_id is not None:
-            if await tx.get_api_token(access.credential_hash) is None:
+            if await tx.api_tokens.get_by_token(access.credential_hash) is None:
                 raise ended(CREDENTIAL_REVOKED)
         else:
-            login = await tx.get_login(access.credential_hash)
+            login = await tx.logins.get_by_token(access.credential_hash)
             if login is None:
                 raise ended(CREDENTIAL_REVOKED)
             if login.expires_at <= now:

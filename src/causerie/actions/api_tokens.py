@@ -19,7 +19,7 @@ from causerie.tokens import hash_token, new_id, new_token
 async def get_api_tokens(rt: Runtime, actor: Actor) -> list[ApiToken]:
     operator_id = require_login(actor, "listing API tokens")
     async with rt.store.read() as tx:
-        return await tx.list_api_tokens(operator_id)
+        return await tx.api_tokens.list_for_operator(operator_id)
 
 
 async def do_issue_api_token(
@@ -44,7 +44,7 @@ async def do_issue_api_token(
                 raise Invalid(
                     "website_ids: at least one website, or leave it out", "invalid_request"
                 )
-            mine = {w.id for w, _ in await tx.list_memberships(operator_id)}
+            mine = {w.id for w, _ in await tx.members.list_for_operator(operator_id)}
             for website_id in website_ids:
                 if website_id not in mine:
                     raise NotFound(f"no website {website_id!r}", "website_not_found")
@@ -72,7 +72,7 @@ async def store_api_token(
         created_at=rt.clock.now(),
         website_ids=website_ids,
     )
-    await tx.insert_api_token(token, hash_token(secret))
+    await tx.api_tokens.insert(token, hash_token(secret))
     await do_audit(
         rt,
         tx,
@@ -89,7 +89,7 @@ async def do_revoke_api_token(rt: Runtime, actor: Actor, token_id: str) -> None:
     """Revoke the token; once committed, its sockets close on every node (`access.ended`)."""
     operator_id = require_login(actor, "revoking API tokens")
     async with rt.store.transaction() as tx:
-        if not await tx.revoke_api_token(operator_id, token_id, rt.clock.now()):
+        if not await tx.api_tokens.revoke(operator_id, token_id, rt.clock.now()):
             raise NotFound(f"no token {token_id!r}", "token_not_found")
         await do_audit(rt, tx, actor, "token.revoke", target_type="api_token", target_id=token_id)
         do_signal_access_ended(rt, tx, CREDENTIAL_REVOKED, [token_key(token_id)])

@@ -19,7 +19,7 @@ async def do_audit(
     website_id: str | None = None,
     details: dict[str, int | str] | None = None,
 ) -> None:
-    await tx.insert_audit(
+    await tx.audit.insert(
         AuditEntry(
             id=new_id(),
             at=rt.clock.now(),

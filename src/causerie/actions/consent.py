@@ -23,7 +23,7 @@ async def do_give_consent(rt: Runtime, token: str, origin: str | None, version: 
     """The visitor accepts the website's notice, in the version they were shown."""
     async with rt.store.transaction() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
-        website = await tx.get_website(session.website_id)
+        website = await tx.websites.get(session.website_id)
         assert website is not None
         current = int(website.settings.get("consent_version") or 0)
         if not website.settings.get("consent_required") or current == 0:
@@ -33,7 +33,7 @@ async def do_give_consent(rt: Runtime, token: str, origin: str | None, version: 
                 f"version: the notice is now version {current}; show it again", "stale_notice"
             )
         now = rt.clock.now()
-        await tx.set_consent(session.id, version, now)
+        await tx.sessions.set_consent(session.id, version, now)
         updated = replace(session, consent_version=version, consent_at=now)
         await do_emit_session(rt, tx, updated)
     return updated
@@ -44,7 +44,7 @@ async def do_withdraw_consent(rt: Runtime, token: str, origin: str | None) -> Se
     are refused) until they accept again; erasure stays one call away."""
     async with rt.store.transaction() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
-        await tx.set_consent(session.id, None, None)
+        await tx.sessions.set_consent(session.id, None, None)
         updated = replace(session, consent_version=None, consent_at=None)
         await do_emit_session(rt, tx, updated)
         await do_audit(

@@ -18,13 +18,13 @@ async def do_delete_conversation(rt: Runtime, actor: Actor, conversation_id: str
     messages destroyed.
     """
     async with rt.store.transaction() as tx:
-        conversation = await tx.get_conversation(conversation_id)
+        conversation = await tx.conversations.get(conversation_id)
         missing = NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
         if conversation is None:
             raise missing
         await check_role(tx, actor, conversation.website_id, MANAGERS, Scope.WRITE, missing=missing)
-        count = await tx.count_messages(conversation.id)
-        await tx.delete_session(conversation.session_id)
+        count = await tx.messages.count(conversation.id)
+        await tx.sessions.delete(conversation.session_id)
         do_signal_deleted(rt, tx, conversation.website_id, conversation.id)
         await do_audit(
             rt,

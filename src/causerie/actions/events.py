@@ -87,7 +87,7 @@ class Emitter:
         self._events, self._payloads = [], []
         if not events:
             return []
-        seqs = await tx.append_events(events)
+        seqs = await tx.events.append(events)
         frames = [
             (event.stream, frame(event.type, seq, **payload))
             for event, seq, payload in zip(events, seqs, payloads, strict=True)
@@ -139,7 +139,7 @@ async def get_replay(rt: Runtime, stream: Stream, after: int) -> Replay:
     Events whose object no longer exists (a deleted conversation) are skipped, never invented.
     """
     async with rt.store.read() as tx:
-        events = await tx.list_events(stream.key, after, REPLAY_PAGE)
+        events = await tx.events.list_after(stream.key, after, REPLAY_PAGE)
         frames = await _hydrate(tx, stream, events)
     scanned = events[-1].seq if events else after
     return Replay(frames, scanned, len(events) < REPLAY_PAGE)
@@ -147,7 +147,7 @@ async def get_replay(rt: Runtime, stream: Stream, after: int) -> Replay:
 
 async def get_position(rt: Runtime, stream: Stream) -> int:
     async with rt.store.read() as tx:
-        return await tx.last_seq(stream.key)
+        return await tx.events.last_seq(stream.key)
 
 
 def _ids(events: list[StoredEvent], type_: EventType) -> list[str]:
@@ -155,9 +155,9 @@ def _ids(events: list[StoredEvent], type_: EventType) -> list[str]:
 
 
 async def _hydrate(tx: Tx, stream: Stream, events: list[StoredEvent]) -> list[tuple[int, str]]:
-    messages = await tx.get_messages_by_id(_ids(events, EventType.MESSAGE_CREATED))
-    conversations = await tx.get_conversations_by_id(_ids(events, EventType.CONVERSATION_UPDATED))
-    sessions = await tx.get_sessions_by_id(_ids(events, EventType.SESSION_UPDATED))
+    messages = await tx.messages.get_many(_ids(events, EventType.MESSAGE_CREATED))
+    conversations = await tx.conversations.get_many(_ids(events, EventType.CONVERSATION_UPDATED))
+    sessions = await tx.sessions.get_many(_ids(events, EventType.SESSION_UPDATED))
     out = []
     for event in events:
         payload: dict[str, Any] | None = None

@@ -107,7 +107,7 @@ async def get_conversations(
     async with reads as tx:
         missing = NotFound(f"no website {website_id!r}", "website_not_found")
         await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
-        rows = await tx.list_conversations(
+        rows = await tx.conversations.list_page(
             website_id,
             state=state,
             assignee=None if assignee == "none" else assignee,
@@ -133,7 +133,7 @@ class Thread:
 
 
 async def _conversation(tx: Tx, actor: Actor, conversation_id: str, scope: Scope) -> Conversation:
-    conversation = await tx.get_conversation(conversation_id)
+    conversation = await tx.conversations.get(conversation_id)
     missing = conversation_missing(conversation_id)
     if conversation is None:
         raise missing
@@ -144,11 +144,13 @@ async def _conversation(tx: Tx, actor: Actor, conversation_id: str, scope: Scope
 async def get_thread(rt: Runtime, actor: Actor, conversation_id: str) -> Thread:
     async with rt.store.read() as tx:
         conversation = await _conversation(tx, actor, conversation_id, Scope.READ)
-        session = await tx.get_session(conversation.session_id)
+        session = await tx.sessions.get(conversation.session_id)
         assert session is not None
-        messages = await tx.list_messages(conversation.id, limit=THREAD_PAGE, include_notes=True)
+        messages = await tx.messages.list_page(
+            conversation.id, limit=THREAD_PAGE, include_notes=True
+        )
         assignee = (
-            await tx.get_operator(conversation.assignee_id) if conversation.assignee_id else None
+            await tx.operators.get(conversation.assignee_id) if conversation.assignee_id else None
         )
     return Thread(conversation, session, messages, assignee)
 
@@ -158,9 +160,9 @@ async def get_thread_messages(
 ) -> list[Message]:
     async with rt.store.read() as tx:
         conversation = await _conversation(tx, actor, conversation_id, Scope.READ)
-        if before is not None and await tx.get_message(conversation.id, before) is None:
+        if before is not None and await tx.messages.get(conversation.id, before) is None:
             raise NotFound(f"no message {before!r} in this conversation", "message_not_found")
-        return await tx.list_messages(
+        return await tx.messages.list_page(
             conversation.id, limit=limit, before=before, include_notes=True
         )
 
@@ -173,13 +175,13 @@ async def do_assign(
         conversation = await _conversation(tx, actor, conversation_id, Scope.WRITE)
         if (
             operator_id is not None
-            and await tx.get_role(operator_id, conversation.website_id) is None
+            and await tx.members.get_role(operator_id, conversation.website_id) is None
         ):
             raise NotFound(f"no operator {operator_id!r} on this website", "operator_not_found")
         if conversation.assignee_id == operator_id:
             return conversation
         now = rt.clock.now()
-        await tx.set_assignee(conversation.id, operator_id, now)
+        await tx.conversations.set_assignee(conversation.id, operator_id, now)
         updated = replace(conversation, assignee_id=operator_id, updated_at=now)
         await emit_conversation(rt, tx, updated)
         await do_audit(
@@ -204,7 +206,7 @@ async def do_set_state(
         if conversation.state is state:
             return conversation
         now = rt.clock.now()
-        await tx.set_conversation_state(conversation.id, state, now)
+        await tx.conversations.set_state(conversation.id, state, now)
         updated = replace(conversation, state=state, updated_at=now)
         await emit_conversation(rt, tx, updated)
     return updated
@@ -217,12 +219,12 @@ async def get_visitor_session(
     rt: Runtime, actor: Actor, session_id: str
 ) -> tuple[Session, str | None]:
     async with rt.store.read() as tx:
-        session = await tx.get_session(session_id)
+        session = await tx.sessions.get(session_id)
         missing = session_missing(session_id)
         if session is None:
             raise missing
         await check_role(tx, actor, session.website_id, ANY_ROLE, Scope.READ, missing=missing)
-        conversation = await tx.get_conversation_of_session(session.id)
+        conversation = await tx.conversations.get_by_session(session.id)
     return session, conversation.id if conversation else None
 
 
@@ -239,7 +241,7 @@ async def do_edit_profile(
     """An agent corrects a visitor's profile (P7), as the visitor could."""
     changes = checked_changes(nickname, email, phone)
     async with rt.store.transaction() as tx:
-        session = await tx.get_session(session_id)
+        session = await tx.sessions.get(session_id)
         missing = session_missing(session_id)
         if session is None:
             raise missing

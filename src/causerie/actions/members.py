@@ -35,8 +35,8 @@ async def get_members(rt: Runtime, actor: Actor, website_id: str) -> list[Member
     async with rt.store.read() as tx:
         missing = _website_missing(website_id)
         await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
-        members = await tx.list_members(website_id)
-        return members + await tx.list_invitations(website_id, rt.clock.now())
+        members = await tx.members.list_for_website(website_id)
+        return members + await tx.links.list_invitations(website_id, rt.clock.now())
 
 
 @dataclass(frozen=True)
@@ -56,15 +56,15 @@ async def do_invite(rt: Runtime, actor: Actor, website_id: str, email: str, role
         needed = OWNERS if role is Role.OWNER else MANAGERS
         missing = _website_missing(website_id)
         await check_role(tx, actor, website_id, needed, Scope.WRITE, missing=missing)
-        operator = await tx.get_operator_by_email(address)
+        operator = await tx.operators.get_by_email(address)
         if operator is None:
             operator = Operator(
                 id=new_id(), email=address, name=address.split("@")[0], created_at=now
             )
-            await tx.insert_operator(operator, None)
+            await tx.operators.insert(operator, None)
         elif (
-            await tx.get_role(operator.id, website_id) is not None
-            or await tx.get_invitation(website_id, operator.id, now) is not None
+            await tx.members.get_role(operator.id, website_id) is not None
+            or await tx.links.get_invitation(website_id, operator.id, now) is not None
         ):
             raise Conflict(f"{address!r} is already a member of this website", "already_member")
         _, token = await create_link(
@@ -84,10 +84,10 @@ async def do_invite(rt: Runtime, actor: Actor, website_id: str, email: str, role
 
 
 async def _member(rt: Runtime, tx: Tx, website_id: str, operator_id: str) -> Member:
-    for member in await tx.list_members(website_id):
+    for member in await tx.members.list_for_website(website_id):
         if member.operator.id == operator_id:
             return member
-    for member in await tx.list_invitations(website_id, rt.clock.now()):
+    for member in await tx.links.list_invitations(website_id, rt.clock.now()):
         if member.operator.id == operator_id:
             return member
     raise _operator_missing(operator_id)
@@ -103,13 +103,13 @@ async def do_set_role(
         if Role.OWNER in (role, member.role) and mine is not Role.OWNER:
             raise Forbidden("only an owner grants or takes the owner role")
         if member.pending:
-            invitation = await tx.get_invitation(website_id, operator_id, rt.clock.now())
+            invitation = await tx.links.get_invitation(website_id, operator_id, rt.clock.now())
             assert invitation is not None
-            await tx.set_link_role(invitation.id, role)
+            await tx.links.set_role(invitation.id, role)
         else:
             if member.role is Role.OWNER and role is not Role.OWNER:
                 await _keep_an_owner(tx, website_id)
-            await tx.set_membership(website_id, operator_id, role, rt.clock.now())
+            await tx.members.set_role(website_id, operator_id, role, rt.clock.now())
         await do_audit(
             rt,
             tx,
@@ -139,13 +139,13 @@ async def do_remove_member(rt: Runtime, actor: Actor, website_id: str, operator_
             if not member.pending:
                 await _keep_an_owner(tx, website_id)
         if member.pending:  # the invitation is withdrawn: its link no longer works
-            invitation = await tx.get_invitation(website_id, operator_id, now)
+            invitation = await tx.links.get_invitation(website_id, operator_id, now)
             assert invitation is not None
-            await tx.delete_link(invitation.id)
-        await tx.delete_membership(website_id, operator_id)
+            await tx.links.delete(invitation.id)
+        await tx.members.delete(website_id, operator_id)
         do_signal_access_ended(rt, tx, ACCESS_REVOKED, [member_key(website_id, operator_id)])
-        for conversation_id in await tx.unassign_all(website_id, operator_id, now):
-            conversation = await tx.get_conversation(conversation_id)
+        for conversation_id in await tx.conversations.unassign_all(website_id, operator_id, now):
+            conversation = await tx.conversations.get(conversation_id)
             assert conversation is not None
             await emit_conversation(rt, tx, conversation)
         await do_audit(
@@ -160,7 +160,7 @@ async def do_remove_member(rt: Runtime, actor: Actor, website_id: str, operator_
 
 
 async def _keep_an_owner(tx: Tx, website_id: str) -> None:
-    if await tx.count_owners(website_id) <= 1:
+    if await tx.members.count_owners(website_id) <= 1:
         raise Conflict(
             "a website keeps at least one owner; make someone else owner first", "last_owner"
         )

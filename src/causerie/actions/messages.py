@@ -83,7 +83,7 @@ async def do_send_visitor_message(
     await check_send_rate(rt, f"visitor:{token}")
     async with rt.store.transaction() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
-        conversation = await tx.get_conversation_of_session(session.id)
+        conversation = await tx.conversations.get_by_session(session.id)
         return await _store_message(
             rt, tx, session, conversation, None, message_type, body, client_id
         )
@@ -95,7 +95,7 @@ async def do_send_session_message(
     """The WebSocket path: the socket authenticated the session; it may have been deleted since."""
     message_type = check_message(client_id, body, type_, frozenset({MessageType.TEXT}))
     async with rt.store.transaction() as tx:
-        session, conversation = await tx.get_session_and_conversation(session_id)
+        session, conversation = await tx.sessions.get_with_conversation(session_id)
         if session is None:
             raise Unauthenticated("this session no longer exists", "invalid_session")
         return await _store_message(
@@ -123,11 +123,11 @@ async def do_send_operator_message(
     async with rt.store.transaction() as tx:
         conversation: Conversation | None = None
         if conversation_id is not None:
-            conversation = await tx.get_conversation(conversation_id)
+            conversation = await tx.conversations.get(conversation_id)
             if conversation is None:
                 raise NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
             session_id = conversation.session_id
-        session = await tx.get_session(session_id) if session_id else None
+        session = await tx.sessions.get(session_id) if session_id else None
         if conversation_id is not None:
             missing = NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
         else:
@@ -136,7 +136,7 @@ async def do_send_operator_message(
             raise missing
         await check_role(tx, actor, session.website_id, ANY_ROLE, Scope.WRITE, missing=missing)
         if conversation is None:
-            conversation = await tx.get_conversation_of_session(session.id)
+            conversation = await tx.conversations.get_by_session(session.id)
         return await _store_message(
             rt, tx, session, conversation, actor.operator_id, message_type, body, client_id
         )
@@ -173,8 +173,8 @@ async def _store_message(
         created_at=now,
         operator_id=operator_id,
     )
-    if not await tx.insert_message(message):
-        existing = await tx.get_message_by_client_id(conversation.id, client_id)
+    if not await tx.messages.insert(message):
+        existing = await tx.messages.get_by_client_id(conversation.id, client_id)
         assert existing is not None
         return Sent(existing, created=False)
 
@@ -184,13 +184,13 @@ async def _store_message(
     )
     reopen = author is Author.VISITOR and conversation.state is ConversationState.RESOLVED
     # A started or reopened conversation is announced as it is now: the update says so.
-    updated = await tx.touch_conversation(
+    updated = await tx.conversations.touch(
         conversation.id, now, reopen=reopen, unread_for=other_side, returning=started or reopen
     )
     if author is Author.VISITOR and session.ip:
-        await tx.count_network(network_of(session.ip), now.date(), sessions=0, messages=1)
+        await tx.stats.count_network(network_of(session.ip), now.date(), sessions=0, messages=1)
     if operator_id is not None:
-        stored = await tx.get_message(conversation.id, message.id)
+        stored = await tx.messages.get(conversation.id, message.id)
         assert stored is not None
         message = stored
 
@@ -198,7 +198,7 @@ async def _store_message(
     if updated is not None:
         _add_conversation(emitter, updated)
     if session.state is SessionState.TEMPORARY:
-        await tx.make_permanent(session.id, now)
+        await tx.sessions.make_permanent(session.id, now)
         emitter.add_session(replace(session, state=SessionState.PERMANENT, permanent_since=now))
     payload = {"message": message_json(message)}
     emitter.add(
@@ -246,9 +246,9 @@ async def _start_conversation(tx: Tx, session: Session, now: datetime) -> tuple[
         updated_at=now,
         last_message_at=None,
     )
-    if await tx.insert_conversation(candidate):
+    if await tx.conversations.insert(candidate):
         return candidate, True
-    existing = await tx.get_conversation_of_session(session.id)
+    existing = await tx.conversations.get_by_session(session.id)
     assert existing is not None
     return existing, False
 
@@ -258,11 +258,11 @@ async def get_visitor_messages(
 ) -> list[Message]:
     async with rt.store.read() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
-        conversation = await tx.get_conversation_of_session(session.id)
+        conversation = await tx.conversations.get_by_session(session.id)
         if conversation is None:
             return []
-        if before is not None and await tx.get_message(conversation.id, before) is None:
+        if before is not None and await tx.messages.get(conversation.id, before) is None:
             raise NotFound(f"no message {before!r} in this conversation", "message_not_found")
-        return await tx.list_messages(
+        return await tx.messages.list_page(
             conversation.id, limit=limit, before=before, include_notes=False
         )

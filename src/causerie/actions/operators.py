@@ -43,22 +43,22 @@ async def do_add_operator(
     now = rt.clock.now()
     password = None
     async with rt.store.transaction() as tx:
-        if website_id is not None and await tx.get_website(website_id) is None:
+        if website_id is not None and await tx.websites.get(website_id) is None:
             raise NotFound(f"no website {website_id!r}", "website_not_found")
-        operator = await tx.get_operator_by_email(email)
+        operator = await tx.operators.get_by_email(email)
         created = operator is None
         if operator is None:
             password = new_password()
             operator = Operator(
                 id=new_id(), email=email, name=name or email.split("@")[0], created_at=now
             )
-            await tx.insert_operator(operator, hash_password(password))
+            await tx.operators.insert(operator, hash_password(password))
             await do_audit(
                 rt, tx, actor, "operator.create", target_type="operator", target_id=operator.id
             )
         if website_id is not None:
             granted = role or Role.AGENT
-            await tx.set_membership(website_id, operator.id, granted, now)
+            await tx.members.set_role(website_id, operator.id, granted, now)
             await do_audit(
                 rt,
                 tx,
@@ -80,7 +80,7 @@ async def do_create_api_token(
     if not scopes:
         raise Invalid("a token needs at least one scope", "invalid_scope")
     async with rt.store.transaction() as tx:
-        operator = await tx.get_operator_by_email(email)
+        operator = await tx.operators.get_by_email(email)
         if operator is None:
             raise NotFound(f"no operator {email!r}", "operator_not_found")
         secret = new_token()
@@ -95,11 +95,11 @@ async def do_reset_password(rt: Runtime, actor: Actor, email: str) -> str:
     email = check_operator_email(email)
     password = new_password()
     async with rt.store.transaction() as tx:
-        operator = await tx.get_operator_by_email(email)
+        operator = await tx.operators.get_by_email(email)
         if operator is None:
             raise NotFound(f"no operator {email!r}", "operator_not_found")
-        await tx.set_password(operator.id, hash_password(password))
-        ended = await tx.delete_other_logins(operator.id, None)
+        await tx.operators.set_password(operator.id, hash_password(password))
+        ended = await tx.logins.delete_others(operator.id, None)
         do_signal_access_ended(rt, tx, CREDENTIAL_REVOKED, [login_key(i) for i in ended])
         await do_audit(
             rt, tx, actor, "operator.password", target_type="operator", target_id=operator.id

@@ -53,7 +53,7 @@ async def _manageable_websites(tx: Tx, actor: Actor, scope: Scope) -> list[str] 
         raise Forbidden(f"this token lacks the {scope.value!r} scope", "insufficient_scope")
     managed = [
         website.id
-        for website, role in await tx.list_memberships(actor.operator_id)
+        for website, role in await tx.members.list_for_operator(actor.operator_id)
         if role in MANAGERS and (actor.website_ids is None or website.id in actor.website_ids)
     ]
     if not managed:
@@ -71,9 +71,9 @@ async def _subject_sessions(
         address = check_email(email)
         if address is None:
             raise Invalid("email: an email address", "invalid_email")
-        return await tx.find_sessions_by_email(address, websites)
+        return await tx.sessions.find_by_email(address, websites)
     assert session_id is not None
-    session = await tx.get_session(session_id)
+    session = await tx.sessions.get(session_id)
     missing = NotFound(f"no session {session_id!r}", "session_not_found")
     if session is None:
         raise missing
@@ -85,7 +85,7 @@ async def _all_messages(tx: Tx, conversation_id: str, include_notes: bool) -> li
     found: list[Any] = []
     before = None
     while True:
-        page = await tx.list_messages(
+        page = await tx.messages.list_page(
             conversation_id, limit=PAGE, before=before, include_notes=include_notes
         )
         found[:0] = page
@@ -99,9 +99,9 @@ async def _export_sessions(
 ) -> list[dict[str, Any]]:
     out = []
     for session in sessions:
-        conversation = await tx.get_conversation_of_session(session.id)
+        conversation = await tx.conversations.get_by_session(session.id)
         messages = await _all_messages(tx, conversation.id, include_notes) if conversation else []
-        website = await tx.get_website(session.website_id)
+        website = await tx.websites.get(session.website_id)
         out.append(session_export(session, website, conversation, messages))
     return out
 
@@ -123,8 +123,8 @@ async def find_subject(
         )
         found = []
         for session in sessions:
-            conversation = await tx.get_conversation_of_session(session.id)
-            count = await tx.count_messages(conversation.id) if conversation else 0
+            conversation = await tx.conversations.get_by_session(session.id)
+            count = await tx.messages.count(conversation.id) if conversation else 0
             found.append(Subject(session, conversation.id if conversation else None, count))
     return found
 
@@ -174,10 +174,10 @@ async def _erase(
 ) -> dict[str, int]:
     messages = 0
     for session in sessions:
-        conversation = await tx.get_conversation_of_session(session.id)
-        count = await tx.count_messages(conversation.id) if conversation else 0
+        conversation = await tx.conversations.get_by_session(session.id)
+        count = await tx.messages.count(conversation.id) if conversation else 0
         messages += count
-        await tx.delete_session(session.id)
+        await tx.sessions.delete(session.id)
         if conversation is not None:
             do_signal_deleted(rt, tx, session.website_id, conversation.id)
         await do_audit(
@@ -224,12 +224,12 @@ async def do_legal_export(rt: Runtime, actor: Actor, conversation_id: str) -> di
     Owners only; the act itself is audited (gathered by a long read, then audited in a short
     transaction, as `do_export_subject`)."""
     async with rt.store.long_read() as tx:
-        conversation = await tx.get_conversation(conversation_id)
+        conversation = await tx.conversations.get(conversation_id)
         missing = conversation_missing(conversation_id)
         if conversation is None:
             raise missing
         await check_role(tx, actor, conversation.website_id, OWNERS, Scope.READ, missing=missing)
-        session = await tx.get_session(conversation.session_id)
+        session = await tx.sessions.get(conversation.session_id)
         assert session is not None
         messages = await _all_messages(tx, conversation.id, include_notes=True)
     async with rt.store.transaction() as tx:
@@ -286,7 +286,7 @@ async def get_audit(
     async with rt.store.read() as tx:
         missing = NotFound(f"no website {website_id!r}", "website_not_found")
         await check_role(tx, actor, website_id, OWNERS, Scope.READ, missing=missing)
-        entries = await tx.list_audit(
+        entries = await tx.audit.list_page(
             website_id, action=action, actor_id=actor_id, before=before, limit=limit + 1
         )
     more = len(entries) > limit
@@ -298,7 +298,7 @@ async def get_dpa(rt: Runtime, actor: Actor, website_id: str) -> list[DpaAccepta
     async with rt.store.read() as tx:
         missing = NotFound(f"no website {website_id!r}", "website_not_found")
         await check_role(tx, actor, website_id, MANAGERS, Scope.READ, missing=missing)
-        return await tx.list_dpa(website_id)
+        return await tx.dpa.list_for_website(website_id)
 
 
 async def do_accept_dpa(rt: Runtime, actor: Actor, website_id: str, version: str) -> DpaAcceptance:
@@ -315,7 +315,7 @@ async def do_accept_dpa(rt: Runtime, actor: Actor, website_id: str, version: str
             operator_id=actor.operator_id,
             accepted_at=rt.clock.now(),
         )
-        await tx.insert_dpa(acceptance)
+        await tx.dpa.insert(acceptance)
         await do_audit(
             rt,
             tx,
@@ -335,8 +335,8 @@ async def get_register(rt: Runtime, actor: Actor) -> str:
     settings = rt.settings
     async with rt.store.read() as tx:
         allowed = await _manageable_websites(tx, actor, Scope.READ)
-        websites = [w for w in await tx.list_websites() if allowed is None or w.id in allowed]
-        with_dpa = [(w, await tx.list_dpa(w.id)) for w in websites]
+        websites = [w for w in await tx.websites.list_all() if allowed is None or w.id in allowed]
+        with_dpa = [(w, await tx.dpa.list_for_website(w.id)) for w in websites]
     database = (
         f"PostgreSQL at {host_of(settings.database_url)}"
         if settings.database_url.startswith("postgres")

@@ -37,7 +37,7 @@ async def apply_profile(
     updated = replace(session, **changes)
     if updated == session:
         return session
-    await tx.update_profile(
+    await tx.sessions.update_profile(
         session.id,
         nickname=updated.nickname,
         email=updated.email,

@@ -27,7 +27,7 @@ async def do_mark_read(
     if not up_to or len(up_to) > 64:
         raise Invalid("up_to must be a message id", "invalid_message_id")
     async with rt.store.transaction() as tx:
-        conversation = await tx.get_conversation(conversation_id)
+        conversation = await tx.conversations.get(conversation_id)
         if conversation is None or (
             session_id is not None and conversation.session_id != session_id
         ):
@@ -37,9 +37,9 @@ async def do_mark_read(
             await check_role(
                 tx, actor, conversation.website_id, ANY_ROLE, Scope.WRITE, missing=missing
             )
-        if await tx.get_message(conversation.id, up_to) is None:
+        if await tx.messages.get(conversation.id, up_to) is None:
             raise NotFound(f"no message {up_to!r} in this conversation", "message_not_found")
-        if not await tx.mark_read(conversation.id, reader, up_to):
+        if not await tx.conversations.mark_read(conversation.id, reader, up_to):
             return False
         data = {"by": reader.value, "up_to": up_to}
         payload = {"conversation_id": conversation.id, **data}

@@ -45,7 +45,7 @@ async def do_purge(
         )
     # Websites that chose a shorter retention for themselves (P6).
     async with rt.store.read() as tx:
-        websites = await tx.list_websites()
+        websites = await tx.websites.list_all()
     for website in websites:
         overrides = website.settings.get("retention") or {}
         for rule, cutoff in website_cutoffs(now, overrides, limits).items():
@@ -55,7 +55,7 @@ async def do_purge(
             )
 
     async with rt.store.transaction() as tx:
-        await tx.record_purge_run(now, dry_run, counts)
+        await tx.retention.record_run(now, dry_run, counts)
         if not dry_run and any(counts.values()):
             await do_enqueue_search_reindex(rt, tx)
     if not dry_run and any(counts.values()):
@@ -79,17 +79,19 @@ async def _apply(
     batches; one website's or all."""
     if dry_run:
         async with rt.store.long_read() as tx:
-            return await tx.count_expired(rule, cutoff, website_id, newer_than)
+            return await tx.retention.count_expired(rule, cutoff, website_id, newer_than)
     removed = 0
     while True:
         # Finding a batch may scan (a rule without an index, nothing left to find): off the
         # loop. Removing it is short: by primary key, the rule checked again on those rows.
         async with rt.store.long_read() as tx:
-            ids = await tx.list_expired(rule, cutoff, batch_size, website_id, newer_than)
+            ids = await tx.retention.list_expired(rule, cutoff, batch_size, website_id, newer_than)
         if ids:
             # Not durable: a deletion that a power cut undoes is redone by the next run.
             async with rt.store.transaction(durable=False) as tx:
-                removed += await tx.purge_expired(rule, cutoff, ids, website_id, newer_than)
+                removed += await tx.retention.purge_expired(
+                    rule, cutoff, ids, website_id, newer_than
+                )
         if len(ids) < batch_size:
             return removed
         await _let_requests_through()

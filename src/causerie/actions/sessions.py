@@ -74,7 +74,7 @@ async def do_open_session(
     else:
         async with rt.store.read() as tx:
             website, session = _allowed(
-                await tx.get_website_and_session(website_id, token_hash), website_id, origin
+                await tx.websites.get_with_session(website_id, token_hash), website_id, origin
             )
             if session is not None and not is_expired(
                 session, now, rt.settings.temporary_session_ttl
@@ -85,7 +85,7 @@ async def do_open_session(
         visit = visit_changes(renewed.session, page, ip, now)
         if visit:
             async with rt.store.transaction(durable=False) as tx:
-                await tx.record_visit(
+                await tx.sessions.record_visit(
                     renewed.session.id,
                     last_access_at=visit.last_access_at or now,
                     ip=visit.ip,
@@ -97,9 +97,9 @@ async def do_open_session(
     created = _new_session(website_id, page, ip, now)
     async with rt.store.transaction(durable=False) as tx:
         if session is not None:  # expired: destroyed now rather than at the next purge (P15)
-            await tx.delete_session(session.id)
-        await tx.insert_session(created, hash_token(new_token_))
-        await tx.count_network(network_of(ip), now.date(), sessions=1, messages=0)
+            await tx.sessions.delete(session.id)
+        await tx.sessions.insert(created, hash_token(new_token_))
+        await tx.stats.count_network(network_of(ip), now.date(), sessions=1, messages=0)
     return OpenedSession(new_token_, created, website, [], created=True)
 
 
@@ -119,7 +119,7 @@ async def _renewed(tx: Tx, token: str, session: Session, website: Website) -> Op
     # A temporary session has no message events: its chatbox simply replays from 0.
     seq = 0
     if session.state is SessionState.PERMANENT:
-        seq = await tx.last_seq(Stream.of_session(session.id).key)
+        seq = await tx.events.last_seq(Stream.of_session(session.id).key)
     return OpenedSession(token, session, website, messages, False, seq, conversation)
 
 
@@ -144,20 +144,22 @@ def _new_session(website_id: str, page: PageView, ip: str, now: datetime) -> Ses
 async def _latest_messages(tx: Tx, session: Session) -> tuple[Conversation | None, list[Message]]:
     if session.state is SessionState.TEMPORARY:
         return None, []  # a temporary session has no conversation yet, by definition (P15)
-    conversation = await tx.get_conversation_of_session(session.id)
+    conversation = await tx.conversations.get_by_session(session.id)
     if conversation is None:
         return None, []
-    messages = await tx.list_messages(conversation.id, limit=LATEST_MESSAGES, include_notes=False)
+    messages = await tx.messages.list_page(
+        conversation.id, limit=LATEST_MESSAGES, include_notes=False
+    )
     return conversation, messages
 
 
 async def access_visitor_session(rt: Runtime, tx: Tx, token: str, origin: str | None) -> Session:
     """The live session a visitor's bearer token designates, called from one of its origins."""
-    session = await tx.get_session_by_token(hash_token(token))
+    session = await tx.sessions.get_by_token(hash_token(token))
     if session is None or is_expired(session, rt.clock.now(), rt.settings.temporary_session_ttl):
         raise Unauthenticated("unknown or expired session token", "invalid_session")
     if origin is not None:
-        website = await tx.get_website(session.website_id)
+        website = await tx.websites.get(session.website_id)
         if website is None or not allows_origin(website, origin):
             raise Forbidden(
                 f"origin {origin!r} is not allowed for this website", "origin_not_allowed"
@@ -167,5 +169,5 @@ async def access_visitor_session(rt: Runtime, tx: Tx, token: str, origin: str | 
 
 async def get_visitor_conversation_id(rt: Runtime, session_id: str) -> str | None:
     async with rt.store.read() as tx:
-        conversation = await tx.get_conversation_of_session(session_id)
+        conversation = await tx.conversations.get_by_session(session_id)
     return conversation.id if conversation else None

@@ -21,7 +21,7 @@ async def get_daily_stats(rt: Runtime, actor: Actor, website_id: str, days: int)
     async with rt.store.long_read() as tx:  # counts every message of the period
         missing = NotFound(f"no website {website_id!r}", "website_not_found")
         await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
-        counts = await tx.daily_counts(website_id, start)
+        counts = await tx.stats.daily_counts(website_id, start)
     table: dict[str, dict[str, int]] = {}
     for offset in range(days):
         day = (start + timedelta(days=offset)).date().isoformat()

@@ -40,9 +40,9 @@ async def do_create_website(
     now = rt.clock.now()
     website = Website(id=new_id(), name=name, origins=clean, settings={}, created_at=now)
     async with rt.store.transaction() as tx:
-        await tx.insert_website(website)
+        await tx.websites.insert(website)
         if owner_id is not None:
-            await tx.set_membership(website.id, owner_id, Role.OWNER, now)
+            await tx.members.set_role(website.id, owner_id, Role.OWNER, now)
         await do_audit(
             rt,
             tx,
@@ -58,12 +58,12 @@ async def do_create_website(
 async def get_all_origins(rt: Runtime) -> frozenset[str]:
     """Every origin any website allows: what a CORS preflight without a website id may grant."""
     async with rt.store.read() as tx:
-        return frozenset(o for website in await tx.list_websites() for o in website.origins)
+        return frozenset(o for website in await tx.websites.list_all() for o in website.origins)
 
 
 async def get_website(rt: Runtime, website_id: str) -> Website | None:
     async with rt.store.read() as tx:
-        return await tx.get_website(website_id)
+        return await tx.websites.get(website_id)
 
 
 def retention_limits(rt: Runtime) -> dict[str, timedelta | None]:
@@ -95,13 +95,13 @@ async def get_my_websites(rt: Runtime, actor: Actor) -> list[tuple[Website, Role
     if actor.operator_id is None:
         raise Unauthenticated("authentication required")
     async with rt.store.read() as tx:
-        pairs = await tx.list_memberships(actor.operator_id)
+        pairs = await tx.members.list_for_operator(actor.operator_id)
     return [(w, r) for w, r in pairs if actor.website_ids is None or w.id in actor.website_ids]
 
 
 async def get_website_as(rt: Runtime, actor: Actor, website_id: str) -> tuple[Website, Role]:
     async with rt.store.read() as tx:
-        website = await tx.get_website(website_id)
+        website = await tx.websites.get(website_id)
         if website is None:
             raise _missing(website_id)
         role = await check_role(
@@ -120,7 +120,7 @@ async def do_update_website(
     settings: dict[str, Any] | None,
 ) -> Website:
     async with rt.store.transaction() as tx:
-        website = await tx.get_website(website_id)
+        website = await tx.websites.get(website_id)
         if website is None:
             raise _missing(website_id)
         await check_role(tx, actor, website_id, MANAGERS, Scope.WRITE, missing=_missing(website_id))
@@ -136,7 +136,7 @@ async def do_update_website(
         )
         if updated == website:
             return website
-        await tx.update_website(updated)
+        await tx.websites.update(updated)
         rt.websites.drop(website_id)
         changed = [
             key
@@ -164,10 +164,10 @@ async def do_delete_website(rt: Runtime, actor: Actor, website_id: str) -> int:
     """Destroy the website with every session, conversation and message (owners only); its
     agent sockets close on every node once committed (`access.ended`)."""
     async with rt.store.transaction() as tx:
-        if await tx.get_website(website_id) is None:
+        if await tx.websites.get(website_id) is None:
             raise _missing(website_id)
         await check_role(tx, actor, website_id, OWNERS, Scope.WRITE, missing=_missing(website_id))
-        count = await tx.delete_website(website_id)
+        count = await tx.websites.delete(website_id)
         do_signal_access_ended(rt, tx, ACCESS_REVOKED, [website_key(website_id)])
         rt.websites.drop(website_id)
         await do_audit(
@@ -189,7 +189,7 @@ async def get_website_cached(rt: Runtime, tx: Tx, website_id: str) -> Website | 
     """The website, from this node's short cache when fresh (runtime.WEBSITE_CACHE_SECONDS)."""
     website = rt.websites.get(website_id)
     if website is None:
-        website = await tx.get_website(website_id)
+        website = await tx.websites.get(website_id)
         if website is not None:
             rt.websites.put(website_id, website)
     return website

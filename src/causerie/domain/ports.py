@@ -8,266 +8,50 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection
 from contextlib import AbstractAsyncContextManager
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from causerie.domain.events import Envelope, NewEvent, StoredEvent
+from causerie.domain.events import Envelope
 from causerie.domain.files import StoredFile
-from causerie.domain.models import (
-    AccountLink,
-    ApiToken,
-    AuditEntry,
-    Author,
-    Conversation,
-    ConversationState,
-    ConversationSummary,
-    DpaAcceptance,
-    Login,
-    Member,
-    Message,
-    Operator,
-    PageView,
-    Role,
-    Session,
-    Website,
-)
+from causerie.domain.models import Session, Website
+from causerie.domain.repositories.api_tokens import ApiTokens
+from causerie.domain.repositories.audit import Audit
+from causerie.domain.repositories.conversations import Conversations
+from causerie.domain.repositories.dpa import DpaAcceptances
+from causerie.domain.repositories.events import Events
 from causerie.domain.repositories.jobs import Jobs
-from causerie.domain.retention import Rule
+from causerie.domain.repositories.links import Links
+from causerie.domain.repositories.logins import Logins
+from causerie.domain.repositories.members import Members
+from causerie.domain.repositories.messages import Messages
+from causerie.domain.repositories.operators import Operators
+from causerie.domain.repositories.retention import Retention
+from causerie.domain.repositories.sessions import Sessions
+from causerie.domain.repositories.stats import Stats
+from causerie.domain.repositories.websites import Websites
 
 
 class Tx(Protocol):
-    @property
-    def jobs(self) -> Jobs: ...
+    """One transaction, and the repositories of each area reached through it (`tx.sessions`,
+    `tx.messages`, ...), all on its one connection."""
+
+    websites: Websites
+    operators: Operators
+    members: Members
+    logins: Logins
+    links: Links
+    api_tokens: ApiTokens
+    sessions: Sessions
+    conversations: Conversations
+    messages: Messages
+    events: Events
+    retention: Retention
+    stats: Stats
+    audit: Audit
+    dpa: DpaAcceptances
+    jobs: Jobs
 
     def on_commit(self, callback: Callable[[], None]) -> None: ...
-
-    # websites, operators, memberships, tokens
-    async def insert_website(self, website: Website) -> None: ...
-    async def get_website(self, website_id: str) -> Website | None: ...
-    async def list_websites(self) -> list[Website]: ...
-    async def insert_operator(self, operator: Operator, password_hash: str | None) -> None: ...
-    async def count_operators(self) -> int: ...
-    async def get_operator(self, operator_id: str) -> Operator | None: ...
-    async def get_operator_by_email(self, email: str) -> Operator | None: ...
-    async def set_membership(
-        self, website_id: str, operator_id: str, role: Role, at: datetime
-    ) -> None: ...
-    async def get_role(self, operator_id: str, website_id: str) -> Role | None: ...
-    async def insert_api_token(self, token: ApiToken, token_hash: str) -> None: ...
-    async def get_api_token(self, token_hash: str) -> ApiToken | None: ...
-
-    async def list_api_tokens(self, operator_id: str) -> list[ApiToken]: ...
-    async def revoke_api_token(self, operator_id: str, token_id: str, at: datetime) -> bool: ...
-    async def touch_api_token(self, token_id: str, at: datetime) -> None: ...
-
-    # accounts: passwords, logins, one-time links, memberships (store/accounts_sql.py)
-    async def get_password_hash(self, operator_id: str) -> str | None: ...
-    async def set_password(self, operator_id: str, password_hash: str) -> None: ...
-    async def set_first_password(self, operator_id: str, password_hash: str) -> bool: ...
-    async def set_operator_name(self, operator_id: str, name: str) -> None: ...
-    async def record_login(self, operator_id: str, at: datetime) -> None: ...
-    async def insert_login(self, login: Login, token_hash: str) -> None: ...
-    async def get_login(self, token_hash: str) -> Login | None: ...
-    async def extend_login(
-        self, login_id: str, seen_at: datetime, expires_at: datetime
-    ) -> None: ...
-    async def delete_login(self, login_id: str) -> None: ...
-    async def delete_other_logins(self, operator_id: str, keep_login_id: str | None) -> list[str]:
-        """Delete the operator's logins but `keep_login_id`; the ids of those deleted."""
-        ...
-
-    async def insert_link(self, link: AccountLink, token_hash: str) -> None: ...
-    async def get_link(self, token_hash: str) -> AccountLink | None: ...
-    async def delete_link(self, link_id: str) -> bool: ...
-    async def delete_links(self, purpose: str, operator_id: str | None = None) -> None: ...
-    async def get_invitation(
-        self, website_id: str, operator_id: str, now: datetime
-    ) -> AccountLink | None:
-        """The website's unexpired invitation of the operator, if any."""
-        ...
-
-    async def list_invitations(self, website_id: str, now: datetime) -> list[Member]:
-        """The people invited to the website whose link is unused and unexpired (pending)."""
-        ...
-
-    async def set_link_role(self, link_id: str, role: Role) -> None: ...
-    async def list_memberships(self, operator_id: str) -> list[tuple[Website, Role]]: ...
-    async def list_members(self, website_id: str) -> list[Member]: ...
-    async def delete_membership(self, website_id: str, operator_id: str) -> bool: ...
-    async def count_owners(self, website_id: str) -> int: ...
-
-    # websites and the inbox's lists (store/inbox_sql.py)
-    async def update_website(self, website: Website) -> None: ...
-    async def delete_website(self, website_id: str) -> int:
-        """Delete the website and everything of it; returns how many conversations went."""
-        ...
-
-    async def list_conversations(
-        self,
-        website_id: str,
-        *,
-        state: ConversationState | None,
-        assignee: str | None,
-        unassigned: bool,
-        query: str | None,
-        limit: int,
-        after: tuple[datetime, str] | None,
-    ) -> list[ConversationSummary]: ...
-    async def set_conversation_state(
-        self, conversation_id: str, state: ConversationState, at: datetime
-    ) -> None: ...
-    async def set_assignee(
-        self, conversation_id: str, operator_id: str | None, at: datetime
-    ) -> None: ...
-    async def unassign_all(self, website_id: str, operator_id: str, at: datetime) -> list[str]: ...
-    async def daily_counts(
-        self, website_id: str, since: datetime
-    ) -> list[tuple[str, str, int]]: ...
-
-    # privacy tools (store/privacy_sql.py)
-    async def find_sessions_by_email(
-        self, email: str, website_ids: list[str] | None
-    ) -> list[Session]: ...
-    async def set_consent(
-        self, session_id: str, version: int | None, at: datetime | None
-    ) -> None: ...
-    async def list_audit(
-        self,
-        website_id: str,
-        *,
-        action: str | None,
-        actor_id: str | None,
-        before: tuple[datetime, str] | None,
-        limit: int,
-    ) -> list[AuditEntry]: ...
-    async def insert_dpa(self, acceptance: DpaAcceptance) -> None: ...
-    async def list_dpa(self, website_id: str) -> list[DpaAcceptance]: ...
-
-    # sessions
-    async def get_website_and_session(
-        self, website_id: str, token_hash: str | None
-    ) -> tuple[Website | None, Session | None]:
-        """The website, and the session of `token_hash` if it belongs to that website: the one
-        read of a chatbox load."""
-        ...
-
-    async def get_session_by_token(
-        self, token_hash: str, website_id: str | None = None
-    ) -> Session | None: ...
-    async def get_session(self, session_id: str) -> Session | None: ...
-    async def insert_session(self, session: Session, token_hash: str) -> None: ...
-    async def record_visit(
-        self,
-        session_id: str,
-        *,
-        last_access_at: datetime,
-        ip: str | None,
-        page: PageView | None,
-    ) -> None: ...
-    async def make_permanent(self, session_id: str, at: datetime) -> None: ...
-    async def update_profile(
-        self,
-        session_id: str,
-        *,
-        nickname: str | None,
-        email: str | None,
-        phone: str | None,
-        data: dict[str, Any],
-    ) -> None: ...
-    async def delete_session(self, session_id: str) -> bool: ...
-
-    # conversations and messages
-    async def get_conversation(self, conversation_id: str) -> Conversation | None: ...
-    async def get_conversation_of_session(self, session_id: str) -> Conversation | None: ...
-    async def get_session_and_conversation(
-        self, session_id: str
-    ) -> tuple[Session | None, Conversation | None]:
-        """The session and its conversation (None until it has one), in one read."""
-        ...
-
-    async def insert_conversation(self, conversation: Conversation) -> bool:
-        """False when the session already has one (a concurrent first message won)."""
-        ...
-
-    async def touch_conversation(
-        self,
-        conversation_id: str,
-        at: datetime,
-        *,
-        reopen: bool,
-        unread_for: Author | None,
-        returning: bool = False,
-    ) -> Conversation | None:
-        """A message was added at `at`; with `returning`, the conversation as it is now."""
-        ...
-
-    async def mark_read(self, conversation_id: str, reader: Author, up_to: str) -> bool: ...
-    async def insert_message(self, message: Message) -> bool:
-        """False when the conversation already holds a message with that client_id."""
-        ...
-
-    async def count_messages(self, conversation_id: str) -> int: ...
-    async def get_message_by_client_id(
-        self, conversation_id: str, client_id: str
-    ) -> Message | None: ...
-    async def get_message(self, conversation_id: str, message_id: str) -> Message | None: ...
-    async def list_messages(
-        self,
-        conversation_id: str,
-        *,
-        limit: int,
-        before: str | None = None,
-        include_notes: bool,
-    ) -> list[Message]: ...
-
-    # the event log (docs/realtime.md)
-    async def append_events(self, new: list[NewEvent]) -> list[int]:
-        """Append the events in order; each gets its stream's next seq (returned in order)."""
-        ...
-
-    async def list_events(self, stream: str, after: int, limit: int) -> list[StoredEvent]: ...
-    async def last_seq(self, stream: str) -> int: ...
-    async def get_messages_by_id(self, ids: list[str]) -> dict[str, Message]: ...
-    async def get_conversations_by_id(self, ids: list[str]) -> dict[str, Conversation]: ...
-    async def get_sessions_by_id(self, ids: list[str]) -> dict[str, Session]: ...
-
-    # retention, statistics, audit
-    async def count_expired(
-        self,
-        rule: Rule,
-        cutoff: datetime,
-        website_id: str | None = None,
-        newer_than: datetime | None = None,
-    ) -> int: ...
-    async def list_expired(
-        self,
-        rule: Rule,
-        cutoff: datetime,
-        limit: int,
-        website_id: str | None = None,
-        newer_than: datetime | None = None,
-    ) -> list[str]:
-        """Ids of up to `limit` rows that `rule` removes (or clears) at `cutoff`."""
-        ...
-
-    async def purge_expired(
-        self,
-        rule: Rule,
-        cutoff: datetime,
-        ids: list[str],
-        website_id: str | None = None,
-        newer_than: datetime | None = None,
-    ) -> int:
-        """Remove (or clear) those of `ids` that `rule` still expires; returns how many."""
-        ...
-
-    async def count_network(
-        self, network: str, day: date, *, sessions: int, messages: int
-    ) -> None: ...
-    async def insert_audit(self, entry: AuditEntry) -> None: ...
-    async def record_purge_run(
-        self, at: datetime, dry_run: bool, counts: dict[str, int]
-    ) -> None: ...
 
 
 class Broker(Protocol):
@@ -399,7 +183,7 @@ class Store(Protocol):
     def website_and_session_now(
         self, website_id: str, token_hash: str | None
     ) -> tuple[Website | None, Session | None] | None:
-        """`Tx.get_website_and_session` in `read()`, done at once when the store can do it
+        """`Tx.websites.get_with_session` in `read()`, done at once when the store can do it
         without waiting (no other task can run in between); None when it cannot: use `read()`."""
         ...
 

@@ -35,9 +35,11 @@ from sqlalchemy.pool import StaticPool
 
 from causerie.domain.models import Session, Website
 from causerie.private_files import make_private_database
+from causerie.store.db import Params
+from causerie.store.repositories.websites import sqlite_website_and_session
 from causerie.store.search_indexes import SearchIndexKeeper
 from causerie.store.sqlite_readers import SQLITE_READERS, SqliteReaders
-from causerie.store.tx import Params, SqlTx, sqlite_website_and_session
+from causerie.store.tx import SqlTx
 
 log = logging.getLogger("causerie.store")
 

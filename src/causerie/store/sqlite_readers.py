@@ -25,7 +25,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Executable, Result
 
-from causerie.store.tx import Params, SqlTx
+from causerie.store.db import Params
+from causerie.store.tx import SqlTx
 
 T = TypeVar("T")
 

@@ -232,7 +232,7 @@ class AgentHandler:
         if frame.conversation_id is None:
             raise FrameError("invalid_frame", "conversation_id is required")
         async with self.rt.store.read() as tx:
-            conversation = await tx.get_conversation(frame.conversation_id)
+            conversation = await tx.conversations.get(frame.conversation_id)
             if conversation is None or conversation.website_id != self.website_id:
                 raise FrameError("conversation_not_found", "no such conversation")
         if self.typing.should_send(frame.on):

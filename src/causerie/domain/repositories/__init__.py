@@ -1,1 +1,2 @@
-"""The storage the domain needs, one protocol per area, reached from a transaction (`tx.jobs`)."""
+"""The storage the domain needs, one protocol per area, each reached from one transaction as
+`tx.<area>` (`ports.Tx`); `causerie.store.repositories` implements them (docs/architecture.md)."""

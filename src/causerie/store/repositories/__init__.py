@@ -1,2 +1,2 @@
-"""SQL implementations of the domain's repositories (domain/repositories/), one per area, each
-over the connection of one transaction (`SqlTx`)."""
+"""The domain's repositories (`causerie.domain.repositories`) in SQLAlchemy Core, one module per
+area, composed over one connection by `SqlTx` (store/tx.py)."""

@@ -34,7 +34,9 @@ def _postgresql() -> bool:
 
 def upgrade() -> None:
     if not _postgresql():
-        return  # SQLite has no index for a substring; the search scans (store/inbox_sql.py)
+        # SQLite has no index for a substring: the search scans
+        # (store/repositories/conversation_list.py).
+        return
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for name, table, column in _INDEXES:
         op.create_index(

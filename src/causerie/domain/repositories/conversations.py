@@ -1,0 +1,62 @@
+"""Conversations: one per session at most, with their state, assignee and read marks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from causerie.domain.models import Author, Conversation, ConversationState, ConversationSummary
+
+
+class Conversations(Protocol):
+    async def get(self, conversation_id: str) -> Conversation | None: ...
+    async def get_by_session(self, session_id: str) -> Conversation | None: ...
+    async def get_many(self, ids: list[str]) -> dict[str, Conversation]: ...
+    async def insert(self, conversation: Conversation) -> bool:
+        """False when the session already has one (a concurrent first message won)."""
+        ...
+
+    async def touch(
+        self,
+        conversation_id: str,
+        at: datetime,
+        *,
+        reopen: bool,
+        unread_for: Author | None,
+        returning: bool = False,
+    ) -> Conversation | None:
+        """A message was added at `at`; with `returning`, the conversation as it is now."""
+        ...
+
+    async def mark_read(self, conversation_id: str, reader: Author, up_to: str) -> bool:
+        """Move the reader's read mark forward to `up_to`; False if it was already there or past.
+
+        The reader's unread count becomes the number of the other side's visible messages after
+        the mark.
+        """
+        ...
+
+    async def set_state(
+        self, conversation_id: str, state: ConversationState, at: datetime
+    ) -> None: ...
+    async def set_assignee(
+        self, conversation_id: str, operator_id: str | None, at: datetime
+    ) -> None: ...
+    async def unassign_all(self, website_id: str, operator_id: str, at: datetime) -> list[str]:
+        """Unassign the operator from the website's conversations; returns their ids."""
+        ...
+
+    async def list_page(
+        self,
+        website_id: str,
+        *,
+        state: ConversationState | None,
+        assignee: str | None,
+        unassigned: bool,
+        query: str | None,
+        limit: int,
+        after: tuple[datetime, str] | None,
+    ) -> list[ConversationSummary]:
+        """The inbox's list: newest activity first, after the cursor `after` (its last
+        activity and id), matching `query` in the visitor's name or email or in a message."""
+        ...

@@ -1,0 +1,138 @@
+"""`SqlSessions`: visitors' sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+
+from causerie.domain.models import Conversation, PageView, Session
+from causerie.store import sqlite_hot, statements
+from causerie.store.db import SqlRepository
+from causerie.store.rows import conversation_from, session_from
+from causerie.store.schema import sessions
+
+
+class SqlSessions(SqlRepository):
+    __slots__ = ()
+
+    async def get(self, session_id: str) -> Session | None:
+        row = await self._db.one(statements.SESSION_BY_ID, {"id": session_id})
+        return session_from(row) if row else None
+
+    async def get_by_token(self, token_hash: str, website_id: str | None = None) -> Session | None:
+        if website_id is None:
+            row = await self._db.one(statements.SESSION_BY_TOKEN, {"token": token_hash})
+        else:
+            row = await self._db.one(
+                statements.SESSION_BY_TOKEN_ON_WEBSITE, {"token": token_hash, "website": website_id}
+            )
+        return session_from(row) if row else None
+
+    async def get_many(self, ids: list[str]) -> dict[str, Session]:
+        if not ids:
+            return {}
+        rows = await self._db.execute(
+            select(*statements.SESSION_COLUMNS).where(sessions.c.id.in_(ids))
+        )
+        return {row.id: session_from(row) for row in rows}
+
+    async def get_with_conversation(
+        self, session_id: str
+    ) -> tuple[Session | None, Conversation | None]:
+        if self._db.raw is not None:
+            return sqlite_hot.session_and_conversation(self._db.raw, session_id)
+        session = await self.get(session_id)
+        if session is None:
+            return None, None
+        row = await self._db.one(statements.CONVERSATION_OF_SESSION, {"session": session_id})
+        return session, conversation_from(row) if row else None
+
+    async def find_by_email(self, email: str, website_ids: list[str] | None) -> list[Session]:
+        stmt = (
+            select(*statements.SESSION_COLUMNS)
+            .where(func.lower(sessions.c.email) == email.strip().lower())
+            .order_by(sessions.c.created_at, sessions.c.id)
+        )
+        if website_ids is not None:
+            stmt = stmt.where(sessions.c.website_id.in_(website_ids))
+        return [session_from(row) for row in await self._db.execute(stmt)]
+
+    async def insert(self, session: Session, token_hash: str) -> None:
+        await self._db.execute(
+            statements.INSERT_SESSION,
+            {
+                "id": session.id,
+                "website_id": session.website_id,
+                "token_hash": token_hash,
+                "state": session.state.value,
+                "created_at": session.created_at,
+                "last_access_at": session.last_access_at,
+                "permanent_since": session.permanent_since,
+                "ip": session.ip,
+                "ip_seen_at": session.ip_seen_at,
+                "user_agent": session.user_agent,
+                "locale": session.locale,
+                "timezone": session.timezone,
+                "page_url": session.page_url,
+                "page_title": session.page_title,
+                "page_referrer": session.page_referrer,
+                "nickname": session.nickname,
+                "email": session.email,
+                "phone": session.phone,
+                "data": session.data,
+            },
+        )
+
+    async def record_visit(
+        self,
+        session_id: str,
+        *,
+        last_access_at: datetime,
+        ip: str | None,
+        page: PageView | None,
+    ) -> None:
+        params: dict[str, Any] = {"v_session": session_id, "v_at": last_access_at, "v_ip": ip}
+        if page is not None:
+            params.update(
+                v_url=page.url,
+                v_title=page.title,
+                v_referrer=page.referrer,
+                v_user_agent=page.user_agent,
+                v_locale=page.locale,
+                v_timezone=page.timezone,
+            )
+        await self._db.execute(statements.RECORD_VISIT[ip is not None, page is not None], params)
+
+    async def make_permanent(self, session_id: str, at: datetime) -> None:
+        if self._db.raw is not None:
+            self._db.raw.execute(sqlite_hot.MAKE_PERMANENT, (sqlite_hot.db_time(at), session_id))
+            return
+        await self._db.execute(statements.MAKE_PERMANENT, {"p_session": session_id, "p_at": at})
+
+    async def update_profile(
+        self,
+        session_id: str,
+        *,
+        nickname: str | None,
+        email: str | None,
+        phone: str | None,
+        data: dict[str, Any],
+    ) -> None:
+        await self._db.execute(
+            update(sessions)
+            .where(sessions.c.id == session_id)
+            .values(nickname=nickname, email=email, phone=phone, data=data)
+        )
+
+    async def set_consent(self, session_id: str, version: int | None, at: datetime | None) -> None:
+        await self._db.execute(
+            update(sessions)
+            .where(sessions.c.id == session_id)
+            .values(consent_version=version, consent_at=at)
+        )
+
+    async def delete(self, session_id: str) -> bool:
+        result = await self._db.execute(delete(sessions).where(sessions.c.id == session_id))
+        return bool(result.rowcount)  # type: ignore[attr-defined]

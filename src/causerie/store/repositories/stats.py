@@ -1,0 +1,61 @@
+"""`SqlStats`: per-network counts (P18) and a website's daily counts (P3): aggregates only."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, literal, select
+
+from causerie.store import sqlite_hot
+from causerie.store.db import SqlRepository
+from causerie.store.schema import conversations, messages
+
+
+class SqlStats(SqlRepository):
+    __slots__ = ()
+
+    async def count_network(self, network: str, day: date, *, sessions: int, messages: int) -> None:
+        raw = self._db.raw
+        if raw is not None:
+            raw.execute(
+                sqlite_hot.COUNT_NETWORK, (network, sqlite_hot.db_date(day), sessions, messages)
+            )
+            return
+        await self._db.execute(
+            self._db.prepared["count_network"],
+            {
+                "n_network": network,
+                "n_day": day,
+                "n_sessions": sessions,
+                "n_messages": messages,
+                "n_more_sessions": sessions,
+                "n_more_messages": messages,
+            },
+        )
+
+    async def daily_counts(self, website_id: str, since: datetime) -> list[tuple[str, str, int]]:
+        started = (
+            select(
+                func.date(conversations.c.created_at).label("day"),
+                literal("conversations").label("what"),
+                func.count().label("n"),
+            )
+            .where(conversations.c.website_id == website_id, conversations.c.created_at >= since)
+            .group_by(func.date(conversations.c.created_at))
+        )
+        written = (
+            select(
+                func.date(messages.c.created_at).label("day"),
+                messages.c.author.label("what"),
+                func.count().label("n"),
+            )
+            .join(conversations, conversations.c.id == messages.c.conversation_id)
+            .where(
+                conversations.c.website_id == website_id,
+                messages.c.created_at >= since,
+                messages.c.type != "note",
+            )
+            .group_by(func.date(messages.c.created_at), messages.c.author)
+        )
+        rows = list(await self._db.execute(started)) + list(await self._db.execute(written))
+        return [(str(row.day), str(row.what), int(row.n)) for row in rows]
