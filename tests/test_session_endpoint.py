@@ -9,13 +9,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import pytest
-from starlette.routing import Match
 
 from causerie.actions.reads import do_mark_read
 from causerie.clock import ManualClock
 from causerie.domain.models import Author
-from causerie.web.session_route import SessionRoute, _website_id
 from tests.conftest import ORIGIN, OTHER_ORIGIN, Harness, Site
 
 PAGE = {"url": "https://shop.example/shoes", "title": "Shoes", "referrer": ""}
@@ -200,24 +197,3 @@ def test_a_change_to_the_website_shows_at_the_next_load(
     harness.execute(f"UPDATE websites SET settings = {as_json}", s=json.dumps({}))
     website = open_session(http, site.website_id, token=token).json()["website"]
     assert website["settings"]["position"] == "right"
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/api/widget/v1/websites/abc/session",
-        "/api/widget/v1/websites/a.b-c%20/session",
-        "/api/widget/v1/websites//session",
-        "/api/widget/v1/websites/session",
-        "/api/widget/v1/websites/a/b/session",
-        "/api/widget/v1/websites/a/session/",
-        "/api/widget/v1/websites/a/sessions",
-        "/api/widget/v1/session/messages",
-    ],
-)
-def test_the_fast_path_takes_only_what_the_route_matches(path: str) -> None:
-    route = SessionRoute().route
-    scope = {"type": "http", "path": path, "method": "POST", "root_path": ""}
-    match, child = route.matches(scope)
-    expected = child["path_params"]["website_id"] if match is Match.FULL else None
-    assert _website_id(scope) == expected

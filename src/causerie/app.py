@@ -10,7 +10,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -31,7 +30,6 @@ from causerie.web import (
     inbox,
     notice,
     privacy_api,
-    session_route,
     widget_api,
     widget_privacy,
     ws,
@@ -113,9 +111,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     # A URL that differs by a trailing slash is not redirected: the redirect would be built
     # from the request's Host header. It answers 404 like any unknown path.
     app.router.redirect_slashes = False
-    # The busiest route: first in the list, and reached directly by `SessionFastPath` below.
-    sessions = session_route.SessionRoute()
-    app.router.routes.insert(0, sessions.route)
     app.include_router(widget_api.router)
     app.include_router(widget_privacy.router)
     app.include_router(auth_api.router)
@@ -130,19 +125,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     async def health() -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__})
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = FastAPI.openapi(app)
-            document["paths"].setdefault(session_route.PATH, {})["post"] = session_route.OPERATION
-            app.openapi_schema = document
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
     origin_cache = OriginCache()
     app.state.origin_cache = origin_cache
     app.state.idle_sweeper = IdleSweeper(settings.ws_idle_timeout.total_seconds())
-    app.add_middleware(session_route.SessionFastPath, route=sessions)
     app.add_middleware(WidgetCors, cache=origin_cache)
     app.add_middleware(BodyLimit, limits=body_limits(settings))
     app.add_middleware(Boundary)

@@ -52,34 +52,19 @@ async def do_open_session(
     """Renew the session of `token` on `website_id`, or create a temporary one.
 
     Reads first, outside any transaction: a renewal within a minute of the last one, from the
-    same page and address, is that one read and writes nothing. The writes (a new session, a
-    touch) need not survive a power cut, so they skip the fsync (`durable=False`).
+    same page and address, is that one read (the website with the session) and writes nothing.
+    The writes (a new session, a touch) need not survive a power cut, so they skip the fsync
+    (`durable=False`).
     """
     now = rt.clock.now()
     token_hash = hash_token(token) if token else None
     renewed: OpenedSession | None = None
-    found = rt.store.website_and_session_now(website_id, token_hash)
-    if found is not None:
-        website, session = _allowed(found, website_id, origin)
+    async with rt.store.read() as tx:
+        website, session = _allowed(
+            await tx.websites.get_with_session(website_id, token_hash), website_id, origin
+        )
         if session is not None and not is_expired(session, now, rt.settings.temporary_session_ttl):
-            if session.state is SessionState.TEMPORARY:
-                # No conversation, no message events (as `_latest_messages` and the seq below):
-                # nothing more to read.
-                renewed = OpenedSession(token or "", session, website, [], False, 0)
-            else:
-                # No await since the read: the store is still free, and this read takes it
-                # at once, as if both reads were in one `read()`.
-                async with rt.store.read() as tx:
-                    renewed = await _renewed(tx, token or "", session, website)
-    else:
-        async with rt.store.read() as tx:
-            website, session = _allowed(
-                await tx.websites.get_with_session(website_id, token_hash), website_id, origin
-            )
-            if session is not None and not is_expired(
-                session, now, rt.settings.temporary_session_ttl
-            ):
-                renewed = await _renewed(tx, token or "", session, website)
+            renewed = await _renewed(tx, token or "", session, website)
 
     if renewed is not None:
         visit = visit_changes(renewed.session, page, ip, now)

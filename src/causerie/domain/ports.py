@@ -13,7 +13,6 @@ from typing import Any, Protocol
 
 from causerie.domain.events import Envelope
 from causerie.domain.files import StoredFile
-from causerie.domain.models import Session, Website
 from causerie.domain.repositories.api_tokens import ApiTokens
 from causerie.domain.repositories.audit import Audit
 from causerie.domain.repositories.conversations import Conversations
@@ -178,13 +177,6 @@ class Store(Protocol):
         holding the event loop meanwhile: on SQLite a read-only connection used from a worker
         thread, on PostgreSQL a pooled connection. It sees what was committed (never an open
         transaction's writes) and runs while a write transaction is open; it cannot write."""
-        ...
-
-    def website_and_session_now(
-        self, website_id: str, token_hash: str | None
-    ) -> tuple[Website | None, Session | None] | None:
-        """`Tx.websites.get_with_session` in `read()`, done at once when the store can do it
-        without waiting (no other task can run in between); None when it cannot: use `read()`."""
         ...
 
     async def after_purge(self) -> None:

@@ -33,10 +33,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from causerie.domain.models import Session, Website
 from causerie.private_files import make_private_database
-from causerie.store.db import Params
-from causerie.store.repositories.websites import sqlite_website_and_session
+from causerie.store.db import Db, Params, SqliteDb
 from causerie.store.search_indexes import SearchIndexKeeper
 from causerie.store.sqlite_readers import SQLITE_READERS, SqliteReaders
 from causerie.store.tx import SqlTx
@@ -198,7 +196,7 @@ class SqliteStore:
                     await asyncio.shield(other)
                 await self._lock.acquire()
             group = self._group or self._open_group(durable)
-            tx = SqlTx(self._execute, "sqlite", self._raw)
+            tx = SqlTx(SqliteDb(self._execute, self._raw))
             # The member's savepoint, on the driver: SQLAlchemy's begin_nested() costs ten times
             # more, and transactions take turns, so one name serves them all.
             self._raw.execute("SAVEPOINT causerie_member")
@@ -222,16 +220,6 @@ class SqliteStore:
         if self._readers is None:
             return self.read()
         return self._readers.read()
-
-    def website_and_session_now(
-        self, website_id: str, token_hash: str | None
-    ) -> tuple[Website | None, Session | None] | None:
-        """`Store.website_and_session_now`: while no transaction or read holds the connection, the
-        read runs at once, as `read()` would run it (the same raw statement on the same
-        connection, inside an open group if there is one), without its lock and awaits."""
-        if self._lock.locked():
-            return None
-        return sqlite_website_and_session(self._raw, website_id, token_hash)
 
     def _open_group(self, durable: bool) -> asyncio.Future[None]:
         synchronous = "FULL" if durable else "NORMAL"
@@ -369,13 +357,13 @@ class _SqliteRead(contextlib.AbstractAsyncContextManager[SqlTx]):
         store = self._store
         await store._lock.acquire()
         self._in_group = store._group is not None  # then the reads run inside the open group
-        return SqlTx(store._execute, "sqlite", store._raw)
+        return SqlTx(SqliteDb(store._execute, store._raw))
 
     async def __aexit__(self, *exc_info: object) -> None:
         store = self._store
         try:
-            # SQLAlchemy statements begin a transaction (the raw reads do not): end it. The
-            # driver's flag says so as well as SQLAlchemy's own, and costs less to ask.
+            # Statements run through SQLAlchemy begin a transaction (those on the driver do not):
+            # end it. The driver's flag says so as well as SQLAlchemy's own, and costs less.
             if not self._in_group and store._raw.in_transaction:
                 store._conn.rollback()
         finally:
@@ -393,24 +381,19 @@ class PostgresStore:
             if not durable:
                 # Acknowledged when committed in memory; flushed by the WAL writer shortly after.
                 await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            tx = SqlTx(conn.execute, "postgresql")
+            tx = SqlTx(Db(conn.execute, "postgresql"))
             yield tx
         tx.committed()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SqlTx]:
         async with self.engine.connect() as conn:
-            yield SqlTx(conn.execute, "postgresql")
+            yield SqlTx(Db(conn.execute, "postgresql"))
 
     def long_read(self) -> contextlib.AbstractAsyncContextManager[SqlTx]:
         """`Store.long_read`: a pooled connection, as `read()`; asyncpg never holds the loop
         while PostgreSQL works."""
         return self.read()
-
-    def website_and_session_now(
-        self, website_id: str, token_hash: str | None
-    ) -> tuple[Website | None, Session | None] | None:
-        return None  # read through `read()`
 
     async def after_purge(self) -> None:
         # Deleted rows leave the table files at VACUUM (autovacuum's schedule); the keys of their

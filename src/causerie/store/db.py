@@ -1,34 +1,104 @@
-"""`Db`: one transaction's connection, as every repository of `SqlTx` uses it."""
+"""`Db`: one transaction's connection, as every repository of `SqlTx` uses it.
+
+Statements are SQLAlchemy Core, built once (`Prepared`, `Query`: store/statements.py) or per
+call; rows become objects through the codecs of store/codec.py. One path for both databases,
+with one shortcut inside it: on SQLite (`SqliteDb`), a prepared statement is compiled once for
+the driver and run on the driver's connection itself, its parameters and rows converted by the
+columns' own SQLAlchemy types (so either way stores and reads the same values). Executing even a
+prebuilt statement through SQLAlchemy costs 30-70 µs (execution context, parameter processing,
+result wrapping); on the driver, a few (docs/performance.md). tests/test_repositories.py runs
+every repository on both databases.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Executable, Result, Row
 from sqlalchemy.dialects import postgresql, sqlite
 
-from causerie.store import sqlite_hot, statements
+T = TypeVar("T")
 
 # Parameters: a dict, or a list of dicts to run the statement once per dict (executemany).
 Params = dict[str, Any] | list[dict[str, Any]] | None
 Execute = Callable[[Executable, Params], Awaitable[Result[Any]]]
+Convert = Callable[[Any], Any]
+
+_SQLITE = sqlite.dialect(paramstyle="qmark")
+
+
+class _ForDriver:
+    """A statement compiled for SQLite's driver: its SQL, how to order and convert the
+    parameters of a call, and how to convert the values of a row, as SQLAlchemy would."""
+
+    __slots__ = ("_binds", "_results", "sql")
+
+    def __init__(self, stmt: Any) -> None:
+        compiled = stmt.compile(dialect=_SQLITE)
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise ValueError("a prepared statement takes plain parameters only (no IN lists)")
+        self.sql = str(compiled)
+        self._binds: list[tuple[str, bool, Any, Convert | None]] = []
+        for name in compiled.positiontup or ():
+            bind = compiled.binds[name]
+            process = bind.type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
+            self._binds.append((name, bind.required, bind.value, process))
+        self._results = [
+            (at, process)
+            for at, column in enumerate(stmt.exported_columns)
+            if (process := column.type.dialect_impl(_SQLITE).result_processor(_SQLITE, None))
+            is not None
+        ]
+
+    def args(self, params: dict[str, Any]) -> list[Any]:
+        out = []
+        for name, required, default, process in self._binds:
+            value = params[name] if required else params.get(name, default)
+            out.append(value if process is None else process(value))
+        return out
+
+    def row(self, raw: tuple[Any, ...]) -> list[Any]:
+        values = list(raw)
+        for at, process in self._results:
+            values[at] = process(values[at])
+        return values
+
+
+class Prepared:
+    """A statement built once, with bind parameters; compiled once per database."""
+
+    __slots__ = ("_driver", "stmt")
+
+    def __init__(self, stmt: Any) -> None:
+        self.stmt = stmt
+        self._driver: _ForDriver | None = None
+
+    def for_driver(self) -> _ForDriver:
+        if self._driver is None:
+            self._driver = _ForDriver(self.stmt)
+        return self._driver
+
+
+class Query(Prepared, Generic[T]):
+    """A prepared statement whose rows `decode` turns into objects (a codec, store/codec.py)."""
+
+    __slots__ = ("decode",)
+
+    def __init__(self, stmt: Any, decode: Callable[[Sequence[Any]], T]) -> None:
+        super().__init__(stmt)
+        self.decode = decode
 
 
 class Db:
-    """`execute` runs a statement on the transaction's connection (sync or async driver).
+    """The statements of one transaction, through SQLAlchemy (`execute`: sync or async)."""
 
-    On SQLite, `raw` is the driver's connection under the same transaction: the message path's
-    statements (`sqlite_hot`) run on it directly, everything else through SQLAlchemy.
-    """
+    __slots__ = ("_run", "dialect")
 
-    __slots__ = ("_run", "dialect", "prepared", "raw")
-
-    def __init__(self, execute: Execute, dialect: str, raw: sqlite_hot.Raw | None = None) -> None:
+    def __init__(self, execute: Execute, dialect: str) -> None:
         self._run = execute
         self.dialect = dialect
-        self.raw = raw
-        self.prepared = statements.BY_DIALECT[dialect]
 
     async def execute(self, stmt: Executable, params: Params = None) -> Result[Any]:
         return await self._run(stmt, params)
@@ -43,6 +113,53 @@ class Db:
     def insert(self, table: Any) -> Any:
         """The dialect's INSERT, with its ON CONFLICT clauses."""
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    async def fetch_one(self, query: Query[T], params: dict[str, Any]) -> T | None:
+        row = (await self._run(query.stmt, params)).first()
+        return None if row is None else query.decode(row)
+
+    async def fetch_all(self, query: Query[T], params: dict[str, Any]) -> list[T]:
+        decode = query.decode
+        return [decode(row) for row in await self._run(query.stmt, params)]
+
+    async def write(self, prepared: Prepared, params: dict[str, Any]) -> int:
+        """Run a statement that returns no rows; how many rows it changed."""
+        result = await self._run(prepared.stmt, params)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def write_many(self, prepared: Prepared, params: list[dict[str, Any]]) -> None:
+        await self._run(prepared.stmt, params)
+
+
+class SqliteDb(Db):
+    """`Db` on SQLite: prepared statements run on the driver's connection (`raw`), under the
+    same transaction as everything else."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, execute: Execute, raw: sqlite3.Connection) -> None:
+        super().__init__(execute, "sqlite")
+        self._raw = raw
+
+    async def fetch_one(self, query: Query[T], params: dict[str, Any]) -> T | None:
+        driver = query.for_driver()
+        # Every row read: a statement ends (and a RETURNING one is done) only then.
+        rows = self._raw.execute(driver.sql, driver.args(params)).fetchall()
+        return query.decode(driver.row(rows[0])) if rows else None
+
+    async def fetch_all(self, query: Query[T], params: dict[str, Any]) -> list[T]:
+        driver = query.for_driver()
+        rows = self._raw.execute(driver.sql, driver.args(params)).fetchall()
+        decode, row = query.decode, driver.row
+        return [decode(row(values)) for values in rows]
+
+    async def write(self, prepared: Prepared, params: dict[str, Any]) -> int:
+        driver = prepared.for_driver()
+        return self._raw.execute(driver.sql, driver.args(params)).rowcount
+
+    async def write_many(self, prepared: Prepared, params: list[dict[str, Any]]) -> None:
+        driver = prepared.for_driver()
+        self._raw.executemany(driver.sql, [driver.args(p) for p in params])
 
 
 class SqlRepository:

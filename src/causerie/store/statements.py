@@ -2,17 +2,30 @@
 
 Building a SQLAlchemy statement costs five times more than executing a built one, so the queries
 run on every chatbox load, message and event are constructed here at import, with bind
-parameters, and executed with a dict of values. Upserts differ by dialect: one of each.
+parameters, each with the codec that reads its rows (store/codec.py); each database compiles
+them once (store/db.py). Upserts differ by dialect: one of each.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import BigInteger, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from causerie.domain.models import ConversationState, MessageType, SessionState
+from causerie.domain.models import (
+    Conversation,
+    ConversationState,
+    MessageType,
+    Session,
+    SessionState,
+    Website,
+)
+from causerie.store import codec
+from causerie.store.codec import SESSION_COLUMNS, Codec
+from causerie.store.db import Prepared, Query
 from causerie.store.schema import (
     conversations,
     events,
@@ -24,18 +37,36 @@ from causerie.store.schema import (
     websites,
 )
 
-SESSION_COLUMNS = [c for c in sessions.c if c.name != "token_hash"]
+WEBSITE_BY_ID = Query(select(websites).where(websites.c.id == bindparam("id")), codec.website)
 
-WEBSITE_BY_ID = select(websites).where(websites.c.id == bindparam("id"))
+_SESSIONS = select(*SESSION_COLUMNS)
+SESSION_BY_TOKEN = Query(
+    _SESSIONS.where(sessions.c.token_hash == bindparam("token")), codec.session
+)
+SESSION_BY_TOKEN_ON_WEBSITE = Query(
+    SESSION_BY_TOKEN.stmt.where(sessions.c.website_id == bindparam("website")), codec.session
+)
+SESSION_BY_ID = Query(_SESSIONS.where(sessions.c.id == bindparam("id")), codec.session)
+INSERT_SESSION = Prepared(
+    sessions.insert().values(
+        {
+            c.name: bindparam(c.name)
+            for c in sessions.c
+            if c.name not in ("consent_version", "consent_at")
+        }
+    )
+)
 
-SESSION_BY_TOKEN = select(*SESSION_COLUMNS).where(sessions.c.token_hash == bindparam("token"))
-SESSION_BY_TOKEN_ON_WEBSITE = SESSION_BY_TOKEN.where(sessions.c.website_id == bindparam("website"))
-SESSION_BY_ID = select(*SESSION_COLUMNS).where(sessions.c.id == bindparam("id"))
-INSERT_SESSION = sessions.insert()
+_W = len(websites.c)
+_session_after_website = Codec(Session, SESSION_COLUMNS, start=_W)
+
+
+def _website_and_session(row: Sequence[Any]) -> tuple[Website, Session | None]:
+    return codec.website(row), None if row[_W] is None else _session_after_website(row)
+
 
 # A chatbox load's one read: the website, and the session of the token on it if there is one.
-# Website columns first under their names, then the session's (as `SESSION_COLUMNS`) prefixed.
-WEBSITE_WITH_SESSION = (
+WEBSITE_WITH_SESSION = Query(
     select(*websites.c, *(c.label(f"s_{c.name}") for c in SESSION_COLUMNS))
     .select_from(
         websites.outerjoin(
@@ -46,16 +77,28 @@ WEBSITE_WITH_SESSION = (
             ),
         )
     )
-    .where(websites.c.id == bindparam("website"))
+    .where(websites.c.id == bindparam("website")),
+    _website_and_session,
 )
-# The same statement as SQL text for the sqlite3 driver itself (its statement cache keeps it
-# prepared): run without SQLAlchemy's execution machinery, which costs more than the query.
-WEBSITE_WITH_SESSION_SQLITE = str(
-    WEBSITE_WITH_SESSION.compile(dialect=sqlite.dialect(paramstyle="named"))
+
+_S = len(SESSION_COLUMNS)
+_conversation_after_session = Codec(Conversation, list(conversations.c), start=_S)
+
+
+def _session_and_conversation(row: Sequence[Any]) -> tuple[Session, Conversation | None]:
+    return codec.session(row), None if row[_S] is None else _conversation_after_session(row)
+
+
+# A message's first read: the session, with its conversation if it has one.
+SESSION_WITH_CONVERSATION = Query(
+    select(*SESSION_COLUMNS, *(c.label(f"c_{c.name}") for c in conversations.c))
+    .select_from(sessions.outerjoin(conversations, conversations.c.session_id == sessions.c.id))
+    .where(sessions.c.id == bindparam("id")),
+    _session_and_conversation,
 )
 
 
-def _visit(ip: bool, page: bool) -> Any:
+def _visit(ip: bool, page: bool) -> Prepared:
     values: dict[str, Any] = {"last_access_at": bindparam("v_at")}
     if ip:
         values.update(ip=bindparam("v_ip"), ip_seen_at=bindparam("v_at"))
@@ -66,15 +109,19 @@ def _visit(ip: bool, page: bool) -> Any:
             page_referrer=bindparam("v_referrer"),
             user_agent=bindparam("v_user_agent"),
             # A load that does not say its locale or time zone keeps the known one.
-            locale=func.coalesce(bindparam("v_locale"), sessions.c.locale),
-            timezone=func.coalesce(bindparam("v_timezone"), sessions.c.timezone),
+            locale=func.coalesce(
+                bindparam("v_locale", type_=sessions.c.locale.type), sessions.c.locale
+            ),
+            timezone=func.coalesce(
+                bindparam("v_timezone", type_=sessions.c.timezone.type), sessions.c.timezone
+            ),
         )
-    return update(sessions).where(sessions.c.id == bindparam("v_session")).values(values)
+    return Prepared(update(sessions).where(sessions.c.id == bindparam("v_session")).values(values))
 
 
 RECORD_VISIT = {(ip, page): _visit(ip, page) for ip in (False, True) for page in (False, True)}
 
-MAKE_PERMANENT = (
+MAKE_PERMANENT = Prepared(
     update(sessions)
     .where(
         sessions.c.id == bindparam("p_session"),
@@ -83,15 +130,18 @@ MAKE_PERMANENT = (
     .values(state=SessionState.PERMANENT.value, permanent_since=bindparam("p_at"))
 )
 
-CONVERSATION_BY_ID = select(conversations).where(conversations.c.id == bindparam("id"))
-CONVERSATION_OF_SESSION = select(conversations).where(
-    conversations.c.session_id == bindparam("session")
+CONVERSATION_BY_ID = Query(
+    select(conversations).where(conversations.c.id == bindparam("id")), codec.conversation
+)
+CONVERSATION_OF_SESSION = Query(
+    select(conversations).where(conversations.c.session_id == bindparam("session")),
+    codec.conversation,
 )
 
 UNREAD_COLUMN = {"visitor": "unread_by_visitor", "operator": "unread_by_operator"}
 
 
-def _touch(reopen: bool, unread: str | None, returning: bool) -> Any:
+def _touch(reopen: bool, unread: str | None, returning: bool) -> Query[Conversation]:
     values: dict[str, Any] = {
         "updated_at": bindparam("t_at"),
         "last_message_at": bindparam("t_at"),
@@ -101,7 +151,7 @@ def _touch(reopen: bool, unread: str | None, returning: bool) -> Any:
     if unread is not None:
         values[unread] = conversations.c[unread] + 1
     stmt = update(conversations).where(conversations.c.id == bindparam("t_id")).values(values)
-    return stmt.returning(*conversations.c) if returning else stmt
+    return Query(stmt.returning(*conversations.c) if returning else stmt, codec.conversation)
 
 
 TOUCH_CONVERSATION = {
@@ -114,12 +164,18 @@ TOUCH_CONVERSATION = {
 MESSAGE_SELECT = select(*messages.c, operators.c.name.label("operator_name")).select_from(
     messages.outerjoin(operators, messages.c.operator_id == operators.c.id)
 )
-MESSAGE_BY_ID = MESSAGE_SELECT.where(
-    messages.c.conversation_id == bindparam("conversation"), messages.c.id == bindparam("id")
+MESSAGE_BY_ID = Query(
+    MESSAGE_SELECT.where(
+        messages.c.conversation_id == bindparam("conversation"), messages.c.id == bindparam("id")
+    ),
+    codec.message,
 )
-MESSAGE_BY_CLIENT_ID = MESSAGE_SELECT.where(
-    messages.c.conversation_id == bindparam("conversation"),
-    messages.c.client_id == bindparam("client_id"),
+MESSAGE_BY_CLIENT_ID = Query(
+    MESSAGE_SELECT.where(
+        messages.c.conversation_id == bindparam("conversation"),
+        messages.c.client_id == bindparam("client_id"),
+    ),
+    codec.message,
 )
 
 
@@ -137,48 +193,74 @@ def _latest(include_notes: bool, before: bool) -> Any:
             .scalar_subquery()
         )
         stmt = stmt.where(messages.c.seq < pivot)
-    return stmt.order_by(messages.c.seq.desc()).limit(bindparam("limit"))
+    return Query(stmt.order_by(messages.c.seq.desc()).limit(bindparam("limit")), codec.message)
 
 
 LATEST_MESSAGES = {(n, b): _latest(n, b) for n in (False, True) for b in (False, True)}
 
-LAST_SEQ = select(streams.c.last_seq).where(streams.c.stream == bindparam("stream"))
-INSERT_EVENT = events.insert()
+LAST_SEQ = Query(
+    select(streams.c.last_seq).where(streams.c.stream == bindparam("stream")),
+    lambda row: int(row[0]),
+)
+INSERT_EVENT = Prepared(events.insert().values({c.name: bindparam(c.name) for c in events.c}))
 
 
-def _dialect_statements(insert: Any) -> dict[str, Any]:
-    return {
-        "bump_stream": insert(streams)
-        .values(
-            stream=bindparam("b_stream"),
-            last_seq=bindparam("b_step"),
-            session_id=bindparam("b_session"),
+def _bump_streams(insert: Any, count: int) -> Query[tuple[str, int]]:
+    """Move `count` streams forward by their steps at once; each row says its stream's new last
+    seq. Parameters: `stream{i}`, `step{i}`, `session{i}` for each stream."""
+    rows = [
+        {
+            "stream": bindparam(f"stream{i}"),
+            "last_seq": bindparam(f"step{i}", type_=BigInteger),
+            "session_id": bindparam(f"session{i}", type_=streams.c.session_id.type),
+        }
+        for i in range(count)
+    ]
+    stmt = insert(streams).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["stream"],
+        set_={"last_seq": streams.c.last_seq + stmt.excluded.last_seq},
+    ).returning(streams.c.stream, streams.c.last_seq)
+    return Query(stmt, lambda row: (str(row[0]), int(row[1])))
+
+
+def _insert_values(table: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {c.name: bindparam(c.name) for c in table.c if c.name not in skip}
+
+
+class _Upserts:
+    """The statements whose ON CONFLICT clause is written in each dialect's own construct."""
+
+    def __init__(self, insert: Any) -> None:
+        self._insert = insert
+        self.count_network = Prepared(
+            insert(network_stats)
+            .values(
+                network=bindparam("n_network"),
+                day=bindparam("n_day"),
+                sessions=bindparam("n_sessions"),
+                messages=bindparam("n_messages"),
+            )
+            .on_conflict_do_update(
+                index_elements=["network", "day"],
+                set_={
+                    "sessions": network_stats.c.sessions + bindparam("n_more_sessions"),
+                    "messages": network_stats.c.messages + bindparam("n_more_messages"),
+                },
+            )
         )
-        .on_conflict_do_update(
-            index_elements=["stream"],
-            set_={"last_seq": streams.c.last_seq + bindparam("b_more", type_=BigInteger)},
+        self.insert_message = Prepared(
+            insert(messages).values(_insert_values(messages, ("seq",))).on_conflict_do_nothing()
         )
-        .returning(streams.c.last_seq),
-        "count_network": insert(network_stats)
-        .values(
-            network=bindparam("n_network"),
-            day=bindparam("n_day"),
-            sessions=bindparam("n_sessions"),
-            messages=bindparam("n_messages"),
+        self.insert_conversation = Prepared(
+            insert(conversations)
+            .values(_insert_values(conversations, ("visitor_read_up_to", "operator_read_up_to")))
+            .on_conflict_do_nothing()
         )
-        .on_conflict_do_update(
-            index_elements=["network", "day"],
-            set_={
-                "sessions": network_stats.c.sessions + bindparam("n_more_sessions"),
-                "messages": network_stats.c.messages + bindparam("n_more_messages"),
-            },
-        ),
-        "insert_message": insert(messages).on_conflict_do_nothing(),
-        "insert_conversation": insert(conversations).on_conflict_do_nothing(),
-    }
+
+    @lru_cache(maxsize=8)  # noqa: B019 (two instances, kept for the process's life)
+    def bump_streams(self, count: int) -> Query[tuple[str, int]]:
+        return _bump_streams(self._insert, count)
 
 
-BY_DIALECT = {
-    "sqlite": _dialect_statements(sqlite.insert),
-    "postgresql": _dialect_statements(postgresql.insert),
-}
+BY_DIALECT = {"sqlite": _Upserts(sqlite.insert), "postgresql": _Upserts(postgresql.insert)}

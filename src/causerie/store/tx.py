@@ -19,8 +19,7 @@ from causerie.domain.repositories.retention import Retention
 from causerie.domain.repositories.sessions import Sessions
 from causerie.domain.repositories.stats import Stats
 from causerie.domain.repositories.websites import Websites
-from causerie.store import sqlite_hot
-from causerie.store.db import Db, Execute
+from causerie.store.db import Db
 from causerie.store.repositories.api_tokens import SqlApiTokens
 from causerie.store.repositories.audit import SqlAudit
 from causerie.store.repositories.conversations import SqlConversations
@@ -39,10 +38,10 @@ from causerie.store.repositories.websites import SqlWebsites
 
 
 class SqlTx:
-    """One transaction; `execute` runs a statement on its connection (sync or async driver)."""
+    """One transaction, its statements run by `db` on its connection."""
 
-    def __init__(self, execute: Execute, dialect: str, raw: sqlite_hot.Raw | None = None) -> None:
-        db = self.db = Db(execute, dialect, raw)
+    def __init__(self, db: Db) -> None:
+        self.db = db
         self.websites: Websites = SqlWebsites(db)
         self.operators: Operators = SqlOperators(db)
         self.members: Members = SqlMembers(db)
@@ -57,7 +56,7 @@ class SqlTx:
         self.stats: Stats = SqlStats(db)
         self.audit: Audit = SqlAudit(db)
         self.dpa: DpaAcceptances = SqlDpaAcceptances(db)
-        self.jobs: Jobs = SqlJobs(db.execute, dialect)
+        self.jobs: Jobs = SqlJobs(db.execute, db.dialect)
         self._on_commit: list[Callable[[], None]] = []
 
     def on_commit(self, callback: Callable[[], None]) -> None:

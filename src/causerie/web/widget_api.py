@@ -1,7 +1,4 @@
-"""The visitor side of the HTTP API (`/api/widget/v1`): the chatbox's calls. See docs/api.md.
-
-The busiest of them, opening the session on each chatbox load, is in `session_route.py`.
-"""
+"""The visitor side of the HTTP API (`/api/widget/v1`): the chatbox's calls. See docs/api.md."""
 
 from __future__ import annotations
 
@@ -11,13 +8,64 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from causerie.actions.messages import do_send_visitor_message, get_visitor_messages
+from causerie.actions.presence import get_availability
 from causerie.actions.profiles import do_update_visitor_profile
-from causerie.domain.wire import message_json, visitor_session_json
+from causerie.actions.sessions import do_open_session
+from causerie.domain.models import PageView
+from causerie.domain.websites import public_settings
+from causerie.domain.wire import message_json, read_up_to_json, visitor_session_json
 from causerie.web.body import body_doc, parse_body
+from causerie.web.client import client_ip
 from causerie.web.deps import Bearer, Rt
-from causerie.web.schemas import MessageIn, ProfileIn
+from causerie.web.schemas import MessageIn, ProfileIn, SessionIn
 
 router = APIRouter(prefix="/api/widget/v1", tags=["visitor"])
+
+
+@router.post(
+    "/websites/{website_id}/session",
+    openapi_extra=body_doc(SessionIn),
+    summary="Open the chatbox session: renew it from its token, or create a temporary one",
+)
+async def open_session(website_id: str, request: Request, rt: Rt) -> JSONResponse:
+    """Every page view of every website calls it (the chatbox load)."""
+    data = await parse_body(request, SessionIn)
+    opened = await do_open_session(
+        rt,
+        website_id=website_id,
+        token=data.token,
+        page=PageView(
+            url=data.page.url,
+            title=data.page.title,
+            referrer=data.page.referrer,
+            locale=data.locale,
+            timezone=data.timezone,
+            user_agent=request.headers.get("user-agent", "")[:512],
+        ),
+        ip=client_ip(request.scope, rt.settings.trusted_proxies),
+        origin=request.headers.get("origin"),
+    )
+    website = opened.website
+    return JSONResponse(
+        {
+            "token": opened.token,
+            "session": visitor_session_json(opened.session),
+            "messages": [message_json(m) for m in opened.messages],
+            "read_up_to": read_up_to_json(opened.conversation),
+            "seq": opened.seq,
+            "website": {
+                "id": website.id,
+                "name": website.name,
+                "settings": public_settings(website),
+                "availability": await get_availability(rt, website.id),
+            },
+            "cookie": {
+                "name": f"causerie_session_{website.id}",
+                "max_age": int(rt.settings.cookie_max_age.total_seconds()),
+            },
+        },
+        status_code=201 if opened.created else 200,
+    )
 
 
 @router.get("/session/messages", summary="Older messages of the visitor's own conversation")

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, update
 
-from causerie.domain.models import ApiToken, Scope
+from causerie.domain.models import ApiToken
+from causerie.store import codec
 from causerie.store.db import SqlRepository
 from causerie.store.schema import api_tokens
-
-
-def _api_token(row: Any) -> ApiToken:
-    return ApiToken(
-        id=row.id,
-        operator_id=row.operator_id,
-        name=row.name,
-        scopes=frozenset(Scope(s) for s in row.scopes),
-        created_at=row.created_at,
-        website_ids=None if row.website_ids is None else frozenset(row.website_ids),
-        last_used_at=row.last_used_at,
-    )
 
 
 class SqlApiTokens(SqlRepository):
@@ -46,7 +34,7 @@ class SqlApiTokens(SqlRepository):
                 api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None)
             )
         )
-        return _api_token(row) if row else None
+        return codec.api_token(row) if row else None
 
     async def list_for_operator(self, operator_id: str) -> list[ApiToken]:
         rows = await self._db.execute(
@@ -54,7 +42,7 @@ class SqlApiTokens(SqlRepository):
             .where(api_tokens.c.operator_id == operator_id, api_tokens.c.revoked_at.is_(None))
             .order_by(api_tokens.c.created_at, api_tokens.c.id)
         )
-        return [_api_token(row) for row in rows]
+        return [codec.api_token(row) for row in rows]
 
     async def revoke(self, operator_id: str, token_id: str, at: datetime) -> bool:
         result = await self._db.execute(

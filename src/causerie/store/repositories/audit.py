@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 
 from causerie.domain.models import AuditEntry
+from causerie.store import codec
 from causerie.store.db import SqlRepository
 from causerie.store.schema import audit_log
 
@@ -55,17 +56,4 @@ class SqlAudit(SqlRepository):
             stmt = stmt.where(
                 or_(audit_log.c.at < at, and_(audit_log.c.at == at, audit_log.c.id < last_id))
             )
-        return [
-            AuditEntry(
-                id=row.id,
-                at=row.at,
-                actor_type=row.actor_type,
-                actor_id=row.actor_id,
-                action=row.action,
-                website_id=row.website_id,
-                target_type=row.target_type,
-                target_id=row.target_id,
-                details=dict(row.details),
-            )
-            for row in await self._db.execute(stmt)
-        ]
+        return [codec.audit_entry(row) for row in await self._db.execute(stmt)]

@@ -30,9 +30,8 @@ from sqlalchemy import (
 )
 
 from causerie.domain.models import ConversationState, ConversationSummary
-from causerie.store import statements
+from causerie.store import codec, statements
 from causerie.store.db import Db
-from causerie.store.rows import conversation_from, message_from
 from causerie.store.schema import conversations, messages, sessions
 
 _LAST_MESSAGE_ID = (
@@ -147,10 +146,10 @@ async def list_page(
     last = {}
     if ids:
         found = await db.execute(statements.MESSAGE_SELECT.where(messages.c.id.in_(ids)))
-        last = {row.id: message_from(row) for row in found}
+        last = {row.id: codec.message(row) for row in found}
     return [
         ConversationSummary(
-            conversation=conversation_from(row),
+            conversation=codec.conversation(row),
             nickname=row.nickname,
             email=row.email,
             last_message=last.get(row.last_message_id),

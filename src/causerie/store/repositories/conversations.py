@@ -13,10 +13,9 @@ from causerie.domain.models import (
     ConversationSummary,
     MessageType,
 )
-from causerie.store import sqlite_hot, statements
+from causerie.store import codec, statements
 from causerie.store.db import SqlRepository
 from causerie.store.repositories import conversation_list
-from causerie.store.rows import conversation_from
 from causerie.store.schema import conversations, messages
 
 
@@ -24,39 +23,20 @@ class SqlConversations(SqlRepository):
     __slots__ = ()
 
     async def get(self, conversation_id: str) -> Conversation | None:
-        row = await self._db.one(statements.CONVERSATION_BY_ID, {"id": conversation_id})
-        return conversation_from(row) if row else None
+        return await self._db.fetch_one(statements.CONVERSATION_BY_ID, {"id": conversation_id})
 
     async def get_by_session(self, session_id: str) -> Conversation | None:
-        row = await self._db.one(statements.CONVERSATION_OF_SESSION, {"session": session_id})
-        return conversation_from(row) if row else None
+        return await self._db.fetch_one(statements.CONVERSATION_OF_SESSION, {"session": session_id})
 
     async def get_many(self, ids: list[str]) -> dict[str, Conversation]:
         if not ids:
             return {}
         rows = await self._db.execute(select(conversations).where(conversations.c.id.in_(ids)))
-        return {row.id: conversation_from(row) for row in rows}
+        return {row.id: codec.conversation(row) for row in rows}
 
     async def insert(self, conversation: Conversation) -> bool:
-        raw = self._db.raw
-        if raw is not None:
-            db_time = sqlite_hot.db_time
-            cursor = raw.execute(
-                sqlite_hot.INSERT_CONVERSATION,
-                (
-                    conversation.id,
-                    conversation.website_id,
-                    conversation.session_id,
-                    conversation.state.value,
-                    conversation.assignee_id,
-                    db_time(conversation.created_at),
-                    db_time(conversation.updated_at),
-                    db_time(conversation.last_message_at),
-                ),
-            )
-            return cursor.rowcount > 0
-        result = await self._db.execute(
-            self._db.prepared["insert_conversation"],
+        inserted = await self._db.write(
+            statements.BY_DIALECT[self._db.dialect].insert_conversation,
             {
                 "id": conversation.id,
                 "website_id": conversation.website_id,
@@ -70,7 +50,7 @@ class SqlConversations(SqlRepository):
                 "unread_by_operator": 0,
             },
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return inserted > 0
 
     async def touch(
         self,
@@ -82,26 +62,12 @@ class SqlConversations(SqlRepository):
         returning: bool = False,
     ) -> Conversation | None:
         unread = None if unread_for is None else statements.UNREAD_COLUMN[unread_for.value]
-        raw = self._db.raw
-        if raw is not None:
-            when = sqlite_hot.db_time(at)
-            cursor = raw.execute(
-                sqlite_hot.TOUCH_CONVERSATION[reopen, unread, returning],
-                (when, when, conversation_id),
-            )
-            if not returning:
-                return None
-            row = cursor.fetchone()
-            cursor.fetchall()  # the statement ends only once every row was read
-            return sqlite_hot.conversation_from(row) if row else None
-        result = await self._db.execute(
-            statements.TOUCH_CONVERSATION[reopen, unread, returning],
-            {"t_id": conversation_id, "t_at": at},
-        )
-        if not returning:
-            return None
-        found = result.first()
-        return conversation_from(found) if found else None
+        touch = statements.TOUCH_CONVERSATION[reopen, unread, returning]
+        params = {"t_id": conversation_id, "t_at": at}
+        if returning:
+            return await self._db.fetch_one(touch, params)
+        await self._db.write(touch, params)
+        return None
 
     async def mark_read(self, conversation_id: str, reader: Author, up_to: str) -> bool:
         seq_of = select(messages.c.seq, messages.c.id).where(

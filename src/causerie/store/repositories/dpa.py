@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from causerie.domain.models import DpaAcceptance
+from causerie.store import codec
 from causerie.store.db import SqlRepository
 from causerie.store.schema import dpa_acceptances, operators
 
@@ -30,14 +31,4 @@ class SqlDpaAcceptances(SqlRepository):
             .where(dpa_acceptances.c.website_id == website_id)
             .order_by(dpa_acceptances.c.accepted_at.desc(), dpa_acceptances.c.id)
         )
-        return [
-            DpaAcceptance(
-                id=row.id,
-                website_id=row.website_id,
-                version=row.version,
-                operator_id=row.operator_id,
-                accepted_at=row.accepted_at,
-                operator_name=row.operator_name,
-            )
-            for row in rows
-        ]
+        return [codec.dpa_acceptance(row) for row in rows]

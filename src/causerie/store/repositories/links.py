@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, select, update
 
 from causerie.domain.models import AccountLink, LinkPurpose, Member, Role
+from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.rows import operator_from
 from causerie.store.schema import account_links, operators
-
-
-def _link(row: Any) -> AccountLink:
-    return AccountLink(
-        id=row.id,
-        purpose=LinkPurpose(row.purpose),
-        operator_id=row.operator_id,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        website_id=row.website_id,
-        role=None if row.role is None else Role(row.role),
-    )
 
 
 class SqlLinks(SqlRepository):
@@ -46,7 +33,7 @@ class SqlLinks(SqlRepository):
         row = await self._db.one(
             select(account_links).where(account_links.c.token_hash == token_hash)
         )
-        return _link(row) if row else None
+        return None if row is None else codec.link(row)
 
     async def delete(self, link_id: str) -> bool:
         result = await self._db.execute(delete(account_links).where(account_links.c.id == link_id))
@@ -69,7 +56,7 @@ class SqlLinks(SqlRepository):
                 account_links.c.expires_at > now,
             )
         )
-        return _link(row) if row else None
+        return None if row is None else codec.link(row)
 
     async def list_invitations(self, website_id: str, now: datetime) -> list[Member]:
         rows = await self._db.execute(
@@ -82,7 +69,7 @@ class SqlLinks(SqlRepository):
             )
             .order_by(operators.c.name, operators.c.id)
         )
-        return [Member(operator_from(row), Role(row.role), pending=True) for row in rows]
+        return [Member(codec.operator(row), Role(row.role), pending=True) for row in rows]
 
     async def set_role(self, link_id: str, role: Role) -> None:
         await self._db.execute(

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, select, update
 
 from causerie.domain.models import Login
+from causerie.store import codec
 from causerie.store.db import SqlRepository
 from causerie.store.schema import logins
-
-
-def _login(row: Any) -> Login:
-    return Login(
-        id=row.id,
-        operator_id=row.operator_id,
-        created_at=row.created_at,
-        last_seen_at=row.last_seen_at,
-        expires_at=row.expires_at,
-    )
 
 
 class SqlLogins(SqlRepository):
@@ -39,7 +29,7 @@ class SqlLogins(SqlRepository):
 
     async def get_by_token(self, token_hash: str) -> Login | None:
         row = await self._db.one(select(logins).where(logins.c.token_hash == token_hash))
-        return _login(row) if row else None
+        return codec.login(row) if row else None
 
     async def extend(self, login_id: str, seen_at: datetime, expires_at: datetime) -> None:
         await self._db.execute(

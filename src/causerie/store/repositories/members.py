@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 
-from causerie.domain.models import Member, Operator, Role, Website
+from causerie.domain.models import Member, Role, Website
+from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.rows import website_from
 from causerie.store.schema import memberships, operators, websites
 
 
@@ -47,7 +47,7 @@ class SqlMembers(SqlRepository):
             .where(memberships.c.operator_id == operator_id)
             .order_by(websites.c.name, websites.c.id)
         )
-        return [(website_from(row), Role(row.role)) for row in rows]
+        return [(codec.website(row), Role(row.role)) for row in rows]
 
     async def list_for_website(self, website_id: str) -> list[Member]:
         rows = await self._db.execute(
@@ -58,9 +58,7 @@ class SqlMembers(SqlRepository):
         )
         return [
             Member(
-                operator=Operator(
-                    id=row.id, email=row.email, name=row.name, created_at=row.created_at
-                ),
+                operator=codec.operator(row),
                 role=Role(row.role),
                 pending=row.password_hash is None,
             )

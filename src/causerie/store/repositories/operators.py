@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 
 from causerie.domain.models import Operator
+from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.rows import operator_from
 from causerie.store.schema import operators
 
 
@@ -32,11 +32,11 @@ class SqlOperators(SqlRepository):
 
     async def get(self, operator_id: str) -> Operator | None:
         row = await self._db.one(select(operators).where(operators.c.id == operator_id))
-        return operator_from(row) if row else None
+        return codec.operator(row) if row else None
 
     async def get_by_email(self, email: str) -> Operator | None:
         row = await self._db.one(select(operators).where(operators.c.email == email))
-        return operator_from(row) if row else None
+        return codec.operator(row) if row else None
 
     async def get_password_hash(self, operator_id: str) -> str | None:
         row = await self._db.one(

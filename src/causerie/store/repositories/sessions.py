@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from causerie.domain.models import Conversation, PageView, Session
-from causerie.store import sqlite_hot, statements
+from causerie.store import codec, statements
 from causerie.store.db import SqlRepository
-from causerie.store.rows import conversation_from, session_from
 from causerie.store.schema import sessions
 
 
@@ -18,49 +17,39 @@ class SqlSessions(SqlRepository):
     __slots__ = ()
 
     async def get(self, session_id: str) -> Session | None:
-        row = await self._db.one(statements.SESSION_BY_ID, {"id": session_id})
-        return session_from(row) if row else None
+        return await self._db.fetch_one(statements.SESSION_BY_ID, {"id": session_id})
 
     async def get_by_token(self, token_hash: str, website_id: str | None = None) -> Session | None:
         if website_id is None:
-            row = await self._db.one(statements.SESSION_BY_TOKEN, {"token": token_hash})
-        else:
-            row = await self._db.one(
-                statements.SESSION_BY_TOKEN_ON_WEBSITE, {"token": token_hash, "website": website_id}
-            )
-        return session_from(row) if row else None
+            return await self._db.fetch_one(statements.SESSION_BY_TOKEN, {"token": token_hash})
+        return await self._db.fetch_one(
+            statements.SESSION_BY_TOKEN_ON_WEBSITE, {"token": token_hash, "website": website_id}
+        )
 
     async def get_many(self, ids: list[str]) -> dict[str, Session]:
         if not ids:
             return {}
-        rows = await self._db.execute(
-            select(*statements.SESSION_COLUMNS).where(sessions.c.id.in_(ids))
-        )
-        return {row.id: session_from(row) for row in rows}
+        rows = await self._db.execute(select(*codec.SESSION_COLUMNS).where(sessions.c.id.in_(ids)))
+        return {row.id: codec.session(row) for row in rows}
 
     async def get_with_conversation(
         self, session_id: str
     ) -> tuple[Session | None, Conversation | None]:
-        if self._db.raw is not None:
-            return sqlite_hot.session_and_conversation(self._db.raw, session_id)
-        session = await self.get(session_id)
-        if session is None:
-            return None, None
-        row = await self._db.one(statements.CONVERSATION_OF_SESSION, {"session": session_id})
-        return session, conversation_from(row) if row else None
+        found = await self._db.fetch_one(statements.SESSION_WITH_CONVERSATION, {"id": session_id})
+        return (None, None) if found is None else found
 
     async def find_by_email(self, email: str, website_ids: list[str] | None) -> list[Session]:
         stmt = (
-            select(*statements.SESSION_COLUMNS)
+            select(*codec.SESSION_COLUMNS)
             .where(func.lower(sessions.c.email) == email.strip().lower())
             .order_by(sessions.c.created_at, sessions.c.id)
         )
         if website_ids is not None:
             stmt = stmt.where(sessions.c.website_id.in_(website_ids))
-        return [session_from(row) for row in await self._db.execute(stmt)]
+        return [codec.session(row) for row in await self._db.execute(stmt)]
 
     async def insert(self, session: Session, token_hash: str) -> None:
-        await self._db.execute(
+        await self._db.write(
             statements.INSERT_SESSION,
             {
                 "id": session.id,
@@ -103,13 +92,10 @@ class SqlSessions(SqlRepository):
                 v_locale=page.locale,
                 v_timezone=page.timezone,
             )
-        await self._db.execute(statements.RECORD_VISIT[ip is not None, page is not None], params)
+        await self._db.write(statements.RECORD_VISIT[ip is not None, page is not None], params)
 
     async def make_permanent(self, session_id: str, at: datetime) -> None:
-        if self._db.raw is not None:
-            self._db.raw.execute(sqlite_hot.MAKE_PERMANENT, (sqlite_hot.db_time(at), session_id))
-            return
-        await self._db.execute(statements.MAKE_PERMANENT, {"p_session": session_id, "p_at": at})
+        await self._db.write(statements.MAKE_PERMANENT, {"p_session": session_id, "p_at": at})
 
     async def update_profile(
         self,

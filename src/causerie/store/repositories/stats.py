@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, literal, select
 
-from causerie.store import sqlite_hot
+from causerie.store import statements
 from causerie.store.db import SqlRepository
 from causerie.store.schema import conversations, messages
 
@@ -15,14 +15,8 @@ class SqlStats(SqlRepository):
     __slots__ = ()
 
     async def count_network(self, network: str, day: date, *, sessions: int, messages: int) -> None:
-        raw = self._db.raw
-        if raw is not None:
-            raw.execute(
-                sqlite_hot.COUNT_NETWORK, (network, sqlite_hot.db_date(day), sessions, messages)
-            )
-            return
-        await self._db.execute(
-            self._db.prepared["count_network"],
+        await self._db.write(
+            statements.BY_DIALECT[self._db.dialect].count_network,
             {
                 "n_network": network,
                 "n_day": day,

@@ -1,0 +1,124 @@
+"""Rows as domain objects: one codec per dataclass, derived from the schema and the dataclass.
+
+A `Codec` reads a row (a SQLAlchemy `Row`, or a tuple of values already decoded by the columns'
+types) by position: the positions come from the table's columns, the conversions from the
+dataclass's field types (an enum from its value, a tuple or a frozenset from a JSON list, a dict
+copied). Every repository builds its objects through these, whichever way the row was read
+(`store/db.py`).
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+from enum import Enum
+from operator import itemgetter
+from typing import Any, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
+
+from sqlalchemy import ColumnElement
+
+from causerie.domain.events import StoredEvent
+from causerie.domain.models import (
+    AccountLink,
+    ApiToken,
+    AuditEntry,
+    Conversation,
+    DpaAcceptance,
+    Login,
+    Message,
+    Operator,
+    Session,
+    Website,
+)
+from causerie.store import schema
+
+T = TypeVar("T")
+Convert = Callable[[Any], Any]
+
+
+def _enum(cls: type[Enum]) -> Convert:
+    # A dict lookup: calling the enum with a value takes its slow path.
+    return {member.value: member for member in cls}.__getitem__
+
+
+def _converter(hint: Any) -> Convert | None:
+    """What turns a column's value into a field of type `hint` (None: the value as it is)."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType) and type(None) in args:
+        (inner,) = (a for a in args if a is not type(None))
+        convert = _converter(inner)
+        if convert is None:
+            return None
+        return lambda value: None if value is None else convert(value)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return _enum(hint)
+    if origin is tuple:
+        return tuple
+    if origin is dict:
+        return dict
+    if origin is frozenset:
+        (item,) = args
+        each = _converter(item)
+        return frozenset if each is None else lambda value: frozenset(map(each, value))
+    return None
+
+
+class Codec(Generic[T]):
+    """Builds a `cls` from a row whose `columns` start at position `start`.
+
+    Each field of `cls` named like one of `columns` is read from it; the others keep their
+    defaults, or come from `extra` (a field name -> the position of a labelled column).
+    """
+
+    def __init__(
+        self,
+        cls: type[T],
+        columns: Sequence[ColumnElement[Any]],
+        *,
+        start: int = 0,
+        extra: dict[str, int] | None = None,
+    ) -> None:
+        hints = get_type_hints(cls)
+        names = [column.name for column in columns]
+        positions = {name: start + at for at, name in enumerate(names)}
+        positions.update(extra or {})
+        self._cls = cls
+        self._fields = [f.name for f in fields(cls) if f.name in positions]  # type: ignore[arg-type]
+        self._positional = self._fields == [f.name for f in fields(cls)]  # type: ignore[arg-type]
+        self._pick = itemgetter(*(positions[name] for name in self._fields))
+        self._converters = [
+            (at, convert)
+            for at, name in enumerate(self._fields)
+            if (convert := _converter(hints[name])) is not None
+        ]
+
+    def __call__(self, row: Sequence[Any]) -> T:
+        values = list(self._pick(row))
+        for at, convert in self._converters:
+            values[at] = convert(values[at])
+        if self._positional:
+            return self._cls(*values)
+        return self._cls(**dict(zip(self._fields, values, strict=True)))
+
+
+# The session's columns but its token's hash, in the table's order: what every read of it selects.
+SESSION_COLUMNS = [c for c in schema.sessions.c if c.name != "token_hash"]
+
+website = Codec(Website, list(schema.websites.c))
+operator = Codec(Operator, list(schema.operators.c))
+session = Codec(Session, SESSION_COLUMNS)
+conversation = Codec(Conversation, list(schema.conversations.c))
+# Messages are read with their author's name (`operator_name`, labelled) after their columns.
+message = Codec(Message, list(schema.messages.c), extra={"operator_name": len(schema.messages.c)})
+login = Codec(Login, list(schema.logins.c))
+link = Codec(AccountLink, list(schema.account_links.c))
+api_token = Codec(ApiToken, list(schema.api_tokens.c))
+audit_entry = Codec(AuditEntry, list(schema.audit_log.c))
+# With the accepting operator's name (`operator_name`, labelled) after the columns.
+dpa_acceptance = Codec(
+    DpaAcceptance,
+    list(schema.dpa_acceptances.c),
+    extra={"operator_name": len(schema.dpa_acceptances.c)},
+)
+event = Codec(StoredEvent, list(schema.events.c))
