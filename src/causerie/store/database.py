@@ -37,7 +37,7 @@ from causerie.private_files import make_private_database
 from causerie.store.db import Db, Params, SqliteDb
 from causerie.store.search_indexes import SearchIndexKeeper
 from causerie.store.sqlite_readers import SQLITE_READERS, SqliteReaders
-from causerie.store.tx import SqlTx
+from causerie.store.tx import Repositories, SqlTx
 
 log = logging.getLogger("causerie.store")
 
@@ -157,6 +157,8 @@ class SqliteStore:
         raw = self._conn.connection.driver_connection
         assert raw is not None
         self._raw = raw
+        # One connection for every transaction: its repositories are built once.
+        self._repositories = Repositories(SqliteDb(self._execute, raw))
         self._lock = asyncio.Lock()
         self._group: asyncio.Future[None] | None = None
         self._group_durable = True
@@ -196,7 +198,7 @@ class SqliteStore:
                     await asyncio.shield(other)
                 await self._lock.acquire()
             group = self._group or self._open_group(durable)
-            tx = SqlTx(SqliteDb(self._execute, self._raw))
+            tx = SqlTx(self._repositories)
             # The member's savepoint, on the driver: SQLAlchemy's begin_nested() costs ten times
             # more, and transactions take turns, so one name serves them all.
             self._raw.execute("SAVEPOINT causerie_member")
@@ -357,7 +359,7 @@ class _SqliteRead(contextlib.AbstractAsyncContextManager[SqlTx]):
         store = self._store
         await store._lock.acquire()
         self._in_group = store._group is not None  # then the reads run inside the open group
-        return SqlTx(SqliteDb(store._execute, store._raw))
+        return SqlTx(store._repositories)
 
     async def __aexit__(self, *exc_info: object) -> None:
         store = self._store
@@ -381,14 +383,14 @@ class PostgresStore:
             if not durable:
                 # Acknowledged when committed in memory; flushed by the WAL writer shortly after.
                 await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            tx = SqlTx(Db(conn.execute, "postgresql"))
+            tx = SqlTx(Repositories(Db(conn.execute, "postgresql")))
             yield tx
         tx.committed()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SqlTx]:
         async with self.engine.connect() as conn:
-            yield SqlTx(Db(conn.execute, "postgresql"))
+            yield SqlTx(Repositories(Db(conn.execute, "postgresql")))
 
     def long_read(self) -> contextlib.AbstractAsyncContextManager[SqlTx]:
         """`Store.long_read`: a pooled connection, as `read()`; asyncpg never holds the loop

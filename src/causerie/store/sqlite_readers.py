@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, Executable, Result
 
 from causerie.store.db import Db, Params
-from causerie.store.tx import SqlTx
+from causerie.store.tx import Repositories, SqlTx
 
 T = TypeVar("T")
 
@@ -88,7 +88,7 @@ class SqliteReaders:
             raise RuntimeError("the store is closed")
         reader = await self._free.get()
         try:
-            yield SqlTx(Db(reader.statement, "sqlite"))
+            yield SqlTx(Repositories(Db(reader.statement, "sqlite")))
         finally:
             # Queued in the reader's own thread, after any statement still running there (a
             # cancelled read's): the next read on this connection starts a snapshot of its own.

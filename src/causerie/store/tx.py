@@ -37,8 +37,28 @@ from causerie.store.repositories.stats import SqlStats
 from causerie.store.repositories.websites import SqlWebsites
 
 
-class SqlTx:
-    """One transaction, its statements run by `db` on its connection."""
+class Repositories:
+    """Every area's repository over one `Db`. Built once per connection where the connection
+    outlives its transactions (SQLite's one connection), else once per transaction."""
+
+    __slots__ = (
+        "api_tokens",
+        "audit",
+        "conversations",
+        "db",
+        "dpa",
+        "events",
+        "jobs",
+        "links",
+        "logins",
+        "members",
+        "messages",
+        "operators",
+        "retention",
+        "sessions",
+        "stats",
+        "websites",
+    )
 
     def __init__(self, db: Db) -> None:
         self.db = db
@@ -57,6 +77,49 @@ class SqlTx:
         self.audit: Audit = SqlAudit(db)
         self.dpa: DpaAcceptances = SqlDpaAcceptances(db)
         self.jobs: Jobs = SqlJobs(db.execute, db.dialect)
+
+
+class SqlTx:
+    """One transaction: the repositories of its connection, and what runs after its commit."""
+
+    __slots__ = (
+        "_on_commit",
+        "api_tokens",
+        "audit",
+        "conversations",
+        "db",
+        "dpa",
+        "events",
+        "jobs",
+        "links",
+        "logins",
+        "members",
+        "messages",
+        "operators",
+        "retention",
+        "sessions",
+        "stats",
+        "websites",
+    )
+
+    def __init__(self, repositories: Repositories) -> None:
+        r = repositories
+        self.db = r.db
+        self.websites: Websites = r.websites
+        self.operators: Operators = r.operators
+        self.members: Members = r.members
+        self.logins: Logins = r.logins
+        self.links: Links = r.links
+        self.api_tokens: ApiTokens = r.api_tokens
+        self.sessions: Sessions = r.sessions
+        self.conversations: Conversations = r.conversations
+        self.messages: Messages = r.messages
+        self.events: Events = r.events
+        self.retention: Retention = r.retention
+        self.stats: Stats = r.stats
+        self.audit: Audit = r.audit
+        self.dpa: DpaAcceptances = r.dpa
+        self.jobs: Jobs = r.jobs
         self._on_commit: list[Callable[[], None]] = []
 
     def on_commit(self, callback: Callable[[], None]) -> None:

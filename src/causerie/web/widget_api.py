@@ -14,6 +14,7 @@ from causerie.actions.sessions import do_open_session
 from causerie.domain.models import PageView
 from causerie.domain.websites import public_settings
 from causerie.domain.wire import message_json, read_up_to_json, visitor_session_json
+from causerie.runtime import Runtime
 from causerie.web.body import body_doc, parse_body
 from causerie.web.client import client_ip
 from causerie.web.deps import Bearer, Rt
@@ -27,8 +28,10 @@ router = APIRouter(prefix="/api/widget/v1", tags=["visitor"])
     openapi_extra=body_doc(SessionIn),
     summary="Open the chatbox session: renew it from its token, or create a temporary one",
 )
-async def open_session(website_id: str, request: Request, rt: Rt) -> JSONResponse:
-    """Every page view of every website calls it (the chatbox load)."""
+async def open_session(website_id: str, request: Request) -> JSONResponse:
+    """Every page view of every website calls it (the chatbox load): the runtime is taken from
+    the app rather than through a dependency, which FastAPI would solve on each request."""
+    rt: Runtime = request.app.state.rt
     data = await parse_body(request, SessionIn)
     opened = await do_open_session(
         rt,
