@@ -42,6 +42,7 @@ from causerie.store.tx import Repositories, SqlTx
 log = logging.getLogger("causerie.store")
 
 WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024  # SQLite's own automatic checkpoint is at about 4 MB
+_BEGIN = "causerie_begin"  # connection.info key: the statement that begins its next transaction
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -88,7 +89,7 @@ def sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql(connection.info.pop(_BEGIN, "BEGIN"))
 
     return engine
 
@@ -228,6 +229,12 @@ class SqliteStore:
         if synchronous != self._synchronous:  # only settable between transactions
             self._raw.execute(f"PRAGMA synchronous={synchronous}").close()
             self._synchronous = synchronous
+        # IMMEDIATE: the group takes the write lock as it begins. A deferred BEGIN would take a
+        # read snapshot first, and upgrading it fails at once ("database is locked", no busy
+        # wait) when another process (a CLI command, a second server on the same file) wrote
+        # in between; with IMMEDIATE the busy timeout applies instead. One writer connection per
+        # process: nothing in this process waits on it.
+        self._conn.info[_BEGIN] = "BEGIN IMMEDIATE"
         self._outer = self._conn.begin()
         self._group_durable = durable
         group = self._group = asyncio.get_running_loop().create_future()
