@@ -122,6 +122,7 @@ def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
             # HTTP sends are counted in windows of the test's clock, which stands still: tests
             # that send many messages would meet the limit. The limits' own tests set theirs.
             "frame_rate": "1000/s",
+            "new_session_rate": "100000/m",
             **overrides,
         }
         return load_settings(environ={}, **values)

@@ -90,3 +90,40 @@ def test_an_operator_sending_over_http_is_held_to_a_sockets_pace(
         assert harness.scalar("SELECT count(*) FROM messages") == 4
         clock.advance(timedelta(seconds=1))
         assert reply("a4").status_code == 201
+
+
+def test_one_network_opens_at_most_its_new_sessions_a_minute_and_renewals_never_count(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[[Settings], ServerThread],
+    harness: Harness,
+    site: Site,
+    clock: ManualClock,
+) -> None:
+    settings = make_settings(new_session_rate="3/m", trusted_proxies="127.0.0.1")
+    server = start_server(settings)
+
+    def load(address: str, token: str | None = None) -> httpx.Response:
+        body: dict[str, object] = {"page": {"url": f"{ORIGIN}/"}}
+        if token is not None:
+            body["token"] = token
+        return http.post(
+            f"/api/widget/v1/websites/{site.website_id}/session",
+            json=body,
+            headers={"Origin": ORIGIN, "X-Forwarded-For": address},
+        )
+
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        opened = [load(f"203.0.113.{i}") for i in range(1, 4)]  # one /24
+        assert [r.status_code for r in opened] == [201] * 3
+        refused = load("203.0.113.99")
+        assert refused.status_code == 429
+        assert refused.json()["error"]["code"] == "rate_limited"
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert harness.scalar("SELECT count(*) FROM sessions") == 3
+
+        token = opened[0].json()["token"]
+        assert load("203.0.113.1", token).status_code == 200  # a renewal is not a new session
+        assert load("198.51.100.7").status_code == 201  # another network has its own count
+        clock.advance(timedelta(minutes=1))
+        assert load("203.0.113.99").status_code == 201
+        assert harness.scalar("SELECT count(*) FROM sessions") == 5

@@ -232,6 +232,12 @@ SPECS: tuple[Spec, ...] = (
         "WebSocket frames per second per socket (bursts of twice that).",
     ),
     Spec(
+        "new_session_rate",
+        "120/m",
+        parse_rate,
+        "New chatbox sessions from one network (IPv4 /24, IPv6 /48), across nodes with Redis.",
+    ),
+    Spec(
         "ws_idle_timeout",
         "90s",
         lambda t: parse_duration(t),
@@ -317,6 +323,7 @@ class Settings:
     file_store: S3Location | None = None
     s3_endpoint: str | None = None
     frame_rate: float = 20.0
+    new_session_rate: float = 2.0  # per second: 120 a minute
     ws_idle_timeout: timedelta = timedelta(seconds=90)
     cookie_max_age: timedelta = timedelta(days=182)
     login_ttl: timedelta = timedelta(days=14)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from causerie.actions.limits import check_new_session_rate
 from causerie.domain.errors import Forbidden, NotFound, Unauthenticated
 from causerie.domain.events import Stream
 from causerie.domain.models import (
@@ -78,6 +79,7 @@ async def do_open_session(
                 )
         return renewed
 
+    await check_new_session_rate(rt, ip)
     new_token_ = new_token()
     created = _new_session(website_id, page, ip, now)
     async with rt.store.transaction(durable=False) as tx:

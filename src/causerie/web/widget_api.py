@@ -15,12 +15,13 @@ from causerie.domain.models import PageView
 from causerie.domain.websites import public_settings
 from causerie.domain.wire import message_json, read_up_to_json, visitor_session_json
 from causerie.runtime import Runtime
+from causerie.web.api_models import ERRORS
 from causerie.web.body import body_doc, parse_body
 from causerie.web.client import client_ip
 from causerie.web.deps import Bearer, Rt
 from causerie.web.schemas import MessageIn, ProfileIn, SessionIn
 
-router = APIRouter(prefix="/api/widget/v1", tags=["visitor"])
+router = APIRouter(prefix="/api/widget/v1", tags=["visitor"], responses=ERRORS)
 
 
 @router.post(

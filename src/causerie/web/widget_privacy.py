@@ -10,11 +10,12 @@ from fastapi.responses import JSONResponse
 from causerie.actions.consent import do_give_consent, do_withdraw_consent
 from causerie.actions.privacy import do_erase_own_session, do_export_own_session
 from causerie.domain.wire import visitor_session_json
+from causerie.web.api_models import ERRORS
 from causerie.web.body import body_doc, parse_body
 from causerie.web.deps import Bearer, Rt
 from causerie.web.schemas import ConsentIn
 
-router = APIRouter(prefix="/api/widget/v1", tags=["visitor"])
+router = APIRouter(prefix="/api/widget/v1", tags=["visitor"], responses=ERRORS)
 
 
 @router.get("/session/export", summary="Everything held about this visitor, as JSON (P9)")
