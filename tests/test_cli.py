@@ -4,27 +4,40 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import pty
 import re
 import subprocess
+import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import click
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import make_url
 
 from causerie.actions.jobs import Work, do_enqueue, do_run_due_jobs
+from causerie.actions.messages import do_send_visitor_message
 from causerie.actions.operators import do_add_operator
+from causerie.actions.profiles import do_update_visitor_profile
 from causerie.actions.sessions import do_open_session
 from causerie.actions.websites import do_create_website
+from causerie.cli import main
 from causerie.clock import ManualClock
 from causerie.domain.jobs import MAX_ATTEMPTS, Job, JobKind
-from causerie.domain.models import Actor, PageView
+from causerie.domain.models import Actor, PageView, Role
+from causerie.domain.websites import NAME_MAX
 from causerie.runtime import Runtime
 from causerie.store.schema import metadata
+from causerie.web.api_models import WebsiteIn
 from tests.conftest import ORIGIN, Harness
 from tests.support import (
+    CLI_TIMEOUT,
     cli_env,
     empty_database,
+    free_port,
     is_sqlite,
     query,
     run_cli,
@@ -32,6 +45,7 @@ from tests.support import (
     table_names,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 RULES = (
     "temporary_sessions",
     "chat_ips",
@@ -399,3 +413,181 @@ def test_version(tmp_path: Path) -> None:
     result = Cli(tmp_path, None)("--version")
     assert result.returncode == 0
     assert re.search(r"\d+\.\d+\.\d+", result.stdout)
+
+
+# -- a newcomer's first steps (issue 12) -------------------------------------------------------
+
+
+def _one_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The single line a failed command printed, after checking it printed nothing else."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert result.stdout == ""
+    return lines[0]
+
+
+def test_a_postgresql_server_that_is_down_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    url = f"postgresql://ada:hunter2@127.0.0.1:{free_port()}/causerie"
+    cli = Cli(tmp_path, url)
+    for command in (("website", "list"), ("migrate",), ("serve", "--port", str(free_port()))):
+        line = _one_line(cli(*command))
+        assert "nothing answers at 127.0.0.1" in line and "CAUSERIE_DATABASE_URL" in line
+        assert "hunter2" not in line
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [({"database": "causerie_no_such_db"}, "does not exist"), ({"username": "nosuchrole"}, "role")],
+    ids=["missing database", "unknown role"],
+)
+def test_a_missing_database_or_role_is_one_line_and_exit_2(
+    tmp_path: Path, request: pytest.FixtureRequest, change: dict[str, str], said: str
+) -> None:
+    admin: str | None = request.getfixturevalue("postgres_database")
+    if admin is None:
+        pytest.skip("PostgreSQL is not reachable")
+    url = make_url(admin).set(**change).render_as_string(hide_password=False)
+    for command in (("website", "list"), ("migrate",)):
+        line = _one_line(Cli(tmp_path, url)(*command))
+        assert said in line and "CAUSERIE_DATABASE_URL" in line
+
+
+def test_a_redis_that_does_not_answer_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    redis_url = f"redis://:hunter2@127.0.0.1:{free_port()}/0"
+    cli = Cli(tmp_path, None, CAUSERIE_REDIS_URL=redis_url)
+    for command in (("operator", "list"), ("serve", "--port", str(free_port()))):
+        line = _one_line(cli(*command))
+        assert "Redis" in line and "does not answer" in line and "CAUSERIE_REDIS_URL" in line
+        assert "hunter2" not in line
+
+
+@pytest.mark.parametrize("blocked", ["secret_key", "causerie.db"])
+def test_an_unusable_data_folder_is_one_line_and_exit_2(tmp_path: Path, blocked: str) -> None:
+    """Running as root, a folder cannot be made unwritable: a folder where Causerie must write
+    a file fails the same way (the operating system refuses the write)."""
+    cli = Cli(tmp_path, None)
+    (cli.data_dir / blocked).mkdir(parents=True)
+    line = _one_line(cli("website", "list"))
+    assert str(cli.data_dir / blocked) in line
+
+
+def test_every_commands_short_help_is_a_whole_sentence() -> None:
+    """click cuts a short help at the first full stop ("GDPR Art.")."""
+
+    def commands(group: click.Group) -> Iterator[click.Command]:
+        for command in group.commands.values():
+            yield command
+            if isinstance(command, click.Group):
+                yield from commands(command)
+
+    for command in commands(main):
+        first = " ".join((command.help or "").split("\n\n")[0].split())
+        short = command.get_short_help_str(limit=1000)
+        assert short.removesuffix(".") == first.removesuffix("."), command.name
+
+
+def _conversation_with_one_message(harness: Harness, email: str) -> str:
+    rt = harness.rt
+    website = harness.run(do_create_website(rt, Actor.cli(), "Shop", [ORIGIN]))
+    page = PageView(url="https://shop.example/")
+    opened = harness.run(
+        do_open_session(
+            rt, website_id=website.id, token=None, page=page, ip="203.0.113.7", origin=ORIGIN
+        )
+    )
+    harness.run(do_update_visitor_profile(rt, token=opened.token, origin=ORIGIN, email=email))
+    sent = harness.run(
+        do_send_visitor_message(rt, token=opened.token, origin=ORIGIN, client_id="c1", body="hi")
+    )
+    return sent.message.conversation_id
+
+
+def test_counts_of_one_are_in_the_singular(cli: Cli, harness: Harness) -> None:
+    conversation = _conversation_with_one_message(harness, "ada@mail.example")
+    assert cli.ok("privacy", "erase", "--email", "ada@mail.example").strip() == (
+        "erased 1 session and 1 message"
+    )
+    other = _conversation_with_one_message(harness, "bob@mail.example")
+    deleted = cli.ok("conversation", "delete", other).strip()
+    assert deleted == f"deleted conversation {other} and its 1 message"
+    assert conversation != other
+
+
+def test_erasing_a_person_nothing_is_held_about_does_not_prompt(cli: Cli) -> None:
+    """On a terminal: no "Erase 0 sessions ...?" question, one line, exit 0."""
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "causerie", "privacy", "erase", "--email", "no@one.example"],
+            env=cli.env,
+            cwd=cli.cwd,
+            stdin=follower,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        out, err = process.communicate(timeout=CLI_TIMEOUT)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert process.returncode == 0, err
+    assert out.strip() == "nothing held about no@one.example: nothing to erase"
+    assert "Erase" not in out + err
+    # Not on a terminal: the same answer.
+    piped = cli.ok("privacy", "erase", "--email", "no@one.example")
+    assert piped.strip() == "nothing held about no@one.example: nothing to erase"
+
+
+def test_operator_list_shows_operators_and_their_roles(cli: Cli, harness: Harness) -> None:
+    rt = harness.rt
+    shop = harness.run(do_create_website(rt, Actor.cli(), "Shop", [ORIGIN]))
+    other = harness.run(do_create_website(rt, Actor.cli(), "Other", ["https://o.example"]))
+    ada = harness.run(
+        do_add_operator(
+            rt, Actor.cli(), "ada@shop.example", website_id=shop.id, role=Role.OWNER, name="Ada"
+        )
+    ).operator
+    bob = harness.run(
+        do_add_operator(rt, Actor.cli(), "bob@o.example", website_id=other.id, role=None)
+    ).operator
+
+    listed = json.loads(cli.ok("operator", "list", "--json"))
+    assert sorted(listed, key=lambda row: row["email"]) == [
+        {
+            "id": ada.id,
+            "email": "ada@shop.example",
+            "name": "Ada",
+            "website_id": shop.id,
+            "role": "owner",
+            "pending": False,
+        },
+        {
+            "id": bob.id,
+            "email": "bob@o.example",
+            "name": "bob",
+            "website_id": other.id,
+            "role": "agent",
+            "pending": False,
+        },
+    ]
+    only_shop = json.loads(cli.ok("operator", "list", "--website", shop.id, "--json"))
+    assert [row["email"] for row in only_shop] == ["ada@shop.example"]
+    table = cli.ok("operator", "list")
+    assert "ada@shop.example" in table and "bob@o.example" in table and "owner" in table
+    unknown = cli("operator", "list", "--website", "nosuchwebsite")
+    assert unknown.returncode == 1 and "nosuchwebsite" in unknown.stderr
+
+
+def test_a_website_name_has_one_limit_the_domains(cli: Cli, database_url: str) -> None:
+    longest = "n" * NAME_MAX
+    assert website_id_in(cli.ok("website", "add", longest, "--origin", ORIGIN))
+    refused = cli("website", "add", longest + "n", "--origin", ORIGIN)
+    assert refused.returncode == 1 and f"1 to {NAME_MAX} characters" in refused.stderr
+    assert query(database_url, "SELECT name FROM websites") == [(longest,)]
+    # The inbox's form says the same, for a new website and for an existing one.
+    form = (ROOT / "src/causerie/inbox/settings.js").read_text()
+    lengths = re.findall(r'el\("input", \{ name: "name",[^}]*maxlength: (\d+)', form)
+    assert lengths == [str(NAME_MAX), str(NAME_MAX)]
+    assert WebsiteIn.model_json_schema()["properties"]["name"]["maxLength"] == NAME_MAX

@@ -172,3 +172,43 @@ def test_the_demo_shop_looks_like_a_shop_and_requests_nothing_from_elsewhere(
         assert [url for url in requested if not url.startswith(ours)] == []
         assert errors == []
         context.close()
+
+
+def test_the_demo_keeps_its_own_data_folder_and_ctrl_c_ends_it_quietly(tmp_path: Path) -> None:
+    """A newcomer runs the demo, then `causerie serve`: the real install must still be fresh
+    (no demo owner, a setup link), so the demo stays out of `./causerie-data`, even when the
+    environment names a data folder or a database."""
+    port, shop_port = free_port(), free_port()
+    env = cli_env(tmp_path / "causerie-data")  # what `serve` uses here
+    env["CAUSERIE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'causerie-data' / 'causerie.db'}"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "causerie",
+            "demo",
+            "--port",
+            f"{port}",
+            "--shop-port",
+            f"{shop_port}",
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        printed = [process.stdout.readline() for _ in range(8)]
+        _wait_healthy(f"http://127.0.0.1:{port}", process)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=15)
+    folder = (tmp_path / "causerie-demo").resolve()
+    assert printed[7].startswith(f"Demo data: {folder} ")
+    assert (folder / "causerie.db").is_file()
+    assert not (tmp_path / "causerie-data").exists()
+    assert process.returncode == 130, err
+    assert "Aborted" not in err and "Traceback" not in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import httpx
@@ -243,3 +244,34 @@ def test_unknown_before_id_is_404(http: httpx.Client, site: Site) -> None:
         headers={"Authorization": f"Bearer {token}"},
     )
     assert error_of(response, 404)["code"] == "message_not_found"
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def test_a_refused_origin_is_logged_once_with_the_website_and_origin_but_no_address(
+    http: httpx.Client, site: Site
+) -> None:
+    """The page's owner sees no chatbox and the browser hides why: the server log says it."""
+    records = _Records()
+    logger = logging.getLogger("causerie.widget")
+    logger.addHandler(records)
+    try:
+        for _ in range(3):
+            response = http.post(
+                session_url(site),
+                json={"page": PAGE},
+                headers={"Origin": "https://typo.example", "X-Forwarded-For": "198.51.100.9"},
+            )
+            assert error_of(response, 403)["code"] == "origin_not_allowed"
+    finally:
+        logger.removeHandler(records)
+    (line,) = [text for text in records.lines if "https://typo.example" in text]
+    assert site.website_id in line and "add the origin" in line
+    assert "127.0.0.1" not in line and "198.51.100.9" not in line

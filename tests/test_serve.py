@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 
-from tests.support import cli_env, free_port
+from tests.support import cli_env, free_port, run_cli
 from tests.test_demo import _wait_healthy
 
 
@@ -72,3 +73,66 @@ def test_a_fresh_install_prints_a_setup_link_that_makes_the_first_owner(tmp_path
     finally:
         rest = _stop(process)
     assert "/app/#/setup" not in text + rest
+
+
+def test_a_port_in_use_is_one_line_and_exit_2_before_anything_is_printed(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for command in (
+            ("serve", "--port", str(port)),
+            ("demo", "--port", str(port), "--shop-port", str(free_port())),
+            ("demo", "--port", str(free_port()), "--shop-port", str(port)),
+        ):
+            result = run_cli(*command, env=cli_env(tmp_path / "data"), cwd=tmp_path)
+            assert result.returncode == 2, result.stderr
+            assert result.stdout == ""
+            (line,) = result.stderr.strip().splitlines()
+            assert f"cannot listen on 127.0.0.1:{port}" in line and "in use" in line
+            assert (
+                "--shop-port" if command[-2:] == ("--shop-port", str(port)) else "--port"
+            ) in line
+
+
+def test_ctrl_c_ends_serve_quietly_with_130(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "causerie", "serve", "--port", str(port)],
+        env=cli_env(tmp_path / "data"),
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", process)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=15)
+    assert process.returncode == 130, err
+    assert "Aborted" not in err and "Traceback" not in err
+
+
+def test_the_root_sends_people_to_the_inbox_at_the_public_url(tmp_path: Path) -> None:
+    """Not to the address in the Host header, which whoever sends the request chooses."""
+    port = free_port()
+    public = "https://chat.example.org"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "causerie", "serve", "--port", str(port)],
+        env=cli_env(tmp_path / "data", CAUSERIE_PUBLIC_URL=public),
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", process)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+            response = http.get("/", headers={"Host": "evil.example"})
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=15)
+    assert response.status_code == 302
+    assert response.headers["location"] == f"{public}/app/"

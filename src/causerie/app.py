@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from causerie import __version__
 from causerie.actions.job_kinds import KINDS
@@ -120,6 +120,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.router.routes.extend(ws.routes)
     app.include_router(assets.router)
     app.include_router(inbox.router)
+
+    inbox_url = f"{settings.public_url}/app/"
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        # Built from the public URL, never from the Host header a client sent.
+        return RedirectResponse(inbox_url, status_code=302)
 
     @app.get("/api/health", tags=["server"], summary="Liveness")
     async def health() -> JSONResponse:

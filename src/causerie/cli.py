@@ -1,48 +1,63 @@
 """The `causerie` command (docs/cli.md). Every command creates the data folder and brings the
-schema up to date first, so any of them can be the first one run. None of them prompts."""
+schema up to date first, so any of them can be the first one run. None of them prompts, but
+`privacy erase` on a terminal. A setting, database or Redis that cannot be used, or a port that
+is taken, is one line on standard error and exit status 2; Ctrl-C ends any command quietly with
+130."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from causerie.actions.accounts import do_create_setup_link
 from causerie.actions.conversations import do_delete_conversation
 from causerie.actions.jobs import do_retry_job, get_jobs
+from causerie.actions.members import get_members
 from causerie.actions.operators import check_role_name, do_add_operator, do_create_api_token
 from causerie.actions.privacy import do_erase_subject, do_export_subject, find_subject, get_register
 from causerie.actions.retention import do_purge
-from causerie.actions.websites import do_create_website
+from causerie.actions.websites import do_create_website, get_website
 from causerie.clock import SystemClock
-from causerie.domain.errors import DomainError
+from causerie.domain.errors import DomainError, NotFound
 from causerie.domain.jobs import Job, JobState
-from causerie.domain.models import Actor, Scope
+from causerie.domain.models import Actor, Member, Scope
 from causerie.domain.retention import RULE_DOCS, Rule
 from causerie.domain.websites import snippet
 from causerie.domain.wire import iso
 from causerie.runtime import Runtime
 from causerie.settings import Settings, SettingsError, load_settings
-from causerie.store.migrate import upgrade
-from causerie.wiring import running
+from causerie.wiring import CannotStart, running, upgrade_schema
 
 T = TypeVar("T")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _settings(**overrides: str) -> Settings:
     try:
         return load_settings(None, **overrides)
     except SettingsError as exc:
-        err.print(f"[red]causerie: bad setting:[/red] {exc}")
+        err.print(f"[red]causerie: bad setting:[/red] {escape(str(exc))}")
         sys.exit(2)
+
+
+def _cannot_start(exc: CannotStart) -> None:
+    err.print(f"[red]causerie:[/red] {escape(str(exc))}")
+    sys.exit(2)
 
 
 def _run(settings: Settings, action: Callable[[Runtime], Awaitable[T]]) -> T:
@@ -55,12 +70,40 @@ def _run(settings: Settings, action: Callable[[Runtime], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(main())
+    except CannotStart as exc:
+        _cannot_start(exc)
+        raise  # unreachable: _cannot_start exits
     except DomainError as exc:
         err.print(f"[red]causerie:[/red] {exc.message}")
         sys.exit(1)
 
 
-@click.group()
+def _listen(host: str, port: int, option: str = "--port") -> socket.socket:
+    """A socket listening on host:port, taken before anything is printed; a port in use (or an
+    address this machine does not have) is one line and exit status 2."""
+    from causerie.server import listen
+
+    try:
+        return listen(host, port)
+    except OSError as exc:
+        err.print(
+            f"[red]causerie:[/red] cannot listen on {escape(host)}:{port}: "
+            f"{escape(exc.strerror or str(exc))}; stop what uses it or choose another {option}"
+        )
+        sys.exit(2)
+
+
+class _Commands(click.Group):
+    """The `causerie` group: Ctrl-C ends a command with status 130 and no "Aborted!"."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            sys.exit(130)
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="causerie")
 def main() -> None:
     """Causerie: a self-hosted, privacy-first live chat for websites."""
@@ -81,13 +124,15 @@ def serve(host: str, port: int) -> None:
         # Nobody said where the server is reached: it is where it listens.
         shown = f"[{host}]" if ":" in host else host
         settings = _settings(public_url=f"http://{shown}:{port}")
+    listening = _listen(host, port)
     setup_link = _run(settings, do_create_setup_link)
     out.print(f"Causerie serving on http://{host}:{port}  (data: {settings.data_dir})")
-    out.print(f"Inbox: {settings.public_url}/app/")
+    out.print(f"Inbox: {settings.public_url}/app/", markup=False)
     if setup_link is not None:
         out.print("Fresh install: create the first owner with this one-time link (valid 24 hours):")
         out.print(f"  {setup_link}", markup=False)
-    uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options(settings))
+    config = uvicorn.Config(create_app(settings), **uvicorn_options(settings))
+    uvicorn.Server(config).run(sockets=[listening])
 
 
 @main.command()
@@ -106,14 +151,28 @@ def serve(host: str, port: int) -> None:
     type=click.IntRange(1, 65535),
     help="Port of the sample shop (a second origin) that embeds the chatbox.",
 )
-def demo(host: str, port: int, shop_port: int) -> None:
+@click.option(
+    "--data-dir",
+    default="./causerie-demo",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The demo's own folder (SQLite database and secret key), apart from serve's.",
+)
+def demo(host: str, port: int, shop_port: int, data_dir: Path) -> None:
     """Serve Causerie and a sample shop with the chatbox, to see a live chat in a minute."""
     from causerie.demo import DEMO_OPERATOR, prepare, serve_demo
 
     if port == shop_port:
         raise click.UsageError("--port and --shop-port must differ")
     shop = f"http://{host}:{shop_port}"
-    settings = _settings(public_url=f"http://{host}:{port}")
+    # The demo's operator and website never land in the real install's folder or database.
+    folder = data_dir.expanduser().resolve()
+    settings = _settings(
+        public_url=f"http://{host}:{port}",
+        data_dir=str(folder),
+        database_url=f"sqlite:///{folder / 'causerie.db'}",
+    )
+    sockets = [_listen(host, port), _listen(host, shop_port, "--shop-port")]
     website, token, password = _run(settings, lambda rt: prepare(rt, shop))
     out.print(f"Causerie:  http://{host}:{port}")
     out.print(f"Demo shop: {shop}   (open it, click the chat button, say hello)")
@@ -122,14 +181,18 @@ def demo(host: str, port: int, shop_port: int) -> None:
     out.print(f"Website id: {website.id}")
     out.print("Or answer over the API, with this token (shown once):")
     out.print(f"  {token}", markup=False)
-    asyncio.run(serve_demo(settings, website.id, host, port, shop_port))
+    out.print(f"Demo data: {folder}   (its own folder: `causerie serve` does not use it)")
+    asyncio.run(serve_demo(settings, website.id, f"http://{host}:{port}", sockets))
 
 
 @main.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
     settings = _settings()
-    applied = asyncio.run(upgrade(settings.database_url))
+    try:
+        applied = asyncio.run(upgrade_schema(settings))
+    except CannotStart as exc:
+        _cannot_start(exc)
     out.print("schema updated" if applied else "schema already up to date")
 
 
@@ -175,18 +238,18 @@ def website_add(name: str, origins: tuple[str, ...]) -> None:
     out.print(snippet(site.id, settings.public_url), markup=False)
 
 
+async def _websites(rt: Runtime) -> list[Any]:
+    async with rt.store.read() as tx:
+        return await tx.websites.list_all()
+
+
 @website.command("list")
 def website_list() -> None:
     """List websites."""
-
-    async def get(rt: Runtime) -> list[Any]:
-        async with rt.store.transaction() as tx:
-            return await tx.websites.list_all()
-
     table = Table()
     for column in ("id", "name", "origins"):
         table.add_column(column)
-    for site in _run(_settings(), get):
+    for site in _run(_settings(), _websites):
         table.add_row(site.id, site.name, ", ".join(site.origins))
     out.print(table)
 
@@ -229,6 +292,47 @@ def operator_add(email: str, website_id: str | None, role: str | None, name: str
         out.print("existing operator: password unchanged")
 
 
+@operator.command("list")
+@click.option("--website", "website_id", help="Only the operators of this website.")
+@click.option("--json", "as_json", is_flag=True, help="Print the operators as a JSON array.")
+def operator_list(website_id: str | None, as_json: bool) -> None:
+    """List operators with their role on each website (invited ones marked pending)."""
+
+    async def get(rt: Runtime) -> list[tuple[str, Member]]:
+        if website_id and await get_website(rt, website_id) is None:
+            raise NotFound(f"no website {website_id!r}", "website_not_found")
+        ids = [website_id] if website_id else [site.id for site in await _websites(rt)]
+        return [
+            (site_id, member)
+            for site_id in ids
+            for member in await get_members(rt, Actor.cli(), site_id)
+        ]
+
+    found = _run(_settings(), get)
+    if as_json:
+        rows = [
+            {
+                "id": member.operator.id,
+                "email": member.operator.email,
+                "name": member.operator.name,
+                "website_id": site_id,
+                "role": member.role.value,
+                "pending": member.pending,
+            }
+            for site_id, member in found
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table()
+    for column in ("id", "email", "name", "website", "role"):
+        table.add_column(column)
+    for site_id, member in found:
+        role = f"{member.role.value} (pending)" if member.pending else member.role.value
+        person = member.operator
+        table.add_row(person.id, person.email, person.name, site_id, role)
+    out.print(table)
+
+
 @main.group()
 def token() -> None:
     """API tokens for integrations and scripts."""
@@ -266,7 +370,7 @@ def conversation() -> None:
 def conversation_delete(conversation_id: str) -> None:
     """Destroy a conversation with its session, messages, profile and IP (P20)."""
     count = _run(_settings(), lambda rt: do_delete_conversation(rt, Actor.cli(), conversation_id))
-    out.print(f"deleted conversation {conversation_id} and its {count} messages")
+    out.print(f"deleted conversation {conversation_id} and its {_plural(count, 'message')}")
 
 
 @main.group()
@@ -290,19 +394,26 @@ def privacy_erase(email: str, yes: bool) -> None:
     settings = _settings()
     if sys.stdin.isatty() and not yes:
         found = _run(settings, lambda rt: find_subject(rt, Actor.cli(), email=email))
+        if not found:
+            out.print(f"nothing held about {email}: nothing to erase", markup=False)
+            return
         messages = sum(s.messages for s in found)
         click.confirm(
-            f"Erase {len(found)} sessions and {messages} messages of {email}? "
-            "This cannot be undone",
+            f"Erase {_plural(len(found), 'session')} and {_plural(messages, 'message')} "
+            f"of {email}? This cannot be undone",
             abort=True,
         )
     counts = _run(settings, lambda rt: do_erase_subject(rt, Actor.cli(), email=email))
-    out.print(f"erased {counts['sessions']} sessions and {counts['messages']} messages")
+    if not counts["sessions"]:
+        out.print(f"nothing held about {email}: nothing to erase", markup=False)
+        return
+    sessions = _plural(counts["sessions"], "session")
+    out.print(f"erased {sessions} and {_plural(counts['messages'], 'message')}")
 
 
 @privacy.command("register")
 def privacy_register() -> None:
-    """Print the record of processing activities (GDPR Art. 30) as Markdown."""
+    """Print the record of processing activities (Article 30 of the GDPR) as Markdown."""
     click.echo(_run(_settings(), lambda rt: get_register(rt, Actor.cli())), nl=False)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import socket
 from dataclasses import dataclass
 
 import uvicorn
@@ -207,20 +208,20 @@ async def prepare(rt: Runtime, shop_origin: str) -> tuple[Website, str, str]:
 
 
 async def serve_demo(
-    settings: Settings, website_id: str, host: str, port: int, shop_port: int
+    settings: Settings, website_id: str, causerie_url: str, sockets: list[socket.socket]
 ) -> None:
-    causerie_url = f"http://{host}:{port}"
+    """Serve Causerie on `sockets[0]` and the shop on `sockets[1]` (bound by the caller)."""
     options = uvicorn_options(settings)
     servers = [
-        uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, **options)),
+        uvicorn.Server(uvicorn.Config(create_app(settings), **options)),
         uvicorn.Server(
             uvicorn.Config(
                 shop_app(website_id, causerie_url),
-                host=host,
-                port=shop_port,
                 log_config=options["log_config"],
                 access_log=False,
             )
         ),
     ]
-    await asyncio.gather(*(server.serve() for server in servers))
+    await asyncio.gather(
+        *(server.serve(sockets=[sock]) for server, sock in zip(servers, sockets, strict=True))
+    )

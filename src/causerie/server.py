@@ -7,6 +7,7 @@ four times the memory per socket). Protocol pings every 20 s drop peers that van
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from causerie.logs import logging_config
@@ -29,3 +30,18 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_ping_interval": 20.0,
         "ws_ping_timeout": 20.0,
     }
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, as uvicorn would bind it, for `Server.serve(sockets=...)`.
+    Taken before anything is printed or started, so a port in use fails first (`OSError`)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock

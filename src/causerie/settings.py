@@ -387,6 +387,14 @@ def _secret_key(data_dir: Path) -> str:
         raise SettingsError(f"{path}: not a usable secret key ({exc})") from None
 
 
+def _unusable(data_dir: Path, exc: OSError) -> SettingsError:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return SettingsError(
+        f"CAUSERIE_DATA_DIR: cannot use {data_dir}: {exc.strerror or exc}{where}; "
+        "it must be a folder this account can read and write"
+    )
+
+
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) -> Settings:
     """Build the settings from overrides, then the environment, then causerie.toml, then defaults.
 
@@ -415,7 +423,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         raise SettingsError(
             f"CAUSERIE_DATA_DIR: cannot create {data_dir}: {exc.strerror}"
         ) from None
-    file_values = _read_toml(data_dir / "causerie.toml")
+    try:
+        file_values = _read_toml(data_dir / "causerie.toml")
+    except OSError as exc:
+        raise _unusable(data_dir, exc) from None
 
     values: dict[str, Any] = {"data_dir": data_dir}
     sources: dict[str, str] = {}
@@ -437,5 +448,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
         )
     values.setdefault("database_url", f"sqlite:///{data_dir / 'causerie.db'}")
     if "secret_key" not in values:
-        values["secret_key"] = _secret_key(data_dir)
+        try:
+            values["secret_key"] = _secret_key(data_dir)
+        except OSError as exc:
+            raise _unusable(data_dir, exc) from None
     return Settings(**values, sources=sources)

@@ -21,6 +21,14 @@ from causerie.runtime import Runtime
 from causerie.settings import Settings
 from causerie.store.database import open_store
 from causerie.store.migrate import upgrade
+from causerie.store.open_errors import explain_open_error
+
+REDIS_CHECK_TIMEOUT = 3.0  # seconds Redis has to answer a PING at start
+
+
+class CannotStart(Exception):
+    """A service the settings name cannot be used (the database cannot be opened, Redis does not
+    answer). The message is one line: what failed and what to do."""
 
 
 def build_runtime(settings: Settings, clock: Clock) -> Runtime:
@@ -51,10 +59,39 @@ async def close_runtime(rt: Runtime) -> None:
         stack.push_async_callback(rt.hub.close)
 
 
+async def upgrade_schema(settings: Settings) -> bool:
+    """Apply every missing migration (True when some were); `CannotStart` when the database
+    cannot be reached or used at all."""
+    try:
+        return await upgrade(settings.database_url)
+    except Exception as exc:
+        reason = explain_open_error(exc, settings.database_url)
+        if reason is None:
+            raise
+        raise CannotStart(reason) from None
+
+
+async def check_redis(settings: Settings) -> None:
+    """`CannotStart` unless the configured Redis answers. Only at start: once running, a node
+    rides out Redis restarts (docs/realtime.md)."""
+    if settings.redis_url is None:
+        return
+    from causerie.broker.redis_client import shown_url, why_silent
+
+    reason = await why_silent(settings.redis_url, REDIS_CHECK_TIMEOUT)
+    if reason is not None:
+        raise CannotStart(
+            f"Redis at {shown_url(settings.redis_url)} does not answer ({reason}); "
+            "start it, or fix or unset CAUSERIE_REDIS_URL"
+        )
+
+
 @asynccontextmanager
 async def running(settings: Settings, clock: Clock) -> AsyncIterator[Runtime]:
-    """The schema brought up to date, then a started runtime, closed on the way out."""
-    await upgrade(settings.database_url)
+    """Redis checked, the schema brought up to date, then a started runtime, closed on the way
+    out. Raises `CannotStart` when the database or Redis cannot be used."""
+    await check_redis(settings)
+    await upgrade_schema(settings)
     rt = build_runtime(settings, clock)
     try:
         await start_runtime(rt)

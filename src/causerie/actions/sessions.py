@@ -6,6 +6,7 @@ it creates a temporary session. Only a hash of the token is ever stored.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +27,31 @@ from causerie.domain.sessions import is_expired, visit_changes
 from causerie.domain.websites import allows_origin
 from causerie.runtime import Runtime
 from causerie.tokens import hash_token, new_id, new_token
+
+log = logging.getLogger("causerie.widget")
+
+# Each refused (website, origin) pair is logged once per process, and at most this many are
+# remembered: a page that reloads, or someone trying origins, cannot flood the log.
+_REFUSALS_REMEMBERED = 1000
+_refusals_logged: set[tuple[str, str]] = set()
+
+
+def _origin_refused(website_id: str, origin: str | None) -> Forbidden:
+    """The refusal, logged for the website's administrator, who otherwise sees no chatbox and
+    no reason (the browser hides the answer from the page): the origin, never the address."""
+    key = (website_id, origin or "")
+    if key not in _refusals_logged:
+        if len(_refusals_logged) >= _REFUSALS_REMEMBERED:
+            _refusals_logged.clear()
+        _refusals_logged.add(key)
+        log.warning(
+            "website %s: the chatbox was refused to a page on %r, which is not one of the "
+            "website's origins; if that page is the website's, add the origin in its settings",
+            website_id,
+            origin,
+        )
+    return Forbidden(f"origin {origin!r} is not allowed for this website", "origin_not_allowed")
+
 
 LATEST_MESSAGES = 50
 
@@ -97,7 +123,7 @@ def _allowed(
     if website is None:
         raise NotFound(f"no website {website_id!r}", "website_not_found")
     if not allows_origin(website, origin):
-        raise Forbidden(f"origin {origin!r} is not allowed for this website", "origin_not_allowed")
+        raise _origin_refused(website_id, origin)
     return website, session
 
 
@@ -148,9 +174,7 @@ async def access_visitor_session(rt: Runtime, tx: Tx, token: str, origin: str | 
     if origin is not None:
         website = await tx.websites.get(session.website_id)
         if website is None or not allows_origin(website, origin):
-            raise Forbidden(
-                f"origin {origin!r} is not allowed for this website", "origin_not_allowed"
-            )
+            raise _origin_refused(session.website_id, origin)
     return session
 
 

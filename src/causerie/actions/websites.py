@@ -15,15 +15,15 @@ from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from causerie.domain.models import Actor, Role, Scope, Website
 from causerie.domain.ports import Tx
 from causerie.domain.retention import Rule
-from causerie.domain.websites import check_settings, normalize_origin
+from causerie.domain.websites import NAME_MAX, check_settings, normalize_origin
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
 
 
 def check_website(name: str, origins: list[str]) -> tuple[str, tuple[str, ...]]:
     name = name.strip()
-    if not name or len(name) > 200:
-        raise Invalid("name: a website name is 1 to 200 characters", "invalid_name")
+    if not name or len(name) > NAME_MAX:
+        raise Invalid(f"name: a website name is 1 to {NAME_MAX} characters", "invalid_name")
     if not origins:
         raise Invalid("origins: a website needs at least one origin", "invalid_origin")
     try:

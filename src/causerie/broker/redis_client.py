@@ -8,10 +8,13 @@ pool, before anything is sent on it, so a command is never sent twice.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 KEY_PREFIX = "causerie:"
@@ -31,3 +34,25 @@ def open_client(url: str, timeout: float) -> Redis:
         retry=Retry(NoBackoff(), 0),
         protocol=2,
     )
+
+
+def shown_url(url: str) -> str:
+    """`url` without its password, to print."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:***@" if parts.username else "***@"
+    return urlunsplit(parts._replace(netloc=user + netloc))
+
+
+async def why_silent(url: str, within: float) -> str | None:
+    """None when Redis at `url` answers a PING within `within` seconds; else why not."""
+    client = open_client(url, within)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as exc:
+        return str(exc) or type(exc).__name__
+    finally:
+        await client.aclose()
+    return None

@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 from causerie.domain.errors import Invalid
 from causerie.domain.models import Website
 
+NAME_MAX = 100
+"""The longest website name, in characters: the command line, the API and the inbox's form."""
+
 DEFAULT_SETTINGS: dict[str, Any] = {
     "color": "#3b5bdb",
     "position": "right",

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from causerie.domain.websites import NAME_MAX
 from causerie.web.schemas import Strict
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
@@ -115,7 +116,7 @@ class OperatorBody(Out):
 
 
 class WebsiteIn(Strict):
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=NAME_MAX)
     origins: list[Annotated[str, Field(max_length=300)]] = Field(min_length=1, max_length=50)
 
 
@@ -143,7 +144,7 @@ class SettingsPatch(Strict):
 
 
 class WebsitePatch(Strict):
-    name: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=NAME_MAX)
     origins: list[Annotated[str, Field(max_length=300)]] | None = Field(
         default=None, min_length=1, max_length=50
     )

@@ -68,6 +68,10 @@ export class Session {
       headers: { "Content-Type": "text/plain" }, // JSON as text: no CORS preflight per page view
       body: JSON.stringify(body),
       credentials: "omit",
+    }).catch(async (error) => {
+      // The browser hides a refused origin from the page: if the server answers, that is why.
+      if (await fetch(`${this.base}/api/health`, { mode: "no-cors" }).then(() => 1, () => 0)) console.warn(`Causerie: no chatbox: ${location.origin} is not an allowed origin of website ${this.websiteId}; add it in the website's settings (Allowed origins)`);
+      throw error;
     });
     if (!response.ok) throw new Error(`session: HTTP ${response.status}`);
     /** @type {SessionLoad} */
