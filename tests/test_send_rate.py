@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import httpx
 
@@ -14,6 +15,16 @@ from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
 
 RATE = "2/s"  # bursts of 4 a second
+
+
+def _open(http: httpx.Client, site: Site) -> dict[str, Any]:
+    """A new visitor's chatbox load: its token and session."""
+    opened: dict[str, Any] = http.post(
+        f"/api/widget/v1/websites/{site.website_id}/session",
+        json={"page": {"url": f"{ORIGIN}/"}},
+        headers={"Origin": ORIGIN},
+    ).json()
+    return opened
 
 
 def _visitor_send(http: httpx.Client, token: str, client_id: str) -> httpx.Response:
@@ -33,12 +44,7 @@ def test_a_visitor_sending_over_http_is_held_to_a_sockets_pace(
 ) -> None:
     server = start_server(make_settings(frame_rate=RATE))
     with httpx.Client(base_url=server.url, timeout=10) as http:
-        opened = http.post(
-            f"/api/widget/v1/websites/{site.website_id}/session",
-            json={"page": {"url": f"{ORIGIN}/"}},
-            headers={"Origin": ORIGIN},
-        )
-        token = opened.json()["token"]
+        token = _open(http, site)["token"]
         statuses = [_visitor_send(http, token, f"m{i}").status_code for i in range(4)]
         assert statuses == [201] * 4
         refused = _visitor_send(http, token, "m4")
@@ -47,11 +53,7 @@ def test_a_visitor_sending_over_http_is_held_to_a_sockets_pace(
         assert refused.headers["retry-after"] == "1"  # the end of this second's window
         assert harness.scalar("SELECT count(*) FROM messages") == 4
 
-        other = http.post(
-            f"/api/widget/v1/websites/{site.website_id}/session",
-            json={"page": {"url": f"{ORIGIN}/"}},
-            headers={"Origin": ORIGIN},
-        ).json()["token"]
+        other = _open(http, site)["token"]
         assert _visitor_send(http, other, "o1").status_code == 201  # another visitor's own pace
 
         clock.advance(timedelta(seconds=1))
@@ -68,11 +70,7 @@ def test_an_operator_sending_over_http_is_held_to_a_sockets_pace(
 ) -> None:
     server = start_server(make_settings(frame_rate=RATE))
     with httpx.Client(base_url=server.url, timeout=10) as http:
-        session = http.post(
-            f"/api/widget/v1/websites/{site.website_id}/session",
-            json={"page": {"url": f"{ORIGIN}/"}},
-            headers={"Origin": ORIGIN},
-        ).json()["session"]["id"]
+        session = _open(http, site)["session"]["id"]
         agent = {"Authorization": f"Bearer {site.tokens['agent']}"}
 
         def reply(client_id: str) -> httpx.Response:
