@@ -251,12 +251,14 @@ def test_messages_not_acknowledged_are_sent_again_after_a_reconnection_and_store
 def test_rate_limited_messages_are_sent_again_and_each_is_stored_once(
     new_context: NewContext,
     host: HostSite,
-    causerie: CauserieServer,
+    start_causerie: test_widget.StartServer,
     shop: Shop,
     harness: ThreadedHarness,
 ) -> None:
-    """60 messages at once: over the server's burst (40 frames), the rest are refused with
-    `rate_limited`; the socket sends them again a second later, without the caller's help."""
+    """60 messages at once: over the server's burst (40 frames at the default 20/s), the rest
+    are refused with `rate_limited`; the socket sends them again after the error's
+    `retry_after`, without the caller's help."""
+    causerie = start_causerie(frame_rate="20/s")
     session = new_session(causerie.url, shop.website_id, host.origin)
     page = open_page(new_context, host, causerie.url)
     sent: list[str] = []

@@ -980,21 +980,20 @@ def test_the_inbox_reconnects_after_a_restart_and_shows_what_it_missed_once(
 
     dot = page.locator("#availability .dot")
     green = "rgb(47, 179, 68)"
-    colour = "(node) => getComputedStyle(node).backgroundColor"
     expect(page.locator("#availability")).to_have_attribute("aria-checked", "true")
-    assert dot.evaluate(colour) == green
+    expect(dot).to_have_css("background-color", green)  # once the socket is up
 
     env.server.stop()
     expect(page.locator(".connection")).to_have_text("Reconnecting…")
     # The dot shows the connection, not only the choice: no green while no visitor can see us.
     expect(page.locator("#availability")).to_have_class(re.compile(r"\bdisconnected\b"))
-    assert dot.evaluate(colour) != green
+    expect(dot).not_to_have_css("background-color", green)
     env.server.start_again()
     # Written while the inbox is (most likely) still away: replayed with `after`, or live.
     visitor.say("While you were away")
     expect(page.locator(".connection")).to_have_text("")
     expect(page.locator("#availability")).not_to_have_class(re.compile(r"\bdisconnected\b"))
-    assert dot.evaluate(colour) == green
+    expect(dot).to_have_css("background-color", green)
     expect(thread_bodies(page)).to_have_text(["Before the restart", "While you were away"])
     expect(item(page, conversation_id).locator(".preview")).to_have_text("While you were away")
     visitor.say("After the restart")

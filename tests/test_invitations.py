@@ -185,7 +185,7 @@ def test_two_links_accepted_at_once_give_the_account_one_password(
 
     results = harness.run(both())
     refused = [r for r in results if isinstance(r, Conflict)]
-    assert len(refused) == 1 and refused[0].code == "account_active"
+    assert len(refused) == 1 and refused[0].code == "account_active", results
     joined = harness.rows(
         "SELECT m.website_id FROM memberships m JOIN operators o ON o.id = m.operator_id"
         " WHERE o.email = :e",

@@ -7,14 +7,17 @@ HTTP routes that do the same work to the same pace, so that they are no way arou
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import timedelta
 
-from causerie.domain.errors import RateLimited
+from causerie.domain.errors import RateLimited, Unavailable
 from causerie.domain.networks import network_of
 from causerie.domain.windows import window_end
 from causerie.runtime import Runtime
 from causerie.tokens import derive
+
+log = logging.getLogger("causerie.limits")
 
 SEND_WINDOW = timedelta(seconds=1)
 NEW_SESSION_WINDOW = timedelta(minutes=1)
@@ -26,8 +29,15 @@ def _key(rt: Runtime, kind: str, who: str) -> str:
 
 
 async def _hit(rt: Runtime, key: str, limit: int, window: timedelta, what: str) -> None:
+    """Count one more; refuse past `limit`. While the counters cannot be reached (Redis is
+    restarting), nothing is refused: the chatbox goes on working, unlimited for that while."""
     now = rt.clock.now()
-    if await rt.counters.hit(key, now, window) > limit:
+    try:
+        count = await rt.counters.hit(key, now, window)
+    except Unavailable as exc:
+        log.warning("rate limits not counted while the counters are unreachable: %s", exc)
+        return
+    if count > limit:
         wait = math.ceil(window_end(now, window))
         raise RateLimited(f"too many {what}; try again in {wait} seconds", wait)
 
