@@ -77,3 +77,16 @@ def require_login(actor: Actor, what: str) -> str:
 ANY_ROLE = frozenset(Role)
 MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
 OWNERS = frozenset({Role.OWNER})
+
+
+def managers_of(role: Role) -> frozenset[Role]:
+    """The roles that may grant, change or take `role`: the owner role is an owner's to give or
+    take; owners and admins manage the others (docs/api.md "Roles")."""
+    return OWNERS if role is Role.OWNER else MANAGERS
+
+
+def check_manages(mine: Role, *roles: Role, refusal: str) -> None:
+    """Raises `refusal` unless an operator of role `mine` may grant, change or take each of
+    `roles` (`managers_of`)."""
+    if any(mine not in managers_of(role) for role in roles):
+        raise Forbidden(refusal)

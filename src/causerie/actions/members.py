@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from causerie.actions.access import ANY_ROLE, MANAGERS, OWNERS, check_role
+from causerie.actions.access import ANY_ROLE, MANAGERS, check_manages, check_role, managers_of
 from causerie.actions.accounts import create_link, link_url
 from causerie.actions.audit import do_audit
 from causerie.actions.events import do_signal_access_ended
 from causerie.actions.inbox import emit_conversation
 from causerie.domain.access import ACCESS_REVOKED, member_key
 from causerie.domain.accounts import check_operator_email
-from causerie.domain.errors import Conflict, Forbidden, NotFound
+from causerie.domain.errors import Conflict, NotFound
 from causerie.domain.models import Actor, LinkPurpose, Member, Operator, Role, Scope
 from causerie.domain.ports import Tx
 from causerie.runtime import Runtime
@@ -53,9 +53,8 @@ async def do_invite(rt: Runtime, actor: Actor, website_id: str, email: str, role
     address = check_operator_email(email)
     now = rt.clock.now()
     async with rt.store.transaction() as tx:
-        needed = OWNERS if role is Role.OWNER else MANAGERS
         missing = _website_missing(website_id)
-        await check_role(tx, actor, website_id, needed, Scope.WRITE, missing=missing)
+        await check_role(tx, actor, website_id, managers_of(role), Scope.WRITE, missing=missing)
         operator = await tx.operators.get_by_email(address)
         if operator is None:
             operator = Operator(
@@ -100,8 +99,9 @@ async def do_set_role(
         missing = _website_missing(website_id)
         mine = await check_role(tx, actor, website_id, MANAGERS, Scope.WRITE, missing=missing)
         member = await _member(rt, tx, website_id, operator_id)
-        if Role.OWNER in (role, member.role) and mine is not Role.OWNER:
-            raise Forbidden("only an owner grants or takes the owner role")
+        check_manages(
+            mine, role, member.role, refusal="only an owner grants or takes the owner role"
+        )
         if member.pending:
             invitation = await tx.links.get_invitation(website_id, operator_id, rt.clock.now())
             assert invitation is not None
@@ -133,11 +133,10 @@ async def do_remove_member(rt: Runtime, actor: Actor, website_id: str, operator_
         allowed = ANY_ROLE if leaving else MANAGERS
         mine = await check_role(tx, actor, website_id, allowed, Scope.WRITE, missing=missing)
         member = await _member(rt, tx, website_id, operator_id)
-        if member.role is Role.OWNER:
-            if not leaving and mine is not Role.OWNER:
-                raise Forbidden("only an owner removes an owner")
-            if not member.pending:
-                await _keep_an_owner(tx, website_id)
+        if not leaving:
+            check_manages(mine, member.role, refusal="only an owner removes an owner")
+        if member.role is Role.OWNER and not member.pending:
+            await _keep_an_owner(tx, website_id)
         if member.pending:  # the invitation is withdrawn: its link no longer works
             invitation = await tx.links.get_invitation(website_id, operator_id, now)
             assert invitation is not None

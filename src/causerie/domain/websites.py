@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,14 +15,54 @@ from causerie.domain.models import Website
 NAME_MAX = 100
 """The longest website name, in characters: the command line, the API and the inbox's form."""
 
+LOCALES = ("en", "fr")
+RETENTION_DAYS_MAX = 36500
+"""The longest retention a website may set for a rule, in days (and never more than the
+server's own setting)."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One chatbox setting a website changes: its JSON type, default and limits.
+
+    `SETTINGS` is the one list: `check_settings` checks each change against it, and the API's
+    request model (`web/api_models.py` `SettingsPatch`) is built from it. `hint` ends the error
+    message of a refused value (for free text: its `max_length`).
+    """
+
+    name: str
+    type: type[str] | type[bool]
+    default: str | bool | None
+    hint: str = ""
+    max_length: int | None = None
+    choices: tuple[str, ...] = ()
+    nullable: bool = False
+    pattern: str | None = None  # checked here only: the API model keeps `max_length`
+    lower: bool = False  # stored lower-cased; other text is stored stripped
+
+
+SETTINGS = (
+    Setting(
+        "color",
+        str,
+        "#3b5bdb",
+        "a colour such as #3b5bdb",
+        max_length=7,
+        pattern=r"^#[0-9a-fA-F]{6}$",
+        lower=True,
+    ),
+    Setting("position", str, "right", "left or right", choices=("left", "right")),
+    Setting("greeting", str, "", max_length=500),
+    Setting("locale", str, None, "en, fr or null (the visitor's)", choices=LOCALES, nullable=True),
+    Setting("email_prompt", bool, True, "true or false"),
+    Setting("consent_required", bool, False, "true or false"),
+    Setting("consent_notice", str, "", max_length=4000),
+)
+"""The settings a website sets one by one; `retention` (days per rule of `WEBSITE_RULES`, at
+most `RETENTION_DAYS_MAX`) and `consent_version` (counted here) complete the stored settings."""
+
 DEFAULT_SETTINGS: dict[str, Any] = {
-    "color": "#3b5bdb",
-    "position": "right",
-    "greeting": "",
-    "locale": None,
-    "email_prompt": True,
-    "consent_required": False,
-    "consent_notice": "",
+    **{setting.name: setting.default for setting in SETTINGS},
     "consent_version": 0,
     "retention": {},
 }
@@ -52,10 +93,6 @@ def allows_origin(website: Website, origin: str | None) -> bool:
     return origin is None or origin in website.origins
 
 
-_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-LOCALES = ("en", "fr")
-
-
 def check_settings(
     current: dict[str, Any], changes: dict[str, Any], limits: Mapping[str, timedelta | None]
 ) -> dict[str, Any]:
@@ -67,9 +104,6 @@ def check_settings(
     """
     merged = dict(current)
     for key, value in changes.items():
-        checker = _CHECKS.get(key)
-        if checker is None:
-            raise Invalid(f"settings.{key}: not a website setting", "invalid_settings")
         if key == "retention":
             # Rule by rule: a rule not named keeps its value; a rule set to null (or the whole
             # object set to null) goes back to the server's setting.
@@ -78,9 +112,11 @@ def check_settings(
             elif not isinstance(value, dict):
                 raise _fail("retention: an object of days per rule")
             else:
-                merged[key] = checker({**(current.get("retention") or {}), **value}, limits)
+                merged[key] = _retention({**(current.get("retention") or {}), **value}, limits)
+        elif key in _BY_NAME:
+            merged[key] = _check(_BY_NAME[key], value)
         else:
-            merged[key] = checker(value)
+            raise Invalid(f"settings.{key}: not a website setting", "invalid_settings")
     notice_changed = merged.get("consent_notice") != current.get("consent_notice")
     now_required = merged.get("consent_required") and not current.get("consent_required")
     if merged.get("consent_required") and (notice_changed or now_required):
@@ -92,40 +128,22 @@ def _fail(message: str) -> Invalid:
     return Invalid(f"settings.{message}", "invalid_settings")
 
 
-def _color(value: Any) -> str:
-    if not isinstance(value, str) or not _COLOR.match(value):
-        raise _fail("color: a colour such as #3b5bdb")
-    return value.lower()
-
-
-def _position(value: Any) -> str:
-    if value not in ("left", "right"):
-        raise _fail("position: left or right")
-    return str(value)
-
-
-def _text(name: str, limit: int) -> Any:
-    def check(value: Any) -> str:
-        if not isinstance(value, str) or len(value) > limit:
-            raise _fail(f"{name}: text of at most {limit} characters")
-        return value.strip()
-
-    return check
-
-
-def _locale(value: Any) -> str | None:
-    if value is not None and value not in LOCALES:
-        raise _fail("locale: en, fr or null (the visitor's)")
-    return value  # type: ignore[no-any-return]
-
-
-def _flag(name: str) -> Any:
-    def check(value: Any) -> bool:
+def _check(setting: Setting, value: Any) -> Any:
+    if value is None and setting.nullable:
+        return None
+    hint = setting.hint or f"text of at most {setting.max_length} characters"
+    if setting.type is bool:
         if not isinstance(value, bool):
-            raise _fail(f"{name}: true or false")
+            raise _fail(f"{setting.name}: {hint}")
         return value
-
-    return check
+    if (
+        not isinstance(value, str)
+        or (setting.max_length is not None and len(value) > setting.max_length)
+        or (setting.choices and value not in setting.choices)
+        or (setting.pattern is not None and not re.match(setting.pattern, value))
+    ):
+        raise _fail(f"{setting.name}: {hint}")
+    return value.lower() if setting.lower else value.strip()
 
 
 def _retention(value: Any, limits: Mapping[str, timedelta | None]) -> dict[str, int]:
@@ -137,8 +155,14 @@ def _retention(value: Any, limits: Mapping[str, timedelta | None]) -> dict[str, 
             raise _fail(f"retention.{rule}: one of {', '.join(sorted(limits))}")
         if days is None:
             continue
-        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 36500:
-            raise _fail(f"retention.{rule}: a number of days from 1 to 36500, or null")
+        if (
+            not isinstance(days, int)
+            or isinstance(days, bool)
+            or not 1 <= days <= RETENTION_DAYS_MAX
+        ):
+            raise _fail(
+                f"retention.{rule}: a number of days from 1 to {RETENTION_DAYS_MAX}, or null"
+            )
         limit = limits[rule]
         if limit is not None and timedelta(days=days) > limit:
             raise _fail(
@@ -149,16 +173,7 @@ def _retention(value: Any, limits: Mapping[str, timedelta | None]) -> dict[str, 
     return kept
 
 
-_CHECKS: dict[str, Any] = {
-    "color": _color,
-    "position": _position,
-    "greeting": _text("greeting", 500),
-    "locale": _locale,
-    "email_prompt": _flag("email_prompt"),
-    "consent_required": _flag("consent_required"),
-    "consent_notice": _text("consent_notice", 4000),
-    "retention": _retention,
-}
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 
 def snippet(website_id: str, public_url: str) -> str:

@@ -6,11 +6,12 @@ Responses are declared so the OpenAPI document says exactly what comes back; the
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from causerie.domain.websites import NAME_MAX
+from causerie.domain.retention import WEBSITE_RULES
+from causerie.domain.websites import NAME_MAX, RETENTION_DAYS_MAX, SETTINGS, Setting
 from causerie.web.schemas import Strict
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
@@ -120,27 +121,40 @@ class WebsiteIn(Strict):
     origins: list[Annotated[str, Field(max_length=300)]] = Field(min_length=1, max_length=50)
 
 
-class RetentionPatch(Strict):
-    """Days; a website may shorten the server's retention, never lengthen it. null: the
-    server's."""
+def _setting_field(setting: Setting) -> tuple[Any, Any]:
+    """The API's field for one website setting: optional in a change (unset: unchanged)."""
+    kind: Any = Literal.__getitem__(setting.choices) if setting.choices else setting.type
+    return (kind | None, Field(default=None, max_length=setting.max_length))
 
+
+_RETENTION_DAYS = (int | None, Field(default=None, ge=1, le=RETENTION_DAYS_MAX))
+
+
+class _Patch(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    chat_ips: int | None = Field(default=None, ge=1, le=36500)
-    resolved_conversations: int | None = Field(default=None, ge=1, le=36500)
 
-
-class SettingsPatch(Strict):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    color: str | None = Field(default=None, max_length=7)
-    position: Literal["left", "right"] | None = None
-    greeting: str | None = Field(default=None, max_length=500)
-    locale: Literal["en", "fr"] | None = None
-    email_prompt: bool | None = None
-    consent_required: bool | None = None
-    consent_notice: str | None = Field(default=None, max_length=4000)
-    retention: RetentionPatch | None = None
+# Built from the domain's declarations (`domain/websites.py` SETTINGS, `domain/retention.py`
+# WEBSITE_RULES), so the API and `check_settings` read one list of settings and limits.
+_RETENTION_FIELDS: dict[str, Any] = {rule.value: _RETENTION_DAYS for rule in WEBSITE_RULES}
+_RetentionPatch: type[_Patch] = create_model(
+    "RetentionPatch",
+    __base__=_Patch,
+    __doc__="Days; a website may shorten the server's retention, never lengthen it. null: the "
+    "server's.",
+    **_RETENTION_FIELDS,
+)
+_SETTING_FIELDS: dict[str, Any] = {setting.name: _setting_field(setting) for setting in SETTINGS}
+_SETTING_FIELDS["retention"] = (_RetentionPatch | None, None)
+_SettingsPatch: type[_Patch] = create_model(
+    "SettingsPatch",
+    __base__=_Patch,
+    **_SETTING_FIELDS,
+)
+if TYPE_CHECKING:
+    SettingsPatch = _Patch
+else:
+    SettingsPatch = _SettingsPatch
 
 
 class WebsitePatch(Strict):

@@ -1,0 +1,111 @@
+"""The JSON the domain sends (`domain/wire.py`) and the API's declared responses
+(`web/api_models.py`) describe the same objects: each builder's output is checked here against
+its model, field for field, so neither can gain, lose or retype a field alone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from causerie.domain.models import (
+    ApiToken,
+    Author,
+    Conversation,
+    ConversationState,
+    ConversationSummary,
+    Member,
+    Message,
+    MessageType,
+    Operator,
+    Role,
+    Scope,
+    Session,
+    SessionState,
+    Website,
+)
+from causerie.domain.wire import (
+    agent_session_json,
+    api_token_json,
+    conversation_json,
+    member_json,
+    message_json,
+    operator_json,
+    summary_json,
+    website_json,
+)
+from causerie.web import api_models
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+OPERATOR = Operator("op1", "ada@example.com", "Ada", NOW)
+NOTE = Message("m1", "c1", Author.OPERATOR, MessageType.NOTE, "hi", "k1", NOW, "op1", "Ada")
+TEXT = Message("m2", "c1", Author.VISITOR, MessageType.TEXT, "hello", "k2", NOW)
+CONVERSATION = Conversation(
+    "c1", "w1", "s1", ConversationState.OPEN, "op1", NOW, NOW, NOW, 1, 2, "m1", "m2"
+)
+SESSION = Session(
+    "s1", "w1", SessionState.PERMANENT, NOW, NOW, "192.0.2.1", NOW, "UA", "fr", "Europe/Paris",
+    "https://shop.example/", "Shop", "", "Zoé", "z@example.com", "+33", {"plan": "pro"},
+    NOW, 2, NOW,
+)  # fmt: skip
+
+CASES: list[tuple[str, dict[str, Any], type[BaseModel]]] = [
+    ("message with operator", message_json(NOTE), api_models.MessageOut),
+    ("message", message_json(TEXT), api_models.MessageOut),
+    (
+        "conversation",
+        conversation_json(CONVERSATION, for_visitor=False),
+        api_models.ConversationOut,
+    ),
+    ("session", agent_session_json(SESSION), api_models.SessionOut),
+    (
+        "session without consent",
+        agent_session_json(
+            Session(
+                "s2", "w1", SessionState.TEMPORARY, NOW, NOW, None, None, "", None, None, "", "", ""
+            )
+        ),
+        api_models.SessionOut,
+    ),
+    ("operator", operator_json(OPERATOR), api_models.OperatorOut),
+    (
+        "website",
+        website_json(Website("w1", "Shop", ("https://shop.example",), {}, NOW)),
+        api_models.WebsiteOut,
+    ),
+    ("member", member_json(Member(OPERATOR, Role.ADMIN, pending=True)), api_models.MemberOut),
+    (
+        "summary",
+        summary_json(ConversationSummary(CONVERSATION, "Zoé", None, NOTE)),
+        api_models.SummaryOut,
+    ),
+    (
+        "summary without messages",
+        summary_json(ConversationSummary(CONVERSATION, None, None, None)),
+        api_models.SummaryOut,
+    ),
+    (
+        "token",
+        api_token_json(
+            ApiToken("t1", "op1", "CI", frozenset({Scope.READ}), NOW, frozenset({"w1"}), NOW)
+        ),
+        api_models.TokenOut,
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "model"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_a_builder_writes_exactly_its_declared_response(
+    data: dict[str, Any], model: type[BaseModel]
+) -> None:
+    """Validation refuses an extra or missing field (the models forbid extras, their fields are
+    required); dumping back shows no value was coerced to fit."""
+    assert model.model_validate(data).model_dump(mode="json", exclude_unset=True) == data
+
+
+def test_every_declared_field_is_written_by_some_builder() -> None:
+    for model in {model for _, _, model in CASES}:
+        written = set().union(*(data for _, data, m in CASES if m is model))
+        assert set(model.model_fields) == written, model.__name__
