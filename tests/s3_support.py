@@ -14,14 +14,13 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
 
 from tests.redis_support import unavailable
-from tests.support import free_port
+from tests.support import free_port, wait_until
 
 # The usual AWS variables, as an operator would set them; moto accepts any key.
 AWS_ENV = {
@@ -66,15 +65,16 @@ def moto_server() -> Iterator[MotoServer]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
+
+        def answers() -> bool:
             try:
                 httpx.get(f"{endpoint}/moto-api/", timeout=1)
-                break
             except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto's server did not start on port {port}") from None
-                time.sleep(0.05)
+                assert process.poll() is None, f"moto's server stopped on port {port}"
+                return False
+            return True
+
+        wait_until(answers, 30, lambda: f"moto's server did not start on port {port}")
         yield MotoServer(endpoint)
     finally:
         process.terminate()

@@ -11,7 +11,8 @@ import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,15 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def wait_until(done: Callable[[], bool], timeout: float, failure: Callable[[], str]) -> None:
+    """Wait for `done()` to hold, checked every 10 ms, for something outside the test's clock (a
+    process, another thread's loop); past `timeout` seconds, fail with `failure()`."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, failure()
+        time.sleep(0.01)
 
 
 def cli_env(data_dir: Path, database_url: str | None = None, **extra: str) -> dict[str, str]:

@@ -6,7 +6,6 @@ website. Over real sockets on SQLite and PostgreSQL; several nodes are in test_n
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -27,6 +26,7 @@ from causerie.domain.models import Actor, Scope
 from causerie.settings import Settings
 from tests.conftest import Harness, ServerThread, Site
 from tests.live import PATIENCE, Live, agent, visitor, ws_url
+from tests.support import wait_until
 from tests.test_accounts import login
 from tests.test_session_endpoint import open_session
 
@@ -209,10 +209,11 @@ def test_deleting_a_website_closes_its_agent_sockets(
     still_open(elsewhere)
     # The hub forgets the closed sockets' keys; the other socket's three stay (website, member,
     # token).
-    deadline = time.monotonic() + PATIENCE
-    while server.rt.hub.guarded() != 3:
-        assert time.monotonic() < deadline, f"{server.rt.hub.guarded()} keys still guarded"
-        time.sleep(0.01)
+    wait_until(
+        lambda: server.rt.hub.guarded() == 3,
+        PATIENCE,
+        lambda: f"{server.rt.hub.guarded()} keys still guarded",
+    )
 
 
 # -- the events: what each revoking action publishes, after its commit only --------------------

@@ -82,25 +82,7 @@ class Repositories:
 class SqlTx:
     """One transaction: the repositories of its connection, and what runs after its commit."""
 
-    __slots__ = (
-        "_on_commit",
-        "api_tokens",
-        "audit",
-        "conversations",
-        "db",
-        "dpa",
-        "events",
-        "jobs",
-        "links",
-        "logins",
-        "members",
-        "messages",
-        "operators",
-        "retention",
-        "sessions",
-        "stats",
-        "websites",
-    )
+    __slots__ = ("_on_commit", *Repositories.__slots__)
 
     def __init__(self, repositories: Repositories) -> None:
         r = repositories
