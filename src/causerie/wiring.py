@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from causerie.broker import open_broker
 from causerie.clock import Clock
 from causerie.counters import open_counters
+from causerie.domain.progress import QUIET, Progress
 from causerie.files import open_file_store
 from causerie.presence import open_presence
 from causerie.realtime.hub import Hub
@@ -86,12 +87,12 @@ async def close_runtime(rt: Runtime) -> None:
         stack.push_async_callback(rt.hub.close)
 
 
-async def upgrade_schema(settings: Settings) -> bool:
+async def upgrade_schema(settings: Settings, progress: Progress = QUIET) -> bool:
     """Apply every missing migration (True when some were); `CannotStart` when the database
     cannot be reached or used at all, or its driver is not installed."""
     check_extras(settings)
     try:
-        return await upgrade(settings.database_url)
+        return await upgrade(settings.database_url, progress)
     except Exception as exc:
         reason = explain_open_error(exc, settings.database_url)
         if reason is None:

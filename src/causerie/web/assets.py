@@ -55,9 +55,9 @@ _CONTENT = {
     name: encode(compact(_source(name), name.endswith(".css")).encode(), media_type)
     for name, media_type in _FILES.items()
 }
-VERSION = hashlib.sha256(
-    b"".join(_CONTENT[name].body for name in sorted(_CONTENT))
-).hexdigest()[:12]
+VERSION = hashlib.sha256(b"".join(_CONTENT[name].body for name in sorted(_CONTENT))).hexdigest()[
+    :12
+]
 _LOADER_SOURCE = compact((_WIDGET / "loader.js").read_text("utf-8").replace("__VERSION__", VERSION))
 
 _SHORT = "public, max-age=300"
@@ -76,9 +76,7 @@ async def widget_js(request: Request, rt: Rt) -> Response:
     encoded = loader(
         rt.settings.session_start, int(rt.settings.temporary_session_ttl.total_seconds())
     )
-    return respond(
-        request, encoded, {"Cache-Control": _SHORT, "X-Content-Type-Options": "nosniff"}
-    )
+    return respond(request, encoded, {"Cache-Control": _SHORT, "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/widget/websites/{website_id}/look")
