@@ -14,12 +14,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from causerie.actions.jobs import do_enqueue
 from causerie.actions.messages import do_send_visitor_message
 from causerie.actions.privacy import ERASE_BATCH
 from causerie.actions.profiles import do_update_visitor_profile
 from causerie.actions.sessions import do_open_session
 from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
+from causerie.domain.jobs import JobKind
 from causerie.domain.models import Actor, PageView
 from causerie.store.schema import metadata
 from tests.conftest import ORIGIN, Harness
@@ -196,3 +198,19 @@ def test_migrate_stopped_by_ctrl_c_leaves_the_schema_as_it_was(cli: Cli, databas
     assert "interrupted: no migration applied, the schema is as it was" in said
     assert table_names(database_url) <= {"alembic_version"}
     assert cli.ok("migrate").strip() == "schema updated"
+
+
+@SQLITE
+def test_jobs_run_runs_the_due_jobs_here_and_counts_them(cli: Cli, harness: Harness) -> None:
+    async def enqueue() -> None:
+        async with harness.rt.store.transaction() as tx:
+            await do_enqueue(harness.rt, tx, JobKind.SEARCH_REINDEX)
+            await do_enqueue(harness.rt, tx, JobKind.SEARCH_REINDEX, delay=timedelta(days=3650))
+
+    harness.run(enqueue())
+    result = cli("jobs", "run")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ran 1 job"
+    assert result.stderr.splitlines() == ["ran jobs: 1"]
+    # The one due ran and is gone; the one due in ten years waits.
+    assert harness.scalar("SELECT count(*) FROM jobs") == 1

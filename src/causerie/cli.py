@@ -27,7 +27,7 @@ from rich.table import Table
 
 from causerie.actions.accounts import do_create_setup_link
 from causerie.actions.conversations import do_delete_conversation
-from causerie.actions.jobs import do_retry_job, get_jobs
+from causerie.actions.jobs import do_retry_job, do_run_due_jobs, get_jobs
 from causerie.actions.members import get_members
 from causerie.actions.operators import check_role_name, do_add_operator, do_create_api_token
 from causerie.actions.privacy import do_erase_subject, do_export_subject, find_subject, get_register
@@ -600,6 +600,22 @@ def jobs_list(state: str | None, as_json: bool) -> None:
             job.id, job.kind, row["state"], str(job.attempts), row["run_at"], job.last_error or ""
         )
     out.print(table)
+
+
+@jobs.command("run")
+def jobs_run() -> None:
+    """Run the jobs that are due now, here, one at a time (Ctrl-C stops between two)."""
+    from causerie.actions.job_kinds import KINDS
+
+    watch = _Watch("ran")
+    try:
+        with watch.watching():
+            ran = _run(_settings(), lambda rt: do_run_due_jobs(rt, KINDS, watch))
+    except Stopped as stopped:
+        _interrupted(
+            f"ran {_plural(stopped.done['jobs'], 'job')}; the others wait for the next run"
+        )
+    out.print(f"ran {_plural(ran, 'job')}")
 
 
 @jobs.command("retry")
