@@ -295,7 +295,7 @@ def migrate() -> None:
     except CannotStart as exc:
         _cannot_start(exc)
     except Stopped:
-        _interrupted("no migration applied, the schema is as it was; run `causerie migrate` again")
+        _interrupted("no migration applied, the schema is as it was; run causerie migrate again")
     out.print("schema updated" if applied else "schema already up to date")
 
 
@@ -322,7 +322,7 @@ def purge(dry_run: bool, as_json: bool, batch_size: int) -> None:
         done = ", ".join(f"{rule} {count}" for rule, count in stopped.done.items() if count)
         _interrupted(
             f"{'counted' if dry_run else 'removed'} {done or 'nothing'} "
-            "(each batch removed whole); run `causerie purge` again for the rest"
+            "(each batch removed whole); run causerie purge again for the rest"
         )
     if as_json:
         out.print_json(json.dumps({"dry_run": dry_run, "removed": counts}))
@@ -512,7 +512,7 @@ def privacy_export(email: str) -> None:
                 lambda rt: do_export_subject(rt, Actor.cli(), email=email, progress=watch),
             )
     except Stopped:
-        _interrupted("nothing printed nor audited; run `causerie privacy export` again")
+        _interrupted("nothing printed nor audited; run causerie privacy export again")
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
@@ -545,7 +545,7 @@ def privacy_erase(email: str, yes: bool) -> None:
         _interrupted(
             f"erased {_plural(erased['sessions'], 'session')} and "
             f"{_plural(erased['messages'], 'message')} of {email}, each whole with its audit "
-            "entry; run `causerie privacy erase` again for the rest"
+            "entry; run causerie privacy erase again for the rest"
         )
     if not counts["sessions"]:
         out.print(f"nothing held about {email}: nothing to erase", markup=False)
