@@ -4,6 +4,9 @@ checked to hold whole batches only, as the message it printed says."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pty
 import re
 import signal
 import subprocess
@@ -214,3 +217,31 @@ def test_jobs_run_runs_the_due_jobs_here_and_counts_them(cli: Cli, harness: Harn
     assert result.stderr.splitlines() == ["ran jobs: 1"]
     # The one due ran and is gone; the one due in ten years waits.
     assert harness.scalar("SELECT count(*) FROM jobs") == 1
+
+
+@SQLITE
+def test_on_a_terminal_the_progress_is_a_bar(cli: Cli) -> None:
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "causerie", "migrate"],
+            env={**cli.env, "TERM": "xterm-256color"},
+            cwd=cli.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+        )
+        os.close(follower)
+        drawn = b""
+        with contextlib.suppress(OSError):  # EIO once the command has ended
+            while chunk := os.read(leader, 4096):
+                drawn += chunk
+        out, _ = process.communicate(timeout=CLI_TIMEOUT)
+    finally:
+        os.close(leader)
+    assert process.returncode == 0, drawn
+    assert out.strip() == "schema updated"
+    screen = drawn.decode("utf-8", "replace")
+    assert "applied migrations" in screen and "━" in screen, screen
+    assert "applied migrations: " not in screen  # not the plain lines
