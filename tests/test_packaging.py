@@ -72,11 +72,6 @@ def test_the_wheel_alone_installs_offline_and_serves_the_chatbox_and_the_inbox(
     assert where.startswith(str(site)), where
     # Every dependency the wheel declares is met by what is installed.
     _run(*pip, "--python", python, "check")
-    assert (
-        _run(venv / "bin" / "causerie", "--version")
-        .strip()
-        .endswith(_run(python, "-c", "import causerie; print(causerie.__version__)").strip())
-    )
 
     port = free_port()
     log = tmp_path / "serve.log"
