@@ -68,6 +68,10 @@ def test_the_wheel_alone_installs_offline_and_serves_the_chatbox_and_the_inbox(
         _run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))").strip()
     )
     (site / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    # Installed without the extras: asyncpg and redis cannot be imported there (SQLite serves).
+    (site / "no_extras.pth").write_text(
+        "import sys; sys.modules.update(asyncpg=None, redis=None)\n"
+    )
     where = _run(python, "-c", "import causerie; print(causerie.__file__)")
     assert where.startswith(str(site)), where
     # Every dependency the wheel declares is met by what is installed.
