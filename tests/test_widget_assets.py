@@ -3,6 +3,7 @@ compaction that makes it so (causerie.web.compact: rjsmin and rcssmin)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -12,14 +13,18 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import brotli
 import httpx
 import pytest
 
 from causerie.web.assets import BEFORE_OPENING, VERSION
 from causerie.web.compact import compact
+from causerie.web.encoded import choose, encode
 from tests.conftest import ServerThread
 
 BUDGET = 30 * 1024  # everything loaded before the chatbox is opened, uncompressed
+# The same, as a browser downloads it: with Brotli (docs/performance.md), with gzip only.
+COMPRESSED_BUDGET = {"br": 10 * 1024, "gzip": 12 * 1024}
 PACKAGE = Path(str(files("causerie")))
 SCRIPTS = sorted(
     [*PACKAGE.glob("widget/*.js"), *PACKAGE.glob("inbox/*.js"), *PACKAGE.glob("client/*.js")]
@@ -64,6 +69,76 @@ def test_everything_loaded_before_opening_fits_the_budget(
         len(http.get(f"/widget/{VERSION}/{name}").content) for name in BEFORE_OPENING
     )
     assert total < BUDGET, f"{total} bytes"
+
+
+def _raw(http: httpx.Client, path: str, coding: str) -> httpx.Response:
+    """The response to `path` with its body as sent (not decoded)."""
+    with http.stream("GET", path, headers={"accept-encoding": coding}) as response:
+        response._content = b"".join(response.iter_raw())
+    return response
+
+
+def test_files_go_compressed_as_accepted_with_vary_and_a_strong_etag_per_form(
+    server: ServerThread, http: httpx.Client
+) -> None:
+    from causerie.web.inbox import VERSION as INBOX_VERSION
+
+    for path in ("/widget.js", f"/widget/{VERSION}/view.js", f"/app/static/{INBOX_VERSION}/app.js"):
+        plain = _raw(http, path, "identity")
+        assert "content-encoding" not in plain.headers
+        tags = {plain.headers["etag"]}
+        for coding, decode in (("br", brotli.decompress), ("gzip", gzip.decompress)):
+            sent = _raw(http, path, f"{coding}, identity;q=0.5")
+            assert sent.headers["content-encoding"] == coding, path
+            assert sent.headers["vary"] == "Accept-Encoding"
+            assert decode(sent.content) == plain.content
+            assert len(sent.content) < len(plain.content)
+            tags.add(sent.headers["etag"])
+            # The browser's cached copy is still good: 304, no body, the same validators.
+            again = http.get(
+                path, headers={"accept-encoding": coding, "if-none-match": sent.headers["etag"]}
+            )
+            assert again.status_code == 304 and again.content == b""
+            assert again.headers["etag"] == sent.headers["etag"]
+            assert again.headers["cache-control"] == sent.headers["cache-control"]
+        # Strong (no W/), and one per form: each names one exact sequence of bytes.
+        assert len(tags) == 3 and not any(tag.startswith("W/") for tag in tags)
+        changed = http.get(path, headers={"if-none-match": '"0123"'})
+        assert changed.status_code == 200
+
+
+def test_the_closed_chatbox_downloads_under_10_kib_with_brotli_12_with_gzip(
+    server: ServerThread, http: httpx.Client
+) -> None:
+    paths = ["/widget.js", *(f"/widget/{VERSION}/{name}" for name in BEFORE_OPENING)]
+    sizes = {
+        coding: sum(len(_raw(http, p, coding).content) for p in paths) for coding in ("br", "gzip")
+    }
+    assert all(sizes[coding] < COMPRESSED_BUDGET[coding] for coding in sizes), sizes
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, "identity"),
+        ("", "identity"),
+        ("gzip, deflate", "gzip"),
+        ("gzip, deflate, br, zstd", "br"),
+        ("br;q=0.5, gzip", "gzip"),
+        ("BR", "br"),
+        ("*", "br"),
+        ("*, br;q=0", "gzip"),
+        ("br;q=0, gzip;q=0", "identity"),
+        ("gzip;q=bad", "identity"),
+        ("identity", "identity"),
+    ],
+)
+def test_the_coding_chosen_from_accept_encoding(header: str | None, expected: str) -> None:
+    assert choose(header, encode(b"x" * 500, "text/plain").forms) == expected
+
+
+def test_a_compressed_form_is_kept_only_when_smaller() -> None:
+    assert set(encode(b"ab", "text/plain").forms) == {"identity"}
 
 
 def test_the_shared_socket_module_is_served_to_both_the_chatbox_and_the_inbox(

@@ -1,13 +1,18 @@
-"""A small time-bounded cache, for rows read on hot paths that change rarely (websites).
+"""The one kind of cache Causerie keeps: cachetools' time-bounded, size-bounded mapping, for rows
+read on hot paths that change rarely (websites, the origins the chatbox may run on).
 
 Each node caches for a few seconds; a change made on this node drops the entry at once, one made
-on another node is seen within `seconds`.
+on another node is seen within `seconds`. Entries past `MAX_ENTRIES` push out the least recently
+used. The clock is `time.monotonic` (a wall-clock jump neither keeps nor drops an entry).
+The event loop is the only thread that reads or writes these caches, so they need no lock.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Generic, TypeVar
+from typing import TypeVar
+
+from cachetools import TTLCache
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -15,21 +20,6 @@ V = TypeVar("V")
 MAX_ENTRIES = 10_000
 
 
-class TtlCache(Generic[K, V]):
-    def __init__(self, seconds: float) -> None:
-        self._seconds = seconds
-        self._entries: dict[K, tuple[float, V]] = {}
-
-    def get(self, key: K) -> V | None:
-        entry = self._entries.get(key)
-        if entry is None or entry[0] <= time.monotonic():
-            return None
-        return entry[1]
-
-    def put(self, key: K, value: V) -> None:
-        if len(self._entries) >= MAX_ENTRIES:
-            self._entries.clear()
-        self._entries[key] = (time.monotonic() + self._seconds, value)
-
-    def drop(self, key: K) -> None:
-        self._entries.pop(key, None)
+def ttl_cache(seconds: float, max_entries: int = MAX_ENTRIES) -> TTLCache[K, V]:
+    """A mapping whose entries expire `seconds` after they were set."""
+    return TTLCache(maxsize=max_entries, ttl=seconds, timer=time.monotonic)

@@ -8,29 +8,36 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as Bar
 from rich.table import Table
 
 from causerie.actions.accounts import do_create_setup_link
 from causerie.actions.conversations import do_delete_conversation
-from causerie.actions.jobs import do_retry_job, get_jobs
+from causerie.actions.jobs import do_retry_job, do_run_due_jobs, get_jobs
 from causerie.actions.members import get_members
 from causerie.actions.operators import check_role_name, do_add_operator, do_create_api_token
 from causerie.actions.privacy import do_erase_subject, do_export_subject, find_subject, get_register
-from causerie.actions.retention import do_purge
+from causerie.actions.retention import BATCH_SIZE, do_purge
 from causerie.actions.websites import do_create_website, get_website
 from causerie.clock import SystemClock
 from causerie.domain.errors import DomainError, NotFound
 from causerie.domain.jobs import Job, JobState
 from causerie.domain.models import Actor, Member, Scope
+from causerie.domain.progress import Stopped
 from causerie.domain.retention import RULE_DOCS, Rule
 from causerie.domain.websites import snippet
 from causerie.domain.wire import iso
@@ -58,6 +65,98 @@ def _settings(**overrides: str) -> Settings:
 def _cannot_start(exc: CannotStart) -> None:
     err.print(f"[red]causerie:[/red] {escape(str(exc))}")
     sys.exit(2)
+
+
+class _Watch:
+    """A long command's progress on standard error (standard output stays the command's result):
+    a bar per part of the work on a terminal, else a plain line per part at most every
+    `PLAIN_EVERY` seconds, and one when it ends. The first Ctrl-C asks the work to stop after the
+    batch under way (`Stopped`); a second one abandons that batch (the database rolls it back).
+    """
+
+    PLAIN_EVERY = 1.0
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+        self.stopping = False
+        self.done: dict[str, int] = {}
+        self._totals: dict[str, int | None] = {}
+        self._said: dict[str, int] = {}
+        self._last = 0.0
+        self._bar = (
+            Bar(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            )
+            if err.is_terminal
+            else None
+        )
+        self._tasks: dict[str, Any] = {}
+
+    def begin(self, task: str, total: int | None) -> None:
+        self._finish_lines()
+        self.done[task] = 0
+        self._totals[task] = total
+        if self._bar is not None:
+            self._tasks[task] = self._bar.add_task(f"{self.verb} {task}", total=total)
+        elif total:
+            self._line(task)  # what is ahead, when known
+
+    def advance(self, task: str, steps: int) -> None:
+        self.done[task] = self.done.get(task, 0) + steps
+        if self._bar is not None:
+            self._bar.update(self._tasks[task], completed=self.done[task])
+        elif time.monotonic() - self._last >= self.PLAIN_EVERY:
+            self._line(task)
+
+    def stop_requested(self) -> bool:
+        return self.stopping
+
+    def _line(self, task: str) -> None:
+        total = self._totals.get(task)
+        of = "" if total is None else f" of {total}"
+        err.print(f"{self.verb} {task}: {self.done[task]}{of}", markup=False, highlight=False)
+        self._said[task] = self.done[task]
+        self._last = time.monotonic()
+
+    def _finish_lines(self) -> None:
+        """The last count of each part, unless its last line said it already."""
+        if self._bar is None:
+            for task, count in self.done.items():
+                if self._said.get(task) != count:
+                    self._line(task)
+
+    def _interrupt(self, signum: int, frame: FrameType | None) -> None:
+        if self.stopping:
+            raise KeyboardInterrupt
+        self.stopping = True
+        err.print(
+            "stopping after the batch under way (Ctrl-C again to abandon it)...",
+            markup=False,
+        )
+
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        previous = signal.signal(signal.SIGINT, self._interrupt)
+        try:
+            if self._bar is not None:
+                with self._bar:
+                    yield
+            else:
+                yield
+                self._finish_lines()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _interrupted(summary: str) -> None:
+    """A long command stopped on Ctrl-C: what it did, and status 130."""
+    err.print(f"interrupted: {summary}", markup=False)
+    sys.exit(130)
 
 
 def _run(settings: Settings, action: Callable[[Runtime], Awaitable[T]]) -> T:
@@ -189,19 +288,42 @@ def demo(host: str, port: int, shop_port: int, data_dir: Path) -> None:
 def migrate() -> None:
     """Bring the database schema up to date."""
     settings = _settings()
+    watch = _Watch("applied")
     try:
-        applied = asyncio.run(upgrade_schema(settings))
+        with watch.watching():
+            applied = asyncio.run(upgrade_schema(settings, watch))
     except CannotStart as exc:
         _cannot_start(exc)
+    except Stopped:
+        _interrupted("no migration applied, the schema is as it was; run causerie migrate again")
     out.print("schema updated" if applied else "schema already up to date")
 
 
 @main.command()
 @click.option("--dry-run", is_flag=True, help="Count what would be removed; remove nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
-def purge(dry_run: bool, as_json: bool) -> None:
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 100_000),
+    default=BATCH_SIZE,
+    show_default=True,
+    help="Rows removed per transaction (smaller: requests served meanwhile wait less).",
+)
+def purge(dry_run: bool, as_json: bool, batch_size: int) -> None:
     """Run every retention rule now and print what it removed."""
-    counts = _run(_settings(), lambda rt: do_purge(rt, dry_run=dry_run))
+    watch = _Watch("would remove" if dry_run else "removed")
+    try:
+        with watch.watching():
+            counts = _run(
+                _settings(),
+                lambda rt: do_purge(rt, dry_run=dry_run, batch_size=batch_size, progress=watch),
+            )
+    except Stopped as stopped:
+        done = ", ".join(f"{rule} {count}" for rule, count in stopped.done.items() if count)
+        _interrupted(
+            f"{'counted' if dry_run else 'removed'} {done or 'nothing'} "
+            "(each batch removed whole); run causerie purge again for the rest"
+        )
     if as_json:
         out.print_json(json.dumps({"dry_run": dry_run, "removed": counts}))
         return
@@ -382,7 +504,15 @@ def privacy() -> None:
 @click.option("--email", required=True, help="The person's email address.")
 def privacy_export(email: str) -> None:
     """Print everything held about a person, as JSON (P9)."""
-    document = _run(_settings(), lambda rt: do_export_subject(rt, Actor.cli(), email=email))
+    watch = _Watch("exported")
+    try:
+        with watch.watching():
+            document = _run(
+                _settings(),
+                lambda rt: do_export_subject(rt, Actor.cli(), email=email, progress=watch),
+            )
+    except Stopped:
+        _interrupted("nothing printed nor audited; run causerie privacy export again")
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
@@ -403,7 +533,20 @@ def privacy_erase(email: str, yes: bool) -> None:
             f"of {email}? This cannot be undone",
             abort=True,
         )
-    counts = _run(settings, lambda rt: do_erase_subject(rt, Actor.cli(), email=email))
+    watch = _Watch("erased")
+    try:
+        with watch.watching():
+            counts = _run(
+                settings,
+                lambda rt: do_erase_subject(rt, Actor.cli(), email=email, progress=watch),
+            )
+    except Stopped as stopped:
+        erased = stopped.done
+        _interrupted(
+            f"erased {_plural(erased['sessions'], 'session')} and "
+            f"{_plural(erased['messages'], 'message')} of {email}, each whole with its audit "
+            "entry; run causerie privacy erase again for the rest"
+        )
     if not counts["sessions"]:
         out.print(f"nothing held about {email}: nothing to erase", markup=False)
         return
@@ -457,6 +600,22 @@ def jobs_list(state: str | None, as_json: bool) -> None:
             job.id, job.kind, row["state"], str(job.attempts), row["run_at"], job.last_error or ""
         )
     out.print(table)
+
+
+@jobs.command("run")
+def jobs_run() -> None:
+    """Run the jobs that are due now, here, one at a time (Ctrl-C stops between two)."""
+    from causerie.actions.job_kinds import KINDS
+
+    watch = _Watch("ran")
+    try:
+        with watch.watching():
+            ran = _run(_settings(), lambda rt: do_run_due_jobs(rt, KINDS, watch))
+    except Stopped as stopped:
+        _interrupted(
+            f"ran {_plural(stopped.done['jobs'], 'job')}; the others wait for the next run"
+        )
+    out.print(f"ran {_plural(ran, 'job')}")
 
 
 @jobs.command("retry")

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from causerie.caching import TtlCache
+from cachetools import TTLCache
+
+from causerie.caching import ttl_cache
 from causerie.clock import Clock
 from causerie.domain.models import Website
 from causerie.domain.ports import Counters, FileStore, Hub, Presence, Store
@@ -24,6 +26,6 @@ class Runtime:
     hub: Hub
     presence: Presence
     counters: Counters
-    websites: TtlCache[str, Website] = field(
-        default_factory=lambda: TtlCache(WEBSITE_CACHE_SECONDS)
+    websites: TTLCache[str, Website] = field(
+        default_factory=lambda: ttl_cache(WEBSITE_CACHE_SECONDS)
     )

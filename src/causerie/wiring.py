@@ -8,12 +8,14 @@ from the shell (`causerie conversation delete`) reaches the inboxes open on ever
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from causerie.broker import open_broker
 from causerie.clock import Clock
 from causerie.counters import open_counters
+from causerie.domain.progress import QUIET, Progress
 from causerie.files import open_file_store
 from causerie.presence import open_presence
 from causerie.realtime.hub import Hub
@@ -31,8 +33,34 @@ class CannotStart(Exception):
     answer). The message is one line: what failed and what to do."""
 
 
+def _installed(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
+def check_extras(settings: Settings) -> None:
+    """`CannotStart`, naming the extra to install, when a setting needs a driver that is not
+    installed (PostgreSQL and Redis are optional: `pip install 'causerie[postgresql,redis]'`)."""
+    needs = []
+    if settings.database_url.startswith("postgres") and not _installed("asyncpg"):
+        needs.append(("CAUSERIE_DATABASE_URL names a PostgreSQL database", "asyncpg", "postgresql"))
+    if settings.redis_url is not None and not _installed("redis"):
+        needs.append(("CAUSERIE_REDIS_URL is set", "redis", "redis"))
+    if needs:
+        what = " and ".join(reason for reason, _, _ in needs)
+        modules = " and ".join(module for _, module, _ in needs)
+        extras = ",".join(extra for _, _, extra in needs)
+        raise CannotStart(
+            f"{what}, but {modules} is not installed: pip install 'causerie[{extras}]'"
+        )
+
+
 def build_runtime(settings: Settings, clock: Clock) -> Runtime:
     """Open every adapter the settings name; nothing connects until `start_runtime`."""
+    check_extras(settings)
     return Runtime(
         settings=settings,
         store=open_store(settings.database_url),
@@ -59,11 +87,12 @@ async def close_runtime(rt: Runtime) -> None:
         stack.push_async_callback(rt.hub.close)
 
 
-async def upgrade_schema(settings: Settings) -> bool:
+async def upgrade_schema(settings: Settings, progress: Progress = QUIET) -> bool:
     """Apply every missing migration (True when some were); `CannotStart` when the database
-    cannot be reached or used at all."""
+    cannot be reached or used at all, or its driver is not installed."""
+    check_extras(settings)
     try:
-        return await upgrade(settings.database_url)
+        return await upgrade(settings.database_url, progress)
     except Exception as exc:
         reason = explain_open_error(exc, settings.database_url)
         if reason is None:
@@ -90,6 +119,7 @@ async def check_redis(settings: Settings) -> None:
 async def running(settings: Settings, clock: Clock) -> AsyncIterator[Runtime]:
     """Redis checked, the schema brought up to date, then a started runtime, closed on the way
     out. Raises `CannotStart` when the database or Redis cannot be used."""
+    check_extras(settings)
     await check_redis(settings)
     await upgrade_schema(settings)
     rt = build_runtime(settings, clock)

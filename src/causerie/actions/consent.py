@@ -65,7 +65,7 @@ async def check_consent(rt: Runtime, tx: Tx, session: Session) -> None:
     website = await get_website_cached(rt, tx, session.website_id)
     if website is not None and not _consented(session, website):
         # The cache may predate the notice the visitor just accepted: ask the database.
-        rt.websites.drop(session.website_id)
+        rt.websites.pop(session.website_id, None)
         website = await get_website_cached(rt, tx, session.website_id)
     if website is not None and not _consented(session, website):
         raise Forbidden("accept the website's privacy notice first", "consent_required")

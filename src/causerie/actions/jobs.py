@@ -30,6 +30,7 @@ from causerie.domain.jobs import (
     gives_up,
 )
 from causerie.domain.ports import Tx
+from causerie.domain.progress import QUIET, Progress, stop_if_requested
 from causerie.runtime import Runtime
 from causerie.settings import Settings
 from causerie.tokens import new_id
@@ -96,10 +97,15 @@ async def do_schedule_periodic(rt: Runtime, kinds: Mapping[str, Work]) -> None:
                 await tx.jobs.bring_forward(kind, rt.clock.now() + delay)
 
 
-async def do_run_due_jobs(rt: Runtime, kinds: Mapping[str, Work]) -> int:
-    """Run the jobs due now, one claim at a time; how many ran (successfully or not)."""
+async def do_run_due_jobs(
+    rt: Runtime, kinds: Mapping[str, Work], progress: Progress = QUIET
+) -> int:
+    """Run the jobs due now, one claim at a time; how many ran (successfully or not).
+    `Stopped` when `progress` asked to stop between two jobs (`causerie jobs run`)."""
     ran = 0
+    progress.begin("jobs", None)
     while ran < JOBS_PER_PASS:
+        stop_if_requested(progress, {"jobs": ran})
         now = rt.clock.now()
         async with rt.store.transaction() as tx:
             claimed = await tx.jobs.claim(now, now + rt.settings.job_lease, 1)
@@ -107,6 +113,7 @@ async def do_run_due_jobs(rt: Runtime, kinds: Mapping[str, Work]) -> int:
             break
         await _run(rt, claimed[0], kinds)
         ran += 1
+        progress.advance("jobs", 1)
     return ran
 
 

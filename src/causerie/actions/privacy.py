@@ -31,12 +31,16 @@ from causerie.domain.models import (
 from causerie.domain.ports import Tx
 from causerie.domain.privacy import DPA_VERSION, LEGAL_FORMAT, export_document, session_export
 from causerie.domain.profiles import check_email
+from causerie.domain.progress import QUIET, Progress, Stopped, stop_if_requested
 from causerie.domain.register import RegisterInput, duration_words, host_of, render_register
 from causerie.domain.wire import agent_session_json, conversation_json, iso, message_json
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
 
 PAGE = 500
+# Sessions erased per transaction: a large person's erasure holds the database for one batch at
+# a time, and Ctrl-C on `causerie privacy erase` stops it between two (docs/cli.md).
+ERASE_BATCH = 20
 
 
 async def _manageable_websites(tx: Tx, actor: Actor, scope: Scope) -> list[str] | None:
@@ -130,17 +134,28 @@ async def find_subject(
 
 
 async def do_export_subject(
-    rt: Runtime, actor: Actor, *, email: str | None = None, session_id: str | None = None
+    rt: Runtime,
+    actor: Actor,
+    *,
+    email: str | None = None,
+    session_id: str | None = None,
+    progress: Progress = QUIET,
 ) -> dict[str, Any]:
     """Everything held about a person, as one JSON document (agents' notes included).
 
-    Gathered by a long read (one snapshot), then audited in a short transaction: the document is
-    returned only once its audit entries are committed."""
+    Gathered by a long read (one snapshot), session by session as told to `progress`, then
+    audited in a short transaction: the document is returned only once its audit entries are
+    committed. Stopped before that (`Stopped`), it wrote nothing."""
     async with rt.store.long_read() as tx:
         sessions = await _subject_sessions(
             tx, actor, Scope.READ, email=email, session_id=session_id
         )
-        exported = await _export_sessions(rt, tx, sessions, include_notes=True)
+        progress.begin("sessions", len(sessions))
+        exported: list[dict[str, Any]] = []
+        for session in sessions:
+            stop_if_requested(progress, {"sessions": len(exported)})
+            exported += await _export_sessions(rt, tx, [session], include_notes=True)
+            progress.advance("sessions", 1)
     async with rt.store.transaction() as tx:
         for session in sessions:
             await do_audit(
@@ -157,15 +172,41 @@ async def do_export_subject(
 
 
 async def do_erase_subject(
-    rt: Runtime, actor: Actor, *, email: str | None = None, session_id: str | None = None
+    rt: Runtime,
+    actor: Actor,
+    *,
+    email: str | None = None,
+    session_id: str | None = None,
+    progress: Progress = QUIET,
 ) -> dict[str, int]:
-    """Destroy every session of a person, with their messages, profile, IPs and consent."""
-    async with rt.store.transaction() as tx:
-        sessions = await _subject_sessions(
-            tx, actor, Scope.WRITE, email=email, session_id=session_id
-        )
-        counts = await _erase(rt, tx, actor, sessions, "privacy.erase")
-    await rt.store.after_purge()
+    """Destroy every session of a person, with their messages, profile, IPs and consent.
+
+    Sessions go ERASE_BATCH at a time, each batch in its own transaction (with its audit
+    entries), found afresh each time, so a run that stops or fails part-way is finished by the
+    next. `Stopped` (with the counts) when `progress` asked to stop between two batches."""
+    counts = {"sessions": 0, "messages": 0}
+    total: int | None = None
+    try:
+        while True:
+            async with rt.store.transaction() as tx:
+                sessions = await _subject_sessions(
+                    tx, actor, Scope.WRITE, email=email, session_id=session_id
+                )
+                if total is None:
+                    total = len(sessions)
+                    progress.begin("sessions", total)
+                batch = await _erase(rt, tx, actor, sessions[:ERASE_BATCH], "privacy.erase")
+            counts["sessions"] += batch["sessions"]
+            counts["messages"] += batch["messages"]
+            progress.advance("sessions", batch["sessions"])
+            if len(sessions) <= ERASE_BATCH:
+                break
+            stop_if_requested(progress, counts)
+    except Stopped:
+        await rt.store.after_purge()
+        raise
+    if counts["sessions"]:
+        await rt.store.after_purge()
     return counts
 
 

@@ -2,7 +2,9 @@
 
 Each batch is found by a read off the event loop (`Store.long_read`), then removed in its own
 short transaction, and the loop yields between batches, so that requests served meanwhile wait
-for one batch at most, never for the whole purge.
+for one batch at most, never for the whole purge. Each batch is told to a `Progress`, which may
+stop the purge between two batches (`causerie purge` on Ctrl-C): what was removed is recorded as
+a run, and the search index is rebuilt for it, as after a whole one.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime
 
 from causerie.actions.jobs import do_enqueue_search_reindex
 from causerie.domain.personal_data import retention_rules
+from causerie.domain.progress import QUIET, Progress, Stopped, stop_if_requested
 from causerie.domain.retention import Rule, cutoffs, website_cutoffs
 from causerie.runtime import Runtime
 
@@ -25,9 +28,14 @@ TURNS_BETWEEN_BATCHES = 4
 
 
 async def do_purge(
-    rt: Runtime, *, dry_run: bool = False, batch_size: int = BATCH_SIZE
+    rt: Runtime,
+    *,
+    dry_run: bool = False,
+    batch_size: int = BATCH_SIZE,
+    progress: Progress = QUIET,
 ) -> dict[str, int]:
-    """Apply every rule now; return the number of rows each removed (or would remove)."""
+    """Apply every rule now; return the number of rows each removed (or would remove).
+    `Stopped` (with those numbers) when `progress` asked to stop between two batches."""
     now = rt.clock.now()
     settings = rt.settings
     limits = cutoffs(
@@ -37,22 +45,26 @@ async def do_purge(
         conversation_retention=settings.conversation_retention,
         audit_retention=settings.audit_retention,
     )
-    counts: dict[str, int] = {}
-    for rule in retention_rules():
-        cutoff = limits.for_rule(rule)
-        counts[rule.value] = (
-            0 if cutoff is None else await _apply(rt, rule, cutoff, None, dry_run, batch_size)
-        )
-    # Websites that chose a shorter retention for themselves (P6).
-    async with rt.store.read() as tx:
-        websites = await tx.websites.list_all()
-    for website in websites:
-        overrides = website.settings.get("retention") or {}
-        for rule, cutoff in website_cutoffs(now, overrides, limits).items():
-            # Only what the server's own cut-off left: a dry run must not count a row twice.
-            counts[rule.value] += await _apply(
-                rt, rule, cutoff, website.id, dry_run, batch_size, newer_than=limits.for_rule(rule)
-            )
+    rules = retention_rules()
+    counts = {rule.value: 0 for rule in rules}
+    purge = _Purge(rt, counts, dry_run, batch_size, progress)
+    stopped = False
+    try:
+        for rule in rules:
+            progress.begin(rule.value, None)
+            cutoff = limits.for_rule(rule)
+            if cutoff is not None:
+                await purge.apply(rule, cutoff, None)
+        # Websites that chose a shorter retention for themselves (P6).
+        async with rt.store.read() as tx:
+            websites = await tx.websites.list_all()
+        for website in websites:
+            overrides = website.settings.get("retention") or {}
+            for rule, cutoff in website_cutoffs(now, overrides, limits).items():
+                # Only what the server's own cut-off left: a dry run must not count a row twice.
+                await purge.apply(rule, cutoff, website.id, newer_than=limits.for_rule(rule))
+    except Stopped:
+        stopped = True
 
     async with rt.store.transaction() as tx:
         await tx.retention.record_run(now, dry_run, counts)
@@ -61,40 +73,73 @@ async def do_purge(
     if not dry_run and any(counts.values()):
         await rt.store.after_purge()
     if any(counts.values()):
-        log.info("purge%s: %s", " (dry run)" if dry_run else "", _describe(counts))
+        log.info(
+            "purge%s%s: %s",
+            " (dry run)" if dry_run else "",
+            " (stopped)" if stopped else "",
+            _describe(counts),
+        )
+    if stopped:
+        raise Stopped(counts)
     return counts
 
 
-async def _apply(
-    rt: Runtime,
-    rule: Rule,
-    cutoff: datetime,
-    website_id: str | None,
-    dry_run: bool,
-    batch_size: int,
-    *,
-    newer_than: datetime | None = None,
-) -> int:
-    """Remove (or count) what `rule` expires before `cutoff` (and after `newer_than`), in
-    batches; one website's or all."""
-    if dry_run:
-        async with rt.store.long_read() as tx:
-            return await tx.retention.count_expired(rule, cutoff, website_id, newer_than)
-    removed = 0
-    while True:
-        # Finding a batch may scan (a rule without an index, nothing left to find): off the
-        # loop. Removing it is short: by primary key, the rule checked again on those rows.
-        async with rt.store.long_read() as tx:
-            ids = await tx.retention.list_expired(rule, cutoff, batch_size, website_id, newer_than)
-        if ids:
-            # Not durable: a deletion that a power cut undoes is redone by the next run.
-            async with rt.store.transaction(durable=False) as tx:
-                removed += await tx.retention.purge_expired(
-                    rule, cutoff, ids, website_id, newer_than
+class _Purge:
+    """One run's batches, counted into `counts` as each is committed."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        counts: dict[str, int],
+        dry_run: bool,
+        batch_size: int,
+        progress: Progress,
+    ) -> None:
+        self.rt = rt
+        self.counts = counts
+        self.dry_run = dry_run
+        self.batch_size = batch_size
+        self.progress = progress
+
+    async def apply(
+        self,
+        rule: Rule,
+        cutoff: datetime,
+        website_id: str | None,
+        *,
+        newer_than: datetime | None = None,
+    ) -> None:
+        """Remove (or count) what `rule` expires before `cutoff` (and after `newer_than`), in
+        batches; one website's or all."""
+        rt, name = self.rt, rule.value
+        stop_if_requested(self.progress, self.counts)
+        if self.dry_run:
+            async with rt.store.long_read() as tx:
+                found = await tx.retention.count_expired(rule, cutoff, website_id, newer_than)
+            self._done(name, found)
+            return
+        while True:
+            # Finding a batch may scan (a rule without an index, nothing left to find): off the
+            # loop. Removing it is short: by primary key, the rule checked again on those rows.
+            async with rt.store.long_read() as tx:
+                ids = await tx.retention.list_expired(
+                    rule, cutoff, self.batch_size, website_id, newer_than
                 )
-        if len(ids) < batch_size:
-            return removed
-        await _let_requests_through()
+            if ids:
+                # Not durable: a deletion that a power cut undoes is redone by the next run.
+                async with rt.store.transaction(durable=False) as tx:
+                    removed = await tx.retention.purge_expired(
+                        rule, cutoff, ids, website_id, newer_than
+                    )
+                self._done(name, removed)
+            if len(ids) < self.batch_size:
+                return
+            stop_if_requested(self.progress, self.counts)
+            await _let_requests_through()
+
+    def _done(self, name: str, count: int) -> None:
+        self.counts[name] += count
+        self.progress.advance(name, count)
 
 
 async def _let_requests_through() -> None:

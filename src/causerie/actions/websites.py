@@ -137,7 +137,7 @@ async def do_update_website(
         if updated == website:
             return website
         await tx.websites.update(updated)
-        rt.websites.drop(website_id)
+        rt.websites.pop(website_id, None)
         changed = [
             key
             for key, before, after in (
@@ -169,7 +169,7 @@ async def do_delete_website(rt: Runtime, actor: Actor, website_id: str) -> int:
         await check_role(tx, actor, website_id, OWNERS, Scope.WRITE, missing=_missing(website_id))
         count = await tx.websites.delete(website_id)
         do_signal_access_ended(rt, tx, ACCESS_REVOKED, [website_key(website_id)])
-        rt.websites.drop(website_id)
+        rt.websites.pop(website_id, None)
         await do_audit(
             rt,
             tx,
@@ -191,5 +191,5 @@ async def get_website_cached(rt: Runtime, tx: Tx, website_id: str) -> Website | 
     if website is None:
         website = await tx.websites.get(website_id)
         if website is not None:
-            rt.websites.put(website_id, website)
+            rt.websites[website_id] = website
     return website

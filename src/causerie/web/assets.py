@@ -4,14 +4,16 @@
 names the exact version of everything it loads next, which is cached for a year. It also carries
 the two server settings the chatbox needs before any session exists (docs/widget.md): when the
 session starts (`CAUSERIE_SESSION_START`) and how long a temporary session lives (its cookie
-lives no longer in strict mode). They are written into it when served, so its ETag is computed
-from the bytes actually sent.
+lives no longer in strict mode). They are written into it once per process, so its ETag is
+computed from the bytes actually sent. Every file is sent compressed when the browser accepts it,
+with a strong ETag (causerie.web.encoded).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from importlib.resources import files
 
 from fastapi import APIRouter, Request
@@ -20,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from causerie.actions.websites import get_website
 from causerie.web.compact import compact
 from causerie.web.deps import Rt
+from causerie.web.encoded import Encoded, encode, respond
 from causerie.web.errors import ApiError
 
 router = APIRouter(include_in_schema=False)
@@ -48,39 +51,32 @@ def _source(name: str) -> str:
     return (folder / name).read_text("utf-8")
 
 
-_CONTENT = {name: compact(_source(name), name.endswith(".css")).encode() for name in _FILES}
-VERSION = hashlib.sha256(b"".join(_CONTENT[name] for name in sorted(_CONTENT))).hexdigest()[:12]
+_CONTENT = {
+    name: encode(compact(_source(name), name.endswith(".css")).encode(), media_type)
+    for name, media_type in _FILES.items()
+}
+VERSION = hashlib.sha256(b"".join(_CONTENT[name].body for name in sorted(_CONTENT))).hexdigest()[
+    :12
+]
 _LOADER_SOURCE = compact((_WIDGET / "loader.js").read_text("utf-8").replace("__VERSION__", VERSION))
 
 _SHORT = "public, max-age=300"
 _FOREVER = "public, max-age=31536000, immutable"
-_LOADERS: dict[tuple[str, int], tuple[bytes, str]] = {}
 
 
-def loader(session_start: str, temporary_ttl: int) -> tuple[bytes, str]:
-    """widget.js for these settings, and its ETag (a hash of exactly these bytes)."""
-    key = (session_start, temporary_ttl)
-    if key not in _LOADERS:
-        config = json.dumps({"sessionStart": session_start, "temporaryTtl": temporary_ttl})
-        body = _LOADER_SOURCE.replace('"__CONFIG__"', config).encode()
-        _LOADERS[key] = (body, f'"{hashlib.sha256(body).hexdigest()[:20]}"')
-    return _LOADERS[key]
-
-
-def _not_modified(request: Request, etag: str) -> bool:
-    sent = request.headers.get("if-none-match", "")
-    return etag in (tag.strip().removeprefix("W/") for tag in sent.split(",")) or sent == "*"
+@lru_cache(maxsize=4)  # one process serves one set of settings (tests build a few)
+def loader(session_start: str, temporary_ttl: int) -> Encoded:
+    """widget.js for these settings, compressed and tagged."""
+    config = json.dumps({"sessionStart": session_start, "temporaryTtl": temporary_ttl})
+    return encode(_LOADER_SOURCE.replace('"__CONFIG__"', config).encode(), "text/javascript")
 
 
 @router.get("/widget.js")
 async def widget_js(request: Request, rt: Rt) -> Response:
-    body, etag = loader(
+    encoded = loader(
         rt.settings.session_start, int(rt.settings.temporary_session_ttl.total_seconds())
     )
-    headers = {"Cache-Control": _SHORT, "ETag": etag, "X-Content-Type-Options": "nosniff"}
-    if _not_modified(request, etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="text/javascript", headers=headers)
+    return respond(request, encoded, {"Cache-Control": _SHORT, "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/widget/websites/{website_id}/look")
@@ -104,15 +100,15 @@ async def widget_look(website_id: str, rt: Rt) -> JSONResponse:
 
 
 @router.get("/widget/{version}/{name}")
-async def widget_file(version: str, name: str) -> Response:
+async def widget_file(request: Request, version: str, name: str) -> Response:
     if name not in _FILES:
         raise ApiError(404, "not_found", f"no widget file {name!r}")
     # An old loader asking for an old version gets today's file, cached briefly.
     cache = _FOREVER if version == VERSION else _SHORT
-    return Response(
+    return respond(
+        request,
         _CONTENT[name],
-        media_type=_FILES[name],
-        headers={
+        {
             "Cache-Control": cache,
             # A module imported from another origin needs a CORS grant; these files are public.
             "Access-Control-Allow-Origin": "*",

@@ -8,12 +8,13 @@ the hot path free of an extra query.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable
 
+from cachetools import TTLCache
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from causerie.actions.websites import get_all_origins
+from causerie.caching import ttl_cache
 from causerie.runtime import Runtime
 
 PREFIX = "/api/widget/"
@@ -25,22 +26,23 @@ _ALLOW_ORIGIN = b"access-control-allow-origin"
 
 
 class OriginCache:
+    """The union of every website's origins, read again at most every CACHE_SECONDS."""
+
     def __init__(self) -> None:
-        self._origins: frozenset[str] = frozenset()
-        self._until = 0.0
+        self._cache: TTLCache[None, frozenset[str]] = ttl_cache(CACHE_SECONDS, max_entries=1)
 
     def invalidate(self) -> None:
-        self._until = 0.0
+        self._cache.clear()
 
     def fresh(self) -> frozenset[str] | None:
         """The origins if they need no reading (`get`), without a coroutine; else None."""
-        return self._origins if time.monotonic() < self._until else None
+        return self._cache.get(None)
 
     async def get(self, rt: Runtime) -> frozenset[str]:
-        if time.monotonic() >= self._until:
-            self._origins = await get_all_origins(rt)
-            self._until = time.monotonic() + CACHE_SECONDS
-        return self._origins
+        origins = self._cache.get(None)
+        if origins is None:
+            origins = self._cache[None] = await get_all_origins(rt)
+        return origins
 
 
 def _origin(scope: Scope) -> bytes | None:

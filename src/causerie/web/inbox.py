@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 from importlib.resources import files
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from causerie import __version__
 from causerie.web.assets import SHARED
 from causerie.web.compact import compact
+from causerie.web.encoded import Encoded, encode, respond
 from causerie.web.errors import ApiError
 
 router = APIRouter(include_in_schema=False)
@@ -26,26 +27,25 @@ _INBOX = files("causerie") / "inbox"
 _TYPES = {".js": "text/javascript", ".css": "text/css"}
 
 
-def _load() -> dict[str, tuple[bytes, str]]:
+def _load() -> dict[str, Encoded]:
     """Every module and stylesheet of the package's `inbox` folder (no subfolder), and the
     modules shared with the chatbox (`client`, see causerie.web.assets): the only names
     `/app/static/` serves."""
-    found: dict[str, tuple[bytes, str]] = {}
+    found: dict[str, Encoded] = {}
     for entry in [*_INBOX.iterdir(), *SHARED.iterdir()]:
         suffix = entry.name[entry.name.rfind(".") :]
         if entry.is_file() and suffix in _TYPES:
             if entry.name in found:
                 raise RuntimeError(f"two inbox files named {entry.name}")
-            found[entry.name] = (
-                compact(entry.read_text("utf-8"), suffix == ".css").encode(),
-                _TYPES[suffix],
+            found[entry.name] = encode(
+                compact(entry.read_text("utf-8"), suffix == ".css").encode(), _TYPES[suffix]
             )
     return found
 
 
 _FILES = _load()
 VERSION = hashlib.sha256(
-    __version__.encode() + b"".join(name.encode() + _FILES[name][0] for name in sorted(_FILES))
+    __version__.encode() + b"".join(name.encode() + _FILES[name].body for name in sorted(_FILES))
 ).hexdigest()[:12]
 _SHELL = (_INBOX / "index.html").read_text("utf-8").replace("__VERSION__", VERSION).encode()
 
@@ -74,17 +74,16 @@ async def inbox() -> Response:
 
 
 @router.get("/app/static/{version}/{name}")
-async def inbox_file(version: str, name: str) -> Response:
+async def inbox_file(request: Request, version: str, name: str) -> Response:
     found = _FILES.get(name)
     if found is None:
         raise ApiError(404, "not_found", f"no inbox file {name!r}")
-    content, media_type = found
     # A page loaded before an upgrade asks for its old version: today's file, cached briefly.
     cache = _FOREVER if version == VERSION else _SHORT
-    return Response(
-        content,
-        media_type=media_type,
-        headers={
+    return respond(
+        request,
+        found,
+        {
             "Cache-Control": cache,
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",

@@ -1,0 +1,103 @@
+"""The package's files as they go on the wire: compressed once, when built, in gzip and in
+Brotli, each form with a strong ETag; each request gets the smallest form its `Accept-Encoding`
+allows, with `Vary: Accept-Encoding`, or 304 when its `If-None-Match` names the form it would get
+(docs/performance.md, "What a host page downloads").
+
+A compressed form is kept only when it is smaller than the file itself. The ETags hash the file
+served uncompressed; the compressed forms add a suffix, since a strong validator names one exact
+sequence of bytes (RFC 9110, 8.8.3).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+
+import brotli
+from starlette.requests import Request
+from starlette.responses import Response
+
+IDENTITY = "identity"
+# Preferred first, when the client accepts several equally: the smallest first.
+_CODINGS = ("br", "gzip")
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One file: its media type and its forms, by content coding: (bytes, ETag)."""
+
+    media_type: str
+    forms: dict[str, tuple[bytes, str]]
+
+    @property
+    def body(self) -> bytes:
+        """The file itself, uncompressed."""
+        return self.forms[IDENTITY][0]
+
+
+def encode(body: bytes, media_type: str) -> Encoded:
+    """`body` and its smaller compressed forms (the slow part: done once per file)."""
+    digest = hashlib.sha256(body).hexdigest()[:20]
+    forms = {IDENTITY: (body, f'"{digest}"')}
+    compressed = {
+        "br": brotli.compress(body, mode=brotli.MODE_TEXT, quality=11),
+        "gzip": gzip.compress(body, compresslevel=9, mtime=0),
+    }
+    for coding, data in compressed.items():
+        if len(data) < len(body):
+            forms[coding] = (data, f'"{digest}-{coding}"')
+    return Encoded(media_type, forms)
+
+
+def accepted(header: str) -> dict[str, float]:
+    """`Accept-Encoding` as {coding: weight}, codings in lower case (`*` kept as is)."""
+    weights: dict[str, float] = {}
+    for item in header.split(","):
+        coding, _, params = item.partition(";")
+        coding = coding.strip().lower()
+        if not coding:
+            continue
+        weight = 1.0
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value.strip())
+                except ValueError:
+                    weight = 0.0
+        weights[coding] = weight
+    return weights
+
+
+def choose(header: str | None, available: dict[str, tuple[bytes, str]]) -> str:
+    """The content coding to send: the preferred compressed form the client accepts, else the
+    file itself (also when the client refuses it: a 406 would help nobody)."""
+    if not header:
+        return IDENTITY
+    weights = accepted(header)
+    best, best_weight = IDENTITY, 0.0
+    for coding in _CODINGS:
+        weight = weights.get(coding, weights.get("*", 0.0))
+        if coding in available and weight > best_weight:
+            best, best_weight = coding, weight
+    return best
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    """`If-None-Match` (weak comparison, as RFC 9110 asks for this header) names `etag`."""
+    if if_none_match.strip() == "*":
+        return True
+    return etag in (tag.strip().removeprefix("W/") for tag in if_none_match.split(","))
+
+
+def respond(request: Request, encoded: Encoded, headers: dict[str, str]) -> Response:
+    """`encoded` in the form `request` accepts, with `headers` (cache, CORS, ...) added."""
+    coding = choose(request.headers.get("accept-encoding"), encoded.forms)
+    body, etag = encoded.forms[coding]
+    sent = {**headers, "ETag": etag, "Vary": "Accept-Encoding"}
+    if _matches(request.headers.get("if-none-match", ""), etag):
+        return Response(status_code=304, headers=sent)
+    if coding != IDENTITY:
+        sent["Content-Encoding"] = coding
+    return Response(body, media_type=encoded.media_type, headers=sent)
