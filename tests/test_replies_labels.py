@@ -6,6 +6,7 @@ pushes to the agents' stream, replayed with `after`. Who may call what: tests/te
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -24,10 +25,17 @@ from tests.test_inbox_api import (
     chat,
     conversations_path,
     ids,
-    sockets,  # noqa: F401 (a fixture)
     stored_until,
     visitor_socket,
 )
+
+
+@pytest.fixture
+def sockets() -> Iterator[list[Live]]:
+    opened: list[Live] = []
+    yield opened
+    for live in opened:
+        live.close()
 
 
 def test_reply_variables_are_known_ones_and_expand_only_with_a_value() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from causerie.domain.labels import Label
 from causerie.domain.models import (
     ApiToken,
     Author,
@@ -26,7 +27,6 @@ from causerie.domain.models import (
     SessionState,
     Website,
 )
-from causerie.domain.labels import Label
 from causerie.domain.replies import CannedReply
 from causerie.domain.wire import (
     agent_session_json,
