@@ -82,9 +82,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     harness = ThreadedHarness(settings, clock)
     shop = harness.run(do_create_website(harness.rt, Actor.cli(), "Demo shop", [ORIGIN]))
     admin = add_operator(harness, "ada@shop.example", "Ada Lovelace", [(shop.id, Role.ADMIN)])
-    harness.run(
-        do_create_label(harness.rt, Actor.cli(), shop.id, name="Billing", color="#aa0011")
-    )
+    harness.run(do_create_label(harness.rt, Actor.cli(), shop.id, name="Billing", color="#aa0011"))
     server = CauserieServer(settings, clock, port=port)
     with httpx.Client(base_url=url, timeout=10) as http:
         yield Env(url, harness, shop.id, admin, http)
@@ -202,7 +200,7 @@ def test_labels_are_set_from_the_header_by_keyboard_and_filter_the_list(
     expect(head.locator(".label-chip")).to_have_text(["Billing"])
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
-    expect(page.locator("#labels-button")).to_be_focused()
+    expect(page.locator(".log")).to_be_focused()  # back where `l` was pressed
     row = page.locator(f"#conv-{labelled}")
     expect(row.locator(".label-chip")).to_have_text(["Billing"])
 
@@ -227,7 +225,7 @@ def test_the_command_palette_finds_conversations_replies_labels_and_settings(
     page.keyboard.press("Control+k")
     palette = page.get_by_role("dialog", name="Command palette")
     expect(palette).to_be_visible()
-    field = page.get_by_role("combobox")
+    field = palette.get_by_role("combobox")
     expect(field).to_be_focused()
     page.keyboard.type("wlhmn")  # letters in order: fuzzy
     first = palette.locator("[role=option][aria-selected=true]")

@@ -61,13 +61,13 @@ export async function openPicker(conversation, save) {
   const opener = /** @type {HTMLElement | null} */ (document.activeElement);
   const websiteId = conversation.website_id || state.websiteId;
   try {
-    await ensureLabels(websiteId);
+    await ensureLabels(websiteId, true); // another admin may have added one meanwhile
   } catch (failure) {
     toast(failure.message, "error");
     return;
   }
   let chosen = [...(conversation.labels || [])];
-  const filter = el("input", { type: "search", class: "input", id: "label-filter-input", "aria-label": "Find a label", placeholder: "Find a label", autocomplete: "off" });
+  const filter = el("input", { type: "text", class: "input", id: "label-filter-input", "aria-label": "Find a label", placeholder: "Find a label", autocomplete: "off" });
   const list = el("div", { class: "label-options", role: "group", "aria-label": "Labels" });
   const heading = el("h2", { class: "dialog-title", id: "labels-title", text: "Labels" });
   const close = el("button", { type: "button", class: "button", text: "Done", onclick: () => dialog.close() });

@@ -148,7 +148,7 @@ export function openPalette() {
   input.focus();
   render();
   // Replies and labels arrive after the first keystrokes at worst: the list then grows.
-  Promise.all([ensureReplies().catch(() => []), ensureLabels().catch(() => [])]).then(() => {
+  Promise.all([ensureReplies(state.websiteId, true).catch(() => []), ensureLabels(state.websiteId, true).catch(() => [])]).then(() => {
     if (openDialog === dialog) render();
   });
 }
