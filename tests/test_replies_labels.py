@@ -6,6 +6,7 @@ pushes to the agents' stream, replayed with `after`. Who may call what: tests/te
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -51,7 +52,7 @@ def test_reply_variables_are_known_ones_and_expand_only_with_a_value() -> None:
 
 
 def test_canned_replies_are_read_by_agents_and_managed_by_admins(
-    http: httpx.Client, site: Site
+    http: httpx.Client, site: Site, harness: Harness
 ) -> None:
     agent, admin = As(http, site, "agent"), As(http, site, "admin")
     path = f"/websites/{site.website_id}/replies"
@@ -91,6 +92,18 @@ def test_canned_replies_are_read_by_agents_and_managed_by_admins(
     assert error_of(admin.delete(one), 404)["code"] == "reply_not_found"
     assert error_of(admin.patch(one, {"title": "x"}), 404)["code"] == "reply_not_found"
     assert [r["shortcut"] for r in agent.ok(agent.get(path))["replies"]] == ["bye"]
+    # Each change an admin made, and only those, is in the audit log (ids only).
+    audited = harness.rows(
+        "SELECT action, target_id FROM audit_log WHERE target_type = 'reply' ORDER BY at, action"
+    )
+    assert sorted(tuple(row) for row in audited) == sorted(
+        [
+            ("reply.create", made["id"]),
+            ("reply.create", bye["id"]),
+            ("reply.update", made["id"]),
+            ("reply.delete", made["id"]),
+        ]
+    )
 
 
 def _labels(api: As, site: Site) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -100,12 +113,11 @@ def _labels(api: As, site: Site) -> tuple[dict[str, Any], dict[str, Any]]:
     return billing, vip
 
 
-def test_labels_are_validated_and_a_website_holds_each_name_once(
-    http: httpx.Client, site: Site
+def _check_label_rules(
+    agent: As, admin: As, site: Site, billing: dict[str, Any], vip: dict[str, Any]
 ) -> None:
-    agent, admin = As(http, site, "agent"), As(http, site, "admin")
+    """Names once per website, colours #rrggbb, admins only; refusals change nothing."""
     path = f"/websites/{site.website_id}/labels"
-    billing, vip = _labels(admin, site)
     assert billing["color"] == "#aa0011"  # stored in lowercase
     for body, status, code in (
         ({"name": "Billing", "color": "#000000"}, 409, "label_name_taken"),
@@ -120,9 +132,10 @@ def test_labels_are_validated_and_a_website_holds_each_name_once(
     taken = admin.patch(f"{path}/{vip['id']}", {"name": "Billing"})
     assert error_of(taken, 409)["code"] == "label_name_taken"
     assert agent.ok(agent.get(path))["labels"] == [billing, renamed["label"]]
+    assert error_of(agent.delete(f"{path}/{vip['id']}"), 403)["code"] == "forbidden"
 
 
-def test_labels_on_a_conversation_filter_the_list_reach_the_agents_and_replay(
+def test_labels_are_checked_filter_the_list_reach_the_agents_and_replay(
     http: httpx.Client,
     site: Site,
     server: ServerThread,
@@ -132,6 +145,7 @@ def test_labels_on_a_conversation_filter_the_list_reach_the_agents_and_replay(
 ) -> None:
     agent, admin = As(http, site, "agent"), As(http, site, "admin")
     billing, vip = _labels(admin, site)
+    _check_label_rules(agent, admin, site, billing, vip)
     first = chat(http, site.website_id, "my invoice is wrong")
     clock.advance(timedelta(seconds=1))
     second = chat(http, site.website_id, "hello")
@@ -189,6 +203,11 @@ def test_labels_on_a_conversation_filter_the_list_reach_the_agents_and_replay(
     assert after_delete["conversation"]["labels"] == [billing["id"]]
     assert agent.ok(agent.get(conversation))["conversation"]["labels"] == [billing["id"]]
     assert ids(agent.ok(agent.get(listed, label=billing["id"]))) == [first.conversation_id]
+    details = harness.scalar(
+        "SELECT details FROM audit_log WHERE action = 'label.delete' AND target_id = :t",
+        t=vip["id"],
+    )
+    assert (json.loads(details) if isinstance(details, str) else details) == {"conversations": 1}
 
     # The visitor's stream hears nothing of labels, and their view holds none.
     assert [f for f in shown.barrier() if f["type"] == "conversation.updated"] == []

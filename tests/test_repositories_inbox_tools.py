@@ -17,7 +17,7 @@ from tests.conftest import Harness
 from tests.test_repositories import T0, _conversation, _in_tx, _message, _session
 
 
-def test_canned_replies_one_per_shortcut_per_website(harness: Harness) -> None:
+def _canned_replies_one_per_shortcut_per_website(harness: Harness) -> None:
     shop, other = Website(new_id(), "Shop", (), {}, T0), Website(new_id(), "Other", (), {}, T0)
 
     def reply(website: Website, shortcut: str) -> CannedReply:
@@ -54,7 +54,8 @@ def test_canned_replies_one_per_shortcut_per_website(harness: Harness) -> None:
     assert _in_tx(harness, lambda tx: tx.replies.list_for_website(other.id)) == [theirs]
 
 
-def test_labels_and_the_conversations_that_hold_them(harness: Harness) -> None:
+def test_canned_replies_labels_and_the_conversations_that_hold_them(harness: Harness) -> None:
+    _canned_replies_one_per_shortcut_per_website(harness)
     shop = Website(new_id(), "Shop", (), {}, T0)
     vip = Label(new_id(), shop.id, "VIP", "#ffd700", T0)
     billing = Label(new_id(), shop.id, "Billing", "#aa0011", T0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from causerie.actions.access import ANY_ROLE, MANAGERS, check_role
+from causerie.actions.audit import do_audit
 from causerie.actions.events import do_emit
 from causerie.actions.inbox import conversation_missing
 from causerie.domain.errors import Conflict, Invalid, NotFound
@@ -46,6 +47,22 @@ async def _emit(rt: Runtime, tx: Tx, conversation: Conversation) -> None:
     )
 
 
+async def _audit(
+    rt: Runtime, tx: Tx, actor: Actor, action: str, label: Label, **counts: int
+) -> None:
+    """Managing labels is a change of the website's settings: ids and counts only."""
+    await do_audit(
+        rt,
+        tx,
+        actor,
+        action,
+        target_type="label",
+        target_id=label.id,
+        website_id=label.website_id,
+        details=dict(counts) or None,
+    )
+
+
 async def get_labels(rt: Runtime, actor: Actor, website_id: str) -> list[Label]:
     async with rt.store.read() as tx:
         missing = _website_missing(website_id)
@@ -64,6 +81,7 @@ async def do_create_label(
             raise Conflict(f"a website has at most {PER_WEBSITE} labels", "too_many")
         if not await tx.labels.insert(label):
             raise _taken(label.name)
+        await _audit(rt, tx, actor, "label.create", label)
     return label
 
 
@@ -92,6 +110,7 @@ async def do_update_label(
         )
         if not await tx.labels.update(updated):
             raise _taken(updated.name)
+        await _audit(rt, tx, actor, "label.update", updated)
     return updated
 
 
@@ -101,7 +120,8 @@ async def do_delete_label(rt: Runtime, actor: Actor, website_id: str, label_id: 
     async with rt.store.transaction() as tx:
         missing = label_missing(label_id)
         await check_role(tx, actor, website_id, MANAGERS, Scope.WRITE, missing=missing)
-        if await tx.labels.get(website_id, label_id) is None:
+        label = await tx.labels.get(website_id, label_id)
+        if label is None:
             raise missing
         now = rt.clock.now()
         holding = await tx.conversations.with_label(website_id, label_id)
@@ -110,6 +130,7 @@ async def do_delete_label(rt: Runtime, actor: Actor, website_id: str, label_id: 
             await tx.conversations.set_labels(conversation.id, kept, now)
             await _emit(rt, tx, replace(conversation, labels=kept, updated_at=now))
         await tx.labels.delete(website_id, label_id)
+        await _audit(rt, tx, actor, "label.delete", label, conversations=len(holding))
     return len(holding)
 
 

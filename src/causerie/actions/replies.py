@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from causerie.actions.access import ANY_ROLE, MANAGERS, check_role
+from causerie.actions.audit import do_audit
 from causerie.domain.errors import Conflict, NotFound
 from causerie.domain.models import Actor, Scope
+from causerie.domain.ports import Tx
 from causerie.domain.replies import CannedReply, check_body, check_shortcut, check_title
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
@@ -25,6 +27,15 @@ def _reply_missing(reply_id: str) -> NotFound:
 
 def _taken(shortcut: str) -> Conflict:
     return Conflict(f"shortcut: /{shortcut} is another reply's", "shortcut_taken")
+
+
+async def _audit(
+    rt: Runtime, tx: Tx, actor: Actor, action: str, website_id: str, reply_id: str
+) -> None:
+    """Managing canned replies is a change of the website's settings: ids only."""
+    await do_audit(
+        rt, tx, actor, action, target_type="reply", target_id=reply_id, website_id=website_id
+    )
 
 
 async def get_replies(rt: Runtime, actor: Actor, website_id: str) -> list[CannedReply]:
@@ -53,6 +64,7 @@ async def do_create_reply(
             raise Conflict(f"a website has at most {PER_WEBSITE} canned replies", "too_many")
         if not await tx.replies.insert(reply):
             raise _taken(reply.shortcut)
+        await _audit(rt, tx, actor, "reply.create", website_id, reply.id)
     return reply
 
 
@@ -85,6 +97,7 @@ async def do_update_reply(
         )
         if not await tx.replies.update(updated):
             raise _taken(updated.shortcut)
+        await _audit(rt, tx, actor, "reply.update", website_id, reply.id)
     return updated
 
 
@@ -94,3 +107,4 @@ async def do_delete_reply(rt: Runtime, actor: Actor, website_id: str, reply_id: 
         await check_role(tx, actor, website_id, MANAGERS, Scope.WRITE, missing=missing)
         if not await tx.replies.delete(website_id, reply_id):
             raise missing
+        await _audit(rt, tx, actor, "reply.delete", website_id, reply_id)
