@@ -25,12 +25,14 @@ from tests.browser_support import (
     Operator,
     ThreadedHarness,
     add_operator,
+    screenshots_folder,
 )
 from tests.support import free_port
 
 pytest_plugins = ["tests.browser_support"]  # browser
 
 ORIGIN = "https://shop.example"
+SCREENSHOTS = screenshots_folder()
 
 
 @dataclass
@@ -114,6 +116,12 @@ def page(browser: Browser, env: Env) -> Iterator[Page]:
     assert errors == [], errors
 
 
+def screenshot(page: Page, name: str) -> None:
+    """docs/screenshots/NAME.png with CAUSERIE_UPDATE_SCREENSHOTS=1 (browser_support.py)."""
+    page.evaluate("() => document.getElementById('toasts').replaceChildren()")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
 def go(page: Page, hash_: str) -> None:
     page.evaluate("(h) => { location.hash = h; }", hash_)
 
@@ -172,6 +180,7 @@ def test_slash_opens_the_replies_searched_as_you_type_and_inserts_one_expanded(
     expect(menu.locator("[role=option]")).to_have_count(2)
     composer.press("ArrowDown")  # bye, hello (by shortcut): down to hello
     expect(menu.locator("[aria-selected=true]")).to_have_attribute("data-shortcut", "hello")
+    screenshot(page, "inbox-slash-menu")
     composer.press("Enter")
     expect(menu).to_be_hidden()
     expect(composer).to_have_value("Hi Zoé, Ada Lovelace of Demo shop here.")
@@ -198,6 +207,7 @@ def test_labels_are_set_from_the_header_by_keyboard_and_filter_the_list(
     page.keyboard.press("Enter")  # toggles the first match
     head = page.locator(".thread-head")
     expect(head.locator(".label-chip")).to_have_text(["Billing"])
+    screenshot(page, "inbox-labels")
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
     expect(page.locator(".log")).to_be_focused()  # back where `l` was pressed
@@ -230,6 +240,7 @@ def test_the_command_palette_finds_conversations_replies_labels_and_settings(
     page.keyboard.type("wlhmn")  # letters in order: fuzzy
     first = palette.locator("[role=option][aria-selected=true]")
     expect(first).to_contain_text("Wilhelmina")
+    screenshot(page, "inbox-palette")
     page.keyboard.press("Enter")
     expect(palette).to_have_count(0)
     expect(page).to_have_url(f"{env.url}/app#/c/{target}")
