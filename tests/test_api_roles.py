@@ -27,15 +27,17 @@ import itertools
 import re
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.routing import APIRoute
 
+from causerie.actions.labels import do_create_label
 from causerie.actions.members import do_invite
 from causerie.actions.operators import do_add_operator, do_create_api_token
+from causerie.actions.replies import do_create_reply
 from causerie.actions.websites import do_create_website
 from causerie.app import create_app
 from causerie.clock import ManualClock
@@ -154,6 +156,8 @@ class Side:
     pending_id: str  # an invited operator who has no password yet
     member_id: str  # an operator of this website, to assign conversations to
     token_id: str  # an API token of this website's owner
+    reply_id: str  # a canned reply of this website
+    label_id: str  # a label of this website
 
 
 @dataclass
@@ -345,12 +349,30 @@ def build_world(harness: Harness, api: Api, site: Site | None = None) -> World:
             pending_id=pending.member.operator.id,
             member_id=site.operator_ids["other_owner" if member == "outsider" else member],
             token_id=token_id,
+            reply_id=_new_reply(harness, website_id),
+            label_id=_new_label(harness, website_id),
         )
     logins = {
         name: api.login(emails[name], passwords[name])
         for name in ("owner", "admin", "agent", "outsider")
     }
     return World(site, sides, tokens, emails, passwords, logins)
+
+
+def _new_reply(harness: Harness, website_id: str) -> str:
+    reply = harness.run(
+        do_create_reply(
+            harness.rt, Actor.cli(), website_id, shortcut=f"r{new_id()}", title="Hi", body="Hi!"
+        )
+    )
+    return reply.id
+
+
+def _new_label(harness: Harness, website_id: str) -> str:
+    label = harness.run(
+        do_create_label(harness.rt, Actor.cli(), website_id, name=new_id(), color="#123456")
+    )
+    return label.id
 
 
 def repair_world(harness: Harness, api: Api, world: World) -> World:
@@ -390,6 +412,14 @@ def repair_world(harness: Harness, api: Api, world: World) -> World:
                 )
             )
             side.pending_id = invited.member.operator.id
+        for table, attribute, make in (
+            ("canned_replies", "reply_id", _new_reply),
+            ("labels", "label_id", _new_label),
+        ):
+            if not harness.scalar(
+                f"SELECT count(*) FROM {table} WHERE id = :i", i=getattr(side, attribute)
+            ):
+                setattr(side, attribute, make(harness, side.website_id))
     stored = {row[0] for row in harness.rows("SELECT token_hash FROM logins")}
     for name, (cookie, _) in list(world.logins.items()):
         if hash_token(cookie) not in stored:
@@ -412,6 +442,8 @@ SNAPSHOT_TABLES = (
     "audit_log",
     "streams",
     "events",
+    "canned_replies",
+    "labels",
 )
 # timestamps that a read legitimately moves
 VOLATILE = {"api_tokens": {"last_used_at"}, "logins": {"last_seen_at", "expires_at"}}
@@ -493,6 +525,8 @@ PATH_VALUES: dict[str, Callable[[Case], str]] = {
     "operator_id": lambda c: c.side.pending_id,
     # one's own token (a fresh one: revoking it consumes it), or one of the other website's owner
     "token_id": lambda c: _fresh_token_of_caller(c) if c.own else c.side.token_id,
+    "reply_id": lambda c: c.side.reply_id,
+    "label_id": lambda c: c.side.label_id,
 }
 
 # Routes without a path parameter whose body names an object of a website: they run on both
@@ -571,6 +605,24 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/privacy/export"): lambda c: {"session_id": c.side.session_id},
     ("POST", "/api/v1/privacy/erase"): lambda c: {"session_id": c.side.session_id},
     ("POST", "/api/v1/websites/{website_id}/dpa"): lambda c: {"version": _dpa_version()},
+    ("POST", "/api/v1/websites/{website_id}/replies"): lambda c: {
+        "shortcut": f"s{c.serial}",
+        "title": "Hello",
+        "body": "Hi {visitor_name}",
+    },
+    ("PATCH", "/api/v1/websites/{website_id}/replies/{reply_id}"): lambda c: {
+        "title": f"Title {c.serial}"
+    },
+    ("POST", "/api/v1/websites/{website_id}/labels"): lambda c: {
+        "name": f"Label {c.serial}",
+        "color": "#abcdef",
+    },
+    ("PATCH", "/api/v1/websites/{website_id}/labels/{label_id}"): lambda c: {
+        "name": f"Renamed {c.serial}"
+    },
+    ("PUT", "/api/v1/conversations/{conversation_id}/labels"): lambda c: {
+        "labels": [c.side.label_id] if c.serial % 2 else []
+    },
 }
 
 
@@ -766,7 +818,7 @@ def check_endpoint(
         targets = (True, False)
         # the owner, by cookie when a token may not use the route
         asker = CALLERS[1] if endpoint.key in LOGIN_ONLY else CALLERS[0]
-        nothing = Side(*(new_id() for _ in range(7)))
+        nothing = Side(*(new_id() for _ in fields(Side)))
         case = Case(world, asker, False, harness, unknown=nothing)
         before = snapshot(harness)
         response = api.call(

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from causerie.domain.labels import Label
 from causerie.domain.models import (
     ApiToken,
     Author,
@@ -26,13 +27,16 @@ from causerie.domain.models import (
     SessionState,
     Website,
 )
+from causerie.domain.replies import CannedReply
 from causerie.domain.wire import (
     agent_session_json,
     api_token_json,
     conversation_json,
+    label_json,
     member_json,
     message_json,
     operator_json,
+    reply_json,
     summary_json,
     website_json,
 )
@@ -43,7 +47,7 @@ OPERATOR = Operator("op1", "ada@example.com", "Ada", NOW)
 NOTE = Message("m1", "c1", Author.OPERATOR, MessageType.NOTE, "hi", "k1", NOW, "op1", "Ada")
 TEXT = Message("m2", "c1", Author.VISITOR, MessageType.TEXT, "hello", "k2", NOW)
 CONVERSATION = Conversation(
-    "c1", "w1", "s1", ConversationState.OPEN, "op1", NOW, NOW, NOW, 1, 2, "m1", "m2"
+    "c1", "w1", "s1", ConversationState.OPEN, "op1", NOW, NOW, NOW, 1, 2, "m1", "m2", ("l1",)
 )
 SESSION = Session(
     "s1", "w1", SessionState.PERMANENT, NOW, NOW, "192.0.2.1", NOW, "UA", "fr", "Europe/Paris",
@@ -93,6 +97,12 @@ CASES: list[tuple[str, dict[str, Any], type[BaseModel]]] = [
         ),
         api_models.TokenOut,
     ),
+    (
+        "canned reply",
+        reply_json(CannedReply("r1", "w1", "hello", "Hello", "Hi {visitor_name}!", NOW, NOW)),
+        api_models.ReplyOut,
+    ),
+    ("label", label_json(Label("l1", "w1", "Billing", "#12ab34", NOW)), api_models.LabelOut),
 ]
 
 

@@ -28,6 +28,7 @@ from causerie.web import (
     auth_api,
     errors,
     inbox,
+    inbox_tools_api,
     notice,
     privacy_api,
     widget_api,
@@ -115,6 +116,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(widget_privacy.router)
     app.include_router(auth_api.router)
     app.include_router(api_v1.router)
+    app.include_router(inbox_tools_api.router)
     app.include_router(privacy_api.router)
     app.include_router(notice.router)
     app.router.routes.extend(ws.routes)

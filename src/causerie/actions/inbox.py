@@ -96,8 +96,10 @@ async def get_conversations(
     query: str | None,
     limit: int,
     cursor: str | None,
+    label: str | None = None,
 ) -> ConversationPage:
-    """`assignee`: "me", "none", an operator id, or None for everyone's."""
+    """`assignee`: "me", "none", an operator id, or None for everyone's; `label`: only the
+    conversations holding that label of the website."""
     after = decode_cursor(cursor) if cursor else None
     if assignee == "me":
         assignee = actor.operator_id
@@ -107,6 +109,8 @@ async def get_conversations(
     async with reads as tx:
         missing = NotFound(f"no website {website_id!r}", "website_not_found")
         await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
+        if label is not None and await tx.labels.get(website_id, label) is None:
+            raise NotFound(f"label: no label {label!r} on this website", "label_not_found")
         rows = await tx.conversations.list_page(
             website_id,
             state=state,
@@ -115,6 +119,7 @@ async def get_conversations(
             query=query,
             limit=limit + 1,
             after=after,
+            label=label,
         )
     more = len(rows) > limit
     rows = rows[:limit]

@@ -182,6 +182,7 @@ class Conversation:
     unread_by_operator: int = 0
     visitor_read_up_to: str | None = None
     operator_read_up_to: str | None = None
+    labels: tuple[str, ...] = ()  # ids of the website's labels (domain/labels.py)
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,16 @@ PERSONAL: tuple[PersonalField, ...] = (
         "CAUSERIE_CONVERSATION_RETENTION once resolved)",
     ),
     PersonalField(
+        "conversations",
+        "labels",
+        Subject.VISITOR,
+        "the agents' classification of the conversation (labels)",
+        "sort and find conversations in the inbox (docs/inbox.md)",
+        Basis.LEGITIMATE_INTEREST,
+        "until the conversation is deleted (by an agent, by the visitor, or after "
+        "CAUSERIE_CONVERSATION_RETENTION once resolved), or the label is",
+    ),
+    PersonalField(
         "operators",
         "email",
         Subject.OPERATOR,
@@ -323,6 +333,20 @@ NOT_PERSONAL: dict[str, str] = {
     "conversations.unread_by_operator": "a conversation's state, times, counts and ids",
     "conversations.visitor_read_up_to": "a conversation's state, times, counts and ids",
     "conversations.operator_read_up_to": "a conversation's state, times, counts and ids",
+    # Canned replies and labels (domain/replies.py, domain/labels.py): texts and names the
+    # website's admins write for every conversation, about no one in particular.
+    "canned_replies.id": _IDS,
+    "canned_replies.website_id": _IDS,
+    "canned_replies.shortcut": "the website's prepared answers, written by its admins",
+    "canned_replies.title": "the website's prepared answers, written by its admins",
+    "canned_replies.body": "the website's prepared answers, written by its admins",
+    "canned_replies.created_at": "times of the website's configuration",
+    "canned_replies.updated_at": "times of the website's configuration",
+    "labels.id": _IDS,
+    "labels.website_id": _IDS,
+    "labels.name": "the website's labels, named by its admins",
+    "labels.color": "the website's labels, named by its admins",
+    "labels.created_at": "times of the website's configuration",
     "messages.seq": _IDS,
     "messages.id": _IDS,
     "messages.conversation_id": _IDS,
@@ -379,6 +403,7 @@ ERASED_BY: dict[str, tuple[Rule, ...]] = {
     "sessions.ip_seen_at": (*_WITH_SESSION, Rule.CHAT_IPS),
     "sessions.*": _WITH_SESSION,
     "messages.body": _WITH_SESSION,
+    "conversations.labels": _WITH_SESSION,
     "logins.*": (Rule.EXPIRED_LOGINS,),
     "audit_log.actor_id": (Rule.AUDIT_ENTRIES,),
     "operators.*": (),  # kept while the account exists, and removed with it

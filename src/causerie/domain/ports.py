@@ -19,11 +19,13 @@ from causerie.domain.repositories.conversations import Conversations
 from causerie.domain.repositories.dpa import DpaAcceptances
 from causerie.domain.repositories.events import Events
 from causerie.domain.repositories.jobs import Jobs
+from causerie.domain.repositories.labels import Labels
 from causerie.domain.repositories.links import Links
 from causerie.domain.repositories.logins import Logins
 from causerie.domain.repositories.members import Members
 from causerie.domain.repositories.messages import Messages
 from causerie.domain.repositories.operators import Operators
+from causerie.domain.repositories.replies import CannedReplies
 from causerie.domain.repositories.retention import Retention
 from causerie.domain.repositories.sessions import Sessions
 from causerie.domain.repositories.stats import Stats
@@ -49,6 +51,8 @@ class Tx(Protocol):
     audit: Audit
     dpa: DpaAcceptances
     jobs: Jobs
+    replies: CannedReplies
+    labels: Labels
 
     def on_commit(self, callback: Callable[[], None]) -> None: ...
 

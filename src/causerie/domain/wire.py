@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from causerie.domain.labels import Label
 from causerie.domain.models import (
     ApiToken,
     Conversation,
@@ -15,6 +16,7 @@ from causerie.domain.models import (
     Session,
     Website,
 )
+from causerie.domain.replies import CannedReply
 from causerie.domain.websites import public_settings
 
 PREVIEW_LENGTH = 200
@@ -87,6 +89,7 @@ def conversation_json(conversation: Conversation, *, for_visitor: bool) -> dict[
         out["website_id"] = conversation.website_id
         out["assignee_id"] = conversation.assignee_id
         out["unread_by_visitor"] = conversation.unread_by_visitor
+        out["labels"] = list(conversation.labels)
     return out
 
 
@@ -158,3 +161,18 @@ def api_token_json(token: ApiToken) -> dict[str, Any]:
         "created_at": iso(token.created_at),
         "last_used_at": iso(token.last_used_at),
     }
+
+
+def reply_json(reply: CannedReply) -> dict[str, Any]:
+    return {
+        "id": reply.id,
+        "shortcut": reply.shortcut,
+        "title": reply.title,
+        "body": reply.body,
+        "created_at": iso(reply.created_at),
+        "updated_at": iso(reply.updated_at),
+    }
+
+
+def label_json(label: Label) -> dict[str, Any]:
+    return {"id": label.id, "name": label.name, "color": label.color}

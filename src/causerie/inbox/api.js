@@ -79,5 +79,6 @@ export const api = {
   get: (path, query, options = {}) => request("GET", path, { query, ...options }),
   post: (path, body = {}, options = {}) => request("POST", path, { body, ...options }),
   patch: (path, body, options = {}) => request("PATCH", path, { body, ...options }),
+  put: (path, body, options = {}) => request("PUT", path, { body, ...options }),
   del: (path, options = {}) => request("DELETE", path, options),
 };

@@ -11,7 +11,8 @@ import { mountPanel } from "./panel.js";
 import { privacyPages, renderPrivacy } from "./privacy.js";
 import { renderSettings } from "./settings.js";
 import { emit, on, state } from "./store.js";
-import { mountThread } from "./thread.js";
+import { mountThread, pickLabels } from "./thread.js";
+import { installPalette } from "./palette.js";
 
 const root = document.getElementById("app");
 let view = null; // "inbox" | "settings" | "privacy" | null
@@ -258,6 +259,9 @@ function shortcuts(event) {
   } else if (event.key === "r" && state.current?.conversation) {
     event.preventDefault();
     document.getElementById("composer")?.focus();
+  } else if (event.key === "l" && state.current?.conversation) {
+    event.preventDefault();
+    pickLabels();
   }
 }
 
@@ -278,6 +282,7 @@ setHooks({
 });
 window.addEventListener("hashchange", () => route().catch((failure) => toast(failure.message, "error")));
 document.addEventListener("keydown", shortcuts);
+installPalette();
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden) markRead();
 });

@@ -92,6 +92,7 @@ export function setAvailability(status) {
 let listToken = 0;
 
 export async function selectWebsite(websiteId) {
+  if (state.websiteId !== websiteId) state.label = null; // labels are per website
   state.websiteId = websiteId;
   savePrefs({ websiteId });
   state.unreadElsewhere.delete(websiteId);
@@ -114,7 +115,7 @@ export async function loadList({ more = false } = {}) {
   state.listError = null;
   emit("list");
   try {
-    const query = { ...FILTERS[state.filter].query, q: state.q.trim(), limit: 25 };
+    const query = { ...FILTERS[state.filter].query, q: state.q.trim(), label: state.label, limit: 25 };
     if (more) query.cursor = state.nextCursor;
     const data = await api.get(`/websites/${websiteId}/conversations`, query);
     if (token !== listToken || websiteId !== state.websiteId) return;
@@ -568,6 +569,13 @@ async function change(path, body) {
 export const assign = (operatorId) => change(`/conversations/${state.current.id}/assign`, { operator_id: operatorId });
 export const resolve = () => change(`/conversations/${state.current.id}/resolve`, {});
 export const reopen = () => change(`/conversations/${state.current.id}/reopen`, {});
+
+/** Give the open conversation exactly these labels; answers it as it now is. */
+export async function putLabels(labelIds) {
+  const data = await api.put(`/conversations/${state.current.id}/labels`, { labels: labelIds });
+  if (data?.conversation) onConversation(data.conversation.website_id || state.websiteId, data.conversation);
+  return data?.conversation;
+}
 
 export async function deleteConversation() {
   const id = state.current.id;

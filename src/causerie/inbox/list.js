@@ -5,6 +5,7 @@ import { FILTERS, on, operatorName, state } from "./store.js";
 import { el, modal, outsideLink, replace, toast } from "./dom.js";
 import { hue, initials, preview, shortTime, visitorName } from "./format.js";
 import { conversationOfSession, loadList, writeFirst } from "./data.js";
+import { chipsOf, filterByLabel, labelFilter } from "./labels.js";
 
 let focusedId = null;
 let searchTimer = null;
@@ -65,12 +66,13 @@ export function mountList(container) {
   const status = el("p", { class: "list-status", role: "status" });
   const more = el("button", { type: "button", class: "button subtle wide load-more", text: "Load more", onclick: () => loadList({ more: true }) });
   const visitors = el("details", { class: "visitors", open: true });
-  const head = el("div", { class: "list-head" }, search, filters);
+  const byLabel = labelFilter(filterByLabel);
+  const head = el("div", { class: "list-head" }, search, filters, byLabel.select);
   replace(container, head, el("div", { class: "list-scroll" }, list, status, more), visitors);
 
   const render = () => renderList(list, status, more);
   const renderVisitors = () => renderVisitorsOnline(visitors);
-  const off = [on("list", render), on("visitors", renderVisitors), on("operators", render)];
+  const off = [on("list", render), on("visitors", renderVisitors), on("operators", render), on("labels", render), byLabel.off];
   render();
   renderVisitors();
   return () => off.forEach((f) => f());
@@ -121,7 +123,8 @@ function item(summary, selected, focused) {
     el("div", { class: "conversation-bottom" },
       el("span", { class: `preview${last?.type === "note" ? " is-note" : ""}`, text: preview(last) }),
       unread ? el("span", { class: "badge", text: String(unread > 99 ? "99+" : unread), "aria-hidden": "true" }) : null),
-    assignee ? el("span", { class: "assignee", text: `→ ${assignee}` }) : null));
+    assignee ? el("span", { class: "assignee", text: `→ ${assignee}` }) : null,
+    chipsOf(summary)));
 }
 
 function options() {

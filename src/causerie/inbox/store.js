@@ -26,6 +26,7 @@ export const state = {
   prefs: loadPrefs(),
   filter: "open",
   q: "",
+  label: null, // a label id: the list shows only the conversations with it (labels.js)
   conversations: new Map(), // id -> SUMMARY of the current website's list
   order: [], // ids, newest activity first
   nextCursor: null,
@@ -87,6 +88,7 @@ export function matchesFilter(conversation) {
   if (conversation.state !== query.state) return false;
   if (query.assignee === "me" && conversation.assignee_id !== state.me?.operator?.id) return false;
   if (query.assignee === "none" && conversation.assignee_id) return false;
+  if (state.label && !(conversation.labels || []).includes(state.label)) return false;
   return true;
 }
 

@@ -6,8 +6,10 @@ import { canAdmin, emit, on, operatorName, state } from "./store.js";
 import { el, modal, replace, richText, toast } from "./dom.js";
 import { clockTime, fullTime, visitorName } from "./format.js";
 import {
-  assign, deleteConversation, loadOlder, localTyping, markRead, reopen, resolve, retry, sendMessage,
+  assign, deleteConversation, loadOlder, localTyping, markRead, putLabels, reopen, resolve, retry, sendMessage,
 } from "./data.js";
+import { chipsOf, ensureLabels, labelsButton, openPicker } from "./labels.js";
+import { attachSlashMenu } from "./replies.js";
 import { avatar } from "./list.js";
 
 const MAX_BODY = 10000;
@@ -20,7 +22,9 @@ export function mountThread(container) {
     on("conversation", () => renderHead(container)),
     on("typing", () => renderTyping(container)),
     on("operators", () => renderHead(container)),
+    on("labels", () => renderHead(container)),
   ];
+  ensureLabels().catch(() => {});
   render(container);
   return () => off.forEach((f) => f());
 }
@@ -55,7 +59,8 @@ function render(container) {
 
 export function shortcutsHelp() {
   const keys = [["j / ↓", "next conversation"], ["k / ↑", "previous conversation"], ["Enter", "open it"],
-    ["Esc", "back to the list"], ["/", "search"], ["Enter", "send (Shift+Enter: new line)"]];
+    ["Esc", "back to the list"], ["/", "search"], ["Enter", "send (Shift+Enter: new line)"],
+    ["/ in a reply", "canned replies"], ["l", "labels of the conversation"], ["Ctrl+K / ⌘K", "command palette"]];
   return el("dl", { class: "shortcuts", "aria-label": "Keyboard shortcuts" },
     keys.map(([k, v]) => [el("dt", {}, el("kbd", { text: k })), el("dd", { text: v })]));
 }
@@ -84,6 +89,7 @@ function renderHead(container) {
   const resolved = conversation.state === "resolved";
   const tools = el("div", { class: "tools" },
     el("label", { class: "assign" }, el("span", { class: "label", text: "Assignee" }), select),
+    labelsButton(conversation, putLabels),
     resolved
       ? el("button", { type: "button", class: "button", id: "reopen", text: "Reopen", onclick: () => act(reopen, "Reopened.") })
       : el("button", { type: "button", class: "button primary", id: "resolve", text: "Resolve", onclick: () => act(resolve, "Resolved.") }),
@@ -108,10 +114,17 @@ function renderHead(container) {
       el("h2", { class: "thread-title", text: name }),
       el("p", { class: "sub" },
         el("span", { class: `state ${conversation.state}`, text: resolved ? "Resolved" : "Open" }),
-        where ? el("span", { class: "where", text: ` · on ${where}` }) : null)),
+        where ? el("span", { class: "where", text: ` · on ${where}` }) : null),
+      chipsOf(conversation, conversation.website_id)),
     tools);
   // The header was rebuilt under the focus: put it back (Resolve and Reopen take each other's place).
   if (focused) (document.getElementById(focused) || document.getElementById({ resolve: "reopen", reopen: "resolve" }[focused]))?.focus();
+}
+
+/** The `l` key: the labels of the open conversation. */
+export function pickLabels() {
+  const conversation = state.current?.conversation;
+  if (conversation) openPicker(conversation, putLabels);
 }
 
 function roleOf(websiteId) {
@@ -243,7 +256,9 @@ function composer(current) {
   const note = el("input", { type: "radio", name: "mode", value: "note", checked: draft.note });
   const send = el("button", { type: "submit", class: "button primary", id: "send" });
   const error = el("p", { class: "form-error", role: "alert" });
+  const slashMenu = attachSlashMenu(text); // its keys run before the composer's own
   const form = el("form", { class: "composer", "aria-label": "Write a message" },
+    slashMenu,
     el("div", { class: "modes", role: "radiogroup", "aria-label": "Message type" },
       el("label", { class: "mode" }, reply, el("span", { text: "Reply" })),
       el("label", { class: "mode mode-note" }, note, el("span", { text: "Note" }))),
@@ -271,6 +286,7 @@ function composer(current) {
     if (!note.checked) localTyping(text.value.trim().length > 0);
   });
   text.addEventListener("keydown", (event) => {
+    if (event.defaultPrevented) return; // the `/` menu took it
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey && !event.metaKey) {
       event.preventDefault();
       form.requestSubmit();

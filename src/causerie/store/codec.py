@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar, Union, get_args, get_origin, get_type_
 from sqlalchemy import ColumnElement
 
 from causerie.domain.events import StoredEvent
+from causerie.domain.labels import Label
 from causerie.domain.models import (
     AccountLink,
     ApiToken,
@@ -31,6 +32,7 @@ from causerie.domain.models import (
     Session,
     Website,
 )
+from causerie.domain.replies import CannedReply
 from causerie.store import schema
 
 T = TypeVar("T")
@@ -122,3 +124,5 @@ dpa_acceptance = Codec(
     extra={"operator_name": len(schema.dpa_acceptances.c)},
 )
 event = Codec(StoredEvent, list(schema.events.c))
+canned_reply = Codec(CannedReply, list(schema.canned_replies.c))
+label = Codec(Label, list(schema.labels.c))

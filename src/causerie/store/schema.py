@@ -166,6 +166,8 @@ conversations = Table(
     Column("unread_by_operator", Integer, nullable=False, default=0),
     Column("visitor_read_up_to", String(ID)),
     Column("operator_read_up_to", String(ID)),
+    # The ids of the website's labels on it, a JSON list (domain/labels.py).
+    Column("labels", Json, nullable=False, server_default="[]"),
     Index(None, "website_id", "state", "last_message_at"),
     Index(None, "website_id", "last_message_at"),
     Index(None, "website_id", "assignee_id", "last_message_at"),
@@ -192,6 +194,30 @@ messages = Table(
     UniqueConstraint("conversation_id", "client_id"),
     Index(None, "conversation_id", "seq"),
     Index(None, "operator_id"),
+)
+
+canned_replies = Table(
+    "canned_replies",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), nullable=False),
+    Column("shortcut", String(32), nullable=False),
+    Column("title", String(100), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("website_id", "shortcut"),
+)
+
+labels = Table(
+    "labels",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(40), nullable=False),
+    Column("color", String(7), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("website_id", "name"),
 )
 
 

@@ -10,11 +10,13 @@ from causerie.domain.repositories.conversations import Conversations
 from causerie.domain.repositories.dpa import DpaAcceptances
 from causerie.domain.repositories.events import Events
 from causerie.domain.repositories.jobs import Jobs
+from causerie.domain.repositories.labels import Labels
 from causerie.domain.repositories.links import Links
 from causerie.domain.repositories.logins import Logins
 from causerie.domain.repositories.members import Members
 from causerie.domain.repositories.messages import Messages
 from causerie.domain.repositories.operators import Operators
+from causerie.domain.repositories.replies import CannedReplies
 from causerie.domain.repositories.retention import Retention
 from causerie.domain.repositories.sessions import Sessions
 from causerie.domain.repositories.stats import Stats
@@ -26,11 +28,13 @@ from causerie.store.repositories.conversations import SqlConversations
 from causerie.store.repositories.dpa import SqlDpaAcceptances
 from causerie.store.repositories.events import SqlEvents
 from causerie.store.repositories.jobs import SqlJobs
+from causerie.store.repositories.labels import SqlLabels
 from causerie.store.repositories.links import SqlLinks
 from causerie.store.repositories.logins import SqlLogins
 from causerie.store.repositories.members import SqlMembers
 from causerie.store.repositories.messages import SqlMessages
 from causerie.store.repositories.operators import SqlOperators
+from causerie.store.repositories.replies import SqlCannedReplies
 from causerie.store.repositories.retention import SqlRetention
 from causerie.store.repositories.sessions import SqlSessions
 from causerie.store.repositories.stats import SqlStats
@@ -49,11 +53,13 @@ class Repositories:
         "dpa",
         "events",
         "jobs",
+        "labels",
         "links",
         "logins",
         "members",
         "messages",
         "operators",
+        "replies",
         "retention",
         "sessions",
         "stats",
@@ -77,6 +83,8 @@ class Repositories:
         self.audit: Audit = SqlAudit(db)
         self.dpa: DpaAcceptances = SqlDpaAcceptances(db)
         self.jobs: Jobs = SqlJobs(db.execute, db.dialect)
+        self.replies: CannedReplies = SqlCannedReplies(db)
+        self.labels: Labels = SqlLabels(db)
 
 
 class SqlTx:
@@ -102,6 +110,8 @@ class SqlTx:
         self.audit: Audit = r.audit
         self.dpa: DpaAcceptances = r.dpa
         self.jobs: Jobs = r.jobs
+        self.replies: CannedReplies = r.replies
+        self.labels: Labels = r.labels
         self._on_commit: list[Callable[[], None]] = []
 
     def on_commit(self, callback: Callable[[], None]) -> None:

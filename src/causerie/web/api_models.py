@@ -256,6 +256,7 @@ class ConversationOut(Out):
     website_id: str
     assignee_id: str | None
     unread_by_visitor: int
+    labels: list[str]
 
 
 class MessageOperator(Out):
@@ -478,3 +479,63 @@ class Totals(Out):
 class StatsOut(Out):
     days: list[DayCounts]
     totals: Totals
+
+
+# canned replies and labels (docs/inbox.md)
+
+
+class ReplyIn(Strict):
+    shortcut: str = Field(max_length=64)
+    title: str = Field(max_length=200)
+    body: str = Field(max_length=20_000)
+
+
+class ReplyPatch(Strict):
+    shortcut: str | None = Field(default=None, max_length=64)
+    title: str | None = Field(default=None, max_length=200)
+    body: str | None = Field(default=None, max_length=20_000)
+
+
+class ReplyOut(Out):
+    id: str
+    shortcut: str
+    title: str
+    body: str
+    created_at: str | None
+    updated_at: str | None
+
+
+class ReplyBody(Out):
+    reply: ReplyOut
+
+
+class RepliesOut(Out):
+    replies: list[ReplyOut]
+
+
+class LabelIn(Strict):
+    name: str = Field(max_length=200)
+    color: str = Field(max_length=20)
+
+
+class LabelPatch(Strict):
+    name: str | None = Field(default=None, max_length=200)
+    color: str | None = Field(default=None, max_length=20)
+
+
+class LabelOut(Out):
+    id: str
+    name: str
+    color: str
+
+
+class LabelBody(Out):
+    label: LabelOut
+
+
+class LabelsOut(Out):
+    labels: list[LabelOut]
+
+
+class ConversationLabelsIn(Strict):
+    labels: list[Id] = Field(max_length=100)

@@ -270,6 +270,7 @@ async def list_conversations(
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    label: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Json:
     page = await get_conversations(
         rt,
@@ -280,6 +281,7 @@ async def list_conversations(
         query=q,
         limit=limit,
         cursor=cursor,
+        label=label,
     )
     return {
         "conversations": [summary_json(s) for s in page.conversations],

@@ -56,7 +56,16 @@ class Conversations(Protocol):
         query: str | None,
         limit: int,
         after: tuple[datetime, str] | None,
+        label: str | None = None,
     ) -> list[ConversationSummary]:
         """The inbox's list: newest activity first, after the cursor `after` (its last
-        activity and id), matching `query` in the visitor's name or email or in a message."""
+        activity and id), matching `query` in the visitor's name or email or in a message,
+        holding the label `label` if given."""
+        ...
+
+    async def set_labels(
+        self, conversation_id: str, labels: tuple[str, ...], at: datetime
+    ) -> None: ...
+    async def with_label(self, website_id: str, label_id: str) -> list[Conversation]:
+        """The website's conversations that hold the label."""
         ...

@@ -9,6 +9,7 @@ look at the newest conversations before one scan of every message (docs/performa
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -19,7 +20,9 @@ from sqlalchemy import (
     FromClause,
     Row,
     Select,
+    Text,
     and_,
+    cast,
     exists,
     func,
     literal_column,
@@ -92,6 +95,17 @@ def _sqlite_contains(column: ColumnElement[Any], needle: str) -> ColumnElement[b
     return and_(column.like(pattern, escape="/"), or_(plain, exact))
 
 
+def has_label(c: FromClause, label_id: str) -> ColumnElement[bool]:
+    """The conversation (`conversations` or an alias) holds the label.
+
+    Its `labels` are a JSON list of ids, which both databases write as text with each id in
+    double quotes (ids are letters and digits: nothing in them is escaped), so the quoted id
+    is found in that text the same way on both. No index serves it: the list's walk in its
+    index order tests each conversation until the page is full."""
+    quoted = json.dumps(label_id)
+    return cast(c.c.labels, Text).contains(quoted, autoescape=True)
+
+
 def _newest_first(c: FromClause) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     return c.c.last_message_at.desc(), c.c.id.desc()
 
@@ -106,9 +120,12 @@ async def list_page(
     query: str | None,
     limit: int,
     after: tuple[datetime, str] | None,
+    label: str | None = None,
 ) -> list[ConversationSummary]:
     def listed(c: FromClause) -> list[ColumnElement[bool]]:
         where = [c.c.website_id == website_id, c.c.last_message_at.is_not(None)]
+        if label is not None:
+            where.append(has_label(c, label))
         if state is not None:
             where.append(c.c.state == state.value)
         if unassigned:

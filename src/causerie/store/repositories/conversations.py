@@ -48,6 +48,7 @@ class SqlConversations(SqlRepository):
                 "last_message_at": conversation.last_message_at,
                 "unread_by_visitor": 0,
                 "unread_by_operator": 0,
+                "labels": list(conversation.labels),
             },
         )
         return inserted > 0
@@ -145,6 +146,7 @@ class SqlConversations(SqlRepository):
         query: str | None,
         limit: int,
         after: tuple[datetime, str] | None,
+        label: str | None = None,
     ) -> list[ConversationSummary]:
         return await conversation_list.list_page(
             self._db,
@@ -155,4 +157,21 @@ class SqlConversations(SqlRepository):
             query=query,
             limit=limit,
             after=after,
+            label=label,
         )
+
+    async def set_labels(self, conversation_id: str, labels: tuple[str, ...], at: datetime) -> None:
+        await self._db.execute(
+            update(conversations)
+            .where(conversations.c.id == conversation_id)
+            .values(labels=list(labels), updated_at=at)
+        )
+
+    async def with_label(self, website_id: str, label_id: str) -> list[Conversation]:
+        rows = await self._db.execute(
+            select(conversations).where(
+                conversations.c.website_id == website_id,
+                conversation_list.has_label(conversations, label_id),
+            )
+        )
+        return [codec.conversation(row) for row in rows]
