@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from causerie.domain.models import (
     ApiToken,
@@ -15,6 +16,7 @@ from causerie.domain.models import (
     Session,
     Website,
 )
+from causerie.domain.push import PushSubscription
 from causerie.domain.websites import public_settings
 
 PREVIEW_LENGTH = 200
@@ -157,4 +159,15 @@ def api_token_json(token: ApiToken) -> dict[str, Any]:
         "website_ids": None if token.website_ids is None else sorted(token.website_ids),
         "created_at": iso(token.created_at),
         "last_used_at": iso(token.last_used_at),
+    }
+
+
+def push_subscription_json(subscription: PushSubscription) -> dict[str, Any]:
+    """One of the caller's own browsers: never its keys."""
+    return {
+        "id": subscription.id,
+        "device": subscription.device,
+        "endpoint": subscription.endpoint,
+        "service": urlsplit(subscription.endpoint).hostname or "",
+        "created_at": iso(subscription.created_at),
     }

@@ -6,6 +6,7 @@ import { canAdmin, savePrefs, state, website } from "./store.js";
 import { copyBox, el, modal, replace, toast } from "./dom.js";
 import { fullTime, roleName } from "./format.js";
 import { enableNotifications, notificationsSupported, playTone, unlockAudio } from "./notify.js";
+import { pushSection } from "./push.js";
 
 const PAGES = [
   ["website", "Website"],
@@ -423,5 +424,5 @@ async function accountPage(content) {
     el("div", { class: "field check" }, sound, el("label", { for: "pref-sound", text: "A short sound" })),
     el("div", {}, el("button", { type: "button", class: "button subtle", text: "Play the sound", onclick: () => { unlockAudio(); playTone(); } })),
     status);
-  replace(content, ...title("My account"), nameForm, passwordForm, alerts);
+  replace(content, ...title("My account"), nameForm, passwordForm, alerts, pushSection());
 }

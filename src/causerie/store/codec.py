@@ -31,6 +31,7 @@ from causerie.domain.models import (
     Session,
     Website,
 )
+from causerie.domain.push import PushSubscription
 from causerie.store import schema
 
 T = TypeVar("T")
@@ -122,3 +123,4 @@ dpa_acceptance = Codec(
     extra={"operator_name": len(schema.dpa_acceptances.c)},
 )
 event = Codec(StoredEvent, list(schema.events.c))
+push_subscription = Codec(PushSubscription, list(schema.push_subscriptions.c))

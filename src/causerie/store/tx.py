@@ -15,6 +15,7 @@ from causerie.domain.repositories.logins import Logins
 from causerie.domain.repositories.members import Members
 from causerie.domain.repositories.messages import Messages
 from causerie.domain.repositories.operators import Operators
+from causerie.domain.repositories.push import PushSubscriptions
 from causerie.domain.repositories.retention import Retention
 from causerie.domain.repositories.sessions import Sessions
 from causerie.domain.repositories.stats import Stats
@@ -31,6 +32,7 @@ from causerie.store.repositories.logins import SqlLogins
 from causerie.store.repositories.members import SqlMembers
 from causerie.store.repositories.messages import SqlMessages
 from causerie.store.repositories.operators import SqlOperators
+from causerie.store.repositories.push import SqlPushSubscriptions
 from causerie.store.repositories.retention import SqlRetention
 from causerie.store.repositories.sessions import SqlSessions
 from causerie.store.repositories.stats import SqlStats
@@ -54,6 +56,7 @@ class Repositories:
         "members",
         "messages",
         "operators",
+        "push",
         "retention",
         "sessions",
         "stats",
@@ -77,6 +80,7 @@ class Repositories:
         self.audit: Audit = SqlAudit(db)
         self.dpa: DpaAcceptances = SqlDpaAcceptances(db)
         self.jobs: Jobs = SqlJobs(db.execute, db.dialect)
+        self.push: PushSubscriptions = SqlPushSubscriptions(db)
 
 
 class SqlTx:
@@ -102,6 +106,7 @@ class SqlTx:
         self.audit: Audit = r.audit
         self.dpa: DpaAcceptances = r.dpa
         self.jobs: Jobs = r.jobs
+        self.push: PushSubscriptions = r.push
         self._on_commit: list[Callable[[], None]] = []
 
     def on_commit(self, callback: Callable[[], None]) -> None:
