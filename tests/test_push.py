@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import http_ece  # type: ignore[import-untyped]
+import httpx
 import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
@@ -502,3 +503,44 @@ def test_device_labels_name_the_browser_and_system_only() -> None:
     )
     assert device_label(mac) == "Safari on macOS"
     assert device_label("") == "Browser"
+
+
+def test_the_push_api_over_http(http: httpx.Client, site: Site, harness: Harness) -> None:
+    auth = {"Authorization": f"Bearer {site.tokens['agent']}"}
+    key = http.get("/api/v1/push/key", headers=auth)
+    assert key.status_code == 200 and key.json() == {"public_key": harness.rt.push.public_key}
+
+    browser = Browser()
+    sent = {
+        "endpoint": "https://push.example/send/abc",
+        "keys": {"p256dh": browser.p256dh, "auth": b64(browser.auth)},
+        "expirationTime": None,
+    }
+    made = http.post(
+        "/api/v1/push/subscriptions", json=sent, headers={**auth, "User-Agent": FIREFOX}
+    )
+    assert made.status_code == 201, made.text
+    subscription = made.json()["subscription"]
+    assert subscription["device"] == "Firefox on Android"
+    assert subscription["service"] == "push.example"
+    assert "keys" not in subscription and browser.p256dh not in made.text  # keys never served
+
+    listed = http.get("/api/v1/push/subscriptions", headers=auth).json()["subscriptions"]
+    assert [s["id"] for s in listed] == [subscription["id"]]
+
+    bad = http.post(
+        "/api/v1/push/subscriptions",
+        json={**sent, "keys": {"p256dh": "AAAA", "auth": b64(browser.auth)}},
+        headers=auth,
+    )
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_subscription"
+    assert "keys.p256dh" in bad.json()["error"]["message"]
+
+    prefs = http.patch("/api/v1/push/preferences", json={"push_previews": True}, headers=auth)
+    assert prefs.json() == {"push_previews": True}
+    assert http.get("/api/v1/push/preferences", headers=auth).json() == {"push_previews": True}
+
+    gone = http.delete(f"/api/v1/push/subscriptions/{subscription['id']}", headers=auth)
+    assert gone.status_code == 204
+    again = http.delete(f"/api/v1/push/subscriptions/{subscription['id']}", headers=auth)
+    assert again.status_code == 404 and again.json()["error"]["code"] == "subscription_not_found"
