@@ -11,6 +11,7 @@ from importlib.resources import files
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from causerie.web.compact import compact
 from causerie.web.errors import ApiError
 from causerie.web.inbox import FILE_NAMES, VERSION
 
@@ -25,8 +26,7 @@ _ICONS = {
 # What the service worker keeps when it installs: the shell and this version's every file.
 _SHELL = ["/app/", *(f"/app/static/{VERSION}/{name}" for name in FILE_NAMES)]
 _WORKER = (
-    (_INBOX / "worker" / "sw.js")
-    .read_text("utf-8")
+    compact((_INBOX / "worker" / "sw.js").read_text("utf-8"), False)
     .replace("__VERSION__", VERSION)
     .replace('"__SHELL__"', json.dumps(json.dumps(_SHELL)))
     .encode()

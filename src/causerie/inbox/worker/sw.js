@@ -1,7 +1,7 @@
 /* The inbox's service worker (docs/inbox.md, "Installable app"; docs/notifications.md, "Push"),
  * served at /app/sw.js with the scope /app/. It shows the pushes the server sends, opens the
  * right conversation when one is clicked, and keeps the app shell and what the agent read
- * (GET /api/v1 answers) for reading offline. The server fills in __VERSION__ and __SHELL__. */
+ * (GET /api/v1 answers) for reading offline. The server fills in its version and files. */
 /// <reference lib="webworker" />
 
 const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
