@@ -487,6 +487,10 @@ def _fresh_token_of_caller(case: Case) -> str:
     return token.id
 
 
+# A browser's public key for push subscriptions (an uncompressed P-256 point).
+PUSH_KEY = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+
+
 def _fresh_subscription(case: Case) -> str:
     """A push subscription of the caller (own) or of a member of the other website."""
     if case.unknown is not None:
@@ -497,13 +501,12 @@ def _fresh_subscription(case: Case) -> str:
         operator_id = case.harness.scalar("SELECT id FROM operators WHERE email = :e", e=email)
     else:
         operator_id = case.side.member_id
-    point = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
     subscription = case.harness.run(
         do_subscribe(
             case.harness.rt,
             Actor("operator", operator_id=operator_id),
             endpoint=f"https://push.example/{new_id()}",
-            p256dh=point,
+            p256dh=PUSH_KEY,
             auth="tBHItJI5svbpez7KI4CCXg",
             user_agent="",
         )
@@ -600,7 +603,7 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/push/subscriptions"): lambda c: {
         "endpoint": f"https://push.example/{c.serial}",
         "keys": {
-            "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+            "p256dh": PUSH_KEY,
             "auth": "tBHItJI5svbpez7KI4CCXg",
         },
         "expirationTime": None,
