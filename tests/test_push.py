@@ -186,7 +186,7 @@ def count(harness: Harness, sql: str, **params: Any) -> int:
 # -- what a push holds ---------------------------------------------------------------------------
 
 
-def test_p16_a_new_conversation_is_pushed_encrypted_signed_and_without_its_text(
+def test_a_new_conversation_is_pushed_encrypted_signed_and_without_its_text(
     harness: Harness, site: Site, service: PushService
 ) -> None:
     stored, browser = subscribe(harness, site, service)
