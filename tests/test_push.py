@@ -10,6 +10,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,12 @@ from causerie.domain.errors import Invalid, NotFound
 from causerie.domain.jobs import JobKind, JobState
 from causerie.domain.models import Actor, PageView
 from causerie.domain.ports import agent_connection_id
-from causerie.domain.push import PushSubscription, check_subscription, device_label
+from causerie.domain.push import (
+    SUBSCRIPTIONS_MAX,
+    PushSubscription,
+    check_subscription,
+    device_label,
+)
 from causerie.push.webpush import WebPushSender
 from causerie.settings import Settings
 from causerie.tokens import new_id
@@ -544,3 +550,14 @@ def test_the_push_api_over_http(http: httpx.Client, site: Site, harness: Harness
     assert gone.status_code == 204
     again = http.delete(f"/api/v1/push/subscriptions/{subscription['id']}", headers=auth)
     assert again.status_code == 404 and again.json()["error"]["code"] == "subscription_not_found"
+
+
+def test_past_twenty_devices_the_oldest_goes(
+    harness: Harness, site: Site, service: PushService
+) -> None:
+    made = []
+    for _ in range(SUBSCRIPTIONS_MAX + 1):
+        made.append(subscribe(harness, site, service)[0].id)
+        harness.clock.advance(timedelta(seconds=1))
+    kept = [s.id for s in harness.run(get_subscriptions(harness.rt, agent(site)))]
+    assert kept == made[1:]
