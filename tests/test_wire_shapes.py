@@ -26,6 +26,7 @@ from causerie.domain.models import (
     SessionState,
     Website,
 )
+from causerie.domain.push import PushSubscription
 from causerie.domain.wire import (
     agent_session_json,
     api_token_json,
@@ -33,6 +34,7 @@ from causerie.domain.wire import (
     member_json,
     message_json,
     operator_json,
+    push_subscription_json,
     summary_json,
     website_json,
 )
@@ -92,6 +94,13 @@ CASES: list[tuple[str, dict[str, Any], type[BaseModel]]] = [
             ApiToken("t1", "op1", "CI", frozenset({Scope.READ}), NOW, frozenset({"w1"}), NOW)
         ),
         api_models.TokenOut,
+    ),
+    (
+        "push subscription",
+        push_subscription_json(
+            PushSubscription("p1", "op1", "https://push.example/x", "P", "A", "Firefox", NOW)
+        ),
+        api_models.PushSubscriptionOut,
     ),
 ]
 
