@@ -37,6 +37,7 @@ from fastapi.routing import APIRoute
 from causerie.actions.labels import do_create_label
 from causerie.actions.members import do_invite
 from causerie.actions.operators import do_add_operator, do_create_api_token
+from causerie.actions.push import do_subscribe
 from causerie.actions.replies import do_create_reply
 from causerie.actions.websites import do_create_website
 from causerie.app import create_app
@@ -518,6 +519,33 @@ def _fresh_token_of_caller(case: Case) -> str:
     return token.id
 
 
+# A browser's public key for push subscriptions (an uncompressed P-256 point).
+PUSH_KEY = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+
+
+def _fresh_subscription(case: Case) -> str:
+    """A push subscription of the caller (own) or of a member of the other website."""
+    if case.unknown is not None:
+        return case.unknown.token_id  # an id that names nothing
+    case.setup_wrote = True
+    if case.own:
+        email = case.world.emails[case.caller.name]
+        operator_id = case.harness.scalar("SELECT id FROM operators WHERE email = :e", e=email)
+    else:
+        operator_id = case.side.member_id
+    subscription = case.harness.run(
+        do_subscribe(
+            case.harness.rt,
+            Actor("operator", operator_id=operator_id),
+            endpoint=f"https://push.example/{new_id()}",
+            p256dh=PUSH_KEY,
+            auth="tBHItJI5svbpez7KI4CCXg",
+            user_agent="",
+        )
+    )
+    return subscription.id
+
+
 PATH_VALUES: dict[str, Callable[[Case], str]] = {
     "website_id": lambda c: c.side.website_id,
     "conversation_id": lambda c: c.side.conversation_id,
@@ -527,6 +555,7 @@ PATH_VALUES: dict[str, Callable[[Case], str]] = {
     "token_id": lambda c: _fresh_token_of_caller(c) if c.own else c.side.token_id,
     "reply_id": lambda c: c.side.reply_id,
     "label_id": lambda c: c.side.label_id,
+    "subscription_id": _fresh_subscription,
 }
 
 # Routes without a path parameter whose body names an object of a website: they run on both
@@ -623,6 +652,15 @@ BODIES: dict[tuple[str, str], Body] = {
     ("PUT", "/api/v1/conversations/{conversation_id}/labels"): lambda c: {
         "labels": [c.side.label_id] if c.serial % 2 else []
     },
+    ("POST", "/api/v1/push/subscriptions"): lambda c: {
+        "endpoint": f"https://push.example/{c.serial}",
+        "keys": {
+            "p256dh": PUSH_KEY,
+            "auth": "tBHItJI5svbpez7KI4CCXg",
+        },
+        "expirationTime": None,
+    },
+    ("PATCH", "/api/v1/push/preferences"): lambda c: {"push_previews": c.serial % 2 == 0},
 }
 
 

@@ -15,7 +15,7 @@ import pytest
 import redis.asyncio
 
 from causerie.broker import BrokerUnavailable
-from causerie.domain.ports import Presence
+from causerie.domain.ports import Presence, agent_connection_id
 from causerie.presence import PresenceUnavailable
 from causerie.presence.memory import MemoryPresence
 from causerie.presence.redis import RedisPresence
@@ -101,6 +101,31 @@ def test_the_website_is_online_while_any_connection_is(
             await presence.set_agent(website, "tablet", None)
             await presence.set_agent(website, "tablet", None)  # removing twice is harmless
             assert not await presence.website_online(website)
+        finally:
+            await presence.close()
+
+    asyncio.run(scenario())
+
+
+def test_an_agent_is_connected_while_any_of_their_sockets_is_whatever_its_status(
+    make_presence: Callable[[], Presence],
+) -> None:
+    async def scenario() -> None:
+        website, other = unique("website"), unique("website")
+        presence = make_presence()
+        ada, bob = unique("op"), unique("op")
+        phone, laptop = agent_connection_id(ada, "phone"), agent_connection_id(ada, "laptop")
+        try:
+            assert not await presence.agent_connected(website, ada)
+            await presence.set_agent(website, phone, "away")
+            await presence.set_agent(website, laptop, "online")
+            assert await presence.agent_connected(website, ada)
+            assert not await presence.agent_connected(website, bob)
+            assert not await presence.agent_connected(other, ada)
+            await presence.set_agent(website, laptop, None)
+            assert await presence.agent_connected(website, ada)  # still away on the phone
+            await presence.set_agent(website, phone, None)
+            assert not await presence.agent_connected(website, ada)
         finally:
             await presence.close()
 

@@ -27,6 +27,7 @@ from causerie.domain.models import (
     SessionState,
     Website,
 )
+from causerie.domain.push import PushSubscription
 from causerie.domain.replies import CannedReply
 from causerie.domain.wire import (
     agent_session_json,
@@ -36,6 +37,7 @@ from causerie.domain.wire import (
     member_json,
     message_json,
     operator_json,
+    push_subscription_json,
     reply_json,
     summary_json,
     website_json,
@@ -103,6 +105,13 @@ CASES: list[tuple[str, dict[str, Any], type[BaseModel]]] = [
         api_models.ReplyOut,
     ),
     ("label", label_json(Label("l1", "w1", "Billing", "#12ab34", NOW)), api_models.LabelOut),
+    (
+        "push subscription",
+        push_subscription_json(
+            PushSubscription("p1", "op1", "https://push.example/x", "P", "A", "Firefox", NOW)
+        ),
+        api_models.PushSubscriptionOut,
+    ),
 ]
 
 

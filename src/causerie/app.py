@@ -29,8 +29,10 @@ from causerie.web import (
     errors,
     inbox,
     inbox_tools_api,
+    installable,
     notice,
     privacy_api,
+    push_api,
     widget_api,
     widget_privacy,
     ws,
@@ -118,9 +120,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(api_v1.router)
     app.include_router(inbox_tools_api.router)
     app.include_router(privacy_api.router)
+    app.include_router(push_api.router)
     app.include_router(notice.router)
     app.router.routes.extend(ws.routes)
     app.include_router(assets.router)
+    app.include_router(installable.router)  # before the inbox's catch-all /app/{path}
     app.include_router(inbox.router)
 
     inbox_url = f"{settings.public_url}/app/"

@@ -145,6 +145,15 @@ def _parse_bool(text: str) -> bool:
     raise ValueError("expected true or false")
 
 
+def _parse_push_contact(text: str) -> str | None:
+    value = text.strip()
+    if not value:
+        return None
+    if not (value.startswith("mailto:") and "@" in value) and not value.startswith("https://"):
+        raise ValueError("expected mailto:ADDRESS or an https:// URL")
+    return value
+
+
 def _parse_session_start(text: str) -> str:
     value = text.strip().lower()
     if value not in ("load", "open"):
@@ -301,6 +310,20 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec("smtp_url", "", lambda t: t.strip() or None, "Unset: no email."),
     Spec(
+        "push_contact",
+        "",
+        _parse_push_contact,
+        "A mailto: or https: address push services may contact about this server's pushes "
+        "(the VAPID subject); unset: CAUSERIE_PUBLIC_URL.",
+    ),
+    Spec(
+        "push_allow_private",
+        "false",
+        _parse_bool,
+        "Let Web Push endpoints be loopback, private or link-local addresses, or plain http "
+        "(tests and private networks only).",
+    ),
+    Spec(
         "access_log",
         "true",
         _parse_bool,
@@ -335,6 +358,8 @@ class Settings:
     purge_interval: timedelta = timedelta(minutes=1)
     job_lease: timedelta = timedelta(minutes=5)
     smtp_url: str | None = None
+    push_contact: str | None = None
+    push_allow_private: bool = False
     access_log: bool = True
     log_level: str = "INFO"
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)

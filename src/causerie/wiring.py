@@ -18,6 +18,7 @@ from causerie.counters import open_counters
 from causerie.domain.progress import QUIET, Progress
 from causerie.files import open_file_store
 from causerie.presence import open_presence
+from causerie.push import open_push_sender
 from causerie.realtime.hub import Hub
 from causerie.runtime import Runtime
 from causerie.settings import Settings
@@ -69,6 +70,7 @@ def build_runtime(settings: Settings, clock: Clock) -> Runtime:
         hub=Hub(open_broker(settings.redis_url)),
         presence=open_presence(settings.redis_url),
         counters=open_counters(settings.redis_url),
+        push=open_push_sender(settings),
     )
 
 

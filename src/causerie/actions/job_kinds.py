@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 
 from causerie.actions.jobs import Work
+from causerie.actions.notifications import do_notify_agents_now
+from causerie.actions.push import do_send_push
 from causerie.actions.retention import do_purge
 from causerie.domain.jobs import Job, JobKind
 from causerie.runtime import Runtime
@@ -26,4 +28,6 @@ async def _search_reindex(rt: Runtime, job: Job) -> None:
 KINDS: dict[str, Work] = {
     JobKind.PURGE: Work(_purge, every=lambda settings: settings.purge_interval),
     JobKind.SEARCH_REINDEX: Work(_search_reindex),
+    JobKind.AGENTS_NOTIFY: Work(do_notify_agents_now),
+    JobKind.PUSH_SEND: Work(do_send_push),
 }

@@ -378,6 +378,7 @@ async def get_register(rt: Runtime, actor: Actor) -> str:
         allowed = await _manageable_websites(tx, actor, Scope.READ)
         websites = [w for w in await tx.websites.list_all() if allowed is None or w.id in allowed]
         with_dpa = [(w, await tx.dpa.list_for_website(w.id)) for w in websites]
+        push_services = sorted({host_of(e) or "" for e in await tx.push.endpoints()} - {""})
     database = (
         f"PostgreSQL at {host_of(settings.database_url)}"
         if settings.database_url.startswith("postgres")
@@ -398,5 +399,6 @@ async def get_register(rt: Runtime, actor: Actor) -> str:
                 "CAUSERIE_AUDIT_RETENTION": duration_words(settings.audit_retention),
             },
             websites=with_dpa,
+            push_services=push_services,
         )
     )

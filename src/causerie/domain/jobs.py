@@ -19,6 +19,8 @@ class JobState(StrEnum):
 class JobKind(StrEnum):
     PURGE = "purge"  # the retention rules (P6, P15); periodic, every CAUSERIE_PURGE_INTERVAL
     SEARCH_REINDEX = "search.reindex"  # PostgreSQL's trigram indexes, after deletions (P9)
+    AGENTS_NOTIFY = "agents.notify"  # who to tell of a visitor's message (actions/notifications)
+    PUSH_SEND = "push.send"  # one Web Push to one browser of an operator (actions/push.py)
 
 
 # A job that succeeded is deleted; one that raised is retried after `backoff(attempts)`, and

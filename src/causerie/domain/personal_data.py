@@ -47,6 +47,10 @@ _TEMPORARY = (
     "or after CAUSERIE_CONVERSATION_RETENTION once resolved)"
 )
 _ACCOUNT = "as long as the operator's account exists"
+_PUSH = (
+    "until the operator turns notifications off on that browser, removes it, or signs out "
+    "there; until its push service answers that it is gone (404, 410); with the account"
+)
 
 PERSONAL: tuple[PersonalField, ...] = (
     PersonalField(
@@ -252,6 +256,52 @@ PERSONAL: tuple[PersonalField, ...] = (
         "CAUSERIE_LOGIN_TTL (14 days) after the login was last used",
     ),
     PersonalField(
+        "push_subscriptions",
+        "endpoint",
+        Subject.OPERATOR,
+        "device identifier (the browser's push address)",
+        "deliver notifications to the browsers the operator turned them on for, through each "
+        "browser's push service (a recipient, P11)",
+        Basis.CONSENT,
+        _PUSH,
+    ),
+    PersonalField(
+        "push_subscriptions",
+        "p256dh",
+        Subject.OPERATOR,
+        "device keys (public key)",
+        "encrypt each notification for that browser alone (RFC 8291)",
+        Basis.CONSENT,
+        _PUSH,
+    ),
+    PersonalField(
+        "push_subscriptions",
+        "auth",
+        Subject.OPERATOR,
+        "device keys (authentication secret)",
+        "encrypt each notification for that browser alone (RFC 8291)",
+        Basis.CONSENT,
+        _PUSH,
+    ),
+    PersonalField(
+        "push_subscriptions",
+        "device",
+        Subject.OPERATOR,
+        'technical data (browser and system, e.g. "Firefox on Android")',
+        "let the operator tell their devices apart and remove one",
+        Basis.CONSENT,
+        _PUSH,
+    ),
+    PersonalField(
+        "push_preferences",
+        "previews",
+        Subject.OPERATOR,
+        "preference (message text in notifications)",
+        "show message text in notifications only when the operator chose it",
+        Basis.CONSENT,
+        _ACCOUNT,
+    ),
+    PersonalField(
         "audit_log",
         "actor_id",
         Subject.OPERATOR,
@@ -306,6 +356,10 @@ NOT_PERSONAL: dict[str, str] = {
     "jobs.lease_until": "scheduling times",
     "jobs.last_error": "the last attempt's error: an exception's type and message from the code",
     "jobs.created_at": "scheduling times",
+    "push_subscriptions.id": _IDS,
+    "push_subscriptions.operator_id": _IDS,
+    "push_subscriptions.created_at": "time a browser subscribed, kept with it",
+    "push_preferences.operator_id": _IDS,
     "purge_runs.*": "counts per retention rule",
     "network_stats.*": "counts per /24 or /48 network and day: aggregates (P18)",
     "dpa_acceptances.id": "which agreement version a website accepted: ids and times",
@@ -407,6 +461,9 @@ ERASED_BY: dict[str, tuple[Rule, ...]] = {
     "logins.*": (Rule.EXPIRED_LOGINS,),
     "audit_log.actor_id": (Rule.AUDIT_ENTRIES,),
     "operators.*": (),  # kept while the account exists, and removed with it
+    # Kept while the operator keeps the browser subscribed; removed with the account (cascade).
+    "push_subscriptions.*": (),
+    "push_preferences.*": (),
 }
 HOUSEKEEPING = (Rule.EXPIRED_LINKS,)
 

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from causerie.domain.events import Envelope
 from causerie.domain.files import StoredFile
+from causerie.domain.push import PushOutcome, PushSubscription
 from causerie.domain.repositories.api_tokens import ApiTokens
 from causerie.domain.repositories.audit import Audit
 from causerie.domain.repositories.conversations import Conversations
@@ -25,6 +26,7 @@ from causerie.domain.repositories.logins import Logins
 from causerie.domain.repositories.members import Members
 from causerie.domain.repositories.messages import Messages
 from causerie.domain.repositories.operators import Operators
+from causerie.domain.repositories.push import PushSubscriptions
 from causerie.domain.repositories.replies import CannedReplies
 from causerie.domain.repositories.retention import Retention
 from causerie.domain.repositories.sessions import Sessions
@@ -53,6 +55,7 @@ class Tx(Protocol):
     jobs: Jobs
     replies: CannedReplies
     labels: Labels
+    push: PushSubscriptions
 
     def on_commit(self, callback: Callable[[], None]) -> None: ...
 
@@ -130,6 +133,11 @@ class Hub(Protocol):
         ...
 
 
+def agent_connection_id(operator_id: str, random_id: str) -> str:
+    """The presence key of one agent socket: whose it is, then which."""
+    return f"{operator_id}.{random_id}"
+
+
 class Presence(Protocol):
     """Who is connected now, across nodes: agents (online or away) and visitors, per website.
 
@@ -137,8 +145,16 @@ class Presence(Protocol):
     expire within `ttl` seconds, since live nodes `refresh` theirs periodically.
     """
 
-    async def set_agent(self, website_id: str, connection_id: str, status: str | None) -> None: ...
+    async def set_agent(self, website_id: str, connection_id: str, status: str | None) -> None:
+        """An agent socket's status (None: gone). Its `connection_id` is
+        `agent_connection_id(operator_id)`: the operator's id, a dot, a random id."""
+        ...
+
     async def website_online(self, website_id: str) -> bool: ...
+    async def agent_connected(self, website_id: str, operator_id: str) -> bool:
+        """Whether the operator has a socket open on the website (online or away)."""
+        ...
+
     async def set_visitor(
         self, website_id: str, connection_id: str, info: dict[str, Any] | None
     ) -> None: ...
@@ -237,3 +253,21 @@ class FileStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class PushSender(Protocol):
+    """Web Push to browsers (docs/notifications.md, "Push"): a payload encrypted for one
+    subscription (RFC 8291, aes128gcm) and signed with this installation's VAPID key (RFC 8292),
+    posted to its push service (RFC 8030)."""
+
+    @property
+    def public_key(self) -> str:
+        """The VAPID application server key (base64url, uncompressed P-256 point): what browsers
+        subscribe with. The private half is never served."""
+        ...
+
+    async def send(self, subscription: PushSubscription, payload: bytes, ttl: int) -> PushOutcome:
+        """Post one push. Returns the service's answer; raises when it cannot be reached (the
+        caller's job retries). An endpoint refused by the settings (a private address while
+        they do not allow one) is answered as `PushOutcome(0, refused=True)`, never fetched."""
+        ...

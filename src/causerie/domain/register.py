@@ -3,7 +3,7 @@ declarations of `personal_data.py` and the live settings: nothing in it is writt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -37,6 +37,7 @@ class RegisterInput:
     smtp: str | None  # the SMTP relay's host, when configured
     retention: dict[str, str]  # setting name -> its value in words
     websites: list[tuple[Website, list[DpaAcceptance]]]
+    push_services: list[str] = field(default_factory=list)  # hosts of the stored subscriptions
 
 
 def host_of(url: str | None) -> str | None:
@@ -109,6 +110,14 @@ def render_register(data: RegisterInput) -> str:
     lines.append(
         f"- SMTP relay: {data.smtp}." if data.smtp else "- SMTP relay: none configured (no email)."
     )
+    if data.push_services:
+        lines.append(
+            "- Web Push services of the operators' browsers, which relay notifications to the "
+            "devices operators turned them on for (encrypted for each browser; message text "
+            "only for operators who chose previews): " + ", ".join(data.push_services) + "."
+        )
+    else:
+        lines.append("- Web Push services: none (no operator turned notifications on).")
     lines.append("- Webhooks and plugins: none configured.")
     lines.append("- No other recipient: the server and the chatbox call no outside service.")
     lines += ["", "## Websites", ""]

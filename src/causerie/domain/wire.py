@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from causerie.domain.labels import Label
 from causerie.domain.models import (
@@ -16,6 +17,7 @@ from causerie.domain.models import (
     Session,
     Website,
 )
+from causerie.domain.push import PushSubscription
 from causerie.domain.replies import CannedReply
 from causerie.domain.websites import public_settings
 
@@ -176,3 +178,14 @@ def reply_json(reply: CannedReply) -> dict[str, Any]:
 
 def label_json(label: Label) -> dict[str, Any]:
     return {"id": label.id, "name": label.name, "color": label.color}
+
+
+def push_subscription_json(subscription: PushSubscription) -> dict[str, Any]:
+    """One of the caller's own browsers: never its keys."""
+    return {
+        "id": subscription.id,
+        "device": subscription.device,
+        "endpoint": subscription.endpoint,
+        "service": urlsplit(subscription.endpoint).hostname or "",
+        "created_at": iso(subscription.created_at),
+    }

@@ -9,6 +9,7 @@ import { conversationHash, focusCurrent, mountList, moveFocus } from "./list.js"
 import { unlockAudio } from "./notify.js";
 import { mountPanel } from "./panel.js";
 import { privacyPages, renderPrivacy } from "./privacy.js";
+import { forgetDevice, registerWorker } from "./push.js";
 import { renderSettings } from "./settings.js";
 import { emit, on, state } from "./store.js";
 import { mountThread, pickLabels } from "./thread.js";
@@ -73,6 +74,7 @@ function showLogin(notice = "") {
 }
 
 async function logout() {
+  await forgetDevice();
   try {
     await api.post("/auth/logout", {});
   } catch {
@@ -287,5 +289,8 @@ document.addEventListener("visibilitychange", () => {
   if (!document.hidden) markRead();
 });
 for (const type of ["pointerdown", "keydown"]) document.addEventListener(type, unlockAudio, { once: true, capture: true });
+registerWorker((conversationId) => {
+  location.hash = conversationHash(conversationId);
+});
 route().catch((failure) => toast(failure.message, "error"));
 

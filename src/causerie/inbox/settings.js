@@ -8,6 +8,7 @@ import { fullTime, roleName } from "./format.js";
 import { enableNotifications, notificationsSupported, playTone, unlockAudio } from "./notify.js";
 import { labelsPage } from "./labels.js";
 import { repliesPage } from "./replies.js";
+import { pushSection } from "./push.js";
 
 const PAGES = [
   ["website", "Website"],
@@ -427,5 +428,5 @@ async function accountPage(content) {
     el("div", { class: "field check" }, sound, el("label", { for: "pref-sound", text: "A short sound" })),
     el("div", {}, el("button", { type: "button", class: "button subtle", text: "Play the sound", onclick: () => { unlockAudio(); playTone(); } })),
     status);
-  replace(content, ...title("My account"), nameForm, passwordForm, alerts);
+  replace(content, ...title("My account"), nameForm, passwordForm, alerts, pushSection());
 }

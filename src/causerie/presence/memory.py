@@ -23,6 +23,10 @@ class MemoryPresence:
         agents = self._agents.get(website_id)
         return agents is not None and "online" in agents.values()
 
+    async def agent_connected(self, website_id: str, operator_id: str) -> bool:
+        prefix = operator_id + "."
+        return any(key.startswith(prefix) for key in self._agents.get(website_id, {}))
+
     async def set_visitor(
         self, website_id: str, connection_id: str, info: dict[str, Any] | None
     ) -> None:

@@ -42,7 +42,8 @@ end
 return 0
 """
 
-# KEYS[1]: a hash. Deletes its expired (or unreadable) fields, returns the live payloads.
+# KEYS[1]: a hash. Deletes its expired (or unreadable) fields, returns the live ones: field,
+# payload, field, payload...
 _LIVE = """
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
@@ -53,6 +54,7 @@ for i = 1, #entries, 2 do
     local bar = string.find(value, '|', 1, true)
     local expiry = bar and tonumber(string.sub(value, 1, bar - 1))
     if expiry and expiry > now_ms then
+        live[#live + 1] = entries[i]
         live[#live + 1] = string.sub(value, bar + 1)
     else
         redis.call('HDEL', KEYS[1], entries[i])
@@ -76,7 +78,11 @@ class RedisPresence:
         await self._set(_agents_key(website_id), connection_id, status)
 
     async def website_online(self, website_id: str) -> bool:
-        return "online" in await self._read(_agents_key(website_id))
+        return "online" in (await self._read(_agents_key(website_id))).values()
+
+    async def agent_connected(self, website_id: str, operator_id: str) -> bool:
+        prefix = operator_id + "."
+        return any(key.startswith(prefix) for key in await self._read(_agents_key(website_id)))
 
     async def set_visitor(
         self, website_id: str, connection_id: str, info: dict[str, Any] | None
@@ -85,7 +91,8 @@ class RedisPresence:
         await self._set(_visitors_key(website_id), connection_id, payload)
 
     async def visitors_online(self, website_id: str) -> list[dict[str, Any]]:
-        return [json.loads(payload) for payload in await self._read(_visitors_key(website_id))]
+        live = await self._read(_visitors_key(website_id))
+        return [json.loads(payload) for payload in live.values()]
 
     async def refresh(self) -> None:
         """Rewrite every entry of this process with a new expiry, in one round trip."""
@@ -126,12 +133,13 @@ class RedisPresence:
         except REDIS_DOWN as exc:
             raise _unavailable(exc) from exc
 
-    async def _read(self, key: str) -> list[str]:
+    async def _read(self, key: str) -> dict[str, str]:
+        """The live entries of a hash: connection id -> payload."""
         try:
             live: list[bytes] = await self._live(keys=[key])
         except REDIS_DOWN as exc:
             raise _unavailable(exc) from exc
-        return [payload.decode() for payload in live]
+        return {live[i].decode(): live[i + 1].decode() for i in range(0, len(live), 2)}
 
 
 def _agents_key(website_id: str) -> str:

@@ -32,6 +32,7 @@ from causerie.domain.models import (
     Session,
     Website,
 )
+from causerie.domain.push import PushSubscription
 from causerie.domain.replies import CannedReply
 from causerie.store import schema
 
@@ -126,3 +127,4 @@ dpa_acceptance = Codec(
 event = Codec(StoredEvent, list(schema.events.c))
 canned_reply = Codec(CannedReply, list(schema.canned_replies.c))
 label = Codec(Label, list(schema.labels.c))
+push_subscription = Codec(PushSubscription, list(schema.push_subscriptions.c))

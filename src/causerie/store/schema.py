@@ -329,3 +329,26 @@ jobs = Table(
     Index(None, "state", "run_at"),
     Index(None, "session_id"),
 )
+
+# Web Push (domain/push.py, docs/notifications.md): one row per browser of an operator, gone with
+# the operator's account (cascade) or when its push service answers 404/410.
+push_subscriptions = Table(
+    "push_subscriptions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("operator_id", ForeignKey("operators.id", ondelete="CASCADE"), nullable=False),
+    Column("endpoint", String(2000), nullable=False, unique=True),
+    Column("p256dh", String(100), nullable=False),
+    Column("auth", String(40), nullable=False),
+    Column("device", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "operator_id"),
+)
+
+# An operator's choices about pushes; no row: the defaults (no previews).
+push_preferences = Table(
+    "push_preferences",
+    metadata,
+    Column("operator_id", ForeignKey("operators.id", ondelete="CASCADE"), primary_key=True),
+    Column("previews", Boolean, nullable=False),
+)

@@ -16,6 +16,7 @@ from causerie.domain.repositories.logins import Logins
 from causerie.domain.repositories.members import Members
 from causerie.domain.repositories.messages import Messages
 from causerie.domain.repositories.operators import Operators
+from causerie.domain.repositories.push import PushSubscriptions
 from causerie.domain.repositories.replies import CannedReplies
 from causerie.domain.repositories.retention import Retention
 from causerie.domain.repositories.sessions import Sessions
@@ -34,6 +35,7 @@ from causerie.store.repositories.logins import SqlLogins
 from causerie.store.repositories.members import SqlMembers
 from causerie.store.repositories.messages import SqlMessages
 from causerie.store.repositories.operators import SqlOperators
+from causerie.store.repositories.push import SqlPushSubscriptions
 from causerie.store.repositories.replies import SqlCannedReplies
 from causerie.store.repositories.retention import SqlRetention
 from causerie.store.repositories.sessions import SqlSessions
@@ -59,6 +61,7 @@ class Repositories:
         "members",
         "messages",
         "operators",
+        "push",
         "replies",
         "retention",
         "sessions",
@@ -85,6 +88,7 @@ class Repositories:
         self.jobs: Jobs = SqlJobs(db.execute, db.dialect)
         self.replies: CannedReplies = SqlCannedReplies(db)
         self.labels: Labels = SqlLabels(db)
+        self.push: PushSubscriptions = SqlPushSubscriptions(db)
 
 
 class SqlTx:
@@ -112,6 +116,7 @@ class SqlTx:
         self.jobs: Jobs = r.jobs
         self.replies: CannedReplies = r.replies
         self.labels: Labels = r.labels
+        self.push: PushSubscriptions = r.push
         self._on_commit: list[Callable[[], None]] = []
 
     def on_commit(self, callback: Callable[[], None]) -> None:

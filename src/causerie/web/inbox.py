@@ -44,6 +44,7 @@ def _load() -> dict[str, Encoded]:
 
 
 _FILES = _load()
+FILE_NAMES = tuple(sorted(_FILES))  # what the service worker keeps for offline use (installable)
 VERSION = hashlib.sha256(
     __version__.encode() + b"".join(name.encode() + _FILES[name].body for name in sorted(_FILES))
 ).hexdigest()[:12]

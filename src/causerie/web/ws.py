@@ -29,6 +29,7 @@ from causerie.actions.websites import get_website
 from causerie.domain.errors import DomainError, Forbidden, Invalid
 from causerie.domain.events import Stream
 from causerie.domain.models import Actor, Author, Session
+from causerie.domain.ports import agent_connection_id
 from causerie.domain.websites import allows_origin
 from causerie.domain.wire import message_json, visitor_session_json
 from causerie.realtime.follower import StreamFollower
@@ -171,6 +172,7 @@ class AgentHandler:
         )
         operator = access.operator
         self.actor, self.website_id, self.name = access.actor, frame.website_id, operator.name
+        self.connection_id = agent_connection_id(operator.id, new_id())
         await do_set_agent_status(self.rt, self.website_id, self.connection_id, frame.status)
         return Subscription(
             stream=Stream.of_website(frame.website_id),

@@ -1,0 +1,104 @@
+"""`WebPushSender`: pushes encrypted with pywebpush (RFC 8291 aes128gcm), signed with a VAPID key
+(RFC 8292, py_vapid) and posted with aiohttp. See docs/notifications.md, "Push".
+
+The VAPID key pair is derived from the installation's secret key (CAUSERIE_SECRET_KEY, generated
+on first run and kept in the data folder): made once per installation, the same on every node that
+shares the secret, and never written anywhere else. Changing the secret key changes it, and
+browsers then subscribe again (the inbox compares the key its subscription was made with).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import ipaddress
+import time
+from urllib.parse import SplitResult, urlsplit
+
+import aiohttp
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from py_vapid import Vapid02
+from pywebpush import WebPusher
+
+from causerie.domain.push import PushOutcome, PushSubscription
+
+# The order of the P-256 group: a private key is a scalar in [1, n - 1].
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+SEND_TIMEOUT = 10.0  # seconds a push service has to answer
+CLAIMS_LIFETIME = 12 * 3600  # seconds a VAPID signature is valid (RFC 8292 allows 24 h)
+
+
+def vapid_private_key(secret_key: str) -> ec.EllipticCurvePrivateKey:
+    """This installation's VAPID key: a P-256 scalar derived from the secret key."""
+    digest = hmac.new(secret_key.encode("utf-8"), b"causerie:vapid:v1", hashlib.sha512).digest()
+    scalar = int.from_bytes(digest, "big") % (_P256_ORDER - 1) + 1
+    return ec.derive_private_key(scalar, ec.SECP256R1())
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _public_address(host: str) -> bool:
+    address = ipaddress.ip_address(host.split("%", 1)[0])
+    return address.is_global and not address.is_multicast
+
+
+class WebPushSender:
+    def __init__(self, secret_key: str, *, contact: str, allow_private: bool) -> None:
+        key = vapid_private_key(secret_key)
+        self._vapid = Vapid02(private_key=key, conf={"no-strict": True})
+        self._public_key = b64url(
+            key.public_key().public_bytes(
+                serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+            )
+        )
+        self._contact = contact
+        self._allow_private = allow_private
+
+    @property
+    def public_key(self) -> str:
+        return self._public_key
+
+    async def send(self, subscription: PushSubscription, payload: bytes, ttl: int) -> PushOutcome:
+        parts = urlsplit(subscription.endpoint)
+        if not self._allow_private and not await self._resolves_publicly(parts):
+            return PushOutcome(0, "the endpoint is not a public address", refused=True)
+        body = WebPusher(
+            {
+                "endpoint": subscription.endpoint,
+                "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
+            }
+        ).encode(payload, "aes128gcm")["body"]
+        claims = {
+            "aud": f"{parts.scheme}://{parts.netloc}",
+            "exp": int(time.time()) + CLAIMS_LIFETIME,
+            "sub": self._contact,
+        }
+        headers = {
+            **self._vapid.sign(claims),
+            "TTL": str(ttl),
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            "Urgency": "high",
+        }
+        timeout = aiohttp.ClientTimeout(total=SEND_TIMEOUT)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as client,
+            client.post(
+                subscription.endpoint, data=body, headers=headers, allow_redirects=False
+            ) as response,
+        ):
+            return PushOutcome(response.status, response.reason or "")
+
+    async def _resolves_publicly(self, parts: SplitResult) -> bool:
+        """Every address the endpoint's host resolves to is a public one (no loopback, private,
+        link-local or metadata address: a subscription is text an operator's browser sends).
+        A name that does not resolve raises: the job retries."""
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            parts.hostname or "", parts.port or 443
+        )
+        return bool(infos) and all(_public_address(str(info[4][0])) for info in infos)
