@@ -6,6 +6,12 @@ from __future__ import annotations
 import logging
 
 from causerie.actions.jobs import Work
+from causerie.actions.mail import (
+    run_new_conversation,
+    run_operator_mail,
+    run_transcript,
+    run_visitor_replies,
+)
 from causerie.actions.retention import do_purge
 from causerie.domain.jobs import Job, JobKind
 from causerie.runtime import Runtime
@@ -26,4 +32,8 @@ async def _search_reindex(rt: Runtime, job: Job) -> None:
 KINDS: dict[str, Work] = {
     JobKind.PURGE: Work(_purge, every=lambda settings: settings.purge_interval),
     JobKind.SEARCH_REINDEX: Work(_search_reindex),
+    JobKind.MAIL_NEW_CONVERSATION: Work(run_new_conversation),
+    JobKind.MAIL_OPERATOR: Work(run_operator_mail),
+    JobKind.MAIL_VISITOR_REPLIES: Work(run_visitor_replies),
+    JobKind.MAIL_TRANSCRIPT: Work(run_transcript),
 }

@@ -13,6 +13,7 @@ from causerie.actions.access import ANY_ROLE, check_role
 from causerie.actions.consent import check_consent
 from causerie.actions.events import Emitter
 from causerie.actions.limits import check_send_rate
+from causerie.actions.mail_triggers import do_schedule_message_mail
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.errors import Invalid, NotFound, Unauthenticated
 from causerie.domain.events import EventType, Stream
@@ -217,6 +218,7 @@ async def _store_message(
             session_id=session.id,
         )
     await emitter.flush(tx)
+    await do_schedule_message_mail(rt, tx, session, conversation, message, started)
     return Sent(message, created=True)
 
 

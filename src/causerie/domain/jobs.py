@@ -19,6 +19,11 @@ class JobState(StrEnum):
 class JobKind(StrEnum):
     PURGE = "purge"  # the retention rules (P6, P15); periodic, every CAUSERIE_PURGE_INTERVAL
     SEARCH_REINDEX = "search.reindex"  # PostgreSQL's trigram indexes, after deletions (P9)
+    # Mail (docs/notifications.md); each about a session, so erasure drops it (P9).
+    MAIL_NEW_CONVERSATION = "mail.new_conversation"  # unanswered after the delay: to operators
+    MAIL_OPERATOR = "mail.operator"  # one mail to one operator (new conversation, mention)
+    MAIL_VISITOR_REPLIES = "mail.visitor_replies"  # agents' replies the visitor has not seen
+    MAIL_TRANSCRIPT = "mail.transcript"  # the conversation, asked for from the chatbox
 
 
 # A job that succeeded is deleted; one that raised is retried after `backoff(attempts)`, and

@@ -21,6 +21,7 @@ from causerie.domain.repositories.events import Events
 from causerie.domain.repositories.jobs import Jobs
 from causerie.domain.repositories.links import Links
 from causerie.domain.repositories.logins import Logins
+from causerie.domain.repositories.mail import MailState
 from causerie.domain.repositories.members import Members
 from causerie.domain.repositories.messages import Messages
 from causerie.domain.repositories.operators import Operators
@@ -49,6 +50,7 @@ class Tx(Protocol):
     audit: Audit
     dpa: DpaAcceptances
     jobs: Jobs
+    mail: MailState
 
     def on_commit(self, callback: Callable[[], None]) -> None: ...
 

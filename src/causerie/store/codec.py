@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar, Union, get_args, get_origin, get_type_
 from sqlalchemy import ColumnElement
 
 from causerie.domain.events import StoredEvent
+from causerie.domain.mail import MailFailure, ReplyAddress
 from causerie.domain.models import (
     AccountLink,
     ApiToken,
@@ -122,3 +123,5 @@ dpa_acceptance = Codec(
     extra={"operator_name": len(schema.dpa_acceptances.c)},
 )
 event = Codec(StoredEvent, list(schema.events.c))
+reply_address = Codec(ReplyAddress, list(schema.reply_addresses.c))
+mail_failure = Codec(MailFailure, list(schema.mail_failures.c))

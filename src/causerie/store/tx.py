@@ -12,6 +12,7 @@ from causerie.domain.repositories.events import Events
 from causerie.domain.repositories.jobs import Jobs
 from causerie.domain.repositories.links import Links
 from causerie.domain.repositories.logins import Logins
+from causerie.domain.repositories.mail import MailState
 from causerie.domain.repositories.members import Members
 from causerie.domain.repositories.messages import Messages
 from causerie.domain.repositories.operators import Operators
@@ -28,6 +29,7 @@ from causerie.store.repositories.events import SqlEvents
 from causerie.store.repositories.jobs import SqlJobs
 from causerie.store.repositories.links import SqlLinks
 from causerie.store.repositories.logins import SqlLogins
+from causerie.store.repositories.mail import SqlMailState
 from causerie.store.repositories.members import SqlMembers
 from causerie.store.repositories.messages import SqlMessages
 from causerie.store.repositories.operators import SqlOperators
@@ -51,6 +53,7 @@ class Repositories:
         "jobs",
         "links",
         "logins",
+        "mail",
         "members",
         "messages",
         "operators",
@@ -77,6 +80,7 @@ class Repositories:
         self.audit: Audit = SqlAudit(db)
         self.dpa: DpaAcceptances = SqlDpaAcceptances(db)
         self.jobs: Jobs = SqlJobs(db.execute, db.dialect)
+        self.mail: MailState = SqlMailState(db)
 
 
 class SqlTx:
@@ -102,6 +106,7 @@ class SqlTx:
         self.audit: Audit = r.audit
         self.dpa: DpaAcceptances = r.dpa
         self.jobs: Jobs = r.jobs
+        self.mail: MailState = r.mail
         self._on_commit: list[Callable[[], None]] = []
 
     def on_commit(self, callback: Callable[[], None]) -> None:
