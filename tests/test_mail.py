@@ -59,7 +59,7 @@ class Sink:
     def __init__(self) -> None:
         self.received: list[tuple[list[str], EmailMessage]] = []
 
-    async def handle_RCPT(  # noqa: N802
+    async def handle_RCPT(
         self, server: SMTP, session: SmtpSession, envelope: Envelope, address: str, options: Any
     ) -> str:
         if address == REFUSED:
@@ -67,7 +67,7 @@ class Sink:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(  # noqa: N802
+    async def handle_DATA(
         self, server: SMTP, session: SmtpSession, envelope: Envelope
     ) -> str:
         message = message_from_bytes(envelope.original_content or b"", policy=policy.default)

@@ -362,16 +362,6 @@ async def get_mail_failures(rt: Runtime, actor: Actor, website_id: str) -> list[
         return await tx.mail.list_failures(website_id, FAILURES_LIMIT)
 
 
-async def do_forget_mail_failure(
-    rt: Runtime, actor: Actor, website_id: str, failure_id: str
-) -> None:
-    """The address was fixed (or is worth another try): mail goes to it again."""
-    async with rt.store.transaction() as tx:
-        await check_role(tx, actor, website_id, ANY_ROLE, Scope.WRITE)
-        if not await tx.mail.delete_failure(website_id, failure_id):
-            raise NotFound(f"no mail failure {failure_id!r}", "mail_failure_not_found")
-
-
 # --- a transcript on request (the chatbox) ---
 
 

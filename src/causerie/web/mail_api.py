@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import html
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from causerie.actions.mail import (
     check_unsubscribe_token,
-    do_forget_mail_failure,
     do_request_transcript,
     do_unsubscribe,
     get_mail_failures,
@@ -74,19 +73,6 @@ async def unsubscribe(token: str, rt: Rt) -> HTMLResponse:
 async def list_mail_failures(website_id: str, rt: Rt, actor: CurrentActor) -> dict[str, object]:
     failures = await get_mail_failures(rt, actor, website_id)
     return {"failures": [mail_failure_json(f) for f in failures]}
-
-
-@agents.delete(
-    "/websites/{website_id}/mail/failures/{failure_id}",
-    status_code=204,
-    summary="Forget a refused address: mail is sent to it again",
-    openapi_extra=access("agent", "write"),
-)
-async def forget_mail_failure(
-    website_id: str, failure_id: str, rt: Rt, actor: CurrentActor
-) -> Response:
-    await do_forget_mail_failure(rt, actor, website_id, failure_id)
-    return Response(status_code=204)
 
 
 @visitors.post(

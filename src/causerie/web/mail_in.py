@@ -117,9 +117,7 @@ class ReplyHandler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(
-        self, server: SMTP, session: SmtpSession, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content
         data = raw if isinstance(raw, bytes) else str(raw or "").encode("utf-8", "replace")
         message = email.message_from_bytes(data, policy=policy.default)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from causerie.domain.mail import MailFailure, ReplyAddress
 from causerie.store import codec
@@ -106,14 +106,6 @@ class SqlMailState(SqlRepository):
             .limit(limit)
         )
         return [codec.mail_failure(row) for row in rows]
-
-    async def delete_failure(self, website_id: str, failure_id: str) -> bool:
-        result = await self._db.execute(
-            delete(mail_failures).where(
-                mail_failures.c.website_id == website_id, mail_failures.c.id == failure_id
-            )
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def opt_out(self, session_id: str, now: datetime) -> None:
         await self._db.execute(
