@@ -67,9 +67,7 @@ class Sink:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(
-        self, server: SMTP, session: SmtpSession, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: Envelope) -> str:
         message = message_from_bytes(envelope.original_content or b"", policy=policy.default)
         assert isinstance(message, EmailMessage)
         self.received.append((list(envelope.rcpt_tos), message))
@@ -500,3 +498,23 @@ def test_unsubscribe_token_is_signed(harness: Harness) -> None:
     assert check_unsubscribe_token(harness.rt, token) == ["v", "abc"]
     with pytest.raises(NotFound):
         check_unsubscribe_token(harness.rt, token.replace("v.abc", "v.abd"))
+
+
+def test_p11_the_register_lists_the_mail_server_and_the_listener(
+    make_settings: Callable[..., Settings], sink_port: int, clock: ManualClock
+) -> None:
+    from causerie.actions.privacy import get_register
+
+    settings = make_settings(
+        smtp_url=f"smtp://user:Secret-Pass@127.0.0.1:{sink_port}", smtp_listen="0.0.0.0:2525"
+    )
+    harness = Harness(settings, clock)
+    try:
+        register = harness.run(get_register(harness.rt, Actor.cli()))
+    finally:
+        harness.close()
+    assert f"- SMTP relay: 127.0.0.1:{sink_port}: mail to operators" in register
+    assert "received by this server itself on 0.0.0.0:2525" in register
+    assert "Secret-Pass" not in register
+    for key in ("mail_failures.address", "mail_opt_outs.created_at"):
+        assert f"`{key}`" in register

@@ -389,6 +389,7 @@ async def get_register(rt: Runtime, actor: Actor) -> str:
             database=database,
             redis=f"Redis at {host_of(settings.redis_url)}" if settings.redis_url else None,
             smtp=host_of(settings.smtp_url),
+            mail_in=("{}:{}".format(*settings.smtp_listen) if settings.smtp_listen else None),
             retention={
                 "CAUSERIE_TEMPORARY_SESSION_TTL": duration_words(settings.temporary_session_ttl),
                 "CAUSERIE_CHAT_IP_RETENTION": duration_words(settings.chat_ip_retention),

@@ -37,6 +37,7 @@ class RegisterInput:
     smtp: str | None  # the SMTP relay's host, when configured
     retention: dict[str, str]  # setting name -> its value in words
     websites: list[tuple[Website, list[DpaAcceptance]]]
+    mail_in: str | None = None  # where replies by mail are received (CAUSERIE_SMTP_LISTEN)
 
 
 def host_of(url: str | None) -> str | None:
@@ -107,8 +108,16 @@ def render_register(data: RegisterInput) -> str:
             "durable (the operator's own)."
         )
     lines.append(
-        f"- SMTP relay: {data.smtp}." if data.smtp else "- SMTP relay: none configured (no email)."
+        f"- SMTP relay: {data.smtp}: mail to operators and to visitors who left their email "
+        "(their address, the website's name, the messages the mail shows)."
+        if data.smtp
+        else "- SMTP relay: none configured (no email)."
     )
+    if data.mail_in:
+        lines.append(
+            f"- Replies by mail are received by this server itself on {data.mail_in} (the "
+            "sender's mail servers deliver them there)."
+        )
     lines.append("- Webhooks and plugins: none configured.")
     lines.append("- No other recipient: the server and the chatbox call no outside service.")
     lines += ["", "## Websites", ""]
