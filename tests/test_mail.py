@@ -29,7 +29,7 @@ from causerie.actions.mail import (
     get_mail_failures,
 )
 from causerie.actions.messages import do_send_operator_message, do_send_session_message
-from causerie.actions.privacy import do_erase_subject
+from causerie.actions.privacy import do_erase_subject, do_export_subject
 from causerie.actions.profiles import do_update_visitor_profile
 from causerie.actions.sessions import do_open_session
 from causerie.clock import ManualClock
@@ -197,7 +197,7 @@ def test_p16_new_conversation_mailed_to_operators_when_unanswered(
     assert len(sink.received) == 2  # once
 
 
-def test_answered_conversation_is_not_mailed(
+def test_answered_conversation_or_an_agent_online_is_not_mailed(
     harness: Harness, site: Site, sink: Sink, clock: ManualClock
 ) -> None:
     session_id = open_visitor(harness, site, None)
@@ -205,6 +205,13 @@ def test_answered_conversation_is_not_mailed(
     clock.advance(timedelta(minutes=5))
     run_due(harness)
     assert sink.received == []
+
+    harness.run(harness.rt.presence.set_agent(site.website_id, "socket-1", "online"))
+    open_visitor(harness, site, None, "Another visitor")
+    clock.advance(timedelta(minutes=5))
+    run_due(harness)
+    assert sink.received == []  # the agent sees it in the inbox
+    harness.run(harness.rt.presence.set_agent(site.website_id, "socket-1", None))
 
 
 def test_visitor_gets_unseen_replies_grouped_in_one_mail_in_french(
@@ -246,6 +253,7 @@ async def _set_locale(harness: Harness, site: Site, locale: str) -> None:
     )
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
 def test_one_click_unsubscribe_stops_the_visitors_mail(
     harness: Harness, site: Site, sink: Sink, clock: ManualClock, server: ServerThread
 ) -> None:
@@ -263,6 +271,8 @@ def test_one_click_unsubscribe_stops_the_visitors_mail(
         assert done.status_code == 200
         assert http.post(path[:-3] + "xyz").status_code == 404
     assert harness.scalar("SELECT count(*) FROM mail_opt_outs") == 1
+    exported = harness.run(do_export_subject(harness.rt, Actor.cli(), session_id=session_id))
+    assert exported["sessions"][0]["mail"]["unsubscribed_at"] is not None
     reply(harness, site, session_id, "Second answer")
     clock.advance(timedelta(minutes=3))
     wait_until(
@@ -285,6 +295,14 @@ def test_refused_address_is_recorded_shown_and_not_mailed_again(
     assert failure.address == REFUSED and "550" in failure.error
     assert failure.session_id == session_id
     assert not harness.run(get_jobs(harness.rt))  # not retried: refused for good
+    # The visitor's export holds it (P9).
+    exported = harness.run(do_export_subject(harness.rt, Actor.cli(), email=REFUSED))
+    (refused,) = exported["sessions"][0]["mail"]["refused"]
+    assert refused["address"] == REFUSED and "550" in refused["error"]
+    reply(harness, site, session_id, "Another answer")
+    clock.advance(timedelta(minutes=3))
+    run_due(harness)
+    assert sink.received == []  # a refused address is not tried again
     with pytest.raises(NotFound):
         other = Actor("operator", operator_id=site.operator_ids["other_owner"])
         harness.run(get_mail_failures(harness.rt, other, site.website_id))
@@ -318,6 +336,7 @@ def test_p9_queued_mail_about_an_erased_visitor_is_dropped(
     assert sink.received == []
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
 def test_preferences_on_me_get_and_patch(site: Site, http: httpx.Client) -> None:
     auth = {"Authorization": f"Bearer {site.tokens['agent']}"}
     me = http.get("/api/v1/me", headers=auth).json()
@@ -405,6 +424,7 @@ def harness_loop_free_send(port: int, message: EmailMessage) -> None:
     asyncio.run(aiosmtplib.send(message, hostname="127.0.0.1", port=port, timeout=10))
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
 def test_reply_by_mail_lands_in_the_conversation_and_wrong_address_is_refused_at_rcpt(
     harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
     listen_port: int,
@@ -439,6 +459,7 @@ def test_reply_by_mail_lands_in_the_conversation_and_wrong_address_is_refused_at
         assert refused.value.recipients[0].code == 550
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
 def test_an_operators_reply_by_mail_is_the_operators_message(
     harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
     listen_port: int,
@@ -500,6 +521,7 @@ def test_unsubscribe_token_is_signed(harness: Harness) -> None:
         check_unsubscribe_token(harness.rt, token.replace("v.abc", "v.abd"))
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_p11_the_register_lists_the_mail_server_and_the_listener(
     make_settings: Callable[..., Settings], sink_port: int, clock: ManualClock
 ) -> None:

@@ -106,7 +106,14 @@ async def _export_sessions(
         conversation = await tx.conversations.get_by_session(session.id)
         messages = await _all_messages(tx, conversation.id, include_notes) if conversation else []
         website = await tx.websites.get(session.website_id)
-        out.append(session_export(session, website, conversation, messages))
+        mail = {
+            "unsubscribed_at": iso(await tx.mail.opted_out_at(session.id)),
+            "refused": [
+                {"address": f.address, "error": f.error, "failed_at": iso(f.failed_at)}
+                for f in await tx.mail.failures_of_session(session.id)
+            ],
+        }
+        out.append(session_export(session, website, conversation, messages, mail))
     return out
 
 

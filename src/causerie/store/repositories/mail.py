@@ -119,3 +119,17 @@ class SqlMailState(SqlRepository):
             select(mail_opt_outs.c.session_id).where(mail_opt_outs.c.session_id == session_id)
         )
         return row is not None
+
+    async def opted_out_at(self, session_id: str) -> datetime | None:
+        row = await self._db.one(
+            select(mail_opt_outs.c.created_at).where(mail_opt_outs.c.session_id == session_id)
+        )
+        return None if row is None else row[0]
+
+    async def failures_of_session(self, session_id: str) -> list[MailFailure]:
+        rows = await self._db.execute(
+            select(mail_failures)
+            .where(mail_failures.c.session_id == session_id)
+            .order_by(mail_failures.c.failed_at, mail_failures.c.id)
+        )
+        return [codec.mail_failure(row) for row in rows]
