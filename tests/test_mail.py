@@ -340,7 +340,11 @@ def test_p9_queued_mail_about_an_erased_visitor_is_dropped(
 def test_preferences_on_me_get_and_patch(site: Site, http: httpx.Client) -> None:
     auth = {"Authorization": f"Bearer {site.tokens['agent']}"}
     me = http.get("/api/v1/me", headers=auth).json()
-    assert me["notification_preferences"] == {"mail_new_conversation": True, "mail_mentions": True}
+    assert me["notification_preferences"] == {
+        "mail_new_conversation": True,
+        "mail_mentions": True,
+        "mail_digest": False,
+    }
     changed = http.patch(
         "/api/v1/me", headers=auth, json={"notification_preferences": {"mail_mentions": False}}
     )
@@ -356,6 +360,7 @@ def test_preferences_on_me_get_and_patch(site: Site, http: httpx.Client) -> None
     assert me["notification_preferences"]["mail_mentions"] is False
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_transcript_on_request(
     harness: Harness, site: Site, sink: Sink, clock: ManualClock, settings: Settings
 ) -> None:
@@ -511,6 +516,7 @@ def test_reply_address_and_preferences_checks() -> None:
             check_preferences(bad)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_unsubscribe_token_is_signed(harness: Harness) -> None:
     from causerie.actions.mail import unsubscribe_url
 
@@ -540,3 +546,31 @@ def test_p11_the_register_lists_the_mail_server_and_the_listener(
     assert "Secret-Pass" not in register
     for key in ("mail_failures.address", "mail_opt_outs.created_at"):
         assert f"`{key}`" in register
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_daily_digest_when_chosen_then_every_day_until_turned_off(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock, settings: Settings
+) -> None:
+    from causerie.domain.mail import next_digest_at
+
+    owner = Actor("operator", operator_id=site.operator_ids["owner"])
+    harness.run(do_set_notification_preferences(harness.rt, owner, {"mail_digest": True}))
+    session_id = open_visitor(harness, site, None, "Hi")
+    reply(harness, site, session_id, "Hello!")
+    clock.advance(next_digest_at(clock.now()) - clock.now())
+    run_due(harness)
+
+    (mail,) = [m for m in sink.to("owner@shop.example") if "Your day" in str(m["Subject"])]
+    assert mail["Subject"] == "Your day on Shop"
+    text, _ = assert_well_formed(mail, settings)
+    assert "1 new conversations, 1 messages from visitors, 1 replies" in text
+    assert mail["Reply-To"] is None
+    (next_one,) = [j for j in harness.run(get_jobs(harness.rt)) if j.kind == JobKind.MAIL_DIGEST]
+    assert next_one.run_at == next_digest_at(clock.now())
+
+    harness.run(do_set_notification_preferences(harness.rt, owner, {"mail_digest": False}))
+    clock.advance(timedelta(days=1))
+    run_due(harness)
+    assert len([m for m in sink.received if "Your day" in str(m[1]["Subject"])]) == 1
+    assert not [j for j in harness.run(get_jobs(harness.rt)) if j.kind == JobKind.MAIL_DIGEST]

@@ -7,6 +7,7 @@ import logging
 
 from causerie.actions.jobs import Work
 from causerie.actions.mail import (
+    run_digest,
     run_new_conversation,
     run_operator_mail,
     run_transcript,
@@ -36,4 +37,5 @@ KINDS: dict[str, Work] = {
     JobKind.MAIL_OPERATOR: Work(run_operator_mail),
     JobKind.MAIL_VISITOR_REPLIES: Work(run_visitor_replies),
     JobKind.MAIL_TRANSCRIPT: Work(run_transcript),
+    JobKind.MAIL_DIGEST: Work(run_digest),
 }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from causerie.actions.access import ANY_ROLE, check_role
 from causerie.actions.jobs import do_enqueue
@@ -33,12 +34,21 @@ from causerie.domain.mail import (
     ReplyAddress,
     check_preferences,
     new_reply_token,
+    next_digest_at,
     preferences_of,
     reply_address,
     reply_token_of,
 )
 from causerie.domain.mail_replies import strip_reply
-from causerie.domain.mail_texts import Composed, Line, MailKind, compose, language_of, visitor_word
+from causerie.domain.mail_texts import (
+    Composed,
+    Line,
+    MailKind,
+    compose,
+    digest_line,
+    language_of,
+    visitor_word,
+)
 from causerie.domain.models import (
     Actor,
     Author,
@@ -49,6 +59,7 @@ from causerie.domain.models import (
     Session,
     Website,
 )
+from causerie.domain.ports import Tx
 from causerie.runtime import Runtime
 from causerie.tokens import derive, hash_token, new_id
 
@@ -236,23 +247,41 @@ async def _deliver(
     language: str,
     operator_id: str | None = None,
 ) -> None:
-    """Send one mail, with a fresh reply address when replies by mail are on. A refusal for good
-    is recorded (and the job ends); any other error raises, and the job is retried."""
+    await _send(
+        rt, thread.website.id, to, composed, unsubscribe, language,
+        conversation=thread.conversation, operator_id=operator_id,
+    )  # fmt: skip
+
+
+async def _send(
+    rt: Runtime,
+    website_id: str,
+    to: str,
+    composed: Composed,
+    unsubscribe: str,
+    language: str,
+    *,
+    conversation: Conversation | None,
+    operator_id: str | None,
+) -> None:
+    """Send one mail, with a fresh reply address to `conversation` when replies by mail are on.
+    A refusal for good is recorded (and the job ends); any other error raises, and the job is
+    retried."""
     mailer = rt.mailer
     if mailer is None:
         return
     now = rt.clock.now()
     reply_to = None
     async with rt.store.transaction() as tx:
-        if await tx.mail.has_failed(thread.website.id, to):
+        if await tx.mail.has_failed(website_id, to):
             return
-        if rt.settings.mail_domain is not None:
+        if rt.settings.mail_domain is not None and conversation is not None:
             token = new_reply_token()
             await tx.mail.insert_reply_address(
                 ReplyAddress(
                     token_hash=hash_token(token),
-                    conversation_id=thread.conversation.id,
-                    session_id=thread.session.id,
+                    conversation_id=conversation.id,
+                    session_id=conversation.session_id,
                     operator_id=operator_id,
                     created_at=now,
                     expires_at=now + REPLY_ADDRESS_TTL,
@@ -271,19 +300,70 @@ async def _deliver(
     try:
         await mailer.send(mail)
     except MailRefused as exc:
-        log.warning("mail to an address of website %s refused for good: %s", thread.website.id, exc)
+        log.warning("mail to an address of website %s refused for good: %s", website_id, exc)
         async with rt.store.transaction() as tx:
             await tx.mail.insert_failure(
                 MailFailure(
                     id=new_id(),
-                    website_id=thread.website.id,
+                    website_id=website_id,
                     address=to,
                     error=str(exc)[:500],
                     failed_at=rt.clock.now(),
-                    session_id=None if operator_id else thread.session.id,
+                    session_id=None
+                    if operator_id or conversation is None
+                    else conversation.session_id,
                     operator_id=operator_id,
                 )
             )
+
+
+async def do_schedule_digest(rt: Runtime, tx: Tx, operator_id: str) -> None:
+    """The operator's next daily digest (one per day: keyed by its date)."""
+    if rt.mailer is None:
+        return
+    now = rt.clock.now()
+    at = next_digest_at(now)
+    await do_enqueue(
+        rt, tx, JobKind.MAIL_DIGEST, delay=at - now,
+        key=f"{JobKind.MAIL_DIGEST}:{operator_id}:{at.date().isoformat()}",
+        payload={"operator_id": operator_id},
+    )  # fmt: skip
+
+
+async def run_digest(rt: Runtime, job: Job) -> None:
+    """The last 24 hours of the operator's websites, in counts; then the next day's digest,
+    while the operator still wants it."""
+    operator_id = job.payload["operator_id"]
+    now = rt.clock.now()
+    async with rt.store.read() as tx:
+        operator = await tx.operators.get(operator_id)
+        wanted = preferences_of(await tx.mail.get_preferences(operator_id))["mail_digest"]
+        websites = [w for w, _ in await tx.members.list_for_operator(operator_id)]
+        counts = {
+            w.id: await tx.stats.daily_counts(w.id, now - timedelta(days=1)) for w in websites
+        }
+    if operator is None or not wanted:
+        return
+    if websites:
+        language = language_of(websites[0].settings.get("locale"))
+        lines = []
+        for website in websites:
+            totals = {"conversations": 0, "visitor": 0, "operator": 0}
+            for _, what, count in counts[website.id]:
+                if what in totals:
+                    totals[what] += count
+            lines.append(Line(website.name, digest_line(language, **totals), now))
+        unsubscribe = unsubscribe_url(rt, f"o.{operator.id}.mail_digest")
+        composed = compose(
+            MailKind.DIGEST, language, site=", ".join(w.name for w in websites)[:200],
+            color=_color(websites[0]), lines=lines, unsubscribe_url=unsubscribe,
+        )  # fmt: skip
+        await _send(
+            rt, websites[0].id, operator.email, composed, unsubscribe, language,
+            conversation=None, operator_id=operator.id,
+        )  # fmt: skip
+    async with rt.store.transaction() as tx:
+        await do_schedule_digest(rt, tx, operator_id)
 
 
 # --- unsubscribing (RFC 8058 one-click) ---
@@ -350,6 +430,8 @@ async def do_set_notification_preferences(
     async with rt.store.transaction() as tx:
         stored = {**await tx.mail.get_preferences(actor.operator_id), **values}
         await tx.mail.set_preferences(actor.operator_id, stored, rt.clock.now())
+        if values.get("mail_digest"):
+            await do_schedule_digest(rt, tx, actor.operator_id)
     return preferences_of(stored)
 
 

@@ -24,6 +24,7 @@ class JobKind(StrEnum):
     MAIL_OPERATOR = "mail.operator"  # one mail to one operator (new conversation, mention)
     MAIL_VISITOR_REPLIES = "mail.visitor_replies"  # agents' replies the visitor has not seen
     MAIL_TRANSCRIPT = "mail.transcript"  # the conversation, asked for from the chatbox
+    MAIL_DIGEST = "mail.digest"  # an operator's daily digest (counts only); schedules the next
 
 
 # A job that succeeded is deleted; one that raised is retried after `backoff(attempts)`, and

@@ -112,7 +112,17 @@ NOTIFICATION_PREFERENCES = (
         "a mail when a new conversation stays unanswered while no agent is online",
     ),
     Preference("mail_mentions", True, "a mail when an agent mentions me (@name) in a note"),
+    Preference("mail_digest", False, "a daily summary of my websites' conversations"),
 )
+DIGEST_HOUR = 7  # UTC: the daily digest leaves at this hour
+
+
+def next_digest_at(now: datetime) -> datetime:
+    """The next DIGEST_HOUR:00 UTC after `now`."""
+    at = now.replace(hour=DIGEST_HOUR, minute=0, second=0, microsecond=0)
+    return at if at > now else at + timedelta(days=1)
+
+
 _PREFERENCE_NAMES = {p.name for p in NOTIFICATION_PREFERENCES}
 
 

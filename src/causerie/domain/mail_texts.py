@@ -16,6 +16,7 @@ class MailKind(StrEnum):
     MENTION = "mention"  # to an operator
     REPLIES = "replies"  # to a visitor: agents' replies they have not seen
     TRANSCRIPT = "transcript"  # to a visitor, on request
+    DIGEST = "digest"  # to an operator, daily
 
 
 LANGUAGES = ("en", "fr")
@@ -36,12 +37,14 @@ _SUBJECTS = {
         MailKind.MENTION: "{who} mentioned you on {site}",
         MailKind.REPLIES: "{site}: new reply to your message",
         MailKind.TRANSCRIPT: "Your conversation with {site}",
+        MailKind.DIGEST: "Your day on {site}",
     },
     "fr": {
         MailKind.NEW_CONVERSATION: "Nouvelle conversation sur {site}",
         MailKind.MENTION: "{who} vous a mentionné sur {site}",
         MailKind.REPLIES: "{site} : nouvelle réponse à votre message",
         MailKind.TRANSCRIPT: "Votre conversation avec {site}",
+        MailKind.DIGEST: "Votre journée sur {site}",
     },
 }
 _INTROS = {
@@ -50,12 +53,14 @@ _INTROS = {
         MailKind.MENTION: "{who} mentioned you in a note on {site}:",
         MailKind.REPLIES: "{site} answered you:",
         MailKind.TRANSCRIPT: "Here is your conversation with {site}, as you asked:",
+        MailKind.DIGEST: "The last 24 hours on your websites:",
     },
     "fr": {
         MailKind.NEW_CONVERSATION: "Un visiteur a écrit sur {site} et aucun agent n'est en ligne :",
         MailKind.MENTION: "{who} vous a mentionné dans une note sur {site} :",
         MailKind.REPLIES: "{site} vous a répondu :",
         MailKind.TRANSCRIPT: "Voici votre conversation avec {site}, comme demandé :",
+        MailKind.DIGEST: "Les dernières 24 heures sur vos sites :",
     },
 }
 _WORDS = {
@@ -66,6 +71,8 @@ _WORDS = {
         "why_visitor": "You receive this mail because you left your address in the chat of {site}.",
         "why_operator": "You receive this mail because you answer the chat of {site}.",
         "visitor": "Visitor",
+        "digest": "{conversations} new conversations, {visitor} messages from visitors, "
+        "{operator} replies",
     },
     "fr": {
         "reply": "Répondez à ce message pour répondre dans la conversation.",
@@ -75,9 +82,17 @@ _WORDS = {
         "dans la discussion de {site}.",
         "why_operator": "Vous recevez ce message car vous répondez à la discussion de {site}.",
         "visitor": "Visiteur",
+        "digest": "{conversations} nouvelles conversations, {visitor} messages de visiteurs, "
+        "{operator} réponses",
     },
 }
-_TO_OPERATORS = frozenset({MailKind.NEW_CONVERSATION, MailKind.MENTION})
+_TO_OPERATORS = frozenset({MailKind.NEW_CONVERSATION, MailKind.MENTION, MailKind.DIGEST})
+
+
+def digest_line(language: str, conversations: int, visitor: int, operator: int) -> str:
+    return _WORDS[language]["digest"].format(
+        conversations=conversations, visitor=visitor, operator=operator
+    )
 
 
 def language_of(*candidates: str | None) -> str:

@@ -10,6 +10,7 @@ import { fullTime } from "./format.js";
 const LABELS = {
   mail_new_conversation: "A new conversation stays unanswered while no agent is online",
   mail_mentions: "An agent mentions me (@name) in a note",
+  mail_digest: "Every morning: a summary of the last day (counts only)",
 };
 
 /** The "Mail" section of "My account". */
