@@ -300,7 +300,11 @@ async def _send(
     try:
         await mailer.send(mail)
     except MailRefused as exc:
-        log.warning("mail to an address of website %s refused for good: %s", website_id, exc)
+        # The server's answer may repeat the address: it is kept in the database (shown to the
+        # website's agents, erased with its person), never in the log.
+        log.warning(
+            "mail to an address of website %s refused for good (%s)", website_id, str(exc)[:3]
+        )
         async with rt.store.transaction() as tx:
             await tx.mail.insert_failure(
                 MailFailure(
