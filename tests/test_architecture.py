@@ -27,7 +27,7 @@ THIRD_PARTY_TRANSPORT_AND_STORAGE = (
 # from the package only what its layer may: domain <- actions <- realtime/web <- composition;
 # adapters implement the domain's ports and see nothing above them (docs/architecture.md).
 FOUNDATION = ("clock", "settings", "caching", "tokens", "logs", "private_files")
-ADAPTERS = ("store", "files", "broker", "presence", "counters", "push")
+ADAPTERS = ("store", "files", "broker", "presence", "counters", "push", "mail")
 COMPOSITION = ("app", "cli", "wiring", "demo", "server", "__main__")
 LAYER_OF: dict[str, str] = {
     "domain": "domain",

@@ -897,6 +897,19 @@ def test_changing_the_password(new_context: NewContext, env: Env) -> None:
             == 200
         )
 
+    # The account's Mail section: the notification preferences (docs/notifications.md).
+    mail = page.locator("section[aria-label='Mail']")
+    expect(mail).to_contain_text("None: every mail was accepted.")
+    expect(page.locator("#pref-mail_mentions")).to_be_checked()
+    page.uncheck("#pref-mail_mentions")
+    expect(page.locator(".toast").last).to_contain_text("Mail preferences saved")
+    with httpx.Client(base_url=env.url) as http:
+        http.post(
+            "/api/v1/auth/login", json={"email": who.email, "password": "a brand new password"}
+        )
+        prefs = http.get("/api/v1/me").json()["notification_preferences"]
+    assert prefs["mail_mentions"] is False and prefs["mail_new_conversation"] is True
+
 
 # -- the main screens, for docs/inbox.md ---------------------------------------------------------
 

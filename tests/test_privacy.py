@@ -1037,7 +1037,7 @@ def test_p10_p2_p11_dpa_acceptance_and_the_processing_register(
         "| `CAUSERIE_COOKIE_MAX_AGE` | 182 days |",
         "| `CAUSERIE_LOGIN_TTL` | 14 days |",
         "| `CAUSERIE_AUDIT_RETENTION` | 400 days |",
-        "- SMTP relay: relay.mail.example:587.",
+        "- SMTP relay: relay.mail.example:587: mail to operators",
         f"### Shop (`{site.website_id}`)",
         f"### Other (`{site.other_website_id}`)",
         f"version {DPA_VERSION} not accepted yet",

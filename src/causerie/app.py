@@ -30,6 +30,7 @@ from causerie.web import (
     inbox,
     inbox_tools_api,
     installable,
+    mail_api,
     notice,
     privacy_api,
     push_api,
@@ -41,6 +42,7 @@ from causerie.web.access_log import AccessLog
 from causerie.web.boundary import Boundary
 from causerie.web.cors import OriginCache, WidgetCors
 from causerie.web.limits import BodyLimit, body_limits
+from causerie.web.mail_in import start_listener
 from causerie.web.sockets import IdleSweeper
 from causerie.wiring import running
 
@@ -81,11 +83,29 @@ async def _refresh_presence_forever(rt: Runtime) -> None:
             log.warning("presence refresh failed: %s", exc)
 
 
+async def _start_mail(rt: Runtime) -> asyncio.Server | None:
+    """Say once whether mail is on; start the listener for replies by mail when asked."""
+    settings = rt.settings
+    if rt.mailer is None:
+        log.info("CAUSERIE_SMTP_URL is not set: no mail is sent (docs/notifications.md)")
+    else:
+        log.info("mail goes out through %s", rt.mailer.relay)
+    if settings.smtp_listen is None:
+        return None
+    if settings.mail_domain is None:
+        log.warning(
+            "CAUSERIE_SMTP_LISTEN is set without CAUSERIE_MAIL_DOMAIN: every mail is refused"
+        )
+    host, port = settings.smtp_listen
+    return await start_listener(rt, host, port)
+
+
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with running(settings, clock or SystemClock()) as rt:
             app.state.rt = rt
+            listener = await _start_mail(rt)
             tasks = [
                 asyncio.create_task(_work_forever(rt), name="causerie-jobs"),
                 asyncio.create_task(_refresh_presence_forever(rt), name="causerie-presence"),
@@ -98,6 +118,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 for task in tasks:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+                if listener is not None:
+                    listener.close()
+                    await listener.wait_closed()
 
     app = FastAPI(
         title="Causerie",
@@ -122,6 +145,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(privacy_api.router)
     app.include_router(push_api.router)
     app.include_router(notice.router)
+    app.include_router(mail_api.router)
     app.router.routes.extend(ws.routes)
     app.include_router(assets.router)
     app.include_router(installable.router)  # before the inbox's catch-all /app/{path}

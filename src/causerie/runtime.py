@@ -10,6 +10,7 @@ from cachetools import TTLCache
 
 from causerie.caching import ttl_cache
 from causerie.clock import Clock
+from causerie.domain.mail import Mailer
 from causerie.domain.models import Website
 from causerie.domain.ports import Counters, FileStore, Hub, Presence, PushSender, Store
 from causerie.settings import Settings
@@ -27,6 +28,7 @@ class Runtime:
     presence: Presence
     counters: Counters
     push: PushSender
+    mailer: Mailer | None  # None: CAUSERIE_SMTP_URL unset, no mail (docs/notifications.md)
     websites: TTLCache[str, Website] = field(
         default_factory=lambda: ttl_cache(WEBSITE_CACHE_SECONDS)
     )

@@ -94,6 +94,63 @@ def _parse_proxies(text: str) -> tuple[IpNetwork, ...]:
     return tuple(networks)
 
 
+def _parse_smtp_url(text: str) -> str | None:
+    """`smtp://user:pass@host:port`, `smtps://...` (TLS from the start), `?starttls=true`."""
+    text = text.strip()
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("expected smtp://USER:PASSWORD@HOST:PORT or smtps://...")
+    if parts.query and parts.query.lower() not in ("starttls=true", "starttls=false"):
+        raise ValueError("the only option is ?starttls=true")
+    try:
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        raise ValueError("the port must be a number") from None
+    return text
+
+
+_MAIL_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+_MAIL_FROM = re.compile(r"^(?:[^<>]*<([^<>]+)>|([^<>]+))$")
+
+
+def _parse_mail_from(text: str) -> str | None:
+    """`chat@example.org` or `Example Chat <chat@example.org>`."""
+    text = text.strip()
+    if not text:
+        return None
+    match = _MAIL_FROM.match(text)
+    address = (match.group(1) or match.group(2)).strip() if match else ""
+    if not _MAIL_ADDRESS.match(address):
+        raise ValueError("expected an address such as chat@example.org or Name <chat@example.org>")
+    return text
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
+
+
+def _parse_mail_domain(text: str) -> str | None:
+    text = text.strip().lower()
+    if not text:
+        return None
+    if not _DOMAIN.match(text):
+        raise ValueError("expected a domain name such as reply.example.org")
+    return text
+
+
+def _parse_listen(text: str) -> tuple[str, int] | None:
+    """`HOST:PORT` (`[::1]:2525` for IPv6)."""
+    text = text.strip()
+    if not text:
+        return None
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("expected HOST:PORT, such as 0.0.0.0:25 or 127.0.0.1:2525")
+    return host, int(port)
+
+
 def _parse_optional_url(text: str) -> str | None:
     return _parse_url(text) if text.strip() else None
 
@@ -308,7 +365,38 @@ SPECS: tuple[Spec, ...] = (
         "A background job whose node stops renewing its claim for this long (the node died) "
         "runs again on another node.",
     ),
-    Spec("smtp_url", "", lambda t: t.strip() or None, "Unset: no email."),
+    Spec(
+        "smtp_url",
+        "",
+        _parse_smtp_url,
+        "Unset: no email. smtp://USER:PASSWORD@HOST:PORT, smtps:// for TLS, ?starttls=true.",
+    ),
+    Spec(
+        "mail_from",
+        "",
+        _parse_mail_from,
+        "Sender of the mail Causerie sends; unset: causerie@ the public URL's host.",
+    ),
+    Spec(
+        "notify_delay",
+        "2m",
+        lambda t: parse_duration(t),
+        "How long a new conversation or an agent's reply waits unanswered or unseen before "
+        "it is mailed (docs/notifications.md).",
+    ),
+    Spec(
+        "mail_domain",
+        "",
+        _parse_mail_domain,
+        "Domain of the reply addresses reply+TOKEN@DOMAIN; unset: no Reply-To, replies by mail "
+        "off.",
+    ),
+    Spec(
+        "smtp_listen",
+        "",
+        _parse_listen,
+        "HOST:PORT where `causerie serve` receives replies by mail (SMTP); unset: not received.",
+    ),
     Spec(
         "push_contact",
         "",
@@ -360,6 +448,10 @@ class Settings:
     smtp_url: str | None = None
     push_contact: str | None = None
     push_allow_private: bool = False
+    mail_from: str | None = None
+    notify_delay: timedelta = timedelta(minutes=2)
+    mail_domain: str | None = None
+    smtp_listen: tuple[str, int] | None = None
     access_log: bool = True
     log_level: str = "INFO"
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -367,6 +459,12 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def sender(self) -> str:
+        """Who the mail Causerie sends is from."""
+        host = urlsplit(self.public_url).hostname or "localhost"
+        return self.mail_from or f"Causerie <causerie@{host}>"
 
 
 def _read_toml(path: Path) -> dict[str, str]:

@@ -17,6 +17,7 @@ from causerie.clock import Clock
 from causerie.counters import open_counters
 from causerie.domain.progress import QUIET, Progress
 from causerie.files import open_file_store
+from causerie.mail import open_mailer
 from causerie.presence import open_presence
 from causerie.push import open_push_sender
 from causerie.realtime.hub import Hub
@@ -71,6 +72,7 @@ def build_runtime(settings: Settings, clock: Clock) -> Runtime:
         presence=open_presence(settings.redis_url),
         counters=open_counters(settings.redis_url),
         push=open_push_sender(settings),
+        mailer=open_mailer(settings),
     )
 
 
@@ -84,6 +86,8 @@ async def close_runtime(rt: Runtime) -> None:
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(rt.store.close)
         stack.push_async_callback(rt.files.close)
+        if rt.mailer is not None:
+            stack.push_async_callback(rt.mailer.close)
         stack.push_async_callback(rt.counters.close)
         stack.push_async_callback(rt.presence.close)
         stack.push_async_callback(rt.hub.close)

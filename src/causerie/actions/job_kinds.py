@@ -6,6 +6,13 @@ from __future__ import annotations
 import logging
 
 from causerie.actions.jobs import Work
+from causerie.actions.mail import (
+    run_digest,
+    run_new_conversation,
+    run_operator_mail,
+    run_transcript,
+    run_visitor_replies,
+)
 from causerie.actions.notifications import do_notify_agents_now
 from causerie.actions.push import do_send_push
 from causerie.actions.retention import do_purge
@@ -30,4 +37,9 @@ KINDS: dict[str, Work] = {
     JobKind.SEARCH_REINDEX: Work(_search_reindex),
     JobKind.AGENTS_NOTIFY: Work(do_notify_agents_now),
     JobKind.PUSH_SEND: Work(do_send_push),
+    JobKind.MAIL_NEW_CONVERSATION: Work(run_new_conversation),
+    JobKind.MAIL_OPERATOR: Work(run_operator_mail),
+    JobKind.MAIL_VISITOR_REPLIES: Work(run_visitor_replies),
+    JobKind.MAIL_TRANSCRIPT: Work(run_transcript),
+    JobKind.MAIL_DIGEST: Work(run_digest),
 }

@@ -13,6 +13,7 @@ from causerie.actions.access import ANY_ROLE, check_role
 from causerie.actions.consent import check_consent
 from causerie.actions.events import Emitter
 from causerie.actions.limits import check_send_rate
+from causerie.actions.mail_triggers import do_schedule_message_mail
 from causerie.actions.notifications import do_notify_agents
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.errors import Invalid, NotFound, Unauthenticated
@@ -220,6 +221,7 @@ async def _store_message(
     await emitter.flush(tx)
     if author is Author.VISITOR:
         await do_notify_agents(rt, tx, updated or conversation, message, started=started)
+    await do_schedule_message_mail(rt, tx, session, conversation, message, started)
     return Sent(message, created=True)
 
 

@@ -106,7 +106,14 @@ async def _export_sessions(
         conversation = await tx.conversations.get_by_session(session.id)
         messages = await _all_messages(tx, conversation.id, include_notes) if conversation else []
         website = await tx.websites.get(session.website_id)
-        out.append(session_export(session, website, conversation, messages))
+        mail = {
+            "unsubscribed_at": iso(await tx.mail.opted_out_at(session.id)),
+            "refused": [
+                {"address": f.address, "error": f.error, "failed_at": iso(f.failed_at)}
+                for f in await tx.mail.failures_of_session(session.id)
+            ],
+        }
+        out.append(session_export(session, website, conversation, messages, mail))
     return out
 
 
@@ -390,6 +397,7 @@ async def get_register(rt: Runtime, actor: Actor) -> str:
             database=database,
             redis=f"Redis at {host_of(settings.redis_url)}" if settings.redis_url else None,
             smtp=host_of(settings.smtp_url),
+            mail_in=("{}:{}".format(*settings.smtp_listen) if settings.smtp_listen else None),
             retention={
                 "CAUSERIE_TEMPORARY_SESSION_TTL": duration_words(settings.temporary_session_ttl),
                 "CAUSERIE_CHAT_IP_RETENTION": duration_words(settings.chat_ip_retention),

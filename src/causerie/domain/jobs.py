@@ -21,6 +21,12 @@ class JobKind(StrEnum):
     SEARCH_REINDEX = "search.reindex"  # PostgreSQL's trigram indexes, after deletions (P9)
     AGENTS_NOTIFY = "agents.notify"  # who to tell of a visitor's message (actions/notifications)
     PUSH_SEND = "push.send"  # one Web Push to one browser of an operator (actions/push.py)
+    # Mail (docs/notifications.md); each about a session, so erasure drops it (P9).
+    MAIL_NEW_CONVERSATION = "mail.new_conversation"  # unanswered after the delay: to operators
+    MAIL_OPERATOR = "mail.operator"  # one mail to one operator (new conversation, mention)
+    MAIL_VISITOR_REPLIES = "mail.visitor_replies"  # agents' replies the visitor has not seen
+    MAIL_TRANSCRIPT = "mail.transcript"  # the conversation, asked for from the chatbox
+    MAIL_DIGEST = "mail.digest"  # an operator's daily digest (counts only); schedules the next
 
 
 # A job that succeeded is deleted; one that raised is retried after `backoff(attempts)`, and

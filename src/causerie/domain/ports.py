@@ -23,6 +23,7 @@ from causerie.domain.repositories.jobs import Jobs
 from causerie.domain.repositories.labels import Labels
 from causerie.domain.repositories.links import Links
 from causerie.domain.repositories.logins import Logins
+from causerie.domain.repositories.mail import MailState
 from causerie.domain.repositories.members import Members
 from causerie.domain.repositories.messages import Messages
 from causerie.domain.repositories.operators import Operators
@@ -56,6 +57,7 @@ class Tx(Protocol):
     replies: CannedReplies
     labels: Labels
     push: PushSubscriptions
+    mail: MailState
 
     def on_commit(self, callback: Callable[[], None]) -> None: ...
 

@@ -25,7 +25,10 @@ def session_export(
     website: Website | None,
     conversation: Conversation | None,
     messages: list[Message],
+    mail: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """`mail`: the visitor's mail state (docs/notifications.md): when they unsubscribed, and
+    their addresses the mail server refused."""
     return {
         "id": session.id,
         "website": {"id": session.website_id, "name": website.name if website else None},
@@ -65,6 +68,7 @@ def session_export(
             if conversation
             else None
         ),
+        "mail": mail or {"unsubscribed_at": None, "refused": []},
     }
 
 

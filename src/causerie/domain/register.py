@@ -38,6 +38,7 @@ class RegisterInput:
     retention: dict[str, str]  # setting name -> its value in words
     websites: list[tuple[Website, list[DpaAcceptance]]]
     push_services: list[str] = field(default_factory=list)  # hosts of the stored subscriptions
+    mail_in: str | None = None  # where replies by mail are received (CAUSERIE_SMTP_LISTEN)
 
 
 def host_of(url: str | None) -> str | None:
@@ -108,7 +109,10 @@ def render_register(data: RegisterInput) -> str:
             "durable (the operator's own)."
         )
     lines.append(
-        f"- SMTP relay: {data.smtp}." if data.smtp else "- SMTP relay: none configured (no email)."
+        f"- SMTP relay: {data.smtp}: mail to operators and to visitors who left their email "
+        "(their address, the website's name, the messages the mail shows)."
+        if data.smtp
+        else "- SMTP relay: none configured (no email)."
     )
     if data.push_services:
         lines.append(
@@ -118,6 +122,11 @@ def render_register(data: RegisterInput) -> str:
         )
     else:
         lines.append("- Web Push services: none (no operator turned notifications on).")
+    if data.mail_in:
+        lines.append(
+            f"- Replies by mail are received by this server itself on {data.mail_in} (the "
+            "sender's mail servers deliver them there)."
+        )
     lines.append("- Webhooks and plugins: none configured.")
     lines.append("- No other recipient: the server and the chatbox call no outside service.")
     lines += ["", "## Websites", ""]

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from causerie.domain.labels import Label
+from causerie.domain.mail import MailFailure
 from causerie.domain.models import (
     ApiToken,
     Conversation,
@@ -123,6 +124,18 @@ def agent_session_json(session: Session) -> dict[str, Any]:
 
 def operator_json(operator: Operator) -> dict[str, Any]:
     return {"id": operator.id, "email": operator.email, "name": operator.name}
+
+
+def mail_failure_json(failure: MailFailure) -> dict[str, Any]:
+    """An address the mail server refused for good (docs/notifications.md)."""
+    return {
+        "id": failure.id,
+        "address": failure.address,
+        "error": failure.error,
+        "failed_at": iso(failure.failed_at),
+        "session_id": failure.session_id,
+        "operator_id": failure.operator_id,
+    }
 
 
 def website_json(website: Website) -> dict[str, Any]:

@@ -5,6 +5,7 @@ import { api } from "./api.js";
 import { canAdmin, savePrefs, state, website } from "./store.js";
 import { copyBox, el, modal, replace, toast } from "./dom.js";
 import { fullTime, roleName } from "./format.js";
+import { mailSection } from "./mail.js";
 import { enableNotifications, notificationsSupported, playTone, unlockAudio } from "./notify.js";
 import { labelsPage } from "./labels.js";
 import { repliesPage } from "./replies.js";
@@ -429,4 +430,5 @@ async function accountPage(content) {
     el("div", {}, el("button", { type: "button", class: "button subtle", text: "Play the sound", onclick: () => { unlockAudio(); playTone(); } })),
     status);
   replace(content, ...title("My account"), nameForm, passwordForm, alerts, pushSection());
+  content.append(await mailSection());
 }

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement
 
 from causerie.domain.events import StoredEvent
 from causerie.domain.labels import Label
+from causerie.domain.mail import MailFailure, ReplyAddress
 from causerie.domain.models import (
     AccountLink,
     ApiToken,
@@ -128,3 +129,5 @@ event = Codec(StoredEvent, list(schema.events.c))
 canned_reply = Codec(CannedReply, list(schema.canned_replies.c))
 label = Codec(Label, list(schema.labels.c))
 push_subscription = Codec(PushSubscription, list(schema.push_subscriptions.c))
+reply_address = Codec(ReplyAddress, list(schema.reply_addresses.c))
+mail_failure = Codec(MailFailure, list(schema.mail_failures.c))

@@ -352,3 +352,54 @@ push_preferences = Table(
     Column("operator_id", ForeignKey("operators.id", ondelete="CASCADE"), primary_key=True),
     Column("previews", Boolean, nullable=False),
 )
+
+# Mail (docs/notifications.md). An operator's notification preferences: named booleans
+# (domain/mail.py NOTIFICATION_PREFERENCES), defaults for the names not stored.
+notification_preferences = Table(
+    "notification_preferences",
+    metadata,
+    Column("operator_id", ForeignKey("operators.id", ondelete="CASCADE"), primary_key=True),
+    Column("preferences", Json, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# A reply address `reply+TOKEN@CAUSERIE_MAIL_DOMAIN`: its token's hash, and where a reply goes.
+reply_addresses = Table(
+    "reply_addresses",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("conversation_id", ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    Column("session_id", ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("operator_id", ForeignKey("operators.id", ondelete="CASCADE")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "session_id"),
+    Index(None, "conversation_id"),
+    Index(None, "operator_id"),
+    Index(None, "expires_at"),
+)
+
+# Addresses the mail server refused for good, shown to the website's agents; a failed address
+# gets no more mail. A visitor's goes with their session, an operator's with their account.
+mail_failures = Table(
+    "mail_failures",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), nullable=False),
+    Column("address", String(320), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("failed_at", UTCDateTime, nullable=False),
+    Column("session_id", ForeignKey("sessions.id", ondelete="CASCADE")),
+    Column("operator_id", ForeignKey("operators.id", ondelete="CASCADE")),
+    Index(None, "website_id", "address"),
+    Index(None, "session_id"),
+    Index(None, "operator_id"),
+)
+
+# A visitor who unsubscribed (one click, RFC 8058) gets no more mail about their conversation.
+mail_opt_outs = Table(
+    "mail_opt_outs",
+    metadata,
+    Column("session_id", ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)

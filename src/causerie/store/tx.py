@@ -13,6 +13,7 @@ from causerie.domain.repositories.jobs import Jobs
 from causerie.domain.repositories.labels import Labels
 from causerie.domain.repositories.links import Links
 from causerie.domain.repositories.logins import Logins
+from causerie.domain.repositories.mail import MailState
 from causerie.domain.repositories.members import Members
 from causerie.domain.repositories.messages import Messages
 from causerie.domain.repositories.operators import Operators
@@ -32,6 +33,7 @@ from causerie.store.repositories.jobs import SqlJobs
 from causerie.store.repositories.labels import SqlLabels
 from causerie.store.repositories.links import SqlLinks
 from causerie.store.repositories.logins import SqlLogins
+from causerie.store.repositories.mail import SqlMailState
 from causerie.store.repositories.members import SqlMembers
 from causerie.store.repositories.messages import SqlMessages
 from causerie.store.repositories.operators import SqlOperators
@@ -58,6 +60,7 @@ class Repositories:
         "labels",
         "links",
         "logins",
+        "mail",
         "members",
         "messages",
         "operators",
@@ -89,6 +92,7 @@ class Repositories:
         self.replies: CannedReplies = SqlCannedReplies(db)
         self.labels: Labels = SqlLabels(db)
         self.push: PushSubscriptions = SqlPushSubscriptions(db)
+        self.mail: MailState = SqlMailState(db)
 
 
 class SqlTx:
@@ -117,6 +121,7 @@ class SqlTx:
         self.replies: CannedReplies = r.replies
         self.labels: Labels = r.labels
         self.push: PushSubscriptions = r.push
+        self.mail: MailState = r.mail
         self._on_commit: list[Callable[[], None]] = []
 
     def on_commit(self, callback: Callable[[], None]) -> None:

@@ -73,6 +73,13 @@ class NameIn(Strict):
     name: str = Field(max_length=200)
 
 
+class MePatch(Strict):
+    """`PATCH /api/v1/me`: the display name, notification preferences, or both."""
+
+    name: str | None = Field(default=None, max_length=200)
+    notification_preferences: dict[str, bool] | None = None
+
+
 class PasswordIn(Strict):
     current_password: str = Field(max_length=1000)
     new_password: str = Field(max_length=1000)
@@ -100,6 +107,26 @@ class MeOut(Out):
     websites: list[WebsiteRef]
     csrf_token: str | None
     via: Literal["cookie", "token"]
+    # domain/mail.py NOTIFICATION_PREFERENCES: each name, true or false
+    notification_preferences: dict[str, bool]
+
+
+class MePatchOut(Out):
+    operator: OperatorOut
+    notification_preferences: dict[str, bool]
+
+
+class MailFailureOut(Out):
+    id: str
+    address: str
+    error: str
+    failed_at: str | None
+    session_id: str | None
+    operator_id: str | None
+
+
+class MailFailuresOut(Out):
+    failures: list[MailFailureOut]
 
 
 class LinkOut(Out):

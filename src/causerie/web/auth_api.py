@@ -20,6 +20,8 @@ from causerie.actions.accounts import (
     get_link,
     get_me,
 )
+from causerie.actions.mail import do_set_notification_preferences, get_notification_preferences
+from causerie.domain.mail import check_preferences
 from causerie.domain.wire import operator_json
 from causerie.runtime import Runtime
 from causerie.web.api_models import (
@@ -30,8 +32,8 @@ from causerie.web.api_models import (
     LoginIn,
     LoginOut,
     MeOut,
-    NameIn,
-    OperatorBody,
+    MePatch,
+    MePatchOut,
     PasswordIn,
 )
 from causerie.web.deps import ClientIp, CurrentActor, LoginToken, Rt
@@ -125,17 +127,30 @@ async def me(rt: Rt, actor: CurrentActor, login_token: LoginToken) -> dict[str, 
         "websites": [{"id": w.id, "name": w.name, "role": r.value} for w, r in memberships],
         "csrf_token": csrf_token(rt, login_token) if actor.via_login and login_token else None,
         "via": "cookie" if actor.via_login else "token",
+        "notification_preferences": await get_notification_preferences(rt, actor),
     }
 
 
 @router.patch(
     "/me",
-    response_model=OperatorBody,
-    summary="Change one's display name",
+    response_model=MePatchOut,
+    summary="Change one's display name or notification preferences",
     openapi_extra=access("login"),
 )
-async def rename(body: NameIn, rt: Rt, actor: CurrentActor) -> dict[str, object]:
-    return {"operator": operator_json(await do_rename(rt, actor, body.name))}
+async def change_me(body: MePatch, rt: Rt, actor: CurrentActor) -> dict[str, object]:
+    if body.notification_preferences is not None:
+        check_preferences(body.notification_preferences)  # before any change: all or nothing
+    if body.name is not None:
+        operator = await do_rename(rt, actor, body.name)
+    else:
+        operator, _ = await get_me(rt, actor)
+    if body.notification_preferences is not None:
+        preferences = await do_set_notification_preferences(
+            rt, actor, body.notification_preferences
+        )
+    else:
+        preferences = await get_notification_preferences(rt, actor)
+    return {"operator": operator_json(operator), "notification_preferences": preferences}
 
 
 @router.post(

@@ -1,5 +1,6 @@
 /* Causerie chatbox, the visitor's privacy controls (docs/widget.md, P8, P9): the consent gate and
- * the menu (download my data, delete this conversation, privacy notice, withdraw consent).
+ * the menu (download my data, delete this conversation, privacy notice, withdraw consent), and
+ * the conversation by mail on request (docs/notifications.md).
  * Loaded by chatbox.js when the chatbox is first opened, so that it costs nothing before. */
 
 import { el } from "./view.js";
@@ -17,6 +18,9 @@ const STRINGS = {
     again: "Start a new conversation",
     withdrawn: "Consent withdrawn: nothing more is collected from you. You can also erase what was already collected.",
     failed: "That did not work. Please try again.",
+    transcript: "Email me this conversation", transcriptSent: "On its way to your email address.",
+    needEmail: "Leave your email address in the chat first: the conversation is sent to it.",
+    noMail: "This chat cannot send email.", close: "Close",
   },
   fr: {
     menu: "Options de la discussion", download: "Télécharger mes données",
@@ -31,6 +35,9 @@ const STRINGS = {
     again: "Commencer une nouvelle conversation",
     withdrawn: "Accord retiré : plus rien n'est collecté. Vous pouvez aussi effacer ce qui l'a déjà été.",
     failed: "Cela n'a pas marché. Merci de réessayer.",
+    transcript: "M'envoyer cette conversation par e-mail", transcriptSent: "Envoyée à votre adresse e-mail.",
+    needEmail: "Laissez d'abord votre adresse e-mail dans la discussion : la conversation y est envoyée.",
+    noMail: "Ce chat ne peut pas envoyer d'e-mail.", close: "Fermer",
   },
 };
 
@@ -180,6 +187,25 @@ export async function install(app) {
     setTimeout(() => URL.revokeObjectURL(url), 10000);
   }
 
+  async function transcript() {
+    /** @type {keyof typeof STRINGS.en} */
+    let said = "transcriptSent";
+    try {
+      await app.session.api("POST", "/session/transcript");
+    } catch (error) {
+      const code = /** @type {{code?: string}} */ (error).code;
+      if (code === "email_missing") said = "needEmail";
+      else if (code === "mail_not_configured") said = "noMail";
+      else throw error;
+    }
+    const close = () => {
+      shown = null;
+      show(null);
+      render();
+    };
+    show("transcript", el("p", { text: t(said) }), el("div", { class: "actions" }, button(t("close"), close, "cancel")));
+  }
+
   async function withdraw() {
     const data = await app.session.api("DELETE", "/session/consent");
     app.session.data = data.session;
@@ -211,6 +237,7 @@ export async function install(app) {
     };
     if (app.session.token) {
       item(t("download"), download);
+      item(t("transcript"), transcript);
       item(t("erase"), confirmErase);
     }
     const link = noticeLink(t("notice"), { role: "menuitem", tabindex: "-1" });

@@ -1,0 +1,151 @@
+"""Replies by mail: the SMTP listener `causerie serve` runs on `CAUSERIE_SMTP_LISTEN`
+(docs/notifications.md, "Replies by mail"), an aiosmtpd server on the event loop.
+
+A recipient is checked at RCPT time: anything but a live `reply+TOKEN@CAUSERIE_MAIL_DOMAIN`
+gets 550 there, so the sending server reports it at once and nothing bounces later. The mail's
+new text (its plain part, or its HTML part as text; quotes and signature removed) becomes the
+visitor's or the operator's message through the same actions as the chatbox and the inbox.
+Automatic replies (out of office, bounces) are accepted and dropped, so two robots cannot
+answer each other forever. Attachments are not kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import logging
+from email import policy
+from email.message import EmailMessage
+from html.parser import HTMLParser
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope
+from aiosmtpd.smtp import Session as SmtpSession
+
+from causerie.actions.mail import do_receive_reply, get_reply_address
+from causerie.domain.errors import DomainError
+from causerie.runtime import Runtime
+from causerie.tokens import hash_token
+
+log = logging.getLogger("causerie.mail")
+
+DATA_SIZE_LIMIT = 10 * 1024 * 1024  # a reply with a large HTML part or pictures still fits
+MAX_RECIPIENTS = 10
+
+
+class _Text(HTMLParser):
+    """The text of an HTML part, without what it quotes (`blockquote`, Gmail's `gmail_quote`)."""
+
+    _SKIP = frozenset({"blockquote", "style", "script", "head", "title"})
+    _BREAK = frozenset({"br", "p", "div", "li", "tr", "h1", "h2", "h3"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        classes = dict(attrs).get("class") or ""
+        if self._skipping or tag in self._SKIP or "gmail_quote" in classes:
+            if tag not in ("br", "img", "hr", "meta", "link", "input"):
+                self._skipping.append(tag)
+            return
+        if tag in self._BREAK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._skipping:
+            if tag == self._skipping[-1]:
+                self._skipping.pop()
+            return
+        if tag in self._BREAK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def html_text(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.parts)
+
+
+def text_of(message: EmailMessage) -> str:
+    """The reply's own text: its plain part, else its HTML part as text."""
+    body = message.get_body(preferencelist=("plain", "html"))
+    if body is None:
+        return ""
+    content = body.get_content()
+    if not isinstance(content, str):
+        return ""
+    return html_text(content) if body.get_content_subtype() == "html" else content
+
+
+def is_automatic(message: EmailMessage) -> bool:
+    """Out-of-office answers, bounces and list traffic (RFC 3834)."""
+    auto = str(message.get("Auto-Submitted", "no")).strip().lower()
+    precedence = str(message.get("Precedence", "")).strip().lower()
+    return auto != "no" or precedence in ("bulk", "junk", "list", "auto_reply")
+
+
+class ReplyHandler:
+    """aiosmtpd's handler: checks recipients, takes replies in."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: SmtpSession,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return "452 4.5.3 Too many recipients"
+        try:
+            target = await get_reply_address(self._rt, address)
+        except Exception:
+            log.exception("reply by mail: the recipient could not be checked")
+            return "451 4.3.0 Try again later"
+        if target is None:
+            return "550 5.1.1 No such reply address"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: Envelope) -> str:
+        raw = envelope.original_content or envelope.content
+        data = raw if isinstance(raw, bytes) else str(raw or "").encode("utf-8", "replace")
+        message = email.message_from_bytes(data, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        if is_automatic(message):
+            return "250 OK (automatic reply dropped)"
+        text = text_of(message)
+        mail_id = str(message.get("Message-ID") or hash_token(data.decode("utf-8", "replace")))
+        for address in envelope.rcpt_tos:
+            try:
+                await do_receive_reply(self._rt, address, text, mail_id)
+            except DomainError as exc:
+                return f"550 5.7.1 {exc}"
+            except Exception:
+                log.exception("reply by mail: could not be stored")
+                return "451 4.3.0 Try again later"
+        return "250 OK"
+
+
+async def start_listener(rt: Runtime, host: str, port: int) -> asyncio.Server:
+    """Listen for replies by mail on host:port (until the returned server is closed)."""
+    handler = ReplyHandler(rt)
+    hostname = rt.settings.mail_domain or "causerie"
+
+    def protocol() -> Any:
+        return SMTP(handler, hostname=hostname, data_size_limit=DATA_SIZE_LIMIT, ident="Causerie")
+
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(protocol, host, port)
+    log.info("receiving replies by mail on %s:%d", host, port)
+    return server
