@@ -27,6 +27,7 @@ from causerie.web import (
     assets,
     auth_api,
     errors,
+    files_api,
     inbox,
     notice,
     privacy_api,
@@ -115,6 +116,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(widget_privacy.router)
     app.include_router(auth_api.router)
     app.include_router(api_v1.router)
+    app.include_router(files_api.visitor)
+    app.include_router(files_api.agent)
     app.include_router(privacy_api.router)
     app.include_router(notice.router)
     app.router.routes.extend(ws.routes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from causerie.actions.file_deletion import run_files_delete, run_files_sweep
 from causerie.actions.jobs import Work
 from causerie.actions.retention import do_purge
 from causerie.domain.jobs import Job, JobKind
@@ -26,4 +27,6 @@ async def _search_reindex(rt: Runtime, job: Job) -> None:
 KINDS: dict[str, Work] = {
     JobKind.PURGE: Work(_purge, every=lambda settings: settings.purge_interval),
     JobKind.SEARCH_REINDEX: Work(_search_reindex),
+    JobKind.FILES_DELETE: Work(run_files_delete),
+    JobKind.FILES_SWEEP: Work(run_files_sweep, every=lambda settings: settings.purge_interval),
 }

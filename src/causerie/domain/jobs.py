@@ -19,6 +19,8 @@ class JobState(StrEnum):
 class JobKind(StrEnum):
     PURGE = "purge"  # the retention rules (P6, P15); periodic, every CAUSERIE_PURGE_INTERVAL
     SEARCH_REINDEX = "search.reindex"  # PostgreSQL's trigram indexes, after deletions (P9)
+    FILES_DELETE = "files.delete"  # the bytes of deleted or expired files (P9, P20)
+    FILES_SWEEP = "files.sweep"  # stored bytes no row holds (a crash mid-upload); periodic
 
 
 # A job that succeeded is deleted; one that raised is retried after `backoff(attempts)`, and

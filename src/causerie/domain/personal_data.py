@@ -47,6 +47,11 @@ _TEMPORARY = (
     "or after CAUSERIE_CONVERSATION_RETENTION once resolved)"
 )
 _ACCOUNT = "as long as the operator's account exists"
+_FILES = (
+    "with their conversation (deleted by an agent, by the visitor, or after "
+    "CAUSERIE_CONVERSATION_RETENTION once resolved), or sooner when the website sets "
+    "retention.files; the bytes are deleted from the file store once the row is gone"
+)
 
 PERSONAL: tuple[PersonalField, ...] = (
     PersonalField(
@@ -188,6 +193,33 @@ PERSONAL: tuple[PersonalField, ...] = (
         "CAUSERIE_CONVERSATION_RETENTION once resolved)",
     ),
     PersonalField(
+        "files",
+        "name",
+        Subject.VISITOR,
+        "files sent in the chat (name)",
+        "show the file in the conversation under the name its sender gave it",
+        Basis.CONTRACT,
+        _FILES,
+    ),
+    PersonalField(
+        "files",
+        "store_key",
+        Subject.VISITOR,
+        "files sent in the chat (content: images stripped of their metadata, documents)",
+        "let the visitor and the website's agents exchange files and screenshots",
+        Basis.CONTRACT,
+        _FILES,
+    ),
+    PersonalField(
+        "files",
+        "thumbnail_key",
+        Subject.VISITOR,
+        "files sent in the chat (an image's thumbnail)",
+        "preview an image in the conversation",
+        Basis.CONTRACT,
+        _FILES,
+    ),
+    PersonalField(
         "operators",
         "email",
         Subject.OPERATOR,
@@ -323,6 +355,12 @@ NOT_PERSONAL: dict[str, str] = {
     "conversations.unread_by_operator": "a conversation's state, times, counts and ids",
     "conversations.visitor_read_up_to": "a conversation's state, times, counts and ids",
     "conversations.operator_read_up_to": "a conversation's state, times, counts and ids",
+    "files.id": _IDS,
+    "files.message_id": _IDS,
+    "files.size": "a file's size in bytes",
+    "files.content_type": "a file's type, as judged from its content",
+    "files.created_at": "time a file was sent, kept with it",
+    "files.expired_at": "time a file's bytes were deleted by its retention",
     "messages.seq": _IDS,
     "messages.id": _IDS,
     "messages.conversation_id": _IDS,
@@ -379,6 +417,7 @@ ERASED_BY: dict[str, tuple[Rule, ...]] = {
     "sessions.ip_seen_at": (*_WITH_SESSION, Rule.CHAT_IPS),
     "sessions.*": _WITH_SESSION,
     "messages.body": _WITH_SESSION,
+    "files.*": (*_WITH_SESSION, Rule.FILES),
     "logins.*": (Rule.EXPIRED_LOGINS,),
     "audit_log.actor_id": (Rule.AUDIT_ENTRIES,),
     "operators.*": (),  # kept while the account exists, and removed with it

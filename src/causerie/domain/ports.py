@@ -18,6 +18,7 @@ from causerie.domain.repositories.audit import Audit
 from causerie.domain.repositories.conversations import Conversations
 from causerie.domain.repositories.dpa import DpaAcceptances
 from causerie.domain.repositories.events import Events
+from causerie.domain.repositories.files import Files
 from causerie.domain.repositories.jobs import Jobs
 from causerie.domain.repositories.links import Links
 from causerie.domain.repositories.logins import Logins
@@ -49,6 +50,7 @@ class Tx(Protocol):
     audit: Audit
     dpa: DpaAcceptances
     jobs: Jobs
+    files: Files
 
     def on_commit(self, callback: Callable[[], None]) -> None: ...
 

@@ -9,6 +9,7 @@ from causerie.domain.repositories.audit import Audit
 from causerie.domain.repositories.conversations import Conversations
 from causerie.domain.repositories.dpa import DpaAcceptances
 from causerie.domain.repositories.events import Events
+from causerie.domain.repositories.files import Files
 from causerie.domain.repositories.jobs import Jobs
 from causerie.domain.repositories.links import Links
 from causerie.domain.repositories.logins import Logins
@@ -25,6 +26,7 @@ from causerie.store.repositories.audit import SqlAudit
 from causerie.store.repositories.conversations import SqlConversations
 from causerie.store.repositories.dpa import SqlDpaAcceptances
 from causerie.store.repositories.events import SqlEvents
+from causerie.store.repositories.files import SqlFiles
 from causerie.store.repositories.jobs import SqlJobs
 from causerie.store.repositories.links import SqlLinks
 from causerie.store.repositories.logins import SqlLogins
@@ -48,6 +50,7 @@ class Repositories:
         "db",
         "dpa",
         "events",
+        "files",
         "jobs",
         "links",
         "logins",
@@ -77,6 +80,7 @@ class Repositories:
         self.audit: Audit = SqlAudit(db)
         self.dpa: DpaAcceptances = SqlDpaAcceptances(db)
         self.jobs: Jobs = SqlJobs(db.execute, db.dialect)
+        self.files: Files = SqlFiles(db)
 
 
 class SqlTx:
@@ -102,6 +106,7 @@ class SqlTx:
         self.audit: Audit = r.audit
         self.dpa: DpaAcceptances = r.dpa
         self.jobs: Jobs = r.jobs
+        self.files: Files = r.files
         self._on_commit: list[Callable[[], None]] = []
 
     def on_commit(self, callback: Callable[[], None]) -> None:
