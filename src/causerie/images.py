@@ -29,6 +29,7 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 _FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WEBP"}
 _slots = threading.BoundedSemaphore(PARALLEL)
+_TOO_MANY = f"the image has too many pixels: at most {MAX_PIXELS} are accepted (all frames)"
 
 
 class ImageRefused(Exception):
@@ -58,11 +59,7 @@ def clean(source: IO[bytes], content_type: str, out: IO[bytes]) -> Cleaned:
                 frames = getattr(image, "n_frames", 1)
                 width, height = image.size
                 if width * height * frames > MAX_PIXELS:
-                    raise ImageRefused(
-                        f"the image has {width}x{height} pixels in {frames} frame(s); "
-                        f"at most {MAX_PIXELS} pixels are accepted",
-                        too_large=True,
-                    )
+                    raise ImageRefused(_TOO_MANY, too_large=True)
                 if frames > 1:
                     _save_animation(image, fmt, out)
                     first = image.copy()
@@ -74,8 +71,10 @@ def clean(source: IO[bytes], content_type: str, out: IO[bytes]) -> Cleaned:
                 return Cleaned(first.width, first.height, thumbnail)
         except ImageRefused:
             raise
-        except Image.DecompressionBombError as exc:
-            raise ImageRefused(f"the image is too large: {exc}", too_large=True) from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            # Pillow's own guard, met before ours when its header is read (a warning raised as
+            # an error where warnings are errors).
+            raise ImageRefused(_TOO_MANY, too_large=True) from None
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
             raise ImageRefused(f"the image cannot be read: {exc}") from None
 
