@@ -89,7 +89,7 @@ async def read_upload(request: Request) -> tuple[Upload, UploadFile]:
         raise ApiError(
             415, "unsupported_media_type", "send the file as multipart/form-data, part 'file'"
         )
-    form = await request.form(max_files=1, max_fields=0)
+    form = await request.form(max_files=1, max_fields=8)
     part = form.get("file")
     if not isinstance(part, UploadFile):
         await form.close()
