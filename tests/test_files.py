@@ -6,6 +6,8 @@ person (P9) and by its retention (P6). The HTTP routes are in tests/test_files_h
 from __future__ import annotations
 
 import io
+import json
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import pytest
 from causerie.actions.conversations import do_delete_conversation
 from causerie.actions.events import get_replay
 from causerie.actions.file_deletion import SWEEP_GRACE, do_sweep_files
+from causerie.actions.file_export import do_export_subject_archive
 from causerie.actions.files import (
     Download,
     Upload,
@@ -294,6 +297,13 @@ def test_p9_a_person_is_exported_with_their_files_and_erased_with_them(
     exported = harness.run(do_export_subject(harness.rt, owner, email="zoe@example.com"))
     (message,) = exported["sessions"][0]["conversation"]["messages"]
     assert message["file"]["id"] == file.id and message["file"]["name"] == "a.pdf"
+    archive = harness.run(do_export_subject_archive(harness.rt, owner, email="zoe@example.com"))
+    with archive, zipfile.ZipFile(archive) as opened:
+        document = json.loads(opened.read("export.json"))
+        (message,) = document["sessions"][0]["conversation"]["messages"]
+        assert message["file"]["path"] == f"files/{file.id}/a.pdf"
+        assert opened.read(message["file"]["path"]) == PDF
+        assert sorted(opened.namelist()) == ["export.json", f"files/{file.id}/a.pdf"]
 
     harness.run(do_erase_subject(harness.rt, owner, email="zoe@example.com"))
     _run_jobs(harness)

@@ -5,6 +5,8 @@ the OpenAPI document. On SQLite: the database paths are in tests/test_files.py."
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -110,6 +112,13 @@ def test_files_go_both_ways_and_come_back_only_to_their_readers(
     assert [m["file"]["id"] for m in history["messages"]] == [file["id"], pdf["id"]]
     thread = http.get(f"/api/v1/conversations/{conversation_id}", headers=_agent(site)).json()
     assert thread["messages"][0]["file"]["url"] == agent_url
+
+    # P9: the visitor's own export, with their files
+    exported = http.get("/api/widget/v1/session/export?format=zip", headers=_visitor(token))
+    assert exported.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
+        assert archive.read(f"files/{pdf['id']}/a.pdf") == PDF
+        assert archive.read(f"files/{file['id']}/me.jpg") == got.content
 
 
 def test_markup_is_never_served_to_be_rendered(

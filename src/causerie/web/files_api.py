@@ -13,8 +13,9 @@ PNG, JPEG, GIF and WebP.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import IO, Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request
@@ -32,6 +33,7 @@ from causerie.actions.files import (
     do_upload_visitor_file,
 )
 from causerie.actions.messages import Sent
+from causerie.domain.files import CHUNK_SIZE
 from causerie.domain.wire import message_json
 from causerie.web.api_models import ERRORS, MessageBody
 from causerie.web.deps import Bearer, CurrentActor, Rt
@@ -143,6 +145,34 @@ async def upload_agent_file(
     finally:
         await part.close()
     return _answer(sent, for_visitor=False)
+
+
+ExportFormat = Literal["json", "zip"]
+
+
+def archive_response(archive: IO[bytes], name: str) -> StreamingResponse:
+    """A data-subject export's ZIP (actions/file_export.py), streamed from its temporary file,
+    closed (and so deleted) once sent."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            while chunk := await asyncio.to_thread(archive.read, CHUNK_SIZE):
+                yield chunk
+        finally:
+            archive.close()
+
+    size = archive.seek(0, 2)
+    archive.seek(0)
+    return StreamingResponse(
+        chunks(),
+        media_type="application/zip",
+        headers={
+            "Content-Length": str(size),
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 def _disposition(download: Download) -> str:
