@@ -1,7 +1,8 @@
 """Files in the chat (SPEC.md "Files", docs/api.md "Files"), at the level of the actions, on
 SQLite and PostgreSQL: uploads judged by content, images cleaned, the file on the wire and in
 the event log, who may download it, and its bytes deleted with its conversation (P20), its
-person (P9) and by its retention (P6). The HTTP routes are in tests/test_files_http.py."""
+person (P9) and by its retention (P6). What does not depend on the database (judging types,
+cleaning images) runs on SQLite only. The HTTP routes are in tests/test_files_http.py."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import io
 import json
 import zipfile
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -107,6 +107,7 @@ def _run_jobs(harness: Harness) -> None:
     harness.run(do_run_due_jobs(harness.rt, KINDS))
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_p2_an_image_is_stored_oriented_and_without_its_metadata(
     harness: Harness, site: Site
 ) -> None:
@@ -140,6 +141,7 @@ TYPES = [
 ]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_type_is_judged_by_content_never_by_name(harness: Harness, site: Site) -> None:
     token = _visitor(harness, site)
     _set(harness, site, {"file_types": "any"})
@@ -152,6 +154,7 @@ def test_a_type_is_judged_by_content_never_by_name(harness: Harness, site: Site)
         assert _read(harness, download) == data
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_website_chooses_the_types_it_takes(harness: Harness, site: Site) -> None:
     token = _visitor(harness, site)
     # documents (the default): images, PDF, text; not markup or programs
@@ -169,6 +172,7 @@ def test_a_website_chooses_the_types_it_takes(harness: Harness, site: Site) -> N
     assert harness.scalar("SELECT count(*) FROM files") == 2
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_too_large_empty_broken_and_bomb_files_are_refused_and_leave_nothing(
     make_settings: object, harness: Harness, site: Site
 ) -> None:
@@ -334,6 +338,7 @@ def test_p6_a_website_expires_files_sooner_than_messages(harness: Harness, site:
     assert [m.body for m in history] == ["old.jpg", "recent.pdf"]  # the messages stay
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_sweep_deletes_bytes_no_row_holds_after_a_grace(harness: Harness, site: Site) -> None:
     rt = harness.rt
     token = _visitor(harness, site)
@@ -354,7 +359,7 @@ def test_the_sweep_deletes_bytes_no_row_holds_after_a_grace(harness: Harness, si
     assert len(_stored(harness)) == 1 and lost not in _stored(harness)
 
 
-def test_no_upload_path_reads_the_clients_name_as_a_path(tmp_path: Path) -> None:
+def test_no_upload_path_reads_the_clients_name_as_a_path() -> None:
     from causerie.actions.files import clean_name
 
     assert clean_name("../../etc/passwd") == "passwd"
