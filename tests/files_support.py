@@ -40,11 +40,25 @@ def png_with_metadata(width: int = 200, height: int = 100) -> bytes:
     return buffer.getvalue()
 
 
+def animated_gif_with_comment() -> bytes:
+    frames = [Image.new("RGB", (40, 20), (80 * i, 0, 0)) for i in range(3)]
+    buffer = io.BytesIO()
+    frames[0].save(
+        buffer, "GIF", save_all=True, append_images=frames[1:], comment=SECRET, duration=50, loop=0
+    )
+    return buffer.getvalue()
+
+
+def frames_of(data: bytes) -> int:
+    with Image.open(io.BytesIO(data)) as image:
+        return int(getattr(image, "n_frames", 1))
+
+
 def has_no_metadata(data: bytes) -> bool:
     with Image.open(io.BytesIO(data)) as image:
         kept = {key for key in image.info if key not in ("dpi", "jfif", "jfif_version",
                 "jfif_unit", "jfif_density", "progressive", "progression", "transparency",
-                "loop", "duration", "background", "version", "gamma")}  # fmt: skip
+                "loop", "duration", "background", "version", "gamma", "extension")}  # fmt: skip
         exif = image.getexif()
     return not kept and len(exif) == 0 and SECRET not in data and b"Exif" not in data
 

@@ -44,6 +44,8 @@ from tests.files_support import (
     HTML_AS_PNG,
     PDF,
     SVG,
+    animated_gif_with_comment,
+    frames_of,
     has_no_metadata,
     jpeg_with_metadata,
     png_with_metadata,
@@ -127,6 +129,11 @@ def test_p2_an_image_is_stored_oriented_and_without_its_metadata(
     assert thumbnail.content_type == "image/webp" and thumbnail.inline
     small = _read(harness, thumbnail)
     assert has_no_metadata(small) and max(size_of(small)) == 320
+
+    animated = _upload(harness, token, animated_gif_with_comment(), "a.gif").message.file
+    assert animated is not None and animated.content_type == "image/gif"
+    moving = _read(harness, _visitor_file(harness, token, animated.id))
+    assert has_no_metadata(moving) and frames_of(moving) == 3
 
     png = _upload(harness, token, png_with_metadata(), "a.png").message.file
     assert png is not None and png.content_type == "image/png" and not png.has_thumbnail
