@@ -27,6 +27,9 @@ BATCH = 1000
 # A file put in the store becomes a row when its message commits, a moment later: the sweep
 # leaves unknown bytes this long before it deletes them (no upload takes that long).
 SWEEP_GRACE = timedelta(hours=1)
+# The sweep lists the whole store (one request per 1000 keys on S3): once a day is enough for
+# what only a crash leaves.
+SWEEP_EVERY = timedelta(days=1)
 
 
 async def do_forget_keys(rt: Runtime, keys: Collection[str]) -> int:

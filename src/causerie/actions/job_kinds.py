@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from causerie.actions.file_deletion import run_files_delete, run_files_sweep
+from causerie.actions.file_deletion import SWEEP_EVERY, run_files_delete, run_files_sweep
 from causerie.actions.jobs import Work
 from causerie.actions.retention import do_purge
 from causerie.domain.jobs import Job, JobKind
@@ -28,5 +28,7 @@ KINDS: dict[str, Work] = {
     JobKind.PURGE: Work(_purge, every=lambda settings: settings.purge_interval),
     JobKind.SEARCH_REINDEX: Work(_search_reindex),
     JobKind.FILES_DELETE: Work(run_files_delete),
-    JobKind.FILES_SWEEP: Work(run_files_sweep, every=lambda settings: settings.purge_interval),
+    JobKind.FILES_SWEEP: Work(
+        run_files_sweep, every=lambda settings: max(settings.purge_interval, SWEEP_EVERY)
+    ),
 }
