@@ -208,13 +208,14 @@ def test_the_purge_is_one_periodic_job_that_reschedules_itself(
     harness: Harness, clock: ManualClock
 ) -> None:
     interval = harness.rt.settings.purge_interval
-    harness.run(do_schedule_periodic(harness.rt, KINDS))
-    harness.run(do_schedule_periodic(harness.rt, KINDS))  # a second node starting
+    purge = {JobKind.PURGE: KINDS[JobKind.PURGE]}  # the other periodic kinds aside
+    harness.run(do_schedule_periodic(harness.rt, purge))
+    harness.run(do_schedule_periodic(harness.rt, purge))  # a second node starting
     (job,) = purge_jobs(harness)
     assert (job.kind, job.key, job.run_at) == (JobKind.PURGE, "purge", clock.now() + interval)
 
     clock.advance(interval)
-    assert run_due(harness, KINDS) == 1
+    assert run_due(harness, purge) == 1
     assert harness.scalar("SELECT count(*) FROM purge_runs") == 1
     (job,) = purge_jobs(harness)
     assert (job.state, job.attempts, job.run_at) == (
