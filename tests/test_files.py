@@ -33,7 +33,7 @@ from causerie.actions.messages import Sent, get_visitor_messages
 from causerie.actions.privacy import do_erase_subject, do_export_subject
 from causerie.actions.retention import do_purge
 from causerie.actions.sessions import do_open_session
-from causerie.actions.websites import do_update_website
+from causerie.actions.websites import do_delete_website, do_update_website
 from causerie.domain.errors import Gone, Invalid, NotFound, TooLarge, UnsupportedType
 from causerie.domain.events import Stream
 from causerie.domain.filetypes import FileKinds
@@ -289,6 +289,11 @@ def test_p20_a_deleted_conversation_leaves_no_bytes_of_its_files(
     _run_jobs(harness)  # a job that runs again changes nothing
     assert harness.scalar("SELECT name FROM files") == "kept.pdf"
     assert len(_stored(harness)) == 1
+    # the website's deletion takes the rest
+    harness.run(do_delete_website(harness.rt, owner, site.website_id))
+    _run_jobs(harness)
+    assert harness.scalar("SELECT count(*) FROM files") == 0
+    assert _stored(harness) == set()
 
 
 def test_p9_a_person_is_exported_with_their_files_and_erased_with_them(
