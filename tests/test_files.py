@@ -33,11 +33,12 @@ from causerie.actions.messages import Sent, get_visitor_messages
 from causerie.actions.privacy import do_erase_subject, do_export_subject
 from causerie.actions.retention import do_purge
 from causerie.actions.sessions import do_open_session
-from causerie.actions.websites import do_delete_website, do_update_website
+from causerie.actions.websites import do_delete_website, do_update_website, get_website
 from causerie.domain.errors import Gone, Invalid, NotFound, TooLarge, UnsupportedType
 from causerie.domain.events import Stream
 from causerie.domain.filetypes import FileKinds
 from causerie.domain.models import Actor, PageView
+from causerie.domain.notice import Limits, notice
 from causerie.images import MAX_PIXELS
 from tests.conftest import ORIGIN, Harness, Site
 from tests.files_support import (
@@ -348,6 +349,14 @@ def test_p6_a_website_expires_files_sooner_than_messages(harness: Harness, site:
     )
     assert [m.file.expired for m in history if m.file] == [True, False]
     assert [m.body for m in history] == ["old.jpg", "recent.pdf"]  # the messages stay
+
+    # P8: the website's notice says so
+    website = harness.run(get_website(rt, site.website_id))
+    assert website is not None
+    limits = Limits(timedelta(minutes=30), None, None, timedelta(days=182))
+    for lang, said in (("en", "Files are deleted 10 days"), ("fr", "supprimés 10 jours")):
+        _, sections = notice(website, limits, lang)
+        assert any(said in p for section in sections for p in section.paragraphs), lang
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
