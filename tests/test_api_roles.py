@@ -23,6 +23,7 @@ a login) is followed by a fresh world, so that the next cases find what they nee
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 import tempfile
@@ -64,6 +65,23 @@ LOGIN_ONLY = frozenset(
         ("DELETE", "/api/v1/tokens/{token_id}"),
     }
 )
+
+
+# The agents' upload route takes a multipart body FastAPI does not see (web/files_api.py): a call
+# to it without a body sends a file.
+UPLOAD = re.compile(r"/api/v1/conversations/[^/]+/files")
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+def _wide_png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 8), (9, 9, 9)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+WIDE_PNG = _wide_png()
 
 
 # -- the route table ----------------------------------------------------------------------------
@@ -159,6 +177,7 @@ class Side:
     token_id: str  # an API token of this website's owner
     reply_id: str  # a canned reply of this website
     label_id: str  # a label of this website
+    file_id: str  # a file the visitor sent
 
 
 @dataclass
@@ -250,10 +269,15 @@ class Api:
         *,
         json: object = None,
         headers: dict[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> httpx.Response:
         kwargs: dict[str, Any] = {"headers": headers or {}}
         if json is not None:
             kwargs["json"] = json
+        elif files is not None:
+            kwargs["files"] = files
+        elif method == "POST" and UPLOAD.fullmatch(path):
+            kwargs["files"] = {"file": ("a.pdf", PDF, "application/pdf")}
         try:
             return self.client.request(method, path, **kwargs)
         finally:
@@ -266,10 +290,11 @@ class Api:
         assert response.status_code == 200, response.text
         return response.cookies["causerie_login"], response.json()["csrf_token"]
 
-    def visitor(self, website_id: str, origin: str) -> tuple[str, str, str]:
-        """A permanent visitor session with a conversation and one message, via the widget API.
+    def visitor(self, website_id: str, origin: str) -> tuple[str, str, str, str]:
+        """A permanent visitor session with a conversation, one message and a file, via the
+        widget API.
 
-        Returns (session id, conversation id, message id)."""
+        Returns (session id, conversation id, message id, file id)."""
         opened = self.call(
             "POST",
             f"/api/widget/v1/websites/{website_id}/session",
@@ -285,7 +310,15 @@ class Api:
         )
         assert sent.status_code == 201, sent.text
         message = sent.json()["message"]
-        return opened.json()["session"]["id"], message["conversation_id"], message["id"]
+        uploaded = self.call(
+            "POST",
+            "/api/widget/v1/session/files",
+            headers={"Authorization": f"Bearer {opened.json()['token']}", "Origin": origin},
+            files={"file": ("wide.png", WIDE_PNG, "image/png")},  # with a thumbnail
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        file_id = uploaded.json()["message"]["file"]["id"]
+        return opened.json()["session"]["id"], message["conversation_id"], message["id"], file_id
 
 
 def build_world(harness: Harness, api: Api, site: Site | None = None) -> World:
@@ -334,7 +367,7 @@ def build_world(harness: Harness, api: Api, site: Site | None = None) -> World:
         ("A", site.website_id, ORIGIN, "owner", "agent"),
         ("B", site.other_website_id, OTHER_ORIGIN, "outsider", "outsider"),
     ):
-        session_id, conversation_id, message_id = api.visitor(website_id, origin)
+        session_id, conversation_id, message_id, file_id = api.visitor(website_id, origin)
         pending = harness.run(
             do_invite(rt, cli, website_id, f"pending.{side}.g{gen}@shop.example", Role.AGENT)
         )
@@ -352,6 +385,7 @@ def build_world(harness: Harness, api: Api, site: Site | None = None) -> World:
             token_id=token_id,
             reply_id=_new_reply(harness, website_id),
             label_id=_new_label(harness, website_id),
+            file_id=file_id,
         )
     logins = {
         name: api.login(emails[name], passwords[name])
@@ -398,7 +432,7 @@ def repair_world(harness: Harness, api: Api, world: World) -> World:
             s=side.session_id,
         )
         if found != 1:
-            side.session_id, side.conversation_id, side.message_id = api.visitor(
+            side.session_id, side.conversation_id, side.message_id, side.file_id = api.visitor(
                 side.website_id, origin
             )
         member = harness.scalar(
@@ -437,6 +471,7 @@ SNAPSHOT_TABLES = (
     "sessions",
     "conversations",
     "messages",
+    "files",
     "api_tokens",
     "logins",
     "account_links",
@@ -550,6 +585,7 @@ PATH_VALUES: dict[str, Callable[[Case], str]] = {
     "website_id": lambda c: c.side.website_id,
     "conversation_id": lambda c: c.side.conversation_id,
     "session_id": lambda c: c.side.session_id,
+    "file_id": lambda c: c.side.file_id,
     "operator_id": lambda c: c.side.pending_id,
     # one's own token (a fresh one: revoking it consumes it), or one of the other website's owner
     "token_id": lambda c: _fresh_token_of_caller(c) if c.own else c.side.token_id,

@@ -17,10 +17,12 @@ from sqlalchemy import select
 from causerie.actions.messages import do_send_operator_message, do_send_session_message
 from causerie.actions.sessions import do_open_session
 from causerie.domain.events import EventType, NewEvent, StoredEvent
+from causerie.domain.files import FileRecord, PlacedFile
 from causerie.domain.models import (
     AccountLink,
     Actor,
     ApiToken,
+    Attachment,
     AuditEntry,
     Author,
     Conversation,
@@ -666,3 +668,74 @@ def test_stats_and_the_audit_log_and_dpa(harness: Harness) -> None:
         assert await tx.stats.daily_counts(website.id, T0 - timedelta(days=1)) == []
 
     _in_tx(harness, read)
+
+
+def test_files_with_their_messages_orphans_and_expiry(harness: Harness) -> None:
+    website = Website(new_id(), "Shop", (), {}, T0)
+    session = _session(website.id, state=SessionState.PERMANENT)
+    conversation = _conversation(session)
+    text, carrier = _message(conversation, 1), _message(conversation, 2)
+    carrier = replace(carrier, type=MessageType.FILE, body="a.png")
+    record = FileRecord(
+        id=new_id(),
+        message_id=carrier.id,
+        name="a.png",
+        size=1234,
+        content_type="image/png",
+        store_key="a" * 24,
+        thumbnail_key="b" * 24,
+        created_at=T0,
+    )
+    later = replace(record, id=new_id(), store_key="c" * 24, thumbnail_key=None)
+    later = replace(later, created_at=T0 + timedelta(days=2), message_id=None)
+
+    async def write(tx: Tx) -> None:
+        await tx.websites.insert(website)
+        await tx.sessions.insert(session, "t")
+        assert await tx.conversations.insert(conversation)
+        for message in (text, carrier):
+            assert await tx.messages.insert(message)
+        await tx.files.insert(record)
+
+    _in_tx(harness, write)
+    attachment = Attachment(record.id, "a.png", 1234, "image/png", has_thumbnail=True)
+
+    async def read(tx: Tx) -> None:
+        assert await tx.messages.get(conversation.id, carrier.id) == replace(
+            carrier, file=attachment
+        )
+        assert await tx.messages.get(conversation.id, text.id) == text
+        page = await tx.messages.list_page(conversation.id, limit=5, include_notes=False)
+        assert page == [text, replace(carrier, file=attachment)]
+        placed = PlacedFile(record, conversation.id, website.id, session.id, "file")
+        assert await tx.files.get_placed(record.id) == placed
+        assert await tx.files.get_placed("unknown") is None
+        assert await tx.files.list_for_sessions([session.id]) == [placed]
+        assert await tx.files.list_for_sessions(["unknown"]) == []
+        assert await tx.files.known_keys(["a" * 24, "b" * 24, "z" * 24]) == {"a" * 24, "b" * 24}
+        assert await tx.files.take_orphans(10) == []  # its message is there
+        assert await tx.files.count_expiring(T0, None, None) == 1
+        assert await tx.files.count_expiring(T0, "another", None) == 0
+        assert await tx.files.count_expiring(T0, website.id, T0) == 0
+
+    _in_tx(harness, read)
+
+    async def expire(tx: Tx) -> None:
+        assert await tx.files.expire(T0, T0, 10, website.id, None) == (1, ["a" * 24, "b" * 24])
+        assert await tx.files.expire(T0, T0, 10, None, None) == (0, [])
+        message = await tx.messages.get(conversation.id, carrier.id)
+        assert message is not None and message.file == replace(
+            attachment, has_thumbnail=False, expired=True
+        )
+        assert await tx.files.known_keys(["a" * 24]) == set()
+
+    _in_tx(harness, expire)
+
+    async def orphans(tx: Tx) -> None:
+        await tx.files.insert(later)  # a row whose message is gone already
+        assert await tx.sessions.delete(session.id)  # the message goes, the row stays, orphan
+        assert sorted(await tx.files.take_orphans(10)) == ["c" * 24]
+        assert await tx.files.take_orphans(10) == []
+        assert await tx.files.get_placed(record.id) is None
+
+    _in_tx(harness, orphans)

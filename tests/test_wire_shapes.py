@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from causerie.domain.labels import Label
 from causerie.domain.models import (
     ApiToken,
+    Attachment,
     Author,
     Conversation,
     ConversationState,
@@ -48,6 +49,12 @@ NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 OPERATOR = Operator("op1", "ada@example.com", "Ada", NOW)
 NOTE = Message("m1", "c1", Author.OPERATOR, MessageType.NOTE, "hi", "k1", NOW, "op1", "Ada")
 TEXT = Message("m2", "c1", Author.VISITOR, MessageType.TEXT, "hello", "k2", NOW)
+IMAGE = Attachment("f1", "shot.png", 2048, "image/png", has_thumbnail=True)
+FILE = Message("m3", "c1", Author.VISITOR, MessageType.FILE, "shot.png", "file:f1", NOW, file=IMAGE)
+EXPIRED = Message(
+    "m4", "c1", Author.OPERATOR, MessageType.FILE, "a.pdf", "file:f2", NOW, "op1", "Ada",
+    Attachment("f2", "a.pdf", 10, "application/pdf", has_thumbnail=False, expired=True),
+)  # fmt: skip
 CONVERSATION = Conversation(
     "c1", "w1", "s1", ConversationState.OPEN, "op1", NOW, NOW, NOW, 1, 2, "m1", "m2", ("l1",)
 )
@@ -60,6 +67,9 @@ SESSION = Session(
 CASES: list[tuple[str, dict[str, Any], type[BaseModel]]] = [
     ("message with operator", message_json(NOTE), api_models.MessageOut),
     ("message", message_json(TEXT), api_models.MessageOut),
+    ("message with an image", message_json(FILE), api_models.MessageOut),
+    ("message with a file, visitor", message_json(FILE, for_visitor=True), api_models.MessageOut),
+    ("message with an expired file", message_json(EXPIRED), api_models.MessageOut),
     (
         "conversation",
         conversation_json(CONVERSATION, for_visitor=False),
@@ -128,3 +138,19 @@ def test_every_declared_field_is_written_by_some_builder() -> None:
     for model in {model for _, _, model in CASES}:
         written = set().union(*(data for _, data, m in CASES if m is model))
         assert set(model.model_fields) == written, model.__name__
+
+
+def test_a_file_is_fetched_from_its_audience_api() -> None:
+    assert message_json(FILE)["file"] == {
+        "id": "f1",
+        "name": "shot.png",
+        "size": 2048,
+        "content_type": "image/png",
+        "url": "/api/v1/files/f1",
+        "thumbnail_url": "/api/v1/files/f1/thumbnail",
+    }
+    visitor = message_json(FILE, for_visitor=True)["file"]
+    assert visitor["url"] == "/api/widget/v1/session/files/f1"
+    assert visitor["thumbnail_url"] == "/api/widget/v1/session/files/f1/thumbnail"
+    expired = message_json(EXPIRED)["file"]
+    assert expired["expired"] is True and "thumbnail_url" not in expired

@@ -27,6 +27,7 @@ from causerie.web import (
     assets,
     auth_api,
     errors,
+    files_api,
     inbox,
     inbox_tools_api,
     installable,
@@ -142,6 +143,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(auth_api.router)
     app.include_router(api_v1.router)
     app.include_router(inbox_tools_api.router)
+    app.include_router(files_api.visitor)
+    app.include_router(files_api.agent)
     app.include_router(privacy_api.router)
     app.include_router(push_api.router)
     app.include_router(notice.router)

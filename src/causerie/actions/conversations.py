@@ -5,6 +5,7 @@ from __future__ import annotations
 from causerie.actions.access import MANAGERS, check_role
 from causerie.actions.audit import do_audit
 from causerie.actions.events import do_signal_deleted
+from causerie.actions.file_deletion import do_release_orphan_files
 from causerie.actions.jobs import do_enqueue_search_reindex
 from causerie.domain.errors import NotFound
 from causerie.domain.models import Actor, Scope
@@ -37,5 +38,6 @@ async def do_delete_conversation(rt: Runtime, actor: Actor, conversation_id: str
             details={"session_id": conversation.session_id, "messages": count},
         )
         await do_enqueue_search_reindex(rt, tx)
+        await do_release_orphan_files(rt, tx)
     await rt.store.after_purge()
     return count

@@ -162,7 +162,9 @@ async def _hydrate(tx: Tx, stream: Stream, events: list[StoredEvent]) -> list[tu
     for event in events:
         payload: dict[str, Any] | None = None
         if event.type is EventType.MESSAGE_CREATED and event.object_id in messages:
-            payload = {"message": message_json(messages[event.object_id])}
+            payload = {
+                "message": message_json(messages[event.object_id], for_visitor=stream.for_visitor)
+            }
         elif event.type is EventType.CONVERSATION_UPDATED and event.object_id in conversations:
             conversation = conversations[event.object_id]
             payload = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from causerie.actions.file_deletion import SWEEP_EVERY, run_files_delete, run_files_sweep
 from causerie.actions.jobs import Work
 from causerie.actions.mail import (
     run_digest,
@@ -42,4 +43,8 @@ KINDS: dict[str, Work] = {
     JobKind.MAIL_VISITOR_REPLIES: Work(run_visitor_replies),
     JobKind.MAIL_TRANSCRIPT: Work(run_transcript),
     JobKind.MAIL_DIGEST: Work(run_digest),
+    JobKind.FILES_DELETE: Work(run_files_delete),
+    JobKind.FILES_SWEEP: Work(
+        run_files_sweep, every=lambda settings: max(settings.purge_interval, SWEEP_EVERY)
+    ),
 }

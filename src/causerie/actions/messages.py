@@ -18,6 +18,7 @@ from causerie.actions.notifications import do_notify_agents
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.errors import Invalid, NotFound, Unauthenticated
 from causerie.domain.events import EventType, Stream
+from causerie.domain.files import FileRecord, attachment_of
 from causerie.domain.models import (
     Actor,
     Author,
@@ -86,7 +87,7 @@ async def do_send_visitor_message(
     async with rt.store.transaction() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
         conversation = await tx.conversations.get_by_session(session.id)
-        return await _store_message(
+        return await do_store_message(
             rt, tx, session, conversation, None, message_type, body, client_id
         )
 
@@ -100,7 +101,7 @@ async def do_send_session_message(
         session, conversation = await tx.sessions.get_with_conversation(session_id)
         if session is None:
             raise Unauthenticated("this session no longer exists", "invalid_session")
-        return await _store_message(
+        return await do_store_message(
             rt, tx, session, conversation, None, message_type, body, client_id
         )
 
@@ -139,12 +140,12 @@ async def do_send_operator_message(
         await check_role(tx, actor, session.website_id, ANY_ROLE, Scope.WRITE, missing=missing)
         if conversation is None:
             conversation = await tx.conversations.get_by_session(session.id)
-        return await _store_message(
+        return await do_store_message(
             rt, tx, session, conversation, actor.operator_id, message_type, body, client_id
         )
 
 
-async def _store_message(
+async def do_store_message(
     rt: Runtime,
     tx: Tx,
     session: Session,
@@ -153,10 +154,12 @@ async def _store_message(
     message_type: MessageType,
     body: str,
     client_id: str,
+    file: FileRecord | None = None,
 ) -> Sent:
     """Store one message and its events; a known client_id returns the stored message instead.
 
-    `conversation` is the session's, as read in this transaction (None: start it).
+    `conversation` is the session's, as read in this transaction (None: start it). `file`: the
+    row of the file a message of type `file` carries, its bytes already stored.
     """
     if operator_id is None:
         await check_consent(rt, tx, session)
@@ -179,6 +182,9 @@ async def _store_message(
         existing = await tx.messages.get_by_client_id(conversation.id, client_id)
         assert existing is not None
         return Sent(existing, created=False)
+    if file is not None:
+        await tx.files.insert(replace(file, message_id=message.id))
+        message = replace(message, file=attachment_of(file))
 
     visible = message_type is not MessageType.NOTE
     other_side = (
@@ -211,6 +217,8 @@ async def _store_message(
         session_id=session.id,
     )
     if visible:
+        if message.file is not None:
+            payload = {"message": message_json(message, for_visitor=True)}
         emitter.add(
             Stream.of_session(session.id),
             EventType.MESSAGE_CREATED,

@@ -17,6 +17,7 @@ from typing import Any
 from causerie.actions.access import MANAGERS, OWNERS, check_role
 from causerie.actions.audit import do_audit
 from causerie.actions.events import do_signal_deleted
+from causerie.actions.file_deletion import do_release_orphan_files
 from causerie.actions.inbox import conversation_missing
 from causerie.actions.jobs import do_enqueue_search_reindex
 from causerie.actions.sessions import access_visitor_session
@@ -241,6 +242,7 @@ async def _erase(
     if sessions:
         # Jobs about these sessions went with them (the foreign key cascades, in `tx`).
         await do_enqueue_search_reindex(rt, tx)
+        await do_release_orphan_files(rt, tx)
     return {"sessions": len(sessions), "messages": messages}
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from causerie.actions.file_deletion import do_queue_deletion, do_release_orphan_files
 from causerie.actions.jobs import do_enqueue_search_reindex
 from causerie.domain.personal_data import retention_rules
 from causerie.domain.progress import QUIET, Progress, Stopped, stop_if_requested
@@ -70,6 +71,9 @@ async def do_purge(
         await tx.retention.record_run(now, dry_run, counts)
         if not dry_run and any(counts.values()):
             await do_enqueue_search_reindex(rt, tx)
+        if not dry_run:
+            # Files of the sessions removed above (and of any deletion that left some).
+            await do_release_orphan_files(rt, tx)
     if not dry_run and any(counts.values()):
         await rt.store.after_purge()
     if any(counts.values()):
@@ -113,6 +117,9 @@ class _Purge:
         batches; one website's or all."""
         rt, name = self.rt, rule.value
         stop_if_requested(self.progress, self.counts)
+        if rule is Rule.FILES:
+            await self._expire_files(cutoff, website_id, newer_than)
+            return
         if self.dry_run:
             async with rt.store.long_read() as tx:
                 found = await tx.retention.count_expired(rule, cutoff, website_id, newer_than)
@@ -133,6 +140,29 @@ class _Purge:
                     )
                 self._done(name, removed)
             if len(ids) < self.batch_size:
+                return
+            stop_if_requested(self.progress, self.counts)
+            await _let_requests_through()
+
+    async def _expire_files(
+        self, cutoff: datetime, website_id: str | None, newer_than: datetime | None
+    ) -> None:
+        """Files stored before `cutoff` lose their bytes; their messages stay, showing the file
+        as expired. Each batch marks its rows and queues the deletion of their bytes together."""
+        rt, name = self.rt, Rule.FILES.value
+        if self.dry_run:
+            async with rt.store.long_read() as tx:
+                found = await tx.files.count_expiring(cutoff, website_id, newer_than)
+            self._done(name, found)
+            return
+        while True:
+            async with rt.store.transaction() as tx:
+                count, keys = await tx.files.expire(
+                    cutoff, rt.clock.now(), self.batch_size, website_id, newer_than
+                )
+                await do_queue_deletion(rt, tx, keys, delay=timedelta(0))
+            self._done(name, count)
+            if count < self.batch_size:
                 return
             stop_if_requested(self.progress, self.counts)
             await _let_requests_through()

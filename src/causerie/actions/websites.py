@@ -9,6 +9,7 @@ from typing import Any
 from causerie.actions.access import ANY_ROLE, MANAGERS, OWNERS, check_role
 from causerie.actions.audit import do_audit
 from causerie.actions.events import do_signal_access_ended
+from causerie.actions.file_deletion import do_release_orphan_files
 from causerie.actions.jobs import do_enqueue_search_reindex
 from causerie.domain.access import ACCESS_REVOKED, website_key
 from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
@@ -71,6 +72,7 @@ def retention_limits(rt: Runtime) -> dict[str, timedelta | None]:
     return {
         Rule.CHAT_IPS.value: rt.settings.chat_ip_retention,
         Rule.RESOLVED_CONVERSATIONS.value: rt.settings.conversation_retention,
+        Rule.FILES.value: rt.settings.conversation_retention,
     }
 
 
@@ -181,6 +183,7 @@ async def do_delete_website(rt: Runtime, actor: Actor, website_id: str) -> int:
             details={"conversations": count},
         )
         await do_enqueue_search_reindex(rt, tx)
+        await do_release_orphan_files(rt, tx)
     await rt.store.after_purge()
     return count
 

@@ -46,6 +46,24 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class TooLarge(DomainError):
+    """What the client sent is larger than a limit allows (a file, an image's pixels): 413."""
+
+    code = "file_too_large"
+
+
+class UnsupportedType(DomainError):
+    """The content is of a type this place does not take (a website's `file_types`): 415."""
+
+    code = "file_type_refused"
+
+
+class Gone(DomainError):
+    """The thing existed and was removed on purpose (an expired file): 410."""
+
+    code = "gone"
+
+
 class RateLimited(DomainError):
     code = "rate_limited"
 

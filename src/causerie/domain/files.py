@@ -13,8 +13,10 @@ import base64
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from causerie.domain.errors import Invalid, NotFound, Unavailable
+from causerie.domain.models import Attachment
 
 # The largest chunk a store yields when it streams a file out: small enough that serving many
 # files at once holds little memory, large enough that each chunk is one cheap read.
@@ -61,3 +63,43 @@ def check_file_id(file_id: str) -> str:
     if not isinstance(file_id, str) or not is_file_id(file_id):
         raise InvalidFileId("not a file id")
     return file_id
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A file of the chat as the database holds it: the message it belongs to (None once the
+    message is gone: its bytes are about to be deleted), what the client called it, what it is,
+    and the store's keys of its bytes (None once it expired)."""
+
+    id: str
+    message_id: str | None
+    name: str
+    size: int
+    content_type: str
+    store_key: str | None
+    thumbnail_key: str | None
+    created_at: datetime
+    expired_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PlacedFile:
+    """A file with the conversation it is in: who may read it follows from there."""
+
+    record: FileRecord
+    conversation_id: str
+    website_id: str
+    session_id: str
+    message_type: str
+
+
+def attachment_of(record: FileRecord) -> Attachment:
+    """What a message shows of its file."""
+    return Attachment(
+        id=record.id,
+        name=record.name,
+        size=record.size,
+        content_type=record.content_type,
+        has_thumbnail=record.thumbnail_key is not None,
+        expired=record.expired_at is not None,
+    )

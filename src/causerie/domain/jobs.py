@@ -27,6 +27,8 @@ class JobKind(StrEnum):
     MAIL_VISITOR_REPLIES = "mail.visitor_replies"  # agents' replies the visitor has not seen
     MAIL_TRANSCRIPT = "mail.transcript"  # the conversation, asked for from the chatbox
     MAIL_DIGEST = "mail.digest"  # an operator's daily digest (counts only); schedules the next
+    FILES_DELETE = "files.delete"  # the bytes of deleted or expired files (P9, P20)
+    FILES_SWEEP = "files.sweep"  # stored bytes no row holds (a crash mid-upload); periodic
 
 
 # A job that succeeded is deleted; one that raised is retried after `backoff(attempts)`, and

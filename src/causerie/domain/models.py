@@ -186,6 +186,19 @@ class Conversation:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """The file a message of type `file` carries (docs/api.md, "Files"): what the wire shows.
+    `expired`: its bytes are gone (the website's `retention.files`); the message stays."""
+
+    id: str
+    name: str
+    size: int
+    content_type: str
+    has_thumbnail: bool
+    expired: bool = False
+
+
+@dataclass(frozen=True)
 class Message:
     id: str
     conversation_id: str
@@ -196,6 +209,7 @@ class Message:
     created_at: datetime
     operator_id: str | None = None
     operator_name: str | None = None
+    file: Attachment | None = None
 
 
 @dataclass(frozen=True)

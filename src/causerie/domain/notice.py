@@ -61,6 +61,8 @@ def notice(website: Website, limits: Limits, lang: str) -> tuple[str, list[Secti
         _effective(website, Rule.RESOLVED_CONVERSATIONS, limits.conversation_retention), lang
     )
     consent = bool(website.settings.get("consent_required"))
+    own_files = _effective(website, Rule.FILES, None)
+    files = None if own_files is None else _duration(own_files, lang)
     name = website.name
     if lang == "fr":
         return f"Confidentialité du chat de {name}", [
@@ -76,6 +78,8 @@ def notice(website: Website, limits: Limits, lang: str) -> tuple[str, list[Secti
                     "que l'équipe comprenne votre question.",
                     "Vos messages, et ce que vous choisissez de donner (nom, e-mail, téléphone) : "
                     "rien de cela n'est obligatoire pour discuter.",
+                    "Les fichiers que vous envoyez ; les images sont enregistrées sans leurs "
+                    "métadonnées (position GPS, appareil, date).",
                     "Un cookie sur ce site, qui ne sert qu'à retrouver votre conversation d'une "
                     "page "
                     "à l'autre ; il n'est jamais utilisé pour vous suivre.",
@@ -89,6 +93,9 @@ def notice(website: Website, limits: Limits, lang: str) -> tuple[str, list[Secti
                     f"Si vous avez écrit, l'adresse IP est conservée {ip}, puis effacée ; la "
                     f"conversation est conservée {kept} une fois résolue.",
                     f"Le cookie expire après {cookie} sans visite.",
+                    "Les fichiers sont conservés avec leur conversation."
+                    if files is None
+                    else f"Les fichiers sont supprimés {files} après leur envoi.",
                 ),
             ),
             Section(
@@ -129,6 +136,8 @@ def notice(website: Website, limits: Limits, lang: str) -> tuple[str, list[Secti
                 "understands your question.",
                 "Your messages, and what you choose to give (name, email, phone): none of it is "
                 "needed to chat.",
+                "The files you send; images are stored without their metadata (GPS position, "
+                "camera, date).",
                 "A cookie on this site, used only to find your conversation again from page to "
                 "page; it is never used to track you.",
             ),
@@ -141,6 +150,9 @@ def notice(website: Website, limits: Limits, lang: str) -> tuple[str, list[Secti
                 f"If you wrote, the IP address is kept {ip}, then erased; the conversation is kept "
                 f"{kept} once resolved.",
                 f"The cookie expires after {cookie} without a visit.",
+                "Files are kept with their conversation."
+                if files is None
+                else f"Files are deleted {files} after they were sent.",
             ),
         ),
         Section(

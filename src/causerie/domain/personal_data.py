@@ -51,6 +51,11 @@ _PUSH = (
     "until the operator turns notifications off on that browser, removes it, or signs out "
     "there; until its push service answers that it is gone (404, 410); with the account"
 )
+_FILES = (
+    "with their conversation (deleted by an agent, by the visitor, or after "
+    "CAUSERIE_CONVERSATION_RETENTION once resolved), or sooner when the website sets "
+    "retention.files; the bytes are deleted from the file store once the row is gone"
+)
 
 PERSONAL: tuple[PersonalField, ...] = (
     PersonalField(
@@ -199,7 +204,34 @@ PERSONAL: tuple[PersonalField, ...] = (
         "sort and find conversations in the inbox (docs/inbox.md)",
         Basis.LEGITIMATE_INTEREST,
         "until the conversation is deleted (by an agent, by the visitor, or after "
-        "CAUSERIE_CONVERSATION_RETENTION once resolved), or the label is",
+        "CAUSERIE_CONVERSATION_RETENTION once resolved), or the label is deleted",
+    ),
+    PersonalField(
+        "files",
+        "name",
+        Subject.VISITOR,
+        "files sent in the chat (name)",
+        "show the file in the conversation under the name its sender gave it",
+        Basis.CONTRACT,
+        _FILES,
+    ),
+    PersonalField(
+        "files",
+        "store_key",
+        Subject.VISITOR,
+        "files sent in the chat (content: images stripped of their metadata, documents)",
+        "let the visitor and the website's agents exchange files and screenshots",
+        Basis.CONTRACT,
+        _FILES,
+    ),
+    PersonalField(
+        "files",
+        "thumbnail_key",
+        Subject.VISITOR,
+        "files sent in the chat (an image's thumbnail)",
+        "preview an image in the conversation",
+        Basis.CONTRACT,
+        _FILES,
     ),
     PersonalField(
         "operators",
@@ -454,6 +486,12 @@ NOT_PERSONAL: dict[str, str] = {
     "labels.name": "the website's labels, named by its admins",
     "labels.color": "the website's labels, named by its admins",
     "labels.created_at": "times of the website's configuration",
+    "files.id": _IDS,
+    "files.message_id": _IDS,
+    "files.size": "a file's size in bytes",
+    "files.content_type": "a file's type, as judged from its content",
+    "files.created_at": "time a file was sent, kept with it",
+    "files.expired_at": "time a file's bytes were deleted by its retention",
     "messages.seq": _IDS,
     "messages.id": _IDS,
     "messages.conversation_id": _IDS,
@@ -514,6 +552,7 @@ ERASED_BY: dict[str, tuple[Rule, ...]] = {
     "mail_failures.*": _WITH_SESSION,  # a visitor's; an operator's goes with the account
     "mail_opt_outs.*": _WITH_SESSION,
     "notification_preferences.*": (),  # kept while the account exists, and removed with it
+    "files.*": (*_WITH_SESSION, Rule.FILES),
     "logins.*": (Rule.EXPIRED_LOGINS,),
     "audit_log.actor_id": (Rule.AUDIT_ENTRIES,),
     "operators.*": (),  # kept while the account exists, and removed with it

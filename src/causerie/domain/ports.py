@@ -19,6 +19,7 @@ from causerie.domain.repositories.audit import Audit
 from causerie.domain.repositories.conversations import Conversations
 from causerie.domain.repositories.dpa import DpaAcceptances
 from causerie.domain.repositories.events import Events
+from causerie.domain.repositories.files import Files
 from causerie.domain.repositories.jobs import Jobs
 from causerie.domain.repositories.labels import Labels
 from causerie.domain.repositories.links import Links
@@ -58,6 +59,7 @@ class Tx(Protocol):
     labels: Labels
     push: PushSubscriptions
     mail: MailState
+    files: Files
 
     def on_commit(self, callback: Callable[[], None]) -> None: ...
 

@@ -18,10 +18,11 @@ class Rule(StrEnum):
     EXPIRED_LOGINS = "expired_logins"
     EXPIRED_LINKS = "expired_links"
     AUDIT_ENTRIES = "audit_entries"
+    FILES = "files"  # the bytes of files (their messages stay, showing them expired)
 
 
 # Rules a website may shorten for itself, never lengthen (website settings "retention").
-WEBSITE_RULES = (Rule.CHAT_IPS, Rule.RESOLVED_CONVERSATIONS)
+WEBSITE_RULES = (Rule.CHAT_IPS, Rule.RESOLVED_CONVERSATIONS, Rule.FILES)
 
 
 RULE_DOCS = {
@@ -34,6 +35,9 @@ RULE_DOCS = {
     Rule.EXPIRED_LOGINS: "inbox logins unused for CAUSERIE_LOGIN_TTL",
     Rule.EXPIRED_LINKS: "one-time account links past their expiry (1 day to set up, 7 to join)",
     Rule.AUDIT_ENTRIES: "audit entries older than CAUSERIE_AUDIT_RETENTION",
+    Rule.FILES: "the files of messages, kept with their conversation unless a website sets "
+    "retention.files (days): then deleted that long after they were sent, the message showing "
+    "the file as expired (P6)",
 }
 
 
@@ -47,6 +51,7 @@ class Cutoffs:
     expired_logins: datetime
     expired_links: datetime
     audit_entries: datetime | None
+    files: datetime | None = None  # the server keeps files with their conversation
 
     def for_rule(self, rule: Rule) -> datetime | None:
         value: datetime | None = getattr(self, rule.value)

@@ -57,6 +57,13 @@ SETTINGS = (
     Setting("email_prompt", bool, True, "true or false"),
     Setting("consent_required", bool, False, "true or false"),
     Setting("consent_notice", str, "", max_length=4000),
+    Setting(
+        "file_types",
+        str,
+        "documents",
+        "images, documents or any",
+        choices=("images", "documents", "any"),
+    ),
 )
 """The settings a website sets one by one; `retention` (days per rule of `WEBSITE_RULES`, at
 most `RETENTION_DAYS_MAX`) and `consent_version` (counted here) complete the stored settings."""

@@ -10,6 +10,7 @@ from causerie.domain.labels import Label
 from causerie.domain.mail import MailFailure
 from causerie.domain.models import (
     ApiToken,
+    Attachment,
     Conversation,
     ConversationSummary,
     Member,
@@ -29,7 +30,36 @@ def iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
-def message_json(message: Message) -> dict[str, Any]:
+VISITOR_FILES = "/api/widget/v1/session/files/"
+AGENT_FILES = "/api/v1/files/"
+
+
+def file_path(file_id: str, *, for_visitor: bool, thumbnail: bool = False) -> str:
+    """Where a file is fetched, with the credential of its audience (docs/api.md "Files"): a
+    path on the server, the same on every node."""
+    base = VISITOR_FILES if for_visitor else AGENT_FILES
+    return f"{base}{file_id}/thumbnail" if thumbnail else f"{base}{file_id}"
+
+
+def file_json(file: Attachment, *, for_visitor: bool) -> dict[str, Any]:
+    """A message's file. An expired one (the website's `retention.files`) says so and has no
+    thumbnail; its `url` answers 410."""
+    out: dict[str, Any] = {
+        "id": file.id,
+        "name": file.name,
+        "size": file.size,
+        "content_type": file.content_type,
+        "url": file_path(file.id, for_visitor=for_visitor),
+    }
+    if file.expired:
+        out["expired"] = True
+    elif file.has_thumbnail:
+        out["thumbnail_url"] = file_path(file.id, for_visitor=for_visitor, thumbnail=True)
+    return out
+
+
+def message_json(message: Message, *, for_visitor: bool = False) -> dict[str, Any]:
+    """`for_visitor`: a file's URLs are the visitor API's, fetched with the session token."""
     out: dict[str, Any] = {
         "id": message.id,
         "conversation_id": message.conversation_id,
@@ -41,6 +71,8 @@ def message_json(message: Message) -> dict[str, Any]:
     }
     if message.operator_id is not None:
         out["operator"] = {"id": message.operator_id, "name": message.operator_name or ""}
+    if message.file is not None:
+        out["file"] = file_json(message.file, for_visitor=for_visitor)
     return out
 
 

@@ -9,6 +9,7 @@ copied). Every repository builds its objects through these, whichever way the ro
 
 from __future__ import annotations
 
+import dataclasses
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import fields
@@ -24,6 +25,7 @@ from causerie.domain.mail import MailFailure, ReplyAddress
 from causerie.domain.models import (
     AccountLink,
     ApiToken,
+    Attachment,
     AuditEntry,
     Conversation,
     DpaAcceptance,
@@ -113,8 +115,36 @@ website = Codec(Website, list(schema.websites.c))
 operator = Codec(Operator, list(schema.operators.c))
 session = Codec(Session, SESSION_COLUMNS)
 conversation = Codec(Conversation, list(schema.conversations.c))
-# Messages are read with their author's name (`operator_name`, labelled) after their columns.
-message = Codec(Message, list(schema.messages.c), extra={"operator_name": len(schema.messages.c)})
+# Messages are read with their author's name (`operator_name`, labelled) after their columns,
+# then their file's columns (`MESSAGE_FILE_COLUMNS`, NULL when the message carries none).
+_M = len(schema.messages.c)
+MESSAGE_FILE_COLUMNS = [
+    schema.files.c.id,
+    schema.files.c.name,
+    schema.files.c.size,
+    schema.files.c.content_type,
+    schema.files.c.thumbnail_key,
+    schema.files.c.expired_at,
+]
+_message = Codec(Message, list(schema.messages.c), extra={"operator_name": _M})
+
+
+def message(row: Sequence[Any]) -> Message:
+    decoded = _message(row)
+    file_id = row[_M + 1]
+    if file_id is None:
+        return decoded
+    file = Attachment(
+        id=file_id,
+        name=row[_M + 2],
+        size=int(row[_M + 3]),
+        content_type=row[_M + 4],
+        has_thumbnail=row[_M + 5] is not None,
+        expired=row[_M + 6] is not None,
+    )
+    return dataclasses.replace(decoded, file=file)
+
+
 login = Codec(Login, list(schema.logins.c))
 link = Codec(AccountLink, list(schema.account_links.c))
 api_token = Codec(ApiToken, list(schema.api_tokens.c))

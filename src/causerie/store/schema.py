@@ -403,3 +403,26 @@ mail_opt_outs = Table(
     Column("session_id", ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# The files of messages of type `file` (docs/api.md "Files", docs/privacy.md "Files"). The bytes
+# are in the file store under `store_key` (and `thumbnail_key` for an image's thumbnail), keys
+# Causerie made; both are NULL once the file expired (the website's `retention.files`). Deleting
+# the message (with its conversation, its session) sets `message_id` NULL rather than deleting
+# the row: whoever deletes then takes these orphans in the same transaction and queues the
+# deletion of their bytes (a `files.delete` job), so no deletion path can leak bytes.
+files = Table(
+    "files",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("message_id", ForeignKey("messages.id", ondelete="SET NULL")),
+    Column("name", String(255), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("store_key", String(ID)),
+    Column("thumbnail_key", String(ID)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expired_at", UTCDateTime),
+    Index(None, "message_id", unique=True),
+    Index(None, "created_at"),
+    Index(None, "store_key"),
+)

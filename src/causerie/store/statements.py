@@ -29,6 +29,7 @@ from causerie.store.db import Prepared, Query
 from causerie.store.schema import (
     conversations,
     events,
+    files,
     messages,
     network_stats,
     operators,
@@ -161,8 +162,14 @@ TOUCH_CONVERSATION = {
     for returning in (False, True)
 }
 
-MESSAGE_SELECT = select(*messages.c, operators.c.name.label("operator_name")).select_from(
-    messages.outerjoin(operators, messages.c.operator_id == operators.c.id)
+MESSAGE_SELECT = select(
+    *messages.c,
+    operators.c.name.label("operator_name"),
+    *(column.label(f"file_{column.name}") for column in codec.MESSAGE_FILE_COLUMNS),
+).select_from(
+    messages.outerjoin(operators, messages.c.operator_id == operators.c.id).outerjoin(
+        files, files.c.message_id == messages.c.id
+    )
 )
 MESSAGE_BY_ID = Query(
     MESSAGE_SELECT.where(

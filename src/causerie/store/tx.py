@@ -9,6 +9,7 @@ from causerie.domain.repositories.audit import Audit
 from causerie.domain.repositories.conversations import Conversations
 from causerie.domain.repositories.dpa import DpaAcceptances
 from causerie.domain.repositories.events import Events
+from causerie.domain.repositories.files import Files
 from causerie.domain.repositories.jobs import Jobs
 from causerie.domain.repositories.labels import Labels
 from causerie.domain.repositories.links import Links
@@ -29,6 +30,7 @@ from causerie.store.repositories.audit import SqlAudit
 from causerie.store.repositories.conversations import SqlConversations
 from causerie.store.repositories.dpa import SqlDpaAcceptances
 from causerie.store.repositories.events import SqlEvents
+from causerie.store.repositories.files import SqlFiles
 from causerie.store.repositories.jobs import SqlJobs
 from causerie.store.repositories.labels import SqlLabels
 from causerie.store.repositories.links import SqlLinks
@@ -56,6 +58,7 @@ class Repositories:
         "db",
         "dpa",
         "events",
+        "files",
         "jobs",
         "labels",
         "links",
@@ -93,6 +96,7 @@ class Repositories:
         self.labels: Labels = SqlLabels(db)
         self.push: PushSubscriptions = SqlPushSubscriptions(db)
         self.mail: MailState = SqlMailState(db)
+        self.files: Files = SqlFiles(db)
 
 
 class SqlTx:
@@ -122,6 +126,7 @@ class SqlTx:
         self.labels: Labels = r.labels
         self.push: PushSubscriptions = r.push
         self.mail: MailState = r.mail
+        self.files: Files = r.files
         self._on_commit: list[Callable[[], None]] = []
 
     def on_commit(self, callback: Callable[[], None]) -> None:

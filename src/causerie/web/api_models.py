@@ -291,6 +291,16 @@ class MessageOperator(Out):
     name: str
 
 
+class FileOut(Out):
+    id: str
+    name: str
+    size: int
+    content_type: str
+    url: str
+    thumbnail_url: str | None = None
+    expired: bool = False
+
+
 class MessageOut(Out):
     id: str
     conversation_id: str
@@ -300,6 +310,7 @@ class MessageOut(Out):
     client_id: str
     created_at: str | None
     operator: MessageOperator | None = None
+    file: FileOut | None = None
 
 
 class VisitorRef(Out):

@@ -16,11 +16,14 @@ from causerie.domain.errors import (
     Conflict,
     DomainError,
     Forbidden,
+    Gone,
     Invalid,
     NotFound,
     RateLimited,
+    TooLarge,
     Unauthenticated,
     Unavailable,
+    UnsupportedType,
 )
 from causerie.web.wire_values import ERROR_TYPE
 
@@ -34,6 +37,9 @@ STATUS = {
     Unauthenticated: 401,
     Forbidden: 403,
     Conflict: 409,
+    Gone: 410,
+    TooLarge: 413,
+    UnsupportedType: 415,
     RateLimited: 429,
 }
 _HTTP_CODES = {
@@ -42,6 +48,7 @@ _HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    410: "gone",
     413: "body_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
@@ -84,7 +91,8 @@ def answer_error(exc: Exception) -> Response | None:
     """The answer to an action's or the transport's refusal; None for any other exception."""
     if isinstance(exc, DomainError):
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-        return error_response(STATUS.get(type(exc), 400), exc.code, exc.message, headers)
+        status = next((s for kind, s in STATUS.items() if isinstance(exc, kind)), 400)
+        return error_response(status, exc.code, exc.message, headers)
     if isinstance(exc, ApiError):
         return error_response(exc.status, exc.code, exc.message)
     if isinstance(exc, Unavailable):

@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
 
+from causerie.actions.file_export import do_export_subject_archive
 from causerie.actions.privacy import (
     do_accept_dpa,
     do_erase_subject,
@@ -33,6 +35,7 @@ from causerie.web.api_models import (
     SubjectsOut,
 )
 from causerie.web.deps import CurrentActor, Rt
+from causerie.web.files_api import ExportFormat, archive_response
 from causerie.web.routes import access
 
 router = APIRouter(prefix="/api/v1", tags=["privacy"], responses=ERRORS)
@@ -62,11 +65,20 @@ async def search(body: SubjectIn, rt: Rt, actor: CurrentActor) -> Json:
 
 @router.post(
     "/privacy/export",
-    summary="Everything held about a person, as one JSON document (owner, admin; audited)",
+    summary="Everything held about a person, as one JSON document; with format=zip, a ZIP of "
+    "that document and their files (owner, admin; audited)",
     openapi_extra=access("admin", scope="read"),
 )
-async def export(body: SubjectIn, rt: Rt, actor: CurrentActor) -> Json:
-    return await do_export_subject(rt, actor, email=body.email, session_id=body.session_id)
+async def export(
+    body: SubjectIn, rt: Rt, actor: CurrentActor, format: ExportFormat = "json"
+) -> Response:
+    if format == "zip":
+        archive = await do_export_subject_archive(
+            rt, actor, email=body.email, session_id=body.session_id
+        )
+        return archive_response(archive, "personal-data.zip")
+    document = await do_export_subject(rt, actor, email=body.email, session_id=body.session_id)
+    return JSONResponse(document)
 
 
 @router.post(

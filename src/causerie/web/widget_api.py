@@ -54,7 +54,7 @@ async def open_session(website_id: str, request: Request) -> JSONResponse:
         {
             "token": opened.token,
             "session": visitor_session_json(opened.session),
-            "messages": [message_json(m) for m in opened.messages],
+            "messages": [message_json(m, for_visitor=True) for m in opened.messages],
             "read_up_to": read_up_to_json(opened.conversation),
             "seq": opened.seq,
             "website": {
@@ -83,7 +83,7 @@ async def list_messages(
     messages = await get_visitor_messages(
         rt, token=token, origin=request.headers.get("origin"), before=before, limit=limit
     )
-    return JSONResponse({"messages": [message_json(m) for m in messages]})
+    return JSONResponse({"messages": [message_json(m, for_visitor=True) for m in messages]})
 
 
 @router.post(
@@ -102,7 +102,8 @@ async def send_message(request: Request, rt: Rt, token: Bearer) -> JSONResponse:
         type_=data.type,
     )
     return JSONResponse(
-        {"message": message_json(sent.message)}, status_code=201 if sent.created else 200
+        {"message": message_json(sent.message, for_visitor=True)},
+        status_code=201 if sent.created else 200,
     )
 
 

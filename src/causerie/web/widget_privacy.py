@@ -5,22 +5,33 @@ rest of `/api/widget/v1` (docs/api.md)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from causerie.actions.consent import do_give_consent, do_withdraw_consent
+from causerie.actions.file_export import do_export_own_session_archive
 from causerie.actions.privacy import do_erase_own_session, do_export_own_session
 from causerie.domain.wire import visitor_session_json
 from causerie.web.api_models import ERRORS
 from causerie.web.body import body_doc, parse_body
 from causerie.web.deps import Bearer, Rt
+from causerie.web.files_api import ExportFormat, archive_response
 from causerie.web.schemas import ConsentIn
 
 router = APIRouter(prefix="/api/widget/v1", tags=["visitor"], responses=ERRORS)
 
 
-@router.get("/session/export", summary="Everything held about this visitor, as JSON (P9)")
-async def export_own_data(request: Request, rt: Rt, token: Bearer) -> JSONResponse:
-    document = await do_export_own_session(rt, token, request.headers.get("origin"))
+@router.get(
+    "/session/export",
+    summary="Everything held about this visitor, as JSON; with format=zip, with their files (P9)",
+)
+async def export_own_data(
+    request: Request, rt: Rt, token: Bearer, format: ExportFormat = "json"
+) -> Response:
+    origin = request.headers.get("origin")
+    if format == "zip":
+        archive = await do_export_own_session_archive(rt, token, origin)
+        return archive_response(archive, "my-chat-data.zip")
+    document = await do_export_own_session(rt, token, origin)
     return JSONResponse(
         document,
         headers={
