@@ -53,6 +53,7 @@ RULES = (
     "expired_logins",
     "expired_links",
     "audit_entries",
+    "webhook_deliveries",
 )
 
 

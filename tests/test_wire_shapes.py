@@ -28,16 +28,19 @@ from causerie.domain.models import (
     Website,
 )
 from causerie.domain.replies import CannedReply
+from causerie.domain.webhooks import Delivery, DeliveryState, Webhook
 from causerie.domain.wire import (
     agent_session_json,
     api_token_json,
     conversation_json,
+    delivery_json,
     label_json,
     member_json,
     message_json,
     operator_json,
     reply_json,
     summary_json,
+    webhook_json,
     website_json,
 )
 from causerie.web import api_models
@@ -103,6 +106,57 @@ CASES: list[tuple[str, dict[str, Any], type[BaseModel]]] = [
         api_models.ReplyOut,
     ),
     ("label", label_json(Label("l1", "w1", "Billing", "#12ab34", NOW)), api_models.LabelOut),
+    (
+        "webhook",
+        webhook_json(Webhook("h1", "w1", "https://x.example/", ("message.created",), "s", NOW)),
+        api_models.WebhookOut,
+    ),
+    (
+        "webhook rotated, failing, disabled",
+        webhook_json(
+            Webhook(
+                "h1",
+                "w1",
+                "https://x.example/",
+                ("session.erased",),
+                "s",
+                NOW,
+                False,
+                "p",
+                NOW,
+                NOW,
+                NOW,
+            )
+        ),
+        api_models.WebhookOut,
+    ),
+    (
+        "delivery pending",
+        delivery_json(Delivery("msg_1", "h1", "message.created", "{}", NOW, next_attempt_at=NOW)),
+        api_models.DeliveryOut,
+    ),
+    (
+        "delivery attempted",
+        delivery_json(
+            Delivery(
+                "msg_1",
+                "h1",
+                "message.created",
+                "{}",
+                NOW,
+                "s1",
+                DeliveryState.DELIVERED,
+                2,
+                None,
+                NOW,
+                200,
+                31,
+                None,
+                "ok",
+            )
+        ),
+        api_models.DeliveryOut,
+    ),
 ]
 
 

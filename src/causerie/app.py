@@ -8,17 +8,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.routing import Mount
 
 from causerie import __version__
 from causerie.actions.job_kinds import KINDS
 from causerie.actions.jobs import do_run_due_jobs, do_schedule_periodic
 from causerie.actions.presence import do_announce_availability
 from causerie.clock import Clock, SystemClock
+from causerie.plugins import load_plugins
 from causerie.runtime import Runtime
 from causerie.settings import Settings
 from causerie.store.failures import STORAGE_ERRORS, is_storage_failure
@@ -31,6 +33,7 @@ from causerie.web import (
     inbox_tools_api,
     notice,
     privacy_api,
+    webhooks_api,
     widget_api,
     widget_privacy,
     ws,
@@ -79,10 +82,15 @@ async def _refresh_presence_forever(rt: Runtime) -> None:
             log.warning("presence refresh failed: %s", exc)
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, clock: Clock | None = None, plugins: Iterable[tuple[str, object]] = ()
+) -> FastAPI:
+    """The application; `plugins`, as (name, plugin), join those installed (docs/plugins.md)."""
+    loaded = load_plugins(plugins)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with running(settings, clock or SystemClock()) as rt:
+        async with running(settings, clock or SystemClock(), loaded) as rt:
             app.state.rt = rt
             tasks = [
                 asyncio.create_task(_work_forever(rt), name="causerie-jobs"),
@@ -118,10 +126,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(api_v1.router)
     app.include_router(inbox_tools_api.router)
     app.include_router(privacy_api.router)
+    app.include_router(webhooks_api.router)
     app.include_router(notice.router)
     app.router.routes.extend(ws.routes)
     app.include_router(assets.router)
     app.include_router(inbox.router)
+    for name, routes in loaded.routes():
+        app.router.routes.append(Mount(f"/plugins/{name}", routes=routes))
 
     inbox_url = f"{settings.public_url}/app/"
 

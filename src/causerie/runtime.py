@@ -11,7 +11,8 @@ from cachetools import TTLCache
 from causerie.caching import ttl_cache
 from causerie.clock import Clock
 from causerie.domain.models import Website
-from causerie.domain.ports import Counters, FileStore, Hub, Presence, Store
+from causerie.domain.ports import Counters, FileStore, Hub, Outbound, Presence, Store
+from causerie.plugins import Plugins
 from causerie.settings import Settings
 
 WEBSITE_CACHE_SECONDS = 5.0
@@ -26,6 +27,8 @@ class Runtime:
     hub: Hub
     presence: Presence
     counters: Counters
+    outbound: Outbound
+    plugins: Plugins
     websites: TTLCache[str, Website] = field(
         default_factory=lambda: ttl_cache(WEBSITE_CACHE_SECONDS)
     )

@@ -7,6 +7,7 @@ import logging
 
 from causerie.actions.jobs import Work
 from causerie.actions.retention import do_purge
+from causerie.actions.webhooks import run_delivery
 from causerie.domain.jobs import Job, JobKind
 from causerie.runtime import Runtime
 
@@ -26,4 +27,5 @@ async def _search_reindex(rt: Runtime, job: Job) -> None:
 KINDS: dict[str, Work] = {
     JobKind.PURGE: Work(_purge, every=lambda settings: settings.purge_interval),
     JobKind.SEARCH_REINDEX: Work(_search_reindex),
+    JobKind.WEBHOOK_DELIVER: Work(run_delivery),
 }

@@ -20,6 +20,7 @@ from causerie.actions.events import do_signal_deleted
 from causerie.actions.inbox import conversation_missing
 from causerie.actions.jobs import do_enqueue_search_reindex
 from causerie.actions.sessions import access_visitor_session
+from causerie.actions.webhook_queue import do_queue_erasure
 from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from causerie.domain.models import (
     Actor,
@@ -32,7 +33,13 @@ from causerie.domain.ports import Tx
 from causerie.domain.privacy import DPA_VERSION, LEGAL_FORMAT, export_document, session_export
 from causerie.domain.profiles import check_email
 from causerie.domain.progress import QUIET, Progress, Stopped, stop_if_requested
-from causerie.domain.register import RegisterInput, duration_words, host_of, render_register
+from causerie.domain.register import (
+    Recipient,
+    RegisterInput,
+    duration_words,
+    host_of,
+    render_register,
+)
 from causerie.domain.wire import agent_session_json, conversation_json, iso, message_json
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
@@ -221,6 +228,9 @@ async def _erase(
         await tx.sessions.delete(session.id)
         if conversation is not None:
             do_signal_deleted(rt, tx, session.website_id, conversation.id)
+            await do_queue_erasure(
+                rt, tx, session.website_id, session.id, conversation.id, erased=True
+            )
         await do_audit(
             rt,
             tx,
@@ -378,6 +388,11 @@ async def get_register(rt: Runtime, actor: Actor) -> str:
         allowed = await _manageable_websites(tx, actor, Scope.READ)
         websites = [w for w in await tx.websites.list_all() if allowed is None or w.id in allowed]
         with_dpa = [(w, await tx.dpa.list_for_website(w.id)) for w in websites]
+        hooks = [
+            Recipient(w.name, host_of(h.url) or "?", h.events, h.enabled)
+            for w in websites
+            for h in await tx.webhooks.list_for_website(w.id)
+        ]
     database = (
         f"PostgreSQL at {host_of(settings.database_url)}"
         if settings.database_url.startswith("postgres")
@@ -398,5 +413,7 @@ async def get_register(rt: Runtime, actor: Actor) -> str:
                 "CAUSERIE_AUDIT_RETENTION": duration_words(settings.audit_retention),
             },
             websites=with_dpa,
+            webhooks=hooks,
+            plugins=rt.plugins.recipients(),
         )
     )

@@ -19,6 +19,7 @@ class JobState(StrEnum):
 class JobKind(StrEnum):
     PURGE = "purge"  # the retention rules (P6, P15); periodic, every CAUSERIE_PURGE_INTERVAL
     SEARCH_REINDEX = "search.reindex"  # PostgreSQL's trigram indexes, after deletions (P9)
+    WEBHOOK_DELIVER = "webhook.deliver"  # one attempt of a webhook delivery (domain/webhooks.py)
 
 
 # A job that succeeded is deleted; one that raised is retried after `backoff(attempts)`, and

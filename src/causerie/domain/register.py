@@ -3,7 +3,7 @@ declarations of `personal_data.py` and the live settings: nothing in it is writt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -28,6 +28,16 @@ SECURITY_MEASURES = (
 
 
 @dataclass(frozen=True)
+class Recipient:
+    """A webhook, as the register lists it: its host only (a URL's path may hold a secret)."""
+
+    website: str
+    host: str
+    events: tuple[str, ...]
+    enabled: bool
+
+
+@dataclass(frozen=True)
 class RegisterInput:
     """What the register reads from the live installation."""
 
@@ -37,6 +47,8 @@ class RegisterInput:
     smtp: str | None  # the SMTP relay's host, when configured
     retention: dict[str, str]  # setting name -> its value in words
     websites: list[tuple[Website, list[DpaAcceptance]]]
+    webhooks: list[Recipient] = field(default_factory=list)
+    plugins: list[str] = field(default_factory=list)  # what each plugin says it sends where
 
 
 def host_of(url: str | None) -> str | None:
@@ -109,7 +121,19 @@ def render_register(data: RegisterInput) -> str:
     lines.append(
         f"- SMTP relay: {data.smtp}." if data.smtp else "- SMTP relay: none configured (no email)."
     )
-    lines.append("- Webhooks and plugins: none configured.")
+    if not data.webhooks:
+        lines.append("- Webhooks: none configured.")
+    for hook in data.webhooks:
+        state = "" if hook.enabled else " (disabled)"
+        lines.append(
+            f"- Webhook of {hook.website} to {hook.host}{state}: receives "
+            f"{', '.join(hook.events)}, and the erasure events (conversation.deleted, "
+            "session.erased) so that it erases too; bound by the website's agreement with "
+            "its operator."
+        )
+    if not data.plugins:
+        lines.append("- Plugins: none sends data out.")
+    lines += [f"- Plugin: {line}" for line in data.plugins]
     lines.append("- No other recipient: the server and the chatbox call no outside service.")
     lines += ["", "## Websites", ""]
     if not data.websites:

@@ -18,6 +18,7 @@ class Rule(StrEnum):
     EXPIRED_LOGINS = "expired_logins"
     EXPIRED_LINKS = "expired_links"
     AUDIT_ENTRIES = "audit_entries"
+    WEBHOOK_DELIVERIES = "webhook_deliveries"
 
 
 # Rules a website may shorten for itself, never lengthen (website settings "retention").
@@ -34,7 +35,11 @@ RULE_DOCS = {
     Rule.EXPIRED_LOGINS: "inbox logins unused for CAUSERIE_LOGIN_TTL",
     Rule.EXPIRED_LINKS: "one-time account links past their expiry (1 day to set up, 7 to join)",
     Rule.AUDIT_ENTRIES: "audit entries older than CAUSERIE_AUDIT_RETENTION",
+    Rule.WEBHOOK_DELIVERIES: "webhook deliveries (the delivery log and the bodies sent) "
+    "30 days after their event",
 }
+
+WEBHOOK_LOG_RETENTION = timedelta(days=30)  # domain/webhooks.py LOG_RETENTION
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class Cutoffs:
     expired_logins: datetime
     expired_links: datetime
     audit_entries: datetime | None
+    webhook_deliveries: datetime
 
     def for_rule(self, rule: Rule) -> datetime | None:
         value: datetime | None = getattr(self, rule.value)
@@ -70,6 +76,7 @@ def cutoffs(
         expired_logins=now,  # these rows carry their own expiry
         expired_links=now,
         audit_entries=None if audit_retention is None else now - audit_retention,
+        webhook_deliveries=now - WEBHOOK_LOG_RETENTION,
     )
 
 

@@ -20,6 +20,7 @@ from causerie.domain.repositories.replies import CannedReplies
 from causerie.domain.repositories.retention import Retention
 from causerie.domain.repositories.sessions import Sessions
 from causerie.domain.repositories.stats import Stats
+from causerie.domain.repositories.webhooks import Webhooks
 from causerie.domain.repositories.websites import Websites
 from causerie.store.db import Db
 from causerie.store.repositories.api_tokens import SqlApiTokens
@@ -38,6 +39,7 @@ from causerie.store.repositories.replies import SqlCannedReplies
 from causerie.store.repositories.retention import SqlRetention
 from causerie.store.repositories.sessions import SqlSessions
 from causerie.store.repositories.stats import SqlStats
+from causerie.store.repositories.webhooks import SqlWebhooks
 from causerie.store.repositories.websites import SqlWebsites
 
 
@@ -63,6 +65,7 @@ class Repositories:
         "retention",
         "sessions",
         "stats",
+        "webhooks",
         "websites",
     )
 
@@ -85,6 +88,7 @@ class Repositories:
         self.jobs: Jobs = SqlJobs(db.execute, db.dialect)
         self.replies: CannedReplies = SqlCannedReplies(db)
         self.labels: Labels = SqlLabels(db)
+        self.webhooks: Webhooks = SqlWebhooks(db)
 
 
 class SqlTx:
@@ -112,6 +116,7 @@ class SqlTx:
         self.jobs: Jobs = r.jobs
         self.replies: CannedReplies = r.replies
         self.labels: Labels = r.labels
+        self.webhooks: Webhooks = r.webhooks
         self._on_commit: list[Callable[[], None]] = []
 
     def on_commit(self, callback: Callable[[], None]) -> None:
