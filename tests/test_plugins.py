@@ -27,7 +27,8 @@ from causerie.actions.retention import do_purge
 from causerie.actions.sessions import do_open_session
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, PageView
-from causerie.plugins import PluginRule, fill_reply, hookimpl, load_plugins
+from causerie.domain.replies import expand
+from causerie.plugins import PluginRule, hookimpl, load_plugins
 from causerie.runtime import Runtime
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
@@ -112,7 +113,7 @@ class Probe:
 
     @hookimpl
     def causerie_reply_variables(self, session: Any) -> dict[str, str]:
-        return {"visitor.page": session.page_url, "away.text": "overridden?"}
+        return {"visitor_page": session.page_url, "away_text": "overridden?"}
 
     @hookimpl
     def causerie_recipients(self) -> list[str]:
@@ -141,12 +142,10 @@ def test_hooks_receive_events_purges_variables_and_the_register(
     conversation_id = probe.events[0].data["conversation"]["id"]
     thread = harness.run(get_thread(rt, CLI, conversation_id))
     variables = rt.plugins.reply_variables(rt, thread.conversation, thread.session)
-    assert variables["visitor.page"] == f"{ORIGIN}/"
+    assert variables["visitor_page"] == f"{ORIGIN}/"
     # The first registered plugin wins a name two of them give.
-    assert variables["away.text"] == "overridden?"
-    assert fill_reply("From {{ visitor.page }}: {{unknown}}", variables) == (
-        f"From {ORIGIN}/: {{{{unknown}}}}"
-    )
+    assert variables["away_text"] == "overridden?"
+    assert expand("From {visitor_page}: {unknown}", variables) == f"From {ORIGIN}/: {{unknown}}"
 
     register = harness.run(get_register(rt, CLI))
     assert "- Plugin: probe: nothing leaves, it is a test" in register

@@ -66,7 +66,7 @@ class AwayReply:
 
     @hookimpl
     def causerie_reply_variables(self) -> dict[str, str]:
-        return {"away.text": self.text}
+        return {"away_text": self.text}
 
 
 plugin = AwayReply.from_environ()

@@ -134,12 +134,3 @@ def load_plugins(extra: Iterable[tuple[str, object]] = (), *, entry_points: bool
         if not _NAME.match(name):
             raise ValueError(f"plugin name {name!r}: lowercase letters, digits, '-' and '_'")
     return Plugins(manager)
-
-
-def fill_reply(template: str, variables: dict[str, str]) -> str:
-    """A canned reply's `{{name}}` variables replaced by their values; unknown ones stay."""
-    return re.sub(
-        r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}",
-        lambda m: variables.get(m.group(1), m.group(0)),
-        template,
-    )

@@ -37,7 +37,7 @@ def causerie_retention_rules() -> Any:
 
 @hookspec
 def causerie_reply_variables(rt: Any, conversation: Any, session: Any) -> Any:
-    """Values for `{{name}}` variables of canned replies in this conversation, or None."""
+    """Values for `{name}` variables of canned replies in this conversation, or None."""
 
 
 @hookspec
