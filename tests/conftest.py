@@ -9,7 +9,7 @@ import asyncio
 import os
 import secrets
 import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -233,8 +233,10 @@ def site(harness: Harness) -> Site:
 class ServerThread:
     """uvicorn serving the app on 127.0.0.1 on a free port, in a thread with its own loop."""
 
-    def __init__(self, settings: Settings, clock: ManualClock) -> None:
-        self.app = create_app(settings, clock)
+    def __init__(
+        self, settings: Settings, clock: ManualClock, plugins: Sequence[tuple[str, object]] = ()
+    ) -> None:
+        self.app = create_app(settings, clock, plugins)
         options = {**uvicorn_options(settings), "log_config": None}
         config = uvicorn.Config(self.app, host="127.0.0.1", port=0, lifespan="on", **options)
         self.server = uvicorn.Server(config)

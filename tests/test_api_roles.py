@@ -40,10 +40,12 @@ from causerie.actions.members import do_invite
 from causerie.actions.operators import do_add_operator, do_create_api_token
 from causerie.actions.push import do_subscribe
 from causerie.actions.replies import do_create_reply
+from causerie.actions.webhooks import do_create_webhook
 from causerie.actions.websites import do_create_website
 from causerie.app import create_app
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role, Scope
+from causerie.domain.webhooks import Delivery
 from causerie.settings import load_settings
 from causerie.store.schema import metadata
 from causerie.tokens import hash_token, new_id
@@ -178,6 +180,8 @@ class Side:
     reply_id: str  # a canned reply of this website
     label_id: str  # a label of this website
     file_id: str  # a file the visitor sent
+    webhook_id: str = ""  # a webhook of this website
+    delivery_id: str = ""  # a delivery of that webhook
 
 
 @dataclass
@@ -367,6 +371,7 @@ def build_world(harness: Harness, api: Api, site: Site | None = None) -> World:
         ("A", site.website_id, ORIGIN, "owner", "agent"),
         ("B", site.other_website_id, OTHER_ORIGIN, "outsider", "outsider"),
     ):
+        webhook_id = make_webhook(harness, website_id)
         session_id, conversation_id, message_id, file_id = api.visitor(website_id, origin)
         pending = harness.run(
             do_invite(rt, cli, website_id, f"pending.{side}.g{gen}@shop.example", Role.AGENT)
@@ -386,6 +391,8 @@ def build_world(harness: Harness, api: Api, site: Site | None = None) -> World:
             reply_id=_new_reply(harness, website_id),
             label_id=_new_label(harness, website_id),
             file_id=file_id,
+            webhook_id=webhook_id,
+            delivery_id=delivery_of(harness, webhook_id),
         )
     logins = {
         name: api.login(emails[name], passwords[name])
@@ -408,6 +415,44 @@ def _new_label(harness: Harness, website_id: str) -> str:
         do_create_label(harness.rt, Actor.cli(), website_id, name=new_id(), color="#123456")
     )
     return label.id
+
+
+def make_webhook(harness: Harness, website_id: str) -> str:
+    """A webhook of the website (to a name that does not resolve: its deliveries wait)."""
+    webhook, _ = harness.run(
+        do_create_webhook(
+            harness.rt,
+            Actor.cli(),
+            website_id,
+            url="https://hooks.invalid/causerie",
+            events=["message.created"],
+        )
+    )
+    return webhook.id
+
+
+def delivery_of(harness: Harness, webhook_id: str) -> str:
+    """A delivery of the webhook: its latest, or a new one."""
+    found = harness.scalar(
+        "SELECT id FROM webhook_deliveries WHERE webhook_id = :w ORDER BY created_at DESC",
+        w=webhook_id,
+    )
+    if found is not None:
+        return str(found)
+
+    async def add() -> str:
+        delivery = Delivery(
+            id=f"msg_{new_id()}",
+            webhook_id=webhook_id,
+            event_type="message.created",
+            body="{}",
+            created_at=harness.rt.clock.now(),
+        )
+        async with harness.rt.store.transaction() as tx:
+            await tx.webhooks.insert_deliveries([delivery])
+        return delivery.id
+
+    return harness.run(add())
 
 
 def repair_world(harness: Harness, api: Api, world: World) -> World:
@@ -455,6 +500,9 @@ def repair_world(harness: Harness, api: Api, world: World) -> World:
                 f"SELECT count(*) FROM {table} WHERE id = :i", i=getattr(side, attribute)
             ):
                 setattr(side, attribute, make(harness, side.website_id))
+        if harness.scalar("SELECT count(*) FROM webhooks WHERE id = :w", w=side.webhook_id) != 1:
+            side.webhook_id = make_webhook(harness, side.website_id)
+        side.delivery_id = delivery_of(harness, side.webhook_id)
     stored = {row[0] for row in harness.rows("SELECT token_hash FROM logins")}
     for name, (cookie, _) in list(world.logins.items()):
         if hash_token(cookie) not in stored:
@@ -480,9 +528,15 @@ SNAPSHOT_TABLES = (
     "events",
     "canned_replies",
     "labels",
+    "webhooks",
 )
-# timestamps that a read legitimately moves
-VOLATILE = {"api_tokens": {"last_used_at"}, "logins": {"last_seen_at", "expires_at"}}
+# timestamps that a read legitimately moves, and a webhook's failures (its deliveries are
+# attempted by the server meanwhile)
+VOLATILE = {
+    "api_tokens": {"last_used_at"},
+    "logins": {"last_seen_at", "expires_at"},
+    "webhooks": {"failing_since"},
+}
 
 
 def snapshot(harness: Harness) -> dict[str, list[str]]:
@@ -592,6 +646,8 @@ PATH_VALUES: dict[str, Callable[[Case], str]] = {
     "reply_id": lambda c: c.side.reply_id,
     "label_id": lambda c: c.side.label_id,
     "subscription_id": _fresh_subscription,
+    "webhook_id": lambda c: c.side.webhook_id,
+    "delivery_id": lambda c: c.side.delivery_id,
 }
 
 # Routes without a path parameter whose body names an object of a website: they run on both
@@ -697,6 +753,13 @@ BODIES: dict[tuple[str, str], Body] = {
         "expirationTime": None,
     },
     ("PATCH", "/api/v1/push/preferences"): lambda c: {"push_previews": c.serial % 2 == 0},
+    ("POST", "/api/v1/websites/{website_id}/webhooks"): lambda c: {
+        "url": f"https://hooks{c.serial}.invalid/",
+        "events": ["message.created"],
+    },
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): lambda c: {
+        "events": ["message.created", "conversation.created"],
+    },
 }
 
 

@@ -26,8 +26,17 @@ THIRD_PARTY_TRANSPORT_AND_STORAGE = (
 # Every module of the package belongs to one layer (the longest prefix below wins), and imports
 # from the package only what its layer may: domain <- actions <- realtime/web <- composition;
 # adapters implement the domain's ports and see nothing above them (docs/architecture.md).
-FOUNDATION = ("clock", "settings", "caching", "tokens", "logs", "private_files", "images")
-ADAPTERS = ("store", "files", "broker", "presence", "counters", "push", "mail")
+FOUNDATION = (
+    "clock",
+    "settings",
+    "caching",
+    "tokens",
+    "logs",
+    "private_files",
+    "images",
+    "plugins",
+)
+ADAPTERS = ("store", "files", "broker", "presence", "counters", "push", "mail", "outbound")
 COMPOSITION = ("app", "cli", "wiring", "demo", "server", "__main__")
 LAYER_OF: dict[str, str] = {
     "domain": "domain",

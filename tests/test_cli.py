@@ -54,6 +54,7 @@ RULES = (
     "expired_links",
     "audit_entries",
     "files",
+    "webhook_deliveries",
 )
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from causerie.cli import main
 from causerie.domain.events import EventType
+from causerie.plugins import hookspecs
 from causerie.settings import SPECS
 from causerie.web.frames import FRAME_TYPES
 
@@ -73,3 +74,10 @@ def test_every_event_type_is_documented(event: str) -> None:
 @pytest.mark.parametrize("frame", sorted(FRAME_TYPES))
 def test_every_client_frame_is_documented(frame: str) -> None:
     assert f'"type": "{frame}"' in (DOCS / "realtime.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "hook", sorted(name for name in dir(hookspecs) if name.startswith("causerie_"))
+)
+def test_every_plugin_hook_is_documented(hook: str) -> None:
+    assert f"### `{hook}(" in (DOCS / "plugins.md").read_text()

@@ -30,10 +30,12 @@ from causerie.domain.models import (
 )
 from causerie.domain.push import PushSubscription
 from causerie.domain.replies import CannedReply
+from causerie.domain.webhooks import Delivery, DeliveryState, Webhook
 from causerie.domain.wire import (
     agent_session_json,
     api_token_json,
     conversation_json,
+    delivery_json,
     label_json,
     member_json,
     message_json,
@@ -41,6 +43,7 @@ from causerie.domain.wire import (
     push_subscription_json,
     reply_json,
     summary_json,
+    webhook_json,
     website_json,
 )
 from causerie.web import api_models
@@ -121,6 +124,57 @@ CASES: list[tuple[str, dict[str, Any], type[BaseModel]]] = [
             PushSubscription("p1", "op1", "https://push.example/x", "P", "A", "Firefox", NOW)
         ),
         api_models.PushSubscriptionOut,
+    ),
+    (
+        "webhook",
+        webhook_json(Webhook("h1", "w1", "https://x.example/", ("message.created",), "s", NOW)),
+        api_models.WebhookOut,
+    ),
+    (
+        "webhook rotated, failing, disabled",
+        webhook_json(
+            Webhook(
+                "h1",
+                "w1",
+                "https://x.example/",
+                ("session.erased",),
+                "s",
+                NOW,
+                False,
+                "p",
+                NOW,
+                NOW,
+                NOW,
+            )
+        ),
+        api_models.WebhookOut,
+    ),
+    (
+        "delivery pending",
+        delivery_json(Delivery("msg_1", "h1", "message.created", "{}", NOW, next_attempt_at=NOW)),
+        api_models.DeliveryOut,
+    ),
+    (
+        "delivery attempted",
+        delivery_json(
+            Delivery(
+                "msg_1",
+                "h1",
+                "message.created",
+                "{}",
+                NOW,
+                "s1",
+                DeliveryState.DELIVERED,
+                2,
+                None,
+                NOW,
+                200,
+                31,
+                None,
+                "ok",
+            )
+        ),
+        api_models.DeliveryOut,
     ),
 ]
 

@@ -8,17 +8,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.routing import Mount
 
 from causerie import __version__
 from causerie.actions.job_kinds import KINDS
 from causerie.actions.jobs import do_run_due_jobs, do_schedule_periodic
 from causerie.actions.presence import do_announce_availability
 from causerie.clock import Clock, SystemClock
+from causerie.plugins import load_plugins
 from causerie.runtime import Runtime
 from causerie.settings import Settings
 from causerie.store.failures import STORAGE_ERRORS, is_storage_failure
@@ -35,6 +37,7 @@ from causerie.web import (
     notice,
     privacy_api,
     push_api,
+    webhooks_api,
     widget_api,
     widget_privacy,
     ws,
@@ -101,10 +104,15 @@ async def _start_mail(rt: Runtime) -> asyncio.Server | None:
     return await start_listener(rt, host, port)
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, clock: Clock | None = None, plugins: Iterable[tuple[str, object]] = ()
+) -> FastAPI:
+    """The application; `plugins`, as (name, plugin), join those installed (docs/plugins.md)."""
+    loaded = load_plugins(plugins)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with running(settings, clock or SystemClock()) as rt:
+        async with running(settings, clock or SystemClock(), loaded) as rt:
             app.state.rt = rt
             listener = await _start_mail(rt)
             tasks = [
@@ -147,12 +155,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(files_api.agent)
     app.include_router(privacy_api.router)
     app.include_router(push_api.router)
+    app.include_router(webhooks_api.router)
     app.include_router(notice.router)
     app.include_router(mail_api.router)
     app.router.routes.extend(ws.routes)
     app.include_router(assets.router)
     app.include_router(installable.router)  # before the inbox's catch-all /app/{path}
     app.include_router(inbox.router)
+    for name, routes in loaded.routes():
+        app.router.routes.append(Mount(f"/plugins/{name}", routes=routes))
 
     inbox_url = f"{settings.public_url}/app/"
 

@@ -12,7 +12,8 @@ from causerie.caching import ttl_cache
 from causerie.clock import Clock
 from causerie.domain.mail import Mailer
 from causerie.domain.models import Website
-from causerie.domain.ports import Counters, FileStore, Hub, Presence, PushSender, Store
+from causerie.domain.ports import Counters, FileStore, Hub, Outbound, Presence, PushSender, Store
+from causerie.plugins import Plugins
 from causerie.settings import Settings
 
 WEBSITE_CACHE_SECONDS = 5.0
@@ -29,6 +30,8 @@ class Runtime:
     counters: Counters
     push: PushSender
     mailer: Mailer | None  # None: CAUSERIE_SMTP_URL unset, no mail (docs/notifications.md)
+    outbound: Outbound
+    plugins: Plugins
     websites: TTLCache[str, Website] = field(
         default_factory=lambda: ttl_cache(WEBSITE_CACHE_SECONDS)
     )

@@ -412,6 +412,19 @@ SPECS: tuple[Spec, ...] = (
         "(tests and private networks only).",
     ),
     Spec(
+        "webhook_allow_private",
+        "false",
+        _parse_bool,
+        "true: webhooks may target loopback, private and link-local addresses, and plain "
+        "http:// (tests, private networks). false: https:// public addresses only.",
+    ),
+    Spec(
+        "webhook_timeout",
+        "10s",
+        lambda t: parse_duration(t),
+        "How long a webhook receiver has to answer an attempt (the contract says 10 s).",
+    ),
+    Spec(
         "access_log",
         "true",
         _parse_bool,
@@ -452,6 +465,8 @@ class Settings:
     notify_delay: timedelta = timedelta(minutes=2)
     mail_domain: str | None = None
     smtp_listen: tuple[str, int] | None = None
+    webhook_allow_private: bool = False
+    webhook_timeout: timedelta = timedelta(seconds=10)
     access_log: bool = True
     log_level: str = "INFO"
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)

@@ -18,6 +18,8 @@ from causerie.counters import open_counters
 from causerie.domain.progress import QUIET, Progress
 from causerie.files import open_file_store
 from causerie.mail import open_mailer
+from causerie.outbound import open_outbound
+from causerie.plugins import Plugins, load_plugins
 from causerie.presence import open_presence
 from causerie.push import open_push_sender
 from causerie.realtime.hub import Hub
@@ -60,8 +62,9 @@ def check_extras(settings: Settings) -> None:
         )
 
 
-def build_runtime(settings: Settings, clock: Clock) -> Runtime:
-    """Open every adapter the settings name; nothing connects until `start_runtime`."""
+def build_runtime(settings: Settings, clock: Clock, plugins: Plugins | None = None) -> Runtime:
+    """Open every adapter the settings name; nothing connects until `start_runtime`. The
+    plugins are those installed (entry points `causerie.plugins`) unless given."""
     check_extras(settings)
     return Runtime(
         settings=settings,
@@ -73,6 +76,8 @@ def build_runtime(settings: Settings, clock: Clock) -> Runtime:
         counters=open_counters(settings.redis_url),
         push=open_push_sender(settings),
         mailer=open_mailer(settings),
+        outbound=open_outbound(settings),
+        plugins=load_plugins() if plugins is None else plugins,
     )
 
 
@@ -85,9 +90,11 @@ async def close_runtime(rt: Runtime) -> None:
     """Let published events leave, then close every adapter (each even if another fails)."""
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(rt.store.close)
+        stack.push_async_callback(rt.plugins.drain)
         stack.push_async_callback(rt.files.close)
         if rt.mailer is not None:
             stack.push_async_callback(rt.mailer.close)
+        stack.push_async_callback(rt.outbound.close)
         stack.push_async_callback(rt.counters.close)
         stack.push_async_callback(rt.presence.close)
         stack.push_async_callback(rt.hub.close)
@@ -122,13 +129,15 @@ async def check_redis(settings: Settings) -> None:
 
 
 @asynccontextmanager
-async def running(settings: Settings, clock: Clock) -> AsyncIterator[Runtime]:
+async def running(
+    settings: Settings, clock: Clock, plugins: Plugins | None = None
+) -> AsyncIterator[Runtime]:
     """Redis checked, the schema brought up to date, then a started runtime, closed on the way
     out. Raises `CannotStart` when the database or Redis cannot be used."""
     check_extras(settings)
     await check_redis(settings)
     await upgrade_schema(settings)
-    rt = build_runtime(settings, clock)
+    rt = build_runtime(settings, clock, plugins)
     try:
         await start_runtime(rt)
         yield rt

@@ -7,6 +7,7 @@ from causerie.actions.audit import do_audit
 from causerie.actions.events import do_signal_deleted
 from causerie.actions.file_deletion import do_release_orphan_files
 from causerie.actions.jobs import do_enqueue_search_reindex
+from causerie.actions.webhook_queue import do_queue_erasure
 from causerie.domain.errors import NotFound
 from causerie.domain.models import Actor, Scope
 from causerie.runtime import Runtime
@@ -27,6 +28,9 @@ async def do_delete_conversation(rt: Runtime, actor: Actor, conversation_id: str
         count = await tx.messages.count(conversation.id)
         await tx.sessions.delete(conversation.session_id)
         do_signal_deleted(rt, tx, conversation.website_id, conversation.id)
+        await do_queue_erasure(
+            rt, tx, conversation.website_id, conversation.session_id, conversation.id, erased=False
+        )
         await do_audit(
             rt,
             tx,

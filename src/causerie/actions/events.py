@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from causerie.actions.webhook_queue import Occurrence, do_queue_webhooks
 from causerie.domain.access import ACCESS_CHANNEL
 from causerie.domain.events import EventType, NewEvent, StoredEvent, Stream, StreamKind, frame
 from causerie.domain.models import Session
@@ -24,6 +25,8 @@ from causerie.domain.wire import (
 from causerie.runtime import Runtime
 
 REPLAY_PAGE = 500
+# The stored events of a website's stream that are also webhook events, with the same payload.
+WEBHOOK_TYPES = frozenset({EventType.MESSAGE_CREATED, EventType.CONVERSATION_UPDATED})
 
 
 class Emitter:
@@ -33,12 +36,20 @@ class Emitter:
     one statement, whatever the number of events. Published once the transaction commits.
     """
 
-    __slots__ = ("_events", "_payloads", "_rt")
+    __slots__ = ("_events", "_payloads", "_rt", "_webhooks")
 
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
         self._events: list[NewEvent] = []
         self._payloads: list[dict[str, Any]] = []
+        self._webhooks: list[Occurrence] = []
+
+    def add_webhook(
+        self, website_id: str, type_: str, data: dict[str, Any], *, session_id: str | None
+    ) -> None:
+        """A webhook event that no stream carries as such (`conversation.created`,
+        `conversation.resolved`), queued with the others by `flush`."""
+        self._webhooks.append(Occurrence(website_id, type_, data, session_id))
 
     def add(
         self,
@@ -83,8 +94,21 @@ class Emitter:
 
     async def flush(self, tx: Tx) -> list[int]:
         """Append the events collected so far; their seqs, in the order they were added."""
-        events, payloads = self._events, self._payloads
-        self._events, self._payloads = [], []
+        events, payloads, occurrences = self._events, self._payloads, self._webhooks
+        self._events, self._payloads, self._webhooks = [], [], []
+        # What the website's agents hear is what its webhooks get (docs/api.md, "Webhooks").
+        website_prefix = f"{StreamKind.WEBSITE.value}:"
+        occurrences = [
+            Occurrence(
+                event.stream.removeprefix(website_prefix),
+                event.type.value,
+                payload,
+                event.session_id,
+            )
+            for event, payload in zip(events, payloads, strict=True)
+            if event.type in WEBHOOK_TYPES and event.stream.startswith(website_prefix)
+        ] + occurrences
+        await do_queue_webhooks(self._rt, tx, occurrences)
         if not events:
             return []
         seqs = await tx.events.append(events)
@@ -178,6 +202,8 @@ async def _hydrate(tx: Tx, stream: Stream, events: list[StoredEvent]) -> list[tu
             payload = {"session": shown}
         elif event.type is EventType.READ:
             payload = {"conversation_id": event.object_id, **event.data}
+        elif event.type is EventType.WEBHOOK_DISABLED:
+            payload = dict(event.data)
         if payload is not None:
             text = json.dumps(frame(event.type, event.seq, **payload), separators=(",", ":"))
             out.append((event.seq, text))

@@ -14,6 +14,7 @@ from causerie.actions.access import ANY_ROLE, check_role
 from causerie.actions.audit import do_audit
 from causerie.actions.events import do_emit
 from causerie.actions.profiles import UNSET, apply_profile, checked_changes
+from causerie.actions.webhook_queue import Occurrence, do_queue_webhooks
 from causerie.domain.errors import Invalid, NotFound
 from causerie.domain.events import EventType, Stream
 from causerie.domain.models import (
@@ -27,6 +28,7 @@ from causerie.domain.models import (
     Session,
 )
 from causerie.domain.ports import Tx
+from causerie.domain.webhooks import WebhookEvent
 from causerie.domain.wire import conversation_json
 from causerie.runtime import Runtime
 
@@ -214,6 +216,19 @@ async def do_set_state(
         await tx.conversations.set_state(conversation.id, state, now)
         updated = replace(conversation, state=state, updated_at=now)
         await emit_conversation(rt, tx, updated)
+        if state is ConversationState.RESOLVED:
+            await do_queue_webhooks(
+                rt,
+                tx,
+                [
+                    Occurrence(
+                        updated.website_id,
+                        WebhookEvent.CONVERSATION_RESOLVED,
+                        {"conversation": conversation_json(updated, for_visitor=False)},
+                        updated.session_id,
+                    )
+                ],
+            )
     return updated
 
 

@@ -17,6 +17,7 @@ from causerie.actions.mail import (
 from causerie.actions.notifications import do_notify_agents_now
 from causerie.actions.push import do_send_push
 from causerie.actions.retention import do_purge
+from causerie.actions.webhooks import run_delivery
 from causerie.domain.jobs import Job, JobKind
 from causerie.runtime import Runtime
 
@@ -47,4 +48,5 @@ KINDS: dict[str, Work] = {
     JobKind.FILES_SWEEP: Work(
         run_files_sweep, every=lambda settings: max(settings.purge_interval, SWEEP_EVERY)
     ),
+    JobKind.WEBHOOK_DELIVER: Work(run_delivery),
 }

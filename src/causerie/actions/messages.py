@@ -32,6 +32,7 @@ from causerie.domain.models import (
 )
 from causerie.domain.networks import network_of
 from causerie.domain.ports import Tx
+from causerie.domain.webhooks import WebhookEvent
 from causerie.domain.wire import (
     conversation_json,
     message_json,
@@ -205,6 +206,13 @@ async def do_store_message(
     emitter = Emitter(rt)
     if updated is not None:
         _add_conversation(emitter, updated)
+        if started:
+            emitter.add_webhook(
+                updated.website_id,
+                WebhookEvent.CONVERSATION_CREATED,
+                {"conversation": conversation_json(updated, for_visitor=False)},
+                session_id=session.id,
+            )
     if session.state is SessionState.TEMPORARY:
         await tx.sessions.make_permanent(session.id, now)
         emitter.add_session(replace(session, state=SessionState.PERMANENT, permanent_since=now))

@@ -21,6 +21,7 @@ from causerie.actions.file_deletion import do_release_orphan_files
 from causerie.actions.inbox import conversation_missing
 from causerie.actions.jobs import do_enqueue_search_reindex
 from causerie.actions.sessions import access_visitor_session
+from causerie.actions.webhook_queue import do_queue_erasure
 from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from causerie.domain.models import (
     Actor,
@@ -33,7 +34,13 @@ from causerie.domain.ports import Tx
 from causerie.domain.privacy import DPA_VERSION, LEGAL_FORMAT, export_document, session_export
 from causerie.domain.profiles import check_email
 from causerie.domain.progress import QUIET, Progress, Stopped, stop_if_requested
-from causerie.domain.register import RegisterInput, duration_words, host_of, render_register
+from causerie.domain.register import (
+    Recipient,
+    RegisterInput,
+    duration_words,
+    host_of,
+    render_register,
+)
 from causerie.domain.wire import agent_session_json, conversation_json, iso, message_json
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
@@ -229,6 +236,9 @@ async def _erase(
         await tx.sessions.delete(session.id)
         if conversation is not None:
             do_signal_deleted(rt, tx, session.website_id, conversation.id)
+            await do_queue_erasure(
+                rt, tx, session.website_id, session.id, conversation.id, erased=True
+            )
         await do_audit(
             rt,
             tx,
@@ -388,6 +398,11 @@ async def get_register(rt: Runtime, actor: Actor) -> str:
         websites = [w for w in await tx.websites.list_all() if allowed is None or w.id in allowed]
         with_dpa = [(w, await tx.dpa.list_for_website(w.id)) for w in websites]
         push_services = sorted({host_of(e) or "" for e in await tx.push.endpoints()} - {""})
+        hooks = [
+            Recipient(w.name, host_of(h.url) or "?", h.events, h.enabled)
+            for w in websites
+            for h in await tx.webhooks.list_for_website(w.id)
+        ]
     database = (
         f"PostgreSQL at {host_of(settings.database_url)}"
         if settings.database_url.startswith("postgres")
@@ -410,5 +425,7 @@ async def get_register(rt: Runtime, actor: Actor) -> str:
             },
             websites=with_dpa,
             push_services=push_services,
+            webhooks=hooks,
+            plugins=rt.plugins.recipients(),
         )
     )

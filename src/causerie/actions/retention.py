@@ -15,7 +15,10 @@ from datetime import datetime, timedelta
 
 from causerie.actions.file_deletion import do_queue_deletion, do_release_orphan_files
 from causerie.actions.jobs import do_enqueue_search_reindex
+from causerie.actions.webhook_queue import do_queue_erasure
+from causerie.domain.models import Conversation
 from causerie.domain.personal_data import retention_rules
+from causerie.domain.ports import Tx
 from causerie.domain.progress import QUIET, Progress, Stopped, stop_if_requested
 from causerie.domain.retention import Rule, cutoffs, website_cutoffs
 from causerie.runtime import Runtime
@@ -66,6 +69,10 @@ async def do_purge(
                 await purge.apply(rule, cutoff, website.id, newer_than=limits.for_rule(rule))
     except Stopped:
         stopped = True
+
+    if not stopped:
+        for plugin_rule in rt.plugins.retention_rules():  # docs/plugins.md
+            counts[f"plugin:{plugin_rule.name}"] = await plugin_rule.purge(rt, now, dry_run)
 
     async with rt.store.transaction() as tx:
         await tx.retention.record_run(now, dry_run, counts)
@@ -135,9 +142,11 @@ class _Purge:
             if ids:
                 # Not durable: a deletion that a power cut undoes is redone by the next run.
                 async with rt.store.transaction(durable=False) as tx:
+                    doomed = await _conversations_of(tx, rule, ids)
                     removed = await tx.retention.purge_expired(
                         rule, cutoff, ids, website_id, newer_than
                     )
+                    await _tell_recipients(rt, tx, doomed)
                 self._done(name, removed)
             if len(ids) < self.batch_size:
                 return
@@ -170,6 +179,30 @@ class _Purge:
     def _done(self, name: str, count: int) -> None:
         self.counts[name] += count
         self.progress.advance(name, count)
+
+
+async def _conversations_of(tx: Tx, rule: Rule, session_ids: list[str]) -> list[Conversation]:
+    """The conversations a batch of `rule` may delete (only resolved conversations' rule
+    deletes sessions that have one)."""
+    if rule is not Rule.RESOLVED_CONVERSATIONS:
+        return []
+    found = [await tx.conversations.get_by_session(session_id) for session_id in session_ids]
+    return [c for c in found if c is not None]
+
+
+async def _tell_recipients(rt: Runtime, tx: Tx, candidates: list[Conversation]) -> None:
+    """`conversation.deleted` to the webhooks and plugins, for each conversation the batch did
+    delete (the rule is checked again on each row: one may have been reopened meanwhile)."""
+    for conversation in candidates:
+        if await tx.conversations.get(conversation.id) is None:
+            await do_queue_erasure(
+                rt,
+                tx,
+                conversation.website_id,
+                conversation.session_id,
+                conversation.id,
+                erased=False,
+            )
 
 
 async def _let_requests_through() -> None:

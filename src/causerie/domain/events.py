@@ -23,6 +23,7 @@ class EventType(StrEnum):
     TYPING = "typing"
     PRESENCE = "presence"
     CONVERSATION_DELETED = "conversation.deleted"  # ephemeral: nothing of it is left to replay
+    WEBHOOK_DISABLED = "webhook.disabled"  # a day of failed deliveries (docs/api.md, "Webhooks")
     ACCESS_ENDED = "access.ended"  # between nodes only: ends agent sockets, never sent to clients
 
 
@@ -32,6 +33,7 @@ STORED = frozenset(
         EventType.CONVERSATION_UPDATED,
         EventType.SESSION_UPDATED,
         EventType.READ,
+        EventType.WEBHOOK_DISABLED,
     }
 )
 

@@ -29,6 +29,7 @@ class JobKind(StrEnum):
     MAIL_DIGEST = "mail.digest"  # an operator's daily digest (counts only); schedules the next
     FILES_DELETE = "files.delete"  # the bytes of deleted or expired files (P9, P20)
     FILES_SWEEP = "files.sweep"  # stored bytes no row holds (a crash mid-upload); periodic
+    WEBHOOK_DELIVER = "webhook.deliver"  # one attempt of a webhook delivery (domain/webhooks.py)
 
 
 # A job that succeeded is deleted; one that raised is retried after `backoff(attempts)`, and

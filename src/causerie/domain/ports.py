@@ -33,7 +33,9 @@ from causerie.domain.repositories.replies import CannedReplies
 from causerie.domain.repositories.retention import Retention
 from causerie.domain.repositories.sessions import Sessions
 from causerie.domain.repositories.stats import Stats
+from causerie.domain.repositories.webhooks import Webhooks
 from causerie.domain.repositories.websites import Websites
+from causerie.domain.webhooks import Answer
 
 
 class Tx(Protocol):
@@ -60,6 +62,7 @@ class Tx(Protocol):
     push: PushSubscriptions
     mail: MailState
     files: Files
+    webhooks: Webhooks
 
     def on_commit(self, callback: Callable[[], None]) -> None: ...
 
@@ -275,3 +278,17 @@ class PushSender(Protocol):
         caller's job retries). An endpoint refused by the settings (a private address while
         they do not allow one) is answered as `PushOutcome(0, refused=True)`, never fetched."""
         ...
+
+
+class Outbound(Protocol):
+    """HTTP requests to outside receivers (webhooks, plugins' integrations), through the SSRF
+    guard (docs/security.md, "Outgoing requests"): a target whose address is not public is
+    refused with `DeliveryRefused`, unless the settings allow private targets."""
+
+    async def post(self, url: str, headers: dict[str, str], body: bytes, seconds: float) -> Answer:
+        """POST `body` to `url` once, following no redirect, within `seconds` in all; the
+        answer's status, latency and first bytes. Raises `DeliveryRefused` (nothing sent),
+        `TimeoutError`, or the transport's errors (the attempt failed)."""
+        ...
+
+    async def close(self) -> None: ...

@@ -28,6 +28,16 @@ SECURITY_MEASURES = (
 
 
 @dataclass(frozen=True)
+class Recipient:
+    """A webhook, as the register lists it: its host only (a URL's path may hold a secret)."""
+
+    website: str
+    host: str
+    events: tuple[str, ...]
+    enabled: bool
+
+
+@dataclass(frozen=True)
 class RegisterInput:
     """What the register reads from the live installation."""
 
@@ -39,6 +49,8 @@ class RegisterInput:
     websites: list[tuple[Website, list[DpaAcceptance]]]
     push_services: list[str] = field(default_factory=list)  # hosts of the stored subscriptions
     mail_in: str | None = None  # where replies by mail are received (CAUSERIE_SMTP_LISTEN)
+    webhooks: list[Recipient] = field(default_factory=list)
+    plugins: list[str] = field(default_factory=list)  # what each plugin says it sends where
 
 
 def host_of(url: str | None) -> str | None:
@@ -127,7 +139,19 @@ def render_register(data: RegisterInput) -> str:
             f"- Replies by mail are received by this server itself on {data.mail_in} (the "
             "sender's mail servers deliver them there)."
         )
-    lines.append("- Webhooks and plugins: none configured.")
+    if not data.webhooks:
+        lines.append("- Webhooks: none configured.")
+    for hook in data.webhooks:
+        state = "" if hook.enabled else " (disabled)"
+        lines.append(
+            f"- Webhook of {hook.website} to {hook.host}{state}: receives "
+            f"{', '.join(hook.events)}, and the erasure events (conversation.deleted, "
+            "session.erased) so that it erases too; bound by the website's agreement with "
+            "its operator."
+        )
+    if not data.plugins:
+        lines.append("- Plugins: none sends data out.")
+    lines += [f"- Plugin: {line}" for line in data.plugins]
     lines.append("- No other recipient: the server and the chatbox call no outside service.")
     lines += ["", "## Websites", ""]
     if not data.websites:

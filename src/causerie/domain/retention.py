@@ -19,6 +19,7 @@ class Rule(StrEnum):
     EXPIRED_LINKS = "expired_links"
     AUDIT_ENTRIES = "audit_entries"
     FILES = "files"  # the bytes of files (their messages stay, showing them expired)
+    WEBHOOK_DELIVERIES = "webhook_deliveries"
 
 
 # Rules a website may shorten for itself, never lengthen (website settings "retention").
@@ -38,7 +39,11 @@ RULE_DOCS = {
     Rule.FILES: "the files of messages, kept with their conversation unless a website sets "
     "retention.files (days): then deleted that long after they were sent, the message showing "
     "the file as expired (P6)",
+    Rule.WEBHOOK_DELIVERIES: "webhook deliveries (the delivery log and the bodies sent) "
+    "30 days after their event",
 }
+
+WEBHOOK_LOG_RETENTION = timedelta(days=30)  # domain/webhooks.py LOG_RETENTION
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class Cutoffs:
     expired_logins: datetime
     expired_links: datetime
     audit_entries: datetime | None
+    webhook_deliveries: datetime
     files: datetime | None = None  # the server keeps files with their conversation
 
     def for_rule(self, rule: Rule) -> datetime | None:
@@ -75,6 +81,7 @@ def cutoffs(
         expired_logins=now,  # these rows carry their own expiry
         expired_links=now,
         audit_entries=None if audit_retention is None else now - audit_retention,
+        webhook_deliveries=now - WEBHOOK_LOG_RETENTION,
     )
 
 

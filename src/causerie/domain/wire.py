@@ -21,6 +21,7 @@ from causerie.domain.models import (
 )
 from causerie.domain.push import PushSubscription
 from causerie.domain.replies import CannedReply
+from causerie.domain.webhooks import Delivery, Webhook
 from causerie.domain.websites import public_settings
 
 PREVIEW_LENGTH = 200
@@ -233,4 +234,37 @@ def push_subscription_json(subscription: PushSubscription) -> dict[str, Any]:
         "endpoint": subscription.endpoint,
         "service": urlsplit(subscription.endpoint).hostname or "",
         "created_at": iso(subscription.created_at),
+    }
+
+
+def webhook_json(webhook: Webhook) -> dict[str, Any]:
+    """A webhook as its managers see it: never its secret (shown once, when made or rotated)."""
+    return {
+        "id": webhook.id,
+        "website_id": webhook.website_id,
+        "url": webhook.url,
+        "events": list(webhook.events),
+        "enabled": webhook.enabled,
+        "created_at": iso(webhook.created_at),
+        "failing_since": iso(webhook.failing_since),
+        "disabled_at": iso(webhook.disabled_at),
+        "previous_secret_until": iso(webhook.previous_until),
+    }
+
+
+def delivery_json(delivery: Delivery) -> dict[str, Any]:
+    """An entry of the delivery log (the body is not repeated: the receiver has it)."""
+    return {
+        "id": delivery.id,
+        "webhook_id": delivery.webhook_id,
+        "type": delivery.event_type,
+        "state": delivery.state.value,
+        "attempts": delivery.attempts,
+        "created_at": iso(delivery.created_at),
+        "last_attempt_at": iso(delivery.last_attempt_at),
+        "next_attempt_at": iso(delivery.next_attempt_at),
+        "status_code": delivery.status_code,
+        "latency_ms": delivery.latency_ms,
+        "error": delivery.error,
+        "answer_head": delivery.answer_head,
     }

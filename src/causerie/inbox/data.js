@@ -6,6 +6,7 @@ import { toast } from "./dom.js";
 import { randomId, visitorName } from "./format.js";
 import { announce } from "./notify.js";
 import { Socket } from "./socket.js";
+import { onWebhookDisabled } from "./webhooks.js";
 import { FILTERS, emit, matchesFilter, savePrefs, sortList, state } from "./store.js";
 
 const ACK_TIMEOUT = 8000; // then the message goes again over HTTP, with the same client_id
@@ -220,6 +221,9 @@ function applyFrame(websiteId, frame) {
       break;
     case "conversation.deleted": // not sent by the server yet: ready for when it is
       onDeleted(frame.conversation_id);
+      break;
+    case "webhook.disabled":
+      onWebhookDisabled(websiteId, frame);
       break;
     case "error":
       onError(websiteId, frame);

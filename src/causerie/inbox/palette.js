@@ -12,7 +12,7 @@ import { ensureReplies, expand, insertInComposer, repliesOf } from "./replies.js
 
 const SETTINGS = [
   ["website", "Website"], ["embed", "Embed code"], ["operators", "Operators"], ["replies", "Canned replies"],
-  ["labels", "Labels"], ["tokens", "API tokens"], ["account", "My account"],
+  ["labels", "Labels"], ["webhooks", "Webhooks"], ["tokens", "API tokens"], ["account", "My account"],
 ];
 const LIMIT = 30;
 

@@ -6,6 +6,7 @@ import { canAdmin, savePrefs, state, website } from "./store.js";
 import { copyBox, el, modal, replace, toast } from "./dom.js";
 import { fullTime, roleName } from "./format.js";
 import { mailSection } from "./mail.js";
+import { webhooksPage } from "./webhooks.js";
 import { enableNotifications, notificationsSupported, playTone, unlockAudio } from "./notify.js";
 import { labelsPage } from "./labels.js";
 import { repliesPage } from "./replies.js";
@@ -17,6 +18,7 @@ const PAGES = [
   ["operators", "Operators"],
   ["replies", "Canned replies"],
   ["labels", "Labels"],
+  ["webhooks", "Webhooks"],
   ["tokens", "API tokens"],
   ["account", "My account"],
 ];
@@ -29,7 +31,7 @@ export function renderSettings(container, page, { onWebsitesChanged }) {
     el("ul", { class: "plain" }, PAGES.map(([key, label]) => el("li", {},
       el("a", { href: `#/settings/${key}`, "aria-current": key === current ? "page" : false, text: label })))));
   replace(container, el("div", { class: "settings" }, nav, content));
-  const pages = { website: websitePage, embed: embedPage, operators: operatorsPage, replies: repliesPage, labels: labelsPage, tokens: tokensPage, account: accountPage, "new-website": newWebsitePage };
+  const pages = { website: websitePage, embed: embedPage, operators: operatorsPage, replies: repliesPage, labels: labelsPage, webhooks: webhooksPage, tokens: tokensPage, account: accountPage, "new-website": newWebsitePage };
   pages[current](content, { onWebsitesChanged }).catch((failure) => {
     content.append(el("p", { class: "form-error", role: "alert", text: failure.message }));
   });

@@ -426,3 +426,46 @@ files = Table(
     Index(None, "created_at"),
     Index(None, "store_key"),
 )
+
+# Webhooks (domain/webhooks.py). The secret is kept as is: it signs every delivery, so it must be
+# recoverable, which a hash is not (docs/security.md, "Webhook secrets").
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("events", Json, nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("previous_secret", String(100)),
+    Column("previous_until", UTCDateTime),
+    Column("enabled", Boolean, nullable=False),
+    Column("failing_since", UTCDateTime),
+    Column("disabled_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "website_id"),
+)
+
+# The delivery log: one row per event per webhook, with the body sent on every attempt. A row
+# about a person goes with their session (P9, P20); every row goes after LOG_RETENTION (P6).
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("webhook_id", ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("session_id", ForeignKey("sessions.id", ondelete="CASCADE")),
+    Column("event_type", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime),
+    Column("last_attempt_at", UTCDateTime),
+    Column("status_code", Integer),
+    Column("latency_ms", Integer),
+    Column("error", Text),
+    Column("answer_head", Text),
+    Index(None, "webhook_id", "created_at"),
+    Index(None, "session_id"),
+    Index(None, "created_at"),
+)

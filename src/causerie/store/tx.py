@@ -23,6 +23,7 @@ from causerie.domain.repositories.replies import CannedReplies
 from causerie.domain.repositories.retention import Retention
 from causerie.domain.repositories.sessions import Sessions
 from causerie.domain.repositories.stats import Stats
+from causerie.domain.repositories.webhooks import Webhooks
 from causerie.domain.repositories.websites import Websites
 from causerie.store.db import Db
 from causerie.store.repositories.api_tokens import SqlApiTokens
@@ -44,6 +45,7 @@ from causerie.store.repositories.replies import SqlCannedReplies
 from causerie.store.repositories.retention import SqlRetention
 from causerie.store.repositories.sessions import SqlSessions
 from causerie.store.repositories.stats import SqlStats
+from causerie.store.repositories.webhooks import SqlWebhooks
 from causerie.store.repositories.websites import SqlWebsites
 
 
@@ -72,6 +74,7 @@ class Repositories:
         "retention",
         "sessions",
         "stats",
+        "webhooks",
         "websites",
     )
 
@@ -97,6 +100,7 @@ class Repositories:
         self.push: PushSubscriptions = SqlPushSubscriptions(db)
         self.mail: MailState = SqlMailState(db)
         self.files: Files = SqlFiles(db)
+        self.webhooks: Webhooks = SqlWebhooks(db)
 
 
 class SqlTx:
@@ -127,6 +131,7 @@ class SqlTx:
         self.push: PushSubscriptions = r.push
         self.mail: MailState = r.mail
         self.files: Files = r.files
+        self.webhooks: Webhooks = r.webhooks
         self._on_commit: list[Callable[[], None]] = []
 
     def on_commit(self, callback: Callable[[], None]) -> None:

@@ -50,6 +50,10 @@ async def open_session(website_id: str, request: Request) -> JSONResponse:
         origin=request.headers.get("origin"),
     )
     website = opened.website
+    settings = public_settings(website)
+    extra = rt.plugins.chatbox_settings(website)
+    if extra:
+        settings = {**settings, "plugins": extra}  # docs/plugins.md, causerie_chatbox_settings
     return JSONResponse(
         {
             "token": opened.token,
@@ -60,7 +64,7 @@ async def open_session(website_id: str, request: Request) -> JSONResponse:
             "website": {
                 "id": website.id,
                 "name": website.name,
-                "settings": public_settings(website),
+                "settings": settings,
                 "availability": await get_availability(rt, website.id),
             },
             "cookie": {

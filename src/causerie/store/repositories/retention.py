@@ -26,6 +26,7 @@ from causerie.store.schema import (
     logins,
     purge_runs,
     sessions,
+    webhook_deliveries,
 )
 
 
@@ -37,16 +38,13 @@ class _RuleTables(NamedTuple):
     audit: FromClause
     conversations: FromClause
     sessions: FromClause
+    deliveries: FromClause
 
 
-_RULE_TABLES = _RuleTables(logins, account_links, audit_log, conversations, sessions)
+_TABLES = (logins, account_links, audit_log, conversations, sessions, webhook_deliveries)
+_RULE_TABLES = _RuleTables(*_TABLES)
 # The same, to check a rule again on rows of the table a purge removes them from.
-_STILL = _RuleTables(
-    *(
-        t.alias(f"still_{t.name}")
-        for t in (logins, account_links, audit_log, conversations, sessions)
-    )
-)
+_STILL = _RuleTables(*(t.alias(f"still_{t.name}") for t in _TABLES))
 
 
 def _expired_ids(
@@ -65,6 +63,9 @@ def _expired_ids(
         return select(t.links.c.id).where(t.links.c.expires_at <= cutoff), t.links.c.id
     if rule is Rule.AUDIT_ENTRIES:
         return select(t.audit.c.id).where(t.audit.c.at <= cutoff), t.audit.c.id
+    if rule is Rule.WEBHOOK_DELIVERIES:
+        d = t.deliveries
+        return select(d.c.id).where(d.c.created_at <= cutoff), d.c.id
     if rule is Rule.RESOLVED_CONVERSATIONS:
         c = t.conversations
         stmt = select(c.c.session_id.label("id")).where(
@@ -131,6 +132,7 @@ class SqlRetention(SqlRepository):
             Rule.EXPIRED_LOGINS: logins,
             Rule.EXPIRED_LINKS: account_links,
             Rule.AUDIT_ENTRIES: audit_log,
+            Rule.WEBHOOK_DELIVERIES: webhook_deliveries,
         }.get(rule, sessions)
         where = (target.c.id.in_(ids), expired.where(key == target.c.id).exists())
         stmt: Executable

@@ -1,0 +1,76 @@
+"""`HttpOutbound`: the `Outbound` port over httpx, through the SSRF guard (guard.py).
+
+One POST per call, no redirect followed (a 3xx is an answer like any other: not a success),
+no proxy from the environment, certificates verified against the name in the URL (the
+connection goes to the checked address, the TLS handshake still names the host).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+
+from causerie.domain.webhooks import ANSWER_HEAD, Answer, DeliveryRefused
+from causerie.outbound.guard import GuardedBackend
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, allow_private: bool) -> None:
+        super().__init__(trust_env=False, retries=0)
+        # httpx builds its pool with the default backend; the guard must be the one that
+        # connects, so the pool is rebuilt around it with the same TLS settings.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=20,
+            keepalive_expiry=30.0,
+            network_backend=GuardedBackend(allow_private),
+        )
+
+
+class HttpOutbound:
+    def __init__(self, *, allow_private: bool) -> None:
+        self._allow_private = allow_private
+        self._client: httpx.AsyncClient | None = None
+
+    def _open(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                transport=_GuardedTransport(self._allow_private),
+                follow_redirects=False,
+                trust_env=False,
+            )
+        return self._client
+
+    async def post(self, url: str, headers: dict[str, str], body: bytes, seconds: float) -> Answer:
+        scheme = urlsplit(url).scheme
+        if scheme != "https" and not (scheme == "http" and self._allow_private):
+            raise DeliveryRefused(
+                f"{scheme or 'no'} scheme: webhooks go to https:// targets "
+                "(http:// only with CAUSERIE_WEBHOOK_ALLOW_PRIVATE=true)"
+            )
+        started = time.monotonic()
+        headers = {**headers, "user-agent": "Causerie-Webhooks"}
+        # httpx's timeout bounds each step; the contract bounds the whole answer.
+        async with (
+            asyncio.timeout(seconds),
+            self._open().stream(
+                "POST", url, headers=headers, content=body, timeout=seconds
+            ) as response,
+        ):
+            head = b""
+            async for chunk in response.aiter_raw():
+                head += chunk
+                if len(head) >= ANSWER_HEAD * 4:
+                    break
+        latency = int((time.monotonic() - started) * 1000)
+        text = head.decode("utf-8", errors="replace")[:ANSWER_HEAD]
+        return Answer(response.status_code, latency, text)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
