@@ -55,6 +55,29 @@ def is_storage_failure(exc: BaseException) -> bool:
     return False
 
 
+# A row that another writer inserted first: SQLITE_CONSTRAINT_UNIQUE and _PRIMARYKEY (extended
+# codes), PostgreSQL's unique_violation.
+_SQLITE_UNIQUE = frozenset({2067, 1555})
+_POSTGRES_UNIQUE = "23505"
+
+
+def is_unique_clash(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps) is a unique key taken between a check and a write: two
+    clients racing to create the same name (a label, a shortcut) on PostgreSQL, or another
+    process writing the same SQLite file. The store answers it as a `Conflict` to try again."""
+    current: BaseException | None = exc
+    for _ in range(4):
+        if current is None:
+            return False
+        if isinstance(current, sqlite3.Error):
+            return getattr(current, "sqlite_errorcode", None) in _SQLITE_UNIQUE
+        if getattr(current, "sqlstate", None) == _POSTGRES_UNIQUE:
+            return True
+        inner = getattr(current, "orig", None)
+        current = inner if isinstance(inner, BaseException) else current.__cause__
+    return False
+
+
 def _says_unavailable(exc: BaseException) -> bool:
     if getattr(exc, "connection_invalidated", False) is True:  # SQLAlchemy: a lost connection
         return True
