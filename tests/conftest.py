@@ -123,6 +123,13 @@ def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
             # that send many messages would meet the limit. The limits' own tests set theirs.
             "frame_rate": "1000/s",
             "new_session_rate": "100000/m",
+            # The shield's limits likewise (tests/test_shield*.py set their own).
+            "address_session_rate": "100000/m",
+            "website_session_rate": "100000/m",
+            "message_rate": "100000/m",
+            "network_message_rate": "100000/m",
+            "profile_rate": "100000/m",
+            "login_rate": "100000/m",
             **overrides,
         }
         return load_settings(environ={}, **values)

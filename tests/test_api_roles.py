@@ -35,6 +35,7 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
+from causerie.actions.blocks import do_add_block_rule
 from causerie.actions.labels import do_create_label
 from causerie.actions.members import do_invite
 from causerie.actions.operators import do_add_operator, do_create_api_token
@@ -58,6 +59,22 @@ PAGE = {"url": "https://shop.example/shoes", "title": "Shoes", "referrer": ""}
 ID_PATTERN = re.compile(r"[a-z2-7]{24}")
 
 # Routes that an API token may not use at all, whatever its scopes (docs/api.md "Credentials").
+# Server-wide shield routes: for the operators CAUSERIE_SHIELD_ADMINS names, none in these tests
+# (tests/test_shield_api.py covers them).
+SHIELD_ADMIN_ONLY = frozenset(
+    {
+        ("GET", "/api/v1/blocks"),
+        ("POST", "/api/v1/blocks"),
+        ("DELETE", "/api/v1/blocks/{block_id}"),
+        ("GET", "/api/v1/shield"),
+    }
+)
+# What an allowed call answers when it is not the route's success: the visitors of these tests
+# come from loopback, which "block this visitor" refuses to block (it would block everyone).
+ALLOWED_ANSWER = {
+    ("POST", "/api/v1/conversations/{conversation_id}/block"): (409, "address_not_blockable"),
+}
+
 LOGIN_ONLY = frozenset(
     {
         ("POST", "/api/v1/auth/logout"),
@@ -635,7 +652,26 @@ def _fresh_subscription(case: Case) -> str:
     return subscription.id
 
 
+def _fresh_block_rule(case: Case) -> str:
+    """A rule on the side's website that blocks no one the tests send (they are not EvilBot)."""
+    if case.unknown is not None:
+        return case.unknown.website_id  # an id that names nothing
+    case.setup_wrote = True
+    rule = case.harness.run(
+        do_add_block_rule(
+            case.harness.rt,
+            Actor.cli(),
+            case.side.website_id,
+            kind="user_agent",
+            value="EvilBot",
+            reason="roles test",
+        )
+    )
+    return rule.id
+
+
 PATH_VALUES: dict[str, Callable[[Case], str]] = {
+    "block_id": _fresh_block_rule,
     "website_id": lambda c: c.side.website_id,
     "conversation_id": lambda c: c.side.conversation_id,
     "session_id": lambda c: c.side.session_id,
@@ -670,6 +706,17 @@ def _dpa_version() -> str:
 Body = Callable[[Case], dict[str, object]]
 
 BODIES: dict[tuple[str, str], Body] = {
+    ("POST", "/api/v1/websites/{website_id}/blocks"): lambda c: {
+        "kind": "user_agent",
+        "value": f"EvilBot/{c.serial}",
+        "reason": "roles test",
+    },
+    ("POST", "/api/v1/blocks"): lambda c: {
+        "kind": "user_agent",
+        "value": f"EvilBot/{c.serial}",
+        "reason": "roles test",
+    },
+    ("POST", "/api/v1/conversations/{conversation_id}/block"): lambda c: {"reason": "spam"},
     ("POST", "/api/v1/auth/login"): lambda c: {
         "email": c.world.emails["owner"],
         "password": c.world.passwords["owner"],
@@ -815,6 +862,8 @@ LIKE_UNKNOWN = Expected(0)
 
 def expected(endpoint: Endpoint, caller: Caller, own: bool) -> Expected:
     writes = endpoint.writes
+    if endpoint.key in SHIELD_ADMIN_ONLY:
+        return LIKE_UNKNOWN if endpoint.params else Expected(403, "not_shield_admin")
     if endpoint.access == "login":
         if caller.via == "token" and endpoint.key in LOGIN_ONLY:
             return Expected(403, "login_required")
@@ -832,6 +881,8 @@ def expected(endpoint: Endpoint, caller: Caller, own: bool) -> Expected:
         return Expected(403, "insufficient_scope")
     if RANK[caller.role] < RANK[endpoint.access]:
         return Expected(403, "forbidden")
+    if endpoint.key in ALLOWED_ANSWER:
+        return Expected(*ALLOWED_ANSWER[endpoint.key])
     return Expected(endpoint.status)
 
 

@@ -36,7 +36,17 @@ FOUNDATION = (
     "images",
     "plugins",
 )
-ADAPTERS = ("store", "files", "broker", "presence", "counters", "push", "mail", "outbound")
+ADAPTERS = (
+    "store",
+    "files",
+    "broker",
+    "presence",
+    "counters",
+    "push",
+    "mail",
+    "outbound",
+    "aggregates",
+)
 COMPOSITION = ("app", "cli", "wiring", "demo", "server", "__main__")
 LAYER_OF: dict[str, str] = {
     "domain": "domain",

@@ -55,6 +55,7 @@ RULES = (
     "audit_entries",
     "files",
     "webhook_deliveries",
+    "expired_blocks",
 )
 
 

@@ -70,3 +70,47 @@ def test_release_gives_one_back_never_below_zero(make: Callable[[], Counters]) -
         assert await counters.count(key, NOW, WINDOW) == 0
 
     _run(make, test)
+
+
+def test_a_token_bucket_takes_a_burst_then_refills_at_its_rate(
+    make: Callable[[], Counters],
+) -> None:
+    key = unique("test:bucket")
+
+    async def test(counters: Counters) -> None:
+        taken = [await counters.take(key, NOW, 2.0, 3.0) for _ in range(4)]
+        assert taken[:3] == [0.0, 0.0, 0.0]
+        assert taken[3] == pytest.approx(0.5)  # one token comes back in half a second
+        assert await counters.take(key, NOW + timedelta(seconds=0.25), 2.0, 3.0) > 0
+        assert await counters.take(key, NOW + timedelta(seconds=0.5), 2.0, 3.0) == 0.0
+        later = NOW + timedelta(hours=1)  # refilled up to the burst, never past it
+        assert [await counters.take(key, later, 2.0, 3.0) for _ in range(4)][3] > 0
+
+    _run(make, test)
+
+
+def test_concurrent_takes_never_hand_out_more_than_the_burst(
+    make: Callable[[], Counters],
+) -> None:
+    key = unique("test:bucket")
+
+    async def test(counters: Counters) -> None:
+        waits = await asyncio.gather(*(counters.take(key, NOW, 1.0, 5.0) for _ in range(20)))
+        assert sum(1 for w in waits if w == 0) == 5
+
+    _run(make, test)
+
+
+def test_a_score_halves_every_half_life(make: Callable[[], Counters]) -> None:
+    key = unique("test:score")
+    half = timedelta(minutes=10)
+
+    async def test(counters: Counters) -> None:
+        assert await counters.score(key, NOW, 0, half) == 0
+        assert await counters.score(key, NOW, 8, half) == pytest.approx(8)
+        assert await counters.score(key, NOW + half, 0, half) == pytest.approx(4)
+        assert await counters.score(key, NOW + half, 2, half) == pytest.approx(6)
+        assert await counters.score(key, NOW + 3 * half, 0, half) == pytest.approx(1.5)
+        assert await counters.score(key, NOW + 20 * half, 0, half) == 0  # forgotten
+
+    _run(make, test)

@@ -37,6 +37,7 @@ from causerie.web import (
     notice,
     privacy_api,
     push_api,
+    shield_api,
     webhooks_api,
     widget_api,
     widget_privacy,
@@ -156,6 +157,7 @@ def create_app(
     app.include_router(privacy_api.router)
     app.include_router(push_api.router)
     app.include_router(webhooks_api.router)
+    app.include_router(shield_api.router)
     app.include_router(notice.router)
     app.include_router(mail_api.router)
     app.router.routes.extend(ws.routes)

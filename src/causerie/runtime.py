@@ -12,7 +12,17 @@ from causerie.caching import ttl_cache
 from causerie.clock import Clock
 from causerie.domain.mail import Mailer
 from causerie.domain.models import Website
-from causerie.domain.ports import Counters, FileStore, Hub, Outbound, Presence, PushSender, Store
+from causerie.domain.ports import (
+    Aggregates,
+    Counters,
+    FileStore,
+    Hub,
+    Outbound,
+    Presence,
+    PushSender,
+    Store,
+)
+from causerie.domain.shield import BlockRule
 from causerie.plugins import Plugins
 from causerie.settings import Settings
 
@@ -32,6 +42,11 @@ class Runtime:
     mailer: Mailer | None  # None: CAUSERIE_SMTP_URL unset, no mail (docs/notifications.md)
     outbound: Outbound
     plugins: Plugins
+    aggregates: Aggregates
     websites: TTLCache[str, Website] = field(
+        default_factory=lambda: ttl_cache(WEBSITE_CACHE_SECONDS)
+    )
+    # The block rules holding on each website (its own and the server-wide ones).
+    block_rules: TTLCache[str, tuple[BlockRule, ...]] = field(
         default_factory=lambda: ttl_cache(WEBSITE_CACHE_SECONDS)
     )

@@ -53,6 +53,27 @@ def parse_size(text: str) -> int:
     return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
 
 
+def _parse_positive_int(text: str) -> int:
+    if not text.strip().isdigit() or int(text) == 0:
+        raise ValueError("expected a positive whole number")
+    return int(text)
+
+
+def _parse_bits(text: str) -> int:
+    value = _parse_positive_int(text)
+    if value > 24:
+        raise ValueError("expected a whole number from 1 to 24")
+    return value
+
+
+def _parse_emails(text: str) -> frozenset[str]:
+    emails = frozenset(e.strip().lower() for e in text.split(",") if e.strip())
+    for email in emails:
+        if "@" not in email:
+            raise ValueError(f"{email!r} is not an email address")
+    return emails
+
+
 def parse_rate(text: str) -> float:
     """Frames per second from `20/s` or `600/m`."""
     match = _RATE.match(text)
@@ -304,6 +325,75 @@ SPECS: tuple[Spec, ...] = (
         "New chatbox sessions from one network (IPv4 /24, IPv6 /48), across nodes with Redis.",
     ),
     Spec(
+        "address_session_rate",
+        "60/m",
+        parse_rate,
+        "New chatbox sessions from one address (token bucket, bursts of a minute's worth).",
+    ),
+    Spec(
+        "website_session_rate",
+        "3000/m",
+        parse_rate,
+        "New chatbox sessions on one website, whatever their networks.",
+    ),
+    Spec(
+        "message_rate",
+        "30/m",
+        parse_rate,
+        "Messages a visitor's session sends, over HTTP and WebSocket (bursts of 20 s' worth).",
+    ),
+    Spec(
+        "network_message_rate",
+        "600/m",
+        parse_rate,
+        "Visitor messages from one network (IPv4 /24, IPv6 /48), across its sessions.",
+    ),
+    Spec("profile_rate", "10/m", parse_rate, "Profile updates a visitor's session makes."),
+    Spec("upload_rate", "10/m", parse_rate, "Files a visitor's session uploads."),
+    Spec("network_upload_rate", "60/m", parse_rate, "Files visitors of one network upload."),
+    Spec(
+        "login_rate",
+        "20/m",
+        parse_rate,
+        "Agent login attempts from one address, right or wrong (failures have their own limits).",
+    ),
+    Spec(
+        "shield_challenge_rate",
+        "30/m",
+        parse_rate,
+        "New sessions from one network before each further one needs a proof of work.",
+    ),
+    Spec(
+        "shield_challenge_bits",
+        "14",
+        _parse_bits,
+        "Difficulty of the proof of work: leading zero bits of a SHA-256 (1 to 24).",
+    ),
+    Spec(
+        "shield_block_score",
+        "20",
+        _parse_positive_int,
+        "A network whose bot score reaches this is blocked until the score decays below it.",
+    ),
+    Spec(
+        "shield_half_life",
+        "10m",
+        lambda t: parse_duration(t),
+        "A network's bot score halves every this long (the block decays with it).",
+    ),
+    Spec(
+        "shield_retention",
+        "30d",
+        lambda t: parse_duration(t),
+        "How long the shield's per-network counts per 10 minutes are kept (keyed hashes, P18).",
+    ),
+    Spec(
+        "shield_admins",
+        "",
+        _parse_emails,
+        "Emails of the operators who manage server-wide block rules (/api/v1/blocks).",
+    ),
+    Spec(
         "ws_idle_timeout",
         "90s",
         lambda t: parse_duration(t),
@@ -448,6 +538,20 @@ class Settings:
     s3_endpoint: str | None = None
     frame_rate: float = 20.0
     new_session_rate: float = 2.0  # per second: 120 a minute
+    address_session_rate: float = 1.0
+    website_session_rate: float = 50.0
+    message_rate: float = 0.5
+    network_message_rate: float = 10.0
+    profile_rate: float = 10 / 60
+    upload_rate: float = 10 / 60
+    network_upload_rate: float = 1.0
+    login_rate: float = 20 / 60
+    shield_challenge_rate: float = 0.5
+    shield_challenge_bits: int = 14
+    shield_block_score: int = 20
+    shield_half_life: timedelta = timedelta(minutes=10)
+    shield_retention: timedelta = timedelta(days=30)
+    shield_admins: frozenset[str] = frozenset()
     ws_idle_timeout: timedelta = timedelta(seconds=90)
     cookie_max_age: timedelta = timedelta(days=182)
     login_ttl: timedelta = timedelta(days=14)

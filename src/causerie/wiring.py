@@ -12,6 +12,8 @@ import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from causerie.actions.shield import flushed
+from causerie.aggregates import open_aggregates
 from causerie.broker import open_broker
 from causerie.clock import Clock
 from causerie.counters import open_counters
@@ -66,9 +68,10 @@ def build_runtime(settings: Settings, clock: Clock, plugins: Plugins | None = No
     """Open every adapter the settings name; nothing connects until `start_runtime`. The
     plugins are those installed (entry points `causerie.plugins`) unless given."""
     check_extras(settings)
+    store = open_store(settings.database_url)
     return Runtime(
         settings=settings,
-        store=open_store(settings.database_url),
+        store=store,
         clock=clock,
         files=open_file_store(settings),
         hub=Hub(open_broker(settings.redis_url)),
@@ -78,6 +81,7 @@ def build_runtime(settings: Settings, clock: Clock, plugins: Plugins | None = No
         mailer=open_mailer(settings),
         outbound=open_outbound(settings),
         plugins=load_plugins() if plugins is None else plugins,
+        aggregates=open_aggregates(settings.redis_url, store, settings.shield_retention, clock),
     )
 
 
@@ -88,6 +92,7 @@ async def start_runtime(rt: Runtime) -> None:
 
 async def close_runtime(rt: Runtime) -> None:
     """Let published events leave, then close every adapter (each even if another fails)."""
+    await flushed()  # the shield's counts under way
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(rt.store.close)
         stack.push_async_callback(rt.plugins.drain)
@@ -95,6 +100,7 @@ async def close_runtime(rt: Runtime) -> None:
         if rt.mailer is not None:
             stack.push_async_callback(rt.mailer.close)
         stack.push_async_callback(rt.outbound.close)
+        stack.push_async_callback(rt.aggregates.close)
         stack.push_async_callback(rt.counters.close)
         stack.push_async_callback(rt.presence.close)
         stack.push_async_callback(rt.hub.close)

@@ -8,13 +8,13 @@ wrong password, against a throwaway hash, so timing tells nothing about which ad
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 
 from causerie.actions.audit import do_audit
 from causerie.actions.events import do_signal_access_ended
+from causerie.actions.limits import check_login_rate
 from causerie.domain.access import CREDENTIAL_REVOKED, login_key
 from causerie.domain.accounts import (
     FAILURE_WINDOW,
@@ -37,8 +37,8 @@ from causerie.domain.models import (
     Scope,
     Website,
 )
-from causerie.domain.networks import network_of
 from causerie.domain.ports import Tx
+from causerie.domain.shield import network_key
 from causerie.domain.windows import window_end
 from causerie.runtime import Runtime
 from causerie.tokens import derive, hash_password, hash_token, new_id, new_token, verify_password
@@ -67,10 +67,11 @@ class LoggedIn:
     login: Login
 
 
-def _counter_keys(email: str, ip: str) -> tuple[str, str]:
-    """Counter names that hold no address: hashes of the email and of the client's network."""
-    digest = hashlib.sha256(email.encode()).hexdigest()[:32]
-    network = hashlib.sha256(network_of(ip).encode()).hexdigest()[:32]
+def _counter_keys(rt: Runtime, email: str, ip: str) -> tuple[str, str]:
+    """Counter names that hold no address: keyed hashes of the email and of the client's network
+    (a plain hash of a /24 is undone by trying the 2^24 of them)."""
+    digest = derive(rt.settings.secret_key, "login:email", email)[:32]
+    network = network_key(rt.settings.secret_key, ip)
     return f"login:email:{digest}", f"login:net:{network}"
 
 
@@ -101,7 +102,8 @@ async def _check_password_attempt(
 ) -> None:
     """A password attempt under the login limits; an unknown account (`stored_hash` None)
     costs the same argon2 verification as a wrong password."""
-    keys = _counter_keys(email, client_ip)
+    await check_login_rate(rt, client_ip)
+    keys = _counter_keys(rt, email, client_ip)
     at = await _reserve_attempt(rt, keys)
     if not await _verify(password, stored_hash):
         raise Unauthenticated("wrong email or password", "invalid_credentials")

@@ -99,6 +99,7 @@ async def get_conversations(
     limit: int,
     cursor: str | None,
     label: str | None = None,
+    spam: bool = False,
 ) -> ConversationPage:
     """`assignee`: "me", "none", an operator id, or None for everyone's; `label`: only the
     conversations holding that label of the website."""
@@ -122,6 +123,7 @@ async def get_conversations(
             limit=limit + 1,
             after=after,
             label=label,
+            spam=spam,
         )
     more = len(rows) > limit
     rows = rows[:limit]

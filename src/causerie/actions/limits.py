@@ -1,26 +1,89 @@
-"""Rate limits on what HTTP clients send, counted through the `Counters` port: per process, or
-across nodes when Redis holds the counters (docs/security.md, "Rate limits").
+"""Rate limits: token buckets per session, per client address, per network and per website,
+counted through the `Counters` port: per process, or across nodes when Redis holds the counters
+(docs/security.md, "Rate limits").
 
-A socket has its own token bucket per connection (`realtime/limits.py`); these limits hold the
-HTTP routes that do the same work to the same pace, so that they are no way around it.
+Each `Limit` names its setting (a rate) and how long a burst it takes (a window's worth of the
+rate: `120/m` lets 120 through at once, then 2 a second). Over a limit the caller gets
+`RateLimited` (HTTP 429 with `Retry-After`, or an `error` frame `rate_limited` with
+`retry_after`), the network's aggregate counts the refusal and its bot score rises (P18).
+A socket also has its own bucket per connection (`realtime/limits.py`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from causerie.actions.shield import note_limited
 from causerie.domain.errors import RateLimited, Unavailable
 from causerie.domain.networks import network_of
-from causerie.domain.windows import window_end
 from causerie.runtime import Runtime
+from causerie.settings import Settings
 from causerie.tokens import derive
 
 log = logging.getLogger("causerie.limits")
 
-SEND_WINDOW = timedelta(seconds=1)
-NEW_SESSION_WINDOW = timedelta(minutes=1)
+
+@dataclass(frozen=True)
+class Limit:
+    name: str  # the counters' key family
+    rate: Callable[[Settings], float]  # tokens a second
+    burst_seconds: float  # the bucket holds this long's worth of the rate
+    what: str  # "too many <what>"
+    setting: str  # the setting that changes it, named in docs/settings.md
+
+
+SEND = Limit("send", lambda s: 2 * s.frame_rate, 1, "messages", "CAUSERIE_FRAME_RATE")
+SESSIONS_BY_NETWORK = Limit(
+    "sessions",
+    lambda s: s.new_session_rate,
+    60,
+    "new chat sessions from this network",
+    "CAUSERIE_NEW_SESSION_RATE",
+)
+SESSIONS_BY_ADDRESS = Limit(
+    "sessions:address",
+    lambda s: s.address_session_rate,
+    60,
+    "new chat sessions from this address",
+    "CAUSERIE_ADDRESS_SESSION_RATE",
+)
+SESSIONS_BY_WEBSITE = Limit(
+    "sessions:website",
+    lambda s: s.website_session_rate,
+    60,
+    "new chat sessions on this website",
+    "CAUSERIE_WEBSITE_SESSION_RATE",
+)
+# A person writes a few messages in a row, not a screenful: bursts of 20 seconds' worth.
+MESSAGES_BY_SESSION = Limit(
+    "messages:session", lambda s: s.message_rate, 20, "messages", "CAUSERIE_MESSAGE_RATE"
+)
+MESSAGES_BY_NETWORK = Limit(
+    "messages:network",
+    lambda s: s.network_message_rate,
+    60,
+    "messages from this network",
+    "CAUSERIE_NETWORK_MESSAGE_RATE",
+)
+PROFILES_BY_SESSION = Limit(
+    "profiles:session", lambda s: s.profile_rate, 60, "profile updates", "CAUSERIE_PROFILE_RATE"
+)
+UPLOADS_BY_SESSION = Limit(
+    "uploads:session", lambda s: s.upload_rate, 60, "uploads", "CAUSERIE_UPLOAD_RATE"
+)
+UPLOADS_BY_NETWORK = Limit(
+    "uploads:network",
+    lambda s: s.network_upload_rate,
+    60,
+    "uploads from this network",
+    "CAUSERIE_NETWORK_UPLOAD_RATE",
+)
+LOGINS_BY_ADDRESS = Limit(
+    "logins:address", lambda s: s.login_rate, 60, "login attempts", "CAUSERIE_LOGIN_RATE"
+)
 
 
 def _key(rt: Runtime, kind: str, who: str) -> str:
@@ -28,30 +91,60 @@ def _key(rt: Runtime, kind: str, who: str) -> str:
     return f"{kind}:{derive(rt.settings.secret_key, 'limit:' + kind, who)[:32]}"
 
 
-async def _hit(rt: Runtime, key: str, limit: int, window: timedelta, what: str) -> None:
-    """Count one more; refuse past `limit`. While the counters cannot be reached (Redis is
-    restarting), nothing is refused: the chatbox goes on working, unlimited for that while."""
-    now = rt.clock.now()
+async def take(rt: Runtime, limit: Limit, who: str, ip: str | None = None) -> None:
+    """One token of `limit` for `who` (a session id, an address, a network, a website id);
+    `RateLimited` when there is none. `ip`: the client's, whose network is told of a refusal.
+    While the counters cannot be reached (Redis is restarting), nothing is refused: the chatbox
+    goes on working, unlimited for that while."""
+    rate = limit.rate(rt.settings)
+    burst = max(1.0, math.floor(rate * limit.burst_seconds))
     try:
-        count = await rt.counters.hit(key, now, window)
+        wait = await rt.counters.take(_key(rt, limit.name, who), rt.clock.now(), rate, burst)
     except Unavailable as exc:
         log.warning("rate limits not counted while the counters are unreachable: %s", exc)
         return
-    if count > limit:
-        wait = math.ceil(window_end(now, window))
-        raise RateLimited(f"too many {what}; try again in {wait} seconds", wait)
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        if ip is not None:
+            await note_limited(rt, ip)
+        raise RateLimited(f"too many {limit.what}; try again in {seconds} seconds", seconds)
 
 
 async def check_send_rate(rt: Runtime, who: str) -> None:
     """Messages sent over HTTP by one sender (a visitor's session token, an operator): at most as
     many as a socket takes, `CAUSERIE_FRAME_RATE` per second with bursts of twice that."""
-    limit = max(1, math.floor(2 * rt.settings.frame_rate))
-    await _hit(rt, _key(rt, "send", who), limit, SEND_WINDOW, "messages")
+    await take(rt, SEND, who)
 
 
-async def check_new_session_rate(rt: Runtime, ip: str) -> None:
-    """New chatbox sessions from the network of `ip`: `CAUSERIE_NEW_SESSION_RATE` a minute. A
-    flood of page loads without a cookie stops here, a busy office's visitors do not."""
-    limit = max(1, math.floor(rt.settings.new_session_rate * 60))
-    key = _key(rt, "sessions", network_of(ip))
-    await _hit(rt, key, limit, NEW_SESSION_WINDOW, "new chat sessions from this network")
+async def check_new_session_rate(rt: Runtime, ip: str, website_id: str | None = None) -> None:
+    """New chatbox sessions: per address, per network (`CAUSERIE_NEW_SESSION_RATE`) and per
+    website. A flood of page loads without a cookie stops here, a busy office's visitors do not."""
+    await take(rt, SESSIONS_BY_ADDRESS, ip, ip)
+    await take(rt, SESSIONS_BY_NETWORK, network_of(ip), ip)
+    if website_id is not None:
+        await take(rt, SESSIONS_BY_WEBSITE, website_id, ip)
+
+
+async def check_visitor_message_rate(rt: Runtime, session_id: str, ip: str | None) -> None:
+    """A visitor's message, over HTTP or a socket: per session and per network."""
+    await take(rt, MESSAGES_BY_SESSION, session_id, ip)
+    if ip:
+        await take(rt, MESSAGES_BY_NETWORK, network_of(ip), ip)
+
+
+async def check_profile_rate(rt: Runtime, session_id: str, ip: str | None) -> None:
+    await take(rt, PROFILES_BY_SESSION, session_id, ip)
+
+
+async def check_upload_rate(rt: Runtime, session_id: str, ip: str | None) -> None:
+    """A visitor's upload (the files feature calls it before storing one): per session and per
+    network. The upload is counted in the network's aggregates by `shield.count_upload`."""
+    await take(rt, UPLOADS_BY_SESSION, session_id, ip)
+    if ip:
+        await take(rt, UPLOADS_BY_NETWORK, network_of(ip), ip)
+
+
+async def check_login_rate(rt: Runtime, ip: str) -> None:
+    """Agent login attempts from one address, right or wrong (the failures have their own,
+    stricter limits per email and per network in `accounts.py`)."""
+    await take(rt, LOGINS_BY_ADDRESS, ip)

@@ -9,13 +9,14 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from causerie.actions import shield
 from causerie.actions.access import ANY_ROLE, check_role
 from causerie.actions.consent import check_consent
 from causerie.actions.events import Emitter
-from causerie.actions.limits import check_send_rate
+from causerie.actions.limits import check_send_rate, check_visitor_message_rate
 from causerie.actions.mail_triggers import do_schedule_message_mail
 from causerie.actions.notifications import do_notify_agents
-from causerie.actions.sessions import access_visitor_session
+from causerie.actions.sessions import access_visitor_session, count_network_day
 from causerie.domain.errors import Invalid, NotFound, Unauthenticated
 from causerie.domain.events import EventType, Stream
 from causerie.domain.files import FileRecord, attachment_of
@@ -30,7 +31,6 @@ from causerie.domain.models import (
     Session,
     SessionState,
 )
-from causerie.domain.networks import network_of
 from causerie.domain.ports import Tx
 from causerie.domain.webhooks import WebhookEvent
 from causerie.domain.wire import (
@@ -164,6 +164,8 @@ async def do_store_message(
     """
     if operator_id is None:
         await check_consent(rt, tx, session)
+        await shield.check_visitor(rt, session, tx)
+        await check_visitor_message_rate(rt, session.id, session.ip)
     now = rt.clock.now()
     author = Author.VISITOR if operator_id is None else Author.OPERATOR
     started = False
@@ -197,7 +199,10 @@ async def do_store_message(
         conversation.id, now, reopen=reopen, unread_for=other_side, returning=started or reopen
     )
     if author is Author.VISITOR and session.ip:
-        await tx.stats.count_network(network_of(session.ip), now.date(), sessions=0, messages=1)
+        await count_network_day(rt, tx, session.ip, now.date(), sessions=0, messages=1)
+        shield.count_after_commit(rt, tx, session.ip, "messages")
+        if started:
+            shield.count_after_commit(rt, tx, session.ip, "conversations")
     if operator_id is not None:
         stored = await tx.messages.get(conversation.id, message.id)
         assert stored is not None

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from causerie.actions import shield
 from causerie.actions.consent import check_consent
 from causerie.actions.events import do_emit_session
+from causerie.actions.limits import check_profile_rate
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.models import Session
 from causerie.domain.ports import Tx
@@ -63,4 +65,8 @@ async def do_update_visitor_profile(
     async with rt.store.transaction() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
         await check_consent(rt, tx, session)
+        await check_profile_rate(rt, session.id, session.ip)
+        await shield.check_visitor(rt, session, tx)
+        if changes.get("email"):  # an email block rule holds on the address given
+            await shield.check_rules(rt, session.website_id, ip=None, email=changes["email"], tx=tx)
         return await apply_profile(rt, tx, session, changes, data)

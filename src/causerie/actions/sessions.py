@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
+from causerie.actions import shield
 from causerie.actions.limits import check_new_session_rate
 from causerie.domain.errors import Forbidden, NotFound, Unauthenticated
 from causerie.domain.events import Stream
@@ -21,9 +22,9 @@ from causerie.domain.models import (
     SessionState,
     Website,
 )
-from causerie.domain.networks import network_of
 from causerie.domain.ports import Tx
 from causerie.domain.sessions import is_expired, visit_changes
+from causerie.domain.shield import is_crawler, network_key
 from causerie.domain.websites import allows_origin
 from causerie.runtime import Runtime
 from causerie.tokens import hash_token, new_id, new_token
@@ -59,7 +60,7 @@ LATEST_MESSAGES = 50
 @dataclass(frozen=True)
 class OpenedSession:
     token: str
-    session: Session
+    session: Session | None  # None: a crawler's load, which creates no session
     website: Website
     messages: list[Message]
     created: bool
@@ -75,6 +76,8 @@ async def do_open_session(
     page: PageView,
     ip: str,
     origin: str | None,
+    proof: tuple[str, str] | None = None,
+    honeypot: bool = False,
 ) -> OpenedSession:
     """Renew the session of `token` on `website_id`, or create a temporary one.
 
@@ -82,6 +85,11 @@ async def do_open_session(
     same page and address, is that one read (the website with the session) and writes nothing.
     The writes (a new session, a touch) need not survive a power cut, so they skip the fsync
     (`durable=False`).
+
+    The shield (P18) counts the load for the network, refuses it when a block rule matches
+    (403 `blocked`), gives known crawlers the website without a session, and holds a new session
+    to the automatic defence (`proof`: a solved challenge; `honeypot`: the field no chatbox fills)
+    and to the rate limits.
     """
     now = rt.clock.now()
     token_hash = hash_token(token) if token else None
@@ -93,7 +101,12 @@ async def do_open_session(
         if session is not None and not is_expired(session, now, rt.settings.temporary_session_ttl):
             renewed = await _renewed(tx, token or "", session, website)
 
+    shield.count(rt, ip, "loads")
     if renewed is not None:
+        assert renewed.session is not None
+        await shield.check_rules(
+            rt, website_id, ip=ip, user_agent=page.user_agent, email=renewed.session.email
+        )
         visit = visit_changes(renewed.session, page, ip, now)
         if visit:
             async with rt.store.transaction(durable=False) as tx:
@@ -105,15 +118,31 @@ async def do_open_session(
                 )
         return renewed
 
-    await check_new_session_rate(rt, ip)
+    await shield.check_rules(rt, website_id, ip=ip, user_agent=page.user_agent)
+    if is_crawler(page.user_agent):
+        return OpenedSession("", None, website, [], created=False)
+    await shield.check_new_session(rt, ip, proof=proof, honeypot=honeypot)
+    await check_new_session_rate(rt, ip, website_id)
     new_token_ = new_token()
     created = _new_session(website_id, page, ip, now)
     async with rt.store.transaction(durable=False) as tx:
         if session is not None:  # expired: destroyed now rather than at the next purge (P15)
             await tx.sessions.delete(session.id)
         await tx.sessions.insert(created, hash_token(new_token_))
-        await tx.stats.count_network(network_of(ip), now.date(), sessions=1, messages=0)
+        await count_network_day(rt, tx, ip, now.date(), sessions=1, messages=0)
+    shield.count(rt, ip, "sessions")
     return OpenedSession(new_token_, created, website, [], created=True)
+
+
+async def count_network_day(
+    rt: Runtime, tx: Tx, ip: str, day: date, *, sessions: int, messages: int
+) -> None:
+    """The network's daily counts (P18), keyed by its keyed hash, never the address."""
+    try:
+        network = network_key(rt.settings.secret_key, ip)
+    except ValueError:
+        return
+    await tx.stats.count_network(network, day, sessions=sessions, messages=messages)
 
 
 def _allowed(

@@ -7,6 +7,7 @@ login refuses to guess and answers 503 rather than let attempts through uncounte
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from causerie.broker import BrokerUnavailable
@@ -18,6 +19,34 @@ TIMEOUT = 2.0
 _RELEASE = """
 if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
 return 0
+"""
+
+# A token bucket refilled from the caller's clock (ARGV: rate, burst, now, ttl); the seconds to
+# wait, or 0 when a token was taken.
+_TAKE = """
+local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local v = redis.call('HMGET', KEYS[1], 't', 's')
+local tokens, stamp = tonumber(v[1]) or burst, tonumber(v[2]) or now
+if now > stamp then tokens = math.min(burst, tokens + (now - stamp) * rate); stamp = now end
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 't', tostring(tokens), 's', tostring(stamp))
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+return tostring(wait)
+"""
+# A score halving every ARGV[3] seconds (ARGV: add, now, half-life, ttl); the score now.
+_SCORE = """
+local add, now, half = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local v = redis.call('HMGET', KEYS[1], 'v', 's')
+local value, stamp = tonumber(v[1]) or 0, tonumber(v[2]) or now
+if now > stamp then value = value * math.pow(0.5, (now - stamp) / half); stamp = now end
+value = value + add
+if value < 0.01 then redis.call('DEL', KEYS[1]); return '0' end
+if add ~= 0 then
+  redis.call('HSET', KEYS[1], 'v', tostring(value), 's', tostring(stamp))
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+end
+return tostring(value)
 """
 
 
@@ -59,6 +88,25 @@ class RedisCounters:
                 await self._redis.delete(*names)
         except REDIS_DOWN as exc:
             raise BrokerUnavailable(f"Redis: {exc}") from exc
+
+    async def take(self, key: str, now: datetime, rate: float, burst: float) -> float:
+        ttl = math.ceil(burst / rate) + 60  # a full bucket is as good as none
+        args = (repr(rate), repr(burst), repr(now.timestamp()), ttl)
+        try:
+            wait = await self._redis.eval(_TAKE, 1, f"{KEY_PREFIX}bucket:{key}", *args)
+        except REDIS_DOWN as exc:
+            raise BrokerUnavailable(f"Redis: {exc}") from exc
+        return float(wait)
+
+    async def score(self, key: str, now: datetime, add: float, half_life: timedelta) -> float:
+        half = half_life.total_seconds()
+        ttl = math.ceil(half * 10)  # by then a score has lost 99.9 % of itself
+        args = (repr(add), repr(now.timestamp()), repr(half), ttl)
+        try:
+            value = await self._redis.eval(_SCORE, 1, f"{KEY_PREFIX}score:{key}", *args)
+        except REDIS_DOWN as exc:
+            raise BrokerUnavailable(f"Redis: {exc}") from exc
+        return float(value)
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -400,12 +400,42 @@ PERSONAL: tuple[PersonalField, ...] = (
         Basis.LEGITIMATE_INTEREST,
         "CAUSERIE_AUDIT_RETENTION (365 days)",
     ),
+    PersonalField(
+        "block_rules",
+        "value",
+        Subject.VISITOR,
+        "connection data or contact (the IP address, network, email or user agent blocked)",
+        "refuse the chatbox to an abusive visitor or network (P18)",
+        Basis.LEGITIMATE_INTEREST,
+        "until the rule's expiry (then the purge deletes it) or until an owner or admin removes it",
+    ),
+    PersonalField(
+        "block_rules",
+        "reason",
+        Subject.VISITOR,
+        "free text about a blocked visitor, written by an owner or admin",
+        "tell the website's managers why a visitor or network was blocked (P18)",
+        Basis.LEGITIMATE_INTEREST,
+        "with its rule: until its expiry or removal",
+    ),
 )
 
 # Columns that hold no personal data, by table, with the reason. Ids are random (tokens.new_id)
 # and mean nothing outside the database; token hashes cannot be turned back into tokens.
 _IDS = "random identifiers"
 NOT_PERSONAL: dict[str, str] = {
+    "block_rules.id": "a block rule's id, kind, scope, author and times",
+    "block_rules.website_id": "a block rule's id, kind, scope, author and times",
+    "block_rules.kind": "a block rule's id, kind, scope, author and times",
+    "block_rules.created_at": "a block rule's id, kind, scope, author and times",
+    "block_rules.created_by": "a block rule's id, kind, scope, author and times",
+    "block_rules.expires_at": "a block rule's id, kind, scope, author and times",
+    "spam_marks.conversation_id": "a conversation's id and when it was marked as spam",
+    "spam_marks.marked_at": "a conversation's id and when it was marked as spam",
+    "shield_counts.window_start": "aggregates keyed by a network's keyed hash, no address (P18)",
+    "shield_counts.network": "aggregates keyed by a network's keyed hash, no address (P18)",
+    "shield_counts.metric": "aggregates keyed by a network's keyed hash, no address (P18)",
+    "shield_counts.count": "aggregates keyed by a network's keyed hash, no address (P18)",
     "websites.id": "the website's own configuration",
     "websites.name": "the website's own configuration",
     "websites.origins": "the website's own configuration",
@@ -604,6 +634,8 @@ ERASED_BY: dict[str, tuple[Rule, ...]] = {
     # Kept while the operator keeps the browser subscribed; removed with the account (cascade).
     "push_subscriptions.*": (),
     "push_preferences.*": (),
+    "block_rules.value": (Rule.EXPIRED_BLOCKS,),
+    "block_rules.reason": (Rule.EXPIRED_BLOCKS,),
 }
 HOUSEKEEPING = (Rule.EXPIRED_LINKS,)
 

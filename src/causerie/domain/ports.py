@@ -32,6 +32,7 @@ from causerie.domain.repositories.push import PushSubscriptions
 from causerie.domain.repositories.replies import CannedReplies
 from causerie.domain.repositories.retention import Retention
 from causerie.domain.repositories.sessions import Sessions
+from causerie.domain.repositories.shield import ShieldStore
 from causerie.domain.repositories.stats import Stats
 from causerie.domain.repositories.webhooks import Webhooks
 from causerie.domain.repositories.websites import Websites
@@ -54,6 +55,7 @@ class Tx(Protocol):
     events: Events
     retention: Retention
     stats: Stats
+    shield: ShieldStore
     audit: Audit
     dpa: DpaAcceptances
     jobs: Jobs
@@ -185,6 +187,30 @@ class Counters(Protocol):
         ...
 
     async def reset(self, key: str) -> None: ...
+
+    async def take(self, key: str, now: datetime, rate: float, burst: float) -> float:
+        """A token bucket: take one token from `key`'s bucket, which refills at `rate` a second up
+        to `burst`. Returns 0 when taken, else the seconds until a token is there (none taken)."""
+        ...
+
+    async def score(self, key: str, now: datetime, add: float, half_life: timedelta) -> float:
+        """A score that halves every `half_life`: add `add` (0 only reads) and return it."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Aggregates(Protocol):
+    """The shield's per-network counts (P18) per fixed window of `AGGREGATE_WINDOW`: keyed by a
+    network's keyed hash, never an address. In Redis with a TTL when it is configured, else in
+    the store. Counting never fails a request: while the counts cannot be written they are lost."""
+
+    async def add(self, network: str, metric: str, now: datetime, n: int = 1) -> None: ...
+
+    async def read(self, since: datetime, now: datetime) -> list[tuple[datetime, str, str, int]]:
+        """(window start, network, metric, count) of the windows from `since` to `now`."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -20,6 +20,7 @@ class Rule(StrEnum):
     AUDIT_ENTRIES = "audit_entries"
     FILES = "files"  # the bytes of files (their messages stay, showing them expired)
     WEBHOOK_DELIVERIES = "webhook_deliveries"
+    EXPIRED_BLOCKS = "expired_blocks"
 
 
 # Rules a website may shorten for itself, never lengthen (website settings "retention").
@@ -41,6 +42,7 @@ RULE_DOCS = {
     "the file as expired (P6)",
     Rule.WEBHOOK_DELIVERIES: "webhook deliveries (the delivery log and the bodies sent) "
     "30 days after their event",
+    Rule.EXPIRED_BLOCKS: "block rules past their expiry, with the address or email they held (P18)",
 }
 
 WEBHOOK_LOG_RETENTION = timedelta(days=30)  # domain/webhooks.py LOG_RETENTION
@@ -57,6 +59,7 @@ class Cutoffs:
     expired_links: datetime
     audit_entries: datetime | None
     webhook_deliveries: datetime
+    expired_blocks: datetime
     files: datetime | None = None  # the server keeps files with their conversation
 
     def for_rule(self, rule: Rule) -> datetime | None:
@@ -82,6 +85,7 @@ def cutoffs(
         expired_links=now,
         audit_entries=None if audit_retention is None else now - audit_retention,
         webhook_deliveries=now - WEBHOOK_LOG_RETENTION,
+        expired_blocks=now,
     )
 
 

@@ -21,6 +21,7 @@ from causerie.domain.models import (
 )
 from causerie.domain.push import PushSubscription
 from causerie.domain.replies import CannedReply
+from causerie.domain.shield import BlockRule
 from causerie.domain.webhooks import Delivery, Webhook
 from causerie.domain.websites import public_settings
 
@@ -267,4 +268,18 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
         "latency_ms": delivery.latency_ms,
         "error": delivery.error,
         "answer_head": delivery.answer_head,
+    }
+
+
+def block_rule_json(rule: BlockRule) -> dict[str, Any]:
+    """A block rule as its website's managers (or the shield's admins) see it (P18)."""
+    return {
+        "id": rule.id,
+        "website_id": rule.website_id,
+        "kind": rule.kind.value,
+        "value": rule.value,
+        "reason": rule.reason,
+        "created_at": iso(rule.created_at),
+        "created_by": rule.created_by,
+        "expires_at": iso(rule.expires_at),
     }

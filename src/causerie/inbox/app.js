@@ -11,6 +11,7 @@ import { mountPanel } from "./panel.js";
 import { privacyPages, renderPrivacy } from "./privacy.js";
 import { forgetDevice, registerWorker } from "./push.js";
 import { renderSettings } from "./settings.js";
+import { renderShield } from "./shield.js";
 import { emit, on, state } from "./store.js";
 import { mountThread, pickLabels } from "./thread.js";
 import { installPalette } from "./palette.js";
@@ -66,7 +67,7 @@ function teardown() {
 
 function showLogin(notice = "") {
   const { path } = parseHash();
-  if (path.startsWith("/c/") || path.startsWith("/settings") || path.startsWith("/privacy")) returnTo = location.hash;
+  if (path.startsWith("/c/") || path.startsWith("/settings") || path.startsWith("/privacy") || path === "/shield") returnTo = location.hash;
   teardown();
   document.body.className = "page-auth";
   if (parseHash().path !== "/login") history.replaceState(null, "", `${location.pathname}#/login`);
@@ -112,6 +113,12 @@ async function route() {
     mount("settings");
     closeConversation();
     renderSettings(main, path.split("/")[2] || "website", { onWebsitesChanged: websitesChanged });
+    return;
+  }
+  if (path === "/shield") {
+    mount("shield");
+    closeConversation();
+    renderShield(main);
     return;
   }
   if (path.startsWith("/privacy")) {
@@ -216,7 +223,8 @@ function topBar() {
     el("nav", { class: "topnav", "aria-label": "Main" },
       el("a", { href: "#/", "aria-current": view === "inbox" ? "page" : false, text: "Inbox" }),
       el("a", { href: "#/settings/website", "aria-current": view === "settings" ? "page" : false, text: "Settings" }),
-      privacyLink),
+      privacyLink,
+      el("a", { href: "#/shield", "aria-current": view === "shield" ? "page" : false, text: "Shield" })),
     el("div", { class: "spacer" }),
     connection,
     availability,

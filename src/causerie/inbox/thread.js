@@ -2,6 +2,7 @@
  * private notes set apart, read marks and typing, older messages on demand, and the composer
  * (Enter sends, Shift+Enter is a new line; Reply or Note). */
 
+import { conversationActions } from "./shield.js";
 import { canAdmin, emit, on, operatorName, state } from "./store.js";
 import { el, modal, replace, richText, toast } from "./dom.js";
 import { clockTime, fullTime, visitorName } from "./format.js";
@@ -96,6 +97,7 @@ function renderHead(container) {
     canAdmin(roleOf(conversation.website_id))
       ? el("button", { type: "button", class: "button danger-subtle", id: "delete", text: "Delete…", onclick: confirmDelete })
       : null,
+    conversationActions(conversation.id), // spam, not spam, block this visitor (shield.js)
     el("button", {
       type: "button", class: "button subtle panel-toggle", "aria-controls": "panel", id: "panel-toggle",
       "aria-expanded": String(document.body.classList.contains("panel-open")), text: "Visitor",

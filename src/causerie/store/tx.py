@@ -22,6 +22,7 @@ from causerie.domain.repositories.push import PushSubscriptions
 from causerie.domain.repositories.replies import CannedReplies
 from causerie.domain.repositories.retention import Retention
 from causerie.domain.repositories.sessions import Sessions
+from causerie.domain.repositories.shield import ShieldStore
 from causerie.domain.repositories.stats import Stats
 from causerie.domain.repositories.webhooks import Webhooks
 from causerie.domain.repositories.websites import Websites
@@ -44,6 +45,7 @@ from causerie.store.repositories.push import SqlPushSubscriptions
 from causerie.store.repositories.replies import SqlCannedReplies
 from causerie.store.repositories.retention import SqlRetention
 from causerie.store.repositories.sessions import SqlSessions
+from causerie.store.repositories.shield import SqlShield
 from causerie.store.repositories.stats import SqlStats
 from causerie.store.repositories.webhooks import SqlWebhooks
 from causerie.store.repositories.websites import SqlWebsites
@@ -73,6 +75,7 @@ class Repositories:
         "replies",
         "retention",
         "sessions",
+        "shield",
         "stats",
         "webhooks",
         "websites",
@@ -92,6 +95,7 @@ class Repositories:
         self.events: Events = SqlEvents(db)
         self.retention: Retention = SqlRetention(db)
         self.stats: Stats = SqlStats(db)
+        self.shield: ShieldStore = SqlShield(db)
         self.audit: Audit = SqlAudit(db)
         self.dpa: DpaAcceptances = SqlDpaAcceptances(db)
         self.jobs: Jobs = SqlJobs(db.execute, db.dialect)
@@ -123,6 +127,7 @@ class SqlTx:
         self.events: Events = r.events
         self.retention: Retention = r.retention
         self.stats: Stats = r.stats
+        self.shield: ShieldStore = r.shield
         self.audit: Audit = r.audit
         self.dpa: DpaAcceptances = r.dpa
         self.jobs: Jobs = r.jobs

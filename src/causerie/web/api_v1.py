@@ -252,7 +252,7 @@ async def remove_operator(
 
 # conversations
 
-StateFilter = Literal["open", "resolved", "all"]
+StateFilter = Literal["open", "resolved", "all", "spam"]
 
 
 @router.get(
@@ -276,12 +276,13 @@ async def list_conversations(
         rt,
         actor,
         website_id,
-        state=None if state == "all" else ConversationState(state),
+        state=None if state in ("all", "spam") else ConversationState(state),
         assignee=assignee,
         query=q,
         limit=limit,
         cursor=cursor,
         label=label,
+        spam=state == "spam",
     )
     return {
         "conversations": [summary_json(s) for s in page.conversations],

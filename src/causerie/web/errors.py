@@ -65,10 +65,14 @@ class ApiError(Exception):
 
 
 def error_response(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> JSONResponse:
     return JSONResponse(
-        {"error": {"code": code, "message": message}},
+        {"error": {"code": code, "message": message, **(extra or {})}},
         status_code=status,
         headers=dict(headers) if headers else None,
     )
@@ -91,8 +95,12 @@ def answer_error(exc: Exception) -> Response | None:
     """The answer to an action's or the transport's refusal; None for any other exception."""
     if isinstance(exc, DomainError):
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        challenge = getattr(exc, "challenge", None)  # the shield's proof of work to solve
+        extra = (
+            {"challenge": {"nonce": challenge.nonce, "bits": challenge.bits}} if challenge else None
+        )
         status = next((s for kind, s in STATUS.items() if isinstance(exc, kind)), 400)
-        return error_response(status, exc.code, exc.message, headers)
+        return error_response(status, exc.code, exc.message, headers, extra)
     if isinstance(exc, ApiError):
         return error_response(exc.status, exc.code, exc.message)
     if isinstance(exc, Unavailable):

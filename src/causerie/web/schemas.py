@@ -26,11 +26,21 @@ class PageIn(Strict):
     referrer: str = Field(default="", max_length=2048)
 
 
+class ProofIn(Strict):
+    """A solved challenge of the shield: the nonce it gave and the solution found."""
+
+    nonce: str = Field(min_length=1, max_length=100)
+    solution: str = Field(min_length=1, max_length=64)
+
+
 class SessionIn(Strict):
     token: str | None = Field(default=None, min_length=1, max_length=100)
     page: PageIn
     locale: Locale | None = None
     timezone: str | None = Field(default=None, max_length=64)
+    proof: ProofIn | None = None
+    # The honeypot: no chatbox ever fills it; a bot filling every field it finds does.
+    homepage: str | None = Field(default=None, max_length=2048)
 
 
 class MessageIn(Strict):

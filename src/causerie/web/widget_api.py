@@ -48,6 +48,8 @@ async def open_session(website_id: str, request: Request) -> JSONResponse:
         ),
         ip=client_ip(request.scope, rt.settings.trusted_proxies),
         origin=request.headers.get("origin"),
+        proof=(data.proof.nonce, data.proof.solution) if data.proof else None,
+        honeypot=bool(data.homepage),
     )
     website = opened.website
     settings = public_settings(website)
@@ -56,8 +58,8 @@ async def open_session(website_id: str, request: Request) -> JSONResponse:
         settings = {**settings, "plugins": extra}  # docs/plugins.md, causerie_chatbox_settings
     return JSONResponse(
         {
-            "token": opened.token,
-            "session": visitor_session_json(opened.session),
+            "token": opened.token or None,
+            "session": visitor_session_json(opened.session) if opened.session else None,
             "messages": [message_json(m, for_visitor=True) for m in opened.messages],
             "read_up_to": read_up_to_json(opened.conversation),
             "seq": opened.seq,

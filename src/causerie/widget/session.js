@@ -50,8 +50,10 @@ export class Session {
     }
   }
 
-  /** Loads (or renews, or opens) the session. @returns {Promise<SessionLoad>} */
-  async load() {
+  /** Loads (or renews, or opens) the session; a challenge of the shield is solved by
+   * challenge.js, fetched then only, and the load sent again with its proof.
+   * @param {{nonce: string, solution: string}} [p] @returns {Promise<SessionLoad>} */
+  async load(p) {
     const language = navigator.language || "";
     const body = {
       token: this.readCookie() || undefined,
@@ -62,8 +64,9 @@ export class Session {
       },
       locale: /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/.test(language) ? language : undefined,
       timezone: (Intl.DateTimeFormat().resolvedOptions().timeZone || "").slice(0, 64) || undefined,
+      proof: p,
     };
-    const response = await fetch(`${this.base}/api/widget/v1/websites/${this.websiteId}/session`, {
+    const r = await fetch(`${this.base}/api/widget/v1/websites/${this.websiteId}/session`, {
       method: "POST",
       headers: { "Content-Type": "text/plain" }, // JSON as text: no CORS preflight per page view
       body: JSON.stringify(body),
@@ -73,9 +76,10 @@ export class Session {
       if (await fetch(`${this.base}/api/health`, { mode: "no-cors" }).then(() => 1, () => 0)) console.warn(`Causerie: no chatbox: ${location.origin} is not an allowed origin of website ${this.websiteId}; add it in the website's settings (Allowed origins)`);
       throw error;
     });
-    if (!response.ok) throw new Error(`session: HTTP ${response.status}`);
+    if (r.status == 429 && !p) return (await import("./challenge.js")).retry(r, this);
+    if (!r.ok) throw new Error(`session: HTTP ${r.status}`);
     /** @type {SessionLoad} */
-    const data = await response.json();
+    const data = await r.json();
     this.token = data.token;
     this.maxAge = data.cookie.max_age;
     this.data = data.session;

@@ -57,10 +57,12 @@ class Conversations(Protocol):
         limit: int,
         after: tuple[datetime, str] | None,
         label: str | None = None,
+        spam: bool = False,
     ) -> list[ConversationSummary]:
         """The inbox's list: newest activity first, after the cursor `after` (its last
         activity and id), matching `query` in the visitor's name or email or in a message,
-        holding the label `label` if given."""
+        holding the label `label` if given. `spam`: only the conversations marked as spam,
+        else only those not marked."""
         ...
 
     async def set_labels(

@@ -35,7 +35,7 @@ from sqlalchemy import (
 from causerie.domain.models import ConversationState, ConversationSummary
 from causerie.store import codec, statements
 from causerie.store.db import Db
-from causerie.store.schema import conversations, messages, sessions
+from causerie.store.schema import conversations, messages, sessions, spam_marks
 
 _LAST_MESSAGE_ID = (
     select(messages.c.id)
@@ -121,11 +121,14 @@ async def list_page(
     limit: int,
     after: tuple[datetime, str] | None,
     label: str | None = None,
+    spam: bool = False,
 ) -> list[ConversationSummary]:
     def listed(c: FromClause) -> list[ColumnElement[bool]]:
         where = [c.c.website_id == website_id, c.c.last_message_at.is_not(None)]
         if label is not None:
             where.append(has_label(c, label))
+        marked = exists().where(spam_marks.c.conversation_id == c.c.id)
+        where.append(marked if spam else ~marked)
         if state is not None:
             where.append(c.c.state == state.value)
         if unassigned:

@@ -147,6 +147,7 @@ class SqlConversations(SqlRepository):
         limit: int,
         after: tuple[datetime, str] | None,
         label: str | None = None,
+        spam: bool = False,
     ) -> list[ConversationSummary]:
         return await conversation_list.list_page(
             self._db,
@@ -158,6 +159,7 @@ class SqlConversations(SqlRepository):
             limit=limit,
             after=after,
             label=label,
+            spam=spam,
         )
 
     async def set_labels(self, conversation_id: str, labels: tuple[str, ...], at: datetime) -> None:

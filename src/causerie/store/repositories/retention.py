@@ -22,6 +22,7 @@ from causerie.store.db import SqlRepository
 from causerie.store.schema import (
     account_links,
     audit_log,
+    block_rules,
     conversations,
     logins,
     purge_runs,
@@ -39,9 +40,18 @@ class _RuleTables(NamedTuple):
     conversations: FromClause
     sessions: FromClause
     deliveries: FromClause
+    blocks: FromClause
 
 
-_TABLES = (logins, account_links, audit_log, conversations, sessions, webhook_deliveries)
+_TABLES = (
+    logins,
+    account_links,
+    audit_log,
+    conversations,
+    sessions,
+    webhook_deliveries,
+    block_rules,
+)
 _RULE_TABLES = _RuleTables(*_TABLES)
 # The same, to check a rule again on rows of the table a purge removes them from.
 _STILL = _RuleTables(*(t.alias(f"still_{t.name}") for t in _TABLES))
@@ -66,6 +76,9 @@ def _expired_ids(
     if rule is Rule.WEBHOOK_DELIVERIES:
         d = t.deliveries
         return select(d.c.id).where(d.c.created_at <= cutoff), d.c.id
+    if rule is Rule.EXPIRED_BLOCKS:
+        b = t.blocks
+        return select(b.c.id).where(b.c.expires_at <= cutoff), b.c.id
     if rule is Rule.RESOLVED_CONVERSATIONS:
         c = t.conversations
         stmt = select(c.c.session_id.label("id")).where(
@@ -133,6 +146,7 @@ class SqlRetention(SqlRepository):
             Rule.EXPIRED_LINKS: account_links,
             Rule.AUDIT_ENTRIES: audit_log,
             Rule.WEBHOOK_DELIVERIES: webhook_deliveries,
+            Rule.EXPIRED_BLOCKS: block_rules,
         }.get(rule, sessions)
         where = (target.c.id.in_(ids), expired.where(key == target.c.id).exists())
         stmt: Executable

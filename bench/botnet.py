@@ -1,0 +1,259 @@
+"""A botnet against the shield (P18; not part of the test run): 5,000 addresses in 50 networks,
+through `X-Forwarded-For` from a trusted proxy on loopback, flood session creation and messages
+while 200 ordinary visitors chat. Prints the ordinary visitors' success rate, the share of attack
+requests accepted after the first minute, and the ordinary visitors' p99 latency without and
+with the attack. docs/performance.md, "The shield under a botnet", records a run.
+
+    python -m bench.botnet [--baseline 30] [--attack 120] [--database-url URL]
+                           [--redis-url URL --nodes 2]
+
+Two nodes need PostgreSQL and Redis (`--database-url postgresql://... --redis-url redis://...`):
+each node counts in the same Redis, and the visitors and the bots spread over both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from bench.servers import Server
+
+ORIGIN = "https://shop.example"
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+VISITORS = 200
+NETWORKS = 50
+ADDRESSES_PER_NETWORK = 100  # 5,000 in all
+BOTS = 100  # concurrent attack loops
+
+
+@dataclass
+class Tally:
+    ok: int = 0
+    refused: int = 0
+    failed: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+    def rate(self) -> float:
+        total = self.ok + self.refused + self.failed
+        return self.ok / total if total else 1.0
+
+    def p99(self) -> float:
+        if len(self.latencies) < 2:
+            return 0.0
+        return statistics.quantiles(self.latencies, n=100)[98] * 1000
+
+
+@dataclass
+class Run:
+    website_id: str
+    urls: list[str]
+    ordinary: Tally = field(default_factory=Tally)
+    attack_early: Tally = field(default_factory=Tally)
+    attack_late: Tally = field(default_factory=Tally)
+    attack_started: float = 0.0
+    stop: float = 0.0
+
+
+def _visitor_address(n: int) -> str:
+    return f"100.{64 + n // 250}.{n % 250}.10"  # each visitor on a network of their own
+
+
+def _bot_address() -> str:
+    network = random.randrange(NETWORKS)
+    return f"198.18.{network}.{1 + random.randrange(ADDRESSES_PER_NETWORK)}"
+
+
+async def _timed(
+    client: httpx.AsyncClient, method: str, url: str, **kw: object
+) -> tuple[int, dict[str, object], float]:
+    started = time.perf_counter()
+    try:
+        response = await client.request(method, url, **kw)  # type: ignore[arg-type]
+        body = response.json() if response.content else {}
+        return response.status_code, body, time.perf_counter() - started
+    except (httpx.HTTPError, ValueError):
+        return 0, {}, time.perf_counter() - started
+
+
+async def visitor(run: Run, n: int, client: httpx.AsyncClient) -> None:
+    """Load the chatbox, then every few seconds write a message or load another page."""
+    ip = _visitor_address(n)
+    base = run.urls[n % len(run.urls)]
+    headers = {"Origin": ORIGIN, "X-Forwarded-For": ip, "User-Agent": BROWSER}
+    token: str | None = None
+    count = 0
+    await asyncio.sleep(random.random() * 5)
+    while time.monotonic() < run.stop:
+        body: dict[str, object] = {"page": {"url": f"{ORIGIN}/p{count % 7}"}}
+        if token:
+            body["token"] = token
+        status, answer, took = await _timed(
+            client,
+            "POST",
+            f"{base}/api/widget/v1/websites/{run.website_id}/session",
+            json=body,
+            headers=headers,
+        )
+        _note(run.ordinary, status, took)
+        if status in (200, 201):
+            token = str(answer["token"])
+        await asyncio.sleep(2 + random.random() * 4)
+        if token and time.monotonic() < run.stop:
+            count += 1
+            status, _, took = await _timed(
+                client,
+                "POST",
+                f"{base}/api/widget/v1/session/messages",
+                json={"client_id": f"m{count}", "body": f"question {count}"},
+                headers={**headers, "Authorization": f"Bearer {token}"},
+            )
+            _note(run.ordinary, status, took)
+            await asyncio.sleep(2 + random.random() * 4)
+
+
+def _note(tally: Tally, status: int, took: float) -> None:
+    if 200 <= status < 300:
+        tally.ok += 1
+        tally.latencies.append(took)
+    elif status in (403, 429):
+        tally.refused += 1
+    else:
+        tally.failed += 1
+
+
+async def bot(run: Run, n: int, client: httpx.AsyncClient) -> None:
+    """Open sessions as fast as answers come (never solving a challenge) and flood messages."""
+    base = run.urls[n % len(run.urls)]
+    while time.monotonic() < run.stop:
+        ip = _bot_address()
+        headers = {"Origin": ORIGIN, "X-Forwarded-For": ip, "User-Agent": BROWSER}
+        status, answer, _ = await _timed(
+            client,
+            "POST",
+            f"{base}/api/widget/v1/websites/{run.website_id}/session",
+            json={"page": {"url": f"{ORIGIN}/"}},
+            headers=headers,
+        )
+        _note_attack(run, status)
+        if status != 201:
+            continue
+        token = str(answer["token"])
+        for m in range(20):
+            status, _, _ = await _timed(
+                client,
+                "POST",
+                f"{base}/api/widget/v1/session/messages",
+                json={"client_id": f"b{m}", "body": "buy cheap watches"},
+                headers={**headers, "Authorization": f"Bearer {token}"},
+            )
+            _note_attack(run, status)
+            if status != 201:
+                break
+
+
+def _note_attack(run: Run, status: int) -> None:
+    late = time.monotonic() - run.attack_started > 60
+    _note(run.attack_late if late else run.attack_early, status, 0.0)
+
+
+def _start(args: argparse.Namespace, workdir: Path) -> tuple[list[Server], str]:
+    data_dir = workdir / "data"
+    data_dir.mkdir()
+    env = {
+        "CAUSERIE_DATA_DIR": str(data_dir),
+        "CAUSERIE_DATABASE_URL": args.database_url or f"sqlite:///{data_dir / 'causerie.db'}",
+        "CAUSERIE_ACCESS_LOG": "false",
+        "CAUSERIE_TRUSTED_PROXIES": "127.0.0.1",
+        "CAUSERIE_LOG_LEVEL": "error",
+    }
+    if args.redis_url:
+        env["CAUSERIE_REDIS_URL"] = args.redis_url
+    done = subprocess.run(
+        [sys.executable, "-m", "causerie", "website", "add", "Bench shop", "--origin", ORIGIN],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    match = re.search(r"website id: (\S+)", done.stdout)
+    if match is None:
+        raise RuntimeError(f"no website id in: {done.stdout}{done.stderr}")
+    servers = []
+    for n in range(args.nodes):
+        server = Server("causerie", workdir / f"node{n}.log", env)
+        servers.append(server.__enter__())
+    return servers, match.group(1)
+
+
+async def _phase(run: Run, seconds: float, attack: bool) -> None:
+    run.stop = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        tasks = [visitor(run, n, client) for n in range(VISITORS)]
+        if attack:
+            run.attack_started = time.monotonic()
+            tasks += [bot(run, n, client) for n in range(BOTS)]
+        await asyncio.gather(*tasks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--baseline", type=float, default=30, help="seconds without attack")
+    parser.add_argument("--attack", type=float, default=120, help="seconds under attack")
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--redis-url", default=None)
+    parser.add_argument("--nodes", type=int, default=1)
+    args = parser.parse_args()
+    if args.nodes > 1 and not (args.redis_url and args.database_url):
+        parser.error("two nodes need --redis-url and a PostgreSQL --database-url")
+    with tempfile.TemporaryDirectory(prefix="causerie-botnet-") as folder:
+        servers, website_id = _start(args, Path(folder))
+        try:
+            urls = [f"http://127.0.0.1:{s.port}" for s in servers]
+            calm = Run(website_id, urls)
+            asyncio.run(_phase(calm, args.baseline, attack=False))
+            attacked = Run(website_id, urls)
+            asyncio.run(_phase(attacked, args.attack, attack=True))
+        finally:
+            for server in servers:
+                server.stop()
+    late = attacked.attack_late
+    print(
+        f"nodes: {args.nodes}, redis: {bool(args.redis_url)}, baseline {args.baseline:.0f} s, "
+        f"attack {args.attack:.0f} s"
+    )
+    print(
+        f"ordinary requests without attack: {calm.ordinary.ok + calm.ordinary.refused} "
+        f"({calm.ordinary.rate():.2%} success), p99 {calm.ordinary.p99():.1f} ms"
+    )
+    print(
+        f"ordinary requests under attack: {attacked.ordinary.ok + attacked.ordinary.refused} "
+        f"({attacked.ordinary.rate():.2%} success, {attacked.ordinary.failed} failed), "
+        f"p99 {attacked.ordinary.p99():.1f} ms"
+    )
+    early = attacked.attack_early
+    print(
+        f"attack requests, first minute: {early.ok + early.refused + early.failed}, "
+        f"accepted {early.rate():.2%}"
+    )
+    print(
+        f"attack requests after the first minute: {late.ok + late.refused + late.failed}, "
+        f"accepted {late.rate():.2%}"
+    )
+
+
+if __name__ == "__main__":
+    main()

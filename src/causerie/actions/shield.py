@@ -1,0 +1,275 @@
+"""The shield (P18): per-network aggregates, the automatic defence and the block rules' check.
+
+Every count and score is keyed by the network's keyed hash (`domain.shield.network_key`), never
+an address. The defence keeps one bot score per network, which halves every
+`CAUSERIE_SHIELD_HALF_LIFE`: challenges left unanswered, wrong proofs, the honeypot, rate limits
+hit and conversations marked as spam raise it, solved challenges lower it. A network creating
+more sessions than `CAUSERIE_SHIELD_CHALLENGE_RATE` (or with a score) must solve a proof of work
+per new session; at `CAUSERIE_SHIELD_BLOCK_SCORE` it is blocked until the score decays below it.
+A busy office behind one address solves its challenges (the chatbox does, unseen), so its score
+stays low and it is never blocked (docs/security.md "The shield").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import math
+from collections.abc import Coroutine
+from datetime import timedelta
+from typing import Any
+
+from causerie.domain.errors import Forbidden, RateLimited, Unavailable
+from causerie.domain.models import Session
+from causerie.domain.ports import Tx
+from causerie.domain.shield import (
+    BlockRule,
+    Challenge,
+    check_solution,
+    make_nonce,
+    matching_rule,
+    network_key,
+)
+from causerie.runtime import Runtime
+
+log = logging.getLogger("causerie.shield")
+
+# How much each sign moves a network's bot score.
+SCORE_CHALLENGED = 1.0  # a challenge given (taken back when it is solved)
+SCORE_SOLVED = -1.0
+SCORE_BAD_PROOF = 2.0  # a wrong, stale or reused proof of work
+SCORE_HONEYPOT = 5.0
+SCORE_LIMITED = 0.5  # a request over a rate limit
+SCORE_SPAM = 5.0  # an agent marked a conversation of the network as spam
+SCORE_WHILE_BLOCKED = 0.1  # persisting while blocked keeps the block on
+SUSPECT = 0.25  # from this share of the block score on, every new session is challenged
+
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+class Challenged(RateLimited):
+    """A new session must first solve a proof of work (HTTP 429 `challenge_required`)."""
+
+    code = "challenge_required"
+
+    def __init__(self, challenge: Challenge) -> None:
+        super().__init__("solve the challenge and load the chatbox again", 1)
+        self.challenge = challenge
+
+
+def blocked(what: str) -> Forbidden:
+    return Forbidden(what, "blocked")
+
+
+def _spawn(coro: Coroutine[Any, Any, None]) -> None:
+    """Counting never holds up or fails a request: it runs beside it."""
+    try:
+        task = asyncio.get_running_loop().create_task(coro)
+    except RuntimeError:
+        coro.close()
+        return
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+def _exempt(ip: str) -> bool:
+    """The server's own host (loopback, or an unknown peer) is never challenged or blocked by
+    the automatic defence: an administrator's own tests are no botnet. Rules and limits hold."""
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return True
+
+
+# -- aggregates --------------------------------------------------------------------------------
+
+
+def count(rt: Runtime, ip: str | None, metric: str, n: int = 1) -> None:
+    """Add to the network's count of `metric` in this window (P18), beside the request."""
+    if not ip:
+        return
+    try:
+        network = network_key(rt.settings.secret_key, ip)
+    except ValueError:
+        return
+    _spawn(rt.aggregates.add(network, metric, rt.clock.now(), n))
+
+
+def count_after_commit(rt: Runtime, tx: Tx, ip: str | None, metric: str) -> None:
+    """`count`, once the transaction that did it commits."""
+    if ip:
+        tx.on_commit(lambda: count(rt, ip, metric))
+
+
+def count_upload(rt: Runtime, ip: str | None) -> None:
+    """The files feature calls it for each file a visitor uploads (P18 aggregates)."""
+    count(rt, ip, "uploads")
+
+
+async def flushed() -> None:
+    """Wait for the counts under way (tests, and before a read of the aggregates)."""
+    loop = asyncio.get_running_loop()
+    while mine := [task for task in _tasks if task.get_loop() is loop]:
+        await asyncio.gather(*mine, return_exceptions=True)
+
+
+# -- the bot score -----------------------------------------------------------------------------
+
+
+async def _score(rt: Runtime, ip: str, add: float) -> float:
+    network = network_key(rt.settings.secret_key, ip)
+    try:
+        return await rt.counters.score(
+            f"shield:{network}", rt.clock.now(), add, rt.settings.shield_half_life
+        )
+    except Unavailable as exc:
+        log.warning("bot scores unknown while the counters are unreachable: %s", exc)
+        return 0.0
+
+
+async def score_of(rt: Runtime, network: str) -> float:
+    """The bot score of a network, by its keyed hash."""
+    try:
+        return await rt.counters.score(
+            f"shield:{network}", rt.clock.now(), 0, rt.settings.shield_half_life
+        )
+    except Unavailable:
+        return 0.0
+
+
+async def raise_score(rt: Runtime, ip: str | None, add: float) -> float:
+    if not ip or _exempt(ip):
+        return 0.0
+    return await _score(rt, ip, add)
+
+
+async def note_limited(rt: Runtime, ip: str) -> None:
+    """A request of `ip` went over a rate limit."""
+    count(rt, ip, "limited")
+    await raise_score(rt, ip, SCORE_LIMITED)
+
+
+def _block_seconds(rt: Runtime, score: float) -> int:
+    """How long until `score` decays below the block score."""
+    ratio = score / rt.settings.shield_block_score
+    seconds = rt.settings.shield_half_life.total_seconds() * math.log2(max(ratio, 1.0))
+    return max(1, math.ceil(seconds))
+
+
+async def check_network(rt: Runtime, ip: str) -> None:
+    """Refuse a visitor's request while their network is blocked by the automatic defence."""
+    if _exempt(ip):
+        return
+    score = await _score(rt, ip, 0)
+    if score >= rt.settings.shield_block_score:
+        score = await _score(rt, ip, SCORE_WHILE_BLOCKED)
+        count(rt, ip, "blocked")
+        raise blocked(
+            "this network sent what looks like automated traffic; try again in "
+            f"{_block_seconds(rt, score)} seconds"
+        )
+
+
+async def check_new_session(
+    rt: Runtime, ip: str, *, proof: tuple[str, str] | None, honeypot: bool
+) -> None:
+    """The automatic defence on a new session: blocked networks are refused, a filled honeypot
+    flags a bot, and a network over the challenge rate (or with a bot score) must send a solved
+    `proof` (nonce, solution) of a challenge it was given."""
+    if honeypot:
+        count(rt, ip, "flagged")
+        await raise_score(rt, ip, SCORE_HONEYPOT)
+        raise blocked("this request looks automated")
+    if _exempt(ip):
+        return
+    await check_network(rt, ip)
+    settings, now = rt.settings, rt.clock.now()
+    network = network_key(settings.secret_key, ip)
+    if proof is not None:
+        nonce, solution = proof
+        bits = settings.shield_challenge_bits
+        solved = check_solution(settings.secret_key, network, now, nonce, solution, bits)
+        if solved and await _first_use(rt, nonce):
+            await _score(rt, ip, SCORE_SOLVED)
+            await _take_challenge_token(rt, network)
+            return
+        count(rt, ip, "flagged")
+        await _score(rt, ip, SCORE_BAD_PROOF)
+    score = await _score(rt, ip, 0)
+    over = not await _take_challenge_token(rt, network)
+    if over or score >= SUSPECT * settings.shield_block_score or proof is not None:
+        count(rt, ip, "challenged")
+        await _score(rt, ip, SCORE_CHALLENGED)
+        bits = settings.shield_challenge_bits
+        raise Challenged(Challenge(make_nonce(settings.secret_key, network, now, bits), bits))
+
+
+async def _take_challenge_token(rt: Runtime, network: str) -> bool:
+    rate = rt.settings.shield_challenge_rate
+    try:
+        wait = await rt.counters.take(
+            f"challenge:{network}", rt.clock.now(), rate, max(1.0, math.floor(rate * 60))
+        )
+    except Unavailable:
+        return True
+    return wait == 0
+
+
+async def _first_use(rt: Runtime, nonce: str) -> bool:
+    """A proof serves one session: its nonce is remembered while it is valid."""
+    try:
+        uses = await rt.counters.hit(f"proof:{nonce[-24:]}", rt.clock.now(), timedelta(minutes=10))
+    except Unavailable:
+        return True
+    return uses == 1
+
+
+# -- block rules -------------------------------------------------------------------------------
+
+
+async def rules_of(rt: Runtime, website_id: str, tx: Tx | None = None) -> tuple[BlockRule, ...]:
+    """The rules holding on a website (its own and the server-wide ones), cached a few seconds.
+    `tx`: the transaction the caller is in (a read outside it would wait for it on SQLite)."""
+    cached = rt.block_rules.get(website_id)
+    if cached is None:
+        if tx is not None:
+            cached = tuple(await tx.shield.rules_for(website_id, rt.clock.now()))
+        else:
+            async with rt.store.read() as reader:
+                cached = tuple(await reader.shield.rules_for(website_id, rt.clock.now()))
+        rt.block_rules[website_id] = cached
+    return cached
+
+
+async def check_rules(
+    rt: Runtime,
+    website_id: str,
+    *,
+    ip: str | None,
+    user_agent: str | None = None,
+    email: str | None = None,
+    tx: Tx | None = None,
+) -> None:
+    """403 `blocked` when a block rule of the website, or a server-wide one, matches."""
+    rules = await rules_of(rt, website_id, tx)
+    if not rules:
+        return
+    rule = matching_rule(rules, rt.clock.now(), ip=ip, user_agent=user_agent, email=email)
+    if rule is not None:
+        count(rt, ip, "blocked")
+        raise blocked("the chatbox is not available to this visitor")
+
+
+async def check_visitor(rt: Runtime, session: Session, tx: Tx | None = None) -> None:
+    """A visitor's session about to act (send, upload, update): rules and the network's block."""
+    await check_rules(
+        rt,
+        session.website_id,
+        ip=session.ip,
+        user_agent=session.user_agent,
+        email=session.email,
+        tx=tx,
+    )
+    if session.ip:
+        await check_network(rt, session.ip)

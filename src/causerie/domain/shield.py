@@ -1,0 +1,248 @@
+"""The shield (P18): what is counted per network, how a network is named without its address, the
+proof-of-work challenge, crawlers, and block rules. Pure: the counting and the state live behind
+the `Counters` and `Aggregates` ports (docs/security.md "The shield")."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from causerie.domain.networks import network_of
+
+# What is counted per network and time window (the aggregates of P18).
+METRICS = (
+    "loads",  # chatbox loads (session requests, renewed or not)
+    "sessions",  # sessions created
+    "conversations",  # conversations started
+    "messages",  # visitor messages
+    "uploads",  # files uploaded by visitors
+    "limited",  # requests refused by a rate limit
+    "challenged",  # session requests answered with a challenge
+    "blocked",  # requests refused by a block (a rule or the automatic defence)
+    "flagged",  # bot signs: the honeypot filled, a wrong or missing proof of work
+)
+AGGREGATE_WINDOW = timedelta(minutes=10)
+
+
+def network_key(secret_key: str, ip: str) -> str:
+    """The network of `ip` (IPv4 /24, IPv6 /48) as a keyed hash: stable on this server, meaning
+    nothing without its secret key, and never the address. What every aggregate is keyed by."""
+    network = network_of(ip)
+    version = 6 if ":" in network else 4
+    return f"v{version}-{hmac_hex(secret_key, 'network', network)[:21]}"
+
+
+def hmac_hex(secret_key: str, purpose: str, value: str) -> str:
+    return hmac.new(
+        secret_key.encode("utf-8"), f"{purpose}:{value}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def network_label(key: str) -> str:
+    """A label for the shield page that names no address and no country: the family (/24 or
+    /48) and the start of the keyed hash."""
+    family, _, digest = key.partition("-")
+    size = "/48" if family == "v6" else "/24"
+    return f"IPv{family[1:] or '?'} {size} #{digest[:6]}"
+
+
+# -- proof of work (no third party, P16) -------------------------------------------------------
+
+CHALLENGE_TTL = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """SHA-256 of `nonce:solution` must start with `bits` zero bits. The nonce is signed with the
+    network's key and a time, so the server keeps no state and a solution serves one network."""
+
+    nonce: str
+    bits: int
+
+
+def make_nonce(secret_key: str, network: str, now: datetime, bits: int) -> str:
+    stamp = str(int(now.timestamp()))
+    signature = hmac_hex(secret_key, "challenge", f"{network}:{stamp}:{bits}")[:24]
+    return f"{stamp}.{bits}.{signature}"
+
+
+def check_solution(
+    secret_key: str, network: str, now: datetime, nonce: str, solution: str, min_bits: int
+) -> bool:
+    """True when `solution` solves a nonce this server gave `network` within `CHALLENGE_TTL`,
+    asking at least `min_bits`."""
+    parts = nonce.split(".")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+        return False
+    stamp, bits = int(parts[0]), int(parts[1])
+    if bits < min_bits or len(solution) > 64:
+        return False
+    expected = hmac_hex(secret_key, "challenge", f"{network}:{parts[0]}:{bits}")[:24]
+    if not _equal(expected, parts[2]):
+        return False
+    age = now.timestamp() - stamp
+    if age < -5 or age > CHALLENGE_TTL.total_seconds():
+        return False
+    return leading_zero_bits(hashlib.sha256(f"{nonce}:{solution}".encode()).digest()) >= bits
+
+
+def _equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def leading_zero_bits(digest: bytes) -> int:
+    bits = 0
+    for byte in digest:
+        if byte == 0:
+            bits += 8
+            continue
+        return bits + 8 - byte.bit_length()
+    return bits
+
+
+def solve(nonce: str, bits: int) -> str:
+    """What the chatbox computes (widget/challenge.js); here for tests and the bench."""
+    counter = 0
+    while True:
+        candidate = str(counter)
+        digest = hashlib.sha256(f"{nonce}:{candidate}".encode()).digest()
+        if leading_zero_bits(digest) >= bits:
+            return candidate
+        counter += 1
+
+
+# -- crawlers ----------------------------------------------------------------------------------
+
+_CRAWLERS = re.compile(
+    r"bot\b|crawler|spider|slurp|facebookexternalhit|embedly|bingpreview|scrapy",
+    re.IGNORECASE,
+)
+
+
+def is_crawler(user_agent: str) -> bool:
+    """Known crawlers (search engines, link previews) load the chatbox without a session being
+    created for them. Headless browsers and HTTP libraries are not named: tests, monitoring and
+    the website's own tools use them, and the rate limits hold them anyway."""
+    return bool(user_agent) and _CRAWLERS.search(user_agent) is not None
+
+
+# -- block rules -------------------------------------------------------------------------------
+
+
+class BlockKind(StrEnum):
+    ADDRESS = "address"
+    NETWORK = "network"
+    EMAIL = "email"
+    USER_AGENT = "user_agent"
+
+
+MAX_REASON = 500
+MAX_VALUE = 512
+
+
+@dataclass(frozen=True)
+class BlockRule:
+    id: str
+    website_id: str | None  # None: server-wide
+    kind: BlockKind
+    value: str
+    reason: str
+    created_at: datetime
+    created_by: str | None
+    expires_at: datetime | None = None
+
+
+def normalize_value(kind: BlockKind, value: str) -> str:
+    """The rule's value in the form it is matched in; ValueError naming what is wrong."""
+    value = value.strip()
+    if not value:
+        raise ValueError("value must not be empty")
+    if len(value) > MAX_VALUE:
+        raise ValueError(f"value is longer than {MAX_VALUE} characters")
+    if kind is BlockKind.ADDRESS:
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address") from None
+    if kind is BlockKind.NETWORK:
+        try:
+            return str(ipaddress.ip_network(value, strict=False))
+        except ValueError:
+            raise ValueError(f"{value!r} is not a network (CIDR, e.g. 203.0.113.0/24)") from None
+    if kind is BlockKind.EMAIL:
+        if "@" not in value:
+            raise ValueError(f"{value!r} is not an email address or @domain")
+        return value.lower()
+    return value
+
+
+def active(rule: BlockRule, now: datetime) -> bool:
+    return rule.expires_at is None or rule.expires_at > now
+
+
+def matching_rule(
+    rules: tuple[BlockRule, ...],
+    now: datetime,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    email: str | None = None,
+) -> BlockRule | None:
+    """The first active rule that matches what is known of a visitor."""
+    address = _address(ip)
+    for rule in rules:
+        if active(rule, now) and _matches(rule, address, user_agent, email):
+            return rule
+    return None
+
+
+def _matches(
+    rule: BlockRule,
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
+    user_agent: str | None,
+    email: str | None,
+) -> bool:
+    if rule.kind is BlockKind.ADDRESS:
+        return address is not None and _address(rule.value) == address
+    if rule.kind is BlockKind.NETWORK:
+        if address is None:
+            return False
+        try:
+            return address in ipaddress.ip_network(rule.value, strict=False)
+        except (ValueError, TypeError):
+            return False
+    if rule.kind is BlockKind.EMAIL:
+        return bool(email) and _email_matches(rule.value, (email or "").lower())
+    return bool(user_agent) and _agent_matches(rule.value, user_agent or "")
+
+
+def _address(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if not ip:
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _email_matches(rule: str, email: str) -> bool:
+    """`someone@example.com` matches that address; `@example.com` every address of the domain."""
+    if rule.startswith("@"):
+        return email.endswith(rule)
+    return email == rule
+
+
+def _agent_matches(rule: str, user_agent: str) -> bool:
+    """A user-agent pattern: `*` stands for anything; without one, a case-insensitive part."""
+    if "*" not in rule:
+        return rule.lower() in user_agent.lower()
+    pattern = ".*".join(re.escape(part) for part in rule.lower().split("*"))
+    return re.fullmatch(pattern, user_agent.lower()) is not None
