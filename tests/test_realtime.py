@@ -363,6 +363,9 @@ def test_a_socket_that_stops_reading_is_dropped_and_the_others_do_not_wait_for_i
     site: Site,
 ) -> None:
     server = start_server(make_settings(frame_rate="100000/s"))
+    # uvicorn's keepalive also drops a client that never reads (no pong: 1011 after 40 s), and on
+    # a slow machine it would before the queue's bound does: this test is about the bound.
+    server.server.config.ws_ping_interval = None
     with httpx.Client(base_url=server.url) as http:
         token = open_session(http, site.website_id).json()["token"]
     # An agent whose client stops reading after `ready`: a small receive buffer on its socket
@@ -371,7 +374,15 @@ def test_a_socket_that_stops_reading_is_dropped_and_the_others_do_not_wait_for_i
     raw = socket.socket()
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     raw.connect((host, int(port)))
-    stuck_socket = connect(ws_url(server.url, "/ws/agent"), sock=raw, max_queue=1, compression=None)
+    # No keepalive of its own: a client that does not read cannot see the pongs, and on a slow
+    # machine its pings would time out (closing with 1011) before the server drops it.
+    stuck_socket = connect(
+        ws_url(server.url, "/ws/agent"),
+        sock=raw,
+        max_queue=1,
+        compression=None,
+        ping_interval=None,
+    )
     with stuck_socket as stuck:
         auth = {"type": "auth", "token": site.tokens["agent"], "website_id": site.website_id}
         stuck.send(json.dumps(auth))
