@@ -3,8 +3,9 @@
 A conversation a visitor starts joins the website's first team (the oldest). In a
 `round_robin` team, the `assignment` job gives each waiting conversation to an online member
 under the team's capacity, the member assigned longest ago first. The choice is made in one
-transaction that first holds the team's row (`tx.teams.lock`: PostgreSQL `FOR UPDATE`; SQLite's
-one writer), then reads the members' loads: two nodes assigning at once take turns, and the
+transaction that first holds the website's assignment (`tx.teams.lock_assignment`: its row
+`FOR NO KEY UPDATE` on PostgreSQL; SQLite's one writer), then reads the teams and the members'
+loads (an agent's load counts across teams): two nodes assigning at once take turns, and the
 second sees what the first gave, so no member is given more than the capacity.
 
 Waiting conversations are assigned when capacity frees or a member comes online: resolving a
@@ -78,16 +79,24 @@ async def _online(rt: Runtime, website_id: str) -> set[str]:
         return set()
 
 
-async def do_assign_waiting(rt: Runtime, website_id: str) -> list[Conversation]:
-    """Give each waiting conversation of the website's round-robin teams to a free online
-    member; the conversations assigned. Harmless when repeated (a job runs at least once)."""
+async def do_assign_waiting(
+    rt: Runtime, website_id: str, team_id: str | None = None
+) -> list[Conversation]:
+    """Give each waiting conversation of the website's round-robin teams (or of one team) to a
+    free online member; the conversations assigned. Harmless when repeated (a job runs at
+    least once)."""
     online = await _online(rt, website_id)
     assigned: list[Conversation] = []
+    if not online:
+        return assigned
     async with rt.store.transaction() as tx:
+        # Everything below is read after the lock: what another node assigned has committed.
+        if not await tx.teams.lock_assignment(website_id):
+            return assigned
         emitter = Emitter(rt)
-        for team in await tx.teams.list_for_website(
-            website_id
-        ):  # oldest first: one lock order everywhere
+        for team in await tx.teams.list_for_website(website_id):
+            if team_id is not None and team.id != team_id:
+                continue
             if team.mode is TeamMode.ROUND_ROBIN and online.intersection(team.members):
                 assigned += await _fill(rt, tx, emitter, team, online)
         await emitter.flush(tx)
@@ -97,19 +106,15 @@ async def do_assign_waiting(rt: Runtime, website_id: str) -> list[Conversation]:
 async def _fill(
     rt: Runtime, tx: Tx, emitter: Emitter, team: Team, online: set[str]
 ) -> list[Conversation]:
-    if not await tx.teams.lock(team.id):
-        return []
-    # Read after the lock: what another node assigned in this team has committed by now.
-    current = await tx.teams.get(team.id)
     waiting = await tx.teams.waiting(team.id, PASS_LIMIT)
-    if current is None or not waiting:
+    if not waiting:
         return []
     seats = await tx.teams.seats(team.id)
     load = await tx.teams.open_loads(team.website_id, [seat.operator_id for seat in seats])
     now = rt.clock.now()
     out = []
     for conversation in waiting:
-        chosen = choose(seats, online, load, current.capacity)
+        chosen = choose(seats, online, load, team.capacity)
         if chosen is None:
             break
         updated = await tx.teams.route(conversation.id, team.id, chosen, now)

@@ -216,7 +216,7 @@ async def do_transfer(
             details={"operator_id": operator_id or "", "team_id": team_id or ""},
         )
     if team_id is not None:
-        await do_assign_waiting(rt, website_id)
+        await do_assign_waiting(rt, website_id, team_id)
         async with rt.store.read() as tx:
             now_conversation = await tx.conversations.get(conversation_id)
         return now_conversation or updated

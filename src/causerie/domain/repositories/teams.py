@@ -27,10 +27,11 @@ class Teams(Protocol):
         """The operator left the website: out of each of its teams."""
         ...
 
-    async def lock(self, team_id: str) -> bool:
-        """Hold the team's row until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite has
-        one writer): assignments in the team are made one transaction at a time. False if the
-        team is gone."""
+    async def lock_assignment(self, website_id: str) -> bool:
+        """Hold the website's assignment until the transaction ends (PostgreSQL: its row `FOR NO
+        KEY UPDATE`, which new sessions and conversations referring to it do not wait for;
+        SQLite has one writer): assignments in a website are made one transaction at a time,
+        each reading the loads the previous one left. False if the website is gone."""
         ...
 
     async def seats(self, team_id: str) -> list[Seat]: ...

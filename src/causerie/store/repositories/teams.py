@@ -12,7 +12,7 @@ from causerie.domain.models import Conversation, ConversationState
 from causerie.domain.teams import Seat, Team, TeamMode
 from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.schema import conversations, team_members, teams
+from causerie.store.schema import conversations, team_members, teams, websites
 
 
 def _team(row: Row[Any], members: tuple[str, ...]) -> Team:
@@ -114,9 +114,11 @@ class SqlTeams(SqlRepository):
             )
         )
 
-    async def lock(self, team_id: str) -> bool:
+    async def lock_assignment(self, website_id: str) -> bool:
         # SQLite renders no FOR UPDATE: its one writer already serialises the transactions.
-        row = await self._db.one(select(teams.c.id).where(teams.c.id == team_id).with_for_update())
+        row = await self._db.one(
+            select(websites.c.id).where(websites.c.id == website_id).with_for_update(key_share=True)
+        )
         return row is not None
 
     async def seats(self, team_id: str) -> list[Seat]:
