@@ -9,7 +9,7 @@ from causerie.actions.inbox import conversation_missing
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.errors import Conflict
 from causerie.domain.events import EventType, Stream
-from causerie.domain.models import ConversationState
+from causerie.domain.models import Conversation, ConversationState
 from causerie.domain.ratings import Rating, check_rating
 from causerie.domain.wire import rating_json
 from causerie.runtime import Runtime
@@ -57,3 +57,18 @@ async def do_rate_conversation(
             )
         await emitter.flush(tx)
     return stored
+
+
+async def get_rating_state(
+    rt: Runtime, *, token: str, origin: str | None
+) -> tuple[Conversation | None, Rating | None]:
+    """The visitor's conversation and its rating for the current resolution (None when it is
+    open, or resolved and not rated yet): what the chatbox needs to ask, or not, on opening."""
+    async with rt.store.read() as tx:
+        session = await access_visitor_session(rt, tx, token, origin)
+        conversation = await tx.conversations.get_by_session(session.id)
+        if conversation is None or conversation.state is not ConversationState.RESOLVED:
+            return conversation, None
+        ratings = await tx.ratings.list_for_conversation(conversation.id)
+    current = [r for r in ratings if r.resolved_at == conversation.resolved_at]
+    return conversation, (current[0] if current else None)

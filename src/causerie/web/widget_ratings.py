@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from causerie.actions.ratings import do_rate_conversation
+from causerie.actions.ratings import do_rate_conversation, get_rating_state
+from causerie.domain.models import ConversationState
 from causerie.domain.wire import rating_json
 from causerie.web.api_models import ERRORS
 from causerie.web.body import body_doc, parse_body
@@ -31,3 +32,20 @@ async def rate(conversation_id: str, request: Request, rt: Rt, token: Bearer) ->
         comment=data.comment,
     )
     return JSONResponse({"rating": rating_json(rating)})
+
+
+@router.get(
+    "/session/rating",
+    summary="The visitor's conversation, whether it is resolved, and its rating if given",
+)
+async def rating_state(request: Request, rt: Rt, token: Bearer) -> JSONResponse:
+    conversation, rating = await get_rating_state(
+        rt, token=token, origin=request.headers.get("origin")
+    )
+    return JSONResponse(
+        {
+            "conversation_id": conversation.id if conversation else None,
+            "resolved": bool(conversation and conversation.state is ConversationState.RESOLVED),
+            "rating": rating_json(rating) if rating else None,
+        }
+    )
