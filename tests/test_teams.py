@@ -17,12 +17,14 @@ from typing import Any
 import pytest
 
 from causerie.actions.assignment import AWAY_GRACE, do_assign_waiting
+from causerie.actions.conversations import do_delete_conversation
 from causerie.actions.auto_resolve import do_auto_resolve
 from causerie.actions.inbox import do_set_state, get_thread
 from causerie.actions.job_kinds import KINDS
 from causerie.actions.jobs import do_run_due_jobs
 from causerie.actions.messages import do_send_session_message, get_visitor_messages
 from causerie.actions.presence import do_set_agent_status
+from causerie.actions.privacy import do_erase_own_session, do_export_own_session
 from causerie.actions.ratings import do_rate_conversation
 from causerie.actions.sessions import do_open_session
 from causerie.actions.teams import do_create_team, do_delete_team, do_transfer, do_update_team
@@ -417,3 +419,37 @@ def test_two_nodes_assigning_at_once_never_pass_capacity(
             harness.execute("UPDATE conversations SET state = 'resolved'")
     finally:
         harness.run(close_runtime(second))
+
+
+def test_p9_p20_ratings_are_exported_with_the_visitor_and_go_with_the_conversation(
+    harness: Harness, site: Site
+) -> None:
+    token, _, conversation = _start(harness, site)
+    harness.run(do_set_state(harness.rt, CLI, conversation, ConversationState.RESOLVED))
+    harness.run(
+        do_rate_conversation(
+            harness.rt,
+            token=token,
+            origin=ORIGIN,
+            conversation_id=conversation,
+            rating=2,
+            comment="Too slow",
+        )
+    )
+    exported = harness.run(do_export_own_session(harness.rt, token, ORIGIN))
+    (session,) = exported["sessions"]
+    assert [(r["rating"], r["comment"]) for r in session["conversation"]["ratings"]] == [
+        (2, "Too slow")
+    ]
+    harness.run(do_erase_own_session(harness.rt, token, ORIGIN))
+    assert harness.scalar("SELECT count(*) FROM ratings") == 0
+    # Deleted by an admin (P20): the rating goes with the conversation too.
+    token, _, conversation = _start(harness, site)
+    harness.run(do_set_state(harness.rt, CLI, conversation, ConversationState.RESOLVED))
+    harness.run(
+        do_rate_conversation(
+            harness.rt, token=token, origin=ORIGIN, conversation_id=conversation, rating=5
+        )
+    )
+    harness.run(do_delete_conversation(harness.rt, CLI, conversation))
+    assert harness.scalar("SELECT count(*) FROM ratings") == 0
