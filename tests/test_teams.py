@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from causerie.actions.assignment import AWAY_GRACE, do_assign_waiting
-from causerie.actions.conversations import do_delete_conversation
 from causerie.actions.auto_resolve import do_auto_resolve
+from causerie.actions.conversations import do_delete_conversation
 from causerie.actions.inbox import do_set_state, get_thread
 from causerie.actions.job_kinds import KINDS
 from causerie.actions.jobs import do_run_due_jobs
