@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -32,7 +33,9 @@ from causerie.actions.websites import do_update_website
 from causerie.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from causerie.domain.events import Stream
 from causerie.domain.models import Actor, ConversationState, MessageType, PageView
-from causerie.domain.teams import TeamMode
+from causerie.domain.ports import Tx
+from causerie.domain.ratings import Rating
+from causerie.domain.teams import Seat, Team, TeamMode
 from causerie.runtime import Runtime
 from causerie.wiring import build_runtime, close_runtime, start_runtime
 from tests.conftest import ORIGIN, Harness, Site
@@ -453,3 +456,69 @@ def test_p9_p20_ratings_are_exported_with_the_visitor_and_go_with_the_conversati
     )
     harness.run(do_delete_conversation(harness.rt, CLI, conversation))
     assert harness.scalar("SELECT count(*) FROM ratings") == 0
+
+
+def test_teams_and_ratings_repositories_read_back_what_they_wrote(
+    harness: Harness, site: Site
+) -> None:
+    """The contract of `tx.teams` and `tx.ratings` (domain/repositories/), on both databases."""
+    agent, admin = site.operator_ids["agent"], site.operator_ids["admin"]
+    now = harness.clock.now()
+    team = Team("t" * 24, site.website_id, "Support", TeamMode.ROUND_ROBIN, 2, now, (agent,))
+    first = _start(harness, site)[2]
+    harness.clock.advance(timedelta(seconds=1))  # first come, first served
+    second = _start(harness, site)[2]
+
+    async def write(tx: Tx) -> None:
+        await tx.teams.insert(team)
+        await tx.teams.mark_assigned(team.id, agent, now)
+        await tx.teams.set_members(team.id, [agent, admin])  # the agent keeps their turn
+        assert await tx.teams.seats(team.id) == sorted(
+            [Seat(agent, now), Seat(admin, None)], key=lambda s: s.operator_id
+        )
+        assert await tx.teams.get(team.id) == replace(team, members=tuple(sorted([agent, admin])))
+        assert [t.id for t in await tx.teams.list_for_website(site.website_id)] == [team.id]
+        assert await tx.teams.lock_assignment(site.website_id)
+        assert not await tx.teams.lock_assignment("nope")
+        for conversation in (first, second):
+            await tx.teams.route(conversation, team.id, None, now)
+        assert [c.id for c in await tx.teams.waiting(team.id, 10)] == [first, second]
+        routed = await tx.teams.route(first, team.id, agent, now)
+        assert routed is not None and (routed.team_id, routed.assignee_id) == (team.id, agent)
+        assert [c.id for c in await tx.teams.waiting(team.id, 10)] == [second]
+        assert await tx.teams.open_loads(site.website_id, [agent, admin]) == {agent: 1}
+        assert [c.id for c in await tx.teams.held_by(site.website_id, agent)] == [first]
+        await tx.teams.update(team.id, name="Help", mode=TeamMode.MANUAL, capacity=3)
+        changed = await tx.teams.get(team.id)
+        assert changed is not None and (changed.name, changed.mode, changed.capacity) == (
+            "Help",
+            TeamMode.MANUAL,
+            3,
+        )
+        await tx.teams.remove_member_everywhere(site.website_id, admin)
+        assert [s.operator_id for s in await tx.teams.seats(team.id)] == [agent]
+
+        await tx.conversations.set_state(first, ConversationState.RESOLVED, now)
+        resolved = await tx.conversations.get(first)
+        assert resolved is not None and resolved.resolved_at == now
+        rating = Rating("r" * 24, site.website_id, first, agent, now, 3, "ok", now)
+        assert await tx.ratings.put(rating) == rating
+        again = replace(rating, id="s" * 24, rating=5, comment=None)
+        assert await tx.ratings.put(again) == replace(again, id=rating.id)  # replaced, same id
+        assert await tx.ratings.get_many([rating.id]) == {rating.id: replace(again, id=rating.id)}
+        assert await tx.ratings.list_for_conversation(first) == [replace(again, id=rating.id)]
+
+        assert await tx.teams.delete(team.id)
+        assert not await tx.teams.delete(team.id)
+        gone = await tx.conversations.get(second)
+        assert gone is not None and gone.team_id is None  # SET NULL
+
+    _in_tx(harness, write)
+
+
+def _in_tx(harness: Harness, work: Any) -> None:
+    async def run() -> None:
+        async with harness.rt.store.transaction() as tx:
+            await work(tx)
+
+    harness.run(run())
