@@ -5,10 +5,13 @@ request and response shapes, and the refusals that change nothing."""
 from __future__ import annotations
 
 import httpx
+import pytest
 
-from causerie.clock import ManualClock
 from tests.conftest import ORIGIN, Site
 from tests.test_inbox_api import As, chat, new_visitor
+
+# The API's shapes do not depend on the database (tests/test_teams.py runs the store on both).
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def error_of(response: httpx.Response) -> tuple[int, str]:
@@ -24,9 +27,7 @@ HOURS = {
 }
 
 
-def test_teams_transfer_and_settings_over_the_api(
-    http: httpx.Client, site: Site, clock: ManualClock
-) -> None:
+def test_teams_transfer_and_settings_over_the_api(http: httpx.Client, site: Site) -> None:
     admin, agent = As(http, site, "admin"), As(http, site, "agent")
     teams = f"/websites/{site.website_id}/teams"
     made = admin.ok(
