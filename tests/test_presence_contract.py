@@ -84,6 +84,31 @@ def test_an_away_agent_does_not(make_presence: Callable[[], Presence]) -> None:
     asyncio.run(scenario())
 
 
+def test_the_operators_online_are_those_with_an_online_connection(
+    make_presence: Callable[[], Presence],
+) -> None:
+    """What automatic assignment reads (docs/inbox.md "Teams")."""
+
+    async def scenario() -> None:
+        website = unique("website")
+        presence = make_presence()
+        try:
+            assert await presence.agents_online(website) == set()
+            await presence.set_agent(website, "c1", "online", "ada")
+            await presence.set_agent(website, "c2", "away", "bob")
+            await presence.set_agent(website, "c3", "online", "cy")
+            await presence.set_agent(website, "c4", "online", "ada")  # a second tab
+            assert await presence.agents_online(website) == {"ada", "cy"}
+            await presence.set_agent(website, "c1", None, "ada")
+            await presence.set_agent(website, "c3", "away", "cy")
+            assert await presence.agents_online(website) == {"ada"}
+            assert await presence.website_online(website)
+        finally:
+            await presence.close()
+
+    asyncio.run(scenario())
+
+
 def test_the_website_is_online_while_any_connection_is(
     make_presence: Callable[[], Presence],
 ) -> None:

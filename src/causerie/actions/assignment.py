@@ -132,9 +132,10 @@ async def do_agent_presence(
 ) -> None:
     """An agent's socket went online (assign what waits) or the agent left or went away (hand
     their conversations on after `AWAY_GRACE` unless they are back online by then)."""
-    async with rt.store.transaction() as tx:
+    async with rt.store.read() as tx:  # most websites have no team: nothing to write
         if not await _has_round_robin(tx, website_id):
             return
+    async with rt.store.transaction() as tx:
         if status == "online":
             await do_queue_assignment(rt, tx, website_id)
         else:
