@@ -94,13 +94,15 @@ def test_the_operators_online_are_those_with_an_online_connection(
         presence = make_presence()
         try:
             assert await presence.agents_online(website) == set()
-            await presence.set_agent(website, "c1", "online", "ada")
-            await presence.set_agent(website, "c2", "away", "bob")
-            await presence.set_agent(website, "c3", "online", "cy")
-            await presence.set_agent(website, "c4", "online", "ada")  # a second tab
+            ada1, ada2 = agent_connection_id("ada", "1"), agent_connection_id("ada", "2")
+            bob, cy = agent_connection_id("bob", "1"), agent_connection_id("cy", "1")
+            await presence.set_agent(website, ada1, "online")
+            await presence.set_agent(website, bob, "away")
+            await presence.set_agent(website, cy, "online")
+            await presence.set_agent(website, ada2, "online")  # a second tab
             assert await presence.agents_online(website) == {"ada", "cy"}
-            await presence.set_agent(website, "c1", None, "ada")
-            await presence.set_agent(website, "c3", "away", "cy")
+            await presence.set_agent(website, ada1, None)
+            await presence.set_agent(website, cy, "away")
             assert await presence.agents_online(website) == {"ada"}
             assert await presence.website_online(website)
         finally:

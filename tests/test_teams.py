@@ -33,7 +33,7 @@ from causerie.actions.websites import do_update_website
 from causerie.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from causerie.domain.events import Stream
 from causerie.domain.models import Actor, ConversationState, MessageType, PageView
-from causerie.domain.ports import Tx
+from causerie.domain.ports import Tx, agent_connection_id
 from causerie.domain.ratings import Rating
 from causerie.domain.teams import Seat, Team, TeamMode
 from causerie.runtime import Runtime
@@ -74,7 +74,10 @@ def _online(harness: Harness, site: Site, *roles: str, status: str | None = "onl
     for role in roles:
         harness.run(
             do_set_agent_status(
-                harness.rt, site.website_id, f"socket-{role}", status, site.operator_ids[role]
+                harness.rt,
+                site.website_id,
+                agent_connection_id(site.operator_ids[role], "socket"),
+                status,
             )
         )
 
@@ -402,7 +405,9 @@ def test_two_nodes_assigning_at_once_never_pass_capacity(harness: Harness, site:
     harness.run(start_runtime(second))
     try:
         for rt in (harness.rt, second):
-            harness.run(rt.presence.set_agent(site.website_id, "s", "online", agent))
+            harness.run(
+                rt.presence.set_agent(site.website_id, agent_connection_id(agent, "s"), "online")
+            )
         for _ in range(5):
             waiting = [_start(harness, site)[2] for _ in range(2)]
             for conversation, team in zip(waiting, teams, strict=True):
