@@ -228,7 +228,7 @@ def test_the_purge_is_one_periodic_job_that_reschedules_itself(
 def test_a_shorter_interval_brings_a_pending_periodic_run_forward_at_start(
     harness: Harness, clock: ManualClock, make_settings: Callable[..., Settings]
 ) -> None:
-    harness.run(do_schedule_periodic(harness.rt, PURGE_ONLY))  # under the harness's long interval
+    harness.run(do_schedule_periodic(harness.rt, KINDS))  # under the harness's long interval
     shorter = replace(harness.rt, settings=make_settings(purge_interval="1s"))
     harness.run(do_schedule_periodic(shorter, KINDS))  # a node restarted with a 1 s interval
     (job,) = purge_jobs(harness)
