@@ -41,8 +41,8 @@ from causerie.actions.members import do_invite
 from causerie.actions.operators import do_add_operator, do_create_api_token
 from causerie.actions.push import do_subscribe
 from causerie.actions.replies import do_create_reply
-from causerie.actions.webhooks import do_create_webhook
 from causerie.actions.teams import do_create_team
+from causerie.actions.webhooks import do_create_webhook
 from causerie.actions.websites import do_create_website
 from causerie.app import create_app
 from causerie.clock import ManualClock

@@ -29,6 +29,7 @@ from causerie.actions.privacy import do_erase_own_session, do_export_own_session
 from causerie.actions.ratings import do_rate_conversation
 from causerie.actions.sessions import do_open_session
 from causerie.actions.teams import do_create_team, do_delete_team, do_transfer, do_update_team
+from causerie.actions.webhooks import do_create_webhook
 from causerie.actions.websites import do_update_website
 from causerie.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from causerie.domain.events import Stream
@@ -303,7 +304,25 @@ def test_a_rating_per_resolution_replaced_when_rated_again(harness: Harness, sit
             rate(wrong)
     with pytest.raises(Invalid):
         rate(3, "x" * 1001)
+    webhook, _ = harness.run(
+        do_create_webhook(
+            harness.rt,
+            CLI,
+            site.website_id,
+            url="https://hooks.invalid/causerie",
+            events=["conversation.rated"],
+        )
+    )
     rate(2, "slow")
+    body = json.loads(
+        harness.scalar("SELECT body FROM webhook_deliveries WHERE webhook_id = :w", w=webhook.id)
+    )
+    assert body["type"] == "conversation.rated"
+    assert {k: body["data"][k] for k in ("conversation_id", "rating", "comment")} == {
+        "conversation_id": conversation,
+        "rating": 2,
+        "comment": "slow",
+    }
     rate(4, "  fine after all ")  # replaces: one rating for this resolution
     thread = harness.run(get_thread(harness.rt, CLI, conversation))
     assert [(r.rating, r.comment) for r in thread.ratings] == [(4, "fine after all")]

@@ -7,10 +7,12 @@ from __future__ import annotations
 from causerie.actions.events import Emitter
 from causerie.actions.inbox import conversation_missing
 from causerie.actions.sessions import access_visitor_session
+from causerie.actions.webhook_queue import Occurrence, do_queue_webhooks
 from causerie.domain.errors import Conflict
 from causerie.domain.events import EventType, Stream
 from causerie.domain.models import Conversation, ConversationState
 from causerie.domain.ratings import Rating, check_rating
+from causerie.domain.webhooks import WebhookEvent
 from causerie.domain.wire import rating_json
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
@@ -56,6 +58,18 @@ async def do_rate_conversation(
                 session_id=session.id,
             )
         await emitter.flush(tx)
+        await do_queue_webhooks(
+            rt,
+            tx,
+            [
+                Occurrence(
+                    session.website_id,
+                    WebhookEvent.CONVERSATION_RATED,
+                    rating_json(stored),
+                    session.id,
+                )
+            ],
+        )
     return stored
 
 
