@@ -41,6 +41,7 @@ from causerie.actions.members import do_invite
 from causerie.actions.operators import do_add_operator, do_create_api_token
 from causerie.actions.push import do_subscribe
 from causerie.actions.replies import do_create_reply
+from causerie.actions.teams import do_create_team
 from causerie.actions.webhooks import do_create_webhook
 from causerie.actions.websites import do_create_website
 from causerie.app import create_app
@@ -199,6 +200,7 @@ class Side:
     file_id: str  # a file the visitor sent
     webhook_id: str = ""  # a webhook of this website
     delivery_id: str = ""  # a delivery of that webhook
+    team_id: str = ""  # a team of this website
 
 
 @dataclass
@@ -410,6 +412,7 @@ def build_world(harness: Harness, api: Api, site: Site | None = None) -> World:
             file_id=file_id,
             webhook_id=webhook_id,
             delivery_id=delivery_of(harness, webhook_id),
+            team_id=_team_of(harness, website_id),
         )
     logins = {
         name: api.login(emails[name], passwords[name])
@@ -472,6 +475,11 @@ def delivery_of(harness: Harness, webhook_id: str) -> str:
     return harness.run(add())
 
 
+def _team_of(harness: Harness, website_id: str) -> str:
+    team = harness.run(do_create_team(harness.rt, Actor.cli(), website_id, name="Support"))
+    return team.id
+
+
 def repair_world(harness: Harness, api: Api, world: World) -> World:
     """Recreate what an allowed call destroyed: a visitor's conversation, a pending operator, a
     login; a whole new world when a website is gone."""
@@ -512,6 +520,7 @@ def repair_world(harness: Harness, api: Api, world: World) -> World:
         for table, attribute, make in (
             ("canned_replies", "reply_id", _new_reply),
             ("labels", "label_id", _new_label),
+            ("teams", "team_id", _team_of),
         ):
             if not harness.scalar(
                 f"SELECT count(*) FROM {table} WHERE id = :i", i=getattr(side, attribute)
@@ -531,6 +540,8 @@ def repair_world(harness: Harness, api: Api, world: World) -> World:
 
 SNAPSHOT_TABLES = (
     "websites",
+    "teams",
+    "team_members",
     "memberships",
     "operators",
     "sessions",
@@ -677,6 +688,7 @@ PATH_VALUES: dict[str, Callable[[Case], str]] = {
     "session_id": lambda c: c.side.session_id,
     "file_id": lambda c: c.side.file_id,
     "operator_id": lambda c: c.side.pending_id,
+    "team_id": lambda c: c.side.team_id,
     # one's own token (a fresh one: revoking it consumes it), or one of the other website's owner
     "token_id": lambda c: _fresh_token_of_caller(c) if c.own else c.side.token_id,
     "reply_id": lambda c: c.side.reply_id,
@@ -755,6 +767,16 @@ BODIES: dict[tuple[str, str], Body] = {
     },
     ("POST", "/api/v1/conversations/{conversation_id}/assign"): lambda c: {
         "operator_id": c.side.member_id
+    },
+    ("POST", "/api/v1/conversations/{conversation_id}/transfer"): lambda c: {
+        "team_id": c.side.team_id
+    },
+    ("POST", "/api/v1/websites/{website_id}/teams"): lambda c: {
+        "name": f"Team {c.serial}",
+        "members": [c.side.member_id],
+    },
+    ("PATCH", "/api/v1/websites/{website_id}/teams/{team_id}"): lambda c: {
+        "capacity": 1 + c.serial % 5
     },
     ("POST", "/api/v1/conversations/{conversation_id}/read"): lambda c: {
         "up_to": c.side.message_id

@@ -84,6 +84,33 @@ def test_an_away_agent_does_not(make_presence: Callable[[], Presence]) -> None:
     asyncio.run(scenario())
 
 
+def test_the_operators_online_are_those_with_an_online_connection(
+    make_presence: Callable[[], Presence],
+) -> None:
+    """What automatic assignment reads (docs/inbox.md "Teams")."""
+
+    async def scenario() -> None:
+        website = unique("website")
+        presence = make_presence()
+        try:
+            assert await presence.agents_online(website) == set()
+            ada1, ada2 = agent_connection_id("ada", "1"), agent_connection_id("ada", "2")
+            bob, cy = agent_connection_id("bob", "1"), agent_connection_id("cy", "1")
+            await presence.set_agent(website, ada1, "online")
+            await presence.set_agent(website, bob, "away")
+            await presence.set_agent(website, cy, "online")
+            await presence.set_agent(website, ada2, "online")  # a second tab
+            assert await presence.agents_online(website) == {"ada", "cy"}
+            await presence.set_agent(website, ada1, None)
+            await presence.set_agent(website, cy, "away")
+            assert await presence.agents_online(website) == {"ada"}
+            assert await presence.website_online(website)
+        finally:
+            await presence.close()
+
+    asyncio.run(scenario())
+
+
 def test_the_website_is_online_while_any_connection_is(
     make_presence: Callable[[], Presence],
 ) -> None:

@@ -477,7 +477,11 @@ def test_conversations_and_messages(harness: Harness) -> None:
             conversation.id, later, reopen=True, unread_for=Author.OPERATOR, returning=True
         )
         assert touched == replace(
-            conversation, updated_at=later, last_message_at=later, unread_by_operator=1
+            conversation,
+            updated_at=later,
+            last_message_at=later,
+            unread_by_operator=1,
+            resolved_at=T0,  # the last resolution stays known after a reopening
         )
         assert not await tx.conversations.touch(
             conversation.id, later, reopen=False, unread_for=None

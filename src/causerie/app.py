@@ -38,9 +38,11 @@ from causerie.web import (
     privacy_api,
     push_api,
     shield_api,
+    teams_api,
     webhooks_api,
     widget_api,
     widget_privacy,
+    widget_ratings,
     ws,
 )
 from causerie.web.access_log import AccessLog
@@ -149,11 +151,13 @@ def create_app(
     app.router.redirect_slashes = False
     app.include_router(widget_api.router)
     app.include_router(widget_privacy.router)
+    app.include_router(widget_ratings.router)
     app.include_router(auth_api.router)
     app.include_router(api_v1.router)
     app.include_router(inbox_tools_api.router)
     app.include_router(files_api.visitor)
     app.include_router(files_api.agent)
+    app.include_router(teams_api.router)
     app.include_router(privacy_api.router)
     app.include_router(push_api.router)
     app.include_router(webhooks_api.router)

@@ -20,6 +20,7 @@ from causerie.domain.wire import (
     agent_session_json,
     conversation_json,
     message_json,
+    rating_json,
     visitor_session_json,
 )
 from causerie.runtime import Runtime
@@ -182,6 +183,7 @@ async def _hydrate(tx: Tx, stream: Stream, events: list[StoredEvent]) -> list[tu
     messages = await tx.messages.get_many(_ids(events, EventType.MESSAGE_CREATED))
     conversations = await tx.conversations.get_many(_ids(events, EventType.CONVERSATION_UPDATED))
     sessions = await tx.sessions.get_many(_ids(events, EventType.SESSION_UPDATED))
+    ratings = await tx.ratings.get_many(_ids(events, EventType.CONVERSATION_RATED))
     out = []
     for event in events:
         payload: dict[str, Any] | None = None
@@ -200,6 +202,8 @@ async def _hydrate(tx: Tx, stream: Stream, events: list[StoredEvent]) -> list[tu
                 visitor_session_json(session) if stream.for_visitor else agent_session_json(session)
             )
             payload = {"session": shown}
+        elif event.type is EventType.CONVERSATION_RATED and event.object_id in ratings:
+            payload = rating_json(ratings[event.object_id])
         elif event.type is EventType.READ:
             payload = {"conversation_id": event.object_id, **event.data}
         elif event.type is EventType.WEBHOOK_DISABLED:

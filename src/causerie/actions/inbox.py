@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from causerie.actions.access import ANY_ROLE, check_role
+from causerie.actions.assignment import do_queue_assignment
 from causerie.actions.audit import do_audit
 from causerie.actions.events import do_emit
 from causerie.actions.profiles import UNSET, apply_profile, checked_changes
@@ -28,6 +29,7 @@ from causerie.domain.models import (
     Session,
 )
 from causerie.domain.ports import Tx
+from causerie.domain.ratings import Rating
 from causerie.domain.webhooks import WebhookEvent
 from causerie.domain.wire import conversation_json
 from causerie.runtime import Runtime
@@ -139,6 +141,7 @@ class Thread:
     session: Session
     messages: list[Message]
     assignee: Operator | None
+    ratings: list[Rating] = field(default_factory=list)
 
 
 async def _conversation(tx: Tx, actor: Actor, conversation_id: str, scope: Scope) -> Conversation:
@@ -161,7 +164,8 @@ async def get_thread(rt: Runtime, actor: Actor, conversation_id: str) -> Thread:
         assignee = (
             await tx.operators.get(conversation.assignee_id) if conversation.assignee_id else None
         )
-    return Thread(conversation, session, messages, assignee)
+        ratings = await tx.ratings.list_for_conversation(conversation.id)
+    return Thread(conversation, session, messages, assignee, ratings)
 
 
 async def get_thread_messages(
@@ -216,7 +220,8 @@ async def do_set_state(
             return conversation
         now = rt.clock.now()
         await tx.conversations.set_state(conversation.id, state, now)
-        updated = replace(conversation, state=state, updated_at=now)
+        resolved_at = now if state is ConversationState.RESOLVED else conversation.resolved_at
+        updated = replace(conversation, state=state, updated_at=now, resolved_at=resolved_at)
         await emit_conversation(rt, tx, updated)
         if state is ConversationState.RESOLVED:
             await do_queue_webhooks(
@@ -231,6 +236,12 @@ async def do_set_state(
                     )
                 ],
             )
+        if (
+            state is ConversationState.RESOLVED
+            and conversation.team_id
+            and conversation.assignee_id
+        ):
+            await do_queue_assignment(rt, tx, conversation.website_id)  # room for one more
     return updated
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from causerie.actions import auto_resolve
+from causerie.actions.assignment import run_assignment, run_assignment_away
 from causerie.actions.file_deletion import SWEEP_EVERY, run_files_delete, run_files_sweep
 from causerie.actions.jobs import Work
 from causerie.actions.mail import (
@@ -49,4 +51,7 @@ KINDS: dict[str, Work] = {
         run_files_sweep, every=lambda settings: max(settings.purge_interval, SWEEP_EVERY)
     ),
     JobKind.WEBHOOK_DELIVER: Work(run_delivery),
+    JobKind.ASSIGNMENT: Work(run_assignment),
+    JobKind.ASSIGNMENT_AWAY: Work(run_assignment_away),
+    JobKind.AUTO_RESOLVE: Work(auto_resolve.run_auto_resolve, every=lambda _: auto_resolve.EVERY),
 }

@@ -142,6 +142,7 @@ async def do_remove_member(rt: Runtime, actor: Actor, website_id: str, operator_
             assert invitation is not None
             await tx.links.delete(invitation.id)
         await tx.members.delete(website_id, operator_id)
+        await tx.teams.remove_member_everywhere(website_id, operator_id)
         do_signal_access_ended(rt, tx, ACCESS_REVOKED, [member_key(website_id, operator_id)])
         for conversation_id in await tx.conversations.unassign_all(website_id, operator_id, now):
             conversation = await tx.conversations.get(conversation_id)

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from causerie.actions import shield
 from causerie.actions.access import ANY_ROLE, check_role
+from causerie.actions.assignment import do_route_new
 from causerie.actions.consent import check_consent
 from causerie.actions.events import Emitter
 from causerie.actions.limits import check_send_rate, check_visitor_message_rate
@@ -198,6 +199,8 @@ async def do_store_message(
     updated = await tx.conversations.touch(
         conversation.id, now, reopen=reopen, unread_for=other_side, returning=started or reopen
     )
+    if started and author is Author.VISITOR and updated is not None:
+        updated = await do_route_new(rt, tx, updated)  # into the website's first team, if any
     if author is Author.VISITOR and session.ip:
         await count_network_day(rt, tx, session.ip, now.date(), sessions=0, messages=1)
         shield.count_after_commit(rt, tx, session.ip, "messages")

@@ -9,10 +9,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from causerie.actions.assignment import do_agent_presence
 from causerie.actions.events import do_signal
 from causerie.domain.errors import Unavailable
 from causerie.domain.events import EventType, Stream
-from causerie.domain.models import Session
+from causerie.domain.hours import availability
+from causerie.domain.models import Session, Website
+from causerie.domain.ports import operator_of_connection
 from causerie.domain.wire import iso
 from causerie.runtime import Runtime
 
@@ -27,7 +30,9 @@ def presence_channel(website_id: str) -> str:
 async def do_set_agent_status(
     rt: Runtime, website_id: str, connection_id: str, status: str | None
 ) -> None:
-    """`online`, `away`, or None when the socket closes; tells visitors if availability changed.
+    """`online`, `away`, or None when the socket closes; tells visitors if availability changed,
+    and has the website's teams assign what waits or hand on what the agent leaves
+    (actions/assignment.py).
 
     While presence is unreachable the change is kept by the node and written at its next
     refresh, after which `do_announce_availability` tells visitors.
@@ -41,6 +46,8 @@ async def do_set_agent_status(
         return
     if after != before:
         do_signal(rt, presence_channel(website_id), EventType.PRESENCE, {"online": after})
+    # `connection_id` names its operator (ports.agent_connection_id).
+    await do_agent_presence(rt, website_id, operator_of_connection(connection_id), status)
 
 
 async def do_announce_availability(
@@ -63,13 +70,24 @@ async def do_announce_availability(
         del announced[gone]
 
 
-async def get_availability(rt: Runtime, website_id: str) -> dict[str, Any]:
-    """Whether an agent is online; reported offline while presence cannot be read."""
+async def get_availability(
+    rt: Runtime, website_id: str, website: Website | None = None
+) -> dict[str, Any]:
+    """Whether an agent is online (reported offline while presence cannot be read), and, when
+    the website has business hours, `hours`: whether it is within them, when it is back, and
+    its away message (domain/hours.py). An agent online makes the chatbox available whatever
+    the schedule says."""
     try:
         online = await rt.presence.website_online(website_id)
     except Unavailable:
         online = False
-    return {"online": online}
+    if website is None:
+        async with rt.store.read() as tx:
+            website = await tx.websites.get(website_id)
+    hours = (
+        availability(website.settings.get("business_hours"), rt.clock.now()) if website else None
+    )
+    return {"online": online} if hours is None else {"online": online, "hours": hours}
 
 
 def _visitor_info(session: Session, since: str | None) -> dict[str, Any]:

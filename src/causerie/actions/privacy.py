@@ -121,7 +121,8 @@ async def _export_sessions(
                 for f in await tx.mail.failures_of_session(session.id)
             ],
         }
-        out.append(session_export(session, website, conversation, messages, mail))
+        ratings = await tx.ratings.list_for_conversation(conversation.id) if conversation else []
+        out.append(session_export(session, website, conversation, messages, mail, ratings=ratings))
     return out
 
 

@@ -20,6 +20,7 @@ class EventType(StrEnum):
     CONVERSATION_UPDATED = "conversation.updated"
     SESSION_UPDATED = "session.updated"
     READ = "read"
+    CONVERSATION_RATED = "conversation.rated"  # a visitor's rating (domain/ratings.py)
     TYPING = "typing"
     PRESENCE = "presence"
     CONVERSATION_DELETED = "conversation.deleted"  # ephemeral: nothing of it is left to replay
@@ -34,6 +35,7 @@ STORED = frozenset(
         EventType.SESSION_UPDATED,
         EventType.READ,
         EventType.WEBHOOK_DISABLED,
+        EventType.CONVERSATION_RATED,
     }
 )
 

@@ -30,6 +30,9 @@ class JobKind(StrEnum):
     FILES_DELETE = "files.delete"  # the bytes of deleted or expired files (P9, P20)
     FILES_SWEEP = "files.sweep"  # stored bytes no row holds (a crash mid-upload); periodic
     WEBHOOK_DELIVER = "webhook.deliver"  # one attempt of a webhook delivery (domain/webhooks.py)
+    ASSIGNMENT = "assignment"  # give a website's waiting conversations to free online agents
+    ASSIGNMENT_AWAY = "assignment.away"  # an agent stayed away: hand their conversations on
+    AUTO_RESOLVE = "auto_resolve"  # resolve conversations idle past their website's setting
 
 
 # A job that succeeded is deleted; one that raised is retried after `backoff(attempts)`, and

@@ -183,6 +183,8 @@ class Conversation:
     visitor_read_up_to: str | None = None
     operator_read_up_to: str | None = None
     labels: tuple[str, ...] = ()  # ids of the website's labels (domain/labels.py)
+    team_id: str | None = None  # the team it waits in or was assigned through (domain/teams.py)
+    resolved_at: datetime | None = None  # its last resolution (the one a rating rates)
 
 
 @dataclass(frozen=True)

@@ -234,6 +234,24 @@ PERSONAL: tuple[PersonalField, ...] = (
         _FILES,
     ),
     PersonalField(
+        "ratings",
+        "rating",
+        Subject.VISITOR,
+        "opinion (a rating of 1 to 5)",
+        "let the website's team know how a resolved conversation went, and count it in reports",
+        Basis.CONSENT,
+        "with the conversation it rates (deleted with it)",
+    ),
+    PersonalField(
+        "ratings",
+        "comment",
+        Subject.VISITOR,
+        "opinion (the words given with a rating)",
+        "let the website's team know how a resolved conversation went",
+        Basis.CONSENT,
+        "with the conversation it rates (deleted with it)",
+    ),
+    PersonalField(
         "operators",
         "email",
         Subject.OPERATOR,
@@ -423,6 +441,8 @@ PERSONAL: tuple[PersonalField, ...] = (
 # Columns that hold no personal data, by table, with the reason. Ids are random (tokens.new_id)
 # and mean nothing outside the database; token hashes cannot be turned back into tokens.
 _IDS = "random identifiers"
+_TEAM = "the website's own configuration: a team's name, mode and capacity"
+_TEAM_SEAT = "ids and the time of an operator's last assignment (round robin)"
 NOT_PERSONAL: dict[str, str] = {
     "block_rules.id": "a block rule's id, kind, scope, author and times",
     "block_rules.website_id": "a block rule's id, kind, scope, author and times",
@@ -504,6 +524,23 @@ NOT_PERSONAL: dict[str, str] = {
     "webhook_deliveries.status_code": "the receiver's HTTP status",
     "webhook_deliveries.latency_ms": "a duration",
     "webhook_deliveries.error": "why an attempt failed: a status, a timeout or a refusal",
+    "teams.id": _TEAM,
+    "teams.website_id": _TEAM,
+    "teams.name": _TEAM,
+    "teams.mode": _TEAM,
+    "teams.capacity": _TEAM,
+    "teams.created_at": _TEAM,
+    "team_members.team_id": _TEAM_SEAT,
+    "team_members.operator_id": _TEAM_SEAT,
+    "team_members.last_assigned_at": _TEAM_SEAT,
+    "conversations.team_id": "a conversation's state, times, counts and ids",
+    "conversations.resolved_at": "a conversation's state, times, counts and ids",
+    "ratings.id": _IDS,
+    "ratings.website_id": _IDS,
+    "ratings.conversation_id": _IDS,
+    "ratings.operator_id": _IDS,
+    "ratings.resolved_at": "the time of the resolution rated, and of the rating",
+    "ratings.created_at": "the time of the resolution rated, and of the rating",
     "purge_runs.*": "counts per retention rule",
     # Mail (docs/notifications.md): ids, hashes and times; the addresses are declared above.
     "reply_addresses.token_hash": "SHA-256 of a reply address's 256-bit token",
@@ -627,6 +664,7 @@ ERASED_BY: dict[str, tuple[Rule, ...]] = {
     "mail_opt_outs.*": _WITH_SESSION,
     "notification_preferences.*": (),  # kept while the account exists, and removed with it
     "files.*": (*_WITH_SESSION, Rule.FILES),
+    "ratings.*": _WITH_SESSION,  # with their conversation (a cascading foreign key)
     "logins.*": (Rule.EXPIRED_LOGINS,),
     "audit_log.actor_id": (Rule.AUDIT_ENTRIES,),
     "webhook_deliveries.*": (*_WITH_SESSION, Rule.WEBHOOK_DELIVERIES),

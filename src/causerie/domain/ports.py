@@ -29,11 +29,13 @@ from causerie.domain.repositories.members import Members
 from causerie.domain.repositories.messages import Messages
 from causerie.domain.repositories.operators import Operators
 from causerie.domain.repositories.push import PushSubscriptions
+from causerie.domain.repositories.ratings import Ratings
 from causerie.domain.repositories.replies import CannedReplies
 from causerie.domain.repositories.retention import Retention
 from causerie.domain.repositories.sessions import Sessions
 from causerie.domain.repositories.shield import ShieldStore
 from causerie.domain.repositories.stats import Stats
+from causerie.domain.repositories.teams import Teams
 from causerie.domain.repositories.webhooks import Webhooks
 from causerie.domain.repositories.websites import Websites
 from causerie.domain.webhooks import Answer
@@ -65,6 +67,8 @@ class Tx(Protocol):
     mail: MailState
     files: Files
     webhooks: Webhooks
+    teams: Teams
+    ratings: Ratings
 
     def on_commit(self, callback: Callable[[], None]) -> None: ...
 
@@ -147,6 +151,11 @@ def agent_connection_id(operator_id: str, random_id: str) -> str:
     return f"{operator_id}.{random_id}"
 
 
+def operator_of_connection(connection_id: str) -> str:
+    """Whose agent socket `connection_id` is (`agent_connection_id`'s operator id)."""
+    return connection_id.partition(".")[0]
+
+
 class Presence(Protocol):
     """Who is connected now, across nodes: agents (online or away) and visitors, per website.
 
@@ -162,6 +171,10 @@ class Presence(Protocol):
     async def website_online(self, website_id: str) -> bool: ...
     async def agent_connected(self, website_id: str, operator_id: str) -> bool:
         """Whether the operator has a socket open on the website (online or away)."""
+        ...
+
+    async def agents_online(self, website_id: str) -> set[str]:
+        """The ids of the operators with a socket `online` on the website (assignment)."""
         ...
 
     async def set_visitor(

@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from causerie.domain.models import Conversation, Message, Session, Website
-from causerie.domain.wire import iso, message_json
+from causerie.domain.ratings import Rating
+from causerie.domain.wire import iso, message_json, rating_json
 
 EXPORT_FORMAT = "causerie.personal-data/1"
 LEGAL_FORMAT = "causerie.legal-export/1"
@@ -26,6 +27,7 @@ def session_export(
     conversation: Conversation | None,
     messages: list[Message],
     mail: dict[str, Any] | None = None,
+    ratings: list[Rating] | None = None,
 ) -> dict[str, Any]:
     """`mail`: the visitor's mail state (docs/notifications.md): when they unsubscribed, and
     their addresses the mail server refused."""
@@ -64,6 +66,7 @@ def session_export(
                 "state": conversation.state.value,
                 "created_at": iso(conversation.created_at),
                 "messages": [message_json(m) for m in messages],
+                "ratings": [rating_json(r) for r in ratings or []],
             }
             if conversation
             else None

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from causerie.domain.errors import Invalid
+from causerie.domain.hours import check_hours
 from causerie.domain.models import Website
 
 NAME_MAX = 100
@@ -17,6 +18,7 @@ NAME_MAX = 100
 
 LOCALES = ("en", "fr")
 RETENTION_DAYS_MAX = 36500
+AUTO_RESOLVE_MINUTES_MAX = 43200  # 30 days
 """The longest retention a website may set for a rule, in days (and never more than the
 server's own setting)."""
 
@@ -66,12 +68,16 @@ SETTINGS = (
     ),
 )
 """The settings a website sets one by one; `retention` (days per rule of `WEBSITE_RULES`, at
-most `RETENTION_DAYS_MAX`) and `consent_version` (counted here) complete the stored settings."""
+most `RETENTION_DAYS_MAX`), `consent_version` (counted here), `business_hours` (domain/hours.py)
+and `auto_resolve_minutes` (1 to `AUTO_RESOLVE_MINUTES_MAX`, or null: never) complete the stored
+settings."""
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     **{setting.name: setting.default for setting in SETTINGS},
     "consent_version": 0,
     "retention": {},
+    "business_hours": None,
+    "auto_resolve_minutes": None,
 }
 
 
@@ -120,6 +126,18 @@ def check_settings(
                 raise _fail("retention: an object of days per rule")
             else:
                 merged[key] = _retention({**(current.get("retention") or {}), **value}, limits)
+        elif key == "business_hours":
+            merged[key] = check_hours(value)
+        elif key == "auto_resolve_minutes":
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or not 1 <= value <= AUTO_RESOLVE_MINUTES_MAX
+            ):
+                raise _fail(
+                    f"auto_resolve_minutes: minutes from 1 to {AUTO_RESOLVE_MINUTES_MAX}, or null"
+                )
+            merged[key] = value
         elif key in _BY_NAME:
             merged[key] = _check(_BY_NAME[key], value)
         else:

@@ -20,8 +20,10 @@ from causerie.domain.models import (
     Website,
 )
 from causerie.domain.push import PushSubscription
+from causerie.domain.ratings import Rating
 from causerie.domain.replies import CannedReply
 from causerie.domain.shield import BlockRule
+from causerie.domain.teams import Team
 from causerie.domain.webhooks import Delivery, Webhook
 from causerie.domain.websites import public_settings
 
@@ -125,6 +127,7 @@ def conversation_json(conversation: Conversation, *, for_visitor: bool) -> dict[
         out["session_id"] = conversation.session_id
         out["website_id"] = conversation.website_id
         out["assignee_id"] = conversation.assignee_id
+        out["team_id"] = conversation.team_id
         out["unread_by_visitor"] = conversation.unread_by_visitor
         out["labels"] = list(conversation.labels)
     return out
@@ -282,4 +285,27 @@ def block_rule_json(rule: BlockRule) -> dict[str, Any]:
         "created_at": iso(rule.created_at),
         "created_by": rule.created_by,
         "expires_at": iso(rule.expires_at),
+    }
+
+
+def team_json(team: Team) -> dict[str, Any]:
+    return {
+        "id": team.id,
+        "website_id": team.website_id,
+        "name": team.name,
+        "mode": team.mode.value,
+        "capacity": team.capacity,
+        "members": list(team.members),
+        "created_at": iso(team.created_at),
+    }
+
+
+def rating_json(rating: Rating) -> dict[str, Any]:
+    """A visitor's rating: also the payload of `conversation.rated`."""
+    return {
+        "conversation_id": rating.conversation_id,
+        "rating": rating.rating,
+        "comment": rating.comment,
+        "resolved_at": iso(rating.resolved_at),
+        "created_at": iso(rating.created_at),
     }

@@ -7,6 +7,7 @@ import { randomId, visitorName } from "./format.js";
 import { announce } from "./notify.js";
 import { Socket } from "./socket.js";
 import { onWebhookDisabled } from "./webhooks.js";
+import { applyRating } from "./service.js";
 import { FILTERS, emit, matchesFilter, savePrefs, sortList, state } from "./store.js";
 
 const ACK_TIMEOUT = 8000; // then the message goes again over HTTP, with the same client_id
@@ -219,6 +220,9 @@ function applyFrame(websiteId, frame) {
     case "presence":
       onPresence(websiteId, frame);
       break;
+    case "conversation.rated":
+      if (applyRating(state.current, frame)) emit("messages");
+      break;
     case "conversation.deleted": // not sent by the server yet: ready for when it is
       onDeleted(frame.conversation_id);
       break;
@@ -416,6 +420,7 @@ export async function openConversation(id) {
     session: data.session,
     assignee: data.assignee || null,
     messages: data.messages || [],
+    ratings: data.ratings || [],
     hasOlder: (data.messages || []).length >= 50,
     pending: new Map(),
     typing: null,

@@ -11,6 +11,7 @@ import { enableNotifications, notificationsSupported, playTone, unlockAudio } fr
 import { labelsPage } from "./labels.js";
 import { repliesPage } from "./replies.js";
 import { pushSection } from "./push.js";
+import { hoursPage, teamsPage } from "./service.js";
 
 const PAGES = [
   ["website", "Website"],
@@ -19,6 +20,8 @@ const PAGES = [
   ["replies", "Canned replies"],
   ["labels", "Labels"],
   ["webhooks", "Webhooks"],
+  ["teams", "Teams"],
+  ["hours", "Business hours"],
   ["tokens", "API tokens"],
   ["account", "My account"],
 ];
@@ -31,7 +34,8 @@ export function renderSettings(container, page, { onWebsitesChanged }) {
     el("ul", { class: "plain" }, PAGES.map(([key, label]) => el("li", {},
       el("a", { href: `#/settings/${key}`, "aria-current": key === current ? "page" : false, text: label })))));
   replace(container, el("div", { class: "settings" }, nav, content));
-  const pages = { website: websitePage, embed: embedPage, operators: operatorsPage, replies: repliesPage, labels: labelsPage, webhooks: webhooksPage, tokens: tokensPage, account: accountPage, "new-website": newWebsitePage };
+  const pages = { website: websitePage, embed: embedPage, operators: operatorsPage, replies: repliesPage, labels: labelsPage, webhooks: webhooksPage, tokens: tokensPage, account: accountPage, "new-website": newWebsitePage,
+    teams: (c) => (state.websiteId ? teamsPage(c) : noWebsite(c)), hours: (c) => (state.websiteId ? hoursPage(c) : noWebsite(c)) };
   pages[current](content, { onWebsitesChanged }).catch((failure) => {
     content.append(el("p", { class: "form-error", role: "alert", text: failure.message }));
   });

@@ -12,6 +12,7 @@ import {
 import { chipsOf, ensureLabels, labelsButton, openPicker } from "./labels.js";
 import { attachSlashMenu } from "./replies.js";
 import { avatar } from "./list.js";
+import { ratingItems, transferControl } from "./service.js";
 
 const MAX_BODY = 10000;
 const drafts = new Map(); // conversation id -> {text, note}
@@ -91,6 +92,7 @@ function renderHead(container) {
   const tools = el("div", { class: "tools" },
     el("label", { class: "assign" }, el("span", { class: "label", text: "Assignee" }), select),
     labelsButton(conversation, putLabels),
+    transferControl(conversation),
     resolved
       ? el("button", { type: "button", class: "button", id: "reopen", text: "Reopen", onclick: () => act(reopen, "Reopened.") })
       : el("button", { type: "button", class: "button primary", id: "resolve", text: "Resolve", onclick: () => act(resolve, "Resolved.") }),
@@ -205,6 +207,7 @@ function renderLog(container, detail = {}) {
     items.push(messageItem(m, current.session, mark));
   });
   for (const pending of current.pending.values()) items.push(messageItem(pending, current.session, null));
+  items.push(...ratingItems(current.ratings));
   if (!items.length) items.push(el("p", { class: "muted center", text: "No message yet." }));
   replace(log, items);
   if (detail.older) log.scrollTop = log.scrollHeight - fromBottom;

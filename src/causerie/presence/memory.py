@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from causerie.domain.ports import operator_of_connection
+
 
 class MemoryPresence:
     def __init__(self) -> None:
@@ -22,6 +24,10 @@ class MemoryPresence:
     async def website_online(self, website_id: str) -> bool:
         agents = self._agents.get(website_id)
         return agents is not None and "online" in agents.values()
+
+    async def agents_online(self, website_id: str) -> set[str]:
+        agents = self._agents.get(website_id, {})
+        return {operator_of_connection(key) for key, status in agents.items() if status == "online"}
 
     async def agent_connected(self, website_id: str, operator_id: str) -> bool:
         prefix = operator_id + "."

@@ -27,6 +27,7 @@ import math
 from typing import Any
 
 from causerie.broker.redis_client import KEY_PREFIX, REDIS_DOWN, open_client
+from causerie.domain.ports import operator_of_connection
 from causerie.presence import PresenceUnavailable
 
 # KEYS[1]: a hash; ARGV[1]: ttl in ms; then field, payload pairs. Writes them expiring in ttl.
@@ -79,6 +80,10 @@ class RedisPresence:
 
     async def website_online(self, website_id: str) -> bool:
         return "online" in (await self._read(_agents_key(website_id))).values()
+
+    async def agents_online(self, website_id: str) -> set[str]:
+        agents = await self._read(_agents_key(website_id))
+        return {operator_of_connection(key) for key, status in agents.items() if status == "online"}
 
     async def agent_connected(self, website_id: str, operator_id: str) -> bool:
         prefix = operator_id + "."

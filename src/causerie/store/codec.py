@@ -36,6 +36,7 @@ from causerie.domain.models import (
     Website,
 )
 from causerie.domain.push import PushSubscription
+from causerie.domain.ratings import Rating
 from causerie.domain.replies import CannedReply
 from causerie.store import schema
 
@@ -161,3 +162,4 @@ label = Codec(Label, list(schema.labels.c))
 push_subscription = Codec(PushSubscription, list(schema.push_subscriptions.c))
 reply_address = Codec(ReplyAddress, list(schema.reply_addresses.c))
 mail_failure = Codec(MailFailure, list(schema.mail_failures.c))
+rating = Codec(Rating, list(schema.ratings.c))

@@ -146,6 +146,30 @@ sessions = Table(
     Index(None, "email"),
 )
 
+# Teams of a website's operators: new conversations are assigned among the online members of a
+# `round_robin` team under `capacity` open conversations each (docs/inbox.md "Teams").
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "website_id"),
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    Column("team_id", ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    Column("operator_id", ForeignKey("operators.id", ondelete="CASCADE"), primary_key=True),
+    # Round robin: the member assigned longest ago (or never) is offered the next conversation.
+    Column("last_assigned_at", UTCDateTime),
+    Index(None, "operator_id"),
+)
+
 conversations = Table(
     "conversations",
     metadata,
@@ -168,6 +192,10 @@ conversations = Table(
     Column("operator_read_up_to", String(ID)),
     # The ids of the website's labels on it, a JSON list (domain/labels.py).
     Column("labels", Json, nullable=False, server_default="[]"),
+    # The team the conversation waits in or was assigned through (docs/inbox.md "Teams"), and
+    # when it was last resolved (the resolution a rating rates).
+    Column("team_id", ForeignKey("teams.id", ondelete="SET NULL")),
+    Column("resolved_at", UTCDateTime),
     Index(None, "website_id", "state", "last_message_at"),
     Index(None, "website_id", "last_message_at"),
     Index(None, "website_id", "assignee_id", "last_message_at"),
@@ -506,4 +534,23 @@ webhook_deliveries = Table(
     Index(None, "webhook_id", "created_at"),
     Index(None, "session_id"),
     Index(None, "created_at"),
+)
+
+# A visitor's rating of a resolved conversation: one per resolution (`resolved_at`, the
+# conversation's at the time), a re-rate replaces it. Kept for reports (per website, per day, per
+# operator who held the conversation); the comment is the visitor's words and goes with the
+# conversation (P20) and the person (P9).
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), nullable=False),
+    Column("conversation_id", ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    Column("operator_id", ForeignKey("operators.id", ondelete="SET NULL")),
+    Column("resolved_at", UTCDateTime, nullable=False),
+    Column("rating", Integer, nullable=False),
+    Column("comment", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("conversation_id", "resolved_at"),
+    Index(None, "website_id", "created_at"),
 )

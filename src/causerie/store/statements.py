@@ -189,7 +189,11 @@ MESSAGE_BY_CLIENT_ID = Query(
 def _latest(include_notes: bool, before: bool) -> Any:
     stmt = MESSAGE_SELECT.where(messages.c.conversation_id == bindparam("conversation"))
     if not include_notes:
-        stmt = stmt.where(messages.c.type != MessageType.NOTE.value)
+        # Notes and event lines (transfers, automatic resolutions) are the agents' only.
+        stmt = stmt.where(
+            messages.c.type != MessageType.NOTE.value,
+            messages.c.type != MessageType.EVENT.value,
+        )
     if before:
         pivot = (
             select(messages.c.seq)
@@ -261,7 +265,12 @@ class _Upserts:
         )
         self.insert_conversation = Prepared(
             insert(conversations)
-            .values(_insert_values(conversations, ("visitor_read_up_to", "operator_read_up_to")))
+            .values(
+                _insert_values(
+                    conversations,
+                    ("visitor_read_up_to", "operator_read_up_to", "team_id", "resolved_at"),
+                )
+            )
             .on_conflict_do_nothing()
         )
 

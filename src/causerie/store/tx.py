@@ -19,11 +19,13 @@ from causerie.domain.repositories.members import Members
 from causerie.domain.repositories.messages import Messages
 from causerie.domain.repositories.operators import Operators
 from causerie.domain.repositories.push import PushSubscriptions
+from causerie.domain.repositories.ratings import Ratings
 from causerie.domain.repositories.replies import CannedReplies
 from causerie.domain.repositories.retention import Retention
 from causerie.domain.repositories.sessions import Sessions
 from causerie.domain.repositories.shield import ShieldStore
 from causerie.domain.repositories.stats import Stats
+from causerie.domain.repositories.teams import Teams
 from causerie.domain.repositories.webhooks import Webhooks
 from causerie.domain.repositories.websites import Websites
 from causerie.store.db import Db
@@ -42,11 +44,13 @@ from causerie.store.repositories.members import SqlMembers
 from causerie.store.repositories.messages import SqlMessages
 from causerie.store.repositories.operators import SqlOperators
 from causerie.store.repositories.push import SqlPushSubscriptions
+from causerie.store.repositories.ratings import SqlRatings
 from causerie.store.repositories.replies import SqlCannedReplies
 from causerie.store.repositories.retention import SqlRetention
 from causerie.store.repositories.sessions import SqlSessions
 from causerie.store.repositories.shield import SqlShield
 from causerie.store.repositories.stats import SqlStats
+from causerie.store.repositories.teams import SqlTeams
 from causerie.store.repositories.webhooks import SqlWebhooks
 from causerie.store.repositories.websites import SqlWebsites
 
@@ -72,11 +76,13 @@ class Repositories:
         "messages",
         "operators",
         "push",
+        "ratings",
         "replies",
         "retention",
         "sessions",
         "shield",
         "stats",
+        "teams",
         "webhooks",
         "websites",
     )
@@ -105,6 +111,8 @@ class Repositories:
         self.mail: MailState = SqlMailState(db)
         self.files: Files = SqlFiles(db)
         self.webhooks: Webhooks = SqlWebhooks(db)
+        self.teams: Teams = SqlTeams(db)
+        self.ratings: Ratings = SqlRatings(db)
 
 
 class SqlTx:
@@ -137,6 +145,8 @@ class SqlTx:
         self.mail: MailState = r.mail
         self.files: Files = r.files
         self.webhooks: Webhooks = r.webhooks
+        self.teams: Teams = r.teams
+        self.ratings: Ratings = r.ratings
         self._on_commit: list[Callable[[], None]] = []
 
     def on_commit(self, callback: Callable[[], None]) -> None:

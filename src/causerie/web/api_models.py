@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from causerie.domain.retention import WEBSITE_RULES
-from causerie.domain.websites import NAME_MAX, RETENTION_DAYS_MAX, SETTINGS, Setting
+from causerie.domain.teams import CAPACITY_MAX, DEFAULT_CAPACITY, MEMBERS_MAX
+from causerie.domain.teams import NAME_MAX as TEAM_NAME_MAX
+from causerie.domain.websites import (
+    AUTO_RESOLVE_MINUTES_MAX,
+    NAME_MAX,
+    RETENTION_DAYS_MAX,
+    SETTINGS,
+    Setting,
+)
 from causerie.web.schemas import Strict
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
@@ -173,6 +181,12 @@ _RetentionPatch: type[_Patch] = create_model(
 )
 _SETTING_FIELDS: dict[str, Any] = {setting.name: _setting_field(setting) for setting in SETTINGS}
 _SETTING_FIELDS["retention"] = (_RetentionPatch | None, None)
+# Checked field by field by the domain (domain/hours.py), which names what is wrong.
+_SETTING_FIELDS["business_hours"] = (dict[str, Any] | None, None)
+_SETTING_FIELDS["auto_resolve_minutes"] = (
+    int | None,
+    Field(default=None, ge=1, le=AUTO_RESOLVE_MINUTES_MAX),
+)
 _SettingsPatch: type[_Patch] = create_model(
     "SettingsPatch",
     __base__=_Patch,
@@ -284,6 +298,7 @@ class ConversationOut(Out):
     assignee_id: str | None
     unread_by_visitor: int
     labels: list[str]
+    team_id: str | None
 
 
 class MessageOperator(Out):
@@ -360,11 +375,20 @@ class SessionOut(Out):
     profile: ProfileOut
 
 
+class RatingOut(Out):
+    conversation_id: str
+    rating: int
+    comment: str | None
+    resolved_at: str | None
+    created_at: str | None
+
+
 class ThreadOut(Out):
     conversation: ConversationOut
     session: SessionOut
     messages: list[MessageOut]
     assignee: OperatorOut | None
+    ratings: list[RatingOut]
 
 
 class MessagesOut(Out):
@@ -390,6 +414,45 @@ class SessionBody(Out):
 
 class AssignIn(Strict):
     operator_id: Id | None
+
+
+class TransferIn(Strict):
+    """One of the two: an operator of the website, or one of its teams."""
+
+    operator_id: Id | None = None
+    team_id: Id | None = None
+
+
+class TeamIn(Strict):
+    name: str = Field(max_length=TEAM_NAME_MAX)
+    mode: Literal["round_robin", "manual"] = "round_robin"
+    capacity: int = Field(default=DEFAULT_CAPACITY, ge=1, le=CAPACITY_MAX)
+    members: list[Id] = Field(default_factory=list, max_length=MEMBERS_MAX)
+
+
+class TeamPatch(Strict):
+    name: str | None = Field(default=None, max_length=TEAM_NAME_MAX)
+    mode: Literal["round_robin", "manual"] | None = None
+    capacity: int | None = Field(default=None, ge=1, le=CAPACITY_MAX)
+    members: list[Id] | None = Field(default=None, max_length=MEMBERS_MAX)
+
+
+class TeamOut(Out):
+    id: str
+    website_id: str
+    name: str
+    mode: Literal["round_robin", "manual"]
+    capacity: int
+    members: list[str]
+    created_at: str | None
+
+
+class TeamBody(Out):
+    team: TeamOut
+
+
+class TeamsOut(Out):
+    teams: list[TeamOut]
 
 
 class ReadIn(Strict):

@@ -43,6 +43,7 @@ from causerie.domain.wire import (
     member_json,
     message_json,
     operator_json,
+    rating_json,
     summary_json,
     website_json,
 )
@@ -303,6 +304,7 @@ async def read_conversation(conversation_id: str, rt: Rt, actor: CurrentActor) -
         "session": agent_session_json(thread.session),
         "messages": [message_json(m) for m in thread.messages],
         "assignee": operator_json(thread.assignee) if thread.assignee else None,
+        "ratings": [rating_json(r) for r in thread.ratings],
     }
 
 

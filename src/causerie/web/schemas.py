@@ -58,3 +58,8 @@ class ProfileIn(Strict):
 
 class ConsentIn(Strict):
     version: int = Field(ge=1, le=1_000_000)
+
+
+class RatingIn(Strict):
+    rating: int = Field(ge=1, le=5, strict=True)
+    comment: str | None = Field(default=None, max_length=1000)

@@ -67,7 +67,7 @@ async def open_session(website_id: str, request: Request) -> JSONResponse:
                 "id": website.id,
                 "name": website.name,
                 "settings": settings,
-                "availability": await get_availability(rt, website.id),
+                "availability": await get_availability(rt, website.id, website),
             },
             "cookie": {
                 "name": f"causerie_session_{website.id}",

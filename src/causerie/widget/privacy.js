@@ -47,6 +47,8 @@ const STRINGS = {
  * @param {import("./chatbox.js").Chatbox} app */
 export async function install(app) {
   const view = /** @type {import("./view.js").View} */ (app.view);
+  // What the team tells the visitor (business hours, the rating): loaded on opening too.
+  import("./service.js").then((m) => m.install(app)).catch((error) => console.error("Causerie:", error));
   /** @param {keyof typeof STRINGS.en} key */
   const t = (key) => STRINGS[view.locale][key];
   const { root, panel, form, composer } = view.ui;

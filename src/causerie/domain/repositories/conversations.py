@@ -36,9 +36,15 @@ class Conversations(Protocol):
         """
         ...
 
-    async def set_state(
-        self, conversation_id: str, state: ConversationState, at: datetime
-    ) -> None: ...
+    async def set_state(self, conversation_id: str, state: ConversationState, at: datetime) -> None:
+        """Resolving also records `resolved_at` (the resolution a rating rates)."""
+        ...
+
+    async def idle(self, website_id: str, before: datetime, limit: int) -> list[Conversation]:
+        """The website's open conversations whose last message is older than `before`, oldest
+        first (auto-resolve)."""
+        ...
+
     async def set_assignee(
         self, conversation_id: str, operator_id: str | None, at: datetime
     ) -> None: ...

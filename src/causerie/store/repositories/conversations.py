@@ -109,11 +109,25 @@ class SqlConversations(SqlRepository):
         return True
 
     async def set_state(self, conversation_id: str, state: ConversationState, at: datetime) -> None:
+        resolved = {"resolved_at": at} if state is ConversationState.RESOLVED else {}
         await self._db.execute(
             update(conversations)
             .where(conversations.c.id == conversation_id)
-            .values(state=state.value, updated_at=at)
+            .values(state=state.value, updated_at=at, **resolved)
         )
+
+    async def idle(self, website_id: str, before: datetime, limit: int) -> list[Conversation]:
+        rows = await self._db.execute(
+            select(conversations)
+            .where(
+                conversations.c.website_id == website_id,
+                conversations.c.state == ConversationState.OPEN.value,
+                conversations.c.last_message_at < before,
+            )
+            .order_by(conversations.c.last_message_at)
+            .limit(limit)
+        )
+        return [codec.conversation(row) for row in rows]
 
     async def set_assignee(
         self, conversation_id: str, operator_id: str | None, at: datetime

@@ -1,0 +1,81 @@
+"""Auto-resolve: a website's open conversations without a message for its
+`auto_resolve_minutes` are resolved by the periodic `auto_resolve` job, with an event line in
+the thread (agents only) and `conversation.updated` both ways; a visitor who writes again
+reopens theirs (actions/messages.py). See docs/inbox.md "Auto-resolve"."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from causerie.actions.assignment import add_conversation, do_queue_assignment
+from causerie.actions.events import Emitter
+from causerie.domain.events import EventType, Stream
+from causerie.domain.jobs import Job
+from causerie.domain.models import Author, ConversationState, Message, MessageType
+from causerie.domain.wire import message_json
+from causerie.runtime import Runtime
+from causerie.tokens import new_id
+
+EVERY = timedelta(minutes=1)  # how often the job looks; a resolution is at most this late
+BATCH = 100
+
+
+async def do_auto_resolve(rt: Runtime) -> int:
+    """Resolve every idle conversation of the websites that set a period; how many. Harmless
+    when repeated: only open conversations idle past the period are taken."""
+    async with rt.store.read() as tx:
+        websites = await tx.websites.list_all()
+    resolved = 0
+    for website in websites:
+        minutes = website.settings.get("auto_resolve_minutes")
+        if not isinstance(minutes, int) or minutes <= 0:
+            continue
+        while True:
+            now = rt.clock.now()
+            async with rt.store.transaction() as tx:
+                idle = await tx.conversations.idle(
+                    website.id, now - timedelta(minutes=minutes), BATCH
+                )
+                emitter = Emitter(rt)
+                for conversation in idle:
+                    await tx.conversations.set_state(
+                        conversation.id, ConversationState.RESOLVED, now
+                    )
+                    add_conversation(
+                        emitter,
+                        replace(
+                            conversation,
+                            state=ConversationState.RESOLVED,
+                            updated_at=now,
+                            resolved_at=now,
+                        ),
+                    )
+                    line = Message(
+                        id=new_id(),
+                        conversation_id=conversation.id,
+                        author=Author.SYSTEM,
+                        type=MessageType.EVENT,
+                        body=f"Resolved automatically after {minutes} minutes without messages",
+                        client_id=f"auto-resolve:{new_id()}",
+                        created_at=now,
+                    )
+                    await tx.messages.insert(line)
+                    emitter.add(
+                        Stream.of_website(website.id),
+                        EventType.MESSAGE_CREATED,
+                        line.id,
+                        {"message": message_json(line)},
+                        session_id=conversation.session_id,
+                    )
+                await emitter.flush(tx)
+                if any(c.assignee_id for c in idle):
+                    await do_queue_assignment(rt, tx, website.id)
+            resolved += len(idle)
+            if len(idle) < BATCH:
+                break
+    return resolved
+
+
+async def run_auto_resolve(rt: Runtime, job: Job) -> None:
+    await do_auto_resolve(rt)

@@ -1,0 +1,149 @@
+/* Causerie chatbox, what the website's team tells the visitor (docs/widget.md): outside its
+ * business hours, when it is back and its away message; once the conversation is resolved, a
+ * rating (1 to 5 stars and an optional comment). Loaded by privacy.js when the chatbox is first
+ * opened, so that it costs nothing before. */
+
+import { el } from "./view.js";
+
+const STRINGS = {
+  en: {
+    back: "We're away. Back {when}.", closed: "We're away right now.",
+    leave: "Leave a message: we'll answer as soon as we're back.",
+    ask: "How was this conversation?", star: "{n} out of 5", comment: "Anything to add? (optional)",
+    send: "Send", thanks: "Thanks for your rating!", change: "Change my rating", failed: "That did not work. Please try again.",
+  },
+  fr: {
+    back: "Nous sommes absents. De retour {when}.", closed: "Nous sommes absents pour le moment.",
+    leave: "Laissez un message : nous répondrons dès notre retour.",
+    ask: "Comment s'est passée cette conversation ?", star: "{n} sur 5",
+    comment: "Quelque chose à ajouter ? (facultatif)", send: "Envoyer",
+    thanks: "Merci pour votre note !", change: "Modifier ma note", failed: "Cela n'a pas marché. Merci de réessayer.",
+  },
+};
+
+/** Called once with the chatbox, once it has its view and its session.
+ * @param {import("./chatbox.js").Chatbox} app */
+export async function install(app) {
+  const view = /** @type {import("./view.js").View} */ (app.view);
+  /** @param {keyof typeof STRINGS.en} key */
+  const t = (key) => STRINGS[view.locale][key];
+  const { messages, form } = view.ui;
+
+  // -- outside business hours: a notice above the messages ---------------------------------
+  const away = el("div", { class: "away", part: "away", role: "status", hidden: true });
+  messages.before(away);
+
+  function renderAway() {
+    /** @type {{open: boolean, back_at: string | null, away_message: string} | undefined} */
+    const hours = /** @type {any} */ (app.website.availability)?.hours;
+    const closed = !!hours && !hours.open && !app.online;
+    away.hidden = !closed;
+    if (!closed || !hours) return;
+    const when = hours.back_at && new Date(hours.back_at).toLocaleString(view.locale, { weekday: "long", hour: "2-digit", minute: "2-digit" });
+    away.replaceChildren(
+      el("p", { class: "back", text: when ? t("back").replace("{when}", when) : t("closed") }),
+      hours.away_message ? el("p", { text: hours.away_message }) : "",
+      el("p", { class: "leave", text: t("leave") }),
+    );
+  }
+
+  // -- a resolved conversation: the rating -------------------------------------------------
+  const box = /** @type {HTMLFormElement} */ (el("form", { class: "rating", part: "rating", hidden: true }));
+  form.before(box);
+  let resolved = false;
+  /** @type {{rating: number, comment: string | null} | null} */
+  let rated = null;
+  let editing = false;
+  let chosen = 0;
+
+  function renderRating() {
+    box.hidden = !resolved;
+    if (!resolved) return;
+    if (rated && !editing) {
+      const change = el("button", { type: "button", class: "link", text: t("change") });
+      change.addEventListener("click", () => {
+        editing = true;
+        renderRating();
+      });
+      box.replaceChildren(el("p", { class: "thanks", text: `${"★".repeat(rated.rating)} ${t("thanks")}` }), change);
+      return;
+    }
+    const stars = el("div", { class: "stars", role: "radiogroup", "aria-label": t("ask") });
+    for (let n = 1; n <= 5; n += 1) {
+      const star = el("button", { type: "button", class: "star", role: "radio", "aria-checked": String(n === chosen), "aria-label": t("star").replace("{n}", String(n)), "data-rating": String(n), text: n <= chosen ? "★" : "☆" });
+      star.addEventListener("click", () => {
+        chosen = n;
+        const comment = /** @type {HTMLTextAreaElement | null} */ (box.querySelector("textarea"));
+        const kept = comment?.value || "";
+        renderRating();
+        const again = /** @type {HTMLTextAreaElement | null} */ (box.querySelector("textarea"));
+        if (again) again.value = kept;
+      });
+      stars.append(star);
+    }
+    const comment = el("textarea", { class: "comment", rows: "2", maxlength: "1000", "aria-label": t("comment"), placeholder: t("comment") });
+    box.replaceChildren(el("p", { text: t("ask") }), stars, comment, el("button", { type: "submit", class: "send-rating", text: t("send"), disabled: !chosen }), el("p", { class: "error", role: "alert", hidden: true }));
+  }
+
+  box.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!chosen || !conversationId) return;
+    const comment = /** @type {HTMLTextAreaElement} */ (box.querySelector("textarea")).value.trim();
+    try {
+      const data = await app.session.api("POST", `/session/conversations/${encodeURIComponent(conversationId)}/rating`, { rating: chosen, comment: comment || null });
+      rated = data.rating;
+      editing = false;
+      renderRating();
+    } catch {
+      const error = /** @type {HTMLElement} */ (box.querySelector(".error"));
+      error.textContent = t("failed");
+      error.hidden = false;
+    }
+  });
+
+  /** @type {string | null} */
+  let conversationId = null;
+
+  /** @param {any} conversation the visitor's view of their conversation */
+  function follow(conversation) {
+    conversationId = conversation.id;
+    const now = conversation.state === "resolved";
+    if (now && !resolved) {
+      // A new resolution (or the first one this page sees): ask again.
+      rated = null;
+      chosen = 0;
+      editing = false;
+    }
+    resolved = now;
+    renderRating();
+  }
+
+  // The chatbox hands every frame to `onFrame`; this module listens too.
+  const onFrame = app.onFrame.bind(app);
+  app.onFrame = (frame) => {
+    onFrame(frame);
+    if (frame.type === "conversation.updated" && frame.conversation) follow(frame.conversation);
+    else if (frame.type === "conversation.rated") {
+      rated = { rating: Number(frame.rating), comment: frame.comment ?? null };
+      editing = false;
+      renderRating();
+    } else if (frame.type === "ready" || frame.type === "presence") {
+      if (frame.type === "ready" && frame.availability) app.website.availability = frame.availability;
+      renderAway();
+    }
+  };
+
+  renderAway();
+  if (!app.session.token) return;
+  try {
+    const state = await app.session.api("GET", "/session/rating");
+    if (state.conversation_id) {
+      conversationId = state.conversation_id;
+      resolved = !!state.resolved;
+      rated = state.rating;
+      renderRating();
+    }
+  } catch (error) {
+    console.error("Causerie:", error);
+  }
+}

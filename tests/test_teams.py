@@ -1,0 +1,556 @@
+"""Teams and automatic assignment, transfers, ratings and auto-resolve (docs/inbox.md), at the
+action level on SQLite and PostgreSQL: what each action stores, and the events agents and
+visitors hear (read back from the event log as a reconnecting client would get them).
+
+Presence is the in-process one; the clock is the test's ManualClock, moved rather than waited
+for; background jobs are run by the same function every node runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from causerie.actions.assignment import AWAY_GRACE, do_assign_waiting
+from causerie.actions.auto_resolve import do_auto_resolve
+from causerie.actions.conversations import do_delete_conversation
+from causerie.actions.inbox import do_set_state, get_thread
+from causerie.actions.job_kinds import KINDS
+from causerie.actions.jobs import do_run_due_jobs
+from causerie.actions.messages import do_send_session_message, get_visitor_messages
+from causerie.actions.presence import do_set_agent_status
+from causerie.actions.privacy import do_erase_own_session, do_export_own_session
+from causerie.actions.ratings import do_rate_conversation
+from causerie.actions.sessions import do_open_session
+from causerie.actions.teams import do_create_team, do_delete_team, do_transfer, do_update_team
+from causerie.actions.webhooks import do_create_webhook
+from causerie.actions.websites import do_update_website
+from causerie.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from causerie.domain.events import Stream
+from causerie.domain.models import Actor, ConversationState, MessageType, PageView
+from causerie.domain.ports import Tx, agent_connection_id
+from causerie.domain.ratings import Rating
+from causerie.domain.teams import Seat, Team, TeamMode
+from causerie.runtime import Runtime
+from causerie.wiring import build_runtime, close_runtime, start_runtime
+from tests.conftest import ORIGIN, Harness, Site
+
+_ids = itertools.count(1)
+# Behaviour on one database (CI time); the repositories' contract and the two nodes' race run on
+# PostgreSQL too.
+SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+CLI = Actor.cli()
+
+
+def _operator(site: Site, role: str) -> Actor:
+    return Actor("operator", operator_id=site.operator_ids[role])
+
+
+def _start(harness: Harness, site: Site, rt: Runtime | None = None) -> tuple[str, str, str]:
+    """A visitor starts a conversation: (token, session id, conversation id)."""
+    rt = rt or harness.rt
+    opened = harness.run(
+        do_open_session(
+            rt,
+            website_id=site.website_id,
+            token=None,
+            page=PageView(url="https://shop.example/", title="Shop"),
+            ip="203.0.113.9",
+            origin=ORIGIN,
+        )
+    )
+    sent = harness.run(
+        do_send_session_message(rt, opened.session.id, client_id=f"c{next(_ids)}", body="Hello?")
+    )
+    return opened.token, opened.session.id, sent.message.conversation_id
+
+
+def _online(harness: Harness, site: Site, *roles: str, status: str | None = "online") -> None:
+    for role in roles:
+        harness.run(
+            do_set_agent_status(
+                harness.rt,
+                site.website_id,
+                agent_connection_id(site.operator_ids[role], "socket"),
+                status,
+            )
+        )
+
+
+def _jobs(harness: Harness) -> None:
+    harness.run(do_run_due_jobs(harness.rt, KINDS))
+
+
+def _assignee(harness: Harness, conversation_id: str) -> str | None:
+    thread = harness.run(get_thread(harness.rt, CLI, conversation_id))
+    return thread.conversation.assignee_id
+
+
+def _frames(harness: Harness, stream: Stream) -> list[dict[str, Any]]:
+    from causerie.actions.events import get_replay
+
+    replay = harness.run(get_replay(harness.rt, stream, 0))
+    return [json.loads(text) for _, text in replay.frames]
+
+
+@SQLITE
+def test_round_robin_assigns_online_members_under_capacity_then_waits(
+    harness: Harness, site: Site
+) -> None:
+    agent, admin = site.operator_ids["agent"], site.operator_ids["admin"]
+    team = harness.run(
+        do_create_team(
+            harness.rt,
+            _operator(site, "admin"),
+            site.website_id,
+            name="Support",
+            capacity=1,
+            members=[agent, admin],
+        )
+    )
+    assert team.mode is TeamMode.ROUND_ROBIN and team.members == tuple(sorted([agent, admin]))
+    _online(harness, site, "agent")  # the admin is offline: never chosen
+    _jobs(harness)
+    first = _start(harness, site)[2]
+    _jobs(harness)
+    assert _assignee(harness, first) == agent
+    second = _start(harness, site)[2]
+    _jobs(harness)
+    assert _assignee(harness, second) is None  # the agent is at capacity: it waits in the team
+    thread = harness.run(get_thread(harness.rt, CLI, second))
+    assert thread.conversation.team_id == team.id
+
+    _online(harness, site, "admin")  # a member comes online: what waits is assigned
+    _jobs(harness)
+    assert _assignee(harness, second) == admin
+    third = _start(harness, site)[2]
+    _jobs(harness)
+    assert _assignee(harness, third) is None
+    # Capacity frees when a conversation is resolved: the waiting one is assigned.
+    harness.run(
+        do_set_state(harness.rt, _operator(site, "agent"), first, ConversationState.RESOLVED)
+    )
+    _jobs(harness)
+    assert _assignee(harness, third) == agent
+    # Agents heard of each assignment on the website's stream.
+    updates = [
+        f["conversation"]
+        for f in _frames(harness, Stream.of_website(site.website_id))
+        if f["type"] == "conversation.updated" and f["conversation"]["id"] == third
+    ]
+    assert updates[-1]["assignee_id"] == agent and updates[-1]["team_id"] == team.id
+
+
+@SQLITE
+def test_an_agent_who_stays_away_has_their_conversations_handed_on(
+    harness: Harness, site: Site
+) -> None:
+    agent, admin = site.operator_ids["agent"], site.operator_ids["admin"]
+    harness.run(
+        do_create_team(
+            harness.rt, CLI, site.website_id, name="Sales", capacity=5, members=[agent, admin]
+        )
+    )
+    _online(harness, site, "agent")
+    conversation = _start(harness, site)[2]
+    _jobs(harness)
+    assert _assignee(harness, conversation) == agent
+    _online(harness, site, "admin")
+    _online(harness, site, "agent", status=None)  # the socket closed
+    _jobs(harness)
+    assert _assignee(harness, conversation) == agent  # a reload keeps one's conversations
+    harness.clock.advance(AWAY_GRACE + timedelta(seconds=1))
+    _jobs(harness)
+    assert _assignee(harness, conversation) == admin
+
+
+@SQLITE
+def test_an_agent_back_within_the_grace_keeps_their_conversations(
+    harness: Harness, site: Site
+) -> None:
+    agent, admin = site.operator_ids["agent"], site.operator_ids["admin"]
+    harness.run(do_create_team(harness.rt, CLI, site.website_id, name="S", members=[agent, admin]))
+    _online(harness, site, "agent", "admin")
+    _jobs(harness)
+    conversations = [_start(harness, site)[2] for _ in range(2)]
+    _jobs(harness)
+    assert {_assignee(harness, c) for c in conversations} == {agent, admin}  # turn by turn
+    held = next(c for c in conversations if _assignee(harness, c) == agent)
+    _online(harness, site, "agent", status=None)
+    _online(harness, site, "agent")
+    harness.clock.advance(AWAY_GRACE + timedelta(seconds=1))
+    _jobs(harness)
+    assert _assignee(harness, held) == agent
+
+
+@SQLITE
+def test_transfer_to_an_operator_or_a_team_leaves_an_agents_only_line(
+    harness: Harness, site: Site
+) -> None:
+    admin = site.operator_ids["admin"]
+    manual = harness.run(
+        do_create_team(
+            harness.rt, CLI, site.website_id, name="Billing", mode="manual", members=[admin]
+        )
+    )
+    token, _, conversation = _start(harness, site)
+    agent = _operator(site, "agent")
+    moved = harness.run(do_transfer(harness.rt, agent, conversation, operator_id=admin))
+    assert moved.assignee_id == admin
+    moved = harness.run(do_transfer(harness.rt, agent, conversation, team_id=manual.id))
+    assert moved.assignee_id is None and moved.team_id == manual.id  # manual: it waits
+    lines = [
+        m
+        for m in harness.run(get_thread(harness.rt, CLI, conversation)).messages
+        if m.type is MessageType.EVENT
+    ]
+    assert len(lines) == 2 and all(m.operator_id == site.operator_ids["agent"] for m in lines)
+    assert lines[0].body.startswith("Transferred to ") and " by " in lines[0].body
+    assert lines[1].body.startswith("Transferred to Billing by ")
+    seen = harness.run(
+        get_visitor_messages(harness.rt, token=token, origin=ORIGIN, before=None, limit=50)
+    )
+    assert [m.type for m in seen] == [MessageType.TEXT]  # the visitor never sees the lines
+    agents = _frames(harness, Stream.of_website(site.website_id))
+    assert (
+        sum(f["type"] == "message.created" and f["message"]["type"] == "event" for f in agents) == 2
+    )
+    with pytest.raises(Invalid):
+        harness.run(do_transfer(harness.rt, agent, conversation))
+    with pytest.raises(NotFound):
+        harness.run(do_transfer(harness.rt, agent, conversation, team_id="nope"))
+    with pytest.raises(NotFound):
+        harness.run(
+            do_transfer(
+                harness.rt, agent, conversation, operator_id=site.operator_ids["other_owner"]
+            )
+        )
+
+
+@SQLITE
+def test_teams_are_managed_by_admins_and_checked(harness: Harness, site: Site) -> None:
+    agent = _operator(site, "agent")
+    with pytest.raises(Forbidden):
+        harness.run(do_create_team(harness.rt, agent, site.website_id, name="X"))
+    with pytest.raises(Invalid):
+        harness.run(do_create_team(harness.rt, CLI, site.website_id, name="X", capacity=0))
+    with pytest.raises(Invalid):
+        harness.run(do_create_team(harness.rt, CLI, site.website_id, name="X", mode="random"))
+    with pytest.raises(NotFound):
+        harness.run(
+            do_create_team(
+                harness.rt,
+                CLI,
+                site.website_id,
+                name="X",
+                members=[site.operator_ids["other_owner"]],
+            )
+        )
+    team = harness.run(do_create_team(harness.rt, CLI, site.website_id, name="X"))
+    other = Actor("operator", operator_id=site.operator_ids["other_owner"])
+    with pytest.raises(NotFound):
+        harness.run(
+            do_update_team(harness.rt, other, team.id, website_id=site.website_id, name="Y")
+        )
+    changed = harness.run(
+        do_update_team(
+            harness.rt,
+            CLI,
+            team.id,
+            website_id=site.website_id,
+            name=" Y ",
+            capacity=3,
+            members=[site.operator_ids["agent"]],
+        )
+    )
+    assert (changed.name, changed.capacity, changed.members) == (
+        "Y",
+        3,
+        (site.operator_ids["agent"],),
+    )
+    harness.run(do_delete_team(harness.rt, CLI, team.id, website_id=site.website_id))
+    with pytest.raises(NotFound):
+        harness.run(do_delete_team(harness.rt, CLI, team.id, website_id=site.website_id))
+
+
+@SQLITE
+def test_a_rating_per_resolution_replaced_when_rated_again(harness: Harness, site: Site) -> None:
+    token, session_id, conversation = _start(harness, site)
+
+    def rate(value: object, comment: str | None = None) -> None:
+        harness.run(
+            do_rate_conversation(
+                harness.rt,
+                token=token,
+                origin=ORIGIN,
+                conversation_id=conversation,
+                rating=value,
+                comment=comment,
+            )
+        )
+
+    with pytest.raises(Conflict):
+        rate(5)  # still open
+    agent = _operator(site, "agent")
+    harness.run(do_set_state(harness.rt, agent, conversation, ConversationState.RESOLVED))
+    for wrong in (0, 6, "5", True, 4.5):
+        with pytest.raises(Invalid):
+            rate(wrong)
+    with pytest.raises(Invalid):
+        rate(3, "x" * 1001)
+    webhook, _ = harness.run(
+        do_create_webhook(
+            harness.rt,
+            CLI,
+            site.website_id,
+            url="https://hooks.invalid/causerie",
+            events=["conversation.rated"],
+        )
+    )
+    rate(2, "slow")
+    body = json.loads(
+        harness.scalar("SELECT body FROM webhook_deliveries WHERE webhook_id = :w", w=webhook.id)
+    )
+    assert body["type"] == "conversation.rated"
+    assert {k: body["data"][k] for k in ("conversation_id", "rating", "comment")} == {
+        "conversation_id": conversation,
+        "rating": 2,
+        "comment": "slow",
+    }
+    rate(4, "  fine after all ")  # replaces: one rating for this resolution
+    thread = harness.run(get_thread(harness.rt, CLI, conversation))
+    assert [(r.rating, r.comment) for r in thread.ratings] == [(4, "fine after all")]
+    # Reopened and resolved again: a second resolution, a second rating.
+    harness.clock.advance(timedelta(minutes=5))
+    harness.run(do_set_state(harness.rt, agent, conversation, ConversationState.OPEN))
+    with pytest.raises(Conflict):
+        rate(5)
+    harness.run(do_set_state(harness.rt, agent, conversation, ConversationState.RESOLVED))
+    rate(5)
+    thread = harness.run(get_thread(harness.rt, CLI, conversation))
+    assert [r.rating for r in thread.ratings] == [4, 5]
+    rated = [
+        f
+        for f in _frames(harness, Stream.of_website(site.website_id))
+        if f["type"] == "conversation.rated"
+    ]
+    assert len(rated) == 3 and rated[-1]["conversation_id"] == conversation
+    assert {k: rated[-1][k] for k in ("rating", "comment")} == {"rating": 5, "comment": None}
+    assert any(
+        f["type"] == "conversation.rated" for f in _frames(harness, Stream.of_session(session_id))
+    )
+    # Another visitor cannot rate this conversation.
+    other_token = _start(harness, site)[0]
+    with pytest.raises(NotFound):
+        harness.run(
+            do_rate_conversation(
+                harness.rt, token=other_token, origin=ORIGIN, conversation_id=conversation, rating=1
+            )
+        )
+
+
+@SQLITE
+def test_auto_resolve_after_the_website_period_and_reopen_on_a_visitor_message(
+    harness: Harness, site: Site
+) -> None:
+    _, session_id, conversation = _start(harness, site)
+    harness.run(
+        do_update_website(
+            harness.rt,
+            CLI,
+            site.website_id,
+            name=None,
+            origins=None,
+            settings={"auto_resolve_minutes": 30},
+        )
+    )
+
+    def updates() -> list[str]:  # the visitor's stream, as a reconnecting chatbox reads it
+        return [
+            f["conversation"]["state"]
+            for f in _frames(harness, Stream.of_session(session_id))
+            if f["type"] == "conversation.updated"
+        ]
+
+    before = len(updates())
+    harness.clock.advance(timedelta(minutes=29))
+    assert harness.run(do_auto_resolve(harness.rt)) == 0
+    harness.clock.advance(timedelta(minutes=2))
+    assert harness.run(do_auto_resolve(harness.rt)) == 1
+    assert harness.run(do_auto_resolve(harness.rt)) == 0  # harmless when repeated
+    assert updates()[before:] == ["resolved"]
+    thread = harness.run(get_thread(harness.rt, CLI, conversation))
+    assert thread.conversation.state is ConversationState.RESOLVED
+    assert thread.messages[-1].type is MessageType.EVENT
+    assert "30 minutes" in thread.messages[-1].body
+    harness.run(
+        do_send_session_message(harness.rt, session_id, client_id="again", body="Still there?")
+    )
+    assert len(updates()) == before + 2  # reopened: announced too
+    thread = harness.run(get_thread(harness.rt, CLI, conversation))
+    assert thread.conversation.state is ConversationState.OPEN
+    with pytest.raises(Invalid):
+        harness.run(
+            do_update_website(
+                harness.rt,
+                CLI,
+                site.website_id,
+                name=None,
+                origins=None,
+                settings={"auto_resolve_minutes": 0},
+            )
+        )
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # two nodes share it
+def test_two_nodes_assigning_at_once_never_pass_capacity(harness: Harness, site: Site) -> None:
+    """Two runtimes on one database fill two teams that share an agent, at once, round after
+    round: the agent never holds more than the capacity (one), since each pass holds the
+    website's assignment while it reads the loads and assigns."""
+    agent = site.operator_ids["agent"]
+    teams = [
+        harness.run(
+            do_create_team(harness.rt, CLI, site.website_id, name=n, capacity=1, members=[agent])
+        )
+        for n in ("One", "Two")
+    ]
+    second = build_runtime(harness.settings, harness.clock)
+    harness.run(start_runtime(second))
+    try:
+        for rt in (harness.rt, second):
+            harness.run(
+                rt.presence.set_agent(site.website_id, agent_connection_id(agent, "s"), "online")
+            )
+        for _ in range(5):
+            waiting = [_start(harness, site)[2] for _ in range(2)]
+            for conversation, team in zip(waiting, teams, strict=True):
+                harness.run(do_transfer(harness.rt, CLI, conversation, team_id=team.id))
+            # Each waits in its team (or the transfer's own pass gave it to the agent):
+            # release both, then race.
+            for conversation in waiting:
+                harness.execute(
+                    "UPDATE conversations SET assignee_id = NULL WHERE id = :id", id=conversation
+                )
+
+            async def race() -> None:
+                await asyncio.gather(
+                    do_assign_waiting(harness.rt, site.website_id, teams[0].id),
+                    do_assign_waiting(second, site.website_id, teams[1].id),
+                )
+
+            harness.run(race())
+            held = harness.scalar(
+                "SELECT count(*) FROM conversations WHERE assignee_id = :a AND state = 'open'",
+                a=agent,
+            )
+            assert held == 1
+            harness.execute("UPDATE conversations SET state = 'resolved'")
+    finally:
+        harness.run(close_runtime(second))
+
+
+@SQLITE
+def test_p9_p20_ratings_are_exported_with_the_visitor_and_go_with_the_conversation(
+    harness: Harness, site: Site
+) -> None:
+    token, _, conversation = _start(harness, site)
+    harness.run(do_set_state(harness.rt, CLI, conversation, ConversationState.RESOLVED))
+    harness.run(
+        do_rate_conversation(
+            harness.rt,
+            token=token,
+            origin=ORIGIN,
+            conversation_id=conversation,
+            rating=2,
+            comment="Too slow",
+        )
+    )
+    exported = harness.run(do_export_own_session(harness.rt, token, ORIGIN))
+    (session,) = exported["sessions"]
+    assert [(r["rating"], r["comment"]) for r in session["conversation"]["ratings"]] == [
+        (2, "Too slow")
+    ]
+    harness.run(do_erase_own_session(harness.rt, token, ORIGIN))
+    assert harness.scalar("SELECT count(*) FROM ratings") == 0
+    # Deleted by an admin (P20): the rating goes with the conversation too.
+    token, _, conversation = _start(harness, site)
+    harness.run(do_set_state(harness.rt, CLI, conversation, ConversationState.RESOLVED))
+    harness.run(
+        do_rate_conversation(
+            harness.rt, token=token, origin=ORIGIN, conversation_id=conversation, rating=5
+        )
+    )
+    harness.run(do_delete_conversation(harness.rt, CLI, conversation))
+    assert harness.scalar("SELECT count(*) FROM ratings") == 0
+
+
+def test_teams_and_ratings_repositories_read_back_what_they_wrote(
+    harness: Harness, site: Site
+) -> None:
+    """The contract of `tx.teams` and `tx.ratings` (domain/repositories/), on both databases."""
+    agent, admin = site.operator_ids["agent"], site.operator_ids["admin"]
+    now = harness.clock.now()
+    team = Team("t" * 24, site.website_id, "Support", TeamMode.ROUND_ROBIN, 2, now, (agent,))
+    first = _start(harness, site)[2]
+    harness.clock.advance(timedelta(seconds=1))  # first come, first served
+    second = _start(harness, site)[2]
+
+    async def write(tx: Tx) -> None:
+        await tx.teams.insert(team)
+        await tx.teams.mark_assigned(team.id, agent, now)
+        await tx.teams.set_members(team.id, [agent, admin])  # the agent keeps their turn
+        assert await tx.teams.seats(team.id) == sorted(
+            [Seat(agent, now), Seat(admin, None)], key=lambda s: s.operator_id
+        )
+        assert await tx.teams.get(team.id) == replace(team, members=tuple(sorted([agent, admin])))
+        assert [t.id for t in await tx.teams.list_for_website(site.website_id)] == [team.id]
+        assert await tx.teams.lock_assignment(site.website_id)
+        assert not await tx.teams.lock_assignment("nope")
+        for conversation in (first, second):
+            await tx.teams.route(conversation, team.id, None, now)
+        assert [c.id for c in await tx.teams.waiting(team.id, 10)] == [first, second]
+        routed = await tx.teams.route(first, team.id, agent, now)
+        assert routed is not None and (routed.team_id, routed.assignee_id) == (team.id, agent)
+        assert [c.id for c in await tx.teams.waiting(team.id, 10)] == [second]
+        assert await tx.teams.open_loads(site.website_id, [agent, admin]) == {agent: 1}
+        assert [c.id for c in await tx.teams.held_by(site.website_id, agent)] == [first]
+        await tx.teams.update(team.id, name="Help", mode=TeamMode.MANUAL, capacity=3)
+        changed = await tx.teams.get(team.id)
+        assert changed is not None and (changed.name, changed.mode, changed.capacity) == (
+            "Help",
+            TeamMode.MANUAL,
+            3,
+        )
+        await tx.teams.remove_member_everywhere(site.website_id, admin)
+        assert [s.operator_id for s in await tx.teams.seats(team.id)] == [agent]
+
+        await tx.conversations.set_state(first, ConversationState.RESOLVED, now)
+        resolved = await tx.conversations.get(first)
+        assert resolved is not None and resolved.resolved_at == now
+        rating = Rating("r" * 24, site.website_id, first, agent, now, 3, "ok", now)
+        assert await tx.ratings.put(rating) == rating
+        again = replace(rating, id="s" * 24, rating=5, comment=None)
+        assert await tx.ratings.put(again) == replace(again, id=rating.id)  # replaced, same id
+        assert await tx.ratings.get_many([rating.id]) == {rating.id: replace(again, id=rating.id)}
+        assert await tx.ratings.list_for_conversation(first) == [replace(again, id=rating.id)]
+
+        assert await tx.teams.delete(team.id)
+        assert not await tx.teams.delete(team.id)
+        gone = await tx.conversations.get(second)
+        assert gone is not None and gone.team_id is None  # SET NULL
+
+    _in_tx(harness, write)
+
+
+def _in_tx(harness: Harness, work: Any) -> None:
+    async def run() -> None:
+        async with harness.rt.store.transaction() as tx:
+            await work(tx)
+
+    harness.run(run())

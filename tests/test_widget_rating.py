@@ -1,0 +1,96 @@
+"""What the team tells the visitor in the chatbox, in real headless Chromium (docs/widget.md
+"Business hours and ratings"): the away notice outside business hours, and the rating asked
+once the conversation is resolved, given, shown to the agent, kept across a reload.
+
+Same set-up as tests/test_widget.py (whose fixtures it uses): a host page on another origin than
+the Causerie server, SQLite, a real agent socket.
+"""
+
+from __future__ import annotations
+
+import httpx
+from playwright.sync_api import expect
+
+from tests import test_widget
+from tests.browser_support import CauserieServer, HostSite, NewContext, host_page
+from tests.live import Live
+from tests.test_widget import Desk, Shop, visit
+from tests.test_widget_privacy import set_settings
+
+database_url = test_widget.database_url
+harness = test_widget.harness
+shop = test_widget.shop
+start_causerie = test_widget.start_causerie
+causerie = test_widget.causerie
+desks = test_widget.desks
+
+pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site, host
+
+# The test clock starts on Thursday 1 January 2026 at 12:00 UTC: outside these hours.
+HOURS = {
+    "timezone": "Europe/Paris",
+    "week": {"mon": [["09:00", "17:00"]]},
+    "away_message": "We answer on Mondays.",
+}
+
+
+def test_the_visitor_sees_the_away_notice_then_rates_the_resolved_conversation(
+    new_context: NewContext,
+    host: HostSite,
+    causerie: CauserieServer,
+    shop: Shop,
+    desks: list[Live],
+    harness: test_widget.ThreadedHarness,
+) -> None:
+    set_settings(harness, shop, business_hours=HOURS)
+    host.pages["/"] = host_page(causerie.url, shop.website_id)
+    page, chat = visit(new_context, host.url("/"))
+    chat.open()
+    away = chat.host.locator('[part="away"]')
+    expect(away).to_be_visible()
+    expect(away).to_contain_text("We're away. Back")
+    expect(away).to_contain_text("We answer on Mondays.")
+
+    # An agent comes online: the chatbox is available whatever the schedule says.
+    desk = Desk(causerie.url, shop, desks)
+    expect(away).to_be_hidden()
+    sent = chat.send_and_wait("Can I return shoes?")
+    desk.wait_message("Can I return shoes?")
+    rating = chat.host.locator('[part="rating"]')
+    expect(rating).to_be_hidden()  # open: nothing to rate yet
+
+    resolved = httpx.post(
+        f"{causerie.url}/api/v1/conversations/{sent_conversation(harness, sent['id'])}/resolve",
+        headers={"Authorization": f"Bearer {shop.agent_token}"},
+    )
+    assert resolved.status_code == 200, resolved.text
+    expect(rating).to_be_visible()
+    expect(rating).to_contain_text("How was this conversation?")
+    send = rating.locator("button.send-rating")
+    expect(send).to_be_disabled()  # no stars chosen yet
+    rating.get_by_role("radio", name="4 out of 5").click()
+    expect(rating.get_by_role("radio", name="4 out of 5")).to_have_attribute("aria-checked", "true")
+    rating.locator("textarea").fill("Quick and kind")
+    send.click()
+    expect(rating).to_contain_text("★★★★ Thanks for your rating!")
+    rated = desk.live.expect("conversation.rated")
+    assert (rated["rating"], rated["comment"]) == (4, "Quick and kind")
+    assert harness.scalar("SELECT rating FROM ratings") == 4
+
+    # Rated again: it replaces the first (one rating per resolution).
+    rating.get_by_role("button", name="Change my rating").click()
+    rating.get_by_role("radio", name="5 out of 5").click()
+    rating.locator("button.send-rating").click()
+    expect(rating).to_contain_text("★★★★★ Thanks")
+    assert harness.rows("SELECT rating, comment FROM ratings") == [(5, None)]
+
+    # A reload: the chatbox knows it is rated and does not ask again.
+    page.reload()
+    chat = test_widget.Chatbox(page).wait_started()
+    chat.open()
+    expect(chat.host.locator('[part="rating"]')).to_contain_text("★★★★★ Thanks")
+
+
+def sent_conversation(harness: test_widget.ThreadedHarness, message_id: str) -> str:
+    value: str = harness.scalar("SELECT conversation_id FROM messages WHERE id = :m", m=message_id)
+    return value
