@@ -6,7 +6,7 @@ resolution); `ratings` holds one rating per resolution. Existing resolved conver
 their `updated_at` as `resolved_at`.
 
 Revision ID: 0013
-Revises: 0015
+Revises: 0012
 Create Date: 2026-12-06
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0015"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
