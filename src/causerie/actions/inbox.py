@@ -14,6 +14,7 @@ from causerie.actions.access import ANY_ROLE, check_role
 from causerie.actions.audit import do_audit
 from causerie.actions.events import do_emit
 from causerie.actions.profiles import UNSET, apply_profile, checked_changes
+from causerie.actions.reports import note_resolved
 from causerie.actions.webhook_queue import Occurrence, do_queue_webhooks
 from causerie.domain.errors import Invalid, NotFound
 from causerie.domain.events import EventType, Stream
@@ -214,6 +215,8 @@ async def do_set_state(
             return conversation
         now = rt.clock.now()
         await tx.conversations.set_state(conversation.id, state, now)
+        resolved = state is ConversationState.RESOLVED
+        await note_resolved(tx, conversation, resolved=resolved, by=actor.operator_id, at=now)
         updated = replace(conversation, state=state, updated_at=now)
         await emit_conversation(rt, tx, updated)
         if state is ConversationState.RESOLVED:

@@ -15,6 +15,7 @@ from causerie.actions.events import Emitter
 from causerie.actions.limits import check_send_rate
 from causerie.actions.mail_triggers import do_schedule_message_mail
 from causerie.actions.notifications import do_notify_agents
+from causerie.actions.reports import note_conversation_started, note_message, note_resolved
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.errors import Invalid, NotFound, Unauthenticated
 from causerie.domain.events import EventType, Stream
@@ -169,6 +170,10 @@ async def do_store_message(
     started = False
     if conversation is None:
         conversation, started = await _start_conversation(tx, session, now)
+        if started:
+            await note_conversation_started(
+                tx, conversation, visitor_started=author is Author.VISITOR
+            )
     message = Message(
         id=new_id(),
         conversation_id=conversation.id,
@@ -196,6 +201,9 @@ async def do_store_message(
     updated = await tx.conversations.touch(
         conversation.id, now, reopen=reopen, unread_for=other_side, returning=started or reopen
     )
+    await note_message(tx, conversation, message)
+    if reopen:
+        await note_resolved(tx, conversation, resolved=False, by=None, at=now)
     if author is Author.VISITOR and session.ip:
         await tx.stats.count_network(network_of(session.ip), now.date(), sessions=0, messages=1)
     if operator_id is not None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from causerie.actions.limits import check_new_session_rate
+from causerie.actions.reports import note_load, note_session_created
 from causerie.domain.errors import Forbidden, NotFound, Unauthenticated
 from causerie.domain.events import Stream
 from causerie.domain.models import (
@@ -103,6 +104,7 @@ async def do_open_session(
                     ip=visit.ip,
                     page=visit.page,
                 )
+        note_load(rt, website_id)
         return renewed
 
     await check_new_session_rate(rt, ip)
@@ -113,6 +115,8 @@ async def do_open_session(
             await tx.sessions.delete(session.id)
         await tx.sessions.insert(created, hash_token(new_token_))
         await tx.stats.count_network(network_of(ip), now.date(), sessions=1, messages=0)
+        await note_session_created(tx, website_id, now)
+    note_load(rt, website_id)
     return OpenedSession(new_token_, created, website, [], created=True)
 
 

@@ -30,6 +30,7 @@ from causerie.domain.repositories.messages import Messages
 from causerie.domain.repositories.operators import Operators
 from causerie.domain.repositories.push import PushSubscriptions
 from causerie.domain.repositories.replies import CannedReplies
+from causerie.domain.repositories.reports import Reports
 from causerie.domain.repositories.retention import Retention
 from causerie.domain.repositories.sessions import Sessions
 from causerie.domain.repositories.stats import Stats
@@ -63,6 +64,7 @@ class Tx(Protocol):
     mail: MailState
     files: Files
     webhooks: Webhooks
+    reports: Reports
 
     def on_commit(self, callback: Callable[[], None]) -> None: ...
 

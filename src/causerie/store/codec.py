@@ -37,6 +37,7 @@ from causerie.domain.models import (
 )
 from causerie.domain.push import PushSubscription
 from causerie.domain.replies import CannedReply
+from causerie.domain.reports import ConversationFacts
 from causerie.store import schema
 
 T = TypeVar("T")
@@ -161,3 +162,4 @@ label = Codec(Label, list(schema.labels.c))
 push_subscription = Codec(PushSubscription, list(schema.push_subscriptions.c))
 reply_address = Codec(ReplyAddress, list(schema.reply_addresses.c))
 mail_failure = Codec(MailFailure, list(schema.mail_failures.c))
+report_facts = Codec(ConversationFacts, list(schema.report_conversations.c))

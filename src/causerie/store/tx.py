@@ -20,6 +20,7 @@ from causerie.domain.repositories.messages import Messages
 from causerie.domain.repositories.operators import Operators
 from causerie.domain.repositories.push import PushSubscriptions
 from causerie.domain.repositories.replies import CannedReplies
+from causerie.domain.repositories.reports import Reports
 from causerie.domain.repositories.retention import Retention
 from causerie.domain.repositories.sessions import Sessions
 from causerie.domain.repositories.stats import Stats
@@ -42,6 +43,7 @@ from causerie.store.repositories.messages import SqlMessages
 from causerie.store.repositories.operators import SqlOperators
 from causerie.store.repositories.push import SqlPushSubscriptions
 from causerie.store.repositories.replies import SqlCannedReplies
+from causerie.store.repositories.reports import SqlReports
 from causerie.store.repositories.retention import SqlRetention
 from causerie.store.repositories.sessions import SqlSessions
 from causerie.store.repositories.stats import SqlStats
@@ -71,6 +73,7 @@ class Repositories:
         "operators",
         "push",
         "replies",
+        "reports",
         "retention",
         "sessions",
         "stats",
@@ -101,6 +104,7 @@ class Repositories:
         self.mail: MailState = SqlMailState(db)
         self.files: Files = SqlFiles(db)
         self.webhooks: Webhooks = SqlWebhooks(db)
+        self.reports: Reports = SqlReports(db)
 
 
 class SqlTx:
@@ -132,6 +136,7 @@ class SqlTx:
         self.mail: MailState = r.mail
         self.files: Files = r.files
         self.webhooks: Webhooks = r.webhooks
+        self.reports: Reports = r.reports
         self._on_commit: list[Callable[[], None]] = []
 
     def on_commit(self, callback: Callable[[], None]) -> None:

@@ -1,0 +1,187 @@
+"""`SqlReports`: the hourly rollups and each conversation's facts (docs/reports.md).
+
+Counters are added in SQL (`INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n`), so two
+transactions adding to one hour both count. A histogram is read and written back after that
+upsert, which holds the row's lock on PostgreSQL until the commit (SQLite has one writer).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, select, update
+
+from causerie.domain.reports import COUNTS, DURATIONS, ConversationFacts, Dimension, HourRow
+from causerie.store import codec
+from causerie.store.db import Prepared, Query, SqlRepository
+from causerie.store.schema import (
+    conversations,
+    messages,
+    report_conversations,
+    report_hours,
+    sessions,
+    websites,
+)
+
+_KEY = ("website_id", "dimension", "key", "hour")
+_WHERE_ROW = (
+    (report_hours.c.website_id == bindparam("w"))
+    & (report_hours.c.dimension == bindparam("d"))
+    & (report_hours.c.key == bindparam("k"))
+    & (report_hours.c.hour == bindparam("h"))
+)
+_HISTOGRAMS = select(report_hours.c.first_response, report_hours.c.resolution).where(_WHERE_ROW)
+_SET_HISTOGRAMS = Prepared(
+    update(report_hours)
+    .where(_WHERE_ROW)
+    .values(first_response=bindparam("fr"), resolution=bindparam("rs"))
+)
+_HOURS = (
+    select(report_hours)
+    .where(
+        report_hours.c.website_id == bindparam("w"),
+        report_hours.c.hour >= bindparam("start"),
+        report_hours.c.hour < bindparam("end"),
+    )
+    .order_by(report_hours.c.hour)
+)
+_FACTS = Query(
+    select(report_conversations).where(report_conversations.c.conversation_id == bindparam("id")),
+    codec.report_facts,
+)
+
+
+def _histogram_in(stored: Mapping[str, int]) -> dict[int, int]:
+    return {int(key): count for key, count in stored.items()}
+
+
+def _histogram_out(hist: Mapping[int, int]) -> dict[str, int]:
+    return {str(key): hist[key] for key in sorted(hist) if hist[key]}
+
+
+class SqlReports(SqlRepository):
+    __slots__ = ()
+
+    async def add(self, website_id: str, row: HourRow) -> None:
+        key = {"website_id": website_id, "dimension": row.dimension.value, "key": row.key}
+        counts = {name: row.counts.get(name, 0) for name in COUNTS}
+        stmt = self._db.insert(report_hours)
+        stmt = stmt.values(
+            **key, hour=row.hour, **counts, first_response={}, resolution={}
+        ).on_conflict_do_update(
+            index_elements=list(_KEY),
+            set_={name: report_hours.c[name] + stmt.excluded[name] for name in COUNTS},
+        )
+        await self._db.execute(stmt)
+        if not any(row.durations.values()):
+            return
+        params = {"w": website_id, "d": row.dimension.value, "k": row.key, "h": row.hour}
+        found = await self._db.one(_HISTOGRAMS, params)
+        assert found is not None
+        merged: dict[str, dict[str, int]] = {}
+        for at, name in enumerate(DURATIONS):
+            hist = Counter(_histogram_in(found[at]))
+            hist.update(row.durations.get(name, {}))
+            merged[name] = _histogram_out(hist)
+        await self._db.write(
+            _SET_HISTOGRAMS,
+            {**params, "fr": merged["first_response"], "rs": merged["resolution"]},
+        )
+
+    async def hours(self, website_id: str, start: datetime, end: datetime) -> list[HourRow]:
+        result = await self._db.execute(_HOURS, {"w": website_id, "start": start, "end": end})
+        return [_hour_row(row) for row in result]
+
+    async def replace_hours(self, website_id: str, rows: list[HourRow]) -> None:
+        await self._db.execute(delete(report_hours).where(report_hours.c.website_id == website_id))
+        if not rows:
+            return
+        values: list[dict[str, Any]] = [
+            {
+                "website_id": website_id,
+                "dimension": row.dimension.value,
+                "key": row.key,
+                "hour": row.hour,
+                **{name: row.counts.get(name, 0) for name in COUNTS},
+                **{name: _histogram_out(row.durations.get(name, {})) for name in DURATIONS},
+            }
+            for row in rows
+        ]
+        for start in range(0, len(values), 500):
+            await self._db.execute(report_hours.insert(), values[start : start + 500])
+
+    async def facts(self, conversation_id: str) -> ConversationFacts | None:
+        return await self._db.fetch_one(_FACTS, {"id": conversation_id})
+
+    async def save_facts(self, facts: ConversationFacts) -> None:
+        values = {
+            "conversation_id": facts.conversation_id,
+            "website_id": facts.website_id,
+            "started_at": facts.started_at,
+            "visitor_started": facts.visitor_started,
+            "first_response_at": facts.first_response_at,
+            "first_responder_id": facts.first_responder_id,
+            "resolved_at": facts.resolved_at,
+            "resolved_by": facts.resolved_by,
+        }
+        stmt = self._db.insert(report_conversations).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["conversation_id"],
+            set_={name: stmt.excluded[name] for name in values if name != "conversation_id"},
+        )
+        await self._db.execute(stmt)
+
+    async def website_ids(self) -> list[str]:
+        result = await self._db.execute(select(websites.c.id).order_by(websites.c.id))
+        return [str(row[0]) for row in result]
+
+    async def session_starts(self, website_id: str) -> list[datetime]:
+        result = await self._db.execute(
+            select(sessions.c.created_at).where(sessions.c.website_id == website_id)
+        )
+        return [row[0] for row in result]
+
+    async def conversation_starts(self, website_id: str) -> list[tuple[str, datetime]]:
+        result = await self._db.execute(
+            select(conversations.c.id, conversations.c.created_at).where(
+                conversations.c.website_id == website_id
+            )
+        )
+        return [tuple(row) for row in result]
+
+    async def messages_for_rebuild(
+        self, website_id: str
+    ) -> list[tuple[str, str, str | None, str, datetime]]:
+        result = await self._db.execute(
+            select(
+                messages.c.conversation_id,
+                messages.c.author,
+                messages.c.operator_id,
+                messages.c.type,
+                messages.c.created_at,
+            )
+            .join(conversations, conversations.c.id == messages.c.conversation_id)
+            .where(conversations.c.website_id == website_id)
+            .order_by(messages.c.conversation_id, messages.c.seq)
+        )
+        return [tuple(row) for row in result]
+
+    async def all_facts(self, website_id: str) -> list[ConversationFacts]:
+        result = await self._db.execute(
+            select(report_conversations).where(report_conversations.c.website_id == website_id)
+        )
+        return [codec.report_facts(row) for row in result]
+
+
+def _hour_row(row: Any) -> HourRow:
+    m = row._mapping
+    return HourRow(
+        hour=m["hour"],
+        dimension=Dimension(m["dimension"]),
+        key=m["key"],
+        counts={name: m[name] for name in COUNTS if m[name]},
+        durations={name: _histogram_in(m[name]) for name in DURATIONS if m[name]},
+    )
