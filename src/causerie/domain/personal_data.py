@@ -405,6 +405,8 @@ PERSONAL: tuple[PersonalField, ...] = (
 # Columns that hold no personal data, by table, with the reason. Ids are random (tokens.new_id)
 # and mean nothing outside the database; token hashes cannot be turned back into tokens.
 _IDS = "random identifiers"
+_REPORTS = "reports' aggregates: hours, random ids of websites and agents, counts (P3)"
+_REPORT_FACTS = "a conversation's times and agents' ids, gone with the conversation"
 NOT_PERSONAL: dict[str, str] = {
     "websites.id": "the website's own configuration",
     "websites.name": "the website's own configuration",
@@ -491,6 +493,32 @@ NOT_PERSONAL: dict[str, str] = {
     "notification_preferences.operator_id": _IDS,
     "notification_preferences.updated_at": "time of the last change, kept with it",
     "network_stats.*": "counts per /24 or /48 network and day: aggregates (P18)",
+    # Reports' hourly rollups (docs/reports.md): counts and histograms of durations per website
+    # and agent, label or team; aggregates that name no visitor (P3).
+    "report_hours.website_id": _REPORTS,
+    "report_hours.dimension": _REPORTS,
+    "report_hours.key": _REPORTS,
+    "report_hours.hour": _REPORTS,
+    "report_hours.chatbox_loads": _REPORTS,
+    "report_hours.sessions_created": _REPORTS,
+    "report_hours.conversations_started": _REPORTS,
+    "report_hours.conversations_resolved": _REPORTS,
+    "report_hours.messages_visitor": _REPORTS,
+    "report_hours.messages_operator": _REPORTS,
+    "report_hours.ratings_count": _REPORTS,
+    "report_hours.ratings_sum": _REPORTS,
+    "report_hours.first_response": _REPORTS,
+    "report_hours.resolution": _REPORTS,
+    # A conversation's times and the agents who answered and resolved it, like the
+    # conversation's own row; goes with the conversation (cascade: P9, P15, P20).
+    "report_conversations.conversation_id": _REPORT_FACTS,
+    "report_conversations.website_id": _REPORT_FACTS,
+    "report_conversations.started_at": _REPORT_FACTS,
+    "report_conversations.visitor_started": _REPORT_FACTS,
+    "report_conversations.first_response_at": _REPORT_FACTS,
+    "report_conversations.first_responder_id": _REPORT_FACTS,
+    "report_conversations.resolved_at": _REPORT_FACTS,
+    "report_conversations.resolved_by": _REPORT_FACTS,
     "dpa_acceptances.id": "which agreement version a website accepted: ids and times",
     "dpa_acceptances.website_id": "which agreement version a website accepted: ids and times",
     "dpa_acceptances.version": "which agreement version a website accepted: ids and times",
