@@ -21,6 +21,7 @@ from causerie.domain.progress import QUIET, Progress, stop_if_requested
 from causerie.domain.reports import (
     MAX_DAYS,
     ConversationFacts,
+    Dimension,
     HourRow,
     Period,
     build_report,
@@ -181,8 +182,8 @@ async def get_report(
     async with rt.store.long_read() as tx:
         missing = NotFound(f"no website {website_id!r}", "website_not_found")
         await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
-        rows = await tx.reports.hours(website_id, period.start, period.end)
-        previous = await tx.reports.hours(website_id, before.start, before.end)
+        rows = await tx.reports.hours(website_id, period.start, period.end, _REPORTED)
+        previous = await tx.reports.hours(website_id, before.start, before.end, _WEBSITE)
     return build_report(period, rows, previous)
 
 
@@ -229,5 +230,7 @@ async def do_rebuild(rt: Runtime, website_id: str | None = None, progress: Progr
     return done
 
 
+_REPORTED = (Dimension.WEBSITE, Dimension.OPERATOR)
+_WEBSITE = (Dimension.WEBSITE,)
 _NEAR = datetime(1970, 1, 1, tzinfo=UTC)
 _FAR = datetime(9999, 1, 1, tzinfo=UTC)

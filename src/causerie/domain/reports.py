@@ -12,7 +12,6 @@ above; a median or 90th percentile is the nearest-rank value of the merged histo
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -121,15 +120,6 @@ def bucket(seconds: int) -> int:
     return (seconds >> shift) << shift
 
 
-def histogram(durations: Iterable[int]) -> Histogram:
-    return dict(Counter(bucket(d) for d in durations))
-
-
-def merge(into: Counter[int], more: Mapping[int, int]) -> None:
-    for key, count in more.items():
-        into[key] += count
-
-
 def percentile(hist: Mapping[int, int], percent: int) -> int | None:
     """The nearest-rank percentile: the smallest bucket with at least `percent`% of the
     durations at or below it; None when there are none."""
@@ -185,13 +175,17 @@ class _Totals:
     __slots__ = ("counts", "durations")
 
     def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
-        self.durations: dict[str, Counter[int]] = {name: Counter() for name in DURATIONS}
+        self.counts: dict[str, int] = dict.fromkeys(COUNTS, 0)
+        self.durations: dict[str, dict[int, int]] = {name: {} for name in DURATIONS}
 
-    def add(self, row: HourRow) -> None:
-        self.counts.update(row.counts)
-        for name, hist in row.durations.items():
-            merge(self.durations[name], hist)
+    def add(self, counts: Mapping[str, int], durations: Mapping[str, Mapping[int, int]]) -> None:
+        mine = self.counts
+        for name, count in counts.items():
+            mine[name] += count
+        for name, hist in durations.items():
+            into = self.durations[name]
+            for key, count in hist.items():
+                into[key] = into.get(key, 0) + count
 
     def figures(self) -> dict[str, Any]:
         c = self.counts
@@ -212,26 +206,28 @@ def build_report(
 
     `rows` are those of the period's hours, `previous_rows` those of the previous period's.
     """
-    totals = _Totals()
     days = {period.first + timedelta(days=n): _Totals() for n in range(period.days)}
     agents: dict[str, _Totals] = {}
     heatmap = [[0] * 24 for _ in range(7)]  # local weekday (Monday first) x local hour
+    zone, day_of = period.zone, period.day_of
     for row in rows:
         if row.dimension is Dimension.WEBSITE:
-            totals.add(row)
-            day = days.get(period.day_of(row.hour))
+            day = days.get(day_of(row.hour))
             if day is not None:
-                day.add(row)
+                day.add(row.counts, row.durations)
             started = row.counts.get("conversations_started", 0)
             if started:
-                local = (row.hour + HOUR / 2).astimezone(period.zone)
+                local = (row.hour + HOUR / 2).astimezone(zone)
                 heatmap[local.weekday()][local.hour] += started
         elif row.dimension is Dimension.OPERATOR:
-            agents.setdefault(row.key, _Totals()).add(row)
+            agents.setdefault(row.key, _Totals()).add(row.counts, row.durations)
+    totals = _Totals()
+    for day in days.values():
+        totals.add(day.counts, day.durations)
     before = _Totals()
     for row in previous_rows:
         if row.dimension is Dimension.WEBSITE:
-            before.add(row)
+            before.add(row.counts, row.durations)
     return {
         "from": period.first.isoformat(),
         "to": period.last.isoformat(),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Protocol
 
-from causerie.domain.reports import ConversationFacts, HourRow
+from causerie.domain.reports import ConversationFacts, Dimension, HourRow
 
 
 class Reports(Protocol):
@@ -13,8 +14,14 @@ class Reports(Protocol):
         """Add `row`'s counts and histogram entries (negative ones take away) to its hour."""
         ...
 
-    async def hours(self, website_id: str, start: datetime, end: datetime) -> list[HourRow]:
-        """The rollup rows of hours in [start, end), every dimension."""
+    async def hours(
+        self,
+        website_id: str,
+        start: datetime,
+        end: datetime,
+        dimensions: Collection[Dimension] | None = None,
+    ) -> list[HourRow]:
+        """The rollup rows of hours in [start, end), of those dimensions (default: all)."""
         ...
 
     async def replace_hours(self, website_id: str, rows: list[HourRow]) -> None:

@@ -8,7 +8,7 @@ upsert, which holds the row's lock on PostgreSQL until the commit (SQLite has on
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -40,14 +40,22 @@ _SET_HISTOGRAMS = Prepared(
     .values(first_response=bindparam("fr"), resolution=bindparam("rs"))
 )
 _HOURS = (
-    select(report_hours)
+    select(
+        report_hours.c.dimension,
+        report_hours.c.key,
+        report_hours.c.hour,
+        *(report_hours.c[name] for name in COUNTS),
+        *(report_hours.c[name] for name in DURATIONS),
+    )
     .where(
         report_hours.c.website_id == bindparam("w"),
+        report_hours.c.dimension.in_(bindparam("dimensions", expanding=True)),
         report_hours.c.hour >= bindparam("start"),
         report_hours.c.hour < bindparam("end"),
     )
     .order_by(report_hours.c.hour)
 )
+_ALL_DIMENSIONS = [d.value for d in Dimension]
 _FACTS = Query(
     select(report_conversations).where(report_conversations.c.conversation_id == bindparam("id")),
     codec.report_facts,
@@ -91,9 +99,16 @@ class SqlReports(SqlRepository):
             {**params, "fr": merged["first_response"], "rs": merged["resolution"]},
         )
 
-    async def hours(self, website_id: str, start: datetime, end: datetime) -> list[HourRow]:
-        result = await self._db.execute(_HOURS, {"w": website_id, "start": start, "end": end})
-        return [_hour_row(row) for row in result]
+    async def hours(
+        self,
+        website_id: str,
+        start: datetime,
+        end: datetime,
+        dimensions: Collection[Dimension] | None = None,
+    ) -> list[HourRow]:
+        wanted = _ALL_DIMENSIONS if dimensions is None else [d.value for d in dimensions]
+        params = {"w": website_id, "start": start, "end": end, "dimensions": wanted}
+        return [_hour_row(row) for row in await self._db.execute(_HOURS, params)]
 
     async def replace_hours(self, website_id: str, rows: list[HourRow]) -> None:
         await self._db.execute(delete(report_hours).where(report_hours.c.website_id == website_id))
@@ -176,12 +191,14 @@ class SqlReports(SqlRepository):
         return [codec.report_facts(row) for row in result]
 
 
+_DIMENSIONS = {d.value: d for d in Dimension}
+_N = len(COUNTS)
+
+
 def _hour_row(row: Any) -> HourRow:
-    m = row._mapping
-    return HourRow(
-        hour=m["hour"],
-        dimension=Dimension(m["dimension"]),
-        key=m["key"],
-        counts={name: m[name] for name in COUNTS if m[name]},
-        durations={name: _histogram_in(m[name]) for name in DURATIONS if m[name]},
-    )
+    counts = {name: n for name, n in zip(COUNTS, row[3 : 3 + _N], strict=True) if n}
+    durations = {}
+    for name, stored in zip(DURATIONS, row[3 + _N :], strict=True):
+        if stored:
+            durations[name] = {int(key): count for key, count in stored.items()}
+    return HourRow(row[2], _DIMENSIONS[row[0]], row[1], counts, durations)
