@@ -21,7 +21,6 @@ from causerie.domain.progress import QUIET, Progress, stop_if_requested
 from causerie.domain.reports import (
     MAX_DAYS,
     ConversationFacts,
-    Dimension,
     HourRow,
     Period,
     build_report,
@@ -182,9 +181,11 @@ async def get_report(
     async with rt.store.long_read() as tx:
         missing = NotFound(f"no website {website_id!r}", "website_not_found")
         await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
-        rows = await tx.reports.hours(website_id, period.start, period.end, _REPORTED)
-        previous = await tx.reports.hours(website_id, before.start, before.end, _WEBSITE)
-    return build_report(period, rows, previous)
+        found = await tx.reports.summary(website_id, period.start, period.end, period.offsets())
+        previous = await tx.reports.summary(
+            website_id, before.start, before.end, before.offsets(), full=False
+        )
+    return build_report(period, found, previous)
 
 
 def _today(rt: Runtime, tz: str | None) -> date:
@@ -214,23 +215,24 @@ async def do_rebuild(rt: Runtime, website_id: str | None = None, progress: Progr
         async with rt.store.transaction() as tx:
             r = tx.reports
             kept = await r.hours(each, _NEAR, _FAR)
+            old = await r.all_facts(each)
             rows, facts = fold_sources(
                 each,
                 await r.session_starts(each),
                 await r.conversation_starts(each),
                 await r.messages_for_rebuild(each),
-                await r.all_facts(each),
+                old,
                 kept,
             )
             await r.replace_hours(each, rows)
+            unchanged = set(old)
             for one in facts:
-                await r.save_facts(one)
+                if one not in unchanged:
+                    await r.save_facts(one)
         done += 1
         progress.advance("websites", 1)
     return done
 
 
-_REPORTED = (Dimension.WEBSITE, Dimension.OPERATOR)
-_WEBSITE = (Dimension.WEBSITE,)
 _NEAR = datetime(1970, 1, 1, tzinfo=UTC)
 _FAR = datetime(9999, 1, 1, tzinfo=UTC)

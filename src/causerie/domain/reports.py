@@ -164,6 +164,50 @@ class Period:
     def day_of(self, hour: datetime) -> date:
         return (hour + _LAST_SECOND).astimezone(self.zone).date()
 
+    def offsets(self) -> list[tuple[int, int]]:
+        """The zone's UTC offsets over the period's hours, as (until, offset) in epoch seconds:
+        an hour's instant `t` (its last second) has the offset of the first pair with
+        `t < until`; the last pair's `until` is past the period. So a database adds the offset
+        and divides by a day to get an hour's local day (`Summary`), with no zone table."""
+        pairs: list[tuple[int, int]] = []
+        t = int(self.start.timestamp()) + 3599
+        last = int(self.end.timestamp()) + 3599
+        offset = _offset(t, self.zone)
+        while t < last:  # a day at a time; back an hour at a time over a change
+            step = min(86_400, last - t)
+            ahead = _offset(t + step, self.zone) if t + step < last else offset
+            if ahead != offset:
+                while _offset(t + 3600, self.zone) == offset:
+                    t += 3600
+                pairs.append((t + 3600, offset))
+                offset = _offset(t + 3600, self.zone)
+                t += 3600
+                continue
+            t += step
+        pairs.append((last + 86_400, offset))
+        return pairs
+
+
+def _offset(epoch: int, zone: ZoneInfo) -> int:
+    offset = datetime.fromtimestamp(epoch, zone).utcoffset()
+    return int(offset.total_seconds()) if offset else 0
+
+
+EPOCH_DAY = date(1970, 1, 1)
+
+
+@dataclass
+class Summary:
+    """A period's rollups summed by the database: counts per local day (days since 1970-01-01)
+    and per agent, conversations started per local hour of the week (0: Monday 00:00), and the
+    median and 90th percentile of each histogram per day (`"d" + day`), per agent (`"a" + id`)
+    and over the whole period (`"t"`)."""
+
+    days: dict[int, dict[str, int]] = field(default_factory=dict)
+    agents: dict[str, dict[str, int]] = field(default_factory=dict)
+    week: dict[int, int] = field(default_factory=dict)
+    percentiles: dict[tuple[str, str], tuple[int | None, int | None]] = field(default_factory=dict)
+
 
 def _day_start(day: date, zone: ZoneInfo) -> datetime:
     """The first UTC hour of a local day: the hour in which local midnight falls."""
@@ -171,75 +215,56 @@ def _day_start(day: date, zone: ZoneInfo) -> datetime:
     return hour_of(midnight)
 
 
-class _Totals:
-    __slots__ = ("counts", "durations")
-
-    def __init__(self) -> None:
-        self.counts: dict[str, int] = dict.fromkeys(COUNTS, 0)
-        self.durations: dict[str, dict[int, int]] = {name: {} for name in DURATIONS}
-
-    def add(self, counts: Mapping[str, int], durations: Mapping[str, Mapping[int, int]]) -> None:
-        mine = self.counts
-        for name, count in counts.items():
-            mine[name] += count
-        for name, hist in durations.items():
-            into = self.durations[name]
-            for key, count in hist.items():
-                into[key] = into.get(key, 0) + count
-
-    def figures(self) -> dict[str, Any]:
-        c = self.counts
-        out: dict[str, Any] = {name: c[name] for name in FIGURES if name in COUNTS}
-        for name in DURATIONS:
-            out[f"{name}_median"] = percentile(self.durations[name], 50)
-            out[f"{name}_p90"] = percentile(self.durations[name], 90)
-        out["ratings_average"] = (
-            round(c["ratings_sum"] / c["ratings_count"], 2) if c["ratings_count"] else None
-        )
-        return {name: out[name] for name in FIGURES}
-
-
-def build_report(
-    period: Period, rows: Iterable[HourRow], previous_rows: Iterable[HourRow]
+def _figures(
+    counts: Mapping[str, int], pct: Mapping[tuple[str, str], Any], group: str
 ) -> dict[str, Any]:
-    """The report's JSON: totals, days, agents, the week's heatmap and the previous period.
+    c = {name: int(counts.get(name, 0) or 0) for name in COUNTS}
+    out: dict[str, Any] = {name: c[name] for name in FIGURES if name in COUNTS}
+    for name in DURATIONS:
+        median, p90 = pct.get((group, name), (None, None))
+        out[f"{name}_median"] = median
+        out[f"{name}_p90"] = p90
+    out["ratings_average"] = (
+        round(c["ratings_sum"] / c["ratings_count"], 2) if c["ratings_count"] else None
+    )
+    return {name: out[name] for name in FIGURES}
 
-    `rows` are those of the period's hours, `previous_rows` those of the previous period's.
-    """
-    days = {period.first + timedelta(days=n): _Totals() for n in range(period.days)}
-    agents: dict[str, _Totals] = {}
-    heatmap = [[0] * 24 for _ in range(7)]  # local weekday (Monday first) x local hour
-    zone, day_of = period.zone, period.day_of
+
+def _sum(rows: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    total = dict.fromkeys(COUNTS, 0)
     for row in rows:
-        if row.dimension is Dimension.WEBSITE:
-            day = days.get(day_of(row.hour))
-            if day is not None:
-                day.add(row.counts, row.durations)
-            started = row.counts.get("conversations_started", 0)
-            if started:
-                local = (row.hour + HOUR / 2).astimezone(zone)
-                heatmap[local.weekday()][local.hour] += started
-        elif row.dimension is Dimension.OPERATOR:
-            agents.setdefault(row.key, _Totals()).add(row.counts, row.durations)
-    totals = _Totals()
-    for day in days.values():
-        totals.add(day.counts, day.durations)
-    before = _Totals()
-    for row in previous_rows:
-        if row.dimension is Dimension.WEBSITE:
-            before.add(row.counts, row.durations)
+        for name in COUNTS:
+            total[name] += int(row.get(name, 0) or 0)
+    return total
+
+
+def build_report(period: Period, summary: Summary, previous: Summary) -> dict[str, Any]:
+    """The report's JSON: totals, days, agents, the week's heatmap and the previous period."""
+    days = []
+    for n in range(period.days):
+        day = period.first + timedelta(days=n)
+        number = (day - EPOCH_DAY).days
+        counts = summary.days.get(number, {})
+        days.append(
+            {"date": day.isoformat(), **_figures(counts, summary.percentiles, f"d{number}")}
+        )
+    heatmap = [[summary.week.get(d * 24 + h, 0) for h in range(24)] for d in range(7)]
+    before = period.previous()
     return {
         "from": period.first.isoformat(),
         "to": period.last.isoformat(),
         "tz": period.zone.key,
-        "totals": totals.figures(),
-        "days": [{"date": day.isoformat(), **t.figures()} for day, t in days.items()],
-        "agents": [{"operator_id": key, **agents[key].figures()} for key in sorted(agents)],
+        "totals": _figures(_sum(summary.days.values()), summary.percentiles, "t"),
+        "days": days,
+        "agents": [
+            {"operator_id": key, **_figures(summary.agents[key], summary.percentiles, f"a{key}")}
+            for key in sorted(summary.agents)
+        ],
         "heatmap": heatmap,
         "previous": {
-            "from": period.previous().first.isoformat(),
-            "to": period.previous().last.isoformat(),
-            "totals": before.figures(),
+            "from": before.first.isoformat(),
+            "to": before.last.isoformat(),
+            "totals": _figures(_sum(previous.days.values()), previous.percentiles, "t"),
         },
     }
 

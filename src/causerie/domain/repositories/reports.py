@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Protocol
 
-from causerie.domain.reports import ConversationFacts, Dimension, HourRow
+from causerie.domain.reports import ConversationFacts, Dimension, HourRow, Summary
 
 
 class Reports(Protocol):
@@ -22,6 +22,19 @@ class Reports(Protocol):
         dimensions: Collection[Dimension] | None = None,
     ) -> list[HourRow]:
         """The rollup rows of hours in [start, end), of those dimensions (default: all)."""
+        ...
+
+    async def summary(
+        self,
+        website_id: str,
+        start: datetime,
+        end: datetime,
+        offsets: list[tuple[int, int]],
+        *,
+        full: bool = True,
+    ) -> Summary:
+        """A period's rollups summed per local day (by `offsets`: `Period.offsets()`), per agent
+        and per local hour of the week, with their percentiles; `full=False`: days only."""
         ...
 
     async def replace_hours(self, website_id: str, rows: list[HourRow]) -> None:

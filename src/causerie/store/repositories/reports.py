@@ -10,11 +10,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, text, update
 
-from causerie.domain.reports import COUNTS, DURATIONS, ConversationFacts, Dimension, HourRow
+from causerie.domain.reports import (
+    COUNTS,
+    DURATIONS,
+    ConversationFacts,
+    Dimension,
+    HourRow,
+    Summary,
+)
 from causerie.store import codec
 from causerie.store.db import Prepared, Query, SqlRepository
 from causerie.store.schema import (
@@ -25,6 +33,7 @@ from causerie.store.schema import (
     sessions,
     websites,
 )
+from causerie.store.types import UTCDateTime
 
 _KEY = ("website_id", "dimension", "key", "hour")
 _WHERE_ROW = (
@@ -128,6 +137,34 @@ class SqlReports(SqlRepository):
         for start in range(0, len(values), 500):
             await self._db.execute(report_hours.insert(), values[start : start + 500])
 
+    async def summary(
+        self,
+        website_id: str,
+        start: datetime,
+        end: datetime,
+        offsets: list[tuple[int, int]],
+        *,
+        full: bool = True,
+    ) -> Summary:
+        sql = _summary_sql(self._db.dialect, len(offsets), full)
+        params: dict[str, Any] = {"w": website_id, "start": start, "end": end}
+        for n, (until, offset) in enumerate(offsets):
+            params[f"u{n}"], params[f"o{n}"] = until, offset
+        found = Summary()
+        for row in await self._rows(sql["days"], params):
+            found.days[int(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
+        for group, metric, median, p90 in await self._rows(sql["percentiles"], params):
+            found.percentiles[str(group), str(metric)] = (median, p90)
+        if full:
+            for row in await self._rows(sql["agents"], params):
+                found.agents[str(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
+            for how, started in await self._rows(sql["week"], params):
+                found.week[int(how)] = int(started)
+        return found
+
+    async def _rows(self, stmt: Any, params: dict[str, Any]) -> list[Any]:
+        return list(await self._db.execute(stmt, params))
+
     async def facts(self, conversation_id: str) -> ConversationFacts | None:
         return await self._db.fetch_one(_FACTS, {"id": conversation_id})
 
@@ -202,3 +239,76 @@ def _hour_row(row: Any) -> HourRow:
         if stored:
             durations[name] = {int(key): count for key, count in stored.items()}
     return HourRow(row[2], _DIMENSIONS[row[0]], row[1], counts, durations)
+
+
+# -- a period's report, summed by the database ---------------------------------------------------
+#
+# A year is ~17,500 rows of a website and an agent: decoding them in Python costs far more than
+# the report's budget, so the database sums them per local day and per agent and takes the
+# percentiles of the histograms itself (window functions), returning a few hundred rows. The local
+# day of an hour is (its last second + the zone's offset then) // 86400, the offsets coming from
+# `Period.offsets()`; JSON histograms are opened with `json_each` (SQLite) or `jsonb_each_text`.
+# These statements are SQL text: SQLAlchemy Core has no portable form for a table-valued JSON
+# function joined laterally.
+
+_EPOCH = {
+    "sqlite": "CAST(strftime('%s', hour) AS INTEGER)",
+    "postgresql": "CAST(EXTRACT(EPOCH FROM hour) AS BIGINT)",
+}
+_EACH = {"sqlite": "json_each(x.{0}) AS j", "postgresql": "jsonb_each_text(x.{0}) AS j"}
+_SUMS = ", ".join(f"SUM({name}) AS {name}" for name in COUNTS)
+_RANGE = "website_id = :w AND hour >= :start AND hour < :end"
+
+
+def _offset_case(count: int) -> str:
+    whens = " ".join(f"WHEN e < :u{n} THEN :o{n}" for n in range(count))
+    return f"CASE {whens} ELSE 0 END"
+
+
+@lru_cache(maxsize=64)
+def _summary_sql(dialect: str, offsets: int, full: bool) -> dict[str, Any]:
+    e = f"({_EPOCH[dialect]} + 3599)"
+    shift = _offset_case(offsets)
+    local = f"SELECT *, (e + {shift}) / 86400 AS day, (e - 1799 + {shift}) / 3600 AS lh FROM"
+    base = f"{local} (SELECT *, {e} AS e FROM report_hours WHERE {_RANGE}) AS r"  # noqa: S608 (constants only; values are bound)
+    statements: dict[str, Any] = {
+        "days": f"SELECT day, {_SUMS} FROM ({base}) AS b WHERE dimension = 'website' GROUP BY day",  # noqa: S608 (constants only; values are bound)
+    }
+    entries = []
+    for metric in DURATIONS:
+        each = _EACH[dialect].format(metric)
+        if full:
+            entries.append(
+                "SELECT CASE WHEN x.dimension = 'website' THEN 'd' || x.day"  # noqa: S608 (constants only; values are bound)
+                f" ELSE 'a' || x.key END AS g, '{metric}' AS metric, j.key AS bucket,"
+                f" j.value AS n FROM x, {each}"
+            )
+        entries.append(
+            f"SELECT 't' AS g, '{metric}' AS metric, j.key AS bucket, j.value AS n"  # noqa: S608 (constants only; values are bound)
+            f" FROM x, {each} WHERE x.dimension = 'website'"
+        )
+    dimensions = "('website', 'operator')" if full else "('website')"
+    statements["percentiles"] = (
+        f"WITH x AS (SELECT dimension, key, day, first_response, resolution FROM ({base}) AS b"  # noqa: S608 (constants only; values are bound)
+        f" WHERE dimension IN {dimensions}),"
+        f" g AS ({' UNION ALL '.join(entries)}),"
+        " h AS (SELECT g, metric, CAST(bucket AS INTEGER) AS bucket,"
+        " SUM(CAST(n AS INTEGER)) AS n FROM g GROUP BY g, metric, CAST(bucket AS INTEGER)"
+        " HAVING SUM(CAST(n AS INTEGER)) > 0),"
+        " c AS (SELECT g, metric, bucket,"
+        " SUM(n) OVER (PARTITION BY g, metric ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS cum,"
+        " SUM(n) OVER (PARTITION BY g, metric) AS total FROM h)"
+        " SELECT g, metric, MIN(CASE WHEN cum * 100 >= total * 50 THEN bucket END),"
+        " MIN(CASE WHEN cum * 100 >= total * 90 THEN bucket END) FROM c GROUP BY g, metric"
+    )
+    if full:
+        statements["agents"] = (
+            f"SELECT key, {_SUMS} FROM report_hours WHERE {_RANGE}"  # noqa: S608 (constants only; values are bound)
+            " AND dimension = 'operator' GROUP BY key"
+        )
+        statements["week"] = (
+            f"SELECT (lh + 72) % 168 AS how, SUM(conversations_started) FROM ({base}) AS b"  # noqa: S608 (constants only; values are bound)
+            " WHERE dimension = 'website' AND conversations_started > 0 GROUP BY (lh + 72) % 168"
+        )
+    binds = [bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime())]
+    return {name: text(sql).bindparams(*binds) for name, sql in statements.items()}
