@@ -200,6 +200,9 @@ def test_report_of_local_days_across_the_spring_change(harness: Harness, site: S
 
     utc = scene.report("2026-03-28", "2026-03-30", "UTC")
     assert [d["sessions_created"] for d in utc["days"]] == [2, 2, 0]
+    kolkata = scene.report("2026-03-28", "2026-03-30", "Asia/Kolkata")  # UTC+5:30
+    assert [d["sessions_created"] for d in kolkata["days"]] == [1, 1, 2]
+    assert kolkata["heatmap"][5][16] == 1  # a: its hour is 15:30-16:30 in Kolkata, middle 16:00
 
     # The next three days, compared with these.
     later = scene.report("2026-03-31", "2026-04-02", "Europe/Paris")

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from causerie.domain.reports import (
     COUNTS,
@@ -42,7 +43,45 @@ _WHERE_ROW = (
     & (report_hours.c.key == bindparam("k"))
     & (report_hours.c.hour == bindparam("h"))
 )
-_HISTOGRAMS = select(report_hours.c.first_response, report_hours.c.resolution).where(_WHERE_ROW)
+_HISTOGRAMS = Query(
+    select(report_hours.c.first_response, report_hours.c.resolution).where(_WHERE_ROW),
+    tuple,
+)
+
+
+def _add(insert: Any) -> Prepared:
+    stmt = insert(report_hours).values(
+        website_id=bindparam("w"),
+        dimension=bindparam("d"),
+        key=bindparam("k"),
+        hour=bindparam("h"),
+        first_response={},
+        resolution={},
+        **{name: bindparam(f"n_{name}") for name in COUNTS},
+    )
+    return Prepared(
+        stmt.on_conflict_do_update(
+            index_elements=list(_KEY),
+            set_={name: report_hours.c[name] + stmt.excluded[name] for name in COUNTS},
+        )
+    )
+
+
+_FACT_COLUMNS = [column.name for column in report_conversations.c]
+
+
+def _save_facts(insert: Any) -> Prepared:
+    stmt = insert(report_conversations).values(**{name: bindparam(name) for name in _FACT_COLUMNS})
+    return Prepared(
+        stmt.on_conflict_do_update(
+            index_elements=["conversation_id"],
+            set_={name: stmt.excluded[name] for name in _FACT_COLUMNS[1:]},
+        )
+    )
+
+
+_ADD = {"sqlite": _add(sqlite.insert), "postgresql": _add(postgresql.insert)}
+_SAVE_FACTS = {"sqlite": _save_facts(sqlite.insert), "postgresql": _save_facts(postgresql.insert)}
 _SET_HISTOGRAMS = Prepared(
     update(report_hours)
     .where(_WHERE_ROW)
@@ -83,20 +122,12 @@ class SqlReports(SqlRepository):
     __slots__ = ()
 
     async def add(self, website_id: str, row: HourRow) -> None:
-        key = {"website_id": website_id, "dimension": row.dimension.value, "key": row.key}
-        counts = {name: row.counts.get(name, 0) for name in COUNTS}
-        stmt = self._db.insert(report_hours)
-        stmt = stmt.values(
-            **key, hour=row.hour, **counts, first_response={}, resolution={}
-        ).on_conflict_do_update(
-            index_elements=list(_KEY),
-            set_={name: report_hours.c[name] + stmt.excluded[name] for name in COUNTS},
-        )
-        await self._db.execute(stmt)
+        params = {"w": website_id, "d": row.dimension.value, "k": row.key, "h": row.hour}
+        counts = {f"n_{name}": row.counts.get(name, 0) for name in COUNTS}
+        await self._db.write(_ADD[self._db.dialect], {**params, **counts})
         if not any(row.durations.values()):
             return
-        params = {"w": website_id, "d": row.dimension.value, "k": row.key, "h": row.hour}
-        found = await self._db.one(_HISTOGRAMS, params)
+        found = await self._db.fetch_one(_HISTOGRAMS, params)
         assert found is not None
         merged: dict[str, dict[str, int]] = {}
         for at, name in enumerate(DURATIONS):
@@ -169,22 +200,10 @@ class SqlReports(SqlRepository):
         return await self._db.fetch_one(_FACTS, {"id": conversation_id})
 
     async def save_facts(self, facts: ConversationFacts) -> None:
-        values = {
-            "conversation_id": facts.conversation_id,
-            "website_id": facts.website_id,
-            "started_at": facts.started_at,
-            "visitor_started": facts.visitor_started,
-            "first_response_at": facts.first_response_at,
-            "first_responder_id": facts.first_responder_id,
-            "resolved_at": facts.resolved_at,
-            "resolved_by": facts.resolved_by,
-        }
-        stmt = self._db.insert(report_conversations).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["conversation_id"],
-            set_={name: stmt.excluded[name] for name in values if name != "conversation_id"},
+        await self._db.write(
+            _SAVE_FACTS[self._db.dialect],
+            {name: getattr(facts, name) for name in _FACT_COLUMNS},
         )
-        await self._db.execute(stmt)
 
     async def website_ids(self) -> list[str]:
         result = await self._db.execute(select(websites.c.id).order_by(websites.c.id))
