@@ -1,3 +1,4 @@
+# ruff: noqa: S608 (the summary's SQL text is made of constants; every value is bound)
 """`SqlReports`: the hourly rollups and each conversation's facts (docs/reports.md).
 
 Counters are added in SQL (`INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n`), so two
@@ -289,44 +290,42 @@ def _summary_sql(dialect: str, offsets: int, full: bool) -> dict[str, Any]:
     e = f"({_EPOCH[dialect]} + 3599)"
     shift = _offset_case(offsets)
     local = f"SELECT *, (e + {shift}) / 86400 AS day, (e - 1799 + {shift}) / 3600 AS lh FROM"
-    base = f"{local} (SELECT *, {e} AS e FROM report_hours WHERE {_RANGE}) AS r"  # noqa: S608 (constants only; values are bound)
+    base = f"{local} (SELECT *, {e} AS e FROM report_hours WHERE {_RANGE}) AS r"
     statements: dict[str, Any] = {
-        "days": f"SELECT day, {_SUMS} FROM ({base}) AS b WHERE dimension = 'website' GROUP BY day",  # noqa: S608 (constants only; values are bound)
+        "days": f"SELECT day, {_SUMS} FROM ({base}) AS b WHERE dimension = 'website' GROUP BY day",
     }
+    dimensions = "('website', 'operator')" if full else "('website')"
     entries = []
     for metric in DURATIONS:
         each = _EACH[dialect].format(metric)
-        if full:
-            entries.append(
-                "SELECT CASE WHEN x.dimension = 'website' THEN 'd' || x.day"  # noqa: S608 (constants only; values are bound)
-                f" ELSE 'a' || x.key END AS g, '{metric}' AS metric, j.key AS bucket,"
-                f" j.value AS n FROM x, {each}"
-            )
         entries.append(
-            f"SELECT 't' AS g, '{metric}' AS metric, j.key AS bucket, j.value AS n"  # noqa: S608 (constants only; values are bound)
-            f" FROM x, {each} WHERE x.dimension = 'website'"
+            "SELECT CASE WHEN x.dimension = 'website' THEN 'd' || x.day"
+            f" ELSE 'a' || x.key END AS g, '{metric}' AS metric, j.key AS bucket,"
+            f" j.value AS n FROM x, {each}"
         )
-    dimensions = "('website', 'operator')" if full else "('website')"
     statements["percentiles"] = (
-        f"WITH x AS (SELECT dimension, key, day, first_response, resolution FROM ({base}) AS b"  # noqa: S608 (constants only; values are bound)
+        f"WITH x AS (SELECT dimension, key, day, first_response, resolution FROM ({base}) AS b"
         f" WHERE dimension IN {dimensions}),"
         f" g AS ({' UNION ALL '.join(entries)}),"
         " h AS (SELECT g, metric, CAST(bucket AS INTEGER) AS bucket,"
         " SUM(CAST(n AS INTEGER)) AS n FROM g GROUP BY g, metric, CAST(bucket AS INTEGER)"
         " HAVING SUM(CAST(n AS INTEGER)) > 0),"
+        # The whole period: the days' histograms summed (each website row read once).
+        " ht AS (SELECT g, metric, bucket, n FROM h UNION ALL SELECT 't', metric, bucket,"
+        " SUM(n) FROM h WHERE g LIKE 'd%' GROUP BY metric, bucket),"
         " c AS (SELECT g, metric, bucket,"
         " SUM(n) OVER (PARTITION BY g, metric ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS cum,"
-        " SUM(n) OVER (PARTITION BY g, metric) AS total FROM h)"
+        " SUM(n) OVER (PARTITION BY g, metric) AS total FROM ht)"
         " SELECT g, metric, MIN(CASE WHEN cum * 100 >= total * 50 THEN bucket END),"
         " MIN(CASE WHEN cum * 100 >= total * 90 THEN bucket END) FROM c GROUP BY g, metric"
     )
     if full:
         statements["agents"] = (
-            f"SELECT key, {_SUMS} FROM report_hours WHERE {_RANGE}"  # noqa: S608 (constants only; values are bound)
+            f"SELECT key, {_SUMS} FROM report_hours WHERE {_RANGE}"
             " AND dimension = 'operator' GROUP BY key"
         )
         statements["week"] = (
-            f"SELECT (lh + 72) % 168 AS how, SUM(conversations_started) FROM ({base}) AS b"  # noqa: S608 (constants only; values are bound)
+            f"SELECT (lh + 72) % 168 AS how, SUM(conversations_started) FROM ({base}) AS b"
             " WHERE dimension = 'website' AND conversations_started > 0 GROUP BY (lh + 72) % 168"
         )
     binds = [bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime())]
