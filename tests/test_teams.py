@@ -27,6 +27,7 @@ from causerie.actions.messages import do_send_session_message, get_visitor_messa
 from causerie.actions.presence import do_set_agent_status
 from causerie.actions.privacy import do_erase_own_session, do_export_own_session
 from causerie.actions.ratings import do_rate_conversation
+from causerie.actions.reports import get_report
 from causerie.actions.sessions import do_open_session
 from causerie.actions.teams import do_create_team, do_delete_team, do_transfer, do_update_team
 from causerie.actions.webhooks import do_create_webhook
@@ -326,6 +327,12 @@ def test_a_rating_per_resolution_replaced_when_rated_again(harness: Harness, sit
     rate(4, "  fine after all ")  # replaces: one rating for this resolution
     thread = harness.run(get_thread(harness.rt, CLI, conversation))
     assert [(r.rating, r.comment) for r in thread.ratings] == [(4, "fine after all")]
+    # Reports count it once, at its new value.
+    day = harness.clock.now().date().isoformat()
+    report = harness.run(
+        get_report(harness.rt, CLI, site.website_id, first=day, last=day, tz="UTC")
+    )
+    assert (report["totals"]["ratings_count"], report["totals"]["ratings_average"]) == (1, 4.0)
     # Reopened and resolved again: a second resolution, a second rating.
     harness.clock.advance(timedelta(minutes=5))
     harness.run(do_set_state(harness.rt, agent, conversation, ConversationState.OPEN))
@@ -378,6 +385,15 @@ def test_auto_resolve_after_the_website_period_and_reopen_on_a_visitor_message(
             if f["type"] == "conversation.updated"
         ]
 
+    webhook, _ = harness.run(
+        do_create_webhook(
+            harness.rt,
+            CLI,
+            site.website_id,
+            url="https://hooks.invalid/causerie",
+            events=["conversation.resolved"],
+        )
+    )
     before = len(updates())
     harness.clock.advance(timedelta(minutes=29))
     assert harness.run(do_auto_resolve(harness.rt)) == 0
@@ -385,6 +401,16 @@ def test_auto_resolve_after_the_website_period_and_reopen_on_a_visitor_message(
     assert harness.run(do_auto_resolve(harness.rt)) == 1
     assert harness.run(do_auto_resolve(harness.rt)) == 0  # harmless when repeated
     assert updates()[before:] == ["resolved"]
+    # Resolved as if by an agent: webhooks hear it and reports count it.
+    sent = harness.rows(
+        "SELECT event_type FROM webhook_deliveries WHERE webhook_id = :w", w=webhook.id
+    )
+    assert sent == [("conversation.resolved",)]
+    day = harness.clock.now().date().isoformat()
+    report = harness.run(
+        get_report(harness.rt, CLI, site.website_id, first=day, last=day, tz="UTC")
+    )
+    assert report["totals"]["conversations_resolved"] == 1
     thread = harness.run(get_thread(harness.rt, CLI, conversation))
     assert thread.conversation.state is ConversationState.RESOLVED
     assert thread.messages[-1].type is MessageType.EVENT

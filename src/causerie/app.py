@@ -19,6 +19,7 @@ from causerie import __version__
 from causerie.actions.job_kinds import KINDS
 from causerie.actions.jobs import do_run_due_jobs, do_schedule_periodic
 from causerie.actions.presence import do_announce_availability
+from causerie.actions.reports import do_flush_loads
 from causerie.clock import Clock, SystemClock
 from causerie.plugins import load_plugins
 from causerie.runtime import Runtime
@@ -37,6 +38,7 @@ from causerie.web import (
     notice,
     privacy_api,
     push_api,
+    reports_api,
     shield_api,
     teams_api,
     webhooks_api,
@@ -56,6 +58,7 @@ from causerie.wiring import running
 log = logging.getLogger("causerie")
 
 PRESENCE_REFRESH = 20.0  # seconds; presence entries live three times as long
+REPORT_LOADS_FLUSH = 5.0  # seconds between additions of the chatbox loads to the rollups
 JOBS_POLL = 0.5  # seconds between looks for due jobs when there were none
 
 
@@ -107,6 +110,20 @@ async def _start_mail(rt: Runtime) -> asyncio.Server | None:
     return await start_listener(rt, host, port)
 
 
+async def _flush_report_loads_forever(rt: Runtime) -> None:
+    """Add the chatbox loads counted in memory to the reports' rollups every few seconds."""
+    try:
+        while True:
+            await asyncio.sleep(REPORT_LOADS_FLUSH)
+            try:
+                await do_flush_loads(rt)
+            except Exception as exc:
+                log.warning("counting chatbox loads failed: %s", exc)
+    finally:  # stopping: what was counted since the last pass
+        with contextlib.suppress(Exception):
+            await do_flush_loads(rt)
+
+
 def create_app(
     settings: Settings, clock: Clock | None = None, plugins: Iterable[tuple[str, object]] = ()
 ) -> FastAPI:
@@ -121,6 +138,7 @@ def create_app(
             tasks = [
                 asyncio.create_task(_work_forever(rt), name="causerie-jobs"),
                 asyncio.create_task(_refresh_presence_forever(rt), name="causerie-presence"),
+                asyncio.create_task(_flush_report_loads_forever(rt), name="causerie-loads"),
             ]
             try:
                 yield
@@ -162,6 +180,7 @@ def create_app(
     app.include_router(push_api.router)
     app.include_router(webhooks_api.router)
     app.include_router(shield_api.router)
+    app.include_router(reports_api.router)
     app.include_router(notice.router)
     app.include_router(mail_api.router)
     app.router.routes.extend(ws.routes)

@@ -31,6 +31,7 @@ from causerie.actions.jobs import do_retry_job, do_run_due_jobs, get_jobs
 from causerie.actions.members import get_members
 from causerie.actions.operators import check_role_name, do_add_operator, do_create_api_token
 from causerie.actions.privacy import do_erase_subject, do_export_subject, find_subject, get_register
+from causerie.actions.reports import do_rebuild
 from causerie.actions.retention import BATCH_SIZE, do_purge
 from causerie.actions.websites import do_create_website, get_website
 from causerie.clock import SystemClock
@@ -493,6 +494,27 @@ def conversation_delete(conversation_id: str) -> None:
     """Destroy a conversation with its session, messages, profile and IP (P20)."""
     count = _run(_settings(), lambda rt: do_delete_conversation(rt, Actor.cli(), conversation_id))
     out.print(f"deleted conversation {conversation_id} and its {_plural(count, 'message')}")
+
+
+@main.group()
+def reports() -> None:
+    """Reports' rollups (docs/reports.md)."""
+
+
+@reports.command("rebuild")
+@click.option("--website", "website_id", default=None, help="One website's id (default: all).")
+def reports_rebuild(website_id: str | None) -> None:
+    """Rebuild the reports' rollups exactly from the sessions, conversations and messages."""
+    watch = _Watch("rebuilt")
+    try:
+        with watch.watching():
+            count = _run(
+                _settings(), lambda rt: do_rebuild(rt, website_id=website_id, progress=watch)
+            )
+    except Stopped as stopped:
+        done = stopped.done.get("websites", 0)
+        _interrupted(f"rebuilt {_plural(done, 'website')}; run causerie reports rebuild again")
+    out.print(f"rebuilt the reports of {_plural(count, 'website')}")
 
 
 @main.group()

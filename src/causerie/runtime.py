@@ -5,6 +5,7 @@ picks an adapter, so no caller can end up on an in-process hub that nobody else 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from cachetools import TTLCache
 
@@ -50,3 +51,6 @@ class Runtime:
     block_rules: TTLCache[str, tuple[BlockRule, ...]] = field(
         default_factory=lambda: ttl_cache(WEBSITE_CACHE_SECONDS)
     )
+    # Chatbox loads counted on this node, per (website, UTC hour), until added to the
+    # reports' rollups (actions/reports.py `do_flush_loads`).
+    report_loads: dict[tuple[str, datetime], int] = field(default_factory=dict)

@@ -10,10 +10,13 @@ from datetime import timedelta
 
 from causerie.actions.assignment import add_conversation, do_queue_assignment
 from causerie.actions.events import Emitter
+from causerie.actions.reports import note_resolved
+from causerie.actions.webhook_queue import Occurrence, do_queue_webhooks
 from causerie.domain.events import EventType, Stream
 from causerie.domain.jobs import Job
 from causerie.domain.models import Author, ConversationState, Message, MessageType
-from causerie.domain.wire import message_json
+from causerie.domain.webhooks import WebhookEvent
+from causerie.domain.wire import conversation_json, message_json
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
 
@@ -38,18 +41,26 @@ async def do_auto_resolve(rt: Runtime) -> int:
                     website.id, now - timedelta(minutes=minutes), BATCH
                 )
                 emitter = Emitter(rt)
+                occurrences = []
                 for conversation in idle:
                     await tx.conversations.set_state(
                         conversation.id, ConversationState.RESOLVED, now
                     )
-                    add_conversation(
-                        emitter,
-                        replace(
-                            conversation,
-                            state=ConversationState.RESOLVED,
-                            updated_at=now,
-                            resolved_at=now,
-                        ),
+                    await note_resolved(tx, conversation, resolved=True, by=None, at=now)
+                    updated = replace(
+                        conversation,
+                        state=ConversationState.RESOLVED,
+                        updated_at=now,
+                        resolved_at=now,
+                    )
+                    add_conversation(emitter, updated)
+                    occurrences.append(
+                        Occurrence(
+                            website.id,
+                            WebhookEvent.CONVERSATION_RESOLVED,
+                            {"conversation": conversation_json(updated, for_visitor=False)},
+                            conversation.session_id,
+                        )
                     )
                     line = Message(
                         id=new_id(),
@@ -69,6 +80,7 @@ async def do_auto_resolve(rt: Runtime) -> int:
                         session_id=conversation.session_id,
                     )
                 await emitter.flush(tx)
+                await do_queue_webhooks(rt, tx, occurrences)
                 if any(c.assignee_id for c in idle):
                     await do_queue_assignment(rt, tx, website.id)
             resolved += len(idle)

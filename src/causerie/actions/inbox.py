@@ -15,6 +15,7 @@ from causerie.actions.assignment import do_queue_assignment
 from causerie.actions.audit import do_audit
 from causerie.actions.events import do_emit
 from causerie.actions.profiles import UNSET, apply_profile, checked_changes
+from causerie.actions.reports import note_resolved
 from causerie.actions.webhook_queue import Occurrence, do_queue_webhooks
 from causerie.domain.errors import Invalid, NotFound
 from causerie.domain.events import EventType, Stream
@@ -220,7 +221,9 @@ async def do_set_state(
             return conversation
         now = rt.clock.now()
         await tx.conversations.set_state(conversation.id, state, now)
-        resolved_at = now if state is ConversationState.RESOLVED else conversation.resolved_at
+        resolved = state is ConversationState.RESOLVED
+        await note_resolved(tx, conversation, resolved=resolved, by=actor.operator_id, at=now)
+        resolved_at = now if resolved else conversation.resolved_at
         updated = replace(conversation, state=state, updated_at=now, resolved_at=resolved_at)
         await emit_conversation(rt, tx, updated)
         if state is ConversationState.RESOLVED:

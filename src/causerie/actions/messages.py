@@ -17,6 +17,7 @@ from causerie.actions.events import Emitter
 from causerie.actions.limits import check_send_rate, check_visitor_message_rate
 from causerie.actions.mail_triggers import do_schedule_message_mail
 from causerie.actions.notifications import do_notify_agents
+from causerie.actions.reports import note_conversation_started, note_message, note_resolved
 from causerie.actions.sessions import access_visitor_session, count_network_day
 from causerie.domain.errors import Invalid, NotFound, Unauthenticated
 from causerie.domain.events import EventType, Stream
@@ -172,6 +173,10 @@ async def do_store_message(
     started = False
     if conversation is None:
         conversation, started = await _start_conversation(tx, session, now)
+        if started:
+            await note_conversation_started(
+                tx, conversation, visitor_started=author is Author.VISITOR
+            )
     message = Message(
         id=new_id(),
         conversation_id=conversation.id,
@@ -201,6 +206,9 @@ async def do_store_message(
     )
     if started and author is Author.VISITOR and updated is not None:
         updated = await do_route_new(rt, tx, updated)  # into the website's first team, if any
+    await note_message(tx, conversation, message)
+    if reopen:
+        await note_resolved(tx, conversation, resolved=False, by=None, at=now)
     if author is Author.VISITOR and session.ip:
         await count_network_day(rt, tx, session.ip, now.date(), sessions=0, messages=1)
         shield.count_after_commit(rt, tx, session.ip, "messages")

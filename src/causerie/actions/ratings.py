@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from causerie.actions.events import Emitter
 from causerie.actions.inbox import conversation_missing
+from causerie.actions.reports import note_rating
 from causerie.actions.sessions import access_visitor_session
 from causerie.actions.webhook_queue import Occurrence, do_queue_webhooks
 from causerie.domain.errors import Conflict
@@ -36,6 +37,8 @@ async def do_rate_conversation(
         if conversation.state is not ConversationState.RESOLVED or conversation.resolved_at is None:
             raise Conflict("the conversation is not resolved: rate it once it is", "not_resolved")
         now = rt.clock.now()
+        earlier = await tx.ratings.list_for_conversation(conversation.id)
+        replaced = next((r for r in earlier if r.resolved_at == conversation.resolved_at), None)
         stored = await tx.ratings.put(
             Rating(
                 id=new_id(),
@@ -47,6 +50,14 @@ async def do_rate_conversation(
                 comment=text,
                 created_at=now,
             )
+        )
+        await note_rating(
+            tx,
+            conversation.website_id,
+            stored.operator_id,
+            conversation.resolved_at,
+            stored.rating,
+            replaced=None if replaced is None else replaced.rating,
         )
         emitter = Emitter(rt)
         for stream in (Stream.of_website(session.website_id), Stream.of_session(session.id)):

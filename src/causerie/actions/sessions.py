@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from causerie.actions import shield
 from causerie.actions.limits import check_new_session_rate
+from causerie.actions.reports import note_load, note_session_created
 from causerie.domain.errors import Forbidden, NotFound, Unauthenticated
 from causerie.domain.events import Stream
 from causerie.domain.models import (
@@ -116,6 +117,7 @@ async def do_open_session(
                     ip=visit.ip,
                     page=visit.page,
                 )
+        note_load(rt, website_id)
         return renewed
 
     await shield.check_rules(rt, website_id, ip=ip, user_agent=page.user_agent)
@@ -130,7 +132,9 @@ async def do_open_session(
             await tx.sessions.delete(session.id)
         await tx.sessions.insert(created, hash_token(new_token_))
         await count_network_day(rt, tx, ip, now.date(), sessions=1, messages=0)
+        await note_session_created(tx, website_id, now)
     shield.count(rt, ip, "sessions")
+    note_load(rt, website_id)
     return OpenedSession(new_token_, created, website, [], created=True)
 
 

@@ -443,6 +443,8 @@ PERSONAL: tuple[PersonalField, ...] = (
 _IDS = "random identifiers"
 _TEAM = "the website's own configuration: a team's name, mode and capacity"
 _TEAM_SEAT = "ids and the time of an operator's last assignment (round robin)"
+_REPORTS = "reports' aggregates: hours, random ids of websites and agents, counts (P3)"
+_REPORT_FACTS = "a conversation's times and agents' ids, gone with the conversation"
 NOT_PERSONAL: dict[str, str] = {
     "block_rules.id": "a block rule's id, kind, scope, author and times",
     "block_rules.website_id": "a block rule's id, kind, scope, author and times",
@@ -558,6 +560,32 @@ NOT_PERSONAL: dict[str, str] = {
     "notification_preferences.operator_id": _IDS,
     "notification_preferences.updated_at": "time of the last change, kept with it",
     "network_stats.*": "counts per /24 or /48 network and day: aggregates (P18)",
+    # Reports' hourly rollups (docs/reports.md): counts and histograms of durations per website
+    # and agent, label or team; aggregates that name no visitor (P3).
+    "report_hours.website_id": _REPORTS,
+    "report_hours.dimension": _REPORTS,
+    "report_hours.key": _REPORTS,
+    "report_hours.hour": _REPORTS,
+    "report_hours.chatbox_loads": _REPORTS,
+    "report_hours.sessions_created": _REPORTS,
+    "report_hours.conversations_started": _REPORTS,
+    "report_hours.conversations_resolved": _REPORTS,
+    "report_hours.messages_visitor": _REPORTS,
+    "report_hours.messages_operator": _REPORTS,
+    "report_hours.ratings_count": _REPORTS,
+    "report_hours.ratings_sum": _REPORTS,
+    "report_hours.first_response": _REPORTS,
+    "report_hours.resolution": _REPORTS,
+    # A conversation's times and the agents who answered and resolved it, like the
+    # conversation's own row; goes with the conversation (cascade: P9, P15, P20).
+    "report_conversations.conversation_id": _REPORT_FACTS,
+    "report_conversations.website_id": _REPORT_FACTS,
+    "report_conversations.started_at": _REPORT_FACTS,
+    "report_conversations.visitor_started": _REPORT_FACTS,
+    "report_conversations.first_response_at": _REPORT_FACTS,
+    "report_conversations.first_responder_id": _REPORT_FACTS,
+    "report_conversations.resolved_at": _REPORT_FACTS,
+    "report_conversations.resolved_by": _REPORT_FACTS,
     "dpa_acceptances.id": "which agreement version a website accepted: ids and times",
     "dpa_acceptances.website_id": "which agreement version a website accepted: ids and times",
     "dpa_acceptances.version": "which agreement version a website accepted: ids and times",

@@ -31,6 +31,7 @@ from causerie.domain.repositories.operators import Operators
 from causerie.domain.repositories.push import PushSubscriptions
 from causerie.domain.repositories.ratings import Ratings
 from causerie.domain.repositories.replies import CannedReplies
+from causerie.domain.repositories.reports import Reports
 from causerie.domain.repositories.retention import Retention
 from causerie.domain.repositories.sessions import Sessions
 from causerie.domain.repositories.shield import ShieldStore
@@ -69,6 +70,7 @@ class Tx(Protocol):
     webhooks: Webhooks
     teams: Teams
     ratings: Ratings
+    reports: Reports
 
     def on_commit(self, callback: Callable[[], None]) -> None: ...
 

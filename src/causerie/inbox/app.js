@@ -12,12 +12,13 @@ import { privacyPages, renderPrivacy } from "./privacy.js";
 import { forgetDevice, registerWorker } from "./push.js";
 import { renderSettings } from "./settings.js";
 import { renderShield } from "./shield.js";
+import { renderReports } from "./reports.js";
 import { emit, on, state } from "./store.js";
 import { mountThread, pickLabels } from "./thread.js";
 import { installPalette } from "./palette.js";
 
 const root = document.getElementById("app");
-let view = null; // "inbox" | "settings" | "privacy" | null
+let view = null; // "inbox" | "settings" | "privacy" | "reports" | "shield" | null
 let unmount = [];
 let main = null;
 let returnTo = null; // where a login that ended sends the agent back after signing in again
@@ -67,7 +68,7 @@ function teardown() {
 
 function showLogin(notice = "") {
   const { path } = parseHash();
-  if (path.startsWith("/c/") || path.startsWith("/settings") || path.startsWith("/privacy") || path === "/shield") returnTo = location.hash;
+  if (path.startsWith("/c/") || path.startsWith("/settings") || path.startsWith("/privacy") || path === "/shield" || path.startsWith("/reports")) returnTo = location.hash;
   teardown();
   document.body.className = "page-auth";
   if (parseHash().path !== "/login") history.replaceState(null, "", `${location.pathname}#/login`);
@@ -119,6 +120,12 @@ async function route() {
     mount("shield");
     closeConversation();
     renderShield(main);
+    return;
+  }
+  if (path.startsWith("/reports")) {
+    mount("reports");
+    closeConversation();
+    renderReports(main);
     return;
   }
   if (path.startsWith("/privacy")) {
@@ -179,7 +186,7 @@ function mount(kind) {
 function topBar() {
   const switcher = el("select", { class: "select website-switch", id: "website", "aria-label": "Website" });
   switcher.addEventListener("change", () => {
-    const stay = view === "settings" || view === "privacy";
+    const stay = view === "settings" || view === "privacy" || view === "reports" || view === "shield";
     if (!stay) location.hash = "#/";
     selectWebsite(switcher.value).then(() => {
       if (stay) route();
@@ -222,6 +229,7 @@ function topBar() {
     switcher, single,
     el("nav", { class: "topnav", "aria-label": "Main" },
       el("a", { href: "#/", "aria-current": view === "inbox" ? "page" : false, text: "Inbox" }),
+      el("a", { href: "#/reports", id: "nav-reports", "aria-current": view === "reports" ? "page" : false, text: "Reports" }),
       el("a", { href: "#/settings/website", "aria-current": view === "settings" ? "page" : false, text: "Settings" }),
       privacyLink,
       el("a", { href: "#/shield", "aria-current": view === "shield" ? "page" : false, text: "Shield" })),

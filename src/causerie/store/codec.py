@@ -38,6 +38,7 @@ from causerie.domain.models import (
 from causerie.domain.push import PushSubscription
 from causerie.domain.ratings import Rating
 from causerie.domain.replies import CannedReply
+from causerie.domain.reports import ConversationFacts
 from causerie.store import schema
 
 T = TypeVar("T")
@@ -163,3 +164,4 @@ push_subscription = Codec(PushSubscription, list(schema.push_subscriptions.c))
 reply_address = Codec(ReplyAddress, list(schema.reply_addresses.c))
 mail_failure = Codec(MailFailure, list(schema.mail_failures.c))
 rating = Codec(Rating, list(schema.ratings.c))
+report_facts = Codec(ConversationFacts, list(schema.report_conversations.c))

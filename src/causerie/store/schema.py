@@ -554,3 +554,42 @@ ratings = Table(
     UniqueConstraint("conversation_id", "resolved_at"),
     Index(None, "website_id", "created_at"),
 )
+
+# Reports (docs/reports.md): hourly rollups, aggregates only (P3). One row per UTC hour of a
+# website, or of one agent, label or team on it (`dimension`, `key`). No visitor in them, so they
+# outlive every conversation they count. No foreign key on `key`: an agent's history stays.
+report_hours = Table(
+    "report_hours",
+    metadata,
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), primary_key=True),
+    Column("dimension", String(16), primary_key=True),
+    Column("key", String(ID), primary_key=True),
+    Column("hour", UTCDateTime, primary_key=True),
+    Column("chatbox_loads", Integer, nullable=False, default=0),
+    Column("sessions_created", Integer, nullable=False, default=0),
+    Column("conversations_started", Integer, nullable=False, default=0),
+    Column("conversations_resolved", Integer, nullable=False, default=0),
+    Column("messages_visitor", Integer, nullable=False, default=0),
+    Column("messages_operator", Integer, nullable=False, default=0),
+    Column("ratings_count", Integer, nullable=False, default=0),
+    Column("ratings_sum", Integer, nullable=False, default=0),
+    # Histograms of durations in seconds, {"bucket": count} (domain/reports.py `bucket`).
+    Column("first_response", Json, nullable=False),
+    Column("resolution", Json, nullable=False),
+)
+
+# What reports need to know of each conversation (its start, first answer, resolution); goes
+# with the conversation (cascade), as its messages do.
+report_conversations = Table(
+    "report_conversations",
+    metadata,
+    Column("conversation_id", ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("visitor_started", Boolean, nullable=False),
+    Column("first_response_at", UTCDateTime),
+    Column("first_responder_id", String(ID)),
+    Column("resolved_at", UTCDateTime),
+    Column("resolved_by", String(ID)),
+    Index(None, "website_id"),
+)

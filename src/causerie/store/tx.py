@@ -21,6 +21,7 @@ from causerie.domain.repositories.operators import Operators
 from causerie.domain.repositories.push import PushSubscriptions
 from causerie.domain.repositories.ratings import Ratings
 from causerie.domain.repositories.replies import CannedReplies
+from causerie.domain.repositories.reports import Reports
 from causerie.domain.repositories.retention import Retention
 from causerie.domain.repositories.sessions import Sessions
 from causerie.domain.repositories.shield import ShieldStore
@@ -46,6 +47,7 @@ from causerie.store.repositories.operators import SqlOperators
 from causerie.store.repositories.push import SqlPushSubscriptions
 from causerie.store.repositories.ratings import SqlRatings
 from causerie.store.repositories.replies import SqlCannedReplies
+from causerie.store.repositories.reports import SqlReports
 from causerie.store.repositories.retention import SqlRetention
 from causerie.store.repositories.sessions import SqlSessions
 from causerie.store.repositories.shield import SqlShield
@@ -78,6 +80,7 @@ class Repositories:
         "push",
         "ratings",
         "replies",
+        "reports",
         "retention",
         "sessions",
         "shield",
@@ -113,6 +116,7 @@ class Repositories:
         self.webhooks: Webhooks = SqlWebhooks(db)
         self.teams: Teams = SqlTeams(db)
         self.ratings: Ratings = SqlRatings(db)
+        self.reports: Reports = SqlReports(db)
 
 
 class SqlTx:
@@ -147,6 +151,7 @@ class SqlTx:
         self.webhooks: Webhooks = r.webhooks
         self.teams: Teams = r.teams
         self.ratings: Ratings = r.ratings
+        self.reports: Reports = r.reports
         self._on_commit: list[Callable[[], None]] = []
 
     def on_commit(self, callback: Callable[[], None]) -> None:

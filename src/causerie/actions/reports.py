@@ -1,0 +1,248 @@
+"""Reports (docs/reports.md): rollups kept as things happen, read back as a website's report.
+
+The `note_*` functions run inside the transaction of the change they count (a new session, a
+conversation, a message, a resolution, a rating), so a rollup never counts a change that rolled
+back nor misses one that committed. Chatbox loads write nothing on their own (most loads are one
+read): they are counted in memory per node and added every few seconds (`do_flush_loads`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from causerie.actions.access import ANY_ROLE, check_role
+from causerie.domain.errors import Invalid, NotFound
+from causerie.domain.models import Actor, Conversation, Message, Scope
+from causerie.domain.ports import Tx
+from causerie.domain.progress import QUIET, Progress, stop_if_requested
+from causerie.domain.reports import (
+    MAX_DAYS,
+    ConversationFacts,
+    HourRow,
+    Period,
+    build_report,
+    changes,
+    first_response_rows,
+    fold_sources,
+    hour_of,
+    message_rows,
+    resolution_rows,
+)
+from causerie.runtime import Runtime
+
+
+async def _add(tx: Tx, website_id: str, rows: list[HourRow]) -> None:
+    for row in rows:
+        await tx.reports.add(website_id, row)
+
+
+async def note_session_created(tx: Tx, website_id: str, at: datetime) -> None:
+    await _add(tx, website_id, changes(at, None, {"sessions_created": 1}))
+
+
+async def note_conversation_started(
+    tx: Tx, conversation: Conversation, *, visitor_started: bool
+) -> None:
+    await tx.reports.save_facts(
+        ConversationFacts(
+            conversation_id=conversation.id,
+            website_id=conversation.website_id,
+            started_at=conversation.created_at,
+            visitor_started=visitor_started,
+        )
+    )
+    rows = changes(conversation.created_at, None, {"conversations_started": 1})
+    await _add(tx, conversation.website_id, rows)
+
+
+async def note_message(tx: Tx, conversation: Conversation, message: Message) -> None:
+    """Count a stored message; an agent's first visible answer to a visitor's conversation
+    is its first response (counted in the hour the conversation started)."""
+    author, kind = message.author.value, message.type.value
+    await _add(
+        tx,
+        conversation.website_id,
+        message_rows(message.created_at, author, message.operator_id, kind),
+    )
+    if author != "operator" or kind == "note":
+        return
+    facts = await tx.reports.facts(conversation.id)
+    if facts is None or not facts.visitor_started or facts.first_response_at is not None:
+        return
+    answered = replace(
+        facts, first_response_at=message.created_at, first_responder_id=message.operator_id
+    )
+    await tx.reports.save_facts(answered)
+    await _add(tx, conversation.website_id, first_response_rows(answered))
+
+
+async def note_resolved(
+    tx: Tx, conversation: Conversation, *, resolved: bool, by: str | None, at: datetime
+) -> None:
+    """A conversation resolved (counted in that hour, with its resolution time when it was
+    answered) or reopened (its last resolution taken back, wherever it was counted)."""
+    facts = await tx.reports.facts(conversation.id)
+    if facts is None:
+        return
+    if facts.resolved_at is not None:  # reopened, or resolved again: the last one goes
+        await _add(tx, conversation.website_id, resolution_rows(facts, -1))
+        facts = replace(facts, resolved_at=None, resolved_by=None)
+    if resolved:
+        facts = replace(facts, resolved_at=at, resolved_by=by)
+        await _add(tx, conversation.website_id, resolution_rows(facts))
+    await tx.reports.save_facts(facts)
+
+
+async def note_rating(
+    tx: Tx,
+    website_id: str,
+    operator_id: str | None,
+    at: datetime,
+    rating: int,
+    replaced: int | None = None,
+) -> None:
+    """A visitor's rating (1 to 5) of a resolved conversation, for the agent who held it, in
+    the hour `at` of its resolution; `replaced`: the rating it replaces (a re-rate of the same
+    resolution, which counts once, at its new value).
+
+    The one entry point of ratings into reports: the ratings' feature calls it in the
+    transaction that stores a `conversation.rated`."""
+    if replaced is None:
+        counts = {"ratings_count": 1, "ratings_sum": rating}
+    else:
+        counts = {"ratings_count": 0, "ratings_sum": rating - replaced}
+    await _add(tx, website_id, changes(at, operator_id, counts))
+
+
+def note_load(rt: Runtime, website_id: str) -> None:
+    """A chatbox load: counted in this node's memory until the next `do_flush_loads`."""
+    key = (website_id, hour_of(rt.clock.now()))
+    rt.report_loads[key] = rt.report_loads.get(key, 0) + 1
+
+
+async def do_flush_loads(rt: Runtime) -> int:
+    """Add the loads counted in memory to the rollups; how many. A website deleted meanwhile
+    is skipped (its rollups went with it)."""
+    if not rt.report_loads:
+        return 0
+    pending = dict(rt.report_loads)
+    rt.report_loads.clear()
+    async with rt.store.transaction(durable=False) as tx:
+        known = set(await tx.reports.website_ids())
+        for (website_id, hour), count in sorted(pending.items()):
+            if website_id in known:
+                rows = changes(hour, None, {"chatbox_loads": count})
+                await _add(tx, website_id, rows)
+    return sum(pending.values())
+
+
+def check_period(first: str | None, last: str | None, tz: str | None, today: date) -> Period:
+    """The period asked for: `from` and `to` as YYYY-MM-DD (inclusive), `tz` an IANA zone.
+    Without `to`, today in that zone; without `from`, the 30 days up to `to`."""
+    zone = _zone(tz or "UTC")
+    end = _day(last, "to") if last else today
+    start = _day(first, "from") if first else end - timedelta(days=29)
+    if start > end:
+        raise Invalid(f"from ({start}) is after to ({end})", "invalid_period")
+    if (end - start).days + 1 > MAX_DAYS:
+        raise Invalid(f"a report covers at most {MAX_DAYS} days", "invalid_period")
+    return Period(start, end, zone)
+
+
+def _day(text: str, name: str) -> date:
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Invalid(
+            f"{name} must be a date as YYYY-MM-DD, not {text[:40]!r}", "invalid_date"
+        ) from None
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        if not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise Invalid(
+            f"tz must be an IANA time zone such as Europe/Paris, not {name[:64]!r}",
+            "invalid_time_zone",
+        ) from None
+
+
+async def get_report(
+    rt: Runtime,
+    actor: Actor,
+    website_id: str,
+    *,
+    first: str | None = None,
+    last: str | None = None,
+    tz: str | None = None,
+) -> dict[str, Any]:
+    """The report of a website over a period, and the previous period's totals: for any member
+    of the website. Read from the rollups only (a year is at most 17,520 website rows)."""
+    period = check_period(first, last, tz, _today(rt, tz))
+    before = period.previous()
+    async with rt.store.long_read() as tx:
+        missing = NotFound(f"no website {website_id!r}", "website_not_found")
+        await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
+        found = await tx.reports.summary(website_id, period.start, period.end, period.offsets())
+        previous = await tx.reports.summary(
+            website_id, before.start, before.end, before.offsets(), full=False
+        )
+    return build_report(period, found, previous)
+
+
+def _today(rt: Runtime, tz: str | None) -> date:
+    try:
+        return rt.clock.now().astimezone(_zone(tz or "UTC")).date()
+    except Invalid:
+        return rt.clock.now().date()  # the zone is refused by check_period itself
+
+
+async def do_rebuild(rt: Runtime, website_id: str | None = None, progress: Progress = QUIET) -> int:
+    """Rebuild the rollups of one website (or all) from the source rows; how many websites.
+
+    Exact for what the source rows still hold: sessions, conversations and messages removed
+    since (purge, deletion, erasure) are no longer counted. Chatbox loads and ratings, which
+    have no source row here, are kept as they were. One transaction per website.
+    """
+    async with rt.store.read() as tx:
+        ids = await tx.reports.website_ids()
+    if website_id is not None:
+        if website_id not in ids:
+            raise NotFound(f"no website {website_id!r}", "website_not_found")
+        ids = [website_id]
+    done = 0
+    progress.begin("websites", len(ids))
+    for each in ids:
+        stop_if_requested(progress, {"websites": done})
+        async with rt.store.transaction() as tx:
+            r = tx.reports
+            kept = await r.hours(each, _NEAR, _FAR)
+            old = await r.all_facts(each)
+            rows, facts = fold_sources(
+                each,
+                await r.session_starts(each),
+                await r.conversation_starts(each),
+                await r.messages_for_rebuild(each),
+                old,
+                kept,
+            )
+            await r.replace_hours(each, rows)
+            unchanged = set(old)
+            for one in facts:
+                if one not in unchanged:
+                    await r.save_facts(one)
+        done += 1
+        progress.advance("websites", 1)
+    return done
+
+
+_NEAR = datetime(1970, 1, 1, tzinfo=UTC)
+_FAR = datetime(9999, 1, 1, tzinfo=UTC)

@@ -1,0 +1,388 @@
+"""Reports (docs/reports.md): figures per website, day and agent, summed from hourly rollups.
+
+Rollups are aggregates only (P3): an hour of a website (or of one agent, label or team on it),
+its counts and two histograms of durations. Nothing in them names or holds a visitor. Days are
+local days of any IANA zone, made of whole UTC hours: an hour belongs to the local day in which it
+ends, so daylight-saving days have 23 or 25 hours, and in zones off by half or quarter hours a
+day's boundary moves to the UTC hour boundary just before local midnight (23:30 in Kolkata).
+
+Durations are kept per hour as histograms of buckets exact up to 127 s and within 1/64 (1.6%)
+above; a median or 90th percentile is the nearest-rank value of the merged histogram.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+# The counters of a rollup row; `ratings_sum` makes `ratings_average`.
+COUNTS = (
+    "chatbox_loads",
+    "sessions_created",
+    "conversations_started",
+    "conversations_resolved",
+    "messages_visitor",
+    "messages_operator",
+    "ratings_count",
+    "ratings_sum",
+)
+# The histograms of a rollup row (seconds): the first response is counted in the hour the
+# conversation started, the resolution in the hour it was resolved.
+DURATIONS = ("first_response", "resolution")
+
+# The figures of the contract (SPEC.md "Reports"), in the CSV's column order.
+FIGURES = (
+    "chatbox_loads",
+    "sessions_created",
+    "conversations_started",
+    "conversations_resolved",
+    "messages_visitor",
+    "messages_operator",
+    "first_response_median",
+    "first_response_p90",
+    "resolution_median",
+    "resolution_p90",
+    "ratings_count",
+    "ratings_average",
+)
+
+MAX_DAYS = 366
+HOUR = timedelta(hours=1)
+_LAST_SECOND = timedelta(seconds=3599)
+_EXACT_BITS = 7  # buckets exact below 2**7 s, then 6 bits of mantissa
+
+
+class Dimension(StrEnum):
+    """What a rollup row is about: the whole website, or one agent, label or team of it."""
+
+    WEBSITE = "website"
+    OPERATOR = "operator"
+    LABEL = "label"  # fed by the labels' feature when a conversation carries labels
+    TEAM = "team"  # fed by the teams' feature
+
+
+Histogram = dict[int, int]  # bucket (seconds) -> how many
+
+
+@dataclass(frozen=True)
+class HourRow:
+    """One rollup row: an hour (UTC, on the hour) of a website's dimension and key."""
+
+    hour: datetime
+    dimension: Dimension
+    key: str  # "" for the website; the operator's, label's or team's id otherwise
+    counts: dict[str, int] = field(default_factory=dict)
+    durations: dict[str, Histogram] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConversationFacts:
+    """What a conversation's reports need to know of it, kept beside it (and gone with it)."""
+
+    conversation_id: str
+    website_id: str
+    started_at: datetime
+    visitor_started: bool  # only a conversation the visitor opened is answered
+    first_response_at: datetime | None = None
+    first_responder_id: str | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+
+    @property
+    def first_response(self) -> int | None:
+        if self.first_response_at is None:
+            return None
+        return seconds_between(self.started_at, self.first_response_at)
+
+    @property
+    def resolution(self) -> int | None:
+        """Seconds from start to resolution, only for an answered conversation."""
+        if self.resolved_at is None or self.first_response_at is None:
+            return None
+        return seconds_between(self.started_at, self.resolved_at)
+
+
+def seconds_between(start: datetime, end: datetime) -> int:
+    return max(0, int((end - start).total_seconds()))
+
+
+def hour_of(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def bucket(seconds: int) -> int:
+    """The histogram bucket of a duration: itself below 128 s, else its 7 leading bits."""
+    shift = max(0, seconds.bit_length() - _EXACT_BITS)
+    return (seconds >> shift) << shift
+
+
+def percentile(hist: Mapping[int, int], percent: int) -> int | None:
+    """The nearest-rank percentile: the smallest bucket with at least `percent`% of the
+    durations at or below it; None when there are none."""
+    total = sum(count for count in hist.values() if count > 0)
+    if total == 0:
+        return None
+    rank = max(1, -(-percent * total // 100))
+    seen = 0
+    for key in sorted(hist):
+        seen += max(0, hist[key])
+        if seen >= rank:
+            return key
+    return max(hist)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local days `first` to `last` (inclusive) in `zone`, and the UTC hours that make them."""
+
+    first: date
+    last: date
+    zone: ZoneInfo
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    @property
+    def start(self) -> datetime:
+        return _day_start(self.first, self.zone)
+
+    @property
+    def end(self) -> datetime:
+        return _day_start(self.last + timedelta(days=1), self.zone)
+
+    def previous(self) -> Period:
+        """The period of as many days just before this one (the comparison)."""
+        return Period(
+            self.first - timedelta(days=self.days), self.first - timedelta(days=1), self.zone
+        )
+
+    def day_of(self, hour: datetime) -> date:
+        return (hour + _LAST_SECOND).astimezone(self.zone).date()
+
+    def offsets(self) -> list[tuple[int, int]]:
+        """The zone's UTC offsets over the period's hours, as (until, offset) in epoch seconds:
+        an hour's instant `t` (its last second) has the offset of the first pair with
+        `t < until`; the last pair's `until` is past the period. So a database adds the offset
+        and divides by a day to get an hour's local day (`Summary`), with no zone table."""
+        pairs: list[tuple[int, int]] = []
+        t = int(self.start.timestamp()) + 3599
+        last = int(self.end.timestamp()) + 3599
+        offset = _offset(t, self.zone)
+        while t < last:  # a day at a time; back an hour at a time over a change
+            step = min(86_400, last - t)
+            ahead = _offset(t + step, self.zone) if t + step < last else offset
+            if ahead != offset:
+                while _offset(t + 3600, self.zone) == offset:
+                    t += 3600
+                pairs.append((t + 3600, offset))
+                offset = _offset(t + 3600, self.zone)
+                t += 3600
+                continue
+            t += step
+        pairs.append((last + 86_400, offset))
+        return pairs
+
+
+def _offset(epoch: int, zone: ZoneInfo) -> int:
+    offset = datetime.fromtimestamp(epoch, zone).utcoffset()
+    return int(offset.total_seconds()) if offset else 0
+
+
+EPOCH_DAY = date(1970, 1, 1)
+
+
+@dataclass
+class Summary:
+    """A period's rollups summed by the database: counts per local day (days since 1970-01-01)
+    and per agent, conversations started per local hour of the week (0: Monday 00:00), and the
+    median and 90th percentile of each histogram per day (`"d" + day`), per agent (`"a" + id`)
+    and over the whole period (`"t"`)."""
+
+    days: dict[int, dict[str, int]] = field(default_factory=dict)
+    agents: dict[str, dict[str, int]] = field(default_factory=dict)
+    week: dict[int, int] = field(default_factory=dict)
+    percentiles: dict[tuple[str, str], tuple[int | None, int | None]] = field(default_factory=dict)
+
+
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    """The first UTC hour of a local day: the hour in which local midnight falls."""
+    midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
+    return hour_of(midnight)
+
+
+def _figures(
+    counts: Mapping[str, int], pct: Mapping[tuple[str, str], Any], group: str
+) -> dict[str, Any]:
+    c = {name: int(counts.get(name, 0) or 0) for name in COUNTS}
+    out: dict[str, Any] = {name: c[name] for name in FIGURES if name in COUNTS}
+    for name in DURATIONS:
+        median, p90 = pct.get((group, name), (None, None))
+        out[f"{name}_median"] = median
+        out[f"{name}_p90"] = p90
+    out["ratings_average"] = (
+        round(c["ratings_sum"] / c["ratings_count"], 2) if c["ratings_count"] else None
+    )
+    return {name: out[name] for name in FIGURES}
+
+
+def _sum(rows: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    total = dict.fromkeys(COUNTS, 0)
+    for row in rows:
+        for name in COUNTS:
+            total[name] += int(row.get(name, 0) or 0)
+    return total
+
+
+def build_report(period: Period, summary: Summary, previous: Summary) -> dict[str, Any]:
+    """The report's JSON: totals, days, agents, the week's heatmap and the previous period."""
+    days = []
+    for n in range(period.days):
+        day = period.first + timedelta(days=n)
+        number = (day - EPOCH_DAY).days
+        counts = summary.days.get(number, {})
+        days.append(
+            {"date": day.isoformat(), **_figures(counts, summary.percentiles, f"d{number}")}
+        )
+    heatmap = [[summary.week.get(d * 24 + h, 0) for h in range(24)] for d in range(7)]
+    before = period.previous()
+    return {
+        "from": period.first.isoformat(),
+        "to": period.last.isoformat(),
+        "tz": period.zone.key,
+        "totals": _figures(_sum(summary.days.values()), summary.percentiles, "t"),
+        "days": days,
+        "agents": [
+            {"operator_id": key, **_figures(summary.agents[key], summary.percentiles, f"a{key}")}
+            for key in sorted(summary.agents)
+        ],
+        "heatmap": heatmap,
+        "previous": {
+            "from": before.first.isoformat(),
+            "to": before.last.isoformat(),
+            "totals": _figures(_sum(previous.days.values()), previous.percentiles, "t"),
+        },
+    }
+
+
+class Rollups:
+    """Rollup rows being built in memory, keyed by (hour, dimension, key)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[datetime, Dimension, str], HourRow] = {}
+
+    def add(self, row: HourRow) -> None:
+        at = (row.hour, row.dimension, row.key)
+        kept = self._rows.get(at)
+        if kept is None:
+            kept = self._rows[at] = HourRow(row.hour, row.dimension, row.key, {}, {})
+        for name, count in row.counts.items():
+            kept.counts[name] = kept.counts.get(name, 0) + count
+        for name, hist in row.durations.items():
+            into = kept.durations.setdefault(name, {})
+            for key, count in hist.items():
+                into[key] = into.get(key, 0) + count
+
+    def rows(self) -> list[HourRow]:
+        return [self._rows[at] for at in sorted(self._rows)]
+
+
+def changes(
+    at: datetime,
+    operator_id: str | None,
+    counts: dict[str, int],
+    durations: dict[str, Histogram] | None = None,
+) -> list[HourRow]:
+    """The rows one event adds to: the website's hour, and the agent's when there is one."""
+    hour, durations = hour_of(at), durations or {}
+    rows = [HourRow(hour, Dimension.WEBSITE, "", counts, durations)]
+    if operator_id:
+        rows.append(HourRow(hour, Dimension.OPERATOR, operator_id, counts, durations))
+    return rows
+
+
+def first_response_rows(facts: ConversationFacts, sign: int = 1) -> list[HourRow]:
+    seconds = facts.first_response
+    if seconds is None:
+        return []
+    hist = {"first_response": {bucket(seconds): sign}}
+    return changes(facts.started_at, facts.first_responder_id, {}, hist)
+
+
+def resolution_rows(facts: ConversationFacts, sign: int = 1) -> list[HourRow]:
+    """A resolved conversation counted (sign 1) or taken back on reopening (sign -1)."""
+    if facts.resolved_at is None:
+        return []
+    seconds = facts.resolution
+    hist = {} if seconds is None else {"resolution": {bucket(seconds): sign}}
+    return changes(facts.resolved_at, facts.resolved_by, {"conversations_resolved": sign}, hist)
+
+
+def message_rows(at: datetime, author: str, operator_id: str | None, type_: str) -> list[HourRow]:
+    """A message's counts: visitors' and agents' visible messages (notes and system ones not)."""
+    if type_ == "note" or author not in ("visitor", "operator"):
+        return []
+    name = f"messages_{author}"
+    return changes(at, operator_id if author == "operator" else None, {name: 1})
+
+
+def fold_sources(
+    website_id: str,
+    session_starts: Iterable[datetime],
+    conversation_starts: Iterable[tuple[str, datetime]],
+    messages: Iterable[tuple[str, str, str | None, str, datetime]],
+    facts: Iterable[ConversationFacts],
+    kept: Iterable[HourRow],
+) -> tuple[list[HourRow], list[ConversationFacts]]:
+    """The rollups the source rows make, and each conversation's facts as its messages say.
+
+    `messages` are ordered by conversation then seq; `kept` are the current rollups, whose
+    chatbox loads and ratings have no source row here and are carried over.
+    """
+    rollups = Rollups()
+    for at in session_starts:
+        rollups.add(changes(at, None, {"sessions_created": 1})[0])
+    starts = dict(conversation_starts)
+    for at in starts.values():
+        rollups.add(changes(at, None, {"conversations_started": 1})[0])
+    by_id = {f.conversation_id: f for f in facts if f.conversation_id in starts}
+    first: dict[str, tuple[str, str | None, datetime] | None] = {}
+    for conversation_id, author, operator_id, type_, at in messages:
+        for row in message_rows(at, author, operator_id, type_):
+            rollups.add(row)
+        if conversation_id not in first:
+            first[conversation_id] = None if author != "visitor" else ("", None, at)
+        pending = first[conversation_id]
+        if pending and pending[0] == "" and author == "operator" and type_ != "note":
+            first[conversation_id] = ("answered", operator_id, at)
+    refreshed: list[ConversationFacts] = []
+    for conversation_id, started_at in starts.items():
+        answer = first.get(conversation_id)
+        old = by_id.get(conversation_id)
+        answered = answer is not None and answer[0] == "answered"
+        now = ConversationFacts(
+            conversation_id=conversation_id,
+            website_id=website_id,
+            started_at=started_at,
+            visitor_started=answer is not None,
+            first_response_at=answer[2] if answer and answered else None,
+            first_responder_id=answer[1] if answer and answered else None,
+            resolved_at=old.resolved_at if old else None,
+            resolved_by=old.resolved_by if old else None,
+        )
+        refreshed.append(now)
+        for row in first_response_rows(now) + resolution_rows(now):
+            rollups.add(row)
+    for row in kept:
+        carried = {n: row.counts[n] for n in _NO_SOURCE if row.counts.get(n)}
+        if carried:
+            rollups.add(HourRow(row.hour, row.dimension, row.key, carried, {}))
+    return rollups.rows(), refreshed
+
+
+# Counted as they happen, with no source row a rebuild could read: kept by a rebuild.
+_NO_SOURCE = ("chatbox_loads", "ratings_count", "ratings_sum")

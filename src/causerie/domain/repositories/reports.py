@@ -1,0 +1,62 @@
+"""Reports' storage: hourly rollups (aggregates only, P3) and each conversation's facts."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Protocol
+
+from causerie.domain.reports import ConversationFacts, Dimension, HourRow, Summary
+
+
+class Reports(Protocol):
+    async def add(self, website_id: str, row: HourRow) -> None:
+        """Add `row`'s counts and histogram entries (negative ones take away) to its hour."""
+        ...
+
+    async def hours(
+        self,
+        website_id: str,
+        start: datetime,
+        end: datetime,
+        dimensions: Collection[Dimension] | None = None,
+    ) -> list[HourRow]:
+        """The rollup rows of hours in [start, end), of those dimensions (default: all)."""
+        ...
+
+    async def summary(
+        self,
+        website_id: str,
+        start: datetime,
+        end: datetime,
+        offsets: list[tuple[int, int]],
+        *,
+        full: bool = True,
+    ) -> Summary:
+        """A period's rollups summed per local day (by `offsets`: `Period.offsets()`), per agent
+        and per local hour of the week, with their percentiles; `full=False`: days only."""
+        ...
+
+    async def replace_hours(self, website_id: str, rows: list[HourRow]) -> None:
+        """Make `rows` the website's rollups, every earlier row gone (a rebuild)."""
+        ...
+
+    async def facts(self, conversation_id: str) -> ConversationFacts | None: ...
+
+    async def save_facts(self, facts: ConversationFacts) -> None: ...
+
+    async def website_ids(self) -> list[str]: ...
+
+    # The source rows of a rebuild, each list ordered so that one pass folds it.
+
+    async def session_starts(self, website_id: str) -> list[datetime]: ...
+
+    async def conversation_starts(self, website_id: str) -> list[tuple[str, datetime]]: ...
+
+    async def messages_for_rebuild(
+        self, website_id: str
+    ) -> list[tuple[str, str, str | None, str, datetime]]:
+        """(conversation id, author, operator id, type, created at) by conversation, then seq."""
+        ...
+
+    async def all_facts(self, website_id: str) -> list[ConversationFacts]: ...

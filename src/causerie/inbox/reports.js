@@ -1,0 +1,221 @@
+/* Reports (docs/inbox.md "Reports"; docs/reports.md): a website's figures over a period, from
+ * GET /api/v1/websites/{id}/reports. Charts are inline SVG drawn here, each followed by the table
+ * of its data (screen readers read the table; the SVG is hidden from them). */
+
+import { api, ApiError } from "./api.js";
+import { state, website, operatorName } from "./store.js";
+import { download, el, replace, toast } from "./dom.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+const PRESETS = [["7", "7 days"], ["30", "30 days"], ["90", "90 days"], ["365", "12 months"]];
+const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/** @type {{from: string, to: string, tz: string}} */
+const period = { from: "", to: "", tz: "" };
+
+/** @param {string} tag @param {Record<string, string | number>} attrs @param {...Node} children */
+function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+  node.append(...children);
+  return node;
+}
+
+/** @param {Date} day */
+function isoDay(day) {
+  return `${day.getFullYear()}-${String(day.getMonth() + 1).padStart(2, "0")}-${String(day.getDate()).padStart(2, "0")}`;
+}
+
+/** @param {number} days */
+function lastDays(days) {
+  const to = new Date();
+  const from = new Date(to);
+  from.setDate(to.getDate() - (days - 1));
+  period.from = isoDay(from);
+  period.to = isoDay(to);
+}
+
+function zone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  } catch {
+    return "UTC";
+  }
+}
+
+/** @param {number | null} seconds */
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "–";
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+}
+
+/** @param {HTMLElement} container */
+export function renderReports(container) {
+  if (!period.from) lastDays(30);
+  if (!period.tz) period.tz = zone();
+  const site = website();
+  const content = el("section", { class: "reports", "aria-labelledby": "reports-title" });
+  replace(container, content);
+  if (!site) {
+    replace(content, el("h1", { id: "reports-title", text: "Reports" }), el("p", { class: "muted", text: "No website yet." }));
+    return;
+  }
+  const from = el("input", { type: "date", id: "report-from", value: period.from, required: true });
+  const to = el("input", { type: "date", id: "report-to", value: period.to, required: true });
+  const tz = el("input", { type: "text", id: "report-tz", value: period.tz, size: "18", spellcheck: "false" });
+  const results = el("div", { class: "report-results", "aria-live": "polite" });
+  const form = el("form", { class: "report-period", "aria-label": "Period" },
+    el("label", { for: "report-from", text: "From" }), from,
+    el("label", { for: "report-to", text: "To" }), to,
+    el("label", { for: "report-tz", text: "Time zone" }), tz,
+    el("button", { type: "submit", class: "button primary", text: "Show" }),
+    ...PRESETS.map(([days, label]) => el("button", {
+      type: "button", class: "button subtle small", text: label,
+      onclick: () => { lastDays(Number(days)); from.value = period.from; to.value = period.to; load(); },
+    })));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    period.from = from.value;
+    period.to = to.value;
+    period.tz = tz.value.trim() || "UTC";
+    load();
+  });
+  const exportCsv = el("button", { type: "button", class: "button", id: "report-csv", text: "Export CSV", onclick: () => csv(site.id) });
+  replace(content,
+    el("div", { class: "report-head" }, el("h1", { id: "reports-title", text: `Reports · ${site.name}` }), exportCsv),
+    form, results);
+
+  async function load() {
+    replace(results, el("p", { class: "muted", text: "Loading…" }));
+    try {
+      const report = await api.get(`/websites/${encodeURIComponent(site.id)}/reports`, { ...period });
+      if (state.websiteId !== site.id) return;
+      show(results, report);
+    } catch (failure) {
+      const message = failure instanceof ApiError ? failure.message : "The report could not be loaded.";
+      replace(results, el("p", { class: "form-error", role: "alert", text: message }));
+    }
+  }
+  load();
+}
+
+/** @param {string} websiteId */
+async function csv(websiteId) {
+  const query = new URLSearchParams(period).toString();
+  try {
+    const response = await fetch(`/api/v1/websites/${encodeURIComponent(websiteId)}/reports?${query}`, {
+      headers: { Accept: "text/csv" }, credentials: "same-origin", cache: "no-store",
+    });
+    if (!response.ok) throw new Error(String(response.status));
+    download(`report-${period.from}-${period.to}.csv`, await response.text(), "text/csv");
+  } catch {
+    toast("The CSV could not be exported.", "error");
+  }
+}
+
+/** @param {number} now @param {number} before */
+function change(now, before) {
+  if (!before) return now ? "new" : "no change";
+  const percent = Math.round(((now - before) / before) * 100);
+  return `${percent >= 0 ? "+" : ""}${percent}% vs previous`;
+}
+
+/** @param {HTMLElement} results @param {any} report */
+function show(results, report) {
+  const t = report.totals;
+  const p = report.previous.totals;
+  const cards = [
+    ["Conversations", t.conversations_started, p.conversations_started],
+    ["Resolved", t.conversations_resolved, p.conversations_resolved],
+    ["Visitor messages", t.messages_visitor, p.messages_visitor],
+    ["Agent messages", t.messages_operator, p.messages_operator],
+    ["Chatbox loads", t.chatbox_loads, p.chatbox_loads],
+    ["New sessions", t.sessions_created, p.sessions_created],
+  ].map(([label, now, before]) => el("div", { class: "report-card" },
+    el("span", { class: "muted", text: String(label) }),
+    el("strong", { text: String(now) }),
+    el("span", { class: "muted small", text: change(Number(now), Number(before)) })));
+  const times = el("dl", { class: "report-times" },
+    el("dt", { text: "First response (median / 90%)" }),
+    el("dd", { text: `${duration(t.first_response_median)} / ${duration(t.first_response_p90)}` }),
+    el("dt", { text: "Resolution (median / 90%)" }),
+    el("dd", { text: `${duration(t.resolution_median)} / ${duration(t.resolution_p90)}` }),
+    el("dt", { text: "Ratings" }),
+    el("dd", { text: t.ratings_count ? `${t.ratings_average} / 5 (${t.ratings_count})` : "–" }));
+  replace(results,
+    el("div", { class: "report-cards" }, ...cards), times,
+    barChart("Conversations started per day", report.days, "conversations_started", String),
+    barChart("First response, median per day", report.days, "first_response_median", duration),
+    heatmap(report.heatmap),
+    agentsTable(report.agents));
+}
+
+/** A bar per day, then the same numbers as a table.
+ * @param {string} title @param {any[]} days @param {string} key @param {(v: any) => string} label */
+function barChart(title, days, key, label) {
+  const width = 720;
+  const height = 160;
+  const values = days.map((d) => Number(d[key] || 0));
+  const top = Math.max(1, ...values);
+  const step = width / Math.max(1, days.length);
+  const bars = days.map((d, i) => {
+    const h = Math.round((values[i] / top) * (height - 20));
+    return svg("rect", { x: (i * step + 1).toFixed(1), y: height - h, width: Math.max(1, step - 2).toFixed(1), height: h, class: "bar" },
+      svg("title", {}, document.createTextNode(`${d.date}: ${label(d[key])}`)));
+  });
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", "aria-hidden": "true", focusable: "false" },
+    svg("line", { x1: 0, y1: height - 0.5, x2: width, y2: height - 0.5, class: "axis" }), ...bars);
+  const id = `chart-${key}`;
+  const table = el("table", { class: "report-table" },
+    el("caption", { class: "visually-hidden", text: title }),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Day" }), el("th", { scope: "col", text: title }))),
+    el("tbody", {}, ...days.map((d) => el("tr", {}, el("th", { scope: "row", text: d.date }), el("td", { text: label(d[key] ?? null) })))));
+  return el("figure", { class: "report-chart", "aria-labelledby": id },
+    el("figcaption", { id, text: title }), chart,
+    el("details", {}, el("summary", { text: "Data table" }), table));
+}
+
+/** Conversations started by local weekday and hour.
+ * @param {number[][]} grid */
+function heatmap(grid) {
+  const cell = 24;
+  const top = Math.max(1, ...grid.flat());
+  const rects = [];
+  grid.forEach((row, day) => row.forEach((count, hour) => {
+    rects.push(svg("rect", {
+      x: 40 + hour * cell, y: day * cell, width: cell - 2, height: cell - 2, class: "heat",
+      "fill-opacity": (0.08 + 0.92 * (count / top)).toFixed(2),
+    }, svg("title", {}, document.createTextNode(`${WEEKDAYS[day]} ${hour}:00 – ${count}`))));
+  }));
+  const labels = WEEKDAYS.map((name, day) => svg("text", { x: 0, y: day * cell + 16, class: "label" }, document.createTextNode(name)));
+  const chart = svg("svg", { viewBox: `0 0 ${40 + 24 * cell} ${7 * cell}`, class: "chart heatmap", "aria-hidden": "true", focusable: "false" },
+    ...labels, ...rects);
+  const table = el("table", { class: "report-table" },
+    el("caption", { class: "visually-hidden", text: "Conversations started by weekday and hour" }),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Day" }),
+      ...Array.from({ length: 24 }, (_, h) => el("th", { scope: "col", text: String(h) })))),
+    el("tbody", {}, ...grid.map((row, day) => el("tr", {}, el("th", { scope: "row", text: WEEKDAYS[day] }),
+      ...row.map((count) => el("td", { text: String(count) }))))));
+  return el("figure", { class: "report-chart", "aria-labelledby": "chart-heatmap" },
+    el("figcaption", { id: "chart-heatmap", text: "When conversations start (weekday × hour)" }), chart,
+    el("details", {}, el("summary", { text: "Data table" }), table));
+}
+
+/** @param {any[]} agents */
+function agentsTable(agents) {
+  const rows = agents.map((a) => el("tr", {},
+    el("th", { scope: "row", text: operatorName(a.operator_id) || a.operator_id }),
+    el("td", { text: String(a.messages_operator) }),
+    el("td", { text: String(a.conversations_resolved) }),
+    el("td", { text: duration(a.first_response_median) }),
+    el("td", { text: duration(a.resolution_median) }),
+    el("td", { text: a.ratings_count ? String(a.ratings_average) : "–" })));
+  return el("section", { class: "report-agents", "aria-labelledby": "report-agents-title" },
+    el("h2", { id: "report-agents-title", text: "Agents" }),
+    agents.length ? el("table", { class: "report-table" },
+      el("thead", {}, el("tr", {}, ...["Agent", "Messages", "Resolved", "First response (median)", "Resolution (median)", "Rating"]
+        .map((text) => el("th", { scope: "col", text })))),
+      el("tbody", {}, ...rows)) : el("p", { class: "muted", text: "No agent activity in this period." }));
+}

@@ -1,0 +1,167 @@
+"""The inbox's reports page (docs/inbox.md "Reports"), in headless Chromium against a real
+server: charts as inline SVG each with its data table, the period picker, the CSV export. One
+server and one signed-in page (an admin's) for the module; every wait is on a DOM condition."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from causerie.actions.inbox import do_set_state
+from causerie.actions.messages import do_send_operator_message, do_send_visitor_message
+from causerie.actions.reports import do_flush_loads
+from causerie.actions.sessions import do_open_session
+from causerie.actions.websites import do_create_website
+from causerie.clock import ManualClock
+from causerie.domain.models import Actor, ConversationState, PageView, Role
+from causerie.settings import load_settings
+from tests.browser_support import (
+    TIMEOUT_MS,
+    CauserieServer,
+    Operator,
+    ThreadedHarness,
+    add_operator,
+    screenshots_folder,
+)
+from tests.support import free_port
+
+pytest_plugins = ["tests.browser_support"]  # browser
+
+ORIGIN = "https://shop.example"
+SCREENSHOTS = screenshots_folder()
+
+
+def _seed(harness: ThreadedHarness, website_id: str, admin: Operator, days: int) -> int:
+    """Visitors over the last `days` days, most answered and resolved; how many."""
+    rt, clock = harness.rt, harness.clock
+    agent = Actor("operator", admin.id)
+    count = 0
+    for day in range(days):
+        visitors = 1 + (day * 7) % 3
+        for n in range(visitors):
+            clock.advance(timedelta(hours=3))
+            opened = harness.run(
+                do_open_session(
+                    rt,
+                    website_id=website_id,
+                    token=None,
+                    page=PageView(url=f"{ORIGIN}/"),
+                    ip="203.0.113.5",
+                    origin=ORIGIN,
+                )
+            )
+            sent = harness.run(
+                do_send_visitor_message(
+                    rt, token=opened.token, origin=ORIGIN, client_id=f"v{day}-{n}", body="Hello"
+                )
+            )
+            count += 1
+            if (day + n) % 3:
+                clock.advance(timedelta(seconds=20 + 40 * n))
+                conversation = sent.message.conversation_id
+                harness.run(
+                    do_send_operator_message(
+                        rt, agent, client_id=f"o{day}-{n}", body="Hi!", conversation_id=conversation
+                    )
+                )
+                clock.advance(timedelta(minutes=5))
+                harness.run(do_set_state(rt, agent, conversation, ConversationState.RESOLVED))
+        clock.advance(
+            timedelta(days=1) - timedelta(hours=sum(3 + n for n in range(1 + (day * 7) % 4)))
+        )
+    harness.run(do_flush_loads(rt))
+    return count
+
+
+@pytest.fixture(scope="module")
+def env(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, ThreadedHarness, str, Operator, int]]:
+    folder = tmp_path_factory.mktemp("inbox-reports")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = load_settings(
+        environ={},
+        data_dir=str(folder / "data"),
+        database_url=f"sqlite:///{folder / 'causerie.db'}",
+        purge_interval="36500d",
+        public_url=url,
+        frame_rate="1000/s",
+        new_session_rate="100000/m",
+    )
+    start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    clock = ManualClock(start - timedelta(days=10))
+    harness = ThreadedHarness(settings, clock)
+    shop = harness.run(do_create_website(harness.rt, Actor.cli(), "Demo shop", [ORIGIN]))
+    admin = add_operator(harness, "ada@shop.example", "Ada Lovelace", [(shop.id, Role.ADMIN)])
+    count = _seed(harness, shop.id, admin, 10)
+    server = CauserieServer(settings, clock, port=port)
+    yield url, harness, shop.id, admin, count
+    server.stop()
+    harness.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Browser, env: tuple[str, ThreadedHarness, str, Operator, int]) -> Iterator[Page]:
+    url, _, _, admin, _ = env
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 1100},
+        locale="en-US",
+        timezone_id="UTC",
+        service_workers="block",
+        accept_downloads=True,
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    login = context.request.post(
+        f"{url}/api/v1/auth/login", data={"email": admin.email, "password": admin.password}
+    )
+    assert login.ok, login.text()
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda e: errors.append(str(e)))
+    opened.goto(f"{url}/app#/")
+    expect(opened.locator("#availability")).to_be_visible()
+    yield opened
+    context.close()
+    assert errors == [], errors
+
+
+def test_reports_page_charts_with_tables_period_and_csv(
+    page: Page, env: tuple[str, ThreadedHarness, str, Operator, int]
+) -> None:
+    count = env[4]
+    page.locator("#nav-reports").click()
+    expect(page.locator("#reports-title")).to_contain_text("Reports")
+    cards = page.locator(".report-card")
+    expect(cards.first).to_contain_text(f"Conversations{count}")
+    charts = page.locator("figure.report-chart")
+    expect(charts).to_have_count(3)
+    for at in range(3):  # every chart: an SVG hidden from screen readers, and its data table
+        chart = charts.nth(at)
+        expect(chart.locator("svg[aria-hidden=true] rect").first).to_be_attached()
+        expect(chart.locator("details table")).to_be_attached()
+    days_table = charts.nth(0).locator("tbody tr")
+    expect(days_table).to_have_count(30)
+    expect(page.locator(".report-agents tbody tr")).to_contain_text("Ada Lovelace")
+    page.evaluate("() => document.getElementById('toasts')?.replaceChildren()")
+    page.screenshot(path=str(SCREENSHOTS / "inbox-reports.png"), full_page=True)
+
+    page.get_by_role("button", name="7 days").click()
+    expect(days_table).to_have_count(7)
+    page.fill("#report-tz", "Nowhere/Atlantis")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator(".report-results [role=alert]")).to_contain_text("IANA time zone")
+    page.fill("#report-tz", "Europe/Paris")
+    page.get_by_role("button", name="Show").click()
+    expect(days_table).to_have_count(7)
+
+    with page.expect_download() as downloading:
+        page.locator("#report-csv").click()
+    csv = downloading.value
+    assert csv.suggested_filename.startswith("report-")
+    lines = csv.path().read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("date,chatbox_loads,")
+    assert len(lines) == 8

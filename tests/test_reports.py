@@ -1,0 +1,293 @@
+"""Reports (docs/reports.md): rollups kept as things happen, summed into local days of any zone,
+rebuilt exactly from the source rows, aggregates only (P3)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from causerie.actions.inbox import do_set_state
+from causerie.actions.messages import do_send_operator_message, do_send_visitor_message
+from causerie.actions.privacy import do_erase_subject
+from causerie.actions.profiles import do_update_visitor_profile
+from causerie.actions.reports import do_flush_loads, do_rebuild, get_report, note_rating
+from causerie.actions.sessions import do_open_session
+from causerie.clock import ManualClock
+from causerie.domain.models import Actor, ConversationState, PageView
+from causerie.domain.reports import Period, bucket, percentile
+from tests.conftest import ORIGIN, Harness, ServerThread, Site
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def test_buckets_are_exact_below_128_seconds_and_within_2_percent_above() -> None:
+    assert [bucket(s) for s in (0, 1, 127)] == [0, 1, 127]
+    for seconds in (128, 1000, 3601, 86_400 * 30):
+        assert 0 <= seconds - bucket(seconds) <= seconds / 64
+    assert percentile({}, 50) is None
+    assert percentile({30: 1, 100: 1, 200: 1}, 50) == 100
+    assert percentile({30: 1, 100: 1, 200: 1}, 90) == 200
+    assert percentile({10: 9, 500: 1}, 90) == 10  # nearest rank: the 9th of 10
+    assert percentile({10: 9, 500: 1, 7: 0}, 91) == 500
+
+
+def test_days_of_daylight_saving_and_half_hour_zones_are_whole_utc_hours() -> None:
+    spring = Period(date(2026, 3, 29), date(2026, 3, 29), PARIS)
+    assert (spring.end - spring.start) == timedelta(hours=23)
+    assert spring.start == datetime(2026, 3, 28, 23, tzinfo=UTC)
+    autumn = Period(date(2026, 10, 25), date(2026, 10, 25), PARIS)
+    assert (autumn.end - autumn.start) == timedelta(hours=25)
+    kolkata = Period(date(2026, 3, 1), date(2026, 3, 1), ZoneInfo("Asia/Kolkata"))
+    # Local midnight is 18:30 UTC: the day starts with the UTC hour it falls in.
+    assert kolkata.start == datetime(2026, 2, 28, 18, tzinfo=UTC)
+    assert kolkata.day_of(datetime(2026, 2, 28, 18, tzinfo=UTC)) == date(2026, 3, 1)
+    assert kolkata.day_of(datetime(2026, 2, 28, 17, tzinfo=UTC)) == date(2026, 2, 28)
+    assert spring.previous() == Period(date(2026, 3, 28), date(2026, 3, 28), PARIS)
+
+
+class Scene:
+    """Conversations around the spring change of Europe/Paris, made through the actions."""
+
+    def __init__(self, harness: Harness, site: Site) -> None:
+        self.h, self.site, self.rt = harness, site, harness.rt
+        self.clock: ManualClock = harness.clock  # type: ignore[assignment]
+        self.agent = Actor("operator", site.operator_ids["agent"])
+        self.admin = Actor("operator", site.operator_ids["admin"])
+        self.owner = Actor("operator", site.operator_ids["owner"])
+
+    def at(self, when: datetime) -> None:
+        self.clock.advance(when - self.clock.now())
+
+    def visitor(self, when: datetime, email: str | None = None) -> tuple[str, str]:
+        """A new visitor writes at `when`: (token, conversation id)."""
+        self.at(when)
+        opened = self.h.run(
+            do_open_session(
+                self.rt,
+                website_id=self.site.website_id,
+                token=None,
+                page=PageView(url="https://shop.example/"),
+                ip="203.0.113.9",
+                origin=ORIGIN,
+            )
+        )
+        if email:
+            self.h.run(
+                do_update_visitor_profile(
+                    self.rt, token=opened.token, origin=ORIGIN, email=email, nickname="Zoé"
+                )
+            )
+        return opened.token, self.write(opened.token, when)
+
+    def write(self, token: str, when: datetime) -> str:
+        self.at(when)
+        sent = self.h.run(
+            do_send_visitor_message(
+                self.rt, token=token, origin=ORIGIN, client_id=f"v{when.timestamp()}", body="hi"
+            )
+        )
+        return sent.message.conversation_id
+
+    def answer(self, actor: Actor, conversation: str, when: datetime, type_: str = "text") -> None:
+        self.at(when)
+        self.h.run(
+            do_send_operator_message(
+                self.rt,
+                actor,
+                client_id=f"o{when.timestamp()}",
+                body="hello",
+                type_=type_,
+                conversation_id=conversation,
+            )
+        )
+
+    def resolve(self, actor: Actor, conversation: str, when: datetime, open_: bool = False) -> None:
+        self.at(when)
+        state = ConversationState.OPEN if open_ else ConversationState.RESOLVED
+        self.h.run(do_set_state(self.rt, actor, conversation, state))
+
+    def play(self) -> dict[str, str]:
+        s = timedelta(seconds=1)
+        a_at = datetime(2026, 3, 28, 10, tzinfo=UTC)  # 11:00 in Paris (UTC+1)
+        _, a = self.visitor(a_at, email="ada@mail.example")
+        self.answer(self.agent, a, a_at + 30 * s)
+        self.resolve(self.agent, a, a_at + 600 * s)
+        b_at = datetime(2026, 3, 28, 23, 30, tzinfo=UTC)  # 00:30 on the 29th in Paris
+        _, b = self.visitor(b_at)
+        self.answer(self.admin, b, b_at + 100 * s)
+        d_at = datetime(2026, 3, 29, 21, 30, tzinfo=UTC)  # 23:30 on the 29th (UTC+2 now)
+        d_token, d = self.visitor(d_at)
+        self.answer(self.agent, d, d_at + 10 * s, type_="note")  # a note answers nobody
+        self.answer(self.agent, d, d_at + 200 * s)
+        self.resolve(self.agent, d, d_at + 300 * s)
+        self.write(d_token, d_at + 400 * s)  # reopens: the resolution at +300 is taken back
+        self.resolve(self.agent, d, d_at + 1000 * s)
+        c_at = datetime(2026, 3, 29, 22, 30, tzinfo=UTC)  # 00:30 on the 30th in Paris
+        _, c = self.visitor(c_at)
+        self.resolve(self.owner, c, c_at + 50 * s)  # unanswered: no resolution time
+        self.h.run(do_flush_loads(self.rt))
+        return {"a": a, "b": b, "c": c, "d": d}
+
+    def report(self, first: str, last: str, tz: str) -> dict[str, Any]:
+        owner = self.owner
+        return self.h.run(
+            get_report(self.rt, owner, self.site.website_id, first=first, last=last, tz=tz)
+        )
+
+    def rollups(self) -> list[tuple[Any, ...]]:
+        rows = self.h.rows(
+            "SELECT dimension, key, hour, chatbox_loads, sessions_created, conversations_started,"
+            " conversations_resolved, messages_visitor, messages_operator, ratings_count,"
+            " ratings_sum, first_response, resolution FROM report_hours"
+            " ORDER BY dimension, key, hour"
+        )
+        return [(*row[:12], _hist(row[12]), _hist(row[11])) for row in rows]
+
+
+def _hist(value: Any) -> dict[str, int]:
+    found: dict[str, int] = json.loads(value) if isinstance(value, str) else value
+    return found
+
+
+def test_report_of_local_days_across_the_spring_change(harness: Harness, site: Site) -> None:
+    scene = Scene(harness, site)
+    scene.play()
+    report = scene.report("2026-03-28", "2026-03-30", "Europe/Paris")
+    days = {day["date"]: day for day in report["days"]}
+    assert list(days) == ["2026-03-28", "2026-03-29", "2026-03-30"]
+    assert days["2026-03-28"] | {} == {
+        "date": "2026-03-28",
+        "chatbox_loads": 1,
+        "sessions_created": 1,
+        "conversations_started": 1,
+        "conversations_resolved": 1,
+        "messages_visitor": 1,
+        "messages_operator": 1,
+        "first_response_median": 30,
+        "first_response_p90": 30,
+        "resolution_median": 600,
+        "resolution_p90": 600,
+        "ratings_count": 0,
+        "ratings_average": None,
+    }
+    spring = days["2026-03-29"]  # 23 hours: b at 00:30, d at 23:30, d resolved at 23:46
+    assert (spring["sessions_created"], spring["messages_visitor"]) == (2, 3)
+    assert (spring["messages_operator"], spring["conversations_resolved"]) == (2, 1)
+    assert (spring["first_response_median"], spring["first_response_p90"]) == (100, 200)
+    assert (spring["resolution_median"], spring["resolution_p90"]) == (1000, 1000)
+    assert days["2026-03-30"]["conversations_resolved"] == 1
+    assert days["2026-03-30"]["resolution_median"] is None  # resolved unanswered
+    totals = report["totals"]
+    assert (totals["chatbox_loads"], totals["sessions_created"]) == (4, 4)
+    assert (totals["conversations_started"], totals["conversations_resolved"]) == (4, 3)
+    assert (totals["first_response_median"], totals["first_response_p90"]) == (100, 200)
+    assert (totals["resolution_median"], totals["resolution_p90"]) == (600, 1000)
+    agents = {a["operator_id"]: a for a in report["agents"]}
+    agent = agents[site.operator_ids["agent"]]
+    assert (agent["messages_operator"], agent["conversations_resolved"]) == (2, 2)
+    assert (agent["first_response_median"], agent["first_response_p90"]) == (30, 200)
+    assert agents[site.operator_ids["admin"]]["first_response_median"] == 100
+    assert agents[site.operator_ids["owner"]]["conversations_resolved"] == 1
+    assert sum(map(sum, report["heatmap"])) == 4
+    assert report["heatmap"][5][11] == 1  # a: Saturday 11:00 in Paris
+    assert report["previous"]["from"] == "2026-03-25"
+    assert report["previous"]["totals"]["sessions_created"] == 0
+
+    utc = scene.report("2026-03-28", "2026-03-30", "UTC")
+    assert [d["sessions_created"] for d in utc["days"]] == [2, 2, 0]
+    kolkata = scene.report("2026-03-28", "2026-03-30", "Asia/Kolkata")  # UTC+5:30
+    assert [d["sessions_created"] for d in kolkata["days"]] == [1, 1, 2]
+    assert kolkata["heatmap"][5][16] == 1  # a: its hour is 15:30-16:30 in Kolkata, middle 16:00
+
+    # The next three days, compared with these.
+    later = scene.report("2026-03-31", "2026-04-02", "Europe/Paris")
+    assert later["previous"]["totals"] == totals
+
+
+def test_rebuild_equals_the_rollups_kept_as_things_happened(harness: Harness, site: Site) -> None:
+    scene = Scene(harness, site)
+    scene.play()
+    harness.run(_rate(scene))
+    kept = scene.rollups()
+    facts = harness.rows("SELECT * FROM report_conversations ORDER BY conversation_id")
+    assert harness.run(do_rebuild(harness.rt, website_id=site.website_id)) == 1
+    assert scene.rollups() == kept
+    assert harness.rows("SELECT * FROM report_conversations ORDER BY conversation_id") == facts
+    harness.execute("DELETE FROM report_hours")  # lost rollups come back from the sources
+    harness.run(do_rebuild(harness.rt))
+    rebuilt = {row[:3]: row for row in scene.rollups()}
+    for row in kept:
+        loads_and_ratings = (row[3], row[9], row[10])
+        expected = (*row[:3], 0, *row[4:9], 0, 0, *row[11:])
+        if row[:3] in rebuilt or any(loads_and_ratings):
+            assert rebuilt.get(row[:3], expected) == expected
+
+
+async def _rate(scene: Scene) -> None:
+    async with scene.rt.store.transaction() as tx:
+        at = datetime(2026, 3, 29, 22, tzinfo=UTC)
+        await note_rating(tx, scene.site.website_id, scene.site.operator_ids["agent"], at, 4)
+
+
+def test_p3_rollups_hold_no_visitor_and_erasure_keeps_the_totals(
+    harness: Harness, site: Site
+) -> None:
+    scene = Scene(harness, site)
+    ids = scene.play()
+    before = scene.report("2026-03-28", "2026-03-30", "Europe/Paris")
+    visitors = harness.rows("SELECT id, email, nickname, ip, token_hash FROM sessions")
+    needles = {str(v) for row in visitors for v in row if v} | set(ids.values())
+    dump = json.dumps([list(map(str, row)) for row in harness.rows("SELECT * FROM report_hours")])
+    assert needles and not [needle for needle in needles if needle in dump]
+    erased = harness.run(do_erase_subject(harness.rt, Actor.cli(), email="ada@mail.example"))
+    assert erased["sessions"] == 1
+    after = scene.report("2026-03-28", "2026-03-30", "Europe/Paris")
+    assert after == before
+    assert harness.scalar("SELECT count(*) FROM report_conversations") == 3
+
+
+def test_reports_over_http_for_members_with_csv_and_clear_422s(
+    server: ServerThread, http: httpx.Client, harness: Harness, site: Site
+) -> None:
+    Scene(harness, site).play()
+    url = f"/api/v1/websites/{site.website_id}/reports"
+    query = {"from": "2026-03-28", "to": "2026-03-30", "tz": "Europe/Paris"}
+
+    def get(role: str, accept: str = "application/json", **params: str) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {site.tokens[role]}", "Accept": accept}
+        return http.get(url, params=params, headers=headers)
+
+    found = get("agent", **query)
+    assert found.status_code == 200, found.text
+    assert found.json()["totals"]["sessions_created"] == 4
+    assert get("other_owner", **query).status_code == 404
+    assert http.get(url, params=query).status_code == 401
+    for params, code in (
+        ({**query, "from": "28/03/2026"}, "invalid_date"),
+        ({**query, "to": "2026-02-30"}, "invalid_date"),
+        ({**query, "tz": "Mars/Olympus"}, "invalid_time_zone"),
+        ({**query, "tz": "../../etc/passwd"}, "invalid_time_zone"),
+        ({**query, "from": "2026-04-01"}, "invalid_period"),
+        ({**query, "from": "2020-01-01"}, "invalid_period"),
+    ):
+        refused = get("agent", **params)
+        assert refused.status_code == 422, params
+        assert refused.json()["error"]["code"] == code
+    csv = get("agent", accept="text/csv", **query)
+    assert csv.headers["content-type"].startswith("text/csv")
+    lines = csv.text.splitlines()
+    assert lines[0].startswith("date,chatbox_loads,sessions_created,")
+    assert lines[1].startswith("2026-03-28,1,1,1,1,1,1,30,30,600,600,0,")
+    assert len(lines) == 4
+    # Without a period: the 30 days up to today in UTC.
+    assert len(get("agent").json()["days"]) == 30
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 3, 1, tzinfo=UTC))
