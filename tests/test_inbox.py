@@ -44,7 +44,7 @@ pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = screenshots_folder()
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 UA = (
