@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from causerie.actions.websites import do_create_website, do_update_website
 from causerie.clock import ManualClock
@@ -100,6 +100,15 @@ def env(tmp_path_factory: pytest.TempPathFactory, host_site: HostSite) -> Iterat
     yield Env(url, harness, website.id, agent, host_site)
     server.stop()
     harness.close()
+
+
+def set_file_types(env: Env, value: str) -> None:
+    env.harness.run(
+        do_update_website(
+            env.harness.rt, Actor.cli(), env.website_id, name=None, origins=None,
+            settings={"file_types": value},
+        )
+    )  # fmt: skip
 
 
 def _errors(page: Page, found: list[str]) -> None:
@@ -247,21 +256,22 @@ def test_the_image_viewer_is_a_modal_dialog_closed_by_esc_with_the_focus_back(
     expect(root.locator('[part="panel"]')).to_be_visible()  # Esc closed the viewer only
 
 
-def test_a_slow_upload_shows_its_progress_and_is_cancelled(chat: Page, env: Env) -> None:
+def test_a_slow_upload_shows_its_progress_and_one_in_flight_is_cancelled(
+    chat: Page, env: Env
+) -> None:
     root = box(chat)
-    before = len(file_messages(env.harness))
+    # A throttled upload: its bar moves between 0 and 100, then the file is sent.
     cdp = chat.context.new_cdp_session(chat)
     cdp.send("Network.enable")
     cdp.send(
         "Network.emulateNetworkConditions",
-        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 40_000},
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 20_000},
     )
     try:
         root.locator('input[type="file"]').set_input_files(
-            {"name": "big.png", "mimeType": "image/png", "buffer": noisy_png(150)}
+            {"name": "slow.png", "mimeType": "image/png", "buffer": noisy_png(100)}
         )
-        bar = root.locator(".upload progress")
-        expect(bar).to_have_count(1)
+        expect(root.locator(".upload progress")).to_have_count(1)
         chat.wait_for_function(
             """() => {
               const root = document.querySelector("causerie-chatbox").shadowRoot;
@@ -269,7 +279,7 @@ def test_a_slow_upload_shows_its_progress_and_is_cancelled(chat: Page, env: Env)
               return bar && bar.value > 0 && bar.value < 100;
             }"""
         )
-        root.locator(".upload").get_by_role("button", name="Cancel").click()
+        expect(root.locator('.preview[aria-label="Open the image slow.png"]')).to_have_count(1)
         expect(root.locator(".upload")).to_have_count(0)
     finally:
         cdp.send(
@@ -277,10 +287,34 @@ def test_a_slow_upload_shows_its_progress_and_is_cancelled(chat: Page, env: Env)
             {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
         )
         cdp.detach()
+
+    # One held before the server, so that Cancel comes while it is in flight: the request is
+    # aborted and its line goes.
+    before = len(file_messages(env.harness))
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)  # neither continued nor answered: the upload stays in flight
+
+    chat.route("**/api/widget/v1/session/files", hold)
+    try:
+        root.locator('input[type="file"]').set_input_files(
+            {"name": "cancelled.png", "mimeType": "image/png", "buffer": png(20, 20)}
+        )
+        expect(root.locator(".upload progress")).to_have_count(1)
+        with chat.expect_event("requestfailed") as aborted:
+            root.locator(".upload").get_by_role("button", name="Cancel").click()
+        assert aborted.value.url.endswith("/api/widget/v1/session/files")
+        expect(root.locator(".upload")).to_have_count(0)
+    finally:
+        chat.unroute("**/api/widget/v1/session/files")
     assert len(file_messages(env.harness)) == before
+    assert root.locator("article.message").filter(has_text="cancelled.png").count() == 0
 
 
-def test_a_file_too_large_says_why_and_can_be_retried_or_removed(chat: Page, env: Env) -> None:
+def test_a_file_too_large_or_refused_says_why_and_can_be_retried_or_removed(
+    chat: Page, env: Env
+) -> None:
     root = box(chat)
     before = len(file_messages(env.harness))
     root.locator('input[type="file"]').set_input_files(
@@ -293,6 +327,19 @@ def test_a_file_too_large_says_why_and_can_be_retried_or_removed(chat: Page, env
     expect(root.locator('.upload[data-state="failed"][data-status="413"]')).to_have_count(1)
     root.locator(".upload").get_by_role("button", name="Remove").click()
     expect(root.locator(".upload")).to_have_count(0)
+    set_file_types(env, "images")
+    try:
+        root.locator('input[type="file"]').set_input_files(
+            {"name": "notes.pdf", "mimeType": "application/pdf", "buffer": PDF}
+        )
+        refused = root.locator('.upload[data-state="failed"]')
+        expect(refused).to_have_attribute("data-status", "415")
+        expect(refused.get_by_role("alert")).to_have_text(
+            "Not sent: this type of file is not accepted here."
+        )
+        refused.get_by_role("button", name="Remove").click()
+    finally:
+        set_file_types(env, "any")
     assert len(file_messages(env.harness)) == before
 
 
@@ -337,7 +384,7 @@ def test_the_inbox_shows_the_visitors_files_and_never_runs_svg_or_html(
 ) -> None:
     open_thread(inbox, chat)
     previews = inbox.locator(".log .message.visitor .preview img")
-    expect(previews).to_have_count(3)
+    expect(previews).to_have_count(4)
     expect(previews.first).to_have_attribute("src", BLOB)
     expect(previews.first).to_have_js_property("complete", True)
     cards = inbox.locator(".log .message.visitor .file-card")
@@ -400,7 +447,7 @@ def test_file_messages_render_when_the_history_loads(chat: Page, env: Env) -> No
     page.wait_for_function("() => !!window.$causerie?.get?.('session:id')")
     root = box(page)
     root.locator('[part="launcher"]').click()
-    expect(root.locator("article.message .preview img")).to_have_count(5)
+    expect(root.locator("article.message .preview img")).to_have_count(6)
     expect(root.locator("article.message .card")).to_have_count(4)
     expect(root.locator("article.message .preview img").first).to_have_attribute("src", BLOB)
     page.close()

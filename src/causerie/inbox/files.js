@@ -11,20 +11,23 @@ import { addToThread } from "./data.js";
 
 const INLINE = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
-/** file URL -> its bytes, fetched once (the log is drawn again on every change). */
+/** preview URL -> its bytes, fetched once (the log is drawn again on every change). */
 const fetched = new Map();
 /** thumbnail URL -> its blob URL, kept for the page's life (one per image seen). */
 const shown = new Map();
 
-function blobOf(url) {
+/** `keep`: kept for the page's life (previews); a download or the viewer fetches anew. */
+function blobOf(url, keep = true) {
   let found = fetched.get(url);
   if (!found) {
     found = fetch(url, { credentials: "same-origin", cache: "no-store", redirect: "error" }).then((response) => {
       if (!response.ok) throw new Error(String(response.status));
       return response.blob();
     });
-    found.catch(() => fetched.delete(url));
-    fetched.set(url, found);
+    if (keep) {
+      found.catch(() => fetched.delete(url));
+      fetched.set(url, found);
+    }
   }
   return found;
 }
@@ -42,7 +45,7 @@ export function humanSize(size) {
 }
 
 async function save(file) {
-  const blob = await blobOf(file.url);
+  const blob = await blobOf(file.url, false);
   const url = URL.createObjectURL(new Blob([blob], { type: "application/octet-stream" }));
   const link = el("a", { href: url, download: file.name || "file", hidden: true });
   document.body.append(link);
@@ -52,7 +55,7 @@ async function save(file) {
 }
 
 async function openViewer(file, opener) {
-  const blob = await blobOf(file.url);
+  const blob = await blobOf(file.url, false);
   const url = URL.createObjectURL(new Blob([blob], { type: file.content_type }));
   const shut = el("button", { type: "button", class: "button viewer-close", "aria-label": "Close", text: "×" });
   const dialog = el("dialog", { class: "viewer", role: "dialog", "aria-modal": "true", "aria-label": `Image ${file.name}` },
@@ -132,10 +135,10 @@ export function attachFiles(form, text, conversationId) {
     const name = file.name || "file";
     const bar = el("progress", { max: "100", value: "0", "aria-label": `Uploading ${name}` });
     const request = new XMLHttpRequest();
-    const line = el("li", { class: "upload", "data-state": "sending" },
-      el("span", { class: "file-name", text: name }),
-      el("button", { type: "button", class: "link cancel", text: "Cancel", onclick: () => { request.abort(); line.remove(); } }),
-      bar);
+    const cancel = el("button", { type: "button", class: "link cancel", text: "Cancel", onclick: () => { request.abort(); line.remove(); } });
+    const line = el("li", { class: "upload", "data-state": "sending" }, el("span", { class: "file-name", text: name }), cancel, bar);
+    // Once every byte is sent the server has the file: too late to cancel.
+    request.upload.addEventListener("load", () => cancel.remove());
     if (previous) previous.replaceWith(line);
     else list.append(line);
     request.upload.addEventListener("progress", (event) => {

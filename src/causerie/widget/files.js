@@ -80,8 +80,10 @@ export function install(app) {
   // -- fetching with the token, once per URL --------------------------------------------------
   /** @type {Map<string, Promise<Blob>>} */
   const fetched = new Map();
-  /** @param {string} url */
-  const blobOf = (url) => {
+  /** @type {Map<string, string>} preview URL -> its blob URL, one per image for the page's life */
+  const shown = new Map();
+  /** @param {string} url @param {boolean} [keep] kept for the page's life (previews only) */
+  const blobOf = (url, keep = true) => {
     let found = fetched.get(url);
     if (!found) {
       found = fetch(app.base + url, { headers: { Authorization: `Bearer ${app.session.token}` }, credentials: "omit", cache: "no-store" })
@@ -89,14 +91,16 @@ export function install(app) {
           if (!response.ok) throw new Error(String(response.status));
           return response.blob();
         });
-      found.catch(() => fetched.delete(url));
-      fetched.set(url, found);
+      if (keep) {
+        found.catch(() => fetched.delete(url));
+        fetched.set(url, found);
+      }
     }
     return found;
   };
 
   /** @param {WireFile} file */
-  const saveFile = (file) => blobOf(file.url).then((blob) => {
+  const saveFile = (file) => blobOf(file.url, false).then((blob) => {
     // Saved, never shown: a blob of no renderable type, through <a download>.
     const url = URL.createObjectURL(new Blob([blob], { type: "application/octet-stream" }));
     const link = el("a", { href: url, download: file.name || "file", hidden: true });
@@ -108,7 +112,7 @@ export function install(app) {
 
   // -- the viewer -----------------------------------------------------------------------------
   /** @param {WireFile} file @param {HTMLElement} opener */
-  const openViewer = (file, opener) => blobOf(file.url).then((blob) => {
+  const openViewer = (file, opener) => blobOf(file.url, false).then((blob) => {
     const url = URL.createObjectURL(new Blob([blob], { type: file.content_type }));
     const shut = el("button", { type: "button", class: "shut", "aria-label": t("close") }, el("span", { "aria-hidden": "true", text: "×" }));
     const dialog = /** @type {HTMLDialogElement} */ (el("dialog", { class: "viewer", part: "viewer", role: "dialog", "aria-modal": "true", "aria-label": t("viewer", { name: file.name }) },
@@ -148,8 +152,10 @@ export function install(app) {
       const img = /** @type {HTMLImageElement} */ (el("img", { alt: file.name }));
       const button = el("button", { type: "button", class: "preview", "data-file": file.id, "aria-label": t("open", { name: file.name }) }, img);
       button.addEventListener("click", () => openViewer(file, button));
-      blobOf(file.thumbnail_url || file.url).then((blob) => {
-        img.src = URL.createObjectURL(new Blob([blob], { type: blob.type || "image/webp" }));
+      const source = file.thumbnail_url || file.url;
+      blobOf(source).then((blob) => {
+        img.src = shown.get(source) || URL.createObjectURL(blob);
+        shown.set(source, img.src);
       }, () => {});
       body.replaceChildren(button);
     } else {
@@ -172,6 +178,8 @@ export function install(app) {
   form.before(list);
   const input = /** @type {HTMLInputElement} */ (el("input", { type: "file", multiple: true, hidden: true, tabindex: "-1" }));
   const attach = el("button", { type: "button", class: "attach", part: "attach", "aria-label": t("attach") }, el("span", { "aria-hidden": "true", text: "📎" }));
+  // A hint for the picker only: the server judges each file by its content.
+  if (app.website.settings.file_types === "images") input.accept = INLINE.join(",");
   attach.addEventListener("click", () => input.click());
   input.addEventListener("change", () => {
     send([...(input.files || [])]);
@@ -200,6 +208,8 @@ export function install(app) {
       request.abort();
       line.remove();
     });
+    // Once every byte is sent the server has the file: too late to cancel.
+    request.upload.addEventListener("load", () => cancel.remove());
     request.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable) bar.setAttribute("value", String(Math.round((event.loaded / event.total) * 100)));
     });
