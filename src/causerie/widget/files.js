@@ -202,7 +202,6 @@ export function install(app) {
     const line = el("li", { class: "upload", "data-state": "sending" }, el("span", { class: "name", text: name }), cancel, bar);
     if (item) item.replaceWith(line);
     else list.append(line);
-    if (!app.session.token) await app.ensureSession().catch(() => {});
     const request = new XMLHttpRequest();
     cancel.addEventListener("click", () => {
       request.abort();
@@ -235,6 +234,9 @@ export function install(app) {
       }
     });
     request.addEventListener("error", fail);
+    // No session (after an erasure): a new one first; a Cancel meanwhile leaves nothing to send.
+    if (!app.session.token) await app.ensureSession().then(() => app.refresh(), () => {});
+    if (!line.isConnected) return;
     request.open("POST", `${app.base}/api/widget/v1/session/files`);
     request.setRequestHeader("Authorization", `Bearer ${app.session.token}`);
     const body = new FormData();
