@@ -31,6 +31,7 @@ from causerie.settings import Settings, load_settings
 from causerie.store.migrate import upgrade
 from causerie.store.schema import metadata
 from causerie.wiring import build_runtime, close_runtime, start_runtime
+from tests.limits import RELAXED_LIMITS
 
 T = TypeVar("T")
 
@@ -119,17 +120,7 @@ def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
             "database_url": database_url,
             # The server's own purge waits for the test: tests move the clock by years.
             "purge_interval": "36500d",
-            # HTTP sends are counted in windows of the test's clock, which stands still: tests
-            # that send many messages would meet the limit. The limits' own tests set theirs.
-            "frame_rate": "1000/s",
-            "new_session_rate": "100000/m",
-            # The shield's limits likewise (tests/test_shield*.py set their own).
-            "address_session_rate": "100000/m",
-            "website_session_rate": "100000/m",
-            "message_rate": "100000/m",
-            "network_message_rate": "100000/m",
-            "profile_rate": "100000/m",
-            "login_rate": "100000/m",
+            **RELAXED_LIMITS,  # the clock stands still (tests/support.py)
             **overrides,
         }
         return load_settings(environ={}, **values)

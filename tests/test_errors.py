@@ -112,6 +112,8 @@ def test_other_methods_on_the_session_path_are_405(http: httpx.Client, site: Sit
     response = http.get(session_url(site), headers={"Origin": ORIGIN})
     assert error_of(response, 405)["code"] == "method_not_allowed"
     assert response.headers["access-control-allow-origin"] == ORIGIN
+    # The chatbox reads a 429's Retry-After (an upload's: docs/widget.md, "Files").
+    assert response.headers["access-control-expose-headers"] == "Retry-After"
 
 
 def test_preflight_grants_only_known_origins(http: httpx.Client, site: Site) -> None:

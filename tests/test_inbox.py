@@ -37,6 +37,7 @@ from tests.browser_support import (
     host_page,
     screenshots_folder,
 )
+from tests.limits import RELAXED_LIMITS
 from tests.support import free_port
 
 pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site
@@ -44,7 +45,7 @@ pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = screenshots_folder()
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 UA = (
@@ -83,8 +84,7 @@ def env(tmp_path_factory: pytest.TempPathFactory, host_site: HostSite) -> Iterat
         purge_interval="1h",
         public_url=url,
         # The clock stands still: the HTTP limits, counted on it, would meet the tests' load.
-        frame_rate="1000/s",
-        new_session_rate="100000/m",
+        **RELAXED_LIMITS,
     )
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     harness = ThreadedHarness(settings, clock)

@@ -26,6 +26,7 @@ from tests.browser_support import (
     add_operator,
     screenshots_folder,
 )
+from tests.limits import RELAXED_LIMITS
 from tests.support import free_port
 
 pytest_plugins = ["tests.browser_support"]  # browser
@@ -89,8 +90,7 @@ def env(
         database_url=f"sqlite:///{folder / 'causerie.db'}",
         purge_interval="36500d",
         public_url=url,
-        frame_rate="1000/s",
-        new_session_rate="100000/m",
+        **RELAXED_LIMITS,
     )
     start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     clock = ManualClock(start - timedelta(days=10))

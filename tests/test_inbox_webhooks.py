@@ -25,6 +25,7 @@ from tests.browser_support import (
     ThreadedHarness,
     add_operator,
 )
+from tests.limits import RELAXED_LIMITS
 from tests.support import free_port, wait_until
 from tests.webhook_receiver import Receiver
 
@@ -59,8 +60,7 @@ def env(tmp_path_factory: pytest.TempPathFactory, host_site: HostSite) -> Iterat
         database_url=f"sqlite:///{folder / 'causerie.db'}",
         purge_interval="36500d",
         public_url=url,
-        frame_rate="1000/s",
-        new_session_rate="100000/m",
+        **RELAXED_LIMITS,
         webhook_allow_private="true",
     )
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))

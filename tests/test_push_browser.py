@@ -31,6 +31,7 @@ from tests.browser_support import (
     ThreadedHarness,
     add_operator,
 )
+from tests.limits import RELAXED_LIMITS
 from tests.support import free_port, wait_until
 
 pytest_plugins = ["tests.browser_support"]  # browser, new_context
@@ -59,8 +60,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         database_url=f"sqlite:///{folder / 'causerie.db'}",
         purge_interval="36500d",
         public_url=url,
-        frame_rate="1000/s",
-        new_session_rate="100000/m",
+        **RELAXED_LIMITS,
     )
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     harness = ThreadedHarness(settings, clock)

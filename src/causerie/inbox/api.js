@@ -19,6 +19,11 @@ export function setCsrf(token) {
   csrfToken = token || null;
 }
 
+/** The CSRF token, for the requests made without `request` (uploads, with their progress). */
+export function csrf() {
+  return csrfToken;
+}
+
 /** Called when a request answers 401 (the login ended elsewhere, or expired). */
 export function whenUnauthenticated(handler) {
   onUnauthenticated = handler;

@@ -444,7 +444,7 @@ export async function loadOlder() {
   emit("messages", { older: true });
 }
 
-function addToThread(message) {
+export function addToThread(message) {
   const current = state.current;
   if (!current?.conversation || message.conversation_id !== current.id) return;
   const pending = current.pending.get(message.client_id);

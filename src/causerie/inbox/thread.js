@@ -13,6 +13,7 @@ import { chipsOf, ensureLabels, labelsButton, openPicker } from "./labels.js";
 import { attachSlashMenu } from "./replies.js";
 import { avatar } from "./list.js";
 import { ratingItems, transferControl } from "./service.js";
+import { attachFiles, fileBody } from "./files.js";
 
 const MAX_BODY = 10000;
 const drafts = new Map(); // conversation id -> {text, note}
@@ -238,7 +239,7 @@ function messageItem(message, session, mark) {
     note ? el("span", { class: "note-label", text: "Note" }) : null,
     el("span", { class: "who", text: who }),
     el("time", { datetime: message.created_at, title: fullTime(message.created_at), text: clockTime(message.created_at) })),
-  el("div", { class: "body", dir: "auto" }, richText(String(message.body ?? ""))),
+  (message.type === "file" && fileBody(message)) || el("div", { class: "body", dir: "auto" }, richText(String(message.body ?? ""))),
   footer.length ? el("footer", { class: "message-foot" }, footer) : null);
 }
 
@@ -272,6 +273,9 @@ function composer(current) {
       el("p", { class: "hint", id: "composer-hint" }),
       error,
       send));
+  const files = attachFiles(form, text, current.id);
+  text.before(files.list);
+  form.querySelector(".composer-foot").prepend(files.button, files.input);
   const hint = form.querySelector("#composer-hint");
   const setMode = () => {
     const isNote = note.checked;

@@ -28,8 +28,8 @@ from causerie.web.errors import ApiError
 router = APIRouter(include_in_schema=False)
 
 # Loaded before the chatbox is opened: chatbox.js, the modules it imports, and chatbox.css.
-# Loaded on opening: privacy.js and .css, and service.js (business hours, ratings); when the
-# shield challenges a load: challenge.js.
+# Loaded on opening: privacy.js and .css, service.js (business hours, ratings) and files.js
+# (which privacy.js imports); when the shield challenges a load: challenge.js.
 BEFORE_OPENING = ("chatbox.js", "session.js", "socket.js", "view.js", "chatbox.css")
 _FILES = {
     "chatbox.js": "text/javascript",
@@ -41,6 +41,7 @@ _FILES = {
     "privacy.css": "text/css",
     "challenge.js": "text/javascript",
     "service.js": "text/javascript",
+    "files.js": "text/javascript",
 }
 _WIDGET = files("causerie") / "widget"
 # The browser modules the chatbox and the inbox share (the socket's protocol): served under

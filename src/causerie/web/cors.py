@@ -22,6 +22,7 @@ CACHE_SECONDS = 5.0
 ALLOW_METHODS = "GET, POST, PATCH, DELETE"
 ALLOW_HEADERS = "authorization, content-type"
 _VARY = (b"vary", b"Origin")
+_EXPOSE = (b"access-control-expose-headers", b"Retry-After")
 _ALLOW_ORIGIN = b"access-control-allow-origin"
 
 
@@ -85,7 +86,8 @@ class WidgetCors:
                 headers = [h for h in message.get("headers", ()) if h[0] != _ALLOW_ORIGIN]
                 headers.append(_VARY)
                 if allowed:
-                    headers.append((_ALLOW_ORIGIN, raw_origin))
+                    # Retry-After: the chatbox says how long to wait after a 429 (an upload's).
+                    headers += [(_ALLOW_ORIGIN, raw_origin), _EXPOSE]
                 message["headers"] = headers
             await send(message)
 

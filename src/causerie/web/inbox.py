@@ -51,7 +51,7 @@ VERSION = hashlib.sha256(
 _SHELL = (_INBOX / "index.html").read_text("utf-8").replace("__VERSION__", VERSION).encode()
 
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 _SHELL_HEADERS = {

@@ -4,6 +4,7 @@
  * Loaded by chatbox.js when the chatbox is first opened, so that it costs nothing before. */
 
 import { el } from "./view.js";
+import { install as installFiles } from "./files.js";
 
 const STRINGS = {
   en: {
@@ -278,5 +279,6 @@ export async function install(app) {
     if (!menu.hidden && !menu.contains(target) && !toggle.contains(target)) closeMenu(false);
   });
 
+  installFiles(app); // files come with the privacy controls: loaded on opening (docs/widget.md)
   return { render, toggleMenu: () => (menu.hidden ? openMenu() : closeMenu()) };
 }
