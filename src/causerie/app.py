@@ -50,6 +50,7 @@ from causerie.web import (
 from causerie.web.access_log import AccessLog
 from causerie.web.boundary import Boundary
 from causerie.web.cors import OriginCache, WidgetCors
+from causerie.web.lean_route import LeanRoute, add_routes
 from causerie.web.limits import BodyLimit, body_limits
 from causerie.web.mail_in import start_listener
 from causerie.web.sockets import IdleSweeper
@@ -167,26 +168,31 @@ def create_app(
     # A URL that differs by a trailing slash is not redirected: the redirect would be built
     # from the request's Host header. It answers 404 like any unknown path.
     app.router.redirect_slashes = False
-    app.include_router(widget_api.router)
-    app.include_router(widget_privacy.router)
-    app.include_router(widget_ratings.router)
-    app.include_router(auth_api.router)
-    app.include_router(api_v1.router)
-    app.include_router(inbox_tools_api.router)
-    app.include_router(files_api.visitor)
-    app.include_router(files_api.agent)
-    app.include_router(teams_api.router)
-    app.include_router(privacy_api.router)
-    app.include_router(push_api.router)
-    app.include_router(webhooks_api.router)
-    app.include_router(shield_api.router)
-    app.include_router(reports_api.router)
-    app.include_router(notice.router)
-    app.include_router(mail_api.router)
+    # Each router's routes become the app's own (`web/lean_route.py`, `add_routes`).
+    app.router.route_class = LeanRoute
+    for router in (
+        widget_api.router,
+        widget_privacy.router,
+        widget_ratings.router,
+        auth_api.router,
+        api_v1.router,
+        inbox_tools_api.router,
+        files_api.visitor,
+        files_api.agent,
+        teams_api.router,
+        privacy_api.router,
+        push_api.router,
+        webhooks_api.router,
+        shield_api.router,
+        reports_api.router,
+        notice.router,
+        *mail_api.ROUTERS,
+    ):
+        add_routes(app, router)
     app.router.routes.extend(ws.routes)
-    app.include_router(assets.router)
-    app.include_router(installable.router)  # before the inbox's catch-all /app/{path}
-    app.include_router(inbox.router)
+    add_routes(app, assets.router)
+    add_routes(app, installable.router)  # before the inbox's catch-all /app/{path}
+    add_routes(app, inbox.router)
     for name, routes in loaded.routes():
         app.router.routes.append(Mount(f"/plugins/{name}", routes=routes))
 

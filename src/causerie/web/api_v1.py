@@ -78,10 +78,11 @@ from causerie.web.api_models import (
 )
 from causerie.web.cors import OriginCache
 from causerie.web.deps import CurrentActor, Rt
+from causerie.web.lean_route import LeanRoute
 from causerie.web.routes import access
 from causerie.web.schemas import MessageIn, ProfileIn
 
-router = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS, route_class=LeanRoute)
 
 Json = dict[str, object]
 

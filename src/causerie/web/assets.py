@@ -24,8 +24,9 @@ from causerie.web.compact import compact
 from causerie.web.deps import Rt
 from causerie.web.encoded import Encoded, encode, respond
 from causerie.web.errors import ApiError
+from causerie.web.lean_route import LeanRoute
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=LeanRoute)
 
 # Loaded before the chatbox is opened: chatbox.js, the modules it imports, and chatbox.css.
 # Loaded on opening: privacy.js and .css, and service.js (business hours, ratings); when the

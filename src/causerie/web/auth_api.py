@@ -37,9 +37,10 @@ from causerie.web.api_models import (
     PasswordIn,
 )
 from causerie.web.deps import ClientIp, CurrentActor, LoginToken, Rt
+from causerie.web.lean_route import LeanRoute
 from causerie.web.routes import access
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERRORS, route_class=LeanRoute)
 
 
 def _logged_in(rt: Runtime, done: LoggedIn) -> JSONResponse:

@@ -20,8 +20,9 @@ from causerie.web.assets import SHARED
 from causerie.web.compact import compact
 from causerie.web.encoded import Encoded, encode, respond
 from causerie.web.errors import ApiError
+from causerie.web.lean_route import LeanRoute
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=LeanRoute)
 
 _INBOX = files("causerie") / "inbox"
 _TYPES = {".js": "text/javascript", ".css": "text/css"}

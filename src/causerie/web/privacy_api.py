@@ -36,9 +36,10 @@ from causerie.web.api_models import (
 )
 from causerie.web.deps import CurrentActor, Rt
 from causerie.web.files_api import ExportFormat, archive_response
+from causerie.web.lean_route import LeanRoute
 from causerie.web.routes import access
 
-router = APIRouter(prefix="/api/v1", tags=["privacy"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["privacy"], responses=ERRORS, route_class=LeanRoute)
 
 Json = dict[str, Any]
 

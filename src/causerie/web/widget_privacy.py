@@ -15,9 +15,12 @@ from causerie.web.api_models import ERRORS
 from causerie.web.body import body_doc, parse_body
 from causerie.web.deps import Bearer, Rt
 from causerie.web.files_api import ExportFormat, archive_response
+from causerie.web.lean_route import LeanRoute
 from causerie.web.schemas import ConsentIn
 
-router = APIRouter(prefix="/api/widget/v1", tags=["visitor"], responses=ERRORS)
+router = APIRouter(
+    prefix="/api/widget/v1", tags=["visitor"], responses=ERRORS, route_class=LeanRoute
+)
 
 
 @router.get(

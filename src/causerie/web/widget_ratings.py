@@ -11,9 +11,12 @@ from causerie.domain.wire import rating_json
 from causerie.web.api_models import ERRORS
 from causerie.web.body import body_doc, parse_body
 from causerie.web.deps import Bearer, Rt
+from causerie.web.lean_route import LeanRoute
 from causerie.web.schemas import RatingIn
 
-router = APIRouter(prefix="/api/widget/v1", tags=["visitor"], responses=ERRORS)
+router = APIRouter(
+    prefix="/api/widget/v1", tags=["visitor"], responses=ERRORS, route_class=LeanRoute
+)
 
 
 @router.post(
