@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from starlette.routing import Mount
 
 from causerie import __version__
@@ -53,6 +53,7 @@ from causerie.web.cors import OriginCache, WidgetCors
 from causerie.web.lean_route import LeanRoute, add_routes
 from causerie.web.limits import BodyLimit, body_limits
 from causerie.web.mail_in import start_listener
+from causerie.web.responses import JSONResponse
 from causerie.web.sockets import IdleSweeper
 from causerie.wiring import running
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 from importlib.resources import files
 
 from fastapi import APIRouter, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from causerie.actions.websites import get_website
 from causerie.web.compact import compact
@@ -25,6 +25,7 @@ from causerie.web.deps import Rt
 from causerie.web.encoded import Encoded, encode, respond
 from causerie.web.errors import ApiError
 from causerie.web.lean_route import LeanRoute
+from causerie.web.responses import JSONResponse
 
 router = APIRouter(include_in_schema=False, route_class=LeanRoute)
 
