@@ -153,7 +153,8 @@ def main() -> None:
     print(f"causerie measured: {Path(sys.modules['causerie'].__file__ or '').parent}")
     for name, values in times.items():
         shown = ", ".join(f"{v:.1f}" for v in values)
-        print(f"{name:8} best {min(values):6.1f} µs  median {statistics.median(values):6.1f} µs  [{shown}]")
+        best, median = min(values), statistics.median(values)
+        print(f"{name:8} best {best:6.1f} µs  median {median:6.1f} µs  [{shown}]")
     print(
         f"ratio (bare ÷ renewal): best {min(bare) / min(renewal):.1%}, "
         f"median {statistics.median(bare) / statistics.median(renewal):.1%}"

@@ -29,6 +29,7 @@ from causerie.web import (
     api_v1,
     assets,
     auth_api,
+    encoded,
     errors,
     files_api,
     inbox,
@@ -141,6 +142,8 @@ def create_app(
                 asyncio.create_task(_work_forever(rt), name="causerie-jobs"),
                 asyncio.create_task(_refresh_presence_forever(rt), name="causerie-presence"),
                 asyncio.create_task(_flush_report_loads_forever(rt), name="causerie-loads"),
+                # The files' compressed forms, made once the server answers (web/encoded.py).
+                asyncio.create_task(asyncio.to_thread(encoded.warm), name="causerie-compress"),
             ]
             try:
                 yield

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from causerie.actions.websites import get_website
 from causerie.web.compact import compact
 from causerie.web.deps import Rt
-from causerie.web.encoded import Encoded, encode, respond
+from causerie.web.encoded import Encoded, encode, encode_static, respond
 from causerie.web.errors import ApiError
 from causerie.web.lean_route import LeanRoute
 from causerie.web.responses import JSONResponse
@@ -57,7 +57,7 @@ def _source(name: str) -> str:
 
 
 _CONTENT = {
-    name: encode(compact(_source(name), name.endswith(".css")).encode(), media_type)
+    name: encode_static(compact(_source(name), name.endswith(".css")).encode(), media_type)
     for name, media_type in _FILES.items()
 }
 VERSION = hashlib.sha256(b"".join(_CONTENT[name].body for name in sorted(_CONTENT))).hexdigest()[
