@@ -15,7 +15,7 @@ from causerie.web.responses import JSONResponse
     "content",
     [
         {"error": {"code": "not_found", "message": "no website 'x'"}},
-        {"text": "é ü 日本 😀 \" \\ \n \t \u2028", "none": None, "yes": True, "no": False},
+        {"text": 'é ü 日本 😀 " \\ \n \t \u2028', "none": None, "yes": True, "no": False},
         {"n": [0, -1, 2**53, 1.5, 0.1, 123456789.125, 1e16], "empty": {}, "list": []},
         {1: "integer keys become strings", "nested": {"a": [{"b": [None]}]}},
         [1, "two", {"three": 3}],
