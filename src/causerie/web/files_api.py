@@ -19,7 +19,7 @@ from typing import IO, Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 
 from causerie.actions.files import (
@@ -40,6 +40,7 @@ from causerie.web.deps import Bearer, CurrentActor, Rt
 from causerie.web.errors import ApiError
 from causerie.web.lean_route import LeanRoute
 from causerie.web.limits import takes_body
+from causerie.web.responses import JSONResponse
 from causerie.web.routes import access
 
 visitor = APIRouter(

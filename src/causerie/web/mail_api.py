@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 
 from causerie.actions.mail import (
     check_unsubscribe_token,
@@ -19,6 +19,7 @@ from causerie.domain.wire import mail_failure_json
 from causerie.web.api_models import ERRORS, MailFailuresOut
 from causerie.web.deps import Bearer, CurrentActor, Rt
 from causerie.web.lean_route import LeanRoute
+from causerie.web.responses import JSONResponse
 from causerie.web.routes import access
 
 agents = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS, route_class=LeanRoute)
