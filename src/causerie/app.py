@@ -63,6 +63,7 @@ log = logging.getLogger("causerie")
 PRESENCE_REFRESH = 20.0  # seconds; presence entries live three times as long
 REPORT_LOADS_FLUSH = 5.0  # seconds between additions of the chatbox loads to the rollups
 JOBS_POLL = 0.5  # seconds between looks for due jobs when there were none
+COMPRESS_DELAY = 5.0  # seconds after start before the static files are compressed
 
 
 async def _work_forever(rt: Runtime) -> None:
@@ -127,6 +128,13 @@ async def _flush_report_loads_forever(rt: Runtime) -> None:
             await do_flush_loads(rt)
 
 
+async def _compress_later() -> None:
+    """The static files' compressed forms (web/encoded.py), made in a worker thread a few
+    seconds after start: a server pinned to one core answers its first requests meanwhile."""
+    await asyncio.sleep(COMPRESS_DELAY)
+    await asyncio.to_thread(encoded.warm)
+
+
 def create_app(
     settings: Settings, clock: Clock | None = None, plugins: Iterable[tuple[str, object]] = ()
 ) -> FastAPI:
@@ -142,8 +150,7 @@ def create_app(
                 asyncio.create_task(_work_forever(rt), name="causerie-jobs"),
                 asyncio.create_task(_refresh_presence_forever(rt), name="causerie-presence"),
                 asyncio.create_task(_flush_report_loads_forever(rt), name="causerie-loads"),
-                # The files' compressed forms, made once the server answers (web/encoded.py).
-                asyncio.create_task(asyncio.to_thread(encoded.warm), name="causerie-compress"),
+                asyncio.create_task(_compress_later(), name="causerie-compress"),
             ]
             try:
                 yield

@@ -27,7 +27,7 @@ class Encoded:
     """One file: its media type and its forms, by content coding: (bytes, ETag).
 
     The compressed forms are made the first time they are asked for, or ahead of any request
-    by `warm` in a worker thread once the server is up (`app.py`): compressing every file costs
+    by `warm` in a worker thread a few seconds after start (`app.py`): compressing every file costs
     most of a second, which a server's start no longer waits for (docs/performance.md)."""
 
     __slots__ = ("_digest", "_forms", "_lock", "body", "media_type")
