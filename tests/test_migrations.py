@@ -193,3 +193,46 @@ def test_0008_binds_a_pending_link_to_its_first_website_and_drops_granted_roles(
         engine.dispose()
     assert [tuple(row) for row in links] == [("l1", "wa", "agent")]
     assert [tuple(row) for row in members] == [("wb", "old")]
+
+
+def test_the_head_and_the_recorded_revision_are_read_as_alembic_reads_them(
+    tmp_path: Path,
+) -> None:
+    """A server checks its schema without loading Alembic (store/migrate.py): the head read from
+    the migration files, and the revision read from the database before and after migrating,
+    are the ones Alembic finds."""
+    from alembic.script import ScriptDirectory
+
+    from causerie.store.migrate import _current, alembic_config
+
+    assert head() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+    url = f"sqlite:///{tmp_path / 'light.db'}"
+    engine = sqlite_engine(url)
+    try:
+        for _ in range(2):
+            with engine.begin() as conn:
+                assert _current(conn) == _version(conn)
+            asyncio.run(upgrade(url))
+        with engine.begin() as conn:
+            assert _current(conn) == _version(conn) == head()
+    finally:
+        engine.dispose()
+
+
+def test_serving_a_current_schema_never_imports_alembic(tmp_path: Path) -> None:
+    """Alembic and Mako (about 10 MiB and a few hundred ms) load only when a migration runs."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'current.db'}"
+    asyncio.run(upgrade(url))
+    script = (
+        "import asyncio, sys\n"
+        "import causerie.app\n"
+        "from causerie.store.migrate import upgrade\n"
+        f"assert asyncio.run(upgrade({url!r})) is False\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako'))\n"
+        "assert not loaded, loaded\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from starlette.routing import Mount
 
 from causerie import __version__
@@ -29,6 +29,7 @@ from causerie.web import (
     api_v1,
     assets,
     auth_api,
+    encoded,
     errors,
     files_api,
     inbox,
@@ -50,8 +51,10 @@ from causerie.web import (
 from causerie.web.access_log import AccessLog
 from causerie.web.boundary import Boundary
 from causerie.web.cors import OriginCache, WidgetCors
+from causerie.web.lean_route import LeanRoute, add_routes
 from causerie.web.limits import BodyLimit, body_limits
 from causerie.web.mail_in import start_listener
+from causerie.web.responses import JSONResponse
 from causerie.web.sockets import IdleSweeper
 from causerie.wiring import running
 
@@ -60,6 +63,7 @@ log = logging.getLogger("causerie")
 PRESENCE_REFRESH = 20.0  # seconds; presence entries live three times as long
 REPORT_LOADS_FLUSH = 5.0  # seconds between additions of the chatbox loads to the rollups
 JOBS_POLL = 0.5  # seconds between looks for due jobs when there were none
+COMPRESS_DELAY = 5.0  # seconds after start before the static files are compressed
 
 
 async def _work_forever(rt: Runtime) -> None:
@@ -124,6 +128,13 @@ async def _flush_report_loads_forever(rt: Runtime) -> None:
             await do_flush_loads(rt)
 
 
+async def _compress_later() -> None:
+    """The static files' compressed forms (web/encoded.py), made in a worker thread a few
+    seconds after start: a server pinned to one core answers its first requests meanwhile."""
+    await asyncio.sleep(COMPRESS_DELAY)
+    await asyncio.to_thread(encoded.warm)
+
+
 def create_app(
     settings: Settings, clock: Clock | None = None, plugins: Iterable[tuple[str, object]] = ()
 ) -> FastAPI:
@@ -139,6 +150,7 @@ def create_app(
                 asyncio.create_task(_work_forever(rt), name="causerie-jobs"),
                 asyncio.create_task(_refresh_presence_forever(rt), name="causerie-presence"),
                 asyncio.create_task(_flush_report_loads_forever(rt), name="causerie-loads"),
+                asyncio.create_task(_compress_later(), name="causerie-compress"),
             ]
             try:
                 yield
@@ -167,26 +179,31 @@ def create_app(
     # A URL that differs by a trailing slash is not redirected: the redirect would be built
     # from the request's Host header. It answers 404 like any unknown path.
     app.router.redirect_slashes = False
-    app.include_router(widget_api.router)
-    app.include_router(widget_privacy.router)
-    app.include_router(widget_ratings.router)
-    app.include_router(auth_api.router)
-    app.include_router(api_v1.router)
-    app.include_router(inbox_tools_api.router)
-    app.include_router(files_api.visitor)
-    app.include_router(files_api.agent)
-    app.include_router(teams_api.router)
-    app.include_router(privacy_api.router)
-    app.include_router(push_api.router)
-    app.include_router(webhooks_api.router)
-    app.include_router(shield_api.router)
-    app.include_router(reports_api.router)
-    app.include_router(notice.router)
-    app.include_router(mail_api.router)
+    # Each router's routes become the app's own (`web/lean_route.py`, `add_routes`).
+    app.router.route_class = LeanRoute
+    for router in (
+        widget_api.router,
+        widget_privacy.router,
+        widget_ratings.router,
+        auth_api.router,
+        api_v1.router,
+        inbox_tools_api.router,
+        files_api.visitor,
+        files_api.agent,
+        teams_api.router,
+        privacy_api.router,
+        push_api.router,
+        webhooks_api.router,
+        shield_api.router,
+        reports_api.router,
+        notice.router,
+        *mail_api.ROUTERS,
+    ):
+        add_routes(app, router)
     app.router.routes.extend(ws.routes)
-    app.include_router(assets.router)
-    app.include_router(installable.router)  # before the inbox's catch-all /app/{path}
-    app.include_router(inbox.router)
+    add_routes(app, assets.router)
+    add_routes(app, installable.router)  # before the inbox's catch-all /app/{path}
+    add_routes(app, inbox.router)
     for name, routes in loaded.routes():
         app.router.routes.append(Mount(f"/plugins/{name}", routes=routes))
 

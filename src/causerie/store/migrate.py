@@ -2,33 +2,45 @@
 
 Every missing migration runs in one transaction: an upgrade that fails, or is stopped (Ctrl-C on
 `causerie migrate`, asked between two migrations), leaves the schema as it was.
+
+Whether anything is missing is answered without Alembic (`head`, `_current`: the revisions
+declared by the migration files and the one recorded in `alembic_version`), so that a server
+starting on a current schema never loads it (about 10 MiB and a few hundred ms at start,
+docs/performance.md); tests/test_migrations.py checks that both read the same head.
 """
 
 from __future__ import annotations
 
+import ast
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, make_url
+from sqlalchemy import Connection, inspect, make_url, text
 
 from causerie.domain.progress import QUIET, Progress, stop_if_requested
 from causerie.store.database import postgres_engine, sqlite_engine
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "alembic_version"  # Alembic's own name for it
+_READ_VERSION = text("SELECT version_num FROM alembic_version")
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
 def _upgrade(progress: Progress, connection: Connection) -> None:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     config = alembic_config()
     config.attributes["connection"] = connection
     pending = len(
@@ -49,12 +61,42 @@ def _upgrade(progress: Progress, connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
-def _current(connection: Connection) -> Any:
-    return MigrationContext.configure(connection).get_current_revision()
+def _current(connection: Connection) -> str | None:
+    """The revision recorded in the database (None before any), as Alembic reads it."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    found = connection.execute(_READ_VERSION).scalars().all()
+    if len(found) > 1:
+        raise RuntimeError(f"the database records several revisions: {sorted(found)}")
+    return found[0] if found else None
+
+
+def _declared(path: Path) -> tuple[str | None, Any]:
+    """(revision, down_revision) as a migration file assigns them at its top level; a file
+    that assigns no revision (`__init__.py`) is no migration."""
+    values: dict[str, Any] = {}
+    for node in ast.parse(path.read_text("utf-8")).body:
+        target = None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+            values[target.id] = ast.literal_eval(value)
+    return values.get("revision"), values.get("down_revision")
 
 
 def head() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    """The newest revision: the one no other migration follows (Alembic's one head)."""
+    declared = [_declared(path) for path in (MIGRATIONS / "versions").glob("*.py")]
+    revisions = {revision for revision, _ in declared if revision is not None}
+    followed: set[str] = set()
+    for _, down in declared:  # a merge of branches follows several
+        followed.update((down,) if isinstance(down, str) else down or ())
+    heads = revisions - followed
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
 
 
 async def upgrade(url: str, progress: Progress = QUIET) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from causerie.actions.api_tokens import do_issue_api_token, do_revoke_api_token, get_api_tokens
 from causerie.actions.conversations import do_delete_conversation
@@ -78,10 +77,12 @@ from causerie.web.api_models import (
 )
 from causerie.web.cors import OriginCache
 from causerie.web.deps import CurrentActor, Rt
+from causerie.web.lean_route import LeanRoute
+from causerie.web.responses import JSONResponse
 from causerie.web.routes import access
 from causerie.web.schemas import MessageIn, ProfileIn
 
-router = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS, route_class=LeanRoute)
 
 Json = dict[str, object]
 

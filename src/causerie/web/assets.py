@@ -17,15 +17,17 @@ from functools import lru_cache
 from importlib.resources import files
 
 from fastapi import APIRouter, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from causerie.actions.websites import get_website
 from causerie.web.compact import compact
 from causerie.web.deps import Rt
-from causerie.web.encoded import Encoded, encode, respond
+from causerie.web.encoded import Encoded, encode, encode_static, respond
 from causerie.web.errors import ApiError
+from causerie.web.lean_route import LeanRoute
+from causerie.web.responses import JSONResponse
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=LeanRoute)
 
 # Loaded before the chatbox is opened: chatbox.js, the modules it imports, and chatbox.css.
 # Loaded on opening: privacy.js and .css, service.js (business hours, ratings) and files.js
@@ -56,7 +58,7 @@ def _source(name: str) -> str:
 
 
 _CONTENT = {
-    name: encode(compact(_source(name), name.endswith(".css")).encode(), media_type)
+    name: encode_static(compact(_source(name), name.endswith(".css")).encode(), media_type)
     for name, media_type in _FILES.items()
 }
 VERSION = hashlib.sha256(b"".join(_CONTENT[name].body for name in sorted(_CONTENT))).hexdigest()[

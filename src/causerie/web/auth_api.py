@@ -6,7 +6,6 @@ See docs/api.md "Accounts". The login cookie is set and cleared here, and nowher
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
 
 from causerie.actions.accounts import (
     LOGIN_COOKIE,
@@ -37,9 +36,11 @@ from causerie.web.api_models import (
     PasswordIn,
 )
 from causerie.web.deps import ClientIp, CurrentActor, LoginToken, Rt
+from causerie.web.lean_route import LeanRoute
+from causerie.web.responses import JSONResponse
 from causerie.web.routes import access
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERRORS, route_class=LeanRoute)
 
 
 def _logged_in(rt: Runtime, done: LoggedIn) -> JSONResponse:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from dataclasses import dataclass
+import threading
 
 import brotli
 from starlette.requests import Request
@@ -23,31 +23,66 @@ IDENTITY = "identity"
 _CODINGS = ("br", "gzip")
 
 
-@dataclass(frozen=True)
 class Encoded:
-    """One file: its media type and its forms, by content coding: (bytes, ETag)."""
+    """One file: its media type and its forms, by content coding: (bytes, ETag).
 
-    media_type: str
-    forms: dict[str, tuple[bytes, str]]
+    The compressed forms are made the first time they are asked for, or ahead of any request
+    by `warm` in a worker thread a few seconds after start (`app.py`): compressing every file costs
+    most of a second, which a server's start no longer waits for (docs/performance.md)."""
+
+    __slots__ = ("_digest", "_forms", "_lock", "body", "media_type")
+
+    def __init__(self, body: bytes, media_type: str) -> None:
+        self.body = body  # the file itself, uncompressed
+        self.media_type = media_type
+        self._digest = hashlib.sha256(body).hexdigest()[:20]
+        self._forms: dict[str, tuple[bytes, str]] | None = None
+        self._lock = threading.Lock()
 
     @property
-    def body(self) -> bytes:
-        """The file itself, uncompressed."""
-        return self.forms[IDENTITY][0]
+    def forms(self) -> dict[str, tuple[bytes, str]]:
+        forms = self._forms
+        if forms is None:
+            with self._lock:  # one compression, even when two threads ask at once
+                if self._forms is None:
+                    self._forms = self._compress()
+                forms = self._forms
+        return forms
+
+    def _compress(self) -> dict[str, tuple[bytes, str]]:
+        body, digest = self.body, self._digest
+        forms = {IDENTITY: (body, f'"{digest}"')}
+        compressed = {
+            "br": brotli.compress(body, mode=brotli.MODE_TEXT, quality=11),
+            "gzip": gzip.compress(body, compresslevel=9, mtime=0),
+        }
+        for coding, data in compressed.items():
+            if len(data) < len(body):
+                forms[coding] = (data, f'"{digest}-{coding}"')
+        return forms
+
+
+# Every file encoded when its module was imported: what `warm` compresses.
+_STATIC: list[Encoded] = []
 
 
 def encode(body: bytes, media_type: str) -> Encoded:
-    """`body` and its smaller compressed forms (the slow part: done once per file)."""
-    digest = hashlib.sha256(body).hexdigest()[:20]
-    forms = {IDENTITY: (body, f'"{digest}"')}
-    compressed = {
-        "br": brotli.compress(body, mode=brotli.MODE_TEXT, quality=11),
-        "gzip": gzip.compress(body, compresslevel=9, mtime=0),
-    }
-    for coding, data in compressed.items():
-        if len(data) < len(body):
-            forms[coding] = (data, f'"{digest}-{coding}"')
-    return Encoded(media_type, forms)
+    """`body` and, once asked for, its smaller compressed forms (the slow part: done once)."""
+    return Encoded(body, media_type)
+
+
+def encode_static(body: bytes, media_type: str) -> Encoded:
+    """`encode`, for a file of the package served for the whole life of the process."""
+    encoded = encode(body, media_type)
+    _STATIC.append(encoded)
+    return encoded
+
+
+def warm() -> None:
+    """Compress every static file now (blocking: run it in a worker thread; Brotli and zlib
+    let the event loop's thread run meanwhile)."""
+    for encoded in list(_STATIC):
+        _ = encoded.forms
 
 
 def accepted(header: str) -> dict[str, float]:

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Match
 
 from causerie.domain.errors import (
@@ -25,6 +25,7 @@ from causerie.domain.errors import (
     Unavailable,
     UnsupportedType,
 )
+from causerie.web.responses import JSONResponse
 from causerie.web.wire_values import ERROR_TYPE
 
 log = logging.getLogger("causerie.web")

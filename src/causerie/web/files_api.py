@@ -19,7 +19,7 @@ from typing import IO, Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 
 from causerie.actions.files import (
@@ -38,11 +38,15 @@ from causerie.domain.wire import message_json
 from causerie.web.api_models import ERRORS, MessageBody
 from causerie.web.deps import Bearer, CurrentActor, Rt
 from causerie.web.errors import ApiError
+from causerie.web.lean_route import LeanRoute
 from causerie.web.limits import takes_body
+from causerie.web.responses import JSONResponse
 from causerie.web.routes import access
 
-visitor = APIRouter(prefix="/api/widget/v1", tags=["visitor"], responses=ERRORS)
-agent = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS)
+visitor = APIRouter(
+    prefix="/api/widget/v1", tags=["visitor"], responses=ERRORS, route_class=LeanRoute
+)
+agent = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS, route_class=LeanRoute)
 
 FileId = Annotated[str, Path(max_length=64)]
 

@@ -18,10 +18,11 @@ from starlette.responses import Response
 from causerie import __version__
 from causerie.web.assets import SHARED
 from causerie.web.compact import compact
-from causerie.web.encoded import Encoded, encode, respond
+from causerie.web.encoded import Encoded, encode_static, respond
 from causerie.web.errors import ApiError
+from causerie.web.lean_route import LeanRoute
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=LeanRoute)
 
 _INBOX = files("causerie") / "inbox"
 _TYPES = {".js": "text/javascript", ".css": "text/css"}
@@ -37,7 +38,7 @@ def _load() -> dict[str, Encoded]:
         if entry.is_file() and suffix in _TYPES:
             if entry.name in found:
                 raise RuntimeError(f"two inbox files named {entry.name}")
-            found[entry.name] = encode(
+            found[entry.name] = encode_static(
                 compact(entry.read_text("utf-8"), suffix == ".css").encode(), _TYPES[suffix]
             )
     return found

@@ -31,9 +31,10 @@ from causerie.web.api_models import (
     ReplyPatch,
 )
 from causerie.web.deps import CurrentActor, Rt
+from causerie.web.lean_route import LeanRoute
 from causerie.web.routes import access
 
-router = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS, route_class=LeanRoute)
 
 Json = dict[str, object]
 

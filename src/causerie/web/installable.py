@@ -14,8 +14,9 @@ from starlette.responses import Response
 from causerie.web.compact import compact
 from causerie.web.errors import ApiError
 from causerie.web.inbox import FILE_NAMES, VERSION
+from causerie.web.lean_route import LeanRoute
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=LeanRoute)
 
 _INBOX = files("causerie") / "inbox"
 _ICONS = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 
 from causerie.actions.mail import (
     check_unsubscribe_token,
@@ -18,11 +18,15 @@ from causerie.actions.mail import (
 from causerie.domain.wire import mail_failure_json
 from causerie.web.api_models import ERRORS, MailFailuresOut
 from causerie.web.deps import Bearer, CurrentActor, Rt
+from causerie.web.lean_route import LeanRoute
+from causerie.web.responses import JSONResponse
 from causerie.web.routes import access
 
-agents = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS)
-visitors = APIRouter(prefix="/api/widget/v1", tags=["visitor"], responses=ERRORS)
-pages = APIRouter(include_in_schema=False)
+agents = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS, route_class=LeanRoute)
+visitors = APIRouter(
+    prefix="/api/widget/v1", tags=["visitor"], responses=ERRORS, route_class=LeanRoute
+)
+pages = APIRouter(include_in_schema=False, route_class=LeanRoute)
 
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
@@ -85,7 +89,5 @@ async def request_transcript(request: Request, rt: Rt, token: Bearer) -> JSONRes
     return JSONResponse({"queued": True}, status_code=202)
 
 
-router = APIRouter()
-router.include_router(agents)
-router.include_router(visitors)
-router.include_router(pages)
+# The app adds each one's routes to its own (`app.py`, `add_routes` in `web/lean_route.py`).
+ROUTERS = (agents, visitors, pages)

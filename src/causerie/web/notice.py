@@ -14,8 +14,9 @@ from causerie.actions.websites import get_website
 from causerie.domain.notice import LANGUAGES, Limits, notice
 from causerie.web.deps import Rt
 from causerie.web.errors import ApiError
+from causerie.web.lean_route import LeanRoute
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=LeanRoute)
 
 _STYLE = (
     "body{font:16px/1.6 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;"

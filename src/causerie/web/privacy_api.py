@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from causerie.actions.file_export import do_export_subject_archive
 from causerie.actions.privacy import (
@@ -36,9 +36,11 @@ from causerie.web.api_models import (
 )
 from causerie.web.deps import CurrentActor, Rt
 from causerie.web.files_api import ExportFormat, archive_response
+from causerie.web.lean_route import LeanRoute
+from causerie.web.responses import JSONResponse
 from causerie.web.routes import access
 
-router = APIRouter(prefix="/api/v1", tags=["privacy"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["privacy"], responses=ERRORS, route_class=LeanRoute)
 
 Json = dict[str, Any]
 

@@ -27,9 +27,10 @@ from causerie.web.api_models import (
     PushSubscriptionsOut,
 )
 from causerie.web.deps import CurrentActor, Rt
+from causerie.web.lean_route import LeanRoute
 from causerie.web.routes import access
 
-router = APIRouter(prefix="/api/v1/push", tags=["push"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1/push", tags=["push"], responses=ERRORS, route_class=LeanRoute)
 Json = dict[str, Any]
 
 

@@ -8,15 +8,16 @@ import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from causerie.actions.reports import get_report
 from causerie.domain.reports import FIGURES
 from causerie.web.api_models import ERRORS, ReportOut
 from causerie.web.deps import CurrentActor, Rt
+from causerie.web.lean_route import LeanRoute
+from causerie.web.responses import JSONResponse
 from causerie.web.routes import access
 
-router = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS, route_class=LeanRoute)
 
 
 @router.get(

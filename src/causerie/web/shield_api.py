@@ -22,10 +22,11 @@ from causerie.domain.shield import MAX_REASON, MAX_VALUE, METRICS
 from causerie.domain.wire import block_rule_json, iso
 from causerie.web.api_models import ERRORS, Out
 from causerie.web.deps import CurrentActor, Rt
+from causerie.web.lean_route import LeanRoute
 from causerie.web.routes import access
 from causerie.web.schemas import Strict
 
-router = APIRouter(prefix="/api/v1", tags=["shield"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["shield"], responses=ERRORS, route_class=LeanRoute)
 
 Json = dict[str, object]
 Kind = Literal["address", "network", "email", "user_agent"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
 
 from causerie.actions.messages import do_send_visitor_message, get_visitor_messages
 from causerie.actions.presence import get_availability
@@ -19,9 +18,13 @@ from causerie.web.api_models import ERRORS
 from causerie.web.body import body_doc, parse_body
 from causerie.web.client import client_ip
 from causerie.web.deps import Bearer, Rt
+from causerie.web.lean_route import LeanRoute
+from causerie.web.responses import JSONResponse
 from causerie.web.schemas import MessageIn, ProfileIn, SessionIn
 
-router = APIRouter(prefix="/api/widget/v1", tags=["visitor"], responses=ERRORS)
+router = APIRouter(
+    prefix="/api/widget/v1", tags=["visitor"], responses=ERRORS, route_class=LeanRoute
+)
 
 
 @router.post(

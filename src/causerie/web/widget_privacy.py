@@ -5,7 +5,7 @@ rest of `/api/widget/v1` (docs/api.md)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from causerie.actions.consent import do_give_consent, do_withdraw_consent
 from causerie.actions.file_export import do_export_own_session_archive
@@ -15,9 +15,13 @@ from causerie.web.api_models import ERRORS
 from causerie.web.body import body_doc, parse_body
 from causerie.web.deps import Bearer, Rt
 from causerie.web.files_api import ExportFormat, archive_response
+from causerie.web.lean_route import LeanRoute
+from causerie.web.responses import JSONResponse
 from causerie.web.schemas import ConsentIn
 
-router = APIRouter(prefix="/api/widget/v1", tags=["visitor"], responses=ERRORS)
+router = APIRouter(
+    prefix="/api/widget/v1", tags=["visitor"], responses=ERRORS, route_class=LeanRoute
+)
 
 
 @router.get(

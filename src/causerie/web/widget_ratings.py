@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from causerie.actions.ratings import do_rate_conversation, get_rating_state
 from causerie.domain.models import ConversationState
@@ -11,9 +10,13 @@ from causerie.domain.wire import rating_json
 from causerie.web.api_models import ERRORS
 from causerie.web.body import body_doc, parse_body
 from causerie.web.deps import Bearer, Rt
+from causerie.web.lean_route import LeanRoute
+from causerie.web.responses import JSONResponse
 from causerie.web.schemas import RatingIn
 
-router = APIRouter(prefix="/api/widget/v1", tags=["visitor"], responses=ERRORS)
+router = APIRouter(
+    prefix="/api/widget/v1", tags=["visitor"], responses=ERRORS, route_class=LeanRoute
+)
 
 
 @router.post(

@@ -13,6 +13,7 @@ import math
 import re
 from typing import Any
 
+from pydantic import ValidationInfo
 from pydantic_core import PydanticCustomError
 
 MAX_SAFE_INTEGER = 2**53
@@ -95,9 +96,26 @@ def _text_reason(text: str) -> str:
     return "text must be valid Unicode (a lone surrogate is not)"
 
 
-def refuse_faults(value: Any) -> Any:
+_SCANNED = "causerie.scanned"
+
+
+def new_scan() -> dict[str, Any]:
+    """The context for validating one body or frame: its faults are looked for once."""
+    return {}
+
+
+def refuse_faults(value: Any, info: ValidationInfo) -> Any:
     """A pydantic `before` model validator: the raw input, or a validation error naming the
-    field (`ERROR_TYPE`, its `field` in the error's context)."""
+    field (`ERROR_TYPE`, its `field` in the error's context).
+
+    Validated with a dict as its context (`new_scan()`), a body is scanned once, whole, by its
+    outermost model; the models nested in it see the mark and skip their part of it. Without a
+    context every model scans its own input."""
+    context = info.context
+    if isinstance(context, dict):
+        if context.get(_SCANNED):
+            return value
+        context[_SCANNED] = True
     found = _find(value, ()) if _faulty(value) else None
     if found is not None:
         path, reason = found

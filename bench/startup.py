@@ -1,0 +1,107 @@
+"""Start-up and memory at rest: `python -m bench.startup [--runs N]`.
+
+Each run starts a server as the other benches do (`python -m bench.serve KIND`, uvicorn with the
+options of `causerie serve`, pinned to core 0), asks `GET /api/health` every 5 ms from the start
+of the process, and records how long the first answer took; then, after a second at rest, the
+server's resident memory (VmRSS). The bare Starlette app and Causerie (on a data folder made by
+`causerie website add`, its database migrated already, as a restarted server finds it) alternate,
+and the medians are printed. Issue 19's targets: Causerie at rest in at most 64 MB, and its
+first answer at most 0.5 s after start.
+
+Causerie's modules are compiled to bytecode first (`compileall`, as `pip install` does for an
+installed package): a checkout run with PYTHONDONTWRITEBYTECODE=1, as on the shared machines,
+would otherwise compile every module of the package at each start (about a second).
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import http.client
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.databases import Databases
+from bench.memory import read_memory
+from bench.servers import HOST, REPO, SERVER_CORE, free_port, install_causerie, pinned
+
+POLL = 0.005  # seconds between two tries of the first request
+TIMEOUT = 30.0
+REST = 1.0  # seconds at rest before reading the memory
+
+
+def _answers(port: int) -> bool:
+    conn = http.client.HTTPConnection(HOST, port, timeout=1.0)
+    try:
+        conn.request("GET", "/api/health")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+def start_once(kind: str, env: dict[str, str]) -> tuple[float, float]:
+    """(seconds to the first answer, MiB resident at rest) of one server."""
+    port = free_port()
+    command = [sys.executable, "-m", "bench.serve", kind, "--port", str(port)]
+    started = time.monotonic()
+    process = subprocess.Popen(
+        pinned(SERVER_CORE, command),
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while not _answers(port):
+            if process.poll() is not None:
+                raise RuntimeError(f"the {kind} server exited at start")
+            if time.monotonic() - started > TIMEOUT:
+                raise RuntimeError(f"the {kind} server did not answer within {TIMEOUT}s")
+            time.sleep(POLL)
+        first = time.monotonic() - started
+        time.sleep(REST)
+        return first, read_memory(process.pid).rss_mib
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.startup")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    import causerie
+
+    compileall.compile_dir(str(Path(causerie.__file__).parent), quiet=1)
+    with tempfile.TemporaryDirectory(prefix="causerie-startup-") as work:
+        site = install_causerie(Path(work), "causerie", Databases(None))
+        envs = {"bare": {}, "causerie": site.env()}
+        results: dict[str, list[tuple[float, float]]] = {kind: [] for kind in envs}
+        for _ in range(args.runs):
+            for kind, env in envs.items():
+                results[kind].append(start_once(kind, env))
+    for kind, runs in results.items():
+        firsts = [f for f, _ in runs]
+        rss = [m for _, m in runs]
+        print(
+            f"{kind:8} first answer median {statistics.median(firsts):.3f} s "
+            f"[{', '.join(f'{f:.3f}' for f in firsts)}]; at rest median "
+            f"{statistics.median(rss):.1f} MiB [{', '.join(f'{m:.1f}' for m in rss)}]"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""`LeanRoute` (web/lean_route.py): routes whose signature allows it are served without
+FastAPI's general request handling, with the same values, validation, errors and OpenAPI
+document; every route of the app is one, and no router stays included as a router."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import pytest
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.routing import APIRoute
+from starlette.responses import Response
+
+from causerie.app import create_app
+from causerie.clock import ManualClock
+from causerie.domain.errors import NotFound
+from causerie.settings import load_settings
+from causerie.web import errors
+from causerie.web.lean_route import LeanRoute, add_routes
+from causerie.web.responses import JSONResponse
+
+calls: list[str] = []
+
+
+async def who(request: Request) -> str:
+    calls.append("who")
+    return request.headers.get("x-who", "nobody")
+
+
+async def nested(name: Annotated[str, Depends(who)]) -> str:
+    return name
+
+
+Who = Annotated[str, Depends(who)]
+
+
+def _router(route_class: type[APIRoute]) -> APIRouter:
+    router = APIRouter(prefix="/t", tags=["t"], route_class=route_class)
+
+    @router.get("/items/{item_id}", summary="An item")
+    async def item(
+        item_id: Annotated[str, PathParam(max_length=5)],
+        first: Who,
+        again: Who,
+        n: Annotated[int, Query(ge=1)] = 1,
+    ) -> JSONResponse:
+        if item_id == "gone":
+            raise NotFound("no such item", "item_not_found")
+        return JSONResponse({"item": item_id, "who": [first, again], "n": n})
+
+    @router.get("/nested")
+    async def with_nested(name: Annotated[str, Depends(nested)]) -> JSONResponse:
+        return JSONResponse({"name": name})
+
+    @router.get("/model")
+    async def with_model() -> dict[str, Any]:
+        return {"plain": True}
+
+    return router
+
+
+def _app(route_class: type[APIRoute]) -> FastAPI:
+    app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
+    errors.install(app)
+    add_routes(app, _router(route_class))
+    return app
+
+
+def _get(app: FastAPI, path: str, **headers: str) -> httpx.Response:
+    async def get() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return await client.get(path, headers=headers)
+
+    return asyncio.run(get())
+
+
+def test_only_routes_whose_signature_allows_it_are_lean() -> None:
+    lean = {r.path: r.lean for r in _app(LeanRoute).routes if isinstance(r, LeanRoute)}
+    # A dependency with a dependency of its own, or a response model: FastAPI's handling.
+    assert lean == {"/t/items/{item_id}": True, "/t/nested": False, "/t/model": False}
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/t/items/abc?n=3", {"x-who": "ann"}),
+        ("/t/items/abc", {}),
+        ("/t/items/toolongid", {}),  # the path parameter's constraint: 422
+        ("/t/items/abc?n=0", {}),  # the query parameter's: 422
+        ("/t/items/abc?n=x", {}),
+        ("/t/items/gone", {}),  # an action's refusal, mapped by the app's handlers: 404
+        ("/t/nested", {"x-who": "bob"}),
+        ("/t/model", {}),
+    ],
+)
+def test_a_lean_route_answers_as_fastapi_does(path: str, headers: dict[str, str]) -> None:
+    answers = []
+    for route_class in (APIRoute, LeanRoute):
+        calls.clear()
+        response = _get(_app(route_class), path, **headers)
+        answers.append((response.status_code, response.json(), list(calls)))
+    assert answers[0] == answers[1]
+
+
+def test_a_lean_route_publishes_the_same_openapi_document() -> None:
+    assert _app(LeanRoute).openapi() == _app(APIRoute).openapi()
+
+
+def test_every_route_of_the_app_is_a_lean_route_added_to_the_app_itself(tmp_path: Path) -> None:
+    settings = load_settings(
+        environ={}, data_dir=str(tmp_path), database_url=f"sqlite:///{tmp_path}/lean.db"
+    )
+    app = create_app(settings, ManualClock())
+    api_routes = [r for r in app.router.routes if isinstance(r, APIRoute)]
+    assert api_routes and all(isinstance(r, LeanRoute) for r in api_routes)
+    assert all(type(r).__name__ != "_IncludedRouter" for r in app.router.routes)
+    chatbox_load = next(r for r in api_routes if r.path.endswith("/websites/{website_id}/session"))
+    assert chatbox_load.lean
+
+
+def test_add_routes_refuses_a_router_that_includes_another() -> None:
+    outer = APIRouter()
+    outer.include_router(APIRouter(prefix="/x"))
+    with pytest.raises(TypeError):
+        add_routes(FastAPI(), outer)
+
+
+def test_a_lean_endpoint_that_returns_no_response_is_a_bug() -> None:
+    router = APIRouter(route_class=LeanRoute)
+
+    async def liar() -> Response:
+        return {"not": "a response"}  # type: ignore[return-value]
+
+    router.add_api_route("/liar", liar)
+    app = FastAPI()
+    add_routes(app, router)
+    with pytest.raises(TypeError):
+        _get(app, "/liar")
