@@ -9,10 +9,12 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
+from causerie.actions import shield
 from causerie.actions.conversations import do_delete_conversation
 from causerie.actions.events import get_replay
 from causerie.actions.file_deletion import SWEEP_GRACE, do_sweep_files
@@ -34,12 +36,23 @@ from causerie.actions.privacy import do_erase_subject, do_export_subject
 from causerie.actions.retention import do_purge
 from causerie.actions.sessions import do_open_session
 from causerie.actions.websites import do_delete_website, do_update_website, get_website
-from causerie.domain.errors import Gone, Invalid, NotFound, TooLarge, UnsupportedType
+from causerie.clock import ManualClock
+from causerie.domain.errors import (
+    Gone,
+    Invalid,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    UnsupportedType,
+)
 from causerie.domain.events import Stream
 from causerie.domain.filetypes import FileKinds
 from causerie.domain.models import Actor, PageView
 from causerie.domain.notice import Limits, notice
+from causerie.domain.shield import network_key
 from causerie.images import MAX_PIXELS
+from causerie.settings import Settings
+from causerie.wiring import build_runtime, close_runtime, start_runtime
 from tests.conftest import ORIGIN, Harness, Site
 from tests.files_support import (
     HTML_AS_PNG,
@@ -388,3 +401,25 @@ def test_no_upload_path_reads_the_clients_name_as_a_path() -> None:
     assert clean_name("evil\u202egnp.exe") == "evilgnp.exe"
     assert clean_name("..") == "file" and clean_name("") == "file"
     assert len(clean_name("a" * 1000)) == 255
+
+
+def test_p18_visitor_uploads_meet_the_shields_upload_limit_and_are_counted(
+    make_settings: Callable[..., Settings], clock: ManualClock, site: Site, harness: Harness
+) -> None:
+    """`CAUSERIE_UPLOAD_RATE` per session (the send rate aside): the third upload of a minute at
+    2/m is refused before its body is read, and each accepted one is in the network's counts."""
+    rt = build_runtime(make_settings(upload_rate="2/m"), clock)
+    harness.run(start_runtime(rt))
+    try:
+        token = _visitor(harness, site)
+        for _ in range(2):
+            harness.run(check_visitor_upload(rt, token=token, origin=ORIGIN))
+        with pytest.raises(RateLimited):
+            harness.run(check_visitor_upload(rt, token=token, origin=ORIGIN))
+        harness.run(shield.flushed())
+        now = clock.now()
+        counts = harness.run(rt.aggregates.read(now - timedelta(hours=1), now))
+        network = network_key(rt.settings.secret_key, "203.0.113.9")
+        assert sum(n for _, key, metric, n in counts if (key, metric) == (network, "uploads")) == 2
+    finally:
+        harness.run(close_runtime(rt))

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import IO
 
 from causerie import images
+from causerie.actions import shield
 from causerie.actions.access import ANY_ROLE, check_role
 from causerie.actions.file_deletion import do_forget_keys
-from causerie.actions.limits import check_send_rate
+from causerie.actions.limits import check_send_rate, check_upload_rate
 from causerie.actions.messages import Sent, do_store_message
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.errors import Gone, Invalid, NotFound, TooLarge, UnsupportedType
@@ -75,14 +76,17 @@ def clean_name(name: str) -> str:
 
 
 async def check_visitor_upload(rt: Runtime, *, token: str, origin: str | None) -> FileKinds:
-    """Before a visitor's upload is read: the session, its origin and the send rate; the types
-    the website accepts."""
+    """Before a visitor's upload is read: the session, its origin, the send rate and the
+    shield's upload limits (per session and network, counted in its aggregates, P18); the
+    types the website accepts."""
     await check_send_rate(rt, f"visitor:{token}")
     async with rt.store.read() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
         website = await tx.websites.get(session.website_id)
     if website is None:
         raise NotFound("this website no longer exists", "website_not_found")
+    await check_upload_rate(rt, session.id, session.ip)
+    shield.count_upload(rt, session.ip)
     return file_kinds(website)
 
 
