@@ -40,6 +40,7 @@ from causerie.domain.mail_replies import strip_reply
 from causerie.domain.models import Actor, PageView
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
+from tests.files_support import HTML_AS_PNG, PDF, png_with_metadata
 from tests.support import wait_until
 
 DOMAIN = "reply.shop.example"
@@ -409,6 +410,7 @@ def listening(
         mail_domain=DOMAIN,
         smtp_listen=f"127.0.0.1:{listen_port}",
         public_url="https://chat.shop.example",
+        max_file="50000",
     )
     return start_server(settings)
 
@@ -480,6 +482,44 @@ def test_an_operators_reply_by_mail_is_the_operators_message(
         s=session_id,
     )
     assert rows[-1] == ("operator", site.operator_ids["agent"], "Yes, hello!")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
+def test_reply_by_mail_keeps_its_attachments_as_files(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
+    listen_port: int,
+) -> None:  # fmt: skip
+    session_id = open_visitor(harness, site, "zoe@visitor.example")
+    reply(harness, site, session_id, "Send us a photo?")
+    clock.advance(timedelta(minutes=3))
+    wait_until(lambda: bool(sink.to("zoe@visitor.example")), 10, lambda: "no mail")
+    reply_to = str(sink.to("zoe@visitor.example")[0]["Reply-To"])
+
+    message = EmailMessage()
+    message["From"] = "zoe@visitor.example"
+    message["To"] = reply_to
+    message["Subject"] = "Re: Shop"
+    message["Message-ID"] = "<files@visitor.example>"
+    message.set_content("Here they are.\n\nOn Mon, 7 Dec 2026, Shop wrote:\n> Send us a photo?")
+    message.add_attachment(png_with_metadata(), "image", "png", filename="photo.png")
+    message.add_attachment(HTML_AS_PNG, "image", "png", filename="cat.png")  # refused type
+    message.add_attachment(PDF + bytes(60_000), "application", "pdf", filename="big.pdf")
+    message.add_attachment(PDF, "application", "octet-stream", filename="../order.pdf")
+    harness_loop_free_send(listen_port, message)
+    harness_loop_free_send(listen_port, message)  # delivered twice: one message each
+
+    rows = harness.rows(
+        "SELECT m.author, m.type, m.body, f.content_type FROM messages m"
+        " JOIN conversations c ON c.id = m.conversation_id LEFT JOIN files f ON f.message_id = m.id"
+        " WHERE c.session_id = :s ORDER BY m.seq",
+        s=session_id,
+    )
+    assert rows[-3:] == [
+        ("visitor", "text", "Here they are.", None),
+        ("visitor", "file", "photo.png", "image/png"),
+        ("visitor", "file", "order.pdf", "application/pdf"),
+    ]
+    assert harness.scalar("SELECT count(*) FROM files") == 2  # the skipped ones left nothing
 
 
 # -- pure parts ---------------------------------------------------------------------------------

@@ -12,19 +12,30 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from causerie.actions.access import ANY_ROLE, check_role
 from causerie.actions.jobs import do_enqueue
 from causerie.actions.mail_triggers import members_of
+from causerie.actions.files import Upload, do_store_mailed_file
 from causerie.actions.messages import (
     MAX_BODY_CHARS,
     do_send_operator_message,
     do_send_session_message,
 )
 from causerie.actions.sessions import access_visitor_session
-from causerie.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from causerie.domain.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    Unauthenticated,
+    UnsupportedType,
+)
 from causerie.domain.jobs import Job, JobKind
 from causerie.domain.mail import (
     REPLY_ADDRESS_TTL,
@@ -67,6 +78,7 @@ log = logging.getLogger("causerie.mail")
 
 MESSAGES_IN_A_MAIL = 200  # the latest messages a mail may show
 FAILURES_LIMIT = 200
+MAX_MAILED_FILES = 10  # the attachments of one reply by mail kept as files; the rest skipped
 _UNSUBSCRIBE = "mail-unsubscribe"
 
 
@@ -483,25 +495,38 @@ async def get_reply_address(rt: Runtime, address: str) -> ReplyAddress | None:
         return await tx.mail.get_reply_address(hash_token(token), rt.clock.now())
 
 
-async def do_receive_reply(rt: Runtime, address: str, text: str, mail_id: str) -> Message | None:
+async def do_receive_reply(
+    rt: Runtime, address: str, text: str, mail_id: str, attachments: Sequence[Upload] = ()
+) -> Message | None:
     """A reply by mail to `address`: its new text (quotes and signature removed) lands in the
-    conversation as the visitor's or the operator's message; None when nothing is left of it.
-    `mail_id` (the Message-ID) makes a mail delivered twice one message."""
+    conversation as the visitor's or the operator's message (None when nothing is left of it),
+    then each attachment as a file message, judged like any upload: one the website does not
+    take (type, size, rate) is skipped and the rest still lands. `mail_id` (the Message-ID)
+    makes a mail delivered twice one message each (text, attachment by its index)."""
     target = await get_reply_address(rt, address)
     if target is None:
         raise NotFound("no such reply address", "reply_address_unknown")
     body = strip_reply(text)[:MAX_BODY_CHARS]
-    if not body.strip():
-        return None
-    client_id = "mail:" + hash_token(mail_id)[:40]
-    if target.operator_id is None:
-        sent = await do_send_session_message(rt, target.session_id, client_id=client_id, body=body)
-    else:
-        sent = await do_send_operator_message(
-            rt,
-            Actor("operator", operator_id=target.operator_id),
-            client_id=client_id,
-            body=body,
-            conversation_id=target.conversation_id,
-        )
-    return sent.message
+    message: Message | None = None
+    if body.strip():
+        client_id = "mail:" + hash_token(mail_id)[:40]
+        if target.operator_id is None:
+            sent = await do_send_session_message(
+                rt, target.session_id, client_id=client_id, body=body
+            )
+        else:
+            sent = await do_send_operator_message(
+                rt,
+                Actor("operator", operator_id=target.operator_id),
+                client_id=client_id,
+                body=body,
+                conversation_id=target.conversation_id,
+            )
+        message = sent.message
+    for index, upload in enumerate(attachments[:MAX_MAILED_FILES], start=1):
+        client_id = "mail:" + hash_token(f"{mail_id}#{index}")[:40]
+        try:
+            await do_store_mailed_file(rt, target, upload, client_id)
+        except (TooLarge, UnsupportedType, Invalid, RateLimited) as exc:
+            log.info("reply by mail: attachment %d skipped (%s)", index, exc.code)
+    return message
