@@ -345,6 +345,7 @@ def test_preferences_on_me_get_and_patch(site: Site, http: httpx.Client) -> None
         "mail_new_conversation": True,
         "mail_mentions": True,
         "mail_digest": False,
+        "push_previews": False,
     }
     changed = http.patch(
         "/api/v1/me", headers=auth, json={"notification_preferences": {"mail_mentions": False}}
@@ -359,6 +360,29 @@ def test_preferences_on_me_get_and_patch(site: Site, http: httpx.Client) -> None
     me = http.get("/api/v1/me", headers=auth).json()
     assert me["operator"]["name"] != "Changed"  # nothing changed
     assert me["notification_preferences"]["mail_mentions"] is False
+
+
+def test_push_previews_is_a_preference_on_me_and_the_same_as_push_preferences(
+    site: Site, http: httpx.Client
+) -> None:
+    auth = {"Authorization": f"Bearer {site.tokens['agent']}"}
+    changed = http.patch(
+        "/api/v1/me", headers=auth, json={"notification_preferences": {"push_previews": True}}
+    )
+    assert changed.status_code == 200
+    assert changed.json()["notification_preferences"]["push_previews"] is True
+    assert changed.json()["notification_preferences"]["mail_mentions"] is True  # untouched
+    assert http.get("/api/v1/push/preferences", headers=auth).json() == {"push_previews": True}
+    off = http.patch("/api/v1/push/preferences", headers=auth, json={"push_previews": False})
+    assert off.status_code == 200
+    me = http.get("/api/v1/me", headers=auth).json()
+    assert me["notification_preferences"]["push_previews"] is False
+    bad = http.patch(
+        "/api/v1/me", headers=auth,
+        json={"notification_preferences": {"push_previews": True, "mail_everything": True}},
+    )  # fmt: skip
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_preferences"
+    assert http.get("/api/v1/push/preferences", headers=auth).json() == {"push_previews": False}
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -28,8 +28,8 @@ from causerie.actions.messages import Sent, do_store_message
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.errors import Gone, Invalid, NotFound, TooLarge, UnsupportedType
 from causerie.domain.files import CHUNK_SIZE, FileRecord, PlacedFile
-from causerie.domain.mail import ReplyAddress
 from causerie.domain.filetypes import IMAGE_TYPES, SNIFF_BYTES, FileKinds, allowed, sniff
+from causerie.domain.mail import ReplyAddress
 from causerie.domain.models import Actor, MessageType, Scope, Website
 from causerie.domain.ports import FileReader
 from causerie.domain.websites import public_settings

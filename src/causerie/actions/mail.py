@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from causerie.actions.access import ANY_ROLE, check_role
+from causerie.actions.files import Upload, do_store_mailed_file
 from causerie.actions.jobs import do_enqueue
 from causerie.actions.mail_triggers import members_of
-from causerie.actions.files import Upload, do_store_mailed_file
 from causerie.actions.messages import (
     MAX_BODY_CHARS,
     do_send_operator_message,
@@ -38,6 +38,7 @@ from causerie.domain.errors import (
 )
 from causerie.domain.jobs import Job, JobKind
 from causerie.domain.mail import (
+    PUSH_PREVIEWS,
     REPLY_ADDRESS_TTL,
     Mail,
     MailFailure,
@@ -431,24 +432,33 @@ async def get_notification_preferences(rt: Runtime, actor: Actor) -> dict[str, b
     if actor.operator_id is None:
         raise Unauthenticated("authentication required")
     async with rt.store.read() as tx:
-        return preferences_of(await tx.mail.get_preferences(actor.operator_id))
+        preferences = preferences_of(await tx.mail.get_preferences(actor.operator_id))
+        preferences[PUSH_PREVIEWS] = await tx.push.previews(actor.operator_id)
+    return preferences
 
 
 async def do_set_notification_preferences(
     rt: Runtime, actor: Actor, patch: object
 ) -> dict[str, bool]:
-    """Change some of the caller's preferences; all of them, as they are now."""
+    """Change some of the caller's preferences; all of them, as they are now. `push_previews`
+    is the value `/api/v1/push/preferences` reads and sets (stored with the push feature)."""
     if actor.operator_id is None:
         raise Unauthenticated("authentication required")
     if Scope.WRITE not in actor.scopes:
         raise Forbidden("this token lacks the 'write' scope", "insufficient_scope")
     values = check_preferences(patch)
+    previews = values.pop(PUSH_PREVIEWS, None)
     async with rt.store.transaction() as tx:
         stored = {**await tx.mail.get_preferences(actor.operator_id), **values}
-        await tx.mail.set_preferences(actor.operator_id, stored, rt.clock.now())
+        if values:
+            await tx.mail.set_preferences(actor.operator_id, stored, rt.clock.now())
+        if previews is not None:
+            await tx.push.set_previews(actor.operator_id, previews)
         if values.get("mail_digest"):
             await do_schedule_digest(rt, tx, actor.operator_id)
-    return preferences_of(stored)
+        preferences = preferences_of(stored)
+        preferences[PUSH_PREVIEWS] = await tx.push.previews(actor.operator_id)
+    return preferences
 
 
 # --- refused addresses (shown to agents) ---
