@@ -40,6 +40,7 @@ from causerie.domain.mail_replies import strip_reply
 from causerie.domain.models import Actor, PageView
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
+from tests.files_support import HTML_AS_PNG, PDF, png_with_metadata
 from tests.support import wait_until
 
 DOMAIN = "reply.shop.example"
@@ -344,6 +345,7 @@ def test_preferences_on_me_get_and_patch(site: Site, http: httpx.Client) -> None
         "mail_new_conversation": True,
         "mail_mentions": True,
         "mail_digest": False,
+        "push_previews": False,
     }
     changed = http.patch(
         "/api/v1/me", headers=auth, json={"notification_preferences": {"mail_mentions": False}}
@@ -358,6 +360,29 @@ def test_preferences_on_me_get_and_patch(site: Site, http: httpx.Client) -> None
     me = http.get("/api/v1/me", headers=auth).json()
     assert me["operator"]["name"] != "Changed"  # nothing changed
     assert me["notification_preferences"]["mail_mentions"] is False
+
+
+def test_push_previews_is_a_preference_on_me_and_the_same_as_push_preferences(
+    site: Site, http: httpx.Client
+) -> None:
+    auth = {"Authorization": f"Bearer {site.tokens['agent']}"}
+    changed = http.patch(
+        "/api/v1/me", headers=auth, json={"notification_preferences": {"push_previews": True}}
+    )
+    assert changed.status_code == 200
+    assert changed.json()["notification_preferences"]["push_previews"] is True
+    assert changed.json()["notification_preferences"]["mail_mentions"] is True  # untouched
+    assert http.get("/api/v1/push/preferences", headers=auth).json() == {"push_previews": True}
+    off = http.patch("/api/v1/push/preferences", headers=auth, json={"push_previews": False})
+    assert off.status_code == 200
+    me = http.get("/api/v1/me", headers=auth).json()
+    assert me["notification_preferences"]["push_previews"] is False
+    bad = http.patch(
+        "/api/v1/me", headers=auth,
+        json={"notification_preferences": {"push_previews": True, "mail_everything": True}},
+    )  # fmt: skip
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_preferences"
+    assert http.get("/api/v1/push/preferences", headers=auth).json() == {"push_previews": False}
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -409,6 +434,7 @@ def listening(
         mail_domain=DOMAIN,
         smtp_listen=f"127.0.0.1:{listen_port}",
         public_url="https://chat.shop.example",
+        max_file="50000",
     )
     return start_server(settings)
 
@@ -480,6 +506,44 @@ def test_an_operators_reply_by_mail_is_the_operators_message(
         s=session_id,
     )
     assert rows[-1] == ("operator", site.operator_ids["agent"], "Yes, hello!")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
+def test_reply_by_mail_keeps_its_attachments_as_files(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
+    listen_port: int,
+) -> None:  # fmt: skip
+    session_id = open_visitor(harness, site, "zoe@visitor.example")
+    reply(harness, site, session_id, "Send us a photo?")
+    clock.advance(timedelta(minutes=3))
+    wait_until(lambda: bool(sink.to("zoe@visitor.example")), 10, lambda: "no mail")
+    reply_to = str(sink.to("zoe@visitor.example")[0]["Reply-To"])
+
+    message = EmailMessage()
+    message["From"] = "zoe@visitor.example"
+    message["To"] = reply_to
+    message["Subject"] = "Re: Shop"
+    message["Message-ID"] = "<files@visitor.example>"
+    message.set_content("Here they are.\n\nOn Mon, 7 Dec 2026, Shop wrote:\n> Send us a photo?")
+    message.add_attachment(png_with_metadata(), "image", "png", filename="photo.png")
+    message.add_attachment(HTML_AS_PNG, "image", "png", filename="cat.png")  # refused type
+    message.add_attachment(PDF + bytes(60_000), "application", "pdf", filename="big.pdf")
+    message.add_attachment(PDF, "application", "octet-stream", filename="../order.pdf")
+    harness_loop_free_send(listen_port, message)
+    harness_loop_free_send(listen_port, message)  # delivered twice: one message each
+
+    rows = harness.rows(
+        "SELECT m.author, m.type, m.body, f.content_type FROM messages m"
+        " JOIN conversations c ON c.id = m.conversation_id LEFT JOIN files f ON f.message_id = m.id"
+        " WHERE c.session_id = :s ORDER BY m.seq",
+        s=session_id,
+    )
+    assert rows[-3:] == [
+        ("visitor", "text", "Here they are.", None),
+        ("visitor", "file", "photo.png", "image/png"),
+        ("visitor", "file", "order.pdf", "application/pdf"),
+    ]
+    assert harness.scalar("SELECT count(*) FROM files") == 2  # the skipped ones left nothing
 
 
 # -- pure parts ---------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from causerie.actions.sessions import access_visitor_session
 from causerie.domain.errors import Gone, Invalid, NotFound, TooLarge, UnsupportedType
 from causerie.domain.files import CHUNK_SIZE, FileRecord, PlacedFile
 from causerie.domain.filetypes import IMAGE_TYPES, SNIFF_BYTES, FileKinds, allowed, sniff
+from causerie.domain.mail import ReplyAddress
 from causerie.domain.models import Actor, MessageType, Scope, Website
 from causerie.domain.ports import FileReader
 from causerie.domain.websites import public_settings
@@ -147,6 +148,49 @@ async def do_upload_operator_file(
     except BaseException:
         await _discard(rt, record)
         raise
+
+
+async def do_store_mailed_file(
+    rt: Runtime, target: ReplyAddress, upload: Upload, client_id: str
+) -> Sent:
+    """A file a reply by mail carried (web/mail_in.py): judged like any upload (the website's
+    `file_types`, CAUSERIE_MAX_FILE, the content), stored as the visitor's or the operator's
+    message. `client_id` makes a mail delivered twice one message (and stores nothing again)."""
+    async with rt.store.read() as tx:
+        conversation = await tx.conversations.get(target.conversation_id)
+        missing = _conversation_missing(target.conversation_id)
+        if conversation is None:
+            raise missing
+        existing = await tx.messages.get_by_client_id(conversation.id, client_id)
+        if existing is not None:
+            return Sent(existing, created=False)
+        website = await tx.websites.get(conversation.website_id)
+    if website is None:
+        raise missing
+    if target.operator_id is None:
+        await check_upload_rate(rt, target.session_id, None)
+    record = await _keep(rt, upload, file_kinds(website))
+    try:
+        async with rt.store.transaction() as tx:
+            conversation = await tx.conversations.get(target.conversation_id)
+            session = await tx.sessions.get(target.session_id)
+            if conversation is None or session is None:
+                raise missing
+            if target.operator_id is not None:
+                actor = Actor("operator", operator_id=target.operator_id)
+                await check_role(
+                    tx, actor, conversation.website_id, ANY_ROLE, Scope.WRITE, missing=missing
+                )
+            sent = await do_store_message(
+                rt, tx, session, conversation, target.operator_id, MessageType.FILE,
+                record.name, client_id, record,
+            )  # fmt: skip
+    except BaseException:
+        await _discard(rt, record)
+        raise
+    if not sent.created:  # stored meanwhile by the same mail delivered twice at once
+        await _discard(rt, record)
+    return sent
 
 
 def _conversation_missing(conversation_id: str) -> NotFound:

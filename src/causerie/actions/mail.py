@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from causerie.actions.access import ANY_ROLE, check_role
+from causerie.actions.files import Upload, do_store_mailed_file
 from causerie.actions.jobs import do_enqueue
 from causerie.actions.mail_triggers import members_of
 from causerie.actions.messages import (
@@ -24,9 +26,19 @@ from causerie.actions.messages import (
     do_send_session_message,
 )
 from causerie.actions.sessions import access_visitor_session
-from causerie.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from causerie.domain.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    Unauthenticated,
+    UnsupportedType,
+)
 from causerie.domain.jobs import Job, JobKind
 from causerie.domain.mail import (
+    PUSH_PREVIEWS,
     REPLY_ADDRESS_TTL,
     Mail,
     MailFailure,
@@ -67,6 +79,7 @@ log = logging.getLogger("causerie.mail")
 
 MESSAGES_IN_A_MAIL = 200  # the latest messages a mail may show
 FAILURES_LIMIT = 200
+MAX_MAILED_FILES = 10  # the attachments of one reply by mail kept as files; the rest skipped
 _UNSUBSCRIBE = "mail-unsubscribe"
 
 
@@ -419,24 +432,33 @@ async def get_notification_preferences(rt: Runtime, actor: Actor) -> dict[str, b
     if actor.operator_id is None:
         raise Unauthenticated("authentication required")
     async with rt.store.read() as tx:
-        return preferences_of(await tx.mail.get_preferences(actor.operator_id))
+        preferences = preferences_of(await tx.mail.get_preferences(actor.operator_id))
+        preferences[PUSH_PREVIEWS] = await tx.push.previews(actor.operator_id)
+    return preferences
 
 
 async def do_set_notification_preferences(
     rt: Runtime, actor: Actor, patch: object
 ) -> dict[str, bool]:
-    """Change some of the caller's preferences; all of them, as they are now."""
+    """Change some of the caller's preferences; all of them, as they are now. `push_previews`
+    is the value `/api/v1/push/preferences` reads and sets (stored with the push feature)."""
     if actor.operator_id is None:
         raise Unauthenticated("authentication required")
     if Scope.WRITE not in actor.scopes:
         raise Forbidden("this token lacks the 'write' scope", "insufficient_scope")
     values = check_preferences(patch)
+    previews = values.pop(PUSH_PREVIEWS, None)
     async with rt.store.transaction() as tx:
         stored = {**await tx.mail.get_preferences(actor.operator_id), **values}
-        await tx.mail.set_preferences(actor.operator_id, stored, rt.clock.now())
+        if values:
+            await tx.mail.set_preferences(actor.operator_id, stored, rt.clock.now())
+        if previews is not None:
+            await tx.push.set_previews(actor.operator_id, previews)
         if values.get("mail_digest"):
             await do_schedule_digest(rt, tx, actor.operator_id)
-    return preferences_of(stored)
+        preferences = preferences_of(stored)
+        preferences[PUSH_PREVIEWS] = await tx.push.previews(actor.operator_id)
+    return preferences
 
 
 # --- refused addresses (shown to agents) ---
@@ -483,25 +505,38 @@ async def get_reply_address(rt: Runtime, address: str) -> ReplyAddress | None:
         return await tx.mail.get_reply_address(hash_token(token), rt.clock.now())
 
 
-async def do_receive_reply(rt: Runtime, address: str, text: str, mail_id: str) -> Message | None:
+async def do_receive_reply(
+    rt: Runtime, address: str, text: str, mail_id: str, attachments: Sequence[Upload] = ()
+) -> Message | None:
     """A reply by mail to `address`: its new text (quotes and signature removed) lands in the
-    conversation as the visitor's or the operator's message; None when nothing is left of it.
-    `mail_id` (the Message-ID) makes a mail delivered twice one message."""
+    conversation as the visitor's or the operator's message (None when nothing is left of it),
+    then each attachment as a file message, judged like any upload: one the website does not
+    take (type, size, rate) is skipped and the rest still lands. `mail_id` (the Message-ID)
+    makes a mail delivered twice one message each (text, attachment by its index)."""
     target = await get_reply_address(rt, address)
     if target is None:
         raise NotFound("no such reply address", "reply_address_unknown")
     body = strip_reply(text)[:MAX_BODY_CHARS]
-    if not body.strip():
-        return None
-    client_id = "mail:" + hash_token(mail_id)[:40]
-    if target.operator_id is None:
-        sent = await do_send_session_message(rt, target.session_id, client_id=client_id, body=body)
-    else:
-        sent = await do_send_operator_message(
-            rt,
-            Actor("operator", operator_id=target.operator_id),
-            client_id=client_id,
-            body=body,
-            conversation_id=target.conversation_id,
-        )
-    return sent.message
+    message: Message | None = None
+    if body.strip():
+        client_id = "mail:" + hash_token(mail_id)[:40]
+        if target.operator_id is None:
+            sent = await do_send_session_message(
+                rt, target.session_id, client_id=client_id, body=body
+            )
+        else:
+            sent = await do_send_operator_message(
+                rt,
+                Actor("operator", operator_id=target.operator_id),
+                client_id=client_id,
+                body=body,
+                conversation_id=target.conversation_id,
+            )
+        message = sent.message
+    for index, upload in enumerate(attachments[:MAX_MAILED_FILES], start=1):
+        client_id = "mail:" + hash_token(f"{mail_id}#{index}")[:40]
+        try:
+            await do_store_mailed_file(rt, target, upload, client_id)
+        except (TooLarge, UnsupportedType, Invalid, RateLimited) as exc:
+            log.info("reply by mail: attachment %d skipped (%s)", index, exc.code)
+    return message

@@ -97,7 +97,8 @@ def reply_token_of(address: str, domain: str) -> str | None:
 
 
 # The operators' notification preferences, declared once: the API, the inbox's settings page
-# and the jobs read them from here. Web Push adds its own names beside these.
+# and the jobs read them from here. `push_previews` is Web Push's: its value lives with the push
+# subscriptions (`tx.push`, also `/api/v1/push/preferences`), never in the mail preferences' row.
 @dataclass(frozen=True)
 class Preference:
     name: str
@@ -113,7 +114,9 @@ NOTIFICATION_PREFERENCES = (
     ),
     Preference("mail_mentions", True, "a mail when an agent mentions me (@name) in a note"),
     Preference("mail_digest", False, "a daily summary of my websites' conversations"),
+    Preference("push_previews", False, "the message's text in pushes to my devices"),
 )
+PUSH_PREVIEWS = "push_previews"
 DIGEST_HOUR = 7  # UTC: the daily digest leaves at this hour
 
 

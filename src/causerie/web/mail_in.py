@@ -6,13 +6,15 @@ gets 550 there, so the sending server reports it at once and nothing bounces lat
 new text (its plain part, or its HTML part as text; quotes and signature removed) becomes the
 visitor's or the operator's message through the same actions as the chatbox and the inbox.
 Automatic replies (out of office, bounces) are accepted and dropped, so two robots cannot
-answer each other forever. Attachments are not kept.
+answer each other forever. Its attachments become file messages after the text, each judged
+like any upload (`actions.files.do_store_mailed_file`): one the website does not take is skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email
+import io
 import logging
 from email import policy
 from email.message import EmailMessage
@@ -22,6 +24,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
 
+from causerie.actions.files import Upload
 from causerie.actions.mail import do_receive_reply, get_reply_address
 from causerie.domain.errors import DomainError
 from causerie.runtime import Runtime
@@ -84,6 +87,19 @@ def text_of(message: EmailMessage) -> str:
     return html_text(content) if body.get_content_subtype() == "html" else content
 
 
+def attachments_of(message: EmailMessage) -> list[Upload]:
+    """The files a reply carries (its attachments, not its text parts), in their order."""
+    found: list[Upload] = []
+    for part in message.iter_attachments():
+        if part.is_multipart() or part.get_content_maintype() == "message":
+            continue
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            continue
+        found.append(Upload(name=part.get_filename() or "file", data=io.BytesIO(data)))
+    return found
+
+
 def is_automatic(message: EmailMessage) -> bool:
     """Out-of-office answers, bounces and list traffic (RFC 3834)."""
     auto = str(message.get("Auto-Submitted", "no")).strip().lower()
@@ -125,10 +141,11 @@ class ReplyHandler:
         if is_automatic(message):
             return "250 OK (automatic reply dropped)"
         text = text_of(message)
+        files = attachments_of(message)
         mail_id = str(message.get("Message-ID") or hash_token(data.decode("utf-8", "replace")))
         for address in envelope.rcpt_tos:
             try:
-                await do_receive_reply(self._rt, address, text, mail_id)
+                await do_receive_reply(self._rt, address, text, mail_id, files)
             except DomainError as exc:
                 return f"550 5.7.1 {exc}"
             except Exception:
