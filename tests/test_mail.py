@@ -357,6 +357,11 @@ def test_preferences_on_me_get_and_patch(site: Site, http: httpx.Client) -> None
         json={"name": "Changed", "notification_preferences": {"mail_everything": True}},
     )  # fmt: skip
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_preferences"
+    not_a_boolean = http.patch(
+        "/api/v1/me", headers=auth, json={"notification_preferences": {"mail_mentions": "yes"}}
+    )
+    assert not_a_boolean.status_code == 422
+    assert "notification_preferences.mail_mentions" in not_a_boolean.json()["error"]["message"]
     me = http.get("/api/v1/me", headers=auth).json()
     assert me["operator"]["name"] != "Changed"  # nothing changed
     assert me["notification_preferences"]["mail_mentions"] is False

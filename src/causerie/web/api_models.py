@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 
 from causerie.domain.retention import WEBSITE_RULES
 from causerie.domain.teams import CAPACITY_MAX, DEFAULT_CAPACITY, MEMBERS_MAX
@@ -85,7 +85,7 @@ class MePatch(Strict):
     """`PATCH /api/v1/me`: the display name, notification preferences, or both."""
 
     name: str | None = Field(default=None, max_length=200)
-    notification_preferences: dict[str, bool] | None = None
+    notification_preferences: dict[str, StrictBool] | None = None
 
 
 class PasswordIn(Strict):
