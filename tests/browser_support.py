@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import os
 import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -242,13 +242,22 @@ def host(host_site: HostSite) -> Iterator[HostSite]:
 
 class CauserieServer:
     """The real application on a real socket, like tests/conftest.py's ServerThread, but on a
-    port of our choice: `restart()` stops it and serves the same settings on the same port."""
+    port of our choice: `restart()` stops it and serves the same settings on the same port;
+    `plugins`, as (name, plugin), as `create_app` takes them."""
 
-    def __init__(self, settings: Settings, clock: ManualClock, port: int = 0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: ManualClock,
+        port: int = 0,
+        plugins: Sequence[tuple[str, object]] = (),
+    ) -> None:
         self.settings = settings
         self.clock = clock
+        self.plugins = plugins
         options = {**uvicorn_options(settings), "log_config": None}
-        self._thread = _UvicornThread(create_app(settings, clock), port, lifespan="on", **options)
+        app = create_app(settings, clock, plugins)
+        self._thread = _UvicornThread(app, port, lifespan="on", **options)
         self.port = self._thread.port
         self.url = self._thread.url
         self.running = True
@@ -260,7 +269,7 @@ class CauserieServer:
 
     def start_again(self) -> None:
         self._thread = _UvicornThread(
-            create_app(self.settings, self.clock),
+            create_app(self.settings, self.clock, self.plugins),
             self.port,
             lifespan="on",
             **{**uvicorn_options(self.settings), "log_config": None},

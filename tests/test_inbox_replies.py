@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from causerie.actions.labels import do_create_label
 from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role
+from causerie.plugins import hookimpl
 from causerie.settings import load_settings
 from tests.browser_support import (
     TIMEOUT_MS,
@@ -34,6 +36,18 @@ pytest_plugins = ["tests.browser_support"]  # browser
 
 ORIGIN = "https://shop.example"
 SCREENSHOTS = screenshots_folder()
+
+
+class Ticket:
+    """A plugin's canned-reply variable, `{ticket}`, valued per conversation."""
+
+    @hookimpl
+    def causerie_reply_variable_names(self) -> list[str]:
+        return ["ticket"]
+
+    @hookimpl
+    def causerie_reply_variables(self, conversation: Any) -> dict[str, str]:
+        return {"ticket": f"T-{conversation.id[:6]}"}
 
 
 @dataclass
@@ -85,7 +99,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     shop = harness.run(do_create_website(harness.rt, Actor.cli(), "Demo shop", [ORIGIN]))
     admin = add_operator(harness, "ada@shop.example", "Ada Lovelace", [(shop.id, Role.ADMIN)])
     harness.run(do_create_label(harness.rt, Actor.cli(), shop.id, name="Billing", color="#aa0011"))
-    server = CauserieServer(settings, clock, port=port)
+    server = CauserieServer(settings, clock, port=port, plugins=[("ticket", Ticket())])
     with httpx.Client(base_url=url, timeout=10) as http:
         yield Env(url, harness, shop.id, admin, http)
     server.stop()
@@ -134,7 +148,7 @@ def test_an_admin_manages_canned_replies_and_labels_in_settings(page: Page, env:
     page.fill("#reply-body", "Hi {visitor}!")
     page.click("text=Add the reply")
     expect(page.locator(".settings-form .form-error")).to_contain_text("unknown variable {visitor}")
-    page.fill("#reply-body", "Hi {visitor_name}, {agent_name} of {website} here.")
+    page.fill("#reply-body", "Hi {visitor_name}, {agent_name} of {website} here ({ticket}).")
     page.click("text=Add the reply")
     expect(page.locator("#replies-list")).to_contain_text("/hello")
     page.fill("#reply-shortcut", "bye")
@@ -183,11 +197,13 @@ def test_slash_opens_the_replies_searched_as_you_type_and_inserts_one_expanded(
     screenshot(page, "inbox-slash-menu")
     composer.press("Enter")
     expect(menu).to_be_hidden()
-    expect(composer).to_have_value("Hi Zoé, Ada Lovelace of Demo shop here.")
+    # {ticket} is the plugin's, valued by the server for this conversation.
+    expanded = f"Hi Zoé, Ada Lovelace of Demo shop here (T-{conversation_id[:6]})."
+    expect(composer).to_have_value(expanded)
     composer.press_sequentially(" Let me look.")
     composer.press("Enter")  # the menu is closed: Enter sends
     expect(page.locator(".log .message.operator .body").last).to_have_text(
-        "Hi Zoé, Ada Lovelace of Demo shop here. Let me look."
+        f"{expanded} Let me look."
     )
 
 

@@ -31,8 +31,10 @@ from causerie.domain.replies import expand
 from causerie.plugins import PluginRule, hookimpl, load_plugins
 from causerie.runtime import Runtime
 from causerie.settings import Settings
-from tests.conftest import ORIGIN, Harness, ServerThread, Site
+from tests.conftest import ORIGIN, OTHER_ORIGIN, Harness, ServerThread, Site
 from tests.support import wait_until
+from tests.test_errors import error_of
+from tests.test_inbox_api import As, chat
 from tests.webhook_receiver import Receiver
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "plugins"
@@ -112,6 +114,10 @@ class Probe:
         return [PluginRule("probe-notes", "the probe's notes after a day", purge)]
 
     @hookimpl
+    def causerie_reply_variable_names(self) -> list[str]:
+        return ["visitor_page", "not a name"]
+
+    @hookimpl
     def causerie_reply_variables(self, session: Any) -> dict[str, str]:
         return {"visitor_page": session.page_url, "away_text": "overridden?"}
 
@@ -146,6 +152,8 @@ def test_hooks_receive_events_purges_variables_and_the_register(
     # The first registered plugin wins a name two of them give.
     assert variables["away_text"] == "overridden?"
     assert expand("From {visitor_page}: {unknown}", variables) == f"From {ORIGIN}/: {{unknown}}"
+    # What can be saved in a reply: the names that can be written `{name}`.
+    assert rt.plugins.reply_variable_names() == {"visitor_page", "away_text"}
 
     register = harness.run(get_register(rt, CLI))
     assert "- Plugin: probe: nothing leaves, it is a test" in register
@@ -324,3 +332,51 @@ def test_installed_plugins_are_found_through_their_entry_points(
         target = project["entry-points"]["causerie.plugins"][name]
         module, _, attribute = target.partition(":")
         assert getattr(importlib.import_module(module), attribute) is not None
+
+
+class Ticket:
+    """Declares `{ticket}` for canned replies, valued per conversation, and gives a value it
+    does not declare (never answered: a reply cannot hold it)."""
+
+    @hookimpl
+    def causerie_reply_variable_names(self) -> list[str]:
+        return ["ticket"]
+
+    @hookimpl
+    def causerie_reply_variables(self, conversation: Any) -> dict[str, str]:
+        return {"ticket": f"T-{conversation.id[:6]}", "undeclared": "x"}
+
+
+def test_a_plugins_reply_variable_is_saved_and_valued_per_conversation_over_the_api(
+    settings: Settings, harness: Harness, site: Site, clock: ManualClock
+) -> None:
+    server = ServerThread(settings, clock, [("ticket", Ticket())])
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            admin, agent = As(http, site, "admin"), As(http, site, "agent")
+            other = As(http, site, "other_owner")
+            replies = f"/websites/{site.website_id}/replies"
+            reply = {"shortcut": "t", "title": "Ticket", "body": "{visitor_name}: {ticket}"}
+            made = admin.ok(admin.post(replies, reply), 201)["reply"]
+            assert made["body"] == "{visitor_name}: {ticket}"
+            for body in ("{undeclared}", "{tickets}"):
+                refused = admin.post(replies, {**reply, "shortcut": "u", "body": body})
+                assert error_of(refused, 422)["code"] == "unknown_variable"
+                assert "{ticket}" in error_of(refused, 422)["message"]
+            patched = admin.patch(f"{replies}/{made['id']}", {"body": "{ticket} {website}"})
+            assert admin.ok(patched)["reply"]["body"] == "{ticket} {website}"
+
+            mine = chat(http, site.website_id, "hello").conversation_id
+            theirs = chat(http, site.other_website_id, "hi", origin=OTHER_ORIGIN).conversation_id
+            assert mine and theirs
+            path = "/conversations/{}/reply-variables"
+            answer = agent.ok(agent.get(path.format(mine)))
+            assert answer == {"variables": {"ticket": f"T-{mine[:6]}"}}
+            assert other.ok(other.get(path.format(theirs)))["variables"]["ticket"] == (
+                f"T-{theirs[:6]}"
+            )
+            for who, conversation_id in ((agent, theirs), (other, mine), (agent, "nope")):
+                missing = error_of(who.get(path.format(conversation_id)), 404)
+                assert missing["code"] == "conversation_not_found"
+    finally:
+        server.stop()

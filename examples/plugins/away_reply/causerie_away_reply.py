@@ -65,6 +65,10 @@ class AwayReply:
         return {"away_text": self.text} if self.operator_email else None
 
     @hookimpl
+    def causerie_reply_variable_names(self) -> list[str]:
+        return ["away_text"]
+
+    @hookimpl
     def causerie_reply_variables(self) -> dict[str, str]:
         return {"away_text": self.text}
 

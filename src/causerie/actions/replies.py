@@ -1,5 +1,6 @@
 """Canned replies of a website: agents read them, admins manage them (docs/inbox.md "Canned
-replies"). The variables of a body are checked here and expanded by the inbox."""
+replies"). The variables of a body are checked here (the built-in ones and those plugins
+declare) and expanded by the inbox, which asks `get_reply_variables` for the plugins' values."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import replace
 
 from causerie.actions.access import ANY_ROLE, MANAGERS, check_role
 from causerie.actions.audit import do_audit
+from causerie.actions.inbox import conversation_missing
 from causerie.domain.errors import Conflict, NotFound
 from causerie.domain.models import Actor, Scope
 from causerie.domain.ports import Tx
@@ -53,7 +55,7 @@ async def do_create_reply(
         website_id=website_id,
         shortcut=check_shortcut(shortcut),
         title=check_title(title),
-        body=check_body(body),
+        body=check_body(body, rt.plugins.reply_variable_names()),
         created_at=rt.clock.now(),
         updated_at=rt.clock.now(),
     )
@@ -81,7 +83,7 @@ async def do_update_reply(
     """Change the fields given (None: kept)."""
     shortcut = None if shortcut is None else check_shortcut(shortcut)
     title = None if title is None else check_title(title)
-    body = None if body is None else check_body(body)
+    body = None if body is None else check_body(body, rt.plugins.reply_variable_names())
     async with rt.store.transaction() as tx:
         missing = _reply_missing(reply_id)
         await check_role(tx, actor, website_id, MANAGERS, Scope.WRITE, missing=missing)
@@ -108,3 +110,20 @@ async def do_delete_reply(rt: Runtime, actor: Actor, website_id: str, reply_id: 
         if not await tx.replies.delete(website_id, reply_id):
             raise missing
         await _audit(rt, tx, actor, "reply.delete", website_id, reply_id)
+
+
+async def get_reply_variables(rt: Runtime, actor: Actor, conversation_id: str) -> dict[str, str]:
+    """The values plugins give the variables they declare, for this conversation (read by
+    whoever may read the conversation; another website's is not found)."""
+    async with rt.store.read() as tx:
+        conversation = await tx.conversations.get(conversation_id)
+        missing = conversation_missing(conversation_id)
+        if conversation is None:
+            raise missing
+        await check_role(tx, actor, conversation.website_id, ANY_ROLE, Scope.READ, missing=missing)
+        session = await tx.sessions.get(conversation.session_id)
+    if session is None:
+        raise missing
+    declared = rt.plugins.reply_variable_names()
+    values = rt.plugins.reply_variables(rt, conversation, session)
+    return {name: value for name, value in values.items() if name in declared}

@@ -1,6 +1,7 @@
 """Canned replies: a website's prepared answers, typed with `/shortcut` in the inbox's composer.
 
-A body may hold variables, written `{name}`: `{visitor_name}`, `{agent_name}` and `{website}`.
+A body may hold variables, written `{name}`: `{visitor_name}`, `{agent_name}` and `{website}`,
+and those the installed plugins declare (docs/plugins.md, `causerie_reply_variable_names`).
 Any other `{word}` is refused when the reply is saved, so a typo never reaches a visitor; braces
 around anything else (`{`, `{ }`, `{1}`) are plain text. The inbox expands the variables when it
 inserts the reply for the agent to edit; a variable without a value (a visitor who gave no name)
@@ -10,6 +11,7 @@ stays as written, for the agent to see. See docs/inbox.md "Canned replies".
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,12 +53,14 @@ def check_title(title: str) -> str:
     return title
 
 
-def check_body(body: str) -> str:
+def check_body(body: str, extra: Iterable[str] = ()) -> str:
+    """`extra`: the variables plugins declare, accepted beside the built-in ones."""
     if not body.strip() or len(body) > BODY_LENGTH:
         raise Invalid(f"body: 1 to {BODY_LENGTH} characters, not only spaces", "invalid_body")
-    unknown = sorted({m.group(1) for m in VARIABLE.finditer(body)} - set(VARIABLES))
+    names = [*VARIABLES, *sorted(set(extra) - set(VARIABLES))]
+    unknown = sorted({m.group(1) for m in VARIABLE.finditer(body)} - set(names))
     if unknown:
-        known = ", ".join("{" + v + "}" for v in VARIABLES)
+        known = ", ".join("{" + v + "}" for v in names)
         raise Invalid(
             f"body: unknown variable {{{unknown[0]}}}; the variables are {known}",
             "unknown_variable",

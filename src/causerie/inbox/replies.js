@@ -2,8 +2,10 @@
  * the composer's `/` menu, searched as the agent types, which inserts the chosen reply with its
  * variables expanded for editing before sending; and the settings page where admins manage them.
  *
- * Variables: `{visitor_name}`, `{agent_name}`, `{website}`; one without a value (a visitor who
- * gave no name) stays as written for the agent to see. The server refuses any other `{word}`. */
+ * Variables: `{visitor_name}`, `{agent_name}`, `{website}`, and those installed plugins declare,
+ * whose values for a conversation the server gives (`/conversations/{id}/reply-variables`, fetched
+ * once per conversation when the menu opens); one without a value (a visitor who gave no name)
+ * stays as written for the agent to see. The server refuses any other `{word}`. */
 
 import { api } from "./api.js";
 import { canAdmin, state, website } from "./store.js";
@@ -13,6 +15,8 @@ import { el, replace, toast } from "./dom.js";
 
 /** @type {Map<string, Reply[]>} */
 const byWebsite = new Map();
+/** @type {Map<string, Record<string, string>>} conversation id -> the plugins' variables */
+const pluginValues = new Map();
 const VARIABLE = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const MENU_SIZE = 8;
 
@@ -29,10 +33,25 @@ export async function ensureReplies(websiteId = state.websiteId, reload = false)
   return byWebsite.get(websiteId);
 }
 
-/** The values of the variables for the open conversation. */
+/** The plugins' variables of a conversation, fetched once; none when they cannot be had. */
+export async function ensurePluginVariables(conversationId = state.current?.id) {
+  if (!conversationId) return {};
+  if (!pluginValues.has(conversationId)) {
+    try {
+      const data = await api.get(`/conversations/${conversationId}/reply-variables`);
+      pluginValues.set(conversationId, data.variables || {});
+    } catch {
+      return {}; // the variables stay as written, for the agent to see
+    }
+  }
+  return pluginValues.get(conversationId);
+}
+
+/** The values of the variables for the open conversation (the built-in ones win a name). */
 export function variables() {
   const current = state.current;
   return {
+    ...(current ? pluginValues.get(current.id) : null),
     visitor_name: (current?.session?.profile?.nickname || "").trim(),
     agent_name: state.me?.operator?.name || "",
     website: website()?.name || "",
@@ -126,6 +145,7 @@ export function attachSlashMenu(textarea) {
         toast(failure.message, "error");
       }
     }
+    await ensurePluginVariables();
     const again = slashAt(textarea.value, textarea.selectionStart);
     if (!again) return closeMenu();
     at = again;
@@ -213,7 +233,7 @@ export async function repliesPage(content) {
         el("p", { class: "hint", text: "Lowercase letters, digits, - and _. Agents type / then the shortcut." })),
       el("div", { class: "field" }, el("label", { for: "reply-title", text: "Title" }), titleInput)),
     el("div", { class: "field" }, el("label", { for: "reply-body", text: "Text" }), body,
-      el("p", { class: "hint", text: "Variables: {visitor_name}, {agent_name}, {website}. They are filled in when the reply is inserted." })),
+      el("p", { class: "hint", text: "Variables: {visitor_name}, {agent_name}, {website}, and those of installed plugins. They are filled in when the reply is inserted." })),
     error, el("div", { class: "row" }, save, cancel));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

@@ -26,6 +26,7 @@ log = logging.getLogger("causerie.plugins")
 GROUP = "causerie.plugins"
 hookimpl = pluggy.HookimplMarker("causerie")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # as causerie.domain.replies.VARIABLE
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,11 @@ class Plugins:
         for values in hook(rt=rt, conversation=conversation, session=session):
             merged.update({str(k): str(v) for k, v in (values or {}).items()})
         return merged
+
+    def reply_variable_names(self) -> frozenset[str]:
+        """The variables plugins declare for canned replies (names a `{name}` can hold)."""
+        names = self._pm.hook.causerie_reply_variable_names()
+        return frozenset(str(n) for ns in names for n in ns or () if _VARIABLE.fullmatch(str(n)))
 
     def recipients(self) -> list[str]:
         return [line for lines in self._pm.hook.causerie_recipients() for line in lines]

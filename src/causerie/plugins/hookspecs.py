@@ -41,5 +41,10 @@ def causerie_reply_variables(rt: Any, conversation: Any, session: Any) -> Any:
 
 
 @hookspec
+def causerie_reply_variable_names() -> Any:
+    """Names of the `{name}` variables the plugin gives canned replies (accepted when saved)."""
+
+
+@hookspec
 def causerie_recipients() -> Any:
     """Lines for the processing register: where the plugin sends personal data (P11)."""

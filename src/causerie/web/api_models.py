@@ -686,6 +686,10 @@ class RepliesOut(Out):
     replies: list[ReplyOut]
 
 
+class ReplyVariablesOut(Out):
+    variables: dict[str, str]
+
+
 class LabelIn(Strict):
     name: str = Field(max_length=200)
     color: str = Field(max_length=20)

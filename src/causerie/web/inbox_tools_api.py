@@ -1,5 +1,6 @@
 """`/api/v1` routes of the inbox's daily tools: canned replies and labels of a website, and the
-labels of a conversation. See docs/api.md "Canned replies and labels" and docs/inbox.md.
+labels and plugins' reply variables of a conversation. See docs/api.md "Canned replies and
+labels" and docs/inbox.md.
 
 Each route names the access it needs (`web/routes.py`); the actions enforce it.
 """
@@ -15,7 +16,13 @@ from causerie.actions.labels import (
     do_update_label,
     get_labels,
 )
-from causerie.actions.replies import do_create_reply, do_delete_reply, do_update_reply, get_replies
+from causerie.actions.replies import (
+    do_create_reply,
+    do_delete_reply,
+    do_update_reply,
+    get_replies,
+    get_reply_variables,
+)
 from causerie.domain.wire import conversation_json, label_json, reply_json
 from causerie.web.api_models import (
     ERRORS,
@@ -29,6 +36,7 @@ from causerie.web.api_models import (
     ReplyBody,
     ReplyIn,
     ReplyPatch,
+    ReplyVariablesOut,
 )
 from causerie.web.deps import CurrentActor, Rt
 from causerie.web.lean_route import LeanRoute
@@ -90,6 +98,16 @@ async def update_reply(
 async def delete_reply(website_id: str, reply_id: str, rt: Rt, actor: CurrentActor) -> Response:
     await do_delete_reply(rt, actor, website_id, reply_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/conversations/{conversation_id}/reply-variables",
+    response_model=ReplyVariablesOut,
+    summary="The values plugins give their canned-reply variables in this conversation",
+    openapi_extra=access("agent"),
+)
+async def reply_variables(conversation_id: str, rt: Rt, actor: CurrentActor) -> Json:
+    return {"variables": await get_reply_variables(rt, actor, conversation_id)}
 
 
 # labels
