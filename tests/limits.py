@@ -16,4 +16,5 @@ RELAXED_LIMITS: dict[str, str] = {
     "upload_rate": "100000/m",
     "network_upload_rate": "100000/m",
     "login_rate": "100000/m",
+    "shield_challenge_rate": "100000/m",
 }

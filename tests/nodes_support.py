@@ -26,6 +26,7 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 
 from tests.conftest import ORIGIN, PG_ADMIN_URL
+from tests.limits import RELAXED_LIMITS
 from tests.live import Live
 from tests.redis_support import unavailable
 from tests.support import cli_env, free_port, query, run_cli
@@ -173,8 +174,8 @@ class Deployment:
             self.database_url,
             CAUSERIE_REDIS_URL=redis_url or self.redis_url,
             CAUSERIE_SECRET_KEY=self.secret_key,
-            CAUSERIE_FRAME_RATE="1000/s",
             CAUSERIE_LOG_LEVEL="warning",
+            **{f"CAUSERIE_{name.upper()}": rate for name, rate in RELAXED_LIMITS.items()},
             **extra,
         )
 

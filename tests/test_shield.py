@@ -44,7 +44,8 @@ def make_harness(
     made: list[Harness] = []
 
     def make(**overrides: str) -> tuple[Harness, str]:
-        values = {"shield_challenge_bits": "6", **overrides}
+        # The server's own challenge rate, which tests/limits.py relaxes for other tests.
+        values = {"shield_challenge_bits": "6", "shield_challenge_rate": "30/m", **overrides}
         harness = Harness(make_settings(**values), clock)
         made.append(harness)
         website = harness.run(do_create_website(harness.rt, Actor.cli(), "Shop", [ORIGIN]))
