@@ -123,8 +123,8 @@ def failure(exc: BaseException, storage_failure: StorageFailure) -> tuple[int, s
 
 
 def answer_storage_failure(exc: Exception, storage_failure: StorageFailure) -> Response | None:
-    """503 `storage_unavailable` when the database cannot store; None for any other exception.
-    For what answers outside the app's exception handlers (`session_route.SessionFastPath`)."""
+    """503 `storage_unavailable` when the database cannot store; None for any other exception
+    (the app's handler for the storage errors then re-raises it, and `_failed` answers 500)."""
     if not storage_failure(exc):
         return None
     log.warning("the database cannot store: %r", exc)
