@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import stat
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from causerie.settings import S3Location, Settings, SettingsError, load_settings
 
@@ -52,8 +52,11 @@ def test_defaults_match_the_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 def test_settings_are_immutable(tmp_path: Path) -> None:
     settings = load(tmp_path)
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(ValidationError, match="frozen"):
         settings.max_body = 1  # type: ignore[misc]
+    assert settings.max_body == 64 * 1024
+    with pytest.raises(TypeError):
+        settings.sources["max_body"] = "the command line"  # type: ignore[index]
 
 
 # -- values -----------------------------------------------------------------------------------
