@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from causerie.settings.declare import setting
 from causerie.settings.units import Duration, Retention, from_text
@@ -22,6 +22,8 @@ SessionStart = Annotated[str, from_text(_session_start)]  # load or open
 
 
 class LifetimeSettings(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # only validated as part of Settings
+
     ws_idle_timeout: Duration = setting(
         "90s",
         "A WebSocket that sends nothing (not even a ping) for this long is closed.",

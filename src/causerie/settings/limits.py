@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from causerie.settings.addresses import Emails
 from causerie.settings.declare import setting
@@ -10,6 +10,8 @@ from causerie.settings.units import Bits, Count, Duration, Rate
 
 
 class LimitSettings(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # only validated as part of Settings
+
     frame_rate: Rate = setting(
         "20/s",
         "WebSocket frames per second per socket (bursts of twice that).",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from causerie.settings.declare import setting
 from causerie.settings.units import Switch, from_text
@@ -21,6 +21,8 @@ LogLevel = Annotated[str, from_text(_log_level)]  # upper case, as logging names
 
 
 class LogSettings(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # only validated as part of Settings
+
     access_log: Switch = setting(
         "true",
         "Log one line per request (method, path, status, time; never an IP).",

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from causerie.settings.addresses import ListenAddress, MailDomain, MailFrom, PushContact, SmtpUrl
 from causerie.settings.declare import setting
@@ -11,6 +11,8 @@ from causerie.settings.units import Duration, Switch
 
 
 class OutboundSettings(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # only validated as part of Settings
+
     smtp_url: SmtpUrl = setting(
         "",
         "Unset: no email. `smtp://USER:PASSWORD@HOST:PORT`, `smtps://` for TLS from the "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from causerie.settings.addresses import DatabaseUrl, DataDir, OptionalUrl, Proxies, RedisUrl, Url
 from causerie.settings.declare import setting
@@ -23,6 +23,8 @@ SecretKey = Annotated[str, from_text(parse_secret)]
 
 
 class ServerSettings(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # only validated as part of Settings
+
     data_dir: DataDir = setting(
         "./causerie-data",
         "Folder for the SQLite file, the secret key and causerie.toml; its owner's only "
