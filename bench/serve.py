@@ -28,7 +28,8 @@ from causerie.settings import Settings, load_settings
 LOG_LEVEL = "INFO"
 _WS_KEYS = ("ws", "ws_per_message_deflate", "ws_max_size", "ws_ping_interval", "ws_ping_timeout")
 # Causerie's defaults, for the bare server (which has no data folder of its own).
-DEFAULT_SETTINGS = Settings(data_dir=Path("/nonexistent"), database_url="", secret_key=b"")
+# Settings built directly read no environment: only the values given, as text, and the defaults.
+DEFAULT_SETTINGS = Settings(data_dir="/nonexistent", database_url="sqlite://", secret_key="-" * 32)
 
 
 def ws_options(settings: Settings) -> dict[str, Any]:

@@ -12,7 +12,8 @@ import pytest
 from causerie.cli import main
 from causerie.domain.events import EventType
 from causerie.plugins import hookspecs
-from causerie.settings import SPECS
+from causerie.settings import Settings
+from causerie.settings.declare import Declared, declared
 from causerie.web.frames import FRAME_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,9 +41,34 @@ def _test_names() -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.env)
-def test_every_setting_is_documented(spec: object) -> None:
-    assert f"`{spec.env}`" in (DOCS / "settings.md").read_text()  # type: ignore[attr-defined]
+SETTINGS = declared(Settings)
+# A row of the table of docs/settings.md: | `CAUSERIE_NAME` | default | what it does |
+SETTING_ROW = re.compile(r"^\| `(CAUSERIE_\w+)` \| (.*?) \| (.*) \|$", re.MULTILINE)
+# A setting named anywhere in docs/settings.md (`CAUSERIE_PUSH_*` names a group, not a setting).
+SETTING_NAME = re.compile(r"CAUSERIE_[A-Z0-9_]+(?![A-Z0-9_*])")
+
+
+def _setting_rows() -> dict[str, tuple[str, str]]:
+    """{variable: (default, what it does)} from the table of docs/settings.md."""
+    text = (DOCS / "settings.md").read_text()
+    return {name: (default, doc) for name, default, doc in SETTING_ROW.findall(text)}
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.env)
+def test_every_setting_is_documented_with_its_default(setting: Declared) -> None:
+    rows = _setting_rows()
+    assert setting.env in rows, f"{setting.env} has no row in docs/settings.md"
+    default, doc = rows[setting.env]
+    assert default == ("(unset)" if not setting.default else f"`{setting.default}`")
+    assert doc == setting.doc, "the row and the declaration (settings/) must say the same"
+
+
+def test_the_settings_docs_name_only_settings_that_exist() -> None:
+    text = (DOCS / "settings.md").read_text()
+    declared_names = [s.env for s in SETTINGS]
+    assert list(_setting_rows()) == declared_names, "one row per setting, in declaration order"
+    unknown = set(SETTING_NAME.findall(text)) - set(declared_names)
+    assert not unknown, f"docs/settings.md names settings that do not exist: {sorted(unknown)}"
 
 
 @pytest.mark.parametrize("command", _commands(main))

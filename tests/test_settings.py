@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import stat
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from causerie.settings import S3Location, Settings, SettingsError, load_settings
 
@@ -52,8 +52,11 @@ def test_defaults_match_the_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 def test_settings_are_immutable(tmp_path: Path) -> None:
     settings = load(tmp_path)
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(ValidationError, match="frozen"):
         settings.max_body = 1  # type: ignore[misc]
+    assert settings.max_body == 64 * 1024
+    with pytest.raises(TypeError):
+        settings.sources["max_body"] = "the command line"  # type: ignore[index]
 
 
 # -- values -----------------------------------------------------------------------------------
@@ -339,3 +342,100 @@ def test_a_data_folder_that_cannot_be_created_is_named(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(SettingsError, match="CAUSERIE_DATA_DIR"):
         load(blocker / "data")
+
+
+# -- what the declarations promise ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "text"),
+    [
+        ("CAUSERIE_DATABASE_URL", "mysql://causerie:hunter2-password@db/causerie"),
+        ("CAUSERIE_SMTP_URL", "smtp://mail:hunter2-password@mail.example.org:smtp"),
+        ("CAUSERIE_REDIS_URL", "http://:hunter2-password@127.0.0.1:6379"),
+        ("CAUSERIE_SECRET_KEY", "hunter2-password"),
+    ],
+)
+def test_a_value_that_may_hold_a_password_is_never_shown(
+    tmp_path: Path, variable: str, text: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load(tmp_path, **{variable: text})
+    assert str(caught.value).startswith(f"{variable} (value hidden) (from the environment): ")
+    assert "hunter2" not in str(caught.value)
+
+
+def test_secrets_stay_out_of_the_repr(tmp_path: Path) -> None:
+    settings = load(
+        tmp_path,
+        CAUSERIE_SECRET_KEY="s" * 40,
+        CAUSERIE_SMTP_URL="smtp://mail:hunter2@mail.example.org:587",
+        CAUSERIE_DATABASE_URL="postgresql://causerie:hunter2@db/causerie",
+    )
+    shown = repr(settings)
+    assert "s" * 40 not in shown
+    assert "hunter2" not in shown
+    assert "max_body=65536" in shown
+
+
+def test_of_several_bad_values_the_first_in_the_docs_order_is_named(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load(
+            tmp_path, CAUSERIE_LOG_LEVEL="loud", CAUSERIE_FRAME_RATE="fast", CAUSERIE_MAX_BODY="big"
+        )
+    assert str(caught.value) == (
+        "CAUSERIE_MAX_BODY = 'big' (from the environment): "
+        "expected a positive size such as 64KiB or 1MiB"
+    )
+
+
+def test_the_exact_message_names_value_source_and_what_was_expected(tmp_path: Path) -> None:
+    write_toml(tmp_path, 'chat_ip_retention = "ever"\n')
+    with pytest.raises(SettingsError) as caught:
+        load(tmp_path)
+    assert str(caught.value) == (
+        "CAUSERIE_CHAT_IP_RETENTION = 'ever' (from causerie.toml): expected a positive number "
+        "and a unit s, m, h or d (e.g. 30m), or 'forever'"
+    )
+
+
+def test_causerie_toml_cannot_move_the_data_folder(tmp_path: Path) -> None:
+    write_toml(tmp_path, 'data_dir = "/elsewhere"\n')
+    with pytest.raises(SettingsError, match="data_dir cannot be set in the file that lives in it"):
+        load(tmp_path)
+
+
+def test_toml_numbers_and_booleans_are_read_as_their_text(tmp_path: Path) -> None:
+    write_toml(tmp_path, "shield_block_score = 5\npush_allow_private = true\n")
+    settings = load(tmp_path)
+    assert settings.shield_block_score == 5
+    assert settings.push_allow_private is True
+
+
+def test_sources_name_where_each_value_came_from(tmp_path: Path) -> None:
+    write_toml(tmp_path, 'max_file = "1MiB"\n')
+    settings = load_settings(
+        environ={"CAUSERIE_DATA_DIR": str(tmp_path), "CAUSERIE_MAX_BODY": "1KiB"},
+        public_url="https://chat.example.org",
+    )
+    assert settings.sources["public_url"] == "the command line"
+    assert settings.sources["max_body"] == "the environment"
+    assert settings.sources["max_file"] == "causerie.toml"
+    assert settings.sources["frame_rate"] == "the default"
+    assert settings.sources["secret_key"] == "the default"  # the data folder's key file
+
+
+def test_only_exact_causerie_variables_are_read(tmp_path: Path) -> None:
+    settings = load(tmp_path, causerie_max_body="1KiB", CAUSERIE_MAX_BODIES="1KiB")
+    assert settings.max_body == 64 * 1024
+
+
+def test_settings_built_directly_read_no_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAUSERIE_MAX_BODY", "1KiB")
+    settings = Settings(data_dir=str(tmp_path), database_url="sqlite://", secret_key="k" * 32)
+    assert settings.max_body == 64 * 1024
+    assert not (tmp_path / "secret_key").exists()
+    with pytest.raises(ValidationError, match="expected text"):
+        Settings(data_dir=tmp_path, database_url="sqlite://", secret_key="k" * 32)

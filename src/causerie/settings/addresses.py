@@ -1,0 +1,143 @@
+"""Settings that name a place: URLs of the server, its database, Redis, SMTP, mail addresses and
+domains, a listening address, trusted proxies.
+
+Each parser takes the setting's text and raises ValueError with what was expected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from causerie.settings.units import from_text
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_MAIL_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+_MAIL_FROM = re.compile(r"^(?:[^<>]*<([^<>]+)>|([^<>]+))$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
+
+
+def parse_data_dir(text: str) -> Path:
+    return Path(text or "./causerie-data").expanduser().resolve()
+
+
+def _url(text: str) -> str:
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("expected an http:// or https:// address")
+    return text.strip().rstrip("/")
+
+
+def _optional_url(text: str) -> str | None:
+    return _url(text) if text.strip() else None
+
+
+def _database_url(text: str) -> str:
+    text = text.strip()
+    if not (text.startswith("sqlite") or text.startswith("postgres")):
+        raise ValueError("expected sqlite:///PATH or postgresql://USER@HOST:PORT/DB")
+    return text
+
+
+def _redis_url(text: str) -> str | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not text.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("expected redis://HOST:PORT/DB")
+    return text
+
+
+def _proxies(text: str) -> tuple[IpNetwork, ...]:
+    networks = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+    return tuple(networks)
+
+
+def _smtp_url(text: str) -> str | None:
+    """`smtp://user:pass@host:port`, `smtps://...` (TLS from the start), `?starttls=true`."""
+    text = text.strip()
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("expected smtp://USER:PASSWORD@HOST:PORT or smtps://...")
+    if parts.query and parts.query.lower() not in ("starttls=true", "starttls=false"):
+        raise ValueError("the only option is ?starttls=true")
+    try:
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        raise ValueError("the port must be a number") from None
+    return text
+
+
+def _mail_from(text: str) -> str | None:
+    """`chat@example.org` or `Example Chat <chat@example.org>`."""
+    text = text.strip()
+    if not text:
+        return None
+    match = _MAIL_FROM.match(text)
+    address = (match.group(1) or match.group(2)).strip() if match else ""
+    if not _MAIL_ADDRESS.match(address):
+        raise ValueError("expected an address such as chat@example.org or Name <chat@example.org>")
+    return text
+
+
+def _mail_domain(text: str) -> str | None:
+    text = text.strip().lower()
+    if not text:
+        return None
+    if not _DOMAIN.match(text):
+        raise ValueError("expected a domain name such as reply.example.org")
+    return text
+
+
+def _emails(text: str) -> frozenset[str]:
+    emails = frozenset(e.strip().lower() for e in text.split(",") if e.strip())
+    for email in emails:
+        if "@" not in email:
+            raise ValueError(f"{email!r} is not an email address")
+    return emails
+
+
+def _listen(text: str) -> tuple[str, int] | None:
+    """`HOST:PORT` (`[::1]:2525` for IPv6)."""
+    text = text.strip()
+    if not text:
+        return None
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("expected HOST:PORT, such as 0.0.0.0:25 or 127.0.0.1:2525")
+    return host, int(port)
+
+
+def _push_contact(text: str) -> str | None:
+    value = text.strip()
+    if not value:
+        return None
+    if not (value.startswith("mailto:") and "@" in value) and not value.startswith("https://"):
+        raise ValueError("expected mailto:ADDRESS or an https:// URL")
+    return value
+
+
+DataDir = Annotated[Path, from_text(parse_data_dir)]
+DatabaseUrl = Annotated[str, from_text(_database_url)]
+Url = Annotated[str, from_text(_url)]  # without its trailing slash
+OptionalUrl = Annotated[str | None, from_text(_optional_url)]
+RedisUrl = Annotated[str | None, from_text(_redis_url)]
+Proxies = Annotated[tuple[IpNetwork, ...], from_text(_proxies)]
+SmtpUrl = Annotated[str | None, from_text(_smtp_url)]
+MailFrom = Annotated[str | None, from_text(_mail_from)]
+MailDomain = Annotated[str | None, from_text(_mail_domain)]
+Emails = Annotated[frozenset[str], from_text(_emails)]  # lower case
+ListenAddress = Annotated[tuple[str, int] | None, from_text(_listen)]
+PushContact = Annotated[str | None, from_text(_push_contact)]

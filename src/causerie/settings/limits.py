@@ -1,0 +1,90 @@
+"""Rate limits and the shield against bots (docs/security.md)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from causerie.settings.addresses import Emails
+from causerie.settings.declare import setting
+from causerie.settings.units import Bits, Count, Duration, Rate
+
+
+class LimitSettings(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # only validated as part of Settings
+
+    frame_rate: Rate = setting(
+        "20/s",
+        "WebSocket frames per second per socket (bursts of twice that).",
+    )
+    new_session_rate: Rate = setting(
+        "120/m",
+        "New chatbox sessions from one network (IPv4 /24, IPv6 /48), a token bucket holding a "
+        "minute's worth, across nodes with Redis; over it the chatbox load answers 429 "
+        "`rate_limited` with `Retry-After`. A renewal of an existing session is never "
+        "counted.",
+    )
+    address_session_rate: Rate = setting(
+        "60/m",
+        "New chatbox sessions from one address (token bucket holding a minute's worth); over "
+        "it 429 `rate_limited` with `Retry-After`.",
+    )
+    website_session_rate: Rate = setting(
+        "3000/m",
+        "New chatbox sessions on one website, whatever their networks.",
+    )
+    message_rate: Rate = setting(
+        "30/m",
+        "Messages one visitor's session sends, over HTTP and WebSocket, in bursts of 20 "
+        "seconds' worth (a socket over it gets an `error` frame `rate_limited` with "
+        "`retry_after`).",
+    )
+    network_message_rate: Rate = setting(
+        "600/m",
+        "Visitor messages from one network (IPv4 /24, IPv6 /48), all its sessions together.",
+    )
+    profile_rate: Rate = setting(
+        "10/m",
+        "Profile updates one visitor's session makes.",
+    )
+    upload_rate: Rate = setting(
+        "10/m",
+        "Files one visitor's session uploads.",
+    )
+    network_upload_rate: Rate = setting(
+        "60/m",
+        "Files the visitors of one network upload.",
+    )
+    login_rate: Rate = setting(
+        "20/m",
+        "Agent login attempts from one address, right or wrong (failures have their own "
+        "limits per email and network).",
+    )
+    shield_challenge_rate: Rate = setting(
+        "30/m",
+        "New sessions one network opens before each further one needs a proof of work (the "
+        'chatbox computes it unseen; docs/security.md "The shield").',
+    )
+    shield_challenge_bits: Bits = setting(
+        "14",
+        "Difficulty of the proof of work: leading zero bits of a SHA-256 (1 to 24; 14 is "
+        "about 16,000 hashes, a fraction of a second in a browser).",
+    )
+    shield_block_score: Count = setting(
+        "20",
+        "A network whose bot score reaches this is refused (403 `blocked`) until the score "
+        "decays below it.",
+    )
+    shield_half_life: Duration = setting(
+        "10m",
+        "A network's bot score halves every this long; the automatic block decays with it.",
+    )
+    shield_retention: Duration = setting(
+        "30d",
+        "How long the shield's per-network counts per 10 minutes are kept (keyed hashes, "
+        "never addresses; P18).",
+    )
+    shield_admins: Emails = setting(
+        "",
+        "Comma-separated emails of the operators who manage server-wide block rules "
+        "(`/api/v1/blocks`) and see the shield's overview (`/api/v1/shield`).",
+    )

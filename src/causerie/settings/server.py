@@ -1,0 +1,73 @@
+"""Where Causerie keeps its data and how it is reached: the data folder, the database, Redis,
+the public address, the secret key, proxies, body and file sizes, the file store."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict
+
+from causerie.settings.addresses import DatabaseUrl, DataDir, OptionalUrl, Proxies, RedisUrl, Url
+from causerie.settings.declare import setting
+from causerie.settings.file_store import FileStore
+from causerie.settings.units import Size, from_text
+
+
+def parse_secret(text: str) -> str:
+    if len(text) < 32:
+        raise ValueError("must be at least 32 characters of random text")
+    return text
+
+
+SecretKey = Annotated[str, from_text(parse_secret)]
+
+
+class ServerSettings(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # only validated as part of Settings
+
+    data_dir: DataDir = setting(
+        "./causerie-data",
+        "Folder for the SQLite file, the secret key and causerie.toml; its owner's only "
+        "(0700, files 0600, tightened on every start: give Causerie a folder of its own).",
+    )
+    database_url: DatabaseUrl = setting(
+        None,
+        "SQLite file in the data folder, or postgresql://...",
+        hidden=True,
+    )
+    redis_url: RedisUrl = setting(
+        "",
+        "Unset: in-process broker and counters (one node). Set, it needs redis-py: `pip "
+        "install 'causerie[redis]'` (without it Causerie stops with one line naming the "
+        "extra).",
+        hidden=True,
+    )
+    public_url: Url = setting(
+        "http://127.0.0.1:8000",
+        "Address visitors' browsers use to reach the server.",
+    )
+    secret_key: SecretKey = setting(
+        None,
+        "Generated on first run and kept in the data folder (mode 600).",
+        hidden=True,
+    )
+    trusted_proxies: Proxies = setting(
+        "",
+        "Proxies (addresses or CIDR) allowed to set X-Forwarded-For.",
+    )
+    max_body: Size = setting(
+        "64KiB",
+        "Largest JSON body accepted; larger ones get 413.",
+    )
+    max_file: Size = setting(
+        "10MiB",
+        "Largest file accepted in an upload; larger ones get 413.",
+    )
+    file_store: FileStore = setting(
+        "file",
+        "Where files are kept: file (the data folder) or s3://BUCKET/PREFIX.",
+    )
+    s3_endpoint: OptionalUrl = setting(
+        "",
+        "Address of an S3-compatible server; unset: AWS S3.",
+    )

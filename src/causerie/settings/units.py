@@ -1,0 +1,97 @@
+"""Settings written with a unit or a word: durations, sizes, rates, counts and switches.
+
+Each parser takes the setting's text and raises ValueError with what was expected; the loader
+puts the setting's name and source in front (docs/settings.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated, Any, TypeVar
+
+from pydantic import PlainValidator
+
+T = TypeVar("T")
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB)?\s*$")
+_BYTES = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024 * 1024}
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|m)\s*$")
+
+
+def from_text(parse: Callable[[str], T]) -> PlainValidator:
+    """A pydantic validator that gives a setting's text, and only text, to `parse`."""
+
+    def validate(value: Any) -> T:
+        if not isinstance(value, str):
+            raise ValueError(f"expected text, not {type(value).__name__}")
+        return parse(value)
+
+    return PlainValidator(validate)
+
+
+def parse_duration(text: str, *, allow_forever: bool = False) -> timedelta | None:
+    """`90s`, `30m`, `12h`, `182d`; `forever` (returned as None) where allowed."""
+    if allow_forever and text.strip() == "forever":
+        return None
+    return _duration(text, hint=", or 'forever'" if allow_forever else "")
+
+
+def _duration(text: str, hint: str = "") -> timedelta:
+    match = _DURATION.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"expected a positive number and a unit s, m, h or d (e.g. 30m){hint}")
+    return timedelta(seconds=int(match.group(1)) * _SECONDS[match.group(2)])
+
+
+def parse_size(text: str) -> int:
+    """Bytes from `2048`, `512B`, `64KiB` or `10MiB`."""
+    match = _SIZE.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError("expected a positive size such as 64KiB or 1MiB")
+    return int(match.group(1)) * _BYTES[match.group(2)]
+
+
+def parse_rate(text: str) -> float:
+    """Events per second from `20/s` or `600/m`."""
+    match = _RATE.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError("expected a rate such as 20/s or 600/m")
+    return int(match.group(1)) / (1 if match.group(2) == "s" else 60)
+
+
+def parse_count(text: str) -> int:
+    if not text.strip().isdigit() or int(text) == 0:
+        raise ValueError("expected a positive whole number")
+    return int(text)
+
+
+def _bits(text: str) -> int:
+    value = parse_count(text)
+    if value > 24:
+        raise ValueError("expected a whole number from 1 to 24")
+    return value
+
+
+def parse_switch(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+Duration = Annotated[timedelta, from_text(_duration)]
+# A retention that may be `forever` (None).
+Retention = Annotated[
+    timedelta | None, from_text(lambda text: parse_duration(text, allow_forever=True))
+]
+Size = Annotated[int, from_text(parse_size)]
+Rate = Annotated[float, from_text(parse_rate)]  # per second
+Count = Annotated[int, from_text(parse_count)]
+Bits = Annotated[int, from_text(_bits)]  # 1 to 24
+Switch = Annotated[bool, from_text(parse_switch)]
