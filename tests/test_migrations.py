@@ -14,8 +14,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, MetaData, text
 from sqlalchemy.exc import IntegrityError
 
-from causerie.store.database import postgres_engine, sqlite_engine
+from causerie.store.database import sqlite_engine
 from causerie.store.migrate import head, upgrade
+from causerie.store.postgres import postgres_engine
 from causerie.store.schema import metadata
 from tests.support import empty_database, execute, is_sqlite, table_names
 

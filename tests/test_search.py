@@ -27,8 +27,9 @@ from causerie.actions.privacy import do_erase_subject
 from causerie.actions.sessions import do_open_session
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, ConversationState, PageView, Scope
-from causerie.store.database import PostgresStore, sqlite_engine
+from causerie.store.database import sqlite_engine
 from causerie.store.migrate import upgrade
+from causerie.store.postgres import PostgresStore
 from causerie.store.repositories.conversation_list import _sqlite_contains
 from causerie.store.schema import metadata
 from causerie.tokens import new_id

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, inspect, make_url, text
 
 from causerie.domain.progress import QUIET, Progress, stop_if_requested
-from causerie.store.database import postgres_engine, sqlite_engine
+from causerie.store.database import sqlite_engine
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -112,6 +112,8 @@ async def upgrade(url: str, progress: Progress = QUIET) -> bool:
             return True
         finally:
             engine.dispose()
+    from causerie.store.postgres import postgres_engine
+
     async_engine = postgres_engine(url, pool_size=1)
     try:
         async with async_engine.begin() as aconn:
