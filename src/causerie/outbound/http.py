@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from causerie.domain.webhooks import ANSWER_HEAD, Answer, DeliveryRefused
+from causerie.lazy_imports import import_off_loop
 
 if TYPE_CHECKING:
     import httpx
@@ -37,6 +38,7 @@ class HttpOutbound:
                 f"{scheme or 'no'} scheme: webhooks go to https:// targets "
                 "(http:// only with CAUSERIE_WEBHOOK_ALLOW_PRIVATE=true)"
             )
+        await import_off_loop("causerie.outbound.client")  # httpx: once, off the loop
         started = time.monotonic()
         headers = {**headers, "user-agent": "Causerie-Webhooks"}
         # httpx's timeout bounds each step; the contract bounds the whole answer.

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
 from causerie.domain.push import PushOutcome, PushSubscription
+from causerie.lazy_imports import import_off_loop
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -84,6 +85,7 @@ class WebPushSender:
         return self._keys().public_key
 
     async def send(self, subscription: PushSubscription, payload: bytes, ttl: int) -> PushOutcome:
+        await import_off_loop("aiohttp", "pywebpush")  # once; a few hundred ms of imports
         import aiohttp
         from pywebpush import WebPusher
 

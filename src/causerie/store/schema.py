@@ -252,7 +252,7 @@ labels = Table(
 
 # The GIN trigram indexes on `lower(column)` behind the inbox's search, PostgreSQL only (migration
 # 0006); SQLite has none, its search scans.
-SEARCH_INDEXES: tuple[tuple[str, Column[str]], ...] = (
+TRIGRAM_INDEXES: tuple[tuple[str, Column[str]], ...] = (
     ("ix_messages_body_trgm", messages.c.body),
     ("ix_sessions_nickname_trgm", sessions.c.nickname),
     ("ix_sessions_email_trgm", sessions.c.email),
@@ -260,11 +260,11 @@ SEARCH_INDEXES: tuple[tuple[str, Column[str]], ...] = (
 
 
 def declare_search_indexes() -> MetaData:
-    """`metadata`, with the `SEARCH_INDEXES` declared (once). They are declared when asked for,
+    """`metadata`, with the `TRIGRAM_INDEXES` declared (once). They are declared when asked for,
     by the migrations' environment and the tests that compare the schema, rather than at
     import: their options have SQLAlchemy import its PostgreSQL dialect (2.6 MiB) into every
     process, and a running server never reads them."""
-    for name, column in SEARCH_INDEXES:
+    for name, column in TRIGRAM_INDEXES:
         if any(index.name == name for index in column.table.indexes):
             continue
         Index(
