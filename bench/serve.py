@@ -22,7 +22,7 @@ from starlette.types import ASGIApp
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from causerie.logs import logging_config
-from causerie.server import uvicorn_options
+from causerie.server import collector_paused, uvicorn_options
 from causerie.settings import Settings, load_settings
 
 LOG_LEVEL = "INFO"
@@ -128,7 +128,8 @@ def main() -> None:
     parser.add_argument("--hooks", action="store_true", help="install bench.hooks (causerie)")
     args = parser.parse_args()
     apps = {"bare": bare_app, "floor": floor_app, "causerie": lambda: causerie_app(args.hooks)}
-    app = apps[args.kind]()
+    with collector_paused():  # as `causerie serve` builds its app
+        app = apps[args.kind]()
     uvicorn.run(
         app,
         host="127.0.0.1",

@@ -14,10 +14,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, MetaData, text
 from sqlalchemy.exc import IntegrityError
 
-from causerie.store.database import postgres_engine, sqlite_engine
+from causerie.store.database import sqlite_engine
 from causerie.store.migrate import head, upgrade
-from causerie.store.schema import metadata
+from causerie.store.postgres import postgres_engine
+from causerie.store.schema import declare_search_indexes
 from tests.support import empty_database, execute, is_sqlite, table_names
+
+metadata = declare_search_indexes()  # the whole declared schema, search indexes included
 
 
 @pytest.fixture

@@ -27,14 +27,17 @@ from causerie.actions.privacy import do_erase_subject
 from causerie.actions.sessions import do_open_session
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, ConversationState, PageView, Scope
-from causerie.store.database import PostgresStore, sqlite_engine
+from causerie.store.database import sqlite_engine
 from causerie.store.migrate import upgrade
+from causerie.store.postgres import PostgresStore
 from causerie.store.repositories.conversation_list import _sqlite_contains
-from causerie.store.schema import metadata
+from causerie.store.schema import declare_search_indexes
 from causerie.tokens import new_id
 from tests.conftest import ORIGIN, Harness, Site
 from tests.support import empty_database, is_sqlite, query
 from tests.test_migrations import schema_diff
+
+metadata = declare_search_indexes()  # the whole declared schema, search indexes included
 
 TRIGRAM_INDEXES = {
     "ix_messages_body_trgm": ("messages", "lower(body) gin_trgm_ops"),

@@ -53,7 +53,7 @@ from causerie.web.boundary import Boundary
 from causerie.web.cors import OriginCache, WidgetCors
 from causerie.web.lean_route import LeanRoute, add_routes
 from causerie.web.limits import BodyLimit, body_limits
-from causerie.web.mail_in import start_listener
+from causerie.web.openapi import publish_error_answers
 from causerie.web.responses import JSONResponse
 from causerie.web.sockets import IdleSweeper
 from causerie.wiring import running
@@ -110,6 +110,8 @@ async def _start_mail(rt: Runtime) -> asyncio.Server | None:
         log.warning(
             "CAUSERIE_SMTP_LISTEN is set without CAUSERIE_MAIL_DOMAIN: every mail is refused"
         )
+    from causerie.web.mail_in import start_listener  # aiosmtpd: only for a listener
+
     host, port = settings.smtp_listen
     return await start_listener(rt, host, port)
 
@@ -175,6 +177,7 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app, is_storage_failure, STORAGE_ERRORS)
+    publish_error_answers(app)
     app.state.storage_failure = is_storage_failure  # for the sockets (web/sockets.py)
     # A URL that differs by a trailing slash is not redirected: the redirect would be built
     # from the request's Host header. It answers 404 like any unknown path.

@@ -214,10 +214,7 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def serve(host: str, port: int) -> None:
     """Run the server (creates the data folder and database on first run)."""
-    import uvicorn
-
-    from causerie.app import create_app
-    from causerie.server import uvicorn_options
+    from causerie.server import collector_paused, uvicorn_options
 
     settings = _settings()
     if settings.sources.get("public_url") == "the default":
@@ -231,7 +228,13 @@ def serve(host: str, port: int) -> None:
     if setup_link is not None:
         out.print("Fresh install: create the first owner with this one-time link (valid 24 hours):")
         out.print(f"  {setup_link}", markup=False)
-    config = uvicorn.Config(create_app(settings), **uvicorn_options(settings))
+    with collector_paused():
+        import uvicorn
+
+        from causerie.app import create_app
+
+        app = create_app(settings)
+    config = uvicorn.Config(app, **uvicorn_options(settings))
     uvicorn.Server(config).run(sockets=[listening])
 
 

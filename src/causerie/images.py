@@ -6,7 +6,8 @@ profile; what is stored and served is pixels only. An image larger than `THUMBNA
 gets a WebP thumbnail. Images of more than `MAX_PIXELS` pixels are refused before they are
 decoded (decompression bombs). Synchronous and CPU-bound: callers run it in a worker thread
 (`asyncio.to_thread`), and at most `PARALLEL` run at once per process, which bounds the memory
-decoded images take.
+decoded images take. Pillow is imported at the first image (a server that receives none does
+without it).
 """
 
 from __future__ import annotations
@@ -14,18 +15,16 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from io import BytesIO
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+if TYPE_CHECKING:
+    from PIL import Image
 
 MAX_PIXELS = 40_000_000
 """The most pixels an image (all its frames together) may have: about 8000 x 5000."""
 THUMBNAIL_SIZE = 320
 THUMBNAIL_TYPE = "image/webp"
 PARALLEL = 2
-
-# Pillow's own guard, at our limit: whatever path decodes an image refuses a bomb.
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 _FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WEBP"}
 _slots = threading.BoundedSemaphore(PARALLEL)
@@ -52,6 +51,10 @@ def clean(source: IO[bytes], content_type: str, out: IO[bytes]) -> Cleaned:
     """Write to `out` the image `source` holds (of `content_type`, as sniffed), oriented and
     without metadata; refuse (`ImageRefused`) what is not a whole image of that type or is too
     large."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    # Pillow's own guard, at our limit: whatever path decodes an image refuses a bomb.
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     fmt = _FORMATS[content_type]
     with _slots:
         try:
@@ -97,6 +100,8 @@ def _save(image: Image.Image, fmt: str, out: IO[bytes]) -> None:
 
 
 def _save_animation(image: Image.Image, fmt: str, out: IO[bytes]) -> None:
+    from PIL import ImageSequence
+
     frames = [_stripped(frame.copy()) for frame in ImageSequence.Iterator(image)]
     durations = image.info.get("duration", 100)
     loop = image.info.get("loop", 0)

@@ -1,4 +1,4 @@
-"""`HttpOutbound`: the `Outbound` port over httpx, through the SSRF guard (guard.py).
+"""`HttpOutbound`: the `Outbound` port over httpx (client.py), through the SSRF guard (guard.py).
 
 One POST per call, no redirect followed (a 3xx is an answer like any other: not a success),
 no proxy from the environment, certificates verified against the name in the URL (the
@@ -9,26 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpcore
-import httpx
-
 from causerie.domain.webhooks import ANSWER_HEAD, Answer, DeliveryRefused
-from causerie.outbound.guard import GuardedBackend
+from causerie.lazy_imports import import_off_loop
 
-
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, allow_private: bool) -> None:
-        super().__init__(trust_env=False, retries=0)
-        # httpx builds its pool with the default backend; the guard must be the one that
-        # connects, so the pool is rebuilt around it with the same TLS settings.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=20,
-            keepalive_expiry=30.0,
-            network_backend=GuardedBackend(allow_private),
-        )
+if TYPE_CHECKING:
+    import httpx
 
 
 class HttpOutbound:
@@ -38,11 +26,9 @@ class HttpOutbound:
 
     def _open(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(
-                transport=_GuardedTransport(self._allow_private),
-                follow_redirects=False,
-                trust_env=False,
-            )
+            from causerie.outbound.client import guarded_client  # httpx: at first use
+
+            self._client = guarded_client(self._allow_private)
         return self._client
 
     async def post(self, url: str, headers: dict[str, str], body: bytes, seconds: float) -> Answer:
@@ -52,6 +38,7 @@ class HttpOutbound:
                 f"{scheme or 'no'} scheme: webhooks go to https:// targets "
                 "(http:// only with CAUSERIE_WEBHOOK_ALLOW_PRIVATE=true)"
             )
+        await import_off_loop("causerie.outbound.client")  # httpx: once, off the loop
         started = time.monotonic()
         headers = {**headers, "user-agent": "Causerie-Webhooks"}
         # httpx's timeout bounds each step; the contract bounds the whole answer.

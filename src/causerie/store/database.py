@@ -5,7 +5,8 @@ microseconds, less than the hop to a worker thread would, and one connection per
 transactions of the same process never wait on each other's locks. An asyncio lock keeps one
 transaction at a time on that connection. Reads that may run long go to read-only connections in
 worker threads instead (`long_read()`, store/sqlite_readers.py). PostgreSQL goes through asyncpg
-and a pool.
+and a pool (store/postgres.py, imported only for a PostgreSQL URL: SQLAlchemy's asyncio layer
+and its ORM, which it loads, weigh about 7 MiB).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Connection,
@@ -30,16 +31,17 @@ from sqlalchemy import (
     event,
     make_url,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from causerie.domain.errors import Conflict
 from causerie.private_files import make_private_database
-from causerie.store.db import Db, Params, SqliteDb
+from causerie.store.db import Params, SqliteDb
 from causerie.store.failures import is_unique_clash
-from causerie.store.search_indexes import SearchIndexKeeper
 from causerie.store.sqlite_readers import SQLITE_READERS, SqliteReaders
 from causerie.store.tx import Repositories, SqlTx
+
+if TYPE_CHECKING:
+    from causerie.store.postgres import PostgresStore
 
 log = logging.getLogger("causerie.store")
 
@@ -57,7 +59,8 @@ SQLITE_PRAGMAS = (
 )
 
 
-def _sync_url(url: str) -> str:
+def driver_url(url: str) -> str:
+    """`url` naming the driver Causerie uses: pysqlite, or asyncpg for PostgreSQL."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return str(parsed.set(drivername="sqlite+pysqlite"))
@@ -75,7 +78,7 @@ def _add_functions(dbapi_connection: Any) -> None:
 
 def sqlite_engine(url: str) -> Engine:
     """A sync engine with Causerie's pragmas and explicit BEGIN (pysqlite's own is unreliable)."""
-    parsed = make_url(_sync_url(url))
+    parsed = make_url(driver_url(url))
     if parsed.database and parsed.database != ":memory:":
         make_private_database(Path(parsed.database))
     engine = create_engine(parsed, poolclass=StaticPool, connect_args={"check_same_thread": False})
@@ -105,7 +108,7 @@ def sqlite_read_engine(url: str, connections: int = SQLITE_READERS) -> Engine:
     """An engine of read-only connections to the same file, for `SqliteReaders`: the same
     functions as the writer's (`lower`), and a snapshot per read (`BEGIN` ... `ROLLBACK`)."""
     engine = create_engine(
-        make_url(_sync_url(url)),
+        make_url(driver_url(url)),
         pool_size=connections,
         max_overflow=0,
         connect_args={"check_same_thread": False},
@@ -125,18 +128,6 @@ def sqlite_read_engine(url: str, connections: int = SQLITE_READERS) -> Engine:
         connection.exec_driver_sql("BEGIN")
 
     return engine
-
-
-# Connections kept open per process. None beyond: SQLAlchemy closes an overflow connection as soon
-# as it is returned, so under a sustained burst every transaction above the pool's size would
-# start a new PostgreSQL backend; with a fixed pool the extra ones wait their turn instead
-# (about 10% more relayed messages per second, docs/performance.md). A transaction never holds
-# two connections, so waiting cannot deadlock.
-POSTGRES_POOL_SIZE = 20
-
-
-def postgres_engine(url: str, pool_size: int = POSTGRES_POOL_SIZE) -> AsyncEngine:
-    return create_async_engine(_sync_url(url), pool_size=pool_size, max_overflow=0)
 
 
 class SqliteStore:
@@ -211,7 +202,7 @@ class SqliteStore:
                 self._raw.execute("ROLLBACK TO causerie_member")
                 self._raw.execute("RELEASE causerie_member")
                 if is_unique_clash(exc):
-                    raise _clash() from exc
+                    raise clash() from exc
                 raise
             self._raw.execute("RELEASE causerie_member")
         finally:
@@ -383,50 +374,7 @@ class _SqliteRead(contextlib.AbstractAsyncContextManager[SqlTx]):
             store._lock.release()
 
 
-class PostgresStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self.search_indexes = SearchIndexKeeper(engine)
-
-    @asynccontextmanager
-    async def transaction(self, durable: bool = True) -> AsyncIterator[SqlTx]:
-        try:
-            async with self.engine.begin() as conn:
-                if not durable:
-                    # Acknowledged when committed in memory; flushed by the WAL writer shortly
-                    # after.
-                    await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-                tx = SqlTx(Repositories(Db(conn.execute, "postgresql")))
-                yield tx
-        except Exception as exc:
-            if is_unique_clash(exc):
-                raise _clash() from exc
-            raise
-        tx.committed()
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[SqlTx]:
-        async with self.engine.connect() as conn:
-            yield SqlTx(Repositories(Db(conn.execute, "postgresql")))
-
-    def long_read(self) -> contextlib.AbstractAsyncContextManager[SqlTx]:
-        """`Store.long_read`: a pooled connection, as `read()`; asyncpg never holds the loop
-        while PostgreSQL works."""
-        return self.read()
-
-    async def after_purge(self) -> None:
-        # Deleted rows leave the table files at VACUUM (autovacuum's schedule); the keys of their
-        # text stay in the search's trigram indexes until the `search.reindex` job rebuilds them.
-        return None
-
-    async def rebuild_search_indexes(self) -> list[str]:
-        return await self.search_indexes.rebuild_stale()
-
-    async def close(self) -> None:
-        await self.engine.dispose()
-
-
-def _clash() -> Conflict:
+def clash() -> Conflict:
     """A unique key another writer took between this transaction's check and its write: nothing
     was changed, and trying again sees the other's row (docs/api.md, "Errors")."""
     log.info("a transaction lost a race for a unique key; answered 409 conflict")
@@ -436,4 +384,6 @@ def _clash() -> Conflict:
 def open_store(url: str) -> SqliteStore | PostgresStore:
     if make_url(url).get_backend_name() == "sqlite":
         return SqliteStore(sqlite_engine(url))
+    from causerie.store.postgres import PostgresStore, postgres_engine
+
     return PostgresStore(postgres_engine(url))

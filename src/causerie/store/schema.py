@@ -1,4 +1,5 @@
-"""The tables. Migrations in `migrations/versions` must produce exactly this (tests compare them).
+"""The tables. Migrations in `migrations/versions` must produce exactly this, search indexes
+included (`declare_search_indexes`; tests compare them).
 
 Personal data lives in `sessions` (IP, user agent, page, profile) and `messages` (bodies);
 docs/privacy.md lists each field with its purpose and retention.
@@ -249,20 +250,30 @@ labels = Table(
 )
 
 
-def _trigram_index(name: str, column: Column[str]) -> None:
-    """A PostgreSQL-only GIN trigram index on `lower(column)`, behind the inbox's search
-    (migration 0006); SQLite has none (`ddl_if`), its search scans."""
-    Index(
-        name,
-        func.lower(column).label(column.name),
-        postgresql_using="gin",
-        postgresql_ops={column.name: "gin_trgm_ops"},
-    ).ddl_if(dialect="postgresql")
+# The GIN trigram indexes on `lower(column)` behind the inbox's search, PostgreSQL only (migration
+# 0006); SQLite has none, its search scans.
+TRIGRAM_INDEXES: tuple[tuple[str, Column[str]], ...] = (
+    ("ix_messages_body_trgm", messages.c.body),
+    ("ix_sessions_nickname_trgm", sessions.c.nickname),
+    ("ix_sessions_email_trgm", sessions.c.email),
+)
 
 
-_trigram_index("ix_messages_body_trgm", messages.c.body)
-_trigram_index("ix_sessions_nickname_trgm", sessions.c.nickname)
-_trigram_index("ix_sessions_email_trgm", sessions.c.email)
+def declare_search_indexes() -> MetaData:
+    """`metadata`, with the `TRIGRAM_INDEXES` declared (once). They are declared when asked for,
+    by the migrations' environment and the tests that compare the schema, rather than at
+    import: their options have SQLAlchemy import its PostgreSQL dialect (2.6 MiB) into every
+    process, and a running server never reads them."""
+    for name, column in TRIGRAM_INDEXES:
+        if any(index.name == name for index in column.table.indexes):
+            continue
+        Index(
+            name,
+            func.lower(column).label(column.name),
+            postgresql_using="gin",
+            postgresql_ops={column.name: "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql")
+    return metadata
 
 
 audit_log = Table(

@@ -14,11 +14,18 @@ from __future__ import annotations
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from causerie.store.schema import TRIGRAM_INDEXES
+
+
+def _by_table() -> dict[str, tuple[str, ...]]:
+    found: dict[str, tuple[str, ...]] = {}
+    for name, column in TRIGRAM_INDEXES:
+        found[column.table.name] = (*found.get(column.table.name, ()), name)
+    return found
+
+
 # The trigram indexes of migration 0006, by the table whose deletions leave keys in them.
-SEARCH_INDEXES: dict[str, tuple[str, ...]] = {
-    "messages": ("ix_messages_body_trgm",),
-    "sessions": ("ix_sessions_nickname_trgm", "ix_sessions_email_trgm"),
-}
+SEARCH_INDEXES = _by_table()
 
 # Rows deleted from each table since the server's statistics began: a table whose count has not
 # moved since the last rebuild lost no row, and its indexes hold no key of a deleted one.

@@ -3,17 +3,16 @@
 Building a SQLAlchemy statement costs five times more than executing a built one, so the queries
 run on every chatbox load, message and event are constructed here at import, with bind
 parameters, each with the codec that reads its rows (store/codec.py); each database compiles
-them once (store/db.py). Upserts differ by dialect: one of each.
+them once (store/db.py). Upserts differ by dialect: one of each, built at its first use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import BigInteger, and_, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from causerie.domain.models import (
     Conversation,
@@ -25,7 +24,7 @@ from causerie.domain.models import (
 )
 from causerie.store import codec
 from causerie.store.codec import SESSION_COLUMNS, Codec
-from causerie.store.db import Prepared, Query
+from causerie.store.db import Prepared, Query, dialect_insert
 from causerie.store.schema import (
     conversations,
     events,
@@ -279,4 +278,7 @@ class _Upserts:
         return _bump_streams(self._insert, count)
 
 
-BY_DIALECT = {"sqlite": _Upserts(sqlite.insert), "postgresql": _Upserts(postgresql.insert)}
+@cache
+def upserts(dialect: str) -> _Upserts:
+    """The upserts of `dialect`, built at its first use."""
+    return _Upserts(dialect_insert(dialect))

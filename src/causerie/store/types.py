@@ -6,13 +6,29 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Dialect, Integer, TypeDecorator
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.types import JSON
+from sqlalchemy.types import JSON, TypeEngine
 
 # SQLite only makes INTEGER PRIMARY KEY an alias of the rowid (and so autoincrementing).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
-Json = JSON().with_variant(JSONB(), "postgresql")
+
+class JsonType(TypeDecorator[Any]):
+    """JSON on SQLite, JSONB on PostgreSQL. A decorator rather than `with_variant(JSONB())`,
+    which would import SQLAlchemy's PostgreSQL dialect (and its drivers' modules, 2.6 MiB) into
+    a server on SQLite."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
+Json = JsonType()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

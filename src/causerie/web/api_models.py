@@ -2,9 +2,11 @@
 
 Responses are declared so the OpenAPI document says exactly what comes back; the serialisers in
 `domain/wire.py` and `web/api_json.py` produce them.
-"""
 
-from __future__ import annotations
+Annotations here are evaluated as the classes are made (no `from __future__ import annotations`):
+as strings, pydantic would compile and evaluate each field's annotation at start, a quarter of
+this module's import time (docs/performance.md, "Lighter at rest").
+"""
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -42,19 +44,25 @@ class ErrorOut(Out):
     error: ErrorDetail
 
 
+# The error answers every route may give: (status, name, description). Declared once, as
+# components of the OpenAPI document (`components/responses`, web/openapi.py), which each route
+# references: a `model` per answer would have FastAPI build a pydantic field for each answer of
+# each route at start (about 900 of them; docs/performance.md).
+ERROR_ANSWERS: tuple[tuple[int, str, str], ...] = (
+    (400, "BadRequest", "The body is not JSON"),
+    (401, "Unauthenticated", "No credential, or an unknown or expired one"),
+    (403, "Forbidden", "The role, the token's scope or the CSRF token does not allow it"),
+    (404, "NotFound", "Unknown id, or an object of a website the caller does not belong to"),
+    (409, "Conflict", "The change would break a rule"),
+    (413, "TooLarge", "The body is too large"),
+    (422, "Invalid", "Wrong fields; the message names the field first"),
+    (429, "RateLimited", "Too many attempts; see Retry-After"),
+    (503, "Unavailable", "A shared service or the database cannot answer now; see Retry-After"),
+)
+ERROR_RESPONSES_REF = "#/components/responses/"
+# The routers' `responses`: a route's own entry for a status replaces the shared one.
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorOut, "description": description}
-    for status, description in (
-        (400, "The body is not JSON"),
-        (401, "No credential, or an unknown or expired one"),
-        (403, "The role, the token's scope or the CSRF token does not allow it"),
-        (404, "Unknown id, or an object of a website the caller does not belong to"),
-        (409, "The change would break a rule"),
-        (413, "The body is too large"),
-        (422, "Wrong fields; the message names the field first"),
-        (429, "Too many attempts; see Retry-After"),
-        (503, "A shared service or the database cannot answer now; see Retry-After"),
-    )
+    status: {"$ref": ERROR_RESPONSES_REF + name} for status, name, _ in ERROR_ANSWERS
 }
 
 

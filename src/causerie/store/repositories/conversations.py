@@ -36,7 +36,7 @@ class SqlConversations(SqlRepository):
 
     async def insert(self, conversation: Conversation) -> bool:
         inserted = await self._db.write(
-            statements.BY_DIALECT[self._db.dialect].insert_conversation,
+            statements.upserts(self._db.dialect).insert_conversation,
             {
                 "id": conversation.id,
                 "website_id": conversation.website_id,

@@ -56,7 +56,7 @@ class SqlEvents(SqlRepository):
             params.update(
                 {f"stream{i}": stream, f"step{i}": steps[stream], f"session{i}": owners[stream]}
             )
-        bump = statements.BY_DIALECT[self._db.dialect].bump_streams(len(steps))
+        bump = statements.upserts(self._db.dialect).bump_streams(len(steps))
         return dict(await self._db.fetch_all(bump, params))
 
     async def list_after(self, stream: str, after: int, limit: int) -> list[StoredEvent]:

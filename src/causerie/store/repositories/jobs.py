@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Executable, Result, Row, and_, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from causerie.domain.jobs import Job, JobState
+from causerie.store.db import dialect_insert
 from causerie.store.schema import jobs
 
 Execute = Callable[[Executable], Awaitable[Result[Any]]]
@@ -47,7 +47,7 @@ def _claimed(job_id: str, attempts: int) -> Any:
 class SqlJobs:
     def __init__(self, execute: Execute, dialect: str) -> None:
         self._execute = execute
-        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self._insert = dialect_insert(dialect)
 
     async def enqueue(self, job: Job) -> str:
         inserted = await self._execute(

@@ -17,7 +17,7 @@ class SqlMessages(SqlRepository):
 
     async def insert(self, message: Message) -> bool:
         inserted = await self._db.write(
-            statements.BY_DIALECT[self._db.dialect].insert_message,
+            statements.upserts(self._db.dialect).insert_message,
             {
                 "id": message.id,
                 "conversation_id": message.conversation_id,

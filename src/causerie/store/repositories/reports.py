@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Mapping
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from causerie.domain.reports import (
     COUNTS,
@@ -26,7 +25,7 @@ from causerie.domain.reports import (
     Summary,
 )
 from causerie.store import codec
-from causerie.store.db import Prepared, Query, SqlRepository
+from causerie.store.db import Prepared, Query, SqlRepository, dialect_insert
 from causerie.store.schema import (
     conversations,
     messages,
@@ -81,8 +80,13 @@ def _save_facts(insert: Any) -> Prepared:
     )
 
 
-_ADD = {"sqlite": _add(sqlite.insert), "postgresql": _add(postgresql.insert)}
-_SAVE_FACTS = {"sqlite": _save_facts(sqlite.insert), "postgresql": _save_facts(postgresql.insert)}
+@cache
+def _upserts(dialect: str) -> tuple[Prepared, Prepared]:
+    """(add to an hour's counts, save a conversation's facts) on `dialect`, built at first use."""
+    insert = dialect_insert(dialect)
+    return _add(insert), _save_facts(insert)
+
+
 _SET_HISTOGRAMS = Prepared(
     update(report_hours)
     .where(_WHERE_ROW)
@@ -125,7 +129,7 @@ class SqlReports(SqlRepository):
     async def add(self, website_id: str, row: HourRow) -> None:
         params = {"w": website_id, "d": row.dimension.value, "k": row.key, "h": row.hour}
         counts = {f"n_{name}": row.counts.get(name, 0) for name in COUNTS}
-        await self._db.write(_ADD[self._db.dialect], {**params, **counts})
+        await self._db.write(_upserts(self._db.dialect)[0], {**params, **counts})
         if not any(row.durations.values()):
             return
         found = await self._db.fetch_one(_HISTOGRAMS, params)
@@ -202,7 +206,7 @@ class SqlReports(SqlRepository):
 
     async def save_facts(self, facts: ConversationFacts) -> None:
         await self._db.write(
-            _SAVE_FACTS[self._db.dialect],
+            _upserts(self._db.dialect)[1],
             {name: getattr(facts, name) for name in _FACT_COLUMNS},
         )
 

@@ -16,7 +16,7 @@ class SqlStats(SqlRepository):
 
     async def count_network(self, network: str, day: date, *, sessions: int, messages: int) -> None:
         await self._db.write(
-            statements.BY_DIALECT[self._db.dialect].count_network,
+            statements.upserts(self._db.dialect).count_network,
             {
                 "n_network": network,
                 "n_day": day,

@@ -1,0 +1,97 @@
+"""A server on SQLite, with neither Redis, mail, push nor webhooks in use yet, starts and answers
+without the libraries only those need: each adapter imports its own at first use
+(docs/performance.md, "Lighter at rest"). The check reads `sys.modules` of a fresh process that
+built the app, started it on a migrated database and answered a request; it times nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from causerie.store.migrate import upgrade
+from tests.support import CLI_TIMEOUT, cli_env
+
+# Imported at first use only: by push, webhooks, images, the mail listener and sender, a
+# PostgreSQL store, Redis, an S3 file store, a password; Alembic only when a migration is due.
+NOT_AT_START = (
+    "PIL",
+    "aiohttp",
+    "cryptography",
+    "pywebpush",
+    "py_vapid",
+    "httpx",
+    "aiosmtpd",
+    "aiosmtplib",
+    "alembic",
+    "asyncpg",
+    "redis",
+    "obstore",
+    "argon2",
+    "sqlalchemy.ext.asyncio",
+    "sqlalchemy.orm",
+    "sqlalchemy.dialects.postgresql",
+)
+
+_SERVER = """
+import asyncio, json, sys
+
+from causerie.app import create_app
+from causerie.settings import load_settings
+
+app = create_app(load_settings())
+
+
+async def status(path):
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
+        "query_string": b"", "headers": [(b"host", b"127.0.0.1")],
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+    }
+    await app(scope, receive, send)
+    return sent[0]["status"]
+
+
+async def serve():
+    async with app.router.lifespan_context(app):
+        return await status("/api/health")
+
+
+answered = asyncio.run(serve())
+print(json.dumps({"status": answered, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_a_server_on_sqlite_starts_without_the_libraries_of_unused_adapters(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'causerie.db'}"
+    asyncio.run(upgrade(url))  # as a restarted server finds its database
+    done = subprocess.run(
+        [sys.executable, "-c", _SERVER],
+        env=cli_env(tmp_path / "data", url),
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["status"] == 200
+    modules = set(found["modules"])
+    assert {"causerie.app", "fastapi", "sqlalchemy"} <= modules  # the check sees imports
+    loaded = sorted(
+        name for name in NOT_AT_START if any(m == name or m.startswith(name + ".") for m in modules)
+    )
+    assert loaded == []
