@@ -54,3 +54,6 @@ class Runtime:
     # Chatbox loads counted on this node, per (website, UTC hour), until added to the
     # reports' rollups (actions/reports.py `do_flush_loads`).
     report_loads: dict[tuple[str, datetime], int] = field(default_factory=dict)
+    # The shield's counts not yet handed to `aggregates`, per (network, metric, window index):
+    # (count, time of the latest). actions/shield.py `count`.
+    shield_counts: dict[tuple[str, str, int], tuple[int, datetime]] = field(default_factory=dict)
