@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from causerie.web.errors import ApiError, describe_validation
-from causerie.web.wire_values import scan_of
+from causerie.web.wire_values import new_scan
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -23,7 +23,7 @@ async def parse_body(request: Request, model: type[M]) -> M:
 def parse_json(raw: bytes, model: type[M]) -> M:
     """`raw` read into `model`; `ApiError` 400 if it is not JSON, 422 if it does not fit."""
     try:
-        return model.model_validate_json(raw, context=scan_of(raw))
+        return model.model_validate_json(raw, context=new_scan())
     except ValidationError as exc:
         errors = exc.errors()
         if any(e["type"] == "json_invalid" for e in errors):
