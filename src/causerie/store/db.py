@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+import orjson
 from sqlalchemy import JSON, Executable, Result, Row
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -40,7 +41,16 @@ def _utc_datetime(text: str) -> datetime:
 
 
 def _json(text: str) -> Any:
-    return {} if text == "{}" else json.loads(text)  # most sessions' data: no parser to run
+    if text == "{}":  # most sessions' data: no parser to run
+        return {}
+    # orjson: a tenth of `json.loads`'s time (a website's origins: 0.3 against 3 µs), and the
+    # same values as SQLAlchemy's reader (`json.loads`) for what the store holds: the wire rules
+    # keep numbers finite and within ±2**53. Past them: NaN, which orjson refuses, is read by
+    # `json.loads` here too; an integer past 64 bits would come back a float.
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _result_processor(type_: Any) -> Convert | None:
