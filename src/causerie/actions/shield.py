@@ -97,7 +97,7 @@ def count(
 
     Counts wait in `rt.shield_counts`, summed per network, metric and window, for one task that
     hands them to the aggregates: the requests of a loop's turn share it rather than each
-    starting its own (a task per chatbox load cost about a tenth of a renewal)."""
+    starting its own (a task per chatbox load cost about a twentieth of a renewal)."""
     if not ip:
         return
     try:
