@@ -52,6 +52,11 @@ def _router(route_class: type[APIRoute]) -> APIRouter:
             raise NotFound("no such item", "item_not_found")
         return JSONResponse({"item": item_id, "who": [first, again], "n": n})
 
+    @router.get("/named/{name}/{n}")
+    async def named(name: str, n: int) -> JSONResponse:
+        # `name`: a plain text, taken as routing decoded it; `n` still validated
+        return JSONResponse({"name": name, "n": n})
+
     @router.get("/nested")
     async def with_nested(name: Annotated[str, Depends(nested)]) -> JSONResponse:
         return JSONResponse({"name": name})
@@ -82,7 +87,12 @@ def _get(app: FastAPI, path: str, **headers: str) -> httpx.Response:
 def test_only_routes_whose_signature_allows_it_are_lean() -> None:
     lean = {r.path: r.lean for r in _app(LeanRoute).routes if isinstance(r, LeanRoute)}
     # A dependency with a dependency of its own, or a response model: FastAPI's handling.
-    assert lean == {"/t/items/{item_id}": True, "/t/nested": False, "/t/model": False}
+    assert lean == {
+        "/t/items/{item_id}": True,
+        "/t/named/{name}/{n}": True,
+        "/t/nested": False,
+        "/t/model": False,
+    }
 
 
 @pytest.mark.parametrize(
@@ -94,6 +104,8 @@ def test_only_routes_whose_signature_allows_it_are_lean() -> None:
         ("/t/items/abc?n=0", {}),  # the query parameter's: 422
         ("/t/items/abc?n=x", {}),
         ("/t/items/gone", {}),  # an action's refusal, mapped by the app's handlers: 404
+        ("/t/named/caf%C3%A9%20au%20lait/2", {}),
+        ("/t/named/x/two", {}),  # a plain text beside a refused integer: 422 for the integer
         ("/t/nested", {"x-who": "bob"}),
         ("/t/model", {}),
     ],

@@ -298,6 +298,39 @@ def test_token_buckets_per_address_network_website_session_upload_and_login(
     harness.run(check_login_rate(rt, "192.0.2.77"))
 
 
+def test_p18_counts_of_one_turn_share_one_task_and_every_one_is_kept(
+    make_harness: Callable[..., tuple[Harness, str]], clock: ManualClock
+) -> None:
+    harness, _ = make_harness()
+    rt, other = harness.rt, "198.51.100.7"
+
+    async def burst() -> tuple[int, list[tuple[str, str, int]]]:
+        for ip in [OFFICE] * 5 + [other] * 3 + ["not an address", ""]:
+            shield.count(rt, ip, "loads")
+        shield.count(rt, other, "sessions", 2)
+        started = sum(1 for task in shield._tasks if not task.done())
+        await shield.flushed()
+        now = clock.now()
+        rows = await rt.aggregates.read(now - timedelta(hours=1), now)
+        return started, [(network, metric, n) for _, network, metric, n in rows]
+
+    started, rows = harness.run(burst())
+    assert started == 1
+    secret = harness.settings.secret_key
+    assert sorted(rows) == sorted(
+        [
+            (network_key(secret, OFFICE), "loads", 5),
+            (network_key(secret, other), "loads", 3),
+            (network_key(secret, other), "sessions", 2),
+        ]
+    )
+    # And again, in a later turn: a new task takes them.
+    harness.run(burst())
+    now = clock.now()
+    totals = harness.run(rt.aggregates.read(now - timedelta(hours=1), now))
+    assert sorted(n for *_, n in totals) == [4, 6, 10]
+
+
 def test_leading_zero_bits() -> None:
     assert leading_zero_bits(b"\x00\x00\x01") == 23
     assert leading_zero_bits(b"\x80") == 0

@@ -7,9 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from cachetools import TTLCache
-
-from causerie.caching import ttl_cache
+from causerie.caching import TtlCache, ttl_cache
 from causerie.clock import Clock
 from causerie.domain.mail import Mailer
 from causerie.domain.models import Website
@@ -44,13 +42,16 @@ class Runtime:
     outbound: Outbound
     plugins: Plugins
     aggregates: Aggregates
-    websites: TTLCache[str, Website] = field(
+    websites: TtlCache[str, Website] = field(
         default_factory=lambda: ttl_cache(WEBSITE_CACHE_SECONDS)
     )
     # The block rules holding on each website (its own and the server-wide ones).
-    block_rules: TTLCache[str, tuple[BlockRule, ...]] = field(
+    block_rules: TtlCache[str, tuple[BlockRule, ...]] = field(
         default_factory=lambda: ttl_cache(WEBSITE_CACHE_SECONDS)
     )
     # Chatbox loads counted on this node, per (website, UTC hour), until added to the
     # reports' rollups (actions/reports.py `do_flush_loads`).
     report_loads: dict[tuple[str, datetime], int] = field(default_factory=dict)
+    # The shield's counts not yet handed to `aggregates`, per (network, metric, window index):
+    # (count, time of the latest). actions/shield.py `count`.
+    shield_counts: dict[tuple[str, str, int], tuple[int, datetime]] = field(default_factory=dict)

@@ -117,9 +117,10 @@ async def note_rating(
     await _add(tx, website_id, changes(at, operator_id, counts))
 
 
-def note_load(rt: Runtime, website_id: str) -> None:
-    """A chatbox load: counted in this node's memory until the next `do_flush_loads`."""
-    key = (website_id, hour_of(rt.clock.now()))
+def note_load(rt: Runtime, website_id: str, now: datetime | None = None) -> None:
+    """A chatbox load (at `now`, the clock's by default): counted in this node's memory until
+    the next `do_flush_loads`."""
+    key = (website_id, hour_of(rt.clock.now() if now is None else now))
     rt.report_loads[key] = rt.report_loads.get(key, 0) + 1
 
 

@@ -102,11 +102,11 @@ async def do_open_session(
         if session is not None and not is_expired(session, now, rt.settings.temporary_session_ttl):
             renewed = await _renewed(tx, token or "", session, website)
 
-    shield.count(rt, ip, "loads")
+    shield.count(rt, ip, "loads", now=now)
     if renewed is not None:
         assert renewed.session is not None
         await shield.check_rules(
-            rt, website_id, ip=ip, user_agent=page.user_agent, email=renewed.session.email
+            rt, website_id, ip=ip, user_agent=page.user_agent, email=renewed.session.email, now=now
         )
         visit = visit_changes(renewed.session, page, ip, now)
         if visit:
@@ -117,7 +117,7 @@ async def do_open_session(
                     ip=visit.ip,
                     page=visit.page,
                 )
-        note_load(rt, website_id)
+        note_load(rt, website_id, now)
         return renewed
 
     await shield.check_rules(rt, website_id, ip=ip, user_agent=page.user_agent)
@@ -133,8 +133,8 @@ async def do_open_session(
         await tx.sessions.insert(created, hash_token(new_token_))
         await count_network_day(rt, tx, ip, now.date(), sessions=1, messages=0)
         await note_session_created(tx, website_id, now)
-    shield.count(rt, ip, "sessions")
-    note_load(rt, website_id)
+    shield.count(rt, ip, "sessions", now=now)
+    note_load(rt, website_id, now)
     return OpenedSession(new_token_, created, website, [], created=True)
 
 

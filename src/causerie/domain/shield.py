@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from causerie.domain.networks import network_of
 
@@ -32,7 +33,11 @@ AGGREGATE_WINDOW = timedelta(minutes=10)
 def network_key(secret_key: str, ip: str) -> str:
     """The network of `ip` (IPv4 /24, IPv6 /48) as a keyed hash: stable on this server, meaning
     nothing without its secret key, and never the address. What every aggregate is keyed by."""
-    network = network_of(ip)
+    return _network_hash(secret_key, network_of(ip))
+
+
+@lru_cache(maxsize=4096)  # every chatbox load counts its network: the same few, hashed once
+def _network_hash(secret_key: str, network: str) -> str:
     version = 6 if ":" in network else 4
     return f"v{version}-{hmac_hex(secret_key, 'network', network)[:21]}"
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+import orjson
 from sqlalchemy import JSON, Executable, Result, Row
 from sqlalchemy.dialects import sqlite
 
@@ -44,12 +45,22 @@ def dialect_insert(dialect: str) -> Callable[..., Any]:
 
 
 def _utc_datetime(text: str) -> datetime:
-    # As `UTCDateTime` stores them on SQLite: ISO text in UTC, without an offset.
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    # As `UTCDateTime` stores them on SQLite: ISO text in UTC, without an offset. Parsed with
+    # the offset appended: 0.25 µs, against 1.25 for parsing then `.replace(tzinfo=UTC)`.
+    return datetime.fromisoformat(text + "+00:00")
 
 
 def _json(text: str) -> Any:
-    return {} if text == "{}" else json.loads(text)  # most sessions' data: no parser to run
+    if text == "{}":  # most sessions' data: no parser to run
+        return {}
+    # orjson: a tenth of `json.loads`'s time (a website's origins: 0.3 against 3 µs), and the
+    # same values as SQLAlchemy's reader (`json.loads`) for what the store holds: the wire rules
+    # keep numbers finite and within ±2**53. Past them: NaN, which orjson refuses, is read by
+    # `json.loads` here too; an integer past 64 bits would come back a float.
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _result_processor(type_: Any) -> Convert | None:
