@@ -82,10 +82,12 @@ class NameIn(Strict):
 
 
 class MePatch(Strict):
-    """`PATCH /api/v1/me`: the display name, notification preferences, or both."""
+    """`PATCH /api/v1/me`: the display name, notification preferences, the inbox's language (a
+    code of domain/languages.py LANGUAGES; null: the browser's), or several of them."""
 
     name: str | None = Field(default=None, max_length=200)
     notification_preferences: dict[str, StrictBool] | None = None
+    language: str | None = Field(default=None, max_length=8)
 
 
 class PasswordIn(Strict):
@@ -117,11 +119,13 @@ class MeOut(Out):
     via: Literal["cookie", "token"]
     # domain/mail.py NOTIFICATION_PREFERENCES: each name, true or false
     notification_preferences: dict[str, bool]
+    language: str | None  # domain/languages.py LANGUAGES; null: the browser's
 
 
 class MePatchOut(Out):
     operator: OperatorOut
     notification_preferences: dict[str, bool]
+    language: str | None
 
 
 class MailFailureOut(Out):
