@@ -223,7 +223,7 @@ function renderVisitorsOnline(details) {
     },
     el("span", { class: "dot", "aria-hidden": "true" }),
     el("span", { class: "visitor-page", text: v.page_title || v.page_url || t("list.unknownPage") }),
-    el("span", { class: "since", text: v.since ? `since ${shortTime(v.since)}` : "" }))));
+    el("span", { class: "since", text: v.since ? t("list.since", { time: shortTime(v.since) }) : "" }))));
   replace(details,
     el("summary", { text: t("list.visitorsOnlineNowCount", { n: online.length }) }),
     items.length ? el("ul", { class: "plain visitors-list", "aria-label": t("list.visitorsOnlineNow") }, items)

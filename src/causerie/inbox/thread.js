@@ -62,8 +62,8 @@ function render(container) {
 }
 
 export function shortcutsHelp() {
-  const keys = [["j / ↓", t("thread.keyNext")], ["k / ↑", t("thread.keyPrevious")], ["Enter", t("thread.keyOpen")],
-    [t("thread.esc"), t("thread.keyBack")], ["/", t("thread.keySearch")], ["Enter", t("thread.sendShiftEnterNew")],
+  const keys = [["j / ↓", t("thread.keyNext")], ["k / ↑", t("thread.keyPrevious")], [t("thread.keyEnter"), t("thread.keyOpen")],
+    [t("thread.esc"), t("thread.keyBack")], ["/", t("thread.keySearch")], [t("thread.keyEnter"), t("thread.sendShiftEnterNew")],
     [t("thread.keySlashInReply"), t("thread.keyReplies")], ["l", t("thread.keyLabels")], [t("thread.ctrlKK"), t("thread.keyPalette")]];
   return el("dl", { class: "shortcuts", "aria-label": t("thread.keyboardShortcuts") },
     keys.map(([k, v]) => [el("dt", {}, el("kbd", { text: k })), el("dd", { text: v })]));
