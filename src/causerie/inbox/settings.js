@@ -408,8 +408,8 @@ async function accountPage(content) {
     try {
       const data = await api.patch("/me", { language: language.value || null });
       state.me.language = data.language;
+      setLanguage(data.language); // the page is built again in it: the toast says so in it
       toast(t("settings.languageSaved"));
-      setLanguage(data.language);
     } catch (failure) {
       toast(failure.message, "error");
     }

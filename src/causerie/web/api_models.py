@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 
+from causerie.domain.languages import EventLine
 from causerie.domain.retention import WEBSITE_RULES
 from causerie.domain.teams import CAPACITY_MAX, DEFAULT_CAPACITY, MEMBERS_MAX
 from causerie.domain.teams import NAME_MAX as TEAM_NAME_MAX
@@ -320,6 +321,17 @@ class FileOut(Out):
     expired: bool = False
 
 
+class EventLineOut(Out):
+    """An event line's kind and parameters (domain/languages.py): `transferred` has `to` (an
+    operator's or a team's name) and `by` (who transferred, absent for an integration);
+    `auto_resolved` has `minutes`."""
+
+    kind: EventLine
+    to: str | None = None
+    by: str | None = None
+    minutes: int | None = None
+
+
 class MessageOut(Out):
     id: str
     conversation_id: str
@@ -330,6 +342,7 @@ class MessageOut(Out):
     created_at: str | None
     operator: MessageOperator | None = None
     file: FileOut | None = None
+    event: EventLineOut | None = None  # event lines only; absent on rows stored before (0017)
 
 
 class VisitorRef(Out):
