@@ -38,6 +38,7 @@ from causerie.domain.models import Actor, ConversationState, MessageType, PageVi
 from causerie.domain.ports import Tx, agent_connection_id
 from causerie.domain.ratings import Rating
 from causerie.domain.teams import Seat, Team, TeamMode
+from causerie.domain.wire import message_json
 from causerie.runtime import Runtime
 from causerie.wiring import build_runtime, close_runtime, start_runtime
 from tests.conftest import ORIGIN, Harness, Site
@@ -214,6 +215,11 @@ def test_transfer_to_an_operator_or_a_team_leaves_an_agents_only_line(
     assert len(lines) == 2 and all(m.operator_id == site.operator_ids["agent"] for m in lines)
     assert lines[0].body.startswith("Transferred to ") and " by " in lines[0].body
     assert lines[1].body.startswith("Transferred to Billing by ")
+    # Stored as a kind and its parameters, which the inbox words in its reader's language.
+    agent_name = lines[1].operator_name
+    assert lines[1].event == {"kind": "transferred", "to": "Billing", "by": agent_name}
+    assert lines[0].event is not None and lines[0].event["kind"] == "transferred"
+    assert message_json(lines[1])["event"] == lines[1].event
     seen = harness.run(
         get_visitor_messages(harness.rt, token=token, origin=ORIGIN, before=None, limit=50)
     )
@@ -415,6 +421,7 @@ def test_auto_resolve_after_the_website_period_and_reopen_on_a_visitor_message(
     assert thread.conversation.state is ConversationState.RESOLVED
     assert thread.messages[-1].type is MessageType.EVENT
     assert "30 minutes" in thread.messages[-1].body
+    assert thread.messages[-1].event == {"kind": "auto_resolved", "minutes": 30}
     harness.run(
         do_send_session_message(harness.rt, session_id, client_id="again", body="Still there?")
     )

@@ -11,6 +11,7 @@ import pytest
 from pydantic import BaseModel
 
 from causerie.domain.labels import Label
+from causerie.domain.languages import auto_resolved_line, transferred_line
 from causerie.domain.models import (
     ApiToken,
     Attachment,
@@ -58,6 +59,12 @@ EXPIRED = Message(
     "m4", "c1", Author.OPERATOR, MessageType.FILE, "a.pdf", "file:f2", NOW, "op1", "Ada",
     Attachment("f2", "a.pdf", 10, "application/pdf", has_thumbnail=False, expired=True),
 )  # fmt: skip
+TRANSFERRED, TRANSFERRED_BODY = transferred_line("Billing", "Ada")
+TRANSFER = Message(
+    "m5", "c1", Author.SYSTEM, MessageType.EVENT, TRANSFERRED_BODY, "transfer:x", NOW, "op1", "Ada",
+    event=TRANSFERRED,
+)  # fmt: skip
+AUTO_RESOLVED, _ = auto_resolved_line(30)
 CONVERSATION = Conversation(
     "c1", "w1", "s1", ConversationState.OPEN, "op1", NOW, NOW, NOW, 1, 2, "m1", "m2", ("l1",)
 )
@@ -73,6 +80,10 @@ CASES: list[tuple[str, dict[str, Any], type[BaseModel]]] = [
     ("message with an image", message_json(FILE), api_models.MessageOut),
     ("message with a file, visitor", message_json(FILE, for_visitor=True), api_models.MessageOut),
     ("message with an expired file", message_json(EXPIRED), api_models.MessageOut),
+    ("an event line", message_json(TRANSFER), api_models.MessageOut),
+    ("a transfer's kind", TRANSFERRED, api_models.EventLineOut),
+    ("a transfer's kind, by no one", transferred_line("Billing", None)[0], api_models.EventLineOut),
+    ("an automatic resolution's kind", AUTO_RESOLVED, api_models.EventLineOut),
     (
         "conversation",
         conversation_json(CONVERSATION, for_visitor=False),

@@ -201,6 +201,25 @@ async def do_rename(rt: Runtime, actor: Actor, name: str) -> Operator:
     return operator
 
 
+async def get_language(rt: Runtime, actor: Actor) -> str | None:
+    """The caller's chosen language for the inbox; None: their browser's."""
+    if actor.operator_id is None:
+        raise Unauthenticated("authentication required")
+    async with rt.store.read() as tx:
+        return await tx.operators.get_language(actor.operator_id)
+
+
+async def do_set_language(rt: Runtime, actor: Actor, language: str | None) -> str | None:
+    """Set the caller's language (checked by `check_language` first)."""
+    if actor.operator_id is None:
+        raise Unauthenticated("authentication required")
+    if Scope.WRITE not in actor.scopes:
+        raise Forbidden("this token lacks the 'write' scope", "insufficient_scope")
+    async with rt.store.transaction() as tx:
+        await tx.operators.set_language(actor.operator_id, language)
+    return language
+
+
 async def get_me(rt: Runtime, actor: Actor) -> tuple[Operator, list[tuple[Website, Role]]]:
     if actor.operator_id is None:
         raise Unauthenticated("authentication required")

@@ -14,6 +14,7 @@ from causerie.actions.reports import note_resolved
 from causerie.actions.webhook_queue import Occurrence, do_queue_webhooks
 from causerie.domain.events import EventType, Stream
 from causerie.domain.jobs import Job
+from causerie.domain.languages import auto_resolved_line
 from causerie.domain.models import Author, ConversationState, Message, MessageType
 from causerie.domain.webhooks import WebhookEvent
 from causerie.domain.wire import conversation_json, message_json
@@ -62,14 +63,16 @@ async def do_auto_resolve(rt: Runtime) -> int:
                             conversation.session_id,
                         )
                     )
+                    event, body = auto_resolved_line(minutes)
                     line = Message(
                         id=new_id(),
                         conversation_id=conversation.id,
                         author=Author.SYSTEM,
                         type=MessageType.EVENT,
-                        body=f"Resolved automatically after {minutes} minutes without messages",
+                        body=body,
                         client_id=f"auto-resolve:{new_id()}",
                         created_at=now,
+                        event=event,
                     )
                     await tx.messages.insert(line)
                     emitter.add(

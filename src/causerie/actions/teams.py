@@ -10,6 +10,7 @@ from causerie.actions.events import Emitter
 from causerie.actions.inbox import conversation_missing
 from causerie.domain.errors import Invalid, NotFound
 from causerie.domain.events import EventType, Stream
+from causerie.domain.languages import transferred_line
 from causerie.domain.models import (
     Actor,
     Author,
@@ -183,16 +184,18 @@ async def do_transfer(
             to = team.name
         assert updated is not None
         by = await tx.operators.get(actor.operator_id) if actor.operator_id else None
+        event, body = transferred_line(to, by.name if by else None)
         line = Message(
             id=new_id(),
             conversation_id=conversation.id,
             author=Author.SYSTEM,
             type=MessageType.EVENT,
-            body=f"Transferred to {to}" + (f" by {by.name}" if by else ""),
+            body=body,
             client_id=f"transfer:{new_id()}",
             created_at=now,
             operator_id=actor.operator_id,
             operator_name=by.name if by else None,
+            event=event,
         )
         await tx.messages.insert(line)
         emitter = Emitter(rt)

@@ -212,6 +212,8 @@ class Message:
     operator_id: str | None = None
     operator_name: str | None = None
     file: Attachment | None = None
+    # An event line's kind and parameters (domain/languages.py); None for any other message.
+    event: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,8 @@ def message_json(message: Message, *, for_visitor: bool = False) -> dict[str, An
         out["operator"] = {"id": message.operator_id, "name": message.operator_name or ""}
     if message.file is not None:
         out["file"] = file_json(message.file, for_visitor=for_visitor)
+    if message.event is not None:
+        out["event"] = message.event
     return out
 
 

@@ -2,6 +2,8 @@
  * every request that is not a GET (docs/api.md, "Credentials"). Errors arrive as
  * `{"error": {"code", "message"}}` and are thrown as ApiError. */
 
+import { t } from "./locale.js";
+
 let csrfToken = null;
 /** @type {(failure: ApiError) => void} */
 let onUnauthenticated = () => {};
@@ -56,7 +58,7 @@ export async function request(method, path, { body, query, quiet401 = false } = 
       redirect: "error",
     });
   } catch {
-    throw new ApiError(0, "network_error", "The server cannot be reached. Check your connection.");
+    throw new ApiError(0, "network_error", t("api.theServerCannotBe"));
   }
   if (response.status === 204) return null;
   let data = null;
@@ -71,7 +73,7 @@ export async function request(method, path, { body, query, quiet401 = false } = 
     const failure = new ApiError(
       response.status,
       String(error.code || `http_${response.status}`),
-      String(error.message || response.statusText || "The request failed."),
+      String(error.message || response.statusText || t("api.theRequestFailed")),
       Number.isFinite(retry) && retry > 0 ? retry : null,
     );
     if (response.status === 401 && !quiet401) onUnauthenticated(failure);

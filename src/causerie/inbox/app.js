@@ -16,6 +16,7 @@ import { renderReports } from "./reports.js";
 import { emit, on, state } from "./store.js";
 import { mountThread, pickLabels } from "./thread.js";
 import { installPalette } from "./palette.js";
+import { chosenLanguage, onLanguage, setLanguage, t } from "./locale.js";
 
 const root = document.getElementById("app");
 let view = null; // "inbox" | "settings" | "privacy" | "reports" | "shield" | null
@@ -34,6 +35,7 @@ function parseHash() {
 async function loadMe() {
   const me = await api.get("/me", undefined, { quiet401: true });
   state.me = me;
+  setLanguage(me.language ?? null, false); // what is rendered next is in it
   setCsrf(me.csrf_token);
   state.websites = me.websites || [];
   const remembered = state.websites.find((w) => w.id === state.prefs.websiteId);
@@ -82,7 +84,7 @@ async function logout() {
   } catch {
     /* already ended: signing out locally is what matters */
   }
-  showLogin("You are signed out.");
+  showLogin(t("app.youAreSignedOut"));
 }
 
 // -- routes ---------------------------------------------------------------------------------
@@ -101,7 +103,7 @@ async function route() {
     } catch (failure) {
       if (failure.status === 401) return showLogin();
       replace(root, el("main", { class: "auth" }, el("p", { class: "form-error", role: "alert", text: failure.message }),
-        el("button", { type: "button", class: "button", text: "Try again", onclick: () => route() })));
+        el("button", { type: "button", class: "button", text: t("app.tryAgain"), onclick: () => route() })));
       return;
     }
     start();
@@ -164,16 +166,16 @@ function mount(kind) {
   document.body.className = `page-${kind}`;
   const header = topBar();
   if (kind === "inbox") {
-    const sidebar = el("aside", { class: "sidebar", "aria-label": "Conversations" });
-    const thread = el("section", { class: "thread", "aria-label": "Conversation", id: "thread" });
-    const panel = el("aside", { class: "panel", id: "panel", "aria-label": "Visitor", tabindex: "-1" });
+    const sidebar = el("aside", { class: "sidebar", "aria-label": t("app.conversations") });
+    const thread = el("section", { class: "thread", "aria-label": t("app.conversation"), id: "thread" });
+    const panel = el("aside", { class: "panel", id: "panel", "aria-label": t("app.visitor"), tabindex: "-1" });
     main = el("main", { class: "inbox", id: "main" }, sidebar, thread, panel);
     replace(root, header, main);
     if (!state.websiteId) {
       replace(main, el("div", { class: "empty-thread wide" },
-        el("h2", { text: "No website yet" }),
-        el("p", { class: "muted", text: "You are not a member of any website. Create one, or ask an admin to invite you." }),
-        el("p", {}, el("a", { class: "button primary", href: "#/settings/new-website", text: "Create a website" }))));
+        el("h2", { text: t("app.noWebsiteYet") }),
+        el("p", { class: "muted", text: t("app.youAreNotA") }),
+        el("p", {}, el("a", { class: "button primary", href: "#/settings/new-website", text: t("app.createAWebsite") }))));
       return;
     }
     unmount.push(mountList(sidebar), mountThread(thread), mountPanel(panel));
@@ -184,7 +186,7 @@ function mount(kind) {
 }
 
 function topBar() {
-  const switcher = el("select", { class: "select website-switch", id: "website", "aria-label": "Website" });
+  const switcher = el("select", { class: "select website-switch", id: "website", "aria-label": t("app.website") });
   switcher.addEventListener("change", () => {
     const stay = view === "settings" || view === "privacy" || view === "reports" || view === "shield";
     if (!stay) location.hash = "#/";
@@ -202,7 +204,7 @@ function topBar() {
     single.hidden = state.websites.length !== 1;
     privacyLink.hidden = !privacyPages().length; // owners and admins of the current website
   };
-  const privacyLink = el("a", { href: "#/privacy", id: "nav-privacy", "aria-current": view === "privacy" ? "page" : false, text: "Privacy" });
+  const privacyLink = el("a", { href: "#/privacy", id: "nav-privacy", "aria-current": view === "privacy" ? "page" : false, text: t("app.privacy") });
   const single = el("span", { class: "website-name" });
 
   const availability = el("button", { type: "button", role: "switch", class: "availability", id: "availability" });
@@ -215,11 +217,11 @@ function topBar() {
     // The dot shows the connection's real state: green only while the sockets are up.
     availability.setAttribute("aria-checked", String(online));
     availability.classList.toggle("disconnected", down || connecting);
-    availability.replaceChildren(el("span", { class: "dot", "aria-hidden": "true" }), online ? "Online" : "Away");
+    availability.replaceChildren(el("span", { class: "dot", "aria-hidden": "true" }), online ? t("app.online") : t("app.away"));
     availability.title = down || connecting
-      ? "Not connected: visitors see that no one is online until the connection is back."
-      : online ? "Visitors see that you are online. Click to appear away." : "Visitors see that no one is online. Click to appear online.";
-    connection.textContent = down ? "Reconnecting…" : connecting ? "Connecting…" : "";
+      ? t("app.notConnectedVisitorsSee")
+      : online ? t("app.visitorsSeeThatYou") : t("app.visitorsSeeThatNo");
+    connection.textContent = down ? t("app.reconnecting") : connecting ? t("app.connecting") : "";
     connection.classList.toggle("warn", down);
   };
   availability.addEventListener("click", () => setAvailability(state.prefs.availability === "online" ? "away" : "online"));
@@ -227,17 +229,17 @@ function topBar() {
   const header = el("header", { class: "topbar" },
     el("a", { class: "brand", href: "#/", text: "Causerie" }),
     switcher, single,
-    el("nav", { class: "topnav", "aria-label": "Main" },
-      el("a", { href: "#/", "aria-current": view === "inbox" ? "page" : false, text: "Inbox" }),
-      el("a", { href: "#/reports", id: "nav-reports", "aria-current": view === "reports" ? "page" : false, text: "Reports" }),
-      el("a", { href: "#/settings/website", "aria-current": view === "settings" ? "page" : false, text: "Settings" }),
+    el("nav", { class: "topnav", "aria-label": t("app.main") },
+      el("a", { href: "#/", "aria-current": view === "inbox" ? "page" : false, text: t("app.inbox") }),
+      el("a", { href: "#/reports", id: "nav-reports", "aria-current": view === "reports" ? "page" : false, text: t("app.reports") }),
+      el("a", { href: "#/settings/website", "aria-current": view === "settings" ? "page" : false, text: t("app.settings") }),
       privacyLink,
-      el("a", { href: "#/shield", "aria-current": view === "shield" ? "page" : false, text: "Shield" })),
+      el("a", { href: "#/shield", "aria-current": view === "shield" ? "page" : false, text: t("app.shield") })),
     el("div", { class: "spacer" }),
     connection,
     availability,
     el("span", { class: "me-name", text: state.me.operator.name }),
-    el("button", { type: "button", class: "button subtle small", id: "logout", text: "Sign out", onclick: logout }));
+    el("button", { type: "button", class: "button subtle small", id: "logout", text: t("app.signOut"), onclick: logout }));
   unmount.push(on("websites", renderSwitcher), on("status", renderStatus));
   renderSwitcher();
   renderStatus();
@@ -285,14 +287,25 @@ function shortcuts(event) {
 
 // -- boot -------------------------------------------------------------------------------------
 
+// Another language: every view is built again in it (the conversation stays open).
+onLanguage(() => {
+  document.title = t("list.inboxCauserie");
+  view = null;
+  main = null;
+  route().catch((failure) => toast(failure.message, "error"));
+});
+// The browser's language changed: it is the inbox's when the operator chose none.
+window.addEventListener("languagechange", () => setLanguage(chosenLanguage()));
+document.title = t("list.inboxCauserie");
+
 whenUnauthenticated(() => {
-  if (state.me) showLogin("Your session ended. Sign in again.");
+  if (state.me) showLogin(t("app.yourSessionEndedSign"));
 });
 setHooks({
   // A socket refused at `auth`, or closed as its access ended (4010, 4003): the login ended,
   // or the operator is no longer on that website.
   onAuthFailed: () => websitesChanged().catch((f) => {
-    if (f.status === 401 && state.me) showLogin("Your session ended. Sign in again.");
+    if (f.status === 401 && state.me) showLogin(t("app.yourSessionEndedSign"));
   }),
   onOpen: (conversationId) => {
     location.hash = conversationHash(conversationId);

@@ -9,6 +9,7 @@ import { Socket } from "./socket.js";
 import { onWebhookDisabled } from "./webhooks.js";
 import { applyRating } from "./service.js";
 import { FILTERS, emit, matchesFilter, savePrefs, sortList, state } from "./store.js";
+import { t } from "./locale.js";
 
 const ACK_TIMEOUT = 8000; // then the message goes again over HTTP, with the same client_id
 const PING_EVERY = 25000;
@@ -274,9 +275,9 @@ function onMessage(websiteId, message) {
     state.unreadElsewhere.add(websiteId);
     emit("websites");
   }
-  const name = summary ? visitorName(summary.visitor, summary.session_id) : "a visitor";
+  const name = summary ? visitorName(summary.visitor, summary.session_id) : t("data.aVisitor");
   announce({
-    title: `New message from ${name}`,
+    title: t("data.newMessageFrom", { name }),
     body: String(message.body || ""),
     conversationId: message.conversation_id,
     onOpen: () => hooks.onOpen(message.conversation_id),
@@ -327,7 +328,7 @@ function onTyping(frame) {
   if (!current || frame.conversation_id !== current.id) return;
   if (frame.from === "operator" && frame.operator?.id === state.me?.operator?.id) return;
   clearTimeout(typingTimer);
-  current.typing = frame.on ? (frame.from === "visitor" ? "visitor" : frame.operator?.name || "An agent") : null;
+  current.typing = frame.on ? (frame.from === "visitor" ? "visitor" : frame.operator?.name || t("data.anAgent")) : null;
   if (current.typing) {
     typingTimer = setTimeout(() => {
       current.typing = null;
@@ -357,7 +358,7 @@ function onDeleted(conversationId) {
   removeFromList(conversationId);
   emit("list");
   if (state.current?.id === conversationId) {
-    state.current = { id: conversationId, error: "This conversation was deleted.", pending: new Map(), messages: [] };
+    state.current = { id: conversationId, error: t("data.thisConversationWasDeleted"), pending: new Map(), messages: [] };
     emit("thread");
     emit("panel");
   }
@@ -404,7 +405,7 @@ export async function openConversation(id) {
   } catch (failure) {
     if (token !== threadToken) return;
     const gone = failure.status === 404;
-    state.current = { id, error: gone ? "This conversation does not exist: it was deleted, or it belongs to a website you are not a member of." : failure.message, pending: new Map(), messages: [] };
+    state.current = { id, error: gone ? t("data.thisConversationDoesNot") : failure.message, pending: new Map(), messages: [] };
     emit("thread");
     emit("panel");
     return;
@@ -591,7 +592,7 @@ export async function deleteConversation() {
   const data = await api.del(`/conversations/${id}`);
   removeFromList(id);
   closeConversation();
-  toast("The conversation was deleted.");
+  toast(t("data.theConversationWasDeleted"));
   return data;
 }
 

@@ -5,6 +5,8 @@
  * right-to-left override in a nickname or a title stays inside it, and does not reverse the
  * time, the preview or the words beside it. */
 
+import { t } from "./locale.js";
+
 /** `el("button", {class: "x", text: "Save", onclick: fn, "aria-label": "..."}, child, ...)`. */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -109,14 +111,14 @@ export function modal({ title, body, actions, label, className = "" }) {
 export async function copyText(text, field) {
   try {
     await navigator.clipboard.writeText(text);
-    toast("Copied to the clipboard.");
+    toast(t("dom.copiedToTheClipboard"));
     return true;
   } catch {
     if (field) {
       field.focus();
       field.select?.();
     }
-    toast("Press Ctrl+C (⌘C) to copy.");
+    toast(t("dom.pressCtrlCC"));
     return false;
   }
 }
@@ -127,7 +129,7 @@ export function copyBox(value, { label, multiline = false, name = "copy" }) {
     ? el("textarea", { class: "copy-field", readonly: true, rows: 4, "aria-label": label, "data-copy": name, spellcheck: "false" })
     : el("input", { class: "copy-field", readonly: true, type: "text", "aria-label": label, "data-copy": name, spellcheck: "false" });
   field.value = value;
-  const button = el("button", { type: "button", class: "button", text: "Copy", onclick: () => copyText(value, field) });
+  const button = el("button", { type: "button", class: "button", text: t("dom.copy"), onclick: () => copyText(value, field) });
   return el("div", { class: "copy-box" }, field, button);
 }
 

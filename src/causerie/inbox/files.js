@@ -8,6 +8,7 @@
 import { csrf } from "./api.js";
 import { el } from "./dom.js";
 import { addToThread } from "./data.js";
+import { t } from "./locale.js";
 
 const INLINE = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
@@ -33,15 +34,15 @@ function blobOf(url, keep = true) {
 }
 
 export function humanSize(size) {
-  if (size < 1000) return `${size} B`;
-  const units = ["kB", "MB", "GB"];
+  if (size < 1000) return t("files.bytes", { n: size });
+  const units = ["files.kB", "files.MB", "files.GB"];
   let value = size / 1000;
   let unit = 0;
   while (value >= 1000 && unit < units.length - 1) {
     value /= 1000;
     unit += 1;
   }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+  return t(units[unit], { n: Number(value < 10 ? value.toFixed(1) : Math.round(value)) });
 }
 
 async function save(file) {
@@ -57,8 +58,8 @@ async function save(file) {
 async function openViewer(file, opener) {
   const blob = await blobOf(file.url, false);
   const url = URL.createObjectURL(new Blob([blob], { type: file.content_type }));
-  const shut = el("button", { type: "button", class: "button viewer-close", "aria-label": "Close", text: "×" });
-  const dialog = el("dialog", { class: "viewer", role: "dialog", "aria-modal": "true", "aria-label": `Image ${file.name}` },
+  const shut = el("button", { type: "button", class: "button viewer-close", "aria-label": t("files.close"), text: "×" });
+  const dialog = el("dialog", { class: "viewer", role: "dialog", "aria-modal": "true", "aria-label": t("files.image", { name: file.name }) },
     el("img", { src: url, alt: file.name }), shut);
   shut.addEventListener("click", () => dialog.close());
   dialog.addEventListener("keydown", (event) => {
@@ -83,7 +84,7 @@ async function openViewer(file, opener) {
 export function fileBody(message) {
   const file = message.file;
   if (!file) return null;
-  if (file.expired) return el("div", { class: "body file-expired", text: `${file.name} — deleted by the website's retention` });
+  if (file.expired) return el("div", { class: "body file-expired", text: t("files.deletedByRetention", { name: file.name }) });
   if (INLINE.includes(file.content_type)) {
     const img = el("img", { alt: file.name });
     const source = file.thumbnail_url || file.url;
@@ -94,13 +95,13 @@ export function fileBody(message) {
         const url = shown.get(source) || URL.createObjectURL(blob);
         shown.set(source, url);
         img.src = url;
-      }, () => img.replaceWith(el("span", { class: "muted", text: `${file.name} (not available)` })));
+      }, () => img.replaceWith(el("span", { class: "muted", text: t("files.notAvailable", { name: file.name }) })));
     }
-    const button = el("button", { type: "button", class: "preview", "data-file": file.id, "aria-label": `Open the image ${file.name}` }, img);
+    const button = el("button", { type: "button", class: "preview", "data-file": file.id, "aria-label": t("files.openTheImage", { name: file.name }) }, img);
     button.addEventListener("click", () => openViewer(file, button).catch(() => {}));
     return el("div", { class: "body file" }, button);
   }
-  const card = el("button", { type: "button", class: "file-card", "data-file": file.id, "aria-label": `Download ${file.name}` },
+  const card = el("button", { type: "button", class: "file-card", "data-file": file.id, "aria-label": t("files.download", { name: file.name }) },
     el("span", { class: "file-name", text: file.name }),
     el("span", { class: "file-kind", text: `${humanSize(file.size)} · ${file.content_type}` }));
   card.addEventListener("click", () => save(file).catch(() => {}));
@@ -109,16 +110,19 @@ export function fileBody(message) {
 
 function why(request) {
   const status = request.status;
-  if (status === 413) return "Not sent: the file is too large.";
-  if (status === 415) return "Not sent: this website does not take this type of file (see its settings, File types).";
-  if (status === 429) return `Not sent: too many at once. Retry in ${request.getResponseHeader("Retry-After") || "a few"} s.`;
+  if (status === 413) return t("files.notSentTheFile");
+  if (status === 415) return t("files.notSentThisWebsite");
+  if (status === 429) {
+    const seconds = Number(request.getResponseHeader("Retry-After"));
+    return seconds > 0 ? t("files.tooManyRetryIn", { s: seconds }) : t("files.tooMany");
+  }
   let message = "";
   try {
     message = JSON.parse(request.responseText).error.message;
   } catch {
     message = "";
   }
-  return `Not sent${message ? ": " + message : "."}`;
+  return message ? t("files.notSentBecause", { message }) : t("files.notSent");
 }
 
 /** The composer's files: its button, paste in `text`, drop on `form`; uploads listed above. */
@@ -126,16 +130,16 @@ export function attachFiles(form, text, conversationId) {
   const list = el("ul", { class: "uploads", "aria-live": "polite" });
   const input = el("input", { type: "file", multiple: true, hidden: true, tabindex: "-1", id: "attach-input" });
   const button = el("button", {
-    type: "button", class: "button subtle attach", id: "attach", "aria-label": "Attach files for the visitor", title: "Attach files (or paste, or drop them here)", text: "📎",
+    type: "button", class: "button subtle attach", id: "attach", "aria-label": t("files.attachFilesForThe"), title: t("files.attachFilesOrPaste"), text: "📎",
     onclick: () => input.click(),
   });
   const noteMode = () => form.classList.contains("note-mode"); // files go to the visitor, never in a note
 
   const upload = (file, previous) => {
     const name = file.name || "file";
-    const bar = el("progress", { max: "100", value: "0", "aria-label": `Uploading ${name}` });
+    const bar = el("progress", { max: "100", value: "0", "aria-label": t("files.uploading", { name }) });
     const request = new XMLHttpRequest();
-    const cancel = el("button", { type: "button", class: "link cancel", text: "Cancel", onclick: () => { request.abort(); line.remove(); } });
+    const cancel = el("button", { type: "button", class: "link cancel", text: t("files.cancel"), onclick: () => { request.abort(); line.remove(); } });
     const line = el("li", { class: "upload", "data-state": "sending" }, el("span", { class: "file-name", text: name }), cancel, bar);
     // Once every byte is sent the server has the file: too late to cancel.
     request.upload.addEventListener("load", () => cancel.remove());
@@ -148,8 +152,8 @@ export function attachFiles(form, text, conversationId) {
       line.dataset.state = "failed";
       line.dataset.status = String(request.status);
       line.replaceChildren(el("span", { class: "file-name", text: name }),
-        el("button", { type: "button", class: "link retry", text: "Retry", onclick: () => upload(file, line) }),
-        el("button", { type: "button", class: "link remove", text: "Remove", onclick: () => line.remove() }),
+        el("button", { type: "button", class: "link retry", text: t("files.retry"), onclick: () => upload(file, line) }),
+        el("button", { type: "button", class: "link remove", text: t("files.remove"), onclick: () => line.remove() }),
         el("span", { class: "form-error why", role: "alert", text: why(request) }));
     };
     request.addEventListener("load", () => {

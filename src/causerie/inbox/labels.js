@@ -6,6 +6,7 @@ import { api } from "./api.js";
 import { canAdmin, emit, on, state } from "./store.js";
 import { el, replace, toast } from "./dom.js";
 import { loadList } from "./data.js";
+import { t } from "./locale.js";
 
 /** @type {Map<string, {id: string, name: string, color: string}[]>} website id -> its labels, by name */
 const byWebsite = new Map();
@@ -49,7 +50,7 @@ export function chipsOf(conversation, websiteId = state.websiteId) {
 export function labelsButton(conversation, save) {
   return el("button", {
     type: "button", class: "button subtle", id: "labels-button", "aria-haspopup": "dialog",
-    "aria-keyshortcuts": "L", title: "Labels (L)", text: "Labels",
+    "aria-keyshortcuts": "L", title: t("labels.labelsL"), text: t("labels.labels"),
     onclick: () => openPicker(conversation, save),
   });
 }
@@ -67,10 +68,10 @@ export async function openPicker(conversation, save) {
     return;
   }
   let chosen = [...(conversation.labels || [])];
-  const filter = el("input", { type: "text", class: "input", id: "label-filter-input", "aria-label": "Find a label", placeholder: "Find a label", autocomplete: "off" });
-  const list = el("div", { class: "label-options", role: "group", "aria-label": "Labels" });
-  const heading = el("h2", { class: "dialog-title", id: "labels-title", text: "Labels" });
-  const close = el("button", { type: "button", class: "button", text: "Done", onclick: () => dialog.close() });
+  const filter = el("input", { type: "text", class: "input", id: "label-filter-input", "aria-label": t("labels.findALabel"), placeholder: t("labels.findALabel"), autocomplete: "off" });
+  const list = el("div", { class: "label-options", role: "group", "aria-label": t("labels.labels") });
+  const heading = el("h2", { class: "dialog-title", id: "labels-title", text: t("labels.labels") });
+  const close = el("button", { type: "button", class: "button", text: t("labels.done"), onclick: () => dialog.close() });
   const dialog = el("dialog", { class: "dialog labels-dialog", "aria-labelledby": "labels-title" },
     heading, filter, list, el("div", { class: "dialog-actions" }, close));
   const store = async () => {
@@ -92,7 +93,7 @@ export async function openPicker(conversation, save) {
         store();
       });
       return el("label", { class: "label-option", for: `label-${label.id}` }, box, labelChip(label));
-    }) : el("p", { class: "muted small", text: labelsOf(websiteId).length ? "No label matches." : "This website has no label yet. Admins add them in Settings, Labels." }));
+    }) : el("p", { class: "muted small", text: labelsOf(websiteId).length ? t("labels.noLabelMatches") : t("labels.thisWebsiteHasNo") }));
   };
   filter.addEventListener("input", render);
   filter.addEventListener("keydown", (event) => {
@@ -127,9 +128,9 @@ export function filterByLabel(labelId) {
 
 /** A select over the website's labels; `onPick(labelId | null)` when it changes. */
 export function labelFilter(onPick) {
-  const select = el("select", { class: "select label-filter", id: "label-filter", "aria-label": "Show conversations with the label" });
+  const select = el("select", { class: "select label-filter", id: "label-filter", "aria-label": t("labels.showConversationsWithThe") });
   const render = () => {
-    replace(select, el("option", { value: "", text: "Any label" }), labelsOf().map((l) => el("option", { value: l.id, text: l.name })));
+    replace(select, el("option", { value: "", text: t("labels.anyLabel") }), labelsOf().map((l) => el("option", { value: l.id, text: l.name })));
     if (state.label && !labelsOf().some((l) => l.id === state.label)) state.label = null;
     select.value = state.label || "";
     select.hidden = !labelsOf().length && !state.label;
@@ -149,7 +150,7 @@ export async function labelsPage(content) {
   if (!websiteId) return;
   const admin = canAdmin();
   const labels = await ensureLabels(websiteId, true);
-  const rows = el("ul", { class: "plain settings-list", id: "labels-list", "aria-label": "Labels" });
+  const rows = el("ul", { class: "plain settings-list", id: "labels-list", "aria-label": t("labels.labels") });
   const reload = async () => {
     await ensureLabels(websiteId, true);
     renderRows();
@@ -159,28 +160,28 @@ export async function labelsPage(content) {
       labelChip(label),
       el("code", { class: "muted small", text: label.color }),
       admin ? el("button", {
-        type: "button", class: "button subtle small", "aria-label": `Delete the label ${label.name}`, text: "Delete",
+        type: "button", class: "button subtle small", "aria-label": t("labels.deleteTheLabel", { name: label.name }), text: t("labels.delete"),
         onclick: async () => {
           try {
             await api.del(`/websites/${websiteId}/labels/${label.id}`);
-            toast(`The label ${label.name} was deleted.`);
+            toast(t("labels.theLabelWasDeleted", { name: label.name }));
             await reload();
           } catch (failure) {
             toast(failure.message, "error");
           }
         },
       }) : null)));
-    if (!labelsOf(websiteId).length) rows.append(el("li", { class: "muted", text: "No label yet." }));
+    if (!labelsOf(websiteId).length) rows.append(el("li", { class: "muted", text: t("labels.noLabelYet") }));
   };
   renderRows();
   const name = el("input", { type: "text", id: "label-name", class: "input", maxlength: 40, required: true });
   const color = el("input", { type: "color", id: "label-color", value: "#3b5bdb" });
   const error = el("p", { class: "form-error", role: "alert" });
-  const add = el("button", { type: "submit", class: "button primary", text: "Add the label" });
-  const form = el("form", { class: "stack settings-form", "aria-label": "New label" },
+  const add = el("button", { type: "submit", class: "button primary", text: t("labels.addTheLabel") });
+  const form = el("form", { class: "stack settings-form", "aria-label": t("labels.newLabel") },
     el("div", { class: "row" },
-      el("div", { class: "field" }, el("label", { for: "label-name", text: "Name" }), name),
-      el("div", { class: "field" }, el("label", { for: "label-color", text: "Colour" }), color)),
+      el("div", { class: "field" }, el("label", { for: "label-name", text: t("labels.name") }), name),
+      el("div", { class: "field" }, el("label", { for: "label-color", text: t("labels.colour") }), color)),
     error, add);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -195,9 +196,9 @@ export async function labelsPage(content) {
     }
   });
   replace(content,
-    el("h1", { id: "settings-title", text: "Labels" }),
-    el("p", { class: "muted", text: "Agents put labels on conversations (the L key in a conversation) and filter the list by them." }),
+    el("h1", { id: "settings-title", text: t("labels.labels") }),
+    el("p", { class: "muted", text: t("labels.agentsPutLabelsOn") }),
     rows,
-    admin ? form : el("p", { class: "muted", text: "Only owners and admins add or delete labels." }));
+    admin ? form : el("p", { class: "muted", text: t("labels.onlyOwnersAndAdmins") }));
   return labels;
 }

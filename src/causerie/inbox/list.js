@@ -6,6 +6,7 @@ import { el, modal, outsideLink, replace, toast } from "./dom.js";
 import { hue, initials, preview, shortTime, visitorName } from "./format.js";
 import { conversationOfSession, loadList, writeFirst } from "./data.js";
 import { chipsOf, filterByLabel, labelFilter } from "./labels.js";
+import { t } from "./locale.js";
 
 let focusedId = null;
 let searchTimer = null;
@@ -22,7 +23,7 @@ export function avatar(name, seed) {
 
 export function mountList(container) {
   const search = el("input", {
-    type: "search", id: "search", class: "search", placeholder: "Search  ( / )", "aria-label": "Search conversations",
+    type: "search", id: "search", class: "search", placeholder: t("list.search"), "aria-label": t("list.searchConversations"),
     autocomplete: "off", value: state.q,
   });
   search.addEventListener("input", () => {
@@ -42,10 +43,10 @@ export function mountList(container) {
       focusItem(0);
     }
   });
-  const filters = el("div", { class: "filters", role: "group", "aria-label": "Show conversations" });
+  const filters = el("div", { class: "filters", role: "group", "aria-label": t("list.showConversations") });
   for (const [key, filter] of Object.entries(FILTERS)) {
     filters.append(el("button", {
-      type: "button", class: "chip", "data-filter": key, "aria-pressed": String(state.filter === key), text: filter.label,
+      type: "button", class: "chip", "data-filter": key, "aria-pressed": String(state.filter === key), text: t(filter.label),
       onclick: () => {
         state.filter = key;
         for (const b of filters.children) b.setAttribute("aria-pressed", String(b.dataset.filter === key));
@@ -53,7 +54,7 @@ export function mountList(container) {
       },
     }));
   }
-  const list = el("ul", { class: "conversations", role: "listbox", "aria-label": "Conversations", id: "conversations" });
+  const list = el("ul", { class: "conversations", role: "listbox", "aria-label": t("list.conversations"), id: "conversations" });
   list.addEventListener("keydown", onListKey);
   list.addEventListener("click", (event) => {
     const item = event.target.closest("[role=option]");
@@ -64,7 +65,7 @@ export function mountList(container) {
     if (item) setFocused(item.dataset.id);
   });
   const status = el("p", { class: "list-status", role: "status" });
-  const more = el("button", { type: "button", class: "button subtle wide load-more", text: "Load more", onclick: () => loadList({ more: true }) });
+  const more = el("button", { type: "button", class: "button subtle wide load-more", text: t("list.loadMore"), onclick: () => loadList({ more: true }) });
   const visitors = el("details", { class: "visitors", open: true });
   const byLabel = labelFilter(filterByLabel);
   const head = el("div", { class: "list-head" }, search, filters, byLabel.select);
@@ -87,21 +88,21 @@ function renderList(list, status, more) {
   list.setAttribute("aria-busy", String(state.listLoading));
   more.hidden = !state.nextCursor || state.listLoading;
   if (state.listError) status.textContent = state.listError;
-  else if (state.listLoading && !state.order.length) status.textContent = "Loading…";
-  else if (!state.order.length) status.textContent = state.q.trim() ? "No conversation matches this search." : emptyText();
+  else if (state.listLoading && !state.order.length) status.textContent = t("list.loading");
+  else if (!state.order.length) status.textContent = state.q.trim() ? t("list.noConversationMatchesThis") : emptyText();
   else status.textContent = "";
   status.classList.toggle("error", Boolean(state.listError));
   if (hadFocus && focusedId) document.getElementById(`conv-${focusedId}`)?.focus();
   const unread = state.order.reduce((n, id) => n + (state.conversations.get(id)?.unread ? 1 : 0), 0);
-  document.title = (unread ? `(${unread}) ` : "") + "Inbox · Causerie";
+  document.title = (unread ? `(${unread}) ` : "") + t("list.inboxCauserie");
 }
 
 function emptyText() {
   return {
-    open: "No open conversation. New ones appear here as visitors write.",
-    mine: "No open conversation is assigned to you.",
-    unassigned: "Every open conversation has an assignee.",
-    resolved: "No resolved conversation.",
+    open: t("list.noOpenConversationNew"),
+    mine: t("list.noOpenConversationIs"),
+    unassigned: t("list.everyOpenConversationHas"),
+    resolved: t("list.noResolvedConversation"),
   }[state.filter];
 }
 
@@ -109,7 +110,7 @@ function item(summary, selected, focused) {
   const name = visitorName(summary.visitor, summary.session_id);
   const unread = Number(summary.unread || 0);
   const last = summary.last_message;
-  const assignee = summary.assignee_id ? operatorName(summary.assignee_id) || "Assigned" : null;
+  const assignee = summary.assignee_id ? operatorName(summary.assignee_id) || t("list.assigned") : null;
   const label = name + (unread ? `, ${unread} unread` : "") + (summary.state === "resolved" ? ", resolved" : "");
   return el("li", {
     role: "option", id: `conv-${summary.id}`, "data-id": summary.id, class: `conversation${unread ? " unread" : ""}`,
@@ -217,16 +218,16 @@ function renderVisitorsOnline(details) {
   const online = [...(state.visitors.get(state.websiteId)?.values() || [])];
   const items = online.map((v) => el("li", { class: "visitor-online" },
     el("button", {
-      type: "button", class: "visitor-button", "aria-label": `Visitor on ${v.page_title || v.page_url || "a page"}`,
+      type: "button", class: "visitor-button", "aria-label": v.page_title || v.page_url ? t("list.visitorOn", { page: v.page_title || v.page_url }) : t("list.visitorOnAPage"),
       onclick: () => openVisitor(v),
     },
     el("span", { class: "dot", "aria-hidden": "true" }),
-    el("span", { class: "visitor-page", text: v.page_title || v.page_url || "Unknown page" }),
-    el("span", { class: "since", text: v.since ? `since ${shortTime(v.since)}` : "" }))));
+    el("span", { class: "visitor-page", text: v.page_title || v.page_url || t("list.unknownPage") }),
+    el("span", { class: "since", text: v.since ? t("list.since", { time: shortTime(v.since) }) : "" }))));
   replace(details,
-    el("summary", { text: `Visitors online now (${online.length})` }),
-    items.length ? el("ul", { class: "plain visitors-list", "aria-label": "Visitors online now" }, items)
-      : el("p", { class: "muted small", text: "No visitor is on the website right now." }));
+    el("summary", { text: t("list.visitorsOnlineNowCount", { n: online.length }) }),
+    items.length ? el("ul", { class: "plain visitors-list", "aria-label": t("list.visitorsOnlineNow") }, items)
+      : el("p", { class: "muted small", text: t("list.noVisitorIsOn") }));
 }
 
 async function openVisitor(visitor) {
@@ -240,14 +241,14 @@ async function openVisitor(visitor) {
     toast(failure.message, "error");
     return;
   }
-  const text = el("textarea", { rows: 3, class: "input", "aria-label": "Your first message", maxlength: 10000 });
+  const text = el("textarea", { rows: 3, class: "input", "aria-label": t("list.yourFirstMessage"), maxlength: 10000 });
   const body = el("div", { class: "stack" },
-    el("p", {}, "This visitor has not written yet. They are on ", outsideLink(visitor.page_url, visitor.page_title || visitor.page_url || "a page"), "."),
+    el("p", {}, t("list.thisVisitorHasNot"), outsideLink(visitor.page_url, visitor.page_title || visitor.page_url || t("list.aPage")), "."),
     text);
   setTimeout(() => text.focus(), 0);
-  const choice = await modal({ title: "Write to this visitor", body, actions: [
-    { value: "", text: "Cancel", class: "button subtle" },
-    { value: "send", text: "Send", class: "button primary" },
+  const choice = await modal({ title: t("list.writeToThisVisitor"), body, actions: [
+    { value: "", text: t("list.cancel"), class: "button subtle" },
+    { value: "send", text: t("list.send"), class: "button primary" },
   ] });
   if (choice !== "send" || !text.value.trim()) return;
   try {

@@ -5,6 +5,7 @@
 import { api, setCsrf } from "./api.js";
 import { el, replace } from "./dom.js";
 import { roleName, waitText } from "./format.js";
+import { t } from "./locale.js";
 
 function field(label, input, hint) {
   const id = `f-${input.name}`;
@@ -26,10 +27,9 @@ function card(title, subtitle, ...content) {
 
 export function loginMessage(error) {
   if (error.status === 429) {
-    const wait = error.retryAfter ? ` Try again in ${waitText(error.retryAfter)}.` : " Try again later.";
-    return `Too many attempts.${wait}`;
+    return error.retryAfter ? t("login.tooManyTryAgainIn", { wait: waitText(error.retryAfter) }) : t("login.tooManyTryLater");
   }
-  if (error.code === "invalid_credentials") return "Wrong email or password.";
+  if (error.code === "invalid_credentials") return t("login.wrongEmailOrPassword");
   return error.message;
 }
 
@@ -37,9 +37,9 @@ export function renderLogin(root, { onLoggedIn, notice = "" }) {
   const email = el("input", { name: "email", type: "email", autocomplete: "username", required: true });
   const password = el("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
   const error = el("p", { class: "form-error", role: "alert" });
-  const submit = el("button", { type: "submit", class: "button primary wide", text: "Sign in" });
-  const form = el("form", { class: "stack", "aria-label": "Sign in" },
-    field("Email", email), field("Password", password), error, submit);
+  const submit = el("button", { type: "submit", class: "button primary wide", text: t("login.signIn") });
+  const form = el("form", { class: "stack", "aria-label": t("login.signIn") },
+    field(t("login.email"), email), field(t("login.password"), password), error, submit);
   if (notice) error.textContent = notice;
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -57,23 +57,23 @@ export function renderLogin(root, { onLoggedIn, notice = "" }) {
       submit.disabled = false;
     }
   });
-  replace(root, card("Sign in to your inbox", "", form));
+  replace(root, card(t("login.signInToYour"), "", form));
   email.focus();
 }
 
 /** `#/setup?token=...` (a fresh install's first owner) and `#/invite?token=...`. */
 export async function renderAcceptLink(root, { token, onLoggedIn }) {
-  replace(root, card("Checking your link…", ""));
+  replace(root, card(t("login.checkingYourLink"), ""));
   let link;
   try {
     link = await api.post("/auth/link", { token }, { quiet401: true });
   } catch (failure) {
     const text = failure.code === "invalid_link"
-      ? "This link cannot be used any more: it was already used, or it expired. Ask for a new one."
+      ? t("login.thisLinkCannotBe")
       : failure.message;
-    replace(root, card("Link not valid", "",
+    replace(root, card(t("login.linkNotValid"), "",
       el("p", { class: "form-error", role: "alert", text }),
-      el("p", {}, el("a", { href: "#/login", text: "Go to sign in" }))));
+      el("p", {}, el("a", { href: "#/login", text: t("login.goToSignIn") }))));
     return;
   }
   const setup = link.purpose === "setup";
@@ -86,20 +86,20 @@ export async function renderAcceptLink(root, { token, onLoggedIn }) {
   }
   const password = el("input", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 10, maxlength: 200 });
   const error = el("p", { class: "form-error", role: "alert" });
-  const submit = el("button", { type: "submit", class: "button primary wide", text: setup ? "Create my account" : "Join" });
+  const submit = el("button", { type: "submit", class: "button primary wide", text: setup ? t("login.createMyAccount") : t("login.join") });
   const websites = (link.websites || []).map((w) => el("li", {}, el("strong", { text: w.name }), ` · ${roleName(w.role)}`));
-  const form = el("form", { class: "stack", "aria-label": setup ? "Create the first owner" : "Accept the invitation", novalidate: true },
+  const form = el("form", { class: "stack", "aria-label": setup ? t("login.createTheFirstOwner") : t("login.acceptTheInvitation"), novalidate: true },
     websites.length ? el("ul", { class: "plain" }, websites) : null,
-    field("Your name", name),
-    field("Email", email),
-    field("Password", password, "10 to 200 characters."),
+    field(t("login.yourName"), name),
+    field(t("login.email"), email),
+    field(t("login.password"), password, "10 to 200 characters."),
     error, submit);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.textContent = "";
-    const problem = !name.value.trim() ? ["Enter your name.", name]
-      : setup && !email.value.trim() ? ["Enter your email.", email]
-        : password.value.length < 10 || password.value.length > 200 ? ["Choose a password of 10 to 200 characters.", password]
+    const problem = !name.value.trim() ? [t("login.enterYourName"), name]
+      : setup && !email.value.trim() ? [t("login.enterYourEmail"), email]
+        : password.value.length < 10 || password.value.length > 200 ? [t("login.chooseAPasswordOf"), password]
           : null;
     if (problem) {
       error.textContent = problem[0];
@@ -115,14 +115,14 @@ export async function renderAcceptLink(root, { token, onLoggedIn }) {
       history.replaceState(null, "", `${location.pathname}#/`); // the used token leaves the address bar
       await onLoggedIn();
     } catch (failure) {
-      error.textContent = failure.code === "weak_password" ? "Choose a password of 10 to 200 characters." : failure.message;
+      error.textContent = failure.code === "weak_password" ? t("login.chooseAPasswordOf") : failure.message;
     } finally {
       submit.disabled = false;
     }
   });
   replace(root, card(
-    setup ? "Create the first owner" : "Join your team on Causerie",
-    setup ? "This one-time link sets up the account that owns this Causerie server." : "Choose your name and a password to start answering visitors.",
+    setup ? t("login.createTheFirstOwner") : t("login.joinYourTeamOn"),
+    setup ? t("login.thisOneTimeLink") : t("login.chooseYourNameAnd"),
     form));
   name.focus();
 }
@@ -133,18 +133,18 @@ function renderJoinByLogin(root, { token, link, onLoggedIn }) {
   const email = el("input", { name: "email", type: "email", autocomplete: "username", readOnly: true, value: link.email || "" });
   const password = el("input", { name: "password", type: "password", autocomplete: "current-password", required: true, maxlength: 200 });
   const error = el("p", { class: "form-error", role: "alert" });
-  const submit = el("button", { type: "submit", class: "button primary wide", text: "Sign in and join" });
+  const submit = el("button", { type: "submit", class: "button primary wide", text: t("login.signInAndJoin") });
   const websites = (link.websites || []).map((w) => el("li", {}, el("strong", { text: w.name }), ` · ${roleName(w.role)}`));
-  const form = el("form", { class: "stack", "aria-label": "Accept the invitation", novalidate: true },
+  const form = el("form", { class: "stack", "aria-label": t("login.acceptTheInvitation"), novalidate: true },
     el("ul", { class: "plain" }, websites),
-    field("Email", email),
-    field("Password", password),
+    field(t("login.email"), email),
+    field(t("login.password"), password),
     error, submit);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.textContent = "";
     if (!password.value) {
-      error.textContent = "Enter your password.";
+      error.textContent = t("login.enterYourPassword");
       password.focus();
       return;
     }
@@ -155,12 +155,12 @@ function renderJoinByLogin(root, { token, link, onLoggedIn }) {
       history.replaceState(null, "", `${location.pathname}#/`); // the used token leaves the address bar
       await onLoggedIn();
     } catch (failure) {
-      error.textContent = failure.code === "invalid_credentials" ? "Wrong password." : failure.message;
+      error.textContent = failure.code === "invalid_credentials" ? t("login.wrongPassword") : failure.message;
     } finally {
       submit.disabled = false;
     }
   });
-  replace(root, card("Join your team on Causerie",
-    "You already have an account: sign in with your password to accept this invitation.", form));
+  replace(root, card(t("login.joinYourTeamOn"),
+    t("login.youAlreadyHaveAn"), form));
   password.focus();
 }

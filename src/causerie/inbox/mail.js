@@ -6,11 +6,12 @@ import { api } from "./api.js";
 import { state } from "./store.js";
 import { el, toast } from "./dom.js";
 import { fullTime } from "./format.js";
+import { t } from "./locale.js";
 
 const LABELS = {
-  mail_new_conversation: "A new conversation stays unanswered while no agent is online",
-  mail_mentions: "An agent mentions me (@name) in a note",
-  mail_digest: "Every morning: a summary of the last day (counts only)",
+  mail_new_conversation: "mail.aNewConversationStays",
+  mail_mentions: "mail.anAgentMentionsMe",
+  mail_digest: "mail.everyMorningASummary",
 };
 
 /** The "Mail" section of "My account". */
@@ -23,25 +24,25 @@ export async function mailSection() {
     box.addEventListener("change", async () => {
       try {
         await api.patch("/me", { notification_preferences: { [name]: box.checked } });
-        toast("Mail preferences saved.");
+        toast(t("mail.mailPreferencesSaved"));
       } catch (failure) {
         box.checked = !box.checked;
         status.textContent = failure.message;
       }
     });
-    return el("div", { class: "field check" }, box, el("label", { for: `pref-${name}`, text: LABELS[name] || name }));
+    return el("div", { class: "field check" }, box, el("label", { for: `pref-${name}`, text: LABELS[name] ? t(LABELS[name]) : name }));
   });
-  const section = el("section", { class: "stack settings-form", "aria-label": "Mail" },
-    el("h2", { text: "Mail" }),
-    el("p", { class: "muted small", text: "Mail me when:" }), ...checks, status);
+  const section = el("section", { class: "stack settings-form", "aria-label": t("mail.mail") },
+    el("h2", { text: t("mail.mail") }),
+    el("p", { class: "muted small", text: t("mail.mailMeWhen") }), ...checks, status);
   if (state.websiteId) {
     const data = await api.get(`/websites/${state.websiteId}/mail/failures`);
     const failures = data.failures || [];
-    section.append(el("h3", { text: "Addresses that refused mail" }),
+    section.append(el("h3", { text: t("mail.addressesThatRefusedMail") }),
       failures.length
         ? el("ul", { class: "plain mail-failures" }, failures.map((f) => el("li", {},
           el("strong", { text: f.address }), " ", el("span", { class: "muted small", text: `${fullTime(f.failed_at)}: ${f.error}` }))))
-        : el("p", { class: "muted small", text: "None: every mail was accepted." }));
+        : el("p", { class: "muted small", text: t("mail.noneEveryMailWas") }));
   }
   return section;
 }

@@ -9,10 +9,11 @@ import { visitorName } from "./format.js";
 import { conversationHash } from "./list.js";
 import { ensureLabels, filterByLabel, labelChip, labelsOf } from "./labels.js";
 import { ensureReplies, expand, insertInComposer, repliesOf } from "./replies.js";
+import { t } from "./locale.js";
 
 const SETTINGS = [
-  ["website", "Website"], ["embed", "Embed code"], ["operators", "Operators"], ["replies", "Canned replies"],
-  ["labels", "Labels"], ["webhooks", "Webhooks"], ["tokens", "API tokens"], ["account", "My account"],
+  ["website", "palette.website"], ["embed", "palette.embedCode"], ["operators", "palette.operators"], ["replies", "palette.cannedReplies"],
+  ["labels", "palette.labels"], ["webhooks", "palette.webhooks"], ["tokens", "palette.apiTokens"], ["account", "palette.myAccount"],
 ];
 const LIMIT = 30;
 
@@ -46,25 +47,26 @@ function commands() {
     const summary = state.conversations.get(id);
     if (!summary) continue;
     const name = visitorName(summary.visitor, summary.session_id);
-    all.push({ kind: "Conversation", text: name, detail: summary.last_message?.body || "", run: () => { location.hash = conversationHash(id); } });
+    all.push({ kind: t("palette.conversation"), text: name, detail: summary.last_message?.body || "", run: () => { location.hash = conversationHash(id); } });
   }
   const open = Boolean(state.current?.conversation);
   for (const reply of repliesOf()) {
     all.push({
-      kind: "Reply", text: `/${reply.shortcut} ${reply.title}`, detail: open ? "Insert in the reply" : "Open a conversation to insert it",
+      kind: t("palette.reply"), text: `/${reply.shortcut} ${reply.title}`, detail: open ? t("palette.insertInTheReply") : t("palette.openAConversationTo"),
       run: () => {
-        if (!open || !insertInComposer(expand(reply.body))) toast("Open a conversation first, then pick the reply.", "error");
+        if (!open || !insertInComposer(expand(reply.body))) toast(t("palette.openAConversationFirst"), "error");
       },
     });
   }
   for (const label of labelsOf()) {
     all.push({
-      kind: "Label", text: label.name, detail: "Show the conversations with this label", chip: labelChip(label),
+      kind: t("palette.label"), text: label.name, detail: t("palette.showTheConversationsWith"), chip: labelChip(label),
       run: () => filterByLabel(label.id),
     });
   }
-  for (const [key, title] of SETTINGS) {
-    all.push({ kind: "Settings", text: title, detail: `Settings, ${title}`, run: () => { location.hash = `#/settings/${key}`; } });
+  for (const [key, titleKey] of SETTINGS) {
+    const title = t(titleKey);
+    all.push({ kind: t("palette.settings"), text: title, detail: t("palette.settingsPage", { page: title }), run: () => { location.hash = `#/settings/${key}`; } });
   }
   return all;
 }
@@ -90,12 +92,12 @@ export function openPalette() {
   const opener = /** @type {HTMLElement | null} */ (document.activeElement);
   const input = el("input", {
     type: "text", class: "input palette-input", id: "palette-input", role: "combobox", "aria-expanded": "true",
-    "aria-controls": "palette-list", "aria-autocomplete": "list", "aria-label": "Search conversations, replies, labels and settings",
-    placeholder: "Go to a conversation, insert a reply, filter by label, open settings…", autocomplete: "off", spellcheck: "false",
+    "aria-controls": "palette-list", "aria-autocomplete": "list", "aria-label": t("palette.searchConversationsRepliesLabels"),
+    placeholder: t("palette.goToAConversation"), autocomplete: "off", spellcheck: "false",
   });
-  const list = el("ul", { class: "palette-list", id: "palette-list", role: "listbox", "aria-label": "Results" });
+  const list = el("ul", { class: "palette-list", id: "palette-list", role: "listbox", "aria-label": t("palette.results") });
   const status = el("p", { class: "muted small palette-status", role: "status" });
-  const dialog = el("dialog", { class: "dialog palette", "aria-label": "Command palette" }, input, list, status);
+  const dialog = el("dialog", { class: "dialog palette", "aria-label": t("palette.commandPalette") }, input, list, status);
   openDialog = dialog;
   /** @type {Command[]} */
   let found = [];
@@ -114,7 +116,7 @@ export function openPalette() {
     command.detail ? el("span", { class: "palette-detail muted", text: command.detail.slice(0, 80) }) : null)));
     if (found.length) input.setAttribute("aria-activedescendant", `palette-option-${active}`);
     else input.removeAttribute("aria-activedescendant");
-    status.textContent = found.length ? `${found.length} result${found.length === 1 ? "" : "s"}` : "Nothing matches.";
+    status.textContent = found.length ? `${found.length} result${found.length === 1 ? "" : "s"}` : t("palette.nothingMatches");
     list.querySelector("[aria-selected=true]")?.scrollIntoView({ block: "nearest" });
   };
   let ran = null;

@@ -7,6 +7,7 @@ import { download, el, outsideLink, replace, toast } from "./dom.js";
 import { dataText, fullTime, visitorName } from "./format.js";
 import { saveProfile } from "./data.js";
 import { avatar } from "./list.js";
+import { t } from "./locale.js";
 
 let shownSession = null;
 let dirty = false;
@@ -22,7 +23,7 @@ function render(container) {
   const session = current?.session;
   if (!session) {
     shownSession = null;
-    replace(container, el("p", { class: "muted panel-empty", text: "The visitor's details show here." }));
+    replace(container, el("p", { class: "muted panel-empty", text: t("panel.theVisitorSDetails") }));
     return;
   }
   // Keep what the agent is typing in the profile form; refresh everything else.
@@ -33,15 +34,15 @@ function render(container) {
   const name = visitorName(session.profile, session.id);
   const page = session.page || {};
   const details = [
-    ["Current page", page.url || page.title ? el("span", { class: "page" },
+    [t("panel.currentPage"), page.url || page.title ? el("span", { class: "page" },
       page.title ? el("span", { class: "page-title", text: page.title }) : null,
       page.url ? outsideLink(page.url, page.url) : null) : "—"],
-    ["Came from", page.referrer ? outsideLink(page.referrer, page.referrer) : "—"],
-    ["Locale", session.locale || "—"],
-    ["Time zone", session.timezone || "—"],
-    ["Browser", el("span", { class: "ua", text: session.user_agent || "—" })],
-    ["First seen", fullTime(session.created_at)],
-    ["Last seen", fullTime(session.last_access_at)],
+    [t("panel.cameFrom"), page.referrer ? outsideLink(page.referrer, page.referrer) : "—"],
+    [t("panel.locale"), session.locale || "—"],
+    [t("panel.timeZone"), session.timezone || "—"],
+    [t("panel.browser"), el("span", { class: "ua", text: session.user_agent || "—" })],
+    [t("panel.firstSeen"), fullTime(session.created_at)],
+    [t("panel.lastSeen"), fullTime(session.last_access_at)],
   ];
   const data = Object.entries(session.profile?.data || {});
   replace(container,
@@ -49,17 +50,17 @@ function render(container) {
       avatar(name, session.id),
       el("div", {},
         el("h2", { class: "panel-title", text: name }),
-        el("p", { class: "muted small", text: session.state === "permanent" ? "Visitor" : `Visitor (${session.state})` }))),
+        el("p", { class: "muted small", text: session.state === "permanent" ? t("panel.visitor") : t("panel.visitorTemporary") }))),
     el("section", { class: "panel-section", "aria-labelledby": "profile-title" },
-      el("h3", { id: "profile-title", text: "Profile" }), form),
+      el("h3", { id: "profile-title", text: t("panel.profile") }), form),
     el("section", { class: "panel-section", "aria-labelledby": "details-title" },
-      el("h3", { id: "details-title", text: "Details" }),
+      el("h3", { id: "details-title", text: t("panel.details") }),
       el("dl", { class: "details" }, details.map(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]))),
     el("section", { class: "panel-section", "aria-labelledby": "data-title" },
-      el("h3", { id: "data-title", text: "Session data" }),
+      el("h3", { id: "data-title", text: t("panel.sessionData") }),
       data.length
         ? el("dl", { class: "details data" }, data.map(([k, v]) => [el("dt", { text: k }), el("dd", { text: dataText(v) })]))
-        : el("p", { class: "muted small", text: "The website set no data for this visitor." })),
+        : el("p", { class: "muted small", text: t("panel.theWebsiteSetNo") })),
     legalExport(current));
 }
 
@@ -69,22 +70,22 @@ function legalExport(current) {
   const conversation = current.conversation;
   const role = state.websites.find((w) => w.id === conversation?.website_id)?.role;
   if (!conversation || role !== "owner") return null;
-  const button = el("button", { type: "button", class: "button small", id: "legal-export", text: "Legal export (JSON)" });
+  const button = el("button", { type: "button", class: "button small", id: "legal-export", text: t("panel.legalExportJson") });
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {
       const data = await api.post(`/conversations/${encodeURIComponent(conversation.id)}/legal-export`, {});
       download(`causerie-legal-export-${conversation.id}.json`, JSON.stringify(data, null, 2));
-      toast("Legal export saved. It is recorded in the audit log.");
+      toast(t("panel.legalExportSavedIt"));
     } catch (failure) {
-      toast(failure.status === 403 ? "Only an owner of this website can make a legal export." : failure.message, "error");
+      toast(failure.status === 403 ? t("panel.onlyAnOwnerOf") : failure.message, "error");
     } finally {
       button.disabled = false;
     }
   });
   return el("section", { class: "panel-section", "aria-labelledby": "legal-title" },
-    el("h3", { id: "legal-title", text: "Legal request" }),
-    el("p", { class: "muted small", text: "Only for a public authority's legal request: the whole conversation, notes included, with the visitor's IP address and times. Each export is recorded in the audit log." }),
+    el("h3", { id: "legal-title", text: t("panel.legalRequest") }),
+    el("p", { class: "muted small", text: t("panel.onlyForAPublic") }),
     el("div", {}, button));
 }
 
@@ -95,12 +96,12 @@ function profileForm(session) {
     phone: el("input", { type: "tel", name: "phone", id: "profile-phone", maxlength: 50, autocomplete: "off" }),
   };
   for (const [key, input] of Object.entries(inputs)) input.value = session.profile?.[key] || "";
-  const save = el("button", { type: "submit", class: "button", text: "Save", disabled: true });
+  const save = el("button", { type: "submit", class: "button", text: t("panel.save"), disabled: true });
   const error = el("p", { class: "form-error", role: "alert" });
-  const form = el("form", { class: "profile stack compact", "aria-label": "Visitor profile" },
-    el("label", { for: "profile-nickname", text: "Name" }), inputs.nickname,
-    el("label", { for: "profile-email", text: "Email" }), inputs.email,
-    el("label", { for: "profile-phone", text: "Phone" }), inputs.phone,
+  const form = el("form", { class: "profile stack compact", "aria-label": t("panel.visitorProfile") },
+    el("label", { for: "profile-nickname", text: t("panel.name") }), inputs.nickname,
+    el("label", { for: "profile-email", text: t("panel.email") }), inputs.email,
+    el("label", { for: "profile-phone", text: t("panel.phone") }), inputs.phone,
     error, save);
   form.addEventListener("input", () => {
     dirty = true;
@@ -115,7 +116,7 @@ function profileForm(session) {
     try {
       dirty = false;
       await saveProfile(session.id, changes);
-      toast("Profile saved.");
+      toast(t("panel.profileSaved"));
     } catch (failure) {
       dirty = true;
       save.disabled = false;

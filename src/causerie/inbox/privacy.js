@@ -7,12 +7,13 @@ import { api } from "./api.js";
 import { canAdmin, state, website } from "./store.js";
 import { download, el, modal, replace, toast } from "./dom.js";
 import { fullTime, roleName, visitorName } from "./format.js";
+import { t, tn } from "./locale.js";
 
 const PAGES = [
-  ["requests", "Data requests", "admin"],
-  ["register", "Processing register", "admin"],
-  ["audit", "Audit log", "owner"],
-  ["dpa", "Processing agreement", "admin"],
+  ["requests", "privacy.dataRequests", "admin"],
+  ["register", "privacy.processingRegister", "admin"],
+  ["audit", "privacy.auditLog", "owner"],
+  ["dpa", "privacy.processingAgreement", "admin"],
 ];
 
 const AUDIT_ACTIONS = [
@@ -37,16 +38,16 @@ export function renderPrivacy(container, page) {
   const content = el("section", { class: "settings-content privacy", "aria-labelledby": "settings-title" });
   if (!pages.length) {
     replace(container, el("div", { class: "settings" }, el("div"), content));
-    replace(content, ...title("Privacy tools"),
+    replace(content, ...title(t("privacy.privacyTools")),
       el("p", { class: "muted", text: state.websiteId
-        ? `Only the owners and admins of ${website()?.name || "this website"} use the privacy tools. You are ${roleName(role).toLowerCase() || "not a member"} here.`
-        : "You are not a member of any website yet." }));
+        ? t(role ? "privacy.onlyOwnersAndAdminsRole" : "privacy.onlyOwnersAndAdminsNone", { website: website()?.name || "", role: roleName(role).toLowerCase() })
+        : t("privacy.youAreNotA") }));
     return;
   }
   const current = pages.some(([key]) => key === page) ? page : pages[0][0];
-  const nav = el("nav", { class: "settings-nav", "aria-label": "Privacy" },
+  const nav = el("nav", { class: "settings-nav", "aria-label": t("privacy.privacy") },
     el("ul", { class: "plain" }, pages.map(([key, label]) => el("li", {},
-      el("a", { href: `#/privacy/${key}`, "aria-current": key === current ? "page" : false, text: label })))));
+      el("a", { href: `#/privacy/${key}`, "aria-current": key === current ? "page" : false, text: t(label) })))));
   replace(container, el("div", { class: "settings wide" }, nav, content));
   const render = { requests: requestsPage, register: registerPage, audit: auditPage, dpa: dpaPage }[current];
   render(content).catch((failure) => content.append(errorText(failure)));
@@ -57,8 +58,8 @@ function title(text, sub) {
 }
 
 /** An API failure in words; a 403 (a role that changed meanwhile) says who may do it. */
-function errorMessage(failure, what = "this") {
-  if (failure.status === 403 && failure.code === "forbidden") return `You are not allowed to do ${what}: it needs a higher role on this website.`;
+function errorMessage(failure, what = "privacy.doThis") {
+  if (failure.status === 403 && failure.code === "forbidden") return t("privacy.notAllowed", { what: t(what) });
   if (failure.status === 403 && failure.code === "insufficient_scope") return failure.message;
   return failure.message;
 }
@@ -74,20 +75,20 @@ function stamp() {
 // -- data-subject requests (P9) ---------------------------------------------------------------
 
 async function requestsPage(content) {
-  const kind = el("select", { id: "subject-kind", name: "kind", "aria-label": "Find by" },
-    el("option", { value: "email", text: "Email" }), el("option", { value: "session_id", text: "Session id" }));
-  const value = el("input", { id: "subject-value", name: "value", type: "text", required: true, maxlength: 320, autocomplete: "off", spellcheck: "false", placeholder: "clara@example.com" });
+  const kind = el("select", { id: "subject-kind", name: "kind", "aria-label": t("privacy.findBy") },
+    el("option", { value: "email", text: t("privacy.email") }), el("option", { value: "session_id", text: t("privacy.sessionId") }));
+  const value = el("input", { id: "subject-value", name: "value", type: "text", required: true, maxlength: 320, autocomplete: "off", spellcheck: "false", placeholder: t("privacy.claraExampleCom") });
   kind.addEventListener("change", () => {
-    value.placeholder = kind.value === "email" ? "clara@example.com" : "the visitor's session id";
+    value.placeholder = kind.value === "email" ? t("privacy.claraExampleCom") : t("privacy.theVisitorSSession");
   });
   const error = el("p", { class: "form-error", role: "alert" });
-  const submit = el("button", { type: "submit", class: "button primary", text: "Search" });
+  const submit = el("button", { type: "submit", class: "button primary", text: t("privacy.search") });
   const results = el("div", { class: "stack subject-results", id: "subject-results", "aria-live": "polite" });
-  const form = el("form", { class: "stack settings-form", "aria-label": "Find a person" },
+  const form = el("form", { class: "stack settings-form", "aria-label": t("privacy.findAPerson") },
     el("div", { class: "row" },
-      el("div", { class: "field narrow" }, el("label", { for: "subject-kind", text: "Find by" }), kind),
-      el("div", { class: "field" }, el("label", { for: "subject-value", text: "Email or session id" }), value)),
-    el("p", { class: "hint", text: "Searches the websites you own or administer. The person is sent in the request's body, never in an address, so it reaches no log." }),
+      el("div", { class: "field narrow" }, el("label", { for: "subject-kind", text: t("privacy.findBy") }), kind),
+      el("div", { class: "field" }, el("label", { for: "subject-value", text: t("privacy.emailOrSessionId") }), value)),
+    el("p", { class: "hint", text: t("privacy.searchesTheWebsitesYou") }),
     error, submit);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -101,22 +102,22 @@ async function requestsPage(content) {
       showSubject(results, query, data.sessions || []);
     } catch (failure) {
       replace(results);
-      if (failure.code === "session_not_found") error.textContent = "No session with this id on the websites you manage.";
-      else error.textContent = errorMessage(failure, "data-subject requests");
+      if (failure.code === "session_not_found") error.textContent = t("privacy.noSessionWithThis");
+      else error.textContent = errorMessage(failure, "privacy.doRequests");
     } finally {
       submit.disabled = false;
     }
   });
-  replace(content, ...title("Data requests",
-    "When someone asks what you hold about them, for a copy, or to be forgotten (GDPR Art. 15, 17, 20)."),
+  replace(content, ...title(t("privacy.dataRequests"),
+    t("privacy.whenSomeoneAsksWhat")),
   form, results,
-  el("p", { class: "muted small" }, "To correct someone's name, email or phone (rectification), open their conversation and edit the visitor's profile in the panel on the right."));
+  el("p", { class: "muted small" }, t("privacy.toCorrectSomeoneS")));
 }
 
 function showSubject(results, query, sessions) {
   const who = query.email ? query.email : `session ${query.session_id}`;
   if (!sessions.length) {
-    replace(results, el("p", { class: "muted", role: "status", text: `Nothing is held about ${who} on the websites you manage.` }));
+    replace(results, el("p", { class: "muted", role: "status", text: t("privacy.nothingHeld", { who }) }));
     return;
   }
   const names = new Map(state.websites.map((w) => [w.id, w.name]));
@@ -127,44 +128,44 @@ function showSubject(results, query, sessions) {
       el("td", {}, el("strong", { text: names.get(session.website_id) || session.website_id })),
       el("td", {},
         el("div", { text: visitorName(profile, session.id) }),
-        el("div", { class: "muted small", text: [profile.email, profile.phone].filter(Boolean).join(" · ") || "No email or phone given" }),
-        el("div", { class: "muted small" }, "Session ", el("code", { text: session.id }))),
+        el("div", { class: "muted small", text: [profile.email, profile.phone].filter(Boolean).join(" · ") || t("privacy.noEmailOrPhone") }),
+        el("div", { class: "muted small" }, t("privacy.session"), el("code", { text: session.id }))),
       el("td", { class: "small", text: fullTime(session.created_at) }),
       el("td", { class: "small", text: fullTime(session.last_access_at) }),
       el("td", { class: "right messages-count", text: String(count) }),
       el("td", {}, conversationId
-        ? el("a", { href: `#/c/${encodeURIComponent(conversationId)}`, text: "Open" })
-        : el("span", { class: "muted small", text: "No conversation" })));
+        ? el("a", { href: `#/c/${encodeURIComponent(conversationId)}`, text: t("privacy.open") })
+        : el("span", { class: "muted small", text: t("privacy.noConversation") })));
   });
-  const exportButton = el("button", { type: "button", class: "button", id: "subject-export", text: "Export (JSON)" });
-  const eraseButton = el("button", { type: "button", class: "button danger-subtle", id: "subject-erase", text: "Erase everything…" });
+  const exportButton = el("button", { type: "button", class: "button", id: "subject-export", text: t("privacy.exportJson") });
+  const eraseButton = el("button", { type: "button", class: "button danger-subtle", id: "subject-erase", text: t("privacy.eraseEverything") });
   const outcome = el("p", { class: "muted", role: "status", id: "subject-outcome" });
   exportButton.addEventListener("click", async () => {
     exportButton.disabled = true;
     try {
       const exported = await api.post("/privacy/export", query);
       download(`causerie-personal-data-${stamp()}.json`, JSON.stringify(exported, null, 2));
-      outcome.textContent = "Exported. The export is recorded in the audit log.";
+      outcome.textContent = t("privacy.exportedTheExportIs");
     } catch (failure) {
-      toast(errorMessage(failure, "an export"), "error");
+      toast(errorMessage(failure, "privacy.doExport"), "error");
     } finally {
       exportButton.disabled = false;
     }
   });
   eraseButton.addEventListener("click", async () => {
     const body = el("div", { class: "stack" },
-      el("p", { text: `This permanently destroys everything held about ${who}, on ${sessions.length} ${sessions.length === 1 ? "session" : "sessions"}:` }),
+      el("p", { text: tn("privacy.destroysOnSessions", sessions.length, { who }) }),
       el("ul", { class: "destroyed" },
-        el("li", { text: `their ${sessions.length === 1 ? "session" : "sessions"} and conversations,` }),
-        el("li", { text: `every message (${messages}), replies and private notes included,` }),
-        el("li", { text: "their profile: nickname, email, phone and custom data," }),
-        el("li", { text: "their IP addresses and browser details," }),
-        el("li", { text: "their consent records." })),
-      el("p", { class: "muted", text: "It is irreversible: nothing can be restored. Statistics without personal data stay, and the audit log keeps only ids and counts." }));
+        el("li", { text: tn("privacy.theirSessions", sessions.length) }),
+        el("li", { text: t("privacy.everyMessage", { n: messages }) }),
+        el("li", { text: t("privacy.theirProfileNicknameEmail") }),
+        el("li", { text: t("privacy.theirIpAddressesAnd") }),
+        el("li", { text: t("privacy.theirConsentRecords") })),
+      el("p", { class: "muted", text: t("privacy.itIsIrreversibleNothing") }));
     const choice = await modal({
-      title: "Erase this person?", body, className: "danger", actions: [
-        { value: "", text: "Cancel", class: "button subtle", autofocus: true },
-        { value: "erase", text: "Erase everything", class: "button danger" },
+      title: t("privacy.eraseThisPerson"), body, className: "danger", actions: [
+        { value: "", text: t("privacy.cancel"), class: "button subtle", autofocus: true },
+        { value: "erase", text: t("privacy.eraseEverything2"), class: "button danger" },
       ],
     });
     if (choice !== "erase") return;
@@ -173,38 +174,34 @@ function showSubject(results, query, sessions) {
       const data = await api.post("/privacy/erase", query);
       const erased = data.erased || {};
       replace(results, el("p", { class: "once", role: "status", id: "subject-outcome" },
-        `Erased ${who}: ${plural(erased.sessions, "session")} and ${plural(erased.messages, "message")} destroyed.`));
-      toast("Erased.");
+        t("privacy.erasedWho", { who, sessions: tn("privacy.sessions", Number(erased.sessions) || 0), messages: tn("privacy.messages", Number(erased.messages) || 0) })));
+      toast(t("privacy.erased"));
     } catch (failure) {
       eraseButton.disabled = false;
-      toast(errorMessage(failure, "an erasure"), "error");
+      toast(errorMessage(failure, "privacy.doErasure"), "error");
     }
   });
   replace(results,
-    el("h2", { text: `What is held about ${who}` }),
-    el("table", { class: "table", "aria-label": "Sessions of this person" },
-      el("thead", {}, el("tr", {}, ["Website", "Visitor", "First seen", "Last seen", "Messages", "Conversation"].map((h) => el("th", { text: h })))),
+    el("h2", { text: t("privacy.whatIsHeld", { who }) }),
+    el("table", { class: "table", "aria-label": t("privacy.sessionsOfThisPerson") },
+      el("thead", {}, el("tr", {}, [t("privacy.website"), t("privacy.visitor"), t("privacy.firstSeen"), t("privacy.lastSeen"), t("privacy.messages"), t("privacy.conversation")].map((h) => el("th", { text: h })))),
       el("tbody", {}, rows)),
     el("div", { class: "row actions" }, exportButton, eraseButton),
     outcome);
 }
 
-function plural(count, word) {
-  const n = Number(count) || 0;
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
 
 // -- the record of processing activities (P2, P11) ----------------------------------------------
 
 async function registerPage(content) {
   const data = await api.get("/privacy/register");
   const markdown = String(data.markdown || "");
-  const save = el("button", { type: "button", class: "button", id: "register-download", text: "Download .md",
+  const save = el("button", { type: "button", class: "button", id: "register-download", text: t("privacy.downloadMd"),
     onclick: () => download(`causerie-processing-register-${stamp()}.md`, markdown, "text/markdown") });
-  replace(content, ...title("Processing register",
-    "The record of processing activities (GDPR Art. 30) for the websites you own or administer, generated from the server's declarations of personal data and its live settings."),
+  replace(content, ...title(t("privacy.processingRegister"),
+    t("privacy.theRecordOfProcessing")),
   el("div", { class: "row actions" }, save),
-  el("article", { class: "markdown settings-form", id: "register", "aria-label": "Record of processing activities" }, markdownToDom(markdown)));
+  el("article", { class: "markdown settings-form", id: "register", "aria-label": t("privacy.recordOfProcessingActivities") }, markdownToDom(markdown)));
 }
 
 /** A small Markdown subset (headings, tables, lists, paragraphs, `code`) built as DOM nodes:
@@ -282,14 +279,14 @@ async function auditPage(content) {
     operators = []; // names are a comfort: ids still show
   }
   const names = new Map(operators.map((o) => [o.id, o.name || o.email]));
-  const action = el("input", { id: "audit-action", name: "action", type: "text", list: "audit-actions", maxlength: 64, autocomplete: "off", spellcheck: "false", placeholder: "Any action" });
+  const action = el("input", { id: "audit-action", name: "action", type: "text", list: "audit-actions", maxlength: 64, autocomplete: "off", spellcheck: "false", placeholder: t("privacy.anyAction") });
   const actions = el("datalist", { id: "audit-actions" }, AUDIT_ACTIONS.map((a) => el("option", { value: a })));
-  const actor = el("select", { id: "audit-actor", name: "actor" }, el("option", { value: "", text: "Anyone" }),
+  const actor = el("select", { id: "audit-actor", name: "actor" }, el("option", { value: "", text: t("privacy.anyone") }),
     operators.map((o) => el("option", { value: o.id, text: o.name || o.email })));
-  const filter = el("button", { type: "submit", class: "button", text: "Filter" });
+  const filter = el("button", { type: "submit", class: "button", text: t("privacy.filter") });
   const error = el("p", { class: "form-error", role: "alert" });
   const body = el("tbody");
-  const more = el("button", { type: "button", class: "button load-more", id: "audit-more", text: "Load more", hidden: true });
+  const more = el("button", { type: "button", class: "button load-more", id: "audit-more", text: t("privacy.loadMore"), hidden: true });
   const status = el("p", { class: "muted small", role: "status" });
   let cursor = null;
   let token = 0;
@@ -307,27 +304,27 @@ async function auditPage(content) {
       for (const entry of data.entries || []) body.append(auditRow(entry, names));
       cursor = data.next_cursor || null;
       more.hidden = !cursor;
-      status.textContent = body.children.length ? "" : "No entry matches.";
+      status.textContent = body.children.length ? "" : t("privacy.noEntryMatches");
     } catch (failure) {
-      error.textContent = errorMessage(failure, "read the audit log");
+      error.textContent = errorMessage(failure, "privacy.doAudit");
     } finally {
       more.disabled = false;
     }
   };
-  const form = el("form", { class: "row audit-filters", "aria-label": "Filter the audit log" },
-    el("div", { class: "field" }, el("label", { for: "audit-action", text: "Action" }), action, actions),
-    el("div", { class: "field" }, el("label", { for: "audit-actor", text: "Who" }), actor),
+  const form = el("form", { class: "row audit-filters", "aria-label": t("privacy.filterTheAuditLog") },
+    el("div", { class: "field" }, el("label", { for: "audit-action", text: t("privacy.action") }), action, actions),
+    el("div", { class: "field" }, el("label", { for: "audit-actor", text: t("privacy.who") }), actor),
     el("div", { class: "field end" }, filter));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     load(false);
   });
   more.addEventListener("click", () => load(true));
-  replace(content, ...title("Audit log",
-    `Who did what on ${website()?.name || "this website"}, newest first. Entries hold ids and counts, never personal data.`),
+  replace(content, ...title(t("privacy.auditLog"),
+    t("privacy.whoDidWhat", { website: website()?.name || "" })),
   form, error,
-  el("div", { class: "table-scroll" }, el("table", { class: "table audit", id: "audit", "aria-label": "Audit log" },
-    el("thead", {}, el("tr", {}, ["Time", "Who", "Action", "Target", "Details"].map((h) => el("th", { text: h })))), body)),
+  el("div", { class: "table-scroll" }, el("table", { class: "table audit", id: "audit", "aria-label": t("privacy.auditLog") },
+    el("thead", {}, el("tr", {}, [t("privacy.time"), t("privacy.who"), t("privacy.action"), t("privacy.target"), t("privacy.details")].map((h) => el("th", { text: h })))), body)),
   status, more);
   await load(false);
 }
@@ -336,9 +333,9 @@ function auditRow(entry, names) {
   let who;
   if (entry.actor_type === "operator") {
     const name = entry.actor_id === state.me?.operator?.id ? `${state.me.operator.name} (you)` : names.get(entry.actor_id);
-    who = name ? el("span", { text: name }) : el("span", {}, "Operator ", el("code", { text: String(entry.actor_id || "").slice(0, 8) }));
+    who = name ? el("span", { text: name }) : el("span", {}, t("privacy.operator"), el("code", { text: String(entry.actor_id || "").slice(0, 8) }));
   } else {
-    who = el("span", { class: "muted", text: { visitor: "The visitor", cli: "Command line", system: "Causerie (automatic)" }[entry.actor_type] || entry.actor_type });
+    who = el("span", { class: "muted", text: { visitor: t("privacy.theVisitor"), cli: t("privacy.commandLine"), system: t("privacy.causerieAutomatic") }[entry.actor_type] || entry.actor_type });
   }
   const details = Object.entries(entry.details || {});
   return el("tr", { "data-action": entry.action },
@@ -362,37 +359,37 @@ async function dpaPage(content) {
   const current = acceptances.find((a) => a.version === version);
   const owner = site?.role === "owner";
   const status = current
-    ? el("p", { class: "dpa-status", id: "dpa-status" }, el("span", { class: "pill ok", text: "Accepted" }),
-      ` Version ${version} was accepted on ${fullTime(current.accepted_at)}${current.operator?.name ? " by " + current.operator.name : ""}.`)
-    : el("p", { class: "dpa-status", id: "dpa-status" }, el("span", { class: "pill", text: "Not accepted" }),
-      ` Version ${version} has not been accepted for ${site?.name || "this website"} yet.`);
+    ? el("p", { class: "dpa-status", id: "dpa-status" }, el("span", { class: "pill ok", text: t("privacy.accepted") }),
+      " ", current.operator?.name ? t("privacy.versionAcceptedBy", { version, at: fullTime(current.accepted_at), by: current.operator.name }) : t("privacy.versionAccepted", { version, at: fullTime(current.accepted_at) }))
+    : el("p", { class: "dpa-status", id: "dpa-status" }, el("span", { class: "pill", text: t("privacy.notAccepted") }),
+      " ", t("privacy.versionNotAccepted", { version, website: site?.name || "" }));
   const error = el("p", { class: "form-error", role: "alert" });
   const parts = [
-    ...title("Data-processing agreement",
-      `The agreement (GDPR Art. 28) under which this Causerie installation processes visitors' data on behalf of ${site?.name || "this website"}.`),
-    el("section", { class: "stack settings-form", "aria-label": "Agreement" },
-      el("p", {}, "Version offered: ", el("strong", { id: "dpa-version", text: version })),
+    ...title(t("privacy.dataProcessingAgreement"),
+      t("privacy.theAgreement", { website: site?.name || "" })),
+    el("section", { class: "stack settings-form", "aria-label": t("privacy.agreement") },
+      el("p", {}, t("privacy.versionOffered"), el("strong", { id: "dpa-version", text: version })),
       status, error,
       owner && !current
-        ? el("button", { type: "button", class: "button primary", id: "dpa-accept", text: `Accept version ${version}`,
+        ? el("button", { type: "button", class: "button primary", id: "dpa-accept", text: t("privacy.acceptVersion", { version }),
           onclick: async (event) => {
             const button = event.currentTarget;
             button.disabled = true;
             try {
               await api.post(`/websites/${websiteId}/dpa`, { version });
-              toast(`Version ${version} accepted.`);
+              toast(t("privacy.versionAcceptedToast", { version }));
               await dpaPage(content);
             } catch (failure) {
-              error.textContent = errorMessage(failure, "accept the agreement");
+              error.textContent = errorMessage(failure, "privacy.doAccept");
               button.disabled = false;
             }
           } })
         : null,
-      !owner ? el("p", { class: "muted small", text: "Only an owner of the website accepts the agreement." }) : null),
+      !owner ? el("p", { class: "muted small", text: t("privacy.onlyAnOwnerOf") }) : null),
   ];
   if (acceptances.length) {
-    parts.push(el("h2", { text: "History" }), el("table", { class: "table", "aria-label": "Acceptances" },
-      el("thead", {}, el("tr", {}, ["Version", "Accepted", "By"].map((h) => el("th", { text: h })))),
+    parts.push(el("h2", { text: t("privacy.history") }), el("table", { class: "table", "aria-label": t("privacy.acceptances") },
+      el("thead", {}, el("tr", {}, [t("privacy.version"), t("privacy.accepted"), t("privacy.by")].map((h) => el("th", { text: h })))),
       el("tbody", {}, acceptances.map((a) => el("tr", {},
         el("td", { text: a.version }), el("td", { text: fullTime(a.accepted_at) }), el("td", { text: a.operator?.name || "—" }))))));
   }

@@ -6,6 +6,7 @@
 import { api } from "./api.js";
 import { el, replace, toast } from "./dom.js";
 import { fullTime } from "./format.js";
+import { t } from "./locale.js";
 
 const WORKER = "/app/sw.js";
 const SCOPE = "/app/";
@@ -65,7 +66,7 @@ async function subscribe() {
   let permission = Notification.permission;
   if (permission === "default") permission = await Notification.requestPermission();
   if (permission !== "granted") {
-    throw new Error("Your browser blocks notifications for this site: allow them in its site settings.");
+    throw new Error(t("push.yourBrowserBlocksNotifications"));
   }
   const registration = (await navigator.serviceWorker.getRegistration(SCOPE))
     || await navigator.serviceWorker.register(WORKER, { scope: SCOPE });
@@ -83,7 +84,7 @@ async function subscribe() {
     try {
       subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(publicKey) });
     } catch {
-      throw new Error("This browser could not subscribe to notifications (its push service cannot be reached).");
+      throw new Error(t("push.thisBrowserCouldNot"));
     }
   }
   await api.post("/push/subscriptions", subscription.toJSON());
@@ -102,7 +103,7 @@ export function pushSection() {
   const here = el("input", { type: "checkbox", role: "switch", id: "push-device", disabled: !pushSupported() });
   const previews = el("input", { type: "checkbox", role: "switch", id: "push-previews" });
   const status = el("p", { class: "muted small", role: "status", id: "push-status" });
-  const devices = el("ul", { class: "plain push-devices", id: "push-devices", "aria-label": "Devices that receive notifications" });
+  const devices = el("ul", { class: "plain push-devices", id: "push-devices", "aria-label": t("push.devicesThatReceiveNotifications") });
 
   const renderDevices = async () => {
     const [{ subscriptions }, mine] = await Promise.all([
@@ -111,15 +112,15 @@ export function pushSection() {
     ]);
     here.checked = Boolean(mine && subscriptions.some((s) => s.endpoint === mine));
     replace(devices, subscriptions.length ? subscriptions.map((s) => el("li", { class: "push-device" },
-      el("span", { text: `${s.device}${s.endpoint === mine ? " (this device)" : ""}` }),
+      el("span", { text: s.endpoint === mine ? t("push.thisDevice", { device: s.device }) : s.device }),
       el("span", { class: "muted small", text: ` since ${fullTime(s.created_at)} ` }),
       el("button", {
-        type: "button", class: "button subtle small", text: "Remove", "aria-label": `Remove ${s.device}`,
+        type: "button", class: "button subtle small", text: t("push.remove"), "aria-label": t("push.removeDevice", { device: s.device }),
         onclick: async () => {
           await api.del(`/push/subscriptions/${encodeURIComponent(s.id)}`);
           await renderDevices();
         },
-      }))) : el("li", { class: "muted small", text: "No device receives notifications." }));
+      }))) : el("li", { class: "muted small", text: t("push.noDeviceReceivesNotifications") }));
   };
 
   here.addEventListener("change", async () => {
@@ -128,7 +129,7 @@ export function pushSection() {
     try {
       if (here.checked) await subscribe();
       else await unsubscribe();
-      toast(here.checked ? "Notifications are on for this device." : "Notifications are off for this device.");
+      toast(here.checked ? t("push.notificationsAreOnFor") : t("push.notificationsAreOffFor"));
     } catch (failure) {
       status.textContent = failure.message;
     } finally {
@@ -152,12 +153,12 @@ export function pushSection() {
     status.textContent = failure.message;
   });
 
-  return el("section", { class: "stack settings-form", "aria-label": "Notifications on your devices" },
-    el("h2", { text: "Notifications on your devices" }),
-    el("p", { class: "muted small", text: "Even when the inbox is closed: a new conversation while no one is online, and messages in the conversations assigned to you while you are away." }),
-    el("div", { class: "field check" }, here, el("label", { for: "push-device", text: "Notifications on this device" })),
-    el("div", { class: "field check" }, previews, el("label", { for: "push-previews", text: "Show the message text in notifications (on every device)" })),
-    pushSupported() ? null : el("p", { class: "muted small", text: "This browser cannot receive notifications from the server." }),
+  return el("section", { class: "stack settings-form", "aria-label": t("push.notificationsOnYourDevices") },
+    el("h2", { text: t("push.notificationsOnYourDevices") }),
+    el("p", { class: "muted small", text: t("push.evenWhenTheInbox") }),
+    el("div", { class: "field check" }, here, el("label", { for: "push-device", text: t("push.notificationsOnThisDevice") })),
+    el("div", { class: "field check" }, previews, el("label", { for: "push-previews", text: t("push.showTheMessageText") })),
+    pushSupported() ? null : el("p", { class: "muted small", text: t("push.thisBrowserCannotReceive") }),
     status,
     devices);
 }

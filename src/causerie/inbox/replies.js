@@ -10,6 +10,7 @@
 import { api } from "./api.js";
 import { canAdmin, state, website } from "./store.js";
 import { el, replace, toast } from "./dom.js";
+import { t } from "./locale.js";
 
 /** @typedef {{id: string, shortcut: string, title: string, body: string}} Reply */
 
@@ -95,7 +96,7 @@ function slashAt(text, caret) {
 /** Attach the `/` menu to the composer's textarea; its keydown runs before the composer's (which
  * leaves an event whose default was prevented alone). */
 export function attachSlashMenu(textarea) {
-  const menu = el("ul", { class: "slash-menu", id: "slash-menu", role: "listbox", "aria-label": "Canned replies", hidden: true });
+  const menu = el("ul", { class: "slash-menu", id: "slash-menu", role: "listbox", "aria-label": t("replies.cannedReplies"), hidden: true });
   textarea.setAttribute("aria-autocomplete", "list");
   textarea.setAttribute("aria-controls", "slash-menu");
   textarea.setAttribute("aria-expanded", "false");
@@ -119,7 +120,7 @@ export function attachSlashMenu(textarea) {
         choose(i);
       },
     }, el("span", { class: "slash-shortcut", text: `/${reply.shortcut}` }), el("span", { class: "slash-title", text: reply.title })))
-      : el("li", { class: "slash-empty muted", role: "option", "aria-disabled": "true", text: repliesOf().length ? "No reply matches." : "No canned reply yet (Settings, Canned replies)." }));
+      : el("li", { class: "slash-empty muted", role: "option", "aria-disabled": "true", text: repliesOf().length ? t("replies.noReplyMatches") : t("replies.noCannedReplyYet") }));
     menu.hidden = false;
     textarea.setAttribute("aria-expanded", "true");
     if (found.length) textarea.setAttribute("aria-activedescendant", `reply-option-${active}`);
@@ -185,20 +186,20 @@ export async function repliesPage(content) {
   if (!websiteId) return;
   const admin = canAdmin();
   await ensureReplies(websiteId, true);
-  const rows = el("ul", { class: "plain settings-list", id: "replies-list", "aria-label": "Canned replies" });
+  const rows = el("ul", { class: "plain settings-list", id: "replies-list", "aria-label": t("replies.cannedReplies") });
   const shortcut = el("input", { type: "text", id: "reply-shortcut", class: "input", maxlength: 32, required: true, pattern: "[a-z0-9][a-z0-9_\\-]*", spellcheck: "false", placeholder: "hello" });
   const titleInput = el("input", { type: "text", id: "reply-title", class: "input", maxlength: 100, required: true });
   const body = el("textarea", { id: "reply-body", class: "input", rows: 4, maxlength: 10000, required: true });
   const error = el("p", { class: "form-error", role: "alert" });
-  const save = el("button", { type: "submit", class: "button primary", text: "Add the reply" });
-  const cancel = el("button", { type: "button", class: "button subtle", text: "Cancel", hidden: true });
+  const save = el("button", { type: "submit", class: "button primary", text: t("replies.addTheReply") });
+  const cancel = el("button", { type: "button", class: "button subtle", text: t("replies.cancel"), hidden: true });
   let editing = null;
   const edit = (reply) => {
     editing = reply;
     shortcut.value = reply?.shortcut || "";
     titleInput.value = reply?.title || "";
     body.value = reply?.body || "";
-    save.textContent = reply ? "Save the reply" : "Add the reply";
+    save.textContent = reply ? t("replies.saveTheReply") : t("replies.addTheReply");
     cancel.hidden = !reply;
     error.textContent = "";
     if (reply) shortcut.focus();
@@ -211,9 +212,9 @@ export async function repliesPage(content) {
         el("strong", { text: `/${reply.shortcut}` }), " ", el("span", { text: reply.title }),
         el("p", { class: "muted small reply-body", text: reply.body })),
       admin ? el("div", { class: "row-actions" },
-        el("button", { type: "button", class: "button subtle small", "aria-label": `Edit /${reply.shortcut}`, text: "Edit", onclick: () => edit(reply) }),
+        el("button", { type: "button", class: "button subtle small", "aria-label": t("replies.editShortcut", { shortcut: reply.shortcut }), text: t("replies.edit"), onclick: () => edit(reply) }),
         el("button", {
-          type: "button", class: "button subtle small", "aria-label": `Delete /${reply.shortcut}`, text: "Delete",
+          type: "button", class: "button subtle small", "aria-label": t("replies.deleteShortcut", { shortcut: reply.shortcut }), text: t("replies.delete"),
           onclick: async () => {
             try {
               await api.del(`/websites/${websiteId}/replies/${reply.id}`);
@@ -224,16 +225,16 @@ export async function repliesPage(content) {
               toast(failure.message, "error");
             }
           },
-        })) : null)) : el("li", { class: "muted", text: "No canned reply yet." }));
+        })) : null)) : el("li", { class: "muted", text: t("replies.noCannedReplyYet2") }));
   };
   renderRows();
-  const form = el("form", { class: "stack settings-form", "aria-label": "Canned reply" },
+  const form = el("form", { class: "stack settings-form", "aria-label": t("replies.cannedReply") },
     el("div", { class: "row" },
-      el("div", { class: "field" }, el("label", { for: "reply-shortcut", text: "Shortcut" }), shortcut,
-        el("p", { class: "hint", text: "Lowercase letters, digits, - and _. Agents type / then the shortcut." })),
-      el("div", { class: "field" }, el("label", { for: "reply-title", text: "Title" }), titleInput)),
-    el("div", { class: "field" }, el("label", { for: "reply-body", text: "Text" }), body,
-      el("p", { class: "hint", text: "Variables: {visitor_name}, {agent_name}, {website}, and those of installed plugins. They are filled in when the reply is inserted." })),
+      el("div", { class: "field" }, el("label", { for: "reply-shortcut", text: t("replies.shortcut") }), shortcut,
+        el("p", { class: "hint", text: t("replies.lowercaseLettersDigitsAnd") })),
+      el("div", { class: "field" }, el("label", { for: "reply-title", text: t("replies.title") }), titleInput)),
+    el("div", { class: "field" }, el("label", { for: "reply-body", text: t("replies.text") }), body,
+      el("p", { class: "hint", text: t("replies.variablesVisitorNameAgent") })),
     error, el("div", { class: "row" }, save, cancel));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -244,15 +245,15 @@ export async function repliesPage(content) {
       else await api.post(`/websites/${websiteId}/replies`, fields);
       await ensureReplies(websiteId, true);
       renderRows();
-      toast(editing ? "The reply was saved." : "The reply was added.");
+      toast(editing ? t("replies.theReplyWasSaved") : t("replies.theReplyWasAdded"));
       edit(null);
     } catch (failure) {
       error.textContent = failure.message;
     }
   });
   replace(content,
-    el("h1", { id: "settings-title", text: "Canned replies" }),
-    el("p", { class: "muted", text: "Prepared answers: in a conversation, type / and a shortcut, pick one, edit it, send." }),
+    el("h1", { id: "settings-title", text: t("replies.cannedReplies") }),
+    el("p", { class: "muted", text: t("replies.preparedAnswersInA") }),
     rows,
-    admin ? form : el("p", { class: "muted", text: "Only owners and admins add, change or delete canned replies." }));
+    admin ? form : el("p", { class: "muted", text: t("replies.onlyOwnersAndAdmins") }));
 }

@@ -5,10 +5,11 @@
 import { api, ApiError } from "./api.js";
 import { state, website, operatorName } from "./store.js";
 import { download, el, replace, toast } from "./dom.js";
+import { currentLanguage, t, tn } from "./locale.js";
+import { number, weekdayName } from "./format.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-const PRESETS = [["7", "7 days"], ["30", "30 days"], ["90", "90 days"], ["365", "12 months"]];
-const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const PRESETS = [[7, "reports.days"], [30, "reports.days"], [90, "reports.days"], [365, "reports.months"]]; // days, how to say it
 
 /** @type {{from: string, to: string, tz: string}} */
 const period = { from: "", to: "", tz: "" };
@@ -46,9 +47,9 @@ function zone() {
 /** @param {number | null} seconds */
 function duration(seconds) {
   if (seconds === null || seconds === undefined) return "–";
-  if (seconds < 60) return `${seconds} s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
-  return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+  if (seconds < 60) return t("reports.seconds", { s: seconds });
+  if (seconds < 3600) return t("reports.minutesSeconds", { min: Math.floor(seconds / 60), s: seconds % 60 });
+  return t("reports.hoursMinutes", { h: Math.floor(seconds / 3600), min: Math.floor((seconds % 3600) / 60) });
 }
 
 /** @param {HTMLElement} container */
@@ -59,20 +60,20 @@ export function renderReports(container) {
   const content = el("section", { class: "reports", "aria-labelledby": "reports-title" });
   replace(container, content);
   if (!site) {
-    replace(content, el("h1", { id: "reports-title", text: "Reports" }), el("p", { class: "muted", text: "No website yet." }));
+    replace(content, el("h1", { id: "reports-title", text: t("reports.reports") }), el("p", { class: "muted", text: t("reports.noWebsiteYet") }));
     return;
   }
   const from = el("input", { type: "date", id: "report-from", value: period.from, required: true });
   const to = el("input", { type: "date", id: "report-to", value: period.to, required: true });
   const tz = el("input", { type: "text", id: "report-tz", value: period.tz, size: "18", spellcheck: "false" });
   const results = el("div", { class: "report-results", "aria-live": "polite" });
-  const form = el("form", { class: "report-period", "aria-label": "Period" },
-    el("label", { for: "report-from", text: "From" }), from,
-    el("label", { for: "report-to", text: "To" }), to,
-    el("label", { for: "report-tz", text: "Time zone" }), tz,
-    el("button", { type: "submit", class: "button primary", text: "Show" }),
+  const form = el("form", { class: "report-period", "aria-label": t("reports.period") },
+    el("label", { for: "report-from", text: t("reports.from") }), from,
+    el("label", { for: "report-to", text: t("reports.to") }), to,
+    el("label", { for: "report-tz", text: t("reports.timeZone") }), tz,
+    el("button", { type: "submit", class: "button primary", text: t("reports.show") }),
     ...PRESETS.map(([days, label]) => el("button", {
-      type: "button", class: "button subtle small", text: label,
+      type: "button", class: "button subtle small", text: tn(label, days === 365 ? 12 : days),
       onclick: () => { lastDays(Number(days)); from.value = period.from; to.value = period.to; load(); },
     })));
   form.addEventListener("submit", (event) => {
@@ -82,19 +83,19 @@ export function renderReports(container) {
     period.tz = tz.value.trim() || "UTC";
     load();
   });
-  const exportCsv = el("button", { type: "button", class: "button", id: "report-csv", text: "Export CSV", onclick: () => csv(site.id) });
+  const exportCsv = el("button", { type: "button", class: "button", id: "report-csv", text: t("reports.exportCsv"), onclick: () => csv(site.id) });
   replace(content,
-    el("div", { class: "report-head" }, el("h1", { id: "reports-title", text: `Reports · ${site.name}` }), exportCsv),
+    el("div", { class: "report-head" }, el("h1", { id: "reports-title", text: t("reports.reportsOf", { website: site.name }) }), exportCsv),
     form, results);
 
   async function load() {
-    replace(results, el("p", { class: "muted", text: "Loading…" }));
+    replace(results, el("p", { class: "muted", text: t("reports.loading") }));
     try {
       const report = await api.get(`/websites/${encodeURIComponent(site.id)}/reports`, { ...period });
       if (state.websiteId !== site.id) return;
       show(results, report);
     } catch (failure) {
-      const message = failure instanceof ApiError ? failure.message : "The report could not be loaded.";
+      const message = failure instanceof ApiError ? failure.message : t("reports.theReportCouldNot");
       replace(results, el("p", { class: "form-error", role: "alert", text: message }));
     }
   }
@@ -111,43 +112,43 @@ async function csv(websiteId) {
     if (!response.ok) throw new Error(String(response.status));
     download(`report-${period.from}-${period.to}.csv`, await response.text(), "text/csv");
   } catch {
-    toast("The CSV could not be exported.", "error");
+    toast(t("reports.theCsvCouldNot"), "error");
   }
 }
 
 /** @param {number} now @param {number} before */
 function change(now, before) {
-  if (!before) return now ? "new" : "no change";
+  if (!before) return now ? t("reports.new") : t("reports.noChange");
   const percent = Math.round(((now - before) / before) * 100);
-  return `${percent >= 0 ? "+" : ""}${percent}% vs previous`;
+  return t("reports.versusPrevious", { change: (percent / 100).toLocaleString(currentLanguage(), { style: "percent", signDisplay: "always" }) });
 }
 
 /** @param {HTMLElement} results @param {any} report */
 function show(results, report) {
-  const t = report.totals;
+  const totals = report.totals;
   const p = report.previous.totals;
   const cards = [
-    ["Conversations", t.conversations_started, p.conversations_started],
-    ["Resolved", t.conversations_resolved, p.conversations_resolved],
-    ["Visitor messages", t.messages_visitor, p.messages_visitor],
-    ["Agent messages", t.messages_operator, p.messages_operator],
-    ["Chatbox loads", t.chatbox_loads, p.chatbox_loads],
-    ["New sessions", t.sessions_created, p.sessions_created],
+    [t("reports.conversations"), totals.conversations_started, p.conversations_started],
+    [t("reports.resolved"), totals.conversations_resolved, p.conversations_resolved],
+    [t("reports.visitorMessages"), totals.messages_visitor, p.messages_visitor],
+    [t("reports.agentMessages"), totals.messages_operator, p.messages_operator],
+    [t("reports.chatboxLoads"), totals.chatbox_loads, p.chatbox_loads],
+    [t("reports.newSessions"), totals.sessions_created, p.sessions_created],
   ].map(([label, now, before]) => el("div", { class: "report-card" },
     el("span", { class: "muted", text: String(label) }),
-    el("strong", { text: String(now) }),
+    el("strong", { text: number(now) }),
     el("span", { class: "muted small", text: change(Number(now), Number(before)) })));
   const times = el("dl", { class: "report-times" },
-    el("dt", { text: "First response (median / 90%)" }),
-    el("dd", { text: `${duration(t.first_response_median)} / ${duration(t.first_response_p90)}` }),
-    el("dt", { text: "Resolution (median / 90%)" }),
-    el("dd", { text: `${duration(t.resolution_median)} / ${duration(t.resolution_p90)}` }),
-    el("dt", { text: "Ratings" }),
-    el("dd", { text: t.ratings_count ? `${t.ratings_average} / 5 (${t.ratings_count})` : "–" }));
+    el("dt", { text: t("reports.firstResponseMedian90") }),
+    el("dd", { text: `${duration(totals.first_response_median)} / ${duration(totals.first_response_p90)}` }),
+    el("dt", { text: t("reports.resolutionMedian90") }),
+    el("dd", { text: `${duration(totals.resolution_median)} / ${duration(totals.resolution_p90)}` }),
+    el("dt", { text: t("reports.ratings") }),
+    el("dd", { text: totals.ratings_count ? t("reports.ratingsValue", { average: totals.ratings_average, n: totals.ratings_count }) : "–" }));
   replace(results,
     el("div", { class: "report-cards" }, ...cards), times,
-    barChart("Conversations started per day", report.days, "conversations_started", String),
-    barChart("First response, median per day", report.days, "first_response_median", duration),
+    barChart(t("reports.conversationsStartedPerDay"), report.days, "conversations_started", (v) => number(v)),
+    barChart(t("reports.firstResponseMedianPer"), report.days, "first_response_median", duration),
     heatmap(report.heatmap),
     agentsTable(report.agents));
 }
@@ -170,11 +171,11 @@ function barChart(title, days, key, label) {
   const id = `chart-${key}`;
   const table = el("table", { class: "report-table" },
     el("caption", { class: "visually-hidden", text: title }),
-    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Day" }), el("th", { scope: "col", text: title }))),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: t("reports.day") }), el("th", { scope: "col", text: title }))),
     el("tbody", {}, ...days.map((d) => el("tr", {}, el("th", { scope: "row", text: d.date }), el("td", { text: label(d[key] ?? null) })))));
   return el("figure", { class: "report-chart", "aria-labelledby": id },
     el("figcaption", { id, text: title }), chart,
-    el("details", {}, el("summary", { text: "Data table" }), table));
+    el("details", {}, el("summary", { text: t("reports.dataTable") }), table));
 }
 
 /** Conversations started by local weekday and hour.
@@ -187,35 +188,35 @@ function heatmap(grid) {
     rects.push(svg("rect", {
       x: 40 + hour * cell, y: day * cell, width: cell - 2, height: cell - 2, class: "heat",
       "fill-opacity": (0.08 + 0.92 * (count / top)).toFixed(2),
-    }, svg("title", {}, document.createTextNode(`${WEEKDAYS[day]} ${hour}:00 – ${count}`))));
+    }, svg("title", {}, document.createTextNode(`${weekdayName(day)} ${hour}:00 – ${number(count)}`))));
   }));
-  const labels = WEEKDAYS.map((name, day) => svg("text", { x: 0, y: day * cell + 16, class: "label" }, document.createTextNode(name)));
+  const labels = [0, 1, 2, 3, 4, 5, 6].map((day) => weekdayName(day)).map((name, day) => svg("text", { x: 0, y: day * cell + 16, class: "label" }, document.createTextNode(name)));
   const chart = svg("svg", { viewBox: `0 0 ${40 + 24 * cell} ${7 * cell}`, class: "chart heatmap", "aria-hidden": "true", focusable: "false" },
     ...labels, ...rects);
   const table = el("table", { class: "report-table" },
-    el("caption", { class: "visually-hidden", text: "Conversations started by weekday and hour" }),
-    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Day" }),
+    el("caption", { class: "visually-hidden", text: t("reports.conversationsStartedByWeekday") }),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col", text: t("reports.day") }),
       ...Array.from({ length: 24 }, (_, h) => el("th", { scope: "col", text: String(h) })))),
-    el("tbody", {}, ...grid.map((row, day) => el("tr", {}, el("th", { scope: "row", text: WEEKDAYS[day] }),
-      ...row.map((count) => el("td", { text: String(count) }))))));
+    el("tbody", {}, ...grid.map((row, day) => el("tr", {}, el("th", { scope: "row", text: weekdayName(day) }),
+      ...row.map((count) => el("td", { text: number(count) }))))));
   return el("figure", { class: "report-chart", "aria-labelledby": "chart-heatmap" },
-    el("figcaption", { id: "chart-heatmap", text: "When conversations start (weekday × hour)" }), chart,
-    el("details", {}, el("summary", { text: "Data table" }), table));
+    el("figcaption", { id: "chart-heatmap", text: t("reports.whenConversationsStartWeekday") }), chart,
+    el("details", {}, el("summary", { text: t("reports.dataTable") }), table));
 }
 
 /** @param {any[]} agents */
 function agentsTable(agents) {
   const rows = agents.map((a) => el("tr", {},
     el("th", { scope: "row", text: operatorName(a.operator_id) || a.operator_id }),
-    el("td", { text: String(a.messages_operator) }),
-    el("td", { text: String(a.conversations_resolved) }),
+    el("td", { text: number(a.messages_operator) }),
+    el("td", { text: number(a.conversations_resolved) }),
     el("td", { text: duration(a.first_response_median) }),
     el("td", { text: duration(a.resolution_median) }),
-    el("td", { text: a.ratings_count ? String(a.ratings_average) : "–" })));
+    el("td", { text: a.ratings_count ? number(a.ratings_average) : "–" })));
   return el("section", { class: "report-agents", "aria-labelledby": "report-agents-title" },
-    el("h2", { id: "report-agents-title", text: "Agents" }),
+    el("h2", { id: "report-agents-title", text: t("reports.agents") }),
     agents.length ? el("table", { class: "report-table" },
-      el("thead", {}, el("tr", {}, ...["Agent", "Messages", "Resolved", "First response (median)", "Resolution (median)", "Rating"]
+      el("thead", {}, el("tr", {}, ...[t("reports.agent"), t("reports.messages"), t("reports.resolved"), t("reports.firstResponseMedian"), t("reports.resolutionMedian"), t("reports.rating")]
         .map((text) => el("th", { scope: "col", text })))),
-      el("tbody", {}, ...rows)) : el("p", { class: "muted", text: "No agent activity in this period." }));
+      el("tbody", {}, ...rows)) : el("p", { class: "muted", text: t("reports.noAgentActivityIn") }));
 }

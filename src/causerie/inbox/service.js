@@ -6,9 +6,10 @@
 import { api } from "./api.js";
 import { canAdmin, state, website } from "./store.js";
 import { el, replace, toast } from "./dom.js";
-import { fullTime } from "./format.js";
+import { fullTime, weekdayName } from "./format.js";
+import { t } from "./locale.js";
 
-const DAYS = [["mon", "Monday"], ["tue", "Tuesday"], ["wed", "Wednesday"], ["thu", "Thursday"], ["fri", "Friday"], ["sat", "Saturday"], ["sun", "Sunday"]];
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]; // business hours' keys, Monday first
 
 function heading(text, sub) {
   return [el("h1", { id: "settings-title", text }), sub ? el("p", { class: "muted", text: sub }) : null];
@@ -29,18 +30,18 @@ export async function teamsPage(content) {
   const [{ teams }, { operators }] = await Promise.all([
     api.get(`/websites/${websiteId}/teams`), api.get(`/websites/${websiteId}/operators`)]);
   const members = operators.filter((o) => !o.pending);
-  const nameOf = (id) => members.find((o) => o.id === id)?.name || operators.find((o) => o.id === id)?.email || "Someone";
+  const nameOf = (id) => members.find((o) => o.id === id)?.name || operators.find((o) => o.id === id)?.email || t("service.someone");
   const reload = () => teamsPage(content).catch((f) => toast(f.message, "error"));
   const rows = teams.map((team, index) => el("tr", { "data-team": team.id },
-    el("td", {}, el("strong", { text: team.name }), index === 0 ? el("div", { class: "muted small", text: "Receives new conversations" }) : null),
-    el("td", { text: team.mode === "round_robin" ? `Round robin, ${team.capacity} each` : "Manual" }),
+    el("td", {}, el("strong", { text: team.name }), index === 0 ? el("div", { class: "muted small", text: t("service.receivesNewConversations") }) : null),
+    el("td", { text: team.mode === "round_robin" ? t("service.roundRobinEach", { n: team.capacity }) : t("service.manual") }),
     el("td", { text: team.members.map(nameOf).join(", ") || "—" }),
     el("td", { class: "right" }, admin ? el("button", {
-      type: "button", class: "button danger-subtle small", text: "Delete", "aria-label": `Delete the team ${team.name}`,
+      type: "button", class: "button danger-subtle small", text: t("service.delete"), "aria-label": t("service.deleteTheTeam", { name: team.name }),
       onclick: async () => {
         try {
           await api.del(`/websites/${websiteId}/teams/${team.id}`);
-          toast(`Team ${team.name} deleted.`);
+          toast(t("service.teamDeleted", { name: team.name }));
         } catch (failure) {
           toast(failure.message, "error");
         }
@@ -48,11 +49,11 @@ export async function teamsPage(content) {
       },
     }) : null)));
   const table = teams.length
-    ? el("table", { class: "table", "aria-label": "Teams" },
-      el("thead", {}, el("tr", {}, el("th", { text: "Team" }), el("th", { text: "Assignment" }), el("th", { text: "Members" }), el("th", {}))),
+    ? el("table", { class: "table", "aria-label": t("service.teams") },
+      el("thead", {}, el("tr", {}, el("th", { text: t("service.team") }), el("th", { text: t("service.assignment") }), el("th", { text: t("service.members") }), el("th", {}))),
       el("tbody", {}, rows))
-    : el("p", { class: "muted", text: "No team yet: conversations are not assigned automatically." });
-  const parts = [...heading("Teams", "New conversations join the first team; a round-robin team gives each to an online member under their capacity."), table];
+    : el("p", { class: "muted", text: t("service.noTeamYetConversations") });
+  const parts = [...heading(t("service.teams"), t("service.newConversationsJoinThe")), table];
   if (admin) parts.push(teamForm(websiteId, members, reload));
   replace(content, ...parts);
 }
@@ -60,16 +61,16 @@ export async function teamsPage(content) {
 function teamForm(websiteId, members, reload) {
   const name = el("input", { name: "team-name", id: "team-name", type: "text", required: true, maxlength: 100 });
   const mode = el("select", { name: "team-mode", id: "team-mode" },
-    el("option", { value: "round_robin", text: "Round robin (automatic)" }), el("option", { value: "manual", text: "Manual" }));
+    el("option", { value: "round_robin", text: t("service.roundRobinAutomatic") }), el("option", { value: "manual", text: t("service.manual") }));
   const capacity = el("input", { name: "team-capacity", id: "team-capacity", type: "number", min: 1, max: 100, value: 5 });
   const boxes = members.map((o) => el("label", { class: "check" },
     el("input", { type: "checkbox", name: "team-member", value: o.id }), ` ${o.name || o.email}`));
   const error = el("p", { class: "form-error", role: "alert" });
-  const submit = el("button", { type: "submit", class: "button primary", text: "Create team" });
-  const form = el("form", { class: "stack settings-form", "aria-label": "New team" },
-    el("h2", { text: "New team" }),
-    el("div", { class: "row" }, field("Name", name), field("Assignment", mode), field("Open conversations per member", capacity)),
-    el("fieldset", { class: "plain-fieldset" }, el("legend", { text: "Members" }), boxes), error, submit);
+  const submit = el("button", { type: "submit", class: "button primary", text: t("service.createTeam") });
+  const form = el("form", { class: "stack settings-form", "aria-label": t("service.newTeam") },
+    el("h2", { text: t("service.newTeam") }),
+    el("div", { class: "row" }, field(t("service.name"), name), field(t("service.assignment"), mode), field(t("service.openConversationsPerMember"), capacity)),
+    el("fieldset", { class: "plain-fieldset" }, el("legend", { text: t("service.members") }), boxes), error, submit);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.textContent = "";
@@ -79,7 +80,7 @@ function teamForm(websiteId, members, reload) {
         name: name.value.trim(), mode: mode.value, capacity: Number(capacity.value) || 5,
         members: [...form.querySelectorAll('input[name="team-member"]:checked')].map((box) => box.value),
       });
-      toast("Team created.");
+      toast(t("service.teamCreated"));
       await reload();
     } catch (failure) {
       error.textContent = failure.message;
@@ -100,8 +101,9 @@ export async function hoursPage(content) {
   const hours = site.settings.business_hours;
   const enabled = el("input", { type: "checkbox", id: "hours-enabled", checked: !!hours });
   const zone = el("input", { name: "hours-timezone", id: "hours-timezone", type: "text", value: hours?.timezone || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" });
-  const spans = DAYS.map(([key, label]) => {
-    const input = el("input", { name: `hours-${key}`, id: `hours-${key}`, type: "text", placeholder: "Closed",
+  const spans = DAYS.map((key, day) => {
+    const label = weekdayName(day, "long");
+    const input = el("input", { name: `hours-${key}`, id: `hours-${key}`, type: "text", placeholder: t("service.closed"),
       value: (hours?.week?.[key] || []).map(([a, b]) => `${a}-${b}`).join(", ") });
     return [key, field(label, input), input];
   });
@@ -109,19 +111,19 @@ export async function hoursPage(content) {
   holidays.value = (hours?.holidays || []).join("\n");
   const away = el("textarea", { name: "hours-away", id: "hours-away", rows: 2, maxlength: 500 });
   away.value = hours?.away_message || "";
-  const autoResolve = el("input", { name: "auto-resolve", id: "auto-resolve", type: "number", min: 1, max: 43200, placeholder: "Never", value: site.settings.auto_resolve_minutes ?? "" });
+  const autoResolve = el("input", { name: "auto-resolve", id: "auto-resolve", type: "number", min: 1, max: 43200, placeholder: t("service.never"), value: site.settings.auto_resolve_minutes ?? "" });
   const error = el("p", { class: "form-error", role: "alert" });
-  const save = el("button", { type: "submit", class: "button primary", text: "Save" });
-  const form = el("form", { class: "stack settings-form", "aria-label": "Business hours" },
+  const save = el("button", { type: "submit", class: "button primary", text: t("service.save") });
+  const form = el("form", { class: "stack settings-form", "aria-label": t("service.businessHours") },
     el("fieldset", { class: "plain-fieldset", disabled: !admin },
-      el("div", { class: "field check" }, enabled, el("label", { for: "hours-enabled", text: "Use business hours (outside them, with no one online, the chatbox says when you are back)" })),
-      field("Time zone", zone, "An IANA name such as Europe/Paris."),
+      el("div", { class: "field check" }, enabled, el("label", { for: "hours-enabled", text: t("service.useBusinessHoursOutside") })),
+      field(t("service.timeZone"), zone, t("service.anIanaNameSuch")),
       spans.map(([, node]) => node),
-      el("p", { class: "hint", text: "Times like 09:00-12:00, 13:00-17:00; empty for closed." }),
-      field("Holidays", holidays, "One date per line, like 2026-12-25."),
-      field("Away message", away, "Shown outside business hours. Up to 500 characters."),
-      el("h2", { class: "form-section", text: "Auto-resolve" }),
-      field("Resolve conversations after (minutes without messages)", autoResolve, "Empty: never. The visitor writing again reopens it."),
+      el("p", { class: "hint", text: t("service.timesLike0900") }),
+      field(t("service.holidays"), holidays, t("service.oneDatePerLine")),
+      field(t("service.awayMessage"), away, t("service.shownOutsideBusinessHours")),
+      el("h2", { class: "form-section", text: t("service.autoResolve") }),
+      field(t("service.resolveConversationsAfterMinutes"), autoResolve, t("service.emptyNeverTheVisitor")),
       error, save));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -140,7 +142,7 @@ export async function hoursPage(content) {
         auto_resolve_minutes: autoResolve.value ? Number(autoResolve.value) : null,
       };
       await api.patch(`/websites/${websiteId}`, { settings });
-      toast("Business hours saved.");
+      toast(t("service.businessHoursSaved"));
       await hoursPage(content);
     } catch (failure) {
       error.textContent = failure.message;
@@ -148,7 +150,7 @@ export async function hoursPage(content) {
       save.disabled = false;
     }
   });
-  replace(content, ...heading("Business hours", admin ? `When ${website()?.name || "the website"}'s team answers.` : "Only an admin or an owner of this website can change them."), form);
+  replace(content, ...heading(t("service.businessHours"), admin ? t("service.whenTeamAnswers", { website: website()?.name || "" }) : t("service.onlyAnAdminOr")), form);
 }
 
 // -- a conversation's header: Transfer ----------------------------------------------------------
@@ -156,15 +158,15 @@ export async function hoursPage(content) {
 const teamsOf = new Map(); // website id -> its teams, read once per page load
 
 export function transferControl(conversation, onDone) {
-  const select = el("select", { class: "select", "aria-label": "Transfer", id: "transfer" },
-    el("option", { value: "", text: "Transfer…" }));
+  const select = el("select", { class: "select", "aria-label": t("service.transfer"), id: "transfer" },
+    el("option", { value: "", text: t("service.transfer2") }));
   const fill = (teams) => {
     if (teams.length) {
-      const group = el("optgroup", { label: "Teams" });
+      const group = el("optgroup", { label: t("service.teams") });
       for (const team of teams) group.append(el("option", { value: `team:${team.id}`, text: team.name }));
       select.append(group);
     }
-    const people = el("optgroup", { label: "Operators" });
+    const people = el("optgroup", { label: t("service.operators") });
     for (const operator of state.operators.get(conversation.website_id) || []) {
       if (!operator.pending) people.append(el("option", { value: `operator:${operator.id}`, text: operator.name || operator.email }));
     }
@@ -184,14 +186,14 @@ export function transferControl(conversation, onDone) {
     const label = select.selectedOptions[0].text;
     try {
       await api.post(`/conversations/${conversation.id}/transfer`, kind === "team" ? { team_id: id } : { operator_id: id });
-      toast(`Transferred to ${label}.`);
+      toast(t("service.transferredTo", { to: label }));
       onDone?.();
     } catch (failure) {
       toast(failure.message, "error");
     }
     select.value = "";
   });
-  return el("label", { class: "assign" }, el("span", { class: "label", text: "Transfer" }), select);
+  return el("label", { class: "assign" }, el("span", { class: "label", text: t("service.transfer") }), select);
 }
 
 // -- the thread: the visitor's ratings ---------------------------------------------------------
@@ -199,7 +201,7 @@ export function transferControl(conversation, onDone) {
 export function ratingItems(ratings) {
   return (ratings || []).map((r) => el("div", { class: "rating-line event", "data-rating": String(r.rating), role: "note" },
     el("strong", { text: `${"★".repeat(r.rating)}${"☆".repeat(5 - r.rating)} ` }),
-    `Rated ${r.rating}/5 by the visitor`,
+    t("service.ratedBy", { n: r.rating }),
     el("span", { class: "muted", text: ` · ${fullTime(r.created_at)}` }),
     r.comment ? el("p", { class: "rating-comment", dir: "auto", text: r.comment }) : null));
 }

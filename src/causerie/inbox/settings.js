@@ -12,27 +12,28 @@ import { labelsPage } from "./labels.js";
 import { repliesPage } from "./replies.js";
 import { pushSection } from "./push.js";
 import { hoursPage, teamsPage } from "./service.js";
+import { chosenLanguage, setLanguage, t, tn } from "./locale.js";
 
 const PAGES = [
-  ["website", "Website"],
-  ["embed", "Embed code"],
-  ["operators", "Operators"],
-  ["replies", "Canned replies"],
-  ["labels", "Labels"],
-  ["webhooks", "Webhooks"],
-  ["teams", "Teams"],
-  ["hours", "Business hours"],
-  ["tokens", "API tokens"],
-  ["account", "My account"],
+  ["website", "settings.website"],
+  ["embed", "settings.embedCode"],
+  ["operators", "settings.operators"],
+  ["replies", "settings.cannedReplies"],
+  ["labels", "settings.labels"],
+  ["webhooks", "settings.webhooks"],
+  ["teams", "settings.teams"],
+  ["hours", "settings.businessHours"],
+  ["tokens", "settings.apiTokens"],
+  ["account", "settings.myAccount"],
 ];
 
 export function renderSettings(container, page, { onWebsitesChanged }) {
   const known = PAGES.some(([key]) => key === page) || page === "new-website";
   const current = known ? page : "website";
   const content = el("section", { class: "settings-content", "aria-labelledby": "settings-title" });
-  const nav = el("nav", { class: "settings-nav", "aria-label": "Settings" },
+  const nav = el("nav", { class: "settings-nav", "aria-label": t("settings.settings") },
     el("ul", { class: "plain" }, PAGES.map(([key, label]) => el("li", {},
-      el("a", { href: `#/settings/${key}`, "aria-current": key === current ? "page" : false, text: label })))));
+      el("a", { href: `#/settings/${key}`, "aria-current": key === current ? "page" : false, text: t(label) })))));
   replace(container, el("div", { class: "settings" }, nav, content));
   const pages = { website: websitePage, embed: embedPage, operators: operatorsPage, replies: repliesPage, labels: labelsPage, webhooks: webhooksPage, tokens: tokensPage, account: accountPage, "new-website": newWebsitePage,
     teams: (c) => (state.websiteId ? teamsPage(c) : noWebsite(c)), hours: (c) => (state.websiteId ? hoursPage(c) : noWebsite(c)) };
@@ -67,7 +68,7 @@ function submitting(form, button, error, work) {
 }
 
 function noWebsite(content) {
-  replace(content, ...title("No website yet"), el("p", {}, "Create one first: ", el("a", { href: "#/settings/new-website", text: "new website" }), "."));
+  replace(content, ...title(t("settings.noWebsiteYet")), el("p", {}, t("settings.createOneFirst"), el("a", { href: "#/settings/new-website", text: t("settings.newWebsiteLink") }), "."));
 }
 
 // -- the website ----------------------------------------------------------------------------
@@ -83,13 +84,13 @@ async function websitePage(content, { onWebsitesChanged }) {
   origins.value = (site.origins || []).join("\n");
   const color = el("input", { name: "color", type: "color", value: settings.color || "#3b5bdb" });
   const position = el("select", { name: "position" },
-    el("option", { value: "right", text: "Bottom right" }), el("option", { value: "left", text: "Bottom left" }));
+    el("option", { value: "right", text: t("settings.bottomRight") }), el("option", { value: "left", text: t("settings.bottomLeft") }));
   position.value = settings.position || "right";
   const greeting = el("textarea", { name: "greeting", rows: 2, maxlength: 500 });
   greeting.value = settings.greeting || "";
   const locale = el("select", { name: "locale" },
-    el("option", { value: "", text: "The visitor's browser language" }),
-    el("option", { value: "en", text: "English" }), el("option", { value: "fr", text: "Français" }));
+    el("option", { value: "", text: t("settings.theVisitorSBrowser") }),
+    el("option", { value: "en", text: t("settings.english") }), el("option", { value: "fr", text: t("settings.franAis") }));
   locale.value = settings.locale || "";
   const emailPrompt = el("input", { name: "email_prompt", type: "checkbox", id: "s-email_prompt", checked: settings.email_prompt !== false });
   // Privacy: consent before chatting (P9) and shorter retention (P6).
@@ -97,30 +98,30 @@ async function websitePage(content, { onWebsitesChanged }) {
   const notice = el("textarea", { name: "consent_notice", id: "s-consent_notice", rows: 4, maxlength: 4000 });
   notice.value = settings.consent_notice || "";
   const retention = settings.retention || {};
-  const days = (name, value) => el("input", { name, id: `s-${name}`, type: "number", min: 1, max: 36500, step: 1, inputmode: "numeric", placeholder: "Server default", value: value ?? "" });
+  const days = (name, value) => el("input", { name, id: `s-${name}`, type: "number", min: 1, max: 36500, step: 1, inputmode: "numeric", placeholder: t("settings.serverDefault"), value: value ?? "" });
   const chatIps = days("retention_chat_ips", retention.chat_ips);
   const resolvedDays = days("retention_resolved_conversations", retention.resolved_conversations);
   const error = el("p", { class: "form-error", role: "alert" });
-  const save = el("button", { type: "submit", class: "button primary", text: "Save changes" });
+  const save = el("button", { type: "submit", class: "button primary", text: t("settings.saveChanges") });
   const fieldset = el("fieldset", { class: "plain-fieldset", disabled: !admin },
-    field("Name", name),
-    field("Allowed origins", origins, "One per line, like https://www.example.com. The chatbox works only on pages of these origins."),
-    el("div", { class: "row" }, field("Colour", color), field("Position", position)),
-    field("Greeting", greeting, "Shown when a visitor opens the chatbox. Up to 500 characters; empty for the default."),
-    field("Language", locale),
-    el("div", { class: "field check" }, emailPrompt, el("label", { for: "s-email_prompt", text: "Ask for the visitor's email when no one is online" })),
-    el("h2", { class: "form-section", text: "Privacy" }),
-    el("div", { class: "field check" }, consent, el("label", { for: "s-consent_required", text: "Ask visitors to accept a notice before chatting" })),
-    field("Consent notice", notice, "What visitors accept before they can write. Up to 4000 characters. Changing it (or starting to ask) makes a new version that every visitor accepts anew."),
-    el("p", { class: "muted small" }, "Notice version: ", el("strong", { id: "consent-version", text: String(settings.consent_version || 0) }),
-      settings.consent_required ? " (asked now)" : " (not asked)"),
+    field(t("settings.name"), name),
+    field(t("settings.allowedOrigins"), origins, t("settings.onePerLineLike")),
+    el("div", { class: "row" }, field(t("settings.colour"), color), field(t("settings.position"), position)),
+    field(t("settings.greeting"), greeting, t("settings.shownWhenAVisitor")),
+    field(t("settings.language"), locale),
+    el("div", { class: "field check" }, emailPrompt, el("label", { for: "s-email_prompt", text: t("settings.askForTheVisitor") })),
+    el("h2", { class: "form-section", text: t("settings.privacy") }),
+    el("div", { class: "field check" }, consent, el("label", { for: "s-consent_required", text: t("settings.askVisitorsToAccept") })),
+    field(t("settings.consentNotice"), notice, t("settings.whatVisitorsAcceptBefore")),
+    el("p", { class: "muted small" }, t("settings.noticeVersion"), el("strong", { id: "consent-version", text: String(settings.consent_version || 0) }),
+      " ", settings.consent_required ? t("settings.askedNow") : t("settings.notAsked")),
     el("div", { class: "row" },
-      field("Keep chat IP addresses (days)", chatIps, "Empty: the server's setting. A website may only shorten it."),
-      field("Keep resolved conversations (days)", resolvedDays, "Empty: the server's setting. A website may only shorten it.")),
-    el("p", { class: "small" }, el("a", { href: `/privacy/${encodeURIComponent(site.id)}`, target: "_blank", rel: "noopener noreferrer", id: "privacy-notice-link", text: "The public privacy notice of this website" }),
-      el("span", { class: "muted", text: " (generated from these settings; the chatbox links to it)" })),
+      field(t("settings.keepChatIpAddresses"), chatIps, t("settings.emptyTheServerS")),
+      field(t("settings.keepResolvedConversationsDays"), resolvedDays, t("settings.emptyTheServerS"))),
+    el("p", { class: "small" }, el("a", { href: `/privacy/${encodeURIComponent(site.id)}`, target: "_blank", rel: "noopener noreferrer", id: "privacy-notice-link", text: t("settings.thePublicPrivacyNotice") }),
+      el("span", { class: "muted", text: ` ${t("settings.generatedFromThese")}` })),
     error, save);
-  const form = el("form", { class: "stack settings-form", "aria-label": "Website settings" }, fieldset);
+  const form = el("form", { class: "stack settings-form", "aria-label": t("settings.websiteSettings") }, fieldset);
   submitting(form, save, error, async () => {
     const body = {
       name: name.value.trim(),
@@ -140,18 +141,18 @@ async function websitePage(content, { onWebsitesChanged }) {
     try {
       saved = await api.patch(`/websites/${state.websiteId}`, body);
     } catch (failure) {
-      if (failure.status === 403) throw new Error("Only an admin or an owner of this website can change it.");
+      if (failure.status === 403) throw new Error(t("settings.onlyAnAdminOr"));
       throw failure;
     }
     const entry = state.websites.find((w) => w.id === state.websiteId);
     if (entry && saved?.website) entry.name = saved.website.name;
     onWebsitesChanged();
-    toast("Website saved.");
+    toast(t("settings.websiteSaved"));
     await websitePage(content, { onWebsitesChanged }); // the new notice version, the stored values
   });
-  replace(content, ...title(site.name, admin ? "" : "Only an admin or an owner of this website can change it."), form,
-    el("p", { class: "muted small" }, "Website id: ", el("code", { text: site.id }), ` · created ${fullTime(site.created_at)}`),
-    el("p", {}, el("a", { href: "#/settings/new-website", text: "Add another website…" })),
+  replace(content, ...title(site.name, admin ? "" : t("settings.onlyAnAdminOr")), form,
+    el("p", { class: "muted small" }, t("settings.websiteId"), el("code", { text: site.id }), ` · created ${fullTime(site.created_at)}`),
+    el("p", {}, el("a", { href: "#/settings/new-website", text: t("settings.addAnotherWebsite") })),
     data.role === "owner" ? deleteWebsiteBox(site, { onWebsitesChanged }) : null);
 }
 
@@ -159,7 +160,7 @@ function dayCount(input) {
   const text = input.value.trim();
   if (!text) return null;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new Error("A retention is a whole number of days (1 or more), or empty for the server's setting.");
+  if (!Number.isInteger(value) || value < 1) throw new Error(t("settings.aRetentionIsA"));
   return value;
 }
 
@@ -167,18 +168,18 @@ function dayCount(input) {
 function deleteWebsiteBox(site, { onWebsitesChanged }) {
   const open = async () => {
     const typed = el("input", { type: "text", id: "delete-website-name", autocomplete: "off", spellcheck: "false", "aria-describedby": "delete-website-help" });
-    const confirm = el("button", { type: "submit", value: "delete", class: "button danger", id: "delete-website-confirm", text: "Delete the website forever", disabled: true });
-    const cancel = el("button", { type: "button", class: "button subtle", text: "Cancel", autofocus: true });
-    const heading = el("h2", { class: "dialog-title", id: "delete-website-title", text: `Delete ${site.name}?` });
+    const confirm = el("button", { type: "submit", value: "delete", class: "button danger", id: "delete-website-confirm", text: t("settings.deleteTheWebsiteForever"), disabled: true });
+    const cancel = el("button", { type: "button", class: "button subtle", text: t("settings.cancel"), autofocus: true });
+    const heading = el("h2", { class: "dialog-title", id: "delete-website-title", text: t("settings.deleteWebsite", { name: site.name }) });
     const form = el("form", { method: "dialog", class: "stack" },
-      el("p", {}, "This permanently destroys, with no way back:"),
+      el("p", {}, t("settings.thisPermanentlyDestroysWith")),
       el("ul", { class: "destroyed" },
-        el("li", { text: "the website, its settings and its embed code (the chatbox stops working on its pages)," }),
-        el("li", { text: "every visitor session, with their profiles, custom data, IP addresses and consent," }),
-        el("li", { text: "every conversation and every message, private notes included," }),
-        el("li", { text: "its operators' access to it, and its API tokens' access." })),
-      el("p", { class: "muted", text: "It cannot be undone. The audit keeps only ids and counts." }),
-      el("label", { for: "delete-website-name", id: "delete-website-help" }, "Type the website's name, ", el("strong", { text: site.name }), ", to confirm:"),
+        el("li", { text: t("settings.theWebsiteItsSettings") }),
+        el("li", { text: t("settings.everyVisitorSessionWith") }),
+        el("li", { text: t("settings.everyConversationAndEvery") }),
+        el("li", { text: t("settings.itsOperatorsAccessTo") })),
+      el("p", { class: "muted", text: t("settings.itCannotBeUndone") }),
+      el("label", { for: "delete-website-name", id: "delete-website-help" }, t("settings.typeTheWebsiteS"), el("strong", { text: site.name }), t("settings.toConfirm")),
       typed,
       el("div", { class: "dialog-actions" }, cancel, confirm));
     typed.addEventListener("input", () => {
@@ -198,42 +199,42 @@ function deleteWebsiteBox(site, { onWebsitesChanged }) {
     try {
       const data = await api.del(`/websites/${site.id}`);
       const count = data?.deleted?.conversations ?? 0;
-      toast(`${site.name} was deleted, with ${count} conversation${count === 1 ? "" : "s"}.`);
+      toast(tn("settings.websiteDeleted", count, { name: site.name }));
       const next = state.websites.find((w) => w.id !== site.id)?.id || null;
       if (!next) state.websiteId = null;
       await onWebsitesChanged(next);
       location.hash = "#/";
     } catch (failure) {
-      toast(failure.status === 403 ? "Only an owner of this website can delete it." : failure.message, "error");
+      toast(failure.status === 403 ? t("settings.onlyAnOwnerOf") : failure.message, "error");
     }
   };
-  return el("section", { class: "stack settings-form danger-zone", "aria-label": "Delete this website" },
-    el("h2", { text: "Delete this website" }),
-    el("p", { class: "muted small", text: "Destroys the website with every session, conversation and message. Owners only." }),
-    el("div", {}, el("button", { type: "button", class: "button danger-subtle", id: "delete-website", text: "Delete this website…", onclick: open })));
+  return el("section", { class: "stack settings-form danger-zone", "aria-label": t("settings.deleteThisWebsite") },
+    el("h2", { text: t("settings.deleteThisWebsite") }),
+    el("p", { class: "muted small", text: t("settings.destroysTheWebsiteWith") }),
+    el("div", {}, el("button", { type: "button", class: "button danger-subtle", id: "delete-website", text: t("settings.deleteThisWebsite2"), onclick: open })));
 }
 
 async function embedPage(content) {
   if (!state.websiteId) return noWebsite(content);
   const data = await api.get(`/websites/${state.websiteId}`);
-  replace(content, ...title("Embed code", `Paste this before </body> on every page of ${data.website.name}.`),
-    copyBox(data.snippet || "", { label: "Embed code", multiline: true, name: "snippet" }),
-    el("p", { class: "muted small", text: "The page's origin must be one of the website's allowed origins. The chatbox loads from this server only and sets a single first-party cookie." }));
+  replace(content, ...title(t("settings.embedCode"), t("settings.pasteThis", { website: data.website.name })),
+    copyBox(data.snippet || "", { label: t("settings.embedCode"), multiline: true, name: "snippet" }),
+    el("p", { class: "muted small", text: t("settings.thePageSOrigin") }));
 }
 
 async function newWebsitePage(content, { onWebsitesChanged }) {
   const name = el("input", { name: "name", type: "text", required: true, maxlength: 100 });
-  const origin = el("input", { name: "origin", type: "url", required: true, placeholder: "https://www.example.com" });
+  const origin = el("input", { name: "origin", type: "url", required: true, placeholder: t("settings.httpsWwwExampleCom") });
   const error = el("p", { class: "form-error", role: "alert" });
-  const save = el("button", { type: "submit", class: "button primary", text: "Create the website" });
-  const form = el("form", { class: "stack settings-form", "aria-label": "New website" },
-    field("Name", name), field("Origin", origin, "Where the chatbox will be embedded; more can be added later."), error, save);
+  const save = el("button", { type: "submit", class: "button primary", text: t("settings.createTheWebsite") });
+  const form = el("form", { class: "stack settings-form", "aria-label": t("settings.newWebsite") },
+    field(t("settings.name"), name), field(t("settings.origin"), origin, t("settings.whereTheChatboxWill")), error, save);
   submitting(form, save, error, async () => {
     const data = await api.post("/websites", { name: name.value.trim(), origins: [origin.value.trim()] });
     await onWebsitesChanged(data.website.id);
     location.hash = "#/settings/embed";
   });
-  replace(content, ...title("New website", "You will be its owner."), form);
+  replace(content, ...title(t("settings.newWebsite"), t("settings.youWillBeIts")), form);
 }
 
 // -- operators ------------------------------------------------------------------------------
@@ -249,13 +250,13 @@ async function operatorsPage(content) {
   const reload = () => operatorsPage(content).catch((f) => toast(f.message, "error"));
   const rows = operators.map((operator) => {
     const mayChange = admin && (role === "owner" || operator.role !== "owner");
-    const select = el("select", { class: "select", "aria-label": `Role of ${operator.name || operator.email}`, disabled: !mayChange });
+    const select = el("select", { class: "select", "aria-label": t("settings.roleOf", { name: operator.name || operator.email }), disabled: !mayChange });
     for (const r of mayChange ? roles : [operator.role]) select.append(el("option", { value: r, text: roleName(r) }));
     select.value = operator.role;
     select.addEventListener("change", async () => {
       try {
         await api.patch(`/websites/${websiteId}/operators/${operator.id}`, { role: select.value });
-        toast(`${operator.name || operator.email} is now ${roleName(select.value).toLowerCase()}.`);
+        toast(t("settings.isNow", { name: operator.name || operator.email, role: roleName(select.value).toLowerCase() }));
       } catch (failure) {
         toast(failure.message, "error");
       }
@@ -263,16 +264,16 @@ async function operatorsPage(content) {
     });
     const self = operator.id === me;
     const remove = (mayChange || self) ? el("button", {
-      type: "button", class: "button danger-subtle small", text: self ? "Leave" : "Remove",
+      type: "button", class: "button danger-subtle small", text: self ? t("settings.leave") : t("settings.remove"),
       onclick: async () => {
-        const who = self ? "yourself" : operator.name || operator.email;
-        const choice = await modal({ title: self ? "Leave this website?" : `Remove ${who}?`,
-          body: el("p", { text: `${self ? "You" : who} will no longer see ${website()?.name || "this website"}. Conversations assigned to ${self ? "you" : "them"} there become unassigned.` }),
-          actions: [{ value: "", text: "Cancel", class: "button subtle", autofocus: true }, { value: "remove", text: self ? "Leave" : "Remove", class: "button danger" }] });
+        const who = operator.name || operator.email;
+        const choice = await modal({ title: self ? t("settings.leaveThisWebsite") : t("settings.removeWho", { who }),
+          body: el("p", { text: self ? t("settings.youWillNoLongerSee", { website: website()?.name || "" }) : t("settings.willNoLongerSee", { who, website: website()?.name || "" }) }),
+          actions: [{ value: "", text: t("settings.cancel"), class: "button subtle", autofocus: true }, { value: "remove", text: self ? t("settings.leave") : t("settings.remove"), class: "button danger" }] });
         if (choice !== "remove") return;
         try {
           await api.del(`/websites/${websiteId}/operators/${operator.id}`);
-          toast(self ? "You left." : `${who} was removed.`);
+          toast(self ? t("settings.youLeft") : t("settings.wasRemoved", { who }));
         } catch (failure) {
           toast(failure.message, "error");
         }
@@ -283,13 +284,13 @@ async function operatorsPage(content) {
       el("td", {}, el("strong", { text: operator.name || "—" }), self ? el("span", { class: "muted", text: " (you)" }) : null,
         el("div", { class: "muted small", text: operator.email })),
       el("td", {}, select),
-      el("td", {}, operator.pending ? el("span", { class: "pill", text: "Invited" }) : el("span", { class: "pill ok", text: "Active" })),
+      el("td", {}, operator.pending ? el("span", { class: "pill", text: t("settings.invited") }) : el("span", { class: "pill ok", text: t("settings.active") })),
       el("td", { class: "right" }, remove));
   });
-  const table = el("table", { class: "table", "aria-label": "Operators" },
-    el("thead", {}, el("tr", {}, el("th", { text: "Operator" }), el("th", { text: "Role" }), el("th", { text: "Status" }), el("th", {}))),
+  const table = el("table", { class: "table", "aria-label": t("settings.operators") },
+    el("thead", {}, el("tr", {}, el("th", { text: t("settings.operator") }), el("th", { text: t("settings.role") }), el("th", { text: t("settings.status") }), el("th", {}))),
     el("tbody", {}, rows));
-  const parts = [...title("Operators", `Who answers the visitors of ${website()?.name || "this website"}.`), table];
+  const parts = [...title(t("settings.operators"), t("settings.whoAnswers", { website: website()?.name || "" })), table];
   if (admin) parts.push(inviteForm(websiteId, roles, reload));
   replace(content, ...parts);
 }
@@ -298,18 +299,18 @@ function inviteForm(websiteId, roles, reload) {
   const email = el("input", { name: "invite-email", type: "email", required: true, id: "invite-email", autocomplete: "off" });
   const role = el("select", { name: "invite-role", id: "invite-role" }, roles.map((r) => el("option", { value: r, text: roleName(r) })));
   const error = el("p", { class: "form-error", role: "alert" });
-  const submit = el("button", { type: "submit", class: "button primary", text: "Invite" });
+  const submit = el("button", { type: "submit", class: "button primary", text: t("settings.invite") });
   const result = el("div", { class: "once", "aria-live": "polite" });
-  const form = el("form", { class: "stack settings-form", "aria-label": "Invite an operator" },
-    el("h2", { text: "Invite someone" }),
-    el("div", { class: "row" }, field("Email", email), field("Role", role)), error, submit);
+  const form = el("form", { class: "stack settings-form", "aria-label": t("settings.inviteAnOperator") },
+    el("h2", { text: t("settings.inviteSomeone") }),
+    el("div", { class: "row" }, field(t("settings.email"), email), field(t("settings.role"), role)), error, submit);
   submitting(form, submit, error, async () => {
     const data = await api.post(`/websites/${websiteId}/operators`, { email: email.value.trim(), role: role.value });
     email.value = "";
     await reload();
     const box = document.querySelector(".settings-content");
-    replace(result, el("p", { class: "strong", text: "Send this invitation link to them. It is shown only this once and works for 7 days. They join when they open it (with their password, if they already have an account)." }),
-      copyBox(data.invitation_url, { label: "Invitation link", name: "invitation" }));
+    replace(result, el("p", { class: "strong", text: t("settings.sendThisInvitationLink") }),
+      copyBox(data.invitation_url, { label: t("settings.invitationLink"), name: "invitation" }));
     box?.append(result);
   });
   return form;
@@ -324,18 +325,18 @@ async function tokensPage(content) {
   const rows = tokens.map((token) => el("tr", {},
     el("td", {}, el("strong", { text: token.name })),
     el("td", { text: (token.scopes || []).join(", ") }),
-    el("td", { text: token.website_ids?.length ? token.website_ids.map((id) => names.get(id) || id).join(", ") : "All my websites" }),
+    el("td", { text: token.website_ids?.length ? token.website_ids.map((id) => names.get(id) || id).join(", ") : t("settings.allMyWebsites") }),
     el("td", { class: "small", text: fullTime(token.created_at) }),
-    el("td", { class: "small", text: token.last_used_at ? fullTime(token.last_used_at) : "Never" }),
+    el("td", { class: "small", text: token.last_used_at ? fullTime(token.last_used_at) : t("settings.never") }),
     el("td", { class: "right" }, el("button", {
-      type: "button", class: "button danger-subtle small", text: "Revoke",
+      type: "button", class: "button danger-subtle small", text: t("settings.revoke"),
       onclick: async () => {
-        const choice = await modal({ title: `Revoke “${token.name}”?`, body: el("p", { text: "Whatever uses this token stops working at once." }),
-          actions: [{ value: "", text: "Cancel", class: "button subtle", autofocus: true }, { value: "revoke", text: "Revoke", class: "button danger" }] });
+        const choice = await modal({ title: t("settings.revokeToken", { name: token.name }), body: el("p", { text: t("settings.whateverUsesThisToken") }),
+          actions: [{ value: "", text: t("settings.cancel"), class: "button subtle", autofocus: true }, { value: "revoke", text: t("settings.revoke"), class: "button danger" }] });
         if (choice !== "revoke") return;
         try {
           await api.del(`/tokens/${token.id}`);
-          toast("Token revoked.");
+          toast(t("settings.tokenRevoked"));
         } catch (failure) {
           toast(failure.message, "error");
         }
@@ -343,11 +344,11 @@ async function tokensPage(content) {
       },
     }))));
   const table = tokens.length
-    ? el("table", { class: "table", "aria-label": "API tokens" },
-      el("thead", {}, el("tr", {}, ["Name", "Scopes", "Websites", "Created", "Last used", ""].map((h) => el("th", { text: h })))),
+    ? el("table", { class: "table", "aria-label": t("settings.apiTokens") },
+      el("thead", {}, el("tr", {}, [t("settings.name"), t("settings.scopes"), t("settings.websites"), t("settings.created"), t("settings.lastUsed"), ""].map((h) => el("th", { text: h })))),
       el("tbody", {}, rows))
-    : el("p", { class: "muted", text: "No API token yet." });
-  replace(content, ...title("API tokens", "For integrations and scripts: a token acts as you, within its scopes and websites."), table, tokenForm(reload));
+    : el("p", { class: "muted", text: t("settings.noApiTokenYet") });
+  replace(content, ...title(t("settings.apiTokens"), t("settings.forIntegrationsAndScripts")), table, tokenForm(reload));
 }
 
 function tokenForm(reload) {
@@ -356,15 +357,15 @@ function tokenForm(reload) {
   const write = el("input", { type: "checkbox", id: "scope-write" });
   const sites = state.websites.map((w) => el("label", { class: "check" }, el("input", { type: "checkbox", value: w.id, class: "token-site" }), ` ${w.name}`));
   const error = el("p", { class: "form-error", role: "alert" });
-  const submit = el("button", { type: "submit", class: "button primary", text: "Create the token" });
+  const submit = el("button", { type: "submit", class: "button primary", text: t("settings.createTheToken") });
   const result = el("div", { class: "once", "aria-live": "polite" });
-  const form = el("form", { class: "stack settings-form", "aria-label": "New API token" },
-    el("h2", { text: "New token" }),
-    field("Name", name, "What it is for, e.g. “CRM sync”."),
-    el("fieldset", { class: "plain-fieldset" }, el("legend", { text: "Scopes" }),
+  const form = el("form", { class: "stack settings-form", "aria-label": t("settings.newApiToken") },
+    el("h2", { text: t("settings.newToken") }),
+    field(t("settings.name"), name, t("settings.whatItIsFor")),
+    el("fieldset", { class: "plain-fieldset" }, el("legend", { text: t("settings.scopes") }),
       el("label", { class: "check", for: "scope-read" }, read, " read"),
       el("label", { class: "check", for: "scope-write" }, write, " write")),
-    el("fieldset", { class: "plain-fieldset" }, el("legend", { text: "Websites (none ticked: all of mine)" }), sites),
+    el("fieldset", { class: "plain-fieldset" }, el("legend", { text: t("settings.websitesNoneTickedAll") }), sites),
     error, submit, result);
   submitting(form, submit, error, async () => {
     const scopes = [read.checked ? "read" : null, write.checked ? "write" : null].filter(Boolean);
@@ -374,8 +375,8 @@ function tokenForm(reload) {
     const data = await api.post("/tokens", body);
     await reload();
     const box = document.querySelector(".settings-content");
-    replace(result, el("p", { class: "strong", text: `The secret of “${data.token.name}”, shown only this once: copy it now.` }),
-      copyBox(data.secret, { label: "Token secret", name: "secret" }));
+    replace(result, el("p", { class: "strong", text: t("settings.tokenSecretOnce", { name: data.token.name }) }),
+      copyBox(data.secret, { label: t("settings.tokenSecret"), name: "secret" }));
     box?.append(result);
   });
   return form;
@@ -387,36 +388,55 @@ async function accountPage(content) {
   const me = state.me.operator;
   const name = el("input", { name: "my-name", type: "text", required: true, maxlength: 100, value: me.name, id: "my-name" });
   const nameError = el("p", { class: "form-error", role: "alert" });
-  const nameSave = el("button", { type: "submit", class: "button", text: "Save" });
-  const nameForm = el("form", { class: "stack settings-form", "aria-label": "Your name" },
-    el("h2", { text: "Profile" }), field("Name (visitors see it)", name), el("p", { class: "muted small", text: `Email: ${me.email}` }), nameError, nameSave);
+  const nameSave = el("button", { type: "submit", class: "button", text: t("settings.save") });
+  const nameForm = el("form", { class: "stack settings-form", "aria-label": t("settings.yourName") },
+    el("h2", { text: t("settings.profile") }), field(t("settings.nameVisitorsSeeIt"), name), el("p", { class: "muted small", text: t("settings.email", { email: me.email }) }), nameError, nameSave);
   submitting(nameForm, nameSave, nameError, async () => {
     const data = await api.patch("/me", { name: name.value.trim() });
     state.me.operator = { ...state.me.operator, ...data.operator };
     document.querySelector(".me-name")?.replaceChildren(state.me.operator.name);
-    toast("Name saved.");
+    toast(t("settings.nameSaved"));
   });
+
+  // The inbox's language: the operator's own choice, on every device they sign in from.
+  const language = el("select", { name: "my-language", id: "my-language" },
+    el("option", { value: "", text: t("settings.browserLanguage") }),
+    el("option", { value: "en", lang: "en", text: t("settings.english") }),
+    el("option", { value: "fr", lang: "fr", text: t("settings.franAis") }));
+  language.value = chosenLanguage() || "";
+  language.addEventListener("change", async () => {
+    try {
+      const data = await api.patch("/me", { language: language.value || null });
+      state.me.language = data.language;
+      setLanguage(data.language); // the page is built again in it: the toast says so in it
+      toast(t("settings.languageSaved"));
+    } catch (failure) {
+      toast(failure.message, "error");
+    }
+  });
+  const languageForm = el("section", { class: "stack settings-form", "aria-label": t("settings.inboxLanguage") },
+    el("h2", { text: t("settings.language") }), field(t("settings.inboxLanguage"), language));
 
   const current = el("input", { name: "current-password", type: "password", autocomplete: "current-password", required: true, id: "current-password" });
   const fresh = el("input", { name: "new-password", type: "password", autocomplete: "new-password", required: true, minlength: 10, maxlength: 200, id: "new-password" });
   const passwordError = el("p", { class: "form-error", role: "alert" });
-  const passwordSave = el("button", { type: "submit", class: "button", text: "Change the password" });
-  const passwordForm = el("form", { class: "stack settings-form", "aria-label": "Change your password" },
-    el("h2", { text: "Password" }), field("Current password", current), field("New password", fresh, "10 to 200 characters. Your other sessions are signed out."),
+  const passwordSave = el("button", { type: "submit", class: "button", text: t("settings.changeThePassword") });
+  const passwordForm = el("form", { class: "stack settings-form", "aria-label": t("settings.changeYourPassword") },
+    el("h2", { text: t("settings.password") }), field(t("settings.currentPassword"), current), field(t("settings.newPassword"), fresh, t("settings.10To200Characters")),
     passwordError, passwordSave);
   passwordForm.noValidate = true;
   submitting(passwordForm, passwordSave, passwordError, async () => {
-    if (fresh.value.length < 10 || fresh.value.length > 200) throw new Error("Choose a new password of 10 to 200 characters.");
+    if (fresh.value.length < 10 || fresh.value.length > 200) throw new Error(t("settings.chooseANewPassword"));
     try {
       await api.post("/me/password", { current_password: current.value, new_password: fresh.value }, { quiet401: true });
     } catch (failure) {
-      if (failure.code === "invalid_credentials") throw new Error("The current password is wrong.");
-      if (failure.code === "weak_password") throw new Error("Choose a new password of 10 to 200 characters.");
+      if (failure.code === "invalid_credentials") throw new Error(t("settings.theCurrentPasswordIs"));
+      if (failure.code === "weak_password") throw new Error(t("settings.chooseANewPassword"));
       throw failure;
     }
     current.value = "";
     fresh.value = "";
-    toast("Password changed. Your other sessions were signed out.");
+    toast(t("settings.passwordChangedYourOther"));
   });
 
   const notify = el("input", { type: "checkbox", id: "pref-notify", checked: state.prefs.notify, disabled: !notificationsSupported() });
@@ -425,16 +445,16 @@ async function accountPage(content) {
   notify.addEventListener("change", async () => {
     const granted = await enableNotifications(notify.checked);
     notify.checked = granted;
-    if (!granted && Notification.permission === "denied") status.textContent = "Your browser blocks notifications for this site: allow them in its site settings.";
+    if (!granted && Notification.permission === "denied") status.textContent = t("settings.yourBrowserBlocksNotifications");
   });
   sound.addEventListener("change", () => savePrefs({ sound: sound.checked }));
-  const alerts = el("section", { class: "stack settings-form", "aria-label": "Alerts" },
-    el("h2", { text: "Alerts" }),
-    el("p", { class: "muted small", text: "When a visitor writes while this tab is hidden." }),
-    el("div", { class: "field check" }, notify, el("label", { for: "pref-notify", text: "Desktop notification" })),
-    el("div", { class: "field check" }, sound, el("label", { for: "pref-sound", text: "A short sound" })),
-    el("div", {}, el("button", { type: "button", class: "button subtle", text: "Play the sound", onclick: () => { unlockAudio(); playTone(); } })),
+  const alerts = el("section", { class: "stack settings-form", "aria-label": t("settings.alerts") },
+    el("h2", { text: t("settings.alerts") }),
+    el("p", { class: "muted small", text: t("settings.whenAVisitorWrites") }),
+    el("div", { class: "field check" }, notify, el("label", { for: "pref-notify", text: t("settings.desktopNotification") })),
+    el("div", { class: "field check" }, sound, el("label", { for: "pref-sound", text: t("settings.aShortSound") })),
+    el("div", {}, el("button", { type: "button", class: "button subtle", text: t("settings.playTheSound"), onclick: () => { unlockAudio(); playTone(); } })),
     status);
-  replace(content, ...title("My account"), nameForm, passwordForm, alerts, pushSection());
+  replace(content, ...title(t("settings.myAccount")), nameForm, languageForm, passwordForm, alerts, pushSection());
   content.append(await mailSection());
 }

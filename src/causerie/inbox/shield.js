@@ -6,16 +6,18 @@
 import { api } from "./api.js";
 import { el, replace, toast } from "./dom.js";
 import { canAdmin, state, website } from "./store.js";
+import { currentLanguage, t } from "./locale.js";
+import { fullTime, number } from "./format.js";
 
-const KINDS = [["address", "Address"], ["network", "Network (CIDR)"], ["email", "Email or @domain"], ["user_agent", "User agent"]];
-const SHOWN = [["loads", "Loads"], ["sessions", "Sessions"], ["messages", "Messages"], ["limited", "Limited"], ["challenged", "Challenged"], ["blocked", "Blocked"], ["flagged", "Flagged"]];
+const KINDS = [["address", "shield.address"], ["network", "shield.networkCidr"], ["email", "shield.emailOrDomain"], ["user_agent", "shield.userAgent"]];
+const SHOWN = [["loads", "shield.loads"], ["sessions", "shield.sessions"], ["messages", "shield.messages"], ["limited", "shield.limited"], ["challenged", "shield.challenged"], ["blocked", "shield.blocked"], ["flagged", "shield.flagged"]];
 
 /** @param {HTMLElement} container */
 export function renderShield(container) {
   const content = el("section", { class: "settings-content shield", "aria-labelledby": "shield-title" });
   replace(container, el("div", { class: "settings wide" }, el("div"), content));
-  replace(content, el("h1", { id: "shield-title", text: "Shield" }),
-    el("p", { class: "muted", text: "Networks are shown by a keyed hash, never by address (P18)." }));
+  replace(content, el("h1", { id: "shield-title", text: t("shield.shield") }),
+    el("p", { class: "muted", text: t("shield.networksAreShownBy") }));
   const rules = el("section", { "aria-labelledby": "rules-title" });
   const overview = el("section", { "aria-labelledby": "overview-title" });
   content.append(rules, overview);
@@ -27,40 +29,40 @@ export function renderShield(container) {
 async function renderRules(section, websiteId) {
   const server = websiteId === null;
   const path = server ? "/blocks" : `/websites/${websiteId}/blocks`;
-  const heading = el("h2", { id: server ? "server-rules-title" : "rules-title", text: server ? "Server-wide block rules" : `Block rules of ${website()?.name || "this website"}` });
+  const heading = el("h2", { id: server ? "server-rules-title" : "rules-title", text: server ? t("shield.serverWideBlockRules") : t("shield.blockRulesOf", { website: website()?.name || "" }) });
   if (!server && !canAdmin()) {
-    replace(section, heading, el("p", { class: "muted", text: "Only the owners and admins of this website see and change its block rules." }));
+    replace(section, heading, el("p", { class: "muted", text: t("shield.onlyTheOwnersAnd") }));
     return;
   }
   const { blocks } = await api.get(path);
   const rows = blocks.map((rule) => el("tr", {},
     el("td", { text: rule.kind }), el("td", { text: rule.value }), el("td", { text: rule.reason }),
-    el("td", { text: rule.expires_at ? new Date(rule.expires_at).toLocaleString() : "never" }),
-    el("td", {}, el("button", { type: "button", class: "button subtle small", text: "Remove", onclick: async () => {
+    el("td", { text: rule.expires_at ? fullTime(rule.expires_at) : t("shield.never") }),
+    el("td", {}, el("button", { type: "button", class: "button subtle small", text: t("shield.remove"), onclick: async () => {
       await api.del(`${path}/${rule.id}`);
-      toast("Block rule removed");
+      toast(t("shield.blockRuleRemoved"));
       renderRules(section, websiteId);
     } }))));
-  const kind = el("select", { name: "kind", "aria-label": "Kind" }, KINDS.map(([value, label]) => el("option", { value, text: label })));
-  const value = el("input", { name: "value", required: true, maxlength: "512", "aria-label": "Value", placeholder: "203.0.113.7" });
-  const reason = el("input", { name: "reason", required: true, maxlength: "500", "aria-label": "Reason", placeholder: "Why" });
-  const expires = el("input", { name: "expires", type: "date", "aria-label": "Expires (optional)" });
+  const kind = el("select", { name: "kind", "aria-label": t("shield.kind") }, KINDS.map(([value, label]) => el("option", { value, text: t(label) })));
+  const value = el("input", { name: "value", required: true, maxlength: "512", "aria-label": t("shield.value"), placeholder: "203.0.113.7" });
+  const reason = el("input", { name: "reason", required: true, maxlength: "500", "aria-label": t("shield.reason"), placeholder: t("shield.why") });
+  const expires = el("input", { name: "expires", type: "date", "aria-label": t("shield.expiresOptional") });
   const form = el("form", { class: "inline-form", onsubmit: async (event) => {
     event.preventDefault();
     const body = { kind: kind.value, value: value.value, reason: reason.value };
     if (expires.value) body.expires_at = new Date(`${expires.value}T00:00:00`).toISOString();
     try {
       await api.post(path, body);
-      toast("Block rule added");
+      toast(t("shield.blockRuleAdded"));
       renderRules(section, websiteId);
     } catch (failure) {
       toast(failure.message, "error");
     }
-  } }, kind, value, reason, expires, el("button", { type: "submit", class: "button primary small", text: "Block" }));
+  } }, kind, value, reason, expires, el("button", { type: "submit", class: "button primary small", text: t("shield.block") }));
   replace(section, heading,
     blocks.length
-      ? el("table", { class: "table" }, el("thead", {}, el("tr", {}, ["Kind", "Value", "Reason", "Expires", ""].map((h) => el("th", { scope: "col", text: h })))), el("tbody", {}, rows))
-      : el("p", { class: "muted", text: "No block rules." }),
+      ? el("table", { class: "table" }, el("thead", {}, el("tr", {}, [t("shield.kind"), t("shield.value"), t("shield.reason"), t("shield.expires"), ""].map((h) => el("th", { scope: "col", text: h })))), el("tbody", {}, rows))
+      : el("p", { class: "muted", text: t("shield.noBlockRules") }),
     form);
 }
 
@@ -70,25 +72,25 @@ async function renderOverview(section) {
     data = await api.get("/shield");
   } catch (failure) {
     if (failure.status === 403) {
-      replace(section, el("p", { class: "muted", text: "The networks and server-wide rules are shown to the operators CAUSERIE_SHIELD_ADMINS names." }));
+      replace(section, el("p", { class: "muted", text: t("shield.theNetworksAndServer") }));
       return;
     }
     throw failure;
   }
   const networks = data.networks.map((n) => el("tr", {},
     el("th", { scope: "row", text: n.label, title: n.network }),
-    SHOWN.map(([key]) => el("td", { class: "num", text: String(n.counts[key] || 0) })),
-    el("td", { class: "num", text: n.score.toFixed(1) }),
+    SHOWN.map(([key]) => el("td", { class: "num", text: number(n.counts[key]) })),
+    el("td", { class: "num", text: number(n.score, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) }),
     el("td", { text: n.blocked ? "blocked" : n.challenged ? "challenged" : "" })));
   const serverRules = el("section", { "aria-labelledby": "server-rules-title" });
   replace(section,
-    el("h2", { id: "overview-title", text: "Networks most active now" }),
+    el("h2", { id: "overview-title", text: t("shield.networksMostActiveNow") }),
     data.networks.length
       ? el("table", { class: "table", id: "shield-networks" },
-        el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Network" }), SHOWN.map(([, label]) => el("th", { scope: "col", text: label })), el("th", { scope: "col", text: "Score" }), el("th", { scope: "col", text: "State" }))),
+        el("thead", {}, el("tr", {}, el("th", { scope: "col", text: t("shield.network") }), SHOWN.map(([, label]) => el("th", { scope: "col", text: t(label) })), el("th", { scope: "col", text: t("shield.score") }), el("th", { scope: "col", text: t("shield.state") }))),
         el("tbody", {}, networks))
-      : el("p", { class: "muted", text: "No traffic in the last 30 minutes." }),
-    el("h2", { text: "The last 24 hours" }),
+      : el("p", { class: "muted", text: t("shield.noTrafficInThe") }),
+    el("h2", { text: t("shield.theLast24Hours") }),
     chart(data.series),
     seriesTable(data.series),
     serverRules);
@@ -103,7 +105,7 @@ function chart(series) {
   const svg = document.createElementNS(NS, "svg");
   svg.setAttribute("viewBox", "0 0 " + width + " " + (height + 4));
   svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", "Chatbox loads and blocked requests per hour; the table below holds the figures");
+  svg.setAttribute("aria-label", t("shield.chatboxLoadsAndBlocked"));
   svg.setAttribute("class", "shield-chart");
   series.forEach((hour, i) => {
     /** @type {Array<[string, number, string]>} */
@@ -123,30 +125,30 @@ function chart(series) {
 }
 
 function seriesTable(series) {
-  return el("details", {}, el("summary", { text: "The figures per hour" }),
+  return el("details", {}, el("summary", { text: t("shield.theFiguresPerHour") }),
     el("table", { class: "table", id: "shield-series" },
-      el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Hour" }), SHOWN.map(([, label]) => el("th", { scope: "col", text: label })))),
+      el("thead", {}, el("tr", {}, el("th", { scope: "col", text: t("shield.hour") }), SHOWN.map(([, label]) => el("th", { scope: "col", text: t(label) })))),
       el("tbody", {}, series.map((hour) => el("tr", {},
-        el("th", { scope: "row", text: new Date(hour.hour).toLocaleString([], { hour: "2-digit", minute: "2-digit", day: "numeric", month: "short" }) }),
-        SHOWN.map(([key]) => el("td", { class: "num", text: String(hour[key] || 0) })))))));
+        el("th", { scope: "row", text: new Date(hour.hour).toLocaleString(currentLanguage(), { hour: "2-digit", minute: "2-digit", day: "numeric", month: "short" }) }),
+        SHOWN.map(([key]) => el("td", { class: "num", text: number(hour[key]) })))))));
 }
 
 /** Spam and block, from a conversation (thread.js shows these). @param {string} conversationId */
 export function conversationActions(conversationId) {
-  const spam = el("button", { type: "button", class: "button subtle small", text: "Mark as spam", onclick: async () => {
+  const spam = el("button", { type: "button", class: "button subtle small", text: t("shield.markAsSpam"), onclick: async () => {
     await api.post(`/conversations/${conversationId}/spam`);
-    toast("Moved to spam", "info");
+    toast(t("shield.movedToSpam"), "info");
   } });
-  const notSpam = el("button", { type: "button", class: "button subtle small", text: "Not spam", onclick: async () => {
+  const notSpam = el("button", { type: "button", class: "button subtle small", text: t("shield.notSpam"), onclick: async () => {
     await api.del(`/conversations/${conversationId}/spam`);
-    toast("Back in the inbox", "info");
+    toast(t("shield.backInTheInbox"), "info");
   } });
-  const block = el("button", { type: "button", class: "button subtle small", text: "Block this visitor", hidden: !canAdmin(), onclick: async () => {
-    const reason = window.prompt("Why block this visitor? (their address is blocked on this website)");
+  const block = el("button", { type: "button", class: "button subtle small", text: t("shield.blockThisVisitor"), hidden: !canAdmin(), onclick: async () => {
+    const reason = window.prompt(t("shield.whyBlockThisVisitor"));
     if (!reason) return;
     try {
       await api.post(`/conversations/${conversationId}/block`, { reason });
-      toast("Visitor blocked");
+      toast(t("shield.visitorBlocked"));
     } catch (failure) {
       toast(failure.message, "error");
     }

@@ -5,10 +5,10 @@
 const PREFS_KEY = "causerie.inbox.prefs";
 
 export const FILTERS = {
-  open: { label: "Open", query: { state: "open" } },
-  mine: { label: "Mine", query: { state: "open", assignee: "me" } },
-  unassigned: { label: "Unassigned", query: { state: "open", assignee: "none" } },
-  resolved: { label: "Resolved", query: { state: "resolved" } },
+  open: { label: "store.open", query: { state: "open" } },
+  mine: { label: "store.mine", query: { state: "open", assignee: "me" } },
+  unassigned: { label: "store.unassigned", query: { state: "open", assignee: "none" } },
+  resolved: { label: "store.resolved", query: { state: "resolved" } },
 };
 
 function loadPrefs() {

@@ -56,6 +56,7 @@ operators = Table(
     Column("password_is_temporary", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_login_at", UTCDateTime),
+    Column("language", String(8)),  # domain/languages.py; NULL: the browser's
 )
 
 memberships = Table(
@@ -220,6 +221,7 @@ messages = Table(
     Column("body", Text, nullable=False),
     Column("client_id", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("event", Json),  # an event line's kind and parameters (domain/languages.py)
     UniqueConstraint("conversation_id", "client_id"),
     Index(None, "conversation_id", "seq"),
     Index(None, "operator_id"),

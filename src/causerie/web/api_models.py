@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 
+from causerie.domain.languages import EventLine
 from causerie.domain.retention import WEBSITE_RULES
 from causerie.domain.teams import CAPACITY_MAX, DEFAULT_CAPACITY, MEMBERS_MAX
 from causerie.domain.teams import NAME_MAX as TEAM_NAME_MAX
@@ -90,10 +91,12 @@ class NameIn(Strict):
 
 
 class MePatch(Strict):
-    """`PATCH /api/v1/me`: the display name, notification preferences, or both."""
+    """`PATCH /api/v1/me`: the display name, notification preferences, the inbox's language (a
+    code of domain/languages.py LANGUAGES; null: the browser's), or several of them."""
 
     name: str | None = Field(default=None, max_length=200)
     notification_preferences: dict[str, StrictBool] | None = None
+    language: str | None = Field(default=None, max_length=8)
 
 
 class PasswordIn(Strict):
@@ -125,11 +128,13 @@ class MeOut(Out):
     via: Literal["cookie", "token"]
     # domain/mail.py NOTIFICATION_PREFERENCES: each name, true or false
     notification_preferences: dict[str, bool]
+    language: str | None  # domain/languages.py LANGUAGES; null: the browser's
 
 
 class MePatchOut(Out):
     operator: OperatorOut
     notification_preferences: dict[str, bool]
+    language: str | None
 
 
 class MailFailureOut(Out):
@@ -324,6 +329,17 @@ class FileOut(Out):
     expired: bool = False
 
 
+class EventLineOut(Out):
+    """An event line's kind and parameters (domain/languages.py): `transferred` has `to` (an
+    operator's or a team's name) and `by` (who transferred, absent for an integration);
+    `auto_resolved` has `minutes`."""
+
+    kind: EventLine
+    to: str | None = None
+    by: str | None = None
+    minutes: int | None = None
+
+
 class MessageOut(Out):
     id: str
     conversation_id: str
@@ -334,6 +350,7 @@ class MessageOut(Out):
     created_at: str | None
     operator: MessageOperator | None = None
     file: FileOut | None = None
+    event: EventLineOut | None = None  # event lines only; absent on rows stored before (0017)
 
 
 class VisitorRef(Out):

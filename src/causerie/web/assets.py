@@ -31,13 +31,23 @@ router = APIRouter(include_in_schema=False, route_class=LeanRoute)
 
 # Loaded before the chatbox is opened: chatbox.js, the modules it imports, and chatbox.css.
 # Loaded on opening: privacy.js and .css, service.js (business hours, ratings) and files.js
-# (which privacy.js imports); when the shield challenges a load: challenge.js.
-BEFORE_OPENING = ("chatbox.js", "session.js", "socket.js", "view.js", "chatbox.css")
+# (which privacy.js imports), and their texts (strings-chatbox-extras.js); when the shield
+# challenges a load: challenge.js.
+BEFORE_OPENING = (
+    "chatbox.js",
+    "session.js",
+    "socket.js",
+    "view.js",
+    "strings-chatbox.js",
+    "chatbox.css",
+)
 _FILES = {
     "chatbox.js": "text/javascript",
     "session.js": "text/javascript",
     "socket.js": "text/javascript",
     "view.js": "text/javascript",
+    "strings-chatbox.js": "text/javascript",
+    "strings-chatbox-extras.js": "text/javascript",
     "chatbox.css": "text/css",
     "privacy.js": "text/javascript",
     "privacy.css": "text/css",
@@ -46,7 +56,8 @@ _FILES = {
     "files.js": "text/javascript",
 }
 _WIDGET = files("causerie") / "widget"
-# The browser modules the chatbox and the inbox share (the socket's protocol): served under
+# The browser modules the chatbox and the inbox share (the socket's protocol, the languages'
+# catalogue: docs/inbox.md, "Languages"): served under
 # both /widget/VERSION/ and /app/static/VERSION/, so each imports them from its own folder, and
 # each VERSION hashes them.
 SHARED = files("causerie") / "client"

@@ -16,10 +16,13 @@ from causerie.actions.accounts import (
     do_login,
     do_logout,
     do_rename,
+    do_set_language,
+    get_language,
     get_link,
     get_me,
 )
 from causerie.actions.mail import do_set_notification_preferences, get_notification_preferences
+from causerie.domain.languages import check_language
 from causerie.domain.mail import check_preferences
 from causerie.domain.wire import operator_json
 from causerie.runtime import Runtime
@@ -129,18 +132,22 @@ async def me(rt: Rt, actor: CurrentActor, login_token: LoginToken) -> dict[str, 
         "csrf_token": csrf_token(rt, login_token) if actor.via_login and login_token else None,
         "via": "cookie" if actor.via_login else "token",
         "notification_preferences": await get_notification_preferences(rt, actor),
+        "language": await get_language(rt, actor),
     }
 
 
 @router.patch(
     "/me",
     response_model=MePatchOut,
-    summary="Change one's display name or notification preferences",
+    summary="Change one's display name, notification preferences or language",
     openapi_extra=access("login"),
 )
 async def change_me(body: MePatch, rt: Rt, actor: CurrentActor) -> dict[str, object]:
+    # Everything checked before any change: all or nothing.
     if body.notification_preferences is not None:
-        check_preferences(body.notification_preferences)  # before any change: all or nothing
+        check_preferences(body.notification_preferences)
+    language_given = "language" in body.model_fields_set
+    language = check_language(body.language)
     if body.name is not None:
         operator = await do_rename(rt, actor, body.name)
     else:
@@ -151,7 +158,15 @@ async def change_me(body: MePatch, rt: Rt, actor: CurrentActor) -> dict[str, obj
         )
     else:
         preferences = await get_notification_preferences(rt, actor)
-    return {"operator": operator_json(operator), "notification_preferences": preferences}
+    if language_given:
+        language = await do_set_language(rt, actor, language)
+    else:
+        language = await get_language(rt, actor)
+    return {
+        "operator": operator_json(operator),
+        "notification_preferences": preferences,
+        "language": language,
+    }
 
 
 @router.post(

@@ -7,29 +7,11 @@
  * else (SVG and HTML included) is only ever downloaded. */
 
 import { el } from "./view.js";
+import * as STRINGS from "./strings-chatbox-extras.js";
 
 /** @typedef {import("./chatbox.js").Chatbox} Chatbox */
 /** @typedef {{id: string, name: string, size: number, content_type: string, url: string, thumbnail_url?: string, expired?: boolean}} WireFile */
 
-const STRINGS = {
-  en: {
-    attach: "Attach files", uploading: "Uploading {name}", cancel: "Cancel", retry: "Retry",
-    remove: "Remove", tooLarge: "Not sent: the file is too large.",
-    refused: "Not sent: this type of file is not accepted here.",
-    wait: "Not sent: too many at once. Retry in {s} s.", failed: "Not sent.",
-    expired: "This file was deleted.", download: "Download {name}", open: "Open the image {name}",
-    close: "Close", viewer: "Image {name}", drop: "Drop files to send them",
-  },
-  fr: {
-    attach: "Joindre des fichiers", uploading: "Envoi de {name}", cancel: "Annuler",
-    retry: "Réessayer", remove: "Retirer", tooLarge: "Non envoyé : le fichier est trop gros.",
-    refused: "Non envoyé : ce type de fichier n'est pas accepté ici.",
-    wait: "Non envoyé : trop d'envois à la fois. Réessayez dans {s} s.", failed: "Non envoyé.",
-    expired: "Ce fichier a été supprimé.", download: "Télécharger {name}",
-    open: "Ouvrir l'image {name}", close: "Fermer", viewer: "Image {name}",
-    drop: "Déposez des fichiers pour les envoyer",
-  },
-};
 
 export const INLINE = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
@@ -70,8 +52,8 @@ export function humanSize(size) {
  * @param {Chatbox} app */
 export function install(app) {
   const view = /** @type {import("./view.js").View} */ (app.view);
-  /** @param {keyof typeof STRINGS.en} key @param {Record<string, string>} [values] */
-  const t = (key, values = {}) => STRINGS[view.locale][key].replace(/\{(\w+)\}/g, (_, name) => values[name] ?? "");
+  /** @param {keyof typeof STRINGS.en.files} key @param {Record<string, string>} [values] */
+  const t = (key, values = {}) => STRINGS[view.locale].files[key].replace(/\{(\w+)\}/g, (_, name) => values[name] ?? "");
   const { root, panel, form, composer, messages } = view.ui;
   const sheet = new CSSStyleSheet();
   sheet.replaceSync(STYLE);

@@ -15,7 +15,7 @@
   const version = "__VERSION__";
   const config = /** @type {{sessionStart: string, temporaryTtl: number}} */ (/** @type {unknown} */ ("__CONFIG__"));
   // chatbox.js and the modules it imports, fetched at once rather than each after its importer.
-  const modules = ["chatbox.js", "session.js", "socket.js", "view.js"];
+  const modules = ["chatbox.js", "session.js", "socket.js", "view.js", "strings-chatbox.js"];
   Promise.all(modules.map((name) => import(`${base}/widget/${version}/${name}`)))
     .then(([chatbox]) => chatbox.start({ ...config, base, websiteId, version }))
     .catch((error) => console.error("Causerie: the chatbox could not start", error));

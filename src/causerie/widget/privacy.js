@@ -4,43 +4,9 @@
  * Loaded by chatbox.js when the chatbox is first opened, so that it costs nothing before. */
 
 import { el } from "./view.js";
+import * as STRINGS from "./strings-chatbox-extras.js";
 import { install as installFiles } from "./files.js";
 
-const STRINGS = {
-  en: {
-    menu: "Chat options", download: "Download my data", erase: "Delete this conversation",
-    notice: "Privacy notice", withdraw: "Withdraw consent",
-    consentDefault: "Before you write, please read how this chat uses your data, and accept it.",
-    readNotice: "Read the privacy notice", accept: "Accept", refuse: "Refuse",
-    refused: "You refused: nothing about you is sent to us. To chat, accept the notice.",
-    confirm: "Delete this conversation? Your messages, your profile and your IP address will be erased from our server for good. This cannot be undone.",
-    confirmYes: "Delete for good", cancel: "Cancel",
-    erased: "Your conversation was deleted: nothing of it is left on our server.",
-    again: "Start a new conversation",
-    withdrawn: "Consent withdrawn: nothing more is collected from you. You can also erase what was already collected.",
-    failed: "That did not work. Please try again.",
-    transcript: "Email me this conversation", transcriptSent: "On its way to your email address.",
-    needEmail: "Leave your email address in the chat first: the conversation is sent to it.",
-    noMail: "This chat cannot send email.", close: "Close",
-  },
-  fr: {
-    menu: "Options de la discussion", download: "Télécharger mes données",
-    erase: "Supprimer cette conversation", notice: "Information sur la confidentialité",
-    withdraw: "Retirer mon accord",
-    consentDefault: "Avant d'écrire, merci de lire comment ce chat utilise vos données, et de l'accepter.",
-    readNotice: "Lire l'information sur la confidentialité", accept: "J'accepte", refuse: "Je refuse",
-    refused: "Vous avez refusé : rien de vous ne nous est envoyé. Pour discuter, acceptez l'information.",
-    confirm: "Supprimer cette conversation ? Vos messages, votre profil et votre adresse IP seront effacés de notre serveur pour de bon. C'est irréversible.",
-    confirmYes: "Supprimer pour de bon", cancel: "Annuler",
-    erased: "Votre conversation a été supprimée : il n'en reste rien sur notre serveur.",
-    again: "Commencer une nouvelle conversation",
-    withdrawn: "Accord retiré : plus rien n'est collecté. Vous pouvez aussi effacer ce qui l'a déjà été.",
-    failed: "Cela n'a pas marché. Merci de réessayer.",
-    transcript: "M'envoyer cette conversation par e-mail", transcriptSent: "Envoyée à votre adresse e-mail.",
-    needEmail: "Laissez d'abord votre adresse e-mail dans la discussion : la conversation y est envoyée.",
-    noMail: "Ce chat ne peut pas envoyer d'e-mail.", close: "Fermer",
-  },
-};
 
 /** @typedef {Node | string} Child */
 
@@ -50,8 +16,8 @@ export async function install(app) {
   const view = /** @type {import("./view.js").View} */ (app.view);
   // What the team tells the visitor (business hours, the rating): loaded on opening too.
   import("./service.js").then((m) => m.install(app)).catch((error) => console.error("Causerie:", error));
-  /** @param {keyof typeof STRINGS.en} key */
-  const t = (key) => STRINGS[view.locale][key];
+  /** @param {keyof typeof STRINGS.en.privacy} key */
+  const t = (key) => STRINGS[view.locale].privacy[key];
   const { root, panel, form, composer } = view.ui;
   const css = await fetch(new URL("privacy.css", import.meta.url), { credentials: "omit" }).then((r) => r.text());
   const sheet = new CSSStyleSheet();
@@ -191,7 +157,7 @@ export async function install(app) {
   }
 
   async function transcript() {
-    /** @type {keyof typeof STRINGS.en} */
+    /** @type {keyof typeof STRINGS.en.privacy} */
     let said = "transcriptSent";
     try {
       await app.session.api("POST", "/session/transcript");

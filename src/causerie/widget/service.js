@@ -4,29 +4,15 @@
  * opened, so that it costs nothing before. */
 
 import { el } from "./view.js";
+import * as STRINGS from "./strings-chatbox-extras.js";
 
-const STRINGS = {
-  en: {
-    back: "We're away. Back {when}.", closed: "We're away right now.",
-    leave: "Leave a message: we'll answer as soon as we're back.",
-    ask: "How was this conversation?", star: "{n} out of 5", comment: "Anything to add? (optional)",
-    send: "Send", thanks: "Thanks for your rating!", change: "Change my rating", failed: "That did not work. Please try again.",
-  },
-  fr: {
-    back: "Nous sommes absents. De retour {when}.", closed: "Nous sommes absents pour le moment.",
-    leave: "Laissez un message : nous répondrons dès notre retour.",
-    ask: "Comment s'est passée cette conversation ?", star: "{n} sur 5",
-    comment: "Quelque chose à ajouter ? (facultatif)", send: "Envoyer",
-    thanks: "Merci pour votre note !", change: "Modifier ma note", failed: "Cela n'a pas marché. Merci de réessayer.",
-  },
-};
 
 /** Called once with the chatbox, once it has its view and its session.
  * @param {import("./chatbox.js").Chatbox} app */
 export async function install(app) {
   const view = /** @type {import("./view.js").View} */ (app.view);
-  /** @param {keyof typeof STRINGS.en} key */
-  const t = (key) => STRINGS[view.locale][key];
+  /** @param {keyof typeof STRINGS.en.service} key */
+  const t = (key) => STRINGS[view.locale].service[key];
   const { messages, form } = view.ui;
 
   // -- outside business hours: a notice above the messages ---------------------------------

@@ -2,33 +2,11 @@
  * which the host page's CSS does not reach, rendering what the chatbox (chatbox.js) holds.
  * Everything is built with createElement and text nodes: nothing is ever parsed as HTML (P19). */
 
+import * as STRINGS from "./strings-chatbox.js";
+
 /** @typedef {import("./chatbox.js").Chatbox} Chatbox */
 /** @typedef {import("./chatbox.js").Message} Message */
 
-export const STRINGS = {
-  en: {
-    open: "Open chat", close: "Close chat", title: "Chat", message: "Message",
-    placeholder: "Write a message…", send: "Send", online: "We're online",
-    offline: "We'll reply as soon as we can", greeting: "Hi! How can we help?",
-    typing: "is typing…", someone: "Someone", sending: "Sending…", sent: "Sent",
-    seen: "Seen", failed: "Not sent.", retry: "Retry", you: "You",
-    emailAsk: "No one is online right now. Leave your email and we'll reply there.",
-    emailLabel: "Your email", emailSave: "Save", emailSaved: "Thanks, we'll reply to {email}.",
-    reconnecting: "Reconnecting…", unread: "{n} unread messages", menu: "Chat options",
-  },
-  fr: {
-    open: "Ouvrir la discussion", close: "Fermer la discussion", title: "Discussion",
-    message: "Message", placeholder: "Écrivez un message…", send: "Envoyer",
-    online: "Nous sommes en ligne", offline: "Nous répondrons dès que possible",
-    greeting: "Bonjour ! Comment pouvons-nous vous aider ?", typing: "écrit…",
-    someone: "Quelqu'un", sending: "Envoi…", sent: "Envoyé", seen: "Vu",
-    failed: "Non envoyé.", retry: "Réessayer", you: "Vous",
-    emailAsk: "Personne n'est en ligne pour le moment. Laissez votre e-mail, nous vous répondrons.",
-    emailLabel: "Votre e-mail", emailSave: "Enregistrer",
-    emailSaved: "Merci, nous répondrons à {email}.", reconnecting: "Reconnexion…",
-    unread: "{n} messages non lus", menu: "Options de la discussion",
-  },
-};
 
 /** @typedef {keyof typeof STRINGS.en} StringKey */
 
@@ -250,15 +228,19 @@ export class View {
   /** Asks for an email to reply to; `save` stores it and says whether it was.
    * @param {(email: string) => Promise<boolean>} save */
   askEmail(save) {
-    const input = /** @type {HTMLInputElement} */ (el("input", { type: "email", "aria-label": this.t("emailLabel"), placeholder: this.t("emailLabel"), required: true, autocomplete: "email" }));
-    const form = el("form", { class: "email" }, el("p", { text: this.t("emailAsk") }), input,
-      el("button", { type: "submit", text: this.t("emailSave") }));
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      const email = input.value.trim();
-      if (email) save(email).then((saved) => saved && form.replaceChildren(el("p", { text: this.t("emailSaved").replace("{email}", email) })));
+    // Its texts are among those shown once opened: fetched now, not before opening.
+    import("./strings-chatbox-extras.js").then((extras) => {
+      const words = extras[this.locale].email;
+      const input = /** @type {HTMLInputElement} */ (el("input", { type: "email", "aria-label": words.label, placeholder: words.label, required: true, autocomplete: "email" }));
+      const form = el("form", { class: "email" }, el("p", { text: words.ask }), input,
+        el("button", { type: "submit", text: words.save }));
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        const email = input.value.trim();
+        if (email) save(email).then((saved) => saved && form.replaceChildren(el("p", { text: words.saved.replace("{email}", email) })));
+      });
+      this.ui.messages.append(form);
     });
-    this.ui.messages.append(form);
   }
 
   /** After an erasure: no message on screen. */

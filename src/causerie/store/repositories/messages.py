@@ -27,6 +27,7 @@ class SqlMessages(SqlRepository):
                 "body": message.body,
                 "client_id": message.client_id,
                 "created_at": message.created_at,
+                "event": message.event,
             },
         )
         return inserted > 0

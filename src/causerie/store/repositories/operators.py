@@ -64,6 +64,15 @@ class SqlOperators(SqlRepository):
             update(operators).where(operators.c.id == operator_id).values(name=name)
         )
 
+    async def get_language(self, operator_id: str) -> str | None:
+        row = await self._db.one(select(operators.c.language).where(operators.c.id == operator_id))
+        return row.language if row else None
+
+    async def set_language(self, operator_id: str, language: str | None) -> None:
+        await self._db.execute(
+            update(operators).where(operators.c.id == operator_id).values(language=language)
+        )
+
     async def record_login(self, operator_id: str, at: datetime) -> None:
         await self._db.execute(
             update(operators).where(operators.c.id == operator_id).values(last_login_at=at)
