@@ -21,6 +21,7 @@ from causerie.domain.progress import QUIET, Progress, stop_if_requested
 from causerie.domain.reports import (
     MAX_DAYS,
     ConversationFacts,
+    Dimension,
     HourRow,
     Period,
     build_report,
@@ -208,9 +209,9 @@ def _today(rt: Runtime, tz: str | None) -> date:
 async def do_rebuild(rt: Runtime, website_id: str | None = None, progress: Progress = QUIET) -> int:
     """Rebuild the rollups of one website (or all) from the source rows; how many websites.
 
-    Exact for what the source rows still hold: sessions, conversations and messages removed
-    since (purge, deletion, erasure) are no longer counted. Chatbox loads and ratings, which
-    have no source row here, are kept as they were. One transaction per website.
+    Exact for what the source rows still hold: sessions, conversations, messages and ratings
+    removed since (purge, deletion, erasure) are no longer counted. Chatbox loads, which have
+    no source row, are kept as they were. One transaction per website.
     """
     async with rt.store.read() as tx:
         ids = await tx.reports.website_ids()
@@ -224,7 +225,7 @@ async def do_rebuild(rt: Runtime, website_id: str | None = None, progress: Progr
         stop_if_requested(progress, {"websites": done})
         async with rt.store.transaction() as tx:
             r = tx.reports
-            kept = await r.hours(each, _NEAR, _FAR)
+            kept = await r.hours(each, _NEAR, _FAR, [Dimension.WEBSITE])
             old = await r.all_facts(each)
             rows, facts = fold_sources(
                 each,
@@ -233,6 +234,7 @@ async def do_rebuild(rt: Runtime, website_id: str | None = None, progress: Progr
                 await r.messages_for_rebuild(each),
                 old,
                 kept,
+                await r.ratings_for_rebuild(each),
             )
             await r.replace_hours(each, rows)
             unchanged = set(old)

@@ -1,13 +1,14 @@
 """Reports (docs/reports.md): figures per website, day and agent, summed from hourly rollups.
 
-Rollups are aggregates only (P3): an hour of a website (or of one agent, label or team on it),
-its counts and two histograms of durations. Nothing in them names or holds a visitor. Days are
-local days of any IANA zone, made of whole UTC hours: an hour belongs to the local day in which it
-ends, so daylight-saving days have 23 or 25 hours, and in zones off by half or quarter hours a
-day's boundary moves to the UTC hour boundary just before local midnight (23:30 in Kolkata).
+Rollups are aggregates only (P3): an hour (and a UTC day) of a website (or of one agent, label or
+team on it), its counts and two histograms of durations. Nothing in them names or holds a
+visitor. Days are local days of any IANA zone, made of whole UTC hours: an hour belongs to the
+local day in which it ends, so daylight-saving days have 23 or 25 hours, and in zones off by half
+or quarter hours a day's boundary moves to the UTC hour boundary just before local midnight
+(23:30 in Kolkata).
 
-Durations are kept per hour as histograms of buckets exact up to 127 s and within 1/64 (1.6%)
-above; a median or 90th percentile is the nearest-rank value of the merged histogram.
+Durations are kept per hour (and UTC day) as histograms of buckets exact up to 127 s and within
+1/64 (1.6%) above; a median or 90th percentile is the nearest-rank value of the merged histogram.
 """
 
 from __future__ import annotations
@@ -112,6 +113,11 @@ def seconds_between(start: datetime, end: datetime) -> int:
 
 def hour_of(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def utc_day(at: datetime) -> datetime:
+    """The UTC midnight starting the day of `at`: the key of the daily layer."""
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def bucket(seconds: int) -> int:
@@ -337,13 +343,18 @@ def fold_sources(
     messages: Iterable[tuple[str, str, str | None, str, datetime]],
     facts: Iterable[ConversationFacts],
     kept: Iterable[HourRow],
+    ratings: Iterable[tuple[str | None, datetime, int]] = (),
 ) -> tuple[list[HourRow], list[ConversationFacts]]:
     """The rollups the source rows make, and each conversation's facts as its messages say.
 
-    `messages` are ordered by conversation then seq; `kept` are the current rollups, whose
-    chatbox loads and ratings have no source row here and are carried over.
+    `messages` are ordered by conversation then seq; `ratings` are (agent, resolved at, rating),
+    the current one of each resolution; `kept` are the current rollups, whose chatbox loads have
+    no source row and are carried over.
     """
     rollups = Rollups()
+    for operator_id, resolved_at, rating in ratings:
+        for row in changes(resolved_at, operator_id, {"ratings_count": 1, "ratings_sum": rating}):
+            rollups.add(row)
     for at in session_starts:
         rollups.add(changes(at, None, {"sessions_created": 1})[0])
     starts = dict(conversation_starts)
@@ -385,4 +396,4 @@ def fold_sources(
 
 
 # Counted as they happen, with no source row a rebuild could read: kept by a rebuild.
-_NO_SOURCE = ("chatbox_loads", "ratings_count", "ratings_sum")
+_NO_SOURCE = ("chatbox_loads",)

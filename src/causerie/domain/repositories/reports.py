@@ -34,11 +34,13 @@ class Reports(Protocol):
         full: bool = True,
     ) -> Summary:
         """A period's rollups summed per local day (by `offsets`: `Period.offsets()`), per agent
-        and per local hour of the week, with their percentiles; `full=False`: days only."""
+        and per local hour of the week, with their percentiles; `full=False`: days only. Whole
+        UTC days are read from the daily layer where that gives the same sums."""
         ...
 
     async def replace_hours(self, website_id: str, rows: list[HourRow]) -> None:
-        """Make `rows` the website's rollups, every earlier row gone (a rebuild)."""
+        """Make `rows` the website's hourly rollups and their sums its daily ones, every
+        earlier row gone (a rebuild)."""
         ...
 
     async def facts(self, conversation_id: str) -> ConversationFacts | None: ...
@@ -57,6 +59,10 @@ class Reports(Protocol):
         self, website_id: str
     ) -> list[tuple[str, str, str | None, str, datetime]]:
         """(conversation id, author, operator id, type, created at) by conversation, then seq."""
+        ...
+
+    async def ratings_for_rebuild(self, website_id: str) -> list[tuple[str | None, datetime, int]]:
+        """(agent, resolved at, rating) of each rating kept (one per resolution)."""
         ...
 
     async def all_facts(self, website_id: str) -> list[ConversationFacts]: ...

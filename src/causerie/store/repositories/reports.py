@@ -1,69 +1,77 @@
 # ruff: noqa: S608 (the summary's SQL text is made of constants; every value is bound)
-"""`SqlReports`: the hourly rollups and each conversation's facts (docs/reports.md).
+"""`SqlReports`: the hourly and daily rollups and each conversation's facts (docs/reports.md).
 
-Counters are added in SQL (`INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n`), so two
-transactions adding to one hour both count. A histogram is read and written back after that
-upsert, which holds the row's lock on PostgreSQL until the commit (SQLite has one writer).
+Every change is added in SQL (`INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n`), to its
+hour and to its UTC day, counts and histogram buckets alike, so two transactions adding to one
+row both count and nothing is read back.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Collection, Mapping
-from datetime import datetime
+from collections.abc import Collection
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy import Table, bindparam, delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from causerie.domain.reports import (
     COUNTS,
-    DURATIONS,
     ConversationFacts,
     Dimension,
     HourRow,
+    Rollups,
     Summary,
+    utc_day,
 )
 from causerie.store import codec
 from causerie.store.db import Prepared, Query, SqlRepository
 from causerie.store.schema import (
     conversations,
     messages,
+    ratings,
     report_conversations,
+    report_day_buckets,
+    report_days,
+    report_hour_buckets,
     report_hours,
     sessions,
     websites,
 )
 from causerie.store.types import UTCDateTime
 
-_KEY = ("website_id", "dimension", "key", "hour")
-_WHERE_ROW = (
-    (report_hours.c.website_id == bindparam("w"))
-    & (report_hours.c.dimension == bindparam("d"))
-    & (report_hours.c.key == bindparam("k"))
-    & (report_hours.c.hour == bindparam("h"))
-)
-_HISTOGRAMS = Query(
-    select(report_hours.c.first_response, report_hours.c.resolution).where(_WHERE_ROW),
-    tuple,
-)
 
-
-def _add(insert: Any) -> Prepared:
-    stmt = insert(report_hours).values(
+def _add_counts(insert: Any, table: Table, at: str) -> Prepared:
+    stmt = insert(table).values(
         website_id=bindparam("w"),
         dimension=bindparam("d"),
         key=bindparam("k"),
-        hour=bindparam("h"),
-        first_response={},
-        resolution={},
+        **{at: bindparam(at)},
         **{name: bindparam(f"n_{name}") for name in COUNTS},
     )
     return Prepared(
         stmt.on_conflict_do_update(
-            index_elements=list(_KEY),
-            set_={name: report_hours.c[name] + stmt.excluded[name] for name in COUNTS},
+            index_elements=["website_id", "dimension", "key", at],
+            set_={name: table.c[name] + stmt.excluded[name] for name in COUNTS},
+        )
+    )
+
+
+def _add_bucket(insert: Any, table: Table, at: str) -> Prepared:
+    stmt = insert(table).values(
+        website_id=bindparam("w"),
+        dimension=bindparam("d"),
+        key=bindparam("k"),
+        **{at: bindparam(at)},
+        metric=bindparam("metric"),
+        bucket=bindparam("bucket"),
+        n=bindparam("n"),
+    )
+    return Prepared(
+        stmt.on_conflict_do_update(
+            index_elements=["website_id", "dimension", at, "key", "metric", "bucket"],
+            set_={"n": table.c.n + stmt.excluded.n},
         )
     )
 
@@ -81,64 +89,68 @@ def _save_facts(insert: Any) -> Prepared:
     )
 
 
-_ADD = {"sqlite": _add(sqlite.insert), "postgresql": _add(postgresql.insert)}
-_SAVE_FACTS = {"sqlite": _save_facts(sqlite.insert), "postgresql": _save_facts(postgresql.insert)}
-_SET_HISTOGRAMS = Prepared(
-    update(report_hours)
-    .where(_WHERE_ROW)
-    .values(first_response=bindparam("fr"), resolution=bindparam("rs"))
-)
-_HOURS = (
-    select(
-        report_hours.c.dimension,
-        report_hours.c.key,
-        report_hours.c.hour,
-        *(report_hours.c[name] for name in COUNTS),
-        *(report_hours.c[name] for name in DURATIONS),
+_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_ADD = {
+    dialect: (
+        _add_counts(insert, report_hours, "hour"),
+        _add_counts(insert, report_days, "day"),
+        _add_bucket(insert, report_hour_buckets, "hour"),
+        _add_bucket(insert, report_day_buckets, "day"),
     )
-    .where(
-        report_hours.c.website_id == bindparam("w"),
-        report_hours.c.dimension.in_(bindparam("dimensions", expanding=True)),
-        report_hours.c.hour >= bindparam("start"),
-        report_hours.c.hour < bindparam("end"),
+    for dialect, insert in _INSERTS.items()
+}
+_SAVE_FACTS = {dialect: _save_facts(insert) for dialect, insert in _INSERTS.items()}
+
+
+def _range(table: Table, at: str) -> Any:
+    return (
+        table.c.website_id == bindparam("w"),
+        table.c.dimension.in_(bindparam("dimensions", expanding=True)),
+        table.c[at] >= bindparam("start"),
+        table.c[at] < bindparam("end"),
     )
-    .order_by(report_hours.c.hour)
-)
+
+
+_HOURS = select(
+    report_hours.c.dimension,
+    report_hours.c.key,
+    report_hours.c.hour,
+    *(report_hours.c[name] for name in COUNTS),
+).where(*_range(report_hours, "hour"))
+_HOUR_BUCKETS = select(
+    report_hour_buckets.c.dimension,
+    report_hour_buckets.c.key,
+    report_hour_buckets.c.hour,
+    report_hour_buckets.c.metric,
+    report_hour_buckets.c.bucket,
+    report_hour_buckets.c.n,
+).where(*_range(report_hour_buckets, "hour"), report_hour_buckets.c.n != 0)
 _ALL_DIMENSIONS = [d.value for d in Dimension]
+_DIMENSIONS = {d.value: d for d in Dimension}
 _FACTS = Query(
     select(report_conversations).where(report_conversations.c.conversation_id == bindparam("id")),
     codec.report_facts,
 )
-
-
-def _histogram_in(stored: Mapping[str, int]) -> dict[int, int]:
-    return {int(key): count for key, count in stored.items()}
-
-
-def _histogram_out(hist: Mapping[int, int]) -> dict[str, int]:
-    return {str(key): hist[key] for key in sorted(hist) if hist[key]}
+_ROLLUP_TABLES = (report_hours, report_days, report_hour_buckets, report_day_buckets)
 
 
 class SqlReports(SqlRepository):
     __slots__ = ()
 
     async def add(self, website_id: str, row: HourRow) -> None:
-        params = {"w": website_id, "d": row.dimension.value, "k": row.key, "h": row.hour}
-        counts = {f"n_{name}": row.counts.get(name, 0) for name in COUNTS}
-        await self._db.write(_ADD[self._db.dialect], {**params, **counts})
-        if not any(row.durations.values()):
-            return
-        found = await self._db.fetch_one(_HISTOGRAMS, params)
-        assert found is not None
-        merged: dict[str, dict[str, int]] = {}
-        for at, name in enumerate(DURATIONS):
-            hist = Counter(_histogram_in(found[at]))
-            hist.update(row.durations.get(name, {}))
-            merged[name] = _histogram_out(hist)
-        await self._db.write(
-            _SET_HISTOGRAMS,
-            {**params, "fr": merged["first_response"], "rs": merged["resolution"]},
-        )
+        hour_counts, day_counts, hour_bucket, day_bucket = _ADD[self._db.dialect]
+        key = {"w": website_id, "d": row.dimension.value, "k": row.key}
+        at = {"hour": row.hour, "day": utc_day(row.hour)}
+        if any(row.counts.values()):
+            counts = {f"n_{name}": row.counts.get(name, 0) for name in COUNTS}
+            await self._db.write(hour_counts, {**key, "hour": at["hour"], **counts})
+            await self._db.write(day_counts, {**key, "day": at["day"], **counts})
+        for metric, hist in row.durations.items():
+            for bucket, n in hist.items():
+                if n:
+                    entry = {**key, "metric": metric, "bucket": bucket, "n": n}
+                    await self._db.write(hour_bucket, {**entry, "hour": at["hour"]})
+                    await self._db.write(day_bucket, {**entry, "day": at["day"]})
 
     async def hours(
         self,
@@ -149,25 +161,45 @@ class SqlReports(SqlRepository):
     ) -> list[HourRow]:
         wanted = _ALL_DIMENSIONS if dimensions is None else [d.value for d in dimensions]
         params = {"w": website_id, "start": start, "end": end, "dimensions": wanted}
-        return [_hour_row(row) for row in await self._db.execute(_HOURS, params)]
+        rollups = Rollups()
+        found: Any = await self._db.execute(_HOURS, params)
+        for row in found:
+            counts = {name: n for name, n in zip(COUNTS, row[3:], strict=True) if n}
+            rollups.add(HourRow(row[2], _DIMENSIONS[row[0]], row[1], counts, {}))
+        found = await self._db.execute(_HOUR_BUCKETS, params)
+        for dimension, key, hour, metric, bucket, n in found:
+            durations = {str(metric): {int(bucket): int(n)}}
+            rollups.add(HourRow(hour, _DIMENSIONS[dimension], key, {}, durations))
+        return rollups.rows()
 
     async def replace_hours(self, website_id: str, rows: list[HourRow]) -> None:
-        await self._db.execute(delete(report_hours).where(report_hours.c.website_id == website_id))
-        if not rows:
-            return
-        values: list[dict[str, Any]] = [
-            {
-                "website_id": website_id,
-                "dimension": row.dimension.value,
-                "key": row.key,
-                "hour": row.hour,
-                **{name: row.counts.get(name, 0) for name in COUNTS},
-                **{name: _histogram_out(row.durations.get(name, {})) for name in DURATIONS},
-            }
-            for row in rows
-        ]
+        for table in _ROLLUP_TABLES:
+            await self._db.execute(delete(table).where(table.c.website_id == website_id))
+        days = Rollups()
+        for row in rows:
+            days.add(HourRow(utc_day(row.hour), row.dimension, row.key, row.counts, row.durations))
+        for at, layer in (("hour", rows), ("day", days.rows())):
+            counts: list[dict[str, Any]] = []
+            buckets: list[dict[str, Any]] = []
+            for row in layer:
+                key = {"website_id": website_id, "dimension": row.dimension.value, "key": row.key}
+                if any(row.counts.values()):
+                    counts.append(
+                        {**key, at: row.hour, **{n: row.counts.get(n, 0) for n in COUNTS}}
+                    )
+                for metric, hist in row.durations.items():
+                    buckets.extend(
+                        {**key, at: row.hour, "metric": metric, "bucket": b, "n": n}
+                        for b, n in sorted(hist.items())
+                        if n
+                    )
+            count_table, bucket_table = _LAYERS[at]
+            await self._insert(count_table, counts)
+            await self._insert(bucket_table, buckets)
+
+    async def _insert(self, table: Table, values: list[dict[str, Any]]) -> None:
         for start in range(0, len(values), 500):
-            await self._db.execute(report_hours.insert(), values[start : start + 500])
+            await self._db.execute(table.insert(), values[start : start + 500])
 
     async def summary(
         self,
@@ -178,8 +210,16 @@ class SqlReports(SqlRepository):
         *,
         full: bool = True,
     ) -> Summary:
-        sql = _summary_sql(self._db.dialect, len(offsets), full)
-        params: dict[str, Any] = {"w": website_id, "start": start, "end": end}
+        utc_days = all(offset == 0 for _, offset in offsets)
+        sql = _summary_sql(self._db.dialect, len(offsets), full, utc_days)
+        first_day, last_day = _whole_days(start, end)
+        params: dict[str, Any] = {
+            "w": website_id,
+            "start": start,
+            "end": end,
+            "ds": first_day,
+            "de": last_day,
+        }
         for n, (until, offset) in enumerate(offsets):
             params[f"u{n}"], params[f"o{n}"] = until, offset
         found = Summary()
@@ -241,6 +281,14 @@ class SqlReports(SqlRepository):
         )
         return [tuple(row) for row in result]
 
+    async def ratings_for_rebuild(self, website_id: str) -> list[tuple[str | None, datetime, int]]:
+        result = await self._db.execute(
+            select(ratings.c.operator_id, ratings.c.resolved_at, ratings.c.rating).where(
+                ratings.c.website_id == website_id
+            )
+        )
+        return [tuple(row) for row in result]
+
     async def all_facts(self, website_id: str) -> list[ConversationFacts]:
         result = await self._db.execute(
             select(report_conversations).where(report_conversations.c.website_id == website_id)
@@ -248,36 +296,38 @@ class SqlReports(SqlRepository):
         return [codec.report_facts(row) for row in result]
 
 
-_DIMENSIONS = {d.value: d for d in Dimension}
-_N = len(COUNTS)
+_LAYERS = {"hour": (report_hours, report_hour_buckets), "day": (report_days, report_day_buckets)}
 
 
-def _hour_row(row: Any) -> HourRow:
-    counts = {name: n for name, n in zip(COUNTS, row[3 : 3 + _N], strict=True) if n}
-    durations = {}
-    for name, stored in zip(DURATIONS, row[3 + _N :], strict=True):
-        if stored:
-            durations[name] = {int(key): count for key, count in stored.items()}
-    return HourRow(row[2], _DIMENSIONS[row[0]], row[1], counts, durations)
+def _whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The whole UTC days within [start, end), as [first, last): read from the daily layer, the
+    hours before and after from the hourly one. Without a whole day: (end, end), all hours."""
+    first = utc_day(start)
+    if first < start:
+        first += timedelta(days=1)
+    last = utc_day(end)
+    return (first, last) if first < last else (end, end)
 
 
 # -- a period's report, summed by the database ---------------------------------------------------
 #
-# A year is ~17,500 rows of a website and an agent: decoding them in Python costs far more than
-# the report's budget, so the database sums them per local day and per agent and takes the
-# percentiles of the histograms itself (window functions), returning a few hundred rows. The local
-# day of an hour is (its last second + the zone's offset then) // 86400, the offsets coming from
-# `Period.offsets()`; JSON histograms are opened with `json_each` (SQLite) or `jsonb_each_text`.
-# These statements are SQL text: SQLAlchemy Core has no portable form for a table-valued JSON
-# function joined laterally.
+# The database sums the rows per local day and per agent and takes the percentiles of the
+# histograms itself (window functions), returning a few hundred rows. The local day of an hour is
+# (its last second + the zone's offset then) // 86400, the offsets coming from `Period.offsets()`.
+# When the zone is UTC over the whole period, a local day is a UTC day: the daily layer has it.
+# Per agent, the period's whole UTC days come from the daily layer and its edges from hours. These
+# statements are SQL text: their arithmetic on epochs has no portable form in SQLAlchemy Core.
 
 _EPOCH = {
-    "sqlite": "CAST(strftime('%s', hour) AS INTEGER)",
-    "postgresql": "CAST(EXTRACT(EPOCH FROM hour) AS BIGINT)",
+    "sqlite": "CAST(strftime('%s', {0}) AS INTEGER)",
+    "postgresql": "CAST(EXTRACT(EPOCH FROM {0}) AS BIGINT)",
 }
-_EACH = {"sqlite": "json_each(x.{0}) AS j", "postgresql": "jsonb_each_text(x.{0}) AS j"}
 _SUMS = ", ".join(f"SUM({name}) AS {name}" for name in COUNTS)
-_RANGE = "website_id = :w AND hour >= :start AND hour < :end"
+_COUNT_COLUMNS = ", ".join(COUNTS)
+_WEBSITE = "website_id = :w AND dimension = 'website'"
+_HOURS_IN = "hour >= :start AND hour < :end"
+_EDGES = "((hour >= :start AND hour < :ds) OR (hour >= :de AND hour < :end))"
+_DAYS_IN = "day >= :ds AND day < :de"
 
 
 def _offset_case(count: int) -> str:
@@ -285,31 +335,50 @@ def _offset_case(count: int) -> str:
     return f"CASE {whens} ELSE 0 END"
 
 
-@lru_cache(maxsize=64)
-def _summary_sql(dialect: str, offsets: int, full: bool) -> dict[str, Any]:
-    e = f"({_EPOCH[dialect]} + 3599)"
+def _local(dialect: str, offsets: int, table: str, columns: str) -> str:
+    """Rows of the website's hours in the period with their local day and local hour."""
+    e = f"({_EPOCH[dialect].format('hour')} + 3599)"
     shift = _offset_case(offsets)
-    local = f"SELECT *, (e + {shift}) / 86400 AS day, (e - 1799 + {shift}) / 3600 AS lh FROM"
-    base = f"{local} (SELECT *, {e} AS e FROM report_hours WHERE {_RANGE}) AS r"
+    return (
+        f"SELECT {columns}, (e + {shift}) / 86400 AS day, (e - 1799 + {shift}) / 3600 AS lh"
+        f" FROM (SELECT {columns}, {e} AS e FROM {table}"
+        f" WHERE {_WEBSITE} AND key = '' AND {_HOURS_IN}) AS r"
+    )
+
+
+def _utc(dialect: str, table: str, columns: str) -> str:
+    """Rows of the website's UTC days in the period, with their day number."""
+    day = _EPOCH[dialect].format("day")
+    return (
+        f"SELECT {columns}, {day} / 86400 AS day FROM {table}"
+        f" WHERE {_WEBSITE} AND key = '' AND day >= :start AND day < :end"
+    )
+
+
+@lru_cache(maxsize=64)
+def _summary_sql(dialect: str, offsets: int, full: bool, utc_days: bool) -> dict[str, Any]:
+    if utc_days:
+        counts = _utc(dialect, "report_days", _COUNT_COLUMNS)
+        buckets = _utc(dialect, "report_day_buckets", "metric, bucket, n")
+    else:
+        counts = _local(dialect, offsets, "report_hours", _COUNT_COLUMNS)
+        buckets = _local(dialect, offsets, "report_hour_buckets", "metric, bucket, n")
     statements: dict[str, Any] = {
-        "days": f"SELECT day, {_SUMS} FROM ({base}) AS b WHERE dimension = 'website' GROUP BY day",
+        "days": f"SELECT day, {_SUMS} FROM ({counts}) AS b GROUP BY day",
     }
-    dimensions = "('website', 'operator')" if full else "('website')"
-    entries = []
-    for metric in DURATIONS:
-        each = _EACH[dialect].format(metric)
-        entries.append(
-            "SELECT CASE WHEN x.dimension = 'website' THEN 'd' || x.day"
-            f" ELSE 'a' || x.key END AS g, '{metric}' AS metric, j.key AS bucket,"
-            f" j.value AS n FROM x, {each}"
-        )
+    groups = [f"SELECT 'd' || day AS g, metric, bucket, n FROM ({buckets}) AS b"]
+    if full:
+        for table, where in (
+            ("report_hour_buckets", _EDGES),
+            ("report_day_buckets", _DAYS_IN),
+        ):
+            groups.append(
+                f"SELECT 'a' || key AS g, metric, bucket, n FROM {table}"
+                f" WHERE website_id = :w AND dimension = 'operator' AND {where}"
+            )
     statements["percentiles"] = (
-        f"WITH x AS (SELECT dimension, key, day, first_response, resolution FROM ({base}) AS b"
-        f" WHERE dimension IN {dimensions}),"
-        f" g AS ({' UNION ALL '.join(entries)}),"
-        " h AS (SELECT g, metric, CAST(bucket AS INTEGER) AS bucket,"
-        " SUM(CAST(n AS INTEGER)) AS n FROM g GROUP BY g, metric, CAST(bucket AS INTEGER)"
-        " HAVING SUM(CAST(n AS INTEGER)) > 0),"
+        f"WITH h AS (SELECT g, metric, bucket, SUM(n) AS n FROM ({' UNION ALL '.join(groups)})"
+        " AS x GROUP BY g, metric, bucket HAVING SUM(n) > 0),"
         # The whole period: the days' histograms summed (each website row read once).
         " ht AS (SELECT g, metric, bucket, n FROM h UNION ALL SELECT 't', metric, bucket,"
         " SUM(n) FROM h WHERE g LIKE 'd%' GROUP BY metric, bucket),"
@@ -321,12 +390,18 @@ def _summary_sql(dialect: str, offsets: int, full: bool) -> dict[str, Any]:
     )
     if full:
         statements["agents"] = (
-            f"SELECT key, {_SUMS} FROM report_hours WHERE {_RANGE}"
-            " AND dimension = 'operator' GROUP BY key"
+            f"SELECT key, {_SUMS} FROM (SELECT key, {_COUNT_COLUMNS} FROM report_hours"
+            f" WHERE website_id = :w AND dimension = 'operator' AND {_EDGES}"
+            f" UNION ALL SELECT key, {_COUNT_COLUMNS} FROM report_days"
+            f" WHERE website_id = :w AND dimension = 'operator' AND {_DAYS_IN}) AS a GROUP BY key"
         )
+        week = _local(dialect, offsets, "report_hours", "conversations_started")
         statements["week"] = (
-            f"SELECT (lh + 72) % 168 AS how, SUM(conversations_started) FROM ({base}) AS b"
-            " WHERE dimension = 'website' AND conversations_started > 0 GROUP BY (lh + 72) % 168"
+            f"SELECT (lh + 72) % 168 AS how, SUM(conversations_started) FROM ({week}) AS b"
+            " WHERE conversations_started > 0 GROUP BY (lh + 72) % 168"
         )
-    binds = [bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime())]
-    return {name: text(sql).bindparams(*binds) for name, sql in statements.items()}
+    binds = [bindparam(name, type_=UTCDateTime()) for name in ("start", "end", "ds", "de")]
+    return {
+        name: text(sql).bindparams(*(b for b in binds if f":{b.key}" in sql))
+        for name, sql in statements.items()
+    }
