@@ -317,6 +317,13 @@ def test_reports_over_http_for_members_with_csv_and_clear_422s(
     assert lines[0].startswith("date,chatbox_loads,sessions_created,")
     assert lines[1].startswith("2026-03-28,1,1,1,1,1,1,30,30,600,600,0,")
     assert len(lines) == 4
+    by_label = get("agent", **query, by="label")
+    assert by_label.status_code == 200 and by_label.json()["labels"] == []
+    assert "teams" not in by_label.json()
+    refused = get("agent", **query, by="visitor")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "invalid_breakdown")
+    teams_csv = get("agent", accept="text/csv", **query, by="team").text.splitlines()
+    assert teams_csv == ["team_id," + lines[0].removeprefix("date,")]
     # Without a period: the 30 days up to today in UTC.
     assert len(get("agent").json()["days"]) == 30
 

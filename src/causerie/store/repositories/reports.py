@@ -20,7 +20,10 @@ from causerie.domain.reports import (
     COUNTS,
     ConversationFacts,
     Dimension,
+    Groups,
     HourRow,
+    MessageSource,
+    Rating,
     Rollups,
     Summary,
     utc_day,
@@ -197,6 +200,15 @@ class SqlReports(SqlRepository):
             await self._insert(count_table, counts)
             await self._insert(bucket_table, buckets)
 
+    async def forget(self, website_id: str, dimension: Dimension, key: str) -> None:
+        for table in _ROLLUP_TABLES:
+            c = table.c
+            await self._db.execute(
+                delete(table).where(
+                    c.website_id == website_id, c.dimension == dimension.value, c.key == key
+                )
+            )
+
     async def _insert(self, table: Table, values: list[dict[str, Any]]) -> None:
         for start in range(0, len(values), 500):
             await self._db.execute(table.insert(), values[start : start + 500])
@@ -209,9 +221,11 @@ class SqlReports(SqlRepository):
         offsets: list[tuple[int, int]],
         *,
         full: bool = True,
+        breakdown: Dimension | None = None,
     ) -> Summary:
         utc_days = all(offset == 0 for _, offset in offsets)
-        sql = _summary_sql(self._db.dialect, len(offsets), full, utc_days)
+        by = breakdown.value if full and breakdown in _BREAKDOWNS else None
+        sql = _summary_sql(self._db.dialect, len(offsets), full, utc_days, by)
         first_day, last_day = _whole_days(start, end)
         params: dict[str, Any] = {
             "w": website_id,
@@ -230,6 +244,9 @@ class SqlReports(SqlRepository):
         if full:
             for row in await self._rows(sql["agents"], params):
                 found.agents[str(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
+            if by is not None:
+                for row in await self._rows(sql["breakdown"], params):
+                    found.breakdown[str(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
             for how, started in await self._rows(sql["week"], params):
                 found.week[int(how)] = int(started)
         return found
@@ -256,38 +273,48 @@ class SqlReports(SqlRepository):
         )
         return [row[0] for row in result]
 
-    async def conversation_starts(self, website_id: str) -> list[tuple[str, datetime]]:
+    async def conversation_starts(self, website_id: str) -> list[tuple[str, datetime, Groups]]:
+        c = conversations.c
+        result: Any = await self._db.execute(
+            select(c.id, c.created_at, c.labels, c.team_id).where(c.website_id == website_id)
+        )
+        return [(row[0], row[1], Groups(tuple(row[2] or ()), row[3])) for row in result]
+
+    async def messages_for_rebuild(self, website_id: str) -> list[MessageSource]:
+        return await self._messages(conversations.c.website_id == website_id)
+
+    async def _messages(self, where: Any) -> list[MessageSource]:
+        m = messages.c
         result = await self._db.execute(
-            select(conversations.c.id, conversations.c.created_at).where(
-                conversations.c.website_id == website_id
-            )
+            select(m.conversation_id, m.author, m.operator_id, m.type, m.created_at)
+            .join(conversations, conversations.c.id == m.conversation_id)
+            .where(where)
+            .order_by(m.conversation_id, m.seq)
         )
         return [tuple(row) for row in result]
 
-    async def messages_for_rebuild(
+    async def ratings_for_rebuild(
         self, website_id: str
-    ) -> list[tuple[str, str, str | None, str, datetime]]:
+    ) -> list[tuple[str, str | None, datetime, int]]:
+        r = ratings.c
         result = await self._db.execute(
-            select(
-                messages.c.conversation_id,
-                messages.c.author,
-                messages.c.operator_id,
-                messages.c.type,
-                messages.c.created_at,
+            select(r.conversation_id, r.operator_id, r.resolved_at, r.rating).where(
+                r.website_id == website_id
             )
-            .join(conversations, conversations.c.id == messages.c.conversation_id)
-            .where(conversations.c.website_id == website_id)
-            .order_by(messages.c.conversation_id, messages.c.seq)
         )
         return [tuple(row) for row in result]
 
-    async def ratings_for_rebuild(self, website_id: str) -> list[tuple[str | None, datetime, int]]:
-        result = await self._db.execute(
-            select(ratings.c.operator_id, ratings.c.resolved_at, ratings.c.rating).where(
-                ratings.c.website_id == website_id
+    async def conversation_sources(
+        self, conversation_id: str
+    ) -> tuple[list[MessageSource], list[Rating]]:
+        r = ratings.c
+        found: Any = await self._db.execute(
+            select(r.operator_id, r.resolved_at, r.rating).where(
+                r.conversation_id == conversation_id
             )
         )
-        return [tuple(row) for row in result]
+        ratings_of = [(row[0], row[1], row[2]) for row in found]
+        return await self._messages(conversations.c.id == conversation_id), ratings_of
 
     async def all_facts(self, website_id: str) -> list[ConversationFacts]:
         result = await self._db.execute(
@@ -355,8 +382,33 @@ def _utc(dialect: str, table: str, columns: str) -> str:
     )
 
 
+_BREAKDOWNS = (Dimension.LABEL, Dimension.TEAM)
+
+
+def _per_key(dimension: str) -> str:
+    """Counts per key of a dimension over the period: whole UTC days, then the edges' hours."""
+    where = f"website_id = :w AND dimension = '{dimension}'"
+    return (
+        f"SELECT key, {_SUMS} FROM (SELECT key, {_COUNT_COLUMNS} FROM report_hours"
+        f" WHERE {where} AND {_EDGES}"
+        f" UNION ALL SELECT key, {_COUNT_COLUMNS} FROM report_days"
+        f" WHERE {where} AND {_DAYS_IN}) AS a GROUP BY key"
+    )
+
+
+def _per_key_buckets(dimension: str, prefix: str) -> list[str]:
+    where = f"website_id = :w AND dimension = '{dimension}'"
+    return [
+        f"SELECT '{prefix}' || key AS g, metric, bucket, n FROM {table} WHERE {where} AND {at}"
+        for table, at in (("report_hour_buckets", _EDGES), ("report_day_buckets", _DAYS_IN))
+    ]
+
+
 @lru_cache(maxsize=64)
-def _summary_sql(dialect: str, offsets: int, full: bool, utc_days: bool) -> dict[str, Any]:
+def _summary_sql(
+    dialect: str, offsets: int, full: bool, utc_days: bool, by: str | None = None
+) -> dict[str, Any]:
+    """The statements of `SqlReports.summary`; `by`: a constant of `_BREAKDOWNS`, never input."""
     if utc_days:
         counts = _utc(dialect, "report_days", _COUNT_COLUMNS)
         buckets = _utc(dialect, "report_day_buckets", "metric, bucket, n")
@@ -368,14 +420,9 @@ def _summary_sql(dialect: str, offsets: int, full: bool, utc_days: bool) -> dict
     }
     groups = [f"SELECT 'd' || day AS g, metric, bucket, n FROM ({buckets}) AS b"]
     if full:
-        for table, where in (
-            ("report_hour_buckets", _EDGES),
-            ("report_day_buckets", _DAYS_IN),
-        ):
-            groups.append(
-                f"SELECT 'a' || key AS g, metric, bucket, n FROM {table}"
-                f" WHERE website_id = :w AND dimension = 'operator' AND {where}"
-            )
+        groups += _per_key_buckets("operator", "a")
+    if by is not None:
+        groups += _per_key_buckets(by, "b")
     statements["percentiles"] = (
         f"WITH h AS (SELECT g, metric, bucket, SUM(n) AS n FROM ({' UNION ALL '.join(groups)})"
         " AS x GROUP BY g, metric, bucket HAVING SUM(n) > 0),"
@@ -389,12 +436,9 @@ def _summary_sql(dialect: str, offsets: int, full: bool, utc_days: bool) -> dict
         " MIN(CASE WHEN cum * 100 >= total * 90 THEN bucket END) FROM c GROUP BY g, metric"
     )
     if full:
-        statements["agents"] = (
-            f"SELECT key, {_SUMS} FROM (SELECT key, {_COUNT_COLUMNS} FROM report_hours"
-            f" WHERE website_id = :w AND dimension = 'operator' AND {_EDGES}"
-            f" UNION ALL SELECT key, {_COUNT_COLUMNS} FROM report_days"
-            f" WHERE website_id = :w AND dimension = 'operator' AND {_DAYS_IN}) AS a GROUP BY key"
-        )
+        statements["agents"] = _per_key("operator")
+        if by is not None:
+            statements["breakdown"] = _per_key(by)
         week = _local(dialect, offsets, "report_hours", "conversations_started")
         statements["week"] = (
             f"SELECT (lh + 72) % 168 AS how, SUM(conversations_started) FROM ({week}) AS b"
