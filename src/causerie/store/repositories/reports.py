@@ -8,7 +8,9 @@ row both count and nothing is read back.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -26,6 +28,7 @@ from causerie.domain.reports import (
     Rating,
     Rollups,
     Summary,
+    percentiles,
     utc_day,
 )
 from causerie.store import codec
@@ -239,8 +242,18 @@ class SqlReports(SqlRepository):
         found = Summary()
         for row in await self._rows(sql["days"], params):
             found.days[int(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
-        for group, metric, median, p90 in await self._rows(sql["percentiles"], params):
-            found.percentiles[str(group), str(metric)] = (median, p90)
+        hists: dict[tuple[str, str], dict[int, int]] = {}
+        local_day = _local_day(offsets, utc_days)
+        for at, metric, entries in await self._rows(sql["day_histograms"], params):
+            _merge(hists, (f"d{local_day(int(at))}", str(metric)), str(entries))
+        totals: dict[tuple[str, str], Counter[int]] = {}
+        for (_, metric), hist in hists.items():
+            totals.setdefault(("t", metric), Counter()).update(hist)
+        hists.update(totals)
+        for name, prefix in (("agent_histograms", "a"), ("breakdown_histograms", "b")):
+            for key, metric, entries in await self._rows(sql.get(name), params):
+                _merge(hists, (f"{prefix}{key}", str(metric)), str(entries))
+        found.percentiles = {at: percentiles(hist) for at, hist in hists.items()}
         if full:
             for row in await self._rows(sql["agents"], params):
                 found.agents[str(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
@@ -252,7 +265,7 @@ class SqlReports(SqlRepository):
         return found
 
     async def _rows(self, stmt: Any, params: dict[str, Any]) -> list[Any]:
-        return list(await self._db.execute(stmt, params))
+        return [] if stmt is None else list(await self._db.execute(stmt, params))
 
     async def facts(self, conversation_id: str) -> ConversationFacts | None:
         return await self._db.fetch_one(_FACTS, {"id": conversation_id})
@@ -326,6 +339,32 @@ class SqlReports(SqlRepository):
 _LAYERS = {"hour": (report_hours, report_hour_buckets), "day": (report_days, report_day_buckets)}
 
 
+def _merge(into: dict[tuple[str, str], dict[int, int]], at: tuple[str, str], entries: str) -> None:
+    """Add "bucket n bucket n ..." (a group of rows as the database joined them) to a histogram."""
+    numbers = iter(map(int, entries.split()))
+    hist = into.get(at)
+    if hist is None:  # the common case: a whole histogram at once, without a Python loop
+        into[at] = dict(zip(numbers, numbers, strict=True))
+        return
+    for bucket, n in zip(numbers, numbers, strict=True):
+        hist[bucket] = hist.get(bucket, 0) + n
+
+
+def _local_day(offsets: list[tuple[int, int]], utc_days: bool) -> Callable[[int], int]:
+    """The local day number (days since 1970-01-01) of a row by its epoch: a UTC day's own, or
+    an hour's by the zone's offset at its last second (`Period.offsets()`)."""
+    if utc_days:
+        return lambda epoch: epoch // 86_400
+    untils = [until for until, _ in offsets]
+    shifts = [offset for _, offset in offsets]
+
+    def of_hour(epoch: int) -> int:
+        last = epoch + 3599
+        return (last + shifts[min(bisect_right(untils, last), len(shifts) - 1)]) // 86_400
+
+    return of_hour
+
+
 def _whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     """The whole UTC days within [start, end), as [first, last): read from the daily layer, the
     hours before and after from the hourly one. Without a whole day: (end, end), all hours."""
@@ -338,8 +377,8 @@ def _whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
 
 # -- a period's report, summed by the database ---------------------------------------------------
 #
-# The database sums the rows per local day and per agent and takes the percentiles of the
-# histograms itself (window functions), returning a few hundred rows. The local day of an hour is
+# The database sums the counts per local day and per agent, and gathers the histograms per local
+# day and per agent; Python ranks them (percentiles). The local day of an hour is
 # (its last second + the zone's offset then) // 86400, the offsets coming from `Period.offsets()`.
 # When the zone is UTC over the whole period, a local day is a UTC day: the daily layer has it.
 # Per agent, the period's whole UTC days come from the daily layer and its edges from hours. These
@@ -348,6 +387,10 @@ def _whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
 _EPOCH = {
     "sqlite": "CAST(strftime('%s', {0}) AS INTEGER)",
     "postgresql": "CAST(EXTRACT(EPOCH FROM {0}) AS BIGINT)",
+}
+_CONCAT = {
+    "sqlite": "group_concat(bucket || ' ' || n, ' ')",
+    "postgresql": "string_agg(bucket || ' ' || n, ' ')",
 }
 _SUMS = ", ".join(f"SUM({name}) AS {name}" for name in COUNTS)
 _COUNT_COLUMNS = ", ".join(COUNTS)
@@ -396,12 +439,18 @@ def _per_key(dimension: str) -> str:
     )
 
 
-def _per_key_buckets(dimension: str, prefix: str) -> list[str]:
+def _per_key_buckets(dialect: str, dimension: str) -> str:
+    """Each key's histograms over the period (days, then the edges' hours), joined per row of the
+    layer in the index's order (no sort); Python merges them."""
     where = f"website_id = :w AND dimension = '{dimension}'"
-    return [
-        f"SELECT '{prefix}' || key AS g, metric, bucket, n FROM {table} WHERE {where} AND {at}"
-        for table, at in (("report_hour_buckets", _EDGES), ("report_day_buckets", _DAYS_IN))
-    ]
+    return " UNION ALL ".join(
+        f"SELECT key, metric, {_CONCAT[dialect]} FROM {table} WHERE {where} AND {range_}"
+        f" GROUP BY {at}, key, metric"
+        for table, at, range_ in (
+            ("report_hour_buckets", "hour", _EDGES),
+            ("report_day_buckets", "day", _DAYS_IN),
+        )
+    )
 
 
 @lru_cache(maxsize=64)
@@ -411,30 +460,25 @@ def _summary_sql(
     """The statements of `SqlReports.summary`; `by`: a constant of `_BREAKDOWNS`, never input."""
     if utc_days:
         counts = _utc(dialect, "report_days", _COUNT_COLUMNS)
-        buckets = _utc(dialect, "report_day_buckets", "metric, bucket, n")
+        table, at, range_ = "report_day_buckets", "day", "day >= :start AND day < :end"
     else:
         counts = _local(dialect, offsets, "report_hours", _COUNT_COLUMNS)
-        buckets = _local(dialect, offsets, "report_hour_buckets", "metric, bucket, n")
+        table, at, range_ = "report_hour_buckets", "hour", _HOURS_IN
     statements: dict[str, Any] = {
         "days": f"SELECT day, {_SUMS} FROM ({counts}) AS b GROUP BY day",
     }
-    groups = [f"SELECT 'd' || day AS g, metric, bucket, n FROM ({buckets}) AS b"]
-    if full:
-        groups += _per_key_buckets("operator", "a")
-    if by is not None:
-        groups += _per_key_buckets(by, "b")
-    statements["percentiles"] = (
-        f"WITH h AS (SELECT g, metric, bucket, SUM(n) AS n FROM ({' UNION ALL '.join(groups)})"
-        " AS x GROUP BY g, metric, bucket HAVING SUM(n) > 0),"
-        # The whole period: the days' histograms summed (each website row read once).
-        " ht AS (SELECT g, metric, bucket, n FROM h UNION ALL SELECT 't', metric, bucket,"
-        " SUM(n) FROM h WHERE g LIKE 'd%' GROUP BY metric, bucket),"
-        " c AS (SELECT g, metric, bucket,"
-        " SUM(n) OVER (PARTITION BY g, metric ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS cum,"
-        " SUM(n) OVER (PARTITION BY g, metric) AS total FROM ht)"
-        " SELECT g, metric, MIN(CASE WHEN cum * 100 >= total * 50 THEN bucket END),"
-        " MIN(CASE WHEN cum * 100 >= total * 90 THEN bucket END) FROM c GROUP BY g, metric"
+    # The website's histograms joined per hour (or UTC day) as "bucket n bucket n ...", in the
+    # index's order: Python assigns them to local days, merges and ranks them. Summing bucket
+    # rows per local day in SQL sorts them all, and window functions cost several times more
+    # (docs/performance.md).
+    statements["day_histograms"] = (
+        f"SELECT {_EPOCH[dialect].format(at)}, metric, {_CONCAT[dialect]} FROM {table}"
+        f" WHERE {_WEBSITE} AND key = '' AND {range_} GROUP BY {at}, key, metric"
     )
+    if full:
+        statements["agent_histograms"] = _per_key_buckets(dialect, "operator")
+    if by is not None:
+        statements["breakdown_histograms"] = _per_key_buckets(dialect, by)
     if full:
         statements["agents"] = _per_key("operator")
         if by is not None:
