@@ -8,10 +8,9 @@ row both count and nothing is read back.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Collection
-from datetime import datetime, timedelta
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -21,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from causerie.domain.reports import (
     COUNTS,
     ConversationFacts,
+    DayPlan,
     Dimension,
     Groups,
     HourRow,
@@ -28,7 +28,9 @@ from causerie.domain.reports import (
     Rating,
     Rollups,
     Summary,
+    hour_days,
     percentiles,
+    plan_days,
     utc_day,
 )
 from causerie.store import codec
@@ -243,12 +245,20 @@ class SqlReports(SqlRepository):
         for row in await self._rows(sql["days"], params):
             found.days[int(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
         hists: dict[tuple[str, str], dict[int, int]] = {}
-        local_day = _local_day(offsets, utc_days)
-        for at, metric, entries in await self._rows(sql["day_histograms"], params):
-            _merge(hists, (f"d{local_day(int(at))}", str(metric)), str(entries))
+        plan = None if utc_days or not full else plan_days(start, end, offsets)
+        if not full:  # the period's totals only: whole UTC days and the edges' hours
+            for _, metric, entries in await self._rows(sql["total_histograms"], params):
+                _merge(hists, ("t", str(metric)), str(entries))
+        elif plan is not None and len(plan.hours) * 2 < len(plan.days) * 24:
+            await self._days_by_plan(sql, params, plan, hists)
+        else:
+            local_day = (lambda epoch: epoch // 86_400) if utc_days else hour_days(offsets)
+            for at, metric, entries in await self._rows(sql["day_histograms"], params):
+                _merge(hists, (f"d{local_day(int(at))}", str(metric)), str(entries))
         totals: dict[tuple[str, str], Counter[int]] = {}
-        for (_, metric), hist in hists.items():
-            totals.setdefault(("t", metric), Counter()).update(hist)
+        for (group, metric), hist in hists.items():
+            if group != "t":
+                totals.setdefault(("t", metric), Counter()).update(hist)
         hists.update(totals)
         for name, prefix in (("agent_histograms", "a"), ("breakdown_histograms", "b")):
             for key, metric, entries in await self._rows(sql.get(name), params):
@@ -263,6 +273,22 @@ class SqlReports(SqlRepository):
             for how, started in await self._rows(sql["week"], params):
                 found.week[int(how)] = int(started)
         return found
+
+    async def _days_by_plan(
+        self,
+        sql: dict[str, Any],
+        params: dict[str, Any],
+        plan: DayPlan,
+        into: dict[tuple[str, str], dict[int, int]],
+    ) -> None:
+        """The website's local days' histograms from UTC days and the few hours that move."""
+        first, last = min(plan.days), max(plan.days) + 86_400
+        at = {"pd0": _utc_at(first), "pd1": _utc_at(last), "hours": list(map(_utc_at, plan.hours))}
+        for day, metric, entries in await self._rows(sql["plan_days"], params | at):
+            _merge(into, (f"d{plan.days[int(day)]}", str(metric)), str(entries))
+        for hour, metric, entries in await self._rows(sql["plan_hours"], params | at):
+            for local_day, sign in plan.hours[int(hour)]:
+                _merge(into, (f"d{local_day}", str(metric)), str(entries), sign)
 
     async def _rows(self, stmt: Any, params: dict[str, Any]) -> list[Any]:
         return [] if stmt is None else list(await self._db.execute(stmt, params))
@@ -339,30 +365,24 @@ class SqlReports(SqlRepository):
 _LAYERS = {"hour": (report_hours, report_hour_buckets), "day": (report_days, report_day_buckets)}
 
 
-def _merge(into: dict[tuple[str, str], dict[int, int]], at: tuple[str, str], entries: str) -> None:
-    """Add "bucket n bucket n ..." (a group of rows as the database joined them) to a histogram."""
+def _merge(
+    into: dict[tuple[str, str], dict[int, int]], at: tuple[str, str], entries: str, sign: int = 1
+) -> None:
+    """Add "bucket n bucket n ..." (a group of rows as the database joined them) to a histogram
+    (`sign` -1: take them away)."""
     numbers = iter(map(int, entries.split()))
     hist = into.get(at)
-    if hist is None:  # the common case: a whole histogram at once, without a Python loop
+    if hist is None and sign == 1:  # the common case: a whole histogram, without a Python loop
         into[at] = dict(zip(numbers, numbers, strict=True))
         return
+    if hist is None:
+        hist = into[at] = {}
     for bucket, n in zip(numbers, numbers, strict=True):
-        hist[bucket] = hist.get(bucket, 0) + n
+        hist[bucket] = hist.get(bucket, 0) + n * sign
 
 
-def _local_day(offsets: list[tuple[int, int]], utc_days: bool) -> Callable[[int], int]:
-    """The local day number (days since 1970-01-01) of a row by its epoch: a UTC day's own, or
-    an hour's by the zone's offset at its last second (`Period.offsets()`)."""
-    if utc_days:
-        return lambda epoch: epoch // 86_400
-    untils = [until for until, _ in offsets]
-    shifts = [offset for _, offset in offsets]
-
-    def of_hour(epoch: int) -> int:
-        last = epoch + 3599
-        return (last + shifts[min(bisect_right(untils, last), len(shifts) - 1)]) // 86_400
-
-    return of_hour
+def _utc_at(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def _whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -475,6 +495,18 @@ def _summary_sql(
         f"SELECT {_EPOCH[dialect].format(at)}, metric, {_CONCAT[dialect]} FROM {table}"
         f" WHERE {_WEBSITE} AND key = '' AND {range_} GROUP BY {at}, key, metric"
     )
+    if not utc_days:  # local days from UTC days and the hours that move (`plan_days`)
+        concat, website = _CONCAT[dialect], f"{_WEBSITE} AND key = ''"
+        statements["plan_days"] = (
+            f"SELECT {_EPOCH[dialect].format('day')}, metric, {concat} FROM report_day_buckets"
+            f" WHERE {website} AND day >= :pd0 AND day < :pd1 GROUP BY day, key, metric"
+        )
+        statements["plan_hours"] = (
+            f"SELECT {_EPOCH[dialect].format('hour')}, metric, {concat} FROM report_hour_buckets"
+            f" WHERE {website} AND hour IN :hours GROUP BY hour, key, metric"
+        )
+    if not full:
+        statements["total_histograms"] = _per_key_buckets(dialect, "website")
     if full:
         statements["agent_histograms"] = _per_key_buckets(dialect, "operator")
     if by is not None:
@@ -488,7 +520,13 @@ def _summary_sql(
             f"SELECT (lh + 72) % 168 AS how, SUM(conversations_started) FROM ({week}) AS b"
             " WHERE conversations_started > 0 GROUP BY (lh + 72) % 168"
         )
-    binds = [bindparam(name, type_=UTCDateTime()) for name in ("start", "end", "ds", "de")]
+    binds = [
+        *(
+            bindparam(name, type_=UTCDateTime())
+            for name in ("start", "end", "ds", "de", "pd0", "pd1")
+        ),
+        bindparam("hours", type_=UTCDateTime(), expanding=True),
+    ]
     return {
         name: text(sql).bindparams(*(b for b in binds if f":{b.key}" in sql))
         for name, sql in statements.items()
