@@ -21,7 +21,7 @@ from sqlalchemy import Connection, select, text
 from causerie.actions.reports import get_report
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor
-from causerie.domain.reports import Dimension, HourRow, Period, bucket, percentile
+from causerie.domain.reports import Dimension, HourRow, Period, bucket, percentile, plan_days
 from causerie.store.database import postgres_engine, sqlite_engine
 from causerie.store.migrate import alembic_config, upgrade
 from causerie.store.schema import report_days
@@ -140,6 +140,34 @@ def _figures(report: dict[str, Any]) -> dict[str, Any]:
             for a in report["agents"]
         },
     }
+
+
+@pytest.mark.parametrize(
+    ("zone", "first", "last", "lengths"),
+    [
+        ("Europe/Paris", "2026-03-28", "2026-03-30", [24, 23, 24]),  # spring: 23 hours
+        ("Europe/Paris", "2026-10-24", "2026-10-26", [24, 25, 24]),  # autumn: 25 hours
+        ("Asia/Kolkata", "2026-03-01", "2026-03-03", [24, 24, 24]),  # UTC+5:30
+        ("Australia/Lord_Howe", "2026-04-04", "2026-04-06", [24, 24, 24]),  # half an hour back
+    ],
+)
+def test_a_day_plan_gives_each_local_day_its_hours_once(
+    zone: str, first: str, last: str, lengths: list[int]
+) -> None:
+    """Every hour counted once: a UTC day gives its 24 hours to one local day, the hours that
+    belong elsewhere are taken back and given to theirs; what is left is each local day's hours."""
+    period = Period(date.fromisoformat(first), date.fromisoformat(last), ZoneInfo(zone))
+    plan = plan_days(period.start, period.end, period.offsets())
+    got: Counter[int] = Counter()
+    for local_day in plan.days.values():
+        got[local_day] += 24
+    for moves in plan.hours.values():
+        for local_day, sign in moves:
+            got[local_day] += sign
+    first_day = (period.first - date(1970, 1, 1)).days
+    assert dict(got) == {first_day + n: hours for n, hours in enumerate(lengths)}
+    # Near UTC few hours move and the plan is read; at UTC+10:30 most do, and hours are read.
+    assert (len(plan.hours) * 2 < 24 * len(plan.days)) is (zone != "Australia/Lord_Howe")
 
 
 def test_days_are_their_hours_summed_and_reports_read_them_in_any_zone(
