@@ -7,13 +7,16 @@
 Seeds one website with 100,000 conversations over a year (one session each, ten messages each:
 1,000,000 messages; half of them answered, most resolved), builds the rollups with `causerie
 reports rebuild`'s action, then times `get_report` over the year (Europe/Paris) and a direct
-scan that computes the same counts and medians from `sessions`, `conversations` and `messages`.
+scan that computes the same counts and medians from `sessions`, `conversations` and `messages`;
+then the CPU time of this process for a year's report in three zones (SQLite: the database's work
+included; PostgreSQL: only the client's), steadier than wall time on a shared machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import tempfile
@@ -36,6 +39,7 @@ from causerie.wiring import build_runtime, close_runtime, start_runtime
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 RUNS = 7
+ZONES = ("Europe/Paris", "UTC", "Asia/Kolkata")
 
 
 async def _seed(rt: Any, website_id: str, operator_id: str, n: int, per: int) -> None:
@@ -180,18 +184,28 @@ async def bench(database_url: str, n: int, per: int) -> None:
             print(f"  rebuilt the rollups in {time.perf_counter() - began:.1f} s")
             owner = Actor("operator", added.operator.id)
             report_runs, scan_runs = [], []
+            cpu_runs: dict[str, list[float]] = {zone: [] for zone in ZONES}
             for _ in range(RUNS):
                 began = time.perf_counter()
                 found = await get_report(
                     rt, owner, website.id, first="2025-01-01", last="2025-12-31", tz="Europe/Paris"
                 )
                 report_runs.append(time.perf_counter() - began)
+                for zone in ZONES:  # this process's CPU (SQLite runs in one of its threads)
+                    cpu = time.process_time()
+                    await get_report(
+                        rt, owner, website.id, first="2025-01-01", last="2025-12-31", tz=zone
+                    )
+                    cpu_runs[zone].append(time.process_time() - cpu)
                 began = time.perf_counter()
                 await _direct_scan(rt, website.id, START, START + timedelta(days=365))
                 scan_runs.append(time.perf_counter() - began)
             totals = found["totals"]
             print(f"  report of a year: {_timed(report_runs)}")
             print(f"  direct scan:      {_timed(scan_runs)}")
+            for zone, runs in cpu_runs.items():
+                print(f"  CPU of a year's report in {zone}: {_timed(runs)}")
+            print(f"  load average: {os.getloadavg()[0]:.1f}")
             print(
                 f"  (totals: {totals['conversations_started']} conversations,"
                 f" {totals['messages_visitor'] + totals['messages_operator']} messages,"

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from causerie.actions.inbox import do_set_state
+from causerie.actions.labels import do_create_label, do_set_labels
 from causerie.actions.messages import do_send_operator_message, do_send_visitor_message
 from causerie.actions.reports import do_flush_loads
 from causerie.actions.sessions import do_open_session
@@ -36,9 +37,11 @@ SCREENSHOTS = screenshots_folder()
 
 
 def _seed(harness: ThreadedHarness, website_id: str, admin: Operator, days: int) -> int:
-    """Visitors over the last `days` days, most answered and resolved; how many."""
+    """Visitors over the last `days` days, most answered and resolved, those labelled
+    "Billing"; how many."""
     rt, clock = harness.rt, harness.clock
     agent = Actor("operator", admin.id)
+    billing = harness.run(do_create_label(rt, agent, website_id, name="Billing", color="#aa3300"))
     count = 0
     for day in range(days):
         visitors = 1 + (day * 7) % 3
@@ -69,6 +72,7 @@ def _seed(harness: ThreadedHarness, website_id: str, admin: Operator, days: int)
                     )
                 )
                 clock.advance(timedelta(minutes=5))
+                harness.run(do_set_labels(rt, agent, conversation, [billing.id]))
                 harness.run(do_set_state(rt, agent, conversation, ConversationState.RESOLVED))
         clock.advance(
             timedelta(days=1) - timedelta(hours=sum(3 + n for n in range(1 + (day * 7) % 4)))
@@ -165,3 +169,12 @@ def test_reports_page_charts_with_tables_period_and_csv(
     lines = csv.path().read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("date,chatbox_loads,")
     assert len(lines) == 8
+
+    page.select_option("#report-by", "label")  # the figures of each label, by its name
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator(".report-labels tbody tr")).to_have_count(1)
+    expect(page.locator(".report-labels tbody tr")).to_contain_text("Billing")
+    with page.expect_download() as downloading:
+        page.locator("#report-csv").click()
+    lines = downloading.value.path().read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("label_id,chatbox_loads,") and len(lines) == 2

@@ -15,7 +15,8 @@ from causerie.actions.inbox import do_set_state
 from causerie.actions.messages import do_send_operator_message, do_send_visitor_message
 from causerie.actions.privacy import do_erase_subject
 from causerie.actions.profiles import do_update_visitor_profile
-from causerie.actions.reports import do_flush_loads, do_rebuild, get_report, note_rating
+from causerie.actions.ratings import do_rate_conversation
+from causerie.actions.reports import do_flush_loads, do_rebuild, get_report
 from causerie.actions.sessions import do_open_session
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, ConversationState, PageView
@@ -59,6 +60,7 @@ class Scene:
         self.agent = Actor("operator", site.operator_ids["agent"])
         self.admin = Actor("operator", site.operator_ids["admin"])
         self.owner = Actor("operator", site.operator_ids["owner"])
+        self.tokens: dict[str, str] = {}  # conversation id -> its visitor's token
 
     def at(self, when: datetime) -> None:
         self.clock.advance(when - self.clock.now())
@@ -82,7 +84,9 @@ class Scene:
                     self.rt, token=opened.token, origin=ORIGIN, email=email, nickname="Zoé"
                 )
             )
-        return opened.token, self.write(opened.token, when)
+        conversation_id = self.write(opened.token, when)
+        self.tokens[conversation_id] = opened.token
+        return opened.token, conversation_id
 
     def write(self, token: str, when: datetime) -> str:
         self.at(when)
@@ -140,18 +144,37 @@ class Scene:
         )
 
     def rollups(self) -> list[tuple[Any, ...]]:
-        rows = self.h.rows(
-            "SELECT dimension, key, hour, chatbox_loads, sessions_created, conversations_started,"
-            " conversations_resolved, messages_visitor, messages_operator, ratings_count,"
-            " ratings_sum, first_response, resolution FROM report_hours"
-            " ORDER BY dimension, key, hour"
-        )
-        return [(*row[:12], _hist(row[12]), _hist(row[11])) for row in rows]
+        """Every hourly and daily row: (layer, dimension, key, at, the counts...)."""
+        return rollup_rows(self.h)
+
+    def buckets(self) -> list[tuple[Any, ...]]:
+        """Every histogram bucket row: (layer, dimension, key, at, metric, bucket, n)."""
+        return bucket_rows(self.h)
 
 
-def _hist(value: Any) -> dict[str, int]:
-    found: dict[str, int] = json.loads(value) if isinstance(value, str) else value
-    return found
+def rollup_rows(h: Harness) -> list[tuple[Any, ...]]:
+    counts = (
+        "chatbox_loads, sessions_created, conversations_started, conversations_resolved,"
+        " messages_visitor, messages_operator, ratings_count, ratings_sum"
+    )
+    return [
+        *h.rows(f"SELECT 'h', dimension, key, hour, {counts} FROM report_hours ORDER BY 2, 3, 4"),
+        *h.rows(f"SELECT 'd', dimension, key, day, {counts} FROM report_days ORDER BY 2, 3, 4"),
+    ]
+
+
+def bucket_rows(h: Harness) -> list[tuple[Any, ...]]:
+    columns = "dimension, key, {0}, metric, bucket, n"
+    return [
+        *h.rows(
+            f"SELECT 'h', {columns.format('hour')} FROM report_hour_buckets WHERE n <> 0"
+            " ORDER BY 2, 3, 4, 5, 6"
+        ),
+        *h.rows(
+            f"SELECT 'd', {columns.format('day')} FROM report_day_buckets WHERE n <> 0"
+            " ORDER BY 2, 3, 4, 5, 6"
+        ),
+    ]
 
 
 def test_report_of_local_days_across_the_spring_change(harness: Harness, site: Site) -> None:
@@ -211,27 +234,36 @@ def test_report_of_local_days_across_the_spring_change(harness: Harness, site: S
 
 def test_rebuild_equals_the_rollups_kept_as_things_happened(harness: Harness, site: Site) -> None:
     scene = Scene(harness, site)
-    scene.play()
-    harness.run(_rate(scene))
-    kept = scene.rollups()
+    ids = scene.play()
+    for rating in (2, 4):  # rated, then rated again: counts once, at 4
+        harness.run(
+            do_rate_conversation(
+                harness.rt,
+                token=scene.tokens[ids["d"]],
+                origin=ORIGIN,
+                conversation_id=ids["d"],
+                rating=rating,
+            )
+        )
+    kept, kept_buckets = scene.rollups(), scene.buckets()
     facts = harness.rows("SELECT * FROM report_conversations ORDER BY conversation_id")
     assert harness.run(do_rebuild(harness.rt, website_id=site.website_id)) == 1
-    assert scene.rollups() == kept
+    assert (scene.rollups(), scene.buckets()) == (kept, kept_buckets)
     assert harness.rows("SELECT * FROM report_conversations ORDER BY conversation_id") == facts
-    harness.execute("DELETE FROM report_hours")  # lost rollups come back from the sources
+    totals = scene.report("2026-03-28", "2026-03-30", "Europe/Paris")["totals"]
+    assert (totals["ratings_count"], totals["ratings_average"]) == (1, 4.0)
+    for table in ("report_hours", "report_days", "report_hour_buckets", "report_day_buckets"):
+        harness.execute(f"DELETE FROM {table}")  # lost rollups come back from the sources
     harness.run(do_rebuild(harness.rt))
-    rebuilt = {row[:3]: row for row in scene.rollups()}
-    for row in kept:
-        loads_and_ratings = (row[3], row[9], row[10])
-        expected = (*row[:3], 0, *row[4:9], 0, 0, *row[11:])
-        if row[:3] in rebuilt or any(loads_and_ratings):
-            assert rebuilt.get(row[:3], expected) == expected
-
-
-async def _rate(scene: Scene) -> None:
-    async with scene.rt.store.transaction() as tx:
-        at = datetime(2026, 3, 29, 22, tzinfo=UTC)
-        await note_rating(tx, scene.site.website_id, scene.site.operator_ids["agent"], at, 4)
+    without_loads = [(*row[:4], 0, *row[5:]) for row in kept]
+    assert [(*row[:4], 0, *row[5:]) for row in scene.rollups()] == [
+        row for row in without_loads if any(row[4:])
+    ]
+    assert scene.buckets() == kept_buckets
+    # A rating goes with its conversation (P20): a rebuild no longer counts it.
+    harness.execute("DELETE FROM ratings")
+    harness.run(do_rebuild(harness.rt, website_id=site.website_id))
+    assert scene.report("2026-03-28", "2026-03-30", "UTC")["totals"]["ratings_count"] == 0
 
 
 def test_p3_rollups_hold_no_visitor_and_erasure_keeps_the_totals(
@@ -242,7 +274,8 @@ def test_p3_rollups_hold_no_visitor_and_erasure_keeps_the_totals(
     before = scene.report("2026-03-28", "2026-03-30", "Europe/Paris")
     visitors = harness.rows("SELECT id, email, nickname, ip, token_hash FROM sessions")
     needles = {str(v) for row in visitors for v in row if v} | set(ids.values())
-    dump = json.dumps([list(map(str, row)) for row in harness.rows("SELECT * FROM report_hours")])
+    rows = scene.rollups() + scene.buckets()
+    dump = json.dumps([list(map(str, row)) for row in rows])
     assert needles and not [needle for needle in needles if needle in dump]
     erased = harness.run(do_erase_subject(harness.rt, Actor.cli(), email="ada@mail.example"))
     assert erased["sessions"] == 1
@@ -284,6 +317,13 @@ def test_reports_over_http_for_members_with_csv_and_clear_422s(
     assert lines[0].startswith("date,chatbox_loads,sessions_created,")
     assert lines[1].startswith("2026-03-28,1,1,1,1,1,1,30,30,600,600,0,")
     assert len(lines) == 4
+    by_label = get("agent", **query, by="label")
+    assert by_label.status_code == 200 and by_label.json()["labels"] == []
+    assert "teams" not in by_label.json()
+    refused = get("agent", **query, by="visitor")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "invalid_breakdown")
+    teams_csv = get("agent", accept="text/csv", **query, by="team").text.splitlines()
+    assert teams_csv == ["team_id," + lines[0].removeprefix("date,")]
     # Without a period: the 30 days up to today in UTC.
     assert len(get("agent").json()["days"]) == 30
 

@@ -22,6 +22,7 @@ from datetime import timedelta
 
 from causerie.actions.events import Emitter
 from causerie.actions.jobs import do_enqueue
+from causerie.actions.reports import note_regrouped
 from causerie.domain.errors import Unavailable
 from causerie.domain.events import EventType, Stream
 from causerie.domain.jobs import Job, JobKind
@@ -60,6 +61,8 @@ async def do_route_new(rt: Runtime, tx: Tx, conversation: Conversation) -> Conve
         return conversation
     team = teams[0]
     routed = await tx.teams.route(conversation.id, team.id, None, rt.clock.now())
+    if routed is not None:
+        await note_regrouped(tx, conversation, routed)
     if team.mode is TeamMode.ROUND_ROBIN:
         await do_queue_assignment(rt, tx, conversation.website_id)
     return routed or conversation

@@ -13,11 +13,13 @@ from causerie.actions.access import ANY_ROLE, MANAGERS, check_role
 from causerie.actions.audit import do_audit
 from causerie.actions.events import do_emit
 from causerie.actions.inbox import conversation_missing
+from causerie.actions.reports import note_regrouped
 from causerie.domain.errors import Conflict, Invalid, NotFound
 from causerie.domain.events import EventType, Stream
 from causerie.domain.labels import PER_CONVERSATION, PER_WEBSITE, Label, check_color, check_name
 from causerie.domain.models import Actor, Conversation, Scope
 from causerie.domain.ports import Tx
+from causerie.domain.reports import Dimension
 from causerie.domain.wire import conversation_json
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
@@ -130,6 +132,7 @@ async def do_delete_label(rt: Runtime, actor: Actor, website_id: str, label_id: 
             await tx.conversations.set_labels(conversation.id, kept, now)
             await _emit(rt, tx, replace(conversation, labels=kept, updated_at=now))
         await tx.labels.delete(website_id, label_id)
+        await tx.reports.forget(website_id, Dimension.LABEL, label_id)
         await _audit(rt, tx, actor, "label.delete", label, conversations=len(holding))
     return len(holding)
 
@@ -164,5 +167,6 @@ async def do_set_labels(
         now = rt.clock.now()
         await tx.conversations.set_labels(conversation.id, wanted, now)
         updated = replace(conversation, labels=wanted, updated_at=now)
+        await note_regrouped(tx, conversation, updated)
         await _emit(rt, tx, updated)
     return updated

@@ -58,6 +58,7 @@ async def do_rate_conversation(
             conversation.resolved_at,
             stored.rating,
             replaced=None if replaced is None else replaced.rating,
+            conversation=conversation,
         )
         emitter = Emitter(rt)
         for stream in (Stream.of_website(session.website_id), Stream.of_session(session.id)):

@@ -21,12 +21,16 @@ from causerie.domain.progress import QUIET, Progress, stop_if_requested
 from causerie.domain.reports import (
     MAX_DAYS,
     ConversationFacts,
+    Dimension,
+    Groups,
     HourRow,
     Period,
     build_report,
     changes,
+    conversation_rows,
     first_response_rows,
     fold_sources,
+    grouped,
     hour_of,
     message_rows,
     resolution_rows,
@@ -34,9 +38,39 @@ from causerie.domain.reports import (
 from causerie.runtime import Runtime
 
 
-async def _add(tx: Tx, website_id: str, rows: list[HourRow]) -> None:
+async def _add(
+    tx: Tx, website_id: str, rows: list[HourRow], conversation: Conversation | None = None
+) -> None:
+    """Add an event's rows; a conversation's count under its labels and team as well."""
+    if conversation is not None:
+        rows = rows + grouped(rows, groups_of(conversation))
     for row in rows:
         await tx.reports.add(website_id, row)
+
+
+def groups_of(conversation: Conversation) -> Groups:
+    return Groups(tuple(conversation.labels), conversation.team_id)
+
+
+async def note_regrouped(tx: Tx, before: Conversation, after: Conversation) -> None:
+    """A conversation's labels or team changed: everything it counted so far moves from the
+    labels and team it left to those it joined, so that a label's (team's) figures are those of
+    the conversations that carry it now, as a rebuild counts them. Call it in the transaction
+    that stores the change."""
+    was, now = groups_of(before), groups_of(after)
+    left = Groups(tuple(x for x in was.labels if x not in now.labels), None)
+    joined = Groups(tuple(x for x in now.labels if x not in was.labels), None)
+    if was.team_id != now.team_id:
+        left, joined = replace(left, team_id=was.team_id), replace(joined, team_id=now.team_id)
+    if not (left.group_keys() or joined.group_keys()):
+        return
+    facts = await tx.reports.facts(after.id)
+    if facts is None:
+        return
+    messages, ratings = await tx.reports.conversation_sources(after.id)
+    rows = conversation_rows(facts, messages, ratings)
+    for row in grouped(rows, left, -1) + grouped(rows, joined):
+        await tx.reports.add(after.website_id, row)
 
 
 async def note_session_created(tx: Tx, website_id: str, at: datetime) -> None:
@@ -55,7 +89,7 @@ async def note_conversation_started(
         )
     )
     rows = changes(conversation.created_at, None, {"conversations_started": 1})
-    await _add(tx, conversation.website_id, rows)
+    await _add(tx, conversation.website_id, rows, conversation)
 
 
 async def note_message(tx: Tx, conversation: Conversation, message: Message) -> None:
@@ -66,6 +100,7 @@ async def note_message(tx: Tx, conversation: Conversation, message: Message) -> 
         tx,
         conversation.website_id,
         message_rows(message.created_at, author, message.operator_id, kind),
+        conversation,
     )
     if author != "operator" or kind == "note":
         return
@@ -76,7 +111,7 @@ async def note_message(tx: Tx, conversation: Conversation, message: Message) -> 
         facts, first_response_at=message.created_at, first_responder_id=message.operator_id
     )
     await tx.reports.save_facts(answered)
-    await _add(tx, conversation.website_id, first_response_rows(answered))
+    await _add(tx, conversation.website_id, first_response_rows(answered), conversation)
 
 
 async def note_resolved(
@@ -88,11 +123,11 @@ async def note_resolved(
     if facts is None:
         return
     if facts.resolved_at is not None:  # reopened, or resolved again: the last one goes
-        await _add(tx, conversation.website_id, resolution_rows(facts, -1))
+        await _add(tx, conversation.website_id, resolution_rows(facts, -1), conversation)
         facts = replace(facts, resolved_at=None, resolved_by=None)
     if resolved:
         facts = replace(facts, resolved_at=at, resolved_by=by)
-        await _add(tx, conversation.website_id, resolution_rows(facts))
+        await _add(tx, conversation.website_id, resolution_rows(facts), conversation)
     await tx.reports.save_facts(facts)
 
 
@@ -103,18 +138,20 @@ async def note_rating(
     at: datetime,
     rating: int,
     replaced: int | None = None,
+    conversation: Conversation | None = None,
 ) -> None:
     """A visitor's rating (1 to 5) of a resolved conversation, for the agent who held it, in
     the hour `at` of its resolution; `replaced`: the rating it replaces (a re-rate of the same
     resolution, which counts once, at its new value).
 
     The one entry point of ratings into reports: the ratings' feature calls it in the
-    transaction that stores a `conversation.rated`."""
+    transaction that stores a `conversation.rated`, with the `conversation` rated (its labels
+    and team count the rating too)."""
     if replaced is None:
         counts = {"ratings_count": 1, "ratings_sum": rating}
     else:
         counts = {"ratings_count": 0, "ratings_sum": rating - replaced}
-    await _add(tx, website_id, changes(at, operator_id, counts))
+    await _add(tx, website_id, changes(at, operator_id, counts), conversation)
 
 
 def note_load(rt: Runtime, website_id: str, now: datetime | None = None) -> None:
@@ -184,19 +221,33 @@ async def get_report(
     first: str | None = None,
     last: str | None = None,
     tz: str | None = None,
+    by: str | None = None,
 ) -> dict[str, Any]:
     """The report of a website over a period, and the previous period's totals: for any member
-    of the website. Read from the rollups only (a year is at most 17,520 website rows)."""
+    of the website; `by` `label` or `team`: with the figures of each. Read from the rollups
+    only."""
     period = check_period(first, last, tz, _today(rt, tz))
+    breakdown = check_breakdown(by)
     before = period.previous()
     async with rt.store.long_read() as tx:
         missing = NotFound(f"no website {website_id!r}", "website_not_found")
         await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
-        found = await tx.reports.summary(website_id, period.start, period.end, period.offsets())
+        found = await tx.reports.summary(
+            website_id, period.start, period.end, period.offsets(), breakdown=breakdown
+        )
         previous = await tx.reports.summary(
             website_id, before.start, before.end, before.offsets(), full=False
         )
-    return build_report(period, found, previous)
+    return build_report(period, found, previous, breakdown)
+
+
+def check_breakdown(by: str | None) -> Dimension | None:
+    """`label` or `team` (or nothing): the breakdown asked for."""
+    if by is None or by == "":
+        return None
+    if by not in ("label", "team"):
+        raise Invalid(f"by must be label or team, not {by[:20]!r}", "invalid_breakdown")
+    return Dimension(by)
 
 
 def _today(rt: Runtime, tz: str | None) -> date:
@@ -209,9 +260,9 @@ def _today(rt: Runtime, tz: str | None) -> date:
 async def do_rebuild(rt: Runtime, website_id: str | None = None, progress: Progress = QUIET) -> int:
     """Rebuild the rollups of one website (or all) from the source rows; how many websites.
 
-    Exact for what the source rows still hold: sessions, conversations and messages removed
-    since (purge, deletion, erasure) are no longer counted. Chatbox loads and ratings, which
-    have no source row here, are kept as they were. One transaction per website.
+    Exact for what the source rows still hold: sessions, conversations, messages and ratings
+    removed since (purge, deletion, erasure) are no longer counted. Chatbox loads, which have
+    no source row, are kept as they were. One transaction per website.
     """
     async with rt.store.read() as tx:
         ids = await tx.reports.website_ids()
@@ -225,7 +276,7 @@ async def do_rebuild(rt: Runtime, website_id: str | None = None, progress: Progr
         stop_if_requested(progress, {"websites": done})
         async with rt.store.transaction() as tx:
             r = tx.reports
-            kept = await r.hours(each, _NEAR, _FAR)
+            kept = await r.hours(each, _NEAR, _FAR, [Dimension.WEBSITE])
             old = await r.all_facts(each)
             rows, facts = fold_sources(
                 each,
@@ -234,6 +285,7 @@ async def do_rebuild(rt: Runtime, website_id: str | None = None, progress: Progr
                 await r.messages_for_rebuild(each),
                 old,
                 kept,
+                await r.ratings_for_rebuild(each),
             )
             await r.replace_hours(each, rows)
             unchanged = set(old)

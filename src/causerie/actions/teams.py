@@ -8,6 +8,7 @@ from causerie.actions.assignment import add_conversation, do_assign_waiting
 from causerie.actions.audit import do_audit
 from causerie.actions.events import Emitter
 from causerie.actions.inbox import conversation_missing
+from causerie.actions.reports import note_regrouped
 from causerie.domain.errors import Invalid, NotFound
 from causerie.domain.events import EventType, Stream
 from causerie.domain.languages import transferred_line
@@ -20,6 +21,7 @@ from causerie.domain.models import (
     Scope,
 )
 from causerie.domain.ports import Tx
+from causerie.domain.reports import Dimension
 from causerie.domain.teams import DEFAULT_CAPACITY, Team, TeamMode, check_team_fields
 from causerie.domain.wire import message_json
 from causerie.runtime import Runtime
@@ -137,6 +139,7 @@ async def do_delete_team(rt: Runtime, actor: Actor, team_id: str, *, website_id:
     async with rt.store.transaction() as tx:
         team = await _team(tx, actor, team_id, Scope.WRITE, website_id)
         await tx.teams.delete(team.id)
+        await tx.reports.forget(team.website_id, Dimension.TEAM, team.id)
         await do_audit(
             rt,
             tx,
@@ -183,6 +186,7 @@ async def do_transfer(
             updated = await tx.teams.route(conversation.id, team.id, None, now)
             to = team.name
         assert updated is not None
+        await note_regrouped(tx, conversation, updated)
         by = await tx.operators.get(actor.operator_id) if actor.operator_id else None
         event, body = transferred_line(to, by.name if by else None)
         line = Message(

@@ -1,21 +1,24 @@
 """Reports (docs/reports.md): figures per website, day and agent, summed from hourly rollups.
 
-Rollups are aggregates only (P3): an hour of a website (or of one agent, label or team on it),
-its counts and two histograms of durations. Nothing in them names or holds a visitor. Days are
-local days of any IANA zone, made of whole UTC hours: an hour belongs to the local day in which it
-ends, so daylight-saving days have 23 or 25 hours, and in zones off by half or quarter hours a
-day's boundary moves to the UTC hour boundary just before local midnight (23:30 in Kolkata).
+Rollups are aggregates only (P3): an hour (and a UTC day) of a website (or of one agent, label or
+team on it), its counts and two histograms of durations. Nothing in them names or holds a
+visitor. Days are local days of any IANA zone, made of whole UTC hours: an hour belongs to the
+local day in which it ends, so daylight-saving days have 23 or 25 hours, and in zones off by half
+or quarter hours a day's boundary moves to the UTC hour boundary just before local midnight
+(23:30 in Kolkata).
 
-Durations are kept per hour as histograms of buckets exact up to 127 s and within 1/64 (1.6%)
-above; a median or 90th percentile is the nearest-rank value of the merged histogram.
+Durations are kept per hour (and UTC day) as histograms of buckets exact up to 127 s and within
+1/64 (1.6%) above; a median or 90th percentile is the nearest-rank value of the merged histogram.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from itertools import accumulate
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -114,6 +117,11 @@ def hour_of(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def utc_day(at: datetime) -> datetime:
+    """The UTC midnight starting the day of `at`: the key of the daily layer."""
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def bucket(seconds: int) -> int:
     """The histogram bucket of a duration: itself below 128 s, else its 7 leading bits."""
     shift = max(0, seconds.bit_length() - _EXACT_BITS)
@@ -133,6 +141,17 @@ def percentile(hist: Mapping[int, int], percent: int) -> int | None:
         if seen >= rank:
             return key
     return max(hist)
+
+
+def percentiles(hist: Mapping[int, int]) -> tuple[int | None, int | None]:
+    """The median and 90th percentile of a histogram, as `percentile` gives them, in one pass."""
+    keys = sorted(key for key, count in hist.items() if count > 0)
+    if not keys:
+        return None, None
+    cumulative = list(accumulate(hist[key] for key in keys))
+    total = cumulative[-1]
+    median = keys[bisect_left(cumulative, max(1, -(-50 * total // 100)))]
+    return median, keys[bisect_left(cumulative, max(1, -(-90 * total // 100)))]
 
 
 @dataclass(frozen=True)
@@ -194,6 +213,50 @@ def _offset(epoch: int, zone: ZoneInfo) -> int:
 
 
 EPOCH_DAY = date(1970, 1, 1)
+_DAY = 86_400
+
+
+def hour_days(offsets: list[tuple[int, int]]) -> Callable[[int], int]:
+    """The local day number (days since 1970-01-01) of an hour given by its epoch: the day of its
+    last second at the zone's offset then (`Period.offsets()`), as `Period.day_of` says."""
+    untils = [until for until, _ in offsets]
+    shifts = [offset for _, offset in offsets]
+
+    def day(epoch: int) -> int:
+        last = epoch + 3599
+        return (last + shifts[min(bisect_right(untils, last), len(shifts) - 1)]) // _DAY
+
+    return day
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """How to read a period's local days from UTC days: each UTC day (its epoch) counts for the
+    local day that holds most of it (`days`), and each hour whose local day differs is moved:
+    taken from the day its UTC day went to and given to its own (`hours`: epoch -> [(local day,
+    +1 or -1)]). Exact because both layers hold the same sums; worth it when few hours move."""
+
+    days: dict[int, int]
+    hours: dict[int, list[tuple[int, int]]]
+
+
+def plan_days(start: datetime, end: datetime, offsets: list[tuple[int, int]]) -> DayPlan:
+    first, last = int(start.timestamp()), int(end.timestamp())
+    day_of = hour_days(offsets)
+    days: dict[int, int] = {}
+    for u in range(first - first % _DAY, last, _DAY):
+        middle = u + 11 * 3600  # the hour 11:00-12:00 UTC
+        if first <= middle < last:
+            days[u] = day_of(middle)
+    hours: dict[int, list[tuple[int, int]]] = {}
+    low = min([first, *days])
+    high = max([last, *(u + _DAY for u in days)])
+    for h in range(low, high, 3600):
+        own = day_of(h) if first <= h < last else None
+        via = days.get(h - h % _DAY)
+        if own != via:
+            hours[h] = [(d, sign) for d, sign in ((via, -1), (own, 1)) if d is not None]
+    return DayPlan(days, hours)
 
 
 @dataclass
@@ -201,10 +264,11 @@ class Summary:
     """A period's rollups summed by the database: counts per local day (days since 1970-01-01)
     and per agent, conversations started per local hour of the week (0: Monday 00:00), and the
     median and 90th percentile of each histogram per day (`"d" + day`), per agent (`"a" + id`)
-    and over the whole period (`"t"`)."""
+    and over the whole period (`"t"`); per label or team when asked (`breakdown`, `"b" + id`)."""
 
     days: dict[int, dict[str, int]] = field(default_factory=dict)
     agents: dict[str, dict[str, int]] = field(default_factory=dict)
+    breakdown: dict[str, dict[str, int]] = field(default_factory=dict)
     week: dict[int, int] = field(default_factory=dict)
     percentiles: dict[tuple[str, str], tuple[int | None, int | None]] = field(default_factory=dict)
 
@@ -238,8 +302,15 @@ def _sum(rows: Iterable[Mapping[str, int]]) -> dict[str, int]:
     return total
 
 
-def build_report(period: Period, summary: Summary, previous: Summary) -> dict[str, Any]:
-    """The report's JSON: totals, days, agents, the week's heatmap and the previous period."""
+# A breakdown asked for: its list's name in a report, and the name of its rows' key.
+BREAKDOWNS = {Dimension.LABEL: ("labels", "label_id"), Dimension.TEAM: ("teams", "team_id")}
+
+
+def build_report(
+    period: Period, summary: Summary, previous: Summary, breakdown: Dimension | None = None
+) -> dict[str, Any]:
+    """The report's JSON: totals, days, agents, the week's heatmap and the previous period;
+    with a breakdown, its labels or teams."""
     days = []
     for n in range(period.days):
         day = period.first + timedelta(days=n)
@@ -250,6 +321,15 @@ def build_report(period: Period, summary: Summary, previous: Summary) -> dict[st
         )
     heatmap = [[summary.week.get(d * 24 + h, 0) for h in range(24)] for d in range(7)]
     before = period.previous()
+    groups: dict[str, Any] = {}
+    if breakdown in BREAKDOWNS:
+        name, key_name = BREAKDOWNS[breakdown]
+        rows = summary.breakdown
+        groups[name] = [
+            {key_name: key, **_figures(rows[key], summary.percentiles, f"b{key}")}
+            for key in sorted(rows)
+            if any(rows[key].values())  # a label left by all its conversations: no row
+        ]
     return {
         "from": period.first.isoformat(),
         "to": period.last.isoformat(),
@@ -260,6 +340,7 @@ def build_report(period: Period, summary: Summary, previous: Summary) -> dict[st
             {"operator_id": key, **_figures(summary.agents[key], summary.percentiles, f"a{key}")}
             for key in sorted(summary.agents)
         ],
+        **groups,
         "heatmap": heatmap,
         "previous": {
             "from": before.first.isoformat(),
@@ -330,37 +411,97 @@ def message_rows(at: datetime, author: str, operator_id: str | None, type_: str)
     return changes(at, operator_id if author == "operator" else None, {name: 1})
 
 
+@dataclass(frozen=True)
+class Groups:
+    """The labels and team a conversation carries: its figures count under each of them too."""
+
+    labels: tuple[str, ...] = ()
+    team_id: str | None = None
+
+    def group_keys(self) -> list[tuple[Dimension, str]]:
+        keys = [(Dimension.LABEL, label) for label in self.labels]
+        return keys + ([(Dimension.TEAM, self.team_id)] if self.team_id else [])
+
+
+def grouped(rows: Iterable[HourRow], groups: Groups, sign: int = 1) -> list[HourRow]:
+    """The website's rows of a conversation's event, copied to each of its labels and its team
+    (`sign` -1: taken away, when the conversation leaves them)."""
+    out: list[HourRow] = []
+    for row in rows:
+        if row.dimension is not Dimension.WEBSITE:
+            continue
+        counts = {name: n * sign for name, n in row.counts.items()}
+        durations = {
+            name: {key: n * sign for key, n in hist.items()} for name, hist in row.durations.items()
+        }
+        out.extend(HourRow(row.hour, d, key, counts, durations) for d, key in groups.group_keys())
+    return out
+
+
+Rating = tuple[str | None, datetime, int]  # (agent, resolved at, rating)
+MessageSource = tuple[str, str, str | None, str, datetime]  # (conversation, author, agent, ...)
+
+
+def rating_rows(operator_id: str | None, resolved_at: datetime, rating: int) -> list[HourRow]:
+    return changes(resolved_at, operator_id, {"ratings_count": 1, "ratings_sum": rating})
+
+
+def conversation_rows(
+    facts: ConversationFacts, messages: Iterable[MessageSource], ratings: Iterable[Rating]
+) -> list[HourRow]:
+    """Everything one conversation adds to its website's rows: what its labels and team count
+    when it joins or leaves them."""
+    rows = changes(facts.started_at, None, {"conversations_started": 1})
+    for _, author, operator_id, type_, at in messages:
+        rows += message_rows(at, author, operator_id, type_)
+    rows += first_response_rows(facts) + resolution_rows(facts)
+    for rating in ratings:
+        rows += rating_rows(*rating)
+    return [row for row in rows if row.dimension is Dimension.WEBSITE]
+
+
 def fold_sources(
     website_id: str,
     session_starts: Iterable[datetime],
-    conversation_starts: Iterable[tuple[str, datetime]],
-    messages: Iterable[tuple[str, str, str | None, str, datetime]],
+    conversation_starts: Iterable[tuple[str, datetime, Groups]],
+    messages: Iterable[MessageSource],
     facts: Iterable[ConversationFacts],
     kept: Iterable[HourRow],
+    ratings: Iterable[tuple[str, str | None, datetime, int]] = (),
 ) -> tuple[list[HourRow], list[ConversationFacts]]:
     """The rollups the source rows make, and each conversation's facts as its messages say.
 
-    `messages` are ordered by conversation then seq; `kept` are the current rollups, whose
-    chatbox loads and ratings have no source row here and are carried over.
+    `messages` are ordered by conversation then seq; `ratings` are (conversation, agent,
+    resolved at, rating), the current one of each resolution; a conversation's figures count
+    under its current labels and team; `kept` are the current rollups, whose chatbox loads have
+    no source row and are carried over.
     """
     rollups = Rollups()
+    starts = {conversation_id: (at, groups) for conversation_id, at, groups in conversation_starts}
+    none = Groups()
+
+    def add(rows: list[HourRow], conversation_id: str | None = None) -> None:
+        groups = starts[conversation_id][1] if conversation_id in starts else none
+        for row in rows + grouped(rows, groups):
+            rollups.add(row)
+
+    for conversation_id, operator_id, resolved_at, rating in ratings:
+        add(rating_rows(operator_id, resolved_at, rating), conversation_id)
     for at in session_starts:
-        rollups.add(changes(at, None, {"sessions_created": 1})[0])
-    starts = dict(conversation_starts)
-    for at in starts.values():
-        rollups.add(changes(at, None, {"conversations_started": 1})[0])
+        add(changes(at, None, {"sessions_created": 1}))
+    for conversation_id, (at, _) in starts.items():
+        add(changes(at, None, {"conversations_started": 1}), conversation_id)
     by_id = {f.conversation_id: f for f in facts if f.conversation_id in starts}
     first: dict[str, tuple[str, str | None, datetime] | None] = {}
     for conversation_id, author, operator_id, type_, at in messages:
-        for row in message_rows(at, author, operator_id, type_):
-            rollups.add(row)
+        add(message_rows(at, author, operator_id, type_), conversation_id)
         if conversation_id not in first:
             first[conversation_id] = None if author != "visitor" else ("", None, at)
         pending = first[conversation_id]
         if pending and pending[0] == "" and author == "operator" and type_ != "note":
             first[conversation_id] = ("answered", operator_id, at)
     refreshed: list[ConversationFacts] = []
-    for conversation_id, started_at in starts.items():
+    for conversation_id, (started_at, _) in starts.items():
         answer = first.get(conversation_id)
         old = by_id.get(conversation_id)
         answered = answer is not None and answer[0] == "answered"
@@ -375,8 +516,7 @@ def fold_sources(
             resolved_by=old.resolved_by if old else None,
         )
         refreshed.append(now)
-        for row in first_response_rows(now) + resolution_rows(now):
-            rollups.add(row)
+        add(first_response_rows(now) + resolution_rows(now), conversation_id)
     for row in kept:
         carried = {n: row.counts[n] for n in _NO_SOURCE if row.counts.get(n)}
         if carried:
@@ -385,4 +525,4 @@ def fold_sources(
 
 
 # Counted as they happen, with no source row a rebuild could read: kept by a rebuild.
-_NO_SOURCE = ("chatbox_loads", "ratings_count", "ratings_sum")
+_NO_SOURCE = ("chatbox_loads",)

@@ -7,12 +7,15 @@ import { state, website, operatorName } from "./store.js";
 import { download, el, replace, toast } from "./dom.js";
 import { currentLanguage, t, tn } from "./locale.js";
 import { number, weekdayName } from "./format.js";
+import { ensureLabels } from "./labels.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const PRESETS = [[7, "reports.days"], [30, "reports.days"], [90, "reports.days"], [365, "reports.months"]]; // days, how to say it
 
-/** @type {{from: string, to: string, tz: string}} */
-const period = { from: "", to: "", tz: "" };
+/** `by`: "" (agents only), "label" or "team": the breakdown shown under the agents.
+ * @type {{from: string, to: string, tz: string, by: string}} */
+const period = { from: "", to: "", tz: "", by: "" };
+const BREAKDOWNS = [["", "Agents only"], ["label", "Labels"], ["team", "Teams"]];
 
 /** @param {string} tag @param {Record<string, string | number>} attrs @param {...Node} children */
 function svg(tag, attrs = {}, ...children) {
@@ -66,12 +69,20 @@ export function renderReports(container) {
   const from = el("input", { type: "date", id: "report-from", value: period.from, required: true });
   const to = el("input", { type: "date", id: "report-to", value: period.to, required: true });
   const tz = el("input", { type: "text", id: "report-tz", value: period.tz, size: "18", spellcheck: "false" });
+  const by = el("select", { id: "report-by" },
+    ...BREAKDOWNS.map(([value, text]) => el("option", { value, text, selected: value === period.by })));
   const results = el("div", { class: "report-results", "aria-live": "polite" });
   const form = el("form", { class: "report-period", "aria-label": t("reports.period") },
     el("label", { for: "report-from", text: t("reports.from") }), from,
     el("label", { for: "report-to", text: t("reports.to") }), to,
     el("label", { for: "report-tz", text: t("reports.timeZone") }), tz,
     el("button", { type: "submit", class: "button primary", text: t("reports.show") }),
+  const form = el("form", { class: "report-period", "aria-label": "Period" },
+    el("label", { for: "report-from", text: "From" }), from,
+    el("label", { for: "report-to", text: "To" }), to,
+    el("label", { for: "report-tz", text: "Time zone" }), tz,
+    el("label", { for: "report-by", text: "Breakdown" }), by,
+    el("button", { type: "submit", class: "button primary", text: "Show" }),
     ...PRESETS.map(([days, label]) => el("button", {
       type: "button", class: "button subtle small", text: tn(label, days === 365 ? 12 : days),
       onclick: () => { lastDays(Number(days)); from.value = period.from; to.value = period.to; load(); },
@@ -81,6 +92,7 @@ export function renderReports(container) {
     period.from = from.value;
     period.to = to.value;
     period.tz = tz.value.trim() || "UTC";
+    period.by = by.value;
     load();
   });
   const exportCsv = el("button", { type: "button", class: "button", id: "report-csv", text: t("reports.exportCsv"), onclick: () => csv(site.id) });
@@ -92,14 +104,24 @@ export function renderReports(container) {
     replace(results, el("p", { class: "muted", text: t("reports.loading") }));
     try {
       const report = await api.get(`/websites/${encodeURIComponent(site.id)}/reports`, { ...period });
+      const names = await groupNames(site.id, period.by);
       if (state.websiteId !== site.id) return;
-      show(results, report);
+      show(results, report, names);
     } catch (failure) {
       const message = failure instanceof ApiError ? failure.message : t("reports.theReportCouldNot");
       replace(results, el("p", { class: "form-error", role: "alert", text: message }));
     }
   }
   load();
+}
+
+/** The names of the website's labels or teams, by id (a deleted one shows its id).
+ * @param {string} websiteId @param {string} by @returns {Promise<Map<string, string>>} */
+async function groupNames(websiteId, by) {
+  if (by === "label") return new Map((await ensureLabels(websiteId)).map((l) => [l.id, l.name]));
+  if (by !== "team") return new Map();
+  const found = await api.get(`/websites/${encodeURIComponent(websiteId)}/teams`);
+  return new Map((found.teams || []).map((/** @type {any} */ t) => [t.id, t.name]));
 }
 
 /** @param {string} websiteId */
@@ -110,7 +132,8 @@ async function csv(websiteId) {
       headers: { Accept: "text/csv" }, credentials: "same-origin", cache: "no-store",
     });
     if (!response.ok) throw new Error(String(response.status));
-    download(`report-${period.from}-${period.to}.csv`, await response.text(), "text/csv");
+    const name = `report-${period.from}-${period.to}${period.by ? `-${period.by}` : ""}.csv`;
+    download(name, await response.text(), "text/csv");
   } catch {
     toast(t("reports.theCsvCouldNot"), "error");
   }
@@ -126,6 +149,9 @@ function change(now, before) {
 /** @param {HTMLElement} results @param {any} report */
 function show(results, report) {
   const totals = report.totals;
+/** @param {HTMLElement} results @param {any} report @param {Map<string, string>} names */
+function show(results, report, names) {
+  const t = report.totals;
   const p = report.previous.totals;
   const cards = [
     [t("reports.conversations"), totals.conversations_started, p.conversations_started],
@@ -150,7 +176,9 @@ function show(results, report) {
     barChart(t("reports.conversationsStartedPerDay"), report.days, "conversations_started", (v) => number(v)),
     barChart(t("reports.firstResponseMedianPer"), report.days, "first_response_median", duration),
     heatmap(report.heatmap),
-    agentsTable(report.agents));
+    figuresTable("Agents", report.agents, (a) => operatorName(a.operator_id) || a.operator_id),
+    ...(report.labels ? [figuresTable("Labels", report.labels, (l) => names.get(l.label_id) || l.label_id)] : []),
+    ...(report.teams ? [figuresTable("Teams", report.teams, (t) => names.get(t.team_id) || t.team_id)] : []));
 }
 
 /** A bar per day, then the same numbers as a table.
@@ -219,4 +247,23 @@ function agentsTable(agents) {
       el("thead", {}, el("tr", {}, ...[t("reports.agent"), t("reports.messages"), t("reports.resolved"), t("reports.firstResponseMedian"), t("reports.resolutionMedian"), t("reports.rating")]
         .map((text) => el("th", { scope: "col", text })))),
       el("tbody", {}, ...rows)) : el("p", { class: "muted", text: t("reports.noAgentActivityIn") }));
+/** A table of figures per agent, label or team (an agent starts no conversation: no column).
+ * @param {string} title @param {any[]} rows @param {(row: any) => string} nameOf */
+function figuresTable(title, rows, nameOf) {
+  const id = `report-${title.toLowerCase()}-title`;
+  const started = title !== "Agents";
+  const body = rows.map((r) => el("tr", {},
+    el("th", { scope: "row", text: nameOf(r) }),
+    started ? el("td", { text: String(r.conversations_started) }) : null,
+    el("td", { text: String(r.messages_operator) }),
+    el("td", { text: String(r.conversations_resolved) }),
+    el("td", { text: duration(r.first_response_median) }),
+    el("td", { text: duration(r.resolution_median) }),
+    el("td", { text: r.ratings_count ? String(r.ratings_average) : "–" })));
+  const head = [title.replace(/s$/, ""), ...(started ? ["Conversations"] : []), "Agent messages", "Resolved", "First response (median)", "Resolution (median)", "Rating"];
+  return el("section", { class: `report-${title.toLowerCase()}`, "aria-labelledby": id },
+    el("h2", { id, text: title }),
+    rows.length ? el("table", { class: "report-table" },
+      el("thead", {}, el("tr", {}, ...head.map((text) => el("th", { scope: "col", text })))),
+      el("tbody", {}, ...body)) : el("p", { class: "muted", text: `No ${title.toLowerCase()} activity in this period.` }));
 }

@@ -568,6 +568,17 @@ ratings = Table(
     Index(None, "website_id", "created_at"),
 )
 
+_REPORT_COUNTS = (
+    "chatbox_loads",
+    "sessions_created",
+    "conversations_started",
+    "conversations_resolved",
+    "messages_visitor",
+    "messages_operator",
+    "ratings_count",
+    "ratings_sum",
+)
+
 # Reports (docs/reports.md): hourly rollups, aggregates only (P3). One row per UTC hour of a
 # website, or of one agent, label or team on it (`dimension`, `key`). No visitor in them, so they
 # outlive every conversation they count. No foreign key on `key`: an agent's history stays.
@@ -578,17 +589,46 @@ report_hours = Table(
     Column("dimension", String(16), primary_key=True),
     Column("key", String(ID), primary_key=True),
     Column("hour", UTCDateTime, primary_key=True),
-    Column("chatbox_loads", Integer, nullable=False, default=0),
-    Column("sessions_created", Integer, nullable=False, default=0),
-    Column("conversations_started", Integer, nullable=False, default=0),
-    Column("conversations_resolved", Integer, nullable=False, default=0),
-    Column("messages_visitor", Integer, nullable=False, default=0),
-    Column("messages_operator", Integer, nullable=False, default=0),
-    Column("ratings_count", Integer, nullable=False, default=0),
-    Column("ratings_sum", Integer, nullable=False, default=0),
-    # Histograms of durations in seconds, {"bucket": count} (domain/reports.py `bucket`).
-    Column("first_response", Json, nullable=False),
-    Column("resolution", Json, nullable=False),
+    *(Column(name, Integer, nullable=False, default=0) for name in _REPORT_COUNTS),
+    Index(None, "website_id", "dimension", "hour"),  # all agents' hours at a period's edges
+)
+
+# The same counts per UTC day (`day`: its midnight), added to with each hour: a period's whole UTC
+# days are read from here, its partial edges from `report_hours` (docs/reports.md "Speed"). The
+# day (hour) comes before the key so that all agents of a period are one range.
+report_days = Table(
+    "report_days",
+    metadata,
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), primary_key=True),
+    Column("dimension", String(16), primary_key=True),
+    Column("day", UTCDateTime, primary_key=True),
+    Column("key", String(ID), primary_key=True),
+    *(Column(name, Integer, nullable=False, default=0) for name in _REPORT_COUNTS),
+)
+
+# Histograms of durations in seconds, one row per bucket (domain/reports.py `bucket`) and
+# `metric` (`first_response`, `resolution`), per UTC hour and per UTC day as the counts above.
+report_hour_buckets = Table(
+    "report_hour_buckets",
+    metadata,
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), primary_key=True),
+    Column("dimension", String(16), primary_key=True),
+    Column("hour", UTCDateTime, primary_key=True),
+    Column("key", String(ID), primary_key=True),
+    Column("metric", String(16), primary_key=True),
+    Column("bucket", Integer, primary_key=True, autoincrement=False),
+    Column("n", Integer, nullable=False),
+)
+report_day_buckets = Table(
+    "report_day_buckets",
+    metadata,
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), primary_key=True),
+    Column("dimension", String(16), primary_key=True),
+    Column("day", UTCDateTime, primary_key=True),
+    Column("key", String(ID), primary_key=True),
+    Column("metric", String(16), primary_key=True),
+    Column("bucket", Integer, primary_key=True, autoincrement=False),
+    Column("n", Integer, nullable=False),
 )
 
 # What reports need to know of each conversation (its start, first answer, resolution); goes

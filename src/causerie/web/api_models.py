@@ -812,6 +812,14 @@ class ReportAgent(ReportFigures):
     operator_id: str
 
 
+class ReportLabel(ReportFigures):
+    label_id: str
+
+
+class ReportTeam(ReportFigures):
+    team_id: str
+
+
 class ReportPrevious(Out):
     from_: str = Field(alias="from")
     to: str
@@ -825,5 +833,7 @@ class ReportOut(Out):
     totals: ReportFigures
     days: list[ReportDay]
     agents: list[ReportAgent]
+    labels: list[ReportLabel] | None = None  # with `by=label`
+    teams: list[ReportTeam] | None = None  # with `by=team`
     heatmap: list[list[int]]  # 7 local weekdays (Monday first) x 24 local hours: started
     previous: ReportPrevious

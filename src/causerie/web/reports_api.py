@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from causerie.actions.reports import get_report
-from causerie.domain.reports import FIGURES
+from causerie.domain.reports import BREAKDOWNS, FIGURES, Dimension
 from causerie.web.api_models import ERRORS, ReportOut
 from causerie.web.deps import CurrentActor, Rt
 from causerie.web.lean_route import LeanRoute
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS, route_cla
 @router.get(
     "/websites/{website_id}/reports",
     response_model=ReportOut,
-    summary="Figures per day and agent over a period, from aggregates only (P3); CSV on Accept",
+    summary="Figures per day, agent, label or team over a period, from aggregates only (P3)",
     openapi_extra=access("agent"),
     responses={200: {"content": {"text/csv": {}}}},
 )
@@ -35,22 +35,27 @@ async def report(
     first: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     last: Annotated[str | None, Query(alias="to", max_length=40)] = None,
     tz: Annotated[str | None, Query(max_length=80)] = None,
+    by: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    found = await get_report(rt, actor, website_id, first=first, last=last, tz=tz)
+    found = await get_report(rt, actor, website_id, first=first, last=last, tz=tz, by=by)
     if "text/csv" in request.headers.get("accept", ""):
-        name = f"report-{found['from']}-{found['to']}.csv"
+        rows, column = found["days"], "date"
+        if by:  # the breakdown's rows instead of the days (`by` was checked by get_report)
+            name, column = BREAKDOWNS[Dimension(by)]
+            rows = found[name]
+        name = f"report-{found['from']}-{found['to']}{'-' + by if by else ''}.csv"
         return Response(
-            _csv(found["days"]),
+            _csv(rows, column),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     return JSONResponse(found)
 
 
-def _csv(days: list[dict[str, Any]]) -> str:
+def _csv(rows: list[dict[str, Any]], first: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(("date", *FIGURES))
-    for day in days:
-        writer.writerow([day["date"], *("" if day[n] is None else day[n] for n in FIGURES)])
+    writer.writerow((first, *FIGURES))
+    for row in rows:
+        writer.writerow([row[first], *("" if row[n] is None else row[n] for n in FIGURES)])
     return out.getvalue()

@@ -6,7 +6,15 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Protocol
 
-from causerie.domain.reports import ConversationFacts, Dimension, HourRow, Summary
+from causerie.domain.reports import (
+    ConversationFacts,
+    Dimension,
+    Groups,
+    HourRow,
+    MessageSource,
+    Rating,
+    Summary,
+)
 
 
 class Reports(Protocol):
@@ -32,13 +40,21 @@ class Reports(Protocol):
         offsets: list[tuple[int, int]],
         *,
         full: bool = True,
+        breakdown: Dimension | None = None,
     ) -> Summary:
         """A period's rollups summed per local day (by `offsets`: `Period.offsets()`), per agent
-        and per local hour of the week, with their percentiles; `full=False`: days only."""
+        and per local hour of the week, with their percentiles; `full=False`: days only. Whole
+        UTC days are read from the daily layer where that gives the same sums. `breakdown`
+        (label or team): also per key of that dimension (`Summary.breakdown`)."""
         ...
 
     async def replace_hours(self, website_id: str, rows: list[HourRow]) -> None:
-        """Make `rows` the website's rollups, every earlier row gone (a rebuild)."""
+        """Make `rows` the website's hourly rollups and their sums its daily ones, every
+        earlier row gone (a rebuild)."""
+        ...
+
+    async def forget(self, website_id: str, dimension: Dimension, key: str) -> None:
+        """Remove every row of one label or team (it was deleted: its conversations left it)."""
         ...
 
     async def facts(self, conversation_id: str) -> ConversationFacts | None: ...
@@ -51,12 +67,25 @@ class Reports(Protocol):
 
     async def session_starts(self, website_id: str) -> list[datetime]: ...
 
-    async def conversation_starts(self, website_id: str) -> list[tuple[str, datetime]]: ...
+    async def conversation_starts(self, website_id: str) -> list[tuple[str, datetime, Groups]]:
+        """(conversation id, created at, its current labels and team)."""
+        ...
 
-    async def messages_for_rebuild(
-        self, website_id: str
-    ) -> list[tuple[str, str, str | None, str, datetime]]:
+    async def messages_for_rebuild(self, website_id: str) -> list[MessageSource]:
         """(conversation id, author, operator id, type, created at) by conversation, then seq."""
+        ...
+
+    async def ratings_for_rebuild(
+        self, website_id: str
+    ) -> list[tuple[str, str | None, datetime, int]]:
+        """(conversation id, agent, resolved at, rating) of each rating kept (one per
+        resolution)."""
+        ...
+
+    async def conversation_sources(
+        self, conversation_id: str
+    ) -> tuple[list[MessageSource], list[Rating]]:
+        """One conversation's messages (as `messages_for_rebuild`) and ratings."""
         ...
 
     async def all_facts(self, website_id: str) -> list[ConversationFacts]: ...
