@@ -161,6 +161,52 @@ def test_p18_a_flood_is_challenged_then_blocked_and_the_block_decays(
     assert _open(harness, website_id, bots[1]).created
 
 
+def test_p18_sessions_writing_faster_than_people_type_get_their_network_challenged_then_blocked(
+    make_harness: Callable[..., tuple[Harness, str]], clock: ManualClock
+) -> None:
+    """A botnet spread thin (bench/botnet.py): each network opens a few sessions a minute, far
+    below the challenge rate, and each session writes a screenful at once. The message past the
+    session's burst is refused, and weighs as much as a wrong proof: after three such sessions
+    the network's new sessions must solve a challenge; left unanswered, it is blocked, its
+    existing sessions included. One person typing fast in another network is refused the
+    surplus and nothing more."""
+    harness, website_id = make_harness(
+        address_session_rate="60/m", message_rate="30/m", network_message_rate="600/m"
+    )
+    burst = 10  # 20 seconds' worth of 30 a minute
+    for n in range(3):
+        opened = _open(harness, website_id, f"198.51.100.{n + 1}")
+        for m in range(burst):
+            _say(harness, opened, m)
+        with pytest.raises(RateLimited):
+            _say(harness, opened, burst)
+        clock.advance(timedelta(seconds=20))
+    with pytest.raises(Challenged):
+        _open(harness, website_id, "198.51.100.50")
+    outcomes = []
+    for n in range(20):
+        try:
+            _open(harness, website_id, f"198.51.100.{60 + n}")
+            outcomes.append("session")
+        except Challenged:
+            outcomes.append("challenge")
+        except Forbidden:
+            outcomes.append("blocked")
+    assert "session" not in outcomes and outcomes[-1] == "blocked"
+    with pytest.raises(Forbidden):  # a session opened before the block writes no more
+        _say(harness, opened, burst + 1)
+
+    person = _open(harness, website_id, OFFICE)
+    for m in range(burst):
+        _say(harness, person, m)
+    with pytest.raises(RateLimited):
+        _say(harness, person, burst)
+    clock.advance(timedelta(seconds=2))  # the chatbox sends it again after `retry_after`
+    _say(harness, person, burst)
+    colleague, challenged = _open_as_a_browser(harness, website_id, "203.0.113.11")
+    assert colleague.created and not challenged
+
+
 def test_p18_a_proof_serves_one_session_of_its_own_network_while_fresh(
     make_harness: Callable[..., tuple[Harness, str]], clock: ManualClock
 ) -> None:

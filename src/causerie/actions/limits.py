@@ -5,7 +5,8 @@ counted through the `Counters` port: per process, or across nodes when Redis hol
 Each `Limit` names its setting (a rate) and how long a burst it takes (a window's worth of the
 rate: `120/m` lets 120 through at once, then 2 a second). Over a limit the caller gets
 `RateLimited` (HTTP 429 with `Retry-After`, or an `error` frame `rate_limited` with
-`retry_after`), the network's aggregate counts the refusal and its bot score rises (P18).
+`retry_after`), the network's aggregate counts the refusal and its bot score rises (P18) by the
+limit's `sign`: most by a session writing faster than a person types.
 A socket also has its own bucket per connection (`realtime/limits.py`).
 """
 
@@ -16,7 +17,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from causerie.actions.shield import note_limited
+from causerie.actions.shield import SCORE_FLOOD, SCORE_LIMITED, note_limited
 from causerie.domain.errors import RateLimited, Unavailable
 from causerie.domain.networks import network_of
 from causerie.runtime import Runtime
@@ -33,6 +34,7 @@ class Limit:
     burst_seconds: float  # the bucket holds this long's worth of the rate
     what: str  # "too many <what>"
     setting: str  # the setting that changes it, named in docs/settings.md
+    sign: float = SCORE_LIMITED  # how much a refusal raises the network's bot score
 
 
 SEND = Limit("send", lambda s: 2 * s.frame_rate, 1, "messages", "CAUSERIE_FRAME_RATE")
@@ -57,9 +59,15 @@ SESSIONS_BY_WEBSITE = Limit(
     "new chat sessions on this website",
     "CAUSERIE_WEBSITE_SESSION_RATE",
 )
-# A person writes a few messages in a row, not a screenful: bursts of 20 seconds' worth.
+# A person writes a few messages in a row, not a screenful: bursts of 20 seconds' worth. Past
+# that, the session writes faster than anyone types: a strong sign of a bot (SCORE_FLOOD).
 MESSAGES_BY_SESSION = Limit(
-    "messages:session", lambda s: s.message_rate, 20, "messages", "CAUSERIE_MESSAGE_RATE"
+    "messages:session",
+    lambda s: s.message_rate,
+    20,
+    "messages",
+    "CAUSERIE_MESSAGE_RATE",
+    SCORE_FLOOD,
 )
 MESSAGES_BY_NETWORK = Limit(
     "messages:network",
@@ -106,7 +114,7 @@ async def take(rt: Runtime, limit: Limit, who: str, ip: str | None = None) -> No
     if wait > 0:
         seconds = max(1, math.ceil(wait))
         if ip is not None:
-            await note_limited(rt, ip)
+            await note_limited(rt, ip, limit.sign)
         raise RateLimited(f"too many {limit.what}; try again in {seconds} seconds", seconds)
 
 

@@ -3,7 +3,8 @@
 Every count and score is keyed by the network's keyed hash (`domain.shield.network_key`), never
 an address. The defence keeps one bot score per network, which halves every
 `CAUSERIE_SHIELD_HALF_LIFE`: challenges left unanswered, wrong proofs, the honeypot, rate limits
-hit and conversations marked as spam raise it, solved challenges lower it. A network creating
+hit (a session writing faster than a person types most) and conversations marked as spam raise
+it, solved challenges lower it. A network creating
 more sessions than `CAUSERIE_SHIELD_CHALLENGE_RATE` (or with a score) must solve a proof of work
 per new session; at `CAUSERIE_SHIELD_BLOCK_SCORE` it is blocked until the score decays below it.
 A busy office behind one address solves its challenges (the chatbox does, unseen), so its score
@@ -42,7 +43,11 @@ SCORE_CHALLENGED = 1.0  # a challenge given (taken back when it is solved)
 SCORE_SOLVED = -1.0
 SCORE_BAD_PROOF = 2.0  # a wrong, stale or reused proof of work
 SCORE_HONEYPOT = 5.0
-SCORE_LIMITED = 0.5  # a request over a rate limit
+SCORE_LIMITED = 0.5  # a request over a rate limit a busy office may reach
+# A session writing faster than a person types (over its own burst of messages): no office
+# does that however many people it holds, and a bot spreading over many networks, each below
+# every rate a busy office reaches, does it in each session.
+SCORE_FLOOD = 2.0
 SCORE_SPAM = 5.0  # an agent marked a conversation of the network as spam
 SCORE_WHILE_BLOCKED = 0.1  # persisting while blocked keeps the block on
 SUSPECT = 0.25  # from this share of the block score on, every new session is challenged
@@ -183,10 +188,10 @@ async def raise_score(rt: Runtime, ip: str | None, add: float) -> float:
     return await _score(rt, ip, add)
 
 
-async def note_limited(rt: Runtime, ip: str) -> None:
-    """A request of `ip` went over a rate limit."""
+async def note_limited(rt: Runtime, ip: str, sign: float = SCORE_LIMITED) -> None:
+    """A request of `ip` went over a rate limit; `sign`: what that says of automation."""
     count(rt, ip, "limited")
-    await raise_score(rt, ip, SCORE_LIMITED)
+    await raise_score(rt, ip, sign)
 
 
 def _block_seconds(rt: Runtime, score: float) -> int:

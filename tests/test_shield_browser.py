@@ -1,0 +1,247 @@
+"""The shield page of the inbox (src/causerie/inbox/shield.js, P18), in headless Chromium against
+a real server: an admin named by CAUSERIE_SHIELD_ADMINS sees the networks by keyed hash (never an
+address), what was challenged and blocked, and the last 24 hours; adds and removes block rules of
+the website and server-wide, each refusing the chatbox while it holds; marks a conversation as
+spam and back, and blocks its visitor. An agent sees none of the admin parts. One server and one
+browser for the module; the traffic comes over HTTP through a trusted proxy (`X-Forwarded-For`).
+Only SQLite: the page does not depend on the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from causerie.actions.blocks import key_of
+from causerie.actions.websites import do_create_website
+from causerie.clock import ManualClock
+from causerie.domain.models import Actor, Role
+from causerie.domain.shield import network_label
+from causerie.settings import load_settings
+from tests.browser_support import (
+    CauserieServer,
+    NewContext,
+    Operator,
+    ThreadedHarness,
+    add_operator,
+)
+from tests.limits import RELAXED_LIMITS
+from tests.support import free_port
+
+pytest_plugins = ["tests.browser_support"]  # browser, new_context
+
+ORIGIN = "https://shop.example"
+VISITOR = "203.0.113.5"  # chats, and is marked as spam
+FLOOD = [f"198.51.100.{n}" for n in range(1, 31)]  # one network opening sessions, never solving
+BLOCK_SCORE = 20
+
+
+@dataclass
+class Env:
+    url: str
+    harness: ThreadedHarness
+    website_id: str
+    admin: Operator
+    agent: Operator
+    conversation_id: str
+    http: httpx.Client
+
+    def load(self, ip: str, agent: str = "Mozilla/5.0 Firefox/133") -> httpx.Response:
+        """The chatbox's first load, without a cookie, from `ip` behind the trusted proxy."""
+        return self.http.post(
+            f"/api/widget/v1/websites/{self.website_id}/session",
+            json={"page": {"url": f"{ORIGIN}/pricing"}},
+            headers={"Origin": ORIGIN, "X-Forwarded-For": ip, "User-Agent": agent},
+        )
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    folder = tmp_path_factory.mktemp("shield-page")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = load_settings(
+        environ={},
+        data_dir=str(folder / "data"),
+        database_url=f"sqlite:///{folder / 'causerie.db'}",
+        purge_interval="36500d",
+        public_url=url,
+        trusted_proxies="127.0.0.1",
+        shield_admins="ines@shop.example",
+        **{**RELAXED_LIMITS, "shield_challenge_rate": "3/m"},
+        shield_block_score=str(BLOCK_SCORE),
+    )
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    harness = ThreadedHarness(settings, clock)
+    shop = harness.run(do_create_website(harness.rt, Actor.cli(), "Demo shop", [ORIGIN]))
+    admin = add_operator(harness, "ines@shop.example", "Inès Laurent", [(shop.id, Role.ADMIN)])
+    agent = add_operator(harness, "camille@shop.example", "Camille Martin", [(shop.id, Role.AGENT)])
+    server = CauserieServer(settings, clock, port=port)
+    http = httpx.Client(base_url=url, timeout=10)
+    env = Env(url, harness, shop.id, admin, agent, "", http)
+    opened = env.load(VISITOR)
+    assert opened.status_code == 201, opened.text
+    said = http.post(
+        "/api/widget/v1/session/messages",
+        json={"client_id": "c1", "body": "Do you ship to Lyon?"},
+        headers={
+            "Authorization": f"Bearer {opened.json()['token']}",
+            "Origin": ORIGIN,
+            "X-Forwarded-For": VISITOR,
+        },
+    )
+    assert said.status_code == 201, said.text
+    env.conversation_id = said.json()["message"]["conversation_id"]
+    # The flood: the challenge rate's burst (3) gets sessions, then challenges left unanswered
+    # raise the network's score to the block score, then it is blocked.
+    statuses = [env.load(ip).status_code for ip in FLOOD]
+    assert statuses[:3] == [201] * 3 and 429 in statuses and statuses[-1] == 403, statuses
+    yield env
+    http.close()
+    server.stop()
+    harness.close()
+
+
+def signed_in(new_context: NewContext, env: Env, who: Operator) -> Page:
+    context = new_context()
+    login = context.request.post(
+        f"{env.url}/api/v1/auth/login", data={"email": who.email, "password": who.password}
+    )
+    assert login.ok, login.text()
+    return context.new_page()
+
+
+def _rules(page: Page, title_id: str) -> Any:
+    return page.locator(f"section[aria-labelledby='{title_id}']")
+
+
+def test_p18_an_admin_sees_the_networks_by_keyed_hash_and_what_was_challenged_and_blocked(
+    new_context: NewContext, env: Env
+) -> None:
+    page = signed_in(new_context, env, env.admin)
+    page.goto(env.url + "/app/#/shield")
+    networks = page.locator("#shield-networks")
+    expect(networks).to_be_visible()
+    flood = networks.locator("tbody tr", has_text=network_label(key_of(env.harness.rt, FLOOD[0])))
+    expect(flood).to_have_count(1)
+    cells = flood.locator("td")
+    # Loads, Sessions, Messages, Limited, Challenged, Blocked, Flagged, Score, State
+    loads, sessions, challenged, blocked = (cells.nth(i).inner_text() for i in (0, 1, 4, 5))
+    assert int(loads) == len(FLOOD) and int(sessions) == 3
+    assert int(challenged) >= BLOCK_SCORE and int(blocked) >= 1
+    assert float(cells.nth(7).inner_text()) >= BLOCK_SCORE
+    expect(cells.nth(8)).to_have_text("blocked")
+    visitor = networks.locator("tbody tr", has_text=network_label(key_of(env.harness.rt, VISITOR)))
+    expect(visitor.locator("td").nth(2)).to_have_text("1")  # its one message
+    expect(visitor.locator("td").nth(8)).to_have_text("")
+    # The last 24 hours: a chart and its table, whose hours add up to the traffic.
+    expect(page.locator("svg.shield-chart")).to_be_attached()
+    page.get_by_text("The figures per hour").click()
+    hours = page.locator("#shield-series tbody tr")
+    expect(hours).to_have_count(25)
+    loads_per_hour = [int(row.locator("td").nth(0).inner_text()) for row in hours.all()]
+    assert sum(loads_per_hour) == len(FLOOD) + 1
+    # No address anywhere on the page (P18).
+    text = page.locator("body").inner_text()
+    assert "198.51.100" not in text and VISITOR not in text
+    assert "198.51.100" not in page.content()
+
+
+def test_p18_an_admin_adds_and_removes_a_block_rule_of_the_website_and_a_server_wide_one(
+    new_context: NewContext, env: Env
+) -> None:
+    page = signed_in(new_context, env, env.admin)
+    page.goto(env.url + "/app/#/shield")
+    own = _rules(page, "rules-title")
+    expect(own.get_by_role("heading")).to_have_text("Block rules of Demo shop")
+    expect(own.get_by_text("No block rules.")).to_be_visible()
+    own.get_by_label("Kind").select_option("address")
+    own.get_by_label("Value").fill("192.0.2.10")
+    own.get_by_label("Reason").fill("insults")
+    own.get_by_role("button", name="Block").click()
+    row = own.locator("tbody tr", has_text="192.0.2.10")
+    expect(row).to_contain_text("insults")
+    expect(row).to_contain_text("never")
+    assert env.load("192.0.2.10").status_code == 403
+    assert env.load("100.64.1.11").status_code == 201  # another address
+
+    server = _rules(page, "server-rules-title")
+    expect(server.get_by_role("heading")).to_have_text("Server-wide block rules")
+    server.get_by_label("Kind").select_option("user_agent")
+    server.get_by_label("Value").fill("BadClient*")
+    server.get_by_label("Reason").fill("scraper")
+    server.get_by_label("Expires (optional)").fill("2099-01-31")
+    server.get_by_role("button", name="Block").click()
+    expect(server.locator("tbody tr", has_text="BadClient*")).to_contain_text("scraper")
+    assert env.load("100.64.2.12", agent="BadClient/2.0").status_code == 403
+    listed = page.context.request.get(f"{env.url}/api/v1/blocks").json()["blocks"]
+    assert [(b["value"], b["expires_at"][:4]) for b in listed] == [("BadClient*", "2099")]
+
+    # A wrong value is refused with the reason, and nothing is added.
+    own.get_by_label("Kind").select_option("network")
+    own.get_by_label("Value").fill("not a network")
+    own.get_by_label("Reason").fill("typo")
+    own.get_by_role("button", name="Block").click()
+    expect(page.locator("#toasts")).to_contain_text("not a network")
+    expect(own.locator("tbody tr")).to_have_count(1)
+
+    own.locator("tbody tr", has_text="192.0.2.10").get_by_role("button", name="Remove").click()
+    expect(own.get_by_text("No block rules.")).to_be_visible()
+    server.locator("tbody tr", has_text="BadClient*").get_by_role("button", name="Remove").click()
+    expect(server.get_by_text("No block rules.")).to_be_visible()
+    assert env.load("192.0.2.10").status_code == 201
+    assert env.load("100.64.3.13", agent="BadClient/2.0").status_code == 201
+
+
+def _in_spam(page: Page, env: Env) -> bool:
+    answer = page.context.request.get(
+        f"{env.url}/api/v1/websites/{env.website_id}/conversations?state=spam"
+    )
+    assert answer.ok, answer.text()
+    return env.conversation_id in [c["id"] for c in answer.json()["conversations"]]
+
+
+def test_p18_an_admin_marks_a_conversation_as_spam_and_back_and_blocks_its_visitor(
+    new_context: NewContext, env: Env
+) -> None:
+    page = signed_in(new_context, env, env.admin)
+    page.goto(f"{env.url}/app/#/c/{env.conversation_id}")
+    page.get_by_role("button", name="Mark as spam").click()
+    expect(page.locator("#toasts")).to_contain_text("Moved to spam")
+    assert _in_spam(page, env)
+    page.get_by_role("button", name="Not spam").click()
+    expect(page.locator("#toasts")).to_contain_text("Back in the inbox")
+    assert not _in_spam(page, env)
+
+    page.once("dialog", lambda dialog: dialog.accept("spam links"))
+    page.get_by_role("button", name="Block this visitor").click()
+    expect(page.locator("#toasts")).to_contain_text("Visitor blocked")
+    assert env.load(VISITOR).status_code == 403
+    page.goto(env.url + "/app/#/shield")
+    own = _rules(page, "rules-title")
+    row = own.locator("tbody tr", has_text="spam links")
+    expect(row).to_contain_text(VISITOR)  # the admin's own rule names what it blocks
+    row.get_by_role("button", name="Remove").click()
+    expect(own.get_by_text("No block rules.")).to_be_visible()
+    assert env.load(VISITOR).status_code == 201
+
+
+def test_p18_an_agent_sees_none_of_the_admin_parts(new_context: NewContext, env: Env) -> None:
+    page = signed_in(new_context, env, env.agent)
+    page.goto(env.url + "/app/#/shield")
+    expect(
+        page.get_by_text("Only the owners and admins of this website see and change its block")
+    ).to_be_visible()
+    expect(page.get_by_text("shown to the operators CAUSERIE_SHIELD_ADMINS names")).to_be_visible()
+    expect(page.locator("#shield-networks")).to_have_count(0)
+    expect(page.locator(".shield form")).to_have_count(0)
+    expect(page.get_by_role("button", name="Remove")).to_have_count(0)
+    # In a conversation, an agent may mark spam but not block the visitor.
+    page.goto(f"{env.url}/app/#/c/{env.conversation_id}")
+    expect(page.get_by_role("button", name="Mark as spam")).to_be_visible()
+    expect(page.get_by_role("button", name="Block this visitor")).to_be_hidden()
