@@ -1,6 +1,6 @@
 """Reports' storage layers (docs/reports.md "Speed"): histograms as integer rows, UTC days summed
 from their hours, and reports that read whole days from the daily layer giving the same figures
-as the hours alone, across daylight-saving changes and in half-hour zones; migration 0017."""
+as the hours alone, across daylight-saving changes and in half-hour zones; migration 0018."""
 
 from __future__ import annotations
 
@@ -211,7 +211,7 @@ def clock() -> ManualClock:
     return ManualClock(datetime(2026, 11, 10, tzinfo=UTC))
 
 
-# -- migration 0017 carries the JSON histograms over ---------------------------------------------
+# -- migration 0018 carries the JSON histograms over ---------------------------------------------
 
 
 @pytest.fixture
@@ -251,7 +251,7 @@ def _on(url: str, revision: str, *statements: str) -> None:
     asyncio.run(run())
 
 
-def test_0017_moves_json_histograms_to_bucket_rows_and_sums_the_days(empty_url: str) -> None:
+def test_0018_moves_json_histograms_to_bucket_rows_and_sums_the_days(empty_url: str) -> None:
     counts = "0, 0, 1, 0, 2, 1, 0, 0"
     _on(
         empty_url,

@@ -15,7 +15,7 @@ const PRESETS = [[7, "reports.days"], [30, "reports.days"], [90, "reports.days"]
 /** `by`: "" (agents only), "label" or "team": the breakdown shown under the agents.
  * @type {{from: string, to: string, tz: string, by: string}} */
 const period = { from: "", to: "", tz: "", by: "" };
-const BREAKDOWNS = [["", "Agents only"], ["label", "Labels"], ["team", "Teams"]];
+const BREAKDOWNS = [["", "reports.agentsOnly"], ["label", "reports.labels"], ["team", "reports.teams"]];
 
 /** @param {string} tag @param {Record<string, string | number>} attrs @param {...Node} children */
 function svg(tag, attrs = {}, ...children) {
@@ -70,19 +70,14 @@ export function renderReports(container) {
   const to = el("input", { type: "date", id: "report-to", value: period.to, required: true });
   const tz = el("input", { type: "text", id: "report-tz", value: period.tz, size: "18", spellcheck: "false" });
   const by = el("select", { id: "report-by" },
-    ...BREAKDOWNS.map(([value, text]) => el("option", { value, text, selected: value === period.by })));
+    ...BREAKDOWNS.map(([value, key]) => el("option", { value, text: t(key), selected: value === period.by })));
   const results = el("div", { class: "report-results", "aria-live": "polite" });
   const form = el("form", { class: "report-period", "aria-label": t("reports.period") },
     el("label", { for: "report-from", text: t("reports.from") }), from,
     el("label", { for: "report-to", text: t("reports.to") }), to,
     el("label", { for: "report-tz", text: t("reports.timeZone") }), tz,
+    el("label", { for: "report-by", text: t("reports.breakdown") }), by,
     el("button", { type: "submit", class: "button primary", text: t("reports.show") }),
-  const form = el("form", { class: "report-period", "aria-label": "Period" },
-    el("label", { for: "report-from", text: "From" }), from,
-    el("label", { for: "report-to", text: "To" }), to,
-    el("label", { for: "report-tz", text: "Time zone" }), tz,
-    el("label", { for: "report-by", text: "Breakdown" }), by,
-    el("button", { type: "submit", class: "button primary", text: "Show" }),
     ...PRESETS.map(([days, label]) => el("button", {
       type: "button", class: "button subtle small", text: tn(label, days === 365 ? 12 : days),
       onclick: () => { lastDays(Number(days)); from.value = period.from; to.value = period.to; load(); },
@@ -121,7 +116,7 @@ async function groupNames(websiteId, by) {
   if (by === "label") return new Map((await ensureLabels(websiteId)).map((l) => [l.id, l.name]));
   if (by !== "team") return new Map();
   const found = await api.get(`/websites/${encodeURIComponent(websiteId)}/teams`);
-  return new Map((found.teams || []).map((/** @type {any} */ t) => [t.id, t.name]));
+  return new Map((found.teams || []).map((/** @type {any} */ team) => [team.id, team.name]));
 }
 
 /** @param {string} websiteId */
@@ -146,12 +141,9 @@ function change(now, before) {
   return t("reports.versusPrevious", { change: (percent / 100).toLocaleString(currentLanguage(), { style: "percent", signDisplay: "always" }) });
 }
 
-/** @param {HTMLElement} results @param {any} report */
-function show(results, report) {
-  const totals = report.totals;
 /** @param {HTMLElement} results @param {any} report @param {Map<string, string>} names */
 function show(results, report, names) {
-  const t = report.totals;
+  const totals = report.totals;
   const p = report.previous.totals;
   const cards = [
     [t("reports.conversations"), totals.conversations_started, p.conversations_started],
@@ -176,9 +168,9 @@ function show(results, report, names) {
     barChart(t("reports.conversationsStartedPerDay"), report.days, "conversations_started", (v) => number(v)),
     barChart(t("reports.firstResponseMedianPer"), report.days, "first_response_median", duration),
     heatmap(report.heatmap),
-    figuresTable("Agents", report.agents, (a) => operatorName(a.operator_id) || a.operator_id),
-    ...(report.labels ? [figuresTable("Labels", report.labels, (l) => names.get(l.label_id) || l.label_id)] : []),
-    ...(report.teams ? [figuresTable("Teams", report.teams, (t) => names.get(t.team_id) || t.team_id)] : []));
+    figuresTable("agents", report.agents, (a) => operatorName(a.operator_id) || a.operator_id),
+    ...(report.labels ? [figuresTable("labels", report.labels, (l) => names.get(l.label_id) || l.label_id)] : []),
+    ...(report.teams ? [figuresTable("teams", report.teams, (team) => names.get(team.team_id) || team.team_id)] : []));
 }
 
 /** A bar per day, then the same numbers as a table.
@@ -232,38 +224,31 @@ function heatmap(grid) {
     el("details", {}, el("summary", { text: t("reports.dataTable") }), table));
 }
 
-/** @param {any[]} agents */
-function agentsTable(agents) {
-  const rows = agents.map((a) => el("tr", {},
-    el("th", { scope: "row", text: operatorName(a.operator_id) || a.operator_id }),
-    el("td", { text: number(a.messages_operator) }),
-    el("td", { text: number(a.conversations_resolved) }),
-    el("td", { text: duration(a.first_response_median) }),
-    el("td", { text: duration(a.resolution_median) }),
-    el("td", { text: a.ratings_count ? number(a.ratings_average) : "–" })));
-  return el("section", { class: "report-agents", "aria-labelledby": "report-agents-title" },
-    el("h2", { id: "report-agents-title", text: t("reports.agents") }),
-    agents.length ? el("table", { class: "report-table" },
-      el("thead", {}, el("tr", {}, ...[t("reports.agent"), t("reports.messages"), t("reports.resolved"), t("reports.firstResponseMedian"), t("reports.resolutionMedian"), t("reports.rating")]
-        .map((text) => el("th", { scope: "col", text })))),
-      el("tbody", {}, ...rows)) : el("p", { class: "muted", text: t("reports.noAgentActivityIn") }));
+const TABLES = {
+  agents: { title: "reports.agents", first: "reports.agent", none: "reports.noAgentActivityIn" },
+  labels: { title: "reports.labels", first: "reports.label", none: "reports.noLabelActivityIn" },
+  teams: { title: "reports.teams", first: "reports.team", none: "reports.noTeamActivityIn" },
+};
+
 /** A table of figures per agent, label or team (an agent starts no conversation: no column).
- * @param {string} title @param {any[]} rows @param {(row: any) => string} nameOf */
-function figuresTable(title, rows, nameOf) {
-  const id = `report-${title.toLowerCase()}-title`;
-  const started = title !== "Agents";
+ * @param {"agents" | "labels" | "teams"} kind @param {any[]} rows @param {(row: any) => string} nameOf */
+function figuresTable(kind, rows, nameOf) {
+  const words = TABLES[kind];
+  const id = `report-${kind}-title`;
+  const started = kind !== "agents";
   const body = rows.map((r) => el("tr", {},
     el("th", { scope: "row", text: nameOf(r) }),
-    started ? el("td", { text: String(r.conversations_started) }) : null,
-    el("td", { text: String(r.messages_operator) }),
-    el("td", { text: String(r.conversations_resolved) }),
+    started ? el("td", { text: number(r.conversations_started) }) : null,
+    el("td", { text: number(r.messages_operator) }),
+    el("td", { text: number(r.conversations_resolved) }),
     el("td", { text: duration(r.first_response_median) }),
     el("td", { text: duration(r.resolution_median) }),
-    el("td", { text: r.ratings_count ? String(r.ratings_average) : "–" })));
-  const head = [title.replace(/s$/, ""), ...(started ? ["Conversations"] : []), "Agent messages", "Resolved", "First response (median)", "Resolution (median)", "Rating"];
-  return el("section", { class: `report-${title.toLowerCase()}`, "aria-labelledby": id },
-    el("h2", { id, text: title }),
+    el("td", { text: r.ratings_count ? number(r.ratings_average) : "–" })));
+  const head = [t(words.first), ...(started ? [t("reports.conversations")] : []), t("reports.agentMessages"),
+    t("reports.resolved"), t("reports.firstResponseMedian"), t("reports.resolutionMedian"), t("reports.rating")];
+  return el("section", { class: `report-${kind}`, "aria-labelledby": id },
+    el("h2", { id, text: t(words.title) }),
     rows.length ? el("table", { class: "report-table" },
       el("thead", {}, el("tr", {}, ...head.map((text) => el("th", { scope: "col", text })))),
-      el("tbody", {}, ...body)) : el("p", { class: "muted", text: `No ${title.toLowerCase()} activity in this period.` }));
+      el("tbody", {}, ...body)) : el("p", { class: "muted", text: t(words.none) }));
 }

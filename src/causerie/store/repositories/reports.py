@@ -9,19 +9,12 @@ row both count and nothing is read back.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Mapping
-from datetime import datetime
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, text, update
-from collections.abc import Collection
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
-from typing import Any
-
 from sqlalchemy import Table, bindparam, delete, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 
 from causerie.domain.reports import (
     COUNTS,
@@ -104,35 +97,21 @@ def _save_facts(insert: Any) -> Prepared:
 
 
 @cache
-def _upserts(dialect: str) -> tuple[Prepared, Prepared]:
-    """(add to an hour's counts, save a conversation's facts) on `dialect`, built at first use."""
+def _adds(dialect: str) -> tuple[Prepared, Prepared, Prepared, Prepared]:
+    """(add to an hour's counts, to a day's, to an hour's buckets, to a day's) on `dialect`,
+    built at first use (the PostgreSQL dialect is imported only for a PostgreSQL store)."""
     insert = dialect_insert(dialect)
-    return _add(insert), _save_facts(insert)
-
-
-_SET_HISTOGRAMS = Prepared(
-    update(report_hours)
-    .where(_WHERE_ROW)
-    .values(first_response=bindparam("fr"), resolution=bindparam("rs"))
-)
-_HOURS = (
-    select(
-        report_hours.c.dimension,
-        report_hours.c.key,
-        report_hours.c.hour,
-        *(report_hours.c[name] for name in COUNTS),
-        *(report_hours.c[name] for name in DURATIONS),
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
-_ADD = {
-    dialect: (
+    return (
         _add_counts(insert, report_hours, "hour"),
         _add_counts(insert, report_days, "day"),
         _add_bucket(insert, report_hour_buckets, "hour"),
         _add_bucket(insert, report_day_buckets, "day"),
     )
-    for dialect, insert in _INSERTS.items()
-}
-_SAVE_FACTS = {dialect: _save_facts(insert) for dialect, insert in _INSERTS.items()}
+
+
+@cache
+def _saves_facts(dialect: str) -> Prepared:
+    return _save_facts(dialect_insert(dialect))
 
 
 def _range(table: Table, at: str) -> Any:
@@ -171,23 +150,7 @@ class SqlReports(SqlRepository):
     __slots__ = ()
 
     async def add(self, website_id: str, row: HourRow) -> None:
-        params = {"w": website_id, "d": row.dimension.value, "k": row.key, "h": row.hour}
-        counts = {f"n_{name}": row.counts.get(name, 0) for name in COUNTS}
-        await self._db.write(_upserts(self._db.dialect)[0], {**params, **counts})
-        if not any(row.durations.values()):
-            return
-        found = await self._db.fetch_one(_HISTOGRAMS, params)
-        assert found is not None
-        merged: dict[str, dict[str, int]] = {}
-        for at, name in enumerate(DURATIONS):
-            hist = Counter(_histogram_in(found[at]))
-            hist.update(row.durations.get(name, {}))
-            merged[name] = _histogram_out(hist)
-        await self._db.write(
-            _SET_HISTOGRAMS,
-            {**params, "fr": merged["first_response"], "rs": merged["resolution"]},
-        )
-        hour_counts, day_counts, hour_bucket, day_bucket = _ADD[self._db.dialect]
+        hour_counts, day_counts, hour_bucket, day_bucket = _adds(self._db.dialect)
         key = {"w": website_id, "d": row.dimension.value, "k": row.key}
         at = {"hour": row.hour, "day": utc_day(row.hour)}
         if any(row.counts.values()):
@@ -339,7 +302,7 @@ class SqlReports(SqlRepository):
 
     async def save_facts(self, facts: ConversationFacts) -> None:
         await self._db.write(
-            _upserts(self._db.dialect)[1],
+            _saves_facts(self._db.dialect),
             {name: getattr(facts, name) for name in _FACT_COLUMNS},
         )
 

@@ -5,8 +5,8 @@
 `report_day_buckets` hold the same per UTC day. Existing rows are carried over: each hour's JSON
 histogram becomes its bucket rows, and the days are the sums of their hours.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-06
 """
 
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
