@@ -35,6 +35,7 @@ FOUNDATION = (
     "private_files",
     "images",
     "plugins",
+    "lazy_imports",
 )
 ADAPTERS = (
     "store",

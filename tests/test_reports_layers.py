@@ -22,7 +22,8 @@ from causerie.actions.reports import get_report
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor
 from causerie.domain.reports import Dimension, HourRow, Period, bucket, percentile, plan_days
-from causerie.store.database import postgres_engine, sqlite_engine
+from causerie.store.database import sqlite_engine
+from causerie.store.postgres import postgres_engine
 from causerie.store.migrate import alembic_config, upgrade
 from causerie.store.schema import report_days
 from tests.conftest import Harness, Site
