@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import JSON, Executable, Result, Row
+from sqlalchemy import JSON, Executable, Result, Row, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from causerie.store.types import UTCDateTime
@@ -155,6 +155,10 @@ class Db:
     async def write_many(self, prepared: Prepared, params: list[dict[str, Any]]) -> None:
         await self._run(prepared.stmt, params)
 
+    async def control(self, sql: str) -> None:
+        """A statement of transaction control (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`)."""
+        await self._run(text(sql), None)
+
 
 class SqliteDb(Db):
     """`Db` on SQLite: prepared statements run on the driver's connection (`raw`), under the
@@ -185,6 +189,9 @@ class SqliteDb(Db):
     async def write_many(self, prepared: Prepared, params: list[dict[str, Any]]) -> None:
         driver = prepared.for_driver()
         self._raw.executemany(driver.sql, [driver.args(p) for p in params])
+
+    async def control(self, sql: str) -> None:
+        self._raw.execute(sql).close()
 
 
 class SqlRepository:
