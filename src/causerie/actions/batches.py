@@ -82,11 +82,17 @@ class Batcher:
                 # The first thing once committed: each caller resumes (its ack is sent) before
                 # the parts' own callbacks publish their events, as an unbatched send would.
                 tx.on_commit(lambda: _settle_all(batch, outcomes))
-                for waiting in batch:
-                    outcomes.append(await self._run_part(tx, waiting))
+                if len(batch) == 1 and not batch[0].future.done():
+                    # Alone: its failure is the transaction's, no savepoint needed.
+                    self.parts += 1
+                    outcomes.append((True, await batch[0].part(tx)))
+                else:
+                    for waiting in batch:
+                        outcomes.append(await self._run_part(tx, waiting))
         except Exception as exc:
             # Nothing of the batch committed: a part that failed on its own says why, every
-            # other one gets the transaction's error (a full disk, a lost connection).
+            # other one gets the transaction's error (a full disk, a lost connection, or the
+            # error of a part that ran alone).
             for at, waiting in enumerate(batch):
                 ok, value = outcomes[at] if at < len(outcomes) else (True, None)
                 _settle(waiting.future, False, exc if ok or value is None else value)

@@ -33,10 +33,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from causerie.domain.errors import Conflict
 from causerie.private_files import make_private_database
 from causerie.store.db import Db, Params, SqliteDb
-from causerie.store.failures import is_unique_clash
+from causerie.store.failures import clash, is_unique_clash
 from causerie.store.search_indexes import SearchIndexKeeper
 from causerie.store.sqlite_readers import SQLITE_READERS, SqliteReaders
 from causerie.store.tx import Repositories, SqlTx
@@ -211,7 +210,7 @@ class SqliteStore:
                 self._raw.execute("ROLLBACK TO causerie_member")
                 self._raw.execute("RELEASE causerie_member")
                 if is_unique_clash(exc):
-                    raise _clash() from exc
+                    raise clash() from exc
                 raise
             self._raw.execute("RELEASE causerie_member")
         finally:
@@ -400,7 +399,7 @@ class PostgresStore:
                 yield tx
         except Exception as exc:
             if is_unique_clash(exc):
-                raise _clash() from exc
+                raise clash() from exc
             raise
         tx.committed()
 
@@ -424,13 +423,6 @@ class PostgresStore:
 
     async def close(self) -> None:
         await self.engine.dispose()
-
-
-def _clash() -> Conflict:
-    """A unique key another writer took between this transaction's check and its write: nothing
-    was changed, and trying again sees the other's row (docs/api.md, "Errors")."""
-    log.info("a transaction lost a race for a unique key; answered 409 conflict")
-    return Conflict("another change to the same thing happened at the same time; try again")
 
 
 def open_store(url: str) -> SqliteStore | PostgresStore:

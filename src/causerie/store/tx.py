@@ -32,6 +32,7 @@ from causerie.domain.repositories.teams import Teams
 from causerie.domain.repositories.webhooks import Webhooks
 from causerie.domain.repositories.websites import Websites
 from causerie.store.db import Db
+from causerie.store.failures import clash, is_unique_clash
 from causerie.store.repositories.api_tokens import SqlApiTokens
 from causerie.store.repositories.audit import SqlAudit
 from causerie.store.repositories.conversations import SqlConversations
@@ -174,6 +175,8 @@ class SqlTx:
                 await self.db.control("RELEASE SAVEPOINT causerie_part")
             except Exception as lost:
                 raise TransactionLost(f"the transaction was lost: {exc!r}") from lost
+            if is_unique_clash(exc):
+                raise clash() from exc  # as a transaction of its own would say
             raise
         await self.db.control("RELEASE SAVEPOINT causerie_part")
 
