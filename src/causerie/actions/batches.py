@@ -70,8 +70,11 @@ class Batcher:
                 del waiting[: self._limit]
                 await self._store(store, batch)
         finally:
-            # No await between the last look at `waiting` and here: no part is left behind.
+            # No await between the last look at `waiting` and here: no part is left behind,
+            # unless the drain itself was cancelled (the server stopping): its callers are too.
             del self._lanes[key]
+            for left in waiting:
+                left.future.cancel()
 
     async def _store(self, store: Store, batch: list[_Waiting]) -> None:
         # Each part's outcome: (True, its result) or (False, its own error).
@@ -97,6 +100,10 @@ class Batcher:
                 ok, value = outcomes[at] if at < len(outcomes) else (True, None)
                 _settle(waiting.future, False, exc if ok or value is None else value)
             return
+        except BaseException:  # cancelled: so are the callers still waiting on this batch
+            for waiting in batch:
+                waiting.future.cancel()
+            raise
         _settle_all(batch, outcomes)  # settled already, unless the store runs no callbacks
 
     async def _run_part(self, tx: Tx, waiting: _Waiting) -> tuple[bool, Any]:
