@@ -48,6 +48,11 @@ from bench.servers import (
 )
 
 RELAY_RATIO = 0.5  # relayed messages/s, as a share of the echo server's round trips/s
+FLOOR_RATIO = 0.5  # relayed messages/s, as a share of the relay floor's (issue 19)
+# The 20-senders shape: 20 sockets each sending a message.send as soon as the last one is acked.
+# Matrix Synapse's published figure for it is 106 messages/s; the target is 50 times that.
+SENDERS = 20
+SENDERS_TARGET = 50 * 106
 SOCKET_RATIO = 1.5  # KB per idle visitor socket, at most this many times the echo's
 AGENT_EMAIL = "bench-agent@shop.example"
 OPEN_CONCURRENCY = 200
@@ -162,6 +167,7 @@ class RelayRun:
     count: int
     errors: int
     server_cpu: float = 0.0  # the server's CPU seconds per second of the run (1.0 = its core)
+    acked: float = 0.0  # message.ack frames received per second (senders' view)
 
 
 @dataclass
@@ -185,6 +191,7 @@ class RelayResult:
     echo: RelayCase = field(default_factory=RelayCase)
     floor: RelayCase = field(default_factory=RelayCase)
     relay: RelayCase = field(default_factory=RelayCase)
+    senders: RelayCase = field(default_factory=RelayCase)  # Causerie, SENDERS sockets
 
     @property
     def ratio(self) -> float:
@@ -253,6 +260,7 @@ async def _relay_run(
     sent_at: dict[str, float] = {}
     latencies: list[float] = []
     errors = 0
+    acked = 0
     stop = asyncio.Event()
 
     async def agent_reader() -> None:
@@ -269,7 +277,7 @@ async def _relay_run(
                     latencies.append(time.perf_counter() - at)
 
     async def visitor(n: int, conn: ClientConnection, until: float) -> None:
-        nonlocal errors
+        nonlocal errors, acked
         i = 0
         while time.monotonic() < until:
             client_id = f"{tag}-{n}-{i}"
@@ -284,6 +292,7 @@ async def _relay_run(
                     left = deadline - time.monotonic()
                     frame = json.loads(await asyncio.wait_for(conn.recv(), max(left, 0.001)))
                     if frame.get("type") == "message.ack" and frame.get("client_id") == client_id:
+                        acked += 1
                         break
                     if frame.get("type") == "error":
                         raise RuntimeError(str(frame))
@@ -298,6 +307,7 @@ async def _relay_run(
         await asyncio.gather(*(visitor(n, c, start + seconds) for n, c in enumerate(visitors)))
         elapsed = time.monotonic() - start
         cpu = cpu_seconds(pid) - cpu
+        acked_rate = acked / elapsed
         # The last messages' created frames: wait for them briefly.
         for _ in range(200):
             if not sent_at:
@@ -316,6 +326,7 @@ async def _relay_run(
         len(latencies),
         errors + len(sent_at),
         cpu / elapsed,
+        acked_rate,
     )
 
 
@@ -327,17 +338,22 @@ def _relay_runs(
     website_id: str,
     cfg: BenchConfig,
     seconds: float,
+    tag: str = "",
 ) -> None:
+    """`tag`: new client_ids for a second case on the same server (a client_id sent again
+    stores nothing)."""
+    port, pid = server.port, server.pid
     with load_core():
-        uvloop.run(_relay_run(server.port, server.pid, tokens, agent_token, website_id, 1.0, "w"))
+        uvloop.run(_relay_run(port, pid, tokens, agent_token, website_id, 1.0, f"{tag}w"))
         for run in range(cfg.runs):
             one = uvloop.run(
-                _relay_run(
-                    server.port, server.pid, tokens, agent_token, website_id, seconds, f"r{run}"
-                )
+                _relay_run(port, pid, tokens, agent_token, website_id, seconds, f"{tag}r{run}")
             )
             case.runs.append(one)
-            progress(f"relay: {server.kind} run {run + 1}: {one.rate:,.0f}/s")
+            progress(
+                f"relay: {server.kind} ({len(tokens)} senders) run {run + 1}: "
+                f"{one.rate:,.0f}/s relayed, {one.acked:,.0f}/s acked"
+            )
 
 
 def run_relay(cfg: BenchConfig, clients: int = 50) -> RelayResult:
@@ -359,6 +375,11 @@ def run_relay(cfg: BenchConfig, clients: int = 50) -> RelayResult:
     with Server("causerie", cfg.log("relay-causerie"), env) as causerie:
         tokens = [causerie.open_session(site.website_id)["token"] for _ in range(clients)]
         _relay_runs(result.relay, causerie, tokens, agent_token, site.website_id, cfg, seconds)
+        # The 20-senders shape on the same server: acked messages per second.
+        senders = tokens[:SENDERS]
+        _relay_runs(
+            result.senders, causerie, senders, agent_token, site.website_id, cfg, seconds, "s"
+        )
     return result
 
 
@@ -606,10 +627,23 @@ def render_sockets(
                 f"{_us_each(case)} | {case.capacity():,.0f} | "
                 f"{_runs([r.rate for r in case.runs])} | {sum(r.errors for r in case.runs)} |"
             )
+        senders = relay.senders
+        acked = senders.median("acked")
+        floor_share = relay.share(relay.relay, relay.floor)
         lines += [
+            "",
+            f"The {SENDERS}-senders shape, Causerie, the same server: {acked:,.0f} acked "
+            f"message.send per second (runs: {_runs([r.acked for r in senders.runs])}), "
+            f"server CPU {senders.median('server_cpu'):.0%}, "
+            f"{senders.median('server_cpu') / acked * 1e6 if acked else 0:,.0f} us each, "
+            f"p99 to the agent {senders.median('p99_ms'):.1f} ms.",
             "",
             f"Target: relay >= {RELAY_RATIO:.0%} of the echo rate: "
             f"**{verdict[relay.ratio >= RELAY_RATIO]}** ({relay.ratio:.1%}).",
+            f"Target: relay >= {FLOOR_RATIO:.0%} of the floor's rate: "
+            f"**{verdict[floor_share >= FLOOR_RATIO]}** ({floor_share:.1%}).",
+            f"Target: {SENDERS} senders >= {SENDERS_TARGET:,} acked messages/s (50x Synapse's "
+            f"106): **{verdict[acked >= SENDERS_TARGET]}** ({acked:,.0f}/s).",
             "",
             "Per second of the server's CPU (what each server reaches with its core to itself, "
             "whatever the load generator manages): Causerie "

@@ -23,8 +23,8 @@ from causerie.clock import ManualClock
 from causerie.domain.models import Actor
 from causerie.domain.reports import Dimension, HourRow, Period, bucket, percentile, plan_days
 from causerie.store.database import sqlite_engine
-from causerie.store.postgres import postgres_engine
 from causerie.store.migrate import alembic_config, upgrade
+from causerie.store.postgres import postgres_engine
 from causerie.store.schema import report_days
 from tests.conftest import Harness, Site
 from tests.support import empty_database, is_sqlite

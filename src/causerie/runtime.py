@@ -13,6 +13,7 @@ from causerie.domain.mail import Mailer
 from causerie.domain.models import Website
 from causerie.domain.ports import (
     Aggregates,
+    Batches,
     Counters,
     FileStore,
     Hub,
@@ -42,6 +43,7 @@ class Runtime:
     outbound: Outbound
     plugins: Plugins
     aggregates: Aggregates
+    batches: Batches  # message sends of one website stored and committed together
     websites: TtlCache[str, Website] = field(
         default_factory=lambda: ttl_cache(WEBSITE_CACHE_SECONDS)
     )

@@ -12,6 +12,7 @@ import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from causerie.actions.batches import Batcher
 from causerie.actions.shield import flushed
 from causerie.aggregates import open_aggregates
 from causerie.broker import open_broker
@@ -82,6 +83,7 @@ def build_runtime(settings: Settings, clock: Clock, plugins: Plugins | None = No
         outbound=open_outbound(settings),
         plugins=load_plugins() if plugins is None else plugins,
         aggregates=open_aggregates(settings.redis_url, store, settings.shield_retention, clock),
+        batches=Batcher(),
     )
 
 
@@ -93,6 +95,7 @@ async def start_runtime(rt: Runtime) -> None:
 async def close_runtime(rt: Runtime) -> None:
     """Let published events leave, then close every adapter (each even if another fails)."""
     await flushed()  # the shield's counts under way
+    await rt.batches.idle()  # the batches of messages under way commit (or fail) first
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(rt.store.close)
         stack.push_async_callback(rt.plugins.drain)

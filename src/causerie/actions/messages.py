@@ -87,26 +87,47 @@ async def do_send_visitor_message(
     """The HTTP path: the visitor is found from their bearer token."""
     message_type = check_message(client_id, body, type_, frozenset({MessageType.TEXT}))
     await check_send_rate(rt, f"visitor:{token}")
-    async with rt.store.transaction() as tx:
+    async with rt.store.read() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
-        conversation = await tx.conversations.get_by_session(session.id)
-        return await do_store_message(
-            rt, tx, session, conversation, None, message_type, body, client_id
-        )
+    return await _send_as_session(rt, session.id, session.website_id, message_type, body, client_id)
 
 
 async def do_send_session_message(
-    rt: Runtime, session_id: str, *, client_id: str, body: str, type_: str = "text"
+    rt: Runtime,
+    session_id: str,
+    *,
+    client_id: str,
+    body: str,
+    type_: str = "text",
+    website_id: str | None = None,
 ) -> Sent:
-    """The WebSocket path: the socket authenticated the session; it may have been deleted since."""
+    """The WebSocket path: the socket authenticated the session; it may have been deleted since.
+    `website_id`: the session's website, when the caller knows it (else it is read)."""
     message_type = check_message(client_id, body, type_, frozenset({MessageType.TEXT}))
-    async with rt.store.transaction() as tx:
+    if website_id is None:
+        async with rt.store.read() as tx:
+            session = await tx.sessions.get(session_id)
+        website_id = session.website_id if session is not None else ""
+    return await _send_as_session(rt, session_id, website_id, message_type, body, client_id)
+
+
+async def _send_as_session(
+    rt: Runtime,
+    session_id: str,
+    website_id: str,
+    message_type: MessageType,
+    body: str,
+    client_id: str,
+) -> Sent:
+    async def part(tx: Tx) -> Sent:
         session, conversation = await tx.sessions.get_with_conversation(session_id)
         if session is None:
             raise Unauthenticated("this session no longer exists", "invalid_session")
         return await do_store_message(
             rt, tx, session, conversation, None, message_type, body, client_id
         )
+
+    return await rt.batches.run(rt.store, website_id, part)
 
 
 async def do_send_operator_message(
@@ -119,33 +140,66 @@ async def do_send_operator_message(
     session_id: str | None = None,
     conversation_id: str | None = None,
     over_http: bool = False,
+    website_id: str | None = None,
 ) -> Sent:
     """An operator writes to a conversation, or to a session (starting its conversation).
-    `over_http`: counted against the operator's HTTP send rate (a socket has its own)."""
+    `over_http`: counted against the operator's HTTP send rate (a socket has its own).
+    `website_id`: the website the conversation most likely belongs to (an agent socket's), the
+    batch it joins (`actions/batches.py`); read when not given. Access is checked either way."""
     allowed = frozenset({MessageType.TEXT, MessageType.NOTE})
     message_type = check_message(client_id, body, type_, allowed)
     if over_http:
         await check_send_rate(rt, f"operator:{actor.operator_id or actor.kind}")
-    async with rt.store.transaction() as tx:
-        conversation: Conversation | None = None
+    if website_id is None:
+        website_id = await _website_of(rt, conversation_id, session_id)
+
+    async def part(tx: Tx) -> Sent:
+        return await _store_operator_message(
+            rt, tx, actor, message_type, body, client_id, session_id, conversation_id
+        )
+
+    return await rt.batches.run(rt.store, website_id, part)
+
+
+async def _website_of(rt: Runtime, conversation_id: str | None, session_id: str | None) -> str:
+    """The website of a conversation or session: "" when there is none (the send says so)."""
+    async with rt.store.read() as tx:
         if conversation_id is not None:
             conversation = await tx.conversations.get(conversation_id)
-            if conversation is None:
-                raise NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
-            session_id = conversation.session_id
+            return conversation.website_id if conversation is not None else ""
         session = await tx.sessions.get(session_id) if session_id else None
-        if conversation_id is not None:
-            missing = NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
-        else:
-            missing = NotFound(f"no session {session_id!r}", "session_not_found")
-        if session is None:
-            raise missing
-        await check_role(tx, actor, session.website_id, ANY_ROLE, Scope.WRITE, missing=missing)
+        return session.website_id if session is not None else ""
+
+
+async def _store_operator_message(
+    rt: Runtime,
+    tx: Tx,
+    actor: Actor,
+    message_type: MessageType,
+    body: str,
+    client_id: str,
+    session_id: str | None,
+    conversation_id: str | None,
+) -> Sent:
+    conversation: Conversation | None = None
+    if conversation_id is not None:
+        conversation = await tx.conversations.get(conversation_id)
         if conversation is None:
-            conversation = await tx.conversations.get_by_session(session.id)
-        return await do_store_message(
-            rt, tx, session, conversation, actor.operator_id, message_type, body, client_id
-        )
+            raise NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
+        session_id = conversation.session_id
+    session = await tx.sessions.get(session_id) if session_id else None
+    if conversation_id is not None:
+        missing = NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
+    else:
+        missing = NotFound(f"no session {session_id!r}", "session_not_found")
+    if session is None:
+        raise missing
+    await check_role(tx, actor, session.website_id, ANY_ROLE, Scope.WRITE, missing=missing)
+    if conversation is None:
+        conversation = await tx.conversations.get_by_session(session.id)
+    return await do_store_message(
+        rt, tx, session, conversation, actor.operator_id, message_type, body, client_id
+    )
 
 
 async def do_store_message(

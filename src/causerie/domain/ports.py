@@ -6,10 +6,10 @@ are dropped if it rolls back: that is where events are published (docs/architect
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Collection
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from causerie.domain.events import Envelope
 from causerie.domain.files import StoredFile
@@ -40,6 +40,14 @@ from causerie.domain.repositories.teams import Teams
 from causerie.domain.repositories.webhooks import Webhooks
 from causerie.domain.repositories.websites import Websites
 from causerie.domain.webhooks import Answer
+
+T = TypeVar("T")
+
+
+class TransactionLost(Exception):
+    """A part of a transaction failed and could not be undone alone (`Tx.savepoint`): the
+    database dropped the whole transaction (SQLite does on a full disk), so nothing of it will
+    commit. Raised from the error that caused it."""
 
 
 class Tx(Protocol):
@@ -73,6 +81,26 @@ class Tx(Protocol):
     reports: Reports
 
     def on_commit(self, callback: Callable[[], None]) -> None: ...
+
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """A part of the transaction undone alone if it raises: its writes and its `on_commit`
+        callbacks are dropped, the exception goes on, and the transaction stays usable."""
+        ...
+
+
+class Batches(Protocol):
+    """Writes of one lane (a website) that arrive together, run in one transaction and
+    committed once (actions/batches.py `Batcher`, docs/realtime.md "Durability and group
+    commit")."""
+
+    async def run(self, store: Store, lane: str, part: Callable[[Tx], Awaitable[T]]) -> T:
+        """`part` in its own savepoint of the lane's next transaction; its result once that
+        transaction committed. Its own error, or the transaction's, is raised here."""
+        ...
+
+    async def idle(self) -> None:
+        """Until every batch under way has committed or failed."""
+        ...
 
 
 class Broker(Protocol):

@@ -33,10 +33,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.pool import StaticPool
 
-from causerie.domain.errors import Conflict
 from causerie.private_files import make_private_database
 from causerie.store.db import Params, SqliteDb
-from causerie.store.failures import is_unique_clash
+from causerie.store.failures import clash, is_unique_clash
 from causerie.store.sqlite_readers import SQLITE_READERS, SqliteReaders
 from causerie.store.tx import Repositories, SqlTx
 
@@ -372,13 +371,6 @@ class _SqliteRead(contextlib.AbstractAsyncContextManager[SqlTx]):
                 store._conn.rollback()
         finally:
             store._lock.release()
-
-
-def clash() -> Conflict:
-    """A unique key another writer took between this transaction's check and its write: nothing
-    was changed, and trying again sees the other's row (docs/api.md, "Errors")."""
-    log.info("a transaction lost a race for a unique key; answered 409 conflict")
-    return Conflict("another change to the same thing happened at the same time; try again")
 
 
 def open_store(url: str) -> SqliteStore | PostgresStore:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import JSON, Executable, Result, Row
+from sqlalchemy import JSON, Executable, Result, Row, text
 from sqlalchemy.dialects import sqlite
 
 from causerie.store.types import JsonType, UTCDateTime
@@ -176,6 +176,10 @@ class Db:
     async def write_many(self, prepared: Prepared, params: list[dict[str, Any]]) -> None:
         await self._run(prepared.stmt, params)
 
+    async def control(self, sql: str) -> None:
+        """A statement of transaction control (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`)."""
+        await self._run(text(sql), None)
+
 
 class SqliteDb(Db):
     """`Db` on SQLite: prepared statements run on the driver's connection (`raw`), under the
@@ -206,6 +210,9 @@ class SqliteDb(Db):
     async def write_many(self, prepared: Prepared, params: list[dict[str, Any]]) -> None:
         driver = prepared.for_driver()
         self._raw.executemany(driver.sql, [driver.args(p) for p in params])
+
+    async def control(self, sql: str) -> None:
+        self._raw.execute(sql).close()
 
 
 class SqlRepository:

@@ -8,9 +8,14 @@ the `STORAGE_ERRORS`; `app.py` wires them, so the transport knows nothing of eit
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 
 from sqlalchemy.exc import DBAPIError
+
+from causerie.domain.errors import Conflict
+
+log = logging.getLogger("causerie.store")
 
 # The kinds of exception a database failure arrives as (`is_storage_failure` tells which are).
 STORAGE_ERRORS: tuple[type[Exception], ...] = (
@@ -88,3 +93,10 @@ def _says_unavailable(exc: BaseException) -> bool:
     if isinstance(sqlstate, str):
         return sqlstate[:2] in _POSTGRES_CLASSES or sqlstate in _POSTGRES_CODES
     return isinstance(exc, ConnectionError)
+
+
+def clash() -> Conflict:
+    """A unique key another writer took between this transaction's check and its write: nothing
+    was changed, and trying again sees the other's row (docs/api.md, "Errors")."""
+    log.info("a transaction lost a race for a unique key; answered 409 conflict")
+    return Conflict("another change to the same thing happened at the same time; try again")

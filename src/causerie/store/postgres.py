@@ -11,9 +11,9 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from causerie.store.database import clash, driver_url
+from causerie.store.database import driver_url
 from causerie.store.db import Db
-from causerie.store.failures import is_unique_clash
+from causerie.store.failures import clash, is_unique_clash
 from causerie.store.search_indexes import SearchIndexKeeper
 from causerie.store.tx import Repositories, SqlTx
 

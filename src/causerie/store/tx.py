@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
+from causerie.domain.ports import TransactionLost
 from causerie.domain.repositories.api_tokens import ApiTokens
 from causerie.domain.repositories.audit import Audit
 from causerie.domain.repositories.conversations import Conversations
@@ -30,6 +32,7 @@ from causerie.domain.repositories.teams import Teams
 from causerie.domain.repositories.webhooks import Webhooks
 from causerie.domain.repositories.websites import Websites
 from causerie.store.db import Db
+from causerie.store.failures import clash, is_unique_clash
 from causerie.store.repositories.api_tokens import SqlApiTokens
 from causerie.store.repositories.audit import SqlAudit
 from causerie.store.repositories.conversations import SqlConversations
@@ -156,6 +159,26 @@ class SqlTx:
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         self._on_commit.append(callback)
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """`Tx.savepoint`. Parts run one after another on the transaction's connection, so one
+        name serves them all (a savepoint of the same name nested in one is also valid SQL)."""
+        mark = len(self._on_commit)
+        await self.db.control("SAVEPOINT causerie_part")
+        try:
+            yield
+        except BaseException as exc:
+            del self._on_commit[mark:]
+            try:
+                await self.db.control("ROLLBACK TO SAVEPOINT causerie_part")
+                await self.db.control("RELEASE SAVEPOINT causerie_part")
+            except Exception as lost:
+                raise TransactionLost(f"the transaction was lost: {exc!r}") from lost
+            if is_unique_clash(exc):
+                raise clash() from exc  # as a transaction of its own would say
+            raise
+        await self.db.control("RELEASE SAVEPOINT causerie_part")
 
     def committed(self) -> None:
         callbacks, self._on_commit = self._on_commit, []

@@ -121,7 +121,11 @@ class VisitorHandler:
                 )
             try:
                 sent = await do_send_session_message(
-                    self.rt, session.id, client_id=frame.client_id, body=frame.body
+                    self.rt,
+                    session.id,
+                    client_id=frame.client_id,
+                    body=frame.body,
+                    website_id=session.website_id,
                 )
             except (Invalid, Forbidden) as exc:
                 raise FrameError(exc.code, exc.message, frame.client_id) from None
@@ -209,6 +213,7 @@ class AgentHandler:
                     type_="note" if frame.note else "text",
                     conversation_id=frame.conversation_id,
                     session_id=frame.session_id,
+                    website_id=self.website_id,
                 )
             except DomainError as exc:
                 raise FrameError(exc.code, exc.message, frame.client_id) from None

@@ -1,0 +1,138 @@
+"""Group commit at the action level: concurrent writes of one website in one transaction.
+
+docs/realtime.md, "Durability and group commit". A message send is a *part*: a function of a
+transaction. Parts that arrive while a lane's transaction is running wait together and form its
+next batch: one transaction, each part in its own savepoint (one that raises is undone alone and
+gets its own error), one commit, then every caller resumes, in the order the parts ran. Nothing
+is acknowledged before that commit; when it fails, every part of the batch gets its error.
+
+A lane is a website: on PostgreSQL a website's messages take turns on its stream counter's row
+lock, so each of them was one fsync; batched, a website's burst is one commit. Websites still
+commit side by side. On SQLite the store already shares one fsync among concurrent transactions;
+a batch spares each message its own transaction (its lock turn, savepoint and context).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from causerie.domain.ports import Store, TransactionLost, Tx
+
+T = TypeVar("T")
+Part = Callable[[Tx], Awaitable[Any]]
+
+# Parts per transaction at most: a batch holds its website's stream lock until it commits, and
+# every caller in it waits for the slowest part.
+MAX_BATCH = 256
+
+
+class _Waiting:
+    __slots__ = ("future", "part")
+
+    def __init__(self, part: Part, future: asyncio.Future[Any]) -> None:
+        self.part = part
+        self.future = future
+
+
+class Batcher:
+    """The lanes of one process, each draining its waiting parts batch after batch."""
+
+    def __init__(self, limit: int = MAX_BATCH) -> None:
+        self._limit = limit
+        self._lanes: dict[tuple[int, str], list[_Waiting]] = {}
+        self._drains: set[asyncio.Task[None]] = set()
+        self.batches = 0  # transactions begun so far (tests and the bench read it)
+        self.parts = 0  # parts run in them
+
+    async def run(self, store: Store, lane: str, part: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run `part` in the lane's next transaction; its result once that transaction has
+        committed. Its exception (the part's own, or the commit's) is raised here."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        key = (id(store), lane)
+        waiting = self._lanes.get(key)
+        if waiting is None:
+            waiting = self._lanes[key] = []
+            drain = loop.create_task(self._drain(store, key, waiting), name="causerie-batch")
+            self._drains.add(drain)
+            drain.add_done_callback(self._drains.discard)
+        waiting.append(_Waiting(part, future))
+        # Not shielded: a caller that goes away before its turn leaves its part unrun; once the
+        # part ran, it stays in the batch (a client sends the same client_id again).
+        return await future
+
+    async def _drain(self, store: Store, key: tuple[int, str], waiting: list[_Waiting]) -> None:
+        try:
+            while waiting:
+                batch = waiting[: self._limit]
+                del waiting[: self._limit]
+                await self._store(store, batch)
+        finally:
+            # No await between the last look at `waiting` and here: no part is left behind,
+            # unless the drain itself was cancelled (the server stopping): its callers are too.
+            del self._lanes[key]
+            for left in waiting:
+                left.future.cancel()
+
+    async def _store(self, store: Store, batch: list[_Waiting]) -> None:
+        # Each part's outcome: (True, its result) or (False, its own error).
+        outcomes: list[tuple[bool, Any]] = []
+        self.batches += 1
+        try:
+            async with store.transaction() as tx:
+                # The first thing once committed: each caller resumes (its ack is sent) before
+                # the parts' own callbacks publish their events, as an unbatched send would.
+                tx.on_commit(lambda: _settle_all(batch, outcomes))
+                if len(batch) == 1 and not batch[0].future.done():
+                    # Alone: its failure is the transaction's, no savepoint needed.
+                    self.parts += 1
+                    outcomes.append((True, await batch[0].part(tx)))
+                else:
+                    for waiting in batch:
+                        outcomes.append(await self._run_part(tx, waiting))
+        except Exception as exc:
+            # Nothing of the batch committed: a part that failed on its own says why, every
+            # other one gets the transaction's error (a full disk, a lost connection, or the
+            # error of a part that ran alone).
+            for at, waiting in enumerate(batch):
+                ok, value = outcomes[at] if at < len(outcomes) else (True, None)
+                _settle(waiting.future, False, exc if ok or value is None else value)
+            return
+        except BaseException:  # cancelled: so are the callers still waiting on this batch
+            for waiting in batch:
+                waiting.future.cancel()
+            raise
+        _settle_all(batch, outcomes)  # settled already, unless the store runs no callbacks
+
+    async def _run_part(self, tx: Tx, waiting: _Waiting) -> tuple[bool, Any]:
+        if waiting.future.done():  # its caller went away before its turn: not run
+            return False, None
+        self.parts += 1
+        try:
+            async with tx.savepoint():
+                return True, await waiting.part(tx)
+        except TransactionLost:
+            raise  # the whole batch fails
+        except Exception as exc:
+            return False, exc
+
+    async def idle(self) -> None:
+        """Until every batch under way has committed or failed (closing the store after)."""
+        while self._drains:
+            await asyncio.wait(set(self._drains))
+
+
+def _settle_all(batch: list[_Waiting], outcomes: list[tuple[bool, Any]]) -> None:
+    for waiting, (ok, value) in zip(batch, outcomes, strict=True):
+        _settle(waiting.future, ok, value)
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.done():
+        return
+    if ok:
+        future.set_result(value)
+    elif value is not None:
+        future.set_exception(value)

@@ -1,0 +1,233 @@
+"""Group commit at the action level (actions/batches.py): concurrent sends of one website are
+stored in one transaction, each in its own savepoint, and acknowledged after its one commit.
+
+On both databases, through the production actions: the sends gathered on one event loop are what
+a server's sockets hand the batcher when frames arrive together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from causerie.actions.batches import Batcher
+from causerie.actions.events import get_replay
+from causerie.actions.messages import (
+    Sent,
+    do_send_operator_message,
+    do_send_session_message,
+    do_store_message,
+)
+from causerie.actions.sessions import do_open_session
+from causerie.domain.errors import Invalid, Unauthenticated
+from causerie.domain.events import Envelope, Stream
+from causerie.domain.models import Actor, MessageType, PageView
+from causerie.domain.ports import Tx
+from causerie.store.failures import is_storage_failure
+from tests.conftest import ORIGIN, Harness, Site
+
+
+class _Heard:
+    """A follower of one channel on the runtime's hub: every event it was handed."""
+
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
+
+    def offer(self, envelope: Envelope) -> None:
+        self.frames.append(envelope.frame)
+
+    def resync(self) -> None:
+        pass
+
+
+def _sessions(harness: Harness, site: Site, count: int) -> list[str]:
+    ids = []
+    for n in range(count):
+        opened = harness.run(
+            do_open_session(
+                harness.rt,
+                website_id=site.website_id,
+                token=None,
+                page=PageView(url="https://shop.example/", title="Shop"),
+                ip=f"203.0.113.{n + 1}",
+                origin=ORIGIN,
+            )
+        )
+        assert opened.session is not None
+        ids.append(opened.session.id)
+    return ids
+
+
+def _batcher(harness: Harness) -> Batcher:
+    batches = harness.rt.batches
+    assert isinstance(batches, Batcher)
+    return batches
+
+
+async def _send(harness: Harness, site: Site, session_id: str, client_id: str, body: str) -> Sent:
+    return await do_send_session_message(
+        harness.rt, session_id, client_id=client_id, body=body, website_id=site.website_id
+    )
+
+
+async def _gather(*sends: Any) -> list[Any]:
+    return list(await asyncio.gather(*sends, return_exceptions=True))
+
+
+def _website_log(harness: Harness, site: Site) -> list[tuple[int, str]]:
+    replay = harness.run(get_replay(harness.rt, Stream.of_website(site.website_id), 0))
+    return replay.frames
+
+
+def test_concurrent_sends_of_a_website_commit_in_one_transaction_with_contiguous_seqs(
+    harness: Harness, site: Site
+) -> None:
+    sessions = _sessions(harness, site, 8)
+    batcher = _batcher(harness)
+    before = (batcher.batches, batcher.parts)
+    sent = harness.run(
+        _gather(*(_send(harness, site, s, f"c{n}", f"hello {n}") for n, s in enumerate(sessions)))
+    )
+    assert all(isinstance(s, Sent) and s.created for s in sent), sent
+    # One transaction for the eight, each in its own savepoint.
+    assert (batcher.batches - before[0], batcher.parts - before[1]) == (1, 8)
+    assert harness.scalar("SELECT count(*) FROM messages") == 8
+    # The website's stream: every event of the batch, seq 1, 2, 3 ... without a gap, the
+    # messages in the order the sends arrived.
+    frames = _website_log(harness, site)
+    assert [seq for seq, _ in frames] == list(range(1, len(frames) + 1))
+    bodies = [f'"body":"hello {n}"' for n in range(8)]
+    found = [
+        next(b for b in bodies if b in text) for _, text in frames if "message.created" in text
+    ]
+    assert found == bodies
+
+
+def test_a_send_that_fails_in_a_batch_is_undone_alone_and_the_others_commit(
+    harness: Harness, site: Site
+) -> None:
+    first, second, gone = _sessions(harness, site, 3)
+    harness.execute("DELETE FROM sessions WHERE id = :id", id=gone)
+    rt = harness.rt
+    heard = _Heard()
+    harness.run(rt.hub.follow(Stream.of_website(site.website_id).key, heard))
+
+    async def stored_then_refused(tx: Tx) -> Sent:
+        # A part that has written its message, events and counts when it fails: all undone.
+        session, conversation = await tx.sessions.get_with_conversation(second)
+        assert session is not None
+        await do_store_message(
+            rt, tx, session, conversation, None, MessageType.TEXT, "never", "bad"
+        )
+        raise Invalid("refused after writing", "refused")
+
+    batcher = _batcher(harness)
+    before = batcher.batches
+    results = harness.run(
+        _gather(
+            _send(harness, site, first, "a1", "one"),
+            batcher.run(rt.store, site.website_id, stored_then_refused),
+            _send(harness, site, gone, "g1", "to a deleted session"),
+            _send(harness, site, second, "b1", "two"),
+        )
+    )
+    assert batcher.batches - before == 1
+    assert isinstance(results[0], Sent) and isinstance(results[3], Sent)
+    assert isinstance(results[1], Invalid) and results[1].code == "refused"
+    assert isinstance(results[2], Unauthenticated) and results[2].code == "invalid_session"
+    bodies = {row[0] for row in harness.rows("SELECT body FROM messages")}
+    assert bodies == {"one", "two"}
+    # The refused part's events are not in the log and were not published; its stream counts
+    # were undone with it, so the log has no gap.
+    frames = _website_log(harness, site)
+    assert [seq for seq, _ in frames] == list(range(1, len(frames) + 1))
+    assert not any('"never"' in text for _, text in frames)
+    harness.run(asyncio.sleep(0.05))  # the hub's publisher task delivers in-process
+    published = [f["message"]["body"] for f in heard.frames if f["type"] == "message.created"]
+    assert published == ["one", "two"]
+
+
+def test_the_same_client_id_twice_in_one_batch_stores_one_message(
+    harness: Harness, site: Site
+) -> None:
+    (session,) = _sessions(harness, site, 1)
+    batcher = _batcher(harness)
+    before = batcher.batches
+    one, two = harness.run(
+        _gather(
+            _send(harness, site, session, "same", "hello"),
+            _send(harness, site, session, "same", "hello"),
+        )
+    )
+    assert batcher.batches - before == 1
+    assert isinstance(one, Sent) and isinstance(two, Sent)
+    assert (one.created, two.created) == (True, False)
+    assert one.message.id == two.message.id
+    assert harness.scalar("SELECT count(*) FROM messages") == 1
+
+
+def test_order_holds_under_concurrency_per_session_and_on_the_website_stream(
+    harness: Harness, site: Site
+) -> None:
+    sessions = _sessions(harness, site, 6)
+    rt = harness.rt
+
+    async def conversation(n: int, session_id: str) -> None:
+        for k in range(5):  # one after another, as a socket sends: each waits for its ack
+            await _send(harness, site, session_id, f"s{n}m{k}", f"s{n} m{k}")
+
+    async def agent_side() -> None:
+        actor = Actor("operator", operator_id=site.operator_ids["agent"])
+        for k in range(5):
+            await do_send_operator_message(
+                rt, actor, client_id=f"op{k}", body=f"op m{k}", session_id=sessions[0]
+            )
+
+    harness.run(_gather(*(conversation(n, s) for n, s in enumerate(sessions)), agent_side()))
+    assert harness.scalar("SELECT count(*) FROM messages") == 35
+    frames = _website_log(harness, site)
+    assert [seq for seq, _ in frames] == list(range(1, len(frames) + 1))
+    created = [text for _, text in frames if "message.created" in text]
+    for prefix in [*(f"s{n} " for n in range(6)), "op "]:
+        mine = [t for t in created if f'"body":"{prefix}' in t]
+        assert [f'"body":"{prefix}m{k}"' in t for k, t in enumerate(mine)] == [True] * 5
+    # Several sends per transaction: fewer transactions than messages.
+    assert _batcher(harness).parts == 35
+
+
+def test_when_the_database_drops_the_batch_no_send_of_it_is_acknowledged(
+    harness: Harness, site: Site, database_url: str
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("a full disk is made with SQLite's page cap (test_hostile_input does both)")
+    sessions = _sessions(harness, site, 4)
+    # The database file capped at its size, and its free pages filled: nothing more fits.
+    harness.execute("CREATE TABLE filler (x BLOB)")
+    pages = harness.scalar("PRAGMA page_count")
+    harness.execute(f"PRAGMA max_page_count = {pages}")
+    for size in (4000, 500, 50):
+        while True:
+            try:
+                harness.execute(f"INSERT INTO filler VALUES (randomblob({size}))")
+            except Exception:
+                break
+    rt = harness.rt
+    heard = _Heard()
+    harness.run(rt.hub.follow(Stream.of_website(site.website_id).key, heard))
+    batcher = _batcher(harness)
+    before = batcher.batches
+    big = "x" * 10_000
+    results = harness.run(
+        _gather(*(_send(harness, site, s, f"f{n}", big) for n, s in enumerate(sessions)))
+    )
+    assert batcher.batches - before == 1
+    # Every send gets the error (SQLite dropped the whole transaction: the sockets answer
+    # `storage_unavailable`), none is stored, no event leaves.
+    assert all(isinstance(r, Exception) and is_storage_failure(r) for r in results), results
+    harness.execute("PRAGMA max_page_count = 1073741823")
+    harness.execute("DROP TABLE filler")
+    assert harness.scalar("SELECT count(*) FROM messages") == 0
+    harness.run(asyncio.sleep(0.05))
+    assert heard.frames == []
