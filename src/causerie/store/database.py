@@ -183,13 +183,15 @@ class SqliteStore:
     @asynccontextmanager
     async def transaction(self, durable: bool = True) -> AsyncIterator[SqlTx]:
         await self._lock.acquire()
+        held = True  # False while waiting for the other group: a cancel then holds no lock
         try:
             while self._group is not None and self._group_durable != durable:
                 other = self._group
                 self._lock.release()
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(other)
+                held = False
+                await asyncio.wait([other])  # its outcome is its members' to see
                 await self._lock.acquire()
+                held = True
             group = self._group or self._open_group(durable)
             tx = SqlTx(self._repositories)
             # The member's savepoint, on the driver: SQLAlchemy's begin_nested() costs ten times
@@ -205,7 +207,8 @@ class SqliteStore:
                 raise
             self._raw.execute("RELEASE causerie_member")
         finally:
-            self._lock.release()
+            if held:
+                self._lock.release()
         await asyncio.shield(group)
         tx.committed()
 
