@@ -7,7 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from causerie.caching import TtlCache, ttl_cache
+from cachetools import TTLCache
+
+from causerie.caching import ttl_cache
 from causerie.clock import Clock
 from causerie.domain.mail import Mailer
 from causerie.domain.models import Website
@@ -44,11 +46,11 @@ class Runtime:
     plugins: Plugins
     aggregates: Aggregates
     batches: Batches  # message sends of one website stored and committed together
-    websites: TtlCache[str, Website] = field(
+    websites: TTLCache[str, Website] = field(
         default_factory=lambda: ttl_cache(WEBSITE_CACHE_SECONDS)
     )
     # The block rules holding on each website (its own and the server-wide ones).
-    block_rules: TtlCache[str, tuple[BlockRule, ...]] = field(
+    block_rules: TTLCache[str, tuple[BlockRule, ...]] = field(
         default_factory=lambda: ttl_cache(WEBSITE_CACHE_SECONDS)
     )
     # Chatbox loads counted on this node, per (website, UTC hour), until added to the

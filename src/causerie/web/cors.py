@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
+from cachetools import TTLCache
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from causerie.actions.websites import get_all_origins
-from causerie.caching import TtlCache, ttl_cache
+from causerie.caching import ttl_cache
 from causerie.runtime import Runtime
 
 PREFIX = "/api/widget/"
@@ -29,7 +30,7 @@ class OriginCache:
     """The union of every website's origins, read again at most every CACHE_SECONDS."""
 
     def __init__(self) -> None:
-        self._cache: TtlCache[None, frozenset[str]] = ttl_cache(CACHE_SECONDS, max_entries=1)
+        self._cache: TTLCache[None, frozenset[str]] = ttl_cache(CACHE_SECONDS, max_entries=1)
 
     def invalidate(self) -> None:
         self._cache.clear()
