@@ -203,12 +203,15 @@ def test_block_this_visitor_and_spam_from_a_conversation(
     assert conversation not in ids and kept in ids
     spam_list = web.api("agent", "GET", f"/websites/{site.website_id}/conversations?state=spam")
     assert [c["id"] for c in spam_list.json()["conversations"]] == [conversation]
+    thread = f"/conversations/{conversation}"
+    assert web.api("agent", "GET", thread).json()["spam"] is True  # the inbox's Spam folder
     network = network_key(harness.settings.secret_key, V4)
     score = harness.run(_score(web, network))
     assert score == pytest.approx(5.0)
     assert web.api("agent", "DELETE", f"/conversations/{conversation}/spam").json()["changed"]
     ids = [c["id"] for c in web.api("agent", "GET", listed).json()["conversations"]]
     assert conversation in ids
+    assert web.api("agent", "GET", thread).json()["spam"] is False
     assert harness.run(_score(web, network)) == 0
 
     # Block this visitor: their address, never shown to the agent, refused from now on.

@@ -49,6 +49,7 @@ class Env:
     admin: Operator
     agent: Operator
     conversation_id: str
+    conversation_token: str  # its visitor's session token
     http: httpx.Client
 
     def load(self, ip: str, agent: str = "Mozilla/5.0 Firefox/133") -> httpx.Response:
@@ -83,20 +84,11 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     agent = add_operator(harness, "camille@shop.example", "Camille Martin", [(shop.id, Role.AGENT)])
     server = CauserieServer(settings, clock, port=port)
     http = httpx.Client(base_url=url, timeout=10)
-    env = Env(url, harness, shop.id, admin, agent, "", http)
+    env = Env(url, harness, shop.id, admin, agent, "", "", http)
     opened = env.load(VISITOR)
     assert opened.status_code == 201, opened.text
-    said = http.post(
-        "/api/widget/v1/session/messages",
-        json={"client_id": "c1", "body": "Do you ship to Lyon?"},
-        headers={
-            "Authorization": f"Bearer {opened.json()['token']}",
-            "Origin": ORIGIN,
-            "X-Forwarded-For": VISITOR,
-        },
-    )
-    assert said.status_code == 201, said.text
-    env.conversation_id = said.json()["message"]["conversation_id"]
+    env.conversation_token = opened.json()["token"]
+    env.conversation_id = _say(env, VISITOR, env.conversation_token, "c1", "Do you ship to Lyon?")
     # The flood: the challenge rate's burst (3) gets sessions, then challenges left unanswered
     # raise the network's score to the block score, then it is blocked.
     statuses = [env.load(ip).status_code for ip in FLOOD]
@@ -198,6 +190,21 @@ def test_p18_an_admin_adds_and_removes_a_block_rule_of_the_website_and_a_server_
     assert env.load("100.64.3.13", agent="BadClient/2.0").status_code == 201
 
 
+def _say(env: Env, ip: str, token: str | None, client_id: str, body: str) -> str:
+    """A visitor's message over HTTP (a new session when `token` is None); its conversation id."""
+    if token is None:
+        opened = env.load(ip)
+        assert opened.status_code == 201, opened.text
+        token = opened.json()["token"]
+    said = env.http.post(
+        "/api/widget/v1/session/messages",
+        json={"client_id": client_id, "body": body},
+        headers={"Authorization": f"Bearer {token}", "Origin": ORIGIN, "X-Forwarded-For": ip},
+    )
+    assert said.status_code == 201, said.text
+    return str(said.json()["message"]["conversation_id"])
+
+
 def _in_spam(page: Page, env: Env) -> bool:
     answer = page.context.request.get(
         f"{env.url}/api/v1/websites/{env.website_id}/conversations?state=spam"
@@ -211,12 +218,33 @@ def test_p18_an_admin_marks_a_conversation_as_spam_and_back_and_blocks_its_visit
 ) -> None:
     page = signed_in(new_context, env, env.admin)
     page.goto(f"{env.url}/app/#/c/{env.conversation_id}")
+    listed = page.locator(f"#conv-{env.conversation_id}")
+    expect(listed).to_have_count(1)  # in the Open list
     page.get_by_role("button", name="Mark as spam").click()
     expect(page.locator("#toasts")).to_contain_text("Moved to spam")
     assert _in_spam(page, env)
+    expect(listed).to_have_count(0)  # moved out of the Open list at once
+    expect(page.get_by_role("button", name="Not spam")).to_be_visible()
+    expect(page.get_by_role("button", name="Mark as spam")).to_have_count(0)
+
+    # The spammer writes again: it stays in the Spam folder, out of the Open list.
+    _say(env, VISITOR, env.conversation_token, "c2", "Cheap watches here")
+    other = _say(env, "100.64.9.9", None, "o1", "Is the shop open on Sunday?")
+    expect(page.locator(f"#conv-{other}")).to_have_count(1)  # the later message arrived...
+    expect(listed).to_have_count(0)  # ...and the spam one was not brought back
+    page.locator("[data-filter='spam']").click()
+    expect(listed).to_contain_text("Cheap watches here")
+    expect(page.locator(f"#conv-{other}")).to_have_count(0)
+
+    # "Not spam" from the folder: out of it, back in the Open list.
+    listed.click()
     page.get_by_role("button", name="Not spam").click()
     expect(page.locator("#toasts")).to_contain_text("Back in the inbox")
+    expect(listed).to_have_count(0)
     assert not _in_spam(page, env)
+    page.locator("[data-filter='open']").click()
+    expect(listed).to_have_count(1)
+    expect(page.get_by_role("button", name="Mark as spam")).to_be_visible()
 
     page.once("dialog", lambda dialog: dialog.accept("spam links"))
     page.get_by_role("button", name="Block this visitor").click()

@@ -184,6 +184,7 @@ function summaryOf(data) {
     ...data.conversation,
     visitor: { nickname: data.session?.profile?.nickname ?? null, email: data.session?.profile?.email ?? null },
     last_message: lastOf(last),
+    spam: Boolean(data.spam),
   };
 }
 
@@ -422,6 +423,7 @@ export async function openConversation(id) {
     assignee: data.assignee || null,
     messages: data.messages || [],
     ratings: data.ratings || [],
+    spam: Boolean(data.spam),
     hasOlder: (data.messages || []).length >= 50,
     pending: new Map(),
     typing: null,
@@ -585,6 +587,26 @@ export async function putLabels(labelIds) {
   const data = await api.put(`/conversations/${state.current.id}/labels`, { labels: labelIds });
   if (data?.conversation) onConversation(data.conversation.website_id || state.websiteId, data.conversation);
   return data?.conversation;
+}
+
+/** Mark the open conversation as spam, or not (docs/api.md "Shield"): it moves to the Spam
+ * folder, or back to the inbox's other lists. */
+export async function setSpam(spam) {
+  const id = state.current.id;
+  if (spam) await api.post(`/conversations/${id}/spam`);
+  else await api.del(`/conversations/${id}/spam`);
+  if (state.current?.id === id) {
+    state.current.spam = spam;
+    emit("conversation");
+  }
+  const known = state.conversations.get(id);
+  if (known) {
+    known.spam = spam;
+    if (!matchesFilter(known)) removeFromList(id);
+    emit("list");
+  } else {
+    fetchSummary(id);
+  }
 }
 
 export async function deleteConversation() {

@@ -6,7 +6,7 @@ import { el, modal, outsideLink, replace, toast } from "./dom.js";
 import { hue, initials, preview, shortTime, visitorName } from "./format.js";
 import { conversationOfSession, loadList, writeFirst } from "./data.js";
 import { chipsOf, filterByLabel, labelFilter } from "./labels.js";
-import { t } from "./locale.js";
+import { t, tn } from "./locale.js";
 
 let focusedId = null;
 let searchTimer = null;
@@ -103,6 +103,7 @@ function emptyText() {
     mine: t("list.noOpenConversationIs"),
     unassigned: t("list.everyOpenConversationHas"),
     resolved: t("list.noResolvedConversation"),
+    spam: t("list.noSpamConversation"),
   }[state.filter];
 }
 
@@ -111,7 +112,8 @@ function item(summary, selected, focused) {
   const unread = Number(summary.unread || 0);
   const last = summary.last_message;
   const assignee = summary.assignee_id ? operatorName(summary.assignee_id) || t("list.assigned") : null;
-  const label = name + (unread ? `, ${unread} unread` : "") + (summary.state === "resolved" ? ", resolved" : "");
+  const label = [name, unread ? tn("list.unreadCount", unread) : null, summary.state === "resolved" ? t("list.resolvedState") : null]
+    .filter(Boolean).join(", ");
   return el("li", {
     role: "option", id: `conv-${summary.id}`, "data-id": summary.id, class: `conversation${unread ? " unread" : ""}`,
     "aria-selected": String(selected), tabindex: focused ? "0" : "-1", "aria-label": label,

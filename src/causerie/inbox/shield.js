@@ -4,6 +4,7 @@
  * 24 hours as a chart with its table, and the server-wide rules. */
 
 import { api } from "./api.js";
+import { setSpam } from "./data.js";
 import { el, replace, toast } from "./dom.js";
 import { canAdmin, state, website } from "./store.js";
 import { currentLanguage, t } from "./locale.js";
@@ -133,16 +134,13 @@ function seriesTable(series) {
         SHOWN.map(([key]) => el("td", { class: "num", text: number(hour[key]) })))))));
 }
 
-/** Spam and block, from a conversation (thread.js shows these). @param {string} conversationId */
-export function conversationActions(conversationId) {
-  const spam = el("button", { type: "button", class: "button subtle small", text: t("shield.markAsSpam"), onclick: async () => {
-    await api.post(`/conversations/${conversationId}/spam`);
-    toast(t("shield.movedToSpam"), "info");
-  } });
-  const notSpam = el("button", { type: "button", class: "button subtle small", text: t("shield.notSpam"), onclick: async () => {
-    await api.del(`/conversations/${conversationId}/spam`);
-    toast(t("shield.backInTheInbox"), "info");
-  } });
+/** Spam or not spam (whichever applies), and block, from a conversation (thread.js shows these).
+ * @param {{id: string, spam?: boolean}} current the open conversation */
+export function conversationActions(current) {
+  const spam = current.spam
+    ? el("button", { type: "button", class: "button subtle small", id: "not-spam", text: t("shield.notSpam"), onclick: () => spamAction(false) })
+    : el("button", { type: "button", class: "button subtle small", id: "mark-spam", text: t("shield.markAsSpam"), onclick: () => spamAction(true) });
+  const conversationId = current.id;
   const block = el("button", { type: "button", class: "button subtle small", text: t("shield.blockThisVisitor"), hidden: !canAdmin(), onclick: async () => {
     const reason = window.prompt(t("shield.whyBlockThisVisitor"));
     if (!reason) return;
@@ -153,5 +151,15 @@ export function conversationActions(conversationId) {
       toast(failure.message, "error");
     }
   } });
-  return el("div", { class: "shield-actions" }, spam, notSpam, block);
+  return el("div", { class: "shield-actions" }, spam, block);
+}
+
+/** @param {boolean} spam */
+async function spamAction(spam) {
+  try {
+    await setSpam(spam);
+    toast(t(spam ? "shield.movedToSpam" : "shield.backInTheInbox"), "info");
+  } catch (failure) {
+    toast(failure.message, "error");
+  }
 }

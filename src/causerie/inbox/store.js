@@ -9,6 +9,7 @@ export const FILTERS = {
   mine: { label: "store.mine", query: { state: "open", assignee: "me" } },
   unassigned: { label: "store.unassigned", query: { state: "open", assignee: "none" } },
   resolved: { label: "store.resolved", query: { state: "resolved" } },
+  spam: { label: "store.spam", query: { state: "spam" } },
 };
 
 function loadPrefs() {
@@ -85,7 +86,10 @@ export function operatorName(id) {
 export function matchesFilter(conversation) {
   const query = FILTERS[state.filter].query;
   if (conversation.website_id && conversation.website_id !== state.websiteId) return false;
-  if (conversation.state !== query.state) return false;
+  // `spam` is known from a thread's answer (GET /conversations/{id}) and kept on the summary;
+  // a conversation.updated frame does not carry it, so "unknown" lets the caller fetch to decide.
+  if (conversation.spam !== undefined && conversation.spam !== (query.state === "spam")) return false;
+  if (query.state !== "spam" && conversation.state !== query.state) return false;
   if (query.assignee === "me" && conversation.assignee_id !== state.me?.operator?.id) return false;
   if (query.assignee === "none" && conversation.assignee_id) return false;
   if (state.label && !(conversation.labels || []).includes(state.label)) return false;

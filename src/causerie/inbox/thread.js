@@ -101,7 +101,7 @@ function renderHead(container) {
     canAdmin(roleOf(conversation.website_id))
       ? el("button", { type: "button", class: "button danger-subtle", id: "delete", text: t("thread.delete"), onclick: confirmDelete })
       : null,
-    conversationActions(conversation.id), // spam, not spam, block this visitor (shield.js)
+    conversationActions(current), // spam or not spam, block this visitor (shield.js)
     el("button", {
       type: "button", class: "button subtle panel-toggle", "aria-controls": "panel", id: "panel-toggle",
       "aria-expanded": String(document.body.classList.contains("panel-open")), text: t("thread.visitor"),

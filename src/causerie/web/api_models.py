@@ -414,6 +414,7 @@ class ThreadOut(Out):
     messages: list[MessageOut]
     assignee: OperatorOut | None
     ratings: list[RatingOut]
+    spam: bool = Field(description="marked as spam: listed only with `state=spam`")
 
 
 class MessagesOut(Out):
