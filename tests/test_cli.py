@@ -20,12 +20,13 @@ from sqlalchemy import make_url
 
 from causerie.actions.jobs import Work, do_enqueue, do_run_due_jobs
 from causerie.actions.messages import do_send_visitor_message
-from causerie.actions.operators import do_add_operator
+from causerie.actions.operators import do_add_operator, get_operators_without_website
 from causerie.actions.profiles import do_update_visitor_profile
 from causerie.actions.sessions import do_open_session
 from causerie.actions.websites import do_create_website
 from causerie.cli import main
 from causerie.clock import ManualClock
+from causerie.domain.errors import Forbidden
 from causerie.domain.jobs import MAX_ATTEMPTS, Job, JobKind
 from causerie.domain.models import Actor, PageView, Role
 from causerie.domain.websites import NAME_MAX
@@ -555,6 +556,9 @@ def test_operator_list_shows_operators_and_their_roles(cli: Cli, harness: Harnes
     bob = harness.run(
         do_add_operator(rt, Actor.cli(), "bob@o.example", website_id=other.id, role=None)
     ).operator
+    cleo = harness.run(
+        do_add_operator(rt, Actor.cli(), "cleo@x.example", website_id=None, role=None)
+    ).operator  # of no website
 
     listed = json.loads(cli.ok("operator", "list", "--json"))
     assert sorted(listed, key=lambda row: row["email"]) == [
@@ -574,11 +578,23 @@ def test_operator_list_shows_operators_and_their_roles(cli: Cli, harness: Harnes
             "role": "agent",
             "pending": False,
         },
+        {
+            "id": cleo.id,
+            "email": "cleo@x.example",
+            "name": "cleo",
+            "website_id": None,
+            "role": None,
+            "pending": False,
+        },
     ]
     only_shop = json.loads(cli.ok("operator", "list", "--website", shop.id, "--json"))
     assert [row["email"] for row in only_shop] == ["ada@shop.example"]
     table = cli.ok("operator", "list")
     assert "ada@shop.example" in table and "bob@o.example" in table and "owner" in table
+    assert "cleo@x.example" in table and "(none)" in table
+    # Over the API nobody sees the accounts of no website.
+    with pytest.raises(Forbidden):
+        harness.run(get_operators_without_website(rt, Actor("operator", operator_id=ada.id)))
     unknown = cli("operator", "list", "--website", "nosuchwebsite")
     assert unknown.returncode == 1 and "nosuchwebsite" in unknown.stderr
 

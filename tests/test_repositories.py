@@ -288,6 +288,7 @@ def test_operators_members_and_their_credentials(harness: Harness) -> None:
             Member(bob, Role.ADMIN, pending=True),
         ]
         assert await tx.members.count_owners(website.id) == 1
+        assert await tx.operators.list_without_website() == []
 
     _in_tx(harness, read)
 
@@ -297,6 +298,7 @@ def test_operators_members_and_their_credentials(harness: Harness) -> None:
         await tx.operators.record_login(bob.id, T0)
         assert await tx.members.delete(website.id, bob.id)
         assert not await tx.members.delete(website.id, bob.id)
+        assert [o.id for o in await tx.operators.list_without_website()] == [bob.id]  # not alice
 
     _in_tx(harness, change)
     assert _in_tx(harness, lambda tx: tx.operators.get(bob.id)) == replace(bob, name="Robert")

@@ -29,7 +29,12 @@ from causerie.actions.accounts import do_create_setup_link
 from causerie.actions.conversations import do_delete_conversation
 from causerie.actions.jobs import do_retry_job, do_run_due_jobs, get_jobs
 from causerie.actions.members import get_members
-from causerie.actions.operators import check_role_name, do_add_operator, do_create_api_token
+from causerie.actions.operators import (
+    check_role_name,
+    do_add_operator,
+    do_create_api_token,
+    get_operators_without_website,
+)
 from causerie.actions.privacy import do_erase_subject, do_export_subject, find_subject, get_register
 from causerie.actions.reports import do_rebuild
 from causerie.actions.retention import BATCH_SIZE, do_purge
@@ -37,7 +42,7 @@ from causerie.actions.websites import do_create_website, get_website
 from causerie.clock import SystemClock
 from causerie.domain.errors import DomainError, NotFound
 from causerie.domain.jobs import Job, JobState
-from causerie.domain.models import Actor, Member, Scope
+from causerie.domain.models import Actor, Member, Operator, Scope
 from causerie.domain.progress import Stopped
 from causerie.domain.retention import RULE_DOCS, Rule
 from causerie.domain.websites import snippet
@@ -424,38 +429,47 @@ def operator_add(email: str, website_id: str | None, role: str | None, name: str
 def operator_list(website_id: str | None, as_json: bool) -> None:
     """List operators with their role on each website (invited ones marked pending)."""
 
-    async def get(rt: Runtime) -> list[tuple[str, Member]]:
+    async def get(rt: Runtime) -> list[tuple[str | None, Member | Operator]]:
         if website_id and await get_website(rt, website_id) is None:
             raise NotFound(f"no website {website_id!r}", "website_not_found")
         ids = [website_id] if website_id else [site.id for site in await _websites(rt)]
-        return [
+        found: list[tuple[str | None, Member | Operator]] = [
             (site_id, member)
             for site_id in ids
             for member in await get_members(rt, Actor.cli(), site_id)
         ]
+        if not website_id:
+            found += [
+                (None, alone) for alone in await get_operators_without_website(rt, Actor.cli())
+            ]
+        return found
 
     found = _run(_settings(), get)
     if as_json:
         rows = [
             {
-                "id": member.operator.id,
-                "email": member.operator.email,
-                "name": member.operator.name,
+                "id": person.id,
+                "email": person.email,
+                "name": person.name,
                 "website_id": site_id,
-                "role": member.role.value,
-                "pending": member.pending,
+                "role": entry.role.value if isinstance(entry, Member) else None,
+                "pending": entry.pending if isinstance(entry, Member) else False,
             }
-            for site_id, member in found
+            for site_id, entry in found
+            for person in [entry.operator if isinstance(entry, Member) else entry]
         ]
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
     table = Table()
     for column in ("id", "email", "name", "website", "role"):
         table.add_column(column)
-    for site_id, member in found:
-        role = f"{member.role.value} (pending)" if member.pending else member.role.value
-        person = member.operator
-        table.add_row(person.id, person.email, person.name, site_id, role)
+    for site_id, entry in found:
+        if isinstance(entry, Member):
+            role = f"{entry.role.value} (pending)" if entry.pending else entry.role.value
+            person = entry.operator
+        else:
+            role, person = "", entry
+        table.add_row(person.id, person.email, person.name, site_id or "(none)", role)
     out.print(table)
 
 

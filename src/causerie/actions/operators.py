@@ -9,7 +9,7 @@ from causerie.actions.audit import do_audit
 from causerie.actions.events import do_signal_access_ended
 from causerie.domain.access import CREDENTIAL_REVOKED, login_key
 from causerie.domain.accounts import check_operator_email
-from causerie.domain.errors import Invalid, NotFound
+from causerie.domain.errors import Forbidden, Invalid, NotFound
 from causerie.domain.models import Actor, ApiToken, Operator, Role, Scope
 from causerie.runtime import Runtime
 from causerie.tokens import hash_password, new_id, new_password, new_token
@@ -70,6 +70,15 @@ async def do_add_operator(
                 details={"role": granted.value},
             )
     return AddedOperator(operator, created, password)
+
+
+async def get_operators_without_website(rt: Runtime, actor: Actor) -> list[Operator]:
+    """The accounts no website has (yet): `causerie operator list` shows them too. Only the shell
+    sees every account; over the API an operator sees the members of their own websites."""
+    if actor.kind != "cli":
+        raise Forbidden("only the command line lists the operators of no website")
+    async with rt.store.read() as tx:
+        return await tx.operators.list_without_website()
 
 
 async def do_create_api_token(

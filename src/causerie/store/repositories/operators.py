@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 
 from causerie.domain.models import Operator
 from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.schema import operators
+from causerie.store.schema import memberships, operators
 
 
 class SqlOperators(SqlRepository):
@@ -29,6 +29,13 @@ class SqlOperators(SqlRepository):
 
     async def count(self) -> int:
         return await self._db.count(select(func.count()).select_from(operators))
+
+    async def list_without_website(self) -> list[Operator]:
+        member = exists().where(memberships.c.operator_id == operators.c.id)
+        rows = await self._db.execute(
+            select(operators).where(~member).order_by(operators.c.created_at, operators.c.id)
+        )
+        return [codec.operator(row) for row in rows]
 
     async def get(self, operator_id: str) -> Operator | None:
         row = await self._db.one(select(operators).where(operators.c.id == operator_id))
