@@ -1,10 +1,13 @@
 """Chatbox loads per second, side by side with a bare Starlette endpoint, in the same run.
 
-Three cases, each on its own server left running for the whole section and loaded in turn
-(bare, renewal, creation, then again for each run), so that drift on a shared machine touches
-every case alike:
+Four cases, each on its own server left running for the whole section and loaded in turn
+(bare, framework, renewal, creation, then again for each run), so that drift on a shared machine
+touches every case alike:
 
 - `bare`: a Starlette JSON endpoint on the same uvicorn settings (bench/serve.py);
+- `framework`: FastAPI's floor, an ordinary FastAPI route with a body model at the same path,
+  answering as the bare endpoint does (bench/serve.py, `framework_app`): the least any FastAPI
+  route costs on this server, Causerie's own work aside;
 - `renewal`: `POST /api/widget/v1/websites/{id}/session` with a valid token and the page the
   session already has: a pure renewal, which writes nothing (at most once a minute it refreshes
   the last access);
@@ -20,7 +23,7 @@ from bench.config import BenchConfig, progress
 from bench.loads import ChatboxLoad, LoadResult, Wrk
 from bench.servers import Server, install_causerie
 
-CASES = ("bare", "renewal", "creation")
+CASES = ("bare", "framework", "renewal", "creation")
 
 
 @dataclass
@@ -50,6 +53,7 @@ def run_chatbox(cfg: BenchConfig) -> ChatboxResult:
     site = install_causerie(cfg.workdir, "chatbox", cfg.databases)
     with (
         Server("bare", cfg.log("chatbox-bare")) as bare,
+        Server("framework", cfg.log("chatbox-framework")) as framework,
         Server("causerie", cfg.log("chatbox-causerie"), site.env()) as causerie,
     ):
         first = causerie.open_session(site.website_id)
@@ -59,6 +63,7 @@ def run_chatbox(cfg: BenchConfig) -> ChatboxResult:
             raise RuntimeError("the renewal did not renew the session it was given")
         loads = {
             "bare": (bare.port, ChatboxLoad(site.website_id, token)),
+            "framework": (framework.port, ChatboxLoad(site.website_id, token)),
             "renewal": (causerie.port, ChatboxLoad(site.website_id, token)),
             "creation": (causerie.port, ChatboxLoad(site.website_id)),
         }

@@ -34,6 +34,7 @@ STALL_KEPT = 0.5
 
 _CASE_LABELS = {
     "bare": "bare Starlette endpoint (baseline)",
+    "framework": "FastAPI route with a body model (the framework's floor)",
     "renewal": "Causerie: renewal (token, same page)",
     "creation": "Causerie: creation (no token)",
 }
@@ -127,7 +128,8 @@ def _chatbox(cfg: BenchConfig, result: ChatboxResult) -> list[str]:
         f"Target: renewals at >= {RENEWAL_RATIO:.0%} of the bare endpoint's rate: "
         f"**{verdict(ratio >= RENEWAL_RATIO)}** ({ratio:.1%}).",
         "",
-        f"Per request, on the server's one core: bare {cost['bare']:,.0f} us, renewal "
+        f"Per request, on the server's one core: bare {cost['bare']:,.0f} us, FastAPI's floor "
+        f"{cost['framework']:,.0f} us, renewal "
         f"{cost['renewal']:,.0f} us, creation {cost['creation']:,.0f} us; the target allows a "
         f"renewal {cost['bare'] / RENEWAL_RATIO:,.0f} us.",
     ]

@@ -1,4 +1,5 @@
-"""The server processes the benches load: `python -m bench.serve {bare,floor,causerie} --port N`.
+"""The server processes the benches load:
+`python -m bench.serve {bare,framework,floor,causerie} --port N`.
 
 Both run on uvicorn with the settings of `causerie serve` (src/causerie/cli.py): uvloop,
 httptools, one worker, Causerie's logging config, no uvicorn access log, no proxy headers, no
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from pydantic import BaseModel, Field
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -39,7 +41,7 @@ def ws_options(settings: Settings) -> dict[str, Any]:
 
 # The bare endpoint answers with a body shaped and sized like Causerie's answer to a chatbox load,
 # so that both servers move the same bytes.
-_BARE_ANSWER: dict[str, Any] = {
+BARE_ANSWER: dict[str, Any] = {
     "token": "x" * 43,
     "session": {
         "id": "a" * 24,
@@ -66,7 +68,7 @@ _BARE_ANSWER: dict[str, Any] = {
 
 async def _bare_session(request: Request) -> JSONResponse:
     await request.body()
-    return JSONResponse(_BARE_ANSWER)
+    return JSONResponse(BARE_ANSWER)
 
 
 async def _bare_health(_: Request) -> JSONResponse:
@@ -92,6 +94,41 @@ def bare_app() -> ASGIApp:
             WebSocketRoute("/ws/echo", _bare_echo),
         ]
     )
+
+
+class _FloorPage(BaseModel):
+    url: str = Field(default="", max_length=2048)
+    title: str = Field(default="", max_length=500)
+    referrer: str = Field(default="", max_length=2048)
+
+
+class _FloorSession(BaseModel):
+    """The shape of a chatbox load's body, as a plain FastAPI body model."""
+
+    token: str | None = Field(default=None, min_length=1, max_length=100)
+    page: _FloorPage
+    locale: str | None = None
+    timezone: str | None = Field(default=None, max_length=64)
+
+
+def framework_app() -> ASGIApp:
+    """The framework's floor: FastAPI with one ordinary route at Causerie's path, a body model
+    answering as the bare endpoint does, handled as FastAPI handles any route (no Causerie code).
+    Causerie cannot answer a chatbox load for less than this; the gap between it and the bare
+    endpoint is FastAPI's own cost per request."""
+    from fastapi import FastAPI
+
+    app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})  # as Causerie
+
+    @app.post("/api/widget/v1/websites/{website_id}/session")
+    async def session(website_id: str, body: _FloorSession) -> JSONResponse:
+        return JSONResponse(BARE_ANSWER)  # as the bare endpoint answers: no response model
+
+    @app.get("/api/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
 
 
 def floor_app() -> ASGIApp:
@@ -123,11 +160,16 @@ def causerie_app(hooks: bool) -> ASGIApp:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.serve")
-    parser.add_argument("kind", choices=["bare", "floor", "causerie"])
+    parser.add_argument("kind", choices=["bare", "framework", "floor", "causerie"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--hooks", action="store_true", help="install bench.hooks (causerie)")
     args = parser.parse_args()
-    apps = {"bare": bare_app, "floor": floor_app, "causerie": lambda: causerie_app(args.hooks)}
+    apps = {
+        "bare": bare_app,
+        "framework": framework_app,
+        "floor": floor_app,
+        "causerie": lambda: causerie_app(args.hooks),
+    }
     with collector_paused():  # as `causerie serve` builds its app
         app = apps[args.kind]()
     uvicorn.run(

@@ -153,3 +153,41 @@ def test_a_lean_endpoint_that_returns_no_response_is_a_bug() -> None:
     add_routes(app, router)
     with pytest.raises(TypeError):
         _get(app, "/liar")
+
+
+def _request(app: FastAPI, method: str, path: str) -> httpx.Response:
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return await client.request(method, path)
+
+    return asyncio.run(call())
+
+
+def _included(route_class: type[APIRoute]) -> FastAPI:
+    """The router included as FastAPI includes routers, rather than by `add_routes`."""
+    app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
+    errors.install(app)
+    app.include_router(_router(route_class))
+    return app
+
+
+@pytest.mark.parametrize("make_app", [_app, _included], ids=["added", "included"])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/t/items/abc?n=2"),
+        ("POST", "/t/items/abc"),  # a method the route does not take: 405 and its Allow
+        ("DELETE", "/t/named/x/2"),
+        ("GET", "/t/items/toolongid"),
+        ("GET", "/t/nowhere"),
+    ],
+)
+def test_a_lean_route_handles_methods_and_inclusion_as_fastapi_does(
+    make_app: Any, method: str, path: str
+) -> None:
+    answers = []
+    for route_class in (APIRoute, LeanRoute):
+        response = _request(make_app(route_class), method, path)
+        answers.append((response.status_code, response.headers.get("allow"), response.text))
+    assert answers[0] == answers[1]
