@@ -1,5 +1,5 @@
-"""The server processes the benches load:
-`python -m bench.serve {bare,framework,floor,causerie} --port N`.
+"""The servers the benches start:
+`python -m bench.serve {bare,framework,stack,floor,causerie} --port N`.
 
 Both run on uvicorn with the settings of `causerie serve` (src/causerie/cli.py): uvloop,
 httptools, one worker, Causerie's logging config, no uvicorn access log, no proxy headers, no
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +148,33 @@ def floor_app() -> ASGIApp:
     )
 
 
+def stack_app() -> ASGIApp:
+    """The stack Causerie is built on, doing nothing of Causerie's: a FastAPI app with the health
+    route only, and SQLAlchemy Core opening the SQLite database at start and reading it once (as
+    Causerie reads the schema's version). bench/startup.py starts it beside Causerie to show what
+    the libraries alone weigh at rest and cost to the first answer."""
+    from fastapi import FastAPI
+    from sqlalchemy import create_engine, text
+
+    from causerie.settings import load_settings
+
+    url = load_settings().database_url
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT version_num FROM alembic_version")).all()
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(docs_url=None, redoc_url=None, lifespan=lifespan)
+    app.add_api_route("/api/health", _bare_health)
+    return app
+
+
 def causerie_app(hooks: bool) -> ASGIApp:
     from causerie.app import create_app
     from causerie.settings import load_settings
@@ -160,13 +189,14 @@ def causerie_app(hooks: bool) -> ASGIApp:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.serve")
-    parser.add_argument("kind", choices=["bare", "framework", "floor", "causerie"])
+    parser.add_argument("kind", choices=["bare", "framework", "stack", "floor", "causerie"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--hooks", action="store_true", help="install bench.hooks (causerie)")
     args = parser.parse_args()
     apps = {
         "bare": bare_app,
         "framework": framework_app,
+        "stack": stack_app,
         "floor": floor_app,
         "causerie": lambda: causerie_app(args.hooks),
     }
@@ -184,7 +214,7 @@ def main() -> None:
         proxy_headers=False,
         server_header=False,
         # Both servers get the WebSocket options of `causerie serve` (Causerie's settings).
-        **ws_options(load_settings() if args.kind == "causerie" else DEFAULT_SETTINGS),
+        **ws_options(load_settings() if args.kind in ("stack", "causerie") else DEFAULT_SETTINGS),
     )
 
 

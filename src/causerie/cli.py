@@ -14,16 +14,12 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-from rich.progress import Progress as Bar
-from rich.table import Table
 
 from causerie.actions.accounts import do_create_setup_link
 from causerie.actions.conversations import do_delete_conversation
@@ -51,9 +47,44 @@ from causerie.runtime import Runtime
 from causerie.settings import Settings, SettingsError, load_settings
 from causerie.wiring import CannotStart, running, upgrade_schema
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress as Bar
+    from rich.table import Table
+
 T = TypeVar("T")
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+# rich (about 2 MiB resident) is imported by the commands that print through it, not by
+# `causerie serve`, whose few lines are plain (docs/performance.md, "Lighter at rest, again").
+@cache
+def _console(stderr: bool) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def out() -> Console:
+    """Standard output, through rich."""
+    return _console(False)
+
+
+def err() -> Console:
+    """Standard error, through rich."""
+    return _console(True)
+
+
+def escape(text: str) -> str:
+    """`text` with rich's markup escaped."""
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _table(title: str | None = None) -> Table:
+    from rich.table import Table
+
+    return Table(title=title)
 
 
 def _plural(count: int, noun: str) -> str:
@@ -64,13 +95,27 @@ def _settings(**overrides: str) -> Settings:
     try:
         return load_settings(None, **overrides)
     except SettingsError as exc:
-        err.print(f"[red]causerie: bad setting:[/red] {escape(str(exc))}")
+        err().print(f"[red]causerie: bad setting:[/red] {escape(str(exc))}")
         sys.exit(2)
 
 
 def _cannot_start(exc: CannotStart) -> None:
-    err.print(f"[red]causerie:[/red] {escape(str(exc))}")
+    err().print(f"[red]causerie:[/red] {escape(str(exc))}")
     sys.exit(2)
+
+
+def _progress_bar() -> Bar:
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    return Bar(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err(),
+        transient=True,
+    )
 
 
 class _Watch:
@@ -89,18 +134,7 @@ class _Watch:
         self._totals: dict[str, int | None] = {}
         self._said: dict[str, int] = {}
         self._last = 0.0
-        self._bar = (
-            Bar(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=err,
-                transient=True,
-            )
-            if err.is_terminal
-            else None
-        )
+        self._bar = _progress_bar() if err().is_terminal else None
         self._tasks: dict[str, Any] = {}
 
     def begin(self, task: str, total: int | None) -> None:
@@ -125,7 +159,7 @@ class _Watch:
     def _line(self, task: str) -> None:
         total = self._totals.get(task)
         of = "" if total is None else f" of {total}"
-        err.print(f"{self.verb} {task}: {self.done[task]}{of}", markup=False, highlight=False)
+        err().print(f"{self.verb} {task}: {self.done[task]}{of}", markup=False, highlight=False)
         self._said[task] = self.done[task]
         self._last = time.monotonic()
 
@@ -140,7 +174,7 @@ class _Watch:
         if self.stopping:
             raise KeyboardInterrupt
         self.stopping = True
-        err.print(
+        err().print(
             "stopping after the batch under way (Ctrl-C again to abandon it)...",
             markup=False,
         )
@@ -161,7 +195,7 @@ class _Watch:
 
 def _interrupted(summary: str) -> None:
     """A long command stopped on Ctrl-C: what it did, and status 130."""
-    err.print(f"interrupted: {summary}", markup=False)
+    err().print(f"interrupted: {summary}", markup=False)
     sys.exit(130)
 
 
@@ -179,7 +213,7 @@ def _run(settings: Settings, action: Callable[[Runtime], Awaitable[T]]) -> T:
         _cannot_start(exc)
         raise  # unreachable: _cannot_start exits
     except DomainError as exc:
-        err.print(f"[red]causerie:[/red] {exc.message}")
+        err().print(f"[red]causerie:[/red] {exc.message}")
         sys.exit(1)
 
 
@@ -191,7 +225,7 @@ def _listen(host: str, port: int, option: str = "--port") -> socket.socket:
     try:
         return listen(host, port)
     except OSError as exc:
-        err.print(
+        err().print(
             f"[red]causerie:[/red] cannot listen on {escape(host)}:{port}: "
             f"{escape(exc.strerror or str(exc))}; stop what uses it or choose another {option}"
         )
@@ -228,11 +262,14 @@ def serve(host: str, port: int) -> None:
         settings = _settings(public_url=f"http://{shown}:{port}")
     listening = _listen(host, port)
     setup_link = _run(settings, do_create_setup_link)
-    out.print(f"Causerie serving on http://{host}:{port}  (data: {settings.data_dir})")
-    out.print(f"Inbox: {settings.public_url}/app/", markup=False)
+    # Plain lines: rich stays unloaded in the server's process.
+    click.echo(f"Causerie serving on http://{host}:{port}  (data: {settings.data_dir})")
+    click.echo(f"Inbox: {settings.public_url}/app/")
     if setup_link is not None:
-        out.print("Fresh install: create the first owner with this one-time link (valid 24 hours):")
-        out.print(f"  {setup_link}", markup=False)
+        click.echo(
+            "Fresh install: create the first owner with this one-time link (valid 24 hours):"
+        )
+        click.echo(f"  {setup_link}")
     with collector_paused():
         import uvicorn
 
@@ -282,14 +319,14 @@ def demo(host: str, port: int, shop_port: int, data_dir: Path) -> None:
     )
     sockets = [_listen(host, port), _listen(host, shop_port, "--shop-port")]
     website, token, password = _run(settings, lambda rt: prepare(rt, shop))
-    out.print(f"Causerie:  http://{host}:{port}")
-    out.print(f"Demo shop: {shop}   (open it, click the chat button, say hello)")
-    out.print(f"Inbox:     http://{host}:{port}/app/   (answer there)")
-    out.print(f"  log in as {DEMO_OPERATOR} with the password {password}", markup=False)
-    out.print(f"Website id: {website.id}")
-    out.print("Or answer over the API, with this token (shown once):")
-    out.print(f"  {token}", markup=False)
-    out.print(f"Demo data: {folder}   (its own folder: `causerie serve` does not use it)")
+    out().print(f"Causerie:  http://{host}:{port}")
+    out().print(f"Demo shop: {shop}   (open it, click the chat button, say hello)")
+    out().print(f"Inbox:     http://{host}:{port}/app/   (answer there)")
+    out().print(f"  log in as {DEMO_OPERATOR} with the password {password}", markup=False)
+    out().print(f"Website id: {website.id}")
+    out().print("Or answer over the API, with this token (shown once):")
+    out().print(f"  {token}", markup=False)
+    out().print(f"Demo data: {folder}   (its own folder: `causerie serve` does not use it)")
     asyncio.run(serve_demo(settings, website.id, f"http://{host}:{port}", sockets))
 
 
@@ -305,7 +342,7 @@ def migrate() -> None:
         _cannot_start(exc)
     except Stopped:
         _interrupted("no migration applied, the schema is as it was; run causerie migrate again")
-    out.print("schema updated" if applied else "schema already up to date")
+    out().print("schema updated" if applied else "schema already up to date")
 
 
 @main.command()
@@ -334,15 +371,15 @@ def purge(dry_run: bool, as_json: bool, batch_size: int) -> None:
             "(each batch removed whole); run causerie purge again for the rest"
         )
     if as_json:
-        out.print_json(json.dumps({"dry_run": dry_run, "removed": counts}))
+        out().print_json(json.dumps({"dry_run": dry_run, "removed": counts}))
         return
-    table = Table(title="would remove (dry run)" if dry_run else "removed")
+    table = _table("would remove (dry run)" if dry_run else "removed")
     table.add_column("rule")
     table.add_column("count", justify="right")
     table.add_column("what")
     for rule in Rule:
         table.add_row(rule.value, str(counts[rule.value]), RULE_DOCS[rule])
-    out.print(table)
+    out().print(table)
 
 
 @main.group()
@@ -363,10 +400,10 @@ def website_add(name: str, origins: tuple[str, ...]) -> None:
     """Create a website; print its id and the snippet to paste."""
     settings = _settings()
     site = _run(settings, lambda rt: do_create_website(rt, Actor.cli(), name, list(origins)))
-    out.print(f"website id: {site.id}")
-    out.print(f"origins: {', '.join(site.origins)}")
-    out.print("embed snippet (paste before </body>):")
-    out.print(snippet(site.id, settings.public_url), markup=False)
+    out().print(f"website id: {site.id}")
+    out().print(f"origins: {', '.join(site.origins)}")
+    out().print("embed snippet (paste before </body>):")
+    out().print(snippet(site.id, settings.public_url), markup=False)
 
 
 async def _websites(rt: Runtime) -> list[Any]:
@@ -377,12 +414,12 @@ async def _websites(rt: Runtime) -> list[Any]:
 @website.command("list")
 def website_list() -> None:
     """List websites."""
-    table = Table()
+    table = _table()
     for column in ("id", "name", "origins"):
         table.add_column(column)
     for site in _run(_settings(), _websites):
         table.add_row(site.id, site.name, ", ".join(site.origins))
-    out.print(table)
+    out().print(table)
 
 
 @main.group()
@@ -411,16 +448,16 @@ def operator_add(email: str, website_id: str | None, role: str | None, name: str
             rt, Actor.cli(), email, website_id=website_id, role=granted, name=name
         ),
     )
-    out.print(f"operator id: {added.operator.id}")
+    out().print(f"operator id: {added.operator.id}")
     if website_id:
-        out.print(f"role on {website_id}: {(granted or 'agent')}")
+        out().print(f"role on {website_id}: {(granted or 'agent')}")
     if added.one_time_password:
-        out.print(
+        out().print(
             f"one-time password (shown once, change it at first login): {added.one_time_password}",
             markup=False,
         )
     else:
-        out.print("existing operator: password unchanged")
+        out().print("existing operator: password unchanged")
 
 
 @operator.command("list")
@@ -460,7 +497,7 @@ def operator_list(website_id: str | None, as_json: bool) -> None:
         ]
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
-    table = Table()
+    table = _table()
     for column in ("id", "email", "name", "website", "role"):
         table.add_column(column)
     for site_id, entry in found:
@@ -470,7 +507,7 @@ def operator_list(website_id: str | None, as_json: bool) -> None:
         else:
             role, person = "", entry
         table.add_row(person.id, person.email, person.name, site_id or "(none)", role)
-    out.print(table)
+    out().print(table)
 
 
 @main.group()
@@ -497,7 +534,7 @@ def token_add(email: str, name: str, scopes: tuple[str, ...]) -> None:
             rt, Actor.cli(), email, name=name, scopes=frozenset(Scope(s) for s in scopes)
         ),
     )
-    out.print(secret, markup=False)
+    out().print(secret, markup=False)
 
 
 @main.group()
@@ -510,7 +547,7 @@ def conversation() -> None:
 def conversation_delete(conversation_id: str) -> None:
     """Destroy a conversation with its session, messages, profile and IP (P20)."""
     count = _run(_settings(), lambda rt: do_delete_conversation(rt, Actor.cli(), conversation_id))
-    out.print(f"deleted conversation {conversation_id} and its {_plural(count, 'message')}")
+    out().print(f"deleted conversation {conversation_id} and its {_plural(count, 'message')}")
 
 
 @main.group()
@@ -531,7 +568,7 @@ def reports_rebuild(website_id: str | None) -> None:
     except Stopped as stopped:
         done = stopped.done.get("websites", 0)
         _interrupted(f"rebuilt {_plural(done, 'website')}; run causerie reports rebuild again")
-    out.print(f"rebuilt the reports of {_plural(count, 'website')}")
+    out().print(f"rebuilt the reports of {_plural(count, 'website')}")
 
 
 @main.group()
@@ -564,7 +601,7 @@ def privacy_erase(email: str, yes: bool) -> None:
     if sys.stdin.isatty() and not yes:
         found = _run(settings, lambda rt: find_subject(rt, Actor.cli(), email=email))
         if not found:
-            out.print(f"nothing held about {email}: nothing to erase", markup=False)
+            out().print(f"nothing held about {email}: nothing to erase", markup=False)
             return
         messages = sum(s.messages for s in found)
         click.confirm(
@@ -587,10 +624,10 @@ def privacy_erase(email: str, yes: bool) -> None:
             "entry; run causerie privacy erase again for the rest"
         )
     if not counts["sessions"]:
-        out.print(f"nothing held about {email}: nothing to erase", markup=False)
+        out().print(f"nothing held about {email}: nothing to erase", markup=False)
         return
     sessions = _plural(counts["sessions"], "session")
-    out.print(f"erased {sessions} and {_plural(counts['messages'], 'message')}")
+    out().print(f"erased {sessions} and {_plural(counts['messages'], 'message')}")
 
 
 @privacy.command("register")
@@ -630,7 +667,7 @@ def jobs_list(state: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([_job_json(job) for job in found]))
         return
-    table = Table()
+    table = _table()
     for column in ("id", "kind", "state", "attempts", "run at", "last error"):
         table.add_column(column)
     for job in found:
@@ -638,7 +675,7 @@ def jobs_list(state: str | None, as_json: bool) -> None:
         table.add_row(
             job.id, job.kind, row["state"], str(job.attempts), row["run_at"], job.last_error or ""
         )
-    out.print(table)
+    out().print(table)
 
 
 @jobs.command("run")
@@ -654,7 +691,7 @@ def jobs_run() -> None:
         _interrupted(
             f"ran {_plural(stopped.done['jobs'], 'job')}; the others wait for the next run"
         )
-    out.print(f"ran {_plural(ran, 'job')}")
+    out().print(f"ran {_plural(ran, 'job')}")
 
 
 @jobs.command("retry")
@@ -662,4 +699,4 @@ def jobs_run() -> None:
 def jobs_retry(job_id: str) -> None:
     """Run a queued or failed job now (its attempts start afresh)."""
     job = _run(_settings(), lambda rt: do_retry_job(rt, job_id))
-    out.print(f"job {job.id} ({job.kind}) queued to run now")
+    out().print(f"job {job.id} ({job.kind}) queued to run now")
