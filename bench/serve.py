@@ -26,19 +26,18 @@ from starlette.types import ASGIApp
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from causerie.logs import logging_config
-from causerie.server import collector_paused, uvicorn_options
-from causerie.settings import Settings, load_settings
+from causerie.server import collector_paused, options_for
 
 LOG_LEVEL = "INFO"
 _WS_KEYS = ("ws", "ws_per_message_deflate", "ws_max_size", "ws_ping_interval", "ws_ping_timeout")
-# Causerie's defaults, for the bare server (which has no data folder of its own).
-# Settings built directly read no environment: only the values given, as text, and the defaults.
-DEFAULT_SETTINGS = Settings(data_dir="/nonexistent", database_url="sqlite://", secret_key="-" * 32)
+# The bare servers get Causerie's default body limit (CAUSERIE_MAX_BODY, 64 KiB) without loading
+# Causerie's settings, whose libraries (pydantic-settings, about 12 MiB) a bare server never uses.
+DEFAULT_MAX_BODY = 64 * 1024
 
 
-def ws_options(settings: Settings) -> dict[str, Any]:
+def ws_options(max_body: int) -> dict[str, Any]:
     """The WebSocket options of `causerie serve` (src/causerie/server.py)."""
-    return {k: v for k, v in uvicorn_options(settings).items() if k in _WS_KEYS}
+    return {k: v for k, v in options_for(LOG_LEVEL, max_body).items() if k in _WS_KEYS}
 
 
 # The bare endpoint answers with a body shaped and sized like Causerie's answer to a chatbox load,
@@ -187,6 +186,14 @@ def causerie_app(hooks: bool) -> ASGIApp:
     return BenchHooks(app)
 
 
+def _max_body(kind: str) -> int:
+    if kind not in ("stack", "causerie"):
+        return DEFAULT_MAX_BODY
+    from causerie.settings import load_settings
+
+    return load_settings().max_body
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.serve")
     parser.add_argument("kind", choices=["bare", "framework", "stack", "floor", "causerie"])
@@ -214,7 +221,7 @@ def main() -> None:
         proxy_headers=False,
         server_header=False,
         # Both servers get the WebSocket options of `causerie serve` (Causerie's settings).
-        **ws_options(load_settings() if args.kind in ("stack", "causerie") else DEFAULT_SETTINGS),
+        **ws_options(_max_body(args.kind)),
     )
 
 

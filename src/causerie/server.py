@@ -11,10 +11,12 @@ import gc
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from causerie.logs import logging_config
-from causerie.settings import Settings
+
+if TYPE_CHECKING:  # the benches' bare servers use these options without the settings' libraries
+    from causerie.settings import Settings
 
 # Frames over the application's limit get an error frame and the socket stays open; frames far
 # beyond it are refused by the protocol layer (close 1009) before they are read whole.
@@ -22,14 +24,19 @@ PROTOCOL_FRAME_LIMIT = 1024 * 1024
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    return options_for(settings.log_level, settings.max_body)
+
+
+def options_for(log_level: str, max_body: int) -> dict[str, Any]:
+    """uvicorn's options for a server whose log level and body limit are these."""
     return {
-        "log_config": logging_config(settings.log_level),
+        "log_config": logging_config(log_level),
         "access_log": False,  # uvicorn's own access log prints client addresses (P17)
         "proxy_headers": False,  # X-Forwarded-For is read by Causerie, from trusted proxies only
         "server_header": False,
         "ws": "websockets-sansio",
         "ws_per_message_deflate": False,
-        "ws_max_size": max(PROTOCOL_FRAME_LIMIT, 4 * settings.max_body),
+        "ws_max_size": max(PROTOCOL_FRAME_LIMIT, 4 * max_body),
         "ws_ping_interval": 20.0,
         "ws_ping_timeout": 20.0,
     }
