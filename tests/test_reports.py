@@ -174,6 +174,10 @@ def bucket_rows(h: Harness) -> list[tuple[Any, ...]]:
             f"SELECT 'd', {columns.format('day')} FROM report_day_buckets WHERE n <> 0"
             " ORDER BY 2, 3, 4, 5, 6"
         ),
+        *h.rows(
+            f"SELECT 'm', {columns.format('month')} FROM report_month_buckets WHERE n <> 0"
+            " ORDER BY 2, 3, 4, 5, 6"
+        ),
     ]
 
 
@@ -252,7 +256,13 @@ def test_rebuild_equals_the_rollups_kept_as_things_happened(harness: Harness, si
     assert harness.rows("SELECT * FROM report_conversations ORDER BY conversation_id") == facts
     totals = scene.report("2026-03-28", "2026-03-30", "Europe/Paris")["totals"]
     assert (totals["ratings_count"], totals["ratings_average"]) == (1, 4.0)
-    for table in ("report_hours", "report_days", "report_hour_buckets", "report_day_buckets"):
+    for table in (
+        "report_hours",
+        "report_days",
+        "report_hour_buckets",
+        "report_day_buckets",
+        "report_month_buckets",
+    ):
         harness.execute(f"DELETE FROM {table}")  # lost rollups come back from the sources
     harness.run(do_rebuild(harness.rt))
     without_loads = [(*row[:4], 0, *row[5:]) for row in kept]
