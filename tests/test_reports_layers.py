@@ -5,6 +5,7 @@ as the hours alone, across daylight-saving changes and in half-hour zones; migra
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections import Counter
 from collections.abc import Iterator
@@ -339,6 +340,12 @@ def test_0019_sums_the_days_histograms_into_months(empty_url: str) -> None:
         "SELECT dimension, key, month, metric, bucket, n FROM report_month_buckets"
         " ORDER BY 1 DESC, 3, 4, 5",
     )
+    assert _day_histograms(empty_url) == {
+        (datetime(2026, 3, 1, tzinfo=UTC), "first_response"): {30: 2},
+        (datetime(2026, 3, 31, tzinfo=UTC), "first_response"): {30: 1},
+        (datetime(2026, 3, 31, tzinfo=UTC), "resolution"): {640: 1},
+        (datetime(2026, 4, 1, tzinfo=UTC), "first_response"): {30: 4},
+    }
     march, april = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
     assert rows[0] == [
         ("website", "", march, "first_response", 30, 3),
@@ -346,6 +353,14 @@ def test_0019_sums_the_days_histograms_into_months(empty_url: str) -> None:
         ("website", "", april, "first_response", 30, 4),
         ("operator", "a1", march, "resolution", 640, 1),
     ]
+
+
+def _day_histograms(url: str) -> dict[tuple[datetime, str], dict[int, int]]:
+    (rows,) = _read(url, "SELECT day, metric, hist FROM report_day_histograms")
+    return {
+        (day, metric): {int(b): n for b, n in (json.loads(h) if isinstance(h, str) else h).items()}
+        for day, metric, h in rows
+    }
 
 
 def harness_free_upgrade(url: str) -> bool:

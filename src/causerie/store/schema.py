@@ -649,6 +649,19 @@ report_month_buckets = Table(
     sqlite_with_rowid=False,  # rows in the key's b-tree: a range is one walk
 )
 
+# The website's histograms once more per UTC day, each as one JSON object (bucket -> count),
+# added to in SQL (`json_set`, `jsonb ||`): a year's per-day percentiles parse 730 rows instead
+# of joining ~55,000 bucket rows (docs/reports.md "Speed").
+report_day_histograms = Table(
+    "report_day_histograms",
+    metadata,
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), primary_key=True),
+    Column("day", UTCDateTime, primary_key=True),
+    Column("metric", String(16), primary_key=True),
+    Column("hist", Json, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 # What reports need to know of each conversation (its start, first answer, resolution); goes
 # with the conversation (cascade), as its messages do.
 report_conversations = Table(

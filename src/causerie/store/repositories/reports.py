@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select, text
+import orjson
+from sqlalchemy import Integer, Table, Text, bindparam, cast, delete, func, select, text
 
 from causerie.domain.reports import (
     COUNTS,
@@ -40,6 +41,7 @@ from causerie.store.schema import (
     ratings,
     report_conversations,
     report_day_buckets,
+    report_day_histograms,
     report_days,
     report_hour_buckets,
     report_hours,
@@ -113,6 +115,33 @@ def _adds(dialect: str) -> tuple[Prepared, Prepared, Prepared, Prepared, Prepare
 
 
 @cache
+def _add_to_day_histogram(dialect: str) -> Prepared:
+    """Add `n` to bucket `b` of the website's day histogram (one JSON object per day and metric),
+    in the database: `json_set` on SQLite, `jsonb ||` on PostgreSQL; nothing is read back."""
+    t = report_day_histograms
+    stmt = dialect_insert(dialect)(t)
+    b, n = cast(bindparam("b"), Text), cast(bindparam("n"), Integer)
+    first: Any
+    added: Any
+    if dialect == "sqlite":
+        path: Any = bindparam("p")  # '$."640"'
+        first = func.json_object(b, n)
+        kept = func.coalesce(func.json_extract(t.c.hist, path), 0)
+        added = func.json_set(t.c.hist, path, kept + n)
+    else:
+        first = func.jsonb_build_object(b, n)
+        kept = func.coalesce(cast(t.c.hist.op("->>")(b), Integer), 0)
+        added = t.c.hist.op("||")(func.jsonb_build_object(b, kept + n))
+    stmt = stmt.values(website_id=bindparam("w"), day=bindparam("day"), metric=bindparam("metric"))
+    stmt = stmt.values(hist=first)
+    return Prepared(
+        stmt.on_conflict_do_update(
+            index_elements=["website_id", "day", "metric"], set_={"hist": added}
+        )
+    )
+
+
+@cache
 def _saves_facts(dialect: str) -> Prepared:
     return _save_facts(dialect_insert(dialect))
 
@@ -173,6 +202,18 @@ class SqlReports(SqlRepository):
                     await self._db.write(hour_bucket, {**entry, "hour": at["hour"]})
                     await self._db.write(day_bucket, {**entry, "day": at["day"]})
                     await self._db.write(month_bucket, {**entry, "month": utc_month(row.hour)})
+                    if row.dimension is Dimension.WEBSITE:
+                        await self._db.write(
+                            _add_to_day_histogram(self._db.dialect),
+                            {
+                                "w": website_id,
+                                "day": at["day"],
+                                "metric": metric,
+                                "b": str(bucket),
+                                "p": f'$."{bucket}"',
+                                "n": n,
+                            },
+                        )
 
     async def hours(
         self,
@@ -195,7 +236,7 @@ class SqlReports(SqlRepository):
         return rollups.rows()
 
     async def replace_hours(self, website_id: str, rows: list[HourRow]) -> None:
-        for table in _ROLLUP_TABLES:
+        for table in (*_ROLLUP_TABLES, report_day_histograms):
             await self._db.execute(delete(table).where(table.c.website_id == website_id))
         counts: list[dict[str, Any]] = []
         buckets: list[dict[str, Any]] = []
@@ -267,9 +308,13 @@ class SqlReports(SqlRepository):
         else:
             for row in await self._rows(sql["days"], params):
                 found.days[int(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
-            local_day = (lambda epoch: epoch // 86_400) if utc_days else hour_days(offsets)
-            for at, metric, entries in await self._rows(sql["day_histograms"], params):
-                _merge(hists, (f"d{local_day(int(at))}", str(metric)), str(entries))
+            if utc_days:
+                for at, metric, hist in await self._rows(sql["day_histograms"], params):
+                    _merge_object(hists, (f"d{int(at) // 86_400}", str(metric)), str(hist))
+            else:
+                local_day = hour_days(offsets)
+                for at, metric, entries in await self._rows(sql["day_histograms"], params):
+                    _merge(hists, (f"d{local_day(int(at))}", str(metric)), str(entries))
         for name, prefix in (
             ("total_histograms", "t"),
             ("agent_histograms", "a"),
@@ -308,8 +353,8 @@ class SqlReports(SqlRepository):
                     into_day[i] += sign * int(n)
         for local_day, counts in sums.items():
             days[local_day] = dict(zip(COUNTS, counts, strict=True))
-        for day, metric, entries in await self._rows(sql["plan_days"], params):
-            _merge(into, (f"d{plan.days[int(day)]}", str(metric)), str(entries))
+        for day, metric, hist in await self._rows(sql["plan_days"], params):
+            _merge_object(into, (f"d{plan.days[int(day)]}", str(metric)), str(hist))
         for hour, metric, entries in await self._rows(sql["plan_hours"], params):
             for local_day, sign in plan.hours[int(hour)]:
                 _merge(into, (f"d{local_day}", str(metric)), str(entries), sign)
@@ -440,7 +485,33 @@ def _summed_layers(dialect: str) -> list[Any]:
                 ("report_month_buckets", "month", month, "report_day_buckets"),
             )
         ),
+        text(
+            "INSERT INTO report_day_histograms (website_id, day, metric, hist)"
+            f" SELECT website_id, day, metric, {_OBJECT[dialect]} FROM report_day_buckets"
+            f" WHERE {_WEBSITE} AND key = '' GROUP BY website_id, day, metric"
+        ),
     ]
+
+
+# A day's buckets as one JSON object (bucket -> count), and its text as read back.
+_OBJECT = {
+    "sqlite": "json_group_object(bucket, n)",
+    "postgresql": "jsonb_object_agg(CAST(bucket AS TEXT), n)",
+}
+_HIST_TEXT = {"sqlite": "hist", "postgresql": "CAST(hist AS TEXT)"}
+
+
+def _merge_object(
+    into: dict[tuple[str, str], dict[int, int]], at: tuple[str, str], hist: str
+) -> None:
+    """Add a day's histogram as its JSON object holds it to a local day's."""
+    found: dict[str, int] = orjson.loads(hist)
+    kept = into.get(at)
+    if kept is None:
+        into[at] = dict(zip(map(int, found), found.values(), strict=True))
+        return
+    for bucket, n in found.items():
+        kept[int(bucket)] = kept.get(int(bucket), 0) + n
 
 
 def _utc_at(epoch: int) -> datetime:
@@ -577,29 +648,33 @@ def _summary_sql(
             f"SELECT {hour}, {_COUNT_COLUMNS} FROM report_hours WHERE {website} AND hour IN :hours"
         )
         statements["plan_days"] = (
-            f"SELECT {day}, metric, {concat} FROM report_day_buckets"
-            f" WHERE {website} AND day >= :pd0 AND day < :pd1 GROUP BY day, key, metric"
+            f"SELECT {day}, metric, {_HIST_TEXT[dialect]} FROM report_day_histograms"
+            " WHERE website_id = :w AND day >= :pd0 AND day < :pd1"
         )
         statements["plan_hours"] = (
             f"SELECT {hour}, metric, {concat} FROM report_hour_buckets"
             f" WHERE {website} AND hour IN :hours GROUP BY hour, key, metric"
         )
     else:
-        if utc_days:
+        if utc_days:  # the UTC days' histograms, one JSON object each
             counts = _utc(dialect, "report_days", _COUNT_COLUMNS)
-            table, at, range_ = "report_day_buckets", "day", "day >= :start AND day < :end"
+            statements["day_histograms"] = (
+                f"SELECT {_EPOCH[dialect].format('day')}, metric, {_HIST_TEXT[dialect]}"
+                " FROM report_day_histograms"
+                " WHERE website_id = :w AND day >= :start AND day < :end"
+            )
         else:
+            # The website's histograms joined per hour as "bucket n bucket n ...", in the
+            # index's order: Python assigns them to local days, merges and ranks them. Summing
+            # bucket rows per local day in SQL sorts them all, and window functions cost several
+            # times more (docs/performance.md).
             counts = _local(dialect, offsets, "report_hours", _COUNT_COLUMNS)
-            table, at, range_ = "report_hour_buckets", "hour", _HOURS_IN
+            statements["day_histograms"] = (
+                f"SELECT {_EPOCH[dialect].format('hour')}, metric, {_CONCAT[dialect]}"
+                f" FROM report_hour_buckets WHERE {_WEBSITE} AND key = '' AND {_HOURS_IN}"
+                " GROUP BY hour, key, metric"
+            )
         statements["days"] = f"SELECT day, {_SUMS} FROM ({counts}) AS b GROUP BY day"
-        # The website's histograms joined per hour (or UTC day) as "bucket n bucket n ...", in
-        # the index's order: Python assigns them to local days, merges and ranks them. Summing
-        # bucket rows per local day in SQL sorts them all, and window functions cost several
-        # times more (docs/performance.md).
-        statements["day_histograms"] = (
-            f"SELECT {_EPOCH[dialect].format(at)}, metric, {_CONCAT[dialect]} FROM {table}"
-            f" WHERE {_WEBSITE} AND key = '' AND {range_} GROUP BY {at}, key, metric"
-        )
     if full:
         statements["agent_histograms"] = _per_key_buckets(dialect, "operator")
         statements["agents"] = _per_key("operator")
