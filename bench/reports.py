@@ -203,6 +203,8 @@ async def bench(database_url: str, n: int, per: int) -> None:
             totals = found["totals"]
             print(f"  report of a year: {_timed(report_runs)}")
             print(f"  direct scan:      {_timed(scan_runs)}")
+            ratio = statistics.median(report_runs) / statistics.median(scan_runs)
+            print(f"  report / direct scan (medians): {ratio:.3f}")
             for zone, runs in cpu_runs.items():
                 print(f"  CPU of a year's report in {zone}: {_timed(runs)}")
             print(f"  load average: {os.getloadavg()[0]:.1f}")

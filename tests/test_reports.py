@@ -174,7 +174,22 @@ def bucket_rows(h: Harness) -> list[tuple[Any, ...]]:
             f"SELECT 'd', {columns.format('day')} FROM report_day_buckets WHERE n <> 0"
             " ORDER BY 2, 3, 4, 5, 6"
         ),
+        *h.rows(
+            f"SELECT 'm', {columns.format('month')} FROM report_month_buckets WHERE n <> 0"
+            " ORDER BY 2, 3, 4, 5, 6"
+        ),
+        *day_histogram_rows(h),
     ]
+
+
+def day_histogram_rows(h: Harness) -> list[tuple[Any, ...]]:
+    """The website's day histograms kept as JSON objects, as bucket rows (buckets at 0 left out:
+    a reopening leaves its bucket at 0 where a rebuild has none)."""
+    rows = []
+    for day, metric, hist in h.rows("SELECT day, metric, hist FROM report_day_histograms"):
+        found = json.loads(hist) if isinstance(hist, str) else hist
+        rows += [("j", "website", "", day, metric, int(b), n) for b, n in found.items() if n]
+    return sorted(rows)
 
 
 def test_report_of_local_days_across_the_spring_change(harness: Harness, site: Site) -> None:
@@ -252,7 +267,14 @@ def test_rebuild_equals_the_rollups_kept_as_things_happened(harness: Harness, si
     assert harness.rows("SELECT * FROM report_conversations ORDER BY conversation_id") == facts
     totals = scene.report("2026-03-28", "2026-03-30", "Europe/Paris")["totals"]
     assert (totals["ratings_count"], totals["ratings_average"]) == (1, 4.0)
-    for table in ("report_hours", "report_days", "report_hour_buckets", "report_day_buckets"):
+    for table in (
+        "report_hours",
+        "report_days",
+        "report_hour_buckets",
+        "report_day_buckets",
+        "report_month_buckets",
+        "report_day_histograms",
+    ):
         harness.execute(f"DELETE FROM {table}")  # lost rollups come back from the sources
     harness.run(do_rebuild(harness.rt))
     without_loads = [(*row[:4], 0, *row[5:]) for row in kept]

@@ -5,6 +5,7 @@ as the hours alone, across daylight-saving changes and in half-hour zones; migra
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections import Counter
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from causerie.domain.reports import Dimension, HourRow, Period, bucket, percenti
 from causerie.store.database import sqlite_engine
 from causerie.store.migrate import alembic_config, upgrade
 from causerie.store.postgres import postgres_engine
-from causerie.store.schema import report_days
+from causerie.store.schema import report_days, report_month_buckets
 from tests.conftest import Harness, Site
 from tests.support import empty_database, is_sqlite
 
@@ -80,6 +81,26 @@ async def _days(harness: Harness) -> list[tuple[Any, ...]]:
     ).order_by(d.dimension, d.key, d.day)
     async with harness.rt.store.read() as tx:
         return [tuple(row) for row in await tx.db.execute(query)]
+
+
+async def _months(harness: Harness) -> dict[tuple[str, str, datetime, str, int], int]:
+    m = report_month_buckets.c
+    query = select(m.dimension, m.key, m.month, m.metric, m.bucket, m.n).where(m.n != 0)
+    async with harness.rt.store.read() as tx:
+        return {tuple(row[:5]): row[5] for row in await tx.db.execute(query)}
+
+
+def _months_from_days(
+    added: list[tuple[str, HourRow]],
+) -> dict[tuple[str, str, datetime, str, int], int]:
+    """Each month's histograms: the sums of its hours, in Python."""
+    sums: Counter[tuple[str, str, datetime, str, int]] = Counter()
+    for key, row in added:
+        month = row.hour.replace(day=1, hour=0)
+        for metric, hist in row.durations.items():
+            for at, n in hist.items():
+                sums[row.dimension.value, key, month, metric, at] += n
+    return {at: n for at, n in sums.items() if n}
 
 
 def _expected(added: list[tuple[str, HourRow]], period: Period) -> dict[str, Any]:
@@ -192,6 +213,7 @@ def test_days_are_their_hours_summed_and_reports_read_them_in_any_zone(
         )
         for d, k, day in sorted({(d, k, day) for d, k, day, _ in sums})
     ]
+    assert harness.run(_months(harness)) == _months_from_days(added)
     owner = Actor("operator", site.operator_ids["owner"])
     for zone in ZONES:
         for first, last in (
@@ -199,6 +221,9 @@ def test_days_are_their_hours_summed_and_reports_read_them_in_any_zone(
             ("2026-10-01", "2026-11-03"),  # the autumn ones
             ("2026-03-29", "2026-03-29"),  # one day: hours only
             ("2026-03-08", "2026-03-09"),
+            ("2026-02-25", "2026-04-14"),  # the whole of March from the monthly layer
+            ("2026-09-20", "2026-11-10"),  # October's, and its autumn change
+            ("2026-02-27", "2026-04-30"),  # March, and April's days
         ):
             period = Period(date.fromisoformat(first), date.fromisoformat(last), ZoneInfo(zone))
             found = harness.run(
@@ -293,6 +318,49 @@ def test_0018_moves_json_histograms_to_bucket_rows_and_sums_the_days(empty_url: 
         ("website", "", day, "resolution", 1000, 1),
         ("operator", "a1", day2, "resolution", 1000, 1),
     ]
+
+
+def test_0019_sums_the_days_histograms_into_months(empty_url: str) -> None:
+    _on(
+        empty_url,
+        "0018",
+        "INSERT INTO websites (id, name, origins, settings, created_at)"
+        " VALUES ('w1', 'W', '[]', '{}', '2026-01-01 00:00:00@Z')",
+        "INSERT INTO report_day_buckets VALUES"
+        " ('w1', 'website', '2026-03-01 00:00:00@Z', '', 'first_response', 30, 2),"
+        " ('w1', 'website', '2026-03-31 00:00:00@Z', '', 'first_response', 30, 1),"
+        " ('w1', 'website', '2026-03-31 00:00:00@Z', '', 'resolution', 640, 1),"
+        " ('w1', 'website', '2026-04-01 00:00:00@Z', '', 'first_response', 30, 4),"
+        " ('w1', 'website', '2026-04-02 00:00:00@Z', '', 'resolution', 1000, 0),"
+        " ('w1', 'operator', '2026-03-15 00:00:00@Z', 'a1', 'resolution', 640, 1)",
+    )
+    assert harness_free_upgrade(empty_url)
+    rows = _read(
+        empty_url,
+        "SELECT dimension, key, month, metric, bucket, n FROM report_month_buckets"
+        " ORDER BY 1 DESC, 3, 4, 5",
+    )
+    assert _day_histograms(empty_url) == {
+        (datetime(2026, 3, 1, tzinfo=UTC), "first_response"): {30: 2},
+        (datetime(2026, 3, 31, tzinfo=UTC), "first_response"): {30: 1},
+        (datetime(2026, 3, 31, tzinfo=UTC), "resolution"): {640: 1},
+        (datetime(2026, 4, 1, tzinfo=UTC), "first_response"): {30: 4},
+    }
+    march, april = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
+    assert rows[0] == [
+        ("website", "", march, "first_response", 30, 3),
+        ("website", "", march, "resolution", 640, 1),
+        ("website", "", april, "first_response", 30, 4),
+        ("operator", "a1", march, "resolution", 640, 1),
+    ]
+
+
+def _day_histograms(url: str) -> dict[tuple[datetime, str], dict[int, int]]:
+    (rows,) = _read(url, "SELECT day, metric, hist FROM report_day_histograms")
+    return {
+        (day, metric): {int(b): n for b, n in (json.loads(h) if isinstance(h, str) else h).items()}
+        for day, metric, h in rows
+    }
 
 
 def harness_free_upgrade(url: str) -> bool:

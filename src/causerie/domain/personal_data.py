@@ -618,6 +618,17 @@ NOT_PERSONAL: dict[str, str] = {
     "report_day_buckets.metric": _REPORTS,
     "report_day_buckets.bucket": _REPORTS,
     "report_day_buckets.n": _REPORTS,
+    "report_month_buckets.website_id": _REPORTS,
+    "report_month_buckets.dimension": _REPORTS,
+    "report_month_buckets.key": _REPORTS,
+    "report_month_buckets.month": _REPORTS,
+    "report_month_buckets.metric": _REPORTS,
+    "report_month_buckets.bucket": _REPORTS,
+    "report_month_buckets.n": _REPORTS,
+    "report_day_histograms.website_id": _REPORTS,
+    "report_day_histograms.day": _REPORTS,
+    "report_day_histograms.metric": _REPORTS,
+    "report_day_histograms.hist": _REPORTS,
     # A conversation's times and the agents who answered and resolved it, like the
     # conversation's own row; goes with the conversation (cascade: P9, P15, P20).
     "report_conversations.conversation_id": _REPORT_FACTS,

@@ -122,6 +122,11 @@ def utc_day(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def utc_month(at: datetime) -> datetime:
+    """The UTC midnight starting the month of `at`: the key of the monthly layer."""
+    return utc_day(at).replace(day=1)
+
+
 def bucket(seconds: int) -> int:
     """The histogram bucket of a duration: itself below 128 s, else its 7 leading bits."""
     shift = max(0, seconds.bit_length() - _EXACT_BITS)
@@ -145,10 +150,14 @@ def percentile(hist: Mapping[int, int], percent: int) -> int | None:
 
 def percentiles(hist: Mapping[int, int]) -> tuple[int | None, int | None]:
     """The median and 90th percentile of a histogram, as `percentile` gives them, in one pass."""
-    keys = sorted(key for key, count in hist.items() if count > 0)
+    keys = sorted(hist)
+    counts = list(map(hist.__getitem__, keys))
+    if counts and min(counts) <= 0:  # rare: keep the buckets that count (none are negative)
+        keys = [key for key, count in zip(keys, counts, strict=True) if count > 0]
+        counts = [count for count in counts if count > 0]
     if not keys:
         return None, None
-    cumulative = list(accumulate(hist[key] for key in keys))
+    cumulative = list(accumulate(counts))
     total = cumulative[-1]
     median = keys[bisect_left(cumulative, max(1, -(-50 * total // 100)))]
     return median, keys[bisect_left(cumulative, max(1, -(-90 * total // 100)))]
@@ -251,12 +260,31 @@ def plan_days(start: datetime, end: datetime, offsets: list[tuple[int, int]]) ->
     hours: dict[int, list[tuple[int, int]]] = {}
     low = min([first, *days])
     high = max([last, *(u + _DAY for u in days)])
-    for h in range(low, high, 3600):
+    for h in _hours_that_may_move(low, high, days, offsets):
         own = day_of(h) if first <= h < last else None
         via = days.get(h - h % _DAY)
         if own != via:
             hours[h] = [(d, sign) for d, sign in ((via, -1), (own, 1)) if d is not None]
     return DayPlan(days, hours)
+
+
+def _hours_that_may_move(
+    low: int, high: int, days: dict[int, int], offsets: list[tuple[int, int]]
+) -> Iterable[int]:
+    """The hours of [low, high) whose local day may differ from their UTC day's: all of them,
+    unless every offset is within 10 hours of UTC; then a UTC day's middle hours stay in its
+    local day (that of its 11:00-12:00 hour), and only those within the largest offset and an
+    hour of its ends may move. Hours outside the planned UTC days (contiguous) all may."""
+    reach = max(abs(offset) for _, offset in offsets) + 3600
+    if reach > 11 * 3600 or not days:
+        return range(low, high, 3600)
+    reach = -(-reach // 3600) * 3600
+    begin, stop = min(days), max(days) + _DAY
+    candidates = [*range(low, begin, 3600), *range(stop, high, 3600)]
+    for u in days:
+        candidates += range(u, u + min(reach, _DAY // 2), 3600)
+        candidates += range(u + max(_DAY - reach, _DAY // 2), u + _DAY, 3600)
+    return candidates
 
 
 @dataclass
@@ -271,6 +299,7 @@ class Summary:
     breakdown: dict[str, dict[str, int]] = field(default_factory=dict)
     week: dict[int, int] = field(default_factory=dict)
     percentiles: dict[tuple[str, str], tuple[int | None, int | None]] = field(default_factory=dict)
+    totals: dict[str, int] | None = None  # the period's counts, when the days were not read
 
 
 def _day_start(day: date, zone: ZoneInfo) -> datetime:
@@ -300,6 +329,10 @@ def _sum(rows: Iterable[Mapping[str, int]]) -> dict[str, int]:
         for name in COUNTS:
             total[name] += int(row.get(name, 0) or 0)
     return total
+
+
+def _totals(summary: Summary) -> dict[str, int]:
+    return summary.totals if summary.totals is not None else _sum(summary.days.values())
 
 
 # A breakdown asked for: its list's name in a report, and the name of its rows' key.
@@ -334,7 +367,7 @@ def build_report(
         "from": period.first.isoformat(),
         "to": period.last.isoformat(),
         "tz": period.zone.key,
-        "totals": _figures(_sum(summary.days.values()), summary.percentiles, "t"),
+        "totals": _figures(_totals(summary), summary.percentiles, "t"),
         "days": days,
         "agents": [
             {"operator_id": key, **_figures(summary.agents[key], summary.percentiles, f"a{key}")}
@@ -345,7 +378,7 @@ def build_report(
         "previous": {
             "from": before.first.isoformat(),
             "to": before.last.isoformat(),
-            "totals": _figures(_sum(previous.days.values()), previous.percentiles, "t"),
+            "totals": _figures(_totals(previous), previous.percentiles, "t"),
         },
     }
 

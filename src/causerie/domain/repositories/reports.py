@@ -43,14 +43,15 @@ class Reports(Protocol):
         breakdown: Dimension | None = None,
     ) -> Summary:
         """A period's rollups summed per local day (by `offsets`: `Period.offsets()`), per agent
-        and per local hour of the week, with their percentiles; `full=False`: days only. Whole
-        UTC days are read from the daily layer where that gives the same sums. `breakdown`
+        and per local hour of the week, with their percentiles; `full=False`: the period's
+        totals only (`Summary.totals`). Whole UTC days and months are read from the daily and
+        monthly layers where that gives the same sums. `breakdown`
         (label or team): also per key of that dimension (`Summary.breakdown`)."""
         ...
 
     async def replace_hours(self, website_id: str, rows: list[HourRow]) -> None:
-        """Make `rows` the website's hourly rollups and their sums its daily ones, every
-        earlier row gone (a rebuild)."""
+        """Make `rows` the website's hourly rollups and their sums its daily and monthly ones,
+        every earlier row gone (a rebuild)."""
         ...
 
     async def forget(self, website_id: str, dimension: Dimension, key: str) -> None:

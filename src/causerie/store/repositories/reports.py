@@ -8,13 +8,13 @@ row both count and nothing is read back.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select, text
+import orjson
+from sqlalchemy import Integer, Table, Text, bindparam, cast, delete, func, select, text
 
 from causerie.domain.reports import (
     COUNTS,
@@ -31,6 +31,7 @@ from causerie.domain.reports import (
     percentiles,
     plan_days,
     utc_day,
+    utc_month,
 )
 from causerie.store import codec
 from causerie.store.db import Prepared, Query, SqlRepository, dialect_insert
@@ -40,9 +41,11 @@ from causerie.store.schema import (
     ratings,
     report_conversations,
     report_day_buckets,
+    report_day_histograms,
     report_days,
     report_hour_buckets,
     report_hours,
+    report_month_buckets,
     sessions,
     websites,
 )
@@ -97,15 +100,44 @@ def _save_facts(insert: Any) -> Prepared:
 
 
 @cache
-def _adds(dialect: str) -> tuple[Prepared, Prepared, Prepared, Prepared]:
-    """(add to an hour's counts, to a day's, to an hour's buckets, to a day's) on `dialect`,
-    built at first use (the PostgreSQL dialect is imported only for a PostgreSQL store)."""
+def _adds(dialect: str) -> tuple[Prepared, Prepared, Prepared, Prepared, Prepared]:
+    """(add to an hour's counts, to a day's, to an hour's buckets, to a day's, to a month's) on
+    `dialect`, built at first use (the PostgreSQL dialect is imported only for a PostgreSQL
+    store)."""
     insert = dialect_insert(dialect)
     return (
         _add_counts(insert, report_hours, "hour"),
         _add_counts(insert, report_days, "day"),
         _add_bucket(insert, report_hour_buckets, "hour"),
         _add_bucket(insert, report_day_buckets, "day"),
+        _add_bucket(insert, report_month_buckets, "month"),
+    )
+
+
+@cache
+def _add_to_day_histogram(dialect: str) -> Prepared:
+    """Add `n` to bucket `b` of the website's day histogram (one JSON object per day and metric),
+    in the database: `json_set` on SQLite, `jsonb ||` on PostgreSQL; nothing is read back."""
+    t = report_day_histograms
+    stmt = dialect_insert(dialect)(t)
+    b, n = cast(bindparam("b"), Text), cast(bindparam("n"), Integer)
+    first: Any
+    added: Any
+    if dialect == "sqlite":
+        path: Any = bindparam("p")  # '$."640"'
+        first = func.json_object(b, n)
+        kept = func.coalesce(func.json_extract(t.c.hist, path), 0)
+        added = func.json_set(t.c.hist, path, kept + n)
+    else:
+        first = func.jsonb_build_object(b, n)
+        kept = func.coalesce(cast(t.c.hist.op("->>")(b), Integer), 0)
+        added = t.c.hist.op("||")(func.jsonb_build_object(b, kept + n))
+    stmt = stmt.values(website_id=bindparam("w"), day=bindparam("day"), metric=bindparam("metric"))
+    stmt = stmt.values(hist=first)
+    return Prepared(
+        stmt.on_conflict_do_update(
+            index_elements=["website_id", "day", "metric"], set_={"hist": added}
+        )
     )
 
 
@@ -143,14 +175,20 @@ _FACTS = Query(
     select(report_conversations).where(report_conversations.c.conversation_id == bindparam("id")),
     codec.report_facts,
 )
-_ROLLUP_TABLES = (report_hours, report_days, report_hour_buckets, report_day_buckets)
+_ROLLUP_TABLES = (
+    report_hours,
+    report_days,
+    report_hour_buckets,
+    report_day_buckets,
+    report_month_buckets,
+)
 
 
 class SqlReports(SqlRepository):
     __slots__ = ()
 
     async def add(self, website_id: str, row: HourRow) -> None:
-        hour_counts, day_counts, hour_bucket, day_bucket = _adds(self._db.dialect)
+        hour_counts, day_counts, hour_bucket, day_bucket, month_bucket = _adds(self._db.dialect)
         key = {"w": website_id, "d": row.dimension.value, "k": row.key}
         at = {"hour": row.hour, "day": utc_day(row.hour)}
         if any(row.counts.values()):
@@ -163,6 +201,19 @@ class SqlReports(SqlRepository):
                     entry = {**key, "metric": metric, "bucket": bucket, "n": n}
                     await self._db.write(hour_bucket, {**entry, "hour": at["hour"]})
                     await self._db.write(day_bucket, {**entry, "day": at["day"]})
+                    await self._db.write(month_bucket, {**entry, "month": utc_month(row.hour)})
+                    if row.dimension is Dimension.WEBSITE:
+                        await self._db.write(
+                            _add_to_day_histogram(self._db.dialect),
+                            {
+                                "w": website_id,
+                                "day": at["day"],
+                                "metric": metric,
+                                "b": str(bucket),
+                                "p": f'$."{bucket}"',
+                                "n": n,
+                            },
+                        )
 
     async def hours(
         self,
@@ -185,29 +236,26 @@ class SqlReports(SqlRepository):
         return rollups.rows()
 
     async def replace_hours(self, website_id: str, rows: list[HourRow]) -> None:
-        for table in _ROLLUP_TABLES:
+        for table in (*_ROLLUP_TABLES, report_day_histograms):
             await self._db.execute(delete(table).where(table.c.website_id == website_id))
-        days = Rollups()
+        counts: list[dict[str, Any]] = []
+        buckets: list[dict[str, Any]] = []
         for row in rows:
-            days.add(HourRow(utc_day(row.hour), row.dimension, row.key, row.counts, row.durations))
-        for at, layer in (("hour", rows), ("day", days.rows())):
-            counts: list[dict[str, Any]] = []
-            buckets: list[dict[str, Any]] = []
-            for row in layer:
-                key = {"website_id": website_id, "dimension": row.dimension.value, "key": row.key}
-                if any(row.counts.values()):
-                    counts.append(
-                        {**key, at: row.hour, **{n: row.counts.get(n, 0) for n in COUNTS}}
-                    )
-                for metric, hist in row.durations.items():
-                    buckets.extend(
-                        {**key, at: row.hour, "metric": metric, "bucket": b, "n": n}
-                        for b, n in sorted(hist.items())
-                        if n
-                    )
-            count_table, bucket_table = _LAYERS[at]
-            await self._insert(count_table, counts)
-            await self._insert(bucket_table, buckets)
+            key = {"website_id": website_id, "dimension": row.dimension.value, "key": row.key}
+            if any(row.counts.values()):
+                counts.append(
+                    {**key, "hour": row.hour, **{n: row.counts.get(n, 0) for n in COUNTS}}
+                )
+            for metric, hist in row.durations.items():
+                buckets.extend(
+                    {**key, "hour": row.hour, "metric": metric, "bucket": b, "n": n}
+                    for b, n in sorted(hist.items())
+                    if n
+                )
+        await self._insert(report_hours, counts)
+        await self._insert(report_hour_buckets, buckets)
+        for statement in _summed_layers(self._db.dialect):  # days and months, in the database
+            await self._db.execute(statement, {"w": website_id})
 
     async def forget(self, website_id: str, dimension: Dimension, key: str) -> None:
         for table in _ROLLUP_TABLES:
@@ -234,39 +282,46 @@ class SqlReports(SqlRepository):
     ) -> Summary:
         utc_days = all(offset == 0 for _, offset in offsets)
         by = breakdown.value if full and breakdown in _BREAKDOWNS else None
-        sql = _summary_sql(self._db.dialect, len(offsets), full, utc_days, by)
-        first_day, last_day = _whole_days(start, end)
-        params: dict[str, Any] = {
-            "w": website_id,
-            "start": start,
-            "end": end,
-            "ds": first_day,
-            "de": last_day,
-        }
+        plan = None if utc_days or not full else plan_days(start, end, offsets)
+        if plan is not None and len(plan.hours) * 2 >= len(plan.days) * 24:
+            plan = None  # most hours would move: read the hours
+        sql = _summary_sql(self._db.dialect, len(offsets), full, utc_days, by, plan is not None)
+        params: dict[str, Any] = {"w": website_id, "start": start, "end": end}
+        params.update(zip(("ds", "de", "ms", "me"), _spans(start, end), strict=True))
         for n, (until, offset) in enumerate(offsets):
             params[f"u{n}"], params[f"o{n}"] = until, offset
+        if plan is not None:
+            first, last = min(plan.days), max(plan.days) + 86_400
+            params |= {
+                "pd0": _utc_at(first),
+                "pd1": _utc_at(last),
+                "hours": list(map(_utc_at, plan.hours)),
+            }
         found = Summary()
-        for row in await self._rows(sql["days"], params):
-            found.days[int(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
         hists: dict[tuple[str, str], dict[int, int]] = {}
-        plan = None if utc_days or not full else plan_days(start, end, offsets)
-        if not full:  # the period's totals only: whole UTC days and the edges' hours
-            for _, metric, entries in await self._rows(sql["total_histograms"], params):
-                _merge(hists, ("t", str(metric)), str(entries))
-        elif plan is not None and len(plan.hours) * 2 < len(plan.days) * 24:
-            await self._days_by_plan(sql, params, plan, hists)
+        if not full:  # the period's totals only: whole months, days and the edges' hours
+            found.totals = dict(zip(COUNTS, [0] * len(COUNTS), strict=True))
+            for row in await self._rows(sql["totals"], params):
+                found.totals = dict(zip(COUNTS, (int(n or 0) for n in row[1:]), strict=True))
+        elif plan is not None:
+            await self._days_by_plan(sql, params, plan, found.days, hists)
         else:
-            local_day = (lambda epoch: epoch // 86_400) if utc_days else hour_days(offsets)
-            for at, metric, entries in await self._rows(sql["day_histograms"], params):
-                _merge(hists, (f"d{local_day(int(at))}", str(metric)), str(entries))
-        totals: dict[tuple[str, str], Counter[int]] = {}
-        for (group, metric), hist in hists.items():
-            if group != "t":
-                totals.setdefault(("t", metric), Counter()).update(hist)
-        hists.update(totals)
-        for name, prefix in (("agent_histograms", "a"), ("breakdown_histograms", "b")):
+            for row in await self._rows(sql["days"], params):
+                found.days[int(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
+            if utc_days:
+                for at, metric, hist in await self._rows(sql["day_histograms"], params):
+                    _merge_object(hists, (f"d{int(at) // 86_400}", str(metric)), str(hist))
+            else:
+                local_day = hour_days(offsets)
+                for at, metric, entries in await self._rows(sql["day_histograms"], params):
+                    _merge(hists, (f"d{local_day(int(at))}", str(metric)), str(entries))
+        for name, prefix in (
+            ("total_histograms", "t"),
+            ("agent_histograms", "a"),
+            ("breakdown_histograms", "b"),
+        ):
             for key, metric, entries in await self._rows(sql.get(name), params):
-                _merge(hists, (f"{prefix}{key}", str(metric)), str(entries))
+                _merge(hists, (prefix if prefix == "t" else f"{prefix}{key}", str(metric)), entries)
         found.percentiles = {at: percentiles(hist) for at, hist in hists.items()}
         if full:
             for row in await self._rows(sql["agents"], params):
@@ -283,14 +338,24 @@ class SqlReports(SqlRepository):
         sql: dict[str, Any],
         params: dict[str, Any],
         plan: DayPlan,
+        days: dict[int, dict[str, int]],
         into: dict[tuple[str, str], dict[int, int]],
     ) -> None:
-        """The website's local days' histograms from UTC days and the few hours that move."""
-        first, last = min(plan.days), max(plan.days) + 86_400
-        at = {"pd0": _utc_at(first), "pd1": _utc_at(last), "hours": list(map(_utc_at, plan.hours))}
-        for day, metric, entries in await self._rows(sql["plan_days"], params | at):
-            _merge(into, (f"d{plan.days[int(day)]}", str(metric)), str(entries))
-        for hour, metric, entries in await self._rows(sql["plan_hours"], params | at):
+        """The website's local days (counts and histograms) from UTC days and the few hours that
+        move (`DayPlan`)."""
+        sums: dict[int, list[int]] = {}
+        for day, *counts in await self._rows(sql["plan_day_counts"], params):
+            sums[plan.days[int(day)]] = [int(n) for n in counts]
+        for hour, *counts in await self._rows(sql["plan_hour_counts"], params):
+            for local_day, sign in plan.hours[int(hour)]:
+                into_day = sums.setdefault(local_day, [0] * len(COUNTS))
+                for i, n in enumerate(counts):
+                    into_day[i] += sign * int(n)
+        for local_day, counts in sums.items():
+            days[local_day] = dict(zip(COUNTS, counts, strict=True))
+        for day, metric, hist in await self._rows(sql["plan_days"], params):
+            _merge_object(into, (f"d{plan.days[int(day)]}", str(metric)), str(hist))
+        for hour, metric, entries in await self._rows(sql["plan_hours"], params):
             for local_day, sign in plan.hours[int(hour)]:
                 _merge(into, (f"d{local_day}", str(metric)), str(entries), sign)
 
@@ -366,9 +431,6 @@ class SqlReports(SqlRepository):
         return [codec.report_facts(row) for row in result]
 
 
-_LAYERS = {"hour": (report_hours, report_hour_buckets), "day": (report_days, report_day_buckets)}
-
-
 def _merge(
     into: dict[tuple[str, str], dict[int, int]], at: tuple[str, str], entries: str, sign: int = 1
 ) -> None:
@@ -385,18 +447,93 @@ def _merge(
         hist[bucket] = hist.get(bucket, 0) + n * sign
 
 
+# The UTC day (month) of a stored hour (day): SQLite keeps UTC datetimes as text, PostgreSQL as
+# timestamptz (whose `date_trunc` would follow the session's zone without `AT TIME ZONE`).
+_TRUNCATE = {
+    "sqlite": {
+        "day": "substr({0}, 1, 10) || ' 00:00:00.000000'",
+        "month": "substr({0}, 1, 7) || '-01 00:00:00.000000'",
+    },
+    "postgresql": {
+        "day": "date_trunc('day', {0} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
+        "month": "date_trunc('month', {0} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
+    },
+}
+
+
+@cache
+def _summed_layers(dialect: str) -> list[Any]:
+    """A rebuild's days and months, summed from its hours (days) by the database, set-based."""
+    day = _TRUNCATE[dialect]["day"].format("hour")
+    month = _TRUNCATE[dialect]["month"].format("day")
+    bucket_columns = "website_id, dimension, {0}, key, metric, bucket"
+    return [
+        text(
+            f"INSERT INTO report_days (website_id, dimension, day, key, {_COUNT_COLUMNS})"
+            f" SELECT website_id, dimension, {day}, key, {_SUMS} FROM report_hours"
+            f" WHERE website_id = :w GROUP BY website_id, dimension, {day}, key"
+        ),
+        *(
+            text(
+                f"INSERT INTO {table} ({bucket_columns.format(at)}, n)"
+                f" SELECT {bucket_columns.format(expr)}, SUM(n) FROM {source}"
+                f" WHERE website_id = :w GROUP BY {bucket_columns.format(expr)}"
+                " HAVING SUM(n) <> 0"
+            )
+            for table, at, expr, source in (
+                ("report_day_buckets", "day", day, "report_hour_buckets"),
+                ("report_month_buckets", "month", month, "report_day_buckets"),
+            )
+        ),
+        text(
+            "INSERT INTO report_day_histograms (website_id, day, metric, hist)"
+            f" SELECT website_id, day, metric, {_OBJECT[dialect]} FROM report_day_buckets"
+            f" WHERE {_WEBSITE} AND key = '' GROUP BY website_id, day, metric"
+        ),
+    ]
+
+
+# A day's buckets as one JSON object (bucket -> count), and its text as read back.
+_OBJECT = {
+    "sqlite": "json_group_object(bucket, n)",
+    "postgresql": "jsonb_object_agg(CAST(bucket AS TEXT), n)",
+}
+_HIST_TEXT = {"sqlite": "hist", "postgresql": "CAST(hist AS TEXT)"}
+
+
+def _merge_object(
+    into: dict[tuple[str, str], dict[int, int]], at: tuple[str, str], hist: str
+) -> None:
+    """Add a day's histogram as its JSON object holds it to a local day's."""
+    found: dict[str, int] = orjson.loads(hist)
+    kept = into.get(at)
+    if kept is None:
+        into[at] = dict(zip(map(int, found), found.values(), strict=True))
+        return
+    for bucket, n in found.items():
+        kept[int(bucket)] = kept.get(int(bucket), 0) + n
+
+
 def _utc_at(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def _whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    """The whole UTC days within [start, end), as [first, last): read from the daily layer, the
-    hours before and after from the hourly one. Without a whole day: (end, end), all hours."""
-    first = utc_day(start)
-    if first < start:
-        first += timedelta(days=1)
-    last = utc_day(end)
-    return (first, last) if first < last else (end, end)
+def _spans(start: datetime, end: datetime) -> tuple[datetime, datetime, datetime, datetime]:
+    """The layers a period [start, end) is read from: its whole UTC days [ds, de) (the hours
+    before and after come from the hourly layer; without a whole day, ds = de = end), and the
+    whole UTC months [ms, me) among those days (the days before and after from the daily layer;
+    without a whole month, ms = me = de)."""
+    ds = utc_day(start)
+    if ds < start:
+        ds += timedelta(days=1)
+    de = utc_day(end)
+    if ds >= de:
+        return end, end, end, end
+    ms = utc_month(ds)
+    if ms < ds:
+        ms = utc_month(ms + timedelta(days=31))
+    me = utc_month(de)
+    return (ds, de, ms, me) if ms < me else (ds, de, de, de)
 
 
 # -- a period's report, summed by the database ---------------------------------------------------
@@ -420,8 +557,21 @@ _SUMS = ", ".join(f"SUM({name}) AS {name}" for name in COUNTS)
 _COUNT_COLUMNS = ", ".join(COUNTS)
 _WEBSITE = "website_id = :w AND dimension = 'website'"
 _HOURS_IN = "hour >= :start AND hour < :end"
-_EDGES = "((hour >= :start AND hour < :ds) OR (hour >= :de AND hour < :end))"
-_DAYS_IN = "day >= :ds AND day < :de"
+# A period's parts by layer (`_spans`): the hours before its first whole UTC day and after its
+# last, the whole days before its first whole UTC month and after its last, and those months;
+# separate ranges (not ORs) so that each is one range of the index.
+_PARTS = (
+    ("report_hour_buckets", "hour", "hour >= :start AND hour < :ds"),
+    ("report_hour_buckets", "hour", "hour >= :de AND hour < :end"),
+    ("report_day_buckets", "day", "day >= :ds AND day < :ms"),
+    ("report_day_buckets", "day", "day >= :me AND day < :de"),
+    ("report_month_buckets", "month", "month >= :ms AND month < :me"),
+)
+_COUNT_PARTS = (
+    ("report_hours", "hour >= :start AND hour < :ds"),
+    ("report_hours", "hour >= :de AND hour < :end"),
+    ("report_days", "day >= :ds AND day < :de"),
+)
 
 
 def _offset_case(count: int) -> str:
@@ -455,69 +605,81 @@ _BREAKDOWNS = (Dimension.LABEL, Dimension.TEAM)
 def _per_key(dimension: str) -> str:
     """Counts per key of a dimension over the period: whole UTC days, then the edges' hours."""
     where = f"website_id = :w AND dimension = '{dimension}'"
-    return (
-        f"SELECT key, {_SUMS} FROM (SELECT key, {_COUNT_COLUMNS} FROM report_hours"
-        f" WHERE {where} AND {_EDGES}"
-        f" UNION ALL SELECT key, {_COUNT_COLUMNS} FROM report_days"
-        f" WHERE {where} AND {_DAYS_IN}) AS a GROUP BY key"
+    parts = " UNION ALL ".join(
+        f"SELECT key, {_COUNT_COLUMNS} FROM {table} WHERE {where} AND {range_}"
+        for table, range_ in _COUNT_PARTS
     )
+    return f"SELECT key, {_SUMS} FROM ({parts}) AS a GROUP BY key"
 
 
 def _per_key_buckets(dialect: str, dimension: str) -> str:
-    """Each key's histograms over the period (days, then the edges' hours), joined per row of the
-    layer in the index's order (no sort); Python merges them."""
+    """Each key's histograms over the period (months, days, the edges' hours), joined per row of
+    a layer in the index's order (no sort); Python merges them."""
     where = f"website_id = :w AND dimension = '{dimension}'"
     return " UNION ALL ".join(
         f"SELECT key, metric, {_CONCAT[dialect]} FROM {table} WHERE {where} AND {range_}"
         f" GROUP BY {at}, key, metric"
-        for table, at, range_ in (
-            ("report_hour_buckets", "hour", _EDGES),
-            ("report_day_buckets", "day", _DAYS_IN),
-        )
+        for table, at, range_ in _PARTS
     )
 
 
 @lru_cache(maxsize=64)
 def _summary_sql(
-    dialect: str, offsets: int, full: bool, utc_days: bool, by: str | None = None
+    dialect: str,
+    offsets: int,
+    full: bool,
+    utc_days: bool,
+    by: str | None = None,
+    planned: bool = False,
 ) -> dict[str, Any]:
-    """The statements of `SqlReports.summary`; `by`: a constant of `_BREAKDOWNS`, never input."""
-    if utc_days:
-        counts = _utc(dialect, "report_days", _COUNT_COLUMNS)
-        table, at, range_ = "report_day_buckets", "day", "day >= :start AND day < :end"
-    else:
-        counts = _local(dialect, offsets, "report_hours", _COUNT_COLUMNS)
-        table, at, range_ = "report_hour_buckets", "hour", _HOURS_IN
-    statements: dict[str, Any] = {
-        "days": f"SELECT day, {_SUMS} FROM ({counts}) AS b GROUP BY day",
-    }
-    # The website's histograms joined per hour (or UTC day) as "bucket n bucket n ...", in the
-    # index's order: Python assigns them to local days, merges and ranks them. Summing bucket
-    # rows per local day in SQL sorts them all, and window functions cost several times more
-    # (docs/performance.md).
-    statements["day_histograms"] = (
-        f"SELECT {_EPOCH[dialect].format(at)}, metric, {_CONCAT[dialect]} FROM {table}"
-        f" WHERE {_WEBSITE} AND key = '' AND {range_} GROUP BY {at}, key, metric"
-    )
-    if not utc_days:  # local days from UTC days and the hours that move (`plan_days`)
+    """The statements of `SqlReports.summary`; `by`: a constant of `_BREAKDOWNS`, never input;
+    `planned`: the website's local days are read by a `DayPlan`."""
+    statements: dict[str, Any] = {"total_histograms": _per_key_buckets(dialect, "website")}
+    if not full:
+        statements["totals"] = _per_key("website")
+    elif planned:  # local days from UTC days and the hours that move (`plan_days`)
         concat, website = _CONCAT[dialect], f"{_WEBSITE} AND key = ''"
+        day, hour = _EPOCH[dialect].format("day"), _EPOCH[dialect].format("hour")
+        statements["plan_day_counts"] = (
+            f"SELECT {day}, {_COUNT_COLUMNS} FROM report_days"
+            f" WHERE {website} AND day >= :pd0 AND day < :pd1"
+        )
+        statements["plan_hour_counts"] = (
+            f"SELECT {hour}, {_COUNT_COLUMNS} FROM report_hours WHERE {website} AND hour IN :hours"
+        )
         statements["plan_days"] = (
-            f"SELECT {_EPOCH[dialect].format('day')}, metric, {concat} FROM report_day_buckets"
-            f" WHERE {website} AND day >= :pd0 AND day < :pd1 GROUP BY day, key, metric"
+            f"SELECT {day}, metric, {_HIST_TEXT[dialect]} FROM report_day_histograms"
+            " WHERE website_id = :w AND day >= :pd0 AND day < :pd1"
         )
         statements["plan_hours"] = (
-            f"SELECT {_EPOCH[dialect].format('hour')}, metric, {concat} FROM report_hour_buckets"
+            f"SELECT {hour}, metric, {concat} FROM report_hour_buckets"
             f" WHERE {website} AND hour IN :hours GROUP BY hour, key, metric"
         )
-    if not full:
-        statements["total_histograms"] = _per_key_buckets(dialect, "website")
+    else:
+        if utc_days:  # the UTC days' histograms, one JSON object each
+            counts = _utc(dialect, "report_days", _COUNT_COLUMNS)
+            statements["day_histograms"] = (
+                f"SELECT {_EPOCH[dialect].format('day')}, metric, {_HIST_TEXT[dialect]}"
+                " FROM report_day_histograms"
+                " WHERE website_id = :w AND day >= :start AND day < :end"
+            )
+        else:
+            # The website's histograms joined per hour as "bucket n bucket n ...", in the
+            # index's order: Python assigns them to local days, merges and ranks them. Summing
+            # bucket rows per local day in SQL sorts them all, and window functions cost several
+            # times more (docs/performance.md).
+            counts = _local(dialect, offsets, "report_hours", _COUNT_COLUMNS)
+            statements["day_histograms"] = (
+                f"SELECT {_EPOCH[dialect].format('hour')}, metric, {_CONCAT[dialect]}"
+                f" FROM report_hour_buckets WHERE {_WEBSITE} AND key = '' AND {_HOURS_IN}"
+                " GROUP BY hour, key, metric"
+            )
+        statements["days"] = f"SELECT day, {_SUMS} FROM ({counts}) AS b GROUP BY day"
     if full:
         statements["agent_histograms"] = _per_key_buckets(dialect, "operator")
-    if by is not None:
-        statements["breakdown_histograms"] = _per_key_buckets(dialect, by)
-    if full:
         statements["agents"] = _per_key("operator")
         if by is not None:
+            statements["breakdown_histograms"] = _per_key_buckets(dialect, by)
             statements["breakdown"] = _per_key(by)
         week = _local(dialect, offsets, "report_hours", "conversations_started")
         statements["week"] = (
@@ -527,7 +689,7 @@ def _summary_sql(
     binds = [
         *(
             bindparam(name, type_=UTCDateTime())
-            for name in ("start", "end", "ds", "de", "pd0", "pd1")
+            for name in ("start", "end", "ds", "de", "ms", "me", "pd0", "pd1")
         ),
         bindparam("hours", type_=UTCDateTime(), expanding=True),
     ]
