@@ -31,10 +31,10 @@ VISITOR_SOCKET = "/ws/visitor"
 
 def _gated(scope: Scope) -> bool:
     kind: str = scope["type"]
-    path: str = scope["path"]
     if kind == "http":
+        path: str = scope["path"]
         return path.startswith(WIDGET_API) and scope["method"] != "OPTIONS"
-    return kind == "websocket" and path == VISITOR_SOCKET
+    return kind == "websocket" and scope["path"] == VISITOR_SOCKET
 
 
 class ShieldGate:
