@@ -6,10 +6,16 @@ with the attack. docs/performance.md, "The shield under a botnet", records a run
 
     python -m bench.botnet [--baseline 30] [--attack 120] [--visitors 200] [--bots 100]
                            [--database-url URL] [--redis-url URL --nodes 2]
+                           [--client lean|httpx]
 
 `--visitors` and `--bots` scale the load down to what a small machine serves without queueing
 (the addresses and networks stay 5,000 in 50); the attack's acceptance is also printed per
 `SLICE` seconds, to show when the defence takes hold.
+
+The visitors and bots use `bench/lean_http.py` (a kept-alive connection each on raw asyncio
+streams; `--client httpx` for the former client) and the bench pins itself to core 1, the nodes
+being on core 0; it prints the nodes' CPU per phase and per request, and its own under attack,
+so that a run shows whether it measured the node or itself.
 
 Two nodes need PostgreSQL and Redis (`--database-url postgresql://... --redis-url redis://...`):
 each node counts in the same Redis, and the visitors and the bots spread over both.
@@ -248,10 +254,15 @@ def _start(args: argparse.Namespace, workdir: Path) -> tuple[list[Server], str]:
     match = re.search(r"website id: (\S+)", done.stdout)
     if match is None:
         raise RuntimeError(f"no website id in: {done.stdout}{done.stderr}")
-    servers = []
-    for n in range(args.nodes):
-        server = Server("causerie", workdir / f"node{n}.log", env)
-        servers.append(server.__enter__())
+    servers: list[Server] = []
+    try:
+        for n in range(args.nodes):
+            server = Server("causerie", workdir / f"node{n}.log", env)
+            servers.append(server.__enter__())
+    except BaseException:
+        for started in servers:  # a node that did not start leaves none of the others running
+            started.stop()
+        raise
     return servers, match.group(1)
 
 
