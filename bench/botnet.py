@@ -6,10 +6,16 @@ with the attack. docs/performance.md, "The shield under a botnet", records a run
 
     python -m bench.botnet [--baseline 30] [--attack 120] [--visitors 200] [--bots 100]
                            [--database-url URL] [--redis-url URL --nodes 2]
+                           [--client lean|httpx]
 
 `--visitors` and `--bots` scale the load down to what a small machine serves without queueing
 (the addresses and networks stay 5,000 in 50); the attack's acceptance is also printed per
 `SLICE` seconds, to show when the defence takes hold.
+
+The visitors and bots use `bench/lean_http.py` (a kept-alive connection each on raw asyncio
+streams; `--client httpx` for the former client) and the bench pins itself to core 1, the nodes
+being on core 0; it prints the nodes' CPU per phase and per request, and its own under attack,
+so that a run shows whether it measured the node or itself.
 
 Two nodes need PostgreSQL and Redis (`--database-url postgresql://... --redis-url redis://...`):
 each node counts in the same Redis, and the visitors and the bots spread over both.
@@ -27,12 +33,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from bench.servers import Server
+from bench.lean_http import LeanConnection
+from bench.servers import Server, can_pin
 
 ORIGIN = "https://shop.example"
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
@@ -49,6 +57,7 @@ class Tally:
     refused: int = 0
     failed: int = 0
     latencies: list[float] = field(default_factory=list)
+    failures: dict[int, int] = field(default_factory=dict)  # by status (0: no answer)
 
     def rate(self) -> float:
         total = self.ok + self.refused + self.failed
@@ -60,10 +69,15 @@ class Tally:
         return statistics.quantiles(self.latencies, n=100)[98] * 1000
 
 
+# A POST of a JSON body: (status, JSON answer), status 0 for a failed connection.
+Post = Callable[[str, object, dict[str, str]], Awaitable[tuple[int, dict[str, object]]]]
+
+
 @dataclass
 class Run:
     website_id: str
     urls: list[str]
+    client: str = "lean"  # "lean": bench/lean_http.py, a connection per loop; "httpx": one pool
     ordinary: Tally = field(default_factory=Tally)
     ordinary_late: Tally = field(default_factory=Tally)  # after the attack's first minute
     attack_early: Tally = field(default_factory=Tally)
@@ -71,6 +85,37 @@ class Run:
     attack_started: float = 0.0
     stop: float = 0.0
     timeline: dict[int, Tally] = field(default_factory=dict)  # attack requests per SLICE
+    pids: list[int] = field(default_factory=list)  # the nodes' processes
+    # The nodes' CPU seconds (user + system, all nodes) at the phase's start, at its first
+    # minute's end and at its end: how much of a core the nodes got, and spent per request.
+    cpu: list[tuple[float, float]] = field(default_factory=list)  # (monotonic time, CPU s)
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def _sample_cpu(run: Run) -> None:
+    run.cpu.append((time.monotonic(), _cpu_seconds(run.pids)))
+    await asyncio.sleep(max(0.0, min(60.0, run.stop - time.monotonic())))
+    run.cpu.append((time.monotonic(), _cpu_seconds(run.pids)))
+    await asyncio.sleep(max(0.0, run.stop - time.monotonic()))
+    run.cpu.append((time.monotonic(), _cpu_seconds(run.pids)))
+
+
+def _cpu_line(run: Run, what: str, first: int, last: int, requests: int) -> str:
+    (t0, c0), (t1, c1) = run.cpu[first], run.cpu[last]
+    share = (c1 - c0) / (t1 - t0) if t1 > t0 else 0.0
+    per = (c1 - c0) / requests * 1000 if requests else 0.0
+    return (
+        f"nodes' CPU, {what}: {c1 - c0:.1f} s in {t1 - t0:.0f} s ({share:.0%} of a core), "
+        f"{per:.2f} ms per request ({requests})"
+    )
 
 
 def _visitor_address(n: int) -> str:
@@ -82,22 +127,34 @@ def _bot_address() -> str:
     return f"198.18.{network}.{1 + random.randrange(ADDRESSES_PER_NETWORK)}"
 
 
+def _poster(run: Run, base: str, client: httpx.AsyncClient) -> Post:
+    if run.client == "lean":
+        return LeanConnection(base).post
+
+    async def post(
+        path: str, body: object, headers: dict[str, str]
+    ) -> tuple[int, dict[str, object]]:
+        try:
+            response = await client.post(f"{base}{path}", json=body, headers=headers)
+            return response.status_code, response.json() if response.content else {}
+        except (httpx.HTTPError, ValueError):
+            return 0, {}
+
+    return post
+
+
 async def _timed(
-    client: httpx.AsyncClient, method: str, url: str, **kw: object
+    post: Post, path: str, body: object, headers: dict[str, str]
 ) -> tuple[int, dict[str, object], float]:
     started = time.perf_counter()
-    try:
-        response = await client.request(method, url, **kw)  # type: ignore[arg-type]
-        body = response.json() if response.content else {}
-        return response.status_code, body, time.perf_counter() - started
-    except (httpx.HTTPError, ValueError):
-        return 0, {}, time.perf_counter() - started
+    status, answer = await post(path, body, headers)
+    return status, answer, time.perf_counter() - started
 
 
 async def visitor(run: Run, n: int, client: httpx.AsyncClient) -> None:
     """Load the chatbox, then every few seconds write a message or load another page."""
     ip = _visitor_address(n)
-    base = run.urls[n % len(run.urls)]
+    post = _poster(run, run.urls[n % len(run.urls)], client)
     headers = {"Origin": ORIGIN, "X-Forwarded-For": ip, "User-Agent": BROWSER}
     token: str | None = None
     count = 0
@@ -107,11 +164,7 @@ async def visitor(run: Run, n: int, client: httpx.AsyncClient) -> None:
         if token:
             body["token"] = token
         status, answer, took = await _timed(
-            client,
-            "POST",
-            f"{base}/api/widget/v1/websites/{run.website_id}/session",
-            json=body,
-            headers=headers,
+            post, f"/api/widget/v1/websites/{run.website_id}/session", body, headers
         )
         _note_ordinary(run, status, took)
         if status in (200, 201):
@@ -120,11 +173,10 @@ async def visitor(run: Run, n: int, client: httpx.AsyncClient) -> None:
         if token and time.monotonic() < run.stop:
             count += 1
             status, _, took = await _timed(
-                client,
-                "POST",
-                f"{base}/api/widget/v1/session/messages",
-                json={"client_id": f"m{count}", "body": f"question {count}"},
-                headers={**headers, "Authorization": f"Bearer {token}"},
+                post,
+                "/api/widget/v1/session/messages",
+                {"client_id": f"m{count}", "body": f"question {count}"},
+                {**headers, "Authorization": f"Bearer {token}"},
             )
             _note_ordinary(run, status, took)
             await asyncio.sleep(2 + random.random() * 4)
@@ -144,32 +196,29 @@ def _note(tally: Tally, status: int, took: float) -> None:
         tally.refused += 1
     else:
         tally.failed += 1
+        tally.failures[status] = tally.failures.get(status, 0) + 1
 
 
 async def bot(run: Run, n: int, client: httpx.AsyncClient) -> None:
     """Open sessions as fast as answers come (never solving a challenge) and flood messages."""
-    base = run.urls[n % len(run.urls)]
+    post = _poster(run, run.urls[n % len(run.urls)], client)
     while time.monotonic() < run.stop:
         ip = _bot_address()
         headers = {"Origin": ORIGIN, "X-Forwarded-For": ip, "User-Agent": BROWSER}
-        status, answer, _ = await _timed(
-            client,
-            "POST",
-            f"{base}/api/widget/v1/websites/{run.website_id}/session",
-            json={"page": {"url": f"{ORIGIN}/"}},
-            headers=headers,
+        status, answer = await post(
+            f"/api/widget/v1/websites/{run.website_id}/session",
+            {"page": {"url": f"{ORIGIN}/"}},
+            headers,
         )
         _note_attack(run, status)
         if status != 201:
             continue
         token = str(answer["token"])
         for m in range(20):
-            status, _, _ = await _timed(
-                client,
-                "POST",
-                f"{base}/api/widget/v1/session/messages",
-                json={"client_id": f"b{m}", "body": "buy cheap watches"},
-                headers={**headers, "Authorization": f"Bearer {token}"},
+            status, _ = await post(
+                "/api/widget/v1/session/messages",
+                {"client_id": f"b{m}", "body": "buy cheap watches"},
+                {**headers, "Authorization": f"Bearer {token}"},
             )
             _note_attack(run, status)
             if status != 201:
@@ -205,10 +254,15 @@ def _start(args: argparse.Namespace, workdir: Path) -> tuple[list[Server], str]:
     match = re.search(r"website id: (\S+)", done.stdout)
     if match is None:
         raise RuntimeError(f"no website id in: {done.stdout}{done.stderr}")
-    servers = []
-    for n in range(args.nodes):
-        server = Server("causerie", workdir / f"node{n}.log", env)
-        servers.append(server.__enter__())
+    servers: list[Server] = []
+    try:
+        for n in range(args.nodes):
+            server = Server("causerie", workdir / f"node{n}.log", env)
+            servers.append(server.__enter__())
+    except BaseException:
+        for started in servers:  # a node that did not start leaves none of the others running
+            started.stop()
+        raise
     return servers, match.group(1)
 
 
@@ -220,7 +274,7 @@ async def _phase(run: Run, seconds: float, visitors: int, bots: int) -> None:
         if bots:
             run.attack_started = time.monotonic()
             tasks += [bot(run, n, client) for n in range(bots)]
-        await asyncio.gather(*tasks)
+        await asyncio.gather(_sample_cpu(run), *tasks)
 
 
 def main() -> None:
@@ -232,32 +286,47 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=1)
     parser.add_argument("--visitors", type=int, default=VISITORS, help="ordinary visitors")
     parser.add_argument("--bots", type=int, default=BOTS, help="concurrent attack loops")
+    parser.add_argument(
+        "--client",
+        choices=("lean", "httpx"),
+        default="lean",
+        help="the load generator's HTTP client (httpx: what the first runs used)",
+    )
     args = parser.parse_args()
+    if can_pin():  # the servers are on core 0 (bench/servers.py): the load generator on core 1
+        os.sched_setaffinity(0, {1})
     if args.nodes > 1 and not (args.redis_url and args.database_url):
         parser.error("two nodes need --redis-url and a PostgreSQL --database-url")
     with tempfile.TemporaryDirectory(prefix="causerie-botnet-") as folder:
         servers, website_id = _start(args, Path(folder))
         try:
             urls = [f"http://127.0.0.1:{s.port}" for s in servers]
-            calm = Run(website_id, urls)
+            pids = [server.pid for server in servers]
+            calm = Run(website_id, urls, args.client, pids=pids)
             asyncio.run(_phase(calm, args.baseline, args.visitors, 0))
-            attacked = Run(website_id, urls)
+            attacked = Run(website_id, urls, args.client, pids=pids)
+            generator = time.process_time()
             asyncio.run(_phase(attacked, args.attack, args.visitors, args.bots))
+            generator = time.process_time() - generator
         finally:
             for server in servers:
                 server.stop()
     late = attacked.attack_late
     print(
         f"nodes: {args.nodes}, redis: {bool(args.redis_url)}, baseline {args.baseline:.0f} s, "
-        f"attack {args.attack:.0f} s, {args.visitors} visitors, {args.bots} bot loops"
+        f"attack {args.attack:.0f} s, {args.visitors} visitors, {args.bots} bot loops, "
+        f"client {args.client}"
     )
     print(
         f"ordinary requests without attack: {calm.ordinary.ok + calm.ordinary.refused} "
-        f"({calm.ordinary.rate():.2%} success), p99 {calm.ordinary.p99():.1f} ms"
+        f"({calm.ordinary.rate():.2%} success, "
+        f"failed by status {calm.ordinary.failures or 'none'}), "
+        f"p99 {calm.ordinary.p99():.1f} ms"
     )
     print(
         f"ordinary requests under attack: {attacked.ordinary.ok + attacked.ordinary.refused} "
-        f"({attacked.ordinary.rate():.2%} success, {attacked.ordinary.failed} failed), "
+        f"({attacked.ordinary.rate():.2%} success, failed by status "
+        f"{attacked.ordinary.failures or 'none'}), "
         f"p99 {attacked.ordinary.p99():.1f} ms; after the first minute "
         f"{attacked.ordinary_late.rate():.2%} success, p99 {attacked.ordinary_late.p99():.1f} ms"
     )
@@ -270,6 +339,15 @@ def main() -> None:
         f"attack requests after the first minute: {late.ok + late.refused + late.failed}, "
         f"accepted {late.rate():.2%}"
     )
+
+    def served(*tallies: Tally) -> int:
+        return sum(t.ok + t.refused + t.failed for t in tallies)
+
+    print(_cpu_line(calm, "without attack", 0, 2, served(calm.ordinary)))
+    ordinary_early = served(attacked.ordinary) - served(attacked.ordinary_late)
+    print(_cpu_line(attacked, "attack's first minute", 0, 1, served(early) + ordinary_early))
+    print(_cpu_line(attacked, "after it", 1, 2, served(late, attacked.ordinary_late)))
+    print(f"load generator's CPU under attack: {generator:.1f} s in {args.attack:.0f} s")
     for index, tally in sorted(attacked.timeline.items()):
         total = tally.ok + tally.refused + tally.failed
         start = index * SLICE

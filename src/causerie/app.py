@@ -55,6 +55,7 @@ from causerie.web.lean_route import LeanRoute, add_routes
 from causerie.web.limits import BodyLimit, body_limits
 from causerie.web.openapi import publish_error_answers
 from causerie.web.responses import JSONResponse
+from causerie.web.shield_gate import ShieldGate
 from causerie.web.sockets import IdleSweeper
 from causerie.wiring import running
 
@@ -224,6 +225,7 @@ def create_app(
     origin_cache = OriginCache()
     app.state.origin_cache = origin_cache
     app.state.idle_sweeper = IdleSweeper(settings.ws_idle_timeout.total_seconds())
+    app.add_middleware(ShieldGate)  # inside the CORS grant: a page reads the refusal
     app.add_middleware(WidgetCors, cache=origin_cache)
     app.add_middleware(BodyLimit, limits=body_limits(settings))
     app.add_middleware(Boundary)

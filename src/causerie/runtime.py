@@ -24,7 +24,7 @@ from causerie.domain.ports import (
     PushSender,
     Store,
 )
-from causerie.domain.shield import BlockRule
+from causerie.domain.shield import BlockRule, HeldBlock
 from causerie.plugins import Plugins
 from causerie.settings import Settings
 
@@ -59,3 +59,6 @@ class Runtime:
     # The shield's counts not yet handed to `aggregates`, per (network, metric, window index):
     # (count, time of the latest). actions/shield.py `count`.
     shield_counts: dict[tuple[str, str, int], tuple[int, datetime]] = field(default_factory=dict)
+    # The networks this node found blocked by the automatic defence, by keyed hash: refused at
+    # the door until their recheck (actions/shield.py `held_block`, web/shield_gate.py).
+    shield_blocked: dict[str, HeldBlock] = field(default_factory=dict)

@@ -28,6 +28,7 @@ from causerie.domain.shield import (
     AGGREGATE_WINDOW,
     BlockRule,
     Challenge,
+    HeldBlock,
     check_solution,
     make_nonce,
     matching_rule,
@@ -185,6 +186,8 @@ async def score_of(rt: Runtime, network: str) -> float:
 async def raise_score(rt: Runtime, ip: str | None, add: float) -> float:
     if not ip or _exempt(ip):
         return 0.0
+    if add < 0:  # a conversation unmarked as spam: the block may end now, this node asks again
+        rt.shield_blocked.pop(network_key(rt.settings.secret_key, ip), None)
     return await _score(rt, ip, add)
 
 
@@ -201,18 +204,74 @@ def _block_seconds(rt: Runtime, score: float) -> int:
     return max(1, math.ceil(seconds))
 
 
+def _blocked_network(seconds: int) -> Forbidden:
+    return blocked(
+        f"this network sent what looks like automated traffic; try again in {seconds} seconds"
+    )
+
+
 async def check_network(rt: Runtime, ip: str) -> None:
-    """Refuse a visitor's request while their network is blocked by the automatic defence."""
+    """Refuse a visitor's request while their network is blocked by the automatic defence; this
+    node then holds the block, refusing the network's next requests at the door (`held_block`)."""
     if _exempt(ip):
         return
     score = await _score(rt, ip, 0)
     if score >= rt.settings.shield_block_score:
         score = await _score(rt, ip, SCORE_WHILE_BLOCKED)
-        count(rt, ip, "blocked")
-        raise blocked(
-            "this network sent what looks like automated traffic; try again in "
-            f"{_block_seconds(rt, score)} seconds"
-        )
+        now = rt.clock.now()
+        _hold(rt, network_key(rt.settings.secret_key, ip), score, now)
+        count(rt, ip, "blocked", now=now)
+        raise _blocked_network(_block_seconds(rt, score))
+
+
+# -- the blocks held by this node ----------------------------------------------------------------
+
+# How long a node refuses a network it found blocked before asking the counters again: what
+# another node's change (a conversation unmarked as spam there) may take to be seen here.
+HOLD_RECHECK = timedelta(seconds=5)
+HELD_MAX = 4096  # networks held at once; past it, the stale ones go first, then all
+
+
+def _hold(rt: Runtime, network: str, score: float, now: datetime) -> None:
+    held = rt.shield_blocked
+    if len(held) >= HELD_MAX and network not in held:
+        for stale in [key for key, block in held.items() if block.recheck <= now]:
+            del held[stale]
+        if len(held) >= HELD_MAX:
+            held.clear()  # each one is found again by its next request's full check
+    ends = now + timedelta(seconds=_block_seconds(rt, score))
+    held[network] = HeldBlock(ends=ends, recheck=min(ends, now + HOLD_RECHECK))
+
+
+async def held_block(rt: Runtime, ip: str) -> Forbidden | None:
+    """The refusal of `ip`'s request when this node holds its network's block, else None: for
+    the web's gate, before any route, body or read (web/shield_gate.py).
+
+    The counters stay the truth: every `HOLD_RECHECK` the score is asked again, with the
+    refusals since added as each would have added itself (`SCORE_WHILE_BLOCKED`); below the block
+    score the network is let through to the full checks."""
+    held = rt.shield_blocked
+    if not held:
+        return None
+    try:
+        network = network_key(rt.settings.secret_key, ip)
+    except ValueError:
+        return None
+    block = held.get(network)
+    if block is None:
+        return None
+    now = rt.clock.now()
+    if now >= block.recheck:
+        del held[network]
+        score = await _score(rt, ip, SCORE_WHILE_BLOCKED * (block.persisting + 1))
+        if score < rt.settings.shield_block_score:
+            return None
+        _hold(rt, network, score, now)
+        block = held[network]
+    else:
+        block.persisting += 1
+    count(rt, ip, "blocked", now=now)
+    return _blocked_network(max(1, math.ceil((block.ends - now).total_seconds())))
 
 
 async def check_new_session(

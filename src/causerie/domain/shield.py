@@ -56,6 +56,21 @@ def network_label(key: str) -> str:
     return f"IPv{family[1:] or '?'} {size} #{digest[:6]}"
 
 
+# -- a node's view of the automatic defence's blocks ---------------------------------------------
+
+
+@dataclass
+class HeldBlock:
+    """A network this node found blocked by the automatic defence, so that its next requests are
+    refused before any route, read or body (`web/shield_gate.py`). The bot score stays the truth,
+    in the counters: it is asked again at `recheck`, with `persisting` (the refusals since)
+    added to it, as each would have added itself."""
+
+    ends: datetime  # when the score decays below the block score, if nothing more comes
+    recheck: datetime  # min(ends, a few seconds on): the score is asked again from then
+    persisting: int = 0
+
+
 # -- proof of work (no third party, P16) -------------------------------------------------------
 
 CHALLENGE_TTL = timedelta(minutes=5)

@@ -1,0 +1,71 @@
+"""The shield's gate (P18): a chatbox request from a network this node found blocked by the
+automatic defence is refused before anything else happens to it.
+
+Blocked networks are mostly bots, and bots do not stop at a refusal: each comes back at once. A
+refusal through the route costs what a chatbox load costs (the body parsed, the website and the
+session read, the counters asked twice), so under a botnet the refusals took the node's time
+from the visitors. Here it costs the client's address, a cached keyed hash and a dictionary
+look-up; `actions/shield.py` `held_block` says which networks are held and for how long, and asks
+the counters again every few seconds. Networks not held pass through untouched: the full checks
+(the score, the rules, the limits) stay where they are.
+
+It covers the chatbox's HTTP API (`/api/widget/`, preflights excepted: the browser must be able
+to read the refusal, and a person's export, erasure and withdrawal of consent, P9) and the
+visitor's socket handshake, refused like a handshake from an origin the website does not allow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from causerie.actions.shield import held_block
+from causerie.runtime import Runtime
+from causerie.web.client import client_ip
+from causerie.web.errors import answer_error
+
+WIDGET_API = "/api/widget/"
+VISITOR_SOCKET = "/ws/visitor"
+# A person's rights over their data (P9) pass the gate: these only hand over or take away what is
+# held about the session whose token they carry, and the route checks that token as always.
+RIGHTS = frozenset(
+    {
+        ("GET", "/api/widget/v1/session/export"),
+        ("DELETE", "/api/widget/v1/session"),
+        ("DELETE", "/api/widget/v1/session/consent"),
+    }
+)
+
+
+def _gated(scope: Scope) -> bool:
+    kind: str = scope["type"]
+    if kind == "http":
+        path: str = scope["path"]
+        method: str = scope["method"]
+        return path.startswith(WIDGET_API) and method != "OPTIONS" and (method, path) not in RIGHTS
+    return kind == "websocket" and scope["path"] == VISITOR_SOCKET
+
+
+class ShieldGate:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        if not _gated(scope):
+            return self.app(scope, receive, send)
+        rt: Runtime = scope["app"].state.rt
+        if not rt.shield_blocked:  # no network held: nothing to look up
+            return self.app(scope, receive, send)
+        return self._gate(rt, scope, receive, send)
+
+    async def _gate(self, rt: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = await held_block(rt, client_ip(scope, rt.settings.trusted_proxies))
+        if refusal is None:
+            await self.app(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})  # a 403 to the handshake
+        else:
+            answer = answer_error(refusal)
+            assert answer is not None  # a DomainError always has its answer
+            await answer(scope, receive, send)

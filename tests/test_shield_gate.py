@@ -1,0 +1,224 @@
+"""The shield's gate (P18, web/shield_gate.py): once a node has found a network blocked by the
+automatic defence, that network's chatbox requests are refused before any route, body or read,
+with the same 403 `blocked`, readable by the page (CORS); other networks pass untouched. The
+counters stay the truth: the node asks them again every `HOLD_RECHECK`, adding the refusals it
+gave meanwhile, and lets the network through once its score is below the block score, on this
+node and on another node sharing Redis. Real servers on real sockets; the clock is the test's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from causerie.actions import shield
+from causerie.actions.websites import do_create_website
+from causerie.clock import ManualClock
+from causerie.domain.models import Actor
+from causerie.domain.shield import network_key
+from causerie.settings import Settings
+from tests.conftest import ORIGIN, Harness, ServerThread
+from tests.redis_support import shared_redis_url
+
+BOT = "198.51.100.7"
+NEIGHBOUR = "198.51.100.200"  # same /24 as BOT
+PERSON = "203.0.113.5"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'causerie.db'}"
+
+
+_clients: list[httpx.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _clients:
+        _clients.pop().close()
+
+
+class Visitor:
+    """Chatbox calls through the trusted proxy on loopback, as from `ip`."""
+
+    def __init__(self, server: ServerThread, website_id: str, ip: str) -> None:
+        self.http = httpx.Client(base_url=server.url, timeout=10)
+        _clients.append(self.http)
+        self.website_id = website_id
+        self.ip = ip
+        self.headers = {"Origin": ORIGIN, "X-Forwarded-For": ip, "User-Agent": "Mozilla/5.0"}
+
+    def load(self, token: str | None = None, **extra: Any) -> httpx.Response:
+        body: dict[str, Any] = {"page": {"url": f"{ORIGIN}/"}, **extra}
+        if token:
+            body["token"] = token
+        path = f"/api/widget/v1/websites/{self.website_id}/session"
+        return self.http.post(path, json=body, headers=self.headers)
+
+    def raw(self, path: str, content: bytes) -> httpx.Response:
+        headers = {**self.headers, "Content-Type": "application/json"}
+        return self.http.post(path, content=content, headers=headers)
+
+    def say(self, token: str, n: int) -> httpx.Response:
+        return self.http.post(
+            "/api/widget/v1/session/messages",
+            json={"client_id": f"c{n}", "body": "hello"},
+            headers={**self.headers, "Authorization": f"Bearer {token}"},
+        )
+
+    def socket_status(self, server: ServerThread) -> int:
+        url = server.url.replace("http://", "ws://") + f"/ws/visitor?website_id={self.website_id}"
+        try:
+            with connect(url, origin=ORIGIN, additional_headers={"X-Forwarded-For": self.ip}):  # type: ignore[arg-type]
+                return 101
+        except InvalidStatus as refused:
+            return refused.response.status_code
+
+
+@pytest.fixture
+def gated(
+    make_settings: Callable[..., Settings], clock: ManualClock
+) -> Iterator[Callable[..., tuple[list[ServerThread], Harness, str]]]:
+    """(nodes, a harness on the same database and counters, website id)."""
+    started: list[ServerThread] = []
+    harnesses: list[Harness] = []
+
+    def make(nodes: int = 1, **overrides: str) -> tuple[list[ServerThread], Harness, str]:
+        settings = make_settings(trusted_proxies="127.0.0.1", **overrides)
+        harness = Harness(settings, clock)
+        harnesses.append(harness)
+        website = harness.run(do_create_website(harness.rt, Actor.cli(), "Shop", [ORIGIN]))
+        for _ in range(nodes):
+            started.append(ServerThread(settings, clock))
+        return started[-nodes:], harness, website.id
+
+    yield make
+    for server in started:
+        server.stop()
+    for harness in harnesses:
+        harness.close()
+
+
+def _block_with_the_honeypot(visitor: Visitor, times: int) -> None:
+    """Each load with the field no chatbox fills raises the network's score by 5."""
+    for _ in range(times):
+        answer = visitor.load(homepage="https://bot.example")
+        assert answer.status_code == 403, answer.text
+
+
+def _refused(answer: httpx.Response) -> bool:
+    return answer.status_code == 403 and answer.json()["error"]["code"] == "blocked"
+
+
+def test_p18_a_network_found_blocked_is_refused_at_the_gate_until_its_score_decays(
+    gated: Callable[..., tuple[list[ServerThread], Harness, str]], clock: ManualClock
+) -> None:
+    (node,), harness, website_id = gated()
+    bot, neighbour, person = (Visitor(node, website_id, ip) for ip in (BOT, NEIGHBOUR, PERSON))
+    opened = neighbour.load()  # a session of the network, opened before the block
+    assert opened.status_code == 201, opened.text
+    token = opened.json()["token"]
+    leaving = neighbour.load().json()["token"]  # another, whose visitor will erase it
+    mine = person.load().json()["token"]
+    network = network_key(node.rt.settings.secret_key, BOT)
+
+    _block_with_the_honeypot(bot, 5)  # 25: blocked for 600 s x log2(25 / 20), about 193 s
+    assert network not in node.rt.shield_blocked  # nothing held before a full check refuses
+    assert neighbour.load(token).status_code == 200  # a renewal is no new session: let through
+    first = bot.load()
+    assert _refused(first) and "automated traffic" in first.json()["error"]["message"]
+    assert network in node.rt.shield_blocked
+
+    # Held: refused before the body is read (malformed, or naming no website), the renewal of a
+    # session opened before the block included; readable by the page.
+    for answer in (
+        bot.raw(f"/api/widget/v1/websites/{website_id}/session", b"{not json"),
+        bot.raw("/api/widget/v1/websites/no-such-website/session", b"{}"),
+        neighbour.load(token),
+        neighbour.say(token, 1),
+    ):
+        assert _refused(answer), answer.text
+        assert answer.headers["access-control-allow-origin"] == ORIGIN
+        assert "try again in" in answer.json()["error"]["message"]
+    assert bot.socket_status(node) == 403
+    # A person's rights over their data (P9) pass: export, then erasure, with their token.
+    rights = {**neighbour.headers, "Authorization": f"Bearer {leaving}"}
+    exported = neighbour.http.get("/api/widget/v1/session/export", headers=rights)
+    assert exported.status_code == 200, exported.text
+    erased = neighbour.http.delete("/api/widget/v1/session", headers=rights)
+    assert erased.status_code == 200, erased.text
+    preflight = bot.http.options(
+        f"/api/widget/v1/websites/{website_id}/session",
+        headers={**bot.headers, "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code < 300  # a preflight is no request of the chatbox's
+    # Another network passes untouched: its malformed body is its own fault, named.
+    malformed = person.raw(f"/api/widget/v1/websites/{website_id}/session", b"{")
+    assert malformed.status_code == 400 and malformed.json()["error"]["code"] == "invalid_json"
+    assert person.say(mine, 1).status_code == 201
+    assert person.socket_status(node) == 101
+
+    # The refusals at the gate count as each would have (0.1 each), at the next recheck.
+    before = harness.run(shield.score_of(node.rt, network))
+    clock.advance(shield.HOLD_RECHECK)
+    assert _refused(bot.load())
+    after = harness.run(shield.score_of(node.rt, network))
+    assert after == pytest.approx(before * 0.5 ** (5 / 600) + 0.1 * 6, abs=0.01)
+
+    clock.advance(timedelta(seconds=60))  # still above the block score: held again
+    assert _refused(neighbour.load(token))
+    clock.advance(timedelta(minutes=5))  # below it (still suspect): through to the full checks
+    assert neighbour.load(token).status_code == 200
+    assert network not in node.rt.shield_blocked
+    assert neighbour.say(token, 2).status_code == 201
+
+
+def test_p18_each_node_holds_the_blocks_it_finds_and_sees_a_lowered_score_within_the_recheck(
+    gated: Callable[..., tuple[list[ServerThread], Harness, str]], clock: ManualClock
+) -> None:
+    """Two nodes on one database and one Redis. A block found on one node is found by the other
+    at its first request of that network (the score is in Redis). A score lowered elsewhere (a
+    conversation unmarked as spam on another node) lets the network through at the next
+    recheck, `HOLD_RECHECK` at the latest."""
+    (one, two), harness, website_id = gated(nodes=2, redis_url=shared_redis_url())
+    on_one, on_two = Visitor(one, website_id, BOT), Visitor(two, website_id, BOT)
+    network = network_key(one.rt.settings.secret_key, BOT)
+
+    _block_with_the_honeypot(on_one, 5)
+    assert _refused(on_one.load())
+    assert network in one.rt.shield_blocked and network not in two.rt.shield_blocked
+    assert _refused(on_two.load())  # the full check, from Redis
+    assert network in two.rt.shield_blocked
+
+    harness.run(shield.raise_score(harness.rt, BOT, -shield.SCORE_SPAM * 2))  # elsewhere
+    assert _refused(on_two.load())  # held until the recheck
+    clock.advance(shield.HOLD_RECHECK)
+    # Below the block score but suspect: a new session must first solve a challenge.
+    for visitor in (on_one, on_two):
+        answer = visitor.load()
+        assert answer.status_code == 429, answer.text
+        assert answer.json()["error"]["code"] == "challenge_required"
+    assert not one.rt.shield_blocked and not two.rt.shield_blocked
+
+
+def test_p18_a_score_lowered_on_the_node_itself_lifts_its_hold_at_once(
+    gated: Callable[..., tuple[list[ServerThread], Harness, str]],
+) -> None:
+    (node,), harness, website_id = gated()
+    bot = Visitor(node, website_id, BOT)
+    _block_with_the_honeypot(bot, 4)  # 20: the block score
+    assert _refused(bot.load())
+    network = network_key(node.rt.settings.secret_key, BOT)
+    assert network in node.rt.shield_blocked
+    lowered = harness.run(shield.raise_score(node.rt, BOT, -shield.SCORE_SPAM))
+    assert lowered < node.rt.settings.shield_block_score
+    assert network not in node.rt.shield_blocked
+    assert bot.load().json()["error"]["code"] == "challenge_required"
