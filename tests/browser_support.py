@@ -24,11 +24,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -39,8 +39,10 @@ from causerie.app import create_app
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role
 from causerie.server import uvicorn_options
-from causerie.settings import Settings
+from causerie.settings import Settings, load_settings
 from tests.conftest import Harness
+from tests.limits import RELAXED_LIMITS
+from tests.support import free_port
 
 
 def screenshots_folder() -> Path:
@@ -72,24 +74,6 @@ TIMEOUT_MS = 10_000  # every Playwright wait and action is bounded by this
 # -- the browser -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Chromium, launched once per test module."""
-    if not CHROMIUM.exists():
-        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(f"the browser tests need Chromium under CI: {reason}")
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 @contextmanager
 def chromium_browser() -> Iterator[Browser]:
     """Headless Chromium for a test that needs a browser of its own (e.g. a function-scoped
@@ -110,26 +94,61 @@ def chromium_browser() -> Iterator[Browser]:
             chromium.close()
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium, launched once per test module."""
+    with chromium_browser() as chromium:
+        yield chromium
+
+
 NewContext = Callable[..., BrowserContext]
+
+# A browser context's defaults: a 1280x800 window, English, UTC (times on screen do not depend on
+# the machine), no service worker (the push tests allow theirs).
+CONTEXT_DEFAULTS: dict[str, Any] = {
+    "viewport": {"width": 1280, "height": 800},
+    "locale": "en-US",
+    "timezone_id": "UTC",
+    "service_workers": "block",
+}
+
+
+def open_context(browser: Browser, **options: Any) -> BrowserContext:
+    """A fresh context (own cookies, own storage): CONTEXT_DEFAULTS overridden by `options`,
+    every wait bounded by TIMEOUT_MS. The caller closes it."""
+    context = browser.new_context(**{**CONTEXT_DEFAULTS, **options})
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
+
+
+def log_in(context: BrowserContext, url: str, operator: Operator) -> None:
+    """The operator signs in through the API: the context holds their session cookie."""
+    login = context.request.post(
+        f"{url}/api/v1/auth/login", data={"email": operator.email, "password": operator.password}
+    )
+    assert login.ok, login.text()
+
+
+@contextmanager
+def inbox_page(context: BrowserContext, url: str) -> Iterator[Page]:
+    """The inbox at /app#/, shown (availability switch visible); no script error on the page
+    until the block ends, checked then."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{url}/app#/")
+    expect(page.locator("#availability")).to_be_visible()
+    yield page
+    assert errors == [], errors
 
 
 @pytest.fixture
 def new_context(browser: Browser) -> Iterator[NewContext]:
-    """Fresh browser contexts (a visitor each: own cookies, own storage), closed after the test.
-
-    Defaults: a 1280x800 window, English, UTC (times on screen do not depend on the machine).
-    """
+    """Fresh browser contexts (`open_context`: a visitor each), closed after the test."""
     opened: list[BrowserContext] = []
 
     def new(**options: Any) -> BrowserContext:
-        defaults: dict[str, Any] = {
-            "viewport": {"width": 1280, "height": 800},
-            "locale": "en-US",
-            "timezone_id": "UTC",
-            "service_workers": "block",
-        }
-        context = browser.new_context(**{**defaults, **options})
-        context.set_default_timeout(TIMEOUT_MS)
+        context = open_context(browser, **options)
         opened.append(context)
         return context
 
@@ -238,6 +257,30 @@ def host(host_site: HostSite) -> Iterator[HostSite]:
 
 
 # -- the Causerie server, restartable on the same port ------------------------------------------
+
+
+class Served(NamedTuple):
+    """Where a module's server will listen, and its settings."""
+
+    url: str
+    port: int
+    settings: Settings
+
+
+def served_settings(folder: Path, **overrides: str) -> Served:
+    """Settings for a server on a free local port, its data and SQLite file in `folder`: the
+    tests' relaxed limits, no purge while the module runs; `overrides` win."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    options: dict[str, str] = {"purge_interval": "36500d", **RELAXED_LIMITS, **overrides}
+    settings = load_settings(
+        environ={},
+        data_dir=str(folder / "data"),
+        database_url=f"sqlite:///{folder / 'causerie.db'}",
+        public_url=url,
+        **options,
+    )
+    return Served(url, port, settings)
 
 
 class CauserieServer:

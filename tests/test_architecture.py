@@ -36,6 +36,7 @@ FOUNDATION = (
     "images",
     "plugins",
     "lazy_imports",
+    "thread_priority",
 )
 ADAPTERS = (
     "store",

@@ -22,7 +22,6 @@ from playwright.sync_api import Browser, Locator, Page, Route, expect
 from causerie.actions.websites import do_create_website, do_update_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role
-from causerie.settings import load_settings
 from tests.browser_support import (
     TIMEOUT_MS,
     CauserieServer,
@@ -31,10 +30,9 @@ from tests.browser_support import (
     ThreadedHarness,
     add_operator,
     host_page,
+    served_settings,
 )
 from tests.files_support import PDF
-from tests.limits import RELAXED_LIMITS
-from tests.support import free_port
 
 pytest_plugins = ["tests.browser_support"]  # browser, host_site
 
@@ -73,17 +71,7 @@ class Env:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory, host_site: HostSite) -> Iterator[Env]:
     folder = tmp_path_factory.mktemp("files-browser")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = load_settings(
-        environ={},
-        data_dir=str(folder / "data"),
-        database_url=f"sqlite:///{folder / 'causerie.db'}",
-        purge_interval="36500d",
-        public_url=url,
-        **RELAXED_LIMITS,
-        max_file=str(MAX_FILE),
-    )
+    url, port, settings = served_settings(folder, max_file=str(MAX_FILE))
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     harness = ThreadedHarness(settings, clock)
     cli = Actor.cli()

@@ -35,6 +35,7 @@ from tests.browser_support import (
     ThreadedHarness,
     add_operator,
     host_page,
+    log_in,
     screenshots_folder,
 )
 from tests.limits import RELAXED_LIMITS
@@ -205,10 +206,7 @@ def watch_csp(page: Page) -> list[str]:
 
 def sign_in(context: BrowserContext, env: Env, who: Operator, path: str = "/app") -> Page:
     """Logged in through the API (the login screen has its own test), then the inbox opened."""
-    response = context.request.post(
-        f"{env.url}/api/v1/auth/login", data={"email": who.email, "password": who.password}
-    )
-    assert response.ok, response.text()
+    log_in(context, env.url, who)
     page = context.new_page()
     page.goto(env.url + path)
     expect(page.locator("#availability")).to_be_visible()

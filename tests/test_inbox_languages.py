@@ -22,16 +22,15 @@ from causerie.actions.operators import do_create_api_token
 from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role, Scope
-from causerie.settings import load_settings
 from tests.browser_support import (
-    TIMEOUT_MS,
     CauserieServer,
     Operator,
     ThreadedHarness,
     add_operator,
+    log_in,
+    open_context,
+    served_settings,
 )
-from tests.limits import RELAXED_LIMITS
-from tests.support import free_port
 
 pytest_plugins = ["tests.browser_support"]  # browser
 
@@ -52,16 +51,7 @@ class Env:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     folder = tmp_path_factory.mktemp("inbox-languages")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = load_settings(
-        environ={},
-        data_dir=str(folder / "data"),
-        database_url=f"sqlite:///{folder / 'causerie.db'}",
-        purge_interval="36500d",
-        public_url=url,
-        **RELAXED_LIMITS,
-    )
+    url, port, settings = served_settings(folder)
     harness = ThreadedHarness(settings, ManualClock(WHEN))
     shop = harness.run(do_create_website(harness.rt, Actor.cli(), "Shop", [ORIGIN]))
     ada = add_operator(harness, "ada@shop.example", "Ada Lovelace", [(shop.id, Role.ADMIN)])
@@ -104,18 +94,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 
 
 def _signed_in(browser: Browser, env: Env, operator: Operator, locale: str) -> BrowserContext:
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 800},
-        locale=locale,
-        timezone_id="UTC",
-        service_workers="block",
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    login = context.request.post(
-        f"{env.url}/api/v1/auth/login",
-        data={"email": operator.email, "password": operator.password},
-    )
-    assert login.ok, login.text()
+    context = open_context(browser, locale=locale)
+    log_in(context, env.url, operator)
     return context
 
 

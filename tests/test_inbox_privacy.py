@@ -35,6 +35,7 @@ from tests.browser_support import (
     Operator,
     ThreadedHarness,
     add_operator,
+    log_in,
     screenshots_folder,
 )
 from tests.limits import RELAXED_LIMITS
@@ -216,10 +217,7 @@ def sign_in(new_context: NewContext, env: Env, who: Operator, hash_: str = "#/")
     """Logged in through the API (tests/test_inbox.py tests the login screen), the website
     remembered (as the switcher does), then the inbox opened at `hash_`."""
     context: BrowserContext = new_context()
-    response = context.request.post(
-        f"{env.url}/api/v1/auth/login", data={"email": who.email, "password": who.password}
-    )
-    assert response.ok, response.text()
+    log_in(context, env.url, who)
     page = context.new_page()
     page.goto(f"{env.url}/app{hash_}")
     expect(page.locator("#availability")).to_be_visible()

@@ -20,17 +20,17 @@ from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role
 from causerie.plugins import hookimpl
-from causerie.settings import load_settings
 from tests.browser_support import (
-    TIMEOUT_MS,
     CauserieServer,
     Operator,
     ThreadedHarness,
     add_operator,
+    inbox_page,
+    log_in,
+    open_context,
     screenshots_folder,
+    served_settings,
 )
-from tests.limits import RELAXED_LIMITS
-from tests.support import free_port
 
 pytest_plugins = ["tests.browser_support"]  # browser
 
@@ -84,16 +84,7 @@ class Env:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     folder = tmp_path_factory.mktemp("inbox-replies")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = load_settings(
-        environ={},
-        data_dir=str(folder / "data"),
-        database_url=f"sqlite:///{folder / 'causerie.db'}",
-        purge_interval="36500d",
-        public_url=url,
-        **RELAXED_LIMITS,
-    )
+    url, port, settings = served_settings(folder)
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     harness = ThreadedHarness(settings, clock)
     shop = harness.run(do_create_website(harness.rt, Actor.cli(), "Demo shop", [ORIGIN]))
@@ -108,26 +99,11 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 
 @pytest.fixture(scope="module")
 def page(browser: Browser, env: Env) -> Iterator[Page]:
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 800},
-        locale="en-US",
-        timezone_id="UTC",
-        service_workers="block",
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    login = context.request.post(
-        f"{env.url}/api/v1/auth/login",
-        data={"email": env.admin.email, "password": env.admin.password},
-    )
-    assert login.ok, login.text()
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda e: errors.append(str(e)))
-    opened.goto(f"{env.url}/app#/")
-    expect(opened.locator("#availability")).to_be_visible()
-    yield opened
+    context = open_context(browser)
+    log_in(context, env.url, env.admin)
+    with inbox_page(context, env.url) as opened:
+        yield opened
     context.close()
-    assert errors == [], errors
 
 
 def screenshot(page: Page, name: str) -> None:

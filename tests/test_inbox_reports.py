@@ -18,17 +18,17 @@ from causerie.actions.sessions import do_open_session
 from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, ConversationState, PageView, Role
-from causerie.settings import load_settings
 from tests.browser_support import (
-    TIMEOUT_MS,
     CauserieServer,
     Operator,
     ThreadedHarness,
     add_operator,
+    inbox_page,
+    log_in,
+    open_context,
     screenshots_folder,
+    served_settings,
 )
-from tests.limits import RELAXED_LIMITS
-from tests.support import free_port
 
 pytest_plugins = ["tests.browser_support"]  # browser
 
@@ -86,16 +86,7 @@ def env(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[str, ThreadedHarness, str, Operator, int]]:
     folder = tmp_path_factory.mktemp("inbox-reports")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = load_settings(
-        environ={},
-        data_dir=str(folder / "data"),
-        database_url=f"sqlite:///{folder / 'causerie.db'}",
-        purge_interval="36500d",
-        public_url=url,
-        **RELAXED_LIMITS,
-    )
+    url, port, settings = served_settings(folder)
     start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     clock = ManualClock(start - timedelta(days=10))
     harness = ThreadedHarness(settings, clock)
@@ -111,26 +102,11 @@ def env(
 @pytest.fixture(scope="module")
 def page(browser: Browser, env: tuple[str, ThreadedHarness, str, Operator, int]) -> Iterator[Page]:
     url, _, _, admin, _ = env
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 1100},
-        locale="en-US",
-        timezone_id="UTC",
-        service_workers="block",
-        accept_downloads=True,
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    login = context.request.post(
-        f"{url}/api/v1/auth/login", data={"email": admin.email, "password": admin.password}
-    )
-    assert login.ok, login.text()
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda e: errors.append(str(e)))
-    opened.goto(f"{url}/app#/")
-    expect(opened.locator("#availability")).to_be_visible()
-    yield opened
+    context = open_context(browser, viewport={"width": 1280, "height": 1100}, accept_downloads=True)
+    log_in(context, url, admin)
+    with inbox_page(context, url) as opened:
+        yield opened
     context.close()
-    assert errors == [], errors
 
 
 def test_reports_page_charts_with_tables_period_and_csv(

@@ -16,7 +16,6 @@ from playwright.sync_api import BrowserContext, Page, expect
 from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role
-from causerie.settings import load_settings
 from tests.browser_support import (
     CauserieServer,
     HostSite,
@@ -24,9 +23,10 @@ from tests.browser_support import (
     Operator,
     ThreadedHarness,
     add_operator,
+    log_in,
+    served_settings,
 )
-from tests.limits import RELAXED_LIMITS
-from tests.support import free_port, wait_until
+from tests.support import wait_until
 from tests.webhook_receiver import Receiver
 
 pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site
@@ -52,17 +52,7 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory, host_site: HostSite) -> Iterator[Env]:
     folder = tmp_path_factory.mktemp("inbox-webhooks")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = load_settings(
-        environ={},
-        data_dir=str(folder / "data"),
-        database_url=f"sqlite:///{folder / 'causerie.db'}",
-        purge_interval="36500d",
-        public_url=url,
-        **RELAXED_LIMITS,
-        webhook_allow_private="true",
-    )
+    url, port, settings = served_settings(folder, webhook_allow_private="true")
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     harness = ThreadedHarness(settings, clock)
     shop = harness.run(do_create_website(harness.rt, Actor.cli(), "Shop", [host_site.origin]))
@@ -76,10 +66,7 @@ def env(tmp_path_factory: pytest.TempPathFactory, host_site: HostSite) -> Iterat
 
 def sign_in(new_context: NewContext, env: Env, who: Operator, hash_: str) -> Page:
     context: BrowserContext = new_context()
-    response = context.request.post(
-        f"{env.url}/api/v1/auth/login", data={"email": who.email, "password": who.password}
-    )
-    assert response.ok, response.text()
+    log_in(context, env.url, who)
     page = context.new_page()
     page.goto(f"{env.url}/app{hash_}")
     return page

@@ -22,7 +22,6 @@ from causerie.actions.sessions import do_open_session
 from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, PageView, Role
-from causerie.settings import load_settings
 from causerie.tokens import new_id
 from tests.browser_support import (
     CauserieServer,
@@ -30,9 +29,11 @@ from tests.browser_support import (
     Operator,
     ThreadedHarness,
     add_operator,
+    log_in,
+    open_context,
+    served_settings,
 )
-from tests.limits import RELAXED_LIMITS
-from tests.support import free_port, wait_until
+from tests.support import wait_until
 
 pytest_plugins = ["tests.browser_support"]  # browser, new_context
 
@@ -52,16 +53,7 @@ class Env:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     folder = tmp_path_factory.mktemp("installable")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = load_settings(
-        environ={},
-        data_dir=str(folder / "data"),
-        database_url=f"sqlite:///{folder / 'causerie.db'}",
-        purge_interval="36500d",
-        public_url=url,
-        **RELAXED_LIMITS,
-    )
+    url, port, settings = served_settings(folder)
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     harness = ThreadedHarness(settings, clock)
     rt = harness.rt
@@ -89,19 +81,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 def installed(browser: Any, env: Env) -> Iterator[tuple[BrowserContext, Page]]:
     """The agent's inbox at /app/, its service worker registered and in control, notifications
     allowed: one page for the module's tests, which run in order."""
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 800},
-        locale="en-US",
-        timezone_id="UTC",
-        service_workers="allow",
-    )
-    context.set_default_timeout(10_000)
+    context = open_context(browser, service_workers="allow")
     context.grant_permissions(["notifications"], origin=env.url)
-    login = context.request.post(
-        f"{env.url}/api/v1/auth/login",
-        data={"email": env.agent.email, "password": env.agent.password},
-    )
-    assert login.ok, login.text()
+    log_in(context, env.url, env.agent)
     page = context.new_page()
     page.goto(env.url + "/app/")
     expect(page.locator("#availability")).to_be_visible()

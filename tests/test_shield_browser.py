@@ -22,16 +22,15 @@ from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role
 from causerie.domain.shield import network_label
-from causerie.settings import load_settings
 from tests.browser_support import (
     CauserieServer,
     NewContext,
     Operator,
     ThreadedHarness,
     add_operator,
+    log_in,
+    served_settings,
 )
-from tests.limits import RELAXED_LIMITS
-from tests.support import free_port
 
 pytest_plugins = ["tests.browser_support"]  # browser, new_context
 
@@ -64,17 +63,11 @@ class Env:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     folder = tmp_path_factory.mktemp("shield-page")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = load_settings(
-        environ={},
-        data_dir=str(folder / "data"),
-        database_url=f"sqlite:///{folder / 'causerie.db'}",
-        purge_interval="36500d",
-        public_url=url,
+    url, port, settings = served_settings(
+        folder,
         trusted_proxies="127.0.0.1",
         shield_admins="ines@shop.example",
-        **{**RELAXED_LIMITS, "shield_challenge_rate": "3/m"},
+        shield_challenge_rate="3/m",
         shield_block_score=str(BLOCK_SCORE),
     )
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
@@ -101,10 +94,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 
 def signed_in(new_context: NewContext, env: Env, who: Operator) -> Page:
     context = new_context()
-    login = context.request.post(
-        f"{env.url}/api/v1/auth/login", data={"email": who.email, "password": who.password}
-    )
-    assert login.ok, login.text()
+    log_in(context, env.url, who)
     return context.new_page()
 
 

@@ -17,6 +17,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,7 @@ from causerie.store.db import Params, SqliteDb
 from causerie.store.failures import clash, is_unique_clash
 from causerie.store.sqlite_readers import SQLITE_READERS, SqliteReaders
 from causerie.store.tx import Repositories, SqlTx
+from causerie.thread_priority import lower_this_thread
 
 if TYPE_CHECKING:
     from causerie.store.postgres import PostgresStore
@@ -309,6 +311,7 @@ class _Checkpointer:
         self._path = database or ""
         self._wal = f"{self._path}-wal"
         self._conn: sqlite3.Connection | None = None
+        self._thread: ThreadPoolExecutor | None = None
         self._running: asyncio.Task[None] | None = None
         self.runs = 0  # checkpoints started so far
 
@@ -324,8 +327,14 @@ class _Checkpointer:
             self._running = asyncio.create_task(self._run(), name="causerie-sqlite-checkpoint")
 
     async def _run(self) -> None:
+        if self._thread is None:
+            # Its own thread, at a lower priority than the loop's (thread_priority): copying
+            # pages back waits for no one, a socket's answer does.
+            self._thread = ThreadPoolExecutor(
+                1, thread_name_prefix="causerie-sqlite-checkpoint", initializer=lower_this_thread
+            )
         try:
-            await asyncio.to_thread(self._checkpoint)
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._checkpoint)
         except sqlite3.Error as exc:
             log.warning("WAL checkpoint failed (retried after the next commit): %s", exc)
         finally:
@@ -348,6 +357,9 @@ class _Checkpointer:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self._thread is not None:
+            self._thread.shutdown()
+            self._thread = None
 
 
 class _SqliteRead(contextlib.AbstractAsyncContextManager[SqlTx]):

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine, Executable, Result
 
 from causerie.store.db import Db, Params
 from causerie.store.tx import Repositories, SqlTx
+from causerie.thread_priority import lower_this_thread
 
 T = TypeVar("T")
 
@@ -40,7 +41,11 @@ class _Reader:
 
     def __init__(self, engine: Engine, number: int) -> None:
         self._engine = engine
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"causerie-sqlite-read-{number}")
+        # A lower priority than the loop's (thread_priority): a long read takes the core only
+        # when the loop does not need it.
+        self._thread = ThreadPoolExecutor(
+            1, thread_name_prefix=f"causerie-sqlite-read-{number}", initializer=lower_this_thread
+        )
         self._conn: Connection | None = None
 
     def run(self, function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
