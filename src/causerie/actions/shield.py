@@ -243,9 +243,10 @@ def _hold(rt: Runtime, network: str, score: float, now: datetime) -> None:
     held[network] = HeldBlock(ends=ends, recheck=min(ends, now + HOLD_RECHECK))
 
 
-async def held_block(rt: Runtime, ip: str) -> Forbidden | None:
+async def held_block(rt: Runtime, ip: str, *, load: bool = False) -> Forbidden | None:
     """The refusal of `ip`'s request when this node holds its network's block, else None: for
-    the web's gate, before any route, body or read (web/shield_gate.py).
+    the web's gate, before any route, body or read (web/shield_gate.py). A refused chatbox load
+    (`load`) still counts among the network's loads, as it does when the route refuses it.
 
     The counters stay the truth: every `HOLD_RECHECK` the score is asked again, with the
     refusals since added as each would have added itself (`SCORE_WHILE_BLOCKED`); below the block
@@ -270,6 +271,8 @@ async def held_block(rt: Runtime, ip: str) -> Forbidden | None:
         block = held[network]
     else:
         block.persisting += 1
+    if load:
+        count(rt, ip, "loads", now=now)
     count(rt, ip, "blocked", now=now)
     return _blocked_network(max(1, math.ceil((block.ends - now).total_seconds())))
 

@@ -27,6 +27,7 @@ from causerie.web.errors import answer_error
 
 WIDGET_API = "/api/widget/"
 VISITOR_SOCKET = "/ws/visitor"
+LOADS = "/api/widget/v1/websites/"
 # A person's rights over their data (P9) pass the gate: these only hand over or take away what is
 # held about the session whose token they carry, and the route checks that token as always.
 RIGHTS = frozenset(
@@ -47,6 +48,17 @@ def _gated(scope: Scope) -> bool:
     return kind == "websocket" and scope["path"] == VISITOR_SOCKET
 
 
+def _is_load(scope: Scope) -> bool:
+    """A chatbox load: `POST /api/widget/v1/websites/{id}/session`."""
+    path: str = scope["path"]
+    return (
+        scope["type"] == "http"
+        and scope["method"] == "POST"
+        and path.startswith(LOADS)
+        and path.endswith("/session")
+    )
+
+
 class ShieldGate:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -60,7 +72,8 @@ class ShieldGate:
         return self._gate(rt, scope, receive, send)
 
     async def _gate(self, rt: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
-        refusal = await held_block(rt, client_ip(scope, rt.settings.trusted_proxies))
+        ip = client_ip(scope, rt.settings.trusted_proxies)
+        refusal = await held_block(rt, ip, load=_is_load(scope))
         if refusal is None:
             await self.app(scope, receive, send)
         elif scope["type"] == "websocket":
