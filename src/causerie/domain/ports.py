@@ -50,6 +50,12 @@ class TransactionLost(Exception):
     commit. Raised from the error that caused it."""
 
 
+class TransactionRaced(TransactionLost):
+    """The database ended the whole transaction to break a deadlock with another one, or a
+    serialization conflict (PostgreSQL's 40P01 and 40001): nothing of it committed, and running
+    it again once the other has gone its way may succeed (`actions/batches.py` does)."""
+
+
 class Tx(Protocol):
     """One transaction, and the repositories of each area reached through it (`tx.sessions`,
     `tx.messages`, ...), all on its one connection."""
