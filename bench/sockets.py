@@ -118,7 +118,15 @@ def add_agent_token(site: Installation) -> str:
 
 
 def causerie_env(site: Installation) -> dict[str, str]:
-    return site.env(CAUSERIE_FRAME_RATE="100000/s", CAUSERIE_WS_IDLE_TIMEOUT="3600s")
+    # Every visitor is on 127.0.0.1, writing far faster than a person: the message limits (per
+    # session and per network) are still counted, never reached. Before they were raised here,
+    # each sender of a long enough run met `rate_limited` after its first ten messages.
+    return site.env(
+        CAUSERIE_FRAME_RATE="100000/s",
+        CAUSERIE_WS_IDLE_TIMEOUT="3600s",
+        CAUSERIE_MESSAGE_RATE="1000000/s",
+        CAUSERIE_NETWORK_MESSAGE_RATE="1000000/s",
+    )
 
 
 async def _connect(url: str, origin: str | None) -> ClientConnection:
