@@ -53,6 +53,8 @@ FLOOR_RATIO = 0.5  # relayed messages/s, as a share of the relay floor's (issue 
 # Matrix Synapse's published figure for it is 106 messages/s; the target is 50 times that.
 SENDERS = 20
 SENDERS_TARGET = 50 * 106
+PACED_RATE = 1000  # messages/s, spread over the relay's visitors, for the latency target
+PACED_P99_MS = 10.0  # visitor -> agent p99 at that rate, at most
 SOCKET_RATIO = 1.5  # KB per idle visitor socket, at most this many times the echo's
 AGENT_EMAIL = "bench-agent@shop.example"
 OPEN_CONCURRENCY = 200
@@ -116,7 +118,15 @@ def add_agent_token(site: Installation) -> str:
 
 
 def causerie_env(site: Installation) -> dict[str, str]:
-    return site.env(CAUSERIE_FRAME_RATE="100000/s", CAUSERIE_WS_IDLE_TIMEOUT="3600s")
+    # Every visitor is on 127.0.0.1, writing far faster than a person: the message limits (per
+    # session and per network) are still counted, never reached. Before they were raised here,
+    # each sender of a long enough run met `rate_limited` after its first ten messages.
+    return site.env(
+        CAUSERIE_FRAME_RATE="100000/s",
+        CAUSERIE_WS_IDLE_TIMEOUT="3600s",
+        CAUSERIE_MESSAGE_RATE="1000000/s",
+        CAUSERIE_NETWORK_MESSAGE_RATE="1000000/s",
+    )
 
 
 async def _connect(url: str, origin: str | None) -> ClientConnection:
@@ -192,6 +202,8 @@ class RelayResult:
     floor: RelayCase = field(default_factory=RelayCase)
     relay: RelayCase = field(default_factory=RelayCase)
     senders: RelayCase = field(default_factory=RelayCase)  # Causerie, SENDERS sockets
+    one: RelayCase = field(default_factory=RelayCase)  # Causerie, one socket
+    paced: RelayCase = field(default_factory=RelayCase)  # Causerie, PACED_RATE on a schedule
 
     @property
     def ratio(self) -> float:
@@ -330,6 +342,117 @@ async def _relay_run(
     )
 
 
+async def _paced_run(
+    port: int,
+    pid: int,
+    tokens: list[str],
+    agent_token: str,
+    website_id: str,
+    seconds: float,
+    rate: float,
+    tag: str,
+) -> RelayRun:
+    """`rate` messages a second on a fixed schedule, round robin over the visitors' sockets,
+    none waiting for its ack; each latency runs from the message's scheduled time to its
+    message.created on the agent's socket (a late send counts as late: no coordinated
+    omission)."""
+    agent = await agent_socket(port, agent_token, website_id)
+    visitors = await asyncio.gather(*(visitor_socket(port, t, website_id) for t in tokens))
+    due_at: dict[str, float] = {}
+    latencies: list[float] = []
+    errors = 0
+    acked = 0
+    stop = asyncio.Event()
+
+    async def agent_reader() -> None:
+        while not stop.is_set():
+            try:
+                raw = await asyncio.wait_for(agent.recv(), 0.5)
+            except TimeoutError:
+                continue
+            frame = json.loads(raw)
+            if frame.get("type") == "message.created":
+                at = due_at.pop(frame.get("message", {}).get("client_id"), None)
+                if at is not None:
+                    latencies.append(time.perf_counter() - at)
+
+    async def visitor_reader(conn: ClientConnection) -> None:
+        nonlocal errors, acked
+        while not stop.is_set():
+            try:
+                raw = await asyncio.wait_for(conn.recv(), 0.5)
+            except TimeoutError:
+                continue
+            except Exception:
+                errors += 1
+                return
+            kind = json.loads(raw).get("type")
+            if kind == "message.ack":
+                acked += 1
+            elif kind == "error":
+                errors += 1
+
+    readers = [asyncio.create_task(agent_reader())]
+    readers += [asyncio.create_task(visitor_reader(c)) for c in visitors]
+    total = int(rate * seconds)
+    try:
+        cpu = cpu_seconds(pid)
+        start = time.perf_counter()
+        for k in range(total):
+            due = start + k / rate
+            wait = due - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            client_id = f"{tag}-{k}"
+            due_at[client_id] = due
+            frame = {"type": "message.send", "client_id": client_id, "body": "hello"}
+            await visitors[k % len(visitors)].send(json.dumps(frame))
+        elapsed = time.perf_counter() - start
+        for _ in range(300):  # the last ones' created frames
+            if not due_at:
+                break
+            await asyncio.sleep(0.01)
+        cpu = cpu_seconds(pid) - cpu
+        window = time.perf_counter() - start  # the server's CPU share: over the wait too
+    finally:
+        stop.set()
+        await asyncio.gather(*readers, return_exceptions=True)
+        await asyncio.gather(*(c.close() for c in [agent, *visitors]), return_exceptions=True)
+    return RelayRun(
+        len(latencies) / elapsed,
+        percentile(latencies, 0.5) * 1000,
+        percentile(latencies, 0.99) * 1000,
+        len(latencies),
+        errors + len(due_at),
+        cpu / window,
+        acked / elapsed,
+    )
+
+
+def _paced_runs(
+    case: RelayCase,
+    server: Server,
+    tokens: list[str],
+    agent_token: str,
+    website_id: str,
+    cfg: BenchConfig,
+    seconds: float,
+) -> None:
+    port, pid = server.port, server.pid
+    with load_core():
+        for run in range(cfg.runs):
+            one = uvloop.run(
+                _paced_run(
+                    port, pid, tokens, agent_token, website_id, seconds, PACED_RATE, f"p{run}"
+                )
+            )
+            case.runs.append(one)
+            progress(
+                f"relay: paced {PACED_RATE:,}/s run {run + 1}: p50 {one.p50_ms:.1f} ms, "
+                f"p99 {one.p99_ms:.1f} ms, {one.errors} errors"
+            )
+
+
 def _relay_runs(
     case: RelayCase,
     server: Server,
@@ -380,6 +503,11 @@ def run_relay(cfg: BenchConfig, clients: int = 50) -> RelayResult:
         _relay_runs(
             result.senders, causerie, senders, agent_token, site.website_id, cfg, seconds, "s"
         )
+        # One sender, each message after the last one's ack: a commit's latency end to end.
+        one = tokens[:1]
+        _relay_runs(result.one, causerie, one, agent_token, site.website_id, cfg, seconds, "o")
+        # A paced load well under capacity: the visitor-to-agent latency, not the throughput.
+        _paced_runs(result.paced, causerie, tokens, agent_token, site.website_id, cfg, seconds)
     return result
 
 
@@ -630,6 +758,9 @@ def render_sockets(
         senders = relay.senders
         acked = senders.median("acked")
         floor_share = relay.share(relay.relay, relay.floor)
+        one, paced = relay.one, relay.paced
+        one_acked = one.median("acked")
+        p99 = paced.median("p99_ms")
         lines += [
             "",
             f"The {SENDERS}-senders shape, Causerie, the same server: {acked:,.0f} acked "
@@ -638,12 +769,26 @@ def render_sockets(
             f"{senders.median('server_cpu') / acked * 1e6 if acked else 0:,.0f} us each, "
             f"p99 to the agent {senders.median('p99_ms'):.1f} ms.",
             "",
+            f"One sender, Causerie, the same server: {one_acked:,.0f} acked message.send per "
+            f"second (runs: {_runs([r.acked for r in one.runs])}), server CPU "
+            f"{one.median('server_cpu'):.0%}, "
+            f"{one.median('server_cpu') / one_acked * 1e6 if one_acked else 0:,.0f} us each.",
+            "",
+            f"Paced, {PACED_RATE:,} messages/s over {relay.clients} visitors (each latency from "
+            f"its scheduled send): p50 {paced.median('p50_ms'):.1f} ms, p99 {p99:.1f} ms to the "
+            f"agent (runs: {', '.join(f'{r.p99_ms:.1f}' for r in paced.runs)}), "
+            f"{paced.median('rate'):,.0f}/s delivered, "
+            f"server CPU {paced.median('server_cpu'):.0%}, "
+            f"errors {sum(r.errors for r in paced.runs)}.",
+            "",
             f"Target: relay >= {RELAY_RATIO:.0%} of the echo rate: "
             f"**{verdict[relay.ratio >= RELAY_RATIO]}** ({relay.ratio:.1%}).",
             f"Target: relay >= {FLOOR_RATIO:.0%} of the floor's rate: "
             f"**{verdict[floor_share >= FLOOR_RATIO]}** ({floor_share:.1%}).",
             f"Target: {SENDERS} senders >= {SENDERS_TARGET:,} acked messages/s (50x Synapse's "
             f"106): **{verdict[acked >= SENDERS_TARGET]}** ({acked:,.0f}/s).",
+            f"Target: visitor -> agent p99 <= {PACED_P99_MS:.0f} ms at {PACED_RATE:,}/s: "
+            f"**{verdict[bool(paced.runs) and p99 <= PACED_P99_MS]}** ({p99:.1f} ms).",
             "",
             "Per second of the server's CPU (what each server reaches with its core to itself, "
             "whatever the load generator manages): Causerie "

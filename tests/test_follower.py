@@ -91,8 +91,10 @@ def test_a_socket_that_cannot_keep_up_is_dropped(
 
 def test_events_are_published_only_after_commit(harness: Harness, site: Site) -> None:
     published: list[tuple[str, dict[str, object]]] = []
-    original = harness.rt.hub.publish
-    harness.rt.hub.publish = lambda channel, frame: published.append((channel, frame))  # type: ignore[method-assign]
+    original = harness.rt.hub.publish_text
+    harness.rt.hub.publish_text = lambda channel, text: published.append(  # type: ignore[method-assign]
+        (channel, json.loads(text))
+    )
     stream = Stream.of_website(site.website_id)
 
     async def rolled_back() -> None:
@@ -116,5 +118,5 @@ def test_events_are_published_only_after_commit(harness: Harness, site: Site) ->
             assert published == []
 
     harness.run(committed())
-    harness.rt.hub.publish = original  # type: ignore[method-assign]
+    harness.rt.hub.publish_text = original  # type: ignore[method-assign]
     assert published == [(stream.key, {"type": "read", "seq": 1, "up_to": "m"})]

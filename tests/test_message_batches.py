@@ -22,9 +22,9 @@ from causerie.actions.messages import (
 )
 from causerie.actions.sessions import do_open_session
 from causerie.domain.errors import Invalid, Unauthenticated
-from causerie.domain.events import Envelope, Stream
+from causerie.domain.events import Envelope, EventType, NewEvent, Stream
 from causerie.domain.models import Actor, MessageType, PageView
-from causerie.domain.ports import Tx
+from causerie.domain.ports import TransactionRaced, Tx
 from causerie.store.failures import is_storage_failure
 from tests.conftest import ORIGIN, Harness, Site
 
@@ -242,3 +242,79 @@ def test_when_the_database_drops_the_batch_no_send_of_it_is_acknowledged(
     assert harness.scalar("SELECT count(*) FROM messages") == 0
     harness.run(asyncio.sleep(0.05))
     assert heard.frames == []
+
+
+def _racing_batches(harness: Harness, one: Batcher, two: Batcher) -> tuple[list[Any], list[Any]]:
+    """Two nodes' batches of one website that take two streams' rows in opposite orders:
+    PostgreSQL ends one of them to break the deadlock. Each part appends one event."""
+    rt = harness.rt
+    x, y = "website:race-x", "website:race-y"
+    appended = {x: asyncio.Event(), y: asyncio.Event()}
+
+    def part(stream: str, then: str | None) -> Any:
+        async def run(tx: Tx) -> str:
+            # A deadlock is found after deadlock_timeout (1 s by default) of waiting.
+            await tx.db.control("SET LOCAL deadlock_timeout = '50ms'")  # type: ignore[attr-defined]
+            now = rt.clock.now()
+            await tx.events.append([NewEvent(stream, EventType.MESSAGE_CREATED, "m", None, now)])
+            appended[stream].set()
+            if then is not None:  # both first parts hold their row: the second ones collide
+                await appended[then].wait()
+            return stream
+
+        return run
+
+    async def both() -> tuple[list[Any], list[Any]]:
+        first = _gather(
+            one.run(rt.store, "w", part(x, then=y)), one.run(rt.store, "w", part(y, then=None))
+        )
+        second = _gather(
+            two.run(rt.store, "w", part(y, then=x)), two.run(rt.store, "w", part(x, then=None))
+        )
+        async with asyncio.timeout(20):
+            return await asyncio.gather(first, second)
+
+    return harness.run(both())
+
+
+def test_a_batch_that_loses_a_deadlock_runs_again_and_every_part_commits_once(
+    harness: Harness, site: Site, database_url: str
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite's writers take turns: two transactions never wait on each other")
+    one, two = Batcher(), Batcher()
+    first, second = _racing_batches(harness, one, two)
+    assert first == ["website:race-x", "website:race-y"], first
+    assert second == ["website:race-y", "website:race-x"], second
+    # One of the two lost the race and ran again, whole, in a second transaction.
+    assert one.retries + two.retries == 1
+    assert (one.batches + two.batches, one.parts + two.parts) == (3, 6)
+    # Each part's event is stored once: two per stream, seqs 1 and 2, and the counters agree.
+    rows = harness.rows(
+        "SELECT stream, seq FROM events WHERE stream LIKE 'website:race-%' ORDER BY stream, seq"
+    )
+    x, y = "website:race-x", "website:race-y"
+    assert rows == [(x, 1), (x, 2), (y, 1), (y, 2)]
+    assert harness.rows(
+        "SELECT stream, last_seq FROM streams WHERE stream LIKE 'website:race-%' ORDER BY stream"
+    ) == [("website:race-x", 2), ("website:race-y", 2)]
+
+
+def test_a_batch_that_loses_its_last_race_fails_every_part_and_stores_nothing(
+    harness: Harness, site: Site, database_url: str
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite's writers take turns: two transactions never wait on each other")
+    one, two = Batcher(retries=0), Batcher(retries=0)
+    first, second = _racing_batches(harness, one, two)
+    lost, won = (first, second) if isinstance(first[0], Exception) else (second, first)
+    # The loser's callers get the error (the sockets answer `storage_unavailable`: try again),
+    # none of them a result, so none is acknowledged; the winner's parts committed.
+    assert all(isinstance(r, TransactionRaced) and is_storage_failure(r) for r in lost), lost
+    assert not any(isinstance(r, Exception) for r in won), won
+    assert (one.retries, two.retries) == (0, 0)
+    counts = harness.rows(
+        "SELECT stream, count(*) FROM events WHERE stream LIKE 'website:race-%' "
+        "GROUP BY stream ORDER BY stream"
+    )
+    assert counts == [("website:race-x", 1), ("website:race-y", 1)]

@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from causerie.domain.ports import Store, TransactionLost, Tx
+from causerie.domain.ports import Store, TransactionLost, TransactionRaced, Tx
 
 T = TypeVar("T")
 Part = Callable[[Tx], Awaitable[Any]]
@@ -26,6 +26,10 @@ Part = Callable[[Tx], Awaitable[Any]]
 # Parts per transaction at most: a batch holds its website's stream lock until it commits, and
 # every caller in it waits for the slowest part.
 MAX_BATCH = 256
+# Times a batch is run again when PostgreSQL ended it to break a deadlock with another
+# transaction (two nodes' batches of one website taking its rows in different orders): the loser
+# rolls back whole, so the other one goes on, and the retry waits behind it.
+RETRIES = 3
 
 
 class _Waiting:
@@ -39,12 +43,14 @@ class _Waiting:
 class Batcher:
     """The lanes of one process, each draining its waiting parts batch after batch."""
 
-    def __init__(self, limit: int = MAX_BATCH) -> None:
+    def __init__(self, limit: int = MAX_BATCH, retries: int = RETRIES) -> None:
         self._limit = limit
+        self._retries = retries
         self._lanes: dict[tuple[int, str], list[_Waiting]] = {}
         self._drains: set[asyncio.Task[None]] = set()
         self.batches = 0  # transactions begun so far (tests and the bench read it)
         self.parts = 0  # parts run in them
+        self.retries = 0  # batches run again after losing a race
 
     async def run(self, store: Store, lane: str, part: Callable[[Tx], Awaitable[T]]) -> T:
         """Run `part` in the lane's next transaction; its result once that transaction has
@@ -77,6 +83,18 @@ class Batcher:
                 left.future.cancel()
 
     async def _store(self, store: Store, batch: list[_Waiting]) -> None:
+        for attempt in range(self._retries + 1):
+            try:
+                await self._attempt(store, batch, last=attempt == self._retries)
+                return
+            except TransactionRaced:
+                # Nothing of the batch committed, and the other transaction went on: its parts
+                # run again in a new one, in the same order.
+                self.retries += 1
+
+    async def _attempt(self, store: Store, batch: list[_Waiting], *, last: bool) -> None:
+        """One transaction for the batch. Raises `TransactionRaced` when the database ended it to
+        break a deadlock, unless `last`: then every part gets that error, as for any other."""
         # Each part's outcome: (True, its result) or (False, its own error).
         outcomes: list[tuple[bool, Any]] = []
         self.batches += 1
@@ -93,9 +111,11 @@ class Batcher:
                     for waiting in batch:
                         outcomes.append(await self._run_part(tx, waiting))
         except Exception as exc:
+            if isinstance(exc, TransactionRaced) and not last:
+                raise
             # Nothing of the batch committed: a part that failed on its own says why, every
-            # other one gets the transaction's error (a full disk, a lost connection, or the
-            # error of a part that ran alone).
+            # other one gets the transaction's error (a full disk, a lost connection, a race
+            # lost once too often, or the error of a part that ran alone).
             for at, waiting in enumerate(batch):
                 ok, value = outcomes[at] if at < len(outcomes) else (True, None)
                 _settle(waiting.future, False, exc if ok or value is None else value)

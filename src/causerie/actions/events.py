@@ -13,7 +13,16 @@ from typing import Any
 
 from causerie.actions.webhook_queue import Occurrence, do_queue_webhooks
 from causerie.domain.access import ACCESS_CHANNEL
-from causerie.domain.events import EventType, NewEvent, StoredEvent, Stream, StreamKind, frame
+from causerie.domain.events import (
+    EventType,
+    NewEvent,
+    StoredEvent,
+    Stream,
+    StreamKind,
+    encode,
+    frame,
+    frame_text,
+)
 from causerie.domain.models import Session
 from causerie.domain.ports import Tx
 from causerie.domain.wire import (
@@ -37,12 +46,13 @@ class Emitter:
     one statement, whatever the number of events. Published once the transaction commits.
     """
 
-    __slots__ = ("_events", "_payloads", "_rt", "_webhooks")
+    __slots__ = ("_events", "_payloads", "_rt", "_texts", "_webhooks")
 
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
         self._events: list[NewEvent] = []
         self._payloads: list[dict[str, Any]] = []
+        self._texts: list[str | None] = []
         self._webhooks: list[Occurrence] = []
 
     def add_webhook(
@@ -61,7 +71,10 @@ class Emitter:
         *,
         session_id: str | None,
         data: dict[str, Any] | None = None,
+        text: str | None = None,
     ) -> None:
+        """`text`: `payload`'s JSON (`domain.events.encode`), when the caller has it already.
+        Events given the same payload object share one encoding."""
         owner = stream.id if stream.kind is StreamKind.SESSION else None
         self._events.append(
             NewEvent(
@@ -75,6 +88,7 @@ class Emitter:
             )
         )
         self._payloads.append(payload)
+        self._texts.append(text)
 
     def add_session(self, session: Session) -> None:
         """`session.updated` for the website's agents (their view) and the visitor (theirs)."""
@@ -95,8 +109,9 @@ class Emitter:
 
     async def flush(self, tx: Tx) -> list[int]:
         """Append the events collected so far; their seqs, in the order they were added."""
-        events, payloads, occurrences = self._events, self._payloads, self._webhooks
-        self._events, self._payloads, self._webhooks = [], [], []
+        events, payloads, texts = self._events, self._payloads, self._texts
+        occurrences = self._webhooks
+        self._events, self._payloads, self._texts, self._webhooks = [], [], [], []
         # What the website's agents hear is what its webhooks get (docs/api.md, "Webhooks").
         website_prefix = f"{StreamKind.WEBSITE.value}:"
         occurrences = [
@@ -113,10 +128,14 @@ class Emitter:
         if not events:
             return []
         seqs = await tx.events.append(events)
-        frames = [
-            (event.stream, frame(event.type, seq, **payload))
-            for event, seq, payload in zip(events, seqs, payloads, strict=True)
-        ]
+        encoded: dict[int, str] = {}  # by payload object: each encoded once
+        frames = []
+        for event, seq, payload, text in zip(events, seqs, payloads, texts, strict=True):
+            if text is None:
+                text = encoded.get(id(payload))
+                if text is None:
+                    text = encoded[id(payload)] = encode(payload)
+            frames.append((event.stream, frame_text(event.type, seq, text)))
         tx.on_commit(self._rt.hub.publisher_of(frames))
         return seqs
 

@@ -20,7 +20,7 @@ from causerie.actions.notifications import do_notify_agents
 from causerie.actions.reports import note_conversation_started, note_message, note_resolved
 from causerie.actions.sessions import access_visitor_session, count_network_day
 from causerie.domain.errors import Invalid, NotFound, Unauthenticated
-from causerie.domain.events import EventType, Stream
+from causerie.domain.events import EventType, Stream, encode
 from causerie.domain.files import FileRecord, attachment_of
 from causerie.domain.models import (
     Actor,
@@ -53,6 +53,12 @@ _BLANK = re.compile("[\\s\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u20
 class Sent:
     message: Message
     created: bool  # False when the client_id had been seen: the stored message is returned
+    # `message_json(message)` encoded (`domain.events.encode`), as the events carry it: the ack
+    # reuses it. None when the message was not stored by this call.
+    text: str | None = None
+
+    def message_text(self) -> str:
+        return self.text if self.text is not None else encode(message_json(self.message))
 
 
 def check_message(
@@ -286,29 +292,36 @@ async def do_store_message(
     if session.state is SessionState.TEMPORARY:
         await tx.sessions.make_permanent(session.id, now)
         emitter.add_session(replace(session, state=SessionState.PERMANENT, permanent_since=now))
-    payload = {"message": message_json(message)}
+    # Encoded once: the website's event, the visitor's (unless a file's URLs differ) and the ack.
+    shown = message_json(message)
+    text = encode(shown)
+    payload = {"message": shown}
+    payload_text = f'{{"message":{text}}}'
     emitter.add(
         Stream.of_website(session.website_id),
         EventType.MESSAGE_CREATED,
         message.id,
         payload,
         session_id=session.id,
+        text=payload_text,
     )
     if visible:
         if message.file is not None:
             payload = {"message": message_json(message, for_visitor=True)}
+            payload_text = encode(payload)
         emitter.add(
             Stream.of_session(session.id),
             EventType.MESSAGE_CREATED,
             message.id,
             payload,
             session_id=session.id,
+            text=payload_text,
         )
     await emitter.flush(tx)
     if author is Author.VISITOR:
         await do_notify_agents(rt, tx, updated or conversation, message, started=started)
     await do_schedule_message_mail(rt, tx, session, conversation, message, started)
-    return Sent(message, created=True)
+    return Sent(message, created=True, text=text)
 
 
 def _add_conversation(emitter: Emitter, conversation: Conversation) -> None:

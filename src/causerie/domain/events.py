@@ -9,6 +9,8 @@ and do not advance it.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -101,10 +103,46 @@ def frame(type_: EventType, seq: int, **payload: Any) -> dict[str, Any]:
     return {"type": type_.value, "seq": seq, **payload}
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    """One event as received from the broker: its seq (None when ephemeral) and its JSON."""
+def encode(value: Any) -> str:
+    """JSON as every frame is sent: compact, ASCII."""
+    return json.dumps(value, separators=(",", ":"))
 
-    seq: int | None
-    text: str
-    frame: dict[str, Any]
+
+def frame_text(type_: EventType, seq: int, payload_text: str) -> str:
+    """`encode(frame(type_, seq, **payload))` from the payload's JSON, `encode(payload)`: a
+    payload encoded once serves every frame that carries it (both streams, the ack)."""
+    head = f'{{"type":"{type_.value}","seq":{seq}'
+    return head + "}" if payload_text == "{}" else f"{head},{payload_text[1:]}"
+
+
+# What every frame starts with (`frame_text`, `encode(frame(...))`): its seq is read from there.
+_HEAD = re.compile(r'\{"type":"[a-z_.]+","seq":(null|\d+)[,}]')
+
+
+class Envelope:
+    """One event as received from the broker: its seq (None when ephemeral) and its JSON.
+    The frame is decoded only if asked for: a stored event goes to the sockets as its text."""
+
+    __slots__ = ("_frame", "seq", "text")
+
+    def __init__(self, seq: int | None, text: str, frame: dict[str, Any] | None = None) -> None:
+        self.seq = seq
+        self.text = text
+        self._frame = frame
+
+    @classmethod
+    def of(cls, text: str) -> Envelope:
+        """The envelope of a frame's JSON; its seq read from the frame's head when it has the
+        usual one, else from the decoded frame."""
+        head = _HEAD.match(text)
+        if head is None:
+            frame = json.loads(text)
+            return cls(frame.get("seq"), text, frame)
+        seq = head.group(1)
+        return cls(None if seq == "null" else int(seq), text)
+
+    @property
+    def frame(self) -> dict[str, Any]:
+        if self._frame is None:
+            self._frame = json.loads(self.text)
+        return self._frame

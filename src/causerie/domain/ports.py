@@ -50,6 +50,12 @@ class TransactionLost(Exception):
     commit. Raised from the error that caused it."""
 
 
+class TransactionRaced(TransactionLost):
+    """The database ended the whole transaction to break a deadlock with another one, or a
+    serialization conflict (PostgreSQL's 40P01 and 40001): nothing of it committed, and running
+    it again once the other has gone its way may succeed (`actions/batches.py` does)."""
+
+
 class Tx(Protocol):
     """One transaction, and the repositories of each area reached through it (`tx.sessions`,
     `tx.messages`, ...), all on its one connection."""
@@ -151,12 +157,17 @@ class Hub(Protocol):
         ...
 
     def publish(self, channel: str, frame: dict[str, Any]) -> None: ...
+    def publish_text(self, channel: str, text: str) -> None:
+        """`publish` for a frame already encoded (`domain.events.encode`)."""
+        ...
+
     def publisher(self, channel: str, frame: dict[str, Any]) -> Callable[[], None]:
         """A callback publishing `frame`, for `tx.on_commit`."""
         ...
 
-    def publisher_of(self, frames: list[tuple[str, dict[str, Any]]]) -> Callable[[], None]:
-        """A callback publishing each `(channel, frame)` in order, for `tx.on_commit`."""
+    def publisher_of(self, frames: list[tuple[str, str]]) -> Callable[[], None]:
+        """A callback publishing each `(channel, frame's JSON text)` in order, for
+        `tx.on_commit`: frames encoded once by their emitter (`domain.events.frame_text`)."""
         ...
 
     async def follow(self, channel: str, follower: Follower) -> None: ...

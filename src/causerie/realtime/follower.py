@@ -92,6 +92,10 @@ class StreamFollower:
         """A frame for this socket only (ready, ack, error, pong): sent in queue order."""
         self._put(json.dumps(frame, separators=(",", ":")))
 
+    def push_text(self, text: str) -> None:
+        """`push` for a frame already encoded."""
+        self._put(text)
+
     def _put(self, item: object) -> None:
         queue = self._queue
         if queue is None:

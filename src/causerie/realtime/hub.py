@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from causerie.domain.access import ACCESS_CHANNEL
-from causerie.domain.events import Envelope
+from causerie.domain.events import Envelope, encode
 from causerie.domain.ports import Broker, Follower, Guard
 
 log = logging.getLogger("causerie.realtime")
@@ -51,18 +51,23 @@ class Hub:
 
     def publish(self, channel: str, frame: dict[str, Any]) -> None:
         """Queue a frame for every follower of `channel` on every node. Never blocks."""
-        self._outbox.put_nowait((channel, json.dumps(frame, separators=(",", ":")).encode()))
+        self.publish_text(channel, encode(frame))
+
+    def publish_text(self, channel: str, text: str) -> None:
+        """`publish` for a frame already encoded."""
+        self._outbox.put_nowait((channel, text.encode()))
 
     def publisher(self, channel: str, frame: dict[str, Any]) -> Callable[[], None]:
         """A callback publishing `frame`, for `tx.on_commit`."""
         return lambda: self.publish(channel, frame)
 
-    def publisher_of(self, frames: list[tuple[str, dict[str, Any]]]) -> Callable[[], None]:
-        """A callback publishing each `(channel, frame)` in order, for `tx.on_commit`."""
+    def publisher_of(self, frames: list[tuple[str, str]]) -> Callable[[], None]:
+        """A callback publishing each `(channel, frame's JSON text)` in order, for
+        `tx.on_commit`."""
 
         def publish_all() -> None:
-            for channel, frame in frames:
-                self.publish(channel, frame)
+            for channel, text in frames:
+                self.publish_text(channel, text)
 
         return publish_all
 
@@ -114,9 +119,8 @@ class Hub:
         followers = self._followers.get(channel)
         if not followers:
             return
-        text = payload.decode()
-        frame = json.loads(text)
-        envelope = Envelope(frame.get("seq"), text, frame)
+        # Decoded only as far as its seq: a stored event is sent on as it came.
+        envelope = Envelope.of(payload.decode())
         for follower in tuple(followers):
             follower.offer(envelope)
 

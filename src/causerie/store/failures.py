@@ -14,6 +14,7 @@ import sqlite3
 from sqlalchemy.exc import DBAPIError
 
 from causerie.domain.errors import Conflict
+from causerie.domain.ports import TransactionRaced
 
 log = logging.getLogger("causerie.store")
 
@@ -35,9 +36,12 @@ _SQLITE = frozenset(
     }
 )
 # PostgreSQL SQLSTATE classes and codes: 08 connection exception, 53 insufficient resources
-# (53100 disk_full), 58 system error (I/O), 57P01-57P03 shutdown, 25006 read-only transaction.
+# (53100 disk_full), 58 system error (I/O), 57P01-57P03 shutdown, 25006 read-only transaction,
+# and a transaction that lost a race (`_POSTGRES_RACES`) after its retries, if any: trying again
+# later may succeed.
 _POSTGRES_CLASSES = ("08", "53", "58")
-_POSTGRES_CODES = frozenset({"57P01", "57P02", "57P03", "25006"})
+_POSTGRES_RACES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
+_POSTGRES_CODES = frozenset({"57P01", "57P02", "57P03", "25006"}) | _POSTGRES_RACES
 
 
 def is_storage_failure(exc: BaseException) -> bool:
@@ -81,6 +85,25 @@ def is_unique_clash(exc: BaseException) -> bool:
         inner = getattr(current, "orig", None)
         current = inner if isinstance(inner, BaseException) else current.__cause__
     return False
+
+
+def is_lost_race(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps) is PostgreSQL ending a transaction to break a deadlock or
+    a serialization conflict: the whole transaction is void, and may be run again."""
+    current: BaseException | None = exc
+    for _ in range(4):
+        if current is None:
+            return False
+        if getattr(current, "sqlstate", None) in _POSTGRES_RACES:
+            return True
+        inner = getattr(current, "orig", None)
+        current = inner if isinstance(inner, BaseException) else current.__cause__
+    return False
+
+
+def raced(exc: BaseException) -> TransactionRaced:
+    log.info("a transaction lost a race with another (%s); it may be run again", type(exc).__name__)
+    return TransactionRaced(f"the transaction lost a race with another: {exc!r}")
 
 
 def _says_unavailable(exc: BaseException) -> bool:

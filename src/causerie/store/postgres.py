@@ -11,9 +11,10 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from causerie.domain.ports import TransactionRaced
 from causerie.store.database import driver_url
 from causerie.store.db import Db
-from causerie.store.failures import clash, is_unique_clash
+from causerie.store.failures import clash, is_lost_race, is_unique_clash, raced
 from causerie.store.search_indexes import SearchIndexKeeper
 from causerie.store.tx import Repositories, SqlTx
 
@@ -44,9 +45,13 @@ class PostgresStore:
                     await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
                 tx = SqlTx(Repositories(Db(conn.execute, "postgresql")))
                 yield tx
+        except TransactionRaced:
+            raise
         except Exception as exc:
             if is_unique_clash(exc):
                 raise clash() from exc
+            if is_lost_race(exc):
+                raise raced(exc) from exc
             raise
         tx.committed()
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 
 from causerie.store.types import BigId, Json, UTCDateTime
@@ -224,7 +225,14 @@ messages = Table(
     Column("event", Json),  # an event line's kind and parameters (domain/languages.py)
     UniqueConstraint("conversation_id", "client_id"),
     Index(None, "conversation_id", "seq"),
-    Index(None, "operator_id"),
+    # Only for an operator's deletion (ON DELETE SET NULL): a visitor's message, most of them,
+    # writes no entry (docs/performance.md, "The message path near its floor").
+    Index(
+        None,
+        "operator_id",
+        sqlite_where=text("operator_id IS NOT NULL"),
+        postgresql_where=text("operator_id IS NOT NULL"),
+    ),
 )
 
 canned_replies = Table(

@@ -32,7 +32,7 @@ from causerie.domain.repositories.teams import Teams
 from causerie.domain.repositories.webhooks import Webhooks
 from causerie.domain.repositories.websites import Websites
 from causerie.store.db import Db
-from causerie.store.failures import clash, is_unique_clash
+from causerie.store.failures import clash, is_lost_race, is_unique_clash, raced
 from causerie.store.repositories.api_tokens import SqlApiTokens
 from causerie.store.repositories.audit import SqlAudit
 from causerie.store.repositories.conversations import SqlConversations
@@ -170,6 +170,10 @@ class SqlTx:
             yield
         except BaseException as exc:
             del self._on_commit[mark:]
+            if is_lost_race(exc):
+                # Undoing the part alone would keep the locks the batch's earlier parts took,
+                # which the other transaction may be waiting for: the whole batch goes.
+                raise raced(exc) from exc
             try:
                 await self.db.control("ROLLBACK TO SAVEPOINT causerie_part")
                 await self.db.control("RELEASE SAVEPOINT causerie_part")

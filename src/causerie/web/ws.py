@@ -13,7 +13,7 @@ from starlette.websockets import WebSocket
 
 from causerie.actions.accounts import LOGIN_COOKIE
 from causerie.actions.agent_access import access_agent
-from causerie.actions.messages import do_send_operator_message, do_send_session_message
+from causerie.actions.messages import Sent, do_send_operator_message, do_send_session_message
 from causerie.actions.presence import (
     do_set_agent_status,
     do_typing,
@@ -27,11 +27,11 @@ from causerie.actions.reads import do_mark_read
 from causerie.actions.sessions import access_visitor_session, get_visitor_conversation_id
 from causerie.actions.websites import get_website
 from causerie.domain.errors import DomainError, Forbidden, Invalid
-from causerie.domain.events import Stream
+from causerie.domain.events import Stream, encode
 from causerie.domain.models import Actor, Author, Session
 from causerie.domain.ports import agent_connection_id
 from causerie.domain.websites import allows_origin
-from causerie.domain.wire import message_json, visitor_session_json
+from causerie.domain.wire import visitor_session_json
 from causerie.realtime.follower import StreamFollower
 from causerie.realtime.guard import AccessGuard
 from causerie.runtime import Runtime
@@ -65,8 +65,10 @@ def _pong(out: StreamFollower) -> None:
     out.push({"type": "pong"})
 
 
-def _ack(out: StreamFollower, client_id: str, message: Any) -> None:
-    out.push({"type": "message.ack", "client_id": client_id, "message": message_json(message)})
+def _ack(out: StreamFollower, client_id: str, sent: Sent) -> None:
+    # The message as its events carry it, encoded once (actions/messages.py).
+    head = f'{{"type":"message.ack","client_id":{encode(client_id)},"message":'
+    out.push_text(f"{head}{sent.message_text()}}}")
 
 
 class VisitorHandler:
@@ -129,7 +131,7 @@ class VisitorHandler:
                 )
             except (Invalid, Forbidden) as exc:
                 raise FrameError(exc.code, exc.message, frame.client_id) from None
-            _ack(out, frame.client_id, sent.message)
+            _ack(out, frame.client_id, sent)
         elif isinstance(frame, Typing):
             if self.typing.should_send(frame.on):
                 do_typing(
@@ -217,7 +219,7 @@ class AgentHandler:
                 )
             except DomainError as exc:
                 raise FrameError(exc.code, exc.message, frame.client_id) from None
-            _ack(out, frame.client_id, sent.message)
+            _ack(out, frame.client_id, sent)
         elif isinstance(frame, Typing):
             await self._typing(frame)
         elif isinstance(frame, Read):

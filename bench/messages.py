@@ -1,0 +1,133 @@
+"""CPU per stored message in process: `python -m bench.messages [--database URL]`.
+
+The server's own path without sockets: `senders` tasks on one website, each sending its next
+message through `do_send_session_message` (its website's batch, `actions/batches.py`) once the
+last one is stored, as a socket that waits for its ack; a follower of the website's stream on
+the hub hears every event. Each round is timed with `time.process_time` (this process's CPU, so
+a shared machine disturbs it far less than a rate) and the wall clock, after a warm-up round.
+Run it pinned (`taskset -c 0`) and on an export of another commit (`PYTHONPATH=/tmp/x/src`) to
+compare trees; `python -m bench --only relay` measures the same over real sockets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.databases import Databases
+from bench.servers import ORIGIN, install_causerie
+
+
+class _Heard:
+    """A follower of the website's stream: counts what the hub hands it."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def offer(self, envelope: Any) -> None:
+        self.count += 1
+
+    def resync(self) -> None:
+        pass
+
+
+async def measure(
+    website_id: str, senders: int, rounds: int, count: int
+) -> tuple[list[float], list[float], float]:
+    """(µs of CPU per message, messages/s of wall time) per round, and parts per batch."""
+    from bench.inprocess import _lifespan
+    from causerie.actions.messages import do_send_session_message
+    from causerie.actions.sessions import do_open_session
+    from causerie.app import create_app
+    from causerie.domain.events import Stream
+    from causerie.domain.models import PageView
+    from causerie.settings import load_settings
+
+    app = create_app(load_settings())
+    stop = await _lifespan(app)
+    try:
+        rt = app.state.rt
+        heard = _Heard()
+        await rt.hub.follow(Stream.of_website(website_id).key, heard)
+        sessions = []
+        for n in range(senders):
+            opened = await do_open_session(
+                rt,
+                website_id=website_id,
+                token=None,
+                page=PageView(url="https://shop.example/", title="Shop"),
+                ip=f"198.51.100.{n + 1}",
+                origin=ORIGIN,
+            )
+            sessions.append(opened.session.id)
+        each = max(1, count // senders)
+
+        async def sender(session_id: str, tag: str) -> None:
+            for k in range(each):
+                await do_send_session_message(
+                    rt, session_id, client_id=f"{tag}-{k}", body="hello", website_id=website_id
+                )
+
+        async def one_round(tag: str) -> tuple[float, float]:
+            cpu, wall = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(sender(s, f"{tag}{i}") for i, s in enumerate(sessions)))
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            return cpu / (each * senders) * 1e6, each * senders / wall
+
+        await one_round("w")
+        batches, parts = rt.batches.batches, rt.batches.parts
+        cpu_each, rates = [], []
+        for r in range(rounds):
+            cpu, rate = await one_round(f"r{r}-")
+            cpu_each.append(cpu)
+            rates.append(rate)
+        per_batch = (rt.batches.parts - parts) / max(1, rt.batches.batches - batches)
+        return cpu_each, rates, per_batch
+    finally:
+        await stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.messages")
+    parser.add_argument("--senders", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--count", type=int, default=1000, help="messages per round")
+    parser.add_argument("--database", default=None, help="a PostgreSQL URL (default SQLite)")
+    args = parser.parse_args()
+    import uvloop
+
+    with tempfile.TemporaryDirectory(prefix="causerie-messages-") as work:
+        databases = Databases(args.database)
+        try:
+            site = install_causerie(Path(work), "causerie", databases)
+            os.environ.update(
+                site.env(
+                    CAUSERIE_MESSAGE_RATE="1000000/s", CAUSERIE_NETWORK_MESSAGE_RATE="1000000/s"
+                )
+            )
+            cpu, rates, per_batch = uvloop.run(
+                measure(site.website_id, args.senders, args.rounds, args.count)
+            )
+        finally:
+            databases.drop_all()
+    print(f"causerie measured: {Path(sys.modules['causerie'].__file__ or '').parent}")
+    print(f"database: {'postgresql' if args.database else 'sqlite'}, {args.senders} senders")
+    print(
+        f"CPU per message: median {statistics.median(cpu):,.0f} µs, best {min(cpu):,.0f} µs "
+        f"[{', '.join(f'{v:,.0f}' for v in cpu)}]"
+    )
+    print(
+        f"messages/s (wall): median {statistics.median(rates):,.0f}, best {max(rates):,.0f} "
+        f"[{', '.join(f'{v:,.0f}' for v in rates)}]; {per_batch:.1f} messages per batch"
+    )
+
+
+if __name__ == "__main__":
+    main()
