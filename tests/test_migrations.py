@@ -17,10 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from causerie.store.database import sqlite_engine
 from causerie.store.migrate import head, upgrade
 from causerie.store.postgres import postgres_engine
-from causerie.store.schema import declare_search_indexes
+from causerie.store.schema import declare_full_schema
 from tests.support import empty_database, execute, is_sqlite, table_names
 
-metadata = declare_search_indexes()  # the whole declared schema, search indexes included
+metadata = declare_full_schema()  # the whole declared schema, search indexes included
 
 
 @pytest.fixture

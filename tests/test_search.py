@@ -31,13 +31,13 @@ from causerie.store.database import sqlite_engine
 from causerie.store.migrate import upgrade
 from causerie.store.postgres import PostgresStore
 from causerie.store.repositories.conversation_list import _sqlite_contains
-from causerie.store.schema import declare_search_indexes
+from causerie.store.schema import declare_full_schema
 from causerie.tokens import new_id
 from tests.conftest import ORIGIN, Harness, Site
 from tests.support import empty_database, is_sqlite, query
 from tests.test_migrations import schema_diff
 
-metadata = declare_search_indexes()  # the whole declared schema, search indexes included
+metadata = declare_full_schema()  # the whole declared schema, search indexes included
 
 TRIGRAM_INDEXES = {
     "ix_messages_body_trgm": ("messages", "lower(body) gin_trgm_ops"),

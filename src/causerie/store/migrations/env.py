@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from alembic import context
 
-from causerie.store.schema import declare_search_indexes
+from causerie.store.schema import declare_full_schema
 
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
-    target_metadata=declare_search_indexes(),
+    target_metadata=declare_full_schema(),
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
     # Told after each migration (causerie.store.migrate: progress, and a stop between two).
