@@ -126,7 +126,6 @@ def test_p18_a_network_found_blocked_is_refused_at_the_gate_until_its_score_deca
     opened = neighbour.load()  # a session of the network, opened before the block
     assert opened.status_code == 201, opened.text
     token = opened.json()["token"]
-    leaving = neighbour.load().json()["token"]  # another, whose visitor will erase it
     mine = person.load().json()["token"]
     network = network_key(node.rt.settings.secret_key, BOT)
 
@@ -149,12 +148,6 @@ def test_p18_a_network_found_blocked_is_refused_at_the_gate_until_its_score_deca
         assert answer.headers["access-control-allow-origin"] == ORIGIN
         assert "try again in" in answer.json()["error"]["message"]
     assert bot.socket_status(node) == 403
-    # A person's rights over their data (P9) pass: export, then erasure, with their token.
-    rights = {**neighbour.headers, "Authorization": f"Bearer {leaving}"}
-    exported = neighbour.http.get("/api/widget/v1/session/export", headers=rights)
-    assert exported.status_code == 200, exported.text
-    erased = neighbour.http.delete("/api/widget/v1/session", headers=rights)
-    assert erased.status_code == 200, erased.text
     preflight = bot.http.options(
         f"/api/widget/v1/websites/{website_id}/session",
         headers={**bot.headers, "Access-Control-Request-Method": "POST"},
@@ -222,3 +215,25 @@ def test_p18_a_score_lowered_on_the_node_itself_lifts_its_hold_at_once(
     assert lowered < node.rt.settings.shield_block_score
     assert network not in node.rt.shield_blocked
     assert bot.load().json()["error"]["code"] == "challenge_required"
+
+
+def test_p9_a_visitor_of_a_held_network_may_still_export_and_erase_their_data(
+    gated: Callable[..., tuple[list[ServerThread], Harness, str]],
+) -> None:
+    (node,), _, website_id = gated()
+    bot, neighbour = Visitor(node, website_id, BOT), Visitor(node, website_id, NEIGHBOUR)
+    token = neighbour.load().json()["token"]  # opened before the block
+    _block_with_the_honeypot(bot, 5)
+    assert _refused(bot.load())
+    assert network_key(node.rt.settings.secret_key, BOT) in node.rt.shield_blocked
+    assert _refused(neighbour.load(token))  # the chatbox itself is refused at the gate...
+    # ...but a person's rights over their data pass, with their session's token checked.
+    rights = {**neighbour.headers, "Authorization": f"Bearer {token}"}
+    exported = neighbour.http.get("/api/widget/v1/session/export", headers=rights)
+    assert exported.status_code == 200, exported.text
+    withdrawn = neighbour.http.delete("/api/widget/v1/session/consent", headers=rights)
+    assert withdrawn.status_code == 200, withdrawn.text
+    erased = neighbour.http.delete("/api/widget/v1/session", headers=rights)
+    assert erased.status_code == 200, erased.text
+    unknown = {**neighbour.headers, "Authorization": "Bearer not-a-session"}
+    assert neighbour.http.get("/api/widget/v1/session/export", headers=unknown).status_code == 401

@@ -86,11 +86,13 @@ def test_sqlite_read_threads_run_below_the_event_loops_priority(tmp_path: Path) 
         store = open_store(url)
         assert isinstance(store, database.SqliteStore)
         try:
-            # Two reads at once: two reader threads started.
+            # Two reads at once, each held open until both have read: two reader threads.
+            both = asyncio.Barrier(2)
+
             async def one() -> None:
                 async with store.long_read() as tx:
                     await tx.websites.list_all()
-                    await asyncio.sleep(0.01)
+                    await both.wait()
 
             await asyncio.gather(one(), one())
             readers = threads_named("causerie-sqlite-read")
