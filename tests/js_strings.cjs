@@ -2,7 +2,7 @@
 // array of module sources on stdin, writes a JSON array (one per module) of {start, end, text,
 // template} for each string or template literal (a template's `${...}` parts written as `${}`)
 // that is not an import's or export's module name, an object's key, an operand of `===`/`!==`, a
-// `case` label, or an argument of console.*, querySelector, closest, matches or matchMedia.
+// `case` label, a `class` list, or an argument of console.*, querySelector, closest, matches or matchMedia.
 // Parsed by the TypeScript that scripts/check installs into .tools/; used by
 // tests/test_languages.py (no inbox module holds an English text outside the catalogue).
 "use strict";
@@ -18,6 +18,8 @@ function quiet(node) {
   if (ts.isImportDeclaration(parent) || ts.isExportDeclaration(parent) || ts.isImportTypeNode?.(parent)) return true;
   if (ts.isCallExpression(parent) && parent.expression.kind === ts.SyntaxKind.ImportKeyword) return true;
   if ((ts.isPropertyAssignment(parent) || ts.isPropertyAccessExpression(parent)) && parent.name === node) return true;
+  // A class list (`class: \`toast ${kind}\``) names styles, not words.
+  if (ts.isPropertyAssignment(parent) && parent.initializer === node && ["class", "className"].includes(parent.name.text ?? "")) return true;
   if (ts.isElementAccessExpression(parent) && parent.argumentExpression === node) return true;
   if (ts.isCaseClause(parent)) return true;
   if (ts.isBinaryExpression(parent)) {

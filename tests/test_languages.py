@@ -140,7 +140,15 @@ def test_every_key_the_inbox_names_is_in_the_catalogue_and_every_key_is_used() -
 
 # What a module writes that looks like words but is no text for a person (header names, the kind
 # of data a drag carries, an error for the console), and the product's name.
-NOT_TEXT = {"Authorization", "Bearer ${}", "Files", "session: HTTP ${}", "Causerie"}
+NOT_TEXT = {
+    "Authorization",
+    "Bearer ${}",
+    "Files",
+    "session: HTTP ${}",
+    "HTTP ${}",
+    "Causerie",
+    "${} ms",  # a latency: the unit's symbol reads the same in every language
+}
 
 
 def _english(text: str) -> bool:
@@ -148,7 +156,12 @@ def _english(text: str) -> bool:
     or punctuation between them. Class lists, keys ("thread.send"), event names ("chat:opened"),
     header names (Retry-After) and paths are not."""
     words = text.replace("${}", " ").strip()
-    if not words or text in NOT_TEXT or words.startswith(("/", "#", ".", "[", "(")):
+    if not words or text in NOT_TEXT:
+        return False
+    # A word beside a template's value: ` · on ${where}`, `${count} results`, `/${x} was deleted.`
+    if re.search(r"[A-Za-z]{2,} \$\{\}|\$\{\} [A-Za-z]{2,}", text):
+        return True
+    if words.startswith(("/", "#", ".", "[", "(")):
         return False
     if KEY.fullmatch(words) or re.fullmatch(r"[\w-]+\.(js|json|css|md|csv)", words):
         return False
@@ -179,6 +192,9 @@ def test_the_scan_sees_english_and_nothing_else() -> None:
         import { t } from "./locale.js";
         el("p", { class: "muted small", text: "No conversation yet" });
         toast(`The label ${name} was deleted.`);
+        el("span", { text: ` · on ${where}` });
+        toast(`/${shortcut} was deleted.`);
+        el("p", { class: `toast ${kind}`, text: `${n} results` });
         el("span", { text: "their consent records." });
         const x = { kind: t("thread.send"), "aria-label": t("list.search") };
         if (event.key === "Enter") document.querySelector("main .log");
@@ -189,6 +205,9 @@ def test_the_scan_sees_english_and_nothing_else() -> None:
     assert [item["text"] for item in found if _english(item["text"])] == [
         "No conversation yet",
         "The label ${} was deleted.",
+        " · on ${}",
+        "/${} was deleted.",
+        "${} results",
         "their consent records.",
     ]
 

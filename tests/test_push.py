@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02  # type: ignore[import-untyped]
 
+from causerie.actions.accounts import do_change_password, do_login, do_logout
+from causerie.actions.api_tokens import do_revoke_api_token
 from causerie.actions.inbox import do_assign
 from causerie.actions.job_kinds import KINDS
 from causerie.actions.jobs import do_run_due_jobs, get_jobs
@@ -34,6 +36,7 @@ from causerie.actions.push import (
     get_push_previews,
     get_subscriptions,
 )
+from causerie.actions.retention import do_purge
 from causerie.actions.sessions import do_open_session
 from causerie.domain.errors import Invalid, NotFound
 from causerie.domain.jobs import JobKind, JobState
@@ -323,6 +326,89 @@ def test_an_agents_own_reply_pushes_nothing(
     )
     run_jobs(harness)
     assert service.received == []
+
+
+# -- the credential a browser subscribed with -----------------------------------------------------
+
+
+def logged_in(harness: Harness, site: Site, password: str | None = None) -> Actor:
+    """A new inbox login of the agent, as the login cookie makes it."""
+    done = harness.run(
+        do_login(harness.rt, "agent@shop.example", password or site.passwords["agent"], "10.0.0.1")
+    )
+    return Actor("operator", site.operator_ids["agent"], login_id=done.login.id)
+
+
+def subscribe_as(harness: Harness, actor: Actor, service: PushService) -> PushSubscription:
+    stored: PushSubscription = harness.run(
+        do_subscribe(
+            harness.rt,
+            actor,
+            endpoint=service.endpoint(),
+            p256dh=Browser().p256dh,
+            auth=b64(os.urandom(16)),
+            user_agent=FIREFOX,
+        )
+    )
+    return stored
+
+
+def endpoints_of(harness: Harness, site: Site) -> set[str]:
+    subscriptions = harness.run(get_subscriptions(harness.rt, agent(site)))
+    return {s.endpoint for s in subscriptions}
+
+
+def test_a_browser_is_pushed_to_only_while_the_login_it_subscribed_with_lasts(
+    harness: Harness, site: Site, service: PushService, settings: Settings
+) -> None:
+    phone = subscribe_as(harness, logged_in(harness, site), service)
+    visitor_writes(harness, site, "hello")
+    run_jobs(harness)
+    assert [r.path for r in service.received] == [phone.endpoint.removeprefix(service.url)]
+
+    # Unused for longer than a login lasts: it expired, though the purge has not run yet.
+    harness.clock.advance(settings.login_ttl + timedelta(seconds=1))
+    visitor_writes(harness, site, "anyone there?")
+    run_jobs(harness)
+    assert len(service.received) == 1  # nothing more sent
+    assert harness.run(get_jobs(harness.rt)) == []  # and nothing left to retry
+
+    # The purge removes the expired login, and its browser's subscription with it.
+    harness.run(do_purge(harness.rt))
+    assert endpoints_of(harness, site) == set()
+
+
+def test_signing_out_or_a_password_change_elsewhere_ends_that_browsers_pushes(
+    harness: Harness, site: Site, service: PushService
+) -> None:
+    first, second, third = (logged_in(harness, site) for _ in range(3))
+    one, two, three = (subscribe_as(harness, login, service) for login in (first, second, third))
+
+    harness.run(do_logout(harness.rt, first))
+    assert endpoints_of(harness, site) == {two.endpoint, three.endpoint}
+
+    # A password change ends every other login of the agent: the third browser's pushes too.
+    harness.run(do_change_password(harness.rt, second, site.passwords["agent"], "a new long one!"))
+    assert endpoints_of(harness, site) == {two.endpoint}
+    assert one.id and three.id
+
+
+def test_a_revoked_api_token_ends_the_pushes_it_subscribed(
+    harness: Harness, site: Site, service: PushService
+) -> None:
+    async def token_id() -> str:
+        async with harness.rt.store.read() as tx:
+            return (await tx.api_tokens.list_for_operator(site.operator_ids["agent"]))[0].id
+
+    token = harness.run(token_id())
+    by_token = subscribe_as(
+        harness, Actor("operator", site.operator_ids["agent"], token_id=token), service
+    )
+    by_login = subscribe_as(harness, logged_in(harness, site), service)
+    assert endpoints_of(harness, site) == {by_token.endpoint, by_login.endpoint}
+
+    harness.run(do_revoke_api_token(harness.rt, logged_in(harness, site), token))
+    assert endpoints_of(harness, site) == {by_login.endpoint}
 
 
 # -- retries and expiry ---------------------------------------------------------------------------

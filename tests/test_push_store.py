@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from causerie.domain.models import Login
 from causerie.domain.ports import Tx
 from causerie.domain.push import PushSubscription
+from causerie.tokens import hash_token, new_token
 from tests.conftest import Harness, Site
 
 
@@ -61,6 +63,45 @@ def test_push_previews_are_off_until_chosen(harness: Harness, site: Site) -> Non
         await tx.push.set_previews(agent, False)
         assert await tx.push.previews(agent) is False
         assert await tx.push.previews(site.operator_ids["owner"]) is False
+
+    harness.run(_in_transaction(harness, run))
+
+
+def test_a_subscription_lasts_while_its_login_or_token_does(harness: Harness, site: Site) -> None:
+    agent = site.operator_ids["agent"]
+    now = harness.clock.now()
+    login = Login("l1", agent, now, now, now + timedelta(days=1))
+
+    async def run(tx: Tx) -> None:
+        await tx.logins.insert(login, hash_token(new_token()))
+        (token, *_) = await tx.api_tokens.list_for_operator(agent)
+        made = [
+            PushSubscription("s1", agent, "https://push.example/1", "P" * 87, "A" * 22, "", now),
+            PushSubscription(
+                "s2", agent, "https://push.example/2", "P" * 87, "A" * 22, "", now, login.id
+            ),
+            PushSubscription(
+                "s3", agent, "https://push.example/3", "P" * 87, "A" * 22, "", now, None, token.id
+            ),
+        ]
+        for subscription in made:
+            await tx.push.save(subscription)
+        assert await tx.push.get("s2") == made[1]  # the credential read back
+        live = [await tx.push.get_live(s.id, now) for s in made]
+        assert live == made
+        # Past the login's end, its subscription is not live (its row stays until the purge).
+        later = login.expires_at + timedelta(seconds=1)
+        assert await tx.push.get_live("s2", later) is None
+        assert await tx.push.get_live("s1", later) == made[0]
+        # A revoked token's subscription is not live, and goes when asked.
+        await tx.api_tokens.revoke(agent, token.id, now)
+        assert await tx.push.get_live("s3", now) is None
+        await tx.push.delete_for_token(token.id)
+        assert await tx.push.get("s3") is None
+        # A login's end removes its subscription (the foreign key cascades).
+        await tx.logins.delete(login.id)
+        assert await tx.push.get("s2") is None
+        assert await tx.push.list_for_operators([agent]) == [made[0]]
 
     harness.run(_in_transaction(harness, run))
 

@@ -86,10 +86,12 @@ async def store_api_token(
 
 
 async def do_revoke_api_token(rt: Runtime, actor: Actor, token_id: str) -> None:
-    """Revoke the token; once committed, its sockets close on every node (`access.ended`)."""
+    """Revoke the token; once committed, its sockets close on every node (`access.ended`), and
+    the browsers it subscribed to pushes receive none."""
     operator_id = require_login(actor, "revoking API tokens")
     async with rt.store.transaction() as tx:
         if not await tx.api_tokens.revoke(operator_id, token_id, rt.clock.now()):
             raise NotFound(f"no token {token_id!r}", "token_not_found")
+        await tx.push.delete_for_token(token_id)
         await do_audit(rt, tx, actor, "token.revoke", target_type="api_token", target_id=token_id)
         do_signal_access_ended(rt, tx, CREDENTIAL_REVOKED, [token_key(token_id)])

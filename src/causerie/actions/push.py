@@ -45,9 +45,10 @@ def get_push_key(rt: Runtime) -> str:
 async def do_subscribe(
     rt: Runtime, actor: Actor, *, endpoint: str, p256dh: str, auth: str, user_agent: str
 ) -> PushSubscription:
-    """Store one of the caller's browsers. The same browser subscribing again replaces its
-    subscription (whoever had it: one browser, one operator); past `SUBSCRIPTIONS_MAX`
-    browsers, the caller's oldest goes."""
+    """Store one of the caller's browsers, bound to the caller's login or API token: it goes
+    with that credential. The same browser subscribing again replaces its subscription
+    (whoever had it: one browser, one operator); past `SUBSCRIPTIONS_MAX` browsers, the
+    caller's oldest goes."""
     operator_id = _own(actor, write=True)
     endpoint, p256dh, auth = check_subscription(
         endpoint, p256dh, auth, allow_private=rt.settings.push_allow_private
@@ -60,6 +61,8 @@ async def do_subscribe(
         auth=auth,
         device=device_label(user_agent),
         created_at=rt.clock.now(),
+        login_id=actor.login_id,
+        token_id=actor.token_id,
     )
     async with rt.store.transaction() as tx:
         await tx.push.save(subscription)
@@ -103,11 +106,12 @@ class _Push:
 
 
 async def _prepare(rt: Runtime, job: Job) -> _Push | None:
-    """What job `push.send` sends, read now: nothing when the browser unsubscribed, the
-    conversation is gone, or the operator left its website since the job was queued."""
+    """What job `push.send` sends, read now: nothing when the browser unsubscribed, its login
+    expired (or its token was revoked), the conversation is gone, or the operator left its
+    website since the job was queued."""
     reason = PushReason(job.payload["reason"])
     async with rt.store.read() as tx:
-        subscription = await tx.push.get(job.payload["subscription_id"])
+        subscription = await tx.push.get_live(job.payload["subscription_id"], rt.clock.now())
         if subscription is None:
             return None
         conversation = await tx.conversations.get(job.payload["conversation_id"])

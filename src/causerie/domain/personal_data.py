@@ -49,7 +49,9 @@ _TEMPORARY = (
 _ACCOUNT = "as long as the operator's account exists"
 _PUSH = (
     "until the operator turns notifications off on that browser, removes it, or signs out "
-    "there; until its push service answers that it is gone (404, 410); with the account"
+    "there; with the login it was made with (its expiry, a password change elsewhere) or the "
+    "API token (revoked); until its push service answers that it is gone (404, 410); with the "
+    "account"
 )
 _FILES = (
     "with their conversation (deleted by an agent, by the visitor, or after "

@@ -37,6 +37,11 @@ class PushSubscription:
     auth: str  # the browser's authentication secret (base64url, 16 bytes)
     device: str  # a label from the browser's User-Agent ("Firefox on Android")
     created_at: datetime
+    # The credential the browser subscribed with: pushes go to it while that login lasts (or
+    # that API token is not revoked), and it goes with them. Both None: stored before the
+    # subscription was bound to a credential (migration 0021).
+    login_id: str | None = None
+    token_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import { visitorName } from "./format.js";
 import { conversationHash } from "./list.js";
 import { ensureLabels, filterByLabel, labelChip, labelsOf } from "./labels.js";
 import { ensureReplies, expand, insertInComposer, repliesOf } from "./replies.js";
-import { t } from "./locale.js";
+import { t, tn } from "./locale.js";
 
 const SETTINGS = [
   ["website", "palette.website"], ["embed", "palette.embedCode"], ["operators", "palette.operators"], ["replies", "palette.cannedReplies"],
@@ -116,7 +116,7 @@ export function openPalette() {
     command.detail ? el("span", { class: "palette-detail muted", text: command.detail.slice(0, 80) }) : null)));
     if (found.length) input.setAttribute("aria-activedescendant", `palette-option-${active}`);
     else input.removeAttribute("aria-activedescendant");
-    status.textContent = found.length ? `${found.length} result${found.length === 1 ? "" : "s"}` : t("palette.nothingMatches");
+    status.textContent = found.length ? tn("palette.resultCount", found.length) : t("palette.nothingMatches");
     list.querySelector("[aria-selected=true]")?.scrollIntoView({ block: "nearest" });
   };
   let ran = null;

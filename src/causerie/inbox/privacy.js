@@ -115,7 +115,7 @@ async function requestsPage(content) {
 }
 
 function showSubject(results, query, sessions) {
-  const who = query.email ? query.email : `session ${query.session_id}`;
+  const who = query.email ? query.email : t("privacy.sessionSubject", { id: query.session_id });
   if (!sessions.length) {
     replace(results, el("p", { class: "muted", role: "status", text: t("privacy.nothingHeld", { who }) }));
     return;

@@ -113,7 +113,7 @@ export function pushSection() {
     here.checked = Boolean(mine && subscriptions.some((s) => s.endpoint === mine));
     replace(devices, subscriptions.length ? subscriptions.map((s) => el("li", { class: "push-device" },
       el("span", { text: s.endpoint === mine ? t("push.thisDevice", { device: s.device }) : s.device }),
-      el("span", { class: "muted small", text: ` since ${fullTime(s.created_at)} ` }),
+      el("span", { class: "muted small", text: ` ${t("push.since", { time: fullTime(s.created_at) })} ` }),
       el("button", {
         type: "button", class: "button subtle small", text: t("push.remove"), "aria-label": t("push.removeDevice", { device: s.device }),
         onclick: async () => {

@@ -220,7 +220,7 @@ export async function repliesPage(content) {
               await api.del(`/websites/${websiteId}/replies/${reply.id}`);
               await ensureReplies(websiteId, true);
               renderRows();
-              toast(`/${reply.shortcut} was deleted.`);
+              toast(t("replies.deleted", { shortcut: reply.shortcut }));
             } catch (failure) {
               toast(failure.message, "error");
             }

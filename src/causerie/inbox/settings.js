@@ -151,7 +151,7 @@ async function websitePage(content, { onWebsitesChanged }) {
     await websitePage(content, { onWebsitesChanged }); // the new notice version, the stored values
   });
   replace(content, ...title(site.name, admin ? "" : t("settings.onlyAnAdminOr")), form,
-    el("p", { class: "muted small" }, t("settings.websiteId"), el("code", { text: site.id }), ` · created ${fullTime(site.created_at)}`),
+    el("p", { class: "muted small" }, t("settings.websiteId"), el("code", { text: site.id }), ` · ${t("settings.createdAt", { time: fullTime(site.created_at) })}`),
     el("p", {}, el("a", { href: "#/settings/new-website", text: t("settings.addAnotherWebsite") })),
     data.role === "owner" ? deleteWebsiteBox(site, { onWebsitesChanged }) : null);
 }

@@ -120,7 +120,7 @@ function renderHead(container) {
       el("h2", { class: "thread-title", text: name }),
       el("p", { class: "sub" },
         el("span", { class: `state ${conversation.state}`, text: resolved ? t("thread.resolved2") : t("thread.open") }),
-        where ? el("span", { class: "where", text: ` · on ${where}` }) : null),
+        where ? el("span", { class: "where", text: ` · ${t("thread.onPage", { page: where })}` }) : null),
       chipsOf(conversation, conversation.website_id)),
     tools);
   // The header was rebuilt under the focus: put it back (Resolve and Reopen take each other's place).
@@ -234,7 +234,7 @@ function messageItem(message, session, mark) {
   } else if (mark) footer.push(el("span", { class: "mark", "data-state": mark.toLowerCase(), text: mark }));
   return el("article", {
     class: classes.join(" "), "data-id": message.id || null, "data-client-id": message.client_id || null,
-    "aria-label": `${note ? t("thread.privateNote") : t("thread.message")} from ${who}`,
+    "aria-label": t(note ? "thread.privateNoteFrom" : "thread.messageFrom", { who }),
   },
   el("header", { class: "message-head" },
     note ? el("span", { class: "note-label", text: t("thread.note") }) : null,

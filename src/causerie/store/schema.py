@@ -420,7 +420,8 @@ jobs = Table(
 )
 
 # Web Push (domain/push.py, docs/notifications.md): one row per browser of an operator, gone with
-# the operator's account (cascade) or when its push service answers 404/410.
+# the operator's account or the credential it was made with (cascades), or when its push service
+# answers 404/410.
 push_subscriptions = Table(
     "push_subscriptions",
     metadata,
@@ -431,7 +432,13 @@ push_subscriptions = Table(
     Column("auth", String(40), nullable=False),
     Column("device", String(100), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # The login or API token it was made with: it goes with it (signing out, a login's expiry
+    # and purge, another login's password change, a revoked token).
+    Column("login_id", ForeignKey("logins.id", ondelete="CASCADE")),
+    Column("token_id", ForeignKey("api_tokens.id", ondelete="CASCADE")),
     Index(None, "operator_id"),
+    Index(None, "login_id"),
+    Index(None, "token_id"),
 )
 
 # An operator's choices about pushes; no row: the defaults (no previews).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from typing import Protocol
 
 from causerie.domain.push import PushSubscription
@@ -15,12 +16,21 @@ class PushSubscriptions(Protocol):
         ...
 
     async def get(self, subscription_id: str) -> PushSubscription | None: ...
+    async def get_live(self, subscription_id: str, now: datetime) -> PushSubscription | None:
+        """The subscription while the credential it was made with lasts: its login not expired
+        at `now`, its API token not revoked (one made with neither lasts)."""
+        ...
+
     async def list_for_operators(self, operator_ids: Collection[str]) -> list[PushSubscription]:
         """Oldest first."""
         ...
 
     async def delete(self, subscription_id: str, operator_id: str | None = None) -> bool:
         """Remove one (only if it is `operator_id`'s, when given); False if there was none."""
+        ...
+
+    async def delete_for_token(self, token_id: str) -> None:
+        """Remove the subscriptions made with an API token (it was revoked)."""
         ...
 
     async def endpoints(self) -> list[str]:

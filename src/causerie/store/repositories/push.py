@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 
 from causerie.domain.push import PushSubscription
 from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.schema import push_preferences, push_subscriptions
+from causerie.store.schema import api_tokens, logins, push_preferences, push_subscriptions
 
 
 class SqlPushSubscriptions(SqlRepository):
@@ -28,12 +29,29 @@ class SqlPushSubscriptions(SqlRepository):
                 auth=subscription.auth,
                 device=subscription.device,
                 created_at=subscription.created_at,
+                login_id=subscription.login_id,
+                token_id=subscription.token_id,
             )
         )
 
     async def get(self, subscription_id: str) -> PushSubscription | None:
         row = await self._db.one(
             select(push_subscriptions).where(push_subscriptions.c.id == subscription_id)
+        )
+        return codec.push_subscription(row) if row else None
+
+    async def get_live(self, subscription_id: str, now: datetime) -> PushSubscription | None:
+        # A bound login exists (the foreign key cascades), but may have expired since its last
+        # use and not been purged yet; a revoked token's row stays.
+        row = await self._db.one(
+            select(push_subscriptions)
+            .outerjoin(logins, logins.c.id == push_subscriptions.c.login_id)
+            .outerjoin(api_tokens, api_tokens.c.id == push_subscriptions.c.token_id)
+            .where(
+                push_subscriptions.c.id == subscription_id,
+                or_(push_subscriptions.c.login_id.is_(None), logins.c.expires_at > now),
+                or_(push_subscriptions.c.token_id.is_(None), api_tokens.c.revoked_at.is_(None)),
+            )
         )
         return codec.push_subscription(row) if row else None
 
@@ -53,6 +71,11 @@ class SqlPushSubscriptions(SqlRepository):
             statement = statement.where(push_subscriptions.c.operator_id == operator_id)
         result = await self._db.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def delete_for_token(self, token_id: str) -> None:
+        await self._db.execute(
+            delete(push_subscriptions).where(push_subscriptions.c.token_id == token_id)
+        )
 
     async def endpoints(self) -> list[str]:
         rows = await self._db.execute(
