@@ -122,7 +122,9 @@ async def do_delete_label(rt: Runtime, actor: Actor, website_id: str, label_id: 
     async with rt.store.transaction() as tx:
         missing = label_missing(label_id)
         await check_role(tx, actor, website_id, MANAGERS, Scope.WRITE, missing=missing)
-        label = await tx.labels.get(website_id, label_id)
+        # Locked first: a conversation given this label meanwhile is either among `holding`
+        # or waits for this deletion and finds the label gone.
+        label = await tx.labels.get_to_delete(website_id, label_id)
         if label is None:
             raise missing
         now = rt.clock.now()
@@ -159,8 +161,9 @@ async def do_set_labels(
             raise missing
         website_id = conversation.website_id
         await check_role(tx, actor, website_id, ANY_ROLE, Scope.WRITE, missing=missing)
+        kept = await tx.labels.keep(website_id, wanted)
         for label_id in wanted:
-            if await tx.labels.get(website_id, label_id) is None:
+            if label_id not in kept:
                 raise NotFound(f"labels: no label {label_id!r} on this website", "label_not_found")
         if wanted == conversation.labels:
             return conversation

@@ -42,7 +42,9 @@ class Conversations(Protocol):
 
     async def idle(self, website_id: str, before: datetime, limit: int) -> list[Conversation]:
         """The website's open conversations whose last message is older than `before`, oldest
-        first (auto-resolve)."""
+        first (auto-resolve), locked until the transaction ends. On PostgreSQL one that a
+        transaction is writing to (a message arriving) is left for the next run, and one whose
+        message committed since is seen as it is now, no longer idle."""
         ...
 
     async def set_assignee(

@@ -18,6 +18,17 @@ class Labels(Protocol):
         """The label if it is this website's."""
         ...
 
+    async def get_to_delete(self, website_id: str, label_id: str) -> Label | None:
+        """The label if it is this website's, locked until the transaction ends: a conversation
+        being given it waits, then finds it gone (PostgreSQL; SQLite's one writer already
+        serialises them)."""
+        ...
+
+    async def keep(self, website_id: str, label_ids: tuple[str, ...]) -> set[str]:
+        """Which of these labels are this website's, kept from deletion until the transaction
+        ends (so that a conversation is never given a label deleted meanwhile)."""
+        ...
+
     async def insert(self, label: Label) -> bool:
         """False (and nothing stored) when the website has a label of that name."""
         ...

@@ -126,6 +126,7 @@ class SqlConversations(SqlRepository):
             )
             .order_by(conversations.c.last_message_at)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
         return [codec.conversation(row) for row in rows]
 

@@ -27,6 +27,24 @@ class SqlLabels(SqlRepository):
         )
         return None if row is None else codec.label(row)
 
+    async def get_to_delete(self, website_id: str, label_id: str) -> Label | None:
+        # SQLite renders no FOR UPDATE: its one writer already serialises the transactions.
+        row = await self._db.one(
+            select(labels).where(_c.id == label_id, _c.website_id == website_id).with_for_update()
+        )
+        return None if row is None else codec.label(row)
+
+    async def keep(self, website_id: str, label_ids: tuple[str, ...]) -> set[str]:
+        if not label_ids:
+            return set()
+        rows = await self._db.execute(
+            select(_c.id)
+            .where(_c.website_id == website_id, _c.id.in_(label_ids))
+            .order_by(_c.id)  # locks taken in one order by every transaction
+            .with_for_update(read=True)
+        )
+        return {row.id for row in rows}
+
     async def insert(self, label: Label) -> bool:
         result = await self._db.execute(
             self._db.insert(labels)

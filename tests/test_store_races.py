@@ -1,0 +1,136 @@
+"""Two writers at once on PostgreSQL, where transactions run side by side (SQLite's writers take
+turns): a label deleted while a conversation is being given it, and a conversation written to
+while auto-resolve looks for idle ones. Each race is made to happen, not hoped for: the second
+transaction is started while the first holds its rows, and the test waits until PostgreSQL says
+it is waiting on a lock."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from causerie.actions.labels import do_delete_label, do_set_labels
+from causerie.domain.errors import NotFound
+from causerie.domain.labels import Label
+from causerie.domain.models import Actor, SessionState, Website
+from causerie.domain.ports import Tx
+from causerie.tokens import new_id
+from tests.conftest import Harness, Site
+from tests.test_repositories import T0, _conversation, _in_tx, _message, _session
+
+
+@pytest.fixture
+def database_url(database_url: str) -> str:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite's writers take turns: two transactions never run side by side")
+    return database_url
+
+
+async def _until_one_waits_on_a_lock(harness: Harness) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        async with harness.rt.store.read() as tx:
+            waiting = await tx.db.execute(  # type: ignore[attr-defined]
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            )
+            if waiting.scalar():
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no transaction came to wait on the other's lock")
+
+
+async def _behind(
+    harness: Harness, first: Callable[[Tx], Awaitable[None]], second: Awaitable[object]
+) -> object:
+    """Run `first` in a transaction, start `second` once it is done, let `second` come to wait
+    on the rows `first` holds, then commit `first`; what `second` gave (or raised)."""
+    async with harness.rt.store.transaction() as tx:
+        await first(tx)
+        waiting = asyncio.ensure_future(second)
+        await _until_one_waits_on_a_lock(harness)
+    return await asyncio.gather(waiting, return_exceptions=True)
+
+
+def test_a_conversation_is_never_given_a_label_deleted_meanwhile(
+    harness: Harness, site: Site
+) -> None:
+    owner = Actor("operator", operator_id=site.operator_ids["owner"])
+    vip = Label(new_id(), site.website_id, "VIP", "#ffd700", T0)
+    session = _session(site.website_id, state=SessionState.PERMANENT)
+    conversation = _conversation(session)
+
+    async def seed(tx: Tx) -> None:
+        assert await tx.labels.insert(vip)
+        await tx.sessions.insert(session, "t")
+        await tx.conversations.insert(conversation)
+        await tx.messages.insert(_message(conversation, 0))
+
+    _in_tx(harness, seed)
+
+    # The deletion holds the label; giving it waits, then finds it gone.
+    async def delete_first(tx: Tx) -> None:
+        assert await tx.labels.get_to_delete(site.website_id, vip.id) == vip
+        await tx.labels.delete(site.website_id, vip.id)
+
+    (given,) = harness.run(
+        _behind(harness, delete_first, do_set_labels(harness.rt, owner, conversation.id, [vip.id]))
+    )  # type: ignore[misc]
+    assert isinstance(given, NotFound) and given.code == "label_not_found"
+    assert harness.scalar("SELECT labels FROM conversations") in ([], "[]")
+
+    # Giving holds the label; the deletion waits, then takes it off that conversation too.
+    again = Label(new_id(), site.website_id, "Billing", "#aa0011", T0)
+    _in_tx(harness, lambda tx: tx.labels.insert(again))
+
+    async def give_first(tx: Tx) -> None:
+        assert await tx.labels.keep(site.website_id, (again.id, new_id())) == {again.id}
+        await tx.conversations.set_labels(conversation.id, (again.id,), T0)
+
+    (taken_off,) = harness.run(
+        _behind(harness, give_first, do_delete_label(harness.rt, owner, site.website_id, again.id))
+    )  # type: ignore[misc]
+    assert taken_off == 1  # the conversation given it meanwhile
+    assert harness.scalar("SELECT labels FROM conversations") in ([], "[]")
+    assert harness.scalar("SELECT count(*) FROM labels") == 0
+
+
+def test_auto_resolve_leaves_alone_a_conversation_a_message_is_being_written_to(
+    harness: Harness,
+) -> None:
+    shop = Website(new_id(), "Shop", (), {}, T0)
+    sessions = [_session(shop.id, state=SessionState.PERMANENT) for _ in range(3)]
+    quiet, busy, answered = (_conversation(s, last_message_at=T0) for s in sessions)
+
+    async def seed(tx: Tx) -> None:
+        await tx.websites.insert(shop)
+        for n, (session, conversation) in enumerate(
+            zip(sessions, (quiet, busy, answered), strict=True)
+        ):
+            await tx.sessions.insert(session, f"t{n}")
+            await tx.conversations.insert(conversation)
+
+    _in_tx(harness, seed)
+    later = T0 + timedelta(hours=1)
+
+    async def race() -> list[str]:
+        store = harness.rt.store
+        async with store.transaction() as writing:  # a message arriving in `busy`, not committed
+            await writing.conversations.touch(busy.id, later, reopen=False, unread_for=None)
+            async with store.transaction() as auto:
+                idle = await auto.conversations.idle(shop.id, T0 + timedelta(minutes=30), 10)
+        # Once a message in `answered` committed, it is no longer idle.
+        async with store.transaction() as tx:
+            await tx.conversations.touch(answered.id, later, reopen=False, unread_for=None)
+        async with store.transaction() as auto:
+            idle_now = await auto.conversations.idle(shop.id, T0 + timedelta(minutes=30), 10)
+        return [c.id for c in idle] + ["|"] + [c.id for c in idle_now]
+
+    assert harness.run(race()) == [quiet.id, answered.id, "|", quiet.id]
