@@ -521,6 +521,8 @@ NOT_PERSONAL: dict[str, str] = {
     "push_subscriptions.id": _IDS,
     "push_subscriptions.operator_id": _IDS,
     "push_subscriptions.created_at": "time a browser subscribed, kept with it",
+    "push_subscriptions.login_id": _IDS,
+    "push_subscriptions.token_id": _IDS,
     "push_preferences.operator_id": _IDS,
     "webhooks.id": "a website's own configuration: its endpoints, events and secrets",
     "webhooks.website_id": "a website's own configuration: its endpoints, events and secrets",
