@@ -184,11 +184,17 @@ def bucket_rows(h: Harness) -> list[tuple[Any, ...]]:
 
 def day_histogram_rows(h: Harness) -> list[tuple[Any, ...]]:
     """The website's day histograms kept as JSON objects, as bucket rows (buckets at 0 left out:
-    a reopening leaves its bucket at 0 where a rebuild has none)."""
+    a reopening leaves its bucket at 0 where a rebuild has none), and the median and 90th
+    percentile kept with each, which must be those of its buckets."""
     rows = []
-    for day, metric, hist in h.rows("SELECT day, metric, hist FROM report_day_histograms"):
+    query = "SELECT day, metric, hist, median, p90 FROM report_day_histograms"
+    for day, metric, hist, median, p90 in h.rows(query):
         found = json.loads(hist) if isinstance(hist, str) else hist
         rows += [("j", "website", "", day, metric, int(b), n) for b, n in found.items() if n]
+        counts = {int(b): n for b, n in found.items()}
+        assert (median, p90) == (percentile(counts, 50), percentile(counts, 90)), (day, metric)
+        if median is not None:
+            rows.append(("r", "website", "", day, metric, median, p90))
     return sorted(rows)
 
 

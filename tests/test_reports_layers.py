@@ -355,6 +355,31 @@ def test_0019_sums_the_days_histograms_into_months(empty_url: str) -> None:
     ]
 
 
+def test_0021_ranks_the_days_histograms(empty_url: str) -> None:
+    _on(
+        empty_url,
+        "0020",
+        "INSERT INTO websites (id, name, origins, settings, created_at)"
+        " VALUES ('w1', 'W', '[]', '{}', '2026-01-01 00:00:00@Z')",
+        "INSERT INTO report_day_histograms (website_id, day, metric, hist) VALUES"
+        # 30 twice, 640 once (1000 taken back to 0): the median is 30, the 90th 640
+        """ ('w1', '2026-03-01 00:00:00@Z', 'first_response', '{"640": 1, "1000": 0, "30": 2}'),"""
+        """ ('w1', '2026-03-01 00:00:00@Z', 'resolution', '{"1000": 0}'),"""
+        """ ('w1', '2026-03-02 00:00:00@Z', 'resolution', '{"9": 5, "10": 5, "11": 1}')""",
+    )
+    assert harness_free_upgrade(empty_url)
+    (rows,) = _read(
+        empty_url, "SELECT day, metric, median, p90 FROM report_day_histograms ORDER BY 1, 2"
+    )
+    march = datetime(2026, 3, 1, tzinfo=UTC)
+    assert rows == [
+        (march, "first_response", 30, 640),
+        (march, "resolution", None, None),
+        (march + timedelta(days=1), "resolution", 10, 10),
+    ]
+    assert (percentile({9: 5, 10: 5, 11: 1}, 50), percentile({9: 5, 10: 5, 11: 1}, 90)) == (10, 10)
+
+
 def _day_histograms(url: str) -> dict[tuple[datetime, str], dict[int, int]]:
     (rows,) = _read(url, "SELECT day, metric, hist FROM report_day_histograms")
     return {
