@@ -113,14 +113,17 @@ def _per_key(dimension: str) -> str:
 
 
 def _per_key_buckets(dialect: str, dimension: str) -> str:
-    """Each key's histograms over the period (months, days, the edges' hours), joined per row of
-    a layer in the index's order (no sort); Python merges them."""
+    """Each key's histograms over the period (months, days, the edges' hours), summed per bucket
+    by the database and joined per key and metric: one row each, which Python only ranks."""
     where = f"website_id = :w AND dimension = '{dimension}'"
-    return " UNION ALL ".join(
-        f"SELECT key, metric, {_CONCAT[dialect]} FROM {table} WHERE {where} AND {range_}"
-        f" GROUP BY {at}, key, metric"
-        for table, at, range_ in _PARTS
+    parts = " UNION ALL ".join(
+        f"SELECT key, metric, bucket, n FROM {table} WHERE {where} AND {range_}"
+        for table, _, range_ in _PARTS
     )
+    summed = (
+        f"SELECT key, metric, bucket, SUM(n) AS n FROM ({parts}) AS p GROUP BY key, metric, bucket"
+    )
+    return f"SELECT key, metric, {_CONCAT[dialect]} FROM ({summed}) AS s GROUP BY key, metric"
 
 
 @lru_cache(maxsize=64)
