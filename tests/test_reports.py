@@ -163,6 +163,37 @@ def rollup_rows(h: Harness) -> list[tuple[Any, ...]]:
     ]
 
 
+def started_rows(h: Harness) -> list[tuple[Any, ...]]:
+    """The website's days' conversations started per UTC hour, which must add up to the day's
+    count and be its hours' counts."""
+    rows = h.rows(
+        "SELECT day, started_hours, conversations_started FROM report_days"
+        " WHERE dimension = 'website' AND started_hours IS NOT NULL ORDER BY day"
+    )
+    hours = {
+        _utc(at): n
+        for at, n in h.rows(
+            "SELECT hour, conversations_started FROM report_hours"
+            " WHERE dimension = 'website' AND conversations_started <> 0"
+        )
+    }
+    found = []
+    for at, started, count in rows:
+        day = _utc(at)
+        per_hour = json.loads(started) if isinstance(started, str) else started
+        assert sum(per_hour) == count
+        for i, n in enumerate(per_hour):
+            assert hours.get(day + timedelta(hours=i), 0) == n, (day, i)
+        found.append((day, per_hour))
+    assert found, "no day with conversations started"
+    return found
+
+
+def _utc(at: Any) -> datetime:
+    """A datetime as read by a text query: ISO text in UTC on SQLite, aware on PostgreSQL."""
+    return datetime.fromisoformat(at).replace(tzinfo=UTC) if isinstance(at, str) else at
+
+
 def bucket_rows(h: Harness) -> list[tuple[Any, ...]]:
     columns = "dimension, key, {0}, metric, bucket, n"
     return [
@@ -267,9 +298,11 @@ def test_rebuild_equals_the_rollups_kept_as_things_happened(harness: Harness, si
             )
         )
     kept, kept_buckets = scene.rollups(), scene.buckets()
+    started = started_rows(harness)
     facts = harness.rows("SELECT * FROM report_conversations ORDER BY conversation_id")
     assert harness.run(do_rebuild(harness.rt, website_id=site.website_id)) == 1
     assert (scene.rollups(), scene.buckets()) == (kept, kept_buckets)
+    assert started_rows(harness) == started
     assert harness.rows("SELECT * FROM report_conversations ORDER BY conversation_id") == facts
     totals = scene.report("2026-03-28", "2026-03-30", "Europe/Paris")["totals"]
     assert (totals["ratings_count"], totals["ratings_average"]) == (1, 4.0)
@@ -288,6 +321,7 @@ def test_rebuild_equals_the_rollups_kept_as_things_happened(harness: Harness, si
         row for row in without_loads if any(row[4:])
     ]
     assert scene.buckets() == kept_buckets
+    assert started_rows(harness) == started
     # A rating goes with its conversation (P20): a rebuild no longer counts it.
     harness.execute("DELETE FROM ratings")
     harness.run(do_rebuild(harness.rt, website_id=site.website_id))

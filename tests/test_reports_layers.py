@@ -366,6 +366,10 @@ def test_0021_ranks_the_days_histograms(empty_url: str) -> None:
         """ ('w1', '2026-03-01 00:00:00@Z', 'first_response', '{"640": 1, "1000": 0, "30": 2}'),"""
         """ ('w1', '2026-03-01 00:00:00@Z', 'resolution', '{"1000": 0}'),"""
         """ ('w1', '2026-03-02 00:00:00@Z', 'resolution', '{"9": 5, "10": 5, "11": 1}')""",
+        # Conversations started at 00:00 and 23:00 on 1 March (and none on the 2nd).
+        f"INSERT INTO report_hours VALUES {_hour('2026-03-01 00', 2)}, {_hour('2026-03-01 23', 1)},"
+        f" {_hour('2026-03-02 05', 0)}",
+        f"INSERT INTO report_days VALUES {_day('2026-03-01', 3)}, {_day('2026-03-02', 0)}",
     )
     assert harness_free_upgrade(empty_url)
     (rows,) = _read(
@@ -378,6 +382,23 @@ def test_0021_ranks_the_days_histograms(empty_url: str) -> None:
         (march + timedelta(days=1), "resolution", 10, 10),
     ]
     assert (percentile({9: 5, 10: 5, 11: 1}, 50), percentile({9: 5, 10: 5, 11: 1}, 90)) == (10, 10)
+    (days,) = _read(empty_url, "SELECT day, started_hours FROM report_days ORDER BY day")
+    assert [(day, _json(started)) for day, started in days] == [
+        (march, [2, *[0] * 22, 1]),
+        (march + timedelta(days=1), None),
+    ]
+
+
+def _hour(at: str, started: int) -> str:  # as the store writes it (microseconds on SQLite)
+    return f"('w1', 'website', '', '{at}:00:00.000000@Z', 1, 0, {started}, 0, 0, 0, 0, 0)"
+
+
+def _day(at: str, started: int) -> str:
+    return f"('w1', 'website', '{at} 00:00:00.000000@Z', '', 1, 0, {started}, 0, 0, 0, 0, 0)"
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _day_histograms(url: str) -> dict[tuple[datetime, str], dict[int, int]]:

@@ -592,6 +592,7 @@ NOT_PERSONAL: dict[str, str] = {
     "report_hours.messages_operator": _REPORTS,
     "report_hours.ratings_count": _REPORTS,
     "report_hours.ratings_sum": _REPORTS,
+    "report_days.started_hours": _REPORTS,
     "report_days.website_id": _REPORTS,
     "report_days.dimension": _REPORTS,
     "report_days.key": _REPORTS,

@@ -614,6 +614,9 @@ report_days = Table(
     Column("day", UTCDateTime, primary_key=True),
     Column("key", String(ID), primary_key=True),
     *(Column(name, Integer, nullable=False, default=0) for name in _REPORT_COUNTS),
+    # The website's rows: conversations started in each of the day's 24 UTC hours (a JSON array),
+    # added to with the counts, so that the week's heatmap reads days, not hours.
+    Column("started_hours", Json),
 )
 
 # Histograms of durations in seconds, one row per bucket (domain/reports.py `bucket`) and

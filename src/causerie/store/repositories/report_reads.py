@@ -30,6 +30,7 @@ from causerie.domain.reports import (
     plan_days,
     utc_day,
     utc_month,
+    week_of_days,
 )
 from causerie.store import codec
 from causerie.store.db import Query, SqlRepository
@@ -119,6 +120,7 @@ class ReportReads(SqlRepository):
             plan = None  # most hours would move: read the hours
         sql = summary_sql(self._db.dialect, len(offsets), full, utc_days, by, plan is not None)
         params: dict[str, Any] = {"w": website_id, "start": start, "end": end}
+        params["wd"] = utc_day(start)
         params.update(zip(("ds", "de", "ms", "me"), _spans(start, end), strict=True))
         for n, (until, offset) in enumerate(offsets):
             params[f"u{n}"], params[f"o{n}"] = until, offset
@@ -161,8 +163,11 @@ class ReportReads(SqlRepository):
             if by is not None:
                 for row in await self._rows(sql["breakdown"], params):
                     found.breakdown[str(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
-            for how, started in await self._rows(sql["week"], params):
-                found.week[int(how)] = int(started)
+            days = [
+                (int(at), orjson.loads(hours))
+                for at, hours in await self._rows(sql["week"], params)
+            ]
+            found.week = week_of_days(days, int(start.timestamp()), int(end.timestamp()), offsets)
         return found
 
     async def _days_by_plan(

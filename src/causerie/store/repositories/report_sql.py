@@ -32,6 +32,7 @@ SUMS = ", ".join(f"SUM({name}) AS {name}" for name in COUNTS)
 COUNT_COLUMNS = ", ".join(COUNTS)
 WEBSITE = "website_id = :w AND dimension = 'website'"
 _HIST_TEXT = {"sqlite": "hist", "postgresql": "CAST(hist AS TEXT)"}
+_STARTED_TEXT = {"sqlite": "started_hours", "postgresql": "CAST(started_hours AS TEXT)"}
 _HOURS_IN = "hour >= :start AND hour < :end"
 
 # The median and 90th percentile of each day's histogram (nearest rank, as `percentiles`: the
@@ -184,15 +185,15 @@ def summary_sql(
         if by is not None:
             statements["breakdown_histograms"] = _per_key_buckets(dialect, by)
             statements["breakdown"] = _per_key(by)
-        week = _local(dialect, offsets, "report_hours", "conversations_started")
-        statements["week"] = (
-            f"SELECT (lh + 72) % 168 AS how, SUM(conversations_started) FROM ({week}) AS b"
-            " WHERE conversations_started > 0 GROUP BY (lh + 72) % 168"
+        statements["week"] = (  # each UTC day touching the period, its 24 hours' starts
+            f"SELECT {_EPOCH[dialect].format('day')}, {_STARTED_TEXT[dialect]} FROM report_days"
+            f" WHERE {WEBSITE} AND key = '' AND day >= :wd AND day < :end"
+            " AND started_hours IS NOT NULL"
         )
     binds = [
         *(
             bindparam(name, type_=UTCDateTime())
-            for name in ("start", "end", "ds", "de", "ms", "me", "pd0", "pd1")
+            for name in ("start", "end", "ds", "de", "ms", "me", "pd0", "pd1", "wd")
         ),
         bindparam("hours", type_=UTCDateTime(), expanding=True),
     ]
@@ -200,3 +201,36 @@ def summary_sql(
         name: text(sql).bindparams(*(b for b in binds if f":{b.key}" in sql))
         for name, sql in statements.items()
     }
+
+
+# A UTC day's conversations started per hour (`report_days.started_hours`, the website's rows
+# only): a JSON array of 24 counts, added to in SQL as the counts are; the week's heatmap reads
+# 365 of them a year instead of 8,760 hours.
+_ZEROS = "'[" + ",".join("0" * 24) + "]'"
+ADD_STARTED = {
+    "sqlite": "UPDATE report_days SET started_hours = json_set(coalesce(started_hours,"
+    f" {_ZEROS}), :path, coalesce(json_extract(started_hours, :path), 0) + :n)",
+    "postgresql": "UPDATE report_days SET started_hours = jsonb_set(coalesce(started_hours,"
+    f" CAST({_ZEROS} AS JSONB)), ARRAY[CAST(CAST(:h AS INTEGER) AS TEXT)],"
+    " to_jsonb(coalesce(CAST(started_hours ->> CAST(:h AS INTEGER) AS INTEGER), 0) + :n))",
+}
+_HOUR_OF_DAY = {
+    "sqlite": "substr(report_days.day, 1, 11) || '{0:02d}:00:00.000000'",
+    "postgresql": "report_days.day + INTERVAL '{0} hours'",
+}
+_ARRAY = {"sqlite": "json_array", "postgresql": "jsonb_build_array"}
+
+
+def fill_started(dialect: str) -> str:
+    """Set the website's days' `started_hours` from their hours (a rebuild, a migration); the
+    caller's WHERE picks the days."""
+    hours = ", ".join(
+        "coalesce((SELECT conversations_started FROM report_hours AS h"
+        " WHERE h.website_id = report_days.website_id AND h.dimension = 'website'"
+        f" AND h.key = '' AND h.hour = {_HOUR_OF_DAY[dialect].format(i)}), 0)"
+        for i in range(24)
+    )
+    return (
+        f"UPDATE report_days SET started_hours = {_ARRAY[dialect]}({hours})"
+        f" WHERE {WEBSITE} AND key = '' AND conversations_started > 0"
+    )

@@ -23,7 +23,14 @@ from causerie.domain.reports import (
     utc_month,
 )
 from causerie.store.db import Prepared, SqlRepository, dialect_insert
-from causerie.store.repositories.report_sql import COUNT_COLUMNS, RANK_DAYS, SUMS, WEBSITE
+from causerie.store.repositories.report_sql import (
+    ADD_STARTED,
+    COUNT_COLUMNS,
+    RANK_DAYS,
+    SUMS,
+    WEBSITE,
+    fill_started,
+)
 from causerie.store.schema import (
     report_conversations,
     report_day_buckets,
@@ -152,6 +159,19 @@ class ReportWrites(SqlRepository):
             counts = {f"n_{name}": row.counts.get(name, 0) for name in COUNTS}
             await self._db.write(hour_counts, {**key, "hour": at["hour"], **counts})
             await self._db.write(day_counts, {**key, "day": at["day"], **counts})
+            started = row.counts.get("conversations_started", 0)
+            if started and row.dimension is Dimension.WEBSITE:
+                hour = row.hour.hour
+                await self._db.execute(
+                    _add_started(self._db.dialect),
+                    {
+                        "w": website_id,
+                        "day": at["day"],
+                        "h": hour,
+                        "path": f"$[{hour}]",
+                        "n": started,
+                    },
+                )
         for metric, hist in row.durations.items():
             ranked = False
             for bucket, n in hist.items():
@@ -265,6 +285,7 @@ def _summed_layers(dialect: str) -> list[Any]:
             f" WHERE {WEBSITE} AND key = '' GROUP BY website_id, day, metric"
         ),
         text(f"{RANK_DAYS[dialect]} WHERE website_id = :w"),
+        text(fill_started(dialect)),
     ]
 
 
@@ -273,6 +294,14 @@ _OBJECT = {
     "sqlite": "json_group_object(bucket, n)",
     "postgresql": "jsonb_object_agg(CAST(bucket AS TEXT), n)",
 }
+
+
+@cache
+def _add_started(dialect: str) -> Any:
+    """Add `n` conversations started in hour `h` of a UTC day to its `started_hours`."""
+    where = "website_id = :w AND dimension = 'website' AND key = '' AND day = :day"
+    day = bindparam("day", type_=UTCDateTime())
+    return text(f"{ADD_STARTED[dialect]} WHERE {where}").bindparams(day)
 
 
 @cache
