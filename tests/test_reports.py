@@ -16,7 +16,7 @@ from causerie.actions.messages import do_send_operator_message, do_send_visitor_
 from causerie.actions.privacy import do_erase_subject
 from causerie.actions.profiles import do_update_visitor_profile
 from causerie.actions.ratings import do_rate_conversation
-from causerie.actions.reports import do_flush_loads, do_rebuild, get_report
+from causerie.actions.reports import do_flush_loads, do_rank_days, do_rebuild, get_report
 from causerie.actions.sessions import do_open_session
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, ConversationState, PageView
@@ -215,17 +215,16 @@ def bucket_rows(h: Harness) -> list[tuple[Any, ...]]:
 
 def day_histogram_rows(h: Harness) -> list[tuple[Any, ...]]:
     """The website's day histograms kept as JSON objects, as bucket rows (buckets at 0 left out:
-    a reopening leaves its bucket at 0 where a rebuild has none), and the median and 90th
-    percentile kept with each, which must be those of its buckets."""
+    a reopening leaves its bucket at 0 where a rebuild has none); the median and 90th percentile
+    kept with each, when ranked, must be those of its buckets."""
     rows = []
     query = "SELECT day, metric, hist, median, p90 FROM report_day_histograms"
     for day, metric, hist, median, p90 in h.rows(query):
         found = json.loads(hist) if isinstance(hist, str) else hist
         rows += [("j", "website", "", day, metric, int(b), n) for b, n in found.items() if n]
         counts = {int(b): n for b, n in found.items()}
-        assert (median, p90) == (percentile(counts, 50), percentile(counts, 90)), (day, metric)
-        if median is not None:
-            rows.append(("r", "website", "", day, metric, median, p90))
+        if median is not None:  # ranked since its last change (`do_rank_days`)
+            assert (median, p90) == (percentile(counts, 50), percentile(counts, 90)), day
     return sorted(rows)
 
 
@@ -282,6 +281,23 @@ def test_report_of_local_days_across_the_spring_change(harness: Harness, site: S
     # The next three days, compared with these.
     later = scene.report("2026-03-31", "2026-04-02", "Europe/Paris")
     assert later["previous"]["totals"] == totals
+
+
+def test_days_are_ranked_off_the_changes_path_and_reports_rank_those_not_ranked_yet(
+    harness: Harness, site: Site
+) -> None:
+    scene = Scene(harness, site)
+    scene.play()
+    query = "SELECT median, hist FROM report_day_histograms"
+    assert any(median is None for median, _ in harness.rows(query))  # changed: not ranked yet
+    unranked = scene.report("2026-03-28", "2026-03-30", "UTC")
+    assert unranked["days"][1]["first_response_median"] is not None
+    assert harness.run(do_rank_days(harness.rt)) > 0
+    scene.buckets()  # each ranked day's median and 90th percentile are its buckets'
+    for median, hist in harness.rows(query):  # only a day whose entries all went back to 0 is not
+        found = json.loads(hist) if isinstance(hist, str) else hist
+        assert (median is None) is (not any(n > 0 for n in found.values()))
+    assert scene.report("2026-03-28", "2026-03-30", "UTC") == unranked
 
 
 def test_rebuild_equals_the_rollups_kept_as_things_happened(harness: Harness, site: Site) -> None:

@@ -143,8 +143,12 @@ class ReportReads(SqlRepository):
             for row in await self._rows(sql["days"], params):
                 found.days[int(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
             if utc_days:  # ranked by the database as the days changed
-                for at, metric, median, p90 in await self._rows(sql["day_percentiles"], params):
-                    found.percentiles[f"d{int(at) // 86_400}", str(metric)] = (median, p90)
+                for at, metric, *ranks, hist in await self._rows(sql["day_percentiles"], params):
+                    day = (f"d{int(at) // 86_400}", str(metric))
+                    if hist is None:
+                        found.percentiles[day] = (ranks[0], ranks[1])
+                    else:  # changed since the last ranking
+                        _merge_object(hists, day, str(hist))
             else:
                 local_day = hour_days(offsets)
                 for at, metric, entries in await self._rows(sql["day_histograms"], params):

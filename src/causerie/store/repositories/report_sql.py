@@ -37,13 +37,16 @@ _HOURS_IN = "hour >= :start AND hour < :end"
 
 # The median and 90th percentile of each day's histogram (nearest rank, as `percentiles`: the
 # smallest bucket whose running count reaches 50% (90%) of the total, buckets at 0 or below left
-# out), written into the day's row; the statement's WHERE picks the rows.
+# out), written into the day's row; the statement's WHERE picks the rows. A change to a day sets
+# them to NULL (to rank: `UNRANKED`, served by a partial index); `rank_days` ranks those every few
+# seconds, and a report ranks in Python any it reads (a NULL median with entries).
 _RANKED = (
     "SELECT MIN(CASE WHEN c * 100 >= 50 * t THEN b END),"
     " MIN(CASE WHEN c * 100 >= 90 * t THEN b END)"
     " FROM (SELECT b, SUM(n) OVER (ORDER BY b) AS c, SUM(n) OVER () AS t FROM ({0}) AS e"
     " WHERE n > 0) AS s"
 )
+UNRANKED = "WHERE median IS NULL"
 RANK_DAYS = {
     "sqlite": "UPDATE report_day_histograms SET (median, p90) = ("
     + _RANKED.format(
@@ -162,8 +165,9 @@ def summary_sql(
     else:
         if utc_days:  # the UTC days' percentiles, ranked as the days changed
             counts = _utc(dialect, "report_days", COUNT_COLUMNS)
-            statements["day_percentiles"] = (
-                f"SELECT {_EPOCH[dialect].format('day')}, metric, median, p90"
+            statements["day_percentiles"] = (  # a day not ranked yet: its histogram
+                f"SELECT {_EPOCH[dialect].format('day')}, metric, median, p90,"
+                f" CASE WHEN median IS NULL THEN {_HIST_TEXT[dialect]} END"
                 " FROM report_day_histograms"
                 " WHERE website_id = :w AND day >= :start AND day < :end"
             )

@@ -28,6 +28,7 @@ from causerie.store.repositories.report_sql import (
     COUNT_COLUMNS,
     RANK_DAYS,
     SUMS,
+    UNRANKED,
     WEBSITE,
     fill_started,
 )
@@ -125,9 +126,11 @@ def _add_to_day_histogram(dialect: str) -> Prepared:
         added = t.c.hist.op("||")(func.jsonb_build_object(b, kept + n))
     stmt = stmt.values(website_id=bindparam("w"), day=bindparam("day"), metric=bindparam("metric"))
     stmt = stmt.values(hist=first)
+    # The day's ranks are left to `rank_days` (NULL: to rank), off the change's own path.
     return Prepared(
         stmt.on_conflict_do_update(
-            index_elements=["website_id", "day", "metric"], set_={"hist": added}
+            index_elements=["website_id", "day", "metric"],
+            set_={"hist": added, "median": None, "p90": None},
         )
     )
 
@@ -173,7 +176,6 @@ class ReportWrites(SqlRepository):
                     },
                 )
         for metric, hist in row.durations.items():
-            ranked = False
             for bucket, n in hist.items():
                 if n:
                     entry = {**key, "metric": metric, "bucket": bucket, "n": n}
@@ -192,12 +194,6 @@ class ReportWrites(SqlRepository):
                                 "n": n,
                             },
                         )
-                        ranked = True
-            if ranked:  # the day's median and 90th percentile, once its buckets are added
-                await self._db.execute(
-                    _rank_day(self._db.dialect),
-                    {"w": website_id, "day": at["day"], "metric": metric},
-                )
 
     async def replace_hours(self, website_id: str, rows: list[HourRow]) -> None:
         for table in (*_ROLLUP_TABLES, report_day_histograms):
@@ -233,6 +229,12 @@ class ReportWrites(SqlRepository):
     async def _insert(self, table: Table, values: list[dict[str, Any]]) -> None:
         for start in range(0, len(values), 500):
             await self._db.execute(table.insert(), values[start : start + 500])
+
+    async def rank_days(self) -> int:
+        """Rank the website day histograms changed since they were last ranked (NULL median;
+        a partial index keeps them), all websites; how many rows."""
+        result: Any = await self._db.execute(text(f"{RANK_DAYS[self._db.dialect]} {UNRANKED}"))
+        return int(result.rowcount)
 
     async def save_facts(self, facts: ConversationFacts) -> None:
         await self._db.write(
@@ -302,12 +304,3 @@ def _add_started(dialect: str) -> Any:
     where = "website_id = :w AND dimension = 'website' AND key = '' AND day = :day"
     day = bindparam("day", type_=UTCDateTime())
     return text(f"{ADD_STARTED[dialect]} WHERE {where}").bindparams(day)
-
-
-@cache
-def _rank_day(dialect: str) -> Any:
-    """Rank one day's histogram again (`RANK_DAYS`), in the transaction that changed it: its row
-    is locked by that change until the commit, so the ranks follow every change in order."""
-    where = "website_id = :w AND day = :day AND metric = :metric"
-    day = bindparam("day", type_=UTCDateTime())
-    return text(f"{RANK_DAYS[dialect]} WHERE {where}").bindparams(day)

@@ -55,6 +55,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column("p90", sa.Integer(), nullable=True))
     ranked = _RANKED.format(_ENTRIES[dialect])
     op.execute(f"UPDATE report_day_histograms SET (median, p90) = ({ranked})")
+    where = sa.text("median IS NULL")
+    op.create_index(
+        "ix_report_day_histograms_unranked",
+        "report_day_histograms",
+        ["website_id"],
+        sqlite_where=where,
+        postgresql_where=where,
+    )
     with op.batch_alter_table("report_days") as batch:
         batch.add_column(sa.Column("started_hours", _JSON, nullable=True))
     hours = ", ".join(
@@ -70,6 +78,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_report_day_histograms_unranked", table_name="report_day_histograms")
     with op.batch_alter_table("report_days") as batch:
         batch.drop_column("started_hours")
     with op.batch_alter_table("report_day_histograms") as batch:
