@@ -210,14 +210,12 @@ def summary_sql(
 # A UTC day's conversations started per hour (`report_days.started_hours`, the website's rows
 # only): a JSON array of 24 counts, added to in SQL as the counts are; the week's heatmap reads
 # 365 of them a year instead of 8,760 hours.
-_ZEROS = "'[" + ",".join("0" * 24) + "]'"
-ADD_STARTED = {
-    "sqlite": "UPDATE report_days SET started_hours = json_set(coalesce(started_hours,"
-    f" {_ZEROS}), :path, coalesce(json_extract(started_hours, :path), 0) + :n)",
-    "postgresql": "UPDATE report_days SET started_hours = jsonb_set(coalesce(started_hours,"
-    f" CAST({_ZEROS} AS JSONB)), ARRAY[CAST(CAST(:h AS INTEGER) AS TEXT)],"
-    " to_jsonb(coalesce(CAST(started_hours ->> CAST(:h AS INTEGER) AS INTEGER), 0) + :n))",
-}
+ZEROS = "'[" + ",".join("0" * 24) + "]'"
+ADD_STARTED = (  # PostgreSQL's; SQLite's is a statement of SQLAlchemy Core (report_writes.py)
+    "UPDATE report_days SET started_hours = jsonb_set(coalesce(started_hours,"
+    f" CAST({ZEROS} AS JSONB)), ARRAY[CAST(CAST(:h AS INTEGER) AS TEXT)],"
+    " to_jsonb(coalesce(CAST(started_hours ->> CAST(:h AS INTEGER) AS INTEGER), 0) + :n))"
+)
 _HOUR_OF_DAY = {
     "sqlite": "substr(report_days.day, 1, 11) || '{0:02d}:00:00.000000'",
     "postgresql": "report_days.day + INTERVAL '{0} hours'",

@@ -12,7 +12,18 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, Table, Text, bindparam, cast, delete, func, text
+from sqlalchemy import (
+    Integer,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal_column,
+    text,
+    update,
+)
 
 from causerie.domain.reports import (
     COUNTS,
@@ -30,6 +41,7 @@ from causerie.store.repositories.report_sql import (
     SUMS,
     UNRANKED,
     WEBSITE,
+    ZEROS,
     fill_started,
 )
 from causerie.store.schema import (
@@ -165,7 +177,7 @@ class ReportWrites(SqlRepository):
             started = row.counts.get("conversations_started", 0)
             if started and row.dimension is Dimension.WEBSITE:
                 hour = row.hour.hour
-                await self._db.execute(
+                await self._db.write(
                     _add_started(self._db.dialect),
                     {
                         "w": website_id,
@@ -299,8 +311,24 @@ _OBJECT = {
 
 
 @cache
-def _add_started(dialect: str) -> Any:
-    """Add `n` conversations started in hour `h` of a UTC day to its `started_hours`."""
-    where = "website_id = :w AND dimension = 'website' AND key = '' AND day = :day"
+def _add_started(dialect: str) -> Prepared:
+    """Add `n` conversations started in hour `h` of a UTC day to its `started_hours` (on SQLite
+    a statement of SQLAlchemy Core, so that it runs on the driver: `Db.write`)."""
+    t = report_days
+    where = (
+        t.c.website_id == bindparam("w"),
+        t.c.dimension == "website",
+        t.c.key == "",
+        t.c.day == bindparam("day"),
+    )
+    if dialect == "sqlite":
+        path, kept = bindparam("path", type_=Text), t.c.started_hours
+        added = func.json_set(
+            func.coalesce(kept, literal_column(ZEROS)),
+            path,
+            func.coalesce(func.json_extract(kept, path), 0) + bindparam("n", type_=Integer),
+        )
+        return Prepared(update(t).where(*where).values({t.c.started_hours: added}))
+    sql = f"{ADD_STARTED} WHERE website_id = :w AND dimension = 'website' AND key = ''"
     day = bindparam("day", type_=UTCDateTime())
-    return text(f"{ADD_STARTED[dialect]} WHERE {where}").bindparams(day)
+    return Prepared(text(f"{sql} AND day = :day").bindparams(day))
