@@ -117,9 +117,18 @@ def _per_key(dimension: str) -> str:
 
 
 def _per_key_buckets(dialect: str, dimension: str) -> str:
-    """Each key's histograms over the period (months, days, the edges' hours), summed per bucket
-    by the database and joined per key and metric: one row each, which Python only ranks."""
+    """Each key's histograms over the period (months, days, the edges' hours). On PostgreSQL
+    summed per bucket by the database and joined per key and metric (one row each, which Python
+    only ranks: fewer rows to send and parse); on SQLite joined per row of a layer in the index's
+    order, merged by Python (summing there sorts every bucket row, which cost more than it saved:
+    docs/performance.md, "Reports: ranks kept with the days")."""
     where = f"website_id = :w AND dimension = '{dimension}'"
+    if dialect == "sqlite":
+        return " UNION ALL ".join(
+            f"SELECT key, metric, {_CONCAT[dialect]} FROM {table} WHERE {where} AND {range_}"
+            f" GROUP BY {at}, key, metric"
+            for table, at, range_ in _PARTS
+        )
     parts = " UNION ALL ".join(
         f"SELECT key, metric, bucket, n FROM {table} WHERE {where} AND {range_}"
         for table, _, range_ in _PARTS
