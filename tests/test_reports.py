@@ -3,6 +3,7 @@ rebuilt exactly from the source rows, aggregates only (P3)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -20,8 +21,9 @@ from causerie.actions.reports import do_flush_loads, do_rank_days, do_rebuild, g
 from causerie.actions.sessions import do_open_session
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, ConversationState, PageView
-from causerie.domain.reports import Period, bucket, percentile
+from causerie.domain.reports import Dimension, HourRow, Period, bucket, percentile
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
+from tests.support import is_sqlite
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -298,6 +300,31 @@ def test_days_are_ranked_off_the_changes_path_and_reports_rank_those_not_ranked_
         found = json.loads(hist) if isinstance(hist, str) else hist
         assert (median is None) is (not any(n > 0 for n in found.values()))
     assert scene.report("2026-03-28", "2026-03-30", "UTC") == unranked
+
+
+def test_ranking_skips_a_day_a_change_holds_on_postgresql(harness: Harness, site: Site) -> None:
+    """The ranking never waits on a change (nor a change on it, in a deadlock): on PostgreSQL the
+    rows a transaction holds are left to the next pass; on SQLite writes are serialised."""
+    if is_sqlite(harness.settings.database_url):
+        pytest.skip("SQLite runs one write transaction at a time")
+    day = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    held, other = (
+        HourRow(at, Dimension.WEBSITE, "", {}, {"first_response": {30: 1}})
+        for at in (day, day + timedelta(days=1))
+    )
+
+    async def scene() -> tuple[int, int]:
+        async with harness.rt.store.transaction() as tx:
+            await tx.reports.add(site.website_id, other)
+        async with harness.rt.store.transaction() as tx:
+            await tx.reports.add(site.website_id, held)
+            # The held day's row is locked until this commit: ranking the others returns.
+            ranked_meanwhile = await asyncio.wait_for(do_rank_days(harness.rt), timeout=60)
+        return ranked_meanwhile, await do_rank_days(harness.rt)
+
+    assert harness.run(scene()) == (1, 1)  # the other day, then the held one
+    rows = harness.rows("SELECT median, p90 FROM report_day_histograms")
+    assert rows == [(30, 30), (30, 30)]
 
 
 def test_rebuild_equals_the_rollups_kept_as_things_happened(harness: Harness, site: Site) -> None:

@@ -46,19 +46,30 @@ _RANKED = (
     " FROM (SELECT b, SUM(n) OVER (ORDER BY b) AS c, SUM(n) OVER () AS t FROM ({0}) AS e"
     " WHERE n > 0) AS s"
 )
-UNRANKED = "WHERE median IS NULL"
+_ENTRIES = {  # a day's buckets (b) and counts (n), from its JSON object
+    "sqlite": "SELECT CAST(key AS INTEGER) AS b, value AS n"
+    " FROM json_each(report_day_histograms.hist)",
+    "postgresql": "SELECT CAST(key AS INTEGER) AS b, CAST(value AS INTEGER) AS n"
+    " FROM jsonb_each_text(report_day_histograms.hist)",
+}
 RANK_DAYS = {
-    "sqlite": "UPDATE report_day_histograms SET (median, p90) = ("
-    + _RANKED.format(
-        "SELECT CAST(key AS INTEGER) AS b, value AS n FROM json_each(report_day_histograms.hist)"
+    dialect: f"UPDATE report_day_histograms SET (median, p90) = ({_RANKED.format(entries)})"
+    for dialect, entries in _ENTRIES.items()
+}
+# The days to rank: changed since (NULL), with an entry above 0 (a day whose entries all went
+# back to 0 ranks as NULL: it stays in the partial index and is not written again). PostgreSQL
+# skips the rows a change holds (they are ranked at the next pass), so ranking never waits on
+# a change, nor a change on it in a deadlock.
+UNRANKED = {
+    dialect: "WHERE median IS NULL"
+    f" AND EXISTS (SELECT 1 FROM ({entries}) AS e WHERE n > 0)"
+    + (
+        ""
+        if dialect == "sqlite"
+        else " AND (website_id, day, metric) IN (SELECT website_id, day, metric"
+        " FROM report_day_histograms WHERE median IS NULL FOR UPDATE SKIP LOCKED)"
     )
-    + ")",
-    "postgresql": "UPDATE report_day_histograms SET (median, p90) = ("
-    + _RANKED.format(
-        "SELECT CAST(key AS INTEGER) AS b, CAST(value AS INTEGER) AS n"
-        " FROM jsonb_each_text(report_day_histograms.hist)"
-    )
-    + ")",
+    for dialect, entries in _ENTRIES.items()
 }
 
 # A period's parts by layer (`_spans`): the hours before its first whole UTC day and after its

@@ -244,8 +244,9 @@ class ReportWrites(SqlRepository):
 
     async def rank_days(self) -> int:
         """Rank the website day histograms changed since they were last ranked (NULL median;
-        a partial index keeps them), all websites; how many rows."""
-        result: Any = await self._db.execute(text(f"{RANK_DAYS[self._db.dialect]} {UNRANKED}"))
+        a partial index keeps them), all websites; how many rows (`UNRANKED`)."""
+        dialect = self._db.dialect
+        result: Any = await self._db.execute(text(f"{RANK_DAYS[dialect]} {UNRANKED[dialect]}"))
         return int(result.rowcount)
 
     async def save_facts(self, facts: ConversationFacts) -> None:
