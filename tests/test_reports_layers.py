@@ -19,7 +19,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Connection, select, text
 
-from causerie.actions.reports import get_report
+from causerie.actions.reports import do_rank_days, get_report
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor
 from causerie.domain.reports import Dimension, HourRow, Period, bucket, percentile, plan_days
@@ -215,6 +215,14 @@ def test_days_are_their_hours_summed_and_reports_read_them_in_any_zone(
     ]
     assert harness.run(_months(harness)) == _months_from_days(added)
     owner = Actor("operator", site.operator_ids["owner"])
+    _reports_equal_the_hours(harness, site, owner, added)  # the days not ranked yet
+    assert harness.run(do_rank_days(harness.rt)) > 0
+    _reports_equal_the_hours(harness, site, owner, added)  # ranked: their ranks read as they are
+
+
+def _reports_equal_the_hours(
+    harness: Harness, site: Site, owner: Actor, added: list[tuple[str, HourRow]]
+) -> None:
     for zone in ZONES:
         for first, last in (
             ("2026-03-05", "2026-04-08"),  # across the spring changes

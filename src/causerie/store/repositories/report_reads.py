@@ -7,6 +7,7 @@ merges and ranks them.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -138,7 +139,7 @@ class ReportReads(SqlRepository):
             for row in await self._rows(sql["totals"], params):
                 found.totals = dict(zip(COUNTS, (int(n or 0) for n in row[1:]), strict=True))
         elif plan is not None:
-            await self._days_by_plan(sql, params, plan, found.days, hists)
+            await self._days_by_plan(sql, params, plan, found.days, hists, found.percentiles)
         else:
             for row in await self._rows(sql["days"], params):
                 found.days[int(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
@@ -181,9 +182,10 @@ class ReportReads(SqlRepository):
         plan: DayPlan,
         days: dict[int, dict[str, int]],
         into: dict[tuple[str, str], dict[int, int]],
+        ranked: dict[tuple[str, str], tuple[int | None, int | None]],
     ) -> None:
-        """The website's local days (counts and histograms) from UTC days and the few hours that
-        move (`DayPlan`)."""
+        """The website's local days (counts and histograms, or the ranks of those that are a
+        ranked UTC day) from UTC days and the few hours that move (`DayPlan`)."""
         sums: dict[int, list[int]] = {}
         for day, *counts in await self._rows(sql["plan_day_counts"], params):
             sums[plan.days[int(day)]] = [int(n) for n in counts]
@@ -194,11 +196,24 @@ class ReportReads(SqlRepository):
                     into_day[i] += sign * int(n)
         for local_day, counts in sums.items():
             days[local_day] = dict(zip(COUNTS, counts, strict=True))
-        for day, metric, hist in await self._rows(sql["plan_days"], params):
-            _merge_object(into, (f"d{plan.days[int(day)]}", str(metric)), str(hist))
-        for hour, metric, entries in await self._rows(sql["plan_hours"], params):
-            for local_day, sign in plan.hours[int(hour)]:
-                _merge(into, (f"d{local_day}", str(metric)), str(entries), sign)
+        moved = [
+            (int(hour), str(metric), str(entries))
+            for hour, metric, entries in await self._rows(sql["plan_hours"], params)
+        ]
+        # A local day that is one UTC day, no hour with an entry moving in or out, has that UTC
+        # day's histogram: its stored ranks, when it is ranked, are the local day's.
+        touched = {(f"d{day}", metric) for hour, metric, _ in moved for day, _ in plan.hours[hour]}
+        shared = {day for day, n in Counter(plan.days.values()).items() if n > 1}
+        for day, metric, median, p90, hist in await self._rows(sql["plan_days"], params):
+            local_day = plan.days[int(day)]
+            at = (f"d{local_day}", str(metric))
+            if median is None or at in touched or local_day in shared:
+                _merge_object(into, at, str(hist))
+            else:
+                ranked[at] = (median, p90)
+        for hour, metric, entries in moved:
+            for local_day, sign in plan.hours[hour]:
+                _merge(into, (f"d{local_day}", metric), entries, sign)
 
     async def _rows(self, stmt: Any, params: dict[str, Any]) -> list[Any]:
         return [] if stmt is None else list(await self._db.execute(stmt, params))

@@ -175,7 +175,7 @@ def summary_sql(
             f"SELECT {hour}, {COUNT_COLUMNS} FROM report_hours WHERE {website} AND hour IN :hours"
         )
         statements["plan_days"] = (
-            f"SELECT {day}, metric, {_HIST_TEXT[dialect]} FROM report_day_histograms"
+            f"SELECT {day}, metric, median, p90, {_HIST_TEXT[dialect]} FROM report_day_histograms"
             " WHERE website_id = :w AND day >= :pd0 AND day < :pd1"
         )
         statements["plan_hours"] = (
