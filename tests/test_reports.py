@@ -3,6 +3,7 @@ rebuilt exactly from the source rows, aggregates only (P3)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -16,12 +17,13 @@ from causerie.actions.messages import do_send_operator_message, do_send_visitor_
 from causerie.actions.privacy import do_erase_subject
 from causerie.actions.profiles import do_update_visitor_profile
 from causerie.actions.ratings import do_rate_conversation
-from causerie.actions.reports import do_flush_loads, do_rebuild, get_report
+from causerie.actions.reports import do_flush_loads, do_rank_days, do_rebuild, get_report
 from causerie.actions.sessions import do_open_session
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, ConversationState, PageView
-from causerie.domain.reports import Period, bucket, percentile
+from causerie.domain.reports import Dimension, HourRow, Period, bucket, percentile
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
+from tests.support import is_sqlite
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -163,6 +165,37 @@ def rollup_rows(h: Harness) -> list[tuple[Any, ...]]:
     ]
 
 
+def started_rows(h: Harness) -> list[tuple[Any, ...]]:
+    """The website's days' conversations started per UTC hour, which must add up to the day's
+    count and be its hours' counts."""
+    rows = h.rows(
+        "SELECT day, started_hours, conversations_started FROM report_days"
+        " WHERE dimension = 'website' AND started_hours IS NOT NULL ORDER BY day"
+    )
+    hours = {
+        _utc(at): n
+        for at, n in h.rows(
+            "SELECT hour, conversations_started FROM report_hours"
+            " WHERE dimension = 'website' AND conversations_started <> 0"
+        )
+    }
+    found = []
+    for at, started, count in rows:
+        day = _utc(at)
+        per_hour = json.loads(started) if isinstance(started, str) else started
+        assert sum(per_hour) == count
+        for i, n in enumerate(per_hour):
+            assert hours.get(day + timedelta(hours=i), 0) == n, (day, i)
+        found.append((day, per_hour))
+    assert found, "no day with conversations started"
+    return found
+
+
+def _utc(at: Any) -> datetime:
+    """A datetime as read by a text query: ISO text in UTC on SQLite, aware on PostgreSQL."""
+    return datetime.fromisoformat(at).replace(tzinfo=UTC) if isinstance(at, str) else at
+
+
 def bucket_rows(h: Harness) -> list[tuple[Any, ...]]:
     columns = "dimension, key, {0}, metric, bucket, n"
     return [
@@ -184,11 +217,16 @@ def bucket_rows(h: Harness) -> list[tuple[Any, ...]]:
 
 def day_histogram_rows(h: Harness) -> list[tuple[Any, ...]]:
     """The website's day histograms kept as JSON objects, as bucket rows (buckets at 0 left out:
-    a reopening leaves its bucket at 0 where a rebuild has none)."""
+    a reopening leaves its bucket at 0 where a rebuild has none); the median and 90th percentile
+    kept with each, when ranked, must be those of its buckets."""
     rows = []
-    for day, metric, hist in h.rows("SELECT day, metric, hist FROM report_day_histograms"):
+    query = "SELECT day, metric, hist, median, p90 FROM report_day_histograms"
+    for day, metric, hist, median, p90 in h.rows(query):
         found = json.loads(hist) if isinstance(hist, str) else hist
         rows += [("j", "website", "", day, metric, int(b), n) for b, n in found.items() if n]
+        counts = {int(b): n for b, n in found.items()}
+        if median is not None:  # ranked since its last change (`do_rank_days`)
+            assert (median, p90) == (percentile(counts, 50), percentile(counts, 90)), day
     return sorted(rows)
 
 
@@ -247,6 +285,48 @@ def test_report_of_local_days_across_the_spring_change(harness: Harness, site: S
     assert later["previous"]["totals"] == totals
 
 
+def test_days_are_ranked_off_the_changes_path_and_reports_rank_those_not_ranked_yet(
+    harness: Harness, site: Site
+) -> None:
+    scene = Scene(harness, site)
+    scene.play()
+    query = "SELECT median, hist FROM report_day_histograms"
+    assert any(median is None for median, _ in harness.rows(query))  # changed: not ranked yet
+    unranked = scene.report("2026-03-28", "2026-03-30", "UTC")
+    assert unranked["days"][1]["first_response_median"] is not None
+    assert harness.run(do_rank_days(harness.rt)) > 0
+    scene.buckets()  # each ranked day's median and 90th percentile are its buckets'
+    for median, hist in harness.rows(query):  # only a day whose entries all went back to 0 is not
+        found = json.loads(hist) if isinstance(hist, str) else hist
+        assert (median is None) is (not any(n > 0 for n in found.values()))
+    assert scene.report("2026-03-28", "2026-03-30", "UTC") == unranked
+
+
+def test_ranking_skips_a_day_a_change_holds_on_postgresql(harness: Harness, site: Site) -> None:
+    """The ranking never waits on a change (nor a change on it, in a deadlock): on PostgreSQL the
+    rows a transaction holds are left to the next pass; on SQLite writes are serialised."""
+    if is_sqlite(harness.settings.database_url):
+        pytest.skip("SQLite runs one write transaction at a time")
+    day = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    held, other = (
+        HourRow(at, Dimension.WEBSITE, "", {}, {"first_response": {30: 1}})
+        for at in (day, day + timedelta(days=1))
+    )
+
+    async def scene() -> tuple[int, int]:
+        async with harness.rt.store.transaction() as tx:
+            await tx.reports.add(site.website_id, other)
+        async with harness.rt.store.transaction() as tx:
+            await tx.reports.add(site.website_id, held)
+            # The held day's row is locked until this commit: ranking the others returns.
+            ranked_meanwhile = await asyncio.wait_for(do_rank_days(harness.rt), timeout=60)
+        return ranked_meanwhile, await do_rank_days(harness.rt)
+
+    assert harness.run(scene()) == (1, 1)  # the other day, then the held one
+    rows = harness.rows("SELECT median, p90 FROM report_day_histograms")
+    assert rows == [(30, 30), (30, 30)]
+
+
 def test_rebuild_equals_the_rollups_kept_as_things_happened(harness: Harness, site: Site) -> None:
     scene = Scene(harness, site)
     ids = scene.play()
@@ -261,9 +341,11 @@ def test_rebuild_equals_the_rollups_kept_as_things_happened(harness: Harness, si
             )
         )
     kept, kept_buckets = scene.rollups(), scene.buckets()
+    started = started_rows(harness)
     facts = harness.rows("SELECT * FROM report_conversations ORDER BY conversation_id")
     assert harness.run(do_rebuild(harness.rt, website_id=site.website_id)) == 1
     assert (scene.rollups(), scene.buckets()) == (kept, kept_buckets)
+    assert started_rows(harness) == started
     assert harness.rows("SELECT * FROM report_conversations ORDER BY conversation_id") == facts
     totals = scene.report("2026-03-28", "2026-03-30", "Europe/Paris")["totals"]
     assert (totals["ratings_count"], totals["ratings_average"]) == (1, 4.0)
@@ -282,6 +364,7 @@ def test_rebuild_equals_the_rollups_kept_as_things_happened(harness: Harness, si
         row for row in without_loads if any(row[4:])
     ]
     assert scene.buckets() == kept_buckets
+    assert started_rows(harness) == started
     # A rating goes with its conversation (P20): a rebuild no longer counts it.
     harness.execute("DELETE FROM ratings")
     harness.run(do_rebuild(harness.rt, website_id=site.website_id))

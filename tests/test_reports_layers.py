@@ -19,7 +19,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Connection, select, text
 
-from causerie.actions.reports import get_report
+from causerie.actions.reports import do_rank_days, get_report
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor
 from causerie.domain.reports import Dimension, HourRow, Period, bucket, percentile, plan_days
@@ -215,6 +215,14 @@ def test_days_are_their_hours_summed_and_reports_read_them_in_any_zone(
     ]
     assert harness.run(_months(harness)) == _months_from_days(added)
     owner = Actor("operator", site.operator_ids["owner"])
+    _reports_equal_the_hours(harness, site, owner, added)  # the days not ranked yet
+    assert harness.run(do_rank_days(harness.rt)) > 0
+    _reports_equal_the_hours(harness, site, owner, added)  # ranked: their ranks read as they are
+
+
+def _reports_equal_the_hours(
+    harness: Harness, site: Site, owner: Actor, added: list[tuple[str, HourRow]]
+) -> None:
     for zone in ZONES:
         for first, last in (
             ("2026-03-05", "2026-04-08"),  # across the spring changes
@@ -353,6 +361,52 @@ def test_0019_sums_the_days_histograms_into_months(empty_url: str) -> None:
         ("website", "", april, "first_response", 30, 4),
         ("operator", "a1", march, "resolution", 640, 1),
     ]
+
+
+def test_0022_ranks_the_days_histograms(empty_url: str) -> None:
+    _on(
+        empty_url,
+        "0021",
+        "INSERT INTO websites (id, name, origins, settings, created_at)"
+        " VALUES ('w1', 'W', '[]', '{}', '2026-01-01 00:00:00@Z')",
+        "INSERT INTO report_day_histograms (website_id, day, metric, hist) VALUES"
+        # 30 twice, 640 once (1000 taken back to 0): the median is 30, the 90th 640
+        """ ('w1', '2026-03-01 00:00:00@Z', 'first_response', '{"640": 1, "1000": 0, "30": 2}'),"""
+        """ ('w1', '2026-03-01 00:00:00@Z', 'resolution', '{"1000": 0}'),"""
+        """ ('w1', '2026-03-02 00:00:00@Z', 'resolution', '{"9": 5, "10": 5, "11": 1}')""",
+        # Conversations started at 00:00 and 23:00 on 1 March (and none on the 2nd).
+        f"INSERT INTO report_hours VALUES {_hour('2026-03-01 00', 2)}, {_hour('2026-03-01 23', 1)},"
+        f" {_hour('2026-03-02 05', 0)}",
+        f"INSERT INTO report_days VALUES {_day('2026-03-01', 3)}, {_day('2026-03-02', 0)}",
+    )
+    assert harness_free_upgrade(empty_url)
+    (rows,) = _read(
+        empty_url, "SELECT day, metric, median, p90 FROM report_day_histograms ORDER BY 1, 2"
+    )
+    march = datetime(2026, 3, 1, tzinfo=UTC)
+    assert rows == [
+        (march, "first_response", 30, 640),
+        (march, "resolution", None, None),
+        (march + timedelta(days=1), "resolution", 10, 10),
+    ]
+    assert (percentile({9: 5, 10: 5, 11: 1}, 50), percentile({9: 5, 10: 5, 11: 1}, 90)) == (10, 10)
+    (days,) = _read(empty_url, "SELECT day, started_hours FROM report_days ORDER BY day")
+    assert [(day, _json(started)) for day, started in days] == [
+        (march, [2, *[0] * 22, 1]),
+        (march + timedelta(days=1), None),
+    ]
+
+
+def _hour(at: str, started: int) -> str:  # as the store writes it (microseconds on SQLite)
+    return f"('w1', 'website', '', '{at}:00:00.000000@Z', 1, 0, {started}, 0, 0, 0, 0, 0)"
+
+
+def _day(at: str, started: int) -> str:
+    return f"('w1', 'website', '{at} 00:00:00.000000@Z', '', 1, 0, {started}, 0, 0, 0, 0, 0)"
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _day_histograms(url: str) -> dict[tuple[datetime, str], dict[int, int]]:

@@ -177,6 +177,13 @@ async def do_flush_loads(rt: Runtime) -> int:
     return sum(pending.values())
 
 
+async def do_rank_days(rt: Runtime) -> int:
+    """Rank the day histograms changed since the last call (docs/reports.md "Speed"): run every
+    few seconds with `do_flush_loads`, off the path of the changes themselves."""
+    async with rt.store.transaction(durable=False) as tx:
+        return await tx.reports.rank_days()
+
+
 def check_period(first: str | None, last: str | None, tz: str | None, today: date) -> Period:
     """The period asked for: `from` and `to` as YYYY-MM-DD (inclusive), `tz` an IANA zone.
     Without `to`, today in that zone; without `from`, the 30 days up to `to`."""

@@ -596,6 +596,7 @@ NOT_PERSONAL: dict[str, str] = {
     "report_hours.messages_operator": _REPORTS,
     "report_hours.ratings_count": _REPORTS,
     "report_hours.ratings_sum": _REPORTS,
+    "report_days.started_hours": _REPORTS,
     "report_days.website_id": _REPORTS,
     "report_days.dimension": _REPORTS,
     "report_days.key": _REPORTS,
@@ -633,6 +634,8 @@ NOT_PERSONAL: dict[str, str] = {
     "report_day_histograms.day": _REPORTS,
     "report_day_histograms.metric": _REPORTS,
     "report_day_histograms.hist": _REPORTS,
+    "report_day_histograms.median": _REPORTS,
+    "report_day_histograms.p90": _REPORTS,
     # A conversation's times and the agents who answered and resolved it, like the
     # conversation's own row; goes with the conversation (cascade: P9, P15, P20).
     "report_conversations.conversation_id": _REPORT_FACTS,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from itertools import accumulate
+from operator import add
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -285,6 +286,42 @@ def _hours_that_may_move(
         candidates += range(u, u + min(reach, _DAY // 2), 3600)
         candidates += range(u + max(_DAY - reach, _DAY // 2), u + _DAY, 3600)
     return candidates
+
+
+def week_of_days(
+    days: Iterable[tuple[int, list[int]]], start: int, end: int, offsets: list[tuple[int, int]]
+) -> dict[int, int]:
+    """Conversations started per local hour of the week (0: Monday 00:00) from UTC days' hourly
+    counts (`days`: (the day's epoch, 24 counts)), counting the hours in [start, end) (epochs).
+    An hour is placed at its middle in local time (the zone's offset at its last second,
+    `Period.offsets()`), so a half-hour zone moves it by a whole hour, as docs/reports.md says.
+    A whole day at one offset is added at once (its 24 hours are consecutive in the week)."""
+    untils = [until for until, _ in offsets]
+    shifts = [offset for _, offset in offsets]
+
+    def shift(hour: int) -> int:  # whole hours to add to a UTC hour (its epoch) for local time
+        at = min(bisect_right(untils, hour + 3599), len(shifts) - 1)
+        return (1800 + shifts[at]) // 3600
+
+    whole: dict[int, list[int]] = {}  # a day's first local hour of the week -> summed counts
+    week: dict[int, int] = {}
+    for day, counts in days:
+        first, k = day // 3600, shift(day)
+        if start <= day and day + _DAY <= end and shift(day + _DAY - 3600) == k:
+            at = (first + k + 72) % 168
+            kept = whole.get(at)
+            whole[at] = counts if kept is None else list(map(add, kept, counts))
+            continue
+        for i, n in enumerate(counts):
+            hour = day + i * 3600
+            if n and start <= hour < end:
+                at = (first + i + shift(hour) + 72) % 168
+                week[at] = week.get(at, 0) + n
+    for at, counts in whole.items():
+        for i, n in enumerate(counts):
+            if n:
+                week[(at + i) % 168] = week.get((at + i) % 168, 0) + n
+    return week
 
 
 @dataclass

@@ -207,6 +207,7 @@ conversations = Table(
 )
 
 OPERATORS_ONLY = text("operator_id IS NOT NULL")
+UNRANKED = text("median IS NULL")
 
 messages = Table(
     "messages",
@@ -269,10 +270,10 @@ TRIGRAM_INDEXES: tuple[tuple[str, Column[str]], ...] = (
 
 def declare_full_schema() -> MetaData:
     """`metadata`, with what only PostgreSQL uses declared (once): the `TRIGRAM_INDEXES` and the
-    partial form of `messages.operator_id`'s index. They are declared when asked for, by the
-    migrations' environment and the tests that compare the schema, rather than at import: their
-    options have SQLAlchemy import its PostgreSQL dialect (2.6 MiB) into every process, and a
-    running server never reads them."""
+    partial forms of `messages.operator_id`'s and `report_day_histograms`' indexes. They are
+    declared when asked for, by the migrations' environment and the tests that compare the
+    schema, rather than at import: their options have SQLAlchemy import its PostgreSQL dialect
+    (2.6 MiB) into every process, and a running server never reads them."""
     for name, column in TRIGRAM_INDEXES:
         if any(index.name == name for index in column.table.indexes):
             continue
@@ -285,6 +286,8 @@ def declare_full_schema() -> MetaData:
     for index in messages.indexes:
         if [c.name for c in index.columns] == ["operator_id"]:
             index.dialect_kwargs["postgresql_where"] = OPERATORS_ONLY
+    for index in report_day_histograms.indexes:
+        index.dialect_kwargs["postgresql_where"] = UNRANKED
     return metadata
 
 
@@ -621,6 +624,9 @@ report_days = Table(
     Column("day", UTCDateTime, primary_key=True),
     Column("key", String(ID), primary_key=True),
     *(Column(name, Integer, nullable=False, default=0) for name in _REPORT_COUNTS),
+    # The website's rows: conversations started in each of the day's 24 UTC hours (a JSON array),
+    # added to with the counts, so that the week's heatmap reads days, not hours.
+    Column("started_hours", Json),
 )
 
 # Histograms of durations in seconds, one row per bucket (domain/reports.py `bucket`) and
@@ -668,7 +674,8 @@ report_month_buckets = Table(
 
 # The website's histograms once more per UTC day, each as one JSON object (bucket -> count),
 # added to in SQL (`json_set`, `jsonb ||`): a year's per-day percentiles parse 730 rows instead
-# of joining ~55,000 bucket rows (docs/reports.md "Speed").
+# of joining ~55,000 bucket rows; with its median and 90th percentile, ranked by the database in
+# the transaction that changes the object, read as they are for UTC days (docs/reports.md "Speed").
 report_day_histograms = Table(
     "report_day_histograms",
     metadata,
@@ -676,6 +683,10 @@ report_day_histograms = Table(
     Column("day", UTCDateTime, primary_key=True),
     Column("metric", String(16), primary_key=True),
     Column("hist", Json, nullable=False),
+    Column("median", Integer),
+    Column("p90", Integer),
+    # The days to rank (`rank_days`): only those changed since, so the index stays small.
+    Index("ix_report_day_histograms_unranked", "website_id", sqlite_where=UNRANKED),
     sqlite_with_rowid=False,
 )
 

@@ -54,6 +54,11 @@ class Reports(Protocol):
         every earlier row gone (a rebuild)."""
         ...
 
+    async def rank_days(self) -> int:
+        """Keep the ranks (median, 90th percentile) of the days changed since the last call, so
+        that reports need not rank them; how many. Reports are exact without it."""
+        ...
+
     async def forget(self, website_id: str, dimension: Dimension, key: str) -> None:
         """Remove every row of one label or team (it was deleted: its conversations left it)."""
         ...

@@ -1,0 +1,332 @@
+"""Reports' reads (docs/reports.md "Speed"): a period's report from the rollups, and the source
+rows of a rebuild.
+
+The database sums and gathers (report_sql.py); Python assigns the histograms to local days,
+merges and ranks them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Table, bindparam, select
+
+from causerie.domain.reports import (
+    COUNTS,
+    ConversationFacts,
+    DayPlan,
+    Dimension,
+    Groups,
+    HourRow,
+    MessageSource,
+    Rating,
+    Rollups,
+    Summary,
+    hour_days,
+    percentiles,
+    plan_days,
+    utc_day,
+    utc_month,
+    week_of_days,
+)
+from causerie.store import codec
+from causerie.store.db import Query, SqlRepository
+from causerie.store.repositories.report_sql import BREAKDOWNS, summary_sql
+from causerie.store.schema import (
+    conversations,
+    messages,
+    ratings,
+    report_conversations,
+    report_hour_buckets,
+    report_hours,
+    sessions,
+    websites,
+)
+
+
+def _range(table: Table, at: str) -> Any:
+    return (
+        table.c.website_id == bindparam("w"),
+        table.c.dimension.in_(bindparam("dimensions", expanding=True)),
+        table.c[at] >= bindparam("start"),
+        table.c[at] < bindparam("end"),
+    )
+
+
+_HOURS = select(
+    report_hours.c.dimension,
+    report_hours.c.key,
+    report_hours.c.hour,
+    *(report_hours.c[name] for name in COUNTS),
+).where(*_range(report_hours, "hour"))
+_HOUR_BUCKETS = select(
+    report_hour_buckets.c.dimension,
+    report_hour_buckets.c.key,
+    report_hour_buckets.c.hour,
+    report_hour_buckets.c.metric,
+    report_hour_buckets.c.bucket,
+    report_hour_buckets.c.n,
+).where(*_range(report_hour_buckets, "hour"), report_hour_buckets.c.n != 0)
+_ALL_DIMENSIONS = [d.value for d in Dimension]
+_DIMENSIONS = {d.value: d for d in Dimension}
+_FACTS = Query(
+    select(report_conversations).where(report_conversations.c.conversation_id == bindparam("id")),
+    codec.report_facts,
+)
+
+
+class ReportReads(SqlRepository):
+    """The reading half of `SqlReports`."""
+
+    __slots__ = ()
+
+    async def hours(
+        self,
+        website_id: str,
+        start: datetime,
+        end: datetime,
+        dimensions: Collection[Dimension] | None = None,
+    ) -> list[HourRow]:
+        wanted = _ALL_DIMENSIONS if dimensions is None else [d.value for d in dimensions]
+        params = {"w": website_id, "start": start, "end": end, "dimensions": wanted}
+        rollups = Rollups()
+        found: Any = await self._db.execute(_HOURS, params)
+        for row in found:
+            counts = {name: n for name, n in zip(COUNTS, row[3:], strict=True) if n}
+            rollups.add(HourRow(row[2], _DIMENSIONS[row[0]], row[1], counts, {}))
+        found = await self._db.execute(_HOUR_BUCKETS, params)
+        for dimension, key, hour, metric, bucket, n in found:
+            durations = {str(metric): {int(bucket): int(n)}}
+            rollups.add(HourRow(hour, _DIMENSIONS[dimension], key, {}, durations))
+        return rollups.rows()
+
+    async def summary(
+        self,
+        website_id: str,
+        start: datetime,
+        end: datetime,
+        offsets: list[tuple[int, int]],
+        *,
+        full: bool = True,
+        breakdown: Dimension | None = None,
+    ) -> Summary:
+        utc_days = all(offset == 0 for _, offset in offsets)
+        by = breakdown.value if full and breakdown in BREAKDOWNS else None
+        plan = None if utc_days or not full else plan_days(start, end, offsets)
+        if plan is not None and len(plan.hours) * 2 >= len(plan.days) * 24:
+            plan = None  # most hours would move: read the hours
+        sql = summary_sql(self._db.dialect, len(offsets), full, utc_days, by, plan is not None)
+        params: dict[str, Any] = {"w": website_id, "start": start, "end": end}
+        params["wd"] = utc_day(start)
+        params.update(zip(("ds", "de", "ms", "me"), _spans(start, end), strict=True))
+        for n, (until, offset) in enumerate(offsets):
+            params[f"u{n}"], params[f"o{n}"] = until, offset
+        if plan is not None:
+            first, last = min(plan.days), max(plan.days) + 86_400
+            params |= {
+                "pd0": _utc_at(first),
+                "pd1": _utc_at(last),
+                "hours": list(map(_utc_at, plan.hours)),
+            }
+        found = Summary()
+        hists: dict[tuple[str, str], dict[int, int]] = {}
+        if not full:  # the period's totals only: whole months, days and the edges' hours
+            found.totals = dict(zip(COUNTS, [0] * len(COUNTS), strict=True))
+            for row in await self._rows(sql["totals"], params):
+                found.totals = dict(zip(COUNTS, (int(n or 0) for n in row[1:]), strict=True))
+        elif plan is not None:
+            await self._days_by_plan(sql, params, plan, found.days, hists, found.percentiles)
+        else:
+            for row in await self._rows(sql["days"], params):
+                found.days[int(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
+            if utc_days:  # ranked by the database as the days changed
+                for at, metric, *ranks, hist in await self._rows(sql["day_percentiles"], params):
+                    day = (f"d{int(at) // 86_400}", str(metric))
+                    if hist is None:
+                        found.percentiles[day] = (ranks[0], ranks[1])
+                    else:  # changed since the last ranking
+                        _merge_object(hists, day, str(hist))
+            else:
+                local_day = hour_days(offsets)
+                for at, metric, entries in await self._rows(sql["day_histograms"], params):
+                    _merge(hists, (f"d{local_day(int(at))}", str(metric)), str(entries))
+        for name, prefix in (
+            ("total_histograms", "t"),
+            ("agent_histograms", "a"),
+            ("breakdown_histograms", "b"),
+        ):
+            for key, metric, entries in await self._rows(sql.get(name), params):
+                _merge(hists, (prefix if prefix == "t" else f"{prefix}{key}", str(metric)), entries)
+        found.percentiles.update((at, percentiles(hist)) for at, hist in hists.items())
+        if full:
+            for row in await self._rows(sql["agents"], params):
+                found.agents[str(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
+            if by is not None:
+                for row in await self._rows(sql["breakdown"], params):
+                    found.breakdown[str(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
+            days = [
+                (int(at), orjson.loads(hours))
+                for at, hours in await self._rows(sql["week"], params)
+            ]
+            found.week = week_of_days(days, int(start.timestamp()), int(end.timestamp()), offsets)
+        return found
+
+    async def _days_by_plan(
+        self,
+        sql: dict[str, Any],
+        params: dict[str, Any],
+        plan: DayPlan,
+        days: dict[int, dict[str, int]],
+        into: dict[tuple[str, str], dict[int, int]],
+        ranked: dict[tuple[str, str], tuple[int | None, int | None]],
+    ) -> None:
+        """The website's local days (counts and histograms, or the ranks of those that are a
+        ranked UTC day) from UTC days and the few hours that move (`DayPlan`)."""
+        sums: dict[int, list[int]] = {}
+        for day, *counts in await self._rows(sql["plan_day_counts"], params):
+            sums[plan.days[int(day)]] = [int(n) for n in counts]
+        for hour, *counts in await self._rows(sql["plan_hour_counts"], params):
+            for local_day, sign in plan.hours[int(hour)]:
+                into_day = sums.setdefault(local_day, [0] * len(COUNTS))
+                for i, n in enumerate(counts):
+                    into_day[i] += sign * int(n)
+        for local_day, counts in sums.items():
+            days[local_day] = dict(zip(COUNTS, counts, strict=True))
+        moved = [
+            (int(hour), str(metric), str(entries))
+            for hour, metric, entries in await self._rows(sql["plan_hours"], params)
+        ]
+        # A local day that is one UTC day, no hour with an entry moving in or out, has that UTC
+        # day's histogram: its stored ranks, when it is ranked, are the local day's.
+        touched = {(f"d{day}", metric) for hour, metric, _ in moved for day, _ in plan.hours[hour]}
+        shared = {day for day, n in Counter(plan.days.values()).items() if n > 1}
+        for day, metric, median, p90, hist in await self._rows(sql["plan_days"], params):
+            local_day = plan.days[int(day)]
+            at = (f"d{local_day}", str(metric))
+            if median is None or at in touched or local_day in shared:
+                _merge_object(into, at, str(hist))
+            else:
+                ranked[at] = (median, p90)
+        for hour, metric, entries in moved:
+            for local_day, sign in plan.hours[hour]:
+                _merge(into, (f"d{local_day}", metric), entries, sign)
+
+    async def _rows(self, stmt: Any, params: dict[str, Any]) -> list[Any]:
+        return [] if stmt is None else list(await self._db.execute(stmt, params))
+
+    async def facts(self, conversation_id: str) -> ConversationFacts | None:
+        return await self._db.fetch_one(_FACTS, {"id": conversation_id})
+
+    async def website_ids(self) -> list[str]:
+        result = await self._db.execute(select(websites.c.id).order_by(websites.c.id))
+        return [str(row[0]) for row in result]
+
+    async def session_starts(self, website_id: str) -> list[datetime]:
+        result = await self._db.execute(
+            select(sessions.c.created_at).where(sessions.c.website_id == website_id)
+        )
+        return [row[0] for row in result]
+
+    async def conversation_starts(self, website_id: str) -> list[tuple[str, datetime, Groups]]:
+        c = conversations.c
+        result: Any = await self._db.execute(
+            select(c.id, c.created_at, c.labels, c.team_id).where(c.website_id == website_id)
+        )
+        return [(row[0], row[1], Groups(tuple(row[2] or ()), row[3])) for row in result]
+
+    async def messages_for_rebuild(self, website_id: str) -> list[MessageSource]:
+        return await self._messages(conversations.c.website_id == website_id)
+
+    async def _messages(self, where: Any) -> list[MessageSource]:
+        m = messages.c
+        result = await self._db.execute(
+            select(m.conversation_id, m.author, m.operator_id, m.type, m.created_at)
+            .join(conversations, conversations.c.id == m.conversation_id)
+            .where(where)
+            .order_by(m.conversation_id, m.seq)
+        )
+        return [tuple(row) for row in result]
+
+    async def ratings_for_rebuild(
+        self, website_id: str
+    ) -> list[tuple[str, str | None, datetime, int]]:
+        r = ratings.c
+        result = await self._db.execute(
+            select(r.conversation_id, r.operator_id, r.resolved_at, r.rating).where(
+                r.website_id == website_id
+            )
+        )
+        return [tuple(row) for row in result]
+
+    async def conversation_sources(
+        self, conversation_id: str
+    ) -> tuple[list[MessageSource], list[Rating]]:
+        r = ratings.c
+        found: Any = await self._db.execute(
+            select(r.operator_id, r.resolved_at, r.rating).where(
+                r.conversation_id == conversation_id
+            )
+        )
+        ratings_of = [(row[0], row[1], row[2]) for row in found]
+        return await self._messages(conversations.c.id == conversation_id), ratings_of
+
+    async def all_facts(self, website_id: str) -> list[ConversationFacts]:
+        result = await self._db.execute(
+            select(report_conversations).where(report_conversations.c.website_id == website_id)
+        )
+        return [codec.report_facts(row) for row in result]
+
+
+def _merge(
+    into: dict[tuple[str, str], dict[int, int]], at: tuple[str, str], entries: str, sign: int = 1
+) -> None:
+    """Add "bucket n bucket n ..." (a group of rows as the database joined them) to a histogram
+    (`sign` -1: take them away)."""
+    numbers = iter(map(int, entries.split()))
+    hist = into.get(at)
+    if hist is None and sign == 1:  # the common case: a whole histogram, without a Python loop
+        into[at] = dict(zip(numbers, numbers, strict=True))
+        return
+    if hist is None:
+        hist = into[at] = {}
+    for bucket, n in zip(numbers, numbers, strict=True):
+        hist[bucket] = hist.get(bucket, 0) + n * sign
+
+
+def _merge_object(
+    into: dict[tuple[str, str], dict[int, int]], at: tuple[str, str], hist: str
+) -> None:
+    """Add a day's histogram as its JSON object holds it to a local day's."""
+    found: dict[str, int] = orjson.loads(hist)
+    kept = into.get(at)
+    if kept is None:
+        into[at] = dict(zip(map(int, found), found.values(), strict=True))
+        return
+    for bucket, n in found.items():
+        kept[int(bucket)] = kept.get(int(bucket), 0) + n
+
+
+def _utc_at(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def _spans(start: datetime, end: datetime) -> tuple[datetime, datetime, datetime, datetime]:
+    """The layers a period [start, end) is read from: its whole UTC days [ds, de) (the hours
+    before and after come from the hourly layer; without a whole day, ds = de = end), and the
+    whole UTC months [ms, me) among those days (the days before and after from the daily layer;
+    without a whole month, ms = me = de)."""
+    ds = utc_day(start)
+    if ds < start:
+        ds += timedelta(days=1)
+    de = utc_day(end)
+    if ds >= de:
+        return end, end, end, end
+    ms = utc_month(ds)
+    if ms < ds:
+        ms = utc_month(ms + timedelta(days=31))
+    me = utc_month(de)
+    return (ds, de, ms, me) if ms < me else (ds, de, de, de)
