@@ -39,6 +39,7 @@ from bench.lean_http import LeanConnection
 from bench.servers import Server, can_pin
 
 SETTLE = 8.0  # seconds after the start (whose first seconds are busy) before anything is measured
+SETTLE_MAX = 60.0  # seconds waited at most for the nodes to come back to rest between cases
 REST = 5.0  # seconds the nodes' CPU at rest is measured over
 LOOPS = 4  # concurrent connections per case
 
@@ -139,7 +140,19 @@ def _profilers(probe: Probe, what: str) -> list[subprocess.Popen[bytes]]:
     ]
 
 
+def _settle(probe: Probe) -> None:
+    """Until the nodes are back at rest: the work a case left behind (the notification jobs of
+    the conversations it started, run by the nodes afterwards) is not the next case's."""
+    deadline = time.monotonic() + SETTLE_MAX
+    while time.monotonic() < deadline:
+        before = _cpu_seconds(probe.pids)
+        time.sleep(1)
+        if _cpu_seconds(probe.pids) - before <= max(2 * probe.idle, 0.02):
+            return
+
+
 def _measure(probe: Probe, what: str, requests: int, run: Callable[[], Counter[int]]) -> None:
+    _settle(probe)
     spies = _profilers(probe, what)
     if spies:
         time.sleep(1)  # py-spy attached
