@@ -13,9 +13,10 @@ with the attack. docs/performance.md, "The shield under a botnet", records a run
 `SLICE` seconds, to show when the defence takes hold.
 
 The visitors and bots use `bench/lean_http.py` (a kept-alive connection each on raw asyncio
-streams; `--client httpx` for the former client) and the bench pins itself to core 1, the nodes
-being on core 0; it prints the nodes' CPU per phase and per request, and its own under attack,
-so that a run shows whether it measured the node or itself.
+streams; `--client httpx` for the former client) and the bench pins itself to core 1, one node
+being on core 0 (two nodes: one on each core, as on two machines); it prints the nodes' CPU
+per phase and per request, and its own under attack, so that a run shows whether it measured
+the node or itself.
 
 Two nodes need PostgreSQL and Redis (`--database-url postgresql://... --redis-url redis://...`):
 each node counts in the same Redis, and the visitors and the bots spread over both.
@@ -221,7 +222,7 @@ async def bot(run: Run, n: int, client: httpx.AsyncClient) -> None:
                 {**headers, "Authorization": f"Bearer {token}"},
             )
             _note_attack(run, status)
-            if status != 201:
+            if status != 201 or time.monotonic() >= run.stop:  # the phase's end, mid-session
                 break
 
 
@@ -257,13 +258,19 @@ def _start(args: argparse.Namespace, workdir: Path) -> tuple[list[Server], str]:
     servers: list[Server] = []
     try:
         for n in range(args.nodes):
-            server = Server("causerie", workdir / f"node{n}.log", env)
+            server = Server("causerie", workdir / f"node{n}.log", env, core=_core(n))
             servers.append(server.__enter__())
     except BaseException:
         for started in servers:  # a node that did not start leaves none of the others running
             started.stop()
         raise
     return servers, match.group(1)
+
+
+def _core(n: int) -> str:
+    """Node n's core: two nodes get a core each, as on two machines (the load generator, which
+    spends a few percent of one, shares core 1 with the second)."""
+    return str(n % 2)
 
 
 async def _phase(run: Run, seconds: float, visitors: int, bots: int) -> None:

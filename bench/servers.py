@@ -122,9 +122,15 @@ class Server:
     answers, and stops it (SIGINT, then SIGKILL after STOP_TIMEOUT) on the way out."""
 
     def __init__(
-        self, kind: str, log: Path, env: dict[str, str] | None = None, hooks: bool = False
+        self,
+        kind: str,
+        log: Path,
+        env: dict[str, str] | None = None,
+        hooks: bool = False,
+        core: str = SERVER_CORE,
     ) -> None:
         self.kind = kind
+        self.core = core
         self.log = log
         self.env = env or {}
         self.hooks = hooks
@@ -143,7 +149,7 @@ class Server:
         with self.log.open("ab") as log:
             # taskset execs the command, so the pid is the server's own.
             self._process = subprocess.Popen(
-                pinned(SERVER_CORE, command),
+                pinned(self.core, command),
                 cwd=REPO,
                 env={**os.environ, **self.env},
                 stdin=subprocess.DEVNULL,

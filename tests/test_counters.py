@@ -101,6 +101,45 @@ def test_concurrent_takes_never_hand_out_more_than_the_burst(
     _run(make, test)
 
 
+def test_take_each_stops_at_the_first_bucket_without_a_token(
+    make: Callable[[], Counters],
+) -> None:
+    first, second, third = unique("test:each"), unique("test:each"), unique("test:each")
+    buckets = [(first, 1.0, 3.0), (second, 2.0, 1.0), (third, 1.0, 5.0)]
+
+    async def test(counters: Counters) -> None:
+        assert await counters.take_each(buckets, NOW) == (-1, 0.0)
+        # The second is empty: refused there, the third left as it was.
+        index, wait = await counters.take_each(buckets, NOW)
+        assert (index, wait) == (1, pytest.approx(0.5))
+        assert [await counters.take(third, NOW, 1.0, 5.0) for _ in range(4)] == [0.0] * 4
+        assert await counters.take(third, NOW, 1.0, 5.0) > 0  # 5 in all: 1 by take_each
+        # The first gave two tokens (one per call), as `take` would have: one left.
+        assert await counters.take(first, NOW, 1.0, 3.0) == 0.0
+        index, wait = await counters.take_each(buckets, NOW)
+        assert (index, wait) == (0, pytest.approx(1.0))
+        later = NOW + timedelta(seconds=1)  # the second refilled: a token each again
+        assert await counters.take_each(buckets[:2], later) == (-1, 0.0)
+        assert await counters.take_each([], later) == (-1, 0.0)
+
+    _run(make, test)
+
+
+def test_concurrent_take_each_never_hand_out_more_than_any_burst(
+    make: Callable[[], Counters],
+) -> None:
+    wide, narrow = unique("test:each"), unique("test:each")
+    buckets = [(wide, 1.0, 8.0), (narrow, 1.0, 3.0)]
+
+    async def test(counters: Counters) -> None:
+        results = await asyncio.gather(*(counters.take_each(buckets, NOW) for _ in range(12)))
+        indexes = sorted(index for index, _ in results)
+        # 3 through both; the wide one's other 5 tokens went to refusals by the narrow one.
+        assert indexes == [-1] * 3 + [0] * 4 + [1] * 5
+
+    _run(make, test)
+
+
 def test_a_score_halves_every_half_life(make: Callable[[], Counters]) -> None:
     key = unique("test:score")
     half = timedelta(minutes=10)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from causerie.actions.shield import SCORE_FLOOD, SCORE_LIMITED, note_limited
@@ -99,19 +99,30 @@ def _key(rt: Runtime, kind: str, who: str) -> str:
     return f"{kind}:{derive(rt.settings.secret_key, 'limit:' + kind, who)[:32]}"
 
 
+def _bucket(rt: Runtime, limit: Limit, who: str) -> tuple[str, float, float]:
+    rate = limit.rate(rt.settings)
+    return _key(rt, limit.name, who), rate, max(1.0, math.floor(rate * limit.burst_seconds))
+
+
 async def take(rt: Runtime, limit: Limit, who: str, ip: str | None = None) -> None:
     """One token of `limit` for `who` (a session id, an address, a network, a website id);
     `RateLimited` when there is none. `ip`: the client's, whose network is told of a refusal.
     While the counters cannot be reached (Redis is restarting), nothing is refused: the chatbox
     goes on working, unlimited for that while."""
-    rate = limit.rate(rt.settings)
-    burst = max(1.0, math.floor(rate * limit.burst_seconds))
+    await take_each(rt, ((limit, who),), ip)
+
+
+async def take_each(rt: Runtime, limits: Sequence[tuple[Limit, str]], ip: str | None) -> None:
+    """`take` for each (limit, who) in turn, in one call to the counters (one round trip with
+    Redis): the first one without a token refuses, and those after it are not counted."""
+    buckets = [_bucket(rt, limit, who) for limit, who in limits]
     try:
-        wait = await rt.counters.take(_key(rt, limit.name, who), rt.clock.now(), rate, burst)
+        index, wait = await rt.counters.take_each(buckets, rt.clock.now())
     except Unavailable as exc:
         log.warning("rate limits not counted while the counters are unreachable: %s", exc)
         return
-    if wait > 0:
+    if index >= 0:
+        limit = limits[index][0]
         seconds = max(1, math.ceil(wait))
         if ip is not None:
             await note_limited(rt, ip, limit.sign)
@@ -127,17 +138,18 @@ async def check_send_rate(rt: Runtime, who: str) -> None:
 async def check_new_session_rate(rt: Runtime, ip: str, website_id: str | None = None) -> None:
     """New chatbox sessions: per address, per network (`CAUSERIE_NEW_SESSION_RATE`) and per
     website. A flood of page loads without a cookie stops here, a busy office's visitors do not."""
-    await take(rt, SESSIONS_BY_ADDRESS, ip, ip)
-    await take(rt, SESSIONS_BY_NETWORK, network_of(ip), ip)
+    limits = [(SESSIONS_BY_ADDRESS, ip), (SESSIONS_BY_NETWORK, network_of(ip))]
     if website_id is not None:
-        await take(rt, SESSIONS_BY_WEBSITE, website_id, ip)
+        limits.append((SESSIONS_BY_WEBSITE, website_id))
+    await take_each(rt, limits, ip)
 
 
 async def check_visitor_message_rate(rt: Runtime, session_id: str, ip: str | None) -> None:
     """A visitor's message, over HTTP or a socket: per session and per network."""
-    await take(rt, MESSAGES_BY_SESSION, session_id, ip)
+    limits = [(MESSAGES_BY_SESSION, session_id)]
     if ip:
-        await take(rt, MESSAGES_BY_NETWORK, network_of(ip), ip)
+        limits.append((MESSAGES_BY_NETWORK, network_of(ip)))
+    await take_each(rt, limits, ip)
 
 
 async def check_profile_rate(rt: Runtime, session_id: str, ip: str | None) -> None:
@@ -147,9 +159,10 @@ async def check_profile_rate(rt: Runtime, session_id: str, ip: str | None) -> No
 async def check_upload_rate(rt: Runtime, session_id: str, ip: str | None) -> None:
     """A visitor's upload (the files feature calls it before storing one): per session and per
     network. The upload is counted in the network's aggregates by `shield.count_upload`."""
-    await take(rt, UPLOADS_BY_SESSION, session_id, ip)
+    limits = [(UPLOADS_BY_SESSION, session_id)]
     if ip:
-        await take(rt, UPLOADS_BY_NETWORK, network_of(ip), ip)
+        limits.append((UPLOADS_BY_NETWORK, network_of(ip)))
+    await take_each(rt, limits, ip)
 
 
 async def check_login_rate(rt: Runtime, ip: str) -> None:

@@ -210,11 +210,12 @@ def _blocked_network(seconds: int) -> Forbidden:
     )
 
 
-async def check_network(rt: Runtime, ip: str) -> None:
+async def check_network(rt: Runtime, ip: str) -> float:
     """Refuse a visitor's request while their network is blocked by the automatic defence; this
-    node then holds the block, refusing the network's next requests at the door (`held_block`)."""
+    node then holds the block, refusing the network's next requests at the door (`held_block`).
+    Else the network's bot score (0 for the server's own host)."""
     if _exempt(ip):
-        return
+        return 0.0
     score = await _score(rt, ip, 0)
     if score >= rt.settings.shield_block_score:
         score = await _score(rt, ip, SCORE_WHILE_BLOCKED)
@@ -222,6 +223,7 @@ async def check_network(rt: Runtime, ip: str) -> None:
         _hold(rt, network_key(rt.settings.secret_key, ip), score, now)
         count(rt, ip, "blocked", now=now)
         raise _blocked_network(_block_seconds(rt, score))
+    return score
 
 
 # -- the blocks held by this node ----------------------------------------------------------------
@@ -289,7 +291,7 @@ async def check_new_session(
         raise blocked("this request looks automated")
     if _exempt(ip):
         return
-    await check_network(rt, ip)
+    score = await check_network(rt, ip)
     settings, now = rt.settings, rt.clock.now()
     network = network_key(settings.secret_key, ip)
     if proof is not None:
@@ -301,8 +303,7 @@ async def check_new_session(
             await _take_challenge_token(rt, network)
             return
         count(rt, ip, "flagged")
-        await _score(rt, ip, SCORE_BAD_PROOF)
-    score = await _score(rt, ip, 0)
+        score = await _score(rt, ip, SCORE_BAD_PROOF)
     over = not await _take_challenge_token(rt, network)
     if over or score >= SUSPECT * settings.shield_block_score or proof is not None:
         count(rt, ip, "challenged")

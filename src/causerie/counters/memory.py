@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from causerie.domain.windows import window_of
@@ -53,6 +54,15 @@ class MemoryCounters:
                 k: (t, s) for k, (t, s) in self._buckets.items() if (stamp - s) * rate + t < burst
             }
         return wait
+
+    async def take_each(
+        self, buckets: Sequence[tuple[str, float, float]], now: datetime
+    ) -> tuple[int, float]:
+        for index, (key, rate, burst) in enumerate(buckets):
+            wait = await self.take(key, now, rate, burst)
+            if wait > 0:
+                return index, wait
+        return -1, 0.0
 
     async def score(self, key: str, now: datetime, add: float, half_life: timedelta) -> float:
         stamp = now.timestamp()

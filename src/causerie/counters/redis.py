@@ -8,6 +8,7 @@ login refuses to guess and answers 503 rather than let attempts through uncounte
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from causerie.broker import BrokerUnavailable
@@ -21,19 +22,40 @@ if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[
 return 0
 """
 
-# A token bucket refilled from the caller's clock (ARGV: rate, burst, now, ttl); the seconds to
-# wait, or 0 when a token was taken.
-_TAKE = """
-local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local v = redis.call('HMGET', KEYS[1], 't', 's')
-local tokens, stamp = tonumber(v[1]) or burst, tonumber(v[2]) or now
-if now > stamp then tokens = math.min(burst, tokens + (now - stamp) * rate); stamp = now end
-local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
-redis.call('HSET', KEYS[1], 't', tostring(tokens), 's', tostring(stamp))
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
-return tostring(wait)
+# A token bucket refilled from the caller's clock: the seconds to wait, or 0 when a token was taken.
+_BUCKET = """
+local function take(key, rate, burst, now, ttl)
+  rate, burst, now = tonumber(rate), tonumber(burst), tonumber(now)
+  local v = redis.call('HMGET', key, 't', 's')
+  local tokens, stamp = tonumber(v[1]) or burst, tonumber(v[2]) or now
+  if now > stamp then tokens = math.min(burst, tokens + (now - stamp) * rate); stamp = now end
+  local wait = 0
+  if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+  redis.call('HSET', key, 't', tostring(tokens), 's', tostring(stamp))
+  redis.call('EXPIRE', key, tonumber(ttl))
+  return wait
+end
 """
+# One bucket (ARGV: rate, burst, now, ttl).
+_TAKE = (
+    _BUCKET
+    + """
+return tostring(take(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]))
+"""
+)
+# Each bucket of KEYS in turn until one has no token (ARGV: now, then rate, burst, ttl per key):
+# {its index from 0, the wait}, or {-1, 0}.
+_TAKE_EACH = (
+    _BUCKET
+    + """
+for i = 1, #KEYS do
+  local at = 3 * i - 1
+  local wait = take(KEYS[i], ARGV[at], ARGV[at + 1], ARGV[1], ARGV[at + 2])
+  if wait > 0 then return {tostring(i - 1), tostring(wait)} end
+end
+return {'-1', '0'}
+"""
+)
 # A score halving every ARGV[3] seconds (ARGV: add, now, half-life, ttl); the score now.
 _SCORE = """
 local add, now, half = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -53,6 +75,11 @@ return tostring(value)
 class RedisCounters:
     def __init__(self, url: str) -> None:
         self._redis = open_client(url, TIMEOUT)
+        # Sent by their digest (EVALSHA), not in full with every call.
+        self._release = self._redis.register_script(_RELEASE)
+        self._take = self._redis.register_script(_TAKE)
+        self._take_each = self._redis.register_script(_TAKE_EACH)
+        self._score = self._redis.register_script(_SCORE)
 
     def _key(self, key: str, now: datetime, window: timedelta) -> str:
         return f"{KEY_PREFIX}count:{key}:{window_of(now, window)}"
@@ -77,7 +104,7 @@ class RedisCounters:
 
     async def release(self, key: str, now: datetime, window: timedelta) -> None:
         try:
-            await self._redis.eval(_RELEASE, 1, self._key(key, now, window))
+            await self._release(keys=[self._key(key, now, window)])
         except REDIS_DOWN as exc:
             raise BrokerUnavailable(f"Redis: {exc}") from exc
 
@@ -90,23 +117,39 @@ class RedisCounters:
             raise BrokerUnavailable(f"Redis: {exc}") from exc
 
     async def take(self, key: str, now: datetime, rate: float, burst: float) -> float:
-        ttl = math.ceil(burst / rate) + 60  # a full bucket is as good as none
-        args = (repr(rate), repr(burst), repr(now.timestamp()), ttl)
+        args = (repr(rate), repr(burst), repr(now.timestamp()), _ttl(rate, burst))
         try:
-            wait = await self._redis.eval(_TAKE, 1, f"{KEY_PREFIX}bucket:{key}", *args)
+            wait = await self._take(keys=[f"{KEY_PREFIX}bucket:{key}"], args=args)
         except REDIS_DOWN as exc:
             raise BrokerUnavailable(f"Redis: {exc}") from exc
         return float(wait)
+
+    async def take_each(
+        self, buckets: Sequence[tuple[str, float, float]], now: datetime
+    ) -> tuple[int, float]:
+        keys = [f"{KEY_PREFIX}bucket:{key}" for key, _, _ in buckets]
+        args: list[str | int] = [repr(now.timestamp())]
+        for _, rate, burst in buckets:
+            args += (repr(rate), repr(burst), _ttl(rate, burst))
+        try:
+            index, wait = await self._take_each(keys=keys, args=args)
+        except REDIS_DOWN as exc:
+            raise BrokerUnavailable(f"Redis: {exc}") from exc
+        return int(index), float(wait)
 
     async def score(self, key: str, now: datetime, add: float, half_life: timedelta) -> float:
         half = half_life.total_seconds()
         ttl = math.ceil(half * 10)  # by then a score has lost 99.9 % of itself
         args = (repr(add), repr(now.timestamp()), repr(half), ttl)
         try:
-            value = await self._redis.eval(_SCORE, 1, f"{KEY_PREFIX}score:{key}", *args)
+            value = await self._score(keys=[f"{KEY_PREFIX}score:{key}"], args=args)
         except REDIS_DOWN as exc:
             raise BrokerUnavailable(f"Redis: {exc}") from exc
         return float(value)
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+def _ttl(rate: float, burst: float) -> int:
+    return math.ceil(burst / rate) + 60  # a full bucket is as good as none

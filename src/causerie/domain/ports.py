@@ -6,7 +6,14 @@ are dropped if it rolls back: that is where events are published (docs/architect
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Sequence,
+)
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -245,6 +252,14 @@ class Counters(Protocol):
     async def take(self, key: str, now: datetime, rate: float, burst: float) -> float:
         """A token bucket: take one token from `key`'s bucket, which refills at `rate` a second up
         to `burst`. Returns 0 when taken, else the seconds until a token is there (none taken)."""
+        ...
+
+    async def take_each(
+        self, buckets: Sequence[tuple[str, float, float]], now: datetime
+    ) -> tuple[int, float]:
+        """`take` from each `(key, rate, burst)` in order until one has no token: (its index, the
+        seconds until it has one), nothing taken from it or the buckets after it; (-1, 0.0) when
+        every one gave its token. Where the counters are shared, one round trip for them all."""
         ...
 
     async def score(self, key: str, now: datetime, add: float, half_life: timedelta) -> float:

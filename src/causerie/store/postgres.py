@@ -5,7 +5,6 @@ Imported only when `CAUSERIE_DATABASE_URL` names PostgreSQL (store/database.py, 
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -33,6 +32,12 @@ def postgres_engine(url: str, pool_size: int = POSTGRES_POOL_SIZE) -> AsyncEngin
 class PostgresStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # Reads run each statement on its own (autocommit): under READ COMMITTED a statement sees
+        # what was committed when it began, inside a transaction or not, so a transaction around
+        # reads only added a BEGIN and a ROLLBACK, two round trips through SQLAlchemy and asyncpg,
+        # to every chatbox load and message (docs/performance.md, branch `shield4`). The same
+        # pool: the option is set on the connection as it is checked out, with no statement.
+        self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.search_indexes = SearchIndexKeeper(engine)
 
     @asynccontextmanager
@@ -57,13 +62,16 @@ class PostgresStore:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SqlTx]:
-        async with self.engine.connect() as conn:
+        async with self._reads.connect() as conn:
             yield SqlTx(Repositories(Db(conn.execute, "postgresql")))
 
-    def long_read(self) -> contextlib.AbstractAsyncContextManager[SqlTx]:
-        """`Store.long_read`: a pooled connection, as `read()`; asyncpg never holds the loop
-        while PostgreSQL works."""
-        return self.read()
+    @asynccontextmanager
+    async def long_read(self) -> AsyncIterator[SqlTx]:
+        """`Store.long_read`: a pooled connection; asyncpg never holds the loop while PostgreSQL
+        works. In a transaction, unlike `read()`: a search sets `SET LOCAL` options for its
+        statements, which hold only inside one."""
+        async with self.engine.connect() as conn:
+            yield SqlTx(Repositories(Db(conn.execute, "postgresql")))
 
     async def after_purge(self) -> None:
         # Deleted rows leave the table files at VACUUM (autovacuum's schedule); the keys of their
