@@ -15,6 +15,7 @@ from causerie.domain.ports import TransactionRaced
 from causerie.store.database import driver_url
 from causerie.store.db import Db
 from causerie.store.failures import clash, is_lost_race, is_unique_clash, raced
+from causerie.store.pending import Pending
 from causerie.store.search_indexes import SearchIndexKeeper
 from causerie.store.tx import Repositories, SqlTx
 
@@ -43,8 +44,11 @@ class PostgresStore:
                     # Acknowledged when committed in memory; flushed by the WAL writer shortly
                     # after.
                     await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-                tx = SqlTx(Repositories(Db(conn.execute, "postgresql")))
+                db = Db(conn.execute, "postgresql")
+                db.pending = Pending()
+                tx = SqlTx(Repositories(db))
                 yield tx
+                await db.flush_pending()
         except TransactionRaced:
             raise
         except Exception as exc:

@@ -165,11 +165,15 @@ class SqlTx:
         """`Tx.savepoint`. Parts run one after another on the transaction's connection, so one
         name serves them all (a savepoint of the same name nested in one is also valid SQL)."""
         mark = len(self._on_commit)
+        pending = self.db.pending
+        held = pending.mark() if pending is not None else None
         await self.db.control("SAVEPOINT causerie_part")
         try:
             yield
         except BaseException as exc:
             del self._on_commit[mark:]
+            if pending is not None and held is not None:
+                pending.rollback_to(held)
             if is_lost_race(exc):
                 # Undoing the part alone would keep the locks the batch's earlier parts took,
                 # which the other transaction may be waiting for: the whole batch goes.

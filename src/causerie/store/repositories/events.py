@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -46,6 +47,13 @@ class SqlEvents(SqlRepository):
             ],
         )
         return seqs
+
+    async def append_later(self, new: list[NewEvent]) -> Callable[[], list[int]]:
+        pending = self._db.pending
+        if pending is None:  # not in a transaction that holds writes back: now
+            seqs = await self.append(new)
+            return lambda: seqs
+        return pending.add_events(new)
 
     async def _bump_streams(
         self, steps: dict[str, int], owners: dict[str, str | None]

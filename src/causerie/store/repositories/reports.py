@@ -193,8 +193,10 @@ class SqlReports(SqlRepository):
         at = {"hour": row.hour, "day": utc_day(row.hour)}
         if any(row.counts.values()):
             counts = {f"n_{name}": row.counts.get(name, 0) for name in COUNTS}
-            await self._db.write(hour_counts, {**key, "hour": at["hour"], **counts})
-            await self._db.write(day_counts, {**key, "day": at["day"], **counts})
+            # Held back and merged with the transaction's other counts of the same hour (day).
+            sums = tuple(counts)
+            await self._db.add_later(hour_counts, {**key, "hour": at["hour"], **counts}, sums)
+            await self._db.add_later(day_counts, {**key, "day": at["day"], **counts}, sums)
         for metric, hist in row.durations.items():
             for bucket, n in hist.items():
                 if n:
