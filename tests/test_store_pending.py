@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from causerie.actions.batches import Batcher
@@ -23,7 +24,7 @@ from causerie.actions.sessions import do_open_session
 from causerie.domain.errors import Invalid
 from causerie.domain.events import EventType, NewEvent, Stream
 from causerie.domain.models import PageView
-from causerie.domain.ports import Tx
+from causerie.domain.ports import TransactionLost, Tx
 from causerie.domain.webhooks import Webhook
 from causerie.store.database import SqliteStore
 from tests.conftest import ORIGIN, Harness, Site
@@ -72,33 +73,51 @@ def _send_all(harness: Harness, site: Site, sessions: list[str], tag: str) -> li
 
 @contextmanager
 def _statements(harness: Harness) -> Iterator[Counter[str]]:
-    """Every statement the store runs meanwhile, by its first words. On SQLite, as the database
-    itself traces them (a multi-row insert of N rows is N executions there); on PostgreSQL, each
-    round trip SQLAlchemy makes (a multi-row insert is one)."""
+    """Every statement the store runs meanwhile, by its first words (several sent as one query
+    are counted each). On SQLite, as the database itself traces them (a multi-row insert of N
+    rows is N executions there); on PostgreSQL, each query sent (a multi-row insert is one)."""
     seen: Counter[str] = Counter()
 
-    def name(sql: str) -> str:
-        return " ".join(re.sub(r"\(.*", "", " ".join(sql.split())).split()[:3])
+    def count(sql: str) -> None:
+        for one in sql.split(";"):
+            if one.strip():
+                seen.update([" ".join(re.sub(r"\(.*", "", " ".join(one.split())).split()[:3])])
 
     store = harness.rt.store
     if isinstance(store, SqliteStore):
         raw = store._raw  # the writer's connection: SQLite's trace is per connection
-        raw.set_trace_callback(lambda sql: seen.update([name(sql)]))
+        raw.set_trace_callback(count)
         try:
             yield seen
         finally:
             raw.set_trace_callback(None)
         return
     engine = store.engine.sync_engine  # type: ignore[attr-defined]
+    logged: list[Any] = []
 
-    def count(*args: Any) -> None:
-        seen.update([name(args[2])])
+    def executed(*args: Any) -> None:  # what SQLAlchemy sends
+        count(args[2])
 
-    event.listen(engine, "before_cursor_execute", count)
+    def log(query: Any) -> None:
+        # What the store sends asyncpg itself (store/postgres.py, `PostgresDb`): its statements
+        # of transaction control. (asyncpg's log also has part of SQLAlchemy's.)
+        if query.query.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            count(query.query)
+
+    def checkout(dbapi_connection: Any, *_: Any) -> None:
+        driver = dbapi_connection.driver_connection
+        driver.add_query_logger(log)
+        logged.append(driver)
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "before_cursor_execute", executed)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine, "before_cursor_execute", executed)
+        event.remove(engine, "checkout", checkout)
+        for driver in logged:
+            driver.remove_query_logger(log)
 
 
 def test_a_batch_of_sends_runs_a_constant_number_of_statements_besides_its_messages(
@@ -113,12 +132,13 @@ def test_a_batch_of_sends_runs_a_constant_number_of_statements_besides_its_messa
         sent = _send_all(harness, site, sessions, "next")
     assert all(isinstance(s, Sent) and s.created for s in sent), sent
     assert batcher.batches - before == 1
-    # Each message: its savepoint and release, its session's read, its row, its conversation's
-    # touch. Once for the batch: its streams moved forward, its event rows inserted, its report
-    # hour and day and its networks' day counted, its website's webhooks read.
+    # Each message: its savepoint (with the release of the one before: one query on
+    # PostgreSQL), its session's read, its row, its conversation's touch. Once for the batch:
+    # its streams moved forward, its event rows inserted, its report hour and day and its
+    # networks' day counted, its website's webhooks read.
     per_message = {
         "SAVEPOINT causerie_part": SENDERS,
-        "RELEASE SAVEPOINT causerie_part": SENDERS,
+        "RELEASE SAVEPOINT causerie_part": SENDERS - 1,  # the last one's is the commit's
         "INSERT INTO messages": SENDERS,
         "UPDATE conversations SET": SENDERS,
     }
@@ -139,6 +159,9 @@ def test_a_batch_of_sends_runs_a_constant_number_of_statements_besides_its_messa
     # two event rows each, besides the above).
     besides_events = sum(seen.values()) - seen["INSERT INTO events"]
     assert besides_events <= 6 * SENDERS + 12, seen
+    if not sqlite:  # round trips: a release goes with the next savepoint
+        trips = sum(seen.values()) - seen["RELEASE SAVEPOINT causerie_part"]
+        assert trips <= 4 * SENDERS + 12, seen
     # Everything held back was written: every message counted, each once.
     counted = harness.scalar(
         "SELECT sum(messages_visitor) FROM report_days WHERE dimension = 'website'"
@@ -289,3 +312,40 @@ def test_rows_kept_for_a_transaction_are_read_again_after_a_write_of_their_table
         return seen
 
     assert harness.run(run()) == [[], ["wh_kept"], [], ["wh_kept"]]
+
+
+def test_a_savepoint_released_late_still_rolls_back_only_its_successor(
+    harness: Harness, site: Site
+) -> None:
+    """An outermost savepoint's release waits for the next one (store/tx.py): a later part that
+    fails, after a nested savepoint of its own and a statement the database refused, is undone
+    whole, and the earlier part is kept."""
+    rt = harness.rt
+
+    def hook(name: str) -> Webhook:
+        return Webhook(
+            id=f"wh_{name}",
+            website_id=site.website_id,
+            url=f"https://hooks.example/{name}",
+            events=("message.created",),
+            secret="s" * 32,
+            created_at=rt.clock.now(),
+        )
+
+    async def run() -> list[str]:
+        async with rt.store.transaction() as tx:
+            async with tx.savepoint():
+                await tx.webhooks.insert(hook("a"))
+            with pytest.raises(Exception) as refused:
+                async with tx.savepoint():
+                    await tx.webhooks.insert(hook("b"))
+                    async with tx.savepoint():
+                        await tx.webhooks.insert(hook("c"))
+                    await tx.webhooks.insert(hook("a"))  # the same id again: refused
+            assert not isinstance(refused.value, TransactionLost), refused.value
+            async with tx.savepoint():
+                await tx.webhooks.insert(hook("d"))
+        async with rt.store.read() as tx:
+            return [w.id for w in await tx.webhooks.list_for_website(site.website_id)]
+
+    assert sorted(harness.run(run())) == ["wh_a", "wh_d"]

@@ -293,6 +293,12 @@ class Db:
         """A statement of transaction control (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`)."""
         await self._run(text(sql), None)
 
+    async def control_many(self, sqls: list[str]) -> None:
+        """Statements of transaction control, in order (in one round trip where the driver
+        can: `PostgresDb`)."""
+        for sql in sqls:
+            await self.control(sql)
+
 
 class SqliteDb(Db):
     """`Db` on SQLite: prepared statements run on the driver's connection (`raw`), under the
