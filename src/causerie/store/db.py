@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql import ClauseElement, visitors
 
+from causerie.domain.events import NewEvent
 from causerie.store.pending import Pending
 from causerie.store.types import JsonType, UTCDateTime
 
@@ -219,6 +220,14 @@ class Db:
         """Run the held-back writes now (the store calls it before committing)."""
         if self.pending is not None and self.pending.waiting:
             await self.pending.flush(self._bump_streams, self._insert_events, self.write_many)
+
+    async def append_events(self, new: list[NewEvent]) -> list[int]:
+        """Append events now, after those held back (which go first: they were added first);
+        their seqs. Outside a transaction that holds writes back, on their own."""
+        pending = self.pending or Pending()
+        seqs = pending.add_events(new)
+        await pending.flush(self._bump_streams, self._insert_events, self.write_many)
+        return seqs()
 
     async def _bump_streams(
         self, steps: dict[str, int], owners: dict[str, str | None]
