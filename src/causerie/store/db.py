@@ -286,17 +286,21 @@ class Db:
         await self._run(prepared.stmt, params)
 
     async def add_later(
-        self, prepared: Prepared, params: dict[str, Any], sums: tuple[str, ...]
+        self,
+        prepared: Prepared,
+        key: tuple[Any, ...],
+        params: dict[str, Any],
+        sums: tuple[str, ...],
     ) -> None:
-        """An additive upsert (it adds `params[s]` to its row for each `s` in `sums`): held back
-        and merged with the transaction's others of the same row (`Pending.add`), or run now
-        outside a transaction that holds writes back."""
+        """An additive upsert (it adds `params[s]` to its row for each `s` in `sums`; `key`: the
+        row's, from its other parameters): held back and merged with the transaction's others of
+        the same row (`Pending.add`), or run now outside a transaction that holds writes back."""
         tables = prepared.tables()
         if self.pending is None or tables is None or len(tables) != 1:
             await self.write(prepared, params)
             return
         (table,) = tables
-        self.pending.add(prepared, params, sums, table)
+        self.pending.add(prepared, key, params, sums, table)
 
     async def control(self, sql: str) -> None:
         """A statement of transaction control (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`)."""

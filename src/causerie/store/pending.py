@@ -99,11 +99,16 @@ class Pending:
         return seqs
 
     def add(
-        self, statement: Any, params: dict[str, Any], sums: tuple[str, ...], table: str
+        self,
+        statement: Any,
+        key: tuple[Any, ...],
+        params: dict[str, Any],
+        sums: tuple[str, ...],
+        table: str,
     ) -> None:
         """An upsert that adds `params[s]` for each `s` in `sums` to its row: the entries of one
-        statement whose other parameters are equal are run as one, their `sums` summed."""
-        key = tuple(value for name, value in params.items() if name not in sums)
+        statement with the same `key` (its row's, from the other parameters) are run as one,
+        their `sums` summed."""
         self._entries.append(_Add(statement, params, sums, key))
         self.tables.add(table)
 

@@ -195,8 +195,13 @@ class SqlReports(SqlRepository):
             counts = {f"n_{name}": row.counts.get(name, 0) for name in COUNTS}
             # Held back and merged with the transaction's other counts of the same hour (day).
             sums = tuple(counts)
-            await self._db.add_later(hour_counts, {**key, "hour": at["hour"], **counts}, sums)
-            await self._db.add_later(day_counts, {**key, "day": at["day"], **counts}, sums)
+            of = (website_id, row.dimension, row.key)
+            await self._db.add_later(
+                hour_counts, (*of, at["hour"]), {**key, "hour": at["hour"], **counts}, sums
+            )
+            await self._db.add_later(
+                day_counts, (*of, at["day"]), {**key, "day": at["day"], **counts}, sums
+            )
         for metric, hist in row.durations.items():
             for bucket, n in hist.items():
                 if n:

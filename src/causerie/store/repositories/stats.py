@@ -18,6 +18,7 @@ class SqlStats(SqlRepository):
         # Held back and merged with the transaction's other counts of the network's day.
         await self._db.add_later(
             statements.upserts(self._db.dialect).count_network,
+            (network, day),
             {
                 "n_network": network,
                 "n_day": day,
