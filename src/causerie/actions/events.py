@@ -109,6 +109,30 @@ class Emitter:
 
     async def flush(self, tx: Tx) -> list[int]:
         """Append the events collected so far; their seqs, in the order they were added."""
+        events, payloads, texts = await self._take(tx)
+        if not events:
+            return []
+        seqs = await tx.events.append(events)
+        tx.on_commit(self._rt.hub.publisher_of(_frames(events, seqs, payloads, texts)))
+        return seqs
+
+    async def flush_later(self, tx: Tx) -> None:
+        """`flush`, the events appended with the transaction's other held-back writes just
+        before it commits (`Events.append_later`): where many transactions' worth of events
+        share one, as a batch of messages does (actions/batches.py)."""
+        events, payloads, texts = await self._take(tx)
+        if not events:
+            return
+        seqs = await tx.events.append_later(events)
+        publish = self._rt.hub.publisher_of
+
+        def publish_all() -> None:
+            publish(_frames(events, seqs(), payloads, texts))()
+
+        tx.on_commit(publish_all)
+
+    async def _take(self, tx: Tx) -> tuple[list[NewEvent], list[dict[str, Any]], list[str | None]]:
+        """The events collected so far (the collection starts again), their webhooks queued."""
         events, payloads, texts = self._events, self._payloads, self._texts
         occurrences = self._webhooks
         self._events, self._payloads, self._texts, self._webhooks = [], [], [], []
@@ -125,19 +149,24 @@ class Emitter:
             if event.type in WEBHOOK_TYPES and event.stream.startswith(website_prefix)
         ] + occurrences
         await do_queue_webhooks(self._rt, tx, occurrences)
-        if not events:
-            return []
-        seqs = await tx.events.append(events)
-        encoded: dict[int, str] = {}  # by payload object: each encoded once
-        frames = []
-        for event, seq, payload, text in zip(events, seqs, payloads, texts, strict=True):
+        return events, payloads, texts
+
+
+def _frames(
+    events: list[NewEvent],
+    seqs: list[int],
+    payloads: list[dict[str, Any]],
+    texts: list[str | None],
+) -> list[tuple[str, str]]:
+    encoded: dict[int, str] = {}  # by payload object: each encoded once
+    frames = []
+    for event, seq, payload, text in zip(events, seqs, payloads, texts, strict=True):
+        if text is None:
+            text = encoded.get(id(payload))
             if text is None:
-                text = encoded.get(id(payload))
-                if text is None:
-                    text = encoded[id(payload)] = encode(payload)
-            frames.append((event.stream, frame_text(event.type, seq, text)))
-        tx.on_commit(self._rt.hub.publisher_of(frames))
-        return seqs
+                text = encoded[id(payload)] = encode(payload)
+        frames.append((event.stream, frame_text(event.type, seq, text)))
+    return frames
 
 
 async def do_emit(

@@ -317,7 +317,8 @@ async def do_store_message(
             session_id=session.id,
             text=payload_text,
         )
-    await emitter.flush(tx)
+    # Appended with the batch's other messages' events, just before it commits.
+    await emitter.flush_later(tx)
     if author is Author.VISITOR:
         await do_notify_agents(rt, tx, updated or conversation, message, started=started)
     await do_schedule_message_mail(rt, tx, session, conversation, message, started)

@@ -37,6 +37,7 @@ from sqlalchemy.pool import StaticPool
 from causerie.private_files import make_private_database
 from causerie.store.db import Params, SqliteDb
 from causerie.store.failures import clash, is_unique_clash
+from causerie.store.pending import Pending
 from causerie.store.sqlite_readers import SQLITE_READERS, SqliteReaders
 from causerie.store.tx import Repositories, SqlTx
 from causerie.thread_priority import lower_this_thread
@@ -196,17 +197,22 @@ class SqliteStore:
                 held = True
             group = self._group or self._open_group(durable)
             tx = SqlTx(self._repositories)
+            db = self._repositories.db
             # The member's savepoint, on the driver: SQLAlchemy's begin_nested() costs ten times
             # more, and transactions take turns, so one name serves them all.
             self._raw.execute("SAVEPOINT causerie_member")
+            db.pending = Pending()
             try:
                 yield tx
+                await db.flush_pending()
             except BaseException as exc:
+                db.pending = None
                 self._raw.execute("ROLLBACK TO causerie_member")
                 self._raw.execute("RELEASE causerie_member")
                 if is_unique_clash(exc):
                     raise clash() from exc
                 raise
+            db.pending = None
             self._raw.execute("RELEASE causerie_member")
         finally:
             if held:

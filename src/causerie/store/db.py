@@ -19,9 +19,23 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import JSON, Executable, Result, Row, text
+from sqlalchemy import (
+    JSON,
+    Delete,
+    Executable,
+    Insert,
+    Result,
+    Row,
+    Table,
+    TextClause,
+    Update,
+    text,
+)
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.sql import ClauseElement, visitors
 
+from causerie.domain.events import NewEvent
+from causerie.store.pending import Pending
 from causerie.store.types import JsonType, UTCDateTime
 
 T = TypeVar("T")
@@ -112,14 +126,36 @@ class _ForDriver:
         return values
 
 
+def _tables_of(stmt: Any) -> frozenset[str] | None:
+    """The tables `stmt` names; None when it may reach others (a DELETE's cascades, raw SQL)."""
+    if isinstance(stmt, Delete) or not isinstance(stmt, ClauseElement):
+        return None
+    if isinstance(stmt, TextClause):
+        return None
+    return frozenset(e.name for e in visitors.iterate(stmt) if isinstance(e, Table))
+
+
+def _reads_only(stmt: Any) -> bool:
+    return not isinstance(stmt, (Insert, Update, Delete, TextClause))
+
+
 class Prepared:
     """A statement built once, with bind parameters; compiled once per database."""
 
-    __slots__ = ("_driver", "stmt")
+    __slots__ = ("_driver", "_tables", "reads_only", "stmt")
 
     def __init__(self, stmt: Any) -> None:
         self.stmt = stmt
         self._driver: _ForDriver | None = None
+        self._tables: frozenset[str] | bool | None = False  # False: not computed yet
+        self.reads_only = _reads_only(stmt)
+
+    def tables(self) -> frozenset[str] | None:
+        """The tables the statement names (None: any table), computed once."""
+        if self._tables is False:
+            self._tables = _tables_of(self.stmt)
+        assert self._tables is not True
+        return self._tables
 
     def for_driver(self) -> _ForDriver:
         if self._driver is None:
@@ -138,21 +174,90 @@ class Query(Prepared, Generic[T]):
 
 
 class Db:
-    """The statements of one transaction, through SQLAlchemy (`execute`: sync or async)."""
+    """The statements of one transaction, through SQLAlchemy (`execute`: sync or async).
 
-    __slots__ = ("_run", "dialect")
+    `pending`: the transaction's held-back writes (store/pending.py), set by the store for the
+    time of a transaction; flushed before any statement that names one of their tables (or whose
+    tables are not known: a statement built per call, a DELETE), so that none misses them."""
+
+    __slots__ = ("_run", "dialect", "pending")
 
     def __init__(self, execute: Execute, dialect: str) -> None:
         self._run = execute
         self.dialect = dialect
+        self.pending: Pending | None = None
+
+    async def _before(self, stmt: Prepared | None) -> None:
+        pending = self.pending
+        if pending is None:
+            return
+        if pending.reads and (stmt is None or not stmt.reads_only):
+            tables = None if stmt is None else stmt.tables()
+            if tables is None or not tables.isdisjoint(pending.read_tables):
+                pending.forget_reads()
+        if not pending.waiting:
+            return
+        tables = None if stmt is None else stmt.tables()
+        if tables is None or not tables.isdisjoint(pending.tables):
+            await self.flush_pending()
+
+    async def fetch_all_kept(self, query: Query[T], params: dict[str, Any]) -> list[T]:
+        """`fetch_all`, its rows kept for the rest of the transaction: read again only after a
+        statement that may write the query's tables (or a rolled back savepoint). For what a
+        batch reads once per part and never writes (a website's webhooks)."""
+        pending = self.pending
+        tables = query.tables()
+        if pending is None or tables is None:
+            return await self.fetch_all(query, params)
+        key = (id(query), *sorted(params.items()))
+        kept = pending.reads.get(key)
+        if kept is None:
+            kept = pending.reads[key] = await self.fetch_all(query, params)
+            pending.read_tables |= tables
+        return list(kept)
+
+    async def flush_pending(self) -> None:
+        """Run the held-back writes now (the store calls it before committing)."""
+        if self.pending is not None and self.pending.waiting:
+            await self.pending.flush(self._bump_streams, self._insert_events, self.write_many)
+
+    async def append_events(self, new: list[NewEvent]) -> list[int]:
+        """Append events now, after those held back (which go first: they were added first);
+        their seqs. Outside a transaction that holds writes back, on their own."""
+        pending = self.pending or Pending()
+        seqs = pending.add_events(new)
+        await pending.flush(self._bump_streams, self._insert_events, self.write_many)
+        return seqs()
+
+    async def _bump_streams(
+        self, steps: dict[str, int], owners: dict[str, str | None]
+    ) -> dict[str, int]:
+        from causerie.store import statements  # it imports this module
+
+        # Streams in a fixed order, so that two transactions never wait on each other's rows.
+        params: dict[str, Any] = {}
+        for i, stream in enumerate(sorted(steps)):
+            params.update(
+                {f"stream{i}": stream, f"step{i}": steps[stream], f"session{i}": owners[stream]}
+            )
+        bump = statements.upserts(self.dialect).bump_streams(len(steps))
+        return dict(await self.fetch_all(bump, params))
+
+    async def _insert_events(self, rows: list[dict[str, Any]]) -> None:
+        from causerie.store import statements
+
+        await self.write_many(statements.INSERT_EVENT, rows)
 
     async def execute(self, stmt: Executable, params: Params = None) -> Result[Any]:
+        await self._before(None)
         return await self._run(stmt, params)
 
     async def one(self, stmt: Executable, params: dict[str, Any] | None = None) -> Row[Any] | None:
+        await self._before(None)
         return (await self._run(stmt, params)).first()
 
     async def count(self, stmt: Executable, params: dict[str, Any] | None = None) -> int:
+        await self._before(None)
         row = (await self._run(stmt, params)).first()
         return int(row[0]) if row else 0
 
@@ -161,24 +266,51 @@ class Db:
         return dialect_insert(self.dialect)(table)
 
     async def fetch_one(self, query: Query[T], params: dict[str, Any]) -> T | None:
+        await self._before(query)
         row = (await self._run(query.stmt, params)).first()
         return None if row is None else query.decode(row)
 
     async def fetch_all(self, query: Query[T], params: dict[str, Any]) -> list[T]:
+        await self._before(query)
         decode = query.decode
         return [decode(row) for row in await self._run(query.stmt, params)]
 
     async def write(self, prepared: Prepared, params: dict[str, Any]) -> int:
         """Run a statement that returns no rows; how many rows it changed."""
+        await self._before(prepared)
         result = await self._run(prepared.stmt, params)
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def write_many(self, prepared: Prepared, params: list[dict[str, Any]]) -> None:
+        await self._before(prepared)
         await self._run(prepared.stmt, params)
+
+    async def add_later(
+        self,
+        prepared: Prepared,
+        key: tuple[Any, ...],
+        params: dict[str, Any],
+        sums: tuple[str, ...],
+    ) -> None:
+        """An additive upsert (it adds `params[s]` to its row for each `s` in `sums`; `key`: the
+        row's, from its other parameters): held back and merged with the transaction's others of
+        the same row (`Pending.add`), or run now outside a transaction that holds writes back."""
+        tables = prepared.tables()
+        if self.pending is None or tables is None or len(tables) != 1:
+            await self.write(prepared, params)
+            return
+        (table,) = tables
+        self.pending.add(prepared, key, params, sums, table)
 
     async def control(self, sql: str) -> None:
         """A statement of transaction control (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`)."""
         await self._run(text(sql), None)
+
+    async def control_many(self, sqls: list[str]) -> None:
+        """Statements of transaction control, in order (in one round trip where the driver
+        can: `PostgresDb`)."""
+        for sql in sqls:
+            await self.control(sql)
 
 
 class SqliteDb(Db):
@@ -192,22 +324,26 @@ class SqliteDb(Db):
         self._raw = raw
 
     async def fetch_one(self, query: Query[T], params: dict[str, Any]) -> T | None:
+        await self._before(query)
         driver = query.for_driver()
         # Every row read: a statement ends (and a RETURNING one is done) only then.
         rows = self._raw.execute(driver.sql, driver.args(params)).fetchall()
         return query.decode(driver.row(rows[0])) if rows else None
 
     async def fetch_all(self, query: Query[T], params: dict[str, Any]) -> list[T]:
+        await self._before(query)
         driver = query.for_driver()
         rows = self._raw.execute(driver.sql, driver.args(params)).fetchall()
         decode, row = query.decode, driver.row
         return [decode(row(values)) for values in rows]
 
     async def write(self, prepared: Prepared, params: dict[str, Any]) -> int:
+        await self._before(prepared)
         driver = prepared.for_driver()
         return self._raw.execute(driver.sql, driver.args(params)).rowcount
 
     async def write_many(self, prepared: Prepared, params: list[dict[str, Any]]) -> None:
+        await self._before(prepared)
         driver = prepared.for_driver()
         self._raw.executemany(driver.sql, [driver.args(p) for p in params])
 

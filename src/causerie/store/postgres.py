@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from causerie.domain.ports import TransactionRaced
+from causerie.domain.ports import TransactionLost, TransactionRaced
 from causerie.store.database import driver_url
 from causerie.store.db import Db
 from causerie.store.failures import clash, is_lost_race, is_unique_clash, raced
+from causerie.store.pending import Pending
 from causerie.store.search_indexes import SearchIndexKeeper
 from causerie.store.tx import Repositories, SqlTx
 
@@ -27,6 +30,35 @@ POSTGRES_POOL_SIZE = 20
 
 def postgres_engine(url: str, pool_size: int = POSTGRES_POOL_SIZE) -> AsyncEngine:
     return create_async_engine(driver_url(url), pool_size=pool_size, max_overflow=0)
+
+
+class PostgresDb(Db):
+    """`Db` on PostgreSQL: statements of transaction control go to asyncpg itself once the
+    transaction has begun (SQLAlchemy's asyncpg adapter begins it at its first statement), as
+    one simple query: no statement prepared, no result wrapped, several in one round trip."""
+
+    __slots__ = ("_conn", "_driver")
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        super().__init__(conn.execute, "postgresql")
+        self._conn = conn
+        self._driver: Any = None
+
+    async def control(self, sql: str) -> None:
+        await self.control_many([sql])
+
+    async def control_many(self, sqls: list[str]) -> None:
+        if self._driver is None:
+            # The first one through SQLAlchemy: its asyncpg adapter begins the transaction.
+            await self._run(text(sqls[0]), None)
+            self._driver = (await self._conn.get_raw_connection()).driver_connection
+            sqls = sqls[1:]
+            if not sqls:
+                return
+        try:
+            await self._driver.execute("; ".join(sqls))
+        except Exception as exc:  # asyncpg's own errors: not SQLAlchemy's, which callers know
+            raise TransactionLost(f"the transaction was lost: {exc!r}") from exc
 
 
 class PostgresStore:
@@ -48,8 +80,11 @@ class PostgresStore:
                     # Acknowledged when committed in memory; flushed by the WAL writer shortly
                     # after.
                     await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-                tx = SqlTx(Repositories(Db(conn.execute, "postgresql")))
+                db = PostgresDb(conn)
+                db.pending = Pending()
+                tx = SqlTx(Repositories(db))
                 yield tx
+                await db.flush_pending()
         except TransactionRaced:
             raise
         except Exception as exc:

@@ -59,6 +59,8 @@ from causerie.store.repositories.teams import SqlTeams
 from causerie.store.repositories.webhooks import SqlWebhooks
 from causerie.store.repositories.websites import SqlWebsites
 
+_SAVEPOINT = "SAVEPOINT causerie_part"
+
 
 class Repositories:
     """Every area's repository over one `Db`. Built once per connection where the connection
@@ -125,7 +127,7 @@ class Repositories:
 class SqlTx:
     """One transaction: the repositories of its connection, and what runs after its commit."""
 
-    __slots__ = ("_on_commit", *Repositories.__slots__)
+    __slots__ = ("_depth", "_on_commit", "_unreleased", *Repositories.__slots__)
 
     def __init__(self, repositories: Repositories) -> None:
         r = repositories
@@ -156,6 +158,8 @@ class SqlTx:
         self.ratings: Ratings = r.ratings
         self.reports: Reports = r.reports
         self._on_commit: list[Callable[[], None]] = []
+        self._depth = 0  # savepoints open
+        self._unreleased = False  # an outermost savepoint done, its RELEASE still to send
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         self._on_commit.append(callback)
@@ -163,26 +167,46 @@ class SqlTx:
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """`Tx.savepoint`. Parts run one after another on the transaction's connection, so one
-        name serves them all (a savepoint of the same name nested in one is also valid SQL)."""
+        name serves them all (a savepoint of the same name nested in one is also valid SQL).
+
+        An outermost savepoint that succeeds is released by the next one's first statement
+        (`RELEASE ...; SAVEPOINT ...`, one round trip on PostgreSQL), or by the commit: a batch's
+        part costs one statement of transaction control, not two. Until then the statements in
+        between run inside it, which changes nothing: it is never rolled back."""
         mark = len(self._on_commit)
-        await self.db.control("SAVEPOINT causerie_part")
+        pending = self.db.pending
+        held = pending.mark() if pending is not None else None
+        if self._unreleased:
+            self._unreleased = False
+            await self.db.control_many(["RELEASE SAVEPOINT causerie_part", _SAVEPOINT])
+        else:
+            await self.db.control(_SAVEPOINT)
+        self._depth += 1
         try:
             yield
         except BaseException as exc:
+            self._depth -= 1
             del self._on_commit[mark:]
+            if pending is not None and held is not None:
+                pending.rollback_to(held)
             if is_lost_race(exc):
                 # Undoing the part alone would keep the locks the batch's earlier parts took,
                 # which the other transaction may be waiting for: the whole batch goes.
                 raise raced(exc) from exc
             try:
-                await self.db.control("ROLLBACK TO SAVEPOINT causerie_part")
-                await self.db.control("RELEASE SAVEPOINT causerie_part")
+                await self.db.control_many(
+                    ["ROLLBACK TO SAVEPOINT causerie_part", "RELEASE SAVEPOINT causerie_part"]
+                )
             except Exception as lost:
                 raise TransactionLost(f"the transaction was lost: {exc!r}") from lost
             if is_unique_clash(exc):
                 raise clash() from exc  # as a transaction of its own would say
             raise
-        await self.db.control("RELEASE SAVEPOINT causerie_part")
+        self._depth -= 1
+        if self._depth:  # nested: a rollback of the one around it must find that one's name
+            await self.db.control("RELEASE SAVEPOINT causerie_part")
+        else:
+            self._unreleased = True
 
     def committed(self) -> None:
         callbacks, self._on_commit = self._on_commit, []

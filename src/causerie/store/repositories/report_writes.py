@@ -172,8 +172,15 @@ class ReportWrites(SqlRepository):
         at = {"hour": row.hour, "day": utc_day(row.hour)}
         if any(row.counts.values()):
             counts = {f"n_{name}": row.counts.get(name, 0) for name in COUNTS}
-            await self._db.write(hour_counts, {**key, "hour": at["hour"], **counts})
-            await self._db.write(day_counts, {**key, "day": at["day"], **counts})
+            # Held back and merged with the transaction's other counts of the same hour (day).
+            sums = tuple(counts)
+            of = (website_id, row.dimension, row.key)
+            await self._db.add_later(
+                hour_counts, (*of, at["hour"]), {**key, "hour": at["hour"], **counts}, sums
+            )
+            await self._db.add_later(
+                day_counts, (*of, at["day"]), {**key, "day": at["day"], **counts}, sums
+            )
             started = row.counts.get("conversations_started", 0)
             if started and row.dimension is Dimension.WEBSITE:
                 hour = row.hour.hour

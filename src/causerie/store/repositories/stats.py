@@ -15,8 +15,10 @@ class SqlStats(SqlRepository):
     __slots__ = ()
 
     async def count_network(self, network: str, day: date, *, sessions: int, messages: int) -> None:
-        await self._db.write(
+        # Held back and merged with the transaction's other counts of the network's day.
+        await self._db.add_later(
             statements.upserts(self._db.dialect).count_network,
+            (network, day),
             {
                 "n_network": network,
                 "n_day": day,
@@ -25,6 +27,7 @@ class SqlStats(SqlRepository):
                 "n_more_sessions": sessions,
                 "n_more_messages": messages,
             },
+            ("n_sessions", "n_messages", "n_more_sessions", "n_more_messages"),
         )
 
     async def daily_counts(self, website_id: str, since: datetime) -> list[tuple[str, str, int]]:

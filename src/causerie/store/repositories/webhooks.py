@@ -110,7 +110,8 @@ class SqlWebhooks(SqlRepository):
         return None if row is None else _webhook(row)
 
     async def list_for_website(self, website_id: str) -> list[Webhook]:
-        return await self._db.fetch_all(WEBHOOKS_OF_WEBSITE, {"website": website_id})
+        # Read once per transaction: a batch of messages asks for every one of them.
+        return await self._db.fetch_all_kept(WEBHOOKS_OF_WEBSITE, {"website": website_id})
 
     async def save(self, webhook: Webhook) -> None:
         await self._db.execute(

@@ -1,0 +1,351 @@
+"""Writes a transaction holds back until just before its commit (store/pending.py), on both
+databases: a batch of messages runs a constant number of statements besides its messages' own,
+and nothing held back is missed by the transaction's other statements or kept from a rolled back
+part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from causerie.actions.batches import Batcher
+from causerie.actions.events import do_emit, get_replay
+from causerie.actions.messages import Sent, do_send_session_message
+from causerie.actions.sessions import do_open_session
+from causerie.domain.errors import Invalid
+from causerie.domain.events import EventType, NewEvent, Stream
+from causerie.domain.models import PageView
+from causerie.domain.ports import TransactionLost, Tx
+from causerie.domain.webhooks import Webhook
+from causerie.store.database import SqliteStore
+from tests.conftest import ORIGIN, Harness, Site
+
+SENDERS = 20
+
+
+def _sessions(harness: Harness, site: Site, count: int) -> list[str]:
+    ids = []
+    for n in range(count):
+        opened = harness.run(
+            do_open_session(
+                harness.rt,
+                website_id=site.website_id,
+                token=None,
+                page=PageView(url="https://shop.example/", title="Shop"),
+                ip=f"203.0.113.{n + 1}",
+                origin=ORIGIN,
+            )
+        )
+        assert opened.session is not None
+        ids.append(opened.session.id)
+    return ids
+
+
+def _send_all(harness: Harness, site: Site, sessions: list[str], tag: str) -> list[Any]:
+    async def sends() -> list[Any]:
+        return list(
+            await asyncio.gather(
+                *(
+                    do_send_session_message(
+                        harness.rt,
+                        s,
+                        client_id=f"{tag}{n}",
+                        body=f"{tag} {n}",
+                        website_id=site.website_id,
+                    )
+                    for n, s in enumerate(sessions)
+                ),
+                return_exceptions=True,
+            )
+        )
+
+    return harness.run(sends())
+
+
+@contextmanager
+def _statements(harness: Harness) -> Iterator[Counter[str]]:
+    """Every statement the store runs meanwhile, by its first words (several sent as one query
+    are counted each). On SQLite, as the database itself traces them (a multi-row insert of N
+    rows is N executions there); on PostgreSQL, each query sent (a multi-row insert is one)."""
+    seen: Counter[str] = Counter()
+
+    def count(sql: str) -> None:
+        for one in sql.split(";"):
+            if one.strip():
+                seen.update([" ".join(re.sub(r"\(.*", "", " ".join(one.split())).split()[:3])])
+
+    store = harness.rt.store
+    if isinstance(store, SqliteStore):
+        raw = store._raw  # the writer's connection: SQLite's trace is per connection
+        raw.set_trace_callback(count)
+        try:
+            yield seen
+        finally:
+            raw.set_trace_callback(None)
+        return
+    engine = store.engine.sync_engine  # type: ignore[attr-defined]
+    logged: list[Any] = []
+
+    def executed(*args: Any) -> None:  # what SQLAlchemy sends
+        count(args[2])
+
+    def log(query: Any) -> None:
+        # What the store sends asyncpg itself (store/postgres.py, `PostgresDb`): its statements
+        # of transaction control. (asyncpg's log also has part of SQLAlchemy's.)
+        if query.query.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            count(query.query)
+
+    def checkout(dbapi_connection: Any, *_: Any) -> None:
+        driver = dbapi_connection.driver_connection
+        driver.add_query_logger(log)
+        logged.append(driver)
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "before_cursor_execute", executed)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", executed)
+        event.remove(engine, "checkout", checkout)
+        for driver in logged:
+            driver.remove_query_logger(log)
+
+
+def test_a_batch_of_sends_runs_a_constant_number_of_statements_besides_its_messages(
+    harness: Harness, site: Site
+) -> None:
+    sessions = _sessions(harness, site, SENDERS)
+    _send_all(harness, site, sessions, "first")  # conversations started, sessions permanent
+    batcher = harness.rt.batches
+    assert isinstance(batcher, Batcher)
+    before = batcher.batches
+    with _statements(harness) as seen:
+        sent = _send_all(harness, site, sessions, "next")
+    assert all(isinstance(s, Sent) and s.created for s in sent), sent
+    assert batcher.batches - before == 1
+    # Each message: its savepoint (with the release of the one before: one query on
+    # PostgreSQL), its session's read, its row, its conversation's touch. Once for the batch:
+    # its streams moved forward, its event rows inserted, its report hour and day and its
+    # networks' day counted, its website's webhooks read.
+    per_message = {
+        "SAVEPOINT causerie_part": SENDERS,
+        "RELEASE SAVEPOINT causerie_part": SENDERS - 1,  # the last one's is the commit's
+        "INSERT INTO messages": SENDERS,
+        "UPDATE conversations SET": SENDERS,
+    }
+    for statement, times in per_message.items():
+        assert seen[statement] == times, (statement, seen)
+    sqlite = isinstance(harness.rt.store, SqliteStore)
+    # A multi-row statement: one round trip, traced by SQLite once per row.
+    assert seen["INSERT INTO events"] == (2 * SENDERS if sqlite else 1), seen
+    for once in (
+        "INSERT INTO streams",
+        "INSERT INTO report_hours",
+        "INSERT INTO report_days",
+        "INSERT INTO network_stats",
+    ):
+        assert seen[once] == 1, (once, seen)
+    assert sum(n for s, n in seen.items() if s.startswith("SELECT webhooks")) == 1, seen
+    # Before: 12 per message (a stream bump, two counts, a network's count, a webhooks read and
+    # two event rows each, besides the above).
+    besides_events = sum(seen.values()) - seen["INSERT INTO events"]
+    assert besides_events <= 6 * SENDERS + 12, seen
+    if not sqlite:  # round trips: a release goes with the next savepoint
+        trips = sum(seen.values()) - seen["RELEASE SAVEPOINT causerie_part"]
+        assert trips <= 4 * SENDERS + 12, seen
+    # Everything held back was written: every message counted, each once.
+    counted = harness.scalar(
+        "SELECT sum(messages_visitor) FROM report_days WHERE dimension = 'website'"
+    )
+    assert counted == 2 * SENDERS
+    assert harness.scalar("SELECT sum(messages) FROM network_stats") == 2 * SENDERS
+    frames = harness.run(_frames(harness, Stream.of_website(site.website_id)))
+    assert [seq for seq, _ in frames] == list(range(1, len(frames) + 1))
+    assert sum('"body":"next ' in text for _, text in frames) == SENDERS
+
+
+async def _frames(harness: Harness, stream: Stream) -> list[tuple[int, str]]:
+    replay = await get_replay(harness.rt, stream, 0)
+    return replay.frames
+
+
+def test_a_part_that_fails_after_earlier_parts_writes_were_flushed_keeps_them(
+    harness: Harness, site: Site
+) -> None:
+    """A statement of a later part flushes the earlier parts' held-back events inside its
+    savepoint; when that part is rolled back, they are written again, not lost."""
+    first, second = _sessions(harness, site, 2)
+    _send_all(harness, site, [first, second], "earlier")  # their conversations started
+    rt = harness.rt
+    website = Stream.of_website(site.website_id)
+
+    async def emits_then_fails(tx: Tx) -> None:
+        # An event appended at once: the website stream's held-back events go first.
+        await do_emit(rt, tx, website, EventType.SESSION_UPDATED, "x", {}, session_id=None)
+        raise Invalid("refused after its event", "refused")
+
+    async def sends() -> list[Any]:
+        return list(
+            await asyncio.gather(
+                do_send_session_message(
+                    rt, first, client_id="a", body="one", website_id=site.website_id
+                ),
+                rt.batches.run(rt.store, site.website_id, emits_then_fails),
+                do_send_session_message(
+                    rt, second, client_id="b", body="two", website_id=site.website_id
+                ),
+                return_exceptions=True,
+            )
+        )
+
+    batcher = rt.batches
+    assert isinstance(batcher, Batcher)
+    before = batcher.batches
+    one, refused, two = harness.run(sends())
+    assert batcher.batches - before == 1
+    assert isinstance(one, Sent) and isinstance(two, Sent)
+    assert isinstance(refused, Invalid)
+    frames = harness.run(_frames(harness, website))
+    assert [seq for seq, _ in frames] == list(range(1, len(frames) + 1))
+    created = [text for _, text in frames if "message.created" in text][-2:]
+    assert ['"body":"one"' in created[0], '"body":"two"' in created[1]] == [True, True]
+    assert not any('"object_id":"x"' in text or '"id":"x"' in text for _, text in frames)
+    for session_id, body in ((first, "one"), (second, "two")):
+        mine = harness.run(_frames(harness, Stream.of_session(session_id)))
+        assert [seq for seq, _ in mine] == list(range(1, len(mine) + 1))
+        assert any(f'"body":"{body}"' in text for _, text in mine)
+
+
+def test_held_back_events_are_seen_by_the_transactions_own_reads_in_order(
+    harness: Harness, site: Site
+) -> None:
+    rt = harness.rt
+    now = rt.clock.now()
+    stream = Stream.of_website(site.website_id).key
+
+    def new(object_id: str) -> NewEvent:
+        return NewEvent(stream, EventType.SESSION_UPDATED, object_id, None, now, None, {})
+
+    async def run() -> tuple[list[int], list[int], list[str], int]:
+        async with rt.store.transaction() as tx:
+            later = await tx.events.append_later([new("a"), new("b")])
+            # An append at once comes after what was held back, as it was called after it.
+            now_seqs = await tx.events.append([new("c")])
+            listed = [e.object_id for e in await tx.events.list_after(stream, 0, 10)]
+            more = await tx.events.append_later([new("d")])
+            last = await tx.events.last_seq(stream)
+        return later() + more(), now_seqs, listed, last
+
+    held, immediate, listed, last = harness.run(run())
+    start = held[0]
+    assert held == [start, start + 1, start + 3]
+    assert immediate == [start + 2]
+    assert listed[-3:] == ["a", "b", "c"]
+    assert last == start + 3
+    frames = harness.run(_frames(harness, Stream.of_website(site.website_id)))
+    assert [seq for seq, _ in frames] == list(range(1, len(frames) + 1))
+
+
+def test_counts_held_back_are_merged_and_a_rolled_back_part_takes_its_own_away(
+    harness: Harness, site: Site
+) -> None:
+    rt = harness.rt
+    day = rt.clock.now().date()
+
+    async def run() -> None:
+        async with rt.store.transaction() as tx:
+            for _ in range(3):
+                await tx.stats.count_network("net-a", day, sessions=1, messages=2)
+            try:
+                async with tx.savepoint():
+                    await tx.stats.count_network("net-a", day, sessions=0, messages=100)
+                    await tx.stats.count_network("net-b", day, sessions=0, messages=100)
+                    raise Invalid("undone", "undone")
+            except Invalid:
+                pass
+            await tx.stats.count_network("net-b", day, sessions=0, messages=1)
+
+    harness.run(run())
+    rows = harness.rows("SELECT network, sessions, messages FROM network_stats ORDER BY network")
+    assert [tuple(r) for r in rows if r[0].startswith("net-")] == [
+        ("net-a", 3, 6),
+        ("net-b", 0, 1),
+    ]
+
+
+def test_rows_kept_for_a_transaction_are_read_again_after_a_write_of_their_table(
+    harness: Harness, site: Site
+) -> None:
+    rt = harness.rt
+    hook = Webhook(
+        id="wh_kept",
+        website_id=site.website_id,
+        url="https://hooks.example/in",
+        events=("message.created",),
+        secret="s" * 32,
+        created_at=rt.clock.now() - timedelta(minutes=1),
+    )
+
+    async def run() -> list[list[str]]:
+        seen = []
+        async with rt.store.transaction() as tx:
+            seen.append([w.id for w in await tx.webhooks.list_for_website(site.website_id)])
+            await tx.webhooks.insert(hook)
+            seen.append([w.id for w in await tx.webhooks.list_for_website(site.website_id)])
+            try:
+                async with tx.savepoint():
+                    await tx.webhooks.delete(hook.id)
+                    seen.append([w.id for w in await tx.webhooks.list_for_website(site.website_id)])
+                    raise Invalid("undone", "undone")
+            except Invalid:
+                pass
+            seen.append([w.id for w in await tx.webhooks.list_for_website(site.website_id)])
+        return seen
+
+    assert harness.run(run()) == [[], ["wh_kept"], [], ["wh_kept"]]
+
+
+def test_a_savepoint_released_late_still_rolls_back_only_its_successor(
+    harness: Harness, site: Site
+) -> None:
+    """An outermost savepoint's release waits for the next one (store/tx.py): a later part that
+    fails, after a nested savepoint of its own and a statement the database refused, is undone
+    whole, and the earlier part is kept."""
+    rt = harness.rt
+
+    def hook(name: str) -> Webhook:
+        return Webhook(
+            id=f"wh_{name}",
+            website_id=site.website_id,
+            url=f"https://hooks.example/{name}",
+            events=("message.created",),
+            secret="s" * 32,
+            created_at=rt.clock.now(),
+        )
+
+    async def run() -> list[str]:
+        async with rt.store.transaction() as tx:
+            async with tx.savepoint():
+                await tx.webhooks.insert(hook("a"))
+            with pytest.raises(Exception) as refused:
+                async with tx.savepoint():
+                    await tx.webhooks.insert(hook("b"))
+                    async with tx.savepoint():
+                        await tx.webhooks.insert(hook("c"))
+                    await tx.webhooks.insert(hook("a"))  # the same id again: refused
+            assert not isinstance(refused.value, TransactionLost), refused.value
+            async with tx.savepoint():
+                await tx.webhooks.insert(hook("d"))
+        async with rt.store.read() as tx:
+            return [w.id for w in await tx.webhooks.list_for_website(site.website_id)]
+
+    assert sorted(harness.run(run())) == ["wh_a", "wh_d"]
