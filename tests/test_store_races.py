@@ -1,8 +1,8 @@
 """Two writers at once on PostgreSQL, where transactions run side by side (SQLite's writers take
-turns): a label deleted while a conversation is being given it, and a conversation written to
-while auto-resolve looks for idle ones. Each race is made to happen, not hoped for: the second
-transaction is started while the first holds its rows, and the test waits until PostgreSQL says
-it is waiting on a lock."""
+turns): a label deleted while a conversation is being given it, a conversation written to while
+auto-resolve looks for idle ones, and a visitor writing while an agent resolves. Each race is made
+to happen, not hoped for: the second transaction is started while the first holds its rows, and
+the test waits until PostgreSQL says it is waiting on a lock."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ import pytest
 from sqlalchemy import text
 
 from causerie.actions.labels import do_delete_label, do_set_labels
+from causerie.actions.messages import do_send_session_message
+from causerie.actions.sessions import do_open_session
 from causerie.domain.errors import NotFound
 from causerie.domain.labels import Label
-from causerie.domain.models import Actor, SessionState, Website
+from causerie.domain.models import Actor, ConversationState, PageView, SessionState, Website
 from causerie.domain.ports import Tx
 from causerie.tokens import new_id
-from tests.conftest import Harness, Site
+from tests.conftest import ORIGIN, Harness, Site
 from tests.test_repositories import T0, _conversation, _in_tx, _message, _session
 
 
@@ -134,3 +136,40 @@ def test_auto_resolve_leaves_alone_a_conversation_a_message_is_being_written_to(
         return [c.id for c in idle] + ["|"] + [c.id for c in idle_now]
 
     assert harness.run(race()) == [quiet.id, answered.id, "|", quiet.id]
+
+
+def test_a_visitor_message_reopens_a_conversation_resolved_while_it_was_being_stored(
+    harness: Harness, site: Site
+) -> None:
+    async def open_and_write() -> tuple[str, str]:
+        opened = await do_open_session(
+            harness.rt,
+            website_id=site.website_id,
+            token=None,
+            page=PageView(url=f"{ORIGIN}/"),
+            ip="198.51.100.7",
+            origin=ORIGIN,
+        )
+        sent = await do_send_session_message(
+            harness.rt, opened.session.id, client_id=new_id(), body="hello"
+        )
+        return opened.session.id, sent.message.conversation_id
+
+    session_id, conversation_id = harness.run(open_and_write())
+
+    # An agent resolves it; the visitor's next message, read while it was open, waits for that
+    # commit to touch the row, then finds it resolved and opens it again.
+    async def resolve_first(tx: Tx) -> None:
+        await tx.conversations.set_state(conversation_id, ConversationState.RESOLVED, T0)
+
+    (sent,) = harness.run(
+        _behind(
+            harness,
+            resolve_first,
+            do_send_session_message(harness.rt, session_id, client_id=new_id(), body="wait!"),
+        )
+    )  # type: ignore[misc]
+    assert not isinstance(sent, BaseException), sent
+    assert harness.scalar("SELECT state FROM conversations WHERE id = :c", c=conversation_id) == (
+        "open"
+    )

@@ -259,11 +259,20 @@ async def do_store_message(
     other_side = (
         (Author.OPERATOR if author is Author.VISITOR else Author.VISITOR) if visible else None
     )
-    reopen = author is Author.VISITOR and conversation.state is ConversationState.RESOLVED
-    # A started or reopened conversation is announced as it is now: the update says so.
-    updated = await tx.conversations.touch(
-        conversation.id, now, reopen=reopen, unread_for=other_side, returning=started or reopen
+    visitor = author is Author.VISITOR
+    reopen = visitor and conversation.state is ConversationState.RESOLVED
+    # A started or reopened conversation is announced as it is now: the update says so. A
+    # visitor's message reads the row back to see whether it was resolved since it was read
+    # (PostgreSQL: an agent or auto-resolve committed in between; the update waited for them).
+    touched = await tx.conversations.touch(
+        conversation.id, now, reopen=reopen, unread_for=other_side, returning=started or visitor
     )
+    if visitor and touched is not None and touched.state is ConversationState.RESOLVED:
+        reopen = True
+        touched = await tx.conversations.touch(
+            conversation.id, now, reopen=True, unread_for=None, returning=True
+        )
+    updated = touched if started or reopen else None
     if started and author is Author.VISITOR and updated is not None:
         updated = await do_route_new(rt, tx, updated)  # into the website's first team, if any
     await note_message(tx, conversation, message)
