@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import pty
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -130,6 +132,26 @@ def database_files(url: str) -> bytes:
         return b""
     path = sqlite_path(url)
     return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+# -- commands run in this process --------------------------------------------------------------
+
+
+def test_commands_run_in_process_leave_nothing_behind(tmp_path: Path) -> None:
+    """What a process would drop when it ends: the environment, the working directory, logging's
+    handlers, threads (the store's, the broker's), the console and its width. A run at 60 columns
+    before one at 250: were the console kept, the second table would wrap the long name."""
+    before = (dict(os.environ), Path.cwd(), logging.root.handlers[:], threading.active_count())
+    long_name = "n" * NAME_MAX
+    narrow = Cli(tmp_path, None, COLUMNS="60", CAUSERIE_PUBLIC_URL="https://narrow.example")
+    added = narrow.ok("website", "add", long_name, "--origin", ORIGIN)
+    assert "https://narrow.example/widget.js" in added
+    assert long_name not in narrow.ok("website", "list")  # wrapped at 60 columns
+
+    wide = Cli(tmp_path, None, CAUSERIE_PUBLIC_URL="https://wide.example")
+    assert "https://wide.example/widget.js" in wide.ok("website", "add", "Shop", "--origin", ORIGIN)
+    assert long_name in wide.ok("website", "list")
+    assert (dict(os.environ), Path.cwd(), logging.root.handlers, threading.active_count()) == before
 
 
 # -- first run, migrations ---------------------------------------------------------------------
