@@ -209,6 +209,21 @@ class Harness:
 
         return self.run(query())
 
+    def reads(self, *queries: tuple[str, dict[str, Any]]) -> list[list[tuple[Any, ...]]]:
+        """The rows of each `(sql, params)`, all read in one transaction: a test that checks many
+        things at once pays one round trip of the loop and one transaction, not one each."""
+        from sqlalchemy import text
+
+        async def query() -> list[list[tuple[Any, ...]]]:
+            async with self.rt.store.transaction() as tx:
+                found = []
+                for sql, params in queries:
+                    result = await tx.db.execute(text(sql).bindparams(**params))  # type: ignore[attr-defined]
+                    found.append([tuple(row) for row in result])
+                return found
+
+        return self.run(query())
+
     def execute(self, sql: str, **params: Any) -> None:
         from sqlalchemy import text
 
