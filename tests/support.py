@@ -106,7 +106,7 @@ def invoke_cli(*args: str, env: Mapping[str, str], cwd: Path) -> Ran:
     finally:
         cli._console.cache_clear()
     stderr = result.stderr
-    if result.exc_info is not None and not isinstance(result.exception, SystemExit):
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
         stderr += "".join(traceback.format_exception(*result.exc_info))
     return Ran(tuple(args), result.exit_code, result.stdout, stderr)
 
