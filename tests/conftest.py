@@ -136,11 +136,24 @@ def postgres_database() -> Iterator[str | None]:
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def _emptying() -> str:
+    """The statements that empty every table, children first, in one transaction.
+
+    DELETE, not TRUNCATE: TRUNCATE gives each table new files, 1.3-2.7 s per test for the 40
+    tables on a loaded machine, against 12-75 ms to delete the few rows a test leaves. Deleted rows
+    count in PostgreSQL's statistics (`n_tup_del`, which the search's index rebuild reads): a test
+    that waits for its own deletions to be counted compares with the count before them."""
+    return "".join(f'DELETE FROM "{t.name}";' for t in reversed(metadata.sorted_tables))
+
+
 async def _truncate(url: str) -> None:
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"), timeout=5)
     try:
-        tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-        await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        sequences = await conn.fetch(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()"
+        )
+        restarts = "".join(f'ALTER SEQUENCE "{row[0]}" RESTART;' for row in sequences)
+        await conn.execute(f"BEGIN; {_emptying()} {restarts} COMMIT")
     finally:
         await conn.close()
 
