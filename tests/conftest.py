@@ -39,41 +39,42 @@ from tests.limits import RELAXED_LIMITS
 
 T = TypeVar("T")
 
-# The modules that take longest, longest first (seconds of a whole run, from `--junitxml` on
-# 2026-12-07: test_cli 152, test_nodes 121, test_api_roles 118, ... test_p1_no_outside_calls 16).
-# They are handed out first (scripts/test passes --no-loadscope-reorder, else pytest-xdist
-# orders modules by their number of tests), so that the two workers end about together instead
-# of one of them running the last long module alone. The others follow in their usual order.
+# The modules that take longest, longest first (seconds of a whole run, from `--junitxml` of
+# `scripts/test` on branch cispeed, 2026-12-07, load 7-9 on 2 cores: test_api_fuzz 170,
+# test_api_roles 154, test_nodes 142, ... test_long_commands 17). They are handed out first
+# (scripts/test passes --no-loadscope-reorder, else pytest-xdist orders modules by their number of
+# tests), so that the two workers end about together instead of one of them running the last
+# long module alone. The others follow in their usual order.
 SLOWEST_FIRST = [
-    "test_cli",
-    "test_nodes",
-    "test_api_roles",
-    "test_realtime",
-    "test_widget",
-    "test_inbox",
     "test_api_fuzz",
-    "test_errors",
-    "test_nodes_access",
-    "test_privacy",
-    "test_hostile_fuzz",
+    "test_api_roles",
+    "test_nodes",
     "test_inbox_api",
+    "test_privacy",
+    "test_realtime",
+    "test_cli",
+    "test_widget",
+    "test_nodes_access",
+    "test_errors",
+    "test_inbox",
     "test_inbox_privacy",
+    "test_hostile_fuzz",
     "test_widget_privacy",
+    "test_reports_layers",
+    "test_widget_assets",
+    "test_demo",
     "test_hostile_input",
-    "test_accounts",
-    "test_lifecycle",
     "test_search",
     "test_serve",
-    "test_reports_layers",
+    "test_p1_no_outside_calls",
+    "test_webhooks",
     "test_migrations",
-    "test_access_ended",
+    "test_accounts",
+    "test_mail",
     "test_api_v1",
+    "test_client_socket",
     "test_session_endpoint",
     "test_long_commands",
-    "test_mail",
-    "test_webhooks",
-    "test_demo",
-    "test_p1_no_outside_calls",
 ]
 
 
