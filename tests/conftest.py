@@ -6,8 +6,11 @@ with a reason when the server is unreachable, except under CI (`CI=true`), where
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import secrets
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
@@ -19,6 +22,7 @@ import httpx
 import pytest
 import uvicorn
 from argon2 import PasswordHasher
+from sqlalchemy import make_url
 
 from causerie.actions.operators import do_add_operator, do_create_api_token
 from causerie.actions.websites import do_create_website
@@ -35,41 +39,42 @@ from tests.limits import RELAXED_LIMITS
 
 T = TypeVar("T")
 
-# The modules that take longest, longest first (seconds of a whole run, from `--junitxml` on
-# 2026-12-07: test_cli 152, test_nodes 121, test_api_roles 118, ... test_p1_no_outside_calls 16).
-# They are handed out first (scripts/test passes --no-loadscope-reorder, else pytest-xdist
-# orders modules by their number of tests), so that the two workers end about together instead
-# of one of them running the last long module alone. The others follow in their usual order.
+# The modules that take longest, longest first (seconds of a whole run, from `--junitxml` of
+# `scripts/test` on branch cispeed, 2026-12-07, load 7-9 on 2 cores: test_api_fuzz 170,
+# test_api_roles 154, test_nodes 142, ... test_long_commands 17). They are handed out first
+# (scripts/test passes --no-loadscope-reorder, else pytest-xdist orders modules by their number of
+# tests), so that the two workers end about together instead of one of them running the last
+# long module alone. The others follow in their usual order.
 SLOWEST_FIRST = [
-    "test_cli",
-    "test_nodes",
-    "test_api_roles",
-    "test_realtime",
-    "test_widget",
-    "test_inbox",
     "test_api_fuzz",
-    "test_errors",
-    "test_nodes_access",
-    "test_privacy",
-    "test_hostile_fuzz",
+    "test_api_roles",
+    "test_nodes",
     "test_inbox_api",
+    "test_privacy",
+    "test_realtime",
+    "test_cli",
+    "test_widget",
+    "test_nodes_access",
+    "test_errors",
+    "test_inbox",
     "test_inbox_privacy",
+    "test_hostile_fuzz",
     "test_widget_privacy",
+    "test_reports_layers",
+    "test_widget_assets",
+    "test_demo",
     "test_hostile_input",
-    "test_accounts",
-    "test_lifecycle",
     "test_search",
     "test_serve",
-    "test_reports_layers",
+    "test_p1_no_outside_calls",
+    "test_webhooks",
     "test_migrations",
-    "test_access_ended",
+    "test_accounts",
+    "test_mail",
     "test_api_v1",
+    "test_client_socket",
     "test_session_endpoint",
     "test_long_commands",
-    "test_mail",
-    "test_webhooks",
-    "test_demo",
-    "test_p1_no_outside_calls",
 ]
 
 
@@ -132,11 +137,24 @@ def postgres_database() -> Iterator[str | None]:
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def _emptying() -> str:
+    """The statements that empty every table, children first, in one transaction.
+
+    DELETE, not TRUNCATE: TRUNCATE gives each table new files, 1.3-2.7 s per test for the 40
+    tables on a loaded machine, against 12-75 ms to delete the few rows a test leaves. Deleted rows
+    count in PostgreSQL's statistics (`n_tup_del`, which the search's index rebuild reads): a test
+    that waits for its own deletions to be counted compares with the count before them."""
+    return "".join(f'DELETE FROM "{t.name}";' for t in reversed(metadata.sorted_tables))
+
+
 async def _truncate(url: str) -> None:
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"), timeout=5)
     try:
-        tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-        await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        sequences = await conn.fetch(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()"
+        )
+        restarts = "".join(f'ALTER SEQUENCE "{row[0]}" RESTART;' for row in sequences)
+        await conn.execute(f"BEGIN; {_emptying()} {restarts} COMMIT")
     finally:
         await conn.close()
 
@@ -181,6 +199,28 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+_sqlite_schema: list[Path] = []  # this process's up-to-date SQLite database, made once
+
+
+def _sqlite_from_template(url: str) -> None:
+    """A SQLite database file that does not exist yet starts as a copy of one `upgrade` brought
+    up to date once per process: running every migration again cost about 0.2 s of CPU per test
+    (tests/test_migrations.py runs them). Anything else is left to `upgrade`."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return
+    path = Path(parsed.database)
+    if path.exists() or parsed.database == ":memory:":
+        return
+    if not _sqlite_schema:
+        folder = Path(tempfile.mkdtemp(prefix="causerie-schema-"))
+        atexit.register(shutil.rmtree, folder, True)
+        asyncio.run(upgrade(f"sqlite:///{folder / 'causerie.db'}"))
+        _sqlite_schema.append(folder / "causerie.db")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_sqlite_schema[0], path)
+
+
 class Harness:
     """A runtime on the test's own event loop, for setting up data and inspecting it."""
 
@@ -188,6 +228,7 @@ class Harness:
         self.loop = asyncio.new_event_loop()
         self.settings = settings
         self.clock = clock
+        _sqlite_from_template(settings.database_url)
         self.run(upgrade(settings.database_url))
         self.rt = build_runtime(settings, clock)
         self.run(start_runtime(self.rt))
@@ -206,6 +247,21 @@ class Harness:
             async with self.rt.store.transaction() as tx:
                 result = await tx.db.execute(text(sql).bindparams(**params))  # type: ignore[attr-defined]
                 return [tuple(row) for row in result]
+
+        return self.run(query())
+
+    def reads(self, *queries: tuple[str, dict[str, Any]]) -> list[list[tuple[Any, ...]]]:
+        """The rows of each `(sql, params)`, all read in one transaction: a test that checks many
+        things at once pays one round trip of the loop and one transaction, not one each."""
+        from sqlalchemy import text
+
+        async def query() -> list[list[tuple[Any, ...]]]:
+            async with self.rt.store.transaction() as tx:
+                found = []
+                for sql, params in queries:
+                    result = await tx.db.execute(text(sql).bindparams(**params))  # type: ignore[attr-defined]
+                    found.append([tuple(row) for row in result])
+                return found
 
         return self.run(query())
 

@@ -29,7 +29,7 @@ from tests.conftest import ORIGIN, PG_ADMIN_URL
 from tests.limits import RELAXED_LIMITS
 from tests.live import Live
 from tests.redis_support import unavailable
-from tests.support import cli_env, free_port, query, run_cli
+from tests.support import cli_env, free_port, invoke_cli, query
 
 NODE_START_TIMEOUT = 30.0
 PAGE = {"url": "https://shop.example/shoes", "title": "Shoes", "referrer": ""}
@@ -180,7 +180,9 @@ class Deployment:
         )
 
     def cli(self, *args: str) -> str:
-        result = run_cli(*args, env=self.env(self.workdir / "cli-data"), cwd=self.workdir)
+        """`causerie *args`, run in the test's process: apart from the nodes, it reaches them
+        through the database and Redis only, as a shell command does."""
+        result = invoke_cli(*args, env=self.env(self.workdir / "cli-data"), cwd=self.workdir)
         assert result.returncode == 0, f"causerie {' '.join(args)}: {result.stderr}"
         return result.stdout
 

@@ -1,5 +1,6 @@
 """Helpers shared by the tests that drive Causerie from outside: the `causerie` command as a real
-subprocess, empty databases, and reading a database without going through Causerie's own store.
+subprocess or in this process, empty databases, and reading a database without going through
+Causerie's own store.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import sqlite3
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import chdir, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +70,45 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a command run in this process left, named as `subprocess.CompletedProcess` names it."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke_cli(*args: str, env: Mapping[str, str], cwd: Path) -> Ran:
+    """`causerie *args` in this process: click's CliRunner on the real command group, with exactly
+    `env` as the environment and `cwd` as the working directory, as `run_cli` would start it, at a
+    fraction of the cost (no interpreter to start, nothing to import; tests/test_cli.py keeps real
+    processes for what only a process shows).
+
+    Standard input is empty and no stream is a terminal. An exception the command lets through
+    is a traceback on standard error and status 1, as Python prints it. The command's cached
+    consoles are dropped before and after, so no stream or width carries over to the next run.
+    """
+    from click.testing import CliRunner
+
+    from causerie import cli
+
+    # CliRunner sets these for the run and restores them after; None removes a variable.
+    environment: dict[str, str | None] = {name: None for name in os.environ if name not in env}
+    environment.update(env)
+    cli._console.cache_clear()
+    try:
+        with chdir(cwd):
+            result = CliRunner().invoke(cli.main, list(args), env=environment, prog_name="causerie")
+    finally:
+        cli._console.cache_clear()
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(*result.exc_info))
+    return Ran(tuple(args), result.exit_code, result.stdout, stderr)
 
 
 def is_sqlite(url: str) -> bool:

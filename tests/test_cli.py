@@ -1,14 +1,22 @@
-"""The `causerie` command, run as a real subprocess on SQLite and PostgreSQL (docs/cli.md)."""
+"""The `causerie` command on SQLite and PostgreSQL (docs/cli.md).
+
+Most commands run in this process (tests/support.py `invoke_cli`: click's runner on the real
+command group, the environment a subprocess would get); real processes are kept for what only a
+process shows: the installed entry point, exit statuses and streams as a shell sees them, standard
+input a terminal or not, and `serve`, which would hold its socket.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import pty
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,9 +44,11 @@ from causerie.web.api_models import WebsiteIn
 from tests.conftest import ORIGIN, Harness
 from tests.support import (
     CLI_TIMEOUT,
+    Ran,
     cli_env,
     empty_database,
     free_port,
+    invoke_cli,
     is_sqlite,
     query,
     run_cli,
@@ -61,14 +71,18 @@ RULES = (
 
 
 class Cli:
-    """`causerie` with this test's data folder and database."""
+    """`causerie` with this test's data folder and database: called, in this process;
+    `process`, as a real subprocess."""
 
     def __init__(self, tmp_path: Path, database_url: str | None, **env: str) -> None:
         self.cwd = tmp_path
         self.data_dir = tmp_path / "data"
         self.env = cli_env(self.data_dir, database_url, **env)
 
-    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def __call__(self, *args: str) -> Ran:
+        return invoke_cli(*args, env=self.env, cwd=self.cwd)
+
+    def process(self, *args: str) -> subprocess.CompletedProcess[str]:
         return run_cli(*args, env=self.env, cwd=self.cwd)
 
     def ok(self, *args: str) -> str:
@@ -118,6 +132,26 @@ def database_files(url: str) -> bytes:
         return b""
     path = sqlite_path(url)
     return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+# -- commands run in this process --------------------------------------------------------------
+
+
+def test_commands_run_in_process_leave_nothing_behind(tmp_path: Path) -> None:
+    """What a process would drop when it ends: the environment, the working directory, logging's
+    handlers, threads (the store's, the broker's), the console and its width. A run at 60 columns
+    before one at 250: were the console kept, the second table would wrap the long name."""
+    before = (dict(os.environ), Path.cwd(), logging.root.handlers[:], threading.active_count())
+    long_name = "n" * NAME_MAX
+    narrow = Cli(tmp_path, None, COLUMNS="60", CAUSERIE_PUBLIC_URL="https://narrow.example")
+    added = narrow.ok("website", "add", long_name, "--origin", ORIGIN)
+    assert "https://narrow.example/widget.js" in added
+    assert long_name not in narrow.ok("website", "list")  # wrapped at 60 columns
+
+    wide = Cli(tmp_path, None, CAUSERIE_PUBLIC_URL="https://wide.example")
+    assert "https://wide.example/widget.js" in wide.ok("website", "add", "Shop", "--origin", ORIGIN)
+    assert long_name in wide.ok("website", "list")
+    assert (dict(os.environ), Path.cwd(), logging.root.handlers, threading.active_count()) == before
 
 
 # -- first run, migrations ---------------------------------------------------------------------
@@ -371,7 +405,7 @@ def test_jobs_retry_of_an_unknown_id_exits_1_with_one_line(cli: Cli, harness: Ha
 
 def test_a_bad_setting_exits_2_naming_the_variable(tmp_path: Path) -> None:
     cli = Cli(tmp_path, None, CAUSERIE_MAX_BODY="lots")
-    result = cli("website", "list")
+    result = cli.process("website", "list")  # status and stream as a shell sees them
     assert result.returncode == 2
     assert "CAUSERIE_MAX_BODY" in result.stderr
     assert "lots" in result.stderr
@@ -413,16 +447,27 @@ def test_unknown_website_for_operator_is_refused(tmp_path: Path) -> None:
     assert query(db, "SELECT count(*) FROM operators") == [(0,)]
 
 
-def test_version(tmp_path: Path) -> None:
-    result = Cli(tmp_path, None)("--version")
-    assert result.returncode == 0
+def test_version_through_the_installed_entry_point(tmp_path: Path) -> None:
+    """The `causerie` program pip installs (pyproject's [project.scripts]), not `python -m`."""
+    program = Path(sys.executable).with_name("causerie")
+    result = subprocess.run(
+        [str(program), "--version"],
+        env=cli_env(tmp_path / "data"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
     assert re.search(r"\d+\.\d+\.\d+", result.stdout)
+    assert Cli(tmp_path, None)("--version").stdout == result.stdout
 
 
 # -- a newcomer's first steps (issue 12) -------------------------------------------------------
 
 
-def _one_line(result: subprocess.CompletedProcess[str]) -> str:
+def _one_line(result: Ran | subprocess.CompletedProcess[str]) -> str:
     """The single line a failed command printed, after checking it printed nothing else."""
     assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
@@ -435,8 +480,11 @@ def _one_line(result: subprocess.CompletedProcess[str]) -> str:
 def test_a_postgresql_server_that_is_down_is_one_line_and_exit_2(tmp_path: Path) -> None:
     url = f"postgresql://ada:hunter2@127.0.0.1:{free_port()}/causerie"
     cli = Cli(tmp_path, url)
-    for command in (("website", "list"), ("migrate",), ("serve", "--port", str(free_port()))):
-        line = _one_line(cli(*command))
+    for line in (
+        _one_line(cli("website", "list")),
+        _one_line(cli("migrate")),
+        _one_line(cli.process("serve", "--port", str(free_port()))),
+    ):
         assert "nothing answers at 127.0.0.1" in line and "CAUSERIE_DATABASE_URL" in line
         assert "hunter2" not in line
 
@@ -461,8 +509,10 @@ def test_a_missing_database_or_role_is_one_line_and_exit_2(
 def test_a_redis_that_does_not_answer_is_one_line_and_exit_2(tmp_path: Path) -> None:
     redis_url = f"redis://:hunter2@127.0.0.1:{free_port()}/0"
     cli = Cli(tmp_path, None, CAUSERIE_REDIS_URL=redis_url)
-    for command in (("operator", "list"), ("serve", "--port", str(free_port()))):
-        line = _one_line(cli(*command))
+    for line in (
+        _one_line(cli("operator", "list")),
+        _one_line(cli.process("serve", "--port", str(free_port()))),
+    ):
         assert "Redis" in line and "does not answer" in line and "CAUSERIE_REDIS_URL" in line
         assert "hunter2" not in line
 
@@ -540,8 +590,9 @@ def test_erasing_a_person_nothing_is_held_about_does_not_prompt(cli: Cli) -> Non
     assert out.strip() == "nothing held about no@one.example: nothing to erase"
     assert "Erase" not in out + err
     # Not on a terminal: the same answer.
-    piped = cli.ok("privacy", "erase", "--email", "no@one.example")
-    assert piped.strip() == "nothing held about no@one.example: nothing to erase"
+    piped = cli.process("privacy", "erase", "--email", "no@one.example")
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.strip() == "nothing held about no@one.example: nothing to erase"
 
 
 def test_operator_list_shows_operators_and_their_roles(cli: Cli, harness: Harness) -> None:
