@@ -1,7 +1,7 @@
 """The servers the benches start:
 `python -m bench.serve {bare,framework,stack,floor,causerie} --port N`.
 
-Both run on uvicorn with the settings of `causerie serve` (src/causerie/cli.py): uvloop,
+Both run on uvicorn with the settings of `causerie serve` (src/causerie/cli/serving.py): uvloop,
 httptools, one worker, Causerie's logging config, no uvicorn access log, no proxy headers, no
 server header. Causerie reads the rest of its settings from CAUSERIE_* variables as usual; the
 bench sets CAUSERIE_ACCESS_LOG=false so that neither server logs a line per request.

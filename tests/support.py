@@ -95,16 +95,17 @@ def invoke_cli(*args: str, env: Mapping[str, str], cwd: Path) -> Ran:
     from click.testing import CliRunner
 
     from causerie import cli
+    from causerie.cli import output
 
     # CliRunner sets these for the run and restores them after; None removes a variable.
     environment: dict[str, str | None] = {name: None for name in os.environ if name not in env}
     environment.update(env)
-    cli._console.cache_clear()
+    output.reset()
     try:
         with chdir(cwd):
             result = CliRunner().invoke(cli.main, list(args), env=environment, prog_name="causerie")
     finally:
-        cli._console.cache_clear()
+        output.reset()
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         stderr += "".join(traceback.format_exception(*result.exc_info))

@@ -1,5 +1,5 @@
 """The one place adapters are chosen: builds the `Runtime` from the settings, for the server
-(`app.py`), every command of the CLI (`cli.py`) and the tests. See docs/architecture.md.
+(`app.py`), every command of the CLI (`cli/`) and the tests. See docs/architecture.md.
 
 With `CAUSERIE_REDIS_URL` set, events go through Redis whoever publishes them, so a change made
 from the shell (`causerie conversation delete`) reaches the inboxes open on every node.

@@ -1,0 +1,52 @@
+"""What commands print: through rich, on standard output (the result) or standard error."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+
+# rich (about 2 MiB resident) is imported by the commands that print through it, not by
+# `causerie serve`, whose few lines are plain (docs/performance.md, "Lighter at rest, again").
+@cache
+def _console(stderr: bool) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def out() -> Console:
+    """Standard output, through rich."""
+    return _console(False)
+
+
+def err() -> Console:
+    """Standard error, through rich."""
+    return _console(True)
+
+
+def escape(text: str) -> str:
+    """`text` with rich's markup escaped."""
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def new_table(title: str | None = None) -> Table:
+    from rich.table import Table
+
+    return Table(title=title)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def reset() -> None:
+    """Forget the consoles: the next print makes them again, on the streams of that moment (a
+    command run in process by a test, whose streams are its own)."""
+    _console.cache_clear()

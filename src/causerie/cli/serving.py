@@ -1,0 +1,112 @@
+"""`causerie serve`, `causerie demo` and `causerie migrate`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from causerie.actions.accounts import do_create_setup_link
+from causerie.cli.group import main
+from causerie.cli.output import out
+from causerie.cli.running import Watch, cannot_start, get_settings, interrupted, listen, run
+from causerie.domain.progress import Stopped
+from causerie.wiring import CannotStart, upgrade_schema
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def serve(host: str, port: int) -> None:
+    """Run the server (creates the data folder and database on first run)."""
+    from causerie.server import collector_paused, uvicorn_options
+
+    settings = get_settings()
+    if settings.sources.get("public_url") == "the default":
+        # Nobody said where the server is reached: it is where it listens.
+        shown = f"[{host}]" if ":" in host else host
+        settings = get_settings(public_url=f"http://{shown}:{port}")
+    listening = listen(host, port)
+    setup_link = run(settings, do_create_setup_link)
+    # Plain lines: rich stays unloaded in the server's process.
+    click.echo(f"Causerie serving on http://{host}:{port}  (data: {settings.data_dir})")
+    click.echo(f"Inbox: {settings.public_url}/app/")
+    if setup_link is not None:
+        click.echo(
+            "Fresh install: create the first owner with this one-time link (valid 24 hours):"
+        )
+        click.echo(f"  {setup_link}")
+    with collector_paused():
+        import uvicorn
+
+        from causerie.app import create_app
+
+        app = create_app(settings)
+    config = uvicorn.Config(app, **uvicorn_options(settings))
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port of the Causerie server.",
+)
+@click.option(
+    "--shop-port",
+    default=8001,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port of the sample shop (a second origin) that embeds the chatbox.",
+)
+@click.option(
+    "--data-dir",
+    default="./causerie-demo",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The demo's own folder (SQLite database and secret key), apart from serve's.",
+)
+def demo(host: str, port: int, shop_port: int, data_dir: Path) -> None:
+    """Serve Causerie and a sample shop with the chatbox, to see a live chat in a minute."""
+    from causerie.demo import DEMO_OPERATOR, prepare, serve_demo
+
+    if port == shop_port:
+        raise click.UsageError("--port and --shop-port must differ")
+    shop = f"http://{host}:{shop_port}"
+    # The demo's operator and website never land in the real install's folder or database.
+    folder = data_dir.expanduser().resolve()
+    settings = get_settings(
+        public_url=f"http://{host}:{port}",
+        data_dir=str(folder),
+        database_url=f"sqlite:///{folder / 'causerie.db'}",
+    )
+    sockets = [listen(host, port), listen(host, shop_port, "--shop-port")]
+    website, token, password = run(settings, lambda rt: prepare(rt, shop))
+    out().print(f"Causerie:  http://{host}:{port}")
+    out().print(f"Demo shop: {shop}   (open it, click the chat button, say hello)")
+    out().print(f"Inbox:     http://{host}:{port}/app/   (answer there)")
+    out().print(f"  log in as {DEMO_OPERATOR} with the password {password}", markup=False)
+    out().print(f"Website id: {website.id}")
+    out().print("Or answer over the API, with this token (shown once):")
+    out().print(f"  {token}", markup=False)
+    out().print(f"Demo data: {folder}   (its own folder: `causerie serve` does not use it)")
+    asyncio.run(serve_demo(settings, website.id, f"http://{host}:{port}", sockets))
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    settings = get_settings()
+    watch = Watch("applied")
+    try:
+        with watch.watching():
+            applied = asyncio.run(upgrade_schema(settings, watch))
+    except CannotStart as exc:
+        cannot_start(exc)
+    except Stopped:
+        interrupted("no migration applied, the schema is as it was; run causerie migrate again")
+    out().print("schema updated" if applied else "schema already up to date")
