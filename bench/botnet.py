@@ -232,18 +232,23 @@ def _note_attack(run: Run, status: int) -> None:
     _note(run.timeline.setdefault(int(elapsed // SLICE), Tally()), status, 0.0)
 
 
-def _start(args: argparse.Namespace, workdir: Path) -> tuple[list[Server], str]:
+def start_nodes(
+    workdir: Path, database_url: str | None, redis_url: str | None, nodes: int
+) -> tuple[list[Server], str]:
+    """`nodes` Causerie servers sharing one database (SQLite in `workdir` when None) and Redis
+    (when given), trusting X-Forwarded-For from loopback, each on its core; and the id of a
+    website made for the bench."""
     data_dir = workdir / "data"
     data_dir.mkdir()
     env = {
         "CAUSERIE_DATA_DIR": str(data_dir),
-        "CAUSERIE_DATABASE_URL": args.database_url or f"sqlite:///{data_dir / 'causerie.db'}",
+        "CAUSERIE_DATABASE_URL": database_url or f"sqlite:///{data_dir / 'causerie.db'}",
         "CAUSERIE_ACCESS_LOG": "false",
         "CAUSERIE_TRUSTED_PROXIES": "127.0.0.1",
         "CAUSERIE_LOG_LEVEL": "error",
     }
-    if args.redis_url:
-        env["CAUSERIE_REDIS_URL"] = args.redis_url
+    if redis_url:
+        env["CAUSERIE_REDIS_URL"] = redis_url
     done = subprocess.run(
         [sys.executable, "-m", "causerie", "website", "add", "Bench shop", "--origin", ORIGIN],
         env={**os.environ, **env},
@@ -257,7 +262,7 @@ def _start(args: argparse.Namespace, workdir: Path) -> tuple[list[Server], str]:
         raise RuntimeError(f"no website id in: {done.stdout}{done.stderr}")
     servers: list[Server] = []
     try:
-        for n in range(args.nodes):
+        for n in range(nodes):
             server = Server("causerie", workdir / f"node{n}.log", env, core=_core(n))
             servers.append(server.__enter__())
     except BaseException:
@@ -305,7 +310,9 @@ def main() -> None:
     if args.nodes > 1 and not (args.redis_url and args.database_url):
         parser.error("two nodes need --redis-url and a PostgreSQL --database-url")
     with tempfile.TemporaryDirectory(prefix="causerie-botnet-") as folder:
-        servers, website_id = _start(args, Path(folder))
+        servers, website_id = start_nodes(
+            Path(folder), args.database_url, args.redis_url, args.nodes
+        )
         try:
             urls = [f"http://127.0.0.1:{s.port}" for s in servers]
             pids = [server.pid for server in servers]

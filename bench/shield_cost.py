@@ -33,10 +33,10 @@ from pathlib import Path
 
 import redis
 
-from bench.botnet import BROWSER, ORIGIN, _cpu_seconds
+from bench.botnet import BROWSER, ORIGIN, _cpu_seconds, start_nodes
 from bench.databases import Databases
 from bench.lean_http import LeanConnection
-from bench.servers import Server, can_pin
+from bench.servers import can_pin
 
 SETTLE = 8.0  # seconds after the start (whose first seconds are busy) before anything is measured
 SETTLE_MAX = 60.0  # seconds waited at most for the nodes to come back to rest between cases
@@ -189,45 +189,6 @@ def _measure(probe: Probe, what: str, requests: int, run: Callable[[], Counter[i
             print(f"    {calls / requests:6.2f}  {text}")
 
 
-def _start(args: argparse.Namespace, workdir: Path, database_url: str) -> tuple[list[Server], str]:
-    data_dir = workdir / "data"
-    data_dir.mkdir()
-    env = {
-        "CAUSERIE_DATA_DIR": str(data_dir),
-        "CAUSERIE_DATABASE_URL": database_url,
-        "CAUSERIE_ACCESS_LOG": "false",
-        "CAUSERIE_TRUSTED_PROXIES": "127.0.0.1",
-        "CAUSERIE_LOG_LEVEL": "error",
-    }
-    if args.redis_url:
-        env["CAUSERIE_REDIS_URL"] = args.redis_url
-    done = subprocess.run(
-        [sys.executable, "-m", "causerie", "website", "add", "Bench shop", "--origin", ORIGIN],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    match = re.search(r"website id: (\S+)", done.stdout)
-    if match is None:
-        raise RuntimeError(f"no website id in: {done.stdout}{done.stderr}")
-    servers: list[Server] = []
-    try:
-        for n in range(args.nodes):
-            node = Server("causerie", workdir / f"node{n}.log", env, core=_core(n))
-            servers.append(node.__enter__())
-    except BaseException:
-        for started in servers:
-            started.stop()
-        raise
-    return servers, match.group(1)
-
-
-def _core(n: int) -> str:
-    return str(n % 2)  # two nodes: a core each, as on two machines (the rest shares them)
-
-
 def _headers(ip: str, token: str | None = None) -> dict[str, str]:
     headers = {"Origin": ORIGIN, "X-Forwarded-For": ip, "User-Agent": BROWSER}
     if token:
@@ -307,7 +268,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="causerie-shield-cost-") as folder:
             workdir = Path(folder)
             database_url = databases.new(workdir)
-            servers, website_id = _start(args, workdir, database_url)
+            servers, website_id = start_nodes(workdir, database_url, args.redis_url, args.nodes)
             try:
                 pids = [s.pid for s in servers]
                 probe = Probe(pids, args.redis_url, database_url)
