@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Coroutine, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -215,7 +216,10 @@ def _sqlite_from_template(url: str) -> None:
     if not _sqlite_schema:
         folder = Path(tempfile.mkdtemp(prefix="causerie-schema-"))
         atexit.register(shutil.rmtree, folder, True)
-        asyncio.run(upgrade(f"sqlite:///{folder / 'causerie.db'}"))
+        # In a thread of its own: the caller's thread may be running an event loop already
+        # (Playwright's, in a browser module whose harness is the first of this process).
+        with ThreadPoolExecutor(1) as once:
+            once.submit(asyncio.run, upgrade(f"sqlite:///{folder / 'causerie.db'}")).result()
         _sqlite_schema.append(folder / "causerie.db")
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(_sqlite_schema[0], path)

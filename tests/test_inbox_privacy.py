@@ -231,6 +231,16 @@ def on_website(page: Page, env: Env, website_id: str, hash_: str) -> None:
     page.evaluate("(h) => { location.hash = h; }", hash_)
 
 
+def save_website_settings(page: Page) -> None:
+    """Submit the website's settings and wait until the page is drawn again with what was stored
+    (a saved form is replaced by a new one): the next change is made on that one, not on a form
+    about to be replaced, which would lose it."""
+    form = page.locator("form[aria-label='Website settings']")
+    before = form.element_handle()
+    form.locator("button[type=submit]").click()
+    page.wait_for_function("form => !form.isConnected", arg=before)
+
+
 def api_as(page: Page, env: Env, method: str, path: str, body: Any = None) -> Any:
     """An /api/v1 call with the page's login (cookie and CSRF header), as the inbox makes it."""
     context = page.context
@@ -507,7 +517,7 @@ def test_p9_consent_setting_makes_the_chatbox_ask(new_context: NewContext, env: 
     notice = "We keep your messages to answer you. Read our notice before chatting."
     page.check("#s-consent_required")
     page.fill("#s-consent_notice", notice)
-    page.click("form[aria-label='Website settings'] button[type=submit]")
+    save_website_settings(page)
     expect(page.locator(".toast")).to_have_text("Website saved.")
     expect(page.locator("#consent-version")).to_have_text("1")
     expect(page.locator("#s-consent_required")).to_be_checked()
@@ -528,11 +538,11 @@ def test_p9_consent_setting_makes_the_chatbox_ask(new_context: NewContext, env: 
 
     # Saving something else keeps the version; switching it off stops asking.
     page.fill("#s-greeting", "Bonjour !")
-    page.click("form[aria-label='Website settings'] button[type=submit]")
+    save_website_settings(page)
     expect(page.locator("#s-greeting")).to_have_value("Bonjour !")
     expect(page.locator("#consent-version")).to_have_text("1")
     page.uncheck("#s-consent_required")
-    page.click("form[aria-label='Website settings'] button[type=submit]")
+    save_website_settings(page)
     expect(page.locator("#s-consent_required")).not_to_be_checked()
     assert open_session(env, env.studio_id).json()["website"]["settings"]["consent_required"] is (
         False
