@@ -1,5 +1,5 @@
 """The JSON the domain sends (`domain/wire.py`) and the API's declared responses
-(`web/api_models.py`) describe the same objects: each builder's output is checked here against
+(`web/api_models/`) describe the same objects: each builder's output is checked here against
 its model, field for field, so neither can gain, lose or retype a field alone."""
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from causerie.domain.wire import (
     website_json,
 )
 from causerie.web import api_models
+from causerie.web.api_models import inbox_tools, push, webhooks
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 OPERATOR = Operator("op1", "ada@example.com", "Ada", NOW)
@@ -126,20 +127,20 @@ CASES: list[tuple[str, dict[str, Any], type[BaseModel]]] = [
     (
         "canned reply",
         reply_json(CannedReply("r1", "w1", "hello", "Hello", "Hi {visitor_name}!", NOW, NOW)),
-        api_models.ReplyOut,
+        inbox_tools.ReplyOut,
     ),
-    ("label", label_json(Label("l1", "w1", "Billing", "#12ab34", NOW)), api_models.LabelOut),
+    ("label", label_json(Label("l1", "w1", "Billing", "#12ab34", NOW)), inbox_tools.LabelOut),
     (
         "push subscription",
         push_subscription_json(
             PushSubscription("p1", "op1", "https://push.example/x", "P", "A", "Firefox", NOW)
         ),
-        api_models.PushSubscriptionOut,
+        push.PushSubscriptionOut,
     ),
     (
         "webhook",
         webhook_json(Webhook("h1", "w1", "https://x.example/", ("message.created",), "s", NOW)),
-        api_models.WebhookOut,
+        webhooks.WebhookOut,
     ),
     (
         "webhook rotated, failing, disabled",
@@ -158,12 +159,12 @@ CASES: list[tuple[str, dict[str, Any], type[BaseModel]]] = [
                 NOW,
             )
         ),
-        api_models.WebhookOut,
+        webhooks.WebhookOut,
     ),
     (
         "delivery pending",
         delivery_json(Delivery("msg_1", "h1", "message.created", "{}", NOW, next_attempt_at=NOW)),
-        api_models.DeliveryOut,
+        webhooks.DeliveryOut,
     ),
     (
         "delivery attempted",
@@ -185,7 +186,7 @@ CASES: list[tuple[str, dict[str, Any], type[BaseModel]]] = [
                 "ok",
             )
         ),
-        api_models.DeliveryOut,
+        webhooks.DeliveryOut,
     ),
 ]
 

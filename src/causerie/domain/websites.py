@@ -28,7 +28,7 @@ class Setting:
     """One chatbox setting a website changes: its JSON type, default and limits.
 
     `SETTINGS` is the one list: `check_settings` checks each change against it, and the API's
-    request model (`web/api_models.py` `SettingsPatch`) is built from it. `hint` ends the error
+    request model (`web/api_models` `SettingsPatch`) is built from it. `hint` ends the error
     message of a refused value (for free text: its `max_length`).
     """
 

@@ -24,9 +24,8 @@ from causerie.actions.replies import (
     get_reply_variables,
 )
 from causerie.domain.wire import conversation_json, label_json, reply_json
-from causerie.web.api_models import (
-    ERRORS,
-    ConversationBody,
+from causerie.web.api_models import ERRORS, ConversationBody
+from causerie.web.api_models.inbox_tools import (
     ConversationLabelsIn,
     LabelBody,
     LabelIn,

@@ -1,6 +1,6 @@
 """The OpenAPI document's shared error answers (docs/api.md, "Errors").
 
-Every route declares its error answers as references (`web/api_models.py`, `ERRORS`): FastAPI
+Every route declares its error answers as references (`web/api_models`, `ERRORS`): FastAPI
 then builds no pydantic field for them at start. This module adds what the references point to,
 once per document: one `components/responses` entry per answer, whose body is `ErrorOut`, and
 the schemas of `ErrorOut`.

@@ -24,8 +24,8 @@ from causerie.actions.privacy import (
 from causerie.domain.models import DpaAcceptance
 from causerie.domain.privacy import DPA_VERSION
 from causerie.domain.wire import agent_session_json, iso
-from causerie.web.api_models import (
-    ERRORS,
+from causerie.web.api_models import ERRORS
+from causerie.web.api_models.privacy import (
     AuditOut,
     DpaIn,
     DpaOut,

@@ -17,8 +17,8 @@ from causerie.actions.push import (
     get_subscriptions,
 )
 from causerie.domain.wire import push_subscription_json
-from causerie.web.api_models import (
-    ERRORS,
+from causerie.web.api_models import ERRORS
+from causerie.web.api_models.push import (
     PushKeyOut,
     PushPreferencesIn,
     PushPreferencesOut,

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from causerie.actions.reports import get_report
 from causerie.domain.reports import BREAKDOWNS, FIGURES, Dimension
-from causerie.web.api_models import ERRORS, ReportOut
+from causerie.web.api_models import ERRORS
+from causerie.web.api_models.reports import ReportOut
 from causerie.web.deps import CurrentActor, Rt
 from causerie.web.lean_route import LeanRoute
 from causerie.web.responses import JSONResponse

@@ -19,8 +19,8 @@ from causerie.actions.webhooks import (
     get_webhooks,
 )
 from causerie.domain.wire import delivery_json, webhook_json
-from causerie.web.api_models import (
-    ERRORS,
+from causerie.web.api_models import ERRORS
+from causerie.web.api_models.webhooks import (
     DeliveriesOut,
     DeliveryBody,
     WebhookBody,

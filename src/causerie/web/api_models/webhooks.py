@@ -1,0 +1,78 @@
+"""The shapes of `/api/v1`'s webhooks (docs/api.md, "Webhooks")."""
+
+# Annotations evaluated as the classes are made: see this package's __init__.
+from typing import Literal
+
+from pydantic import Field
+
+from causerie.web.api_models import Out
+from causerie.web.schemas import Strict
+
+WebhookEventName = Literal[
+    "message.created",
+    "conversation.created",
+    "conversation.updated",
+    "conversation.resolved",
+    "conversation.rated",
+    "conversation.deleted",
+    "session.erased",
+]
+
+
+class WebhookIn(Strict):
+    url: str = Field(min_length=1, max_length=2000)
+    events: list[WebhookEventName] = Field(min_length=1, max_length=7)
+
+
+class WebhookPatch(Strict):
+    url: str | None = Field(default=None, min_length=1, max_length=2000)
+    events: list[WebhookEventName] | None = Field(default=None, min_length=1, max_length=7)
+    enabled: bool | None = None
+
+
+class WebhookOut(Out):
+    id: str
+    website_id: str
+    url: str
+    events: list[WebhookEventName]
+    enabled: bool
+    created_at: str
+    failing_since: str | None
+    disabled_at: str | None
+    previous_secret_until: str | None
+
+
+class WebhookBody(Out):
+    webhook: WebhookOut
+
+
+class WebhooksOut(Out):
+    webhooks: list[WebhookOut]
+
+
+class WebhookCreatedOut(Out):
+    webhook: WebhookOut
+    secret: str
+
+
+class DeliveryOut(Out):
+    id: str
+    webhook_id: str
+    type: WebhookEventName
+    state: Literal["pending", "delivered", "failed"]
+    attempts: int
+    created_at: str
+    last_attempt_at: str | None
+    next_attempt_at: str | None
+    status_code: int | None
+    latency_ms: int | None
+    error: str | None
+    answer_head: str | None
+
+
+class DeliveryBody(Out):
+    delivery: DeliveryOut
+
+
+class DeliveriesOut(Out):
+    deliveries: list[DeliveryOut]
