@@ -16,7 +16,9 @@ The visitors and bots use `bench/lean_http.py` (a kept-alive connection each on 
 streams; `--client httpx` for the former client) and the bench pins itself to core 1, one node
 being on core 0 (two nodes: one on each core, as on two machines); it prints the nodes' CPU
 per phase and per request, and its own under attack, so that a run shows whether it measured
-the node or itself.
+the node or itself. The visitors and the bots are two processes, the bots' niced
+(`--bots-nice`): in one event loop, a visitor's answer waited behind the thousands of refused
+bot requests a second that loop sent, and its latency was the load generator's.
 
 Two nodes need PostgreSQL and Redis (`--database-url postgresql://... --redis-url redis://...`):
 each node counts in the same Redis, and the visitors and the bots spread over both.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import random
 import re
@@ -36,7 +39,9 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from multiprocessing.queues import Queue
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -101,11 +106,10 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-async def _sample_cpu(run: Run) -> None:
-    run.cpu.append((time.monotonic(), _cpu_seconds(run.pids)))
-    await asyncio.sleep(max(0.0, min(60.0, run.stop - time.monotonic())))
-    run.cpu.append((time.monotonic(), _cpu_seconds(run.pids)))
-    await asyncio.sleep(max(0.0, run.stop - time.monotonic()))
+def _sample_cpu(run: Run, *, start: bool = False) -> None:
+    """The nodes' CPU seconds now: at the phase's start, its first minute's end and its end."""
+    if start:
+        run.cpu.clear()
     run.cpu.append((time.monotonic(), _cpu_seconds(run.pids)))
 
 
@@ -278,15 +282,67 @@ def _core(n: int) -> str:
     return str(n % 2)
 
 
-async def _phase(run: Run, seconds: float, visitors: int, bots: int) -> None:
-    run.stop = time.monotonic() + seconds
+def _merge(into: Tally, tally: Tally) -> None:
+    into.ok += tally.ok
+    into.refused += tally.refused
+    into.failed += tally.failed
+    into.latencies += tally.latencies
+    for status, count in tally.failures.items():
+        into.failures[status] = into.failures.get(status, 0) + count
+
+
+def _generate(run: Run, visitors: int, bots: int, niceness: int, results: Queue[Any]) -> None:
+    """One load generator process: `visitors` ordinary visitors or `bots` attack loops on an
+    event loop of its own; its tallies and CPU seconds are put on `results`."""
+    random.seed()  # a forked child would otherwise draw its parent's numbers
+    if niceness:
+        os.nice(niceness)
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        tasks = [visitor(run, n, client) for n in range(visitors)]
-        if bots:
-            run.attack_started = time.monotonic()
+
+    async def generate() -> None:
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            tasks = [visitor(run, n, client) for n in range(visitors)]
             tasks += [bot(run, n, client) for n in range(bots)]
-        await asyncio.gather(_sample_cpu(run), *tasks)
+            await asyncio.gather(*tasks)
+
+    asyncio.run(generate())
+    results.put((run, time.process_time()))
+
+
+def _phase(run: Run, seconds: float, visitors: int, bots: int, bots_nice: int) -> float:
+    """Run the visitors and the bots for `seconds`, each side in a process of its own, and add
+    their tallies to `run`; the load generators' CPU seconds.
+
+    Sides apart, a visitor's latency is the node's and not the time its answer waits in a load
+    generator busy with thousands of refused bot requests a second; the bots run at
+    `bots_nice`, as the attack's own machines would not take the CPU of the visitors' clients."""
+    run.stop = time.monotonic() + seconds  # CLOCK_MONOTONIC: one clock for every process
+    if bots:
+        run.attack_started = time.monotonic()
+    context = multiprocessing.get_context("fork")
+    results: Queue[Any] = context.Queue()
+    sides = [context.Process(target=_generate, args=(run, visitors, 0, 0, results))]
+    if bots:
+        sides.append(context.Process(target=_generate, args=(run, 0, bots, bots_nice, results)))
+    _sample_cpu(run, start=True)
+    for side in sides:
+        side.start()
+    time.sleep(max(0.0, min(60.0, run.stop - time.monotonic())))
+    _sample_cpu(run)
+    generators = 0.0
+    for _ in sides:
+        side_run, cpu = results.get()
+        generators += cpu
+        _merge(run.ordinary, side_run.ordinary)
+        _merge(run.ordinary_late, side_run.ordinary_late)
+        _merge(run.attack_early, side_run.attack_early)
+        _merge(run.attack_late, side_run.attack_late)
+        for index, tally in side_run.timeline.items():
+            _merge(run.timeline.setdefault(index, Tally()), tally)
+    for side in sides:
+        side.join()
+    _sample_cpu(run)
+    return generators
 
 
 def main() -> None:
@@ -304,6 +360,12 @@ def main() -> None:
         default="lean",
         help="the load generator's HTTP client (httpx: what the first runs used)",
     )
+    parser.add_argument(
+        "--bots-nice",
+        type=int,
+        default=10,
+        help="the bots' process niceness (0: as the visitors'; the attack's machines are not ours)",
+    )
     args = parser.parse_args()
     if can_pin():  # the servers are on core 0 (bench/servers.py): the load generator on core 1
         os.sched_setaffinity(0, {1})
@@ -317,11 +379,9 @@ def main() -> None:
             urls = [f"http://127.0.0.1:{s.port}" for s in servers]
             pids = [server.pid for server in servers]
             calm = Run(website_id, urls, args.client, pids=pids)
-            asyncio.run(_phase(calm, args.baseline, args.visitors, 0))
+            _phase(calm, args.baseline, args.visitors, 0, args.bots_nice)
             attacked = Run(website_id, urls, args.client, pids=pids)
-            generator = time.process_time()
-            asyncio.run(_phase(attacked, args.attack, args.visitors, args.bots))
-            generator = time.process_time() - generator
+            generator = _phase(attacked, args.attack, args.visitors, args.bots, args.bots_nice)
         finally:
             for server in servers:
                 server.stop()
