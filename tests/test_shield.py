@@ -22,7 +22,13 @@ from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
 from causerie.domain.errors import Forbidden, RateLimited
 from causerie.domain.models import Actor, PageView
-from causerie.domain.shield import check_solution, leading_zero_bits, network_key, solve
+from causerie.domain.shield import (
+    check_solution,
+    leading_zero_bits,
+    network_key,
+    opening_key,
+    solve,
+)
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness
 
@@ -205,6 +211,62 @@ def test_p18_sessions_writing_faster_than_people_type_get_their_network_challeng
     _say(harness, person, burst)
     colleague, challenged = _open_as_a_browser(harness, website_id, "203.0.113.11")
     assert colleague.created and not challenged
+
+
+def _open_with(harness: Harness, website_id: str, ip: str, body: str) -> OpenedSession:
+    """A new session whose conversation opens with `body`, its opening counted."""
+    opened = _open(harness, website_id, ip)
+    assert opened.session is not None
+    harness.run(do_send_session_message(harness.rt, opened.session.id, client_id="c0", body=body))
+    harness.run(shield.flushed())
+    return opened
+
+
+def test_p18_a_campaign_pasting_one_text_is_challenged_however_slowly_it_writes(
+    make_harness: Callable[..., tuple[Harness, str]], clock: ManualClock
+) -> None:
+    """A botnet that writes at a person's pace, one message a session, each network below every
+    rate, still pastes one text into every conversation. Past five conversations of the website
+    opening with it in ten minutes (case, spacing and punctuation aside), each further one
+    raises its network's score: after three, that network's new sessions must solve a
+    challenge. People's own questions, and the greetings everyone types, raise nothing."""
+    harness, website_id = make_harness()
+    secret = harness.settings.secret_key
+    spam = "Buy cheap watches at shop dot example"
+    for n in range(5):  # the first five could be anyone's: nothing is said of them
+        _open_with(harness, website_id, f"198.51.{n}.7", spam)
+        clock.advance(timedelta(seconds=30))
+    assert harness.run(shield.score_of(harness.rt, network_key(secret, "198.51.0.7"))) == 0
+    for n in range(3):
+        _open_with(
+            harness,
+            website_id,
+            f"192.0.2.{n + 1}",
+            f"  BUY cheap watches, at shop dot example{'!' * n}",
+        )
+        clock.advance(timedelta(seconds=30))
+    with pytest.raises(Challenged):
+        _open(harness, website_id, "192.0.2.50")
+
+    for n in range(40):  # people: greetings alike, questions their own, at the same pace
+        _open_with(harness, website_id, f"203.0.{n}.9", "Hello there!")
+        _open_with(harness, website_id, f"203.1.{n}.9", f"Where is my order number {n}, please?")
+        clock.advance(timedelta(seconds=5))
+    for n in range(40):
+        for ip in (f"203.0.{n}.9", f"203.1.{n}.9"):
+            assert harness.run(shield.score_of(harness.rt, network_key(secret, ip))) == 0
+    colleague, challenged = _open_as_a_browser(harness, website_id, "203.0.0.10")
+    assert colleague.created and not challenged
+
+
+def test_p18_an_opening_is_counted_by_a_keyed_hash_of_its_words_never_its_text() -> None:
+    key = opening_key("secret", "site", "Buy cheap watches at shop dot example")
+    assert key is not None and "watches" not in key and len(key) == 32
+    assert opening_key("secret", "site", "buy CHEAP watches, at shop-dot-example!") == key
+    assert opening_key("other secret", "site", "Buy cheap watches at shop dot example") != key
+    assert opening_key("secret", "other site", "Buy cheap watches at shop dot example") != key
+    assert opening_key("secret", "site", "Hello there!") is None  # two words
+    assert opening_key("secret", "site", "is it on") is None  # too few letters to be a sign
 
 
 def test_p18_a_proof_serves_one_session_of_its_own_network_while_fresh(

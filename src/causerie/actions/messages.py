@@ -283,6 +283,7 @@ async def do_store_message(
         shield.count_after_commit(rt, tx, session.ip, "messages")
         if started:
             shield.count_after_commit(rt, tx, session.ip, "conversations")
+            shield.note_opening_after_commit(rt, tx, session, body)
     if operator_id is not None:
         stored = await tx.messages.get(conversation.id, message.id)
         assert stored is not None

@@ -26,6 +26,7 @@ from causerie.domain.models import Session
 from causerie.domain.ports import Tx
 from causerie.domain.shield import (
     AGGREGATE_WINDOW,
+    OPENING_WINDOW,
     BlockRule,
     Challenge,
     HeldBlock,
@@ -33,6 +34,7 @@ from causerie.domain.shield import (
     make_nonce,
     matching_rule,
     network_key,
+    opening_key,
 )
 from causerie.domain.windows import window_of
 from causerie.runtime import Runtime
@@ -50,6 +52,10 @@ SCORE_LIMITED = 0.5  # a request over a rate limit a busy office may reach
 # every rate a busy office reaches, does it in each session.
 SCORE_FLOOD = 2.0
 SCORE_SPAM = 5.0  # an agent marked a conversation of the network as spam
+# A conversation opened with the text of more than `CAUSERIE_SHIELD_REPEATED_OPENINGS` others of
+# the website within `OPENING_WINDOW`: a campaign pasting one text into every session, however
+# slowly it writes.
+SCORE_REPEATED = 2.0
 SCORE_WHILE_BLOCKED = 0.1  # persisting while blocked keeps the block on
 SUSPECT = 0.25  # from this share of the block score on, every new session is challenged
 
@@ -195,6 +201,35 @@ async def note_limited(rt: Runtime, ip: str, sign: float = SCORE_LIMITED) -> Non
     """A request of `ip` went over a rate limit; `sign`: what that says of automation."""
     count(rt, ip, "limited")
     await raise_score(rt, ip, sign)
+
+
+def note_opening_after_commit(rt: Runtime, tx: Tx, session: Session, body: str) -> None:
+    """Once the transaction that started the session's conversation with `body` commits, count
+    that opening for its website; past `CAUSERIE_SHIELD_REPEATED_OPENINGS` in the window, the
+    network's bot score rises (`SCORE_REPEATED`). Beside the message: it never delays or fails
+    it."""
+    if not session.ip or _exempt(session.ip):
+        return
+    key = opening_key(rt.settings.secret_key, session.website_id, body)
+    if key is None:
+        return
+    ip = session.ip
+
+    def committed() -> None:
+        _spawn(_note_opening(rt, ip, key))
+
+    tx.on_commit(committed)
+
+
+async def _note_opening(rt: Runtime, ip: str, key: str) -> None:
+    try:
+        seen = await rt.counters.hit(f"shield:opening:{key}", rt.clock.now(), OPENING_WINDOW)
+    except Unavailable as exc:
+        log.warning("openings not counted while the counters are unreachable: %s", exc)
+        return
+    if seen > rt.settings.shield_repeated_openings:
+        count(rt, ip, "flagged")
+        await raise_score(rt, ip, SCORE_REPEATED)
 
 
 def _block_seconds(rt: Runtime, score: float) -> int:

@@ -48,6 +48,25 @@ def hmac_hex(secret_key: str, purpose: str, value: str) -> str:
     ).hexdigest()
 
 
+# A conversation's first visitor message is a spam campaign's sign when many conversations of one
+# website open with it within a window: people write their own questions, a botnet pastes one text
+# into every session, at whatever pace the server answers (docs/security.md "The shield").
+OPENING_WINDOW = timedelta(minutes=10)
+_OPENING_MIN_WORDS = 3  # "hello", "bonjour", "hi there": greetings everyone types are not signs
+_OPENING_MIN_LETTERS = 16
+_WORD = re.compile(r"\w+")
+
+
+def opening_key(secret_key: str, website_id: str, body: str) -> str | None:
+    """The keyed hash of a conversation's opening text, as it is counted across the website's
+    conversations: case, spacing and punctuation aside. None for an opening too short to be a
+    sign. Only the hash is kept, for one window: never the text (P18)."""
+    words = _WORD.findall(body.casefold())
+    if len(words) < _OPENING_MIN_WORDS or sum(map(len, words)) < _OPENING_MIN_LETTERS:
+        return None
+    return hmac_hex(secret_key, "opening", f"{website_id}:{' '.join(words)}")[:32]
+
+
 def network_label(key: str) -> str:
     """A label for the shield page that names no address and no country: the family (/24 or
     /48) and the start of the keyed hash."""

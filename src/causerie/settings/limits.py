@@ -78,6 +78,12 @@ class LimitSettings(BaseModel):
         "10m",
         "A network's bot score halves every this long; the automatic block decays with it.",
     )
+    shield_repeated_openings: Count = setting(
+        "5",
+        "Conversations of one website that may open with the same text (three words or more) "
+        "within 10 minutes; each further one raises its network's bot score as a spam "
+        'campaign\'s sign (docs/security.md "The shield").',
+    )
     shield_retention: Duration = setting(
         "30d",
         "How long the shield's per-network counts per 10 minutes are kept (keyed hashes, "
