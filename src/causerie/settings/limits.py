@@ -78,6 +78,12 @@ class LimitSettings(BaseModel):
         "10m",
         "A network's bot score halves every this long; the automatic block decays with it.",
     )
+    shield_busy_rate: Rate = setting(
+        "2/s",
+        "While a node is busy, the chatbox requests of a network sending more than this to it "
+        "wait for a few places of their own, and the others go first (nothing is refused; "
+        'docs/security.md "The shield").',
+    )
     shield_repeated_openings: Count = setting(
         "5",
         "Conversations of one website that may open with the same text (three words or more) "

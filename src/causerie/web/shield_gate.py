@@ -12,20 +12,31 @@ the counters again every few seconds. Networks not held pass through untouched: 
 It covers the chatbox's HTTP API (`/api/widget/`, preflights excepted: the browser must be able
 to read the refusal, and a person's export, erasure and withdrawal of consent, P9) and the
 visitor's socket handshake, refused like a handshake from an origin the website does not allow.
+
+It also orders the chatbox's HTTP requests while the node is busy: when `BUSY_LANE` of them are
+already under way, a request from a network sending more than `CAUSERIE_SHIELD_BUSY_RATE` to
+this node (`domain/pace.py`) waits in a lane that lets `BUSY_LANE` of theirs through at a time,
+and the others go first. A botnet's closed loops, however many, then share those few places,
+and people's requests are not queued behind them; nothing is refused, and a node that is not
+busy orders nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from causerie.actions.shield import held_block
+from causerie.domain.pace import Pace
+from causerie.domain.shield import network_key
 from causerie.runtime import Runtime
 from causerie.web.client import client_ip
 from causerie.web.errors import answer_error
 
 WIDGET_API = "/api/widget/"
+BUSY_LANE = 8  # requests under way past which the node is busy; then the lane's places
 VISITOR_SOCKET = "/ws/visitor"
 LOADS = "/api/widget/v1/websites/"
 # A person's rights over their data (P9) pass the gate: these only hand over or take away what is
@@ -60,25 +71,64 @@ def _is_load(scope: Scope) -> bool:
 
 
 class ShieldGate:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, busy: int = BUSY_LANE) -> None:
         self.app = app
+        self.busy = busy
+        self.under_way = 0  # the chatbox's HTTP requests in this node, waiting in the lane or not
+        self.pace = Pace()
+        self.lane = asyncio.Semaphore(busy)
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if not _gated(scope):
             return self.app(scope, receive, send)
         rt: Runtime = scope["app"].state.rt
-        if not rt.shield_blocked:  # no network held: nothing to look up
-            return self.app(scope, receive, send)
+        if scope["type"] == "websocket":  # a socket lasts: it is never counted nor ordered
+            if not rt.shield_blocked:
+                return self.app(scope, receive, send)
+            return self._gate_socket(rt, scope, receive, send)
         return self._gate(rt, scope, receive, send)
 
     async def _gate(self, rt: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
+        self.under_way += 1
+        try:
+            if not rt.shield_blocked and self.under_way <= self.busy:  # nothing to look up
+                await self.app(scope, receive, send)
+                return
+            ip = client_ip(scope, rt.settings.trusted_proxies)
+            if rt.shield_blocked and await self._refused(rt, ip, scope, receive, send):
+                return
+            if self.under_way > self.busy and self._sends_much(rt, ip):
+                async with self.lane:
+                    await self.app(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+        finally:
+            self.under_way -= 1
+
+    async def _gate_socket(self, rt: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
         ip = client_ip(scope, rt.settings.trusted_proxies)
+        if not await self._refused(rt, ip, scope, receive, send):
+            await self.app(scope, receive, send)
+
+    async def _refused(
+        self, rt: Runtime, ip: str, scope: Scope, receive: Receive, send: Send
+    ) -> bool:
+        """Refuse the request when its network is held blocked here; whether it was."""
         refusal = await held_block(rt, ip, load=_is_load(scope))
         if refusal is None:
-            await self.app(scope, receive, send)
-        elif scope["type"] == "websocket":
+            return False
+        if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})  # a 403 to the handshake
         else:
             answer = answer_error(refusal)
             assert answer is not None  # a DomainError always has its answer
             await answer(scope, receive, send)
+        return True
+
+    def _sends_much(self, rt: Runtime, ip: str) -> bool:
+        try:
+            network = network_key(rt.settings.secret_key, ip)
+        except ValueError:  # no address known: nothing to tell it by
+            return False
+        pace = self.pace.hit(network, rt.clock.now().timestamp())
+        return pace > rt.settings.shield_busy_rate

@@ -1,0 +1,136 @@
+"""The shield gate's lane (P18, web/shield_gate.py): while a node is busy, the chatbox requests
+of a network sending much wait for a few places of their own, and a person's request goes first;
+a node that is not busy orders nothing, and nothing is ever refused by the lane. The gate runs on
+a real runtime, in front of an endpoint that holds each request until the test lets it answer,
+so the order in which requests reach it is exact; the clock is the test's."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from causerie.domain.pace import Pace
+from causerie.web.shield_gate import ShieldGate
+from tests.conftest import Harness
+
+BOT = "198.51.100.7"
+PERSON = "203.0.113.5"
+LOAD = "/api/widget/v1/websites/w1/session"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'causerie.db'}"
+
+
+class Endpoint:
+    """Records which request reached it, and answers each when told to."""
+
+    def __init__(self) -> None:
+        self.reached: list[str] = []
+        self.go = asyncio.Event()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.reached.append(scope["name"])
+        await self.go.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+
+def _request(app: Any, gate: ShieldGate, ip: str, name: str) -> asyncio.Task[list[Any]]:
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": LOAD,
+        "headers": [],
+        "client": (ip, 40000),
+        "app": app,
+        "name": name,
+    }
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def call() -> list[Any]:
+        await gate(scope, receive, send)
+        return sent
+
+    return asyncio.get_running_loop().create_task(call())
+
+
+async def _settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def test_p18_a_busy_node_lets_a_person_pass_the_network_that_sends_much(harness: Harness) -> None:
+    app = SimpleNamespace(state=SimpleNamespace(rt=harness.rt))
+    assert harness.rt.settings.shield_busy_rate == 2.0
+
+    async def scenario() -> tuple[list[str], list[str], int]:
+        endpoint = Endpoint()
+        gate = ShieldGate(endpoint, busy=2)
+        # Two requests under way: not busy yet, nothing is looked at.
+        tasks = [_request(app, gate, BOT, f"bot{n}") for n in range(2)]
+        # Busy: the network's pace builds with each of its requests (2 a second is about six
+        # within its two seconds' half-life), then its requests take the lane's two places...
+        tasks += [_request(app, gate, BOT, f"bot{n}") for n in range(2, 12)]
+        await _settle()
+        before_person = list(endpoint.reached)
+        # ...and a person, sending little, goes straight to the endpoint past the waiting ones.
+        tasks.append(_request(app, gate, PERSON, "person"))
+        await _settle()
+        reached = list(endpoint.reached)
+        endpoint.go.set()
+        answers = await asyncio.gather(*tasks)
+        return before_person, reached, sum(a[0]["status"] == 200 for a in answers)
+
+    before_person, reached, answered = harness.run(scenario())
+    # bot0-bot1 (not busy), bot2-bot6 (pace under 2/s), bot7-bot8 in the lane's places
+    assert before_person == [f"bot{n}" for n in range(9)]
+    assert reached == [*before_person, "person"]  # bot9-bot11 still wait for a place
+    assert answered == 13  # the lane refuses nothing: every request is answered
+
+
+def test_p18_a_node_that_is_not_busy_orders_nothing(harness: Harness) -> None:
+    app = SimpleNamespace(state=SimpleNamespace(rt=harness.rt))
+
+    async def scenario() -> tuple[list[str], int]:
+        endpoint = Endpoint()
+        gate = ShieldGate(endpoint, busy=2)
+        for n in range(15):  # two at a time: never more than the node's `busy` under way
+            tasks = [_request(app, gate, BOT, f"bot{2 * n + k}") for k in range(2)]
+            await _settle()
+            endpoint.go.set()
+            await asyncio.gather(*tasks)
+            endpoint.go.clear()
+        return endpoint.reached, len(gate.pace._seen)
+
+    reached, paced = harness.run(scenario())
+    assert reached == [f"bot{n}" for n in range(30)]
+    assert paced == 0  # not even looked at: no address read, no pace kept
+
+
+def test_pace_is_requests_per_second_halving_with_quiet() -> None:
+    pace = Pace(half_life=2.0)
+    for n in range(200):  # ten a second for twenty seconds
+        rate = pace.hit("net", n / 10)
+    assert 9.5 < rate < 10.5
+    assert pace.hit("net", 19.9 + 2 * 2.0) < rate / 4 + 0.5  # two half-lives of quiet
+    assert pace.hit("other", 0.0) == pytest.approx(0.3466, abs=1e-3)  # one request: ln 2 / 2
+
+
+def test_pace_forgets_the_networks_gone_quiet_past_its_size() -> None:
+    pace = Pace(half_life=1.0, keys=3)
+    for key in ("a", "b", "c"):
+        pace.hit(key, 0.0)
+    pace.hit("d", 60.0)  # a minute later the others weigh nothing
+    assert set(pace._seen) == {"d"}
