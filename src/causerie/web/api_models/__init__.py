@@ -454,14 +454,14 @@ class TransferIn(Strict):
 class TeamIn(Strict):
     name: str = Field(max_length=TEAM_NAME_MAX)
     mode: Literal["round_robin", "manual"] = "round_robin"
-    capacity: int = Field(default=DEFAULT_CAPACITY, ge=1, le=CAPACITY_MAX)
+    capacity: int = Field(default=DEFAULT_CAPACITY, ge=1, le=CAPACITY_MAX, strict=True)
     members: list[Id] = Field(default_factory=list, max_length=MEMBERS_MAX)
 
 
 class TeamPatch(Strict):
     name: str | None = Field(default=None, max_length=TEAM_NAME_MAX)
     mode: Literal["round_robin", "manual"] | None = None
-    capacity: int | None = Field(default=None, ge=1, le=CAPACITY_MAX)
+    capacity: int | None = Field(default=None, ge=1, le=CAPACITY_MAX, strict=True)
     members: list[Id] | None = Field(default=None, max_length=MEMBERS_MAX)
 
 
