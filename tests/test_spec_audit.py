@@ -312,3 +312,31 @@ def test_a_credential_of_several_websites_must_name_one(
         assert live.expect("ready")["website_id"] == site.other_website_id
     finally:
         live.close()
+
+
+def test_a_visitor_may_name_their_own_conversation_in_message_send(
+    server: ServerThread, http: httpx.Client, site: Site, harness: Harness
+) -> None:
+    token = open_session(http, site.website_id).json()["token"]
+    first = send(http, token, "Hello").json()["message"]
+    live, ready = visitor(server.url, token)
+    try:
+        assert ready["conversation_id"] == first["conversation_id"]
+        live.send(
+            {
+                "type": "message.send",
+                "client_id": "own",
+                "body": "Named",
+                "conversation_id": ready["conversation_id"],
+            }
+        )
+        ack = live.expect("message.ack", client_id="own")
+        assert ack["message"]["conversation_id"] == first["conversation_id"]
+        live.send(
+            {"type": "message.send", "client_id": "x", "body": "Elsewhere", "conversation_id": "x"}
+        )
+        error = live.expect("error", client_id="x")
+        assert error["code"] == "invalid_frame"
+    finally:
+        live.close()
+    assert harness.scalar("SELECT count(*) FROM messages") == 2

@@ -117,7 +117,15 @@ class VisitorHandler:
         if isinstance(frame, Ping):
             _pong(out)
         elif isinstance(frame, MessageSend):
-            if frame.note or frame.conversation_id or frame.session_id:
+            # SPEC.md's `message.send` may name its conversation: a visitor may name their own.
+            if (
+                frame.note
+                or frame.session_id
+                or (
+                    frame.conversation_id is not None
+                    and frame.conversation_id != await self._conversation_id()
+                )
+            ):
                 raise FrameError(
                     "invalid_frame", "visitors send only to their own conversation", frame.client_id
                 )
