@@ -175,7 +175,10 @@ def install(
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(400, "invalid_json", "the body is not valid JSON")
-        whole = next((e for e in errors if tuple(e.get("loc", ())) == ("body",)), None)
+        whole = next(
+            (e for e in errors if tuple(e.get("loc", ())) == ("body",) and e["type"] in _WHOLE),
+            None,
+        )
         if whole is not None:
             return _whole_body_refused(request, whole)
         return error_response(
@@ -205,6 +208,10 @@ def install(
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request)
         return error_response(exc.status_code, code, message, headers=headers)
+
+
+# Pydantic's words for a body that is missing, or is no JSON object (nor was read as JSON).
+_WHOLE = frozenset({"missing", "model_attributes_type", "model_type", "dict_type"})
 
 
 def _whole_body_refused(request: Request, error: Mapping[str, Any]) -> Response:
