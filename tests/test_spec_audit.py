@@ -66,6 +66,13 @@ def test_an_api_body_not_sent_as_json_is_415_saying_how(
     assert harness.scalar("SELECT count(*) FROM labels") == 0
 
 
+def test_the_openapi_document_declares_the_415(http: httpx.Client) -> None:
+    document = http.get("/api/v1/openapi.json").json()
+    assert "UnsupportedMediaType" in document["components"]["responses"]
+    answers = document["paths"]["/api/v1/websites/{website_id}/labels"]["post"]["responses"]
+    assert answers["415"] == {"$ref": "#/components/responses/UnsupportedMediaType"}
+
+
 def test_json_types_with_parameters_or_a_suffix_are_json(http: httpx.Client, site: Site) -> None:
     for number, content_type in enumerate(
         ["application/json; charset=utf-8", "application/merge-patch+json"]

@@ -58,6 +58,7 @@ ERROR_ANSWERS: tuple[tuple[int, str, str], ...] = (
     (404, "NotFound", "Unknown id, or an object of a website the caller does not belong to"),
     (409, "Conflict", "The change would break a rule"),
     (413, "TooLarge", "The body is too large"),
+    (415, "UnsupportedMediaType", "The body is not sent as JSON (Content-Type: application/json)"),
     (422, "Invalid", "Wrong fields; the message names the field first"),
     (429, "RateLimited", "Too many attempts; see Retry-After"),
     (503, "Unavailable", "A shared service or the database cannot answer now; see Retry-After"),
