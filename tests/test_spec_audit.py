@@ -143,6 +143,8 @@ def test_frames_with_wrong_types_get_invalid_frame_naming_the_field(
             ({"type": "typing", "on": 1}, "typing.on"),
             ({"type": "message.send", "client_id": "c1", "body": 5}, "message.send.body"),
             ({"type": "message.send", "client_id": "c1"}, "message.send.body"),
+            ({"on": True}, "type"),
+            ({"type": 5}, "type"),
         ]:
             live.send(frame)
             error = live.expect("error")
