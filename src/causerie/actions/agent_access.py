@@ -18,7 +18,7 @@ from causerie.domain.access import (
     ended,
     keys_of,
 )
-from causerie.domain.errors import Forbidden, NotFound, Unauthenticated
+from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from causerie.domain.models import Actor, Operator, Scope
 from causerie.domain.ports import Tx
 from causerie.runtime import Runtime
@@ -42,10 +42,14 @@ class AgentAccess:
 
 
 async def access_agent(
-    rt: Runtime, website_id: str, *, api_token: str | None, login_token: str | None
+    rt: Runtime, website_id: str | None, *, api_token: str | None, login_token: str | None
 ) -> AgentAccess:
     """Let an agent socket in with an API token, or else a login cookie: the operator must belong
-    to the website (any role); otherwise `website_not_found`, as for any object of another."""
+    to the website (any role); otherwise `website_not_found`, as for any object of another.
+
+    Without `website_id` (SPEC.md's `auth` frame names none), the socket follows the one website
+    the credential reaches; when it reaches several, the frame must say which (`invalid_frame`).
+    """
     expires_at = None
     if api_token is not None:
         actor = await access_actor_by_api_token(rt, api_token)
@@ -57,10 +61,30 @@ async def access_agent(
     else:
         raise Unauthenticated("token: an API token, or log in to the inbox")
     async with rt.store.read() as tx:
+        if website_id is None:
+            website_id = await _only_website(tx, actor)
         await _check_member(tx, actor, website_id)
         operator = await tx.operators.get(actor.operator_id or "")
     assert operator is not None
     return AgentAccess(actor, website_id, operator, hash_token(credential), expires_at)
+
+
+async def _only_website(tx: Tx, actor: Actor) -> str:
+    """The one website the actor may follow, for an `auth` frame that names none."""
+    reachable = [
+        website.id
+        for website, _ in await tx.members.list_for_operator(actor.operator_id or "")
+        if actor.website_ids is None or website.id in actor.website_ids
+    ]
+    if len(reachable) == 1:
+        return reachable[0]
+    if not reachable:
+        raise NotFound("website_id: this credential reaches no website", "website_not_found")
+    raise Invalid(
+        f"website_id: this credential reaches {len(reachable)} websites; "
+        "name the one this socket follows",
+        "invalid_frame",
+    )
 
 
 async def check_agent_access(rt: Runtime, access: AgentAccess) -> AgentAccess:

@@ -117,6 +117,14 @@ async def get_conversations(
         await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
         if label is not None and await tx.labels.get(website_id, label) is None:
             raise NotFound(f"label: no label {label!r} on this website", "label_not_found")
+        if (
+            assignee is not None
+            and assignee not in ("none", actor.operator_id)
+            and await tx.members.get_role(assignee, website_id) is None
+        ):
+            raise NotFound(
+                f"assignee: no operator {assignee!r} on this website", "operator_not_found"
+            )
         rows = await tx.conversations.list_page(
             website_id,
             state=state,

@@ -374,10 +374,12 @@ async def get_visitor_messages(
     async with rt.store.read() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
         conversation = await tx.conversations.get_by_session(session.id)
+        if before is not None and (
+            conversation is None or await tx.messages.get(conversation.id, before) is None
+        ):
+            raise NotFound(f"no message {before!r} in this conversation", "message_not_found")
         if conversation is None:
             return []
-        if before is not None and await tx.messages.get(conversation.id, before) is None:
-            raise NotFound(f"no message {before!r} in this conversation", "message_not_found")
         return await tx.messages.list_page(
             conversation.id, limit=limit, before=before, include_notes=False
         )

@@ -79,14 +79,23 @@ def error_response(
     )
 
 
-def describe_validation(errors: list[Any]) -> str:
-    """`page.url: String should have at most 2048 characters` for the first few errors."""
+_PARTS = ("body", "query", "path", "header", "cookie")
+
+
+def describe_validation(errors: list[Any], *, from_request: bool = False) -> str:
+    """`page.url: String should have at most 2048 characters` for the first few errors.
+
+    `from_request`: the errors are FastAPI's, whose locations start with the part of the
+    request (`body`, `query`, ...); only that first step is dropped, so that a field named
+    `body` (a message's) is still named."""
     parts = []
     for error in errors[:3]:
         if error.get("type") == ERROR_TYPE:  # names its field itself (web/wire_values.py)
             parts.append(str(error.get("msg")))
             continue
-        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
+        loc = [str(p) for p in error.get("loc", ())]
+        if from_request and loc and loc[0] in _PARTS:
+            loc = loc[1:]
         where = ".".join(loc) or "body"
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
     return "; ".join(parts)
@@ -162,11 +171,19 @@ def install(
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> Response:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(400, "invalid_json", "the body is not valid JSON")
-        return error_response(422, "invalid_request", describe_validation(errors))
+        whole = next(
+            (e for e in errors if tuple(e.get("loc", ())) == ("body",) and e["type"] in _WHOLE),
+            None,
+        )
+        if whole is not None:
+            return _whole_body_refused(request, whole)
+        return error_response(
+            422, "invalid_request", describe_validation(errors, from_request=True)
+        )
 
     async def _storage(_: Request, exc: Exception) -> Response:
         response = answer_storage_failure(exc, storage_failure)
@@ -191,6 +208,33 @@ def install(
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request)
         return error_response(exc.status_code, code, message, headers=headers)
+
+
+# Pydantic's words for a body that is missing, or is no JSON object (nor was read as JSON).
+_WHOLE = frozenset({"missing", "model_attributes_type", "model_type", "dict_type"})
+
+
+def _whole_body_refused(request: Request, error: Mapping[str, Any]) -> Response:
+    """The answer when a route's JSON body as a whole is missing or unreadable (docs/api.md):
+    an empty body is not JSON (400), a body of another content type than JSON is refused (415:
+    FastAPI did not read it as JSON), and JSON other than an object does not fit (422)."""
+    if error.get("type") == "missing":
+        return error_response(400, "invalid_json", "the body is empty: send a JSON object")
+    if not is_json_type(request.headers.get("content-type", "")):
+        return error_response(
+            415,
+            "unsupported_media_type",
+            "send the body as JSON, with the header Content-Type: application/json",
+        )
+    return error_response(422, "invalid_request", "the body must be a JSON object")
+
+
+def is_json_type(content_type: str) -> bool:
+    """`application/json`, or `application/SOMETHING+json`, with or without parameters."""
+    kind = content_type.partition(";")[0].strip().lower()
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")

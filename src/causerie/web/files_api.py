@@ -21,6 +21,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from causerie.actions.files import (
     Download,
@@ -95,7 +96,18 @@ async def read_upload(request: Request) -> tuple[Upload, UploadFile]:
         raise ApiError(
             415, "unsupported_media_type", "send the file as multipart/form-data, part 'file'"
         )
-    form = await request.form(max_files=1, max_fields=8)
+    try:
+        form = await request.form(max_files=1, max_fields=8)
+    except HTTPException as exc:  # 400: Starlette's words for a body its parser refused
+        if exc.status_code != 400:
+            raise
+        if "files" in str(exc.detail):
+            raise ApiError(
+                422, "too_many_files", "file: send one file, as the one part 'file'"
+            ) from None
+        raise ApiError(
+            400, "invalid_multipart", f"the body is not valid multipart/form-data: {exc.detail}"
+        ) from None
     part = form.get("file")
     if not isinstance(part, UploadFile):
         await form.close()

@@ -10,7 +10,9 @@ from causerie.web.wire_values import refuse_faults
 
 
 class _Frame(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a frame's values have their JSON types (`"on": "yes"` is no boolean, `"after": "5"`
+    # no number), refused with `invalid_frame` naming the field, as the API refuses them.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     _refuse_faults = model_validator(mode="before")(refuse_faults)
 

@@ -21,7 +21,10 @@ Locale = Annotated[str, Field(max_length=35, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-
 
 
 class PageIn(Strict):
-    url: str = Field(default="", max_length=2048)
+    """The page the chatbox is on: `url` required (agents see it), `title` and `referrer` may be
+    absent, as they often are in a browser (docs/api.md)."""
+
+    url: str = Field(max_length=2048)
     title: str = Field(default="", max_length=500)
     referrer: str = Field(default="", max_length=2048)
 
@@ -57,7 +60,7 @@ class ProfileIn(Strict):
 
 
 class ConsentIn(Strict):
-    version: int = Field(ge=1, le=1_000_000)
+    version: int = Field(ge=1, le=1_000_000, strict=True)
 
 
 class RatingIn(Strict):

@@ -118,8 +118,11 @@ def parse_frame(text: str, max_size: int) -> Any:
     if not isinstance(raw, dict):
         raise FrameError("invalid_frame", "a frame is a JSON object with a type")
     client_id = raw.get("client_id") if isinstance(raw.get("client_id"), str) else None
-    if not isinstance(raw.get("type"), str) or raw["type"] not in FRAME_TYPES:
-        raise FrameError("unknown_type", f"unknown frame type {raw.get('type')!r}", client_id)
+    if not isinstance(raw.get("type"), str):
+        missing = "Field required" if "type" not in raw else "a frame type is a string"
+        raise FrameError("invalid_frame", f"type: {missing}", client_id)
+    if raw["type"] not in FRAME_TYPES:
+        raise FrameError("unknown_type", f"unknown frame type {raw['type']!r}", client_id)
     try:
         return FRAME.validate_python(raw)
     except ValidationError as exc:

@@ -117,7 +117,15 @@ class VisitorHandler:
         if isinstance(frame, Ping):
             _pong(out)
         elif isinstance(frame, MessageSend):
-            if frame.note or frame.conversation_id or frame.session_id:
+            # SPEC.md's `message.send` may name its conversation: a visitor may name their own.
+            if (
+                frame.note
+                or frame.session_id
+                or (
+                    frame.conversation_id is not None
+                    and frame.conversation_id != await self._conversation_id()
+                )
+            ):
                 raise FrameError(
                     "invalid_frame", "visitors send only to their own conversation", frame.client_id
                 )
@@ -169,25 +177,23 @@ class AgentHandler:
         self.typing = _Typing()
 
     async def authenticate(self, frame: Auth) -> Subscription:
-        if frame.website_id is None:
-            raise FrameError("invalid_frame", "website_id: an agent socket follows one website")
         login_token = None if frame.token is not None else self.login_token
         self.login_token = None  # not kept for the socket's life: the guard keeps a hash
         access = await access_agent(
             self.rt, frame.website_id, api_token=frame.token, login_token=login_token
         )
-        operator = access.operator
-        self.actor, self.website_id, self.name = access.actor, frame.website_id, operator.name
+        operator, website_id = access.operator, access.website_id
+        self.actor, self.website_id, self.name = access.actor, website_id, operator.name
         self.connection_id = agent_connection_id(operator.id, new_id())
         await do_set_agent_status(self.rt, self.website_id, self.connection_id, frame.status)
         return Subscription(
-            stream=Stream.of_website(frame.website_id),
+            stream=Stream.of_website(website_id),
             after=frame.after,
             ready={
-                "website_id": frame.website_id,
+                "website_id": website_id,
                 "operator": {"id": operator.id, "name": operator.name},
-                "availability": await get_availability(self.rt, frame.website_id),
-                "visitors_online": await get_visitors_online(self.rt, frame.website_id),
+                "availability": await get_availability(self.rt, website_id),
+                "visitors_online": await get_visitors_online(self.rt, website_id),
             },
             on_close=[self._closed],
             guard=AccessGuard(self.rt, access),

@@ -58,6 +58,7 @@ ERROR_ANSWERS: tuple[tuple[int, str, str], ...] = (
     (404, "NotFound", "Unknown id, or an object of a website the caller does not belong to"),
     (409, "Conflict", "The change would break a rule"),
     (413, "TooLarge", "The body is too large"),
+    (415, "UnsupportedMediaType", "The body is not sent as JSON (Content-Type: application/json)"),
     (422, "Invalid", "Wrong fields; the message names the field first"),
     (429, "RateLimited", "Too many attempts; see Retry-After"),
     (503, "Unavailable", "A shared service or the database cannot answer now; see Retry-After"),
@@ -454,14 +455,14 @@ class TransferIn(Strict):
 class TeamIn(Strict):
     name: str = Field(max_length=TEAM_NAME_MAX)
     mode: Literal["round_robin", "manual"] = "round_robin"
-    capacity: int = Field(default=DEFAULT_CAPACITY, ge=1, le=CAPACITY_MAX)
+    capacity: int = Field(default=DEFAULT_CAPACITY, ge=1, le=CAPACITY_MAX, strict=True)
     members: list[Id] = Field(default_factory=list, max_length=MEMBERS_MAX)
 
 
 class TeamPatch(Strict):
     name: str | None = Field(default=None, max_length=TEAM_NAME_MAX)
     mode: Literal["round_robin", "manual"] | None = None
-    capacity: int | None = Field(default=None, ge=1, le=CAPACITY_MAX)
+    capacity: int | None = Field(default=None, ge=1, le=CAPACITY_MAX, strict=True)
     members: list[Id] | None = Field(default=None, max_length=MEMBERS_MAX)
 
 

@@ -2,7 +2,7 @@
 
 # Annotations evaluated as the classes are made: see this package's __init__.
 
-from pydantic import Field
+from pydantic import Field, StrictFloat, StrictInt
 
 from causerie.web.api_models import Out
 from causerie.web.schemas import Strict
@@ -22,7 +22,7 @@ class PushSubscriptionIn(Strict):
 
     endpoint: str = Field(max_length=2000)
     keys: PushKeysIn
-    expirationTime: int | float | None = None  # the browser's name for it
+    expirationTime: StrictInt | StrictFloat | None = None  # the browser's name for it
 
 
 class PushSubscriptionOut(Out):
@@ -42,7 +42,7 @@ class PushSubscriptionsOut(Out):
 
 
 class PushPreferencesIn(Strict):
-    push_previews: bool
+    push_previews: bool = Field(strict=True)
 
 
 class PushPreferencesOut(Out):

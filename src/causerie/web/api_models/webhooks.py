@@ -27,7 +27,7 @@ class WebhookIn(Strict):
 class WebhookPatch(Strict):
     url: str | None = Field(default=None, min_length=1, max_length=2000)
     events: list[WebhookEventName] | None = Field(default=None, min_length=1, max_length=7)
-    enabled: bool | None = None
+    enabled: bool | None = Field(default=None, strict=True)
 
 
 class WebhookOut(Out):
