@@ -7,7 +7,7 @@
 
 import { csrf } from "./api.js";
 import { el } from "./dom.js";
-import { addToThread } from "./data.js";
+import { addToThread } from "./thread-data.js";
 import { t } from "./locale.js";
 
 const INLINE = ["image/png", "image/jpeg", "image/gif", "image/webp"];

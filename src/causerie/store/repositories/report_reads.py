@@ -36,16 +36,9 @@ from causerie.domain.reports import (
 from causerie.store import codec
 from causerie.store.db import Query, SqlRepository
 from causerie.store.repositories.report_sql import BREAKDOWNS, summary_sql
-from causerie.store.schema import (
-    conversations,
-    messages,
-    ratings,
-    report_conversations,
-    report_hour_buckets,
-    report_hours,
-    sessions,
-    websites,
-)
+from causerie.store.schema.accounts import websites
+from causerie.store.schema.chat import conversations, messages, ratings, sessions
+from causerie.store.schema.reports import report_conversations, report_hour_buckets, report_hours
 
 
 def _range(table: Table, at: str) -> Any:

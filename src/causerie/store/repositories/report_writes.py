@@ -44,7 +44,7 @@ from causerie.store.repositories.report_sql import (
     ZEROS,
     fill_started,
 )
-from causerie.store.schema import (
+from causerie.store.schema.reports import (
     report_conversations,
     report_day_buckets,
     report_day_histograms,
