@@ -34,7 +34,8 @@ from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role
 from causerie.settings import load_settings
 from causerie.store.migrate import upgrade
-from causerie.store.schema import conversations, messages, report_conversations, sessions
+from causerie.store.schema.chat import conversations, messages, sessions
+from causerie.store.schema.reports import report_conversations
 from causerie.tokens import new_id
 from causerie.wiring import build_runtime, close_runtime, start_runtime
 

@@ -3,13 +3,12 @@ basis and retention; every other column is listed as holding none, with a reason
 
 from __future__ import annotations
 
+from causerie.domain.not_personal import NOT_PERSONAL, not_personal_reason
 from causerie.domain.personal_data import (
-    NOT_PERSONAL,
     PERSONAL,
     Subject,
     declared,
     erased_by,
-    not_personal_reason,
     retention_rules,
 )
 from causerie.domain.retention import Rule
@@ -28,7 +27,7 @@ def test_p2_every_column_is_declared_personal_or_not() -> None:
     ]
     assert unclassified == [], (
         "declare these columns in causerie/domain/personal_data.py (PERSONAL with a purpose, "
-        "or NOT_PERSONAL with a reason)"
+        "or causerie/domain/not_personal.py NOT_PERSONAL with a reason)"
     )
 
 

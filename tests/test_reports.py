@@ -4,13 +4,17 @@ rebuilt exactly from the source rows, aggregates only (P3)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import sqlite3
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from causerie.actions.inbox import do_set_state
 from causerie.actions.messages import do_send_operator_message, do_send_visitor_message
@@ -23,7 +27,7 @@ from causerie.clock import ManualClock
 from causerie.domain.models import Actor, ConversationState, PageView
 from causerie.domain.reports import Dimension, HourRow, Period, bucket, percentile
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
-from tests.support import is_sqlite
+from tests.support import is_sqlite, sqlite_path
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -325,6 +329,93 @@ def test_ranking_skips_a_day_a_change_holds_on_postgresql(harness: Harness, site
     assert harness.run(scene()) == (1, 1)  # the other day, then the held one
     rows = harness.rows("SELECT median, p90 FROM report_day_histograms")
     assert rows == [(30, 30), (30, 30)]
+
+
+def test_a_pass_with_nothing_to_rank_only_reads(harness: Harness, site: Site) -> None:
+    """Most passes (every node, every few seconds) find nothing to rank: they read and open no
+    write transaction, so they go on while another writer holds the database (SQLite: another
+    connection's write transaction; PostgreSQL: a lock on the table that only reads get past). A
+    day whose entries all went back to 0 is nothing to rank."""
+    day = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    ranked, zeroed = (
+        HourRow(at, Dimension.WEBSITE, "", {}, {"first_response": {30: 1}})
+        for at in (day, day + timedelta(days=1))
+    )
+    undone = HourRow(zeroed.hour, Dimension.WEBSITE, "", {}, {"first_response": {30: -1}})
+
+    async def scene() -> tuple[bool, int, bool, int]:
+        for row in (ranked, zeroed, undone):
+            async with harness.rt.store.transaction() as tx:
+                await tx.reports.add(site.website_id, row)
+        async with harness.rt.store.read() as reader:
+            before = await reader.reports.has_days_to_rank()
+        first = await do_rank_days(harness.rt)
+        async with harness.rt.store.read() as reader:
+            after = await reader.reports.has_days_to_rank()
+        async with another_writer(harness):
+            return before, first, after, await asyncio.wait_for(do_rank_days(harness.rt), 30)
+
+    assert harness.run(scene()) == (True, 1, False, 0)
+    rows = harness.rows("SELECT median FROM report_day_histograms ORDER BY day")
+    assert rows == [(30,), (None,)]
+
+
+@contextlib.asynccontextmanager
+async def another_writer(harness: Harness) -> AsyncIterator[None]:
+    """Another writer holding the reports' day histograms, from its own connection."""
+    url = harness.settings.database_url
+    if is_sqlite(url):
+        conn = sqlite3.connect(sqlite_path(url), isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
+        return
+    locked = asyncio.Event()
+    done = asyncio.Event()
+
+    async def hold() -> None:
+        async with harness.rt.store.transaction() as tx:
+            lock = "LOCK TABLE report_day_histograms IN EXCLUSIVE MODE"
+            await tx.db.execute(text(lock))  # type: ignore[attr-defined]
+            locked.set()
+            await done.wait()
+
+    holder = asyncio.create_task(hold())
+    await locked.wait()
+    try:
+        yield
+    finally:
+        done.set()
+        await holder
+
+
+def test_one_node_ranks_at_a_time_on_postgresql(harness: Harness, site: Site) -> None:
+    """With several nodes, one ranks at a time: a node finding another one ranking (its
+    transaction still open) returns at once, leaving even the days the other does not hold to
+    the next pass."""
+    if is_sqlite(harness.settings.database_url):
+        pytest.skip("SQLite serves one node")
+    day = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    first, second = (
+        HourRow(at, Dimension.WEBSITE, "", {}, {"first_response": {30: 1}})
+        for at in (day, day + timedelta(days=1))
+    )
+
+    async def scene() -> tuple[int, int, int]:
+        async with harness.rt.store.transaction() as tx:
+            await tx.reports.add(site.website_id, first)
+        async with harness.rt.store.transaction() as ranking:  # one node ranking
+            ranked = await ranking.reports.rank_days()
+            async with harness.rt.store.transaction() as tx:  # a change meanwhile
+                await tx.reports.add(site.website_id, second)
+            meanwhile = await asyncio.wait_for(do_rank_days(harness.rt), timeout=60)  # another
+        return ranked, meanwhile, await do_rank_days(harness.rt)
+
+    assert harness.run(scene()) == (1, 0, 1)
+    assert harness.rows("SELECT median FROM report_day_histograms") == [(30,), (30,)]
 
 
 def test_rebuild_equals_the_rollups_kept_as_things_happened(harness: Harness, site: Site) -> None:

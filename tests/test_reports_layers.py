@@ -26,7 +26,7 @@ from causerie.domain.reports import Dimension, HourRow, Period, bucket, percenti
 from causerie.store.database import sqlite_engine
 from causerie.store.migrate import alembic_config, upgrade
 from causerie.store.postgres import postgres_engine
-from causerie.store.schema import report_days, report_month_buckets
+from causerie.store.schema.reports import report_days, report_month_buckets
 from tests.conftest import Harness, Site
 from tests.support import empty_database, is_sqlite
 

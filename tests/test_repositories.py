@@ -44,7 +44,7 @@ from causerie.domain.models import (
 from causerie.domain.ports import Tx
 from causerie.domain.retention import Rule
 from causerie.domain.shield import network_key
-from causerie.store.schema import network_stats
+from causerie.store.schema.shield import network_stats
 from causerie.tokens import new_id
 from tests.conftest import ORIGIN, Harness, Site
 

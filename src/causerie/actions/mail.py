@@ -1,11 +1,12 @@
 """Mail to agents and visitors, and replies by mail (docs/notifications.md).
 
-What causes a mail enqueues a job in the change's own transaction (`do_schedule_message_mail`,
-called by `actions.messages`); the job decides, when it runs, whether the mail is still due
-(nobody answered, the visitor has not seen the reply) and sends it. Every job about a visitor
-carries their `session_id`, so erasure drops it (P9). A job sends to one recipient at most, so a
-retry never mails twice someone who already got it; an address the server refuses for good is
-recorded (`mail_failures`), shown to the website's agents, and gets no more mail.
+What causes a mail enqueues a job in the change's own transaction (a message's:
+`actions.notifications.do_notify`, the one action for every channel); the job decides, when it
+runs, whether the mail is still due (nobody answered, the visitor has not seen the reply) and
+sends it. Every job about a visitor carries their `session_id`, so erasure drops it (P9). A job
+sends to one recipient at most, so a retry never mails twice someone who already got it; an
+address the server refuses for good is recorded (`mail_failures`), shown to the website's
+agents, and gets no more mail.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from datetime import timedelta
 from causerie.actions.access import ANY_ROLE, check_role
 from causerie.actions.files import Upload, do_store_mailed_file
 from causerie.actions.jobs import do_enqueue
-from causerie.actions.mail_triggers import members_of
 from causerie.actions.messages import (
     MAX_BODY_CHARS,
     do_send_operator_message,
     do_send_session_message,
 )
+from causerie.actions.notifications import get_recipients
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.errors import (
     Conflict,
@@ -72,6 +73,7 @@ from causerie.domain.models import (
     Website,
 )
 from causerie.domain.ports import Tx
+from causerie.domain.push import PushReason
 from causerie.runtime import Runtime
 from causerie.tokens import derive, hash_token, new_id
 
@@ -115,23 +117,24 @@ async def run_new_conversation(rt: Runtime, job: Job) -> None:
     thread = await _thread(rt, job.payload["conversation_id"])
     if thread is None or any(m.author is Author.OPERATOR for m in thread.messages):
         return
-    if await rt.presence.website_online(thread.website.id):
-        return  # an agent is in the inbox and sees it there
+    # Those a push would tell now: none while an agent is in the inbox and sees it there.
+    recipients = await get_recipients(rt, thread.conversation, PushReason.NEW_CONVERSATION)
+    if not recipients:
+        return
     async with rt.store.transaction() as tx:
-        members = await members_of(tx, thread.website.id)
-        stored = await tx.mail.get_preferences_of([o.id for o in members])
-        for operator in members:
-            if preferences_of(stored.get(operator.id, {}))["mail_new_conversation"]:
+        stored = await tx.mail.get_preferences_of(recipients)
+        for operator_id in recipients:
+            if preferences_of(stored.get(operator_id, {}))["mail_new_conversation"]:
                 await do_enqueue(
                     rt,
                     tx,
                     JobKind.MAIL_OPERATOR,
-                    key=f"{JobKind.MAIL_OPERATOR}:new:{thread.conversation.id}:{operator.id}",
+                    key=f"{JobKind.MAIL_OPERATOR}:new:{thread.conversation.id}:{operator_id}",
                     session_id=thread.session.id,
                     payload={
                         "kind": MailKind.NEW_CONVERSATION.value,
                         "conversation_id": thread.conversation.id,
-                        "operator_id": operator.id,
+                        "operator_id": operator_id,
                     },
                 )
 

@@ -15,8 +15,7 @@ from causerie.actions.assignment import do_route_new
 from causerie.actions.consent import check_consent
 from causerie.actions.events import Emitter
 from causerie.actions.limits import check_send_rate, check_visitor_message_rate
-from causerie.actions.mail_triggers import do_schedule_message_mail
-from causerie.actions.notifications import do_notify_agents
+from causerie.actions.notifications import do_notify
 from causerie.actions.reports import note_conversation_started, note_message, note_resolved
 from causerie.actions.sessions import access_visitor_session, count_network_day
 from causerie.domain.errors import Invalid, NotFound, Unauthenticated
@@ -329,9 +328,7 @@ async def do_store_message(
         )
     # Appended with the batch's other messages' events, just before it commits.
     await emitter.flush_later(tx)
-    if author is Author.VISITOR:
-        await do_notify_agents(rt, tx, updated or conversation, message, started=started)
-    await do_schedule_message_mail(rt, tx, session, conversation, message, started)
+    await do_notify(rt, tx, session, updated or conversation, message, started=started)
     return Sent(message, created=True, text=text)
 
 

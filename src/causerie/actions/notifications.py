@@ -1,28 +1,53 @@
-"""When agents are told of a visitor's message away from the inbox (docs/notifications.md): the
-one trigger that every channel (Web Push now, mail later) follows.
+"""What a stored message causes away from the inbox, for every channel (docs/notifications.md,
+"When agents are told"): the one action `actions.messages` calls, in the transaction that
+stores the message, so that each job exists exactly when the message does.
 
-`do_notify_agents` is called in the transaction that stores a visitor's message, and queues one
-`agents.notify` job per conversation (pending ones absorb the next messages). The job decides,
-when it runs, who is to be told: for a new conversation, every member of the website while no
-agent is online; for a message in an assigned conversation, its assignee while they have no
-inbox open on that website. It then queues one `push.send` job per browser of theirs.
+- Agents, by Web Push: for a visitor's message, one `agents.notify` job per conversation
+  (pending ones absorb the next messages). It decides, when it runs, who is to be told
+  (`get_recipients`): for a new conversation, every member of the website while no agent is
+  online; for a message in an assigned conversation, its assignee while they have no inbox open
+  on that website. It then queues one `push.send` job per browser of theirs.
+- Agents, by mail: a new conversation (`mail.new_conversation`, after CAUSERIE_NOTIFY_DELAY, told
+  to the same `get_recipients` whose preference is on, unless an agent answered meanwhile) and a
+  mention in a note (`mail.operator`). The visitor, by mail: the agents' replies they have not
+  seen (`mail.visitor_replies`). `actions.mail` runs these jobs.
+
+The channels keep jobs of their own: a push goes at once, a mail after the delay and only if
+nobody answered meanwhile.
 """
 
 from __future__ import annotations
 
 from causerie.actions.jobs import do_enqueue
 from causerie.domain.jobs import Job, JobKind
-from causerie.domain.models import Conversation, Message
+from causerie.domain.mail_texts import MailKind
+from causerie.domain.models import Author, Conversation, Message, MessageType, Operator, Session
 from causerie.domain.ports import Tx
 from causerie.domain.push import PushReason
 from causerie.runtime import Runtime
 
 
-async def do_notify_agents(
+async def do_notify(
+    rt: Runtime,
+    tx: Tx,
+    session: Session,
+    conversation: Conversation,
+    message: Message,
+    *,
+    started: bool,
+) -> None:
+    """`message` was stored in `tx` (in `conversation` as it now is, `started` by it if so):
+    queue the notifications it calls for, on every channel."""
+    if message.author is Author.VISITOR:
+        await _queue_push(rt, tx, conversation, message, started=started)
+    await _queue_mail(rt, tx, session, conversation, message, started)
+
+
+async def _queue_push(
     rt: Runtime, tx: Tx, conversation: Conversation, message: Message, *, started: bool
 ) -> None:
-    """A visitor's `message` was stored in `tx`: queue the notification of agents, if this
-    moment calls for one (a conversation `started` by it, or one with an assignee)."""
+    """A visitor's message: the agents' pushes, if this moment calls for them (a conversation
+    `started` by it, or one with an assignee)."""
     if started:
         reason = PushReason.NEW_CONVERSATION
     elif conversation.assignee_id is not None:
@@ -41,6 +66,57 @@ async def do_notify_agents(
             "reason": reason.value,
         },
     )
+
+
+async def _queue_mail(
+    rt: Runtime,
+    tx: Tx,
+    session: Session,
+    conversation: Conversation,
+    message: Message,
+    started: bool,
+) -> None:
+    """The mail `message` may cause. Nothing without a mailer."""
+    if rt.mailer is None:
+        return
+    delay = rt.settings.notify_delay
+    by_operator = message.author is Author.OPERATOR
+    if message.author is Author.VISITOR and started:
+        await do_enqueue(
+            rt,
+            tx,
+            JobKind.MAIL_NEW_CONVERSATION,
+            delay=delay,
+            key=f"{JobKind.MAIL_NEW_CONVERSATION}:{conversation.id}",
+            session_id=session.id,
+            payload={"conversation_id": conversation.id},
+        )
+    elif by_operator and message.type is MessageType.TEXT and session.email:
+        # One pending job per conversation: replies within the delay join the first one's.
+        await do_enqueue(
+            rt,
+            tx,
+            JobKind.MAIL_VISITOR_REPLIES,
+            delay=delay,
+            key=f"{JobKind.MAIL_VISITOR_REPLIES}:{conversation.id}",
+            session_id=session.id,
+            payload={"conversation_id": conversation.id, "since": message.id},
+        )
+    elif by_operator and message.type is MessageType.NOTE and "@" in message.body:
+        for operator in mentioned(await _members_of(tx, conversation.website_id), message):
+            await do_enqueue(
+                rt,
+                tx,
+                JobKind.MAIL_OPERATOR,
+                key=f"{JobKind.MAIL_OPERATOR}:mention:{message.id}:{operator.id}",
+                session_id=session.id,
+                payload={
+                    "kind": MailKind.MENTION.value,
+                    "conversation_id": conversation.id,
+                    "operator_id": operator.id,
+                    "message_id": message.id,
+                },
+            )
 
 
 async def get_recipients(rt: Runtime, conversation: Conversation, reason: PushReason) -> list[str]:
@@ -83,3 +159,30 @@ async def do_notify_agents_now(rt: Runtime, job: Job) -> None:
                     "reason": reason.value,
                 },
             )
+
+
+def mentioned(members: list[Operator], note: Message) -> list[Operator]:
+    """The members a note names as `@Full Name` or `@FirstName` (any case), but its author."""
+    body = note.body.casefold()
+    found = []
+    for operator in members:
+        if operator.id == note.operator_id or not operator.name.strip():
+            continue
+        names = {operator.name.casefold(), operator.name.split()[0].casefold()}
+        if any(_names_at(body, name) for name in names):
+            found.append(operator)
+    return found
+
+
+def _names_at(body: str, name: str) -> bool:
+    at = body.find("@" + name)
+    while at != -1:
+        end = at + 1 + len(name)
+        if end == len(body) or not (body[end].isalnum() or body[end] == "_"):
+            return True
+        at = body.find("@" + name, at + 1)
+    return False
+
+
+async def _members_of(tx: Tx, website_id: str) -> list[Operator]:
+    return [m.operator for m in await tx.members.list_for_website(website_id) if not m.pending]

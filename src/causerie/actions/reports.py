@@ -179,7 +179,12 @@ async def do_flush_loads(rt: Runtime) -> int:
 
 async def do_rank_days(rt: Runtime) -> int:
     """Rank the day histograms changed since the last call (docs/reports.md "Speed"): run every
-    few seconds with `do_flush_loads`, off the path of the changes themselves."""
+    few seconds by every node with `do_flush_loads`, off the path of the changes themselves.
+    Nothing to rank (most passes): one read, no write transaction; on PostgreSQL one node ranks
+    at a time, the others return at once."""
+    async with rt.store.read() as reader:
+        if not await reader.reports.has_days_to_rank():
+            return 0
     async with rt.store.transaction(durable=False) as tx:
         return await tx.reports.rank_days()
 

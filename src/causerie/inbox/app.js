@@ -3,7 +3,9 @@
 
 import { api, setCsrf, whenUnauthenticated } from "./api.js";
 import { el, isEditable, replace, toast } from "./dom.js";
-import { closeConversation, follow, markRead, openConversation, selectWebsite, setAvailability, setHooks, unfollowAll } from "./data.js";
+import { follow, setAvailability, setHooks, unfollowAll } from "./data.js";
+import { selectWebsite } from "./list-data.js";
+import { closeConversation, markRead, openConversation } from "./thread-data.js";
 import { renderAcceptLink, renderLogin } from "./login.js";
 import { conversationHash, focusCurrent, mountList, moveFocus } from "./list.js";
 import { unlockAudio } from "./notify.js";

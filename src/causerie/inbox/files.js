@@ -7,42 +7,20 @@
 
 import { csrf } from "./api.js";
 import { el } from "./dom.js";
-import { addToThread } from "./data.js";
+import { addToThread } from "./thread-data.js";
 import { t } from "./locale.js";
+import { INLINE, fetchedOnce, humanSize as sizeIn, takeFiles, uploader } from "./uploads.js";
 
-const INLINE = ["image/png", "image/jpeg", "image/gif", "image/webp"];
-
-/** preview URL -> its bytes, fetched once (the log is drawn again on every change). */
-const fetched = new Map();
+/** A file's bytes, fetched with the agent's login (same origin); previews' kept for the page. */
+const blobOf = fetchedOnce((url) => fetch(url, { credentials: "same-origin", cache: "no-store", redirect: "error" }));
 /** thumbnail URL -> its blob URL, kept for the page's life (one per image seen). */
 const shown = new Map();
 
-/** `keep`: kept for the page's life (previews); a download or the viewer fetches anew. */
-function blobOf(url, keep = true) {
-  let found = fetched.get(url);
-  if (!found) {
-    found = fetch(url, { credentials: "same-origin", cache: "no-store", redirect: "error" }).then((response) => {
-      if (!response.ok) throw new Error(String(response.status));
-      return response.blob();
-    });
-    if (keep) {
-      found.catch(() => fetched.delete(url));
-      fetched.set(url, found);
-    }
-  }
-  return found;
-}
+const UNITS = { B: "files.bytes", kB: "files.kB", MB: "files.MB", GB: "files.GB" };
+const UPLOAD_TEXTS = { uploading: "files.uploading", cancel: "files.cancel", retry: "files.retry", remove: "files.remove" };
 
 export function humanSize(size) {
-  if (size < 1000) return t("files.bytes", { n: size });
-  const units = ["files.kB", "files.MB", "files.GB"];
-  let value = size / 1000;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return t(units[unit], { n: Number(value < 10 ? value.toFixed(1) : Math.round(value)) });
+  return sizeIn(size, (n, unit) => t(UNITS[unit], { n: Number(n) }));
 }
 
 async function save(file) {
@@ -134,71 +112,25 @@ export function attachFiles(form, text, conversationId) {
     onclick: () => input.click(),
   });
   const noteMode = () => form.classList.contains("note-mode"); // files go to the visitor, never in a note
-
-  const upload = (file, previous) => {
-    const name = file.name || "file";
-    const bar = el("progress", { max: "100", value: "0", "aria-label": t("files.uploading", { name }) });
-    const request = new XMLHttpRequest();
-    const cancel = el("button", { type: "button", class: "link cancel", text: t("files.cancel"), onclick: () => { request.abort(); line.remove(); } });
-    const line = el("li", { class: "upload", "data-state": "sending" }, el("span", { class: "file-name", text: name }), cancel, bar);
-    // Once every byte is sent the server has the file: too late to cancel.
-    request.upload.addEventListener("load", () => cancel.remove());
-    if (previous) previous.replaceWith(line);
-    else list.append(line);
-    request.upload.addEventListener("progress", (event) => {
-      if (event.lengthComputable) bar.value = Math.round((event.loaded / event.total) * 100);
-    });
-    const fail = () => {
-      line.dataset.state = "failed";
-      line.dataset.status = String(request.status);
-      line.replaceChildren(el("span", { class: "file-name", text: name }),
-        el("button", { type: "button", class: "link retry", text: t("files.retry"), onclick: () => upload(file, line) }),
-        el("button", { type: "button", class: "link remove", text: t("files.remove"), onclick: () => line.remove() }),
-        el("span", { class: "form-error why", role: "alert", text: why(request) }));
-    };
-    request.addEventListener("load", () => {
-      if (request.status !== 201) return fail();
-      line.remove();
-      try {
-        addToThread(JSON.parse(request.responseText).message);
-      } catch {
-        // It comes on the socket as well.
-      }
-    });
-    request.addEventListener("error", fail);
-    request.open("POST", `/api/v1/conversations/${encodeURIComponent(conversationId)}/files`);
-    const token = csrf();
-    if (token) request.setRequestHeader("X-CSRF-Token", token);
-    const body = new FormData();
-    body.append("file", file, name);
-    request.send(body);
-  };
+  const upload = uploader({
+    list,
+    el,
+    classes: { name: "file-name", button: "link ", why: "form-error why" },
+    text: (key, values) => t(UPLOAD_TEXTS[key], values),
+    why,
+    open: async (request) => {
+      request.open("POST", `/api/v1/conversations/${encodeURIComponent(conversationId)}/files`);
+      const token = csrf();
+      if (token) request.setRequestHeader("X-CSRF-Token", token);
+      return true;
+    },
+    uploaded: addToThread,
+  });
   const send = (files) => {
     if (noteMode()) return false;
-    for (const file of files) upload(file, null);
+    for (const file of files) upload(file);
     return files.length > 0;
   };
-
-  input.addEventListener("change", () => {
-    send([...input.files]);
-    input.value = "";
-  });
-  text.addEventListener("paste", (event) => {
-    const pasted = [...(event.clipboardData?.files || [])];
-    if (pasted.length && send(pasted)) event.preventDefault();
-  });
-  form.addEventListener("dragover", (event) => {
-    if (noteMode() || !event.dataTransfer?.types.includes("Files")) return;
-    event.preventDefault();
-    form.classList.add("dropping");
-  });
-  form.addEventListener("dragleave", (event) => {
-    if (event.target === form) form.classList.remove("dropping");
-  });
-  form.addEventListener("drop", (event) => {
-    form.classList.remove("dropping");
-    const dropped = [...(event.dataTransfer?.files || [])];
-    if (dropped.length && send(dropped)) event.preventDefault();
-  });
+  takeFiles({ input, composer: text, zone: form }, send, () => !noteMode());
   return { list, button, input };
 }

@@ -5,7 +5,7 @@
 import { api } from "./api.js";
 import { canAdmin, emit, on, state } from "./store.js";
 import { el, replace, toast } from "./dom.js";
-import { loadList } from "./data.js";
+import { loadList } from "./list-data.js";
 import { t } from "./locale.js";
 
 /** @type {Map<string, {id: string, name: string, color: string}[]>} website id -> its labels, by name */

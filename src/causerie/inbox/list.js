@@ -4,7 +4,8 @@
 import { FILTERS, on, operatorName, state } from "./store.js";
 import { el, modal, outsideLink, replace, toast } from "./dom.js";
 import { hue, initials, preview, shortTime, visitorName } from "./format.js";
-import { conversationOfSession, loadList, writeFirst } from "./data.js";
+import { loadList } from "./list-data.js";
+import { conversationOfSession, writeFirst } from "./thread-data.js";
 import { chipsOf, filterByLabel, labelFilter } from "./labels.js";
 import { t, tn } from "./locale.js";
 

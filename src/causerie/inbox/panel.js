@@ -5,7 +5,7 @@ import { on, state } from "./store.js";
 import { api } from "./api.js";
 import { download, el, outsideLink, replace, toast } from "./dom.js";
 import { dataText, fullTime, visitorName } from "./format.js";
-import { saveProfile } from "./data.js";
+import { saveProfile } from "./thread-data.js";
 import { avatar } from "./list.js";
 import { t } from "./locale.js";
 

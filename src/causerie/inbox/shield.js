@@ -4,7 +4,7 @@
  * 24 hours as a chart with its table, and the server-wide rules. */
 
 import { api } from "./api.js";
-import { setSpam } from "./data.js";
+import { setSpam } from "./thread-data.js";
 import { el, replace, toast } from "./dom.js";
 import { canAdmin, state, website } from "./store.js";
 import { currentLanguage, t } from "./locale.js";

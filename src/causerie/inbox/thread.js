@@ -8,7 +8,7 @@ import { el, modal, replace, richText, toast } from "./dom.js";
 import { clockTime, eventText, fullTime, visitorName } from "./format.js";
 import {
   assign, deleteConversation, loadOlder, localTyping, markRead, putLabels, reopen, resolve, retry, sendMessage,
-} from "./data.js";
+} from "./thread-data.js";
 import { chipsOf, ensureLabels, labelsButton, openPicker } from "./labels.js";
 import { attachSlashMenu } from "./replies.js";
 import { avatar } from "./list.js";

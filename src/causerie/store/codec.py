@@ -39,7 +39,7 @@ from causerie.domain.push import PushSubscription
 from causerie.domain.ratings import Rating
 from causerie.domain.replies import CannedReply
 from causerie.domain.reports import ConversationFacts
-from causerie.store import schema
+from causerie.store.schema import accounts, chat, notifications, reports, upkeep
 
 T = TypeVar("T")
 Convert = Callable[[Any], Any]
@@ -111,24 +111,24 @@ class Codec(Generic[T]):
 
 
 # The session's columns but its token's hash, in the table's order: what every read of it selects.
-SESSION_COLUMNS = [c for c in schema.sessions.c if c.name != "token_hash"]
+SESSION_COLUMNS = [c for c in chat.sessions.c if c.name != "token_hash"]
 
-website = Codec(Website, list(schema.websites.c))
-operator = Codec(Operator, list(schema.operators.c))
+website = Codec(Website, list(accounts.websites.c))
+operator = Codec(Operator, list(accounts.operators.c))
 session = Codec(Session, SESSION_COLUMNS)
-conversation = Codec(Conversation, list(schema.conversations.c))
+conversation = Codec(Conversation, list(chat.conversations.c))
 # Messages are read with their author's name (`operator_name`, labelled) after their columns,
 # then their file's columns (`MESSAGE_FILE_COLUMNS`, NULL when the message carries none).
-_M = len(schema.messages.c)
+_M = len(chat.messages.c)
 MESSAGE_FILE_COLUMNS = [
-    schema.files.c.id,
-    schema.files.c.name,
-    schema.files.c.size,
-    schema.files.c.content_type,
-    schema.files.c.thumbnail_key,
-    schema.files.c.expired_at,
+    chat.files.c.id,
+    chat.files.c.name,
+    chat.files.c.size,
+    chat.files.c.content_type,
+    chat.files.c.thumbnail_key,
+    chat.files.c.expired_at,
 ]
-_message = Codec(Message, list(schema.messages.c), extra={"operator_name": _M})
+_message = Codec(Message, list(chat.messages.c), extra={"operator_name": _M})
 
 
 def message(row: Sequence[Any]) -> Message:
@@ -147,21 +147,21 @@ def message(row: Sequence[Any]) -> Message:
     return dataclasses.replace(decoded, file=file)
 
 
-login = Codec(Login, list(schema.logins.c))
-link = Codec(AccountLink, list(schema.account_links.c))
-api_token = Codec(ApiToken, list(schema.api_tokens.c))
-audit_entry = Codec(AuditEntry, list(schema.audit_log.c))
+login = Codec(Login, list(accounts.logins.c))
+link = Codec(AccountLink, list(accounts.account_links.c))
+api_token = Codec(ApiToken, list(accounts.api_tokens.c))
+audit_entry = Codec(AuditEntry, list(upkeep.audit_log.c))
 # With the accepting operator's name (`operator_name`, labelled) after the columns.
 dpa_acceptance = Codec(
     DpaAcceptance,
-    list(schema.dpa_acceptances.c),
-    extra={"operator_name": len(schema.dpa_acceptances.c)},
+    list(accounts.dpa_acceptances.c),
+    extra={"operator_name": len(accounts.dpa_acceptances.c)},
 )
-event = Codec(StoredEvent, list(schema.events.c))
-canned_reply = Codec(CannedReply, list(schema.canned_replies.c))
-label = Codec(Label, list(schema.labels.c))
-push_subscription = Codec(PushSubscription, list(schema.push_subscriptions.c))
-reply_address = Codec(ReplyAddress, list(schema.reply_addresses.c))
-mail_failure = Codec(MailFailure, list(schema.mail_failures.c))
-rating = Codec(Rating, list(schema.ratings.c))
-report_facts = Codec(ConversationFacts, list(schema.report_conversations.c))
+event = Codec(StoredEvent, list(chat.events.c))
+canned_reply = Codec(CannedReply, list(chat.canned_replies.c))
+label = Codec(Label, list(chat.labels.c))
+push_subscription = Codec(PushSubscription, list(notifications.push_subscriptions.c))
+reply_address = Codec(ReplyAddress, list(notifications.reply_addresses.c))
+mail_failure = Codec(MailFailure, list(notifications.mail_failures.c))
+rating = Codec(Rating, list(chat.ratings.c))
+report_facts = Codec(ConversationFacts, list(reports.report_conversations.c))

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from causerie.domain.ports import TransactionLost, TransactionRaced
@@ -29,7 +30,20 @@ POSTGRES_POOL_SIZE = 20
 
 
 def postgres_engine(url: str, pool_size: int = POSTGRES_POOL_SIZE) -> AsyncEngine:
-    return create_async_engine(driver_url(url), pool_size=pool_size, max_overflow=0)
+    engine = create_async_engine(driver_url(url), pool_size=pool_size, max_overflow=0)
+    event.listen(engine.sync_engine, "checkout", dead_on_checkout)
+    return engine
+
+
+def dead_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection whose server went away while it waited (PostgreSQL restarted, its
+    backend terminated) is refused at checkout: the pool drops it and hands out a new one
+    (SQLAlchemy retries a checkout that raises `DisconnectionError`), so the first request after
+    a restart succeeds. asyncpg knows the connection closed once the event loop has read the
+    server's goodbye, so this costs an attribute check, where `pool_pre_ping` costs three round
+    trips per checkout (docs/performance.md, "upkeep")."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("PostgreSQL closed this pooled connection")
 
 
 class PostgresDb(Db):

@@ -25,17 +25,9 @@ from causerie.domain.models import (
 from causerie.store import codec
 from causerie.store.codec import SESSION_COLUMNS, Codec
 from causerie.store.db import Prepared, Query, dialect_insert
-from causerie.store.schema import (
-    conversations,
-    events,
-    files,
-    messages,
-    network_stats,
-    operators,
-    sessions,
-    streams,
-    websites,
-)
+from causerie.store.schema.accounts import operators, websites
+from causerie.store.schema.chat import conversations, events, files, messages, sessions, streams
+from causerie.store.schema.shield import network_stats
 
 WEBSITE_BY_ID = Query(select(websites).where(websites.c.id == bindparam("id")), codec.website)
 

@@ -31,8 +31,8 @@ router = APIRouter(include_in_schema=False, route_class=LeanRoute)
 
 # Loaded before the chatbox is opened: chatbox.js, the modules it imports, and chatbox.css.
 # Loaded on opening: privacy.js and .css, service.js (business hours, ratings) and files.js
-# (which privacy.js imports), and their texts (strings-chatbox-extras.js); when the shield
-# challenges a load: challenge.js.
+# (which privacy.js imports) with uploads.js (shared with the inbox), and their texts
+# (strings-chatbox-extras.js); when the shield challenges a load: challenge.js.
 BEFORE_OPENING = (
     "chatbox.js",
     "session.js",
@@ -54,10 +54,11 @@ _FILES = {
     "challenge.js": "text/javascript",
     "service.js": "text/javascript",
     "files.js": "text/javascript",
+    "uploads.js": "text/javascript",
 }
 _WIDGET = files("causerie") / "widget"
 # The browser modules the chatbox and the inbox share (the socket's protocol, the languages'
-# catalogue: docs/inbox.md, "Languages"): served under
+# catalogue: docs/inbox.md, "Languages"; the uploads of files): served under
 # both /widget/VERSION/ and /app/static/VERSION/, so each imports them from its own folder, and
 # each VERSION hashes them.
 SHARED = files("causerie") / "client"

@@ -8,12 +8,11 @@
 
 import { el } from "./view.js";
 import * as STRINGS from "./strings-chatbox-extras.js";
+import { INLINE, fetchedOnce, humanSize, takeFiles, uploader } from "./uploads.js";
 
 /** @typedef {import("./chatbox.js").Chatbox} Chatbox */
 /** @typedef {{id: string, name: string, size: number, content_type: string, url: string, thumbnail_url?: string, expired?: boolean}} WireFile */
 
-
-export const INLINE = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
 const STYLE = `
 .attach{flex:none;width:36px;height:36px;border:0;border-radius:8px;background:transparent;color:inherit;cursor:pointer;font-size:18px}
@@ -35,19 +34,6 @@ const STYLE = `
 .viewer .shut{position:absolute;top:6px;right:6px;width:36px;height:36px;border-radius:50%;border:0;background:#fff;color:#000;font-size:20px;cursor:pointer}
 `;
 
-/** `1.2 MB`. @param {number} size */
-export function humanSize(size) {
-  if (size < 1000) return `${size} B`;
-  const units = ["kB", "MB", "GB"];
-  let value = size / 1000;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
-}
-
 /** Called once by privacy.js's install, once the chatbox has its view.
  * @param {Chatbox} app */
 export function install(app) {
@@ -60,26 +46,9 @@ export function install(app) {
   root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
 
   // -- fetching with the token, once per URL --------------------------------------------------
-  /** @type {Map<string, Promise<Blob>>} */
-  const fetched = new Map();
+  const blobOf = fetchedOnce((url) => fetch(app.base + url, { headers: { Authorization: `Bearer ${app.session.token}` }, credentials: "omit", cache: "no-store" }));
   /** @type {Map<string, string>} preview URL -> its blob URL, one per image for the page's life */
   const shown = new Map();
-  /** @param {string} url @param {boolean} [keep] kept for the page's life (previews only) */
-  const blobOf = (url, keep = true) => {
-    let found = fetched.get(url);
-    if (!found) {
-      found = fetch(app.base + url, { headers: { Authorization: `Bearer ${app.session.token}` }, credentials: "omit", cache: "no-store" })
-        .then((response) => {
-          if (!response.ok) throw new Error(String(response.status));
-          return response.blob();
-        });
-      if (keep) {
-        found.catch(() => fetched.delete(url));
-        fetched.set(url, found);
-      }
-    }
-    return found;
-  };
 
   /** @param {WireFile} file */
   const saveFile = (file) => blobOf(file.url, false).then((blob) => {
@@ -163,89 +132,33 @@ export function install(app) {
   // A hint for the picker only: the server judges each file by its content.
   if (app.website.settings.file_types === "images") input.accept = INLINE.join(",");
   attach.addEventListener("click", () => input.click());
-  input.addEventListener("change", () => {
-    send([...(input.files || [])]);
-    input.value = "";
-  });
   form.prepend(attach, input);
 
-  /** @param {File[]} chosen */
-  const send = (chosen) => {
-    if (!chosen.length) return;
-    if (app.needsConsent()) return void app.extras(); // P9: nothing is sent before consent
-    for (const file of chosen) upload(file, null);
-  };
-
-  /** @param {File} file @param {HTMLElement | null} item the line of a retried upload */
-  const upload = async (file, item) => {
-    const name = file.name || "file";
-    const bar = el("progress", { max: "100", value: "0", "aria-label": t("uploading", { name }) });
-    const cancel = el("button", { type: "button", class: "cancel", text: t("cancel") });
-    const line = el("li", { class: "upload", "data-state": "sending" }, el("span", { class: "name", text: name }), cancel, bar);
-    if (item) item.replaceWith(line);
-    else list.append(line);
-    const request = new XMLHttpRequest();
-    cancel.addEventListener("click", () => {
-      request.abort();
-      line.remove();
-    });
-    // Once every byte is sent the server has the file: too late to cancel.
-    request.upload.addEventListener("load", () => cancel.remove());
-    request.upload.addEventListener("progress", (event) => {
-      if (event.lengthComputable) bar.setAttribute("value", String(Math.round((event.loaded / event.total) * 100)));
-    });
-    const fail = () => {
-      const retryAfter = request.getResponseHeader("Retry-After") || "";
+  const upload = uploader({
+    list,
+    el,
+    classes: { name: "name", button: "", why: "why" },
+    text: t,
+    why: (request) => {
       const status = request.status;
-      const why = status === 413 ? t("tooLarge") : status === 415 ? t("refused") : status === 429 ? t("wait", { s: retryAfter || "?" }) : t("failed");
-      const retry = el("button", { type: "button", class: "retry", text: t("retry") });
-      const remove = el("button", { type: "button", class: "remove", text: t("remove") });
-      retry.addEventListener("click", () => upload(file, line));
-      remove.addEventListener("click", () => line.remove());
-      line.dataset.state = "failed";
-      line.dataset.status = String(status);
-      line.replaceChildren(el("span", { class: "name", text: name }), retry, remove, el("span", { class: "why", role: "alert", text: why }));
-    };
-    request.addEventListener("load", () => {
-      if (request.status !== 201) return fail();
-      line.remove();
-      try {
-        app.addMessage(JSON.parse(request.responseText).message, false);
-      } catch {
-        // The message comes on the socket as well.
-      }
-    });
-    request.addEventListener("error", fail);
-    // No session (after an erasure): a new one first; a Cancel meanwhile leaves nothing to send.
-    if (!app.session.token) await app.ensureSession().then(() => app.refresh(), () => {});
-    if (!line.isConnected) return;
-    request.open("POST", `${app.base}/api/widget/v1/session/files`);
-    request.setRequestHeader("Authorization", `Bearer ${app.session.token}`);
-    const body = new FormData();
-    body.append("file", file, name);
-    request.send(body);
-  };
-
-  // Paste (a screenshot) into the composer, drop anywhere on the panel.
-  composer.addEventListener("paste", (event) => {
-    const pasted = [...(event.clipboardData?.files || [])];
-    if (!pasted.length) return;
-    event.preventDefault();
-    send(pasted);
+      const retryAfter = request.getResponseHeader("Retry-After") || "";
+      return status === 413 ? t("tooLarge") : status === 415 ? t("refused") : status === 429 ? t("wait", { s: retryAfter || "?" }) : t("failed");
+    },
+    open: async (request, line) => {
+      // No session (after an erasure): a new one first; a Cancel meanwhile leaves nothing to send.
+      if (!app.session.token) await app.ensureSession().then(() => app.refresh(), () => {});
+      if (!line.isConnected) return false;
+      request.open("POST", `${app.base}/api/widget/v1/session/files`);
+      request.setRequestHeader("Authorization", `Bearer ${app.session.token}`);
+      return true;
+    },
+    uploaded: (message) => app.addMessage(message, false),
   });
-  panel.addEventListener("dragover", (event) => {
-    if (!event.dataTransfer?.types.includes("Files")) return;
-    event.preventDefault();
-    panel.classList.add("dropping");
-  });
-  panel.addEventListener("dragleave", (event) => {
-    if (event.target === panel) panel.classList.remove("dropping");
-  });
-  panel.addEventListener("drop", (event) => {
-    panel.classList.remove("dropping");
-    const dropped = [...(event.dataTransfer?.files || [])];
-    if (!dropped.length) return;
-    event.preventDefault();
-    send(dropped);
+  // Chosen, pasted (a screenshot) into the composer, dropped anywhere on the panel.
+  takeFiles({ input, composer, zone: panel }, (chosen) => {
+    if (!chosen.length) return false;
+    if (app.needsConsent()) app.extras(); // P9: nothing is sent before consent
+    else for (const file of chosen) upload(file);
+    return true;
   });
 }

@@ -6,6 +6,9 @@
 import { el } from "./view.js";
 import * as STRINGS from "./strings-chatbox-extras.js";
 import { install as installFiles } from "./files.js";
+// Imported by files.js; named here too so that the browser fetches it beside files.js, not one
+// round trip after.
+import "./uploads.js";
 
 
 /** @typedef {Node | string} Child */

@@ -54,9 +54,15 @@ class Reports(Protocol):
         every earlier row gone (a rebuild)."""
         ...
 
+    async def has_days_to_rank(self) -> bool:
+        """Whether `rank_days` would find a day to rank: a read, so that a pass with nothing to
+        rank opens no write transaction."""
+        ...
+
     async def rank_days(self) -> int:
         """Keep the ranks (median, 90th percentile) of the days changed since the last call, so
-        that reports need not rank them; how many. Reports are exact without it."""
+        that reports need not rank them; how many. Reports are exact without it. With several
+        nodes one ranks at a time: a call finding another one ranking returns 0 at once."""
         ...
 
     async def forget(self, website_id: str, dimension: Dimension, key: str) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from causerie.domain.models import ApiToken
 from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.schema import api_tokens
+from causerie.store.schema.accounts import api_tokens
 
 
 class SqlApiTokens(SqlRepository):

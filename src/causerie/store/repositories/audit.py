@@ -9,7 +9,7 @@ from sqlalchemy import and_, or_, select
 from causerie.domain.models import AuditEntry
 from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.schema import audit_log
+from causerie.store.schema.upkeep import audit_log
 
 
 class SqlAudit(SqlRepository):

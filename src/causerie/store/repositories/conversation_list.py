@@ -35,7 +35,8 @@ from sqlalchemy import (
 from causerie.domain.models import ConversationState, ConversationSummary
 from causerie.store import codec, statements
 from causerie.store.db import Db
-from causerie.store.schema import conversations, messages, sessions, spam_marks
+from causerie.store.schema.chat import conversations, messages, sessions
+from causerie.store.schema.shield import spam_marks
 
 _LAST_MESSAGE_ID = (
     select(messages.c.id)

@@ -16,7 +16,7 @@ from causerie.domain.models import (
 from causerie.store import codec, statements
 from causerie.store.db import SqlRepository
 from causerie.store.repositories import conversation_list
-from causerie.store.schema import conversations, messages
+from causerie.store.schema.chat import conversations, messages
 
 
 class SqlConversations(SqlRepository):

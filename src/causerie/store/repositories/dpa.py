@@ -7,7 +7,7 @@ from sqlalchemy import select
 from causerie.domain.models import DpaAcceptance
 from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.schema import dpa_acceptances, operators
+from causerie.store.schema.accounts import dpa_acceptances, operators
 
 
 class SqlDpaAcceptances(SqlRepository):

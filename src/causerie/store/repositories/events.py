@@ -9,7 +9,7 @@ from sqlalchemy import select
 from causerie.domain.events import NewEvent, StoredEvent
 from causerie.store import codec, statements
 from causerie.store.db import SqlRepository
-from causerie.store.schema import events
+from causerie.store.schema.chat import events
 
 
 class SqlEvents(SqlRepository):

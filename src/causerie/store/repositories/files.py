@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from causerie.domain.files import FileRecord, PlacedFile
 from causerie.store.codec import Codec
 from causerie.store.db import SqlRepository
-from causerie.store.schema import conversations, files, messages
+from causerie.store.schema.chat import conversations, files, messages
 
 _record = Codec(FileRecord, list(files.c))
 _N = len(files.c)

@@ -16,7 +16,7 @@ from sqlalchemy import Executable, Result, Row, and_, delete, or_, select, updat
 
 from causerie.domain.jobs import Job, JobState
 from causerie.store.db import dialect_insert
-from causerie.store.schema import jobs
+from causerie.store.schema.upkeep import jobs
 
 Execute = Callable[[Executable], Awaitable[Result[Any]]]
 

@@ -7,7 +7,7 @@ from sqlalchemy import and_, delete, exists, func, select, update
 from causerie.domain.labels import Label
 from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.schema import labels
+from causerie.store.schema.chat import labels
 
 _c = labels.c
 

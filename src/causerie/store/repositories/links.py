@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from causerie.domain.models import AccountLink, LinkPurpose, Member, Role
 from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.schema import account_links, operators
+from causerie.store.schema.accounts import account_links, operators
 
 
 class SqlLinks(SqlRepository):

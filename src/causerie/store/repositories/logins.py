@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from causerie.domain.models import Login
 from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.schema import logins
+from causerie.store.schema.accounts import logins
 
 
 class SqlLogins(SqlRepository):

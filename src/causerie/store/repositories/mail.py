@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from causerie.domain.mail import MailFailure, ReplyAddress
 from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.schema import (
+from causerie.store.schema.notifications import (
     mail_failures,
     mail_opt_outs,
     notification_preferences,

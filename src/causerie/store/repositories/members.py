@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select, update
 from causerie.domain.models import Member, Role, Website
 from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.schema import memberships, operators, websites
+from causerie.store.schema.accounts import memberships, operators, websites
 
 
 class SqlMembers(SqlRepository):

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from causerie.domain.models import Message
 from causerie.store import codec, statements
 from causerie.store.db import SqlRepository
-from causerie.store.schema import messages
+from causerie.store.schema.chat import messages
 
 
 class SqlMessages(SqlRepository):

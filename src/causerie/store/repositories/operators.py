@@ -9,7 +9,7 @@ from sqlalchemy import exists, func, select, update
 from causerie.domain.models import Operator
 from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.schema import memberships, operators
+from causerie.store.schema.accounts import memberships, operators
 
 
 class SqlOperators(SqlRepository):

@@ -10,7 +10,8 @@ from sqlalchemy import delete, insert, or_, select, update
 from causerie.domain.push import PushSubscription
 from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.schema import api_tokens, logins, push_preferences, push_subscriptions
+from causerie.store.schema.accounts import api_tokens, logins
+from causerie.store.schema.notifications import push_preferences, push_subscriptions
 
 
 class SqlPushSubscriptions(SqlRepository):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from causerie.domain.ratings import Rating
 from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.schema import ratings
+from causerie.store.schema.chat import ratings
 
 
 class SqlRatings(SqlRepository):

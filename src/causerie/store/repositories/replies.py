@@ -7,7 +7,7 @@ from sqlalchemy import and_, delete, exists, select, update
 from causerie.domain.replies import CannedReply
 from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.schema import canned_replies
+from causerie.store.schema.chat import canned_replies
 
 _c = canned_replies.c
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, select, text
 
 from causerie.domain.reports import (
     COUNTS,
@@ -35,17 +35,10 @@ from causerie.domain.reports import (
 )
 from causerie.store import codec
 from causerie.store.db import Query, SqlRepository
-from causerie.store.repositories.report_sql import BREAKDOWNS, summary_sql
-from causerie.store.schema import (
-    conversations,
-    messages,
-    ratings,
-    report_conversations,
-    report_hour_buckets,
-    report_hours,
-    sessions,
-    websites,
-)
+from causerie.store.repositories.report_sql import BREAKDOWNS, HAS_UNRANKED, summary_sql
+from causerie.store.schema.accounts import websites
+from causerie.store.schema.chat import conversations, messages, ratings, sessions
+from causerie.store.schema.reports import report_conversations, report_hour_buckets, report_hours
 
 
 def _range(table: Table, at: str) -> Any:
@@ -220,6 +213,10 @@ class ReportReads(SqlRepository):
 
     async def facts(self, conversation_id: str) -> ConversationFacts | None:
         return await self._db.fetch_one(_FACTS, {"id": conversation_id})
+
+    async def has_days_to_rank(self) -> bool:
+        dialect = self._db.dialect
+        return await self._db.one(text(HAS_UNRANKED[dialect])) is not None
 
     async def website_ids(self) -> list[str]:
         result = await self._db.execute(select(websites.c.id).order_by(websites.c.id))

@@ -71,6 +71,16 @@ UNRANKED = {
     )
     for dialect, entries in _ENTRIES.items()
 }
+# Whether any day is left to rank, by the UPDATE's own test (on the partial index's few rows):
+# read first, so that a pass with nothing to rank opens no write transaction.
+HAS_UNRANKED = {
+    dialect: "SELECT 1 FROM report_day_histograms WHERE median IS NULL"
+    f" AND EXISTS (SELECT 1 FROM ({entries}) AS e WHERE n > 0) LIMIT 1"
+    for dialect, entries in _ENTRIES.items()
+}
+# PostgreSQL, several nodes: one ranks at a time, held for its transaction; the others find it
+# taken and return at once instead of each running the UPDATE (migrate.py's lock is 7428315).
+RANKING_LOCK = "SELECT pg_try_advisory_xact_lock(7428316)"
 
 # A period's parts by layer (`_spans`): the hours before its first whole UTC day and after its
 # last, the whole days before its first whole UTC month and after its last, and those months;

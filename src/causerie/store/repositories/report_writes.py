@@ -38,13 +38,14 @@ from causerie.store.repositories.report_sql import (
     ADD_STARTED,
     COUNT_COLUMNS,
     RANK_DAYS,
+    RANKING_LOCK,
     SUMS,
     UNRANKED,
     WEBSITE,
     ZEROS,
     fill_started,
 )
-from causerie.store.schema import (
+from causerie.store.schema.reports import (
     report_conversations,
     report_day_buckets,
     report_day_histograms,
@@ -251,8 +252,11 @@ class ReportWrites(SqlRepository):
 
     async def rank_days(self) -> int:
         """Rank the website day histograms changed since they were last ranked (NULL median;
-        a partial index keeps them), all websites; how many rows (`UNRANKED`)."""
+        a partial index keeps them), all websites; how many rows (`UNRANKED`). On PostgreSQL a
+        node finding another one ranking returns 0 at once (`RANKING_LOCK`)."""
         dialect = self._db.dialect
+        if dialect == "postgresql" and not await self._db.count(text(RANKING_LOCK)):
+            return 0
         result: Any = await self._db.execute(text(f"{RANK_DAYS[dialect]} {UNRANKED[dialect]}"))
         return int(result.rowcount)
 

@@ -19,16 +19,11 @@ from sqlalchemy import (
 from causerie.domain.models import ConversationState, SessionState
 from causerie.domain.retention import Rule
 from causerie.store.db import SqlRepository
-from causerie.store.schema import (
-    account_links,
-    audit_log,
-    block_rules,
-    conversations,
-    logins,
-    purge_runs,
-    sessions,
-    webhook_deliveries,
-)
+from causerie.store.schema.accounts import account_links, logins
+from causerie.store.schema.chat import conversations, sessions
+from causerie.store.schema.notifications import webhook_deliveries
+from causerie.store.schema.shield import block_rules
+from causerie.store.schema.upkeep import audit_log, purge_runs
 
 
 class _RuleTables(NamedTuple):

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from causerie.domain.models import Conversation, PageView, Session
 from causerie.store import codec, statements
 from causerie.store.db import SqlRepository
-from causerie.store.schema import sessions
+from causerie.store.schema.chat import sessions
 
 
 class SqlSessions(SqlRepository):

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, delete, or_, select
 
 from causerie.domain.shield import BlockKind, BlockRule
 from causerie.store.db import SqlRepository
-from causerie.store.schema import block_rules, shield_counts, spam_marks
+from causerie.store.schema.shield import block_rules, shield_counts, spam_marks
 
 
 def _rule(row: Any) -> BlockRule:

@@ -8,7 +8,7 @@ from sqlalchemy import func, literal, select
 
 from causerie.store import statements
 from causerie.store.db import SqlRepository
-from causerie.store.schema import conversations, messages
+from causerie.store.schema.chat import conversations, messages
 
 
 class SqlStats(SqlRepository):

@@ -12,7 +12,8 @@ from causerie.domain.models import Conversation, ConversationState
 from causerie.domain.teams import Seat, Team, TeamMode
 from causerie.store import codec
 from causerie.store.db import SqlRepository
-from causerie.store.schema import conversations, team_members, teams, websites
+from causerie.store.schema.accounts import team_members, teams, websites
+from causerie.store.schema.chat import conversations
 
 
 def _team(row: Row[Any], members: tuple[str, ...]) -> Team:

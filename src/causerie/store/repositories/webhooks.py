@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, delete, select, update
 
 from causerie.domain.webhooks import Delivery, DeliveryState, Webhook
 from causerie.store.db import Query, SqlRepository
-from causerie.store.schema import webhook_deliveries, webhooks
+from causerie.store.schema.notifications import webhook_deliveries, webhooks
 
 _W = {c.name: i for i, c in enumerate(webhooks.c)}
 _D = {c.name: i for i, c in enumerate(webhook_deliveries.c)}

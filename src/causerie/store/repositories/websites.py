@@ -7,7 +7,8 @@ from sqlalchemy import delete, func, select, update
 from causerie.domain.models import Session, Website
 from causerie.store import codec, statements
 from causerie.store.db import SqlRepository
-from causerie.store.schema import conversations, events, streams, websites
+from causerie.store.schema.accounts import websites
+from causerie.store.schema.chat import conversations, events, streams
 
 
 class SqlWebsites(SqlRepository):
