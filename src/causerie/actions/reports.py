@@ -245,6 +245,9 @@ async def get_report(
         previous = await tx.reports.summary(
             website_id, before.start, before.end, before.offsets(), full=False
         )
+    if found.fresh:  # local days computed from the hours: kept for the next report
+        async with rt.store.transaction(durable=False) as tx:
+            await tx.reports.keep_days(website_id, found.fresh)
     return build_report(period, found, previous, breakdown)
 
 

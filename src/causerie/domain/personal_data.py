@@ -636,6 +636,9 @@ NOT_PERSONAL: dict[str, str] = {
     "report_day_histograms.hist": _REPORTS,
     "report_day_histograms.median": _REPORTS,
     "report_day_histograms.p90": _REPORTS,
+    "report_day_histograms.version": _REPORTS,
+    "report_days.version": _REPORTS,
+    "report_offset_days.*": _REPORTS,
     # A conversation's times and the agents who answered and resolved it, like the
     # conversation's own row; goes with the conversation (cascade: P9, P15, P20).
     "report_conversations.conversation_id": _REPORT_FACTS,

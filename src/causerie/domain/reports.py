@@ -23,6 +23,8 @@ from operator import add
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from causerie.domain.report_days import OffsetDay
+
 # The counters of a rollup row; `ratings_sum` makes `ratings_average`.
 COUNTS = (
     "chatbox_loads",
@@ -337,6 +339,7 @@ class Summary:
     week: dict[int, int] = field(default_factory=dict)
     percentiles: dict[tuple[str, str], tuple[int | None, int | None]] = field(default_factory=dict)
     totals: dict[str, int] | None = None  # the period's counts, when the days were not read
+    fresh: list[OffsetDay] = field(default_factory=list)  # days to keep (domain/report_days.py)
 
 
 def _day_start(day: date, zone: ZoneInfo) -> datetime:

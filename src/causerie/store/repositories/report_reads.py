@@ -8,15 +8,17 @@ merges and ranks them.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 from sqlalchemy import Table, bindparam, select
 
+from causerie.domain.report_days import FixedDay, OffsetDay, fixed_days, stamp_of
 from causerie.domain.reports import (
     COUNTS,
+    DURATIONS,
     ConversationFacts,
     DayPlan,
     Dimension,
@@ -34,7 +36,8 @@ from causerie.domain.reports import (
     week_of_days,
 )
 from causerie.store import codec
-from causerie.store.db import Query, SqlRepository
+from causerie.store.db import Query
+from causerie.store.repositories.report_offsets import OffsetDays
 from causerie.store.repositories.report_sql import BREAKDOWNS, summary_sql
 from causerie.store.schema import (
     conversations,
@@ -79,8 +82,8 @@ _FACTS = Query(
 )
 
 
-class ReportReads(SqlRepository):
-    """The reading half of `SqlReports`."""
+class ReportReads(OffsetDays):
+    """The reading half of `SqlReports` (and keeping the local days a report computed)."""
 
     __slots__ = ()
 
@@ -116,44 +119,31 @@ class ReportReads(SqlRepository):
     ) -> Summary:
         utc_days = all(offset == 0 for _, offset in offsets)
         by = breakdown.value if full and breakdown in BREAKDOWNS else None
-        plan = None if utc_days or not full else plan_days(start, end, offsets)
-        if plan is not None and len(plan.hours) * 2 >= len(plan.days) * 24:
-            plan = None  # most hours would move: read the hours
-        sql = summary_sql(self._db.dialect, len(offsets), full, utc_days, by, plan is not None)
+        sql = summary_sql(self._db.dialect, len(offsets), full, utc_days, by)
         params: dict[str, Any] = {"w": website_id, "start": start, "end": end}
         params["wd"] = utc_day(start)
         params.update(zip(("ds", "de", "ms", "me"), _spans(start, end), strict=True))
         for n, (until, offset) in enumerate(offsets):
             params[f"u{n}"], params[f"o{n}"] = until, offset
-        if plan is not None:
-            first, last = min(plan.days), max(plan.days) + 86_400
-            params |= {
-                "pd0": _utc_at(first),
-                "pd1": _utc_at(last),
-                "hours": list(map(_utc_at, plan.hours)),
-            }
         found = Summary()
         hists: dict[tuple[str, str], dict[int, int]] = {}
+        fresh: list[tuple[int, FixedDay, str]] = []
         if not full:  # the period's totals only: whole months, days and the edges' hours
             found.totals = dict(zip(COUNTS, [0] * len(COUNTS), strict=True))
             for row in await self._rows(sql["totals"], params):
                 found.totals = dict(zip(COUNTS, (int(n or 0) for n in row[1:]), strict=True))
-        elif plan is not None:
-            await self._days_by_plan(sql, params, plan, found.days, hists, found.percentiles)
-        else:
+        elif utc_days:
             for row in await self._rows(sql["days"], params):
                 found.days[int(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
-            if utc_days:  # ranked by the database as the days changed
-                for at, metric, *ranks, hist in await self._rows(sql["day_percentiles"], params):
-                    day = (f"d{int(at) // 86_400}", str(metric))
-                    if hist is None:
-                        found.percentiles[day] = (ranks[0], ranks[1])
-                    else:  # changed since the last ranking
-                        _merge_object(hists, day, str(hist))
-            else:
-                local_day = hour_days(offsets)
-                for at, metric, entries in await self._rows(sql["day_histograms"], params):
-                    _merge(hists, (f"d{local_day(int(at))}", str(metric)), str(entries))
+            # ranked by the database as the days changed
+            for at, metric, *ranks, hist in await self._rows(sql["day_percentiles"], params):
+                day = (f"d{int(at) // 86_400}", str(metric))
+                if hist is None:
+                    found.percentiles[day] = (ranks[0], ranks[1])
+                else:  # changed since the last ranking
+                    _merge_object(hists, day, str(hist))
+        else:
+            fresh = await self._local_days(params, offsets, found, hists)
         for name, prefix in (
             ("total_histograms", "t"),
             ("agent_histograms", "a"),
@@ -162,6 +152,16 @@ class ReportReads(SqlRepository):
             for key, metric, entries in await self._rows(sql.get(name), params):
                 _merge(hists, (prefix if prefix == "t" else f"{prefix}{key}", str(metric)), entries)
         found.percentiles.update((at, percentiles(hist)) for at, hist in hists.items())
+        found.fresh = [
+            OffsetDay(
+                fixed.offset,
+                day,
+                stamp,
+                found.days.get(day, {}),
+                {m: found.percentiles.get((f"d{day}", m), (None, None)) for m in DURATIONS},
+            )
+            for day, fixed, stamp in fresh
+        ]
         if full:
             for row in await self._rows(sql["agents"], params):
                 found.agents[str(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
@@ -174,6 +174,86 @@ class ReportReads(SqlRepository):
             ]
             found.week = week_of_days(days, int(start.timestamp()), int(end.timestamp()), offsets)
         return found
+
+    async def _local_days(
+        self,
+        params: dict[str, Any],
+        offsets: list[tuple[int, int]],
+        found: Summary,
+        hists: dict[tuple[str, str], dict[int, int]],
+    ) -> list[tuple[int, FixedDay, str]]:
+        """The website's local days in a zone off UTC: those kept at their offset whose stamps
+        hold (domain/report_days.py), the others from the hours (a few runs of days), or from
+        the UTC days and the hours that move when many are missing. Returns the days computed
+        that may be kept: (day, its offset and hours, its stamp)."""
+        start, end = int(params["start"].timestamp()), int(params["end"].timestamp())
+        days = fixed_days(start, end, offsets)
+        # The stamps first: a change after them makes what is kept with them stale, never the
+        # reverse (on PostgreSQL each statement reads what is committed when it starts).
+        stamps = await self._day_stamps({**params, "sd": utc_day(params["start"])})
+        expected = {day: (fixed, stamp_of(fixed, stamps)) for day, fixed in days.items() if fixed}
+        kept = await self._kept_days(
+            params["w"], {fixed.offset for fixed, _ in expected.values()}, min(days), max(days)
+        )
+        missing: list[int] = []
+        for day in days:
+            at = expected.get(day)
+            row = kept.get((at[0].offset, day)) if at else None
+            if at is None or row is None or row[0] != at[1]:
+                missing.append(day)
+                continue
+            found.days[day] = dict(zip(COUNTS, row[1 : 1 + len(COUNTS)], strict=True))
+            ranks = row[1 + len(COUNTS) :]
+            for i, metric in enumerate(DURATIONS):
+                found.percentiles[(f"d{day}", metric)] = (ranks[2 * i], ranks[2 * i + 1])
+        if not missing:
+            return []
+        runs = _runs(missing)
+        if len(missing) > _FROM_HOURS_AT_MOST or len(runs) > _RUNS_AT_MOST:
+            await self._all_local_days(params, offsets, found.days, hists, found.percentiles)
+        else:
+            sql = summary_sql(self._db.dialect, len(offsets), True, False)
+            local_day = hour_days(offsets)
+            first_hour = _first_hours(start, end, local_day)
+            for first, last in runs:
+                run = {**params, "start": _utc_at(first_hour(first))}
+                run["end"] = _utc_at(first_hour(last + 1))
+                for row in await self._rows(sql["days"], run):
+                    found.days[int(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
+                for at, metric, entries in await self._rows(sql["day_histograms"], run):
+                    _merge(hists, (f"d{local_day(int(at))}", str(metric)), str(entries))
+        return [(day, *expected[day]) for day in missing if day in expected]
+
+    async def _all_local_days(
+        self,
+        params: dict[str, Any],
+        offsets: list[tuple[int, int]],
+        days: dict[int, dict[str, int]],
+        into: dict[tuple[str, str], dict[int, int]],
+        ranked: dict[tuple[str, str], tuple[int | None, int | None]],
+    ) -> None:
+        """Every local day of the period from the UTC days and the hours that move (`DayPlan`),
+        or from the hours when most would move."""
+        start, end = params["start"], params["end"]
+        plan: DayPlan | None = plan_days(start, end, offsets)
+        if plan is not None and len(plan.hours) * 2 >= len(plan.days) * 24:
+            plan = None  # most hours would move: read the hours
+        sql = summary_sql(self._db.dialect, len(offsets), True, False, None, plan is not None)
+        if plan is not None:
+            first, last = min(plan.days), max(plan.days) + 86_400
+            planned = {
+                **params,
+                "pd0": _utc_at(first),
+                "pd1": _utc_at(last),
+                "hours": list(map(_utc_at, plan.hours)),
+            }
+            await self._days_by_plan(sql, planned, plan, days, into, ranked)
+            return
+        for row in await self._rows(sql["days"], params):
+            days[int(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
+        local_day = hour_days(offsets)
+        for at, metric, entries in await self._rows(sql["day_histograms"], params):
+            _merge(into, (f"d{local_day(int(at))}", str(metric)), str(entries))
 
     async def _days_by_plan(
         self,
@@ -308,6 +388,37 @@ def _merge_object(
         return
     for bucket, n in found.items():
         kept[int(bucket)] = kept.get(int(bucket), 0) + n
+
+
+# Missing kept days are read from their hours when they are at most this many, in at most this
+# many runs of consecutive days (the days changed since: most often the last ones); otherwise
+# the whole period is read as when nothing is kept.
+_FROM_HOURS_AT_MOST = 31
+_RUNS_AT_MOST = 8
+
+
+def _runs(days: list[int]) -> list[tuple[int, int]]:
+    """Sorted days as runs of consecutive days, (first, last) each."""
+    runs: list[tuple[int, int]] = []
+    for day in days:
+        if runs and runs[-1][1] == day - 1:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _first_hours(start: int, end: int, local_day: Callable[[int], int]) -> Callable[[int], int]:
+    """The first hour (epoch) of a local day in [start, end), or `end` past the last day."""
+
+    def first_hour(day: int) -> int:
+        hour = max(start, day * 86_400 - 16 * 3600)  # no zone is 16 hours ahead
+        hour -= (hour - start) % 3600
+        while hour < end and local_day(hour) < day:
+            hour += 3600
+        return min(hour, end)
+
+    return first_hour
 
 
 def _utc_at(epoch: int) -> datetime:

@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, text
 from causerie.domain.reports import COUNTS, Dimension
 from causerie.store.types import UTCDateTime
 
-_EPOCH = {
+EPOCH = {
     "sqlite": "CAST(strftime('%s', {0}) AS INTEGER)",
     "postgresql": "CAST(EXTRACT(EPOCH FROM {0}) AS BIGINT)",
 }
@@ -96,7 +96,7 @@ def _offset_case(count: int) -> str:
 
 def _local(dialect: str, offsets: int, table: str, columns: str) -> str:
     """Rows of the website's hours in the period with their local day and local hour."""
-    e = f"({_EPOCH[dialect].format('hour')} + 3599)"
+    e = f"({EPOCH[dialect].format('hour')} + 3599)"
     shift = _offset_case(offsets)
     return (
         f"SELECT {columns}, (e + {shift}) / 86400 AS day, (e - 1799 + {shift}) / 3600 AS lh"
@@ -107,7 +107,7 @@ def _local(dialect: str, offsets: int, table: str, columns: str) -> str:
 
 def _utc(dialect: str, table: str, columns: str) -> str:
     """Rows of the website's UTC days in the period, with their day number."""
-    day = _EPOCH[dialect].format("day")
+    day = EPOCH[dialect].format("day")
     return (
         f"SELECT {columns}, {day} / 86400 AS day FROM {table}"
         f" WHERE {WEBSITE} AND key = '' AND day >= :start AND day < :end"
@@ -166,7 +166,7 @@ def summary_sql(
         statements["totals"] = _per_key("website")
     elif planned:  # local days from UTC days and the hours that move (`plan_days`)
         concat, website = _CONCAT[dialect], f"{WEBSITE} AND key = ''"
-        day, hour = _EPOCH[dialect].format("day"), _EPOCH[dialect].format("hour")
+        day, hour = EPOCH[dialect].format("day"), EPOCH[dialect].format("hour")
         statements["plan_day_counts"] = (
             f"SELECT {day}, {COUNT_COLUMNS} FROM report_days"
             f" WHERE {website} AND day >= :pd0 AND day < :pd1"
@@ -186,7 +186,7 @@ def summary_sql(
         if utc_days:  # the UTC days' percentiles, ranked as the days changed
             counts = _utc(dialect, "report_days", COUNT_COLUMNS)
             statements["day_percentiles"] = (  # a day not ranked yet: its histogram
-                f"SELECT {_EPOCH[dialect].format('day')}, metric, median, p90,"
+                f"SELECT {EPOCH[dialect].format('day')}, metric, median, p90,"
                 f" CASE WHEN median IS NULL THEN {_HIST_TEXT[dialect]} END"
                 " FROM report_day_histograms"
                 " WHERE website_id = :w AND day >= :start AND day < :end"
@@ -198,7 +198,7 @@ def summary_sql(
             # times more (docs/performance.md).
             counts = _local(dialect, offsets, "report_hours", COUNT_COLUMNS)
             statements["day_histograms"] = (
-                f"SELECT {_EPOCH[dialect].format('hour')}, metric, {_CONCAT[dialect]}"
+                f"SELECT {EPOCH[dialect].format('hour')}, metric, {_CONCAT[dialect]}"
                 f" FROM report_hour_buckets WHERE {WEBSITE} AND key = '' AND {_HOURS_IN}"
                 " GROUP BY hour, key, metric"
             )
@@ -210,7 +210,7 @@ def summary_sql(
             statements["breakdown_histograms"] = _per_key_buckets(dialect, by)
             statements["breakdown"] = _per_key(by)
         statements["week"] = (  # each UTC day touching the period, its 24 hours' starts
-            f"SELECT {_EPOCH[dialect].format('day')}, {_STARTED_TEXT[dialect]} FROM report_days"
+            f"SELECT {EPOCH[dialect].format('day')}, {_STARTED_TEXT[dialect]} FROM report_days"
             f" WHERE {WEBSITE} AND key = '' AND day >= :wd AND day < :end"
             " AND started_hours IS NOT NULL"
         )
