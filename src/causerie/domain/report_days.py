@@ -52,29 +52,24 @@ def fixed_days(start: int, end: int, offsets: list[tuple[int, int]]) -> dict[int
     untils = [until for until, _ in offsets]
     shifts = [offset for _, offset in offsets]
 
-    def piece(t: int) -> int:
-        return min(bisect_right(untils, t), len(shifts) - 1)
-
     def day_of(hour: int) -> int:  # as `hour_days`: the local day of the hour's last second
-        return (hour + 3599 + shifts[piece(hour + 3599)]) // DAY
+        last = hour + 3599
+        return (last + shifts[min(bisect_right(untils, last), len(shifts) - 1)]) // DAY
 
-    found: dict[int, FixedDay | None] = {}
-    candidates = sorted(set(shifts))
-    for day in range(day_of(start), day_of(end - 3600) + 1):
-        found[day] = None
-        for offset in candidates:
+    found: dict[int, FixedDay | None] = dict.fromkeys(range(day_of(start), day_of(end - 3600) + 1))
+    low = start + 3599  # the hours' last seconds: each piece of `offsets` holds [low, until)
+    for n, (until, offset) in enumerate(offsets):
+        high = min(until, end + 3599) if n < len(offsets) - 1 else end + 3599
+        for day in range((low + offset) // DAY, (high - 1 + offset) // DAY + 1):
             first = -(-(day * DAY - offset - 3599) // 3600) * 3600  # the first hour ending in it
-            last = first + DAY - 3600
-            if not (start <= first and last < end):
-                continue
-            at = piece(first + 3599)
-            if at != piece(last + 3599) or shifts[at] != offset:
-                continue
-            if first - 3600 >= start and day_of(first - 3600) == day:
-                continue
-            if last + 3600 < end and day_of(last + 3600) == day:
-                continue
+            if first + 3599 < low or first + DAY - 1 >= high:
+                continue  # some of its hours lie in another piece, or out of the period
+            if first - 1 < low and first - 3600 >= start and day_of(first - 3600) == day:
+                continue  # the hour before, at another offset, ends in it too
+            if first + DAY - 1 + 3600 >= high and first + DAY < end and day_of(first + DAY) == day:
+                continue  # the hour after, likewise
             found[day] = FixedDay(offset, first)
+        low = max(low, high)
     return found
 
 

@@ -351,16 +351,30 @@ def _day_start(day: date, zone: ZoneInfo) -> datetime:
 def _figures(
     counts: Mapping[str, int], pct: Mapping[tuple[str, str], Any], group: str
 ) -> dict[str, Any]:
-    c = {name: int(counts.get(name, 0) or 0) for name in COUNTS}
-    out: dict[str, Any] = {name: c[name] for name in FIGURES if name in COUNTS}
-    for name in DURATIONS:
-        median, p90 = pct.get((group, name), (None, None))
-        out[f"{name}_median"] = median
-        out[f"{name}_p90"] = p90
-    out["ratings_average"] = (
-        round(c["ratings_sum"] / c["ratings_count"], 2) if c["ratings_count"] else None
+    """A row's figures in `FIGURES`' order (built at once: a year's report has ~400 rows)."""
+    get = counts.get
+    loads, sessions, started, resolved, visitor, operator, rated, rating_sum = map(
+        int, [get(name) or 0 for name in COUNTS]
     )
-    return {name: out[name] for name in FIGURES}
+    first = pct.get((group, "first_response"), _NO_RANKS)
+    resolution = pct.get((group, "resolution"), _NO_RANKS)
+    return {
+        "chatbox_loads": loads,
+        "sessions_created": sessions,
+        "conversations_started": started,
+        "conversations_resolved": resolved,
+        "messages_visitor": visitor,
+        "messages_operator": operator,
+        "first_response_median": first[0],
+        "first_response_p90": first[1],
+        "resolution_median": resolution[0],
+        "resolution_p90": resolution[1],
+        "ratings_count": rated,
+        "ratings_average": round(rating_sum / rated, 2) if rated else None,
+    }
+
+
+_NO_RANKS = (None, None)
 
 
 def _sum(rows: Iterable[Mapping[str, int]]) -> dict[str, int]:

@@ -122,7 +122,7 @@ class ReportReads(OffsetDays):
         sql = summary_sql(self._db.dialect, len(offsets), full, utc_days, by)
         params: dict[str, Any] = {"w": website_id, "start": start, "end": end}
         params["wd"] = utc_day(start)
-        params.update(zip(("ds", "de", "ms", "me"), _spans(start, end), strict=True))
+        params.update(zip(("ds", "de", "ms", "me", "hs", "te"), _spans(start, end), strict=True))
         for n, (until, offset) in enumerate(offsets):
             params[f"u{n}"], params[f"o{n}"] = until, offset
         found = Summary()
@@ -149,8 +149,9 @@ class ReportReads(OffsetDays):
             ("agent_histograms", "a"),
             ("breakdown_histograms", "b"),
         ):
-            for key, metric, entries in await self._rows(sql.get(name), params):
-                _merge(hists, (prefix if prefix == "t" else f"{prefix}{key}", str(metric)), entries)
+            for key, metric, sign, entries in await self._rows(sql.get(name), params):
+                at = (prefix if prefix == "t" else f"{prefix}{key}", str(metric))
+                _merge(hists, at, entries, int(sign))
         found.percentiles.update((at, percentiles(hist)) for at, hist in hists.items())
         found.fresh = [
             OffsetDay(
@@ -425,19 +426,44 @@ def _utc_at(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def _spans(start: datetime, end: datetime) -> tuple[datetime, datetime, datetime, datetime]:
+def _spans(start: datetime, end: datetime) -> tuple[datetime, ...]:
     """The layers a period [start, end) is read from: its whole UTC days [ds, de) (the hours
     before and after come from the hourly layer; without a whole day, ds = de = end), and the
-    whole UTC months [ms, me) among those days (the days before and after from the daily layer;
-    without a whole month, ms = me = de)."""
+    UTC months [ms, me) among or around those days: the days from ds to ms and from me to de are
+    added from the daily layer, and when a month at an end holds more of the period's days than
+    of the others, the whole month is read and its days outside taken away: [hs, ds) before and
+    [de, te) after (empty otherwise: hs = ds, te = de). Without a month, ms = me = de."""
     ds = utc_day(start)
     if ds < start:
         ds += timedelta(days=1)
     de = utc_day(end)
     if ds >= de:
-        return end, end, end, end
-    ms = utc_month(ds)
-    if ms < ds:
-        ms = utc_month(ms + timedelta(days=31))
+        return end, end, end, end, end, end
+    first_month = utc_month(ds)  # the month holding ds
+    last_month = de if utc_month(de) == de else _next_month(de)  # the month holding de - 1
+    ms = ds if first_month == ds else _next_month(ds)
     me = utc_month(de)
-    return (ds, de, ms, me) if ms < me else (ds, de, de, de)
+    if ms >= me:  # no whole month among the days: all of them, or the months less the others
+        outside = (ds - first_month).days + (last_month - de).days
+        if _MONTH_COST * _months(first_month, last_month) + outside < (de - ds).days:
+            return ds, de, first_month, last_month, first_month, last_month
+        return ds, de, de, de, ds, de
+    hs, te = ds, de
+    if (ds - first_month).days + _MONTH_COST < (ms - ds).days:
+        ms = hs = first_month
+    if (last_month - de).days + _MONTH_COST < (de - me).days:
+        me = te = last_month
+    return ds, de, ms, me, hs, te
+
+
+# A month's histogram counted as this many days' when choosing which layers to read (a month has
+# more buckets than a day, fewer than its days together).
+_MONTH_COST = 3
+
+
+def _next_month(at: datetime) -> datetime:
+    return utc_month(utc_month(at) + timedelta(days=32))
+
+
+def _months(first: datetime, last: datetime) -> int:
+    return (last.year - first.year) * 12 + last.month - first.month

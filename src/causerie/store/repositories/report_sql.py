@@ -73,14 +73,17 @@ UNRANKED = {
 }
 
 # A period's parts by layer (`_spans`): the hours before its first whole UTC day and after its
-# last, the whole days before its first whole UTC month and after its last, and those months;
-# separate ranges (not ORs) so that each is one range of the index.
+# last, the whole days before its first month and after its last, those months, and the days
+# of a month at an end that lie outside the period (taken away: sign -1); separate ranges (not
+# ORs) so that each is one range of the index.
 _PARTS = (
-    ("report_hour_buckets", "hour", "hour >= :start AND hour < :ds"),
-    ("report_hour_buckets", "hour", "hour >= :de AND hour < :end"),
-    ("report_day_buckets", "day", "day >= :ds AND day < :ms"),
-    ("report_day_buckets", "day", "day >= :me AND day < :de"),
-    ("report_month_buckets", "month", "month >= :ms AND month < :me"),
+    ("report_hour_buckets", "hour", "hour >= :start AND hour < :ds", 1),
+    ("report_hour_buckets", "hour", "hour >= :de AND hour < :end", 1),
+    ("report_day_buckets", "day", "day >= :ds AND day < :ms", 1),
+    ("report_day_buckets", "day", "day >= :me AND day < :de", 1),
+    ("report_month_buckets", "month", "month >= :ms AND month < :me", 1),
+    ("report_day_buckets", "day", "day >= :hs AND day < :ds", -1),
+    ("report_day_buckets", "day", "day >= :de AND day < :te", -1),
 )
 _COUNT_PARTS = (
     ("report_hours", "hour >= :start AND hour < :ds"),
@@ -128,26 +131,28 @@ def _per_key(dimension: str) -> str:
 
 
 def _per_key_buckets(dialect: str, dimension: str) -> str:
-    """Each key's histograms over the period (months, days, the edges' hours). On PostgreSQL
-    summed per bucket by the database and joined per key and metric (one row each, which Python
-    only ranks: fewer rows to send and parse); on SQLite joined per row of a layer in the index's
-    order, merged by Python (summing there sorts every bucket row, which cost more than it saved:
-    docs/performance.md, "Reports: ranks kept with the days")."""
+    """Each key's histograms over the period (months, days, the edges' hours; the days outside
+    the months read taken away), as (key, metric, sign, "bucket n ..."). On PostgreSQL summed
+    per bucket by the database and joined per key and metric (one row each, which Python only
+    ranks: fewer rows to send and parse); on SQLite joined per row of a layer in the index's
+    order, merged by Python (summing there sorts every bucket row, which cost more than it
+    saved: docs/performance.md, "Reports: ranks kept with the days")."""
     where = f"website_id = :w AND dimension = '{dimension}'"
     if dialect == "sqlite":
         return " UNION ALL ".join(
-            f"SELECT key, metric, {_CONCAT[dialect]} FROM {table} WHERE {where} AND {range_}"
-            f" GROUP BY {at}, key, metric"
-            for table, at, range_ in _PARTS
+            f"SELECT key, metric, {sign}, {_CONCAT[dialect]} FROM {table}"
+            f" WHERE {where} AND {range_} GROUP BY {at}, key, metric"
+            for table, at, range_, sign in _PARTS
         )
     parts = " UNION ALL ".join(
-        f"SELECT key, metric, bucket, n FROM {table} WHERE {where} AND {range_}"
-        for table, _, range_ in _PARTS
+        f"SELECT key, metric, bucket, {'n' if sign > 0 else '-n'} AS n FROM {table}"
+        f" WHERE {where} AND {range_}"
+        for table, _, range_, sign in _PARTS
     )
     summed = (
         f"SELECT key, metric, bucket, SUM(n) AS n FROM ({parts}) AS p GROUP BY key, metric, bucket"
     )
-    return f"SELECT key, metric, {_CONCAT[dialect]} FROM ({summed}) AS s GROUP BY key, metric"
+    return f"SELECT key, metric, 1, {_CONCAT[dialect]} FROM ({summed}) AS s GROUP BY key, metric"
 
 
 @lru_cache(maxsize=64)
@@ -217,7 +222,7 @@ def summary_sql(
     binds = [
         *(
             bindparam(name, type_=UTCDateTime())
-            for name in ("start", "end", "ds", "de", "ms", "me", "pd0", "pd1", "wd")
+            for name in ("start", "end", "ds", "de", "ms", "me", "hs", "te", "pd0", "pd1", "wd")
         ),
         bindparam("hours", type_=UTCDateTime(), expanding=True),
     ]
