@@ -209,20 +209,26 @@ class ReportReads(OffsetDays):
                 found.percentiles[(f"d{day}", metric)] = (ranks[2 * i], ranks[2 * i + 1])
         if not missing:
             return []
-        runs = _runs(missing)
-        if len(missing) > _FROM_HOURS_AT_MOST or len(runs) > _RUNS_AT_MOST:
+        if len(missing) > _FROM_HOURS_AT_MOST:
             await self._all_local_days(params, offsets, found.days, hists, found.percentiles)
-        else:
-            sql = summary_sql(self._db.dialect, len(offsets), True, False)
+        else:  # their hours, two statements whatever the days
+            sql = summary_sql(self._db.dialect, len(offsets), True, False, None, True)
             local_day = hour_days(offsets)
             first_hour = _first_hours(start, end, local_day)
-            for first, last in runs:
-                run = {**params, "start": _utc_at(first_hour(first))}
-                run["end"] = _utc_at(first_hour(last + 1))
-                for row in await self._rows(sql["days"], run):
-                    found.days[int(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
-                for at, metric, entries in await self._rows(sql["day_histograms"], run):
-                    _merge(hists, (f"d{local_day(int(at))}", str(metric)), str(entries))
+            hours = [
+                hour
+                for day in missing
+                for hour in range(first_hour(day), first_hour(day + 1), 3600)
+            ]
+            read = {"w": params["w"], "hours": list(map(_utc_at, hours))}
+            for day in missing:
+                found.days[day] = dict.fromkeys(COUNTS, 0)
+            for hour, *counts in await self._rows(sql["plan_hour_counts"], read):
+                into = found.days[local_day(int(hour))]
+                for name, n in zip(COUNTS, counts, strict=True):
+                    into[name] += int(n)
+            for hour, metric, entries in await self._rows(sql["plan_hours"], read):
+                _merge(hists, (f"d{local_day(int(hour))}", str(metric)), str(entries))
         return [(day, *expected[day]) for day in missing if day in expected]
 
     async def _all_local_days(
@@ -391,22 +397,10 @@ def _merge_object(
         kept[int(bucket)] = kept.get(int(bucket), 0) + n
 
 
-# Missing kept days are read from their hours when they are at most this many, in at most this
-# many runs of consecutive days (the days changed since: most often the last ones); otherwise
-# the whole period is read as when nothing is kept.
+# Missing kept days are read from their hours when they are at most this many (the days changed
+# since: most often the last ones, and the days of a change of offset); otherwise the whole
+# period is read as when nothing is kept.
 _FROM_HOURS_AT_MOST = 31
-_RUNS_AT_MOST = 8
-
-
-def _runs(days: list[int]) -> list[tuple[int, int]]:
-    """Sorted days as runs of consecutive days, (first, last) each."""
-    runs: list[tuple[int, int]] = []
-    for day in days:
-        if runs and runs[-1][1] == day - 1:
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
 
 
 def _first_hours(start: int, end: int, local_day: Callable[[int], int]) -> Callable[[int], int]:
