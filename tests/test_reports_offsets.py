@@ -28,7 +28,7 @@ from causerie.domain.reports import (
 )
 from tests.conftest import Harness, Site
 from tests.test_reports import Scene
-from tests.test_reports_layers import _seed
+from tests.test_reports_layers import _expected, _figures, _seed
 
 ZONES = ("Europe/Paris", "Asia/Kolkata", "America/St_Johns", "Australia/Lord_Howe")
 # The days of 2026 on which each zone changes its offset: never kept.
@@ -292,6 +292,37 @@ def test_a_website_keeps_the_days_of_a_few_offsets(harness: Harness, site: Site)
     assert _kept_offsets(harness) == {6 * 3600 + 1800}  # a ninth clears the others
     period = _period("Asia/Kathmandu", "2026-03-02", "2026-03-06")  # +5:45
     assert _days(_report(harness, site, period)) == _from_hours(harness, site.website_id, period)
+
+
+@pytest.mark.parametrize(
+    ("zone", "first", "last"),
+    [
+        ("Europe/Paris", "2026-03-06", "2026-10-29"),  # March and October less 5 and 3 days
+        ("Asia/Kolkata", "2026-03-05", "2026-10-28"),
+        ("UTC", "2026-09-02", "2026-09-29"),  # no whole month: September less 2 days
+    ],
+)
+def test_months_less_their_days_outside_give_the_agents_and_totals_of_the_hours(
+    harness: Harness, site: Site, zone: str, first: str, last: str
+) -> None:
+    """Per agent and over the period, a month at an end is read whole and its days outside the
+    period taken away (store/repositories/report_reads.py `_spans`): the hours' figures."""
+    added = _seed(harness, site)
+    period = _period(zone, first, last)
+    found = _report(harness, site, period)
+    assert _figures(found) == _expected(added, period)
+    started = 0
+    hists: dict[str, Counter[int]] = {metric: Counter() for metric in DURATIONS}
+    for _, row in added:
+        if row.dimension is Dimension.WEBSITE and period.start <= row.hour < period.end:
+            started += row.counts.get("conversations_started", 0)
+            for metric, hist in row.durations.items():
+                hists[metric].update(hist)
+    totals = found["totals"]
+    assert totals["conversations_started"] == started > 0
+    for metric in DURATIONS:
+        assert totals[f"{metric}_median"] == percentile(hists[metric], 50)
+        assert totals[f"{metric}_p90"] == percentile(hists[metric], 90)
 
 
 @pytest.fixture
