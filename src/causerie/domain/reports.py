@@ -14,7 +14,7 @@ Durations are kept per hour (and UTC day) as histograms of buckets exact up to 1
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -226,68 +226,6 @@ def _offset(epoch: int, zone: ZoneInfo) -> int:
 
 EPOCH_DAY = date(1970, 1, 1)
 _DAY = 86_400
-
-
-def hour_days(offsets: list[tuple[int, int]]) -> Callable[[int], int]:
-    """The local day number (days since 1970-01-01) of an hour given by its epoch: the day of its
-    last second at the zone's offset then (`Period.offsets()`), as `Period.day_of` says."""
-    untils = [until for until, _ in offsets]
-    shifts = [offset for _, offset in offsets]
-
-    def day(epoch: int) -> int:
-        last = epoch + 3599
-        return (last + shifts[min(bisect_right(untils, last), len(shifts) - 1)]) // _DAY
-
-    return day
-
-
-@dataclass(frozen=True)
-class DayPlan:
-    """How to read a period's local days from UTC days: each UTC day (its epoch) counts for the
-    local day that holds most of it (`days`), and each hour whose local day differs is moved:
-    taken from the day its UTC day went to and given to its own (`hours`: epoch -> [(local day,
-    +1 or -1)]). Exact because both layers hold the same sums; worth it when few hours move."""
-
-    days: dict[int, int]
-    hours: dict[int, list[tuple[int, int]]]
-
-
-def plan_days(start: datetime, end: datetime, offsets: list[tuple[int, int]]) -> DayPlan:
-    first, last = int(start.timestamp()), int(end.timestamp())
-    day_of = hour_days(offsets)
-    days: dict[int, int] = {}
-    for u in range(first - first % _DAY, last, _DAY):
-        middle = u + 11 * 3600  # the hour 11:00-12:00 UTC
-        if first <= middle < last:
-            days[u] = day_of(middle)
-    hours: dict[int, list[tuple[int, int]]] = {}
-    low = min([first, *days])
-    high = max([last, *(u + _DAY for u in days)])
-    for h in _hours_that_may_move(low, high, days, offsets):
-        own = day_of(h) if first <= h < last else None
-        via = days.get(h - h % _DAY)
-        if own != via:
-            hours[h] = [(d, sign) for d, sign in ((via, -1), (own, 1)) if d is not None]
-    return DayPlan(days, hours)
-
-
-def _hours_that_may_move(
-    low: int, high: int, days: dict[int, int], offsets: list[tuple[int, int]]
-) -> Iterable[int]:
-    """The hours of [low, high) whose local day may differ from their UTC day's: all of them,
-    unless every offset is within 10 hours of UTC; then a UTC day's middle hours stay in its
-    local day (that of its 11:00-12:00 hour), and only those within the largest offset and an
-    hour of its ends may move. Hours outside the planned UTC days (contiguous) all may."""
-    reach = max(abs(offset) for _, offset in offsets) + 3600
-    if reach > 11 * 3600 or not days:
-        return range(low, high, 3600)
-    reach = -(-reach // 3600) * 3600
-    begin, stop = min(days), max(days) + _DAY
-    candidates = [*range(low, begin, 3600), *range(stop, high, 3600)]
-    for u in days:
-        candidates += range(u, u + min(reach, _DAY // 2), 3600)
-        candidates += range(u + max(_DAY - reach, _DAY // 2), u + _DAY, 3600)
-    return candidates
 
 
 def week_of_days(

@@ -705,7 +705,7 @@ report_offset_days = Table(
     Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), primary_key=True),
     Column("utc_offset", Integer, primary_key=True, autoincrement=False),
     Column("day", Integer, primary_key=True, autoincrement=False),
-    Column("stamp", String(64), nullable=False),
+    Column("stamp", String(160), nullable=False),  # 2 x 3 versions
     *(Column(name, Integer, nullable=False) for name in _REPORT_COUNTS),
     *(
         Column(f"{metric}_{rank}", Integer)

@@ -15,12 +15,19 @@ from typing import Any
 import orjson
 from sqlalchemy import Table, bindparam, select
 
-from causerie.domain.report_days import FixedDay, OffsetDay, fixed_days, stamp_of
+from causerie.domain.report_days import (
+    DayPlan,
+    FixedDay,
+    OffsetDay,
+    fixed_days,
+    hour_days,
+    plan_days,
+    stamp_of,
+)
 from causerie.domain.reports import (
     COUNTS,
     DURATIONS,
     ConversationFacts,
-    DayPlan,
     Dimension,
     Groups,
     HourRow,
@@ -28,9 +35,7 @@ from causerie.domain.reports import (
     Rating,
     Rollups,
     Summary,
-    hour_days,
     percentiles,
-    plan_days,
     utc_day,
     utc_month,
     week_of_days,

@@ -43,7 +43,7 @@ def upgrade() -> None:
         sa.Column("website_id", sa.String(length=24), nullable=False),
         sa.Column("utc_offset", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("day", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("stamp", sa.String(length=64), nullable=False),
+        sa.Column("stamp", sa.String(length=160), nullable=False),
         *(sa.Column(name, sa.Integer(), nullable=False) for name in _COUNTS),
         *(
             sa.Column(f"{metric}_{rank}", sa.Integer(), nullable=True)
