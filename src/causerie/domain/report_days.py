@@ -1,4 +1,4 @@
-"""Local days kept per UTC offset (docs/reports.md "Local days kept per offset").
+"""Local days kept per UTC offset (docs/reports.md "How the rollups are kept", "Speed").
 
 A local day whose 24 hours all have one UTC offset is the same day in every zone at that offset
 then: Europe/Paris in winter and Africa/Lagos share their days, as do Paris in summer and

@@ -189,9 +189,9 @@ class ReportReads(OffsetDays):
         hists: dict[tuple[str, str], dict[int, int]],
     ) -> list[tuple[int, FixedDay, str]]:
         """The website's local days in a zone off UTC: those kept at their offset whose stamps
-        hold (domain/report_days.py), the others from the hours (a few runs of days), or from
-        the UTC days and the hours that move when many are missing. Returns the days computed
-        that may be kept: (day, its offset and hours, its stamp)."""
+        hold (domain/report_days.py), the others from their hours (up to 31 days), or the whole
+        period from the UTC days and the hours that move when more are missing. Returns the
+        days computed that may be kept: (day, its offset and hours, its stamp)."""
         start, end = int(params["start"].timestamp()), int(params["end"].timestamp())
         days = fixed_days(start, end, offsets)
         # The stamps first: a change after them makes what is kept with them stale, never the
