@@ -22,7 +22,8 @@ from sqlalchemy import Connection, select, text
 from causerie.actions.reports import do_rank_days, get_report
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor
-from causerie.domain.reports import Dimension, HourRow, Period, bucket, percentile, plan_days
+from causerie.domain.report_days import plan_days
+from causerie.domain.reports import Dimension, HourRow, Period, bucket, percentile
 from causerie.store.database import sqlite_engine
 from causerie.store.migrate import alembic_config, upgrade
 from causerie.store.postgres import postgres_engine

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from causerie.actions.access import ANY_ROLE, check_role
 from causerie.domain.errors import Invalid, NotFound
 from causerie.domain.models import Actor, Conversation, Message, Scope
-from causerie.domain.ports import Tx
+from causerie.domain.ports import TransactionRaced, Tx
 from causerie.domain.progress import QUIET, Progress, stop_if_requested
 from causerie.domain.reports import (
     MAX_DAYS,
@@ -250,6 +250,12 @@ async def get_report(
         previous = await tx.reports.summary(
             website_id, before.start, before.end, before.offsets(), full=False
         )
+    if found.fresh:  # local days computed from the hours: kept for the next report
+        try:
+            async with rt.store.transaction(durable=False) as tx:
+                await tx.reports.keep_days(website_id, found.fresh)
+        except TransactionRaced:  # derived data: the next report computes them again
+            pass
     return build_report(period, found, previous, breakdown)
 
 

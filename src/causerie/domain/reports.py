@@ -14,7 +14,7 @@ Durations are kept per hour (and UTC day) as histograms of buckets exact up to 1
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -22,6 +22,8 @@ from itertools import accumulate
 from operator import add
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from causerie.domain.report_days import OffsetDay
 
 # The counters of a rollup row; `ratings_sum` makes `ratings_average`.
 COUNTS = (
@@ -226,68 +228,6 @@ EPOCH_DAY = date(1970, 1, 1)
 _DAY = 86_400
 
 
-def hour_days(offsets: list[tuple[int, int]]) -> Callable[[int], int]:
-    """The local day number (days since 1970-01-01) of an hour given by its epoch: the day of its
-    last second at the zone's offset then (`Period.offsets()`), as `Period.day_of` says."""
-    untils = [until for until, _ in offsets]
-    shifts = [offset for _, offset in offsets]
-
-    def day(epoch: int) -> int:
-        last = epoch + 3599
-        return (last + shifts[min(bisect_right(untils, last), len(shifts) - 1)]) // _DAY
-
-    return day
-
-
-@dataclass(frozen=True)
-class DayPlan:
-    """How to read a period's local days from UTC days: each UTC day (its epoch) counts for the
-    local day that holds most of it (`days`), and each hour whose local day differs is moved:
-    taken from the day its UTC day went to and given to its own (`hours`: epoch -> [(local day,
-    +1 or -1)]). Exact because both layers hold the same sums; worth it when few hours move."""
-
-    days: dict[int, int]
-    hours: dict[int, list[tuple[int, int]]]
-
-
-def plan_days(start: datetime, end: datetime, offsets: list[tuple[int, int]]) -> DayPlan:
-    first, last = int(start.timestamp()), int(end.timestamp())
-    day_of = hour_days(offsets)
-    days: dict[int, int] = {}
-    for u in range(first - first % _DAY, last, _DAY):
-        middle = u + 11 * 3600  # the hour 11:00-12:00 UTC
-        if first <= middle < last:
-            days[u] = day_of(middle)
-    hours: dict[int, list[tuple[int, int]]] = {}
-    low = min([first, *days])
-    high = max([last, *(u + _DAY for u in days)])
-    for h in _hours_that_may_move(low, high, days, offsets):
-        own = day_of(h) if first <= h < last else None
-        via = days.get(h - h % _DAY)
-        if own != via:
-            hours[h] = [(d, sign) for d, sign in ((via, -1), (own, 1)) if d is not None]
-    return DayPlan(days, hours)
-
-
-def _hours_that_may_move(
-    low: int, high: int, days: dict[int, int], offsets: list[tuple[int, int]]
-) -> Iterable[int]:
-    """The hours of [low, high) whose local day may differ from their UTC day's: all of them,
-    unless every offset is within 10 hours of UTC; then a UTC day's middle hours stay in its
-    local day (that of its 11:00-12:00 hour), and only those within the largest offset and an
-    hour of its ends may move. Hours outside the planned UTC days (contiguous) all may."""
-    reach = max(abs(offset) for _, offset in offsets) + 3600
-    if reach > 11 * 3600 or not days:
-        return range(low, high, 3600)
-    reach = -(-reach // 3600) * 3600
-    begin, stop = min(days), max(days) + _DAY
-    candidates = [*range(low, begin, 3600), *range(stop, high, 3600)]
-    for u in days:
-        candidates += range(u, u + min(reach, _DAY // 2), 3600)
-        candidates += range(u + max(_DAY - reach, _DAY // 2), u + _DAY, 3600)
-    return candidates
-
-
 def week_of_days(
     days: Iterable[tuple[int, list[int]]], start: int, end: int, offsets: list[tuple[int, int]]
 ) -> dict[int, int]:
@@ -337,6 +277,7 @@ class Summary:
     week: dict[int, int] = field(default_factory=dict)
     percentiles: dict[tuple[str, str], tuple[int | None, int | None]] = field(default_factory=dict)
     totals: dict[str, int] | None = None  # the period's counts, when the days were not read
+    fresh: list[OffsetDay] = field(default_factory=list)  # days to keep (domain/report_days.py)
 
 
 def _day_start(day: date, zone: ZoneInfo) -> datetime:
@@ -348,16 +289,30 @@ def _day_start(day: date, zone: ZoneInfo) -> datetime:
 def _figures(
     counts: Mapping[str, int], pct: Mapping[tuple[str, str], Any], group: str
 ) -> dict[str, Any]:
-    c = {name: int(counts.get(name, 0) or 0) for name in COUNTS}
-    out: dict[str, Any] = {name: c[name] for name in FIGURES if name in COUNTS}
-    for name in DURATIONS:
-        median, p90 = pct.get((group, name), (None, None))
-        out[f"{name}_median"] = median
-        out[f"{name}_p90"] = p90
-    out["ratings_average"] = (
-        round(c["ratings_sum"] / c["ratings_count"], 2) if c["ratings_count"] else None
+    """A row's figures in `FIGURES`' order (built at once: a year's report has ~400 rows)."""
+    get = counts.get
+    loads, sessions, started, resolved, visitor, operator, rated, rating_sum = map(
+        int, [get(name) or 0 for name in COUNTS]
     )
-    return {name: out[name] for name in FIGURES}
+    first = pct.get((group, "first_response"), _NO_RANKS)
+    resolution = pct.get((group, "resolution"), _NO_RANKS)
+    return {
+        "chatbox_loads": loads,
+        "sessions_created": sessions,
+        "conversations_started": started,
+        "conversations_resolved": resolved,
+        "messages_visitor": visitor,
+        "messages_operator": operator,
+        "first_response_median": first[0],
+        "first_response_p90": first[1],
+        "resolution_median": resolution[0],
+        "resolution_p90": resolution[1],
+        "ratings_count": rated,
+        "ratings_average": round(rating_sum / rated, 2) if rated else None,
+    }
+
+
+_NO_RANKS = (None, None)
 
 
 def _sum(rows: Iterable[Mapping[str, int]]) -> dict[str, int]:

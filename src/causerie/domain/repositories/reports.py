@@ -6,6 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Protocol
 
+from causerie.domain.report_days import OffsetDay
 from causerie.domain.reports import (
     ConversationFacts,
     Dimension,
@@ -49,9 +50,15 @@ class Reports(Protocol):
         (label or team): also per key of that dimension (`Summary.breakdown`)."""
         ...
 
+    async def keep_days(self, website_id: str, days: list[OffsetDay]) -> None:
+        """Keep local days a report computed (`Summary.fresh`), replacing those kept before
+        at their offsets; at most `MAX_OFFSETS` offsets per website (a further one clears the
+        others). A later `summary` reads them while their stamps hold."""
+        ...
+
     async def replace_hours(self, website_id: str, rows: list[HourRow]) -> None:
         """Make `rows` the website's hourly rollups and their sums its daily and monthly ones,
-        every earlier row gone (a rebuild)."""
+        every earlier row gone, the local days kept too (a rebuild)."""
         ...
 
     async def has_days_to_rank(self) -> bool:

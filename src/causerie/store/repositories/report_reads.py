@@ -8,17 +8,26 @@ merges and ranks them.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 from sqlalchemy import Table, bindparam, select, text
 
+from causerie.domain.report_days import (
+    DayPlan,
+    FixedDay,
+    OffsetDay,
+    fixed_days,
+    hour_days,
+    plan_days,
+    stamp_of,
+)
 from causerie.domain.reports import (
     COUNTS,
+    DURATIONS,
     ConversationFacts,
-    DayPlan,
     Dimension,
     Groups,
     HourRow,
@@ -26,15 +35,14 @@ from causerie.domain.reports import (
     Rating,
     Rollups,
     Summary,
-    hour_days,
     percentiles,
-    plan_days,
     utc_day,
     utc_month,
     week_of_days,
 )
 from causerie.store import codec
-from causerie.store.db import Query, SqlRepository
+from causerie.store.db import Query
+from causerie.store.repositories.report_offsets import OffsetDays
 from causerie.store.repositories.report_sql import BREAKDOWNS, HAS_UNRANKED, summary_sql
 from causerie.store.schema.accounts import websites
 from causerie.store.schema.chat import conversations, messages, ratings, sessions
@@ -72,8 +80,8 @@ _FACTS = Query(
 )
 
 
-class ReportReads(SqlRepository):
-    """The reading half of `SqlReports`."""
+class ReportReads(OffsetDays):
+    """The reading half of `SqlReports` (and keeping the local days a report computed)."""
 
     __slots__ = ()
 
@@ -109,52 +117,50 @@ class ReportReads(SqlRepository):
     ) -> Summary:
         utc_days = all(offset == 0 for _, offset in offsets)
         by = breakdown.value if full and breakdown in BREAKDOWNS else None
-        plan = None if utc_days or not full else plan_days(start, end, offsets)
-        if plan is not None and len(plan.hours) * 2 >= len(plan.days) * 24:
-            plan = None  # most hours would move: read the hours
-        sql = summary_sql(self._db.dialect, len(offsets), full, utc_days, by, plan is not None)
+        sql = summary_sql(self._db.dialect, len(offsets), full, utc_days, by)
         params: dict[str, Any] = {"w": website_id, "start": start, "end": end}
         params["wd"] = utc_day(start)
-        params.update(zip(("ds", "de", "ms", "me"), _spans(start, end), strict=True))
+        params.update(zip(("ds", "de", "ms", "me", "hs", "te"), _spans(start, end), strict=True))
         for n, (until, offset) in enumerate(offsets):
             params[f"u{n}"], params[f"o{n}"] = until, offset
-        if plan is not None:
-            first, last = min(plan.days), max(plan.days) + 86_400
-            params |= {
-                "pd0": _utc_at(first),
-                "pd1": _utc_at(last),
-                "hours": list(map(_utc_at, plan.hours)),
-            }
         found = Summary()
         hists: dict[tuple[str, str], dict[int, int]] = {}
+        fresh: list[tuple[int, FixedDay, str]] = []
         if not full:  # the period's totals only: whole months, days and the edges' hours
             found.totals = dict(zip(COUNTS, [0] * len(COUNTS), strict=True))
             for row in await self._rows(sql["totals"], params):
                 found.totals = dict(zip(COUNTS, (int(n or 0) for n in row[1:]), strict=True))
-        elif plan is not None:
-            await self._days_by_plan(sql, params, plan, found.days, hists, found.percentiles)
-        else:
+        elif utc_days:
             for row in await self._rows(sql["days"], params):
                 found.days[int(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
-            if utc_days:  # ranked by the database as the days changed
-                for at, metric, *ranks, hist in await self._rows(sql["day_percentiles"], params):
-                    day = (f"d{int(at) // 86_400}", str(metric))
-                    if hist is None:
-                        found.percentiles[day] = (ranks[0], ranks[1])
-                    else:  # changed since the last ranking
-                        _merge_object(hists, day, str(hist))
-            else:
-                local_day = hour_days(offsets)
-                for at, metric, entries in await self._rows(sql["day_histograms"], params):
-                    _merge(hists, (f"d{local_day(int(at))}", str(metric)), str(entries))
+            # ranked by the database as the days changed
+            for at, metric, *ranks, hist in await self._rows(sql["day_percentiles"], params):
+                day = (f"d{int(at) // 86_400}", str(metric))
+                if hist is None:
+                    found.percentiles[day] = (ranks[0], ranks[1])
+                else:  # changed since the last ranking
+                    _merge_object(hists, day, str(hist))
+        else:
+            fresh = await self._local_days(params, offsets, found, hists)
         for name, prefix in (
             ("total_histograms", "t"),
             ("agent_histograms", "a"),
             ("breakdown_histograms", "b"),
         ):
-            for key, metric, entries in await self._rows(sql.get(name), params):
-                _merge(hists, (prefix if prefix == "t" else f"{prefix}{key}", str(metric)), entries)
+            for key, metric, sign, entries in await self._rows(sql.get(name), params):
+                at = (prefix if prefix == "t" else f"{prefix}{key}", str(metric))
+                _merge(hists, at, entries, int(sign))
         found.percentiles.update((at, percentiles(hist)) for at, hist in hists.items())
+        found.fresh = [
+            OffsetDay(
+                fixed.offset,
+                day,
+                stamp,
+                found.days.get(day, {}),
+                {m: found.percentiles.get((f"d{day}", m), (None, None)) for m in DURATIONS},
+            )
+            for day, fixed, stamp in fresh
+        ]
         if full:
             for row in await self._rows(sql["agents"], params):
                 found.agents[str(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
@@ -167,6 +173,92 @@ class ReportReads(SqlRepository):
             ]
             found.week = week_of_days(days, int(start.timestamp()), int(end.timestamp()), offsets)
         return found
+
+    async def _local_days(
+        self,
+        params: dict[str, Any],
+        offsets: list[tuple[int, int]],
+        found: Summary,
+        hists: dict[tuple[str, str], dict[int, int]],
+    ) -> list[tuple[int, FixedDay, str]]:
+        """The website's local days in a zone off UTC: those kept at their offset whose stamps
+        hold (domain/report_days.py), the others from their hours (up to 31 days), or the whole
+        period from the UTC days and the hours that move when more are missing. Returns the
+        days computed that may be kept: (day, its offset and hours, its stamp)."""
+        start, end = int(params["start"].timestamp()), int(params["end"].timestamp())
+        days = fixed_days(start, end, offsets)
+        # The stamps first: a change after them makes what is kept with them stale, never the
+        # reverse (on PostgreSQL each statement reads what is committed when it starts).
+        stamps = await self._day_stamps({**params, "sd": utc_day(params["start"])})
+        expected = {day: (fixed, stamp_of(fixed, stamps)) for day, fixed in days.items() if fixed}
+        kept = await self._kept_days(
+            params["w"], {fixed.offset for fixed, _ in expected.values()}, min(days), max(days)
+        )
+        missing: list[int] = []
+        for day in days:
+            at = expected.get(day)
+            row = kept.get((at[0].offset, day)) if at else None
+            if at is None or row is None or row[0] != at[1]:
+                missing.append(day)
+                continue
+            found.days[day] = dict(zip(COUNTS, row[1 : 1 + len(COUNTS)], strict=True))
+            ranks = row[1 + len(COUNTS) :]
+            for i, metric in enumerate(DURATIONS):
+                found.percentiles[(f"d{day}", metric)] = (ranks[2 * i], ranks[2 * i + 1])
+        if not missing:
+            return []
+        if len(missing) > _FROM_HOURS_AT_MOST:
+            await self._all_local_days(params, offsets, found.days, hists, found.percentiles)
+        else:  # their hours, two statements whatever the days
+            sql = summary_sql(self._db.dialect, len(offsets), True, False, None, True)
+            local_day = hour_days(offsets)
+            first_hour = _first_hours(start, end, local_day)
+            hours = [
+                hour
+                for day in missing
+                for hour in range(first_hour(day), first_hour(day + 1), 3600)
+            ]
+            read = {"w": params["w"], "hours": list(map(_utc_at, hours))}
+            for day in missing:
+                found.days[day] = dict.fromkeys(COUNTS, 0)
+            for hour, *counts in await self._rows(sql["plan_hour_counts"], read):
+                into = found.days[local_day(int(hour))]
+                for name, n in zip(COUNTS, counts, strict=True):
+                    into[name] += int(n)
+            for hour, metric, entries in await self._rows(sql["plan_hours"], read):
+                _merge(hists, (f"d{local_day(int(hour))}", str(metric)), str(entries))
+        return [(day, *expected[day]) for day in missing if day in expected]
+
+    async def _all_local_days(
+        self,
+        params: dict[str, Any],
+        offsets: list[tuple[int, int]],
+        days: dict[int, dict[str, int]],
+        into: dict[tuple[str, str], dict[int, int]],
+        ranked: dict[tuple[str, str], tuple[int | None, int | None]],
+    ) -> None:
+        """Every local day of the period from the UTC days and the hours that move (`DayPlan`),
+        or from the hours when most would move."""
+        start, end = params["start"], params["end"]
+        plan: DayPlan | None = plan_days(start, end, offsets)
+        if plan is not None and len(plan.hours) * 2 >= len(plan.days) * 24:
+            plan = None  # most hours would move: read the hours
+        sql = summary_sql(self._db.dialect, len(offsets), True, False, None, plan is not None)
+        if plan is not None:
+            first, last = min(plan.days), max(plan.days) + 86_400
+            planned = {
+                **params,
+                "pd0": _utc_at(first),
+                "pd1": _utc_at(last),
+                "hours": list(map(_utc_at, plan.hours)),
+            }
+            await self._days_by_plan(sql, planned, plan, days, into, ranked)
+            return
+        for row in await self._rows(sql["days"], params):
+            days[int(row[0])] = dict(zip(COUNTS, row[1:], strict=True))
+        local_day = hour_days(offsets)
+        for at, metric, entries in await self._rows(sql["day_histograms"], params):
+            _merge(into, (f"d{local_day(int(at))}", str(metric)), str(entries))
 
     async def _days_by_plan(
         self,
@@ -307,23 +399,67 @@ def _merge_object(
         kept[int(bucket)] = kept.get(int(bucket), 0) + n
 
 
+# Missing kept days are read from their hours when they are at most this many (the days changed
+# since: most often the last ones, and the days of a change of offset); otherwise the whole
+# period is read as when nothing is kept.
+_FROM_HOURS_AT_MOST = 31
+
+
+def _first_hours(start: int, end: int, local_day: Callable[[int], int]) -> Callable[[int], int]:
+    """The first hour (epoch) of a local day in [start, end), or `end` past the last day."""
+
+    def first_hour(day: int) -> int:
+        hour = max(start, day * 86_400 - 16 * 3600)  # no zone is 16 hours ahead
+        hour -= (hour - start) % 3600
+        while hour < end and local_day(hour) < day:
+            hour += 3600
+        return min(hour, end)
+
+    return first_hour
+
+
 def _utc_at(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def _spans(start: datetime, end: datetime) -> tuple[datetime, datetime, datetime, datetime]:
+def _spans(start: datetime, end: datetime) -> tuple[datetime, ...]:
     """The layers a period [start, end) is read from: its whole UTC days [ds, de) (the hours
     before and after come from the hourly layer; without a whole day, ds = de = end), and the
-    whole UTC months [ms, me) among those days (the days before and after from the daily layer;
-    without a whole month, ms = me = de)."""
+    UTC months [ms, me) among or around those days: the days from ds to ms and from me to de are
+    added from the daily layer, and when a month at an end holds more of the period's days than
+    of the others, the whole month is read and its days outside taken away: [hs, ds) before and
+    [de, te) after (empty otherwise: hs = ds, te = de). Without a month, ms = me = de."""
     ds = utc_day(start)
     if ds < start:
         ds += timedelta(days=1)
     de = utc_day(end)
     if ds >= de:
-        return end, end, end, end
-    ms = utc_month(ds)
-    if ms < ds:
-        ms = utc_month(ms + timedelta(days=31))
+        return end, end, end, end, end, end
+    first_month = utc_month(ds)  # the month holding ds
+    last_month = de if utc_month(de) == de else _next_month(de)  # the month holding de - 1
+    ms = ds if first_month == ds else _next_month(ds)
     me = utc_month(de)
-    return (ds, de, ms, me) if ms < me else (ds, de, de, de)
+    if ms >= me:  # no whole month among the days: all of them, or the months less the others
+        outside = (ds - first_month).days + (last_month - de).days
+        if _MONTH_COST * _months(first_month, last_month) + outside < (de - ds).days:
+            return ds, de, first_month, last_month, first_month, last_month
+        return ds, de, de, de, ds, de
+    hs, te = ds, de
+    if (ds - first_month).days + _MONTH_COST < (ms - ds).days:
+        ms = hs = first_month
+    if (last_month - de).days + _MONTH_COST < (de - me).days:
+        me = te = last_month
+    return ds, de, ms, me, hs, te
+
+
+# A month's histogram counted as this many days' when choosing which layers to read (a month has
+# more buckets than a day, fewer than its days together).
+_MONTH_COST = 3
+
+
+def _next_month(at: datetime) -> datetime:
+    return utc_month(utc_month(at) + timedelta(days=32))
+
+
+def _months(first: datetime, last: datetime) -> int:
+    return (last.year - first.year) * 12 + last.month - first.month

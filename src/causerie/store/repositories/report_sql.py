@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, text
 from causerie.domain.reports import COUNTS, Dimension
 from causerie.store.types import UTCDateTime
 
-_EPOCH = {
+EPOCH = {
     "sqlite": "CAST(strftime('%s', {0}) AS INTEGER)",
     "postgresql": "CAST(EXTRACT(EPOCH FROM {0}) AS BIGINT)",
 }
@@ -83,14 +83,17 @@ HAS_UNRANKED = {
 RANKING_LOCK = "SELECT pg_try_advisory_xact_lock(7428316)"
 
 # A period's parts by layer (`_spans`): the hours before its first whole UTC day and after its
-# last, the whole days before its first whole UTC month and after its last, and those months;
-# separate ranges (not ORs) so that each is one range of the index.
+# last, the whole days before its first month and after its last, those months, and the days
+# of a month at an end that lie outside the period (taken away: sign -1); separate ranges (not
+# ORs) so that each is one range of the index.
 _PARTS = (
-    ("report_hour_buckets", "hour", "hour >= :start AND hour < :ds"),
-    ("report_hour_buckets", "hour", "hour >= :de AND hour < :end"),
-    ("report_day_buckets", "day", "day >= :ds AND day < :ms"),
-    ("report_day_buckets", "day", "day >= :me AND day < :de"),
-    ("report_month_buckets", "month", "month >= :ms AND month < :me"),
+    ("report_hour_buckets", "hour", "hour >= :start AND hour < :ds", 1),
+    ("report_hour_buckets", "hour", "hour >= :de AND hour < :end", 1),
+    ("report_day_buckets", "day", "day >= :ds AND day < :ms", 1),
+    ("report_day_buckets", "day", "day >= :me AND day < :de", 1),
+    ("report_month_buckets", "month", "month >= :ms AND month < :me", 1),
+    ("report_day_buckets", "day", "day >= :hs AND day < :ds", -1),
+    ("report_day_buckets", "day", "day >= :de AND day < :te", -1),
 )
 _COUNT_PARTS = (
     ("report_hours", "hour >= :start AND hour < :ds"),
@@ -106,7 +109,7 @@ def _offset_case(count: int) -> str:
 
 def _local(dialect: str, offsets: int, table: str, columns: str) -> str:
     """Rows of the website's hours in the period with their local day and local hour."""
-    e = f"({_EPOCH[dialect].format('hour')} + 3599)"
+    e = f"({EPOCH[dialect].format('hour')} + 3599)"
     shift = _offset_case(offsets)
     return (
         f"SELECT {columns}, (e + {shift}) / 86400 AS day, (e - 1799 + {shift}) / 3600 AS lh"
@@ -117,7 +120,7 @@ def _local(dialect: str, offsets: int, table: str, columns: str) -> str:
 
 def _utc(dialect: str, table: str, columns: str) -> str:
     """Rows of the website's UTC days in the period, with their day number."""
-    day = _EPOCH[dialect].format("day")
+    day = EPOCH[dialect].format("day")
     return (
         f"SELECT {columns}, {day} / 86400 AS day FROM {table}"
         f" WHERE {WEBSITE} AND key = '' AND day >= :start AND day < :end"
@@ -138,26 +141,28 @@ def _per_key(dimension: str) -> str:
 
 
 def _per_key_buckets(dialect: str, dimension: str) -> str:
-    """Each key's histograms over the period (months, days, the edges' hours). On PostgreSQL
-    summed per bucket by the database and joined per key and metric (one row each, which Python
-    only ranks: fewer rows to send and parse); on SQLite joined per row of a layer in the index's
-    order, merged by Python (summing there sorts every bucket row, which cost more than it saved:
-    docs/performance.md, "Reports: ranks kept with the days")."""
+    """Each key's histograms over the period (months, days, the edges' hours; the days outside
+    the months read taken away), as (key, metric, sign, "bucket n ..."). On PostgreSQL summed
+    per bucket by the database and joined per key and metric (one row each, which Python only
+    ranks: fewer rows to send and parse); on SQLite joined per row of a layer in the index's
+    order, merged by Python (summing there sorts every bucket row, which cost more than it
+    saved: docs/performance.md, "Reports: ranks kept with the days")."""
     where = f"website_id = :w AND dimension = '{dimension}'"
     if dialect == "sqlite":
         return " UNION ALL ".join(
-            f"SELECT key, metric, {_CONCAT[dialect]} FROM {table} WHERE {where} AND {range_}"
-            f" GROUP BY {at}, key, metric"
-            for table, at, range_ in _PARTS
+            f"SELECT key, metric, {sign}, {_CONCAT[dialect]} FROM {table}"
+            f" WHERE {where} AND {range_} GROUP BY {at}, key, metric"
+            for table, at, range_, sign in _PARTS
         )
     parts = " UNION ALL ".join(
-        f"SELECT key, metric, bucket, n FROM {table} WHERE {where} AND {range_}"
-        for table, _, range_ in _PARTS
+        f"SELECT key, metric, bucket, {'n' if sign > 0 else '-n'} AS n FROM {table}"
+        f" WHERE {where} AND {range_}"
+        for table, _, range_, sign in _PARTS
     )
     summed = (
         f"SELECT key, metric, bucket, SUM(n) AS n FROM ({parts}) AS p GROUP BY key, metric, bucket"
     )
-    return f"SELECT key, metric, {_CONCAT[dialect]} FROM ({summed}) AS s GROUP BY key, metric"
+    return f"SELECT key, metric, 1, {_CONCAT[dialect]} FROM ({summed}) AS s GROUP BY key, metric"
 
 
 @lru_cache(maxsize=64)
@@ -176,7 +181,7 @@ def summary_sql(
         statements["totals"] = _per_key("website")
     elif planned:  # local days from UTC days and the hours that move (`plan_days`)
         concat, website = _CONCAT[dialect], f"{WEBSITE} AND key = ''"
-        day, hour = _EPOCH[dialect].format("day"), _EPOCH[dialect].format("hour")
+        day, hour = EPOCH[dialect].format("day"), EPOCH[dialect].format("hour")
         statements["plan_day_counts"] = (
             f"SELECT {day}, {COUNT_COLUMNS} FROM report_days"
             f" WHERE {website} AND day >= :pd0 AND day < :pd1"
@@ -196,7 +201,7 @@ def summary_sql(
         if utc_days:  # the UTC days' percentiles, ranked as the days changed
             counts = _utc(dialect, "report_days", COUNT_COLUMNS)
             statements["day_percentiles"] = (  # a day not ranked yet: its histogram
-                f"SELECT {_EPOCH[dialect].format('day')}, metric, median, p90,"
+                f"SELECT {EPOCH[dialect].format('day')}, metric, median, p90,"
                 f" CASE WHEN median IS NULL THEN {_HIST_TEXT[dialect]} END"
                 " FROM report_day_histograms"
                 " WHERE website_id = :w AND day >= :start AND day < :end"
@@ -208,7 +213,7 @@ def summary_sql(
             # times more (docs/performance.md).
             counts = _local(dialect, offsets, "report_hours", COUNT_COLUMNS)
             statements["day_histograms"] = (
-                f"SELECT {_EPOCH[dialect].format('hour')}, metric, {_CONCAT[dialect]}"
+                f"SELECT {EPOCH[dialect].format('hour')}, metric, {_CONCAT[dialect]}"
                 f" FROM report_hour_buckets WHERE {WEBSITE} AND key = '' AND {_HOURS_IN}"
                 " GROUP BY hour, key, metric"
             )
@@ -220,14 +225,14 @@ def summary_sql(
             statements["breakdown_histograms"] = _per_key_buckets(dialect, by)
             statements["breakdown"] = _per_key(by)
         statements["week"] = (  # each UTC day touching the period, its 24 hours' starts
-            f"SELECT {_EPOCH[dialect].format('day')}, {_STARTED_TEXT[dialect]} FROM report_days"
+            f"SELECT {EPOCH[dialect].format('day')}, {_STARTED_TEXT[dialect]} FROM report_days"
             f" WHERE {WEBSITE} AND key = '' AND day >= :wd AND day < :end"
             " AND started_hours IS NOT NULL"
         )
     binds = [
         *(
             bindparam(name, type_=UTCDateTime())
-            for name in ("start", "end", "ds", "de", "ms", "me", "pd0", "pd1", "wd")
+            for name in ("start", "end", "ds", "de", "ms", "me", "hs", "te", "pd0", "pd1", "wd")
         ),
         bindparam("hours", type_=UTCDateTime(), expanding=True),
     ]

@@ -4,7 +4,8 @@
 Every change is added in SQL (`INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n`), to its
 hour, its UTC day and month, counts and histogram buckets alike, so two transactions adding to one
 row both count and nothing is read back into Python. The website's day histograms also keep their
-median and 90th percentile, ranked by the database in the transaction that changed them.
+median and 90th percentile, ranked by `rank_days` off the changes' path; a UTC day's rows raise
+their `version` with every change (the local days kept per offset, report_offsets.py).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from causerie.store.schema.reports import (
     report_hour_buckets,
     report_hours,
     report_month_buckets,
+    report_offset_days,
 )
 from causerie.store.types import UTCDateTime
 
@@ -65,10 +67,12 @@ def _add_counts(insert: Any, table: Table, at: str) -> Prepared:
         **{at: bindparam(at)},
         **{name: bindparam(f"n_{name}") for name in COUNTS},
     )
+    added: dict[str, Any] = {name: table.c[name] + stmt.excluded[name] for name in COUNTS}
+    if "version" in table.c:  # a day: what was kept of its local days is stale
+        added["version"] = table.c.version + 1
     return Prepared(
         stmt.on_conflict_do_update(
-            index_elements=["website_id", "dimension", "key", at],
-            set_={name: table.c[name] + stmt.excluded[name] for name in COUNTS},
+            index_elements=["website_id", "dimension", "key", at], set_=added
         )
     )
 
@@ -143,7 +147,7 @@ def _add_to_day_histogram(dialect: str) -> Prepared:
     return Prepared(
         stmt.on_conflict_do_update(
             index_elements=["website_id", "day", "metric"],
-            set_={"hist": added, "median": None, "p90": None},
+            set_={"hist": added, "median": None, "p90": None, "version": t.c.version + 1},
         )
     )
 
@@ -216,7 +220,11 @@ class ReportWrites(SqlRepository):
                         )
 
     async def replace_hours(self, website_id: str, rows: list[HourRow]) -> None:
-        for table in (*_ROLLUP_TABLES, report_day_histograms):
+        # The days' versions start above the highest before, so that no stamp of a local day
+        # kept before (domain/report_days.py) is ever met again, even one kept meanwhile.
+        found: Any = await self._db.execute(_HIGHEST_VERSION, {"w": website_id})
+        base = int(found.scalar() or 0) + 1
+        for table in (*_ROLLUP_TABLES, report_day_histograms, report_offset_days):
             await self._db.execute(delete(table).where(table.c.website_id == website_id))
         counts: list[dict[str, Any]] = []
         buckets: list[dict[str, Any]] = []
@@ -235,7 +243,7 @@ class ReportWrites(SqlRepository):
         await self._insert(report_hours, counts)
         await self._insert(report_hour_buckets, buckets)
         for statement in _summed_layers(self._db.dialect):  # days and months, in the database
-            await self._db.execute(statement, {"w": website_id})
+            await self._db.execute(statement, {"w": website_id, "v": base})
 
     async def forget(self, website_id: str, dimension: Dimension, key: str) -> None:
         for table in _ROLLUP_TABLES:
@@ -289,8 +297,8 @@ def _summed_layers(dialect: str) -> list[Any]:
     bucket_columns = "website_id, dimension, {0}, key, metric, bucket"
     return [
         text(
-            f"INSERT INTO report_days (website_id, dimension, day, key, {COUNT_COLUMNS})"
-            f" SELECT website_id, dimension, {day}, key, {SUMS} FROM report_hours"
+            f"INSERT INTO report_days (website_id, dimension, day, key, version, {COUNT_COLUMNS})"
+            f" SELECT website_id, dimension, {day}, key, :v, {SUMS} FROM report_hours"
             f" WHERE website_id = :w GROUP BY website_id, dimension, {day}, key"
         ),
         *(
@@ -306,14 +314,19 @@ def _summed_layers(dialect: str) -> list[Any]:
             )
         ),
         text(
-            "INSERT INTO report_day_histograms (website_id, day, metric, hist)"
-            f" SELECT website_id, day, metric, {_OBJECT[dialect]} FROM report_day_buckets"
+            "INSERT INTO report_day_histograms (website_id, day, metric, version, hist)"
+            f" SELECT website_id, day, metric, :v, {_OBJECT[dialect]} FROM report_day_buckets"
             f" WHERE {WEBSITE} AND key = '' GROUP BY website_id, day, metric"
         ),
         text(f"{RANK_DAYS[dialect]} WHERE website_id = :w"),
         text(fill_started(dialect)),
     ]
 
+
+_HIGHEST_VERSION = text(
+    "SELECT MAX(v) FROM (SELECT MAX(version) AS v FROM report_days WHERE website_id = :w"
+    " UNION ALL SELECT MAX(version) FROM report_day_histograms WHERE website_id = :w) AS a"
+)
 
 # A day's buckets as one JSON object (bucket -> count).
 _OBJECT = {

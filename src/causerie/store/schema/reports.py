@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -58,6 +59,9 @@ report_days = Table(
     # The website's rows: conversations started in each of the day's 24 UTC hours (a JSON array),
     # added to with the counts, so that the week's heatmap reads days, not hours.
     Column("started_hours", Json),
+    # Raised by every change to the row; a rebuild starts above the highest before. The local
+    # days kept per offset (`report_offset_days`) are valid while their days' versions hold.
+    Column("version", BigInteger, nullable=False, server_default="1"),
 )
 
 # Histograms of durations in seconds, one row per bucket (domain/reports.py `bucket`) and
@@ -116,8 +120,30 @@ report_day_histograms = Table(
     Column("hist", Json, nullable=False),
     Column("median", Integer),
     Column("p90", Integer),
+    Column("version", BigInteger, nullable=False, server_default="1"),  # as `report_days`'
     # The days to rank (`rank_days`): only those changed since, so the index stays small.
     Index("ix_report_day_histograms_unranked", "website_id", sqlite_where=UNRANKED),
+    sqlite_with_rowid=False,
+)
+
+# The website's local days at one UTC offset throughout (`day`: days since 1970-01-01, local;
+# `utc_offset` in seconds), their counts and percentiles as a report computed them, with the
+# versions of the UTC days they were read from (`stamp`): a report reads a year in any zone from
+# ~365 of them when their stamps still hold (domain/report_days.py, docs/reports.md "Speed").
+# At most `MAX_OFFSETS` offsets per website; dropped by a rebuild and with the website.
+report_offset_days = Table(
+    "report_offset_days",
+    metadata,
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), primary_key=True),
+    Column("utc_offset", Integer, primary_key=True, autoincrement=False),
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Column("stamp", String(160), nullable=False),  # 2 x 3 versions
+    *(Column(name, Integer, nullable=False) for name in _REPORT_COUNTS),
+    *(
+        Column(f"{metric}_{rank}", Integer)
+        for metric in ("first_response", "resolution")
+        for rank in ("median", "p90")
+    ),
     sqlite_with_rowid=False,
 )
 
