@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -215,6 +215,18 @@ class Db:
             kept = pending.reads[key] = await self.fetch_all(query, params)
             pending.read_tables |= tables
         return list(kept)
+
+    def kept(self, key: Hashable) -> Any:
+        """What `keep` kept under `key` in this transaction and is still true; None if nothing."""
+        return None if self.pending is None else self.pending.reads.get(key)
+
+    def keep(self, key: Hashable, value: Any, tables: frozenset[str]) -> None:
+        """Keep `value`, read from `tables`, for the rest of the transaction: forgotten at any
+        statement that may write one of them (or a rolled back savepoint). Nothing is kept
+        outside a transaction that holds writes back."""
+        if self.pending is not None:
+            self.pending.reads[key] = value
+            self.pending.read_tables |= tables
 
     async def flush_pending(self) -> None:
         """Run the held-back writes now (the store calls it before committing)."""
