@@ -23,7 +23,7 @@ from causerie.actions.messages import Sent, do_send_session_message
 from causerie.actions.sessions import do_open_session
 from causerie.domain.errors import Invalid
 from causerie.domain.events import EventType, NewEvent, Stream
-from causerie.domain.models import PageView
+from causerie.domain.models import Author, PageView
 from causerie.domain.ports import TransactionLost, Tx
 from causerie.domain.webhooks import Webhook
 from causerie.store.database import SqliteStore
@@ -372,3 +372,73 @@ def test_a_savepoint_released_late_still_rolls_back_only_its_successor(
             return [w.id for w in await tx.webhooks.list_for_website(site.website_id)]
 
     assert sorted(harness.run(run())) == ["wh_a", "wh_d"]
+
+
+def test_a_conversation_read_with_its_session_is_touched_at_the_commit_and_read_as_touched(
+    harness: Harness, site: Site
+) -> None:
+    """Sessions read ahead with their conversations answer the transaction's later reads; a
+    touch of one of them is held back to the commit, merged with the others of its
+    conversation, and what the transaction reads of it meanwhile is already touched. A touch
+    that reopens, or a rolled back part's, is not taken for granted."""
+    rt = harness.rt
+    first, second = _sessions(harness, site, 2)
+    _send_all(harness, site, [first, second], "first")  # their conversations started
+    at = rt.clock.now() + timedelta(minutes=5)
+
+    async def run() -> tuple[Any, ...]:
+        async with rt.store.transaction() as tx:
+            await tx.sessions.read_ahead([first, second, "nope"])
+            with _statements(harness) as seen:
+                session, conversation = await tx.sessions.get_with_conversation(first)
+                assert session is not None and conversation is not None
+                touched = await tx.conversations.touch(
+                    conversation.id,
+                    at,
+                    reopen=False,
+                    unread_for=Author.OPERATOR,
+                    returning=True,
+                )
+                again = await tx.conversations.touch(
+                    conversation.id,
+                    at + timedelta(seconds=1),
+                    reopen=False,
+                    unread_for=Author.VISITOR,
+                )
+                _, read_back = await tx.sessions.get_with_conversation(first)
+                missing = await tx.sessions.get_with_conversation("nope")
+            try:
+                async with tx.savepoint():
+                    await tx.conversations.touch(
+                        conversation.id, at, reopen=False, unread_for=Author.OPERATOR
+                    )
+                    raise Invalid("undone", "undone")
+            except Invalid:
+                pass
+            _, after_rollback = await tx.sessions.get_with_conversation(first)
+        return conversation, touched, again, read_back, missing, after_rollback, seen
+
+    conversation, touched, again, read_back, missing, after_rollback, seen = harness.run(run())
+    assert sum(seen.values()) == 0, seen  # answered from the read ahead, written later
+    assert again is None
+    assert missing == (None, None)
+    assert touched.last_message_at == at and touched.updated_at == at
+    assert touched.unread_by_operator == conversation.unread_by_operator + 1
+    assert read_back.last_message_at == at + timedelta(seconds=1)
+    assert (read_back.unread_by_operator, read_back.unread_by_visitor) == (
+        conversation.unread_by_operator + 1,
+        conversation.unread_by_visitor + 1,
+    )
+    assert after_rollback == read_back  # read again: the rolled back touch is not in it
+    row = harness.rows(
+        "SELECT unread_by_operator, unread_by_visitor FROM conversations WHERE id = :c",
+        c=conversation.id,
+    )
+    assert tuple(row[0]) == (read_back.unread_by_operator, read_back.unread_by_visitor)
+    stored = harness.run(_conversation_of(harness, conversation.id))
+    assert stored == read_back
+
+
+async def _conversation_of(harness: Harness, conversation_id: str) -> Any:
+    async with harness.rt.store.read() as tx:
+        return await tx.conversations.get(conversation_id)
