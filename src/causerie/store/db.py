@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -88,6 +88,32 @@ def _result_processor(type_: Any) -> Convert | None:
     return process
 
 
+def _utc_text(value: datetime | None) -> str | None:
+    # What `UTCDateTime` then SQLAlchemy's SQLite DATETIME make of a value: naive UTC as ISO text
+    # with a space and six digits of microseconds. In one call: 1 µs against 3.
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _bind_processor(type_: Any) -> Convert | None:
+    """What SQLAlchemy makes of a value of `type_` for SQLite, as its own processor does, in one
+    call for a datetime and without the encoder for an empty JSON object (most events' data)
+    (tests/test_store_rows.py compares)."""
+    if isinstance(type_, UTCDateTime):
+        return _utc_text
+    process: Convert | None = type_.dialect_impl(_SQLITE).bind_processor(_SQLITE)
+    if process is not None and isinstance(type_, JsonType):
+        encode = process
+
+        def process(value: Any) -> Any:
+            return "{}" if type(value) is dict and not value else encode(value)
+
+    return process
+
+
 class _ForDriver:
     """A statement compiled for SQLite's driver: its SQL, how to order and convert the
     parameters of a call, and how to convert the values of a row, as SQLAlchemy would."""
@@ -102,8 +128,7 @@ class _ForDriver:
         self._binds: list[tuple[str, bool, Any, Convert | None]] = []
         for name in compiled.positiontup or ():
             bind = compiled.binds[name]
-            process = bind.type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
-            self._binds.append((name, bind.required, bind.value, process))
+            self._binds.append((name, bind.required, bind.value, _bind_processor(bind.type)))
         self._results = [
             (at, process)
             for at, column in enumerate(stmt.exported_columns)
