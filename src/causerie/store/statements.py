@@ -101,7 +101,7 @@ def sessions_with_conversations(count: int) -> Query[tuple[Session, Conversation
     SQLite has one writer), in the order of its id so that two batches never wait on each
     other. A locking clause cannot take the nullable side of an outer join: the conversations
     are locked in a subquery of their own."""
-    ids = [bindparam(f"id{i}") for i in range(count)]
+    ids: list[Any] = [bindparam(f"id{i}") for i in range(count)]
     locked = (
         select(conversations)
         .where(conversations.c.session_id.in_(ids))

@@ -13,6 +13,7 @@ from causerie.domain.models import (
     ConversationState,
     ConversationSummary,
     MessageType,
+    Session,
 )
 from causerie.store import codec, statements
 from causerie.store.db import SqlRepository
@@ -91,7 +92,8 @@ class SqlConversations(SqlRepository):
         session_id = self._db.kept(kept_conversation(conversation_id))
         if session_id is None:
             return None
-        session, conversation = self._db.kept(kept_session(session_id))
+        kept: tuple[Session | None, Conversation | None] = self._db.kept(kept_session(session_id))
+        session, conversation = kept
         if conversation is None or conversation.id != conversation_id:
             return None
         visitor = int(unread_for is Author.VISITOR)
