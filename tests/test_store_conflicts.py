@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from causerie.domain.errors import Conflict
+from causerie.domain.jobs import Job
 from tests.conftest import Harness, Site
 
 
@@ -37,3 +38,36 @@ def test_other_integrity_errors_stay_failures(harness: Harness, site: Site) -> N
     with pytest.raises(Exception) as raised:
         harness.execute("INSERT INTO labels (id) VALUES ('x')")
     assert not isinstance(raised.value, Conflict)
+
+
+def test_a_clash_in_a_statement_sent_to_the_driver_itself_is_a_conflict_too(
+    harness: Harness, site: Site
+) -> None:
+    """A prepared write goes to the driver without SQLAlchemy on both databases (store/db.py,
+    store/postgres.py): its errors are read as SQLAlchemy's are. A job's id taken twice in one
+    transaction (its first statement begun through SQLAlchemy, the second through the driver)."""
+    store = harness.rt.store
+    now = harness.rt.clock.now()
+    job = Job(id="job_twice", kind="test.kind", run_at=now, created_at=now)
+
+    async def enqueue_twice() -> None:
+        async with store.transaction() as tx:
+            await tx.websites.get(site.website_id)
+            await tx.jobs.enqueue(job)
+            await tx.jobs.enqueue(job)
+
+    with pytest.raises(Conflict):
+        harness.run(enqueue_twice())
+    assert harness.scalar("SELECT count(*) FROM jobs WHERE id = 'job_twice'") == 0
+
+    async def refused_in_a_part() -> None:
+        async with store.transaction() as tx:
+            await tx.websites.get(site.website_id)
+            await tx.jobs.enqueue(job)
+            with pytest.raises(Conflict):
+                async with tx.savepoint():
+                    await tx.jobs.enqueue(job)
+            await tx.jobs.enqueue(replace(job, id="job_after"))
+
+    harness.run(refused_in_a_part())
+    assert harness.scalar("SELECT count(*) FROM jobs WHERE id IN ('job_twice', 'job_after')") == 2

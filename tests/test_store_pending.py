@@ -23,7 +23,7 @@ from causerie.actions.messages import Sent, do_send_session_message
 from causerie.actions.sessions import do_open_session
 from causerie.domain.errors import Invalid
 from causerie.domain.events import EventType, NewEvent, Stream
-from causerie.domain.models import PageView
+from causerie.domain.models import Author, PageView
 from causerie.domain.ports import TransactionLost, Tx
 from causerie.domain.webhooks import Webhook
 from causerie.store.database import SqliteStore
@@ -95,13 +95,16 @@ def _statements(harness: Harness) -> Iterator[Counter[str]]:
     engine = store.engine.sync_engine  # type: ignore[attr-defined]
     logged: list[Any] = []
 
-    def executed(*args: Any) -> None:  # what SQLAlchemy sends
-        count(args[2])
+    def executed(*args: Any) -> None:
+        # What SQLAlchemy sends through a statement its adapter prepares (its executemany is
+        # in asyncpg's log below).
+        if not args[5]:
+            count(args[2])
 
     def log(query: Any) -> None:
-        # What the store sends asyncpg itself (store/postgres.py, `PostgresDb`): its statements
-        # of transaction control. (asyncpg's log also has part of SQLAlchemy's.)
-        if query.query.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+        # What asyncpg runs itself: what the store sends it (store/postgres.py, `PostgresDb`:
+        # statements of transaction control, and written ones) and SQLAlchemy's executemany.
+        if not query.query.startswith(("BEGIN", "COMMIT")):
             count(query.query)
 
     def checkout(dbapi_connection: Any, *_: Any) -> None:
@@ -120,11 +123,14 @@ def _statements(harness: Harness) -> Iterator[Counter[str]]:
             driver.remove_query_logger(log)
 
 
+@pytest.mark.parametrize("webhook", [False, True], ids=["no webhook", "message.created"])
 def test_a_batch_of_sends_runs_a_constant_number_of_statements_besides_its_messages(
-    harness: Harness, site: Site
+    harness: Harness, site: Site, webhook: bool
 ) -> None:
     sessions = _sessions(harness, site, SENDERS)
     _send_all(harness, site, sessions, "first")  # conversations started, sessions permanent
+    if webhook:
+        harness.run(_add_webhook(harness, site, "message.created"))
     batcher = harness.rt.batches
     assert isinstance(batcher, Batcher)
     before = batcher.batches
@@ -132,45 +138,65 @@ def test_a_batch_of_sends_runs_a_constant_number_of_statements_besides_its_messa
         sent = _send_all(harness, site, sessions, "next")
     assert all(isinstance(s, Sent) and s.created for s in sent), sent
     assert batcher.batches - before == 1
+    sqlite = isinstance(harness.rt.store, SqliteStore)
+    # A multi-row statement or one run over many rows (executemany): one round trip on
+    # PostgreSQL, traced by SQLite once per row.
+    rows = SENDERS if sqlite else 1
     # Each message: its savepoint (with the release of the one before: one query on
-    # PostgreSQL), its session's read, its row, its conversation's touch. Once for the batch:
-    # its streams moved forward, its event rows inserted, its report hour and day and its
-    # networks' day counted, its website's webhooks read.
-    per_message = {
+    # PostgreSQL), its row; with a webhook, its delivery and the delivery's job. Once for the
+    # batch: its sessions read with their conversations, the conversations touched, its streams
+    # moved forward, its event rows inserted, its report hour and day and its networks' day
+    # counted, its website's webhooks read. (Before: a session read and a touch per message,
+    # and with a webhook the events flushed at every message.)
+    expected = {
         "SAVEPOINT causerie_part": SENDERS,
         "RELEASE SAVEPOINT causerie_part": SENDERS - 1,  # the last one's is the commit's
         "INSERT INTO messages": SENDERS,
-        "UPDATE conversations SET": SENDERS,
+        "UPDATE conversations SET": rows,
+        "INSERT INTO events": 2 * SENDERS if sqlite else 1,
+        "INSERT INTO streams": 1,
+        "INSERT INTO report_hours": 1,
+        "INSERT INTO report_days": 1,
+        "INSERT INTO network_stats": 1,
+        "INSERT INTO webhook_deliveries": SENDERS if webhook else 0,
+        "INSERT INTO jobs": SENDERS if webhook else 0,
     }
-    for statement, times in per_message.items():
+    for statement, times in expected.items():
         assert seen[statement] == times, (statement, seen)
-    sqlite = isinstance(harness.rt.store, SqliteStore)
-    # A multi-row statement: one round trip, traced by SQLite once per row.
-    assert seen["INSERT INTO events"] == (2 * SENDERS if sqlite else 1), seen
-    for once in (
-        "INSERT INTO streams",
-        "INSERT INTO report_hours",
-        "INSERT INTO report_days",
-        "INSERT INTO network_stats",
-    ):
-        assert seen[once] == 1, (once, seen)
-    assert sum(n for s, n in seen.items() if s.startswith("SELECT webhooks")) == 1, seen
-    # Before: 12 per message (a stream bump, two counts, a network's count, a webhooks read and
-    # two event rows each, besides the above).
-    besides_events = sum(seen.values()) - seen["INSERT INTO events"]
-    assert besides_events <= 6 * SENDERS + 12, seen
-    if not sqlite:  # round trips: a release goes with the next savepoint
+    reads = {s: n for s, n in seen.items() if s.startswith("SELECT")}
+    assert sum(n for s, n in reads.items() if "sessions.id" in s) == 1, seen
+    assert sum(n for s, n in reads.items() if s.startswith("SELECT webhooks")) == 1, seen
+    # Besides them, what the server does meanwhile in the background (the jobs' poll).
+    besides = sum(seen.values()) - sum(expected.values()) - sum(reads.values())
+    assert besides <= 4, seen
+    if not sqlite:  # round trips: a release goes with the next savepoint; before: 4 each
         trips = sum(seen.values()) - seen["RELEASE SAVEPOINT causerie_part"]
-        assert trips <= 4 * SENDERS + 12, seen
+        assert trips <= (4 if webhook else 2) * SENDERS + 12, seen
     # Everything held back was written: every message counted, each once.
     counted = harness.scalar(
         "SELECT sum(messages_visitor) FROM report_days WHERE dimension = 'website'"
     )
     assert counted == 2 * SENDERS
     assert harness.scalar("SELECT sum(messages) FROM network_stats") == 2 * SENDERS
+    assert harness.scalar("SELECT sum(unread_by_operator) FROM conversations") == 2 * SENDERS
+    assert harness.scalar("SELECT count(*) FROM webhook_deliveries") == (SENDERS if webhook else 0)
     frames = harness.run(_frames(harness, Stream.of_website(site.website_id)))
     assert [seq for seq, _ in frames] == list(range(1, len(frames) + 1))
     assert sum('"body":"next ' in text for _, text in frames) == SENDERS
+
+
+async def _add_webhook(harness: Harness, site: Site, *events: str) -> None:
+    async with harness.rt.store.transaction() as tx:
+        await tx.webhooks.insert(
+            Webhook(
+                id="wh_batch",
+                website_id=site.website_id,
+                url="https://hooks.example/batch",
+                events=events,
+                secret="s" * 32,
+                created_at=harness.rt.clock.now(),
+            )
+        )
 
 
 async def _frames(harness: Harness, stream: Stream) -> list[tuple[int, str]]:
@@ -349,3 +375,73 @@ def test_a_savepoint_released_late_still_rolls_back_only_its_successor(
             return [w.id for w in await tx.webhooks.list_for_website(site.website_id)]
 
     assert sorted(harness.run(run())) == ["wh_a", "wh_d"]
+
+
+def test_a_conversation_read_with_its_session_is_touched_at_the_commit_and_read_as_touched(
+    harness: Harness, site: Site
+) -> None:
+    """Sessions read ahead with their conversations answer the transaction's later reads; a
+    touch of one of them is held back to the commit, merged with the others of its
+    conversation, and what the transaction reads of it meanwhile is already touched. A touch
+    that reopens, or a rolled back part's, is not taken for granted."""
+    rt = harness.rt
+    first, second = _sessions(harness, site, 2)
+    _send_all(harness, site, [first, second], "first")  # their conversations started
+    at = rt.clock.now() + timedelta(minutes=5)
+
+    async def run() -> tuple[Any, ...]:
+        async with rt.store.transaction() as tx:
+            await tx.sessions.read_ahead([first, second, "nope"])
+            with _statements(harness) as seen:
+                session, conversation = await tx.sessions.get_with_conversation(first)
+                assert session is not None and conversation is not None
+                touched = await tx.conversations.touch(
+                    conversation.id,
+                    at,
+                    reopen=False,
+                    unread_for=Author.OPERATOR,
+                    returning=True,
+                )
+                again = await tx.conversations.touch(
+                    conversation.id,
+                    at + timedelta(seconds=1),
+                    reopen=False,
+                    unread_for=Author.VISITOR,
+                )
+                _, read_back = await tx.sessions.get_with_conversation(first)
+                missing = await tx.sessions.get_with_conversation("nope")
+            try:
+                async with tx.savepoint():
+                    await tx.conversations.touch(
+                        conversation.id, at, reopen=False, unread_for=Author.OPERATOR
+                    )
+                    raise Invalid("undone", "undone")
+            except Invalid:
+                pass
+            _, after_rollback = await tx.sessions.get_with_conversation(first)
+        return conversation, touched, again, read_back, missing, after_rollback, seen
+
+    conversation, touched, again, read_back, missing, after_rollback, seen = harness.run(run())
+    assert sum(seen.values()) == 0, seen  # answered from the read ahead, written later
+    assert again is None
+    assert missing == (None, None)
+    assert touched.last_message_at == at and touched.updated_at == at
+    assert touched.unread_by_operator == conversation.unread_by_operator + 1
+    assert read_back.last_message_at == at + timedelta(seconds=1)
+    assert (read_back.unread_by_operator, read_back.unread_by_visitor) == (
+        conversation.unread_by_operator + 1,
+        conversation.unread_by_visitor + 1,
+    )
+    assert after_rollback == read_back  # read again: the rolled back touch is not in it
+    row = harness.rows(
+        "SELECT unread_by_operator, unread_by_visitor FROM conversations WHERE id = :c",
+        c=conversation.id,
+    )
+    assert tuple(row[0]) == (read_back.unread_by_operator, read_back.unread_by_visitor)
+    stored = harness.run(_conversation_of(harness, conversation.id))
+    assert stored == read_back
+
+
+async def _conversation_of(harness: Harness, conversation_id: str) -> Any:
+    async with harness.rt.store.read() as tx:
+        return await tx.conversations.get(conversation_id)

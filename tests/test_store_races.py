@@ -173,3 +173,40 @@ def test_a_visitor_message_reopens_a_conversation_resolved_while_it_was_being_st
     assert harness.scalar("SELECT state FROM conversations WHERE id = :c", c=conversation_id) == (
         "open"
     )
+
+
+def test_a_conversation_read_with_its_session_stays_as_read_until_the_commit(
+    harness: Harness, site: Site
+) -> None:
+    """The message path reads a session with its conversation and writes the conversation only
+    at the commit (its touch held back, store/pending.py): an agent's resolve meanwhile waits
+    for that commit instead of changing the row under the state the message was stored on."""
+    opened = harness.run(
+        do_open_session(
+            harness.rt,
+            website_id=site.website_id,
+            token=None,
+            page=PageView(url=f"{ORIGIN}/"),
+            ip="198.51.100.8",
+            origin=ORIGIN,
+        )
+    )
+    sent = harness.run(
+        do_send_session_message(harness.rt, opened.session.id, client_id=new_id(), body="hi")
+    )
+    conversation_id = sent.message.conversation_id
+    later = harness.rt.clock.now() + timedelta(minutes=1)
+
+    async def read(tx: Tx) -> None:  # as a message's part does; its touch comes at the commit
+        _, conversation = await tx.sessions.get_with_conversation(opened.session.id)
+        assert conversation is not None and conversation.state is ConversationState.OPEN
+
+    async def resolve() -> None:
+        async with harness.rt.store.transaction() as tx:
+            await tx.conversations.set_state(conversation_id, ConversationState.RESOLVED, later)
+
+    (resolved,) = harness.run(_behind(harness, read, resolve()))  # type: ignore[misc]
+    assert resolved is None
+    assert harness.scalar("SELECT state FROM conversations WHERE id = :c", c=conversation_id) == (
+        "resolved"
+    )

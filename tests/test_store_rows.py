@@ -1,13 +1,14 @@
 """The SQLite shortcut's row conversion (`store/db.py`, `_ForDriver`) gives the values
-SQLAlchemy's own result processors give, for the JSON and datetime columns every row has."""
+SQLAlchemy's own result processors give, for the JSON and datetime columns every row has; and its
+parameters are what SQLAlchemy's bind processors make of them."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, MetaData, Table, select
+from sqlalchemy import Column, MetaData, Table, bindparam, select
 from sqlalchemy.dialects import sqlite
 
 from causerie.store.db import Prepared
@@ -16,6 +17,7 @@ from causerie.store.types import Json, UTCDateTime
 _table = Table("t", MetaData(), Column("data", Json), Column("at", UTCDateTime))
 _DRIVER = Prepared(select(_table.c.data, _table.c.at)).for_driver()
 _DIALECT = sqlite.dialect()
+_INSERT = Prepared(_table.insert().values(data=bindparam("data"), at=bindparam("at"))).for_driver()
 
 
 def _sqlalchemys(column: Column[Any], stored: str) -> Any:
@@ -53,3 +55,38 @@ def test_datetimes_are_read_as_sqlalchemy_reads_them(stored: str) -> None:
     )
     assert got == expected and got.tzinfo is UTC
     assert got == datetime.fromisoformat(stored).replace(tzinfo=UTC)
+
+
+def _sqlalchemys_bind(column: Column[Any], value: Any) -> Any:
+    """What SQLAlchemy sends SQLite for `value` in `column` (its type's own processing)."""
+    process = column.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
+    return value if process is None else process(value)
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(2026, 12, 6, 21, 40, 12, 123456, tzinfo=UTC),
+        datetime(2026, 1, 1, tzinfo=UTC),  # no microseconds: still six digits
+        datetime(2026, 3, 29, 3, 30, 1, 5, tzinfo=timezone(timedelta(hours=2))),
+        datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC),
+        None,
+    ],
+)
+def test_datetimes_are_stored_as_sqlalchemy_stores_them(at: datetime | None) -> None:
+    got = _INSERT.args({"data": {}, "at": at})[1]
+    assert got == _sqlalchemys_bind(_table.c.at, at)
+
+
+def test_a_naive_datetime_is_refused_as_sqlalchemy_refuses_it() -> None:
+    naive = datetime(2026, 1, 1)
+    with pytest.raises(ValueError, match="naive"):
+        _sqlalchemys_bind(_table.c.at, naive)
+    with pytest.raises(ValueError, match="naive"):
+        _INSERT.args({"data": {}, "at": naive})
+
+
+@pytest.mark.parametrize("data", [{}, [], {"a": [1, 2.5, None, "é"]}, "text", None])
+def test_json_is_stored_as_sqlalchemy_stores_it(data: Any) -> None:
+    got = _INSERT.args({"data": data, "at": None})[0]
+    assert got == _sqlalchemys_bind(_table.c.data, data)

@@ -15,6 +15,17 @@ def test_ids_are_random_and_not_sequential() -> None:
     assert all(len(i) == 24 and i.isalnum() and i.islower() for i in ids)
 
 
+def test_ids_are_the_base32_of_120_random_bits() -> None:
+    for _ in range(500):
+        public = tokens.new_id()
+        raw = base64.b32decode(public.upper())
+        assert len(raw) == 15
+        assert base64.b32encode(raw).decode("ascii").lower() == public
+    # Every bit varies: the first and last characters take all 32 values over enough ids.
+    many = [tokens.new_id() for _ in range(2000)]
+    assert len({i[0] for i in many}) == len({i[-1] for i in many}) == 32
+
+
 def test_p16_session_tokens_carry_256_random_bits() -> None:
     token = tokens.new_token()
     assert len(base64.urlsafe_b64decode(token + "=")) == 32

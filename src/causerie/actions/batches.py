@@ -22,6 +22,9 @@ from causerie.domain.ports import Store, TransactionLost, TransactionRaced, Tx
 
 T = TypeVar("T")
 Part = Callable[[Tx], Awaitable[Any]]
+# What parts will read, read for the whole batch before they run (one statement, not one per
+# part): a function of the transaction and the keys its parts gave (a session's id each).
+ReadAhead = Callable[[Tx, list[str]], Awaitable[None]]
 
 # Parts per transaction at most: a batch holds its website's stream lock until it commits, and
 # every caller in it waits for the slowest part.
@@ -33,11 +36,14 @@ RETRIES = 3
 
 
 class _Waiting:
-    __slots__ = ("future", "part")
+    __slots__ = ("ahead", "future", "part")
 
-    def __init__(self, part: Part, future: asyncio.Future[Any]) -> None:
+    def __init__(
+        self, part: Part, future: asyncio.Future[Any], ahead: tuple[ReadAhead, str] | None
+    ) -> None:
         self.part = part
         self.future = future
+        self.ahead = ahead
 
 
 class Batcher:
@@ -52,9 +58,17 @@ class Batcher:
         self.parts = 0  # parts run in them
         self.retries = 0  # batches run again after losing a race
 
-    async def run(self, store: Store, lane: str, part: Callable[[Tx], Awaitable[T]]) -> T:
+    async def run(
+        self,
+        store: Store,
+        lane: str,
+        part: Callable[[Tx], Awaitable[T]],
+        ahead: tuple[ReadAhead, str] | None = None,
+    ) -> T:
         """Run `part` in the lane's next transaction; its result once that transaction has
-        committed. Its exception (the part's own, or the commit's) is raised here."""
+        committed. Its exception (the part's own, or the commit's) is raised here. `ahead`: a
+        read the part will make and its key; the batch runs it once for all its parts' keys
+        before them (it fails the batch if it raises)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         key = (id(store), lane)
@@ -64,7 +78,7 @@ class Batcher:
             drain = loop.create_task(self._drain(store, key, waiting), name="causerie-batch")
             self._drains.add(drain)
             drain.add_done_callback(self._drains.discard)
-        waiting.append(_Waiting(part, future))
+        waiting.append(_Waiting(part, future, ahead))
         # Not shielded: a caller that goes away before its turn leaves its part unrun; once the
         # part ran, it stays in the batch (a client sends the same client_id again).
         return await future
@@ -103,6 +117,7 @@ class Batcher:
                 # The first thing once committed: each caller resumes (its ack is sent) before
                 # the parts' own callbacks publish their events, as an unbatched send would.
                 tx.on_commit(lambda: _settle_all(batch, outcomes))
+                await _read_ahead(tx, batch)
                 if len(batch) == 1 and not batch[0].future.done():
                     # Alone: its failure is the transaction's, no savepoint needed.
                     self.parts += 1
@@ -142,6 +157,16 @@ class Batcher:
         """Until every batch under way has committed or failed (closing the store after)."""
         while self._drains:
             await asyncio.wait(set(self._drains))
+
+
+async def _read_ahead(tx: Tx, batch: list[_Waiting]) -> None:
+    keys: dict[ReadAhead, list[str]] = {}
+    for waiting in batch:
+        if waiting.ahead is not None and not waiting.future.done():
+            read, key = waiting.ahead
+            keys.setdefault(read, []).append(key)
+    for read, of_parts in keys.items():
+        await read(tx, of_parts)
 
 
 def _settle_all(batch: list[_Waiting], outcomes: list[tuple[bool, Any]]) -> None:

@@ -16,6 +16,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from causerie.actions.shield import SCORE_FLOOD, SCORE_LIMITED, note_limited
 from causerie.domain.errors import RateLimited, Unavailable
@@ -96,7 +97,12 @@ LOGINS_BY_ADDRESS = Limit(
 
 def _key(rt: Runtime, kind: str, who: str) -> str:
     """A counter's name that holds no credential and no address: a keyed hash of `who`."""
-    return f"{kind}:{derive(rt.settings.secret_key, 'limit:' + kind, who)[:32]}"
+    return _hashed(rt.settings.secret_key, kind, who)
+
+
+@lru_cache(maxsize=8192)  # a visitor's every message takes two: hashed once per sender
+def _hashed(secret_key: str, kind: str, who: str) -> str:
+    return f"{kind}:{derive(secret_key, 'limit:' + kind, who)[:32]}"
 
 
 def _bucket(rt: Runtime, limit: Limit, who: str) -> tuple[str, float, float]:

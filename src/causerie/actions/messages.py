@@ -132,7 +132,11 @@ async def _send_as_session(
             rt, tx, session, conversation, None, message_type, body, client_id
         )
 
-    return await rt.batches.run(rt.store, website_id, part)
+    return await rt.batches.run(rt.store, website_id, part, (_read_sessions, session_id))
+
+
+async def _read_sessions(tx: Tx, ids: list[str]) -> None:
+    await tx.sessions.read_ahead(ids)
 
 
 async def do_send_operator_message(
@@ -262,7 +266,8 @@ async def do_store_message(
     reopen = visitor and conversation.state is ConversationState.RESOLVED
     # A started or reopened conversation is announced as it is now: the update says so. A
     # visitor's message reads the row back to see whether it was resolved since it was read
-    # (PostgreSQL: an agent or auto-resolve committed in between; the update waited for them).
+    # (PostgreSQL: an agent or auto-resolve committed in between; the update waited for them;
+    # a conversation read with its session is locked since, and the store answers from it).
     touched = await tx.conversations.touch(
         conversation.id, now, reopen=reopen, unread_for=other_side, returning=started or visitor
     )

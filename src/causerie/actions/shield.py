@@ -19,6 +19,7 @@ import logging
 import math
 from collections.abc import Coroutine
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from causerie.domain.errors import Forbidden, RateLimited, Unavailable
@@ -90,6 +91,7 @@ def _spawn(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
     return task
 
 
+@lru_cache(maxsize=4096)  # asked at every message of a visitor: parsed once per address
 def _exempt(ip: str) -> bool:
     """The server's own host (loopback, or an unknown peer) is never challenged or blocked by
     the automatic defence: an administrator's own tests are no botnet. Rules and limits hold."""

@@ -106,9 +106,17 @@ class Batches(Protocol):
     committed once (actions/batches.py `Batcher`, docs/realtime.md "Durability and group
     commit")."""
 
-    async def run(self, store: Store, lane: str, part: Callable[[Tx], Awaitable[T]]) -> T:
+    async def run(
+        self,
+        store: Store,
+        lane: str,
+        part: Callable[[Tx], Awaitable[T]],
+        ahead: tuple[Callable[[Tx, list[str]], Awaitable[None]], str] | None = None,
+    ) -> T:
         """`part` in its own savepoint of the lane's next transaction; its result once that
-        transaction committed. Its own error, or the transaction's, is raised here."""
+        transaction committed. Its own error, or the transaction's, is raised here. `ahead`:
+        `(read, key)`, a read the part will make; the transaction calls `read` once with the
+        keys of all its parts that gave it, before they run (it fails them all if it raises)."""
         ...
 
     async def idle(self) -> None:

@@ -7,11 +7,14 @@ here instead, and each kind runs as one statement for the whole transaction:
 - event rows (`add_events`): at the flush, one statement moves every stream they touch forward
   (in a fixed order, so two transactions never wait on each other's rows) and one multi-row
   insert stores them; their seqs are known from then on (`Seqs`, read by on-commit callbacks);
-- additive upserts (`add`): counters such as the report hours and the networks' daily counts;
-  rows of one statement with the same key are merged into one by summing their counts.
+- additive writes (`add`): counters such as the report hours and the networks' daily counts,
+  a conversation's touch; rows of one statement with the same key are merged into one by
+  summing their counts (the other values are the last row's).
 
-Rows a batch reads for each of its parts and never writes (a website's webhooks) can be kept
-for the transaction as well (`reads`), forgotten at any statement that may write their tables.
+Rows a batch reads for each of its parts (a website's webhooks; its sessions and their
+conversations, read for the whole batch at once) can be kept for the transaction as well
+(`reads`), forgotten at any statement that may write their tables; a held-back write to a kept
+row is applied to it by the repository that holds it back (the conversation's touch).
 
 Held-back writes must never be missed by a statement of the same transaction: `Db` flushes them
 before any statement that may read or write their tables (`must_flush`), a savepoint that rolls
@@ -21,7 +24,7 @@ and the store flushes what is left before its commit.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from causerie.domain.events import NewEvent
@@ -79,9 +82,9 @@ class Pending:
         self._entries: list[_Events | _Add] = []
         self._flushed = 0  # entries before this index are in the database already
         self.tables: set[str] = set()  # tables the waiting entries write
-        # Rows read once for the transaction (`Db.fetch_all_kept`), by query and parameters,
-        # and the tables they come from.
-        self.reads: dict[tuple[Any, ...], list[Any]] = {}
+        # Rows read once for the transaction (`Db.fetch_all_kept`, `Db.keep`), by key, and the
+        # tables they come from.
+        self.reads: dict[Hashable, Any] = {}
         self.read_tables: set[str] = set()
 
     def forget_reads(self) -> None:
@@ -106,9 +109,9 @@ class Pending:
         sums: tuple[str, ...],
         table: str,
     ) -> None:
-        """An upsert that adds `params[s]` for each `s` in `sums` to its row: the entries of one
-        statement with the same `key` (its row's, from the other parameters) are run as one,
-        their `sums` summed."""
+        """A write that adds `params[s]` for each `s` in `sums` to its row: the entries of one
+        statement with the same `key` (its row's) are run as one, their `sums` summed, their
+        other parameters the last entry's."""
         self._entries.append(_Add(statement, params, sums, key))
         self.tables.add(table)
 
@@ -145,8 +148,9 @@ class Pending:
                 if row is None:
                     rows[entry.key] = dict(entry.params)
                 else:
+                    merged = rows[entry.key] = dict(entry.params)
                     for name in entry.sums:
-                        row[name] += entry.params[name]
+                        merged[name] += row[name]
         for statement, rows in adds.values():
             await write_many(statement, list(rows.values()))
 

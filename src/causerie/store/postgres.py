@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event, text
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from causerie.domain.ports import TransactionLost, TransactionRaced
 from causerie.store.database import driver_url
-from causerie.store.db import Db
+from causerie.store.db import Db, Prepared
 from causerie.store.failures import clash, is_lost_race, is_unique_clash, raced
 from causerie.store.pending import Pending
 from causerie.store.search_indexes import SearchIndexKeeper
@@ -27,6 +28,8 @@ from causerie.store.tx import Repositories, SqlTx
 # (about 10% more relayed messages per second, docs/performance.md). A transaction never holds
 # two connections, so waiting cannot deadlock.
 POSTGRES_POOL_SIZE = 20
+# What asyncpg raises for a statement PostgreSQL refused or a connection it lost.
+_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 def postgres_engine(url: str, pool_size: int = POSTGRES_POOL_SIZE) -> AsyncEngine:
@@ -47,9 +50,15 @@ def dead_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
 
 
 class PostgresDb(Db):
-    """`Db` on PostgreSQL: statements of transaction control go to asyncpg itself once the
-    transaction has begun (SQLAlchemy's asyncpg adapter begins it at its first statement), as
-    one simple query: no statement prepared, no result wrapped, several in one round trip."""
+    """`Db` on PostgreSQL: once the transaction has begun (SQLAlchemy's asyncpg adapter begins
+    it at its first statement), two kinds of statement go to asyncpg itself. Those of
+    transaction control, as one simple query: no statement prepared, no result wrapped, several
+    in one round trip. And prepared statements that return no rows (`write`, `write_many`: a
+    message's row, a batch's held-back writes), compiled once with the parameters SQLAlchemy
+    would send (`Prepared.for_asyncpg`): SQLAlchemy's execution context, its adapter's prepared
+    statement and its result are skipped (docs/performance.md, branch `msgpath3`). An error
+    there is wrapped as SQLAlchemy's would be (`DBAPIError`, the driver's error as `orig`), so
+    that store/failures.py reads it alike."""
 
     __slots__ = ("_conn", "_driver")
 
@@ -58,6 +67,10 @@ class PostgresDb(Db):
         self._conn = conn
         self._driver: Any = None
 
+    async def _begun(self) -> Any:
+        self._driver = (await self._conn.get_raw_connection()).driver_connection
+        return self._driver
+
     async def control(self, sql: str) -> None:
         await self.control_many([sql])
 
@@ -65,7 +78,7 @@ class PostgresDb(Db):
         if self._driver is None:
             # The first one through SQLAlchemy: its asyncpg adapter begins the transaction.
             await self._run(text(sqls[0]), None)
-            self._driver = (await self._conn.get_raw_connection()).driver_connection
+            await self._begun()
             sqls = sqls[1:]
             if not sqls:
                 return
@@ -73,6 +86,33 @@ class PostgresDb(Db):
             await self._driver.execute("; ".join(sqls))
         except Exception as exc:  # asyncpg's own errors: not SQLAlchemy's, which callers know
             raise TransactionLost(f"the transaction was lost: {exc!r}") from exc
+
+    async def write(self, prepared: Prepared, params: dict[str, Any]) -> int:
+        if self._driver is None:
+            written = await super().write(prepared, params)
+            await self._begun()
+            return written
+        await self._before(prepared)
+        compiled = prepared.for_asyncpg(self._conn.dialect)
+        try:
+            status = await self._driver.execute(compiled.sql, *compiled.args(params))
+        except _DRIVER_ERRORS as exc:
+            raise DBAPIError(compiled.sql, None, exc) from exc
+        # The command tag: "INSERT 0 1", "UPDATE 3", ...
+        count = status.rpartition(" ")[2]
+        return int(count) if count.isdigit() else 0
+
+    async def write_many(self, prepared: Prepared, params: list[dict[str, Any]]) -> None:
+        if self._driver is None:
+            await super().write_many(prepared, params)
+            await self._begun()
+            return
+        await self._before(prepared)
+        compiled = prepared.for_asyncpg(self._conn.dialect)
+        try:
+            await self._driver.executemany(compiled.sql, [compiled.args(p) for p in params])
+        except _DRIVER_ERRORS as exc:
+            raise DBAPIError(compiled.sql, None, exc) from exc
 
 
 class PostgresStore:

@@ -81,13 +81,32 @@ def _session_and_conversation(row: Sequence[Any]) -> tuple[Session, Conversation
     return codec.session(row), None if row[_S] is None else _conversation_after_session(row)
 
 
-# A message's first read: the session, with its conversation if it has one.
-SESSION_WITH_CONVERSATION = Query(
-    select(*SESSION_COLUMNS, *(c.label(f"c_{c.name}") for c in conversations.c))
-    .select_from(sessions.outerjoin(conversations, conversations.c.session_id == sessions.c.id))
-    .where(sessions.c.id == bindparam("id")),
-    _session_and_conversation,
-)
+# Sessions read at once in a batch are padded to the next of these counts (the last id
+# repeated), so that a few statements serve every batch size.
+SESSION_READ_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+@cache
+def sessions_with_conversations(count: int) -> Query[tuple[Session, Conversation | None]]:
+    """A message's first read, for `count` sessions at once (parameters `id0`...): each with
+    its conversation if it has one, that row locked until the transaction ends (PostgreSQL;
+    SQLite has one writer), in the order of its id so that two batches never wait on each
+    other. A locking clause cannot take the nullable side of an outer join: the conversations
+    are locked in a subquery of their own."""
+    ids: list[Any] = [bindparam(f"id{i}") for i in range(count)]
+    locked = (
+        select(conversations)
+        .where(conversations.c.session_id.in_(ids))
+        .order_by(conversations.c.id)
+        .with_for_update()
+        .subquery("c")
+    )
+    return Query(
+        select(*SESSION_COLUMNS, *(c.label(f"c_{c.name}") for c in locked.c))
+        .select_from(sessions.outerjoin(locked, locked.c.session_id == sessions.c.id))
+        .where(sessions.c.id.in_(ids)),
+        _session_and_conversation,
+    )
 
 
 def _visit(ip: bool, page: bool) -> Prepared:
@@ -152,6 +171,19 @@ TOUCH_CONVERSATION = {
     for unread in (None, *UNREAD_COLUMN.values())
     for returning in (False, True)
 }
+
+# A touch held back to the commit (`Db.add_later`), merged by conversation: its unread counts
+# grow by the sum of the batch's (`t_visitor`, `t_operator`), its times are the last message's.
+TOUCH_LATER = Prepared(
+    update(conversations)
+    .where(conversations.c.id == bindparam("t_id"))
+    .values(
+        updated_at=bindparam("t_at"),
+        last_message_at=bindparam("t_at"),
+        unread_by_visitor=conversations.c.unread_by_visitor + bindparam("t_visitor"),
+        unread_by_operator=conversations.c.unread_by_operator + bindparam("t_operator"),
+    )
+)
 
 MESSAGE_SELECT = select(
     *messages.c,

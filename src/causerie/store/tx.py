@@ -112,7 +112,7 @@ class Repositories:
         self.shield: ShieldStore = SqlShield(db)
         self.audit: Audit = SqlAudit(db)
         self.dpa: DpaAcceptances = SqlDpaAcceptances(db)
-        self.jobs: Jobs = SqlJobs(db.execute, db.dialect)
+        self.jobs: Jobs = SqlJobs(db)
         self.replies: CannedReplies = SqlCannedReplies(db)
         self.labels: Labels = SqlLabels(db)
         self.push: PushSubscriptions = SqlPushSubscriptions(db)

@@ -25,7 +25,10 @@ class Conversations(Protocol):
         unread_for: Author | None,
         returning: bool = False,
     ) -> Conversation | None:
-        """A message was added at `at`; with `returning`, the conversation as it is now."""
+        """A message was added at `at`; with `returning`, the conversation as it is now. A
+        conversation this transaction read with `Sessions.get_with_conversation` (its row locked
+        since) may be written only at the commit, its touches merged: what the transaction
+        reads of it meanwhile, and this returns, is already touched."""
         ...
 
     async def mark_read(self, conversation_id: str, reader: Author, up_to: str) -> bool:

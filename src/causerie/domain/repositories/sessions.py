@@ -17,7 +17,15 @@ class Sessions(Protocol):
     async def get_with_conversation(
         self, session_id: str
     ) -> tuple[Session | None, Conversation | None]:
-        """The session and its conversation (None until it has one), in one read."""
+        """The session and its conversation (None until it has one), in one read. The
+        conversation is as it is now, and stays so until the transaction ends: no other
+        transaction changes it meanwhile (its row is locked)."""
+        ...
+
+    async def read_ahead(self, ids: list[str]) -> None:
+        """Read these sessions and their conversations now, together (a batch of messages, one
+        per part): `get_with_conversation` of one of them later in the transaction answers
+        from this read, as the row is then (this transaction's own writes since included)."""
         ...
 
     async def find_by_email(self, email: str, website_ids: list[str] | None) -> list[Session]:

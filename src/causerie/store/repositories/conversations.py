@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -12,10 +13,16 @@ from causerie.domain.models import (
     ConversationState,
     ConversationSummary,
     MessageType,
+    Session,
 )
 from causerie.store import codec, statements
 from causerie.store.db import SqlRepository
 from causerie.store.repositories import conversation_list
+from causerie.store.repositories.sessions import (
+    KEPT_TABLES,
+    kept_conversation,
+    kept_session,
+)
 from causerie.store.schema.chat import conversations, messages
 
 
@@ -62,6 +69,10 @@ class SqlConversations(SqlRepository):
         unread_for: Author | None,
         returning: bool = False,
     ) -> Conversation | None:
+        if not reopen:
+            held = await self._touch_later(conversation_id, at, unread_for)
+            if held is not None:
+                return held if returning else None
         unread = None if unread_for is None else statements.UNREAD_COLUMN[unread_for.value]
         touch = statements.TOUCH_CONVERSATION[reopen, unread, returning]
         params = {"t_id": conversation_id, "t_at": at}
@@ -69,6 +80,39 @@ class SqlConversations(SqlRepository):
             return await self._db.fetch_one(touch, params)
         await self._db.write(touch, params)
         return None
+
+    async def _touch_later(
+        self, conversation_id: str, at: datetime, unread_for: Author | None
+    ) -> Conversation | None:
+        """A conversation this transaction read with its session (`SqlSessions`: so its row is
+        locked and the read is current) is touched at the commit, its batch's touches merged
+        into one row (`Db.add_later`); the kept read is touched now, so that what this
+        transaction reads of it, and returns here, is as the row will be. None (nothing held
+        back) for any other."""
+        session_id = self._db.kept(kept_conversation(conversation_id))
+        if session_id is None:
+            return None
+        kept: tuple[Session | None, Conversation | None] = self._db.kept(kept_session(session_id))
+        session, conversation = kept
+        if conversation is None or conversation.id != conversation_id:
+            return None
+        visitor = int(unread_for is Author.VISITOR)
+        operator = int(unread_for is Author.OPERATOR)
+        touched = replace(
+            conversation,
+            updated_at=at,
+            last_message_at=at,
+            unread_by_visitor=conversation.unread_by_visitor + visitor,
+            unread_by_operator=conversation.unread_by_operator + operator,
+        )
+        await self._db.add_later(
+            statements.TOUCH_LATER,
+            (conversation_id,),
+            {"t_id": conversation_id, "t_at": at, "t_visitor": visitor, "t_operator": operator},
+            ("t_visitor", "t_operator"),
+        )
+        self._db.keep(kept_session(session_id), (session, touched), KEPT_TABLES)
+        return touched
 
     async def mark_read(self, conversation_id: str, reader: Author, up_to: str) -> bool:
         seq_of = select(messages.c.seq, messages.c.id).where(

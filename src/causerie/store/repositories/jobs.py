@@ -7,18 +7,16 @@ taken twice; SQLite has one writer (the process), and SQLAlchemy leaves the clau
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Executable, Result, Row, and_, delete, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, or_, select, update
 
 from causerie.domain.jobs import Job, JobState
-from causerie.store.db import dialect_insert
+from causerie.store.db import Prepared, SqlRepository, dialect_insert
 from causerie.store.schema.upkeep import jobs
-
-Execute = Callable[[Executable], Awaitable[Result[Any]]]
 
 
 def _job(row: Row[Any]) -> Job:
@@ -37,6 +35,14 @@ def _job(row: Row[Any]) -> Job:
     )
 
 
+@cache
+def _enqueue(dialect: str) -> Prepared:
+    """A job's insert, built once: a change that queues one (a message's webhook delivery) does
+    not flush the writes its transaction holds back (store/pending.py)."""
+    insert = dialect_insert(dialect)(jobs).values({c.name: bindparam(c.name) for c in jobs.c})
+    return Prepared(insert.on_conflict_do_nothing(index_elements=[jobs.c.key]))
+
+
 def _claimed(job_id: str, attempts: int) -> Any:
     """The job as this node claimed it: not claimed again by another since."""
     return and_(
@@ -44,36 +50,33 @@ def _claimed(job_id: str, attempts: int) -> Any:
     )
 
 
-class SqlJobs:
-    def __init__(self, execute: Execute, dialect: str) -> None:
-        self._execute = execute
-        self._insert = dialect_insert(dialect)
+class SqlJobs(SqlRepository):
+    __slots__ = ()
 
     async def enqueue(self, job: Job) -> str:
-        inserted = await self._execute(
-            self._insert(jobs)
-            .values(
-                id=job.id,
-                kind=job.kind,
-                state=job.state.value,
-                key=job.key,
-                session_id=job.session_id,
-                payload=job.payload,
-                attempts=job.attempts,
-                run_at=job.run_at,
-                lease_until=job.lease_until,
-                last_error=job.last_error,
-                created_at=job.created_at,
-            )
-            .on_conflict_do_nothing(index_elements=[jobs.c.key])
+        inserted = await self._db.write(
+            _enqueue(self._db.dialect),
+            {
+                "id": job.id,
+                "kind": job.kind,
+                "state": job.state.value,
+                "key": job.key,
+                "session_id": job.session_id,
+                "payload": job.payload,
+                "attempts": job.attempts,
+                "run_at": job.run_at,
+                "lease_until": job.lease_until,
+                "last_error": job.last_error,
+                "created_at": job.created_at,
+            },
         )
-        if inserted.rowcount or job.key is None:  # type: ignore[attr-defined]
+        if inserted or job.key is None:
             return job.id
-        pending = await self._execute(select(jobs.c.id).where(jobs.c.key == job.key))
+        pending = await self._db.execute(select(jobs.c.id).where(jobs.c.key == job.key))
         return str(pending.scalar_one())
 
     async def bring_forward(self, key: str, run_at: datetime) -> bool:
-        moved = await self._execute(
+        moved = await self._db.execute(
             update(jobs)
             .where(
                 jobs.c.key == key,
@@ -85,7 +88,7 @@ class SqlJobs:
         return bool(moved.rowcount)  # type: ignore[attr-defined]
 
     async def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Job]:
-        due = await self._execute(
+        due = await self._db.execute(
             select(jobs)
             .where(
                 or_(
@@ -107,7 +110,7 @@ class SqlJobs:
             for row in due
         ]
         if claimed:
-            await self._execute(
+            await self._db.execute(
                 update(jobs)
                 .where(jobs.c.id.in_([job.id for job in claimed]))
                 .values(
@@ -119,13 +122,13 @@ class SqlJobs:
         return claimed
 
     async def extend(self, job_id: str, attempts: int, lease_until: datetime) -> bool:
-        extended = await self._execute(
+        extended = await self._db.execute(
             update(jobs).where(_claimed(job_id, attempts)).values(lease_until=lease_until)
         )
         return bool(extended.rowcount)  # type: ignore[attr-defined]
 
     async def finish(self, job_id: str, attempts: int) -> None:
-        await self._execute(delete(jobs).where(_claimed(job_id, attempts)))
+        await self._db.execute(delete(jobs).where(_claimed(job_id, attempts)))
 
     async def requeue(
         self, job_id: str, attempts: int, run_at: datetime, *, error: str | None, reset: bool
@@ -138,27 +141,27 @@ class SqlJobs:
         }
         if reset:
             values["attempts"] = 0
-        await self._execute(update(jobs).where(_claimed(job_id, attempts)).values(**values))
+        await self._db.execute(update(jobs).where(_claimed(job_id, attempts)).values(**values))
 
     async def fail(self, job_id: str, attempts: int, error: str) -> None:
-        await self._execute(
+        await self._db.execute(
             update(jobs)
             .where(_claimed(job_id, attempts))
             .values(state=JobState.FAILED.value, key=None, lease_until=None, last_error=error)
         )
 
     async def get(self, job_id: str) -> Job | None:
-        row = (await self._execute(select(jobs).where(jobs.c.id == job_id))).first()
+        row = (await self._db.execute(select(jobs).where(jobs.c.id == job_id))).first()
         return None if row is None else _job(row)
 
     async def list(self, state: JobState | None, limit: int) -> list[Job]:
         query = select(jobs).order_by(jobs.c.run_at, jobs.c.id).limit(limit)
         if state is not None:
             query = query.where(jobs.c.state == state.value)
-        return [_job(row) for row in await self._execute(query)]
+        return [_job(row) for row in await self._db.execute(query)]
 
     async def run_now(self, job_id: str, now: datetime) -> bool:
-        queued = await self._execute(
+        queued = await self._db.execute(
             update(jobs)
             .where(jobs.c.id == job_id, jobs.c.state != JobState.RUNNING.value)
             .values(state=JobState.QUEUED.value, run_at=now, attempts=0, lease_until=None)

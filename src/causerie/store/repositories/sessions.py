@@ -12,6 +12,19 @@ from causerie.store import codec, statements
 from causerie.store.db import SqlRepository
 from causerie.store.schema.chat import sessions
 
+# The tables a kept session and conversation come from.
+KEPT_TABLES = frozenset({"sessions", "conversations"})
+
+
+def kept_session(session_id: str) -> tuple[str, str]:
+    """The key of a session and its conversation kept by `SqlSessions` (`Db.keep`)."""
+    return ("session with conversation", session_id)
+
+
+def kept_conversation(conversation_id: str) -> tuple[str, str]:
+    """The key of the id of the session whose kept read holds this conversation."""
+    return ("session of conversation", conversation_id)
+
 
 class SqlSessions(SqlRepository):
     __slots__ = ()
@@ -35,8 +48,35 @@ class SqlSessions(SqlRepository):
     async def get_with_conversation(
         self, session_id: str
     ) -> tuple[Session | None, Conversation | None]:
-        found = await self._db.fetch_one(statements.SESSION_WITH_CONVERSATION, {"id": session_id})
-        return (None, None) if found is None else found
+        kept: tuple[Session | None, Conversation | None] | None = self._db.kept(
+            kept_session(session_id)
+        )
+        if kept is not None:
+            return kept
+        return (await self._read([session_id]))[session_id]
+
+    async def read_ahead(self, ids: list[str]) -> None:
+        await self._read(ids)
+
+    async def _read(self, ids: list[str]) -> dict[str, tuple[Session | None, Conversation | None]]:
+        """The sessions of `ids` with their conversations (locked), in one statement, kept for
+        the transaction (store/pending.py): a later `get_with_conversation` of one of them
+        answers from it, with the conversation's held-back touch applied (conversations.py)."""
+        found: dict[str, tuple[Session | None, Conversation | None]] = dict.fromkeys(
+            ids, (None, None)
+        )
+        for start in range(0, len(ids), statements.SESSION_READ_SIZES[-1]):
+            chunk = ids[start : start + statements.SESSION_READ_SIZES[-1]]
+            size = next(n for n in statements.SESSION_READ_SIZES if n >= len(chunk))
+            params = {f"id{i}": chunk[min(i, len(chunk) - 1)] for i in range(size)}
+            query = statements.sessions_with_conversations(size)
+            for session, conversation in await self._db.fetch_all(query, params):
+                found[session.id] = (session, conversation)
+        for session_id, pair in found.items():
+            self._db.keep(kept_session(session_id), pair, KEPT_TABLES)
+            if pair[1] is not None:
+                self._db.keep(kept_conversation(pair[1].id), session_id, KEPT_TABLES)
+        return found
 
     async def find_by_email(self, email: str, website_ids: list[str] | None) -> list[Session]:
         stmt = (

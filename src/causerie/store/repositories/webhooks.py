@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, update
 
 from causerie.domain.webhooks import Delivery, DeliveryState, Webhook
-from causerie.store.db import Query, SqlRepository
+from causerie.store.db import Prepared, Query, SqlRepository
 from causerie.store.schema.notifications import webhook_deliveries, webhooks
 
 _W = {c.name: i for i, c in enumerate(webhooks.c)}
@@ -58,6 +58,12 @@ WEBHOOKS_OF_WEBSITE = Query(
     .where(webhooks.c.website_id == bindparam("website"))
     .order_by(webhooks.c.created_at, webhooks.c.id),
     _webhook,
+)
+
+# Built once, so that `Db` knows its table: a message's delivery does not flush the writes its
+# transaction holds back (store/pending.py).
+_INSERT_DELIVERY = Prepared(
+    webhook_deliveries.insert().values({c.name: bindparam(c.name) for c in webhook_deliveries.c})
 )
 
 _MUTABLE = (
@@ -125,8 +131,8 @@ class SqlWebhooks(SqlRepository):
     async def insert_deliveries(self, deliveries: list[Delivery]) -> None:
         if not deliveries:
             return
-        await self._db.execute(
-            webhook_deliveries.insert(),
+        await self._db.write_many(
+            _INSERT_DELIVERY,
             [
                 {
                     "id": d.id,
