@@ -23,7 +23,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import make_url
 
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import ORIGIN, PG_ADMIN_URL, Harness
 
 CLI_TIMEOUT = 60
 
@@ -193,3 +193,25 @@ def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
         yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
     finally:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def open_sessions(harness: Harness, website_id: str, count: int) -> list[str]:
+    """The ids of `count` new chatbox sessions of `website_id`, each from an address of its own."""
+    from causerie.actions.sessions import do_open_session
+    from causerie.domain.models import PageView
+
+    ids = []
+    for n in range(count):
+        opened = harness.run(
+            do_open_session(
+                harness.rt,
+                website_id=website_id,
+                token=None,
+                page=PageView(url="https://shop.example/", title="Shop"),
+                ip=f"203.0.113.{n + 1}",
+                origin=ORIGIN,
+            )
+        )
+        assert opened.session is not None
+        ids.append(opened.session.id)
+    return ids

@@ -20,13 +20,13 @@ from causerie.actions.messages import (
     do_send_session_message,
     do_store_message,
 )
-from causerie.actions.sessions import do_open_session
 from causerie.domain.errors import Invalid, Unauthenticated
 from causerie.domain.events import Envelope, EventType, NewEvent, Stream
-from causerie.domain.models import Actor, MessageType, PageView
+from causerie.domain.models import Actor, MessageType
 from causerie.domain.ports import TransactionRaced, Tx
 from causerie.store.failures import is_storage_failure
-from tests.conftest import ORIGIN, Harness, Site
+from tests.conftest import Harness, Site
+from tests.support import open_sessions
 
 OBJECTS = ("message", "conversation", "session")  # what an event frame is about
 
@@ -56,24 +56,6 @@ class _Heard:
         pass
 
 
-def _sessions(harness: Harness, site: Site, count: int) -> list[str]:
-    ids = []
-    for n in range(count):
-        opened = harness.run(
-            do_open_session(
-                harness.rt,
-                website_id=site.website_id,
-                token=None,
-                page=PageView(url="https://shop.example/", title="Shop"),
-                ip=f"203.0.113.{n + 1}",
-                origin=ORIGIN,
-            )
-        )
-        assert opened.session is not None
-        ids.append(opened.session.id)
-    return ids
-
-
 def _batcher(harness: Harness) -> Batcher:
     batches = harness.rt.batches
     assert isinstance(batches, Batcher)
@@ -98,7 +80,7 @@ def _website_log(harness: Harness, site: Site) -> list[tuple[int, str]]:
 def test_concurrent_sends_of_a_website_commit_in_one_transaction_with_contiguous_seqs(
     harness: Harness, site: Site
 ) -> None:
-    sessions = _sessions(harness, site, 8)
+    sessions = open_sessions(harness, site.website_id, 8)
     batcher = _batcher(harness)
     before = (batcher.batches, batcher.parts)
     sent = harness.run(
@@ -122,7 +104,7 @@ def test_concurrent_sends_of_a_website_commit_in_one_transaction_with_contiguous
 def test_a_send_that_fails_in_a_batch_is_undone_alone_and_the_others_commit(
     harness: Harness, site: Site
 ) -> None:
-    first, second, gone = _sessions(harness, site, 3)
+    first, second, gone = open_sessions(harness, site.website_id, 3)
     harness.execute("DELETE FROM sessions WHERE id = :id", id=gone)
     rt = harness.rt
     heard = _Heard()
@@ -165,7 +147,7 @@ def test_a_send_that_fails_in_a_batch_is_undone_alone_and_the_others_commit(
 def test_the_same_client_id_twice_in_one_batch_stores_one_message(
     harness: Harness, site: Site
 ) -> None:
-    (session,) = _sessions(harness, site, 1)
+    (session,) = open_sessions(harness, site.website_id, 1)
     batcher = _batcher(harness)
     before = batcher.batches
     one, two = harness.run(
@@ -184,7 +166,7 @@ def test_the_same_client_id_twice_in_one_batch_stores_one_message(
 def test_order_holds_under_concurrency_per_session_and_on_the_website_stream(
     harness: Harness, site: Site
 ) -> None:
-    sessions = _sessions(harness, site, 6)
+    sessions = open_sessions(harness, site.website_id, 6)
     rt = harness.rt
 
     async def conversation(n: int, session_id: str) -> None:
@@ -215,7 +197,7 @@ def test_when_the_database_drops_the_batch_no_send_of_it_is_acknowledged(
 ) -> None:
     if not database_url.startswith("sqlite"):
         pytest.skip("a full disk is made with SQLite's page cap (test_hostile_input does both)")
-    sessions = _sessions(harness, site, 4)
+    sessions = open_sessions(harness, site.website_id, 4)
     # The database file capped at its size, and its free pages filled: nothing more fits.
     harness.execute("CREATE TABLE filler (x BLOB)")
     pages = harness.scalar("PRAGMA page_count")

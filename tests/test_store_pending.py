@@ -20,34 +20,16 @@ from sqlalchemy import event
 from causerie.actions.batches import Batcher
 from causerie.actions.events import do_emit, get_replay
 from causerie.actions.messages import Sent, do_send_session_message
-from causerie.actions.sessions import do_open_session
 from causerie.domain.errors import Invalid
 from causerie.domain.events import EventType, NewEvent, Stream
-from causerie.domain.models import Author, PageView
+from causerie.domain.models import Author
 from causerie.domain.ports import TransactionLost, Tx
 from causerie.domain.webhooks import Webhook
 from causerie.store.database import SqliteStore
-from tests.conftest import ORIGIN, Harness, Site
+from tests.conftest import Harness, Site
+from tests.support import open_sessions
 
 SENDERS = 20
-
-
-def _sessions(harness: Harness, site: Site, count: int) -> list[str]:
-    ids = []
-    for n in range(count):
-        opened = harness.run(
-            do_open_session(
-                harness.rt,
-                website_id=site.website_id,
-                token=None,
-                page=PageView(url="https://shop.example/", title="Shop"),
-                ip=f"203.0.113.{n + 1}",
-                origin=ORIGIN,
-            )
-        )
-        assert opened.session is not None
-        ids.append(opened.session.id)
-    return ids
 
 
 def _send_all(harness: Harness, site: Site, sessions: list[str], tag: str) -> list[Any]:
@@ -127,7 +109,7 @@ def _statements(harness: Harness) -> Iterator[Counter[str]]:
 def test_a_batch_of_sends_runs_a_constant_number_of_statements_besides_its_messages(
     harness: Harness, site: Site, webhook: bool
 ) -> None:
-    sessions = _sessions(harness, site, SENDERS)
+    sessions = open_sessions(harness, site.website_id, SENDERS)
     _send_all(harness, site, sessions, "first")  # conversations started, sessions permanent
     if webhook:
         harness.run(_add_webhook(harness, site, "message.created"))
@@ -209,7 +191,7 @@ def test_a_part_that_fails_after_earlier_parts_writes_were_flushed_keeps_them(
 ) -> None:
     """A statement of a later part flushes the earlier parts' held-back events inside its
     savepoint; when that part is rolled back, they are written again, not lost."""
-    first, second = _sessions(harness, site, 2)
+    first, second = open_sessions(harness, site.website_id, 2)
     _send_all(harness, site, [first, second], "earlier")  # their conversations started
     rt = harness.rt
     website = Stream.of_website(site.website_id)
@@ -385,7 +367,7 @@ def test_a_conversation_read_with_its_session_is_touched_at_the_commit_and_read_
     conversation, and what the transaction reads of it meanwhile is already touched. A touch
     that reopens, or a rolled back part's, is not taken for granted."""
     rt = harness.rt
-    first, second = _sessions(harness, site, 2)
+    first, second = open_sessions(harness, site.website_id, 2)
     _send_all(harness, site, [first, second], "first")  # their conversations started
     at = rt.clock.now() + timedelta(minutes=5)
 
