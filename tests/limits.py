@@ -17,4 +17,6 @@ RELAXED_LIMITS: dict[str, str] = {
     "network_upload_rate": "100000/m",
     "login_rate": "100000/m",
     "shield_challenge_rate": "100000/m",
+    # A held network's refusal waits this pause in real time: the pause's own tests set it.
+    "shield_refusal_pause": "0",
 }

@@ -7,6 +7,7 @@ node and on another node sharing Redis. Real servers on real sockets; the clock 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -237,3 +238,19 @@ def test_p9_a_visitor_of_a_held_network_may_still_export_and_erase_their_data(
     assert erased.status_code == 200, erased.text
     unknown = {**neighbour.headers, "Authorization": "Bearer not-a-session"}
     assert neighbour.http.get("/api/widget/v1/session/export", headers=unknown).status_code == 401
+
+
+def test_p18_on_a_real_server_a_held_networks_refusal_comes_after_the_pause(
+    gated: Callable[..., tuple[list[ServerThread], Harness, str]],
+) -> None:
+    """The order of refusals and other requests is tested exactly in test_shield_lane.py; here
+    the setting reaches the gate of a real server, and the refusal is still the page's to read."""
+    (node,), _, website_id = gated(shield_refusal_pause="1s")
+    bot, person = Visitor(node, website_id, BOT), Visitor(node, website_id, PERSON)
+    _block_with_the_honeypot(bot, 5)  # refused by the route: no pause
+    assert _refused(bot.load())  # the full check's refusal, which holds the network
+    started = time.monotonic()
+    held = bot.load()
+    assert time.monotonic() - started >= 1.0
+    assert _refused(held) and held.headers["access-control-allow-origin"] == ORIGIN
+    assert person.load().status_code == 201

@@ -1,19 +1,30 @@
-"""The shield gate's lane (P18, web/shield_gate.py): while a node is busy, the chatbox requests
-of a network sending much wait for a few places of their own, and a person's request goes first;
-a node that is not busy orders nothing, and nothing is ever refused by the lane. The gate runs on
-a real runtime, in front of an endpoint that holds each request until the test lets it answer,
-so the order in which requests reach it is exact; the clock is the test's."""
+"""The shield gate under a flood (P18, web/shield_gate.py).
+
+The lane: while a node is busy, the chatbox requests of a network sending much wait for a few
+places of their own, and a person's request goes first; a node that is not busy orders nothing,
+and nothing is ever refused by the lane. The pause: a network held blocked gets its refusal after
+`CAUSERIE_SHIELD_REFUSAL_PAUSE`, at most `paused_at_most` of them waiting at once, and a person's
+request is not held behind them.
+
+The gate runs on a real runtime, in front of an endpoint that holds each request until the test
+lets it answer, and with a pause that ends when the test ends it, so the order in which requests
+reach it and are answered is exact; the clock is the test's."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from causerie.actions import shield
+from causerie.clock import ManualClock
+from causerie.domain.errors import Forbidden
 from causerie.domain.pace import Pace
+from causerie.settings import Settings
 from causerie.web.shield_gate import ShieldGate
 from tests.conftest import Harness
 
@@ -41,11 +52,13 @@ class Endpoint:
         await send({"type": "http.response.body", "body": b"{}"})
 
 
-def _request(app: Any, gate: ShieldGate, ip: str, name: str) -> asyncio.Task[list[Any]]:
+def _request(
+    app: Any, gate: ShieldGate, ip: str, name: str, kind: str = "http"
+) -> asyncio.Task[list[Any]]:
     scope = {
-        "type": "http",
+        "type": kind,
         "method": "POST",
-        "path": LOAD,
+        "path": LOAD if kind == "http" else "/ws/visitor",
         "headers": [],
         "client": (ip, 40000),
         "app": app,
@@ -54,6 +67,8 @@ def _request(app: Any, gate: ShieldGate, ip: str, name: str) -> asyncio.Task[lis
     sent: list[Any] = []
 
     async def receive() -> dict[str, Any]:
+        if kind == "websocket":
+            return {"type": "websocket.connect"}
         return {"type": "http.request", "body": b"{}", "more_body": False}
 
     async def send(message: Any) -> None:
@@ -134,3 +149,117 @@ def test_pace_forgets_the_networks_gone_quiet_past_its_size() -> None:
         pace.hit(key, 0.0)
     pace.hit("d", 60.0)  # a minute later the others weigh nothing
     assert set(pace._seen) == {"d"}
+
+
+# -- the pause before a held network's refusal ----------------------------------------------------
+
+
+class Pauses:
+    """The gate's sleep: records each pause asked for, which lasts until the test ends it."""
+
+    def __init__(self) -> None:
+        self.asked: list[float] = []
+        self.end = asyncio.Event()
+
+    async def __call__(self, seconds: float) -> None:
+        self.asked.append(seconds)
+        await self.end.wait()
+
+
+@pytest.fixture
+def pausing(make_settings: Callable[..., Settings], clock: ManualClock) -> Iterator[Harness]:
+    """A runtime with the default pause (RELAXED_LIMITS turns it off for other tests), where
+    BOT's network is held blocked: its score is past the block score and a full check refused it."""
+    harness = Harness(make_settings(shield_refusal_pause="2s"), clock)
+
+    async def block() -> None:
+        await shield.raise_score(harness.rt, BOT, 25)
+        with pytest.raises(Forbidden):
+            await shield.check_network(harness.rt, BOT)
+
+    harness.run(block())
+    yield harness
+    harness.close()
+
+
+def _status(sent: list[Any]) -> int:
+    return int(sent[0]["status"])
+
+
+def test_p18_a_held_network_is_refused_after_a_pause_and_a_person_is_not_held_meanwhile(
+    pausing: Harness,
+) -> None:
+    app = SimpleNamespace(state=SimpleNamespace(rt=pausing.rt))
+    assert pausing.rt.settings.shield_refusal_pause == 2.0
+
+    async def scenario() -> None:
+        endpoint, pauses = Endpoint(), Pauses()
+        gate = ShieldGate(endpoint, busy=2, sleep=pauses)
+        bots = [_request(app, gate, BOT, f"bot{n}") for n in range(5)]
+        await _settle()
+        assert pauses.asked == [2.0] * 5 and gate.paused == 5
+        assert not any(bot.done() for bot in bots)  # no refusal answered during its pause
+        assert gate.under_way == 0  # a waiting refusal does not make the node busy
+        endpoint.go.set()
+        person = await _request(app, gate, PERSON, "person")  # answered while they wait
+        assert _status(person) == 200 and endpoint.reached == ["person"]
+        assert not any(bot.done() for bot in bots)
+        pauses.end.set()
+        for sent in await asyncio.gather(*bots):
+            assert _status(sent) == 403 and b'"blocked"' in sent[1]["body"]
+        assert gate.paused == 0 and endpoint.reached == ["person"]
+
+    pausing.run(scenario())
+
+
+def test_p18_past_its_bound_a_held_networks_refusal_is_answered_at_once(
+    pausing: Harness,
+) -> None:
+    """An attacker opening more connections cannot make the node hold them all."""
+    app = SimpleNamespace(state=SimpleNamespace(rt=pausing.rt))
+
+    async def scenario() -> None:
+        pauses = Pauses()
+        gate = ShieldGate(Endpoint(), paused_at_most=2, sleep=pauses)
+        bots = [_request(app, gate, BOT, f"bot{n}") for n in range(3)]
+        await _settle()
+        assert [bot.done() for bot in bots] == [False, False, True]
+        assert _status(bots[2].result()) == 403 and len(pauses.asked) == 2
+        pauses.end.set()
+        assert [_status(sent) for sent in await asyncio.gather(*bots)] == [403] * 3
+
+    pausing.run(scenario())
+
+
+def test_p18_a_held_networks_socket_handshake_is_refused_after_the_pause(
+    pausing: Harness,
+) -> None:
+    app = SimpleNamespace(state=SimpleNamespace(rt=pausing.rt))
+
+    async def scenario() -> None:
+        pauses = Pauses()
+        gate = ShieldGate(Endpoint(), sleep=pauses)
+        handshake = _request(app, gate, BOT, "socket", kind="websocket")
+        await _settle()
+        assert not handshake.done() and pauses.asked == [2.0]
+        pauses.end.set()
+        assert await handshake == [{"type": "websocket.close", "code": 1008}]
+
+    pausing.run(scenario())
+
+
+def test_p18_without_a_pause_a_held_network_is_refused_at_once(harness: Harness) -> None:
+    """`CAUSERIE_SHIELD_REFUSAL_PAUSE=0` (as RELAXED_LIMITS sets it for the other tests)."""
+    app = SimpleNamespace(state=SimpleNamespace(rt=harness.rt))
+    assert harness.rt.settings.shield_refusal_pause == 0
+
+    async def scenario() -> None:
+        await shield.raise_score(harness.rt, BOT, 25)
+        with pytest.raises(Forbidden):
+            await shield.check_network(harness.rt, BOT)
+        pauses = Pauses()
+        bot = _request(app, ShieldGate(Endpoint(), sleep=pauses), BOT, "bot")
+        await _settle()
+        assert bot.done() and _status(bot.result()) == 403 and pauses.asked == []
+
+    harness.run(scenario())

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from causerie.settings.addresses import Emails
 from causerie.settings.declare import setting
-from causerie.settings.units import Bits, Count, Duration, Rate
+from causerie.settings.units import Bits, Count, Duration, Pause, Rate
 
 
 class LimitSettings(BaseModel):
@@ -83,6 +83,12 @@ class LimitSettings(BaseModel):
         "While a node is busy, the chatbox requests of a network sending more than this to it "
         "wait for a few places of their own, and the others go first (nothing is refused; "
         'docs/security.md "The shield").',
+    )
+    shield_refusal_pause: Pause = setting(
+        "2s",
+        "A network the automatic defence holds blocked is answered its refusal after this pause "
+        "(`0`: at once), so that a bot's loop sends one request a pause rather than hundreds a "
+        'second; at most 2,000 refusals wait at once on a node (docs/security.md "The shield").',
     )
     shield_repeated_openings: Count = setting(
         "5",

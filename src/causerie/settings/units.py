@@ -20,6 +20,8 @@ _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB)?\s*$")
 _BYTES = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024 * 1024}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|m)\s*$")
+_PAUSE = re.compile(r"^\s*(\d+)\s*(ms|s)?\s*$")
+PAUSE_AT_MOST = 60.0  # seconds: a longer pause would only hold connections open
 
 
 def from_text(parse: Callable[[str], T]) -> PlainValidator:
@@ -63,6 +65,17 @@ def parse_rate(text: str) -> float:
     return int(match.group(1)) / (1 if match.group(2) == "s" else 60)
 
 
+def parse_pause(text: str) -> float:
+    """Seconds from `2s`, `500ms`, or `0` for none."""
+    match = _PAUSE.match(text)
+    if not match or (match.group(2) is None and int(match.group(1)) != 0):
+        raise ValueError("expected a pause such as 2s or 500ms, or 0 for none")
+    seconds = int(match.group(1)) / (1000 if match.group(2) == "ms" else 1)
+    if seconds > PAUSE_AT_MOST:
+        raise ValueError(f"expected a pause of at most {PAUSE_AT_MOST:.0f}s")
+    return seconds
+
+
 def parse_count(text: str) -> int:
     if not text.strip().isdigit() or int(text) == 0:
         raise ValueError("expected a positive whole number")
@@ -92,6 +105,7 @@ Retention = Annotated[
 ]
 Size = Annotated[int, from_text(parse_size)]
 Rate = Annotated[float, from_text(parse_rate)]  # per second
+Pause = Annotated[float, from_text(parse_pause)]  # seconds, 0 for none
 Count = Annotated[int, from_text(parse_count)]
 Bits = Annotated[int, from_text(_bits)]  # 1 to 24
 Switch = Annotated[bool, from_text(parse_switch)]

@@ -9,6 +9,13 @@ look-up; `actions/shield.py` `held_block` says which networks are held and for h
 the counters again every few seconds. Networks not held pass through untouched: the full checks
 (the score, the rules, the limits) stay where they are.
 
+Even that cheap refusal, answered at once, lets a botnet's loops ask again at once: thousands a
+second took a whole core, and every turn of the event loop, so each of a person's requests,
+which takes several turns, waited seconds (docs/performance.md). So a refusal at the gate is
+answered after `CAUSERIE_SHIELD_REFUSAL_PAUSE`: each loop then asks once a pause, and waiting
+costs the node a timer. At most `PAUSED_AT_MOST` refusals wait at once; past that, they are
+answered at once, so that an attacker with more connections cannot make the node hold them all.
+
 It covers the chatbox's HTTP API (`/api/widget/`, preflights excepted: the browser must be able
 to read the refusal, and a person's export, erasure and withdrawal of consent, P9) and the
 visitor's socket handshake, refused like a handshake from an origin the website does not allow.
@@ -24,7 +31,7 @@ busy orders nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -37,6 +44,7 @@ from causerie.web.errors import answer_error
 
 WIDGET_API = "/api/widget/"
 BUSY_LANE = 8  # requests under way past which the node is busy; then the lane's places
+PAUSED_AT_MOST = 2000  # refusals waiting for their pause at once on a node
 VISITOR_SOCKET = "/ws/visitor"
 LOADS = "/api/widget/v1/websites/"
 # A person's rights over their data (P9) pass the gate: these only hand over or take away what is
@@ -71,12 +79,21 @@ def _is_load(scope: Scope) -> bool:
 
 
 class ShieldGate:
-    def __init__(self, app: ASGIApp, busy: int = BUSY_LANE) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        busy: int = BUSY_LANE,
+        paused_at_most: int = PAUSED_AT_MOST,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.app = app
         self.busy = busy
         self.under_way = 0  # the chatbox's HTTP requests in this node, waiting in the lane or not
         self.pace = Pace()
         self.lane = asyncio.Semaphore(busy)
+        self.paused_at_most = paused_at_most
+        self.paused = 0  # refusals waiting for their pause
+        self.sleep = sleep  # the tests' own, to end a pause when they choose
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if not _gated(scope):
@@ -89,15 +106,19 @@ class ShieldGate:
         return self._gate(rt, scope, receive, send)
 
     async def _gate(self, rt: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
+        ip: str | None = None
+        if rt.shield_blocked:  # refusals waiting for their pause are not under way
+            ip = client_ip(scope, rt.settings.trusted_proxies)
+            if await self._refused(rt, ip, scope, receive, send):
+                return
         self.under_way += 1
         try:
-            if not rt.shield_blocked and self.under_way <= self.busy:  # nothing to look up
+            if self.under_way <= self.busy:  # nothing to look up
                 await self.app(scope, receive, send)
                 return
-            ip = client_ip(scope, rt.settings.trusted_proxies)
-            if rt.shield_blocked and await self._refused(rt, ip, scope, receive, send):
-                return
-            if self.under_way > self.busy and self._sends_much(rt, ip):
+            if ip is None:
+                ip = client_ip(scope, rt.settings.trusted_proxies)
+            if self._sends_much(rt, ip):
                 async with self.lane:
                     await self.app(scope, receive, send)
             else:
@@ -117,6 +138,7 @@ class ShieldGate:
         refusal = await held_block(rt, ip, load=_is_load(scope))
         if refusal is None:
             return False
+        await self._pause(rt.settings.shield_refusal_pause)
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})  # a 403 to the handshake
         else:
@@ -124,6 +146,15 @@ class ShieldGate:
             assert answer is not None  # a DomainError always has its answer
             await answer(scope, receive, send)
         return True
+
+    async def _pause(self, seconds: float) -> None:
+        if seconds <= 0 or self.paused >= self.paused_at_most:
+            return
+        self.paused += 1
+        try:
+            await self.sleep(seconds)
+        finally:
+            self.paused -= 1
 
     def _sends_much(self, rt: Runtime, ip: str) -> bool:
         try:
