@@ -18,7 +18,7 @@ import uvloop
 
 from bench.config import BenchConfig, progress
 from bench.servers import SERVER_CORE, Installation, Server, install_causerie
-from bench.socket_clients import each_run, load_core
+from bench.socket_clients import causerie_env, each_run, load_core
 
 BODY = "x" * 1000  # the writes bench's 1 KB rows
 
@@ -72,7 +72,7 @@ async def _causerie_writes(
     from causerie.settings import load_settings
     from causerie.wiring import build_runtime, close_runtime
 
-    settings = load_settings(site.env())
+    settings = load_settings(causerie_env(site))  # the message limits out of reach
     rt = build_runtime(settings, SystemClock())
     count = 0
     try:
