@@ -22,14 +22,16 @@ from pathlib import Path
 from bench.chatbox import run_chatbox
 from bench.config import BenchConfig, progress
 from bench.databases import Databases
+from bench.idle_sockets import run_sockets
 from bench.inbox import inbox_data_dir, run_inbox
 from bench.loads import WRK_MISSING, wrk_path
 from bench.loop_lag import run_lag
 from bench.memory import run_memory
 from bench.profile import PY_SPY_MISSING, py_spy_path, run_profile
 from bench.purge import run_purge_rate, run_purge_stall
+from bench.relay import run_relay
 from bench.report import Results, render
-from bench.sockets import run_relay, run_sockets, run_writes
+from bench.writes import run_writes
 
 SECTIONS = (
     "chatbox",

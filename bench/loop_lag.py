@@ -40,7 +40,7 @@ from bench.config import BenchConfig, progress
 from bench.inbox import prepare_seed
 from bench.seed_inbox import InboxSeed
 from bench.servers import HOST, LOAD_CORE, Server, can_pin, request
-from bench.sockets import agent_socket
+from bench.socket_clients import agent_socket
 
 LAG_P99_MS = 10.0
 LAG_MAX_MS = 50.0

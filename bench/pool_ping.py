@@ -1,5 +1,7 @@
 """CPU per pooled PostgreSQL checkout, with and without SQLAlchemy's `pool_pre_ping`, beside
-Causerie's own check of a dead connection (`causerie.store.postgres`, `dead_on_checkout`):
+Causerie's own check of a dead connection (`causerie.store.postgres`, `dead_on_checkout`), and
+a read's statement in autocommit as `read()` ran it before and as it runs it now (`Reads`: a
+SELECT found on a dead connection runs again on a new one):
 `python -m bench.pool_ping --database postgresql://postgres@127.0.0.1:5432/postgres`.
 
 Each case checks a connection out of a pool of Causerie's size and runs one `SELECT 1` on it, as
@@ -22,7 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bench.databases import Databases
 from causerie.store.database import driver_url
-from causerie.store.postgres import POSTGRES_POOL_SIZE, dead_on_checkout, postgres_engine
+from causerie.store.postgres import (
+    POSTGRES_POOL_SIZE,
+    Reads,
+    dead_on_checkout,
+    postgres_engine,
+)
 
 
 async def _per_checkout(engine: AsyncEngine, count: int) -> tuple[float, float]:
@@ -32,6 +39,22 @@ async def _per_checkout(engine: AsyncEngine, count: int) -> tuple[float, float]:
     for _ in range(count):
         async with engine.connect() as conn:
             await conn.execute(select)
+    return (
+        (time.process_time() - cpu) / count * 1e6,
+        (time.perf_counter() - wall) / count * 1e6,
+    )
+
+
+async def _per_read(engine: AsyncEngine, count: int) -> tuple[float, float]:
+    """`_per_checkout` through `Reads`, as `read()` runs its statements."""
+    select = text("SELECT 1")
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(count):
+        reads = Reads(engine)
+        try:
+            await reads.execute(select)
+        finally:
+            await reads.close()
     return (
         (time.process_time() - cpu) / count * 1e6,
         (time.perf_counter() - wall) / count * 1e6,
@@ -58,15 +81,22 @@ async def measure(url: str, rounds: int, count: int) -> dict[str, list[tuple[flo
             driver_url(url), pool_size=POSTGRES_POOL_SIZE, max_overflow=0, pool_pre_ping=True
         ),
         "causerie": postgres_engine(url),
+        "autocommit": postgres_engine(url),  # read() before, then now ("reads")
+        "reads": postgres_engine(url),
     }
+    autocommit = {"isolation_level": "AUTOCOMMIT"}
+    engines["autocommit"] = engines["autocommit"].execution_options(**autocommit)
+    engines["reads"] = engines["reads"].execution_options(**autocommit)
+    run = {name: _per_read if name == "reads" else _per_checkout for name in engines}
     try:
-        for engine in engines.values():
-            await _per_checkout(engine, count)  # warm-up: the pool's connection made
+        for name, engine in engines.items():
+            await run[name](engine, count)  # warm-up: the pool's connection made
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in engines}
         names = list(engines)
         for round_ in range(rounds):  # each round in another order: no case always follows one
-            for name in names[round_ % 3 :] + names[: round_ % 3]:
-                times[name].append(await _per_checkout(engines[name], count))
+            shift = round_ % len(names)
+            for name in names[shift:] + names[:shift]:
+                times[name].append(await run[name](engines[name], count))
         times["check alone"] = [await _check_alone(engines["causerie"])]
         return times
     finally:
@@ -97,6 +127,8 @@ def main() -> None:
     for name in ("pre_ping", "causerie"):
         extra = median(c for c, _ in times[name]) - plain
         print(f"{name} costs {extra:+.1f} µs of CPU per checkout over plain")
+    extra = median(c for c, _ in times["reads"]) - median(c for c, _ in times["autocommit"])
+    print(f"reads costs {extra:+.1f} µs of CPU per read over autocommit")
 
 
 if __name__ == "__main__":

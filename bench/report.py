@@ -15,13 +15,15 @@ from pathlib import Path
 
 from bench.chatbox import CASES, ChatboxResult
 from bench.config import BenchConfig
+from bench.idle_sockets import SocketsResult, render_idle_sockets
 from bench.inbox import InboxResult, render_inbox
 from bench.loads import LoadResult, wrk_path
 from bench.loop_lag import LagResult, render_lag
 from bench.memory import MemoryResult, ProcessMemory
 from bench.profile import Profile
 from bench.purge import PURGE_START, PURGE_TAIL, PurgeRateResult, StallResult
-from bench.sockets import RelayResult, SocketsResult, WritesResult, render_sockets
+from bench.relay import RelayResult, render_relay
+from bench.writes import WritesResult, render_writes
 
 # Targets from the issue.
 RENEWAL_RATIO = 0.5  # renewals per second, as a share of the bare endpoint's
@@ -283,7 +285,9 @@ def render(cfg: BenchConfig, results: Results, command: str) -> str:
         lines += _purge(results.purge_rate, results.stall)
     if results.memory is not None:
         lines += _memory(results.memory)
-    lines += render_sockets(results.relay, results.sockets, results.writes)
+    lines += render_relay(results.relay)
+    lines += render_idle_sockets(results.sockets)
+    lines += render_writes(results.writes)
     lines += render_inbox(results.inbox)
     lines += render_lag(results.lag)
     if results.profiles:

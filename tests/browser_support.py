@@ -10,8 +10,8 @@ it is started. So the browser lives for one test module (a session-wide one woul
 later test that runs an event loop), and the database harness runs its loop in a thread of its
 own (`ThreadedHarness`).
 
-test_widget.py loads this module as a plugin (`pytest_plugins`) for its fixtures, after importing
-its classes; it holds no assertion to rewrite: PYTEST_DONT_REWRITE.
+The browser test modules load this module as a plugin (`pytest_plugins`) for its fixtures, after
+importing its classes; it holds no assertion to rewrite: PYTEST_DONT_REWRITE.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 import httpx
@@ -38,6 +38,9 @@ from causerie.store.schema import metadata
 from causerie.wiring import build_runtime, close_runtime, start_runtime
 from tests.limits import RELAXED_LIMITS
 
+if TYPE_CHECKING:
+    from tests.live import Live  # which imports this module
+
 T = TypeVar("T")
 
 # The modules that take longest, longest first (seconds of a whole run, from `--junitxml` of
@@ -45,19 +48,28 @@ T = TypeVar("T")
 # test_api_roles 154, test_nodes 142, ... test_long_commands 17). They are handed out first
 # (scripts/test passes --no-loadscope-reorder, else pytest-xdist orders modules by their number of
 # tests), so that the two workers end about together instead of one of them running the last
-# long module alone. The others follow in their usual order.
+# long module alone. The others follow in their usual order. The parts of a module split since
+# (test_privacy, test_inbox_api, test_widget, test_inbox) keep its place, in a row.
 SLOWEST_FIRST = [
     "test_api_fuzz",
     "test_api_roles",
+    "test_api_roles_ids",
     "test_nodes",
-    "test_inbox_api",
-    "test_privacy",
+    "test_inbox_api_conversations",
+    "test_inbox_api_websites",
+    "test_privacy_requests",
+    "test_privacy_audit_retention",
+    "test_privacy_consent",
     "test_realtime",
     "test_cli",
     "test_widget",
+    "test_widget_ui",
+    "test_widget_reconnect",
     "test_nodes_access",
     "test_errors",
     "test_inbox",
+    "test_inbox_navigation",
+    "test_inbox_settings",
     "test_inbox_privacy",
     "test_hostile_fuzz",
     "test_widget_privacy",
@@ -386,3 +398,12 @@ def server(
 def http(server: ServerThread) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=10) as client:
         yield client
+
+
+@pytest.fixture
+def sockets() -> Iterator[list[Live]]:
+    """The test's sockets (tests/live.py), each closed when the test ends."""
+    opened: list[Live] = []
+    yield opened
+    for live in opened:
+        live.close()

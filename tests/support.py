@@ -1,11 +1,13 @@
 """Helpers shared by the tests that drive Causerie from outside: the `causerie` command as a real
-subprocess or in this process, empty databases, and reading a database without going through
-Causerie's own store.
+subprocess or in this process, empty databases, reading a database without going through
+Causerie's own store, and the agents' API as one operator with visitors who chat through the
+chatbox's API.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import secrets
 import socket
@@ -21,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
+import httpx
 from sqlalchemy import make_url
 
-from tests.conftest import ORIGIN, PG_ADMIN_URL, Harness
+from tests.conftest import ORIGIN, PG_ADMIN_URL, Harness, ServerThread, Site
+from tests.live import PATIENCE, STORED, Live, agent, visitor
 
 CLI_TIMEOUT = 60
 
@@ -215,3 +219,140 @@ def open_sessions(harness: Harness, website_id: str, count: int) -> list[str]:
         assert opened.session is not None
         ids.append(opened.session.id)
     return ids
+
+
+# -- the agents' API as one operator, and visitors through the chatbox's API ------------------
+
+PAGE = {"url": "https://shop.example/shoes", "title": "Shoes", "referrer": "https://search.example"}
+VISITOR_IP = "203.0.113.77"
+_client_ids = itertools.count(1)
+
+
+class As:
+    """Calls to `/api/v1` with one operator's API token."""
+
+    def __init__(self, http: httpx.Client, site: Site, who: str) -> None:
+        self.http = http
+        self.headers = {"Authorization": f"Bearer {site.tokens[who]}"}
+
+    def get(self, path: str, **params: Any) -> httpx.Response:
+        return self.http.get("/api/v1" + path, params=params, headers=self.headers)
+
+    def post(self, path: str, body: Any = None) -> httpx.Response:
+        return self.http.post("/api/v1" + path, json=body, headers=self.headers)
+
+    def patch(self, path: str, body: Any) -> httpx.Response:
+        return self.http.patch("/api/v1" + path, json=body, headers=self.headers)
+
+    def delete(self, path: str) -> httpx.Response:
+        return self.http.delete("/api/v1" + path, headers=self.headers)
+
+    def ok(self, response: httpx.Response, status: int = 200) -> dict[str, Any]:
+        assert response.status_code == status, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@dataclass
+class Visitor:
+    token: str
+    session_id: str
+    origin: str
+    conversation_id: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", "Origin": self.origin}
+
+
+def new_visitor(
+    http: httpx.Client,
+    website_id: str,
+    *,
+    origin: str = ORIGIN,
+    headers: dict[str, str] | None = None,
+    **body: Any,
+) -> Visitor:
+    response = http.post(
+        f"/api/widget/v1/websites/{website_id}/session",
+        json={"page": PAGE, **body},
+        headers={"Origin": origin, **(headers or {})},
+    )
+    assert response.status_code == 201, response.text
+    data = response.json()
+    return Visitor(data["token"], data["session"]["id"], origin)
+
+
+def say(
+    http: httpx.Client, who: Visitor, body: str, client_id: str | None = None
+) -> dict[str, Any]:
+    """The visitor sends a message over the widget API; returns it."""
+    response = http.post(
+        "/api/widget/v1/session/messages",
+        json={"client_id": client_id or f"v{next(_client_ids)}", "type": "text", "body": body},
+        headers=who.headers(),
+    )
+    assert response.status_code == 201, response.text
+    message: dict[str, Any] = response.json()["message"]
+    who.conversation_id = message["conversation_id"]
+    return message
+
+
+def chat(
+    http: httpx.Client,
+    website_id: str,
+    body: str,
+    *,
+    origin: str = ORIGIN,
+    nickname: str | None = None,
+    email: str | None = None,
+) -> Visitor:
+    """A visitor with a conversation: one message, and the profile they give in the chatbox."""
+    who = new_visitor(http, website_id, origin=origin)
+    if nickname or email:
+        profile = {k: v for k, v in (("nickname", nickname), ("email", email)) if v}
+        response = http.patch("/api/widget/v1/session/profile", json=profile, headers=who.headers())
+        assert response.status_code == 200, response.text
+    say(http, who, body)
+    return who
+
+
+def ids(page: dict[str, Any]) -> list[str]:
+    return [c["id"] for c in page["conversations"]]
+
+
+def stored(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [f for f in frames if f.get("type") in STORED]
+
+
+def stored_until(live: Live, seq: int, timeout: float = PATIENCE) -> list[dict[str, Any]]:
+    """The stored events `live` receives up to the one numbered `seq`, then any the server had
+    queued for it by the time it answers a ping (a duplicate would show there)."""
+    frames = []
+    deadline = time.monotonic() + timeout
+    while not frames or frames[-1]["seq"] < seq:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no event {seq}; got {frames}"
+        frame = live.recv(left)
+        if frame.get("type") in STORED:
+            frames.append(frame)
+    return frames + stored(live.barrier())
+
+
+def agent_socket(
+    server: ServerThread, sockets: list[Live], site: Site, who: str = "admin", **kw: Any
+) -> tuple[Live, dict[str, Any]]:
+    live, ready = agent(server.url, site.tokens[who], site.website_id, **kw)
+    sockets.append(live)
+    return live, ready
+
+
+def visitor_socket(
+    server: ServerThread, sockets: list[Live], who: Visitor, website_id: str
+) -> tuple[Live, dict[str, Any]]:
+    live, ready = visitor(server.url, who.token, website_id=website_id)
+    sockets.append(live)
+    return live, ready
+
+
+def conversations_path(site: Site) -> str:
+    return f"/websites/{site.website_id}/conversations"

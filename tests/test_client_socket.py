@@ -15,19 +15,19 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page
 
-from tests import test_widget
+from tests import widget_support
 from tests.browser_support import CauserieServer, HostSite, NewContext, ThreadedHarness
 from tests.live import Live
 from tests.support import free_port
-from tests.test_widget import Desk, Shop
+from tests.widget_support import Desk, Shop
 
-# tests/test_widget.py's fixtures: SQLite, the harness off Playwright's loop, a shop, the server.
-database_url = test_widget.database_url
-harness = test_widget.harness
-shop = test_widget.shop
-start_causerie = test_widget.start_causerie
-causerie = test_widget.causerie
-desks = test_widget.desks
+# tests/widget_support.py's fixtures: SQLite, the harness off Playwright's loop, a shop, a server.
+database_url = widget_support.database_url
+harness = widget_support.harness
+shop = widget_support.shop
+start_causerie = widget_support.start_causerie
+causerie = widget_support.causerie
+desks = widget_support.desks
 
 pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site, host
 
@@ -251,7 +251,7 @@ def test_messages_not_acknowledged_are_sent_again_after_a_reconnection_and_store
 def test_rate_limited_messages_are_sent_again_and_each_is_stored_once(
     new_context: NewContext,
     host: HostSite,
-    start_causerie: test_widget.StartServer,
+    start_causerie: widget_support.StartServer,
     shop: Shop,
     harness: ThreadedHarness,
 ) -> None:

@@ -13,8 +13,8 @@ from causerie.actions.members import do_invite
 from causerie.domain.errors import Conflict
 from causerie.domain.models import Actor, Role
 from tests.conftest import Harness, ServerThread, Site
+from tests.support import As
 from tests.test_errors import error_of
-from tests.test_inbox_api import As
 
 VICTIM = "victim@mail.example"
 PASSWORD = "the real person's password"

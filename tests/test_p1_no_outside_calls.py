@@ -38,7 +38,7 @@ from tests.browser_support import (
 from tests.redis_support import shared_redis_url
 from tests.support import cli_env, free_port
 from tests.test_demo import _wait_healthy
-from tests.test_widget import Chatbox, make_shop
+from tests.widget_support import Chatbox, make_shop
 
 pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site, host
 

@@ -32,9 +32,8 @@ from causerie.plugins import PluginRule, hookimpl, load_plugins
 from causerie.runtime import Runtime
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, OTHER_ORIGIN, Harness, ServerThread, Site
-from tests.support import wait_until
+from tests.support import As, chat, wait_until
 from tests.test_errors import error_of
-from tests.test_inbox_api import As, chat
 from tests.webhook_receiver import Receiver
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "plugins"

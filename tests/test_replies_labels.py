@@ -7,7 +7,6 @@ pushes to the agents' stream, replayed with `after`. Who may call what: tests/te
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,8 +18,7 @@ from causerie.domain.errors import Invalid
 from causerie.domain.replies import check_body, expand
 from tests.conftest import Harness, ServerThread, Site
 from tests.live import Live
-from tests.test_errors import error_of
-from tests.test_inbox_api import (
+from tests.support import (
     As,
     agent_socket,
     chat,
@@ -29,14 +27,7 @@ from tests.test_inbox_api import (
     stored_until,
     visitor_socket,
 )
-
-
-@pytest.fixture
-def sockets() -> Iterator[list[Live]]:
-    opened: list[Live] = []
-    yield opened
-    for live in opened:
-        live.close()
+from tests.test_errors import error_of
 
 
 def test_reply_variables_are_known_ones_and_expand_only_with_a_value() -> None:

@@ -390,7 +390,8 @@ async def _deletions_seen(url: str, before: dict[str, int], **deleted: int) -> N
         await conn.close()
 
 
-# SQLite has no trigram index: tests/test_privacy.py reads its file's bytes after an erasure.
+# SQLite has no trigram index: tests/test_privacy_requests.py reads its file's bytes after an
+# erasure.
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_p9_erased_text_leaves_no_key_in_the_search_indexes(
     inbox: Inbox, harness: Harness, site: Site

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import ORIGIN, Site
-from tests.test_inbox_api import As, chat, new_visitor
+from tests.support import As, chat, new_visitor
 
 # The API's shapes do not depend on the database (tests/test_teams.py runs the store on both).
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -2,7 +2,7 @@
 the menu (download, erase, notice, withdraw), the consent gate, strict mode
 (`CAUSERIE_SESSION_START=open`) and links in messages.
 
-Same set-up as tests/test_widget.py (whose fixtures it uses): a host page on another origin than
+Same set-up as tests/test_widget.py (tests/widget_support.py): a host page on another origin than
 the Causerie server, SQLite, a real agent socket.
 """
 
@@ -19,18 +19,18 @@ from playwright.sync_api import Page, Route, expect
 
 from causerie.actions.websites import do_update_website
 from causerie.domain.models import Actor
-from tests import test_widget
+from tests import widget_support
 from tests.browser_support import CauserieServer, HostSite, NewContext, ThreadedHarness, host_page
 from tests.live import Live
-from tests.test_widget import Chatbox, Desk, Shop, StartServer, fail_on_dialogs, visit
+from tests.widget_support import Chatbox, Desk, Shop, StartServer, fail_on_dialogs, visit
 
-# tests/test_widget.py's fixtures: SQLite, the harness off Playwright's loop, a shop, the server.
-database_url = test_widget.database_url
-harness = test_widget.harness
-shop = test_widget.shop
-start_causerie = test_widget.start_causerie
-causerie = test_widget.causerie
-desks = test_widget.desks
+# tests/widget_support.py's fixtures: SQLite, the harness off Playwright's loop, a shop, a server.
+database_url = widget_support.database_url
+harness = widget_support.harness
+shop = widget_support.shop
+start_causerie = widget_support.start_causerie
+causerie = widget_support.causerie
+desks = widget_support.desks
 
 pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site, host
 

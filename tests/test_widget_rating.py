@@ -2,7 +2,7 @@
 "Business hours and ratings"): the away notice outside business hours, and the rating asked
 once the conversation is resolved, given, shown to the agent, kept across a reload.
 
-Same set-up as tests/test_widget.py (whose fixtures it uses): a host page on another origin than
+Same set-up as tests/test_widget.py (tests/widget_support.py): a host page on another origin than
 the Causerie server, SQLite, a real agent socket.
 """
 
@@ -11,18 +11,18 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import expect
 
-from tests import test_widget
+from tests import widget_support
 from tests.browser_support import CauserieServer, HostSite, NewContext, host_page
 from tests.live import Live
-from tests.test_widget import Desk, Shop, visit
 from tests.test_widget_privacy import set_settings
+from tests.widget_support import Desk, Shop, visit
 
-database_url = test_widget.database_url
-harness = test_widget.harness
-shop = test_widget.shop
-start_causerie = test_widget.start_causerie
-causerie = test_widget.causerie
-desks = test_widget.desks
+database_url = widget_support.database_url
+harness = widget_support.harness
+shop = widget_support.shop
+start_causerie = widget_support.start_causerie
+causerie = widget_support.causerie
+desks = widget_support.desks
 
 pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site, host
 
@@ -40,7 +40,7 @@ def test_the_visitor_sees_the_away_notice_then_rates_the_resolved_conversation(
     causerie: CauserieServer,
     shop: Shop,
     desks: list[Live],
-    harness: test_widget.ThreadedHarness,
+    harness: widget_support.ThreadedHarness,
 ) -> None:
     set_settings(harness, shop, business_hours=HOURS)
     host.pages["/"] = host_page(causerie.url, shop.website_id)
@@ -86,11 +86,11 @@ def test_the_visitor_sees_the_away_notice_then_rates_the_resolved_conversation(
 
     # A reload: the chatbox knows it is rated and does not ask again.
     page.reload()
-    chat = test_widget.Chatbox(page).wait_started()
+    chat = widget_support.Chatbox(page).wait_started()
     chat.open()
     expect(chat.host.locator('[part="rating"]')).to_contain_text("★★★★★ Thanks")
 
 
-def sent_conversation(harness: test_widget.ThreadedHarness, message_id: str) -> str:
+def sent_conversation(harness: widget_support.ThreadedHarness, message_id: str) -> str:
     value: str = harness.scalar("SELECT conversation_id FROM messages WHERE id = :m", m=message_id)
     return value

@@ -2,7 +2,7 @@
 for consent (P9, docs/widget.md): held in the page while the visitor has not accepted, sent when
 they accept, dropped when they refuse. In real headless Chromium against a real server.
 
-Same set-up as tests/test_widget.py (whose fixtures it uses): a host page on another origin than
+Same set-up as tests/test_widget.py (tests/widget_support.py): a host page on another origin than
 the Causerie server, SQLite; what the server stored is read through the agent API.
 """
 
@@ -15,17 +15,17 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, WebSocket, expect
 
-from tests import test_widget
+from tests import widget_support
 from tests.browser_support import CauserieServer, HostSite, NewContext, ThreadedHarness, host_page
-from tests.test_widget import WAIT, Shop, visit
 from tests.test_widget_privacy import Privacy, opened, set_settings
+from tests.widget_support import WAIT, Shop, visit
 
-# tests/test_widget.py's fixtures: SQLite, the harness off Playwright's loop, a shop, the server.
-database_url = test_widget.database_url
-harness = test_widget.harness
-shop = test_widget.shop
-start_causerie = test_widget.start_causerie
-causerie = test_widget.causerie
+# tests/widget_support.py's fixtures: SQLite, the harness off Playwright's loop, a shop, a server.
+database_url = widget_support.database_url
+harness = widget_support.harness
+shop = widget_support.shop
+start_causerie = widget_support.start_causerie
+causerie = widget_support.causerie
 
 pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site, host
 
@@ -157,7 +157,7 @@ def test_p9_sdk_profile_set_before_consent_waits_in_the_page_and_goes_on_accept(
     page = new_context().new_page()
     wire = Wire(page, causerie.url)
     page.goto(host.url("/"))
-    chat = test_widget.Chatbox(page).wait_started()
+    chat = widget_support.Chatbox(page).wait_started()
     session_id = chat.session_id()
     api = AgentApi(causerie.url, shop)
     try:
@@ -233,7 +233,7 @@ def test_p9_sdk_profile_set_before_a_refusal_is_dropped_and_never_sent(
     page = new_context().new_page()
     wire = Wire(page, causerie.url)
     page.goto(host.url("/"))
-    chat = test_widget.Chatbox(page).wait_started()
+    chat = widget_support.Chatbox(page).wait_started()
     session_id = chat.session_id()
     api = AgentApi(causerie.url, shop)
     try:
@@ -276,7 +276,7 @@ def test_p9_sdk_profile_refused_for_a_changed_notice_waits_for_the_new_acceptanc
     page = new_context().new_page()
     wire = Wire(page, causerie.url)
     page.goto(host.url("/"))
-    chat = test_widget.Chatbox(page).wait_started()
+    chat = widget_support.Chatbox(page).wait_started()
     session_id = chat.session_id()
     api = AgentApi(causerie.url, shop)
     try:

@@ -26,7 +26,14 @@ from causerie.domain.accounts import (
     check_operator_email,
     check_password,
 )
-from causerie.domain.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthenticated
+from causerie.domain.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    try_again_in,
+)
 from causerie.domain.models import (
     AccountLink,
     Actor,
@@ -86,8 +93,8 @@ async def _reserve_attempt(rt: Runtime, keys: tuple[str, str]) -> datetime:
     by_email = await rt.counters.hit(keys[0], now, FAILURE_WINDOW)
     by_network = await rt.counters.hit(keys[1], now, FAILURE_WINDOW)
     if by_email > FAILURES_PER_EMAIL or by_network > FAILURES_PER_NETWORK:
-        wait = round(window_end(now, FAILURE_WINDOW))
-        raise RateLimited(f"too many failed logins; try again in {wait} seconds", wait)
+        wait = max(1, round(window_end(now, FAILURE_WINDOW)))
+        raise RateLimited(f"too many failed logins; {try_again_in(wait)}", wait)
     return now
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from causerie.actions.shield import SCORE_FLOOD, SCORE_LIMITED, note_limited
-from causerie.domain.errors import RateLimited, Unavailable
+from causerie.domain.errors import RateLimited, Unavailable, try_again_in
 from causerie.domain.networks import network_of
 from causerie.runtime import Runtime
 from causerie.settings import Settings
@@ -132,7 +132,7 @@ async def take_each(rt: Runtime, limits: Sequence[tuple[Limit, str]], ip: str | 
         seconds = max(1, math.ceil(wait))
         if ip is not None:
             await note_limited(rt, ip, limit.sign)
-        raise RateLimited(f"too many {limit.what}; try again in {seconds} seconds", seconds)
+        raise RateLimited(f"too many {limit.what}; {try_again_in(seconds)}", seconds)
 
 
 async def check_send_rate(rt: Runtime, who: str) -> None:

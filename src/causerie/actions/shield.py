@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from causerie.domain.errors import Forbidden, RateLimited, Unavailable
+from causerie.domain.errors import Forbidden, RateLimited, Unavailable, try_again_in
 from causerie.domain.models import Session
 from causerie.domain.ports import Tx
 from causerie.domain.shield import (
@@ -242,9 +242,7 @@ def _block_seconds(rt: Runtime, score: float) -> int:
 
 
 def _blocked_network(seconds: int) -> Forbidden:
-    return blocked(
-        f"this network sent what looks like automated traffic; try again in {seconds} seconds"
-    )
+    return blocked(f"this network sent what looks like automated traffic; {try_again_in(seconds)}")
 
 
 async def check_network(rt: Runtime, ip: str) -> float:

@@ -64,6 +64,11 @@ class Gone(DomainError):
     code = "gone"
 
 
+def try_again_in(seconds: int) -> str:
+    """The wait a refusal tells, in the `Retry-After` seconds: "1 second", "5 seconds"."""
+    return f"try again in {seconds} second{'' if seconds == 1 else 's'}"
+
+
 class RateLimited(DomainError):
     code = "rate_limited"
 

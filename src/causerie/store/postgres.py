@@ -115,6 +115,45 @@ class PostgresDb(Db):
             raise DBAPIError(compiled.sql, None, exc) from exc
 
 
+class Reads:
+    """The statements of one `read()`, each on its own (autocommit), on a connection taken at the
+    first one. A SELECT that finds its connection lost is run once more on a new one: a
+    connection can die without its socket closing (PostgreSQL's host restarted or failed over at
+    the same address, a network partition that healed), so the check at checkout
+    (`dead_on_checkout`) passes it, and it is found dead only when a statement is sent. SQLAlchemy
+    then marks every connection of the pool that old, and the next checkout opens a new one. A
+    SELECT on its own changes nothing, so running it again is safe; any other statement, and
+    anything in a transaction (`transaction()`), is never run twice: it may have committed."""
+
+    __slots__ = ("_conn", "_engine", "_retried")
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self._retried = False
+
+    async def execute(self, statement: Any, params: Any = None) -> Any:
+        if self._conn is None:
+            self._conn = await self._engine.connect()
+        try:
+            return await self._conn.execute(statement, params)
+        except DBAPIError as exc:
+            lost = exc.connection_invalidated and getattr(statement, "is_select", False) is True
+            if not lost or self._retried:
+                raise
+        self._retried = True
+        await self.close()
+        self._conn = await self._engine.connect()
+        return await self._conn.execute(statement, params)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            # As `async with` closes it: to the end, even when the request is cancelled meanwhile
+            # (else the connection could stay checked out of the pool).
+            await conn.__aexit__(None, None, None)
+
+
 class PostgresStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -151,8 +190,11 @@ class PostgresStore:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SqlTx]:
-        async with self._reads.connect() as conn:
-            yield SqlTx(Repositories(Db(conn.execute, "postgresql")))
+        reads = Reads(self._reads)
+        try:
+            yield SqlTx(Repositories(Db(reads.execute, "postgresql")))
+        finally:
+            await reads.close()
 
     @asynccontextmanager
     async def long_read(self) -> AsyncIterator[SqlTx]:

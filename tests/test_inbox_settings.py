@@ -1,0 +1,249 @@
+"""The inbox's settings in a real browser (headless Chromium) against a real server: a website,
+its operators, API tokens, invitations, the password, and teams, transfers, business hours
+and ratings (docs/inbox.md).
+
+One server for the module (tests/inbox_support.py), SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+from playwright.sync_api import expect
+
+from causerie.actions.members import do_invite
+from causerie.domain.models import Actor, Role
+from tests import inbox_support
+from tests.browser_support import (
+    NewContext,
+    add_operator,
+)
+from tests.inbox_support import (
+    SCREENSHOTS,
+    Env,
+    choose_website,
+    conversation_of,
+    inbox,
+    new_visitor,
+    thread_bodies,
+)
+
+# tests/inbox_support.py's fixtures, for this module's tests
+env = inbox_support.env
+
+pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site
+
+
+# -- settings, invitations, tokens ------------------------------------------------------------
+
+
+def test_settings_website_operators_tokens_and_an_invitation_accepted(
+    new_context: NewContext, env: Env
+) -> None:
+    page = inbox(new_context, env, env.owner)
+    choose_website(page, env.studio_id)
+    page.click("a[href='#/settings/website']")
+    expect(page.get_by_role("heading", name="Atelier Lune")).to_be_visible()
+    page.fill("#s-greeting", "Bonjour ! Une question sur nos céramiques ?")
+    page.select_option("#s-position", "left")
+    page.click("form[aria-label='Website settings'] button[type=submit]")
+    expect(page.locator(".toast")).to_have_text("Website saved.")
+    settings = env.harness.scalar("SELECT settings FROM websites WHERE id = :id", id=env.studio_id)
+    stored = json.loads(settings) if isinstance(settings, str) else settings
+    assert stored["greeting"] == "Bonjour ! Une question sur nos céramiques ?"
+    assert stored["position"] == "left"
+    page.screenshot(path=str(SCREENSHOTS / "inbox-settings.png"))
+
+    # The embed code, ready to copy.
+    page.click("a[href='#/settings/embed']")
+    snippet = page.locator("[data-copy=snippet]")
+    expect(snippet).to_have_value(re.compile(f'CAUSERIE_WEBSITE_ID = "{env.studio_id}"'))
+    expect(snippet).to_have_value(re.compile(r"/widget\.js"))
+
+    # Operators: invite someone new; the link is shown once.
+    page.click("a[href='#/settings/operators']")
+    expect(page.get_by_role("table", name="Operators")).to_contain_text("Noor Haddad")
+    page.fill("#invite-email", "sam@studio.example")
+    page.select_option("#invite-role", "admin")
+    page.click("form[aria-label='Invite an operator'] button[type=submit]")
+    link = page.locator("[data-copy=invitation]")
+    expect(link).to_have_value(re.compile(r"#/invite\?token="))
+    invitation = link.input_value()
+    expect(page.get_by_role("table", name="Operators")).to_contain_text("sam@studio.example")
+    expect(page.get_by_role("table", name="Operators")).to_contain_text("Invited")
+
+    # Change Noor's role.
+    page.get_by_label("Role of Noor Haddad").select_option("admin")
+    expect(page.locator(".toast")).to_contain_text("Noor Haddad is now admin")
+
+    # API tokens: the secret once, then listed, then revoked.
+    page.click("a[href='#/settings/tokens']")
+    page.fill("#token-name", "CRM sync")
+    page.check("#scope-write")
+    page.click("form[aria-label='New API token'] button[type=submit]")
+    secret = page.locator("[data-copy=secret]")
+    expect(secret).to_have_value(re.compile(r"^\S{20,}$"))
+    token = secret.input_value()
+    response = httpx.get(f"{env.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.json()["via"] == "token"
+    table = page.get_by_role("table", name="API tokens")
+    expect(table).to_contain_text("CRM sync")
+    table.get_by_role("row", name=re.compile("CRM sync")).get_by_role(
+        "button", name="Revoke"
+    ).click()
+    page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
+    expect(page.get_by_text("No API token yet.")).to_be_visible()
+    response = httpx.get(f"{env.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+
+    # The invited person opens the link, chooses a name and a password, and is in.
+    newcomer = new_context().new_page()
+    newcomer.goto(invitation.replace("http://127.0.0.1:8000", env.url))
+    expect(newcomer.get_by_role("heading", name="Join your team on Causerie")).to_be_visible()
+    expect(newcomer.locator("#f-email")).to_have_value("sam@studio.example")
+    newcomer.fill("#f-name", "Sam Rivera")
+    newcomer.fill("#f-password", "short")
+    newcomer.click("button[type=submit]")
+    expect(newcomer.get_by_role("alert")).to_contain_text("10")
+    newcomer.fill("#f-password", "a long enough password")
+    newcomer.click("button[type=submit]")
+    expect(newcomer.locator(".me-name")).to_have_text("Sam Rivera")
+    assert "token" not in newcomer.url  # the used token left the address bar
+    # A used link cannot be used again.
+    again = new_context().new_page()
+    again.goto(invitation.replace("http://127.0.0.1:8000", env.url))
+    expect(again.get_by_role("alert")).to_contain_text("cannot be used any more")
+
+
+def test_an_invitation_for_someone_with_an_account_asks_for_their_password(
+    new_context: NewContext, env: Env
+) -> None:
+    """The link never sets the password of an existing account: its owner signs in to join."""
+    who = add_operator(env.harness, "rae@shop.example", "Rae Kim", [(env.blog_id, Role.AGENT)])
+    invited = env.harness.run(
+        do_invite(env.harness.rt, Actor.cli(), env.studio_id, who.email, Role.ADMIN)
+    )
+    page = new_context().new_page()
+    page.goto(invited.invitation_url)
+    expect(page.get_by_role("heading", name="Join your team on Causerie")).to_be_visible()
+    expect(page.get_by_role("form", name="Accept the invitation")).to_contain_text("Atelier Lune")
+    expect(page.locator("#f-email")).to_have_value(who.email)
+    expect(page.locator("#f-name")).to_have_count(0)
+    page.fill("#f-password", "a password that is not hers")
+    page.click("button[type=submit]")
+    expect(page.get_by_role("alert")).to_have_text("Wrong password.")
+    page.fill("#f-password", who.password)
+    page.click("button[type=submit]")
+    expect(page.locator(".me-name")).to_have_text("Rae Kim")
+    assert "token" not in page.url
+    roles = env.harness.rows(
+        "SELECT website_id, role FROM memberships WHERE operator_id = :o", o=who.id
+    )
+    assert sorted(roles) == sorted([(env.blog_id, "agent"), (env.studio_id, "admin")])
+
+
+def test_changing_the_password(new_context: NewContext, env: Env) -> None:
+    who = add_operator(env.harness, "pat@shop.example", "Pat Lee", [(env.blog_id, Role.AGENT)])
+    page = inbox(new_context, env, who)
+    page.click("a[href='#/settings/website']")
+    page.click("a[href='#/settings/account']")
+    page.fill("#current-password", "wrong")
+    page.fill("#new-password", "a brand new password")
+    page.click("form[aria-label='Change your password'] button[type=submit]")
+    expect(page.locator("form[aria-label='Change your password'] [role=alert]")).to_have_text(
+        "The current password is wrong."
+    )
+    page.fill("#current-password", who.password)
+    page.fill("#new-password", "a brand new password")
+    page.click("form[aria-label='Change your password'] button[type=submit]")
+    expect(page.locator(".toast")).to_contain_text("Password changed")
+    with httpx.Client(base_url=env.url) as http:
+        assert (
+            http.post(
+                "/api/v1/auth/login", json={"email": who.email, "password": who.password}
+            ).status_code
+            == 401
+        )
+        assert (
+            http.post(
+                "/api/v1/auth/login", json={"email": who.email, "password": "a brand new password"}
+            ).status_code
+            == 200
+        )
+
+    # The account's Mail section: the notification preferences (docs/notifications.md).
+    mail = page.locator("section[aria-label='Mail']")
+    expect(mail).to_contain_text("None: every mail was accepted.")
+    expect(page.locator("#pref-mail_mentions")).to_be_checked()
+    page.uncheck("#pref-mail_mentions")
+    expect(page.locator(".toast").last).to_contain_text("Mail preferences saved")
+    with httpx.Client(base_url=env.url) as http:
+        http.post(
+            "/api/v1/auth/login", json={"email": who.email, "password": "a brand new password"}
+        )
+        prefs = http.get("/api/v1/me").json()["notification_preferences"]
+    assert prefs["mail_mentions"] is False and prefs["mail_new_conversation"] is True
+
+
+# -- teams, transfers, business hours and ratings (docs/inbox.md "Teams", "Ratings") ----------
+
+
+def test_an_owner_makes_a_team_transfers_to_it_sets_hours_and_sees_the_rating(
+    new_context: NewContext, env: Env
+) -> None:
+    page = inbox(new_context, env, env.owner)
+    choose_website(page, env.shop_id)
+    page.goto(f"{env.url}/app/#/settings/teams")
+    expect(page.locator("#settings-title")).to_have_text("Teams")
+    page.fill("#team-name", "Billing")
+    page.select_option("#team-mode", "manual")
+    page.get_by_label("Camille Martin").check()
+    page.get_by_role("button", name="Create team").click()
+    row = page.locator("tr[data-team]", has_text="Billing")
+    expect(row).to_contain_text("Manual")
+    expect(row).to_contain_text("Camille Martin")
+
+    page.goto(f"{env.url}/app/#/settings/hours")
+    expect(page.locator("#settings-title")).to_have_text("Business hours")
+    page.check("#hours-enabled")
+    page.fill("#hours-timezone", "Europe/Paris")
+    page.fill("#hours-mon", "09:00-12:00, 13:00-17:00")
+    page.fill("#hours-away", "Back on Monday.")
+    page.fill("#auto-resolve", "120")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#hours-mon")).to_have_value("09:00-12:00, 13:00-17:00")  # read back
+    stored = json.loads(
+        env.harness.scalar("SELECT settings FROM websites WHERE id = :w", w=env.shop_id)
+    )
+    assert stored["auto_resolve_minutes"] == 120
+    assert stored["business_hours"]["week"]["mon"] == [["09:00", "12:00"], ["13:00", "17:00"]]
+    assert stored["business_hours"]["away_message"] == "Back on Monday."
+
+    visitor = new_visitor(env)
+    visitor.say("Where is my invoice?")
+    conversation = conversation_of(env, visitor.session_id)
+    page.goto(f"{env.url}/app/#/c/{conversation}")
+    expect(thread_bodies(page)).to_have_text(["Where is my invoice?"])
+    transfer = page.locator("#transfer")
+    expect(transfer.locator("option", has_text="Billing")).to_have_count(1)
+    transfer.select_option(label="Billing")
+    expect(
+        page.locator(".log .event", has_text="Transferred to Billing by Ada Lovelace")
+    ).to_be_visible()
+
+    page.locator("#resolve").click()
+    expect(page.locator("#reopen")).to_be_visible()
+    rated = env.http.post(
+        f"/api/widget/v1/session/conversations/{conversation}/rating",
+        json={"rating": 4, "comment": "Clear answer"},
+        headers={"Authorization": f"Bearer {visitor.token}", "Origin": env.host.origin},
+    )
+    assert rated.status_code == 200, rated.text
+    line = page.locator(".log .rating-line")
+    expect(line).to_contain_text("Rated 4/5 by the visitor")
+    expect(line).to_contain_text("Clear answer")
+    page.reload()  # and from the API when the thread is read again
+    expect(page.locator(".log .rating-line")).to_contain_text("★★★★☆")
