@@ -9,7 +9,7 @@ read): they are counted in memory per node and added every few seconds (`do_flus
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,7 +29,6 @@ from causerie.domain.reports import (
     changes,
     conversation_rows,
     first_response_rows,
-    fold_sources,
     grouped,
     hour_of,
     message_rows,
@@ -293,27 +292,8 @@ async def do_rebuild(rt: Runtime, website_id: str | None = None, progress: Progr
     for each in ids:
         stop_if_requested(progress, {"websites": done})
         async with rt.store.transaction() as tx:
-            r = tx.reports
-            kept = await r.hours(each, _NEAR, _FAR, [Dimension.WEBSITE])
-            old = await r.all_facts(each)
-            rows, facts = fold_sources(
-                each,
-                await r.session_starts(each),
-                await r.conversation_starts(each),
-                await r.messages_for_rebuild(each),
-                old,
-                kept,
-                await r.ratings_for_rebuild(each),
-            )
-            await r.replace_hours(each, rows)
-            unchanged = set(old)
-            for one in facts:
-                if one not in unchanged:
-                    await r.save_facts(one)
+            await tx.reports.rebuild(each)
         done += 1
         progress.advance("websites", 1)
     return done
 
-
-_NEAR = datetime(1970, 1, 1, tzinfo=UTC)
-_FAR = datetime(9999, 1, 1, tzinfo=UTC)

@@ -10,7 +10,6 @@ from causerie.domain.report_days import OffsetDay
 from causerie.domain.reports import (
     ConversationFacts,
     Dimension,
-    Groups,
     HourRow,
     MessageSource,
     Rating,
@@ -56,9 +55,10 @@ class Reports(Protocol):
         others). A later `summary` reads them while their stamps hold."""
         ...
 
-    async def replace_hours(self, website_id: str, rows: list[HourRow]) -> None:
-        """Make `rows` the website's hourly rollups and their sums its daily and monthly ones,
-        every earlier row gone, the local days kept too (a rebuild)."""
+    async def rebuild(self, website_id: str) -> None:
+        """Recompute the website's rollups and its conversations' facts from the source rows
+        (docs/reports.md "Rebuilding"), every earlier row gone, the local days kept too; the
+        hours' chatbox loads, which have no source row, are carried over."""
         ...
 
     async def has_days_to_rank(self) -> bool:
@@ -82,29 +82,9 @@ class Reports(Protocol):
 
     async def website_ids(self) -> list[str]: ...
 
-    # The source rows of a rebuild, each list ordered so that one pass folds it.
-
-    async def session_starts(self, website_id: str) -> list[datetime]: ...
-
-    async def conversation_starts(self, website_id: str) -> list[tuple[str, datetime, Groups]]:
-        """(conversation id, created at, its current labels and team)."""
-        ...
-
-    async def messages_for_rebuild(self, website_id: str) -> list[MessageSource]:
-        """(conversation id, author, operator id, type, created at) by conversation, then seq."""
-        ...
-
-    async def ratings_for_rebuild(
-        self, website_id: str
-    ) -> list[tuple[str, str | None, datetime, int]]:
-        """(conversation id, agent, resolved at, rating) of each rating kept (one per
-        resolution)."""
-        ...
-
     async def conversation_sources(
         self, conversation_id: str
     ) -> tuple[list[MessageSource], list[Rating]]:
-        """One conversation's messages (as `messages_for_rebuild`) and ratings."""
+        """One conversation's messages, (conversation id, author, operator id, type, created
+        at) in `seq` order, and ratings."""
         ...
-
-    async def all_facts(self, website_id: str) -> list[ConversationFacts]: ...

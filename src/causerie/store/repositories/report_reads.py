@@ -29,7 +29,6 @@ from causerie.domain.reports import (
     DURATIONS,
     ConversationFacts,
     Dimension,
-    Groups,
     HourRow,
     MessageSource,
     Rating,
@@ -45,7 +44,7 @@ from causerie.store.db import Query
 from causerie.store.repositories.report_offsets import OffsetDays
 from causerie.store.repositories.report_sql import BREAKDOWNS, HAS_UNRANKED, summary_sql
 from causerie.store.schema.accounts import websites
-from causerie.store.schema.chat import conversations, messages, ratings, sessions
+from causerie.store.schema.chat import conversations, messages, ratings
 from causerie.store.schema.reports import report_conversations, report_hour_buckets, report_hours
 
 
@@ -314,22 +313,6 @@ class ReportReads(OffsetDays):
         result = await self._db.execute(select(websites.c.id).order_by(websites.c.id))
         return [str(row[0]) for row in result]
 
-    async def session_starts(self, website_id: str) -> list[datetime]:
-        result = await self._db.execute(
-            select(sessions.c.created_at).where(sessions.c.website_id == website_id)
-        )
-        return [row[0] for row in result]
-
-    async def conversation_starts(self, website_id: str) -> list[tuple[str, datetime, Groups]]:
-        c = conversations.c
-        result: Any = await self._db.execute(
-            select(c.id, c.created_at, c.labels, c.team_id).where(c.website_id == website_id)
-        )
-        return [(row[0], row[1], Groups(tuple(row[2] or ()), row[3])) for row in result]
-
-    async def messages_for_rebuild(self, website_id: str) -> list[MessageSource]:
-        return await self._messages(conversations.c.website_id == website_id)
-
     async def _messages(self, where: Any) -> list[MessageSource]:
         m = messages.c
         result = await self._db.execute(
@@ -337,17 +320,6 @@ class ReportReads(OffsetDays):
             .join(conversations, conversations.c.id == m.conversation_id)
             .where(where)
             .order_by(m.conversation_id, m.seq)
-        )
-        return [tuple(row) for row in result]
-
-    async def ratings_for_rebuild(
-        self, website_id: str
-    ) -> list[tuple[str, str | None, datetime, int]]:
-        r = ratings.c
-        result = await self._db.execute(
-            select(r.conversation_id, r.operator_id, r.resolved_at, r.rating).where(
-                r.website_id == website_id
-            )
         )
         return [tuple(row) for row in result]
 
@@ -362,12 +334,6 @@ class ReportReads(OffsetDays):
         )
         ratings_of = [(row[0], row[1], row[2]) for row in found]
         return await self._messages(conversations.c.id == conversation_id), ratings_of
-
-    async def all_facts(self, website_id: str) -> list[ConversationFacts]:
-        result = await self._db.execute(
-            select(report_conversations).where(report_conversations.c.website_id == website_id)
-        )
-        return [codec.report_facts(row) for row in result]
 
 
 def _merge(
