@@ -49,10 +49,43 @@ class Reports(Protocol):
         (label or team): also per key of that dimension (`Summary.breakdown`)."""
         ...
 
-    async def keep_days(self, website_id: str, days: list[OffsetDay]) -> None:
+    async def keep_days(
+        self, website_id: str, days: list[OffsetDay], keep: Collection[int] = ()
+    ) -> None:
         """Keep local days a report computed (`Summary.fresh`), replacing those kept before
         at their offsets; at most `MAX_OFFSETS` offsets per website (a further one clears the
-        others). A later `summary` reads them while their stamps hold."""
+        others but those of `days` and `keep`). A later `summary` reads them while their
+        stamps hold."""
+        ...
+
+    async def days_to_keep(
+        self,
+        website_id: str,
+        start: datetime,
+        end: datetime,
+        offsets: list[tuple[int, int]],
+        skip: Collection[int] = (),
+    ) -> list[OffsetDay]:
+        """The local days of [start, end) at one offset throughout (by `offsets`) that are not
+        kept or whose stamp no longer holds, and whose UTC days have rows, but those in `skip`:
+        the latest 31 of them, computed from their hours, to `keep_days`."""
+        ...
+
+    async def pending_days(self, limit: int) -> dict[str, list[tuple[str, int, int]]]:
+        """Website -> (table, UTC day's epoch, version) of the website's days changed since
+        the local days they lie in were last kept; at most `limit` per table."""
+        ...
+
+    async def clear_pending(self, website_id: str, seen: list[tuple[str, int, int]]) -> None:
+        """Mark the days `pending_days` gave as kept, those changed since left pending."""
+        ...
+
+    async def zones(self, website_id: str) -> list[str]:
+        """The zones the website's reports were asked in (`note_zone`), the latest first."""
+        ...
+
+    async def note_zone(self, website_id: str, zone: str, at: datetime) -> None:
+        """Remember a zone a report was asked in (the latest `MAX_ZONES` are kept)."""
         ...
 
     async def rebuild(self, website_id: str) -> None:

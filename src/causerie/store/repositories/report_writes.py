@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     literal_column,
     text,
+    true,
     update,
 )
 
@@ -70,6 +71,7 @@ def _add_counts(insert: Any, table: Table, at: str) -> Prepared:
     added: dict[str, Any] = {name: table.c[name] + stmt.excluded[name] for name in COUNTS}
     if "version" in table.c:  # a day: what was kept of its local days is stale
         added["version"] = table.c.version + 1
+        added["pending"] = true()  # for `do_keep_days`
     return Prepared(
         stmt.on_conflict_do_update(
             index_elements=["website_id", "dimension", "key", at], set_=added
@@ -147,7 +149,13 @@ def _add_to_day_histogram(dialect: str) -> Prepared:
     return Prepared(
         stmt.on_conflict_do_update(
             index_elements=["website_id", "day", "metric"],
-            set_={"hist": added, "median": None, "p90": None, "version": t.c.version + 1},
+            set_={
+                "hist": added,
+                "median": None,
+                "p90": None,
+                "version": t.c.version + 1,
+                "pending": true(),
+            },
         )
     )
 
