@@ -40,6 +40,7 @@ _SECONDS = {
     "postgresql": "GREATEST(0, CAST(floor(EXTRACT(EPOCH FROM {1}) - EXTRACT(EPOCH FROM {0}))"
     " AS BIGINT))",
 }
+_DIFFERS = {"sqlite": "IS NOT", "postgresql": "IS DISTINCT FROM"}
 _LABELS = {
     "sqlite": "json_each(c.labels) AS l",
     "postgresql": "jsonb_array_elements_text(c.labels) AS l(value)",
@@ -63,34 +64,38 @@ def _counts(**values: str) -> str:
 
 @cache
 def _facts(dialect: str) -> Any:
-    """Each conversation's facts from its messages, its last resolution kept."""
+    """Each conversation's facts from its messages, its last resolution kept (the first message
+    and the first answer found by their `seq`, on the index of (conversation, seq))."""
     first = (
-        "SELECT conversation_id, author, operator_id, created_at,"
-        " ROW_NUMBER() OVER (PARTITION BY conversation_id ORDER BY seq) AS n"
-        " FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE"
-        " website_id = :w){0}"
+        "SELECT m.conversation_id, m.author, m.operator_id, m.created_at FROM messages AS m"
+        " JOIN (SELECT conversation_id, MIN(seq) AS seq FROM messages WHERE conversation_id IN"
+        " (SELECT id FROM conversations WHERE website_id = :w){0} GROUP BY conversation_id)"
+        " AS f ON m.seq = f.seq"
     )
     answered = "fm.author = 'visitor' AND fa.created_at IS NOT NULL"
     return text(
         "INSERT INTO report_conversations (conversation_id, website_id, started_at,"
         " visitor_started, first_response_at, first_responder_id, resolved_at, resolved_by)"
-        " SELECT c.id, c.website_id, c.created_at,"
-        " COALESCE(fm.author = 'visitor', false),"
+        " SELECT c.id, c.website_id, c.created_at, COALESCE(fm.author = 'visitor', false),"
         f" CASE WHEN {answered} THEN fa.created_at END,"
         f" CASE WHEN {answered} THEN fa.operator_id END,"
         " f.resolved_at, f.resolved_by"
         " FROM conversations AS c"
-        f" LEFT JOIN ({first.format('')}) AS fm ON fm.conversation_id = c.id AND fm.n = 1"
+        f" LEFT JOIN ({first.format('')}) AS fm ON fm.conversation_id = c.id"
         " LEFT JOIN ("
         + first.format(" AND author = 'operator' AND type <> 'note'")
-        + ") AS fa ON fa.conversation_id = c.id AND fa.n = 1"
+        + ") AS fa ON fa.conversation_id = c.id"
         " LEFT JOIN report_conversations AS f ON f.conversation_id = c.id"
         " WHERE c.website_id = :w"  # (SQLite needs a WHERE before an upsert's ON CONFLICT)
-        " ON CONFLICT (conversation_id) DO UPDATE SET website_id = excluded.website_id,"
-        " started_at = excluded.started_at, visitor_started = excluded.visitor_started,"
+        " ON CONFLICT (conversation_id) DO UPDATE SET started_at = excluded.started_at,"
+        " visitor_started = excluded.visitor_started,"
         " first_response_at = excluded.first_response_at,"
-        " first_responder_id = excluded.first_responder_id,"
-        " resolved_at = excluded.resolved_at, resolved_by = excluded.resolved_by"
+        " first_responder_id = excluded.first_responder_id"
+        " WHERE "  # only the facts that differ are written
+        + " OR ".join(
+            f"report_conversations.{name} {_DIFFERS[dialect]} excluded.{name}"
+            for name in ("started_at", "visitor_started", "first_response_at", "first_responder_id")
+        )
     )
 
 
@@ -99,7 +104,7 @@ def _spread(events: str, columns: str, dialect: str) -> str:
     one, and a copy of the website's for each label and the team of its conversation (`cid`)
     now."""
     return (
-        f"WITH e AS ({events})"
+        f"WITH e AS MATERIALIZED ({events})"
         f" SELECT 'website' AS dimension, '' AS key, {columns} FROM e"
         f" UNION ALL SELECT 'operator', op, {columns} FROM e WHERE op IS NOT NULL AND op <> ''"
         f" UNION ALL SELECT 'label', l.value, {columns} FROM e"
