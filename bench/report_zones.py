@@ -70,8 +70,8 @@ async def _keep(rt: Any, args: argparse.Namespace) -> None:
     """Keep the local days of the zones asked as `do_keep_days` would (this branch): the first
     zone off UTC as the business hours', the next `MAX_ZONES` as zones reports were asked in."""
     # Imported here: the tree compared with may have neither.
-    from causerie.actions.reports import keep_website_days  # noqa: PLC0415
-    from causerie.domain.report_days import MAX_ZONES  # noqa: PLC0415
+    from causerie.actions.reports import keep_website_days
+    from causerie.domain.report_days import MAX_ZONES
 
     zones = [zone for zone in args.zones if zone != "UTC"]
     hours = {"timezone": zones[0], "week": {}, "holidays": [], "away_message": ""}
