@@ -33,7 +33,14 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from causerie.actions.operators import do_add_operator
-from causerie.actions.reports import do_rebuild, get_report, keep_website_days
+from causerie.actions.reports import (
+    do_flush_loads,
+    do_keep_days,
+    do_rebuild,
+    get_report,
+    keep_website_days,
+    note_load,
+)
 from causerie.actions.websites import do_create_website, do_update_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role
@@ -247,6 +254,10 @@ async def bench(database_url: str, n: int, per: int) -> None:
             kept = await keep_website_days(rt, website_id)
             took = _ms(time.process_time() - cpu, time.perf_counter() - began)
             print(f"  kept {kept} local days of {len(KEPT)} zones as do_keep_days does: {took}")
+            cpu, began = time.process_time(), time.perf_counter()
+            kept = await do_keep_days(rt)  # every day is pending since the rebuild: cleared
+            took = _ms(time.process_time() - cpu, time.perf_counter() - began)
+            print(f"  the first do_keep_days pass after them: {kept} days kept, {took}")
             firsts = {zone: await _year(rt, owner, website_id, zone) for zone in (*KEPT, "UTC")}
             cold = {zone: await _year(rt, owner, website_id, zone) for zone in COLD}
             runs: dict[str, list[tuple[float, float]]] = {zone: [] for zone in ZONES}
@@ -257,6 +268,17 @@ async def bench(database_url: str, n: int, per: int) -> None:
                 began = time.perf_counter()
                 await _direct_scan(rt, website_id, START, START + timedelta(days=365))
                 scan_runs.append(time.perf_counter() - began)
+            passes = []
+            for label, at in (
+                ("today", clock.now()),
+                ("200 days ago", START + timedelta(days=166)),
+            ):
+                note_load(rt, website_id, at)  # one change to a day, as any event makes
+                await do_flush_loads(rt)
+                cpu, began = time.process_time(), time.perf_counter()
+                kept = await do_keep_days(rt)
+                took = _ms(time.process_time() - cpu, time.perf_counter() - began)
+                passes.append(f"  a do_keep_days pass after a change {label}: {kept} days, {took}")
             for zone, (cpu_s, wall_s) in firsts.items():
                 print(f"  first report of a year in {zone} (its days kept): {_ms(cpu_s, wall_s)}")
             for zone, (cpu_s, wall_s) in cold.items():
@@ -270,6 +292,7 @@ async def bench(database_url: str, n: int, per: int) -> None:
                     f" wall {_timed([w for _, w in timed])}"
                 )
             print(f"  direct scan, wall: {_timed(scan_runs)}")
+            print("\n".join(passes))
             paris = statistics.median(w for _, w in runs["Europe/Paris"])
             ratio = paris / statistics.median(scan_runs)
             print(f"  report in Paris / direct scan (wall medians): {ratio:.4f}")
