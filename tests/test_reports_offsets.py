@@ -424,8 +424,14 @@ def test_kept_days_after_an_erasure_and_after_a_rebuild(harness: Harness, site: 
         versions = [int(v) for utc_day in stamp.split("/") for v in utc_day.split(".")]
         assert all(v == 0 or v > highest for v in versions), stamp
     for period in periods:
-        # Read as kept from the first report after the rebuild, in the zones kept current.
-        assert (_fresh(harness, site, period) == []) == (period.zone.key in noted)
+        # Read as kept from the first report after the rebuild, in the zones kept current, but
+        # today (kept once it is over: it changes every few seconds).
+        computed = {_date(day.day) for day in _fresh(harness, site, period)}
+        today = harness.clock.now().astimezone(period.zone).date().isoformat()
+        if period.zone.key in noted:
+            assert computed <= {today}
+        else:
+            assert len(computed) > 1
         after = _report(harness, site, period)
         assert _days(after) == _from_hours(harness, site.website_id, period)
         assert after["totals"]["conversations_started"] == 3  # Ada's conversation is gone

@@ -190,7 +190,7 @@ async def do_rank_days(rt: Runtime) -> int:
         return await tx.reports.rank_days()
 
 
-# The local days kept current off the request path: the last two years of each zone kept.
+# The local days kept current off the request path: the two years up to yesterday in each zone.
 KEEP_DAYS = 731
 # A pass reads at most this many changed days per table (the rest at the next pass), and checks
 # every day of a zone again this often (a zone a report was asked in first on another node).
@@ -217,7 +217,7 @@ async def do_keep_days(rt: Runtime) -> int:
 
 async def keep_website_days(rt: Runtime, website_id: str, since: int | None = None) -> int:
     """Keep the website's local days current in its zones, from the UTC day `since` (an epoch;
-    None: every day kept current) to today; how many days were computed and kept."""
+    None: every day kept current) to yesterday; how many days were computed and kept."""
     async with rt.store.read() as reader:
         zones = await reader.reports.zones(website_id)
         website = await reader.websites.get(website_id)
@@ -232,7 +232,8 @@ async def keep_website_days(rt: Runtime, website_id: str, since: int | None = No
             zone = _zone(name)
         except Invalid:
             continue  # a zone the system's database no longer has
-        last = now.astimezone(zone).date()
+        # Up to yesterday: today changes every few seconds, and a report reads it from its hours.
+        last = now.astimezone(zone).date() - timedelta(days=1)
         first = last - timedelta(days=KEEP_DAYS - 1)
         checked = rt.report_checked.get((website_id, name))
         if since is not None and checked is not None and now - checked < _CHECK_ALL_EVERY:
@@ -375,7 +376,8 @@ async def do_rebuild(rt: Runtime, website_id: str | None = None, progress: Progr
 
     Exact for what the source rows still hold: sessions, conversations, messages and ratings
     removed since (purge, deletion, erasure) are no longer counted. Chatbox loads, which have
-    no source row, are kept as they were. One transaction per website.
+    no source row, are kept as they were. One transaction per website; then the local days of
+    the websites' zones are kept again (`keep_website_days`).
     """
     async with rt.store.read() as tx:
         ids = await tx.reports.website_ids()
@@ -389,7 +391,10 @@ async def do_rebuild(rt: Runtime, website_id: str | None = None, progress: Progr
         stop_if_requested(progress, {"websites": done})
         async with rt.store.transaction() as tx:
             await tx.reports.rebuild(each)
-        await keep_website_days(rt, each)  # the local days its reports read, kept again
         done += 1
         progress.advance("websites", 1)
+    async with rt.store.transaction() as tx:  # every row is new: plan the reads on them
+        await tx.reports.refresh_statistics()
+    for each in ids[:done]:
+        await keep_website_days(rt, each)  # the local days its reports read, kept again
     return done

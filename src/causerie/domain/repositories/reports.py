@@ -94,6 +94,11 @@ class Reports(Protocol):
         hours' chatbox loads, which have no source row, are carried over."""
         ...
 
+    async def refresh_statistics(self) -> None:
+        """After a rebuild: have the database's planner see the rollups as they are now
+        (`ANALYZE` on PostgreSQL; nothing on SQLite)."""
+        ...
+
     async def has_days_to_rank(self) -> bool:
         """Whether `rank_days` would find a day to rank: a read, so that a pass with nothing to
         rank opens no write transaction."""

@@ -237,6 +237,10 @@ class ReportWrites(ReportRebuild):
         for statement in _summed_layers(self._db.dialect):  # days and months, in the database
             await self._db.execute(statement, {"w": website_id, "v": base})
 
+    async def refresh_statistics(self) -> None:
+        if self._db.dialect == "postgresql":
+            await self._db.execute(text(f"ANALYZE {', '.join(_ANALYZED)}"))
+
     async def forget(self, website_id: str, dimension: Dimension, key: str) -> None:
         for table in _ROLLUP_TABLES:
             c = table.c
@@ -265,6 +269,19 @@ class ReportWrites(ReportRebuild):
             _saves_facts(self._db.dialect),
             {name: getattr(facts, name) for name in _FACT_COLUMNS},
         )
+
+
+# The tables a rebuild fills anew: without fresh statistics (autovacuum comes later, or not at
+# all on some servers) PostgreSQL plans `hour IN (...)` as a scan of every hour of the website.
+_ANALYZED = (
+    "report_hours",
+    "report_days",
+    "report_hour_buckets",
+    "report_day_buckets",
+    "report_month_buckets",
+    "report_day_histograms",
+    "report_conversations",
+)
 
 
 # The UTC day (month) of a stored hour (day): SQLite keeps UTC datetimes as text, PostgreSQL as
