@@ -349,7 +349,8 @@ async def get_report(
                 await tx.reports.keep_days(website_id, found.fresh)
                 if note:
                     await tx.reports.note_zone(website_id, period.zone.key, rt.clock.now())
-                    rt.report_asked[asked] = today
+            if note:
+                rt.report_asked[asked] = today
         except TransactionRaced:  # derived data: the next report computes them again
             pass
     return build_report(period, found, previous, breakdown)

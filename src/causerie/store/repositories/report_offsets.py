@@ -60,6 +60,12 @@ _PENDING = (
 
 
 @cache
+def _read_pending(dialect: str, table: str, where: str) -> Any:
+    day = EPOCH[dialect].format("day")
+    return text(f"SELECT website_id, {day}, version FROM {table} WHERE {where} LIMIT :n")
+
+
+@cache
 def _clear(table: str, where: str) -> Any:
     return text(
         f"UPDATE {table} SET pending = false WHERE website_id = :w AND day = :day"
@@ -170,11 +176,9 @@ class OffsetDays(SqlRepository):
         """Website -> (table, UTC day's epoch, version) of the days changed since their local
         days were last kept (`pending`, on partial indexes), at most `limit` of each table."""
         found: dict[str, list[tuple[str, int, int]]] = {}
-        day = EPOCH[self._db.dialect].format("day")
         for table, where in _PENDING:
             rows: Any = await self._db.execute(
-                text(f"SELECT website_id, {day}, version FROM {table} WHERE {where} LIMIT :n"),
-                {"n": limit},
+                _read_pending(self._db.dialect, table, where), {"n": limit}
             )
             for website_id, at, version in rows:
                 found.setdefault(str(website_id), []).append((table, int(at), int(version)))
@@ -200,12 +204,6 @@ class OffsetDays(SqlRepository):
         """Remember that a report was asked in `zone` (the latest `MAX_ZONES` are kept)."""
         await self._db.write(_note_zone(self._db.dialect), {"w": website_id, "z": zone, "at": at})
         await self._db.execute(_FORGET_ZONES, {"w": website_id, "n": MAX_ZONES})
-
-    async def _forget_days(self, website_id: str) -> None:
-        """Drop the website's kept days (a rebuild)."""
-        await self._db.execute(
-            delete(report_offset_days).where(report_offset_days.c.website_id == website_id)
-        )
 
 
 def _utc_at(epoch: int) -> datetime:
