@@ -374,6 +374,34 @@ def test_days_kept_off_the_request_path_serve_the_first_report(
         assert again[zone] == _computed(harness, site, period), zone
 
 
+def test_a_day_changed_while_its_local_days_are_kept_stays_pending(
+    harness: Harness, site: Site
+) -> None:
+    """`clear_pending` clears a day only at the version the pass read: a change meanwhile
+    leaves it pending for the next pass; a website without a zone to keep is cleared too."""
+    _some_hours(harness, site)
+    assert _pending(harness) > 0
+
+    async def read() -> dict[str, list[tuple[str, int, int]]]:
+        async with harness.rt.store.read() as reader:
+            return await reader.reports.pending_days(100)
+
+    async def clear(seen: list[tuple[str, int, int]]) -> None:
+        async with harness.rt.store.transaction() as tx:
+            await tx.reports.clear_pending(site.website_id, seen)
+
+    pending = harness.run(read())
+    assert set(pending) == {site.website_id}
+    hour = datetime(2026, 3, 5, 11, tzinfo=UTC)  # a change after the read
+    _add(harness, site, [HourRow(hour, Dimension.WEBSITE, "", {"chatbox_loads": 1}, {})])
+    harness.run(clear(pending[site.website_id]))
+    left = _pending(harness)
+    kept = harness.run(do_keep_days(harness.rt))
+    assert left == 1  # the day changed meanwhile (its counts' row)
+    assert kept == 0  # no zone to keep: nothing computed, and the day cleared
+    assert _pending(harness) == 0
+
+
 def test_a_kept_day_is_read_as_kept_until_its_utc_days_change(harness: Harness, site: Site) -> None:
     """Guards the test above: the kept rows are what a report reads, while their stamps hold."""
     _some_hours(harness, site)
