@@ -9,9 +9,11 @@ test run:
 `--seed` upgrades an empty database, seeds it as `bench.reports` does (two messages per
 conversation: the report's cost does not depend on the messages) and rebuilds the rollups. The
 timing run makes one report per zone (written to DIR as JSON with `--json`, to compare trees
-byte for byte; on this branch it computes and keeps the zone's local days), then times `runs`
-more, each checked equal to the first, and prints the medians of CPU (`time.process_time`: the
-SQLite work included, only the client's on PostgreSQL) and wall time, and the load average.
+byte for byte; it computes and keeps the zone's local days unless they are kept: timed apart),
+then times `runs` more, each checked equal to the first, and prints the medians of CPU
+(`time.process_time`: the SQLite work included, only the client's on PostgreSQL) and wall time,
+and the load average. `--keep` (this branch on) first keeps the days of the first zone off UTC
+as the business hours' and of the next three as zones asked, as `do_keep_days` does.
 Alternate the trees (PYTHONPATH) on copies of one seeded database.
 """
 
@@ -25,6 +27,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 from sqlalchemy import text
@@ -32,7 +35,7 @@ from sqlalchemy import text
 from bench.reports import START, _seed
 from causerie.actions.operators import do_add_operator
 from causerie.actions.reports import do_rebuild, get_report
-from causerie.actions.websites import do_create_website
+from causerie.actions.websites import do_create_website, do_update_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role
 from causerie.settings import load_settings
@@ -63,14 +66,48 @@ async def seed(url: str, conversations: int) -> None:
         await close_runtime(rt)
 
 
+async def _keep(rt: Any, args: argparse.Namespace) -> None:
+    """Keep the local days of the zones asked as `do_keep_days` would (this branch): the first
+    zone off UTC as the business hours', the next `MAX_ZONES` as zones reports were asked in."""
+    # Imported here: the tree compared with may have neither.
+    from causerie.actions.reports import keep_website_days
+    from causerie.domain.report_days import MAX_ZONES
+
+    zones = [zone for zone in args.zones if zone != "UTC"]
+    hours = {"timezone": zones[0], "week": {}, "holidays": [], "away_message": ""}
+    owner = Actor("operator", args.owner)
+    await do_update_website(
+        rt, owner, args.website, name=None, origins=None, settings={"business_hours": hours}
+    )
+    async with rt.store.transaction() as tx:
+        for zone in reversed(zones[1 : 1 + MAX_ZONES]):
+            await tx.reports.note_zone(args.website, zone, rt.clock.now())
+    began_cpu, began = time.process_time(), time.perf_counter()
+    kept = await keep_website_days(rt, args.website)
+    print(
+        f"{args.tag} kept {kept} days of {min(len(zones), 1 + MAX_ZONES)} zones: CPU"
+        f" {time.process_time() - began_cpu:.2f} s, wall {time.perf_counter() - began:.2f} s",
+        flush=True,
+    )
+
+
 async def run(args: argparse.Namespace) -> None:
     settings = load_settings(environ={}, data_dir=tempfile.mkdtemp(), database_url=args.url)
     rt = build_runtime(settings, ManualClock(datetime(2026, 1, 2, tzinfo=UTC)))
     await start_runtime(rt)
     owner = Actor("operator", args.owner)
     try:
+        if args.keep:
+            await _keep(rt, args)
         for zone in args.zones:
+            began_cpu, began = time.process_time(), time.perf_counter()
             first = await get_report(rt, owner, args.website, tz=zone, **YEAR)
+            print(
+                f"{args.tag} {zone:20} first report: CPU"
+                f" {(time.process_time() - began_cpu) * 1000:6.1f} ms,"
+                f" wall {(time.perf_counter() - began) * 1000:6.1f} ms",
+                flush=True,
+            )
             if args.json:
                 name = f"{args.tag}-{zone.replace('/', '_')}.json"
                 (Path(args.json) / name).write_bytes(orjson.dumps(first))
@@ -102,6 +139,9 @@ def main() -> None:
     parser.add_argument("--zones", nargs="+", default=list(ZONES))
     parser.add_argument("--json", help="a folder to write each zone's first report to")
     parser.add_argument("--tag", default="tree", help="a name for this tree in the output")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the zones' days first, as do_keep_days does"
+    )
     args = parser.parse_args()
     if args.seed:
         asyncio.run(seed(args.url, args.conversations))

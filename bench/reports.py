@@ -2,16 +2,20 @@
 "Reports"). Not part of the test run:
 
     python -m bench.reports [--postgresql postgresql://postgres@127.0.0.1/bench_reports]
+        [--sqlite sqlite:////path/bench.db] [--only-postgresql]
         [--conversations 100000] [--messages-per-conversation 10]
 
 Seeds one website with 100,000 conversations over a year (one session each, ten messages each:
-1,000,000 messages; half of them answered, most resolved), builds the rollups with `causerie
-reports rebuild`'s action (then `ANALYZE` on PostgreSQL), then times `get_report` over the year
-(Europe/Paris) and a direct scan that computes the same counts and medians from `sessions`,
-`conversations` and `messages`; then the CPU time of this process for a year's report in four
-zones (SQLite: the database's work included; PostgreSQL: only the client's), steadier than wall
-time on a shared machine. Each zone's first report is timed apart: it computes the local days
-that the next ones read as kept (docs/reports.md "Speed").
+1,000,000 messages; half of them answered, most resolved), or reuses the seed a database given
+already holds (website "Bench": seed once, then run on copies). Gives the website business hours
+in Europe/Paris and asks a report in two more zones (the zones whose local days are kept current
+off the request path), builds the rollups with `causerie reports rebuild`'s action (which keeps
+those days again; then `ANALYZE` on PostgreSQL), and times keeping them as `do_keep_days` does
+from nothing kept. Then it times, CPU (SQLite: the database's work included; PostgreSQL: only
+the client's) and wall: the first report of a year in each zone kept and in UTC, the first in
+two zones never asked (their days computed then, as before any keeping), and 7 rounds of a
+year's report in four zones beside a direct scan that computes the same counts and medians from
+`sessions`, `conversations` and `messages` (docs/reports.md "Speed").
 """
 
 from __future__ import annotations
@@ -29,8 +33,15 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from causerie.actions.operators import do_add_operator
-from causerie.actions.reports import do_rebuild, get_report
-from causerie.actions.websites import do_create_website
+from causerie.actions.reports import (
+    do_flush_loads,
+    do_keep_days,
+    do_rebuild,
+    get_report,
+    keep_website_days,
+    note_load,
+)
+from causerie.actions.websites import do_create_website, do_update_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role
 from causerie.settings import load_settings
@@ -43,6 +54,8 @@ from causerie.wiring import build_runtime, close_runtime, start_runtime
 START = datetime(2025, 1, 1, tzinfo=UTC)
 RUNS = 7
 ZONES = ("Europe/Paris", "UTC", "Asia/Kolkata", "America/New_York")
+KEPT = ("Europe/Paris", "Asia/Kolkata", "America/New_York")  # business hours', then asked
+COLD = ("Asia/Tokyo", "America/Chicago")  # never asked: the first report computes its days
 
 
 async def _seed(rt: Any, website_id: str, operator_id: str, n: int, per: int) -> None:
@@ -166,6 +179,31 @@ def _timed(runs: list[float]) -> str:
     return f"median {statistics.median(runs) * 1000:.1f} ms, best {min(runs) * 1000:.1f} ms"
 
 
+async def _year(rt: Any, owner: Actor, website_id: str, zone: str) -> tuple[float, float]:
+    """A year's report in `zone`: (CPU of this process, wall), in seconds."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    await get_report(rt, owner, website_id, first="2025-01-01", last="2025-12-31", tz=zone)
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def _ms(cpu: float, wall: float) -> str:
+    return f"CPU {cpu * 1000:.1f} ms, wall {wall * 1000:.1f} ms"
+
+
+async def _seeded(rt: Any) -> tuple[str, str] | None:
+    """The website and owner of an earlier seed in this database (`--keep`), if any."""
+    async with rt.store.read() as tx:
+        found = await tx.db.execute(
+            text(
+                "SELECT w.id, o.id FROM websites AS w JOIN memberships AS m ON m.website_id = w.id"
+                " JOIN operators AS o ON o.id = m.operator_id"
+                " WHERE w.name = 'Bench' AND o.email = 'bench@b.example'"
+            )
+        )
+        row = found.first()
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
 async def bench(database_url: str, n: int, per: int) -> None:
     with tempfile.TemporaryDirectory() as data:
         settings = load_settings(environ={}, data_dir=data, database_url=database_url)
@@ -174,79 +212,113 @@ async def bench(database_url: str, n: int, per: int) -> None:
         rt = build_runtime(settings, clock)
         await start_runtime(rt)
         try:
-            website = await do_create_website(rt, Actor.cli(), "Bench", ["https://b.example"])
-            added = await do_add_operator(
-                rt, Actor.cli(), "bench@b.example", website_id=website.id, role=Role.OWNER
+            seeded = await _seeded(rt)
+            if seeded is None:
+                website = await do_create_website(rt, Actor.cli(), "Bench", ["https://b.example"])
+                added = await do_add_operator(
+                    rt, Actor.cli(), "bench@b.example", website_id=website.id, role=Role.OWNER
+                )
+                seeded = website.id, added.operator.id
+                began = time.perf_counter()
+                await _seed(rt, website.id, added.operator.id, n, per)
+                took = time.perf_counter() - began
+                print(f"  seeded {n} conversations, {n * per} messages in {took:.0f} s")
+            else:
+                print("  reusing the seed found in the database")
+            website_id, owner_id = seeded
+            owner = Actor("operator", owner_id)
+            # The website's business hours in Paris, and reports once asked in two more zones:
+            # the zones whose local days are kept current off the request path.
+            hours = {"timezone": "Europe/Paris", "week": {}, "holidays": [], "away_message": ""}
+            await do_update_website(
+                rt, owner, website_id, name=None, origins=None, settings={"business_hours": hours}
             )
-            began = time.perf_counter()
-            await _seed(rt, website.id, added.operator.id, n, per)
-            took = time.perf_counter() - began
-            print(f"  seeded {n} conversations, {n * per} messages in {took:.0f} s")
-            began = time.perf_counter()
-            await do_rebuild(rt, website_id=website.id)
-            print(f"  rebuilt the rollups in {time.perf_counter() - began:.1f} s")
+            for zone in KEPT[1:]:
+                await get_report(
+                    rt, owner, website_id, first="2025-12-30", last="2025-12-31", tz=zone
+                )
+            cpu, began = time.process_time(), time.perf_counter()
+            await do_rebuild(rt, website_id=website_id)
+            print(
+                f"  rebuilt the rollups and kept the local days of {len(KEPT)} zones:"
+                f" {_ms(time.process_time() - cpu, time.perf_counter() - began)}"
+            )
             async with rt.store.transaction() as tx:
                 if tx.db.dialect == "postgresql":
                     # As autovacuum would by now on a server (it is off on some test servers):
                     # without statistics the planner reads every hour for a plan's `IN (...)`.
                     await tx.db.execute(text("ANALYZE"))
-            owner = Actor("operator", added.operator.id)
-            cold: dict[str, float] = {}
-            for zone in ZONES:  # nothing kept yet at its offsets: computed, then kept
-                began = time.perf_counter()
-                await get_report(
-                    rt, owner, website.id, first="2025-01-01", last="2025-12-31", tz=zone
-                )
-                cold[zone] = time.perf_counter() - began
-            report_runs, scan_runs = [], []
-            cpu_runs: dict[str, list[float]] = {zone: [] for zone in ZONES}
+                await tx.db.execute(text("DELETE FROM report_offset_days"))
+            rt.report_checked.clear()
+            cpu, began = time.process_time(), time.perf_counter()
+            kept = await keep_website_days(rt, website_id)
+            took = _ms(time.process_time() - cpu, time.perf_counter() - began)
+            print(f"  kept {kept} local days of {len(KEPT)} zones as do_keep_days does: {took}")
+            cpu, began = time.process_time(), time.perf_counter()
+            kept = await do_keep_days(rt)  # every day is pending since the rebuild: cleared
+            took = _ms(time.process_time() - cpu, time.perf_counter() - began)
+            print(f"  the first do_keep_days pass after them: {kept} days kept, {took}")
+            firsts = {zone: await _year(rt, owner, website_id, zone) for zone in (*KEPT, "UTC")}
+            cold = {zone: await _year(rt, owner, website_id, zone) for zone in COLD}
+            runs: dict[str, list[tuple[float, float]]] = {zone: [] for zone in ZONES}
+            scan_runs = []
             for _ in range(RUNS):
+                for zone in ZONES:
+                    runs[zone].append(await _year(rt, owner, website_id, zone))
                 began = time.perf_counter()
-                found = await get_report(
-                    rt, owner, website.id, first="2025-01-01", last="2025-12-31", tz="Europe/Paris"
-                )
-                report_runs.append(time.perf_counter() - began)
-                for zone in ZONES:  # this process's CPU (SQLite runs in one of its threads)
-                    cpu = time.process_time()
-                    await get_report(
-                        rt, owner, website.id, first="2025-01-01", last="2025-12-31", tz=zone
-                    )
-                    cpu_runs[zone].append(time.process_time() - cpu)
-                began = time.perf_counter()
-                await _direct_scan(rt, website.id, START, START + timedelta(days=365))
+                await _direct_scan(rt, website_id, START, START + timedelta(days=365))
                 scan_runs.append(time.perf_counter() - began)
-            totals = found["totals"]
-            print(f"  report of a year: {_timed(report_runs)}")
-            print(f"  direct scan:      {_timed(scan_runs)}")
-            ratio = statistics.median(report_runs) / statistics.median(scan_runs)
-            print(f"  report / direct scan (medians): {ratio:.3f}")
-            for zone, runs in cpu_runs.items():
-                print(f"  CPU of a year's report in {zone}: {_timed(runs)}")
-            for zone, took in cold.items():
-                print(
-                    f"  first report in {zone} (its days computed, then kept): {took * 1000:.1f} ms"
+            passes = []
+            for label, at in (
+                ("today", clock.now()),
+                ("200 days ago", START + timedelta(days=166)),
+            ):
+                timed, kept_days = [], []
+                for _ in range(RUNS):
+                    note_load(rt, website_id, at)  # one change to a day, as any event makes
+                    await do_flush_loads(rt)
+                    cpu, began = time.process_time(), time.perf_counter()
+                    kept_days.append(await do_keep_days(rt))
+                    timed.append((time.process_time() - cpu, time.perf_counter() - began))
+                passes.append(
+                    f"  a do_keep_days pass after a change {label} ({max(kept_days)} days kept):"
+                    f" CPU {_timed([c for c, _ in timed])}; wall {_timed([w for _, w in timed])}"
                 )
+            for zone, (cpu_s, wall_s) in firsts.items():
+                print(f"  first report of a year in {zone} (its days kept): {_ms(cpu_s, wall_s)}")
+            for zone, (cpu_s, wall_s) in cold.items():
+                print(
+                    f"  first report of a year in {zone} (a zone not kept: its days computed):"
+                    f" {_ms(cpu_s, wall_s)}"
+                )
+            for zone, timed in runs.items():
+                print(
+                    f"  a year's report in {zone}: CPU {_timed([c for c, _ in timed])};"
+                    f" wall {_timed([w for _, w in timed])}"
+                )
+            print(f"  direct scan, wall: {_timed(scan_runs)}")
+            print("\n".join(passes))
+            paris = statistics.median(w for _, w in runs["Europe/Paris"])
+            ratio = paris / statistics.median(scan_runs)
+            print(f"  report in Paris / direct scan (wall medians): {ratio:.4f}")
             print(f"  load average: {os.getloadavg()[0]:.1f}")
-            print(
-                f"  (totals: {totals['conversations_started']} conversations,"
-                f" {totals['messages_visitor'] + totals['messages_operator']} messages,"
-                f" first response median {totals['first_response_median']} s)"
-            )
         finally:
             await close_runtime(rt)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--postgresql", help="a PostgreSQL URL (its database must exist, empty)")
+    parser.add_argument("--postgresql", help="a PostgreSQL URL (its database must exist)")
+    parser.add_argument("--sqlite", help="a SQLite URL (default: a file in a temporary folder)")
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--messages-per-conversation", type=int, default=10)
+    parser.add_argument(
+        "--only-postgresql", action="store_true", help="skip SQLite (with --postgresql)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        for name, url in (
-            ("SQLite", f"sqlite:///{folder}/bench.db"),
-            ("PostgreSQL", args.postgresql),
-        ):
+        sqlite = None if args.only_postgresql else args.sqlite or f"sqlite:///{folder}/bench.db"
+        for name, url in (("SQLite", sqlite), ("PostgreSQL", args.postgresql)):
             if url:
                 print(name)
                 asyncio.run(bench(url, args.conversations, args.messages_per_conversation))

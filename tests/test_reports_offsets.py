@@ -9,13 +9,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
 
 from causerie.actions.privacy import do_erase_subject
-from causerie.actions.reports import do_rebuild, get_report
+from causerie.actions.reports import do_keep_days, do_rebuild, get_report
+from causerie.actions.websites import do_update_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor
-from causerie.domain.report_days import OffsetDay, fixed_days
+from causerie.domain.report_days import MAX_OFFSETS, OffsetDay, fixed_days
 from causerie.domain.reports import (
     COUNTS,
     DURATIONS,
@@ -24,6 +26,7 @@ from causerie.domain.reports import (
     HourRow,
     Period,
     bucket,
+    build_report,
     percentile,
 )
 from tests.conftest import Harness, Site
@@ -44,6 +47,10 @@ OFFSETS = {  # seconds east of UTC, in 2026
     "America/St_Johns": {-12600, -9000},
     "Australia/Lord_Howe": {37800, 39600},
 }
+
+
+def _date(day: int) -> str:
+    return (date(1970, 1, 1) + timedelta(days=day)).isoformat()
 
 
 def _period(zone: str, first: str, last: str) -> Period:
@@ -182,9 +189,15 @@ def test_kept_days_equal_the_hours_and_follow_new_events(harness: Harness, site:
     reports = {}
     for zone in ZONES:
         period = _period(zone, FIRST, LAST)
-        assert len(_fresh(harness, site, period)) == period.days - len(CHANGES[zone])
+        computed = {_date(day.day) for day in _fresh(harness, site, period)}
+        hours = _from_hours(harness, site.website_id, period)
+        # Every day at one offset is computed but those whose UTC days have no rollup row: empty.
+        assert 0 < len(computed) < period.days - len(CHANGES[zone])
+        for day, figures in hours.items():
+            if day not in computed and day not in CHANGES[zone]:
+                assert not any(figures.values()), (zone, day)
         reports[zone] = _report(harness, site, period)  # computed, then kept
-        assert _days(reports[zone]) == _from_hours(harness, site.website_id, period), zone
+        assert _days(reports[zone]) == hours, zone
         assert _fresh(harness, site, period) == []  # every day that can be is read as kept
         assert _report(harness, site, period) == reports[zone]
     assert _kept_offsets(harness) == set().union(*OFFSETS.values())
@@ -241,6 +254,154 @@ def test_kept_days_equal_the_hours_and_follow_new_events(harness: Harness, site:
         assert _fresh(harness, site, period) == []
 
 
+SEVEN = (
+    "UTC",
+    "Europe/Paris",
+    "Asia/Kolkata",
+    "America/New_York",
+    "America/St_Johns",
+    "Australia/Lord_Howe",
+    "Asia/Kathmandu",
+)
+
+
+def _computed(harness: Harness, site: Site, period: Period) -> bytes:
+    """The report's JSON computed from the rollups alone: every kept day is dropped first."""
+    harness.execute("DELETE FROM report_offset_days")
+
+    async def read() -> dict[str, Any]:
+        before = period.previous()
+        async with harness.rt.store.long_read() as tx:
+            found = await tx.reports.summary(
+                site.website_id, period.start, period.end, period.offsets()
+            )
+            previous = await tx.reports.summary(
+                site.website_id, before.start, before.end, before.offsets(), full=False
+            )
+        return build_report(period, found, previous)
+
+    return orjson.dumps(harness.run(read()))
+
+
+def _pending(harness: Harness) -> int:
+    return int(
+        harness.scalar("SELECT count(*) FROM report_days WHERE pending AND dimension = 'website'")
+        + harness.scalar("SELECT count(*) FROM report_day_histograms WHERE pending")
+    )
+
+
+def test_days_kept_off_the_request_path_serve_the_first_report(
+    harness: Harness, site: Site
+) -> None:
+    """`do_keep_days` keeps the local days of the website's business hours' zone and of the
+    zones its reports were asked in, both offsets of each, over the last two years: the first
+    report of a year in those zones reads kept days only (but the days of a change of offset),
+    and every report is byte for byte the one computed from the rollups alone, in 7 zones."""
+    _seed(harness, site)
+    clock = harness.clock
+    clock.advance(datetime(2026, 12, 1, tzinfo=UTC) - clock.now())
+    owner = Actor("operator", site.operator_ids["owner"])
+    hours = {"timezone": "Europe/Paris", "week": {}, "holidays": [], "away_message": ""}
+    harness.run(
+        do_update_website(
+            harness.rt,
+            owner,
+            site.website_id,
+            name=None,
+            origins=None,
+            settings={"business_hours": hours},
+        )
+    )
+    asked = ("America/St_Johns", "Australia/Lord_Howe", "Asia/Kathmandu")
+    for zone in asked:  # a few days in November, none with an event: one offset of each
+        _report(harness, site, _period(zone, "2026-11-20", "2026-11-22"))
+    assert _pending(harness) > 0
+    assert harness.run(do_keep_days(harness.rt)) > 0
+    assert _pending(harness) == 0
+    assert harness.run(do_keep_days(harness.rt)) == 0  # nothing changed since
+    kept = {"Europe/Paris", *asked}
+    years = {zone: _period(zone, "2026-01-01", "2026-12-31") for zone in SEVEN}
+    first = {}
+    for zone, period in years.items():
+        fresh = _fresh(harness, site, period)
+        assert (fresh == []) == (zone in kept or zone == "UTC"), zone
+        first[zone] = orjson.dumps(_report(harness, site, period))
+        assert _days(orjson.loads(first[zone])) == _from_hours(harness, site.website_id, period)
+
+    # Changes: on days kept, on a day of change, an old one; the next pass keeps them again.
+    _add(
+        harness,
+        site,
+        [
+            HourRow(
+                datetime(2026, 3, 29, 1, tzinfo=UTC),
+                Dimension.WEBSITE,
+                "",
+                {"conversations_started": 1},
+                {"first_response": {bucket(61): 1}},
+            ),
+            HourRow(
+                datetime(2026, 10, 4, 15, tzinfo=UTC),
+                Dimension.WEBSITE,
+                "",
+                {"conversations_resolved": 1},
+                {"resolution": {bucket(7000): -1, bucket(300): 1}},
+            ),
+            HourRow(
+                datetime(2025, 12, 31, 23, tzinfo=UTC),
+                Dimension.WEBSITE,
+                "",
+                {"messages_visitor": 4},
+                {},
+            ),
+        ],
+    )
+    assert _pending(harness) > 0
+    # The zones kept current now: the business hours' and the latest three asked.
+    kept = {"Europe/Paris", *(row[0] for row in harness.rows("SELECT zone FROM report_zones"))}
+    assert len(kept) == 4
+    assert all(_fresh(harness, site, years[zone]) for zone in kept)  # stale until the pass
+    assert harness.run(do_keep_days(harness.rt)) > 0
+    assert _pending(harness) == 0
+    again = {}
+    for zone, period in years.items():
+        if zone in kept:
+            assert _fresh(harness, site, period) == [], zone
+        again[zone] = orjson.dumps(_report(harness, site, period))
+        assert again[zone] != first[zone], zone
+        assert _days(orjson.loads(again[zone])) == _from_hours(harness, site.website_id, period)
+    for zone, period in years.items():  # what was read kept is what the rollups give
+        assert again[zone] == _computed(harness, site, period), zone
+
+
+def test_a_day_changed_while_its_local_days_are_kept_stays_pending(
+    harness: Harness, site: Site
+) -> None:
+    """`clear_pending` clears a day only at the version the pass read: a change meanwhile
+    leaves it pending for the next pass; a website without a zone to keep is cleared too."""
+    _some_hours(harness, site)
+    assert _pending(harness) > 0
+
+    async def read() -> dict[str, list[tuple[str, int, int]]]:
+        async with harness.rt.store.read() as reader:
+            return await reader.reports.pending_days(100)
+
+    async def clear(seen: list[tuple[str, int, int]]) -> None:
+        async with harness.rt.store.transaction() as tx:
+            await tx.reports.clear_pending(site.website_id, seen)
+
+    pending = harness.run(read())
+    assert set(pending) == {site.website_id}
+    hour = datetime(2026, 3, 5, 11, tzinfo=UTC)  # a change after the read
+    _add(harness, site, [HourRow(hour, Dimension.WEBSITE, "", {"chatbox_loads": 1}, {})])
+    harness.run(clear(pending[site.website_id]))
+    left = _pending(harness)
+    kept = harness.run(do_keep_days(harness.rt))
+    assert left == 1  # the day changed meanwhile (its counts' row)
+    assert kept == 0  # no zone to keep: nothing computed, and the day cleared
+    assert _pending(harness) == 0
+
+
 def test_a_kept_day_is_read_as_kept_until_its_utc_days_change(harness: Harness, site: Site) -> None:
     """Guards the test above: the kept rows are what a report reads, while their stamps hold."""
     _some_hours(harness, site)
@@ -278,12 +439,27 @@ def test_kept_days_after_an_erasure_and_after_a_rebuild(harness: Harness, site: 
         assert _fresh(harness, site, period) == []
         assert _report(harness, site, period) == before[period.zone.key]
     highest = harness.scalar("SELECT MAX(version) FROM report_days")
-    # A rebuild counts what is left, drops the kept days, and starts the versions above.
+    # A rebuild counts what is left, starts the versions above, and keeps again the days of the
+    # zones reports were asked in (the latest three), at the new versions: no stamp from before.
+    noted = {row[0] for row in harness.rows("SELECT zone FROM report_zones")}
+    assert len(noted) == 3
     assert harness.run(do_rebuild(harness.rt, website_id=site.website_id)) == 1
-    assert harness.scalar("SELECT count(*) FROM report_offset_days") == 0
     assert harness.scalar("SELECT MIN(version) FROM report_days") > highest
     assert harness.scalar("SELECT MIN(version) FROM report_day_histograms") > highest
+    stamps = [row[0] for row in harness.rows("SELECT stamp FROM report_offset_days")]
+    assert stamps
+    for stamp in stamps:
+        versions = [int(v) for utc_day in stamp.split("/") for v in utc_day.split(".")]
+        assert all(v == 0 or v > highest for v in versions), stamp
     for period in periods:
+        # Read as kept from the first report after the rebuild, in the zones kept current, but
+        # today (kept once it is over: it changes every few seconds).
+        computed = {_date(day.day) for day in _fresh(harness, site, period)}
+        today = harness.clock.now().astimezone(period.zone).date().isoformat()
+        if period.zone.key in noted:
+            assert computed <= {today}
+        else:
+            assert len(computed) > 1
         after = _report(harness, site, period)
         assert _days(after) == _from_hours(harness, site.website_id, period)
         assert after["totals"]["conversations_started"] == 3  # Ada's conversation is gone
@@ -293,22 +469,14 @@ def test_kept_days_after_an_erasure_and_after_a_rebuild(harness: Harness, site: 
 
 def test_a_website_keeps_the_days_of_a_few_offsets(harness: Harness, site: Site) -> None:
     _some_hours(harness, site)
-    zones = (
-        "Europe/Paris",  # +1 in March
-        "Europe/Athens",
-        "Europe/Moscow",
-        "Asia/Dubai",
-        "Asia/Karachi",
-        "Asia/Kolkata",
-        "Asia/Kathmandu",
-        "Asia/Dhaka",
-        "Asia/Yangon",
-    )
-    for zone in zones[:8]:
+    # MAX_OFFSETS zones at distinct offsets (+1 to +14 hours, +5:30, +5:45), then one more.
+    zones = [f"Etc/GMT-{n}" for n in range(1, 15)] + ["Asia/Kolkata", "Asia/Kathmandu"]
+    assert len(zones) == MAX_OFFSETS
+    for zone in zones:
         _report(harness, site, _period(zone, "2026-03-02", "2026-03-06"))
-    assert len(_kept_offsets(harness)) == 8
-    _report(harness, site, _period(zones[8], "2026-03-02", "2026-03-06"))
-    assert _kept_offsets(harness) == {6 * 3600 + 1800}  # a ninth clears the others
+    assert len(_kept_offsets(harness)) == MAX_OFFSETS
+    _report(harness, site, _period("Asia/Yangon", "2026-03-02", "2026-03-06"))
+    assert _kept_offsets(harness) == {6 * 3600 + 1800}  # a further one clears the others
     period = _period("Asia/Kathmandu", "2026-03-02", "2026-03-06")  # +5:45
     assert _days(_report(harness, site, period)) == _from_hours(harness, site.website_id, period)
 

@@ -19,7 +19,7 @@ from causerie import __version__
 from causerie.actions.job_kinds import KINDS
 from causerie.actions.jobs import do_run_due_jobs, do_schedule_periodic
 from causerie.actions.presence import do_announce_availability
-from causerie.actions.reports import do_flush_loads, do_rank_days
+from causerie.actions.reports import do_flush_loads, do_keep_days, do_rank_days
 from causerie.clock import Clock, SystemClock
 from causerie.plugins import load_plugins
 from causerie.runtime import Runtime
@@ -118,14 +118,15 @@ async def _start_mail(rt: Runtime) -> asyncio.Server | None:
 
 
 async def _flush_report_loads_forever(rt: Runtime) -> None:
-    """Add the chatbox loads counted in memory to the reports' rollups every few seconds, and
-    rank the days' histograms changed meanwhile."""
+    """Add the chatbox loads counted in memory to the reports' rollups every few seconds, rank
+    the days' histograms changed meanwhile and keep the local days they lie in."""
     try:
         while True:
             await asyncio.sleep(REPORT_LOADS_FLUSH)
             try:
                 await do_flush_loads(rt)
                 await do_rank_days(rt)
+                await do_keep_days(rt)
             except Exception as exc:
                 log.warning("counting chatbox loads failed: %s", exc)
     finally:  # stopping: what was counted since the last pass

@@ -8,8 +8,10 @@ read): they are counted in memory per node and added every few seconds (`do_flus
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,7 +31,6 @@ from causerie.domain.reports import (
     changes,
     conversation_rows,
     first_response_rows,
-    fold_sources,
     grouped,
     hour_of,
     message_rows,
@@ -189,6 +190,95 @@ async def do_rank_days(rt: Runtime) -> int:
         return await tx.reports.rank_days()
 
 
+# The local days kept current off the request path: the two years up to yesterday in each zone.
+KEEP_DAYS = 731
+# A pass reads at most this many changed days per table (the rest at the next pass), and checks
+# every day of a zone again this often (a zone a report was asked in first on another node).
+_PENDING_AT_MOST = 2000
+_CHECK_ALL_EVERY = timedelta(minutes=10)
+
+
+async def do_keep_days(rt: Runtime) -> int:
+    """Keep the local days of each website's zones current off the request path (docs/reports.md
+    "Speed"): for the websites whose UTC days changed since the last pass (`pending`), the days
+    of those changes in the zone of its business hours and in the zones its reports were asked
+    in, and every day of the last two years of a zone first seen or not checked for a while;
+    then the changed days are cleared. So a report in those zones reads kept days, but the few
+    changed in the last seconds. Run every few seconds beside the ranking; how many days kept."""
+    async with rt.store.read() as reader:
+        pending = await reader.reports.pending_days(_PENDING_AT_MOST)
+    kept = 0
+    for website_id, seen in pending.items():
+        kept += await keep_website_days(rt, website_id, min(at for _, at, _ in seen))
+        async with rt.store.transaction(durable=False) as tx:
+            await tx.reports.clear_pending(website_id, seen)
+    return kept
+
+
+async def keep_website_days(rt: Runtime, website_id: str, since: int | None = None) -> int:
+    """Keep the website's local days current in its zones, from the UTC day `since` (an epoch;
+    None: every day kept current) to yesterday; how many days were computed and kept."""
+    async with rt.store.read() as reader:
+        zones = await reader.reports.zones(website_id)
+        website = await reader.websites.get(website_id)
+    if website is None:
+        return 0
+    hours = website.settings.get("business_hours")
+    if isinstance(hours, dict) and isinstance(hours.get("timezone"), str):
+        zones = [hours["timezone"], *(name for name in zones if name != hours["timezone"])]
+    now, periods, keep = rt.clock.now(), list[Period](), set[int]()
+    for name in zones:
+        try:
+            zone = _zone(name)
+        except Invalid:
+            continue  # a zone the system's database no longer has
+        # Up to yesterday: today changes every few seconds, and a report reads it from its hours.
+        last = now.astimezone(zone).date() - timedelta(days=1)
+        first = last - timedelta(days=KEEP_DAYS - 1)
+        checked = rt.report_checked.get((website_id, name))
+        if since is not None and checked is not None and now - checked < _CHECK_ALL_EVERY:
+            first = max(first, datetime.fromtimestamp(since, UTC).date() - timedelta(days=1))
+        else:
+            rt.report_checked[(website_id, name)] = now
+        keep.update(_offsets_kept(name, last))
+        if first <= last:
+            periods.append(Period(first, last, zone))
+    kept = 0
+    for period in periods:
+        kept += await _keep_zone_days(rt, website_id, period, keep)
+    return kept
+
+
+@lru_cache(maxsize=256)
+def _offsets_kept(name: str, last: date) -> frozenset[int]:
+    """The UTC offsets of a zone over the days kept current up to `last`."""
+    period = Period(last - timedelta(days=KEEP_DAYS - 1), last, ZoneInfo(name))
+    return frozenset(offset for _, offset in period.offsets())
+
+
+async def _keep_zone_days(rt: Runtime, website_id: str, period: Period, keep: set[int]) -> int:
+    """Compute and keep the period's local days not kept or stale, a month at most at a time
+    (each its own read), the event loop served between them; the offsets `keep` stay kept."""
+    offsets = period.offsets()
+    if all(offset == 0 for _, offset in offsets):
+        return 0  # UTC days: read as they are
+    done: set[int] = set()
+    while True:
+        async with rt.store.read() as reader:
+            days = await reader.reports.days_to_keep(
+                website_id, period.start, period.end, offsets, done
+            )
+        if not days:
+            return len(done)
+        try:
+            async with rt.store.transaction(durable=False) as tx:
+                await tx.reports.keep_days(website_id, days, keep)
+        except TransactionRaced:  # derived data: the next pass computes them again
+            return len(done)
+        done.update(day.day for day in days)
+        await asyncio.sleep(0)
+
+
 def check_period(first: str | None, last: str | None, tz: str | None, today: date) -> Period:
     """The period asked for: `from` and `to` as YYYY-MM-DD (inclusive), `tz` an IANA zone.
     Without `to`, today in that zone; without `from`, the 30 days up to `to`."""
@@ -240,20 +330,27 @@ async def get_report(
     only."""
     period = check_period(first, last, tz, _today(rt, tz))
     breakdown = check_breakdown(by)
-    before = period.previous()
+    before, offsets = period.previous(), period.offsets()
     async with rt.store.long_read() as tx:
         missing = NotFound(f"no website {website_id!r}", "website_not_found")
         await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
         found = await tx.reports.summary(
-            website_id, period.start, period.end, period.offsets(), breakdown=breakdown
+            website_id, period.start, period.end, offsets, breakdown=breakdown
         )
         previous = await tx.reports.summary(
             website_id, before.start, before.end, before.offsets(), full=False
         )
-    if found.fresh:  # local days computed from the hours: kept for the next report
-        try:
+    asked = (website_id, period.zone.key)
+    today = rt.clock.now().date()
+    note = rt.report_asked.get(asked) != today and any(offset for _, offset in offsets)
+    if found.fresh or note:  # local days computed from the hours: kept for the next report;
+        try:  # the zone kept current from now on (`do_keep_days`)
             async with rt.store.transaction(durable=False) as tx:
                 await tx.reports.keep_days(website_id, found.fresh)
+                if note:
+                    await tx.reports.note_zone(website_id, period.zone.key, rt.clock.now())
+            if note:
+                rt.report_asked[asked] = today
         except TransactionRaced:  # derived data: the next report computes them again
             pass
     return build_report(period, found, previous, breakdown)
@@ -280,7 +377,8 @@ async def do_rebuild(rt: Runtime, website_id: str | None = None, progress: Progr
 
     Exact for what the source rows still hold: sessions, conversations, messages and ratings
     removed since (purge, deletion, erasure) are no longer counted. Chatbox loads, which have
-    no source row, are kept as they were. One transaction per website.
+    no source row, are kept as they were. One transaction per website; then the local days of
+    the websites' zones are kept again (`keep_website_days`).
     """
     async with rt.store.read() as tx:
         ids = await tx.reports.website_ids()
@@ -293,27 +391,11 @@ async def do_rebuild(rt: Runtime, website_id: str | None = None, progress: Progr
     for each in ids:
         stop_if_requested(progress, {"websites": done})
         async with rt.store.transaction() as tx:
-            r = tx.reports
-            kept = await r.hours(each, _NEAR, _FAR, [Dimension.WEBSITE])
-            old = await r.all_facts(each)
-            rows, facts = fold_sources(
-                each,
-                await r.session_starts(each),
-                await r.conversation_starts(each),
-                await r.messages_for_rebuild(each),
-                old,
-                kept,
-                await r.ratings_for_rebuild(each),
-            )
-            await r.replace_hours(each, rows)
-            unchanged = set(old)
-            for one in facts:
-                if one not in unchanged:
-                    await r.save_facts(one)
+            await tx.reports.rebuild(each)
         done += 1
         progress.advance("websites", 1)
+    async with rt.store.transaction() as tx:  # every row is new: plan the reads on them
+        await tx.reports.refresh_statistics()
+    for each in ids[:done]:
+        await keep_website_days(rt, each)  # the local days its reports read, kept again
     return done
-
-
-_NEAR = datetime(1970, 1, 1, tzinfo=UTC)
-_FAR = datetime(9999, 1, 1, tzinfo=UTC)

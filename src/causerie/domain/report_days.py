@@ -21,8 +21,12 @@ from datetime import datetime
 
 DAY = 86_400
 # A website keeps the days of this many offsets at most: a report in a further one clears the
-# others (a zone uses one or two a year; a website's agents, a few zones).
-MAX_OFFSETS = 8
+# others (a zone uses one or two a year; the zones kept current, `MAX_ZONES` and the business
+# hours', at most 8 together, and a few more asked now and then).
+MAX_OFFSETS = 16
+# The zones a website's reports were asked in whose days are kept current off the request path
+# (with its business hours' zone): the latest asked.
+MAX_ZONES = 3
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from causerie.domain.report_days import OffsetDay
 from causerie.domain.reports import (
     ConversationFacts,
     Dimension,
-    Groups,
     HourRow,
     MessageSource,
     Rating,
@@ -50,15 +49,54 @@ class Reports(Protocol):
         (label or team): also per key of that dimension (`Summary.breakdown`)."""
         ...
 
-    async def keep_days(self, website_id: str, days: list[OffsetDay]) -> None:
+    async def keep_days(
+        self, website_id: str, days: list[OffsetDay], keep: Collection[int] = ()
+    ) -> None:
         """Keep local days a report computed (`Summary.fresh`), replacing those kept before
         at their offsets; at most `MAX_OFFSETS` offsets per website (a further one clears the
-        others). A later `summary` reads them while their stamps hold."""
+        others but those of `days` and `keep`). A later `summary` reads them while their
+        stamps hold."""
         ...
 
-    async def replace_hours(self, website_id: str, rows: list[HourRow]) -> None:
-        """Make `rows` the website's hourly rollups and their sums its daily and monthly ones,
-        every earlier row gone, the local days kept too (a rebuild)."""
+    async def days_to_keep(
+        self,
+        website_id: str,
+        start: datetime,
+        end: datetime,
+        offsets: list[tuple[int, int]],
+        skip: Collection[int] = (),
+    ) -> list[OffsetDay]:
+        """The local days of [start, end) at one offset throughout (by `offsets`) that are not
+        kept or whose stamp no longer holds, and whose UTC days have rows, but those in `skip`:
+        the latest 31 of them, computed from their hours, to `keep_days`."""
+        ...
+
+    async def pending_days(self, limit: int) -> dict[str, list[tuple[str, int, int]]]:
+        """Website -> (table, UTC day's epoch, version) of the website's days changed since
+        the local days they lie in were last kept; at most `limit` per table."""
+        ...
+
+    async def clear_pending(self, website_id: str, seen: list[tuple[str, int, int]]) -> None:
+        """Mark the days `pending_days` gave as kept, those changed since left pending."""
+        ...
+
+    async def zones(self, website_id: str) -> list[str]:
+        """The zones the website's reports were asked in (`note_zone`), the latest first."""
+        ...
+
+    async def note_zone(self, website_id: str, zone: str, at: datetime) -> None:
+        """Remember a zone a report was asked in (the latest `MAX_ZONES` are kept)."""
+        ...
+
+    async def rebuild(self, website_id: str) -> None:
+        """Recompute the website's rollups and its conversations' facts from the source rows
+        (docs/reports.md "Rebuilding"), every earlier row gone, the local days kept too; the
+        hours' chatbox loads, which have no source row, are carried over."""
+        ...
+
+    async def refresh_statistics(self) -> None:
+        """After a rebuild: have the database's planner see the rollups as they are now
+        (`ANALYZE` on PostgreSQL; nothing on SQLite)."""
         ...
 
     async def has_days_to_rank(self) -> bool:
@@ -82,29 +120,9 @@ class Reports(Protocol):
 
     async def website_ids(self) -> list[str]: ...
 
-    # The source rows of a rebuild, each list ordered so that one pass folds it.
-
-    async def session_starts(self, website_id: str) -> list[datetime]: ...
-
-    async def conversation_starts(self, website_id: str) -> list[tuple[str, datetime, Groups]]:
-        """(conversation id, created at, its current labels and team)."""
-        ...
-
-    async def messages_for_rebuild(self, website_id: str) -> list[MessageSource]:
-        """(conversation id, author, operator id, type, created at) by conversation, then seq."""
-        ...
-
-    async def ratings_for_rebuild(
-        self, website_id: str
-    ) -> list[tuple[str, str | None, datetime, int]]:
-        """(conversation id, agent, resolved at, rating) of each rating kept (one per
-        resolution)."""
-        ...
-
     async def conversation_sources(
         self, conversation_id: str
     ) -> tuple[list[MessageSource], list[Rating]]:
-        """One conversation's messages (as `messages_for_rebuild`) and ratings."""
+        """One conversation's messages, (conversation id, author, operator id, type, created
+        at) in `seq` order, and ratings."""
         ...
-
-    async def all_facts(self, website_id: str) -> list[ConversationFacts]: ...

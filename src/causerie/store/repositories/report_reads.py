@@ -29,7 +29,6 @@ from causerie.domain.reports import (
     DURATIONS,
     ConversationFacts,
     Dimension,
-    Groups,
     HourRow,
     MessageSource,
     Rating,
@@ -45,7 +44,7 @@ from causerie.store.db import Query
 from causerie.store.repositories.report_offsets import OffsetDays
 from causerie.store.repositories.report_sql import BREAKDOWNS, HAS_UNRANKED, summary_sql
 from causerie.store.schema.accounts import websites
-from causerie.store.schema.chat import conversations, messages, ratings, sessions
+from causerie.store.schema.chat import conversations, messages, ratings
 from causerie.store.schema.reports import report_conversations, report_hour_buckets, report_hours
 
 
@@ -185,6 +184,49 @@ class ReportReads(OffsetDays):
         hold (domain/report_days.py), the others from their hours (up to 31 days), or the whole
         period from the UTC days and the hours that move when more are missing. Returns the
         days computed that may be kept: (day, its offset and hours, its stamp)."""
+        missing, expected = await self._kept(params, offsets, found)
+        if not missing:
+            return []
+        if len(missing) > _FROM_HOURS_AT_MOST:
+            await self._all_local_days(params, offsets, found.days, hists, found.percentiles)
+        else:
+            await self._from_hours(params, offsets, missing, found, hists)
+        return [(day, *expected[day]) for day in missing if day in expected]
+
+    async def days_to_keep(
+        self,
+        website_id: str,
+        start: datetime,
+        end: datetime,
+        offsets: list[tuple[int, int]],
+        skip: Collection[int] = (),
+    ) -> list[OffsetDay]:
+        params = {"w": website_id, "start": start, "end": end}
+        found, hists = Summary(), dict[tuple[str, str], dict[int, int]]()
+        missing, expected = await self._kept(params, offsets, found)
+        todo = [day for day in missing if day in expected and day not in skip]
+        todo = todo[-_FROM_HOURS_AT_MOST:]  # the latest first
+        if not todo:
+            return []
+        await self._from_hours(params, offsets, todo, found, hists)
+        ranks = {at: percentiles(hist) for at, hist in hists.items()}
+        return [
+            OffsetDay(
+                expected[day][0].offset,
+                day,
+                expected[day][1],
+                found.days.get(day, {}),
+                {m: ranks.get((f"d{day}", m), (None, None)) for m in DURATIONS},
+            )
+            for day in todo
+        ]
+
+    async def _kept(
+        self, params: dict[str, Any], offsets: list[tuple[int, int]], found: Summary
+    ) -> tuple[list[int], dict[int, tuple[FixedDay, str]]]:
+        """The local days of the period read as kept into `found`; returns those missing (not
+        kept, stale, or with a change of offset) and the stamp each day at one offset has now.
+        A day at one offset whose UTC days have no rollup row is empty: nothing to read."""
         start, end = int(params["start"].timestamp()), int(params["end"].timestamp())
         days = fixed_days(start, end, offsets)
         # The stamps first: a change after them makes what is kept with them stale, never the
@@ -197,6 +239,8 @@ class ReportReads(OffsetDays):
         missing: list[int] = []
         for day in days:
             at = expected.get(day)
+            if at is not None and not any(u in stamps for u in at[0].utc_days()):
+                continue  # every change to an hour writes its UTC day's rows: none, empty
             row = kept.get((at[0].offset, day)) if at else None
             if at is None or row is None or row[0] != at[1]:
                 missing.append(day)
@@ -205,29 +249,33 @@ class ReportReads(OffsetDays):
             ranks = row[1 + len(COUNTS) :]
             for i, metric in enumerate(DURATIONS):
                 found.percentiles[(f"d{day}", metric)] = (ranks[2 * i], ranks[2 * i + 1])
-        if not missing:
-            return []
-        if len(missing) > _FROM_HOURS_AT_MOST:
-            await self._all_local_days(params, offsets, found.days, hists, found.percentiles)
-        else:  # their hours, two statements whatever the days
-            sql = summary_sql(self._db.dialect, len(offsets), True, False, None, True)
-            local_day = hour_days(offsets)
-            first_hour = _first_hours(start, end, local_day)
-            hours = [
-                hour
-                for day in missing
-                for hour in range(first_hour(day), first_hour(day + 1), 3600)
-            ]
-            read = {"w": params["w"], "hours": list(map(_utc_at, hours))}
-            for day in missing:
-                found.days[day] = dict.fromkeys(COUNTS, 0)
-            for hour, *counts in await self._rows(sql["plan_hour_counts"], read):
-                into = found.days[local_day(int(hour))]
-                for name, n in zip(COUNTS, counts, strict=True):
-                    into[name] += int(n)
-            for hour, metric, entries in await self._rows(sql["plan_hours"], read):
-                _merge(hists, (f"d{local_day(int(hour))}", str(metric)), str(entries))
-        return [(day, *expected[day]) for day in missing if day in expected]
+        return missing, expected
+
+    async def _from_hours(
+        self,
+        params: dict[str, Any],
+        offsets: list[tuple[int, int]],
+        missing: list[int],
+        found: Summary,
+        hists: dict[tuple[str, str], dict[int, int]],
+    ) -> None:
+        """Local days (at most `_FROM_HOURS_AT_MOST`) from their hours: two statements."""
+        start, end = int(params["start"].timestamp()), int(params["end"].timestamp())
+        sql = summary_sql(self._db.dialect, len(offsets), True, False, None, True)
+        local_day = hour_days(offsets)
+        first_hour = _first_hours(start, end, local_day)
+        hours = [
+            hour for day in missing for hour in range(first_hour(day), first_hour(day + 1), 3600)
+        ]
+        read = {"w": params["w"], "hours": list(map(_utc_at, hours))}
+        for day in missing:
+            found.days[day] = dict.fromkeys(COUNTS, 0)
+        for hour, *counts in await self._rows(sql["plan_hour_counts"], read):
+            into = found.days[local_day(int(hour))]
+            for name, n in zip(COUNTS, counts, strict=True):
+                into[name] += int(n)
+        for hour, metric, entries in await self._rows(sql["plan_hours"], read):
+            _merge(hists, (f"d{local_day(int(hour))}", str(metric)), str(entries))
 
     async def _all_local_days(
         self,
@@ -314,22 +362,6 @@ class ReportReads(OffsetDays):
         result = await self._db.execute(select(websites.c.id).order_by(websites.c.id))
         return [str(row[0]) for row in result]
 
-    async def session_starts(self, website_id: str) -> list[datetime]:
-        result = await self._db.execute(
-            select(sessions.c.created_at).where(sessions.c.website_id == website_id)
-        )
-        return [row[0] for row in result]
-
-    async def conversation_starts(self, website_id: str) -> list[tuple[str, datetime, Groups]]:
-        c = conversations.c
-        result: Any = await self._db.execute(
-            select(c.id, c.created_at, c.labels, c.team_id).where(c.website_id == website_id)
-        )
-        return [(row[0], row[1], Groups(tuple(row[2] or ()), row[3])) for row in result]
-
-    async def messages_for_rebuild(self, website_id: str) -> list[MessageSource]:
-        return await self._messages(conversations.c.website_id == website_id)
-
     async def _messages(self, where: Any) -> list[MessageSource]:
         m = messages.c
         result = await self._db.execute(
@@ -337,17 +369,6 @@ class ReportReads(OffsetDays):
             .join(conversations, conversations.c.id == m.conversation_id)
             .where(where)
             .order_by(m.conversation_id, m.seq)
-        )
-        return [tuple(row) for row in result]
-
-    async def ratings_for_rebuild(
-        self, website_id: str
-    ) -> list[tuple[str, str | None, datetime, int]]:
-        r = ratings.c
-        result = await self._db.execute(
-            select(r.conversation_id, r.operator_id, r.resolved_at, r.rating).where(
-                r.website_id == website_id
-            )
         )
         return [tuple(row) for row in result]
 
@@ -362,12 +383,6 @@ class ReportReads(OffsetDays):
         )
         ratings_of = [(row[0], row[1], row[2]) for row in found]
         return await self._messages(conversations.c.id == conversation_id), ratings_of
-
-    async def all_facts(self, website_id: str) -> list[ConversationFacts]:
-        result = await self._db.execute(
-            select(report_conversations).where(report_conversations.c.website_id == website_id)
-        )
-        return [codec.report_facts(row) for row in result]
 
 
 def _merge(

@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     literal_column,
     text,
+    true,
     update,
 )
 
@@ -34,7 +35,8 @@ from causerie.domain.reports import (
     utc_day,
     utc_month,
 )
-from causerie.store.db import Prepared, SqlRepository, dialect_insert
+from causerie.store.db import Prepared, dialect_insert
+from causerie.store.repositories.report_rebuild import ReportRebuild
 from causerie.store.repositories.report_sql import (
     ADD_STARTED,
     COUNT_COLUMNS,
@@ -54,7 +56,6 @@ from causerie.store.schema.reports import (
     report_hour_buckets,
     report_hours,
     report_month_buckets,
-    report_offset_days,
 )
 from causerie.store.types import UTCDateTime
 
@@ -70,6 +71,7 @@ def _add_counts(insert: Any, table: Table, at: str) -> Prepared:
     added: dict[str, Any] = {name: table.c[name] + stmt.excluded[name] for name in COUNTS}
     if "version" in table.c:  # a day: what was kept of its local days is stale
         added["version"] = table.c.version + 1
+        added["pending"] = true()  # for `do_keep_days`
     return Prepared(
         stmt.on_conflict_do_update(
             index_elements=["website_id", "dimension", "key", at], set_=added
@@ -147,7 +149,13 @@ def _add_to_day_histogram(dialect: str) -> Prepared:
     return Prepared(
         stmt.on_conflict_do_update(
             index_elements=["website_id", "day", "metric"],
-            set_={"hist": added, "median": None, "p90": None, "version": t.c.version + 1},
+            set_={
+                "hist": added,
+                "median": None,
+                "p90": None,
+                "version": t.c.version + 1,
+                "pending": true(),
+            },
         )
     )
 
@@ -166,8 +174,9 @@ _ROLLUP_TABLES = (
 )
 
 
-class ReportWrites(SqlRepository):
-    """The writing half of `SqlReports`: rollups added to as things happen, and rebuilt."""
+class ReportWrites(ReportRebuild):
+    """The writing half of `SqlReports`: rollups added to as things happen, and rebuilt from
+    the source rows."""
 
     __slots__ = ()
 
@@ -219,31 +228,18 @@ class ReportWrites(SqlRepository):
                             },
                         )
 
-    async def replace_hours(self, website_id: str, rows: list[HourRow]) -> None:
+    async def rebuild(self, website_id: str) -> None:
         # The days' versions start above the highest before, so that no stamp of a local day
         # kept before (domain/report_days.py) is ever met again, even one kept meanwhile.
         found: Any = await self._db.execute(_HIGHEST_VERSION, {"w": website_id})
         base = int(found.scalar() or 0) + 1
-        for table in (*_ROLLUP_TABLES, report_day_histograms, report_offset_days):
-            await self._db.execute(delete(table).where(table.c.website_id == website_id))
-        counts: list[dict[str, Any]] = []
-        buckets: list[dict[str, Any]] = []
-        for row in rows:
-            key = {"website_id": website_id, "dimension": row.dimension.value, "key": row.key}
-            if any(row.counts.values()):
-                counts.append(
-                    {**key, "hour": row.hour, **{n: row.counts.get(n, 0) for n in COUNTS}}
-                )
-            for metric, hist in row.durations.items():
-                buckets.extend(
-                    {**key, "hour": row.hour, "metric": metric, "bucket": b, "n": n}
-                    for b, n in sorted(hist.items())
-                    if n
-                )
-        await self._insert(report_hours, counts)
-        await self._insert(report_hour_buckets, buckets)
+        await self._rebuild_hours(website_id, _ROLLUP_TABLES)  # report_rebuild.py
         for statement in _summed_layers(self._db.dialect):  # days and months, in the database
             await self._db.execute(statement, {"w": website_id, "v": base})
+
+    async def refresh_statistics(self) -> None:
+        if self._db.dialect == "postgresql":
+            await self._db.execute(text(f"ANALYZE {', '.join(_ANALYZED)}"))
 
     async def forget(self, website_id: str, dimension: Dimension, key: str) -> None:
         for table in _ROLLUP_TABLES:
@@ -273,6 +269,19 @@ class ReportWrites(SqlRepository):
             _saves_facts(self._db.dialect),
             {name: getattr(facts, name) for name in _FACT_COLUMNS},
         )
+
+
+# The tables a rebuild fills anew: without fresh statistics (autovacuum comes later, or not at
+# all on some servers) PostgreSQL plans `hour IN (...)` as a scan of every hour of the website.
+_ANALYZED = (
+    "report_hours",
+    "report_days",
+    "report_hour_buckets",
+    "report_day_buckets",
+    "report_month_buckets",
+    "report_day_histograms",
+    "report_conversations",
+)
 
 
 # The UTC day (month) of a stored hour (day): SQLite keeps UTC datetimes as text, PostgreSQL as

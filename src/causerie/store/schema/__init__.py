@@ -14,7 +14,13 @@ from sqlalchemy import Column, Index, MetaData, func
 from causerie.store.schema import accounts, chat, notifications, reports, shield, upkeep
 from causerie.store.schema.base import metadata
 from causerie.store.schema.chat import OPERATORS_ONLY, messages, sessions
-from causerie.store.schema.reports import UNRANKED, report_day_histograms
+from causerie.store.schema.reports import (
+    PENDING,
+    PENDING_DAYS,
+    UNRANKED,
+    report_day_histograms,
+    report_days,
+)
 
 # Importing an area's module declares its tables on `metadata`.
 __all__ = [
@@ -57,5 +63,9 @@ def declare_full_schema() -> MetaData:
         if [c.name for c in index.columns] == ["operator_id"]:
             index.dialect_kwargs["postgresql_where"] = OPERATORS_ONLY
     for index in report_day_histograms.indexes:
-        index.dialect_kwargs["postgresql_where"] = UNRANKED
+        pending = index.name == "ix_report_day_histograms_pending"
+        index.dialect_kwargs["postgresql_where"] = PENDING if pending else UNRANKED
+    for index in report_days.indexes:
+        if index.name == "ix_report_days_pending":
+            index.dialect_kwargs["postgresql_where"] = PENDING_DAYS
     return metadata

@@ -13,12 +13,17 @@ from sqlalchemy import (
     String,
     Table,
     text,
+    true,
 )
 
 from causerie.store.schema.base import ID, metadata
 from causerie.store.types import Json, UTCDateTime
 
 UNRANKED = text("median IS NULL")
+# The website's days changed since the local days they lie in were last kept (`pending`): the
+# background keeping reads them (actions/reports.py `do_keep_days`).
+PENDING_DAYS = text("pending AND dimension = 'website'")
+PENDING = text("pending")
 
 _REPORT_COUNTS = (
     "chatbox_loads",
@@ -62,6 +67,10 @@ report_days = Table(
     # Raised by every change to the row; a rebuild starts above the highest before. The local
     # days kept per offset (`report_offset_days`) are valid while their days' versions hold.
     Column("version", BigInteger, nullable=False, server_default="1"),
+    # Set by every change to the row, cleared by `do_keep_days` once the local days kept per
+    # offset that lie in this day are kept again (the version it saw still holds).
+    Column("pending", Boolean, nullable=False, server_default=true()),
+    Index("ix_report_days_pending", "website_id", sqlite_where=PENDING_DAYS),
 )
 
 # Histograms of durations in seconds, one row per bucket (domain/reports.py `bucket`) and
@@ -121,8 +130,10 @@ report_day_histograms = Table(
     Column("median", Integer),
     Column("p90", Integer),
     Column("version", BigInteger, nullable=False, server_default="1"),  # as `report_days`'
+    Column("pending", Boolean, nullable=False, server_default=true()),  # as `report_days`'
     # The days to rank (`rank_days`): only those changed since, so the index stays small.
     Index("ix_report_day_histograms_unranked", "website_id", sqlite_where=UNRANKED),
+    Index("ix_report_day_histograms_pending", "website_id", sqlite_where=PENDING),
     sqlite_with_rowid=False,
 )
 
@@ -145,6 +156,17 @@ report_offset_days = Table(
         for rank in ("median", "p90")
     ),
     sqlite_with_rowid=False,
+)
+
+# The zones a website's reports were asked in (off UTC), the latest `MAX_ZONES`: with the zone of
+# its business hours, those whose local days `do_keep_days` keeps current, so that a report in
+# them reads kept days from the first (docs/reports.md "Speed").
+report_zones = Table(
+    "report_zones",
+    metadata,
+    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), primary_key=True),
+    Column("zone", String(64), primary_key=True),
+    Column("asked_at", UTCDateTime, nullable=False),
 )
 
 # What reports need to know of each conversation (its start, first answer, resolution); goes
