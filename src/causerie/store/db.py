@@ -225,14 +225,19 @@ class Db:
     time of a transaction; flushed before any statement that names one of their tables (or whose
     tables are not known: a statement built per call, a DELETE), so that none misses them."""
 
-    __slots__ = ("_run", "dialect", "pending")
+    __slots__ = ("_run", "changes", "dialect", "pending")
 
     def __init__(self, execute: Execute, dialect: str) -> None:
         self._run = execute
         self.dialect = dialect
         self.pending: Pending | None = None
+        # Statements sent that a rollback would have to undo: every one but a read that
+        # succeeded (`Tx.part` reads it: a part that raised before any is undone in memory).
+        self.changes = 0
 
     async def _before(self, stmt: Prepared | None) -> None:
+        if stmt is None or not stmt.reads_only:
+            self.changes += 1
         pending = self.pending
         if pending is None:
             return
@@ -324,13 +329,22 @@ class Db:
 
     async def fetch_one(self, query: Query[T], params: dict[str, Any]) -> T | None:
         await self._before(query)
-        row = (await self._run(query.stmt, params)).first()
+        try:
+            row = (await self._run(query.stmt, params)).first()
+        except BaseException:
+            self.changes += 1  # a failed statement: on PostgreSQL, the transaction is void
+            raise
         return None if row is None else query.decode(row)
 
     async def fetch_all(self, query: Query[T], params: dict[str, Any]) -> list[T]:
         await self._before(query)
         decode = query.decode
-        return [decode(row) for row in await self._run(query.stmt, params)]
+        try:
+            rows = await self._run(query.stmt, params)
+        except BaseException:
+            self.changes += 1
+            raise
+        return [decode(row) for row in rows]
 
     async def write(self, prepared: Prepared, params: dict[str, Any]) -> int:
         """Run a statement that returns no rows; how many rows it changed."""
@@ -361,6 +375,7 @@ class Db:
 
     async def control(self, sql: str) -> None:
         """A statement of transaction control (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`)."""
+        self.changes += 1
         await self._run(text(sql), None)
 
     async def control_many(self, sqls: list[str]) -> None:
@@ -381,18 +396,23 @@ class SqliteDb(Db):
         self._raw = raw
 
     async def fetch_one(self, query: Query[T], params: dict[str, Any]) -> T | None:
-        await self._before(query)
-        driver = query.for_driver()
-        # Every row read: a statement ends (and a RETURNING one is done) only then.
-        rows = self._raw.execute(driver.sql, driver.args(params)).fetchall()
-        return query.decode(driver.row(rows[0])) if rows else None
+        rows = await self._fetch(query, params)
+        return query.decode(query.for_driver().row(rows[0])) if rows else None
 
     async def fetch_all(self, query: Query[T], params: dict[str, Any]) -> list[T]:
+        rows = await self._fetch(query, params)
+        decode, row = query.decode, query.for_driver().row
+        return [decode(row(values)) for values in rows]
+
+    async def _fetch(self, query: Query[Any], params: dict[str, Any]) -> list[Any]:
         await self._before(query)
         driver = query.for_driver()
-        rows = self._raw.execute(driver.sql, driver.args(params)).fetchall()
-        decode, row = query.decode, driver.row
-        return [decode(row(values)) for values in rows]
+        try:
+            # Every row read: a statement ends (and a RETURNING one is done) only then.
+            return self._raw.execute(driver.sql, driver.args(params)).fetchall()
+        except BaseException:
+            self.changes += 1
+            raise
 
     async def write(self, prepared: Prepared, params: dict[str, Any]) -> int:
         await self._before(prepared)
@@ -405,6 +425,7 @@ class SqliteDb(Db):
         self._raw.executemany(driver.sql, [driver.args(p) for p in params])
 
     async def control(self, sql: str) -> None:
+        self.changes += 1
         self._raw.execute(sql).close()
 
 

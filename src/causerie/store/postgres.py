@@ -75,6 +75,7 @@ class PostgresDb(Db):
         await self.control_many([sql])
 
     async def control_many(self, sqls: list[str]) -> None:
+        self.changes += 1
         if self._driver is None:
             # The first one through SQLAlchemy: its asyncpg adapter begins the transaction.
             await self._run(text(sqls[0]), None)
