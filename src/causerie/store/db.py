@@ -118,10 +118,11 @@ def _bind_processor(type_: Any) -> Convert | None:
 
 class _ForDriver:
     """A statement compiled for a driver (SQLite's, or asyncpg: `dialect`): its SQL, how to
-    order and convert the parameters of a call and, on SQLite, the values of a row, as
-    SQLAlchemy would."""
+    order and convert the parameters of a call and the values of a row, as SQLAlchemy would.
+    `readable`: False when a column's conversion depends on what the driver says of it at run
+    time (PostgreSQL's numeric types): such rows are read through SQLAlchemy."""
 
-    __slots__ = ("_binds", "_results", "sql")
+    __slots__ = ("_binds", "_results", "readable", "sql")
 
     def __init__(self, stmt: Any, dialect: Any = None) -> None:
         compiled = stmt.compile(dialect=dialect or _SQLITE)
@@ -137,15 +138,20 @@ class _ForDriver:
                 else bind.type.dialect_impl(dialect).bind_processor(dialect)
             )
             self._binds.append((name, bind.required, bind.value, process))
-        self._results = (
-            [
-                (at, process)
-                for at, column in enumerate(stmt.exported_columns)
-                if (process := _result_processor(column.type)) is not None
-            ]
-            if dialect is None
-            else []
-        )
+        self.readable = True
+        self._results: list[tuple[int, Convert]] = []
+        for at, column in enumerate(getattr(stmt, "exported_columns", ())):
+            try:
+                process = (
+                    _result_processor(column.type)
+                    if dialect is None
+                    else column.type.dialect_impl(dialect).result_processor(dialect, None)
+                )
+            except Exception:  # asyncpg's numeric types want the column's type code
+                self.readable = False
+                break
+            if process is not None:
+                self._results.append((at, process))
 
     def args(self, params: dict[str, Any]) -> list[Any]:
         out = []
@@ -202,7 +208,7 @@ class Prepared:
 
     def for_asyncpg(self, dialect: Any) -> _ForDriver:
         """Compiled for asyncpg (store/postgres.py), with the parameters SQLAlchemy's asyncpg
-        `dialect` would send; no rows converted (written statements only)."""
+        `dialect` would send and the conversions it would make of a row's values."""
         if self._postgres is None:
             self._postgres = _ForDriver(self.stmt, dialect)
         return self._postgres
