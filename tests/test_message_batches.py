@@ -214,6 +214,33 @@ def test_the_same_client_id_twice_in_one_batch_stores_one_message(
     assert harness.scalar("SELECT count(*) FROM messages") == 1
 
 
+def test_a_client_id_stored_by_an_earlier_batch_is_found_when_the_batch_runs_again(
+    harness: Harness, site: Site
+) -> None:
+    # A message's row waits for its batch's flush: a client_id sent again (a resend after a
+    # lost ack) makes that flush fail, and the batch runs again, each row written at once.
+    first, second = open_sessions(harness, site.website_id, 2)
+    original = harness.run(_send(harness, site, first, "again", "hello"))
+    assert isinstance(original, Sent) and original.created
+    batcher = _batcher(harness)
+    before = batcher.batches, batcher.reruns
+    again, other = harness.run(
+        _gather(
+            _send(harness, site, first, "again", "hello"),
+            _send(harness, site, second, "new", "hi"),
+        )
+    )
+    assert (batcher.batches - before[0], batcher.reruns - before[1]) == (2, 1)
+    assert isinstance(again, Sent) and not again.created
+    assert again.message.id == original.message.id
+    assert isinstance(other, Sent) and other.created
+    assert harness.scalar("SELECT count(*) FROM messages") == 2
+    frames = _website_log(harness, site)
+    assert [seq for seq, _ in frames] == list(range(1, len(frames) + 1))
+    created = [text for _, text in frames if "message.created" in text]
+    assert sum('"client_id":"again"' in text for text in created) == 1
+
+
 def test_order_holds_under_concurrency_per_session_and_on_the_website_stream(
     harness: Harness, site: Site
 ) -> None:

@@ -8,7 +8,9 @@ commit; when it fails, every part of the batch gets its error.
 
 Parts first run without savepoints (`Tx.part`): most that fail do so before they write (a
 session gone, a refusal, a limit), and are undone in memory. One that fails after writing
-rolls the batch back, and the batch runs again with a savepoint per part (`Tx.savepoint`).
+rolls the batch back, and the batch runs again with a savepoint per part (`Tx.savepoint`). So
+does a batch whose held-back writes the database refuses at the end (a message's `client_id`
+stored by another transaction meanwhile: without savepoints, its row waits for that flush).
 
 A lane is a website: on PostgreSQL a website's messages take turns on its stream counter's row
 lock, so each of them was one fsync; batched, a website's burst is one commit. Websites still
@@ -141,6 +143,11 @@ class Batcher:
                 else:
                     for waiting in batch:
                         outcomes.append(await self._run_part(tx, waiting, careful))
+                    if not careful:
+                        # What the parts held back, now: a message whose client_id another
+                        # transaction stored meanwhile fails it, and the batch runs again.
+                        async with tx.part():
+                            await tx.flush()
         except Exception as exc:
             if isinstance(exc, TransactionRaced) and not last:
                 raise

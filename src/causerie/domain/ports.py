@@ -117,6 +117,11 @@ class Tx(Protocol):
         is no longer as the earlier parts left it, and must be rolled back whole."""
         ...
 
+    async def flush(self) -> None:
+        """Write now what the transaction held back for its commit (store/pending.py): in a
+        `part`, so that a row the database refuses then runs the batch again."""
+        ...
+
 
 class Batches(Protocol):
     """Writes of one lane (a website) that arrive together, run in one transaction and

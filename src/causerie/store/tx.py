@@ -219,6 +219,8 @@ class SqlTx:
         pending = db.pending
         held = pending.mark() if pending is not None else None
         changes = db.changes
+        if pending is not None:
+            pending.optimistic = True  # rows may be held back whose key the flush checks
         try:
             yield
         except Exception as exc:
@@ -233,6 +235,13 @@ class SqlTx:
                 raise raced(exc) from exc
             # Not chained: the stores read a chained unique clash as their own to answer.
             raise PartNotUndone(clash() if is_unique_clash(exc) else exc) from None
+        finally:
+            if pending is not None:
+                pending.optimistic = False
+
+    async def flush(self) -> None:
+        """`Tx.flush`."""
+        await self.db.flush_pending()
 
     def committed(self) -> None:
         callbacks, self._on_commit = self._on_commit, []
