@@ -1,5 +1,6 @@
 """Group commit at the action level (actions/batches.py): concurrent sends of one website are
-stored in one transaction, each in its own savepoint, and acknowledged after its one commit.
+stored in one transaction and acknowledged after its one commit; a send that fails is undone
+alone (in memory, or by running the batch again with a savepoint per part).
 
 On both databases, through the production actions: the sends gathered on one event loop are what
 a server's sockets hand the batcher when frames arrive together.
@@ -20,6 +21,7 @@ from causerie.actions.messages import (
     do_send_session_message,
     do_store_message,
 )
+from causerie.actions.sessions import count_network_day
 from causerie.domain.errors import Invalid, Unauthenticated
 from causerie.domain.events import Envelope, EventType, NewEvent, Stream
 from causerie.domain.models import Actor, MessageType
@@ -87,8 +89,9 @@ def test_concurrent_sends_of_a_website_commit_in_one_transaction_with_contiguous
         _gather(*(_send(harness, site, s, f"c{n}", f"hello {n}") for n, s in enumerate(sessions)))
     )
     assert all(isinstance(s, Sent) and s.created for s in sent), sent
-    # One transaction for the eight, each in its own savepoint.
+    # One transaction for the eight.
     assert (batcher.batches - before[0], batcher.parts - before[1]) == (1, 8)
+    assert batcher.reruns == 0
     assert harness.scalar("SELECT count(*) FROM messages") == 8
     # The website's stream: every event of the batch, seq 1, 2, 3 ... without a gap, the
     # messages in the order the sends arrived.
@@ -120,7 +123,7 @@ def test_a_send_that_fails_in_a_batch_is_undone_alone_and_the_others_commit(
         raise Invalid("refused after writing", "refused")
 
     batcher = _batcher(harness)
-    before = batcher.batches
+    before = batcher.batches, batcher.reruns
     results = harness.run(
         _gather(
             _send(harness, site, first, "a1", "one"),
@@ -129,7 +132,9 @@ def test_a_send_that_fails_in_a_batch_is_undone_alone_and_the_others_commit(
             _send(harness, site, second, "b1", "two"),
         )
     )
-    assert batcher.batches - before == 1
+    # Run without savepoints first: the refused part had written, so the batch was rolled back
+    # and ran again, each part in its savepoint.
+    assert (batcher.batches - before[0], batcher.reruns - before[1]) == (2, 1)
     assert isinstance(results[0], Sent) and isinstance(results[3], Sent)
     assert isinstance(results[1], Invalid) and results[1].code == "refused"
     assert isinstance(results[2], Unauthenticated) and results[2].code == "invalid_session"
@@ -142,6 +147,52 @@ def test_a_send_that_fails_in_a_batch_is_undone_alone_and_the_others_commit(
     assert not any('"never"' in text for _, text in frames)
     harness.run(heard.until_bodies(2))
     assert heard.bodies() == ["one", "two"]
+
+
+def test_a_send_refused_before_it_writes_is_undone_in_memory_in_the_same_transaction(
+    harness: Harness, site: Site
+) -> None:
+    first, second, gone = open_sessions(harness, site.website_id, 3)
+    harness.execute("DELETE FROM sessions WHERE id = :id", id=gone)
+    rt = harness.rt
+    website = Stream.of_website(site.website_id)
+    ran: list[str] = []
+
+    async def held_back_then_refused(tx: Tx) -> None:
+        # A read kept for the batch, an event and a count held back, a callback: nothing sent
+        # to the database that a rollback would have to undo.
+        session, _ = await tx.sessions.get_with_conversation(second)
+        assert session is not None
+        now = rt.clock.now()
+        await tx.events.append_later(
+            [NewEvent(website.key, EventType.SESSION_UPDATED, "refused-event", None, now)]
+        )
+        await count_network_day(rt, tx, "203.0.113.9", now.date(), sessions=0, messages=7)
+        tx.on_commit(lambda: ran.append("refused"))
+        raise Invalid("refused before writing", "refused")
+
+    batcher = _batcher(harness)
+    before = batcher.batches, batcher.reruns
+    results = harness.run(
+        _gather(
+            _send(harness, site, first, "a1", "one"),
+            batcher.run(rt.store, site.website_id, held_back_then_refused),
+            _send(harness, site, gone, "g1", "to a deleted session"),
+            _send(harness, site, second, "b1", "two"),
+        )
+    )
+    # One transaction, no savepoint, not run again: the two refusals were undone in memory.
+    assert (batcher.batches - before[0], batcher.reruns - before[1]) == (1, 0)
+    assert isinstance(results[0], Sent) and isinstance(results[3], Sent)
+    assert isinstance(results[1], Invalid) and results[1].code == "refused"
+    assert isinstance(results[2], Unauthenticated) and results[2].code == "invalid_session"
+    assert {row[0] for row in harness.rows("SELECT body FROM messages")} == {"one", "two"}
+    assert ran == []
+    frames = _website_log(harness, site)
+    assert [seq for seq, _ in frames] == list(range(1, len(frames) + 1))
+    assert not any("refused-event" in text for _, text in frames)
+    # The two messages' networks' counts only (each sender's own address): not the refused 7.
+    assert harness.scalar("SELECT sum(messages) FROM network_stats") == 2
 
 
 def test_the_same_client_id_twice_in_one_batch_stores_one_message(
@@ -161,6 +212,33 @@ def test_the_same_client_id_twice_in_one_batch_stores_one_message(
     assert (one.created, two.created) == (True, False)
     assert one.message.id == two.message.id
     assert harness.scalar("SELECT count(*) FROM messages") == 1
+
+
+def test_a_client_id_stored_by_an_earlier_batch_is_found_when_the_batch_runs_again(
+    harness: Harness, site: Site
+) -> None:
+    # A message's row waits for its batch's flush: a client_id sent again (a resend after a
+    # lost ack) makes that flush fail, and the batch runs again, each row written at once.
+    first, second = open_sessions(harness, site.website_id, 2)
+    original = harness.run(_send(harness, site, first, "again", "hello"))
+    assert isinstance(original, Sent) and original.created
+    batcher = _batcher(harness)
+    before = batcher.batches, batcher.reruns
+    again, other = harness.run(
+        _gather(
+            _send(harness, site, first, "again", "hello"),
+            _send(harness, site, second, "new", "hi"),
+        )
+    )
+    assert (batcher.batches - before[0], batcher.reruns - before[1]) == (2, 1)
+    assert isinstance(again, Sent) and not again.created
+    assert again.message.id == original.message.id
+    assert isinstance(other, Sent) and other.created
+    assert harness.scalar("SELECT count(*) FROM messages") == 2
+    frames = _website_log(harness, site)
+    assert [seq for seq, _ in frames] == list(range(1, len(frames) + 1))
+    created = [text for _, text in frames if "message.created" in text]
+    assert sum('"client_id":"again"' in text for text in created) == 1
 
 
 def test_order_holds_under_concurrency_per_session_and_on_the_website_stream(

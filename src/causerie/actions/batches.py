@@ -2,9 +2,15 @@
 
 docs/realtime.md, "Durability and group commit". A message send is a *part*: a function of a
 transaction. Parts that arrive while a lane's transaction is running wait together and form its
-next batch: one transaction, each part in its own savepoint (one that raises is undone alone and
-gets its own error), one commit, then every caller resumes, in the order the parts ran. Nothing
-is acknowledged before that commit; when it fails, every part of the batch gets its error.
+next batch: one transaction, one commit, then every caller resumes, in the order the parts ran.
+A part that raises is undone alone and gets its own error. Nothing is acknowledged before that
+commit; when it fails, every part of the batch gets its error.
+
+Parts first run without savepoints (`Tx.part`): most that fail do so before they write (a
+session gone, a refusal, a limit), and are undone in memory. One that fails after writing
+rolls the batch back, and the batch runs again with a savepoint per part (`Tx.savepoint`). So
+does a batch whose held-back writes the database refuses at the end (a message's `client_id`
+stored by another transaction meanwhile: without savepoints, its row waits for that flush).
 
 A lane is a website: on PostgreSQL a website's messages take turns on its stream counter's row
 lock, so each of them was one fsync; batched, a website's burst is one commit. Websites still
@@ -18,7 +24,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from causerie.domain.ports import Store, TransactionLost, TransactionRaced, Tx
+from causerie.domain.ports import PartNotUndone, Store, TransactionLost, TransactionRaced, Tx
 
 T = TypeVar("T")
 Part = Callable[[Tx], Awaitable[Any]]
@@ -57,6 +63,7 @@ class Batcher:
         self.batches = 0  # transactions begun so far (tests and the bench read it)
         self.parts = 0  # parts run in them
         self.retries = 0  # batches run again after losing a race
+        self.reruns = 0  # batches run again with savepoints (a part failed after writing)
 
     async def run(
         self,
@@ -97,18 +104,29 @@ class Batcher:
                 left.future.cancel()
 
     async def _store(self, store: Store, batch: list[_Waiting]) -> None:
-        for attempt in range(self._retries + 1):
+        attempt = 0
+        careful = False  # each part in a savepoint
+        while True:
             try:
-                await self._attempt(store, batch, last=attempt == self._retries)
+                await self._attempt(store, batch, last=attempt == self._retries, careful=careful)
                 return
             except TransactionRaced:
                 # Nothing of the batch committed, and the other transaction went on: its parts
                 # run again in a new one, in the same order.
                 self.retries += 1
+                attempt += 1
+            except PartNotUndone:
+                # Rolled back whole: again, each part undone alone if it fails (that one will).
+                self.reruns += 1
+                careful = True
 
-    async def _attempt(self, store: Store, batch: list[_Waiting], *, last: bool) -> None:
+    async def _attempt(
+        self, store: Store, batch: list[_Waiting], *, last: bool, careful: bool
+    ) -> None:
         """One transaction for the batch. Raises `TransactionRaced` when the database ended it to
-        break a deadlock, unless `last`: then every part gets that error, as for any other."""
+        break a deadlock, unless `last`: then every part gets that error, as for any other.
+        Unless `careful`, parts run without savepoints, and `PartNotUndone` is raised (nothing
+        settled) when one fails after writing."""
         # Each part's outcome: (True, its result) or (False, its own error).
         outcomes: list[tuple[bool, Any]] = []
         self.batches += 1
@@ -124,9 +142,16 @@ class Batcher:
                     outcomes.append((True, await batch[0].part(tx)))
                 else:
                     for waiting in batch:
-                        outcomes.append(await self._run_part(tx, waiting))
+                        outcomes.append(await self._run_part(tx, waiting, careful))
+                    if not careful:
+                        # What the parts held back, now: a message whose client_id another
+                        # transaction stored meanwhile fails it, and the batch runs again.
+                        async with tx.part():
+                            await tx.flush()
         except Exception as exc:
             if isinstance(exc, TransactionRaced) and not last:
+                raise
+            if isinstance(exc, PartNotUndone) and not careful:
                 raise
             # Nothing of the batch committed: a part that failed on its own says why, every
             # other one gets the transaction's error (a full disk, a lost connection, a race
@@ -141,15 +166,15 @@ class Batcher:
             raise
         _settle_all(batch, outcomes)  # settled already, unless the store runs no callbacks
 
-    async def _run_part(self, tx: Tx, waiting: _Waiting) -> tuple[bool, Any]:
+    async def _run_part(self, tx: Tx, waiting: _Waiting, careful: bool) -> tuple[bool, Any]:
         if waiting.future.done():  # its caller went away before its turn: not run
             return False, None
         self.parts += 1
         try:
-            async with tx.savepoint():
+            async with tx.savepoint() if careful else tx.part():
                 return True, await waiting.part(tx)
-        except TransactionLost:
-            raise  # the whole batch fails
+        except (TransactionLost, PartNotUndone):
+            raise  # the whole batch fails, or runs again
         except Exception as exc:
             return False, exc
 

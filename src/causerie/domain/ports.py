@@ -63,6 +63,16 @@ class TransactionRaced(TransactionLost):
     it again once the other has gone its way may succeed (`actions/batches.py` does)."""
 
 
+class PartNotUndone(Exception):
+    """A part run without a savepoint (`Tx.part`) raised after sending the database a statement
+    that only rolling back the whole transaction can undo. `error`: what the part raised (as a
+    savepoint's rollback would have passed it on)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(f"a part failed after writing: {error!r}")
+        self.error = error
+
+
 class Tx(Protocol):
     """One transaction, and the repositories of each area reached through it (`tx.sessions`,
     `tx.messages`, ...), all on its one connection."""
@@ -100,6 +110,18 @@ class Tx(Protocol):
         callbacks are dropped, the exception goes on, and the transaction stays usable."""
         ...
 
+    def part(self) -> AbstractAsyncContextManager[None]:
+        """A part of a batch run without a savepoint (no statement of its own). If it raises
+        having sent no statement but reads that succeeded, it is undone alone as in `savepoint`
+        and its exception goes on; otherwise `PartNotUndone` is raised from it: the transaction
+        is no longer as the earlier parts left it, and must be rolled back whole."""
+        ...
+
+    async def flush(self) -> None:
+        """Write now what the transaction held back for its commit (store/pending.py): in a
+        `part`, so that a row the database refuses then runs the batch again."""
+        ...
+
 
 class Batches(Protocol):
     """Writes of one lane (a website) that arrive together, run in one transaction and
@@ -113,7 +135,7 @@ class Batches(Protocol):
         part: Callable[[Tx], Awaitable[T]],
         ahead: tuple[Callable[[Tx, list[str]], Awaitable[None]], str] | None = None,
     ) -> T:
-        """`part` in its own savepoint of the lane's next transaction; its result once that
+        """`part` in the lane's next transaction, undone alone if it fails; its result once that
         transaction committed. Its own error, or the transaction's, is raised here. `ahead`:
         `(read, key)`, a read the part will make; the transaction calls `read` once with the
         keys of all its parts that gave it, before they run (it fails them all if it raises)."""

@@ -118,10 +118,11 @@ def _bind_processor(type_: Any) -> Convert | None:
 
 class _ForDriver:
     """A statement compiled for a driver (SQLite's, or asyncpg: `dialect`): its SQL, how to
-    order and convert the parameters of a call and, on SQLite, the values of a row, as
-    SQLAlchemy would."""
+    order and convert the parameters of a call and the values of a row, as SQLAlchemy would.
+    `readable`: False when a column's conversion depends on what the driver says of it at run
+    time (PostgreSQL's numeric types): such rows are read through SQLAlchemy."""
 
-    __slots__ = ("_binds", "_results", "sql")
+    __slots__ = ("_binds", "_results", "readable", "sql")
 
     def __init__(self, stmt: Any, dialect: Any = None) -> None:
         compiled = stmt.compile(dialect=dialect or _SQLITE)
@@ -137,15 +138,20 @@ class _ForDriver:
                 else bind.type.dialect_impl(dialect).bind_processor(dialect)
             )
             self._binds.append((name, bind.required, bind.value, process))
-        self._results = (
-            [
-                (at, process)
-                for at, column in enumerate(stmt.exported_columns)
-                if (process := _result_processor(column.type)) is not None
-            ]
-            if dialect is None
-            else []
-        )
+        self.readable = True
+        self._results: list[tuple[int, Convert]] = []
+        for at, column in enumerate(getattr(stmt, "exported_columns", ())):
+            try:
+                process = (
+                    _result_processor(column.type)
+                    if dialect is None
+                    else column.type.dialect_impl(dialect).result_processor(dialect, None)
+                )
+            except Exception:  # asyncpg's numeric types want the column's type code
+                self.readable = False
+                break
+            if process is not None:
+                self._results.append((at, process))
 
     def args(self, params: dict[str, Any]) -> list[Any]:
         out = []
@@ -202,7 +208,7 @@ class Prepared:
 
     def for_asyncpg(self, dialect: Any) -> _ForDriver:
         """Compiled for asyncpg (store/postgres.py), with the parameters SQLAlchemy's asyncpg
-        `dialect` would send; no rows converted (written statements only)."""
+        `dialect` would send and the conversions it would make of a row's values."""
         if self._postgres is None:
             self._postgres = _ForDriver(self.stmt, dialect)
         return self._postgres
@@ -225,14 +231,19 @@ class Db:
     time of a transaction; flushed before any statement that names one of their tables (or whose
     tables are not known: a statement built per call, a DELETE), so that none misses them."""
 
-    __slots__ = ("_run", "dialect", "pending")
+    __slots__ = ("_run", "changes", "dialect", "pending")
 
     def __init__(self, execute: Execute, dialect: str) -> None:
         self._run = execute
         self.dialect = dialect
         self.pending: Pending | None = None
+        # Statements sent that a rollback would have to undo: every one but a read that
+        # succeeded (`Tx.part` reads it: a part that raised before any is undone in memory).
+        self.changes = 0
 
     async def _before(self, stmt: Prepared | None) -> None:
+        if stmt is None or not stmt.reads_only:
+            self.changes += 1
         pending = self.pending
         if pending is None:
             return
@@ -324,13 +335,22 @@ class Db:
 
     async def fetch_one(self, query: Query[T], params: dict[str, Any]) -> T | None:
         await self._before(query)
-        row = (await self._run(query.stmt, params)).first()
+        try:
+            row = (await self._run(query.stmt, params)).first()
+        except BaseException:
+            self.changes += 1  # a failed statement: on PostgreSQL, the transaction is void
+            raise
         return None if row is None else query.decode(row)
 
     async def fetch_all(self, query: Query[T], params: dict[str, Any]) -> list[T]:
         await self._before(query)
         decode = query.decode
-        return [decode(row) for row in await self._run(query.stmt, params)]
+        try:
+            rows = await self._run(query.stmt, params)
+        except BaseException:
+            self.changes += 1
+            raise
+        return [decode(row) for row in rows]
 
     async def write(self, prepared: Prepared, params: dict[str, Any]) -> int:
         """Run a statement that returns no rows; how many rows it changed."""
@@ -361,6 +381,7 @@ class Db:
 
     async def control(self, sql: str) -> None:
         """A statement of transaction control (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`)."""
+        self.changes += 1
         await self._run(text(sql), None)
 
     async def control_many(self, sqls: list[str]) -> None:
@@ -381,18 +402,23 @@ class SqliteDb(Db):
         self._raw = raw
 
     async def fetch_one(self, query: Query[T], params: dict[str, Any]) -> T | None:
-        await self._before(query)
-        driver = query.for_driver()
-        # Every row read: a statement ends (and a RETURNING one is done) only then.
-        rows = self._raw.execute(driver.sql, driver.args(params)).fetchall()
-        return query.decode(driver.row(rows[0])) if rows else None
+        rows = await self._fetch(query, params)
+        return query.decode(query.for_driver().row(rows[0])) if rows else None
 
     async def fetch_all(self, query: Query[T], params: dict[str, Any]) -> list[T]:
+        rows = await self._fetch(query, params)
+        decode, row = query.decode, query.for_driver().row
+        return [decode(row(values)) for values in rows]
+
+    async def _fetch(self, query: Query[Any], params: dict[str, Any]) -> list[Any]:
         await self._before(query)
         driver = query.for_driver()
-        rows = self._raw.execute(driver.sql, driver.args(params)).fetchall()
-        decode, row = query.decode, driver.row
-        return [decode(row(values)) for values in rows]
+        try:
+            # Every row read: a statement ends (and a RETURNING one is done) only then.
+            return self._raw.execute(driver.sql, driver.args(params)).fetchall()
+        except BaseException:
+            self.changes += 1
+            raise
 
     async def write(self, prepared: Prepared, params: dict[str, Any]) -> int:
         await self._before(prepared)
@@ -405,6 +431,7 @@ class SqliteDb(Db):
         self._raw.executemany(driver.sql, [driver.args(p) for p in params])
 
     async def control(self, sql: str) -> None:
+        self.changes += 1
         self._raw.execute(sql).close()
 
 

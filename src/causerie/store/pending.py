@@ -76,12 +76,25 @@ WriteMany = Callable[[Any, list[dict[str, Any]]], Awaitable[None]]
 class Pending:
     """The held-back writes of one transaction, in the order they were added."""
 
-    __slots__ = ("_entries", "_flushed", "read_tables", "reads", "tables")
+    __slots__ = (
+        "_entries",
+        "_flushed",
+        "held_keys",
+        "optimistic",
+        "read_tables",
+        "reads",
+        "tables",
+    )
 
     def __init__(self) -> None:
         self._entries: list[_Events | _Add] = []
         self._flushed = 0  # entries before this index are in the database already
-        self.tables: set[str] = set()  # tables the waiting entries write
+        self.tables: set[str] = set()  # tables the waiting entries write, or must see them
+        # True while a batch's part runs without a savepoint (`Tx.part`): a row whose unique
+        # key is only known free at the flush may then be held back, since the batch runs
+        # again if the flush finds it taken. The keys held back so far (`hold_key`).
+        self.optimistic = False
+        self.held_keys: set[Hashable] = set()
         # Rows read once for the transaction (`Db.fetch_all_kept`, `Db.keep`), by key, and the
         # tables they come from.
         self.reads: dict[Hashable, Any] = {}
@@ -114,6 +127,17 @@ class Pending:
         other parameters the last entry's."""
         self._entries.append(_Add(statement, params, sums, key))
         self.tables.add(table)
+
+    def hold_key(self, key: Hashable, tables: frozenset[str]) -> bool:
+        """Whether a row with this unique key may be held back now (then call `add`): only in
+        a part without a savepoint, and once per key in a transaction (a second row of it is
+        written at once, after the first). `tables`: those whose statements must see the row
+        (its own, and those with a foreign key to it)."""
+        if not self.optimistic or key in self.held_keys:
+            return False
+        self.held_keys.add(key)
+        self.tables |= tables
+        return True
 
     def mark(self) -> tuple[int, int]:
         """Where a savepoint starts: for `rollback_to`."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy import event, text
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from causerie.domain.ports import TransactionLost, TransactionRaced
 from causerie.store.database import driver_url
-from causerie.store.db import Db, Prepared
+from causerie.store.db import Db, Prepared, Query
 from causerie.store.failures import clash, is_lost_race, is_unique_clash, raced
 from causerie.store.pending import Pending
 from causerie.store.search_indexes import SearchIndexKeeper
@@ -28,12 +28,19 @@ from causerie.store.tx import Repositories, SqlTx
 # (about 10% more relayed messages per second, docs/performance.md). A transaction never holds
 # two connections, so waiting cannot deadlock.
 POSTGRES_POOL_SIZE = 20
+T = TypeVar("T")
 # What asyncpg raises for a statement PostgreSQL refused or a connection it lost.
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 def postgres_engine(url: str, pool_size: int = POSTGRES_POOL_SIZE) -> AsyncEngine:
-    engine = create_async_engine(driver_url(url), pool_size=pool_size, max_overflow=0)
+    # Last in, first out: a website's batches, one after another, take the connection the last
+    # one gave back, whose statements are prepared already (each connection prepares its own, a
+    # round trip each); first in, first out went round all 20, preparing every statement 20
+    # times over, and sizes of batch statements 20 times each (docs/performance.md, `pgpath`).
+    engine = create_async_engine(
+        driver_url(url), pool_size=pool_size, max_overflow=0, pool_use_lifo=True
+    )
     event.listen(engine.sync_engine, "checkout", dead_on_checkout)
     return engine
 
@@ -53,12 +60,14 @@ class PostgresDb(Db):
     """`Db` on PostgreSQL: once the transaction has begun (SQLAlchemy's asyncpg adapter begins
     it at its first statement), two kinds of statement go to asyncpg itself. Those of
     transaction control, as one simple query: no statement prepared, no result wrapped, several
-    in one round trip. And prepared statements that return no rows (`write`, `write_many`: a
-    message's row, a batch's held-back writes), compiled once with the parameters SQLAlchemy
-    would send (`Prepared.for_asyncpg`): SQLAlchemy's execution context, its adapter's prepared
-    statement and its result are skipped (docs/performance.md, branch `msgpath3`). An error
-    there is wrapped as SQLAlchemy's would be (`DBAPIError`, the driver's error as `orig`), so
-    that store/failures.py reads it alike."""
+    in one round trip. And prepared statements (`write`, `write_many`, `fetch_one`,
+    `fetch_all`: a message's row, a batch's held-back writes, its reads), compiled once with
+    the parameters SQLAlchemy would send and the conversions it would make of a row's values
+    (`Prepared.for_asyncpg`): SQLAlchemy's execution context, its adapter's prepared statement
+    and its result are skipped, and so is its compilation of a statement it cannot cache (a
+    multi-row insert: a batch's streams moved forward) (docs/performance.md, branches
+    `msgpath3` and `pgpath`). An error there is wrapped as SQLAlchemy's would be (`DBAPIError`,
+    the driver's error as `orig`), so that store/failures.py reads it alike."""
 
     __slots__ = ("_conn", "_driver")
 
@@ -75,6 +84,7 @@ class PostgresDb(Db):
         await self.control_many([sql])
 
     async def control_many(self, sqls: list[str]) -> None:
+        self.changes += 1
         if self._driver is None:
             # The first one through SQLAlchemy: its asyncpg adapter begins the transaction.
             await self._run(text(sqls[0]), None)
@@ -86,6 +96,35 @@ class PostgresDb(Db):
             await self._driver.execute("; ".join(sqls))
         except Exception as exc:  # asyncpg's own errors: not SQLAlchemy's, which callers know
             raise TransactionLost(f"the transaction was lost: {exc!r}") from exc
+
+    async def fetch_one(self, query: Query[T], params: dict[str, Any]) -> T | None:
+        if self._driver is None or not query.for_asyncpg(self._conn.dialect).readable:
+            found = await super().fetch_one(query, params)
+            await self._begun()
+            return found
+        rows = await self._fetch(query, params)
+        return query.decode(query.for_asyncpg(self._conn.dialect).row(rows[0])) if rows else None
+
+    async def fetch_all(self, query: Query[T], params: dict[str, Any]) -> list[T]:
+        if self._driver is None or not query.for_asyncpg(self._conn.dialect).readable:
+            # The first statement through SQLAlchemy: its asyncpg adapter begins the transaction.
+            many = await super().fetch_all(query, params)
+            await self._begun()
+            return many
+        rows = await self._fetch(query, params)
+        decode, row = query.decode, query.for_asyncpg(self._conn.dialect).row
+        return [decode(row(values)) for values in rows]
+
+    async def _fetch(self, query: Query[Any], params: dict[str, Any]) -> list[Any]:
+        await self._before(query)
+        compiled = query.for_asyncpg(self._conn.dialect)
+        try:
+            # Every row read: a statement ends (and a RETURNING one is done) only then.
+            rows: list[Any] = await self._driver.fetch(compiled.sql, *compiled.args(params))
+        except _DRIVER_ERRORS as exc:
+            self.changes += 1  # the transaction is void
+            raise DBAPIError(compiled.sql, None, exc) from exc
+        return rows
 
     async def write(self, prepared: Prepared, params: dict[str, Any]) -> int:
         if self._driver is None:

@@ -237,6 +237,11 @@ LAST_SEQ = Query(
     lambda row: int(row[0]),
 )
 INSERT_EVENT = Prepared(events.insert().values({c.name: bindparam(c.name) for c in events.c}))
+# A message's row held back to the batch's flush (store/repositories/messages.py): no ON CONFLICT,
+# so that a `client_id` stored in between fails the flush, and the batch runs again.
+INSERT_MESSAGE_LATER = Prepared(
+    messages.insert().values({c.name: bindparam(c.name) for c in messages.c if c.name != "seq"})
+)
 
 
 def _bump_streams(insert: Any, count: int) -> Query[tuple[str, int]]:

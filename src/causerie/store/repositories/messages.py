@@ -11,25 +11,36 @@ from causerie.store import codec, statements
 from causerie.store.db import SqlRepository
 from causerie.store.schema.chat import messages
 
+# A held-back message's table, and those whose statements must find it written (files.message_id).
+_HELD_TABLES = frozenset({"messages", "files"})
+
 
 class SqlMessages(SqlRepository):
     __slots__ = ()
 
     async def insert(self, message: Message) -> bool:
-        inserted = await self._db.write(
-            statements.upserts(self._db.dialect).insert_message,
-            {
-                "id": message.id,
-                "conversation_id": message.conversation_id,
-                "author": message.author.value,
-                "operator_id": message.operator_id,
-                "type": message.type.value,
-                "body": message.body,
-                "client_id": message.client_id,
-                "created_at": message.created_at,
-                "event": message.event,
-            },
-        )
+        params = {
+            "id": message.id,
+            "conversation_id": message.conversation_id,
+            "author": message.author.value,
+            "operator_id": message.operator_id,
+            "type": message.type.value,
+            "body": message.body,
+            "client_id": message.client_id,
+            "created_at": message.created_at,
+            "event": message.event,
+        }
+        db = self._db
+        pending = db.pending
+        if pending is not None and pending.hold_key(
+            ("message", message.conversation_id, message.client_id), _HELD_TABLES
+        ):
+            # A part of a batch: written with the batch's other rows at its flush, one
+            # statement for all; a `client_id` already stored fails that flush, and the batch
+            # runs again, each part in a savepoint and its row written at once (below).
+            await db.add_later(statements.INSERT_MESSAGE_LATER, ("message", message.id), params, ())
+            return True
+        inserted = await db.write(statements.upserts(db.dialect).insert_message, params)
         return inserted > 0
 
     async def get(self, conversation_id: str, message_id: str) -> Message | None:
