@@ -35,6 +35,13 @@ SERVER_CORE = "0"
 LOAD_CORE = "1"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def can_pin() -> bool:
     return shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
 
@@ -136,6 +143,7 @@ class Server:
         self.hooks = hooks
         self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
+        self._started = 0.0  # time.monotonic() when it was started
 
     @property
     def pid(self) -> int:
@@ -156,6 +164,7 @@ class Server:
                 stdout=log,
                 stderr=log,
             )
+        self._started = time.monotonic()
         self._wait_ready()
         return self
 
@@ -182,6 +191,20 @@ class Server:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"{self.kind} server did not answer within {START_TIMEOUT}s")
+
+    def settle(self, after: float, idle: float = 0.05, timeout: float = 60.0) -> None:
+        """Until the server, at least `after` seconds past its start, used less than `idle` of
+        its core over half a second: what it does once in the background after it starts
+        (Causerie compresses its static files, most of a second of CPU, from `COMPRESS_DELAY`
+        seconds on) is over before a load is measured. At most `timeout` seconds."""
+        started = time.monotonic()
+        while time.monotonic() - self._started < after and time.monotonic() - started < timeout:
+            time.sleep(0.1)
+        while time.monotonic() - started < timeout:
+            cpu = cpu_seconds(self.pid)
+            time.sleep(0.5)
+            if cpu_seconds(self.pid) - cpu < idle * 0.5:
+                return
 
     def stop(self) -> None:
         if self._process is None or self._process.poll() is not None:

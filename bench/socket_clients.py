@@ -26,13 +26,6 @@ AGENT_EMAIL = "bench-agent@shop.example"
 CONNECT_TIMEOUT = 10.0
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far, from /proc/PID/stat."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0

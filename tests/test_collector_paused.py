@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 
-from causerie.server import collector_paused
+from causerie.server import FULL_COLLECTION_AFTER, collector_paused
 
 
 def _in_generations(target: object) -> bool:
@@ -15,6 +15,7 @@ def _in_generations(target: object) -> bool:
 def test_what_is_built_while_paused_is_frozen_and_the_collector_resumes() -> None:
     assert gc.isenabled()
     frozen_before = gc.get_freeze_count()
+    thresholds = gc.get_threshold()
     try:
         with collector_paused():
             assert not gc.isenabled()
@@ -27,5 +28,8 @@ def test_what_is_built_while_paused_is_frozen_and_the_collector_resumes() -> Non
         later: list[object] = []
         later.append(later)
         assert _in_generations(later)  # what comes after is collected as usual
+        # Young and middle collections as before; full ones rarer.
+        assert gc.get_threshold() == (*thresholds[:2], FULL_COLLECTION_AFTER)
     finally:
         gc.unfreeze()  # the other tests of this process keep the usual collector
+        gc.set_threshold(*thresholds)

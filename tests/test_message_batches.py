@@ -270,6 +270,46 @@ def test_order_holds_under_concurrency_per_session_and_on_the_website_stream(
     assert _batcher(harness).parts == 35
 
 
+def test_a_batch_s_acks_and_events_leave_before_the_lane_runs_its_next_batch(
+    harness: Harness, site: Site
+) -> None:
+    (session_id,) = open_sessions(harness, site.website_id, 1)
+    rt = harness.rt
+    batcher = _batcher(harness)
+    before = batcher.batches
+    heard = _Heard()
+    acked: list[str] = []
+    seen_by_next_batch: list[tuple[list[str], list[str]]] = []
+
+    async def first() -> None:
+        await _send(harness, site, session_id, "c1", "first")
+        acked.append("first")  # where a socket queues its message.ack
+
+    async def next_part(tx: Tx) -> None:
+        seen_by_next_batch.append((list(acked), heard.bodies()))
+
+    async def scenario() -> None:
+        await rt.hub.follow(Stream.of_website(site.website_id).key, heard)
+        begun = asyncio.Event()
+
+        async def mark_begun(tx: Tx) -> None:
+            begun.set()
+
+        # One batch: both wait in the lane before it begins.
+        marking = asyncio.create_task(rt.batches.run(rt.store, site.website_id, mark_begun))
+        sending = asyncio.create_task(first())
+        async with asyncio.timeout(5):
+            await begun.wait()
+        # Arrives while the first batch runs or commits: the lane's next batch.
+        await asyncio.gather(marking, sending, rt.batches.run(rt.store, site.website_id, next_part))
+
+    harness.run(scenario())
+    assert (batcher.batches - before, acked) == (2, ["first"])
+    # When the next batch ran, the first one's sender had its ack and the website's follower
+    # its message: neither waited for the next batch to run.
+    assert seen_by_next_batch == [(["first"], ["first"])]
+
+
 def test_when_the_database_drops_the_batch_no_send_of_it_is_acknowledged(
     harness: Harness, site: Site, database_url: str
 ) -> None:

@@ -18,6 +18,9 @@ from causerie.logs import logging_config
 if TYPE_CHECKING:  # the benches' bare servers use these options without the settings' libraries
     from causerie.settings import Settings
 
+# Collections of the collector's middle generation between two full ones (Python's default: 10).
+FULL_COLLECTION_AFTER = 100
+
 # Frames over the application's limit get an error frame and the socket stays open; frames far
 # beyond it are refused by the protocol layer (close 1009) before they are read whole.
 PROTOCOL_FRAME_LIMIT = 1024 * 1024
@@ -66,12 +69,19 @@ def collector_paused() -> Iterator[None]:
     apart from the collector's generations): else the first collections after start walk them
     all, about 100 ms of CPU each at a load average of 15, an event loop stopped as long ("Lighter
     at rest, again"). The few cycles the imports left unreachable (about 1,300 objects) stay
-    allocated. Collections resume afterwards, as usual, over what is made later."""
+    allocated. Collections resume afterwards, as usual, over what is made later, except that a
+    full collection comes after `FULL_COLLECTION_AFTER` collections of the middle generation, not
+    10: Python also waits until the old generation has grown by a quarter since the last one, and
+    after the freeze it counts from nearly nothing, so a loaded server ran one every few seconds,
+    each stopping the event loop for 14-22 ms of CPU, longer than the messages' p99 target
+    (docs/performance.md, "Acks and events before the next batch")."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         gc.freeze()
+        young, middle, _ = gc.get_threshold()
+        gc.set_threshold(young, middle, FULL_COLLECTION_AFTER)
         if was_enabled:
             gc.enable()

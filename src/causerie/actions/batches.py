@@ -35,6 +35,12 @@ ReadAhead = Callable[[Tx, list[str]], Awaitable[None]]
 # Parts per transaction at most: a batch holds its website's stream lock until it commits, and
 # every caller in it waits for the slowest part.
 MAX_BATCH = 256
+# Turns of the event loop a lane lets pass after a batch committed, when more parts wait, before
+# it runs the next one: the batch's callers resume and queue their acks, and the hub hands the
+# events to the sockets' writers (one turn), which send them (the next). Without them the next
+# batch ran first, in one stretch of the loop, and every ack and event of this one waited for it
+# (docs/performance.md, "Acks and events before the next batch").
+DELIVERY_TURNS = 2
 # Times a batch is run again when PostgreSQL ended it to break a deadlock with another
 # transaction (two nodes' batches of one website taking its rows in different orders): the loser
 # rolls back whole, so the other one goes on, and the retry waits behind it.
@@ -96,6 +102,9 @@ class Batcher:
                 batch = waiting[: self._limit]
                 del waiting[: self._limit]
                 await self._store(store, batch)
+                if waiting:
+                    for _ in range(DELIVERY_TURNS):
+                        await asyncio.sleep(0)
         finally:
             # No await between the last look at `waiting` and here: no part is left behind,
             # unless the drain itself was cancelled (the server stopping): its callers are too.

@@ -249,7 +249,10 @@ class SqliteStore:
         return group
 
     async def _commit(self, group: asyncio.Future[None]) -> None:
-        await asyncio.sleep(0)  # one turn of the loop: transactions already waiting join in
+        # At once: transactions already waiting for the lock are ahead of this task (the lock
+        # is first come, first served) and join the group. A turn of the loop more let through
+        # only what was ready besides, the sockets' sends and reads, while nothing was being
+        # written (docs/performance.md, "Acks and events before the next batch").
         async with self._lock:
             outer, self._outer, self._group = self._outer, None, None
             assert outer is not None
@@ -258,7 +261,13 @@ class SqliteStore:
                     # The fsync runs in a thread (sqlite3 lets go of the GIL) while this task
                     # holds the connection: the loop serves sockets meanwhile, and the
                     # transactions that queue up for the lock form the next group.
-                    await asyncio.to_thread(outer.commit)
+                    # The COMMIT on the driver: the thread holds the GIL only to start and
+                    # to return (sqlite3 lets go of it for the statement), where SQLAlchemy's
+                    # commit would run its own Python there too, waiting for the loop's thread
+                    # to let go of the GIL each time. SQLAlchemy then ends its transaction
+                    # here, the driver's already committed.
+                    await asyncio.get_running_loop().run_in_executor(None, self._raw.commit)
+                    outer.commit()
                 else:
                     outer.commit()
             except Exception as exc:
