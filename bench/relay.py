@@ -20,13 +20,12 @@ import uvloop
 from websockets.asyncio.client import ClientConnection
 
 from bench.config import BenchConfig, progress
-from bench.servers import HOST, Server, install_causerie
+from bench.servers import HOST, Server, cpu_seconds, install_causerie
 from bench.socket_clients import (
     add_agent_token,
     agent_socket,
     causerie_env,
     connect_socket,
-    cpu_seconds,
     each_run,
     load_core,
     percentile,
