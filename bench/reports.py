@@ -34,7 +34,7 @@ from sqlalchemy import func, select, text
 
 from causerie.actions.operators import do_add_operator
 from causerie.actions.reports import (
-    do_flush_loads,
+    do_flush_counts,
     do_keep_days,
     do_rebuild,
     get_report,
@@ -276,7 +276,7 @@ async def bench(database_url: str, n: int, per: int) -> None:
                 timed, kept_days = [], []
                 for _ in range(RUNS):
                     note_load(rt, website_id, at)  # one change to a day, as any event makes
-                    await do_flush_loads(rt)
+                    await do_flush_counts(rt)
                     cpu, began = time.process_time(), time.perf_counter()
                     kept_days.append(await do_keep_days(rt))
                     timed.append((time.process_time() - cpu, time.perf_counter() - began))

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from causerie.actions.inbox import do_set_state
 from causerie.actions.labels import do_create_label, do_set_labels
 from causerie.actions.messages import do_send_operator_message, do_send_visitor_message
-from causerie.actions.reports import do_flush_loads
+from causerie.actions.reports import do_flush_counts
 from causerie.actions.sessions import do_open_session
 from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
@@ -77,7 +77,7 @@ def _seed(harness: ThreadedHarness, website_id: str, admin: Operator, days: int)
         clock.advance(
             timedelta(days=1) - timedelta(hours=sum(3 + n for n in range(1 + (day * 7) % 4)))
         )
-    harness.run(do_flush_loads(rt))
+    harness.run(do_flush_counts(rt))
     return count
 
 

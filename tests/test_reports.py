@@ -21,7 +21,7 @@ from causerie.actions.messages import do_send_operator_message, do_send_visitor_
 from causerie.actions.privacy import do_erase_subject
 from causerie.actions.profiles import do_update_visitor_profile
 from causerie.actions.ratings import do_rate_conversation
-from causerie.actions.reports import do_flush_loads, do_rank_days, do_rebuild, get_report
+from causerie.actions.reports import do_flush_counts, do_rank_days, do_rebuild, get_report
 from causerie.actions.sessions import do_open_session
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, ConversationState, PageView
@@ -140,7 +140,7 @@ class Scene:
         c_at = datetime(2026, 3, 29, 22, 30, tzinfo=UTC)  # 00:30 on the 30th in Paris
         _, c = self.visitor(c_at)
         self.resolve(self.owner, c, c_at + 50 * s)  # unanswered: no resolution time
-        self.h.run(do_flush_loads(self.rt))
+        self.h.run(do_flush_counts(self.rt))
         return {"a": a, "b": b, "c": c, "d": d}
 
     def report(self, first: str, last: str, tz: str) -> dict[str, Any]:

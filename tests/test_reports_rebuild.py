@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from causerie.actions.ratings import do_rate_conversation
-from causerie.actions.reports import do_flush_loads, do_rebuild
+from causerie.actions.reports import do_flush_counts, do_rebuild
 from tests.conftest import ORIGIN, Harness, Site
 from tests.test_reports import Scene, started_rows
 
@@ -58,7 +58,7 @@ def test_a_rebuild_equals_the_rollups_kept_across_a_change_of_offset(
         if kind == 4:  # the visitor writes again, later, in another hour
             scene.write(token, t + _later(rng, 3600, 7200))
         at = max(at, scene.clock.now())
-    harness.run(do_flush_loads(harness.rt))
+    harness.run(do_flush_counts(harness.rt))
     assert scene.clock.now() > datetime(2026, 3, 29, 12, tzinfo=UTC)  # well past the change
 
     # A resolution taken back leaves its rows at 0 where a rebuild has none.

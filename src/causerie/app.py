@@ -19,7 +19,7 @@ from causerie import __version__
 from causerie.actions.job_kinds import KINDS
 from causerie.actions.jobs import do_run_due_jobs, do_schedule_periodic
 from causerie.actions.presence import do_announce_availability
-from causerie.actions.reports import do_flush_loads, do_keep_days, do_rank_days
+from causerie.actions.reports import do_flush_counts, do_keep_days, do_rank_days
 from causerie.clock import Clock, SystemClock
 from causerie.plugins import load_plugins
 from causerie.runtime import Runtime
@@ -117,21 +117,21 @@ async def _start_mail(rt: Runtime) -> asyncio.Server | None:
     return await start_listener(rt, host, port)
 
 
-async def _flush_report_loads_forever(rt: Runtime) -> None:
-    """Add the chatbox loads counted in memory to the reports' rollups every few seconds, rank
-    the days' histograms changed meanwhile and keep the local days they lie in."""
+async def _flush_report_counts_forever(rt: Runtime) -> None:
+    """Add the chatbox loads and new sessions counted in memory to the reports' rollups every few
+    seconds, rank the days' histograms changed meanwhile and keep the local days they lie in."""
     try:
         while True:
             await asyncio.sleep(REPORT_LOADS_FLUSH)
             try:
-                await do_flush_loads(rt)
+                await do_flush_counts(rt)
                 await do_rank_days(rt)
                 await do_keep_days(rt)
             except Exception as exc:
                 log.warning("counting chatbox loads failed: %s", exc)
     finally:  # stopping: what was counted since the last pass
         with contextlib.suppress(Exception):
-            await do_flush_loads(rt)
+            await do_flush_counts(rt)
 
 
 async def _compress_later() -> None:
@@ -155,7 +155,7 @@ def create_app(
             tasks = [
                 asyncio.create_task(_work_forever(rt), name="causerie-jobs"),
                 asyncio.create_task(_refresh_presence_forever(rt), name="causerie-presence"),
-                asyncio.create_task(_flush_report_loads_forever(rt), name="causerie-loads"),
+                asyncio.create_task(_flush_report_counts_forever(rt), name="causerie-loads"),
                 asyncio.create_task(_compress_later(), name="causerie-compress"),
             ]
             try:

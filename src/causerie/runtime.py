@@ -53,9 +53,9 @@ class Runtime:
     block_rules: TTLCache[str, tuple[BlockRule, ...]] = field(
         default_factory=lambda: ttl_cache(WEBSITE_CACHE_SECONDS)
     )
-    # Chatbox loads counted on this node, per (website, UTC hour), until added to the
-    # reports' rollups (actions/reports.py `do_flush_loads`).
-    report_loads: dict[tuple[str, datetime], int] = field(default_factory=dict)
+    # Chatbox loads and new sessions counted on this node, per (website, UTC hour, count's
+    # name), until added to the reports' rollups (actions/reports.py `do_flush_counts`).
+    report_counts: dict[tuple[str, datetime, str], int] = field(default_factory=dict)
     # When this node last checked every local day of a website's zone over the days kept
     # current (actions/reports.py `keep_website_days`), per (website, zone).
     report_checked: dict[tuple[str, str], datetime] = field(default_factory=dict)

@@ -1,9 +1,13 @@
 """Reports (docs/reports.md): rollups kept as things happen, read back as a website's report.
 
-The `note_*` functions run inside the transaction of the change they count (a new session, a
-conversation, a message, a resolution, a rating), so a rollup never counts a change that rolled
-back nor misses one that committed. Chatbox loads write nothing on their own (most loads are one
-read): they are counted in memory per node and added every few seconds (`do_flush_loads`).
+The `note_*` functions run inside the transaction of the change they count (a conversation, a
+message, a resolution, a rating), so a rollup never counts a change that rolled back nor misses
+one that committed. Chatbox loads write nothing on their own (most loads are one read), and new
+sessions are temporary (not durable until their first message): both are counted in memory per
+node, a new session once its transaction committed, and added every few seconds
+(`do_flush_counts`). Every change of a website upserts the same row of its hour, which each
+transaction holds until it commits: under a flood of new sessions on PostgreSQL, the messages of
+the website's visitors waited in line behind them for that row.
 """
 
 from __future__ import annotations
@@ -74,8 +78,10 @@ async def note_regrouped(tx: Tx, before: Conversation, after: Conversation) -> N
         await tx.reports.add(after.website_id, row)
 
 
-async def note_session_created(tx: Tx, website_id: str, at: datetime) -> None:
-    await _add(tx, website_id, changes(at, None, {"sessions_created": 1}))
+def note_session_created(rt: Runtime, tx: Tx, website_id: str, at: datetime) -> None:
+    """A new session, counted in this node's memory once `tx` commits, until the next
+    `do_flush_counts`."""
+    tx.on_commit(lambda: _count(rt, website_id, at, "sessions_created"))
 
 
 async def note_conversation_started(
@@ -157,30 +163,36 @@ async def note_rating(
 
 def note_load(rt: Runtime, website_id: str, now: datetime | None = None) -> None:
     """A chatbox load (at `now`, the clock's by default): counted in this node's memory until
-    the next `do_flush_loads`."""
-    key = (website_id, hour_of(rt.clock.now() if now is None else now))
-    rt.report_loads[key] = rt.report_loads.get(key, 0) + 1
+    the next `do_flush_counts`."""
+    _count(rt, website_id, rt.clock.now() if now is None else now, "chatbox_loads")
 
 
-async def do_flush_loads(rt: Runtime) -> int:
-    """Add the loads counted in memory to the rollups; how many. A website deleted meanwhile
-    is skipped (its rollups went with it)."""
-    if not rt.report_loads:
+def _count(rt: Runtime, website_id: str, at: datetime, name: str) -> None:
+    key = (website_id, hour_of(at), name)
+    rt.report_counts[key] = rt.report_counts.get(key, 0) + 1
+
+
+async def do_flush_counts(rt: Runtime) -> int:
+    """Add the loads and new sessions counted in memory to the rollups; how many. A website
+    deleted meanwhile is skipped (its rollups went with it)."""
+    if not rt.report_counts:
         return 0
-    pending = dict(rt.report_loads)
-    rt.report_loads.clear()
+    pending = dict(rt.report_counts)
+    rt.report_counts.clear()
+    by_hour: dict[tuple[str, datetime], dict[str, int]] = {}
+    for (website_id, hour, name), count in pending.items():
+        by_hour.setdefault((website_id, hour), {})[name] = count
     async with rt.store.transaction(durable=False) as tx:
         known = set(await tx.reports.website_ids())
-        for (website_id, hour), count in sorted(pending.items()):
+        for (website_id, hour), counts in sorted(by_hour.items()):
             if website_id in known:
-                rows = changes(hour, None, {"chatbox_loads": count})
-                await _add(tx, website_id, rows)
+                await _add(tx, website_id, changes(hour, None, counts))
     return sum(pending.values())
 
 
 async def do_rank_days(rt: Runtime) -> int:
     """Rank the day histograms changed since the last call (docs/reports.md "Speed"): run every
-    few seconds by every node with `do_flush_loads`, off the path of the changes themselves.
+    few seconds by every node with `do_flush_counts`, off the path of the changes themselves.
     Nothing to rank (most passes): one read, no write transaction; on PostgreSQL one node ranks
     at a time, the others return at once."""
     async with rt.store.read() as reader:

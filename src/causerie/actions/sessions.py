@@ -132,7 +132,7 @@ async def do_open_session(
             await tx.sessions.delete(session.id)
         await tx.sessions.insert(created, hash_token(new_token_))
         await count_network_day(rt, tx, ip, now.date(), sessions=1, messages=0)
-        await note_session_created(tx, website_id, now)
+        note_session_created(rt, tx, website_id, now)
     shield.count(rt, ip, "sessions", now=now)
     note_load(rt, website_id, now)
     return OpenedSession(new_token_, created, website, [], created=True)
