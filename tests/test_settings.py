@@ -125,6 +125,22 @@ def test_bad_rates_are_refused(tmp_path: Path, text: str) -> None:
         load(tmp_path, CAUSERIE_FRAME_RATE=text)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"), [("2s", 2.0), ("500ms", 0.5), ("0", 0.0), ("0s", 0.0), ("60 s", 60.0)]
+)
+def test_pauses(tmp_path: Path, text: str, expected: float) -> None:
+    assert load(tmp_path, CAUSERIE_SHIELD_REFUSAL_PAUSE=text).shield_refusal_pause == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [("2", "such as 2s"), ("-1s", "such as 2s"), ("2m", "such as 2s"), ("61s", "at most 60s")],
+)
+def test_bad_pauses_are_refused(tmp_path: Path, text: str, why: str) -> None:
+    with pytest.raises(SettingsError, match=f"CAUSERIE_SHIELD_REFUSAL_PAUSE.*{why}"):
+        load(tmp_path, CAUSERIE_SHIELD_REFUSAL_PAUSE=text)
+
+
 def test_other_values(tmp_path: Path) -> None:
     settings = load(
         tmp_path,
