@@ -30,7 +30,7 @@ from causerie.domain.models import (
     Scope,
     Session,
 )
-from causerie.domain.ports import Tx
+from causerie.domain.ports import TransactionRaced, Tx
 from causerie.domain.privacy import DPA_VERSION, LEGAL_FORMAT, export_document, session_export
 from causerie.domain.profiles import check_email
 from causerie.domain.progress import QUIET, Progress, Stopped, stop_if_requested
@@ -49,6 +49,10 @@ PAGE = 500
 # Sessions erased per transaction: a large person's erasure holds the database for one batch at
 # a time, and Ctrl-C on `causerie privacy erase` stops it between two (docs/cli.md).
 ERASE_BATCH = 20
+# Times a batch of an erasure is run again when PostgreSQL ended it to break a deadlock: a job
+# about one of its sessions (a webhook's delivery) holding its own row while it writes another
+# one that names the session, as the erasure deletes the session and then the session's jobs.
+ERASE_RACES = 3
 
 
 async def _manageable_websites(tx: Tx, actor: Actor, scope: Scope) -> list[str] | None:
@@ -202,16 +206,23 @@ async def do_erase_subject(
     next. `Stopped` (with the counts) when `progress` asked to stop between two batches."""
     counts = {"sessions": 0, "messages": 0}
     total: int | None = None
+    raced = 0
     try:
         while True:
-            async with rt.store.transaction() as tx:
-                sessions = await _subject_sessions(
-                    tx, actor, Scope.WRITE, email=email, session_id=session_id
-                )
-                if total is None:
-                    total = len(sessions)
-                    progress.begin("sessions", total)
-                batch = await _erase(rt, tx, actor, sessions[:ERASE_BATCH], "privacy.erase")
+            try:
+                async with rt.store.transaction() as tx:
+                    sessions = await _subject_sessions(
+                        tx, actor, Scope.WRITE, email=email, session_id=session_id
+                    )
+                    if total is None:
+                        total = len(sessions)
+                        progress.begin("sessions", total)
+                    batch = await _erase(rt, tx, actor, sessions[:ERASE_BATCH], "privacy.erase")
+            except TransactionRaced:
+                raced += 1  # nothing of the batch committed: found afresh and run again
+                if raced > ERASE_RACES:
+                    raise
+                continue
             counts["sessions"] += batch["sessions"]
             counts["messages"] += batch["messages"]
             progress.advance("sessions", batch["sessions"])
