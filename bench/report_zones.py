@@ -12,8 +12,8 @@ timing run makes one report per zone (written to DIR as JSON with `--json`, to c
 byte for byte; it computes and keeps the zone's local days unless they are kept: timed apart),
 then times `runs` more, each checked equal to the first, and prints the medians of CPU
 (`time.process_time`: the SQLite work included, only the client's on PostgreSQL) and wall time,
-and the load average. `--keep` (this branch on) first keeps the days of the first zone off UTC
-as the business hours' and of the next three as zones asked, as `do_keep_days` does.
+and the load average. `--keep` (this branch on) first keeps every zone's days, as `do_keep_days`
+does.
 Alternate the trees (PYTHONPATH) on copies of one seeded database.
 """
 
@@ -35,7 +35,7 @@ from sqlalchemy import text
 from bench.reports import START, _seed
 from causerie.actions.operators import do_add_operator
 from causerie.actions.reports import do_rebuild, get_report
-from causerie.actions.websites import do_create_website, do_update_website
+from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role
 from causerie.settings import load_settings
@@ -67,25 +67,14 @@ async def seed(url: str, conversations: int) -> None:
 
 
 async def _keep(rt: Any, args: argparse.Namespace) -> None:
-    """Keep the local days of the zones asked as `do_keep_days` would (this branch): the first
-    zone off UTC as the business hours', the next `MAX_ZONES` as zones reports were asked in."""
-    # Imported here: the tree compared with may have neither.
-    from causerie.actions.reports import keep_website_days
-    from causerie.domain.report_days import MAX_ZONES
+    """Keep every zone's local days of the last two years, as `do_keep_days` does after an
+    upgrade (this tree on)."""
+    from causerie.actions.reports import keep_website_days  # the tree compared with may lack it
 
-    zones = [zone for zone in args.zones if zone != "UTC"]
-    hours = {"timezone": zones[0], "week": {}, "holidays": [], "away_message": ""}
-    owner = Actor("operator", args.owner)
-    await do_update_website(
-        rt, owner, args.website, name=None, origins=None, settings={"business_hours": hours}
-    )
-    async with rt.store.transaction() as tx:
-        for zone in reversed(zones[1 : 1 + MAX_ZONES]):
-            await tx.reports.note_zone(args.website, zone, rt.clock.now())
     began_cpu, began = time.process_time(), time.perf_counter()
     kept = await keep_website_days(rt, args.website)
     print(
-        f"{args.tag} kept {kept} days of {min(len(zones), 1 + MAX_ZONES)} zones: CPU"
+        f"{args.tag} kept {kept} days of every zone: CPU"
         f" {time.process_time() - began_cpu:.2f} s, wall {time.perf_counter() - began:.2f} s",
         flush=True,
     )

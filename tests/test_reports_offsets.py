@@ -14,10 +14,10 @@ import pytest
 
 from causerie.actions.privacy import do_erase_subject
 from causerie.actions.reports import do_keep_days, do_rebuild, get_report
-from causerie.actions.websites import do_update_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor
-from causerie.domain.report_days import MAX_OFFSETS, OffsetDay, fixed_days
+from causerie.domain.report_days import OffsetDay, fixed_days
+from causerie.domain.report_windows import CLASSES, day_class
 from causerie.domain.reports import (
     COUNTS,
     DURATIONS,
@@ -200,7 +200,7 @@ def test_kept_days_equal_the_hours_and_follow_new_events(harness: Harness, site:
         assert _days(reports[zone]) == hours, zone
         assert _fresh(harness, site, period) == []  # every day that can be is read as kept
         assert _report(harness, site, period) == reports[zone]
-    assert _kept_offsets(harness) == set().union(*OFFSETS.values())
+    assert _kept_offsets(harness) == {day_class(o) for o in set().union(*OFFSETS.values())}
     # A shorter period reads the same kept days.
     inside = _period("Asia/Kolkata", "2026-03-20", "2026-04-02")
     assert _fresh(harness, site, inside) == []
@@ -293,38 +293,22 @@ def _pending(harness: Harness) -> int:
 def test_days_kept_off_the_request_path_serve_the_first_report(
     harness: Harness, site: Site
 ) -> None:
-    """`do_keep_days` keeps the local days of the website's business hours' zone and of the
-    zones its reports were asked in, both offsets of each, over the last two years: the first
-    report of a year in those zones reads kept days only (but the days of a change of offset),
-    and every report is byte for byte the one computed from the rollups alone, in 7 zones."""
+    """`do_keep_days` keeps the local days of every zone over the last two years: the first
+    report of a year in any zone, never asked before, reads kept days only (but the days of a
+    change of offset), and every report is byte for byte the one computed from the rollups
+    alone, in 7 zones."""
     _seed(harness, site)
     clock = harness.clock
     clock.advance(datetime(2026, 12, 1, tzinfo=UTC) - clock.now())
-    owner = Actor("operator", site.operator_ids["owner"])
-    hours = {"timezone": "Europe/Paris", "week": {}, "holidays": [], "away_message": ""}
-    harness.run(
-        do_update_website(
-            harness.rt,
-            owner,
-            site.website_id,
-            name=None,
-            origins=None,
-            settings={"business_hours": hours},
-        )
-    )
-    asked = ("America/St_Johns", "Australia/Lord_Howe", "Asia/Kathmandu")
-    for zone in asked:  # a few days in November, none with an event: one offset of each
-        _report(harness, site, _period(zone, "2026-11-20", "2026-11-22"))
     assert _pending(harness) > 0
     assert harness.run(do_keep_days(harness.rt)) > 0
     assert _pending(harness) == 0
     assert harness.run(do_keep_days(harness.rt)) == 0  # nothing changed since
-    kept = {"Europe/Paris", *asked}
+    assert _kept_offsets(harness) <= set(CLASSES)
     years = {zone: _period(zone, "2026-01-01", "2026-12-31") for zone in SEVEN}
     first = {}
     for zone, period in years.items():
-        fresh = _fresh(harness, site, period)
-        assert (fresh == []) == (zone in kept or zone == "UTC"), zone
+        assert _fresh(harness, site, period) == [], zone
         first[zone] = orjson.dumps(_report(harness, site, period))
         assert _days(orjson.loads(first[zone])) == _from_hours(harness, site.website_id, period)
 
@@ -357,16 +341,13 @@ def test_days_kept_off_the_request_path_serve_the_first_report(
         ],
     )
     assert _pending(harness) > 0
-    # The zones kept current now: the business hours' and the latest three asked.
-    kept = {"Europe/Paris", *(row[0] for row in harness.rows("SELECT zone FROM report_zones"))}
-    assert len(kept) == 4
-    assert all(_fresh(harness, site, years[zone]) for zone in kept)  # stale until the pass
+    off_utc = [zone for zone in SEVEN if zone != "UTC"]
+    assert all(_fresh(harness, site, years[zone]) for zone in off_utc)  # stale until the pass
     assert harness.run(do_keep_days(harness.rt)) > 0
     assert _pending(harness) == 0
     again = {}
     for zone, period in years.items():
-        if zone in kept:
-            assert _fresh(harness, site, period) == [], zone
+        assert _fresh(harness, site, period) == [], zone
         again[zone] = orjson.dumps(_report(harness, site, period))
         assert again[zone] != first[zone], zone
         assert _days(orjson.loads(again[zone])) == _from_hours(harness, site.website_id, period)
@@ -398,7 +379,7 @@ def test_a_day_changed_while_its_local_days_are_kept_stays_pending(
     left = _pending(harness)
     kept = harness.run(do_keep_days(harness.rt))
     assert left == 1  # the day changed meanwhile (its counts' row)
-    assert kept == 0  # no zone to keep: nothing computed, and the day cleared
+    assert kept == 0  # no local day over yet (the clock is on March 1st): the day cleared
     assert _pending(harness) == 0
 
 
@@ -439,10 +420,8 @@ def test_kept_days_after_an_erasure_and_after_a_rebuild(harness: Harness, site: 
         assert _fresh(harness, site, period) == []
         assert _report(harness, site, period) == before[period.zone.key]
     highest = harness.scalar("SELECT MAX(version) FROM report_days")
-    # A rebuild counts what is left, starts the versions above, and keeps again the days of the
-    # zones reports were asked in (the latest three), at the new versions: no stamp from before.
-    noted = {row[0] for row in harness.rows("SELECT zone FROM report_zones")}
-    assert len(noted) == 3
+    # A rebuild counts what is left, starts the versions above, and keeps again every zone's
+    # days, at the new versions: no stamp from before.
     assert harness.run(do_rebuild(harness.rt, website_id=site.website_id)) == 1
     assert harness.scalar("SELECT MIN(version) FROM report_days") > highest
     assert harness.scalar("SELECT MIN(version) FROM report_day_histograms") > highest
@@ -452,14 +431,11 @@ def test_kept_days_after_an_erasure_and_after_a_rebuild(harness: Harness, site: 
         versions = [int(v) for utc_day in stamp.split("/") for v in utc_day.split(".")]
         assert all(v == 0 or v > highest for v in versions), stamp
     for period in periods:
-        # Read as kept from the first report after the rebuild, in the zones kept current, but
-        # today (kept once it is over: it changes every few seconds).
+        # Read as kept from the first report after the rebuild, but today (kept once it is
+        # over: it changes every few seconds).
         computed = {_date(day.day) for day in _fresh(harness, site, period)}
         today = harness.clock.now().astimezone(period.zone).date().isoformat()
-        if period.zone.key in noted:
-            assert computed <= {today}
-        else:
-            assert len(computed) > 1
+        assert computed <= {today}
         after = _report(harness, site, period)
         assert _days(after) == _from_hours(harness, site.website_id, period)
         assert after["totals"]["conversations_started"] == 3  # Ada's conversation is gone
@@ -467,18 +443,55 @@ def test_kept_days_after_an_erasure_and_after_a_rebuild(harness: Harness, site: 
         assert _report(harness, site, period) == after
 
 
-def test_a_website_keeps_the_days_of_a_few_offsets(harness: Harness, site: Site) -> None:
+# Zones at every kind of offset: whole hours east and west (Etc/GMT-N is UTC+N), half and
+# quarter hours, and the ends of the range (UTC+14, UTC-12, UTC+13:45 in Chatham's summer).
+ODD_ZONES = (
+    *(f"Etc/GMT-{n}" for n in range(1, 15)),
+    *(f"Etc/GMT+{n}" for n in range(1, 13)),
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Asia/Yangon",
+    "Pacific/Marquesas",
+    "Pacific/Chatham",
+    "Australia/Eucla",
+)
+
+
+def test_every_zone_reads_the_days_kept_at_a_whole_hour_offset(
+    harness: Harness, site: Site
+) -> None:
+    """A zone's days are those of its offset rounded up to the hour (`day_class`): after one
+    `do_keep_days`, a report in any of these zones reads kept days only, and equals the hours."""
     _some_hours(harness, site)
-    # MAX_OFFSETS zones at distinct offsets (+1 to +14 hours, +5:30, +5:45), then one more.
-    zones = [f"Etc/GMT-{n}" for n in range(1, 15)] + ["Asia/Kolkata", "Asia/Kathmandu"]
-    assert len(zones) == MAX_OFFSETS
-    for zone in zones:
-        _report(harness, site, _period(zone, "2026-03-02", "2026-03-06"))
-    assert len(_kept_offsets(harness)) == MAX_OFFSETS
-    _report(harness, site, _period("Asia/Yangon", "2026-03-02", "2026-03-06"))
-    assert _kept_offsets(harness) == {6 * 3600 + 1800}  # a further one clears the others
-    period = _period("Asia/Kathmandu", "2026-03-02", "2026-03-06")  # +5:45
-    assert _days(_report(harness, site, period)) == _from_hours(harness, site.website_id, period)
+    harness.clock.advance(datetime(2026, 3, 20, tzinfo=UTC) - harness.clock.now())
+    assert harness.run(do_keep_days(harness.rt)) > 0
+    assert _kept_offsets(harness) <= set(CLASSES)
+    for zone in ODD_ZONES:
+        period = _period(zone, "2026-03-01", "2026-03-14")
+        assert _fresh(harness, site, period) == [], zone
+        assert _days(_report(harness, site, period)) == _from_hours(
+            harness, site.website_id, period
+        ), zone
+
+
+def test_a_local_day_that_ends_without_a_change_is_kept_within_the_hour(
+    harness: Harness, site: Site
+) -> None:
+    """A local day is kept once it is over; it ends on the hour whether or not anything
+    changes, so a pass once an hour keeps the days of the websites active lately that ended."""
+    _some_hours(harness, site)  # 1 to 13 March
+    tokyo = _period("Asia/Tokyo", "2026-03-13", "2026-03-13")  # ends 15:00 UTC on the 13th
+    harness.clock.advance(datetime(2026, 3, 13, 14, 30, tzinfo=UTC) - harness.clock.now())
+    harness.run(do_keep_days(harness.rt))
+    assert _pending(harness) == 0
+    assert [_date(day.day) for day in _fresh(harness, site, tokyo)] == ["2026-03-13"]
+    harness.clock.advance(timedelta(minutes=20))  # 14:50: the same hour, not over
+    assert harness.run(do_keep_days(harness.rt)) == 0
+    harness.clock.advance(timedelta(minutes=15))  # 15:05: over, and nothing changed
+    assert harness.run(do_keep_days(harness.rt)) > 0
+    assert _fresh(harness, site, tokyo) == []
+    assert harness.run(do_keep_days(harness.rt)) == 0  # once an hour
+    assert _days(_report(harness, site, tokyo)) == _from_hours(harness, site.website_id, tokyo)
 
 
 def test_months_less_their_days_outside_give_the_agents_and_totals_of_the_hours(

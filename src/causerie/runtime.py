@@ -5,7 +5,7 @@ picks an adapter, so no caller can end up on an in-process hub that nobody else 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from cachetools import TTLCache
 
@@ -56,12 +56,9 @@ class Runtime:
     # Chatbox loads and new sessions counted on this node, per (website, UTC hour, count's
     # name), until added to the reports' rollups (actions/reports.py `do_flush_counts`).
     report_counts: dict[tuple[str, datetime, str], int] = field(default_factory=dict)
-    # When this node last checked every local day of a website's zone over the days kept
-    # current (actions/reports.py `keep_website_days`), per (website, zone).
-    report_checked: dict[tuple[str, str], datetime] = field(default_factory=dict)
-    # The day a report in a zone off UTC was last asked on this node, per (website, zone): noted
-    # once a day in the store (`note_zone`), so that `do_keep_days` keeps that zone current.
-    report_asked: dict[tuple[str, str], date] = field(default_factory=dict)
+    # When this node last kept the local days that had ended since (actions/reports.py
+    # `do_keep_days`): they end on the hour, with or without a change. "hour": an epoch.
+    report_swept: dict[str, int] = field(default_factory=dict)
     # The shield's counts not yet handed to `aggregates`, per (network, metric, window index):
     # (count, time of the latest). actions/shield.py `count`.
     shield_counts: dict[tuple[str, str, int], tuple[int, datetime]] = field(default_factory=dict)

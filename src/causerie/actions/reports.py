@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,6 +23,8 @@ from causerie.domain.errors import Invalid, NotFound
 from causerie.domain.models import Actor, Conversation, Message, Scope
 from causerie.domain.ports import TransactionRaced, Tx
 from causerie.domain.progress import QUIET, Progress, stop_if_requested
+from causerie.domain.report_days import DAY
+from causerie.domain.report_windows import HOUR
 from causerie.domain.reports import (
     MAX_DAYS,
     ConversationFacts,
@@ -202,93 +203,84 @@ async def do_rank_days(rt: Runtime) -> int:
         return await tx.reports.rank_days()
 
 
-# The local days kept current off the request path: the two years up to yesterday in each zone.
+# The local days kept current off the request path: those of the last two years, in every zone.
 KEEP_DAYS = 731
-# A pass reads at most this many changed days per table (the rest at the next pass), and checks
-# every day of a zone again this often (a zone a report was asked in first on another node).
+# A pass reads at most this many changed days per table (the rest at the next pass); the days
+# are computed a month of UTC days at a time, each its own read, the event loop served between.
 _PENDING_AT_MOST = 2000
-_CHECK_ALL_EVERY = timedelta(minutes=10)
+_DAYS_AT_ONCE = 31
 
 
 async def do_keep_days(rt: Runtime) -> int:
-    """Keep the local days of each website's zones current off the request path (docs/reports.md
-    "Speed"): for the websites whose UTC days changed since the last pass (`pending`), the days
-    of those changes in the zone of its business hours and in the zones its reports were asked
-    in, and every day of the last two years of a zone first seen or not checked for a while;
-    then the changed days are cleared. So a report in those zones reads kept days, but the few
-    changed in the last seconds. Run every few seconds beside the ranking; how many days kept."""
+    """Keep the local days of every zone current off the request path (docs/reports.md "Speed"):
+    for the websites whose UTC days changed since the last pass (`pending`), the local days
+    holding those days at every whole-hour offset (`CLASSES`), once they are over; then the
+    changed days are cleared. So the first report in any zone reads kept days, but the few
+    changed in the last seconds and the days of a change of offset. A local day is kept once it
+    is over, which happens on the hour whether or not anything changed: so once an hour, the
+    local days of the websites active in the last two days that ended unkept are kept too.
+    Run every few seconds beside the ranking; how many days were kept."""
     async with rt.store.read() as reader:
         pending = await reader.reports.pending_days(_PENDING_AT_MOST)
     kept = 0
     for website_id, seen in pending.items():
-        kept += await keep_website_days(rt, website_id, min(at for _, at, _ in seen))
+        for first, last in _runs(sorted({at for _, at, _ in seen})):
+            kept += await _keep_span(rt, website_id, first, last + DAY)
         async with rt.store.transaction(durable=False) as tx:
             await tx.reports.clear_pending(website_id, seen)
-    return kept
-
-
-async def keep_website_days(rt: Runtime, website_id: str, since: int | None = None) -> int:
-    """Keep the website's local days current in its zones, from the UTC day `since` (an epoch;
-    None: every day kept current) to yesterday; how many days were computed and kept."""
-    async with rt.store.read() as reader:
-        zones = await reader.reports.zones(website_id)
-        website = await reader.websites.get(website_id)
-    if website is None:
-        return 0
-    hours = website.settings.get("business_hours")
-    if isinstance(hours, dict) and isinstance(hours.get("timezone"), str):
-        zones = [hours["timezone"], *(name for name in zones if name != hours["timezone"])]
-    now, periods, keep = rt.clock.now(), list[Period](), set[int]()
-    for name in zones:
-        try:
-            zone = _zone(name)
-        except Invalid:
-            continue  # a zone the system's database no longer has
-        # Up to yesterday: today changes every few seconds, and a report reads it from its hours.
-        last = now.astimezone(zone).date() - timedelta(days=1)
-        first = last - timedelta(days=KEEP_DAYS - 1)
-        checked = rt.report_checked.get((website_id, name))
-        if since is not None and checked is not None and now - checked < _CHECK_ALL_EVERY:
-            first = max(first, datetime.fromtimestamp(since, UTC).date() - timedelta(days=1))
-        else:
-            rt.report_checked[(website_id, name)] = now
-        keep.update(_offsets_kept(name, last))
-        if first <= last:
-            periods.append(Period(first, last, zone))
-    kept = 0
-    for period in periods:
-        kept += await _keep_zone_days(rt, website_id, period, keep)
-    return kept
-
-
-@lru_cache(maxsize=256)
-def _offsets_kept(name: str, last: date) -> frozenset[int]:
-    """The UTC offsets of a zone over the days kept current up to `last`."""
-    period = Period(last - timedelta(days=KEEP_DAYS - 1), last, ZoneInfo(name))
-    return frozenset(offset for _, offset in period.offsets())
-
-
-async def _keep_zone_days(rt: Runtime, website_id: str, period: Period, keep: set[int]) -> int:
-    """Compute and keep the period's local days not kept or stale, a month at most at a time
-    (each its own read), the event loop served between them; the offsets `keep` stay kept."""
-    offsets = period.offsets()
-    if all(offset == 0 for _, offset in offsets):
-        return 0  # UTC days: read as they are
-    done: set[int] = set()
-    while True:
+    now = int(rt.clock.now().timestamp())
+    if rt.report_swept.get("hour") != now - now % HOUR:
+        rt.report_swept["hour"] = now - now % HOUR
+        today = now - now % DAY
         async with rt.store.read() as reader:
-            days = await reader.reports.days_to_keep(
-                website_id, period.start, period.end, offsets, done
-            )
-        if not days:
-            return len(done)
-        try:
-            async with rt.store.transaction(durable=False) as tx:
-                await tx.reports.keep_days(website_id, days, keep)
-        except TransactionRaced:  # derived data: the next pass computes them again
-            return len(done)
-        done.update(day.day for day in days)
+            active = await reader.reports.websites_active_since(_utc_at(today - 2 * DAY))
+        for website_id in active:
+            kept += await _keep_span(rt, website_id, today - 2 * DAY, today + DAY)
+    return kept
+
+
+async def keep_website_days(rt: Runtime, website_id: str) -> int:
+    """Keep every local day of the website's last two years current in every zone (after a
+    rebuild); how many days were computed and kept."""
+    today = int(rt.clock.now().timestamp()) // DAY * DAY
+    return await _keep_span(rt, website_id, today - KEEP_DAYS * DAY, today + DAY)
+
+
+def _runs(days: list[int]) -> list[tuple[int, int]]:
+    """Sorted UTC days (epochs) as runs of consecutive days: (first, last)."""
+    runs: list[tuple[int, int]] = []
+    for day in days:
+        if runs and day == runs[-1][1] + DAY:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+async def _keep_span(rt: Runtime, website_id: str, start: int, end: int) -> int:
+    """Keep the local days holding an hour of the UTC days [start, end) (epochs) that are not
+    kept at their stamps now, within the last `KEEP_DAYS`, a month of UTC days at a time."""
+    now = rt.clock.now()
+    today = int(now.timestamp()) // DAY * DAY
+    start = max(start, today - KEEP_DAYS * DAY)
+    kept = 0
+    for first in range(start, end, _DAYS_AT_ONCE * DAY):
+        last = min(first + _DAYS_AT_ONCE * DAY, end)
+        async with rt.store.read() as reader:
+            days = await reader.reports.days_to_keep(website_id, _utc_at(first), _utc_at(last), now)
+        if days:
+            try:
+                async with rt.store.transaction(durable=False) as tx:
+                    await tx.reports.keep_days(website_id, days)
+            except TransactionRaced:  # derived data: the next pass computes them again
+                return kept
+            kept += len(days)
         await asyncio.sleep(0)
+    return kept
+
+
+def _utc_at(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def check_period(first: str | None, last: str | None, tz: str | None, today: date) -> Period:
@@ -352,17 +344,10 @@ async def get_report(
         previous = await tx.reports.summary(
             website_id, before.start, before.end, before.offsets(), full=False
         )
-    asked = (website_id, period.zone.key)
-    today = rt.clock.now().date()
-    note = rt.report_asked.get(asked) != today and any(offset for _, offset in offsets)
-    if found.fresh or note:  # local days computed from the hours: kept for the next report;
-        try:  # the zone kept current from now on (`do_keep_days`)
+    if found.fresh:  # local days computed from the hours: kept for the next report
+        try:
             async with rt.store.transaction(durable=False) as tx:
                 await tx.reports.keep_days(website_id, found.fresh)
-                if note:
-                    await tx.reports.note_zone(website_id, period.zone.key, rt.clock.now())
-            if note:
-                rt.report_asked[asked] = today
         except TransactionRaced:  # derived data: the next report computes them again
             pass
     return build_report(period, found, previous, breakdown)
@@ -390,7 +375,7 @@ async def do_rebuild(rt: Runtime, website_id: str | None = None, progress: Progr
     Exact for what the source rows still hold: sessions, conversations, messages and ratings
     removed since (purge, deletion, erasure) are no longer counted. Chatbox loads, which have
     no source row, are kept as they were. One transaction per website; then the local days of
-    the websites' zones are kept again (`keep_website_days`).
+    every zone are kept again (`keep_website_days`).
     """
     async with rt.store.read() as tx:
         ids = await tx.reports.website_ids()

@@ -11,7 +11,6 @@ _IDS = "random identifiers"
 _TEAM = "the website's own configuration: a team's name, mode and capacity"
 _TEAM_SEAT = "ids and the time of an operator's last assignment (round robin)"
 _REPORTS = "reports' aggregates: hours, random ids of websites and agents, counts (P3)"
-_REPORT_ZONES = "the time zones a website's reports were asked in, and when: not who asked"
 _REPORT_FACTS = "a conversation's times and agents' ids, gone with the conversation"
 NOT_PERSONAL: dict[str, str] = {
     "block_rules.id": "a block rule's id, kind, scope, author and times",
@@ -188,9 +187,6 @@ NOT_PERSONAL: dict[str, str] = {
     "report_days.version": _REPORTS,
     "report_days.pending": _REPORTS,
     "report_day_histograms.pending": _REPORTS,
-    "report_zones.website_id": _REPORT_ZONES,
-    "report_zones.zone": _REPORT_ZONES,
-    "report_zones.asked_at": _REPORT_ZONES,
     "report_offset_days.website_id": _REPORTS,
     "report_offset_days.utc_offset": _REPORTS,
     "report_offset_days.day": _REPORTS,

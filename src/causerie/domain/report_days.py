@@ -3,7 +3,8 @@
 A local day whose 24 hours all have one UTC offset is the same day in every zone at that offset
 then: Europe/Paris in winter and Africa/Lagos share their days, as do Paris in summer and
 Africa/Johannesburg. Such a day's figures (counts, medians, 90th percentiles) are kept once
-computed, keyed by (offset, local day), with the stamp of the UTC days they were read from: the
+computed, keyed by (offset, local day) at the whole-hour offset that has the same days
+(report_windows.py `day_class`), with the stamp of the UTC days they were read from: the
 version of each of their rollup rows, which every change to them raises and a rebuild starts
 above the highest before. A kept day whose stamp differs from its UTC days' stamp now is stale
 and is read again from the hours. A day with a change of offset (23 or 25 hours) is never kept.
@@ -20,13 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 DAY = 86_400
-# A website keeps the days of this many offsets at most: a report in a further one clears the
-# others (a zone uses one or two a year; the zones kept current, `MAX_ZONES` and the business
-# hours', at most 8 together, and a few more asked now and then).
-MAX_OFFSETS = 16
-# The zones a website's reports were asked in whose days are kept current off the request path
-# (with its business hours' zone): the latest asked.
-MAX_ZONES = 3
 
 
 @dataclass(frozen=True)

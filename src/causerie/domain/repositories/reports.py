@@ -49,26 +49,21 @@ class Reports(Protocol):
         (label or team): also per key of that dimension (`Summary.breakdown`)."""
         ...
 
-    async def keep_days(
-        self, website_id: str, days: list[OffsetDay], keep: Collection[int] = ()
-    ) -> None:
-        """Keep local days a report computed (`Summary.fresh`), replacing those kept before
-        at their offsets; at most `MAX_OFFSETS` offsets per website (a further one clears the
-        others but those of `days` and `keep`). A later `summary` reads them while their
-        stamps hold."""
+    async def keep_days(self, website_id: str, days: list[OffsetDay]) -> None:
+        """Keep local days (their offsets one of `CLASSES`), replacing those kept before: a
+        later `summary` reads them while their stamps hold."""
         ...
 
     async def days_to_keep(
-        self,
-        website_id: str,
-        start: datetime,
-        end: datetime,
-        offsets: list[tuple[int, int]],
-        skip: Collection[int] = (),
+        self, website_id: str, start: datetime, end: datetime, until: datetime
     ) -> list[OffsetDay]:
-        """The local days of [start, end) at one offset throughout (by `offsets`) that are not
-        kept or whose stamp no longer holds, and whose UTC days have rows, but those in `skip`:
-        the latest 31 of them, computed from their hours, to `keep_days`."""
+        """The local days at every offset of `CLASSES` that hold an hour of [start, end) (UTC
+        midnights) and are over by `until`, whose UTC days have rollup rows and that are not
+        kept at their UTC days' versions now, computed from the hours."""
+        ...
+
+    async def websites_active_since(self, since: datetime) -> list[str]:
+        """The websites with a rollup row on a UTC day from `since` (a UTC midnight) on."""
         ...
 
     async def pending_days(self, limit: int) -> dict[str, list[tuple[str, int, int]]]:
@@ -78,14 +73,6 @@ class Reports(Protocol):
 
     async def clear_pending(self, website_id: str, seen: list[tuple[str, int, int]]) -> None:
         """Mark the days `pending_days` gave as kept, those changed since left pending."""
-        ...
-
-    async def zones(self, website_id: str) -> list[str]:
-        """The zones the website's reports were asked in (`note_zone`), the latest first."""
-        ...
-
-    async def note_zone(self, website_id: str, zone: str, at: datetime) -> None:
-        """Remember a zone a report was asked in (the latest `MAX_ZONES` are kept)."""
         ...
 
     async def rebuild(self, website_id: str) -> None:

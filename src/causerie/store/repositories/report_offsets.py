@@ -4,19 +4,18 @@ days' stamps, the days kept, and keeping those a report computed (`SqlReports.ke
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, text
+from sqlalchemy import bindparam, select, text
 
-from causerie.domain.report_days import MAX_OFFSETS, MAX_ZONES, OffsetDay, day_stamp
+from causerie.domain.report_days import OffsetDay, day_stamp
 from causerie.domain.reports import COUNTS, DURATIONS
 from causerie.store.db import Prepared, SqlRepository, dialect_insert
 from causerie.store.repositories.report_sql import EPOCH, WEBSITE
 from causerie.store.schema.accounts import websites
-from causerie.store.schema.reports import report_offset_days, report_zones
+from causerie.store.schema.reports import report_offset_days
 from causerie.store.types import UTCDateTime
 
 RANKS = tuple(f"{metric}_{rank}" for metric in DURATIONS for rank in ("median", "p90"))
@@ -46,11 +45,11 @@ _KEPT = (
         report_offset_days.c.day <= bindparam("d1"),
     )
 )
-_OFFSETS_KEPT = (
-    select(report_offset_days.c.utc_offset)
-    .where(report_offset_days.c.website_id == bindparam("w"))
-    .distinct()
-)
+# The websites with a rollup since a UTC day: those whose local days may have ended unkept.
+_ACTIVE = text(
+    "SELECT id FROM websites AS w WHERE EXISTS (SELECT 1 FROM report_days AS d"
+    " WHERE d.website_id = w.id AND d.dimension = 'website' AND d.day >= :since)"
+).bindparams(bindparam("since", type_=UTCDateTime()))
 _WEBSITE_EXISTS = select(websites.c.id).where(websites.c.id == bindparam("w"))
 # The website's days changed since their local days were kept (each on its partial index).
 _PENDING = (
@@ -71,29 +70,6 @@ def _clear(table: str, where: str) -> Any:
         f"UPDATE {table} SET pending = false WHERE website_id = :w AND day = :day"
         f" AND version = :v AND {where}"
     ).bindparams(bindparam("day", type_=UTCDateTime()))
-
-
-_ZONES = (
-    select(report_zones.c.zone)
-    .where(report_zones.c.website_id == bindparam("w"))
-    .order_by(report_zones.c.asked_at.desc(), report_zones.c.zone)
-)
-_FORGET_ZONES = text(
-    "DELETE FROM report_zones WHERE website_id = :w AND zone NOT IN (SELECT zone FROM"
-    " report_zones WHERE website_id = :w ORDER BY asked_at DESC, zone LIMIT :n)"
-)
-
-
-@cache
-def _note_zone(dialect: str) -> Prepared:
-    stmt = dialect_insert(dialect)(report_zones).values(
-        website_id=bindparam("w"), zone=bindparam("z"), asked_at=bindparam("at")
-    )
-    return Prepared(
-        stmt.on_conflict_do_update(
-            index_elements=["website_id", "zone"], set_={"asked_at": stmt.excluded.asked_at}
-        )
-    )
 
 
 @cache
@@ -136,9 +112,7 @@ class OffsetDays(SqlRepository):
         found: Any = await self._db.execute(_KEPT, params)
         return {(int(row[0]), int(row[1])): tuple(row[2:]) for row in found}
 
-    async def keep_days(
-        self, website_id: str, days: list[OffsetDay], keep: Collection[int] = ()
-    ) -> None:
+    async def keep_days(self, website_id: str, days: list[OffsetDay]) -> None:
         if not days:
             return
         found: Any = await self._db.execute(_WEBSITE_EXISTS, {"w": website_id})
@@ -162,15 +136,10 @@ class OffsetDays(SqlRepository):
             for day in days
         ]
         await self._db.write_many(_keep(self._db.dialect), rows)
-        offsets = {int(row[0]) for row in await self._db.execute(_OFFSETS_KEPT, {"w": website_id})}
-        if len(offsets) > MAX_OFFSETS:  # the others go: kept again when asked for again
-            used = {day.offset for day in days} | set(keep)
-            t = report_offset_days.c
-            await self._db.execute(
-                delete(report_offset_days).where(
-                    t.website_id == website_id, t.utc_offset.not_in(sorted(used))
-                )
-            )
+
+    async def websites_active_since(self, since: datetime) -> list[str]:
+        found: Any = await self._db.execute(_ACTIVE, {"since": since})
+        return [str(row[0]) for row in found]
 
     async def pending_days(self, limit: int) -> dict[str, list[tuple[str, int, int]]]:
         """Website -> (table, UTC day's epoch, version) of the days changed since their local
@@ -195,15 +164,6 @@ class OffsetDays(SqlRepository):
             ]
             if rows:
                 await self._db.execute(_clear(table, where), rows)
-
-    async def zones(self, website_id: str) -> list[str]:
-        found: Any = await self._db.execute(_ZONES, {"w": website_id})
-        return [str(row[0]) for row in found]
-
-    async def note_zone(self, website_id: str, zone: str, at: datetime) -> None:
-        """Remember that a report was asked in `zone` (the latest `MAX_ZONES` are kept)."""
-        await self._db.write(_note_zone(self._db.dialect), {"w": website_id, "z": zone, "at": at})
-        await self._db.execute(_FORGET_ZONES, {"w": website_id, "n": MAX_ZONES})
 
 
 def _utc_at(epoch: int) -> datetime:

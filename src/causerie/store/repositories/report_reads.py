@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import Table, bindparam, select, text
 
 from causerie.domain.report_days import (
+    DAY,
     DayPlan,
     FixedDay,
     OffsetDay,
@@ -23,6 +24,14 @@ from causerie.domain.report_days import (
     hour_days,
     plan_days,
     stamp_of,
+)
+from causerie.domain.report_windows import (
+    CLASSES,
+    HOUR,
+    HourFigures,
+    classes_from,
+    day_class,
+    windows,
 )
 from causerie.domain.reports import (
     COUNTS,
@@ -42,7 +51,12 @@ from causerie.domain.reports import (
 from causerie.store import codec
 from causerie.store.db import Query
 from causerie.store.repositories.report_offsets import OffsetDays
-from causerie.store.repositories.report_sql import BREAKDOWNS, HAS_UNRANKED, summary_sql
+from causerie.store.repositories.report_sql import (
+    BREAKDOWNS,
+    HAS_UNRANKED,
+    hour_figures_sql,
+    summary_sql,
+)
 from causerie.store.schema.accounts import websites
 from causerie.store.schema.chat import conversations, messages, ratings
 from causerie.store.schema.reports import report_conversations, report_hour_buckets, report_hours
@@ -152,7 +166,7 @@ class ReportReads(OffsetDays):
         found.percentiles.update((at, percentiles(hist)) for at, hist in hists.items())
         found.fresh = [
             OffsetDay(
-                fixed.offset,
+                day_class(fixed.offset),
                 day,
                 stamp,
                 found.days.get(day, {}),
@@ -194,32 +208,54 @@ class ReportReads(OffsetDays):
         return [(day, *expected[day]) for day in missing if day in expected]
 
     async def days_to_keep(
-        self,
-        website_id: str,
-        start: datetime,
-        end: datetime,
-        offsets: list[tuple[int, int]],
-        skip: Collection[int] = (),
+        self, website_id: str, start: datetime, end: datetime, until: datetime
     ) -> list[OffsetDay]:
-        params = {"w": website_id, "start": start, "end": end}
-        found, hists = Summary(), dict[tuple[str, str], dict[int, int]]()
-        missing, expected = await self._kept(params, offsets, found)
-        todo = [day for day in missing if day in expected and day not in skip]
-        todo = todo[-_FROM_HOURS_AT_MOST:]  # the latest first
-        if not todo:
+        """The local days at every offset of `CLASSES` that hold an hour of [start, end) (UTC
+        midnights) and are over by `until`, whose UTC days have rows, and that are not kept at
+        their UTC days' stamps now: computed from the hours in one pass (`windows`)."""
+        first = int(start.timestamp()) // HOUR * HOUR - DAY + HOUR  # 24 hours reaching start
+        last = min(-(-int(end.timestamp()) // HOUR) * HOUR - HOUR, int(until.timestamp()) - DAY)
+        last -= last % HOUR
+        if last < first:
             return []
-        await self._from_hours(params, offsets, todo, found, hists)
-        ranks = {at: percentiles(hist) for at, hist in hists.items()}
+        params = {"w": website_id, "sd": _utc_at(first - first % DAY), "end": _utc_at(last + DAY)}
+        stamps = await self._day_stamps(params)
+        kept = await self._kept_days(
+            website_id, set(CLASSES), (first + CLASSES[0]) // DAY, (last + CLASSES[-1]) // DAY
+        )
+        wanted: dict[int, list[tuple[int, int, str]]] = {}  # first hour -> (offset, day, stamp)
+        for hour in range(first, last + 1, HOUR):
+            fixed = FixedDay(0, hour)
+            if not any(u in stamps for u in fixed.utc_days()):
+                continue  # no rollup row: an empty day, never read
+            stamp = stamp_of(fixed, stamps)
+            for offset in classes_from(hour):
+                day = (hour + offset) // DAY
+                row = kept.get((offset, day))
+                if row is None or row[0] != stamp:
+                    wanted.setdefault(hour, []).append((offset, day, stamp))
+        if not wanted:
+            return []
+        low, high = min(wanted), max(wanted)
+        hours = await self._hour_figures(website_id, low, high + DAY)
         return [
-            OffsetDay(
-                expected[day][0].offset,
-                day,
-                expected[day][1],
-                found.days.get(day, {}),
-                {m: ranks.get((f"d{day}", m), (None, None)) for m in DURATIONS},
-            )
-            for day in todo
+            OffsetDay(offset, day, stamp, window.counts, window.ranks)
+            for window in windows(hours, low, high, set(wanted))
+            for offset, day, stamp in wanted[window.first]
         ]
+
+    async def _hour_figures(self, website_id: str, start: int, end: int) -> dict[int, HourFigures]:
+        """The website's figures of each UTC hour in [start, end) (epochs) that has any."""
+        sql = hour_figures_sql(self._db.dialect)
+        params = {"w": website_id, "start": _utc_at(start), "end": _utc_at(end)}
+        found: dict[int, HourFigures] = {}
+        for hour, *counts in await self._rows(sql["counts"], params):
+            found[int(hour)] = HourFigures(tuple(int(n) for n in counts))
+        for hour, metric, entries in await self._rows(sql["histograms"], params):
+            numbers = iter(map(int, str(entries).split()))
+            figures = found.setdefault(int(hour), HourFigures())
+            figures.hists[str(metric)] = dict(zip(numbers, numbers, strict=True))
+        return found
 
     async def _kept(
         self, params: dict[str, Any], offsets: list[tuple[int, int]], found: Summary
@@ -234,14 +270,17 @@ class ReportReads(OffsetDays):
         stamps = await self._day_stamps({**params, "sd": utc_day(params["start"])})
         expected = {day: (fixed, stamp_of(fixed, stamps)) for day, fixed in days.items() if fixed}
         kept = await self._kept_days(
-            params["w"], {fixed.offset for fixed, _ in expected.values()}, min(days), max(days)
+            params["w"],
+            {day_class(fixed.offset) for fixed, _ in expected.values()},
+            min(days),
+            max(days),
         )
         missing: list[int] = []
         for day in days:
             at = expected.get(day)
             if at is not None and not any(u in stamps for u in at[0].utc_days()):
                 continue  # every change to an hour writes its UTC day's rows: none, empty
-            row = kept.get((at[0].offset, day)) if at else None
+            row = kept.get((day_class(at[0].offset), day)) if at else None
             if at is None or row is None or row[0] != at[1]:
                 missing.append(day)
                 continue

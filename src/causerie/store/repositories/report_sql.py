@@ -12,7 +12,7 @@ text: their arithmetic on epochs has no portable form in SQLAlchemy Core.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -239,6 +239,24 @@ def summary_sql(
     return {
         name: text(sql).bindparams(*(b for b in binds if f":{b.key}" in sql))
         for name, sql in statements.items()
+    }
+
+
+@cache
+def hour_figures_sql(dialect: str) -> dict[str, Any]:
+    """The website's counts and histograms (joined per hour as "bucket n ...") of each UTC hour
+    in [start, end) that has any, in the index's order: the hours every zone's local days are
+    computed from (`days_to_keep`)."""
+    epoch, website = EPOCH[dialect].format("hour"), f"{WEBSITE} AND key = '' AND {_HOURS_IN}"
+    binds = (bindparam("start", type_=UTCDateTime()), bindparam("end", type_=UTCDateTime()))
+    return {
+        "counts": text(
+            f"SELECT {epoch}, {COUNT_COLUMNS} FROM report_hours WHERE {website}"
+        ).bindparams(*binds),
+        "histograms": text(
+            f"SELECT {epoch}, metric, {_CONCAT[dialect]} FROM report_hour_buckets"
+            f" WHERE {website} AND n != 0 GROUP BY hour, key, metric"
+        ).bindparams(*binds),
     }
 
 

@@ -141,7 +141,8 @@ report_day_histograms = Table(
 # `utc_offset` in seconds), their counts and percentiles as a report computed them, with the
 # versions of the UTC days they were read from (`stamp`): a report reads a year in any zone from
 # ~365 of them when their stamps still hold (domain/report_days.py, docs/reports.md "Speed").
-# At most `MAX_OFFSETS` offsets per website; dropped by a rebuild and with the website.
+# The offsets are whole hours (`CLASSES`, domain/report_windows.py), each website's days kept at
+# every one off the request path; dropped by a rebuild and with the website.
 report_offset_days = Table(
     "report_offset_days",
     metadata,
@@ -156,17 +157,6 @@ report_offset_days = Table(
         for rank in ("median", "p90")
     ),
     sqlite_with_rowid=False,
-)
-
-# The zones a website's reports were asked in (off UTC), the latest `MAX_ZONES`: with the zone of
-# its business hours, those whose local days `do_keep_days` keeps current, so that a report in
-# them reads kept days from the first (docs/reports.md "Speed").
-report_zones = Table(
-    "report_zones",
-    metadata,
-    Column("website_id", ForeignKey("websites.id", ondelete="CASCADE"), primary_key=True),
-    Column("zone", String(64), primary_key=True),
-    Column("asked_at", UTCDateTime, nullable=False),
 )
 
 # What reports need to know of each conversation (its start, first answer, resolution); goes
