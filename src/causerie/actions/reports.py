@@ -206,9 +206,10 @@ async def do_rank_days(rt: Runtime) -> int:
 # The local days kept current off the request path: those of the last two years, in every zone.
 KEEP_DAYS = 731
 # A pass reads at most this many changed days per table (the rest at the next pass); the days
-# are computed a month of UTC days at a time, each its own read, the event loop served between.
+# are computed a week of UTC days at a time (about 200 local days written in one transaction),
+# each its own read, the event loop served between.
 _PENDING_AT_MOST = 2000
-_DAYS_AT_ONCE = 31
+_DAYS_AT_ONCE = 7
 
 
 async def do_keep_days(rt: Runtime) -> int:
@@ -259,14 +260,14 @@ def _runs(days: list[int]) -> list[tuple[int, int]]:
 
 async def _keep_span(rt: Runtime, website_id: str, start: int, end: int) -> int:
     """Keep the local days holding an hour of the UTC days [start, end) (epochs) that are not
-    kept at their stamps now, within the last `KEEP_DAYS`, a month of UTC days at a time."""
+    kept at their stamps now, within the last `KEEP_DAYS`, a week of UTC days at a time."""
     now = rt.clock.now()
     today = int(now.timestamp()) // DAY * DAY
     start = max(start, today - KEEP_DAYS * DAY)
     kept = 0
     for first in range(start, end, _DAYS_AT_ONCE * DAY):
         last = min(first + _DAYS_AT_ONCE * DAY, end)
-        async with rt.store.read() as reader:
+        async with rt.store.long_read() as reader:  # the hours read in a worker thread
             days = await reader.reports.days_to_keep(website_id, _utc_at(first), _utc_at(last), now)
         if days:
             try:

@@ -7,6 +7,7 @@ merges and ranks them.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
@@ -238,11 +239,15 @@ class ReportReads(OffsetDays):
             return []
         low, high = min(wanted), max(wanted)
         hours = await self._hour_figures(website_id, low, high + DAY)
-        return [
-            OffsetDay(offset, day, stamp, window.counts, window.ranks)
-            for window in windows(hours, low, high, set(wanted))
-            for offset, day, stamp in wanted[window.first]
-        ]
+        found: list[OffsetDay] = []
+        for n, window in enumerate(windows(hours, low, high, set(wanted)), 1):
+            found += (
+                OffsetDay(o, day, stamp, window.counts, window.ranks)
+                for o, day, stamp in wanted[window.first]
+            )
+            if n % _WINDOWS_AT_ONCE == 0:
+                await asyncio.sleep(0)  # the event loop served between a day's windows
+        return found
 
     async def _hour_figures(self, website_id: str, start: int, end: int) -> dict[int, HourFigures]:
         """The website's figures of each UTC hour in [start, end) (epochs) that has any."""
@@ -452,6 +457,10 @@ def _merge_object(
     for bucket, n in found.items():
         kept[int(bucket)] = kept.get(int(bucket), 0) + n
 
+
+# Every zone's days are computed this many 24 hours at a time (a UTC day's starting hours, about
+# 1 ms of the event loop), the loop served between them (`days_to_keep`).
+_WINDOWS_AT_ONCE = 24
 
 # Missing kept days are read from their hours when they are at most this many (the days changed
 # since: most often the last ones, and the days of a change of offset); otherwise the whole
