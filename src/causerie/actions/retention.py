@@ -2,10 +2,10 @@
 
 Each batch is found by a read off the event loop (`Store.long_read`), then removed in its own
 short transaction (run again when PostgreSQL ended it in a race: `run_again_when_raced`), and
-the loop yields between batches, so that requests served meanwhile wait
-for one batch at most, never for the whole purge. Each batch is told to a `Progress`, which may
-stop the purge between two batches (`causerie purge` on Ctrl-C): what was removed is recorded as
-a run, and the search index is rebuilt for it, as after a whole one.
+the loop yields between batches, so that requests served meanwhile wait for one batch at most,
+never for the whole purge. Each batch is told to a `Progress`, which may stop the purge between
+two batches (`causerie purge` on Ctrl-C): what was removed is recorded as a run, and the search
+index is rebuilt for it, as after a whole one.
 """
 
 from __future__ import annotations
