@@ -6,7 +6,7 @@ with the attack. docs/performance.md, "The shield under a botnet", records a run
 
     python -m bench.botnet [--baseline 30] [--attack 120] [--visitors 200] [--bots 100]
                            [--database-url URL] [--redis-url URL --nodes 2]
-                           [--client lean|httpx]
+                           [--client lean|httpx] [--probe DIR]
 
 `--visitors` and `--bots` scale the load down to what a small machine serves without queueing
 (the addresses and networks stay 5,000 in 50); the attack's acceptance is also printed per
@@ -20,6 +20,11 @@ the node or itself. The visitors and the bots are two processes, the bots' niced
 (`--bots-nice`): in one event loop, a visitor's answer waited behind the thousands of refused
 bot requests a second that loop sent, and its latency was the load generator's.
 
+`--probe DIR` starts each node with `bench/node_probe.py` (`DIR/node0.json`, ...): the nodes'
+own timings of each request by kind, of the store's transactions (their wait for a turn and
+how long they held it), of PostgreSQL's pool checkouts and of the event loop's lateness, per
+phase (start, without attack, under attack), printed at the end.
+
 Two nodes need PostgreSQL and Redis (`--database-url postgresql://... --redis-url redis://...`):
 each node counts in the same Redis, and the visitors and the bots spread over both.
 """
@@ -32,6 +37,7 @@ import multiprocessing
 import os
 import random
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -46,6 +52,8 @@ from typing import Any
 import httpx
 
 from bench.lean_http import LeanConnection
+from bench.node_probe import VARIABLE as PROBE_VARIABLE
+from bench.node_probe import summary as probe_summary
 from bench.servers import Server, can_pin
 
 ORIGIN = "https://shop.example"
@@ -237,11 +245,15 @@ def _note_attack(run: Run, status: int) -> None:
 
 
 def start_nodes(
-    workdir: Path, database_url: str | None, redis_url: str | None, nodes: int
+    workdir: Path,
+    database_url: str | None,
+    redis_url: str | None,
+    nodes: int,
+    probe: Path | None = None,
 ) -> tuple[list[Server], str]:
     """`nodes` Causerie servers sharing one database (SQLite in `workdir` when None) and Redis
     (when given), trusting X-Forwarded-For from loopback, each on its core; and the id of a
-    website made for the bench."""
+    website made for the bench. `probe`: a folder where each node's probe writes its file."""
     data_dir = workdir / "data"
     data_dir.mkdir()
     env = {
@@ -267,7 +279,8 @@ def start_nodes(
     servers: list[Server] = []
     try:
         for n in range(nodes):
-            server = Server("causerie", workdir / f"node{n}.log", env, core=_core(n))
+            node_env = {**env, PROBE_VARIABLE: str(probe / f"node{n}.json")} if probe else env
+            server = Server("causerie", workdir / f"node{n}.log", node_env, core=_core(n))
             servers.append(server.__enter__())
     except BaseException:
         for started in servers:  # a node that did not start leaves none of the others running
@@ -361,6 +374,13 @@ def main() -> None:
         help="the load generator's HTTP client (httpx: what the first runs used)",
     )
     parser.add_argument(
+        "--probe",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="time requests, transactions and the loop inside each node (bench/node_probe.py)",
+    )
+    parser.add_argument(
         "--bots-nice",
         type=int,
         default=10,
@@ -372,14 +392,18 @@ def main() -> None:
     if args.nodes > 1 and not (args.redis_url and args.database_url):
         parser.error("two nodes need --redis-url and a PostgreSQL --database-url")
     with tempfile.TemporaryDirectory(prefix="causerie-botnet-") as folder:
+        if args.probe:
+            args.probe.mkdir(parents=True, exist_ok=True)
         servers, website_id = start_nodes(
-            Path(folder), args.database_url, args.redis_url, args.nodes
+            Path(folder), args.database_url, args.redis_url, args.nodes, args.probe
         )
         try:
             urls = [f"http://127.0.0.1:{s.port}" for s in servers]
             pids = [server.pid for server in servers]
+            _end_probe_part(args.probe, pids)  # the start, apart
             calm = Run(website_id, urls, args.client, pids=pids)
             _phase(calm, args.baseline, args.visitors, 0, args.bots_nice)
+            _end_probe_part(args.probe, pids)
             attacked = Run(website_id, urls, args.client, pids=pids)
             generator = _phase(attacked, args.attack, args.visitors, args.bots, args.bots_nice)
         finally:
@@ -429,6 +453,17 @@ def main() -> None:
             f"  attack {start:4.0f}-{start + SLICE:.0f} s: {total:6d} requests, "
             f"accepted {tally.rate():.2%}"
         )
+    if args.probe:
+        phases = ["start", "without attack", "under attack"]
+        for n in range(args.nodes):
+            print("\n".join(probe_summary(args.probe / f"node{n}.json", phases)))
+
+
+def _end_probe_part(probe: Path | None, pids: list[int]) -> None:
+    """Each node's probe ends its part (a phase) there."""
+    if probe:
+        for pid in pids:
+            os.kill(pid, signal.SIGUSR1)
 
 
 if __name__ == "__main__":

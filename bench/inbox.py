@@ -30,14 +30,8 @@ import httpx
 from sqlalchemy import make_url
 
 from bench.config import BenchConfig, progress
-from bench.seed_inbox import (
-    InboxSeed,
-    admin_dsn,
-    create_pg_database,
-    database_size,
-    drop_pg_database,
-    seed_inbox,
-)
+from bench.inbox_writes import admin_dsn, create_pg_database, drop_pg_database
+from bench.seed_inbox import InboxSeed, database_size, seed_inbox
 from bench.servers import HOST, LOAD_CORE, Server, can_pin
 
 TARGET_MS = 100.0

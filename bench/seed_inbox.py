@@ -31,29 +31,35 @@ It writes `inbox-seed.json` into the data folder (ids, the API token, the figure
 needs) and prints how to serve the installation. On PostgreSQL it creates a database
 `causerie_bench_inbox_<random>` on the server the URL names (connecting to the URL's database for
 `CREATE DATABASE`); the standalone command keeps it and prints how to drop it.
+
+The rows are planned in `bench/inbox_plan.py` and written by `bench/inbox_writes.py` (which also
+creates and drops the PostgreSQL databases); this module makes the installation around them.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
 import random
-import secrets
-import sqlite3
 import sys
 import time
-from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import make_url
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from bench.inbox_plan import COMMON_WORD, RARE_WORD, make_plan
+from bench.inbox_writes import (
+    PG_PREFIX,
+    admin_dsn,
+    create_pg_database,
+    write_postgres,
+    write_sqlite,
+)
 from causerie.actions.operators import do_add_operator, do_create_api_token
 from causerie.actions.websites import do_create_website
 from causerie.clock import SystemClock
@@ -65,118 +71,10 @@ from causerie.wiring import running
 SEED_FILE = "inbox-seed.json"
 DEFAULT_CONVERSATIONS = 100_000
 DEFAULT_MESSAGES = 1_000_000
-OTHER_SHARE = 0.10  # of the conversations, on the second website
-SPAN = timedelta(days=730)
-BATCH = 100_000  # rows per transaction (SQLite) or per COPY (PostgreSQL)
-SIGMA = 1.1  # of the log-normal number of messages per conversation
 ME = "me@bench.example"
 AGENTS = ("ana", "bruno", "chloe", "dev")
 OTHER_AGENT = "eve"
 ORIGINS = {"Bench shop": "https://shop.example", "Other shop": "https://other.example"}
-PG_PREFIX = "causerie_bench_inbox_"
-US = 1_000_000  # microseconds per second
-EPOCH = datetime(1970, 1, 1)
-
-# Words the bench searches for (`q=`): one in about 1 message in 60, one in about 1 in 100,000.
-COMMON_WORD = "refund"
-RARE_WORD = "chargeback"
-
-VISITOR_LINES = (
-    "Hello, is anyone there?",
-    "Hi! I have a question about my order #{n}.",
-    "When will my parcel arrive? It has been a week.",
-    "Can I change the delivery address of order #{n}?",
-    "I would like a refund for the blue sweater, it is too small.",
-    "Do you ship to Belgium and Switzerland?",
-    "The promo code SPRING{n} does not work at checkout.",
-    "Thanks a lot, that was quick!",
-    "Is the {item} available in size M? The page says out of stock.",
-    "My payment was taken twice, can you check please? Order #{n}.",
-    "ok",
-    "Perfect, thank you.",
-    "I can't log in to my account, the reset email never arrives.",
-    "What is the difference between the classic and the premium {item}?",
-    "Hello, I ordered on Monday and still have no tracking number. The confirmation email "
-    "says it should ship within 48 hours, and I need it before the weekend. Could you tell me "
-    "where it is, or cancel it if it has not left yet? Order #{n}, thanks.",
-    "Can I pick it up in store instead?",
-    "Yes",
-    "No, that's all. Have a nice day!",
-)
-OPERATOR_LINES = (
-    "Hello! Let me check that for you.",
-    "Your order #{n} left our warehouse yesterday; the tracking link is in your email.",
-    "I have refunded the difference, you will see it in 3 to 5 days.",
-    "Yes, we ship to all EU countries; delivery takes 3 to 6 working days.",
-    "The code has expired, but I applied the same discount to your order.",
-    "Could you send me the email address used for the order?",
-    "Done! Anything else I can help with?",
-    "The {item} is back in stock on Friday. Shall I reserve one?",
-    "I am sorry for the trouble. I have forwarded this to our logistics team, who will contact "
-    "the carrier today and get back to you by email within 24 hours with news of your parcel.",
-    "You're welcome, have a great day!",
-)
-NOTE_LINES = (
-    "Customer since 2021, VIP: be generous.",
-    "Asked logistics about this one, waiting for their answer.",
-    "Second complaint this month about the same carrier.",
-    "Refund approved by Marie.",
-)
-ITEMS = ("sweater", "raincoat", "backpack", "kettle", "lamp", "sneakers", "scarf", "mug")
-NAMES = (
-    "Alice",
-    "Bob",
-    "Camille",
-    "Dmitri",
-    "Elena",
-    "Farid",
-    "Gina",
-    "Hugo",
-    "Ines",
-    "Jonas",
-    "Kenji",
-    "Lea",
-    "Marta",
-    "Noah",
-    "Olga",
-    "Pablo",
-    "Quentin",
-    "Rosa",
-    "Sami",
-    "Zoe",
-)
-USER_AGENTS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0 Safari/537.36",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
-    "Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.7; rv:133.0) Gecko/20100101 Firefox/133.0",
-)
-LOCALES = (
-    ("en", "Europe/London"),
-    ("fr", "Europe/Paris"),
-    ("de", "Europe/Berlin"),
-    ("en", "America/New_York"),
-    (None, None),
-)
-
-SESSION_COLUMNS = (
-    "id", "website_id", "token_hash", "state", "created_at", "last_access_at", "permanent_since",
-    "ip", "ip_seen_at", "user_agent", "locale", "timezone", "page_url", "page_title",
-    "page_referrer", "nickname", "email", "phone", "data",
-)  # fmt: skip
-CONVERSATION_COLUMNS = (
-    "id", "website_id", "session_id", "state", "assignee_id", "created_at", "updated_at",
-    "last_message_at", "unread_by_visitor", "unread_by_operator", "visitor_read_up_to",
-    "operator_read_up_to",
-)  # fmt: skip
-MESSAGE_COLUMNS = (
-    "id", "conversation_id", "author", "operator_id", "type", "body", "client_id", "created_at",
-)  # fmt: skip
-DATETIME_COLUMNS = {
-    "created_at", "last_access_at", "permanent_since", "ip_seen_at", "updated_at",
-    "last_message_at",
-}  # fmt: skip
 
 
 @dataclass
@@ -212,338 +110,6 @@ class InboxSeed:
 
     def env(self) -> dict[str, str]:
         return {"CAUSERIE_DATA_DIR": self.data_dir, "CAUSERIE_DATABASE_URL": self.database_url}
-
-
-# PostgreSQL databases of their own
-
-
-def admin_dsn(server_url: str, database: str | None = None) -> str:
-    url = make_url(server_url).set(drivername="postgresql")
-    if database is not None:
-        url = url.set(database=database)
-    return url.render_as_string(hide_password=False)
-
-
-async def _admin(server_url: str, sql: str) -> None:
-    import asyncpg  # type: ignore[import-untyped]
-
-    conn = await asyncpg.connect(admin_dsn(server_url))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def create_pg_database(server_url: str) -> tuple[str, str]:
-    """A new database `causerie_bench_inbox_<hex>` on that server: (its name, its URL)."""
-    url = make_url(server_url)
-    if url.get_backend_name() != "postgresql":
-        raise ValueError("--database takes a postgresql:// URL")
-    if url.host not in ("127.0.0.1", "localhost", "::1"):
-        raise ValueError("--database must point at a loopback address")
-    name = PG_PREFIX + secrets.token_hex(3)
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
-    return name, url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_pg_database(server_url: str, name: str) -> None:
-    assert name.startswith(PG_PREFIX)
-    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-# the plan: every row, generated in memory
-
-
-@dataclass
-class _Plan:
-    sessions: list[tuple[Any, ...]]
-    conversations: list[tuple[Any, ...]]
-    messages: list[tuple[Any, ...]]  # in time order; created_at (microseconds) last
-    on_website: dict[str, int]
-    big: tuple[str, int]
-    typical: tuple[str, int]
-
-
-def _counts(rng: random.Random, conversations: int, messages: int) -> list[int]:
-    """Messages per conversation: log-normal, at least 1 each, summing to exactly `messages`."""
-    weights = [rng.lognormvariate(0.0, SIGMA) for _ in range(conversations)]
-    scale = messages / sum(weights)
-    counts = [max(1, round(w * scale)) for w in weights]
-    diff = messages - sum(counts)
-    while diff:
-        i = rng.randrange(conversations)
-        if diff > 0:
-            counts[i] += 1
-            diff -= 1
-        elif counts[i] > 1:
-            counts[i] -= 1
-            diff += 1
-    return counts
-
-
-def _line(rng: random.Random, lines: Sequence[str]) -> str:
-    line = rng.choice(lines)
-    if "{" in line:
-        line = line.format(n=rng.randrange(10_000, 99_999), item=rng.choice(ITEMS))
-    return line
-
-
-def _id(rng: random.Random) -> str:
-    # Like causerie.tokens.new_id (24 characters of [a-z2-7]), from the seeded generator.
-    return base64.b32encode(rng.randbytes(15)).decode("ascii").lower()
-
-
-def _times(rng: random.Random, start: int, count: int, now: int) -> list[int]:
-    """`count` message times (microseconds) from `start`: a reply every minute or so, sometimes
-    days later; squeezed to end before `now`."""
-    times = [start]
-    t = start
-    for _ in range(count - 1):
-        mean = 2 * 86_400 if rng.random() < 0.04 else 75
-        t += int(rng.expovariate(1 / mean) * US) + US
-        times.append(t)
-    latest = now - 60 * US
-    if t > latest:
-        factor = (latest - start) / (t - start)
-        times = [start + int((x - start) * factor) for x in times]
-    return times
-
-
-def make_plan(
-    rng: random.Random,
-    conversations: int,
-    messages: int,
-    websites: tuple[str, str],
-    operators: dict[str, list[str]],  # website id -> operator ids
-    now: datetime,
-) -> _Plan:
-    now_us = (now.replace(tzinfo=None) - EPOCH) // timedelta(microseconds=1)
-    span_us = SPAN // timedelta(microseconds=1)
-    counts = _counts(rng, conversations, messages)
-    on_other = int(conversations * OTHER_SHARE)
-    sessions: list[tuple[Any, ...]] = []
-    convs: list[tuple[Any, ...]] = []
-    msgs: list[tuple[Any, ...]] = []
-    on_website = {"conversations": 0, "open": 0, "unassigned_open": 0, "mine": 0, "messages": 0}
-    big = ("", 0)
-    typical: tuple[str, int, int] = ("", 0, 0)  # id, messages, last message time
-    for i, count in enumerate(counts):
-        website = websites[1] if i < on_other else websites[0]
-        ops = operators[website]
-        conv_id, session_id = _id(rng), _id(rng)
-        start = now_us - int(rng.random() * span_us)
-        times = _times(rng, start, count, now_us)
-        last = times[-1]
-        recent = now_us - last < 3 * 86_400 * US
-        is_open = rng.random() < (0.7 if recent else 0.08)
-        assignee = None if rng.random() < 0.35 else rng.choice(ops)
-        # (author, type, operator) of each message, then the read marks.
-        kinds: list[tuple[str, str, str | None]] = [("visitor", "text", None)]
-        for _ in range(count - 1):
-            r = rng.random()
-            who = assignee or rng.choice(ops)
-            if r < 0.50:
-                kinds.append(("visitor", "text", None))
-            elif r < 0.97:
-                kinds.append(("operator", "text", who))
-            else:
-                kinds.append(("operator", "note", who))
-        ids = [_id(rng) for _ in range(count)]
-        for k in range(count):
-            author, type_, op = kinds[k]
-            lines = (
-                NOTE_LINES
-                if type_ == "note"
-                else VISITOR_LINES
-                if author == "visitor"
-                else OPERATOR_LINES
-            )
-            body = _line(rng, lines)
-            if author == "visitor" and rng.random() < 2e-5:
-                body += f" Otherwise I will file a {RARE_WORD} with my bank."
-            client_id = f"{rng.getrandbits(128):032x}"
-            msgs.append((ids[k], conv_id, author, op, type_, body, client_id, times[k]))
-        visible = [k for k in range(count) if kinds[k][1] != "note"]
-        trailing_visitor = 0
-        for k in reversed(visible):
-            if kinds[k][0] != "visitor":
-                break
-            trailing_visitor += 1
-        seen_by_operator = [k for k in visible if kinds[k][0] == "operator"]
-        if is_open:
-            unread_by_operator = trailing_visitor
-            op_mark = (
-                visible[len(visible) - trailing_visitor - 1]
-                if trailing_visitor < len(visible)
-                else None
-            )
-            vis_mark = max((k for k in visible if kinds[k][0] == "visitor"), default=None)
-            unread_by_visitor = sum(1 for k in seen_by_operator if vis_mark is None or k > vis_mark)
-        else:
-            unread_by_operator = unread_by_visitor = 0
-            op_mark = vis_mark = visible[-1]
-        state = "open" if is_open else "resolved"
-        updated = last + (rng.randrange(60, 3_600) * US if not is_open else 0)
-        updated = min(updated, now_us)
-        convs.append(
-            (
-                conv_id,
-                website,
-                session_id,
-                state,
-                assignee,
-                start - 1_000,
-                updated,
-                last,
-                unread_by_visitor,
-                unread_by_operator,
-                None if vis_mark is None else ids[vis_mark],
-                None if op_mark is None else ids[op_mark],
-            )
-        )
-        sessions.append(_session(rng, session_id, website, start, last, now_us))
-        if website == websites[0]:
-            on_website["conversations"] += 1
-            on_website["messages"] += count
-            on_website["open"] += is_open
-            on_website["unassigned_open"] += is_open and assignee is None
-            on_website["mine"] += assignee == ops[0]
-            if count > big[1]:
-                big = (conv_id, count)
-            # typical: the median-ish thread, as recent as can be
-            if count == 10 and last > typical[2]:
-                typical = (conv_id, count, last)
-    msgs.sort(key=lambda m: m[-1])
-    return _Plan(sessions, convs, msgs, on_website, big, typical[:2])
-
-
-def _session(
-    rng: random.Random, session_id: str, website: str, start: int, last: int, now: int
-) -> tuple[Any, ...]:
-    created = start - rng.randrange(5, 600) * US
-    access = min(last + rng.randrange(0, 600) * US, now)
-    named = rng.random() < 0.4
-    name = rng.choice(NAMES)
-    locale, timezone = rng.choice(LOCALES)
-    data = {"plan": rng.choice(("free", "pro")), "customer": rng.randrange(1, 99_999)}
-    return (
-        session_id,
-        website,
-        f"{rng.getrandbits(256):064x}",
-        "permanent",
-        created,
-        access,
-        start,
-        f"203.0.113.{rng.randrange(1, 255)}",
-        access,
-        rng.choice(USER_AGENTS),
-        locale,
-        timezone,
-        f"https://shop.example/products/{rng.randrange(1, 500)}",
-        f"{rng.choice(ITEMS).capitalize()} | Shop",
-        rng.choice(("", "", "https://www.google.com/")),
-        name if named else None,
-        f"{name.lower()}.{rng.randrange(1, 9_999)}@mail.example" if named else None,
-        None,
-        json.dumps(data if rng.random() < 0.1 else {}),
-    )
-
-
-def _batches(rows: list[tuple[Any, ...]], size: int = BATCH) -> Iterator[list[tuple[Any, ...]]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
-
-
-# writers
-
-
-def _converter(columns: Sequence[str], to_value: Any) -> Any:
-    where = [i for i, c in enumerate(columns) if c in DATETIME_COLUMNS]
-
-    def convert(row: tuple[Any, ...]) -> tuple[Any, ...]:
-        out = list(row)
-        for i in where:
-            if out[i] is not None:
-                out[i] = to_value(out[i])
-        return tuple(out)
-
-    return convert
-
-
-def _message_converter(to_value: Any) -> Any:
-    def convert(row: tuple[Any, ...]) -> tuple[Any, ...]:
-        return (*row[:-1], to_value(row[-1]))
-
-    return convert
-
-
-def write_sqlite(path: Path, plan: _Plan) -> None:
-    text = sqlite_dialect.DATETIME().bind_processor(sqlite_dialect.dialect())
-    assert text is not None
-
-    def as_text(us: int) -> str:
-        return str(text(EPOCH + timedelta(microseconds=us)))
-
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        # Seeding only: fewer fsyncs and a big page cache; the server uses its own pragmas.
-        for pragma in ("synchronous=OFF", "cache_size=-400000", "foreign_keys=ON"):
-            conn.execute(f"PRAGMA {pragma}")
-        for table, columns, rows, convert in (
-            ("sessions", SESSION_COLUMNS, plan.sessions, _converter(SESSION_COLUMNS, as_text)),
-            (
-                "conversations",
-                CONVERSATION_COLUMNS,
-                plan.conversations,
-                _converter(CONVERSATION_COLUMNS, as_text),
-            ),
-            ("messages", MESSAGE_COLUMNS, plan.messages, _message_converter(as_text)),
-        ):
-            sql = (
-                f"INSERT INTO {table} ({', '.join(columns)}) "
-                f"VALUES ({', '.join('?' * len(columns))})"
-            )
-            for batch in _batches(rows):
-                conn.execute("BEGIN")
-                conn.executemany(sql, map(convert, batch))
-                conn.execute("COMMIT")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
-
-
-async def write_postgres(url: str, plan: _Plan) -> None:
-    import asyncpg
-
-    def as_datetime(us: int) -> datetime:
-        return (EPOCH + timedelta(microseconds=us)).replace(tzinfo=UTC)
-
-    conn = await asyncpg.connect(admin_dsn(url))
-    try:
-        for table, columns, rows, convert in (
-            (
-                "sessions",
-                SESSION_COLUMNS,
-                plan.sessions,
-                _converter(SESSION_COLUMNS, as_datetime),
-            ),
-            (
-                "conversations",
-                CONVERSATION_COLUMNS,
-                plan.conversations,
-                _converter(CONVERSATION_COLUMNS, as_datetime),
-            ),
-            ("messages", MESSAGE_COLUMNS, plan.messages, _message_converter(as_datetime)),
-        ):
-            for batch in _batches(rows):
-                await conn.copy_records_to_table(
-                    table, records=[convert(r) for r in batch], columns=list(columns)
-                )
-        # A live database has been analysed (and vacuumed) by autovacuum long ago.
-        for table in ("sessions", "conversations", "messages"):
-            await conn.execute(f"VACUUM (ANALYZE) {table}")
-    finally:
-        await conn.close()
 
 
 # the installation

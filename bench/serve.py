@@ -179,11 +179,16 @@ def causerie_app(hooks: bool) -> ASGIApp:
     from causerie.settings import load_settings
 
     app = create_app(load_settings())
-    if not hooks:
-        return app
-    from bench.hooks import BenchHooks
+    served: ASGIApp = app
+    if hooks:
+        from bench.hooks import BenchHooks
 
-    return BenchHooks(app)
+        served = BenchHooks(app)
+    if os.environ.get("CAUSERIE_BENCH_PROBE"):  # bench/node_probe.py, imported only then
+        from bench.node_probe import from_environment
+
+        served = from_environment(served)
+    return served
 
 
 def _max_body(kind: str) -> int:

@@ -13,7 +13,9 @@ reach it and are answered is exact; the clock is the test's."""
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -208,6 +210,30 @@ def test_p18_a_held_network_is_refused_after_a_pause_and_a_person_is_not_held_me
         for sent in await asyncio.gather(*bots):
             assert _status(sent) == 403 and b'"blocked"' in sent[1]["body"]
         assert gate.paused == 0 and endpoint.reached == ["person"]
+
+    pausing.run(scenario())
+
+
+def test_p18_a_held_networks_refusal_counts_its_try_again_from_the_end_of_the_pause(
+    pausing: Harness,
+) -> None:
+    """The wait the refusal tells is the block's time left when it is answered, not when the
+    pause began: it read up to the pause's length too long."""
+    app = SimpleNamespace(state=SimpleNamespace(rt=pausing.rt))
+
+    async def scenario() -> None:
+        pauses = Pauses()
+        gate = ShieldGate(Endpoint(), sleep=pauses)
+        bot = _request(app, gate, BOT, "bot")
+        await _settle()
+        (block,) = pausing.rt.shield_blocked.values()
+        at_first = math.ceil((block.ends - pausing.clock.now()).total_seconds())
+        assert at_first > 3 and pauses.asked == [2.0]
+        pausing.clock.advance(timedelta(seconds=2))  # the pause, on the test's clock
+        pauses.end.set()
+        sent = await bot
+        assert _status(sent) == 403
+        assert f"try again in {at_first - 2} seconds".encode() in sent[1]["body"]
 
     pausing.run(scenario())
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from causerie.actions.access import MANAGERS, check_role
 from causerie.actions.audit import do_audit
 from causerie.actions.events import do_signal_deleted
 from causerie.actions.file_deletion import do_release_orphan_files
 from causerie.actions.jobs import do_enqueue_search_reindex
+from causerie.actions.races import run_again_when_raced
 from causerie.actions.webhook_queue import do_queue_erasure
 from causerie.domain.errors import NotFound
 from causerie.domain.models import Actor, Scope
@@ -17,8 +20,15 @@ async def do_delete_conversation(rt: Runtime, actor: Actor, conversation_id: str
     """Destroy the conversation, its session, messages, profile and IP; owners and admins only.
 
     Writes an audit entry holding ids and a count, nothing personal. Returns the number of
-    messages destroyed.
+    messages destroyed. Run again when PostgreSQL ended it in a race (`run_again_when_raced`):
+    a webhook's delivery about the session writing a job that names it.
     """
+    count = await run_again_when_raced(partial(_delete, rt, actor, conversation_id))
+    await rt.store.after_purge()
+    return count
+
+
+async def _delete(rt: Runtime, actor: Actor, conversation_id: str) -> int:
     async with rt.store.transaction() as tx:
         conversation = await tx.conversations.get(conversation_id)
         missing = NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
@@ -43,5 +53,4 @@ async def do_delete_conversation(rt: Runtime, actor: Actor, conversation_id: str
         )
         await do_enqueue_search_reindex(rt, tx)
         await do_release_orphan_files(rt, tx)
-    await rt.store.after_purge()
     return count

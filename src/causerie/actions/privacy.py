@@ -20,6 +20,7 @@ from causerie.actions.events import do_signal_deleted
 from causerie.actions.file_deletion import do_release_orphan_files
 from causerie.actions.inbox import conversation_missing
 from causerie.actions.jobs import do_enqueue_search_reindex
+from causerie.actions.races import run_again_when_raced
 from causerie.actions.sessions import access_visitor_session
 from causerie.actions.webhook_queue import do_queue_erasure
 from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
@@ -30,7 +31,7 @@ from causerie.domain.models import (
     Scope,
     Session,
 )
-from causerie.domain.ports import TransactionRaced, Tx
+from causerie.domain.ports import Tx
 from causerie.domain.privacy import DPA_VERSION, LEGAL_FORMAT, export_document, session_export
 from causerie.domain.profiles import check_email
 from causerie.domain.progress import QUIET, Progress, Stopped, stop_if_requested
@@ -49,10 +50,6 @@ PAGE = 500
 # Sessions erased per transaction: a large person's erasure holds the database for one batch at
 # a time, and Ctrl-C on `causerie privacy erase` stops it between two (docs/cli.md).
 ERASE_BATCH = 20
-# Times a batch of an erasure is run again when PostgreSQL ended it to break a deadlock: a job
-# about one of its sessions (a webhook's delivery) holding its own row while it writes another
-# one that names the session, as the erasure deletes the session and then the session's jobs.
-ERASE_RACES = 3
 
 
 async def _manageable_websites(tx: Tx, actor: Actor, scope: Scope) -> list[str] | None:
@@ -203,30 +200,32 @@ async def do_erase_subject(
 
     Sessions go ERASE_BATCH at a time, each batch in its own transaction (with its audit
     entries), found afresh each time, so a run that stops or fails part-way is finished by the
-    next. `Stopped` (with the counts) when `progress` asked to stop between two batches."""
+    next, and a batch that PostgreSQL ended in a race runs again (`run_again_when_raced`).
+    `Stopped` (with the counts) when `progress` asked to stop between two batches."""
     counts = {"sessions": 0, "messages": 0}
     total: int | None = None
-    raced = 0
+
+    async def erase_batch() -> tuple[int, dict[str, int]]:
+        """The next batch, found afresh: (sessions left before it, what it erased)."""
+        nonlocal total
+        async with rt.store.transaction() as tx:
+            sessions = await _subject_sessions(
+                tx, actor, Scope.WRITE, email=email, session_id=session_id
+            )
+            if total is None:
+                total = len(sessions)
+                progress.begin("sessions", total)
+            return len(sessions), await _erase(
+                rt, tx, actor, sessions[:ERASE_BATCH], "privacy.erase"
+            )
+
     try:
         while True:
-            try:
-                async with rt.store.transaction() as tx:
-                    sessions = await _subject_sessions(
-                        tx, actor, Scope.WRITE, email=email, session_id=session_id
-                    )
-                    if total is None:
-                        total = len(sessions)
-                        progress.begin("sessions", total)
-                    batch = await _erase(rt, tx, actor, sessions[:ERASE_BATCH], "privacy.erase")
-            except TransactionRaced:
-                raced += 1  # nothing of the batch committed: found afresh and run again
-                if raced > ERASE_RACES:
-                    raise
-                continue
+            left, batch = await run_again_when_raced(erase_batch)
             counts["sessions"] += batch["sessions"]
             counts["messages"] += batch["messages"]
             progress.advance("sessions", batch["sessions"])
-            if len(sessions) <= ERASE_BATCH:
+            if left <= ERASE_BATCH:
                 break
             stop_if_requested(progress, counts)
     except Stopped:
@@ -281,9 +280,13 @@ async def do_export_own_session(rt: Runtime, token: str, origin: str | None) -> 
 
 async def do_erase_own_session(rt: Runtime, token: str, origin: str | None) -> dict[str, int]:
     """The visitor erases their session, messages, profile and IP (P9)."""
-    async with rt.store.transaction() as tx:
-        session = await access_visitor_session(rt, tx, token, origin)
-        counts = await _erase(rt, tx, Actor("visitor"), [session], "privacy.erase_own")
+
+    async def erase() -> dict[str, int]:
+        async with rt.store.transaction() as tx:
+            session = await access_visitor_session(rt, tx, token, origin)
+            return await _erase(rt, tx, Actor("visitor"), [session], "privacy.erase_own")
+
+    counts = await run_again_when_raced(erase)
     await rt.store.after_purge()
     return counts
 

@@ -1,10 +1,11 @@
 """The purge (P6, P15, P17, P18): runs every retention rule in bounded batches.
 
 Each batch is found by a read off the event loop (`Store.long_read`), then removed in its own
-short transaction, and the loop yields between batches, so that requests served meanwhile wait
-for one batch at most, never for the whole purge. Each batch is told to a `Progress`, which may
-stop the purge between two batches (`causerie purge` on Ctrl-C): what was removed is recorded as
-a run, and the search index is rebuilt for it, as after a whole one.
+short transaction (run again when PostgreSQL ended it in a race: `run_again_when_raced`), and
+the loop yields between batches, so that requests served meanwhile wait for one batch at most,
+never for the whole purge. Each batch is told to a `Progress`, which may stop the purge between
+two batches (`causerie purge` on Ctrl-C): what was removed is recorded as a run, and the search
+index is rebuilt for it, as after a whole one.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 
 from causerie.actions.file_deletion import do_queue_deletion, do_release_orphan_files
 from causerie.actions.jobs import do_enqueue_search_reindex
+from causerie.actions.races import run_again_when_raced
 from causerie.actions.webhook_queue import do_queue_erasure
 from causerie.domain.models import Conversation
 from causerie.domain.personal_data import retention_rules
@@ -140,13 +143,9 @@ class _Purge:
                     rule, cutoff, self.batch_size, website_id, newer_than
                 )
             if ids:
-                # Not durable: a deletion that a power cut undoes is redone by the next run.
-                async with rt.store.transaction(durable=False) as tx:
-                    doomed = await _conversations_of(tx, rule, ids)
-                    removed = await tx.retention.purge_expired(
-                        rule, cutoff, ids, website_id, newer_than
-                    )
-                    await _tell_recipients(rt, tx, doomed)
+                removed = await run_again_when_raced(
+                    partial(self._remove, rule, cutoff, ids, website_id, newer_than)
+                )
                 self._done(name, removed)
             if len(ids) < self.batch_size:
                 return
@@ -165,16 +164,40 @@ class _Purge:
             self._done(name, found)
             return
         while True:
-            async with rt.store.transaction() as tx:
-                count, keys = await tx.files.expire(
-                    cutoff, rt.clock.now(), self.batch_size, website_id, newer_than
-                )
-                await do_queue_deletion(rt, tx, keys, delay=timedelta(0))
+            count = await run_again_when_raced(
+                partial(self._expire_files_batch, cutoff, website_id, newer_than)
+            )
             self._done(name, count)
             if count < self.batch_size:
                 return
             stop_if_requested(self.progress, self.counts)
             await _let_requests_through()
+
+    async def _remove(
+        self,
+        rule: Rule,
+        cutoff: datetime,
+        ids: list[str],
+        website_id: str | None,
+        newer_than: datetime | None,
+    ) -> int:
+        """One batch of `rule` removed, in one short transaction: the rows removed."""
+        # Not durable: a deletion that a power cut undoes is redone by the next run.
+        async with self.rt.store.transaction(durable=False) as tx:
+            doomed = await _conversations_of(tx, rule, ids)
+            removed = await tx.retention.purge_expired(rule, cutoff, ids, website_id, newer_than)
+            await _tell_recipients(self.rt, tx, doomed)
+        return removed
+
+    async def _expire_files_batch(
+        self, cutoff: datetime, website_id: str | None, newer_than: datetime | None
+    ) -> int:
+        async with self.rt.store.transaction() as tx:
+            count, keys = await tx.files.expire(
+                cutoff, self.rt.clock.now(), self.batch_size, website_id, newer_than
+            )
+            await do_queue_deletion(self.rt, tx, keys, delay=timedelta(0))
+        return count
 
     def _done(self, name: str, count: int) -> None:
         self.counts[name] += count

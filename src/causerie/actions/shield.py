@@ -17,9 +17,9 @@ import asyncio
 import ipaddress
 import logging
 import math
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from causerie.domain.errors import Forbidden, RateLimited, Unavailable, try_again_in
@@ -280,10 +280,12 @@ def _hold(rt: Runtime, network: str, score: float, now: datetime) -> None:
     held[network] = HeldBlock(ends=ends, recheck=min(ends, now + HOLD_RECHECK))
 
 
-async def held_block(rt: Runtime, ip: str, *, load: bool = False) -> Forbidden | None:
-    """The refusal of `ip`'s request when this node holds its network's block, else None: for
-    the web's gate, before any route, body or read (web/shield_gate.py). A refused chatbox load
-    (`load`) still counts among the network's loads, as it does when the route refuses it.
+async def held_block(rt: Runtime, ip: str, *, load: bool = False) -> Callable[[], Forbidden] | None:
+    """When this node holds the block of `ip`'s network, what words its refusal, else None: for
+    the web's gate, before any route, body or read (web/shield_gate.py). The refusal is worded
+    when called: the gate answers after a pause, and its "try again in" counts from then. A
+    refused chatbox load (`load`) still counts among the network's loads, as it does when the
+    route refuses it.
 
     The counters stay the truth: every `HOLD_RECHECK` the score is asked again, with the
     refusals since added as each would have added itself (`SCORE_WHILE_BLOCKED`); below the block
@@ -311,7 +313,14 @@ async def held_block(rt: Runtime, ip: str, *, load: bool = False) -> Forbidden |
     if load:
         count(rt, ip, "loads", now=now)
     count(rt, ip, "blocked", now=now)
-    return _blocked_network(max(1, math.ceil((block.ends - now).total_seconds())))
+    return partial(_held_refusal, rt, network, block)
+
+
+def _held_refusal(rt: Runtime, network: str, block: HeldBlock) -> Forbidden:
+    """The refusal of a held network, with the seconds its block has left now (as held now: a
+    recheck meanwhile may have held it again)."""
+    block = rt.shield_blocked.get(network, block)
+    return _blocked_network(max(1, math.ceil((block.ends - rt.clock.now()).total_seconds())))
 
 
 async def check_new_session(

@@ -142,7 +142,7 @@ class ShieldGate:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})  # a 403 to the handshake
         else:
-            answer = answer_error(refusal)
+            answer = answer_error(refusal())  # worded now: "try again in" counts from here
             assert answer is not None  # a DomainError always has its answer
             await answer(scope, receive, send)
         return True
