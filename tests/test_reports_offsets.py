@@ -494,6 +494,33 @@ def test_a_local_day_that_ends_without_a_change_is_kept_within_the_hour(
     assert _days(_report(harness, site, tokyo)) == _from_hours(harness, site.website_id, tokyo)
 
 
+def test_a_change_today_is_kept_by_the_hourly_pass_not_at_every_change(
+    harness: Harness, site: Site
+) -> None:
+    """Today changes with every event: the days over that hold its first hours (New York's
+    yesterday ends at 05:00 UTC today) are not computed again at each pass but once an hour, and
+    a report reads them from their hours meanwhile, exact."""
+    _some_hours(harness, site)  # 1 to 13 March
+    york = _period("America/New_York", "2026-03-10", "2026-03-12")
+    harness.clock.advance(datetime(2026, 3, 13, 12, 10, tzinfo=UTC) - harness.clock.now())
+    assert harness.run(do_keep_days(harness.rt)) > 0
+    assert _fresh(harness, site, york) == []
+    hour = datetime(2026, 3, 13, 12, tzinfo=UTC)  # an event now
+    _add(harness, site, [HourRow(hour, Dimension.WEBSITE, "", {"messages_visitor": 1}, {})])
+    assert harness.run(do_keep_days(harness.rt)) == 0  # the same hour: nothing computed
+    assert _pending(harness) == 0
+    assert [_date(day.day) for day in _fresh(harness, site, york)] == ["2026-03-12"]
+    assert _days(_report(harness, site, york)) == _from_hours(harness, site.website_id, york)
+    harness.execute("DELETE FROM report_offset_days WHERE day = :day", day=_day("2026-03-12"))
+    harness.clock.advance(timedelta(hours=1))  # the next hour's pass keeps it again
+    assert harness.run(do_keep_days(harness.rt)) > 0
+    assert _fresh(harness, site, york) == []
+
+
+def _day(text: str) -> int:
+    return (date.fromisoformat(text) - date(1970, 1, 1)).days
+
+
 def test_months_less_their_days_outside_give_the_agents_and_totals_of_the_hours(
     harness: Harness, site: Site
 ) -> None:

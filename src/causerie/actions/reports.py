@@ -219,20 +219,24 @@ async def do_keep_days(rt: Runtime) -> int:
     changed days are cleared. So the first report in any zone reads kept days, but the few
     changed in the last seconds and the days of a change of offset. A local day is kept once it
     is over, which happens on the hour whether or not anything changed: so once an hour, the
-    local days of the websites active in the last two days that ended unkept are kept too.
+    local days of the websites active in the last two days that ended unkept or went stale are
+    kept too (those holding hours of today only then).
     Run every few seconds beside the ranking; how many days were kept."""
     async with rt.store.read() as reader:
         pending = await reader.reports.pending_days(_PENDING_AT_MOST)
+    now = int(rt.clock.now().timestamp())
+    today = now - now % DAY
     kept = 0
     for website_id, seen in pending.items():
-        for first, last in _runs(sorted({at for _, at, _ in seen})):
+        # Today changes with every event, and the days over that hold its first hours would be
+        # computed again at each pass for nothing (the events are in the hour going on): they
+        # are kept by the hourly pass below, and a report reads them from their hours meanwhile.
+        for first, last in _runs(sorted({at for _, at, _ in seen if at < today})):
             kept += await _keep_span(rt, website_id, first, last + DAY)
         async with rt.store.transaction(durable=False) as tx:
             await tx.reports.clear_pending(website_id, seen)
-    now = int(rt.clock.now().timestamp())
     if rt.report_swept.get("hour") != now - now % HOUR:
         rt.report_swept["hour"] = now - now % HOUR
-        today = now - now % DAY
         async with rt.store.read() as reader:
             active = await reader.reports.websites_active_since(_utc_at(today - 2 * DAY))
         for website_id in active:
