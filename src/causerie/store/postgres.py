@@ -30,7 +30,8 @@ from causerie.store.tx import Repositories, SqlTx
 POSTGRES_POOL_SIZE = 20
 T = TypeVar("T")
 # Acknowledged when committed in memory; flushed by the WAL writer shortly after.
-_BEGIN_NOT_DURABLE = "BEGIN; SET LOCAL synchronous_commit = off"
+_NOT_DURABLE = "SET LOCAL synchronous_commit = off"
+_BEGIN_NOT_DURABLE = f"BEGIN; {_NOT_DURABLE}"
 # What asyncpg raises for a statement PostgreSQL refused or a connection it lost.
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError)
 
@@ -87,11 +88,12 @@ class PostgresDb(Db):
         and invalidates it with the pool's connections as old (`Reads`); its error is the one
         raised."""
         self._driver = (await self._conn.get_raw_connection()).driver_connection
-        begin = "BEGIN" if durable else _BEGIN_NOT_DURABLE
         try:
-            await self._driver.execute(begin)
+            await self._driver.execute("BEGIN" if durable else _BEGIN_NOT_DURABLE)
         except _DRIVER_ERRORS:
-            await self._conn.exec_driver_sql(begin)
+            await self._conn.exec_driver_sql("BEGIN")  # one statement: SQLAlchemy prepares it
+            if not durable:
+                await self.control(_NOT_DURABLE)
 
     async def commit(self) -> None:
         try:
