@@ -36,7 +36,7 @@ def test_sessions_with_their_conversations_read_on_asyncpg_as_through_sqlalchemy
         async with harness.rt.store.transaction() as tx:
             db = tx.db  # type: ignore[attr-defined]
             assert isinstance(db, PostgresDb)
-            first = await db.fetch_all(query, params)  # begins the transaction (SQLAlchemy)
+            first = await db.fetch_all(query, params)
             on_driver = await db.fetch_all(query, params)
             through = await Db.fetch_all(db, query, params)
             return first, on_driver, through == on_driver and first == on_driver

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -29,6 +29,9 @@ from causerie.store.tx import Repositories, SqlTx
 # two connections, so waiting cannot deadlock.
 POSTGRES_POOL_SIZE = 20
 T = TypeVar("T")
+# Acknowledged when committed in memory; flushed by the WAL writer shortly after.
+_NOT_DURABLE = "SET LOCAL synchronous_commit = off"
+_BEGIN_NOT_DURABLE = f"BEGIN; {_NOT_DURABLE}"
 # What asyncpg raises for a statement PostgreSQL refused or a connection it lost.
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError)
 
@@ -57,8 +60,10 @@ def dead_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
 
 
 class PostgresDb(Db):
-    """`Db` on PostgreSQL: once the transaction has begun (SQLAlchemy's asyncpg adapter begins
-    it at its first statement), two kinds of statement go to asyncpg itself. Those of
+    """`Db` on PostgreSQL, for one transaction that it runs on asyncpg itself: `begin`,
+    `commit` and `abandon` send BEGIN, COMMIT and ROLLBACK to the driver, on a connection that
+    SQLAlchemy holds in autocommit (so its asyncpg adapter never begins one of its own, and
+    what it runs goes into this one). Two kinds of statement go to asyncpg too. Those of
     transaction control, as one simple query: no statement prepared, no result wrapped, several
     in one round trip. And prepared statements (`write`, `write_many`, `fetch_one`,
     `fetch_all`: a message's row, a batch's held-back writes, its reads), compiled once with
@@ -66,8 +71,9 @@ class PostgresDb(Db):
     (`Prepared.for_asyncpg`): SQLAlchemy's execution context, its adapter's prepared statement
     and its result are skipped, and so is its compilation of a statement it cannot cache (a
     multi-row insert: a batch's streams moved forward) (docs/performance.md, branches
-    `msgpath3` and `pgpath`). An error there is wrapped as SQLAlchemy's would be (`DBAPIError`,
-    the driver's error as `orig`), so that store/failures.py reads it alike."""
+    `msgpath3`, `pgpath` and `pgcpu`). An error there is wrapped as SQLAlchemy's would be
+    (`DBAPIError`, the driver's error as `orig`), so that store/failures.py reads it alike.
+    Statements built per call still go through SQLAlchemy, on the same connection."""
 
     __slots__ = ("_conn", "_driver")
 
@@ -76,41 +82,57 @@ class PostgresDb(Db):
         self._conn = conn
         self._driver: Any = None
 
-    async def _begun(self) -> Any:
+    async def begin(self, durable: bool) -> None:
+        """BEGIN on the driver. One that the driver cannot send is sent once more through
+        SQLAlchemy (it changes nothing): SQLAlchemy knows a lost connection when it sees one,
+        and invalidates it with the pool's connections as old (`Reads`); its error is the one
+        raised."""
         self._driver = (await self._conn.get_raw_connection()).driver_connection
-        return self._driver
+        try:
+            await self._driver.execute("BEGIN" if durable else _BEGIN_NOT_DURABLE)
+        except _DRIVER_ERRORS:
+            await self._conn.exec_driver_sql("BEGIN")  # one statement: SQLAlchemy prepares it
+            if not durable:
+                await self.control(_NOT_DURABLE)
+
+    async def commit(self) -> None:
+        try:
+            await self._driver.execute("COMMIT")
+        except _DRIVER_ERRORS as exc:
+            lost = self._driver.is_closed()
+            raise DBAPIError("COMMIT", None, exc, connection_invalidated=lost) from exc
+
+    async def abandon(self) -> None:
+        """ROLLBACK on the driver, before the connection goes back to the pool. A connection
+        that cannot take it (lost, a statement of it cancelled halfway, or this cancelled) is
+        closed at once: `dead_on_checkout` keeps the pool from handing it out again, so no
+        transaction left open can reach another caller."""
+        try:
+            await self._driver.execute("ROLLBACK")
+        except BaseException as exc:
+            self._driver.terminate()
+            if not isinstance(exc, _DRIVER_ERRORS):
+                raise
 
     async def control(self, sql: str) -> None:
         await self.control_many([sql])
 
     async def control_many(self, sqls: list[str]) -> None:
         self.changes += 1
-        if self._driver is None:
-            # The first one through SQLAlchemy: its asyncpg adapter begins the transaction.
-            await self._run(text(sqls[0]), None)
-            await self._begun()
-            sqls = sqls[1:]
-            if not sqls:
-                return
         try:
             await self._driver.execute("; ".join(sqls))
         except Exception as exc:  # asyncpg's own errors: not SQLAlchemy's, which callers know
             raise TransactionLost(f"the transaction was lost: {exc!r}") from exc
 
     async def fetch_one(self, query: Query[T], params: dict[str, Any]) -> T | None:
-        if self._driver is None or not query.for_asyncpg(self._conn.dialect).readable:
-            found = await super().fetch_one(query, params)
-            await self._begun()
-            return found
+        if not query.for_asyncpg(self._conn.dialect).readable:
+            return await super().fetch_one(query, params)
         rows = await self._fetch(query, params)
         return query.decode(query.for_asyncpg(self._conn.dialect).row(rows[0])) if rows else None
 
     async def fetch_all(self, query: Query[T], params: dict[str, Any]) -> list[T]:
-        if self._driver is None or not query.for_asyncpg(self._conn.dialect).readable:
-            # The first statement through SQLAlchemy: its asyncpg adapter begins the transaction.
-            many = await super().fetch_all(query, params)
-            await self._begun()
-            return many
+        if not query.for_asyncpg(self._conn.dialect).readable:
+            return await super().fetch_all(query, params)
         rows = await self._fetch(query, params)
         decode, row = query.decode, query.for_asyncpg(self._conn.dialect).row
         return [decode(row(values)) for values in rows]
@@ -127,10 +149,6 @@ class PostgresDb(Db):
         return rows
 
     async def write(self, prepared: Prepared, params: dict[str, Any]) -> int:
-        if self._driver is None:
-            written = await super().write(prepared, params)
-            await self._begun()
-            return written
         await self._before(prepared)
         compiled = prepared.for_asyncpg(self._conn.dialect)
         try:
@@ -142,10 +160,6 @@ class PostgresDb(Db):
         return int(count) if count.isdigit() else 0
 
     async def write_many(self, prepared: Prepared, params: list[dict[str, Any]]) -> None:
-        if self._driver is None:
-            await super().write_many(prepared, params)
-            await self._begun()
-            return
         await self._before(prepared)
         compiled = prepared.for_asyncpg(self._conn.dialect)
         try:
@@ -201,22 +215,25 @@ class PostgresStore:
         # reads only added a BEGIN and a ROLLBACK, two round trips through SQLAlchemy and asyncpg,
         # to every chatbox load and message (docs/performance.md, branch `shield4`). The same
         # pool: the option is set on the connection as it is checked out, with no statement.
-        self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # Transactions take the same connections: `PostgresDb` begins and ends them itself.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.search_indexes = SearchIndexKeeper(engine)
 
     @asynccontextmanager
     async def transaction(self, durable: bool = True) -> AsyncIterator[SqlTx]:
         try:
-            async with self.engine.begin() as conn:
-                if not durable:
-                    # Acknowledged when committed in memory; flushed by the WAL writer shortly
-                    # after.
-                    await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            async with self._autocommit.connect() as conn:
                 db = PostgresDb(conn)
+                await db.begin(durable)
                 db.pending = Pending()
                 tx = SqlTx(Repositories(db))
-                yield tx
-                await db.flush_pending()
+                try:
+                    yield tx
+                    await db.flush_pending()
+                    await db.commit()
+                except BaseException:
+                    await db.abandon()
+                    raise
         except TransactionRaced:
             raise
         except Exception as exc:
@@ -229,7 +246,7 @@ class PostgresStore:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SqlTx]:
-        reads = Reads(self._reads)
+        reads = Reads(self._autocommit)
         try:
             yield SqlTx(Repositories(Db(reads.execute, "postgresql")))
         finally:
