@@ -94,7 +94,9 @@ async def do_send_visitor_message(
     await check_send_rate(rt, f"visitor:{token}")
     async with rt.store.read() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
-    return await _send_as_session(rt, session.id, session.website_id, message_type, body, client_id)
+    return await _send_as_session(
+        rt, session.id, session.website_id, message_type, body, client_id, session.ip
+    )
 
 
 async def do_send_session_message(
@@ -105,15 +107,17 @@ async def do_send_session_message(
     body: str,
     type_: str = "text",
     website_id: str | None = None,
+    ip: str | None = None,
 ) -> Sent:
     """The WebSocket path: the socket authenticated the session; it may have been deleted since.
-    `website_id`: the session's website, when the caller knows it (else it is read)."""
+    `website_id`: the session's website, when the caller knows it (else it is read). `ip`: the
+    visitor's address, when the caller knows it: their messages are paced in the lane by it."""
     message_type = check_message(client_id, body, type_, frozenset({MessageType.TEXT}))
     if website_id is None:
         async with rt.store.read() as tx:
             session = await tx.sessions.get(session_id)
         website_id = session.website_id if session is not None else ""
-    return await _send_as_session(rt, session_id, website_id, message_type, body, client_id)
+    return await _send_as_session(rt, session_id, website_id, message_type, body, client_id, ip)
 
 
 async def _send_as_session(
@@ -123,6 +127,7 @@ async def _send_as_session(
     message_type: MessageType,
     body: str,
     client_id: str,
+    ip: str | None,
 ) -> Sent:
     async def part(tx: Tx) -> Sent:
         session, conversation = await tx.sessions.get_with_conversation(session_id)
@@ -132,7 +137,10 @@ async def _send_as_session(
             rt, tx, session, conversation, None, message_type, body, client_id
         )
 
-    return await rt.batches.run(rt.store, website_id, part, (_read_sessions, session_id))
+    sender = shield.lane_sender(rt, ip)
+    return await rt.batches.run(
+        rt.store, website_id, part, (_read_sessions, session_id), sender=sender
+    )
 
 
 async def _read_sessions(tx: Tx, ids: list[str]) -> None:

@@ -101,6 +101,17 @@ def _exempt(ip: str) -> bool:
         return True
 
 
+def lane_sender(rt: Runtime, ip: str | None) -> str | None:
+    """Who a visitor's message is from in its batch lane (`actions/batches.py`): the keyed hash
+    of its network; None (never paced) for the server's own host or no known address."""
+    if not ip or _exempt(ip):
+        return None
+    try:
+        return network_key(rt.settings.secret_key, ip)
+    except ValueError:
+        return None
+
+
 # -- aggregates --------------------------------------------------------------------------------
 
 
