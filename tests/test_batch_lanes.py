@@ -12,7 +12,6 @@ import asyncio
 import math
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from causerie.actions.batches import Batcher
 from causerie.actions.messages import Sent, do_send_session_message
@@ -85,55 +84,63 @@ def test_a_message_behind_a_busy_one_of_its_sender_waits_as_busy_whatever_its_pa
     assert not pace.busy(PERSON, 60.0, [queued_busy])
 
 
-def _lane(harness: Harness, clock: ManualClock) -> tuple[Batcher, Any]:
-    """A batcher on the test's clock, and how to run a recording part in its lane: each part
-    notes (its name, the batch it ran in)."""
-    batcher = Batcher(clock=clock)
-    ran: list[tuple[str, int]] = []
+class _Lane:
+    """A batcher on the test's clock, whose recording parts note (their name, the batch they
+    ran in), and a first part the test holds open until it lets the lane go on."""
 
-    def send(name: str, sender: str | None) -> Any:
+    def __init__(self, harness: Harness, clock: ManualClock) -> None:
+        self.store = harness.rt.store
+        self.batcher = Batcher(clock=clock)
+        self.ran: list[tuple[str, int]] = []
+        self.go = asyncio.Event()
+
+    def send(self, name: str, sender: str | None) -> asyncio.Task[str]:
         async def part(tx: Tx) -> str:
-            ran.append((name, batcher.batches))
+            self.ran.append((name, self.batcher.batches))
             return name
 
-        return batcher.run(harness.rt.store, "w1", part, sender=sender)
+        return asyncio.create_task(self.batcher.run(self.store, "w1", part, sender=sender))
 
-    return batcher, (send, ran)
+    async def hold(self) -> asyncio.Task[str]:
+        """The lane's first batch, running until `go` is set: what is sent meanwhile waits."""
+        running = asyncio.Event()
+
+        async def holding(tx: Tx) -> str:
+            running.set()
+            await self.go.wait()
+            return "held"
+
+        first = asyncio.create_task(self.batcher.run(self.store, "w1", holding))
+        async with asyncio.timeout(5):
+            await running.wait()
+        return first
+
+    def batches(self) -> list[list[str]]:
+        by_batch: dict[int, list[str]] = {}
+        for name, batch in self.ran:
+            by_batch.setdefault(batch, []).append(name)
+        return list(by_batch.values())
 
 
 def test_a_person_s_message_goes_in_the_next_batch_whatever_a_flood_queued(
     harness: Harness, clock: ManualClock
 ) -> None:
-    batcher, (send, ran) = _lane(harness, clock)
+    lane = _Lane(harness, clock)
 
-    async def scenario() -> list[Any]:
-        held = asyncio.Event()
-        running = asyncio.Event()
-
-        async def holding(tx: Tx) -> str:
-            running.set()
-            await held.wait()
-            return "held"
-
-        first = asyncio.create_task(batcher.run(harness.rt.store, "w1", holding))
-        async with asyncio.timeout(5):
-            await running.wait()
+    async def scenario() -> list[str]:
+        first = await lane.hold()
         # While the first batch runs: a flood of 30 from one network, then a person's message,
         # then the flood's network again.
-        sends = [asyncio.create_task(send(f"b{n}", BOT)) for n in range(30)]
-        sends.append(asyncio.create_task(send("person", PERSON)))
-        sends.append(asyncio.create_task(send("b30", BOT)))
+        sends = [lane.send(f"b{n}", BOT) for n in range(30)]
+        sends += [lane.send("person", PERSON), lane.send("b30", BOT)]
         await asyncio.sleep(0)
-        held.set()
+        lane.go.set()
         async with asyncio.timeout(20):
             return await asyncio.gather(first, *sends)
 
     results = harness.run(scenario())
     assert results == ["held"] + [f"b{n}" for n in range(30)] + ["person", "b30"]
-    by_batch: dict[int, list[str]] = {}
-    for name, batch in ran:
-        by_batch.setdefault(batch, []).append(name)
-    batches = list(by_batch.values())
+    batches = lane.batches()
     # The next batch: the burst's first 7 (under the rate), 4 busy ones, and the person's.
     busy = [f"b{n}" for n in range(QUIET_BURST, 31)]
     assert batches[0] == [f"b{n}" for n in range(QUIET_BURST)] + busy[:BUSY_PARTS] + ["person"]
@@ -145,38 +152,29 @@ def test_a_person_s_message_goes_in_the_next_batch_whatever_a_flood_queued(
 def test_a_busy_sender_s_messages_keep_their_order_when_its_pace_falls(
     harness: Harness, clock: ManualClock
 ) -> None:
-    batcher, (send, ran) = _lane(harness, clock)
+    lane = _Lane(harness, clock)
 
     async def scenario() -> None:
-        held = asyncio.Event()
-        running = asyncio.Event()
-
-        async def holding(tx: Tx) -> None:
-            running.set()
-            await held.wait()
-
-        first = asyncio.create_task(batcher.run(harness.rt.store, "w1", holding))
-        async with asyncio.timeout(5):
-            await running.wait()
-        sends = [asyncio.create_task(send(f"b{n}", BOT)) for n in range(16)]
+        first = await lane.hold()
+        sends = [lane.send(f"b{n}", BOT) for n in range(16)]
         await asyncio.sleep(0)
-        # Two minutes on, the network's pace has decayed under the rate: its next message is
-        # still behind its busy ones, and so is everything it sends while they wait.
+        # Two minutes on, the network's pace has decayed under the rate: its next messages are
+        # still behind its busy ones.
         clock.advance(timedelta(minutes=2))
-        sends += [asyncio.create_task(send(f"b{n}", BOT)) for n in range(16, 18)]
-        sends.append(asyncio.create_task(send("person", PERSON)))
+        sends += [lane.send(f"b{n}", BOT) for n in range(16, 18)]
+        sends.append(lane.send("person", PERSON))
         await asyncio.sleep(0)
-        held.set()
+        lane.go.set()
         async with asyncio.timeout(20):
             await asyncio.gather(first, *sends)
 
     harness.run(scenario())
-    bots = [name for name, _ in ran if name != "person"]
-    assert bots == [f"b{n}" for n in range(18)]
-    person_batch = next(batch for name, batch in ran if name == "person")
-    assert person_batch == min(batch for _, batch in ran)  # the next batch
-    last_bot_batch = max(batch for name, batch in ran if name != "person")
-    assert last_bot_batch > person_batch
+    # b0-b6 under the rate, b7-b15 busy, b16-b17 busy behind them: 4 busy ones a batch.
+    assert lane.batches() == [
+        [f"b{n}" for n in range(11)] + ["person"],
+        ["b11", "b12", "b13", "b14"],
+        ["b15", "b16", "b17"],
+    ]
 
 
 def test_an_office_sending_much_is_slowed_in_its_lane_and_never_refused_p18(
