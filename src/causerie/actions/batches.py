@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from causerie.clock import Clock, SystemClock
-from causerie.domain.lanes import SenderPace, next_batch
+from causerie.domain.lanes import BUSY_PARTS, SenderPace, next_batch
 from causerie.domain.ports import PartNotUndone, Store, TransactionLost, TransactionRaced, Tx
 
 T = TypeVar("T")
@@ -75,10 +75,15 @@ class Batcher:
     """The lanes of one process, each draining its waiting parts batch after batch."""
 
     def __init__(
-        self, limit: int = MAX_BATCH, retries: int = RETRIES, clock: Clock | None = None
+        self,
+        limit: int = MAX_BATCH,
+        retries: int = RETRIES,
+        clock: Clock | None = None,
+        busy_parts: int = BUSY_PARTS,
     ) -> None:
         self._limit = limit
         self._retries = retries
+        self._busy_parts = busy_parts
         self._clock = clock or SystemClock()
         self._pace = SenderPace()
         self._lanes: dict[tuple[int, str], list[_Waiting]] = {}
@@ -119,7 +124,7 @@ class Batcher:
     async def _drain(self, store: Store, key: tuple[int, str], waiting: list[_Waiting]) -> None:
         try:
             while waiting:
-                batch = next_batch(waiting, self._limit)
+                batch = next_batch(waiting, self._limit, self._busy_parts)
                 await self._store(store, batch)
                 if waiting:
                     for _ in range(DELIVERY_TURNS):

@@ -24,8 +24,10 @@ from causerie.domain.pace import Pace
 # Messages a second from one network to this node past which they wait as busy: a person types
 # one every few seconds at most; a bot's loop sends the next as soon as the last is answered.
 BUSY_RATE = 0.5
-# Busy messages in one batch at most: what a person's message may find ahead of it.
-BUSY_PARTS = 4
+# Busy messages in one batch at most: what a person's message may find ahead of it. Not fewer:
+# each batch costs a commit, and the fewer a flood's messages go a batch, the slower its loops
+# ask again, and the later the signs that find them come (docs/performance.md).
+BUSY_PARTS = 16
 # The pace's half-life: a person's burst of a few quick messages stays under the rate.
 HALF_LIFE = 10.0
 
