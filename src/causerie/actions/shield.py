@@ -419,6 +419,13 @@ async def check_rules(
 
 async def check_visitor(rt: Runtime, session: Session, tx: Tx | None = None) -> None:
     """A visitor's session about to act (send, upload, update): rules and the network's block."""
+    await check_visitor_rules(rt, session, tx)
+    if session.ip:
+        await check_network(rt, session.ip)
+
+
+async def check_visitor_rules(rt: Runtime, session: Session, tx: Tx | None = None) -> None:
+    """The block rules on a visitor's session about to act (not the network's score)."""
     await check_rules(
         rt,
         session.website_id,
@@ -427,5 +434,3 @@ async def check_visitor(rt: Runtime, session: Session, tx: Tx | None = None) -> 
         email=session.email,
         tx=tx,
     )
-    if session.ip:
-        await check_network(rt, session.ip)
