@@ -13,13 +13,10 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-import pytest
-
 from causerie.actions.batches import Batcher
 from causerie.actions.messages import Sent, do_send_session_message
-from causerie.actions.shield import lane_sender, score_of
+from causerie.actions.shield import lane_sender
 from causerie.clock import ManualClock
-from causerie.domain.errors import RateLimited
 from causerie.domain.lanes import BUSY_PARTS, SenderPace, next_batch
 from causerie.domain.ports import Tx
 from tests.conftest import Harness, Site
@@ -230,34 +227,3 @@ def test_the_lane_s_sender_is_the_visitor_s_network_and_never_the_server_s_own_h
     assert lane_sender(rt, None) is None
     assert lane_sender(rt, "not an address") is None
 
-
-def test_a_visitor_s_message_over_its_rate_is_refused_before_it_joins_its_lane_p18(
-    harness: Harness, site: Site
-) -> None:
-    """The counters are asked before the lane: a refused message never waits for a batch, and
-    is never a part of one; the refusal still raises its network's score."""
-    rt = harness.rt
-    (session_id,) = open_sessions(harness, site.website_id, 1)
-    batcher = rt.batches
-    assert isinstance(batcher, Batcher)
-    burst = int(rt.settings.message_rate * 20)  # 20 seconds' worth (MESSAGES_BY_SESSION)
-
-    async def send(n: int) -> Sent:
-        return await do_send_session_message(
-            rt,
-            session_id,
-            client_id=f"c{n}",
-            body=f"hello {n}",
-            website_id=site.website_id,
-            ip="203.0.113.1",
-        )
-
-    before = batcher.parts
-    for n in range(burst):
-        harness.run(send(n))
-    assert batcher.parts - before == burst
-    with pytest.raises(RateLimited):
-        harness.run(send(burst))
-    assert batcher.parts - before == burst  # the refused one never ran in a batch
-    assert harness.scalar("SELECT count(*) FROM messages") == burst
-    assert harness.run(score_of(rt, lane_sender(rt, "203.0.113.1") or "")) > 0
