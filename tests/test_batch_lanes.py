@@ -226,4 +226,3 @@ def test_the_lane_s_sender_is_the_visitor_s_network_and_never_the_server_s_own_h
     assert lane_sender(rt, "127.0.0.1") is None
     assert lane_sender(rt, None) is None
     assert lane_sender(rt, "not an address") is None
-
