@@ -83,7 +83,7 @@ def build_runtime(settings: Settings, clock: Clock, plugins: Plugins | None = No
         outbound=open_outbound(settings),
         plugins=load_plugins() if plugins is None else plugins,
         aggregates=open_aggregates(settings.redis_url, store, settings.shield_retention, clock),
-        batches=Batcher(clock=clock),
+        batches=Batcher(),
     )
 
 

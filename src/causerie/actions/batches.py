@@ -16,10 +16,6 @@ A lane is a website: on PostgreSQL a website's messages take turns on its stream
 lock, so each of them was one fsync; batched, a website's burst is one commit. Websites still
 commit side by side. On SQLite the store already shares one fsync among concurrent transactions;
 a batch spares each message its own transaction (its lock turn, savepoint and context).
-
-A part may name its sender (a visitor's network): a sender sending much puts only a few parts in
-each batch, and the others go first (`domain/lanes.py`), so that a flood does not make a
-person's message wait for batches full of it.
 """
 
 from __future__ import annotations
@@ -28,8 +24,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from causerie.clock import Clock, SystemClock
-from causerie.domain.lanes import BUSY_PARTS, SenderPace, next_batch
 from causerie.domain.ports import PartNotUndone, Store, TransactionLost, TransactionRaced, Tx
 
 T = TypeVar("T")
@@ -54,38 +48,22 @@ RETRIES = 3
 
 
 class _Waiting:
-    __slots__ = ("ahead", "busy", "future", "part", "sender")
+    __slots__ = ("ahead", "future", "part")
 
     def __init__(
-        self,
-        part: Part,
-        future: asyncio.Future[Any],
-        ahead: tuple[ReadAhead, str] | None,
-        sender: str | None = None,
-        busy: bool = False,
+        self, part: Part, future: asyncio.Future[Any], ahead: tuple[ReadAhead, str] | None
     ) -> None:
         self.part = part
         self.future = future
         self.ahead = ahead
-        self.sender = sender
-        self.busy = busy  # its sender sends much: a few such parts per batch
 
 
 class Batcher:
     """The lanes of one process, each draining its waiting parts batch after batch."""
 
-    def __init__(
-        self,
-        limit: int = MAX_BATCH,
-        retries: int = RETRIES,
-        clock: Clock | None = None,
-        busy_parts: int = BUSY_PARTS,
-    ) -> None:
+    def __init__(self, limit: int = MAX_BATCH, retries: int = RETRIES) -> None:
         self._limit = limit
         self._retries = retries
-        self._busy_parts = busy_parts
-        self._clock = clock or SystemClock()
-        self._pace = SenderPace()
         self._lanes: dict[tuple[int, str], list[_Waiting]] = {}
         self._drains: set[asyncio.Task[None]] = set()
         self.batches = 0  # transactions begun so far (tests and the bench read it)
@@ -99,13 +77,11 @@ class Batcher:
         lane: str,
         part: Callable[[Tx], Awaitable[T]],
         ahead: tuple[ReadAhead, str] | None = None,
-        sender: str | None = None,
     ) -> T:
         """Run `part` in the lane's next transaction; its result once that transaction has
         committed. Its exception (the part's own, or the commit's) is raised here. `ahead`: a
         read the part will make and its key; the batch runs it once for all its parts' keys
-        before them (it fails the batch if it raises). `sender`: who sends it (a visitor's
-        network's key), paced against the others (`domain/lanes.py`)."""
+        before them (it fails the batch if it raises)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         key = (id(store), lane)
@@ -115,8 +91,7 @@ class Batcher:
             drain = loop.create_task(self._drain(store, key, waiting), name="causerie-batch")
             self._drains.add(drain)
             drain.add_done_callback(self._drains.discard)
-        busy = self._pace.busy(sender, self._clock.now().timestamp(), waiting)
-        waiting.append(_Waiting(part, future, ahead, sender, busy))
+        waiting.append(_Waiting(part, future, ahead))
         # Not shielded: a caller that goes away before its turn leaves its part unrun; once the
         # part ran, it stays in the batch (a client sends the same client_id again).
         return await future
@@ -124,7 +99,8 @@ class Batcher:
     async def _drain(self, store: Store, key: tuple[int, str], waiting: list[_Waiting]) -> None:
         try:
             while waiting:
-                batch = next_batch(waiting, self._limit, self._busy_parts)
+                batch = waiting[: self._limit]
+                del waiting[: self._limit]
                 await self._store(store, batch)
                 if waiting:
                     for _ in range(DELIVERY_TURNS):

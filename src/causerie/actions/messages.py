@@ -94,10 +94,7 @@ async def do_send_visitor_message(
     await check_send_rate(rt, f"visitor:{token}")
     async with rt.store.read() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
-    await _ask_counters(rt, session.id, session.ip)
-    return await _send_as_session(
-        rt, session.id, session.website_id, message_type, body, client_id, session.ip, True
-    )
+    return await _send_as_session(rt, session.id, session.website_id, message_type, body, client_id)
 
 
 async def do_send_session_message(
@@ -108,32 +105,15 @@ async def do_send_session_message(
     body: str,
     type_: str = "text",
     website_id: str | None = None,
-    ip: str | None = None,
 ) -> Sent:
     """The WebSocket path: the socket authenticated the session; it may have been deleted since.
-    `website_id`: the session's website, when the caller knows it (else it is read). `ip`: the
-    visitor's address, when the caller knows it: their network's score and their rate are then
-    asked before the lane, and their messages paced in it by it."""
+    `website_id`: the session's website, when the caller knows it (else it is read)."""
     message_type = check_message(client_id, body, type_, frozenset({MessageType.TEXT}))
     if website_id is None:
         async with rt.store.read() as tx:
             session = await tx.sessions.get(session_id)
         website_id = session.website_id if session is not None else ""
-    if ip is not None:
-        await _ask_counters(rt, session_id, ip)
-    return await _send_as_session(
-        rt, session_id, website_id, message_type, body, client_id, ip, ip is not None
-    )
-
-
-async def _ask_counters(rt: Runtime, session_id: str, ip: str | None) -> None:
-    """A visitor's message: its network's block and its rate limits, asked of the counters
-    before it joins its batch lane. In the batch, each part's round trips were taken one after
-    another while the batch held its website's rows (docs/performance.md); here each request
-    asks its own, side by side with the others."""
-    if ip:
-        await shield.check_network(rt, ip)
-    await check_visitor_message_rate(rt, session_id, ip)
+    return await _send_as_session(rt, session_id, website_id, message_type, body, client_id)
 
 
 async def _send_as_session(
@@ -143,23 +123,16 @@ async def _send_as_session(
     message_type: MessageType,
     body: str,
     client_id: str,
-    ip: str | None,
-    counted: bool,
 ) -> Sent:
-    """`counted`: the counters were asked before (`_ask_counters`)."""
-
     async def part(tx: Tx) -> Sent:
         session, conversation = await tx.sessions.get_with_conversation(session_id)
         if session is None:
             raise Unauthenticated("this session no longer exists", "invalid_session")
         return await do_store_message(
-            rt, tx, session, conversation, None, message_type, body, client_id, counted=counted
+            rt, tx, session, conversation, None, message_type, body, client_id
         )
 
-    sender = shield.lane_sender(rt, ip)
-    return await rt.batches.run(
-        rt.store, website_id, part, (_read_sessions, session_id), sender=sender
-    )
+    return await rt.batches.run(rt.store, website_id, part, (_read_sessions, session_id))
 
 
 async def _read_sessions(tx: Tx, ids: list[str]) -> None:
@@ -248,22 +221,16 @@ async def do_store_message(
     body: str,
     client_id: str,
     file: FileRecord | None = None,
-    *,
-    counted: bool = False,
 ) -> Sent:
     """Store one message and its events; a known client_id returns the stored message instead.
 
     `conversation` is the session's, as read in this transaction (None: start it). `file`: the
-    row of the file a message of type `file` carries, its bytes already stored. `counted`: a
-    visitor's network block and rate limits were asked before the transaction (`_ask_counters`).
+    row of the file a message of type `file` carries, its bytes already stored.
     """
     if operator_id is None:
         await check_consent(rt, tx, session)
-        if counted:
-            await shield.check_visitor_rules(rt, session, tx)
-        else:
-            await shield.check_visitor(rt, session, tx)
-            await check_visitor_message_rate(rt, session.id, session.ip)
+        await shield.check_visitor(rt, session, tx)
+        await check_visitor_message_rate(rt, session.id, session.ip)
     now = rt.clock.now()
     author = Author.VISITOR if operator_id is None else Author.OPERATOR
     started = False

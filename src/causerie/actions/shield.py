@@ -101,17 +101,6 @@ def _exempt(ip: str) -> bool:
         return True
 
 
-def lane_sender(rt: Runtime, ip: str | None) -> str | None:
-    """Who a visitor's message is from in its batch lane (`actions/batches.py`): the keyed hash
-    of its network; None (never paced) for the server's own host or no known address."""
-    if not ip or _exempt(ip):
-        return None
-    try:
-        return network_key(rt.settings.secret_key, ip)
-    except ValueError:
-        return None
-
-
 # -- aggregates --------------------------------------------------------------------------------
 
 
@@ -428,13 +417,6 @@ async def check_rules(
 
 async def check_visitor(rt: Runtime, session: Session, tx: Tx | None = None) -> None:
     """A visitor's session about to act (send, upload, update): rules and the network's block."""
-    await check_visitor_rules(rt, session, tx)
-    if session.ip:
-        await check_network(rt, session.ip)
-
-
-async def check_visitor_rules(rt: Runtime, session: Session, tx: Tx | None = None) -> None:
-    """The block rules on a visitor's session about to act (not the network's score)."""
     await check_rules(
         rt,
         session.website_id,
@@ -443,3 +425,5 @@ async def check_visitor_rules(rt: Runtime, session: Session, tx: Tx | None = Non
         email=session.email,
         tx=tx,
     )
+    if session.ip:
+        await check_network(rt, session.ip)

@@ -134,14 +134,11 @@ class Batches(Protocol):
         lane: str,
         part: Callable[[Tx], Awaitable[T]],
         ahead: tuple[Callable[[Tx, list[str]], Awaitable[None]], str] | None = None,
-        sender: str | None = None,
     ) -> T:
         """`part` in the lane's next transaction, undone alone if it fails; its result once that
         transaction committed. Its own error, or the transaction's, is raised here. `ahead`:
         `(read, key)`, a read the part will make; the transaction calls `read` once with the
-        keys of all its parts that gave it, before they run (it fails them all if it raises).
-        `sender`: who sends it (a visitor's network, by its keyed hash); a sender sending much
-        puts only a few parts in each transaction (domain/lanes.py)."""
+        keys of all its parts that gave it, before they run (it fails them all if it raises)."""
         ...
 
     async def idle(self) -> None:

@@ -136,7 +136,6 @@ class VisitorHandler:
                     client_id=frame.client_id,
                     body=frame.body,
                     website_id=session.website_id,
-                    ip=session.ip,
                 )
             except (Invalid, Forbidden) as exc:
                 raise FrameError(exc.code, exc.message, frame.client_id) from None
