@@ -69,6 +69,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 10_000  # every Playwright wait and action is bounded by this
+# ... and every `expect` (its own default is 5 s: a seen mark, a reply and its read on a loaded
+# machine took longer once in CI).
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 # -- the browser -------------------------------------------------------------------------------
