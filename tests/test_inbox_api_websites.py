@@ -9,7 +9,6 @@ by a member allowed to make it.
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -30,6 +29,7 @@ from tests.support import (
     new_visitor,
     say,
     visitor_socket,
+    wait_until,
 )
 from tests.test_errors import error_of
 
@@ -447,10 +447,9 @@ def test_a_visitor_with_the_chatbox_open_is_listed_until_they_leave(
     assert other.ok(other.get(f"/websites/{site.other_website_id}/visitors"))["visitors"] == []
 
     live.close()
-    deadline = time.monotonic() + 5
-    while _visitors(api, site) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _visitors(api, site) == []
+    wait_until(
+        lambda: _visitors(api, site) == [], 5, lambda: f"still online: {_visitors(api, site)}"
+    )
 
 
 def test_visitors_online_carry_the_page_as_documented(
