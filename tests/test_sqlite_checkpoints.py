@@ -19,7 +19,11 @@ LIMIT = 256 * 1024
 COMMITS = 200
 
 
-def _wal_size_after_writes(tmp_path: Path, checkpoints: bool) -> tuple[int, int, int]:
+def _wal_size_after_writes(
+    tmp_path: Path, checkpoints: bool, wait: bool = True
+) -> tuple[int, int, int]:
+    """`wait`: each commit waits for the checkpoint it started (else the next commit begins
+    while it runs, as on a busy server)."""
     tmp_path.mkdir()
     url = f"sqlite:///{tmp_path / 'c.db'}"
     wal = tmp_path / "c.db-wal"
@@ -42,7 +46,9 @@ def _wal_size_after_writes(tmp_path: Path, checkpoints: bool) -> tuple[int, int,
                         ),
                         {"counts": f'{{"n": "{batch}-{n}-{blob}"}}'[:4000]},
                     )
-            await store._checkpoints.idle()
+            if wait:
+                await store._checkpoints.idle()
+        await store._checkpoints.idle()
         size = os.stat(wal).st_size
         await store.close()
         return automatic, size, store._checkpoints.runs
@@ -61,6 +67,16 @@ def test_checkpoints_run_outside_commits_and_keep_the_wal_from_growing(tmp_path:
     assert with_checkpoints <= 2 * LIMIT < without
     # One checkpoint per LIMIT bytes written, not one after every commit once the file has
     # reached LIMIT (SQLite reuses the file without shrinking it unless told to).
+    assert 2 <= runs <= without // LIMIT + 2 < COMMITS // 4
+
+
+def test_a_wal_that_keeps_growing_is_checkpointed_once_per_limit_written(tmp_path: Path) -> None:
+    """Commits that begin while the last checkpoint runs keep SQLite from restarting the WAL,
+    so its file grows on: a checkpoint still starts once per LIMIT bytes written since the last
+    one, not after every commit once the file is past LIMIT."""
+    _, size, runs = _wal_size_after_writes(tmp_path / "a", checkpoints=True, wait=False)
+    _, without, _ = _wal_size_after_writes(tmp_path / "b", checkpoints=False)
+    assert size > 2 * LIMIT  # never restarted: the case this test is about
     assert 2 <= runs <= without // LIMIT + 2 < COMMITS // 4
 
 
