@@ -50,7 +50,7 @@ log = logging.getLogger("causerie.store")
 WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024  # SQLite's own automatic checkpoint is at about 4 MB
 # Past this many times `WAL_CHECKPOINT_BYTES`, a commit copies back what is left of the WAL before
 # the next transaction begins, so that SQLite can restart it (`_Checkpointer.overgrown`).
-WAL_RESTART_FACTOR = 4
+WAL_RESTART_FACTOR = 16
 _BEGIN = "causerie_begin"  # connection.info key: the statement that begins its next transaction
 
 SQLITE_PRAGMAS = (
