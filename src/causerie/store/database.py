@@ -323,9 +323,11 @@ class SqliteStore:
 class _Checkpointer:
     """Keeps the WAL short from a connection of its own, in a worker thread.
 
-    After a commit, when the WAL has grown past `WAL_CHECKPOINT_BYTES`, a PASSIVE checkpoint
-    runs in a thread: it copies what no reader still needs and never blocks the main connection's
-    readers or writer. `after_purge` waits for it, then truncates the WAL on the main connection.
+    After a commit, when the WAL has grown by `WAL_CHECKPOINT_BYTES` since the last one, a PASSIVE
+    checkpoint runs in a thread: it copies what no reader still needs and never blocks the main
+    connection's readers or writer. Past `WAL_RESTART_FACTOR` times that, the commit copies back
+    what is left before the next transaction begins (`overgrown`, `copy_back`). `after_purge`
+    waits for it, then truncates the WAL on the main connection.
     """
 
     def __init__(self, database: str | None) -> None:
