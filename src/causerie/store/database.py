@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("causerie.store")
 
 WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024  # SQLite's own automatic checkpoint is at about 4 MB
+# Past this many times `WAL_CHECKPOINT_BYTES`, a commit copies back what is left of the WAL before
+# the next transaction begins, so that SQLite can restart it (`_Checkpointer.overgrown`).
+WAL_RESTART_FACTOR = 16
 _BEGIN = "causerie_begin"  # connection.info key: the statement that begins its next transaction
 
 SQLITE_PRAGMAS = (
@@ -277,6 +280,10 @@ class SqliteStore:
                 group.exception()  # marked retrieved: each member re-raises it from its await
                 return
             group.set_result(None)
+            if self._checkpoints.overgrown():
+                # Still holding the lock: the next transaction begins on a WAL wholly copied
+                # back, and SQLite writes it from its start again.
+                await self._checkpoints.copy_back()
         self._checkpoints.after_commit()
 
     async def _settled(self) -> None:
@@ -316,9 +323,11 @@ class SqliteStore:
 class _Checkpointer:
     """Keeps the WAL short from a connection of its own, in a worker thread.
 
-    After a commit, when the WAL has grown past `WAL_CHECKPOINT_BYTES`, a PASSIVE checkpoint
-    runs in a thread: it copies what no reader still needs and never blocks the main connection's
-    readers or writer. `after_purge` waits for it, then truncates the WAL on the main connection.
+    After a commit, when the WAL has grown by `WAL_CHECKPOINT_BYTES` since the last one, a PASSIVE
+    checkpoint runs in a thread: it copies what no reader still needs and never blocks the main
+    connection's readers or writer. Past `WAL_RESTART_FACTOR` times that, the commit copies back
+    what is left before the next transaction begins (`overgrown`, `copy_back`). `after_purge`
+    waits for it, then truncates the WAL on the main connection.
     """
 
     def __init__(self, database: str | None) -> None:
@@ -329,15 +338,54 @@ class _Checkpointer:
         self._thread: ThreadPoolExecutor | None = None
         self._running: asyncio.Task[None] | None = None
         self.runs = 0  # checkpoints started so far
+        self.restarts = 0  # of them, those run before the next transaction (`copy_back`)
+        self._size_at_last = 0  # the WAL's size when the last checkpoint started
+        self._whole = False  # whether the last checkpoint copied back all the WAL it saw
+
+    def _size(self) -> int | None:
+        try:
+            size = os.stat(self._wal).st_size
+        except OSError:
+            return None
+        if size < self._size_at_last:  # restarted since, and cut back (`journal_size_limit`)
+            self._size_at_last = 0
+        return size
+
+    def overgrown(self) -> bool:
+        """Whether the WAL should be copied back before the next transaction begins: SQLite
+        writes it from its start again only in a transaction that began once it was wholly
+        copied back, which under a steady load never happens (the next batch begins as soon as
+        the last one committed, while a checkpoint runs), and its file grew without end (188 MB
+        after 6,000 messages in `bench.messages`; docs/performance.md, `msgpath5`). Only when
+        the last checkpoint copied back all it saw: then what is left is a few commits' pages."""
+        if not self.enabled or self._running is not None or not self._whole:
+            return False
+        size = self._size()
+        return size is not None and size >= WAL_RESTART_FACTOR * WAL_CHECKPOINT_BYTES
+
+    async def copy_back(self) -> None:
+        """A checkpoint now, awaited (the caller holds the store's lock)."""
+        self.runs += 1
+        self.restarts += 1
+        self._size_at_last = self._size() or 0
+        self._running = asyncio.create_task(self._run(), name="causerie-sqlite-checkpoint")
+        await self.idle()
 
     def after_commit(self) -> None:
         if not self.enabled or self._running is not None:
             return
-        try:
-            size = os.stat(self._wal).st_size
-        except OSError:
+        size = self._size()
+        if size is None:
             return
-        if size >= WAL_CHECKPOINT_BYTES:
+        # Grown by the threshold since the last one started. SQLite restarts the WAL only for a
+        # write transaction that begins once it is wholly copied back, which under a steady load
+        # never happens (the next batch begins while the checkpoint runs): the file only grows,
+        # and a test of its size alone started a checkpoint after nearly every commit, each
+        # copying back that commit's pages and syncing the database file (docs/performance.md,
+        # `msgpath5`). Copied back once per threshold, a page written by many commits is
+        # copied once.
+        if size - self._size_at_last >= WAL_CHECKPOINT_BYTES:
+            self._size_at_last = size
             self.runs += 1
             self._running = asyncio.create_task(self._run(), name="causerie-sqlite-checkpoint")
 
@@ -351,6 +399,7 @@ class _Checkpointer:
         try:
             await asyncio.get_running_loop().run_in_executor(self._thread, self._checkpoint)
         except sqlite3.Error as exc:
+            self._whole = False
             log.warning("WAL checkpoint failed (retried after the next commit): %s", exc)
         finally:
             self._running = None
@@ -359,7 +408,8 @@ class _Checkpointer:
         if self._conn is None:
             self._conn = sqlite3.connect(self._path, check_same_thread=False)
             self._conn.execute("PRAGMA busy_timeout=5000")
-        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+        busy, frames, copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        self._whole = not busy and frames == copied
 
     async def idle(self) -> None:
         running = self._running
