@@ -342,7 +342,10 @@ async def _read_frames(
             if exc.code == "invalid_session":
                 raise _Gone(error_frame(exc.code, exc.message)) from None
             retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
-            out.push(error_frame(exc.code, exc.message, retry_after=retry_after))
+            # A refused message.send names its client_id, so that the client knows which message
+            # to send again (rate_limited) or to give up.
+            client_id = getattr(frame, "client_id", None)
+            out.push(error_frame(exc.code, exc.message, client_id, retry_after))
         except (WebSocketDisconnect, ConnectionError):
             raise
         except Exception as exc:  # a full disk, or a bug: this frame failed, the socket goes on

@@ -1,0 +1,68 @@
+"""Contracts of SPEC.md checked again from outside (branch audit, second pass, 2026-12-07).
+
+An outside client, over a real server's sockets, found these answered otherwise than SPEC.md and
+docs/realtime.md say (each test fails before its fix): a visitor's `message.send` over the
+session's message rate got `rate_limited` without the `client_id` of the frame to send again,
+so the chatbox's socket could not tell which message to resend and left it waiting. (An agent's
+refused `message.send` named its `client_id` already; it now takes the same path, kept here.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from causerie.actions.operators import do_create_api_token
+from causerie.domain.models import Actor, Scope
+from causerie.settings import Settings
+from tests.conftest import Harness, ServerThread, Site
+from tests.live import agent, visitor
+from tests.test_session_endpoint import open_session
+
+
+def test_a_message_over_the_sessions_message_rate_is_refused_naming_its_client_id(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[[Settings], ServerThread],
+    site: Site,
+    harness: Harness,
+) -> None:
+    # 3 a minute, in bursts of 20 seconds' worth: one message, then the next is over the rate.
+    server = start_server(make_settings(message_rate="3/m"))
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        token = open_session(http, site.website_id).json()["token"]
+    live, _ = visitor(server.url, token)
+    try:
+        live.send({"type": "message.send", "client_id": "first", "body": "hello"})
+        live.expect("message.ack", client_id="first")
+        live.send({"type": "message.send", "client_id": "second", "body": "again"})
+        error = live.expect("error")
+        assert error["code"] == "rate_limited"
+        assert error["client_id"] == "second"  # the chatbox's socket resends it by this id
+        assert error["retry_after"] >= 1
+        assert live.barrier()[-1]["type"] == "pong"  # the socket stayed open
+    finally:
+        live.close()
+    assert harness.scalar("SELECT count(*) FROM messages WHERE client_id = 'second'") == 0
+
+
+def test_an_agents_refused_message_send_names_its_client_id(
+    server: ServerThread, http: httpx.Client, site: Site, harness: Harness
+) -> None:
+    _, reader = harness.run(
+        do_create_api_token(
+            harness.rt, Actor.cli(), "agent@shop.example", name="r", scopes=frozenset({Scope.READ})
+        )
+    )
+    session_id = open_session(http, site.website_id).json()["session"]["id"]
+    live, _ = agent(server.url, reader, site.website_id)
+    try:
+        live.send(
+            {"type": "message.send", "client_id": "a1", "body": "hi", "session_id": session_id}
+        )
+        error = live.expect("error")
+        assert (error["code"], error["client_id"]) == ("insufficient_scope", "a1")
+        assert live.barrier()[-1]["type"] == "pong"
+    finally:
+        live.close()
+    assert harness.scalar("SELECT count(*) FROM messages") == 0
