@@ -5,6 +5,9 @@ docs/realtime.md say (each test fails before its fix): a visitor's `message.send
 session's message rate got `rate_limited` without the `client_id` of the frame to send again,
 so the chatbox's socket could not tell which message to resend and left it waiting. (An agent's
 refused `message.send` named its `client_id` already; it now takes the same path, kept here.)
+The OpenAPI document declared the visitor side's creating routes (the chatbox load, a message)
+as answering 200 only, with no schema for the message, while they answer 201 for what they
+create.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from causerie.domain.models import Actor, Scope
 from causerie.settings import Settings
 from tests.conftest import Harness, ServerThread, Site
 from tests.live import agent, visitor
-from tests.test_session_endpoint import open_session
+from tests.test_session_endpoint import open_session, send
 
 
 def test_a_message_over_the_sessions_message_rate_is_refused_naming_its_client_id(
@@ -66,3 +69,22 @@ def test_an_agents_refused_message_send_names_its_client_id(
     finally:
         live.close()
     assert harness.scalar("SELECT count(*) FROM messages") == 0
+
+
+def test_the_openapi_document_declares_the_statuses_the_visitor_side_answers(
+    http: httpx.Client, site: Site
+) -> None:
+    """A client generated from the document expects what the routes answer: a new session and a
+    new message are 201, a renewed session and a repeated client_id 200 (it declared 200 only)."""
+    paths = http.get("/api/v1/openapi.json").json()["paths"]
+    opened = open_session(http, site.website_id)
+    token = opened.json()["token"]
+    renewed = open_session(http, site.website_id, token=token)
+    sent = send(http, token, client_id="c1")
+    again = send(http, token, client_id="c1")
+    assert [r.status_code for r in (opened, renewed, sent, again)] == [201, 200, 201, 200]
+    for path in ("/api/widget/v1/websites/{website_id}/session", "/api/widget/v1/session/messages"):
+        declared = paths[path]["post"]["responses"]
+        assert {"200", "201"} <= declared.keys(), path
+    message = paths["/api/widget/v1/session/messages"]["post"]["responses"]["201"]
+    assert message["content"]["application/json"]["schema"]["$ref"].endswith("/MessageBody")
