@@ -7,7 +7,8 @@ so the chatbox's socket could not tell which message to resend and left it waiti
 refused `message.send` named its `client_id` already; it now takes the same path, kept here.)
 The OpenAPI document declared the visitor side's creating routes (the chatbox load, a message)
 as answering 200 only, with no schema for the message, while they answer 201 for what they
-create.
+create. A profile value over its limit was refused with a false limit or a false reason (the
+schema's and the domain's limits differed).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import httpx
 from causerie.actions.operators import do_create_api_token
 from causerie.domain.models import Actor, Scope
 from causerie.settings import Settings
-from tests.conftest import Harness, ServerThread, Site
+from tests.conftest import ORIGIN, Harness, ServerThread, Site
 from tests.live import agent, visitor
+from tests.test_errors import error_of, snapshot
 from tests.test_session_endpoint import open_session, send
 
 
@@ -88,3 +90,34 @@ def test_the_openapi_document_declares_the_statuses_the_visitor_side_answers(
         assert {"200", "201"} <= declared.keys(), path
     message = paths["/api/widget/v1/session/messages"]["post"]["responses"]["201"]
     assert message["content"]["application/json"]["schema"]["$ref"].endswith("/MessageBody")
+
+
+def test_a_profile_value_over_its_limit_is_refused_with_the_true_limit(
+    http: httpx.Client, site: Site, harness: Harness
+) -> None:
+    """A nickname of 150 characters was told "at most 100", one of 250 "at most 200"; a phone
+    number of 35 digits and spaces was told it held characters other than digits and spaces."""
+    token = open_session(http, site.website_id).json()["token"]
+    headers = {"Authorization": f"Bearer {token}", "Origin": ORIGIN}
+
+    def refused(**profile: str) -> tuple[str, str]:
+        response = http.patch("/api/widget/v1/session/profile", json=profile, headers=headers)
+        error = error_of(response, 422)
+        return error["code"], error["message"]
+
+    before = snapshot(harness)
+    for length in (101, 150, 250):
+        assert refused(nickname="n" * length) == (
+            "invalid_nickname",
+            "nickname: at most 100 characters",
+        )
+    for phone in ("+33 6 12 34 56 78 90 12 34 56 78 90", "12"):
+        assert refused(phone=phone) == ("invalid_phone", "phone: 3 to 30 characters")
+    assert refused(phone="call me") == ("invalid_phone", "phone: digits, spaces and + ( ) . - only")
+    assert snapshot(harness) == before
+    kept = http.patch(
+        "/api/widget/v1/session/profile",
+        json={"nickname": "n" * 100, "phone": "+33 6 12 34 56 78 90 12 34 56"},
+        headers=headers,
+    )
+    assert kept.status_code == 200, kept.text
