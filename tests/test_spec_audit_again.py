@@ -7,8 +7,9 @@ so the chatbox's socket could not tell which message to resend and left it waiti
 refused `message.send` named its `client_id` already; it now takes the same path, kept here.)
 The OpenAPI document declared the visitor side's creating routes (the chatbox load, a message)
 as answering 200 only, with no schema for the message, while they answer 201 for what they
-create. A profile value over its limit was refused with a false limit or a false reason (the
-schema's and the domain's limits differed).
+create; and it declared no credential (no security scheme). A profile value over its limit was
+refused with a false limit or a false reason (the schema's and the domain's limits differed).
+A refused CORS preflight is in tests/test_errors.py.
 """
 
 from __future__ import annotations
@@ -121,3 +122,26 @@ def test_a_profile_value_over_its_limit_is_refused_with_the_true_limit(
         headers=headers,
     )
     assert kept.status_code == 200, kept.text
+
+
+def test_the_openapi_document_declares_how_each_side_authenticates(http: httpx.Client) -> None:
+    """It declared no security scheme: a client generated from it could not authenticate."""
+    document = http.get("/api/v1/openapi.json").json()
+    schemes = document["components"]["securitySchemes"]
+    assert (schemes["apiToken"]["type"], schemes["apiToken"]["scheme"]) == ("http", "bearer")
+    cookie = schemes["loginCookie"]
+    assert (cookie["type"], cookie["in"], cookie["name"]) == ("apiKey", "cookie", "causerie_login")
+    assert (schemes["sessionToken"]["type"], schemes["sessionToken"]["scheme"]) == (
+        "http",
+        "bearer",
+    )
+    paths = document["paths"]
+    agent = [{"apiToken": []}, {"loginCookie": []}]
+    assert paths["/api/v1/websites/{website_id}/conversations"]["get"]["security"] == agent
+    assert paths["/api/v1/auth/login"]["post"]["security"] == []  # public
+    assert paths["/api/widget/v1/session/messages"]["post"]["security"] == [{"sessionToken": []}]
+    assert paths["/api/widget/v1/websites/{website_id}/session"]["post"]["security"] == []
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            if path.startswith(("/api/v1/", "/api/widget/v1/")):
+                assert "security" in operation, (method, path)
