@@ -9,7 +9,8 @@ The OpenAPI document declared the visitor side's creating routes (the chatbox lo
 as answering 200 only, with no schema for the message, while they answer 201 for what they
 create; and it declared no credential (no security scheme). A profile value over its limit was
 refused with a false limit or a false reason (the schema's and the domain's limits differed).
-A refused CORS preflight is in tests/test_errors.py.
+A visitor's socket learnt that its session was deleted only at its next `message.send`. A
+refused CORS preflight is in tests/test_errors.py.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
 
 from causerie.actions.operators import do_create_api_token
 from causerie.domain.models import Actor, Scope
@@ -145,3 +148,34 @@ def test_the_openapi_document_declares_how_each_side_authenticates(http: httpx.C
         for method, operation in operations.items():
             if path.startswith(("/api/v1/", "/api/widget/v1/")):
                 assert "security" in operation, (method, path)
+
+
+@pytest.mark.parametrize("how", ["visitor_erases", "website_deleted"])
+def test_a_visitor_socket_is_closed_when_its_session_goes(
+    server: ServerThread, http: httpx.Client, site: Site, how: str
+) -> None:
+    """The visitor's own erasure (P9, from another tab) or the website's deletion ends the
+    session's sockets at once: `invalid_session`, then 4004 (they waited for a message.send)."""
+    token = open_session(http, site.website_id).json()["token"]
+    assert send(http, token).status_code == 201
+    live, _ = visitor(server.url, token)
+    try:
+        if how == "visitor_erases":
+            gone = http.delete(
+                "/api/widget/v1/session",
+                headers={"Authorization": f"Bearer {token}", "Origin": ORIGIN},
+            )
+        else:
+            gone = http.delete(f"/api/v1/websites/{site.website_id}", headers=_owner(site))
+        assert gone.status_code == 200, gone.text
+        assert live.expect("error")["code"] == "invalid_session"
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                live.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4004
+    finally:
+        live.close()
+
+
+def _owner(site: Site) -> dict[str, str]:
+    return {"Authorization": f"Bearer {site.tokens['owner']}"}

@@ -67,8 +67,8 @@ _SCHEMES = {
         "description": "A visitor's session token, as the chatbox load answers it",
     },
 }
-_AGENT = [{"apiToken": []}, {"loginCookie": []}]
-_VISITOR = [{"sessionToken": []}]
+_AGENT: list[dict[str, list[str]]] = [{"apiToken": []}, {"loginCookie": []}]
+_VISITOR: list[dict[str, list[str]]] = [{"sessionToken": []}]
 _WIDGET = "/api/widget/v1/"
 _OPEN = ("/api/widget/v1/websites/{website_id}/session",)  # its token, if any, is in the body
 

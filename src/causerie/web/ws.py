@@ -26,6 +26,7 @@ from causerie.actions.presence import (
 from causerie.actions.reads import do_mark_read
 from causerie.actions.sessions import access_visitor_session, get_visitor_conversation_id
 from causerie.actions.websites import get_website
+from causerie.domain.access import session_key, website_key
 from causerie.domain.events import Stream, encode
 from causerie.domain.models import Actor, Author, Session
 from causerie.domain.ports import agent_connection_id
@@ -104,6 +105,7 @@ class VisitorHandler:
             },
             channels=(presence_channel(session.website_id),),
             on_close=[self._closed],
+            ends_with=(session_key(session.id), website_key(session.website_id)),
         )
 
     async def _closed(self) -> None:

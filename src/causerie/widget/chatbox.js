@@ -114,6 +114,8 @@ export class Chatbox {
      * @type {Map<string, any>} */
     this.held = new Map();
     this.refused = false;
+    /** Whether the visitor's erasure is under way (privacy.js). */
+    this.erasing = false;
     this.emailAsked = false;
     this.typingOn = false;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -213,6 +215,7 @@ export class Chatbox {
   /** @param {Frame} frame */
   onError(frame) {
     if (frame.code === "invalid_session") {
+      if (this.erasing) return; // the visitor's own erasure, under way: privacy.js forgets
       // The session is gone (expired, or deleted by the website): start a new one, and send
       // there what was waiting.
       const carried = [...(this.socket?.pending.values() || [])].map((pending) => pending.frame);

@@ -127,7 +127,14 @@ export async function install(app) {
   }
 
   async function erase() {
-    await app.session.api("DELETE", "/session");
+    // The server ends this session's sockets as it erases it: this tab forgets, and does not
+    // start a new session on that `invalid_session` (chatbox.js, onError).
+    app.erasing = true;
+    try {
+      await app.session.api("DELETE", "/session");
+    } finally {
+      app.erasing = false;
+    }
     forget();
     withdrawn = false;
     const again = app.website.settings.consent_required && button(t("again"), () => app.ensureSession().then(() => app.refresh()));
