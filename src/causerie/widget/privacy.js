@@ -147,13 +147,10 @@ export async function install(app) {
   function forget() {
     app.socket?.close();
     app.session.forget();
-    Object.assign(app, { socket: null, seq: 0, starting: null, unread: 0, operatorReadUpTo: null, readSent: null, emailAsked: false, refused: false });
-    app.messages.clear();
-    app.unacked.clear();
+    Object.assign(app, { socket: null, seq: 0, starting: null, operatorReadUpTo: null, emailAsked: false, refused: false });
     app.held.clear();
-    app.order.length = 0;
     app.hasSession = new Promise((resolve) => (app.gotSession = resolve));
-    view.clear();
+    app.clearThread();
   }
 
   async function download() {
