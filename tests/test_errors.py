@@ -126,7 +126,8 @@ def test_preflight_grants_only_known_origins(http: httpx.Client, site: Site) -> 
     assert allowed.headers["access-control-allow-origin"] == ORIGIN
     assert "authorization" in allowed.headers["access-control-allow-headers"]
     refused = http.options(session_url(site), headers={"Origin": "https://evil.example", **request})
-    assert refused.status_code == 403
+    # The API's error body, as every answer (it was empty: branch audit, second pass).
+    assert error_of(refused, 403)["code"] == "origin_not_allowed"
     assert "access-control-allow-origin" not in refused.headers
 
 

@@ -1,5 +1,6 @@
 """Access ends on every node (docs/realtime.md "When access ends"): a revocation committed on
-node A closes the agent socket it names on node B within a second, through real Redis; and one
+node A closes the agent socket it names on node B within a second, through real Redis (and a
+conversation deleted on A the visitor's socket on B); and one
 published while B's Redis subscription was down closes it when B reconnects, before B's catch-up
 delivers anything to it.
 
@@ -22,7 +23,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import ORIGIN
-from tests.live import PATIENCE, Live, agent, ws_url
+from tests.live import PATIENCE, Live, agent, visitor, ws_url
 from tests.nodes_support import Cluster, Deployment, SiteAccess, open_visitor_session
 from tests.nodes_support import deployment as make_deployment
 from tests.redis_support import private_redis, shared_redis_url
@@ -134,6 +135,31 @@ def test_logout_on_one_node_closes_the_login_s_socket_on_another_within_a_second
     elapsed = closed_within(desk, 4010, "credential_revoked", time.monotonic())
     print(f"logout on A: socket on B closed {elapsed * 1000:.1f} ms after A answered")
     assert elapsed < WITHIN, f"closed {elapsed:.3f} s after the logout"
+
+
+def test_a_conversation_deleted_on_one_node_closes_its_visitor_s_socket_on_another(
+    cluster: Cluster, deployment: Deployment
+) -> None:
+    site = deployment.new_site()
+    a, b = cluster.start("a", "b")
+    token, _ = open_visitor_session(a.url, site.website_id)
+    with httpx.Client(base_url=a.url, timeout=10) as http:
+        sent = http.post(
+            "/api/widget/v1/session/messages",
+            json={"client_id": "c1", "type": "text", "body": "delete me"},
+            headers={"Authorization": f"Bearer {token}", "Origin": ORIGIN},
+        )
+        assert sent.status_code == 201, sent.text
+        chat, _ = visitor(b.url, token)
+        cluster.track(chat)
+        deleted = http.delete(
+            f"/api/v1/conversations/{sent.json()['message']['conversation_id']}",
+            headers={"Authorization": f"Bearer {site.api_token}"},
+        )
+        assert deleted.status_code == 200, deleted.text
+    elapsed = closed_within(chat, 4004, "invalid_session", time.monotonic())
+    print(f"deletion on A: visitor socket on B closed {elapsed * 1000:.1f} ms after A answered")
+    assert elapsed < WITHIN, f"closed {elapsed:.3f} s after the deletion"
 
 
 def test_a_revocation_lost_in_a_redis_outage_closes_the_socket_when_its_node_reconnects(

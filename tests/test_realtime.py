@@ -484,7 +484,7 @@ def test_availability_follows_agents_and_visitors_online_are_listed(
     assert gone["visitor"]["session_id"] == ready["session"]["id"]
 
 
-def test_p20_a_deleted_session_cannot_send_any_more(
+def test_p20_a_deleted_sessions_sockets_are_told_and_closed_at_once(
     server: ServerThread,
     clients: list[Live],
     site: Site,
@@ -492,15 +492,21 @@ def test_p20_a_deleted_session_cannot_send_any_more(
     http: httpx.Client,
     harness: Harness,
 ) -> None:
+    """Without sending anything (it used to learn it at its next message.send only)."""
     chat, _ = _visitor(server, clients, token)
+    other_tab, _ = _visitor(server, clients, token)
     conversation_id = send(chat, "delete me", "d1")["message"]["conversation_id"]
     deleted = http.delete(
         f"/api/v1/conversations/{conversation_id}",
         headers={"Authorization": f"Bearer {site.tokens['owner']}"},
     )
     assert deleted.status_code == 200
-    chat.send({"type": "message.send", "client_id": "d2", "body": "still here?"})
-    assert chat.expect("error")["code"] == "invalid_session"
+    for tab in (chat, other_tab):
+        assert tab.expect("error")["code"] == "invalid_session"
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                tab.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4004
     assert harness.scalar("SELECT count(*) FROM messages") == 0
     assert harness.scalar("SELECT count(*) FROM events") == 0
 

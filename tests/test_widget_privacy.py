@@ -17,8 +17,9 @@ from urllib.parse import urlsplit
 import httpx
 from playwright.sync_api import Page, Route, expect
 
+from causerie.actions.operators import do_add_operator, do_create_api_token
 from causerie.actions.websites import do_update_website
-from causerie.domain.models import Actor
+from causerie.domain.models import Actor, Role, Scope
 from tests import widget_support
 from tests.browser_support import CauserieServer, HostSite, NewContext, ThreadedHarness, host_page
 from tests.live import Live
@@ -290,6 +291,44 @@ def test_p9_after_deleting_their_conversation_the_visitor_can_write_again_at_onc
     assert harness.rows("SELECT body FROM messages") == [("A new question",)]
     assert len(session_cookies(page)) == 1
     expect(privacy.sheet).to_be_hidden()  # the erasure's notice is gone with the old session
+    expect(chat.bodies).to_have_text(["A new question"])
+
+
+def test_p20_a_conversation_the_website_deletes_leaves_the_open_chatbox_at_once(
+    new_context: NewContext,
+    host: HostSite,
+    causerie: CauserieServer,
+    shop: Shop,
+    desks: list[Live],
+    harness: ThreadedHarness,
+) -> None:
+    """The server ends the deleted session's socket; the chatbox forgets the thread and starts a
+    new session, where the visitor writes on (it showed the deleted thread until a reload)."""
+    owner = "owner@shop.example"
+    harness.run(
+        do_add_operator(harness.rt, Actor.cli(), owner, website_id=shop.website_id, role=Role.OWNER)
+    )
+    _, owner_token = harness.run(
+        do_create_api_token(harness.rt, Actor.cli(), owner, name="t", scopes=frozenset(Scope))
+    )
+    desk = Desk(causerie.url, shop, desks)
+    host.pages["/"] = host_page(causerie.url, shop.website_id)
+    _, chat = visit(new_context, host.url("/"))
+    chat.open()
+    chat.send_and_wait("Delete this thread, please")
+    conversation_id = desk.wait_message("Delete this thread, please")["conversation_id"]
+    old_id = chat.session_id()
+    deleted = httpx.delete(
+        f"{causerie.url}/api/v1/conversations/{conversation_id}",
+        headers={"Authorization": f"Bearer {owner_token}"},
+    )
+    assert deleted.status_code == 200, deleted.text
+    expect(chat.items).to_have_count(0)
+    chat.page.wait_for_function(
+        "(old) => ![null, undefined, old].includes(window.$causerie.get('session:id'))", arg=old_id
+    )
+    chat.send_and_wait("A new question")
+    assert desk.wait_message("A new question")["conversation_id"] != conversation_id
     expect(chat.bodies).to_have_text(["A new question"])
 
 

@@ -6,7 +6,7 @@ from functools import partial
 
 from causerie.actions.access import MANAGERS, check_role
 from causerie.actions.audit import do_audit
-from causerie.actions.events import do_signal_deleted
+from causerie.actions.events import do_signal_deleted, do_signal_session_gone
 from causerie.actions.file_deletion import do_release_orphan_files
 from causerie.actions.jobs import do_enqueue_search_reindex
 from causerie.actions.races import run_again_when_raced
@@ -38,6 +38,7 @@ async def _delete(rt: Runtime, actor: Actor, conversation_id: str) -> int:
         count = await tx.messages.count(conversation.id)
         await tx.sessions.delete(conversation.session_id)
         do_signal_deleted(rt, tx, conversation.website_id, conversation.id)
+        do_signal_session_gone(rt, tx, conversation.session_id)
         await do_queue_erasure(
             rt, tx, conversation.website_id, conversation.session_id, conversation.id, erased=False
         )

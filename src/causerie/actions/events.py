@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from causerie.actions.webhook_queue import Occurrence, do_queue_webhooks
-from causerie.domain.access import ACCESS_CHANNEL
+from causerie.domain.access import ACCESS_CHANNEL, SESSION_GONE, session_key
 from causerie.domain.events import (
     EventType,
     NewEvent,
@@ -276,6 +276,12 @@ def do_signal_deleted(rt: Runtime, tx: Tx, website_id: str, conversation_id: str
             {"conversation_id": conversation_id},
         )
     )
+
+
+def do_signal_session_gone(rt: Runtime, tx: Tx, session_id: str) -> None:
+    """Once the deletion commits, end the visitor's sockets of that session, on every node: told
+    `invalid_session`, closed with 4004, at once rather than at their next message."""
+    do_signal_access_ended(rt, tx, SESSION_GONE, [session_key(session_id)])
 
 
 def do_signal_access_ended(rt: Runtime, tx: Tx, code: str, keys: list[str]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from causerie.actions.access import MANAGERS, OWNERS, check_role
 from causerie.actions.audit import do_audit
-from causerie.actions.events import do_signal_deleted
+from causerie.actions.events import do_signal_deleted, do_signal_session_gone
 from causerie.actions.file_deletion import do_release_orphan_files
 from causerie.actions.inbox import conversation_missing
 from causerie.actions.jobs import do_enqueue_search_reindex
@@ -245,6 +245,7 @@ async def _erase(
         count = await tx.messages.count(conversation.id) if conversation else 0
         messages += count
         await tx.sessions.delete(session.id)
+        do_signal_session_gone(rt, tx, session.id)
         if conversation is not None:
             do_signal_deleted(rt, tx, session.website_id, conversation.id)
             await do_queue_erasure(

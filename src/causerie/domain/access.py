@@ -1,4 +1,5 @@
-"""When an agent's access ends: the keys a revocation names, and what the socket is told.
+"""When an agent's access ends (or a visitor's session): the keys a revocation names, and what
+the socket is told.
 
 See docs/realtime.md "When access ends". An action that ends a credential or a membership
 publishes, after its commit, one `access.ended` event on `ACCESS_CHANNEL` naming keys; every
@@ -42,6 +43,14 @@ def member_key(website_id: str, operator_id: str) -> str:
 
 def website_key(website_id: str) -> str:
     return f"website:{website_id}"
+
+
+def session_key(session_id: str) -> str:
+    """A visitor socket's key: its session was deleted (P20, P9), the socket ends."""
+    return f"session:{session_id}"
+
+
+SESSION_GONE = "invalid_session"  # what a visitor socket is told when its session is deleted
 
 
 def keys_of(actor: Actor, website_id: str) -> tuple[str, ...]:

@@ -9,7 +9,10 @@ from typing import Any
 from causerie.domain.errors import Invalid
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{1,63}$")
-_PHONE = re.compile(r"^\+?[0-9 ().-]{3,30}$")
+_PHONE = re.compile(r"^\+?[0-9 ().-]+$")
+MAX_NICKNAME = 100
+MIN_PHONE, MAX_PHONE = 3, 30
+MAX_EMAIL = 320
 MAX_DATA_KEYS = 50
 MAX_DATA_BYTES = 8 * 1024
 
@@ -18,8 +21,8 @@ def check_nickname(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     value = value.strip()
-    if len(value) > 100:
-        raise Invalid("nickname: at most 100 characters", "invalid_nickname")
+    if len(value) > MAX_NICKNAME:
+        raise Invalid(f"nickname: at most {MAX_NICKNAME} characters", "invalid_nickname")
     return value
 
 
@@ -27,7 +30,7 @@ def check_email(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     value = value.strip()
-    if len(value) > 320 or not _EMAIL.match(value):
+    if len(value) > MAX_EMAIL or not _EMAIL.match(value):
         raise Invalid(f"email: {value!r} is not an email address", "invalid_email")
     return value
 
@@ -36,6 +39,8 @@ def check_phone(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     value = value.strip()
+    if not MIN_PHONE <= len(value) <= MAX_PHONE:
+        raise Invalid(f"phone: {MIN_PHONE} to {MAX_PHONE} characters", "invalid_phone")
     if not _PHONE.match(value):
         raise Invalid("phone: digits, spaces and + ( ) . - only", "invalid_phone")
     return value

@@ -93,7 +93,7 @@ function profileForm(session) {
   const inputs = {
     nickname: el("input", { type: "text", name: "nickname", id: "profile-nickname", maxlength: 100, autocomplete: "off" }),
     email: el("input", { type: "email", name: "email", id: "profile-email", maxlength: 320, autocomplete: "off" }),
-    phone: el("input", { type: "tel", name: "phone", id: "profile-phone", maxlength: 50, autocomplete: "off" }),
+    phone: el("input", { type: "tel", name: "phone", id: "profile-phone", maxlength: 30, autocomplete: "off" }),
   };
   for (const [key, input] of Object.entries(inputs)) input.value = session.profile?.[key] || "";
   const save = el("button", { type: "submit", class: "button", text: t("panel.save"), disabled: true });

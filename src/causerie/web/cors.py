@@ -8,6 +8,7 @@ the hot path free of an extra query.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable
 
 from cachetools import TTLCache
@@ -77,7 +78,7 @@ class WidgetCors:
             origins = await self.cache.get(rt)
         allowed = origin in origins
         if scope["method"] == "OPTIONS":
-            await self._preflight(send, origin if allowed else None)
+            await (self._preflight(send, origin) if allowed else _refuse_preflight(send, origin))
             return
 
         async def grant(message: Message) -> None:
@@ -93,16 +94,27 @@ class WidgetCors:
 
         await self.app(scope, receive, grant)
 
-    async def _preflight(self, send: Send, origin: str | None) -> None:
-        headers = [(b"vary", b"Origin"), (b"content-length", b"0")]
-        if origin is not None:
-            headers += [
-                (b"access-control-allow-origin", origin.encode("latin-1")),
-                (b"access-control-allow-methods", ALLOW_METHODS.encode()),
-                (b"access-control-allow-headers", ALLOW_HEADERS.encode()),
-                (b"access-control-max-age", b"600"),
-            ]
-        await send(
-            {"type": "http.response.start", "status": 204 if origin else 403, "headers": headers}
-        )
+    async def _preflight(self, send: Send, origin: str) -> None:
+        headers = [
+            (b"vary", b"Origin"),
+            (b"content-length", b"0"),
+            (b"access-control-allow-origin", origin.encode("latin-1")),
+            (b"access-control-allow-methods", ALLOW_METHODS.encode()),
+            (b"access-control-allow-headers", ALLOW_HEADERS.encode()),
+            (b"access-control-max-age", b"600"),
+        ]
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
+
+
+async def _refuse_preflight(send: Send, origin: str) -> None:
+    """403 with the API's error body (every answer is JSON, docs/api.md), and no grant."""
+    message = f"origin {origin!r} is not an allowed origin of any website"
+    body = json.dumps({"error": {"code": "origin_not_allowed", "message": message}}).encode()
+    headers = [
+        (b"vary", b"Origin"),
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 403, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,9 +1,11 @@
-"""The OpenAPI document's shared error answers (docs/api.md, "Errors").
+"""What the OpenAPI document holds once for every route: error answers and credentials.
 
 Every route declares its error answers as references (`web/api_models`, `ERRORS`): FastAPI
 then builds no pydantic field for them at start. This module adds what the references point to,
 once per document: one `components/responses` entry per answer, whose body is `ErrorOut`, and
-the schemas of `ErrorOut`.
+the schemas of `ErrorOut`. It also declares the credentials (docs/api.md, "Credentials") as
+security schemes, and which each operation takes, so that a client generated from the document
+knows how to authenticate.
 """
 
 from __future__ import annotations
@@ -45,14 +47,60 @@ def _add_error_answers(document: dict[str, Any]) -> None:
                     answer.pop("description", None)
 
 
+_SCHEMES = {
+    "apiToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token (`causerie token add`, or POST /api/v1/tokens), with its "
+        "scopes read and/or write (x-causerie-scope)",
+    },
+    "loginCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "causerie_login",
+        "description": "The inbox's login (POST /api/v1/auth/login); a request other than "
+        "GET, HEAD or OPTIONS also sends X-CSRF-Token with the login's csrf_token",
+    },
+    "sessionToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A visitor's session token, as the chatbox load answers it",
+    },
+}
+_AGENT: list[dict[str, list[str]]] = [{"apiToken": []}, {"loginCookie": []}]
+_VISITOR: list[dict[str, list[str]]] = [{"sessionToken": []}]
+_WIDGET = "/api/widget/v1/"
+_OPEN = ("/api/widget/v1/websites/{website_id}/session",)  # its token, if any, is in the body
+
+
+def _security_of(path: str, operation: dict[str, Any]) -> list[dict[str, list[str]]] | None:
+    """The credentials an operation takes: none for a public one; None outside the API."""
+    if path.startswith(_WIDGET):
+        return [] if path in _OPEN else _VISITOR
+    if path.startswith("/api/v1/"):
+        return [] if operation.get("x-causerie-access") == "public" else _AGENT
+    return None
+
+
+def _add_security(document: dict[str, Any]) -> None:
+    document.setdefault("components", {})["securitySchemes"] = _SCHEMES
+    for path, operations in document.get("paths", {}).items():
+        for operation in operations.values():
+            security = _security_of(path, operation)
+            if security is not None:
+                operation["security"] = security
+
+
 def publish_error_answers(app: FastAPI) -> None:
-    """Have `app.openapi()` add the error answers to each document FastAPI builds."""
+    """Have `app.openapi()` add the error answers and the credentials to each document FastAPI
+    builds."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         document = build()
         if "responses" not in document.get("components", {}):  # built afresh by FastAPI
             _add_error_answers(document)
+            _add_security(document)
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from causerie.domain.profiles import MAX_EMAIL, MAX_NICKNAME, MAX_PHONE
 from causerie.web.wire_values import refuse_faults
 
 
@@ -53,9 +54,11 @@ class MessageIn(Strict):
 
 
 class ProfileIn(Strict):
-    nickname: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, max_length=40)
+    # The nickname's and the phone's lengths are checked by the domain alone (its codes, and
+    # its limits told truly); the document shows them. The body limit bounds what is read.
+    nickname: str | None = Field(default=None, json_schema_extra={"maxLength": MAX_NICKNAME})
+    email: str | None = Field(default=None, max_length=MAX_EMAIL)
+    phone: str | None = Field(default=None, json_schema_extra={"maxLength": MAX_PHONE})
     data: dict[str, Any] | None = None
 
 

@@ -31,7 +31,7 @@ from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from causerie.actions.events import get_position
-from causerie.domain.access import ACCESS_REVOKED
+from causerie.domain.access import ACCESS_REVOKED, SESSION_GONE
 from causerie.domain.errors import AccessEnded, DomainError, RateLimited
 from causerie.domain.events import Stream
 from causerie.realtime.follower import SlowConsumer, StreamFollower
@@ -86,6 +86,7 @@ class Subscription:
     channels: tuple[str, ...] = ()  # extra ephemeral channels (e.g. the website's presence)
     on_close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     guard: AccessGuard | None = None  # an agent's access, watched until it ends
+    ends_with: tuple[str, ...] = ()  # a visitor's: keys whose revocation means its session is gone
 
 
 class Handler(Protocol):
@@ -226,6 +227,10 @@ async def serve(ws: WebSocket, rt: Runtime, handler: Handler, idle: IdleSweeper)
     if guard is not None:  # before following: nothing may reach a socket whose access ended
         guard.start(lambda error: _in_background(_end_access(ws, follower, error)))
         rt.hub.guard(guard.keys, guard)
+    ends_with = subscription.ends_with
+    watch = _SessionWatch(ws, follower)
+    if ends_with:
+        rt.hub.guard(ends_with, watch)
     for channel in channels:
         await rt.hub.follow(channel, follower)
     idle.watch(ws)
@@ -234,7 +239,7 @@ async def serve(ws: WebSocket, rt: Runtime, handler: Handler, idle: IdleSweeper)
         after = position if subscription.after is None else min(subscription.after, position)
         # Access ended meanwhile: no ready, no replay; its guard sends the error and closes, and
         # the reader waits for that (no await between this check and the send).
-        if guard is None or guard.ended is None:
+        if (guard is None or guard.ended is None) and not watch.ended:
             await send(json.dumps({"type": "ready", "seq": position, **subscription.ready}))
             follower.start(after)
         del subscription  # what it said is sent; only its channels and on_close stay
@@ -254,6 +259,8 @@ async def serve(ws: WebSocket, rt: Runtime, handler: Handler, idle: IdleSweeper)
         if guard is not None:
             guard.stop()
             rt.hub.unguard(guard.keys, guard)
+        if ends_with:
+            rt.hub.unguard(ends_with, watch)
         await follower.stop()
         for channel in channels:
             await rt.hub.unfollow(channel, follower)
@@ -342,7 +349,10 @@ async def _read_frames(
             if exc.code == "invalid_session":
                 raise _Gone(error_frame(exc.code, exc.message)) from None
             retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
-            out.push(error_frame(exc.code, exc.message, retry_after=retry_after))
+            # A refused message.send names its client_id, so that the client knows which message
+            # to send again (rate_limited) or to give up.
+            client_id = getattr(frame, "client_id", None)
+            out.push(error_frame(exc.code, exc.message, client_id, retry_after))
         except (WebSocketDisconnect, ConnectionError):
             raise
         except Exception as exc:  # a full disk, or a bug: this frame failed, the socket goes on
@@ -357,6 +367,31 @@ async def _still_allowed(guard: AccessGuard) -> bool:
         with contextlib.suppress(AccessEnded):
             await guard.check()
     return guard.ended is None
+
+
+class _SessionWatch:
+    """A visitor socket's watch over its session (`domain.ports.Guard`): deleted on any node
+    (P20, P9), or its website deleted, the socket is told `invalid_session` and closed with 4004
+    at once, rather than at its next message (docs/realtime.md)."""
+
+    __slots__ = ("_follower", "_ws", "ended")
+
+    def __init__(self, ws: WebSocket, follower: StreamFollower) -> None:
+        self._ws, self._follower = ws, follower
+        self.ended = False
+
+    def revoke(self, code: str) -> None:
+        if not self.ended:
+            self.ended = True
+            _in_background(_end_session(self._ws, self._follower))
+
+
+async def _end_session(ws: WebSocket, follower: StreamFollower) -> None:
+    await follower.stop()
+    with contextlib.suppress(Exception):
+        frame = error_frame(SESSION_GONE, "this session no longer exists")
+        await ws.send_text(json.dumps(frame))
+    await _close(ws, CLOSE_GONE, "session gone")
 
 
 async def _end_access(ws: WebSocket, follower: StreamFollower, error: AccessEnded) -> None:

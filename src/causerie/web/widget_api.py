@@ -14,7 +14,7 @@ from causerie.domain.models import PageView
 from causerie.domain.websites import public_settings
 from causerie.domain.wire import message_json, read_up_to_json, visitor_session_json
 from causerie.runtime import Runtime
-from causerie.web.api_models import ERRORS
+from causerie.web.api_models import ERRORS, MessageBody, MessagesOut
 from causerie.web.body import body_doc, parse_body
 from causerie.web.client import client_ip
 from causerie.web.deps import Bearer, Rt
@@ -29,6 +29,11 @@ router = APIRouter(
 
 @router.post(
     "/websites/{website_id}/session",
+    status_code=201,
+    responses={
+        200: {"description": "The token's session, renewed"},
+        201: {"description": "A new temporary session, with its token"},
+    },
     openapi_extra=body_doc(SessionIn),
     summary="Open the chatbox session: renew it from its token, or create a temporary one",
 )
@@ -81,7 +86,11 @@ async def open_session(website_id: str, request: Request) -> JSONResponse:
     )
 
 
-@router.get("/session/messages", summary="Older messages of the visitor's own conversation")
+@router.get(
+    "/session/messages",
+    responses={200: {"model": MessagesOut}},
+    summary="Older messages of the visitor's own conversation",
+)
 async def list_messages(
     request: Request,
     rt: Rt,
@@ -97,6 +106,11 @@ async def list_messages(
 
 @router.post(
     "/session/messages",
+    status_code=201,
+    responses={
+        200: {"model": MessageBody, "description": "The client_id was used already: the message"},
+        201: {"model": MessageBody, "description": "The message, stored"},
+    },
     openapi_extra=body_doc(MessageIn),
     summary="Send a message without a WebSocket",
 )

@@ -26,7 +26,7 @@ from causerie.actions.presence import (
 from causerie.actions.reads import do_mark_read
 from causerie.actions.sessions import access_visitor_session, get_visitor_conversation_id
 from causerie.actions.websites import get_website
-from causerie.domain.errors import DomainError, Forbidden, Invalid
+from causerie.domain.access import session_key, website_key
 from causerie.domain.events import Stream, encode
 from causerie.domain.models import Actor, Author, Session
 from causerie.domain.ports import agent_connection_id
@@ -105,6 +105,7 @@ class VisitorHandler:
             },
             channels=(presence_channel(session.website_id),),
             on_close=[self._closed],
+            ends_with=(session_key(session.id), website_key(session.website_id)),
         )
 
     async def _closed(self) -> None:
@@ -129,16 +130,13 @@ class VisitorHandler:
                 raise FrameError(
                     "invalid_frame", "visitors send only to their own conversation", frame.client_id
                 )
-            try:
-                sent = await do_send_session_message(
-                    self.rt,
-                    session.id,
-                    client_id=frame.client_id,
-                    body=frame.body,
-                    website_id=session.website_id,
-                )
-            except (Invalid, Forbidden) as exc:
-                raise FrameError(exc.code, exc.message, frame.client_id) from None
+            sent = await do_send_session_message(
+                self.rt,
+                session.id,
+                client_id=frame.client_id,
+                body=frame.body,
+                website_id=session.website_id,
+            )
             _ack(out, frame.client_id, sent)
         elif isinstance(frame, Typing):
             if self.typing.should_send(frame.on):
@@ -212,19 +210,16 @@ class AgentHandler:
                 raise FrameError(
                     "invalid_frame", "conversation_id or session_id is required", frame.client_id
                 )
-            try:
-                sent = await do_send_operator_message(
-                    self.rt,
-                    actor,
-                    client_id=frame.client_id,
-                    body=frame.body,
-                    type_="note" if frame.note else "text",
-                    conversation_id=frame.conversation_id,
-                    session_id=frame.session_id,
-                    website_id=self.website_id,
-                )
-            except DomainError as exc:
-                raise FrameError(exc.code, exc.message, frame.client_id) from None
+            sent = await do_send_operator_message(
+                self.rt,
+                actor,
+                client_id=frame.client_id,
+                body=frame.body,
+                type_="note" if frame.note else "text",
+                conversation_id=frame.conversation_id,
+                session_id=frame.session_id,
+                website_id=self.website_id,
+            )
             _ack(out, frame.client_id, sent)
         elif isinstance(frame, Typing):
             await self._typing(frame)

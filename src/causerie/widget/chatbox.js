@@ -114,6 +114,8 @@ export class Chatbox {
      * @type {Map<string, any>} */
     this.held = new Map();
     this.refused = false;
+    /** The visitor's erasure is under way. */
+    this.erasing = false;
     this.emailAsked = false;
     this.typingOn = false;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -213,11 +215,13 @@ export class Chatbox {
   /** @param {Frame} frame */
   onError(frame) {
     if (frame.code === "invalid_session") {
+      if (this.erasing) return; // privacy.js forgets
       // The session is gone (expired, or deleted by the website): start a new one, and send
-      // there what was waiting.
+      // there what was waiting; nothing waiting, its thread goes too (P20).
       const carried = [...(this.socket?.pending.values() || [])].map((pending) => pending.frame);
       this.socket?.close();
       this.socket = null;
+      if (!carried.length) this.clearThread();
       this.openSession().then(() => this.connect(carried), () => this.view?.renderStatus());
       return;
     }
@@ -227,6 +231,15 @@ export class Chatbox {
       return;
     }
     if (frame.client_id) this.failed(frame.client_id);
+  }
+
+  /** The thread on screen goes: its session is gone. */
+  clearThread() {
+    this.messages.clear();
+    this.unacked.clear();
+    this.order.length = this.unread = 0;
+    this.readSent = null;
+    this.view?.clear();
   }
 
   // -- messages ---------------------------------------------------------------------------

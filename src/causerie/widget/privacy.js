@@ -127,7 +127,14 @@ export async function install(app) {
   }
 
   async function erase() {
-    await app.session.api("DELETE", "/session");
+    // The server ends this session's sockets as it erases it: this tab forgets, and does not
+    // start a new session on that `invalid_session` (chatbox.js, onError).
+    app.erasing = true;
+    try {
+      await app.session.api("DELETE", "/session");
+    } finally {
+      app.erasing = false;
+    }
     forget();
     withdrawn = false;
     const again = app.website.settings.consent_required && button(t("again"), () => app.ensureSession().then(() => app.refresh()));
@@ -140,13 +147,10 @@ export async function install(app) {
   function forget() {
     app.socket?.close();
     app.session.forget();
-    Object.assign(app, { socket: null, seq: 0, starting: null, unread: 0, operatorReadUpTo: null, readSent: null, emailAsked: false, refused: false });
-    app.messages.clear();
-    app.unacked.clear();
+    Object.assign(app, { socket: null, seq: 0, starting: null, operatorReadUpTo: null, emailAsked: false, refused: false });
     app.held.clear();
-    app.order.length = 0;
     app.hasSession = new Promise((resolve) => (app.gotSession = resolve));
-    view.clear();
+    app.clearThread();
   }
 
   async function download() {
