@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from causerie.actions.batches import Batcher
 from causerie.actions.events import do_emit, get_replay
@@ -428,3 +428,61 @@ def test_a_conversation_read_with_its_session_is_touched_at_the_commit_and_read_
 async def _conversation_of(harness: Harness, conversation_id: str) -> Any:
     async with harness.rt.store.read() as tx:
         return await tx.conversations.get(conversation_id)
+
+
+def test_a_batch_of_first_messages_writes_the_website_s_rows_once_at_its_end(
+    harness: Harness, site: Site
+) -> None:
+    # Each part starts a conversation (its count in the day's started hours, its routing) and
+    # makes its session permanent: none of it runs the held-back writes at once, nor makes the
+    # parts after it read their sessions again. So the website's shared rows (its stream, its
+    # hour and day, its networks' day) are written once, at the batch's end, and held from
+    # there to the commit only.
+    sessions = open_sessions(harness, site.website_id, SENDERS)
+    batcher = harness.rt.batches
+    assert isinstance(batcher, Batcher)
+    before = batcher.batches
+    with _statements(harness) as seen:
+        sent = _send_all(harness, site, sessions, "first")
+    assert all(isinstance(s, Sent) and s.created for s in sent), sent
+    assert batcher.batches - before == 1
+    for shared in ("INSERT INTO streams", "INSERT INTO report_hours", "INSERT INTO report_days"):
+        assert seen[shared] == 1, (shared, seen)
+    assert seen["INSERT INTO network_stats"] == 1, seen
+    reads = {s: n for s, n in seen.items() if s.startswith("SELECT")}
+    assert sum(n for s, n in reads.items() if "sessions.id" in s) == 1, seen
+    days = harness.rows(
+        "SELECT conversations_started, messages_visitor FROM report_days"
+        " WHERE dimension = 'website'"
+    )
+    assert days == [(SENDERS, SENDERS)]
+    assert harness.scalar("SELECT count(*) FROM sessions WHERE state = 'permanent'") == SENDERS
+    assert harness.scalar("SELECT sum(unread_by_operator) FROM conversations") == SENDERS
+
+
+def test_kept_reads_come_back_as_they_were_when_an_undone_part_began(harness: Harness) -> None:
+    tables = frozenset({"sessions"})
+
+    async def run() -> list[Any]:
+        seen: list[Any] = []
+        async with harness.rt.store.transaction() as tx:
+            db = tx.db  # type: ignore[attr-defined]
+            db.keep("a", 1, tables)
+            with pytest.raises(Invalid):
+                async with tx.part():  # undone in memory: nothing was sent
+                    db.keep("a", 2, tables)
+                    db.keep("b", 3, tables)
+                    raise Invalid("refused", "refused")
+            seen.append((db.kept("a"), db.kept("b")))
+            with pytest.raises(Invalid):
+                async with tx.savepoint():
+                    db.keep("b", 4, tables)
+                    # A write of the kept reads' table: they are forgotten ...
+                    await db.execute(text("UPDATE sessions SET nickname = NULL WHERE id = ''"))
+                    seen.append((db.kept("a"), db.kept("b")))
+                    raise Invalid("refused", "refused")
+            # ... and back once it is rolled back, as they were when the part began.
+            seen.append((db.kept("a"), db.kept("b")))
+        return seen
+
+    assert harness.run(run()) == [(1, None), (None, None), (1, None)]
