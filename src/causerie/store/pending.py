@@ -155,17 +155,23 @@ class Pending:
         self.tables |= tables
         return True
 
-    def mark(self) -> tuple[int, int, int, frozenset[str]]:
+    def mark(self) -> tuple[int, int, int, frozenset[str], frozenset[str]]:
         """Where a savepoint starts: for `rollback_to`."""
-        return len(self._entries), self._flushed, len(self._undo), frozenset(self.read_tables)
+        return (
+            len(self._entries),
+            self._flushed,
+            len(self._undo),
+            frozenset(self.read_tables),
+            frozenset(self.tables),
+        )
 
-    def rollback_to(self, mark: tuple[int, int, int, frozenset[str]]) -> None:
+    def rollback_to(self, mark: tuple[int, int, int, frozenset[str], frozenset[str]]) -> None:
         """The savepoint at `mark` was rolled back: its part's entries go, the entries of
         earlier parts that were flushed inside it (the rollback undid them) wait again, and the
         kept reads are those kept when it began (true again: the database and the entries
         waiting are as they were then). So the parts after one refused do not read their
         sessions again, which ran every held-back write at once."""
-        length, flushed, kept, read_tables = mark
+        length, flushed, kept, read_tables, tables = mark
         undo = self._undo
         while len(undo) > kept:
             key, before = undo.pop()
@@ -178,8 +184,8 @@ class Pending:
         self.read_tables = set(read_tables)
         del self._entries[length:]
         self._flushed = min(self._flushed, flushed)
-        if not self.waiting:
-            self.tables.clear()
+        # The entries waiting are those that waited then (a flush inside cleared their tables).
+        self.tables = set(tables) if self.waiting else set()
 
     async def flush(
         self, bump: BumpStreams, insert_events: InsertEvents, write_many: WriteMany
