@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select, text
 
 from causerie.actions.batches import Batcher
 from causerie.actions.events import do_emit, get_replay
@@ -26,6 +26,8 @@ from causerie.domain.models import Author
 from causerie.domain.ports import TransactionLost, Tx
 from causerie.domain.webhooks import Webhook
 from causerie.store.database import SqliteStore
+from causerie.store.db import Query
+from causerie.store.schema.shield import network_stats
 from tests.conftest import Harness, Site
 from tests.support import open_sessions
 
@@ -51,6 +53,18 @@ def _send_all(harness: Harness, site: Site, sessions: list[str], tag: str) -> li
         )
 
     return harness.run(sends())
+
+
+def _one_batch(harness: Harness, site: Site, sessions: list[str], tag: str) -> Counter[str]:
+    """Each session sends a message, all in one batch: the statements run meanwhile."""
+    batcher = harness.rt.batches
+    assert isinstance(batcher, Batcher)
+    before = batcher.batches
+    with _statements(harness) as seen:
+        sent = _send_all(harness, site, sessions, tag)
+    assert all(isinstance(s, Sent) and s.created for s in sent), sent
+    assert batcher.batches - before == 1
+    return seen
 
 
 @contextmanager
@@ -113,13 +127,7 @@ def test_a_batch_of_sends_runs_a_constant_number_of_statements_besides_its_messa
     _send_all(harness, site, sessions, "first")  # conversations started, sessions permanent
     if webhook:
         harness.run(_add_webhook(harness, site, "message.created"))
-    batcher = harness.rt.batches
-    assert isinstance(batcher, Batcher)
-    before = batcher.batches
-    with _statements(harness) as seen:
-        sent = _send_all(harness, site, sessions, "next")
-    assert all(isinstance(s, Sent) and s.created for s in sent), sent
-    assert batcher.batches - before == 1
+    seen = _one_batch(harness, site, sessions, "next")
     sqlite = isinstance(harness.rt.store, SqliteStore)
     # A multi-row statement or one run over many rows (executemany): one round trip on
     # PostgreSQL, traced by SQLite once per row.
@@ -428,3 +436,79 @@ def test_a_conversation_read_with_its_session_is_touched_at_the_commit_and_read_
 async def _conversation_of(harness: Harness, conversation_id: str) -> Any:
     async with harness.rt.store.read() as tx:
         return await tx.conversations.get(conversation_id)
+
+
+def test_a_batch_of_first_messages_writes_the_website_s_rows_once_at_its_end(
+    harness: Harness, site: Site
+) -> None:
+    # Each part starts a conversation (its count in the day's started hours, its routing) and
+    # makes its session permanent: none of it runs the held-back writes at once, nor makes the
+    # parts after it read their sessions again. So the website's shared rows (its stream, its
+    # hour and day, its networks' day) are written once, at the batch's end, and held from
+    # there to the commit only.
+    sessions = open_sessions(harness, site.website_id, SENDERS)
+    seen = _one_batch(harness, site, sessions, "first")
+    for shared in ("INSERT INTO streams", "INSERT INTO report_hours", "INSERT INTO report_days"):
+        assert seen[shared] == 1, (shared, seen)
+    assert seen["INSERT INTO network_stats"] == 1, seen
+    reads = {s: n for s, n in seen.items() if s.startswith("SELECT")}
+    assert sum(n for s, n in reads.items() if "sessions.id" in s) == 1, seen
+    days = harness.rows(
+        "SELECT conversations_started, messages_visitor FROM report_days"
+        " WHERE dimension = 'website'"
+    )
+    assert days == [(SENDERS, SENDERS)]
+    assert harness.scalar("SELECT count(*) FROM sessions WHERE state = 'permanent'") == SENDERS
+    assert harness.scalar("SELECT sum(unread_by_operator) FROM conversations") == SENDERS
+
+
+def test_kept_reads_come_back_as_they_were_when_an_undone_part_began(harness: Harness) -> None:
+    tables = frozenset({"sessions"})
+
+    async def run() -> list[Any]:
+        seen: list[Any] = []
+        async with harness.rt.store.transaction() as tx:
+            db = tx.db  # type: ignore[attr-defined]
+            db.keep("a", 1, tables)
+            with pytest.raises(Invalid):
+                async with tx.part():  # undone in memory: nothing was sent
+                    db.keep("a", 2, tables)
+                    db.keep("b", 3, tables)
+                    raise Invalid("refused", "refused")
+            seen.append((db.kept("a"), db.kept("b")))
+            with pytest.raises(Invalid):
+                async with tx.savepoint():
+                    db.keep("b", 4, tables)
+                    # A write of the kept reads' table: they are forgotten ...
+                    await db.execute(text("UPDATE sessions SET nickname = NULL WHERE id = ''"))
+                    seen.append((db.kept("a"), db.kept("b")))
+                    raise Invalid("refused", "refused")
+            # ... and back once it is rolled back, as they were when the part began.
+            seen.append((db.kept("a"), db.kept("b")))
+        return seen
+
+    assert harness.run(run()) == [(1, None), (None, None), (1, None)]
+
+
+def test_writes_flushed_inside_a_rolled_back_savepoint_are_seen_by_the_next_statement(
+    harness: Harness,
+) -> None:
+    # A prepared read of `network_stats`: it runs the held-back writes first only if one of
+    # them is of its table.
+    counts = Query(select(network_stats.c.messages), lambda row: int(row[0]))
+    rt = harness.rt
+    day = rt.clock.now().date()
+
+    async def run() -> list[int]:
+        async with rt.store.transaction() as tx:
+            await tx.stats.count_network("v4-held", day, sessions=0, messages=3)  # held back
+            with pytest.raises(Invalid):
+                async with tx.savepoint():
+                    # Raw SQL: its tables are not known, so the count is written first ...
+                    await tx.db.execute(text("UPDATE sessions SET nickname = NULL WHERE id = ''"))  # type: ignore[attr-defined]
+                    raise Invalid("refused", "refused")
+            # ... and undone with the savepoint: it waits again, and a read of its table
+            # writes it first.
+            return await tx.db.fetch_all(counts, {})  # type: ignore[attr-defined]
+
+    assert harness.run(run()) == [3]

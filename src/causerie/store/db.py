@@ -185,13 +185,23 @@ def _reads_only(stmt: Any) -> bool:
 class Prepared:
     """A statement built once, with bind parameters; compiled once per database."""
 
-    __slots__ = ("_driver", "_postgres", "_tables", "reads_only", "stmt")
+    __slots__ = ("_driver", "_postgres", "_tables", "apart", "reads_only", "stmt")
 
-    def __init__(self, stmt: Any) -> None:
+    def __init__(
+        self, stmt: Any, tables: frozenset[str] | None = None, *, apart: bool = False
+    ) -> None:
+        """`tables`: those a statement of raw SQL names (otherwise it may reach any). `apart`:
+        a write to rows that no held-back write is about, run without flushing those nor
+        forgetting the kept reads (`Db._before`): the repository that sends it applies it to
+        what it kept. So a batch's part that starts a conversation or makes its session
+        permanent neither takes the website's rows early nor makes the parts after it read
+        their sessions again."""
         self.stmt = stmt
+        self.apart = apart
         self._driver: _ForDriver | None = None
         self._postgres: _ForDriver | None = None
-        self._tables: frozenset[str] | bool | None = False  # False: not computed yet
+        # False: not computed yet.
+        self._tables: frozenset[str] | bool | None = False if tables is None else tables
         self.reads_only = _reads_only(stmt)
 
     def tables(self) -> frozenset[str] | None:
@@ -245,7 +255,7 @@ class Db:
         if stmt is None or not stmt.reads_only:
             self.changes += 1
         pending = self.pending
-        if pending is None:
+        if pending is None or (stmt is not None and stmt.apart):
             return
         if pending.reads and (stmt is None or not stmt.reads_only):
             tables = None if stmt is None else stmt.tables()
@@ -268,21 +278,25 @@ class Db:
         key = (id(query), *sorted(params.items()))
         kept = pending.reads.get(key)
         if kept is None:
-            kept = pending.reads[key] = await self.fetch_all(query, params)
-            pending.read_tables |= tables
+            kept = await self.fetch_all(query, params)
+            pending.keep(key, kept, tables)
         return list(kept)
 
     def kept(self, key: Hashable) -> Any:
         """What `keep` kept under `key` in this transaction and is still true; None if nothing."""
         return None if self.pending is None else self.pending.reads.get(key)
 
+    def forget_kept(self) -> None:
+        """Forget what this transaction kept (a write whose effect on it is not known)."""
+        if self.pending is not None:
+            self.pending.forget_reads()
+
     def keep(self, key: Hashable, value: Any, tables: frozenset[str]) -> None:
         """Keep `value`, read from `tables`, for the rest of the transaction: forgotten at any
         statement that may write one of them (or a rolled back savepoint). Nothing is kept
         outside a transaction that holds writes back."""
         if self.pending is not None:
-            self.pending.reads[key] = value
-            self.pending.read_tables |= tables
+            self.pending.keep(key, value, tables)
 
     async def flush_pending(self) -> None:
         """Run the held-back writes now (the store calls it before committing)."""

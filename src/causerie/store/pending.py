@@ -31,6 +31,9 @@ from causerie.domain.events import NewEvent
 
 # Tables whose rows event entries write.
 _EVENT_TABLES = frozenset({"events", "streams"})
+# In the undo log of kept reads: a key that was not kept, and every read forgotten at once.
+_ABSENT = object()
+_ALL = object()
 
 
 class Seqs:
@@ -79,6 +82,7 @@ class Pending:
     __slots__ = (
         "_entries",
         "_flushed",
+        "_undo",
         "held_keys",
         "optimistic",
         "read_tables",
@@ -99,10 +103,22 @@ class Pending:
         # tables they come from.
         self.reads: dict[Hashable, Any] = {}
         self.read_tables: set[str] = set()
+        # What each change to `reads` replaced, so that a part undone gives them back as they
+        # were when it began (`rollback_to`): (key, its value before or `_ABSENT`), or
+        # (`_ALL`, every read before `forget_reads`).
+        self._undo: list[tuple[Any, Any]] = []
+
+    def keep(self, key: Hashable, value: Any, tables: frozenset[str]) -> None:
+        """Keep `value`, read from `tables`, under `key` (`Db.keep`)."""
+        self._undo.append((key, self.reads.get(key, _ABSENT)))
+        self.reads[key] = value
+        self.read_tables |= tables
 
     def forget_reads(self) -> None:
-        self.reads.clear()
-        self.read_tables.clear()
+        if self.reads:
+            self._undo.append((_ALL, self.reads))
+            self.reads = {}
+        self.read_tables = set()
 
     @property
     def waiting(self) -> bool:
@@ -139,19 +155,37 @@ class Pending:
         self.tables |= tables
         return True
 
-    def mark(self) -> tuple[int, int]:
+    def mark(self) -> tuple[int, int, int, frozenset[str], frozenset[str]]:
         """Where a savepoint starts: for `rollback_to`."""
-        return len(self._entries), self._flushed
+        return (
+            len(self._entries),
+            self._flushed,
+            len(self._undo),
+            frozenset(self.read_tables),
+            frozenset(self.tables),
+        )
 
-    def rollback_to(self, mark: tuple[int, int]) -> None:
-        """The savepoint at `mark` was rolled back: its part's entries go, and the entries of
-        earlier parts that were flushed inside it (the rollback undid them) wait again."""
-        length, flushed = mark
-        self.forget_reads()  # they may have seen the part's writes
+    def rollback_to(self, mark: tuple[int, int, int, frozenset[str], frozenset[str]]) -> None:
+        """The savepoint at `mark` was rolled back: its part's entries go, the entries of
+        earlier parts that were flushed inside it (the rollback undid them) wait again, and the
+        kept reads are those kept when it began (true again: the database and the entries
+        waiting are as they were then). So the parts after one refused do not read their
+        sessions again, which ran every held-back write at once."""
+        length, flushed, kept, read_tables, tables = mark
+        undo = self._undo
+        while len(undo) > kept:
+            key, before = undo.pop()
+            if key is _ALL:
+                self.reads = before
+            elif before is _ABSENT:
+                self.reads.pop(key, None)
+            else:
+                self.reads[key] = before
+        self.read_tables = set(read_tables)
         del self._entries[length:]
         self._flushed = min(self._flushed, flushed)
-        if not self.waiting:
-            self.tables.clear()
+        # The entries waiting are those that waited then (a flush inside cleared their tables).
+        self.tables = set(tables) if self.waiting else set()
 
     async def flush(
         self, bump: BumpStreams, insert_events: InsertEvents, write_many: WriteMany

@@ -132,13 +132,16 @@ def _visit(ip: bool, page: bool) -> Prepared:
 
 RECORD_VISIT = {(ip, page): _visit(ip, page) for ip in (False, True) for page in (False, True)}
 
+# Apart (`Prepared.apart`): no write held back is about sessions, and `SqlSessions` keeps the
+# session's kept read current.
 MAKE_PERMANENT = Prepared(
     update(sessions)
     .where(
         sessions.c.id == bindparam("p_session"),
         sessions.c.state == SessionState.TEMPORARY.value,
     )
-    .values(state=SessionState.PERMANENT.value, permanent_since=bindparam("p_at"))
+    .values(state=SessionState.PERMANENT.value, permanent_since=bindparam("p_at")),
+    apart=True,
 )
 
 CONVERSATION_BY_ID = Query(
@@ -291,6 +294,9 @@ class _Upserts:
         self.insert_message = Prepared(
             insert(messages).values(_insert_values(messages, ("seq",))).on_conflict_do_nothing()
         )
+        # Apart (`Prepared.apart`): the only held-back writes of conversations touch rows
+        # that existed before (`TOUCH_LATER`), and the only kept read it changes is its
+        # session's, which `SqlConversations.insert` keeps current.
         self.insert_conversation = Prepared(
             insert(conversations)
             .values(
@@ -299,7 +305,8 @@ class _Upserts:
                     ("visitor_read_up_to", "operator_read_up_to", "team_id", "resolved_at"),
                 )
             )
-            .on_conflict_do_nothing()
+            .on_conflict_do_nothing(),
+            apart=True,
         )
 
     @lru_cache(maxsize=8)  # noqa: B019 (two instances, kept for the process's life)

@@ -42,8 +42,13 @@ class SqlConversations(SqlRepository):
         return {row.id: codec.conversation(row) for row in rows}
 
     async def insert(self, conversation: Conversation) -> bool:
-        inserted = await self._db.write(
-            statements.upserts(self._db.dialect).insert_conversation,
+        """Inserted unless its session has one. Run without the transaction's held-back writes
+        (`Prepared.apart`): a batch that starts a conversation takes the website's rows at
+        its end, not here; the session's kept read gets the conversation, so that its touch
+        is held back too."""
+        db = self._db
+        inserted = await db.write(
+            statements.upserts(db.dialect).insert_conversation,
             {
                 "id": conversation.id,
                 "website_id": conversation.website_id,
@@ -58,6 +63,14 @@ class SqlConversations(SqlRepository):
                 "labels": list(conversation.labels),
             },
         )
+        session_id = conversation.session_id
+        kept: tuple[Session | None, Conversation | None] | None = db.kept(kept_session(session_id))
+        if kept is not None:
+            if not inserted or kept[0] is None or kept[1] is not None:
+                db.forget_kept()  # another transaction's conversation: read it again
+            else:
+                db.keep(kept_session(session_id), (kept[0], conversation), KEPT_TABLES)
+                db.keep(kept_conversation(conversation.id), session_id, KEPT_TABLES)
         return inserted > 0
 
     async def touch(

@@ -197,9 +197,13 @@ class ReportWrites(ReportRebuild):
             )
             started = row.counts.get("conversations_started", 0)
             if started and row.dimension is Dimension.WEBSITE:
+                # Held back too, after the day's counts that make its row: written now, it
+                # ran the transaction's held-back writes at once, and a batch then held the
+                # website's rows from its first new conversation to its commit.
                 hour = row.hour.hour
-                await self._db.write(
+                await self._db.add_later(
                     _add_started(self._db.dialect),
+                    (website_id, at["day"], hour),
                     {
                         "w": website_id,
                         "day": at["day"],
@@ -207,6 +211,7 @@ class ReportWrites(ReportRebuild):
                         "path": f"$[{hour}]",
                         "n": started,
                     },
+                    ("n",),
                 )
         for metric, hist in row.durations.items():
             for bucket, n in hist.items():
@@ -365,4 +370,4 @@ def _add_started(dialect: str) -> Prepared:
         return Prepared(update(t).where(*where).values({t.c.started_hours: added}))
     sql = f"{ADD_STARTED} WHERE website_id = :w AND dimension = 'website' AND key = ''"
     day = bindparam("day", type_=UTCDateTime())
-    return Prepared(text(f"{sql} AND day = :day").bindparams(day))
+    return Prepared(text(f"{sql} AND day = :day").bindparams(day), frozenset({"report_days"}))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
-from causerie.domain.models import Conversation, PageView, Session
+from causerie.domain.models import Conversation, PageView, Session, SessionState
 from causerie.store import codec, statements
 from causerie.store.db import SqlRepository
 from causerie.store.schema.chat import sessions
@@ -135,7 +136,18 @@ class SqlSessions(SqlRepository):
         await self._db.write(statements.RECORD_VISIT[ip is not None, page is not None], params)
 
     async def make_permanent(self, session_id: str, at: datetime) -> None:
-        await self._db.write(statements.MAKE_PERMANENT, {"p_session": session_id, "p_at": at})
+        """Permanent from `at` if still temporary; its kept read (`read_ahead`) follows."""
+        db = self._db
+        changed = await db.write(statements.MAKE_PERMANENT, {"p_session": session_id, "p_at": at})
+        kept: tuple[Session | None, Conversation | None] | None = db.kept(kept_session(session_id))
+        if kept is None:
+            return
+        session, conversation = kept
+        if not changed or session is None or session.state is not SessionState.TEMPORARY:
+            db.forget_kept()  # not what was read: read it again
+            return
+        permanent = replace(session, state=SessionState.PERMANENT, permanent_since=at)
+        db.keep(kept_session(session_id), (permanent, conversation), KEPT_TABLES)
 
     async def update_profile(
         self,

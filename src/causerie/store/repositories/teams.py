@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, select, update
 
 from causerie.domain.models import Conversation, ConversationState
 from causerie.domain.teams import Seat, Team, TeamMode
 from causerie.store import codec
-from causerie.store.db import SqlRepository
+from causerie.store.db import Query, SqlRepository
 from causerie.store.schema.accounts import team_members, teams, websites
 from causerie.store.schema.chat import conversations
 
@@ -26,6 +27,17 @@ def _team(row: Row[Any], members: tuple[str, ...]) -> Team:
         created_at=row.created_at,
         members=members,
     )
+
+
+# A prepared read of the teams alone: it does not run the writes a batch holds back (`Db`
+# flushes them only before a statement that may touch their tables), so a visitor's new
+# conversation, routed in its batch, leaves the website's rows unlocked until the batch's end.
+_TEAMS_OF_WEBSITE = Query(
+    select(teams)
+    .where(teams.c.website_id == bindparam("w"))
+    .order_by(teams.c.created_at, teams.c.id),
+    codec.Codec(Team, list(teams.c)),
+)
 
 
 class SqlTeams(SqlRepository):
@@ -45,15 +57,9 @@ class SqlTeams(SqlRepository):
         return {team_id: tuple(ids) for team_id, ids in out.items()}
 
     async def list_for_website(self, website_id: str) -> list[Team]:
-        rows = list(
-            await self._db.execute(
-                select(teams)
-                .where(teams.c.website_id == website_id)
-                .order_by(teams.c.created_at, teams.c.id)
-            )
-        )
-        members = await self._members([row.id for row in rows])
-        return [_team(row, members.get(row.id, ())) for row in rows]
+        found = await self._db.fetch_all(_TEAMS_OF_WEBSITE, {"w": website_id})
+        members = await self._members([team.id for team in found])
+        return [replace(team, members=members.get(team.id, ())) for team in found]
 
     async def get(self, team_id: str) -> Team | None:
         row = await self._db.one(select(teams).where(teams.c.id == team_id))
