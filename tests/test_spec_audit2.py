@@ -3,7 +3,9 @@
 An outside audit against SPEC.md found these and left them (each test fails before its fix):
 `HEAD` was answered 405 on every route but the few Starlette serves itself (`/widget.js`, the
 `/api/v1` reads, the inbox's files, `/api/health`), while uptime monitors, CDNs and `curl -I`
-ask with it. A chatbox load's `timezone` was stored as sent, whatever it was (`locale` was
+ask with it. The OpenAPI document declared no schema for the visitor side's answers but the
+message's (the chatbox load, the profile, consent, the export, ratings, the erasure, the
+transcript). A chatbox load's `timezone` was stored as sent, whatever it was (`locale` was
 checked already). These are transport contracts, the same on every database: SQLite only.
 """
 
@@ -15,9 +17,16 @@ import httpx
 import pytest
 
 from causerie.web import assets, inbox
+from causerie.web.api_models.privacy import ErasedOut
+from causerie.web.api_models.visitor import (
+    ExportOut,
+    OpenedSessionOut,
+    RatingStateOut,
+    VisitorSessionBody,
+)
 from tests.conftest import ORIGIN, Harness, Site
 from tests.test_errors import error_of
-from tests.test_session_endpoint import open_session
+from tests.test_session_endpoint import open_session, send
 
 
 @pytest.fixture
@@ -140,3 +149,67 @@ def test_a_locale_of_the_wrong_shape_is_refused_naming_the_field(
     error = error_of(open_session(http, site.website_id, locale=locale), 422)
     assert (error["code"], error["message"].split(":")[0]) == ("invalid_request", "locale")
     assert harness.scalar("SELECT count(*) FROM sessions") == 0
+
+
+# -- the OpenAPI document: every visitor route's answer has a schema --------------------------
+
+
+def test_every_visitor_routes_success_declares_a_schema(http: httpx.Client) -> None:
+    """Only the message had one: a client generated from the document got untyped answers for
+    the chatbox load, the profile, the export, consent, ratings and the erasure."""
+    paths = http.get("/api/v1/openapi.json").json()["paths"]
+    visitor = {path: operations for path, operations in paths.items() if "/widget/v1/" in path}
+    assert len(visitor) >= 8
+    missing = []
+    for path, operations in visitor.items():
+        for method, operation in operations.items():
+            successes = {k: v for k, v in operation["responses"].items() if k.startswith("2")}
+            assert successes, (method, path)
+            for status, response in successes.items():
+                content = response.get("content") or {}
+                # FastAPI's default is `{}`: any value at all.
+                if not content or not all(kind.get("schema") for kind in content.values()):
+                    missing.append(f"{method.upper()} {path} {status}")
+    assert missing == [], "\n".join(missing)
+
+
+def test_the_visitor_sides_answers_fit_their_declared_schemas(
+    http: httpx.Client, site: Site
+) -> None:
+    """The declared shapes are those sent (the models refuse any field they do not name)."""
+    turned_on = http.patch(
+        f"/api/v1/websites/{site.website_id}",
+        json={"settings": {"consent_required": True}},
+        headers=owner(site),
+    )
+    assert turned_on.status_code == 200, turned_on.text
+    version = turned_on.json()["website"]["settings"]["consent_version"]
+    opened = open_session(http, site.website_id)
+    assert opened.status_code == 201
+    OpenedSessionOut.model_validate(opened.json())
+    token = opened.json()["token"]
+    visitor = {"Authorization": f"Bearer {token}", "Origin": ORIGIN}
+    consent = http.post(
+        "/api/widget/v1/session/consent", json={"version": version}, headers=visitor
+    )
+    VisitorSessionBody.model_validate(consent.json())
+    assert send(http, token).status_code == 201
+    renewed = open_session(http, site.website_id, token=token)
+    assert renewed.status_code == 200 and renewed.json()["messages"]
+    OpenedSessionOut.model_validate(renewed.json())
+    profile = http.patch(
+        "/api/widget/v1/session/profile",
+        json={"nickname": "Ana", "data": {"plan": "pro"}},
+        headers=visitor,
+    )
+    assert profile.status_code == 200, profile.text
+    VisitorSessionBody.model_validate(profile.json())
+    exported = http.get("/api/widget/v1/session/export", headers=visitor)
+    assert exported.status_code == 200 and exported.json()["sessions"][0]["conversation"]
+    ExportOut.model_validate(exported.json())
+    RatingStateOut.model_validate(http.get("/api/widget/v1/session/rating", headers=visitor).json())
+    withdrawn = http.delete("/api/widget/v1/session/consent", headers=visitor)
+    VisitorSessionBody.model_validate(withdrawn.json())
+    erased = http.delete("/api/widget/v1/session", headers=visitor)
+    assert erased.status_code == 200
+    ErasedOut.model_validate(erased.json())
