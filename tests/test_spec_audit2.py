@@ -6,16 +6,20 @@ An outside audit against SPEC.md found these and left them (each test fails befo
 ask with it. The OpenAPI document declared no schema for the visitor side's answers but the
 message's (the chatbox load, the profile, consent, the export, ratings, the erasure, the
 transcript). A chatbox load's `timezone` was stored as sent, whatever it was (`locale` was
-checked already). These are transport contracts, the same on every database: SQLite only.
+checked already). A webhook to `localhost`, `metadata.google.internal`, `2130706433` or `[::1]`
+was accepted and refused only at each delivery. These are transport contracts, the same on
+every database: SQLite only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
+from causerie.settings import Settings
 from causerie.web import assets, inbox
 from causerie.web.api_models.privacy import ErasedOut
 from causerie.web.api_models.visitor import (
@@ -24,7 +28,7 @@ from causerie.web.api_models.visitor import (
     RatingStateOut,
     VisitorSessionBody,
 )
-from tests.conftest import ORIGIN, Harness, Site
+from tests.conftest import ORIGIN, Harness, ServerThread, Site
 from tests.test_errors import error_of
 from tests.test_session_endpoint import open_session, send
 
@@ -213,3 +217,76 @@ def test_the_visitor_sides_answers_fit_their_declared_schemas(
     erased = http.delete("/api/widget/v1/session", headers=visitor)
     assert erased.status_code == 200
     ErasedOut.model_validate(erased.json())
+
+
+# -- webhook targets that are private without DNS ------------------------------------------------
+
+PRIVATE_WITHOUT_DNS = [
+    "https://localhost/hook",
+    "https://LOCALHOST./hook",
+    "https://hooks.localhost:8443/hook",
+    "https://metadata.google.internal/computeMetadata/v1/",
+    "https://printer.local/",
+    "https://router.home.arpa/",
+    "https://intranet/hook",
+    "https://2130706433/",  # 127.0.0.1 in decimal
+    "https://0x7f000001/",  # in hex
+    "https://0177.0.0.1/",  # in octal
+    "https://127.1/",
+    "https://0xa9.254.169.254/",  # the metadata address, its first part in hex
+    "https://99999999999/",  # a number, and no address
+    "https://[::1]/",
+    "https://[fe80::1%25eth0]/",
+    "https://[fd00::1]/",
+    "https://[::ffff:127.0.0.1]/",
+]
+
+
+def _hooks(site: Site) -> str:
+    return f"/api/v1/websites/{site.website_id}/webhooks"
+
+
+def test_a_webhook_to_a_host_private_without_dns_is_refused_at_creation(
+    http: httpx.Client, site: Site, harness: Harness
+) -> None:
+    for url in PRIVATE_WITHOUT_DNS:
+        response = http.post(
+            _hooks(site), json={"url": url, "events": ["message.created"]}, headers=owner(site)
+        )
+        error = error_of(response, 422)
+        assert error["code"] == "webhook_target_refused", (url, error)
+        assert error["message"].startswith("url: "), url
+    assert harness.scalar("SELECT count(*) FROM webhooks") == 0
+    # A name only DNS can judge is taken, and checked at each delivery.
+    kept = http.post(
+        _hooks(site),
+        json={"url": "https://hooks.example.com/causerie", "events": ["message.created"]},
+        headers=owner(site),
+    )
+    assert kept.status_code == 201, kept.text
+    webhook_id = kept.json()["webhook"]["id"]
+    for url in ("https://localhost/hook", "https://0x7f000001/"):
+        changed = http.patch(
+            f"/api/v1/webhooks/{webhook_id}", json={"url": url}, headers=owner(site)
+        )
+        error = error_of(changed, 422)
+        assert (error["code"], error["message"][:5]) == ("webhook_target_refused", "url: ")
+    assert harness.scalar("SELECT url FROM webhooks") == "https://hooks.example.com/causerie"
+
+
+def test_a_private_webhook_host_is_taken_when_the_server_allows_private_targets(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[[Settings], ServerThread],
+    site: Site,
+) -> None:
+    server = start_server(make_settings(webhook_allow_private="true"))
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        for url in (
+            "http://localhost:9000/hook",
+            "https://metadata.google.internal/",
+            "https://0x7f000001/",
+        ):
+            response = http.post(
+                _hooks(site), json={"url": url, "events": ["message.created"]}, headers=owner(site)
+            )
+            assert response.status_code == 201, (url, response.text)
