@@ -444,10 +444,10 @@ def test_a_trailing_slash_is_not_redirected_to_the_requests_host(
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("PUT", "/api/v1/websites", "GET, POST"),
-        ("DELETE", "/api/v1/me", "GET, PATCH"),
-        ("PUT", "/api/widget/v1/session/messages", "GET, POST"),
-        ("HEAD", "/api/health", "GET"),
+        ("PUT", "/api/v1/websites", "GET, HEAD, POST"),
+        ("DELETE", "/api/v1/me", "GET, HEAD, PATCH"),
+        ("PUT", "/api/widget/v1/session/messages", "GET, HEAD, POST"),
+        ("POST", "/api/health", "GET, HEAD"),
     ],
 )
 def test_a_405_names_every_method_of_the_path_in_allow(

@@ -40,8 +40,8 @@ from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
 from causerie.domain.errors import Invalid
 from causerie.domain.models import Actor, ConversationState, PageView
+from causerie.domain.targets import why_refused
 from causerie.domain.webhooks import Answer, Delivery, DeliveryRefused, DeliveryState, Webhook
-from causerie.outbound.guard import why_refused
 from causerie.outbound.http import HttpOutbound
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, Site
@@ -316,9 +316,16 @@ def test_private_targets_are_refused_after_resolution_and_sent_nothing(
             with pytest.raises(Invalid):
                 make_webhook(strict, site, url)
         port = receiver.server.server_address[1]
-        # A name is resolved at each delivery: `localhost` resolves to loopback.
-        webhook, _ = make_webhook(
-            strict, site, f"https://localhost:{port}/hook", ["message.created"]
+        for url in (f"https://localhost:{port}/hook", "https://2130706433/"):
+            with pytest.raises(Invalid):  # private without DNS: refused at once
+                make_webhook(strict, site, url)
+        # A name is resolved at each delivery (its DNS may change after the webhook is made):
+        # a public-looking name stored, whose name now resolves to loopback (`localhost`).
+        webhook, _ = make_webhook(strict, site, "https://hooks.example.com/", ["message.created"])
+        strict.execute(
+            "UPDATE webhooks SET url = :url WHERE id = :id",
+            url=f"https://localhost:{port}/hook",
+            id=webhook.id,
         )
         visitor_writes(strict, site, "hi")
         run_jobs(strict)

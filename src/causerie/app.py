@@ -21,6 +21,7 @@ from causerie.actions.jobs import do_run_due_jobs, do_schedule_periodic
 from causerie.actions.presence import do_announce_availability
 from causerie.actions.reports import do_flush_counts, do_keep_days, do_rank_days
 from causerie.clock import Clock, SystemClock
+from causerie.domain.sessions import known_zone
 from causerie.plugins import load_plugins
 from causerie.runtime import Runtime
 from causerie.settings import Settings
@@ -136,9 +137,12 @@ async def _flush_report_counts_forever(rt: Runtime) -> None:
 
 async def _compress_later() -> None:
     """The static files' compressed forms (web/encoded.py), made in a worker thread a few
-    seconds after start: a server pinned to one core answers its first requests meanwhile."""
+    seconds after start: a server pinned to one core answers its first requests meanwhile. The
+    time zones the server knows are listed then too (70 ms, domain/sessions.py `known_zone`),
+    rather than by the first chatbox load that names one."""
     await asyncio.sleep(COMPRESS_DELAY)
     await asyncio.to_thread(encoded.warm)
+    await asyncio.to_thread(known_zone, "UTC")
 
 
 def create_app(

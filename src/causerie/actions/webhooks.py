@@ -9,7 +9,6 @@ disabled and the website's agents get a `webhook.disabled` event (the inbox show
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -24,6 +23,7 @@ from causerie.domain.events import EventType, Stream
 from causerie.domain.jobs import Job, describe_error
 from causerie.domain.models import Actor, Scope
 from causerie.domain.ports import Tx
+from causerie.domain.targets import why_host_refused
 from causerie.domain.webhooks import (
     MAX_URL,
     MAX_WEBHOOKS_PER_WEBSITE,
@@ -56,8 +56,9 @@ def _missing(webhook_id: str) -> NotFound:
 
 def check_webhook_url(url: str, settings: Settings) -> str:
     """An absolute https:// URL (http:// too with CAUSERIE_WEBHOOK_ALLOW_PRIVATE), with a host
-    and no credentials. A literal private address is refused at once; names are resolved and
-    checked at each delivery (outbound/guard.py)."""
+    and no credentials. A host that is private without asking DNS (an address in any form, a
+    name of the machine or a private network: domain/targets.py) is refused at once; the
+    addresses a name resolves to are checked at each delivery (outbound/guard.py)."""
     url = url.strip()
     if not url or len(url) > MAX_URL:
         raise Invalid(f"url: 1 to {MAX_URL} characters", "invalid_webhook_url")
@@ -79,12 +80,13 @@ def check_webhook_url(url: str, settings: Settings) -> str:
     if parts.username is not None or parts.password is not None:
         raise Invalid("url: credentials in the URL are not allowed", "invalid_webhook_url")
     if not settings.webhook_allow_private:
-        try:
-            literal = ipaddress.ip_address(host)
-        except ValueError:
-            literal = None
-        if literal is not None and not literal.is_global:
-            raise Invalid(f"url: {host} is not a public address", "webhook_target_refused")
+        reason = why_host_refused(host)
+        if reason is not None:
+            raise Invalid(
+                f"url: {reason}, not a public target (set CAUSERIE_WEBHOOK_ALLOW_PRIVATE=true "
+                "to allow private targets)",
+                "webhook_target_refused",
+            )
     return url
 
 

@@ -17,27 +17,8 @@ from typing import Any
 
 import httpcore
 
+from causerie.domain.targets import IpAddress, why_refused
 from causerie.domain.webhooks import DeliveryRefused
-
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def why_refused(address: IpAddress) -> str | None:
-    """Why `address` may not be a target (loopback, private, link-local, metadata, multicast,
-    reserved...), or None when it is a public address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if address.is_loopback:
-        return "a loopback address"
-    if address.is_link_local:
-        return "a link-local address (cloud metadata services live there)"
-    if address.is_multicast:
-        return "a multicast address"
-    if address.is_private:
-        return "a private address"
-    if not address.is_global:
-        return "a reserved or non-public address"
-    return None
 
 
 async def resolve_checked(host: str, port: int, *, allow_private: bool) -> str:

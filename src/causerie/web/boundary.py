@@ -5,6 +5,11 @@
   models (`web/wire_values.py`); ids and filters of the URL reach the database too.
 - Every HTTP answer says `X-Content-Type-Options: nosniff`: no browser guesses a type the server
   did not declare.
+- `HEAD` is answered as `GET` without the body (same status and headers, the `Content-Length` of
+  the body not sent), on every route and file that answers `GET`, and only there: a path without
+  `GET` answers `HEAD` 405 like any method it does not take. FastAPI's routes take no `HEAD` of
+  their own, and one rule here keeps each of them (and the OpenAPI document) as declared. Layers
+  outside this one (the access log) see the request's own method.
 """
 
 from __future__ import annotations
@@ -51,15 +56,24 @@ class Boundary:
         problem = url_fault(scope)
         if problem:
             return _refuse(send, problem)
+        if scope["method"] == "HEAD":
+            return self._with_headers({**scope, "method": "GET"}, receive, send, body=False)
         return self._with_headers(scope, receive, send)
 
-    async def _with_headers(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _with_headers(
+        self, scope: Scope, receive: Receive, send: Send, *, body: bool = True
+    ) -> None:
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind == "http.response.start":
                 headers = message.get("headers") or ()
                 # Starlette writes header names in lower case: the pair itself is the test.
                 if NOSNIFF not in headers:
                     message = {**message, "headers": [*headers, NOSNIFF]}
+            elif not body:  # a HEAD: the answer ends, bodiless, with the GET's last part
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b""}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

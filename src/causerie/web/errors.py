@@ -243,10 +243,13 @@ _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 def allowed_methods(request: Request) -> str:
     """Every method of the path, for a 405's `Allow`: Starlette's names only those of the first
     route of the path, and FastAPI makes one route per method. Asks the router, method by method
-    (a 405 is rare; this costs a pass over the routes per method)."""
+    (a 405 is rare; this costs a pass over the routes per method). `HEAD` goes with `GET`
+    (web/boundary.py)."""
     allowed = set()
     for method in _METHODS:
         scope = {**request.scope, "method": method}
         if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
             allowed.add(method)
+    if "GET" in allowed:
+        allowed.add("HEAD")
     return ", ".join(sorted(allowed))

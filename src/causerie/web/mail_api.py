@@ -17,6 +17,7 @@ from causerie.actions.mail import (
 )
 from causerie.domain.wire import mail_failure_json
 from causerie.web.api_models import ERRORS, MailFailuresOut
+from causerie.web.api_models.visitor import QueuedOut
 from causerie.web.deps import Bearer, CurrentActor, Rt
 from causerie.web.lean_route import LeanRoute
 from causerie.web.responses import JSONResponse
@@ -82,6 +83,7 @@ async def list_mail_failures(website_id: str, rt: Rt, actor: CurrentActor) -> di
 @visitors.post(
     "/session/transcript",
     status_code=202,
+    responses={202: {"model": QueuedOut, "description": "The mail is queued"}},
     summary="Mail the visitor their conversation, to the email they left",
 )
 async def request_transcript(request: Request, rt: Rt, token: Bearer) -> JSONResponse:

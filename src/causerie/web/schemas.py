@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from causerie.domain.profiles import MAX_EMAIL, MAX_NICKNAME, MAX_PHONE
+from causerie.domain.sessions import MAX_ZONE, ZONE_PATTERN, known_zone
 from causerie.web.wire_values import refuse_faults
 
 
@@ -19,6 +22,25 @@ class Strict(BaseModel):
 
 
 Locale = Annotated[str, Field(max_length=35, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")]
+_ZONE = re.compile(ZONE_PATTERN)
+
+
+def _time_zone(name: str) -> str | None:
+    """A name of the wrong shape is refused; a well-shaped one the server's tzdata lacks is kept
+    as none (domain/sessions.py, `known_zone`)."""
+    if len(name) > MAX_ZONE or not _ZONE.match(name):
+        raise PydanticCustomError(
+            "time_zone",
+            f"an IANA time zone name such as Europe/Paris, at most {MAX_ZONE} characters",
+        )
+    return known_zone(name)
+
+
+TimeZone = Annotated[
+    str,
+    Field(json_schema_extra={"maxLength": MAX_ZONE, "pattern": ZONE_PATTERN}),
+    AfterValidator(_time_zone),
+]
 
 
 class PageIn(Strict):
@@ -41,7 +63,7 @@ class SessionIn(Strict):
     token: str | None = Field(default=None, min_length=1, max_length=100)
     page: PageIn
     locale: Locale | None = None
-    timezone: str | None = Field(default=None, max_length=64)
+    timezone: TimeZone | None = None
     proof: ProofIn | None = None
     # The honeypot: no chatbox ever fills it; a bot filling every field it finds does.
     homepage: str | None = Field(default=None, max_length=2048)

@@ -15,6 +15,7 @@ from causerie.domain.websites import public_settings
 from causerie.domain.wire import message_json, read_up_to_json, visitor_session_json
 from causerie.runtime import Runtime
 from causerie.web.api_models import ERRORS, MessageBody, MessagesOut
+from causerie.web.api_models.visitor import OpenedSessionOut, VisitorSessionBody
 from causerie.web.body import body_doc, parse_body
 from causerie.web.client import client_ip
 from causerie.web.deps import Bearer, Rt
@@ -31,8 +32,8 @@ router = APIRouter(
     "/websites/{website_id}/session",
     status_code=201,
     responses={
-        200: {"description": "The token's session, renewed"},
-        201: {"description": "A new temporary session, with its token"},
+        200: {"model": OpenedSessionOut, "description": "The token's session, renewed"},
+        201: {"model": OpenedSessionOut, "description": "A new temporary session, with its token"},
     },
     openapi_extra=body_doc(SessionIn),
     summary="Open the chatbox session: renew it from its token, or create a temporary one",
@@ -132,6 +133,7 @@ async def send_message(request: Request, rt: Rt, token: Bearer) -> JSONResponse:
 
 @router.patch(
     "/session/profile",
+    responses={200: {"model": VisitorSessionBody}},
     openapi_extra=body_doc(ProfileIn),
     summary="Set or correct the visitor's nickname, email, phone and custom data (P7)",
 )

@@ -12,6 +12,8 @@ from causerie.actions.file_export import do_export_own_session_archive
 from causerie.actions.privacy import do_erase_own_session, do_export_own_session
 from causerie.domain.wire import visitor_session_json
 from causerie.web.api_models import ERRORS
+from causerie.web.api_models.privacy import ErasedOut
+from causerie.web.api_models.visitor import ExportOut, VisitorSessionBody
 from causerie.web.body import body_doc, parse_body
 from causerie.web.deps import Bearer, Rt
 from causerie.web.files_api import ExportFormat, archive_response
@@ -26,6 +28,13 @@ router = APIRouter(
 
 @router.get(
     "/session/export",
+    responses={
+        200: {
+            "model": ExportOut,
+            "description": "The JSON document; with format=zip, a ZIP of it and the files",
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
     summary="Everything held about this visitor, as JSON; with format=zip, with their files (P9)",
 )
 async def export_own_data(
@@ -46,7 +55,9 @@ async def export_own_data(
 
 
 @router.delete(
-    "/session", summary="Erase this visitor's session, messages, profile and IP address (P9)"
+    "/session",
+    responses={200: {"model": ErasedOut}},
+    summary="Erase this visitor's session, messages, profile and IP address (P9)",
 )
 async def erase_own_session(request: Request, rt: Rt, token: Bearer) -> JSONResponse:
     counts = await do_erase_own_session(rt, token, request.headers.get("origin"))
@@ -55,6 +66,7 @@ async def erase_own_session(request: Request, rt: Rt, token: Bearer) -> JSONResp
 
 @router.post(
     "/session/consent",
+    responses={200: {"model": VisitorSessionBody}},
     openapi_extra=body_doc(ConsentIn),
     summary="Accept the website's privacy notice, in the version shown (P9)",
 )
@@ -64,7 +76,11 @@ async def give_consent(request: Request, rt: Rt, token: Bearer) -> JSONResponse:
     return JSONResponse({"session": visitor_session_json(session)})
 
 
-@router.delete("/session/consent", summary="Withdraw consent: nothing more is collected (P9)")
+@router.delete(
+    "/session/consent",
+    responses={200: {"model": VisitorSessionBody}},
+    summary="Withdraw consent: nothing more is collected (P9)",
+)
 async def withdraw_consent(request: Request, rt: Rt, token: Bearer) -> JSONResponse:
     session = await do_withdraw_consent(rt, token, request.headers.get("origin"))
     return JSONResponse({"session": visitor_session_json(session)})

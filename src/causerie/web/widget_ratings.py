@@ -8,6 +8,7 @@ from causerie.actions.ratings import do_rate_conversation, get_rating_state
 from causerie.domain.models import ConversationState
 from causerie.domain.wire import rating_json
 from causerie.web.api_models import ERRORS
+from causerie.web.api_models.visitor import RatingBody, RatingStateOut
 from causerie.web.body import body_doc, parse_body
 from causerie.web.deps import Bearer, Rt
 from causerie.web.lean_route import LeanRoute
@@ -21,6 +22,7 @@ router = APIRouter(
 
 @router.post(
     "/session/conversations/{conversation_id}/rating",
+    responses={200: {"model": RatingBody}},
     openapi_extra=body_doc(RatingIn),
     summary="Rate the resolved conversation 1 to 5, with an optional comment (again: replaces)",
 )
@@ -39,6 +41,7 @@ async def rate(conversation_id: str, request: Request, rt: Rt, token: Bearer) ->
 
 @router.get(
     "/session/rating",
+    responses={200: {"model": RatingStateOut}},
     summary="The visitor's conversation, whether it is resolved, and its rating if given",
 )
 async def rating_state(request: Request, rt: Rt, token: Bearer) -> JSONResponse:

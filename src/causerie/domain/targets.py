@@ -1,0 +1,92 @@
+"""Which hosts Causerie may send to (webhooks, push): the addresses that are not public, and the
+host names that can be told private without asking DNS.
+
+A delivery checks every address a name resolves to (outbound/guard.py), since DNS can change
+between the creation of a webhook and its deliveries. A webhook's URL is checked as well when it
+is created or changed, for what needs no DNS: an address literal in any form a resolver reads
+(`127.0.0.1`, `2130706433`, `0x7f000001`, `0177.0.0.1`, `127.1`, `[::1]`, `[fe80::1%eth0]`), and
+the names reserved for the machine or a private network (docs/api.md, "Webhooks").
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Names that are never public (RFC 6761 `localhost`, RFC 6762 `local`, RFC 8375 `home.arpa`,
+# ICANN's private-use `internal`, which holds the cloud metadata names such as
+# `metadata.google.internal`), matched as the name itself or any name under it.
+PRIVATE_SUFFIXES = ("localhost", "local", "internal", "home.arpa")
+
+# A part of a numeric IPv4 form as inet_aton reads it: decimal, octal (leading 0) or hex (0x).
+_NUMERIC_PART = re.compile(r"^(0[xX][0-9a-fA-F]*|[0-9]+)$")
+
+
+def why_refused(address: IpAddress) -> str | None:
+    """Why `address` may not be a target (loopback, private, link-local, metadata, multicast,
+    reserved...), or None when it is a public address."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_loopback:
+        return "a loopback address"
+    if address.is_link_local:
+        return "a link-local address (cloud metadata services live there)"
+    if address.is_multicast:
+        return "a multicast address"
+    if address.is_private:
+        return "a private address"
+    if not address.is_global:
+        return "a reserved or non-public address"
+    return None
+
+
+def numeric_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """The address a resolver reads in a numeric host (one to four dotted parts, each decimal,
+    octal or hex, the last filling the remaining bytes, as inet_aton does); None when `host` is
+    not numeric. Raises ValueError when it is numeric but no address (a part too large)."""
+    parts = host.split(".")
+    if len(parts) > 4 or not all(_NUMERIC_PART.match(part) for part in parts):
+        return None
+    values = []
+    for part in parts:
+        if part[:2].lower() == "0x":
+            values.append(int(part[2:] or "0", 16))
+        elif len(part) > 1 and part[0] == "0":
+            if set(part) & {"8", "9"}:
+                raise ValueError(f"{part} is no octal number")
+            values.append(int(part, 8))
+        else:
+            values.append(int(part))
+    *leading, last = values
+    if any(value > 0xFF for value in leading) or last >= 256 ** (4 - len(leading)):
+        raise ValueError("a part is too large")
+    number = last
+    for index, value in enumerate(leading):
+        number += value << (8 * (3 - index))
+    return ipaddress.IPv4Address(number)
+
+
+def why_host_refused(host: str) -> str | None:
+    """Why `host` (a URL's host name, lower case, without brackets) is no public target, as far
+    as can be told without DNS; None when only its resolution can tell."""
+    name = host.rstrip(".")
+    try:
+        literal: IpAddress | None = ipaddress.ip_address(name)
+    except ValueError:
+        literal = None
+    if literal is None:
+        try:
+            literal = numeric_ipv4(name)
+        except ValueError:
+            return f"{host} is a number that is no IPv4 address"
+    if literal is not None:
+        reason = why_refused(literal)
+        return None if reason is None else f"{host} is {reason}"
+    for suffix in PRIVATE_SUFFIXES:
+        if name == suffix or name.endswith("." + suffix):
+            return f"{host} is a name of this machine or a private network (.{suffix})"
+    if "." not in name:  # resolved through the server's search domains: its own network
+        return f"{host} is a name of the local network (it has no domain)"
+    return None
