@@ -65,6 +65,9 @@ def test_settings_website_operators_tokens_and_an_invitation_accepted(
     # Operators: invite someone new; the link is shown once.
     page.click("a[href='#/settings/operators']")
     expect(page.get_by_role("table", name="Operators")).to_contain_text("Noor Haddad")
+    # Its field is labelled for what it asks (it once read "Email: {email}").
+    expect(page.get_by_label("Their email", exact=True)).to_have_id("invite-email")
+    expect(page.get_by_role("main")).not_to_contain_text("{")
     page.fill("#invite-email", "sam@studio.example")
     page.select_option("#invite-role", "admin")
     page.click("form[aria-label='Invite an operator'] button[type=submit]")
