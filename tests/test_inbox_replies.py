@@ -185,9 +185,7 @@ def test_slash_opens_the_replies_searched_as_you_type_and_inserts_one_expanded(
     )
 
 
-def test_a_variable_left_without_a_value_is_never_sent_to_the_visitor(
-    page: Page, env: Env
-) -> None:
+def test_a_variable_left_without_a_value_is_never_sent_to_the_visitor(page: Page, env: Env) -> None:
     conversation_id = env.visitor(None, "Hello?")  # a visitor who gave no name
     go(page, f"#/c/{conversation_id}")
     composer = page.locator("#composer")
@@ -201,10 +199,8 @@ def test_a_variable_left_without_a_value_is_never_sent_to_the_visitor(
     assert composer.evaluate("(el) => el.value.slice(el.selectionStart, el.selectionEnd)") == (
         "{visitor_name}"
     )
-    assert env.harness.scalar(
-        "SELECT count(*) FROM messages WHERE conversation_id = :c AND author = 'operator'",
-        c=conversation_id,
-    ) == 0
+    sent = "SELECT count(*) FROM messages WHERE conversation_id = :c AND author = 'operator'"
+    assert env.harness.scalar(sent, c=conversation_id) == 0
     composer.press_sequentially("there")  # typed over the selected variable
     expect(page.locator("form.composer .form-error")).to_have_text("")
     composer.press("Enter")
