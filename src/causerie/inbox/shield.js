@@ -11,8 +11,8 @@ import { currentLanguage, t } from "./locale.js";
 import { fullTime, number } from "./format.js";
 
 const KINDS = [["address", "shield.address"], ["network", "shield.networkCidr"], ["email", "shield.emailOrDomain"], ["user_agent", "shield.userAgent"]];
-/** What a value of each kind looks like, shown in the empty field. */
-const EXAMPLES = { address: "203.0.113.7", network: "203.0.113.0/24", email: "@example.com", user_agent: "BadBot*" };
+/** What a value of `kind` looks like, shown in the empty field. */
+const example = (kind) => ({ address: "203.0.113.7", network: "203.0.113.0/24", email: t("shield.exampleEmail"), user_agent: "curl/*" })[kind] || "";
 const SHOWN = [["loads", "shield.loads"], ["sessions", "shield.sessions"], ["messages", "shield.messages"], ["limited", "shield.limited"], ["challenged", "shield.challenged"], ["blocked", "shield.blocked"], ["flagged", "shield.flagged"]];
 
 /** @param {HTMLElement} container */
@@ -47,8 +47,8 @@ async function renderRules(section, websiteId) {
       renderRules(section, websiteId);
     } }))));
   const kind = el("select", { name: "kind", "aria-label": t("shield.kind") }, KINDS.map(([value, label]) => el("option", { value, text: t(label) })));
-  const value = el("input", { name: "value", type: "text", required: true, maxlength: "512", "aria-label": t("shield.value"), placeholder: EXAMPLES.address });
-  kind.addEventListener("change", () => { value.placeholder = EXAMPLES[kind.value] || ""; });
+  const value = el("input", { name: "value", type: "text", required: true, maxlength: "512", "aria-label": t("shield.value"), placeholder: example("address") });
+  kind.addEventListener("change", () => { value.placeholder = example(kind.value); });
   const reason = el("input", { name: "reason", type: "text", required: true, maxlength: "500", "aria-label": t("shield.reason"), placeholder: t("shield.why") });
   const expires = el("input", { name: "expires", type: "date", "aria-label": t("shield.expiresOptional") });
   const form = el("form", { class: "inline-form", onsubmit: async (event) => {
