@@ -117,7 +117,7 @@ def test_p18_an_admin_sees_the_networks_by_keyed_hash_and_what_was_challenged_an
     assert int(loads) == len(FLOOD) and int(sessions) == 3
     assert int(challenged) >= BLOCK_SCORE and int(blocked) >= 1
     assert float(cells.nth(7).inner_text()) >= BLOCK_SCORE
-    expect(cells.nth(8)).to_have_text("blocked")
+    expect(cells.nth(8)).to_have_text("Blocked")  # in the inbox's language (was always English)
     visitor = networks.locator("tbody tr", has_text=network_label(key_of(env.harness.rt, VISITOR)))
     expect(visitor.locator("td").nth(2)).to_have_text("1")  # its one message
     expect(visitor.locator("td").nth(8)).to_have_text("")

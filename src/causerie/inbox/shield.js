@@ -85,7 +85,7 @@ async function renderOverview(section) {
     el("th", { scope: "row", text: n.label, title: n.network }),
     SHOWN.map(([key]) => el("td", { class: "num", text: number(n.counts[key]) })),
     el("td", { class: "num", text: number(n.score, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) }),
-    el("td", { text: n.blocked ? "blocked" : n.challenged ? "challenged" : "" })));
+    el("td", { text: n.blocked ? t("shield.blocked") : n.challenged ? t("shield.challenged") : "" })));
   const serverRules = el("section", { "aria-labelledby": "server-rules-title" });
   replace(section,
     el("h2", { id: "overview-title", text: t("shield.networksMostActiveNow") }),
