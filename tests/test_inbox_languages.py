@@ -118,13 +118,16 @@ def _me(page: Page, env: Env) -> dict[str, Any]:
     return me
 
 
+INBOX_FR = re.compile(r"^Boîte de réception\d*$")  # then the count of unread conversations
+
+
 def test_a_french_browser_gets_the_inbox_in_french_and_the_preference_wins(
     browser: Browser, env: Env, errors: list[str]
 ) -> None:
     context = _signed_in(browser, env, env.bob, "fr-FR")
     page = _open(context, f"{env.url}/app#/c/{env.conversation_id}", errors)
     expect(page.locator("html")).to_have_attribute("lang", "fr")
-    expect(page.locator(".topnav a[href='#/']")).to_have_text("Boîte de réception")
+    expect(page.locator(".topnav a[href='#/']")).to_have_text(INBOX_FR)
     expect(page.locator("#logout")).to_have_text("Se déconnecter")
     expect(page.locator(".chip[data-filter=open]")).to_have_text("Ouvertes")
     # The unread count comes first once the list has loaded: "(1) Boîte de réception · ...".
@@ -164,7 +167,7 @@ def test_an_operator_switches_the_language_in_my_account(
     language.select_option("fr")
     # The page is built again in French at once, without a reload.
     expect(page.locator("#settings-title")).to_have_text("Mon compte")
-    expect(page.locator(".topnav a[href='#/']")).to_have_text("Boîte de réception")
+    expect(page.locator(".topnav a[href='#/']")).to_have_text(INBOX_FR)
     expect(page.locator("#toasts")).to_have_text("Langue enregistrée.")
     expect(page.locator("#my-language")).to_have_value("fr")
     assert _me(page, env)["language"] == "fr"

@@ -276,6 +276,29 @@ def test_seen_marks_survive_a_reload_of_the_inbox_and_of_the_chatbox(
     expect(seen_by_agent).to_have_text(["Seen"])
 
 
+def test_a_visitor_who_writes_while_the_agent_is_in_the_settings_shows_on_the_inbox_link(
+    new_context: NewContext, env: Env
+) -> None:
+    rt, cli = env.harness.rt, Actor.cli()
+    quiet = env.harness.run(do_create_website(rt, cli, "Quiet", [env.host.origin]))
+    add_operator(env.harness, env.owner.email, env.owner.name, [(quiet.id, Role.OWNER)])
+    page = inbox(new_context, env, env.owner)
+    choose_website(page, quiet.id)
+    badge = page.locator("#nav-inbox .nav-unread")
+    expect(badge).to_be_hidden()
+    page.locator("a[href='#/settings/website']").first.click()
+    expect(page).to_have_url(re.compile(r"#/settings/website$"))
+
+    new_visitor(env, quiet.id).say("Anyone there?")  # the list once showed it only back there
+    expect(badge).to_have_text("1")
+    expect(page).to_have_title("(1) Inbox · Causerie")
+    new_visitor(env, quiet.id).say("Hello?")
+    expect(badge).to_have_text("2")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox").click()
+    expect(page.locator("#conversations [role=option]")).to_have_count(2)
+    expect(badge).to_have_text("2")
+
+
 def test_on_a_phone_the_navigation_is_reachable(new_context: NewContext, env: Env) -> None:
     visitor = new_visitor(env, env.blog_id)
     visitor.say("Hello from a phone")

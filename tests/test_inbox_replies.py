@@ -58,8 +58,9 @@ class Env:
     admin: Operator
     http: httpx.Client
 
-    def visitor(self, nickname: str, line: str) -> str:
-        """A visitor of the shop who gave their name and wrote `line`; their conversation id."""
+    def visitor(self, nickname: str | None, line: str) -> str:
+        """A visitor of the shop who gave their name (unless None) and wrote `line`; their
+        conversation id."""
         self.harness.clock.advance(timedelta(seconds=5))
         opened = self.http.post(
             f"/api/widget/v1/websites/{self.shop_id}/session",
@@ -68,10 +69,11 @@ class Env:
         )
         assert opened.status_code == 201, opened.text
         headers = {"Authorization": f"Bearer {opened.json()['token']}", "Origin": ORIGIN}
-        profile = self.http.patch(
-            "/api/widget/v1/session/profile", json={"nickname": nickname}, headers=headers
-        )
-        assert profile.status_code == 200, profile.text
+        if nickname is not None:
+            profile = self.http.patch(
+                "/api/widget/v1/session/profile", json={"nickname": nickname}, headers=headers
+            )
+            assert profile.status_code == 200, profile.text
         sent = self.http.post(
             "/api/widget/v1/session/messages",
             json={"client_id": secrets.token_hex(8), "type": "text", "body": line},
@@ -180,6 +182,30 @@ def test_slash_opens_the_replies_searched_as_you_type_and_inserts_one_expanded(
     composer.press("Enter")  # the menu is closed: Enter sends
     expect(page.locator(".log .message.operator .body").last).to_have_text(
         f"{expanded} Let me look."
+    )
+
+
+def test_a_variable_left_without_a_value_is_never_sent_to_the_visitor(page: Page, env: Env) -> None:
+    conversation_id = env.visitor(None, "Hello?")  # a visitor who gave no name
+    go(page, f"#/c/{conversation_id}")
+    composer = page.locator("#composer")
+    composer.click()
+    composer.press_sequentially("/hello")
+    composer.press("Enter")  # inserts the reply: {visitor_name} has no value here
+    left = f"Hi {{visitor_name}}, Ada Lovelace of Demo shop here (T-{conversation_id[:6]})."
+    expect(composer).to_have_value(left)
+    composer.press("Enter")  # it once went out as written
+    expect(page.get_by_role("alert")).to_contain_text("Replace {visitor_name} before sending")
+    assert composer.evaluate("(el) => el.value.slice(el.selectionStart, el.selectionEnd)") == (
+        "{visitor_name}"
+    )
+    sent = "SELECT count(*) FROM messages WHERE conversation_id = :c AND author = 'operator'"
+    assert env.harness.scalar(sent, c=conversation_id) == 0
+    composer.press_sequentially("there")  # typed over the selected variable
+    expect(page.locator("form.composer .form-error")).to_have_text("")
+    composer.press("Enter")
+    expect(page.locator(".log .message.operator .body").last).to_have_text(
+        f"Hi there, Ada Lovelace of Demo shop here (T-{conversation_id[:6]})."
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FloatRect, Locator, Page, expect
 
 from causerie.actions.inbox import do_set_state
 from causerie.actions.labels import do_create_label, do_set_labels
@@ -109,6 +109,18 @@ def page(browser: Browser, env: tuple[str, ThreadedHarness, str, Operator, int])
     context.close()
 
 
+def _box(locator: Locator) -> FloatRect:
+    box = locator.bounding_box()
+    assert box is not None
+    return box
+
+
+def _middle(locator: Locator) -> float:
+    """The vertical middle of what `locator` shows on the page."""
+    box = _box(locator)
+    return box["y"] + box["height"] / 2
+
+
 def test_reports_page_charts_with_tables_period_and_csv(
     page: Page, env: tuple[str, ThreadedHarness, str, Operator, int]
 ) -> None:
@@ -126,6 +138,12 @@ def test_reports_page_charts_with_tables_period_and_csv(
     days_table = charts.nth(0).locator("tbody tr")
     expect(days_table).to_have_count(30)
     expect(page.locator(".report-agents tbody tr")).to_contain_text("Ada Lovelace")
+    # Laid out: the breakdown's menu beside its label, the results spaced (both once touched:
+    # the menu alone on a row of its own, the figures stuck to the cards above them).
+    label, menu = page.locator("label[for=report-by]"), page.locator("#report-by")
+    assert abs(_middle(label) - _middle(menu)) < 8
+    cards_box, times_box = _box(cards.first), _box(page.locator(".report-times"))
+    assert times_box["y"] >= cards_box["y"] + cards_box["height"] + 8
     page.evaluate("() => document.getElementById('toasts')?.replaceChildren()")
     page.screenshot(path=str(SCREENSHOTS / "inbox-reports.png"), full_page=True)
 

@@ -65,6 +65,9 @@ def test_settings_website_operators_tokens_and_an_invitation_accepted(
     # Operators: invite someone new; the link is shown once.
     page.click("a[href='#/settings/operators']")
     expect(page.get_by_role("table", name="Operators")).to_contain_text("Noor Haddad")
+    # Its field is labelled for what it asks (it once read "Email: {email}").
+    expect(page.get_by_label("Their email", exact=True)).to_have_id("invite-email")
+    expect(page.get_by_role("main")).not_to_contain_text("{")
     page.fill("#invite-email", "sam@studio.example")
     page.select_option("#invite-role", "admin")
     page.click("form[aria-label='Invite an operator'] button[type=submit]")
@@ -208,7 +211,11 @@ def test_an_owner_makes_a_team_transfers_to_it_sets_hours_and_sees_the_rating(
 
     page.goto(f"{env.url}/app/#/settings/hours")
     expect(page.locator("#settings-title")).to_have_text("Business hours")
+    # Off, the schedule cannot be filled in (Save said "saved" and dropped what was typed).
+    expect(page.locator("#hours-enabled")).not_to_be_checked()
+    expect(page.locator("#hours-mon")).to_be_disabled()
     page.check("#hours-enabled")
+    expect(page.locator("#hours-mon")).to_be_enabled()
     page.fill("#hours-timezone", "Europe/Paris")
     page.fill("#hours-mon", "09:00-12:00, 13:00-17:00")
     page.fill("#hours-away", "Back on Monday.")

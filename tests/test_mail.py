@@ -337,6 +337,19 @@ def test_p9_queued_mail_about_an_erased_visitor_is_dropped(
     assert sink.received == []
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_chatbox_is_told_that_this_server_sends_mail(site: Site, http: httpx.Client) -> None:
+    """`website.mail` on the chatbox's load: it offers to mail a transcript only then (without
+    mail, tests/test_session_endpoint.py: false)."""
+    opened = http.post(
+        f"/api/widget/v1/websites/{site.website_id}/session",
+        json={"page": {"url": f"{ORIGIN}/", "title": "Home", "referrer": ""}},
+        headers={"Origin": ORIGIN},
+    )
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["website"]["mail"] is True
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
 def test_preferences_on_me_get_and_patch(site: Site, http: httpx.Client) -> None:
     auth = {"Authorization": f"Bearer {site.tokens['agent']}"}

@@ -47,6 +47,7 @@ def test_p15_first_load_creates_a_temporary_session(
     assert data["website"]["id"] == site.website_id
     assert data["website"]["settings"]["position"] == "right"
     assert data["website"]["availability"] == {"online": False}
+    assert data["website"]["mail"] is False  # no CAUSERIE_SMTP_URL: no transcript offered
     assert response.headers["access-control-allow-origin"] == ORIGIN
     row = harness.rows("SELECT state, page_url, locale, timezone, ip FROM sessions")
     assert row == [("temporary", PAGE["url"], "fr-FR", "Europe/Paris", "127.0.0.1")]

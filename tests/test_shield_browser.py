@@ -117,7 +117,7 @@ def test_p18_an_admin_sees_the_networks_by_keyed_hash_and_what_was_challenged_an
     assert int(loads) == len(FLOOD) and int(sessions) == 3
     assert int(challenged) >= BLOCK_SCORE and int(blocked) >= 1
     assert float(cells.nth(7).inner_text()) >= BLOCK_SCORE
-    expect(cells.nth(8)).to_have_text("blocked")
+    expect(cells.nth(8)).to_have_text("Blocked")  # in the inbox's language (was always English)
     visitor = networks.locator("tbody tr", has_text=network_label(key_of(env.harness.rt, VISITOR)))
     expect(visitor.locator("td").nth(2)).to_have_text("1")  # its one message
     expect(visitor.locator("td").nth(8)).to_have_text("")
@@ -142,7 +142,19 @@ def test_p18_an_admin_adds_and_removes_a_block_rule_of_the_website_and_a_server_
     own = _rules(page, "rules-title")
     expect(own.get_by_role("heading")).to_have_text("Block rules of Demo shop")
     expect(own.get_by_text("No block rules.")).to_be_visible()
+    # The form's fields share one row, each styled as a field (they once had no style at all),
+    # and the example in the value's field follows the kind (it showed an address for all).
+    fields = [own.get_by_label(name) for name in ("Kind", "Value", "Reason", "Expires (optional)")]
+    boxes = [field.bounding_box() for field in fields]
+    assert all(box and box["height"] >= 30 for box in boxes), boxes
+    middles = [box["y"] + box["height"] / 2 for box in boxes if box]
+    assert max(middles) - min(middles) < 6, boxes
+    form, below = own.locator("form").bounding_box(), page.locator("#overview-title").bounding_box()
+    assert form and below and below["y"] >= form["y"] + form["height"] + 8  # not stuck together
+    own.get_by_label("Kind").select_option("email")
+    expect(own.get_by_label("Value")).to_have_attribute("placeholder", "@example.com")
     own.get_by_label("Kind").select_option("address")
+    expect(own.get_by_label("Value")).to_have_attribute("placeholder", "203.0.113.7")
     own.get_by_label("Value").fill("192.0.2.10")
     own.get_by_label("Reason").fill("insults")
     own.get_by_role("button", name="Block").click()

@@ -67,6 +67,9 @@ def test_the_visitor_sees_the_away_notice_then_rates_the_resolved_conversation(
     expect(rating).to_be_visible()
     expect(rating).to_contain_text("How was this conversation?")
     send = rating.locator("button.send-rating")
+    # Named apart from the message's Send button beside it (both were "Send").
+    expect(chat.panel.get_by_role("button", name="Send", exact=True)).to_have_count(1)
+    expect(send).to_have_accessible_name("Send my rating")
     expect(send).to_be_disabled()  # no stars chosen yet
     rating.get_by_role("radio", name="4 out of 5").click()
     expect(rating.get_by_role("radio", name="4 out of 5")).to_have_attribute("aria-checked", "true")

@@ -60,6 +60,18 @@ _RECORD_STATES = """() => {
 }"""
 
 
+_FOCUS_RING = """() => {
+  const root = document.querySelector("causerie-chatbox").shadowRoot;
+  const style = getComputedStyle(root.activeElement);
+  return {
+    style: style.outlineStyle,
+    width: parseFloat(style.outlineWidth),
+    colour: style.outlineColor,
+    background: getComputedStyle(root.querySelector("header")).backgroundColor,
+  };
+}"""
+
+
 # -- keyboard, composer and accessibility --------------------------------------------------------
 
 
@@ -106,6 +118,17 @@ def test_keyboard_only_enter_sends_shift_enter_breaks_the_line_and_aria_is_right
     page.keyboard.press("Space")  # a button: Space works too
     expect(chat.panel).to_be_visible()
     assert chat.shadow_focus() == "composer"
+
+    # The header's buttons, reached by the keyboard, show a ring that stands out from the
+    # header's accent background (an accent ring on it was invisible).
+    for _ in range(6):
+        if chat.shadow_focus() == "close":
+            break
+        page.keyboard.press("Shift+Tab")
+    assert chat.shadow_focus() == "close"
+    ring = page.evaluate(_FOCUS_RING)
+    assert ring["style"] == "solid" and ring["width"] >= 2, ring
+    assert ring["colour"] != ring["background"], ring
 
 
 # -- the SDK -------------------------------------------------------------------------------------
@@ -360,6 +383,9 @@ def test_on_a_phone_the_open_panel_fills_the_screen_and_nothing_covers_its_send_
     chat.launcher.tap()
     expect(chat.panel).to_be_visible()
     assert chat.panel.bounding_box() == {"x": 0, "y": 0, "width": 360, "height": 740}
+    # A field under 16px makes Safari on iOS zoom the page into it when it takes the focus.
+    size = chat.composer.evaluate("(el) => parseFloat(getComputedStyle(el).fontSize)")
+    assert size >= 16, size
     chat.composer.fill("Sent from a phone")
     chat.send_button.tap(timeout=3000)  # Playwright checks that the tap reaches the button
     chat.wait_sent("Sent from a phone")

@@ -37,7 +37,7 @@ export const en = {
     back: "We're away. Back {when}.", closed: "We're away right now.",
     leave: "Leave a message: we'll answer as soon as we're back.",
     ask: "How was this conversation?", star: "{n} out of 5", comment: "Anything to add? (optional)",
-    send: "Send", thanks: "Thanks for your rating!", change: "Change my rating", failed: "That did not work. Please try again.",
+    send: "Send my rating", thanks: "Thanks for your rating!", change: "Change my rating", failed: "That did not work. Please try again.",
   },
 };
 
@@ -77,7 +77,7 @@ export const fr = {
     back: "Nous sommes absents. De retour {when}.", closed: "Nous sommes absents pour le moment.",
     leave: "Laissez un message : nous répondrons dès notre retour.",
     ask: "Comment s'est passée cette conversation ?", star: "{n} sur 5",
-    comment: "Quelque chose à ajouter ? (facultatif)", send: "Envoyer",
+    comment: "Quelque chose à ajouter ? (facultatif)", send: "Envoyer ma note",
     thanks: "Merci pour votre note !", change: "Modifier ma note", failed: "Cela n'a pas marché. Merci de réessayer.",
   },
 };

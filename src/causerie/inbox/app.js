@@ -227,12 +227,13 @@ function topBar() {
     connection.classList.toggle("warn", down);
   };
   availability.addEventListener("click", () => setAvailability(state.prefs.availability === "online" ? "away" : "online"));
+  const unreadBadge = el("span", { class: "badge nav-unread", id: "nav-unread", hidden: true });
 
   const header = el("header", { class: "topbar" },
     el("a", { class: "brand", href: "#/", text: "Causerie" }),
     switcher, single,
     el("nav", { class: "topnav", "aria-label": t("app.main") },
-      el("a", { href: "#/", "aria-current": view === "inbox" ? "page" : false, text: t("app.inbox") }),
+      el("a", { href: "#/", id: "nav-inbox", "aria-current": view === "inbox" ? "page" : false }, t("app.inbox"), unreadBadge),
       el("a", { href: "#/reports", id: "nav-reports", "aria-current": view === "reports" ? "page" : false, text: t("app.reports") }),
       el("a", { href: "#/settings/website", "aria-current": view === "settings" ? "page" : false, text: t("app.settings") }),
       privacyLink,
@@ -242,7 +243,8 @@ function topBar() {
     availability,
     el("span", { class: "me-name", text: state.me.operator.name }),
     el("button", { type: "button", class: "button subtle small", id: "logout", text: t("app.signOut"), onclick: logout }));
-  unmount.push(on("websites", renderSwitcher), on("status", renderStatus));
+  unmount.push(on("websites", renderSwitcher), on("status", renderStatus), on("list", () => showUnread(unreadBadge)));
+  showUnread(unreadBadge);
   renderSwitcher();
   renderStatus();
   return header;
@@ -285,6 +287,15 @@ function shortcuts(event) {
     event.preventDefault();
     pickLabels();
   }
+}
+
+/** The conversations with unread messages, in the tab's title and on the Inbox link, on every
+ * page: a visitor who writes while the agent is in the settings is seen there too. */
+function showUnread(badge) {
+  const unread = state.order.reduce((n, id) => n + (state.conversations.get(id)?.unread ? 1 : 0), 0);
+  document.title = (unread ? `(${unread}) ` : "") + t("list.inboxCauserie");
+  badge.textContent = unread ? String(unread) : "";
+  badge.hidden = unread === 0;
 }
 
 // -- boot -------------------------------------------------------------------------------------

@@ -94,8 +94,6 @@ function renderList(list, status, more) {
   else status.textContent = "";
   status.classList.toggle("error", Boolean(state.listError));
   if (hadFocus && focusedId) document.getElementById(`conv-${focusedId}`)?.focus();
-  const unread = state.order.reduce((n, id) => n + (state.conversations.get(id)?.unread ? 1 : 0), 0);
-  document.title = (unread ? `(${unread}) ` : "") + t("list.inboxCauserie");
 }
 
 function emptyText() {

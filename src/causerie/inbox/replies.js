@@ -63,6 +63,18 @@ export function expand(body, values = variables()) {
   return body.replace(VARIABLE, (whole, name) => values[name] || whole);
 }
 
+/** The first variable of the canned replies left unfilled in `body` (one that has no value in
+ * this conversation, e.g. `{visitor_name}` of a visitor who gave no name), with where it is; null
+ * when none is left. Other `{words}` are the agent's own text. */
+export function unfilledVariable(body, values = variables()) {
+  for (const match of body.matchAll(VARIABLE)) {
+    if (match[1] in values && !values[match[1]]) {
+      return { text: match[0], start: match.index ?? 0, end: (match.index ?? 0) + match[0].length };
+    }
+  }
+  return null;
+}
+
 /** Replies whose shortcut starts with `query`, then those whose shortcut or title contains it. */
 export function searchReplies(query, replies = repliesOf()) {
   const needle = query.toLowerCase();

@@ -114,14 +114,19 @@ export async function hoursPage(content) {
   const autoResolve = el("input", { name: "auto-resolve", id: "auto-resolve", type: "number", min: 1, max: 43200, placeholder: t("service.never"), value: site.settings.auto_resolve_minutes ?? "" });
   const error = el("p", { class: "form-error", role: "alert" });
   const save = el("button", { type: "submit", class: "button primary", text: t("service.save") });
+  // The schedule is kept only while business hours are used: off, its fields cannot be filled
+  // in (they were, and Save then said "saved" and dropped them).
+  const schedule = el("fieldset", { class: "plain-fieldset", id: "hours-schedule", disabled: !enabled.checked },
+    field(t("service.timeZone"), zone, t("service.anIanaNameSuch")),
+    spans.map(([, node]) => node),
+    el("p", { class: "hint", text: t("service.timesLike0900") }),
+    field(t("service.holidays"), holidays, t("service.oneDatePerLine")),
+    field(t("service.awayMessage"), away, t("service.shownOutsideBusinessHours")));
+  enabled.addEventListener("change", () => { schedule.disabled = !enabled.checked; });
   const form = el("form", { class: "stack settings-form", "aria-label": t("service.businessHours") },
     el("fieldset", { class: "plain-fieldset", disabled: !admin },
       el("div", { class: "field check" }, enabled, el("label", { for: "hours-enabled", text: t("service.useBusinessHoursOutside") })),
-      field(t("service.timeZone"), zone, t("service.anIanaNameSuch")),
-      spans.map(([, node]) => node),
-      el("p", { class: "hint", text: t("service.timesLike0900") }),
-      field(t("service.holidays"), holidays, t("service.oneDatePerLine")),
-      field(t("service.awayMessage"), away, t("service.shownOutsideBusinessHours")),
+      schedule,
       el("h2", { class: "form-section", text: t("service.autoResolve") }),
       field(t("service.resolveConversationsAfterMinutes"), autoResolve, t("service.emptyNeverTheVisitor")),
       error, save));

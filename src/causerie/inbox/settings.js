@@ -303,7 +303,7 @@ function inviteForm(websiteId, roles, reload) {
   const result = el("div", { class: "once", "aria-live": "polite" });
   const form = el("form", { class: "stack settings-form", "aria-label": t("settings.inviteAnOperator") },
     el("h2", { text: t("settings.inviteSomeone") }),
-    el("div", { class: "row" }, field(t("settings.email"), email), field(t("settings.role"), role)), error, submit);
+    el("div", { class: "row" }, field(t("settings.inviteEmail"), email), field(t("settings.role"), role)), error, submit);
   submitting(form, submit, error, async () => {
     const data = await api.post(`/websites/${websiteId}/operators`, { email: email.value.trim(), role: role.value });
     email.value = "";

@@ -11,6 +11,8 @@ import { currentLanguage, t } from "./locale.js";
 import { fullTime, number } from "./format.js";
 
 const KINDS = [["address", "shield.address"], ["network", "shield.networkCidr"], ["email", "shield.emailOrDomain"], ["user_agent", "shield.userAgent"]];
+/** What a value of `kind` looks like, shown in the empty field. */
+const example = (kind) => ({ address: "203.0.113.7", network: "203.0.113.0/24", email: t("shield.exampleEmail"), user_agent: "curl/*" })[kind] || "";
 const SHOWN = [["loads", "shield.loads"], ["sessions", "shield.sessions"], ["messages", "shield.messages"], ["limited", "shield.limited"], ["challenged", "shield.challenged"], ["blocked", "shield.blocked"], ["flagged", "shield.flagged"]];
 
 /** @param {HTMLElement} container */
@@ -45,8 +47,9 @@ async function renderRules(section, websiteId) {
       renderRules(section, websiteId);
     } }))));
   const kind = el("select", { name: "kind", "aria-label": t("shield.kind") }, KINDS.map(([value, label]) => el("option", { value, text: t(label) })));
-  const value = el("input", { name: "value", required: true, maxlength: "512", "aria-label": t("shield.value"), placeholder: "203.0.113.7" });
-  const reason = el("input", { name: "reason", required: true, maxlength: "500", "aria-label": t("shield.reason"), placeholder: t("shield.why") });
+  const value = el("input", { name: "value", type: "text", required: true, maxlength: "512", "aria-label": t("shield.value"), placeholder: example("address") });
+  kind.addEventListener("change", () => { value.placeholder = example(kind.value); });
+  const reason = el("input", { name: "reason", type: "text", required: true, maxlength: "500", "aria-label": t("shield.reason"), placeholder: t("shield.why") });
   const expires = el("input", { name: "expires", type: "date", "aria-label": t("shield.expiresOptional") });
   const form = el("form", { class: "inline-form", onsubmit: async (event) => {
     event.preventDefault();
@@ -82,7 +85,7 @@ async function renderOverview(section) {
     el("th", { scope: "row", text: n.label, title: n.network }),
     SHOWN.map(([key]) => el("td", { class: "num", text: number(n.counts[key]) })),
     el("td", { class: "num", text: number(n.score, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) }),
-    el("td", { text: n.blocked ? "blocked" : n.challenged ? "challenged" : "" })));
+    el("td", { text: n.blocked ? t("shield.blocked") : n.challenged ? t("shield.challenged") : "" })));
   const serverRules = el("section", { "aria-labelledby": "server-rules-title" });
   replace(section,
     el("h2", { id: "overview-title", text: t("shield.networksMostActiveNow") }),

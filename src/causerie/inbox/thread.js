@@ -10,7 +10,7 @@ import {
   assign, deleteConversation, loadOlder, localTyping, markRead, putLabels, reopen, resolve, retry, sendMessage,
 } from "./thread-data.js";
 import { chipsOf, ensureLabels, labelsButton, openPicker } from "./labels.js";
-import { attachSlashMenu } from "./replies.js";
+import { attachSlashMenu, unfilledVariable } from "./replies.js";
 import { avatar } from "./list.js";
 import { ratingItems, transferControl } from "./service.js";
 import { attachFiles, fileBody } from "./files.js";
@@ -310,6 +310,15 @@ function composer(current) {
     if (!body) return;
     if (body.length > MAX_BODY) {
       error.textContent = t("thread.tooLong", { n: MAX_BODY });
+      return;
+    }
+    // A canned reply's variable with no value stays as written for the agent to replace: it
+    // is never sent to the visitor as is.
+    const unfilled = note.checked ? null : unfilledVariable(text.value);
+    if (unfilled) {
+      error.textContent = t("thread.replaceTheVariable", { variable: unfilled.text });
+      text.focus();
+      text.setSelectionRange(unfilled.start, unfilled.end);
       return;
     }
     sendMessage(body, note.checked);

@@ -77,6 +77,8 @@ async def open_session(website_id: str, request: Request) -> JSONResponse:
                 "name": website.name,
                 "settings": settings,
                 "availability": await get_availability(rt, website.id, website),
+                # Whether this server sends mail: the chatbox offers a transcript only then.
+                "mail": rt.mailer is not None,
             },
             "cookie": {
                 "name": f"causerie_session_{website.id}",

@@ -213,7 +213,7 @@ export async function install(app) {
     };
     if (app.session.token) {
       item(t("download"), download);
-      item(t("transcript"), transcript);
+      if (app.website.mail !== false) item(t("transcript"), transcript); // none without mail
       item(t("erase"), confirmErase);
     }
     const link = noticeLink(t("notice"), { role: "menuitem", tabindex: "-1" });

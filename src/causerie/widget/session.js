@@ -4,7 +4,7 @@
 
 /**
  * @typedef {{id: string, state: string, profile?: Record<string, any>, consent?: {version?: number} | null, [field: string]: any}} VisitorSession
- * @typedef {{name?: string, settings: Record<string, any>, availability?: {online: boolean}, [field: string]: any}} Website
+ * @typedef {{name?: string, settings: Record<string, any>, availability?: {online: boolean}, mail?: boolean, [field: string]: any}} Website
  * @typedef {{token: string, cookie: {max_age: number}, session: VisitorSession, website: Website, seq?: number, messages: any[], read_up_to?: {visitor: string | null, operator: string | null}}} SessionLoad
  */
 
