@@ -43,6 +43,9 @@ class ChatboxWebsite(Out):
     availability: dict[str, Any] = Field(
         description='`{"online": bool}`, with `hours` when the website has business hours'
     )
+    mail: bool = Field(
+        description="whether this server sends mail: the chatbox offers a transcript only then"
+    )
 
 
 class SessionCookie(Out):
