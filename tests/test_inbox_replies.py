@@ -191,6 +191,9 @@ def test_a_variable_left_without_a_value_is_never_sent_to_the_visitor(page: Page
     composer = page.locator("#composer")
     composer.click()
     composer.press_sequentially("/hello")
+    # The menu offers it first (before, Enter would send "/hello" as written).
+    chosen = page.locator("#slash-menu [aria-selected=true]")
+    expect(chosen).to_have_attribute("data-shortcut", "hello")
     composer.press("Enter")  # inserts the reply: {visitor_name} has no value here
     left = f"Hi {{visitor_name}}, Ada Lovelace of Demo shop here (T-{conversation_id[:6]})."
     expect(composer).to_have_value(left)
@@ -267,6 +270,7 @@ def test_the_command_palette_finds_conversations_replies_labels_and_settings(
     # A reply from the palette goes into the composer; Esc gives the focus back.
     page.locator("#composer").focus()
     page.keyboard.press("Control+k")
+    expect(field).to_be_focused()  # typed before it opens, the letters went elsewhere
     page.keyboard.type("bye")
     expect(first).to_contain_text("/bye")
     page.keyboard.press("Enter")
@@ -279,12 +283,14 @@ def test_the_command_palette_finds_conversations_replies_labels_and_settings(
     expect(page.locator("#composer")).to_be_focused()
 
     page.keyboard.press("Control+k")
+    expect(field).to_be_focused()
     page.keyboard.type("Billing")
     expect(first).to_contain_text("Label")
     page.keyboard.press("Enter")
     expect(page.locator("#label-filter")).not_to_have_value("")
 
     page.keyboard.press("Control+k")
+    expect(field).to_be_focused()
     page.keyboard.type("canned")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowUp")
