@@ -24,7 +24,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
-from sqlalchemy import make_url
+from sqlalchemy import make_url, text
 
 from tests.conftest import ORIGIN, PG_ADMIN_URL, Harness, ServerThread, Site
 from tests.live import PATIENCE, STORED, Live, agent, visitor
@@ -47,6 +47,22 @@ def wait_until(done: Callable[[], bool], timeout: float, failure: Callable[[], s
     while not done():
         assert time.monotonic() < deadline, failure()
         time.sleep(0.01)
+
+
+async def until_pg_backend(harness: Harness, where: str, failure: str) -> None:
+    """Wait, up to 10 s, until a backend of the test's PostgreSQL database matches `where` (a
+    condition on `pg_stat_activity`), read through the store every 10 ms; else fail with
+    `failure`."""
+    query = text(
+        f"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND {where}"
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        async with harness.rt.store.read() as tx:
+            if (await tx.db.execute(query)).scalar():  # type: ignore[attr-defined]
+                return
+        assert time.monotonic() < deadline, failure
+        await asyncio.sleep(0.01)
 
 
 def cli_env(data_dir: Path, database_url: str | None = None, **extra: str) -> dict[str, str]:

@@ -7,13 +7,13 @@ transaction of the other durability commits without waiting for its flush."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import make_url, text
 
 from tests.conftest import Harness, Site
+from tests.support import until_pg_backend
 
 _RENAME = text("UPDATE websites SET name = :name WHERE id = :id")
 _LEFT_OPEN = text(
@@ -89,19 +89,10 @@ def test_a_transaction_cancelled_in_the_middle_of_a_statement_leaves_nothing_ope
 
         task = asyncio.create_task(long_one())
         await asyncio.wait_for(started.wait(), 10)
-        deadline = time.monotonic() + 10
-        while True:  # until PostgreSQL runs the sleep: the cancel lands in a statement
-            async with harness.rt.store.read() as tx:
-                sleeping = await tx.db.execute(  # type: ignore[attr-defined]
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND state = 'active' AND query LIKE 'SELECT pg_sleep%'"
-                    )
-                )
-                if sleeping.scalar():
-                    break
-            assert time.monotonic() < deadline, "the statement never ran"
-            await asyncio.sleep(0.01)
+        # Until PostgreSQL runs the sleep: the cancel lands in a statement.
+        await until_pg_backend(
+            harness, "state = 'active' AND query LIKE 'SELECT pg_sleep%'", "the statement never ran"
+        )
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

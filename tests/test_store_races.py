@@ -7,12 +7,10 @@ the test waits until PostgreSQL says it is waiting on a lock."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
 
 from causerie.actions.labels import do_delete_label, do_set_labels
 from causerie.actions.messages import do_send_session_message
@@ -23,6 +21,7 @@ from causerie.domain.models import Actor, ConversationState, PageView, SessionSt
 from causerie.domain.ports import Tx
 from causerie.tokens import new_id
 from tests.conftest import ORIGIN, Harness, Site
+from tests.support import until_pg_backend
 from tests.test_repositories import T0, _conversation, _in_tx, _message, _session
 
 
@@ -34,19 +33,9 @@ def database_url(database_url: str) -> str:
 
 
 async def _until_one_waits_on_a_lock(harness: Harness) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        async with harness.rt.store.read() as tx:
-            waiting = await tx.db.execute(  # type: ignore[attr-defined]
-                text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                )
-            )
-            if waiting.scalar():
-                return
-        await asyncio.sleep(0.01)
-    raise AssertionError("no transaction came to wait on the other's lock")
+    await until_pg_backend(
+        harness, "wait_event_type = 'Lock'", "no transaction came to wait on the other's lock"
+    )
 
 
 async def _behind(
