@@ -521,6 +521,13 @@ BAD = [
     ("http://push.example/x", None, None),  # plain http only where private targets are allowed
     ("https://user:pw@push.example/x", None, None),
     ("https://push.example/" + "x" * 2000, None, None),
+    # Hosts told private without DNS: the server must not be made to post inside its network.
+    ("https://127.0.0.1/x", None, None),
+    ("https://[::1]/x", None, None),
+    ("https://2130706433/x", None, None),
+    ("https://metadata.google.internal/x", None, None),
+    ("https://push.localhost/x", None, None),
+    ("https://intranet/x", None, None),
     (None, "not-base64!", None),
     (None, b64(b"\x04" + b"1" * 10), None),
     (None, None, b64(b"short")),

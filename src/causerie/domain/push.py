@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from causerie.domain.errors import Invalid
+from causerie.domain.targets import why_host_refused
 
 ENDPOINT_MAX = 2000  # characters of a push service's URL
 DEVICE_MAX = 100  # characters of the label an operator sees in their list of devices
@@ -74,8 +75,9 @@ def check_subscription(
     endpoint: str, p256dh: str, auth: str, *, allow_private: bool
 ) -> tuple[str, str, str]:
     """A browser's PushSubscription, checked: an https endpoint (plain http only where private
-    targets are allowed, for tests and private networks), a P-256 public key and a 16-byte
-    secret. Returns the three values, normalised."""
+    targets are allowed, for tests and private networks) whose host is not told private without
+    DNS (an address literal or a reserved name: the send checks what the name resolves to), a
+    P-256 public key and a 16-byte secret. Returns the three values, normalised."""
     endpoint = endpoint.strip()
     parts = urlsplit(endpoint)
     schemes = ("https", "http") if allow_private else ("https",)
@@ -85,6 +87,8 @@ def check_subscription(
         )
     if parts.username or parts.password:
         raise Invalid("endpoint: no credentials in the URL", "invalid_subscription")
+    if not allow_private and (reason := why_host_refused(parts.hostname)) is not None:
+        raise Invalid(f"endpoint: {reason}, not a push service", "invalid_subscription")
     key = _b64(p256dh.strip(), "p256dh")
     if len(key) != 65 or key[0] != 4:
         raise Invalid("keys.p256dh: an uncompressed P-256 public key", "invalid_subscription")
