@@ -7,11 +7,13 @@ transaction of the other durability commits without waiting for its flush."""
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import make_url, text
 
+from causerie.store.postgres import KEEPALIVE
 from tests.conftest import Harness, Site
 from tests.support import until_pg_backend
 
@@ -116,3 +118,19 @@ def test_a_transaction_of_the_other_durability_does_not_wait_for_its_flush(
 
     assert harness.run(setting(False)) == "off"
     assert harness.run(setting(True)) == "on"
+
+
+def test_every_connection_to_postgresql_keeps_its_tcp_connection_alive(harness: Harness) -> None:
+    async def options() -> tuple[int, int, int, int]:
+        async with harness.rt.store.engine.connect() as conn:  # type: ignore[union-attr]
+            driver = (await conn.get_raw_connection()).driver_connection
+            sock = driver._transport.get_extra_info("socket")
+            assert sock.family != socket.AF_UNIX  # the tests reach PostgreSQL over TCP
+            return (
+                sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+            )
+
+    assert harness.run(options()) == (1, *KEEPALIVE)

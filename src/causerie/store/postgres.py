@@ -5,6 +5,7 @@ Imported only when `CAUSERIE_DATABASE_URL` names PostgreSQL (store/database.py, 
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -32,6 +33,12 @@ T = TypeVar("T")
 # Acknowledged when committed in memory; flushed by the WAL writer shortly after.
 _NOT_DURABLE = "SET LOCAL synchronous_commit = off"
 _BEGIN_NOT_DURABLE = f"BEGIN; {_NOT_DURABLE}"
+# TCP keepalives on each connection (seconds; probes): quiet for a minute, the kernel probes it
+# every 10 s and gives up after 6 unanswered, so a connection whose server vanished without a
+# word (its machine down, the network cut) is known dead in two minutes rather than never (an
+# idle one) or after 15 minutes of retransmissions, and a NAT or firewall that forgets quiet
+# flows keeps seeing this one.
+KEEPALIVE = (60, 10, 6)
 # What asyncpg raises for a statement PostgreSQL refused or a connection it lost.
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError)
 
@@ -44,8 +51,26 @@ def postgres_engine(url: str, pool_size: int = POSTGRES_POOL_SIZE) -> AsyncEngin
     engine = create_async_engine(
         driver_url(url), pool_size=pool_size, max_overflow=0, pool_use_lifo=True
     )
+    event.listen(engine.sync_engine, "connect", keep_alive)
     event.listen(engine.sync_engine, "checkout", dead_on_checkout)
     return engine
+
+
+def keep_alive(dbapi_connection: Any, _record: Any) -> None:
+    """Turn on TCP keepalives (`KEEPALIVE`) for a new connection. asyncpg has no option for
+    them (libpq's `keepalives` settings), so they are set on its socket, which its transport
+    gives (asyncpg sets `TCP_NODELAY` there the same way); a Unix socket needs none."""
+    transport = dbapi_connection.driver_connection._transport
+    sock = None if transport is None else transport.get_extra_info("socket")
+    if sock is None or sock.family == socket.AF_UNIX:
+        return
+    idle, interval, count = KEEPALIVE
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if hasattr(socket, "TCP_KEEPIDLE"):  # Linux; macOS names the first TCP_KEEPALIVE
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
+    if hasattr(socket, "TCP_KEEPINTVL"):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, interval)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, count)
 
 
 def dead_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
