@@ -165,6 +165,10 @@ def test_p18_server_wide_rules_are_for_the_shield_admins_and_hold_on_every_websi
     assert web.api("owner", "POST", "/blocks", json=body).json()["error"]["code"] == (
         "not_shield_admin"
     )
+    # /me says beforehand who may read the overview, as the overview itself answers.
+    for role, allowed in (("owner", False), ("agent", False), ("admin", True)):
+        assert web.api(role, "GET", "/me").json()["shield_admin"] is allowed, role
+        assert web.api(role, "GET", "/shield").status_code == (200 if allowed else 403), role
     created = web.api("admin", "POST", "/blocks", json=body)  # named in CAUSERIE_SHIELD_ADMINS
     assert created.status_code == 201 and created.json()["block"]["website_id"] is None
     assert web.load("2001:db8:99:1::5").status_code == 403

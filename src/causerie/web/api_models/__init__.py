@@ -132,6 +132,9 @@ class MeOut(Out):
     # domain/mail.py NOTIFICATION_PREFERENCES: each name, true or false
     notification_preferences: dict[str, bool]
     language: str | None  # domain/languages.py LANGUAGES; null: the browser's
+    # whether this credential may read the shield's overview and the server-wide rules
+    # (CAUSERIE_SHIELD_ADMINS names the operator, and no website or scope limits it)
+    shield_admin: bool
 
 
 class MePatchOut(Out):
