@@ -58,6 +58,8 @@ export const en = {
   "reports.whenConversationsStartWeekday": "When conversations start (weekday × hour)",
   // shield.js
   "shield.address": "Address",
+  "shield.addressNotBlockable": "This visitor's address is the server's own host: a proxy in front of Causerie that CAUSERIE_TRUSTED_PROXIES does not name? Blocking it would block everyone.",
+  "shield.addressUnknown": "This visitor's address is no longer kept: block their email from the Shield page instead.",
   "shield.backInTheInbox": "Back in the inbox",
   "shield.block": "Block",
   "shield.blockDialogExplain": "Their chatbox is refused on {website} while the rule holds. The rule is listed on the Shield page, where it can be removed; their address is never shown.",
@@ -71,6 +73,7 @@ export const en = {
   "shield.chatboxLoadsAndBlocked": "Chatbox loads and blocked requests per hour; the table below holds the figures",
   "shield.emailOrDomain": "Email or @domain",
   "shield.emptyUntilRemoved": "Empty: until it is removed.",
+  "shield.endInTheFuture": "The end date must be after today.",
   "shield.exampleEmail": "@example.com",
   "shield.expires": "Expires",
   "shield.expiresOptional": "Expires (optional)",
@@ -170,6 +173,8 @@ export const fr = {
   "reports.whenConversationsStartWeekday": "Quand les conversations commencent (jour × heure)",
   // shield.js
   "shield.address": "Adresse",
+  "shield.addressNotBlockable": "L'adresse de ce visiteur est celle de l'hôte du serveur : un proxy devant Causerie que CAUSERIE_TRUSTED_PROXIES ne nomme pas ? La bloquer bloquerait tout le monde.",
+  "shield.addressUnknown": "L'adresse de ce visiteur n'est plus conservée : bloquez plutôt son e-mail depuis la page Bouclier.",
   "shield.backInTheInbox": "De retour dans la boîte de réception",
   "shield.block": "Bloquer",
   "shield.blockDialogExplain": "Sa chatbox est refusée sur {website} tant que la règle tient. La règle figure sur la page Bouclier, d'où on peut la retirer ; son adresse n'est jamais montrée.",
@@ -183,6 +188,7 @@ export const fr = {
   "shield.chatboxLoadsAndBlocked": "Chargements du chat et requêtes bloquées par heure ; le tableau ci-dessous contient les chiffres",
   "shield.emailOrDomain": "E-mail ou @domaine",
   "shield.emptyUntilRemoved": "Vide : jusqu'à ce qu'on la retire.",
+  "shield.endInTheFuture": "La date de fin doit être après aujourd'hui.",
   "shield.exampleEmail": "@exemple.fr",
   "shield.expires": "Expire",
   "shield.expiresOptional": "Expire (facultatif)",

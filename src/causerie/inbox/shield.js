@@ -197,14 +197,24 @@ function blockDialog(conversationId, opener) {
     }
     const kind = /** @type {HTMLInputElement} */ (form.querySelector("input[name=block-kind]:checked")).value;
     const body = { reason: reason.value.trim(), kind };
-    if (expires.value) body.expires_at = new Date(`${expires.value}T00:00:00`).toISOString();
+    if (expires.value) {
+      const end = new Date(`${expires.value}T00:00:00`);
+      if (!(end.getTime() > Date.now())) {
+        error.textContent = t("shield.endInTheFuture");
+        expires.focus();
+        return;
+      }
+      body.expires_at = end.toISOString();
+    }
     submit.disabled = true;
     try {
       await api.post(`/conversations/${conversationId}/block`, body);
       dialog.close();
       toast(t("shield.visitorBlocked"));
     } catch (failure) {
-      error.textContent = failure.message;
+      // The refusals a person can act on, in the inbox's language; others as the API says them.
+      const known = { address_unknown: "shield.addressUnknown", address_not_blockable: "shield.addressNotBlockable", invalid_block_expiry: "shield.endInTheFuture" }[failure.code];
+      error.textContent = known ? t(known) : failure.message;
     } finally {
       submit.disabled = false;
     }
