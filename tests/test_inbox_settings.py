@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import httpx
 from playwright.sync_api import expect
@@ -30,6 +31,7 @@ from tests.inbox_support import (
     new_visitor,
     thread_bodies,
 )
+from tests.support import wait_until
 
 # tests/inbox_support.py's fixtures, for this module's tests
 env = inbox_support.env
@@ -359,6 +361,7 @@ def test_a_round_robin_team_without_members_is_warned_about_and_what_waits_is_sa
     assert team_id == team and assignee is None
 
     # A second team with a member: no warning for it; in French, the first's warning.
+    env.harness.clock.advance(timedelta(seconds=1))  # the older team stays the first
     page.goto(f"{env.url}/app/#/settings/teams")
     page.fill("#team-name", "Night shift")
     page.get_by_label("Ada Lovelace").check()
@@ -371,3 +374,28 @@ def test_a_round_robin_team_without_members_is_warned_about_and_what_waits_is_sa
     expect(french.get_by_role("note")).to_contain_text(
         "Front desk reçoit chaque nouvelle conversation mais n'a aucun membre"
     )
+    french.context.close()
+
+    # Members are added from the page (a dialog; Escape first closes it with the focus back):
+    # the warning goes, and the waiting conversation is given to Ada, online.
+    members = page.get_by_role("button", name="Change the members of Front desk")
+    members.click()
+    dialog = page.get_by_role("dialog", name="Members of Front desk")
+    expect(dialog.get_by_label("Ada Lovelace")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(members).to_be_focused()
+    members.click()
+    dialog.get_by_label("Ada Lovelace").check()
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.locator(".toast")).to_have_text("Members of Front desk saved.")
+    expect(page.locator(f"tr[data-team='{team}']")).to_contain_text("Ada Lovelace")
+    expect(page.get_by_role("note")).to_have_count(0)
+    expect(page.get_by_role("button", name="Change the members of Front desk")).to_be_focused()
+    wait_until(
+        lambda: env.harness.scalar(
+            "SELECT assignee_id FROM conversations WHERE id = :c", c=conversation
+        ) is not None,
+        10,
+        lambda: "the waiting conversation was not assigned",
+    )  # fmt: skip

@@ -126,6 +126,23 @@ export function modal({ title, body, actions, label, className = "" }) {
   });
 }
 
+/** Tab from the last field goes to the first, Shift+Tab from the first to the last: the focus
+ * never leaves an open dialog (showModal makes the page inert, but not the browser's own bar). */
+export function trapTab(dialog, event) {
+  if (event.key !== "Tab") return;
+  const focusable = [...dialog.querySelectorAll("input, button, select, textarea, a[href]")].filter((node) => !node.disabled && node.getClientRects().length);
+  // A group of radio buttons is one stop: only the checked one is reached by Tab.
+  const stops = focusable.filter((node) => node.type !== "radio" || node.checked);
+  const first = stops[0], last = stops[stops.length - 1];
+  if (event.shiftKey && document.activeElement === first) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && document.activeElement === last) {
+    event.preventDefault();
+    first.focus();
+  }
+}
+
 /** Copy text to the clipboard; falls back to selecting it in `field` for the user to copy. */
 export async function copyText(text, field) {
   try {

@@ -5,7 +5,7 @@
 
 import { api } from "./api.js";
 import { canAdmin, state, website } from "./store.js";
-import { el, replace, toast } from "./dom.js";
+import { el, replace, toast, trapTab } from "./dom.js";
 import { fullTime, weekdayName } from "./format.js";
 import { currentLanguage, t } from "./locale.js";
 
@@ -38,6 +38,13 @@ export async function teamsPage(content) {
     el("td", {}, team.members.length ? team.members.map(nameOf).join(", ")
       : el("span", { class: team.mode === "round_robin" ? "badge warn" : "muted", text: t("service.noMembers") })),
     el("td", { class: "right" }, admin ? el("button", {
+      type: "button", class: "button subtle small team-members", "aria-haspopup": "dialog", text: t("service.editMembers"),
+      "aria-label": t("service.editTheMembersOf", { name: team.name }),
+      onclick: (event) => membersDialog(websiteId, team, members, event.currentTarget, async () => {
+        await reload();
+        content.querySelector(`tr[data-team="${team.id}"] .team-members`)?.focus();
+      }),
+    }) : null, " ", admin ? el("button", {
       type: "button", class: "button danger-subtle small", text: t("service.delete"), "aria-label": t("service.deleteTheTeam", { name: team.name }),
       onclick: async () => {
         try {
@@ -68,6 +75,49 @@ function memberlessWarnings(teams) {
     ? el("p", { class: "callout warn", role: "note", "data-warning": team.id,
       text: t(index === 0 ? "service.noMembersFirst" : "service.noMembersOther", { name: team.name }) })
     : null));
+}
+
+/** A team's members, changed in a modal dialog (labelled, Tab kept inside, Escape or Cancel
+ * close it with the focus back on `opener`); saved members online are given the conversations
+ * waiting in a round-robin team (actions/teams.py queues it). */
+function membersDialog(websiteId, team, members, opener, saved) {
+  const heading = el("h2", { class: "dialog-title", id: "team-members-title", text: t("service.membersOf", { name: team.name }) });
+  const boxes = members.map((o) => el("label", { class: "check" },
+    el("input", { type: "checkbox", name: "member", value: o.id, checked: team.members.includes(o.id) }), ` ${o.name || o.email}`));
+  const error = el("p", { class: "form-error", role: "alert" });
+  const cancel = el("button", { type: "button", class: "button subtle", text: t("service.cancel") });
+  const save = el("button", { type: "submit", class: "button primary", text: t("service.save") });
+  const form = el("form", { class: "stack" },
+    el("fieldset", { class: "plain-fieldset" }, el("legend", { text: t("service.members") }), boxes),
+    error, el("div", { class: "dialog-actions" }, cancel, save));
+  const dialog = el("dialog", { class: "dialog", id: "team-members-dialog", "aria-labelledby": heading.id }, heading, form);
+  let done = false;
+  cancel.addEventListener("click", () => dialog.close());
+  dialog.addEventListener("keydown", (event) => trapTab(dialog, event));
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    if (!done) opener.focus();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    save.disabled = true;
+    try {
+      const chosen = [...form.querySelectorAll("input[name=member]:checked")].map((box) => box.value);
+      await api.patch(`/websites/${websiteId}/teams/${team.id}`, { members: chosen });
+      done = true;
+      dialog.close();
+      toast(t("service.membersSaved", { name: team.name }));
+      await saved();
+    } catch (failure) {
+      error.textContent = failure.message;
+    } finally {
+      save.disabled = false;
+    }
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  (boxes[0]?.querySelector("input") || cancel).focus();
 }
 
 function teamForm(websiteId, members, reload) {

@@ -5,7 +5,7 @@
 
 import { api } from "./api.js";
 import { setSpam } from "./thread-data.js";
-import { el, replace, toast } from "./dom.js";
+import { el, replace, toast, trapTab } from "./dom.js";
 import { canAdmin, state, website } from "./store.js";
 import { currentLanguage, t } from "./locale.js";
 import { fullTime, number } from "./format.js";
@@ -222,23 +222,6 @@ function blockDialog(conversationId, opener) {
   document.body.append(dialog);
   dialog.showModal();
   reason.focus();
-}
-
-/** Tab from the last field goes to the first, Shift+Tab from the first to the last: the focus
- * never leaves an open dialog (showModal makes the page inert, but not the browser's own bar). */
-function trapTab(dialog, event) {
-  if (event.key !== "Tab") return;
-  const focusable = [...dialog.querySelectorAll("input, button, select, textarea, a[href]")].filter((node) => !node.disabled && node.getClientRects().length);
-  // A group of radio buttons is one stop: only the checked one is reached by Tab.
-  const stops = focusable.filter((node) => node.type !== "radio" || node.checked);
-  const first = stops[0], last = stops[stops.length - 1];
-  if (event.shiftKey && document.activeElement === first) {
-    event.preventDefault();
-    last.focus();
-  } else if (!event.shiftKey && document.activeElement === last) {
-    event.preventDefault();
-    first.focus();
-  }
 }
 
 /** @param {boolean} spam */
