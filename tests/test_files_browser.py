@@ -428,6 +428,32 @@ def test_the_inbox_says_why_an_upload_failed(inbox: Page) -> None:
     expect(inbox.locator(".upload")).to_have_count(0)
 
 
+ICON = """(button) => {
+  const svg = button.querySelector("svg");
+  const box = svg && svg.getBoundingClientRect();
+  return {
+    text: button.textContent, hidden: svg && svg.getAttribute("aria-hidden"),
+    width: box && box.width, height: box && box.height,
+    length: svg ? svg.querySelector("path").getTotalLength() : 0,
+    stroke: svg && getComputedStyle(svg).stroke, color: getComputedStyle(button).color,
+  };
+}"""
+
+
+def test_the_attach_buttons_are_drawn_icons_that_keep_their_names(inbox: Page, chat: Page) -> None:
+    """The paper clip is inline SVG in the text's colour, not an emoji (an empty box where no
+    emoji font is installed), and the buttons keep their accessible names."""
+    for button in (
+        box(chat).get_by_role("button", name="Attach files", exact=True),
+        inbox.get_by_role("button", name="Attach files for the visitor"),
+    ):
+        expect(button).to_be_visible()
+        drawn = button.evaluate(ICON)
+        assert drawn["text"] == "" and drawn["hidden"] == "true", drawn
+        assert drawn["width"] >= 16 and drawn["height"] >= 16 and drawn["length"] > 30, drawn
+        assert drawn["stroke"] == drawn["color"], drawn
+
+
 def test_file_messages_render_when_the_history_loads(chat: Page, env: Env) -> None:
     """A new page: the history's file messages are previews and cards once the chatbox opens."""
     page = chat.context.new_page()

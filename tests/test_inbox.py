@@ -420,14 +420,17 @@ def test_hostile_messages_names_pages_and_data_are_shown_as_text_and_never_run(
 
     assert page.evaluate("() => window.__xss") is None
     assert dialogs == []
-    # Nothing became markup: no image, script, svg or javascript: link anywhere in the app.
+    # Nothing became markup: no image, script, svg or javascript: link anywhere in the app, but
+    # the inbox's own icon (the attach button's paper clip).
     assert (
         page.evaluate(
             """() => document.querySelectorAll(
-            '#app img, #app script, #app svg, #app iframe, a[href^="javascript"]').length"""
+            '#app img, #app script, #app svg:not(#attach > svg.icon), #app iframe,'
+            + ' a[href^="javascript"]').length"""
         )
         == 0
     )
+    assert page.locator("#attach > svg.icon").count() == 1
     # Only http(s) URLs are links; the message's https URL is one.
     links = page.locator(".log a")
     expect(links).to_have_count(1)

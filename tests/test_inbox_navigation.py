@@ -327,3 +327,39 @@ def test_on_a_phone_the_navigation_is_reachable(new_context: NewContext, env: En
     nav.get_by_role("link", name="Inbox").click()
     expect(page.locator("#conversations")).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "inbox-phone.png"))
+
+
+def test_on_a_small_phone_every_link_of_the_top_bar_is_on_the_screen_in_both_languages(
+    new_context: NewContext, env: Env
+) -> None:
+    """375 x 667 (a small phone): the top bar wraps onto as many rows as it needs; no link is cut
+    or scrolled out of sight, in English or in French (longer words)."""
+    width = 375
+    for locale, names in (
+        ("en-US", ["Inbox", "Reports", "Settings", "Privacy", "Shield", "Sign out"]),
+        ("fr-FR", ["Boîte de réception", "Rapports", "Réglages", "Confidentialité", "Bouclier",
+                   "Se déconnecter"]),
+    ):  # fmt: skip
+        page = inbox(
+            new_context, env, env.owner, viewport={"width": width, "height": 667}, locale=locale
+        )
+        top = page.locator("header.topbar")
+        for name in names:
+            link = top.get_by_role("link", name=name).or_(top.get_by_role("button", name=name))
+            expect(link).to_be_visible()
+            box = link.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (
+                name,
+                box,
+            )
+            # Not hidden by a scrolling box: the point at its middle is the link itself.
+            middle = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            hit = page.evaluate(
+                "([x, y]) => document.elementFromPoint(x, y)?.closest('a, button')?.textContent",
+                middle,
+            )
+            assert hit is not None and name in hit, (name, hit)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        top.get_by_role("link", name=names[4]).click()  # the last one, once cut, works
+        expect(page).to_have_url(re.compile(r"#/shield$"))
+        page.context.close()

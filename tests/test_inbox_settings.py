@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import httpx
 from playwright.sync_api import expect
 
 from causerie.actions.members import do_invite
+from causerie.actions.websites import do_create_website
 from causerie.domain.models import Actor, Role
 from tests import inbox_support
 from tests.browser_support import (
@@ -29,6 +31,7 @@ from tests.inbox_support import (
     new_visitor,
     thread_bodies,
 )
+from tests.support import wait_until
 
 # tests/inbox_support.py's fixtures, for this module's tests
 env = inbox_support.env
@@ -254,3 +257,145 @@ def test_an_owner_makes_a_team_transfers_to_it_sets_hours_and_sees_the_rating(
     expect(line).to_contain_text("Clear answer")
     page.reload()  # and from the API when the thread is read again
     expect(page.locator(".log .rating-line")).to_contain_text("★★★★☆")
+
+
+def _website_of_ada(env: Env, name: str) -> str:
+    """A website of its own (its teams and hours touch no other test), Ada its owner."""
+    website = env.harness.run(
+        do_create_website(env.harness.rt, Actor.cli(), name, [env.host.origin])
+    )
+    add_operator(env.harness, env.owner.email, env.owner.name, [(website.id, Role.OWNER)])
+    return website.id
+
+
+def test_business_hours_that_cannot_be_saved_are_said_in_the_inbox_language(
+    new_context: NewContext, env: Env
+) -> None:
+    website_id = _website_of_ada(env, "Hours")
+    page = inbox(new_context, env, env.owner)
+    choose_website(page, website_id)
+    page.goto(f"{env.url}/app/#/settings/hours")
+    page.check("#hours-enabled")
+    page.fill("#hours-timezone", "Europe/Paris")
+    error = page.locator("form[aria-label='Business hours'] .form-error")
+    save = page.get_by_role("button", name="Save")
+    # Each mistake is named in a sentence, with its day; the field is focused; nothing saved.
+    for typed, said in (
+        ("9 till 5", "Monday: “9 till 5” is not a period."),
+        ("09:00-25:00", "Monday: “25:00” is not a time."),
+        ("17:00-09:00", "Monday: the period from 17:00 to 09:00 does not end after it starts."),
+        ("09:00-13:00, 12:00-17:00", "Monday: 09:00-13:00 and 12:00-17:00 overlap."),
+    ):
+        page.fill("#hours-mon", typed)
+        save.click()
+        expect(error).to_contain_text(said)
+        expect(page.locator("#hours-mon")).to_be_focused()
+        assert "settings.business_hours" not in error.inner_text()
+    page.fill("#hours-mon", "")
+    page.fill("#hours-timezone", "Mars/Olympus")
+    save.click()
+    expect(error).to_have_text(
+        "“Mars/Olympus” is not a time zone we know. Write its IANA name, such as Europe/Paris"
+        " or America/New_York."
+    )
+    stored = env.harness.scalar("SELECT settings FROM websites WHERE id = :w", w=website_id)
+    assert json.loads(stored).get("business_hours") is None
+    # What only the API refuses (more than 100 holidays) is said in words too, by its field.
+    page.fill("#hours-timezone", "Europe/Paris")
+    many = [f"2030-{m:02d}-{d:02d}" for m in range(1, 5) for d in range(1, 27)]  # 104
+    page.fill("#hours-holidays", "\n".join(many))
+    save.click()
+    expect(error).to_have_text(
+        "The holidays could not be saved: at most 100 dates, one per line, such as 2026-12-25."
+    )
+    # Times written loosely are read as the API wants them.
+    page.fill("#hours-holidays", "2030-12-25")
+    page.fill("#hours-mon", "9-12h, 13h30 - 17")
+    save.click()
+    expect(page.locator(".toast")).to_have_text("Business hours saved.")
+    expect(page.locator("#hours-mon")).to_have_value("09:00-12:00, 13:30-17:00")
+
+    # In French, in French.
+    french = inbox(new_context, env, env.owner, locale="fr-FR")
+    choose_website(french, website_id)
+    french.goto(f"{env.url}/app/#/settings/hours")
+    french.fill("#hours-tue", "18:00-08:00")
+    french.get_by_role("button", name="Enregistrer").click()
+    expect(french.locator("form .form-error")).to_have_text(
+        "Mardi : la plage de 18:00 à 08:00 ne finit pas après son début. Écrivez d'abord le"
+        " début, comme 09:00-17:00."
+    )
+
+
+def test_a_round_robin_team_without_members_is_warned_about_and_what_waits_is_said(
+    new_context: NewContext, env: Env
+) -> None:
+    website_id = _website_of_ada(env, "Front")
+    page = inbox(new_context, env, env.owner)
+    choose_website(page, website_id)
+    page.goto(f"{env.url}/app/#/settings/teams")
+    page.fill("#team-name", "Front desk")
+    page.select_option("#team-mode", "round_robin")
+    page.get_by_role("button", name="Create team").click()
+    row = page.locator("tr[data-team]", has_text="Front desk")
+    expect(row).to_contain_text("Receives new conversations")
+    expect(row).to_contain_text("No members")
+    team = row.get_attribute("data-team")
+    warning = page.get_by_role("note")
+    expect(warning).to_have_text(
+        "Front desk receives every new conversation but has no members, so nobody is given"
+        " them: they wait unassigned, in the inbox's Unassigned list where any agent can take"
+        " one, until members are added to the team; its members online are then given them in"
+        " turn."
+    )
+    # As it says: a visitor's conversation joins the team, unassigned, while Ada is online.
+    visitor = new_visitor(env, website_id)
+    visitor.say("Hello?")
+    conversation = conversation_of(env, visitor.session_id)
+    page.goto(f"{env.url}/app/#/")
+    page.locator("[data-filter='unassigned']").click()
+    expect(page.locator(f"#conv-{conversation}")).to_have_count(1)
+    team_id, assignee = env.harness.rows(
+        "SELECT team_id, assignee_id FROM conversations WHERE id = :c", c=conversation
+    )[0]
+    assert team_id == team and assignee is None
+
+    # A second team with a member: no warning for it; in French, the first's warning.
+    env.harness.clock.advance(timedelta(seconds=1))  # the older team stays the first
+    page.goto(f"{env.url}/app/#/settings/teams")
+    page.fill("#team-name", "Night shift")
+    page.get_by_label("Ada Lovelace").check()
+    page.get_by_role("button", name="Create team").click()
+    expect(page.locator("tr[data-team]", has_text="Night shift")).to_contain_text("Ada Lovelace")
+    expect(page.get_by_role("note")).to_have_count(1)
+    french = inbox(new_context, env, env.owner, locale="fr-FR")
+    choose_website(french, website_id)
+    french.goto(f"{env.url}/app/#/settings/teams")
+    expect(french.get_by_role("note")).to_contain_text(
+        "Front desk reçoit chaque nouvelle conversation mais n'a aucun membre"
+    )
+    french.context.close()
+
+    # Members are added from the page (a dialog; Escape first closes it with the focus back):
+    # the warning goes, and the waiting conversation is given to Ada, online.
+    members = page.get_by_role("button", name="Change the members of Front desk")
+    members.click()
+    dialog = page.get_by_role("dialog", name="Members of Front desk")
+    expect(dialog.get_by_label("Ada Lovelace")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(members).to_be_focused()
+    members.click()
+    dialog.get_by_label("Ada Lovelace").check()
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.locator(".toast")).to_have_text("Members of Front desk saved.")
+    expect(page.locator(f"tr[data-team='{team}']")).to_contain_text("Ada Lovelace")
+    expect(page.get_by_role("note")).to_have_count(0)
+    expect(page.get_by_role("button", name="Change the members of Front desk")).to_be_focused()
+    wait_until(
+        lambda: env.harness.scalar(
+            "SELECT assignee_id FROM conversations WHERE id = :c", c=conversation
+        ) is not None,
+        10,
+        lambda: "the waiting conversation was not assigned",
+    )  # fmt: skip

@@ -22,6 +22,11 @@ from tests.test_widget_assets import _node
 PACKAGE = Path(str(files("causerie")))
 CLIENT = PACKAGE / "client"
 CATALOGUES = sorted(CLIENT.glob("strings-*.js"))
+# The inbox's catalogue, strings-inbox.js, gathers these parts of it.
+INBOX_PARTS = tuple(
+    f"strings-inbox-{part}.js"
+    for part in ("frame", "conversations", "settings", "privacy", "reports")
+)
 INBOX_MODULES = sorted(PACKAGE.glob("inbox/*.js"))
 WIDGET_MODULES = sorted(PACKAGE.glob("widget/*.js"))
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -100,6 +105,7 @@ def test_every_text_is_in_every_language_with_the_same_placeholders() -> None:
         "strings-chatbox.js",
         "strings-chatbox-extras.js",
         "strings-inbox.js",
+        *INBOX_PARTS,
     }
     for path in CATALOGUES:
         exports = loaded[path.name]
@@ -117,6 +123,20 @@ def test_every_text_is_in_every_language_with_the_same_placeholders() -> None:
         french = _flat(exports["fr"])
         same = [k for k in english if french[k] == english[k]]
         assert len(same) < 0.15 * len(english), same
+
+
+def test_the_inbox_catalogue_gathers_its_parts_each_key_from_one_part() -> None:
+    """strings-inbox.js is its parts (one per part of the inbox, each under 600 lines), merged:
+    no key in two parts (the later would hide the earlier), none added or lost on the way."""
+    loaded = _catalogues()
+    for language in LANGUAGES:
+        parts = [_flat(loaded[name][language]) for name in INBOX_PARTS]
+        keys = [key for part in parts for key in part]
+        assert len(keys) == len(set(keys)), language
+        gathered = _flat(loaded["strings-inbox.js"][language])
+        assert gathered == {key: text for part in parts for key, text in part.items()}, language
+    for name in INBOX_PARTS:
+        assert len((CLIENT / name).read_text("utf-8").splitlines()) < 600, name
 
 
 def test_every_key_the_inbox_names_is_in_the_catalogue_and_every_key_is_used() -> None:

@@ -165,6 +165,15 @@ def test_p18_server_wide_rules_are_for_the_shield_admins_and_hold_on_every_websi
     assert web.api("owner", "POST", "/blocks", json=body).json()["error"]["code"] == (
         "not_shield_admin"
     )
+    # /me says beforehand who may read the overview, as the overview itself answers; the
+    # OpenAPI document declares and explains the field.
+    for role, allowed in (("owner", False), ("agent", False), ("admin", True)):
+        assert web.api(role, "GET", "/me").json()["shield_admin"] is allowed, role
+        assert web.api(role, "GET", "/shield").status_code == (200 if allowed else 403), role
+    schema = web.http.get("/api/v1/openapi.json").json()["components"]["schemas"]["MeOut"]
+    assert "shield_admin" in schema["required"]
+    assert schema["properties"]["shield_admin"]["type"] == "boolean"
+    assert "CAUSERIE_SHIELD_ADMINS" in schema["properties"]["shield_admin"]["description"]
     created = web.api("admin", "POST", "/blocks", json=body)  # named in CAUSERIE_SHIELD_ADMINS
     assert created.status_code == 201 and created.json()["block"]["website_id"] is None
     assert web.load("2001:db8:99:1::5").status_code == 403

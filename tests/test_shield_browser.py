@@ -47,6 +47,7 @@ class Env:
     website_id: str
     admin: Operator
     agent: Operator
+    owner: Operator  # of the shop, but not named by CAUSERIE_SHIELD_ADMINS
     conversation_id: str
     conversation_token: str  # its visitor's session token
     http: httpx.Client
@@ -75,9 +76,10 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     shop = harness.run(do_create_website(harness.rt, Actor.cli(), "Demo shop", [ORIGIN]))
     admin = add_operator(harness, "ines@shop.example", "Inès Laurent", [(shop.id, Role.ADMIN)])
     agent = add_operator(harness, "camille@shop.example", "Camille Martin", [(shop.id, Role.AGENT)])
+    owner = add_operator(harness, "oscar@shop.example", "Oscar Petit", [(shop.id, Role.OWNER)])
     server = CauserieServer(settings, clock, port=port)
     http = httpx.Client(base_url=url, timeout=10)
-    env = Env(url, harness, shop.id, admin, agent, "", "", http)
+    env = Env(url, harness, shop.id, admin, agent, owner, "", "", http)
     opened = env.load(VISITOR)
     assert opened.status_code == 201, opened.text
     env.conversation_token = opened.json()["token"]
@@ -207,6 +209,13 @@ def _say(env: Env, ip: str, token: str | None, client_id: str, body: str) -> str
     return str(said.json()["message"]["conversation_id"])
 
 
+def _website_rules(page: Page, env: Env) -> list[Any]:
+    answer = page.context.request.get(f"{env.url}/api/v1/websites/{env.website_id}/blocks")
+    assert answer.ok, answer.text()
+    rules: list[Any] = answer.json()["blocks"]
+    return rules
+
+
 def _in_spam(page: Page, env: Env) -> bool:
     answer = page.context.request.get(
         f"{env.url}/api/v1/websites/{env.website_id}/conversations?state=spam"
@@ -248,21 +257,90 @@ def test_p18_an_admin_marks_a_conversation_as_spam_and_back_and_blocks_its_visit
     expect(listed).to_have_count(1)
     expect(page.get_by_role("button", name="Mark as spam")).to_be_visible()
 
-    page.once("dialog", lambda dialog: dialog.accept("spam links"))
-    page.get_by_role("button", name="Block this visitor").click()
+    # "Block this visitor": a dialog in the page (it was window.prompt), labelled, modal, closed
+    # by Escape with the focus back on its button, nothing blocked.
+    opener = page.get_by_role("button", name="Block this visitor")
+    opener.click()
+    dialog = page.get_by_role("dialog", name="Block this visitor")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_have_attribute("aria-describedby", "block-explain")
+    expect(dialog.get_by_label("Reason")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(opener).to_be_focused()
+    assert _website_rules(page, env) == []
+    # Open again from the keyboard: Tab and Shift+Tab stay inside the dialog.
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    inside = "() => !!document.activeElement.closest('#block-dialog')"
+    for key in ["Tab"] * 8 + ["Shift+Tab"] * 8:
+        page.keyboard.press(key)
+        assert page.evaluate(inside), key
+    # No reason: said in the dialog, which stays open; then a reason and an end date.
+    dialog.get_by_role("button", name="Block").click()
+    expect(dialog.get_by_role("alert")).to_have_text("Give a reason: it is kept with the rule.")
+    expect(dialog.get_by_label("Reason")).to_be_focused()
+    expect(dialog.get_by_role("radio", name="Their address", exact=True)).to_be_checked()
+    dialog.get_by_label("Reason").fill("spam links")
+    dialog.get_by_label("Expires (optional)").fill("2020-01-31")  # past: said, nothing sent
+    dialog.get_by_role("button", name="Block").click()
+    expect(dialog.get_by_role("alert")).to_have_text("The end date must be after today.")
+    expect(dialog.get_by_label("Expires (optional)")).to_be_focused()
+    assert _website_rules(page, env) == []
+    dialog.get_by_label("Expires (optional)").fill("2099-06-30")
+    dialog.get_by_role("button", name="Block").click()
     expect(page.locator("#toasts")).to_contain_text("Visitor blocked")
+    expect(dialog).to_have_count(0)
+    expect(opener).to_be_focused()
     assert env.load(VISITOR).status_code == 403
     page.goto(env.url + "/app/#/shield")
     own = _rules(page, "rules-title")
     row = own.locator("tbody tr", has_text="spam links")
     expect(row).to_contain_text(VISITOR)  # the admin's own rule names what it blocks
+    expect(row).to_contain_text("2099")  # until the date chosen in the dialog
     row.get_by_role("button", name="Remove").click()
     expect(own.get_by_text("No block rules.")).to_be_visible()
     assert env.load(VISITOR).status_code == 201
 
 
+def _watch_failures(page: Page) -> tuple[list[str], list[str]]:
+    """The page's requests for the overview, and every answer of 400 or more and console error."""
+    asked: list[str] = []
+    failed: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/api/v1/shield") else None)
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("console", lambda m: failed.append(m.text) if m.type == "error" else None)
+    return asked, failed
+
+
+def test_an_owner_not_named_shield_admin_sees_their_websites_part_and_no_failing_request(
+    new_context: NewContext, env: Env
+) -> None:
+    page = signed_in(new_context, env, env.owner)
+    asked, failed = _watch_failures(page)
+    page.goto(env.url + "/app/#/shield")
+    own = _rules(page, "rules-title")
+    expect(own.get_by_role("heading")).to_have_text("Block rules of Demo shop")
+    expect(own.get_by_role("button", name="Block")).to_be_visible()  # theirs to change
+    note = page.get_by_role("note")
+    expect(note).to_contain_text("Your part of the shield is the block rules of Demo shop")
+    expect(note).to_contain_text("CAUSERIE_SHIELD_ADMINS")
+    expect(page.locator("#shield-networks")).to_have_count(0)
+    expect(_rules(page, "server-rules-title")).to_have_count(0)
+    # They add and remove a rule of their website.
+    own.get_by_label("Value").fill("192.0.2.77")
+    own.get_by_label("Reason").fill("owner's rule")
+    own.get_by_role("button", name="Block").click()
+    row = own.locator("tbody tr", has_text="192.0.2.77")
+    row.get_by_role("button", name="Remove").click()
+    expect(own.get_by_text("No block rules.")).to_be_visible()
+    # The overview was never asked for (/api/v1/me said it is not theirs), and nothing failed.
+    assert asked == [] and failed == [], (asked, failed)
+
+
 def test_p18_an_agent_sees_none_of_the_admin_parts(new_context: NewContext, env: Env) -> None:
     page = signed_in(new_context, env, env.agent)
+    asked, failed = _watch_failures(page)
     page.goto(env.url + "/app/#/shield")
     expect(
         page.get_by_text("Only the owners and admins of this website see and change its block")
@@ -271,6 +349,7 @@ def test_p18_an_agent_sees_none_of_the_admin_parts(new_context: NewContext, env:
     expect(page.locator("#shield-networks")).to_have_count(0)
     expect(page.locator(".shield form")).to_have_count(0)
     expect(page.get_by_role("button", name="Remove")).to_have_count(0)
+    assert asked == [] and failed == [], (asked, failed)  # /api/v1/me said so beforehand
     # In a conversation, an agent may mark spam but not block the visitor.
     page.goto(f"{env.url}/app/#/c/{env.conversation_id}")
     expect(page.get_by_role("button", name="Mark as spam")).to_be_visible()

@@ -18,7 +18,7 @@ from causerie.actions import shield
 from causerie.actions.access import ANY_ROLE, MANAGERS, check_role
 from causerie.actions.audit import do_audit
 from causerie.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
-from causerie.domain.models import Actor, Conversation, Scope, Session
+from causerie.domain.models import Actor, Conversation, Operator, Scope, Session
 from causerie.domain.networks import network_of
 from causerie.domain.ports import Tx
 from causerie.domain.shield import (
@@ -55,16 +55,27 @@ async def check_shield_admin(rt: Runtime, tx: Tx, actor: Actor, scope: Scope) ->
         return
     if actor.operator_id is None:
         raise Unauthenticated("authentication required")
-    operator = await tx.operators.get(actor.operator_id)
+    refusal = shield_admin_refusal(rt, actor, await tx.operators.get(actor.operator_id), scope)
+    if refusal is not None:
+        raise refusal
+
+
+def shield_admin_refusal(
+    rt: Runtime, actor: Actor, operator: Operator | None, scope: Scope
+) -> Forbidden | None:
+    """Why `actor`, signed in as `operator`, may not act server-wide with `scope` (None: they
+    may). One rule for check_shield_admin and for `shield_admin` on /api/v1/me, which tells the
+    inbox beforehand whether to ask for the overview."""
     if operator is None or operator.email.lower() not in rt.settings.shield_admins:
-        raise Forbidden(
+        return Forbidden(
             "server-wide blocks are for the operators CAUSERIE_SHIELD_ADMINS names",
             "not_shield_admin",
         )
     if scope not in actor.scopes:
-        raise Forbidden(f"this token lacks the {scope.value!r} scope", "insufficient_scope")
+        return Forbidden(f"this token lacks the {scope.value!r} scope", "insufficient_scope")
     if actor.website_ids is not None:
-        raise Forbidden("a token limited to some websites cannot act server-wide", "forbidden")
+        return Forbidden("a token limited to some websites cannot act server-wide", "forbidden")
+    return None
 
 
 def _checked(

@@ -14,7 +14,7 @@ from typing import Any
 
 from causerie.domain.errors import Invalid
 
-# The inbox's catalogue (src/causerie/client/strings-inbox.js) has exactly these; a test says so.
+# The inbox's catalogue (src/causerie/client/strings-inbox*.js) has exactly these; a test says so.
 LANGUAGES = ("en", "fr")
 
 

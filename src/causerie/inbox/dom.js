@@ -23,6 +23,25 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** A paper clip, drawn as one stroke in a 24-unit square (the attach buttons). */
+export const PAPER_CLIP = "M20 11 11.8 19.2a5 5 0 0 1-7-7L13.4 3.6a3.4 3.4 0 0 1 4.8 4.8L9.7 16.9a1.7 1.7 0 0 1-2.4-2.4L15 6.8";
+
+/** An inline SVG icon of one stroked `path`, in the text's colour: drawn by the browser, not a
+ * font (an emoji showed an empty box where no emoji font is installed). Hidden from assistive
+ * technology: the control it sits in carries the name. */
+export function icon(path, size = 18) {
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(NS, "svg");
+  for (const [name, value] of Object.entries({ viewBox: "0 0 24 24", width: size, height: size, fill: "none", stroke: "currentColor",
+    "stroke-width": 2, "stroke-linecap": "round", "stroke-linejoin": "round", "aria-hidden": "true", focusable: "false", class: "icon" })) {
+    svg.setAttribute(name, String(value));
+  }
+  const line = document.createElementNS(NS, "path");
+  line.setAttribute("d", path);
+  svg.append(line);
+  return svg;
+}
+
 function append(node, children) {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
@@ -105,6 +124,23 @@ export function modal({ title, body, actions, label, className = "" }) {
     });
     dialog.showModal();
   });
+}
+
+/** Tab from the last field goes to the first, Shift+Tab from the first to the last: the focus
+ * never leaves an open dialog (showModal makes the page inert, but not the browser's own bar). */
+export function trapTab(dialog, event) {
+  if (event.key !== "Tab") return;
+  const focusable = [...dialog.querySelectorAll("input, button, select, textarea, a[href]")].filter((node) => !node.disabled && node.getClientRects().length);
+  // A group of radio buttons is one stop: only the checked one is reached by Tab.
+  const stops = focusable.filter((node) => node.type !== "radio" || node.checked);
+  const first = stops[0], last = stops[stops.length - 1];
+  if (event.shiftKey && document.activeElement === first) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && document.activeElement === last) {
+    event.preventDefault();
+    first.focus();
+  }
 }
 
 /** Copy text to the clipboard; falls back to selecting it in `field` for the user to copy. */

@@ -6,7 +6,7 @@
  * and HTML included) is only ever downloaded, as a blob of no renderable type. */
 
 import { csrf } from "./api.js";
-import { el } from "./dom.js";
+import { PAPER_CLIP, el, icon } from "./dom.js";
 import { addToThread } from "./thread-data.js";
 import { t } from "./locale.js";
 import { INLINE, fetchedOnce, humanSize as sizeIn, takeFiles, uploader } from "./uploads.js";
@@ -108,9 +108,9 @@ export function attachFiles(form, text, conversationId) {
   const list = el("ul", { class: "uploads", "aria-live": "polite" });
   const input = el("input", { type: "file", multiple: true, hidden: true, tabindex: "-1", id: "attach-input" });
   const button = el("button", {
-    type: "button", class: "button subtle attach", id: "attach", "aria-label": t("files.attachFilesForThe"), title: t("files.attachFilesOrPaste"), text: "📎",
+    type: "button", class: "button subtle attach", id: "attach", "aria-label": t("files.attachFilesForThe"), title: t("files.attachFilesOrPaste"),
     onclick: () => input.click(),
-  });
+  }, icon(PAPER_CLIP));
   const noteMode = () => form.classList.contains("note-mode"); // files go to the visitor, never in a note
   const upload = uploader({
     list,

@@ -5,7 +5,7 @@
 
 import { api } from "./api.js";
 import { setSpam } from "./thread-data.js";
-import { el, replace, toast } from "./dom.js";
+import { el, replace, toast, trapTab } from "./dom.js";
 import { canAdmin, state, website } from "./store.js";
 import { currentLanguage, t } from "./locale.js";
 import { fullTime, number } from "./format.js";
@@ -19,13 +19,23 @@ const SHOWN = [["loads", "shield.loads"], ["sessions", "shield.sessions"], ["mes
 export function renderShield(container) {
   const content = el("section", { class: "settings-content shield", "aria-labelledby": "shield-title" });
   replace(container, el("div", { class: "settings wide" }, el("div"), content));
+  // /api/v1/me says beforehand whether the overview is theirs: it is not asked for otherwise
+  // (an owner who is no shield admin once saw its 403 as an error).
+  const shieldAdmin = state.me?.shield_admin === true;
   replace(content, el("h1", { id: "shield-title", text: t("shield.shield") }),
-    el("p", { class: "muted", text: t("shield.networksAreShownBy") }));
+    shieldAdmin ? el("p", { class: "muted", text: t("shield.networksAreShownBy") }) : null);
   const rules = el("section", { "aria-labelledby": "rules-title" });
   const overview = el("section", { "aria-labelledby": "overview-title" });
   content.append(rules, overview);
   renderRules(rules, state.websiteId).catch((failure) => rules.append(el("p", { class: "form-error", text: failure.message })));
-  renderOverview(overview).catch((failure) => overview.append(el("p", { class: "form-error", text: failure.message })));
+  if (shieldAdmin) renderOverview(overview).catch((failure) => overview.append(el("p", { class: "form-error", text: failure.message })));
+  else notShieldAdmin(overview);
+}
+
+/** What an operator CAUSERIE_SHIELD_ADMINS does not name sees in place of the overview. */
+function notShieldAdmin(section) {
+  const text = canAdmin() ? t("shield.yourPartIsThe", { website: website()?.name || "" }) : t("shield.theNetworksAndServer");
+  replace(section, el("p", { class: "callout", id: "shield-not-admin", role: "note", text }));
 }
 
 /** The block rules of a website (or, `websiteId` null, the server-wide ones), with a form. */
@@ -75,10 +85,7 @@ async function renderOverview(section) {
   try {
     data = await api.get("/shield");
   } catch (failure) {
-    if (failure.status === 403) {
-      replace(section, el("p", { class: "muted", text: t("shield.theNetworksAndServer") }));
-      return;
-    }
+    if (failure.status === 403) return notShieldAdmin(section); // the rights changed since /me
     throw failure;
   }
   const networks = data.networks.map((n) => el("tr", {},
@@ -143,18 +150,78 @@ export function conversationActions(current) {
   const spam = current.spam
     ? el("button", { type: "button", class: "button subtle small", id: "not-spam", text: t("shield.notSpam"), onclick: () => spamAction(false) })
     : el("button", { type: "button", class: "button subtle small", id: "mark-spam", text: t("shield.markAsSpam"), onclick: () => spamAction(true) });
-  const conversationId = current.id;
-  const block = el("button", { type: "button", class: "button subtle small", text: t("shield.blockThisVisitor"), hidden: !canAdmin(), onclick: async () => {
-    const reason = window.prompt(t("shield.whyBlockThisVisitor"));
-    if (!reason) return;
+  const block = el("button", { type: "button", class: "button subtle small", id: "block-visitor", "aria-haspopup": "dialog", text: t("shield.blockThisVisitor"), hidden: !canAdmin() });
+  block.addEventListener("click", () => blockDialog(current.id, block));
+  return el("div", { class: "shield-actions" }, spam, block);
+}
+
+/** "Block this visitor": a modal dialog asking what to block (the address, or the network around
+ * it), why, and until when. The rest of the page is inert while it is open and Tab cycles through
+ * its fields; Escape or Cancel close it; the focus goes back to `opener`. A refusal is said in it,
+ * and it stays open. */
+function blockDialog(conversationId, opener) {
+  const heading = el("h2", { class: "dialog-title", id: "block-title", text: t("shield.blockThisVisitor") });
+  const explain = el("p", { class: "muted", id: "block-explain", text: t("shield.blockDialogExplain", { website: website()?.name || "" }) });
+  const choice = (value, label, checked) => el("label", { class: "check" },
+    el("input", { type: "radio", name: "block-kind", value, checked }), ` ${label}`);
+  const reason = el("input", { type: "text", id: "block-reason", name: "reason", maxlength: "500", autocomplete: "off", "aria-describedby": "block-reason-hint" });
+  const tomorrow = new Date(Date.now() + 86400000);
+  const expires = el("input", { type: "date", id: "block-expires", name: "expires", min: tomorrow.toLocaleDateString("sv"), "aria-describedby": "block-expires-hint" });
+  const error = el("p", { class: "form-error", role: "alert", id: "block-error" });
+  const cancel = el("button", { type: "button", class: "button subtle", text: t("shield.cancel") });
+  const submit = el("button", { type: "submit", class: "button danger", text: t("shield.block") });
+  const form = el("form", { class: "stack", novalidate: true },
+    explain,
+    el("fieldset", { class: "plain-fieldset" }, el("legend", { text: t("shield.whatToBlock") }),
+      choice("address", t("shield.theirAddress"), true), choice("network", t("shield.theirNetwork"), false)),
+    el("div", { class: "field" }, el("label", { for: "block-reason", text: t("shield.reason") }), reason,
+      el("p", { class: "hint", id: "block-reason-hint", text: t("shield.reasonHint") })),
+    el("div", { class: "field" }, el("label", { for: "block-expires", text: t("shield.expiresOptional") }), expires,
+      el("p", { class: "hint", id: "block-expires-hint", text: t("shield.emptyUntilRemoved") })),
+    error,
+    el("div", { class: "dialog-actions" }, cancel, submit));
+  const dialog = el("dialog", { class: "dialog danger", id: "block-dialog", "aria-labelledby": heading.id, "aria-describedby": explain.id }, heading, form);
+  cancel.addEventListener("click", () => dialog.close());
+  dialog.addEventListener("keydown", (event) => trapTab(dialog, event));
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    opener.focus();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    if (!reason.value.trim()) {
+      error.textContent = t("shield.giveAReason");
+      reason.focus();
+      return;
+    }
+    const kind = /** @type {HTMLInputElement} */ (form.querySelector("input[name=block-kind]:checked")).value;
+    const body = { reason: reason.value.trim(), kind };
+    if (expires.value) {
+      const end = new Date(`${expires.value}T00:00:00`);
+      if (!(end.getTime() > Date.now())) {
+        error.textContent = t("shield.endInTheFuture");
+        expires.focus();
+        return;
+      }
+      body.expires_at = end.toISOString();
+    }
+    submit.disabled = true;
     try {
-      await api.post(`/conversations/${conversationId}/block`, { reason });
+      await api.post(`/conversations/${conversationId}/block`, body);
+      dialog.close();
       toast(t("shield.visitorBlocked"));
     } catch (failure) {
-      toast(failure.message, "error");
+      // The refusals a person can act on, in the inbox's language; others as the API says them.
+      const known = { address_unknown: "shield.addressUnknown", address_not_blockable: "shield.addressNotBlockable", invalid_block_expiry: "shield.endInTheFuture" }[failure.code];
+      error.textContent = known ? t(known) : failure.message;
+    } finally {
+      submit.disabled = false;
     }
-  } });
-  return el("div", { class: "shield-actions" }, spam, block);
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  reason.focus();
 }
 
 /** @param {boolean} spam */

@@ -21,9 +21,11 @@ from causerie.actions.accounts import (
     get_link,
     get_me,
 )
+from causerie.actions.blocks import shield_admin_refusal
 from causerie.actions.mail import do_set_notification_preferences, get_notification_preferences
 from causerie.domain.languages import check_language
 from causerie.domain.mail import check_preferences
+from causerie.domain.models import Scope
 from causerie.domain.wire import operator_json
 from causerie.runtime import Runtime
 from causerie.web.api_models import (
@@ -133,6 +135,7 @@ async def me(rt: Rt, actor: CurrentActor, login_token: LoginToken) -> dict[str, 
         "via": "cookie" if actor.via_login else "token",
         "notification_preferences": await get_notification_preferences(rt, actor),
         "language": await get_language(rt, actor),
+        "shield_admin": shield_admin_refusal(rt, actor, operator, Scope.READ) is None,
     }
 
 

@@ -15,7 +15,7 @@ import { INLINE, fetchedOnce, humanSize, takeFiles, uploader } from "./uploads.j
 
 
 const STYLE = `
-.attach{flex:none;width:36px;height:36px;border:0;border-radius:8px;background:transparent;color:inherit;cursor:pointer;font-size:18px}
+.attach{flex:none;display:inline-flex;align-items:center;justify-content:center;width:36px;height:36px;border:0;border-radius:8px;background:transparent;color:inherit;cursor:pointer}
 .attach:hover,.attach:focus-visible{background:rgba(0,0,0,.06)}
 .uploads{list-style:none;margin:0;padding:0 12px;display:flex;flex-direction:column;gap:6px}
 .upload{display:flex;flex-wrap:wrap;align-items:center;gap:6px;font-size:13px}
@@ -33,6 +33,22 @@ const STYLE = `
 .viewer img{display:block;max-width:92vw;max-height:88vh;margin:auto}
 .viewer .shut{position:absolute;top:6px;right:6px;width:36px;height:36px;border-radius:50%;border:0;background:#fff;color:#000;font-size:20px;cursor:pointer}
 `;
+
+/** The attach button's paper clip: inline SVG in the text's colour, hidden from assistive
+ * technology (the button has the name). Here, loaded on opening, it weighs nothing before; an
+ * emoji showed an empty box where no emoji font is installed. The inbox draws the same path
+ * (inbox/dom.js PAPER_CLIP). */
+function paperClip() {
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(NS, "svg");
+  const attributes = { viewBox: "0 0 24 24", width: "20", height: "20", fill: "none", stroke: "currentColor",
+    "stroke-width": "2", "stroke-linecap": "round", "stroke-linejoin": "round", "aria-hidden": "true", focusable: "false" };
+  for (const [name, value] of Object.entries(attributes)) svg.setAttribute(name, value);
+  const line = document.createElementNS(NS, "path");
+  line.setAttribute("d", "M20 11 11.8 19.2a5 5 0 0 1-7-7L13.4 3.6a3.4 3.4 0 0 1 4.8 4.8L9.7 16.9a1.7 1.7 0 0 1-2.4-2.4L15 6.8");
+  svg.append(line);
+  return svg;
+}
 
 /** Called once by privacy.js's install, once the chatbox has its view.
  * @param {Chatbox} app */
@@ -128,7 +144,7 @@ export function install(app) {
   const list = el("ul", { class: "uploads", part: "uploads", "aria-live": "polite" });
   form.before(list);
   const input = /** @type {HTMLInputElement} */ (el("input", { type: "file", multiple: true, hidden: true, tabindex: "-1" }));
-  const attach = el("button", { type: "button", class: "attach", part: "attach", "aria-label": t("attach") }, el("span", { "aria-hidden": "true", text: "📎" }));
+  const attach = el("button", { type: "button", class: "attach", part: "attach", "aria-label": t("attach") }, paperClip());
   // A hint for the picker only: the server judges each file by its content.
   if (app.website.settings.file_types === "images") input.accept = INLINE.join(",");
   attach.addEventListener("click", () => input.click());

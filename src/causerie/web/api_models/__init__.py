@@ -132,6 +132,11 @@ class MeOut(Out):
     # domain/mail.py NOTIFICATION_PREFERENCES: each name, true or false
     notification_preferences: dict[str, bool]
     language: str | None  # domain/languages.py LANGUAGES; null: the browser's
+    shield_admin: bool = Field(
+        description="whether this credential may read GET /api/v1/shield and the server-wide "
+        "block rules: CAUSERIE_SHIELD_ADMINS names the operator, with the read scope and no "
+        "website limit (the inbox asks for the overview only then)"
+    )
 
 
 class MePatchOut(Out):

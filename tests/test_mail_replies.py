@@ -1,0 +1,196 @@
+"""Replies by mail (docs/notifications.md): a reply sent by SMTP to `causerie serve`'s listener
+lands in the conversation, as the visitor's or the operator's message, with its attachments as
+files; a wrong address is refused at RCPT time. And the pure parts: what of a reply is kept, the
+reply address and the preferences' checks. Real parts on loopback, as tests/test_mail.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from email.message import EmailMessage
+
+import aiosmtplib
+import pytest
+
+from causerie.clock import ManualClock
+from causerie.domain.errors import Invalid
+from causerie.domain.mail import check_preferences, reply_token_of
+from causerie.domain.mail_replies import strip_reply
+from causerie.settings import Settings
+from tests import mail_support
+from tests.conftest import Harness, ServerThread, Site
+from tests.files_support import HTML_AS_PNG, PDF, png_with_metadata
+from tests.mail_support import DOMAIN, Sink, free_port, open_visitor, reply
+from tests.support import wait_until
+
+# tests/mail_support.py's fixtures: the SMTP sink and the settings that mail to it
+sink_port = mail_support.sink_port
+sink = mail_support.sink
+settings = mail_support.settings
+
+
+# -- replies by mail: `causerie serve`'s listener -----------------------------------------------
+
+
+@pytest.fixture
+def listen_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def listening(
+    make_settings: Callable[..., Settings],
+    sink_port: int,
+    listen_port: int,
+    start_server: Callable[[Settings], ServerThread],
+    harness: Harness,
+) -> ServerThread:
+    settings = make_settings(
+        smtp_url=f"smtp://127.0.0.1:{sink_port}",
+        mail_domain=DOMAIN,
+        smtp_listen=f"127.0.0.1:{listen_port}",
+        public_url="https://chat.shop.example",
+        max_file="50000",
+    )
+    return start_server(settings)
+
+
+def _send(port: int, to: str, body: str, message_id: str = "<r1@visitor.example>") -> None:
+    message = EmailMessage()
+    message["From"] = "zoe@visitor.example"
+    message["To"] = to
+    message["Subject"] = "Re: Shop"
+    message["Message-ID"] = message_id
+    message.set_content(body)
+    harness_loop_free_send(port, message)
+
+
+def harness_loop_free_send(port: int, message: EmailMessage) -> None:
+    import asyncio
+
+    asyncio.run(aiosmtplib.send(message, hostname="127.0.0.1", port=port, timeout=10))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
+def test_reply_by_mail_lands_in_the_conversation_and_wrong_address_is_refused_at_rcpt(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
+    listen_port: int,
+) -> None:  # fmt: skip
+    session_id = open_visitor(harness, site, "zoe@visitor.example")
+    reply(harness, site, session_id, "We open at 10.")
+    clock.advance(timedelta(minutes=3))
+    wait_until(lambda: bool(sink.to("zoe@visitor.example")), 10, lambda: "no mail")
+    reply_to = str(sink.to("zoe@visitor.example")[0]["Reply-To"])
+
+    body = (
+        "Thanks, see you then!\n\n-- \nZoé, sent from my phone\n\n"
+        "On Mon, 7 Dec 2026 at 10:02, Shop <chat@shop.example> wrote:\n> We open at 10.\n"
+    )
+    _send(listen_port, reply_to, body)
+    _send(listen_port, reply_to, body)  # delivered twice: one message
+    rows = harness.rows(
+        "SELECT m.author, m.body FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+        " WHERE c.session_id = :s ORDER BY m.seq",
+        s=session_id,
+    )
+    assert rows[-1] == ("visitor", "Thanks, see you then!")
+    assert [r for r in rows if r[1] == "Thanks, see you then!"] == [rows[-1]]
+
+    for wrong in (
+        reply_to.replace("reply+", "reply+a"),
+        f"reply+{'a' * 52}@{DOMAIN}",
+        "postmaster@" + DOMAIN,
+    ):
+        with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
+            _send(listen_port, wrong, "hello")
+        assert refused.value.recipients[0].code == 550
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
+def test_an_operators_reply_by_mail_is_the_operators_message(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
+    listen_port: int,
+) -> None:  # fmt: skip
+    session_id = open_visitor(harness, site, None, "Anyone there?")
+    clock.advance(timedelta(minutes=3))
+    wait_until(lambda: bool(sink.to("agent@shop.example")), 10, lambda: "no mail")
+    reply_to = str(sink.to("agent@shop.example")[0]["Reply-To"])
+    _send(listen_port, reply_to, "Yes, hello!\n\nLe lun. 7 déc. 2026 à 10:02, X a écrit :\n> hi")
+    rows = harness.rows(
+        "SELECT m.author, m.operator_id, m.body FROM messages m JOIN conversations c"
+        " ON c.id = m.conversation_id WHERE c.session_id = :s ORDER BY m.seq",
+        s=session_id,
+    )
+    assert rows[-1] == ("operator", site.operator_ids["agent"], "Yes, hello!")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
+def test_reply_by_mail_keeps_its_attachments_as_files(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
+    listen_port: int,
+) -> None:  # fmt: skip
+    session_id = open_visitor(harness, site, "zoe@visitor.example")
+    reply(harness, site, session_id, "Send us a photo?")
+    clock.advance(timedelta(minutes=3))
+    wait_until(lambda: bool(sink.to("zoe@visitor.example")), 10, lambda: "no mail")
+    reply_to = str(sink.to("zoe@visitor.example")[0]["Reply-To"])
+
+    message = EmailMessage()
+    message["From"] = "zoe@visitor.example"
+    message["To"] = reply_to
+    message["Subject"] = "Re: Shop"
+    message["Message-ID"] = "<files@visitor.example>"
+    message.set_content("Here they are.\n\nOn Mon, 7 Dec 2026, Shop wrote:\n> Send us a photo?")
+    message.add_attachment(png_with_metadata(), "image", "png", filename="photo.png")
+    message.add_attachment(HTML_AS_PNG, "image", "png", filename="cat.png")  # refused type
+    message.add_attachment(PDF + bytes(60_000), "application", "pdf", filename="big.pdf")
+    message.add_attachment(PDF, "application", "octet-stream", filename="../order.pdf")
+    harness_loop_free_send(listen_port, message)
+    harness_loop_free_send(listen_port, message)  # delivered twice: one message each
+
+    rows = harness.rows(
+        "SELECT m.author, m.type, m.body, f.content_type FROM messages m"
+        " JOIN conversations c ON c.id = m.conversation_id LEFT JOIN files f ON f.message_id = m.id"
+        " WHERE c.session_id = :s ORDER BY m.seq",
+        s=session_id,
+    )
+    assert rows[-3:] == [
+        ("visitor", "text", "Here they are.", None),
+        ("visitor", "file", "photo.png", "image/png"),
+        ("visitor", "file", "order.pdf", "application/pdf"),
+    ]
+    assert harness.scalar("SELECT count(*) FROM files") == 2  # the skipped ones left nothing
+
+
+# -- pure parts ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mail", "kept"),
+    [
+        ("Thanks!\n\nOn Mon, 7 Dec 2026, Ada <a@b.example> wrote:\n> old\n> older", "Thanks!"),
+        ("Merci !\n\nLe lun. 7 déc. 2026 à 10:02, Ada <a@b.example> a écrit :\n> old", "Merci !"),
+        (
+            "Wrapped\n\nOn Mon, 7 Dec 2026 at 10:02, Ada Lovelace <a@b.example>\nwrote:\n> x",
+            "Wrapped",
+        ),
+        ("Sure.\n-- \nAda\nCEO", "Sure."),
+        ("Top\n> quoted line\nbottom", "Top\nbottom"),
+        ("Answer\n\n-----Original Message-----\nFrom: x", "Answer"),
+        ("On the other hand, yes.\nBye", "On the other hand, yes.\nBye"),
+        ("\r\nLine one\r\nLine two\r\n", "Line one\nLine two"),
+    ],
+)
+def test_strip_reply(mail: str, kept: str) -> None:
+    assert strip_reply(mail) == kept
+
+
+def test_reply_address_and_preferences_checks() -> None:
+    token = "a" * 52
+    assert reply_token_of(f"Reply+{token.upper()}@REPLY.shop.example", DOMAIN) == token
+    assert reply_token_of(f"reply+{token}@other.example", DOMAIN) is None
+    assert reply_token_of(f"reply+{token[:-1]}@{DOMAIN}", DOMAIN) is None
+    assert check_preferences({"mail_mentions": False}) == {"mail_mentions": False}
+    for bad in ({"mail_mentions": "no"}, {"push": True}, []):
+        with pytest.raises(Invalid):
+            check_preferences(bad)
