@@ -9,7 +9,7 @@ more sessions than `CAUSERIE_SHIELD_CHALLENGE_RATE` (or with a score) must solve
 per new session; at `CAUSERIE_SHIELD_BLOCK_SCORE` it is blocked until the score decays below it.
 A network starting conversations at a bot's pace (sooner after their session opened than a
 person writes, past `CAUSERIE_SHIELD_HASTY_OPENINGS` in seconds) is held at once: a sign on time,
-not on counts of requests, so it comes as early on a slow node as on a fast one.
+not on counts of requests, so it comes however few requests the node has served.
 A busy office behind one address solves its challenges (the chatbox does, unseen), so its score
 stays low and it is never blocked (docs/security.md "The shield").
 """
@@ -240,8 +240,8 @@ def note_opening_after_commit(
 async def _note_hasty(rt: Runtime, ip: str, at: datetime) -> None:
     """A conversation of `ip`'s network started at a bot's pace: counted in the network's
     window of `HASTY_WINDOW` (in Redis across nodes when configured); past
-    `CAUSERIE_SHIELD_HASTY_OPENINGS`, the network is held: its score is raised to what stays at
-    the block score for `HASTY_HOLD`, its next requests refused on every node."""
+    `CAUSERIE_SHIELD_HASTY_OPENINGS`, the network is held: its score is raised by what decays to
+    the block score in `HASTY_HOLD`, its next requests refused on every node."""
     network = network_key(rt.settings.secret_key, ip)
     try:
         seen = await rt.counters.hit(f"shield:hasty:{network}", at, HASTY_WINDOW)

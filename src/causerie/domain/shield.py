@@ -72,12 +72,12 @@ def opening_key(secret_key: str, website_id: str, body: str) -> str | None:
 # is opened), and the person then finds it, reads it and types. One such opening says little (a
 # website's own script may send a message at once); more than `CAUSERIE_SHIELD_HASTY_OPENINGS`
 # of them from one network within `HASTY_WINDOW` is automation, however few sessions that is.
-# Time, not counts of requests: the sign comes at the sessions' first messages, as early on a
-# slow node as on a fast one (docs/security.md "Conversations started at a bot's pace").
+# Time, not counts of requests: the sign comes at the sessions' first messages, however few
+# requests the node has served (docs/security.md "Conversations started at a bot's pace").
 HASTY_WINDOW = timedelta(seconds=10)
 # How long a network found starting conversations at a bot's pace is held at least: its score
-# is raised so far above the block score that it decays below it only after this long, if the
-# network stops; persisting keeps it blocked, as any block.
+# is raised by what decays to the block score in this long, so that it stays above it that long
+# if the network stops; persisting keeps it blocked, as any block.
 HASTY_HOLD = timedelta(seconds=30)
 
 
