@@ -153,3 +153,28 @@ def test_a_score_halves_every_half_life(make: Callable[[], Counters]) -> None:
         assert await counters.score(key, NOW + 20 * half, 0, half) == 0  # forgotten
 
     _run(make, test)
+
+
+def test_windows_of_seconds_start_on_the_callers_clock_and_are_shared(
+    make: Callable[[], Counters],
+) -> None:
+    """The shield's pace sign (`HASTY_WINDOW`, 10 s): hits counted by one node are the other
+    node's too (two clients of one Redis; in this process, one object), within the window of
+    the caller's clock, and the next window starts from zero."""
+    key = unique("test:pace")
+    window = timedelta(seconds=10)
+    start = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)  # a window's start
+
+    async def test(counters: Counters) -> None:
+        other = make() if isinstance(counters, RedisCounters) else counters
+        try:
+            assert await counters.hit(key, start + timedelta(seconds=1), window) == 1
+            assert await other.hit(key, start + timedelta(seconds=9.9), window) == 2
+            assert await counters.count(key, start + timedelta(seconds=5), window) == 2
+            assert await other.hit(key, start + window, window) == 1  # the next window
+            assert await counters.count(key, start + window + timedelta(seconds=9), window) == 1
+        finally:
+            if other is not counters:
+                await other.close()
+
+    _run(make, test)

@@ -26,6 +26,7 @@ from causerie.domain.shield import network_key
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, ServerThread
 from tests.redis_support import shared_redis_url
+from tests.support import wait_until
 
 BOT = "198.51.100.7"
 NEIGHBOUR = "198.51.100.200"  # same /24 as BOT
@@ -254,3 +255,49 @@ def test_p18_on_a_real_server_a_held_networks_refusal_comes_after_the_pause(
     assert time.monotonic() - started >= 1.0
     assert _refused(held) and held.headers["access-control-allow-origin"] == ORIGIN
     assert person.load().status_code == 201
+
+
+@pytest.mark.parametrize("nodes", [1, 2])
+def test_p18_a_flood_from_one_network_is_held_within_seconds_while_an_office_chatting_is_not(
+    gated: Callable[..., tuple[list[ServerThread], Harness, str]], clock: ManualClock, nodes: int
+) -> None:
+    """On real servers (two: one database, one Redis), a session a second from one network,
+    each writing at once, the sessions spread over the nodes; beside it, an office behind one
+    address where a colleague opens the chatbox every second and writes 5 s later. From the
+    flood's third second every node refuses the flooding network; the office never is."""
+    redis = {"redis_url": shared_redis_url()} if nodes == 2 else {}
+    servers, harness, website_id = gated(nodes=nodes, shield_hasty_delay="2s", **redis)
+    network = network_key(servers[0].rt.settings.secret_key, BOT)
+    block = servers[0].rt.settings.shield_block_score
+    counted = harness.rt if nodes == 2 else servers[0].rt  # Redis, or the node's own counters
+    waiting: list[tuple[Visitor, str]] = []  # colleagues who opened the chatbox, and their token
+    held_at = None
+    for second in range(8):
+        node = servers[second % nodes]
+        colleague = Visitor(node, website_id, f"203.0.113.{second + 1}")
+        opened = colleague.load()
+        assert opened.status_code == 201, opened.text
+        waiting.append((colleague, opened.json()["token"]))
+        if len(waiting) > 5:  # 5 s after opening: a person's first message
+            person, token = waiting.pop(0)
+            assert person.say(token, 0).status_code == 201
+        bot = Visitor(node, website_id, f"198.51.100.{second + 1}")
+        answer = bot.load()
+        if _refused(answer):
+            held_at = second
+            break
+        assert answer.status_code == 201, answer.text
+        clock.advance(timedelta(milliseconds=200))
+        assert bot.say(answer.json()["token"], 0).status_code == 201
+        if second == 1:  # the second hasty opening: its note runs beside the message
+            wait_until(
+                lambda: harness.run(shield.score_of(counted, network)) >= block,
+                10,
+                lambda: "the flooding network was not held",
+            )
+        clock.advance(timedelta(milliseconds=800))
+    assert held_at == 2
+    for node in servers:  # every node refuses it, each from the shared score
+        assert _refused(Visitor(node, website_id, BOT).load())
+    for person, token in waiting:
+        assert person.say(token, 0).status_code == 201

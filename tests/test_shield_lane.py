@@ -27,7 +27,7 @@ from causerie.clock import ManualClock
 from causerie.domain.errors import Forbidden
 from causerie.domain.pace import Pace
 from causerie.settings import Settings
-from causerie.web.shield_gate import ShieldGate
+from causerie.web.shield_gate import ARRIVED, ShieldGate
 from tests.conftest import Harness
 
 BOT = "198.51.100.7"
@@ -115,6 +115,33 @@ def test_p18_a_busy_node_lets_a_person_pass_the_network_that_sends_much(harness:
     assert before_person == [f"bot{n}" for n in range(9)]
     assert reached == [*before_person, "person"]  # bot9-bot11 still wait for a place
     assert answered == 13  # the lane refuses nothing: every request is answered
+
+
+def test_p18_a_request_that_waited_in_the_lane_carries_when_it_came_in(harness: Harness) -> None:
+    """A message's pace is its sender's (the shield's conversations started at a bot's pace,
+    `actions/messages.py`): a request that waited in the lane reaches the route with the time it
+    came in; one that waited for nothing carries none (the route's own time is then right)."""
+    app = SimpleNamespace(state=SimpleNamespace(rt=harness.rt))
+    came_in = harness.rt.clock.now()
+    carried: dict[str, object] = {}
+
+    class Recording(Endpoint):
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            carried[scope["name"]] = scope.get(ARRIVED)
+            await super().__call__(scope, receive, send)
+
+    async def scenario() -> None:
+        endpoint = Recording()
+        gate = ShieldGate(endpoint, busy=2)
+        tasks = [_request(app, gate, BOT, f"bot{n}") for n in range(12)]
+        await _settle()
+        harness.rt.clock.advance(timedelta(seconds=3))  # bot9-bot11 wait for a place meanwhile
+        endpoint.go.set()
+        await asyncio.gather(*tasks)
+
+    harness.run(scenario())
+    assert carried["bot0"] is None and carried["bot6"] is None  # straight to the endpoint
+    assert carried["bot7"] == carried["bot11"] == came_in  # in the lane: when they came in
 
 
 def test_p18_a_node_that_is_not_busy_orders_nothing(harness: Harness) -> None:

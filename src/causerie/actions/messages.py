@@ -88,13 +88,18 @@ async def do_send_visitor_message(
     client_id: str,
     body: str,
     type_: str = "text",
+    arrived: datetime | None = None,
 ) -> Sent:
-    """The HTTP path: the visitor is found from their bearer token."""
+    """The HTTP path: the visitor is found from their bearer token. `arrived`: when the request
+    came in, if it waited before it got here (the shield's gate)."""
+    arrived = arrived or rt.clock.now()
     message_type = check_message(client_id, body, type_, frozenset({MessageType.TEXT}))
     await check_send_rate(rt, f"visitor:{token}")
     async with rt.store.read() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
-    return await _send_as_session(rt, session.id, session.website_id, message_type, body, client_id)
+    return await _send_as_session(
+        rt, session.id, session.website_id, message_type, body, client_id, arrived
+    )
 
 
 async def do_send_session_message(
@@ -108,12 +113,15 @@ async def do_send_session_message(
 ) -> Sent:
     """The WebSocket path: the socket authenticated the session; it may have been deleted since.
     `website_id`: the session's website, when the caller knows it (else it is read)."""
+    arrived = rt.clock.now()
     message_type = check_message(client_id, body, type_, frozenset({MessageType.TEXT}))
     if website_id is None:
         async with rt.store.read() as tx:
             session = await tx.sessions.get(session_id)
         website_id = session.website_id if session is not None else ""
-    return await _send_as_session(rt, session_id, website_id, message_type, body, client_id)
+    return await _send_as_session(
+        rt, session_id, website_id, message_type, body, client_id, arrived
+    )
 
 
 async def _send_as_session(
@@ -123,13 +131,15 @@ async def _send_as_session(
     message_type: MessageType,
     body: str,
     client_id: str,
+    arrived: datetime,  # when the message came in: the shield's pace is the visitor's
 ) -> Sent:
+
     async def part(tx: Tx) -> Sent:
         session, conversation = await tx.sessions.get_with_conversation(session_id)
         if session is None:
             raise Unauthenticated("this session no longer exists", "invalid_session")
         return await do_store_message(
-            rt, tx, session, conversation, None, message_type, body, client_id
+            rt, tx, session, conversation, None, message_type, body, client_id, arrived=arrived
         )
 
     return await rt.batches.run(rt.store, website_id, part, (_read_sessions, session_id))
@@ -221,11 +231,14 @@ async def do_store_message(
     body: str,
     client_id: str,
     file: FileRecord | None = None,
+    *,
+    arrived: datetime | None = None,
 ) -> Sent:
     """Store one message and its events; a known client_id returns the stored message instead.
 
     `conversation` is the session's, as read in this transaction (None: start it). `file`: the
-    row of the file a message of type `file` carries, its bytes already stored.
+    row of the file a message of type `file` carries, its bytes already stored. `arrived`: when
+    a visitor's message came in, before its batch (now when not given).
     """
     if operator_id is None:
         await check_consent(rt, tx, session)
@@ -287,7 +300,7 @@ async def do_store_message(
         shield.count_after_commit(rt, tx, session.ip, "messages")
         if started:
             shield.count_after_commit(rt, tx, session.ip, "conversations")
-            shield.note_opening_after_commit(rt, tx, session, body)
+            shield.note_opening_after_commit(rt, tx, session, body, arrived or now)
     if operator_id is not None:
         stored = await tx.messages.get(conversation.id, message.id)
         assert stored is not None

@@ -126,10 +126,12 @@ async def do_open_session(
     await shield.check_new_session(rt, ip, proof=proof, honeypot=honeypot)
     await check_new_session_rate(rt, ip, website_id)
     new_token_ = new_token()
-    created = _new_session(website_id, page, ip, now)
     async with rt.store.transaction(durable=False) as tx:
         if session is not None:  # expired: destroyed now rather than at the next purge (P15)
             await tx.sessions.delete(session.id)
+        # Opened when inserted, after the checks and the wait for the transaction: its
+        # visitor's first message is timed from about when they got it (the shield's pace).
+        created = _new_session(website_id, page, ip, rt.clock.now())
         await tx.sessions.insert(created, hash_token(new_token_))
         await count_network_day(rt, tx, ip, now.date(), sessions=1, messages=0)
         note_session_created(rt, tx, website_id, now)

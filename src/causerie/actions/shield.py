@@ -7,6 +7,9 @@ hit (a session writing faster than a person types most) and conversations marked
 it, solved challenges lower it. A network creating
 more sessions than `CAUSERIE_SHIELD_CHALLENGE_RATE` (or with a score) must solve a proof of work
 per new session; at `CAUSERIE_SHIELD_BLOCK_SCORE` it is blocked until the score decays below it.
+A network starting conversations at a bot's pace (sooner after their session opened than a
+person writes, past `CAUSERIE_SHIELD_HASTY_OPENINGS` in seconds) is held at once: a sign on time,
+not on counts of requests, so it comes however few requests the node has served.
 A busy office behind one address solves its challenges (the chatbox does, unseen), so its score
 stays low and it is never blocked (docs/security.md "The shield").
 """
@@ -27,11 +30,15 @@ from causerie.domain.models import Session
 from causerie.domain.ports import Tx
 from causerie.domain.shield import (
     AGGREGATE_WINDOW,
+    HASTY_HOLD,
+    HASTY_WINDOW,
     OPENING_WINDOW,
     BlockRule,
     Challenge,
     HeldBlock,
     check_solution,
+    hold_score,
+    is_hasty,
     make_nonce,
     matching_rule,
     network_key,
@@ -205,22 +212,47 @@ async def note_limited(rt: Runtime, ip: str, sign: float = SCORE_LIMITED) -> Non
     await raise_score(rt, ip, sign)
 
 
-def note_opening_after_commit(rt: Runtime, tx: Tx, session: Session, body: str) -> None:
-    """Once the transaction that started the session's conversation with `body` commits, count
-    that opening for its website; past `CAUSERIE_SHIELD_REPEATED_OPENINGS` in the window, the
-    network's bot score rises (`SCORE_REPEATED`). Beside the message: it never delays or fails
-    it."""
+def note_opening_after_commit(
+    rt: Runtime, tx: Tx, session: Session, body: str, arrived: datetime
+) -> None:
+    """Once the transaction that started the session's conversation with `body` (a message that
+    arrived at `arrived`) commits, count that opening for its website; past
+    `CAUSERIE_SHIELD_REPEATED_OPENINGS` in the window, the network's bot score rises
+    (`SCORE_REPEATED`). An opening at a bot's pace (`domain.shield.is_hasty`) is counted for its
+    network too (`_note_hasty`). Beside the message: it never delays or fails it."""
     if not session.ip or _exempt(session.ip):
         return
     key = opening_key(rt.settings.secret_key, session.website_id, body)
-    if key is None:
+    hasty = is_hasty(session.created_at, arrived, rt.settings.shield_hasty_delay)
+    if key is None and not hasty:
         return
     ip = session.ip
 
     def committed() -> None:
-        _spawn(_note_opening(rt, ip, key))
+        if key is not None:
+            _spawn(_note_opening(rt, ip, key))
+        if hasty:
+            _spawn(_note_hasty(rt, ip, arrived))
 
     tx.on_commit(committed)
+
+
+async def _note_hasty(rt: Runtime, ip: str, at: datetime) -> None:
+    """A conversation of `ip`'s network started at a bot's pace: counted in the network's
+    window of `HASTY_WINDOW` (in Redis across nodes when configured); past
+    `CAUSERIE_SHIELD_HASTY_OPENINGS`, the network is held: its score is raised by what decays to
+    the block score in `HASTY_HOLD`, its next requests refused on every node."""
+    network = network_key(rt.settings.secret_key, ip)
+    try:
+        seen = await rt.counters.hit(f"shield:hasty:{network}", at, HASTY_WINDOW)
+    except Unavailable as exc:
+        log.warning("hasty openings not counted while the counters are unreachable: %s", exc)
+        return
+    if seen > rt.settings.shield_hasty_openings:
+        settings = rt.settings
+        count(rt, ip, "flagged")
+        hold = hold_score(settings.shield_block_score, settings.shield_half_life, HASTY_HOLD)
+        await raise_score(rt, ip, hold)
 
 
 async def _note_opening(rt: Runtime, ip: str, key: str) -> None:

@@ -67,6 +67,31 @@ def opening_key(secret_key: str, website_id: str, body: str) -> str | None:
     return hmac_hex(secret_key, "opening", f"{website_id}:{' '.join(words)}")[:32]
 
 
+# A conversation started sooner after its session opened than `CAUSERIE_SHIELD_HASTY_DELAY` is
+# at a bot's pace: a person's chatbox opens its session when the page loads (or when the chatbox
+# is opened), and the person then finds it, reads it and types. One such opening says little (a
+# website's own script may send a message at once); more than `CAUSERIE_SHIELD_HASTY_OPENINGS`
+# of them from one network within `HASTY_WINDOW` is automation, however few sessions that is.
+# Time, not counts of requests: the sign comes at the sessions' first messages, however few
+# requests the node has served (docs/security.md "Conversations started at a bot's pace").
+HASTY_WINDOW = timedelta(seconds=10)
+# How long a network found starting conversations at a bot's pace is held at least: its score
+# is raised by what decays to the block score in this long, so that it stays above it that long
+# if the network stops; persisting keeps it blocked, as any block.
+HASTY_HOLD = timedelta(seconds=30)
+
+
+def is_hasty(opened: datetime, started: datetime, delay_seconds: float) -> bool:
+    """True when a conversation started at `started` in a session opened at `opened` came
+    sooner than a person could write (`delay_seconds`; 0: the sign is off)."""
+    return delay_seconds > 0 and (started - opened).total_seconds() < delay_seconds
+
+
+def hold_score(block_score: float, half_life: timedelta, hold: timedelta) -> float:
+    """The score that decays below `block_score` in `hold`, halving every `half_life`."""
+    return float(block_score * 2 ** (hold / half_life))
+
+
 def network_label(key: str) -> str:
     """A label for the shield page that names no address and no country: the family (/24 or
     /48) and the start of the keyed hash."""

@@ -96,6 +96,19 @@ class LimitSettings(BaseModel):
         "within 10 minutes; each further one raises its network's bot score as a spam "
         'campaign\'s sign (docs/security.md "The shield").',
     )
+    shield_hasty_delay: Pause = setting(
+        "2s",
+        "A conversation started sooner than this after its chatbox session opened is at a bot's "
+        "pace (a person finds the chatbox, reads and types first); `0` turns the sign off "
+        '(docs/security.md "Conversations started at a bot\'s pace").',
+    )
+    shield_hasty_openings: Count = setting(
+        "1",
+        "Conversations of one network that may start at a bot's pace "
+        "(`CAUSERIE_SHIELD_HASTY_DELAY`) within 10 seconds; past it the network is blocked, for "
+        '30 seconds at least and as long as it persists (docs/security.md "Conversations '
+        "started at a bot's pace\").",
+    )
     shield_retention: Duration = setting(
         "30d",
         "How long the shield's per-network counts per 10 minutes are kept (keyed hashes, "

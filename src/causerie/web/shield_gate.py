@@ -47,6 +47,9 @@ BUSY_LANE = 8  # requests under way past which the node is busy; then the lane's
 PAUSED_AT_MOST = 2000  # refusals waiting for their pause at once on a node
 VISITOR_SOCKET = "/ws/visitor"
 LOADS = "/api/widget/v1/websites/"
+# When a request that waited in the lane came in (scope key): a message's pace is the sender's,
+# not the lane's (`actions/messages.py`, the shield's conversations started at a bot's pace).
+ARRIVED = "causerie.arrived"
 # A person's rights over their data (P9) pass the gate: these only hand over or take away what is
 # held about the session whose token they carry, and the route checks that token as always.
 RIGHTS = frozenset(
@@ -119,6 +122,7 @@ class ShieldGate:
             if ip is None:
                 ip = client_ip(scope, rt.settings.trusted_proxies)
             if self._sends_much(rt, ip):
+                scope[ARRIVED] = rt.clock.now()  # before its wait: what the shield's pace reads
                 async with self.lane:
                     await self.app(scope, receive, send)
             else:

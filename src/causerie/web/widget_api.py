@@ -22,6 +22,7 @@ from causerie.web.deps import Bearer, Rt
 from causerie.web.lean_route import LeanRoute
 from causerie.web.responses import JSONResponse
 from causerie.web.schemas import MessageIn, ProfileIn, SessionIn
+from causerie.web.shield_gate import ARRIVED
 
 router = APIRouter(
     prefix="/api/widget/v1", tags=["visitor"], responses=ERRORS, route_class=LeanRoute
@@ -126,6 +127,7 @@ async def send_message(request: Request, rt: Rt, token: Bearer) -> JSONResponse:
         client_id=data.client_id,
         body=data.body,
         type_=data.type,
+        arrived=request.scope.get(ARRIVED),
     )
     return JSONResponse(
         {"message": message_json(sent.message, for_visitor=True)},
