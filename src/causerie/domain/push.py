@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from causerie.domain.errors import Invalid
+from causerie.domain.targets import why_host_refused
 
 ENDPOINT_MAX = 2000  # characters of a push service's URL
 DEVICE_MAX = 100  # characters of the label an operator sees in their list of devices
@@ -85,6 +86,15 @@ def check_subscription(
         )
     if parts.username or parts.password:
         raise Invalid("endpoint: no credentials in the URL", "invalid_subscription")
+    # What needs no DNS is refused now, as a webhook's URL is; the addresses a name resolves to
+    # are checked at each push (push/webpush.py).
+    reason = None if allow_private else why_host_refused(parts.hostname)
+    if reason is not None:
+        raise Invalid(
+            f"endpoint: {reason}, not a push service (set CAUSERIE_PUSH_ALLOW_PRIVATE=true to "
+            "allow private targets)",
+            "invalid_subscription",
+        )
     key = _b64(p256dh.strip(), "p256dh")
     if len(key) != 65 or key[0] != 4:
         raise Invalid("keys.p256dh: an uncompressed P-256 public key", "invalid_subscription")

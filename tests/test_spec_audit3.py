@@ -1,0 +1,241 @@
+"""Contracts of the second wave checked from outside (third outside audit, branch audit3).
+
+An outside audit of SPEC.md's "Contracts of the second wave", "Command line" and "Settings"
+against a running server and the `causerie` command found these (each test fails before its
+fix): a canned reply's shortcut or title and a label's name over their limits were told a
+looser limit than theirs (a name of 41 to 200 characters "1 to 40", one of 201 "at most 200");
+`Accept: text/csv;q=0` and `text/csv;q=0.5, application/json` got the report as CSV; a Web Push
+subscription to `https://169.254.169.254/...` or `https://localhost/...` was stored (refused only
+at each push) where a webhook's URL is refused at once; `CAUSERIE_SMTP_URL=smtps://...
+?starttls=true` was accepted and every mail then failed, and a port of 99999 was "not a number";
+`causerie jobs list` cut the ids a reader copies into `causerie jobs retry ID` when its table
+did not fit 80 columns (a pipe, a narrow terminal). Transport and command-line contracts, the
+same on every database: SQLite only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from causerie.settings import SettingsError, load_settings
+from tests.conftest import Harness, Site
+from tests.test_cli import Cli, _queued_and_failed_jobs
+from tests.test_errors import error_of
+from tests.test_push import Browser, b64
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'causerie.db'}"
+
+
+def owner(site: Site) -> dict[str, str]:
+    return {"Authorization": f"Bearer {site.tokens['owner']}"}
+
+
+# -- canned replies and labels: the true limits --------------------------------------------------
+
+
+def test_a_reply_over_its_limits_is_told_the_true_limit_and_nothing_is_stored(
+    http: httpx.Client, site: Site
+) -> None:
+    path = f"/api/v1/websites/{site.website_id}/replies"
+
+    def refused(**fields: str) -> tuple[str, str]:
+        body = {"shortcut": "hello", "title": "Hello", "body": "Hi!"} | fields
+        error = error_of(http.post(path, json=body, headers=owner(site)), 422)
+        return error["code"], error["message"]
+
+    shortcut = (
+        "invalid_shortcut",
+        "shortcut: 1 to 32 lowercase letters, digits, '-' or '_', starting with a letter or digit",
+    )
+    for length in (33, 64, 65, 500):
+        assert refused(shortcut="s" * length) == shortcut
+    for length in (101, 200, 201, 5000):
+        assert refused(title="t" * length) == ("invalid_title", "title: 1 to 100 characters")
+    for length in (10_001, 20_001):
+        assert refused(body="b" * length) == (
+            "invalid_body",
+            "body: 1 to 10000 characters, not only spaces",
+        )
+    assert http.get(path, headers=owner(site)).json() == {"replies": []}
+
+    made = http.post(
+        path, json={"shortcut": "s" * 32, "title": "t" * 100, "body": "b"}, headers=owner(site)
+    )
+    assert made.status_code == 201, made.text
+    patched = http.patch(
+        f"{path}/{made.json()['reply']['id']}", json={"title": "t" * 201}, headers=owner(site)
+    )
+    assert error_of(patched, 422)["message"] == "title: 1 to 100 characters"
+
+
+def test_a_label_over_its_limits_is_told_the_true_limit_and_nothing_is_stored(
+    http: httpx.Client, site: Site
+) -> None:
+    path = f"/api/v1/websites/{site.website_id}/labels"
+    for length in (41, 200, 201, 1000):
+        error = error_of(
+            http.post(path, json={"name": "n" * length, "color": "#ff0000"}, headers=owner(site)),
+            422,
+        )
+        assert (error["code"], error["message"]) == (
+            "invalid_label_name",
+            "name: 1 to 40 characters",
+        )
+    error = error_of(
+        http.post(path, json={"name": "vip", "color": "#" + "f" * 30}, headers=owner(site)), 422
+    )
+    assert (error["code"], error["message"]) == (
+        "invalid_color",
+        "color: #rrggbb, six hexadecimal digits",
+    )
+    assert http.get(path, headers=owner(site)).json() == {"labels": []}
+
+
+def test_the_openapi_document_shows_the_true_limits(http: httpx.Client) -> None:
+    schemas = http.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    assert schemas["LabelIn"]["properties"]["name"]["maxLength"] == 40
+    reply = schemas["ReplyIn"]["properties"]
+    assert (reply["shortcut"]["maxLength"], reply["title"]["maxLength"]) == (32, 100)
+    assert reply["body"]["maxLength"] == 10_000
+
+
+# -- reports: Accept is negotiated ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("accept", "csv"),
+    [
+        ("text/csv", True),
+        ("text/csv, */*", True),
+        ("text/csv;q=0.9, application/json;q=0.5", True),
+        ("text/csv;q=0.5, */*;q=0.1", True),
+        ("text/csv;q=0", False),
+        ("text/csv;q=0.5, application/json", False),
+        ("application/json, text/csv;q=0.8", False),
+        ("*/*", False),
+        ("text/*", False),
+        ("", False),
+    ],
+)
+def test_a_report_is_csv_only_when_accept_prefers_it(
+    http: httpx.Client, site: Site, accept: str, csv: bool
+) -> None:
+    response = http.get(
+        f"/api/v1/websites/{site.website_id}/reports?from=2026-01-01&to=2026-01-02",
+        headers=owner(site) | {"Accept": accept},
+    )
+    assert response.status_code == 200, response.text
+    kind = response.headers["content-type"].split(";")[0]
+    assert kind == ("text/csv" if csv else "application/json"), accept
+    if csv:
+        assert response.text.splitlines()[1].startswith("2026-01-01,")
+    else:
+        assert [day["date"] for day in response.json()["days"]] == ["2026-01-01", "2026-01-02"]
+
+
+# -- push subscriptions: private targets are refused at once -------------------------------------
+
+
+PRIVATE_ENDPOINTS = [
+    "https://169.254.169.254/latest/meta-data",
+    "https://metadata.google.internal/computeMetadata",
+    "https://localhost/push",
+    "https://127.0.0.1:8443/push",
+    "https://2130706433/push",
+    "https://[::1]/push",
+    "https://10.0.0.7/push",
+    "https://pushserver/push",  # no domain: the server's own network
+]
+
+
+def test_a_push_subscription_to_a_private_target_is_refused_naming_the_endpoint(
+    http: httpx.Client, site: Site
+) -> None:
+    browser = Browser()
+    keys = {"p256dh": browser.p256dh, "auth": b64(browser.auth)}
+    for endpoint in PRIVATE_ENDPOINTS:
+        response = http.post(
+            "/api/v1/push/subscriptions",
+            json={"endpoint": endpoint, "keys": keys},
+            headers=owner(site),
+        )
+        error = error_of(response, 422)
+        assert error["code"] == "invalid_subscription", endpoint
+        assert error["message"].startswith("endpoint: "), error
+        assert "CAUSERIE_PUSH_ALLOW_PRIVATE" in error["message"]
+    assert http.get("/api/v1/push/subscriptions", headers=owner(site)).json() == {
+        "subscriptions": []
+    }
+    public = http.post(
+        "/api/v1/push/subscriptions",
+        json={"endpoint": "https://push.example/send/abc", "keys": keys},
+        headers=owner(site),
+    )
+    assert public.status_code == 201, public.text
+
+
+# -- CAUSERIE_SMTP_URL ---------------------------------------------------------------------------
+
+
+def _smtp_error(tmp_path: Path, url: str) -> str:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ={"CAUSERIE_DATA_DIR": str(tmp_path), "CAUSERIE_SMTP_URL": url})
+    message = str(caught.value)
+    assert message.startswith("CAUSERIE_SMTP_URL (value hidden) (from the environment): ")
+    assert "secret" not in message
+    return message.split(": ", 1)[1]
+
+
+def test_smtps_with_starttls_is_refused_at_start(tmp_path: Path) -> None:
+    """aiosmtplib refuses `use_tls` with `start_tls`: every mail failed, the server started."""
+    assert _smtp_error(tmp_path, "smtps://u:secret@mail.example?starttls=true") == (
+        "?starttls=true goes with smtp:// (smtps:// speaks TLS from the start): "
+        "use one or the other"
+    )
+    for url in (
+        "smtp://u:secret@mail.example:587?starttls=true",
+        "smtps://u:secret@mail.example",
+        "smtps://u:secret@mail.example?starttls=false",
+        "smtp://mail.example",
+    ):
+        env = {"CAUSERIE_DATA_DIR": str(tmp_path), "CAUSERIE_SMTP_URL": url}
+        assert load_settings(environ=env).smtp_url == url
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "99999", "smtp"])
+def test_an_smtp_port_out_of_range_is_named_as_such(tmp_path: Path, port: str) -> None:
+    assert _smtp_error(tmp_path, f"smtp://u:secret@mail.example:{port}") == (
+        "the port must be a number from 1 to 65535"
+    )
+
+
+# -- causerie jobs list: ids whole at any width --------------------------------------------------
+
+
+def test_jobs_list_at_80_columns_shows_every_id_whole(
+    tmp_path: Path, database_url: str, harness: Harness
+) -> None:
+    """A pipe gets 80 columns from rich: the ids were cut to `j2dn6ac233d…`."""
+    queued, failed = _queued_and_failed_jobs(harness)
+    narrow = Cli(tmp_path, database_url, COLUMNS="80")
+    table = narrow.ok("jobs", "list")
+    assert queued in table and failed in table
+    assert max(len(line) for line in table.splitlines()) <= 80
+    website_id = site_of(narrow)
+    operators = narrow.ok("operator", "list")
+    assert website_id in operators  # the operator's website, whole too
+
+
+def site_of(cli: Cli) -> str:
+    """A website with an owner: the operators' table (two ids, an email) is wider than 80."""
+    added = cli.ok("website", "add", "Shop", "--origin", "https://shop.example")
+    website_id = added.split("website id: ", 1)[1].split()[0]
+    cli.ok("operator", "add", "owner@shop.example", "--website", website_id, "--role", "owner")
+    assert website_id in cli.ok("website", "list")
+    return website_id
