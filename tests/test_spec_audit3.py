@@ -9,8 +9,11 @@ subscription to `https://169.254.169.254/...` or `https://localhost/...` was sto
 at each push) where a webhook's URL is refused at once; `CAUSERIE_SMTP_URL=smtps://...
 ?starttls=true` was accepted and every mail then failed, and a port of 99999 was "not a number";
 `causerie jobs list` cut the ids a reader copies into `causerie jobs retry ID` when its table
-did not fit 80 columns (a pipe, a narrow terminal). Transport and command-line contracts, the
-same on every database: SQLite only.
+did not fit 80 columns (a pipe, a narrow terminal); a block rule's `expires_at` took numbers as
+seconds or milliseconds since 1970, echoed the offset it was given (`+05:00`) where the wire
+speaks UTC, and `9999-12-31T23:00:00-05:00` was a 500; another website's mail failures answered
+`not_found` where every website route answers `website_not_found`. Transport and command-line
+contracts, the same on every database: SQLite only.
 """
 
 from __future__ import annotations
@@ -239,3 +242,71 @@ def site_of(cli: Cli) -> str:
     cli.ok("operator", "add", "owner@shop.example", "--website", website_id, "--role", "owner")
     assert website_id in cli.ok("website", "list")
     return website_id
+
+
+# -- block rules: expires_at is an ISO 8601 time, answered in UTC --------------------------------
+
+
+def test_a_block_expiry_given_as_a_number_is_refused_naming_it(
+    http: httpx.Client, site: Site
+) -> None:
+    """`1900000000` was read as seconds since 1970 and `99999999999999` as milliseconds (year
+    5138); `"1900000000"` too. The wire's times are ISO 8601. The year 9999 west of UTC was a
+    500 (the store's conversion to UTC overflowed)."""
+    path = f"/api/v1/websites/{site.website_id}/blocks"
+    for expiry in (1900000000, 99999999999999, 1.9e9, "1900000000", True, "tomorrow"):
+        body = {"kind": "address", "value": "198.51.100.9", "reason": "spam", "expires_at": expiry}
+        error = error_of(http.post(path, json=body, headers=owner(site)), 422)
+        assert error == {
+            "code": "invalid_request",
+            "message": "expires_at: an ISO 8601 time such as 2030-01-01T00:00:00Z",
+        }, expiry
+    west = {"kind": "address", "value": "198.51.100.9", "reason": "r"}
+    error = error_of(
+        http.post(
+            path, json=west | {"expires_at": "9999-12-31T23:00:00-05:00"}, headers=owner(site)
+        ),
+        422,
+    )
+    assert error["message"].startswith("expires_at: ")
+    assert http.get(path, headers=owner(site)).json() == {"blocks": []}
+
+
+@pytest.mark.parametrize(
+    ("given", "answered"),
+    [
+        ("2030-01-01T00:00:00+05:00", "2029-12-31T19:00:00Z"),
+        ("2030-01-01T00:00:00Z", "2030-01-01T00:00:00Z"),
+        ("2030-01-01T00:00:00", "2030-01-01T00:00:00Z"),
+        ("2030-01-01", "2030-01-01T00:00:00Z"),
+    ],
+)
+def test_a_block_expiry_is_answered_in_utc(
+    http: httpx.Client, site: Site, given: str, answered: str
+) -> None:
+    """An expiry with an offset was answered with it (`+05:00`), where the wire says UTC."""
+    path = f"/api/v1/websites/{site.website_id}/blocks"
+    body = {"kind": "address", "value": "198.51.100.9", "reason": "spam", "expires_at": given}
+    made = http.post(path, json=body, headers=owner(site))
+    assert made.status_code == 201, made.text
+    assert made.json()["block"]["expires_at"] == answered
+    (listed,) = http.get(path, headers=owner(site)).json()["blocks"]
+    assert listed["expires_at"] == answered
+
+
+# -- another website's id, as an unknown one -----------------------------------------------------
+
+
+def test_another_websites_mail_failures_answer_website_not_found(
+    http: httpx.Client, site: Site
+) -> None:
+    """Every website route answers `website_not_found`; this one said `not_found`, "no such
+    object"."""
+    for website_id in (site.other_website_id, "nosuchwebsite"):
+        response = http.get(f"/api/v1/websites/{website_id}/mail/failures", headers=owner(site))
+        assert error_of(response, 404) == {
+            "code": "website_not_found",
+            "message": f"no website '{website_id}'",
+        }
+    mine = http.get(f"/api/v1/websites/{site.website_id}/mail/failures", headers=owner(site))
+    assert mine.json() == {"failures": []}
