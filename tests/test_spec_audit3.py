@@ -142,6 +142,40 @@ def test_a_report_is_csv_only_when_accept_prefers_it(
         assert [day["date"] for day in response.json()["days"]] == ["2026-01-01", "2026-01-02"]
 
 
+@pytest.mark.parametrize("tz", ["UTC", "Pacific/Kiritimati", "America/New_York"])
+def test_a_report_at_the_edges_of_the_calendar_is_a_422_never_a_500(
+    http: httpx.Client, site: Site, tz: str
+) -> None:
+    """`from=0001-01-01` or `to=9999-12-31` (and `to=0001-01-05` alone: the 30 days before)
+    were 500s: the period before it, a zone's offset or the day after ran off the calendar."""
+    path = f"/api/v1/websites/{site.website_id}/reports"
+
+    def ask(query: str) -> httpx.Response:
+        return http.get(f"{path}?{query}&tz={tz}", headers=owner(site))
+
+    for query, name, day in (
+        ("from=0001-01-01&to=0001-01-01", "from", "0001-01-01"),
+        ("from=1969-12-31&to=1970-01-01", "from", "1969-12-31"),
+        ("from=9999-12-31&to=9999-12-31", "from", "9999-12-31"),
+        ("from=2999-12-31&to=3000-01-01", "to", "3000-01-01"),
+        ("to=0001-01-05", "to", "0001-01-05"),
+    ):
+        assert error_of(ask(query), 422) == {
+            "code": "invalid_date",
+            "message": f"{name} must be a day from 1970-01-01 to 2999-12-31, not {day}",
+        }, query
+    for query, first, last in (
+        ("from=1970-01-01&to=1970-01-01", "1970-01-01", "1970-01-01"),
+        ("from=2999-12-31&to=2999-12-31", "2999-12-31", "2999-12-31"),
+        ("to=1970-01-05", "1970-01-01", "1970-01-05"),
+    ):
+        answer = ask(query)
+        assert answer.status_code == 200, (query, answer.text)
+        assert (answer.json()["from"], answer.json()["to"]) == (first, last)
+        csv = http.get(f"{path}?{query}&tz={tz}", headers=owner(site) | {"Accept": "text/csv"})
+        assert csv.status_code == 200, csv.text
+
+
 # -- push subscriptions: private targets are refused at once -------------------------------------
 
 
