@@ -12,27 +12,43 @@ at each push) where a webhook's URL is refused at once; `CAUSERIE_SMTP_URL=smtps
 did not fit 80 columns (a pipe, a narrow terminal); a block rule's `expires_at` took numbers as
 seconds or milliseconds since 1970, echoed the offset it was given (`+05:00`) where the wire
 speaks UTC, and `9999-12-31T23:00:00-05:00` was a 500; another website's mail failures answered
-`not_found` where every website route answers `website_not_found`. Transport and command-line
+`not_found` where every website route answers `website_not_found`; a report at the calendar's
+edges (`from=0001-01-01`, `to=9999-12-31`) was a 500; mail's `List-Unsubscribe` went over the wire
+as RFC 2047 encoded words, which no mail client reads there. Transport and command-line
 contracts, the same on every database: SQLite only.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope
+from aiosmtpd.smtp import Session as SmtpSession
 
-from causerie.settings import SettingsError, load_settings
+from causerie.clock import ManualClock
+from causerie.settings import Settings, SettingsError, load_settings
 from tests.conftest import Harness, Site
 from tests.test_cli import Cli, _queued_and_failed_jobs
 from tests.test_errors import error_of
+from tests.test_mail import _free_port, open_visitor, run_due
 from tests.test_push import Browser, b64
 
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'causerie.db'}"
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings], request: pytest.FixtureRequest) -> Settings:
+    """The default settings, or those a test names (`indirect` parametrisation)."""
+    return make_settings(**getattr(request, "param", {}))
 
 
 def owner(site: Site) -> dict[str, str]:
@@ -218,6 +234,54 @@ def test_a_push_subscription_to_a_private_target_is_refused_naming_the_endpoint(
 
 
 # -- CAUSERIE_SMTP_URL ---------------------------------------------------------------------------
+
+
+class _WireSink:
+    """An SMTP server on loopback that keeps each mail's bytes as they came over the wire."""
+
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+
+    async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: Envelope) -> str:
+        self.received.append(envelope.original_content or b"")
+        return "250 OK"
+
+
+_SINK_PORT = _free_port()
+_MAILING = {
+    "smtp_url": f"smtp://127.0.0.1:{_SINK_PORT}",
+    "mail_from": "Shop chat <chat@shop.example>",
+    "mail_domain": "reply.shop.example",
+    "public_url": "https://chat.shop.example",
+}
+
+
+@pytest.mark.parametrize("settings", [_MAILING], ids=["mailing"], indirect=True)
+def test_list_unsubscribe_goes_over_the_wire_as_a_url_rfc_2369_readers_find(
+    harness: Harness, site: Site, clock: ManualClock
+) -> None:
+    """It went as `List-Unsubscribe: =?utf-8?q?=3Chttps=3A//...?=`: a header longer than 78
+    characters folded into encoded words, which mail clients do not decode in that header, so
+    their one-click unsubscribe found no URL (the tests parsed the mail back, which decodes)."""
+    handler = _WireSink()
+    controller = Controller(handler, hostname="127.0.0.1", port=_SINK_PORT)
+    controller.start()
+    try:
+        open_visitor(harness, site, None, "Open on Sunday?")
+        clock.advance(timedelta(minutes=3))
+        run_due(harness)
+    finally:
+        controller.stop()
+    assert handler.received
+    for raw in handler.received:
+        headers = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+        assert "=?utf-8?" not in headers, headers
+        unsubscribe = re.search(r"^List-Unsubscribe: <([^>\r\n]+)>\r?$", headers, re.M)
+        assert unsubscribe, headers
+        assert unsubscribe.group(1).startswith("https://chat.shop.example/mail/unsubscribe/")
+        reply_to = re.search(r"^Reply-To: (reply\+\w+@reply\.shop\.example)\r?$", headers, re.M)
+        assert reply_to, headers
+        assert max(len(line) for line in raw.split(b"\r\n")) <= 998
 
 
 def _smtp_error(tmp_path: Path, url: str) -> str:
