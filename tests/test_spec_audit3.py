@@ -14,7 +14,8 @@ seconds or milliseconds since 1970, echoed the offset it was given (`+05:00`) wh
 speaks UTC, and `9999-12-31T23:00:00-05:00` was a 500; another website's mail failures answered
 `not_found` where every website route answers `website_not_found`; a report at the calendar's
 edges (`from=0001-01-01`, `to=9999-12-31`) was a 500; mail's `List-Unsubscribe` went over the wire
-as RFC 2047 encoded words, which no mail client reads there. Transport and command-line
+as RFC 2047 encoded words, which no mail client reads there; a duration setting past 100 years
+ran dates off the calendar (a traceback, not a bad setting). Transport and command-line
 contracts, the same on every database: SQLite only.
 """
 
@@ -408,3 +409,34 @@ def test_another_websites_mail_failures_answer_website_not_found(
         }
     mine = http.get(f"/api/v1/websites/{site.website_id}/mail/failures", headers=owner(site))
     assert mine.json() == {"failures": []}
+
+
+# -- durations: at most 100 years ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "text"),
+    [
+        ("CAUSERIE_CHAT_IP_RETENTION", "999999999d"),
+        ("CAUSERIE_CONVERSATION_RETENTION", "3000000d"),
+        ("CAUSERIE_TEMPORARY_SESSION_TTL", "36501d"),
+        ("CAUSERIE_COOKIE_MAX_AGE", "99999999999d"),
+        ("CAUSERIE_NOTIFY_DELAY", "999999999d"),
+    ],
+)
+def test_a_duration_past_100_years_is_a_bad_setting_not_a_traceback(
+    tmp_path: Path, variable: str, text: str
+) -> None:
+    """`now - 999999999d` ran off the calendar: `causerie purge` died with an OverflowError
+    (status 1), `CAUSERIE_COOKIE_MAX_AGE=99999999999d` overflowed a C int; a delay that long was
+    taken, and the mail job a visitor's first message queues (`now + delay`) would overflow in
+    that message's transaction."""
+    cli = Cli(tmp_path, None, **{variable: text})
+    result = cli("purge", "--dry-run")
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"causerie: bad setting: {variable} = '{text}' (from the environment): ")
+    assert "expected at most 36500d (100 years)" in line
+    assert load_settings(
+        environ={"CAUSERIE_DATA_DIR": str(tmp_path / "data"), variable: "36500d"}
+    ).data_dir == (tmp_path / "data")
