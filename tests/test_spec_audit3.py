@@ -15,12 +15,14 @@ speaks UTC, and `9999-12-31T23:00:00-05:00` was a 500; another website's mail fa
 `not_found` where every website route answers `website_not_found`; a report at the calendar's
 edges (`from=0001-01-01`, `to=9999-12-31`) was a 500; mail's `List-Unsubscribe` went over the wire
 as RFC 2047 encoded words, which no mail client reads there; a duration setting past 100 years
-ran dates off the calendar (a traceback, not a bad setting). Transport and command-line
+ran dates off the calendar (a traceback, not a bad setting); a made-up cursor with such a time
+was a 500. Transport and command-line
 contracts, the same on every database: SQLite only.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -39,6 +41,7 @@ from tests.test_cli import Cli, _queued_and_failed_jobs
 from tests.test_errors import error_of
 from tests.test_mail import _free_port, open_visitor, run_due
 from tests.test_push import Browser, b64
+from tests.test_session_endpoint import open_session, send
 
 
 @pytest.fixture
@@ -440,3 +443,53 @@ def test_a_duration_past_100_years_is_a_bad_setting_not_a_traceback(
     assert load_settings(
         environ={"CAUSERIE_DATA_DIR": str(tmp_path / "data"), variable: "36500d"}
     ).data_dir == (tmp_path / "data")
+
+
+# -- paged lists: a cursor a client made up ------------------------------------------------------
+
+
+def _cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "made_up",
+    [
+        "9999-12-31T23:59:59-05:00|abc",  # past the calendar once in UTC: was a 500
+        "0001-01-01T00:00:00+05:00|abc",  # before it: was a 500
+        "2026-12-07T16:51:35+00:00|a\x00b",  # a NUL: reached the database
+        "2026-12-07T16:51:35+00:00|'; DROP TABLE messages;--",
+        "2026-12-07T16:51:35|abc",  # no offset
+    ],
+)
+def test_a_made_up_cursor_is_invalid_cursor_on_every_paged_list(
+    http: httpx.Client, site: Site, made_up: str
+) -> None:
+    for path in ("conversations", "audit"):
+        response = http.get(
+            f"/api/v1/websites/{site.website_id}/{path}",
+            params={"cursor": _cursor(made_up)},
+            headers=owner(site),
+        )
+        assert error_of(response, 422) == {
+            "code": "invalid_cursor",
+            "message": "cursor: not a cursor this API gave",
+        }, (path, made_up)
+
+
+def test_the_cursors_the_api_gives_still_page(http: httpx.Client, site: Site) -> None:
+    for _ in range(3):
+        token = open_session(http, site.website_id).json()["token"]
+        send(http, token, "hello")
+    path = f"/api/v1/websites/{site.website_id}/conversations"
+    first = http.get(path, params={"limit": 2}, headers=owner(site)).json()
+    rest = http.get(
+        path, params={"limit": 2, "cursor": first["next_cursor"]}, headers=owner(site)
+    ).json()
+    ids = [c["id"] for c in first["conversations"] + rest["conversations"]]
+    assert len(ids) == len(set(ids)) == 3
+    audit = f"/api/v1/websites/{site.website_id}/audit"
+    page = http.get(audit, params={"limit": 1}, headers=owner(site)).json()
+    if page.get("next_cursor"):
+        more = http.get(audit, params={"cursor": page["next_cursor"]}, headers=owner(site))
+        assert more.status_code == 200, more.text
