@@ -5,9 +5,7 @@ event (docs/realtime.md)."""
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 
 from causerie.actions.access import ANY_ROLE, check_role
@@ -17,7 +15,8 @@ from causerie.actions.events import do_emit
 from causerie.actions.profiles import UNSET, apply_profile, checked_changes
 from causerie.actions.reports import note_resolved
 from causerie.actions.webhook_queue import Occurrence, do_queue_webhooks
-from causerie.domain.errors import Invalid, NotFound
+from causerie.domain.cursors import decode_cursor
+from causerie.domain.errors import NotFound
 from causerie.domain.events import EventType, Stream
 from causerie.domain.models import (
     Actor,
@@ -71,18 +70,6 @@ def encode_cursor(summary: ConversationSummary) -> str:
     assert conversation.last_message_at is not None
     text = f"{conversation.last_message_at.isoformat()}|{conversation.id}"
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, _, conversation_id = text.partition("|")
-        moment = datetime.fromisoformat(at)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise Invalid("cursor: not a cursor this API gave", "invalid_cursor") from None
-    if moment.tzinfo is None or not conversation_id:
-        raise Invalid("cursor: not a cursor this API gave", "invalid_cursor")
-    return moment, conversation_id
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,7 @@ hold no personal data (network counts) and an audit entry with ids and counts on
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from causerie.actions.access import MANAGERS, OWNERS, check_role
@@ -23,6 +21,7 @@ from causerie.actions.jobs import do_enqueue_search_reindex
 from causerie.actions.races import run_again_when_raced
 from causerie.actions.sessions import access_visitor_session
 from causerie.actions.webhook_queue import do_queue_erasure
+from causerie.domain.cursors import decode_cursor
 from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from causerie.domain.models import (
     Actor,
@@ -336,17 +335,6 @@ def _audit_cursor(entry: AuditEntry) -> str:
     return base64.urlsafe_b64encode(f"{entry.at.isoformat()}|{entry.id}".encode()).decode()
 
 
-def _decode_audit_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        at, _, entry_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        moment = datetime.fromisoformat(at)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise Invalid("cursor: not a cursor this API gave", "invalid_cursor") from None
-    if moment.tzinfo is None or not entry_id:
-        raise Invalid("cursor: not a cursor this API gave", "invalid_cursor")
-    return moment, entry_id
-
-
 async def get_audit(
     rt: Runtime,
     actor: Actor,
@@ -358,7 +346,7 @@ async def get_audit(
     cursor: str | None,
 ) -> tuple[list[AuditEntry], str | None]:
     """The website's audit log, newest first (owners)."""
-    before = _decode_audit_cursor(cursor) if cursor else None
+    before = decode_cursor(cursor) if cursor else None
     async with rt.store.read() as tx:
         missing = NotFound(f"no website {website_id!r}", "website_not_found")
         await check_role(tx, actor, website_id, OWNERS, Scope.READ, missing=missing)

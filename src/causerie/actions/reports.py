@@ -292,8 +292,9 @@ def check_period(first: str | None, last: str | None, tz: str | None, today: dat
     """The period asked for: `from` and `to` as YYYY-MM-DD (inclusive), `tz` an IANA zone.
     Without `to`, today in that zone; without `from`, the 30 days up to `to`."""
     zone = _zone(tz or "UTC")
+    given = _day(first, "from") if first else None  # `from` told first, as it is read
     end = _day(last, "to") if last else today
-    start = _day(first, "from") if first else end - timedelta(days=29)
+    start = given or max(end - timedelta(days=29), FIRST_DAY)
     if start > end:
         raise Invalid(f"from ({start}) is after to ({end})", "invalid_period")
     if (end - start).days + 1 > MAX_DAYS:
@@ -301,15 +302,26 @@ def check_period(first: str | None, last: str | None, tz: str | None, today: dat
     return Period(start, end, zone)
 
 
+# The days a report may name. Past them the period before (the comparison), a zone's offset or
+# the day after the last ran off the calendar (year 1 or 9999): a 500, not a refusal.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
 def _day(text: str, name: str) -> date:
     try:
         if len(text) != 10:
             raise ValueError(text)
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise Invalid(
             f"{name} must be a date as YYYY-MM-DD, not {text[:40]!r}", "invalid_date"
         ) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise Invalid(
+            f"{name} must be a day from {FIRST_DAY} to {LAST_DAY}, not {day}", "invalid_date"
+        )
+    return day
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -42,6 +42,23 @@ def new_table(title: str | None = None) -> Table:
     return Table(title=title)
 
 
+def add_id_column(table: Table, header: str = "id") -> None:
+    """A column of ids, never cut nor wrapped whatever the width: a reader copies them into the
+    next command (`causerie jobs retry ID`), and rich, fitting a table to 80 columns (a pipe, a
+    narrow terminal), cut them to `j2dn6ac233d…`. The other columns give way."""
+    table.add_column(header, no_wrap=True, min_width=ID_WIDTH)
+
+
+def add_columns(table: Table, *headers: str) -> None:
+    """Columns whose text folds onto more lines when the table is too wide, every character
+    kept (rich's default cuts it with an ellipsis: an email, a time, an error)."""
+    for header in headers:
+        table.add_column(header, overflow="fold")
+
+
+ID_WIDTH = 24  # tokens.new_id()'s length
+
+
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 

@@ -17,7 +17,7 @@ from causerie.actions.operators import (
 )
 from causerie.actions.websites import do_create_website, get_website
 from causerie.cli.group import main
-from causerie.cli.output import new_table, out, plural
+from causerie.cli.output import add_columns, add_id_column, new_table, out, plural
 from causerie.cli.running import get_settings, run
 from causerie.domain.errors import NotFound
 from causerie.domain.models import Actor, Member, Operator, Scope
@@ -58,8 +58,8 @@ async def _websites(rt: Runtime) -> list[Any]:
 def website_list() -> None:
     """List websites."""
     table = new_table()
-    for column in ("id", "name", "origins"):
-        table.add_column(column)
+    add_id_column(table)
+    add_columns(table, "name", "origins")
     for site in run(get_settings(), _websites):
         table.add_row(site.id, site.name, ", ".join(site.origins))
     out().print(table)
@@ -141,8 +141,10 @@ def operator_list(website_id: str | None, as_json: bool) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
     table = new_table()
-    for column in ("id", "email", "name", "website", "role"):
-        table.add_column(column)
+    add_id_column(table)
+    add_columns(table, "email", "name")
+    add_id_column(table, "website")
+    add_columns(table, "role")
     for site_id, entry in found:
         if isinstance(entry, Member):
             role = f"{entry.role.value} (pending)" if entry.pending else entry.role.value

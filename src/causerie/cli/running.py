@@ -4,6 +4,7 @@ long command's progress and Ctrl-C."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
 import socket
 import sys
@@ -162,6 +163,16 @@ def listen(host: str, port: int, option: str = "--port") -> socket.socket:
     except OSError as exc:
         err().print(
             f"[red]causerie:[/red] cannot listen on {escape(host)}:{port}: "
-            f"{escape(exc.strerror or str(exc))}; stop what uses it or choose another {option}"
+            f"{escape(exc.strerror or str(exc))}; {_advice(exc, option)}"
         )
         sys.exit(2)
+
+
+def _advice(exc: OSError, option: str) -> str:
+    """What to change: the port for a port taken or reserved, the host for a name that does not
+    resolve or an address this machine does not have (it was told to free the port)."""
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return "check --host: it must be an address of this machine (or 0.0.0.0, ::)"
+    if exc.errno == errno.EACCES:
+        return f"a port under 1024 needs privileges: choose another {option}"
+    return f"stop what uses it or choose another {option}"

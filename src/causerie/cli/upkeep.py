@@ -11,7 +11,7 @@ from causerie.actions.jobs import do_retry_job, do_run_due_jobs, get_jobs
 from causerie.actions.reports import do_rebuild
 from causerie.actions.retention import BATCH_SIZE, do_purge
 from causerie.cli.group import main
-from causerie.cli.output import new_table, out, plural
+from causerie.cli.output import add_columns, add_id_column, new_table, out, plural
 from causerie.cli.running import Watch, get_settings, interrupted, run
 from causerie.domain.jobs import Job, JobState
 from causerie.domain.progress import Stopped
@@ -79,7 +79,8 @@ def reports_rebuild(website_id: str | None) -> None:
 
 @main.group()
 def jobs() -> None:
-    """Background work: purges, search-index rebuilds (docs/architecture.md)."""
+    """Background work: purges, mail, pushes, webhook deliveries, file deletions, assignment,
+    auto-resolve, search-index rebuilds (docs/architecture.md)."""
 
 
 def _job_json(job: Job) -> dict[str, Any]:
@@ -109,8 +110,8 @@ def jobs_list(state: str | None, as_json: bool) -> None:
         click.echo(json.dumps([_job_json(job) for job in found]))
         return
     table = new_table()
-    for column in ("id", "kind", "state", "attempts", "run at", "last error"):
-        table.add_column(column)
+    add_id_column(table)
+    add_columns(table, "kind", "state", "attempts", "run at", "last error")
     for job in found:
         row = _job_json(job)
         table.add_row(

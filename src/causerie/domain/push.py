@@ -75,9 +75,8 @@ def check_subscription(
     endpoint: str, p256dh: str, auth: str, *, allow_private: bool
 ) -> tuple[str, str, str]:
     """A browser's PushSubscription, checked: an https endpoint (plain http only where private
-    targets are allowed, for tests and private networks) whose host is not told private without
-    DNS (an address literal or a reserved name: the send checks what the name resolves to), a
-    P-256 public key and a 16-byte secret. Returns the three values, normalised."""
+    targets are allowed, for tests and private networks), a P-256 public key and a 16-byte
+    secret. Returns the three values, normalised."""
     endpoint = endpoint.strip()
     parts = urlsplit(endpoint)
     schemes = ("https", "http") if allow_private else ("https",)
@@ -87,8 +86,15 @@ def check_subscription(
         )
     if parts.username or parts.password:
         raise Invalid("endpoint: no credentials in the URL", "invalid_subscription")
-    if not allow_private and (reason := why_host_refused(parts.hostname)) is not None:
-        raise Invalid(f"endpoint: {reason}, not a push service", "invalid_subscription")
+    # What needs no DNS is refused now, as a webhook's URL is; the addresses a name resolves to
+    # are checked at each push (push/webpush.py).
+    reason = None if allow_private else why_host_refused(parts.hostname)
+    if reason is not None:
+        raise Invalid(
+            f"endpoint: {reason}, not a push service (set CAUSERIE_PUSH_ALLOW_PRIVATE=true to "
+            "allow private targets)",
+            "invalid_subscription",
+        )
     key = _b64(p256dh.strip(), "p256dh")
     if len(key) != 65 or key[0] != 4:
         raise Invalid("keys.p256dh: an uncompressed P-256 public key", "invalid_subscription")

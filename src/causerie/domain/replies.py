@@ -18,7 +18,8 @@ from datetime import datetime
 from causerie.domain.errors import Invalid
 
 VARIABLES = ("visitor_name", "agent_name", "website")
-SHORTCUT = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+SHORTCUT_LENGTH = 32
+SHORTCUT = re.compile(rf"[a-z0-9][a-z0-9_-]{{0,{SHORTCUT_LENGTH - 1}}}")
 VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 TITLE_LENGTH = 100
 BODY_LENGTH = 10_000  # as a message's body: an expanded reply must still fit one
@@ -36,11 +37,12 @@ class CannedReply:
 
 
 def check_shortcut(shortcut: str) -> str:
-    """Lowercase letters, digits, `-` and `_`, 1 to 32, starting with a letter or digit."""
+    """Lowercase letters, digits, `-` and `_`, 1 to SHORTCUT_LENGTH, starting with a letter or
+    digit."""
     if not SHORTCUT.fullmatch(shortcut):
         raise Invalid(
-            "shortcut: 1 to 32 lowercase letters, digits, '-' or '_', starting with a letter "
-            "or digit",
+            f"shortcut: 1 to {SHORTCUT_LENGTH} lowercase letters, digits, '-' or '_', starting "
+            "with a letter or digit",
             "invalid_shortcut",
         )
     return shortcut

@@ -9,6 +9,7 @@ unsubscribe headers of RFC 8058 (`List-Unsubscribe` with an https URL,
 
 from __future__ import annotations
 
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -19,6 +20,12 @@ import aiosmtplib
 from causerie.domain.mail import Mail, MailRefused
 
 SEND_TIMEOUT = 30.0  # seconds for the whole exchange; a slower server is retried later
+
+# How a mail is written on the wire. aiosmtplib's own flattening folds headers at 78 characters,
+# and Python folds a word longer than that (the unsubscribe URL) into RFC 2047 encoded words:
+# `List-Unsubscribe: =?utf-8?q?=3Chttps=3A//...`, which RFC 2369 readers do not decode, so
+# one-click unsubscribe found no URL. Lines may reach 998 characters (RFC 5322, 2.1.1).
+WIRE = policy.SMTP.clone(max_line_length=998)
 
 
 class SmtpMailer:
@@ -63,7 +70,7 @@ class SmtpMailer:
             raise MailRefused(f"not a mail address: {exc}") from None
         try:
             await aiosmtplib.send(
-                self.message(mail),
+                self.message(mail).as_bytes(policy=WIRE),
                 sender=self._sender_address,
                 recipients=[mail.to],
                 hostname=self._host,

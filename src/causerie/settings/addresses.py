@@ -72,10 +72,18 @@ def _smtp_url(text: str) -> str | None:
         raise ValueError("expected smtp://USER:PASSWORD@HOST:PORT or smtps://...")
     if parts.query and parts.query.lower() not in ("starttls=true", "starttls=false"):
         raise ValueError("the only option is ?starttls=true")
+    if parts.scheme == "smtps" and parts.query.lower() == "starttls=true":
+        # Every mail would fail: TLS from the start and an upgrade to TLS exclude each other.
+        raise ValueError(
+            "?starttls=true goes with smtp:// (smtps:// speaks TLS from the start): "
+            "use one or the other"
+        )
     try:
-        parts.port  # noqa: B018  (raises on a port that is not a number)
+        port = parts.port  # None without one; raises on one that is no number or too large
     except ValueError:
-        raise ValueError("the port must be a number") from None
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError("the port must be a number from 1 to 65535")
     return text
 
 

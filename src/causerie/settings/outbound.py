@@ -16,8 +16,8 @@ class OutboundSettings(BaseModel):
     smtp_url: SmtpUrl = setting(
         "",
         "Unset: no email. `smtp://USER:PASSWORD@HOST:PORT`, `smtps://` for TLS from the "
-        "start, `?starttls=true` to upgrade a plain connection; the password is never shown "
-        "in an error (docs/notifications.md).",
+        "start, `?starttls=true` to upgrade a plain `smtp://` connection (not both); the "
+        "password is never shown in an error (docs/notifications.md).",
         hidden=True,
     )
     mail_from: MailFrom = setting(

@@ -22,6 +22,10 @@ _BYTES = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024 * 1024}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|m)\s*$")
 _PAUSE = re.compile(r"^\s*(\d+)\s*(ms|s)?\s*$")
 PAUSE_AT_MOST = 60.0  # seconds: a longer pause would only hold connections open
+# The longest duration: 100 years. Past it a date computed from the clock (`now - retention`,
+# `now + delay`) ran off the calendar, and the command died with a traceback, not a message;
+# `forever` says "never" where a setting allows it.
+DURATION_AT_MOST = timedelta(days=36500)
 
 
 def from_text(parse: Callable[[str], T]) -> PlainValidator:
@@ -46,7 +50,10 @@ def _duration(text: str, hint: str = "") -> timedelta:
     match = _DURATION.match(text)
     if not match or int(match.group(1)) == 0:
         raise ValueError(f"expected a positive number and a unit s, m, h or d (e.g. 30m){hint}")
-    return timedelta(seconds=int(match.group(1)) * _SECONDS[match.group(2)])
+    seconds = int(match.group(1)) * _SECONDS[match.group(2)]
+    if seconds > DURATION_AT_MOST.total_seconds():
+        raise ValueError(f"expected at most {DURATION_AT_MOST.days}d (100 years){hint}")
+    return timedelta(seconds=seconds)
 
 
 def parse_size(text: str) -> int:

@@ -75,8 +75,9 @@ UPLOAD_DOC: dict[str, object] = {
         },
     },
 }
+# An upload always stores a new message (201); only a mail delivered twice finds its file
+# message stored already (actions/files.py), and that is no HTTP answer.
 _UPLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
-    200: {"model": MessageBody},
     413: {"description": "larger than CAUSERIE_MAX_FILE, or an image with too many pixels"},
     415: {"description": "a type the website's setting file_types does not take"},
 }

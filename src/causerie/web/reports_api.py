@@ -39,7 +39,7 @@ async def report(
     by: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     found = await get_report(rt, actor, website_id, first=first, last=last, tz=tz, by=by)
-    if "text/csv" in request.headers.get("accept", ""):
+    if wants_csv(request.headers.get("accept", "")):
         rows, column = found["days"], "date"
         if by:  # the breakdown's rows instead of the days (`by` was checked by get_report)
             name, column = BREAKDOWNS[Dimension(by)]
@@ -51,6 +51,35 @@ async def report(
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     return JSONResponse(found)
+
+
+def wants_csv(accept: str) -> bool:
+    """Whether `Accept` names `text/csv` with a weight above 0 and at least JSON's (through
+    `application/json`, `application/*` or `*/*`): `text/csv;q=0` refuses CSV, and
+    `text/csv;q=0.5, application/json` prefers JSON, as HTTP's negotiation says; a client that
+    does not name CSV (`*/*`, a browser's default) gets JSON."""
+    csv_q: float | None = None
+    json_q = {"application/json": -1.0, "application/*": -1.0, "*/*": -1.0}
+    for item in accept.split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        media = media.lower()
+        weight = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    weight = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    weight = 0.0
+        if media == "text/csv":
+            csv_q = max(csv_q or 0.0, weight)
+        elif media in json_q:
+            json_q[media] = max(json_q[media], weight)
+    if not csv_q:
+        return False
+    # The most specific range naming JSON sets its weight (RFC 9110, 12.5.1).
+    json_weight = next((q for q in json_q.values() if q >= 0), 0.0)
+    return csv_q >= json_weight
 
 
 def _csv(rows: list[dict[str, Any]], first: str) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from causerie.domain.profiles import MAX_EMAIL, MAX_NICKNAME, MAX_PHONE
@@ -41,6 +42,22 @@ TimeZone = Annotated[
     Field(json_schema_extra={"maxLength": MAX_ZONE, "pattern": ZONE_PATTERN}),
     AfterValidator(_time_zone),
 ]
+
+
+def _utc_time(value: object) -> datetime:
+    """An ISO 8601 time given as text, in UTC (one without an offset is taken as UTC; a date
+    alone is its midnight). A number is refused: pydantic read `1900000000` as seconds since
+    1970, and `99999999999999` as milliseconds, where the wire's times are ISO 8601."""
+    if isinstance(value, str):
+        try:
+            at = datetime.fromisoformat(value)
+            return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        except (ValueError, OverflowError):  # overflow: year 9999 at an offset west of UTC
+            pass
+    raise PydanticCustomError("iso_time", "an ISO 8601 time such as 2030-01-01T00:00:00Z")
+
+
+UtcTime = Annotated[datetime, BeforeValidator(_utc_time)]
 
 
 class PageIn(Strict):

@@ -4,7 +4,6 @@ visitor" and spam marks from a conversation, and the overview of the networks. d
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Response
@@ -24,7 +23,7 @@ from causerie.web.api_models import ERRORS, Out
 from causerie.web.deps import CurrentActor, Rt
 from causerie.web.lean_route import LeanRoute
 from causerie.web.routes import access
-from causerie.web.schemas import Strict
+from causerie.web.schemas import Strict, UtcTime
 
 router = APIRouter(prefix="/api/v1", tags=["shield"], responses=ERRORS, route_class=LeanRoute)
 
@@ -36,13 +35,13 @@ class BlockIn(Strict):
     kind: Kind
     value: str = Field(min_length=1, max_length=MAX_VALUE)
     reason: str = Field(min_length=1, max_length=MAX_REASON)
-    expires_at: datetime | None = None
+    expires_at: UtcTime | None = None
 
 
 class BlockVisitorIn(Strict):
     reason: str = Field(min_length=1, max_length=MAX_REASON)
     kind: Literal["address", "network"] = "address"
-    expires_at: datetime | None = None
+    expires_at: UtcTime | None = None
 
 
 class BlockRuleOut(Out):
@@ -86,12 +85,6 @@ class ShieldOut(Out):
     blocks: list[BlockRuleOut]
 
 
-def _aware(at: datetime | None) -> datetime | None:
-    if at is not None and at.tzinfo is None:
-        return at.replace(tzinfo=UTC)
-    return at
-
-
 # per website
 
 
@@ -121,7 +114,7 @@ async def add_block(website_id: str, body: BlockIn, rt: Rt, actor: CurrentActor)
         kind=body.kind,
         value=body.value,
         reason=body.reason,
-        expires_at=_aware(body.expires_at),
+        expires_at=body.expires_at,
     )
     return {"block": block_rule_json(rule)}
 
@@ -166,7 +159,7 @@ async def add_server_block(body: BlockIn, rt: Rt, actor: CurrentActor) -> Json:
         kind=body.kind,
         value=body.value,
         reason=body.reason,
-        expires_at=_aware(body.expires_at),
+        expires_at=body.expires_at,
     )
     return {"block": block_rule_json(rule)}
 
@@ -217,7 +210,7 @@ async def block_visitor(
         conversation_id,
         reason=body.reason,
         kind=body.kind,
-        expires_at=_aware(body.expires_at),
+        expires_at=body.expires_at,
     )
     return {"block": block_rule_json(rule)}
 

@@ -2,22 +2,36 @@
 
 # Annotations evaluated as the classes are made: see this package's __init__.
 
+from typing import Any
+
 from pydantic import Field
 
+from causerie.domain import labels, replies
 from causerie.web.api_models import Id, Out
 from causerie.web.schemas import Strict
 
 
+def _told(limit: int) -> Any:
+    """A text whose length the domain alone checks, with its own code and its true limit (a
+    second, looser cap here told "at most 200" of a name whose limit is 40); the document
+    shows the limit. The body limit (CAUSERIE_MAX_BODY) bounds what is read."""
+    return Field(json_schema_extra={"maxLength": limit})
+
+
+def _told_or_none(limit: int) -> Any:
+    return Field(default=None, json_schema_extra={"maxLength": limit})
+
+
 class ReplyIn(Strict):
-    shortcut: str = Field(max_length=64)
-    title: str = Field(max_length=200)
-    body: str = Field(max_length=20_000)
+    shortcut: str = _told(replies.SHORTCUT_LENGTH)
+    title: str = _told(replies.TITLE_LENGTH)
+    body: str = _told(replies.BODY_LENGTH)
 
 
 class ReplyPatch(Strict):
-    shortcut: str | None = Field(default=None, max_length=64)
-    title: str | None = Field(default=None, max_length=200)
-    body: str | None = Field(default=None, max_length=20_000)
+    shortcut: str | None = _told_or_none(replies.SHORTCUT_LENGTH)
+    title: str | None = _told_or_none(replies.TITLE_LENGTH)
+    body: str | None = _told_or_none(replies.BODY_LENGTH)
 
 
 class ReplyOut(Out):
@@ -42,13 +56,13 @@ class ReplyVariablesOut(Out):
 
 
 class LabelIn(Strict):
-    name: str = Field(max_length=200)
-    color: str = Field(max_length=20)
+    name: str = _told(labels.NAME_LENGTH)
+    color: str = _told(7)  # "#rrggbb"
 
 
 class LabelPatch(Strict):
-    name: str | None = Field(default=None, max_length=200)
-    color: str | None = Field(default=None, max_length=20)
+    name: str | None = _told_or_none(labels.NAME_LENGTH)
+    color: str | None = _told_or_none(7)
 
 
 class LabelOut(Out):
