@@ -37,9 +37,9 @@ from aiosmtpd.smtp import Session as SmtpSession
 from causerie.clock import ManualClock
 from causerie.settings import Settings, SettingsError, load_settings
 from tests.conftest import Harness, Site
+from tests.mail_support import free_port, open_visitor, run_due
 from tests.test_cli import Cli, _queued_and_failed_jobs
 from tests.test_errors import error_of
-from tests.test_mail import _free_port, open_visitor, run_due
 from tests.test_push import Browser, b64
 from tests.test_session_endpoint import open_session, send
 
@@ -251,7 +251,7 @@ class _WireSink:
         return "250 OK"
 
 
-_SINK_PORT = _free_port()
+_SINK_PORT = free_port()
 _MAILING = {
     "smtp_url": f"smtp://127.0.0.1:{_SINK_PORT}",
     "mail_from": "Shop chat <chat@shop.example>",
