@@ -55,13 +55,6 @@ sessions = Table(
     Index(None, "email"),
 )
 
-# What the partial indexes of `conversations` hold: the resolved conversations, for the retention
-# of resolved conversations idle past a cut-off; the open ones that wait for an operator, for a
-# team's queue. The queries that use them name the same condition (SQLite and PostgreSQL use a
-# partial index only for a query whose WHERE implies the index's).
-RESOLVED_ONLY = text("state = 'resolved'")
-WAITING_ONLY = text("state = 'open' AND assignee_id IS NULL")
-
 conversations = Table(
     "conversations",
     metadata,
@@ -91,12 +84,7 @@ conversations = Table(
     Index(None, "website_id", "state", "last_message_at"),
     Index(None, "website_id", "last_message_at"),
     Index(None, "website_id", "assignee_id", "last_message_at"),
-    # Partial: an open conversation, whose `updated_at` moves at every message, writes no entry
-    # to the first, and a message moves no entry of the second (docs/performance.md,
-    # `msgpath6`). Their PostgreSQL forms are declared with that database's options
-    # (`declare_full_schema`).
-    Index("ix_conversations_resolved_updated_at", "updated_at", sqlite_where=RESOLVED_ONLY),
-    Index("ix_conversations_waiting", "team_id", "created_at", sqlite_where=WAITING_ONLY),
+    Index(None, "state", "updated_at"),
     Index(None, "assignee_id"),
 )
 
