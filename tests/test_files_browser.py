@@ -331,6 +331,36 @@ def test_a_file_too_large_or_refused_says_why_and_can_be_retried_or_removed(
     assert len(file_messages(env.harness)) == before
 
 
+def test_a_retried_upload_whose_answer_was_lost_is_stored_once(chat: Page, env: Env) -> None:
+    """The server stored the file but its answer never came (a network cut): the line offers
+    Retry, which sends the upload's client_id again and gets the message stored then."""
+    root = box(chat)
+    before = len(file_messages(env.harness))
+    lost: list[int] = []
+
+    def lose_the_first_answer(route: Route) -> None:
+        if lost:
+            route.continue_()
+            return
+        lost.append(route.fetch().status)  # the server stores the file...
+        route.abort()  # ...and its answer never reaches the chatbox
+
+    chat.route("**/api/widget/v1/session/files", lose_the_first_answer)
+    try:
+        root.locator('input[type="file"]').set_input_files(
+            {"name": "twice.pdf", "mimeType": "application/pdf", "buffer": PDF}
+        )
+        failed = root.locator('.upload[data-state="failed"]')
+        expect(failed).to_have_count(1)
+        failed.get_by_role("button", name="Retry").click()
+        expect(root.locator(".upload")).to_have_count(0)
+    finally:
+        chat.unroute("**/api/widget/v1/session/files", lose_the_first_answer)
+    assert lost == [201]
+    expect(root.locator("article.message.visitor .card", has_text="twice.pdf")).to_have_count(1)
+    assert len(file_messages(env.harness)) == before + 1
+
+
 def test_svg_and_html_named_png_are_only_cards_and_never_run_in_the_chatbox(
     chat: Page, env: Env, problems: list[str]
 ) -> None:
@@ -462,6 +492,6 @@ def test_file_messages_render_when_the_history_loads(chat: Page, env: Env) -> No
     root = box(page)
     root.locator('[part="launcher"]').click()
     expect(root.locator("article.message .preview img")).to_have_count(6)
-    expect(root.locator("article.message .card")).to_have_count(4)
+    expect(root.locator("article.message .card")).to_have_count(5)
     expect(root.locator("article.message .preview img").first).to_have_attribute("src", BLOB)
     page.close()

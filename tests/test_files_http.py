@@ -210,3 +210,54 @@ def test_openapi_describes_the_multipart_routes(http: httpx.Client, harness: Har
         assert {"201", "413", "415", "429"} <= set(post["responses"])
     assert "/api/v1/files/{file_id}" in spec["paths"]
     assert "/api/widget/v1/session/files/{file_id}/thumbnail" in spec["paths"]
+
+
+def _stored_files(harness: Harness) -> int:
+    """The bytes the data folder's file store holds (listed, not asked through Causerie)."""
+    folder = harness.settings.data_dir / "files"
+    return sum(1 for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+
+
+def test_an_upload_sent_again_with_its_client_id_is_one_message_and_one_file(
+    http: httpx.Client, harness: Harness, site: Site
+) -> None:
+    """A retry after an answer lost on the way (the chatbox's and the inbox's Retry) sends the
+    upload's `client_id` again: 200 with the message stored the first time, nothing stored."""
+    token = _open(http, site)
+    visitor_path = "/api/widget/v1/session/files"
+
+    def send(path: str, headers: dict[str, str], client_id: object, name: str) -> httpx.Response:
+        data = {} if client_id is None else {"client_id": client_id}
+        return http.post(path, headers=headers, data=data, files={"file": (name, PDF)})
+
+    first = send(visitor_path, _visitor(token), "up-1", "a.pdf")
+    assert first.status_code == 201, first.text
+    stored = _stored_files(harness)
+    again = send(visitor_path, _visitor(token), "up-1", "other-name.pdf")
+    assert again.status_code == 200, again.text
+    assert again.json()["message"] == first.json()["message"]
+    assert _stored_files(harness) == stored
+
+    conversation_id = first.json()["message"]["conversation_id"]
+    agent_path = f"/api/v1/conversations/{conversation_id}/files"
+    reply = send(agent_path, _agent(site), "reply-1", "b.pdf")
+    assert reply.status_code == 201, reply.text
+    assert send(agent_path, _agent(site), "reply-1", "b.pdf").json() == reply.json()
+    # Without a client_id each upload is a new message.
+    assert send(agent_path, _agent(site), None, "b.pdf").status_code == 201
+    assert send(agent_path, _agent(site), None, "b.pdf").status_code == 201
+
+    # A client_id the rule refuses, or sent as a file (one file too many), is said and stores
+    # nothing.
+    stored = _stored_files(harness)
+    bad = send(visitor_path, _visitor(token), "not an id!", "c.pdf")
+    assert bad.status_code == 422 and _error(bad) == "invalid_client_id"
+    as_file = http.post(
+        visitor_path,
+        headers=_visitor(token),
+        files={"file": ("c.pdf", PDF), "client_id": ("id.txt", b"up-2")},
+    )
+    assert as_file.status_code == 422 and _error(as_file) == "too_many_files"
+    assert _stored_files(harness) == stored
+    messages = http.get("/api/widget/v1/session/messages", headers=_visitor(token)).json()
+    assert len(messages["messages"]) == 4

@@ -1,6 +1,6 @@
 """More of the third outside audit (tests/test_spec_audit3.py): the OpenAPI document of the
-uploads declared a `200` they never answer (an upload always stores a new message, 201), so a
-client generated from it expected a second success; `causerie serve --host` with a name that
+uploads declared a `200` they never answered (now they do, for a `client_id` sent again, and
+the document says so); `causerie serve --host` with a name that
 does not resolve or an address the machine lacks was told to free the port. SQLite only."""
 
 from __future__ import annotations
@@ -21,14 +21,18 @@ def database_url(tmp_path: Path) -> str:
 @pytest.mark.parametrize(
     "path", ["/api/widget/v1/session/files", "/api/v1/conversations/{conversation_id}/files"]
 )
-def test_an_upload_declares_201_and_not_a_200_it_never_answers(
+def test_an_upload_declares_201_and_the_200_of_a_client_id_sent_again(
     http: httpx.Client, path: str
 ) -> None:
-    responses = http.get("/api/v1/openapi.json").json()["paths"][path]["post"]["responses"]
-    assert "200" not in responses
-    schema = responses["201"]["content"]["application/json"]["schema"]
-    assert schema["$ref"].endswith("/MessageBody")
+    post = http.get("/api/v1/openapi.json").json()["paths"][path]["post"]
+    responses = post["responses"]
+    for status in ("201", "200"):
+        schema = responses[status]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith("/MessageBody")
+    assert "client_id" in responses["200"]["description"]
     assert {"413", "415"} <= set(responses)
+    form = post["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["required"] == ["file"] and "client_id" in form["properties"]
 
 
 @pytest.mark.parametrize("host", ["nohost.invalid", "999.1.1.1", "203.0.113.9"])

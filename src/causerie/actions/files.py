@@ -3,10 +3,13 @@ of type `file`, and the downloads of those who may read the conversation.
 
 An upload is checked before its body is read (`check_*_upload`: the credential, the send rate,
 the website's `file_types`), then judged by its content (`domain/filetypes.py`), never by its
-name or the client's header; an image is decoded and encoded again without its metadata
-(`causerie.images`, in a worker thread). Its bytes are stored (`rt.files`) before the message's
-transaction; if that transaction fails, they are deleted again, and a sweep finds what a crash
-left between the two (`actions/file_deletion.py`).
+name or the client's header. An upload that carries a `client_id` the conversation has seen is
+answered with the message stored then, and its bytes are not stored again (a retry after an
+answer lost on the way); one without gets an id of its own, so each is a new message. An image
+is decoded and encoded again without its metadata (`causerie.images`, in a worker thread).
+Its bytes are stored (`rt.files`) before the message's transaction; if that transaction fails,
+they are deleted again, and a sweep finds what a crash left between the two
+(`actions/file_deletion.py`).
 """
 
 from __future__ import annotations
@@ -24,14 +27,14 @@ from causerie.actions import shield
 from causerie.actions.access import ANY_ROLE, check_role
 from causerie.actions.file_deletion import do_forget_keys
 from causerie.actions.limits import check_send_rate, check_upload_rate
-from causerie.actions.messages import Sent, do_store_message
+from causerie.actions.messages import Sent, check_client_id, do_store_message
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.errors import Gone, Invalid, NotFound, TooLarge, UnsupportedType
 from causerie.domain.files import CHUNK_SIZE, FileRecord, PlacedFile
 from causerie.domain.filetypes import IMAGE_TYPES, SNIFF_BYTES, FileKinds, allowed, sniff
 from causerie.domain.mail import ReplyAddress
-from causerie.domain.models import Actor, MessageType, Scope, Website
-from causerie.domain.ports import FileReader
+from causerie.domain.models import Actor, Conversation, MessageType, Scope, Website
+from causerie.domain.ports import FileReader, Tx
 from causerie.domain.websites import public_settings
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
@@ -92,21 +95,35 @@ async def check_visitor_upload(rt: Runtime, *, token: str, origin: str | None) -
 
 
 async def do_upload_visitor_file(
-    rt: Runtime, *, token: str, origin: str | None, upload: Upload, kinds: FileKinds
+    rt: Runtime,
+    *,
+    token: str,
+    origin: str | None,
+    upload: Upload,
+    kinds: FileKinds,
+    client_id: str | None = None,
 ) -> Sent:
     """Store the visitor's file and its message (P15: the session becomes permanent)."""
+    if client_id is not None:
+        check_client_id(client_id)
+        async with rt.store.read() as tx:
+            session = await access_visitor_session(rt, tx, token, origin)
+            conversation = await tx.conversations.get_by_session(session.id)
+            if (sent := await _sent_before(tx, conversation, client_id)) is not None:
+                return sent
     record = await _keep(rt, upload, kinds)
     try:
         async with rt.store.transaction() as tx:
             session = await access_visitor_session(rt, tx, token, origin)
             conversation = await tx.conversations.get_by_session(session.id)
-            return await do_store_message(
+            sent = await do_store_message(
                 rt, tx, session, conversation, None, MessageType.FILE, record.name,
-                _client_id(record), record,
+                client_id or _client_id(record), record,
             )  # fmt: skip
     except BaseException:
         await _discard(rt, record)
         raise
+    return await _kept_if_new(rt, sent, record)
 
 
 async def check_operator_upload(rt: Runtime, actor: Actor, conversation_id: str) -> FileKinds:
@@ -125,9 +142,21 @@ async def check_operator_upload(rt: Runtime, actor: Actor, conversation_id: str)
 
 
 async def do_upload_operator_file(
-    rt: Runtime, actor: Actor, conversation_id: str, *, upload: Upload, kinds: FileKinds
+    rt: Runtime,
+    actor: Actor,
+    conversation_id: str,
+    *,
+    upload: Upload,
+    kinds: FileKinds,
+    client_id: str | None = None,
 ) -> Sent:
     """Store an agent's file in a conversation, as their message to the visitor."""
+    if client_id is not None:
+        check_client_id(client_id)
+        async with rt.store.read() as tx:
+            conversation = await tx.conversations.get(conversation_id)
+            if (sent := await _sent_before(tx, conversation, client_id)) is not None:
+                return sent  # the role was checked before the body was read
     record = await _keep(rt, upload, kinds)
     try:
         async with rt.store.transaction() as tx:
@@ -141,13 +170,14 @@ async def do_upload_operator_file(
             session = await tx.sessions.get(conversation.session_id)
             if session is None:
                 raise missing
-            return await do_store_message(
+            sent = await do_store_message(
                 rt, tx, session, conversation, actor.operator_id, MessageType.FILE,
-                record.name, _client_id(record), record,
+                record.name, client_id or _client_id(record), record,
             )  # fmt: skip
     except BaseException:
         await _discard(rt, record)
         raise
+    return await _kept_if_new(rt, sent, record)
 
 
 async def do_store_mailed_file(
@@ -188,9 +218,7 @@ async def do_store_mailed_file(
     except BaseException:
         await _discard(rt, record)
         raise
-    if not sent.created:  # stored meanwhile by the same mail delivered twice at once
-        await _discard(rt, record)
-    return sent
+    return await _kept_if_new(rt, sent, record)
 
 
 def _conversation_missing(conversation_id: str) -> NotFound:
@@ -199,6 +227,22 @@ def _conversation_missing(conversation_id: str) -> NotFound:
 
 def _client_id(record: FileRecord) -> str:
     return f"file:{record.id}"
+
+
+async def _sent_before(tx: Tx, conversation: Conversation | None, client_id: str) -> Sent | None:
+    """The message of `client_id` if the conversation holds one: the upload was sent before."""
+    if conversation is None:
+        return None
+    existing = await tx.messages.get_by_client_id(conversation.id, client_id)
+    return None if existing is None else Sent(existing, created=False)
+
+
+async def _kept_if_new(rt: Runtime, sent: Sent, record: FileRecord) -> Sent:
+    """`sent`; when another upload of its `client_id` was stored meanwhile (the same file sent
+    twice at once), the bytes kept for this one are deleted again."""
+    if not sent.created:
+        await _discard(rt, record)
+    return sent
 
 
 async def _keep(rt: Runtime, upload: Upload, kinds: FileKinds) -> FileRecord:

@@ -60,11 +60,15 @@ class Sent:
         return self.text if self.text is not None else encode(message_json(self.message))
 
 
+def check_client_id(client_id: str) -> None:
+    if not _CLIENT_ID.match(client_id):
+        raise Invalid("client_id must be 1 to 64 letters, digits or . _ : -", "invalid_client_id")
+
+
 def check_message(
     client_id: str, body: str, type_: str, allowed: frozenset[MessageType]
 ) -> MessageType:
-    if not _CLIENT_ID.match(client_id):
-        raise Invalid("client_id must be 1 to 64 letters, digits or . _ : -", "invalid_client_id")
+    check_client_id(client_id)
     try:
         message_type = MessageType(type_)
     except ValueError:

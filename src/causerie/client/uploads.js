@@ -23,7 +23,9 @@ export const INLINE = ["image/png", "image/jpeg", "image/gif", "image/webp"];
  * @property {(message: any) => void} uploaded the file's message, as the server answered it
  */
 
-/** `upload(file)` for these `options`: the file is posted as the multipart field `file`.
+/** `upload(file)` for these `options`: the file is posted as the multipart field `file`, with a
+ * `client_id` of its own that a Retry sends again, so that an upload whose answer was lost on
+ * the way is not stored twice (the server answers 200 with the message stored then).
  * @param {Uploads} options */
 export function uploader(options) {
   const { list, el, classes, text } = options;
@@ -33,8 +35,9 @@ export function uploader(options) {
     made.addEventListener("click", act);
     return made;
   };
-  /** @param {File} file @param {HTMLElement | null} previous the line of a retried upload */
-  const upload = async (file, previous) => {
+  /** @param {File} file @param {string} clientId
+   * @param {HTMLElement | null} previous the line of a retried upload */
+  const upload = async (file, clientId, previous) => {
     const name = file.name || "file";
     const request = new XMLHttpRequest();
     const bar = el("progress", { max: "100", value: "0", "aria-label": text("uploading", { name }) });
@@ -54,12 +57,12 @@ export function uploader(options) {
       line.dataset.state = "failed";
       line.dataset.status = String(request.status);
       line.replaceChildren(el("span", { class: classes.name, text: name }),
-        button("retry", text("retry"), () => upload(file, line)),
+        button("retry", text("retry"), () => upload(file, clientId, line)),
         button("remove", text("remove"), () => line.remove()),
         el("span", { class: classes.why, role: "alert", text: options.why(request) }));
     };
     request.addEventListener("load", () => {
-      if (request.status !== 201) return fail();
+      if (request.status !== 201 && request.status !== 200) return fail();
       line.remove();
       try {
         options.uploaded(JSON.parse(request.responseText).message);
@@ -70,11 +73,15 @@ export function uploader(options) {
     request.addEventListener("error", fail);
     if (!(await options.open(request, line))) return;
     const body = new FormData();
+    body.append("client_id", clientId);
     body.append("file", file, name);
     request.send(body);
   };
   /** @param {File} file */
-  return (file) => upload(file, null);
+  return (file) => {
+    const bytes = crypto.getRandomValues(new Uint8Array(12));
+    upload(file, `file-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`, null);
+  };
 }
 
 /** Files chosen with `input`, pasted into `composer` or dropped on `zone` go to `send`, which

@@ -68,16 +68,24 @@ UPLOAD_DOC: dict[str, object] = {
                             "format": "binary",
                             "description": "the file; its type is judged by its content, "
                             "at most CAUSERIE_MAX_FILE bytes",
-                        }
+                        },
+                        "client_id": {
+                            "type": "string",
+                            "pattern": "^[A-Za-z0-9._:-]{1,64}$",
+                            "description": "optional: the same id sent again (a retry) "
+                            "answers 200 with the message stored the first time",
+                        },
                     },
                 }
             }
         },
     },
 }
-# An upload always stores a new message (201); only a mail delivered twice finds its file
-# message stored already (actions/files.py), and that is no HTTP answer.
 _UPLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {
+        "model": MessageBody,
+        "description": "The client_id was used already: the message stored then",
+    },
     413: {"description": "larger than CAUSERIE_MAX_FILE, or an image with too many pixels"},
     415: {"description": "a type the website's setting file_types does not take"},
 }
@@ -90,8 +98,8 @@ _DOWNLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-async def read_upload(request: Request) -> tuple[Upload, UploadFile]:
-    """The one part `file` of a multipart body; 422 without it."""
+async def read_upload(request: Request) -> tuple[Upload, UploadFile, str | None]:
+    """The one part `file` of a multipart body (422 without it) and its optional `client_id`."""
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
         raise ApiError(
@@ -113,7 +121,12 @@ async def read_upload(request: Request) -> tuple[Upload, UploadFile]:
     if not isinstance(part, UploadFile):
         await form.close()
         raise ApiError(422, "missing_file", "file: send the file as the multipart part 'file'")
-    return Upload(part.filename or "file", part.file), part
+    client_id = form.get("client_id")  # a text: sent as a file, it was one file too many
+    return (
+        Upload(part.filename or "file", part.file),
+        part,
+        (client_id if isinstance(client_id, str) else None),
+    )
 
 
 def _answer(sent: Sent, *, for_visitor: bool) -> JSONResponse:
@@ -134,10 +147,10 @@ def _answer(sent: Sent, *, for_visitor: bool) -> JSONResponse:
 async def upload_visitor_file(request: Request, rt: Rt, token: Bearer) -> JSONResponse:
     origin = request.headers.get("origin")
     kinds = await check_visitor_upload(rt, token=token, origin=origin)
-    upload, part = await read_upload(request)
+    upload, part, client_id = await read_upload(request)
     try:
         sent = await do_upload_visitor_file(
-            rt, token=token, origin=origin, upload=upload, kinds=kinds
+            rt, token=token, origin=origin, upload=upload, kinds=kinds, client_id=client_id
         )
     finally:
         await part.close()
@@ -156,9 +169,11 @@ async def upload_agent_file(
     conversation_id: str, request: Request, rt: Rt, actor: CurrentActor
 ) -> JSONResponse:
     kinds = await check_operator_upload(rt, actor, conversation_id)
-    upload, part = await read_upload(request)
+    upload, part, client_id = await read_upload(request)
     try:
-        sent = await do_upload_operator_file(rt, actor, conversation_id, upload=upload, kinds=kinds)
+        sent = await do_upload_operator_file(
+            rt, actor, conversation_id, upload=upload, kinds=kinds, client_id=client_id
+        )
     finally:
         await part.close()
     return _answer(sent, for_visitor=False)
