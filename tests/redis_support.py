@@ -16,6 +16,7 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -43,6 +44,19 @@ def shared_redis_url() -> str:
     finally:
         client.close()
     return REDIS_URL
+
+
+def own_database(index: int) -> str:
+    """The shared server's database `index`, emptied first, for a test that reads what every
+    other test would write there too (the shield's overview ranks every network it holds, and
+    other tests flood with many): no other test of the suite uses that index."""
+    own = urlunsplit(urlsplit(shared_redis_url())._replace(path=f"/{index}"))
+    client = redis.Redis.from_url(own, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return own
 
 
 def unique(prefix: str) -> str:

@@ -221,6 +221,10 @@ class BlockRule:
     expires_at: datetime | None = None
 
 
+# The widest network a block rule may name, by IP version: a /8 holds 16 million IPv4 addresses.
+WIDEST_BLOCK = {4: 8, 6: 16}
+
+
 def normalize_value(kind: BlockKind, value: str) -> str:
     """The rule's value in the form it is matched in; ValueError naming what is wrong."""
     value = value.strip()
@@ -235,9 +239,15 @@ def normalize_value(kind: BlockKind, value: str) -> str:
             raise ValueError(f"{value!r} is not an IP address") from None
     if kind is BlockKind.NETWORK:
         try:
-            return str(ipaddress.ip_network(value, strict=False))
+            network = ipaddress.ip_network(value, strict=False)
         except ValueError:
             raise ValueError(f"{value!r} is not a network (CIDR, e.g. 203.0.113.0/24)") from None
+        widest = WIDEST_BLOCK[network.version]
+        if network.prefixlen < widest:  # 0.0.0.0/0 would refuse every visitor
+            raise ValueError(
+                f"{network} is wider than a /{widest}: it would block a large part of the internet"
+            )
+        return str(network)
     if kind is BlockKind.EMAIL:
         if "@" not in value:
             raise ValueError(f"{value!r} is not an email address or @domain")
