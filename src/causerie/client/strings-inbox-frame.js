@@ -25,7 +25,7 @@ export const en = {
   "app.visitorsSeeThatNo": "Visitors see that no one is online. Click to appear online.",
   "app.visitorsSeeThatYou": "Visitors see that you are online. Click to appear away.",
   "app.website": "Website",
-  "app.youAreNotA": "You are not a member of any website. Create one, or ask an admin to invite you.",
+  "app.youAreNotA": "Create your first website to get the code that puts the chatbox on its pages. Joining a team instead? Ask one of its admins to invite you.",
   "app.youAreSignedOut": "You are signed out.",
   "app.yourSessionEndedSign": "Your session ended. Sign in again.",
   // api.js
@@ -133,7 +133,7 @@ export const fr = {
   "app.visitorsSeeThatNo": "Les visiteurs voient que personne n'est en ligne. Cliquez pour apparaître en ligne.",
   "app.visitorsSeeThatYou": "Les visiteurs voient que vous êtes en ligne. Cliquez pour apparaître absent.",
   "app.website": "Site",
-  "app.youAreNotA": "Vous n'êtes membre d'aucun site. Créez-en un, ou demandez à un administrateur de vous inviter.",
+  "app.youAreNotA": "Créez votre premier site pour obtenir le code qui ajoute le chat à ses pages. Vous rejoignez une équipe ? Demandez à l'un de ses administrateurs de vous inviter.",
   "app.youAreSignedOut": "Vous êtes déconnecté.",
   "app.yourSessionEndedSign": "Votre session a pris fin. Reconnectez-vous.",
   // api.js
