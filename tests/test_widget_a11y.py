@@ -236,6 +236,40 @@ def test_long_words_links_right_to_left_text_and_emoji_stay_inside_a_phones_pane
     assert chat.bodies.nth(1).text_content() == arabic
 
 
+def test_on_a_right_to_left_page_the_chatbox_keeps_its_own_language_and_direction(
+    new_context: NewContext,
+    host: HostSite,
+    causerie: CauserieServer,
+    shop: Shop,
+) -> None:
+    page_html = host_page(causerie.url, shop.website_id, body="<h1>متجر</h1>")
+    host.pages["/"] = page_html.replace('<html lang="en">', '<html lang="ar" dir="rtl">')
+    page, chat = visit(new_context, host.url("/"))
+    chat.open()
+    chat.send_and_wait("Hello: is order 42 shipped?")
+    chat.send_and_wait("مرحبا")
+    shown = page.evaluate("""() => {
+      const root = document.querySelector("causerie-chatbox").shadowRoot;
+      const frame = root.querySelector(".frame");
+      const style = (sel) => getComputedStyle(root.querySelector(sel)).direction;
+      const right = (sel) => root.querySelector(sel).getBoundingClientRect().right;
+      const bodies = root.querySelectorAll(".message.visitor .body");
+      return {
+        lang: frame.lang,
+        panel: style(".panel"),
+        composer: style(".composer"),
+        arabic: getComputedStyle(bodies[1]).direction,
+        gap: right(".panel") - bodies[0].getBoundingClientRect().right,
+        launcher: right(".launcher"),
+      };
+    }""")
+    # It was mirrored: "...Write a message", the visitor's messages on the operators' side.
+    assert shown["lang"] == "en", shown
+    assert (shown["panel"], shown["composer"], shown["arabic"]) == ("ltr", "ltr", "rtl"), shown
+    assert shown["gap"] < 30, shown  # the visitor's own messages on the right
+    assert abs(shown["launcher"] - (1280 - 20)) < 3, shown  # bottom right (scaled if hovered)
+
+
 # -- the connection ------------------------------------------------------------------------------
 
 

@@ -87,7 +87,11 @@ export class View {
     // The unread count, said by screen readers while the chatbox is closed (once it is open, the
     // log says each new message); the badge shows it to the eye.
     const said = el("p", { class: "sr", role: "status" });
-    const frame = el("div", { class: `frame ${side}`, style: `--accent: ${accent}` }, panel, launcher, said);
+    // The chatbox speaks its own language, written left to right, whatever the page's: on a
+    // right-to-left page it was mirrored ("...Write a message"), and a page in another language
+    // had screen readers read its words with the wrong voice. Messages still set their own
+    // direction (`dir="auto"`).
+    const frame = el("div", { class: `frame ${side}`, dir: "ltr", lang: this.locale, style: `--accent: ${accent}` }, panel, launcher, said);
     root.append(frame);
     this.ui = { host, root, launcher, badge, panel, status, messages, typing, composer, form, menuButton, said };
     /** The page behind is inert: the panel fills a phone's screen. */
