@@ -1,8 +1,8 @@
 """A newcomer's first hour, in real headless Chromium against `causerie serve` on an empty data
 folder (docs/install.md): the setup link makes the owner, the inbox says what to do first, the
 first website gets its embed code (which says where it works), the code pasted in a page of
-another origin shows the chatbox, the visitor's first message reaches the inbox, and a colour
-too light for the chatbox's white text is pointed out.
+another origin shows the chatbox, the visitor's first message reaches the inbox, a colour too
+light for the chatbox's white text is pointed out, and the spent setup link says what to do.
 """
 
 from __future__ import annotations
@@ -119,3 +119,11 @@ def test_from_the_setup_link_to_a_first_conversation(
     owner.get_by_label("Colour").fill("#1864ab")
     expect(contrast).to_have_text("")
     assert errors == []
+
+    # The setup link once more: said why it is spent, and what to use instead (it said "Ask for
+    # a new one", and a fresh install has no one to ask).
+    again = new_context().new_page()
+    again.goto(setup_link)
+    spent = again.get_by_role("alert")
+    expect(spent).to_contain_text("This setup link cannot be used any more")
+    expect(spent).to_contain_text("Use the newest link `causerie serve` printed")
