@@ -61,7 +61,8 @@ T = TypeVar("T")
 # test_widget_privacy_consent 18, test_widget_privacy 18, test_widget_privacy_strict 16.
 # test_inbox_privacy (49) too: its parts, summed from `--durations=0` (2 workers, branch ui4,
 # load 5-7): test_inbox_privacy_records 28, test_inbox_privacy_settings 21,
-# test_inbox_privacy_requests 8.
+# test_inbox_privacy_requests 8; and two new browser modules (branch ui4, load 4-5):
+# test_widget_a11y 20, test_first_run 14.
 SLOWEST_FIRST = [
     "test_api_fuzz",
     "test_api_roles",
@@ -94,14 +95,16 @@ SLOWEST_FIRST = [
     "test_inbox_navigation",
     "test_privacy_consent",
     "test_privacy_requests",
+    "test_inbox_privacy_settings",
+    "test_widget_a11y",
     "test_widget_privacy_consent",
     "test_widget_privacy",
-    "test_inbox_privacy_settings",
     "test_inbox_settings",
     "test_api_roles_ids",
     "test_widget_privacy_strict",
     "test_session_endpoint",
     "test_long_commands",
+    "test_first_run",
     "test_widget_reconnect",
     "test_inbox_privacy_requests",
 ]
