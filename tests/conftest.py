@@ -59,6 +59,10 @@ T = TypeVar("T")
 # test_widget_reconnect 14; each just before the first of those measured modules it outlasted.
 # test_widget_privacy (52) was split since: its parts measured the same way (branch ui3, load 9):
 # test_widget_privacy_consent 18, test_widget_privacy 18, test_widget_privacy_strict 16.
+# test_inbox_privacy (49) too: its parts, summed from `--durations=0` (2 workers, branch ui4,
+# load 5-7): test_inbox_privacy_records 28, test_inbox_privacy_settings 21,
+# test_inbox_privacy_requests 8; and two new browser modules (branch ui4, load 4-5):
+# test_widget_a11y 20, test_first_run 14.
 SLOWEST_FIRST = [
     "test_api_fuzz",
     "test_api_roles",
@@ -66,7 +70,6 @@ SLOWEST_FIRST = [
     "test_realtime",
     "test_cli",
     "test_nodes_access",
-    "test_inbox_privacy",
     "test_errors",
     "test_hostile_fuzz",
     "test_reports_layers",
@@ -86,11 +89,14 @@ SLOWEST_FIRST = [
     "test_client_socket",
     "test_inbox_api_conversations",
     "test_inbox_api_websites",
+    "test_inbox_privacy_records",
     "test_widget",
     "test_inbox",
     "test_inbox_navigation",
     "test_privacy_consent",
     "test_privacy_requests",
+    "test_inbox_privacy_settings",
+    "test_widget_a11y",
     "test_widget_privacy_consent",
     "test_widget_privacy",
     "test_inbox_settings",
@@ -98,7 +104,9 @@ SLOWEST_FIRST = [
     "test_widget_privacy_strict",
     "test_session_endpoint",
     "test_long_commands",
+    "test_first_run",
     "test_widget_reconnect",
+    "test_inbox_privacy_requests",
 ]
 
 

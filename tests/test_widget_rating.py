@@ -75,7 +75,13 @@ def test_the_visitor_sees_the_away_notice_then_rates_the_resolved_conversation(
     expect(rating.get_by_role("radio", name="4 out of 5")).to_have_attribute("aria-checked", "true")
     rating.locator("textarea").fill("Quick and kind")
     send.click()
-    expect(rating).to_contain_text("★★★★ Thanks for your rating!")
+    thanks = rating.locator(".thanks")
+    # The stars are for the eye; screen readers hear the rating in words (and the focus, on the
+    # button that was replaced, goes to the one that takes its place).
+    expect(thanks.locator('[aria-hidden="true"]')).to_have_text("★★★★")
+    expect(thanks).to_have_text("★★★★4 out of 5. Thanks for your rating!")
+    assert "4 out of 5. Thanks for your rating!" in chat.panel.aria_snapshot()
+    expect(rating.get_by_role("button", name="Change my rating")).to_be_focused()
     rated = desk.live.expect("conversation.rated")
     assert (rated["rating"], rated["comment"]) == (4, "Quick and kind")
     assert harness.scalar("SELECT rating FROM ratings") == 4
@@ -84,14 +90,62 @@ def test_the_visitor_sees_the_away_notice_then_rates_the_resolved_conversation(
     rating.get_by_role("button", name="Change my rating").click()
     rating.get_by_role("radio", name="5 out of 5").click()
     rating.locator("button.send-rating").click()
-    expect(rating).to_contain_text("★★★★★ Thanks")
+    expect(thanks).to_contain_text("★★★★★5 out of 5. Thanks")
     assert harness.rows("SELECT rating, comment FROM ratings") == [(5, None)]
 
     # A reload: the chatbox knows it is rated and does not ask again.
     page.reload()
     chat = widget_support.Chatbox(page).wait_started()
     chat.open()
-    expect(chat.host.locator('[part="rating"]')).to_contain_text("★★★★★ Thanks")
+    expect(chat.host.locator('[part="rating"] .thanks')).to_contain_text("5 out of 5. Thanks")
+
+
+def test_the_rating_is_a_radio_group_the_keyboard_moves_through(
+    new_context: NewContext,
+    host: HostSite,
+    causerie: CauserieServer,
+    shop: Shop,
+    desks: list[Live],
+    harness: widget_support.ThreadedHarness,
+) -> None:
+    host.pages["/"] = host_page(causerie.url, shop.website_id)
+    page, chat = visit(new_context, host.url("/"), locale="fr-FR")
+    desk = Desk(causerie.url, shop, desks)
+    chat.open()
+    sent = chat.send_and_wait("Merci !")
+    desk.wait_message("Merci !")
+    resolved = httpx.post(
+        f"{causerie.url}/api/v1/conversations/{sent_conversation(harness, sent['id'])}/resolve",
+        headers={"Authorization": f"Bearer {shop.agent_token}"},
+    )
+    assert resolved.status_code == 200, resolved.text
+    rating = chat.host.locator('[part="rating"]')
+    expect(rating).to_contain_text("Comment s'est passée cette conversation ?")
+    stars = rating.get_by_role("radio")
+    # One Tab stop for the group (the first star while none is chosen), as radio buttons have.
+    expect(rating.locator('[role="radio"][tabindex="0"]')).to_have_count(1)
+    stars.first.focus()
+    page.keyboard.press("ArrowRight")  # 2
+    page.keyboard.press("ArrowRight")  # 3
+    page.keyboard.press("ArrowRight")  # 4
+    # Each choice draws the stars again: the focus follows the chosen one (it used to fall to
+    # the top of the page).
+    chosen = rating.get_by_role("radio", name="4 sur 5")
+    expect(chosen).to_be_focused()
+    expect(chosen).to_have_attribute("aria-checked", "true")
+    page.keyboard.press("End")
+    expect(rating.get_by_role("radio", name="5 sur 5")).to_be_focused()
+    page.keyboard.press("ArrowLeft")
+    expect(rating.get_by_role("radio", name="4 sur 5")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.type("Rapide")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # "Envoyer ma note"
+    expect(rating.get_by_role("button", name="Modifier ma note")).to_be_focused()
+    expect(rating.locator(".thanks")).to_contain_text("4 sur 5. Merci pour votre note !")
+    assert harness.rows("SELECT rating, comment FROM ratings") == [(4, "Rapide")]
+    page.keyboard.press("Enter")  # change it: the focus goes to the chosen star
+    expect(rating.get_by_role("radio", name="4 sur 5")).to_be_focused()
 
 
 def sent_conversation(harness: widget_support.ThreadedHarness, message_id: str) -> str:

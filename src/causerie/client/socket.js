@@ -8,7 +8,8 @@
  *   `ready` when the page had none; later `ready` frames do not move it: the replay does).
  * - A dropped connection is retried with a growing delay (0.5 s, 1 s, 2 s ... up to `maxDelay`,
  *   each times 0.75 to 1.25 at random, so that clients cut together do not come back together),
- *   at once when the browser comes back online; `ready` starts the count again.
+ *   at once when the browser comes back online; `ready` starts the count again. A browser that
+ *   goes offline drops the connection at once (it could look open for minutes).
  * - `ping` every `pingEvery` ms keeps the server's idle timeout away.
  * - `message.send` frames wait, by `client_id`, for their `message.ack`: sent again after every
  *   reconnection, after `retry_after` seconds (else 1) on `rate_limited`, and reported once
@@ -62,7 +63,15 @@ export class Socket {
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.pinger = undefined;
     this.onOnline = () => this.reconnectNow();
+    // Offline, a socket can look open for minutes (nothing tells it the network is gone): it is
+    // dropped at once, as if closed, so that the page says it is reconnecting.
+    this.onOffline = () => {
+      const socket = this.socket;
+      socket?.onclose?.(new CloseEvent("close"));
+      socket?.close();
+    };
     addEventListener("online", this.onOnline);
+    addEventListener("offline", this.onOffline);
     this.connect();
   }
 
@@ -168,6 +177,7 @@ export class Socket {
     clearInterval(this.pinger);
     for (const id of [...this.pending.keys()]) this.forget(id);
     removeEventListener("online", this.onOnline);
+    removeEventListener("offline", this.onOffline);
     const socket = this.socket;
     this.socket = null;
     this.ready = false;

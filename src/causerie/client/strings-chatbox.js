@@ -9,7 +9,7 @@ export const en = {
   offline: "We'll reply as soon as we can", greeting: "Hi! How can we help?",
   typing: "is typing…", someone: "Someone", sending: "Sending…", sent: "Sent",
   seen: "Seen", failed: "Not sent.", retry: "Retry", you: "You",
-  reconnecting: "Reconnecting…", unread: "{n} unread messages", menu: "Chat options",
+  reconnecting: "Reconnecting…", unread: "{n} unread", menu: "Chat options",
 };
 
 /** @type {typeof en} */
@@ -21,5 +21,5 @@ export const fr = {
   someone: "Quelqu'un", sending: "Envoi…", sent: "Envoyé", seen: "Vu",
   failed: "Non envoyé.", retry: "Réessayer", you: "Vous",
   reconnecting: "Reconnexion…",
-  unread: "{n} messages non lus", menu: "Options de la discussion",
+  unread: "non lus : {n}", menu: "Options de la discussion",
 };

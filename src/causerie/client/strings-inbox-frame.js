@@ -25,7 +25,7 @@ export const en = {
   "app.visitorsSeeThatNo": "Visitors see that no one is online. Click to appear online.",
   "app.visitorsSeeThatYou": "Visitors see that you are online. Click to appear away.",
   "app.website": "Website",
-  "app.youAreNotA": "You are not a member of any website. Create one, or ask an admin to invite you.",
+  "app.youAreNotA": "Create your first website to get the code that puts the chatbox on its pages. Joining a team instead? Ask one of its admins to invite you.",
   "app.youAreSignedOut": "You are signed out.",
   "app.yourSessionEndedSign": "Your session ended. Sign in again.",
   // api.js
@@ -78,6 +78,7 @@ export const en = {
   "login.signInAndJoin": "Sign in and join",
   "login.signInToYour": "Sign in to your inbox",
   "login.thisLinkCannotBe": "This link cannot be used any more: it was already used, or it expired. Ask for a new one.",
+  "login.thisSetupLinkCannot": "This setup link cannot be used any more: the server's owner was already created, the link expired (after 24 hours), or the server was started again since, which printed a new link and retired this one. Use the newest link `causerie serve` printed, or sign in if your account exists.",
   "login.thisOneTimeLink": "This one-time link sets up the account that owns this Causerie server.",
   "login.tooManyTryAgainIn": "Too many attempts. Try again in {wait}.",
   "login.tooManyTryLater": "Too many attempts. Try again later.",
@@ -133,7 +134,7 @@ export const fr = {
   "app.visitorsSeeThatNo": "Les visiteurs voient que personne n'est en ligne. Cliquez pour apparaître en ligne.",
   "app.visitorsSeeThatYou": "Les visiteurs voient que vous êtes en ligne. Cliquez pour apparaître absent.",
   "app.website": "Site",
-  "app.youAreNotA": "Vous n'êtes membre d'aucun site. Créez-en un, ou demandez à un administrateur de vous inviter.",
+  "app.youAreNotA": "Créez votre premier site pour obtenir le code qui ajoute le chat à ses pages. Vous rejoignez une équipe ? Demandez à l'un de ses administrateurs de vous inviter.",
   "app.youAreSignedOut": "Vous êtes déconnecté.",
   "app.yourSessionEndedSign": "Votre session a pris fin. Reconnectez-vous.",
   // api.js
@@ -186,6 +187,7 @@ export const fr = {
   "login.signInAndJoin": "Se connecter et rejoindre",
   "login.signInToYour": "Connectez-vous à votre boîte de réception",
   "login.thisLinkCannotBe": "Ce lien ne peut plus servir : il a déjà été utilisé, ou il a expiré. Demandez-en un nouveau.",
+  "login.thisSetupLinkCannot": "Ce lien d'installation ne peut plus servir : le propriétaire du serveur a déjà été créé, le lien a expiré (après 24 heures), ou le serveur a été redémarré depuis, ce qui a affiché un nouveau lien et retiré celui-ci. Utilisez le dernier lien affiché par `causerie serve`, ou connectez-vous si votre compte existe.",
   "login.thisOneTimeLink": "Ce lien à usage unique crée le compte propriétaire de ce serveur Causerie.",
   "login.tooManyTryAgainIn": "Trop de tentatives. Réessayez dans {wait}.",
   "login.tooManyTryLater": "Trop de tentatives. Réessayez plus tard.",

@@ -96,7 +96,7 @@ async function route() {
   if (path === "/setup" || path === "/invite") {
     teardown();
     document.body.className = "page-auth";
-    await renderAcceptLink(root, { token: params.get("token") || "", onLoggedIn: afterLogin });
+    await renderAcceptLink(root, { token: params.get("token") || "", setupLink: path === "/setup", onLoggedIn: afterLogin });
     return;
   }
   if (!state.me) {

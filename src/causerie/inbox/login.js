@@ -62,14 +62,16 @@ export function renderLogin(root, { onLoggedIn, notice = "" }) {
 }
 
 /** `#/setup?token=...` (a fresh install's first owner) and `#/invite?token=...`. */
-export async function renderAcceptLink(root, { token, onLoggedIn }) {
+export async function renderAcceptLink(root, { token, setupLink = false, onLoggedIn }) {
   replace(root, card(t("login.checkingYourLink"), ""));
   let link;
   try {
     link = await api.post("/auth/link", { token }, { quiet401: true });
   } catch (failure) {
+    // A setup link has no one to ask for a new one: each start of a server no one owns yet
+    // prints a new link, which replaces the one before (a restart is the usual way to meet this).
     const text = failure.code === "invalid_link"
-      ? t("login.thisLinkCannotBe")
+      ? t(setupLink ? "login.thisSetupLinkCannot" : "login.thisLinkCannotBe")
       : failure.message;
     replace(root, card(t("login.linkNotValid"), "",
       el("p", { class: "form-error", role: "alert", text }),

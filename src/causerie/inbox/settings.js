@@ -73,6 +73,15 @@ function noWebsite(content) {
 
 // -- the website ----------------------------------------------------------------------------
 
+/** The contrast of white on `hex` (#rrggbb), as WCAG 2 counts it: the chatbox writes white on the
+ * website's colour (its header, launcher, send button and the visitor's own messages).
+ * @param {string} hex */
+function contrastWithWhite(hex) {
+  const [r, g, b] = [1, 3, 5].map((at) => parseInt(hex.slice(at, at + 2), 16) / 255)
+    .map((c) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+  return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05);
+}
+
 async function websitePage(content, { onWebsitesChanged }) {
   if (!state.websiteId) return noWebsite(content);
   const data = await api.get(`/websites/${state.websiteId}`);
@@ -83,6 +92,13 @@ async function websitePage(content, { onWebsitesChanged }) {
   const origins = el("textarea", { name: "origins", rows: 3, spellcheck: "false" });
   origins.value = (site.origins || []).join("\n");
   const color = el("input", { name: "color", type: "color", value: settings.color || "#3b5bdb" });
+  const contrast = el("p", { class: "hint warn", id: "s-color-contrast", "aria-live": "polite" });
+  const judgeColour = () => {
+    const ratio = Math.round(contrastWithWhite(color.value) * 10) / 10;
+    contrast.textContent = ratio < 4.5 ? t("settings.whiteTextOnThis", { ratio }) : "";
+  };
+  color.addEventListener("input", judgeColour);
+  judgeColour();
   const position = el("select", { name: "position" },
     el("option", { value: "right", text: t("settings.bottomRight") }), el("option", { value: "left", text: t("settings.bottomLeft") }));
   position.value = settings.position || "right";
@@ -107,6 +123,7 @@ async function websitePage(content, { onWebsitesChanged }) {
     field(t("settings.name"), name),
     field(t("settings.allowedOrigins"), origins, t("settings.onePerLineLike")),
     el("div", { class: "row" }, field(t("settings.colour"), color), field(t("settings.position"), position)),
+    contrast,
     field(t("settings.greeting"), greeting, t("settings.shownWhenAVisitor")),
     field(t("settings.language"), locale),
     el("div", { class: "field check" }, emailPrompt, el("label", { for: "s-email_prompt", text: t("settings.askForTheVisitor") })),
@@ -217,9 +234,16 @@ function deleteWebsiteBox(site, { onWebsitesChanged }) {
 async function embedPage(content) {
   if (!state.websiteId) return noWebsite(content);
   const data = await api.get(`/websites/${state.websiteId}`);
+  const snippet = data.snippet || "";
+  // A snippet naming a loopback address (CAUSERIE_PUBLIC_URL left at its default) works on this
+  // computer only: said before it is pasted on a public website, where no visitor would see a chatbox.
+  const server = /src="([^"]+)\/widget\.js"/.exec(snippet)?.[1] || "";
+  const local = /^https?:\/\/(localhost|127\.[\d.]+|\[::1\])(:|\/|$)/.test(server);
   replace(content, ...title(t("settings.embedCode"), t("settings.pasteThis", { website: data.website.name })),
-    copyBox(data.snippet || "", { label: t("settings.embedCode"), multiline: true, name: "snippet" }),
-    el("p", { class: "muted small", text: t("settings.thePageSOrigin") }));
+    copyBox(snippet, { label: t("settings.embedCode"), multiline: true, name: "snippet" }),
+    local && el("p", { class: "callout warn", role: "note", id: "embed-local", text: t("settings.thisCodeNamesAnAddress", { url: server }) }),
+    el("p", { class: "muted small", id: "embed-origins" }, t("settings.theChatboxShowsOnly", { origins: data.website.origins.join(", ") }), " ",
+      el("a", { href: "#/settings/website", text: t("settings.changeThem") }), " ", t("settings.itLoadsFromThis")));
 }
 
 async function newWebsitePage(content, { onWebsitesChanged }) {

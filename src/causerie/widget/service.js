@@ -42,33 +42,49 @@ export async function install(app) {
   let editing = false;
   let chosen = 0;
 
-  function renderRating() {
+  /** Draws the rating; `focus` ("star" or "change") says what takes the focus once drawn, as
+   * what had it was just replaced (a keyboard user was sent back to the top of the page). */
+  function renderRating(focus = "") {
     box.hidden = !resolved;
     if (!resolved) return;
     if (rated && !editing) {
       const change = el("button", { type: "button", class: "link", text: t("change") });
       change.addEventListener("click", () => {
         editing = true;
-        renderRating();
+        renderRating("star");
       });
-      box.replaceChildren(el("p", { class: "thanks", text: `${"★".repeat(rated.rating)} ${t("thanks")}` }), change);
+      // The stars are for the eye; screen readers hear the rating in words.
+      box.replaceChildren(el("p", { class: "thanks" }, el("span", { "aria-hidden": "true", text: "★".repeat(rated.rating) }),
+        el("span", { class: "sr", text: `${t("star").replace("{n}", String(rated.rating))}.` }), ` ${t("thanks")}`), change);
+      if (focus) change.focus();
       return;
     }
+    // A radio group: one stop for Tab (the chosen star, else the first), arrows to move.
     const stars = el("div", { class: "stars", role: "radiogroup", "aria-label": t("ask") });
     for (let n = 1; n <= 5; n += 1) {
-      const star = el("button", { type: "button", class: "star", role: "radio", "aria-checked": String(n === chosen), "aria-label": t("star").replace("{n}", String(n)), "data-rating": String(n), text: n <= chosen ? "★" : "☆" });
-      star.addEventListener("click", () => {
-        chosen = n;
-        const comment = /** @type {HTMLTextAreaElement | null} */ (box.querySelector("textarea"));
-        const kept = comment?.value || "";
-        renderRating();
-        const again = /** @type {HTMLTextAreaElement | null} */ (box.querySelector("textarea"));
-        if (again) again.value = kept;
-      });
+      const star = el("button", { type: "button", class: "star", role: "radio", "aria-checked": String(n === chosen), tabindex: n === (chosen || 1) ? "0" : "-1", "aria-label": t("star").replace("{n}", String(n)), "data-rating": String(n), text: n <= chosen ? "★" : "☆" });
+      star.addEventListener("click", () => choose(n));
       stars.append(star);
     }
+    stars.addEventListener("keydown", (event) => {
+      const at = chosen || 1;
+      const next = { ArrowRight: at + 1, ArrowUp: at + 1, ArrowLeft: at - 1, ArrowDown: at - 1, Home: 1, End: 5 }[event.key];
+      if (next === undefined) return;
+      event.preventDefault();
+      choose(Math.min(5, Math.max(1, next)));
+    });
     const comment = el("textarea", { class: "comment", rows: "2", maxlength: "1000", "aria-label": t("comment"), placeholder: t("comment") });
     box.replaceChildren(el("p", { text: t("ask") }), stars, comment, el("button", { type: "submit", class: "send-rating", text: t("send"), disabled: !chosen }), el("p", { class: "error", role: "alert", hidden: true }));
+    if (focus) /** @type {HTMLElement | null} */ (stars.querySelector('[tabindex="0"]'))?.focus();
+  }
+
+  /** The visitor picks `n` stars: drawn again, with the comment written so far kept. @param {number} n */
+  function choose(n) {
+    chosen = n;
+    const kept = /** @type {HTMLTextAreaElement | null} */ (box.querySelector("textarea"))?.value || "";
+    renderRating("star");
+    const again = /** @type {HTMLTextAreaElement | null} */ (box.querySelector("textarea"));
+    if (again) again.value = kept;
   }
 
   box.addEventListener("submit", async (event) => {
@@ -79,7 +95,7 @@ export async function install(app) {
       const data = await app.session.api("POST", `/session/conversations/${encodeURIComponent(conversationId)}/rating`, { rating: chosen, comment: comment || null });
       rated = data.rating;
       editing = false;
-      renderRating();
+      renderRating("change");
     } catch {
       const error = /** @type {HTMLElement} */ (box.querySelector(".error"));
       error.textContent = t("failed");

@@ -82,11 +82,20 @@ export class View {
     const composer = /** @type {HTMLTextAreaElement} */ (el("textarea", { class: "composer", part: "composer", rows: "1", "aria-label": this.t("message"), placeholder: this.t("placeholder"), maxlength: "10000" }));
     const sendButton = el("button", { class: "send", part: "send", type: "submit", "aria-label": this.t("send") }, el("span", { "aria-hidden": "true", text: "➤" }));
     const form = /** @type {HTMLFormElement} */ (el("form", { class: "compose" }, composer, sendButton));
-    const panel = el("section", { class: "panel", part: "panel", id: "causerie-panel", role: "dialog", "aria-modal": "false", "aria-label": name, hidden: true },
+    const panel = el("section", { class: "panel", part: "panel", id: "causerie-panel", role: "dialog", "aria-label": name, hidden: true },
       el("header", {}, el("div", {}, el("h2", { text: name }), status), menuButton, closer), messages, typing, form);
-    const frame = el("div", { class: `frame ${side}`, style: `--accent: ${accent}` }, panel, launcher);
+    // The unread count, said by screen readers while the chatbox is closed (once it is open, the
+    // log says each new message); the badge shows it to the eye.
+    const said = el("p", { class: "sr", role: "status" });
+    // The chatbox speaks its own language, written left to right, whatever the page's: on a
+    // right-to-left page it was mirrored ("...Write a message"), and a page in another language
+    // had screen readers read its words with the wrong voice. Messages still set their own
+    // direction (`dir="auto"`).
+    const frame = el("div", { class: `frame ${side}`, dir: "ltr", lang: this.locale, style: `--accent: ${accent}` }, panel, launcher, said);
     root.append(frame);
-    this.ui = { host, root, launcher, badge, panel, status, messages, typing, composer, form, menuButton };
+    this.ui = { host, root, launcher, badge, panel, status, messages, typing, composer, form, menuButton, said };
+    /** The page behind is inert: the panel fills a phone's screen. */
+    this.modal = false;
 
     const greeting = (settings.greeting || "").trim() || this.t("greeting");
     messages.append(el("p", { class: "greeting", text: greeting }));
@@ -140,6 +149,12 @@ export class View {
   show(opened) {
     const { panel, launcher, composer } = this.ui;
     panel.hidden = !opened;
+    // On a phone the open panel covers the page: as behind a modal dialog, the page is then out
+    // of reach of the keyboard and of screen readers (the chatbox sits beside <body>, not in it).
+    // Only an inertness the chatbox set is lifted: the page's own is left alone.
+    const full = opened && innerWidth <= 480; // chatbox.css: the panel fills the screen
+    if (full || this.modal) document.body.inert = this.modal = full;
+    panel.setAttribute("aria-modal", String(full));
     launcher.setAttribute("aria-expanded", String(opened));
     launcher.setAttribute("aria-label", this.t(opened ? "close" : "open"));
     if (opened) {
@@ -166,12 +181,12 @@ export class View {
 
   renderBadge() {
     const { unread, opened } = this.app;
-    const badge = this.ui.badge;
-    badge.hidden = unread === 0;
+    const { badge, launcher, said } = this.ui;
+    const count = unread ? this.t("unread").replace("{n}", String(unread)) : "";
+    badge.hidden = !unread;
     badge.textContent = unread > 9 ? "9+" : String(unread);
-    this.ui.launcher.setAttribute("aria-label", unread
-      ? `${this.t(opened ? "close" : "open")} (${this.t("unread").replace("{n}", String(unread))})`
-      : this.t(opened ? "close" : "open"));
+    launcher.setAttribute("aria-label", this.t(opened ? "close" : "open") + (count && ` (${count})`));
+    said.textContent = opened ? "" : count;
   }
 
   /** @param {string} key */
