@@ -110,7 +110,10 @@ export async function install(app) {
   function follow(conversation) {
     conversationId = conversation.id;
     const now = conversation.state === "resolved";
-    if (now && !resolved) {
+    // Other changes (an assignment, a label) leave the rating as it is: drawn again, it would
+    // lose a comment being written and the focus.
+    if (now === resolved) return;
+    if (now) {
       // A new resolution (or the first one this page sees): ask again.
       rated = null;
       chosen = 0;
@@ -126,9 +129,14 @@ export async function install(app) {
     onFrame(frame);
     if (frame.type === "conversation.updated" && frame.conversation) follow(frame.conversation);
     else if (frame.type === "conversation.rated") {
-      rated = { rating: Number(frame.rating), comment: frame.comment ?? null };
+      const rating = Number(frame.rating), comment = frame.comment ?? null;
+      // This page's own rating comes back as an event too, often after its answer was drawn
+      // with the focus on "Change my rating": drawn again only when another tab changed it, the
+      // focus kept where it was.
+      if (rated && !editing && rated.rating === rating && rated.comment === comment) return;
+      rated = { rating, comment };
       editing = false;
-      renderRating();
+      renderRating(box.contains(/** @type {ShadowRoot} */ (box.getRootNode()).activeElement) ? "change" : "");
     } else if (frame.type === "ready" || frame.type === "presence") {
       if (frame.type === "ready" && frame.availability) app.website.availability = frame.availability;
       renderAway();
