@@ -20,7 +20,6 @@ from playwright.sync_api import BrowserContext, Page, expect
 from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role
-from causerie.settings import load_settings
 from tests.browser_support import (
     CauserieServer,
     HostSite,
@@ -30,9 +29,8 @@ from tests.browser_support import (
     add_operator,
     log_in,
     screenshots_folder,
+    served_settings,
 )
-from tests.limits import RELAXED_LIMITS
-from tests.support import free_port
 
 SCREENSHOTS = screenshots_folder()
 HOSTILE = '<img src=x onerror="window.__xss=1">Café <b>Lune</b>'
@@ -59,17 +57,7 @@ class Env:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory, host_site: HostSite) -> Iterator[Env]:
     folder = tmp_path_factory.mktemp("inbox-privacy")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = load_settings(
-        environ={},
-        data_dir=str(folder / "data"),
-        database_url=f"sqlite:///{folder / 'causerie.db'}",
-        purge_interval="1h",
-        public_url=url,
-        # The clock stands still: the HTTP limits, counted on it, would meet the tests' load.
-        **RELAXED_LIMITS,
-    )
+    url, port, settings = served_settings(folder, purge_interval="1h")
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     harness = ThreadedHarness(settings, clock)
     rt, cli = harness.rt, Actor.cli()

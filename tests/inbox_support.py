@@ -23,7 +23,6 @@ from playwright.sync_api import BrowserContext, Page, expect
 from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role
-from causerie.settings import load_settings
 from tests.browser_support import (
     CauserieServer,
     HostSite,
@@ -33,9 +32,8 @@ from tests.browser_support import (
     add_operator,
     log_in,
     screenshots_folder,
+    served_settings,
 )
-from tests.limits import RELAXED_LIMITS
-from tests.support import free_port
 
 SCREENSHOTS = screenshots_folder()
 CSP = (
@@ -68,18 +66,8 @@ class Env:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory, host_site: HostSite) -> Iterator[Env]:
     folder = tmp_path_factory.mktemp("inbox")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     # The inbox's socket and API trust the server's own origin only: it must be the real one.
-    settings = load_settings(
-        environ={},
-        data_dir=str(folder / "data"),
-        database_url=f"sqlite:///{folder / 'causerie.db'}",
-        purge_interval="1h",
-        public_url=url,
-        # The clock stands still: the HTTP limits, counted on it, would meet the tests' load.
-        **RELAXED_LIMITS,
-    )
+    url, port, settings = served_settings(folder, purge_interval="1h")
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     harness = ThreadedHarness(settings, clock)
     rt, cli = harness.rt, Actor.cli()
