@@ -100,6 +100,11 @@ async function route() {
     return;
   }
   if (!state.me) {
+    // The server marks the shell it sends without a login cookie: no one to ask /me about
+    // (its 401 would show a newcomer an error in the console). Read once: a sign-in follows.
+    const signedOut = document.body.hasAttribute("data-signed-out");
+    document.body.removeAttribute("data-signed-out");
+    if (signedOut) return showLogin();
     try {
       await loadMe();
     } catch (failure) {
