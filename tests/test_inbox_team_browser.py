@@ -104,3 +104,24 @@ def test_replies_written_offline_go_once_back_online_and_stay_across_conversatio
     # The visitor got each reply once.
     bodies = [m["body"] for m in first.messages()]
     assert bodies.count("We are, from ten.") == 1 and bodies.count("And on Monday from nine.") == 1
+
+
+def test_on_a_phone_a_long_name_and_a_long_message_stay_inside_the_screen(
+    new_context: NewContext, env: Env
+) -> None:
+    """The thread's title did not wrap a long word: on a phone the page grew wider than the
+    screen (439 px for 390), and the name was cut at its edge."""
+    name = "Maximiliana Konstantinopolskaya-Wolfeschlegelsteinhausenbergerdorff"
+    visitor = new_visitor(env)
+    visitor.profile(nickname=name)
+    visitor.say("See " + "https://shop.example/orders/" + "a" * 200 + " please")
+    conversation_id = conversation_of(env, visitor.session_id)
+    phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+    page = inbox(new_context, env, env.agent, **phone)
+    item(page, conversation_id).click()
+    expect(page.locator(".thread-title")).to_have_text(name)
+    expect(thread_bodies(page)).to_have_count(1)
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+    assert widths == [390, 390], widths
+    title = page.locator(".thread-title").bounding_box()
+    assert title is not None and title["x"] + title["width"] <= 390, title
