@@ -70,6 +70,12 @@ def test_a_visitor_who_left_no_email_gives_it_in_the_chatbox_and_receives_the_co
     seen = desk.wait_message("Could you mail me what we say? <b>not bold</b>")
     desk.reply("Of course: the menu mails it.", conversation_id=seen["conversation_id"])
     expect(chat.items).to_have_count(2)
+    with page.expect_file_chooser() as chooser:
+        chat.host.locator('[part="attach"]').click()
+    chooser.value.set_files(
+        {"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%%EOF\n"}
+    )
+    expect(chat.items).to_have_count(3)
 
     # No email left (someone is online: the chatbox never asked): asked for here, not a dead end
     # that says to leave it "in the chat", where nothing asks for it.
@@ -86,6 +92,7 @@ def test_a_visitor_who_left_no_email_gives_it_in_the_chatbox_and_receives_the_co
     text = _text(mail)
     assert "Could you mail me what we say? <b>not bold</b>" in text
     assert "Of course: the menu mails it." in text
+    assert "File: receipt.pdf" in text  # by name: it was left out without a trace
     assert failed == []  # the email was known missing: no 422 to learn it
 
     # Closed, the composer is back; asked again, it goes at once to the email now known.
