@@ -125,3 +125,28 @@ def test_on_a_phone_a_long_name_and_a_long_message_stay_inside_the_screen(
     assert widths == [390, 390], widths
     title = page.locator(".thread-title").bounding_box()
     assert title is not None and title["x"] + title["width"] <= 390, title
+
+
+def test_what_a_teammate_reads_is_read_for_the_whole_team_live(
+    new_context: NewContext, env: Env
+) -> None:
+    """The unread count is the conversation's, not each agent's: once one agent read it, the
+    other's list, Inbox link and tab title kept counting it until they reloaded."""
+    visitor = new_visitor(env)
+    visitor.say("Is the shop open today?")
+    conversation_id = conversation_of(env, visitor.session_id)
+    teammate = inbox(new_context, env, env.agent)
+    row = item(teammate, conversation_id)
+    expect(row).to_have_attribute("aria-label", re.compile(r", 1 unread$"))
+    unread_before = int(teammate.locator("#nav-unread").inner_text())
+    reader = inbox(new_context, env, env.owner)
+    reader.goto(f"{env.url}/app#/c/{conversation_id}")
+    expect(thread_bodies(reader)).to_have_text(["Is the shop open today?"])
+
+    expect(row).not_to_have_attribute("aria-label", re.compile("unread"))
+    expect(row).not_to_have_class(re.compile(r"\bunread\b"))
+    left = unread_before - 1
+    if left:
+        expect(teammate.locator("#nav-unread")).to_have_text(str(left))
+    else:
+        expect(teammate.locator("#nav-unread")).to_be_hidden()

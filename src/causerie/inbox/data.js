@@ -198,6 +198,13 @@ function onTyping(frame) {
 }
 
 function onRead(frame) {
+  // The operators' read mark is the team's: a teammate read it, it is read for all (the list,
+  // the Inbox link and the tab's title kept counting it unread).
+  const summary = frame.by === "operator" ? state.conversations.get(frame.conversation_id) : null;
+  if (summary?.unread) {
+    summary.unread = 0;
+    emit("list");
+  }
   const current = state.current;
   if (!current?.conversation || frame.conversation_id !== current.id) return;
   current.conversation.read_up_to = { ...(current.conversation.read_up_to || {}), [frame.by]: frame.up_to };
