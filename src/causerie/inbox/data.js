@@ -7,7 +7,7 @@ import { visitorName } from "./format.js";
 import { fetchSummary, lastOf, loadList, onConversation, onSession, removeFromList } from "./list-data.js";
 import { announce } from "./notify.js";
 import { Socket } from "./socket.js";
-import { addToThread, openConversation, post, resendUnsent, settle } from "./thread-data.js";
+import { addToThread, dropUnsent, openConversation, post, resendUnsent, settle } from "./thread-data.js";
 import { onWebhookDisabled } from "./webhooks.js";
 import { applyRating } from "./service.js";
 import { emit, savePrefs, sortList, state } from "./store.js";
@@ -72,6 +72,7 @@ export function unfollowAll() {
   for (const socket of sockets.values()) socket.close();
   sockets.clear();
   inFlight.clear();
+  dropUnsent();
   firstReady.clear();
   state.connection.clear();
 }

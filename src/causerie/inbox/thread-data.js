@@ -26,6 +26,11 @@ function pendingOf(conversationId) {
   return unsent.get(conversationId);
 }
 
+/** Signing out: what was not sent is not sent later, nor shown to whoever signs in next. */
+export function dropUnsent() {
+  unsent.clear();
+}
+
 /** A message the server stored: no longer waiting, whichever conversation is open. */
 export function settle(message) {
   const waiting = unsent.get(message?.conversation_id);
