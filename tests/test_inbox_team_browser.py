@@ -150,3 +150,33 @@ def test_what_a_teammate_reads_is_read_for_the_whole_team_live(
         expect(teammate.locator("#nav-unread")).to_have_text(str(left))
     else:
         expect(teammate.locator("#nav-unread")).to_be_hidden()
+
+
+def test_on_a_phone_the_visitors_details_close_by_their_button_or_a_touch_outside(
+    new_context: NewContext, env: Env
+) -> None:
+    """The details open as a drawer over the thread, which covers their own toggle: with no Esc
+    key on a phone, nothing closed them."""
+    visitor = new_visitor(env)
+    visitor.say("Can I change my address?")
+    conversation_id = conversation_of(env, visitor.session_id)
+    phone = {"viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True}
+    page = inbox(new_context, env, env.agent, **phone)
+    item(page, conversation_id).tap()
+    expect(thread_bodies(page)).to_have_text(["Can I change my address?"])
+    panel, toggle = page.locator("#panel"), page.locator("#panel-toggle")
+    toggle.tap()
+    expect(panel).to_be_visible()
+    page.get_by_role("button", name="Close the visitor's details").tap()
+    expect(panel).to_be_hidden()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(toggle).to_be_focused()
+    toggle.tap()
+    expect(panel).to_be_visible()
+    page.touchscreen.tap(10, 400)  # on the thread, beside the drawer
+    expect(panel).to_be_hidden()
+    # On a desktop the details are a column of their own: no button to close them.
+    desktop = inbox(new_context, env, env.agent)
+    desktop.goto(f"{env.url}/app#/c/{conversation_id}")
+    expect(desktop.locator("#panel .panel-title")).to_be_visible()
+    expect(desktop.locator("#panel-close")).to_be_hidden()
