@@ -109,6 +109,34 @@ def test_the_login_screen_shows_errors_signs_in_and_out(new_context: NewContext,
     assert errors == []
 
 
+def test_a_newcomer_signs_in_without_a_failed_request_and_lands_on_the_link_followed(
+    new_context: NewContext, env: Env
+) -> None:
+    """No login cookie: the shell says so, and the sign-in form shows without asking /me first
+    (its 401 was an error in the console before anyone had done anything)."""
+    visitor = new_visitor(env)
+    visitor.say("A link shared in the team's chat")
+    conversation_id = conversation_of(env, visitor.session_id)
+    page = new_context().new_page()
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("console", lambda m: failed.append(m.text) if m.type == "error" else None)
+    page.goto(f"{env.url}/app#/c/{conversation_id}")
+    expect(page.get_by_role("heading", name="Sign in to your inbox")).to_be_visible()
+    page.fill("#f-email", env.agent.email)
+    page.fill("#f-password", env.agent.password)
+    page.press("#f-password", "Enter")
+    expect(thread_bodies(page)).to_have_text(["A link shared in the team's chat"])
+    assert page.evaluate("() => location.hash") == f"#/c/{conversation_id}"
+    assert failed == []
+    # A cookie that no longer signs in anyone still gets its answer: the login ended.
+    context = new_context()
+    context.add_cookies([{"name": "causerie_login", "value": "ended", "url": env.url}])
+    stale = context.new_page()
+    stale.goto(env.url + "/app")
+    expect(stale.get_by_role("heading", name="Sign in to your inbox")).to_be_visible()
+
+
 def test_too_many_failed_logins_show_the_wait(new_context: NewContext, env: Env) -> None:
     victim = add_operator(
         env.harness, "locked@shop.example", "Locked Out", [(env.blog_id, Role.AGENT)]

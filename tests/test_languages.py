@@ -183,6 +183,8 @@ def _english(text: str) -> bool:
         return True
     if words.startswith(("/", "#", ".", "[", "(")):
         return False
+    if re.fullmatch(r"([a-z-]+:[^;:]+;)+", words):  # CSS declarations: an element's own style
+        return False
     if KEY.fullmatch(words) or re.fullmatch(r"[\w-]+\.(js|json|css|md|csv)", words):
         return False
     if re.fullmatch(r"[a-z0-9_-]+( [a-z0-9_-]+)*", words) or re.fullmatch(
@@ -220,6 +222,7 @@ def test_the_scan_sees_english_and_nothing_else() -> None:
         if (event.key === "Enter") document.querySelector("main .log");
         console.error("Causerie: a handler failed", error);
         sdk.emit("chat:opened");
+        host.style.cssText = "display:block;z-index:2147483000;width:0;";
     """
     (found,) = _literals(sample)
     assert [item["text"] for item in found if _english(item["text"])] == [

@@ -96,7 +96,10 @@ def test_the_unread_count_is_said_while_the_chatbox_is_closed_in_both_languages(
     expect(chat.badge).to_be_hidden()
     assert _said(chat) == ""
     expect(chat.launcher).to_have_attribute("aria-label", "Close chat")
+    # Once opened, the files' controls come (files.js): no upload, no list to speak of.
+    expect(chat.host.locator('[part="attach"]')).to_be_visible()
     snapshot = chat.panel.aria_snapshot()
+    assert "- list" not in snapshot, snapshot
     for line in (
         '- dialog "Demo shop"',
         '- heading "Demo shop" [level=2]',
@@ -144,7 +147,7 @@ def _tab_around(page: Page, times: int) -> list[str | None]:
     return seen
 
 
-def test_on_a_phone_the_page_behind_the_open_panel_is_out_of_reach_and_escape_gives_it_back(
+def test_on_a_phone_the_page_behind_the_panel_is_out_of_reach_as_it_turns_and_escape_gives_it_back(
     new_context: NewContext,
     host: HostSite,
     causerie: CauserieServer,
@@ -164,6 +167,18 @@ def test_on_a_phone_the_page_behind_the_open_panel_is_out_of_reach_and_escape_gi
     reached = _tab_around(page, 12)
     assert not {"shop-link", "shop-button"} & set(reached), reached
     assert {"chatbox:composer", "chatbox:send", "chatbox:close"} <= set(reached), reached
+    assert page.evaluate("() => document.body.inert") is True
+    assert _page_names(page) == set()
+
+    # Turned sideways, the phone is wider than the breakpoint: the panel no longer covers the
+    # page, which is the visitor's again (it stayed inert); turned back, out of reach again.
+    page.set_viewport_size({"width": 667, "height": 375})
+    expect(chat.panel).to_have_attribute("aria-modal", "false")
+    assert chat.panel.bounding_box()["width"] < 667  # type: ignore[index]
+    assert page.evaluate("() => document.body.inert") is False
+    assert _page_names(page) == {"Offers", "Buy"}
+    page.set_viewport_size({"width": 375, "height": 667})
+    expect(chat.panel).to_have_attribute("aria-modal", "true")
     assert page.evaluate("() => document.body.inert") is True
     assert _page_names(page) == set()
 

@@ -485,3 +485,42 @@ def test_the_chatbox_respects_prefers_reduced_motion(
                 .querySelector('[part="launcher"]')).transitionDuration"""
         )
     assert durations == {"no-preference": "0.15s", "reduce": "0s"}
+
+
+_CONTRASTS = """(selectors) => {
+  const root = document.querySelector("causerie-chatbox").shadowRoot;
+  const luminance = (colour) => {
+    const [r, g, b] = colour.match(/[\\d.]+/g).slice(0, 3).map((v) => {
+      const c = Number(v) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  return Object.fromEntries(selectors.map((selector) => {
+    const style = getComputedStyle(root.querySelector(selector));
+    const [a, b] = [luminance(style.color), luminance(style.backgroundColor)];
+    return [selector, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
+  }));
+}"""
+
+
+def test_on_a_dark_page_the_fields_keep_readable_text(
+    new_context: NewContext, host: HostSite, causerie: CauserieServer, shop: Shop
+) -> None:
+    """A page that says it is dark (`color-scheme`) gave the chatbox's fields dark backgrounds
+    under its dark text: the chatbox is light whatever the page's scheme."""
+    dark = (
+        '<meta name="color-scheme" content="dark"><style>body{background:#111;color:#eee}</style>'
+    )
+    host.pages["/"] = host_page(causerie.url, shop.website_id)
+    host.pages["/dark"] = host_page(causerie.url, shop.website_id, head=dark)
+    for path, scheme in (("/", "light"), ("/dark", "dark")):
+        page, chat = visit(new_context, host.url(path), color_scheme=scheme)
+        chat.open()
+        chat.send_and_wait("Is anyone there?")
+        # No one is online: the chatbox asks for an email, in a field of its own.
+        expect(chat.messages.locator('input[type="email"]')).to_be_visible()
+        chat.composer.fill("A second question")
+        contrasts = page.evaluate(_CONTRASTS, [".composer", ".email input", ".messages", ".panel"])
+        assert all(ratio >= 4.5 for ratio in contrasts.values()), (scheme, contrasts)
+        page.screenshot(path=str(SCREENSHOTS / f"widget-on-a-{scheme}-page.png"))

@@ -59,6 +59,7 @@ from causerie.domain.mail_texts import (
     MailKind,
     compose,
     digest_line,
+    file_line,
     language_of,
     visitor_word,
 )
@@ -223,7 +224,9 @@ async def run_transcript(rt: Runtime, job: Job) -> None:
     if thread is None or not thread.session.email:
         return
     language = language_of(thread.website.settings.get("locale"), thread.session.locale)
-    visible = [m for m in thread.messages if m.type is MessageType.TEXT]
+    # Files too (by name): the chatbox shows them, and a transcript without them lost the
+    # visitor's receipt or photo without a trace.
+    visible = [m for m in thread.messages if m.type in (MessageType.TEXT, MessageType.FILE)]
     unsubscribe = unsubscribe_url(rt, f"v.{thread.session.id}")
     composed = compose(
         MailKind.TRANSCRIPT,
@@ -242,7 +245,7 @@ def _lines(thread: _Thread, language: str, messages: list[Message]) -> list[Line
     return [
         Line(
             visitor if m.author is Author.VISITOR else (m.operator_name or thread.website.name),
-            m.body,
+            file_line(language, m.body) if m.type is MessageType.FILE else m.body,
             m.created_at,
         )
         for m in messages

@@ -22,7 +22,7 @@ export const en = {
     withdrawn: "Consent withdrawn: nothing more is collected from you. You can also erase what was already collected.",
     failed: "That did not work. Please try again.",
     transcript: "Email me this conversation", transcriptSent: "On its way to your email address.",
-    needEmail: "Leave your email address in the chat first: the conversation is sent to it.",
+    needEmail: "Which email address should we send it to?", send: "Send",
     noMail: "This chat cannot send email.", close: "Close",
   },
   files: {
@@ -61,7 +61,7 @@ export const fr = {
     withdrawn: "Accord retiré : plus rien n'est collecté. Vous pouvez aussi effacer ce qui l'a déjà été.",
     failed: "Cela n'a pas marché. Merci de réessayer.",
     transcript: "M'envoyer cette conversation par e-mail", transcriptSent: "Envoyée à votre adresse e-mail.",
-    needEmail: "Laissez d'abord votre adresse e-mail dans la discussion : la conversation y est envoyée.",
+    needEmail: "À quelle adresse e-mail l'envoyer ?", send: "Envoyer",
     noMail: "Ce chat ne peut pas envoyer d'e-mail.", close: "Fermer",
   },
   files: {

@@ -105,6 +105,7 @@ export const en = {
   "thread.writeAMessage": "Write a message",
   // panel.js
   "panel.browser": "Browser",
+  "panel.close": "Close the visitor's details",
   "panel.cameFrom": "Came from",
   "panel.currentPage": "Current page",
   "panel.details": "Details",
@@ -325,6 +326,7 @@ export const fr = {
   "thread.writeAMessage": "Écrire un message",
   // panel.js
   "panel.browser": "Navigateur",
+  "panel.close": "Fermer les détails du visiteur",
   "panel.cameFrom": "Venu de",
   "panel.currentPage": "Page actuelle",
   "panel.details": "Détails",

@@ -71,6 +71,7 @@ _WORDS = {
         "why_visitor": "You receive this mail because you left your address in the chat of {site}.",
         "why_operator": "You receive this mail because you answer the chat of {site}.",
         "visitor": "Visitor",
+        "file": "File: {name}",
         "digest": "{conversations} new conversations, {visitor} messages from visitors, "
         "{operator} replies",
     },
@@ -82,6 +83,7 @@ _WORDS = {
         "dans la discussion de {site}.",
         "why_operator": "Vous recevez ce message car vous répondez à la discussion de {site}.",
         "visitor": "Visiteur",
+        "file": "Fichier : {name}",
         "digest": "{conversations} nouvelles conversations, {visitor} messages de visiteurs, "
         "{operator} réponses",
     },
@@ -107,6 +109,11 @@ def language_of(*candidates: str | None) -> str:
 
 def visitor_word(language: str) -> str:
     return _WORDS[language]["visitor"]
+
+
+def file_line(language: str, name: str) -> str:
+    """A file message as a mail shows it: its name (the file itself stays on the server)."""
+    return _WORDS[language]["file"].format(name=name)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import { closeConversation, markRead, openConversation } from "./thread-data.js"
 import { renderAcceptLink, renderLogin } from "./login.js";
 import { conversationHash, focusCurrent, mountList, moveFocus } from "./list.js";
 import { unlockAudio } from "./notify.js";
-import { mountPanel } from "./panel.js";
+import { closePanel, mountPanel } from "./panel.js";
 import { privacyPages, renderPrivacy } from "./privacy.js";
 import { forgetDevice, registerWorker } from "./push.js";
 import { renderSettings } from "./settings.js";
@@ -100,6 +100,11 @@ async function route() {
     return;
   }
   if (!state.me) {
+    // The server marks the shell it sends without a login cookie: no one to ask /me about
+    // (its 401 would show a newcomer an error in the console). Read once: a sign-in follows.
+    const signedOut = document.body.hasAttribute("data-signed-out");
+    document.body.removeAttribute("data-signed-out");
+    if (signedOut) return showLogin();
     try {
       await loadMe();
     } catch (failure) {
@@ -258,9 +263,7 @@ function shortcuts(event) {
   const editing = isEditable(event.target);
   if (event.key === "Escape") {
     if (document.body.classList.contains("panel-open")) {
-      document.body.classList.remove("panel-open");
-      document.getElementById("panel-toggle")?.setAttribute("aria-expanded", "false");
-      document.getElementById("panel-toggle")?.focus();
+      closePanel();
       return;
     }
     if (state.current && window.matchMedia("(max-width: 767px)").matches) location.hash = "#/";

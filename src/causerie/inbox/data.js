@@ -7,7 +7,7 @@ import { visitorName } from "./format.js";
 import { fetchSummary, lastOf, loadList, onConversation, onSession, removeFromList } from "./list-data.js";
 import { announce } from "./notify.js";
 import { Socket } from "./socket.js";
-import { addToThread, post } from "./thread-data.js";
+import { addToThread, dropUnsent, openConversation, post, resendUnsent, settle } from "./thread-data.js";
 import { onWebhookDisabled } from "./webhooks.js";
 import { applyRating } from "./service.js";
 import { emit, savePrefs, sortList, state } from "./store.js";
@@ -72,6 +72,7 @@ export function unfollowAll() {
   for (const socket of sockets.values()) socket.close();
   sockets.clear();
   inFlight.clear();
+  dropUnsent();
   firstReady.clear();
   state.connection.clear();
 }
@@ -94,6 +95,7 @@ function applyFrame(websiteId, frame) {
       break;
     case "message.ack":
       inFlight.delete(frame.client_id);
+      settle(frame.message); // in another conversation than the one open, too
       if (state.current?.id === frame.message?.conversation_id) addToThread(frame.message);
       break;
     case "conversation.updated":
@@ -146,6 +148,10 @@ function onReady(websiteId, frame) {
   // Back after a disconnection: the replay brought what was missed; a fresh read of the open
   // thread covers ephemeral state (typing) and anything older than the event log.
   if (!frame.first && websiteId === state.websiteId) loadList();
+  if (frame.first) return;
+  resendUnsent(websiteId);
+  // A conversation opened while the server could not be reached showed only that: open it now.
+  if (state.current?.unreached) openConversation(state.current.id);
 }
 
 function onMessage(websiteId, message) {
@@ -160,6 +166,7 @@ function onMessage(websiteId, message) {
     fetchSummary(message.conversation_id);
   }
   if (state.current?.id === message.conversation_id) addToThread(message);
+  else settle(message);
   if (message.author !== "visitor") return;
   if (!current) {
     state.unreadElsewhere.add(websiteId);
@@ -192,6 +199,13 @@ function onTyping(frame) {
 }
 
 function onRead(frame) {
+  // The operators' read mark is the team's: a teammate read it, it is read for all (the list,
+  // the Inbox link and the tab's title kept counting it unread).
+  const summary = frame.by === "operator" ? state.conversations.get(frame.conversation_id) : null;
+  if (summary?.unread) {
+    summary.unread = 0;
+    emit("list");
+  }
   const current = state.current;
   if (!current?.conversation || frame.conversation_id !== current.id) return;
   current.conversation.read_up_to = { ...(current.conversation.read_up_to || {}), [frame.by]: frame.up_to };

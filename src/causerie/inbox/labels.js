@@ -37,9 +37,19 @@ export function labelChip(label, extra = {}) {
   return el("span", { class: "label-chip", "data-label": label.id, ...extra }, dot, el("span", { text: label.name }));
 }
 
+/** Label ids met on a conversation but not among the website's labels, loaded again for each once. */
+const asked = new Set();
+
 /** The chips of a conversation's labels that the website still has, in the conversation's order. */
 export function chipsOf(conversation, websiteId = state.websiteId) {
   const known = new Map(labelsOf(websiteId).map((l) => [l.id, l]));
+  // A label made since they were loaded (by a teammate, in the settings): loaded again, then
+  // drawn ("labels"); its id no longer in them (deleted meanwhile) is not asked for twice.
+  const unknown = (conversation?.labels || []).filter((id) => !known.has(id) && !asked.has(id));
+  if (unknown.length && byWebsite.has(websiteId)) {
+    for (const id of unknown) asked.add(id);
+    ensureLabels(websiteId, true).catch(() => {});
+  }
   const chips = (conversation?.labels || []).filter((id) => known.has(id)).map((id) => labelChip(known.get(id)));
   return chips.length ? el("span", { class: "label-chips" }, chips) : null;
 }

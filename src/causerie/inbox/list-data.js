@@ -46,6 +46,12 @@ export async function loadList({ more = false } = {}) {
       if (!state.conversations.has(summary.id)) state.order.push(summary.id);
       state.conversations.set(summary.id, summary);
     }
+    // The open conversation, in sight, is read (thread-data.js markRead): a list asked for
+    // before its read mark reached the server (after a reconnection) must not bring back its
+    // unread count, which then stayed on it and on the Inbox link while the agent read it.
+    const open = state.current?.conversation;
+    const listed = open && state.conversations.get(open.id);
+    if (listed && !document.hidden && !open.unread) listed.unread = 0;
     state.nextCursor = data.next_cursor || null;
   } catch (failure) {
     if (token === listToken) state.listError = failure.message;

@@ -15,7 +15,24 @@ let dirty = false;
 export function mountPanel(container) {
   const off = [on("panel", () => render(container)), on("thread", () => render(container))];
   render(container);
-  return () => off.forEach((f) => f());
+  // A touch outside the drawer closes it: on a phone it covers the thread and its own toggle.
+  const outside = (event) => {
+    const target = event.target;
+    if (document.body.classList.contains("panel-open") && !container.contains(target) && !target.closest?.("#panel-toggle")) closePanel(false);
+  };
+  document.addEventListener("pointerdown", outside);
+  return () => {
+    off.forEach((f) => f());
+    document.removeEventListener("pointerdown", outside);
+  };
+}
+
+/** The visitor's details as a drawer (tablet, phone): closed; the focus back on its toggle. */
+export function closePanel(refocus = true) {
+  document.body.classList.remove("panel-open");
+  const toggle = document.getElementById("panel-toggle");
+  toggle?.setAttribute("aria-expanded", "false");
+  if (refocus) toggle?.focus();
 }
 
 function render(container) {
@@ -50,7 +67,10 @@ function render(container) {
       avatar(name, session.id),
       el("div", {},
         el("h2", { class: "panel-title", text: name }),
-        el("p", { class: "muted small", text: session.state === "permanent" ? t("panel.visitor") : t("panel.visitorTemporary") }))),
+        el("p", { class: "muted small", text: session.state === "permanent" ? t("panel.visitor") : t("panel.visitorTemporary") })),
+      // Shown only as a drawer: on a phone nothing else closed it (no Esc key, the toggle covered).
+      el("button", { type: "button", class: "button subtle panel-close", id: "panel-close", "aria-label": t("panel.close"), onclick: () => closePanel() },
+        el("span", { "aria-hidden": "true", text: "×" }))),
     el("section", { class: "panel-section", "aria-labelledby": "profile-title" },
       el("h3", { id: "profile-title", text: t("panel.profile") }), form),
     el("section", { class: "panel-section", "aria-labelledby": "details-title" },

@@ -15,6 +15,42 @@ const TYPING_IDLE = 3000;
 
 let threadToken = 0;
 
+/** The agent's messages not stored yet, per conversation (conversation id -> client id ->
+ * message): kept when the agent opens another conversation, so that one that failed is still
+ * there, with its Retry, when they come back (it was dropped), and sent again by itself when
+ * the connection comes back (resendUnsent). */
+const unsent = new Map();
+
+function pendingOf(conversationId) {
+  if (!unsent.has(conversationId)) unsent.set(conversationId, new Map());
+  return unsent.get(conversationId);
+}
+
+/** Signing out: what was not sent is not sent later, nor shown to whoever signs in next. */
+export function dropUnsent() {
+  unsent.clear();
+}
+
+/** A message the server stored: no longer waiting, whichever conversation is open. */
+export function settle(message) {
+  const waiting = unsent.get(message?.conversation_id);
+  const pending = waiting?.get(message.client_id);
+  if (!pending || message.author !== "operator") return;
+  waiting.delete(message.client_id);
+  inFlight.delete(message.client_id);
+  socketOf(pending.website_id)?.forget(pending.client_id);
+}
+
+/** Back online on `websiteId`'s socket: the messages that failed for want of a connection go
+ * again (with their client ids: one stored meanwhile is not stored twice). */
+export function resendUnsent(websiteId) {
+  for (const waiting of unsent.values()) {
+    for (const pending of waiting.values()) {
+      if (pending.website_id === websiteId && pending.state === "failed" && pending.offline) transmit(pending);
+    }
+  }
+}
+
 export function closeConversation() {
   threadToken += 1;
   localTyping(false);
@@ -28,7 +64,7 @@ export async function openConversation(id) {
   if (state.current?.id === id && state.current.conversation) return;
   const token = ++threadToken;
   localTyping(false);
-  state.current = { id, loading: true, pending: new Map(), messages: [] };
+  state.current = { id, loading: true, pending: pendingOf(id), messages: [] };
   emit("thread");
   emit("panel");
   emit("list");
@@ -38,12 +74,15 @@ export async function openConversation(id) {
   } catch (failure) {
     if (token !== threadToken) return;
     const gone = failure.status === 404;
-    state.current = { id, error: gone ? t("data.thisConversationDoesNot") : failure.message, pending: new Map(), messages: [] };
+    // Not reached (offline): opened again as the connection comes back (data.js, onReady).
+    state.current = { id, error: gone ? t("data.thisConversationDoesNot") : failure.message, unreached: failure.status === 0, pending: pendingOf(id), messages: [] };
     emit("thread");
     emit("panel");
     return;
   }
   if (token !== threadToken) return;
+  const pending = pendingOf(id);
+  for (const message of data.messages || []) settle(message); // stored, its answer lost
   const websiteId = data.conversation.website_id;
   if (websiteId && websiteId !== state.websiteId && state.websites.some((w) => w.id === websiteId)) {
     selectWebsite(websiteId);
@@ -57,7 +96,7 @@ export async function openConversation(id) {
     ratings: data.ratings || [],
     spam: Boolean(data.spam),
     hasOlder: (data.messages || []).length >= 50,
-    pending: new Map(),
+    pending,
     typing: null,
     loading: false,
   };
@@ -80,14 +119,9 @@ export async function loadOlder() {
 }
 
 export function addToThread(message) {
+  settle(message);
   const current = state.current;
   if (!current?.conversation || message.conversation_id !== current.id) return;
-  const pending = current.pending.get(message.client_id);
-  if (pending && message.author === "operator") {
-    current.pending.delete(message.client_id);
-    inFlight.delete(message.client_id);
-    socketOf(pending.website_id)?.forget(pending.client_id);
-  }
   if (!current.messages.some((m) => m.id === message.id)) {
     current.messages.push(message);
     if (message.author === "visitor" && current.typing === "visitor") current.typing = null;
@@ -132,7 +166,7 @@ export function sendMessage(body, note) {
     created_at: new Date().toISOString(),
     state: "sending",
   };
-  current.pending.set(pending.client_id, pending);
+  pendingOf(current.id).set(pending.client_id, pending);
   emit("messages", { appended: true });
   transmit(pending);
 }
@@ -145,6 +179,7 @@ export function retry(clientId) {
 function transmit(pending) {
   pending.state = "sending";
   pending.error = null;
+  pending.offline = false;
   emit("messages");
   const frame = {
     type: "message.send",
@@ -174,6 +209,7 @@ export async function post(pending) {
   } catch (failure) {
     pending.state = "failed";
     pending.error = failure.message;
+    pending.offline = failure.status === 0; // the server not reached: sent again once it is
     emit("messages");
   }
 }

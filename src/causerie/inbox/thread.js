@@ -229,7 +229,7 @@ function messageItem(message, session, mark) {
   const footer = [];
   if (message.state === "sending") footer.push(el("span", { class: "mark", "data-state": "sending", text: t("thread.sending") }));
   else if (message.state === "failed") {
-    footer.push(el("span", { class: "mark failed", "data-state": "failed", text: `${message.error ? t("thread.notSentBecause", { error: message.error }) : t("thread.notSent")} ` }));
+    footer.push(el("span", { class: "mark failed", "data-state": "failed", text: `${message.error ? t("thread.notSentBecause", { error: message.error.replace(/\.$/, "") }) : t("thread.notSent")} ` }));
     footer.push(el("button", { type: "button", class: "link", text: t("thread.retry"), onclick: () => retry(message.client_id) }));
   } else if (mark) footer.push(el("span", { class: "mark", "data-state": mark.toLowerCase(), text: mark }));
   return el("article", {

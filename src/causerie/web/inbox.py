@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from causerie import __version__
+from causerie.actions.accounts import LOGIN_COOKIE
 from causerie.web.assets import SHARED
 from causerie.web.compact import compact
 from causerie.web.encoded import Encoded, encode_static, respond
@@ -50,6 +51,11 @@ VERSION = hashlib.sha256(
     __version__.encode() + b"".join(name.encode() + _FILES[name].body for name in sorted(_FILES))
 ).hexdigest()[:12]
 _SHELL = (_INBOX / "index.html").read_text("utf-8").replace("__VERSION__", VERSION).encode()
+# The shell for a browser that sent no login cookie: the inbox shows its sign-in form at once,
+# without first asking /api/v1/me for a 401 that the browser's console shows a newcomer as an
+# error. A cookie that is there but no longer valid still gets its 401 (the login ended).
+_SHELL_SIGNED_OUT = _SHELL.replace(b"<body>", b"<body data-signed-out>", 1)
+assert _SHELL_SIGNED_OUT != _SHELL, "index.html has no <body> to mark"
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -66,13 +72,18 @@ _SHORT = "public, max-age=300"
 _FOREVER = "public, max-age=31536000, immutable"
 
 
-def _shell() -> Response:
-    return Response(_SHELL, media_type="text/html; charset=utf-8", headers=_SHELL_HEADERS)
+def _shell(request: Request) -> Response:
+    signed_out = LOGIN_COOKIE not in request.cookies
+    return Response(
+        _SHELL_SIGNED_OUT if signed_out else _SHELL,
+        media_type="text/html; charset=utf-8",
+        headers=_SHELL_HEADERS,
+    )
 
 
 @router.get("/app")
-async def inbox() -> Response:
-    return _shell()
+async def inbox(request: Request) -> Response:
+    return _shell(request)
 
 
 @router.get("/app/static/{version}/{name}")
@@ -94,8 +105,8 @@ async def inbox_file(request: Request, version: str, name: str) -> Response:
 
 
 @router.get("/app/{path:path}")
-async def inbox_deep_link(path: str) -> Response:
+async def inbox_deep_link(request: Request, path: str) -> Response:
     """Any other path under /app is the shell: the inbox routes in the URL's fragment."""
     if path.startswith("static/"):
         raise ApiError(404, "not_found", "no such inbox file")
-    return _shell()
+    return _shell(request)

@@ -18,6 +18,7 @@ const STYLE = `
 .attach{flex:none;display:inline-flex;align-items:center;justify-content:center;width:36px;height:36px;border:0;border-radius:8px;background:transparent;color:inherit;cursor:pointer}
 .attach:hover,.attach:focus-visible{background:rgba(0,0,0,.06)}
 .uploads{list-style:none;margin:0;padding:0 12px;display:flex;flex-direction:column;gap:6px}
+.uploads:empty{display:none}
 .upload{display:flex;flex-wrap:wrap;align-items:center;gap:6px;font-size:13px}
 .upload .name{flex:1;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .upload progress{width:100%;height:6px}

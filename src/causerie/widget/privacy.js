@@ -163,23 +163,43 @@ export async function install(app) {
     setTimeout(() => URL.revokeObjectURL(url), 10000);
   }
 
+  // The composer back, with the focus (or the consent gate, if it is due).
+  const closeSheet = () => {
+    show(null);
+    render();
+  };
+
+  /** The conversation by mail, to the email the visitor left; none yet, asked for here (the
+   * chatbox asks for one after a first message only while no one is online). */
   async function transcript() {
+    if (!app.session.data?.profile?.email) return askEmail();
     /** @type {keyof typeof STRINGS.en.privacy} */
     let said = "transcriptSent";
     try {
       await app.session.api("POST", "/session/transcript");
     } catch (error) {
       const code = /** @type {{code?: string}} */ (error).code;
-      if (code === "email_missing") said = "needEmail";
-      else if (code === "mail_not_configured") said = "noMail";
+      if (code === "email_missing") return askEmail();
+      if (code === "mail_not_configured") said = "noMail";
       else throw error;
     }
-    const close = () => {
-      shown = null;
-      show(null);
-      render();
-    };
-    show("transcript", el("p", { text: t(said) }), el("div", { class: "actions" }, button(t("close"), close, "cancel")));
+    show("transcript", el("p", { text: t(said) }), el("div", { class: "actions" }, button(t("close"), closeSheet, "cancel")));
+  }
+
+  function askEmail() {
+    const words = STRINGS[view.locale].email;
+    const input = /** @type {HTMLInputElement} */ (el("input", { type: "email", "aria-label": words.label, placeholder: words.label, required: true, autocomplete: "email" }));
+    const ask = el("form", { class: "email" }, el("p", { text: t("needEmail") }), input, el("button", { type: "submit", text: t("send") }));
+    ask.addEventListener("submit", (event) => {
+      event.preventDefault();
+      run(async () => {
+        const data = await app.session.api("PATCH", "/session/profile", { email: input.value.trim() });
+        app.session.data = data.session;
+        await transcript();
+      });
+    });
+    show("transcript", ask, el("div", { class: "actions" }, button(t("cancel"), closeSheet, "cancel")));
+    input.focus();
   }
 
   async function withdraw() {

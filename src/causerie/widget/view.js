@@ -59,9 +59,7 @@ export class View {
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.typingShown = undefined;
     const host = document.createElement("causerie-chatbox");
-    for (const [name, value] of [["display", "block"], ["position", "fixed"], ["z-index", "2147483000"], ["inset", "auto"], ["width", "0"], ["height", "0"], ["margin", "0"], ["padding", "0"], ["border", "0"], ["opacity", "1"], ["visibility", "visible"], ["transform", "none"], ["filter", "none"]]) {
-      host.style.setProperty(name, value, "important");
-    }
+    host.style.cssText = "display:block;position:fixed;z-index:2147483000;inset:auto;width:0;height:0;margin:0;padding:0;border:0;opacity:1;visibility:visible;transform:none;filter:none;".replaceAll(";", "!important;");
     const root = host.attachShadow({ mode: "open" });
     const sheet = new CSSStyleSheet();
     sheet.replaceSync(css);
@@ -96,6 +94,9 @@ export class View {
     this.ui = { host, root, launcher, badge, panel, status, messages, typing, composer, form, menuButton, said };
     /** The page behind is inert: the panel fills a phone's screen. */
     this.modal = false;
+    // chatbox.css: under it the open panel fills the screen; a turned phone crosses it.
+    this.phone = matchMedia("(max-width:480px)");
+    this.phone.onchange = () => this.fit();
 
     const greeting = (settings.greeting || "").trim() || this.t("greeting");
     messages.append(el("p", { class: "greeting", text: greeting }));
@@ -149,12 +150,7 @@ export class View {
   show(opened) {
     const { panel, launcher, composer } = this.ui;
     panel.hidden = !opened;
-    // On a phone the open panel covers the page: as behind a modal dialog, the page is then out
-    // of reach of the keyboard and of screen readers (the chatbox sits beside <body>, not in it).
-    // Only an inertness the chatbox set is lifted: the page's own is left alone.
-    const full = opened && innerWidth <= 480; // chatbox.css: the panel fills the screen
-    if (full || this.modal) document.body.inert = this.modal = full;
-    panel.setAttribute("aria-modal", String(full));
+    this.fit();
     launcher.setAttribute("aria-expanded", String(opened));
     launcher.setAttribute("aria-label", this.t(opened ? "close" : "open"));
     if (opened) {
@@ -163,6 +159,16 @@ export class View {
     } else {
       launcher.focus();
     }
+  }
+
+  /** On a phone the open panel covers the page: as behind a modal dialog, the page is then out
+   * of reach of the keyboard and of screen readers (the chatbox sits beside <body>, not in it);
+   * again as the phone turns. Only an inertness the chatbox set is lifted: the page's own is
+   * left alone. */
+  fit() {
+    const full = this.app.opened && this.phone.matches;
+    if (full || this.modal) document.body.inert = this.modal = full;
+    this.ui.panel.setAttribute("aria-modal", String(full));
   }
 
   scrollDown() {

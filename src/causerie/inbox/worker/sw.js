@@ -82,7 +82,9 @@ sw.addEventListener("message", (event) => {
 async function networkFirst(request, cacheName, key) {
   try {
     const response = await fetch(request);
-    if (response.ok) {
+    // A shell sent to no one signed in (index.html's body marked) is not what offline reading
+    // needs: the one kept stays.
+    if (response.ok && !(key === "/app/" && (await response.clone().text()).includes("<body data-signed-out>"))) {
       const cache = await caches.open(cacheName);
       await cache.put(key || request, response.clone());
     } else if (response.status === 401) {
