@@ -43,7 +43,7 @@ from causerie.domain.models import (
     SessionState,
 )
 from causerie.domain.ports import Tx
-from causerie.domain.reports import Dimension, HourRow, grouped, message_rows
+from causerie.domain.reports import Groups, HourRow, grouped, hour_of, message_rows
 from causerie.domain.wire import message_json
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
@@ -115,7 +115,7 @@ class _Writes:
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
         self._emitter = Emitter(rt)
-        self._reports: dict[tuple[str, datetime, Dimension, str], Counter[str]] = {}
+        self._reports: Counter[tuple[str, datetime, str, Groups]] = Counter()
         self._networks: Counter[tuple[str, date]] = Counter()
         self._notify: list[tuple[Session, Conversation, Message]] = []
 
@@ -178,15 +178,12 @@ class _Writes:
         return Sent(message, created=True, text=text)
 
     def _count(self, conversation: Conversation, message: Message) -> None:
-        """`reports.note_message` for a visitor's message, summed per row."""
-        rows = message_rows(message.created_at, "visitor", None, message.type.value)
-        rows += grouped(rows, groups_of(conversation))
-        for row in rows:
-            key = (conversation.website_id, row.hour, row.dimension, row.key)
-            counts = self._reports.get(key)
-            if counts is None:
-                counts = self._reports[key] = Counter()
-            counts.update(row.counts)
+        """`reports.note_message` for a visitor's message: counted by what its rows depend on
+        (its website, hour, type, labels and team), the rows built once per such key."""
+        hour = hour_of(message.created_at)
+        self._reports[
+            conversation.website_id, hour, message.type.value, groups_of(conversation)
+        ] += 1
 
     async def flush(self, tx: Tx) -> None:
         """What the messages add to shared rows, written once each."""
@@ -194,8 +191,11 @@ class _Writes:
         await self._emitter.flush_later(tx)
         for session, conversation, message in self._notify:
             await do_notify(rt, tx, session, conversation, message, started=False)
-        for (website_id, hour, dimension, key), counts in self._reports.items():
-            await tx.reports.add(website_id, HourRow(hour, dimension, key, dict(counts)))
+        for (website_id, hour, type_, groups), n in self._reports.items():
+            rows = message_rows(hour, Author.VISITOR.value, None, type_)
+            for row in rows + grouped(rows, groups):
+                counts = {name: k * n for name, k in row.counts.items()}
+                await tx.reports.add(website_id, HourRow(hour, row.dimension, row.key, counts))
         by_network: Counter[str] = Counter()
         for (ip, day), n in self._networks.items():
             await count_network_day(rt, tx, ip, day, sessions=0, messages=n)
