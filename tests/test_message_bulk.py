@@ -314,3 +314,24 @@ def test_bulk_batches_of_any_size_leave_the_same_rows_as_parts(
     for n, session in enumerate(sessions):
         assert _bodies_after(harness, session, "hi") == [f"next {n}"]
     assert _contiguous(_log(harness, Stream.of_website(site.website_id)))
+
+
+def test_a_bulk_batch_counts_each_message_under_its_conversation_s_label(
+    harness: Harness, site: Site
+) -> None:
+    labelled, plain = _started(harness, site, 2)
+    harness.execute(
+        "UPDATE conversations SET labels = '[\"vip\"]' WHERE session_id = :s", s=labelled
+    )
+    count = "SELECT coalesce(sum(messages_visitor), 0) FROM report_hours WHERE dimension = :d"
+    before = harness.scalar(count, d="website"), harness.scalar(count, d="label")
+    results = _batch(
+        harness,
+        site,
+        [(labelled, "l1", "one"), (plain, "p1", "two"), (labelled, "l2", "three")],
+    )
+    assert all(isinstance(r, Sent) and r.created for r in results), results
+    assert harness.scalar(count, d="website") == before[0] + 3
+    assert harness.scalar(count, d="label") == before[1] + 2
+    vip = "SELECT sum(messages_visitor) FROM report_hours WHERE dimension = 'label' AND key = 'vip'"
+    assert harness.scalar(vip) == 2
