@@ -16,9 +16,11 @@ import pytest
 
 from causerie.actions.batches import Batcher
 from causerie.actions.events import get_replay
-from causerie.actions.messages import Sent, do_send_session_message
+from causerie.actions.messages import Sent, do_send_session_message, do_store_message
 from causerie.domain.errors import Unauthenticated
 from causerie.domain.events import Envelope, Stream
+from causerie.domain.models import MessageType
+from causerie.domain.ports import Tx
 from causerie.store.database import SqliteStore
 from tests.conftest import Harness, Site
 from tests.support import open_sessions
@@ -335,3 +337,81 @@ def test_a_bulk_batch_counts_each_message_under_its_conversation_s_label(
     assert harness.scalar(count, d="label") == before[1] + 2
     vip = "SELECT sum(messages_visitor) FROM report_hours WHERE dimension = 'label' AND key = 'vip'"
     assert harness.scalar(vip) == 2
+
+
+def _own_parts(harness: Harness, site: Site, bulk: Any, sends: list[tuple[str, str]]) -> list[Any]:
+    """Sends through the batcher with a bulk form of the test's own: each part stores its
+    message as a part does (`do_store_message`)."""
+    rt = harness.rt
+
+    def part_for(session_id: str, body: str) -> Any:
+        async def part(tx: Tx) -> Sent:
+            session, conversation = await tx.sessions.get_with_conversation(session_id)
+            assert session is not None
+            return await do_store_message(
+                rt, tx, session, conversation, None, MessageType.TEXT, body, body
+            )
+
+        return part
+
+    async def gathered() -> list[Any]:
+        runs = (
+            _batcher(harness).run(rt.store, site.website_id, part_for(s, b), bulk=(bulk, b))
+            for s, b in sends
+        )
+        return list(await asyncio.gather(*runs, return_exceptions=True))
+
+    return harness.run(gathered())
+
+
+def test_a_bulk_form_that_fails_before_writing_leaves_its_parts_to_run_one_by_one(
+    harness: Harness, site: Site
+) -> None:
+    first, second = _started(harness, site, 2)
+    given: list[list[str]] = []
+
+    async def gives_up(tx: Tx, items: list[str]) -> list[tuple[bool, Any]]:
+        given.append(list(items))
+        raise RuntimeError("the bulk form gave up before writing")
+
+    batcher = _batcher(harness)
+    before = batcher.batches, batcher.reruns, batcher.bulk_parts
+    results = _own_parts(harness, site, gives_up, [(first, "x1"), (second, "x2")])
+    assert given == [["x1", "x2"]]
+    # Undone in memory: the parts ran one by one in the same transaction.
+    assert (batcher.batches, batcher.reruns, batcher.bulk_parts) == (
+        before[0] + 1,
+        before[1],
+        before[2],
+    )
+    assert all(isinstance(r, Sent) and r.created for r in results), results
+    assert _bodies_after(harness, first, "hi") == ["x1"]
+    assert _bodies_after(harness, second, "hi") == ["x2"]
+
+
+def test_a_bulk_form_that_fails_after_writing_runs_the_batch_again_part_by_part(
+    harness: Harness, site: Site
+) -> None:
+    first, second = _started(harness, site, 2)
+    rt = harness.rt
+
+    async def fails_after_writing(tx: Tx, items: list[str]) -> list[tuple[bool, Any]]:
+        _, conversation = await tx.sessions.get_with_conversation(first)
+        assert conversation is not None
+        # A statement sent at once (a reopening touch is never held back), then a failure.
+        await tx.conversations.touch(conversation.id, rt.clock.now(), reopen=True, unread_for=None)
+        raise RuntimeError("the bulk form failed after writing")
+
+    batcher = _batcher(harness)
+    before = batcher.batches, batcher.reruns, batcher.bulk_parts
+    results = _own_parts(harness, site, fails_after_writing, [(first, "y1"), (second, "y2")])
+    # Rolled back whole, run again with a savepoint per part.
+    assert (batcher.batches, batcher.reruns, batcher.bulk_parts) == (
+        before[0] + 2,
+        before[1] + 1,
+        before[2],
+    )
+    assert all(isinstance(r, Sent) and r.created for r in results), results
+    assert _bodies_after(harness, first, "hi") == ["y1"]
+    assert _bodies_after(harness, second, "hi") == ["y2"]
+    assert _contiguous(_log(harness, Stream.of_website(site.website_id)))
