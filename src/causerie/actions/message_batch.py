@@ -42,7 +42,7 @@ from causerie.domain.models import (
     Session,
     SessionState,
 )
-from causerie.domain.ports import Tx
+from causerie.domain.ports import TransactionLost, Tx
 from causerie.domain.reports import Groups, HourRow, grouped, hour_of, message_rows
 from causerie.domain.wire import message_json
 from causerie.runtime import Runtime
@@ -61,12 +61,13 @@ class VisitorSend:
     client_id: str
 
 
-class Reopened(Exception):
-    """A conversation read open was resolved when touched (PostgreSQL: another transaction
-    committed in between): its message must reopen it, which only its own part does."""
+class NoLongerCommon(Exception):
+    """A message's conversation was found resolved when touched (PostgreSQL: another transaction
+    committed in between), or gone: only its own part stores it (reopening it). The run falls
+    back to its parts (actions/batches.py)."""
 
 
-def gone() -> Unauthenticated:
+def _gone() -> Unauthenticated:
     return Unauthenticated("this session no longer exists", "invalid_session")
 
 
@@ -78,7 +79,7 @@ async def store_visitor_messages(tx: Tx, sends: list[VisitorSend]) -> list[tuple
     for send in sends:
         session, conversation = await tx.sessions.get_with_conversation(send.session_id)
         if session is None:
-            checked.append(gone())
+            checked.append(_gone())
             continue
         if not _common(session, conversation):
             break
@@ -86,6 +87,8 @@ async def store_visitor_messages(tx: Tx, sends: list[VisitorSend]) -> list[tuple
             await check_consent(rt, tx, session)
             await shield.check_visitor(rt, session, tx)
             await check_visitor_message_rate(rt, session.id, session.ip)
+        except TransactionLost:
+            raise  # the whole batch fails
         except Exception as exc:
             checked.append(exc)
             continue
@@ -124,7 +127,7 @@ class _Writes:
         # Read again: an earlier message of the batch may have touched the conversation.
         session, conversation = await tx.sessions.get_with_conversation(send.session_id)
         if session is None or conversation is None:
-            raise Reopened("a session or conversation went during the batch")
+            raise NoLongerCommon("a session or conversation went during the batch")
         now = self._rt.clock.now()
         message = Message(
             id=new_id(),
@@ -149,7 +152,7 @@ class _Writes:
             returning=True,
         )
         if touched is not None and touched.state is ConversationState.RESOLVED:
-            raise Reopened(f"conversation {conversation.id!r} was resolved meanwhile")
+            raise NoLongerCommon(f"conversation {conversation.id!r} was resolved meanwhile")
         self._count(conversation, message)
         if session.ip:
             self._networks[session.ip, now.date()] += 1
