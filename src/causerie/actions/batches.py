@@ -12,6 +12,13 @@ rolls the batch back, and the batch runs again with a savepoint per part (`Tx.sa
 does a batch whose held-back writes the database refuses at the end (a message's `client_id`
 stored by another transaction meanwhile: without savepoints, its row waits for that flush).
 
+A part may also name a *bulk* form of itself (`Bulk`, and its item): consecutive parts of one
+bulk form run as one call over their items, which refuses each item that fails a check on its
+own and writes the rest together (`actions/message_batch.py`). A bulk call handles a prefix of
+its items; the first it leaves runs as its own part, and the next ones form a bulk call again.
+A bulk call that fails as a whole is a part that failed: undone in memory, its parts run one by
+one, or the batch runs again with savepoints, one part each (the parts' own form).
+
 A lane is a website: on PostgreSQL a website's messages take turns on its stream counter's row
 lock, so each of them was one fsync; batched, a website's burst is one commit. Websites still
 commit side by side. On SQLite the store already shares one fsync among concurrent transactions;
@@ -28,6 +35,10 @@ from causerie.domain.ports import PartNotUndone, Store, TransactionLost, Transac
 
 T = TypeVar("T")
 Part = Callable[[Tx], Awaitable[Any]]
+# Each part's outcome: (True, its result) or (False, its own error).
+Outcome = tuple[bool, Any]
+# A bulk form of parts: their items in, the outcomes of a prefix of them out (in order).
+Bulk = Callable[[Tx, list[Any]], Awaitable[list[Outcome]]]
 # What parts will read, read for the whole batch before they run (one statement, not one per
 # part): a function of the transaction and the keys its parts gave (a session's id each).
 ReadAhead = Callable[[Tx, list[str]], Awaitable[None]]
@@ -48,14 +59,19 @@ RETRIES = 3
 
 
 class _Waiting:
-    __slots__ = ("ahead", "future", "part")
+    __slots__ = ("ahead", "bulk", "future", "part")
 
     def __init__(
-        self, part: Part, future: asyncio.Future[Any], ahead: tuple[ReadAhead, str] | None
+        self,
+        part: Part,
+        future: asyncio.Future[Any],
+        ahead: tuple[ReadAhead, str] | None,
+        bulk: tuple[Bulk, Any] | None,
     ) -> None:
         self.part = part
         self.future = future
         self.ahead = ahead
+        self.bulk = bulk
 
 
 class Batcher:
@@ -70,6 +86,8 @@ class Batcher:
         self.parts = 0  # parts run in them
         self.retries = 0  # batches run again after losing a race
         self.reruns = 0  # batches run again with savepoints (a part failed after writing)
+        self.bulks = 0  # bulk calls (parts run together)
+        self.bulk_parts = 0  # parts that a bulk call handled
 
     async def run(
         self,
@@ -77,11 +95,13 @@ class Batcher:
         lane: str,
         part: Callable[[Tx], Awaitable[T]],
         ahead: tuple[ReadAhead, str] | None = None,
+        bulk: tuple[Bulk, Any] | None = None,
     ) -> T:
         """Run `part` in the lane's next transaction; its result once that transaction has
         committed. Its exception (the part's own, or the commit's) is raised here. `ahead`: a
         read the part will make and its key; the batch runs it once for all its parts' keys
-        before them (it fails the batch if it raises)."""
+        before them (it fails the batch if it raises). `bulk`: `(run, item)`, the part's bulk
+        form, whose outcome for `item` must be what `part` would give."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         key = (id(store), lane)
@@ -91,7 +111,7 @@ class Batcher:
             drain = loop.create_task(self._drain(store, key, waiting), name="causerie-batch")
             self._drains.add(drain)
             drain.add_done_callback(self._drains.discard)
-        waiting.append(_Waiting(part, future, ahead))
+        waiting.append(_Waiting(part, future, ahead, bulk))
         # Not shielded: a caller that goes away before its turn leaves its part unrun; once the
         # part ran, it stays in the batch (a client sends the same client_id again).
         return await future
@@ -136,8 +156,7 @@ class Batcher:
         break a deadlock, unless `last`: then every part gets that error, as for any other.
         Unless `careful`, parts run without savepoints, and `PartNotUndone` is raised (nothing
         settled) when one fails after writing."""
-        # Each part's outcome: (True, its result) or (False, its own error).
-        outcomes: list[tuple[bool, Any]] = []
+        outcomes: list[Outcome] = []
         self.batches += 1
         try:
             async with store.transaction() as tx:
@@ -149,14 +168,15 @@ class Batcher:
                     # Alone: its failure is the transaction's, no savepoint needed.
                     self.parts += 1
                     outcomes.append((True, await batch[0].part(tx)))
-                else:
+                elif careful:
                     for waiting in batch:
-                        outcomes.append(await self._run_part(tx, waiting, careful))
-                    if not careful:
-                        # What the parts held back, now: a message whose client_id another
-                        # transaction stored meanwhile fails it, and the batch runs again.
-                        async with tx.part():
-                            await tx.flush()
+                        outcomes.append(await self._run_part(tx, waiting, careful=True))
+                else:
+                    await self._run_parts(tx, batch, outcomes)
+                    # What the parts held back, now: a message whose client_id another
+                    # transaction stored meanwhile fails it, and the batch runs again.
+                    async with tx.part():
+                        await tx.flush()
         except Exception as exc:
             if isinstance(exc, TransactionRaced) and not last:
                 raise
@@ -175,7 +195,41 @@ class Batcher:
             raise
         _settle_all(batch, outcomes)  # settled already, unless the store runs no callbacks
 
-    async def _run_part(self, tx: Tx, waiting: _Waiting, careful: bool) -> tuple[bool, Any]:
+    async def _run_parts(self, tx: Tx, batch: list[_Waiting], outcomes: list[Outcome]) -> None:
+        """The batch's parts without savepoints, in order, runs of one bulk form together."""
+        at = 0
+        while at < len(batch):
+            run = _bulk_run(batch, at)
+            done = await self._run_bulk(tx, run) if len(run) > 1 else None
+            if done is None:  # no bulk form, or it failed before writing: one by one
+                for waiting in run:
+                    outcomes.append(await self._run_part(tx, waiting, careful=False))
+                at += len(run)
+                continue
+            outcomes.extend(done)
+            at += len(done)
+            if len(done) < len(run):  # the first it left, as its own part
+                outcomes.append(await self._run_part(tx, batch[at], careful=False))
+                at += 1
+
+    async def _run_bulk(self, tx: Tx, run: list[_Waiting]) -> list[Outcome] | None:
+        """The outcomes of the prefix of `run` its bulk form handled; None if it failed before
+        writing (undone in memory)."""
+        bulk = run[0].bulk
+        assert bulk is not None
+        self.bulks += 1
+        try:
+            async with tx.part():
+                done = await bulk[0](tx, [waiting.bulk[1] for waiting in run if waiting.bulk])
+        except (TransactionLost, PartNotUndone):
+            raise  # the whole batch fails, or runs again
+        except Exception:
+            return None
+        self.parts += len(done)
+        self.bulk_parts += len(done)
+        return done
+
+    async def _run_part(self, tx: Tx, waiting: _Waiting, careful: bool) -> Outcome:
         if waiting.future.done():  # its caller went away before its turn: not run
             return False, None
         self.parts += 1
@@ -193,6 +247,19 @@ class Batcher:
             await asyncio.wait(set(self._drains))
 
 
+def _bulk_run(batch: list[_Waiting], at: int) -> list[_Waiting]:
+    """The parts from `at` on that share its bulk form, their callers still waiting."""
+    first = batch[at]
+    if first.bulk is None or first.future.done():
+        return [first]
+    run = [first]
+    for waiting in batch[at + 1 :]:
+        if waiting.bulk is None or waiting.bulk[0] is not first.bulk[0] or waiting.future.done():
+            break
+        run.append(waiting)
+    return run
+
+
 async def _read_ahead(tx: Tx, batch: list[_Waiting]) -> None:
     keys: dict[ReadAhead, list[str]] = {}
     for waiting in batch:
@@ -203,7 +270,7 @@ async def _read_ahead(tx: Tx, batch: list[_Waiting]) -> None:
         await read(tx, of_parts)
 
 
-def _settle_all(batch: list[_Waiting], outcomes: list[tuple[bool, Any]]) -> None:
+def _settle_all(batch: list[_Waiting], outcomes: list[Outcome]) -> None:
     for waiting, (ok, value) in zip(batch, outcomes, strict=True):
         _settle(waiting.future, ok, value)
 

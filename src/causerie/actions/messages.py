@@ -6,7 +6,7 @@ A `client_id` sent twice stores one message: the second call returns the first m
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from causerie.actions import shield
@@ -15,8 +15,10 @@ from causerie.actions.assignment import do_route_new
 from causerie.actions.consent import check_consent
 from causerie.actions.events import Emitter
 from causerie.actions.limits import check_send_rate, check_visitor_message_rate
+from causerie.actions.message_batch import VisitorSend, store_visitor_messages
 from causerie.actions.notifications import do_notify
 from causerie.actions.reports import note_conversation_started, note_message, note_resolved
+from causerie.actions.sent import Sent as Sent  # where callers have always found it
 from causerie.actions.sessions import access_visitor_session, count_network_day
 from causerie.domain.errors import Invalid, NotFound, Unauthenticated
 from causerie.domain.events import EventType, Stream, encode
@@ -46,18 +48,6 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 # A body of only these shows nothing: whitespace, zero-width characters (U+200B-U+200D, U+2060,
 # U+FEFF), the soft hyphen, the Mongolian vowel separator, and bidi marks and controls.
 _BLANK = re.compile("[\\s\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*")
-
-
-@dataclass(frozen=True)
-class Sent:
-    message: Message
-    created: bool  # False when the client_id had been seen: the stored message is returned
-    # `message_json(message)` encoded (`domain.events.encode`), as the events carry it: the ack
-    # reuses it. None when the message was not stored by this call.
-    text: str | None = None
-
-    def message_text(self) -> str:
-        return self.text if self.text is not None else encode(message_json(self.message))
 
 
 def check_client_id(client_id: str) -> None:
@@ -146,7 +136,10 @@ async def _send_as_session(
             rt, tx, session, conversation, None, message_type, body, client_id, arrived=arrived
         )
 
-    return await rt.batches.run(rt.store, website_id, part, (_read_sessions, session_id))
+    send = VisitorSend(rt, session_id, message_type, body, client_id)
+    return await rt.batches.run(
+        rt.store, website_id, part, (_read_sessions, session_id), (store_visitor_messages, send)
+    )
 
 
 async def _read_sessions(tx: Tx, ids: list[str]) -> None:

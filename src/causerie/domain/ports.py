@@ -134,11 +134,16 @@ class Batches(Protocol):
         lane: str,
         part: Callable[[Tx], Awaitable[T]],
         ahead: tuple[Callable[[Tx, list[str]], Awaitable[None]], str] | None = None,
+        bulk: tuple[Callable[[Tx, list[Any]], Awaitable[list[tuple[bool, Any]]]], Any]
+        | None = None,
     ) -> T:
         """`part` in the lane's next transaction, undone alone if it fails; its result once that
         transaction committed. Its own error, or the transaction's, is raised here. `ahead`:
         `(read, key)`, a read the part will make; the transaction calls `read` once with the
-        keys of all its parts that gave it, before they run (it fails them all if it raises)."""
+        keys of all its parts that gave it, before they run (it fails them all if it raises).
+        `bulk`: `(run, item)`, the part's bulk form: consecutive parts of one `run` may be
+        handed to it together, their items in, the outcomes `(ok, result or error)` of a
+        prefix of them out, each as its part would give it."""
         ...
 
     async def idle(self) -> None:
