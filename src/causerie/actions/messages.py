@@ -1,6 +1,9 @@
 """Sending messages. The first message of a session, from either side, makes it permanent (P15).
 
-A `client_id` sent twice stores one message: the second call returns the first message.
+A `client_id` sent twice by the same sender stores one message: the second call returns the
+first message. One that another sender of the conversation used (the visitor, another operator)
+is refused with `client_id_taken`: it is never answered with someone else's message (an agent's
+private note to a visitor), and the sender's own message is never dropped for it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from causerie.actions.limits import check_send_rate, check_visitor_message_rate
 from causerie.actions.notifications import do_notify
 from causerie.actions.reports import note_conversation_started, note_message, note_resolved
 from causerie.actions.sessions import access_visitor_session, count_network_day
-from causerie.domain.errors import Invalid, NotFound, Unauthenticated
+from causerie.domain.errors import Conflict, Invalid, NotFound, Unauthenticated
 from causerie.domain.events import EventType, Stream, encode
 from causerie.domain.files import FileRecord, attachment_of
 from causerie.domain.models import (
@@ -58,6 +61,19 @@ class Sent:
 
     def message_text(self) -> str:
         return self.text if self.text is not None else encode(message_json(self.message))
+
+
+def sent_again(existing: Message, operator_id: str | None) -> Sent:
+    """The answer to a `client_id` sent again by the sender of `existing` (a visitor when
+    `operator_id` is None); `client_id_taken` when another sender stored it."""
+    author = Author.VISITOR if operator_id is None else Author.OPERATOR
+    if (existing.author, existing.operator_id) != (author, operator_id):
+        raise Conflict(
+            f"client_id: {existing.client_id!r} was used by another sender in this "
+            "conversation; send this message with a new client_id",
+            "client_id_taken",
+        )
+    return Sent(existing, created=False)
 
 
 def check_client_id(client_id: str) -> None:
@@ -270,7 +286,7 @@ async def do_store_message(
     if not await tx.messages.insert(message):
         existing = await tx.messages.get_by_client_id(conversation.id, client_id)
         assert existing is not None
-        return Sent(existing, created=False)
+        return sent_again(existing, operator_id)
     if file is not None:
         await tx.files.insert(replace(file, message_id=message.id))
         message = replace(message, file=attachment_of(file))
