@@ -2,7 +2,8 @@
 --host 0.0.0.0` (as in a container) without `CAUSERIE_PUBLIC_URL` took `http://0.0.0.0:PORT` for
 the server's address, an origin no browser sends, so that the inbox logged in and then every
 change it asked for was 403 "this request comes from another site", naming neither origin;
-`--host ""` was blamed on `CAUSERIE_PUBLIC_URL`. SQLite only."""
+`--host ""` was blamed on `CAUSERIE_PUBLIC_URL`; `causerie demo --host 0.0.0.0` embedded the
+chatbox on a shop whose origin no browser sends. SQLite only."""
 
 from __future__ import annotations
 
@@ -102,3 +103,38 @@ def test_an_empty_host_is_a_usage_error_naming_host(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert "--host" in result.stderr and "CAUSERIE_PUBLIC_URL" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_demo_on_every_address_embeds_the_chatbox_on_an_origin_browsers_send(
+    tmp_path: Path,
+) -> None:
+    """`causerie demo --host 0.0.0.0` made the shop's origin `http://0.0.0.0:8001`: a browser at
+    the shop sends another, and the chatbox was refused."""
+    port, shop_port = free_port(), free_port()
+    causerie, shop = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{shop_port}"
+    ports = ["--port", str(port), "--shop-port", str(shop_port)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "causerie", "demo", "--host", "0.0.0.0", *ports],
+        env=cli_env(tmp_path / "data"),
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    try:
+        printed = [process.stdout.readline() for _ in range(5)]
+        assert printed[0].strip() == f"Causerie:  {causerie}"
+        assert printed[1].startswith(f"Demo shop: {shop} ")
+        website_id = printed[4].split(":", 1)[1].strip()
+        _wait_healthy(causerie, process)
+        opened = httpx.post(
+            f"{causerie}/api/widget/v1/websites/{website_id}/session",
+            json={"page": {"url": f"{shop}/"}},
+            headers={"Origin": shop},
+            timeout=5,
+        )
+        assert opened.status_code == 201, opened.text
+    finally:
+        _stop(process)

@@ -91,6 +91,11 @@ def demo(host: str, port: int, shop_port: int, data_dir: Path) -> None:
 
     if port == shop_port:
         raise click.UsageError("--port and --shop-port must differ")
+    if not host.strip():
+        raise click.BadParameter("an address of this machine (or 0.0.0.0, ::)", param_hint="--host")
+    listening = host
+    host = _LOOPBACK.get(host, host)  # the shop's origin and the links: ones a browser can open
+    host = f"[{host}]" if ":" in host else host
     shop = f"http://{host}:{shop_port}"
     # The demo's operator and website never land in the real install's folder or database.
     folder = data_dir.expanduser().resolve()
@@ -99,7 +104,7 @@ def demo(host: str, port: int, shop_port: int, data_dir: Path) -> None:
         data_dir=str(folder),
         database_url=f"sqlite:///{folder / 'causerie.db'}",
     )
-    sockets = [listen(host, port), listen(host, shop_port, "--shop-port")]
+    sockets = [listen(listening, port), listen(listening, shop_port, "--shop-port")]
     website, token, password = run(settings, lambda rt: prepare(rt, shop))
     out().print(f"Causerie:  http://{host}:{port}")
     out().print(f"Demo shop: {shop}   (open it, click the chat button, say hello)")
