@@ -323,3 +323,29 @@ def test_a_socket_path_asked_without_the_upgrade_says_it_is_a_websocket(
     head = http.head(path)
     assert head.status_code == 426 and head.content == b""
     assert http.post(path).status_code == 405
+
+
+def test_a_refused_value_in_a_frame_is_named_with_its_frame_as_any_other_field(
+    server: ServerThread, http: httpx.Client, site: Site, harness: Harness
+) -> None:
+    """`body: text must not contain ...`, `after: integers are limited ...`: the other errors
+    say `message.send.body: ...`, `auth.after: ...` (docs/realtime.md)."""
+    token = open_session(http, site.website_id).json()["token"]
+    live, _ = visitor(server.url, token)
+    try:
+        live.send({"type": "message.send", "client_id": "nul", "body": "a\u0000b"})
+        error = live.expect("error", client_id="nul")
+        assert (error["code"], error["message"]) == (
+            "invalid_frame",
+            "message.send.body: text must not contain the NUL character",
+        )
+    finally:
+        live.close()
+    resumed = Live(ws_url(server.url, "/ws/visitor"))
+    try:
+        resumed.send({"type": "auth", "token": token, "after": 2**60})
+        error = resumed.expect("error")
+        assert error["message"].startswith("auth.after: integers are limited to ")
+    finally:
+        resumed.close()
+    assert harness.scalar("SELECT count(*) FROM messages") == 0

@@ -40,6 +40,7 @@ from causerie.realtime.limits import TokenBucket
 from causerie.runtime import Runtime
 from causerie.web.errors import describe_validation, failure
 from causerie.web.frames import FRAME, FRAME_TYPES, Auth
+from causerie.web.wire_values import ERROR_TYPE
 
 log = logging.getLogger("causerie.realtime")
 
@@ -127,8 +128,11 @@ def parse_frame(text: str, max_size: int) -> Any:
     try:
         return FRAME.validate_python(raw)
     except ValidationError as exc:
-        message = describe_validation([dict(e) for e in exc.errors()])
-        raise FrameError("invalid_frame", message, client_id) from None
+        errors = [dict(e) for e in exc.errors()]
+        for error in errors:
+            if error.get("type") == ERROR_TYPE:  # `after: ...`: named as the others, `auth.after`
+                error["msg"] = f"{raw['type']}.{error['msg']}"
+        raise FrameError("invalid_frame", describe_validation(errors), client_id) from None
 
 
 class IdleSweeper:
