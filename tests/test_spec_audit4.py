@@ -349,3 +349,16 @@ def test_a_refused_value_in_a_frame_is_named_with_its_frame_as_any_other_field(
     finally:
         resumed.close()
     assert harness.scalar("SELECT count(*) FROM messages") == 0
+
+
+@pytest.mark.parametrize("domain", ["-bad-", "reply.shop-", "reply.-shop.example"])
+def test_a_mail_domain_with_a_label_that_starts_or_ends_with_a_hyphen_is_refused(
+    tmp_path: Path, domain: str
+) -> None:
+    """The last label took any hyphen: `-bad-` was a mail domain, and every Reply-To with it."""
+    env = {"CAUSERIE_DATA_DIR": str(tmp_path), "CAUSERIE_MAIL_DOMAIN": domain}
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ=env)
+    assert str(caught.value).startswith("CAUSERIE_MAIL_DOMAIN = ")
+    env["CAUSERIE_MAIL_DOMAIN"] = "reply.shop-example.org"
+    assert load_settings(environ=env).mail_domain == "reply.shop-example.org"
