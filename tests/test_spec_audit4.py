@@ -362,3 +362,31 @@ def test_a_mail_domain_with_a_label_that_starts_or_ends_with_a_hyphen_is_refused
     assert str(caught.value).startswith("CAUSERIE_MAIL_DOMAIN = ")
     env["CAUSERIE_MAIL_DOMAIN"] = "reply.shop-example.org"
     assert load_settings(environ=env).mail_domain == "reply.shop-example.org"
+
+
+# -- the visitor side's 413 is readable by the page ----------------------------------------------
+
+
+def test_a_body_too_large_for_the_chatbox_carries_the_cors_grant(
+    http: httpx.Client, site: Site, harness: Harness
+) -> None:
+    """The 413 was answered outside the CORS layer: the page saw a network error, not why."""
+    token = open_session(http, site.website_id).json()["token"]
+    body = '{"client_id": "big", "type": "text", "body": "' + "a" * 70_000 + '"}'
+    for content in (body.encode(), iter([body.encode()])):  # declared, then chunked
+        refused = http.post(
+            "/api/widget/v1/session/messages",
+            content=content,
+            headers={"Authorization": f"Bearer {token}", "Origin": ORIGIN},
+        )
+        assert error_of(refused, 413)["code"] == "body_too_large"
+        assert refused.headers["access-control-allow-origin"] == ORIGIN
+        assert "Retry-After" in refused.headers["access-control-expose-headers"]
+    stranger = http.post(
+        "/api/widget/v1/session/messages",
+        content=body.encode(),
+        headers={"Authorization": f"Bearer {token}", "Origin": "https://evil.example"},
+    )
+    assert stranger.status_code == 413
+    assert "access-control-allow-origin" not in stranger.headers
+    assert harness.scalar("SELECT count(*) FROM messages") == 0
