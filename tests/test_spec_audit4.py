@@ -21,10 +21,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from causerie.actions.operators import do_create_api_token
 from causerie.domain.models import Actor, Scope
 from causerie.settings import Settings, SettingsError, load_settings
+from causerie.web import sockets
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
 from tests.live import Live, agent, visitor, ws_url
 from tests.test_errors import error_of
@@ -390,3 +392,24 @@ def test_a_body_too_large_for_the_chatbox_carries_the_cors_grant(
     assert stranger.status_code == 413
     assert "access-control-allow-origin" not in stranger.headers
     assert harness.scalar("SELECT count(*) FROM messages") == 0
+
+
+def test_a_socket_that_sends_no_auth_in_time_is_told_why_before_4001(
+    server: ServerThread, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/realtime.md: "otherwise, or with a bad credential, the server sends `error` and
+    closes with code 4001"; a silent socket got the close alone."""
+    monkeypatch.setattr(sockets, "AUTH_TIMEOUT", 0.2)  # the server runs in this process
+    live = Live(ws_url(server.url, "/ws/visitor"))
+    try:
+        error = live.expect("error")
+        assert error == {
+            "type": "error",
+            "code": "unauthenticated",
+            "message": "the first frame must be auth, within 0.2 seconds",
+        }
+        with pytest.raises(ConnectionClosed) as closed:
+            live.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+    finally:
+        live.close()

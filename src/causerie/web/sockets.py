@@ -212,7 +212,14 @@ async def serve(ws: WebSocket, rt: Runtime, handler: Handler, idle: IdleSweeper)
     send = ws.send_text
     try:
         subscription = await _authenticate(ws, handler, max_frame)
-    except (TimeoutError, WebSocketDisconnect):
+    except TimeoutError:
+        # Told why, as for a bad first frame (docs/realtime.md, "Auth").
+        with contextlib.suppress(Exception):
+            message = f"the first frame must be auth, within {AUTH_TIMEOUT:g} seconds"
+            await send(json.dumps(error_frame("unauthenticated", message)))
+        await _close(ws, CLOSE_UNAUTHENTICATED, "no auth frame")
+        return
+    except WebSocketDisconnect:
         await _close(ws, CLOSE_UNAUTHENTICATED, "no auth frame")
         return
     if subscription is None:
