@@ -413,3 +413,32 @@ def test_a_socket_that_sends_no_auth_in_time_is_told_why_before_4001(
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
     finally:
         live.close()
+
+
+def test_an_unknown_conversation_is_named_alike_by_every_frame_and_route(
+    server: ServerThread, http: httpx.Client, site: Site
+) -> None:
+    """`message.send` said "no conversation 'x'"; `typing`, `read` and `POST .../read` said "no
+    such conversation", naming nothing."""
+    live, _ = agent(server.url, site.tokens["agent"], site.website_id)
+    try:
+        for frame in (
+            {"type": "typing", "on": True, "conversation_id": "nope"},
+            {"type": "read", "up_to": "m1", "conversation_id": "nope"},
+            {"type": "message.send", "client_id": "c", "body": "x", "conversation_id": "nope"},
+        ):
+            live.send(frame)
+            error = live.expect("error")
+            assert (error["code"], error["message"]) == (
+                "conversation_not_found",
+                "no conversation 'nope'",
+            ), frame
+    finally:
+        live.close()
+    response = http.post(
+        "/api/v1/conversations/nope/read", json={"up_to": "m1"}, headers=owner(site)
+    )
+    assert error_of(response, 404) == {
+        "code": "conversation_not_found",
+        "message": "no conversation 'nope'",
+    }

@@ -270,7 +270,9 @@ class AgentHandler:
         async with self.rt.store.read() as tx:
             conversation = await tx.conversations.get(frame.conversation_id)
             if conversation is None or conversation.website_id != self.website_id:
-                raise FrameError("conversation_not_found", "no such conversation")
+                raise FrameError(
+                    "conversation_not_found", f"no conversation {frame.conversation_id!r}"
+                )
         if self.typing.should_send(frame.on):
             operator = (
                 {"id": self.actor.operator_id or "", "name": self.name} if self.actor else None
