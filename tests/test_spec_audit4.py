@@ -442,3 +442,18 @@ def test_an_unknown_conversation_is_named_alike_by_every_frame_and_route(
         "code": "conversation_not_found",
         "message": "no conversation 'nope'",
     }
+
+
+def test_a_path_or_method_the_server_does_not_take_is_named_in_the_error(
+    http: httpx.Client, site: Site
+) -> None:
+    """ "Not Found" and "Method Not Allowed" (Starlette's words) named neither."""
+    assert error_of(http.get("/api/v1/website", headers=owner(site)), 404) == {
+        "code": "not_found",
+        "message": "nothing at /api/v1/website (the API's paths: /api/v1/openapi.json)",
+    }
+    assert error_of(http.get("/favicon.png"), 404)["message"] == "nothing at /favicon.png"
+    assert error_of(http.put("/api/v1/websites", headers=owner(site)), 405) == {
+        "code": "method_not_allowed",
+        "message": "PUT is not taken at /api/v1/websites; it takes GET, HEAD, POST",
+    }
