@@ -457,3 +457,35 @@ def test_a_path_or_method_the_server_does_not_take_is_named_in_the_error(
         "code": "method_not_allowed",
         "message": "PUT is not taken at /api/v1/websites; it takes GET, HEAD, POST",
     }
+
+
+def test_a_read_only_socket_never_makes_the_website_online(
+    server: ServerThread, http: httpx.Client, site: Site, harness: Harness
+) -> None:
+    """A dashboard following the stream with a read-only token showed visitors "online" (and
+    counted its operator present for assignment and mail), though it cannot answer."""
+    _, secret = harness.run(
+        do_create_api_token(
+            harness.rt, Actor.cli(), "agent@shop.example", name="r", scopes=frozenset({Scope.READ})
+        )
+    )
+    token = open_session(http, site.website_id).json()["token"]
+    watcher, ready = visitor(server.url, token)
+    assert ready["availability"]["online"] is False
+    reader, reader_ready = agent(server.url, secret, site.website_id)
+    try:
+        assert reader_ready["availability"]["online"] is False
+        reader.send({"type": "availability", "status": "online"})
+        error = reader.expect("error")
+        assert error["code"] == "insufficient_scope"
+        assert watcher.barrier() == [{"type": "pong"}]  # no presence came
+        assert watcher.seen[-1] == {"type": "pong"}
+        writer, _ = agent(server.url, site.tokens["agent"], site.website_id)
+        try:
+            assert watcher.expect("presence")["online"] is True
+        finally:
+            writer.close()
+        assert watcher.expect("presence")["online"] is False
+    finally:
+        reader.close()
+        watcher.close()

@@ -176,7 +176,16 @@ class VisitorHandler:
 
 
 class AgentHandler:
-    __slots__ = ("actor", "connection_id", "login_token", "name", "rt", "typing", "website_id")
+    __slots__ = (
+        "actor",
+        "answers",
+        "connection_id",
+        "login_token",
+        "name",
+        "rt",
+        "typing",
+        "website_id",
+    )
 
     def __init__(self, rt: Runtime, login_token: str | None = None) -> None:
         self.rt = rt
@@ -186,6 +195,10 @@ class AgentHandler:
         self.website_id = ""
         self.name = ""
         self.typing = _Typing()
+        # Whether this socket can answer visitors (the `write` scope): only then does it make its
+        # website "online" and its operator present for automatic assignment. A read-only token
+        # (a dashboard, a monitor) follows the stream without telling visitors someone is there.
+        self.answers = False
 
     async def authenticate(self, frame: Auth) -> Subscription:
         login_token = None if frame.token is not None else self.login_token
@@ -196,7 +209,9 @@ class AgentHandler:
         operator, website_id = access.operator, access.website_id
         self.actor, self.website_id, self.name = access.actor, website_id, operator.name
         self.connection_id = agent_connection_id(operator.id, new_id())
-        await do_set_agent_status(self.rt, self.website_id, self.connection_id, frame.status)
+        self.answers = Scope.WRITE in access.actor.scopes
+        if self.answers:
+            await do_set_agent_status(self.rt, self.website_id, self.connection_id, frame.status)
         return Subscription(
             stream=Stream.of_website(website_id),
             after=frame.after,
@@ -211,7 +226,8 @@ class AgentHandler:
         )
 
     async def _closed(self) -> None:
-        await do_set_agent_status(self.rt, self.website_id, self.connection_id, None)
+        if self.answers:
+            await do_set_agent_status(self.rt, self.website_id, self.connection_id, None)
 
     async def handle(self, frame: Any, out: StreamFollower) -> None:
         actor = self.actor
@@ -254,6 +270,12 @@ class AgentHandler:
                 actor=actor,
             )
         elif isinstance(frame, Availability):
+            if not self.answers:
+                raise FrameError(
+                    "insufficient_scope",
+                    "this token lacks the 'write' scope: a read-only socket is never an agent "
+                    "online",
+                )
             await do_set_agent_status(self.rt, self.website_id, self.connection_id, frame.status)
         elif isinstance(frame, Auth):
             raise _AUTHENTICATED
