@@ -233,8 +233,8 @@ def create_app(
     app.state.origin_cache = origin_cache
     app.state.idle_sweeper = IdleSweeper(settings.ws_idle_timeout.total_seconds())
     app.add_middleware(ShieldGate)  # inside the CORS grant: a page reads the refusal
+    app.add_middleware(BodyLimit, limits=body_limits(settings))  # so does its 413
     app.add_middleware(WidgetCors, cache=origin_cache)
-    app.add_middleware(BodyLimit, limits=body_limits(settings))
     app.add_middleware(Boundary)
     if settings.access_log:
         app.add_middleware(AccessLog)

@@ -27,7 +27,7 @@ from causerie.actions import shield
 from causerie.actions.access import ANY_ROLE, check_role
 from causerie.actions.file_deletion import do_forget_keys
 from causerie.actions.limits import check_send_rate, check_upload_rate
-from causerie.actions.messages import Sent, check_client_id, do_store_message
+from causerie.actions.messages import Sent, check_client_id, do_store_message, sent_again
 from causerie.actions.sessions import access_visitor_session
 from causerie.domain.errors import Gone, Invalid, NotFound, TooLarge, UnsupportedType
 from causerie.domain.files import CHUNK_SIZE, FileRecord, PlacedFile
@@ -109,7 +109,7 @@ async def do_upload_visitor_file(
         async with rt.store.read() as tx:
             session = await access_visitor_session(rt, tx, token, origin)
             conversation = await tx.conversations.get_by_session(session.id)
-            if (sent := await _sent_before(tx, conversation, client_id)) is not None:
+            if (sent := await _sent_before(tx, conversation, client_id, None)) is not None:
                 return sent
     record = await _keep(rt, upload, kinds)
     try:
@@ -155,7 +155,8 @@ async def do_upload_operator_file(
         check_client_id(client_id)
         async with rt.store.read() as tx:
             conversation = await tx.conversations.get(conversation_id)
-            if (sent := await _sent_before(tx, conversation, client_id)) is not None:
+            sent = await _sent_before(tx, conversation, client_id, actor.operator_id)
+            if sent is not None:
                 return sent  # the role was checked before the body was read
     record = await _keep(rt, upload, kinds)
     try:
@@ -193,7 +194,7 @@ async def do_store_mailed_file(
             raise missing
         existing = await tx.messages.get_by_client_id(conversation.id, client_id)
         if existing is not None:
-            return Sent(existing, created=False)
+            return sent_again(existing, target.operator_id)
         website = await tx.websites.get(conversation.website_id)
     if website is None:
         raise missing
@@ -229,12 +230,15 @@ def _client_id(record: FileRecord) -> str:
     return f"file:{record.id}"
 
 
-async def _sent_before(tx: Tx, conversation: Conversation | None, client_id: str) -> Sent | None:
-    """The message of `client_id` if the conversation holds one: the upload was sent before."""
+async def _sent_before(
+    tx: Tx, conversation: Conversation | None, client_id: str, operator_id: str | None
+) -> Sent | None:
+    """The message of `client_id` if the conversation holds one: the upload was sent before
+    (by this sender: `client_id_taken` if by another)."""
     if conversation is None:
         return None
     existing = await tx.messages.get_by_client_id(conversation.id, client_id)
-    return None if existing is None else Sent(existing, created=False)
+    return None if existing is None else sent_again(existing, operator_id)
 
 
 async def _kept_if_new(rt: Runtime, sent: Sent, record: FileRecord) -> Sent:

@@ -29,7 +29,7 @@ from causerie.actions.events import Emitter
 from causerie.actions.limits import check_visitor_message_rate
 from causerie.actions.notifications import do_notify
 from causerie.actions.reports import groups_of
-from causerie.actions.sent import Sent
+from causerie.actions.sent import Sent, sent_again
 from causerie.actions.sessions import count_network_day
 from causerie.domain.errors import Unauthenticated
 from causerie.domain.events import EventType, Stream, encode
@@ -142,7 +142,7 @@ class _Writes:
         if not await tx.messages.insert(message):
             existing = await tx.messages.get_by_client_id(conversation.id, send.client_id)
             assert existing is not None
-            return Sent(existing, created=False)
+            return sent_again(existing, None)
         visible = send.message_type is not MessageType.NOTE
         touched = await tx.conversations.touch(
             conversation.id,

@@ -1,6 +1,9 @@
 """Sending messages. The first message of a session, from either side, makes it permanent (P15).
 
-A `client_id` sent twice stores one message: the second call returns the first message.
+A `client_id` sent twice by the same sender stores one message: the second call returns the
+first message. One that another sender of the conversation used (the visitor, another operator)
+is refused with `client_id_taken`: it is never answered with someone else's message (an agent's
+private note to a visitor), and the sender's own message is never dropped for it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from causerie.actions.message_batch import VisitorSend, store_visitor_messages
 from causerie.actions.notifications import do_notify
 from causerie.actions.reports import note_conversation_started, note_message, note_resolved
 from causerie.actions.sent import Sent as Sent  # where callers have always found it
+from causerie.actions.sent import sent_again as sent_again
 from causerie.actions.sessions import access_visitor_session, count_network_day
 from causerie.domain.errors import Invalid, NotFound, Unauthenticated
 from causerie.domain.events import EventType, Stream, encode
@@ -263,7 +267,7 @@ async def do_store_message(
     if not await tx.messages.insert(message):
         existing = await tx.messages.get_by_client_id(conversation.id, client_id)
         assert existing is not None
-        return Sent(existing, created=False)
+        return sent_again(existing, operator_id)
     if file is not None:
         await tx.files.insert(replace(file, message_id=message.id))
         message = replace(message, file=attachment_of(file))

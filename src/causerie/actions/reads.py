@@ -31,9 +31,9 @@ async def do_mark_read(
         if conversation is None or (
             session_id is not None and conversation.session_id != session_id
         ):
-            raise NotFound("no such conversation", "conversation_not_found")
+            raise NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
         if actor is not None:
-            missing = NotFound("no such conversation", "conversation_not_found")
+            missing = NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
             await check_role(
                 tx, actor, conversation.website_id, ANY_ROLE, Scope.WRITE, missing=missing
             )

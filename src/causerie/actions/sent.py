@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from causerie.domain.errors import Conflict
 from causerie.domain.events import encode
-from causerie.domain.models import Message
+from causerie.domain.models import Author, Message
 from causerie.domain.wire import message_json
 
 
@@ -19,3 +20,16 @@ class Sent:
 
     def message_text(self) -> str:
         return self.text if self.text is not None else encode(message_json(self.message))
+
+
+def sent_again(existing: Message, operator_id: str | None) -> Sent:
+    """The answer to a `client_id` sent again by the sender of `existing` (a visitor when
+    `operator_id` is None); `client_id_taken` when another sender stored it."""
+    author = Author.VISITOR if operator_id is None else Author.OPERATOR
+    if (existing.author, existing.operator_id) != (author, operator_id):
+        raise Conflict(
+            f"client_id: {existing.client_id!r} was used by another sender in this "
+            "conversation; send this message with a new client_id",
+            "client_id_taken",
+        )
+    return Sent(existing, created=False)

@@ -14,6 +14,9 @@ from causerie.cli.running import Watch, cannot_start, get_settings, interrupted,
 from causerie.domain.progress import Stopped
 from causerie.wiring import CannotStart, upgrade_schema
 
+# Addresses that mean "every address of this machine", and the one of them a browser here can use.
+_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 (names them, binds nothing)
+
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -22,15 +25,27 @@ def serve(host: str, port: int) -> None:
     """Run the server (creates the data folder and database on first run)."""
     from causerie.server import collector_paused, uvicorn_options
 
+    if not host.strip():
+        raise click.BadParameter("an address of this machine (or 0.0.0.0, ::)", param_hint="--host")
     settings = get_settings()
     if settings.sources.get("public_url") == "the default":
-        # Nobody said where the server is reached: it is where it listens.
-        shown = f"[{host}]" if ":" in host else host
+        # Nobody said where the server is reached: it is where it listens. Every address (0.0.0.0,
+        # ::) is none a browser can use: this machine's own stands for it, and the note says why.
+        reached = _LOOPBACK.get(host, host)
+        shown = f"[{reached}]" if ":" in reached else reached
         settings = get_settings(public_url=f"http://{shown}:{port}")
+        if host in _LOOPBACK:
+            click.echo(
+                f"causerie: listening on every address: links and the inbox's origin check use "
+                f"{settings.public_url}; set CAUSERIE_PUBLIC_URL to the address browsers use "
+                "to reach this server (the inbox refuses changes made from another)",
+                err=True,
+            )
     listening = listen(host, port)
     setup_link = run(settings, do_create_setup_link)
     # Plain lines: rich stays unloaded in the server's process.
-    click.echo(f"Causerie serving on http://{host}:{port}  (data: {settings.data_dir})")
+    bound = f"[{host}]" if ":" in host else host
+    click.echo(f"Causerie serving on http://{bound}:{port}  (data: {settings.data_dir})")
     click.echo(f"Inbox: {settings.public_url}/app/")
     if setup_link is not None:
         click.echo(
@@ -76,6 +91,11 @@ def demo(host: str, port: int, shop_port: int, data_dir: Path) -> None:
 
     if port == shop_port:
         raise click.UsageError("--port and --shop-port must differ")
+    if not host.strip():
+        raise click.BadParameter("an address of this machine (or 0.0.0.0, ::)", param_hint="--host")
+    listening = host
+    host = _LOOPBACK.get(host, host)  # the shop's origin and the links: ones a browser can open
+    host = f"[{host}]" if ":" in host else host
     shop = f"http://{host}:{shop_port}"
     # The demo's operator and website never land in the real install's folder or database.
     folder = data_dir.expanduser().resolve()
@@ -84,7 +104,7 @@ def demo(host: str, port: int, shop_port: int, data_dir: Path) -> None:
         data_dir=str(folder),
         database_url=f"sqlite:///{folder / 'causerie.db'}",
     )
-    sockets = [listen(host, port), listen(host, shop_port, "--shop-port")]
+    sockets = [listen(listening, port), listen(listening, shop_port, "--shop-port")]
     website, token, password = run(settings, lambda rt: prepare(rt, shop))
     out().print(f"Causerie:  http://{host}:{port}")
     out().print(f"Demo shop: {shop}   (open it, click the chat button, say hello)")

@@ -18,7 +18,8 @@ IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _MAIL_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _MAIL_FROM = re.compile(r"^(?:[^<>]*<([^<>]+)>|([^<>]+))$")
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"  # a DNS label: no hyphen first or last
+_DOMAIN = re.compile(rf"^(?=.{{1,253}}$)({_LABEL}\.)*{_LABEL}$")
 
 
 def parse_data_dir(text: str) -> Path:
@@ -26,10 +27,34 @@ def parse_data_dir(text: str) -> Path:
 
 
 def _url(text: str) -> str:
-    parts = urlsplit(text.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    """`HTTPS://Chat.Example:443/` -> `https://chat.example`: browsers send the server's origin
+    that way (`Origin`, which the inbox's requests are checked against), with no default port.
+    A user, a query or a fragment could not be followed by the paths appended to it."""
+    text = text.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        if "port" in str(exc).lower():
+            raise ValueError("the port must be a number from 1 to 65535") from None
+        raise ValueError(f"expected an http:// or https:// address ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("expected an http:// or https:// address")
-    return text.strip().rstrip("/")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("no user or password in this address")
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
+        raise ValueError("no query (?...) or fragment (#...) in this address")
+    if port == 0:
+        raise ValueError("the port must be a number from 1 to 65535")
+    if any(char.isspace() for char in text):
+        raise ValueError("no spaces in this address")
+    host = parts.hostname  # lower case
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}[scheme]
+    netloc = host if port in (None, default) else f"{host}:{port}"
+    return f"{scheme}://{netloc}{parts.path}".rstrip("/")
 
 
 def _optional_url(text: str) -> str | None:

@@ -44,7 +44,11 @@ class ServerSettings(BaseModel):
     )
     public_url: Url = setting(
         "http://127.0.0.1:8000",
-        "Address visitors' browsers use to reach the server.",
+        "Address visitors' browsers use to reach the server. Kept as browsers name its "
+        "origin: the scheme and host in lower case, without a default port "
+        "(`https://Chat.Example:443/` is `https://chat.example`), since the inbox's requests "
+        "are checked against their `Origin`. A path is kept (without its last `/`); a user or "
+        "password, a query, a fragment, a space or a port outside 1 to 65535 is refused at start.",
     )
     secret_key: SecretKey = setting(
         None,

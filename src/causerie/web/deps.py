@@ -61,8 +61,16 @@ async def get_actor(request: Request) -> Actor:
     actor = await access_actor_by_login(rt, token)
     if request.method not in SAFE_METHODS:
         origin = request.headers.get("origin")
-        if origin is not None and origin.lower() != origin_of(rt.settings.public_url):
-            raise ApiError(403, "csrf_failed", "this request comes from another site")
+        expected = origin_of(rt.settings.public_url)
+        if origin is not None and origin.lower() != expected:
+            # Named, so that a server reached at another address than CAUSERIE_PUBLIC_URL says
+            # why its inbox cannot change anything.
+            raise ApiError(
+                403,
+                "csrf_failed",
+                f"this request comes from another site: its Origin {origin[:200]!r} is not "
+                f"this server's ({expected}, from CAUSERIE_PUBLIC_URL)",
+            )
         sent = request.headers.get("x-csrf-token", "")
         if not hmac.compare_digest(sent.encode(), csrf_token(rt, token).encode()):
             raise ApiError(403, "csrf_failed", "send the login's X-CSRF-Token header")

@@ -207,6 +207,14 @@ def install(
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request)
+        # Starlette's own words name nothing: say what was asked (a typo in a path, a method).
+        path = request.url.path[:200]
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"nothing at {path}" + (
+                " (the API's paths: /api/v1/openapi.json)" if path.startswith("/api/") else ""
+            )
+        elif exc.status_code == 405 and message == "Method Not Allowed":
+            message = f"{request.method} is not taken at {path}; it takes {headers['Allow']}"
         return error_response(exc.status_code, code, message, headers=headers)
 
 

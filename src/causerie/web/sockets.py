@@ -40,6 +40,7 @@ from causerie.realtime.limits import TokenBucket
 from causerie.runtime import Runtime
 from causerie.web.errors import describe_validation, failure
 from causerie.web.frames import FRAME, FRAME_TYPES, Auth
+from causerie.web.wire_values import ERROR_TYPE
 
 log = logging.getLogger("causerie.realtime")
 
@@ -127,8 +128,11 @@ def parse_frame(text: str, max_size: int) -> Any:
     try:
         return FRAME.validate_python(raw)
     except ValidationError as exc:
-        message = describe_validation([dict(e) for e in exc.errors()])
-        raise FrameError("invalid_frame", message, client_id) from None
+        errors = [dict(e) for e in exc.errors()]
+        for error in errors:
+            if error.get("type") == ERROR_TYPE:  # `after: ...`: named as the others, `auth.after`
+                error["msg"] = f"{raw['type']}.{error['msg']}"
+        raise FrameError("invalid_frame", describe_validation(errors), client_id) from None
 
 
 class IdleSweeper:
@@ -208,7 +212,14 @@ async def serve(ws: WebSocket, rt: Runtime, handler: Handler, idle: IdleSweeper)
     send = ws.send_text
     try:
         subscription = await _authenticate(ws, handler, max_frame)
-    except (TimeoutError, WebSocketDisconnect):
+    except TimeoutError:
+        # Told why, as for a bad first frame (docs/realtime.md, "Auth").
+        with contextlib.suppress(Exception):
+            message = f"the first frame must be auth, within {AUTH_TIMEOUT:g} seconds"
+            await send(json.dumps(error_frame("unauthenticated", message)))
+        await _close(ws, CLOSE_UNAUTHENTICATED, "no auth frame")
+        return
+    except WebSocketDisconnect:
         await _close(ws, CLOSE_UNAUTHENTICATED, "no auth frame")
         return
     if subscription is None:

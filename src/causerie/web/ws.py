@@ -8,7 +8,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from starlette.routing import WebSocketRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from causerie.actions.accounts import LOGIN_COOKIE
@@ -28,7 +30,7 @@ from causerie.actions.sessions import access_visitor_session, get_visitor_conver
 from causerie.actions.websites import get_website
 from causerie.domain.access import session_key, website_key
 from causerie.domain.events import Stream, encode
-from causerie.domain.models import Actor, Author, Session
+from causerie.domain.models import Actor, Author, Scope, Session
 from causerie.domain.ports import agent_connection_id
 from causerie.domain.websites import allows_origin
 from causerie.domain.wire import visitor_session_json
@@ -38,6 +40,7 @@ from causerie.runtime import Runtime
 from causerie.tokens import new_id
 from causerie.web.cors import OriginCache
 from causerie.web.deps import origin_of
+from causerie.web.errors import error_response
 from causerie.web.frames import Auth, Availability, MessageSend, Ping, Read, Typing
 from causerie.web.sockets import FrameError, Subscription, serve
 
@@ -59,6 +62,14 @@ class _Typing:
             return False
         self._on, self._sent_at = on, now
         return True
+
+
+# A second `auth`: a socket keeps the credential and stream of its first for its whole life.
+_AUTHENTICATED = FrameError(
+    "invalid_frame",
+    "auth: this socket is authenticated already; open another socket for another credential "
+    "or website (resume with after)",
+)
 
 
 def _pong(out: StreamFollower) -> None:
@@ -158,12 +169,23 @@ class VisitorHandler:
                 up_to=frame.up_to,
                 session_id=session.id,
             )
+        elif isinstance(frame, Auth):
+            raise _AUTHENTICATED
         else:
             raise FrameError("invalid_frame", f"visitors do not send {frame.type!r} frames")
 
 
 class AgentHandler:
-    __slots__ = ("actor", "connection_id", "login_token", "name", "rt", "typing", "website_id")
+    __slots__ = (
+        "actor",
+        "answers",
+        "connection_id",
+        "login_token",
+        "name",
+        "rt",
+        "typing",
+        "website_id",
+    )
 
     def __init__(self, rt: Runtime, login_token: str | None = None) -> None:
         self.rt = rt
@@ -173,6 +195,10 @@ class AgentHandler:
         self.website_id = ""
         self.name = ""
         self.typing = _Typing()
+        # Whether this socket can answer visitors (the `write` scope): only then does it make its
+        # website "online" and its operator present for automatic assignment. A read-only token
+        # (a dashboard, a monitor) follows the stream without telling visitors someone is there.
+        self.answers = False
 
     async def authenticate(self, frame: Auth) -> Subscription:
         login_token = None if frame.token is not None else self.login_token
@@ -183,7 +209,9 @@ class AgentHandler:
         operator, website_id = access.operator, access.website_id
         self.actor, self.website_id, self.name = access.actor, website_id, operator.name
         self.connection_id = agent_connection_id(operator.id, new_id())
-        await do_set_agent_status(self.rt, self.website_id, self.connection_id, frame.status)
+        self.answers = Scope.WRITE in access.actor.scopes
+        if self.answers:
+            await do_set_agent_status(self.rt, self.website_id, self.connection_id, frame.status)
         return Subscription(
             stream=Stream.of_website(website_id),
             after=frame.after,
@@ -198,7 +226,8 @@ class AgentHandler:
         )
 
     async def _closed(self) -> None:
-        await do_set_agent_status(self.rt, self.website_id, self.connection_id, None)
+        if self.answers:
+            await do_set_agent_status(self.rt, self.website_id, self.connection_id, None)
 
     async def handle(self, frame: Any, out: StreamFollower) -> None:
         actor = self.actor
@@ -209,6 +238,13 @@ class AgentHandler:
             if not (frame.conversation_id or frame.session_id):
                 raise FrameError(
                     "invalid_frame", "conversation_id or session_id is required", frame.client_id
+                )
+            if frame.conversation_id and frame.session_id:
+                # Which one was meant, were they to disagree, is unknown.
+                raise FrameError(
+                    "invalid_frame",
+                    "message.send: name conversation_id or session_id, not both",
+                    frame.client_id,
                 )
             sent = await do_send_operator_message(
                 self.rt,
@@ -234,17 +270,31 @@ class AgentHandler:
                 actor=actor,
             )
         elif isinstance(frame, Availability):
+            if not self.answers:
+                raise FrameError(
+                    "insufficient_scope",
+                    "this token lacks the 'write' scope: a read-only socket is never an agent "
+                    "online",
+                )
             await do_set_agent_status(self.rt, self.website_id, self.connection_id, frame.status)
+        elif isinstance(frame, Auth):
+            raise _AUTHENTICATED
         else:
             raise FrameError("invalid_frame", f"agents do not send {frame.type!r} frames")
 
     async def _typing(self, frame: Typing) -> None:
         if frame.conversation_id is None:
             raise FrameError("invalid_frame", "conversation_id is required")
+        # The visitor sees "NAME is typing": like a reply or a read mark, it takes `write` (the
+        # membership is the socket's guard's to watch).
+        if self.actor is not None and Scope.WRITE not in self.actor.scopes:
+            raise FrameError("insufficient_scope", "this token lacks the 'write' scope")
         async with self.rt.store.read() as tx:
             conversation = await tx.conversations.get(frame.conversation_id)
             if conversation is None or conversation.website_id != self.website_id:
-                raise FrameError("conversation_not_found", "no such conversation")
+                raise FrameError(
+                    "conversation_not_found", f"no conversation {frame.conversation_id!r}"
+                )
         if self.typing.should_send(frame.on):
             operator = (
                 {"id": self.actor.operator_id or "", "name": self.name} if self.actor else None
@@ -297,7 +347,21 @@ async def agent_socket(ws: WebSocket) -> None:
 # Plain Starlette routes, not FastAPI's: a socket lives for minutes or hours, and FastAPI's
 # WebSocket route keeps its dependency-solving state and exit stacks alive all that time (memory
 # per idle socket, docs/performance.md). These endpoints take no dependencies.
+async def not_upgraded(request: Request) -> Response:
+    """A plain HTTP request to a socket's path (a client that forgot the upgrade, a proxy that
+    dropped its headers) is told so, rather than "Not Found" for a path that exists."""
+    return error_response(
+        426,
+        "upgrade_required",
+        f"{request.url.path} is a WebSocket endpoint: connect with a WebSocket client "
+        "(Upgrade: websocket), then send the auth frame",
+        headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+    )
+
+
 routes = [
     WebSocketRoute("/ws/visitor", visitor_socket),
     WebSocketRoute("/ws/agent", agent_socket),
+    Route("/ws/visitor", not_upgraded, methods=["GET"]),
+    Route("/ws/agent", not_upgraded, methods=["GET"]),
 ]
