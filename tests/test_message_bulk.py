@@ -16,10 +16,15 @@ import pytest
 
 from causerie.actions.batches import Batcher
 from causerie.actions.events import get_replay
-from causerie.actions.messages import Sent, do_send_session_message, do_store_message
-from causerie.domain.errors import Unauthenticated
+from causerie.actions.messages import (
+    Sent,
+    do_send_operator_message,
+    do_send_session_message,
+    do_store_message,
+)
+from causerie.domain.errors import Conflict, Unauthenticated
 from causerie.domain.events import Envelope, Stream
-from causerie.domain.models import MessageType
+from causerie.domain.models import Actor, MessageType
 from causerie.domain.ports import Tx
 from causerie.store.database import SqliteStore
 from tests.conftest import Harness, Site
@@ -273,6 +278,29 @@ def test_a_client_id_stored_by_an_earlier_batch_is_found_by_a_bulk_batch(
     assert again.message.id == original.message.id
     assert isinstance(other, Sent) and other.created
     assert _bodies_after(harness, first, "hi") == ["hello"]
+    assert _bodies_after(harness, second, "hi") == ["hi there"]
+    assert _contiguous(_log(harness, Stream.of_website(site.website_id)))
+
+
+def test_a_client_id_an_agent_used_is_refused_to_a_visitor_alone_in_a_bulk_batch(
+    harness: Harness, site: Site
+) -> None:
+    first, second = _started(harness, site, 2)
+    agent = Actor("operator", operator_id=site.operator_ids["agent"])
+    harness.run(
+        do_send_operator_message(
+            harness.rt,
+            agent,
+            client_id="taken",
+            body="a private note",
+            type_="note",
+            session_id=first,
+        )
+    )
+    refused, other = _batch(harness, site, [(first, "taken", "hello"), (second, "new", "hi there")])
+    assert isinstance(refused, Conflict) and refused.code == "client_id_taken"
+    assert isinstance(other, Sent) and other.created
+    assert _bodies_after(harness, first, "hi") == ["a private note"]
     assert _bodies_after(harness, second, "hi") == ["hi there"]
     assert _contiguous(_log(harness, Stream.of_website(site.website_id)))
 
