@@ -282,8 +282,12 @@ def test_bad_toml_value_names_the_variable_and_the_file(tmp_path: Path) -> None:
 
 def test_unknown_key_in_causerie_toml_is_an_error(tmp_path: Path) -> None:
     write_toml(tmp_path, 'temporary_sesion_ttl = "10m"\n')
-    with pytest.raises(SettingsError, match="temporary_sesion_ttl"):
+    with pytest.raises(SettingsError) as caught:
         load(tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path / 'causerie.toml'}: unknown setting 'temporary_sesion_ttl'; "
+        "did you mean 'temporary_session_ttl'?"
+    )
 
 
 def test_invalid_toml_is_an_error(tmp_path: Path) -> None:
@@ -441,9 +445,50 @@ def test_sources_name_where_each_value_came_from(tmp_path: Path) -> None:
     assert settings.sources["secret_key"] == "the default"  # the data folder's key file
 
 
-def test_only_exact_causerie_variables_are_read(tmp_path: Path) -> None:
-    settings = load(tmp_path, causerie_max_body="1KiB", CAUSERIE_MAX_BODIES="1KiB")
-    assert settings.max_body == 64 * 1024
+@pytest.mark.parametrize(
+    ("variable", "meant"),
+    [
+        ("CAUSERIE_DATABSE_URL", "CAUSERIE_DATABASE_URL"),
+        ("CAUSERIE_DATABASE_URI", "CAUSERIE_DATABASE_URL"),
+        ("CAUSERIE_FRAME_RATES", "CAUSERIE_FRAME_RATE"),
+        ("CAUSERIE_MAX_BODY_SIZE", "CAUSERIE_MAX_BODY"),
+        ("causerie_max_body", "CAUSERIE_MAX_BODY"),
+        ("Causerie_Secret_Key", "CAUSERIE_SECRET_KEY"),
+    ],
+)
+def test_a_misspelt_variable_stops_naming_the_setting_it_is_close_to(
+    tmp_path: Path, variable: str, meant: str
+) -> None:
+    """It used to be ignored: CAUSERIE_DATABSE_URL=postgresql://... ran on a fresh SQLite file."""
+    data_dir = tmp_path / "data"
+    with pytest.raises(SettingsError) as caught:
+        load(data_dir, CAUSERIE_PUBLIC_URL="https://chat.example.org", **{variable: "x"})
+    assert str(caught.value) == (
+        f"{variable} (from the environment) is not a setting; did you mean {meant}?"
+    )
+    assert not data_dir.exists()  # refused before anything is created
+
+
+def test_variables_close_to_no_setting_are_ignored_and_listed(tmp_path: Path) -> None:
+    """A plugin's own (the examples' CAUSERIE_BRIDGE_*, CAUSERIE_AWAY_REPLY_*) and the tools'
+    (CAUSERIE_TEST_REDIS) are left alone, listed for the commands' warning."""
+    settings = load(
+        tmp_path,
+        CAUSERIE_MAX_BODY="1KiB",
+        CAUSERIE_BRIDGE_URL="https://hooks.example.org/x",
+        CAUSERIE_AWAY_REPLY_OPERATOR="bot@example.org",
+        CAUSERIE_TEST_REDIS="redis://127.0.0.1:6379/3",
+        CAUSERIE_DB_URL="postgresql://elsewhere/db",
+        CAUSERIEMAX_BODY="ignored: not under the prefix",
+    )
+    assert settings.max_body == 1024
+    assert settings.unknown_variables == (
+        "CAUSERIE_AWAY_REPLY_OPERATOR",
+        "CAUSERIE_BRIDGE_URL",
+        "CAUSERIE_DB_URL",
+        "CAUSERIE_TEST_REDIS",
+    )
+    assert load(tmp_path).unknown_variables == ()
 
 
 def test_settings_built_directly_read_no_environment(

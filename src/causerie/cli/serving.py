@@ -26,7 +26,7 @@ def serve(host: str, port: int) -> None:
     if settings.sources.get("public_url") == "the default":
         # Nobody said where the server is reached: it is where it listens.
         shown = f"[{host}]" if ":" in host else host
-        settings = get_settings(public_url=f"http://{shown}:{port}")
+        settings = get_settings(warn=False, public_url=f"http://{shown}:{port}")
     listening = listen(host, port)
     setup_link = run(settings, do_create_setup_link)
     # Plain lines: rich stays unloaded in the server's process.
