@@ -290,10 +290,11 @@ def _utc_at(epoch: int) -> datetime:
 
 def check_period(first: str | None, last: str | None, tz: str | None, today: date) -> Period:
     """The period asked for: `from` and `to` as YYYY-MM-DD (inclusive), `tz` an IANA zone.
-    Without `to`, today in that zone; without `from`, the 30 days up to `to`."""
-    zone = _zone(tz or "UTC")
-    given = _day(first, "from") if first else None  # `from` told first, as it is read
-    end = _day(last, "to") if last else today
+    Without `to`, today in that zone; without `from`, the 30 days up to `to`; without `tz`,
+    UTC. One given empty (`tz=`) is refused as a bad value, not taken as absent."""
+    zone = _zone("UTC" if tz is None else tz)
+    given = None if first is None else _day(first, "from")  # `from` told first, as it is read
+    end = today if last is None else _day(last, "to")
     start = given or max(end - timedelta(days=29), FIRST_DAY)
     if start > end:
         raise Invalid(f"from ({start}) is after to ({end})", "invalid_period")
@@ -309,6 +310,10 @@ LAST_DAY = date(2999, 12, 31)
 
 
 def _day(text: str, name: str) -> date:
+    if not text:
+        raise Invalid(
+            f"{name} is empty: give a date as YYYY-MM-DD, or leave {name} out", "invalid_date"
+        )
     try:
         if len(text) != 10:
             raise ValueError(text)
@@ -325,6 +330,11 @@ def _day(text: str, name: str) -> date:
 
 
 def _zone(name: str) -> ZoneInfo:
+    if not name:
+        raise Invalid(
+            "tz is empty: give an IANA time zone such as Europe/Paris, or leave tz out for UTC",
+            "invalid_time_zone",
+        )
     try:
         if not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
             raise ValueError(name)
@@ -381,7 +391,7 @@ def check_breakdown(by: str | None) -> Dimension | None:
 
 def _today(rt: Runtime, tz: str | None) -> date:
     try:
-        return rt.clock.now().astimezone(_zone(tz or "UTC")).date()
+        return rt.clock.now().astimezone(_zone("UTC" if tz is None else tz)).date()
     except Invalid:
         return rt.clock.now().date()  # the zone is refused by check_period itself
 
