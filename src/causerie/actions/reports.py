@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from causerie.actions.access import ANY_ROLE, check_role
 from causerie.domain.errors import Invalid, NotFound
+from causerie.domain.jobs import Job
 from causerie.domain.models import Actor, Conversation, Message, Scope
 from causerie.domain.ports import TransactionRaced, Tx
 from causerie.domain.progress import QUIET, Progress, stop_if_requested
 from causerie.domain.report_days import DAY
-from causerie.domain.report_windows import HOUR
 from causerie.domain.reports import (
     MAX_DAYS,
     ConversationFacts,
@@ -218,9 +218,8 @@ async def do_keep_days(rt: Runtime) -> int:
     holding those days at every whole-hour offset (`CLASSES`), once they are over; then the
     changed days are cleared. So the first report in any zone reads kept days, but the few
     changed in the last seconds and the days of a change of offset. A local day is kept once it
-    is over, which happens on the hour whether or not anything changed: so once an hour, the
-    local days of the websites active in the last two days that ended unkept or went stale are
-    kept too (those holding hours of today only then).
+    is over, which happens on the hour whether or not anything changed: those are kept by
+    `do_keep_ended_days`, a job on the hour.
     Run every few seconds beside the ranking; how many days were kept."""
     async with rt.store.read() as reader:
         pending = await reader.reports.pending_days(_PENDING_AT_MOST)
@@ -235,13 +234,27 @@ async def do_keep_days(rt: Runtime) -> int:
             kept += await _keep_span(rt, website_id, first, last + DAY)
         async with rt.store.transaction(durable=False) as tx:
             await tx.reports.clear_pending(website_id, seen)
-    if rt.report_swept.get("hour") != now - now % HOUR:
-        rt.report_swept["hour"] = now - now % HOUR
-        async with rt.store.read() as reader:
-            active = await reader.reports.websites_active_since(_utc_at(today - 2 * DAY))
-        for website_id in active:
-            kept += await _keep_span(rt, website_id, today - 2 * DAY, today + DAY)
     return kept
+
+
+async def do_keep_ended_days(rt: Runtime) -> int:
+    """Keep the local days that ended unkept or went stale, of the websites with a rollup in
+    the last two days: a local day ends on the hour whether or not anything changed (those
+    holding hours of today only then). The periodic job `reports.days`, on the hour: one node
+    of all runs it (it read two days of every active website on each node before). How many
+    days were kept."""
+    now = int(rt.clock.now().timestamp())
+    today = now - now % DAY
+    async with rt.store.read() as reader:
+        active = await reader.reports.websites_active_since(_utc_at(today - 2 * DAY))
+    kept = 0
+    for website_id in active:
+        kept += await _keep_span(rt, website_id, today - 2 * DAY, today + DAY)
+    return kept
+
+
+async def run_keep_ended_days(rt: Runtime, job: Job) -> None:
+    await do_keep_ended_days(rt)
 
 
 async def keep_website_days(rt: Runtime, website_id: str) -> int:
