@@ -41,7 +41,14 @@ from causerie.clock import ManualClock
 from causerie.domain.errors import Invalid
 from causerie.domain.models import Actor, ConversationState, PageView
 from causerie.domain.targets import why_refused
-from causerie.domain.webhooks import Answer, Delivery, DeliveryRefused, DeliveryState, Webhook
+from causerie.domain.webhooks import (
+    Answer,
+    Delivery,
+    DeliveryRefused,
+    DeliveryState,
+    Webhook,
+    WebhookEvent,
+)
 from causerie.outbound.http import HttpOutbound
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, Site
@@ -135,6 +142,24 @@ def test_deliveries_are_signed_so_the_standard_verifier_accepts_them(
     assert {d.state for d in log} == {DeliveryState.DELIVERED}
     assert all(d.status_code == 200 and d.attempts == 1 for d in log)
     assert all(d.answer_head == '{"ok": true}' and d.latency_ms is not None for d in log)
+
+
+def test_a_first_message_is_told_as_conversation_created_not_also_updated(
+    harness: Harness, site: Site, receiver: Receiver
+) -> None:
+    """The conversation it starts is `conversation.created`; the `conversation.updated` with the
+    same payload that announces it to the agents' sockets was delivered too, twice the news."""
+    make_webhook(harness, site, receiver.url, events=[event.value for event in WebhookEvent])
+    visitor_writes(harness, site, "Where is my parcel?")
+    run_jobs(harness)
+    assert sorted(b["type"] for b in receiver.bodies()) == [
+        "conversation.created",
+        "message.created",
+    ]
+    # The agents' stream still announces it as an update: they have no `conversation.created`.
+    assert harness.rows(
+        "SELECT type FROM events WHERE stream = :s ORDER BY seq", s=f"website:{site.website_id}"
+    ) == [("conversation.updated",), ("session.updated",), ("message.created",)]
 
 
 def test_a_stale_or_altered_delivery_is_refused_by_the_verifier(
