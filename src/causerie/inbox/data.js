@@ -7,7 +7,7 @@ import { visitorName } from "./format.js";
 import { fetchSummary, lastOf, loadList, onConversation, onSession, removeFromList } from "./list-data.js";
 import { announce } from "./notify.js";
 import { Socket } from "./socket.js";
-import { addToThread, post } from "./thread-data.js";
+import { addToThread, post, refreshThread } from "./thread-data.js";
 import { onWebhookDisabled } from "./webhooks.js";
 import { applyRating } from "./service.js";
 import { emit, savePrefs, sortList, state } from "./store.js";
@@ -146,6 +146,10 @@ function onReady(websiteId, frame) {
   // Back after a disconnection: the replay brought what was missed; a fresh read of the open
   // thread covers ephemeral state (typing) and anything older than the event log.
   if (!frame.first && websiteId === state.websiteId) loadList();
+  // The first `ready` is where this stream starts: a thread of its website read before it
+  // missed what happened in between (a reply sent over HTTP, the visitor's read mark), so it
+  // is read again.
+  if (frame.first && state.current?.conversation?.website_id === websiteId) refreshThread();
 }
 
 function onMessage(websiteId, message) {
