@@ -374,6 +374,7 @@ BODIES: dict[tuple[str, str], Body] = {
     ("PATCH", "/api/v1/webhooks/{webhook_id}"): lambda c: {
         "events": ["message.created", "conversation.created"],
     },
+    ("POST", "/api/v1/webhooks/{webhook_id}/rotate"): lambda c: {},  # as the inbox sends
 }
 
 

@@ -165,6 +165,6 @@ def test_the_declaration_is_published_in_openapi(url: str) -> None:
 
 
 def test_an_upload_limit_below_the_json_limit_is_raised_to_it(tmp_path: Path) -> None:
-    settings = load_settings(environ={}, data_dir=str(tmp_path), max_body="1MiB", max_file="1KiB")
+    settings = load_settings(environ={}, data_dir=str(tmp_path), max_body="1MiB", max_file="64KiB")
     limits = BodyLimit(FastAPI(), body_limits(settings)).limits
     assert limits["file"].size == limits["json"].size == 1024 * KiB

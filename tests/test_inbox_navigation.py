@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from playwright.sync_api import expect
+from playwright.sync_api import WebSocketRoute, expect
 
 from causerie.actions.websites import do_create_website
 from causerie.domain.models import Actor, Role
@@ -274,6 +274,37 @@ def test_seen_marks_survive_a_reload_of_the_inbox_and_of_the_chatbox(
     visitor.reload()
     expect(chat.locator("article.message .body")).to_have_count(2)
     expect(seen_by_agent).to_have_text(["Seen"])
+
+
+def test_a_thread_read_before_its_stream_began_gets_what_was_said_in_between(
+    new_context: NewContext, env: Env
+) -> None:
+    """The open thread is read over HTTP; its website's socket may become ready only later (a
+    loaded machine), and its stream starts at that first `ready`: what was said in between was
+    lost (the seen marks' test flaked so). The agent's sockets are held unanswered (the page
+    sees them open, with no `ready`) while the visitor writes, then let through."""
+    visitor = new_visitor(env, env.shop_id)
+    visitor.say("Is my parcel on its way?")
+    conversation_id = conversation_of(env, visitor.session_id)
+    context = new_context()
+    held: list[WebSocketRoute] = []
+    let_through: list[bool] = []
+
+    def hold_then_pass(ws: WebSocketRoute) -> None:
+        if let_through:
+            ws.connect_to_server()
+        else:
+            held.append(ws)  # never connected to the server: no `ready` comes
+
+    context.route_web_socket(re.compile(r"/ws/agent$"), hold_then_pass)
+    agent = inbox_support.sign_in(context, env, env.owner)
+    agent.goto(f"{env.url}/app#/c/{conversation_id}")
+    expect(thread_bodies(agent)).to_have_text(["Is my parcel on its way?"])
+    visitor.say("Hello?")  # the stream has not begun: this event reaches no socket
+    let_through.append(True)
+    for ws in held:  # they reconnect, through to the server: their first `ready`
+        ws.close()
+    expect(thread_bodies(agent)).to_have_text(["Is my parcel on its way?", "Hello?"])
 
 
 def test_a_visitor_who_writes_while_the_agent_is_in_the_settings_shows_on_the_inbox_link(

@@ -50,7 +50,7 @@ def listening(
         mail_domain=DOMAIN,
         smtp_listen=f"127.0.0.1:{listen_port}",
         public_url="https://chat.shop.example",
-        max_file="50000",
+        max_file="64KiB",
     )
     return start_server(settings)
 
@@ -143,7 +143,7 @@ def test_reply_by_mail_keeps_its_attachments_as_files(
     message.set_content("Here they are.\n\nOn Mon, 7 Dec 2026, Shop wrote:\n> Send us a photo?")
     message.add_attachment(png_with_metadata(), "image", "png", filename="photo.png")
     message.add_attachment(HTML_AS_PNG, "image", "png", filename="cat.png")  # refused type
-    message.add_attachment(PDF + bytes(60_000), "application", "pdf", filename="big.pdf")
+    message.add_attachment(PDF + bytes(70_000), "application", "pdf", filename="big.pdf")
     message.add_attachment(PDF, "application", "octet-stream", filename="../order.pdf")
     harness_loop_free_send(listen_port, message)
     harness_loop_free_send(listen_port, message)  # delivered twice: one message each

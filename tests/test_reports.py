@@ -501,12 +501,17 @@ def test_reports_over_http_for_members_with_csv_and_clear_422s(
         ({**query, "to": "2026-02-30"}, "invalid_date"),
         ({**query, "tz": "Mars/Olympus"}, "invalid_time_zone"),
         ({**query, "tz": "../../etc/passwd"}, "invalid_time_zone"),
+        ({**query, "tz": ""}, "invalid_time_zone"),  # it was taken as UTC
+        ({**query, "from": ""}, "invalid_date"),  # it was taken as the 30 days up to `to`
+        ({**query, "to": ""}, "invalid_date"),  # it was taken as today
         ({**query, "from": "2026-04-01"}, "invalid_period"),
         ({**query, "from": "2020-01-01"}, "invalid_period"),
     ):
         refused = get("agent", **params)
         assert refused.status_code == 422, params
         assert refused.json()["error"]["code"] == code
+    empty_zone = get("agent", **{**query, "tz": ""}).json()["error"]["message"]
+    assert empty_zone.startswith("tz is empty: ")
     csv = get("agent", accept="text/csv", **query)
     assert csv.headers["content-type"].startswith("text/csv")
     lines = csv.text.splitlines()

@@ -12,9 +12,12 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
+from causerie.actions.job_kinds import KINDS
+from causerie.actions.jobs import do_run_due_jobs, do_schedule_periodic
 from causerie.actions.privacy import do_erase_subject
-from causerie.actions.reports import do_keep_days, do_rebuild, get_report
+from causerie.actions.reports import do_keep_days, do_keep_ended_days, do_rebuild, get_report
 from causerie.clock import ManualClock
+from causerie.domain.jobs import JobKind
 from causerie.domain.models import Actor
 from causerie.domain.report_days import OffsetDay, fixed_days
 from causerie.domain.report_windows import CLASSES, day_class
@@ -283,6 +286,9 @@ def _computed(harness: Harness, site: Site, period: Period) -> bytes:
     return orjson.dumps(harness.run(read()))
 
 
+SWEEP = {JobKind.REPORT_DAYS: KINDS[JobKind.REPORT_DAYS]}  # the other periodic kinds aside
+
+
 def _pending(harness: Harness) -> int:
     return int(
         harness.scalar("SELECT count(*) FROM report_days WHERE pending AND dimension = 'website'")
@@ -478,19 +484,23 @@ def test_a_local_day_that_ends_without_a_change_is_kept_within_the_hour(
     harness: Harness, site: Site
 ) -> None:
     """A local day is kept once it is over; it ends on the hour whether or not anything
-    changes, so a pass once an hour keeps the days of the websites active lately that ended."""
+    changes, so a job on the hour (`reports.days`) keeps the days of the websites active lately
+    that ended (tests/test_report_days_job.py: one node of all runs it)."""
     _some_hours(harness, site)  # 1 to 13 March
     tokyo = _period("Asia/Tokyo", "2026-03-13", "2026-03-13")  # ends 15:00 UTC on the 13th
     harness.clock.advance(datetime(2026, 3, 13, 14, 30, tzinfo=UTC) - harness.clock.now())
+    harness.run(do_schedule_periodic(harness.rt, SWEEP))
     harness.run(do_keep_days(harness.rt))
     assert _pending(harness) == 0
     assert [_date(day.day) for day in _fresh(harness, site, tokyo)] == ["2026-03-13"]
     harness.clock.advance(timedelta(minutes=20))  # 14:50: the same hour, not over
     assert harness.run(do_keep_days(harness.rt)) == 0
+    assert harness.run(do_run_due_jobs(harness.rt, SWEEP)) == 0
     harness.clock.advance(timedelta(minutes=15))  # 15:05: over, and nothing changed
-    assert harness.run(do_keep_days(harness.rt)) > 0
+    assert harness.run(do_keep_days(harness.rt)) == 0  # not the changed days' pass
+    assert harness.run(do_run_due_jobs(harness.rt, SWEEP)) == 1
     assert _fresh(harness, site, tokyo) == []
-    assert harness.run(do_keep_days(harness.rt)) == 0  # once an hour
+    assert harness.run(do_run_due_jobs(harness.rt, SWEEP)) == 0  # once an hour
     assert _days(_report(harness, site, tokyo)) == _from_hours(harness, site.website_id, tokyo)
 
 
@@ -503,7 +513,9 @@ def test_a_change_today_is_kept_by_the_hourly_pass_not_at_every_change(
     _some_hours(harness, site)  # 1 to 13 March
     york = _period("America/New_York", "2026-03-10", "2026-03-12")
     harness.clock.advance(datetime(2026, 3, 13, 12, 10, tzinfo=UTC) - harness.clock.now())
+    harness.run(do_schedule_periodic(harness.rt, SWEEP))  # due at 13:00
     assert harness.run(do_keep_days(harness.rt)) > 0
+    harness.run(do_keep_ended_days(harness.rt))  # as the job did at 12:00
     assert _fresh(harness, site, york) == []
     hour = datetime(2026, 3, 13, 12, tzinfo=UTC)  # an event now
     _add(harness, site, [HourRow(hour, Dimension.WEBSITE, "", {"messages_visitor": 1}, {})])
@@ -512,8 +524,9 @@ def test_a_change_today_is_kept_by_the_hourly_pass_not_at_every_change(
     assert [_date(day.day) for day in _fresh(harness, site, york)] == ["2026-03-12"]
     assert _days(_report(harness, site, york)) == _from_hours(harness, site.website_id, york)
     harness.execute("DELETE FROM report_offset_days WHERE day = :day", day=_day("2026-03-12"))
-    harness.clock.advance(timedelta(hours=1))  # the next hour's pass keeps it again
-    assert harness.run(do_keep_days(harness.rt)) > 0
+    harness.clock.advance(timedelta(hours=1))  # the next hour's job keeps it again
+    assert harness.run(do_keep_days(harness.rt)) == 0
+    assert harness.run(do_run_due_jobs(harness.rt, SWEEP)) == 1
     assert _fresh(harness, site, york) == []
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from causerie.settings import S3Location, Settings, SettingsError, load_settings
+from causerie.settings import S3Location, Settings, SettingsError, load_settings, parse_size
 
 
 def load(data_dir: Path, **environ: str) -> Settings:
@@ -102,10 +102,15 @@ def test_bad_durations_are_refused(tmp_path: Path, text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("64KiB", 65536), ("1MiB", 1048576), ("2048", 2048), ("512B", 512), ("3 MiB", 3 << 20)],
+    [("64KiB", 65536), ("1MiB", 1048576), ("65536", 65536), ("65536B", 65536), ("3 MiB", 3 << 20)],
 )
 def test_sizes(tmp_path: Path, text: str, expected: int) -> None:
     assert load(tmp_path, CAUSERIE_MAX_BODY=text).max_body == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [("2048", 2048), ("512B", 512), ("1KiB", 1024)])
+def test_small_sizes_parse(text: str, expected: int) -> None:
+    assert parse_size(text) == expected
 
 
 @pytest.mark.parametrize("text", ["lots", "0KiB", "-1", "1.5MiB", "64 kilos"])
@@ -257,9 +262,9 @@ def test_environment_wins_over_causerie_toml(tmp_path: Path) -> None:
 def test_overrides_win_over_the_environment(tmp_path: Path) -> None:
     settings = load_settings(
         environ={"CAUSERIE_DATA_DIR": str(tmp_path), "CAUSERIE_MAX_BODY": "1MiB"},
-        max_body="2KiB",
+        max_body="2MiB",
     )
-    assert settings.max_body == 2048
+    assert settings.max_body == 2 << 20
 
 
 def test_bad_environment_value_names_the_variable_and_its_source(tmp_path: Path) -> None:
@@ -282,8 +287,12 @@ def test_bad_toml_value_names_the_variable_and_the_file(tmp_path: Path) -> None:
 
 def test_unknown_key_in_causerie_toml_is_an_error(tmp_path: Path) -> None:
     write_toml(tmp_path, 'temporary_sesion_ttl = "10m"\n')
-    with pytest.raises(SettingsError, match="temporary_sesion_ttl"):
+    with pytest.raises(SettingsError) as caught:
         load(tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path / 'causerie.toml'}: unknown setting 'temporary_sesion_ttl'; "
+        "did you mean 'temporary_session_ttl'?"
+    )
 
 
 def test_invalid_toml_is_an_error(tmp_path: Path) -> None:
@@ -431,7 +440,7 @@ def test_toml_numbers_and_booleans_are_read_as_their_text(tmp_path: Path) -> Non
 def test_sources_name_where_each_value_came_from(tmp_path: Path) -> None:
     write_toml(tmp_path, 'max_file = "1MiB"\n')
     settings = load_settings(
-        environ={"CAUSERIE_DATA_DIR": str(tmp_path), "CAUSERIE_MAX_BODY": "1KiB"},
+        environ={"CAUSERIE_DATA_DIR": str(tmp_path), "CAUSERIE_MAX_BODY": "1MiB"},
         public_url="https://chat.example.org",
     )
     assert settings.sources["public_url"] == "the command line"
@@ -441,9 +450,50 @@ def test_sources_name_where_each_value_came_from(tmp_path: Path) -> None:
     assert settings.sources["secret_key"] == "the default"  # the data folder's key file
 
 
-def test_only_exact_causerie_variables_are_read(tmp_path: Path) -> None:
-    settings = load(tmp_path, causerie_max_body="1KiB", CAUSERIE_MAX_BODIES="1KiB")
-    assert settings.max_body == 64 * 1024
+@pytest.mark.parametrize(
+    ("variable", "meant"),
+    [
+        ("CAUSERIE_DATABSE_URL", "CAUSERIE_DATABASE_URL"),
+        ("CAUSERIE_DATABASE_URI", "CAUSERIE_DATABASE_URL"),
+        ("CAUSERIE_FRAME_RATES", "CAUSERIE_FRAME_RATE"),
+        ("CAUSERIE_MAX_BODY_SIZE", "CAUSERIE_MAX_BODY"),
+        ("causerie_max_body", "CAUSERIE_MAX_BODY"),
+        ("Causerie_Secret_Key", "CAUSERIE_SECRET_KEY"),
+    ],
+)
+def test_a_misspelt_variable_stops_naming_the_setting_it_is_close_to(
+    tmp_path: Path, variable: str, meant: str
+) -> None:
+    """It used to be ignored: CAUSERIE_DATABSE_URL=postgresql://... ran on a fresh SQLite file."""
+    data_dir = tmp_path / "data"
+    with pytest.raises(SettingsError) as caught:
+        load(data_dir, CAUSERIE_PUBLIC_URL="https://chat.example.org", **{variable: "x"})
+    assert str(caught.value) == (
+        f"{variable} (from the environment) is not a setting; did you mean {meant}?"
+    )
+    assert not data_dir.exists()  # refused before anything is created
+
+
+def test_variables_close_to_no_setting_are_ignored_and_listed(tmp_path: Path) -> None:
+    """A plugin's own (the examples' CAUSERIE_BRIDGE_*, CAUSERIE_AWAY_REPLY_*) and the tools'
+    (CAUSERIE_TEST_REDIS) are left alone, listed for the commands' warning."""
+    settings = load(
+        tmp_path,
+        CAUSERIE_MAX_BODY="1MiB",
+        CAUSERIE_BRIDGE_URL="https://hooks.example.org/x",
+        CAUSERIE_AWAY_REPLY_OPERATOR="bot@example.org",
+        CAUSERIE_TEST_REDIS="redis://127.0.0.1:6379/3",
+        CAUSERIE_DB_URL="postgresql://elsewhere/db",
+        CAUSERIEMAX_BODY="ignored: not under the prefix",
+    )
+    assert settings.max_body == 1 << 20
+    assert settings.unknown_variables == (
+        "CAUSERIE_AWAY_REPLY_OPERATOR",
+        "CAUSERIE_BRIDGE_URL",
+        "CAUSERIE_DB_URL",
+        "CAUSERIE_TEST_REDIS",
+    )
+    assert load(tmp_path).unknown_variables == ()
 
 
 def test_settings_built_directly_read_no_environment(

@@ -56,9 +56,6 @@ class Runtime:
     # Chatbox loads and new sessions counted on this node, per (website, UTC hour, count's
     # name), until added to the reports' rollups (actions/reports.py `do_flush_counts`).
     report_counts: dict[tuple[str, datetime, str], int] = field(default_factory=dict)
-    # When this node last kept the local days that had ended since (actions/reports.py
-    # `do_keep_days`): they end on the hour, with or without a change. "hour": an epoch.
-    report_swept: dict[str, int] = field(default_factory=dict)
     # The shield's counts not yet handed to `aggregates`, per (network, metric, window index):
     # (count, time of the latest). actions/shield.py `count`.
     shield_counts: dict[tuple[str, str, int], tuple[int, datetime]] = field(default_factory=dict)

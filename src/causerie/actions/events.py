@@ -25,6 +25,7 @@ from causerie.domain.events import (
 )
 from causerie.domain.models import Session
 from causerie.domain.ports import Tx
+from causerie.domain.webhooks import WebhookEvent
 from causerie.domain.wire import (
     agent_session_json,
     conversation_json,
@@ -136,8 +137,16 @@ class Emitter:
         events, payloads, texts = self._events, self._payloads, self._texts
         occurrences = self._webhooks
         self._events, self._payloads, self._texts, self._webhooks = [], [], [], []
-        # What the website's agents hear is what its webhooks get (docs/api.md, "Webhooks").
+        # What the website's agents hear is what its webhooks get (docs/api.md, "Webhooks"),
+        # but a conversation started in this change: `conversation.created` tells it, and the
+        # `conversation.updated` that announces it to the agents' sockets (which have no
+        # `conversation.created`) would say the same again.
         website_prefix = f"{StreamKind.WEBSITE.value}:"
+        created = {
+            o.data["conversation"]["id"]
+            for o in occurrences
+            if o.type == WebhookEvent.CONVERSATION_CREATED.value
+        }
         occurrences = [
             Occurrence(
                 event.stream.removeprefix(website_prefix),
@@ -146,7 +155,9 @@ class Emitter:
                 event.session_id,
             )
             for event, payload in zip(events, payloads, strict=True)
-            if event.type in WEBHOOK_TYPES and event.stream.startswith(website_prefix)
+            if event.type in WEBHOOK_TYPES
+            and event.stream.startswith(website_prefix)
+            and not (event.type is EventType.CONVERSATION_UPDATED and event.object_id in created)
         ] + occurrences
         await do_queue_webhooks(self._rt, tx, occurrences)
         return events, payloads, texts

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from causerie.actions import auto_resolve
 from causerie.actions.assignment import run_assignment, run_assignment_away
@@ -18,12 +19,14 @@ from causerie.actions.mail import (
 )
 from causerie.actions.notifications import do_notify_agents_now
 from causerie.actions.push import do_send_push
+from causerie.actions.reports import run_keep_ended_days
 from causerie.actions.retention import do_purge
 from causerie.actions.webhooks import run_delivery
 from causerie.domain.jobs import Job, JobKind
 from causerie.runtime import Runtime
 
 log = logging.getLogger("causerie.jobs")
+HOUR = timedelta(hours=1)
 
 
 async def _purge(rt: Runtime, job: Job) -> None:
@@ -54,4 +57,5 @@ KINDS: dict[str, Work] = {
     JobKind.ASSIGNMENT: Work(run_assignment),
     JobKind.ASSIGNMENT_AWAY: Work(run_assignment_away),
     JobKind.AUTO_RESOLVE: Work(auto_resolve.run_auto_resolve, every=lambda _: auto_resolve.EVERY),
+    JobKind.REPORT_DAYS: Work(run_keep_ended_days, every=lambda _: HOUR, aligned=True),
 }

@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from causerie.domain.errors import Conflict, NotFound
@@ -39,15 +39,27 @@ log = logging.getLogger("causerie.jobs")
 
 Handler = Callable[[Runtime, Job], Awaitable[None]]
 LIST_LIMIT = 1000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 JOBS_PER_PASS = 100  # a pass yields after this many jobs, so a backlog cannot hold it forever
 
 
 @dataclass(frozen=True)
 class Work:
-    """What a kind of job does; `every`, for periodic work, the interval to its next run."""
+    """What a kind of job does; `every`, for periodic work, the interval to its next run;
+    `aligned`, runs at whole multiples of it since 1970 (on the hour for an hour), whenever the
+    last one ran."""
 
     run: Handler
     every: Callable[[Settings], timedelta] | None = None
+    aligned: bool = False
+
+    def next_run(self, settings: Settings, now: datetime) -> datetime:
+        assert self.every is not None, "only periodic work runs again"
+        every = self.every(settings)
+        if not self.aligned:
+            return now + every
+        since = now - EPOCH
+        return now - since % every + every
 
 
 async def do_enqueue(
@@ -92,9 +104,10 @@ async def do_schedule_periodic(rt: Runtime, kinds: Mapping[str, Work]) -> None:
     async with rt.store.transaction() as tx:
         for kind, work in kinds.items():
             if work.every is not None:
-                delay = work.every(rt.settings)
-                await do_enqueue(rt, tx, kind, delay=delay, key=kind)
-                await tx.jobs.bring_forward(kind, rt.clock.now() + delay)
+                now = rt.clock.now()
+                at = work.next_run(rt.settings, now)
+                await do_enqueue(rt, tx, kind, delay=at - now, key=kind)
+                await tx.jobs.bring_forward(kind, at)
 
 
 async def do_run_due_jobs(
@@ -141,7 +154,7 @@ async def _run(rt: Runtime, job: Job, kinds: Mapping[str, Work]) -> None:
             await tx.jobs.finish(job.id, job.attempts)
         else:
             await tx.jobs.requeue(
-                job.id, job.attempts, now + work.every(rt.settings), error=None, reset=True
+                job.id, job.attempts, work.next_run(rt.settings, now), error=None, reset=True
             )
 
 

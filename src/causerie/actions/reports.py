@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from causerie.actions.access import ANY_ROLE, check_role
 from causerie.domain.errors import Invalid, NotFound
+from causerie.domain.jobs import Job
 from causerie.domain.models import Actor, Conversation, Message, Scope
 from causerie.domain.ports import TransactionRaced, Tx
 from causerie.domain.progress import QUIET, Progress, stop_if_requested
 from causerie.domain.report_days import DAY
-from causerie.domain.report_windows import HOUR
 from causerie.domain.reports import (
     MAX_DAYS,
     ConversationFacts,
@@ -218,9 +218,8 @@ async def do_keep_days(rt: Runtime) -> int:
     holding those days at every whole-hour offset (`CLASSES`), once they are over; then the
     changed days are cleared. So the first report in any zone reads kept days, but the few
     changed in the last seconds and the days of a change of offset. A local day is kept once it
-    is over, which happens on the hour whether or not anything changed: so once an hour, the
-    local days of the websites active in the last two days that ended unkept or went stale are
-    kept too (those holding hours of today only then).
+    is over, which happens on the hour whether or not anything changed: those are kept by
+    `do_keep_ended_days`, a job on the hour.
     Run every few seconds beside the ranking; how many days were kept."""
     async with rt.store.read() as reader:
         pending = await reader.reports.pending_days(_PENDING_AT_MOST)
@@ -235,13 +234,27 @@ async def do_keep_days(rt: Runtime) -> int:
             kept += await _keep_span(rt, website_id, first, last + DAY)
         async with rt.store.transaction(durable=False) as tx:
             await tx.reports.clear_pending(website_id, seen)
-    if rt.report_swept.get("hour") != now - now % HOUR:
-        rt.report_swept["hour"] = now - now % HOUR
-        async with rt.store.read() as reader:
-            active = await reader.reports.websites_active_since(_utc_at(today - 2 * DAY))
-        for website_id in active:
-            kept += await _keep_span(rt, website_id, today - 2 * DAY, today + DAY)
     return kept
+
+
+async def do_keep_ended_days(rt: Runtime) -> int:
+    """Keep the local days that ended unkept or went stale, of the websites with a rollup in
+    the last two days: a local day ends on the hour whether or not anything changed (those
+    holding hours of today only then). The periodic job `reports.days`, on the hour: one node
+    of all runs it (it read two days of every active website on each node before). How many
+    days were kept."""
+    now = int(rt.clock.now().timestamp())
+    today = now - now % DAY
+    async with rt.store.read() as reader:
+        active = await reader.reports.websites_active_since(_utc_at(today - 2 * DAY))
+    kept = 0
+    for website_id in active:
+        kept += await _keep_span(rt, website_id, today - 2 * DAY, today + DAY)
+    return kept
+
+
+async def run_keep_ended_days(rt: Runtime, job: Job) -> None:
+    await do_keep_ended_days(rt)
 
 
 async def keep_website_days(rt: Runtime, website_id: str) -> int:
@@ -290,10 +303,11 @@ def _utc_at(epoch: int) -> datetime:
 
 def check_period(first: str | None, last: str | None, tz: str | None, today: date) -> Period:
     """The period asked for: `from` and `to` as YYYY-MM-DD (inclusive), `tz` an IANA zone.
-    Without `to`, today in that zone; without `from`, the 30 days up to `to`."""
-    zone = _zone(tz or "UTC")
-    given = _day(first, "from") if first else None  # `from` told first, as it is read
-    end = _day(last, "to") if last else today
+    Without `to`, today in that zone; without `from`, the 30 days up to `to`; without `tz`,
+    UTC. One given empty (`tz=`) is refused as a bad value, not taken as absent."""
+    zone = _zone("UTC" if tz is None else tz)
+    given = None if first is None else _day(first, "from")  # `from` told first, as it is read
+    end = today if last is None else _day(last, "to")
     start = given or max(end - timedelta(days=29), FIRST_DAY)
     if start > end:
         raise Invalid(f"from ({start}) is after to ({end})", "invalid_period")
@@ -309,6 +323,10 @@ LAST_DAY = date(2999, 12, 31)
 
 
 def _day(text: str, name: str) -> date:
+    if not text:
+        raise Invalid(
+            f"{name} is empty: give a date as YYYY-MM-DD, or leave {name} out", "invalid_date"
+        )
     try:
         if len(text) != 10:
             raise ValueError(text)
@@ -325,6 +343,11 @@ def _day(text: str, name: str) -> date:
 
 
 def _zone(name: str) -> ZoneInfo:
+    if not name:
+        raise Invalid(
+            "tz is empty: give an IANA time zone such as Europe/Paris, or leave tz out for UTC",
+            "invalid_time_zone",
+        )
     try:
         if not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
             raise ValueError(name)
@@ -381,7 +404,7 @@ def check_breakdown(by: str | None) -> Dimension | None:
 
 def _today(rt: Runtime, tz: str | None) -> date:
     try:
-        return rt.clock.now().astimezone(_zone(tz or "UTC")).date()
+        return rt.clock.now().astimezone(_zone("UTC" if tz is None else tz)).date()
     except Invalid:
         return rt.clock.now().date()  # the zone is refused by check_period itself
 

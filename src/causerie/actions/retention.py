@@ -15,6 +15,7 @@ import logging
 from datetime import datetime, timedelta
 from functools import partial
 
+from causerie.actions.events import do_signal_deleted, do_signal_session_gone
 from causerie.actions.file_deletion import do_queue_deletion, do_release_orphan_files
 from causerie.actions.jobs import do_enqueue_search_reindex
 from causerie.actions.races import run_again_when_raced
@@ -32,6 +33,8 @@ log = logging.getLogger("causerie.purge")
 # requests served meanwhile wait for one batch at most (docs/performance.md).
 BATCH_SIZE = 250
 TURNS_BETWEEN_BATCHES = 4
+# The rules that destroy sessions: the sockets of those they destroy are ended.
+SESSION_RULES = frozenset({Rule.TEMPORARY_SESSIONS, Rule.RESOLVED_CONVERSATIONS})
 
 
 async def do_purge(
@@ -187,6 +190,8 @@ class _Purge:
             doomed = await _conversations_of(tx, rule, ids)
             removed = await tx.retention.purge_expired(rule, cutoff, ids, website_id, newer_than)
             await _tell_recipients(self.rt, tx, doomed)
+            if rule in SESSION_RULES:
+                await _end_sockets(self.rt, tx, ids, removed)
         return removed
 
     async def _expire_files_batch(
@@ -214,8 +219,9 @@ async def _conversations_of(tx: Tx, rule: Rule, session_ids: list[str]) -> list[
 
 
 async def _tell_recipients(rt: Runtime, tx: Tx, candidates: list[Conversation]) -> None:
-    """`conversation.deleted` to the webhooks and plugins, for each conversation the batch did
-    delete (the rule is checked again on each row: one may have been reopened meanwhile)."""
+    """`conversation.deleted` to the webhooks and plugins, and to the website's agents' sockets
+    (as a deletion by an agent), for each conversation the batch did delete (the rule is
+    checked again on each row: one may have been reopened meanwhile)."""
     for conversation in candidates:
         if await tx.conversations.get(conversation.id) is None:
             await do_queue_erasure(
@@ -226,6 +232,23 @@ async def _tell_recipients(rt: Runtime, tx: Tx, candidates: list[Conversation]) 
                 conversation.id,
                 erased=False,
             )
+            do_signal_deleted(rt, tx, conversation.website_id, conversation.id)
+
+
+async def _end_sockets(rt: Runtime, tx: Tx, session_ids: list[str], removed: int) -> None:
+    """The visitor sockets of the sessions the batch destroyed end once it commits (told
+    `invalid_session`, closed with 4004), as after a deletion: they used to stay open on a
+    session that no longer existed until their next message. Those the rule spared (visited
+    again meanwhile) are read back only when the batch did not remove every listed one."""
+    if removed == len(session_ids):
+        gone = session_ids
+    elif removed == 0:
+        gone = []
+    else:
+        kept = await tx.sessions.get_many(session_ids)
+        gone = [session_id for session_id in session_ids if session_id not in kept]
+    for session_id in gone:
+        do_signal_session_gone(rt, tx, session_id)
 
 
 async def _let_requests_through() -> None:

@@ -27,12 +27,20 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def get_settings(**overrides: str) -> Settings:
+def get_settings(*, warn: bool = True, **overrides: str) -> Settings:
+    """The settings, or exit 2 with one line naming the bad one; with `warn`, one line on
+    standard error for each `CAUSERIE_*` variable Causerie ignores (docs/settings.md)."""
     try:
-        return load_settings(None, **overrides)
+        settings = load_settings(None, **overrides)
     except SettingsError as exc:
         err().print(f"[red]causerie: bad setting:[/red] {escape(str(exc))}")
         sys.exit(2)
+    for name in settings.unknown_variables if warn else ():
+        err().print(
+            f"[yellow]causerie: warning:[/yellow] {escape(name)} (from the environment) is not "
+            "a setting: Causerie ignores it (a plugin may read it)"
+        )
+    return settings
 
 
 def cannot_start(exc: CannotStart) -> None:

@@ -33,7 +33,7 @@ def serve(host: str, port: int) -> None:
         # ::) is none a browser can use: this machine's own stands for it, and the note says why.
         reached = _LOOPBACK.get(host, host)
         shown = f"[{reached}]" if ":" in reached else reached
-        settings = get_settings(public_url=f"http://{shown}:{port}")
+        settings = get_settings(warn=False, public_url=f"http://{shown}:{port}")
         if host in _LOOPBACK:
             click.echo(
                 f"causerie: listening on every address: links and the inbox's origin check use "

@@ -33,6 +33,9 @@ class JobKind(StrEnum):
     ASSIGNMENT = "assignment"  # give a website's waiting conversations to free online agents
     ASSIGNMENT_AWAY = "assignment.away"  # an agent stayed away: hand their conversations on
     AUTO_RESOLVE = "auto_resolve"  # resolve conversations idle past their website's setting
+    # Keep the reports' local days that ended on the hour (actions/reports.py); periodic, on the
+    # hour, run by one node of all.
+    REPORT_DAYS = "reports.days"
 
 
 # A job that succeeded is deleted; one that raised is retried after `backoff(attempts)`, and

@@ -7,7 +7,7 @@ import { visitorName } from "./format.js";
 import { fetchSummary, lastOf, loadList, onConversation, onSession, removeFromList } from "./list-data.js";
 import { announce } from "./notify.js";
 import { Socket } from "./socket.js";
-import { addToThread, dropUnsent, openConversation, post, resendUnsent, settle } from "./thread-data.js";
+import { addToThread, dropUnsent, openConversation, post, refreshThread, resendUnsent, settle } from "./thread-data.js";
 import { onWebhookDisabled } from "./webhooks.js";
 import { applyRating } from "./service.js";
 import { emit, savePrefs, sortList, state } from "./store.js";
@@ -116,7 +116,7 @@ function applyFrame(websiteId, frame) {
     case "conversation.rated":
       if (applyRating(state.current, frame)) emit("messages");
       break;
-    case "conversation.deleted": // not sent by the server yet: ready for when it is
+    case "conversation.deleted": // a deletion, an erasure, or the retention purge
       onDeleted(frame.conversation_id);
       break;
     case "webhook.disabled":
@@ -148,7 +148,13 @@ function onReady(websiteId, frame) {
   // Back after a disconnection: the replay brought what was missed; a fresh read of the open
   // thread covers ephemeral state (typing) and anything older than the event log.
   if (!frame.first && websiteId === state.websiteId) loadList();
-  if (frame.first) return;
+  if (frame.first) {
+    // The first `ready` is where this stream starts: a thread of its website read before it
+    // missed what happened in between (a reply sent over HTTP, the visitor's read mark), so it
+    // is read again.
+    if (state.current?.conversation?.website_id === websiteId) refreshThread();
+    return;
+  }
   resendUnsent(websiteId);
   // A conversation opened while the server could not be reached showed only that: open it now.
   if (state.current?.unreached) openConversation(state.current.id);

@@ -106,6 +106,33 @@ export async function openConversation(id) {
   markRead();
 }
 
+/** The open thread read again and merged into what is shown (its website's stream began after
+ * it was first read: data.js, onReady). The new read's messages in its order; those shown that
+ * it lacks stay where they were: older ones (loadOlder) before it, later ones after. */
+export async function refreshThread() {
+  const current = state.current;
+  if (!current?.conversation) return;
+  let data;
+  try {
+    data = await api.get(`/conversations/${current.id}`);
+  } catch {
+    return; // the thread shown stays; a deletion reaches it as an event
+  }
+  if (state.current !== current) return;
+  const fresh = data.messages || [];
+  const inFresh = new Set(fresh.map((/** @type {any} */ m) => m.id));
+  const first = current.messages.findIndex((m) => inFresh.has(m.id));
+  const older = first < 0 ? [] : current.messages.slice(0, first).filter((m) => !inFresh.has(m.id));
+  const later = current.messages.slice(Math.max(first, 0)).filter((m) => !inFresh.has(m.id));
+  current.messages = [...older, ...fresh, ...later];
+  current.conversation = data.conversation;
+  current.session = data.session;
+  current.assignee = data.assignee || null;
+  emit("messages");
+  emit("panel");
+  emit("list");
+}
+
 export async function loadOlder() {
   const current = state.current;
   if (!current?.conversation || !current.messages.length) return;

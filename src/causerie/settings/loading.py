@@ -20,6 +20,7 @@ from causerie.settings.sources import (
     environment,
     source_of,
     toml_file,
+    unknown_variables,
     unusable,
 )
 
@@ -28,9 +29,16 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
     """Build the settings from overrides, then the environment, then causerie.toml, then defaults.
 
     Creates the data folder (its owner's only, tightened if an older version left it readable)
-    and its secret key on first use. Raises SettingsError naming the first bad setting.
+    and its secret key on first use. Raises SettingsError naming the first bad setting, or the
+    first `CAUSERIE_*` variable that names no setting but is close to one (a misspelling, or a
+    setting's name in the wrong case); the other unknown variables are left in
+    `Settings.unknown_variables`, for the command to warn of.
     """
     env = os.environ if environ is None else environ
+    unknown = unknown_variables(Settings, env)
+    misspelt = next((u for u in unknown if u.closest), None)
+    if misspelt is not None:
+        raise SettingsError(misspelt.describe("from the environment"))
     given = (command_line(Settings, overrides), environment(Settings, env))
     data_dir_text = next((s.values["data_dir"] for s in given if "data_dir" in s.values), None)
     data_dir = parse_data_dir(data_dir_text or str(Settings.model_fields["data_dir"].default))
@@ -52,6 +60,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
     except ValidationError as exc:
         raise _first_error(exc, sources) from None
     settings._set_sources({name: source_of(name, sources) for name in Settings.model_fields})
+    settings._set_unknown_variables(tuple(u.name for u in unknown))
     return settings
 
 

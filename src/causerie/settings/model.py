@@ -31,6 +31,7 @@ class Settings(
     )
 
     _sources: Mapping[str, str] = PrivateAttr(default_factory=dict)
+    _unknown_variables: tuple[str, ...] = PrivateAttr(default=())
 
     @classmethod
     def settings_customise_sources(
@@ -62,6 +63,15 @@ class Settings(
 
     def _set_sources(self, sources: Mapping[str, str]) -> None:
         self._sources = MappingProxyType(dict(sources))
+
+    @property
+    def unknown_variables(self) -> tuple[str, ...]:
+        """The `CAUSERIE_*` variables of the environment that name no setting and are close to
+        none (a plugin's own, or a mistake): Causerie ignores them, and its commands warn."""
+        return self._unknown_variables
+
+    def _set_unknown_variables(self, names: tuple[str, ...]) -> None:
+        self._unknown_variables = names
 
     @property
     def is_sqlite(self) -> bool:

@@ -10,7 +10,17 @@ from pydantic import BaseModel, ConfigDict
 from causerie.settings.addresses import DatabaseUrl, DataDir, OptionalUrl, Proxies, RedisUrl, Url
 from causerie.settings.declare import setting
 from causerie.settings.file_store import FileStore
-from causerie.settings.units import Size, from_text
+from causerie.settings.units import from_text, size_at_least
+
+# The smallest limits that leave Causerie usable (a smaller one was taken, and refused every
+# message or file). A JSON body: a message of 10,000 characters (`actions.messages.MAX_BODY_CHARS`)
+# of 4 bytes each in UTF-8 (emoji), with its JSON; tests/test_body_limit.py sends it.
+BODY_AT_LEAST = 48 * 1024
+# A file: a small photo or PDF.
+FILE_AT_LEAST = 64 * 1024
+_BODY_WHY = "a message of 10,000 characters must fit (emoji take 4 bytes each)"
+BodySize = Annotated[int, from_text(size_at_least(BODY_AT_LEAST, _BODY_WHY))]
+FileSize = Annotated[int, from_text(size_at_least(FILE_AT_LEAST, "a small photo or PDF must fit"))]
 
 
 def parse_secret(text: str) -> str:
@@ -59,11 +69,11 @@ class ServerSettings(BaseModel):
         "",
         "Proxies (addresses or CIDR) allowed to set X-Forwarded-For.",
     )
-    max_body: Size = setting(
+    max_body: BodySize = setting(
         "64KiB",
         "Largest JSON body accepted; larger ones get 413.",
     )
-    max_file: Size = setting(
+    max_file: FileSize = setting(
         "10MiB",
         "Largest file accepted in an upload; larger ones get 413.",
     )

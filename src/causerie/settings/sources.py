@@ -8,18 +8,20 @@ source of the bad value, and `Settings.sources` where each value came from.
 
 from __future__ import annotations
 
+import difflib
 import os
 import secrets
 import stat
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from causerie.settings.declare import env_name
+from causerie.settings.declare import ENV_PREFIX, env_name
 from causerie.settings.errors import SettingsError
 from causerie.settings.server import parse_secret
 
@@ -52,6 +54,44 @@ def environment(settings_cls: type[BaseSettings], environ: Mapping[str, str]) ->
     return TextSource(settings_cls, values, "the environment")
 
 
+# An unknown name this close to a setting's (difflib's ratio) is taken for a misspelling of it. The
+# variables plugins and tools read under the prefix (CAUSERIE_BRIDGE_URL, CAUSERIE_TEST_REDIS)
+# are 0.67 at most from any setting; a letter missing, doubled or swapped is 0.9 and more.
+MISSPELLING = 0.75
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A `CAUSERIE_*` variable (or a causerie.toml key) that names no setting, and the setting
+    it is probably a misspelling of, if any."""
+
+    name: str
+    closest: str | None
+
+    def describe(self, where: str) -> str:
+        guess = f"; did you mean {env_name(self.closest)}?" if self.closest else ""
+        return f"{self.name} ({where}) is not a setting{guess}"
+
+
+def closest_setting(settings_cls: type[BaseSettings], name: str) -> str | None:
+    """The setting `name` (without the prefix, any case) is probably a misspelling of."""
+    names = {field.upper(): field for field in settings_cls.model_fields}
+    found = difflib.get_close_matches(name.upper(), names, n=1, cutoff=MISSPELLING)
+    return names[found[0]] if found else None
+
+
+def unknown_variables(
+    settings_cls: type[BaseSettings], environ: Mapping[str, str]
+) -> tuple[Unknown, ...]:
+    """The variables under the prefix, in any case, that name no setting, sorted by name."""
+    known = {env_name(name) for name in settings_cls.model_fields}
+    return tuple(
+        Unknown(key, closest_setting(settings_cls, key[len(ENV_PREFIX) :]))
+        for key in sorted(environ)
+        if key.upper().startswith(ENV_PREFIX) and key not in known
+    )
+
+
 def toml_file(settings_cls: type[BaseSettings], path: Path) -> TextSource:
     """`causerie.toml`: keys are names with or without the prefix, in any case; values are
     written as in the environment (a TOML boolean or number is taken as its text)."""
@@ -60,7 +100,9 @@ def toml_file(settings_cls: type[BaseSettings], path: Path) -> TextSource:
     for key, value in raw.items():
         name = key.lower().removeprefix("causerie_")
         if name not in settings_cls.model_fields:
-            raise SettingsError(f"{path}: unknown setting {key!r}")
+            closest = closest_setting(settings_cls, name)
+            guess = f"; did you mean {closest!r}?" if closest else ""
+            raise SettingsError(f"{path}: unknown setting {key!r}{guess}")
         if name == "data_dir":
             raise SettingsError(f"{path}: data_dir cannot be set in the file that lives in it")
         values[name] = str(value).lower() if isinstance(value, bool) else str(value)

@@ -64,6 +64,26 @@ def parse_size(text: str) -> int:
     return int(match.group(1)) * _BYTES[match.group(2)]
 
 
+def size_at_least(floor: int, why: str) -> Callable[[str], int]:
+    """A parser of sizes of at least `floor` bytes: less would leave Causerie unusable, as `why`
+    says."""
+
+    def parse(text: str) -> int:
+        size = parse_size(text)
+        if size < floor:
+            raise ValueError(f"expected at least {_shown(floor)} ({floor} bytes): {why}")
+        return size
+
+    return parse
+
+
+def _shown(size: int) -> str:
+    for unit in ("MiB", "KiB"):
+        if size % _BYTES[unit] == 0:
+            return f"{size // _BYTES[unit]}{unit}"
+    return f"{size}B"
+
+
 def parse_rate(text: str) -> float:
     """Events per second from `20/s` or `600/m`."""
     match = _RATE.match(text)
@@ -110,7 +130,6 @@ Duration = Annotated[timedelta, from_text(_duration)]
 Retention = Annotated[
     timedelta | None, from_text(lambda text: parse_duration(text, allow_forever=True))
 ]
-Size = Annotated[int, from_text(parse_size)]
 Rate = Annotated[float, from_text(parse_rate)]  # per second
 Pause = Annotated[float, from_text(parse_pause)]  # seconds, 0 for none
 Count = Annotated[int, from_text(parse_count)]

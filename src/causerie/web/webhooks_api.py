@@ -23,6 +23,7 @@ from causerie.web.api_models import ERRORS
 from causerie.web.api_models.webhooks import (
     DeliveriesOut,
     DeliveryBody,
+    RotateIn,
     WebhookBody,
     WebhookCreatedOut,
     WebhookIn,
@@ -107,7 +108,9 @@ async def delete_webhook(webhook_id: str, rt: Rt, actor: CurrentActor) -> Respon
     summary="A new signing secret, shown this once; the old one signs too for 24 hours",
     openapi_extra=access("admin"),
 )
-async def rotate_secret(webhook_id: str, rt: Rt, actor: CurrentActor) -> Json:
+async def rotate_secret(
+    webhook_id: str, rt: Rt, actor: CurrentActor, body: RotateIn | None = None
+) -> Json:
     webhook, secret = await do_rotate_secret(rt, actor, webhook_id)
     return {"webhook": webhook_json(webhook), "secret": secret}
 

@@ -30,6 +30,12 @@ class WebhookPatch(Strict):
     enabled: bool | None = Field(default=None, strict=True)
 
 
+class RotateIn(Strict):
+    """A rotation takes nothing: no body, or `{}`. Any field is refused (422 naming it) rather
+    than ignored: a client asking for something (its own secret, no overlap) would be mistaken
+    about what was done."""
+
+
 class WebhookOut(Out):
     id: str
     website_id: str
