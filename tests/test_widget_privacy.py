@@ -10,6 +10,8 @@ the Causerie server, SQLite, a real agent socket.
 from __future__ import annotations
 
 import json
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from playwright.sync_api import Page, expect
 
 from causerie.actions.operators import do_add_operator, do_create_api_token
 from causerie.actions.websites import do_update_website
+from causerie.clock import ManualClock
 from causerie.domain.models import Actor, Role, Scope
 from tests import widget_support
 from tests.browser_support import CauserieServer, HostSite, NewContext, ThreadedHarness, host_page
@@ -302,8 +305,9 @@ def test_p20_a_conversation_the_website_deletes_leaves_the_open_chatbox_at_once(
     desks: list[Live],
     harness: ThreadedHarness,
 ) -> None:
-    """The server ends the deleted session's socket; the chatbox forgets the thread and starts a
-    new session, where the visitor writes on (it showed the deleted thread until a reload)."""
+    """The server ends the deleted session's socket; the chatbox forgets the thread and the
+    session (it showed the deleted thread until a reload), and the visitor's next message opens a
+    new one."""
     owner = "owner@shop.example"
     harness.run(
         do_add_operator(harness.rt, Actor.cli(), owner, website_id=shop.website_id, role=Role.OWNER)
@@ -324,12 +328,42 @@ def test_p20_a_conversation_the_website_deletes_leaves_the_open_chatbox_at_once(
     )
     assert deleted.status_code == 200, deleted.text
     expect(chat.items).to_have_count(0)
-    chat.page.wait_for_function(
-        "(old) => ![null, undefined, old].includes(window.$causerie.get('session:id'))", arg=old_id
-    )
+    chat.page.wait_for_function("() => window.$causerie.get('session:id') === undefined")
+    assert session_cookies(chat.page) == []
     chat.send_and_wait("A new question")
     assert desk.wait_message("A new question")["conversation_id"] != conversation_id
+    assert chat.session_id() not in (None, old_id)
     expect(chat.bodies).to_have_text(["A new question"])
+
+
+def test_p15_an_idle_tab_whose_session_expired_opens_no_other_until_the_visitor_writes(
+    new_context: NewContext,
+    host: HostSite,
+    start_causerie: widget_support.StartServer,
+    shop: Shop,
+    harness: ThreadedHarness,
+    clock: ManualClock,
+) -> None:
+    """The purge ends an expired temporary session's socket (`invalid_session`): the chatbox
+    forgets it and opens no other by itself (an idle tab opened one, with its address, every
+    time the last expired); the visitor's next message opens one."""
+    causerie = start_causerie(purge_interval="1m")
+    host.pages["/"] = host_page(causerie.url, shop.website_id)
+    page, chat = visit(new_context, host.url("/"))
+    old_id = chat.session_id()
+    assert harness.scalar("SELECT count(*) FROM sessions") == 1
+    clock.advance(timedelta(minutes=31))
+    page.wait_for_function("() => window.$causerie.get('session:id') === undefined")
+    assert session_cookies(page) == []
+    # Nothing opens by itself: the table stays empty while nobody uses the chatbox.
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        assert harness.scalar("SELECT count(*) FROM sessions") == 0
+        page.wait_for_timeout(100)
+    chat.open()
+    chat.send_and_wait("Still there?")
+    assert chat.session_id() not in (None, old_id)
+    assert harness.rows("SELECT state FROM sessions") == [("permanent",)]
 
 
 def test_p9_after_deleting_their_conversation_the_notice_comes_first_where_consent_is_asked(

@@ -216,12 +216,13 @@ export class Chatbox {
   onError(frame) {
     if (frame.code === "invalid_session") {
       if (this.erasing) return; // privacy.js forgets
-      // The session is gone (expired, or deleted by the website): start a new one, and send
-      // there what was waiting; nothing waiting, its thread goes too (P20).
+      // The session is gone (expired, purged, or deleted by the website). Nothing waiting: its
+      // thread goes too (P20), and the next session opens when the visitor acts, so an idle tab
+      // does not open one every time the last expires. Else a new one carries what was waiting.
       const carried = [...(this.socket?.pending.values() || [])].map((pending) => pending.frame);
+      if (!carried.length) return this.forget();
       this.socket?.close();
       this.socket = null;
-      if (!carried.length) this.clearThread();
       this.openSession().then(() => this.connect(carried), () => this.view?.renderStatus());
       return;
     }
@@ -231,6 +232,17 @@ export class Chatbox {
       return;
     }
     if (frame.client_id) this.failed(frame.client_id);
+  }
+
+  /** This tab drops its session (erased, or ended with nothing waiting): no token, no socket;
+   * a new session opens when the visitor acts (ensureSession), and profile fields wait for it. */
+  forget() {
+    this.socket?.close();
+    this.session.forget();
+    Object.assign(this, { socket: null, seq: 0, starting: null, operatorReadUpTo: null, emailAsked: false, refused: false });
+    this.held.clear();
+    this.hasSession = new Promise((resolve) => (this.gotSession = resolve));
+    this.clearThread();
   }
 
   /** The thread on screen goes: its session is gone. */
@@ -382,20 +394,12 @@ export class Chatbox {
 
   /** Keeps profile fields until the visitor decides (P9): in memory, never in the browser's
    * storage, never sent. A later value replaces a held one (custom data merges key by key, as
-   * the server merges it). Accepting sends them (release), refusing drops them; after a refusal
-   * (or a withdrawal) fields set are dropped until the visitor accepts.
+   * the server merges it). Accepting sends them (privacy.js, release), refusing drops them;
+   * after a refusal (or a withdrawal) fields set are dropped until the visitor accepts.
    * @param {Record<string, any>} fields */
   hold(fields) {
     if (this.refused) return;
     for (const [name, value] of Object.entries(fields)) this.held.set(name, name === "data" ? { ...this.held.get(name), ...value } : value);
-  }
-
-  /** Sends (`send` true, once consent is given) or drops what was held. @param {boolean} send */
-  release(send) {
-    const held = [...this.held];
-    this.held.clear();
-    this.refused = !send;
-    if (send) for (const [name, value] of held) this.setProfile({ [name]: value });
   }
 
   /** @param {Command} command */

@@ -86,7 +86,7 @@ export async function install(app) {
   /** The visitor says no: what the host page set through the SDK is dropped, never sent, and so
    * is what it sets until they accept. Nothing is recorded (a refusal is no consent). */
   function refuse() {
-    app.release(false);
+    release(false);
     render();
     box.querySelector("button")?.focus(); // Refuse is gone: Accept
   }
@@ -104,7 +104,7 @@ export async function install(app) {
     render();
     if (app.needsConsent()) return;
     // What the host page set before consent goes now, before anything set after it.
-    app.release(true);
+    release(true);
     for (const clientId of app.unacked) app.transmit(clientId);
   }
 
@@ -135,22 +135,22 @@ export async function install(app) {
     } finally {
       app.erasing = false;
     }
-    forget();
+    // After an erasure the chatbox knows nothing: no token, no cookie, no socket, no message.
+    // It starts afresh when the visitor writes again (or starts again, where consent is asked),
+    // or opens it again, as on a first visit.
+    app.forget();
     withdrawn = false;
     const again = app.website.settings.consent_required && button(t("again"), () => app.ensureSession().then(() => app.refresh()));
     show("erased", el("p", { class: "erased", text: t("erased") }), again || "");
   }
 
-  /** After an erasure the chatbox knows nothing: no token, no cookie, no socket, no message.
-   * It starts afresh, with a new temporary session, when the visitor writes again (or starts
-   * again, where consent is asked), or opens it again, as on a first visit. */
-  function forget() {
-    app.socket?.close();
-    app.session.forget();
-    Object.assign(app, { socket: null, seq: 0, starting: null, operatorReadUpTo: null, emailAsked: false, refused: false });
+  /** Sends (`send` true, once consent is given) or drops what the host page set before it
+   * (chatbox.js, hold). @param {boolean} send */
+  function release(send) {
+    const held = [...app.held];
     app.held.clear();
-    app.hasSession = new Promise((resolve) => (app.gotSession = resolve));
-    app.clearThread();
+    app.refused = !send;
+    if (send) for (const [name, value] of held) app.setProfile({ [name]: value });
   }
 
   async function download() {
@@ -206,7 +206,7 @@ export async function install(app) {
     const data = await app.session.api("DELETE", "/session/consent");
     app.session.data = data.session;
     // As a refusal: nothing the host page sets from now on is kept for a later acceptance.
-    app.release(false);
+    release(false);
     withdrawn = true;
     render();
   }

@@ -1,11 +1,28 @@
 /* Causerie chatbox, what the website's team tells the visitor (docs/widget.md): outside its
  * business hours, when it is back and its away message; once the conversation is resolved, a
- * rating (1 to 5 stars and an optional comment). Loaded by privacy.js when the chatbox is first
- * opened, so that it costs nothing before. */
+ * rating (1 to 5 stars and an optional comment); with no agent online, a field for an email to
+ * reply to. Loaded by privacy.js when the chatbox is first opened (the email's field by view.js,
+ * when it is asked), so that it costs nothing before. */
 
 import { el } from "./view.js";
 import * as STRINGS from "./strings-chatbox-extras.js";
 
+
+/** Asks the visitor for an email to reply to, below the messages (no agent online after their
+ * message); `save` stores it and says whether it was.
+ * @param {import("./view.js").View} view @param {(email: string) => Promise<boolean>} save */
+export function askEmail(view, save) {
+  const words = STRINGS[view.locale].email;
+  const input = /** @type {HTMLInputElement} */ (el("input", { type: "email", "aria-label": words.label, placeholder: words.label, required: true, autocomplete: "email" }));
+  const form = el("form", { class: "email" }, el("p", { text: words.ask }), input,
+    el("button", { type: "submit", text: words.save }));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const email = input.value.trim();
+    if (email) save(email).then((saved) => saved && form.replaceChildren(el("p", { text: words.saved.replace("{email}", email) })));
+  });
+  view.ui.messages.append(form);
+}
 
 /** Called once with the chatbox, once it has its view and its session.
  * @param {import("./chatbox.js").Chatbox} app */

@@ -249,19 +249,8 @@ export class View {
   /** Asks for an email to reply to; `save` stores it and says whether it was.
    * @param {(email: string) => Promise<boolean>} save */
   askEmail(save) {
-    // Its texts are among those shown once opened: fetched now, not before opening.
-    import("./strings-chatbox-extras.js").then((extras) => {
-      const words = extras[this.locale].email;
-      const input = /** @type {HTMLInputElement} */ (el("input", { type: "email", "aria-label": words.label, placeholder: words.label, required: true, autocomplete: "email" }));
-      const form = el("form", { class: "email" }, el("p", { text: words.ask }), input,
-        el("button", { type: "submit", text: words.save }));
-      form.addEventListener("submit", (event) => {
-        event.preventDefault();
-        const email = input.value.trim();
-        if (email) save(email).then((saved) => saved && form.replaceChildren(el("p", { text: words.saved.replace("{email}", email) })));
-      });
-      this.ui.messages.append(form);
-    });
+    // Shown once a message is sent: its form and texts (service.js) are fetched then.
+    import("./service.js").then((service) => service.askEmail(this, save));
   }
 
   /** After an erasure: no message on screen. */
