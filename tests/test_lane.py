@@ -1,5 +1,6 @@
 """The shield gate's lane (web/lane.py): never more than its places inside, a free place taken
-at once whoever waits, and every waiter through in the end, cancelled ones passing their turn on."""
+at once whoever waits, a waiter passed over once owed the next place, and every waiter through
+in the end, cancelled ones passing their turn on."""
 
 from __future__ import annotations
 
@@ -54,11 +55,12 @@ def test_a_free_place_is_taken_at_once_and_the_woken_waiter_is_next() -> None:
         with pytest.raises(StopIteration):  # the free place, taken without a wait
             entering.send(None)
         order.append("came later")
-        later = asyncio.create_task(request("last"))  # queues behind the woken waiter
-        await _settle()
+        await _settle()  # the woken waiter found the place taken: it is owed the next one
         assert order == ["came later"]
-        await lane.__aexit__(None, None, None)
-        await asyncio.gather(waiting, later)
+        # A newcomer, whose first step runs before the owed waiter's wake-up: the place is owed.
+        last = asyncio.create_task(request("last"))
+        await lane.__aexit__(None, None, None)  # freed again: the owed waiter is woken
+        await asyncio.gather(waiting, last)
         return order
 
     assert asyncio.run(scenario()) == ["came later", "waiting", "last"]
