@@ -9,6 +9,9 @@ and median of the rounds are printed, in microseconds per request, with the rati
 (bench/serve.py, `framework_app`), what any FastAPI route costs before Causerie does anything;
 a fourth, `stack`, is Causerie's app with an empty lean route that reads the body as the chatbox
 load does and gives the bare endpoint's answer: the renewal less its action.
+Requests are called one at a time: a cost that only comes with many requests under way at once
+(a queue for a lock, docs/performance.md "renewal4") does not show here; the uvicorn bench
+(`python -m bench --only chatbox`, 32 connections) has it.
 A Causerie data folder is made with the CLI, as `python -m bench` does; run it pinned
 (`taskset -c 0`) for steadier figures, and on an export of another commit with
 `PYTHONPATH=/tmp/x/src` to compare trees.

@@ -146,7 +146,8 @@ class SqliteStore:
 
     A transaction that need not survive a power cut (`durable=False`: a temporary session, a
     last-access touch) runs in a group committed without fsync; groups never mix the two kinds.
-    `read()` runs statements outside any group, without a commit to wait for. `long_read()` runs
+    `read()` runs statements outside any group, without a commit to wait for; reads share the
+    connection between writers' turns (`_writer_turn`, `_SqliteRead`). `long_read()` runs
     them on read-only connections in worker threads (`SqliteReaders`), off the event loop.
     """
 
@@ -158,7 +159,10 @@ class SqliteStore:
         self._raw = raw
         # One connection for every transaction: its repositories are built once.
         self._repositories = Repositories(SqliteDb(self._execute, raw))
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # the writers' turns (transactions, commits, truncation)
+        # Reads under way (`_SqliteRead`), and what a writer whose turn came waits on for them.
+        self._reads = 0
+        self._reads_over: asyncio.Future[None] | None = None
         self._group: asyncio.Future[None] | None = None
         self._group_durable = True
         self._synchronous = "FULL"  # as set by SQLITE_PRAGMAS
@@ -186,9 +190,28 @@ class SqliteStore:
     async def _execute(self, stmt: Executable, params: Params = None) -> Result[Any]:
         return self._conn.execute(stmt, params)
 
+    async def _writer_turn(self) -> None:
+        """The connection for a writer: the lock, first come first served, then the end of the
+        reads under way (none starts while a writer holds the lock). Released with `_lock`."""
+        await self._lock.acquire()
+        try:
+            while self._reads:
+                if self._reads_over is None:
+                    self._reads_over = asyncio.get_running_loop().create_future()
+                await asyncio.shield(self._reads_over)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _read_ended(self) -> None:
+        self._reads -= 1
+        if not self._reads and self._reads_over is not None:
+            over, self._reads_over = self._reads_over, None
+            over.set_result(None)
+
     @asynccontextmanager
     async def transaction(self, durable: bool = True) -> AsyncIterator[SqlTx]:
-        await self._lock.acquire()
+        await self._writer_turn()
         held = True  # False while waiting for the other group: a cancel then holds no lock
         try:
             while self._group is not None and self._group_durable != durable:
@@ -196,7 +219,7 @@ class SqliteStore:
                 self._lock.release()
                 held = False
                 await asyncio.wait([other])  # its outcome is its members' to see
-                await self._lock.acquire()
+                await self._writer_turn()
                 held = True
             group = self._group or self._open_group(durable)
             tx = SqlTx(self._repositories)
@@ -256,7 +279,8 @@ class SqliteStore:
         # is first come, first served) and join the group. A turn of the loop more let through
         # only what was ready besides, the sockets' sends and reads, while nothing was being
         # written (docs/performance.md, "Acks and events before the next batch").
-        async with self._lock:
+        await self._writer_turn()
+        try:
             outer, self._outer, self._group = self._outer, None, None
             assert outer is not None
             try:
@@ -284,6 +308,8 @@ class SqliteStore:
                 # Still holding the lock: the next transaction begins on a WAL wholly copied
                 # back, and SQLite writes it from its start again.
                 await self._checkpoints.copy_back()
+        finally:
+            self._lock.release()
         self._checkpoints.after_commit()
 
     async def _settled(self) -> None:
@@ -298,12 +324,15 @@ class SqliteStore:
     async def after_purge(self) -> None:
         await self._settled()
         await self._checkpoints.idle()
-        async with self._lock:
+        await self._writer_turn()
+        try:
             # Deleted pages are zeroed in the main file; the WAL still holds their old images
             # until a checkpoint copies them back and truncates it. Run outside any transaction,
             # on the raw connection (autocommit), in a thread: it waits for the long reads
             # (`long_read()`) still reading older pages of the WAL.
             await asyncio.to_thread(self._truncate_wal)
+        finally:
+            self._lock.release()
 
     def _truncate_wal(self) -> None:
         self._raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
@@ -428,7 +457,14 @@ class _Checkpointer:
 
 
 class _SqliteRead(contextlib.AbstractAsyncContextManager[SqlTx]):
-    """`SqliteStore.read()`. A class, not a generator: every chatbox load enters one."""
+    """`SqliteStore.read()`. A class, not a generator: every chatbox load enters one.
+
+    Reads share the connection: one waits only while a writer holds it (a transaction, whose
+    uncommitted statements it must not see, or a commit), and a writer whose turn comes waits
+    for the reads under way (`_writer_turn`). Were reads to queue on the writers' lock as well,
+    one read waiting would make every read after it wait too (the lock is first come, first
+    served, and hands itself on one turn of the loop at a time): under a load of chatbox loads
+    that queue never emptied, and each read paid a wait (docs/performance.md, "renewal4")."""
 
     __slots__ = ("_in_group", "_store")
 
@@ -438,19 +474,24 @@ class _SqliteRead(contextlib.AbstractAsyncContextManager[SqlTx]):
 
     async def __aenter__(self) -> SqlTx:
         store = self._store
-        await store._lock.acquire()
+        while store._lock.locked():  # a writer's turn: wait for it, then let the next one be
+            async with store._lock:
+                pass
+        # No group opens nor commits while reads are under way: this holds until the read ends.
         self._in_group = store._group is not None  # then the reads run inside the open group
+        store._reads += 1
         return SqlTx(store._repositories)
 
     async def __aexit__(self, *exc_info: object) -> None:
         store = self._store
         try:
             # Statements run through SQLAlchemy begin a transaction (those on the driver do not):
-            # end it. The driver's flag says so as well as SQLAlchemy's own, and costs less.
-            if not self._in_group and store._raw.in_transaction:
+            # the last read out ends it. The driver's flag says so as well as SQLAlchemy's own,
+            # and costs less.
+            if store._reads == 1 and not self._in_group and store._raw.in_transaction:
                 store._conn.rollback()
         finally:
-            store._lock.release()
+            store._read_ended()
 
 
 def open_store(url: str) -> SqliteStore | PostgresStore:

@@ -41,6 +41,7 @@ from causerie.domain.shield import network_key
 from causerie.runtime import Runtime
 from causerie.web.client import client_ip
 from causerie.web.errors import answer_error
+from causerie.web.lane import Lane
 
 WIDGET_API = "/api/widget/"
 BUSY_LANE = 8  # requests under way past which the node is busy; then the lane's places
@@ -93,7 +94,7 @@ class ShieldGate:
         self.busy = busy
         self.under_way = 0  # the chatbox's HTTP requests in this node, waiting in the lane or not
         self.pace = Pace()
-        self.lane = asyncio.Semaphore(busy)
+        self.lane = Lane(busy)
         self.paused_at_most = paused_at_most
         self.paused = 0  # refusals waiting for their pause
         self.sleep = sleep  # the tests' own, to end a pause when they choose
