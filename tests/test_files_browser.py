@@ -10,6 +10,7 @@ import base64
 import io
 import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -147,12 +148,59 @@ def box(chat: Page) -> Locator:
 
 
 def file_messages(harness: ThreadedHarness) -> list[tuple[str, str]]:
-    rows = harness.rows("SELECT author, body FROM messages WHERE type = 'file' ORDER BY id")
+    rows = harness.rows("SELECT author, body FROM messages WHERE type = 'file' ORDER BY seq")
     return [(str(r[0]), str(r[1])) for r in rows]
 
 
 def ran(page: Page) -> bool:
     return bool(page.evaluate("() => !!window.__ran"))
+
+
+ORDERED = ["first.png", "second.png", "third.png"]
+
+
+def sent_in_the_order_chosen(
+    page: Page, env: Env, url: str, picker: Locator, shown: Locator
+) -> None:
+    """Three files picked at once, the first held before the server: the others wait their turn
+    (sent side by side, they were stored and shown in the order they finished), then all three
+    are sent, stored and shown in the order chosen."""
+    held: list[Route] = []
+    arrived: list[str] = []
+
+    def first_held(route: Route) -> None:
+        body = route.request.post_data_buffer or b""
+        arrived.append(next(n for n in ORDERED if f'filename="{n}"'.encode() in body))
+        if arrived[-1] == ORDERED[0]:
+            held.append(route)
+        else:
+            route.continue_()
+
+    before = shown.count()
+    page.route(url, first_held)
+    try:
+        files = [
+            {"name": n, "mimeType": "image/png", "buffer": png(20 + i, 20)}
+            for i, n in enumerate(ORDERED)
+        ]
+        picker.set_input_files(files)
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while not held:  # Playwright hands routes over while the page is asked something
+            assert time.monotonic() < deadline, f"the first upload never came: {arrived}"
+            page.evaluate("0")
+        expect(page.locator('.upload[data-state="waiting"]')).to_have_count(2)
+        expect(page.locator('.upload[data-state="sending"]')).to_have_count(1)
+        assert arrived == ORDERED[:1]
+        held[0].continue_()
+        expect(page.locator(".upload")).to_have_count(0)
+    finally:
+        page.unroute(url)
+    assert arrived == ORDERED
+    assert [body for _, body in file_messages(env.harness)][-3:] == ORDERED
+    labels = [f"Open the image {n}" for n in ORDERED]
+    expect(shown).to_have_count(before + len(ORDERED))
+    order = shown.evaluate_all("(all) => all.map((p) => p.getAttribute('aria-label'))")
+    assert order[-3:] == labels
 
 
 DROP = """([selector, name, type, b64, inShadow]) => {
@@ -495,3 +543,26 @@ def test_file_messages_render_when_the_history_loads(chat: Page, env: Env) -> No
     expect(root.locator("article.message .card")).to_have_count(5)
     expect(root.locator("article.message .preview img").first).to_have_attribute("src", BLOB)
     page.close()
+
+
+def test_files_picked_at_once_go_and_show_in_the_order_chosen(chat: Page, env: Env) -> None:
+    root = box(chat)
+    sent_in_the_order_chosen(
+        chat,
+        env,
+        "**/api/widget/v1/session/files",
+        root.locator('input[type="file"]'),
+        root.locator("article.message.visitor .preview"),
+    )
+
+
+def test_the_agents_files_picked_at_once_go_and_show_in_the_order_chosen(
+    inbox: Page, env: Env
+) -> None:
+    sent_in_the_order_chosen(
+        inbox,
+        env,
+        "**/api/v1/conversations/*/files",
+        inbox.locator("#attach-input"),
+        inbox.locator(".log .message.operator .preview"),
+    )

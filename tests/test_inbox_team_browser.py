@@ -180,3 +180,38 @@ def test_on_a_phone_the_visitors_details_close_by_their_button_or_a_touch_outsid
     desktop.goto(f"{env.url}/app#/c/{conversation_id}")
     expect(desktop.locator("#panel .panel-title")).to_be_visible()
     expect(desktop.locator("#panel-close")).to_be_hidden()
+
+
+def test_a_conversation_a_teammate_marks_as_spam_leaves_the_open_list_live_and_comes_back(
+    new_context: NewContext, env: Env
+) -> None:
+    """Marking as spam told no other inbox: the conversation stayed in a teammate's Open list,
+    "Mark as spam" still showing, until they reloaded."""
+    spammer, other = new_visitor(env), new_visitor(env)
+    spammer.say("Cheap watches, click here")
+    other.say("Is the shop open on Sunday?")
+    spam_id = conversation_of(env, spammer.session_id)
+    other_id = conversation_of(env, other.session_id)
+    teammate = inbox(new_context, env, env.agent)
+    teammate.goto(f"{env.url}/app#/c/{spam_id}")
+    expect(thread_bodies(teammate)).to_have_text(["Cheap watches, click here"])
+    expect(teammate.get_by_role("button", name="Mark as spam")).to_be_visible()
+    admin = inbox(new_context, env, env.owner)
+    admin.goto(f"{env.url}/app#/c/{spam_id}")
+    expect(thread_bodies(admin)).to_have_text(["Cheap watches, click here"])
+
+    admin.get_by_role("button", name="Mark as spam").click()
+    expect(item(teammate, spam_id)).to_have_count(0)  # out of the teammate's Open list
+    expect(item(teammate, other_id)).to_be_visible()
+    expect(teammate.get_by_role("button", name="Not spam")).to_be_visible()
+    expect(teammate.get_by_role("button", name="Mark as spam")).to_have_count(0)
+
+    admin.get_by_role("button", name="Not spam").click()
+    expect(item(teammate, spam_id)).to_be_visible()  # back, with no reload
+    expect(teammate.get_by_role("button", name="Mark as spam")).to_be_visible()
+    # A teammate looking at the Spam folder sees it come and go too.
+    teammate.locator("[data-filter='spam']").click()
+    expect(item(teammate, other_id)).to_have_count(0)
+    admin.get_by_role("button", name="Mark as spam").click()
+    expect(item(teammate, spam_id)).to_be_visible()
+    expect(item(teammate, other_id)).to_have_count(0)

@@ -19,7 +19,9 @@ from causerie.clock import ManualClock
 from causerie.domain.shield import network_key
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
+from tests.live import Live, agent, visitor
 from tests.redis_support import own_database
+from tests.support import stored_until
 
 PAGE = {"url": f"{ORIGIN}/pricing"}
 # Addresses no other test uses, so that a scan of the shared Redis finds only this test's.
@@ -238,6 +240,58 @@ def test_block_this_visitor_and_spam_from_a_conversation(
     assert web.load("198.18.77.42").status_code == 201  # a neighbour is not blocked
     actions = {row[0] for row in harness.rows("SELECT action FROM audit_log")}
     assert {"conversation.spam", "conversation.not_spam", "block.added"} <= actions
+
+
+def test_a_spam_mark_reaches_the_teammates_live_and_replays_but_not_the_visitor(
+    web: Web, site: Site, harness: Harness, sockets: list[Live]
+) -> None:
+    """Marking as spam, or not, is a stored `conversation.updated` carrying `spam` on the
+    website's stream: a teammate's inbox moves the conversation without a reload."""
+    token, conversation = web.visitor(V4)
+    url = web.server.url
+    teammate, ready = agent(url, site.tokens["owner"], site.website_id)
+    shown, _ = visitor(url, token, website_id=site.website_id)
+    sockets.extend([teammate, shown])
+    start = ready["seq"]
+    path = f"/conversations/{conversation}/spam"
+
+    assert web.api("agent", "POST", path).json()["changed"]
+    marked = teammate.expect("conversation.updated")
+    assert marked["conversation"]["id"] == conversation
+    assert marked["conversation"]["spam"] is True
+    assert marked["conversation"]["state"] == "open"
+    # Marked again: nothing changed, nothing told; then "not spam".
+    assert web.api("agent", "POST", path).json()["changed"] is False
+    assert web.api("agent", "DELETE", path).json()["changed"]
+    unmarked = teammate.expect("conversation.updated")
+    assert unmarked["conversation"]["spam"] is False
+    assert unmarked["seq"] == marked["seq"] + 1  # nothing between: the repeat told no one
+
+    # The visitor hears nothing of it, and their stream holds nothing of it.
+    assert [f for f in shown.barrier() if f["type"] == "conversation.updated"] == []
+    told = harness.scalar(
+        "SELECT count(*) FROM events WHERE stream = :s AND type = 'conversation.updated'",
+        s=f"session:{_session_of(harness, conversation)}",
+    )
+    assert told == 1  # the conversation's start only
+
+    # A socket resuming from before replays both, in order.
+    back, _ = agent(url, site.tokens["agent"], site.website_id, after=start)
+    sockets.append(back)
+    replayed = [
+        f for f in stored_until(back, unmarked["seq"]) if f["type"] == "conversation.updated"
+    ]
+    assert [(f["seq"], f["conversation"]["spam"]) for f in replayed] == [
+        (marked["seq"], True),
+        (unmarked["seq"], False),
+    ]
+
+
+def _session_of(harness: Harness, conversation: str) -> str:
+    session: str = harness.scalar(
+        "SELECT session_id FROM conversations WHERE id = :c", c=conversation
+    )
+    return session
 
 
 async def _score(web: Web, network: str) -> float:

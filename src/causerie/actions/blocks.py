@@ -17,7 +17,9 @@ from typing import Any
 from causerie.actions import shield
 from causerie.actions.access import ANY_ROLE, MANAGERS, check_role
 from causerie.actions.audit import do_audit
+from causerie.actions.events import do_emit
 from causerie.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from causerie.domain.events import EventType, Stream
 from causerie.domain.models import Actor, Conversation, Operator, Scope, Session
 from causerie.domain.networks import network_of
 from causerie.domain.ports import Tx
@@ -30,6 +32,7 @@ from causerie.domain.shield import (
     network_label,
     normalize_value,
 )
+from causerie.domain.wire import conversation_json
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
 
@@ -256,7 +259,11 @@ async def do_block_visitor(
 
 async def do_mark_spam(rt: Runtime, actor: Actor, conversation_id: str, spam: bool) -> bool:
     """Move the conversation to the spam filter (or back: "not spam"); its network's bot score
-    rises (or the rise is taken back). Returns whether anything changed."""
+    rises (or the rise is taken back). Returns whether anything changed.
+
+    A change is a `conversation.updated` that carries `spam`, on the website's stream only:
+    every agent's inbox moves the conversation at once, a resumed socket replays it, and the
+    visitor's view says nothing of it."""
     async with rt.store.transaction() as tx:
         conversation, session = await _conversation(tx, actor, conversation_id, ANY_ROLE)
         if spam:
@@ -264,6 +271,17 @@ async def do_mark_spam(rt: Runtime, actor: Actor, conversation_id: str, spam: bo
         else:
             changed = await tx.shield.unmark_spam(conversation.id)
         if changed:
+            wire = conversation_json(conversation, for_visitor=False) | {"spam": spam}
+            await do_emit(
+                rt,
+                tx,
+                Stream.of_website(conversation.website_id),
+                EventType.CONVERSATION_UPDATED,
+                conversation.id,
+                {"conversation": wire},
+                session_id=conversation.session_id,
+                data={"spam": spam},  # the replay's (`_hydrate`): not a column of the conversation
+            )
             await do_audit(
                 rt,
                 tx,

@@ -252,9 +252,10 @@ async def _hydrate(tx: Tx, stream: Stream, events: list[StoredEvent]) -> list[tu
             }
         elif event.type is EventType.CONVERSATION_UPDATED and event.object_id in conversations:
             conversation = conversations[event.object_id]
-            payload = {
-                "conversation": conversation_json(conversation, for_visitor=stream.for_visitor)
-            }
+            shown = conversation_json(conversation, for_visitor=stream.for_visitor)
+            # What the change told beyond the conversation's row, as it told it (a spam mark's
+            # `spam`: replayed in order, the last one is the conversation's state).
+            payload = {"conversation": shown | event.data}
         elif event.type is EventType.SESSION_UPDATED and event.object_id in sessions:
             session = sessions[event.object_id]
             shown = (

@@ -26,6 +26,11 @@ export const INLINE = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 /** `upload(file)` for these `options`: the file is posted as the multipart field `file`, with a
  * `client_id` of its own that a Retry sends again, so that an upload whose answer was lost on
  * the way is not stored twice (the server answers 200 with the message stored then).
+ *
+ * Uploads go one after another, in the order they were given (a Retry at the end): each post
+ * stores the file and its message at once, so files sent side by side were stored, and shown,
+ * in the order they finished, not the order chosen. They share the sender's bandwidth anyway;
+ * a line waiting its turn (`data-state="waiting"`) shows at once and may be cancelled.
  * @param {Uploads} options */
 export function uploader(options) {
   const { list, el, classes, text } = options;
@@ -35,9 +40,11 @@ export function uploader(options) {
     made.addEventListener("click", act);
     return made;
   };
+  /** @type {Promise<void>} the last upload given, done when it is answered */
+  let turn = Promise.resolve();
   /** @param {File} file @param {string} clientId
    * @param {HTMLElement | null} previous the line of a retried upload */
-  const upload = async (file, clientId, previous) => {
+  const upload = (file, clientId, previous) => {
     const name = file.name || "file";
     const request = new XMLHttpRequest();
     const bar = el("progress", { max: "100", value: "0", "aria-label": text("uploading", { name }) });
@@ -45,7 +52,7 @@ export function uploader(options) {
       request.abort();
       line.remove();
     });
-    const line = el("li", { class: "upload", "data-state": "sending" }, el("span", { class: classes.name, text: name }), cancel, bar);
+    const line = el("li", { class: "upload", "data-state": "waiting" }, el("span", { class: classes.name, text: name }), cancel, bar);
     if (previous) previous.replaceWith(line);
     else list.append(line);
     // Once every byte is sent the server has the file: too late to cancel.
@@ -71,11 +78,18 @@ export function uploader(options) {
       }
     });
     request.addEventListener("error", fail);
-    if (!(await options.open(request, line))) return;
-    const body = new FormData();
-    body.append("client_id", clientId);
-    body.append("file", file, name);
-    request.send(body);
+    const send = async () => {
+      // Cancelled while it waited, or while `open` made a session: nothing to send.
+      if (!line.isConnected || !(await options.open(request, line)) || !line.isConnected) return;
+      line.dataset.state = "sending";
+      const done = new Promise((resolve) => request.addEventListener("loadend", resolve));
+      const body = new FormData();
+      body.append("client_id", clientId);
+      body.append("file", file, name);
+      request.send(body);
+      await done; // answered, failed or cancelled: the next one's turn
+    };
+    turn = turn.then(send, send);
   };
   /** @param {File} file */
   return (file) => {

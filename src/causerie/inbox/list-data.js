@@ -130,6 +130,8 @@ export function onConversation(websiteId, conversation) {
   const current = state.current;
   if (current?.conversation && current.id === conversation.id) {
     Object.assign(current.conversation, conversation);
+    // a spam mark, a teammate's too, carries `spam`; other changes leave it as it was
+    if (conversation.spam !== undefined) current.spam = conversation.spam;
     emit("conversation");
     emit("messages");
   }
