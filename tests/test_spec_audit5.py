@@ -1,0 +1,76 @@
+"""Contracts of SPEC.md's second wave checked by small client programs written from it (fifth
+outside audit, branch audit5, 2026-12-07): files, webhooks, push, mail, reports, blocks, jobs.
+
+Clients written from SPEC.md alone, over a real server's sockets, found these (each test fails
+before its fix): a webhook URL or a push endpoint whose host held a space (`http://exa mple.com/`)
+was stored, to fail at every delivery for a day. SQLite only: these are transport contracts.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from causerie.settings import Settings
+from tests.conftest import ServerThread, Site
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings(webhook_allow_private="true", push_allow_private="true")
+
+
+def owner(site: Site) -> dict[str, str]:
+    return {"Authorization": f"Bearer {site.tokens['owner']}"}
+
+
+def _subscription(endpoint: str) -> dict[str, object]:
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    point = key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return {
+        "endpoint": endpoint,
+        "keys": {
+            "p256dh": base64.urlsafe_b64encode(point).decode().rstrip("="),
+            "auth": base64.urlsafe_b64encode(b"0123456789abcdef").decode().rstrip("="),
+        },
+    }
+
+
+# -- targets that no delivery can reach ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url", ["http://exa mple.com/hook", "https://example.com/a b", "https://exa\tmple.com/"]
+)
+def test_a_webhook_url_with_a_space_is_refused_naming_the_url(
+    server: ServerThread, http: httpx.Client, site: Site, url: str
+) -> None:
+    """It was stored, and every delivery failed for a day before the webhook was disabled."""
+    path = f"/api/v1/websites/{site.website_id}/webhooks"
+    created = http.post(path, headers=owner(site), json={"url": url, "events": ["message.created"]})
+    assert created.status_code == 422, created.text
+    assert created.json()["error"]["code"] == "invalid_webhook_url"
+    assert created.json()["error"]["message"].startswith("url: ")
+    assert http.get(path, headers=owner(site)).json()["webhooks"] == []
+
+
+def test_a_push_endpoint_with_a_space_is_refused_naming_the_endpoint(
+    server: ServerThread, http: httpx.Client, site: Site
+) -> None:
+    path = "/api/v1/push/subscriptions"
+    created = http.post(path, headers=owner(site), json=_subscription("https://push.ex ample/a"))
+    assert created.status_code == 422, created.text
+    assert created.json()["error"]["code"] == "invalid_subscription"
+    assert created.json()["error"]["message"].startswith("endpoint: ")
+    assert http.get(path, headers=owner(site)).json()["subscriptions"] == []
+    fine = http.post(path, headers=owner(site), json=_subscription("https://push.example/a"))
+    assert fine.status_code == 201, fine.text
