@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from causerie.settings import Settings
-from tests.conftest import ServerThread, Site
+from tests.conftest import ORIGIN, ServerThread, Site
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -74,3 +74,56 @@ def test_a_push_endpoint_with_a_space_is_refused_naming_the_endpoint(
     assert http.get(path, headers=owner(site)).json()["subscriptions"] == []
     fine = http.post(path, headers=owner(site), json=_subscription("https://push.example/a"))
     assert fine.status_code == 201, fine.text
+
+
+# -- block rules that could never match ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("email", "*@spam.example"),
+        ("email", "someone@"),
+        ("email", "a@b@spam.example"),
+        ("email", "some one@spam.example"),
+        ("address", "fe80::1%eth0"),
+    ],
+)
+def test_a_block_rule_no_visitor_could_match_is_refused_naming_the_value(
+    server: ServerThread, http: httpx.Client, site: Site, kind: str, value: str
+) -> None:
+    """`*@spam.example` (the user-agent rules take `*`) was stored and blocked no one."""
+    path = f"/api/v1/websites/{site.website_id}/blocks"
+    added = http.post(
+        path, headers=owner(site), json={"kind": kind, "value": value, "reason": "spam"}
+    )
+    assert added.status_code == 422, added.text
+    assert added.json()["error"]["code"] == "invalid_block_value"
+    assert added.json()["error"]["message"].startswith("value: ")
+    assert http.get(path, headers=owner(site)).json()["blocks"] == []
+
+
+def test_a_domain_rule_blocks_the_domain_and_a_whole_address_blocks_that_address(
+    server: ServerThread, http: httpx.Client, site: Site
+) -> None:
+    path = f"/api/v1/websites/{site.website_id}/blocks"
+    for value in ("@Spam.example", "Someone@Other.example"):
+        added = http.post(
+            path, headers=owner(site), json={"kind": "email", "value": value, "reason": "spam"}
+        )
+        assert added.status_code == 201, added.text
+    opened = http.post(
+        f"/api/widget/v1/websites/{site.website_id}/session",
+        json={"page": {"url": f"{ORIGIN}/"}},
+        headers={"Origin": ORIGIN},
+    )
+    visitor = {"Authorization": f"Bearer {opened.json()['token']}", "Origin": ORIGIN}
+    for email, status in (
+        ("a@spam.example", 403),
+        ("someone@other.example", 403),
+        ("else@other.example", 200),
+    ):
+        answer = http.patch(
+            "/api/widget/v1/session/profile", headers=visitor, json={"email": email}
+        )
+        assert answer.status_code == status, (email, answer.text)
