@@ -127,3 +127,28 @@ def test_a_domain_rule_blocks_the_domain_and_a_whole_address_blocks_that_address
             "/api/widget/v1/session/profile", headers=visitor, json={"email": email}
         )
         assert answer.status_code == status, (email, answer.text)
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+
+def test_a_file_name_too_long_for_a_multipart_header_is_named_as_the_cause(
+    server: ServerThread, http: httpx.Client, site: Site
+) -> None:
+    """It was "the body is not valid multipart/form-data: Invalid multipart data.": nothing
+    said the name was to blame. A long name that fits is cut to 255 characters, before its
+    extension (it lost it: the download had no extension)."""
+    opened = http.post(
+        f"/api/widget/v1/websites/{site.website_id}/session",
+        json={"page": {"url": f"{ORIGIN}/"}},
+        headers={"Origin": ORIGIN},
+    )
+    visitor = {"Authorization": f"Bearer {opened.json()['token']}", "Origin": ORIGIN}
+    path = "/api/widget/v1/session/files"
+    fits = http.post(path, headers=visitor, files={"file": ("n" * 3000 + ".txt", b"hello")})
+    assert fits.status_code == 201, fits.text
+    assert fits.json()["message"]["file"]["name"] == "n" * 251 + ".txt"  # its extension kept
+    refused = http.post(path, headers=visitor, files={"file": ("n" * 5000 + ".txt", b"hello")})
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["code"] == "invalid_multipart"
+    assert "shorter file name" in refused.json()["error"]["message"]
