@@ -9,15 +9,22 @@ was stored, to fail at every delivery for a day. SQLite only: these are transpor
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from causerie.actions.jobs import do_enqueue, get_jobs
+from causerie.clock import ManualClock
+from causerie.domain.jobs import JobState
 from causerie.settings import Settings
-from tests.conftest import ORIGIN, ServerThread, Site
+from tests.conftest import ORIGIN, Harness, ServerThread, Site
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -152,3 +159,47 @@ def test_a_file_name_too_long_for_a_multipart_header_is_named_as_the_cause(
     assert refused.status_code == 400, refused.text
     assert refused.json()["error"]["code"] == "invalid_multipart"
     assert "shorter file name" in refused.json()["error"]["message"]
+
+
+# -- jobs ----------------------------------------------------------------------------------------
+
+
+def test_jobs_retry_runs_a_job_whose_node_died_and_refuses_one_still_running(
+    harness: Harness, clock: ManualClock
+) -> None:
+    """A job left `running` by a node that died was refused as "running now" for good by
+    `causerie jobs retry`, though no node ran it."""
+    rt = harness.rt
+
+    async def enqueue_and_claim() -> str:
+        async with rt.store.transaction() as tx:
+            job_id = await do_enqueue(rt, tx, "audit5")
+        async with rt.store.transaction() as tx:
+            await tx.jobs.claim(clock.now(), clock.now() + rt.settings.job_lease, 10)
+        return job_id
+
+    job_id = harness.run(enqueue_and_claim())
+    live = harness.run(get_jobs(rt, JobState.RUNNING))
+    assert [job.id for job in live] == [job_id]
+    env = {**os.environ, "CAUSERIE_DATA_DIR": str(rt.settings.data_dir),
+           "CAUSERIE_DATABASE_URL": rt.settings.database_url}  # fmt: skip
+
+    def retry() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "causerie", "jobs", "retry", job_id],
+            capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=60,
+        )  # fmt: skip
+
+    # The CLI reads the real time: the lease is set on it (naive UTC, as SQLite's rows hold it).
+    lease = "UPDATE jobs SET lease_until = :until WHERE id = :id"
+    now = datetime.now(UTC).replace(tzinfo=None)
+    harness.execute(lease, until=now + timedelta(hours=1), id=job_id)
+    refused = retry()
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "running now" in refused.stderr
+
+    harness.execute(lease, until=now - timedelta(seconds=1), id=job_id)
+    taken = retry()
+    assert taken.returncode == 0, taken.stderr
+    (job,) = [j for j in harness.run(get_jobs(rt, None)) if j.id == job_id]
+    assert (job.state, job.attempts) == (JobState.QUEUED, 0)
