@@ -3,12 +3,18 @@ outside audit, branch audit5, 2026-12-07): files, webhooks, push, mail, reports,
 
 Clients written from SPEC.md alone, over a real server's sockets, found these (each test fails
 before its fix): a webhook URL or a push endpoint whose host held a space (`http://exa mple.com/`)
-was stored, to fail at every delivery for a day. SQLite only: these are transport contracts.
+was stored, to fail at every delivery for a day; block rules no visitor could match
+(`*@spam.example`, `name@`, `fe80::1%eth0`) were stored and blocked no one; a file name cut to
+255 characters lost its extension, and one too long for a multipart header got "Invalid multipart
+data."; `causerie jobs retry` refused for good a job left running by a node that died. The
+rotation test writes down a contract SPEC.md is silent on. SQLite only: transport contracts.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import subprocess
 import sys
@@ -20,11 +26,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from causerie.actions.jobs import do_enqueue, get_jobs
+from causerie.actions.job_kinds import KINDS
+from causerie.actions.jobs import do_enqueue, do_run_due_jobs, get_jobs
 from causerie.clock import ManualClock
 from causerie.domain.jobs import JobState
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
+from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -203,3 +211,48 @@ def test_jobs_retry_runs_a_job_whose_node_died_and_refuses_one_still_running(
     assert taken.returncode == 0, taken.stderr
     (job,) = [j for j in harness.run(get_jobs(rt, None)) if j.id == job_id]
     assert (job.state, job.attempts) == (JobState.QUEUED, 0)
+
+
+# -- webhooks ------------------------------------------------------------------------------------
+
+
+def _signs(secret: str, headers: dict[str, str], body: str) -> bool:
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.{body}".encode()
+    mac = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return f"v1,{mac}" in headers["webhook-signature"].split()
+
+
+def test_two_rotations_leave_the_two_latest_secrets_signing(
+    server: ServerThread, http: httpx.Client, harness: Harness, site: Site
+) -> None:
+    """docs/api.md, rotate: written from what the server does (SPEC.md is silent)."""
+    receiver = Receiver()
+    try:
+        created = http.post(
+            f"/api/v1/websites/{site.website_id}/webhooks",
+            headers=owner(site),
+            json={"url": receiver.url, "events": ["message.created"]},
+        ).json()
+        rotate = f"/api/v1/webhooks/{created['webhook']['id']}/rotate"
+        second = http.post(rotate, headers=owner(site)).json()["secret"]
+        third = http.post(rotate, headers=owner(site)).json()["secret"]
+        opened = http.post(
+            f"/api/widget/v1/websites/{site.website_id}/session",
+            json={"page": {"url": f"{ORIGIN}/"}},
+            headers={"Origin": ORIGIN},
+        )
+        visitor = {"Authorization": f"Bearer {opened.json()['token']}", "Origin": ORIGIN}
+        sent = http.post(
+            "/api/widget/v1/session/messages",
+            headers=visitor,
+            json={"client_id": "c1", "type": "text", "body": "Hello"},
+        )
+        assert sent.status_code == 201, sent.text
+        harness.run(do_run_due_jobs(harness.rt, KINDS))
+        ((headers, body),) = receiver.requests
+        assert len(headers["webhook-signature"].split()) == 2
+        assert _signs(third, headers, body) and _signs(second, headers, body)
+        assert not _signs(created["secret"], headers, body)
+    finally:
+        receiver.close()
