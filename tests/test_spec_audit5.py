@@ -6,7 +6,8 @@ before its fix): a webhook URL or a push endpoint whose host held a space (`http
 was stored, to fail at every delivery for a day; block rules no visitor could match
 (`*@spam.example`, `name@`, `fe80::1%eth0`) were stored and blocked no one; a file name cut to
 255 characters lost its extension, and one too long for a multipart header got "Invalid multipart
-data."; `causerie jobs retry` refused for good a job left running by a node that died. The
+data."; `causerie jobs retry` refused for good a job left running by a node that died; a push
+subscription's `expirationTime` of the wrong type was named as `expirationTime.int`. The
 rotation test writes down a contract SPEC.md is silent on. SQLite only: transport contracts.
 """
 
@@ -256,3 +257,18 @@ def test_two_rotations_leave_the_two_latest_secrets_signing(
         assert not _signs(created["secret"], headers, body)
     finally:
         receiver.close()
+
+
+@pytest.mark.parametrize("expiration", ["soon", True, [1]])
+def test_a_push_expiration_that_is_no_number_is_named_as_the_field(
+    server: ServerThread, http: httpx.Client, site: Site, expiration: object
+) -> None:
+    """It was "expirationTime.int: ...; expirationTime.float: ...": the union's members."""
+    body = {**_subscription("https://push.example/a"), "expirationTime": expiration}
+    refused = http.post("/api/v1/push/subscriptions", headers=owner(site), json=body)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["message"] == "expirationTime: Input should be a valid number"
+    for milliseconds in (1796674397000, 1796674397000.5, None):
+        body = {**_subscription("https://push.example/a"), "expirationTime": milliseconds}
+        taken = http.post("/api/v1/push/subscriptions", headers=owner(site), json=body)
+        assert taken.status_code == 201, taken.text
