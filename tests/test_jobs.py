@@ -167,6 +167,22 @@ def test_retry_refuses_an_unknown_or_running_job(harness: Harness, clock: Manual
         harness.run(do_retry_job(harness.rt, job_id))
 
 
+def test_retry_takes_a_running_job_whose_lease_ran_out(
+    harness: Harness, clock: ManualClock
+) -> None:
+    """Its node died: nobody runs it, and `jobs retry` queues it as a failed one (audit5)."""
+    job_id = enqueue(harness)
+    claim(harness, clock)
+    clock.advance(harness.rt.settings.job_lease - timedelta(seconds=1))
+    with pytest.raises(Conflict):
+        harness.run(do_retry_job(harness.rt, job_id))
+    clock.advance(timedelta(seconds=1))
+    retried = harness.run(do_retry_job(harness.rt, job_id))
+    assert (retried.state, retried.attempts, retried.run_at) == (JobState.QUEUED, 0, clock.now())
+    (job,) = jobs(harness)
+    assert (job.id, job.state, job.attempts) == (job_id, JobState.QUEUED, 0)
+
+
 def claim(harness: Harness, clock: ManualClock) -> list[Job]:
     """Claim due jobs as a node would, and never finish them: a node that died mid-run."""
     rt = harness.rt

@@ -70,10 +70,15 @@ def file_kinds(website: Website) -> FileKinds:
 
 def clean_name(name: str) -> str:
     """The name shown for a file: its last path segment, without control or bidi characters,
-    at most `NAME_MAX` characters; `file` when nothing is left."""
+    at most `NAME_MAX` characters, cut before its extension so that it keeps it; `file` when
+    nothing is left."""
     base = re.split(r"[\\/]", name)[-1]
     base = _UNSAFE_NAME.sub("", base).strip().lstrip(".")
-    return base[:NAME_MAX] or "file"
+    if len(base) > NAME_MAX:
+        stem, dot, extension = base.rpartition(".")
+        keep = dot + extension if stem and len(extension) <= 16 else ""
+        base = base[: NAME_MAX - len(keep)] + keep
+    return base or "file"
 
 
 # uploads

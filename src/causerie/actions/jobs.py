@@ -208,7 +208,8 @@ async def get_jobs(rt: Runtime, state: JobState | None = None) -> list[Job]:
 
 
 async def do_retry_job(rt: Runtime, job_id: str) -> Job:
-    """Queue a queued or failed job to run now, its attempts afresh."""
+    """Queue a queued or failed job to run now, its attempts afresh; a running one too when
+    its lease ran out (its node died: nobody runs it)."""
     async with rt.store.transaction() as tx:
         job = await tx.jobs.get(job_id)
         if job is None:

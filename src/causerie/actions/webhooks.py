@@ -23,7 +23,7 @@ from causerie.domain.events import EventType, Stream
 from causerie.domain.jobs import Job, describe_error
 from causerie.domain.models import Actor, Scope
 from causerie.domain.ports import Tx
-from causerie.domain.targets import why_host_refused
+from causerie.domain.targets import why_host_refused, why_url_malformed
 from causerie.domain.webhooks import (
     MAX_URL,
     MAX_WEBHOOKS_PER_WEBSITE,
@@ -77,6 +77,9 @@ def check_webhook_url(url: str, settings: Settings) -> str:
         )
     if not host:
         raise Invalid("url: no host", "invalid_webhook_url")
+    malformed = why_url_malformed(url, host)
+    if malformed is not None:
+        raise Invalid(f"url: {malformed}", "invalid_webhook_url")
     if parts.username is not None or parts.password is not None:
         raise Invalid("url: credentials in the URL are not allowed", "invalid_webhook_url")
     if not settings.webhook_allow_private:

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from causerie.domain.errors import Invalid
-from causerie.domain.targets import why_host_refused
+from causerie.domain.targets import why_host_refused, why_url_malformed
 
 ENDPOINT_MAX = 2000  # characters of a push service's URL
 DEVICE_MAX = 100  # characters of the label an operator sees in their list of devices
@@ -86,6 +86,9 @@ def check_subscription(
         )
     if parts.username or parts.password:
         raise Invalid("endpoint: no credentials in the URL", "invalid_subscription")
+    malformed = why_url_malformed(endpoint, parts.hostname)
+    if malformed is not None:
+        raise Invalid(f"endpoint: {malformed}", "invalid_subscription")
     # What needs no DNS is refused now, as a webhook's URL is; the addresses a name resolves to
     # are checked at each push (push/webpush.py).
     reason = None if allow_private else why_host_refused(parts.hostname)

@@ -234,9 +234,13 @@ def normalize_value(kind: BlockKind, value: str) -> str:
         raise ValueError(f"value is longer than {MAX_VALUE} characters")
     if kind is BlockKind.ADDRESS:
         try:
-            return str(ipaddress.ip_address(value))
+            address = ipaddress.ip_address(value)
         except ValueError:
             raise ValueError(f"{value!r} is not an IP address") from None
+        if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
+            # A visitor's address never carries a zone: the rule would never match.
+            raise ValueError(f"{value!r} names a zone (%{address.scope_id}): give the address")
+        return str(address)
     if kind is BlockKind.NETWORK:
         try:
             network = ipaddress.ip_network(value, strict=False)
@@ -249,8 +253,13 @@ def normalize_value(kind: BlockKind, value: str) -> str:
             )
         return str(network)
     if kind is BlockKind.EMAIL:
-        if "@" not in value:
-            raise ValueError(f"{value!r} is not an email address or @domain")
+        # `name@domain` or `@domain`: a rule of another shape (`*@domain`, `name@`) was stored
+        # and matched no email at all.
+        local, at, domain = value.rpartition("@")
+        if not at or not domain or "@" in local or re.search(r"[\s*]", value):
+            raise ValueError(
+                f"{value!r} is not an email address or @domain (@example.com blocks the domain)"
+            )
         return value.lower()
     return value
 

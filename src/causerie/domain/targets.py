@@ -90,3 +90,20 @@ def why_host_refused(host: str) -> str | None:
     if "." not in name:  # resolved through the server's search domains: its own network
         return f"{host} is a name of the local network (it has no domain)"
     return None
+
+
+# What a URL never holds (RFC 3986): spaces and control characters, which an HTTP client either
+# refuses at each delivery or sends somewhere else than the URL shown.
+_NOT_IN_URL = re.compile(r"[\x00-\x20\x7f\s]")
+# A host name's characters: letters (any script, made ASCII by IDNA), digits, `-`, `_` and the
+# dots between labels; an IPv6 literal's hex digits and colons, with its `%zone`.
+_HOST = re.compile(r"^[\w.:%-]+$")
+
+
+def why_url_malformed(url: str, host: str) -> str | None:
+    """Why `url` (whose host is `host`) cannot be a target whatever DNS says, or None."""
+    if _NOT_IN_URL.search(url):
+        return "a URL holds no spaces or control characters"
+    if not _HOST.match(host):
+        return f"{host!r} is no host name"
+    return None

@@ -115,7 +115,7 @@ async def read_upload(request: Request) -> tuple[Upload, UploadFile, str | None]
                 422, "too_many_files", "file: send one file, as the one part 'file'"
             ) from None
         raise ApiError(
-            400, "invalid_multipart", f"the body is not valid multipart/form-data: {exc.detail}"
+            400, "invalid_multipart", f"the body is not valid multipart/form-data: {_why(exc)}"
         ) from None
     part = form.get("file")
     if not isinstance(part, UploadFile):
@@ -127,6 +127,15 @@ async def read_upload(request: Request) -> tuple[Upload, UploadFile, str | None]
         part,
         (client_id if isinstance(client_id, str) else None),
     )
+
+
+def _why(exc: HTTPException) -> str:
+    """What the multipart parser refused: Starlette says "Invalid multipart data." whatever
+    the cause, which it keeps on the exception it turned into `exc`."""
+    cause = getattr(exc.__context__, "__cause__", None)
+    if cause is not None and "header size" in str(cause):  # a part's header line over 4 KiB
+        return "a part's header is over 4 KiB: send a shorter file name (at most 255 characters)"
+    return str(exc.detail)
 
 
 def _answer(sent: Sent, *, for_visitor: bool) -> JSONResponse:

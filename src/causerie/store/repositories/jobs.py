@@ -163,7 +163,11 @@ class SqlJobs(SqlRepository):
     async def run_now(self, job_id: str, now: datetime) -> bool:
         queued = await self._db.execute(
             update(jobs)
-            .where(jobs.c.id == job_id, jobs.c.state != JobState.RUNNING.value)
+            .where(
+                jobs.c.id == job_id,
+                # A running job whose lease ran out lost its node: any node may claim it.
+                or_(jobs.c.state != JobState.RUNNING.value, jobs.c.lease_until <= now),
+            )
             .values(state=JobState.QUEUED.value, run_at=now, attempts=0, lease_until=None)
         )
         return bool(queued.rowcount)  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 # Annotations evaluated as the classes are made: see this package's __init__.
 
-from pydantic import Field, StrictFloat, StrictInt
+from pydantic import Field, StrictFloat
 
 from causerie.web.api_models import Out
 from causerie.web.schemas import Strict
@@ -22,7 +22,9 @@ class PushSubscriptionIn(Strict):
 
     endpoint: str = Field(max_length=2000)
     keys: PushKeysIn
-    expirationTime: StrictInt | StrictFloat | None = None  # the browser's name for it
+    # The browser's name; a number of milliseconds (StrictFloat takes an integer too, and one type
+    # names the field alone when refused: a union named its members, "expirationTime.int").
+    expirationTime: StrictFloat | None = None
 
 
 class PushSubscriptionOut(Out):
