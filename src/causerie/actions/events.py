@@ -23,7 +23,7 @@ from causerie.domain.events import (
     frame,
     frame_text,
 )
-from causerie.domain.models import Session
+from causerie.domain.models import Message, Session
 from causerie.domain.ports import Tx
 from causerie.domain.webhooks import WebhookEvent
 from causerie.domain.wire import (
@@ -90,6 +90,36 @@ class Emitter:
         )
         self._payloads.append(payload)
         self._texts.append(text)
+
+    def add_message(self, session: Session, message: Message, *, visible: bool) -> str:
+        """A message's `message.created` for the website's agents and, when `visible` (not a
+        note), for the visitor, encoded once (a file's differs for the visitor: its URLs).
+        Returns the message's JSON, which the ack reuses."""
+        shown = message_json(message)
+        text = encode(shown)
+        payload = {"message": shown}
+        payload_text = f'{{"message":{text}}}'
+        self.add(
+            Stream.of_website(session.website_id),
+            EventType.MESSAGE_CREATED,
+            message.id,
+            payload,
+            session_id=session.id,
+            text=payload_text,
+        )
+        if visible:
+            if message.file is not None:
+                payload = {"message": message_json(message, for_visitor=True)}
+                payload_text = encode(payload)
+            self.add(
+                Stream.of_session(session.id),
+                EventType.MESSAGE_CREATED,
+                message.id,
+                payload,
+                session_id=session.id,
+                text=payload_text,
+            )
+        return text
 
     def add_session(self, session: Session) -> None:
         """`session.updated` for the website's agents (their view) and the visitor (theirs)."""

@@ -32,7 +32,6 @@ from causerie.actions.reports import groups_of
 from causerie.actions.sent import Sent, sent_again
 from causerie.actions.sessions import count_network_day
 from causerie.domain.errors import Unauthenticated
-from causerie.domain.events import EventType, Stream, encode
 from causerie.domain.models import (
     Author,
     Conversation,
@@ -44,7 +43,6 @@ from causerie.domain.models import (
 )
 from causerie.domain.ports import TransactionLost, Tx
 from causerie.domain.reports import Groups, HourRow, grouped, hour_of, message_rows
-from causerie.domain.wire import message_json
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
 
@@ -156,27 +154,7 @@ class _Writes:
         self._count(conversation, message)
         if session.ip:
             self._networks[session.ip, now.date()] += 1
-        shown = message_json(message)
-        text = encode(shown)
-        payload_text = f'{{"message":{text}}}'
-        payload = {"message": shown}
-        self._emitter.add(
-            Stream.of_website(session.website_id),
-            EventType.MESSAGE_CREATED,
-            message.id,
-            payload,
-            session_id=session.id,
-            text=payload_text,
-        )
-        if visible:
-            self._emitter.add(
-                Stream.of_session(session.id),
-                EventType.MESSAGE_CREATED,
-                message.id,
-                payload,
-                session_id=session.id,
-                text=payload_text,
-            )
+        text = self._emitter.add_message(session, message, visible=visible)
         self._notify.append((session, conversation, message))
         return Sent(message, created=True, text=text)
 

@@ -25,7 +25,7 @@ from causerie.actions.sent import Sent as Sent  # where callers have always foun
 from causerie.actions.sent import sent_again as sent_again
 from causerie.actions.sessions import access_visitor_session, count_network_day
 from causerie.domain.errors import Invalid, NotFound, Unauthenticated
-from causerie.domain.events import EventType, Stream, encode
+from causerie.domain.events import EventType, Stream
 from causerie.domain.files import FileRecord, attachment_of
 from causerie.domain.models import (
     Actor,
@@ -42,7 +42,6 @@ from causerie.domain.ports import Tx
 from causerie.domain.webhooks import WebhookEvent
 from causerie.domain.wire import (
     conversation_json,
-    message_json,
 )
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
@@ -321,30 +320,7 @@ async def do_store_message(
         await tx.sessions.make_permanent(session.id, now)
         emitter.add_session(replace(session, state=SessionState.PERMANENT, permanent_since=now))
     # Encoded once: the website's event, the visitor's (unless a file's URLs differ) and the ack.
-    shown = message_json(message)
-    text = encode(shown)
-    payload = {"message": shown}
-    payload_text = f'{{"message":{text}}}'
-    emitter.add(
-        Stream.of_website(session.website_id),
-        EventType.MESSAGE_CREATED,
-        message.id,
-        payload,
-        session_id=session.id,
-        text=payload_text,
-    )
-    if visible:
-        if message.file is not None:
-            payload = {"message": message_json(message, for_visitor=True)}
-            payload_text = encode(payload)
-        emitter.add(
-            Stream.of_session(session.id),
-            EventType.MESSAGE_CREATED,
-            message.id,
-            payload,
-            session_id=session.id,
-            text=payload_text,
-        )
+    text = emitter.add_message(session, message, visible=visible)
     # Appended with the batch's other messages' events, just before it commits.
     await emitter.flush_later(tx)
     await do_notify(rt, tx, session, updated or conversation, message, started=started)
