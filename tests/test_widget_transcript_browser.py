@@ -9,7 +9,6 @@ origin, SQLite, a real agent socket online (so the chatbox never asks for an ema
 
 from __future__ import annotations
 
-import time
 from email.message import EmailMessage
 
 from playwright.sync_api import expect
@@ -18,6 +17,7 @@ from tests import mail_support, widget_support
 from tests.browser_support import HostSite, NewContext, host_page
 from tests.live import Live
 from tests.mail_support import Sink
+from tests.support import wait_until
 from tests.test_widget_privacy import opened
 from tests.widget_support import WAIT, Desk, Shop, StartServer, visit
 
@@ -33,12 +33,13 @@ pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site, h
 
 
 def _mails_to(sink: Sink, address: str, count: int) -> list[EmailMessage]:
-    """The mails `address` received, once there are `count` (a deadline poll: the server's own
-    job loop sends them)."""
-    deadline = time.monotonic() + WAIT
-    while len(sink.to(address)) < count:
-        assert time.monotonic() < deadline, f"{len(sink.to(address))} mail(s) to {address}"
-        time.sleep(0.05)
+    """The mails `address` received, once there are `count` (the server's own job loop sends
+    them)."""
+    wait_until(
+        lambda: len(sink.to(address)) >= count,
+        WAIT,
+        lambda: f"{len(sink.to(address))} mail(s) to {address}",
+    )
     return sink.to(address)
 
 
