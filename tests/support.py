@@ -26,6 +26,8 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 from sqlalchemy import make_url, text
 
+from causerie.actions.batches import Batcher
+from causerie.domain.events import Envelope
 from tests.conftest import ORIGIN, PG_ADMIN_URL, Harness, ServerThread, Site
 from tests.live import PATIENCE, STORED, Live, agent, visitor
 
@@ -372,3 +374,35 @@ def visitor_socket(
 
 def conversations_path(site: Site) -> str:
     return f"/websites/{site.website_id}/conversations"
+
+
+class Heard:
+    """A follower of one channel on the runtime's hub: every event it was handed."""
+
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
+        self.arrived = asyncio.Event()
+
+    def offer(self, envelope: Envelope) -> None:
+        self.frames.append(envelope.frame)
+        self.arrived.set()
+
+    def bodies(self) -> list[str]:
+        return [f["message"]["body"] for f in self.frames if f["type"] == "message.created"]
+
+    async def until_bodies(self, count: int) -> None:
+        """Until `count` messages were handed (the hub delivers from a task of its own)."""
+        async with asyncio.timeout(5):
+            while len(self.bodies()) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+
+    def resync(self) -> None:
+        pass
+
+
+def batcher_of(harness: Harness) -> Batcher:
+    """The runtime's message batcher (the tests' runtimes all have one)."""
+    batches = harness.rt.batches
+    assert isinstance(batches, Batcher)
+    return batches

@@ -23,45 +23,14 @@ from causerie.actions.messages import (
 )
 from causerie.actions.sessions import count_network_day
 from causerie.domain.errors import Invalid, Unauthenticated
-from causerie.domain.events import Envelope, EventType, NewEvent, Stream
+from causerie.domain.events import EventType, NewEvent, Stream
 from causerie.domain.models import Actor, MessageType
 from causerie.domain.ports import TransactionRaced, Tx
 from causerie.store.failures import is_storage_failure
 from tests.conftest import Harness, Site
-from tests.support import open_sessions
+from tests.support import Heard, batcher_of, open_sessions
 
 OBJECTS = ("message", "conversation", "session")  # what an event frame is about
-
-
-class _Heard:
-    """A follower of one channel on the runtime's hub: every event it was handed."""
-
-    def __init__(self) -> None:
-        self.frames: list[dict[str, Any]] = []
-        self.arrived = asyncio.Event()
-
-    def offer(self, envelope: Envelope) -> None:
-        self.frames.append(envelope.frame)
-        self.arrived.set()
-
-    def bodies(self) -> list[str]:
-        return [f["message"]["body"] for f in self.frames if f["type"] == "message.created"]
-
-    async def until_bodies(self, count: int) -> None:
-        """Until `count` messages were handed (the hub delivers from a task of its own)."""
-        async with asyncio.timeout(5):
-            while len(self.bodies()) < count:
-                self.arrived.clear()
-                await self.arrived.wait()
-
-    def resync(self) -> None:
-        pass
-
-
-def _batcher(harness: Harness) -> Batcher:
-    batches = harness.rt.batches
-    assert isinstance(batches, Batcher)
-    return batches
 
 
 async def _send(harness: Harness, site: Site, session_id: str, client_id: str, body: str) -> Sent:
@@ -83,7 +52,7 @@ def test_concurrent_sends_of_a_website_commit_in_one_transaction_with_contiguous
     harness: Harness, site: Site
 ) -> None:
     sessions = open_sessions(harness, site.website_id, 8)
-    batcher = _batcher(harness)
+    batcher = batcher_of(harness)
     before = (batcher.batches, batcher.parts)
     sent = harness.run(
         _gather(*(_send(harness, site, s, f"c{n}", f"hello {n}") for n, s in enumerate(sessions)))
@@ -110,7 +79,7 @@ def test_a_send_that_fails_in_a_batch_is_undone_alone_and_the_others_commit(
     first, second, gone = open_sessions(harness, site.website_id, 3)
     harness.execute("DELETE FROM sessions WHERE id = :id", id=gone)
     rt = harness.rt
-    heard = _Heard()
+    heard = Heard()
     harness.run(rt.hub.follow(Stream.of_website(site.website_id).key, heard))
 
     async def stored_then_refused(tx: Tx) -> Sent:
@@ -122,7 +91,7 @@ def test_a_send_that_fails_in_a_batch_is_undone_alone_and_the_others_commit(
         )
         raise Invalid("refused after writing", "refused")
 
-    batcher = _batcher(harness)
+    batcher = batcher_of(harness)
     before = batcher.batches, batcher.reruns
     results = harness.run(
         _gather(
@@ -171,7 +140,7 @@ def test_a_send_refused_before_it_writes_is_undone_in_memory_in_the_same_transac
         tx.on_commit(lambda: ran.append("refused"))
         raise Invalid("refused before writing", "refused")
 
-    batcher = _batcher(harness)
+    batcher = batcher_of(harness)
     before = batcher.batches, batcher.reruns
     results = harness.run(
         _gather(
@@ -199,7 +168,7 @@ def test_the_same_client_id_twice_in_one_batch_stores_one_message(
     harness: Harness, site: Site
 ) -> None:
     (session,) = open_sessions(harness, site.website_id, 1)
-    batcher = _batcher(harness)
+    batcher = batcher_of(harness)
     before = batcher.batches
     one, two = harness.run(
         _gather(
@@ -222,7 +191,7 @@ def test_a_client_id_stored_by_an_earlier_batch_is_found_when_the_batch_runs_aga
     first, second = open_sessions(harness, site.website_id, 2)
     original = harness.run(_send(harness, site, first, "again", "hello"))
     assert isinstance(original, Sent) and original.created
-    batcher = _batcher(harness)
+    batcher = batcher_of(harness)
     before = batcher.batches, batcher.reruns
     again, other = harness.run(
         _gather(
@@ -267,7 +236,7 @@ def test_order_holds_under_concurrency_per_session_and_on_the_website_stream(
         mine = [t for t in created if f'"body":"{prefix}' in t]
         assert [f'"body":"{prefix}m{k}"' in t for k, t in enumerate(mine)] == [True] * 5
     # Several sends per transaction: fewer transactions than messages.
-    assert _batcher(harness).parts == 35
+    assert batcher_of(harness).parts == 35
 
 
 def test_a_batch_s_acks_and_events_leave_before_the_lane_runs_its_next_batch(
@@ -275,9 +244,9 @@ def test_a_batch_s_acks_and_events_leave_before_the_lane_runs_its_next_batch(
 ) -> None:
     (session_id,) = open_sessions(harness, site.website_id, 1)
     rt = harness.rt
-    batcher = _batcher(harness)
+    batcher = batcher_of(harness)
     before = batcher.batches
-    heard = _Heard()
+    heard = Heard()
     acked: list[str] = []
     seen_by_next_batch: list[tuple[list[str], list[str]]] = []
 
@@ -327,9 +296,9 @@ def test_when_the_database_drops_the_batch_no_send_of_it_is_acknowledged(
             except Exception:
                 break
     rt = harness.rt
-    heard = _Heard()
+    heard = Heard()
     harness.run(rt.hub.follow(Stream.of_website(site.website_id).key, heard))
-    batcher = _batcher(harness)
+    batcher = batcher_of(harness)
     before = batcher.batches
     big = "x" * 10_000
     results = harness.run(

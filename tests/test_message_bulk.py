@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from causerie.actions.batches import Batcher
 from causerie.actions.events import get_replay
 from causerie.actions.messages import (
     Sent,
@@ -23,42 +22,12 @@ from causerie.actions.messages import (
     do_store_message,
 )
 from causerie.domain.errors import Conflict, Unauthenticated
-from causerie.domain.events import Envelope, Stream
+from causerie.domain.events import Stream
 from causerie.domain.models import Actor, MessageType
 from causerie.domain.ports import Tx
 from causerie.store.database import SqliteStore
 from tests.conftest import Harness, Site
-from tests.support import open_sessions
-
-
-class _Heard:
-    """What the hub hands a follower of one stream."""
-
-    def __init__(self) -> None:
-        self.frames: list[dict[str, Any]] = []
-        self.arrived = asyncio.Event()
-
-    def offer(self, envelope: Envelope) -> None:
-        self.frames.append(envelope.frame)
-        self.arrived.set()
-
-    def resync(self) -> None:
-        pass
-
-    def bodies(self) -> list[str]:
-        return [f["message"]["body"] for f in self.frames if f["type"] == "message.created"]
-
-    async def until_bodies(self, count: int) -> None:
-        async with asyncio.timeout(5):
-            while len(self.bodies()) < count:
-                self.arrived.clear()
-                await self.arrived.wait()
-
-
-def _batcher(harness: Harness) -> Batcher:
-    batches = harness.rt.batches
-    assert isinstance(batches, Batcher)
-    return batches
+from tests.support import Heard, batcher_of, open_sessions
 
 
 async def _send(harness: Harness, site: Site, session_id: str, client_id: str, body: str) -> Any:
@@ -111,14 +80,14 @@ def test_two_conversations_and_several_messages_of_one_are_stored_in_bulk_as_par
 ) -> None:
     one, two = _started(harness, site, 2)
     rt = harness.rt
-    heard = _Heard()
+    heard = Heard()
     harness.run(rt.hub.follow(Stream.of_website(site.website_id).key, heard))
     unread = dict(harness.rows("SELECT session_id, unread_by_operator FROM conversations"))
     counted = harness.scalar(
         "SELECT sum(messages_visitor) FROM report_hours WHERE dimension = 'website'"
     )
     networked = harness.scalar("SELECT sum(messages) FROM network_stats")
-    batcher = _batcher(harness)
+    batcher = batcher_of(harness)
     before = batcher.batches, batcher.bulk_parts, batcher.reruns
     sends = [(one, "a1", "one 1"), (two, "b1", "two 1"), (one, "a2", "one 2"), (one, "a3", "one 3")]
     sends.append((two, "b2", "two 2"))
@@ -168,7 +137,7 @@ def test_a_message_refused_by_a_check_fails_alone_and_the_others_are_stored_in_b
     harness.execute("DELETE FROM sessions WHERE id = :id", id=gone)  # its events go with it
     website = Stream.of_website(site.website_id)
     last = _log(harness, website)[-1][0]
-    batcher = _batcher(harness)
+    batcher = batcher_of(harness)
     before = batcher.batches, batcher.bulk_parts, batcher.reruns
     results = _batch(
         harness,
@@ -215,12 +184,12 @@ def test_when_a_bulk_write_fails_the_batch_runs_again_part_by_part_and_stores_th
     first, second, third = _started(harness, site, 3)
     _refuse_body(harness, "boom")
     rt = harness.rt
-    heard = _Heard()
+    heard = Heard()
     harness.run(rt.hub.follow(Stream.of_website(site.website_id).key, heard))
     counted = harness.scalar(
         "SELECT sum(messages_visitor) FROM report_hours WHERE dimension = 'website'"
     )
-    batcher = _batcher(harness)
+    batcher = batcher_of(harness)
     before = batcher.batches, batcher.reruns
     results = _batch(
         harness, site, [(first, "a1", "one"), (second, "b1", "boom"), (third, "c1", "three")]
@@ -249,7 +218,7 @@ def test_the_same_client_id_twice_in_one_bulk_batch_stores_one_message(
     harness: Harness, site: Site
 ) -> None:
     session, other = _started(harness, site, 2)
-    batcher = _batcher(harness)
+    batcher = batcher_of(harness)
     before = batcher.bulk_parts, batcher.reruns
     one, between, two = _batch(
         harness,
@@ -310,7 +279,7 @@ def test_a_first_message_amid_a_bulk_run_keeps_the_batch_s_order(
 ) -> None:
     one, two = _started(harness, site, 2)
     (new,) = open_sessions(harness, site.website_id, 1)
-    batcher = _batcher(harness)
+    batcher = batcher_of(harness)
     before = batcher.batches, batcher.bulk_parts, batcher.reruns
     sends = [
         (one, "a1", "one"),
@@ -384,7 +353,7 @@ def _own_parts(harness: Harness, site: Site, bulk: Any, sends: list[tuple[str, s
 
     async def gathered() -> list[Any]:
         runs = (
-            _batcher(harness).run(rt.store, site.website_id, part_for(s, b), bulk=(bulk, b))
+            batcher_of(harness).run(rt.store, site.website_id, part_for(s, b), bulk=(bulk, b))
             for s, b in sends
         )
         return list(await asyncio.gather(*runs, return_exceptions=True))
@@ -402,7 +371,7 @@ def test_a_bulk_form_that_fails_before_writing_leaves_its_parts_to_run_one_by_on
         given.append(list(items))
         raise RuntimeError("the bulk form gave up before writing")
 
-    batcher = _batcher(harness)
+    batcher = batcher_of(harness)
     before = batcher.batches, batcher.reruns, batcher.bulk_parts
     results = _own_parts(harness, site, gives_up, [(first, "x1"), (second, "x2")])
     assert given == [["x1", "x2"]]
@@ -430,7 +399,7 @@ def test_a_bulk_form_that_fails_after_writing_runs_the_batch_again_part_by_part(
         await tx.conversations.touch(conversation.id, rt.clock.now(), reopen=True, unread_for=None)
         raise RuntimeError("the bulk form failed after writing")
 
-    batcher = _batcher(harness)
+    batcher = batcher_of(harness)
     before = batcher.batches, batcher.reruns, batcher.bulk_parts
     results = _own_parts(harness, site, fails_after_writing, [(first, "y1"), (second, "y2")])
     # Rolled back whole, run again with a savepoint per part.
