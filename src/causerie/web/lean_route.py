@@ -68,11 +68,13 @@ class LeanRoute(APIRoute):
         options = self.__dict__.get("_declared")
         if options is None or name.startswith("__"):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        declared = dict(self.__dict__)
         self._declared = None  # an attribute FastAPI's build looks for is then simply missing
         try:
             self._build(options)
-        except BaseException:
-            self._declared = options
+        except BaseException:  # as declared again: the next read tries again, and fails again
+            self.__dict__.clear()
+            self.__dict__.update(declared)
             raise
         return getattr(self, name)
 
