@@ -5,6 +5,8 @@ document; every route of the app is one, and no router stays included as a route
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -191,3 +193,90 @@ def test_a_lean_route_handles_methods_and_inclusion_as_fastapi_does(
         response = _request(make_app(route_class), method, path)
         answers.append((response.status_code, response.headers.get("allow"), response.text))
     assert answers[0] == answers[1]
+
+
+def _built(route: LeanRoute) -> bool:
+    return route.__dict__.get("_declared") is None
+
+
+def test_a_lean_route_is_built_by_its_first_request_not_by_a_refused_method() -> None:
+    app = _app(LeanRoute)
+    routes = {r.path: r for r in app.routes if isinstance(r, LeanRoute)}
+    assert not any(_built(route) for route in routes.values())
+    assert _request(app, "POST", "/t/items/abc").status_code == 405  # the methods alone
+    assert _request(app, "GET", "/t/nowhere").status_code == 404
+    assert not any(_built(route) for route in routes.values())
+    assert _get(app, "/t/items/abc").status_code == 200
+    assert [path for path, route in routes.items() if _built(route)] == ["/t/items/{item_id}"]
+    assert app.url_path_for("named", name="x", n="2") == "/t/named/x/2"  # no build either
+    assert [path for path, route in routes.items() if _built(route)] == ["/t/items/{item_id}"]
+
+
+def test_a_lean_route_built_later_holds_what_fastapi_builds_at_once() -> None:
+    eager = {r.path: r for r in _app(APIRoute).routes if isinstance(r, APIRoute)}
+    lean = [r for r in _app(LeanRoute).routes if isinstance(r, LeanRoute)]
+    assert len(lean) == len(eager)
+    for route in lean:
+        twin = eager[route.path]
+        assert (route.name, route.methods, route.path_format, route.unique_id) == (
+            twin.name,
+            twin.methods,
+            twin.path_format,
+            twin.unique_id,
+        )
+        assert _parameters(route.dependant) == _parameters(twin.dependant)
+        assert (route.response_field is None) == (twin.response_field is None)
+
+
+def test_a_route_fastapi_refuses_is_refused_at_each_build_until_fixed() -> None:
+    router = APIRouter(route_class=LeanRoute)
+
+    async def no_body() -> Response:
+        return Response()
+
+    # FastAPI refuses a response model on a status code that has no body, as it builds the route.
+    router.add_api_route("/gone", no_body, response_model=dict, status_code=204)
+    (route,) = router.routes
+    assert isinstance(route, LeanRoute)
+    for _ in range(2):
+        with pytest.raises(AssertionError, match="must not have a response body"):
+            route.dependant  # noqa: B018
+    assert not _built(route)
+
+
+def _parameters(dependant: Any) -> list[list[str]]:
+    kinds = ("path_params", "query_params", "header_params", "body_params", "dependencies")
+    return [[str(item.name) for item in getattr(dependant, kind)] for kind in kinds]
+
+
+_COUNT_BUILT = """
+import sys
+from causerie.app import create_app
+from causerie.clock import ManualClock
+from causerie.settings import load_settings
+from causerie.web.lean_route import LeanRoute
+
+folder = sys.argv[1]
+settings = load_settings(environ={}, data_dir=folder, database_url=f"sqlite:///{folder}/lazy.db")
+app = create_app(settings, ManualClock())
+lean = [r for r in app.router.routes if isinstance(r, LeanRoute)]
+built = lambda: sum(r.__dict__.get("_declared") is None for r in lean)
+print(len(lean), built(), end=" ")
+app.openapi()
+print(built())
+"""
+
+
+def test_the_app_builds_no_route_at_start(tmp_path: Path) -> None:
+    # In a process of its own: the routers are module-level objects, which other tests build.
+    done = subprocess.run(
+        [sys.executable, "-c", _COUNT_BUILT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    routes, built_at_start, built_for_the_document = map(int, done.stdout.split())
+    assert routes > 100
+    assert built_at_start == 0
+    assert built_for_the_document == routes  # the document reads every route

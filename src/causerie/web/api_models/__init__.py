@@ -33,7 +33,7 @@ ScopeName = Literal["read", "write"]
 
 
 class Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ErrorDetail(Out):
