@@ -6,16 +6,19 @@ on PostgreSQL and Redis), found these (each test fails before its fix): an opera
 on a private note or an event line (the inbox marks the thread's last message read, often the
 agent's own note) was told to the visitor as it was: the note's id reached the visitor's stream,
 their chatbox load and its replays, and the chatbox, which never had that message, showed no
-"Seen" at all. A read mark is stored and told on both streams, so this runs on SQLite and
-PostgreSQL.
+"Seen" at all; and the visitor's view of their conversation carried its `last_message_at` and
+`updated_at`, which a note (or an assignment) moves: when agents wrote about them. Read marks
+and conversations are stored and told on both streams, so this runs on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import httpx
 
+from causerie.clock import ManualClock
 from tests.conftest import Harness, ServerThread, Site
 from tests.live import Live, agent, visitor
 from tests.test_session_endpoint import open_session, send
@@ -128,3 +131,26 @@ def test_a_read_mark_already_past_a_note_does_not_move_nor_tell_again(
     created = watching.expect("message.created")
     assert created["message"]["id"] == reply.json()["message"]["id"]
     assert [f for f in watching.seen if f["type"] == "read"] == []
+
+
+def test_the_visitors_view_of_the_conversation_holds_no_time_a_note_moved(
+    server: ServerThread, http: httpx.Client, site: Site, sockets: list[Live], clock: ManualClock
+) -> None:
+    """A note (or an assignment) moved `last_message_at` and `updated_at`, which the visitor's
+    `conversation.updated` carried, live and replayed: when agents wrote about them."""
+    token, conversation_id, _ = _visitor_asks(http, site)
+    clock.advance(timedelta(minutes=7))
+    note = http.post(
+        f"/api/v1/conversations/{conversation_id}/messages",
+        headers=owner(site),
+        json={"client_id": "n1", "type": "note", "body": "check the refund"},
+    ).json()["message"]
+    watching, _ = visitor(server.url, token, website_id=site.website_id)
+    sockets.append(watching)
+    resolved = http.post(f"/api/v1/conversations/{conversation_id}/resolve", headers=owner(site))
+    assert resolved.json()["conversation"]["last_message_at"] == note["created_at"]  # agents'
+    live = watching.expect("conversation.updated")["conversation"]
+    seen = _everything_the_visitor_is_told(http, server, sockets, site, token)
+    assert note["created_at"] not in seen
+    assert set(live) == {"id", "state", "unread", "read_up_to"}
+    assert live["state"] == "resolved"
