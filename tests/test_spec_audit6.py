@@ -7,21 +7,48 @@ on a private note or an event line (the inbox marks the thread's last message re
 agent's own note) was told to the visitor as it was: the note's id reached the visitor's stream,
 their chatbox load and its replays, and the chatbox, which never had that message, showed no
 "Seen" at all; and the visitor's view of their conversation carried its `last_message_at` and
-`updated_at`, which a note (or an assignment) moves: when agents wrote about them. Read marks
-and conversations are stored and told on both streams, so this runs on SQLite and PostgreSQL.
+`updated_at`, which a note (or an assignment) moves: when agents wrote about them; each attempt
+of a webhook delivery was a new job (attempts 0, no error) and a delivery given up left none, so
+`causerie jobs list --state failed` never showed one, nor could `causerie jobs retry` send it.
+Read marks, conversations and jobs are stored, so this runs on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
+import pytest
 
+from causerie.actions.job_kinds import KINDS
+from causerie.actions.jobs import do_run_due_jobs, get_jobs
+from causerie.actions.webhooks import do_update_webhook, get_deliveries
 from causerie.clock import ManualClock
+from causerie.domain.webhooks import DeliveryState
+from causerie.domain.wire import iso
+from causerie.settings import Settings
 from tests.conftest import Harness, ServerThread, Site
 from tests.live import Live, agent, visitor
 from tests.test_session_endpoint import open_session, send
+from tests.test_webhooks import CLI, make_webhook, visitor_writes
+from tests.webhook_receiver import Receiver
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    # `causerie jobs retry` sets a job due at the real time: the clock starts there.
+    return ManualClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings(webhook_allow_private="true")
 
 
 def owner(site: Site) -> dict[str, str]:
@@ -154,3 +181,78 @@ def test_the_visitors_view_of_the_conversation_holds_no_time_a_note_moved(
     assert note["created_at"] not in seen
     assert set(live) == {"id", "state", "unread", "read_up_to"}
     assert live["state"] == "resolved"
+
+
+# -- a webhook delivery is one job: `causerie jobs` shows its attempts, its failure, its retry ---
+
+
+def _jobs(harness: Harness, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CAUSERIE_DATA_DIR": str(harness.settings.data_dir),
+           "CAUSERIE_DATABASE_URL": harness.settings.database_url}  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "causerie", "jobs", *args],
+        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=60,
+    )  # fmt: skip
+
+
+def _deliveries(harness: Harness) -> list[dict[str, Any]]:
+    listed = _jobs(harness, "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    return [job for job in json.loads(listed.stdout) if job["kind"] == "webhook.deliver"]
+
+
+def _run_jobs(harness: Harness) -> int:
+    return harness.run(do_run_due_jobs(harness.rt, KINDS))
+
+
+def test_a_failing_webhook_delivery_shows_in_jobs_list_failed_and_jobs_retry_sends_it(
+    site: Site, harness: Harness, clock: ManualClock
+) -> None:
+    """Each attempt was a new job (attempts 0, no error), and a delivery given up after 24 hours
+    left no job: `causerie jobs list --state failed` never showed one, nor could `causerie jobs
+    retry` send it again, though SPEC.md names webhook deliveries among the jobs they show. The
+    node here is the test's runtime: its job passes run when the clock reaches each attempt."""
+    receiver = Receiver()
+    try:
+        receiver.script = [(500, 0.0)] * 100
+        webhook, _ = make_webhook(harness, site, receiver.url, ["message.created"])
+        visitor_writes(harness, site, "Where is my order?")
+        _run_jobs(harness)
+        (listed,) = _deliveries(harness)
+        assert (listed["state"], listed["attempts"], listed["last_error"]) == (
+            "queued", 1, "answered 500",
+        )  # fmt: skip
+
+        attempts, job = 1, listed
+        while job["state"] == "queued":  # the webhook's 24 hours, each attempt at its time
+            assert attempts < 40
+            due = datetime.fromisoformat(job["run_at"].replace("Z", "+00:00"))
+            clock.advance(max(due - clock.now(), timedelta(0)))
+            _run_jobs(harness)
+            attempts += 1
+            (job,) = [j for j in harness.run(get_jobs(harness.rt)) if j.kind == "webhook.deliver"]
+            job = {"id": job.id, "state": job.state.value, "run_at": iso(job.run_at)}
+            assert job["id"] == listed["id"]  # one job throughout
+        assert len(receiver.requests) == attempts
+        failed = _jobs(harness, "list", "--state", "failed", "--json")
+        assert failed.returncode == 0, failed.stderr
+        (shown,) = [j for j in json.loads(failed.stdout) if j["kind"] == "webhook.deliver"]
+        assert (shown["id"], shown["state"]) == (listed["id"], "failed")
+        assert (shown["attempts"], shown["last_error"]) == (attempts, "answered 500")
+        ids = {headers["webhook-id"] for headers, _ in receiver.requests}
+        assert len(ids) == 1
+
+        # A day of failures disabled the webhook: enabled again, the failed job sends it again.
+        harness.run(do_update_webhook(harness.rt, CLI, webhook.id, enabled=True))
+        receiver.script = []
+        clock.advance(timedelta(minutes=1))  # past the real time `jobs retry` sets it due at
+        retried = _jobs(harness, "retry", shown["id"])
+        assert retried.returncode == 0, retried.stderr
+        assert _run_jobs(harness) == 1
+        assert len(receiver.requests) == attempts + 1
+        assert receiver.requests[-1][0]["webhook-id"] in ids
+        assert _deliveries(harness) == []  # delivered: a job that succeeded is gone
+        (delivery,) = harness.run(get_deliveries(harness.rt, CLI, webhook.id))
+        assert (delivery.state, delivery.attempts) == (DeliveryState.DELIVERED, attempts + 1)
+    finally:
+        receiver.close()
