@@ -181,7 +181,10 @@ async def _failed(rt: Runtime, job: Job, work: Work | None, exc: Exception) -> N
     async with rt.store.transaction() as tx:
         if retry_at is not None:
             await tx.jobs.requeue(job.id, job.attempts, retry_at, error=error, reset=False)
-            log.warning("job %s (%s) failed, retried at %s: %s", job.id, job.kind, retry_at, error)
+            if not isinstance(exc, RetryAt):  # work with a schedule of its own logs its attempts
+                log.warning(
+                    "job %s (%s) failed, retried at %s: %s", job.id, job.kind, retry_at, error
+                )
             return
         await tx.jobs.fail(job.id, job.attempts, error)
         if work is not None and work.every is not None:
