@@ -256,3 +256,40 @@ def test_a_failing_webhook_delivery_shows_in_jobs_list_failed_and_jobs_retry_sen
         assert (delivery.state, delivery.attempts) == (DeliveryState.DELIVERED, attempts + 1)
     finally:
         receiver.close()
+
+
+# -- a refused frame names its frame and field first -----------------------------------------
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the socket's own checks
+def test_what_a_frame_may_not_name_or_must_name_is_told_with_its_frame_and_field(
+    server: ServerThread, http: httpx.Client, site: Site, sockets: list[Live], harness: Harness
+) -> None:
+    """A visitor's `"note": true` was told "visitors send only to their own conversation", and
+    an agent's frame without its conversation "conversation_id is required": neither named its
+    frame (`typing.on: ...` and the other refused fields do, docs/realtime.md)."""
+    token, conversation_id, _ = _visitor_asks(http, site)
+    live, _ = visitor(server.url, token, website_id=site.website_id)
+    sockets.append(live)
+    for extra, field in (
+        ({"note": True}, "message.send.note: "),
+        ({"session_id": "another"}, "message.send.session_id: "),
+        ({"conversation_id": "another"}, "message.send.conversation_id: "),
+    ):
+        live.send({"type": "message.send", "client_id": "x1", "body": "hi", **extra})
+        error = live.expect("error")
+        assert (error["code"], error["client_id"]) == ("invalid_frame", "x1"), error
+        assert error["message"].startswith(field), error
+    operator, _ = agent(server.url, site.tokens["agent"], site.website_id)
+    sockets.append(operator)
+    for frame, field in (
+        ({"type": "message.send", "client_id": "a1", "body": "hi"}, "message.send.conversation_id"),
+        ({"type": "typing", "on": True}, "typing.conversation_id"),
+        ({"type": "read", "up_to": "m"}, "read.conversation_id"),
+    ):
+        operator.send(frame)
+        error = operator.expect("error")
+        assert error["code"] == "invalid_frame", error
+        assert error["message"].startswith(f"{field}: Field required"), error
+    count = "SELECT count(*) FROM messages WHERE conversation_id = :c"
+    assert harness.scalar(count, c=conversation_id) == 1
