@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from causerie.actions.job_kinds import KINDS
 from causerie.actions.jobs import do_run_due_jobs, get_jobs
@@ -293,3 +294,36 @@ def test_what_a_frame_may_not_name_or_must_name_is_told_with_its_frame_and_field
         assert error["message"].startswith(f"{field}: Field required"), error
     count = "SELECT count(*) FROM messages WHERE conversation_id = :c"
     assert harness.scalar(count, c=conversation_id) == 1
+
+
+# -- the shell's deletions, on one node without Redis (docs/cli.md) ----------------------------
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # the docstring says why
+def test_a_shell_deletion_without_redis_reaches_a_chatbox_at_its_next_message(
+    server: ServerThread, http: httpx.Client, site: Site, sockets: list[Live], harness: Harness
+) -> None:
+    """`causerie conversation delete` is a process of its own: without Redis it cannot tell the
+    server's sockets, which learn it at their next frame that needs the session (docs/cli.md
+    says so); the rows are gone at once. On PostgreSQL, one node without Redis: on SQLite, the
+    test's server thread (beside the harness's runtime, in one process) went on reading the
+    deleted rows for seconds, which a real `causerie serve` did not (left to look into)."""
+    token, conversation_id, _ = _visitor_asks(http, site)
+    live, _ = visitor(server.url, token, website_id=site.website_id)
+    sockets.append(live)
+    env = {**os.environ, "CAUSERIE_DATA_DIR": str(harness.settings.data_dir),
+           "CAUSERIE_DATABASE_URL": harness.settings.database_url}  # fmt: skip
+    deleted = subprocess.run(
+        [sys.executable, "-m", "causerie", "conversation", "delete", conversation_id],
+        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=60,
+    )  # fmt: skip
+    assert deleted.returncode == 0, deleted.stderr
+    gone = http.get(f"/api/v1/conversations/{conversation_id}", headers=owner(site))
+    assert gone.status_code == 404
+    live.send({"type": "message.send", "client_id": "after", "body": "still there?"})
+    error = live.expect("error")
+    assert error["code"] == "invalid_session", error
+    with pytest.raises(ConnectionClosed) as closed:
+        live.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4004
+    assert harness.scalar("SELECT count(*) FROM messages") == 0
