@@ -306,8 +306,10 @@ def test_a_shell_deletion_without_redis_reaches_a_chatbox_at_its_next_message(
     """`causerie conversation delete` is a process of its own: without Redis it cannot tell the
     server's sockets, which learn it at their next frame that needs the session (docs/cli.md
     says so); the rows are gone at once. On PostgreSQL, one node without Redis: on SQLite, the
-    test's server thread (beside the harness's runtime, in one process) went on reading the
-    deleted rows for seconds, which a real `causerie serve` did not (left to look into)."""
+    command's process, closing its last connection, deleted the `-wal` and `-shm` files this
+    test's process still held open (the harness's runtime beside the server thread; seen as
+    "(deleted)" in /proc/self/fd), so the server thread read a database of its own from then
+    on. A real `causerie serve` beside the command keeps its files (checked by hand)."""
     token, conversation_id, _ = _visitor_asks(http, site)
     live, _ = visitor(server.url, token, website_id=site.website_id)
     sockets.append(live)
