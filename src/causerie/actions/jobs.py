@@ -4,7 +4,8 @@ A job is written by `do_enqueue` in the transaction of the change that causes it
 exactly when the change does. Every node runs `do_run_due_jobs` from time to time: it claims one
 due job at a time (the claim is a short transaction of its own), keeps the claim alive while the
 job runs, and records the outcome. A job that raises runs again after an exponential backoff on
-the runtime's clock, and is `failed` after `MAX_ATTEMPTS`; one whose node died mid-run is claimed
+the runtime's clock, and is `failed` after `MAX_ATTEMPTS` (work with a schedule of its own raises
+`RetryAt`, which says when, or that it gives up); one whose node died mid-run is claimed
 again once its lease expires. A job therefore runs at least once: each kind's work is written to
 be harmless when repeated.
 """
@@ -41,6 +42,18 @@ Handler = Callable[[Runtime, Job], Awaitable[None]]
 LIST_LIMIT = 1000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 JOBS_PER_PASS = 100  # a pass yields after this many jobs, so a backlog cannot hold it forever
+
+
+class RetryAt(Exception):
+    """Raised by a job's work that keeps a retry schedule of its own (a webhook delivery's 24
+    hours): the attempt failed with `error`; run the job again at `at`, or, with None, mark it
+    `failed` now. The job keeps its id, its attempts and this error, as `causerie jobs list`
+    shows them."""
+
+    def __init__(self, error: str, at: datetime | None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.at = at
 
 
 @dataclass(frozen=True)
@@ -159,13 +172,19 @@ async def _run(rt: Runtime, job: Job, kinds: Mapping[str, Work]) -> None:
 
 
 async def _failed(rt: Runtime, job: Job, work: Work | None, exc: Exception) -> None:
-    error = describe_error(exc)
     now = rt.clock.now()
+    if isinstance(exc, RetryAt):  # the work keeps its own schedule
+        error, retry_at = exc.error, exc.at
+    else:
+        error = describe_error(exc)
+        retry_at = None if gives_up(job.attempts) else now + backoff(job.attempts)
     async with rt.store.transaction() as tx:
-        if not gives_up(job.attempts):
-            retry_at = now + backoff(job.attempts)
+        if retry_at is not None:
             await tx.jobs.requeue(job.id, job.attempts, retry_at, error=error, reset=False)
-            log.warning("job %s (%s) failed, retried at %s: %s", job.id, job.kind, retry_at, error)
+            if not isinstance(exc, RetryAt):  # work with a schedule of its own logs its attempts
+                log.warning(
+                    "job %s (%s) failed, retried at %s: %s", job.id, job.kind, retry_at, error
+                )
             return
         await tx.jobs.fail(job.id, job.attempts, error)
         if work is not None and work.every is not None:

@@ -22,7 +22,9 @@ async def do_mark_read(
     """Move `reader`'s mark to the message `up_to` (never backwards); emit `read` on both streams.
 
     A visitor reads only their own conversation (`session_id`); an operator needs a role on its
-    website (`actor`). Returns False when the mark was already there.
+    website (`actor`). A note or an event line marks the last message before it that the visitor
+    sees: the visitor is told the mark, never a private message's id. Returns False when the
+    mark was already there.
     """
     if not up_to or len(up_to) > 64:
         raise Invalid("up_to must be a message id", "invalid_message_id")
@@ -39,9 +41,10 @@ async def do_mark_read(
             )
         if await tx.messages.get(conversation.id, up_to) is None:
             raise NotFound(f"no message {up_to!r} in this conversation", "message_not_found")
-        if not await tx.conversations.mark_read(conversation.id, reader, up_to):
+        mark = await tx.conversations.mark_read(conversation.id, reader, up_to)
+        if mark is None:
             return False
-        data = {"by": reader.value, "up_to": up_to}
+        data = {"by": reader.value, "up_to": mark}
         payload = {"conversation_id": conversation.id, **data}
         for stream in (
             Stream.of_website(conversation.website_id),

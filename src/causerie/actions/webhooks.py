@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from causerie.actions.access import MANAGERS, check_role
 from causerie.actions.audit import do_audit
 from causerie.actions.events import do_emit
+from causerie.actions.jobs import RetryAt
 from causerie.actions.webhook_queue import do_enqueue_delivery
 from causerie.domain.errors import Conflict, Invalid, NotFound
 from causerie.domain.events import EventType, Stream
@@ -300,14 +301,23 @@ async def _attempt(rt: Runtime, webhook: Webhook, delivery: Delivery) -> _Outcom
 
 async def run_delivery(rt: Runtime, job: Job) -> None:
     """One attempt of the delivery `job.payload["delivery_id"]`. Harmless when repeated: a
-    delivery that is no longer pending (delivered, given up, erased) is left alone."""
+    delivered or erased delivery is left alone.
+
+    A delivery is one job throughout: a failed attempt raises `RetryAt`, which requeues the job
+    at the next attempt of the webhook's 24-hour schedule (its attempts and last error as
+    `causerie jobs list` shows them), and marks it `failed` when the delivery is given up. A
+    failed delivery's job run again (`causerie jobs retry`) makes one more attempt."""
     delivery_id = str(job.payload.get("delivery_id", ""))
     async with rt.store.read() as tx:
         delivery = await tx.webhooks.get_delivery(delivery_id)
         webhook = await tx.webhooks.get(delivery.webhook_id) if delivery else None
-    if delivery is None or webhook is None or delivery.state is not DeliveryState.PENDING:
+    if delivery is None or webhook is None or not webhook.enabled:
         return
-    if not webhook.enabled:
+    if delivery.state is DeliveryState.DELIVERED:
+        return
+    if delivery.state is DeliveryState.FAILED and job.attempts > delivery.attempts:
+        # Given up meanwhile (its webhook was disabled): only a job run again by hand, whose
+        # attempts started afresh, sends it once more.
         return
     outcome = await _attempt(rt, webhook, delivery)
     now = rt.clock.now()
@@ -324,7 +334,7 @@ async def run_delivery(rt: Runtime, job: Job) -> None:
     async with rt.store.transaction() as tx:
         current = await tx.webhooks.get_delivery(delivery.id)
         fresh = await tx.webhooks.get(webhook.id)
-        if current is None or fresh is None or current.state is not DeliveryState.PENDING:
+        if current is None or fresh is None or current.state is not delivery.state:
             return  # erased, deleted or handled meanwhile
         if outcome.error is None:
             await tx.webhooks.save_delivery(
@@ -343,11 +353,9 @@ async def run_delivery(rt: Runtime, job: Job) -> None:
         failing = fresh if fresh.failing_since else replace(fresh, failing_since=now)
         if should_disable(failing, now):
             await _disable(rt, tx, failing)
-            return
-        if failing is not fresh:
+            retry_at = None
+        elif failing is not fresh:
             await tx.webhooks.save(failing)
-        if retry_at is not None:
-            await do_enqueue_delivery(rt, tx, done, window_from=window_from)
     log.info(
         "webhook %s: delivery %s attempt %d failed: %s",
         webhook.id,
@@ -355,6 +363,8 @@ async def run_delivery(rt: Runtime, job: Job) -> None:
         done.attempts,
         outcome.error,
     )
+    # After the commit: the attempt stays recorded in the delivery log whatever the job does.
+    raise RetryAt(outcome.error or "failed", retry_at)
 
 
 def _window_start(job: Job, delivery: Delivery) -> datetime:

@@ -115,24 +115,29 @@ def read_up_to_json(conversation: Conversation | None) -> dict[str, str | None]:
 
 
 def conversation_json(conversation: Conversation, *, for_visitor: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {
+    """The conversation as agents see it, or as its visitor does: without its times, which move
+    with agents' private notes and assignments too (the visitor learns no note's moment)."""
+    if for_visitor:
+        return {
+            "id": conversation.id,
+            "state": conversation.state.value,
+            "unread": conversation.unread_by_visitor,
+            "read_up_to": read_up_to_json(conversation),
+        }
+    return {
         "id": conversation.id,
         "state": conversation.state.value,
         "updated_at": iso(conversation.updated_at),
         "last_message_at": iso(conversation.last_message_at),
-        "unread": conversation.unread_by_visitor
-        if for_visitor
-        else conversation.unread_by_operator,
+        "unread": conversation.unread_by_operator,
         "read_up_to": read_up_to_json(conversation),
+        "session_id": conversation.session_id,
+        "website_id": conversation.website_id,
+        "assignee_id": conversation.assignee_id,
+        "team_id": conversation.team_id,
+        "unread_by_visitor": conversation.unread_by_visitor,
+        "labels": list(conversation.labels),
     }
-    if not for_visitor:
-        out["session_id"] = conversation.session_id
-        out["website_id"] = conversation.website_id
-        out["assignee_id"] = conversation.assignee_id
-        out["team_id"] = conversation.team_id
-        out["unread_by_visitor"] = conversation.unread_by_visitor
-        out["labels"] = list(conversation.labels)
-    return out
 
 
 def agent_session_json(session: Session) -> dict[str, Any]:

@@ -123,6 +123,19 @@ class VisitorHandler:
         assert self.session is not None
         await do_visitor_disconnected(self.rt, self.session, self.connection_id)
 
+    async def _refused_target(self, frame: MessageSend) -> str | None:
+        """The field of a visitor's `message.send` that names what is not theirs to write to
+        (as any refused field is told: field, then why), or None."""
+        if frame.note:
+            return "note: private notes are the agents'"
+        if frame.session_id:
+            return "session_id: a visitor sends to their own session only"
+        if frame.conversation_id is not None and (
+            frame.conversation_id != await self._conversation_id()
+        ):
+            return "conversation_id: a visitor sends to their own conversation only"
+        return None
+
     async def handle(self, frame: Any, out: StreamFollower) -> None:
         session = self.session
         assert session is not None
@@ -130,17 +143,9 @@ class VisitorHandler:
             _pong(out)
         elif isinstance(frame, MessageSend):
             # SPEC.md's `message.send` may name its conversation: a visitor may name their own.
-            if (
-                frame.note
-                or frame.session_id
-                or (
-                    frame.conversation_id is not None
-                    and frame.conversation_id != await self._conversation_id()
-                )
-            ):
-                raise FrameError(
-                    "invalid_frame", "visitors send only to their own conversation", frame.client_id
-                )
+            refused = await self._refused_target(frame)
+            if refused is not None:
+                raise FrameError("invalid_frame", f"message.send.{refused}", frame.client_id)
             sent = await do_send_session_message(
                 self.rt,
                 session.id,
@@ -237,7 +242,10 @@ class AgentHandler:
         elif isinstance(frame, MessageSend):
             if not (frame.conversation_id or frame.session_id):
                 raise FrameError(
-                    "invalid_frame", "conversation_id or session_id is required", frame.client_id
+                    "invalid_frame",
+                    "message.send.conversation_id: Field required (or session_id: an agent names "
+                    "the conversation, or the session it writes to first)",
+                    frame.client_id,
                 )
             if frame.conversation_id and frame.session_id:
                 # Which one was meant, were they to disagree, is unknown.
@@ -261,7 +269,10 @@ class AgentHandler:
             await self._typing(frame)
         elif isinstance(frame, Read):
             if frame.conversation_id is None:
-                raise FrameError("invalid_frame", "conversation_id is required")
+                raise FrameError(
+                    "invalid_frame",
+                    "read.conversation_id: Field required (an agent names the conversation)",
+                )
             await do_mark_read(
                 self.rt,
                 conversation_id=frame.conversation_id,
@@ -284,7 +295,10 @@ class AgentHandler:
 
     async def _typing(self, frame: Typing) -> None:
         if frame.conversation_id is None:
-            raise FrameError("invalid_frame", "conversation_id is required")
+            raise FrameError(
+                "invalid_frame",
+                "typing.conversation_id: Field required (an agent names the conversation)",
+            )
         # The visitor sees "NAME is typing": like a reply or a read mark, it takes `write` (the
         # membership is the socket's guard's to watch).
         if self.actor is not None and Scope.WRITE not in self.actor.scopes:

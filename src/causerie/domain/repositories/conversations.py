@@ -31,11 +31,14 @@ class Conversations(Protocol):
         reads of it meanwhile, and this returns, is already touched."""
         ...
 
-    async def mark_read(self, conversation_id: str, reader: Author, up_to: str) -> bool:
-        """Move the reader's read mark forward to `up_to`; False if it was already there or past.
+    async def mark_read(self, conversation_id: str, reader: Author, up_to: str) -> str | None:
+        """Move the reader's read mark forward to `up_to`: the id of the message the mark now
+        names, or None if it was already there or past (or `up_to` is no message of it).
 
-        The reader's unread count becomes the number of the other side's visible messages after
-        the mark.
+        A mark always names a message both sides see: `up_to` a private note or an event line
+        sets it to the last visible message at or before it, since the visitor is told the
+        operators' mark. The reader's unread count becomes the number of the other side's
+        visible messages after the mark.
         """
         ...
 

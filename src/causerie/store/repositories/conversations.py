@@ -25,6 +25,9 @@ from causerie.store.repositories.sessions import (
 )
 from causerie.store.schema.chat import conversations, messages
 
+_AGENTS_ONLY = (MessageType.NOTE.value, MessageType.EVENT.value)
+"""Types of messages the visitor never sees: no read mark names one."""
+
 
 class SqlConversations(SqlRepository):
     __slots__ = ()
@@ -127,13 +130,27 @@ class SqlConversations(SqlRepository):
         self._db.keep(kept_session(session_id), (session, touched), KEPT_TABLES)
         return touched
 
-    async def mark_read(self, conversation_id: str, reader: Author, up_to: str) -> bool:
+    async def mark_read(self, conversation_id: str, reader: Author, up_to: str) -> str | None:
         seq_of = select(messages.c.seq, messages.c.id).where(
             messages.c.conversation_id == conversation_id
         )
-        target = await self._db.one(seq_of.where(messages.c.id == up_to))
+        target = await self._db.one(
+            select(messages.c.seq, messages.c.id, messages.c.type).where(
+                messages.c.conversation_id == conversation_id, messages.c.id == up_to
+            )
+        )
         if target is None:
-            return False
+            return None
+        if target.type in _AGENTS_ONLY:
+            # A note or an event line is no mark the visitor may be told: the last message both
+            # sides see, at or before it (a conversation's unread counts stay the same).
+            target = await self._db.one(
+                seq_of.where(messages.c.seq <= target.seq, messages.c.type.not_in(_AGENTS_ONLY))
+                .order_by(messages.c.seq.desc())
+                .limit(1)
+            )
+            if target is None:
+                return None
         mark, unread = (
             (conversations.c.visitor_read_up_to, "unread_by_visitor")
             if reader is Author.VISITOR
@@ -146,7 +163,7 @@ class SqlConversations(SqlRepository):
             )
         )
         if current is not None and current.seq >= target.seq:
-            return False
+            return None
         other = Author.OPERATOR if reader is Author.VISITOR else Author.VISITOR
         remaining = (
             select(func.count())
@@ -161,9 +178,9 @@ class SqlConversations(SqlRepository):
         await self._db.execute(
             update(conversations)
             .where(conversations.c.id == conversation_id)
-            .values({mark.name: up_to, unread: remaining})
+            .values({mark.name: target.id, unread: remaining})
         )
-        return True
+        return str(target.id)
 
     async def set_state(self, conversation_id: str, state: ConversationState, at: datetime) -> None:
         resolved = {"resolved_at": at} if state is ConversationState.RESOLVED else {}
