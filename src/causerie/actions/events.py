@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from causerie.actions.webhook_queue import Occurrence, do_queue_webhooks
@@ -73,9 +74,11 @@ class Emitter:
         session_id: str | None,
         data: dict[str, Any] | None = None,
         text: str | None = None,
+        at: datetime | None = None,
     ) -> None:
         """`text`: `payload`'s JSON (`domain.events.encode`), when the caller has it already.
-        Events given the same payload object share one encoding."""
+        Events given the same payload object share one encoding. `at`: when it happened (now
+        if not given)."""
         owner = stream.id if stream.kind is StreamKind.SESSION else None
         self._events.append(
             NewEvent(
@@ -83,7 +86,7 @@ class Emitter:
                 type_,
                 object_id,
                 session_id,
-                self._rt.clock.now(),
+                self._rt.clock.now() if at is None else at,
                 owner,
                 data or {},
             )
@@ -94,7 +97,8 @@ class Emitter:
     def add_message(self, session: Session, message: Message, *, visible: bool) -> str:
         """A message's `message.created` for the website's agents and, when `visible` (not a
         note), for the visitor, encoded once (a file's differs for the visitor: its URLs).
-        Returns the message's JSON, which the ack reuses."""
+        Returns the message's JSON, which the ack reuses. The events happen when the message
+        was written (its `created_at`: the one time the store converts for all its rows)."""
         shown = message_json(message)
         text = encode(shown)
         payload = {"message": shown}
@@ -106,6 +110,7 @@ class Emitter:
             payload,
             session_id=session.id,
             text=payload_text,
+            at=message.created_at,
         )
         if visible:
             if message.file is not None:
@@ -118,6 +123,7 @@ class Emitter:
                 payload,
                 session_id=session.id,
                 text=payload_text,
+                at=message.created_at,
             )
         return text
 
