@@ -89,25 +89,28 @@ def _result_processor(type_: Any) -> Convert | None:
     return process
 
 
-# The last value `_utc_text` converted, with its text (one tuple, replaced whole: the readers'
-# threads convert too): a message's time is stored in its row, its conversation's touch and its
-# two events, the same object each time.
-_last_utc: tuple[datetime | None, str | None] = (None, None)
+# The texts of the datetimes `_utc_text` converted lately: a message's time is stored in its
+# row, its conversation's touch and its two events, which a batch's flush writes table by table.
+# Keyed by the instant (equal datetimes have one UTC text, whatever their zones); emptied when
+# full. A dict's get and set are atomic: the readers' threads convert too.
+_UTC_TEXTS: dict[datetime, str] = {}
+_UTC_TEXTS_MAX = 1024
 
 
 def _utc_text(value: datetime | None) -> str | None:
     # What `UTCDateTime` then SQLAlchemy's SQLite DATETIME make of a value: naive UTC as ISO text
     # with a space and six digits of microseconds. In one call: 1 µs against 3.
-    global _last_utc
     if value is None:
         return None
-    last = _last_utc
-    if value is last[0]:  # a datetime never changes: the same object, the same text
-        return last[1]
-    if value.tzinfo is None:
+    text = _UTC_TEXTS.get(value)
+    if text is not None:
+        return text
+    if value.tzinfo is None:  # never kept, so never found above either
         raise ValueError("naive datetime given to the store")
     text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    _last_utc = (value, text)
+    if len(_UTC_TEXTS) >= _UTC_TEXTS_MAX:
+        _UTC_TEXTS.clear()
+    _UTC_TEXTS[value] = text
     return text
 
 
