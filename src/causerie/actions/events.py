@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from causerie.actions.webhook_queue import Occurrence, do_queue_webhooks
@@ -39,6 +38,9 @@ from causerie.runtime import Runtime
 REPLAY_PAGE = 500
 # The stored events of a website's stream that are also webhook events, with the same payload.
 WEBHOOK_TYPES = frozenset({EventType.MESSAGE_CREATED, EventType.CONVERSATION_UPDATED})
+# The keys of a website's and a session's streams start so (`Stream.key`).
+_WEBSITE = Stream.of_website("").key
+_SESSION = Stream.of_session("").key
 
 
 class Emitter:
@@ -74,11 +76,9 @@ class Emitter:
         session_id: str | None,
         data: dict[str, Any] | None = None,
         text: str | None = None,
-        at: datetime | None = None,
     ) -> None:
         """`text`: `payload`'s JSON (`domain.events.encode`), when the caller has it already.
-        Events given the same payload object share one encoding. `at`: when it happened (now
-        if not given)."""
+        Events given the same payload object share one encoding."""
         owner = stream.id if stream.kind is StreamKind.SESSION else None
         self._events.append(
             NewEvent(
@@ -86,7 +86,7 @@ class Emitter:
                 type_,
                 object_id,
                 session_id,
-                self._rt.clock.now() if at is None else at,
+                self._rt.clock.now(),
                 owner,
                 data or {},
             )
@@ -103,28 +103,23 @@ class Emitter:
         text = encode(shown)
         payload = {"message": shown}
         payload_text = f'{{"message":{text}}}'
-        self.add(
-            Stream.of_website(session.website_id),
-            EventType.MESSAGE_CREATED,
-            message.id,
-            payload,
-            session_id=session.id,
-            text=payload_text,
-            at=message.created_at,
+        # As `add` would append them, without a `Stream` and a clock read each (every message
+        # of a batch takes two).
+        events, at, created = self._events, message.created_at, EventType.MESSAGE_CREATED
+        events.append(
+            NewEvent(_WEBSITE + session.website_id, created, message.id, session.id, at, None, {})
         )
+        self._payloads.append(payload)
+        self._texts.append(payload_text)
         if visible:
             if message.file is not None:
                 payload = {"message": message_json(message, for_visitor=True)}
                 payload_text = encode(payload)
-            self.add(
-                Stream.of_session(session.id),
-                EventType.MESSAGE_CREATED,
-                message.id,
-                payload,
-                session_id=session.id,
-                text=payload_text,
-                at=message.created_at,
+            events.append(
+                NewEvent(_SESSION + session.id, created, message.id, session.id, at, session.id, {})
             )
+            self._payloads.append(payload)
+            self._texts.append(payload_text)
         return text
 
     def add_session(self, session: Session) -> None:

@@ -28,7 +28,6 @@ from causerie.actions.consent import check_consent
 from causerie.actions.events import Emitter
 from causerie.actions.limits import check_visitor_message_rate
 from causerie.actions.notifications import do_notify
-from causerie.actions.reports import groups_of
 from causerie.actions.sent import Sent, sent_again
 from causerie.actions.sessions import count_network_day
 from causerie.domain.errors import Unauthenticated
@@ -116,7 +115,7 @@ class _Writes:
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
         self._emitter = Emitter(rt)
-        self._reports: Counter[tuple[str, datetime, str, Groups]] = Counter()
+        self._reports: Counter[tuple[str, datetime, str, tuple[str, ...], str | None]] = Counter()
         self._networks: Counter[tuple[str, date]] = Counter()
         self._notify: list[tuple[Session, Conversation, Message]] = []
 
@@ -162,9 +161,8 @@ class _Writes:
         """`reports.note_message` for a visitor's message: counted by what its rows depend on
         (its website, hour, type, labels and team), the rows built once per such key."""
         hour = hour_of(message.created_at)
-        self._reports[
-            conversation.website_id, hour, message.type.value, groups_of(conversation)
-        ] += 1
+        labels, team_id = tuple(conversation.labels), conversation.team_id
+        self._reports[conversation.website_id, hour, message.type.value, labels, team_id] += 1
 
     async def flush(self, tx: Tx) -> None:
         """What the messages add to shared rows, written once each."""
@@ -172,9 +170,9 @@ class _Writes:
         await self._emitter.flush_later(tx)
         for session, conversation, message in self._notify:
             await do_notify(rt, tx, session, conversation, message, started=False)
-        for (website_id, hour, type_, groups), n in self._reports.items():
+        for (website_id, hour, type_, labels, team_id), n in self._reports.items():
             rows = message_rows(hour, Author.VISITOR.value, None, type_)
-            for row in rows + grouped(rows, groups):
+            for row in rows + grouped(rows, Groups(labels, team_id)):
                 counts = {name: k * n for name, k in row.counts.items()}
                 await tx.reports.add(website_id, HourRow(hour, row.dimension, row.key, counts))
         by_network: Counter[str] = Counter()
