@@ -2,13 +2,14 @@
 
 `actions/batches.py` hands a run of consecutive visitor sends of one batch to
 `store_visitor_messages` at once. It works in two phases. First every check that can refuse a
-message, none of which writes: its session still there, consent, the shield's rules and block,
-the rate limits; a refused message gets its own error and drops out. Then the others are
-written, one after another in the batch's order, as `do_store_message` would write them (its
-row, its conversation's touch, its events, its notifications), with what they add to shared
-rows gathered across the batch: one emitter for all their events (their webhooks queued and
-their events appended at once), the report counts and the networks' daily counts summed
-before they reach the store, the shield's counts once per network.
+message, none of which writes: its session still there, consent, the shield's rules and block
+(once per session in a run), the rate limits; a refused message gets its own error and drops
+out. Then the others are written, one after another in the batch's order, as
+`do_store_message` would write them (its row, its conversation's touch, its events, its
+notifications), with what they add to shared rows gathered across the batch: one emitter for
+all their events (their webhooks queued and their events appended at once), the report counts
+and the networks' daily counts summed before they reach the store, the shield's counts once
+per network.
 
 Only the common message takes this path: its session permanent, its conversation open. The
 first message that would start, reopen or make permanent ends the run; it runs as its own part
@@ -73,6 +74,10 @@ async def store_visitor_messages(tx: Tx, sends: list[VisitorSend]) -> list[tuple
     path can store, in order: up to the first that would start, reopen or make permanent."""
     rt = sends[0].rt
     checked: list[VisitorSend | Exception] = []
+    # Sessions whose consent and rules passed in this run: a session's next messages take only
+    # their rate limits' tokens. Forgotten at any refusal (a limit hit raises the network's bot
+    # score, which the shield's check reads), so that each send is refused as alone.
+    passed: set[str] = set()
     for send in sends:
         session, conversation = await tx.sessions.get_with_conversation(send.session_id)
         if session is None:
@@ -81,14 +86,17 @@ async def store_visitor_messages(tx: Tx, sends: list[VisitorSend]) -> list[tuple
         if not _common(session, conversation):
             break
         try:
-            await check_consent(rt, tx, session)
-            await shield.check_visitor(rt, session, tx)
+            if session.id not in passed:
+                await check_consent(rt, tx, session)
+                await shield.check_visitor(rt, session, tx)
             await check_visitor_message_rate(rt, session.id, session.ip)
         except TransactionLost:
             raise  # the whole batch fails
         except Exception as exc:
             checked.append(exc)
+            passed.clear()
             continue
+        passed.add(session.id)
         checked.append(send)
     writes = _Writes(rt)
     outcomes: list[tuple[bool, Any]] = []
