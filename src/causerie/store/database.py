@@ -141,8 +141,9 @@ class SqliteStore:
     Transactions take turns on the connection (`_lock`). The first one opens a group: a real
     `BEGIN`, in which each later transaction runs inside its own SAVEPOINT (so one that fails
     rolls back alone; the first, if it fails, rolls the group back whole, and those waiting open
-    the next one). Transactions that were waiting join the same group; then one `COMMIT`, and its single
-    fsync, makes them all durable at once, and only then does each caller's `async with` return.
+    the next one). Transactions that were waiting join the same group; then one `COMMIT`, and
+    its single fsync, makes them all durable at once, and only then does each caller's
+    `async with` return.
     Under load this turns N fsyncs into one, with every acknowledgement still after its commit.
 
     A transaction that need not survive a power cut (`durable=False`: a temporary session, a
