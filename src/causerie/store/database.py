@@ -246,7 +246,8 @@ class SqliteStore:
                     # Void: no one joins it (they wait for its end and open the next group),
                     # and it ends in a rollback, not a commit.
                     self._group_void = True
-                    self._raw.execute("ROLLBACK")
+                    if self._raw.in_transaction:  # (SQLite may have rolled back already)
+                        self._raw.execute("ROLLBACK")
                 else:
                     self._raw.execute("ROLLBACK TO causerie_member")
                     self._raw.execute("RELEASE causerie_member")
