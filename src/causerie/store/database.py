@@ -232,8 +232,8 @@ class SqliteStore:
             # more, and transactions take turns, so one name serves them all. Not for the
             # group's first member: it undoes its writes by rolling back the whole transaction
             # (nothing else is in it yet). A savepoint makes SQLite copy each page before its
-            # first change into a sub-journal, a temporary file past 64 KiB: about a third of
-            # the CPU of a batch's inserts (docs/performance.md, "bulk2").
+            # first change into a sub-journal, a temporary file past 64 KiB: about half the
+            # CPU of a batch's inserts (docs/performance.md, "bulk2").
             if not first:
                 self._raw.execute("SAVEPOINT causerie_member")
             db.pending = Pending()
