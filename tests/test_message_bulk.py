@@ -10,10 +10,12 @@ batch, as frames that arrive together on a server's sockets do.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from causerie.actions import message_batch
 from causerie.actions.events import get_replay
 from causerie.actions.messages import (
     Sent,
@@ -21,9 +23,9 @@ from causerie.actions.messages import (
     do_send_session_message,
     do_store_message,
 )
-from causerie.domain.errors import Conflict, Unauthenticated
+from causerie.domain.errors import Conflict, Forbidden, Unauthenticated
 from causerie.domain.events import Stream
-from causerie.domain.models import Actor, MessageType
+from causerie.domain.models import Actor, MessageType, Session
 from causerie.domain.ports import Tx
 from causerie.store.database import SqliteStore
 from tests.conftest import Harness, Site
@@ -412,3 +414,60 @@ def test_a_bulk_form_that_fails_after_writing_runs_the_batch_again_part_by_part(
     assert _bodies_after(harness, first, "hi") == ["y1"]
     assert _bodies_after(harness, second, "hi") == ["y2"]
     assert _contiguous(_log(harness, Stream.of_website(site.website_id)))
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, name: str) -> list[str]:
+    """The session ids `message_batch.<name>` is called with, the real check still run."""
+    real = getattr(message_batch, name)
+    seen: list[str] = []
+
+    async def counted(*args: Any) -> None:
+        session = next(a for a in args if isinstance(a, (Session, str)))
+        seen.append(session.id if isinstance(session, Session) else session)
+        await real(*args)
+
+    monkeypatch.setattr(message_batch, name, counted)
+    return seen
+
+
+def test_a_sessions_consent_and_rules_are_checked_once_a_run_and_its_limits_each_message(
+    harness: Harness, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two = _started(harness, site, 2)
+    consent = _spy(monkeypatch, "check_consent")
+    rates = _spy(monkeypatch, "check_visitor_message_rate")
+    sends = [(one, "a1", "one 1"), (two, "b1", "two 1"), (one, "a2", "one 2"), (one, "a3", "3")]
+    results = _batch(harness, site, sends)
+    assert all(isinstance(r, Sent) and r.created for r in results), results
+    assert consent == [one, two]
+    assert rates == [one, two, one, one]
+
+
+def test_after_a_refusal_a_sessions_next_message_is_checked_again(
+    harness: Harness, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, refused = _started(harness, site, 2)
+    rt = harness.rt
+
+    async def ask_consent(tx: Tx) -> None:
+        # The website asks for consent now; only `one` gave it.
+        website = await tx.websites.get(site.website_id)
+        assert website is not None
+        settings = {**website.settings, "consent_required": True, "consent_version": 1}
+        await tx.websites.update(replace(website, settings=settings))
+        await tx.sessions.set_consent(one, 1, harness.clock.now())
+
+    harness.run(_in_transaction(harness, ask_consent))
+    rt.websites.pop(site.website_id, None)
+    consent = _spy(monkeypatch, "check_consent")
+    results = _batch(harness, site, [(one, "a1", "1"), (refused, "r1", "no"), (one, "a2", "2")])
+    assert isinstance(results[0], Sent) and isinstance(results[2], Sent)
+    assert isinstance(results[1], Forbidden) and results[1].code == "consent_required"
+    # A refusal in between: whatever it changed (a network's bot score), the next send sees it.
+    assert consent == [one, refused, one]
+    assert _bodies_after(harness, one, "hi") == ["1", "2"]
+
+
+async def _in_transaction(harness: Harness, change: Any) -> None:
+    async with harness.rt.store.transaction() as tx:
+        await change(tx)

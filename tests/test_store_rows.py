@@ -4,6 +4,7 @@ parameters are what SQLAlchemy's bind processors make of them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -11,7 +12,9 @@ import pytest
 from sqlalchemy import Column, MetaData, Table, bindparam, select
 from sqlalchemy.dialects import sqlite
 
+from causerie.domain.models import Conversation, ConversationState
 from causerie.store.db import Prepared
+from causerie.store.repositories.conversations import _touched
 from causerie.store.types import Json, UTCDateTime
 
 _table = Table("t", MetaData(), Column("data", Json), Column("at", UTCDateTime))
@@ -90,3 +93,38 @@ def test_a_naive_datetime_is_refused_as_sqlalchemy_refuses_it() -> None:
 def test_json_is_stored_as_sqlalchemy_stores_it(data: Any) -> None:
     got = _INSERT.args({"data": data, "at": None})[0]
     assert got == _sqlalchemys_bind(_table.c.data, data)
+
+
+def test_a_datetime_converted_again_and_between_others_is_stored_alike() -> None:
+    # `_utc_text` keeps the last value's text: the same object again, and values that alternate
+    # (one instant in two zones among them), each get their own text.
+    a = datetime(2026, 12, 7, 21, 0, 0, 1, tzinfo=UTC)
+    b = datetime(2026, 12, 7, 23, 0, 0, 1, tzinfo=timezone(timedelta(hours=2)))
+    c = datetime(2026, 12, 7, 21, 0, 0, 2, tzinfo=UTC)
+    for at in [a, a, b, a, c, c, b]:
+        assert _INSERT.args({"data": {}, "at": at})[1] == _sqlalchemys_bind(_table.c.at, at)
+
+
+def test_a_missing_parameter_is_refused() -> None:
+    with pytest.raises(KeyError):
+        _INSERT.args({"data": {}})
+
+
+def test_a_kept_conversations_touch_is_what_replace_makes() -> None:
+    at = datetime(2026, 12, 7, 21, 0, tzinfo=UTC)
+    conversation = Conversation(
+        "c1", "w1", "s1", ConversationState.OPEN, "op1", at, at, None, 2, 3, "m1", "m2",
+        ("l1",), "t1", at,
+    )  # fmt: skip
+    later = at + timedelta(seconds=1)
+    touched = _touched(conversation, later, 0, 1)
+    assert touched == replace(
+        conversation,
+        updated_at=later,
+        last_message_at=later,
+        unread_by_visitor=2,
+        unread_by_operator=4,
+    )
+    assert type(touched) is Conversation and conversation.unread_by_operator == 3
+    # What the copy relies on: a plain frozen dataclass, nothing run at construction.
+    assert not hasattr(Conversation, "__post_init__") and not hasattr(Conversation, "__slots__")

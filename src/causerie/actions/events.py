@@ -38,6 +38,9 @@ from causerie.runtime import Runtime
 REPLAY_PAGE = 500
 # The stored events of a website's stream that are also webhook events, with the same payload.
 WEBHOOK_TYPES = frozenset({EventType.MESSAGE_CREATED, EventType.CONVERSATION_UPDATED})
+# The keys of a website's and a session's streams start so (`Stream.key`).
+_WEBSITE = Stream.of_website("").key
+_SESSION = Stream.of_session("").key
 
 
 class Emitter:
@@ -94,31 +97,29 @@ class Emitter:
     def add_message(self, session: Session, message: Message, *, visible: bool) -> str:
         """A message's `message.created` for the website's agents and, when `visible` (not a
         note), for the visitor, encoded once (a file's differs for the visitor: its URLs).
-        Returns the message's JSON, which the ack reuses."""
+        Returns the message's JSON, which the ack reuses. The events happen when the message
+        was written (its `created_at`: the one time the store converts for all its rows)."""
         shown = message_json(message)
         text = encode(shown)
         payload = {"message": shown}
         payload_text = f'{{"message":{text}}}'
-        self.add(
-            Stream.of_website(session.website_id),
-            EventType.MESSAGE_CREATED,
-            message.id,
-            payload,
-            session_id=session.id,
-            text=payload_text,
+        # As `add` would append them, without a `Stream` and a clock read each (every message
+        # of a batch takes two).
+        events, at, created = self._events, message.created_at, EventType.MESSAGE_CREATED
+        events.append(
+            NewEvent(_WEBSITE + session.website_id, created, message.id, session.id, at, None, {})
         )
+        self._payloads.append(payload)
+        self._texts.append(payload_text)
         if visible:
             if message.file is not None:
                 payload = {"message": message_json(message, for_visitor=True)}
                 payload_text = encode(payload)
-            self.add(
-                Stream.of_session(session.id),
-                EventType.MESSAGE_CREATED,
-                message.id,
-                payload,
-                session_id=session.id,
-                text=payload_text,
+            events.append(
+                NewEvent(_SESSION + session.id, created, message.id, session.id, at, session.id, {})
             )
+            self._payloads.append(payload)
+            self._texts.append(payload_text)
         return text
 
     def add_session(self, session: Session) -> None:

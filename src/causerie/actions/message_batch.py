@@ -2,13 +2,14 @@
 
 `actions/batches.py` hands a run of consecutive visitor sends of one batch to
 `store_visitor_messages` at once. It works in two phases. First every check that can refuse a
-message, none of which writes: its session still there, consent, the shield's rules and block,
-the rate limits; a refused message gets its own error and drops out. Then the others are
-written, one after another in the batch's order, as `do_store_message` would write them (its
-row, its conversation's touch, its events, its notifications), with what they add to shared
-rows gathered across the batch: one emitter for all their events (their webhooks queued and
-their events appended at once), the report counts and the networks' daily counts summed
-before they reach the store, the shield's counts once per network.
+message, none of which writes: its session still there, consent, the shield's rules and block
+(once per session in a run), the rate limits; a refused message gets its own error and drops
+out. Then the others are written, one after another in the batch's order, as
+`do_store_message` would write them (its row, its conversation's touch, its events, its
+notifications), with what they add to shared rows gathered across the batch: one emitter for
+all their events (their webhooks queued and their events appended at once), the report counts
+and the networks' daily counts summed before they reach the store, the shield's counts once
+per network.
 
 Only the common message takes this path: its session permanent, its conversation open. The
 first message that would start, reopen or make permanent ends the run; it runs as its own part
@@ -28,7 +29,6 @@ from causerie.actions.consent import check_consent
 from causerie.actions.events import Emitter
 from causerie.actions.limits import check_visitor_message_rate
 from causerie.actions.notifications import do_notify
-from causerie.actions.reports import groups_of
 from causerie.actions.sent import Sent, sent_again
 from causerie.actions.sessions import count_network_day
 from causerie.domain.errors import Unauthenticated
@@ -74,6 +74,10 @@ async def store_visitor_messages(tx: Tx, sends: list[VisitorSend]) -> list[tuple
     path can store, in order: up to the first that would start, reopen or make permanent."""
     rt = sends[0].rt
     checked: list[VisitorSend | Exception] = []
+    # Sessions whose consent and rules passed in this run: a session's next messages take only
+    # their rate limits' tokens. Forgotten at any refusal (a limit hit raises the network's bot
+    # score, which the shield's check reads), so that each send is refused as alone.
+    passed: set[str] = set()
     for send in sends:
         session, conversation = await tx.sessions.get_with_conversation(send.session_id)
         if session is None:
@@ -82,14 +86,17 @@ async def store_visitor_messages(tx: Tx, sends: list[VisitorSend]) -> list[tuple
         if not _common(session, conversation):
             break
         try:
-            await check_consent(rt, tx, session)
-            await shield.check_visitor(rt, session, tx)
+            if session.id not in passed:
+                await check_consent(rt, tx, session)
+                await shield.check_visitor(rt, session, tx)
             await check_visitor_message_rate(rt, session.id, session.ip)
         except TransactionLost:
             raise  # the whole batch fails
         except Exception as exc:
             checked.append(exc)
+            passed.clear()
             continue
+        passed.add(session.id)
         checked.append(send)
     writes = _Writes(rt)
     outcomes: list[tuple[bool, Any]] = []
@@ -116,7 +123,7 @@ class _Writes:
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
         self._emitter = Emitter(rt)
-        self._reports: Counter[tuple[str, datetime, str, Groups]] = Counter()
+        self._reports: Counter[tuple[str, datetime, str, tuple[str, ...], str | None]] = Counter()
         self._networks: Counter[tuple[str, date]] = Counter()
         self._notify: list[tuple[Session, Conversation, Message]] = []
 
@@ -162,9 +169,8 @@ class _Writes:
         """`reports.note_message` for a visitor's message: counted by what its rows depend on
         (its website, hour, type, labels and team), the rows built once per such key."""
         hour = hour_of(message.created_at)
-        self._reports[
-            conversation.website_id, hour, message.type.value, groups_of(conversation)
-        ] += 1
+        labels, team_id = tuple(conversation.labels), conversation.team_id
+        self._reports[conversation.website_id, hour, message.type.value, labels, team_id] += 1
 
     async def flush(self, tx: Tx) -> None:
         """What the messages add to shared rows, written once each."""
@@ -172,9 +178,9 @@ class _Writes:
         await self._emitter.flush_later(tx)
         for session, conversation, message in self._notify:
             await do_notify(rt, tx, session, conversation, message, started=False)
-        for (website_id, hour, type_, groups), n in self._reports.items():
+        for (website_id, hour, type_, labels, team_id), n in self._reports.items():
             rows = message_rows(hour, Author.VISITOR.value, None, type_)
-            for row in rows + grouped(rows, groups):
+            for row in rows + grouped(rows, Groups(labels, team_id)):
                 counts = {name: k * n for name, k in row.counts.items()}
                 await tx.reports.add(website_id, HourRow(hour, row.dimension, row.key, counts))
         by_network: Counter[str] = Counter()

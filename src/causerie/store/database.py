@@ -139,9 +139,11 @@ class SqliteStore:
     """One connection, on the event loop's thread, with group commit.
 
     Transactions take turns on the connection (`_lock`). The first one opens a group: a real
-    `BEGIN`, in which each transaction runs inside its own SAVEPOINT (so one that fails rolls back
-    alone). Transactions that were waiting join the same group; then one `COMMIT`, and its single
-    fsync, makes them all durable at once, and only then does each caller's `async with` return.
+    `BEGIN`, in which each later transaction runs inside its own SAVEPOINT (so one that fails
+    rolls back alone; the first, if it fails, rolls the group back whole, and those waiting open
+    the next one). Transactions that were waiting join the same group; then one `COMMIT`, and
+    its single fsync, makes them all durable at once, and only then does each caller's
+    `async with` return.
     Under load this turns N fsyncs into one, with every acknowledgement still after its commit.
 
     A transaction that need not survive a power cut (`durable=False`: a temporary session, a
@@ -165,6 +167,7 @@ class SqliteStore:
         self._reads_over: asyncio.Future[None] | None = None
         self._group: asyncio.Future[None] | None = None
         self._group_durable = True
+        self._group_void = False  # its first member failed: rolled back, nothing to commit
         self._synchronous = "FULL"  # as set by SQLITE_PRAGMAS
         self._outer: RootTransaction | None = None
         self._committers: set[asyncio.Task[None]] = set()
@@ -214,32 +217,46 @@ class SqliteStore:
         await self._writer_turn()
         held = True  # False while waiting for the other group: a cancel then holds no lock
         try:
-            while self._group is not None and self._group_durable != durable:
+            while self._group is not None and (self._group_durable != durable or self._group_void):
                 other = self._group
                 self._lock.release()
                 held = False
                 await asyncio.wait([other])  # its outcome is its members' to see
                 await self._writer_turn()
                 held = True
+            first = self._group is None
             group = self._group or self._open_group(durable)
             tx = SqlTx(self._repositories)
             db = self._repositories.db
             # The member's savepoint, on the driver: SQLAlchemy's begin_nested() costs ten times
-            # more, and transactions take turns, so one name serves them all.
-            self._raw.execute("SAVEPOINT causerie_member")
+            # more, and transactions take turns, so one name serves them all. Not for the
+            # group's first member: it undoes its writes by rolling back the whole transaction
+            # (nothing else is in it yet). A savepoint makes SQLite copy each page before its
+            # first change into a sub-journal, a temporary file past 64 KiB: about half the
+            # CPU of a batch's inserts (docs/performance.md, "bulk2").
+            if not first:
+                self._raw.execute("SAVEPOINT causerie_member")
             db.pending = Pending()
             try:
                 yield tx
                 await db.flush_pending()
             except BaseException as exc:
                 db.pending = None
-                self._raw.execute("ROLLBACK TO causerie_member")
-                self._raw.execute("RELEASE causerie_member")
+                if first:
+                    # Void: no one joins it (they wait for its end and open the next group),
+                    # and it ends in a rollback, not a commit.
+                    self._group_void = True
+                    if self._raw.in_transaction:  # (SQLite may have rolled back already)
+                        self._raw.execute("ROLLBACK")
+                else:
+                    self._raw.execute("ROLLBACK TO causerie_member")
+                    self._raw.execute("RELEASE causerie_member")
                 if is_unique_clash(exc):
                     raise clash() from exc
                 raise
             db.pending = None
-            self._raw.execute("RELEASE causerie_member")
+            if not first:
+                self._raw.execute("RELEASE causerie_member")
         finally:
             if held:
                 self._lock.release()
@@ -268,6 +285,7 @@ class SqliteStore:
         self._conn.info[_BEGIN] = "BEGIN IMMEDIATE"
         self._outer = self._conn.begin()
         self._group_durable = durable
+        self._group_void = False
         group = self._group = asyncio.get_running_loop().create_future()
         committer = asyncio.create_task(self._commit(group), name="causerie-sqlite-commit")
         self._committers.add(committer)
@@ -284,7 +302,9 @@ class SqliteStore:
             outer, self._outer, self._group = self._outer, None, None
             assert outer is not None
             try:
-                if self._group_durable:
+                if self._group_void:
+                    outer.rollback()  # its first member failed: there is nothing to commit
+                elif self._group_durable:
                     # The fsync runs in a thread (sqlite3 lets go of the GIL) while this task
                     # holds the connection: the loop serves sockets meanwhile, and the
                     # transactions that queue up for the lock form the next group.

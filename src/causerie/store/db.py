@@ -16,6 +16,7 @@ import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -88,14 +89,29 @@ def _result_processor(type_: Any) -> Convert | None:
     return process
 
 
+# The texts of the datetimes `_utc_text` converted lately: a message's time is stored in its
+# row, its conversation's touch and its two events, which a batch's flush writes table by table.
+# Keyed by the instant (equal datetimes have one UTC text, whatever their zones); emptied when
+# full. A dict's get and set are atomic: the readers' threads convert too.
+_UTC_TEXTS: dict[datetime, str] = {}
+_UTC_TEXTS_MAX = 1024
+
+
 def _utc_text(value: datetime | None) -> str | None:
     # What `UTCDateTime` then SQLAlchemy's SQLite DATETIME make of a value: naive UTC as ISO text
     # with a space and six digits of microseconds. In one call: 1 µs against 3.
     if value is None:
         return None
-    if value.tzinfo is None:
+    text = _UTC_TEXTS.get(value)
+    if text is not None:
+        return text
+    if value.tzinfo is None:  # never kept, so never found above either
         raise ValueError("naive datetime given to the store")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if len(_UTC_TEXTS) >= _UTC_TEXTS_MAX:
+        _UTC_TEXTS.clear()
+    _UTC_TEXTS[value] = text
+    return text
 
 
 def _bind_processor(type_: Any) -> Convert | None:
@@ -122,7 +138,7 @@ class _ForDriver:
     `readable`: False when a column's conversion depends on what the driver says of it at run
     time (PostgreSQL's numeric types): such rows are read through SQLAlchemy."""
 
-    __slots__ = ("_binds", "_results", "readable", "sql")
+    __slots__ = ("_binds", "_converted", "_get", "_results", "readable", "sql")
 
     def __init__(self, stmt: Any, dialect: Any = None) -> None:
         compiled = stmt.compile(dialect=dialect or _SQLITE)
@@ -138,11 +154,21 @@ class _ForDriver:
                 else bind.type.dialect_impl(dialect).bind_processor(dialect)
             )
             self._binds.append((name, bind.required, bind.value, process))
+        # When every parameter is required (most statements), a call's values are taken at once
+        # (`itemgetter`) and only those of a converting type are converted.
+        self._get: Callable[[dict[str, Any]], Any] | None = None
+        self._converted: list[tuple[int, Convert]] = [
+            (at, process)
+            for at, (_, _, _, process) in enumerate(self._binds)
+            if process is not None
+        ]
+        if len(self._binds) > 1 and all(required for _, required, _, _ in self._binds):
+            self._get = itemgetter(*(name for name, _, _, _ in self._binds))
         self.readable = True
         self._results: list[tuple[int, Convert]] = []
         for at, column in enumerate(getattr(stmt, "exported_columns", ())):
             try:
-                process = (
+                result = (
                     _result_processor(column.type)
                     if dialect is None
                     else column.type.dialect_impl(dialect).result_processor(dialect, None)
@@ -150,10 +176,16 @@ class _ForDriver:
             except Exception:  # asyncpg's numeric types want the column's type code
                 self.readable = False
                 break
-            if process is not None:
-                self._results.append((at, process))
+            if result is not None:
+                self._results.append((at, result))
 
     def args(self, params: dict[str, Any]) -> list[Any]:
+        get = self._get
+        if get is not None:
+            values = list(get(params))
+            for at, convert in self._converted:
+                values[at] = convert(values[at])
+            return values
         out = []
         for name, required, default, process in self._binds:
             value = params[name] if required else params.get(name, default)

@@ -1,0 +1,120 @@
+"""The SQLite store's group commit when a member fails (store/database.py, `SqliteStore`): the
+group's first member runs without a savepoint, so its failure rolls the whole transaction back
+and the group commits nothing; the transactions that queued meanwhile commit in the next group.
+A later member still fails alone, inside its savepoint."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from causerie.domain.errors import Conflict
+from causerie.store.database import SqliteStore, open_store
+
+
+class _Refused(Exception):
+    pass
+
+
+def _rows(store: SqliteStore) -> list[int]:
+    return [row[0] for row in store._raw.execute("SELECT x FROM t ORDER BY x").fetchall()]
+
+
+async def _write(
+    store: SqliteStore, x: int, *, fail: bool = False, hold: asyncio.Event | None = None
+) -> None:
+    async with store.transaction():
+        store._raw.execute("INSERT INTO t (x) VALUES (?)", (x,))
+        if hold is not None:
+            await hold.wait()
+        if fail:
+            raise _Refused(x)
+
+
+def _scenario(tmp_path: Path, body: object) -> None:
+    async def run() -> None:
+        store = open_store(f"sqlite:///{tmp_path / 'groups.db'}")
+        assert isinstance(store, SqliteStore)
+        store._raw.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+        try:
+            await body(store)  # type: ignore[operator]
+            assert not store._lock.locked()
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("queued", [0, 1, 3])
+def test_a_groups_first_member_that_fails_leaves_nothing_and_those_queued_commit_after(
+    tmp_path: Path, queued: int
+) -> None:
+    async def body(store: SqliteStore) -> None:
+        traced: list[str] = []
+        store._raw.set_trace_callback(traced.append)
+        go = asyncio.Event()
+        # Created together: the first takes the lock and opens a group; the others queue for
+        # the lock before its commit does, as members of it.
+        first = asyncio.create_task(_write(store, 1, fail=True, hold=go))
+        others = [asyncio.create_task(_write(store, 10 + n)) for n in range(queued)]
+        await asyncio.sleep(0)
+        go.set()
+        results = await asyncio.wait_for(asyncio.gather(first, *others, return_exceptions=True), 5)
+        assert isinstance(results[0], _Refused)
+        assert results[1:] == [None] * queued
+        assert _rows(store) == [10 + n for n in range(queued)]
+        await asyncio.wait_for(_write(store, 2), 5)  # and the store goes on
+        assert _rows(store) == [2] + [10 + n for n in range(queued)]
+        # The void group rolled back and committed nothing; the others formed the next group,
+        # each of them but its first in a savepoint.
+        assert traced[:3] == ["BEGIN IMMEDIATE", "INSERT INTO t (x) VALUES (1)", "ROLLBACK"]
+        assert traced.count("SAVEPOINT causerie_member") == max(0, queued - 1)
+
+    _scenario(tmp_path, body)
+
+
+def test_a_later_member_that_fails_is_undone_alone_and_the_group_commits_the_others(
+    tmp_path: Path,
+) -> None:
+    async def body(store: SqliteStore) -> None:
+        traced: list[str] = []
+        store._raw.set_trace_callback(traced.append)
+        go = asyncio.Event()
+        first = asyncio.create_task(_write(store, 1, hold=go))
+        second = asyncio.create_task(_write(store, 2, fail=True))
+        third = asyncio.create_task(_write(store, 3))
+        await asyncio.sleep(0)
+        go.set()
+        results = await asyncio.wait_for(
+            asyncio.gather(first, second, third, return_exceptions=True), 5
+        )
+        assert results[0] is None and isinstance(results[1], _Refused) and results[2] is None
+        assert _rows(store) == [1, 3]
+        # One group, one commit: a savepoint each for the members that joined, none for its
+        # first.
+        assert traced.count("SAVEPOINT causerie_member") == 2
+        assert traced.count("BEGIN IMMEDIATE") == traced.count("COMMIT") == 1
+
+    _scenario(tmp_path, body)
+
+
+def test_a_first_members_unique_clash_is_a_conflict_and_rolls_back_its_other_writes(
+    tmp_path: Path,
+) -> None:
+    async def body(store: SqliteStore) -> None:
+        await _write(store, 1)
+
+        async def clashing() -> None:
+            async with store.transaction():
+                store._raw.execute("INSERT INTO t (x) VALUES (5)")
+                store._raw.execute("INSERT INTO t (x) VALUES (1)")
+
+        with pytest.raises(Conflict):
+            await clashing()
+        assert _rows(store) == [1]
+        await _write(store, 6)
+        assert _rows(store) == [1, 6]
+
+    _scenario(tmp_path, body)
