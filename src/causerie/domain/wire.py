@@ -132,6 +132,7 @@ def conversation_json(conversation: Conversation, *, for_visitor: bool) -> dict[
         out["team_id"] = conversation.team_id
         out["unread_by_visitor"] = conversation.unread_by_visitor
         out["labels"] = list(conversation.labels)
+        out["spam"] = conversation.spam
     return out
 
 

@@ -306,7 +306,7 @@ async def read_conversation(conversation_id: str, rt: Rt, actor: CurrentActor) -
         "messages": [message_json(m) for m in thread.messages],
         "assignee": operator_json(thread.assignee) if thread.assignee else None,
         "ratings": [rating_json(r) for r in thread.ratings],
-        "spam": thread.spam,
+        "spam": thread.conversation.spam,  # as the conversation's: kept for older clients
     }
 
 
