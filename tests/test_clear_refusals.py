@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import ServerThread, Site
+from tests.conftest import ORIGIN, ServerThread, Site
+from tests.test_errors import error_of
+from tests.test_session_endpoint import open_session
 from tests.test_spec_audit5 import _subscription
 
 
@@ -42,3 +44,31 @@ def test_a_webhook_or_push_target_with_a_fragment_is_refused_naming_it(
     assert refused.json()["error"]["code"] == "invalid_subscription"
     assert "#fragment" in refused.json()["error"]["message"]
     assert http.get(pushes, headers=owner(site)).json()["subscriptions"] == []
+
+
+def test_an_empty_before_is_refused_naming_it_on_both_message_lists(
+    server: ServerThread, http: httpx.Client, site: Site
+) -> None:
+    """`before=` given empty is not `before` left out (as a report's `from=`, docs/api.md): it
+    was looked up as a message id and answered 404 `message_not_found`."""
+    token = open_session(http, site.website_id).json()["token"]
+    visitor = {"Authorization": f"Bearer {token}", "Origin": ORIGIN}
+    sent = http.post(
+        "/api/widget/v1/session/messages",
+        json={"client_id": "c1", "type": "text", "body": "Hello"},
+        headers=visitor,
+    )
+    assert sent.status_code == 201, sent.text
+    conversation = sent.json()["message"]["conversation_id"]
+    lists = (
+        ("/api/widget/v1/session/messages", visitor),
+        (f"/api/v1/conversations/{conversation}/messages", owner(site)),
+    )
+    for path, headers in lists:
+        error = error_of(http.get(path, params={"before": ""}, headers=headers), 422)
+        assert error["code"] == "invalid_request"
+        assert error["message"].startswith("before: "), error
+        left_out = http.get(path, headers=headers)
+        assert [m["body"] for m in left_out.json()["messages"]] == ["Hello"]
+        unknown = http.get(path, params={"before": "nope"}, headers=headers)
+        assert error_of(unknown, 404)["code"] == "message_not_found"

@@ -320,7 +320,7 @@ async def list_messages(
     conversation_id: str,
     rt: Rt,
     actor: CurrentActor,
-    before: Annotated[str | None, Query(max_length=64)] = None,
+    before: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Json:
     found = await get_thread_messages(rt, actor, conversation_id, before=before, limit=limit)
