@@ -72,3 +72,35 @@ def test_an_empty_before_is_refused_naming_it_on_both_message_lists(
         assert [m["body"] for m in left_out.json()["messages"]] == ["Hello"]
         unknown = http.get(path, params={"before": "nope"}, headers=headers)
         assert error_of(unknown, 404)["code"] == "message_not_found"
+
+
+def test_options_is_405_with_allow_and_a_preflight_outside_the_chatbox_api_says_why(
+    server: ServerThread, http: httpx.Client, site: Site
+) -> None:
+    """No path takes `OPTIONS` but as a CORS preflight on the chatbox API (docs/api.md): the
+    agent API grants no cross-origin calls (SPEC.md: CORS is the visitor side's)."""
+    agents = f"/api/v1/websites/{site.website_id}"
+    plain = http.options(agents)
+    error = error_of(plain, 405)
+    assert error["code"] == "method_not_allowed"
+    assert plain.headers["allow"] == "DELETE, GET, HEAD, PATCH"
+    assert (
+        error["message"] == f"OPTIONS is not taken at {agents}; it takes DELETE, GET, HEAD, PATCH"
+    )
+
+    preflight = {"Origin": ORIGIN, "Access-Control-Request-Method": "PATCH"}
+    for path in (agents, "/api/health"):
+        refused = http.options(path, headers=preflight)
+        error = error_of(refused, 405)
+        assert refused.headers["allow"]
+        assert "access-control-allow-origin" not in refused.headers
+        assert error["message"].endswith(
+            "cross-origin calls (CORS) are granted on /api/widget/ only"
+        )
+
+    # The chatbox API: its preflight from an allowed origin is granted; a plain OPTIONS is 405.
+    chatbox = "/api/widget/v1/session/messages"
+    granted = http.options(chatbox, headers={**preflight, "Access-Control-Request-Method": "POST"})
+    assert granted.status_code == 204
+    assert granted.headers["access-control-allow-origin"] == ORIGIN
+    assert error_of(http.options(chatbox), 405)["message"].endswith("it takes GET, HEAD, POST")
