@@ -116,3 +116,37 @@ def test_a_dropped_frame_is_never_held_whole_by_the_protocol() -> None:
     dropped = events[1]
     assert isinstance(dropped, Dropped) and dropped.size == 3 * MIB
     assert not isinstance(events[0], Dropped) and isinstance(events[0], Frame)
+
+
+def test_a_message_crossing_the_limit_in_fragments_is_dropped_around_a_ping() -> None:
+    """Fragments: the one that takes the message over the limit and those after it are read
+    past (a ping between them answered as usual), then the next message is parsed."""
+    conn = LimitedServerProtocol(limit=UTF8_MAX_BYTES * 64 * 1024)  # 256 KiB
+    request = (
+        b"GET /ws/visitor HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    conn.receive_data(request)
+    conn.send_response(conn.accept(conn.events_received()[0]))
+    conn.data_to_send()
+    conn.receive_data(
+        _masked(Opcode.TEXT, b"a" * 100_000, fin=False)
+        + _masked(Opcode.CONT, b"b" * 200_000, fin=False)
+        + _masked(Opcode.PING, b"p")
+        + _masked(Opcode.CONT, b"c" * 10)
+        + _masked(Opcode.TEXT, b"after")
+    )
+    events = conn.events_received()
+    assert [(type(e).__name__, e.opcode, len(e.data), e.fin) for e in events] == [
+        ("Frame", Opcode.TEXT, 100_000, False),
+        ("Dropped", Opcode.TEXT, 0, True),
+        ("Frame", Opcode.PING, 1, True),
+        ("Frame", Opcode.TEXT, 5, True),
+    ]
+    dropped = events[1]
+    assert isinstance(dropped, Dropped) and dropped.size == 300_000
+    assert conn.parser_exc is None and conn.data_to_send()  # the pong
+    # An unmasked frame is a protocol error, dropped or not: closed with 1002.
+    conn.receive_data(b"\x81\x7f" + (10 * MIB).to_bytes(8, "big"))
+    assert conn.parser_exc is not None and conn.close_sent is not None
+    assert conn.close_sent.code == 1002

@@ -13,8 +13,7 @@ and uvicorn untouched.
 from __future__ import annotations
 
 import dataclasses
-import struct
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -54,23 +53,26 @@ class _LimitedFrames(Protocol):
             while True:
                 if (yield from self.reader.at_eof()):
                     raise EOFError("unexpected end of stream")
-                head = bytes((yield from self.reader.read_exact(2)))
-                length = head[1] & 0x7F
-                if length == 126:
-                    extended = bytes((yield from self.reader.read_exact(2)))
-                    (length,) = struct.unpack("!H", extended)
-                elif length == 127:
-                    extended = bytes((yield from self.reader.read_exact(8)))
-                    (length,) = struct.unpack("!Q", extended)
-                else:
-                    extended = b""
-                if (yield from self._dropped(head, length)):
+                # The header is looked at, not read: websockets reads the frames kept.
+                buffer = self.reader.buffer
+                if len(buffer) < 2:
+                    yield from self._peek(2)
+                size, length = 2, buffer[1] & 0x7F
+                if length >= 126:
+                    size = 4 if length == 126 else 10
+                    if len(buffer) < size:
+                        yield from self._peek(size)
+                    length = int.from_bytes(buffer[2:size], "big")
+                room = self.limit - (self.current_size or 0)
+                if (self.dropping or length > room) and (
+                    yield from self._dropped(bytes(buffer[:size]), size)
+                ):
                     continue
-                control = head[0] & 0x08  # control frames are short (Frame.parse checks)
+                control = buffer[0] & 0x08  # control frames are short (Frame.parse checks)
                 frame = yield from Frame.parse(
-                    _replaying(head + extended, self.reader.read_exact),
+                    self.reader.read_exact,
                     mask=True,
-                    max_size=None if control else self.limit - (self.current_size or 0),
+                    max_size=None if control else room,
                     extensions=self.extensions,
                 )
                 self.recv_frame(frame)
@@ -94,10 +96,21 @@ class _LimitedFrames(Protocol):
         yield  # fail() replaced this parser by discard()
         raise AssertionError("parse() shouldn't step after error")
 
-    def _dropped(self, head: bytes, length: int) -> Generator[None, None, bool]:
-        """Whether this frame (its header read) belongs to a dropped message; then its payload
-        is read past, and the message's first dropped frame reported as `Dropped`."""
+    def _peek(self, n: int) -> Generator[None, None, bytes]:
+        """The next `n` bytes of the stream, left in it."""
+        reader = self.reader
+        while len(reader.buffer) < n:
+            if reader.eof:
+                raise EOFError(f"stream ends after {len(reader.buffer)} bytes, expected {n} bytes")
+            yield
+        return bytes(reader.buffer[:n])
+
+    def _dropped(self, head: bytes, size: int) -> Generator[None, None, bool]:
+        """Whether this frame (`head`: its header, `size` bytes) belongs to a message dropped for
+        its size; then the frame is read past, and the message's first one reported as
+        `Dropped`. Otherwise nothing is read."""
         fin, opcode = bool(head[0] & 0x80), head[0] & 0x0F
+        length = int.from_bytes(head[2:size], "big") if size > 2 else head[1] & 0x7F
         if opcode in _DATA and self.dropping:
             raise ProtocolError("expected a continuation frame")
         starts = (opcode in _DATA and self.current_size is None and length > self.limit) or (
@@ -115,7 +128,7 @@ class _LimitedFrames(Protocol):
             self.events.append(Dropped(Opcode.TEXT, b"", size=(self.current_size or 0) + length))
             self.current_size = None  # websockets' message state: this message is no longer its
         self.dropping = not fin
-        left = 4 + length  # the masking key, then the payload
+        left = size + 4 + length  # the header, the masking key, then the payload
         while left:
             left -= len((yield from self.reader.read_exact(min(left, DROP_CHUNK))))
         return True
@@ -128,24 +141,6 @@ class LimitedServerProtocol(ServerProtocol, _LimitedFrames):
         self.limit = limit
         self.dropping = False
         super().__init__(max_size=limit, **kwargs)
-
-
-def _replaying(
-    head: bytes, read_exact: Callable[[int], Generator[None, None, bytearray]]
-) -> Callable[[int], Generator[None, None, bytes | bytearray]]:
-    """`read_exact` that first gives back the bytes already read (a frame's header)."""
-    left = bytearray(head)
-
-    def read(n: int) -> Generator[None, None, bytes | bytearray]:
-        if not left:
-            return (yield from read_exact(n))
-        taken = bytes(left[:n])
-        del left[:n]
-        if len(taken) < n:
-            taken += yield from read_exact(n - len(taken))
-        return taken
-
-    return read
 
 
 class LimitedWebSocketProtocol(WebSocketsSansIOProtocol):
