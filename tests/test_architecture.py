@@ -49,7 +49,7 @@ ADAPTERS = (
     "outbound",
     "aggregates",
 )
-COMPOSITION = ("app", "cli", "wiring", "demo", "server", "__main__")
+COMPOSITION = ("app", "cli", "wiring", "demo", "server", "ws_protocol", "__main__")
 LAYER_OF: dict[str, str] = {
     "domain": "domain",
     **dict.fromkeys(FOUNDATION, "foundation"),

@@ -58,6 +58,8 @@ def test_holidays_and_the_away_message_reach_the_chatbox() -> None:
     [
         ("9 to 5", "business_hours"),
         ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"timezone": "localtime"}, "timezone"),  # the server's own zone: no IANA name
+        ({"timezone": "posix/Europe/Paris"}, "timezone"),
         ({"timezone": "UTC", "week": {"monday": []}}, "week"),
         ({"timezone": "UTC", "week": {"mon": [["17:00", "09:00"]]}}, "week.mon"),
         (

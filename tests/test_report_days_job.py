@@ -43,15 +43,19 @@ def test_the_days_ended_on_the_hour_are_kept_by_one_node_per_hour(
                 for n in range(34)  # to 10:00 on the 5th
             ],
         )
-        for node in nodes:  # both nodes start: one job, due on the hour
+        for node in nodes:  # both nodes start: one job, due a minute after the start
             node.run(do_schedule_periodic(node.rt, SWEEP))
-        assert _run_at(harness) == [datetime(2026, 3, 5, 11, tzinfo=UTC)]
+        assert _run_at(harness) == [datetime(2026, 3, 5, 10, 31, tzinfo=UTC)]
         for node in nodes:  # the changed days, those over by 10:30, are kept on their own
             node.run(do_keep_days(node.rt))
         before = _kept(harness)
         assert before > 0
+        clock.advance(timedelta(minutes=1))  # the catch-up after the start, by one node
+        assert [node.run(do_run_due_jobs(node.rt, SWEEP)) for node in nodes] == [1, 0]
+        assert _kept(harness) == before  # nothing ended since the pass
+        assert _run_at(harness) == [datetime(2026, 3, 5, 11, tzinfo=UTC)]  # then on the hour
 
-        clock.advance(timedelta(minutes=30, seconds=1))  # the 4th at UTC-11 ended at 11:00
+        clock.advance(timedelta(minutes=29, seconds=1))  # the 4th at UTC-11 ended at 11:00
         assert [node.run(do_keep_days(node.rt)) for node in nodes] == [0, 0]
         assert _kept(harness) == before  # neither node keeps it in its own loop any more
         assert [node.run(do_run_due_jobs(node.rt, SWEEP)) for node in nodes] == [1, 0]
@@ -64,5 +68,42 @@ def test_the_days_ended_on_the_hour_are_kept_by_one_node_per_hour(
         assert _kept(harness) > after  # the 4th at UTC-12 ended at 12:00
         assert _run_at(harness) == [datetime(2026, 3, 5, 13, tzinfo=UTC)]
         assert [node.run(do_run_due_jobs(node.rt, SWEEP)) for node in nodes] == [0, 0]
+    finally:
+        other.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_days_that_ended_before_the_first_start_are_kept_a_minute_after_it(
+    harness: Harness, site: Site, settings: Settings, clock: ManualClock
+) -> None:
+    """Days that ended while no node ran the job (its first start: an upgrade, a new node on
+    an older database) are kept a minute after the start, by one node; they waited for the
+    next hour, and a report read them from their hours meanwhile."""
+    other = Harness(settings, clock)  # a second node on the same database
+    try:
+        nodes = (harness, other)
+        clock.advance(datetime(2026, 3, 5, 10, 30, tzinfo=UTC) - clock.now())
+        start = datetime(2026, 3, 4, tzinfo=UTC)
+        _add(
+            harness,
+            site,
+            [
+                HourRow(start + timedelta(hours=n), Dimension.WEBSITE, "", {"chatbox_loads": 1})
+                for n in range(34)  # to 10:00 on the 5th
+            ],
+        )
+        harness.run(do_keep_days(harness.rt))  # the changed days, those over by 10:30
+        before = _kept(harness)
+        assert before > 0
+
+        clock.advance(timedelta(hours=1))  # 11:30: the 4th at UTC-11 ended at 11:00, unkept
+        for node in nodes:  # both nodes start
+            node.run(do_schedule_periodic(node.rt, SWEEP))
+        assert _run_at(harness) == [datetime(2026, 3, 5, 11, 31, tzinfo=UTC)]
+        assert [node.run(do_keep_days(node.rt)) for node in nodes] == [0, 0]  # nothing changed
+        clock.advance(timedelta(minutes=1))
+        assert [node.run(do_run_due_jobs(node.rt, SWEEP)) for node in nodes] == [1, 0]
+        assert _kept(harness) > before
+        assert _run_at(harness) == [datetime(2026, 3, 5, 12, tzinfo=UTC)]
     finally:
         other.close()

@@ -480,6 +480,10 @@ def test_p3_rollups_hold_no_visitor_and_erasure_keeps_the_totals(
     assert harness.scalar("SELECT count(*) FROM report_conversations") == 3
 
 
+# `localtime` (the server's own zone), `posix/...` and `right/...` were opened by ZoneInfo.
+NOT_IANA_ZONES = ("localtime", "posixrules", "posix/Europe/Paris", "right/UTC", "UTC+3", "EST+5")
+
+
 def test_reports_over_http_for_members_with_csv_and_clear_422s(
     server: ServerThread, http: httpx.Client, harness: Harness, site: Site
 ) -> None:
@@ -502,6 +506,8 @@ def test_reports_over_http_for_members_with_csv_and_clear_422s(
         ({**query, "tz": "Mars/Olympus"}, "invalid_time_zone"),
         ({**query, "tz": "../../etc/passwd"}, "invalid_time_zone"),
         ({**query, "tz": ""}, "invalid_time_zone"),  # it was taken as UTC
+        # Files of the zone folder that are no IANA name, and POSIX TZ strings: all refused.
+        *(({**query, "tz": z}, "invalid_time_zone") for z in NOT_IANA_ZONES),
         ({**query, "from": ""}, "invalid_date"),  # it was taken as the 30 days up to `to`
         ({**query, "to": ""}, "invalid_date"),  # it was taken as today
         ({**query, "from": "2026-04-01"}, "invalid_period"),

@@ -495,7 +495,9 @@ def test_a_local_day_that_ends_without_a_change_is_kept_within_the_hour(
     assert [_date(day.day) for day in _fresh(harness, site, tokyo)] == ["2026-03-13"]
     harness.clock.advance(timedelta(minutes=20))  # 14:50: the same hour, not over
     assert harness.run(do_keep_days(harness.rt)) == 0
-    assert harness.run(do_run_due_jobs(harness.rt, SWEEP)) == 0
+    assert harness.run(do_run_due_jobs(harness.rt, SWEEP)) == 1  # the catch-up after the start
+    assert [_date(day.day) for day in _fresh(harness, site, tokyo)] == ["2026-03-13"]
+    assert harness.run(do_run_due_jobs(harness.rt, SWEEP)) == 0  # then on the hour
     harness.clock.advance(timedelta(minutes=15))  # 15:05: over, and nothing changed
     assert harness.run(do_keep_days(harness.rt)) == 0  # not the changed days' pass
     assert harness.run(do_run_due_jobs(harness.rt, SWEEP)) == 1
@@ -513,7 +515,7 @@ def test_a_change_today_is_kept_by_the_hourly_pass_not_at_every_change(
     _some_hours(harness, site)  # 1 to 13 March
     york = _period("America/New_York", "2026-03-10", "2026-03-12")
     harness.clock.advance(datetime(2026, 3, 13, 12, 10, tzinfo=UTC) - harness.clock.now())
-    harness.run(do_schedule_periodic(harness.rt, SWEEP))  # due at 13:00
+    harness.run(do_schedule_periodic(harness.rt, SWEEP))  # due at 12:11, a minute after start
     assert harness.run(do_keep_days(harness.rt)) > 0
     harness.run(do_keep_ended_days(harness.rt))  # as the job did at 12:00
     assert _fresh(harness, site, york) == []

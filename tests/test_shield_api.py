@@ -287,6 +287,46 @@ def test_a_spam_mark_reaches_the_teammates_live_and_replays_but_not_the_visitor(
     ]
 
 
+def test_every_agent_view_of_a_conversation_carries_spam(
+    web: Web, site: Site, sockets: list[Live]
+) -> None:
+    """`spam` is part of the conversation's shape for agents wherever it is given: the list's
+    rows, the thread, every `conversation.updated` (not the spam mark's alone), a replay, and
+    the OpenAPI document; never the visitor's."""
+    token, conversation = web.visitor(V4)
+    url, website = web.server.url, site.website_id
+    listed = web.api("agent", "GET", f"/websites/{website}/conversations").json()
+    assert [(c["id"], c["spam"]) for c in listed["conversations"]] == [(conversation, False)]
+    thread = f"/conversations/{conversation}"
+    assert web.api("agent", "GET", thread).json()["conversation"]["spam"] is False
+
+    assert web.api("agent", "POST", f"{thread}/spam").json()["changed"]
+    teammate, ready = agent(url, site.tokens["owner"], website)
+    shown, _ = visitor(url, token, website_id=website)
+    sockets.extend([teammate, shown])
+    spam_list = web.api("agent", "GET", f"/websites/{website}/conversations?state=spam").json()
+    assert [(c["id"], c["spam"]) for c in spam_list["conversations"]] == [(conversation, True)]
+    assert web.api("agent", "GET", thread).json()["conversation"]["spam"] is True
+
+    # A change other than the mark: the teammate's event says the conversation is still spam.
+    assert web.api("agent", "POST", f"{thread}/resolve").status_code == 200
+    resolved = teammate.expect("conversation.updated")
+    assert resolved["conversation"]["state"] == "resolved"
+    assert resolved["conversation"]["spam"] is True
+    seen_by_visitor = shown.expect("conversation.updated")
+    assert seen_by_visitor["conversation"]["state"] == "resolved"
+    assert "spam" not in seen_by_visitor["conversation"]
+    back, _ = agent(url, site.tokens["agent"], website, after=ready["seq"])
+    sockets.append(back)
+    replayed = [f for f in stored_until(back, resolved["seq"]) if f["seq"] == resolved["seq"]]
+    assert replayed[0]["conversation"]["spam"] is True
+
+    schemas = web.http.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    for shape in ("ConversationOut", "SummaryOut"):
+        assert schemas[shape]["properties"]["spam"]["type"] == "boolean"
+        assert "spam" in schemas[shape]["required"]
+
+
 def _session_of(harness: Harness, conversation: str) -> str:
     session: str = harness.scalar(
         "SELECT session_id FROM conversations WHERE id = :c", c=conversation

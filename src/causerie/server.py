@@ -1,8 +1,9 @@
 """How `causerie serve` runs uvicorn; benchmarks and tests use the same options.
 
 WebSockets use uvicorn's `websockets-sansio` implementation (faster and lighter per socket than
-its default) without per-message compression (chat frames are small; compression costs two to
-four times the memory per socket). Protocol pings every 20 s drop peers that vanished.
+its default; messages over the limit dropped and reported, causerie.ws_protocol) without
+per-message compression (chat frames are small; compression costs two to four times the memory
+per socket). Protocol pings every 20 s drop peers that vanished.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ if TYPE_CHECKING:  # the benches' bare servers use these options without the set
 # Collections of the collector's middle generation between two full ones (Python's default: 10).
 FULL_COLLECTION_AFTER = 100
 
-# Frames over the application's limit get an error frame and the socket stays open; frames far
-# beyond it are refused by the protocol layer (close 1009) before they are read whole.
-PROTOCOL_FRAME_LIMIT = 1024 * 1024
+# Bytes per character at most in UTF-8: a message of CAUSERIE_MAX_BODY characters fits in this many
+# times as many bytes. Up to that the protocol hands a message on whole (and Causerie counts its
+# characters); past it the message is dropped as it arrives, never held.
+UTF8_MAX_BYTES = 4
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -37,9 +39,9 @@ def options_for(log_level: str, max_body: int) -> dict[str, Any]:
         "access_log": False,  # uvicorn's own access log prints client addresses (P17)
         "proxy_headers": False,  # X-Forwarded-For is read by Causerie, from trusted proxies only
         "server_header": False,
-        "ws": "websockets-sansio",
+        "ws": "causerie.ws_protocol:LimitedWebSocketProtocol",  # websockets-sansio, see there
         "ws_per_message_deflate": False,
-        "ws_max_size": max(PROTOCOL_FRAME_LIMIT, 4 * max_body),
+        "ws_max_size": UTF8_MAX_BYTES * max_body,
         "ws_ping_interval": 20.0,
         "ws_ping_timeout": 20.0,
     }

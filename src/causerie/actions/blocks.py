@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -266,21 +266,18 @@ async def do_mark_spam(rt: Runtime, actor: Actor, conversation_id: str, spam: bo
     visitor's view says nothing of it."""
     async with rt.store.transaction() as tx:
         conversation, session = await _conversation(tx, actor, conversation_id, ANY_ROLE)
-        if spam:
-            changed = await tx.shield.mark_spam(conversation.id, rt.clock.now())
-        else:
-            changed = await tx.shield.unmark_spam(conversation.id)
+        changed = await tx.shield.mark_spam(conversation.id, spam)
         if changed:
-            wire = conversation_json(conversation, for_visitor=False) | {"spam": spam}
+            marked = replace(conversation, spam=spam)
             await do_emit(
                 rt,
                 tx,
                 Stream.of_website(conversation.website_id),
                 EventType.CONVERSATION_UPDATED,
                 conversation.id,
-                {"conversation": wire},
+                {"conversation": conversation_json(marked, for_visitor=False)},
                 session_id=conversation.session_id,
-                data={"spam": spam},  # the replay's (`_hydrate`): not a column of the conversation
+                data={"spam": spam},  # replayed as it was told, whatever the mark is now
             )
             await do_audit(
                 rt,

@@ -138,7 +138,6 @@ class Thread:
     messages: list[Message]
     assignee: Operator | None
     ratings: list[Rating] = field(default_factory=list)
-    spam: bool = False  # an agent marked it as spam: it shows in the inbox's spam folder only
 
 
 async def _conversation(tx: Tx, actor: Actor, conversation_id: str, scope: Scope) -> Conversation:
@@ -162,8 +161,7 @@ async def get_thread(rt: Runtime, actor: Actor, conversation_id: str) -> Thread:
             await tx.operators.get(conversation.assignee_id) if conversation.assignee_id else None
         )
         ratings = await tx.ratings.list_for_conversation(conversation.id)
-        spam = await tx.shield.is_spam(conversation.id)
-    return Thread(conversation, session, messages, assignee, ratings, spam)
+    return Thread(conversation, session, messages, assignee, ratings)
 
 
 async def get_thread_messages(

@@ -27,6 +27,7 @@ from causerie.runtime import Runtime
 
 log = logging.getLogger("causerie.jobs")
 HOUR = timedelta(hours=1)
+REPORT_DAYS_AFTER_START = timedelta(minutes=1)  # the start's own work first
 
 
 async def _purge(rt: Runtime, job: Job) -> None:
@@ -57,5 +58,9 @@ KINDS: dict[str, Work] = {
     JobKind.ASSIGNMENT: Work(run_assignment),
     JobKind.ASSIGNMENT_AWAY: Work(run_assignment_away),
     JobKind.AUTO_RESOLVE: Work(auto_resolve.run_auto_resolve, every=lambda _: auto_resolve.EVERY),
-    JobKind.REPORT_DAYS: Work(run_keep_ended_days, every=lambda _: HOUR, aligned=True),
+    # The local days that ended while the server was down are kept a minute after it starts,
+    # not on the next hour (docs/reports.md).
+    JobKind.REPORT_DAYS: Work(
+        run_keep_ended_days, every=lambda _: HOUR, aligned=True, after_start=REPORT_DAYS_AFTER_START
+    ),
 }

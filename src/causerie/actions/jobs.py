@@ -60,11 +60,14 @@ class RetryAt(Exception):
 class Work:
     """What a kind of job does; `every`, for periodic work, the interval to its next run;
     `aligned`, runs at whole multiples of it since 1970 (on the hour for an hour), whenever the
-    last one ran."""
+    last one ran; `after_start`, also runs this soon after a node starts (then on its interval
+    again): work that the time the server was down left undone, which would else wait for the
+    next interval."""
 
     run: Handler
     every: Callable[[Settings], timedelta] | None = None
     aligned: bool = False
+    after_start: timedelta | None = None
 
     def next_run(self, settings: Settings, now: datetime) -> datetime:
         assert self.every is not None, "only periodic work runs again"
@@ -110,15 +113,18 @@ async def do_enqueue_search_reindex(rt: Runtime, tx: Tx) -> None:
 
 
 async def do_schedule_periodic(rt: Runtime, kinds: Mapping[str, Work]) -> None:
-    """Make sure each periodic kind has its pending job, due one interval from now unless one is
-    pending already (one across nodes, kept across restarts: keyed by its kind). A pending run
-    due later than one interval from now, scheduled under a longer interval before a restart, is
-    brought forward: a shorter interval takes effect when the node starts."""
+    """Make sure each periodic kind has its pending job, due one interval from now (`after_start`
+    from now for a kind that has it) unless one is pending already (one across nodes, kept
+    across restarts: keyed by its kind). A pending run due later than that, scheduled under a
+    longer interval before a restart, is brought forward: a shorter interval takes effect when
+    the node starts, and the catch-up after a start is claimed by one node as any run is."""
     async with rt.store.transaction() as tx:
         for kind, work in kinds.items():
             if work.every is not None:
                 now = rt.clock.now()
                 at = work.next_run(rt.settings, now)
+                if work.after_start is not None:
+                    at = min(at, now + work.after_start)
                 await do_enqueue(rt, tx, kind, delay=at - now, key=kind)
                 await tx.jobs.bring_forward(kind, at)
 

@@ -16,7 +16,7 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from causerie.actions.access import ANY_ROLE, check_role
 from causerie.domain.errors import Invalid, NotFound
@@ -41,6 +41,7 @@ from causerie.domain.reports import (
     message_rows,
     resolution_rows,
 )
+from causerie.domain.zones import iana_zone
 from causerie.runtime import Runtime
 
 
@@ -348,15 +349,13 @@ def _zone(name: str) -> ZoneInfo:
             "tz is empty: give an IANA time zone such as Europe/Paris, or leave tz out for UTC",
             "invalid_time_zone",
         )
-    try:
-        if not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
-            raise ValueError(name)
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
+    zone = iana_zone(name)
+    if zone is None:  # `localtime`, `posix/...`, a POSIX string such as `EST+5`: not IANA names
         raise Invalid(
             f"tz must be an IANA time zone such as Europe/Paris, not {name[:64]!r}",
             "invalid_time_zone",
-        ) from None
+        )
+    return zone
 
 
 async def get_report(

@@ -8,6 +8,12 @@
  * ever downloaded. */
 export const INLINE = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
+/** An upload that sends no byte, or then waits for its answer, this long (milliseconds) is given
+ * up: aborted and shown failed with Retry, so that the uploads after it go (a server that never
+ * answers, a stalled network would hold the queue forever). Progress resets it: a slow upload
+ * that moves is never cut. */
+export const STALL_MS = 30_000;
+
 /** @typedef {(tag: string, attrs?: Record<string, string>, ...children: (Node | null)[]) => HTMLElement} Make */
 /** @typedef {"uploading" | "cancel" | "retry" | "remove"} UploadText */
 /**
@@ -30,7 +36,8 @@ export const INLINE = ["image/png", "image/jpeg", "image/gif", "image/webp"];
  * Uploads go one after another, in the order they were given (a Retry at the end): each post
  * stores the file and its message at once, so files sent side by side were stored, and shown,
  * in the order they finished, not the order chosen. They share the sender's bandwidth anyway;
- * a line waiting its turn (`data-state="waiting"`) shows at once and may be cancelled.
+ * a line waiting its turn (`data-state="waiting"`) shows at once and may be cancelled. One
+ * stalled for `STALL_MS` fails (Retry sends it again, at the end) and the next one goes.
  * @param {Uploads} options */
 export function uploader(options) {
   const { list, el, classes, text } = options;
@@ -78,6 +85,19 @@ export function uploader(options) {
       }
     });
     request.addEventListener("error", fail);
+    let timer = 0;
+    let stalled = false;
+    const watch = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        stalled = true;
+        request.abort();
+      }, STALL_MS);
+    };
+    request.upload.addEventListener("progress", watch);
+    request.upload.addEventListener("load", watch); // every byte sent: now its answer
+    request.addEventListener("abort", () => stalled && fail()); // a Cancel removed its line
+    request.addEventListener("loadend", () => clearTimeout(timer));
     const send = async () => {
       // Cancelled while it waited, or while `open` made a session: nothing to send.
       if (!line.isConnected || !(await options.open(request, line)) || !line.isConnected) return;
@@ -87,6 +107,7 @@ export function uploader(options) {
       body.append("client_id", clientId);
       body.append("file", file, name);
       request.send(body);
+      watch();
       await done; // answered, failed or cancelled: the next one's turn
     };
     turn = turn.then(send, send);

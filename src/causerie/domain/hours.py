@@ -17,9 +17,10 @@ import itertools
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from causerie.domain.errors import Invalid
+from causerie.domain.zones import iana_zone
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SPANS_PER_DAY = 4
@@ -50,12 +51,8 @@ def check_hours(value: Any) -> dict[str, Any] | None:
     if unknown:
         raise _fail(f"{sorted(unknown)[0]}: not a field of business hours")
     zone = value.get("timezone")
-    try:
-        if not isinstance(zone, str) or not zone or len(zone) > 64:
-            raise ValueError
-        ZoneInfo(zone)
-    except (ValueError, ZoneInfoNotFoundError):
-        raise _fail("timezone: an IANA time zone such as Europe/Paris") from None
+    if not isinstance(zone, str) or iana_zone(zone) is None:
+        raise _fail("timezone: an IANA time zone such as Europe/Paris")
     week = value.get("week") or {}
     if not isinstance(week, dict) or set(week) - set(DAYS):
         raise _fail("week: an object of days (mon to sun), each a list of [start, end] times")

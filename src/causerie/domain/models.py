@@ -185,6 +185,7 @@ class Conversation:
     labels: tuple[str, ...] = ()  # ids of the website's labels (domain/labels.py)
     team_id: str | None = None  # the team it waits in or was assigned through (domain/teams.py)
     resolved_at: datetime | None = None  # its last resolution (the one a rating rates)
+    spam: bool = False  # an agent marked it as spam: it shows in the inbox's spam filter only
 
 
 @dataclass(frozen=True)

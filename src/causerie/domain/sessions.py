@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
-from zoneinfo import available_timezones
 
 from causerie.domain.models import PageView, Session, SessionState
+from causerie.domain.zones import iana_zones
 
 # A 30-minute TTL needs no finer record of the last access than this: renewing a session at most
 # once a minute keeps most chatbox loads to a single indexed read (docs/performance.md).
@@ -18,15 +17,10 @@ ZONE_PATTERN = r"^[A-Za-z0-9_+\-]{1,30}(/[A-Za-z0-9_+\-]{1,30}){0,2}$"
 MAX_ZONE = 64
 
 
-@cache
-def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
 def known_zone(name: str) -> str | None:
     """The visitor's zone if the server's tzdata knows it, else None (docs/api.md): a browser
     newer than the server's tzdata names zones it lacks, and its chatbox must still open."""
-    return name if name in _known_zones() else None
+    return name if name in iana_zones() else None
 
 
 def is_expired(session: Session, now: datetime, ttl: timedelta) -> bool:

@@ -104,6 +104,10 @@ def why_url_malformed(url: str, host: str) -> str | None:
     """Why `url` (whose host is `host`) cannot be a target whatever DNS says, or None."""
     if _NOT_IN_URL.search(url):
         return "a URL holds no spaces or control characters"
+    if "#" in url:  # elsewhere in a URL a `#` is written %23
+        return (
+            "a target URL has no #fragment (a client never sends it: the server would not see it)"
+        )
     if not _HOST.match(host):
         return f"{host!r} is no host name"
     return None

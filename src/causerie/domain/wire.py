@@ -137,6 +137,7 @@ def conversation_json(conversation: Conversation, *, for_visitor: bool) -> dict[
         "team_id": conversation.team_id,
         "unread_by_visitor": conversation.unread_by_visitor,
         "labels": list(conversation.labels),
+        "spam": conversation.spam,
     }
 
 

@@ -130,7 +130,7 @@ export function onConversation(websiteId, conversation) {
   const current = state.current;
   if (current?.conversation && current.id === conversation.id) {
     Object.assign(current.conversation, conversation);
-    // a spam mark, a teammate's too, carries `spam`; other changes leave it as it was
+    // every conversation.updated to agents carries `spam` (a teammate's mark too)
     if (conversation.spam !== undefined) current.spam = conversation.spam;
     emit("conversation");
     emit("messages");

@@ -86,9 +86,8 @@ export function operatorName(id) {
 export function matchesFilter(conversation) {
   const query = FILTERS[state.filter].query;
   if (conversation.website_id && conversation.website_id !== state.websiteId) return false;
-  // `spam` is known from a thread's answer (GET /conversations/{id}) and kept on the summary,
-  // and a spam mark's conversation.updated carries it; other frames do not, so "unknown" lets
-  // the caller fetch to decide.
+  // Every agent view of a conversation carries `spam` (docs/api.md); a summary built from a
+  // frame without it (a message.created alone) leaves it unknown, and the caller fetches.
   if (conversation.spam !== undefined && conversation.spam !== (query.state === "spam")) return false;
   if (query.state !== "spam" && conversation.state !== query.state) return false;
   if (query.assignee === "me" && conversation.assignee_id !== state.me?.operator?.id) return false;

@@ -302,7 +302,7 @@ class _Upserts:
             .values(
                 _insert_values(
                     conversations,
-                    ("visitor_read_up_to", "operator_read_up_to", "team_id", "resolved_at"),
+                    ("visitor_read_up_to", "operator_read_up_to", "team_id", "resolved_at", "spam"),
                 )
             )
             .on_conflict_do_nothing(),

@@ -306,7 +306,7 @@ async def read_conversation(conversation_id: str, rt: Rt, actor: CurrentActor) -
         "messages": [message_json(m) for m in thread.messages],
         "assignee": operator_json(thread.assignee) if thread.assignee else None,
         "ratings": [rating_json(r) for r in thread.ratings],
-        "spam": thread.spam,
+        "spam": thread.conversation.spam,  # as the conversation's: kept for older clients
     }
 
 
@@ -320,7 +320,7 @@ async def list_messages(
     conversation_id: str,
     rt: Rt,
     actor: CurrentActor,
-    before: Annotated[str | None, Query(max_length=64)] = None,
+    before: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Json:
     found = await get_thread_messages(rt, actor, conversation_id, before=before, limit=limit)

@@ -44,13 +44,13 @@ def _inline(node: object, defs: dict[str, object]) -> object:
     return node
 
 
-def body_doc(model: type[BaseModel]) -> dict[str, object]:
+def body_doc(model: type[BaseModel], *, required: bool = True) -> dict[str, object]:
     """`openapi_extra` documenting a body read by `parse_body` (FastAPI does not see it)."""
     schema = model.model_json_schema()
     inlined = _inline(schema, schema.get("$defs", {}))
     return {
         "requestBody": {
-            "required": True,
+            "required": required,
             "content": {"application/json": {"schema": inlined}},
         }
     }

@@ -215,6 +215,10 @@ def install(
             )
         elif exc.status_code == 405 and message == "Method Not Allowed":
             message = f"{request.method} is not taken at {path}; it takes {headers['Allow']}"
+            if request.method == "OPTIONS" and "origin" in request.headers:
+                # A browser's CORS preflight: the chatbox API's are answered before any route
+                # (web/cors.py); the agent API is called from the inbox's origin or a server.
+                message += "; cross-origin calls (CORS) are granted on /api/widget/ only"
         return error_response(exc.status_code, code, message, headers=headers)
 
 

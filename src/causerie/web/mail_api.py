@@ -18,10 +18,12 @@ from causerie.actions.mail import (
 from causerie.domain.wire import mail_failure_json
 from causerie.web.api_models import ERRORS, MailFailuresOut
 from causerie.web.api_models.visitor import QueuedOut
+from causerie.web.body import body_doc, parse_json
 from causerie.web.deps import Bearer, CurrentActor, Rt
 from causerie.web.lean_route import LeanRoute
 from causerie.web.responses import JSONResponse
 from causerie.web.routes import access
+from causerie.web.schemas import TranscriptIn
 
 agents = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS, route_class=LeanRoute)
 visitors = APIRouter(
@@ -85,8 +87,12 @@ async def list_mail_failures(website_id: str, rt: Rt, actor: CurrentActor) -> di
     status_code=202,
     responses={202: {"model": QueuedOut, "description": "The mail is queued"}},
     summary="Mail the visitor their conversation, to the email they left",
+    openapi_extra=body_doc(TranscriptIn, required=False),
 )
 async def request_transcript(request: Request, rt: Rt, token: Bearer) -> JSONResponse:
+    raw = await request.body()
+    if raw.strip():  # nothing, or `{}`: a field is refused (422 naming it), nothing is queued
+        parse_json(raw, TranscriptIn)
     await do_request_transcript(rt, token=token, origin=request.headers.get("origin"))
     return JSONResponse({"queued": True}, status_code=202)
 

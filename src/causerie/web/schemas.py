@@ -92,6 +92,12 @@ class MessageIn(Strict):
     body: str
 
 
+class TranscriptIn(Strict):
+    """A transcript takes nothing: no body, or `{}`; it goes to the email the visitor left (set
+    with `PATCH /session/profile`). A field (an `email` to send it elsewhere) is refused naming
+    it rather than ignored: the mail would not go where the client meant."""
+
+
 class ProfileIn(Strict):
     # The nickname's and the phone's lengths are checked by the domain alone (its codes, and
     # its limits told truly); the document shows them. The body limit bounds what is read.

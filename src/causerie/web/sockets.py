@@ -39,7 +39,7 @@ from causerie.realtime.guard import AccessGuard
 from causerie.realtime.limits import TokenBucket
 from causerie.runtime import Runtime
 from causerie.web.errors import describe_validation, failure
-from causerie.web.frames import FRAME, FRAME_TYPES, Auth
+from causerie.web.frames import DROPPED_KEY, FRAME, FRAME_TYPES, Auth
 from causerie.web.wire_values import ERROR_TYPE
 
 log = logging.getLogger("causerie.realtime")
@@ -107,9 +107,16 @@ def error_frame(
     return frame
 
 
-def parse_frame(text: str, max_size: int) -> Any:
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A message the protocol dropped unread for its size (causerie.ws_protocol)."""
+
+    size: int  # bytes, as announced
+
+
+def parse_frame(text: str | Dropped, max_size: int) -> Any:
     """A validated frame, or FrameError naming what is wrong."""
-    if len(text) > max_size:
+    if isinstance(text, Dropped) or len(text) > max_size:
         raise FrameError("frame_too_large", f"frames are limited to {max_size} characters")
     try:
         # Not `json.loads`: this parser stops at a depth limit (a deep frame would raise
@@ -178,17 +185,19 @@ class IdleSweeper:
                 self._task = None
 
 
-async def _receive_text(ws: WebSocket, seconds: float) -> str | None:
+async def _receive_text(ws: WebSocket, seconds: float) -> str | Dropped | None:
     """The next text frame; None when the client went away. TimeoutError after `seconds`."""
     async with asyncio.timeout(seconds):
         message = await ws.receive()
     return _text_of(message)
 
 
-def _text_of(message: Message) -> str | None:
+def _text_of(message: Message) -> str | Dropped | None:
     """A received message's text; None for a disconnect."""
     if message["type"] == "websocket.disconnect":
         return None
+    if DROPPED_KEY in message:
+        return Dropped(message[DROPPED_KEY])
     text = message.get("text")
     if text is None:
         data = message.get("bytes") or b""

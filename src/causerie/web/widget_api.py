@@ -99,7 +99,7 @@ async def list_messages(
     request: Request,
     rt: Rt,
     token: Bearer,
-    before: Annotated[str | None, Query(max_length=64)] = None,
+    before: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> JSONResponse:
     messages = await get_visitor_messages(

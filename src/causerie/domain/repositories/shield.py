@@ -24,13 +24,9 @@ class ShieldStore(Protocol):
 
     async def delete_rule(self, rule_id: str) -> bool: ...
 
-    async def mark_spam(self, conversation_id: str, at: datetime) -> bool:
-        """True when it was not marked yet."""
+    async def mark_spam(self, conversation_id: str, spam: bool) -> bool:
+        """The conversation marked as spam (or not); True when that changed it."""
         ...
-
-    async def unmark_spam(self, conversation_id: str) -> bool: ...
-
-    async def is_spam(self, conversation_id: str) -> bool: ...
 
     async def add_counts(self, rows: Sequence[tuple[datetime, str, str, int]]) -> None:
         """Add each (window start, network, metric, n) to its count."""

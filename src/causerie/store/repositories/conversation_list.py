@@ -36,7 +36,6 @@ from causerie.domain.models import ConversationState, ConversationSummary
 from causerie.store import codec, statements
 from causerie.store.db import Db
 from causerie.store.schema.chat import conversations, messages, sessions
-from causerie.store.schema.shield import spam_marks
 
 _LAST_MESSAGE_ID = (
     select(messages.c.id)
@@ -128,8 +127,7 @@ async def list_page(
         where = [c.c.website_id == website_id, c.c.last_message_at.is_not(None)]
         if label is not None:
             where.append(has_label(c, label))
-        marked = exists().where(spam_marks.c.conversation_id == c.c.id)
-        where.append(marked if spam else ~marked)
+        where.append(c.c.spam.is_(spam))
         if state is not None:
             where.append(c.c.state == state.value)
         if unassigned:

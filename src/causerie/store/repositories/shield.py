@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select, update
 
 from causerie.domain.shield import BlockKind, BlockRule
 from causerie.store.db import SqlRepository
-from causerie.store.schema.shield import block_rules, shield_counts, spam_marks
+from causerie.store.schema.chat import conversations
+from causerie.store.schema.shield import block_rules, shield_counts
 
 
 def _rule(row: Any) -> BlockRule:
@@ -67,26 +68,14 @@ class SqlShield(SqlRepository):
         result = await self._db.execute(delete(block_rules).where(block_rules.c.id == rule_id))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def mark_spam(self, conversation_id: str, at: datetime) -> bool:
-        stmt = (
-            self._db.insert(spam_marks)
-            .values(conversation_id=conversation_id, marked_at=at)
-            .on_conflict_do_nothing()
-        )
-        result = await self._db.execute(stmt)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def unmark_spam(self, conversation_id: str) -> bool:
+    async def mark_spam(self, conversation_id: str, spam: bool) -> bool:
+        """The conversation's `spam` set; whether it changed."""
         result = await self._db.execute(
-            delete(spam_marks).where(spam_marks.c.conversation_id == conversation_id)
+            update(conversations)
+            .where(conversations.c.id == conversation_id, conversations.c.spam.is_(not spam))
+            .values(spam=spam)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def is_spam(self, conversation_id: str) -> bool:
-        stmt = select(spam_marks.c.conversation_id).where(
-            spam_marks.c.conversation_id == conversation_id
-        )
-        return await self._db.one(stmt) is not None
 
     async def add_counts(self, rows: Sequence[tuple[datetime, str, str, int]]) -> None:
         stmt = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -81,6 +83,8 @@ conversations = Table(
     # when it was last resolved (the resolution a rating rates).
     Column("team_id", ForeignKey("teams.id", ondelete="SET NULL")),
     Column("resolved_at", UTCDateTime),
+    # An agent marked it as spam: out of the inbox's lists but for its spam filter.
+    Column("spam", Boolean, nullable=False, server_default=false()),
     Index(None, "website_id", "state", "last_message_at"),
     Index(None, "website_id", "last_message_at"),
     Index(None, "website_id", "assignee_id", "last_message_at"),

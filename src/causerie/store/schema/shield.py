@@ -41,18 +41,6 @@ block_rules = Table(
     Index(None, "website_id"),
 )
 
-# Conversations an agent marked as spam: out of the inbox's lists but for its spam filter.
-spam_marks = Table(
-    "spam_marks",
-    metadata,
-    Column(
-        "conversation_id",
-        ForeignKey("conversations.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("marked_at", UTCDateTime, nullable=False),  # who marked it: the audit log says
-)
-
 # Per-network counts per window when Redis is not configured: keyed hashes, never addresses.
 shield_counts = Table(
     "shield_counts",

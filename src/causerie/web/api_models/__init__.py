@@ -320,6 +320,7 @@ class ConversationOut(Out):
     unread_by_visitor: int
     labels: list[str]
     team_id: str | None
+    spam: bool = Field(description="marked as spam: listed only with `state=spam`")
 
 
 class MessageOperator(Out):
@@ -422,7 +423,7 @@ class ThreadOut(Out):
     messages: list[MessageOut]
     assignee: OperatorOut | None
     ratings: list[RatingOut]
-    spam: bool = Field(description="marked as spam: listed only with `state=spam`")
+    spam: bool = Field(description="the conversation's `spam`, repeated for older clients")
 
 
 class MessagesOut(Out):
