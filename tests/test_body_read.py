@@ -21,7 +21,7 @@ from causerie.settings import load_settings
 from causerie.web import errors
 from causerie.web.body import parse_body, read_body
 from causerie.web.limits import BodyLimit, body_limits
-from tests.test_body_limit import KiB, MAX_BODY, chunks, error_of, serving
+from tests.test_body_limit import MAX_BODY, KiB, chunks, error_of, serving
 
 
 class Echo(BaseModel):
