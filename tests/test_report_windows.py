@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,7 +20,7 @@ from causerie.domain.report_windows import (
     day_class,
     windows,
 )
-from causerie.domain.reports import COUNTS, DURATIONS, percentiles
+from causerie.domain.reports import COUNTS, DURATIONS, hour_of, percentiles
 
 # Far past any hour below: one offset throughout.
 _UNTIL = 4_000_000_000
@@ -91,3 +93,12 @@ def test_sliding_24_hours_equals_adding_them() -> None:
             assert day.ranks[metric] == percentiles(hists[metric])
         if day.first in wanted:
             assert found[day.first] == day
+
+
+@given(
+    at=st.datetimes(timezones=st.sampled_from([UTC, ZoneInfo("Europe/Paris"), ZoneInfo("UTC")])),
+)
+def test_the_hour_of_a_time_is_its_utc_hour_as_replace_gives_it(at: datetime) -> None:
+    hour = hour_of(at)
+    assert hour == at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    assert hour.tzinfo is UTC and hour.fold == 0

@@ -21,6 +21,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from starlette.datastructures import State
 
 from causerie.actions import shield
 from causerie.clock import ManualClock
@@ -89,7 +90,7 @@ async def _settle() -> None:
 
 
 def test_p18_a_busy_node_lets_a_person_pass_the_network_that_sends_much(harness: Harness) -> None:
-    app = SimpleNamespace(state=SimpleNamespace(rt=harness.rt))
+    app = SimpleNamespace(state=State({"rt": harness.rt}))
     assert harness.rt.settings.shield_busy_rate == 2.0
 
     async def scenario() -> tuple[list[str], list[str], int]:
@@ -121,7 +122,7 @@ def test_p18_a_request_that_waited_in_the_lane_carries_when_it_came_in(harness: 
     """A message's pace is its sender's (the shield's conversations started at a bot's pace,
     `actions/messages.py`): a request that waited in the lane reaches the route with the time it
     came in; one that waited for nothing carries none (the route's own time is then right)."""
-    app = SimpleNamespace(state=SimpleNamespace(rt=harness.rt))
+    app = SimpleNamespace(state=State({"rt": harness.rt}))
     came_in = harness.rt.clock.now()
     carried: dict[str, object] = {}
 
@@ -145,7 +146,7 @@ def test_p18_a_request_that_waited_in_the_lane_carries_when_it_came_in(harness: 
 
 
 def test_p18_a_node_that_is_not_busy_orders_nothing(harness: Harness) -> None:
-    app = SimpleNamespace(state=SimpleNamespace(rt=harness.rt))
+    app = SimpleNamespace(state=State({"rt": harness.rt}))
 
     async def scenario() -> tuple[list[str], int]:
         endpoint = Endpoint()
@@ -218,7 +219,7 @@ def _status(sent: list[Any]) -> int:
 def test_p18_a_held_network_is_refused_after_a_pause_and_a_person_is_not_held_meanwhile(
     pausing: Harness,
 ) -> None:
-    app = SimpleNamespace(state=SimpleNamespace(rt=pausing.rt))
+    app = SimpleNamespace(state=State({"rt": pausing.rt}))
     assert pausing.rt.settings.shield_refusal_pause == 2.0
 
     async def scenario() -> None:
@@ -246,7 +247,7 @@ def test_p18_a_held_networks_refusal_counts_its_try_again_from_the_end_of_the_pa
 ) -> None:
     """The wait the refusal tells is the block's time left when it is answered, not when the
     pause began: it read up to the pause's length too long."""
-    app = SimpleNamespace(state=SimpleNamespace(rt=pausing.rt))
+    app = SimpleNamespace(state=State({"rt": pausing.rt}))
 
     async def scenario() -> None:
         pauses = Pauses()
@@ -269,7 +270,7 @@ def test_p18_past_its_bound_a_held_networks_refusal_is_answered_at_once(
     pausing: Harness,
 ) -> None:
     """An attacker opening more connections cannot make the node hold them all."""
-    app = SimpleNamespace(state=SimpleNamespace(rt=pausing.rt))
+    app = SimpleNamespace(state=State({"rt": pausing.rt}))
 
     async def scenario() -> None:
         pauses = Pauses()
@@ -287,7 +288,7 @@ def test_p18_past_its_bound_a_held_networks_refusal_is_answered_at_once(
 def test_p18_a_held_networks_socket_handshake_is_refused_after_the_pause(
     pausing: Harness,
 ) -> None:
-    app = SimpleNamespace(state=SimpleNamespace(rt=pausing.rt))
+    app = SimpleNamespace(state=State({"rt": pausing.rt}))
 
     async def scenario() -> None:
         pauses = Pauses()
@@ -303,7 +304,7 @@ def test_p18_a_held_networks_socket_handshake_is_refused_after_the_pause(
 
 def test_p18_without_a_pause_a_held_network_is_refused_at_once(harness: Harness) -> None:
     """`CAUSERIE_SHIELD_REFUSAL_PAUSE=0` (as RELAXED_LIMITS sets it for the other tests)."""
-    app = SimpleNamespace(state=SimpleNamespace(rt=harness.rt))
+    app = SimpleNamespace(state=State({"rt": harness.rt}))
     assert harness.rt.settings.shield_refusal_pause == 0
 
     async def scenario() -> None:

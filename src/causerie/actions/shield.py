@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from typing import Any
 
+from causerie.caching import cached
 from causerie.domain.errors import Forbidden, RateLimited, Unavailable, try_again_in
 from causerie.domain.models import Session
 from causerie.domain.ports import Tx
@@ -414,15 +415,15 @@ async def _first_use(rt: Runtime, nonce: str) -> bool:
 async def rules_of(rt: Runtime, website_id: str, tx: Tx | None = None) -> tuple[BlockRule, ...]:
     """The rules holding on a website (its own and the server-wide ones), cached a few seconds.
     `tx`: the transaction the caller is in (a read outside it would wait for it on SQLite)."""
-    cached = rt.block_rules.get(website_id)
-    if cached is None:
+    rules = cached(rt.block_rules, website_id)
+    if rules is None:
         if tx is not None:
-            cached = tuple(await tx.shield.rules_for(website_id, rt.clock.now()))
+            rules = tuple(await tx.shield.rules_for(website_id, rt.clock.now()))
         else:
             async with rt.store.read() as reader:
-                cached = tuple(await reader.shield.rules_for(website_id, rt.clock.now()))
-        rt.block_rules[website_id] = cached
-    return cached
+                rules = tuple(await reader.shield.rules_for(website_id, rt.clock.now()))
+        rt.block_rules[website_id] = rules
+    return rules
 
 
 async def check_rules(

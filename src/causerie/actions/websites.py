@@ -11,6 +11,7 @@ from causerie.actions.audit import do_audit
 from causerie.actions.events import do_signal_access_ended
 from causerie.actions.file_deletion import do_release_orphan_files
 from causerie.actions.jobs import do_enqueue_search_reindex
+from causerie.caching import cached
 from causerie.domain.access import ACCESS_REVOKED, website_key
 from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from causerie.domain.models import Actor, Role, Scope, Website
@@ -190,7 +191,7 @@ async def do_delete_website(rt: Runtime, actor: Actor, website_id: str) -> int:
 
 async def get_website_cached(rt: Runtime, tx: Tx, website_id: str) -> Website | None:
     """The website, from this node's short cache when fresh (runtime.WEBSITE_CACHE_SECONDS)."""
-    website = rt.websites.get(website_id)
+    website = cached(rt.websites, website_id)
     if website is None:
         website = await tx.websites.get(website_id)
         if website is not None:

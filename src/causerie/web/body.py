@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from causerie.web.errors import ApiError, describe_validation
 from causerie.web.wire_values import new_scan
@@ -17,7 +17,31 @@ M = TypeVar("M", bound=BaseModel)
 
 
 async def parse_body(request: Request, model: type[M]) -> M:
-    return parse_json(await request.body(), model)
+    return parse_json(await read_body(request), model)
+
+
+async def read_body(request: Request) -> bytes:
+    """The whole body, as `request.body()` gives it, and kept as it keeps it (`_body`, which
+    Starlette's `body()` and `stream()` give back afterwards), read from the messages
+    themselves: Starlette's reader runs an async generator in a closing context for it, about
+    as much as the rest of reading a chatbox load's body (docs/performance.md, "renewal5")."""
+    kept: bytes | None = getattr(request, "_body", None)
+    if kept is not None:
+        return kept
+    receive = request.receive
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect, as Starlette's reader says it
+            request._is_disconnected = True
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    request._body = body
+    request._stream_consumed = True
+    return body
 
 
 def parse_json(raw: bytes, model: type[M]) -> M:

@@ -28,7 +28,9 @@ NOSNIFF = (b"x-content-type-options", b"nosniff")
 def url_fault(scope: Scope) -> str | None:
     """What is wrong with the request's URL, naming the parameter; None if nothing is."""
     query: bytes = scope.get("query_string", b"")
-    if b"%00" in query or b"\x00" in query:
+    # `find`, not `in`: `bytes in bytes` first tries its operand as an integer and pays for
+    # the TypeError that raises, on every request (docs/performance.md, "renewal5").
+    if query and (query.find(b"%00") >= 0 or query.find(b"\x00") >= 0):
         params = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
         for name, value in params:
             if "\x00" in name:

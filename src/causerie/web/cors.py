@@ -15,7 +15,7 @@ from cachetools import TTLCache
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from causerie.actions.websites import get_all_origins
-from causerie.caching import ttl_cache
+from causerie.caching import cached, ttl_cache
 from causerie.runtime import Runtime
 
 PREFIX = "/api/widget/"
@@ -38,10 +38,10 @@ class OriginCache:
 
     def fresh(self) -> frozenset[str] | None:
         """The origins if they need no reading (`get`), without a coroutine; else None."""
-        return self._cache.get(None)
+        return cached(self._cache, None)
 
     async def get(self, rt: Runtime) -> frozenset[str]:
-        origins = self._cache.get(None)
+        origins = cached(self._cache, None)
         if origins is None:
             origins = self._cache[None] = await get_all_origins(rt)
         return origins

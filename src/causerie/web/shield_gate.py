@@ -102,7 +102,7 @@ class ShieldGate:
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if not _gated(scope):
             return self.app(scope, receive, send)
-        rt: Runtime = scope["app"].state.rt
+        rt: Runtime = scope["app"].state["rt"]  # `state.rt` raises and catches AttributeError
         if scope["type"] == "websocket":  # a socket lasts: it is never counted nor ordered
             if not rt.shield_blocked:
                 return self.app(scope, receive, send)

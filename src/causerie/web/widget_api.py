@@ -42,7 +42,7 @@ router = APIRouter(
 async def open_session(website_id: str, request: Request) -> JSONResponse:
     """Every page view of every website calls it (the chatbox load): the runtime is taken from
     the app rather than through a dependency, which FastAPI would solve on each request."""
-    rt: Runtime = request.app.state.rt
+    rt: Runtime = request.app.state["rt"]  # `state.rt` raises and catches AttributeError
     data = await parse_body(request, SessionIn)
     opened = await do_open_session(
         rt,
