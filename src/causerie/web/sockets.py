@@ -445,17 +445,27 @@ class _Sends:
     ) -> None:
         self._ws, self._handler, self._out, self._watch = ws, handler, out, watch
         self._last: _Send | None = None
-        self._running: set[asyncio.Task[None]] = set()
+        # None while none is under way: an idle socket holds no set (memory per idle socket).
+        self._running: set[asyncio.Task[None]] | None = None
 
     async def start(self, frame: Any) -> None:
-        if len(self._running) >= SENDS_IN_FLIGHT:
+        if self._running is not None and len(self._running) >= SENDS_IN_FLIGHT:
             await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
         loop = asyncio.get_running_loop()
         before, this = self._last, _Send(loop.create_future())
         this.task = loop.create_task(self._run(frame, before, this))
         self._last = this
+        if self._running is None:
+            self._running = set()
         self._running.add(this.task)
-        this.task.add_done_callback(self._running.discard)
+        this.task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        running = self._running
+        if running is not None:
+            running.discard(task)
+            if not running:  # none under way: the next send has none before it
+                self._running = self._last = None
 
     async def idle(self) -> None:
         """Until every send under way has answered."""
