@@ -131,6 +131,64 @@ async def _echo_run(port: int, pid: int, clients: int, seconds: float) -> RelayR
     )
 
 
+class _Relayed:
+    """One run's sockets (an agent's and the visitors') and what the agent's reader heard: each
+    `message.created` whose `client_id` is in `started` gives a latency from that time."""
+
+    def __init__(self, agent: ClientConnection, visitors: list[ClientConnection]) -> None:
+        self.agent, self.visitors = agent, visitors
+        self.started: dict[str, float] = {}  # client_id -> when its latency starts
+        self.latencies: list[float] = []
+        self.errors = 0
+        self.acked = 0
+        self.stop = asyncio.Event()
+
+    @classmethod
+    async def open(
+        cls, port: int, tokens: list[str], agent_token: str, website_id: str
+    ) -> _Relayed:
+        agent = await agent_socket(port, agent_token, website_id)
+        visitors = await asyncio.gather(*(visitor_socket(port, t, website_id) for t in tokens))
+        return cls(agent, list(visitors))
+
+    async def agent_reader(self) -> None:
+        while not self.stop.is_set():
+            try:
+                raw = await asyncio.wait_for(self.agent.recv(), 0.5)
+            except TimeoutError:
+                continue
+            frame = json.loads(raw)
+            if frame.get("type") == "message.created":
+                at = self.started.pop(frame.get("message", {}).get("client_id"), None)
+                if at is not None:
+                    self.latencies.append(time.perf_counter() - at)
+
+    async def last_ones(self, tries: int) -> None:
+        """The last messages' created frames: waited for briefly (`tries` x 10 ms at most)."""
+        for _ in range(tries):
+            if not self.started:
+                break
+            await asyncio.sleep(0.01)
+
+    async def close(self, readers: list[asyncio.Task[None]]) -> None:
+        self.stop.set()
+        await asyncio.gather(*readers, return_exceptions=True)
+        await asyncio.gather(
+            *(c.close() for c in [self.agent, *self.visitors]), return_exceptions=True
+        )
+
+    def run(self, elapsed: float, server_cpu: float) -> RelayRun:
+        return RelayRun(
+            len(self.latencies) / elapsed,
+            percentile(self.latencies, 0.5) * 1000,
+            percentile(self.latencies, 0.99) * 1000,
+            len(self.latencies),
+            self.errors + len(self.started),
+            server_cpu,
+            self.acked / elapsed,
+        )
+
+
 async def _relay_run(
     port: int,
     pid: int,
@@ -140,34 +198,16 @@ async def _relay_run(
     seconds: float,
     tag: str,
 ) -> RelayRun:
-    agent = await agent_socket(port, agent_token, website_id)
-    visitors = await asyncio.gather(*(visitor_socket(port, t, website_id) for t in tokens))
-    sent_at: dict[str, float] = {}
-    latencies: list[float] = []
-    errors = 0
-    acked = 0
-    stop = asyncio.Event()
-
-    async def agent_reader() -> None:
-        while not stop.is_set():
-            try:
-                raw = await asyncio.wait_for(agent.recv(), 0.5)
-            except TimeoutError:
-                continue
-            frame = json.loads(raw)
-            if frame.get("type") == "message.created":
-                client_id = frame.get("message", {}).get("client_id")
-                at = sent_at.pop(client_id, None)
-                if at is not None:
-                    latencies.append(time.perf_counter() - at)
+    """Each visitor sends its next message once the last one is acked; each latency runs from
+    the send to its message.created on the agent's socket."""
+    run = await _Relayed.open(port, tokens, agent_token, website_id)
 
     async def visitor(n: int, conn: ClientConnection, until: float) -> None:
-        nonlocal errors, acked
         i = 0
         while time.monotonic() < until:
             client_id = f"{tag}-{n}-{i}"
             i += 1
-            sent_at[client_id] = time.perf_counter()
+            run.started[client_id] = time.perf_counter()
             try:
                 await conn.send(
                     json.dumps({"type": "message.send", "client_id": client_id, "body": "hello"})
@@ -177,42 +217,25 @@ async def _relay_run(
                     left = deadline - time.monotonic()
                     frame = json.loads(await asyncio.wait_for(conn.recv(), max(left, 0.001)))
                     if frame.get("type") == "message.ack" and frame.get("client_id") == client_id:
-                        acked += 1
+                        run.acked += 1
                         break
                     if frame.get("type") == "error":
                         raise RuntimeError(str(frame))
             except Exception:
-                errors += 1
+                run.errors += 1
                 return
 
-    reader = asyncio.create_task(agent_reader())
+    readers = [asyncio.create_task(run.agent_reader())]
     try:
         cpu = cpu_seconds(pid)
         start = time.monotonic()
-        await asyncio.gather(*(visitor(n, c, start + seconds) for n, c in enumerate(visitors)))
+        await asyncio.gather(*(visitor(n, c, start + seconds) for n, c in enumerate(run.visitors)))
         elapsed = time.monotonic() - start
         cpu = cpu_seconds(pid) - cpu
-        acked_rate = acked / elapsed
-        # The last messages' created frames: wait for them briefly.
-        for _ in range(200):
-            if not sent_at:
-                break
-            await asyncio.sleep(0.01)
-        stop.set()
-        await reader
+        await run.last_ones(200)
     finally:
-        stop.set()
-        reader.cancel()
-        await asyncio.gather(*(c.close() for c in [agent, *visitors]), return_exceptions=True)
-    return RelayRun(
-        len(latencies) / elapsed,
-        percentile(latencies, 0.5) * 1000,
-        percentile(latencies, 0.99) * 1000,
-        len(latencies),
-        errors + len(sent_at),
-        cpu / elapsed,
-        acked_rate,
-    )
+        await run.close(readers)
+    return run.run(elapsed, cpu / elapsed)
 
 
 async def _paced_run(
@@ -229,44 +252,25 @@ async def _paced_run(
     none waiting for its ack; each latency runs from the message's scheduled time to its
     message.created on the agent's socket (a late send counts as late: no coordinated
     omission)."""
-    agent = await agent_socket(port, agent_token, website_id)
-    visitors = await asyncio.gather(*(visitor_socket(port, t, website_id) for t in tokens))
-    due_at: dict[str, float] = {}
-    latencies: list[float] = []
-    errors = 0
-    acked = 0
-    stop = asyncio.Event()
-
-    async def agent_reader() -> None:
-        while not stop.is_set():
-            try:
-                raw = await asyncio.wait_for(agent.recv(), 0.5)
-            except TimeoutError:
-                continue
-            frame = json.loads(raw)
-            if frame.get("type") == "message.created":
-                at = due_at.pop(frame.get("message", {}).get("client_id"), None)
-                if at is not None:
-                    latencies.append(time.perf_counter() - at)
+    run = await _Relayed.open(port, tokens, agent_token, website_id)
 
     async def visitor_reader(conn: ClientConnection) -> None:
-        nonlocal errors, acked
-        while not stop.is_set():
+        while not run.stop.is_set():
             try:
                 raw = await asyncio.wait_for(conn.recv(), 0.5)
             except TimeoutError:
                 continue
             except Exception:
-                errors += 1
+                run.errors += 1
                 return
             kind = json.loads(raw).get("type")
             if kind == "message.ack":
-                acked += 1
+                run.acked += 1
             elif kind == "error":
-                errors += 1
+                run.errors += 1
 
-    readers = [asyncio.create_task(agent_reader())]
-    readers += [asyncio.create_task(visitor_reader(c)) for c in visitors]
+    readers = [asyncio.create_task(run.agent_reader())]
+    readers += [asyncio.create_task(visitor_reader(c)) for c in run.visitors]
     total = int(rate * seconds)
     try:
         cpu = cpu_seconds(pid)
@@ -277,29 +281,16 @@ async def _paced_run(
             if wait > 0:
                 await asyncio.sleep(wait)
             client_id = f"{tag}-{k}"
-            due_at[client_id] = due
+            run.started[client_id] = due
             frame = {"type": "message.send", "client_id": client_id, "body": "hello"}
-            await visitors[k % len(visitors)].send(json.dumps(frame))
+            await run.visitors[k % len(run.visitors)].send(json.dumps(frame))
         elapsed = time.perf_counter() - start
-        for _ in range(300):  # the last ones' created frames
-            if not due_at:
-                break
-            await asyncio.sleep(0.01)
+        await run.last_ones(300)
         cpu = cpu_seconds(pid) - cpu
         window = time.perf_counter() - start  # the server's CPU share: over the wait too
     finally:
-        stop.set()
-        await asyncio.gather(*readers, return_exceptions=True)
-        await asyncio.gather(*(c.close() for c in [agent, *visitors]), return_exceptions=True)
-    return RelayRun(
-        len(latencies) / elapsed,
-        percentile(latencies, 0.5) * 1000,
-        percentile(latencies, 0.99) * 1000,
-        len(latencies),
-        errors + len(due_at),
-        cpu / window,
-        acked / elapsed,
-    )
+        await run.close(readers)
+    return run.run(elapsed, cpu / window)
 
 
 def _paced_runs(

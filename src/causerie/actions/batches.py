@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from causerie.domain.ports import PartNotUndone, Store, TransactionLost, TransactionRaced, Tx
@@ -56,6 +57,12 @@ DELIVERY_TURNS = 2
 # transaction (two nodes' batches of one website taking its rows in different orders): the loser
 # rolls back whole, so the other one goes on, and the retry waits behind it.
 RETRIES = 3
+
+# Set by a caller that must know when its part has its place in its lane: `run` sets this
+# future's result once the part is queued, before it waits for the commit. A socket hands on its
+# next `message.send` only then, so that its messages keep the order it sent them in while each
+# waits for its own commit (web/sockets.py, `_Sends`).
+QUEUED: ContextVar[asyncio.Future[None] | None] = ContextVar("causerie_part_queued", default=None)
 
 
 class _Waiting:
@@ -112,6 +119,9 @@ class Batcher:
             self._drains.add(drain)
             drain.add_done_callback(self._drains.discard)
         waiting.append(_Waiting(part, future, ahead, bulk))
+        queued = QUEUED.get()
+        if queued is not None and not queued.done():
+            queued.set_result(None)
         # Not shielded: a caller that goes away before its turn leaves its part unrun; once the
         # part ran, it stays in the batch (a client sends the same client_id again).
         return await future
@@ -240,6 +250,10 @@ class Batcher:
             raise  # the whole batch fails, or runs again
         except Exception as exc:
             return False, exc
+
+    def waiting(self, store: Store, lane: str) -> int:
+        """Parts queued in a lane and not yet taken into a batch (tests read it)."""
+        return len(self._lanes.get((id(store), lane), ()))
 
     async def idle(self) -> None:
         """Until every batch under way has committed or failed (closing the store after)."""

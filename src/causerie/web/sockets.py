@@ -30,6 +30,7 @@ from pydantic_core import from_json
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from causerie.actions.batches import QUEUED
 from causerie.actions.events import get_position
 from causerie.domain.access import ACCESS_REVOKED, SESSION_GONE
 from causerie.domain.errors import AccessEnded, DomainError, RateLimited
@@ -39,12 +40,15 @@ from causerie.realtime.guard import AccessGuard
 from causerie.realtime.limits import TokenBucket
 from causerie.runtime import Runtime
 from causerie.web.errors import describe_validation, failure
-from causerie.web.frames import DROPPED_KEY, FRAME, FRAME_TYPES, Auth
+from causerie.web.frames import DROPPED_KEY, FRAME, FRAME_TYPES, Auth, MessageSend
 from causerie.web.wire_values import ERROR_TYPE
 
 log = logging.getLogger("causerie.realtime")
 
 AUTH_TIMEOUT = 10.0
+# A socket's `message.send`s under way at once (`_Sends`); past it, the reader waits for one to be
+# answered before it reads on. The frame rate limits them first (20 frames/s, bursts of 40).
+SENDS_IN_FLIGHT = 64
 
 # Close codes (4000-4999 are the application's).
 CLOSE_UNAUTHENTICATED = 4001
@@ -90,10 +94,18 @@ class Subscription:
     ends_with: tuple[str, ...] = ()  # a visitor's: keys whose revocation means its session is gone
 
 
+class Replies(Protocol):
+    """Where a handler puts the frames that answer this socket alone (`StreamFollower`)."""
+
+    def push(self, frame: dict[str, Any]) -> None: ...
+
+    def push_text(self, text: str) -> None: ...
+
+
 class Handler(Protocol):
     async def authenticate(self, frame: Auth) -> Subscription: ...
 
-    async def handle(self, frame: Any, out: StreamFollower) -> None: ...
+    async def handle(self, frame: Any, out: Replies) -> None: ...
 
 
 def error_frame(
@@ -263,7 +275,16 @@ async def serve(ws: WebSocket, rt: Runtime, handler: Handler, idle: IdleSweeper)
             await send(json.dumps({"type": "ready", "seq": position, **subscription.ready}))
             follower.start(after)
         del subscription  # what it said is sent; only its channels and on_close stay
-        await _read_frames(ws, handler, follower, settings.frame_rate, max_frame, idle, guard)
+        sends = _Sends(ws, handler, follower, watch)
+        try:
+            await _read_frames(
+                ws, handler, follower, settings.frame_rate, max_frame, idle, guard, sends
+            )
+        finally:
+            # Its messages handed to their lanes are stored (or refused) and answered, as when
+            # the reader waited for each.
+            with contextlib.suppress(Exception):
+                await sends.idle()
     except (WebSocketDisconnect, ConnectionError):
         pass
     except _Gone as gone:
@@ -340,6 +361,7 @@ async def _read_frames(
     max_frame: int,
     idle: IdleSweeper,
     guard: AccessGuard | None,
+    sends: _Sends,
 ) -> None:
     bucket = TokenBucket(rate, 2 * rate)
     while True:
@@ -354,6 +376,10 @@ async def _read_frames(
         frame = None
         try:
             frame = parse_frame(text, max_frame)
+            if allowed and isinstance(frame, MessageSend):
+                await sends.start(frame)  # answered in its turn; the next frame is read now
+                continue
+            await sends.idle()  # the sends before it answered first: answers keep frame order
             if not allowed:
                 client_id = getattr(frame, "client_id", None)
                 raise FrameError(
@@ -363,21 +389,124 @@ async def _read_frames(
                     retry_after=max(0.001, round(bucket.wait(), 3)),
                 )
             await handler.handle(frame, out)
-        except FrameError as exc:
-            out.push(error_frame(exc.code, exc.message, exc.client_id, exc.retry_after))
-        except DomainError as exc:
-            if exc.code == "invalid_session":
-                raise _Gone(error_frame(exc.code, exc.message)) from None
-            retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
-            # A refused message.send names its client_id, so that the client knows which message
-            # to send again (rate_limited) or to give up.
-            client_id = getattr(frame, "client_id", None)
-            out.push(error_frame(exc.code, exc.message, client_id, retry_after))
         except (WebSocketDisconnect, ConnectionError):
             raise
-        except Exception as exc:  # a full disk, or a bug: this frame failed, the socket goes on
-            client_id = getattr(frame, "client_id", None) if frame is not None else None
-            out.push(_failure_frame(ws, exc, client_id))
+        except Exception as exc:
+            await sends.idle()
+            if _gone(exc):
+                raise _Gone(error_frame(SESSION_GONE, str(exc))) from None
+            out.push(_refusal(ws, exc, frame))
+
+
+def _gone(exc: Exception) -> bool:
+    """Whether `exc` says the visitor's session no longer exists: the socket is closed (4004)."""
+    return isinstance(exc, DomainError) and exc.code == SESSION_GONE
+
+
+def _refusal(ws: WebSocket, exc: Exception, frame: Any) -> dict[str, Any]:
+    """The `error` frame answering `frame`, which failed with `exc`."""
+    # A refused message.send names its client_id, so that the client knows which message to
+    # send again (rate_limited) or to give up.
+    client_id = getattr(frame, "client_id", None) if frame is not None else None
+    if isinstance(exc, FrameError):
+        return error_frame(exc.code, exc.message, exc.client_id, exc.retry_after)
+    if isinstance(exc, DomainError):
+        retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+        return error_frame(exc.code, exc.message, client_id, retry_after)
+    return _failure_frame(ws, exc, client_id)  # a full disk, or a bug: the socket goes on
+
+
+class _Held:
+    """The answers of one send, held until the sends before it have answered."""
+
+    __slots__ = ("frames",)
+
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any] | str] = []
+
+    def push(self, frame: dict[str, Any]) -> None:
+        self.frames.append(frame)
+
+    def push_text(self, text: str) -> None:
+        self.frames.append(text)
+
+
+class _Send:
+    __slots__ = ("queued", "task")
+
+    def __init__(self, queued: asyncio.Future[None]) -> None:
+        self.queued = queued  # done once its part has its place in its lane, or it ended
+        self.task: asyncio.Task[None] | None = None
+
+
+class _Sends:
+    """A socket's `message.send`s under way: each is handed to its website's lane as soon as
+    it is read, rather than once the one before it is stored, so a message never waits for
+    another's commit before its own batch (docs/realtime.md, "Sends in flight"). Each starts
+    once the send before it has its place in the lane (`batches.QUEUED`), so the lane keeps the
+    socket's order; its answer (ack or error) leaves once the one before it has, so answers keep
+    the order of the frames. Other frames wait for every send under way (`idle`), as before."""
+
+    __slots__ = ("_handler", "_last", "_out", "_running", "_watch", "_ws")
+
+    def __init__(
+        self, ws: WebSocket, handler: Handler, out: StreamFollower, watch: _SessionWatch
+    ) -> None:
+        self._ws, self._handler, self._out, self._watch = ws, handler, out, watch
+        self._last: _Send | None = None
+        # None while none is under way: an idle socket holds no set (memory per idle socket).
+        self._running: set[asyncio.Task[None]] | None = None
+
+    async def start(self, frame: Any) -> None:
+        if self._running is not None and len(self._running) >= SENDS_IN_FLIGHT:
+            await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
+        loop = asyncio.get_running_loop()
+        before, this = self._last, _Send(loop.create_future())
+        this.task = loop.create_task(self._run(frame, before, this))
+        self._last = this
+        if self._running is None:
+            self._running = set()
+        self._running.add(this.task)
+        this.task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        running = self._running
+        if running is not None:
+            running.discard(task)
+            if not running:  # none under way: the next send has none before it
+                self._running = self._last = None
+
+    async def idle(self) -> None:
+        """Until every send under way has answered."""
+        while self._running:
+            await asyncio.wait(set(self._running))
+
+    async def _run(self, frame: Any, before: _Send | None, this: _Send) -> None:
+        if before is not None and not before.queued.done():
+            await asyncio.wait((before.queued,))
+        QUEUED.set(this.queued)  # this task's context only
+        held = _Held()
+        gone = False
+        try:
+            await self._handler.handle(frame, held)
+        except (WebSocketDisconnect, ConnectionError):
+            pass  # the reader sees the socket closed
+        except Exception as exc:
+            gone = _gone(exc)
+            if not gone:
+                held.push(_refusal(self._ws, exc, frame))
+        finally:
+            if not this.queued.done():
+                this.queued.set_result(None)
+        if before is not None and before.task is not None and not before.task.done():
+            await asyncio.wait((before.task,))
+        for answer in held.frames:
+            if isinstance(answer, str):
+                self._out.push_text(answer)
+            else:
+                self._out.push(answer)
+        if gone:
+            self._watch.revoke(SESSION_GONE)  # told, then closed with 4004
 
 
 async def _still_allowed(guard: AccessGuard) -> bool:

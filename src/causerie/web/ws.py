@@ -34,7 +34,6 @@ from causerie.domain.models import Actor, Author, Scope, Session
 from causerie.domain.ports import agent_connection_id
 from causerie.domain.websites import allows_origin
 from causerie.domain.wire import visitor_session_json
-from causerie.realtime.follower import StreamFollower
 from causerie.realtime.guard import AccessGuard
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
@@ -42,7 +41,7 @@ from causerie.web.cors import OriginCache
 from causerie.web.deps import origin_of
 from causerie.web.errors import error_response
 from causerie.web.frames import Auth, Availability, MessageSend, Ping, Read, Typing
-from causerie.web.sockets import FrameError, Subscription, serve
+from causerie.web.sockets import FrameError, Replies, Subscription, serve
 
 TYPING_REPEAT = 2.0  # seconds: an unchanged "typing on" is forwarded at most this often
 
@@ -72,11 +71,11 @@ _AUTHENTICATED = FrameError(
 )
 
 
-def _pong(out: StreamFollower) -> None:
+def _pong(out: Replies) -> None:
     out.push({"type": "pong"})
 
 
-def _ack(out: StreamFollower, client_id: str, sent: Sent) -> None:
+def _ack(out: Replies, client_id: str, sent: Sent) -> None:
     # The message as its events carry it, encoded once (actions/messages.py).
     head = f'{{"type":"message.ack","client_id":{encode(client_id)},"message":'
     out.push_text(f"{head}{sent.message_text()}}}")
@@ -136,7 +135,7 @@ class VisitorHandler:
             return "conversation_id: a visitor sends to their own conversation only"
         return None
 
-    async def handle(self, frame: Any, out: StreamFollower) -> None:
+    async def handle(self, frame: Any, out: Replies) -> None:
         session = self.session
         assert session is not None
         if isinstance(frame, Ping):
@@ -234,7 +233,7 @@ class AgentHandler:
         if self.answers:
             await do_set_agent_status(self.rt, self.website_id, self.connection_id, None)
 
-    async def handle(self, frame: Any, out: StreamFollower) -> None:
+    async def handle(self, frame: Any, out: Replies) -> None:
         actor = self.actor
         assert actor is not None
         if isinstance(frame, Ping):
