@@ -16,7 +16,7 @@ import pytest
 
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
-from tests.support import is_sqlite, query, sqlite_path, table_names
+from tests.support import is_sqlite, query, sqlite_files, table_names
 
 # -- a server behind a trusted proxy, and the people who use it ------------------------------
 
@@ -145,16 +145,6 @@ def database_text(url: str) -> dict[str, str]:
             rows = query(url, f'SELECT row_to_json(t)::text FROM "{table}" t')
         found[table] = repr(rows)
     return found
-
-
-def sqlite_files(url: str) -> dict[str, bytes]:
-    """The bytes of the SQLite database and its companions (-wal, -shm); {} on PostgreSQL."""
-    if not is_sqlite(url):
-        return {}
-    path = sqlite_path(url)
-    files = {p.name: p.read_bytes() for p in path.parent.glob(path.name + "*")}
-    assert files
-    return files
 
 
 def assert_nowhere(url: str, markers: list[str]) -> None:

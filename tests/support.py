@@ -144,6 +144,25 @@ def sqlite_path(url: str) -> Path:
     return Path(database)
 
 
+def sqlite_files(url: str) -> dict[str, bytes]:
+    """The bytes of the SQLite database and its companions (-wal, -shm); {} on PostgreSQL.
+
+    Read by another process (`cat`): a file opened and closed in this one drops every POSIX
+    lock this process holds on it, SQLite's own included, and a `causerie` command closing its
+    last connection afterwards would delete the WAL the stores here still use
+    (tests/test_private_files.py)."""
+    if not is_sqlite(url):
+        return {}
+    path = sqlite_path(url)
+    files = {p.name: _bytes_of(p) for p in path.parent.glob(path.name + "*")}
+    assert files
+    return files
+
+
+def _bytes_of(path: Path) -> bytes:
+    return subprocess.run(["cat", "--", str(path)], capture_output=True, check=True).stdout
+
+
 def query(url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     """Rows of `sql` (positional `?` parameters) read straight from the database."""
     if is_sqlite(url):

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import Harness, Site
+from tests.support import sqlite_files
 from tests.test_errors import error_of
 from tests.test_session_endpoint import open_session, send
 
@@ -64,13 +65,9 @@ def test_p20_deleted_session_leaves_no_bytes_in_the_sqlite_files(
     http.delete(f"/api/v1/conversations/{conversation_id}", headers=_auth(site, "owner"))
     if not harness.settings.is_sqlite:
         return
-    from pathlib import Path
-
-    db = Path(harness.settings.database_url.removeprefix("sqlite:///"))
-    for path in db.parent.glob(db.name + "*"):
-        content = path.read_bytes()
+    for name, content in sqlite_files(harness.settings.database_url).items():
         for value in PERSONAL:
-            assert value.encode() not in content, f"{value} survives in {path.name}"
+            assert value.encode() not in content, f"{value} survives in {name}"
 
 
 def test_p20_an_agent_cannot_delete_and_nothing_changes(

@@ -52,7 +52,7 @@ from tests.support import (
     is_sqlite,
     query,
     run_cli,
-    sqlite_path,
+    sqlite_files,
     table_names,
 )
 
@@ -128,10 +128,7 @@ def row_text(url: str, table: str) -> str:
 
 
 def database_files(url: str) -> bytes:
-    if not is_sqlite(url):
-        return b""
-    path = sqlite_path(url)
-    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    return b"".join(sqlite_files(url).values()) if is_sqlite(url) else b""
 
 
 # -- commands run in this process --------------------------------------------------------------

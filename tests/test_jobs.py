@@ -158,6 +158,28 @@ def test_retry_runs_a_failed_job_now_with_fresh_attempts(
     assert jobs(harness) == []
 
 
+def test_jobs_are_found_by_a_payload_field_and_run_now_with_a_new_payload(
+    harness: Harness, clock: ManualClock
+) -> None:
+    """The repository's `of_payload` (a webhook delivery's job, by its delivery) and
+    `run_now` with a payload (the redelivery's retry window), on both databases."""
+    wanted = enqueue(harness, payload={"delivery_id": "msg_a", "n": 1}, delay=timedelta(hours=1))
+    enqueue(harness, payload={"delivery_id": "msg_b"})
+    enqueue(harness, "other", payload={"delivery_id": "msg_a"})
+
+    async def find_and_run() -> tuple[list[str], bool]:
+        async with harness.rt.store.transaction() as tx:
+            found = [j.id for j in await tx.jobs.of_payload("record", "delivery_id", "msg_a")]
+            ran = await tx.jobs.run_now(wanted, clock.now(), {"delivery_id": "msg_a", "n": 2})
+            return found, ran
+
+    assert harness.run(find_and_run()) == ([wanted], True)
+    (job,) = [j for j in jobs(harness) if j.id == wanted]
+    assert (job.payload, job.run_at, job.state) == (
+        {"delivery_id": "msg_a", "n": 2}, clock.now(), JobState.QUEUED,
+    )  # fmt: skip
+
+
 def test_retry_refuses_an_unknown_or_running_job(harness: Harness, clock: ManualClock) -> None:
     with pytest.raises(NotFound, match="no job 'nope'"):
         harness.run(do_retry_job(harness.rt, "nope"))

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +16,7 @@ from causerie.clock import ManualClock
 from causerie.domain.shield import network_key
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
+from tests.support import sqlite_files
 from tests.test_session_endpoint import open_session, send
 
 VISITOR_IP = "203.0.113.77"
@@ -159,13 +159,9 @@ def test_p17_temporary_session_ip_leaves_no_trace_in_the_database_files(
     assert harness.scalar("SELECT count(*) FROM sessions") == 0
     if not harness.settings.is_sqlite:
         return
-    db = Path(harness.settings.database_url.removeprefix("sqlite:///"))
-    files = list(db.parent.glob(db.name + "*"))
-    assert files
-    for path in files:
-        content = path.read_bytes()
+    for name, content in sqlite_files(harness.settings.database_url).items():
         for marker in (VISITOR_IP, user_agent, "secret-page-marker"):
-            assert marker.encode() not in content, f"{marker} survives in {path.name}"
+            assert marker.encode() not in content, f"{marker} survives in {name}"
 
 
 def test_p18_chat_ip_is_kept_a_year_then_erased_while_the_conversation_stays(

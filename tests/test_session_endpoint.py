@@ -6,7 +6,6 @@ import base64
 import hashlib
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 
@@ -14,6 +13,7 @@ from causerie.actions.reads import do_mark_read
 from causerie.clock import ManualClock
 from causerie.domain.models import Author
 from tests.conftest import ORIGIN, OTHER_ORIGIN, Harness, Site
+from tests.support import sqlite_files
 
 PAGE = {"url": "https://shop.example/shoes", "title": "Shoes", "referrer": ""}
 
@@ -69,9 +69,8 @@ def test_p16_sqlite_file_never_holds_the_raw_token(
     token = open_session(http, site.website_id).json()["token"]
     if not harness.settings.is_sqlite:
         return
-    db = Path(harness.settings.database_url.removeprefix("sqlite:///"))
-    for path in db.parent.glob(db.name + "*"):
-        assert token.encode() not in path.read_bytes()
+    for content in sqlite_files(harness.settings.database_url).values():
+        assert token.encode() not in content
 
 
 def test_p13_valid_token_renews_the_same_session_with_its_messages(

@@ -299,17 +299,16 @@ def test_what_a_frame_may_not_name_or_must_name_is_told_with_its_frame_and_field
 # -- the shell's deletions, on one node without Redis (docs/cli.md) ----------------------------
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # the docstring says why
 def test_a_shell_deletion_without_redis_reaches_a_chatbox_at_its_next_message(
     server: ServerThread, http: httpx.Client, site: Site, sockets: list[Live], harness: Harness
 ) -> None:
     """`causerie conversation delete` is a process of its own: without Redis it cannot tell the
     server's sockets, which learn it at their next frame that needs the session (docs/cli.md
-    says so); the rows are gone at once. On PostgreSQL, one node without Redis: on SQLite, the
-    command's process, closing its last connection, deleted the `-wal` and `-shm` files this
-    test's process still held open (the harness's runtime beside the server thread; seen as
-    "(deleted)" in /proc/self/fd), so the server thread read a database of its own from then
-    on. A real `causerie serve` beside the command keeps its files (checked by hand)."""
+    says so); the rows are gone at once. One node without Redis, on either database. It ran on
+    PostgreSQL only at first: on SQLite, the server thread's store, opening the database file
+    beside the harness's, dropped this process's locks on it, and the command's process,
+    closing its last connection, deleted the `-wal` and `-shm` files still open here
+    (tests/test_private_files.py has the fix's own test)."""
     token, conversation_id, _ = _visitor_asks(http, site)
     live, _ = visitor(server.url, token, website_id=site.website_id)
     sockets.append(live)

@@ -20,9 +20,10 @@ import pytest
 from causerie.actions.assignment import AWAY_GRACE, do_assign_waiting
 from causerie.actions.auto_resolve import do_auto_resolve
 from causerie.actions.conversations import do_delete_conversation
-from causerie.actions.inbox import do_set_state, get_thread
+from causerie.actions.inbox import do_assign, do_set_state, get_thread
 from causerie.actions.job_kinds import KINDS
 from causerie.actions.jobs import do_run_due_jobs
+from causerie.actions.members import do_remove_member
 from causerie.actions.messages import do_send_session_message, get_visitor_messages
 from causerie.actions.presence import do_set_agent_status
 from causerie.actions.privacy import do_erase_own_session, do_export_own_session
@@ -238,6 +239,45 @@ def test_transfer_to_an_operator_or_a_team_leaves_an_agents_only_line(
                 harness.rt, agent, conversation, operator_id=site.operator_ids["other_owner"]
             )
         )
+
+
+def test_assignments_and_transfers_tell_the_visitor_nothing(harness: Harness, site: Site) -> None:
+    """Each assignment or transfer sent the visitor a `conversation.updated` whose view (id,
+    state, unread, read marks) had not changed: the visitor could tell when agents handed them
+    on. Agents hear each; the visitor hears what changes their view (a resolution)."""
+    agent, admin = site.operator_ids["agent"], site.operator_ids["admin"]
+    team = harness.run(
+        do_create_team(harness.rt, CLI, site.website_id, name="Support", members=[agent, admin])
+    )
+    _, session_id, conversation = _start(harness, site)
+
+    def told(stream: Stream) -> list[dict[str, Any]]:
+        return [
+            f["conversation"]
+            for f in _frames(harness, stream)
+            if f["type"] == "conversation.updated" and f["conversation"]["id"] == conversation
+        ]
+
+    visitor, agents = Stream.of_session(session_id), Stream.of_website(site.website_id)
+    before, agents_before = len(told(visitor)), len(told(agents))
+    harness.run(do_assign(harness.rt, CLI, conversation, admin))
+    harness.run(do_transfer(harness.rt, _operator(site, "admin"), conversation, operator_id=agent))
+    _online(harness, site, "agent")
+    harness.run(do_transfer(harness.rt, CLI, conversation, team_id=team.id))  # assigned at once
+    assert _assignee(harness, conversation) == agent
+    _online(harness, site, "admin")
+    _online(harness, site, "agent", status=None)
+    harness.clock.advance(AWAY_GRACE + timedelta(seconds=1))
+    _jobs(harness)  # the agent stayed away: handed on to the admin
+    assert _assignee(harness, conversation) == admin
+    harness.run(do_remove_member(harness.rt, CLI, site.website_id, admin))
+    assert _assignee(harness, conversation) is None
+    assert len(told(agents)) >= agents_before + 5  # (replayed as the conversation is now)
+    assert len(told(visitor)) == before
+
+    harness.run(do_set_state(harness.rt, CLI, conversation, ConversationState.RESOLVED))
+    after = told(visitor)[before:]
+    assert len(after) == 1 and set(after[0]) == {"id", "state", "unread", "read_up_to"}
 
 
 @SQLITE

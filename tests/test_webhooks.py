@@ -23,7 +23,7 @@ import standardwebhooks
 
 from causerie.actions.inbox import do_set_state
 from causerie.actions.job_kinds import KINDS
-from causerie.actions.jobs import do_run_due_jobs
+from causerie.actions.jobs import do_run_due_jobs, get_jobs
 from causerie.actions.messages import do_send_session_message
 from causerie.actions.privacy import do_erase_subject, get_register
 from causerie.actions.profiles import do_update_visitor_profile
@@ -33,12 +33,14 @@ from causerie.actions.webhooks import (
     do_create_webhook,
     do_redeliver,
     do_rotate_secret,
+    do_update_webhook,
     get_deliveries,
     get_webhook,
 )
 from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
 from causerie.domain.errors import Invalid
+from causerie.domain.jobs import Job, JobState
 from causerie.domain.models import Actor, ConversationState, PageView
 from causerie.domain.targets import why_refused
 from causerie.domain.webhooks import (
@@ -49,6 +51,7 @@ from causerie.domain.webhooks import (
     Webhook,
     WebhookEvent,
 )
+from causerie.domain.wire import iso
 from causerie.outbound.http import HttpOutbound
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, Site
@@ -279,6 +282,58 @@ def test_a_day_of_failures_disables_the_webhook_and_tells_the_agents(
     visitor_writes(harness, site, "still there?")
     run_jobs(harness)
     assert len(receiver.requests) == sent
+
+
+def test_a_redelivery_runs_the_deliverys_own_job_again(
+    harness: Harness, site: Site, receiver: Receiver, clock: ManualClock
+) -> None:
+    """A redelivery queued a job of its own, while the job of a delivery given up stayed
+    `failed`: `causerie jobs list --state failed` showed a delivery that was sent again. Now its
+    own job runs again, as `causerie jobs retry` does it; so does a job still retrying."""
+    webhook, _ = make_webhook(harness, site, receiver.url, ["message.created"])
+    receiver.script = [(503, 0.0)] * 100
+    visitor_writes(harness, site, "hi")
+
+    def delivery_jobs() -> list[Job]:
+        return [j for j in harness.run(get_jobs(harness.rt)) if j.kind == "webhook.deliver"]
+
+    run_jobs(harness)
+    (retrying,) = delivery_jobs()
+    (delivery,) = harness.run(get_deliveries(harness.rt, CLI, webhook.id))
+    harness.run(do_redeliver(harness.rt, CLI, webhook.id, delivery.id))  # while it retries
+    (job,) = delivery_jobs()
+    assert (job.id, job.state, job.attempts, job.run_at) == (
+        retrying.id, JobState.QUEUED, 0, clock.now(),
+    )  # fmt: skip
+    for _ in range(40):  # the webhook's 24 hours
+        run_jobs(harness)
+        (delivery,) = harness.run(get_deliveries(harness.rt, CLI, webhook.id))
+        if delivery.next_attempt_at is None:
+            break
+        clock.advance(delivery.next_attempt_at - clock.now())
+    assert delivery.state is DeliveryState.FAILED
+    (failed,) = harness.run(get_jobs(harness.rt, JobState.FAILED))
+    assert failed.id == retrying.id
+
+    harness.run(do_update_webhook(harness.rt, CLI, webhook.id, enabled=True))
+    receiver.script = []
+    again = harness.run(do_redeliver(harness.rt, CLI, webhook.id, delivery.id))
+    assert harness.run(get_jobs(harness.rt, JobState.FAILED)) == []
+    (job,) = delivery_jobs()
+    assert (job.id, job.state, job.attempts) == (retrying.id, JobState.QUEUED, 0)
+    assert job.payload["window_from"] == iso(clock.now())
+    sent = len(receiver.requests)
+    assert run_jobs(harness) == 1
+    assert len(receiver.requests) == sent + 1
+    assert receiver.requests[-1][0]["webhook-id"] == again.id
+    assert delivery_jobs() == []  # delivered: its job is done
+    (delivered,) = harness.run(get_deliveries(harness.rt, CLI, webhook.id))
+    assert delivered.state is DeliveryState.DELIVERED
+
+    # Delivered, it has no job left: a redelivery queues one.
+    harness.run(do_redeliver(harness.rt, CLI, webhook.id, delivery.id))
+    assert run_jobs(harness) == 1
+    assert len(receiver.requests) == sent + 2
 
 
 def test_p9_p20_erasure_reaches_the_recipients_without_personal_data(

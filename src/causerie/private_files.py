@@ -7,6 +7,7 @@ read them. What an older version left readable is tightened on every start.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -40,9 +41,15 @@ def make_private_dir(root: Path) -> None:
 
 def make_private_database(path: Path) -> None:
     """Create the SQLite file 0600 before SQLite does (it would make it 0644; its WAL and
-    shared-memory files copy the database's mode), and tighten the ones that exist."""
+    shared-memory files copy the database's mode), and tighten the ones that exist.
+
+    A file that exists is never opened here: POSIX locks belong to the process, and closing any
+    descriptor of a file drops them all, SQLite's own of a store already open in this process
+    included; another process closing its last connection would then delete the WAL and
+    shared-memory files that store still uses (tests/test_private_files.py)."""
     path.parent.mkdir(mode=OWNER_ONLY, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
     for candidate in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_SIDE_FILES)):
         if candidate.exists():
             _tighten(candidate)

@@ -24,12 +24,12 @@ from causerie.actions.events import Emitter
 from causerie.actions.jobs import do_enqueue
 from causerie.actions.reports import note_regrouped
 from causerie.domain.errors import Unavailable
-from causerie.domain.events import EventType, Stream
+from causerie.domain.events import EventType
 from causerie.domain.jobs import Job, JobKind
 from causerie.domain.models import Conversation
 from causerie.domain.ports import Tx
 from causerie.domain.teams import Team, TeamMode, choose
-from causerie.domain.wire import conversation_json
+from causerie.domain.wire import conversation_json, visitor_and_agents
 from causerie.runtime import Runtime
 
 log = logging.getLogger("causerie.assignment")
@@ -38,12 +38,12 @@ AWAY_GRACE = timedelta(minutes=1)  # a reload or a short network cut keeps one's
 PASS_LIMIT = 200  # waiting conversations looked at per team and pass
 
 
-def add_conversation(emitter: Emitter, conversation: Conversation) -> None:
-    """`conversation.updated` for the website's agents and for the visitor, each their view."""
-    for stream, for_visitor in (
-        (Stream.of_website(conversation.website_id), False),
-        (Stream.of_session(conversation.session_id), True),
-    ):
+def add_conversation(
+    emitter: Emitter, conversation: Conversation, *, was: Conversation | None = None
+) -> None:
+    """`conversation.updated` for the website's agents and for the visitor, each their view;
+    the visitor's only when their view changed from `was` (an assignment does not change it)."""
+    for stream, for_visitor in visitor_and_agents(conversation, was):
         emitter.add(
             stream,
             EventType.CONVERSATION_UPDATED,
@@ -125,7 +125,7 @@ async def _fill(
         seats = [replace(s, last_assigned_at=now) if s.operator_id == chosen else s for s in seats]
         load[chosen] = load.get(chosen, 0) + 1
         if updated is not None:
-            add_conversation(emitter, updated)
+            add_conversation(emitter, updated, was=conversation)
             out.append(updated)
     return out
 
@@ -176,7 +176,7 @@ async def do_reassign_away(rt: Runtime, website_id: str, operator_id: str) -> li
             if conversation.team_id in round_robin:
                 updated = await tx.teams.route(conversation.id, conversation.team_id, None, now)
                 if updated is not None:
-                    add_conversation(emitter, updated)
+                    add_conversation(emitter, updated, was=conversation)
                     moved.append(conversation.id)
         await emitter.flush(tx)
     if moved:

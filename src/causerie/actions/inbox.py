@@ -17,7 +17,7 @@ from causerie.actions.reports import note_resolved
 from causerie.actions.webhook_queue import Occurrence, do_queue_webhooks
 from causerie.domain.cursors import decode_cursor
 from causerie.domain.errors import NotFound
-from causerie.domain.events import EventType, Stream
+from causerie.domain.events import EventType
 from causerie.domain.models import (
     Actor,
     Conversation,
@@ -31,7 +31,7 @@ from causerie.domain.models import (
 from causerie.domain.ports import Tx
 from causerie.domain.ratings import Rating
 from causerie.domain.webhooks import WebhookEvent
-from causerie.domain.wire import conversation_json
+from causerie.domain.wire import conversation_json, visitor_and_agents
 from causerie.runtime import Runtime
 
 THREAD_PAGE = 50
@@ -45,12 +45,12 @@ def session_missing(session_id: str) -> NotFound:
     return NotFound(f"no session {session_id!r}", "session_not_found")
 
 
-async def emit_conversation(rt: Runtime, tx: Tx, conversation: Conversation) -> None:
-    """`conversation.updated` to the website's agents and to the visitor, each their view."""
-    for stream, for_visitor in (
-        (Stream.of_website(conversation.website_id), False),
-        (Stream.of_session(conversation.session_id), True),
-    ):
+async def emit_conversation(
+    rt: Runtime, tx: Tx, conversation: Conversation, *, was: Conversation | None = None
+) -> None:
+    """`conversation.updated` to the website's agents and to the visitor, each their view; the
+    visitor's only when their view changed from `was` (an assignment does not change it)."""
+    for stream, for_visitor in visitor_and_agents(conversation, was):
         await do_emit(
             rt,
             tx,
@@ -192,7 +192,7 @@ async def do_assign(
         now = rt.clock.now()
         await tx.conversations.set_assignee(conversation.id, operator_id, now)
         updated = replace(conversation, assignee_id=operator_id, updated_at=now)
-        await emit_conversation(rt, tx, updated)
+        await emit_conversation(rt, tx, updated, was=conversation)
         await do_audit(
             rt,
             tx,

@@ -6,7 +6,7 @@ website always keeps an owner; anyone may leave a website they belong to (but it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from causerie.actions.access import ANY_ROLE, MANAGERS, check_manages, check_role, managers_of
 from causerie.actions.accounts import create_link, link_url
@@ -147,7 +147,8 @@ async def do_remove_member(rt: Runtime, actor: Actor, website_id: str, operator_
         for conversation_id in await tx.conversations.unassign_all(website_id, operator_id, now):
             conversation = await tx.conversations.get(conversation_id)
             assert conversation is not None
-            await emit_conversation(rt, tx, conversation)
+            was = replace(conversation, assignee_id=operator_id)
+            await emit_conversation(rt, tx, conversation, was=was)
         await do_audit(
             rt,
             tx,

@@ -203,7 +203,7 @@ async def do_transfer(
         )
         await tx.messages.insert(line)
         emitter = Emitter(rt)
-        add_conversation(emitter, updated)
+        add_conversation(emitter, updated, was=conversation)
         emitter.add(
             Stream.of_website(website_id),
             EventType.MESSAGE_CREATED,

@@ -84,17 +84,33 @@ async def do_enqueue_delivery(
     `window_from`: when its retry window started (a redelivery's time; else its creation)."""
     now = rt.clock.now()
     due = delivery.next_attempt_at or now
-    payload: dict[str, Any] = {"delivery_id": delivery.id}
-    if window_from is not None:
-        payload["window_from"] = iso(window_from)
     await do_enqueue(
         rt,
         tx,
         JobKind.WEBHOOK_DELIVER,
         delay=max(due - now, timedelta(0)),
         session_id=delivery.session_id,
-        payload=payload,
+        payload=_payload(delivery, window_from),
     )
+
+
+async def do_requeue_delivery(rt: Runtime, tx: Tx, delivery: Delivery) -> None:
+    """The delivery's job (queued, or failed once given up) runs again now, its attempts and
+    retry window afresh, so that `causerie jobs list --state failed` no longer shows a delivery
+    sent again; a new job when it has none (it was delivered) or its attempt is under way."""
+    now = rt.clock.now()
+    payload = _payload(delivery, now)
+    for job in await tx.jobs.of_payload(JobKind.WEBHOOK_DELIVER, "delivery_id", delivery.id):
+        if await tx.jobs.run_now(job.id, now, payload):
+            return
+    await do_enqueue_delivery(rt, tx, delivery, window_from=now)
+
+
+def _payload(delivery: Delivery, window_from: datetime | None) -> dict[str, Any]:
+    payload: dict[str, Any] = {"delivery_id": delivery.id}
+    if window_from is not None:
+        payload["window_from"] = iso(window_from)
+    return payload
 
 
 async def do_queue_erasure(

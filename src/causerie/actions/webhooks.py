@@ -18,7 +18,7 @@ from causerie.actions.access import MANAGERS, check_role
 from causerie.actions.audit import do_audit
 from causerie.actions.events import do_emit
 from causerie.actions.jobs import RetryAt
-from causerie.actions.webhook_queue import do_enqueue_delivery
+from causerie.actions.webhook_queue import do_requeue_delivery
 from causerie.domain.errors import Conflict, Invalid, NotFound
 from causerie.domain.events import EventType, Stream
 from causerie.domain.jobs import Job, describe_error
@@ -249,8 +249,9 @@ async def get_deliveries(rt: Runtime, actor: Actor, webhook_id: str) -> list[Del
 
 
 async def do_redeliver(rt: Runtime, actor: Actor, webhook_id: str, delivery_id: str) -> Delivery:
-    """Send a delivery again now, the same body under the same `webhook-id`; its retry window
-    starts afresh (its attempts go on counting, for the log)."""
+    """Send a delivery again now, the same body under the same `webhook-id`, by its own job
+    (a failed one runs again); its retry window starts afresh (its attempts go on counting, for
+    the log)."""
     async with rt.store.transaction() as tx:
         webhook = await _manageable(tx, actor, webhook_id, Scope.WRITE)
         delivery = await tx.webhooks.get_delivery(delivery_id)
@@ -262,8 +263,8 @@ async def do_redeliver(rt: Runtime, actor: Actor, webhook_id: str, delivery_id: 
         again = replace(delivery, state=DeliveryState.PENDING, next_attempt_at=now)
         await tx.webhooks.save_delivery(again)
         # The retry window counts from the redelivery: the row's creation time stays for the
-        # log, the job carries the window's start.
-        await do_enqueue_delivery(rt, tx, again, window_from=now)
+        # log, the job carries the window's start. The delivery's own job runs again.
+        await do_requeue_delivery(rt, tx, again)
     return again
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from causerie.domain.events import Stream
 from causerie.domain.labels import Label
 from causerie.domain.mail import MailFailure
 from causerie.domain.models import (
@@ -139,6 +140,20 @@ def conversation_json(conversation: Conversation, *, for_visitor: bool) -> dict[
         "labels": list(conversation.labels),
         "spam": conversation.spam,
     }
+
+
+def visitor_and_agents(
+    conversation: Conversation, was: Conversation | None
+) -> list[tuple[Stream, bool]]:
+    """The streams a change of `conversation` from `was` (None: unknown) is told on, each with
+    whether it is the visitor's: the website's always, the visitor's only when their view
+    changed, so that an assignment or a transfer tells them nothing of agents' doings."""
+    streams = [(Stream.of_website(conversation.website_id), False)]
+    if was is None or conversation_json(was, for_visitor=True) != conversation_json(
+        conversation, for_visitor=True
+    ):
+        streams.append((Stream.of_session(conversation.session_id), True))
+    return streams
 
 
 def agent_session_json(session: Session) -> dict[str, Any]:

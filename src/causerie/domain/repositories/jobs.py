@@ -6,8 +6,9 @@ lease ran out, and whose job another node claimed again, changes nothing when it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from causerie.domain.jobs import Job, JobState
 
@@ -50,7 +51,14 @@ class Jobs(Protocol):
         """Jobs by `run_at`, of one state or all."""
         ...
 
-    async def run_now(self, job_id: str, now: datetime) -> bool:
-        """A queued or failed job queued to run at `now`, its attempts reset; False when the
-        job is running."""
+    async def of_payload(self, kind: str, name: str, value: str) -> Sequence[Job]:
+        """The jobs of `kind` whose payload holds `value` under `name` (a webhook delivery's
+        job, by its delivery's id), oldest first. Not indexed: for commands run by hand."""
+        ...
+
+    async def run_now(
+        self, job_id: str, now: datetime, payload: dict[str, Any] | None = None
+    ) -> bool:
+        """A queued or failed job queued to run at `now`, its attempts reset (and its payload
+        replaced when given); False when the job is running."""
         ...

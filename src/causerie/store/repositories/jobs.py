@@ -7,6 +7,7 @@ taken twice; SQLite has one writer (the process), and SQLAlchemy leaves the clau
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import cache
@@ -160,7 +161,25 @@ class SqlJobs(SqlRepository):
             query = query.where(jobs.c.state == state.value)
         return [_job(row) for row in await self._db.execute(query)]
 
-    async def run_now(self, job_id: str, now: datetime) -> bool:
+    async def of_payload(self, kind: str, name: str, value: str) -> Sequence[Job]:
+        query = (
+            select(jobs)
+            .where(jobs.c.kind == kind, jobs.c.payload[name].as_string() == value)
+            .order_by(jobs.c.created_at, jobs.c.id)
+        )
+        return [_job(row) for row in await self._db.execute(query)]
+
+    async def run_now(
+        self, job_id: str, now: datetime, payload: dict[str, Any] | None = None
+    ) -> bool:
+        values: dict[str, Any] = {
+            "state": JobState.QUEUED.value,
+            "run_at": now,
+            "attempts": 0,
+            "lease_until": None,
+        }
+        if payload is not None:
+            values["payload"] = payload
         queued = await self._db.execute(
             update(jobs)
             .where(
@@ -168,6 +187,6 @@ class SqlJobs(SqlRepository):
                 # A running job whose lease ran out lost its node: any node may claim it.
                 or_(jobs.c.state != JobState.RUNNING.value, jobs.c.lease_until <= now),
             )
-            .values(state=JobState.QUEUED.value, run_at=now, attempts=0, lease_until=None)
+            .values(**values)
         )
         return bool(queued.rowcount)  # type: ignore[attr-defined]
