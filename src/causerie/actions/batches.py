@@ -22,7 +22,10 @@ one, or the batch runs again with savepoints, one part each (the parts' own form
 A lane is a website: on PostgreSQL a website's messages take turns on its stream counter's row
 lock, so each of them was one fsync; batched, a website's burst is one commit. Websites still
 commit side by side. On SQLite the store already shares one fsync among concurrent transactions;
-a batch spares each message its own transaction (its lock turn, savepoint and context).
+a batch spares each message its own transaction (its lock turn, savepoint and context). A batch
+with parts waiting behind it commits early where the store can (`Tx.commit_early`, PostgreSQL):
+the next batch runs while this one's commit reaches the disk, and this one's callers resume
+once it has.
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ class Batcher:
         self.reruns = 0  # batches run again with savepoints (a part failed after writing)
         self.bulks = 0  # bulk calls (parts run together)
         self.bulk_parts = 0  # parts that a bulk call handled
+        self.early = 0  # batches committed early (`Tx.commit_early`)
 
     async def run(
         self,
@@ -131,7 +135,7 @@ class Batcher:
             while waiting:
                 batch = waiting[: self._limit]
                 del waiting[: self._limit]
-                await self._store(store, batch)
+                await self._store(store, batch, waiting)
                 if waiting:
                     for _ in range(DELIVERY_TURNS):
                         await asyncio.sleep(0)
@@ -142,12 +146,14 @@ class Batcher:
             for left in waiting:
                 left.future.cancel()
 
-    async def _store(self, store: Store, batch: list[_Waiting]) -> None:
+    async def _store(self, store: Store, batch: list[_Waiting], behind: list[_Waiting]) -> None:
         attempt = 0
         careful = False  # each part in a savepoint
         while True:
             try:
-                await self._attempt(store, batch, last=attempt == self._retries, careful=careful)
+                await self._attempt(
+                    store, batch, behind, last=attempt == self._retries, careful=careful
+                )
                 return
             except TransactionRaced:
                 # Nothing of the batch committed, and the other transaction went on: its parts
@@ -160,13 +166,21 @@ class Batcher:
                 careful = True
 
     async def _attempt(
-        self, store: Store, batch: list[_Waiting], *, last: bool, careful: bool
+        self,
+        store: Store,
+        batch: list[_Waiting],
+        behind: list[_Waiting],
+        *,
+        last: bool,
+        careful: bool,
     ) -> None:
         """One transaction for the batch. Raises `TransactionRaced` when the database ended it to
         break a deadlock, unless `last`: then every part gets that error, as for any other.
         Unless `careful`, parts run without savepoints, and `PartNotUndone` is raised (nothing
-        settled) when one fails after writing."""
+        settled) when one fails after writing. With parts `behind` it at its end, it commits
+        early where the store can: its callers are settled once it is durable."""
         outcomes: list[Outcome] = []
+        early = False
         self.batches += 1
         try:
             async with store.transaction() as tx:
@@ -187,23 +201,22 @@ class Batcher:
                     # transaction stored meanwhile fails it, and the batch runs again.
                     async with tx.part():
                         await tx.flush()
+                if behind:  # the next batch need not wait for this one's fsync
+                    early = tx.commit_early(lambda error: _fail_all(batch, outcomes, error))
+                    self.early += early
         except Exception as exc:
             if isinstance(exc, TransactionRaced) and not last:
                 raise
             if isinstance(exc, PartNotUndone) and not careful:
                 raise
-            # Nothing of the batch committed: a part that failed on its own says why, every
-            # other one gets the transaction's error (a full disk, a lost connection, a race
-            # lost once too often, or the error of a part that ran alone).
-            for at, waiting in enumerate(batch):
-                ok, value = outcomes[at] if at < len(outcomes) else (True, None)
-                _settle(waiting.future, False, exc if ok or value is None else value)
+            _fail_all(batch, outcomes, exc)
             return
         except BaseException:  # cancelled: so are the callers still waiting on this batch
             for waiting in batch:
                 waiting.future.cancel()
             raise
-        _settle_all(batch, outcomes)  # settled already, unless the store runs no callbacks
+        if not early:  # settled already, unless the store runs no callbacks
+            _settle_all(batch, outcomes)
 
     async def _run_parts(self, tx: Tx, batch: list[_Waiting], outcomes: list[Outcome]) -> None:
         """The batch's parts without savepoints, in order, runs of one bulk form together."""
@@ -282,6 +295,15 @@ async def _read_ahead(tx: Tx, batch: list[_Waiting]) -> None:
             keys.setdefault(read, []).append(key)
     for read, of_parts in keys.items():
         await read(tx, of_parts)
+
+
+def _fail_all(batch: list[_Waiting], outcomes: list[Outcome], error: Exception) -> None:
+    """Nothing of the batch is known committed: a part that failed on its own says why, every
+    other one gets the transaction's error (a full disk, a lost connection, a race lost once too
+    often, or the error of a part that ran alone)."""
+    for at, waiting in enumerate(batch):
+        ok, value = outcomes[at] if at < len(outcomes) else (True, None)
+        _settle(waiting.future, False, error if ok or value is None else value)
 
 
 def _settle_all(batch: list[_Waiting], outcomes: list[Outcome]) -> None:

@@ -105,6 +105,16 @@ class Tx(Protocol):
 
     def on_commit(self, callback: Callable[[], None]) -> None: ...
 
+    def commit_early(self, lost: Callable[[Exception], None]) -> bool:
+        """Ask that the commit not wait for the disk, where the store can (PostgreSQL): the
+        `async with` then returns once the transaction is committed (its writes visible, its
+        locks released), and the next transaction may run while it is made durable. Its
+        `on_commit` callbacks run only once it is, in the order transactions committed; if
+        that cannot be known (a lost connection), `lost` runs with the error instead, and the
+        transaction may or may not have survived. Whether the store does so: where it does not
+        (SQLite), the transaction ends durable as any other, and nothing changes."""
+        ...
+
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """A part of the transaction undone alone if it raises: its writes and its `on_commit`
         callbacks are dropped, the exception goes on, and the transaction stays usable."""

@@ -425,6 +425,13 @@ class Db:
         (table,) = tables
         self.pending.add(prepared, key, params, sums, table)
 
+    async def made_durable(self) -> None:
+        """Until what this transaction or read has seen is durable: called after a read of
+        positions in the event log, which clients resume from. Nothing to wait for here: a
+        commit is durable before anyone sees it, except on PostgreSQL after an early commit
+        (`Tx.commit_early`; `PostgresDb`, `PostgresReadDb`)."""
+        return None
+
     async def control(self, sql: str) -> None:
         """A statement of transaction control (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`)."""
         self.changes += 1

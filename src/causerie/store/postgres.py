@@ -5,13 +5,14 @@ Imported only when `CAUSERIE_DATABASE_URL` names PostgreSQL (store/database.py, 
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -22,6 +23,7 @@ from causerie.store.failures import clash, is_lost_race, is_unique_clash, raced
 from causerie.store.pending import Pending
 from causerie.store.search_indexes import SearchIndexKeeper
 from causerie.store.tx import Repositories, SqlTx
+from causerie.store.wal_flush import FLUSH, WalFlusher
 
 # Connections kept open per process. None beyond: SQLAlchemy closes an overflow connection as soon
 # as it is returned, so under a sustained burst every transaction above the pool's size would
@@ -33,6 +35,9 @@ T = TypeVar("T")
 # Acknowledged when committed in memory; flushed by the WAL writer shortly after.
 _NOT_DURABLE = "SET LOCAL synchronous_commit = off"
 _BEGIN_NOT_DURABLE = f"BEGIN; {_NOT_DURABLE}"
+# An early commit (`Tx.commit_early`): returns without waiting for the disk; `WalFlusher` then
+# makes it durable.
+_COMMIT_EARLY = f"{_NOT_DURABLE}; COMMIT"
 # TCP keepalives on each connection (seconds; probes): quiet for a minute, the kernel probes it
 # every 10 s and gives up after 6 unanswered, so a connection whose server vanished without a
 # word (its machine down, the network cut) is known dead in two minutes rather than never (an
@@ -100,18 +105,22 @@ class PostgresDb(Db):
     (`DBAPIError`, the driver's error as `orig`), so that store/failures.py reads it alike.
     Statements built per call still go through SQLAlchemy, on the same connection."""
 
-    __slots__ = ("_conn", "_driver")
+    __slots__ = ("_conn", "_driver", "_flusher", "durable", "seen_positions")
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, flusher: WalFlusher) -> None:
         super().__init__(conn.execute, "postgresql")
         self._conn = conn
+        self._flusher = flusher
         self._driver: Any = None
+        self.durable = True
+        self.seen_positions = False  # read positions in the event log (`made_durable`)
 
     async def begin(self, durable: bool) -> None:
         """BEGIN on the driver. One that the driver cannot send is sent once more through
         SQLAlchemy (it changes nothing): SQLAlchemy knows a lost connection when it sees one,
         and invalidates it with the pool's connections as old (`Reads`); its error is the one
         raised."""
+        self.durable = durable
         self._driver = (await self._conn.get_raw_connection()).driver_connection
         try:
             await self._driver.execute("BEGIN" if durable else _BEGIN_NOT_DURABLE)
@@ -120,12 +129,26 @@ class PostgresDb(Db):
             if not durable:
                 await self.control(_NOT_DURABLE)
 
-    async def commit(self) -> None:
+    async def commit(self, early: bool = False) -> None:
+        """COMMIT; `early`: without waiting for the disk (the store's `WalFlusher` makes it
+        durable). Positions read in the transaction are flushed to disk before this returns
+        (`made_durable`), which a COMMIT that wrote nothing does not do."""
         try:
-            await self._driver.execute("COMMIT")
+            await self._driver.execute(_COMMIT_EARLY if early and self.durable else "COMMIT")
         except _DRIVER_ERRORS as exc:
             lost = self._driver.is_closed()
             raise DBAPIError("COMMIT", None, exc, connection_invalidated=lost) from exc
+        if self.seen_positions and self._flusher.usable is not False:
+            try:
+                await self._driver.execute(FLUSH)
+            except _DRIVER_ERRORS as exc:
+                if not self._flusher.refused(exc):
+                    lost = self._driver.is_closed()
+                    raise DBAPIError(FLUSH, None, exc, connection_invalidated=lost) from exc
+
+    async def made_durable(self) -> None:
+        # In a transaction: at its commit, before anyone is told what it read.
+        self.seen_positions = True
 
     async def abandon(self) -> None:
         """ROLLBACK on the driver, before the connection goes back to the pool. A connection
@@ -193,6 +216,30 @@ class PostgresDb(Db):
             raise DBAPIError(compiled.sql, None, exc) from exc
 
 
+class PostgresReadDb(Db):
+    """`Db` for the statements of one `read()`, each on its own (autocommit)."""
+
+    __slots__ = ("_flusher",)
+
+    def __init__(self, execute: Any, flusher: WalFlusher) -> None:
+        super().__init__(execute, "postgresql")
+        self._flusher = flusher
+
+    async def made_durable(self) -> None:
+        """`Db.made_durable`: `FLUSH` (store/wal_flush.py) on the read's own connection, after
+        the read: it flushes the WAL past every commit the read saw (the flusher's pooled
+        connection could wait on a pool that readers waiting for it hold), and costs a round
+        trip, without an fsync, when the WAL is on disk already. Nothing where PostgreSQL
+        refuses it: then no one commits early."""
+        if self._flusher.usable is False:
+            return
+        try:
+            await self._run(text(FLUSH), None)
+        except DBAPIError as exc:
+            if not self._flusher.refused(exc):
+                raise
+
+
 class Reads:
     """The statements of one `read()`, each on its own (autocommit), on a connection taken at the
     first one. A SELECT that finds its connection lost is run once more on a new one: a
@@ -243,19 +290,59 @@ class PostgresStore:
         # Transactions take the same connections: `PostgresDb` begins and ends them itself.
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.search_indexes = SearchIndexKeeper(engine)
+        # Early commits made durable (store/wal_flush.py), once a first flush showed that
+        # PostgreSQL runs it (`_learn_flush`).
+        self.flusher = WalFlusher(self._flusher_driver)
+        self._probe: asyncio.Task[None] | None = None
+        # The flusher's connection, one of the pool's (in autocommit), and its driver.
+        self._held: tuple[AsyncConnection, Any] | None = None
+
+    @asynccontextmanager
+    async def _flusher_driver(self) -> AsyncIterator[Any]:
+        """The driver of the flusher's connection: one of the pool's, kept from one flush to
+        the next (checking one out costs about three times the flush's own CPU), given back
+        to the pool, invalidated, when a statement on it fails."""
+        if self._held is None:
+            conn = await self._autocommit.connect()
+            self._held = (conn, (await conn.get_raw_connection()).driver_connection)
+        try:
+            yield self._held[1]
+        except BaseException:
+            await self._let_go()
+            raise
+
+    async def _let_go(self) -> None:
+        if self._held is not None:
+            (conn, _), self._held = self._held, None
+            await conn.invalidate()
+            await conn.close()
+
+    def _learn_flush(self) -> None:
+        """Whether PostgreSQL runs `FLUSH` (`WalFlusher.probe`), learnt in the background from
+        the first durable transaction on (once it has its connection: the probe takes one of
+        its own); until then no transaction commits early."""
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.get_running_loop().create_task(
+                self.flusher.probe(), name="causerie-wal-flush-probe"
+            )
 
     @asynccontextmanager
     async def transaction(self, durable: bool = True) -> AsyncIterator[SqlTx]:
+        flusher = self.flusher
+        early = False
         try:
             async with self._autocommit.connect() as conn:
-                db = PostgresDb(conn)
+                db = PostgresDb(conn, flusher)
                 await db.begin(durable)
+                if durable and flusher.usable is None:
+                    self._learn_flush()
                 db.pending = Pending()
-                tx = SqlTx(Repositories(db))
+                tx = SqlTx(Repositories(db), can_commit_early=durable and flusher.usable is True)
                 try:
                     yield tx
                     await db.flush_pending()
-                    await db.commit()
+                    early = tx.early and not db.seen_positions
+                    await db.commit(early)
                 except BaseException:
                     await db.abandon()
                     raise
@@ -267,13 +354,15 @@ class PostgresStore:
             if is_lost_race(exc):
                 raise raced(exc) from exc
             raise
-        tx.committed()
+        # After an early commit, once a flush has made it durable; after any other, at once
+        # unless early ones before it still wait for theirs (callbacks in commit order).
+        flusher.after(tx.committed, tx.lost, durable=not early)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SqlTx]:
         reads = Reads(self._autocommit)
         try:
-            yield SqlTx(Repositories(Db(reads.execute, "postgresql")))
+            yield SqlTx(Repositories(PostgresReadDb(reads.execute, self.flusher)))
         finally:
             await reads.close()
 
@@ -294,4 +383,10 @@ class PostgresStore:
         return await self.search_indexes.rebuild_stale()
 
     async def close(self) -> None:
+        await self.flusher.idle()
+        if self._probe is not None:
+            await asyncio.wait([self._probe])
+        if self._held is not None:
+            (conn, _), self._held = self._held, None
+            await conn.close()
         await self.engine.dispose()

@@ -127,9 +127,16 @@ class Repositories:
 class SqlTx:
     """One transaction: the repositories of its connection, and what runs after its commit."""
 
-    __slots__ = ("_depth", "_on_commit", "_unreleased", *Repositories.__slots__)
+    __slots__ = (
+        "_can_commit_early",
+        "_depth",
+        "_lost",
+        "_on_commit",
+        "_unreleased",
+        *Repositories.__slots__,
+    )
 
-    def __init__(self, repositories: Repositories) -> None:
+    def __init__(self, repositories: Repositories, can_commit_early: bool = False) -> None:
         r = repositories
         self.db = r.db
         self.websites: Websites = r.websites
@@ -160,9 +167,22 @@ class SqlTx:
         self._on_commit: list[Callable[[], None]] = []
         self._depth = 0  # savepoints open
         self._unreleased = False  # an outermost savepoint done, its RELEASE still to send
+        self._can_commit_early = can_commit_early  # the store's say (`commit_early`)
+        self._lost: Callable[[Exception], None] | None = None  # asked to commit early
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         self._on_commit.append(callback)
+
+    def commit_early(self, lost: Callable[[Exception], None]) -> bool:
+        """`Tx.commit_early`: noted for the store, which reads `early` as it commits."""
+        if self._can_commit_early:
+            self._lost = lost
+        return self._can_commit_early
+
+    @property
+    def early(self) -> bool:
+        """Whether the commit is to return before the transaction is durable."""
+        return self._lost is not None
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
@@ -247,3 +267,9 @@ class SqlTx:
         callbacks, self._on_commit = self._on_commit, []
         for callback in callbacks:
             callback()
+
+    def lost(self, error: Exception) -> None:
+        """Committed early, and not known to be durable: `lost` runs instead of the callbacks."""
+        lost, self._lost, self._on_commit = self._lost, None, []
+        if lost is not None:
+            lost(error)

@@ -34,8 +34,11 @@ class SqlEvents(SqlRepository):
             .order_by(events.c.seq)
             .limit(limit)
         )
-        return [codec.event(row) for row in rows]
+        found = [codec.event(row) for row in rows]
+        await self._db.made_durable()  # a client resumes from what it is told
+        return found
 
     async def last_seq(self, stream: str) -> int:
         last = await self._db.fetch_one(statements.LAST_SEQ, {"stream": stream})
+        await self._db.made_durable()
         return last or 0
