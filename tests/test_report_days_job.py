@@ -26,6 +26,17 @@ def _run_at(harness: Harness) -> list[datetime]:
     return [job.run_at for job in harness.run(get_jobs(harness.rt)) if job.kind in SWEEP]
 
 
+def _hours_to_ten_on_the_5th(harness: Harness, site: Site, clock: ManualClock) -> None:
+    """It is 10:30 on 5 March 2026 (UTC), and every hour since the 4th began had a load."""
+    clock.advance(datetime(2026, 3, 5, 10, 30, tzinfo=UTC) - clock.now())
+    start = datetime(2026, 3, 4, tzinfo=UTC)
+    rows = [
+        HourRow(start + timedelta(hours=n), Dimension.WEBSITE, "", {"chatbox_loads": 1})
+        for n in range(34)  # to 10:00 on the 5th
+    ]
+    _add(harness, site, rows)
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_the_days_ended_on_the_hour_are_kept_by_one_node_per_hour(
     harness: Harness, site: Site, settings: Settings, clock: ManualClock
@@ -33,16 +44,7 @@ def test_the_days_ended_on_the_hour_are_kept_by_one_node_per_hour(
     other = Harness(settings, clock)  # a second node on the same database
     try:
         nodes = (harness, other)
-        clock.advance(datetime(2026, 3, 5, 10, 30, tzinfo=UTC) - clock.now())
-        start = datetime(2026, 3, 4, tzinfo=UTC)
-        _add(
-            harness,
-            site,
-            [
-                HourRow(start + timedelta(hours=n), Dimension.WEBSITE, "", {"chatbox_loads": 1})
-                for n in range(34)  # to 10:00 on the 5th
-            ],
-        )
+        _hours_to_ten_on_the_5th(harness, site, clock)
         for node in nodes:  # both nodes start: one job, due a minute after the start
             node.run(do_schedule_periodic(node.rt, SWEEP))
         assert _run_at(harness) == [datetime(2026, 3, 5, 10, 31, tzinfo=UTC)]
@@ -82,16 +84,7 @@ def test_the_days_that_ended_before_the_first_start_are_kept_a_minute_after_it(
     other = Harness(settings, clock)  # a second node on the same database
     try:
         nodes = (harness, other)
-        clock.advance(datetime(2026, 3, 5, 10, 30, tzinfo=UTC) - clock.now())
-        start = datetime(2026, 3, 4, tzinfo=UTC)
-        _add(
-            harness,
-            site,
-            [
-                HourRow(start + timedelta(hours=n), Dimension.WEBSITE, "", {"chatbox_loads": 1})
-                for n in range(34)  # to 10:00 on the 5th
-            ],
-        )
+        _hours_to_ten_on_the_5th(harness, site, clock)
         harness.run(do_keep_days(harness.rt))  # the changed days, those over by 10:30
         before = _kept(harness)
         assert before > 0

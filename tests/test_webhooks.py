@@ -254,6 +254,19 @@ def test_rotation_signs_with_both_secrets_during_the_overlap(
     verify(new, headers, body)
 
 
+def _attempted_until_given_up(harness: Harness, webhook_id: str, clock: ManualClock) -> Delivery:
+    """The webhook's one delivery, attempted at each retry (the clock moved to it) until it is
+    given up (its 24 hours): `failed`."""
+    for _ in range(40):
+        run_jobs(harness)
+        (delivery,) = harness.run(get_deliveries(harness.rt, CLI, webhook_id))
+        if delivery.next_attempt_at is None:
+            break
+        clock.advance(delivery.next_attempt_at - clock.now())
+    assert delivery.state is DeliveryState.FAILED
+    return delivery
+
+
 def test_a_day_of_failures_disables_the_webhook_and_tells_the_agents(
     harness: Harness, site: Site, receiver: Receiver, clock: ManualClock
 ) -> None:
@@ -261,13 +274,7 @@ def test_a_day_of_failures_disables_the_webhook_and_tells_the_agents(
     receiver.script = [(503, 0.0)] * 100
     visitor_writes(harness, site, "hi")
     started = clock.now()
-    for _ in range(40):
-        run_jobs(harness)
-        (delivery,) = harness.run(get_deliveries(harness.rt, CLI, webhook.id))
-        if delivery.next_attempt_at is None:
-            break
-        clock.advance(delivery.next_attempt_at - clock.now())
-    assert delivery.state is DeliveryState.FAILED
+    delivery = _attempted_until_given_up(harness, webhook.id, clock)
     assert clock.now() - started == timedelta(hours=24)
     assert 10 < delivery.attempts < 25
     disabled = harness.run(get_webhook(harness.rt, CLI, webhook.id))
@@ -305,13 +312,7 @@ def test_a_redelivery_runs_the_deliverys_own_job_again(
     assert (job.id, job.state, job.attempts, job.run_at) == (
         retrying.id, JobState.QUEUED, 0, clock.now(),
     )  # fmt: skip
-    for _ in range(40):  # the webhook's 24 hours
-        run_jobs(harness)
-        (delivery,) = harness.run(get_deliveries(harness.rt, CLI, webhook.id))
-        if delivery.next_attempt_at is None:
-            break
-        clock.advance(delivery.next_attempt_at - clock.now())
-    assert delivery.state is DeliveryState.FAILED
+    delivery = _attempted_until_given_up(harness, webhook.id, clock)
     (failed,) = harness.run(get_jobs(harness.rt, JobState.FAILED))
     assert failed.id == retrying.id
 
