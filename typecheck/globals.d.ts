@@ -2,7 +2,7 @@
 
 /** The live `$causerie` object (docs/widget.md, "The JavaScript SDK"). */
 interface CauserieSdk {
-  push(command: unknown): number;
+  push(...commands: unknown[]): number;
   is(name: string): boolean;
   get(name: string): unknown;
   on(name: string, handler: unknown): void;

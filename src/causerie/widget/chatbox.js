@@ -12,78 +12,25 @@ import { View } from "./view.js";
  * @typedef {import("./socket.js").Frame} Frame
  * @typedef {import("./session.js").Website} Website
  * @typedef {(value?: any) => void} Handler
- * @typedef {[string, string, any?]} Command
  * @typedef {{base: string, websiteId: string, version: string, sessionStart: string, temporaryTtl: number}} Config
  */
 
 const TYPING_IDLE = 3000;
+const EVENTS = ["message:received", "message:sent", "chat:opened", "chat:closed"];
 
 function randomId() {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-class Sdk {
-  constructor() {
-    /** @type {Map<string, Set<Handler>>} */
-    this.handlers = new Map();
-    /** @type {Chatbox | null} */
-    this.app = null;
-    /** @type {Command[]} */
-    this.early = [];
-  }
-  /** @param {unknown} command */
-  push(command) {
-    if (!Array.isArray(command)) return 0;
-    const checked = /** @type {Command} */ (command);
-    if (this.app) this.app.command(checked);
-    else this.early.push(checked);
-    return 0;
-  }
-  /** @param {Chatbox} app @param {Command[]} queued */
-  attach(app, queued) {
-    this.app = app;
-    for (const command of [...queued, ...this.early]) app.command(command);
-    this.early = [];
-  }
-  /** @param {string} name */
-  is(name) {
-    return this.app ? this.app.is(name) : false;
-  }
-  /** @param {string} name */
-  get(name) {
-    return this.app ? this.app.get(name) : undefined;
-  }
-  /** @param {string} name @param {unknown} handler */
-  on(name, handler) {
-    if (typeof handler !== "function") return;
-    const handlers = this.handlers.get(name) || new Set();
-    this.handlers.set(name, handlers.add(/** @type {Handler} */ (handler)));
-  }
-  /** @param {string} name @param {unknown} [handler] */
-  off(name, handler) {
-    if (handler) this.handlers.get(name)?.delete(/** @type {Handler} */ (handler));
-    else this.handlers.delete(name);
-  }
-  /** @param {string} name @param {unknown} [value] */
-  emit(name, value) {
-    for (const handler of this.handlers.get(name) || []) {
-      try {
-        handler(value);
-      } catch (error) {
-        console.error("Causerie: a $causerie handler failed", error);
-      }
-    }
-  }
-}
-
 export class Chatbox {
-  /** @param {Config} config @param {Sdk} sdk */
-  constructor({ base, websiteId, version, sessionStart, temporaryTtl }, sdk) {
+  /** @param {Config} config */
+  constructor({ base, websiteId, version, sessionStart, temporaryTtl }) {
     this.base = base;
     this.websiteId = websiteId;
     this.version = version;
-    this.sdk = sdk;
+    /** The host page's $causerie handlers. @type {Map<string, Set<Handler>>} */
+    this.handlers = new Map();
     this.session = new Session(base, websiteId, sessionStart === "open", temporaryTtl);
     /** @type {Website} */
     this.website = { settings: {} };
@@ -126,8 +73,6 @@ export class Chatbox {
     this.gotSession = () => {};
     /** @type {Promise<void>} */
     this.hasSession = new Promise((resolve) => (this.gotSession = resolve));
-    /** @type {Promise<void>} */
-    this.booted = Promise.resolve();
   }
 
   // -- the session (P13-P15) and the socket (docs/realtime.md) ----------------------------
@@ -276,7 +221,7 @@ export class Chatbox {
         this.view?.renderBadge();
       }
       this.markRead();
-      this.sdk.emit("message:received", message);
+      this.emit("message:received", message);
     }
   }
 
@@ -332,7 +277,7 @@ export class Chatbox {
     this.messages.set(key, { ...message, state: "sent" });
     this.view?.renderMessage(key);
     this.session.permanent();
-    this.sdk.emit("message:sent", message);
+    this.emit("message:sent", message);
     this.maybeAskEmail();
   }
 
@@ -402,19 +347,38 @@ export class Chatbox {
     for (const [name, value] of Object.entries(fields)) this.held.set(name, name === "data" ? { ...this.held.get(name), ...value } : value);
   }
 
-  /** @param {Command} command */
-  command([verb, name, value]) {
-    if (verb === "set") {
-      const field = { "user:email": "email", "user:nickname": "nickname", "user:phone": "phone" }[name];
-      if (field) this.setProfile({ [field]: value ?? null });
-      else if (name === "session:data" && value && typeof value === "object") this.setProfile({ data: value });
-    } else if (verb === "do") {
-      if (name === "chat:open") this.open();
-      else if (name === "chat:close") this.close();
-      else if (name === "chat:toggle") (this.opened ? this.close() : this.open());
-      else if (name === "message:send") this.booted.then(() => this.send(value));
-    } else if (verb === "on") this.sdk.on(name, value);
-    else if (verb === "off") this.sdk.off(name, value);
+  /** Runs one SDK command, or warns in the console of what is wrong with it and does nothing.
+   * @param {unknown} command */
+  command(command) {
+    const [verb, name, value] = Array.isArray(command) ? command : [];
+    // Every name has a colon, and no key of Object.prototype has: the tables find ours only.
+    const key = typeof name == "string" && name.includes(":") ? name : "";
+    const field = /** @type {Record<string, string>} */ ({ "user:email": "email", "user:nickname": "nickname", "user:phone": "phone", "session:data": "data" })[key];
+    const wrong = verb === "set"
+      ? !field ? "unknown name" : (field === "data" ? !value || typeof value != "object" || Array.isArray(value) : value != null && typeof value != "string") && `${name} takes ${field === "data" ? "an object" : "a string"}`
+      : verb === "do"
+        ? !["chat:open", "chat:close", "chat:toggle", "message:send"].includes(key) ? "unknown name" : key === "message:send" && typeof value != "string" && "message:send takes a string"
+        : verb === "on" || verb === "off"
+          ? !EVENTS.includes(key) ? "unknown event" : typeof value != "function" && (verb === "on" || value != null) && "not a function"
+          : "unknown verb";
+    if (wrong) return console.warn(`Causerie: $causerie command ignored (${wrong}):`, command);
+    if (field) this.setProfile({ [field]: value ?? null });
+    else if (verb === "on") this.handlers.set(key, (this.handlers.get(key) || new Set()).add(/** @type {Handler} */ (value)));
+    else if (verb === "off") value ? this.handlers.get(key)?.delete(/** @type {Handler} */ (value)) : this.handlers.delete(key);
+    else if (key === "chat:toggle") this.opened ? this.close() : this.open();
+    else if (key === "message:send") this.send(value);
+    else key === "chat:open" ? this.open() : this.close();
+  }
+
+  /** @param {string} name @param {unknown} [value] */
+  emit(name, value) {
+    for (const handler of this.handlers.get(name) || []) {
+      try {
+        handler(value);
+      } catch (error) {
+        console.error("Causerie: a $causerie handler failed", error);
+      }
+    }
   }
 
   /** @param {string} name */
@@ -422,6 +386,7 @@ export class Chatbox {
     if (name === "chat:opened") return this.opened;
     if (name === "chat:closed") return !this.opened;
     if (name === "session:ongoing") return this.session.data?.state === "permanent";
+    console.warn("Causerie: $causerie.is of an unknown name:", name);
     return false;
   }
 
@@ -429,14 +394,18 @@ export class Chatbox {
   get(name) {
     const session = this.session.data;
     const profile = session?.profile || {};
-    return {
+    /** @type {Record<string, unknown>} */
+    const answers = {
       "session:id": session?.id,
       "user:email": profile.email,
       "user:nickname": profile.nickname,
       "user:phone": profile.phone,
       "session:data": profile.data,
       "chat:unread:count": this.unread,
-    }[name];
+    };
+    // As in command: the colon keeps Object.prototype's keys out.
+    if (typeof name == "string" && name.includes(":") && name in answers) return answers[name];
+    console.warn("Causerie: $causerie.get of an unknown name:", name);
   }
 
   maybeAskEmail() {
@@ -468,43 +437,37 @@ export class Chatbox {
     this.view.show(true);
     this.markRead();
     this.ensureSession().then(() => this.extras(), (error) => console.error("Causerie:", error));
-    this.sdk.emit("chat:opened");
+    this.emit("chat:opened");
   }
 
   close() {
     if (!this.opened || !this.view) return;
     this.opened = false;
     this.view.show(false);
-    this.sdk.emit("chat:closed");
+    this.emit("chat:closed");
   }
 }
 
 /** Entry point, called by widget.js with where Causerie lives and which website this is.
  * @param {Config} config */
 export async function start(config) {
-  const queued = /** @type {Command[]} */ ((Array.isArray(window.$causerie) ? window.$causerie : []).filter(Array.isArray));
-  const sdk = new Sdk();
-  /** @type {CauserieSdk} */
-  const live = {
-    push: (command) => sdk.push(command),
-    is: (name) => sdk.is(name),
-    get: (name) => sdk.get(name),
-    on: (name, handler) => sdk.on(name, handler),
-    off: (name, handler) => sdk.off(name, handler),
-  };
-  window.$causerie = live;
-  const app = new Chatbox(config, sdk);
-  /** @type {() => void} */
-  let resolveBooted = () => {};
-  app.booted = new Promise((resolve) => (resolveBooted = resolve));
-  const cssUrl = `${config.base}/widget/${config.version}/chatbox.css`;
+  const app = new Chatbox(config);
   // Strict mode, first visit: only what the launcher looks like; the session waits for a click.
   const look = app.session.strict && !app.session.readCookie()
     ? fetch(`${config.base}/widget/websites/${config.websiteId}/look`, { credentials: "omit" }).then((r) => r.json()).then((w) => (app.website = { settings: {}, ...w }))
     : app.openSession();
-  const [css] = await Promise.all([fetch(cssUrl, { credentials: "omit" }).then((r) => r.text()), look]);
+  const [css] = await Promise.all([fetch(`${config.base}/widget/${config.version}/chatbox.css`, { credentials: "omit" }).then((r) => r.text()), look]);
   app.view = new View(app, css, app.website);
   if (app.session.token) app.starting = Promise.resolve(app.connect());
-  sdk.attach(app, queued);
-  resolveBooted();
+  // Until now the host page queued its commands in the array; they run in order, then the live
+  // object runs each at once.
+  const queued = window.$causerie;
+  window.$causerie = {
+    push: (...commands) => commands.map((command) => app.command(command)) && 0,
+    is: (name) => app.is(name),
+    get: (name) => app.get(name),
+    on: (name, handler) => app.command(["on", name, handler]),
+    off: (name, handler) => app.command(["off", name, handler]),
+  };
+  if (Array.isArray(queued)) window.$causerie.push(...queued);
 }

@@ -169,7 +169,11 @@ export function install(app) {
       request.setRequestHeader("Authorization", `Bearer ${app.session.token}`);
       return true;
     },
-    uploaded: (message) => app.addMessage(message, false),
+    // Stored: as a typed message's ack, the host page hears of it (docs/widget.md, "Events").
+    uploaded: (message) => {
+      app.addMessage(message, false);
+      app.emit("message:sent", message);
+    },
   });
   // Chosen, pasted (a screenshot) into the composer, dropped anywhere on the panel.
   takeFiles({ input, composer, zone: panel }, (chosen) => {
