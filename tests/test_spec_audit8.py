@@ -1,0 +1,149 @@
+"""Contracts of SPEC.md's second wave checked from outside (eighth outside audit, branch audit8,
+2026-12-07): notifications, replies by mail.
+
+Replies written as Outlook, Gmail, Apple Mail and Thunderbird write them, sent by SMTP to a real
+`causerie serve` listener, found these (each test fails before its fix): Outlook quotes the mail
+answered under a header block ("From: ... / Sent: ... / Subject: ...", "De : ... / Envoyé : ...
+/ Objet : ...") with no `>` and, in its HTML, no `blockquote`, so the whole history, reply
+address included, landed in the conversation as the visitor's message; Gmail's attribution
+wrapped over three lines (a long name, then the 52-character reply address, then `wrote:`) and an
+attribution in another language than English or French ("Am ... schrieb ...:") landed too, their
+quoted lines dropped. The listener's database side is the same on every database: SQLite only,
+as tests/test_mail_replies.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from email.message import EmailMessage
+
+import aiosmtplib
+import pytest
+
+from causerie.clock import ManualClock
+from causerie.domain.mail_replies import strip_reply
+from causerie.settings import Settings
+from tests import mail_support
+from tests.conftest import Harness, ServerThread, Site
+from tests.mail_support import DOMAIN, Sink, free_port, open_visitor, reply
+from tests.support import wait_until
+
+sink_port = mail_support.sink_port
+sink = mail_support.sink
+settings = mail_support.settings
+
+ADDRESS = f"reply+{'a' * 52}@{DOMAIN}"
+
+OUTLOOK_HTML = (
+    "<html><body><div>Thanks, Tuesday works.</div><div id='appendonsend'></div>"
+    "<hr style='display:inline-block;width:98%' tabindex='-1'>"
+    "<div id='divRplyFwdMsg' dir='ltr'><font face='Calibri'><b>From:</b> Shop &lt;{to}&gt;<br>"
+    "<b>Sent:</b> Monday, December 7, 2026 10:02 AM<br><b>To:</b> Zoé<br>"
+    "<b>Subject:</b> Re: Shop</font><div>&nbsp;</div></div>"
+    "<div>We can deliver on Tuesday.</div></body></html>"
+)
+
+
+@pytest.fixture
+def listen_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def listening(
+    make_settings: Callable[..., Settings],
+    sink_port: int,
+    listen_port: int,
+    start_server: Callable[[Settings], ServerThread],
+) -> ServerThread:
+    settings = make_settings(
+        smtp_url=f"smtp://127.0.0.1:{sink_port}",
+        mail_domain=DOMAIN,
+        smtp_listen=f"127.0.0.1:{listen_port}",
+        public_url="https://chat.shop.example",
+    )
+    return start_server(settings)
+
+
+def _send(port: int, to: str, message_id: str, *, text: str = "", html: str = "") -> None:
+    message = EmailMessage()
+    message["From"] = "zoe@visitor.example"
+    message["To"] = to
+    message["Subject"] = "Re: Shop"
+    message["Message-ID"] = message_id
+    if text:
+        message.set_content(text)
+    else:
+        message.set_content(html, subtype="html")  # HTML only, as some clients send
+    asyncio.run(aiosmtplib.send(message, hostname="127.0.0.1", port=port, timeout=10))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
+def test_an_outlook_reply_lands_without_the_header_block_and_history_it_quotes(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
+    listen_port: int,
+) -> None:  # fmt: skip
+    session_id = open_visitor(harness, site, "zoe@visitor.example")
+    reply(harness, site, session_id, "We can deliver on Tuesday.")
+    clock.advance(timedelta(minutes=3))
+    wait_until(lambda: bool(sink.to("zoe@visitor.example")), 10, lambda: "no mail")
+    reply_to = str(sink.to("zoe@visitor.example")[0]["Reply-To"])
+
+    _send(
+        listen_port,
+        reply_to,
+        "<outlook-html@visitor.example>",
+        html=OUTLOOK_HTML.format(to=reply_to),
+    )
+    plain = (
+        f"Merci, mardi me va.\r\n\r\nDe : Shop <{reply_to}>\r\n"
+        "Envoyé : lundi 7 décembre 2026 10:02\r\n"
+        "À : Zoé <zoe@visitor.example>\r\nObjet : Re: Shop\r\n\r\nWe can deliver on Tuesday.\r\n"
+    )
+    _send(listen_port, reply_to, "<outlook-plain@visitor.example>", text=plain)
+
+    bodies = harness.rows(
+        "SELECT m.author, m.body FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+        " WHERE c.session_id = :s ORDER BY m.seq",
+        s=session_id,
+    )
+    assert bodies[-2:] == [
+        ("visitor", "Thanks, Tuesday works."),
+        ("visitor", "Merci, mardi me va."),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("mail", "kept"),
+    [
+        (  # Gmail wraps a long attribution: name, then the reply address, then `wrote:`
+            f"Thanks!\n\nOn Mon, Dec 7, 2026 at 10:02 AM Shop Support Team of Example Store <\n"
+            f"{ADDRESS}>\nwrote:\n\n> Hello\n",
+            "Thanks!",
+        ),
+        (  # Outlook's plain text, no separator line, bold headers from its HTML
+            f"Thanks\n\n*From:* Shop <{ADDRESS}>\n*Sent:* Monday, December 7, 2026 10:02 AM\n"
+            "*To:* Zoé\n*Subject:* Re: Shop\n\nHello, how can we help?\n",
+            "Thanks",
+        ),
+        (  # another language's attribution, told by its shape: a date, a colon, quotes after
+            f"Danke\n\nAm Mo., 7. Dez. 2026 um 10:02 Uhr schrieb Shop <{ADDRESS}>:\n\n> Hallo\n",
+            "Danke",
+        ),
+        (  # Apple Mail puts its attribution among the quoted lines
+            f"Thanks\n\n> On 7 Dec 2026, at 10:02, Shop <{ADDRESS}> wrote:\n>\n> Hello\n",
+            "Thanks",
+        ),
+        # What a visitor writes stays, even when it looks like a header or ends in a colon
+        ("From: Paris, arriving 7 Dec.\nSee you", "From: Paris, arriving 7 Dec.\nSee you"),
+        (
+            "My order 1234 says:\n> out of stock\nIs that right?",
+            "My order 1234 says:\nIs that right?",
+        ),
+        ("Items:\n1. one\n2. two", "Items:\n1. one\n2. two"),
+    ],
+)
+def test_quoted_history_is_removed_as_each_mail_client_writes_it(mail: str, kept: str) -> None:
+    assert strip_reply(mail) == kept
