@@ -8,8 +8,10 @@ answered under a header block ("From: ... / Sent: ... / Subject: ...", "De : ...
 address included, landed in the conversation as the visitor's message; Gmail's attribution
 wrapped over three lines (a long name, then the 52-character reply address, then `wrote:`) and an
 attribution in another language than English or French ("Am ... schrieb ...:") landed too, their
-quoted lines dropped. The listener's database side is the same on every database: SQLite only,
-as tests/test_mail_replies.py.
+quoted lines dropped. `CAUSERIE_SMTP_URL` with a user and no password (or a password and no user)
+was taken, and every mail then went out with an empty password (or unauthenticated); a path or a
+fragment after the port was taken and ignored. The listener's database side is the same on
+every database: SQLite only, as tests/test_mail_replies.py.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
+from pathlib import Path
 
 import aiosmtplib
 import pytest
 
 from causerie.clock import ManualClock
 from causerie.domain.mail_replies import strip_reply
-from causerie.settings import Settings
+from causerie.settings import Settings, SettingsError, load_settings
 from tests import mail_support
 from tests.conftest import Harness, ServerThread, Site
 from tests.mail_support import DOMAIN, Sink, free_port, open_visitor, reply
@@ -147,3 +150,50 @@ def test_an_outlook_reply_lands_without_the_header_block_and_history_it_quotes(
 )
 def test_quoted_history_is_removed_as_each_mail_client_writes_it(mail: str, kept: str) -> None:
     assert strip_reply(mail) == kept
+
+
+# -- CAUSERIE_SMTP_URL: what every mail would fail on is refused at start ----------------------
+
+
+def _smtp_error(tmp_path: Path, url: str) -> str:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ={"CAUSERIE_DATA_DIR": str(tmp_path), "CAUSERIE_SMTP_URL": url})
+    message = str(caught.value)
+    assert message.startswith("CAUSERIE_SMTP_URL (value hidden) (from the environment): ")
+    assert "secret" not in message
+    return message.split(": ", 1)[1]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "smtp://secret@mail.example:587",  # logged in with an empty password
+        "smtp://secret:@mail.example:587",
+        "smtp://:secret@mail.example:587",  # the password dropped, mail sent unauthenticated
+    ],
+)
+def test_a_user_without_a_password_or_a_password_without_a_user_is_refused(
+    tmp_path: Path, url: str
+) -> None:
+    assert _smtp_error(tmp_path, url) == (
+        "a user goes with its password: smtp://USER:PASSWORD@HOST:PORT, or neither"
+    )
+
+
+@pytest.mark.parametrize(
+    "url", ["smtp://u:secret@mail.example:587/mail", "smtp://u:secret@mail.example:587#x"]
+)
+def test_a_path_or_fragment_the_mailer_would_ignore_is_refused(tmp_path: Path, url: str) -> None:
+    assert _smtp_error(tmp_path, url) == "nothing but ?starttls=true may follow HOST:PORT"
+
+
+def test_the_spec_forms_of_the_smtp_url_are_taken(tmp_path: Path) -> None:
+    for url in (
+        "smtp://user:pass@mail.example:587",
+        "smtp://us%40er:p%40ss@mail.example:587/",
+        "smtps://user:pass@mail.example",
+        "smtp://mail.example:2525?starttls=true",
+        "smtp://[::1]:25",
+    ):
+        env = {"CAUSERIE_DATA_DIR": str(tmp_path), "CAUSERIE_SMTP_URL": url}
+        assert load_settings(environ=env).smtp_url == url
