@@ -3,15 +3,16 @@
 
 Replies written as Outlook, Gmail, Apple Mail and Thunderbird write them, sent by SMTP to a real
 `causerie serve` listener, found these (each test fails before its fix): Outlook quotes the mail
-answered under a header block ("From: ... / Sent: ... / Subject: ...", "De : ... / Envoyé : ...
-/ Objet : ...") with no `>` and, in its HTML, no `blockquote`, so the whole history, reply
-address included, landed in the conversation as the visitor's message; Gmail's attribution
-wrapped over three lines (a long name, then the 52-character reply address, then `wrote:`) and an
-attribution in another language than English or French ("Am ... schrieb ...:") landed too, their
-quoted lines dropped. `CAUSERIE_SMTP_URL` with a user and no password (or a password and no user)
+answered under a header block ("From: ... / Sent: ... / Subject: ...", "De : ... / Envoyé : ... /
+Objet : ...") with no `>` and, in its HTML, no `blockquote`, so the whole history, reply address
+included, landed in the conversation as the visitor's message; Gmail's attribution wrapped over
+three lines (a long name, then the 52-character reply address, then `wrote:`) and an attribution in
+another language than English or French ("Am ... schrieb ...:") landed too, their quoted lines
+dropped; a reply written under the quote (bottom-posting), after an attribution, was accepted and
+nothing of it landed. `CAUSERIE_SMTP_URL` with a user and no password (or a password and no user)
 was taken, and every mail then went out with an empty password (or unauthenticated); a path or a
-fragment after the port was taken and ignored. The listener's database side is the same on
-every database: SQLite only, as tests/test_mail_replies.py.
+fragment after the port was taken and ignored. The listener's database side is the same on every
+database: SQLite only, as tests/test_mail_replies.py.
 """
 
 from __future__ import annotations
@@ -139,6 +140,13 @@ def test_an_outlook_reply_lands_without_the_header_block_and_history_it_quotes(
             f"Thanks\n\n> On 7 Dec 2026, at 10:02, Shop <{ADDRESS}> wrote:\n>\n> Hello\n",
             "Thanks",
         ),
+        (  # bottom-posting (Thunderbird, mailing-list habits): the new text is under the quote
+            "On Mon, 7 Dec 2026 at 10:02, Shop <chat@shop.example> wrote:\n> We open at 10.\n\n"
+            "Great, see you then.\n",
+            "Great, see you then.",
+        ),
+        ("Le lun. 7 déc. 2026, Shop a écrit :\n> Bonjour\n\nMerci !", "Merci !"),
+        ("On Mon, Shop wrote:\n> Size?\nM\n> Colour?\nBlue", "M\nBlue"),  # answers between
         # What a visitor writes stays, even when it looks like a header or ends in a colon
         ("From: Paris, arriving 7 Dec.\nSee you", "From: Paris, arriving 7 Dec.\nSee you"),
         (

@@ -1,12 +1,13 @@
 """What a reply by mail says, without what it quotes (docs/notifications.md, "Replies by mail").
 
-Mail clients put the new text first, then the history: an attribution line ("On Mon, 7 Dec 2026
-at 10:02, Ada <ada@example.org> wrote:", "Le lun. 7 déc. 2026 à 10:02, Ada a écrit :"), or a
-separator ("-----Original Message-----"), or Outlook's header block ("From: ... / Sent: ... /
-Subject: ...", "De : ... / Envoyé : ... / Objet : ..."), then lines quoted with `>`. A signature
-starts at a line `-- `. `strip_reply` keeps what comes before all of that. An attribution in
-another language, or wrapped over three lines (Gmail wraps a long name and address), is told by
-its shape: a line with a date that ends in `:` and after which only quoted lines follow.
+Mail clients put the new text first, then the history: an attribution line ("On Mon, 7 Dec 2026 at
+10:02, Ada <ada@example.org> wrote:", "Le lun. 7 déc. 2026 à 10:02, Ada a écrit :"), or a separator
+("-----Original Message-----"), or Outlook's header block ("From: ... / Sent: ... / Subject: ...",
+"De : ... / Envoyé : ... / Objet : ..."), then lines quoted with `>`. A signature starts at a line
+`-- `. `strip_reply` keeps what comes before all of that, and what a visitor wrote under an
+attribution and its quote (bottom-posting, or answers between quoted lines). An attribution in
+another language, or wrapped over three lines (Gmail wraps a long name and address), is told by its
+shape: a line with a date that ends in `:` and after which only quoted lines follow.
 """
 
 from __future__ import annotations
@@ -39,11 +40,11 @@ _HEADER_LINES = 6  # From, Sent, To, Cc, Subject (and one wrapped line)
 _WRAPPED = 3  # an attribution over at most this many lines
 
 
-def _is_attribution(lines: list[str], at: int, quotes_only_from: int) -> bool:
-    """Whether an attribution line starts at `at` (also wrapped over the next lines); from
-    `quotes_only_from` on, the mail holds quoted lines only."""
+def _attribution(lines: list[str], at: int, quotes_only_from: int) -> int:
+    """How many lines the attribution starting at `at` takes (0: none; it may be wrapped over
+    the next lines); from `quotes_only_from` on, the mail holds quoted lines only."""
     if not lines[at].strip():
-        return False
+        return 0
     for count in range(1, _WRAPPED + 1):
         if at + count > len(lines):
             break
@@ -52,10 +53,16 @@ def _is_attribution(lines: list[str], at: int, quotes_only_from: int) -> bool:
             break  # an attribution is wrapped, never split by a blank or a quoted line
         joined = " ".join(line.strip() for line in lines[at : at + count])
         if any(p.match(joined) for p in _ATTRIBUTIONS):
-            return True
+            return count
         if joined.endswith(":") and re.search(r"\d", joined) and at + count >= quotes_only_from:
-            return True
-    return False
+            return count
+    return 0
+
+
+def _quoted_next(lines: list[str], at: int) -> bool:
+    """Whether the first line from `at` that is not blank is quoted with `>`."""
+    following = next((line for line in lines[at:] if line.strip()), "")
+    return following.lstrip().startswith(">")
 
 
 def _quotes_only_from(lines: list[str]) -> int:
@@ -84,12 +91,18 @@ def strip_reply(text: str) -> str:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept: list[str] = []
     quotes_only_from = _quotes_only_from(lines)
-    for at, line in enumerate(lines):
-        if _SIGNATURE.match(line) or _SEPARATORS.match(line):
+    at = 0
+    while at < len(lines):
+        line = lines[at]
+        if _SIGNATURE.match(line) or _SEPARATORS.match(line) or _is_header_block(lines, at):
             break
-        if _is_attribution(lines, at, quotes_only_from) or _is_header_block(lines, at):
-            break
-        if line.lstrip().startswith(">"):
+        attribution = _attribution(lines, at, quotes_only_from)
+        if attribution:
+            if not _quoted_next(lines, at + attribution):
+                break  # the history follows unquoted, or nothing does
+            at += attribution  # its quote follows: what comes after it is new (bottom-posting)
             continue
-        kept.append(line.rstrip())
+        if not line.lstrip().startswith(">"):
+            kept.append(line.rstrip())
+        at += 1
     return "\n".join(kept).strip()
