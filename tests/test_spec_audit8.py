@@ -11,8 +11,10 @@ another language than English or French ("Am ... schrieb ...:") landed too, thei
 dropped; a reply written under the quote (bottom-posting), after an attribution, was accepted and
 nothing of it landed. `CAUSERIE_SMTP_URL` with a user and no password (or a password and no user)
 was taken, and every mail then went out with an empty password (or unauthenticated); a path or a
-fragment after the port was taken and ignored. The listener's database side is the same on every
-database: SQLite only, as tests/test_mail_replies.py.
+fragment after the port was taken and ignored. A mention's mail (`@Name` in a note) carried a
+reply address, and an answer to it landed as the operator's message to the visitor. The
+listener's database side is the same on every database: SQLite only, as
+tests/test_mail_replies.py; reply addresses are stored, so the mention's test runs on both.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from causerie.domain.mail_replies import strip_reply
 from causerie.settings import Settings, SettingsError, load_settings
 from tests import mail_support
 from tests.conftest import Harness, ServerThread, Site
-from tests.mail_support import DOMAIN, Sink, free_port, open_visitor, reply
+from tests.mail_support import DOMAIN, Sink, free_port, open_visitor, reply, run_due
 from tests.support import wait_until
 
 sink_port = mail_support.sink_port
@@ -205,3 +207,28 @@ def test_the_spec_forms_of_the_smtp_url_are_taken(tmp_path: Path) -> None:
     ):
         env = {"CAUSERIE_DATA_DIR": str(tmp_path), "CAUSERIE_SMTP_URL": url}
         assert load_settings(environ=env).smtp_url == url
+
+
+# -- a mention's mail cannot be answered into the visitor's conversation -----------------------
+
+
+def test_a_mention_mail_has_no_reply_address_so_an_answer_never_reaches_the_visitor(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock
+) -> None:
+    """A note is the agents' own; its mail's Reply-To was the operator's reply address, and an
+    answer to it landed as the operator's message to the visitor."""
+    session_id = open_visitor(harness, site, None)
+    harness.execute("UPDATE operators SET name = 'Ada Lovelace' WHERE email = 'owner@shop.example'")
+    reply(harness, site, session_id, "@ada is this the customer who never paid?", type_="note")
+    run_due(harness)
+    (mention,) = sink.to("owner@shop.example")
+    assert "mentioned you" in str(mention["Subject"])
+    assert mention["Reply-To"] is None
+    text = mention.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Reply to this mail" not in text
+    assert harness.scalar("SELECT count(*) FROM reply_addresses") == 0
+
+    clock.advance(timedelta(minutes=3))  # the new conversation's mail still takes answers
+    run_due(harness)
+    new = [m for m in sink.to("owner@shop.example") if "mentioned" not in str(m["Subject"])]
+    assert len(new) == 1 and str(new[0]["Reply-To"]).startswith("reply+")
