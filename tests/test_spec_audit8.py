@@ -11,15 +11,17 @@ another language than English or French ("Am ... schrieb ...:") landed too, thei
 dropped; a reply written under the quote (bottom-posting), after an attribution, was accepted and
 nothing of it landed. `CAUSERIE_SMTP_URL` with a user and no password (or a password and no user)
 was taken, and every mail then went out with an empty password (or unauthenticated); a path or a
-fragment after the port was taken and ignored. A mention's mail (`@Name` in a note) carried a
-reply address, and an answer to it landed as the operator's message to the visitor. The
-listener's database side is the same on every database: SQLite only, as
-tests/test_mail_replies.py; reply addresses are stored, so the mention's test runs on both.
+fragment after the port was taken and ignored. A mention's mail (`@Name` in a note) carried a reply
+address, and an answer to it landed as the operator's message to the visitor. An agent's file sent
+alone was never mailed to the visitor who did not see it. The listener's database side is the same
+on every database: SQLite only, as tests/test_mail_replies.py; reply addresses are stored, so the
+mention's test runs on both.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
@@ -28,11 +30,14 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
+from causerie.actions.files import Upload, check_operator_upload, do_upload_operator_file
 from causerie.clock import ManualClock
 from causerie.domain.mail_replies import strip_reply
+from causerie.domain.models import Actor
 from causerie.settings import Settings, SettingsError, load_settings
 from tests import mail_support
 from tests.conftest import Harness, ServerThread, Site
+from tests.files_support import PDF
 from tests.mail_support import DOMAIN, Sink, free_port, open_visitor, reply, run_due
 from tests.support import wait_until
 
@@ -232,3 +237,28 @@ def test_a_mention_mail_has_no_reply_address_so_an_answer_never_reaches_the_visi
     run_due(harness)
     new = [m for m in sink.to("owner@shop.example") if "mentioned" not in str(m["Subject"])]
     assert len(new) == 1 and str(new[0]["Reply-To"]).startswith("reply+")
+
+
+# -- an agent's file alone is a reply the visitor is mailed -------------------------------------
+
+
+def test_an_agents_file_alone_is_mailed_to_the_visitor_who_did_not_see_it(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock
+) -> None:
+    """Only text replies started the delay: a visitor sent their invoice as a file alone never
+    heard of it, though SPEC mails "an agent's reply"."""
+    session_id = open_visitor(harness, site, "zoe@visitor.example")
+    conversation_id = harness.scalar(
+        "SELECT id FROM conversations WHERE session_id = :s", s=session_id
+    )
+    agent = Actor("operator", operator_id=site.operator_ids["agent"])
+    harness.run(
+        do_upload_operator_file(
+            harness.rt, agent, conversation_id, upload=Upload("invoice.pdf", io.BytesIO(PDF)),
+            kinds=harness.run(check_operator_upload(harness.rt, agent, conversation_id)),
+        )
+    )  # fmt: skip
+    clock.advance(timedelta(minutes=3))
+    run_due(harness)
+    (mail,) = sink.to("zoe@visitor.example")
+    assert "File: invoice.pdf" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
