@@ -169,6 +169,8 @@ async def run_operator_mail(rt: Runtime, job: Job) -> None:
             return  # answered since
         lines = _lines(thread, language, [m for m in thread.messages if m.author is Author.VISITOR])
     unsubscribe = unsubscribe_url(rt, f"o.{operator.id}.{preference}")
+    # A note is the agents' own: an answer to its mail would land as a message to the visitor.
+    answerable = kind is not MailKind.MENTION
     composed = compose(
         kind,
         language,
@@ -178,11 +180,12 @@ async def run_operator_mail(rt: Runtime, job: Job) -> None:
         unsubscribe_url=unsubscribe,
         link=f"{rt.settings.public_url}/app/#/conversations/{thread.conversation.id}",
         who=who,
-        can_reply=rt.settings.mail_domain is not None,
+        can_reply=answerable and rt.settings.mail_domain is not None,
     )
-    await _deliver(
-        rt, thread, operator.email, composed, unsubscribe, language, operator_id=operator.id
-    )
+    await _send(
+        rt, thread.website.id, operator.email, composed, unsubscribe, language,
+        conversation=thread.conversation if answerable else None, operator_id=operator.id,
+    )  # fmt: skip
 
 
 async def run_visitor_replies(rt: Runtime, job: Job) -> None:
@@ -264,11 +267,11 @@ async def _deliver(
     composed: Composed,
     unsubscribe: str,
     language: str,
-    operator_id: str | None = None,
 ) -> None:
+    """A mail to the visitor, answerable in the conversation."""
     await _send(
         rt, thread.website.id, to, composed, unsubscribe, language,
-        conversation=thread.conversation, operator_id=operator_id,
+        conversation=thread.conversation, operator_id=None,
     )  # fmt: skip
 
 

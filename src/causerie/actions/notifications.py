@@ -26,6 +26,10 @@ from causerie.domain.ports import Tx
 from causerie.domain.push import PushReason
 from causerie.runtime import Runtime
 
+# An agent's messages that are replies to the visitor, mailed when unseen: a file alone (an
+# invoice, a label to print) is one as much as a text.
+_REPLIES = frozenset({MessageType.TEXT, MessageType.FILE})
+
 
 async def do_notify(
     rt: Runtime,
@@ -91,7 +95,7 @@ async def _queue_mail(
             session_id=session.id,
             payload={"conversation_id": conversation.id},
         )
-    elif by_operator and message.type is MessageType.TEXT and session.email:
+    elif by_operator and message.type in _REPLIES and session.email:
         # One pending job per conversation: replies within the delay join the first one's.
         await do_enqueue(
             rt,

@@ -1,9 +1,13 @@
 """What a reply by mail says, without what it quotes (docs/notifications.md, "Replies by mail").
 
-Mail clients put the new text first, then the history: an attribution line ("On Mon, 7 Dec 2026
-at 10:02, Ada <ada@example.org> wrote:", "Le lun. 7 déc. 2026 à 10:02, Ada a écrit :"), or a
-separator ("-----Original Message-----"), then lines quoted with `>`. A signature starts at a
-line `-- `. `strip_reply` keeps what comes before all of that.
+Mail clients put the new text first, then the history: an attribution line ("On Mon, 7 Dec 2026 at
+10:02, Ada <ada@example.org> wrote:", "Le lun. 7 déc. 2026 à 10:02, Ada a écrit :"), or a separator
+("-----Original Message-----"), or Outlook's header block ("From: ... / Sent: ... / Subject: ...",
+"De : ... / Envoyé : ... / Objet : ..."), then lines quoted with `>`. A signature starts at a line
+`-- `. `strip_reply` keeps what comes before all of that, and what a visitor wrote under an
+attribution and its quote (bottom-posting, or answers between quoted lines). An attribution in
+another language, or wrapped over three lines (Gmail wraps a long name and address), is told by its
+shape: a line with a date that ends in `:` and after which only quoted lines follow.
 """
 
 from __future__ import annotations
@@ -23,27 +27,82 @@ _SEPARATORS = re.compile(
 )
 _SIGNATURE = re.compile(r"^--\s?$")
 
+# Outlook quotes without `>`: a header block of the mail answered, in the client's language,
+# sometimes bold (`*From:*`) once its HTML is written as text.
+_HEADER_FROM = re.compile(r"^\s*\*?(From|De|Von|Da|Van)\s?:\*?\s*\S", re.IGNORECASE)
+_HEADER_DATE = re.compile(
+    r"^\s*\*?(Sent|Date|Envoy[ée]|Gesendet|Datum|Inviato|Enviado|Verzonden)\s?:", re.IGNORECASE
+)
+_HEADER_SUBJECT = re.compile(
+    r"^\s*\*?(Subject|Objet|Betreff|Oggetto|Asunto|Onderwerp)\s?:", re.IGNORECASE
+)
+_HEADER_LINES = 6  # From, Sent, To, Cc, Subject (and one wrapped line)
+_WRAPPED = 3  # an attribution over at most this many lines
 
-def _is_attribution(line: str, following: str | None) -> bool:
-    if any(p.match(line) for p in _ATTRIBUTIONS):
-        return True
-    if following is not None and line.strip():
-        joined = f"{line.rstrip()} {following.strip()}"
-        return any(p.match(joined) for p in _ATTRIBUTIONS)
-    return False
+
+def _attribution(lines: list[str], at: int, quotes_only_from: int) -> int:
+    """How many lines the attribution starting at `at` takes (0: none; it may be wrapped over
+    the next lines); from `quotes_only_from` on, the mail holds quoted lines only."""
+    if not lines[at].strip():
+        return 0
+    for count in range(1, _WRAPPED + 1):
+        if at + count > len(lines):
+            break
+        last = lines[at + count - 1]
+        if not last.strip() or last.lstrip().startswith(">"):
+            break  # an attribution is wrapped, never split by a blank or a quoted line
+        joined = " ".join(line.strip() for line in lines[at : at + count])
+        if any(p.match(joined) for p in _ATTRIBUTIONS):
+            return count
+        if joined.endswith(":") and re.search(r"\d", joined) and at + count >= quotes_only_from:
+            return count
+    return 0
+
+
+def _quoted_next(lines: list[str], at: int) -> bool:
+    """Whether the first line from `at` that is not blank is quoted with `>`."""
+    following = next((line for line in lines[at:] if line.strip()), "")
+    return following.lstrip().startswith(">")
+
+
+def _quotes_only_from(lines: list[str]) -> int:
+    """The index after the mail's last line of its own (not blank, not quoted), when quoted
+    lines follow it; else past the end, so that no shape-told attribution is found."""
+    for at in range(len(lines) - 1, -1, -1):
+        line = lines[at]
+        if line.strip() and not line.lstrip().startswith(">"):
+            quoted_after = any(later.lstrip().startswith(">") for later in lines[at + 1 :])
+            return at + 1 if quoted_after else len(lines) + 1
+    return len(lines) + 1
+
+
+def _is_header_block(lines: list[str], at: int) -> bool:
+    """Whether Outlook's header block of the mail answered starts at `at`."""
+    if not _HEADER_FROM.match(lines[at]):
+        return False
+    block = lines[at + 1 : at + 1 + _HEADER_LINES]
+    return any(_HEADER_DATE.match(line) for line in block) and any(
+        _HEADER_SUBJECT.match(line) for line in block
+    )
 
 
 def strip_reply(text: str) -> str:
     """The new text of a reply: quoted history, attribution lines and signature removed."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept: list[str] = []
-    for at, line in enumerate(lines):
-        following = lines[at + 1] if at + 1 < len(lines) else None
-        if _SIGNATURE.match(line) or _SEPARATORS.match(line):
+    quotes_only_from = _quotes_only_from(lines)
+    at = 0
+    while at < len(lines):
+        line = lines[at]
+        if _SIGNATURE.match(line) or _SEPARATORS.match(line) or _is_header_block(lines, at):
             break
-        if _is_attribution(line, following):
-            break
-        if line.lstrip().startswith(">"):
+        attribution = _attribution(lines, at, quotes_only_from)
+        if attribution:
+            if not _quoted_next(lines, at + attribution):
+                break  # the history follows unquoted, or nothing does
+            at += attribution  # its quote follows: what comes after it is new (bottom-posting)
             continue
-        kept.append(line.rstrip())
+        if not line.lstrip().startswith(">"):
+            kept.append(line.rstrip())
+        at += 1
     return "\n".join(kept).strip()

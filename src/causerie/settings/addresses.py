@@ -109,6 +109,14 @@ def _smtp_url(text: str) -> str | None:
         port = -1
     if port is not None and not 1 <= port <= 65535:
         raise ValueError("the port must be a number from 1 to 65535")
+    if bool(parts.username) != bool(parts.password):
+        # Either half alone failed every mail: aiosmtplib logs in with an empty password, or
+        # skips a password given without its user and sends unauthenticated.
+        raise ValueError(
+            "a user goes with its password: smtp://USER:PASSWORD@HOST:PORT, or neither"
+        )
+    if parts.path not in ("", "/") or parts.fragment:
+        raise ValueError("nothing but ?starttls=true may follow HOST:PORT")
     return text
 
 
