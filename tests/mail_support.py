@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -21,9 +22,11 @@ from causerie.actions.jobs import do_run_due_jobs
 from causerie.actions.messages import do_send_operator_message, do_send_session_message
 from causerie.actions.profiles import do_update_visitor_profile
 from causerie.actions.sessions import do_open_session
+from causerie.clock import ManualClock
 from causerie.domain.models import Actor, PageView
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, Site
+from tests.support import wait_until
 
 DOMAIN = "reply.shop.example"
 REFUSED = "refused@visitor.example"
@@ -111,3 +114,15 @@ def reply(harness: Harness, site: Site, session_id: str, body: str, type_: str =
 
 def run_due(harness: Harness) -> int:
     return harness.run(do_run_due_jobs(harness.rt, KINDS))
+
+
+def mailed_a_reply(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock, text: str
+) -> tuple[str, str]:
+    """A visitor who left zoe@visitor.example, and an agent's reply `text` mailed to her once
+    the notify delay passed: her session and the mail's `Reply-To`."""
+    session_id = open_visitor(harness, site, "zoe@visitor.example")
+    reply(harness, site, session_id, text)
+    clock.advance(timedelta(minutes=3))
+    wait_until(lambda: bool(sink.to("zoe@visitor.example")), 10, lambda: "no mail")
+    return session_id, str(sink.to("zoe@visitor.example")[0]["Reply-To"])

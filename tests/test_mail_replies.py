@@ -20,7 +20,7 @@ from causerie.settings import Settings
 from tests import mail_support
 from tests.conftest import Harness, ServerThread, Site
 from tests.files_support import HTML_AS_PNG, PDF, png_with_metadata
-from tests.mail_support import DOMAIN, Sink, free_port, open_visitor, reply
+from tests.mail_support import DOMAIN, Sink, free_port, mailed_a_reply, open_visitor
 from tests.support import wait_until
 
 # tests/mail_support.py's fixtures: the SMTP sink and the settings that mail to it
@@ -76,11 +76,7 @@ def test_reply_by_mail_lands_in_the_conversation_and_wrong_address_is_refused_at
     harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
     listen_port: int,
 ) -> None:  # fmt: skip
-    session_id = open_visitor(harness, site, "zoe@visitor.example")
-    reply(harness, site, session_id, "We open at 10.")
-    clock.advance(timedelta(minutes=3))
-    wait_until(lambda: bool(sink.to("zoe@visitor.example")), 10, lambda: "no mail")
-    reply_to = str(sink.to("zoe@visitor.example")[0]["Reply-To"])
+    session_id, reply_to = mailed_a_reply(harness, site, sink, clock, "We open at 10.")
 
     body = (
         "Thanks, see you then!\n\n-- \nZoé, sent from my phone\n\n"
@@ -129,11 +125,7 @@ def test_reply_by_mail_keeps_its_attachments_as_files(
     harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
     listen_port: int,
 ) -> None:  # fmt: skip
-    session_id = open_visitor(harness, site, "zoe@visitor.example")
-    reply(harness, site, session_id, "Send us a photo?")
-    clock.advance(timedelta(minutes=3))
-    wait_until(lambda: bool(sink.to("zoe@visitor.example")), 10, lambda: "no mail")
-    reply_to = str(sink.to("zoe@visitor.example")[0]["Reply-To"])
+    session_id, reply_to = mailed_a_reply(harness, site, sink, clock, "Send us a photo?")
 
     message = EmailMessage()
     message["From"] = "zoe@visitor.example"

@@ -38,8 +38,15 @@ from causerie.settings import Settings, SettingsError, load_settings
 from tests import mail_support
 from tests.conftest import Harness, ServerThread, Site
 from tests.files_support import PDF
-from tests.mail_support import DOMAIN, Sink, free_port, open_visitor, reply, run_due
-from tests.support import wait_until
+from tests.mail_support import (
+    DOMAIN,
+    Sink,
+    free_port,
+    mailed_a_reply,
+    open_visitor,
+    reply,
+    run_due,
+)
 
 sink_port = mail_support.sink_port
 sink = mail_support.sink
@@ -96,11 +103,7 @@ def test_an_outlook_reply_lands_without_the_header_block_and_history_it_quotes(
     harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
     listen_port: int,
 ) -> None:  # fmt: skip
-    session_id = open_visitor(harness, site, "zoe@visitor.example")
-    reply(harness, site, session_id, "We can deliver on Tuesday.")
-    clock.advance(timedelta(minutes=3))
-    wait_until(lambda: bool(sink.to("zoe@visitor.example")), 10, lambda: "no mail")
-    reply_to = str(sink.to("zoe@visitor.example")[0]["Reply-To"])
+    session_id, reply_to = mailed_a_reply(harness, site, sink, clock, "We can deliver on Tuesday.")
 
     _send(
         listen_port,
