@@ -355,13 +355,14 @@ export class Chatbox {
     const key = typeof name == "string" && name.includes(":") ? name : "";
     const field = /** @type {Record<string, string>} */ ({ "user:email": "email", "user:nickname": "nickname", "user:phone": "phone", "session:data": "data" })[key];
     const wrong = verb === "set"
-      ? !field ? "unknown name" : (field === "data" ? !value || typeof value != "object" || Array.isArray(value) : value != null && typeof value != "string") && `${name} takes ${field === "data" ? "an object" : "a string"}`
+      ? !field ? "unknown name" : (field === "data" ? !value || typeof value != "object" || Array.isArray(value) : value != null && typeof value != "string") && (field === "data" ? "an object" : "a string")
       : verb === "do"
-        ? !["chat:open", "chat:close", "chat:toggle", "message:send"].includes(key) ? "unknown name" : key === "message:send" && typeof value != "string" && "message:send takes a string"
+        ? !["chat:open", "chat:close", "chat:toggle", "message:send"].includes(key) ? "unknown name" : key === "message:send" && typeof value != "string" && "a string"
         : verb === "on" || verb === "off"
           ? !EVENTS.includes(key) ? "unknown event" : typeof value != "function" && (verb === "on" || value != null) && "not a function"
           : "unknown verb";
-    if (wrong) return console.warn(`Causerie: $causerie command ignored (${wrong}):`, command);
+    // What a name takes ("a string") is told with the name; the other reasons stand alone.
+    if (wrong) return console.warn(`Causerie: $causerie command ignored (${/^an? /.test(wrong) ? name + " takes " + wrong : wrong}):`, command);
     if (field) this.setProfile({ [field]: value ?? null });
     else if (verb === "on") this.handlers.set(key, (this.handlers.get(key) || new Set()).add(/** @type {Handler} */ (value)));
     else if (verb === "off") value ? this.handlers.get(key)?.delete(/** @type {Handler} */ (value)) : this.handlers.delete(key);
