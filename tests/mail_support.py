@@ -5,6 +5,7 @@ through the production actions. The mail test modules take its fixtures by name
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -12,6 +13,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
+import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
@@ -25,7 +27,7 @@ from causerie.actions.sessions import do_open_session
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor, PageView
 from causerie.settings import Settings
-from tests.conftest import ORIGIN, Harness, Site
+from tests.conftest import ORIGIN, Harness, ServerThread, Site
 from tests.support import wait_until
 
 DOMAIN = "reply.shop.example"
@@ -126,3 +128,55 @@ def mailed_a_reply(
     clock.advance(timedelta(minutes=3))
     wait_until(lambda: bool(sink.to("zoe@visitor.example")), 10, lambda: "no mail")
     return session_id, str(sink.to("zoe@visitor.example")[0]["Reply-To"])
+
+
+# -- replies by mail: `causerie serve`'s listener ---------------------------------------------
+
+
+@pytest.fixture
+def listen_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def listening(
+    make_settings: Callable[..., Settings],
+    sink_port: int,
+    listen_port: int,
+    start_server: Callable[[Settings], ServerThread],
+    harness: Harness,
+) -> ServerThread:
+    """A server mailing to the sink and listening for replies on `listen_port`."""
+    settings = make_settings(
+        smtp_url=f"smtp://127.0.0.1:{sink_port}",
+        mail_domain=DOMAIN,
+        smtp_listen=f"127.0.0.1:{listen_port}",
+        public_url="https://chat.shop.example",
+        max_file="64KiB",
+    )
+    return start_server(settings)
+
+
+def reply_mail(
+    to: str, *, text: str = "", html: str = "", message_id: str = "<r1@visitor.example>"
+) -> EmailMessage:
+    """Zoé's reply to `to`: `text`, or else `html` alone (as some clients send)."""
+    message = EmailMessage()
+    message["From"] = "zoe@visitor.example"
+    message["To"] = to
+    message["Subject"] = "Re: Shop"
+    message["Message-ID"] = message_id
+    if text or not html:
+        message.set_content(text)
+    else:
+        message.set_content(html, subtype="html")
+    return message
+
+
+def send_mail(port: int, message: EmailMessage) -> None:
+    """`message` sent by SMTP to 127.0.0.1:`port`, on a loop of its own (not the harness's)."""
+    asyncio.run(aiosmtplib.send(message, hostname="127.0.0.1", port=port, timeout=10))
+
+
+def send_reply(port: int, to: str, **reply: str) -> None:
+    send_mail(port, reply_mail(to, **reply))

@@ -5,9 +5,7 @@ reply address and the preferences' checks. Real parts on loopback, as tests/test
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from email.message import EmailMessage
 
 import aiosmtplib
 import pytest
@@ -16,59 +14,29 @@ from causerie.clock import ManualClock
 from causerie.domain.errors import Invalid
 from causerie.domain.mail import check_preferences, reply_token_of
 from causerie.domain.mail_replies import strip_reply
-from causerie.settings import Settings
 from tests import mail_support
 from tests.conftest import Harness, ServerThread, Site
 from tests.files_support import HTML_AS_PNG, PDF, png_with_metadata
-from tests.mail_support import DOMAIN, Sink, free_port, mailed_a_reply, open_visitor
+from tests.mail_support import (
+    DOMAIN,
+    Sink,
+    mailed_a_reply,
+    open_visitor,
+    reply_mail,
+    send_mail,
+    send_reply,
+)
 from tests.support import wait_until
 
 # tests/mail_support.py's fixtures: the SMTP sink and the settings that mail to it
 sink_port = mail_support.sink_port
 sink = mail_support.sink
 settings = mail_support.settings
+listen_port = mail_support.listen_port
+listening = mail_support.listening
 
 
 # -- replies by mail: `causerie serve`'s listener -----------------------------------------------
-
-
-@pytest.fixture
-def listen_port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def listening(
-    make_settings: Callable[..., Settings],
-    sink_port: int,
-    listen_port: int,
-    start_server: Callable[[Settings], ServerThread],
-    harness: Harness,
-) -> ServerThread:
-    settings = make_settings(
-        smtp_url=f"smtp://127.0.0.1:{sink_port}",
-        mail_domain=DOMAIN,
-        smtp_listen=f"127.0.0.1:{listen_port}",
-        public_url="https://chat.shop.example",
-        max_file="64KiB",
-    )
-    return start_server(settings)
-
-
-def _send(port: int, to: str, body: str, message_id: str = "<r1@visitor.example>") -> None:
-    message = EmailMessage()
-    message["From"] = "zoe@visitor.example"
-    message["To"] = to
-    message["Subject"] = "Re: Shop"
-    message["Message-ID"] = message_id
-    message.set_content(body)
-    harness_loop_free_send(port, message)
-
-
-def harness_loop_free_send(port: int, message: EmailMessage) -> None:
-    import asyncio
-
-    asyncio.run(aiosmtplib.send(message, hostname="127.0.0.1", port=port, timeout=10))
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
@@ -82,8 +50,8 @@ def test_reply_by_mail_lands_in_the_conversation_and_wrong_address_is_refused_at
         "Thanks, see you then!\n\n-- \nZoé, sent from my phone\n\n"
         "On Mon, 7 Dec 2026 at 10:02, Shop <chat@shop.example> wrote:\n> We open at 10.\n"
     )
-    _send(listen_port, reply_to, body)
-    _send(listen_port, reply_to, body)  # delivered twice: one message
+    send_reply(listen_port, reply_to, text=body)
+    send_reply(listen_port, reply_to, text=body)  # delivered twice: one message
     rows = harness.rows(
         "SELECT m.author, m.body FROM messages m JOIN conversations c ON c.id = m.conversation_id"
         " WHERE c.session_id = :s ORDER BY m.seq",
@@ -98,7 +66,7 @@ def test_reply_by_mail_lands_in_the_conversation_and_wrong_address_is_refused_at
         "postmaster@" + DOMAIN,
     ):
         with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
-            _send(listen_port, wrong, "hello")
+            send_reply(listen_port, wrong, text="hello")
         assert refused.value.recipients[0].code == 550
 
 
@@ -111,7 +79,9 @@ def test_an_operators_reply_by_mail_is_the_operators_message(
     clock.advance(timedelta(minutes=3))
     wait_until(lambda: bool(sink.to("agent@shop.example")), 10, lambda: "no mail")
     reply_to = str(sink.to("agent@shop.example")[0]["Reply-To"])
-    _send(listen_port, reply_to, "Yes, hello!\n\nLe lun. 7 déc. 2026 à 10:02, X a écrit :\n> hi")
+    send_reply(
+        listen_port, reply_to, text="Yes, hello!\n\nLe lun. 7 déc. 2026 à 10:02, X a écrit :\n> hi"
+    )
     rows = harness.rows(
         "SELECT m.author, m.operator_id, m.body FROM messages m JOIN conversations c"
         " ON c.id = m.conversation_id WHERE c.session_id = :s ORDER BY m.seq",
@@ -127,18 +97,17 @@ def test_reply_by_mail_keeps_its_attachments_as_files(
 ) -> None:  # fmt: skip
     session_id, reply_to = mailed_a_reply(harness, site, sink, clock, "Send us a photo?")
 
-    message = EmailMessage()
-    message["From"] = "zoe@visitor.example"
-    message["To"] = reply_to
-    message["Subject"] = "Re: Shop"
-    message["Message-ID"] = "<files@visitor.example>"
-    message.set_content("Here they are.\n\nOn Mon, 7 Dec 2026, Shop wrote:\n> Send us a photo?")
+    message = reply_mail(
+        reply_to,
+        text="Here they are.\n\nOn Mon, 7 Dec 2026, Shop wrote:\n> Send us a photo?",
+        message_id="<files@visitor.example>",
+    )
     message.add_attachment(png_with_metadata(), "image", "png", filename="photo.png")
     message.add_attachment(HTML_AS_PNG, "image", "png", filename="cat.png")  # refused type
     message.add_attachment(PDF + bytes(70_000), "application", "pdf", filename="big.pdf")
     message.add_attachment(PDF, "application", "octet-stream", filename="../order.pdf")
-    harness_loop_free_send(listen_port, message)
-    harness_loop_free_send(listen_port, message)  # delivered twice: one message each
+    send_mail(listen_port, message)
+    send_mail(listen_port, message)  # delivered twice: one message each
 
     rows = harness.rows(
         "SELECT m.author, m.type, m.body, f.content_type FROM messages m"

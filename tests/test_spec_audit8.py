@@ -20,37 +20,35 @@ mention's test runs on both.
 
 from __future__ import annotations
 
-import asyncio
 import io
-from collections.abc import Callable
 from datetime import timedelta
-from email.message import EmailMessage
 from pathlib import Path
 
-import aiosmtplib
 import pytest
 
 from causerie.actions.files import Upload, check_operator_upload, do_upload_operator_file
 from causerie.clock import ManualClock
 from causerie.domain.mail_replies import strip_reply
 from causerie.domain.models import Actor
-from causerie.settings import Settings, SettingsError, load_settings
+from causerie.settings import SettingsError, load_settings
 from tests import mail_support
 from tests.conftest import Harness, ServerThread, Site
 from tests.files_support import PDF
 from tests.mail_support import (
     DOMAIN,
     Sink,
-    free_port,
     mailed_a_reply,
     open_visitor,
     reply,
     run_due,
+    send_reply,
 )
 
 sink_port = mail_support.sink_port
 sink = mail_support.sink
 settings = mail_support.settings
+listen_port = mail_support.listen_port
+listening = mail_support.listening
 
 ADDRESS = f"reply+{'a' * 52}@{DOMAIN}"
 
@@ -64,40 +62,6 @@ OUTLOOK_HTML = (
 )
 
 
-@pytest.fixture
-def listen_port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def listening(
-    make_settings: Callable[..., Settings],
-    sink_port: int,
-    listen_port: int,
-    start_server: Callable[[Settings], ServerThread],
-) -> ServerThread:
-    settings = make_settings(
-        smtp_url=f"smtp://127.0.0.1:{sink_port}",
-        mail_domain=DOMAIN,
-        smtp_listen=f"127.0.0.1:{listen_port}",
-        public_url="https://chat.shop.example",
-    )
-    return start_server(settings)
-
-
-def _send(port: int, to: str, message_id: str, *, text: str = "", html: str = "") -> None:
-    message = EmailMessage()
-    message["From"] = "zoe@visitor.example"
-    message["To"] = to
-    message["Subject"] = "Re: Shop"
-    message["Message-ID"] = message_id
-    if text:
-        message.set_content(text)
-    else:
-        message.set_content(html, subtype="html")  # HTML only, as some clients send
-    asyncio.run(aiosmtplib.send(message, hostname="127.0.0.1", port=port, timeout=10))
-
-
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
 def test_an_outlook_reply_lands_without_the_header_block_and_history_it_quotes(
     harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
@@ -105,18 +69,18 @@ def test_an_outlook_reply_lands_without_the_header_block_and_history_it_quotes(
 ) -> None:  # fmt: skip
     session_id, reply_to = mailed_a_reply(harness, site, sink, clock, "We can deliver on Tuesday.")
 
-    _send(
+    send_reply(
         listen_port,
         reply_to,
-        "<outlook-html@visitor.example>",
         html=OUTLOOK_HTML.format(to=reply_to),
+        message_id="<outlook-html@visitor.example>",
     )
     plain = (
         f"Merci, mardi me va.\r\n\r\nDe : Shop <{reply_to}>\r\n"
         "Envoyé : lundi 7 décembre 2026 10:02\r\n"
         "À : Zoé <zoe@visitor.example>\r\nObjet : Re: Shop\r\n\r\nWe can deliver on Tuesday.\r\n"
     )
-    _send(listen_port, reply_to, "<outlook-plain@visitor.example>", text=plain)
+    send_reply(listen_port, reply_to, text=plain, message_id="<outlook-plain@visitor.example>")
 
     bodies = harness.rows(
         "SELECT m.author, m.body FROM messages m JOIN conversations c ON c.id = m.conversation_id"
