@@ -14,6 +14,7 @@ from causerie.app import create_app
 from causerie.clock import ManualClock
 from causerie.server import (
     FULL_COLLECTION_AFTER,
+    MIDDLE_COLLECTION_AFTER,
     collector_paused,
     started_server,
     uvicorn_options,
@@ -41,8 +42,8 @@ def test_what_is_built_while_paused_is_frozen_and_the_collector_resumes() -> Non
         later: list[object] = []
         later.append(later)
         assert _in_generations(later)  # what comes after is collected as usual
-        # Young and middle collections as before; full ones rarer.
-        assert gc.get_threshold() == (*thresholds[:2], FULL_COLLECTION_AFTER)
+        # Young collections as before; middle ones more often (shorter), full ones rarer.
+        assert gc.get_threshold() == (thresholds[0], MIDDLE_COLLECTION_AFTER, FULL_COLLECTION_AFTER)
     finally:
         gc.unfreeze()  # the other tests of this process keep the usual collector
         gc.set_threshold(*thresholds)
