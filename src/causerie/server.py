@@ -22,8 +22,8 @@ if TYPE_CHECKING:  # the benches' bare servers use these options without the set
     from causerie.settings import Settings
 
 # Young collections between two of the middle generation (Python's default: 10). A middle
-# collection walks the survivors of that many young ones: at 5 its pause is about 0.6 of the
-# default's for the same CPU in all (docs/performance.md, "paced2").
+# collection walks the survivors of that many young ones: at 5 its pause is 0.6-0.8 of the
+# default's, for the same CPU in all (docs/performance.md, "paced2").
 MIDDLE_COLLECTION_AFTER = 5
 # Collections of the collector's middle generation between two full ones (Python's default: 10);
 # with MIDDLE_COLLECTION_AFTER, one full collection per 1,000 young ones, as at 10 and 100.
