@@ -14,7 +14,10 @@ nothing of it is in the package or on a request's path. It times, in millisecond
   then how long it held it, until its commit was done;
 - on PostgreSQL, each checkout of a pooled connection (SQLAlchemy's `AsyncConnection.start`:
   `read()`, `long_read()` and `transaction()` all take theirs there);
-- the event loop's lateness: a task sleeps 5 ms again and again, and how late it wakes is noted.
+- the event loop's lateness: a task sleeps 5 ms again and again, and how late it wakes is noted;
+- each of Python's cyclic garbage collections, by generation (`gc.callbacks`): its wall time
+  ("gen0" ...) and the CPU time of the thread that ran it ("gen0 cpu" ...), so that a pause the
+  machine stretched (another process on the core) is told from one the collector spent.
 
 SIGUSR1 ends a part (a bench's phase: `bench/botnet.py` sends it between its phases) and starts
 the next. When the server stops (SIGINT or SIGTERM: uvicorn's lifespan shutdown; at the
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import gc
 import json
 import math
 import os
@@ -42,7 +46,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 VARIABLE = "CAUSERIE_BENCH_PROBE"
 LATENESS_TIMER = 0.005  # seconds the loop's watcher sleeps each time
 PERCENTILES = (50, 90, 99, 99.9)
-REQUESTS, STORE, LOOP = "requests", "store", "loop"
+REQUESTS, STORE, LOOP, COLLECTOR = "requests", "store", "loop", "collector"
 
 
 class Probe:
@@ -70,6 +74,7 @@ class Probe:
             REQUESTS: {},
             STORE: {},
             LOOP: {},
+            COLLECTOR: {},
         }
         for (group, kind), samples in sorted(self._samples.items()):
             part[group][kind] = percentiles(samples)
@@ -197,6 +202,21 @@ def _time_transactions(probe: Probe, store_class: Any) -> None:
     store_class.transaction = transaction
 
 
+def _time_collections(probe: Probe) -> None:
+    """Each cyclic garbage collection, by generation: wall and thread CPU time."""
+    started: list[float] = [0.0, 0.0]
+
+    def collection(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0], started[1] = time.perf_counter(), time.thread_time()
+            return
+        generation = f"gen{info['generation']}"
+        probe.note(COLLECTOR, generation, time.perf_counter() - started[0])
+        probe.note(COLLECTOR, f"{generation} cpu", time.thread_time() - started[1])
+
+    gc.callbacks.append(collection)
+
+
 def _time_checkouts(probe: Probe) -> None:
     """Each `AsyncConnection.start`: a pooled connection checked out (PostgreSQL only: the
     SQLite store runs on connections of its own)."""
@@ -223,6 +243,7 @@ def install(app: ASGIApp, path: Path) -> ASGIApp:
     _time_transactions(probe, SqliteStore)
     _time_transactions(probe, PostgresStore)
     _time_checkouts(probe)
+    _time_collections(probe)
     atexit.register(probe.write)  # stopped without a lifespan shutdown
     return ProbedApp(app, probe)
 
@@ -244,8 +265,8 @@ def summary(path: Path, names: Sequence[str] = (), kinds: int = 6) -> list[str]:
     for index, part in enumerate(document["parts"]):
         name = names[index] if index < len(names) else f"part {index + 1}"
         lines.append(f"{path.stem}, {name} ({part['seconds']:.0f} s), ms:")
-        for group in (LOOP, STORE):
-            for kind, stats in part[group].items():
+        for group in (LOOP, STORE, COLLECTOR):
+            for kind, stats in part.get(group, {}).items():
                 lines.append(f"  {kind}: {_stats_line(stats)}")
         ranked = sorted(part[REQUESTS].items(), key=lambda item: -item[1]["count"])
         for kind, stats in ranked[:kinds]:

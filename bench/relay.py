@@ -15,11 +15,13 @@ import json
 import statistics
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import uvloop
 from websockets.asyncio.client import ClientConnection
 
 from bench.config import BenchConfig, progress
+from bench.disk import PAGES, commit_latencies
 from bench.servers import HOST, Server, cpu_seconds, install_causerie
 from bench.socket_clients import (
     add_agent_token,
@@ -77,6 +79,8 @@ class RelayResult:
     senders: RelayCase = field(default_factory=RelayCase)  # Causerie, SENDERS sockets
     one: RelayCase = field(default_factory=RelayCase)  # Causerie, one socket
     paced: RelayCase = field(default_factory=RelayCase)  # Causerie, PACED_RATE on a schedule
+    # The disk's own commits (bench/disk.py), ms, measured after each paced run: its baseline.
+    disk_ms: list[float] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -294,14 +298,18 @@ async def _paced_run(
 
 
 def _paced_runs(
-    case: RelayCase,
+    result: RelayResult,
     server: Server,
     tokens: list[str],
     agent_token: str,
     website_id: str,
     cfg: BenchConfig,
     seconds: float,
+    data_dir: Path,
 ) -> None:
+    """The paced runs, each followed by the disk's own commits in the data folder (its
+    baseline: measured between the runs, not during them, so that neither waits on the other's
+    fsyncs)."""
     port, pid = server.port, server.pid
     with load_core():
         for run in range(cfg.runs):
@@ -310,10 +318,13 @@ def _paced_runs(
                     port, pid, tokens, agent_token, website_id, seconds, PACED_RATE, f"p{run}"
                 )
             )
-            case.runs.append(one)
+            result.paced.runs.append(one)
+            disk = [s * 1000 for s in commit_latencies(data_dir)]
+            result.disk_ms += disk
             progress(
                 f"relay: paced {PACED_RATE:,}/s run {run + 1}: p50 {one.p50_ms:.1f} ms, "
-                f"p99 {one.p99_ms:.1f} ms, {one.errors} errors"
+                f"p99 {one.p99_ms:.1f} ms, {one.errors} errors; the disk's commits p99 "
+                f"{percentile(disk, 0.99):.1f} ms"
             )
 
 
@@ -375,7 +386,9 @@ def run_relay(cfg: BenchConfig, clients: int = 50) -> RelayResult:
         one = tokens[:1]
         _relay_runs(result.one, causerie, one, agent_token, site.website_id, cfg, seconds, "o")
         # A paced load well under capacity: the visitor-to-agent latency, not the throughput.
-        _paced_runs(result.paced, causerie, tokens, agent_token, site.website_id, cfg, seconds)
+        _paced_runs(
+            result, causerie, tokens, agent_token, site.website_id, cfg, seconds, site.data_dir
+        )
     return result
 
 
@@ -434,7 +447,11 @@ def render_relay(relay: RelayResult | None) -> list[str]:
         f"agent (runs: {', '.join(f'{r.p99_ms:.1f}' for r in paced.runs)}), "
         f"{paced.median('rate'):,.0f}/s delivered, "
         f"server CPU {paced.median('server_cpu'):.0%}, "
-        f"errors {sum(r.errors for r in paced.runs)}.",
+        f"errors {sum(r.errors for r in paced.runs)}. "
+        f"The disk's own commits, its baseline (bench/disk.py: {PAGES} pages appended and an "
+        f"fdatasync, {len(relay.disk_ms):,} after the runs, in the data folder): "
+        f"p50 {percentile(relay.disk_ms, 0.5):.1f} ms, p99 {percentile(relay.disk_ms, 0.99):.1f} "
+        "ms; every message waits for one commit.",
         "",
         f"Target: relay >= {RELAY_RATIO:.0%} of the echo rate: "
         f"**{verdict[relay.ratio >= RELAY_RATIO]}** ({relay.ratio:.1%}).",

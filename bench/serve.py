@@ -28,6 +28,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from causerie.logs import logging_config
 from causerie.server import collector_paused, options_for
 
+try:
+    from causerie.server import started_server
+except ImportError:  # a tree from before it (measured with `git archive`, docs/performance.md)
+    started_server = uvicorn.Server
+
 LOG_LEVEL = "INFO"
 _WS_KEYS = ("ws", "ws_per_message_deflate", "ws_max_size", "ws_ping_interval", "ws_ping_timeout")
 # The bare servers get Causerie's default body limit (CAUSERIE_MAX_BODY, 64 KiB) without loading
@@ -214,7 +219,8 @@ def main() -> None:
     }
     with collector_paused():  # as `causerie serve` builds its app
         app = apps[args.kind]()
-    uvicorn.run(
+    # As `causerie serve` runs it: what the start built frozen once it has started.
+    config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=args.port,
@@ -228,6 +234,7 @@ def main() -> None:
         # Both servers get the WebSocket options of `causerie serve` (Causerie's settings).
         **ws_options(_max_body(args.kind)),
     )
+    started_server(config).run()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from bench.servers import Server, install_causerie
 LOAD = "POST /api/widget/v1/websites/{website_id}/session"
 
 
-def test_the_probe_times_a_real_servers_requests_transactions_and_loop_by_part(
+def test_the_probe_times_a_real_servers_requests_transactions_loop_and_collections_by_part(
     tmp_path: Path,
 ) -> None:
     installation = install_causerie(tmp_path, "node", Databases(None))
@@ -41,6 +41,9 @@ def test_the_probe_times_a_real_servers_requests_transactions_and_loop_by_part(
     lateness = first_part["loop"]["lateness"]
     assert lateness["count"] >= 1
     assert 0 <= lateness["p50"] <= lateness["p99"] <= lateness["max"]
+    # Each garbage collection, by generation: its wall time and its thread's CPU time.
+    young = first_part["collector"]["gen0"]
+    assert young["count"] == first_part["collector"]["gen0 cpu"]["count"] >= 1
     lines = summary(probe, ["first", "second"])
     assert lines[0].startswith("probe, first") and any(LOAD in line for line in lines)
 

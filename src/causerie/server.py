@@ -17,10 +17,17 @@ from typing import TYPE_CHECKING, Any
 from causerie.logs import logging_config
 
 if TYPE_CHECKING:  # the benches' bare servers use these options without the settings' libraries
+    from uvicorn import Config, Server
+
     from causerie.settings import Settings
 
-# Collections of the collector's middle generation between two full ones (Python's default: 10).
-FULL_COLLECTION_AFTER = 100
+# Young collections between two of the middle generation (Python's default: 10). A middle
+# collection walks the survivors of that many young ones: at 5 its pause is 0.6-0.8 of the
+# default's, for the same CPU in all (docs/performance.md, "paced2").
+MIDDLE_COLLECTION_AFTER = 5
+# Collections of the collector's middle generation between two full ones (Python's default: 10);
+# with MIDDLE_COLLECTION_AFTER, one full collection per 1,000 young ones, as at 10 and 100.
+FULL_COLLECTION_AFTER = 200
 
 # Bytes per character at most in UTF-8: a message of CAUSERIE_MAX_BODY characters fits in this many
 # times as many bytes. Up to that the protocol hands a message on whole (and Causerie counts its
@@ -72,7 +79,8 @@ def collector_paused() -> Iterator[None]:
     all, about 100 ms of CPU each at a load average of 15, an event loop stopped as long ("Lighter
     at rest, again"). The few cycles the imports left unreachable (about 1,300 objects) stay
     allocated. Collections resume afterwards, as usual, over what is made later, except that a
-    full collection comes after `FULL_COLLECTION_AFTER` collections of the middle generation, not
+    middle collection comes after `MIDDLE_COLLECTION_AFTER` young ones, not 10 (shorter pauses),
+    and a full collection after `FULL_COLLECTION_AFTER` collections of the middle generation, not
     10: Python also waits until the old generation has grown by a quarter since the last one, and
     after the freeze it counts from nearly nothing, so a loaded server ran one every few seconds,
     each stopping the event loop for 14-22 ms of CPU, longer than the messages' p99 target
@@ -83,7 +91,35 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.freeze()
-        young, middle, _ = gc.get_threshold()
-        gc.set_threshold(young, middle, FULL_COLLECTION_AFTER)
+        young, _, _ = gc.get_threshold()
+        gc.set_threshold(young, MIDDLE_COLLECTION_AFTER, FULL_COLLECTION_AFTER)
         if was_enabled:
             gc.enable()
+
+
+def started_server(config: Config) -> Server:
+    """uvicorn's server for `config`, which once started (the app's lifespan has opened the
+    store and built the runtime, and the sockets listen) sets what its start built apart from
+    the collector (`freeze_what_start_built`). `causerie serve` and the benches' servers run it.
+    uvicorn is imported here, not with this module: `causerie serve` imports it while the
+    collector is paused (`collector_paused`)."""
+    import uvicorn
+
+    class _StartedServer(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if not self.should_exit:  # a start that failed exits; nothing to keep
+                freeze_what_start_built()
+
+    return _StartedServer(config)
+
+
+def freeze_what_start_built() -> None:
+    """What the server's start made after its app was built (the store's engines and
+    connections, the runtime, the lifespan's tasks: some 4,000-9,000 objects) set apart from the
+    collector, as `collector_paused` sets apart what the build made: else every full collection
+    walks them again, for as long as the server runs (docs/performance.md, "paced2": a full
+    collection's CPU under the paced load, 31 ms at p50 without, 20 ms with both freezes). The
+    garbage of the start is collected first, so that no cycle is kept for good."""
+    gc.collect()
+    gc.freeze()

@@ -23,7 +23,7 @@ _LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 (names them, bin
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def serve(host: str, port: int) -> None:
     """Run the server (creates the data folder and database on first run)."""
-    from causerie.server import collector_paused, uvicorn_options
+    from causerie.server import collector_paused, started_server, uvicorn_options
 
     if not host.strip():
         raise click.BadParameter("an address of this machine (or 0.0.0.0, ::)", param_hint="--host")
@@ -59,7 +59,7 @@ def serve(host: str, port: int) -> None:
 
         app = create_app(settings)
     config = uvicorn.Config(app, **uvicorn_options(settings))
-    uvicorn.Server(config).run(sockets=[listening])
+    started_server(config).run(sockets=[listening])
 
 
 @main.command()
