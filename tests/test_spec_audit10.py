@@ -36,6 +36,7 @@ from causerie.domain.webhooks import DeliveryRefused
 from causerie.outbound.guard import resolve_checked
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
+from tests.redis_support import shared_redis_url
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -234,17 +235,34 @@ def test_p18_two_browsers_of_a_network_challenged_in_the_same_second_each_get_th
     assert harness.scalar("SELECT count(*) FROM sessions") == 3
 
 
+@pytest.mark.parametrize("nodes", [1, 2])
 def test_p18_no_network_opens_more_than_120_chatbox_sessions_in_any_minute(
-    harness: Harness, site: Site, clock: ManualClock, proxied: Callable[..., ServerThread]
+    harness: Harness,
+    site: Site,
+    clock: ManualClock,
+    proxied: Callable[..., ServerThread],
+    nodes: int,
 ) -> None:
     """Every second of a minute a /24 asks for sessions (from 250 addresses, so that only the
-    network's limit counts, and the bot score never blocks it): 120 at most in that minute."""
-    server = proxied(new_session_rate="120/m", shield_block_score="1000000")
-    opened = 0
-    with httpx.Client(base_url=server.url, timeout=10) as http:
+    network's limit counts, and the bot score never blocks it): 120 at most in that minute. On
+    two nodes sharing Redis, the requests alternate between them."""
+    shared = {"redis_url": shared_redis_url()} if nodes == 2 else {}
+    servers = [
+        proxied(new_session_rate="120/m", shield_block_score="1000000", **shared)
+        for _ in range(nodes)
+    ]
+    clients = [httpx.Client(base_url=server.url, timeout=10) for server in servers]
+    opened, asked = 0, 0
+
+    def ask(address: str) -> httpx.Response:
+        nonlocal asked
+        asked += 1
+        return load(clients[asked % nodes], site, address)
+
+    try:
         for second in range(60):
             for attempt in range(130 if second == 0 else 3):
-                answer = load(http, site, f"203.0.113.{(second * 3 + attempt) % 250 + 1}")
+                answer = ask(f"203.0.113.{(second * 3 + attempt) % 250 + 1}")
                 if answer.status_code == 429:
                     assert answer.json()["error"]["code"] == "rate_limited"
                     assert int(answer.headers["retry-after"]) >= 1
@@ -255,10 +273,13 @@ def test_p18_no_network_opens_more_than_120_chatbox_sessions_in_any_minute(
                 clock.advance(timedelta(seconds=1))
         assert opened <= 120
         assert opened >= 110  # a flood is cut to the minute's worth, not below it
-        assert load(http, site, "198.51.100.7").status_code == 201  # another network
+        assert ask("198.51.100.7").status_code == 201  # another network
         # IPv6: a /48 is one network.
         clock.advance(timedelta(minutes=5))
-        v6 = [load(http, site, f"2001:db8:7:{i % 9}::{i + 1}") for i in range(61)]
+        v6 = [ask(f"2001:db8:7:{i % 9}::{i + 1}") for i in range(61)]
         assert [r.status_code for r in v6[:60]] == [201] * 60
         assert v6[60].status_code == 429
-        assert load(http, site, "2001:db8:8::1").status_code == 201
+        assert ask("2001:db8:8::1").status_code == 201
+    finally:
+        for client in clients:
+            client.close()
