@@ -4,16 +4,18 @@
 Clients written from SPEC.md, over a real server's sockets, found these (each test fails before
 its fix): webhook targets written as IPv6 addresses that lead to a private IPv4 one were taken and
 sent to (NAT64 `[64:ff9b::a9fe:a9fe]` is the metadata service behind a translator, 6to4
-`[2002:7f00:1::]`, the IPv4-compatible `[::127.0.0.1]`, the site-local `[fec0::1]`), as was port
+`[2002:7f00:1::]`, the IPv4-compatible `[::127.0.0.1]`, the site-local `[fec0::1]`), as were port
 0 and host names no resolver reads (`exa%6dple.com`, `hooks..example.com`, a label over 63
 characters), where no delivery can ever go; a network block rule written IPv4-mapped
 (`::ffff:203.0.113.0/120`) was stored and blocked no one, a user-agent rule `*` blocked every
-visitor (`0.0.0.0/0` is refused for that), an email rule longer than any email was stored; two
-browsers of one network challenged within the same second got the same nonce, so the second
-one's proof was refused as reused and raised the network's score (a busy office opening the site
-at nine walked itself into a block); a network opened 238 chatbox sessions within a minute where
-SPEC.md says no more than 120 (a bucket of 120 refilled at 2 a second lets 120 + 118 through in
-59 seconds). SQLite only: transport contracts.
+visitor (`0.0.0.0/0` is refused for that), an email rule longer than any email was stored; a
+blocked visitor's socket was authenticated and heard the agents' replies (their chatbox load and
+messages were refused); two browsers of one network challenged within the same second got the
+same nonce, so the second one's proof was refused as reused and raised the network's score (a
+busy office opening the site at nine walked itself into a block); a network opened 238 chatbox
+sessions within a minute where SPEC.md says no more than 120 (a bucket of 120 refilled at 2 a
+second lets 120 + 118 through in 59 seconds), on one node and on two sharing Redis. SQLite only:
+transport contracts.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from causerie.domain.webhooks import DeliveryRefused
 from causerie.outbound.guard import resolve_checked
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
+from tests.live import Live, visitor, ws_url
 from tests.redis_support import shared_redis_url
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -188,6 +191,35 @@ def test_a_network_rule_written_ipv4_mapped_blocks_that_ipv4_network(
         datetime.now(UTC), None,
     )  # fmt: skip
     assert matching_rule((stored,), datetime.now(UTC), ip="203.0.113.9") is stored
+
+
+def test_a_blocked_visitors_socket_is_refused_as_their_chatbox_load_is(
+    harness: Harness, site: Site, proxied: Callable[..., ServerThread]
+) -> None:
+    """The socket was authenticated (`ready`) and heard the agents' replies, while the load of
+    the chatbox and each message were refused 403 `blocked`."""
+    server = proxied()
+    path = f"/api/v1/websites/{site.website_id}/blocks"
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        token = load(http, site, "203.0.113.9").json()["token"]
+        rule = {"kind": "address", "value": "203.0.113.9", "reason": "abuse"}
+        added = http.post(path, headers=owner(site), json=rule)
+        assert added.status_code == 201, added.text
+        assert load(http, site, "203.0.113.9", token=token).status_code == 403
+
+        url = ws_url(server.url, f"/ws/visitor?website_id={site.website_id}")
+        refused = Live(url, ORIGIN)
+        try:
+            refused.send({"type": "auth", "token": token})
+            assert refused.recv()["code"] == "blocked"
+        finally:
+            refused.close()
+
+        gone = http.delete(f"{path}/{added.json()['block']['id']}", headers=owner(site))
+        assert gone.status_code == 204
+        live, ready = visitor(server.url, token, website_id=site.website_id)
+        live.close()
+        assert ready["session"]["state"] == "temporary"
 
 
 @pytest.mark.parametrize(
