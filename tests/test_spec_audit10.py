@@ -14,8 +14,8 @@ messages were refused); two browsers of one network challenged within the same s
 same nonce, so the second one's proof was refused as reused and raised the network's score (a
 busy office opening the site at nine walked itself into a block); a network opened 238 chatbox
 sessions within a minute where SPEC.md says no more than 120 (a bucket of 120 refilled at 2 a
-second lets 120 + 118 through in 59 seconds), on one node and on two sharing Redis. SQLite only:
-transport contracts.
+second lets 120 + 118 through in 59 seconds), on one node and on two sharing Redis. The redirect
+test writes down a point that held, which no test proved. SQLite only: transport contracts.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
 from tests.live import Live, visitor, ws_url
 from tests.redis_support import shared_redis_url
+from tests.support import wait_until
+from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -152,6 +154,45 @@ def test_a_webhook_host_no_resolver_reads_is_refused_naming_the_url(
     assert created.json()["error"]["code"] == "invalid_webhook_url"
     assert created.json()["error"]["message"].startswith("url: ") and "no host name" in created.text
     assert http.get(path, headers=owner(site)).json()["webhooks"] == []
+
+
+def test_a_redirect_is_an_answer_never_followed_and_the_delivery_is_tried_again(
+    harness: Harness, site: Site, proxied: Callable[..., ServerThread]
+) -> None:
+    """A 307 pointing at another address of the server's network is not followed (nothing
+    reaches it): the attempt failed, `answered 307`, and the delivery waits for its next try."""
+    server = proxied(webhook_allow_private="true")
+    redirect, behind = Receiver(), Receiver()
+    try:
+        redirect.location = behind.url
+        redirect.script = [(307, 0.0)]
+        path = f"/api/v1/websites/{site.website_id}/webhooks"
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            body = {"url": redirect.url, "events": ["message.created"]}
+            webhook = http.post(path, headers=owner(site), json=body).json()["webhook"]
+            token = load(http, site, "198.51.100.4").json()["token"]
+            said = http.post(
+                "/api/widget/v1/session/messages",
+                headers={"Authorization": f"Bearer {token}", "Origin": ORIGIN},
+                json={"client_id": "c1", "body": "hello"},
+            )
+            assert said.status_code == 201, said.text
+            log = f"/api/v1/webhooks/{webhook['id']}/deliveries"
+
+            def attempted() -> list[dict[str, object]]:
+                deliveries: list[dict[str, object]] = http.get(log, headers=owner(site)).json()[
+                    "deliveries"
+                ]
+                return [d for d in deliveries if d["attempts"]]
+
+            wait_until(lambda: bool(attempted()), 10, lambda: f"no attempt: {redirect.requests}")
+            (delivery,) = attempted()
+        assert delivery["status_code"] == 307 and delivery["error"] == "answered 307"
+        assert delivery["state"] == "pending" and delivery["next_attempt_at"] is not None
+        assert len(redirect.requests) == 1 and behind.requests == []
+    finally:
+        redirect.close()
+        behind.close()
 
 
 # -- block rules -----------------------------------------------------------------------------------
