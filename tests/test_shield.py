@@ -344,7 +344,7 @@ def test_token_buckets_per_address_network_website_session_upload_and_login(
 ) -> None:
     harness, website_id = make_harness(
         address_session_rate="3/m",
-        new_session_rate="5/m",
+        new_session_rate="10/m",  # a bound on every minute: 5 at once
         website_session_rate="8/m",
         shield_challenge_rate="100000/m",
         message_rate="12/m",

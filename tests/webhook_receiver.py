@@ -12,11 +12,12 @@ from typing import Any
 
 class Receiver:
     """An HTTP server on 127.0.0.1 recording every request; answers from `script` (status,
-    seconds to wait) in turn, then 200."""
+    seconds to wait) in turn, then 200; a 3xx points at `location` when it is set."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[dict[str, str], str]] = []
         self.script: list[tuple[int, float]] = []
+        self.location: str | None = None
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -29,6 +30,8 @@ class Receiver:
                 try:
                     self.send_response(status)
                     self.send_header("content-length", str(len(answer)))
+                    if 300 <= status < 400 and receiver.location is not None:
+                        self.send_header("location", receiver.location)
                     self.end_headers()
                     self.wfile.write(answer)
                 except OSError:

@@ -3,7 +3,8 @@ counted through the `Counters` port: per process, or across nodes when Redis hol
 (docs/security.md, "Rate limits").
 
 Each `Limit` names its setting (a rate) and how long a burst it takes (a window's worth of the
-rate: `120/m` lets 120 through at once, then 2 a second). Over a limit the caller gets
+rate: `120/m` lets 120 through at once, then 2 a second; the new sessions of a network, a bound
+on every minute, half of that). Over a limit the caller gets
 `RateLimited` (HTTP 429 with `Retry-After`, or an `error` frame `rate_limited` with
 `retry_after`), the network's aggregate counts the refusal and its bot score rises (P18) by the
 limit's `sign`: most by a session writing faster than a person types.
@@ -39,9 +40,12 @@ class Limit:
 
 
 SEND = Limit("send", lambda s: 2 * s.frame_rate, 1, "messages", "CAUSERIE_FRAME_RATE")
+# "No network creates more than 120 chatbox sessions a minute" (SPEC.md) is a bound on every
+# minute: a bucket holding a burst B refilled at r a second lets B + 60r through in one, so it
+# holds half the setting and refills at half its rate (120/m: 60 at once, then one a second).
 SESSIONS_BY_NETWORK = Limit(
     "sessions",
-    lambda s: s.new_session_rate,
+    lambda s: s.new_session_rate / 2,
     60,
     "new chat sessions from this network",
     "CAUSERIE_NEW_SESSION_RATE",

@@ -213,6 +213,16 @@ async def access_visitor_session(rt: Runtime, tx: Tx, token: str, origin: str | 
     return session
 
 
+async def access_visitor_stream(rt: Runtime, tx: Tx, token: str, origin: str | None) -> Session:
+    """The session a visitor's socket follows: as `access_visitor_session`, and refused (403
+    `blocked`) while a block rule or its network's block holds the visitor, as a load of the
+    chatbox and a message are (the socket heard the agents' replies). A person's rights (export,
+    erasure) stay open over HTTP (P9)."""
+    session = await access_visitor_session(rt, tx, token, origin)
+    await shield.check_visitor(rt, session, tx)
+    return session
+
+
 async def get_visitor_conversation_id(rt: Runtime, session_id: str) -> str | None:
     async with rt.store.read() as tx:
         conversation = await tx.conversations.get_by_session(session_id)

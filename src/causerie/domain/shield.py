@@ -8,12 +8,14 @@ import hashlib
 import hmac
 import ipaddress
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
 from causerie.domain.networks import network_of
+from causerie.domain.profiles import MAX_EMAIL
 
 # What is counted per network and time window (the aggregates of P18).
 METRICS = (
@@ -130,9 +132,13 @@ class Challenge:
 
 
 def make_nonce(secret_key: str, network: str, now: datetime, bits: int) -> str:
+    """A nonce of its own for each challenge: two browsers of one network challenged within the
+    same second (an office opening the site at nine) each get theirs, since a nonce serves one
+    session (a shared one refused the second browser's proof as reused, raising the score)."""
     stamp = str(int(now.timestamp()))
-    signature = hmac_hex(secret_key, "challenge", f"{network}:{stamp}:{bits}")[:24]
-    return f"{stamp}.{bits}.{signature}"
+    unique = secrets.token_hex(8)
+    signature = hmac_hex(secret_key, "challenge", f"{network}:{stamp}:{bits}:{unique}")[:24]
+    return f"{stamp}.{bits}.{unique}.{signature}"
 
 
 def check_solution(
@@ -141,13 +147,13 @@ def check_solution(
     """True when `solution` solves a nonce this server gave `network` within `CHALLENGE_TTL`,
     asking at least `min_bits`."""
     parts = nonce.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+    if len(parts) != 4 or not parts[0].isdigit() or not parts[1].isdigit():
         return False
     stamp, bits = int(parts[0]), int(parts[1])
     if bits < min_bits or len(solution) > 64:
         return False
-    expected = hmac_hex(secret_key, "challenge", f"{network}:{parts[0]}:{bits}")[:24]
-    if not _equal(expected, parts[2]):
+    expected = hmac_hex(secret_key, "challenge", f"{network}:{parts[0]}:{bits}:{parts[2]}")[:24]
+    if not _equal(expected, parts[3]):
         return False
     age = now.timestamp() - stamp
     if age < -5 or age > CHALLENGE_TTL.total_seconds():
@@ -243,7 +249,7 @@ def normalize_value(kind: BlockKind, value: str) -> str:
         return str(address)
     if kind is BlockKind.NETWORK:
         try:
-            network = ipaddress.ip_network(value, strict=False)
+            network = _as_visitors_network(ipaddress.ip_network(value, strict=False))
         except ValueError:
             raise ValueError(f"{value!r} is not a network (CIDR, e.g. 203.0.113.0/24)") from None
         widest = WIDEST_BLOCK[network.version]
@@ -260,8 +266,27 @@ def normalize_value(kind: BlockKind, value: str) -> str:
             raise ValueError(
                 f"{value!r} is not an email address or @domain (@example.com blocks the domain)"
             )
+        if len(value) > MAX_EMAIL:  # no visitor's email is longer: the rule would match none
+            raise ValueError(f"an email is at most {MAX_EMAIL} characters")
         return value.lower()
+    if not value.replace("*", "").strip():  # as 0.0.0.0/0 would, it refuses every visitor
+        raise ValueError(f"{value!r} matches every browser: it would block every visitor")
     return value
+
+
+def _as_visitors_network(
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network,
+) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """An IPv4-mapped IPv6 network (`::ffff:203.0.113.0/120`) as the IPv4 network it holds: a
+    visitor's mapped address is matched as IPv4 (`_address`), so the IPv6 form matched none."""
+    if (
+        isinstance(network, ipaddress.IPv6Network)
+        and network.prefixlen >= 96
+        and network.network_address.ipv4_mapped is not None
+    ):
+        mapped = network.network_address.ipv4_mapped
+        return ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}")
+    return network
 
 
 def active(rule: BlockRule, now: datetime) -> bool:
@@ -295,8 +320,8 @@ def _matches(
     if rule.kind is BlockKind.NETWORK:
         if address is None:
             return False
-        try:
-            return address in ipaddress.ip_network(rule.value, strict=False)
+        try:  # a mapped network stored before it was made IPv4 matches too
+            return address in _as_visitors_network(ipaddress.ip_network(rule.value, strict=False))
         except (ValueError, TypeError):
             return False
     if rule.kind is BlockKind.EMAIL:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from urllib.parse import urlsplit
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -24,11 +25,37 @@ PRIVATE_SUFFIXES = ("localhost", "local", "internal", "home.arpa")
 _NUMERIC_PART = re.compile(r"^(0[xX][0-9a-fA-F]*|[0-9]+)$")
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits and reach it through a
+# translator: NAT64's well-known prefix (RFC 6052) and its local-use one (RFC 8215). A public
+# IPv4 address behind them is public (a DNS64 network names every host that way).
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one leads to: IPv4-mapped (`::ffff:a.b.c.d`), NAT64
+    (`64:ff9b::a.b.c.d`) or 6to4 (`2002:AABB:CCDD::`); None for any other."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if any(address in prefix for prefix in _NAT64):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def why_refused(address: IpAddress) -> str | None:
     """Why `address` may not be a target (loopback, private, link-local, metadata, multicast,
-    reserved...), or None when it is a public address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    reserved...), or None when it is a public address. An IPv6 address leading to an IPv4 one
+    (mapped, NAT64, 6to4) is judged by that IPv4 address."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = embedded_ipv4(address)
+        if embedded is not None:
+            reason = why_refused(embedded)
+            if reason is None or address.ipv4_mapped is not None:
+                return reason
+            return f"{reason} ({embedded} behind a translation prefix)"
+        if address.is_site_local:
+            return "a site-local address"
     if address.is_loopback:
         return "a loopback address"
     if address.is_link_local:
@@ -37,7 +64,9 @@ def why_refused(address: IpAddress) -> str | None:
         return "a multicast address"
     if address.is_private:
         return "a private address"
-    if not address.is_global:
+    # `is_reserved` holds IPv6's `::/8`, the IPv4-compatible `::a.b.c.d` among them, which
+    # Python counts as global.
+    if address.is_reserved or not address.is_global:
         return "a reserved or non-public address"
     return None
 
@@ -110,4 +139,15 @@ def why_url_malformed(url: str, host: str) -> str | None:
         )
     if not _HOST.match(host):
         return f"{host!r} is no host name"
+    if ":" not in host:  # a name (an IPv6 literal alone holds colons, and its zone a `%`)
+        labels = host.removesuffix(".").split(".")
+        if "%" in host or "" in labels or any(len(label) > 63 for label in labels):
+            # DNS resolves none of them: every delivery would fail
+            return f"{host!r} is no host name (labels of 1 to 63 characters, no %)"
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        port = None  # the caller tells a bad port itself
+    if port == 0:  # no connection can be made to it: every delivery would fail
+        return "port 0 is no port a connection can be made to"
     return None

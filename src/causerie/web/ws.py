@@ -26,7 +26,7 @@ from causerie.actions.presence import (
     presence_channel,
 )
 from causerie.actions.reads import do_mark_read
-from causerie.actions.sessions import access_visitor_session, get_visitor_conversation_id
+from causerie.actions.sessions import access_visitor_stream, get_visitor_conversation_id
 from causerie.actions.websites import get_website
 from causerie.domain.access import session_key, website_key
 from causerie.domain.events import Stream, encode
@@ -102,7 +102,7 @@ class VisitorHandler:
         if frame.token is None:
             raise FrameError("unauthenticated", "token: the session token is required")
         async with self.rt.store.read() as tx:
-            session = await access_visitor_session(self.rt, tx, frame.token, self.origin)
+            session = await access_visitor_stream(self.rt, tx, frame.token, self.origin)
         self.session = session
         await do_visitor_connected(self.rt, session, self.connection_id)
         return Subscription(
