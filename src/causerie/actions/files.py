@@ -41,7 +41,9 @@ from causerie.tokens import new_id
 
 NAME_MAX = 255
 SPOOL_BYTES = 1024 * 1024  # a cleaned image is kept in memory up to this, then in a temp file
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# Control characters (C0, DEL, C1: what the bytes of a name not in UTF-8 decode to) and the bidi
+# marks, embeddings, overrides and isolates, which could turn the name shown around.
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)

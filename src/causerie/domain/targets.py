@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from urllib.parse import urlsplit
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -110,4 +111,10 @@ def why_url_malformed(url: str, host: str) -> str | None:
         )
     if not _HOST.match(host):
         return f"{host!r} is no host name"
+    try:
+        port = urlsplit(url).port
+    except ValueError:  # not a number, or over 65535: no client can send to it
+        port = 0
+    if port == 0:
+        return "the port must be a number from 1 to 65535"
     return None

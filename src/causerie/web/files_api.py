@@ -121,6 +121,9 @@ async def read_upload(request: Request) -> tuple[Upload, UploadFile, str | None]
     if not isinstance(part, UploadFile):
         await form.close()
         raise ApiError(422, "missing_file", "file: send the file as the multipart part 'file'")
+    if len(form.getlist("client_id")) > 1:  # which one a retry meant cannot be told
+        await form.close()
+        raise ApiError(422, "invalid_client_id", "client_id: send one client_id part, not several")
     client_id = form.get("client_id")  # a text: sent as a file, it was one file too many
     return (
         Upload(part.filename or "file", part.file),
