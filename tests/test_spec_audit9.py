@@ -189,3 +189,19 @@ def test_an_endpoint_or_webhook_with_a_port_out_of_range_is_refused(
     assert error["message"] == "url: the port must be a number from 1 to 65535"
     assert http.get(SUBSCRIPTIONS, headers=owner(site)).json()["subscriptions"] == []
     assert http.get(hooks, headers=owner(site)).json()["webhooks"] == []
+
+
+@pytest.mark.parametrize("host", ["[64:ff9b::7f00:1]", "[2002:a9fe:a9fe::1]"])
+def test_an_ipv6_address_carrying_a_private_ipv4_one_is_refused(
+    http: httpx.Client, site: Site, host: str
+) -> None:
+    """NAT64 (64:ff9b::/96) and 6to4 (2002::/16) addresses of 127.0.0.1 and 169.254.169.254
+    were taken as public: a gateway sends them on to the IPv4 address they carry."""
+    made = http.post(SUBSCRIPTIONS, headers=owner(site), json=subscription(f"https://{host}/1"))
+    assert error_of(made, 422)["code"] == "invalid_subscription"
+    hooks = f"/api/v1/websites/{site.website_id}/webhooks"
+    hook = {"url": f"https://{host}/in", "events": ["message.created"]}
+    hooked = http.post(hooks, headers=owner(site), json=hook)
+    assert error_of(hooked, 422)["code"] == "webhook_target_refused"
+    assert http.get(SUBSCRIPTIONS, headers=owner(site)).json()["subscriptions"] == []
+    assert http.get(hooks, headers=owner(site)).json()["webhooks"] == []

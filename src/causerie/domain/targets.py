@@ -28,8 +28,8 @@ _NUMERIC_PART = re.compile(r"^(0[xX][0-9a-fA-F]*|[0-9]+)$")
 def why_refused(address: IpAddress) -> str | None:
     """Why `address` may not be a target (loopback, private, link-local, metadata, multicast,
     reserved...), or None when it is a public address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        address = _embedded_ipv4(address) or address
     if address.is_loopback:
         return "a loopback address"
     if address.is_link_local:
@@ -41,6 +41,19 @@ def why_refused(address: IpAddress) -> str | None:
     if not address.is_global:
         return "a reserved or non-public address"
     return None
+
+
+# IPv6 addresses that carry an IPv4 address a gateway sends on to: NAT64's well-known prefix
+# (RFC 6052, 64:ff9b::/96) and 6to4 (RFC 3056, 2002::/16); `64:ff9b::7f00:1` is 127.0.0.1.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address.sixtofour
 
 
 def numeric_ipv4(host: str) -> ipaddress.IPv4Address | None:
