@@ -9,7 +9,8 @@ but no point of P-256 was stored, and every push to it then failed at the encryp
 eight times; an endpoint (or a webhook's URL) with a port out of 1-65535 was stored, and every
 send failed; a file name kept C1 control characters (the bytes a non-UTF-8 name decodes to) and
 the bidi marks U+200E, U+200F and U+061C; two `client_id` parts in one upload were taken, the last
-one winning.
+one winning; a `Content-Type` that only starts with `multipart/form-data` was read as an empty
+form; NAT64 and 6to4 addresses of loopback or link-local IPv4 ones were public targets.
 """
 
 from __future__ import annotations
@@ -141,6 +142,17 @@ def test_two_client_ids_in_one_upload_are_refused_naming_client_id(
     assert error["message"].startswith("client_id: ")
     page = http.get("/api/widget/v1/session/messages", headers=who.headers())
     assert page.status_code in (200, 404) and "words" not in page.text
+
+
+@pytest.mark.parametrize("media_type", ["multipart/form-dataX", "multipart/form-data-x"])
+def test_a_media_type_that_only_starts_like_multipart_form_data_is_415(
+    http: httpx.Client, site: Site, media_type: str
+) -> None:
+    """It was read as a form without parts: 422 `missing_file`, though the part was there."""
+    who = new_visitor(http, site.website_id)
+    headers = {**who.headers(), "Content-Type": f"{media_type}; boundary={BOUNDARY}"}
+    sent = http.post(UPLOAD, headers=headers, content=multipart(("file", b"words\n", "a.txt")))
+    assert error_of(sent, 415)["code"] == "unsupported_media_type"
 
 
 # -- push subscriptions --------------------------------------------------------------------------
