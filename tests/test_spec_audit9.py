@@ -10,7 +10,9 @@ eight times; an endpoint (or a webhook's URL) with a port out of 1-65535 was sto
 send failed; a file name kept C1 control characters (the bytes a non-UTF-8 name decodes to) and
 the bidi marks U+200E, U+200F and U+061C; two `client_id` parts in one upload were taken, the last
 one winning; a `Content-Type` that only starts with `multipart/form-data` was read as an empty
-form; NAT64 and 6to4 addresses of loopback or link-local IPv4 ones were public targets.
+form; NAT64 and 6to4 addresses of loopback or link-local IPv4 ones were public targets, at
+subscription and at each push; an endpoint on an IPv6 address was stored, and no push to it could
+ever be signed.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import httpx
 import pytest
 from PIL import Image
 
+from causerie.domain.push import PushSubscription
+from causerie.push.webpush import WebPushSender
 from causerie.settings import Settings
-from tests.conftest import Site
+from tests.conftest import Harness, Site
 from tests.files_support import GPS, has_no_metadata
 from tests.support import Visitor, new_visitor
 from tests.test_push import Browser, b64
@@ -217,3 +221,31 @@ def test_an_ipv6_address_carrying_a_private_ipv4_one_is_refused(
     assert error_of(hooked, 422)["code"] == "webhook_target_refused"
     assert http.get(SUBSCRIPTIONS, headers=owner(site)).json()["subscriptions"] == []
     assert http.get(hooks, headers=owner(site)).json()["webhooks"] == []
+
+
+def test_an_ipv6_literal_endpoint_is_refused_as_no_push_can_be_signed_for_it(
+    http: httpx.Client, site: Site
+) -> None:
+    """It was stored, then every push failed at the signature (py_vapid takes no `[...]` host in
+    the JWT's `aud`: "Missing 'aud' from claims"), eight times."""
+    made = http.post(
+        SUBSCRIPTIONS, headers=owner(site), json=subscription("https://[2606:4700::1111]/send/1")
+    )
+    error = error_of(made, 422)
+    assert error["code"] == "invalid_subscription"
+    assert error["message"].startswith("endpoint: an IPv6 address cannot be signed for")
+    assert http.get(SUBSCRIPTIONS, headers=owner(site)).json()["subscriptions"] == []
+
+
+def test_a_push_to_a_nat64_address_of_loopback_is_never_sent(harness: Harness) -> None:
+    """The sender's own check at each push (a name's addresses, or a subscription stored before
+    the rule) took `64:ff9b::7f00:1` for public."""
+    browser = Browser()
+    stored = PushSubscription(
+        id="s", operator_id="o", endpoint="https://[64:ff9b::7f00:1]/send/1",
+        p256dh=browser.p256dh, auth=b64(browser.auth), device="Browser",
+        created_at=harness.clock.now(),
+    )  # fmt: skip
+    sender = WebPushSender("secret", contact="https://causerie.example", allow_private=False)
+    outcome = harness.run(sender.send(stored, b"{}", 60))
+    assert outcome.refused and outcome.gone

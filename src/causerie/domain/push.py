@@ -111,6 +111,12 @@ def check_subscription(
             "allow private targets)",
             "invalid_subscription",
         )
+    if ":" in parts.hostname:  # py_vapid signs for `https://HOST[:PORT]` with no brackets
+        raise Invalid(
+            "endpoint: an IPv6 address cannot be signed for (VAPID); push services are named "
+            "by a host name",
+            "invalid_subscription",
+        )
     key = _b64(p256dh.strip(), "p256dh")
     if len(key) != 65 or key[0] != 4 or not _on_p256(key):
         raise Invalid("keys.p256dh: an uncompressed P-256 public key", "invalid_subscription")
