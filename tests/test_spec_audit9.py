@@ -12,7 +12,7 @@ the bidi marks U+200E, U+200F and U+061C; two `client_id` parts in one upload we
 one winning; a `Content-Type` that only starts with `multipart/form-data` was read as an empty
 form; NAT64 and 6to4 addresses of loopback or link-local IPv4 ones were public targets, at
 subscription and at each push; an endpoint on an IPv6 address was stored, and no push to it could
-ever be signed.
+ever be signed; a thumbnail (WebP) was served under the name of its image (`photo.jpg`).
 """
 
 from __future__ import annotations
@@ -90,6 +90,10 @@ def test_a_jpeg_with_a_second_picture_is_kept_as_its_first_without_metadata(
     with Image.open(io.BytesIO(stored.content)) as image:
         assert image.format == "JPEG" and getattr(image, "n_frames", 1) == 1
         assert image.size == (400, 300)
+    # Its thumbnail is a WebP, named so (it was named portrait.jpg: saved, a WebP named .jpg).
+    thumbnail = http.get(file["thumbnail_url"], headers=who.headers())
+    assert thumbnail.headers["content-type"] == "image/webp"
+    assert thumbnail.headers["content-disposition"].startswith('inline; filename="portrait.webp"')
 
 
 # -- files: names and multipart bodies -----------------------------------------------------------
