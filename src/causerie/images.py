@@ -27,6 +27,10 @@ THUMBNAIL_TYPE = "image/webp"
 PARALLEL = 2
 
 _FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WEBP"}
+# The formats whose frames are an animation, kept whole. A JPEG's further frames (MPO, the
+# multi-picture format phones write for portrait or stereo shots: depth maps, previews) are not
+# shown by browsers, and JPEG has no writer for them: only the first picture is kept.
+_ANIMATED = frozenset({"PNG", "GIF", "WEBP"})
 _slots = threading.BoundedSemaphore(PARALLEL)
 _TOO_MANY = f"the image has too many pixels: at most {MAX_PIXELS} are accepted (all frames)"
 
@@ -59,7 +63,7 @@ def clean(source: IO[bytes], content_type: str, out: IO[bytes]) -> Cleaned:
     with _slots:
         try:
             with Image.open(source, formats=[fmt]) as image:
-                frames = getattr(image, "n_frames", 1)
+                frames = getattr(image, "n_frames", 1) if fmt in _ANIMATED else 1
                 width, height = image.size
                 if width * height * frames > MAX_PIXELS:
                     raise ImageRefused(_TOO_MANY, too_large=True)

@@ -41,7 +41,9 @@ from causerie.tokens import new_id
 
 NAME_MAX = 255
 SPOOL_BYTES = 1024 * 1024  # a cleaned image is kept in memory up to this, then in a temp file
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# Control characters (C0, DEL, C1: what the bytes of a name not in UTF-8 decode to) and the bidi
+# marks, embeddings, overrides and isolates, which could turn the name shown around.
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -374,6 +376,12 @@ async def access_agent_file(rt: Runtime, actor: Actor, file_id: str, thumbnail: 
     return await _open(rt, placed, thumbnail)
 
 
+def _thumbnail_name(name: str) -> str:
+    """`photo.jpg`'s thumbnail is `photo.webp`: saved, its name says what it holds."""
+    stem, dot, _ = name.rpartition(".")
+    return f"{stem if dot and stem else name}.webp"
+
+
 async def _open(rt: Runtime, placed: PlacedFile, thumbnail: bool) -> Download:
     record = placed.record
     if record.expired_at is not None or record.store_key is None:
@@ -382,7 +390,9 @@ async def _open(rt: Runtime, placed: PlacedFile, thumbnail: bool) -> Download:
         if record.thumbnail_key is None:
             raise NotFound(f"the file {record.id!r} has no thumbnail", "thumbnail_not_found")
         reader = await rt.files.open(record.thumbnail_key)
-        return Download(record.name, images.THUMBNAIL_TYPE, reader.size, reader, inline=True)
+        return Download(
+            _thumbnail_name(record.name), images.THUMBNAIL_TYPE, reader.size, reader, True
+        )
     reader = await rt.files.open(record.store_key)
     inline = record.content_type in IMAGE_TYPES
     return Download(record.name, record.content_type, reader.size, reader, inline)

@@ -56,6 +56,15 @@ def add_columns(table: Table, *headers: str) -> None:
         table.add_column(header, overflow="fold")
 
 
+def add_row(table: Table, *cells: str) -> None:
+    """A row of data, shown as it is: a cell that holds rich's markup (`[/b]` in a website's
+    name, a push service's answer in a job's error) is neither styled nor refused (rich raised
+    MarkupError, and the command ended in a traceback)."""
+    from rich.text import Text
+
+    table.add_row(*(Text(cell) for cell in cells))
+
+
 ID_WIDTH = 24  # tokens.new_id()'s length
 
 

@@ -17,7 +17,7 @@ from causerie.actions.operators import (
 )
 from causerie.actions.websites import do_create_website, get_website
 from causerie.cli.group import main
-from causerie.cli.output import add_columns, add_id_column, new_table, out, plural
+from causerie.cli.output import add_columns, add_id_column, add_row, new_table, out, plural
 from causerie.cli.running import get_settings, run
 from causerie.domain.errors import NotFound
 from causerie.domain.models import Actor, Member, Operator, Scope
@@ -61,7 +61,7 @@ def website_list() -> None:
     add_id_column(table)
     add_columns(table, "name", "origins")
     for site in run(get_settings(), _websites):
-        table.add_row(site.id, site.name, ", ".join(site.origins))
+        add_row(table, site.id, site.name, ", ".join(site.origins))
     out().print(table)
 
 
@@ -151,7 +151,7 @@ def operator_list(website_id: str | None, as_json: bool) -> None:
             person = entry.operator
         else:
             role, person = "", entry
-        table.add_row(person.id, person.email, person.name, site_id or "(none)", role)
+        add_row(table, person.id, person.email, person.name, site_id or "(none)", role)
     out().print(table)
 
 

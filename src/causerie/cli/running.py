@@ -157,7 +157,7 @@ def run(settings: Settings, action: Callable[[Runtime], Awaitable[T]]) -> T:
         cannot_start(exc)
         raise  # unreachable: cannot_start exits
     except DomainError as exc:
-        err().print(f"[red]causerie:[/red] {exc.message}")
+        err().print(f"[red]causerie:[/red] {escape(exc.message)}")  # it may quote what was typed
         sys.exit(1)
 
 

@@ -11,7 +11,7 @@ from causerie.actions.jobs import do_retry_job, do_run_due_jobs, get_jobs
 from causerie.actions.reports import do_rebuild
 from causerie.actions.retention import BATCH_SIZE, do_purge
 from causerie.cli.group import main
-from causerie.cli.output import add_columns, add_id_column, new_table, out, plural
+from causerie.cli.output import add_columns, add_id_column, add_row, new_table, out, plural
 from causerie.cli.running import Watch, get_settings, interrupted, run
 from causerie.domain.jobs import Job, JobState
 from causerie.domain.progress import Stopped
@@ -114,9 +114,10 @@ def jobs_list(state: str | None, as_json: bool) -> None:
     add_columns(table, "kind", "state", "attempts", "run at", "last error")
     for job in found:
         row = _job_json(job)
-        table.add_row(
-            job.id, job.kind, row["state"], str(job.attempts), row["run_at"], job.last_error or ""
-        )
+        add_row(
+            table, job.id, job.kind, row["state"], str(job.attempts), row["run_at"],
+            job.last_error or "",
+        )  # fmt: skip
     out().print(table)
 
 

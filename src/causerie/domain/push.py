@@ -71,6 +71,19 @@ def _b64(value: str, name: str) -> bytes:
         raise Invalid(f"keys.{name}: not base64url", "invalid_subscription") from None
 
 
+# P-256 (FIPS 186-4, D.1.2.3): y^2 = x^3 - 3x + B over the prime field of P256_PRIME.
+P256_PRIME = 2**256 - 2**224 + 2**192 + 2**96 - 1
+P256_B = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
+
+
+def _on_p256(point: bytes) -> bool:
+    """Whether an uncompressed point (0x04, x, y) lies on P-256: a key of 65 bytes that does not
+    would make every push to its browser fail at the encryption."""
+    x, y = int.from_bytes(point[1:33]), int.from_bytes(point[33:65])
+    p = P256_PRIME
+    return x < p and y < p and (y * y - (x * x * x - 3 * x + P256_B)) % p == 0
+
+
 def check_subscription(
     endpoint: str, p256dh: str, auth: str, *, allow_private: bool
 ) -> tuple[str, str, str]:
@@ -98,8 +111,14 @@ def check_subscription(
             "allow private targets)",
             "invalid_subscription",
         )
+    if ":" in parts.hostname:  # py_vapid signs for `https://HOST[:PORT]` with no brackets
+        raise Invalid(
+            "endpoint: an IPv6 address cannot be signed for (VAPID); push services are named "
+            "by a host name",
+            "invalid_subscription",
+        )
     key = _b64(p256dh.strip(), "p256dh")
-    if len(key) != 65 or key[0] != 4:
+    if len(key) != 65 or key[0] != 4 or not _on_p256(key):
         raise Invalid("keys.p256dh: an uncompressed P-256 public key", "invalid_subscription")
     if len(_b64(auth.strip(), "auth")) != 16:
         raise Invalid("keys.auth: 16 bytes, base64url", "invalid_subscription")

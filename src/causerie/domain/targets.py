@@ -146,8 +146,8 @@ def why_url_malformed(url: str, host: str) -> str | None:
             return f"{host!r} is no host name (labels of 1 to 63 characters, no %)"
     try:
         port = urlsplit(url).port
-    except ValueError:
-        port = None  # the caller tells a bad port itself
-    if port == 0:  # no connection can be made to it: every delivery would fail
-        return "port 0 is no port a connection can be made to"
+    except ValueError:  # not a number, or over 65535: no client can send to it
+        port = 0
+    if port == 0:
+        return "the port must be a number from 1 to 65535"
     return None

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
 from causerie.domain.push import PushOutcome, PushSubscription
+from causerie.domain.targets import why_refused
 from causerie.lazy_imports import import_off_loop
 
 if TYPE_CHECKING:
@@ -49,8 +50,9 @@ def b64url(data: bytes) -> str:
 
 
 def _public_address(host: str) -> bool:
-    address = ipaddress.ip_address(host.split("%", 1)[0])
-    return address.is_global and not address.is_multicast
+    """The rule of webhooks' deliveries (outbound/guard.py): IPv4-mapped, NAT64 and 6to4
+    addresses judged as the IPv4 address they carry."""
+    return why_refused(ipaddress.ip_address(host.split("%", 1)[0])) is None
 
 
 class _Vapid:

@@ -100,8 +100,8 @@ _DOWNLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
 
 async def read_upload(request: Request) -> tuple[Upload, UploadFile, str | None]:
     """The one part `file` of a multipart body (422 without it) and its optional `client_id`."""
-    content_type = request.headers.get("content-type", "")
-    if not content_type.lower().startswith("multipart/form-data"):
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "multipart/form-data":  # `multipart/form-dataX` too: no form is read
         raise ApiError(
             415, "unsupported_media_type", "send the file as multipart/form-data, part 'file'"
         )
@@ -121,6 +121,9 @@ async def read_upload(request: Request) -> tuple[Upload, UploadFile, str | None]
     if not isinstance(part, UploadFile):
         await form.close()
         raise ApiError(422, "missing_file", "file: send the file as the multipart part 'file'")
+    if len(form.getlist("client_id")) > 1:  # which one a retry meant cannot be told
+        await form.close()
+        raise ApiError(422, "invalid_client_id", "client_id: send one client_id part, not several")
     client_id = form.get("client_id")  # a text: sent as a file, it was one file too many
     return (
         Upload(part.filename or "file", part.file),

@@ -82,13 +82,19 @@ sw.addEventListener("message", (event) => {
 async function networkFirst(request, cacheName, key) {
   try {
     const response = await fetch(request);
-    // A shell sent to no one signed in (index.html's body marked) is not what offline reading
-    // needs: the one kept stays.
-    if (response.ok && !(key === "/app/" && (await response.clone().text()).includes("<body data-signed-out>"))) {
+    // An answer of the API the server says is not to be kept (a file's bytes: `no-store`) is
+    // not kept; a shell sent to no one signed in (index.html's body marked) is not what offline
+    // reading needs: the one kept stays.
+    const noStore = cacheName === DATA_CACHE && /\bno-store\b/.test(response.headers.get("Cache-Control") || "");
+    const keep = response.ok && !noStore;
+    if (keep && !(key === "/app/" && (await response.clone().text()).includes("<body data-signed-out>"))) {
       const cache = await caches.open(cacheName);
       await cache.put(key || request, response.clone());
     } else if (response.status === 401) {
       await caches.delete(DATA_CACHE); // signed out elsewhere: nothing read stays here
+    } else if (response.status === 404 || response.status === 410) {
+      // Deleted (a conversation, P20; a person, P9) or expired: its copy goes too.
+      await (await caches.open(cacheName)).delete(key || request);
     }
     return response;
   } catch (failure) {
