@@ -179,6 +179,56 @@ def test_a_visitors_day_in_the_chatbox_keeps_the_newest_line_in_sight(
     assert errors == [] and owner_errors == [] and dialogs == []
 
 
+def test_the_chatbox_unread_count_follows_the_visitor_from_page_to_page_and_tab_to_tab(
+    new_context: NewContext, env: Env
+) -> None:
+    env.host.pages["/"] = host_page(env.url, env.shop_id)
+    env.host.pages["/lamps"] = host_page(env.url, env.shop_id, title="Lamps")
+    context = new_context()
+    home = context.new_page()
+    errors = watch_csp(home)
+    home.goto(env.host.url("/"))
+    chat, composer = _chatbox(home)
+    chat.locator('[part="launcher"]').click()
+    composer.fill("Do you have desk lamps?")
+    composer.press("Enter")
+    expect(chat.locator("article.message [data-state=sent]")).to_have_count(1)
+    chat.locator('[part="launcher"]').click()  # closed: replies are counted
+    conversation_id = conversation_of(env, home.evaluate("() => $causerie.get('session:id')"))
+    owner = inbox(new_context, env, env.owner)
+    owner.goto(f"{env.url}/app#/c/{conversation_id}")
+    expect(thread_bodies(owner)).to_have_text(["Do you have desk lamps?"])
+    for reply in ("Yes, three models.", "Want the links?"):
+        owner.fill("#composer", reply)
+        owner.press("#composer", "Enter")
+    badge = chat.locator('[part="badge"]')
+    expect(badge).to_have_text("2")
+
+    # Another page of the site, in another tab: the replies not read yet are still counted.
+    lamps = context.new_page()
+    errors += watch_csp(lamps)
+    lamps.goto(env.host.url("/lamps"))
+    other, _ = _chatbox(lamps)
+    expect(other.locator('[part="badge"]')).to_have_text("2")
+    expect(other.locator('[part="launcher"]')).to_have_attribute(
+        "aria-label", "Open chat (2 unread)"
+    )
+    assert lamps.evaluate("() => $causerie.get('chat:unread:count')") == 2
+    home.reload()
+    chat, _ = _chatbox(home)
+    expect(chat.locator('[part="badge"]')).to_have_text("2")
+
+    # Read in one tab: the other's badge goes, and stays gone on the next page.
+    other.locator('[part="launcher"]').click()
+    expect(other.locator('[part="badge"]')).to_be_hidden()
+    expect(chat.locator('[part="badge"]')).to_be_hidden()
+    home.reload()
+    chat, _ = _chatbox(home)
+    expect(chat.locator('[part="launcher"]')).to_have_attribute("aria-label", "Open chat")
+    expect(chat.locator('[part="badge"]')).to_be_hidden()
+    assert errors == []
+
+
 def test_an_agents_day_with_a_teammate_labels_shown_after_switching_websites(
     new_context: NewContext, env: Env
 ) -> None:
