@@ -22,6 +22,7 @@ export function askEmail(view, save) {
     if (email) save(email).then((saved) => saved && form.replaceChildren(el("p", { text: words.saved.replace("{email}", email) })));
   });
   view.ui.messages.append(form);
+  view.scrollDown(); // under the message just sent: in sight
 }
 
 /** Called once with the chatbox, once it has its view and its session.
