@@ -1,14 +1,17 @@
 """Causerie used as its people use it, in real headless Chromium, against SPEC.md ("The chatbox",
 "Daily work in the inbox", "Files", "Notifications": the installable inbox) and docs/inbox.md,
-docs/widget.md (audit 11): a visitor's day in the chatbox on a host page, an agent's day in the
-inbox with a teammate on the same conversation, a server restart and a phone, and the installed
-inbox opened without a network. Every page is watched for console errors.
+docs/widget.md (audit 11): a visitor's day in the chatbox on a host page, the unread count from
+page to page and tab to tab, an agent's day in the inbox with a teammate on the same
+conversation, a server restart and a phone, and the installed inbox opened without a network. Every page is watched for console errors.
 
 What this audit found and fixed, each checked here:
 - an operator of several websites who switched to one with labels saw no chips in its list and
   no label filter (its labels were never loaded) until a reload;
 - the chatbox's messages did not keep their newest line in sight when the rating form took room
-  under them, nor showed the email prompt added under the last message;
+  under them, nor always showed the email prompt added under the last message;
+- the chatbox's unread count started from nothing on each page: a reply not read yet was no
+  longer counted on the next page of the site or after a reload, and a reply read in one tab
+  stayed counted in the others;
 - the installed inbox opened offline neither sent by itself the reply written meanwhile (it said
   it would) nor showed the conversations started before its stream began, once back online.
 
