@@ -4,7 +4,7 @@
 
 import { firstReady, inFlight, socketOf, sockets } from "./connections.js";
 import { visitorName } from "./format.js";
-import { fetchSummary, lastOf, loadList, onConversation, onSession, removeFromList } from "./list-data.js";
+import { fetchSummary, lastOf, listAskedBefore, loadList, onConversation, onSession, removeFromList } from "./list-data.js";
 import { announce } from "./notify.js";
 import { Socket } from "./socket.js";
 import { addToThread, dropUnsent, openConversation, post, refreshThread, resendUnsent, settle } from "./thread-data.js";
@@ -147,14 +147,17 @@ function onReady(websiteId, frame) {
   emit("visitors");
   // Back after a disconnection: the replay brought what was missed; a fresh read of the open
   // thread covers ephemeral state (typing) and anything older than the event log.
-  if (!frame.first && websiteId === state.websiteId) loadList();
   if (frame.first) {
-    // The first `ready` is where this stream starts: a thread of its website read before it
-    // missed what happened in between (a reply sent over HTTP, the visitor's read mark), so it
-    // is read again.
+    // The first `ready` is where this stream starts: a list or a thread of its website read
+    // before it (the inbox opened offline, from the worker's cache, or a slow socket) missed
+    // what happened in between (a new conversation, a reply sent over HTTP, the visitor's read
+    // mark), so it is read again.
+    if (websiteId === state.websiteId && listAskedBefore(websiteId)) loadList();
     if (state.current?.conversation?.website_id === websiteId) refreshThread();
-    return;
+  } else if (websiteId === state.websiteId) {
+    loadList();
   }
+  // Also at the first `ready` of a page opened offline: what was written meanwhile goes now.
   resendUnsent(websiteId);
   // A conversation opened while the server could not be reached showed only that: open it now.
   if (state.current?.unreached) openConversation(state.current.id);

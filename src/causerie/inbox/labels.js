@@ -147,10 +147,14 @@ export function labelFilter(onPick) {
   };
   select.addEventListener("change", () => onPick(select.value || null));
   select.addEventListener("keydown", (event) => event.stopPropagation()); // arrows choose here
-  const off = on("labels", render);
-  render();
-  ensureLabels().catch(() => {});
-  return { select, off };
+  // Another website chosen in the switcher: its labels, loaded once (the list's chips too).
+  const switched = () => {
+    render();
+    ensureLabels().catch(() => {});
+  };
+  const offs = [on("labels", render), on("websites", switched)];
+  switched();
+  return { select, off: () => offs.forEach((off) => off()) };
 }
 
 // -- settings -----------------------------------------------------------------------------------

@@ -26,10 +26,18 @@ export async function selectWebsite(websiteId) {
   await Promise.all([loadList(), loadOperators(websiteId)]);
 }
 
+/** Websites whose list was asked for (data.js reads it again at its stream's first `ready`). */
+const listAsked = new Set();
+
+export function listAskedBefore(websiteId) {
+  return listAsked.has(websiteId);
+}
+
 export async function loadList({ more = false } = {}) {
   const token = more ? listToken : ++listToken;
   const websiteId = state.websiteId;
   if (!websiteId) return;
+  listAsked.add(websiteId);
   state.listLoading = true;
   state.listError = null;
   emit("list");

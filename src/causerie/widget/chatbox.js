@@ -94,6 +94,7 @@ export class Chatbox {
     // The operators' read mark as the server knows it, so that "Seen" survives a reload.
     this.operatorReadUpTo = data.read_up_to?.operator || null;
     for (const message of data.messages) this.addMessage(message, true);
+    this.readUpTo(data.read_up_to?.visitor);
     this.view?.renderMarks();
     this.gotSession();
     return data;
@@ -136,7 +137,7 @@ export class Chatbox {
         if (frame.by === "operator") {
           this.operatorReadUpTo = frame.up_to;
           this.view?.renderMarks();
-        }
+        } else if (this.order.includes(frame.up_to)) this.readUpTo(frame.up_to);
         break;
       case "presence":
         if (typeof frame.online === "boolean") {
@@ -290,11 +291,17 @@ export class Chatbox {
     this.view?.renderMessage(key);
   }
 
+  /** The badge counts the replies after the visitor's read mark `id`, read on any page or tab
+   * (none: all). @param {any} id */
+  readUpTo(id) {
+    this.unread = this.order.slice(this.order.indexOf(id) + 1).filter((k) => this.messages.get(k)?.author == "operator").length;
+    this.view?.renderBadge();
+  }
+
   markRead() {
     if (!this.opened || document.visibilityState !== "visible") return;
     const last = [...this.order].reverse().map((k) => this.messages.get(k)).find((m) => m?.author === "operator" && m.id);
-    this.unread = 0;
-    this.view?.renderBadge();
+    this.readUpTo(last?.id); // nothing after the last reply: no badge
     if (last?.id && last.id !== this.readSent) {
       if (this.socket?.send({ type: "read", up_to: last.id })) this.readSent = last.id;
     }

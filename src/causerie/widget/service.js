@@ -22,6 +22,7 @@ export function askEmail(view, save) {
     if (email) save(email).then((saved) => saved && form.replaceChildren(el("p", { text: words.saved.replace("{email}", email) })));
   });
   view.ui.messages.append(form);
+  view.scrollDown(); // under the message just sent: in sight
 }
 
 /** Called once with the chatbox, once it has its view and its session.
@@ -31,6 +32,12 @@ export async function install(app) {
   /** @param {keyof typeof STRINGS.en.service} key */
   const t = (key) => STRINGS[view.locale].service[key];
   const { messages, form } = view.ui;
+
+  // The messages keep their newest line in sight when what is around them takes room (the
+  // rating, the away notice, a composer growing); a visitor who scrolled up stays where they are.
+  let atEnd = true;
+  messages.addEventListener("scroll", () => (atEnd = messages.scrollHeight - messages.scrollTop - messages.clientHeight <= 2), { passive: true });
+  new ResizeObserver(() => atEnd && view.scrollDown()).observe(messages);
 
   // -- outside business hours: a notice above the messages ---------------------------------
   const away = el("div", { class: "away", part: "away", role: "status", hidden: true });

@@ -101,6 +101,7 @@ export class View {
     const greeting = (settings.greeting || "").trim() || this.t("greeting");
     messages.append(el("p", { class: "greeting", text: greeting }));
     for (const key of app.order) this.renderMessage(key);
+    this.renderBadge();
 
     launcher.addEventListener("click", () => (app.opened ? app.close() : app.open()));
     closer.addEventListener("click", () => app.close());
