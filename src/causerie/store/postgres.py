@@ -374,6 +374,12 @@ class PostgresStore:
         async with self.engine.connect() as conn:
             yield SqlTx(Repositories(Db(conn.execute, "postgresql")))
 
+    async def made_durable(self) -> None:
+        """`Store.made_durable`: `FLUSH` on a pooled connection (`PostgresReadDb.made_durable`),
+        which puts the WAL on disk past every commit made before it, early ones included."""
+        async with self.read() as tx:
+            await tx.db.made_durable()
+
     async def after_purge(self) -> None:
         # Deleted rows leave the table files at VACUUM (autovacuum's schedule); the keys of their
         # text stay in the search's trigram indexes until the `search.reindex` job rebuilds them.
