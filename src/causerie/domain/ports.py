@@ -351,8 +351,9 @@ class Store(Protocol):
         Work that sends rows it read outward (a mail, a push, a webhook) waits for it between
         its reads and its send: on PostgreSQL another node's batch is visible from its early
         commit, a few ms before it is durable (docs/realtime.md, "Early commits on
-        PostgreSQL"). A round trip without an fsync when the WAL is on disk already; nothing
-        on SQLite, whose durable commits are visible only once on disk."""
+        PostgreSQL"). A round trip without an fsync when the WAL is on disk already; on
+        SQLite, a wait for the group of transactions still open, whose rows a read between
+        writers' turns sees before its commit."""
         ...
 
     async def after_purge(self) -> None:
