@@ -10,6 +10,9 @@ it beat proves nothing and is made again), then that the work ran only once it w
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -33,7 +36,7 @@ from causerie.tokens import new_id
 from tests import mail_support
 from tests.conftest import Harness, Site
 from tests.mail_support import open_visitor, reply
-from tests.support import wait_until
+from tests.support import is_sqlite, sqlite_path, wait_until
 
 sink_port = mail_support.sink_port
 ATTEMPTS = 12  # checks the WAL writer may beat, each made again
@@ -219,3 +222,62 @@ def test_a_mail_carries_a_reply_committed_early_only_once_it_is_on_disk(
     for attempt, body, on_disk in checks:
         assert f"Second answer {attempt}" in body
         assert on_disk
+
+
+def _name_elsewhere(database_url: str, website_id: str) -> str:
+    """The website's name as another process reads it from the database file: what is
+    committed (and, on SQLite, written to the WAL with its fsync)."""
+    found = subprocess.run(
+        [sys.executable, "-c", _READ_NAME, str(sqlite_path(database_url)), website_id],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    return found.stdout.strip()
+
+
+_READ_NAME = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+print(conn.execute("SELECT name FROM websites WHERE id = ?", (sys.argv[2],)).fetchone()[0])
+conn.close()
+"""
+
+
+def test_on_sqlite_made_durable_waits_for_the_group_a_read_saw(
+    harness: Harness, site: Site, database_url: str
+) -> None:
+    """SQLite's reads between writers' turns run inside the group still open: one sees a
+    change before it is committed. `made_durable` returns once that group has committed (the
+    loop is held between the checks, so nothing else commits it)."""
+    if not is_sqlite(database_url):
+        pytest.skip("PostgreSQL's reads see only what was committed (the tests above)")
+    store = harness.rt.store
+
+    async def rename(name: str) -> None:
+        async with store.transaction() as tx:
+            await tx.db.execute(  # type: ignore[attr-defined]
+                text("UPDATE websites SET name = :name WHERE id = :id"),
+                {"name": name, "id": site.website_id},
+            )
+
+    async def attempt(name: str) -> tuple[str, str] | None:
+        writing = asyncio.get_running_loop().create_task(rename(name))
+        try:
+            for _ in range(1000):
+                await asyncio.sleep(0)  # one turn of the loop: no time waited
+                async with store.read() as tx:
+                    website = await tx.websites.get(site.website_id)
+                if website is not None and website.name == name:
+                    break
+            before = _name_elsewhere(database_url, site.website_id)
+            await store.made_durable()
+            return before, _name_elsewhere(database_url, site.website_id)
+        finally:
+            await writing
+
+    checks = [harness.run(attempt(f"grouped {n}")) for n in range(ATTEMPTS)]
+    caught = [(n, c) for n, c in enumerate(checks) if c is not None and c[0] != f"grouped {n}"]
+    assert caught, "no read saw a group before its commit"
+    for n, (_, after) in caught:
+        assert after == f"grouped {n}"
