@@ -24,6 +24,42 @@ from typing import Any
 from bench.databases import Databases
 from bench.servers import ORIGIN, install_causerie
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+class _Backends:
+    """The CPU of the PostgreSQL backends serving this process (`/proc`, so only when the
+    server runs on this machine): read around each round, as PostgreSQL's share of a message
+    (docs/performance.md, `pg3`). None on SQLite, or where `/proc` does not show them."""
+
+    def __init__(self, url: str | None) -> None:
+        self._url = url
+
+    async def seconds(self) -> float | None:
+        if self._url is None:
+            return None
+        import asyncpg  # type: ignore[import-untyped]
+        from sqlalchemy import make_url
+
+        url = make_url(self._url).set(drivername="postgresql")
+        raw = await asyncpg.connect(url.render_as_string(hide_password=False))
+        try:
+            pids = await raw.fetch(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await raw.close()
+        total = 0
+        for (pid,) in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as stat:  # noqa: ASYNC230 (a pseudo-file)
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                return None
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / _TICK
+
 
 class _Heard:
     """A follower of the website's stream: counts what the hub hands it."""
@@ -39,10 +75,11 @@ class _Heard:
 
 
 async def measure(
-    website_id: str, senders: int, rounds: int, count: int
-) -> tuple[list[float], list[float], float, float]:
-    """(µs of CPU per message, messages/s of wall time) per round, parts per batch, and the
-    share of parts run in a bulk form (actions/message_batch.py)."""
+    website_id: str, senders: int, rounds: int, count: int, database: str | None = None
+) -> tuple[list[float], list[float], float, float, list[float]]:
+    """(µs of CPU per message, messages/s of wall time) per round, parts per batch, the share
+    of parts run in a bulk form (actions/message_batch.py), and on a PostgreSQL of this
+    machine µs of its backends' CPU per message per round."""
     from bench.inprocess import _lifespan
     from causerie.actions.messages import do_send_session_message
     from causerie.actions.sessions import do_open_session
@@ -81,13 +118,21 @@ async def measure(
                     rt, session_id, client_id=f"{tag}-{k}", body="hello", website_id=website_id
                 )
 
+        backends = _Backends(database)
+        postgres_each: list[float] = []
+
         async def one_round(tag: str) -> tuple[float, float]:
+            before = await backends.seconds()
             cpu, wall = time.process_time(), time.perf_counter()
             await asyncio.gather(*(sender(s, f"{tag}{i}") for i, s in enumerate(sessions)))
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            after = await backends.seconds()
+            if before is not None and after is not None:
+                postgres_each.append((after - before) / (each * senders) * 1e6)
             return cpu / (each * senders) * 1e6, each * senders / wall
 
         await one_round("w")
+        postgres_each.clear()
         batches, parts = rt.batches.batches, rt.batches.parts
         bulk_parts = getattr(rt.batches, "bulk_parts", 0)
         cpu_each, rates = [], []
@@ -99,7 +144,7 @@ async def measure(
         in_bulk = (getattr(rt.batches, "bulk_parts", 0) - bulk_parts) / max(
             1, rt.batches.parts - parts
         )
-        return cpu_each, rates, per_batch, in_bulk
+        return cpu_each, rates, per_batch, in_bulk, postgres_each
     finally:
         await stop()
 
@@ -126,8 +171,14 @@ def main() -> None:
                     CAUSERIE_SHIELD_HASTY_DELAY="0",
                 )
             )
-            cpu, rates, per_batch, in_bulk = uvloop.run(
-                measure(site.website_id, args.senders, args.rounds, args.count)
+            cpu, rates, per_batch, in_bulk, postgres = uvloop.run(
+                measure(
+                    site.website_id,
+                    args.senders,
+                    args.rounds,
+                    args.count,
+                    args.database and site.database_url,
+                )
             )
         finally:
             databases.drop_all()
@@ -142,6 +193,11 @@ def main() -> None:
         f"[{', '.join(f'{v:,.0f}' for v in rates)}]; {per_batch:.1f} messages per batch, "
         f"{in_bulk:.0%} of them stored in bulk"
     )
+    if postgres:
+        print(
+            f"PostgreSQL backends' CPU per message: median {statistics.median(postgres):,.0f} µs "
+            f"[{', '.join(f'{v:,.0f}' for v in postgres)}]"
+        )
 
 
 if __name__ == "__main__":

@@ -319,6 +319,9 @@ async def _send(
         reply_to=reply_to,
         language=language,
     )
+    # What the mail carries was read after the job's claim: rows another node committed early
+    # since may not be on disk yet (docs/realtime.md, "What is sent out waits for the disk").
+    await rt.store.made_durable()
     try:
         await mailer.send(mail)
     except MailRefused as exc:

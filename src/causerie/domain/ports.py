@@ -346,6 +346,16 @@ class Store(Protocol):
         transaction's writes) and runs while a write transaction is open; it cannot write."""
         ...
 
+    async def made_durable(self) -> None:
+        """Return once every commit made before the call, by this node or another, is on disk.
+        Work that sends rows it read outward (a mail, a push, a webhook) waits for it between
+        its reads and its send: on PostgreSQL another node's batch is visible from its early
+        commit, a few ms before it is durable (docs/realtime.md, "Early commits on
+        PostgreSQL"). A round trip without an fsync when the WAL is on disk already; on
+        SQLite, a wait for the group of transactions still open, whose rows a read between
+        writers' turns sees before its commit."""
+        ...
+
     async def after_purge(self) -> None:
         """Make removed rows unrecoverable from the database files at once where the store can
         (SQLite: checkpoint the WAL); what takes long is `rebuild_search_indexes`, run as a job."""

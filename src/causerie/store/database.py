@@ -341,6 +341,19 @@ class SqliteStore:
             else:
                 await asyncio.wait(set(self._committers))
 
+    async def made_durable(self) -> None:
+        """`Store.made_durable`: reads between writers' turns run inside the group still open
+        (`_SqliteRead`), whose rows are not committed yet: wait for the groups open or
+        committing now (not for those opened after); a group that failed raises its error, so
+        what was read of it is not sent."""
+        group = self._group
+        committing = set(self._committers)
+        if committing:
+            await asyncio.wait(committing)
+        error = group.exception() if group is not None and group.done() else None
+        if error is not None:
+            raise error
+
     async def after_purge(self) -> None:
         await self._settled()
         await self._checkpoints.idle()

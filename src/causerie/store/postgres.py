@@ -6,12 +6,14 @@ Imported only when `CAUSERIE_DATABASE_URL` names PostgreSQL (store/database.py, 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import asyncpg
+import orjson
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -48,13 +50,45 @@ KEEPALIVE = (60, 10, 6)
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
+# What orjson writes otherwise than `json.dumps` is handed to `json.dumps` instead (`_json_text`).
+_AS_JSON_DUMPS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _json_text(value: Any) -> str:
+    """A JSONB parameter's text (SQLAlchemy's `json_serializer`): orjson, about a tenth of
+    `json.dumps`'s CPU (a message's two event rows carry its data; docs/performance.md,
+    `pg3`). PostgreSQL stores JSONB parsed, so the spacing `json.dumps` adds is no part of it.
+    What orjson refuses (an integer past 64 bits, a key that is not a string, a datetime, a
+    dataclass) goes to `json.dumps`, which writes it, or raises, as before."""
+    try:
+        return orjson.dumps(value, option=_AS_JSON_DUMPS).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
+def _json_value(text: str) -> Any:
+    """A JSON or JSONB column's value (SQLAlchemy's `json_deserializer`, run by the driver's
+    codec): orjson, about a quarter of `json.loads`'s CPU, as SQLite's reads (store/db.py,
+    `_json`): the wire rules keep numbers finite and within ±2**53; past 64 bits an integer
+    would come back a float. What orjson refuses is read by `json.loads`."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def postgres_engine(url: str, pool_size: int = POSTGRES_POOL_SIZE) -> AsyncEngine:
     # Last in, first out: a website's batches, one after another, take the connection the last
     # one gave back, whose statements are prepared already (each connection prepares its own, a
     # round trip each); first in, first out went round all 20, preparing every statement 20
     # times over, and sizes of batch statements 20 times each (docs/performance.md, `pgpath`).
     engine = create_async_engine(
-        driver_url(url), pool_size=pool_size, max_overflow=0, pool_use_lifo=True
+        driver_url(url),
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_use_lifo=True,
+        json_serializer=_json_text,
+        json_deserializer=_json_value,
     )
     event.listen(engine.sync_engine, "connect", keep_alive)
     event.listen(engine.sync_engine, "checkout", dead_on_checkout)
@@ -373,6 +407,12 @@ class PostgresStore:
         statements, which hold only inside one."""
         async with self.engine.connect() as conn:
             yield SqlTx(Repositories(Db(conn.execute, "postgresql")))
+
+    async def made_durable(self) -> None:
+        """`Store.made_durable`: `FLUSH` on a pooled connection (`PostgresReadDb.made_durable`),
+        which puts the WAL on disk past every commit made before it, early ones included."""
+        async with self.read() as tx:
+            await tx.db.made_durable()
 
     async def after_purge(self) -> None:
         # Deleted rows leave the table files at VACUUM (autovacuum's schedule); the keys of their
