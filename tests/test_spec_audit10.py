@@ -121,7 +121,8 @@ def test_port_0_is_refused_for_a_webhook_and_a_push_endpoint_naming_the_url(
     created = http.post(path, headers=owner(site), json=body)
     assert created.status_code == 422, created.text
     assert created.json()["error"]["code"] == "invalid_webhook_url"
-    assert created.json()["error"]["message"].startswith("url: ") and "from 1 to 65535" in created.text
+    assert created.json()["error"]["message"].startswith("url: ")
+    assert "from 1 to 65535" in created.text
     assert http.get(path, headers=owner(site)).json()["webhooks"] == []
 
     fine = http.post(path, headers=owner(site), json={**body, "url": "https://hooks.example.com/"})
@@ -137,7 +138,8 @@ def test_port_0_is_refused_for_a_webhook_and_a_push_endpoint_naming_the_url(
         json=_subscription("https://push.example.com:0/send/1"),
     )
     assert push.status_code == 422, push.text
-    assert push.json()["error"]["message"].startswith("endpoint: ") and "from 1 to 65535" in push.text
+    assert push.json()["error"]["message"].startswith("endpoint: ")
+    assert "from 1 to 65535" in push.text
 
 
 @pytest.mark.parametrize(

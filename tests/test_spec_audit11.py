@@ -2,7 +2,8 @@
 "Daily work in the inbox", "Files", "Notifications": the installable inbox) and docs/inbox.md,
 docs/widget.md (audit 11): a visitor's day in the chatbox on a host page, the unread count from
 page to page and tab to tab, an agent's day in the inbox with a teammate on the same
-conversation, a server restart and a phone, and the installed inbox opened without a network. Every page is watched for console errors.
+conversation, a server restart and a phone, and the installed inbox opened without a network.
+Every page is watched for console errors.
 
 What this audit found and fixed, each checked here:
 - an operator of several websites who switched to one with labels saw no chips in its list and
