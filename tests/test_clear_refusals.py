@@ -4,6 +4,8 @@ an empty `before=`, and `OPTIONS` on the API."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import httpx
 
 from tests.conftest import ORIGIN, ServerThread, Site
@@ -104,3 +106,49 @@ def test_options_is_405_with_allow_and_a_preflight_outside_the_chatbox_api_says_
     assert granted.status_code == 204
     assert granted.headers["access-control-allow-origin"] == ORIGIN
     assert error_of(http.options(chatbox), 405)["message"].endswith("it takes GET, HEAD, POST")
+
+
+# Query parameters whose empty value a contract gives a meaning: a report's `by=` empty is no
+# breakdown, as its absence (docs/reports.md; the inbox's CSV export sends it).
+EMPTY_MEANS_ABSENT = frozenset({("get", "/api/v1/websites/{website_id}/reports", "by")})
+
+
+def test_every_query_parameter_given_empty_is_refused_naming_it(
+    server: ServerThread, http: httpx.Client, site: Site
+) -> None:
+    """An empty value is not a value left out (docs/api.md): `cursor=` or `q=` empty was read as
+    absent on the conversations list and the audit log while `before=` empty was refused. Every
+    query parameter of the published document's reads is sent empty, one at a time."""
+    token = open_session(http, site.website_id).json()["token"]
+    visitor = {"Authorization": f"Bearer {token}", "Origin": ORIGIN}
+    sent = http.post(
+        "/api/widget/v1/session/messages",
+        json={"client_id": "c1", "type": "text", "body": "Hello"},
+        headers=visitor,
+    )
+    values = defaultdict(
+        lambda: "unknown",
+        website_id=site.website_id,
+        conversation_id=sent.json()["message"]["conversation_id"],
+    )
+    document = http.get("/api/v1/openapi.json").json()
+    tried = []
+    for template, operations in document["paths"].items():
+        path = template.format_map(values)
+        headers = visitor if template.startswith("/api/widget/") else owner(site)
+        for method, operation in operations.items():
+            if method != "get":  # a body's own checks may come first
+                continue
+            for parameter in operation.get("parameters", []):
+                name = parameter["name"]
+                if parameter["in"] != "query" or (method, template, name) in EMPTY_MEANS_ABSENT:
+                    continue
+                answer = http.request(method, path, params={name: ""}, headers=headers)
+                error = error_of(answer, 422)
+                assert name in error["message"].split(":")[0] or error["message"].startswith(
+                    f"{name} "
+                ), (method, template, error)
+                tried.append(f"{template}?{name}=")
+    assert "/api/v1/websites/{website_id}/conversations?cursor=" in tried
+    assert "/api/v1/websites/{website_id}/audit?cursor=" in tried
+    assert len(tried) >= 19, tried

@@ -1,0 +1,23 @@
+"""Option types shared by the commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+
+class _Given(click.ParamType):
+    """Text that may not be given empty: `--website=` is not `--website` left out (which means
+    every website, or none), as an empty query parameter of the API is not one left out
+    (docs/cli.md)."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("given empty; leave the option out instead", param, ctx)
+        return value
+
+
+GIVEN = _Given()
