@@ -152,3 +152,23 @@ def test_every_query_parameter_given_empty_is_refused_naming_it(
     assert "/api/v1/websites/{website_id}/conversations?cursor=" in tried
     assert "/api/v1/websites/{website_id}/audit?cursor=" in tried
     assert len(tried) >= 19, tried
+
+
+def test_a_chatbox_preflight_on_a_path_that_is_no_route_is_404_as_any_request_there(
+    server: ServerThread, http: httpx.Client, site: Site
+) -> None:
+    """A preflight was granted (204) on any `/api/widget/` path, routes or not: a page was told
+    it may POST to a path that answers 404 (docs/api.md, "OPTIONS")."""
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "x"}
+    for path in ("/api/widget/v1/nothing", "/api/widget/", "/api/widget/v1/session/messages/x"):
+        plain = error_of(http.get(path, headers={"Origin": ORIGIN}), 404)
+        for origin in (ORIGIN, "https://evil.example"):
+            answer = http.options(path, headers={**preflight, "Origin": origin})
+            assert error_of(answer, 404) == plain, (path, origin)
+            assert "access-control-allow-methods" not in answer.headers
+            assert "access-control-max-age" not in answer.headers
+    # A route's preflight is still granted, with its path values (a file's id) too.
+    for path in ("/api/widget/v1/session/messages", "/api/widget/v1/session/files/anything"):
+        granted = http.options(path, headers={**preflight, "Origin": ORIGIN})
+        assert granted.status_code == 204, (path, granted.text)
+        assert granted.headers["access-control-allow-origin"] == ORIGIN
