@@ -4,6 +4,8 @@ an empty `before=`, and `OPTIONS` on the API."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import httpx
 
 from tests.conftest import ORIGIN, ServerThread, Site
@@ -104,3 +106,69 @@ def test_options_is_405_with_allow_and_a_preflight_outside_the_chatbox_api_says_
     assert granted.status_code == 204
     assert granted.headers["access-control-allow-origin"] == ORIGIN
     assert error_of(http.options(chatbox), 405)["message"].endswith("it takes GET, HEAD, POST")
+
+
+# Query parameters whose empty value a contract gives a meaning: a report's `by=` empty is no
+# breakdown, as its absence (docs/reports.md; the inbox's CSV export sends it).
+EMPTY_MEANS_ABSENT = frozenset({("get", "/api/v1/websites/{website_id}/reports", "by")})
+
+
+def test_every_query_parameter_given_empty_is_refused_naming_it(
+    server: ServerThread, http: httpx.Client, site: Site
+) -> None:
+    """An empty value is not a value left out (docs/api.md): `cursor=` or `q=` empty was read as
+    absent on the conversations list and the audit log while `before=` empty was refused. Every
+    query parameter of the published document's reads is sent empty, one at a time."""
+    token = open_session(http, site.website_id).json()["token"]
+    visitor = {"Authorization": f"Bearer {token}", "Origin": ORIGIN}
+    sent = http.post(
+        "/api/widget/v1/session/messages",
+        json={"client_id": "c1", "type": "text", "body": "Hello"},
+        headers=visitor,
+    )
+    values = defaultdict(
+        lambda: "unknown",
+        website_id=site.website_id,
+        conversation_id=sent.json()["message"]["conversation_id"],
+    )
+    document = http.get("/api/v1/openapi.json").json()
+    tried = []
+    for template, operations in document["paths"].items():
+        path = template.format_map(values)
+        headers = visitor if template.startswith("/api/widget/") else owner(site)
+        for method, operation in operations.items():
+            if method != "get":  # a body's own checks may come first
+                continue
+            for parameter in operation.get("parameters", []):
+                name = parameter["name"]
+                if parameter["in"] != "query" or (method, template, name) in EMPTY_MEANS_ABSENT:
+                    continue
+                answer = http.request(method, path, params={name: ""}, headers=headers)
+                error = error_of(answer, 422)
+                assert name in error["message"].split(":")[0] or error["message"].startswith(
+                    f"{name} "
+                ), (method, template, error)
+                tried.append(f"{template}?{name}=")
+    assert "/api/v1/websites/{website_id}/conversations?cursor=" in tried
+    assert "/api/v1/websites/{website_id}/audit?cursor=" in tried
+    assert len(tried) >= 19, tried
+
+
+def test_a_chatbox_preflight_on_a_path_that_is_no_route_is_404_as_any_request_there(
+    server: ServerThread, http: httpx.Client, site: Site
+) -> None:
+    """A preflight was granted (204) on any `/api/widget/` path, routes or not: a page was told
+    it may POST to a path that answers 404 (docs/api.md, "OPTIONS")."""
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "x"}
+    for path in ("/api/widget/v1/nothing", "/api/widget/", "/api/widget/v1/session/messages/x"):
+        plain = error_of(http.get(path, headers={"Origin": ORIGIN}), 404)
+        for origin in (ORIGIN, "https://evil.example"):
+            answer = http.options(path, headers={**preflight, "Origin": origin})
+            assert error_of(answer, 404) == plain, (path, origin)
+            assert "access-control-allow-methods" not in answer.headers
+            assert "access-control-max-age" not in answer.headers
+    # A route's preflight is still granted, with its path values (a file's id) too.
+    for path in ("/api/widget/v1/session/messages", "/api/widget/v1/session/files/anything"):
+        granted = http.options(path, headers={**preflight, "Origin": ORIGIN})
+        assert granted.status_code == 204, (path, granted.text)
+        assert granted.headers["access-control-allow-origin"] == ORIGIN

@@ -111,7 +111,12 @@ def test_search_covers_bodies_nickname_and_email_case_insensitively_with_literal
     assert found("%") == [parcel]
     assert found("_") == [leo]
     assert found("no such words") == []
-    assert found("") == [ada, decoy, leo, parcel]  # the note is the latest activity
+    everything = ids(api.ok(api.get(conversations_path(site))))
+    assert everything == [ada, decoy, leo, parcel]  # the note is the latest activity
+    # `q=` given empty is refused, not read as no search (docs/api.md, "Query parameters").
+    refused = api.get(conversations_path(site), q="")
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["message"].startswith("q: ")
     api.ok(api.post(f"/conversations/{parcel}/resolve"))
     assert found("parcel") == []
     assert found("parcel", state="all") == [parcel]

@@ -38,6 +38,7 @@ from causerie.domain.models import Actor, PageView
 from causerie.runtime import Runtime
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, Site
+from tests.support import open_sessions
 
 
 class Recorder:
@@ -178,6 +179,28 @@ def test_jobs_are_found_by_a_payload_field_and_run_now_with_a_new_payload(
     assert (job.payload, job.run_at, job.state) == (
         {"delivery_id": "msg_a", "n": 2}, clock.now(), JobState.QUEUED,
     )  # fmt: skip
+
+
+def test_jobs_found_by_payload_and_person_are_that_persons_only(
+    harness: Harness, site: Site
+) -> None:
+    """Given the session a job is about, `of_payload` reads that person's jobs (the index on
+    `session_id`), not every job of the kind: a redelivery no longer reads the whole table.
+    A same payload about someone else, or no one, is not theirs."""
+    ada, bob = open_sessions(harness, site.website_id, 2)
+    first = enqueue(harness, payload={"delivery_id": "d1"}, session_id=ada)
+    again = enqueue(harness, payload={"delivery_id": "d1"}, session_id=ada)
+    enqueue(harness, payload={"delivery_id": "d1"}, session_id=bob)
+    nobodys = enqueue(harness, payload={"delivery_id": "d1"})
+
+    async def found(session_id: str | None) -> list[str]:
+        async with harness.rt.store.read() as tx:
+            kept = await tx.jobs.of_payload("record", "delivery_id", "d1", session_id=session_id)
+            return [job.id for job in kept]
+
+    assert sorted(harness.run(found(ada))) == sorted([first, again])  # created at one instant
+    assert len(harness.run(found(bob))) == 1
+    assert nobodys in harness.run(found(None)) and len(harness.run(found(None))) == 4
 
 
 def test_retry_refuses_an_unknown_or_running_job(harness: Harness, clock: ManualClock) -> None:

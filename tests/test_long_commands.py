@@ -27,9 +27,9 @@ from causerie.clock import ManualClock
 from causerie.domain.jobs import JobKind
 from causerie.domain.models import Actor, PageView
 from causerie.store.schema import metadata
+from tests.cli_support import Cli
 from tests.conftest import ORIGIN, Harness
 from tests.support import CLI_TIMEOUT, table_names
-from tests.test_cli import Cli
 
 EMAIL = "ada@mail.example"
 # Stopping between batches is the store's transactions' business, the same on both databases;

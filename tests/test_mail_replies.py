@@ -123,6 +123,27 @@ def test_reply_by_mail_keeps_its_attachments_as_files(
     assert harness.scalar("SELECT count(*) FROM files") == 2  # the skipped ones left nothing
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
+def test_an_html_reply_lands_with_plain_spaces_for_its_no_break_spaces(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
+    listen_port: int,
+) -> None:  # fmt: skip
+    """`&nbsp;` (and U+00A0 written as such) landed as U+00A0: a message that looks like its
+    text but that a search for "see you" did not find."""
+    session_id, reply_to = mailed_a_reply(harness, site, sink, clock, "We open at 10.")
+    html = (
+        "<div>Thanks,&nbsp;see&#160;you\u00a0then!</div><div>&nbsp;</div>"
+        '<div class="gmail_quote">On Mon, Shop wrote:<blockquote>We open at 10.</blockquote></div>'
+    )
+    send_reply(listen_port, reply_to, html=html)
+    body = harness.scalar(
+        "SELECT m.body FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+        " WHERE c.session_id = :s AND m.author = 'visitor' ORDER BY m.seq DESC LIMIT 1",
+        s=session_id,
+    )
+    assert body == "Thanks, see you then!"
+
+
 # -- pure parts ---------------------------------------------------------------------------------
 
 
@@ -140,6 +161,20 @@ def test_reply_by_mail_keeps_its_attachments_as_files(
         ("Answer\n\n-----Original Message-----\nFrom: x", "Answer"),
         ("On the other hand, yes.\nBye", "On the other hand, yes.\nBye"),
         ("\r\nLine one\r\nLine two\r\n", "Line one\nLine two"),
+        # Bottom-posted under other languages' attributions: the attribution goes too
+        ("Am Mo., 7. Dez. 2026 um 10:02 Uhr schrieb Ada <a@b.example>:\n> Hallo\n\nDanke", "Danke"),
+        ("Am 07.12.2026 um 10:02 schrieb Ada:\n> Hallo\nDanke", "Danke"),
+        (
+            "El lun, 7 dic 2026 a las 10:02, Ada (<a@b.example>) escribió:\n> Hola\nGracias",
+            "Gracias",
+        ),
+        ("Il giorno lun 7 dic 2026 alle 10:02 Ada ha scritto:\n> Ciao\nGrazie", "Grazie"),
+        ("Op ma 7 dec 2026 om 10:02 schreef Ada <a@b.example>:\n> Hoi\nDank", "Dank"),
+        ("Em seg., 7 de dez. de 2026 às 10:02, Ada escreveu:\n> Olá\nObrigado", "Obrigado"),
+        # ...but a visitor's own line that only mentions writing stays
+        ("Am Montag schrieb ich Ihnen schon.\nDanke", "Am Montag schrieb ich Ihnen schon.\nDanke"),
+        # A no-break space (`&nbsp;` of an HTML mail, or a client's plain text) is a space
+        ("Merci\u00a0!\n\u00a0\nÀ\u00a0bientôt", "Merci !\n\nÀ bientôt"),
     ],
 )
 def test_strip_reply(mail: str, kept: str) -> None:

@@ -295,6 +295,32 @@ def test_unknown_key_in_causerie_toml_is_an_error(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "key", ["MAX_BODY", "Max_Body", "causerie_max_body", "CAUSERIE_max_body", "Causerie_MAX_BODY"]
+)
+def test_a_causerie_toml_key_in_another_case_is_refused_naming_both_forms(
+    tmp_path: Path, key: str
+) -> None:
+    """A key is a setting's name in lower case, or its variable's name as the environment takes
+    it (docs/settings.md); any other case was taken too, while the environment refuses it."""
+    write_toml(tmp_path, f'{key} = "1MiB"\n')
+    with pytest.raises(SettingsError) as caught:
+        load(tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path / 'causerie.toml'}: {key!r} is not how a setting is written: "
+        "write 'max_body' (or 'CAUSERIE_MAX_BODY')"
+    )
+
+
+def test_sizes_are_also_a_plain_number_of_bytes(tmp_path: Path) -> None:
+    """Documented (docs/settings.md): `65536` and `65536B` are 64 KiB."""
+    for text in ("65536", "65536B", "64KiB", " 64 KiB "):
+        assert load(tmp_path, CAUSERIE_MAX_BODY=text).max_body == 65536, text
+    for text in ("64kib", "64KB", "64k", "0.5MiB", "-1", "64 GiB"):
+        with pytest.raises(SettingsError, match="CAUSERIE_MAX_BODY"):
+            load(tmp_path, CAUSERIE_MAX_BODY=text)
+
+
 def test_invalid_toml_is_an_error(tmp_path: Path) -> None:
     write_toml(tmp_path, "temporary_session_ttl = 10m\n")
     with pytest.raises(SettingsError, match=r"causerie\.toml"):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import Cli
+from tests.cli_support import Cli
 
 
 @pytest.mark.parametrize("command", [("serve",), ("purge", "--dry-run"), ("migrate",)])

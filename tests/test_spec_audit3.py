@@ -36,9 +36,9 @@ from aiosmtpd.smtp import Session as SmtpSession
 
 from causerie.clock import ManualClock
 from causerie.settings import Settings, SettingsError, load_settings
+from tests.cli_support import Cli, queued_and_failed_jobs
 from tests.conftest import Harness, Site
 from tests.mail_support import free_port, open_visitor, run_due
-from tests.test_cli import Cli, _queued_and_failed_jobs
 from tests.test_errors import error_of
 from tests.test_push import Browser, b64
 from tests.test_session_endpoint import open_session, send
@@ -327,7 +327,7 @@ def test_jobs_list_at_80_columns_shows_every_id_whole(
     tmp_path: Path, database_url: str, harness: Harness
 ) -> None:
     """A pipe gets 80 columns from rich: the ids were cut to `j2dn6ac233d…`."""
-    queued, failed = _queued_and_failed_jobs(harness)
+    queued, failed = queued_and_failed_jobs(harness)
     narrow = Cli(tmp_path, database_url, COLUMNS="80")
     table = narrow.ok("jobs", "list")
     assert queued in table and failed in table

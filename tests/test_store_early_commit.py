@@ -9,7 +9,6 @@ what they saw is on disk.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import asyncpg  # type: ignore[import-untyped]
@@ -21,18 +20,13 @@ from causerie.store.database import open_store
 from causerie.store.failures import is_storage_failure
 from causerie.store.postgres import PostgresStore
 from causerie.store.wal_flush import WalFlusher
+from tests import relay_support
 from tests.conftest import Harness, Site
-from tests.test_store_lost_connections import Relay, through
+from tests.relay_support import Relay, through
 
 _RENAME = text("UPDATE websites SET name = :name WHERE id = :id")
 
-
-@pytest.fixture
-def relay(database_url: str) -> Iterator[Relay]:
-    url = make_url(database_url)
-    relay = Relay((url.host or "127.0.0.1", url.port or 5432))
-    yield relay
-    relay.close()
+relay = relay_support.relay  # the fixture
 
 
 def _postgres_only(database_url: str) -> None:

@@ -1,16 +1,15 @@
-"""Teams and automatic assignment, transfers, ratings and auto-resolve (docs/inbox.md), at the
+"""Teams and automatic assignment and transfers (docs/inbox.md), at the
 action level on SQLite and PostgreSQL: what each action stores, and the events agents and
 visitors hear (read back from the event log as a reconnecting client would get them).
 
 Presence is the in-process one; the clock is the test's ManualClock, moved rather than waited
 for; background jobs are run by the same function every node runs.
+Ratings and auto-resolve: tests/test_ratings_auto_resolve.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import json
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -18,88 +17,30 @@ from typing import Any
 import pytest
 
 from causerie.actions.assignment import AWAY_GRACE, do_assign_waiting
-from causerie.actions.auto_resolve import do_auto_resolve
-from causerie.actions.conversations import do_delete_conversation
 from causerie.actions.inbox import do_assign, do_set_state, get_thread
-from causerie.actions.job_kinds import KINDS
-from causerie.actions.jobs import do_run_due_jobs
 from causerie.actions.members import do_remove_member
-from causerie.actions.messages import do_send_session_message, get_visitor_messages
-from causerie.actions.presence import do_set_agent_status
-from causerie.actions.privacy import do_erase_own_session, do_export_own_session
-from causerie.actions.ratings import do_rate_conversation
-from causerie.actions.reports import get_report
-from causerie.actions.sessions import do_open_session
+from causerie.actions.messages import get_visitor_messages
 from causerie.actions.teams import do_create_team, do_delete_team, do_transfer, do_update_team
-from causerie.actions.webhooks import do_create_webhook
-from causerie.actions.websites import do_update_website
-from causerie.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from causerie.domain.errors import Forbidden, Invalid, NotFound
 from causerie.domain.events import Stream
-from causerie.domain.models import Actor, ConversationState, MessageType, PageView
+from causerie.domain.models import Actor, ConversationState, MessageType
 from causerie.domain.ports import Tx, agent_connection_id
 from causerie.domain.ratings import Rating
 from causerie.domain.teams import Seat, Team, TeamMode
 from causerie.domain.wire import message_json
-from causerie.runtime import Runtime
 from causerie.wiring import build_runtime, close_runtime, start_runtime
 from tests.conftest import ORIGIN, Harness, Site
-
-_ids = itertools.count(1)
-# Behaviour on one database (CI time); the repositories' contract and the two nodes' race run on
-# PostgreSQL too.
-SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-CLI = Actor.cli()
-
-
-def _operator(site: Site, role: str) -> Actor:
-    return Actor("operator", operator_id=site.operator_ids[role])
-
-
-def _start(harness: Harness, site: Site, rt: Runtime | None = None) -> tuple[str, str, str]:
-    """A visitor starts a conversation: (token, session id, conversation id)."""
-    rt = rt or harness.rt
-    opened = harness.run(
-        do_open_session(
-            rt,
-            website_id=site.website_id,
-            token=None,
-            page=PageView(url="https://shop.example/", title="Shop"),
-            ip="203.0.113.9",
-            origin=ORIGIN,
-        )
-    )
-    sent = harness.run(
-        do_send_session_message(rt, opened.session.id, client_id=f"c{next(_ids)}", body="Hello?")
-    )
-    return opened.token, opened.session.id, sent.message.conversation_id
-
-
-def _online(harness: Harness, site: Site, *roles: str, status: str | None = "online") -> None:
-    for role in roles:
-        harness.run(
-            do_set_agent_status(
-                harness.rt,
-                site.website_id,
-                agent_connection_id(site.operator_ids[role], "socket"),
-                status,
-            )
-        )
-
-
-def _jobs(harness: Harness) -> None:
-    harness.run(do_run_due_jobs(harness.rt, KINDS))
-
-
-def _assignee(harness: Harness, conversation_id: str) -> str | None:
-    thread = harness.run(get_thread(harness.rt, CLI, conversation_id))
-    return thread.conversation.assignee_id
-
-
-def _frames(harness: Harness, stream: Stream) -> list[dict[str, Any]]:
-    from causerie.actions.events import get_replay
-
-    replay = harness.run(get_replay(harness.rt, stream, 0))
-    return [json.loads(text) for _, text in replay.frames]
+from tests.teams_support import (
+    CLI,
+    SQLITE,
+    assignee_of,
+    frames_of,
+    in_tx,
+    online,
+    operator,
+    run_jobs,
+    start,
+)
 
 
 @SQLITE
@@ -110,7 +51,7 @@ def test_round_robin_assigns_online_members_under_capacity_then_waits(
     team = harness.run(
         do_create_team(
             harness.rt,
-            _operator(site, "admin"),
+            operator(site, "admin"),
             site.website_id,
             name="Support",
             capacity=1,
@@ -118,33 +59,33 @@ def test_round_robin_assigns_online_members_under_capacity_then_waits(
         )
     )
     assert team.mode is TeamMode.ROUND_ROBIN and team.members == tuple(sorted([agent, admin]))
-    _online(harness, site, "agent")  # the admin is offline: never chosen
-    _jobs(harness)
-    first = _start(harness, site)[2]
-    _jobs(harness)
-    assert _assignee(harness, first) == agent
-    second = _start(harness, site)[2]
-    _jobs(harness)
-    assert _assignee(harness, second) is None  # the agent is at capacity: it waits in the team
+    online(harness, site, "agent")  # the admin is offline: never chosen
+    run_jobs(harness)
+    first = start(harness, site)[2]
+    run_jobs(harness)
+    assert assignee_of(harness, first) == agent
+    second = start(harness, site)[2]
+    run_jobs(harness)
+    assert assignee_of(harness, second) is None  # the agent is at capacity: it waits in the team
     thread = harness.run(get_thread(harness.rt, CLI, second))
     assert thread.conversation.team_id == team.id
 
-    _online(harness, site, "admin")  # a member comes online: what waits is assigned
-    _jobs(harness)
-    assert _assignee(harness, second) == admin
-    third = _start(harness, site)[2]
-    _jobs(harness)
-    assert _assignee(harness, third) is None
+    online(harness, site, "admin")  # a member comes online: what waits is assigned
+    run_jobs(harness)
+    assert assignee_of(harness, second) == admin
+    third = start(harness, site)[2]
+    run_jobs(harness)
+    assert assignee_of(harness, third) is None
     # Capacity frees when a conversation is resolved: the waiting one is assigned.
     harness.run(
-        do_set_state(harness.rt, _operator(site, "agent"), first, ConversationState.RESOLVED)
+        do_set_state(harness.rt, operator(site, "agent"), first, ConversationState.RESOLVED)
     )
-    _jobs(harness)
-    assert _assignee(harness, third) == agent
+    run_jobs(harness)
+    assert assignee_of(harness, third) == agent
     # Agents heard of each assignment on the website's stream.
     updates = [
         f["conversation"]
-        for f in _frames(harness, Stream.of_website(site.website_id))
+        for f in frames_of(harness, Stream.of_website(site.website_id))
         if f["type"] == "conversation.updated" and f["conversation"]["id"] == third
     ]
     assert updates[-1]["assignee_id"] == agent and updates[-1]["team_id"] == team.id
@@ -160,17 +101,17 @@ def test_an_agent_who_stays_away_has_their_conversations_handed_on(
             harness.rt, CLI, site.website_id, name="Sales", capacity=5, members=[agent, admin]
         )
     )
-    _online(harness, site, "agent")
-    conversation = _start(harness, site)[2]
-    _jobs(harness)
-    assert _assignee(harness, conversation) == agent
-    _online(harness, site, "admin")
-    _online(harness, site, "agent", status=None)  # the socket closed
-    _jobs(harness)
-    assert _assignee(harness, conversation) == agent  # a reload keeps one's conversations
+    online(harness, site, "agent")
+    conversation = start(harness, site)[2]
+    run_jobs(harness)
+    assert assignee_of(harness, conversation) == agent
+    online(harness, site, "admin")
+    online(harness, site, "agent", status=None)  # the socket closed
+    run_jobs(harness)
+    assert assignee_of(harness, conversation) == agent  # a reload keeps one's conversations
     harness.clock.advance(AWAY_GRACE + timedelta(seconds=1))
-    _jobs(harness)
-    assert _assignee(harness, conversation) == admin
+    run_jobs(harness)
+    assert assignee_of(harness, conversation) == admin
 
 
 @SQLITE
@@ -179,17 +120,17 @@ def test_an_agent_back_within_the_grace_keeps_their_conversations(
 ) -> None:
     agent, admin = site.operator_ids["agent"], site.operator_ids["admin"]
     harness.run(do_create_team(harness.rt, CLI, site.website_id, name="S", members=[agent, admin]))
-    _online(harness, site, "agent", "admin")
-    _jobs(harness)
-    conversations = [_start(harness, site)[2] for _ in range(2)]
-    _jobs(harness)
-    assert {_assignee(harness, c) for c in conversations} == {agent, admin}  # turn by turn
-    held = next(c for c in conversations if _assignee(harness, c) == agent)
-    _online(harness, site, "agent", status=None)
-    _online(harness, site, "agent")
+    online(harness, site, "agent", "admin")
+    run_jobs(harness)
+    conversations = [start(harness, site)[2] for _ in range(2)]
+    run_jobs(harness)
+    assert {assignee_of(harness, c) for c in conversations} == {agent, admin}  # turn by turn
+    held = next(c for c in conversations if assignee_of(harness, c) == agent)
+    online(harness, site, "agent", status=None)
+    online(harness, site, "agent")
     harness.clock.advance(AWAY_GRACE + timedelta(seconds=1))
-    _jobs(harness)
-    assert _assignee(harness, held) == agent
+    run_jobs(harness)
+    assert assignee_of(harness, held) == agent
 
 
 @SQLITE
@@ -202,8 +143,8 @@ def test_transfer_to_an_operator_or_a_team_leaves_an_agents_only_line(
             harness.rt, CLI, site.website_id, name="Billing", mode="manual", members=[admin]
         )
     )
-    token, _, conversation = _start(harness, site)
-    agent = _operator(site, "agent")
+    token, _, conversation = start(harness, site)
+    agent = operator(site, "agent")
     moved = harness.run(do_transfer(harness.rt, agent, conversation, operator_id=admin))
     assert moved.assignee_id == admin
     moved = harness.run(do_transfer(harness.rt, agent, conversation, team_id=manual.id))
@@ -225,7 +166,7 @@ def test_transfer_to_an_operator_or_a_team_leaves_an_agents_only_line(
         get_visitor_messages(harness.rt, token=token, origin=ORIGIN, before=None, limit=50)
     )
     assert [m.type for m in seen] == [MessageType.TEXT]  # the visitor never sees the lines
-    agents = _frames(harness, Stream.of_website(site.website_id))
+    agents = frames_of(harness, Stream.of_website(site.website_id))
     assert (
         sum(f["type"] == "message.created" and f["message"]["type"] == "event" for f in agents) == 2
     )
@@ -249,29 +190,29 @@ def test_assignments_and_transfers_tell_the_visitor_nothing(harness: Harness, si
     team = harness.run(
         do_create_team(harness.rt, CLI, site.website_id, name="Support", members=[agent, admin])
     )
-    _, session_id, conversation = _start(harness, site)
+    _, session_id, conversation = start(harness, site)
 
     def told(stream: Stream) -> list[dict[str, Any]]:
         return [
             f["conversation"]
-            for f in _frames(harness, stream)
+            for f in frames_of(harness, stream)
             if f["type"] == "conversation.updated" and f["conversation"]["id"] == conversation
         ]
 
     visitor, agents = Stream.of_session(session_id), Stream.of_website(site.website_id)
     before, agents_before = len(told(visitor)), len(told(agents))
     harness.run(do_assign(harness.rt, CLI, conversation, admin))
-    harness.run(do_transfer(harness.rt, _operator(site, "admin"), conversation, operator_id=agent))
-    _online(harness, site, "agent")
+    harness.run(do_transfer(harness.rt, operator(site, "admin"), conversation, operator_id=agent))
+    online(harness, site, "agent")
     harness.run(do_transfer(harness.rt, CLI, conversation, team_id=team.id))  # assigned at once
-    assert _assignee(harness, conversation) == agent
-    _online(harness, site, "admin")
-    _online(harness, site, "agent", status=None)
+    assert assignee_of(harness, conversation) == agent
+    online(harness, site, "admin")
+    online(harness, site, "agent", status=None)
     harness.clock.advance(AWAY_GRACE + timedelta(seconds=1))
-    _jobs(harness)  # the agent stayed away: handed on to the admin
-    assert _assignee(harness, conversation) == admin
+    run_jobs(harness)  # the agent stayed away: handed on to the admin
+    assert assignee_of(harness, conversation) == admin
     harness.run(do_remove_member(harness.rt, CLI, site.website_id, admin))
-    assert _assignee(harness, conversation) is None
+    assert assignee_of(harness, conversation) is None
     assert len(told(agents)) >= agents_before + 5  # (replayed as the conversation is now)
     assert len(told(visitor)) == before
 
@@ -282,7 +223,7 @@ def test_assignments_and_transfers_tell_the_visitor_nothing(harness: Harness, si
 
 @SQLITE
 def test_teams_are_managed_by_admins_and_checked(harness: Harness, site: Site) -> None:
-    agent = _operator(site, "agent")
+    agent = operator(site, "agent")
     with pytest.raises(Forbidden):
         harness.run(do_create_team(harness.rt, agent, site.website_id, name="X"))
     with pytest.raises(Invalid):
@@ -326,161 +267,6 @@ def test_teams_are_managed_by_admins_and_checked(harness: Harness, site: Site) -
         harness.run(do_delete_team(harness.rt, CLI, team.id, website_id=site.website_id))
 
 
-@SQLITE
-def test_a_rating_per_resolution_replaced_when_rated_again(harness: Harness, site: Site) -> None:
-    token, session_id, conversation = _start(harness, site)
-
-    def rate(value: object, comment: str | None = None) -> None:
-        harness.run(
-            do_rate_conversation(
-                harness.rt,
-                token=token,
-                origin=ORIGIN,
-                conversation_id=conversation,
-                rating=value,
-                comment=comment,
-            )
-        )
-
-    with pytest.raises(Conflict):
-        rate(5)  # still open
-    agent = _operator(site, "agent")
-    harness.run(do_set_state(harness.rt, agent, conversation, ConversationState.RESOLVED))
-    for wrong in (0, 6, "5", True, 4.5):
-        with pytest.raises(Invalid):
-            rate(wrong)
-    with pytest.raises(Invalid):
-        rate(3, "x" * 1001)
-    webhook, _ = harness.run(
-        do_create_webhook(
-            harness.rt,
-            CLI,
-            site.website_id,
-            url="https://hooks.invalid/causerie",
-            events=["conversation.rated"],
-        )
-    )
-    rate(2, "slow")
-    body = json.loads(
-        harness.scalar("SELECT body FROM webhook_deliveries WHERE webhook_id = :w", w=webhook.id)
-    )
-    assert body["type"] == "conversation.rated"
-    assert {k: body["data"][k] for k in ("conversation_id", "rating", "comment")} == {
-        "conversation_id": conversation,
-        "rating": 2,
-        "comment": "slow",
-    }
-    rate(4, "  fine after all ")  # replaces: one rating for this resolution
-    thread = harness.run(get_thread(harness.rt, CLI, conversation))
-    assert [(r.rating, r.comment) for r in thread.ratings] == [(4, "fine after all")]
-    # Reports count it once, at its new value.
-    day = harness.clock.now().date().isoformat()
-    report = harness.run(
-        get_report(harness.rt, CLI, site.website_id, first=day, last=day, tz="UTC")
-    )
-    assert (report["totals"]["ratings_count"], report["totals"]["ratings_average"]) == (1, 4.0)
-    # Reopened and resolved again: a second resolution, a second rating.
-    harness.clock.advance(timedelta(minutes=5))
-    harness.run(do_set_state(harness.rt, agent, conversation, ConversationState.OPEN))
-    with pytest.raises(Conflict):
-        rate(5)
-    harness.run(do_set_state(harness.rt, agent, conversation, ConversationState.RESOLVED))
-    rate(5)
-    thread = harness.run(get_thread(harness.rt, CLI, conversation))
-    assert [r.rating for r in thread.ratings] == [4, 5]
-    rated = [
-        f
-        for f in _frames(harness, Stream.of_website(site.website_id))
-        if f["type"] == "conversation.rated"
-    ]
-    assert len(rated) == 3 and rated[-1]["conversation_id"] == conversation
-    assert {k: rated[-1][k] for k in ("rating", "comment")} == {"rating": 5, "comment": None}
-    assert any(
-        f["type"] == "conversation.rated" for f in _frames(harness, Stream.of_session(session_id))
-    )
-    # Another visitor cannot rate this conversation.
-    other_token = _start(harness, site)[0]
-    with pytest.raises(NotFound):
-        harness.run(
-            do_rate_conversation(
-                harness.rt, token=other_token, origin=ORIGIN, conversation_id=conversation, rating=1
-            )
-        )
-
-
-@SQLITE
-def test_auto_resolve_after_the_website_period_and_reopen_on_a_visitor_message(
-    harness: Harness, site: Site
-) -> None:
-    _, session_id, conversation = _start(harness, site)
-    harness.run(
-        do_update_website(
-            harness.rt,
-            CLI,
-            site.website_id,
-            name=None,
-            origins=None,
-            settings={"auto_resolve_minutes": 30},
-        )
-    )
-
-    def updates() -> list[str]:  # the visitor's stream, as a reconnecting chatbox reads it
-        return [
-            f["conversation"]["state"]
-            for f in _frames(harness, Stream.of_session(session_id))
-            if f["type"] == "conversation.updated"
-        ]
-
-    webhook, _ = harness.run(
-        do_create_webhook(
-            harness.rt,
-            CLI,
-            site.website_id,
-            url="https://hooks.invalid/causerie",
-            events=["conversation.resolved"],
-        )
-    )
-    before = len(updates())
-    harness.clock.advance(timedelta(minutes=29))
-    assert harness.run(do_auto_resolve(harness.rt)) == 0
-    harness.clock.advance(timedelta(minutes=2))
-    assert harness.run(do_auto_resolve(harness.rt)) == 1
-    assert harness.run(do_auto_resolve(harness.rt)) == 0  # harmless when repeated
-    assert updates()[before:] == ["resolved"]
-    # Resolved as if by an agent: webhooks hear it and reports count it.
-    sent = harness.rows(
-        "SELECT event_type FROM webhook_deliveries WHERE webhook_id = :w", w=webhook.id
-    )
-    assert sent == [("conversation.resolved",)]
-    day = harness.clock.now().date().isoformat()
-    report = harness.run(
-        get_report(harness.rt, CLI, site.website_id, first=day, last=day, tz="UTC")
-    )
-    assert report["totals"]["conversations_resolved"] == 1
-    thread = harness.run(get_thread(harness.rt, CLI, conversation))
-    assert thread.conversation.state is ConversationState.RESOLVED
-    assert thread.messages[-1].type is MessageType.EVENT
-    assert "30 minutes" in thread.messages[-1].body
-    assert thread.messages[-1].event == {"kind": "auto_resolved", "minutes": 30}
-    harness.run(
-        do_send_session_message(harness.rt, session_id, client_id="again", body="Still there?")
-    )
-    assert len(updates()) == before + 2  # reopened: announced too
-    thread = harness.run(get_thread(harness.rt, CLI, conversation))
-    assert thread.conversation.state is ConversationState.OPEN
-    with pytest.raises(Invalid):
-        harness.run(
-            do_update_website(
-                harness.rt,
-                CLI,
-                site.website_id,
-                name=None,
-                origins=None,
-                settings={"auto_resolve_minutes": 0},
-            )
-        )
-
-
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # two nodes share it
 def test_two_nodes_assigning_at_once_never_pass_capacity(harness: Harness, site: Site) -> None:
     """Two runtimes on one database fill two teams that share an agent, at once, round after
@@ -501,7 +287,7 @@ def test_two_nodes_assigning_at_once_never_pass_capacity(harness: Harness, site:
                 rt.presence.set_agent(site.website_id, agent_connection_id(agent, "s"), "online")
             )
         for _ in range(5):
-            waiting = [_start(harness, site)[2] for _ in range(2)]
+            waiting = [start(harness, site)[2] for _ in range(2)]
             for conversation, team in zip(waiting, teams, strict=True):
                 harness.run(do_transfer(harness.rt, CLI, conversation, team_id=team.id))
             # Each waits in its team (or the transfer's own pass gave it to the agent):
@@ -528,41 +314,6 @@ def test_two_nodes_assigning_at_once_never_pass_capacity(harness: Harness, site:
         harness.run(close_runtime(second))
 
 
-@SQLITE
-def test_p9_p20_ratings_are_exported_with_the_visitor_and_go_with_the_conversation(
-    harness: Harness, site: Site
-) -> None:
-    token, _, conversation = _start(harness, site)
-    harness.run(do_set_state(harness.rt, CLI, conversation, ConversationState.RESOLVED))
-    harness.run(
-        do_rate_conversation(
-            harness.rt,
-            token=token,
-            origin=ORIGIN,
-            conversation_id=conversation,
-            rating=2,
-            comment="Too slow",
-        )
-    )
-    exported = harness.run(do_export_own_session(harness.rt, token, ORIGIN))
-    (session,) = exported["sessions"]
-    assert [(r["rating"], r["comment"]) for r in session["conversation"]["ratings"]] == [
-        (2, "Too slow")
-    ]
-    harness.run(do_erase_own_session(harness.rt, token, ORIGIN))
-    assert harness.scalar("SELECT count(*) FROM ratings") == 0
-    # Deleted by an admin (P20): the rating goes with the conversation too.
-    token, _, conversation = _start(harness, site)
-    harness.run(do_set_state(harness.rt, CLI, conversation, ConversationState.RESOLVED))
-    harness.run(
-        do_rate_conversation(
-            harness.rt, token=token, origin=ORIGIN, conversation_id=conversation, rating=5
-        )
-    )
-    harness.run(do_delete_conversation(harness.rt, CLI, conversation))
-    assert harness.scalar("SELECT count(*) FROM ratings") == 0
-
-
 def test_teams_and_ratings_repositories_read_back_what_they_wrote(
     harness: Harness, site: Site
 ) -> None:
@@ -570,9 +321,9 @@ def test_teams_and_ratings_repositories_read_back_what_they_wrote(
     agent, admin = site.operator_ids["agent"], site.operator_ids["admin"]
     now = harness.clock.now()
     team = Team("t" * 24, site.website_id, "Support", TeamMode.ROUND_ROBIN, 2, now, (agent,))
-    first = _start(harness, site)[2]
+    first = start(harness, site)[2]
     harness.clock.advance(timedelta(seconds=1))  # first come, first served
-    second = _start(harness, site)[2]
+    second = start(harness, site)[2]
 
     async def write(tx: Tx) -> None:
         await tx.teams.insert(team)
@@ -618,12 +369,4 @@ def test_teams_and_ratings_repositories_read_back_what_they_wrote(
         gone = await tx.conversations.get(second)
         assert gone is not None and gone.team_id is None  # SET NULL
 
-    _in_tx(harness, write)
-
-
-def _in_tx(harness: Harness, work: Any) -> None:
-    async def run() -> None:
-        async with harness.rt.store.transaction() as tx:
-            await work(tx)
-
-    harness.run(run())
+    in_tx(harness, write)

@@ -100,7 +100,10 @@ async def do_requeue_delivery(rt: Runtime, tx: Tx, delivery: Delivery) -> None:
     sent again; a new job when it has none (it was delivered) or its attempt is under way."""
     now = rt.clock.now()
     payload = _payload(delivery, now)
-    for job in await tx.jobs.of_payload(JobKind.WEBHOOK_DELIVER, "delivery_id", delivery.id):
+    found = await tx.jobs.of_payload(
+        JobKind.WEBHOOK_DELIVER, "delivery_id", delivery.id, session_id=delivery.session_id
+    )
+    for job in found:
         if await tx.jobs.run_now(job.id, now, payload):
             return
     await do_enqueue_delivery(rt, tx, delivery, window_from=now)

@@ -18,6 +18,7 @@ from causerie.actions.operators import (
 from causerie.actions.websites import do_create_website, get_website
 from causerie.cli.group import main
 from causerie.cli.output import add_columns, add_id_column, add_row, new_table, out, plural
+from causerie.cli.params import GIVEN
 from causerie.cli.running import get_settings, run
 from causerie.domain.errors import NotFound
 from causerie.domain.models import Actor, Member, Operator, Scope
@@ -72,14 +73,18 @@ def operator() -> None:
 
 @operator.command("add")
 @click.argument("email")
-@click.option("--website", "website_id", help="Website id to give the operator a role on.")
+@click.option(
+    "--website", "website_id", type=GIVEN, help="Website id to give the operator a role on."
+)
 @click.option(
     "--role",
     type=click.Choice(["owner", "admin", "agent"]),
     default=None,
     help="Role on --website (default: agent).",
 )
-@click.option("--name", default=None, help="Display name (default: the email's local part).")
+@click.option(
+    "--name", default=None, type=GIVEN, help="Display name (default: the email's local part)."
+)
 def operator_add(email: str, website_id: str | None, role: str | None, name: str | None) -> None:
     """Create an operator (printing a one-time password) or change their role."""
     if role is not None and website_id is None:
@@ -104,7 +109,7 @@ def operator_add(email: str, website_id: str | None, role: str | None, name: str
 
 
 @operator.command("list")
-@click.option("--website", "website_id", help="Only the operators of this website.")
+@click.option("--website", "website_id", type=GIVEN, help="Only the operators of this website.")
 @click.option("--json", "as_json", is_flag=True, help="Print the operators as a JSON array.")
 def operator_list(website_id: str | None, as_json: bool) -> None:
     """List operators with their role on each website (invited ones marked pending)."""
@@ -162,7 +167,7 @@ def token() -> None:
 
 @token.command("add")
 @click.argument("email")
-@click.option("--name", default="cli", show_default=True)
+@click.option("--name", default="cli", show_default=True, type=GIVEN)
 @click.option(
     "--scope",
     "scopes",

@@ -12,6 +12,7 @@ from causerie.actions.reports import do_rebuild
 from causerie.actions.retention import BATCH_SIZE, do_purge
 from causerie.cli.group import main
 from causerie.cli.output import add_columns, add_id_column, add_row, new_table, out, plural
+from causerie.cli.params import GIVEN
 from causerie.cli.running import Watch, get_settings, interrupted, run
 from causerie.domain.jobs import Job, JobState
 from causerie.domain.progress import Stopped
@@ -62,7 +63,9 @@ def reports() -> None:
 
 
 @reports.command("rebuild")
-@click.option("--website", "website_id", default=None, help="One website's id (default: all).")
+@click.option(
+    "--website", "website_id", default=None, type=GIVEN, help="One website's id (default: all)."
+)
 def reports_rebuild(website_id: str | None) -> None:
     """Rebuild the reports' rollups exactly from the sessions, conversations and messages."""
     watch = Watch("rebuilt")

@@ -1,7 +1,8 @@
 """What a reply by mail says, without what it quotes (docs/notifications.md, "Replies by mail").
 
 Mail clients put the new text first, then the history: an attribution line ("On Mon, 7 Dec 2026 at
-10:02, Ada <ada@example.org> wrote:", "Le lun. 7 déc. 2026 à 10:02, Ada a écrit :"), or a separator
+10:02, Ada <ada@example.org> wrote:", "Le lun. 7 déc. 2026 à 10:02, Ada a écrit :", and German,
+Spanish, Italian, Dutch and Portuguese ones), or a separator
 ("-----Original Message-----"), or Outlook's header block ("From: ... / Sent: ... / Subject: ...",
 "De : ... / Envoyé : ... / Objet : ..."), then lines quoted with `>`. A signature starts at a line
 `-- `. `strip_reply` keeps what comes before all of that, and what a visitor wrote under an
@@ -19,6 +20,11 @@ import re
 _ATTRIBUTIONS = (
     re.compile(r"^\s*On\b.{0,300}\bwrote\s*:\s*$", re.IGNORECASE | re.DOTALL),
     re.compile(r"^\s*Le\b.{0,300}\ba\s+[ée]crit\s*:\s*$", re.IGNORECASE | re.DOTALL),
+    re.compile(r"^\s*Am\b.{0,300}\bschrieb\b.{0,300}:\s*$", re.IGNORECASE | re.DOTALL),
+    re.compile(r"^\s*El\b.{0,300}\bescribi[óo]\s*:\s*$", re.IGNORECASE | re.DOTALL),
+    re.compile(r"^\s*Il\b.{0,300}\bha\s+scritto\s*:\s*$", re.IGNORECASE | re.DOTALL),
+    re.compile(r"^\s*Op\b.{0,300}\bschreef\b.{0,300}:\s*$", re.IGNORECASE | re.DOTALL),
+    re.compile(r"^\s*Em\b.{0,300}\bescreveu\s*:\s*$", re.IGNORECASE | re.DOTALL),
 )
 _SEPARATORS = re.compile(
     r"^\s*(-{2,}\s*(Original Message|Message d'origine|Message original|Forwarded message|"
@@ -88,6 +94,8 @@ def _is_header_block(lines: list[str], at: int) -> bool:
 
 def strip_reply(text: str) -> str:
     """The new text of a reply: quoted history, attribution lines and signature removed."""
+    # A no-break space (HTML's `&nbsp;`, some clients' plain text) is a space in a chat message.
+    text = text.replace("\u00a0", " ")
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept: list[str] = []
     quotes_only_from = _quotes_only_from(lines)

@@ -93,14 +93,23 @@ def unknown_variables(
 
 
 def toml_file(settings_cls: type[BaseSettings], path: Path) -> TextSource:
-    """`causerie.toml`: keys are names with or without the prefix, in any case; values are
-    written as in the environment (a TOML boolean or number is taken as its text)."""
+    """`causerie.toml`: a key is a setting's name (`max_body`) or its variable's name as the
+    environment takes it (`CAUSERIE_MAX_BODY`), nothing in between; values are written as in the
+    environment (a TOML boolean or number is taken as its text)."""
+    fields = settings_cls.model_fields
+    variables = {env_name(name): name for name in fields}
     values: dict[str, str] = {}
     raw = _read_toml(path) if path.exists() else {}
     for key, value in raw.items():
-        name = key.lower().removeprefix("causerie_")
-        if name not in settings_cls.model_fields:
-            closest = closest_setting(settings_cls, name)
+        name = key if key in fields else variables.get(key)
+        if name is None:
+            meant = key.lower().removeprefix("causerie_")
+            if meant in fields:
+                raise SettingsError(
+                    f"{path}: {key!r} is not how a setting is written: "
+                    f"write {meant!r} (or {env_name(meant)!r})"
+                )
+            closest = closest_setting(settings_cls, meant)
             guess = f"; did you mean {closest!r}?" if closest else ""
             raise SettingsError(f"{path}: unknown setting {key!r}{guess}")
         if name == "data_dir":

@@ -268,11 +268,11 @@ async def list_conversations(
     rt: Rt,
     actor: CurrentActor,
     state: StateFilter = "open",
-    assignee: Annotated[str | None, Query(max_length=64)] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    assignee: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    label: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    label: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> Json:
     page = await get_conversations(
         rt,

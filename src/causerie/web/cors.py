@@ -12,6 +12,7 @@ import json
 from collections.abc import Awaitable
 
 from cachetools import TTLCache
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from causerie.actions.websites import get_all_origins
@@ -54,6 +55,12 @@ def _origin(scope: Scope) -> bytes | None:
     return None
 
 
+def _is_route(scope: Scope) -> bool:
+    """Whether some route of the app takes the path, with any method (a preflight asks about
+    another one). Read for preflights only, which browsers keep for `Access-Control-Max-Age`."""
+    return any(route.matches(scope)[0] is not Match.NONE for route in scope["app"].router.routes)
+
+
 class WidgetCors:
     def __init__(self, app: ASGIApp, cache: OriginCache) -> None:
         self.app = app
@@ -78,7 +85,13 @@ class WidgetCors:
             origins = await self.cache.get(rt)
         allowed = origin in origins
         if scope["method"] == "OPTIONS":
-            await (self._preflight(send, origin) if allowed else _refuse_preflight(send, origin))
+            if not _is_route(scope):
+                # What any request there gets (404): no grant for a path that is no route.
+                await self.app(scope, receive, send)
+            elif allowed:
+                await self._preflight(send, origin)
+            else:
+                await _refuse_preflight(send, origin)
             return
 
         async def grant(message: Message) -> None:

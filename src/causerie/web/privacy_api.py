@@ -123,10 +123,10 @@ async def audit(
     website_id: str,
     rt: Rt,
     actor: CurrentActor,
-    action: Annotated[str | None, Query(max_length=64)] = None,
-    actor_id: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    actor_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
 ) -> Json:
     entries, next_cursor = await get_audit(
         rt, actor, website_id, action=action, actor_id=actor_id, limit=limit, cursor=cursor

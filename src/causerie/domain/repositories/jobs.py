@@ -51,9 +51,13 @@ class Jobs(Protocol):
         """Jobs by `run_at`, of one state or all."""
         ...
 
-    async def of_payload(self, kind: str, name: str, value: str) -> Sequence[Job]:
+    async def of_payload(
+        self, kind: str, name: str, value: str, *, session_id: str | None = None
+    ) -> Sequence[Job]:
         """The jobs of `kind` whose payload holds `value` under `name` (a webhook delivery's
-        job, by its delivery's id), oldest first. Not indexed: for commands run by hand."""
+        job, by its delivery's id), oldest first; given `session_id`, only those about that
+        person (read through its index). The payload is not indexed: without a session, every
+        job of the kind is read (a redelivery of a delivery about no one)."""
         ...
 
     async def run_now(

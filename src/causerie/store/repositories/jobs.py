@@ -161,12 +161,17 @@ class SqlJobs(SqlRepository):
             query = query.where(jobs.c.state == state.value)
         return [_job(row) for row in await self._db.execute(query)]
 
-    async def of_payload(self, kind: str, name: str, value: str) -> Sequence[Job]:
-        query = (
-            select(jobs)
-            .where(jobs.c.kind == kind, jobs.c.payload[name].as_string() == value)
-            .order_by(jobs.c.created_at, jobs.c.id)
-        )
+    async def of_payload(
+        self, kind: str, name: str, value: str, *, session_id: str | None = None
+    ) -> Sequence[Job]:
+        """The jobs of `kind` whose payload's `name` is `value`, oldest first. Given the person
+        they are about (`session_id`, as every job about a person carries it), only that
+        person's jobs are read, through the index on `session_id`; else the kind's every job
+        (bench/jobs_lookup.py: 100,000 jobs are read in ~0.1-0.2 s)."""
+        where = [jobs.c.kind == kind, jobs.c.payload[name].as_string() == value]
+        if session_id is not None:
+            where.append(jobs.c.session_id == session_id)
+        query = select(jobs).where(*where).order_by(jobs.c.created_at, jobs.c.id)
         return [_job(row) for row in await self._db.execute(query)]
 
     async def run_now(
