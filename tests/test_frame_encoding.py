@@ -1,5 +1,6 @@
 """Frames encoded once (domain/events.py): a payload's JSON spliced into each frame that carries
-it is exactly the frame encoded whole, and the hub reads a frame's seq without decoding it."""
+it is exactly the frame encoded whole, the hub reads a frame's seq without decoding it, and a
+message's JSON encoded by orjson (`encode_plain`) is exactly `encode`'s."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from causerie.domain.events import Envelope, EventType, encode, frame, frame_text
+from causerie.domain.events import Envelope, EventType, encode, encode_plain, frame, frame_text
 
 PAYLOADS: list[dict[str, Any]] = [
     {},
@@ -51,3 +52,17 @@ def test_a_frame_of_another_shape_is_decoded_to_find_its_seq() -> None:
         envelope = Envelope.of(text)
         assert envelope.seq == seq, text
         assert envelope.frame == json.loads(text)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        *PAYLOADS,
+        "".join(chr(code) for code in range(128)),  # controls and DEL: escaped as json does
+        {"body": "é 😀 \u2028", "id": "m"},  # not ASCII: json's own escapes
+        {"n": [0, -1, 2**53, 2**64, None, True, False, [], {}], "s": "x"},  # past 64 bits
+        {"client_id": "c-1", "file": {"name": "a.png", "size": 1234, "width": None}},
+    ],
+)
+def test_a_plain_values_fast_encoding_is_exactly_encode(value: Any) -> None:
+    assert encode_plain(value) == encode(value)

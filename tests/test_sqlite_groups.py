@@ -6,9 +6,11 @@ A later member still fails alone, inside its savepoint."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from causerie.domain.errors import Conflict
 from causerie.store.database import SqliteStore, open_store
@@ -116,5 +118,34 @@ def test_a_first_members_unique_clash_is_a_conflict_and_rolls_back_its_other_wri
         assert _rows(store) == [1]
         await _write(store, 6)
         assert _rows(store) == [1, 6]
+
+    _scenario(tmp_path, body)
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_statement_through_sqlalchemy_joins_its_group_on_the_driver(
+    tmp_path: Path, fail: bool
+) -> None:
+    """A group begins and commits on the driver (relay3): a statement sent through SQLAlchemy
+    inside it (one built per call) runs in the same transaction, commits or rolls back with it,
+    and SQLAlchemy holds no transaction of its own once the group has ended."""
+
+    async def body(store: SqliteStore) -> None:
+        traced: list[str] = []
+        store._raw.set_trace_callback(traced.append)
+        with pytest.raises(_Refused) if fail else contextlib.nullcontext():
+            async with store.transaction() as tx:
+                store._raw.execute("INSERT INTO t (x) VALUES (1)")
+                await tx.db.execute(text("INSERT INTO t (x) VALUES (2)"))
+                if fail:
+                    raise _Refused(2)
+        await store._settled()  # a void group ends in its commit's task, after its member
+        store._raw.set_trace_callback(None)
+        assert _rows(store) == ([] if fail else [1, 2])
+        assert [sql for sql in traced if sql.startswith(("BEGIN", "COMMIT", "ROLLBACK"))] == [
+            "BEGIN IMMEDIATE",
+            "ROLLBACK" if fail else "COMMIT",
+        ]
+        assert not store._conn.in_transaction() and not store._raw.in_transaction
 
     _scenario(tmp_path, body)

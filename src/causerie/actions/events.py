@@ -20,6 +20,7 @@ from causerie.domain.events import (
     Stream,
     StreamKind,
     encode,
+    encode_plain,
     frame,
     frame_text,
 )
@@ -100,7 +101,8 @@ class Emitter:
         Returns the message's JSON, which the ack reuses. The events happen when the message
         was written (its `created_at`: the one time the store converts for all its rows)."""
         shown = message_json(message)
-        text = encode(shown)
+        # Strings, integers and None only, unless it has an event's data (any JSON).
+        text = encode_plain(shown) if message.event is None else encode(shown)
         payload = {"message": shown}
         payload_text = f'{{"message":{text}}}'
         # As `add` would append them, without a `Stream` and a clock read each (every message

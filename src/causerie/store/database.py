@@ -27,7 +27,6 @@ from sqlalchemy import (
     Engine,
     Executable,
     Result,
-    RootTransaction,
     create_engine,
     event,
     make_url,
@@ -35,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.pool import StaticPool
 
 from causerie.private_files import make_private_database
+from causerie.store.commit_thread import CommitThread
 from causerie.store.db import Params, SqliteDb
 from causerie.store.failures import clash, is_unique_clash
 from causerie.store.pending import Pending
@@ -51,7 +51,6 @@ WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024  # SQLite's own automatic checkpoint is a
 # Past this many times `WAL_CHECKPOINT_BYTES`, a commit copies back what is left of the WAL before
 # the next transaction begins, so that SQLite can restart it (`_Checkpointer.overgrown`).
 WAL_RESTART_FACTOR = 16
-_BEGIN = "causerie_begin"  # connection.info key: the statement that begins its next transaction
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -99,7 +98,10 @@ def sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql(connection.info.pop(_BEGIN, "BEGIN"))
+        # A statement sent through SQLAlchemy inside a group (begun on the driver, `SqliteStore`)
+        # joins it: only outside one does SQLAlchemy's own transaction begin on the database.
+        if not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+            connection.exec_driver_sql("BEGIN")
 
     return engine
 
@@ -169,8 +171,8 @@ class SqliteStore:
         self._group_durable = True
         self._group_void = False  # its first member failed: rolled back, nothing to commit
         self._synchronous = "FULL"  # as set by SQLITE_PRAGMAS
-        self._outer: RootTransaction | None = None
         self._committers: set[asyncio.Task[None]] = set()
+        self._commit_thread = CommitThread("causerie-sqlite-commit")
         self._checkpoints = _Checkpointer(engine.url.database)
         # Readers need the file: an in-memory database exists on the writer's connection only.
         self._readers = (
@@ -281,9 +283,12 @@ class SqliteStore:
         # read snapshot first, and upgrading it fails at once ("database is locked", no busy
         # wait) when another process (a CLI command, a second server on the same file) wrote
         # in between; with IMMEDIATE the busy timeout applies instead. One writer connection per
-        # process: nothing in this process waits on it.
-        self._conn.info[_BEGIN] = "BEGIN IMMEDIATE"
-        self._outer = self._conn.begin()
+        # process: nothing in this process waits on it. On the driver, as the COMMIT: through
+        # SQLAlchemy (`Connection.begin()`, its events, `exec_driver_sql`) the pair cost about
+        # 80 µs of Python a batch (docs/performance.md, "relay3"). A statement sent through
+        # SQLAlchemy meanwhile joins the group (`sqlite_engine`'s `_begin`), and `_end_group`
+        # ends SQLAlchemy's view of it.
+        self._raw.execute("BEGIN IMMEDIATE").close()
         self._group_durable = durable
         self._group_void = False
         group = self._group = asyncio.get_running_loop().create_future()
@@ -299,11 +304,10 @@ class SqliteStore:
         # written (docs/performance.md, "Acks and events before the next batch").
         await self._writer_turn()
         try:
-            outer, self._outer, self._group = self._outer, None, None
-            assert outer is not None
+            self._group = None
             try:
                 if self._group_void:
-                    outer.rollback()  # its first member failed: there is nothing to commit
+                    self._end_group(commit=False)  # its first member failed: nothing to commit
                 elif self._group_durable:
                     # The fsync runs in a thread (sqlite3 lets go of the GIL) while this task
                     # holds the connection: the loop serves sockets meanwhile, and the
@@ -311,15 +315,14 @@ class SqliteStore:
                     # The COMMIT on the driver: the thread holds the GIL only to start and
                     # to return (sqlite3 lets go of it for the statement), where SQLAlchemy's
                     # commit would run its own Python there too, waiting for the loop's thread
-                    # to let go of the GIL each time. SQLAlchemy then ends its transaction
-                    # here, the driver's already committed.
-                    await asyncio.get_running_loop().run_in_executor(None, self._raw.commit)
-                    outer.commit()
+                    # to let go of the GIL each time.
+                    await self._commit_thread.run(self._raw.commit)
+                    self._end_group(commit=True)
                 else:
-                    outer.commit()
+                    self._end_group(commit=True)
             except Exception as exc:
                 with contextlib.suppress(Exception):
-                    outer.rollback()
+                    self._end_group(commit=False)
                 group.set_exception(exc)
                 group.exception()  # marked retrieved: each member re-raises it from its await
                 return
@@ -331,6 +334,21 @@ class SqliteStore:
         finally:
             self._lock.release()
         self._checkpoints.after_commit()
+
+    def _end_group(self, *, commit: bool) -> None:
+        """The group's transaction ended on the driver (committed if `commit` and not yet),
+        and SQLAlchemy's, if a statement through it joined the group (`sqlite_engine`)."""
+        if commit:
+            self._raw.commit()  # nothing to do once the commit's thread committed
+        else:
+            self._raw.rollback()
+        if self._conn.in_transaction():
+            # Its transaction is the driver's, ended above: SQLAlchemy's commit or rollback
+            # finds nothing left to end there, and forgets it.
+            if commit:
+                self._conn.commit()
+            else:
+                self._conn.rollback()
 
     async def _settled(self) -> None:
         """Until no group is open nor committing: a group's commit leaves `_group` as it starts
@@ -376,6 +394,7 @@ class SqliteStore:
     async def close(self) -> None:
         await self._settled()
         await self._checkpoints.close()
+        self._commit_thread.close()
         if self._readers is not None:
             await self._readers.close()
         self._conn.close()

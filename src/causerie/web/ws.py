@@ -29,7 +29,7 @@ from causerie.actions.reads import do_mark_read
 from causerie.actions.sessions import access_visitor_stream, get_visitor_conversation_id
 from causerie.actions.websites import get_website
 from causerie.domain.access import session_key, website_key
-from causerie.domain.events import Stream, encode
+from causerie.domain.events import Stream, encode_plain
 from causerie.domain.models import Actor, Author, Scope, Session
 from causerie.domain.ports import agent_connection_id
 from causerie.domain.websites import allows_origin
@@ -77,7 +77,7 @@ def _pong(out: Replies) -> None:
 
 def _ack(out: Replies, client_id: str, sent: Sent) -> None:
     # The message as its events carry it, encoded once (actions/messages.py).
-    head = f'{{"type":"message.ack","client_id":{encode(client_id)},"message":'
+    head = f'{{"type":"message.ack","client_id":{encode_plain(client_id)},"message":'
     out.push_text(f"{head}{sent.message_text()}}}")
 
 
