@@ -20,8 +20,8 @@ from aiohttp import web
 from causerie.actions.websites import do_update_website
 from causerie.domain.models import Actor
 from causerie.settings import Settings
-from tests.conftest import Harness, Site
 from tests.cli_support import Cli
+from tests.conftest import Harness, Site
 from tests.test_push import PushService, run_jobs, subscribe, visitor_writes
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
