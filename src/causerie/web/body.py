@@ -51,6 +51,11 @@ def parse_json(raw: bytes, model: type[M]) -> M:
     parsed = validate_text_body(raw, model)
     if parsed is not None:
         return parsed
+    return parse_scanned(raw, model)
+
+
+def parse_scanned(raw: bytes, model: type[M]) -> M:
+    """`parse_json` by the model alone, its scan first (`web/wire_values.py`)."""
     try:
         return model.model_validate_json(raw, context=new_scan())
     except ValidationError as exc:

@@ -20,12 +20,19 @@ be the same, only not faster.
 from __future__ import annotations
 
 import types
-from functools import cache
 from collections.abc import Callable
+from functools import cache
+from operator import itemgetter
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError
-from pydantic import PlainValidator, WrapValidator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    PlainValidator,
+    ValidationError,
+    WrapValidator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_core import SchemaValidator
 
@@ -52,67 +59,110 @@ def validate_text_body(raw: bytes, model: type[M]) -> M | None:
     twin = _twin(model)
     if twin is None:
         return None
+    validator, texts = twin
     try:
-        parsed: M = twin.validate_json(raw)
+        parsed: M = validator.validate_json(raw)
     except ValidationError:
         return None
-    return parsed if _texts_sound(parsed) else None
+    return parsed if texts.sound(parsed) else None
 
 
-def _texts_sound(value: BaseModel) -> bool:
-    for item in value.__dict__.values():
-        if item.__class__ is str:
-            if bad_text(item):
-                return False
-        elif item is not None and not (isinstance(item, BaseModel) and _texts_sound(item)):
+class _Texts:
+    """Where a model of text alone holds its texts: fields of text, fields of such models."""
+
+    __slots__ = ("_models", "_texts")
+
+    def __init__(self, model: type[BaseModel], models: dict[str, _Texts]) -> None:
+        texts = [name for name in model.model_fields if name not in models]
+        # All at once, as a tuple whatever their number (one name twice: a tuple still).
+        self._texts: Callable[[dict[str, Any]], tuple[str | None, ...]] = (
+            (itemgetter(*texts, *texts) if len(texts) == 1 else itemgetter(*texts))
+            if texts
+            else (lambda values: ())
+        )
+        self._models = list(models.items())
+
+    def sound(self, value: BaseModel) -> bool:
+        """Whether no text of `value`, at any depth, holds a NUL or a lone surrogate."""
+        values = value.__dict__
+        # Each is a text or None (left out). A NUL or a lone surrogate is one code point: the
+        # texts joined hold one exactly when one of them does.
+        if bad_text("".join(filter(None, self._texts(values)))):
             return False
-    return True
+        for name, inner in self._models:
+            nested = values[name]
+            if nested is not None and not inner.sound(nested):
+                return False
+        return True
 
 
 @cache
-def _twin(model: type[BaseModel]) -> SchemaValidator | None:
-    """A validator of `model` without its scans, or None if `model` holds more than text."""
-    models = _text_models(model)
-    if models is None:
+def _twin(model: type[BaseModel]) -> tuple[SchemaValidator, _Texts] | None:
+    """A validator of `model` without its scans, and where its texts are; None if `model`
+    holds more than text."""
+    texts = _texts_of(model)
+    if texts is None:
         return None
+    models = _models_in(model)
     schema = _without_scans(model.__pydantic_core_schema__)
     # pydantic-core reuses a complete model class's own validator for its schema (its "prebuilt"
     # validators), scan included: only a class that says it is incomplete gets built afresh.
     for each in models:
         type.__setattr__(each, "__pydantic_complete__", False)
     try:
-        return SchemaValidator(schema)  # type: ignore[arg-type]
+        return SchemaValidator(schema), texts
     finally:
         for each in models:
             type.__setattr__(each, "__pydantic_complete__", True)
 
 
-def _text_models(model: type[BaseModel]) -> set[type[BaseModel]] | None:
-    """`model` and the models in its fields, if every field is text or such a model (either
-    may be optional); else None."""
+def _texts_of(model: type[BaseModel]) -> _Texts | None:
+    """Where `model`'s texts are, if every field is text or a model of text alone (either may
+    be optional); else None."""
+    models: dict[str, _Texts] = {}
+    for name, field in model.model_fields.items():
+        kind = _kind(field)
+        if kind is None:
+            return None
+        if issubclass(kind, BaseModel):
+            inner = _texts_of(kind)
+            if inner is None:
+                return None
+            models[name] = inner
+    return _Texts(model, models)
+
+
+def _models_in(model: type[BaseModel]) -> set[type[BaseModel]]:
+    """`model` and the models of its fields, at any depth (of a model `_texts_of` accepted)."""
     found = {model}
     for field in model.model_fields.values():
-        if not _plain(field.metadata):
-            return None
-        annotation = field.annotation
-        if get_origin(annotation) in (Union, types.UnionType):
-            kinds = [a for a in get_args(annotation) if a is not type(None)]
-            if len(kinds) != 1:
-                return None
-            (annotation,) = kinds
-        if get_origin(annotation) is Annotated:
-            annotation, *metadata = get_args(annotation)
-            if not _plain(metadata):
-                return None
-        if annotation is str:
-            continue
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return None
-        inner = _text_models(annotation)
-        if inner is None:
-            return None
-        found |= inner
+        kind = _kind(field)
+        if kind is not None and issubclass(kind, BaseModel):
+            found |= _models_in(kind)
     return found
+
+
+def _kind(field: FieldInfo) -> type[BaseModel] | type[str] | None:
+    """`str` for a field of text, the model for a field of a model (either may be optional,
+    text may be constrained); None for anything else, or a field with a validator that might
+    hide a fault."""
+    if not _plain(field.metadata):
+        return None
+    annotation = field.annotation
+    if get_origin(annotation) in (Union, types.UnionType):
+        kinds = [a for a in get_args(annotation) if a is not type(None)]
+        if len(kinds) != 1:
+            return None
+        (annotation,) = kinds
+    if get_origin(annotation) is Annotated:
+        annotation, *metadata = get_args(annotation)
+        if not _plain(metadata):
+            return None
+    if annotation is str:
+        return str
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
 
 
 def _plain(metadata: list[Any]) -> bool:

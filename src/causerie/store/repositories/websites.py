@@ -12,7 +12,6 @@ from causerie.store.db import Db, SqliteDb, SqlRepository
 from causerie.store.schema.accounts import websites
 from causerie.store.schema.chat import conversations, events, streams
 
-
 # At most this many websites' decoded rows are kept per connection (then all are dropped).
 DECODED_WEBSITES_KEPT = 1024
 
