@@ -32,3 +32,19 @@ def test_floats_in_exponent_form_may_be_written_otherwise_but_read_back_alike() 
     ours, theirs = JSONResponse(content).body, StarletteJSONResponse(content).body
     assert ours != theirs  # 1e-7 against 1e-07: the same number
     assert json.loads(ours) == json.loads(theirs) == content
+
+
+@pytest.mark.parametrize("status", [100, 200, 201, 204, 304, 400, 429])
+@pytest.mark.parametrize("headers", [None, {"Retry-After": "3"}, {"Content-Length": "2"}])
+def test_the_same_headers_as_starlette(status: int, headers: dict[str, str] | None) -> None:
+    content = {"a": "é"}
+    ours = JSONResponse(content, status_code=status, headers=headers)
+    theirs = StarletteJSONResponse(content, status_code=status, headers=headers)
+    assert ours.raw_headers == theirs.raw_headers
+    media = JSONResponse(content, status_code=status, media_type="application/problem+json")
+    assert (
+        media.raw_headers
+        == StarletteJSONResponse(
+            content, status_code=status, media_type="application/problem+json"
+        ).raw_headers
+    )

@@ -7,7 +7,11 @@ rather than as a slower request, a hang or a 500 (docs/architecture.md, "Private
   websockets' `Protocol` (its `reader`, `current_size`, `events`, `parser_exc`, `recv_frame`,
   `fail`); tests/test_frame_limit.py tests what they do;
 - `web/body.py` `read_body` keeps a body where Starlette's `Request` keeps it (`_body`,
-  `_stream_consumed`, `_is_disconnected`); tests/test_body_read.py tests the reads.
+  `_stream_consumed`, `_is_disconnected`); tests/test_body_read.py tests the reads;
+- `web/text_bodies.py` builds a twin validator of a model without its scan by marking the
+  model classes incomplete (`__pydantic_complete__`) while pydantic-core builds it, since
+  pydantic-core reuses a complete class's own validator; tests/test_text_bodies.py tests that
+  both ways answer alike.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import asyncio
 import inspect
 
 import pytest
+from pydantic import ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message
 from uvicorn.config import Config
@@ -23,6 +28,8 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from uvicorn.server import ServerState
 
 from causerie.web.body import read_body
+from causerie.web.schemas import SessionIn
+from causerie.web.text_bodies import _twin
 from causerie.ws_protocol import LimitedServerProtocol, LimitedWebSocketProtocol
 
 
@@ -92,3 +99,18 @@ def test_starlette_still_reads_the_disconnect_read_body_met() -> None:
         assert await request.is_disconnected()
 
     asyncio.run(run())
+
+
+def test_pydantic_still_builds_the_text_bodies_twin_without_the_models_scan() -> None:
+    twin = _twin(SessionIn)
+    assert twin is not None, "SessionIn no longer counts as a body of text alone"
+    validator, _ = twin
+    # The model's own validator refuses a NUL in its scan; a twin that still refused it would
+    # be the model's validator reused: every chatbox load validated twice, silently slower.
+    faulty = b'{"page": {"url": "https://shop.example/\\u0000"}}'
+    with pytest.raises(ValidationError):
+        SessionIn.model_validate_json(faulty)
+    assert validator.validate_json(faulty).page.url == "https://shop.example/\x00", (
+        "pydantic-core reused SessionIn's validator for its twin (web/text_bodies.py)"
+    )
+    assert SessionIn.__pydantic_complete__ is True

@@ -40,6 +40,9 @@ class Visit:
         return self.last_access_at is not None or self.ip is not None or self.page is not None
 
 
+NO_VISIT = Visit()
+
+
 def visit_changes(session: Session, page: PageView, ip: str, now: datetime) -> Visit:
     """What a load must write: the last access once a minute, a new IP, a new page or locale."""
     stale = now - session.last_access_at >= TOUCH_GRANULARITY
@@ -52,6 +55,8 @@ def visit_changes(session: Session, page: PageView, ip: str, now: datetime) -> V
         or page.user_agent != session.user_agent
     )
     ip_changed = ip != session.ip
+    if not (stale or page_changed or ip_changed):
+        return NO_VISIT  # most renewals: one object for all of them (it is frozen)
     return Visit(
         last_access_at=now if (stale or page_changed or ip_changed) else None,
         ip=ip if ip_changed else None,

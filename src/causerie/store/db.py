@@ -463,7 +463,12 @@ class SqliteDb(Db):
         decode, row = query.decode, query.for_driver().row
         return [decode(row(values)) for values in rows]
 
-    async def _fetch(self, query: Query[Any], params: dict[str, Any]) -> list[Any]:
+    async def fetch_raw(self, query: Prepared, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The first row as the driver gives it, for a repository that converts it itself."""
+        rows = await self._fetch(query, params)
+        return tuple(rows[0]) if rows else None
+
+    async def _fetch(self, query: Prepared, params: dict[str, Any]) -> list[Any]:
         await self._before(query)
         driver = query.for_driver()
         try:

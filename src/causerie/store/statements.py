@@ -49,7 +49,7 @@ INSERT_SESSION = Prepared(
     )
 )
 
-_W = len(websites.c)
+WEBSITE_COLUMNS = _W = len(websites.c)
 _session_after_website = Codec(Session, SESSION_COLUMNS, start=_W)
 
 
@@ -58,6 +58,8 @@ def _website_and_session(row: Sequence[Any]) -> tuple[Website, Session | None]:
 
 
 # A chatbox load's one read: the website, and the session of the token on it if there is one.
+# On SQLite its row is decoded in two parts, as `WEBSITE_BY_ID`'s and `SESSION_BY_TOKEN`'s rows
+# (the same columns in the same order: repositories/websites.py).
 WEBSITE_WITH_SESSION = Query(
     select(*websites.c, *(c.label(f"s_{c.name}") for c in SESSION_COLUMNS))
     .select_from(

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect, Request
 
 from causerie.web.errors import ApiError, describe_validation
+from causerie.web.text_bodies import validate_text_body
 from causerie.web.wire_values import new_scan
 
 M = TypeVar("M", bound=BaseModel)
@@ -45,7 +46,16 @@ async def read_body(request: Request) -> bytes:
 
 
 def parse_json(raw: bytes, model: type[M]) -> M:
-    """`raw` read into `model`; `ApiError` 400 if it is not JSON, 422 if it does not fit."""
+    """`raw` read into `model`; `ApiError` 400 if it is not JSON, 422 if it does not fit.
+    A body of text alone is read on pydantic's fast path first (`web/text_bodies.py`)."""
+    parsed = validate_text_body(raw, model)
+    if parsed is not None:
+        return parsed
+    return parse_scanned(raw, model)
+
+
+def parse_scanned(raw: bytes, model: type[M]) -> M:
+    """`parse_json` by the model alone, its scan first (`web/wire_values.py`)."""
     try:
         return model.model_validate_json(raw, context=new_scan())
     except ValidationError as exc:

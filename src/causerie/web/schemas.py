@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from causerie.domain.profiles import MAX_EMAIL, MAX_NICKNAME, MAX_PHONE
 from causerie.domain.sessions import MAX_ZONE, ZONE_PATTERN, known_zone
+from causerie.web.text_bodies import refuses_faults
 from causerie.web.wire_values import refuse_faults
 
 
@@ -26,6 +27,7 @@ Locale = Annotated[str, Field(max_length=35, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-
 _ZONE = re.compile(ZONE_PATTERN)
 
 
+@refuses_faults  # its pattern is of ASCII characters
 def _time_zone(name: str) -> str | None:
     """A name of the wrong shape is refused; a well-shaped one the server's tzdata lacks is kept
     as none (domain/sessions.py, `known_zone`)."""

@@ -23,7 +23,8 @@ ERROR_TYPE = "unsafe_value"
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
-def _bad_text(text: str) -> bool:
+def bad_text(text: str) -> bool:
+    """Whether `text` holds a NUL or a lone surrogate."""
     # Most text is ASCII, which holds no surrogate: one C-level scan for NUL is enough.
     if text.isascii():
         return "\x00" in text
@@ -46,10 +47,10 @@ def _faulty(value: object) -> bool:
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if _bad_text(item):
+            if bad_text(item):
                 return True
         elif isinstance(item, dict):
-            if any(isinstance(key, str) and _bad_text(key) for key in item):
+            if any(isinstance(key, str) and bad_text(key) for key in item):
                 return True
             stack.extend(item.values())
         elif isinstance(item, list | tuple):
@@ -70,7 +71,7 @@ def _find(value: object, path: tuple[str, ...]) -> tuple[tuple[str, ...], str] |
     while stack:
         item, where = stack.pop()
         if isinstance(item, str):
-            if _bad_text(item):
+            if bad_text(item):
                 return where, _text_reason(item)
         elif isinstance(item, bool):
             continue
@@ -82,7 +83,7 @@ def _find(value: object, path: tuple[str, ...]) -> tuple[tuple[str, ...], str] |
                 return where, "numbers must be finite (no NaN or Infinity)"
         elif isinstance(item, dict):
             for key, child in reversed(list(item.items())):
-                if isinstance(key, str) and _bad_text(key):
+                if isinstance(key, str) and bad_text(key):
                     return where, "keys: " + _text_reason(key)
                 stack.append((child, (*where, str(key))))
         elif isinstance(item, list | tuple):
