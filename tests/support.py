@@ -7,6 +7,7 @@ chatbox's API.
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import os
 import secrets
@@ -425,3 +426,22 @@ def batcher_of(harness: Harness) -> Batcher:
     batches = harness.rt.batches
     assert isinstance(batches, Batcher)
     return batches
+
+
+def push_subscription(endpoint: str) -> dict[str, object]:
+    """A browser's push subscription to `endpoint` as `POST /api/v1/push/subscriptions` takes
+    it: a fresh P-256 public key and an authentication secret."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    point = key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return {
+        "endpoint": endpoint,
+        "keys": {
+            "p256dh": base64.urlsafe_b64encode(point).decode().rstrip("="),
+            "auth": base64.urlsafe_b64encode(b"0123456789abcdef").decode().rstrip("="),
+        },
+    }

@@ -21,15 +21,12 @@ test writes down a point that held, which no test proved. SQLite only: transport
 from __future__ import annotations
 
 import asyncio
-import base64
 import ipaddress
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from causerie.clock import ManualClock
 from causerie.domain.shield import BlockKind, BlockRule, matching_rule, solve
@@ -40,7 +37,7 @@ from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
 from tests.live import Live, visitor, ws_url
 from tests.redis_support import shared_redis_url
-from tests.support import wait_until
+from tests.support import push_subscription, wait_until
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -98,20 +95,6 @@ def test_a_public_address_behind_nat64_stays_a_target(
     assert why_refused(ipaddress.ip_address("64:ff9b::808:808")) is None
 
 
-def _subscription(endpoint: str) -> dict[str, object]:
-    key = ec.generate_private_key(ec.SECP256R1()).public_key()
-    point = key.public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-    )
-    return {
-        "endpoint": endpoint,
-        "keys": {
-            "p256dh": base64.urlsafe_b64encode(point).decode().rstrip("="),
-            "auth": base64.urlsafe_b64encode(b"0123456789abcdef").decode().rstrip("="),
-        },
-    }
-
-
 def test_port_0_is_refused_for_a_webhook_and_a_push_endpoint_naming_the_url(
     server: ServerThread, http: httpx.Client, site: Site
 ) -> None:
@@ -135,7 +118,7 @@ def test_port_0_is_refused_for_a_webhook_and_a_push_endpoint_naming_the_url(
     push = http.post(
         "/api/v1/push/subscriptions",
         headers=owner(site),
-        json=_subscription("https://push.example.com:0/send/1"),
+        json=push_subscription("https://push.example.com:0/send/1"),
     )
     assert push.status_code == 422, push.text
     assert push.json()["error"]["message"].startswith("endpoint: ")

@@ -24,8 +24,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from causerie.actions.job_kinds import KINDS
 from causerie.actions.jobs import do_enqueue, do_run_due_jobs, get_jobs
@@ -33,6 +31,7 @@ from causerie.clock import ManualClock
 from causerie.domain.jobs import JobState
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
+from tests.support import push_subscription
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -45,20 +44,6 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 
 def owner(site: Site) -> dict[str, str]:
     return {"Authorization": f"Bearer {site.tokens['owner']}"}
-
-
-def _subscription(endpoint: str) -> dict[str, object]:
-    key = ec.generate_private_key(ec.SECP256R1()).public_key()
-    point = key.public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-    )
-    return {
-        "endpoint": endpoint,
-        "keys": {
-            "p256dh": base64.urlsafe_b64encode(point).decode().rstrip("="),
-            "auth": base64.urlsafe_b64encode(b"0123456789abcdef").decode().rstrip("="),
-        },
-    }
 
 
 # -- targets that no delivery can reach ----------------------------------------------------------
@@ -83,12 +68,14 @@ def test_a_push_endpoint_with_a_space_is_refused_naming_the_endpoint(
     server: ServerThread, http: httpx.Client, site: Site
 ) -> None:
     path = "/api/v1/push/subscriptions"
-    created = http.post(path, headers=owner(site), json=_subscription("https://push.ex ample/a"))
+    created = http.post(
+        path, headers=owner(site), json=push_subscription("https://push.ex ample/a")
+    )
     assert created.status_code == 422, created.text
     assert created.json()["error"]["code"] == "invalid_subscription"
     assert created.json()["error"]["message"].startswith("endpoint: ")
     assert http.get(path, headers=owner(site)).json()["subscriptions"] == []
-    fine = http.post(path, headers=owner(site), json=_subscription("https://push.example/a"))
+    fine = http.post(path, headers=owner(site), json=push_subscription("https://push.example/a"))
     assert fine.status_code == 201, fine.text
 
 
@@ -264,11 +251,11 @@ def test_a_push_expiration_that_is_no_number_is_named_as_the_field(
     server: ServerThread, http: httpx.Client, site: Site, expiration: object
 ) -> None:
     """It was "expirationTime.int: ...; expirationTime.float: ...": the union's members."""
-    body = {**_subscription("https://push.example/a"), "expirationTime": expiration}
+    body = {**push_subscription("https://push.example/a"), "expirationTime": expiration}
     refused = http.post("/api/v1/push/subscriptions", headers=owner(site), json=body)
     assert refused.status_code == 422, refused.text
     assert refused.json()["error"]["message"] == "expirationTime: Input should be a valid number"
     for milliseconds in (1796674397000, 1796674397000.5, None):
-        body = {**_subscription("https://push.example/a"), "expirationTime": milliseconds}
+        body = {**push_subscription("https://push.example/a"), "expirationTime": milliseconds}
         taken = http.post("/api/v1/push/subscriptions", headers=owner(site), json=body)
         assert taken.status_code == 201, taken.text
