@@ -18,10 +18,11 @@ class LimitSettings(BaseModel):
     )
     new_session_rate: Rate = setting(
         "120/m",
-        "New chatbox sessions from one network (IPv4 /24, IPv6 /48), a token bucket holding a "
-        "minute's worth, across nodes with Redis; over it the chatbox load answers 429 "
-        "`rate_limited` with `Retry-After`. A renewal of an existing session is never "
-        "counted.",
+        "New chatbox sessions from one network (IPv4 /24, IPv6 /48) in any minute, across "
+        "nodes with Redis: a token bucket holding half of it, refilled at half the rate "
+        "(`120/m`: 60 at once, then one a second), so that no minute sees more; over it the "
+        "chatbox load answers 429 `rate_limited` with `Retry-After`. A renewal of an existing "
+        "session is never counted.",
     )
     address_session_rate: Rate = setting(
         "60/m",
