@@ -9,9 +9,9 @@ from collections import defaultdict
 import httpx
 
 from tests.conftest import ORIGIN, ServerThread, Site
+from tests.support import push_subscription
 from tests.test_errors import error_of
 from tests.test_session_endpoint import open_session
-from tests.test_spec_audit5 import _subscription
 
 
 def owner(site: Site) -> dict[str, str]:
@@ -41,7 +41,9 @@ def test_a_webhook_or_push_target_with_a_fragment_is_refused_naming_it(
     assert encoded.status_code == 201, encoded.text  # a `#` written %23 is no fragment
 
     pushes = "/api/v1/push/subscriptions"
-    refused = http.post(pushes, headers=owner(site), json=_subscription("https://push.example/a#b"))
+    refused = http.post(
+        pushes, headers=owner(site), json=push_subscription("https://push.example/a#b")
+    )
     assert refused.status_code == 422, refused.text
     assert refused.json()["error"]["code"] == "invalid_subscription"
     assert "#fragment" in refused.json()["error"]["message"]

@@ -10,6 +10,7 @@ import click
 from causerie.actions.privacy import do_erase_subject, do_export_subject, find_subject, get_register
 from causerie.cli.group import main
 from causerie.cli.output import out, plural
+from causerie.cli.params import GIVEN
 from causerie.cli.running import Watch, get_settings, interrupted, run
 from causerie.domain.models import Actor
 from causerie.domain.progress import Stopped
@@ -21,7 +22,7 @@ def privacy() -> None:
 
 
 @privacy.command("export")
-@click.option("--email", required=True, help="The person's email address.")
+@click.option("--email", required=True, type=GIVEN, help="The person's email address.")
 def privacy_export(email: str) -> None:
     """Print everything held about a person, as JSON (P9)."""
     watch = Watch("exported")
@@ -37,7 +38,7 @@ def privacy_export(email: str) -> None:
 
 
 @privacy.command("erase")
-@click.option("--email", required=True, help="The person's email address.")
+@click.option("--email", required=True, type=GIVEN, help="The person's email address.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation on a terminal.")
 def privacy_erase(email: str, yes: bool) -> None:
     """Erase a person: every session with their messages, profile, IPs and consent (P9)."""

@@ -38,6 +38,7 @@ def website() -> None:
     "origins",
     multiple=True,
     required=True,
+    type=GIVEN,
     help="An origin allowed to embed the chatbox (repeat for several).",
 )
 def website_add(name: str, origins: tuple[str, ...]) -> None:

@@ -10,6 +10,7 @@ import click
 from causerie.actions.accounts import do_create_setup_link
 from causerie.cli.group import main
 from causerie.cli.output import out
+from causerie.cli.params import GIVEN, GIVEN_FOLDER
 from causerie.cli.running import Watch, cannot_start, get_settings, interrupted, listen, run
 from causerie.domain.progress import Stopped
 from causerie.wiring import CannotStart, upgrade_schema
@@ -19,7 +20,9 @@ _LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 (names them, bin
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, type=GIVEN, help="Address to listen on."
+)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def serve(host: str, port: int) -> None:
     """Run the server (creates the data folder and database on first run)."""
@@ -63,7 +66,9 @@ def serve(host: str, port: int) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, type=GIVEN, help="Address to listen on."
+)
 @click.option(
     "--port",
     default=8000,
@@ -82,7 +87,7 @@ def serve(host: str, port: int) -> None:
     "--data-dir",
     default="./causerie-demo",
     show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=GIVEN_FOLDER,
     help="The demo's own folder (SQLite database and secret key), apart from serve's.",
 )
 def demo(host: str, port: int, shop_port: int, data_dir: Path) -> None:

@@ -21,7 +21,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 from causerie.actions.files import (
     Download,
@@ -41,6 +41,7 @@ from causerie.web.deps import Bearer, CurrentActor, Rt
 from causerie.web.errors import ApiError
 from causerie.web.lean_route import LeanRoute
 from causerie.web.limits import takes_body
+from causerie.web.multipart_body import BodyCutShort, read_whole_form
 from causerie.web.responses import JSONResponse
 from causerie.web.routes import access
 
@@ -106,11 +107,16 @@ async def read_upload(request: Request) -> tuple[Upload, UploadFile, str | None]
             415, "unsupported_media_type", "send the file as multipart/form-data, part 'file'"
         )
     try:
-        form = await request.form(max_files=1, max_fields=8)
-    except HTTPException as exc:  # 400: Starlette's words for a body its parser refused
-        if exc.status_code != 400:
-            raise
-        if "files" in str(exc.detail):
+        form = await read_whole_form(request.headers, request.stream(), max_files=1, max_fields=8)
+    except BodyCutShort:
+        raise ApiError(
+            400,
+            "invalid_multipart",
+            "the body is not valid multipart/form-data: it ends before its closing boundary "
+            "(a body cut short: send it whole)",
+        ) from None
+    except MultiPartException as exc:  # Starlette's words for a body its parser refused
+        if "files" in exc.message:
             raise ApiError(
                 422, "too_many_files", "file: send one file, as the one part 'file'"
             ) from None
@@ -132,13 +138,12 @@ async def read_upload(request: Request) -> tuple[Upload, UploadFile, str | None]
     )
 
 
-def _why(exc: HTTPException) -> str:
+def _why(exc: MultiPartException) -> str:
     """What the multipart parser refused: Starlette says "Invalid multipart data." whatever
-    the cause, which it keeps on the exception it turned into `exc`."""
-    cause = getattr(exc.__context__, "__cause__", None)
-    if cause is not None and "header size" in str(cause):  # a part's header line over 4 KiB
+    the cause, which it keeps as `exc`'s cause (python-multipart's error)."""
+    if "header size" in str(exc.__cause__):  # a part's header line over 4 KiB
         return "a part's header is over 4 KiB: send a shorter file name (at most 255 characters)"
-    return str(exc.detail)
+    return exc.message
 
 
 def _answer(sent: Sent, *, for_visitor: bool) -> JSONResponse:

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from causerie.domain.profiles import MAX_EMAIL, MAX_NICKNAME, MAX_PHONE
@@ -21,6 +30,41 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     _refuse_faults = model_validator(mode="before")(refuse_faults)
+
+
+def _null_only_where_it_clears(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The document tells a change's fields as they are read: `null` only where it clears."""
+    clearable: frozenset[str] = getattr(model, "clearable", frozenset())
+    for name, field in schema.get("properties", {}).items():
+        options = field.get("anyOf")
+        if name in clearable or not options or {"type": "null"} not in options:
+            continue
+        rest = [option for option in options if option != {"type": "null"}]
+        del field["anyOf"]
+        field.update(rest[0] if len(rest) == 1 else {"anyOf": rest})
+        if "default" in field and field["default"] is None:
+            del field["default"]
+
+
+class Patch(Strict):
+    """A change (`PATCH`): a field left out keeps its value. `null` clears only the fields named
+    in `clearable` (docs/api.md); anywhere else it is refused naming the field, where it was read
+    as the field left out and answered 200 changing nothing."""
+
+    model_config = ConfigDict(json_schema_extra=_null_only_where_it_clears)
+    clearable: ClassVar[frozenset[str]] = frozenset()
+    # False where the domain refuses the null itself, with a code of its own (the website
+    # settings: `invalid_settings`, domain/websites.py); the document tells it all the same.
+    refuses_null: ClassVar[bool] = True
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and cls.refuses_null and info.field_name not in cls.clearable:
+            raise PydanticCustomError(
+                "null_refused", "null is not a value here (leave the field out to keep it)"
+            )
+        return value
 
 
 Locale = Annotated[str, Field(max_length=35, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")]
@@ -100,7 +144,11 @@ class TranscriptIn(Strict):
     it rather than ignored: the mail would not go where the client meant."""
 
 
-class ProfileIn(Strict):
+class ProfileIn(Patch):
+    """`null` (or a blank text) clears a field; `data` changes key by key (`null` for a key
+    removes it), so `null` for the whole of it is refused (docs/api.md)."""
+
+    clearable = frozenset({"nickname", "email", "phone"})
     # The nickname's and the phone's lengths are checked by the domain alone (its codes, and
     # its limits told truly); the document shows them. The body limit bounds what is read.
     nickname: str | None = Field(default=None, json_schema_extra={"maxLength": MAX_NICKNAME})

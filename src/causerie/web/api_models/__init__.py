@@ -25,7 +25,7 @@ from causerie.domain.websites import (
     SETTINGS,
     Setting,
 )
-from causerie.web.schemas import Strict
+from causerie.web.schemas import Patch, Strict
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 RoleName = Literal["owner", "admin", "agent"]
@@ -93,9 +93,11 @@ class NameIn(Strict):
     name: str = Field(max_length=200)
 
 
-class MePatch(Strict):
+class MePatch(Patch):
     """`PATCH /api/v1/me`: the display name, notification preferences, the inbox's language (a
     code of domain/languages.py LANGUAGES; null: the browser's), or several of them."""
+
+    clearable = frozenset({"language"})
 
     name: str | None = Field(default=None, max_length=200)
     notification_preferences: dict[str, StrictBool] | None = None
@@ -186,16 +188,30 @@ def _setting_field(setting: Setting) -> tuple[Any, Any]:
 _RETENTION_DAYS = (int | None, Field(default=None, ge=1, le=RETENTION_DAYS_MAX))
 
 
-class _Patch(Strict):
+class _Patch(Patch):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 # Built from the domain's declarations (`domain/websites.py` SETTINGS, `domain/retention.py`
 # WEBSITE_RULES), so the API and `check_settings` read one list of settings and limits.
 _RETENTION_FIELDS: dict[str, Any] = {rule.value: _RETENTION_DAYS for rule in WEBSITE_RULES}
+
+
+class _AnyRuleClears(_Patch):
+    clearable = frozenset(rule.value for rule in WEBSITE_RULES)
+
+
+class _SomeSettingsClear(_Patch):
+    refuses_null = False  # the others are refused by `check_settings`: `invalid_settings`
+    clearable = frozenset(
+        {setting.name for setting in SETTINGS if setting.nullable}
+        | {"retention", "business_hours", "auto_resolve_minutes"}
+    )
+
+
 _RetentionPatch: type[_Patch] = create_model(
     "RetentionPatch",
-    __base__=_Patch,
+    __base__=_AnyRuleClears,
     __doc__="Days; a website may shorten the server's retention, never lengthen it. null: the "
     "server's.",
     **_RETENTION_FIELDS,
@@ -210,7 +226,7 @@ _SETTING_FIELDS["auto_resolve_minutes"] = (
 )
 _SettingsPatch: type[_Patch] = create_model(
     "SettingsPatch",
-    __base__=_Patch,
+    __base__=_SomeSettingsClear,
     **_SETTING_FIELDS,
 )
 if TYPE_CHECKING:
@@ -219,7 +235,7 @@ else:
     SettingsPatch = _SettingsPatch
 
 
-class WebsitePatch(Strict):
+class WebsitePatch(Patch):
     name: str | None = Field(default=None, max_length=NAME_MAX)
     origins: list[Annotated[str, Field(max_length=300)]] | None = Field(
         default=None, min_length=1, max_length=50
@@ -465,7 +481,7 @@ class TeamIn(Strict):
     members: list[Id] = Field(default_factory=list, max_length=MEMBERS_MAX)
 
 
-class TeamPatch(Strict):
+class TeamPatch(Patch):
     name: str | None = Field(default=None, max_length=TEAM_NAME_MAX)
     mode: Literal["round_robin", "manual"] | None = None
     capacity: int | None = Field(default=None, ge=1, le=CAPACITY_MAX, strict=True)

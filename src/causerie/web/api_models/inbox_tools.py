@@ -8,7 +8,7 @@ from pydantic import Field
 
 from causerie.domain import labels, replies
 from causerie.web.api_models import Id, Out
-from causerie.web.schemas import Strict
+from causerie.web.schemas import Patch, Strict
 
 
 def _told(limit: int) -> Any:
@@ -28,7 +28,7 @@ class ReplyIn(Strict):
     body: str = _told(replies.BODY_LENGTH)
 
 
-class ReplyPatch(Strict):
+class ReplyPatch(Patch):
     shortcut: str | None = _told_or_none(replies.SHORTCUT_LENGTH)
     title: str | None = _told_or_none(replies.TITLE_LENGTH)
     body: str | None = _told_or_none(replies.BODY_LENGTH)
@@ -60,7 +60,7 @@ class LabelIn(Strict):
     color: str = _told(7)  # "#rrggbb"
 
 
-class LabelPatch(Strict):
+class LabelPatch(Patch):
     name: str | None = _told_or_none(labels.NAME_LENGTH)
     color: str | None = _told_or_none(7)
 

@@ -1,12 +1,12 @@
 """The shapes of `/api/v1`'s webhooks (docs/api.md, "Webhooks")."""
 
 # Annotations evaluated as the classes are made: see this package's __init__.
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from causerie.web.api_models import Out
-from causerie.web.schemas import Strict
+from causerie.web.schemas import Patch, Strict
 
 WebhookEventName = Literal[
     "message.created",
@@ -19,14 +19,27 @@ WebhookEventName = Literal[
 ]
 
 
+def _each_once(value: Any) -> Any:
+    """An event listed twice counts once (docs/api.md), before the length is checked: the whole
+    catalogue with a repeat is not "more than 7"."""
+    if isinstance(value, list) and all(isinstance(name, str) for name in value):
+        return list(dict.fromkeys(value))
+    return value  # not a list of texts: refused as the type says
+
+
+WebhookEvents = Annotated[
+    list[WebhookEventName], BeforeValidator(_each_once), Field(min_length=1, max_length=7)
+]
+
+
 class WebhookIn(Strict):
     url: str = Field(min_length=1, max_length=2000)
-    events: list[WebhookEventName] = Field(min_length=1, max_length=7)
+    events: WebhookEvents
 
 
-class WebhookPatch(Strict):
+class WebhookPatch(Patch):
     url: str | None = Field(default=None, min_length=1, max_length=2000)
-    events: list[WebhookEventName] | None = Field(default=None, min_length=1, max_length=7)
+    events: WebhookEvents | None = None
     enabled: bool | None = Field(default=None, strict=True)
 
 
