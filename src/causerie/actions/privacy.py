@@ -122,7 +122,14 @@ async def _export_sessions(
             ],
         }
         ratings = await tx.ratings.list_for_conversation(conversation.id) if conversation else []
-        out.append(session_export(session, website, conversation, messages, mail, ratings=ratings))
+        labels = None
+        if include_notes:  # the agents' classification, with their notes (P9)
+            labels = await tx.labels.list_for_website(session.website_id)
+        out.append(
+            session_export(
+                session, website, conversation, messages, mail, ratings=ratings, labels=labels
+            )
+        )
     return out
 
 

@@ -1,0 +1,84 @@
+"""Audit 12: the privacy promises met from outside, on a running server, for what the second
+wave added (files, mail, push, webhooks, reports, the shield, labels and ratings). Each test
+names the promise it checks; docs/privacy.md maps them."""
+
+from __future__ import annotations
+
+import httpx
+
+from causerie.actions.mail import unsubscribe_url
+from tests import privacy_support
+from tests.conftest import Harness, Site
+from tests.privacy_support import Visitor, auth, privacy
+
+web = privacy_support.web
+server_log = privacy_support.server_log
+
+
+def _label(http: httpx.Client, site: Site, name: str, color: str) -> dict[str, str]:
+    made = http.post(
+        f"/api/v1/websites/{site.website_id}/labels",
+        json={"name": name, "color": color},
+        headers=auth(site, "admin"),
+    )
+    assert made.status_code == 201, made.text
+    label: dict[str, str] = made.json()["label"]
+    return label
+
+
+def test_p9_the_export_holds_the_labels_agents_put_on_the_persons_conversation(
+    web: httpx.Client, site: Site, harness: Harness
+) -> None:
+    """Labels are declared personal data of the visitor (`conversations.labels`: the agents'
+    classification of their conversation); the export must show them, by name."""
+    email = "ada.label@mail.example"
+    visitor = Visitor(web, site.website_id, ip="203.0.113.90")
+    assert visitor.profile(email=email).status_code == 200
+    assert visitor.say("hello, a refund please").status_code == 201
+    conversation_id = harness.scalar(
+        "SELECT id FROM conversations WHERE session_id = :s", s=visitor.session_id
+    )
+    difficult = _label(web, site, "Difficult customer", "#aa0011")
+    refund = _label(web, site, "Refund", "#00aa11")
+    put = web.put(
+        f"/api/v1/conversations/{conversation_id}/labels",
+        json={"labels": [difficult["id"], refund["id"]]},
+        headers=auth(site, "agent"),
+    )
+    assert put.status_code == 200, put.text
+
+    exported = privacy(web, site, "admin", "export", email=email)
+    assert exported.status_code == 200, exported.text
+    conversation = exported.json()["sessions"][0]["conversation"]
+    assert conversation["labels"] == [
+        {"id": difficult["id"], "name": "Difficult customer"},
+        {"id": refund["id"], "name": "Refund"},
+    ]
+    # The visitor's own download leaves the agents' classification out, as it does their notes
+    # (docs/privacy.md): the owner answering a request reviews both.
+    own = web.get("/api/widget/v1/session/export", headers=visitor.headers)
+    assert own.status_code == 200, own.text
+    assert "labels" not in own.json()["sessions"][0]["conversation"]
+
+
+def test_p4_an_unsubscribe_link_is_not_written_to_the_log(
+    web: httpx.Client, site: Site, harness: Harness, server_log: list[str]
+) -> None:
+    """The one-click link of a mail about a conversation names the session and carries the
+    signature that makes it work: the access log records the request, never the link."""
+    visitor = Visitor(web, site.website_id, ip="203.0.113.91")
+    assert visitor.say("mail me the answer").status_code == 201
+    link = unsubscribe_url(harness.rt, f"v.{visitor.session_id}")
+    path = link.removeprefix(harness.settings.public_url)
+    token = path.rsplit("/", 1)[1]
+    signature = token.rsplit(".", 1)[1]
+
+    assert web.get(path).status_code == 200
+    assert web.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    assert harness.scalar(
+        "SELECT count(*) FROM mail_opt_outs WHERE session_id = :s", s=visitor.session_id
+    )
+    access = [line for line in server_log if "/mail/unsubscribe/" in line]
+    assert len(access) == 2, server_log  # the GET and the POST, each logged
+    logged = "\n".join(server_log)
+    assert signature not in logged and visitor.session_id not in logged, access
