@@ -4,12 +4,17 @@ names the promise it checks; docs/privacy.md maps them."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 
 from causerie.actions.mail import unsubscribe_url
+from causerie.actions.retention import do_purge
+from causerie.clock import ManualClock
+from causerie.domain.wire import iso
 from tests import privacy_support
-from tests.conftest import Harness, Site
-from tests.privacy_support import Visitor, auth, privacy
+from tests.conftest import ORIGIN, Harness, Site
+from tests.privacy_support import Visitor, assert_nowhere, auth, patch_website, privacy
 
 web = privacy_support.web
 server_log = privacy_support.server_log
@@ -82,3 +87,59 @@ def test_p4_an_unsubscribe_link_is_not_written_to_the_log(
     assert len(access) == 2, server_log  # the GET and the POST, each logged
     logged = "\n".join(server_log)
     assert signature not in logged and visitor.session_id not in logged, access
+
+
+def test_p18_p20_block_this_visitor_keeps_their_address_no_longer_than_the_chat_ip_retention(
+    web: httpx.Client, site: Site, harness: Harness, clock: ManualClock
+) -> None:
+    """ "Block this visitor" copies the session's raw IP into a block rule, which had no expiry
+    unless the admin gave one: the copy outlived the IP's retention (P18) and the deletion of
+    the conversation (P20). The rule now ends when the IP it copied would have been erased."""
+    started = clock.now()
+    blocked = Visitor(web, site.website_id, ip="198.51.100.231")
+    assert blocked.say("you are all idiots").status_code == 201
+    conversation_id = harness.scalar(
+        "SELECT id FROM conversations WHERE session_id = :s", s=blocked.session_id
+    )
+    clock.advance(timedelta(hours=1))
+    rule = web.post(
+        f"/api/v1/conversations/{conversation_id}/block",
+        json={"reason": "insults"},
+        headers=auth(site, "admin"),
+    )
+    assert rule.status_code == 201, rule.text
+    assert rule.json()["block"]["expires_at"] == iso(started + timedelta(days=365))
+    # The website deletes the conversation; the rule keeps refusing the visitor meanwhile.
+    gone = web.delete(f"/api/v1/conversations/{conversation_id}", headers=auth(site, "admin"))
+    assert gone.status_code == 200, gone.text
+    refused = web.post(
+        f"/api/widget/v1/websites/{site.website_id}/session",
+        json={"page": {"url": "https://shop.example/", "title": "", "referrer": ""}},
+        headers={"Origin": ORIGIN, "X-Forwarded-For": "198.51.100.231"},
+    )
+    assert refused.status_code == 403, refused.text
+
+    # A website keeping chat IPs 30 days: an expiry asked later is brought back to that.
+    assert patch_website(
+        web, site, "owner", site.website_id, settings={"retention": {"chat_ips": 30}}
+    ).is_success
+    second_start = clock.now()
+    other = Visitor(web, site.website_id, ip="198.51.100.232")
+    assert other.say("buy cheap watches").status_code == 201
+    other_conversation = harness.scalar(
+        "SELECT id FROM conversations WHERE session_id = :s", s=other.session_id
+    )
+    capped = web.post(
+        f"/api/v1/conversations/{other_conversation}/block",
+        json={"reason": "spam", "expires_at": iso(second_start + timedelta(days=100))},
+        headers=auth(site, "admin"),
+    )
+    assert capped.status_code == 201, capped.text
+    assert capped.json()["block"]["expires_at"] == iso(second_start + timedelta(days=30))
+
+    # When the retention has run, the purge takes the rules, and no raw IP is left anywhere.
+    clock.advance(timedelta(days=366))
+    counts = harness.run(do_purge(harness.rt))
+    assert counts["expired_blocks"] == 2 and counts["chat_ips"] == 1, counts
+    assert_nowhere(harness.settings.database_url, ["198.51.100.231", "198.51.100.232"])
+
