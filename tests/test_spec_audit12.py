@@ -143,3 +143,46 @@ def test_p18_p20_block_this_visitor_keeps_their_address_no_longer_than_the_chat_
     assert counts["expired_blocks"] == 2 and counts["chat_ips"] == 1, counts
     assert_nowhere(harness.settings.database_url, ["198.51.100.231", "198.51.100.232"])
 
+
+def test_p9_the_export_holds_the_block_rules_that_name_the_person(
+    web: httpx.Client, site: Site, harness: Harness
+) -> None:
+    """A block rule holding the person's address (made by "block this visitor") or email is
+    personal data about them (`block_rules.value`, `reason`), kept for the website's security
+    past an erasure: the export the website makes for them must show it."""
+    email = "mallory.blocked@mail.example"
+    visitor = Visitor(web, site.website_id, ip="198.51.100.240")
+    assert visitor.profile(email=email).status_code == 200
+    assert visitor.say("spam spam spam").status_code == 201
+    conversation_id = harness.scalar(
+        "SELECT id FROM conversations WHERE session_id = :s", s=visitor.session_id
+    )
+    by_address = web.post(
+        f"/api/v1/conversations/{conversation_id}/block",
+        json={"reason": "floods the chat"},
+        headers=auth(site, "admin"),
+    )
+    assert by_address.status_code == 201, by_address.text
+    rules = f"/api/v1/websites/{site.website_id}/blocks"
+    made = {}
+    for kind, value in (
+        ("email", email.upper()),
+        ("email", "someone.else@mail.example"),
+        ("network", "203.0.113.0/24"),
+    ):
+        created = web.post(
+            rules, json={"kind": kind, "value": value, "reason": "r"}, headers=auth(site, "owner")
+        )
+        assert created.status_code == 201, created.text
+        made[value] = created.json()["block"]
+
+    exported = privacy(web, site, "admin", "export", email=email)
+    assert exported.status_code == 200, exported.text
+    blocks = sorted(exported.json()["sessions"][0]["blocks"], key=lambda rule: rule["id"])
+    expected = [by_address.json()["block"], made[email.upper()]]
+    assert blocks == sorted(expected, key=lambda rule: rule["id"])
+    assert {rule["value"] for rule in blocks} == {"198.51.100.240", email}  # stored lowercase
+    # The visitor's own download leaves the managers' rules and reasons out, as their notes.
+    own = web.get("/api/widget/v1/session/export", headers=visitor.headers)
+    assert own.status_code == 200, own.text  # a blocked visitor keeps their rights
+    assert "blocks" not in own.text
