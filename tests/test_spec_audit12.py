@@ -14,7 +14,15 @@ from causerie.clock import ManualClock
 from causerie.domain.wire import iso
 from tests import privacy_support
 from tests.conftest import ORIGIN, Harness, Site
-from tests.privacy_support import Visitor, assert_nowhere, auth, patch_website, privacy
+from tests.files_support import PDF
+from tests.privacy_support import (
+    Visitor,
+    assert_nowhere,
+    auth,
+    operator_says,
+    patch_website,
+    privacy,
+)
 
 web = privacy_support.web
 server_log = privacy_support.server_log
@@ -186,3 +194,44 @@ def test_p9_the_export_holds_the_block_rules_that_name_the_person(
     own = web.get("/api/widget/v1/session/export", headers=visitor.headers)
     assert own.status_code == 200, own.text  # a blocked visitor keeps their rights
     assert "blocks" not in own.text
+
+
+def test_p17_p9_a_whole_chat_export_and_erasure_log_no_address_email_text_or_file_name(
+    web: httpx.Client, site: Site, harness: Harness, server_log: list[str]
+) -> None:
+    """Everything the server logs (every level, before the address filter) during a chat with
+    a profile, a file, an agent's answer and note, the visitor's export and erasure: no
+    address, no email, no phone, no name, no text, no file name, no token."""
+    visitor = Visitor(web, site.website_id, ip="198.51.100.250")
+    secrets_ = {
+        "address": "198.51.100.250",
+        "email": "quiet.person@mail.example",
+        "phone": "+33 6 12 34 56 78",
+        "nickname": "Quentin Quiet",
+        "text": "my order 7781 never came",
+        "answer": "sorry about order 7781",
+        "note": "customer sounds upset",
+        "file": "scan-of-my-passport.pdf",
+        "token": visitor.token,
+    }
+    profile = visitor.profile(
+        nickname=secrets_["nickname"], email=secrets_["email"], phone=secrets_["phone"]
+    )
+    assert profile.status_code == 200, profile.text
+    assert visitor.say(secrets_["text"]).status_code == 201
+    uploaded = web.post(
+        "/api/widget/v1/session/files",
+        headers=visitor.headers,
+        files={"file": (secrets_["file"], PDF, "application/pdf")},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    operator_says(web, site, visitor.session_id, secrets_["answer"])
+    operator_says(web, site, visitor.session_id, secrets_["note"], "note")
+    assert web.get("/api/widget/v1/session/export", headers=visitor.headers).status_code == 200
+    assert privacy(web, site, "admin", "export", email=secrets_["email"]).status_code == 200
+    assert web.delete("/api/widget/v1/session", headers=visitor.headers).status_code == 200
+
+    assert any("/api/widget/v1/session/files" in line for line in server_log), server_log
+    logged = "\n".join(server_log)
+    for what, value in secrets_.items():
+        assert value not in logged, f"the {what} is in the log"
