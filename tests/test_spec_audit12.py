@@ -235,3 +235,27 @@ def test_p17_p9_a_whole_chat_export_and_erasure_log_no_address_email_text_or_fil
     logged = "\n".join(server_log)
     for what, value in secrets_.items():
         assert value not in logged, f"the {what} is in the log"
+
+
+def test_p9_the_export_says_whether_agents_marked_the_persons_conversation_as_spam(
+    web: httpx.Client, site: Site, harness: Harness
+) -> None:
+    """An agent's judgement that a person's conversation is spam is kept with it and listed
+    in docs/privacy.md's table of what is held: the export agents make for them says it."""
+    email = "maybe.spammer@mail.example"
+    visitor = Visitor(web, site.website_id, ip="198.51.100.241")
+    assert visitor.profile(email=email).status_code == 200
+    assert visitor.say("cheap watches here").status_code == 201
+    conversation_id = harness.scalar(
+        "SELECT id FROM conversations WHERE session_id = :s", s=visitor.session_id
+    )
+
+    def exported_spam() -> object:
+        exported = privacy(web, site, "admin", "export", email=email)
+        assert exported.status_code == 200, exported.text
+        return exported.json()["sessions"][0]["conversation"]["spam"]
+
+    assert exported_spam() is False
+    marked = web.post(f"/api/v1/conversations/{conversation_id}/spam", headers=auth(site, "agent"))
+    assert marked.status_code == 200, marked.text
+    assert exported_spam() is True

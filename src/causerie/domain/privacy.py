@@ -34,7 +34,8 @@ def session_export(
     """`mail`: the visitor's mail state (docs/notifications.md): when they unsubscribed, and
     their addresses the mail server refused. `labels`: the website's labels, given for the
     export agents make (their classification goes with their notes): the conversation's are
-    listed by id and name; None leaves them out (the visitor's own download)."""
+    listed by id and name, with whether an agent marked it as spam; None leaves both out (the
+    visitor's own download)."""
     exported: dict[str, Any] = {
         "id": session.id,
         "website": {"id": session.website_id, "name": website.name if website else None},
@@ -82,6 +83,7 @@ def session_export(
         exported["conversation"]["labels"] = [
             {"id": label_id, "name": names.get(label_id)} for label_id in conversation.labels
         ]
+        exported["conversation"]["spam"] = conversation.spam  # an agent's judgement, as labels
     return exported
 
 
