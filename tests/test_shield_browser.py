@@ -297,9 +297,11 @@ def test_p18_an_admin_marks_a_conversation_as_spam_and_back_and_blocks_its_visit
     # rule copied (P18, P20): a year after it was recorded.
     [made] = _website_rules(page, env)
     ends = made["expires_at"][:10]
-    assert ends < "2099" and ends == (
-        env.harness.clock.now() + env.harness.settings.chat_ip_retention
-    ).date().isoformat()
+    assert (
+        ends < "2099"
+        and ends
+        == (env.harness.clock.now() + env.harness.settings.chat_ip_retention).date().isoformat()
+    )
     page.goto(env.url + "/app/#/shield")
     own = _rules(page, "rules-title")
     row = own.locator("tbody tr", has_text="spam links")
