@@ -23,6 +23,7 @@ from causerie.domain.events import EventType, Stream
 from causerie.domain.models import Actor, Conversation, Operator, Scope, Session
 from causerie.domain.networks import network_of
 from causerie.domain.ports import Tx
+from causerie.domain.retention import Rule, effective_retention
 from causerie.domain.shield import (
     MAX_REASON,
     METRICS,
@@ -224,7 +225,9 @@ async def do_block_visitor(
     expires_at: datetime | None = None,
 ) -> BlockRule:
     """A rule on the conversation's website refusing its visitor: by their address, or the
-    network around it. The address is taken from the session, never shown to the agent."""
+    network around it. The address is taken from the session, never shown to the agent, and
+    the rule ends (at the latest) when the website's chat IP retention erases that address from
+    the session: the copy outlives neither it nor a deletion of the conversation (P18, P20)."""
     if kind not in (BlockKind.ADDRESS.value, BlockKind.NETWORK.value):
         raise Invalid("kind must be address or network", "invalid_block_kind")
     async with rt.store.transaction() as tx:
@@ -240,6 +243,7 @@ async def do_block_visitor(
                 "that CAUSERIE_TRUSTED_PROXIES does not name? Blocking it would block everyone",
                 "address_not_blockable",
             )
+        expires_at = await _within_ip_retention(rt, tx, session, expires_at)
         value = network_of(session.ip) if kind == BlockKind.NETWORK.value else session.ip
         block_kind, normalized, reason = _checked(kind, value, reason, expires_at, rt.clock.now())
         rule = await _add(
@@ -255,6 +259,24 @@ async def do_block_visitor(
         )
     _changed(rt, conversation.website_id)
     return rule
+
+
+async def _within_ip_retention(
+    rt: Runtime, tx: Tx, session: Session, expires_at: datetime | None
+) -> datetime | None:
+    """`expires_at`, brought back to when the session's IP is due to be erased (never later)."""
+    website = await tx.websites.get(session.website_id)
+    overrides = (website.settings.get("retention") or {}) if website else {}
+    retention = effective_retention(overrides, Rule.CHAT_IPS, rt.settings.chat_ip_retention)
+    if retention is None or session.ip_seen_at is None:
+        return expires_at
+    erased_at = session.ip_seen_at + retention
+    if erased_at <= rt.clock.now():  # due to be erased at the purge's next run
+        raise Conflict(
+            "the visitor's address is past its retention (P18): block by email instead",
+            "address_unknown",
+        )
+    return erased_at if expires_at is None else min(expires_at, erased_at)
 
 
 async def do_mark_spam(rt: Runtime, actor: Actor, conversation_id: str, spam: bool) -> bool:

@@ -41,7 +41,14 @@ from causerie.domain.register import (
     host_of,
     render_register,
 )
-from causerie.domain.wire import agent_session_json, conversation_json, iso, message_json
+from causerie.domain.shield import names_person
+from causerie.domain.wire import (
+    agent_session_json,
+    block_rule_json,
+    conversation_json,
+    iso,
+    message_json,
+)
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
 
@@ -122,7 +129,21 @@ async def _export_sessions(
             ],
         }
         ratings = await tx.ratings.list_for_conversation(conversation.id) if conversation else []
-        out.append(session_export(session, website, conversation, messages, mail, ratings=ratings))
+        labels = None
+        blocks = None
+        if include_notes:  # the managers' classification and rules, with their notes (P9)
+            labels = await tx.labels.list_for_website(session.website_id)
+            blocks = [
+                rule
+                for rule in await tx.shield.list_rules(session.website_id)
+                if names_person(rule, session.ip, session.email)
+            ]
+        exported = session_export(
+            session, website, conversation, messages, mail, ratings=ratings, labels=labels
+        )
+        if blocks is not None:
+            exported["blocks"] = [block_rule_json(rule) for rule in blocks]
+        out.append(exported)
     return out
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from causerie.domain.models import Website
-from causerie.domain.retention import Rule
+from causerie.domain.retention import Rule, effective_retention
 
 LANGUAGES = ("en", "fr")
 
@@ -39,11 +39,7 @@ def _duration(value: timedelta | None, lang: str) -> str:
 
 
 def _effective(website: Website, rule: Rule, server: timedelta | None) -> timedelta | None:
-    days = (website.settings.get("retention") or {}).get(rule.value)
-    if isinstance(days, int) and days > 0:
-        own = timedelta(days=days)
-        return own if server is None or own < server else server
-    return server
+    return effective_retention(website.settings.get("retention") or {}, rule, server)
 
 
 @dataclass(frozen=True)

@@ -445,7 +445,9 @@ PERSONAL: tuple[PersonalField, ...] = (
         "connection data or contact (the IP address, network, email or user agent blocked)",
         "refuse the chatbox to an abusive visitor or network (P18)",
         Basis.LEGITIMATE_INTEREST,
-        "until the rule's expiry (then the purge deletes it) or until an owner or admin removes it",
+        "until the rule's expiry (then the purge deletes it) or until an owner or admin removes "
+        "it; a rule blocking a conversation's visitor expires, at the latest, when "
+        "CAUSERIE_CHAT_IP_RETENTION erases the address it copied",
     ),
     PersonalField(
         "block_rules",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from causerie.domain.labels import Label
 from causerie.domain.models import Conversation, Message, Session, Website
 from causerie.domain.ratings import Rating
 from causerie.domain.wire import iso, message_json, rating_json
@@ -28,10 +29,14 @@ def session_export(
     messages: list[Message],
     mail: dict[str, Any] | None = None,
     ratings: list[Rating] | None = None,
+    labels: list[Label] | None = None,
 ) -> dict[str, Any]:
     """`mail`: the visitor's mail state (docs/notifications.md): when they unsubscribed, and
-    their addresses the mail server refused."""
-    return {
+    their addresses the mail server refused. `labels`: the website's labels, given for the
+    export agents make (their classification goes with their notes): the conversation's are
+    listed by id and name, with whether an agent marked it as spam; None leaves both out (the
+    visitor's own download)."""
+    exported: dict[str, Any] = {
         "id": session.id,
         "website": {"id": session.website_id, "name": website.name if website else None},
         "state": session.state.value,
@@ -73,6 +78,13 @@ def session_export(
         ),
         "mail": mail or {"unsubscribed_at": None, "refused": []},
     }
+    if conversation is not None and labels is not None:
+        names = {label.id: label.name for label in labels}
+        exported["conversation"]["labels"] = [
+            {"id": label_id, "name": names.get(label_id)} for label_id in conversation.labels
+        ]
+        exported["conversation"]["spam"] = conversation.spam  # an agent's judgement, as labels
+    return exported
 
 
 def export_document(

@@ -89,6 +89,18 @@ def cutoffs(
     )
 
 
+def effective_retention(
+    overrides: dict[str, Any], rule: Rule, server: timedelta | None
+) -> timedelta | None:
+    """How long a website keeps what `rule` erases: its own days (`retention` in its settings)
+    when shorter than the server's `server` (None: forever), else the server's."""
+    days = overrides.get(rule.value)
+    if isinstance(days, int) and not isinstance(days, bool) and days > 0:
+        own = timedelta(days=days)
+        return own if server is None or own < server else server
+    return server
+
+
 def website_cutoffs(
     now: datetime, overrides: dict[str, Any], server: Cutoffs
 ) -> dict[Rule, datetime]:

@@ -341,6 +341,15 @@ def _address(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | 
     return address
 
 
+def names_person(rule: BlockRule, ip: str | None, email: str | None) -> bool:
+    """Whether the rule holds this person's own address or email (not a network or a domain,
+    which name many): personal data about them, which their export shows (P9)."""
+    if rule.kind is BlockKind.ADDRESS:
+        address = _address(ip)
+        return address is not None and _address(rule.value) == address
+    return rule.kind is BlockKind.EMAIL and bool(email) and rule.value == (email or "").lower()
+
+
 def _email_matches(rule: str, email: str) -> bool:
     """`someone@example.com` matches that address; `@example.com` every address of the domain."""
     if rule.startswith("@"):

@@ -1,4 +1,6 @@
-"""One log line per request: method, path (no query string), status, milliseconds. No IP."""
+"""One log line per request: method, path (no query string), status, milliseconds. No IP, and
+no secret a path carries: a mail's unsubscribe link (a session's id and the signature that
+makes the link work) is logged as its route alone."""
 
 from __future__ import annotations
 
@@ -9,6 +11,17 @@ from collections.abc import Awaitable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("causerie.access")
+
+SECRET_PATHS = ("/mail/unsubscribe/",)
+"""Routes whose rest of the path is a credential (web/mail_api.py)."""
+
+
+def loggable_path(path: str) -> str:
+    """The path as the access log writes it: a credential in it replaced by `[link]`."""
+    for prefix in SECRET_PATHS:
+        if path.startswith(prefix):
+            return f"{prefix}[link]"
+    return path
 
 
 class AccessLog:
@@ -37,7 +50,7 @@ class AccessLog:
             log.info(
                 '"%s %s" %d %.1fms',
                 scope["method"],
-                scope["path"],
+                loggable_path(scope["path"]),
                 status,
                 (time.perf_counter() - start) * 1000,
             )
