@@ -183,7 +183,7 @@ class Emitter:
         occurrences = [
             Occurrence(
                 event.stream.removeprefix(website_prefix),
-                event.type.value,
+                event.type._value_,  # not `.value`: see domain/wire.py
                 payload,
                 event.session_id,
             )

@@ -170,7 +170,8 @@ class _Writes:
         (its website, hour, type, labels and team), the rows built once per such key."""
         hour = hour_of(message.created_at)
         labels, team_id = tuple(conversation.labels), conversation.team_id
-        self._reports[conversation.website_id, hour, message.type.value, labels, team_id] += 1
+        # `_value_`, not `.value`: see domain/wire.py
+        self._reports[conversation.website_id, hour, message.type._value_, labels, team_id] += 1
 
     async def flush(self, tx: Tx) -> None:
         """What the messages add to shared rows, written once each."""

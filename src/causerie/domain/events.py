@@ -129,7 +129,7 @@ def encode_plain(value: Any) -> str:
 def frame_text(type_: EventType, seq: int, payload_text: str) -> str:
     """`encode(frame(type_, seq, **payload))` from the payload's JSON, `encode(payload)`: a
     payload encoded once serves every frame that carries it (both streams, the ack)."""
-    head = f'{{"type":"{type_.value}","seq":{seq}'
+    head = f'{{"type":"{type_._value_}","seq":{seq}'  # `_value_`: see wire.py
     return head + "}" if payload_text == "{}" else f"{head},{payload_text[1:]}"
 
 

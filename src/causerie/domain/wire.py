@@ -68,8 +68,10 @@ def message_json(message: Message, *, for_visitor: bool = False) -> dict[str, An
     out: dict[str, Any] = {
         "id": message.id,
         "conversation_id": message.conversation_id,
-        "author": message.author.value,
-        "type": message.type.value,
+        # `_value_`, the member's own attribute: `.value` is a property through enum's
+        # descriptor, 1,730 instructions against 300 (docs/performance.md, "relay4").
+        "author": message.author._value_,
+        "type": message.type._value_,
         "body": message.body,
         "client_id": message.client_id,
         "created_at": iso(message.created_at),

@@ -235,7 +235,7 @@ class Pending:
                     {
                         "stream": e.stream,
                         "seq": seq,
-                        "type": e.type.value,
+                        "type": e.type._value_,  # not `.value`: see domain/wire.py
                         "object_id": e.object_id,
                         "session_id": e.session_id,
                         "data": e.data,

@@ -458,18 +458,21 @@ class _Sends:
         self._running: set[asyncio.Task[None]] | None = None
 
     async def start(self, frame: Any) -> None:
-        if self._running is not None and len(self._running) >= SENDS_IN_FLIGHT:
-            await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
+        running = self._running
+        if running is not None and len(running) >= SENDS_IN_FLIGHT:
+            await asyncio.wait(set(running), return_when=asyncio.FIRST_COMPLETED)
         loop = asyncio.get_running_loop()
         before, this = self._last, _Send(loop.create_future())
-        this.task = loop.create_task(self._run(frame, before, this))
+        task = this.task = loop.create_task(self._run(frame, before, this))
         self._last = this
         if self._running is None:
-            self._running = set()
-        self._running.add(this.task)
-        this.task.add_done_callback(self._ended)
+            self._running = {task}
+        else:
+            self._running.add(task)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
+        # Called by the send's own task as it ends, not as a done callback: one call scheduled
+        # on the loop a send fewer (docs/performance.md, branch relay4).
         running = self._running
         if running is not None:
             running.discard(task)
@@ -479,34 +482,42 @@ class _Sends:
     async def idle(self) -> None:
         """Until every send under way has answered."""
         while self._running:
-            await asyncio.wait(set(self._running))
+            running = set(self._running)
+            await asyncio.wait(running)
+            # A task cancelled before its first step never ran its own `_ended`.
+            for task in running:
+                self._ended(task)
 
     async def _run(self, frame: Any, before: _Send | None, this: _Send) -> None:
-        if before is not None and not before.queued.done():
-            await asyncio.wait((before.queued,))
-        QUEUED.set(this.queued)  # this task's context only
-        held = _Held()
-        gone = False
         try:
-            await self._handler.handle(frame, held)
-        except (WebSocketDisconnect, ConnectionError):
-            pass  # the reader sees the socket closed
-        except Exception as exc:
-            gone = _gone(exc)
-            if not gone:
-                held.push(_refusal(self._ws, exc, frame))
+            if before is not None and not before.queued.done():
+                await asyncio.wait((before.queued,))
+            QUEUED.set(this.queued)  # this task's context only
+            held = _Held()
+            gone = False
+            try:
+                await self._handler.handle(frame, held)
+            except (WebSocketDisconnect, ConnectionError):
+                pass  # the reader sees the socket closed
+            except Exception as exc:
+                gone = _gone(exc)
+                if not gone:
+                    held.push(_refusal(self._ws, exc, frame))
+            finally:
+                if not this.queued.done():
+                    this.queued.set_result(None)
+            if before is not None and before.task is not None and not before.task.done():
+                await asyncio.wait((before.task,))
+            for answer in held.frames:
+                if isinstance(answer, str):
+                    self._out.push_text(answer)
+                else:
+                    self._out.push(answer)
+            if gone:
+                self._watch.revoke(SESSION_GONE)  # told, then closed with 4004
         finally:
-            if not this.queued.done():
-                this.queued.set_result(None)
-        if before is not None and before.task is not None and not before.task.done():
-            await asyncio.wait((before.task,))
-        for answer in held.frames:
-            if isinstance(answer, str):
-                self._out.push_text(answer)
-            else:
-                self._out.push(answer)
-        if gone:
-            self._watch.revoke(SESSION_GONE)  # told, then closed with 4004
+            assert this.task is not None  # set by `start` before this task's first step
+            self._ended(this.task)
 
 
 async def _still_allowed(guard: AccessGuard) -> bool:

@@ -22,9 +22,9 @@ class SqlMessages(SqlRepository):
         params = {
             "id": message.id,
             "conversation_id": message.conversation_id,
-            "author": message.author.value,
+            "author": message.author._value_,  # not `.value`: see domain/wire.py
             "operator_id": message.operator_id,
-            "type": message.type.value,
+            "type": message.type._value_,
             "body": message.body,
             "client_id": message.client_id,
             "created_at": message.created_at,
