@@ -32,6 +32,7 @@ from tests.support import wait_until
 
 DOMAIN = "reply.shop.example"
 REFUSED = "refused@visitor.example"
+GREYLISTED = "greylisted@visitor.example"  # refused for now (450) at its first RCPT only
 
 
 def free_port() -> int:
@@ -42,16 +43,21 @@ def free_port() -> int:
 
 
 class Sink:
-    """An SMTP server on loopback that keeps what it receives, and refuses `REFUSED` (550)."""
+    """An SMTP server on loopback that keeps what it receives, refuses `REFUSED` (550) and
+    greylists `GREYLISTED` (450 at its first RCPT, as greylisting relays do)."""
 
     def __init__(self) -> None:
         self.received: list[tuple[list[str], EmailMessage]] = []
+        self.greylisted = 0
 
     async def handle_RCPT(
         self, server: SMTP, session: SmtpSession, envelope: Envelope, address: str, options: Any
     ) -> str:
         if address == REFUSED:
             return "550 5.1.1 No such user here"
+        if address == GREYLISTED and not self.greylisted:
+            self.greylisted += 1
+            return "450 4.2.0 Greylisted, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -32,7 +32,15 @@ from causerie.domain.models import Actor, PageView
 from causerie.settings import Settings
 from tests import mail_support
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
-from tests.mail_support import DOMAIN, REFUSED, Sink, open_visitor, reply, run_due
+from tests.mail_support import (
+    DOMAIN,
+    GREYLISTED,
+    REFUSED,
+    Sink,
+    open_visitor,
+    reply,
+    run_due,
+)
 from tests.support import wait_until
 
 # tests/mail_support.py's fixtures: the SMTP sink and the settings that mail to it
@@ -217,6 +225,28 @@ def test_refused_address_is_recorded_shown_and_not_mailed_again(
     with pytest.raises(NotFound):
         other = Actor("operator", operator_id=site.operator_ids["other_owner"])
         harness.run(get_mail_failures(harness.rt, other, site.website_id))
+
+
+def test_an_address_refused_for_now_is_tried_again_and_never_recorded_as_refused(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock
+) -> None:
+    """A 4xx at RCPT (greylisting, a full mailbox) is "try again later", not a refusal: one
+    greylisted attempt once recorded the address as refused for good."""
+    session_id = open_visitor(harness, site, GREYLISTED)
+    reply(harness, site, session_id, "Answer")
+    clock.advance(timedelta(minutes=3))
+    run_due(harness)
+    assert sink.greylisted == 1 and sink.received == []
+    agent = Actor("operator", operator_id=site.operator_ids["agent"])
+    assert harness.run(get_mail_failures(harness.rt, agent, site.website_id)) == []
+    (job,) = [j for j in harness.run(get_jobs(harness.rt)) if j.kind.startswith("mail")]
+    assert job.attempts == 1 and "450" in (job.last_error or "")
+    clock.advance(timedelta(minutes=1))  # past the first backoff
+    run_due(harness)
+    (mail,) = sink.to(GREYLISTED)
+    assert "Answer" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert harness.run(get_mail_failures(harness.rt, agent, site.website_id)) == []
+    assert not [j for j in harness.run(get_jobs(harness.rt)) if j.kind.startswith("mail")]
 
 
 def test_mention_in_a_note_mails_the_operator_named(

@@ -82,9 +82,17 @@ class SmtpMailer:
                 timeout=SEND_TIMEOUT,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise MailRefused("; ".join(f"{e.code} {e.message}" for e in exc.recipients)) from None
+            # A 4xx at RCPT (greylisting, a full mailbox, a busy server) says "try again
+            # later": the job is retried with its backoff. Only a 5xx refuses the address.
+            if all(each.code >= 500 for each in exc.recipients):
+                raise MailRefused(
+                    "; ".join(f"{e.code} {e.message}" for e in exc.recipients)
+                ) from None
+            raise
         except aiosmtplib.SMTPRecipientRefused as exc:
-            raise MailRefused(f"{exc.code} {exc.message}") from None
+            if exc.code >= 500:
+                raise MailRefused(f"{exc.code} {exc.message}") from None
+            raise
         except aiosmtplib.SMTPDataError as exc:
             # Refused after the recipient was accepted (content, size): as final for this mail.
             # Authentication or sender errors are the server's set-up, not the address's: they
