@@ -52,6 +52,16 @@ def wait_until(done: Callable[[], bool], timeout: float, failure: Callable[[], s
         time.sleep(0.01)
 
 
+async def until(done: Callable[[], bool], within: float, failure: Callable[[], str]) -> None:
+    """`wait_until` on the test's own loop, for work running on that loop (a task, a batch): it
+    checks `done()` every 10 ms, the loop free between checks; past `within` seconds it fails
+    with `failure()`."""
+    deadline = time.monotonic() + within
+    while not done():
+        assert time.monotonic() < deadline, failure()
+        await asyncio.sleep(0.01)
+
+
 async def until_pg_backend(harness: Harness, where: str, failure: str) -> None:
     """Wait, up to 10 s, until a backend of the test's PostgreSQL database matches `where` (a
     condition on `pg_stat_activity`), read through the store every 10 ms; else fail with

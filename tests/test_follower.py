@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 
 import httpx
 import pytest
@@ -14,6 +13,7 @@ from causerie.domain.events import Envelope, EventType, Stream
 from causerie.realtime.follower import SlowConsumer, StreamFollower
 from tests.conftest import Harness, ServerThread, Site
 from tests.live import PATIENCE
+from tests.support import until
 from tests.test_session_endpoint import open_session, send
 
 
@@ -46,7 +46,9 @@ def test_live_event_ahead_of_the_cursor_makes_it_read_the_gap_first(
         follower = StreamFollower(harness.rt, stream, sink)
         position = await get_position(harness.rt, stream)
         task = asyncio.create_task(follower.run(0))
-        await _until(lambda: follower.last_seq == position, "the replay")
+        await until(
+            lambda: follower.last_seq == position, PATIENCE, lambda: "the replay did not happen"
+        )
         replayed = len(sent)
         # Two more messages commit on the server; this follower hears of neither...
         await asyncio.to_thread(send, http, token, "second", "c1")
@@ -57,7 +59,11 @@ def test_live_event_ahead_of_the_cursor_makes_it_read_the_gap_first(
         follower.offer(_envelope(total))
         follower.offer(_envelope(total))  # a duplicate is dropped
         follower.offer(_envelope(None, type="typing"))  # ephemeral: carries the position
-        await _until(lambda: bool(sent) and sent[-1]["type"] == "typing", "the last frame")
+        await until(
+            lambda: bool(sent) and sent[-1]["type"] == "typing",
+            PATIENCE,
+            lambda: "the last frame did not come",
+        )
         task.cancel()
 
     harness.run(scenario())
@@ -91,15 +97,6 @@ def test_a_socket_that_cannot_keep_up_is_dropped(
             await asyncio.wait_for(task, 5)
 
     harness.run(scenario())
-
-
-async def _until(done: Callable[[], bool], what: str) -> None:
-    """Until `done()` (the follower's task works on the same loop), at most PATIENCE seconds."""
-    deadline = asyncio.get_running_loop().time() + PATIENCE
-    while not done():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} did not happen within {PATIENCE} s")
-        await asyncio.sleep(0.01)
 
 
 def test_events_are_published_only_after_commit(harness: Harness, site: Site) -> None:

@@ -28,7 +28,7 @@ from causerie.domain.models import Actor, MessageType
 from causerie.domain.ports import TransactionRaced, Tx
 from causerie.store.failures import is_storage_failure
 from tests.conftest import Harness, Site
-from tests.support import Heard, batcher_of, open_sessions
+from tests.support import Heard, batcher_of, open_sessions, until
 
 OBJECTS = ("message", "conversation", "session")  # what an event frame is about
 
@@ -259,10 +259,7 @@ def test_a_batch_s_acks_and_events_leave_without_waiting_for_the_lane_s_next_bat
             # Committed early (a part waited behind it), the first batch is told once its
             # commit is on disk, while this one runs: its ack and event cannot wait for this
             # batch to end, or this waits in vain.
-            deadline = asyncio.get_running_loop().time() + 5
-            while not (acked and heard.bodies()):
-                assert asyncio.get_running_loop().time() < deadline, "the first batch waited"
-                await asyncio.sleep(0.01)
+            await until(lambda: bool(acked and heard.bodies()), 5, lambda: "the first batch waited")
         seen_by_next_batch.append((list(acked), heard.bodies()))
 
     async def scenario() -> None:
