@@ -12,6 +12,7 @@ from sqlalchemy import (
     Select,
     delete,
     func,
+    literal_column,
     select,
     update,
 )
@@ -76,8 +77,11 @@ def _expired_ids(
         return select(b.c.id).where(b.c.expires_at <= cutoff), b.c.id
     if rule is Rule.RESOLVED_CONVERSATIONS:
         c = t.conversations
+        # The state as a constant, as the partial index names it (`RESOLVED_ONLY`), so that
+        # PostgreSQL uses that index in a generic plan too.
         stmt = select(c.c.session_id.label("id")).where(
-            c.c.state == ConversationState.RESOLVED.value, c.c.updated_at <= cutoff
+            c.c.state == literal_column(f"'{ConversationState.RESOLVED.value}'"),
+            c.c.updated_at <= cutoff,
         )
         if website_id is not None:
             stmt = stmt.where(c.c.website_id == website_id)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, delete, func, select, update
+from sqlalchemy import Row, Select, and_, bindparam, delete, func, literal_column, select, update
 
 from causerie.domain.models import Conversation, ConversationState
 from causerie.domain.teams import Seat, Team, TeamMode
@@ -38,6 +38,24 @@ _TEAMS_OF_WEBSITE = Query(
     .order_by(teams.c.created_at, teams.c.id),
     codec.Codec(Team, list(teams.c)),
 )
+
+
+def waiting_query(team_id: str, limit: int) -> Select[Any]:
+    """A team's queue, oldest first: its open conversations no one holds, read from the partial
+    index `ix_conversations_waiting`, whose condition (`WAITING_ONLY`) the query implies (its
+    `team_id = ?` implies `team_id IS NOT NULL`) with the state as a constant, so that
+    PostgreSQL uses it in a generic plan too."""
+    c = conversations
+    return (
+        select(c)
+        .where(
+            c.c.team_id == team_id,
+            c.c.state == literal_column(f"'{ConversationState.OPEN.value}'"),
+            c.c.assignee_id.is_(None),
+        )
+        .order_by(c.c.created_at, c.c.id)
+        .limit(limit)
+    )
 
 
 class SqlTeams(SqlRepository):
@@ -158,16 +176,7 @@ class SqlTeams(SqlRepository):
         return {row.assignee_id: int(row.open) for row in rows}
 
     async def waiting(self, team_id: str, limit: int) -> list[Conversation]:
-        rows = await self._db.execute(
-            select(conversations)
-            .where(
-                conversations.c.team_id == team_id,
-                conversations.c.state == ConversationState.OPEN.value,
-                conversations.c.assignee_id.is_(None),
-            )
-            .order_by(conversations.c.created_at, conversations.c.id)
-            .limit(limit)
-        )
+        rows = await self._db.execute(waiting_query(team_id, limit))
         return [codec.conversation(row) for row in rows]
 
     async def held_by(self, website_id: str, operator_id: str) -> list[Conversation]:

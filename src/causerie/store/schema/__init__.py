@@ -13,7 +13,15 @@ from sqlalchemy import Column, Index, MetaData, func
 
 from causerie.store.schema import accounts, chat, notifications, reports, shield, upkeep
 from causerie.store.schema.base import metadata
-from causerie.store.schema.chat import OPERATORS_ONLY, messages, sessions
+from causerie.store.schema.chat import (
+    ASSIGNED_ONLY,
+    OPERATORS_ONLY,
+    RESOLVED_ONLY,
+    WAITING_ONLY,
+    conversations,
+    messages,
+    sessions,
+)
 from causerie.store.schema.reports import (
     PENDING,
     PENDING_DAYS,
@@ -46,10 +54,10 @@ TRIGRAM_INDEXES: tuple[tuple[str, Column[str]], ...] = (
 
 def declare_full_schema() -> MetaData:
     """`metadata`, with what only PostgreSQL uses declared (once): the `TRIGRAM_INDEXES` and the
-    partial forms of `messages.operator_id`'s and `report_day_histograms`' indexes. They are
-    declared when asked for, by the migrations' environment and the tests that compare the
-    schema, rather than at import: their options have SQLAlchemy import its PostgreSQL dialect
-    (2.6 MiB) into every process, and a running server never reads them."""
+    partial forms of `messages.operator_id`'s, `conversations`' and `report_day_histograms`'
+    indexes. They are declared when asked for, by the migrations' environment and the tests that
+    compare the schema, rather than at import: their options have SQLAlchemy import its
+    PostgreSQL dialect (2.6 MiB) into every process, and a running server never reads them."""
     for name, column in TRIGRAM_INDEXES:
         if any(index.name == name for index in column.table.indexes):
             continue
@@ -62,6 +70,14 @@ def declare_full_schema() -> MetaData:
     for index in messages.indexes:
         if [c.name for c in index.columns] == ["operator_id"]:
             index.dialect_kwargs["postgresql_where"] = OPERATORS_ONLY
+    partial = {
+        "ix_conversations_resolved_updated_at": RESOLVED_ONLY,
+        "ix_conversations_waiting": WAITING_ONLY,
+        "ix_conversations_assignee_id": ASSIGNED_ONLY,
+    }
+    for index in conversations.indexes:
+        if index.name in partial:
+            index.dialect_kwargs["postgresql_where"] = partial[index.name]
     for index in report_day_histograms.indexes:
         pending = index.name == "ix_report_day_histograms_pending"
         index.dialect_kwargs["postgresql_where"] = PENDING if pending else UNRANKED
