@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Role(StrEnum):
@@ -132,9 +132,11 @@ class Login:
     expires_at: datetime
 
 
-@dataclass(frozen=True)
-class PageView:
-    """What the chatbox reports on each load: where the visitor is and how they browse."""
+class PageView(NamedTuple):
+    """What the chatbox reports on each load: where the visitor is and how they browse.
+
+    A named tuple rather than a frozen dataclass: as immutable, and built in one call on every
+    chatbox load, where a frozen dataclass sets each field through `object.__setattr__`."""
 
     url: str = ""
     title: str = ""

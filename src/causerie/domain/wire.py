@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
+
+import orjson
 
 from causerie.domain.events import Stream
 from causerie.domain.labels import Label
@@ -32,7 +34,17 @@ PREVIEW_LENGTH = 200
 
 
 def iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
+    """ISO 8601, a UTC time ending in `Z` (`isoformat` with `+00:00` written `Z`).
+
+    A time in UTC (every stored one) is written by orjson, which writes what `isoformat` would
+    with `Z` for its offset (tests/test_wire_times.py): about 3.5 k instructions where Python's
+    `isoformat`, which formats through `PyUnicode_FromFormat` twice, takes 13 k; one on every
+    chatbox load (the session's `created_at`)."""
+    if value is None:
+        return None
+    if value.tzinfo is UTC and type(value) is datetime:
+        return orjson.dumps(value, option=orjson.OPT_UTC_Z)[1:-1].decode()
+    return value.isoformat().replace("+00:00", "Z")
 
 
 VISITOR_FILES = "/api/widget/v1/session/files/"

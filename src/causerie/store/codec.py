@@ -72,6 +72,42 @@ def _converter(hint: Any) -> Convert | None:
     return None
 
 
+def _unfrozen_twin(cls: type[Any]) -> type[Any] | None:
+    """For a frozen dataclass with slots: a class of the same fields and slots, not frozen, whose
+    instances become `cls`'s by `__class__` (None for any other class).
+
+    A frozen dataclass's `__init__` sets each field through `object.__setattr__`, a call of its
+    own per field (a `Session`'s 20 fields: about 20 k instructions a chatbox load); the twin's
+    sets each with a plain store. Its instance, given `cls` as its class, is what `cls(*values)`
+    builds: the same slots holding the same values, frozen, equal and hashed as `cls`'s. Only for
+    classes whose `__init__` does no more than set the fields (no `__post_init__`, every field
+    taken by `__init__`), and when Python allows the swap (tried once, at the start); the
+    store's tests compare the two ways field by field."""
+    if not dataclasses.is_dataclass(cls) or "__slots__" not in vars(cls):
+        return None
+    params = cls.__dataclass_params__  # type: ignore[attr-defined]
+    every = fields(cls)
+    if not params.frozen or hasattr(cls, "__post_init__") or not all(f.init for f in every):
+        return None
+    twin = dataclasses.make_dataclass(
+        cls.__name__,
+        [(f.name, f.type, _same_default(f)) for f in every],
+        slots=True,
+        repr=False,
+        eq=False,
+    )
+    probe: Any = object.__new__(twin)
+    try:
+        probe.__class__ = cls  # the layouts Python allows to swap: checked once, here
+    except TypeError:
+        return None
+    return twin
+
+
+def _same_default(f: dataclasses.Field[Any]) -> Any:
+    return dataclasses.field(default=f.default, default_factory=f.default_factory)
+
+
 class Codec(Generic[T]):
     """Builds a `cls` from a row whose `columns` start at position `start`.
 
@@ -94,6 +130,7 @@ class Codec(Generic[T]):
         self._cls = cls
         self._fields = [f.name for f in fields(cls) if f.name in positions]  # type: ignore[arg-type]
         self._positional = self._fields == [f.name for f in fields(cls)]  # type: ignore[arg-type]
+        self._twin = _unfrozen_twin(cls) if self._positional else None
         self._pick = itemgetter(*(positions[name] for name in self._fields))
         self._converters = [
             (at, convert)
@@ -105,6 +142,11 @@ class Codec(Generic[T]):
         values = list(self._pick(row))
         for at, convert in self._converters:
             values[at] = convert(values[at])
+        twin = self._twin
+        if twin is not None:
+            built = twin(*values)
+            built.__class__ = self._cls
+            return built  # type: ignore[no-any-return]
         if self._positional:
             return self._cls(*values)
         return self._cls(**dict(zip(self._fields, values, strict=True)))

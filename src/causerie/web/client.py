@@ -1,4 +1,5 @@
-"""The client's address: the socket peer, or what a trusted proxy says in X-Forwarded-For."""
+"""The client's address (the socket peer, or what a trusted proxy says in X-Forwarded-For), and
+what its browser says of itself on a chatbox load (its user agent, its page's origin)."""
 
 from __future__ import annotations
 
@@ -72,3 +73,19 @@ def client_ip(scope: Scope, proxies: tuple[IpNetwork, ...]) -> str:
         if not _trusted(address, proxies):
             break
     return str(current)
+
+
+def agent_and_origin(scope: Scope) -> tuple[str | None, str | None]:
+    """The request's first `User-Agent` and first `Origin` header (None for one it has not), as
+    Starlette's `request.headers.get` gives them (ASGI names are lower case; values decoded as
+    latin-1), in one pass over the headers. Starlette's builds a `Headers` (its first use raises
+    and catches an AttributeError) and searches again for each name through `Mapping.get`: about
+    11 k instructions a chatbox load for these two."""
+    agent = origin = None
+    for name, value in scope["headers"]:
+        if name == b"user-agent":
+            if agent is None:
+                agent = value.decode("latin-1")
+        elif name == b"origin" and origin is None:
+            origin = value.decode("latin-1")
+    return agent, origin

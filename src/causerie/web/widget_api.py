@@ -17,7 +17,7 @@ from causerie.runtime import Runtime
 from causerie.web.api_models import ERRORS, MessageBody, MessagesOut
 from causerie.web.api_models.visitor import OpenedSessionOut, VisitorSessionBody
 from causerie.web.body import body_doc, parse_body
-from causerie.web.client import client_ip
+from causerie.web.client import agent_and_origin, client_ip
 from causerie.web.deps import Bearer, Rt
 from causerie.web.lean_route import LeanRoute
 from causerie.web.responses import JSONResponse
@@ -44,6 +44,7 @@ async def open_session(website_id: str, request: Request) -> JSONResponse:
     the app rather than through a dependency, which FastAPI would solve on each request."""
     rt: Runtime = request.app.state["rt"]  # `state.rt` raises and catches AttributeError
     data = await parse_body(request, SessionIn)
+    user_agent, origin = agent_and_origin(request.scope)
     opened = await do_open_session(
         rt,
         website_id=website_id,
@@ -54,10 +55,10 @@ async def open_session(website_id: str, request: Request) -> JSONResponse:
             referrer=data.page.referrer,
             locale=data.locale,
             timezone=data.timezone,
-            user_agent=request.headers.get("user-agent", "")[:512],
+            user_agent=(user_agent or "")[:512],
         ),
         ip=client_ip(request.scope, rt.settings.trusted_proxies),
-        origin=request.headers.get("origin"),
+        origin=origin,
         proof=(data.proof.nonce, data.proof.solution) if data.proof else None,
         honeypot=bool(data.homepage),
     )
