@@ -125,6 +125,7 @@ async def do_create_webhook(
         if await tx.websites.get(website_id) is None:
             raise missing
         await check_role(tx, actor, website_id, MANAGERS, Scope.WRITE, missing=missing)
+        await tx.websites.lock(website_id)  # creations counted one after the other
         if len(await tx.webhooks.list_for_website(website_id)) >= MAX_WEBHOOKS_PER_WEBSITE:
             raise Conflict(
                 f"a website has at most {MAX_WEBHOOKS_PER_WEBSITE} webhooks", "too_many_webhooks"
