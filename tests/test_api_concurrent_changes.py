@@ -18,7 +18,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from causerie.actions.operators import do_add_operator, do_create_api_token
 from causerie.domain.labels import Label
+from causerie.domain.models import Actor, Role, Scope
 from causerie.domain.ports import Tx
 from causerie.domain.replies import CannedReply
 from causerie.domain.webhooks import Webhook
@@ -229,3 +231,102 @@ def test_two_creations_at_once_do_not_pass_a_websites_limit(
     assert refused.json()["error"]["code"] in ("too_many", "too_many_webhooks")
     listed = http.get(path, headers=owner(site)).json()
     assert len(listed[kind]) == limit
+
+
+# What each change names, the other change's field, and how to read both back.
+PATCHES = {
+    "webhooks": (
+        {"url": "https://hooks.example.com/in", "events": ["message.created"]},
+        "UPDATE webhooks SET url = 'https://other.example.com/in' WHERE id = :id",
+        {"events": ["conversation.created"]},
+        {"url": "https://other.example.com/in", "events": ["conversation.created"]},
+    ),
+    "labels": (
+        {"name": "VIP", "color": "#000000"},
+        "UPDATE labels SET color = '#ffffff' WHERE id = :id",
+        {"name": "Gold"},
+        {"name": "Gold", "color": "#ffffff"},
+    ),
+    "replies": (
+        {"shortcut": "thanks", "title": "Thanks", "body": "Thank you!"},
+        "UPDATE canned_replies SET title = 'Merci' WHERE id = :id",
+        {"body": "Thanks a lot!"},
+        {"title": "Merci", "body": "Thanks a lot!"},
+    ),
+    "teams": (
+        {"name": "Billing"},
+        "UPDATE teams SET capacity = 9 WHERE id = :id",
+        {"name": "Invoices"},
+        {"name": "Invoices", "capacity": 9},
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(PATCHES))
+def test_two_changes_of_one_object_at_once_keep_each_others_field(
+    http: httpx.Client, harness: Harness, site: Site, kind: str
+) -> None:
+    """A field left out keeps its value (docs/api.md): also the value another change wrote at
+    the same moment. The request read the object before that change committed and wrote every
+    field back: the other's was lost, both answered 200."""
+    made_body, other_sql, patch, expected = PATCHES[kind]
+    listing = f"/api/v1/websites/{site.website_id}/{kind}"
+    made = http.post(listing, json=made_body, headers=owner(site))
+    assert made.status_code == 201, made.text
+    object_id = next(iter(made.json().values()))["id"]
+    path = f"/api/v1/webhooks/{object_id}" if kind == "webhooks" else f"{listing}/{object_id}"
+
+    async def other(tx: Tx) -> None:
+        """Another change under way, as the API makes one: behind its website's lock."""
+        assert await tx.websites.lock(site.website_id) is not None
+        await tx.db.execute(text(other_sql).bindparams(id=object_id))  # type: ignore[attr-defined]
+
+    changed = _during(harness, other, lambda: http.patch(path, json=patch, headers=owner(site)))
+    assert changed.status_code == 200, changed.text
+    (stored,) = [
+        o for o in http.get(listing, headers=owner(site)).json()[kind] if o["id"] == object_id
+    ]
+    assert {name: stored[name] for name in expected} == expected
+
+
+def test_two_owners_leaving_at_once_leave_the_website_an_owner(
+    http: httpx.Client, harness: Harness, site: Site
+) -> None:
+    """A website keeps at least one owner (409 `last_owner`): two owners stepping down at the
+    same moment each counted two owners, both were let go, and the website had none."""
+    cli = Actor.cli()
+    second = harness.run(
+        do_add_operator(
+            harness.rt, cli, "second@shop.example", website_id=site.website_id, role=Role.OWNER
+        )
+    ).operator.id
+    _, token = harness.run(
+        do_create_api_token(
+            harness.rt, cli, "second@shop.example", name="t", scopes=frozenset(Scope)
+        )
+    )
+
+    async def first_steps_down(tx: Tx) -> None:
+        assert await tx.websites.lock(site.website_id) is not None  # as a role change does
+        await tx.db.execute(  # type: ignore[attr-defined]
+            text(
+                "UPDATE memberships SET role = 'admin' WHERE website_id = :w AND operator_id = :o"
+            ).bindparams(w=site.website_id, o=site.operator_ids["owner"])
+        )
+
+    refused = _during(
+        harness,
+        first_steps_down,
+        lambda: http.patch(
+            f"/api/v1/websites/{site.website_id}/operators/{second}",
+            json={"role": "admin"},
+            headers={"Authorization": f"Bearer {token}"},
+        ),
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "last_owner"
+    owners = harness.scalar(
+        "SELECT count(*) FROM memberships WHERE website_id = :w AND role = 'owner'",
+        w=site.website_id,
+    )
+    assert owners == 1

@@ -178,6 +178,13 @@ async def do_update_webhook(
     checked_events = None if events is None else check_events(events)
     async with rt.store.transaction() as tx:
         webhook = await _manageable(tx, actor, webhook_id, Scope.WRITE)
+        # Read again behind its website's lock: a field left out keeps what a change at the
+        # same moment wrote (docs/api.md, "Changes at once").
+        await tx.websites.lock(webhook.website_id)
+        fresh = await tx.webhooks.get(webhook_id)
+        if fresh is None:  # deleted meanwhile
+            raise _missing(webhook_id)
+        webhook = fresh
         changed = replace(
             webhook,
             url=checked_url or webhook.url,
