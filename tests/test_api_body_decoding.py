@@ -1,4 +1,6 @@
-"""A lone surrogate written as a JSON escape (`"\\ud800"`, which JSON's grammar allows) is a
+"""How a JSON body that pydantic's or FastAPI's parser cannot read is answered.
+
+A lone surrogate written as a JSON escape (`"\\ud800"`, which JSON's grammar allows) is a
 value the API refuses, `422 invalid_request` naming the field (docs/api.md, "Refused values"),
 on the chatbox's routes as on the agents'. The chatbox's bodies are read by pydantic's parser,
 which refuses such an escape as no JSON at all: they answered `400 invalid_json`, "the body is
@@ -96,3 +98,31 @@ def test_a_lone_surrogate_escape_in_a_chatbox_body_is_422_naming_the_field(
     assert _rows(harness)[0] == before[0]
     assert _rows(harness)[1] == before[1] + 1  # the pair's message only
     assert _rows(harness)[2:] == before[2:]
+
+
+def test_an_agent_api_body_that_is_no_utf8_or_too_deep_is_400_invalid_json(
+    http: httpx.Client, harness: Harness, site: Site
+) -> None:
+    """docs/api.md: a body that is not JSON is `400 invalid_json`, and so is one nested too deep
+    to parse. On `/api/v1` bytes that are no UTF-8 (a Latin-1 `é`) and 5,000 nested arrays
+    answered `400 bad_request`, "There was an error parsing the body" (FastAPI's words): a code
+    the API documents nowhere."""
+    owner = {"Authorization": f"Bearer {site.tokens['owner']}"}
+    before = harness.scalar(
+        "SELECT name FROM operators WHERE id = :o", o=site.operator_ids["owner"]
+    )
+    for body, content_type in (
+        ('{"name": "Zoé"}'.encode("latin-1"), "application/json; charset=latin-1"),
+        (b'{"name": "Zo\xff"}', "application/json"),
+        (b'{"name": ' + b"[" * 5000 + b"]" * 5000 + b"}", "application/json"),
+    ):
+        answer = http.patch(
+            "/api/v1/me", content=body, headers={**owner, "Content-Type": content_type}
+        )
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"] == {
+            "code": "invalid_json",
+            "message": "the body is not valid JSON",
+        }
+    after = harness.scalar("SELECT name FROM operators WHERE id = :o", o=site.operator_ids["owner"])
+    assert after == before
