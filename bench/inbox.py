@@ -15,7 +15,6 @@ from sending the request to having read the whole answer.
 from __future__ import annotations
 
 import asyncio
-import base64
 import math
 import os
 import statistics
@@ -33,6 +32,8 @@ from bench.config import BenchConfig, progress
 from bench.inbox_writes import admin_dsn, create_pg_database, drop_pg_database
 from bench.seed_inbox import InboxSeed, database_size, seed_inbox
 from bench.servers import HOST, LOAD_CORE, Server, can_pin
+from causerie.domain.cursors import encode_cursor
+from causerie.settings import load_settings
 
 TARGET_MS = 100.0
 DEEP_PAGE = 20
@@ -177,10 +178,12 @@ def _paths(client: httpx.Client, seed: InboxSeed) -> list[PathTiming]:
                 raise RuntimeError(f"fewer than {page} pages for {query}")
         return found
 
-    # A cursor a year back, as the API encodes one (causerie.actions.inbox.encode_cursor): the
-    # position after every conversation last active at that moment; about page 1,800.
+    # A cursor a year back, as the API encodes one (causerie.domain.cursors, signed with the
+    # server's key): the position after every conversation last active at that moment; about
+    # page 1,800.
     year = (datetime.now(UTC) - timedelta(days=365)).replace(microsecond=0)
-    far = base64.urlsafe_b64encode(f"{year.isoformat()}|{'z' * 24}".encode()).decode().rstrip("=")
+    key = load_settings(seed.env()).secret_key
+    far = encode_cursor(key, "conversations", year, "z" * 24)
     big = f"/api/v1/conversations/{seed.big_conversation_id}"
     _, thread = _get(client, big)
     oldest = thread["messages"][0]["id"]

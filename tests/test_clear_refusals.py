@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import httpx
 
-from tests.conftest import ORIGIN, ServerThread, Site
+from tests.conftest import ORIGIN, Harness, ServerThread, Site
 from tests.support import push_subscription
 from tests.test_errors import error_of
 from tests.test_session_endpoint import open_session
@@ -174,3 +174,21 @@ def test_a_chatbox_preflight_on_a_path_that_is_no_route_is_404_as_any_request_th
         granted = http.options(path, headers={**preflight, "Origin": ORIGIN})
         assert granted.status_code == 204, (path, granted.text)
         assert granted.headers["access-control-allow-origin"] == ORIGIN
+
+
+def test_an_operators_name_out_of_bounds_is_refused_naming_the_field(
+    http: httpx.Client, site: Site, harness: Harness
+) -> None:
+    """`/me`'s `name` refused said "a name is 1 to 200 characters", the one 422 message that
+    did not name its field first as docs/api.md says every one does."""
+    before = harness.scalar(
+        "SELECT name FROM operators WHERE id = :o", o=site.operator_ids["owner"]
+    )
+    for name in ("", "   ", "n" * 201):
+        refused = http.patch("/api/v1/me", json={"name": name}, headers=owner(site))
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["code"] in ("invalid_name", "invalid_request"), error
+        assert error["message"].startswith("name: "), error
+    after = harness.scalar("SELECT name FROM operators WHERE id = :o", o=site.operator_ids["owner"])
+    assert after == before

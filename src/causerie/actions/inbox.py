@@ -4,7 +4,6 @@ event (docs/realtime.md)."""
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -15,7 +14,7 @@ from causerie.actions.events import do_emit
 from causerie.actions.profiles import UNSET, apply_profile, checked_changes
 from causerie.actions.reports import note_resolved
 from causerie.actions.webhook_queue import Occurrence, do_queue_webhooks
-from causerie.domain.cursors import decode_cursor
+from causerie.domain.cursors import decode_cursor, encode_cursor
 from causerie.domain.errors import NotFound
 from causerie.domain.events import EventType
 from causerie.domain.models import (
@@ -65,11 +64,12 @@ async def emit_conversation(
 # the list
 
 
-def encode_cursor(summary: ConversationSummary) -> str:
+def _next_cursor(rt: Runtime, summary: ConversationSummary) -> str:
     conversation = summary.conversation
     assert conversation.last_message_at is not None
-    text = f"{conversation.last_message_at.isoformat()}|{conversation.id}"
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    return encode_cursor(
+        rt.settings.secret_key, "conversations", conversation.last_message_at, conversation.id
+    )
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ async def get_conversations(
 ) -> ConversationPage:
     """`assignee`: "me", "none", an operator id, or None for everyone's; `label`: only the
     conversations holding that label of the website."""
-    after = decode_cursor(cursor) if cursor else None
+    after = decode_cursor(rt.settings.secret_key, "conversations", cursor) if cursor else None
     if assignee == "me":
         assignee = actor.operator_id
     query = (query or "").strip() or None
@@ -125,7 +125,7 @@ async def get_conversations(
         )
     more = len(rows) > limit
     rows = rows[:limit]
-    return ConversationPage(rows, encode_cursor(rows[-1]) if more else None)
+    return ConversationPage(rows, _next_cursor(rt, rows[-1]) if more else None)
 
 
 # one conversation

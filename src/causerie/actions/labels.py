@@ -79,6 +79,7 @@ async def do_create_label(
     async with rt.store.transaction() as tx:
         missing = _website_missing(website_id)
         await check_role(tx, actor, website_id, MANAGERS, Scope.WRITE, missing=missing)
+        await tx.websites.lock(website_id)  # creations counted one after the other
         if await tx.labels.count(website_id) >= PER_WEBSITE:
             raise Conflict(f"a website has at most {PER_WEBSITE} labels", "too_many")
         if not await tx.labels.insert(label):
@@ -102,6 +103,7 @@ async def do_update_label(
     async with rt.store.transaction() as tx:
         missing = label_missing(label_id)
         await check_role(tx, actor, website_id, MANAGERS, Scope.WRITE, missing=missing)
+        await tx.websites.lock(website_id)  # a change at the same moment keeps its field
         label = await tx.labels.get(website_id, label_id)
         if label is None:
             raise missing

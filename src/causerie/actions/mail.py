@@ -461,6 +461,8 @@ async def do_set_notification_preferences(
     values = check_preferences(patch)
     previews = values.pop(PUSH_PREVIEWS, None)
     async with rt.store.transaction() as tx:
+        # Locked: merged with what is stored now, so that two changes at once both hold.
+        await tx.operators.lock(actor.operator_id)
         stored = {**await tx.mail.get_preferences(actor.operator_id), **values}
         if values:
             await tx.mail.set_preferences(actor.operator_id, stored, rt.clock.now())

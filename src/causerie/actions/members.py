@@ -161,6 +161,9 @@ async def do_remove_member(rt: Runtime, actor: Actor, website_id: str, operator_
 
 
 async def _keep_an_owner(tx: Tx, website_id: str) -> None:
+    # Counted behind the website's lock: two owners leaving at once (PostgreSQL) are counted
+    # one after the other, and the second is refused.
+    await tx.websites.lock(website_id)
     if await tx.members.count_owners(website_id) <= 1:
         raise Conflict(
             "a website keeps at least one owner; make someone else owner first", "last_owner"

@@ -8,7 +8,6 @@ hold no personal data (network counts) and an audit entry with ids and counts on
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +20,7 @@ from causerie.actions.jobs import do_enqueue_search_reindex
 from causerie.actions.races import run_again_when_raced
 from causerie.actions.sessions import access_visitor_session
 from causerie.actions.webhook_queue import do_queue_erasure
-from causerie.domain.cursors import decode_cursor
+from causerie.domain.cursors import decode_cursor, encode_cursor
 from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from causerie.domain.models import (
     Actor,
@@ -352,8 +351,8 @@ async def do_legal_export(rt: Runtime, actor: Actor, conversation_id: str) -> di
     }
 
 
-def _audit_cursor(entry: AuditEntry) -> str:
-    return base64.urlsafe_b64encode(f"{entry.at.isoformat()}|{entry.id}".encode()).decode()
+def _audit_cursor(rt: Runtime, entry: AuditEntry) -> str:
+    return encode_cursor(rt.settings.secret_key, "audit", entry.at, entry.id)
 
 
 async def get_audit(
@@ -367,7 +366,7 @@ async def get_audit(
     cursor: str | None,
 ) -> tuple[list[AuditEntry], str | None]:
     """The website's audit log, newest first (owners)."""
-    before = decode_cursor(cursor) if cursor else None
+    before = decode_cursor(rt.settings.secret_key, "audit", cursor) if cursor else None
     async with rt.store.read() as tx:
         missing = NotFound(f"no website {website_id!r}", "website_not_found")
         await check_role(tx, actor, website_id, OWNERS, Scope.READ, missing=missing)
@@ -376,7 +375,7 @@ async def get_audit(
         )
     more = len(entries) > limit
     entries = entries[:limit]
-    return entries, _audit_cursor(entries[-1]) if more else None
+    return entries, _audit_cursor(rt, entries[-1]) if more else None
 
 
 async def get_dpa(rt: Runtime, actor: Actor, website_id: str) -> list[DpaAcceptance]:

@@ -33,7 +33,9 @@ def checked_changes(nickname: Any, email: Any, phone: Any) -> dict[str, Any]:
 async def apply_profile(
     rt: Runtime, tx: Tx, session: Session, changes: dict[str, Any], data: dict[str, Any] | None
 ) -> Session:
-    """Store the changes (`data` merged key by key) and tell both sides; nothing if unchanged."""
+    """Store the changes (`data` merged key by key) and tell both sides; nothing if unchanged.
+    Merged into the row as stored now, locked: two changes at once both hold (PostgreSQL)."""
+    session = await tx.sessions.lock(session.id) or session
     if data is not None:
         changes = {**changes, "data": merge_data(session.data, data)}
     updated = replace(session, **changes)

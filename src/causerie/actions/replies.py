@@ -62,6 +62,7 @@ async def do_create_reply(
     async with rt.store.transaction() as tx:
         missing = _website_missing(website_id)
         await check_role(tx, actor, website_id, MANAGERS, Scope.WRITE, missing=missing)
+        await tx.websites.lock(website_id)  # creations counted one after the other
         if len(await tx.replies.list_for_website(website_id)) >= PER_WEBSITE:
             raise Conflict(f"a website has at most {PER_WEBSITE} canned replies", "too_many")
         if not await tx.replies.insert(reply):
@@ -87,6 +88,7 @@ async def do_update_reply(
     async with rt.store.transaction() as tx:
         missing = _reply_missing(reply_id)
         await check_role(tx, actor, website_id, MANAGERS, Scope.WRITE, missing=missing)
+        await tx.websites.lock(website_id)  # a change at the same moment keeps its field
         reply = await tx.replies.get(website_id, reply_id)
         if reply is None:
             raise missing

@@ -110,6 +110,9 @@ async def do_update_team(
 ) -> Team:
     check_team_fields(name, mode, capacity, members)
     async with rt.store.transaction() as tx:
+        # Changes of a website's objects one after the other: a field left out keeps what a
+        # change at the same moment wrote (docs/api.md, "Changes at once").
+        await tx.websites.lock(website_id)
         team = await _team(tx, actor, team_id, Scope.WRITE, website_id)
         name = team.name if name is None else name.strip()
         new_mode = team.mode if mode is None else TeamMode(mode)

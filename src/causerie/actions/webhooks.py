@@ -125,6 +125,7 @@ async def do_create_webhook(
         if await tx.websites.get(website_id) is None:
             raise missing
         await check_role(tx, actor, website_id, MANAGERS, Scope.WRITE, missing=missing)
+        await tx.websites.lock(website_id)  # creations counted one after the other
         if len(await tx.webhooks.list_for_website(website_id)) >= MAX_WEBHOOKS_PER_WEBSITE:
             raise Conflict(
                 f"a website has at most {MAX_WEBHOOKS_PER_WEBSITE} webhooks", "too_many_webhooks"
@@ -177,6 +178,13 @@ async def do_update_webhook(
     checked_events = None if events is None else check_events(events)
     async with rt.store.transaction() as tx:
         webhook = await _manageable(tx, actor, webhook_id, Scope.WRITE)
+        # Read again behind its website's lock: a field left out keeps what a change at the
+        # same moment wrote (docs/api.md, "Changes at once").
+        await tx.websites.lock(webhook.website_id)
+        fresh = await tx.webhooks.get(webhook_id)
+        if fresh is None:  # deleted meanwhile
+            raise _missing(webhook_id)
+        webhook = fresh
         changed = replace(
             webhook,
             url=checked_url or webhook.url,

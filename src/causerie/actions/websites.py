@@ -123,7 +123,9 @@ async def do_update_website(
     settings: dict[str, Any] | None,
 ) -> Website:
     async with rt.store.transaction() as tx:
-        website = await tx.websites.get(website_id)
+        # Locked: the settings merge with what is stored now, not with what another change
+        # under way is replacing (PostgreSQL; both changes hold).
+        website = await tx.websites.lock(website_id)
         if website is None:
             raise _missing(website_id)
         await check_role(tx, actor, website_id, MANAGERS, Scope.WRITE, missing=_missing(website_id))

@@ -29,7 +29,7 @@ def check_password(password: str) -> str:
 def check_name(name: str) -> str:
     name = " ".join(name.split())
     if not 1 <= len(name) <= 200:
-        raise Invalid("a name is 1 to 200 characters", "invalid_name")
+        raise Invalid("name: 1 to 200 characters", "invalid_name")
     return name
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
+
+import idna
 
 from causerie.domain.errors import Invalid
 from causerie.domain.hours import check_hours
@@ -82,7 +85,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 
 def normalize_origin(text: str) -> str:
-    """`https://Shop.Example/any/path` -> `https://shop.example`; refuses what is not an origin."""
+    """`https://Shop.Example/any/path` -> `https://shop.example`, as a browser's `Origin`
+    header writes it (a name in other scripts in its ASCII form: `https://bücher.example` ->
+    `https://xn--bcher-kva.example`); refuses what is not an origin, or no browser could send:
+    a host that is no name nor address (`*.example`, `a.example,https`), port 0."""
     parts = urlsplit(text.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid(
@@ -93,11 +99,40 @@ def normalize_origin(text: str) -> str:
         port = parts.port
     except ValueError:
         raise Invalid(f"{text!r} has an invalid port", "invalid_origin") from None
-    host = parts.hostname.lower()
-    if ":" in host:
-        host = f"[{host}]"
+    if port == 0:
+        raise Invalid(f"{text!r} has an invalid port", "invalid_origin")
+    host = _origin_host(text, parts.hostname)
     suffix = f":{port}" if port and port != default_port else ""
     return f"{parts.scheme}://{host}{suffix}"
+
+
+_HOST_NAME = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*\.?")
+
+
+def _origin_host(text: str, hostname: str) -> str:
+    """The host as a browser's `Origin` writes it: an IP address, or a name in ASCII."""
+    try:
+        address = ipaddress.ip_address(hostname)
+    except ValueError:
+        pass
+    else:
+        return f"[{address.compressed}]" if address.version == 6 else address.compressed
+    try:
+        name = (
+            idna.encode(hostname, uts46=True).decode("ascii")
+            if not hostname.isascii()
+            else hostname
+        )
+    except idna.IDNAError:
+        name = ""
+    name = name.lower()
+    if len(name) > 253 or not _HOST_NAME.fullmatch(name):
+        raise Invalid(
+            f"{text!r} is not a web origin such as https://shop.example (its host is no name "
+            "nor address)",
+            "invalid_origin",
+        )
+    return name
 
 
 def allows_origin(website: Website, origin: str | None) -> bool:

@@ -5,6 +5,7 @@ The chatbox may post JSON as text/plain to avoid a CORS preflight per page view.
 
 from __future__ import annotations
 
+import json
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -61,10 +62,33 @@ def parse_scanned(raw: bytes, model: type[M]) -> M:
     except ValidationError as exc:
         errors = exc.errors()
         if any(e["type"] == "json_invalid" for e in errors):
-            raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
-        if any(e["type"] == "model_type" for e in errors) and not errors[0]["loc"]:
-            raise ApiError(422, "invalid_request", "the body must be a JSON object") from None
-        raise ApiError(422, "invalid_request", describe_validation(list(errors))) from None
+            return _parse_escaped_surrogates(raw, model)
+        raise _refusal(exc) from None
+
+
+def _refusal(exc: ValidationError) -> ApiError:
+    """The 422 of a body that is JSON but does not fit the model."""
+    errors = exc.errors()
+    if any(e["type"] == "model_type" for e in errors) and not errors[0]["loc"]:
+        return ApiError(422, "invalid_request", "the body must be a JSON object")
+    return ApiError(422, "invalid_request", describe_validation(list(errors)))
+
+
+def _parse_escaped_surrogates(raw: bytes, model: type[M]) -> M:
+    """A body pydantic's parser refused: JSON all the same when a text holds a lone surrogate
+    written as an escape (`"\\ud800"`, which JSON's grammar allows and pydantic's parser does
+    not), which the model then refuses naming the field (422), as the agents' API does (its
+    bodies are read by `json.loads`). Anything else is 400 `invalid_json`."""
+    if b"\\u" not in raw:
+        raise ApiError(400, "invalid_json", "the body is not valid JSON")
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
+    try:
+        return model.model_validate(value, context=new_scan())
+    except ValidationError as exc:
+        raise _refusal(exc) from None
 
 
 def _inline(node: object, defs: dict[str, object]) -> object:

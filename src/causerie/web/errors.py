@@ -213,6 +213,9 @@ def install(
             message = f"nothing at {path}" + (
                 " (the API's paths: /api/v1/openapi.json)" if path.startswith("/api/") else ""
             )
+        elif exc.status_code == 400 and message == _FASTAPI_UNPARSED:
+            # JSON that is no UTF-8 (nor UTF-16 or 32), or nested too deep for `json.loads`.
+            return error_response(400, "invalid_json", "the body is not valid JSON")
         elif exc.status_code == 405 and message == "Method Not Allowed":
             message = f"{request.method} is not taken at {path}; it takes {headers['Allow']}"
             if request.method == "OPTIONS" and "origin" in request.headers:
@@ -221,6 +224,9 @@ def install(
                 message += "; cross-origin calls (CORS) are granted on /api/widget/ only"
         return error_response(exc.status_code, code, message, headers=headers)
 
+
+# FastAPI's words for a JSON body its parser raised on other than a decoding error.
+_FASTAPI_UNPARSED = "There was an error parsing the body"
 
 # Pydantic's words for a body that is missing, or is no JSON object (nor was read as JSON).
 _WHOLE = frozenset({"missing", "model_attributes_type", "model_type", "dict_type"})

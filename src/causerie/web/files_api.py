@@ -93,7 +93,8 @@ _UPLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
 _DOWNLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {
         "description": "the file's bytes, of its type as judged at upload",
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        # Any type: PNG, PDF, plain text, ... (`application/octet-stream` for what has none).
+        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
     },
     410: {"description": "the file expired (the website's retention.files)"},
 }

@@ -10,6 +10,11 @@ from causerie.domain.models import Conversation, PageView, Session
 
 class Sessions(Protocol):
     async def get(self, session_id: str) -> Session | None: ...
+    async def lock(self, session_id: str) -> Session | None:
+        """The session as stored now, its row locked until the transaction ends (PostgreSQL),
+        so that a profile change merged into it loses no other one made meanwhile."""
+        ...
+
     async def get_by_token(
         self, token_hash: str, website_id: str | None = None
     ) -> Session | None: ...

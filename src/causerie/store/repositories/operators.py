@@ -15,6 +15,14 @@ from causerie.store.schema.accounts import memberships, operators
 class SqlOperators(SqlRepository):
     __slots__ = ()
 
+    async def lock(self, operator_id: str) -> bool:
+        row = await self._db.one(
+            select(operators.c.id)
+            .where(operators.c.id == operator_id)
+            .with_for_update(key_share=True)
+        )
+        return row is not None
+
     async def insert(self, operator: Operator, password_hash: str | None) -> None:
         await self._db.execute(
             operators.insert().values(

@@ -33,6 +33,15 @@ class SqlSessions(SqlRepository):
     async def get(self, session_id: str) -> Session | None:
         return await self._db.fetch_one(statements.SESSION_BY_ID, {"id": session_id})
 
+    async def lock(self, session_id: str) -> Session | None:
+        # FOR NO KEY UPDATE, not read from what the transaction kept: the row as stored now.
+        row = await self._db.one(
+            select(*codec.SESSION_COLUMNS)
+            .where(sessions.c.id == session_id)
+            .with_for_update(key_share=True)
+        )
+        return None if row is None else codec.session(row)
+
     async def get_by_token(self, token_hash: str, website_id: str | None = None) -> Session | None:
         if website_id is None:
             return await self._db.fetch_one(statements.SESSION_BY_TOKEN, {"token": token_hash})

@@ -39,6 +39,14 @@ class SqlWebsites(SqlRepository):
     async def get(self, website_id: str) -> Website | None:
         return await self._db.fetch_one(statements.WEBSITE_BY_ID, {"id": website_id})
 
+    async def lock(self, website_id: str) -> Website | None:
+        # FOR NO KEY UPDATE: rows that refer to the website (a new webhook, label, reply) may
+        # still be written by others meanwhile. SQLite renders none: its writers take turns.
+        row = await self._db.one(
+            select(websites).where(websites.c.id == website_id).with_for_update(key_share=True)
+        )
+        return None if row is None else codec.website(row)
+
     async def list_all(self) -> list[Website]:
         result = await self._db.execute(select(websites).order_by(websites.c.created_at))
         return [codec.website(row) for row in result]
