@@ -4,7 +4,8 @@ Brotli at quality 11 allocates and frees a few MiB for each file; glibc keeps mo
 heap in the server for good (about 3 MiB for Causerie's 52 files, against 0.2 MiB of compressed
 forms kept). A child process, which imports only Brotli and zlib, compresses them instead and
 exits; its memory goes with it. It runs this module (`python -c`, `_child`): the bodies come on
-its standard input, the forms go out on its standard output, each a length and its bytes.
+its standard input, the forms go out on its standard output, each a length and its bytes, both
+temporary files.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import struct
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -40,15 +42,25 @@ def compress_in_child(bodies: list[bytes]) -> list[dict[str, bytes]]:
     not as many forms as asked."""
     package_root = str(Path(__file__).resolve().parents[2])  # where `causerie` is importable
     path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
-    done = subprocess.run(  # noqa: S603 (this interpreter, this module's own code)
-        [sys.executable, "-c", _CHILD],
-        input=b"".join(_LENGTH.pack(len(body)) + body for body in bodies),
-        capture_output=True,
-        timeout=CHILD_TIMEOUT,
-        env={**os.environ, "PYTHONPATH": path},
-        check=True,
-    )
-    chunks = list(_chunks(done.stdout))
+    # Through files, not pipes: no copy of each body to send, no chunks of 32 KiB to join, so
+    # less of the server's heap is left over (about 1,000 KiB through pipes, 500 through files).
+    with tempfile.TemporaryFile() as source, tempfile.TemporaryFile() as sink:
+        for body in bodies:
+            source.write(_LENGTH.pack(len(body)))
+            source.write(body)
+        source.seek(0)
+        subprocess.run(  # noqa: S603 (this interpreter, this module's own code)
+            [sys.executable, "-c", _CHILD],
+            stdin=source,
+            stdout=sink,
+            stderr=subprocess.DEVNULL,
+            timeout=CHILD_TIMEOUT,
+            env={**os.environ, "PYTHONPATH": path},
+            check=True,
+        )
+        sink.seek(0)
+        answer = sink.read()
+    chunks = list(_chunks(answer))
     if len(chunks) != len(CODINGS) * len(bodies):
         raise ValueError(f"{len(chunks)} forms for {len(bodies)} files")
     return [
