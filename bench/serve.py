@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from pydantic import BaseModel, Field
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -102,39 +101,12 @@ def bare_app() -> ASGIApp:
     )
 
 
-class _FloorPage(BaseModel):
-    url: str = Field(default="", max_length=2048)
-    title: str = Field(default="", max_length=500)
-    referrer: str = Field(default="", max_length=2048)
-
-
-class _FloorSession(BaseModel):
-    """The shape of a chatbox load's body, as a plain FastAPI body model."""
-
-    token: str | None = Field(default=None, min_length=1, max_length=100)
-    page: _FloorPage
-    locale: str | None = None
-    timezone: str | None = Field(default=None, max_length=64)
-
-
 def framework_app() -> ASGIApp:
-    """The framework's floor: FastAPI with one ordinary route at Causerie's path, a body model
-    answering as the bare endpoint does, handled as FastAPI handles any route (no Causerie code).
-    Causerie cannot answer a chatbox load for less than this; the gap between it and the bare
-    endpoint is FastAPI's own cost per request."""
-    from fastapi import FastAPI
+    """The framework's floor (bench/framework.py), imported only for it: the bare servers never
+    load pydantic."""
+    from bench.framework import framework_app as build
 
-    app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})  # as Causerie
-
-    @app.post("/api/widget/v1/websites/{website_id}/session")
-    async def session(website_id: str, body: _FloorSession) -> JSONResponse:
-        return JSONResponse(BARE_ANSWER)  # as the bare endpoint answers: no response model
-
-    @app.get("/api/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    return app
+    return build()
 
 
 def floor_app() -> ASGIApp:

@@ -42,6 +42,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def has_children(pid: int) -> bool:
+    """Whether the process `pid` has a child process running (any of its threads started it)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            if (task / "children").read_text().strip():
+                return True
+        except OSError:  # the thread ended meanwhile
+            continue
+    return False
+
+
 def can_pin() -> bool:
     return shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
 
@@ -194,16 +205,17 @@ class Server:
 
     def settle(self, after: float, idle: float = 0.05, timeout: float = 60.0) -> None:
         """Until the server, at least `after` seconds past its start, used less than `idle` of
-        its core over half a second: what it does once in the background after it starts
-        (Causerie compresses its static files, most of a second of CPU, from `COMPRESS_DELAY`
-        seconds on) is over before a load is measured. At most `timeout` seconds."""
+        its core over half a second and has no child process: what it does once in the
+        background after it starts (Causerie compresses its static files, most of a second of
+        CPU, from `COMPRESS_DELAY` seconds on, in a child process) is over before a load is
+        measured. At most `timeout` seconds."""
         started = time.monotonic()
         while time.monotonic() - self._started < after and time.monotonic() - started < timeout:
             time.sleep(0.1)
         while time.monotonic() - started < timeout:
             cpu = cpu_seconds(self.pid)
             time.sleep(0.5)
-            if cpu_seconds(self.pid) - cpu < idle * 0.5:
+            if cpu_seconds(self.pid) - cpu < idle * 0.5 and not has_children(self.pid):
                 return
 
     def stop(self) -> None:

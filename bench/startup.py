@@ -5,7 +5,11 @@ options of `causerie serve`, pinned to core 0), asks `GET /api/health` every 5 m
 of the process, and records how long the first answer took and the CPU time the server had used
 by then (user and system, from /proc: on a loaded machine the wall time mostly says how long the
 server waited for a core); then, after a second at rest, the server's resident memory (VmRSS) and
-the anonymous part of it (smaps_rollup: the heap and Python's objects, not the libraries' code).
+the anonymous part of it (smaps_rollup: the heap and Python's objects, not the libraries' code);
+and VmRSS again once the server has settled: `SETTLE` seconds after its first answer, then
+until it uses no CPU and has no child process (Causerie compresses its static files from
+`COMPRESS_DELAY` seconds after start, in a child process, and lists the time zones), which every
+kind waits for alike: what a server holds at rest for the rest of its life.
 Four servers alternate:
 
 - `bare`: the bare Starlette app (bench/serve.py), the baseline;
@@ -40,11 +44,22 @@ from pathlib import Path
 
 from bench.databases import Databases
 from bench.memory import read_memory
-from bench.servers import HOST, REPO, SERVER_CORE, free_port, install_causerie, pinned
+from bench.servers import (
+    HOST,
+    REPO,
+    SERVER_CORE,
+    free_port,
+    has_children,
+    install_causerie,
+    pinned,
+)
+from causerie.app import COMPRESS_DELAY
 
 POLL = 0.005  # seconds between two tries of the first request
 TIMEOUT = 120.0  # seconds; a loaded machine (load average 15-18) took up to 25
 REST = 1.0  # seconds at rest before reading the memory
+SETTLE = COMPRESS_DELAY + 1.0  # seconds after the first answer before the settled reading
+SETTLE_TIMEOUT = 60.0  # seconds
 
 
 def _answers(port: int) -> bool:
@@ -75,7 +90,20 @@ def anonymous_mib(pid: int) -> float:
     raise RuntimeError(f"no Anonymous line in /proc/{pid}/smaps_rollup")
 
 
-Run = tuple[float, float, float, float]  # first answer (s), CPU by then (s), RSS, anonymous (MiB)
+# First answer (s), CPU by then (s), RSS and anonymous at rest, RSS settled (MiB).
+Run = tuple[float, float, float, float, float]
+
+
+def settled_mib(pid: int, answered: float) -> float:
+    """VmRSS once the server has done what it does after its start (module docstring)."""
+    while time.monotonic() - answered < SETTLE:
+        time.sleep(0.1)
+    while time.monotonic() - answered < SETTLE + SETTLE_TIMEOUT:
+        cpu = cpu_seconds(pid)
+        time.sleep(0.5)
+        if cpu_seconds(pid) - cpu < 0.01 and not has_children(pid):
+            break
+    return read_memory(pid).rss_mib
 
 
 def start_once(kind: str, env: dict[str, str]) -> Run:
@@ -101,10 +129,12 @@ def start_once(kind: str, env: dict[str, str]) -> Run:
             if time.monotonic() - started > TIMEOUT:
                 raise RuntimeError(f"the {kind} server did not answer within {TIMEOUT}s")
             time.sleep(POLL)
-        first = time.monotonic() - started
+        answered = time.monotonic()
+        first = answered - started
         cpu = cpu_seconds(process.pid)
         time.sleep(REST)
-        return first, cpu, read_memory(process.pid).rss_mib, anonymous_mib(process.pid)
+        rss, anonymous = read_memory(process.pid).rss_mib, anonymous_mib(process.pid)
+        return first, cpu, rss, anonymous, settled_mib(process.pid, answered)
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -132,14 +162,15 @@ def main() -> None:
     bare_rss = statistics.median(run[2] for run in results["bare"])
     bare_cpu = statistics.median(run[1] for run in results["bare"])
     for kind, runs in results.items():
-        firsts, cpus, rss, anonymous = ([run[i] for run in runs] for i in range(4))
+        firsts, cpus, rss, anonymous, settled = ([run[i] for run in runs] for i in range(5))
         print(
             f"{kind:8} first answer median {statistics.median(firsts):.3f} s "
             f"[{_listed(firsts, '.3f')}], CPU by then median {statistics.median(cpus):.2f} s "
             f"[{_listed(cpus, '.2f')}] ({statistics.median(cpus) / bare_cpu:.1f} x bare); "
             f"at rest median {statistics.median(rss):.1f} MiB [{_listed(rss, '.1f')}] "
             f"({statistics.median(rss) - bare_rss:+.1f} MiB on bare), "
-            f"anonymous {statistics.median(anonymous):.1f} MiB"
+            f"anonymous {statistics.median(anonymous):.1f} MiB; settled median "
+            f"{statistics.median(settled):.1f} MiB [{_listed(settled, '.1f')}]"
         )
     print(f"target at rest: 64 MB = {64e6 / 2**20:.1f} MiB")
 

@@ -5,6 +5,9 @@ that no later collection walks them again."""
 from __future__ import annotations
 
 import gc
+import json
+import subprocess
+import sys
 import threading
 import time
 
@@ -16,10 +19,12 @@ from causerie.server import (
     FULL_COLLECTION_AFTER,
     MIDDLE_COLLECTION_AFTER,
     collector_paused,
+    imports_uncollected,
     started_server,
     uvicorn_options,
 )
 from causerie.settings import Settings
+from tests.support import CLI_TIMEOUT
 
 
 def _in_generations(target: object) -> bool:
@@ -74,3 +79,50 @@ def test_a_started_server_freezes_what_its_start_built(settings: Settings) -> No
         server.should_exit = True
         thread.join(timeout=10)
         gc.unfreeze()
+
+
+def test_imports_uncollected_pauses_the_collector_and_leaves_it_as_it_was() -> None:
+    thresholds = gc.get_threshold()
+    try:
+        with imports_uncollected():
+            assert not gc.isenabled()
+            imported: list[object] = []
+            imported.append(imported)  # a cycle, as classes and modules make
+        assert gc.isenabled()
+        assert not _in_generations(imported)  # frozen: no collection walks it again
+        assert gc.get_threshold() == thresholds
+        gc.disable()
+        with imports_uncollected():
+            pass
+        assert not gc.isenabled()  # paused by its caller: still paused
+    finally:
+        gc.enable()
+        gc.unfreeze()  # the other tests of this process keep the usual collector
+
+
+# A fresh process counts the collections while the command's modules are imported.
+_CLI_IMPORT = """
+import gc, json, sys
+import causerie.server
+counted = []
+gc.callbacks.append(lambda phase, info: counted.append(phase) if phase == "stop" else None)
+import causerie.cli
+young = gc.get_count()[0]
+print(json.dumps({"collections": len(counted), "enabled": gc.isenabled(), "young": young,
+                  "modules": sum(name.startswith("causerie.") for name in sys.modules)}))
+"""
+
+
+def test_the_command_line_imports_its_modules_with_the_collector_paused() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _CLI_IMPORT],
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=True,
+    )
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["modules"] > 100  # the commands' modules were imported then (about 180)
+    assert found["collections"] == 0  # about 170 without the pause
+    assert found["young"] < 700  # frozen: the next young collection will not walk them all
+    assert found["enabled"]

@@ -136,8 +136,9 @@ async def _flush_report_counts_forever(rt: Runtime) -> None:
 
 
 async def _compress_later() -> None:
-    """The static files' compressed forms (web/encoded.py), made in a worker thread a few
-    seconds after start: a server pinned to one core answers its first requests meanwhile. The
+    """The static files' compressed forms (web/encoded.py), made a few seconds after start by a
+    child process that a worker thread waits for (its freed heap stays out of the server): a
+    server pinned to one core answers its first requests meanwhile. The
     time zones the server knows are listed then too (70 ms, domain/sessions.py `known_zone`),
     rather than by the first chatbox load that names one."""
     await asyncio.sleep(COMPRESS_DELAY)

@@ -22,7 +22,7 @@ from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import Protocol
 from websockets.server import ServerProtocol
 
-from causerie.web.frames import DROPPED_KEY
+from causerie.web.dropped import DROPPED_KEY
 
 # A dropped payload is read and forgotten this many bytes at a time.
 DROP_CHUNK = 64 * 1024

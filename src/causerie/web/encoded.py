@@ -10,13 +10,17 @@ sequence of bytes (RFC 9110, 8.8.3).
 
 from __future__ import annotations
 
-import gzip
 import hashlib
+import logging
+import subprocess
 import threading
 
-import brotli
 from starlette.requests import Request
 from starlette.responses import Response
+
+from causerie.web.compressing import compress_in_child, compressed_forms
+
+log = logging.getLogger("causerie")
 
 IDENTITY = "identity"
 # Preferred first, when the client accepts several equally: the smallest first.
@@ -27,8 +31,9 @@ class Encoded:
     """One file: its media type and its forms, by content coding: (bytes, ETag).
 
     The compressed forms are made the first time they are asked for, or ahead of any request
-    by `warm` in a worker thread a few seconds after start (`app.py`): compressing every file costs
-    most of a second, which a server's start no longer waits for (docs/performance.md)."""
+    by `warm` (in a child process, from a worker thread) a few seconds after start (`app.py`):
+    compressing every file costs most of a second, which a server's start no longer waits for
+    (docs/performance.md)."""
 
     __slots__ = ("_digest", "_forms", "_lock", "body", "media_type")
 
@@ -49,17 +54,28 @@ class Encoded:
                 forms = self._forms
         return forms
 
+    @property
+    def compressed(self) -> bool:
+        """Whether the forms are made already."""
+        return self._forms is not None
+
     def _compress(self) -> dict[str, tuple[bytes, str]]:
+        return self._kept(compressed_forms(self.body))
+
+    def _kept(self, compressed: dict[str, bytes]) -> dict[str, tuple[bytes, str]]:
+        """The forms to serve: the file itself and each compressed form smaller than it."""
         body, digest = self.body, self._digest
         forms = {IDENTITY: (body, f'"{digest}"')}
-        compressed = {
-            "br": brotli.compress(body, mode=brotli.MODE_TEXT, quality=11),
-            "gzip": gzip.compress(body, compresslevel=9, mtime=0),
-        }
         for coding, data in compressed.items():
             if len(data) < len(body):
                 forms[coding] = (data, f'"{digest}-{coding}"')
         return forms
+
+    def adopt(self, compressed: dict[str, bytes]) -> None:
+        """Forms compressed elsewhere (`warm`), unless a request made them meanwhile."""
+        with self._lock:
+            if self._forms is None:
+                self._forms = self._kept(compressed)
 
 
 # Every file encoded when its module was imported: what `warm` compresses.
@@ -79,10 +95,23 @@ def encode_static(body: bytes, media_type: str) -> Encoded:
 
 
 def warm() -> None:
-    """Compress every static file now (blocking: run it in a worker thread; Brotli and zlib
-    let the event loop's thread run meanwhile)."""
-    for encoded in list(_STATIC):
-        _ = encoded.forms
+    """Compress every static file not compressed yet, now (blocking: run it in a worker thread).
+
+    In a child process (`compressing.py`) rather than here: Brotli at quality 11 leaves about
+    3 MiB of freed heap in the server that glibc does not give back, for the whole life of the
+    process, for 0.2 MiB of compressed forms (docs/performance.md, "lighter4"). The child runs
+    the same `compressed_forms` with the same libraries, so the bytes are the same; if it cannot
+    run, the files are compressed here as before."""
+    pending = [encoded for encoded in list(_STATIC) if not encoded.compressed]
+    if not pending:
+        return
+    try:
+        results = compress_in_child([encoded.body for encoded in pending])
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        log.warning("static files compressed in the server (the child could not run: %s)", exc)
+        results = [compressed_forms(encoded.body) for encoded in pending]
+    for encoded, compressed in zip(pending, results, strict=True):
+        encoded.adopt(compressed)
 
 
 def accepted(header: str) -> dict[str, float]:

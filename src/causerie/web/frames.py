@@ -8,10 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from causerie.web.wire_values import refuse_faults
 
-# The key of a `websocket.receive` that stands for a message over the protocol's limit, dropped
-# unread by causerie.ws_protocol (its value: the size announced, in bytes): `frame_too_large`.
-DROPPED_KEY = "causerie.dropped_size"
-
 
 class _Frame(BaseModel):
     # strict: a frame's values have their JSON types (`"on": "yes"` is no boolean, `"after": "5"`

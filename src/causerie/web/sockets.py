@@ -39,8 +39,9 @@ from causerie.realtime.follower import SlowConsumer, StreamFollower
 from causerie.realtime.guard import AccessGuard
 from causerie.realtime.limits import TokenBucket
 from causerie.runtime import Runtime
+from causerie.web.dropped import DROPPED_KEY
 from causerie.web.errors import describe_validation, failure
-from causerie.web.frames import DROPPED_KEY, FRAME, FRAME_TYPES, Auth, MessageSend
+from causerie.web.frames import FRAME, FRAME_TYPES, Auth, MessageSend
 from causerie.web.wire_values import ERROR_TYPE
 
 log = logging.getLogger("causerie.realtime")
