@@ -60,6 +60,18 @@ def test_datetimes_are_read_as_sqlalchemy_reads_them(stored: str) -> None:
     assert got == datetime.fromisoformat(stored).replace(tzinfo=UTC)
 
 
+def test_a_datetime_read_again_and_past_the_kept_texts_is_read_alike() -> None:
+    # The row's converter keeps what it parsed by text (`_Parsed`): the same text again, a
+    # fresh copy of it, and more texts than it keeps each read as SQLAlchemy reads them.
+    texts = [f"2026-12-08 02:{n // 60 % 60:02d}:{n % 60:02d}.{n:06d}" for n in range(1500)]
+    for stored in ["2026-12-06 21:40:12.123456"] * 2 + texts + texts[:3]:
+        got = _DRIVER.row((None, (stored + " ")[:-1]))[1]
+        assert got == datetime.fromisoformat(stored).replace(tzinfo=UTC)
+        assert got.tzinfo is UTC
+    with pytest.raises(ValueError):
+        _DRIVER.row((None, "not a time"))
+
+
 def _sqlalchemys_bind(column: Column[Any], value: Any) -> Any:
     """What SQLAlchemy sends SQLite for `value` in `column` (its type's own processing)."""
     process = column.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)

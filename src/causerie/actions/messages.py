@@ -53,6 +53,12 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _BLANK = re.compile("[\\s\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]*")
 
 
+# A type by its value: a dict's look-up, where calling the enum takes two Python calls and its
+# slow path (docs/performance.md, `relay5`). Anything else, hashable or not, is no type.
+_MESSAGE_TYPES: dict[object, MessageType] = {t._value_: t for t in MessageType}
+_VISITOR_TYPES = frozenset({MessageType.TEXT})
+
+
 def check_client_id(client_id: str) -> None:
     if not _CLIENT_ID.match(client_id):
         raise Invalid("client_id must be 1 to 64 letters, digits or . _ : -", "invalid_client_id")
@@ -63,8 +69,8 @@ def check_message(
 ) -> MessageType:
     check_client_id(client_id)
     try:
-        message_type = MessageType(type_)
-    except ValueError:
+        message_type = _MESSAGE_TYPES.get(type_)
+    except TypeError:  # unhashable: a list or an object from a frame
         message_type = None
     if message_type not in allowed:
         names = ", ".join(sorted(t.value for t in allowed))
@@ -90,7 +96,7 @@ async def do_send_visitor_message(
     """The HTTP path: the visitor is found from their bearer token. `arrived`: when the request
     came in, if it waited before it got here (the shield's gate)."""
     arrived = arrived or rt.clock.now()
-    message_type = check_message(client_id, body, type_, frozenset({MessageType.TEXT}))
+    message_type = check_message(client_id, body, type_, _VISITOR_TYPES)
     await check_send_rate(rt, f"visitor:{token}")
     async with rt.store.read() as tx:
         session = await access_visitor_session(rt, tx, token, origin)
@@ -111,7 +117,7 @@ async def do_send_session_message(
     """The WebSocket path: the socket authenticated the session; it may have been deleted since.
     `website_id`: the session's website, when the caller knows it (else it is read)."""
     arrived = rt.clock.now()
-    message_type = check_message(client_id, body, type_, frozenset({MessageType.TEXT}))
+    message_type = check_message(client_id, body, type_, _VISITOR_TYPES)
     if website_id is None:
         async with rt.store.read() as tx:
             session = await tx.sessions.get(session_id)

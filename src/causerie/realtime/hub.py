@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +32,12 @@ class Hub:
         self.broker = broker
         self._followers: dict[str, set[Follower]] = {}
         self._guards: dict[str, set[Guard]] = {}
-        self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        # What waits to reach the broker, in order, and the publisher's wake when it waits for
+        # more. A deque and a future, not an `asyncio.Queue`: a queue's `put_nowait` and `get`
+        # are ten Python calls a frame, two frames a message (docs/performance.md, `relay5`).
+        self._outbox: deque[tuple[str, bytes]] = deque()
+        self._wake: asyncio.Future[None] | None = None
+        self._drained: asyncio.Future[None] | None = None  # `close` waits for the outbox
         self._publisher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -42,8 +48,10 @@ class Hub:
     async def close(self) -> None:
         if self._publisher is not None:
             # Let what committed reach the broker before the node goes.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._outbox.join(), timeout=2)
+            if self._outbox:
+                self._drained = asyncio.get_running_loop().create_future()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(self._drained), timeout=2)
             self._publisher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._publisher
@@ -55,7 +63,12 @@ class Hub:
 
     def publish_text(self, channel: str, text: str) -> None:
         """`publish` for a frame already encoded."""
-        self._outbox.put_nowait((channel, text.encode()))
+        self._outbox.append((channel, text.encode()))
+        wake = self._wake
+        if wake is not None:
+            self._wake = None
+            if not wake.done():  # cancelled with the publisher
+                wake.set_result(None)
 
     def publisher(self, channel: str, frame: dict[str, Any]) -> Callable[[], None]:
         """A callback publishing `frame`, for `tx.on_commit`."""
@@ -136,12 +149,20 @@ class Hub:
                 follower.resync()
 
     async def _publish_forever(self) -> None:
+        outbox, publish = self._outbox, self.broker.publish
+        loop = asyncio.get_running_loop()
         while True:
-            channel, payload = await self._outbox.get()
-            try:
-                await self.broker.publish(channel, payload)
-            except Exception as exc:
-                # The event is in the database; followers catch up when the broker is back.
-                log.warning("publish to %s failed (%s); followers will catch up", channel, exc)
-            finally:
-                self._outbox.task_done()
+            while outbox:
+                channel, payload = outbox[0]  # left in the outbox until published (`close`)
+                try:
+                    await publish(channel, payload)
+                except Exception as exc:
+                    # The event is in the database; followers catch up when the broker is back.
+                    log.warning("publish to %s failed (%s); followers will catch up", channel, exc)
+                finally:
+                    outbox.popleft()
+            drained = self._drained
+            if drained is not None and not drained.done():
+                drained.set_result(None)
+            self._wake = loop.create_future()
+            await self._wake

@@ -65,6 +65,27 @@ def _utc_datetime(text: str) -> datetime:
     return datetime.fromisoformat(text + "+00:00")
 
 
+class _Parsed(dict[str, datetime]):
+    """The datetimes `_utc_datetime` parsed lately, by their text: a row's converter is this
+    dict's `__getitem__`, a call in C where the text was seen (a batch reads its senders'
+    sessions and conversations again and again: seven datetimes a message whose texts rarely
+    change), `_utc_datetime` in `__missing__` otherwise. Emptied when full; a dict's get and
+    set are atomic (the readers' threads convert too), and a datetime is immutable."""
+
+    __slots__ = ()
+
+    def __missing__(self, text: str) -> datetime:
+        value = _utc_datetime(text)
+        if len(self) >= _PARSED_MAX:
+            self.clear()
+        self[text] = value
+        return value
+
+
+_PARSED_MAX = 1024
+_parsed_datetime: Convert = _Parsed().__getitem__
+
+
 def _json(text: str) -> Any:
     if text == "{}":  # most sessions' data: no parser to run
         return {}
@@ -82,7 +103,7 @@ def _result_processor(type_: Any) -> Convert | None:
     """What SQLAlchemy makes of a SQLite value of `type_`, as SQLAlchemy's own processor does,
     but in one call for the two types every row has (tests/test_repositories.py compares)."""
     if isinstance(type_, UTCDateTime):
-        return _utc_datetime
+        return _parsed_datetime
     if isinstance(type_, JsonType) or isinstance(type_.dialect_impl(_SQLITE), JSON):
         return _json
     process: Convert | None = type_.dialect_impl(_SQLITE).result_processor(_SQLITE, None)
