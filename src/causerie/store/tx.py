@@ -252,11 +252,11 @@ class SqlTx:
 
 
 class _Part:
-    """`SqlTx.part()`: a class, not a generator-based context manager (entered twice a batch,
-    and once a part run alone: an async generator's frame and its registration with the loop
-    each time; docs/performance.md, `paced3`)."""
+    """`SqlTx.part()`: a class, not a generator-based context manager (entered twice a batch
+    in the bulk form, and by each part of a batch that runs on its own: an async generator's
+    frame and its registration with the loop each time; docs/performance.md, `paced3`)."""
 
-    __slots__ = ("_changes", "_held", "_mark", "_tx")
+    __slots__ = ("_changes", "_held", "_mark", "_pending", "_tx")
 
     def __init__(self, tx: SqlTx) -> None:
         self._tx = tx
@@ -265,7 +265,7 @@ class _Part:
         tx = self._tx
         self._mark = len(tx._on_commit)
         db = tx.db
-        pending = db.pending
+        pending = self._pending = db.pending
         self._held = pending.mark() if pending is not None else None
         self._changes = db.changes
         if pending is not None:
@@ -274,7 +274,7 @@ class _Part:
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
-        pending = self._tx.db.pending
+        pending = self._pending
         try:
             self._undo(exc)
         finally:
@@ -283,11 +283,10 @@ class _Part:
 
     def _undo(self, exc: BaseException | None) -> None:
         tx = self._tx
-        db = tx.db
-        pending = db.pending
+        pending = self._pending
         if exc is None or not isinstance(exc, Exception) or isinstance(exc, TransactionLost):
             return  # propagated as it is (or none)
-        if db.changes == self._changes:
+        if tx.db.changes == self._changes:
             del tx._on_commit[self._mark :]
             if pending is not None and self._held is not None:
                 pending.rollback_to(self._held)
