@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -147,5 +148,72 @@ def test_a_statement_through_sqlalchemy_joins_its_group_on_the_driver(
             "ROLLBACK" if fail else "COMMIT",
         ]
         assert not store._conn.in_transaction() and not store._raw.in_transaction
+
+    _scenario(tmp_path, body)
+
+
+def test_a_member_cancelled_while_its_group_commits_leaves_the_group_to_commit_it(
+    tmp_path: Path,
+) -> None:
+    """A member's wait for its group's commit is its own (paced3: settled by the commit, no
+    longer through `asyncio.shield`): cancelling it cancels neither the commit nor the other
+    members' waits, and what it wrote commits with the group (its caller heard of no outcome)."""
+
+    async def body(store: SqliteStore) -> None:
+        go = asyncio.Event()
+        first = asyncio.create_task(_write(store, 1, hold=go))
+        second = asyncio.create_task(_write(store, 2))
+        third = asyncio.create_task(_write(store, 3))
+        await asyncio.sleep(0)
+        go.set()
+        # Until the second member has written and waits for the commit: the commit comes
+        # after the third (it queued for the lock behind them), so it has not begun. Turn by
+        # turn of the loop, not every 10 ms (`until`): the window is a few turns wide.
+        while len(store._waiters) < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0)
+        assert not store._waiters[1].done()
+        second.cancel()
+        results = await asyncio.wait_for(
+            asyncio.gather(first, second, third, return_exceptions=True), 5
+        )
+        assert results[0] is None and results[2] is None
+        assert isinstance(results[1], asyncio.CancelledError)
+        assert _rows(store) == [1, 2, 3]
+
+    _scenario(tmp_path, body)
+
+
+def test_a_commit_that_fails_fails_every_member_of_its_group_and_the_store_goes_on(
+    tmp_path: Path,
+) -> None:
+    """The COMMIT refused (a deferred foreign key left broken by one member): every member of
+    the group gets the commit's error from its wait, nothing of the group is kept, and the next
+    transaction commits."""
+
+    async def body(store: SqliteStore) -> None:
+        store._raw.execute("PRAGMA foreign_keys=ON")
+        store._raw.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)")
+        store._raw.execute(
+            "CREATE TABLE c (p INTEGER REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+
+        async def orphan() -> None:
+            async with store.transaction():
+                store._raw.execute("INSERT INTO c (p) VALUES (99)")
+
+        go = asyncio.Event()
+        first = asyncio.create_task(_write(store, 1, hold=go))
+        second = asyncio.create_task(orphan())
+        third = asyncio.create_task(_write(store, 3))
+        await asyncio.sleep(0)
+        go.set()
+        results = await asyncio.wait_for(
+            asyncio.gather(first, second, third, return_exceptions=True), 5
+        )
+        assert all(isinstance(r, sqlite3.IntegrityError) for r in results), results
+        assert _rows(store) == []
+        assert store._raw.execute("SELECT count(*) FROM c").fetchone() == (0,)
+        await asyncio.wait_for(_write(store, 4), 5)
+        assert _rows(store) == [4]
 
     _scenario(tmp_path, body)

@@ -66,3 +66,20 @@ def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
         future.set_result(None)
     else:
         future.set_exception(error)
+
+
+def group_waiter(waiters: list[asyncio.Future[None]]) -> asyncio.Future[None]:
+    """A future for one member of a group to await its commit, settled by `settle_waiters`."""
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    waiters.append(future)
+    return future
+
+
+def settle_waiters(waiters: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    """The group's outcome to each member still waiting (one cancelled meanwhile is skipped)."""
+    for future in waiters:
+        if not future.done():
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)

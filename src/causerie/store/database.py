@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.pool import StaticPool
 
 from causerie.private_files import make_private_database
-from causerie.store.commit_thread import CommitThread
+from causerie.store.commit_thread import CommitThread, group_waiter, settle_waiters
 from causerie.store.db import Params, SqliteDb
 from causerie.store.failures import clash, is_unique_clash
 from causerie.store.pending import Pending
@@ -170,6 +170,8 @@ class SqliteStore:
         self._group: asyncio.Future[None] | None = None
         self._group_durable = True
         self._group_void = False  # its first member failed: rolled back, nothing to commit
+        # The futures of the open group's members that wait for its commit (`_commit`).
+        self._waiters: list[asyncio.Future[None]] = []
         self._synchronous = "FULL"  # as set by SQLITE_PRAGMAS
         self._committers: set[asyncio.Task[None]] = set()
         self._commit_thread = CommitThread("causerie-sqlite-commit")
@@ -227,7 +229,8 @@ class SqliteStore:
                 await self._writer_turn()
                 held = True
             first = self._group is None
-            group = self._group or self._open_group(durable)
+            if first:
+                self._open_group(durable)
             tx = SqlTx(self._repositories)
             db = self._repositories.db
             # The member's savepoint, on the driver: SQLAlchemy's begin_nested() costs ten times
@@ -259,10 +262,15 @@ class SqliteStore:
             db.pending = None
             if not first:
                 self._raw.execute("RELEASE causerie_member")
+            # Settled by the group's commit itself (`_commit`), not through `asyncio.shield`
+            # of the group: its outer future and callback took a turn of the loop more a batch
+            # (docs/performance.md, `paced3`). A member cancelled meanwhile leaves the group
+            # be, as the shield did.
+            waiter = group_waiter(self._waiters)
         finally:
             if held:
                 self._lock.release()
-        await asyncio.shield(group)
+        await waiter
         tx.committed()
 
     def read(self) -> _SqliteRead:
@@ -292,12 +300,15 @@ class SqliteStore:
         self._group_durable = durable
         self._group_void = False
         group = self._group = asyncio.get_running_loop().create_future()
-        committer = asyncio.create_task(self._commit(group), name="causerie-sqlite-commit")
+        waiters = self._waiters = []
+        committer = asyncio.create_task(self._commit(group, waiters), name="causerie-sqlite-commit")
         self._committers.add(committer)
         committer.add_done_callback(self._committers.discard)
         return group
 
-    async def _commit(self, group: asyncio.Future[None]) -> None:
+    async def _commit(
+        self, group: asyncio.Future[None], waiters: list[asyncio.Future[None]]
+    ) -> None:
         # At once: transactions already waiting for the lock are ahead of this task (the lock
         # is first come, first served) and join the group. A turn of the loop more let through
         # only what was ready besides, the sockets' sends and reads, while nothing was being
@@ -325,8 +336,12 @@ class SqliteStore:
                     self._end_group(commit=False)
                 group.set_exception(exc)
                 group.exception()  # marked retrieved: each member re-raises it from its await
+                settle_waiters(waiters, exc)
                 return
             group.set_result(None)
+            settle_waiters(waiters, None)
+            # The WAL's size, read once a commit (an `os.stat`) for both looks at it.
+            self._checkpoints.measure()
             if self._checkpoints.overgrown():
                 # Still holding the lock: the next transaction begins on a WAL wholly copied
                 # back, and SQLite writes it from its start again.
@@ -422,6 +437,7 @@ class _Checkpointer:
         self.restarts = 0  # of them, those run before the next transaction (`copy_back`)
         self._size_at_last = 0  # the WAL's size when the last checkpoint started
         self._whole = False  # whether the last checkpoint copied back all the WAL it saw
+        self._measured: int | None = None  # the WAL's size after the last commit (`measure`)
 
     def _size(self) -> int | None:
         try:
@@ -432,6 +448,15 @@ class _Checkpointer:
             self._size_at_last = 0
         return size
 
+    def measure(self) -> None:
+        """The WAL's size now, for `overgrown` and `after_commit` to share: one `os.stat` a
+        commit, not two."""
+        self._measured = self._size() if self.enabled else None
+
+    def _size_now(self) -> int | None:
+        size, self._measured = self._measured, None
+        return self._size() if size is None else size
+
     def overgrown(self) -> bool:
         """Whether the WAL should be copied back before the next transaction begins: SQLite
         writes it from its start again only in a transaction that began once it was wholly
@@ -441,21 +466,23 @@ class _Checkpointer:
         the last checkpoint copied back all it saw: then what is left is a few commits' pages."""
         if not self.enabled or self._running is not None or not self._whole:
             return False
-        size = self._size()
+        size = self._measured
         return size is not None and size >= WAL_RESTART_FACTOR * WAL_CHECKPOINT_BYTES
 
     async def copy_back(self) -> None:
         """A checkpoint now, awaited (the caller holds the store's lock)."""
         self.runs += 1
         self.restarts += 1
+        self._measured = None  # copied back: `after_commit` reads the size again
         self._size_at_last = self._size() or 0
         self._running = asyncio.create_task(self._run(), name="causerie-sqlite-checkpoint")
         await self.idle()
 
     def after_commit(self) -> None:
         if not self.enabled or self._running is not None:
+            self._measured = None
             return
-        size = self._size()
+        size = self._size_now()
         if size is None:
             return
         # Grown by the threshold since the last one started. SQLite restarts the WAL only for a

@@ -228,36 +228,12 @@ class SqlTx:
         else:
             self._unreleased = True
 
-    @asynccontextmanager
-    async def part(self) -> AsyncIterator[None]:
+    def part(self) -> _Part:
         """`Tx.part`: no savepoint, so no statement of its own (one round trip less per part on
         PostgreSQL, and no subtransaction). What a savepoint's rollback would undo of a part
         that raised before sending a change is in memory: its held-back writes, the reads kept
         since, its `on_commit` callbacks."""
-        mark = len(self._on_commit)
-        db = self.db
-        pending = db.pending
-        held = pending.mark() if pending is not None else None
-        changes = db.changes
-        if pending is not None:
-            pending.optimistic = True  # rows may be held back whose key the flush checks
-        try:
-            yield
-        except Exception as exc:
-            if isinstance(exc, TransactionLost):
-                raise
-            if db.changes == changes:
-                del self._on_commit[mark:]
-                if pending is not None and held is not None:
-                    pending.rollback_to(held)
-                raise
-            if is_lost_race(exc):
-                raise raced(exc) from exc
-            # Not chained: the stores read a chained unique clash as their own to answer.
-            raise PartNotUndone(clash() if is_unique_clash(exc) else exc) from None
-        finally:
-            if pending is not None:
-                pending.optimistic = False
+        return _Part(self)
 
     async def flush(self) -> None:
         """`Tx.flush`."""
@@ -273,3 +249,49 @@ class SqlTx:
         lost, self._lost, self._on_commit = self._lost, None, []
         if lost is not None:
             lost(error)
+
+
+class _Part:
+    """`SqlTx.part()`: a class, not a generator-based context manager (entered twice a batch
+    in the bulk form, and by each part of a batch that runs on its own: an async generator's
+    frame and its registration with the loop each time; docs/performance.md, `paced3`)."""
+
+    __slots__ = ("_changes", "_held", "_mark", "_pending", "_tx")
+
+    def __init__(self, tx: SqlTx) -> None:
+        self._tx = tx
+
+    async def __aenter__(self) -> None:
+        tx = self._tx
+        self._mark = len(tx._on_commit)
+        db = tx.db
+        pending = self._pending = db.pending
+        self._held = pending.mark() if pending is not None else None
+        self._changes = db.changes
+        if pending is not None:
+            pending.optimistic = True  # rows may be held back whose key the flush checks
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        pending = self._pending
+        try:
+            self._undo(exc)
+        finally:
+            if pending is not None:
+                pending.optimistic = False
+
+    def _undo(self, exc: BaseException | None) -> None:
+        tx = self._tx
+        pending = self._pending
+        if exc is None or not isinstance(exc, Exception) or isinstance(exc, TransactionLost):
+            return  # propagated as it is (or none)
+        if tx.db.changes == self._changes:
+            del tx._on_commit[self._mark :]
+            if pending is not None and self._held is not None:
+                pending.rollback_to(self._held)
+            return
+        if is_lost_race(exc):
+            raise raced(exc) from exc
+        # Not chained: the stores read a chained unique clash as their own to answer.
+        raise PartNotUndone(clash() if is_unique_clash(exc) else exc) from None
