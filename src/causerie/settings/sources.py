@@ -99,6 +99,7 @@ def toml_file(settings_cls: type[BaseSettings], path: Path) -> TextSource:
     fields = settings_cls.model_fields
     variables = {env_name(name): name for name in fields}
     values: dict[str, str] = {}
+    keys: dict[str, str] = {}  # setting -> the key it was written under
     raw = _read_toml(path) if path.exists() else {}
     for key, value in raw.items():
         name = key if key in fields else variables.get(key)
@@ -114,6 +115,11 @@ def toml_file(settings_cls: type[BaseSettings], path: Path) -> TextSource:
             raise SettingsError(f"{path}: unknown setting {key!r}{guess}")
         if name == "data_dir":
             raise SettingsError(f"{path}: data_dir cannot be set in the file that lives in it")
+        if name in keys:  # under its name and its variable's: which one was meant?
+            raise SettingsError(
+                f"{path}: {name} is set twice, as {keys[name]!r} and as {key!r}: keep one"
+            )
+        keys[name] = key
         values[name] = str(value).lower() if isinstance(value, bool) else str(value)
     return TextSource(settings_cls, values, "causerie.toml")
 
