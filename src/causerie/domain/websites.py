@@ -83,21 +83,44 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 def normalize_origin(text: str) -> str:
     """`https://Shop.Example/any/path` -> `https://shop.example`; refuses what is not an origin."""
-    parts = urlsplit(text.strip())
+    try:
+        parts = urlsplit(text.strip())
+    except ValueError:  # `https://[zz]`, `https://[::1`: brackets holding no IPv6 address
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid(
             f"{text!r} is not a web origin such as https://shop.example", "invalid_origin"
         )
+    if parts.username is not None or parts.password is not None:
+        raise Invalid(f"{text!r} holds a user name or password: no origin does", "invalid_origin")
     default_port = {"http": 80, "https": 443}[parts.scheme]
     try:
         port = parts.port
     except ValueError:
         raise Invalid(f"{text!r} has an invalid port", "invalid_origin") from None
-    host = parts.hostname.lower()
-    if ":" in host:
-        host = f"[{host}]"
-    suffix = f":{port}" if port and port != default_port else ""
-    return f"{parts.scheme}://{host}{suffix}"
+    return f"{parts.scheme}://{_host(text, parts.hostname)}" + (
+        f":{port}" if port and port != default_port else ""
+    )
+
+
+# A host name as browsers send it in `Origin`: ASCII labels (an international name in its `xn--`
+# form); `_` is found in real subdomains. No wildcard: each origin is listed.
+_HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?")
+
+
+def _host(text: str, hostname: str) -> str:
+    """`hostname` as a browser's `Origin` writes it, or Invalid naming `text`."""
+    if ":" in hostname:  # an IPv6 address, which urlsplit checked
+        return f"[{hostname}]"
+    try:
+        host = hostname.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        host = ""
+    if not _HOST_NAME.fullmatch(host) or len(host) > 253:
+        raise Invalid(
+            f"{text!r} is not a host name (list each origin: no wildcard)", "invalid_origin"
+        )
+    return host
 
 
 def allows_origin(website: Website, origin: str | None) -> bool:
