@@ -16,7 +16,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
@@ -120,8 +120,28 @@ def toml_file(settings_cls: type[BaseSettings], path: Path) -> TextSource:
                 f"{path}: {name} is set twice, as {keys[name]!r} and as {key!r}: keep one"
             )
         keys[name] = key
-        values[name] = str(value).lower() if isinstance(value, bool) else str(value)
+        values[name] = _toml_text(path, name, value, fields[name])
     return TextSource(settings_cls, values, "causerie.toml")
+
+
+def _toml_text(path: Path, name: str, value: Any, field: FieldInfo) -> str:
+    """A TOML value as the environment would give it: a boolean or number as its text, a list
+    setting's array of texts joined by commas. Any other array, a table or a date is refused
+    naming the key (Python's text of it named no value the owner wrote)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, list) and get_origin(field.annotation) in (tuple, frozenset):
+        if all(isinstance(item, str) for item in value):
+            return ",".join(value)
+        raise SettingsError(
+            f'{path}: {name}: an array of texts is expected, such as ["10.0.0.1", "10.0.0.2"] '
+            '(or one text, comma-separated: "10.0.0.1, 10.0.0.2")'
+        )
+    raise SettingsError(
+        f'{path}: {name} takes one value, written as text ("64KiB", "30d", "https://...")'
+    )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
