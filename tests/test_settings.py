@@ -312,6 +312,24 @@ def test_a_causerie_toml_key_in_another_case_is_refused_naming_both_forms(
     )
 
 
+@pytest.mark.parametrize("values", [("forever", "30d"), ("30d", "forever"), ("30d", "30d")])
+def test_a_setting_written_twice_in_causerie_toml_is_refused_naming_both_keys(
+    tmp_path: Path, values: tuple[str, str]
+) -> None:
+    """Its name and its variable's name are the same setting: one of the two values was taken
+    silently (the last one written), whichever the owner meant."""
+    write_toml(
+        tmp_path,
+        f'chat_ip_retention = "{values[0]}"\nCAUSERIE_CHAT_IP_RETENTION = "{values[1]}"\n',
+    )
+    with pytest.raises(SettingsError) as caught:
+        load(tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path / 'causerie.toml'}: chat_ip_retention is set twice, as "
+        "'chat_ip_retention' and as 'CAUSERIE_CHAT_IP_RETENTION': keep one"
+    )
+
+
 def test_sizes_are_also_a_plain_number_of_bytes(tmp_path: Path) -> None:
     """Documented (docs/settings.md): `65536` and `65536B` are 64 KiB."""
     for text in ("65536", "65536B", "64KiB", " 64 KiB "):

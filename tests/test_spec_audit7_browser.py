@@ -40,6 +40,7 @@ desks = widget_support.desks
 pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site, host
 
 IGNORED = "Causerie: $causerie command ignored"
+SEND_TAKES = "message:send takes a text of 1-10000 characters"
 
 # Queued before widget.js loads, as a website owner might get them wrong; the last push carries
 # two commands at once (Array.prototype.push takes several), both right.
@@ -107,7 +108,7 @@ def test_sdk_commands_with_wrong_arguments_are_warned_and_change_nothing_before_
         f'warn: {IGNORED} (user:nickname takes a string): ["set","user:nickname",42]',
         f'warn: {IGNORED} (session:data takes an object): ["set","session:data","pro"]',
         f'warn: {IGNORED} (session:data takes an object): ["set","session:data",["pro"]]',
-        f'warn: {IGNORED} (message:send takes a string): ["do","message:send",{{"text":"hello"}}]',
+        f'warn: {IGNORED} ({SEND_TAKES}): ["do","message:send",{{"text":"hello"}}]',
         f'warn: {IGNORED} (not a function): ["on","message:received","not a function"]',
         f'warn: {IGNORED} (unknown event): ["on","chat:openned","fn"]',
     ]
@@ -137,7 +138,7 @@ def test_sdk_commands_with_wrong_arguments_are_warned_and_change_nothing_before_
     assert _said(page) == [
         f"warn: {IGNORED} (unknown verb): 42",
         f'warn: {IGNORED} (unknown name): ["do"]',
-        f'warn: {IGNORED} (message:send takes a string): ["do","message:send"]',
+        f'warn: {IGNORED} ({SEND_TAKES}): ["do","message:send"]',
         f'warn: {IGNORED} (not a function): ["on","message:received",null]',
         f'warn: {IGNORED} (not a function): ["off","chat:opened","nope"]',
         "warn: Causerie: $causerie.is of an unknown name: chat:fly",

@@ -8,7 +8,7 @@ from causerie.actions.api_tokens import store_api_token
 from causerie.actions.audit import do_audit
 from causerie.actions.events import do_signal_access_ended
 from causerie.domain.access import CREDENTIAL_REVOKED, login_key
-from causerie.domain.accounts import check_operator_email
+from causerie.domain.accounts import check_name, check_operator_email
 from causerie.domain.errors import Forbidden, Invalid, NotFound
 from causerie.domain.models import Actor, ApiToken, Operator, Role, Scope
 from causerie.runtime import Runtime
@@ -29,6 +29,14 @@ class AddedOperator:
     one_time_password: str | None  # shown once to whoever created the account, never stored
 
 
+def _named(name: str) -> str:
+    """An operator's or a token's name as the API takes it (`check_name`), the field named."""
+    try:
+        return check_name(name)
+    except Invalid as exc:
+        raise Invalid(f"name: {exc.message}", exc.code) from None
+
+
 async def do_add_operator(
     rt: Runtime,
     actor: Actor,
@@ -40,6 +48,7 @@ async def do_add_operator(
 ) -> AddedOperator:
     """Create the operator if new (with a one-time password) and give them a role on a website."""
     email = check_operator_email(email)
+    name = None if name is None else _named(name)
     now = rt.clock.now()
     password = None
     async with rt.store.transaction() as tx:
@@ -86,6 +95,7 @@ async def do_create_api_token(
 ) -> tuple[ApiToken, str]:
     """A bearer token acting as the operator within `scopes`; returned once, stored hashed."""
     email = check_operator_email(email)
+    name = _named(name) if name.strip() else "token"
     if not scopes:
         raise Invalid("a token needs at least one scope", "invalid_scope")
     async with rt.store.transaction() as tx:
@@ -93,9 +103,7 @@ async def do_create_api_token(
         if operator is None:
             raise NotFound(f"no operator {email!r}", "operator_not_found")
         secret = new_token()
-        token = await store_api_token(
-            rt, tx, actor, operator.id, name.strip() or "token", scopes, None, secret
-        )
+        token = await store_api_token(rt, tx, actor, operator.id, name, scopes, None, secret)
     return token, secret
 
 

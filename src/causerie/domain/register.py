@@ -3,6 +3,7 @@ declarations of `personal_data.py` and the live settings: nothing in it is writt
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -76,6 +77,19 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _in_force(text: str, retention: dict[str, str]) -> str:
+    """A declaration's retention with each setting it names followed by its value in force:
+    `CAUSERIE_CHAT_IP_RETENTION (365 days)`, the default written in `personal_data.py`, reads
+    `CAUSERIE_CHAT_IP_RETENTION (30 days)` where 30 days are set."""
+    return _SETTING_AND_VALUE.sub(
+        lambda found: f"{found[1]} ({retention[found[1]]})" if found[1] in retention else found[0],
+        text,
+    )
+
+
+_SETTING_AND_VALUE = re.compile(r"(CAUSERIE_[A-Z_]+) \([^)]*\)")
+
+
 def render_register(data: RegisterInput) -> str:
     lines = [
         "# Record of processing activities",
@@ -97,7 +111,7 @@ def render_register(data: RegisterInput) -> str:
             if item.subject is subject:
                 lines.append(
                     f"| {_cell(item.category)} | `{item.key}` | {_cell(item.purpose)} | "
-                    f"{item.basis.value} | {_cell(item.retention)} |"
+                    f"{item.basis.value} | {_cell(_in_force(item.retention, data.retention))} |"
                 )
         lines.append("")
     lines += [

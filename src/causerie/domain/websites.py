@@ -88,12 +88,18 @@ def normalize_origin(text: str) -> str:
     """`https://Shop.Example/any/path` -> `https://shop.example`, as a browser's `Origin`
     header writes it (a name in other scripts in its ASCII form: `https://bücher.example` ->
     `https://xn--bcher-kva.example`); refuses what is not an origin, or no browser could send:
-    a host that is no name nor address (`*.example`, `a.example,https`), port 0."""
-    parts = urlsplit(text.strip())
+    a host that is no name nor address (`*.example`, `a.example,https`), a user name or
+    password, port 0."""
+    try:
+        parts = urlsplit(text.strip())
+    except ValueError:  # `https://[zz]`, `https://[::1`: brackets holding no IPv6 address
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid(
             f"{text!r} is not a web origin such as https://shop.example", "invalid_origin"
         )
+    if parts.username is not None or parts.password is not None:
+        raise Invalid(f"{text!r} holds a user name or password: no origin does", "invalid_origin")
     default_port = {"http": 80, "https": 443}[parts.scheme]
     try:
         port = parts.port

@@ -16,7 +16,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
@@ -99,6 +99,7 @@ def toml_file(settings_cls: type[BaseSettings], path: Path) -> TextSource:
     fields = settings_cls.model_fields
     variables = {env_name(name): name for name in fields}
     values: dict[str, str] = {}
+    keys: dict[str, str] = {}  # setting -> the key it was written under
     raw = _read_toml(path) if path.exists() else {}
     for key, value in raw.items():
         name = key if key in fields else variables.get(key)
@@ -114,8 +115,33 @@ def toml_file(settings_cls: type[BaseSettings], path: Path) -> TextSource:
             raise SettingsError(f"{path}: unknown setting {key!r}{guess}")
         if name == "data_dir":
             raise SettingsError(f"{path}: data_dir cannot be set in the file that lives in it")
-        values[name] = str(value).lower() if isinstance(value, bool) else str(value)
+        if name in keys:  # under its name and its variable's: which one was meant?
+            raise SettingsError(
+                f"{path}: {name} is set twice, as {keys[name]!r} and as {key!r}: keep one"
+            )
+        keys[name] = key
+        values[name] = _toml_text(path, name, value, fields[name])
     return TextSource(settings_cls, values, "causerie.toml")
+
+
+def _toml_text(path: Path, name: str, value: Any, field: FieldInfo) -> str:
+    """A TOML value as the environment would give it: a boolean or number as its text, a list
+    setting's array of texts joined by commas. Any other array, a table or a date is refused
+    naming the key (Python's text of it named no value the owner wrote)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, list) and get_origin(field.annotation) in (tuple, frozenset):
+        if all(isinstance(item, str) for item in value):
+            return ",".join(value)
+        raise SettingsError(
+            f'{path}: {name}: an array of texts is expected, such as ["10.0.0.1", "10.0.0.2"] '
+            '(or one text, comma-separated: "10.0.0.1, 10.0.0.2")'
+        )
+    raise SettingsError(
+        f'{path}: {name} takes one value, written as text ("64KiB", "30d", "https://...")'
+    )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

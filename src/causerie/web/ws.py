@@ -129,10 +129,18 @@ class VisitorHandler:
             return "note: private notes are the agents'"
         if frame.session_id:
             return "session_id: a visitor sends to their own session only"
+        return await self._other_conversation(frame, "sends to")
+
+    async def _other_conversation(
+        self, frame: MessageSend | Typing | Read, does: str
+    ) -> str | None:
+        """What is wrong with a frame naming a conversation that is not the visitor's own (field,
+        then why), or None: naming their own, or none, is theirs (`message.send`, `typing`,
+        `read` alike)."""
         if frame.conversation_id is not None and (
             frame.conversation_id != await self._conversation_id()
         ):
-            return "conversation_id: a visitor sends to their own conversation only"
+            return f"conversation_id: a visitor {does} their own conversation only"
         return None
 
     async def handle(self, frame: Any, out: Replies) -> None:
@@ -153,6 +161,12 @@ class VisitorHandler:
                 website_id=session.website_id,
             )
             _ack(out, frame.client_id, sent)
+        elif isinstance(frame, Typing | Read) and (
+            refused := await self._other_conversation(
+                frame, "types in" if isinstance(frame, Typing) else "reads"
+            )
+        ):
+            raise FrameError("invalid_frame", f"{frame.type}.{refused}")
         elif isinstance(frame, Typing):
             if self.typing.should_send(frame.on):
                 do_typing(

@@ -364,7 +364,7 @@ export class Chatbox {
     const wrong = verb === "set"
       ? !field ? "unknown name" : (field === "data" ? !value || typeof value != "object" || Array.isArray(value) : value != null && typeof value != "string") && (field === "data" ? "an object" : "a string")
       : verb === "do"
-        ? !["chat:open", "chat:close", "chat:toggle", "message:send"].includes(key) ? "unknown name" : key === "message:send" && typeof value != "string" && "a string"
+        ? !["chat:open", "chat:close", "chat:toggle", "message:send"].includes(key) ? "unknown name" : key === "message:send" && !(value?.trim?.() && value.trim().length <= 1e4) && "a text of 1-10000 characters"
         : verb === "on" || verb === "off"
           ? !EVENTS.includes(key) ? "unknown event" : typeof value != "function" && (verb === "on" || value != null) && "not a function"
           : "unknown verb";
