@@ -15,9 +15,9 @@ from tests.cli_support import Cli
 @pytest.mark.parametrize(
     ("origin", "why"),
     [
-        ("https://*.shop.example", "not a host name"),
+        ("https://*.shop.example", "no name nor address"),
         ("https://shop.example:*", "invalid port"),
-        ("https://shop example", "not a host name"),
+        ("https://shop example", "no name nor address"),
         ("https://user:secret@shop.example", "user name or password"),
         ("https://user@shop.example", "user name or password"),
         ("https://[zz]", "not a web origin"),  # a traceback
