@@ -42,6 +42,7 @@ from causerie.server import uvicorn_options
 from causerie.settings import Settings, load_settings
 from tests.conftest import Harness
 from tests.limits import RELAXED_LIMITS
+from tests.prompt_server import PromptServer
 from tests.support import free_port
 
 
@@ -199,7 +200,7 @@ class _UvicornThread:
 
     def __init__(self, app: Any, port: int, **options: Any) -> None:
         config = uvicorn.Config(app, host="127.0.0.1", port=port, **options)
-        self.server = uvicorn.Server(config)
+        self.server = PromptServer(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         for _ in range(1000):
@@ -213,7 +214,7 @@ class _UvicornThread:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        self.server.should_exit = True
+        self.server.stop()
         self.thread.join(timeout=15)
         if self.thread.is_alive():
             raise RuntimeError("the test server did not stop within 15 s")

@@ -37,76 +37,65 @@ from causerie.store.migrate import upgrade
 from causerie.store.schema import metadata
 from causerie.wiring import build_runtime, close_runtime, start_runtime
 from tests.limits import RELAXED_LIMITS
+from tests.prompt_server import PromptServer
 
 if TYPE_CHECKING:
     from tests.live import Live  # which imports this module
 
 T = TypeVar("T")
 
-# The modules that take longest, longest first (seconds of a whole run, from `--junitxml` of
-# `scripts/test` on branch cispeed, 2026-12-07, load 7-9 on 2 cores: test_api_fuzz 170,
-# test_api_roles 154, test_nodes 142, ... test_long_commands 17). They are handed out first
-# (scripts/test passes --no-loadscope-reorder, else pytest-xdist orders modules by their number of
-# tests), so that the two workers end about together instead of one of them running the last
-# long module alone. The others follow in their usual order. The parts of modules split since
-# (test_privacy_*, test_inbox_api_*, test_widget*, test_inbox*, test_api_roles_ids) are placed by
-# their own times, measured with modules of the list around them (`--junitxml`, 2 workers, branch
-# upkeep3, load 5-13): test_realtime 158, test_widget_privacy 52, test_inbox_privacy 49,
-# test_errors 48, test_demo 45, test_privacy_audit_retention 45, test_widget_ui 43,
-# test_webhooks 36, test_inbox_api_conversations 33, test_inbox_api_websites 29, test_widget 27,
-# test_inbox 25, test_inbox_navigation 24, test_privacy_consent 22, test_privacy_requests 21,
-# test_inbox_settings 19, test_api_roles_ids 18, test_session_endpoint 16,
-# test_widget_reconnect 14; each just before the first of those measured modules it outlasted.
-# test_widget_privacy (52) was split since: its parts measured the same way (branch ui3, load 9):
-# test_widget_privacy_consent 18, test_widget_privacy 18, test_widget_privacy_strict 16.
-# test_inbox_privacy (49) too: its parts, summed from `--durations=0` (2 workers, branch ui4,
-# load 5-7): test_inbox_privacy_records 28, test_inbox_privacy_settings 21,
-# test_inbox_privacy_requests 8; and two new browser modules (branch ui4, load 4-5):
-# test_widget_a11y 20, test_first_run 14.
+# The modules that take longest, longest first: handed out first (scripts/test passes
+# --no-loadscope-reorder, else pytest-xdist orders modules by their number of tests), so that the
+# two workers end about together instead of one of them running the last long module alone. The
+# others follow in their usual order. Every module of 18 s or more, by the sum of its tests'
+# times (setup and teardown included) in a whole run (`--junitxml`, 2 workers, --dist loadfile,
+# branch suite, 2026-12-08, load 4-20; test_spec_audit6 and test_realtime less what that branch
+# took off them): test_api_roles 148, test_nodes 89, test_reports_offsets 87, test_realtime 71,
+# test_api_fuzz 61, test_widget_assets 58, test_lifecycle 57, test_logs 54, ... test_accounts 19.
+# docs/performance.md "The test suite within CI's budget, again" has the whole list.
 SLOWEST_FIRST = [
-    "test_api_fuzz",
     "test_api_roles",
     "test_nodes",
+    "test_reports_offsets",
     "test_realtime",
-    "test_cli",
-    "test_nodes_access",
-    "test_errors",
-    "test_hostile_fuzz",
-    "test_reports_layers",
+    "test_api_fuzz",
     "test_widget_assets",
-    "test_demo",
-    "test_hostile_input",
-    "test_search",
-    "test_serve",
-    "test_p1_no_outside_calls",
-    "test_privacy_audit_retention",
+    "test_lifecycle",
+    "test_logs",
+    "test_cli_upkeep",
     "test_widget_ui",
-    "test_webhooks",
-    "test_migrations",
-    "test_accounts",
-    "test_mail",
-    "test_api_v1",
-    "test_client_socket",
-    "test_inbox_api_conversations",
-    "test_inbox_api_websites",
-    "test_inbox_privacy_records",
-    "test_widget",
-    "test_inbox",
+    "test_errors",
+    "test_nodes_access",
+    "test_spec_audit6",
+    "test_cli",
+    "test_inbox_team_browser",
+    "test_spec_audit4_cli",
     "test_inbox_navigation",
-    "test_privacy_consent",
+    "test_demo",
+    "test_reports_layers",
+    "test_spec_audit11",
+    "test_search",
+    "test_spec_audit5",
+    "test_webhooks",
+    "test_reports",
+    "test_shield_api",
+    "test_inbox",
+    "test_widget",
     "test_privacy_requests",
-    "test_inbox_privacy_settings",
-    "test_widget_a11y",
-    "test_widget_privacy_consent",
+    "test_invitations",
+    "test_hostile_input",
+    "test_outside_client_contracts",
+    "test_lean_route",
+    "test_spec_audit10",
+    "test_migrations",
+    "test_privacy_consent",
+    "test_file_store_contract",
     "test_widget_privacy",
+    "test_message_bulk",
+    "test_hostile_fuzz",
     "test_inbox_settings",
-    "test_api_roles_ids",
-    "test_widget_privacy_strict",
-    "test_session_endpoint",
-    "test_long_commands",
-    "test_first_run",
-    "test_widget_reconnect",
-    "test_inbox_privacy_requests",
+    "test_shield_browser",
+    "test_accounts",
 ]
 
 
@@ -152,6 +141,13 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
+# Databases this process brought up to date and whose schema no test changes (the run's own
+# PostgreSQL database: tests empty its rows, never its tables): a harness on one skips `upgrade`,
+# which on a current PostgreSQL schema still costs a connection and Alembic's version query
+# (~34 ms a test, median of 8 at load 9).
+_current_schemas: set[str] = set()
+
+
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str | None]:
     """The URL of this run's own PostgreSQL database, or None when PostgreSQL is unreachable."""
@@ -165,7 +161,9 @@ def postgres_database() -> Iterator[str | None]:
         return
     url = _pg_url(name)
     asyncio.run(upgrade(url))
+    _current_schemas.add(url)
     yield url
+    _current_schemas.discard(url)
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
@@ -234,16 +232,17 @@ def clock() -> ManualClock:
 _sqlite_schema: list[Path] = []  # this process's up-to-date SQLite database, made once
 
 
-def _sqlite_from_template(url: str) -> None:
+def _sqlite_from_template(url: str) -> bool:
     """A SQLite database file that does not exist yet starts as a copy of one `upgrade` brought
     up to date once per process: running every migration again cost about 0.2 s of CPU per test
-    (tests/test_migrations.py runs them). Anything else is left to `upgrade`."""
+    (tests/test_migrations.py runs them). True when it did (the copy is current); anything else
+    is left to `upgrade`."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
-        return
+        return False
     path = Path(parsed.database)
     if path.exists() or parsed.database == ":memory:":
-        return
+        return False
     if not _sqlite_schema:
         folder = Path(tempfile.mkdtemp(prefix="causerie-schema-"))
         atexit.register(shutil.rmtree, folder, True)
@@ -254,6 +253,7 @@ def _sqlite_from_template(url: str) -> None:
         _sqlite_schema.append(folder / "causerie.db")
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(_sqlite_schema[0], path)
+    return True
 
 
 class Harness:
@@ -263,8 +263,9 @@ class Harness:
         self.loop = asyncio.new_event_loop()
         self.settings = settings
         self.clock = clock
-        _sqlite_from_template(settings.database_url)
-        self.run(upgrade(settings.database_url))
+        copied = _sqlite_from_template(settings.database_url)
+        if not copied and settings.database_url not in _current_schemas:
+            self.run(upgrade(settings.database_url))
         self.rt = build_runtime(settings, clock)
         self.run(start_runtime(self.rt))
 
@@ -371,7 +372,7 @@ class ServerThread:
         self.app = create_app(settings, clock, plugins)
         options = {**uvicorn_options(settings), "log_config": None}
         config = uvicorn.Config(self.app, host="127.0.0.1", port=0, lifespan="on", **options)
-        self.server = uvicorn.Server(config)
+        self.server = PromptServer(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         for _ in range(500):
@@ -389,7 +390,7 @@ class ServerThread:
         return rt
 
     def stop(self) -> None:
-        self.server.should_exit = True
+        self.server.stop()
         self.thread.join(timeout=10)
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from causerie.logs import RedactIPs, logging_config, redact_ips
 from tests.conftest import ORIGIN
-from tests.support import cli_env, free_port, query, run_cli, wait_until
+from tests.support import cli_env, free_port, invoke_cli, query, wait_until
 
 
 @pytest.mark.parametrize(
@@ -135,7 +135,8 @@ def _wait_until_up(base: str, process: subprocess.Popen[bytes], deadline: float)
 def test_p17_no_raw_ip_in_server_logs(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     env = cli_env(data_dir, CAUSERIE_TRUSTED_PROXIES="127.0.0.1", CAUSERIE_LOG_LEVEL="debug")
-    added = run_cli("website", "add", "Shop", "--origin", ORIGIN, env=env, cwd=tmp_path)
+    # The website in this process (tests/support.py invoke_cli): the logs checked are the server's.
+    added = invoke_cli("website", "add", "Shop", "--origin", ORIGIN, env=env, cwd=tmp_path)
     assert added.returncode == 0, added.stderr
     match = re.search(r"website id: (\w+)", added.stdout)
     assert match

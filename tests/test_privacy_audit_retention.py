@@ -43,7 +43,7 @@ from tests.privacy_support import (
     patch_website,
     privacy,
 )
-from tests.support import cli_env, run_cli
+from tests.support import cli_env, invoke_cli, run_cli
 from tests.test_accounts import login
 from tests.test_errors import error_of
 
@@ -464,7 +464,7 @@ def test_p9_p6_cli_exports_and_erases_a_person_and_counts_a_dry_run(
     bystander = chat(harness, rt, site.website_id, ORIGIN, "192.0.2.170", "bystander words")
     env = cli_env(harness.settings.data_dir, harness.settings.database_url)
 
-    exported = run_cli("privacy", "export", "--email", email, env=env, cwd=tmp_path)
+    exported = invoke_cli("privacy", "export", "--email", email, env=env, cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr
     document = json.loads(exported.stdout)
     assert document["format"] == EXPORT_FORMAT
@@ -479,7 +479,7 @@ def test_p9_p6_cli_exports_and_erases_a_person_and_counts_a_dry_run(
         ]
 
     before = {t: harness.scalar(f"SELECT count(*) FROM {t}") for t in ("sessions", "messages")}
-    dry = run_cli("purge", "--dry-run", "--json", env=env, cwd=tmp_path)
+    dry = invoke_cli("purge", "--dry-run", "--json", env=env, cwd=tmp_path)
     assert dry.returncode == 0, dry.stderr
     counted = json.loads(dry.stdout)
     assert counted["dry_run"] is True

@@ -28,7 +28,7 @@ from tests.privacy_support import (
     patch_website,
     privacy,
 )
-from tests.support import cli_env, run_cli
+from tests.support import cli_env, invoke_cli
 from tests.test_errors import error_of
 
 # tests/privacy_support.py's fixtures, for this module's tests
@@ -325,7 +325,7 @@ def test_p10_p2_p11_dpa_acceptance_and_the_processing_register(
         CAUSERIE_CHAT_IP_RETENTION="200d",
         CAUSERIE_AUDIT_RETENTION="400d",
     )
-    result = run_cli("privacy", "register", env=env, cwd=tmp_path)
+    result = invoke_cli("privacy", "register", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     register = result.stdout
     assert register.startswith("# Record of processing activities")

@@ -14,13 +14,15 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import cli_env, free_port, run_cli
+from tests.support import cli_env, free_port, invoke_cli, run_cli
 from tests.test_demo import _wait_healthy
 from tests.test_serve import _stop
 
 
 def _cli(tmp_path: Path, *args: str) -> str:
-    result = run_cli(*args, env=cli_env(tmp_path / "data"), cwd=tmp_path)
+    """A set-up command, in this process (tests/support.py invoke_cli); `serve` and `demo` run as
+    real processes."""
+    result = invoke_cli(*args, env=cli_env(tmp_path / "data"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     return result.stdout
 

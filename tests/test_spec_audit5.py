@@ -17,10 +17,9 @@ import base64
 import hashlib
 import hmac
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -31,7 +30,7 @@ from causerie.clock import ManualClock
 from causerie.domain.jobs import JobState
 from causerie.settings import Settings
 from tests.conftest import ORIGIN, Harness, ServerThread, Site
-from tests.support import push_subscription
+from tests.support import Ran, invoke_cli, push_subscription
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -180,11 +179,10 @@ def test_jobs_retry_runs_a_job_whose_node_died_and_refuses_one_still_running(
     env = {**os.environ, "CAUSERIE_DATA_DIR": str(rt.settings.data_dir),
            "CAUSERIE_DATABASE_URL": rt.settings.database_url}  # fmt: skip
 
-    def retry() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "causerie", "jobs", "retry", job_id],
-            capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=60,
-        )  # fmt: skip
+    def retry() -> Ran:
+        """`causerie jobs retry` in this process (tests/support.py invoke_cli: this environment,
+        stdin empty), as a subprocess would run it."""
+        return invoke_cli("jobs", "retry", job_id, env=env, cwd=Path.cwd())
 
     # The CLI reads the real time: the lease is set on it (naive UTC, as SQLite's rows hold it).
     lease = "UPDATE jobs SET lease_until = :until WHERE id = :id"

@@ -21,6 +21,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,6 +37,7 @@ from causerie.domain.wire import iso
 from causerie.settings import Settings
 from tests.conftest import Harness, ServerThread, Site
 from tests.live import Live, agent, visitor
+from tests.support import Ran, invoke_cli
 from tests.test_session_endpoint import open_session, send
 from tests.test_webhooks import CLI, make_webhook, visitor_writes
 from tests.webhook_receiver import Receiver
@@ -187,13 +189,13 @@ def test_the_visitors_view_of_the_conversation_holds_no_time_a_note_moved(
 # -- a webhook delivery is one job: `causerie jobs` shows its attempts, its failure, its retry ---
 
 
-def _jobs(harness: Harness, *args: str) -> subprocess.CompletedProcess[str]:
+def _jobs(harness: Harness, *args: str) -> Ran:
+    """`causerie jobs *args` on the harness's database, in this process (tests/support.py
+    invoke_cli: the environment a subprocess would get, stdin empty; a process each cost ~1-3 s,
+    four a test)."""
     env = {**os.environ, "CAUSERIE_DATA_DIR": str(harness.settings.data_dir),
            "CAUSERIE_DATABASE_URL": harness.settings.database_url}  # fmt: skip
-    return subprocess.run(
-        [sys.executable, "-m", "causerie", "jobs", *args],
-        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=60,
-    )  # fmt: skip
+    return invoke_cli("jobs", *args, env=env, cwd=Path.cwd())
 
 
 def _deliveries(harness: Harness) -> list[dict[str, Any]]:
