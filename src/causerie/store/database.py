@@ -441,16 +441,20 @@ class _Checkpointer:
         last checkpoint copied back all it saw, what is left is a few commits' pages. When it did
         not (commits landed while it ran, as on a loaded machine, where the checkpoint's thread
         runs late: then none ever did, and the WAL grew on), once `WAL_CHECKPOINT_BYTES` more
-        were written since it started: the wait is for that much at most, as for a checkpoint."""
-        if not self.enabled or self._running is not None:
+        were written since it started: the wait is for that much at most, as for a checkpoint,
+        and for the end of the one running, if any (on such a machine one nearly always is)."""
+        if not self.enabled:
             return False
         size = self._size()
         if size is None or size < WAL_RESTART_FACTOR * WAL_CHECKPOINT_BYTES:
             return False
-        return self._whole or size - self._size_at_last >= WAL_CHECKPOINT_BYTES
+        grown = size - self._size_at_last >= WAL_CHECKPOINT_BYTES
+        return grown or (self._running is None and self._whole)
 
     async def copy_back(self) -> None:
-        """A checkpoint now, awaited (the caller holds the store's lock)."""
+        """A checkpoint now, after the one running, awaited (the caller holds the store's
+        lock)."""
+        await self.idle()
         self.runs += 1
         self.restarts += 1
         self._size_at_last = self._size() or 0
