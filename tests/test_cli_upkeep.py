@@ -10,14 +10,17 @@ import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from causerie.actions.jobs import Work, do_enqueue, do_run_due_jobs
 from causerie.actions.messages import do_send_visitor_message
 from causerie.actions.profiles import do_update_visitor_profile
 from causerie.actions.sessions import do_open_session
 from causerie.actions.websites import do_create_website
 from causerie.clock import ManualClock
-from causerie.domain.jobs import MAX_ATTEMPTS
+from causerie.domain.jobs import MAX_ATTEMPTS, Job, JobKind
 from causerie.domain.models import Actor, PageView
+from causerie.runtime import Runtime
 from tests import cli_support
 from tests.cli_support import (
     Cli,
@@ -186,6 +189,39 @@ def test_jobs_list_shows_queued_and_failed_jobs(cli: Cli, harness: Harness) -> N
     assert queued in table and failed in table and "the mail server said no" in table
     bad = cli("jobs", "list", "--state", "done")
     assert bad.returncode == 2 and "done" in bad.stderr
+
+
+def test_jobs_list_fits_an_80_column_terminal_and_keeps_every_error_whole(
+    tmp_path: Path, database_url: str, harness: Harness
+) -> None:
+    """In 80 columns (a terminal's default) the table folded every column into a ribbon of
+    eight-letter pieces, a job over twenty lines. Each job is now one line of its table, and
+    its last error follows the table whole, wrapped to the width."""
+    rt = harness.rt
+    error = (
+        "ConnectError: [Errno 111] Connect call failed ('203.0.113.5', 25) while sending to "
+        "smtp.mail.example [/b] for the third time this hour, the server being down"
+    )
+
+    async def broken(rt: Runtime, job: Job) -> None:
+        raise RuntimeError(error)
+
+    async def make() -> str:
+        async with rt.store.transaction() as tx:
+            failing = await do_enqueue(rt, tx, JobKind.MAIL_NEW_CONVERSATION)
+        await do_run_due_jobs(rt, {JobKind.MAIL_NEW_CONVERSATION.value: Work(broken)})
+        return failing
+
+    failing = harness.run(make())
+    narrow = Cli(tmp_path, database_url, COLUMNS="80")
+    shown = narrow.ok("jobs", "list")
+    lines = shown.splitlines()
+    assert all(len(line) <= 80 for line in lines), shown
+    (row,) = [line for line in lines if line.startswith(failing)]
+    assert row.split() == [failing, "mail.new_conversation", "queued", "1", *row.split()[4:]]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", " ".join(row.split()[4:])), row
+    after = lines[lines.index(row) + 1 :]
+    assert " ".join(" ".join(after).split()).endswith(f"RuntimeError: {error}"), shown
 
 
 def test_jobs_retry_queues_a_failed_job_now(cli: Cli, harness: Harness) -> None:

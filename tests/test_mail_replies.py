@@ -14,6 +14,7 @@ from causerie.clock import ManualClock
 from causerie.domain.errors import Invalid
 from causerie.domain.mail import check_preferences, reply_token_of
 from causerie.domain.mail_replies import strip_reply
+from causerie.web.mail_in import html_text
 from tests import mail_support
 from tests.conftest import Harness, ServerThread, Site
 from tests.files_support import HTML_AS_PNG, PDF, png_with_metadata
@@ -190,3 +191,93 @@ def test_reply_address_and_preferences_checks() -> None:
     for bad in ({"mail_mentions": "no"}, {"push": True}, []):
         with pytest.raises(Invalid):
             check_preferences(bad)
+
+
+# -- an attribution's shape in what the visitor wrote -------------------------------------------
+
+ADA = "Shop <reply+abc@reply.shop.example>"
+
+
+@pytest.mark.parametrize(
+    ("mail", "kept"),
+    [
+        (  # Gmail, top-posted: the visitor quotes the shop's FAQ in their own words
+            "On your website the FAQ wrote:\n"
+            '"Delivery in 2 days"\nbut it took a week.\n\n'
+            f"On Mon, Dec 7, 2026 at 10:02 AM {ADA} wrote:\n\n> We shipped it.\n",
+            'On your website the FAQ wrote:\n"Delivery in 2 days"\nbut it took a week.',
+        ),
+        (  # Gmail in French
+            "Le livreur a écrit :\nColis déposé chez le voisin\nMais je n'ai rien reçu.\n\n"
+            f"Le lun. 7 déc. 2026 à 10:02, {ADA} a écrit :\n\n> Votre colis est parti.\n",
+            "Le livreur a écrit :\nColis déposé chez le voisin\nMais je n'ai rien reçu.",
+        ),
+        (  # Outlook: the history under its header block, no `>`
+            "On Friday your agent wrote:\nrefund within 5 days\nNothing yet.\n\n"
+            f"*From:* {ADA}\n*Sent:* Monday, December 7, 2026 10:02 AM\n*To:* Zoé\n"
+            "*Subject:* Re: Shop\n\nWe will refund you.\n",
+            "On Friday your agent wrote:\nrefund within 5 days\nNothing yet.",
+        ),
+        (  # Outlook in French
+            "Le 3 décembre, votre collègue a écrit :\nremboursement sous 5 jours\n"
+            "Toujours rien.\n\n"
+            f"De : {ADA}\nEnvoyé : lundi 7 décembre 2026 10:02\nÀ : Zoé\nObjet : Re: Shop\n\n"
+            "Nous vous remboursons.\n",
+            "Le 3 décembre, votre collègue a écrit :\nremboursement sous 5 jours\nToujours rien.",
+        ),
+        (  # Apple Mail: its attribution among the quoted lines, the visitor's own above
+            "On the invoice of 7 Dec you wrote:\nTotal 40 €\nbut I paid 45 €.\n\n"
+            f"> On 7 Dec 2026, at 10:02, {ADA} wrote:\n>\n> Here is your invoice.\n",
+            "On the invoice of 7 Dec you wrote:\nTotal 40 €\nbut I paid 45 €.",
+        ),
+        (  # Thunderbird, bottom-posted: the visitor's shaped line is under the quote
+            f"On 07/12/2026 10:02, {ADA} wrote:\n> Which size?\n\n"
+            "On the label my daughter wrote:\nM (10 years)\n",
+            "On the label my daughter wrote:\nM (10 years)",
+        ),
+        (  # an attribution with nothing after it (its quote dropped by the client) goes
+            f"Thanks!\n\nOn Mon, 7 Dec 2026, {ADA} wrote:\n\n",
+            "Thanks!",
+        ),
+    ],
+)
+def test_a_line_shaped_like_an_attribution_without_a_quote_is_the_visitors(
+    mail: str, kept: str
+) -> None:
+    """Such a line ended the reply, cutting everything the visitor wrote after it; only an
+    attribution that the quote follows starts the history."""
+    assert strip_reply(mail) == kept
+
+
+@pytest.mark.parametrize(
+    ("html", "kept"),
+    [
+        (  # Thunderbird, bottom-posted in HTML: the quote is a blockquote under the attribution
+            f'<div class="moz-cite-prefix">On 07/12/2026 10:02, {ADA} wrote:<br></div>'
+            '<blockquote type="cite"><p>We open at 10.</p></blockquote>'
+            "<p>Great, see you then.</p>",
+            "Great, see you then.",
+        ),
+        (  # Thunderbird in French, top-posted
+            "<p>Parfait, à demain.</p>"
+            f'<div class="moz-cite-prefix">Le 07/12/2026 à 10:02, {ADA} a écrit&nbsp;:<br></div>'
+            '<blockquote type="cite"><p>Nous ouvrons à 10 h.</p></blockquote>',
+            "Parfait, à demain.",
+        ),
+        (  # Apple Mail: its attribution inside the blockquote
+            '<div>Thanks!</div><div><br><blockquote type="cite"><div>On 7 Dec 2026, at 10:02,'
+            f" {ADA} wrote:</div><br><div>Hello</div></blockquote></div>",
+            "Thanks!",
+        ),
+        (  # Gmail: its quote in a `gmail_quote` block, a shaped line of the visitor above
+            "<div>On the phone your agent wrote:</div><div>order 1234</div>"
+            f'<div class="gmail_quote"><div>On Mon, {ADA} wrote:</div>'
+            "<blockquote>Your order?</blockquote></div>",
+            "On the phone your agent wrote:\n\norder 1234",
+        ),
+    ],
+)
+def test_an_html_reply_keeps_what_follows_its_quote(html: str, kept: str) -> None:
+    """A blockquote was dropped with its `>`: an attribution was left with nothing quoted under
+    it, and a bottom-posted answer after it was cut with the history."""
+    assert strip_reply(html_text(html)) == kept

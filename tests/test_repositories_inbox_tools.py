@@ -1,6 +1,6 @@
 """Contract tests of `tx.replies`, `tx.labels` and a conversation's labels
 (`tx.conversations.set_labels`, `with_label`, `list_page(label=)`), on SQLite and PostgreSQL, in
-the manner of tests/test_repositories.py."""
+the manner of tests/test_repositories_*.py."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from causerie.domain.ports import Tx
 from causerie.domain.replies import CannedReply
 from causerie.tokens import new_id
 from tests.conftest import Harness
-from tests.test_repositories import T0, _conversation, _in_tx, _message, _session
+from tests.repositories_support import T0, in_tx, make_conversation, make_message, make_session
 
 
 def _canned_replies_one_per_shortcut_per_website(harness: Harness) -> None:
@@ -32,7 +32,7 @@ def _canned_replies_one_per_shortcut_per_website(harness: Harness) -> None:
             assert await tx.replies.insert(made)
         assert not await tx.replies.insert(reply(shop, "hello"))
 
-    _in_tx(harness, write)
+    in_tx(harness, write)
 
     async def read(tx: Tx) -> None:
         assert await tx.replies.list_for_website(shop.id) == [bye, hello]
@@ -48,10 +48,10 @@ def _canned_replies_one_per_shortcut_per_website(harness: Harness) -> None:
         assert await tx.replies.delete(shop.id, hello.id)
         assert await tx.replies.list_for_website(shop.id) == [bye]
 
-    _in_tx(harness, read)
-    _in_tx(harness, lambda tx: tx.websites.delete(shop.id))
-    assert _in_tx(harness, lambda tx: tx.replies.list_for_website(shop.id)) == []
-    assert _in_tx(harness, lambda tx: tx.replies.list_for_website(other.id)) == [theirs]
+    in_tx(harness, read)
+    in_tx(harness, lambda tx: tx.websites.delete(shop.id))
+    assert in_tx(harness, lambda tx: tx.replies.list_for_website(shop.id)) == []
+    assert in_tx(harness, lambda tx: tx.replies.list_for_website(other.id)) == [theirs]
 
 
 def test_canned_replies_labels_and_the_conversations_that_hold_them(harness: Harness) -> None:
@@ -59,9 +59,10 @@ def test_canned_replies_labels_and_the_conversations_that_hold_them(harness: Har
     shop = Website(new_id(), "Shop", (), {}, T0)
     vip = Label(new_id(), shop.id, "VIP", "#ffd700", T0)
     billing = Label(new_id(), shop.id, "Billing", "#aa0011", T0)
-    sessions = [_session(shop.id, state=SessionState.PERMANENT) for _ in range(3)]
+    sessions = [make_session(shop.id, state=SessionState.PERMANENT) for _ in range(3)]
     started = [
-        _conversation(s, last_message_at=T0 + timedelta(minutes=n)) for n, s in enumerate(sessions)
+        make_conversation(s, last_message_at=T0 + timedelta(minutes=n))
+        for n, s in enumerate(sessions)
     ]
 
     async def write(tx: Tx) -> None:
@@ -72,11 +73,11 @@ def test_canned_replies_labels_and_the_conversations_that_hold_them(harness: Har
         for n, (session, conversation) in enumerate(zip(sessions, started, strict=True)):
             await tx.sessions.insert(session, f"t{n}")
             await tx.conversations.insert(conversation)
-            await tx.messages.insert(_message(conversation, n))
+            await tx.messages.insert(make_message(conversation, n))
         await tx.conversations.set_labels(started[0].id, (vip.id, billing.id), T0)
         await tx.conversations.set_labels(started[2].id, (vip.id,), T0)
 
-    _in_tx(harness, write)
+    in_tx(harness, write)
 
     async def page(tx: Tx, **filters: Any) -> list[str]:
         found = await tx.conversations.list_page(
@@ -114,4 +115,4 @@ def test_canned_replies_labels_and_the_conversations_that_hold_them(harness: Har
         assert await tx.labels.delete(shop.id, vip.id)
         assert not await tx.labels.delete(shop.id, vip.id)
 
-    _in_tx(harness, read)
+    in_tx(harness, read)

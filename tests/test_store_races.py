@@ -21,8 +21,8 @@ from causerie.domain.models import Actor, ConversationState, PageView, SessionSt
 from causerie.domain.ports import Tx
 from causerie.tokens import new_id
 from tests.conftest import ORIGIN, Harness, Site
+from tests.repositories_support import T0, in_tx, make_conversation, make_message, make_session
 from tests.support import until_pg_backend
-from tests.test_repositories import T0, _conversation, _in_tx, _message, _session
 
 
 @pytest.fixture
@@ -55,16 +55,16 @@ def test_a_conversation_is_never_given_a_label_deleted_meanwhile(
 ) -> None:
     owner = Actor("operator", operator_id=site.operator_ids["owner"])
     vip = Label(new_id(), site.website_id, "VIP", "#ffd700", T0)
-    session = _session(site.website_id, state=SessionState.PERMANENT)
-    conversation = _conversation(session)
+    session = make_session(site.website_id, state=SessionState.PERMANENT)
+    conversation = make_conversation(session)
 
     async def seed(tx: Tx) -> None:
         assert await tx.labels.insert(vip)
         await tx.sessions.insert(session, "t")
         await tx.conversations.insert(conversation)
-        await tx.messages.insert(_message(conversation, 0))
+        await tx.messages.insert(make_message(conversation, 0))
 
-    _in_tx(harness, seed)
+    in_tx(harness, seed)
 
     # The deletion holds the label; giving it waits, then finds it gone.
     async def delete_first(tx: Tx) -> None:
@@ -79,7 +79,7 @@ def test_a_conversation_is_never_given_a_label_deleted_meanwhile(
 
     # Giving holds the label; the deletion waits, then takes it off that conversation too.
     again = Label(new_id(), site.website_id, "Billing", "#aa0011", T0)
-    _in_tx(harness, lambda tx: tx.labels.insert(again))
+    in_tx(harness, lambda tx: tx.labels.insert(again))
 
     async def give_first(tx: Tx) -> None:
         assert await tx.labels.keep(site.website_id, (again.id, new_id())) == {again.id}
@@ -97,8 +97,8 @@ def test_auto_resolve_leaves_alone_a_conversation_a_message_is_being_written_to(
     harness: Harness,
 ) -> None:
     shop = Website(new_id(), "Shop", (), {}, T0)
-    sessions = [_session(shop.id, state=SessionState.PERMANENT) for _ in range(3)]
-    quiet, busy, answered = (_conversation(s, last_message_at=T0) for s in sessions)
+    sessions = [make_session(shop.id, state=SessionState.PERMANENT) for _ in range(3)]
+    quiet, busy, answered = (make_conversation(s, last_message_at=T0) for s in sessions)
 
     async def seed(tx: Tx) -> None:
         await tx.websites.insert(shop)
@@ -108,7 +108,7 @@ def test_auto_resolve_leaves_alone_a_conversation_a_message_is_being_written_to(
             await tx.sessions.insert(session, f"t{n}")
             await tx.conversations.insert(conversation)
 
-    _in_tx(harness, seed)
+    in_tx(harness, seed)
     later = T0 + timedelta(hours=1)
 
     async def race() -> list[str]:

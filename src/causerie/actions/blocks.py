@@ -128,6 +128,7 @@ async def _add(
     reason: str,
     expires_at: datetime | None,
     source: str,
+    ip_seen_at: datetime | None = None,
 ) -> BlockRule:
     rule = BlockRule(
         id=new_id(),
@@ -138,6 +139,7 @@ async def _add(
         created_at=rt.clock.now(),
         created_by=actor.operator_id,
         expires_at=expires_at,
+        ip_seen_at=ip_seen_at,
     )
     await tx.shield.insert_rule(rule)
     await do_audit(
@@ -227,7 +229,9 @@ async def do_block_visitor(
     """A rule on the conversation's website refusing its visitor: by their address, or the
     network around it. The address is taken from the session, never shown to the agent, and
     the rule ends (at the latest) when the website's chat IP retention erases that address from
-    the session: the copy outlives neither it nor a deletion of the conversation (P18, P20)."""
+    the session: the copy outlives neither it nor a deletion of the conversation (P18, P20). The
+    rule keeps when the session recorded the address (`ip_seen_at`): a retention shortened later
+    ends it sooner (the purge's `expired_blocks`)."""
     if kind not in (BlockKind.ADDRESS.value, BlockKind.NETWORK.value):
         raise Invalid("kind must be address or network", "invalid_block_kind")
     async with rt.store.transaction() as tx:
@@ -256,6 +260,7 @@ async def do_block_visitor(
             reason,
             expires_at,
             "conversation",
+            session.ip_seen_at,
         )
     _changed(rt, conversation.website_id)
     return rule

@@ -64,7 +64,9 @@ async def do_purge(
             progress.begin(rule.value, None)
             cutoff = limits.for_rule(rule)
             if cutoff is not None:
-                await purge.apply(rule, cutoff, None)
+                # Rules copied from a visitor's address go with it (P18): `_expired_blocks`.
+                copies = limits.chat_ips if rule is Rule.EXPIRED_BLOCKS else None
+                await purge.apply(rule, cutoff, None, copied_before=copies)
         # Websites that chose a shorter retention for themselves (P6).
         async with rt.store.read() as tx:
             websites = await tx.websites.list_all()
@@ -73,6 +75,14 @@ async def do_purge(
             for rule, cutoff in website_cutoffs(now, overrides, limits).items():
                 # Only what the server's own cut-off left: a dry run must not count a row twice.
                 await purge.apply(rule, cutoff, website.id, newer_than=limits.for_rule(rule))
+                if rule is Rule.CHAT_IPS:  # and the rules copied from those addresses
+                    await purge.apply(
+                        Rule.EXPIRED_BLOCKS,
+                        limits.expired_blocks,
+                        website.id,
+                        newer_than=limits.chat_ips,
+                        copied_before=cutoff,
+                    )
     except Stopped:
         stopped = True
 
@@ -125,9 +135,10 @@ class _Purge:
         website_id: str | None,
         *,
         newer_than: datetime | None = None,
+        copied_before: datetime | None = None,
     ) -> None:
         """Remove (or count) what `rule` expires before `cutoff` (and after `newer_than`), in
-        batches; one website's or all."""
+        batches; one website's or all. `copied_before`: `Retention.count_expired`."""
         rt, name = self.rt, rule.value
         stop_if_requested(self.progress, self.counts)
         if rule is Rule.FILES:
@@ -135,7 +146,9 @@ class _Purge:
             return
         if self.dry_run:
             async with rt.store.long_read() as tx:
-                found = await tx.retention.count_expired(rule, cutoff, website_id, newer_than)
+                found = await tx.retention.count_expired(
+                    rule, cutoff, website_id, newer_than, copied_before=copied_before
+                )
             self._done(name, found)
             return
         while True:
@@ -143,11 +156,16 @@ class _Purge:
             # loop. Removing it is short: by primary key, the rule checked again on those rows.
             async with rt.store.long_read() as tx:
                 ids = await tx.retention.list_expired(
-                    rule, cutoff, self.batch_size, website_id, newer_than
+                    rule,
+                    cutoff,
+                    self.batch_size,
+                    website_id,
+                    newer_than,
+                    copied_before=copied_before,
                 )
             if ids:
                 removed = await run_again_when_raced(
-                    partial(self._remove, rule, cutoff, ids, website_id, newer_than)
+                    partial(self._remove, rule, cutoff, ids, website_id, newer_than, copied_before)
                 )
                 self._done(name, removed)
             if len(ids) < self.batch_size:
@@ -183,12 +201,15 @@ class _Purge:
         ids: list[str],
         website_id: str | None,
         newer_than: datetime | None,
+        copied_before: datetime | None,
     ) -> int:
         """One batch of `rule` removed, in one short transaction: the rows removed."""
         # Not durable: a deletion that a power cut undoes is redone by the next run.
         async with self.rt.store.transaction(durable=False) as tx:
             doomed = await _conversations_of(tx, rule, ids)
-            removed = await tx.retention.purge_expired(rule, cutoff, ids, website_id, newer_than)
+            removed = await tx.retention.purge_expired(
+                rule, cutoff, ids, website_id, newer_than, copied_before=copied_before
+            )
             await _tell_recipients(self.rt, tx, doomed)
             if rule in SESSION_RULES:
                 await _end_sockets(self.rt, tx, ids, removed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from typing import Any
 
 import click
@@ -11,7 +12,7 @@ from causerie.actions.jobs import do_retry_job, do_run_due_jobs, get_jobs
 from causerie.actions.reports import do_rebuild
 from causerie.actions.retention import BATCH_SIZE, do_purge
 from causerie.cli.group import main
-from causerie.cli.output import add_columns, add_id_column, add_row, new_table, out, plural
+from causerie.cli.output import add_id_column, add_row, new_table, out, plural
 from causerie.cli.params import GIVEN
 from causerie.cli.running import Watch, get_settings, interrupted, run
 from causerie.domain.jobs import Job, JobState
@@ -112,16 +113,36 @@ def jobs_list(state: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([_job_json(job) for job in found]))
         return
-    table = new_table()
+    print_jobs(found)
+
+
+def print_jobs(found: list[Job]) -> None:
+    """One line a job, fitting 80 columns (a terminal's default) whatever the kind, then each
+    last error whole, wrapped to the width under the id it belongs to. Every cell of the table
+    used to fold into eight-letter pieces in 80 columns, a job over twenty lines."""
+    from rich.padding import Padding
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, pad_edge=False, padding=(0, 1, 0, 0), show_edge=False)
     add_id_column(table)
-    add_columns(table, "kind", "state", "attempts", "run at", "last error")
+    for header in ("kind", "state"):
+        table.add_column(header, no_wrap=True)
+    table.add_column("tries", justify="right", no_wrap=True)
+    table.add_column("run at (UTC)", no_wrap=True)
     for job in found:
-        row = _job_json(job)
         add_row(
-            table, job.id, job.kind, row["state"], str(job.attempts), row["run_at"],
-            job.last_error or "",
+            table, job.id, job.kind, job.state.value, str(job.attempts),
+            job.run_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
         )  # fmt: skip
-    out().print(table)
+    console = out()
+    console.print(table)
+    for job in found:
+        if job.last_error:
+            console.print(Text(f"\nlast error of {job.id}:"))
+            console.print(
+                Padding(Text(job.last_error), (0, 0, 0, 2), expand=False), soft_wrap=False
+            )
 
 
 @jobs.command("run")

@@ -6,7 +6,9 @@ Spanish, Italian, Dutch and Portuguese ones), or a separator
 ("-----Original Message-----"), or Outlook's header block ("From: ... / Sent: ... / Subject: ...",
 "De : ... / Envoyé : ... / Objet : ..."), then lines quoted with `>`. A signature starts at a line
 `-- `. `strip_reply` keeps what comes before all of that, and what a visitor wrote under an
-attribution and its quote (bottom-posting, or answers between quoted lines). An attribution in
+attribution and its quote (bottom-posting, or answers between quoted lines). A line shaped like an
+attribution that no quote follows is the visitor's own ("On your website the FAQ wrote:"), kept
+with what follows it; one that nothing follows goes (a client dropped its quote). An attribution in
 another language, or wrapped over three lines (Gmail wraps a long name and address), is told by its
 shape: a line with a date that ends in `:` and after which only quoted lines follow.
 """
@@ -106,10 +108,13 @@ def strip_reply(text: str) -> str:
             break
         attribution = _attribution(lines, at, quotes_only_from)
         if attribution:
-            if not _quoted_next(lines, at + attribution):
-                break  # the history follows unquoted, or nothing does
-            at += attribution  # its quote follows: what comes after it is new (bottom-posting)
-            continue
+            if _quoted_next(lines, at + attribution):
+                at += attribution  # its quote follows: what comes after is new (bottom-posting)
+                continue
+            if not any(later.strip() for later in lines[at + attribution :]):
+                break  # nothing follows: its quote was dropped (an HTML part's, by its client)
+            # Text follows, unquoted: a line of the visitor's own that has an attribution's
+            # shape ("On your website the FAQ wrote:"), kept with what follows it.
         if not line.lstrip().startswith(">"):
             kept.append(line.rstrip())
         at += 1

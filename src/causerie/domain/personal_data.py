@@ -446,8 +446,19 @@ PERSONAL: tuple[PersonalField, ...] = (
         "refuse the chatbox to an abusive visitor or network (P18)",
         Basis.LEGITIMATE_INTEREST,
         "until the rule's expiry (then the purge deletes it) or until an owner or admin removes "
-        "it; a rule blocking a conversation's visitor expires, at the latest, when "
-        "CAUSERIE_CHAT_IP_RETENTION erases the address it copied",
+        "it; a rule blocking a conversation's visitor goes, at the latest, when the chat IP "
+        "retention (CAUSERIE_CHAT_IP_RETENTION or the website's shorter one, as it is at the "
+        "purge) erases the address it copied",
+    ),
+    PersonalField(
+        "block_rules",
+        "ip_seen_at",
+        Subject.VISITOR,
+        "connection data (time)",
+        "date the address a rule blocking a conversation's visitor copied was recorded, to "
+        "delete the rule when the chat IP retention erases that address (P18)",
+        Basis.LEGITIMATE_INTEREST,
+        "with its rule",
     ),
     PersonalField(
         "block_rules",
@@ -493,6 +504,7 @@ ERASED_BY: dict[str, tuple[Rule, ...]] = {
     "push_preferences.*": (),
     "block_rules.value": (Rule.EXPIRED_BLOCKS,),
     "block_rules.reason": (Rule.EXPIRED_BLOCKS,),
+    "block_rules.ip_seen_at": (Rule.EXPIRED_BLOCKS,),
 }
 HOUSEKEEPING = (Rule.EXPIRED_LINKS,)
 

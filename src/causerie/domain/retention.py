@@ -42,7 +42,9 @@ RULE_DOCS = {
     "the file as expired (P6)",
     Rule.WEBHOOK_DELIVERIES: "webhook deliveries (the delivery log and the bodies sent) "
     "30 days after their event",
-    Rule.EXPIRED_BLOCKS: "block rules past their expiry, with the address or email they held (P18)",
+    Rule.EXPIRED_BLOCKS: "block rules past their expiry, with the address or email they held, "
+    "and those made by blocking a conversation's visitor once the chat IP retention (as it is "
+    "now) has run from when the session recorded the address they copied (P18)",
 }
 
 WEBHOOK_LOG_RETENTION = timedelta(days=30)  # domain/webhooks.py LOG_RETENTION

@@ -225,6 +225,9 @@ class BlockRule:
     created_at: datetime
     created_by: str | None
     expires_at: datetime | None = None
+    # When the session recorded the address a rule made by "block this visitor" copied (None:
+    # typed by hand): the purge ends the rule by the chat IP retention from then (P18).
+    ip_seen_at: datetime | None = None
 
 
 # The widest network a block rule may name, by IP version: a /8 holds 16 million IPv4 addresses.

@@ -4,6 +4,9 @@ when they are installed) weighs about 20 MiB that a server sending no webhook do
 
 from __future__ import annotations
 
+# anyio, whose backend httpcore's first connection would import on the event loop (about 35 ms
+# of CPU, inside the first attempt's timeout), is imported here, off the loop, with httpx.
+import anyio._backends._asyncio  # noqa: F401
 import httpcore
 import httpx
 

@@ -24,11 +24,20 @@ class HttpOutbound:
         self._allow_private = allow_private
         self._client: httpx.AsyncClient | None = None
 
-    def _open(self) -> httpx.AsyncClient:
+    async def _opened(self) -> httpx.AsyncClient:
+        """The client, built at the first delivery in a thread: loading the certificate
+        authorities twice takes about 40 ms of CPU, which blocked the loop, and counted against
+        the target's timeout (under load, a third of a 1 s one: the first attempt of a webhook
+        answering at once was recorded as unanswered)."""
         if self._client is None:
-            from causerie.outbound.client import guarded_client  # httpx: at first use
+            await import_off_loop("causerie.outbound.client")  # httpx: once, off the loop
+            from causerie.outbound.client import guarded_client
 
-            self._client = guarded_client(self._allow_private)
+            built = await asyncio.to_thread(guarded_client, self._allow_private)
+            if self._client is None:
+                self._client = built
+            else:  # another delivery built one meanwhile
+                await built.aclose()
         return self._client
 
     async def post(self, url: str, headers: dict[str, str], body: bytes, seconds: float) -> Answer:
@@ -38,15 +47,13 @@ class HttpOutbound:
                 f"{scheme or 'no'} scheme: webhooks go to https:// targets "
                 "(http:// only with CAUSERIE_WEBHOOK_ALLOW_PRIVATE=true)"
             )
-        await import_off_loop("causerie.outbound.client")  # httpx: once, off the loop
+        client = await self._opened()  # before the timeout: it bounds the target's answer
         started = time.monotonic()
         headers = {**headers, "user-agent": "Causerie-Webhooks"}
         # httpx's timeout bounds each step; the contract bounds the whole answer.
         async with (
             asyncio.timeout(seconds),
-            self._open().stream(
-                "POST", url, headers=headers, content=body, timeout=seconds
-            ) as response,
+            client.stream("POST", url, headers=headers, content=body, timeout=seconds) as response,
         ):
             head = b""
             async for chunk in response.aiter_raw():

@@ -6,7 +6,7 @@ with one shortcut inside it: on SQLite (`SqliteDb`), a prepared statement is com
 the driver and run on the driver's connection itself, its parameters and rows converted by the
 columns' own SQLAlchemy types (so either way stores and reads the same values). Executing even a
 prebuilt statement through SQLAlchemy costs 30-70 µs (execution context, parameter processing,
-result wrapping); on the driver, a few (docs/performance.md). tests/test_repositories.py runs
+result wrapping); on the driver, a few (docs/performance.md). tests/test_repositories_*.py run
 every repository on both databases.
 """
 
@@ -101,7 +101,7 @@ def _json(text: str) -> Any:
 
 def _result_processor(type_: Any) -> Convert | None:
     """What SQLAlchemy makes of a SQLite value of `type_`, as SQLAlchemy's own processor does,
-    but in one call for the two types every row has (tests/test_repositories.py compares)."""
+    but in one call for the two types every row has (tests/test_repositories_*.py compare)."""
     if isinstance(type_, UTCDateTime):
         return _parsed_datetime
     if isinstance(type_, JsonType) or isinstance(type_.dialect_impl(_SQLITE), JSON):

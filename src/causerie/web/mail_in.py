@@ -37,15 +37,19 @@ MAX_RECIPIENTS = 10
 
 
 class _Text(HTMLParser):
-    """The text of an HTML part, without what it quotes (`blockquote`, Gmail's `gmail_quote`)."""
+    """The text of an HTML part: what it quotes (`blockquote`) as lines quoted with `>`, as a
+    plain part quotes them, so that what follows a quote (bottom-posting) is told from the
+    history; Gmail's `gmail_quote` block is left out whole."""
 
-    _SKIP = frozenset({"blockquote", "style", "script", "head", "title"})
+    _SKIP = frozenset({"style", "script", "head", "title"})
     _BREAK = frozenset({"br", "p", "div", "li", "tr", "h1", "h2", "h3"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skipping: list[str] = []
+        self._quoted = 0  # blockquotes open
+        self._line_start = True
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         classes = dict(attrs).get("class") or ""
@@ -53,20 +57,38 @@ class _Text(HTMLParser):
             if tag not in ("br", "img", "hr", "meta", "link", "input"):
                 self._skipping.append(tag)
             return
-        if tag in self._BREAK:
-            self.parts.append("\n")
+        if tag == "blockquote":
+            self._write("\n")
+            self._quoted += 1
+        elif tag in self._BREAK:
+            self._write("\n")
 
     def handle_endtag(self, tag: str) -> None:
         if self._skipping:
             if tag == self._skipping[-1]:
                 self._skipping.pop()
             return
-        if tag in self._BREAK:
-            self.parts.append("\n")
+        if tag == "blockquote" and self._quoted:
+            self._write("\n")
+            self._quoted -= 1
+        elif tag in self._BREAK:
+            self._write("\n")
 
     def handle_data(self, data: str) -> None:
         if not self._skipping:
-            self.parts.append(data)
+            self._write(data)
+
+    def _write(self, text: str) -> None:
+        """`text`, each line begun inside a blockquote marked `>` (one for each level)."""
+        for n, piece in enumerate(text.split("\n")):
+            if n:
+                self.parts.append("\n")
+                self._line_start = True
+            if piece:
+                if self._line_start and self._quoted:
+                    self.parts.append("> " * self._quoted)
+                self.parts.append(piece)
+                self._line_start = False
 
 
 def html_text(html: str) -> str:

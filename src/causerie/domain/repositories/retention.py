@@ -15,9 +15,13 @@ class Retention(Protocol):
         cutoff: datetime,
         website_id: str | None = None,
         newer_than: datetime | None = None,
+        *,
+        copied_before: datetime | None = None,
     ) -> int:
         """What `rule` expires at `cutoff`; with `newer_than`, only rows past it (a website's
-        stricter rule counts what the server's own cut-off does not already take)."""
+        stricter rule counts what the server's own cut-off does not already take). For
+        `expired_blocks`, `copied_before` is the chat IP cut-off: the rules "block this visitor"
+        made from an address recorded before it go too, whatever their own expiry (P18)."""
         ...
 
     async def list_expired(
@@ -27,6 +31,8 @@ class Retention(Protocol):
         limit: int,
         website_id: str | None = None,
         newer_than: datetime | None = None,
+        *,
+        copied_before: datetime | None = None,
     ) -> list[str]:
         """Ids of up to `limit` rows that `rule` removes (or clears) at `cutoff`."""
         ...
@@ -38,6 +44,8 @@ class Retention(Protocol):
         ids: list[str],
         website_id: str | None = None,
         newer_than: datetime | None = None,
+        *,
+        copied_before: datetime | None = None,
     ) -> int:
         """Remove (or clear) those of `ids` that `rule` still expires; returns how many."""
         ...

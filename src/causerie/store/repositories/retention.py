@@ -13,6 +13,7 @@ from sqlalchemy import (
     delete,
     func,
     literal_column,
+    or_,
     select,
     update,
 )
@@ -59,10 +60,11 @@ def _expired_ids(
     website_id: str | None,
     newer_than: datetime | None = None,
     t: _RuleTables = _RULE_TABLES,
+    copied_before: datetime | None = None,
 ) -> tuple[Select[Any], ColumnElement[Any]]:
     """Ids of what `rule` expires at `cutoff` (the statement, and its id column); with
     `newer_than`, only rows past it (a website's stricter rule counts what the server's own
-    cut-off does not already take)."""
+    cut-off does not already take). `copied_before`: see `_expired_blocks`."""
     if rule is Rule.EXPIRED_LOGINS:
         return select(t.logins.c.id).where(t.logins.c.expires_at <= cutoff), t.logins.c.id
     if rule is Rule.EXPIRED_LINKS:
@@ -73,8 +75,7 @@ def _expired_ids(
         d = t.deliveries
         return select(d.c.id).where(d.c.created_at <= cutoff), d.c.id
     if rule is Rule.EXPIRED_BLOCKS:
-        b = t.blocks
-        return select(b.c.id).where(b.c.expires_at <= cutoff), b.c.id
+        return _expired_blocks(t.blocks, cutoff, website_id, newer_than, copied_before)
     if rule is Rule.RESOLVED_CONVERSATIONS:
         c = t.conversations
         # The state as a constant, as the partial index names it (`RESOLVED_ONLY`), so that
@@ -102,6 +103,35 @@ def _expired_ids(
     return stmt, s.c.id
 
 
+def _expired_blocks(
+    b: FromClause,
+    cutoff: datetime,
+    website_id: str | None,
+    newer_than: datetime | None,
+    copied_before: datetime | None,
+) -> tuple[Select[Any], ColumnElement[Any]]:
+    """Block rules past their expiry (`cutoff`), and the rules "block this visitor" made whose
+    copied address was recorded before `copied_before` (the chat IP cut-off, P18): whatever
+    their own expiry, a copy goes when the session's address goes, by the retention as it is
+    now. For one website (its own stricter chat IP retention), only the copies the server's
+    pass left: recorded after `newer_than` and not past their expiry."""
+    expired = b.c.expires_at <= cutoff
+    if website_id is None:
+        if copied_before is not None:
+            expired = or_(expired, b.c.ip_seen_at <= copied_before)
+        return select(b.c.id).where(expired), b.c.id
+    stmt = select(b.c.id).where(b.c.website_id == website_id)
+    if copied_before is None:
+        return stmt.where(expired), b.c.id
+    stmt = stmt.where(
+        b.c.ip_seen_at <= copied_before,
+        or_(b.c.expires_at.is_(None), b.c.expires_at > cutoff),
+    )
+    if newer_than is not None:
+        stmt = stmt.where(b.c.ip_seen_at > newer_than)
+    return stmt, b.c.id
+
+
 class SqlRetention(SqlRepository):
     __slots__ = ()
 
@@ -111,8 +141,10 @@ class SqlRetention(SqlRepository):
         cutoff: datetime,
         website_id: str | None = None,
         newer_than: datetime | None = None,
+        *,
+        copied_before: datetime | None = None,
     ) -> int:
-        ids, _ = _expired_ids(rule, cutoff, website_id, newer_than)
+        ids, _ = _expired_ids(rule, cutoff, website_id, newer_than, copied_before=copied_before)
         row = await self._db.one(select(func.count()).select_from(ids.subquery()))
         return int(row[0]) if row else 0
 
@@ -123,8 +155,10 @@ class SqlRetention(SqlRepository):
         limit: int,
         website_id: str | None = None,
         newer_than: datetime | None = None,
+        *,
+        copied_before: datetime | None = None,
     ) -> list[str]:
-        expired, _ = _expired_ids(rule, cutoff, website_id, newer_than)
+        expired, _ = _expired_ids(rule, cutoff, website_id, newer_than, copied_before=copied_before)
         return [str(row[0]) for row in await self._db.execute(expired.limit(limit))]
 
     async def purge_expired(
@@ -134,12 +168,14 @@ class SqlRetention(SqlRepository):
         ids: list[str],
         website_id: str | None = None,
         newer_than: datetime | None = None,
+        *,
+        copied_before: datetime | None = None,
     ) -> int:
         # The rule's condition again, on each listed row (an alias of its table, correlated by
         # id): a row listed by a read may have changed since (a temporary session visited
         # again, a conversation reopened). Written so, the rows are found by primary key; the
         # rule's own index would make SQLite walk every expired row for each batch.
-        expired, key = _expired_ids(rule, cutoff, website_id, newer_than, _STILL)
+        expired, key = _expired_ids(rule, cutoff, website_id, newer_than, _STILL, copied_before)
         target = {
             Rule.EXPIRED_LOGINS: logins,
             Rule.EXPIRED_LINKS: account_links,

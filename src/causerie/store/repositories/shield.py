@@ -24,6 +24,7 @@ def _rule(row: Any) -> BlockRule:
         created_at=row.created_at,
         created_by=row.created_by,
         expires_at=row.expires_at,
+        ip_seen_at=row.ip_seen_at,
     )
 
 
@@ -41,6 +42,7 @@ class SqlShield(SqlRepository):
                 created_at=rule.created_at,
                 created_by=rule.created_by,
                 expires_at=rule.expires_at,
+                ip_seen_at=rule.ip_seen_at,
             )
         )
 

@@ -26,7 +26,10 @@ network_stats = Table(
 )
 
 # The shield (P18). Block rules hold what an owner or admin typed (an address, a network, an
-# email, a user-agent pattern) to refuse the chatbox; `website_id` NULL: server-wide.
+# email, a user-agent pattern) to refuse the chatbox; `website_id` NULL: server-wide. A rule made
+# by "block this visitor" copies the session's address: `ip_seen_at` is when the session recorded
+# it, and the purge removes the rule once the website's chat IP retention, as it is now, has run
+# from then (P18, P20); NULL for a rule typed by hand.
 block_rules = Table(
     "block_rules",
     metadata,
@@ -38,6 +41,7 @@ block_rules = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("created_by", String(ID)),
     Column("expires_at", UTCDateTime),
+    Column("ip_seen_at", UTCDateTime),
     Index(None, "website_id"),
 )
 
