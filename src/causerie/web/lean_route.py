@@ -33,6 +33,7 @@ from fastapi._compat import ModelField
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_typed_return_annotation, request_params_to_args
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
 from fastapi.routing import APIRoute, APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
@@ -86,6 +87,8 @@ class LeanRoute(APIRoute):
         if dependencies is not None and self._allows_lean():
             self.app = _lean_app(self.dependant, dependencies)
             self.lean = True
+        else:  # FastAPI's handler: its exit stack here, not around every request (app_stack.py)
+            self.app = AsyncExitStackMiddleware(self.app)
 
     def _allows_lean(self) -> bool:
         dependant = self.dependant
