@@ -11,7 +11,8 @@ FastAPI 0.165 puts two layers of its own around every request:
   plugin's, when the stack is built), so its handler finds the stack as before: between the
   router and the handler rather than between the exception handlers and the router, where
   nothing else runs. The chatbox load no longer opens and closes one (docs/performance.md,
-  "renewal8").
+  "renewal8"). A plain `APIRoute` added to the app after its first request (none is: the
+  app's routes are `LeanRoute`s, a plugin's are in place at start) would find no stack.
 """
 
 from __future__ import annotations
