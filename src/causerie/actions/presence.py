@@ -84,9 +84,9 @@ async def get_availability(
     if website is None:
         async with rt.store.read() as tx:
             website = await tx.websites.get(website_id)
-    hours = (
-        availability(website.settings.get("business_hours"), rt.clock.now()) if website else None
-    )
+    # The clock read only for a website with business hours (most have none).
+    schedule = website.settings.get("business_hours") if website else None
+    hours = availability(schedule, rt.clock.now()) if schedule else None
     return {"online": online} if hours is None else {"online": online, "hours": hours}
 
 

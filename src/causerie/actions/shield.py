@@ -437,8 +437,13 @@ async def check_rules(
     now: datetime | None = None,
 ) -> None:
     """403 `blocked` when a block rule of the website, or a server-wide one, matches (at `now`,
-    the clock's by default)."""
-    rules = await rules_of(rt, website_id, tx)
+    the clock's by default).
+
+    The rules are looked up in their cache here first: every chatbox load checks them, and
+    `rules_of`'s coroutine, made and run for a cached value, cost more than the look-up."""
+    rules = cached(rt.block_rules, website_id)
+    if rules is None:
+        rules = await rules_of(rt, website_id, tx)
     if not rules:
         return
     at = rt.clock.now() if now is None else now

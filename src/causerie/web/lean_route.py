@@ -33,7 +33,9 @@ from fastapi._compat import ModelField
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_typed_return_annotation, request_params_to_args
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
 from fastapi.routing import APIRoute, APIRouter
+from fastapi.routing import _get_scope_effective_route_context as _route_context
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute, compile_path, get_name
@@ -78,6 +80,15 @@ class LeanRoute(APIRoute):
             raise
         return getattr(self, name)
 
+    def handle(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:  # type: ignore[override]
+        """The route's app itself, awaited by the router, for an allowed method outside an
+        included router (Causerie includes none: `add_routes`): what `APIRoute.handle` and
+        `Route.handle` do then, without their two coroutines. Anything else: theirs."""
+        methods = self.methods
+        if methods and scope["method"] in methods and _route_context(scope) is None:
+            return self.app(scope, receive, send)
+        return super().handle(scope, receive, send)
+
     def _build(self, options: dict[str, Any]) -> None:
         super().__init__(self.path, self.endpoint, **options)
         #: Whether requests skip FastAPI's general handling (tests read it).
@@ -86,6 +97,8 @@ class LeanRoute(APIRoute):
         if dependencies is not None and self._allows_lean():
             self.app = _lean_app(self.dependant, dependencies)
             self.lean = True
+        else:  # FastAPI's handler: its exit stack here, not around every request (app_stack.py)
+            self.app = AsyncExitStackMiddleware(self.app)
 
     def _allows_lean(self) -> bool:
         dependant = self.dependant
