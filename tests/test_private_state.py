@@ -11,7 +11,10 @@ rather than as a slower request, a hang or a 500 (docs/architecture.md, "Private
 - `web/text_bodies.py` builds a twin validator of a model without its scan by marking the
   model classes incomplete (`__pydantic_complete__`) while pydantic-core builds it, since
   pydantic-core reuses a complete class's own validator; tests/test_text_bodies.py tests that
-  both ways answer alike.
+  both ways answer alike;
+- `web/lean_route.py` reads FastAPI's `_get_scope_effective_route_context`, and
+  `web/app_stack.py` takes `ExceptionTelemetryMiddleware` (from `fastapi.telemetry._asgi`) and
+  `AsyncExitStackMiddleware` out of FastAPI's stack; tests/test_app_stack.py tests the stack.
 """
 
 from __future__ import annotations
@@ -114,3 +117,22 @@ def test_pydantic_still_builds_the_text_bodies_twin_without_the_models_scan() ->
         "pydantic-core reused SessionIn's validator for its twin (web/text_bodies.py)"
     )
     assert SessionIn.__pydantic_complete__ is True
+
+
+def test_fastapi_still_has_the_route_context_and_the_layers_app_stack_takes_out() -> None:
+    """`web/lean_route.py` reads FastAPI's `_get_scope_effective_route_context` (None outside an
+    included router) and `web/app_stack.py` takes `ExceptionTelemetryMiddleware` and
+    `AsyncExitStackMiddleware` out of FastAPI's stack: both layers still there to take out."""
+    from fastapi import FastAPI
+    from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
+    from fastapi.routing import _get_scope_effective_route_context
+    from fastapi.telemetry._asgi import ExceptionTelemetryMiddleware
+
+    assert _get_scope_effective_route_context({"type": "http"}) is None
+    layers: list[type] = []
+    layer: object = FastAPI().build_middleware_stack()
+    while layer is not None:
+        layers.append(type(layer))
+        layer = getattr(layer, "app", None)
+    assert ExceptionTelemetryMiddleware in layers, layers
+    assert AsyncExitStackMiddleware in layers, layers
