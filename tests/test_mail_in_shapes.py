@@ -147,3 +147,17 @@ def test_automatic_mails_without_auto_submitted_are_dropped_not_landed(
     code, message = _send_raw(listen_port, sender, reply_to, raw)
     assert (code, message) == (250, "OK (automatic reply dropped)")
     assert _visitor_bodies(harness, session_id) == before
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_nul_character_in_a_reply_is_dropped_as_the_chatbox_refuses_it(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
+    listen_port: int,
+) -> None:  # fmt: skip
+    """A NUL in a mail's text (which the API refuses with 422) was stored as is: on SQLite a
+    message the inbox cut at the NUL, on PostgreSQL an error for every delivery (`451`), so
+    the sending server retried for days and then bounced the visitor's reply."""
+    session_id, reply_to = mailed_a_reply(harness, site, sink, clock, "We open at 10.")
+    raw = _raw(reply_to, "Content-Type: text/plain; charset=utf-8\r\n", b"See you\x00 then!\r\n")
+    assert _send_raw(listen_port, "zoe@visitor.example", reply_to, raw)[0] == 250
+    assert _visitor_bodies(harness, session_id)[-1] == "See you then!"

@@ -89,6 +89,7 @@ def text_of(message: EmailMessage) -> str:
         content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
     if not isinstance(content, str):
         return ""
+    content = content.replace("\x00", "")  # refused by the API, and by PostgreSQL's text
     return html_text(content) if body.get_content_subtype() == "html" else content
 
 
@@ -101,7 +102,8 @@ def attachments_of(message: EmailMessage) -> list[Upload]:
         data = part.get_payload(decode=True)
         if not isinstance(data, bytes):
             continue
-        found.append(Upload(name=part.get_filename() or "file", data=io.BytesIO(data)))
+        name = (part.get_filename() or "").replace("\x00", "") or "file"
+        found.append(Upload(name=name, data=io.BytesIO(data)))
     return found
 
 
