@@ -214,6 +214,7 @@ async def run_visitor_replies(rt: Runtime, job: Job) -> None:
         lines=_lines(thread, language, unseen),
         unsubscribe_url=unsubscribe,
         can_reply=rt.settings.mail_domain is not None,
+        zone=thread.session.timezone,
     )
     await _deliver(rt, thread, thread.session.email, composed, unsubscribe, language)
 
@@ -239,6 +240,7 @@ async def run_transcript(rt: Runtime, job: Job) -> None:
         lines=_lines(thread, language, visible),
         unsubscribe_url=unsubscribe,
         can_reply=rt.settings.mail_domain is not None,
+        zone=thread.session.timezone,
     )
     await _deliver(rt, thread, thread.session.email, composed, unsubscribe, language)
 
