@@ -161,3 +161,38 @@ def test_a_nul_character_in_a_reply_is_dropped_as_the_chatbox_refuses_it(
     raw = _raw(reply_to, "Content-Type: text/plain; charset=utf-8\r\n", b"See you\x00 then!\r\n")
     assert _send_raw(listen_port, "zoe@visitor.example", reply_to, raw)[0] == 250
     assert _visitor_bodies(harness, session_id)[-1] == "See you then!"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
+def test_a_format_flowed_reply_lands_as_its_paragraphs_not_its_wrapped_lines(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
+    listen_port: int,
+) -> None:  # fmt: skip
+    """Thunderbird and Apple Mail send `format=flowed` (RFC 3676): a long line wrapped at 72
+    characters, each soft break a line ending in a space. It landed with its breaks in the
+    middle of sentences; DelSp=yes (breaks inside words) too."""
+    session_id, reply_to = mailed_a_reply(harness, site, sink, clock, "We open at 10.")
+    flowed = (
+        b"Thanks for the quick answer, we will come to the shop tomorrow at ten \r\n"
+        b"with my sister.\r\n"
+        b"\r\n"
+        b" From Lyon, Zo\xc3\xa9\r\n"  # space-stuffed
+        b"-- \r\n"
+        b"Zo\xc3\xa9\r\n"
+        b"\r\n"
+        b"On Mon, 7 Dec 2026, Shop wrote:\r\n"
+        b"> We open at 10. Bring the \r\n"
+        b"> receipt.\r\n"
+    )
+    raw = _raw(reply_to, "Content-Type: text/plain; charset=utf-8; format=flowed\r\n", flowed)
+    assert _send_raw(listen_port, "zoe@visitor.example", reply_to, raw)[0] == 250
+    split = b"Merci pour la r\xc3\xa9ponse rapi \r\nde.\r\n"  # DelSp=yes: the space goes
+    raw = _raw(
+        reply_to, "Content-Type: text/plain; charset=utf-8; format=flowed; delsp=yes\r\n", split
+    )
+    assert _send_raw(listen_port, "zoe@visitor.example", reply_to, raw)[0] == 250
+    assert _visitor_bodies(harness, session_id)[-2:] == [
+        "Thanks for the quick answer, we will come to the shop tomorrow at ten with my sister."
+        "\n\nFrom Lyon, Zoé",
+        "Merci pour la réponse rapide.",
+    ]

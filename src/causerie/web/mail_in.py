@@ -28,6 +28,7 @@ from aiosmtpd.smtp import Session as SmtpSession
 from causerie.actions.files import Upload
 from causerie.actions.mail import do_receive_reply, get_reply_address
 from causerie.domain.errors import DomainError
+from causerie.domain.mail_flowed import unflow
 from causerie.runtime import Runtime
 from causerie.tokens import hash_token
 
@@ -90,7 +91,11 @@ def text_of(message: EmailMessage) -> str:
     if not isinstance(content, str):
         return ""
     content = content.replace("\x00", "")  # refused by the API, and by PostgreSQL's text
-    return html_text(content) if body.get_content_subtype() == "html" else content
+    if body.get_content_subtype() == "html":
+        return html_text(content)
+    if str(body.get_param("format", "")).lower() == "flowed":
+        return unflow(content, delsp=str(body.get_param("delsp", "")).lower() == "yes")
+    return content
 
 
 def attachments_of(message: EmailMessage) -> list[Upload]:
