@@ -10,6 +10,7 @@ import aiosmtplib
 import pytest
 
 from causerie.clock import ManualClock
+from causerie.domain.mail_flowed import unflow
 from tests import mail_support
 from tests.conftest import Harness, ServerThread, Site
 from tests.mail_support import Sink, mailed_a_reply, reply_mail, send_mail
@@ -196,3 +197,9 @@ def test_a_format_flowed_reply_lands_as_its_paragraphs_not_its_wrapped_lines(
         "\n\nFrom Lyon, Zoé",
         "Merci pour la réponse rapide.",
     ]
+
+
+def test_unflow_joins_within_a_quote_level_and_never_across_one_nor_a_signature() -> None:
+    flowed = "new \ntext\n-- \nsig\n> quoted \n> more\n>> deeper \n> back\nplain "
+    assert unflow(flowed) == "new text\n-- \nsig\n> quoted more\n>> deeper \n> back\nplain "
+    assert unflow("split wo \nrd", delsp=True) == "split word"
