@@ -5,15 +5,19 @@ never land as the visitor's message nor be answered (docs/notifications.md, "Rep
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import aiosmtplib
 import pytest
 
+from causerie.actions.members import do_remove_member
 from causerie.clock import ManualClock
 from causerie.domain.mail_flowed import unflow
+from causerie.domain.models import Actor
 from tests import mail_support
 from tests.conftest import Harness, ServerThread, Site
 from tests.mail_support import Sink, mailed_a_reply, reply_mail, send_mail
+from tests.support import wait_until
 
 # tests/mail_support.py's fixtures: the SMTP sink and the settings that mail to it
 sink_port = mail_support.sink_port
@@ -203,3 +207,23 @@ def test_unflow_joins_within_a_quote_level_and_never_across_one_nor_a_signature(
     flowed = "new \ntext\n-- \nsig\n> quoted \n> more\n>> deeper \n> back\nplain "
     assert unflow(flowed) == "new text\n-- \nsig\n> quoted more\n>> deeper \n> back\nplain "
     assert unflow("split wo \nrd", delsp=True) == "split word"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
+def test_the_reply_address_of_an_operator_removed_from_the_website_is_refused_at_rcpt(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
+    listen_port: int,
+) -> None:  # fmt: skip
+    """It was taken at RCPT (`250`) and refused at DATA as `550 5.7.1 no conversation 'ID'`:
+    a late refusal (a bounce from the sending server) naming the wrong reason, where every
+    address that no longer works is refused at RCPT."""
+    session_id = mail_support.open_visitor(harness, site, None, "Anyone there?")
+    clock.advance(timedelta(minutes=3))
+    wait_until(lambda: bool(sink.to("agent@shop.example")), 10, lambda: "no mail")
+    reply_to = str(sink.to("agent@shop.example")[0]["Reply-To"])
+    owner = Actor("operator", operator_id=site.operator_ids["owner"])
+    harness.run(do_remove_member(harness.rt, owner, site.website_id, site.operator_ids["agent"]))
+    with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
+        send_mail(listen_port, reply_mail(reply_to, text="Yes, hello!"))
+    assert refused.value.recipients[0].code == 550
+    assert _visitor_bodies(harness, session_id) == ["Anyone there?"]
