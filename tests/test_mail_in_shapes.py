@@ -137,7 +137,7 @@ def test_automatic_mails_without_auto_submitted_are_dropped_not_landed(
 ) -> None:  # fmt: skip
     """Only `Auto-Submitted` and `Precedence` were read: a bounce from `<>`, a delivery report
     and an auto-responder marking itself `X-Autoreply`/`X-Autorespond` (but not RFC 3834's
-    header) landed as the visitor's message, and mailed to her again after the delay."""
+    header) landed in the conversation as the visitor's message."""
     session_id, reply_to = mailed_a_reply(harness, site, sink, clock, "We open at 10.")
     before = _visitor_bodies(harness, session_id)
     if shape == "multipart/report":
