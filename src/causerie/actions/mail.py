@@ -214,6 +214,7 @@ async def run_visitor_replies(rt: Runtime, job: Job) -> None:
         lines=_lines(thread, language, unseen),
         unsubscribe_url=unsubscribe,
         can_reply=rt.settings.mail_domain is not None,
+        zone=thread.session.timezone,
     )
     await _deliver(rt, thread, thread.session.email, composed, unsubscribe, language)
 
@@ -239,6 +240,7 @@ async def run_transcript(rt: Runtime, job: Job) -> None:
         lines=_lines(thread, language, visible),
         unsubscribe_url=unsubscribe,
         can_reply=rt.settings.mail_domain is not None,
+        zone=thread.session.timezone,
     )
     await _deliver(rt, thread, thread.session.email, composed, unsubscribe, language)
 
@@ -512,13 +514,21 @@ async def do_request_transcript(rt: Runtime, *, token: str, origin: str | None) 
 
 
 async def get_reply_address(rt: Runtime, address: str) -> ReplyAddress | None:
-    """The live reply address `address` names, if any (checked at RCPT time)."""
+    """The live reply address `address` names, if any (checked at RCPT time): an operator's
+    only while they are still a member of the conversation's website."""
     domain = rt.settings.mail_domain
     token = None if domain is None else reply_token_of(address, domain)
     if token is None:
         return None
     async with rt.store.read() as tx:
-        return await tx.mail.get_reply_address(hash_token(token), rt.clock.now())
+        target = await tx.mail.get_reply_address(hash_token(token), rt.clock.now())
+        if target is None or target.operator_id is None:
+            return target
+        conversation = await tx.conversations.get(target.conversation_id)
+        if conversation is None:
+            return None
+        role = await tx.members.get_role(target.operator_id, conversation.website_id)
+        return None if role is None else target
 
 
 async def do_receive_reply(

@@ -312,8 +312,12 @@ def check_period(first: str | None, last: str | None, tz: str | None, today: dat
     start = given or max(end - timedelta(days=29), FIRST_DAY)
     if start > end:
         raise Invalid(f"from ({start}) is after to ({end})", "invalid_period")
-    if (end - start).days + 1 > MAX_DAYS:
-        raise Invalid(f"a report covers at most {MAX_DAYS} days", "invalid_period")
+    if (days := (end - start).days + 1) > MAX_DAYS:
+        raise Invalid(
+            f"from ({start}) to ({end}{'' if last else ', today'}) is {days} days:"
+            f" a report covers at most {MAX_DAYS}",
+            "invalid_period",
+        )
     return Period(start, end, zone)
 
 

@@ -6,9 +6,10 @@ opened (P16)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from html import escape
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class MailKind(StrEnum):
@@ -123,6 +124,18 @@ class Composed:
     html: str
 
 
+def when(at: datetime, zone: str | None) -> str:
+    """A message's time as a mail shows it: in `zone` (an IANA name, the visitor's) and named
+    after it, else in UTC (a zone the server no longer knows too)."""
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    if zone:
+        try:
+            return f"{at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} {zone}"
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
 def compose(
     kind: MailKind,
     language: str,
@@ -134,6 +147,7 @@ def compose(
     link: str | None = None,
     who: str = "",
     can_reply: bool = False,
+    zone: str | None = None,
 ) -> Composed:
     words = _WORDS[language]
     subject = _SUBJECTS[language][kind].format(site=site, who=who)
@@ -143,7 +157,7 @@ def compose(
 
     text = [intro, ""]
     for line in lines:
-        text += [f"{line.who} ({line.at:%Y-%m-%d %H:%M} UTC):", line.body, ""]
+        text += [f"{line.who} ({when(line.at, zone)}):", line.body, ""]
     if can_reply:
         text += [words["reply"], ""]
     if link:
@@ -153,7 +167,7 @@ def compose(
     e = escape
     rows = "".join(
         f'<p style="margin:0 0 12px"><strong>{e(line.who)}</strong> '
-        f'<span style="color:#666">{line.at:%Y-%m-%d %H:%M} UTC</span><br>'
+        f'<span style="color:#666">{e(when(line.at, zone))}</span><br>'
         f"{e(line.body).replace(chr(10), '<br>')}</p>"
         for line in lines
     )

@@ -5,9 +5,10 @@ A recipient is checked at RCPT time: anything but a live `reply+TOKEN@CAUSERIE_M
 gets 550 there, so the sending server reports it at once and nothing bounces later. The mail's
 new text (its plain part, or its HTML part as text; quotes and signature removed) becomes the
 visitor's or the operator's message through the same actions as the chatbox and the inbox.
-Automatic replies (out of office, bounces) are accepted and dropped, so two robots cannot
-answer each other forever. Its attachments become file messages after the text, each judged
-like any upload (`actions.files.do_store_mailed_file`): one the website does not take is skipped.
+Automatic replies (out of office, bounces, delivery reports, anything from the null sender)
+are accepted and dropped, so two robots cannot answer each other forever. Its attachments
+become file messages after the text, each judged like any upload
+(`actions.files.do_store_mailed_file`): one the website does not take is skipped.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from aiosmtpd.smtp import Session as SmtpSession
 from causerie.actions.files import Upload
 from causerie.actions.mail import do_receive_reply, get_reply_address
 from causerie.domain.errors import DomainError
+from causerie.domain.mail_flowed import unflow
 from causerie.runtime import Runtime
 from causerie.tokens import hash_token
 
@@ -103,10 +105,19 @@ def text_of(message: EmailMessage) -> str:
     body = message.get_body(preferencelist=("plain", "html"))
     if body is None:
         return ""
-    content = body.get_content()
+    try:
+        content = body.get_content()
+    except LookupError:  # a charset Python does not know ("unknown-8bit"): read it as UTF-8
+        payload = body.get_payload(decode=True)
+        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
     if not isinstance(content, str):
         return ""
-    return html_text(content) if body.get_content_subtype() == "html" else content
+    content = content.replace("\x00", "")  # refused by the API, and by PostgreSQL's text
+    if body.get_content_subtype() == "html":
+        return html_text(content)
+    if str(body.get_param("format", "")).lower() == "flowed":
+        return unflow(content, delsp=str(body.get_param("delsp", "")).lower() == "yes")
+    return content
 
 
 def attachments_of(message: EmailMessage) -> list[Upload]:
@@ -118,15 +129,27 @@ def attachments_of(message: EmailMessage) -> list[Upload]:
         data = part.get_payload(decode=True)
         if not isinstance(data, bytes):
             continue
-        found.append(Upload(name=part.get_filename() or "file", data=io.BytesIO(data)))
+        name = (part.get_filename() or "").replace("\x00", "") or "file"
+        found.append(Upload(name=name, data=io.BytesIO(data)))
     return found
 
 
-def is_automatic(message: EmailMessage) -> bool:
-    """Out-of-office answers, bounces and list traffic (RFC 3834)."""
+_AUTO_RESPONDER_HEADERS = ("X-Autoreply", "X-Autorespond")  # auto-responders' own marks
+
+
+def is_automatic(message: EmailMessage, sender: str | None = None) -> bool:
+    """Out-of-office answers, bounces and list traffic: RFC 3834's `Auto-Submitted`,
+    `Precedence`, the null envelope sender of notifications (RFC 5321 4.5.5, `sender` ""),
+    delivery and read reports (`multipart/report`, RFC 6522) and auto-responders' headers."""
     auto = str(message.get("Auto-Submitted", "no")).strip().lower()
     precedence = str(message.get("Precedence", "")).strip().lower()
-    return auto != "no" or precedence in ("bulk", "junk", "list", "auto_reply")
+    return (
+        auto != "no"
+        or precedence in ("bulk", "junk", "list", "auto_reply")
+        or (sender is not None and sender.strip().strip("<>") == "")
+        or message.get_content_type() == "multipart/report"
+        or any(message.get(name) is not None for name in _AUTO_RESPONDER_HEADERS)
+    )
 
 
 class ReplyHandler:
@@ -160,7 +183,7 @@ class ReplyHandler:
         data = raw if isinstance(raw, bytes) else str(raw or "").encode("utf-8", "replace")
         message = email.message_from_bytes(data, policy=policy.default)
         assert isinstance(message, EmailMessage)
-        if is_automatic(message):
+        if is_automatic(message, envelope.mail_from):
             return "250 OK (automatic reply dropped)"
         text = text_of(message)
         files = attachments_of(message)
