@@ -29,14 +29,6 @@ class AddedOperator:
     one_time_password: str | None  # shown once to whoever created the account, never stored
 
 
-def _named(name: str) -> str:
-    """An operator's or a token's name as the API takes it (`check_name`), the field named."""
-    try:
-        return check_name(name)
-    except Invalid as exc:
-        raise Invalid(f"name: {exc.message}", exc.code) from None
-
-
 async def do_add_operator(
     rt: Runtime,
     actor: Actor,
@@ -48,7 +40,7 @@ async def do_add_operator(
 ) -> AddedOperator:
     """Create the operator if new (with a one-time password) and give them a role on a website."""
     email = check_operator_email(email)
-    name = None if name is None else _named(name)
+    name = None if name is None else check_name(name)
     now = rt.clock.now()
     password = None
     async with rt.store.transaction() as tx:
@@ -95,7 +87,7 @@ async def do_create_api_token(
 ) -> tuple[ApiToken, str]:
     """A bearer token acting as the operator within `scopes`; returned once, stored hashed."""
     email = check_operator_email(email)
-    name = _named(name) if name.strip() else "token"
+    name = check_name(name) if name.strip() else "token"
     if not scopes:
         raise Invalid("a token needs at least one scope", "invalid_scope")
     async with rt.store.transaction() as tx:
