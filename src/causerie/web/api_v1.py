@@ -78,6 +78,7 @@ from causerie.web.api_models import (
 from causerie.web.cors import OriginCache
 from causerie.web.deps import CurrentActor, Rt
 from causerie.web.lean_route import LeanRoute
+from causerie.web.query_ints import Digits
 from causerie.web.responses import JSONResponse
 from causerie.web.routes import access
 from causerie.web.schemas import MessageIn, ProfileIn
@@ -196,7 +197,7 @@ async def stats(
     website_id: str,
     rt: Rt,
     actor: CurrentActor,
-    days: Annotated[int, Query(ge=1, le=366)] = 30,
+    days: Annotated[int, Digits, Query(ge=1, le=366)] = 30,
 ) -> Json:
     return await get_daily_stats(rt, actor, website_id, days)
 
@@ -270,7 +271,7 @@ async def list_conversations(
     state: StateFilter = "open",
     assignee: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    limit: Annotated[int, Digits, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     label: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> Json:
@@ -321,7 +322,7 @@ async def list_messages(
     rt: Rt,
     actor: CurrentActor,
     before: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    limit: Annotated[int, Digits, Query(ge=1, le=100)] = 50,
 ) -> Json:
     found = await get_thread_messages(rt, actor, conversation_id, before=before, limit=limit)
     return {"messages": [message_json(m) for m in found]}

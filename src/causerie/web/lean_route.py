@@ -39,6 +39,8 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute, compile_path, get_name
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from causerie.web.strict_json import Handler, strict_body
+
 Dependency = Callable[[Request], Awaitable[Any]]
 
 
@@ -86,6 +88,12 @@ class LeanRoute(APIRoute):
         if dependencies is not None and self._allows_lean():
             self.app = _lean_app(self.dependant, dependencies)
             self.lean = True
+
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+        if self.body_field is None or not self.path.startswith("/api/v1/"):
+            return handler
+        return strict_body(handler)  # the agents' API's JSON bodies (web/strict_json.py)
 
     def _allows_lean(self) -> bool:
         dependant = self.dependant
