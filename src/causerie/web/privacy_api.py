@@ -126,7 +126,7 @@ async def audit(
     actor: CurrentActor,
     action: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     actor_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    limit: Annotated[int, Digits, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=200), Digits] = 50,
     cursor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
 ) -> Json:
     entries, next_cursor = await get_audit(

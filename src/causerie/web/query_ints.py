@@ -22,5 +22,5 @@ def _plain_digits(value: object) -> object:
     return value
 
 
-#: `Annotated[int, Digits, Query(...)]`: refused unless the text is digits alone.
+#: `Annotated[int, Query(...), Digits]`: refused unless the text is digits alone.
 Digits = BeforeValidator(_plain_digits)

@@ -102,7 +102,7 @@ async def list_messages(
     rt: Rt,
     token: Bearer,
     before: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    limit: Annotated[int, Digits, Query(ge=1, le=100)] = 50,
+    limit: Annotated[int, Query(ge=1, le=100), Digits] = 50,
 ) -> JSONResponse:
     messages = await get_visitor_messages(
         rt, token=token, origin=request.headers.get("origin"), before=before, limit=limit

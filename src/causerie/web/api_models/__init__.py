@@ -25,7 +25,7 @@ from causerie.domain.websites import (
     SETTINGS,
     Setting,
 )
-from causerie.web.schemas import Patch, Strict
+from causerie.web.schemas import Patch, Strict, named
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 RoleName = Literal["owner", "admin", "agent"]
@@ -175,7 +175,7 @@ class OperatorBody(Out):
 
 
 class WebsiteIn(Strict):
-    name: str = Field(max_length=NAME_MAX)
+    name: str = Field(max_length=NAME_MAX, json_schema_extra=named(NAME_MAX))
     origins: list[Annotated[str, Field(max_length=300)]] = Field(min_length=1, max_length=50)
 
 
@@ -236,7 +236,7 @@ else:
 
 
 class WebsitePatch(Patch):
-    name: str | None = Field(default=None, max_length=NAME_MAX)
+    name: str | None = Field(default=None, max_length=NAME_MAX, json_schema_extra=named(NAME_MAX))
     origins: list[Annotated[str, Field(max_length=300)]] | None = Field(
         default=None, min_length=1, max_length=50
     )
@@ -475,14 +475,16 @@ class TransferIn(Strict):
 
 
 class TeamIn(Strict):
-    name: str = Field(max_length=TEAM_NAME_MAX)
+    name: str = Field(max_length=TEAM_NAME_MAX, json_schema_extra=named(TEAM_NAME_MAX))
     mode: Literal["round_robin", "manual"] = "round_robin"
     capacity: int = Field(default=DEFAULT_CAPACITY, ge=1, le=CAPACITY_MAX, strict=True)
     members: list[Id] = Field(default_factory=list, max_length=MEMBERS_MAX)
 
 
 class TeamPatch(Patch):
-    name: str | None = Field(default=None, max_length=TEAM_NAME_MAX)
+    name: str | None = Field(
+        default=None, max_length=TEAM_NAME_MAX, json_schema_extra=named(TEAM_NAME_MAX)
+    )
     mode: Literal["round_robin", "manual"] | None = None
     capacity: int | None = Field(default=None, ge=1, le=CAPACITY_MAX, strict=True)
     members: list[Id] | None = Field(default=None, max_length=MEMBERS_MAX)
