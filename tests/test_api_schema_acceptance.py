@@ -29,6 +29,7 @@ from tests.test_api_fuzz import SETTINGS, load_schema, real_ids
 EXAMPLES = 40
 MESSAGE = ("client_id", "type", "body")
 DECLARED = {
+    "PATCH /api/v1/me": ("name", "language", "unknown notification preference"),
     "POST /api/v1/websites": ("name",),
     "PATCH /api/v1/websites/{website_id}": ("name",),
     "POST /api/v1/websites/{website_id}/teams": ("name",),

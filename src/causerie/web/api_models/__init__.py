@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 
-from causerie.domain.languages import EventLine
+from causerie.domain.languages import LANGUAGES, EventLine
+from causerie.domain.mail import NOTIFICATION_PREFERENCES
 from causerie.domain.retention import WEBSITE_RULES
 from causerie.domain.teams import CAPACITY_MAX, DEFAULT_CAPACITY, MEMBERS_MAX
 from causerie.domain.teams import NAME_MAX as TEAM_NAME_MAX
@@ -99,9 +100,14 @@ class MePatch(Patch):
 
     clearable = frozenset({"language"})
 
-    name: str | None = Field(default=None, max_length=200)
-    notification_preferences: dict[str, StrictBool] | None = None
-    language: str | None = Field(default=None, max_length=8)
+    name: str | None = Field(default=None, max_length=200, json_schema_extra=named(200))
+    notification_preferences: dict[str, StrictBool] | None = Field(
+        default=None,
+        json_schema_extra={"propertyNames": {"enum": [p.name for p in NOTIFICATION_PREFERENCES]}},
+    )
+    language: str | None = Field(
+        default=None, max_length=8, json_schema_extra={"enum": [*LANGUAGES, None]}
+    )
 
 
 class PasswordIn(Strict):
