@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from causerie.domain.errors import Forbidden, NotFound, Unauthenticated
+from causerie.domain.errors import Forbidden, NotFound, Unauthenticated, shown
 from causerie.domain.models import Actor, Role, Scope
 from causerie.domain.ports import Tx
 from causerie.runtime import Runtime
@@ -61,7 +61,7 @@ async def check_role(
     if role is None:
         raise hidden
     if scope not in actor.scopes:
-        raise Forbidden(f"this token lacks the {scope.value!r} scope", "insufficient_scope")
+        raise Forbidden(f"this token lacks the {shown(scope.value)} scope", "insufficient_scope")
     if role not in allowed:
         raise Forbidden(f"this needs the role {' or '.join(sorted(allowed))}")
     return role

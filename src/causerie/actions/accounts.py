@@ -32,6 +32,7 @@ from causerie.domain.errors import (
     NotFound,
     RateLimited,
     Unauthenticated,
+    shown,
     try_again_in,
 )
 from causerie.domain.models import (
@@ -386,7 +387,7 @@ async def _create_first_owner(
 ) -> Operator:
     address = check_operator_email(email or "")
     if await tx.operators.get_by_email(address) is not None:
-        raise Conflict(f"{address!r} already has an account", "email_taken")
+        raise Conflict(f"{shown(address)} already has an account", "email_taken")
     now = rt.clock.now()
     operator = Operator(id=new_id(), email=address, name=name, created_at=now)
     await tx.operators.insert(operator, None)

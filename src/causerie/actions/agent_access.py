@@ -18,7 +18,7 @@ from causerie.domain.access import (
     ended,
     keys_of,
 )
-from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated, shown
 from causerie.domain.models import Actor, Operator, Scope
 from causerie.domain.ports import Tx
 from causerie.runtime import Runtime
@@ -111,5 +111,5 @@ async def check_agent_access(rt: Runtime, access: AgentAccess) -> AgentAccess:
 
 
 async def _check_member(tx: Tx, actor: Actor, website_id: str) -> None:
-    missing = NotFound(f"no website {website_id!r}", "website_not_found")
+    missing = NotFound(f"no website {shown(website_id)}", "website_not_found")
     await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)

@@ -9,7 +9,7 @@ from causerie.actions.access import require_login
 from causerie.actions.audit import do_audit
 from causerie.actions.events import do_signal_access_ended
 from causerie.domain.access import CREDENTIAL_REVOKED, token_key
-from causerie.domain.errors import Invalid, NotFound
+from causerie.domain.errors import Invalid, NotFound, shown
 from causerie.domain.models import Actor, ApiToken, Scope
 from causerie.domain.ports import Tx
 from causerie.runtime import Runtime
@@ -47,7 +47,7 @@ async def do_issue_api_token(
             mine = {w.id for w, _ in await tx.members.list_for_operator(operator_id)}
             for website_id in website_ids:
                 if website_id not in mine:
-                    raise NotFound(f"no website {website_id!r}", "website_not_found")
+                    raise NotFound(f"no website {shown(website_id)}", "website_not_found")
             limited = frozenset(website_ids)
         token = await store_api_token(rt, tx, actor, operator_id, name, scopes, limited, secret)
     return token, secret
@@ -91,7 +91,7 @@ async def do_revoke_api_token(rt: Runtime, actor: Actor, token_id: str) -> None:
     operator_id = require_login(actor, "revoking API tokens")
     async with rt.store.transaction() as tx:
         if not await tx.api_tokens.revoke(operator_id, token_id, rt.clock.now()):
-            raise NotFound(f"no token {token_id!r}", "token_not_found")
+            raise NotFound(f"no token {shown(token_id)}", "token_not_found")
         await tx.push.delete_for_token(token_id)
         await do_audit(rt, tx, actor, "token.revoke", target_type="api_token", target_id=token_id)
         do_signal_access_ended(rt, tx, CREDENTIAL_REVOKED, [token_key(token_id)])

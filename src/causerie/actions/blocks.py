@@ -18,7 +18,7 @@ from causerie.actions import shield
 from causerie.actions.access import ANY_ROLE, MANAGERS, check_role
 from causerie.actions.audit import do_audit
 from causerie.actions.events import do_emit
-from causerie.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from causerie.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated, shown
 from causerie.domain.events import EventType, Stream
 from causerie.domain.models import Actor, Conversation, Operator, Scope, Session
 from causerie.domain.networks import network_of
@@ -46,7 +46,7 @@ async def _check_scope(
     rt: Runtime, tx: Tx, actor: Actor, website_id: str | None, scope: Scope
 ) -> None:
     if website_id is not None:
-        missing = NotFound(f"no website {website_id!r}", "website_not_found")
+        missing = NotFound(f"no website {shown(website_id)}", "website_not_found")
         await check_role(tx, actor, website_id, MANAGERS, scope, missing=missing)
         return
     await check_shield_admin(rt, tx, actor, scope)
@@ -76,7 +76,7 @@ def shield_admin_refusal(
             "not_shield_admin",
         )
     if scope not in actor.scopes:
-        return Forbidden(f"this token lacks the {scope.value!r} scope", "insufficient_scope")
+        return Forbidden(f"this token lacks the {shown(scope.value)} scope", "insufficient_scope")
     if actor.website_ids is not None:
         return Forbidden("a token limited to some websites cannot act server-wide", "forbidden")
     return None
@@ -178,7 +178,7 @@ async def do_add_block_rule(
 async def do_remove_block_rule(
     rt: Runtime, actor: Actor, website_id: str | None, rule_id: str
 ) -> None:
-    missing = NotFound(f"no block rule {rule_id!r}", "block_not_found")
+    missing = NotFound(f"no block rule {shown(rule_id)}", "block_not_found")
     async with rt.store.transaction() as tx:
         try:
             await _check_scope(rt, tx, actor, website_id, Scope.WRITE)
@@ -206,7 +206,7 @@ async def do_remove_block_rule(
 async def _conversation(
     tx: Tx, actor: Actor, conversation_id: str, roles: frozenset[Any]
 ) -> tuple[Conversation, Session]:
-    missing = NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
+    missing = NotFound(f"no conversation {shown(conversation_id)}", "conversation_not_found")
     conversation = await tx.conversations.get(conversation_id)
     if conversation is None:
         raise missing

@@ -11,7 +11,7 @@ from causerie.actions.file_deletion import do_release_orphan_files
 from causerie.actions.jobs import do_enqueue_search_reindex
 from causerie.actions.races import run_again_when_raced
 from causerie.actions.webhook_queue import do_queue_erasure
-from causerie.domain.errors import NotFound
+from causerie.domain.errors import NotFound, shown
 from causerie.domain.models import Actor, Scope
 from causerie.runtime import Runtime
 
@@ -31,7 +31,7 @@ async def do_delete_conversation(rt: Runtime, actor: Actor, conversation_id: str
 async def _delete(rt: Runtime, actor: Actor, conversation_id: str) -> int:
     async with rt.store.transaction() as tx:
         conversation = await tx.conversations.get(conversation_id)
-        missing = NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
+        missing = NotFound(f"no conversation {shown(conversation_id)}", "conversation_not_found")
         if conversation is None:
             raise missing
         await check_role(tx, actor, conversation.website_id, MANAGERS, Scope.WRITE, missing=missing)

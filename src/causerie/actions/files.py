@@ -29,7 +29,7 @@ from causerie.actions.file_deletion import do_forget_keys
 from causerie.actions.limits import check_send_rate, check_upload_rate
 from causerie.actions.messages import Sent, check_client_id, do_store_message, sent_again
 from causerie.actions.sessions import access_visitor_session
-from causerie.domain.errors import Gone, Invalid, NotFound, TooLarge, UnsupportedType
+from causerie.domain.errors import Gone, Invalid, NotFound, TooLarge, UnsupportedType, shown
 from causerie.domain.files import CHUNK_SIZE, FileRecord, PlacedFile
 from causerie.domain.filetypes import IMAGE_TYPES, SNIFF_BYTES, FileKinds, allowed, sniff
 from causerie.domain.mail import ReplyAddress
@@ -230,7 +230,7 @@ async def do_store_mailed_file(
 
 
 def _conversation_missing(conversation_id: str) -> NotFound:
-    return NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
+    return NotFound(f"no conversation {shown(conversation_id)}", "conversation_not_found")
 
 
 def _client_id(record: FileRecord) -> str:
@@ -346,7 +346,7 @@ async def _discard(rt: Runtime, record: FileRecord) -> None:
 
 
 def _file_missing(file_id: str) -> NotFound:
-    return NotFound(f"no file {file_id!r}", "file_not_found")
+    return NotFound(f"no file {shown(file_id)}", "file_not_found")
 
 
 async def access_visitor_file(
@@ -385,10 +385,10 @@ def _thumbnail_name(name: str) -> str:
 async def _open(rt: Runtime, placed: PlacedFile, thumbnail: bool) -> Download:
     record = placed.record
     if record.expired_at is not None or record.store_key is None:
-        raise Gone(f"the file {record.id!r} expired and was deleted", "file_expired")
+        raise Gone(f"the file {shown(record.id)} expired and was deleted", "file_expired")
     if thumbnail:
         if record.thumbnail_key is None:
-            raise NotFound(f"the file {record.id!r} has no thumbnail", "thumbnail_not_found")
+            raise NotFound(f"the file {shown(record.id)} has no thumbnail", "thumbnail_not_found")
         reader = await rt.files.open(record.thumbnail_key)
         return Download(
             _thumbnail_name(record.name), images.THUMBNAIL_TYPE, reader.size, reader, True

@@ -15,7 +15,7 @@ from causerie.actions.profiles import UNSET, apply_profile, checked_changes
 from causerie.actions.reports import note_resolved
 from causerie.actions.webhook_queue import Occurrence, do_queue_webhooks
 from causerie.domain.cursors import decode_cursor, encode_cursor
-from causerie.domain.errors import NotFound
+from causerie.domain.errors import NotFound, shown
 from causerie.domain.events import EventType
 from causerie.domain.models import (
     Actor,
@@ -37,11 +37,11 @@ THREAD_PAGE = 50
 
 
 def conversation_missing(conversation_id: str) -> NotFound:
-    return NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
+    return NotFound(f"no conversation {shown(conversation_id)}", "conversation_not_found")
 
 
 def session_missing(session_id: str) -> NotFound:
-    return NotFound(f"no session {session_id!r}", "session_not_found")
+    return NotFound(f"no session {shown(session_id)}", "session_not_found")
 
 
 async def emit_conversation(
@@ -100,17 +100,17 @@ async def get_conversations(
     # A search may read every message of the website; a page of the list is indexed.
     reads = rt.store.long_read() if query else rt.store.read()
     async with reads as tx:
-        missing = NotFound(f"no website {website_id!r}", "website_not_found")
+        missing = NotFound(f"no website {shown(website_id)}", "website_not_found")
         await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
         if label is not None and await tx.labels.get(website_id, label) is None:
-            raise NotFound(f"label: no label {label!r} on this website", "label_not_found")
+            raise NotFound(f"label: no label {shown(label)} on this website", "label_not_found")
         if (
             assignee is not None
             and assignee not in ("none", actor.operator_id)
             and await tx.members.get_role(assignee, website_id) is None
         ):
             raise NotFound(
-                f"assignee: no operator {assignee!r} on this website", "operator_not_found"
+                f"assignee: no operator {shown(assignee)} on this website", "operator_not_found"
             )
         rows = await tx.conversations.list_page(
             website_id,
@@ -170,7 +170,7 @@ async def get_thread_messages(
     async with rt.store.read() as tx:
         conversation = await _conversation(tx, actor, conversation_id, Scope.READ)
         if before is not None and await tx.messages.get(conversation.id, before) is None:
-            raise NotFound(f"no message {before!r} in this conversation", "message_not_found")
+            raise NotFound(f"no message {shown(before)} in this conversation", "message_not_found")
         return await tx.messages.list_page(
             conversation.id, limit=limit, before=before, include_notes=True
         )
@@ -186,7 +186,9 @@ async def do_assign(
             operator_id is not None
             and await tx.members.get_role(operator_id, conversation.website_id) is None
         ):
-            raise NotFound(f"no operator {operator_id!r} on this website", "operator_not_found")
+            raise NotFound(
+                f"no operator {shown(operator_id)} on this website", "operator_not_found"
+            )
         if conversation.assignee_id == operator_id:
             return conversation
         now = rt.clock.now()

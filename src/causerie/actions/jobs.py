@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from causerie.domain.errors import Conflict, NotFound
+from causerie.domain.errors import Conflict, NotFound, shown
 from causerie.domain.jobs import (
     SEARCH_REINDEX_DELAY,
     Job,
@@ -238,8 +238,8 @@ async def do_retry_job(rt: Runtime, job_id: str) -> Job:
     async with rt.store.transaction() as tx:
         job = await tx.jobs.get(job_id)
         if job is None:
-            raise NotFound(f"no job {job_id!r}", "job_not_found")
+            raise NotFound(f"no job {shown(job_id)}", "job_not_found")
         now = rt.clock.now()
         if not await tx.jobs.run_now(job_id, now):
-            raise Conflict(f"job {job_id!r} is running now", "job_running")
+            raise Conflict(f"job {shown(job_id)} is running now", "job_running")
     return replace(job, state=JobState.QUEUED, run_at=now, attempts=0, lease_until=None)

@@ -14,7 +14,7 @@ from causerie.actions.audit import do_audit
 from causerie.actions.events import do_emit
 from causerie.actions.inbox import conversation_missing
 from causerie.actions.reports import note_regrouped
-from causerie.domain.errors import Conflict, Invalid, NotFound
+from causerie.domain.errors import Conflict, Invalid, NotFound, shown
 from causerie.domain.events import EventType, Stream
 from causerie.domain.labels import PER_CONVERSATION, PER_WEBSITE, Label, check_color, check_name
 from causerie.domain.models import Actor, Conversation, Scope
@@ -26,15 +26,15 @@ from causerie.tokens import new_id
 
 
 def _website_missing(website_id: str) -> NotFound:
-    return NotFound(f"no website {website_id!r}", "website_not_found")
+    return NotFound(f"no website {shown(website_id)}", "website_not_found")
 
 
 def label_missing(label_id: str) -> NotFound:
-    return NotFound(f"no label {label_id!r}", "label_not_found")
+    return NotFound(f"no label {shown(label_id)}", "label_not_found")
 
 
 def _taken(name: str) -> Conflict:
-    return Conflict(f"name: the website has a label {name!r}", "label_name_taken")
+    return Conflict(f"name: the website has a label {shown(name)}", "label_name_taken")
 
 
 async def _emit(rt: Runtime, tx: Tx, conversation: Conversation) -> None:
@@ -166,7 +166,9 @@ async def do_set_labels(
         kept = await tx.labels.keep(website_id, wanted)
         for label_id in wanted:
             if label_id not in kept:
-                raise NotFound(f"labels: no label {label_id!r} on this website", "label_not_found")
+                raise NotFound(
+                    f"labels: no label {shown(label_id)} on this website", "label_not_found"
+                )
         if wanted == conversation.labels:
             return conversation
         now = rt.clock.now()

@@ -36,6 +36,7 @@ from causerie.domain.errors import (
     TooLarge,
     Unauthenticated,
     UnsupportedType,
+    shown,
 )
 from causerie.domain.jobs import Job, JobKind
 from causerie.domain.mail import (
@@ -483,7 +484,7 @@ async def do_set_notification_preferences(
 async def get_mail_failures(rt: Runtime, actor: Actor, website_id: str) -> list[MailFailure]:
     async with rt.store.read() as tx:
         # Another website's id answers as an unknown one does, as on every website route.
-        missing = NotFound(f"no website {website_id!r}", "website_not_found")
+        missing = NotFound(f"no website {shown(website_id)}", "website_not_found")
         await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
         return await tx.mail.list_failures(website_id, FAILURES_LIMIT)
 

@@ -15,7 +15,7 @@ from causerie.actions.events import do_signal_access_ended
 from causerie.actions.inbox import emit_conversation
 from causerie.domain.access import ACCESS_REVOKED, member_key
 from causerie.domain.accounts import check_operator_email
-from causerie.domain.errors import Conflict, NotFound
+from causerie.domain.errors import Conflict, NotFound, shown
 from causerie.domain.models import Actor, LinkPurpose, Member, Operator, Role, Scope
 from causerie.domain.ports import Tx
 from causerie.runtime import Runtime
@@ -23,11 +23,11 @@ from causerie.tokens import new_id
 
 
 def _website_missing(website_id: str) -> NotFound:
-    return NotFound(f"no website {website_id!r}", "website_not_found")
+    return NotFound(f"no website {shown(website_id)}", "website_not_found")
 
 
 def _operator_missing(operator_id: str) -> NotFound:
-    return NotFound(f"no operator {operator_id!r} on this website", "operator_not_found")
+    return NotFound(f"no operator {shown(operator_id)} on this website", "operator_not_found")
 
 
 async def get_members(rt: Runtime, actor: Actor, website_id: str) -> list[Member]:
@@ -65,7 +65,9 @@ async def do_invite(rt: Runtime, actor: Actor, website_id: str, email: str, role
             await tx.members.get_role(operator.id, website_id) is not None
             or await tx.links.get_invitation(website_id, operator.id, now) is not None
         ):
-            raise Conflict(f"{address!r} is already a member of this website", "already_member")
+            raise Conflict(
+                f"{shown(address)} is already a member of this website", "already_member"
+            )
         _, token = await create_link(
             rt, tx, LinkPurpose.INVITE, operator.id, website_id=website_id, role=role
         )

@@ -31,7 +31,7 @@ from causerie.actions.limits import check_visitor_message_rate
 from causerie.actions.notifications import do_notify
 from causerie.actions.sent import Sent, sent_again
 from causerie.actions.sessions import count_network_day
-from causerie.domain.errors import Unauthenticated
+from causerie.domain.errors import Unauthenticated, shown
 from causerie.domain.models import (
     Author,
     Conversation,
@@ -157,7 +157,7 @@ class _Writes:
             returning=True,
         )
         if touched is not None and touched.state is ConversationState.RESOLVED:
-            raise NoLongerCommon(f"conversation {conversation.id!r} was resolved meanwhile")
+            raise NoLongerCommon(f"conversation {shown(conversation.id)} was resolved meanwhile")
         self._count(conversation, message)
         if session.ip:
             self._networks[session.ip, now.date()] += 1

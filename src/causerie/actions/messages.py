@@ -24,7 +24,7 @@ from causerie.actions.reports import note_conversation_started, note_message, no
 from causerie.actions.sent import Sent as Sent  # where callers have always found it
 from causerie.actions.sent import sent_again as sent_again
 from causerie.actions.sessions import access_visitor_session, count_network_day
-from causerie.domain.errors import Invalid, NotFound, Unauthenticated
+from causerie.domain.errors import Invalid, NotFound, Unauthenticated, shown
 from causerie.domain.events import EventType, Stream
 from causerie.domain.files import FileRecord, attachment_of
 from causerie.domain.models import (
@@ -210,13 +210,13 @@ async def _store_operator_message(
     if conversation_id is not None:
         conversation = await tx.conversations.get(conversation_id)
         if conversation is None:
-            raise NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
+            raise NotFound(f"no conversation {shown(conversation_id)}", "conversation_not_found")
         session_id = conversation.session_id
     session = await tx.sessions.get(session_id) if session_id else None
     if conversation_id is not None:
-        missing = NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
+        missing = NotFound(f"no conversation {shown(conversation_id)}", "conversation_not_found")
     else:
-        missing = NotFound(f"no session {session_id!r}", "session_not_found")
+        missing = NotFound(f"no session {shown(session_id)}", "session_not_found")
     if session is None:
         raise missing
     await check_role(tx, actor, session.website_id, ANY_ROLE, Scope.WRITE, missing=missing)
@@ -375,7 +375,7 @@ async def get_visitor_messages(
         if before is not None and (
             conversation is None or await tx.messages.get(conversation.id, before) is None
         ):
-            raise NotFound(f"no message {before!r} in this conversation", "message_not_found")
+            raise NotFound(f"no message {shown(before)} in this conversation", "message_not_found")
         if conversation is None:
             return []
         return await tx.messages.list_page(

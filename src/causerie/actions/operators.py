@@ -9,7 +9,7 @@ from causerie.actions.audit import do_audit
 from causerie.actions.events import do_signal_access_ended
 from causerie.domain.access import CREDENTIAL_REVOKED, login_key
 from causerie.domain.accounts import check_name, check_operator_email
-from causerie.domain.errors import Forbidden, Invalid, NotFound
+from causerie.domain.errors import Forbidden, Invalid, NotFound, shown
 from causerie.domain.models import Actor, ApiToken, Operator, Role, Scope
 from causerie.runtime import Runtime
 from causerie.tokens import hash_password, new_id, new_password, new_token
@@ -45,7 +45,7 @@ async def do_add_operator(
     password = None
     async with rt.store.transaction() as tx:
         if website_id is not None and await tx.websites.get(website_id) is None:
-            raise NotFound(f"no website {website_id!r}", "website_not_found")
+            raise NotFound(f"no website {shown(website_id)}", "website_not_found")
         operator = await tx.operators.get_by_email(email)
         created = operator is None
         if operator is None:
@@ -93,7 +93,7 @@ async def do_create_api_token(
     async with rt.store.transaction() as tx:
         operator = await tx.operators.get_by_email(email)
         if operator is None:
-            raise NotFound(f"no operator {email!r}", "operator_not_found")
+            raise NotFound(f"no operator {shown(email)}", "operator_not_found")
         secret = new_token()
         token = await store_api_token(rt, tx, actor, operator.id, name, scopes, None, secret)
     return token, secret
@@ -106,7 +106,7 @@ async def do_reset_password(rt: Runtime, actor: Actor, email: str) -> str:
     async with rt.store.transaction() as tx:
         operator = await tx.operators.get_by_email(email)
         if operator is None:
-            raise NotFound(f"no operator {email!r}", "operator_not_found")
+            raise NotFound(f"no operator {shown(email)}", "operator_not_found")
         await tx.operators.set_password(operator.id, hash_password(password))
         ended = await tx.logins.delete_others(operator.id, None)
         do_signal_access_ended(rt, tx, CREDENTIAL_REVOKED, [login_key(i) for i in ended])

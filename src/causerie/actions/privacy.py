@@ -21,7 +21,7 @@ from causerie.actions.races import run_again_when_raced
 from causerie.actions.sessions import access_visitor_session
 from causerie.actions.webhook_queue import do_queue_erasure
 from causerie.domain.cursors import decode_cursor, encode_cursor
-from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated, shown
 from causerie.domain.models import (
     Actor,
     AuditEntry,
@@ -68,7 +68,7 @@ async def _manageable_websites(tx: Tx, actor: Actor, scope: Scope) -> list[str] 
     if actor.operator_id is None:
         raise Unauthenticated("authentication required")
     if scope not in actor.scopes:
-        raise Forbidden(f"this token lacks the {scope.value!r} scope", "insufficient_scope")
+        raise Forbidden(f"this token lacks the {shown(scope.value)} scope", "insufficient_scope")
     managed = [
         website.id
         for website, role in await tx.members.list_for_operator(actor.operator_id)
@@ -92,7 +92,7 @@ async def _subject_sessions(
         return await tx.sessions.find_by_email(address, websites)
     assert session_id is not None
     session = await tx.sessions.get(session_id)
-    missing = NotFound(f"no session {session_id!r}", "session_not_found")
+    missing = NotFound(f"no session {shown(session_id)}", "session_not_found")
     if session is None:
         raise missing
     await check_role(tx, actor, session.website_id, MANAGERS, scope, missing=missing)
@@ -368,7 +368,7 @@ async def get_audit(
     """The website's audit log, newest first (owners)."""
     before = decode_cursor(rt.settings.secret_key, "audit", cursor) if cursor else None
     async with rt.store.read() as tx:
-        missing = NotFound(f"no website {website_id!r}", "website_not_found")
+        missing = NotFound(f"no website {shown(website_id)}", "website_not_found")
         await check_role(tx, actor, website_id, OWNERS, Scope.READ, missing=missing)
         entries = await tx.audit.list_page(
             website_id, action=action, actor_id=actor_id, before=before, limit=limit + 1
@@ -380,7 +380,7 @@ async def get_audit(
 
 async def get_dpa(rt: Runtime, actor: Actor, website_id: str) -> list[DpaAcceptance]:
     async with rt.store.read() as tx:
-        missing = NotFound(f"no website {website_id!r}", "website_not_found")
+        missing = NotFound(f"no website {shown(website_id)}", "website_not_found")
         await check_role(tx, actor, website_id, MANAGERS, Scope.READ, missing=missing)
         return await tx.dpa.list_for_website(website_id)
 
@@ -390,7 +390,7 @@ async def do_accept_dpa(rt: Runtime, actor: Actor, website_id: str, version: str
     if version != DPA_VERSION:
         raise Invalid(f"version: the agreement offered is {DPA_VERSION}", "unknown_dpa_version")
     async with rt.store.transaction() as tx:
-        missing = NotFound(f"no website {website_id!r}", "website_not_found")
+        missing = NotFound(f"no website {shown(website_id)}", "website_not_found")
         await check_role(tx, actor, website_id, OWNERS, Scope.WRITE, missing=missing)
         acceptance = DpaAcceptance(
             id=new_id(),

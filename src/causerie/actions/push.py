@@ -7,7 +7,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from causerie.domain.errors import Forbidden, NotFound, Unauthenticated
+from causerie.domain.errors import Forbidden, NotFound, Unauthenticated, shown
 from causerie.domain.jobs import Job
 from causerie.domain.models import Actor, Scope
 from causerie.domain.push import (
@@ -83,7 +83,9 @@ async def do_unsubscribe(rt: Runtime, actor: Actor, subscription_id: str) -> Non
     operator_id = _own(actor, write=True)
     async with rt.store.transaction() as tx:
         if not await tx.push.delete(subscription_id, operator_id):
-            raise NotFound(f"no push subscription {subscription_id!r}", "subscription_not_found")
+            raise NotFound(
+                f"no push subscription {shown(subscription_id)}", "subscription_not_found"
+            )
 
 
 async def get_push_previews(rt: Runtime, actor: Actor) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from causerie.actions.access import ANY_ROLE, check_role
 from causerie.actions.events import do_emit
-from causerie.domain.errors import Invalid, NotFound
+from causerie.domain.errors import Invalid, NotFound, shown
 from causerie.domain.events import EventType, Stream
 from causerie.domain.models import Actor, Author, Scope
 from causerie.runtime import Runtime
@@ -33,14 +33,16 @@ async def do_mark_read(
         if conversation is None or (
             session_id is not None and conversation.session_id != session_id
         ):
-            raise NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
+            raise NotFound(f"no conversation {shown(conversation_id)}", "conversation_not_found")
         if actor is not None:
-            missing = NotFound(f"no conversation {conversation_id!r}", "conversation_not_found")
+            missing = NotFound(
+                f"no conversation {shown(conversation_id)}", "conversation_not_found"
+            )
             await check_role(
                 tx, actor, conversation.website_id, ANY_ROLE, Scope.WRITE, missing=missing
             )
         if await tx.messages.get(conversation.id, up_to) is None:
-            raise NotFound(f"no message {up_to!r} in this conversation", "message_not_found")
+            raise NotFound(f"no message {shown(up_to)} in this conversation", "message_not_found")
         mark = await tx.conversations.mark_read(conversation.id, reader, up_to)
         if mark is None:
             return False

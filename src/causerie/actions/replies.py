@@ -9,7 +9,7 @@ from dataclasses import replace
 from causerie.actions.access import ANY_ROLE, MANAGERS, check_role
 from causerie.actions.audit import do_audit
 from causerie.actions.inbox import conversation_missing
-from causerie.domain.errors import Conflict, NotFound
+from causerie.domain.errors import Conflict, NotFound, shown
 from causerie.domain.models import Actor, Scope
 from causerie.domain.ports import Tx
 from causerie.domain.replies import CannedReply, check_body, check_shortcut, check_title
@@ -20,11 +20,11 @@ PER_WEBSITE = 500
 
 
 def _website_missing(website_id: str) -> NotFound:
-    return NotFound(f"no website {website_id!r}", "website_not_found")
+    return NotFound(f"no website {shown(website_id)}", "website_not_found")
 
 
 def _reply_missing(reply_id: str) -> NotFound:
-    return NotFound(f"no canned reply {reply_id!r}", "reply_not_found")
+    return NotFound(f"no canned reply {shown(reply_id)}", "reply_not_found")
 
 
 def _taken(shortcut: str) -> Conflict:

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from causerie.actions.access import ANY_ROLE, check_role
-from causerie.domain.errors import Invalid, NotFound
+from causerie.domain.errors import Invalid, NotFound, shown
 from causerie.domain.jobs import Job
 from causerie.domain.models import Actor, Conversation, Message, Scope
 from causerie.domain.ports import TransactionRaced, Tx
@@ -338,7 +338,7 @@ def _day(text: str, name: str) -> date:
         day = date.fromisoformat(text)
     except ValueError:
         raise Invalid(
-            f"{name} must be a date as YYYY-MM-DD, not {text[:40]!r}", "invalid_date"
+            f"{name} must be a date as YYYY-MM-DD, not {shown(text[:40])}", "invalid_date"
         ) from None
     if not FIRST_DAY <= day <= LAST_DAY:
         raise Invalid(
@@ -356,7 +356,7 @@ def _zone(name: str) -> ZoneInfo:
     zone = iana_zone(name)
     if zone is None:  # `localtime`, `posix/...`, a POSIX string such as `EST+5`: not IANA names
         raise Invalid(
-            f"tz must be an IANA time zone such as Europe/Paris, not {name[:64]!r}",
+            f"tz must be an IANA time zone such as Europe/Paris, not {shown(name[:64])}",
             "invalid_time_zone",
         )
     return zone
@@ -379,7 +379,7 @@ async def get_report(
     breakdown = check_breakdown(by)
     before, offsets = period.previous(), period.offsets()
     async with rt.store.long_read() as tx:
-        missing = NotFound(f"no website {website_id!r}", "website_not_found")
+        missing = NotFound(f"no website {shown(website_id)}", "website_not_found")
         await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
         found = await tx.reports.summary(
             website_id, period.start, period.end, offsets, breakdown=breakdown
@@ -401,7 +401,7 @@ def check_breakdown(by: str | None) -> Dimension | None:
     if by is None or by == "":
         return None
     if by not in ("label", "team"):
-        raise Invalid(f"by must be label or team, not {by[:20]!r}", "invalid_breakdown")
+        raise Invalid(f"by must be label or team, not {shown(by[:20])}", "invalid_breakdown")
     return Dimension(by)
 
 
@@ -424,7 +424,7 @@ async def do_rebuild(rt: Runtime, website_id: str | None = None, progress: Progr
         ids = await tx.reports.website_ids()
     if website_id is not None:
         if website_id not in ids:
-            raise NotFound(f"no website {website_id!r}", "website_not_found")
+            raise NotFound(f"no website {shown(website_id)}", "website_not_found")
         ids = [website_id]
     done = 0
     progress.begin("websites", len(ids))

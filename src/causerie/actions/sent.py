@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from causerie.domain.errors import Conflict
+from causerie.domain.errors import Conflict, shown
 from causerie.domain.events import encode
 from causerie.domain.models import Author, Message
 from causerie.domain.wire import message_json
@@ -28,7 +28,7 @@ def sent_again(existing: Message, operator_id: str | None) -> Sent:
     author = Author.VISITOR if operator_id is None else Author.OPERATOR
     if (existing.author, existing.operator_id) != (author, operator_id):
         raise Conflict(
-            f"client_id: {existing.client_id!r} was used by another sender in this "
+            f"client_id: {shown(existing.client_id)} was used by another sender in this "
             "conversation; send this message with a new client_id",
             "client_id_taken",
         )

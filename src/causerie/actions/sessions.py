@@ -13,7 +13,7 @@ from typing import NamedTuple
 from causerie.actions import shield
 from causerie.actions.limits import check_new_session_rate
 from causerie.actions.reports import note_load, note_session_created
-from causerie.domain.errors import Forbidden, NotFound, Unauthenticated
+from causerie.domain.errors import Forbidden, NotFound, Unauthenticated, shown
 from causerie.domain.events import Stream
 from causerie.domain.models import (
     Conversation,
@@ -52,7 +52,9 @@ def _origin_refused(website_id: str, origin: str | None) -> Forbidden:
             website_id,
             origin,
         )
-    return Forbidden(f"origin {origin!r} is not allowed for this website", "origin_not_allowed")
+    return Forbidden(
+        f"origin {shown(origin)} is not allowed for this website", "origin_not_allowed"
+    )
 
 
 LATEST_MESSAGES = 50
@@ -155,7 +157,7 @@ def _allowed(
 ) -> tuple[Website, Session | None]:
     website, session = found
     if website is None:
-        raise NotFound(f"no website {website_id!r}", "website_not_found")
+        raise NotFound(f"no website {shown(website_id)}", "website_not_found")
     if not allows_origin(website, origin):
         raise _origin_refused(website_id, origin)
     return website, session

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from causerie.actions.access import ANY_ROLE, check_role
-from causerie.domain.errors import NotFound
+from causerie.domain.errors import NotFound, shown
 from causerie.domain.models import Actor, Scope
 from causerie.runtime import Runtime
 
@@ -19,7 +19,7 @@ async def get_daily_stats(rt: Runtime, actor: Actor, website_id: str, days: int)
     now = rt.clock.now()
     start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     async with rt.store.long_read() as tx:  # counts every message of the period
-        missing = NotFound(f"no website {website_id!r}", "website_not_found")
+        missing = NotFound(f"no website {shown(website_id)}", "website_not_found")
         await check_role(tx, actor, website_id, ANY_ROLE, Scope.READ, missing=missing)
         counts = await tx.stats.daily_counts(website_id, start)
     table: dict[str, dict[str, int]] = {}

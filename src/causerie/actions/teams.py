@@ -9,7 +9,7 @@ from causerie.actions.audit import do_audit
 from causerie.actions.events import Emitter
 from causerie.actions.inbox import conversation_missing
 from causerie.actions.reports import note_regrouped
-from causerie.domain.errors import Invalid, NotFound
+from causerie.domain.errors import Invalid, NotFound, shown
 from causerie.domain.events import EventType, Stream
 from causerie.domain.languages import transferred_line
 from causerie.domain.models import (
@@ -29,11 +29,11 @@ from causerie.tokens import new_id
 
 
 def _website_missing(website_id: str) -> NotFound:
-    return NotFound(f"no website {website_id!r}", "website_not_found")
+    return NotFound(f"no website {shown(website_id)}", "website_not_found")
 
 
 def _team_missing(team_id: str) -> NotFound:
-    return NotFound(f"no team {team_id!r}", "team_not_found")
+    return NotFound(f"no team {shown(team_id)}", "team_not_found")
 
 
 async def get_teams(rt: Runtime, actor: Actor, website_id: str) -> list[Team]:
@@ -47,7 +47,7 @@ async def _check_members(tx: Tx, website_id: str, members: list[str]) -> list[st
     for operator_id in members:
         if await tx.members.get_role(operator_id, website_id) is None:
             raise NotFound(
-                f"members: no operator {operator_id!r} on this website", "operator_not_found"
+                f"members: no operator {shown(operator_id)} on this website", "operator_not_found"
             )
     return sorted(set(members))
 
@@ -176,7 +176,9 @@ async def do_transfer(
         now = rt.clock.now()
         if operator_id is not None:
             if await tx.members.get_role(operator_id, website_id) is None:
-                raise NotFound(f"no operator {operator_id!r} on this website", "operator_not_found")
+                raise NotFound(
+                    f"no operator {shown(operator_id)} on this website", "operator_not_found"
+                )
             target = await tx.operators.get(operator_id)
             assert target is not None
             updated = await tx.teams.route(conversation.id, conversation.team_id, operator_id, now)

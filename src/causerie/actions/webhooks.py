@@ -19,7 +19,7 @@ from causerie.actions.audit import do_audit
 from causerie.actions.events import do_emit
 from causerie.actions.jobs import RetryAt
 from causerie.actions.webhook_queue import do_requeue_delivery
-from causerie.domain.errors import Conflict, Invalid, NotFound
+from causerie.domain.errors import Conflict, Invalid, NotFound, shown
 from causerie.domain.events import EventType, Stream
 from causerie.domain.jobs import Job, describe_error
 from causerie.domain.models import Actor, Scope
@@ -52,7 +52,7 @@ DISABLED_ERROR = "the webhook was disabled"
 
 
 def _missing(webhook_id: str) -> NotFound:
-    return NotFound(f"no webhook {webhook_id!r}", "webhook_not_found")
+    return NotFound(f"no webhook {shown(webhook_id)}", "webhook_not_found")
 
 
 def check_webhook_url(url: str, settings: Settings) -> str:
@@ -121,7 +121,7 @@ async def do_create_webhook(
     checked_url = check_webhook_url(url, rt.settings)
     checked_events = check_events(events)
     async with rt.store.transaction() as tx:
-        missing = NotFound(f"no website {website_id!r}", "website_not_found")
+        missing = NotFound(f"no website {shown(website_id)}", "website_not_found")
         if await tx.websites.get(website_id) is None:
             raise missing
         await check_role(tx, actor, website_id, MANAGERS, Scope.WRITE, missing=missing)
@@ -153,7 +153,7 @@ async def do_create_webhook(
 
 async def get_webhooks(rt: Runtime, actor: Actor, website_id: str) -> list[Webhook]:
     async with rt.store.read() as tx:
-        missing = NotFound(f"no website {website_id!r}", "website_not_found")
+        missing = NotFound(f"no website {shown(website_id)}", "website_not_found")
         await check_role(tx, actor, website_id, MANAGERS, Scope.READ, missing=missing)
         return await tx.webhooks.list_for_website(website_id)
 
@@ -263,7 +263,7 @@ async def do_redeliver(rt: Runtime, actor: Actor, webhook_id: str, delivery_id: 
         webhook = await _manageable(tx, actor, webhook_id, Scope.WRITE)
         delivery = await tx.webhooks.get_delivery(delivery_id)
         if delivery is None or delivery.webhook_id != webhook.id:
-            raise NotFound(f"no delivery {delivery_id!r}", "delivery_not_found")
+            raise NotFound(f"no delivery {shown(delivery_id)}", "delivery_not_found")
         if not webhook.enabled:
             raise Conflict("the webhook is disabled: enable it first", "webhook_disabled")
         now = rt.clock.now()

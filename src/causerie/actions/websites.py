@@ -13,7 +13,7 @@ from causerie.actions.file_deletion import do_release_orphan_files
 from causerie.actions.jobs import do_enqueue_search_reindex
 from causerie.caching import cached
 from causerie.domain.access import ACCESS_REVOKED, website_key
-from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from causerie.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated, shown
 from causerie.domain.models import Actor, Role, Scope, Website
 from causerie.domain.ports import Tx
 from causerie.domain.retention import Rule
@@ -78,7 +78,7 @@ def retention_limits(rt: Runtime) -> dict[str, timedelta | None]:
 
 
 def _missing(website_id: str) -> NotFound:
-    return NotFound(f"no website {website_id!r}", "website_not_found")
+    return NotFound(f"no website {shown(website_id)}", "website_not_found")
 
 
 async def do_create_owned_website(

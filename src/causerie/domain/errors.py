@@ -82,3 +82,14 @@ class Unavailable(Exception):
 
     Not the client's fault: callers degrade (presence unknown, catch-up later) rather than fail.
     """
+
+
+SHOWN = 64  # the characters of a value an error message echoes (docs/api.md, "Errors")
+
+
+def shown(value: object) -> str:
+    """`value` as an error message names it (`repr`), its first `SHOWN` characters and an
+    ellipsis when it is longer: a 5,000-character id sent back in full helps no one."""
+    if isinstance(value, str) and len(value) > SHOWN:
+        return repr(value[:SHOWN]) + "…"
+    return repr(value)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from causerie.domain.errors import Invalid
+from causerie.domain.errors import Invalid, shown
 
 REPLY_ADDRESS_TTL = timedelta(days=90)  # a reply address works this long after its mail left
 _REPLY_LOCAL = re.compile(r"^reply\+([a-z2-7]{52})$")
@@ -145,11 +145,12 @@ def check_preferences(patch: object) -> dict[str, bool]:
         if name not in _PREFERENCE_NAMES:
             known = ", ".join(sorted(_PREFERENCE_NAMES))
             raise Invalid(
-                f"unknown notification preference {name!r} (known: {known})",
+                f"unknown notification preference {shown(name)} (known: {known})",
                 "invalid_preferences",
             )
         if not isinstance(value, bool):
             raise Invalid(
-                f"notification preference {name!r} must be true or false", "invalid_preferences"
+                f"notification preference {shown(name)} must be true or false",
+                "invalid_preferences",
             )
     return dict(patch)

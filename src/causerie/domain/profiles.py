@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from causerie.domain.errors import Invalid
+from causerie.domain.errors import Invalid, shown
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{1,63}$")
 _PHONE = re.compile(r"^\+?[0-9 ().-]+$")
@@ -31,7 +31,7 @@ def check_email(value: str | None) -> str | None:
         return None
     value = value.strip()
     if len(value) > MAX_EMAIL or not _EMAIL.match(value):
-        raise Invalid(f"email: {value!r} is not an email address", "invalid_email")
+        raise Invalid(f"email: {shown(value)} is not an email address", "invalid_email")
     return value
 
 

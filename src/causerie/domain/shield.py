@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
+from causerie.domain.errors import shown
 from causerie.domain.networks import network_of
 from causerie.domain.profiles import MAX_EMAIL
 
@@ -245,16 +246,18 @@ def normalize_value(kind: BlockKind, value: str) -> str:
         try:
             address = ipaddress.ip_address(value)
         except ValueError:
-            raise ValueError(f"{value!r} is not an IP address") from None
+            raise ValueError(f"{shown(value)} is not an IP address") from None
         if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
             # A visitor's address never carries a zone: the rule would never match.
-            raise ValueError(f"{value!r} names a zone (%{address.scope_id}): give the address")
+            raise ValueError(f"{shown(value)} names a zone (%{address.scope_id}): give the address")
         return str(address)
     if kind is BlockKind.NETWORK:
         try:
             network = _as_visitors_network(ipaddress.ip_network(value, strict=False))
         except ValueError:
-            raise ValueError(f"{value!r} is not a network (CIDR, e.g. 203.0.113.0/24)") from None
+            raise ValueError(
+                f"{shown(value)} is not a network (CIDR, e.g. 203.0.113.0/24)"
+            ) from None
         widest = WIDEST_BLOCK[network.version]
         if network.prefixlen < widest:  # 0.0.0.0/0 would refuse every visitor
             raise ValueError(
@@ -267,13 +270,14 @@ def normalize_value(kind: BlockKind, value: str) -> str:
         local, at, domain = value.rpartition("@")
         if not at or not domain or "@" in local or re.search(r"[\s*]", value):
             raise ValueError(
-                f"{value!r} is not an email address or @domain (@example.com blocks the domain)"
+                f"{shown(value)} is not an email address or @domain "
+                "(@example.com blocks the domain)"
             )
         if len(value) > MAX_EMAIL:  # no visitor's email is longer: the rule would match none
             raise ValueError(f"an email is at most {MAX_EMAIL} characters")
         return value.lower()
     if not value.replace("*", "").strip():  # as 0.0.0.0/0 would, it refuses every visitor
-        raise ValueError(f"{value!r} matches every browser: it would block every visitor")
+        raise ValueError(f"{shown(value)} matches every browser: it would block every visitor")
     return value
 
 

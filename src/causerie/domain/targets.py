@@ -14,6 +14,8 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
+from causerie.domain.errors import shown
+
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Names that are never public (RFC 6761 `localhost`, RFC 6762 `local`, RFC 8375 `home.arpa`,
@@ -138,12 +140,12 @@ def why_url_malformed(url: str, host: str) -> str | None:
             "a target URL has no #fragment (a client never sends it: the server would not see it)"
         )
     if not _HOST.match(host):
-        return f"{host!r} is no host name"
+        return f"{shown(host)} is no host name"
     if ":" not in host:  # a name (an IPv6 literal alone holds colons, and its zone a `%`)
         labels = host.removesuffix(".").split(".")
         if "%" in host or "" in labels or any(len(label) > 63 for label in labels):
             # DNS resolves none of them: every delivery would fail
-            return f"{host!r} is no host name (labels of 1 to 63 characters, no %)"
+            return f"{shown(host)} is no host name (labels of 1 to 63 characters, no %)"
     try:
         port = urlsplit(url).port
     except ValueError:  # not a number, or over 65535: no client can send to it

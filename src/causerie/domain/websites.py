@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import idna
 
-from causerie.domain.errors import Invalid
+from causerie.domain.errors import Invalid, shown
 from causerie.domain.hours import check_hours
 from causerie.domain.models import Website
 
@@ -96,7 +96,7 @@ def normalize_origin(text: str) -> str:
         parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid(
-            f"{text!r} is not a web origin such as https://shop.example", "invalid_origin"
+            f"{shown(text)} is not a web origin such as https://shop.example", "invalid_origin"
         )
     if parts.username is not None or parts.password is not None:
         raise Invalid(f"{text!r} holds a user name or password: no origin does", "invalid_origin")
@@ -104,9 +104,9 @@ def normalize_origin(text: str) -> str:
     try:
         port = parts.port
     except ValueError:
-        raise Invalid(f"{text!r} has an invalid port", "invalid_origin") from None
+        raise Invalid(f"{shown(text)} has an invalid port", "invalid_origin") from None
     if port == 0:
-        raise Invalid(f"{text!r} has an invalid port", "invalid_origin")
+        raise Invalid(f"{shown(text)} has an invalid port", "invalid_origin")
     host = _origin_host(text, parts.hostname)
     suffix = f":{port}" if port and port != default_port else ""
     return f"{parts.scheme}://{host}{suffix}"
@@ -134,7 +134,7 @@ def _origin_host(text: str, hostname: str) -> str:
     name = name.lower()
     if len(name) > 253 or not _HOST_NAME.fullmatch(name):
         raise Invalid(
-            f"{text!r} is not a web origin such as https://shop.example (its host is no name "
+            f"{shown(text)} is not a web origin such as https://shop.example (its host is no name "
             "nor address)",
             "invalid_origin",
         )

@@ -78,9 +78,10 @@ from causerie.web.api_models import (
 from causerie.web.cors import OriginCache
 from causerie.web.deps import CurrentActor, Rt
 from causerie.web.lean_route import LeanRoute
+from causerie.web.query_ints import Digits
 from causerie.web.responses import JSONResponse
 from causerie.web.routes import access
-from causerie.web.schemas import MessageIn, ProfileIn
+from causerie.web.schemas import OperatorMessageIn, ProfileIn
 
 router = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS, route_class=LeanRoute)
 
@@ -196,7 +197,7 @@ async def stats(
     website_id: str,
     rt: Rt,
     actor: CurrentActor,
-    days: Annotated[int, Query(ge=1, le=366)] = 30,
+    days: Annotated[int, Query(ge=1, le=366), Digits] = 30,
 ) -> Json:
     return await get_daily_stats(rt, actor, website_id, days)
 
@@ -270,7 +271,7 @@ async def list_conversations(
     state: StateFilter = "open",
     assignee: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    limit: Annotated[int, Query(ge=1, le=100), Digits] = 25,
     cursor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     label: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> Json:
@@ -321,7 +322,7 @@ async def list_messages(
     rt: Rt,
     actor: CurrentActor,
     before: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    limit: Annotated[int, Query(ge=1, le=100), Digits] = 50,
 ) -> Json:
     found = await get_thread_messages(rt, actor, conversation_id, before=before, limit=limit)
     return {"messages": [message_json(m) for m in found]}
@@ -340,7 +341,9 @@ async def list_messages(
     },
     openapi_extra=access("agent"),
 )
-async def reply(conversation_id: str, body: MessageIn, rt: Rt, actor: CurrentActor) -> JSONResponse:
+async def reply(
+    conversation_id: str, body: OperatorMessageIn, rt: Rt, actor: CurrentActor
+) -> JSONResponse:
     sent = await do_send_operator_message(
         rt,
         actor,
@@ -457,7 +460,7 @@ async def edit_profile(session_id: str, body: ProfileIn, rt: Rt, actor: CurrentA
     openapi_extra=access("agent"),
 )
 async def send_to_session(
-    session_id: str, body: MessageIn, rt: Rt, actor: CurrentActor
+    session_id: str, body: OperatorMessageIn, rt: Rt, actor: CurrentActor
 ) -> JSONResponse:
     sent = await do_send_operator_message(
         rt,

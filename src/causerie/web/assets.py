@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from causerie.actions.websites import get_website
+from causerie.domain.errors import shown
 from causerie.web.compact import compact
 from causerie.web.deps import Rt
 from causerie.web.encoded import Encoded, encode, encode_static, respond
@@ -104,7 +105,7 @@ async def widget_look(website_id: str, rt: Rt) -> JSONResponse:
     nothing of the visitor and stores nothing."""
     website = await get_website(rt, website_id[:64])
     if website is None:
-        raise ApiError(404, "website_not_found", f"no website {website_id[:64]!r}")
+        raise ApiError(404, "website_not_found", f"no website {shown(website_id)}")
     keys = ("color", "position", "locale", "greeting")
     look = {key: website.settings[key] for key in keys if key in website.settings}
     return JSONResponse(
@@ -120,7 +121,7 @@ async def widget_look(website_id: str, rt: Rt) -> JSONResponse:
 @router.get("/widget/{version}/{name}")
 async def widget_file(request: Request, version: str, name: str) -> Response:
     if name not in _FILES:
-        raise ApiError(404, "not_found", f"no widget file {name!r}")
+        raise ApiError(404, "not_found", f"no widget file {shown(name)}")
     # An old loader asking for an old version gets today's file, cached briefly.
     cache = _FOREVER if version == VERSION else _SHORT
     return respond(

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect, Request
 
 from causerie.web.errors import ApiError, describe_validation
+from causerie.web.strict_json import encoding_fault
 from causerie.web.text_bodies import validate_text_body
 from causerie.web.wire_values import new_scan
 
@@ -80,15 +81,21 @@ def _parse_escaped_surrogates(raw: bytes, model: type[M]) -> M:
     not), which the model then refuses naming the field (422), as the agents' API does (its
     bodies are read by `json.loads`). Anything else is 400 `invalid_json`."""
     if b"\\u" not in raw:
-        raise ApiError(400, "invalid_json", "the body is not valid JSON")
+        raise _not_json(raw)
     try:
         value = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
+        raise _not_json(raw) from None
     try:
         return model.model_validate(value, context=new_scan())
     except ValidationError as exc:
         raise _refusal(exc) from None
+
+
+def _not_json(raw: bytes) -> ApiError:
+    """400 `invalid_json`, naming the encoding of JSON sent in another than UTF-8, as the
+    agents' API does (`web/strict_json.py`)."""
+    return ApiError(400, "invalid_json", encoding_fault(raw) or "the body is not valid JSON")
 
 
 def _inline(node: object, defs: dict[str, object]) -> object:

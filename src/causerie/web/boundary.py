@@ -3,6 +3,7 @@
 - A URL whose path or query holds a NUL (`%00`) is refused before any route sees it: 422 for
   HTTP, a refused handshake for a WebSocket. The bodies and frames follow the same rule in their
   models (`web/wire_values.py`); ids and filters of the URL reach the database too.
+- A query parameter of the API (`/api/`) given more than once is refused (422 naming it).
 - Every HTTP answer says `X-Content-Type-Options: nosniff`: no browser guesses a type the server
   did not declare.
 - `HEAD` is answered as `GET` without the body (same status and headers, the `Content-Length` of
@@ -40,6 +41,19 @@ def url_fault(scope: Scope) -> str | None:
                 return problem
     if "\x00" in scope.get("path", ""):
         return "path: text must not contain the NUL character"
+    if query and query.find(b"&") >= 0 and scope.get("path", "").startswith("/api/"):
+        return _repeated(query)
+    return None
+
+
+def _repeated(query: bytes) -> str | None:
+    """The API's query parameters are each given once: a repeated one (`?limit=5&limit=6`)
+    is refused naming it, rather than one of its values taken silently."""
+    seen: set[str] = set()
+    for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if name in seen:
+            return f"{name[:64]}: given more than once; give each query parameter once"
+        seen.add(name)
     return None
 
 

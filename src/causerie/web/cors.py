@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from causerie.actions.websites import get_all_origins
 from causerie.caching import cached, ttl_cache
+from causerie.domain.errors import shown
 from causerie.runtime import Runtime
 
 PREFIX = "/api/widget/"
@@ -122,7 +123,7 @@ class WidgetCors:
 
 async def _refuse_preflight(send: Send, origin: str) -> None:
     """403 with the API's error body (every answer is JSON, docs/api.md), and no grant."""
-    message = f"origin {origin!r} is not an allowed origin of any website"
+    message = f"origin {shown(origin)} is not an allowed origin of any website"
     body = json.dumps({"error": {"code": "origin_not_allowed", "message": message}}).encode()
     headers = [
         (b"vary", b"Origin"),

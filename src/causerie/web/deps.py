@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 
 from causerie.actions.access import access_actor_by_api_token
 from causerie.actions.accounts import LOGIN_COOKIE, access_actor_by_login, csrf_token
+from causerie.domain.errors import shown
 from causerie.domain.models import Actor
 from causerie.runtime import Runtime
 from causerie.web.client import client_ip
@@ -68,7 +69,7 @@ async def get_actor(request: Request) -> Actor:
             raise ApiError(
                 403,
                 "csrf_failed",
-                f"this request comes from another site: its Origin {origin[:200]!r} is not "
+                f"this request comes from another site: its Origin {shown(origin)} is not "
                 f"this server's ({expected}, from CAUSERIE_PUBLIC_URL)",
             )
         sent = request.headers.get("x-csrf-token", "")

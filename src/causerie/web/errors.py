@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from causerie.domain.errors import (
+    SHOWN,
     Conflict,
     DomainError,
     Forbidden,
@@ -208,7 +209,7 @@ def install(
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request)
         # Starlette's own words name nothing: say what was asked (a typo in a path, a method).
-        path = request.url.path[:200]
+        path = _shown_path(request.url.path)
         if exc.status_code == 404 and message == "Not Found":
             message = f"nothing at {path}" + (
                 " (the API's paths: /api/v1/openapi.json)" if path.startswith("/api/") else ""
@@ -223,6 +224,14 @@ def install(
                 # (web/cors.py); the agent API is called from the inbox's origin or a server.
                 message += "; cross-origin calls (CORS) are granted on /api/widget/ only"
         return error_response(exc.status_code, code, message, headers=headers)
+
+
+def _shown_path(path: str) -> str:
+    """The path as an error names it: each segment of more than `SHOWN` characters cut there,
+    with an ellipsis, and 200 characters at most (docs/api.md, "Errors")."""
+    parts = path.split("/")
+    short = "/".join(p if len(p) <= SHOWN else p[:SHOWN] + "…" for p in parts)
+    return short[:200]
 
 
 # FastAPI's words for a JSON body its parser raised on other than a decoding error.

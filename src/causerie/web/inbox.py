@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from causerie import __version__
 from causerie.actions.accounts import LOGIN_COOKIE
+from causerie.domain.errors import shown
 from causerie.web.assets import SHARED
 from causerie.web.compact import compact
 from causerie.web.encoded import Encoded, encode_static, respond
@@ -90,7 +91,7 @@ async def inbox(request: Request) -> Response:
 async def inbox_file(request: Request, version: str, name: str) -> Response:
     found = _FILES.get(name)
     if found is None:
-        raise ApiError(404, "not_found", f"no inbox file {name!r}")
+        raise ApiError(404, "not_found", f"no inbox file {shown(name)}")
     # A page loaded before an upgrade asks for its old version: today's file, cached briefly.
     cache = _FOREVER if version == VERSION else _SHORT
     return respond(

@@ -11,6 +11,7 @@ from importlib.resources import files
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from causerie.domain.errors import shown
 from causerie.web.compact import compact
 from causerie.web.errors import ApiError
 from causerie.web.inbox import FILE_NAMES, VERSION
@@ -80,7 +81,7 @@ async def service_worker() -> Response:
 async def icon(name: str) -> Response:
     found = _ICONS.get(name)
     if found is None:
-        raise ApiError(404, "not_found", f"no icon {name!r}")
+        raise ApiError(404, "not_found", f"no icon {shown(name)}")
     return Response(
         found,
         media_type="image/png",

@@ -41,6 +41,8 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute, compile_path, get_name
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from causerie.web.strict_json import Handler, strict_body
+
 Dependency = Callable[[Request], Awaitable[Any]]
 
 
@@ -99,6 +101,12 @@ class LeanRoute(APIRoute):
             self.lean = True
         else:  # FastAPI's handler: its exit stack here, not around every request (app_stack.py)
             self.app = AsyncExitStackMiddleware(self.app)
+
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+        if self.body_field is None or not self.path.startswith("/api/v1/"):
+            return handler
+        return strict_body(handler)  # the agents' API's JSON bodies (web/strict_json.py)
 
     def _allows_lean(self) -> bool:
         dependant = self.dependant

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from causerie.actions.websites import get_website
+from causerie.domain.errors import shown
 from causerie.domain.notice import LANGUAGES, Limits, notice
 from causerie.web.deps import Rt
 from causerie.web.errors import ApiError
@@ -50,7 +51,7 @@ def _language(request: Request, preferred: object) -> str:
 async def privacy_notice(website_id: str, request: Request, rt: Rt) -> HTMLResponse:
     website = await get_website(rt, website_id[:64])
     if website is None:
-        raise ApiError(404, "website_not_found", f"no website {website_id[:64]!r}")
+        raise ApiError(404, "website_not_found", f"no website {shown(website_id)}")
     lang = _language(request, website.settings.get("locale"))
     limits = Limits(
         temporary_session_ttl=rt.settings.temporary_session_ttl,

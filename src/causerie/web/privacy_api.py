@@ -37,6 +37,7 @@ from causerie.web.api_models.privacy import (
 from causerie.web.deps import CurrentActor, Rt
 from causerie.web.files_api import ExportFormat, archive_response
 from causerie.web.lean_route import LeanRoute
+from causerie.web.query_ints import Digits
 from causerie.web.responses import JSONResponse
 from causerie.web.routes import access
 
@@ -125,7 +126,7 @@ async def audit(
     actor: CurrentActor,
     action: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     actor_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=200), Digits] = 50,
     cursor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
 ) -> Json:
     entries, next_cursor = await get_audit(

@@ -20,6 +20,9 @@ from causerie.web.routes import access
 
 router = APIRouter(prefix="/api/v1", tags=["agent"], responses=ERRORS, route_class=LeanRoute)
 
+# actions/reports.py _day: YYYY-MM-DD, from 1970-01-01 to 2999-12-31
+_DATE: dict[str, Any] = {"format": "date", "pattern": "^(19[7-9][0-9]|2[0-9]{3})-"}
+
 
 @router.get(
     "/websites/{website_id}/reports",
@@ -33,8 +36,11 @@ async def report(
     request: Request,
     rt: Rt,
     actor: CurrentActor,
-    first: Annotated[str | None, Query(alias="from", max_length=40)] = None,
-    last: Annotated[str | None, Query(alias="to", max_length=40)] = None,
+    # A date the domain refuses (its code and message); the document declares its form.
+    first: Annotated[
+        str | None, Query(alias="from", max_length=40, json_schema_extra=_DATE)
+    ] = None,
+    last: Annotated[str | None, Query(alias="to", max_length=40, json_schema_extra=_DATE)] = None,
     tz: Annotated[str | None, Query(max_length=80)] = None,
     by: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:

@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from causerie.actions.messages import MAX_BODY_CHARS
 from causerie.domain.profiles import MAX_EMAIL, MAX_NICKNAME, MAX_PHONE
 from causerie.domain.sessions import MAX_ZONE, ZONE_PATTERN, known_zone
 from causerie.web.text_bodies import refuses_faults
@@ -132,10 +133,35 @@ class SessionIn(Strict):
     homepage: str | None = Field(default=None, max_length=2048)
 
 
+# What the OpenAPI document declares of a text the domain checks with its own code and message
+# (`json_schema_extra`: validation stays the domain's). Patterns are ECMA-262 searches.
+#: Holds a character other than whitespace (`str.isspace`, what `strip` removes).
+NOT_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+#: A message's body: a character neither whitespace nor invisible (actions/messages.py _BLANK).
+VISIBLE = (
+    r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    r"\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+CLIENT_ID = r"^[A-Za-z0-9._:-]{1,64}$"  # actions/messages.py _CLIENT_ID
+
+
+def named(limit: int) -> dict[str, Any]:
+    """The document's declaration of a name the domain strips, then checks for 1 to `limit`."""
+    return {"minLength": 1, "pattern": NOT_BLANK, "maxLength": limit}
+
+
 class MessageIn(Strict):
-    client_id: str = Field(min_length=1, max_length=64)
-    type: str = Field(default="text", max_length=16)
-    body: str
+    """A visitor's message: of type `text` alone."""
+
+    client_id: str = Field(min_length=1, max_length=64, json_schema_extra={"pattern": CLIENT_ID})
+    type: str = Field(default="text", max_length=16, json_schema_extra={"enum": ["text"]})
+    body: str = Field(json_schema_extra={"pattern": VISIBLE, "maxLength": MAX_BODY_CHARS})
+
+
+class OperatorMessageIn(MessageIn):
+    """An operator's message: `text`, or `note` (seen by operators alone)."""
+
+    type: str = Field(default="text", max_length=16, json_schema_extra={"enum": ["text", "note"]})
 
 
 class TranscriptIn(Strict):

@@ -33,7 +33,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from causerie.actions.batches import QUEUED
 from causerie.actions.events import get_position
 from causerie.domain.access import ACCESS_REVOKED, SESSION_GONE
-from causerie.domain.errors import AccessEnded, DomainError, RateLimited
+from causerie.domain.errors import AccessEnded, DomainError, RateLimited, shown
 from causerie.domain.events import Stream
 from causerie.realtime.follower import SlowConsumer, StreamFollower
 from causerie.realtime.guard import AccessGuard
@@ -144,7 +144,7 @@ def parse_frame(text: str | Dropped, max_size: int) -> Any:
         missing = "Field required" if "type" not in raw else "a frame type is a string"
         raise FrameError("invalid_frame", f"type: {missing}", client_id)
     if raw["type"] not in FRAME_TYPES:
-        raise FrameError("unknown_type", f"unknown frame type {raw['type']!r}", client_id)
+        raise FrameError("unknown_type", f"unknown frame type {shown(raw['type'])}", client_id)
     try:
         return FRAME.validate_python(raw)
     except ValidationError as exc:

@@ -20,6 +20,7 @@ from causerie.web.body import body_doc, parse_body
 from causerie.web.client import agent_and_origin, client_ip
 from causerie.web.deps import Bearer, Rt
 from causerie.web.lean_route import LeanRoute
+from causerie.web.query_ints import Digits
 from causerie.web.responses import JSONResponse
 from causerie.web.schemas import MessageIn, ProfileIn, SessionIn
 from causerie.web.shield_gate import ARRIVED
@@ -101,7 +102,7 @@ async def list_messages(
     rt: Rt,
     token: Bearer,
     before: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    limit: Annotated[int, Query(ge=1, le=100), Digits] = 50,
 ) -> JSONResponse:
     messages = await get_visitor_messages(
         rt, token=token, origin=request.headers.get("origin"), before=before, limit=limit

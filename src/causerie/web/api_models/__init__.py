@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 
-from causerie.domain.languages import EventLine
+from causerie.domain.languages import LANGUAGES, EventLine
+from causerie.domain.mail import NOTIFICATION_PREFERENCES
 from causerie.domain.retention import WEBSITE_RULES
 from causerie.domain.teams import CAPACITY_MAX, DEFAULT_CAPACITY, MEMBERS_MAX
 from causerie.domain.teams import NAME_MAX as TEAM_NAME_MAX
@@ -25,7 +26,7 @@ from causerie.domain.websites import (
     SETTINGS,
     Setting,
 )
-from causerie.web.schemas import Patch, Strict
+from causerie.web.schemas import Patch, Strict, named
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 RoleName = Literal["owner", "admin", "agent"]
@@ -99,9 +100,14 @@ class MePatch(Patch):
 
     clearable = frozenset({"language"})
 
-    name: str | None = Field(default=None, max_length=200)
-    notification_preferences: dict[str, StrictBool] | None = None
-    language: str | None = Field(default=None, max_length=8)
+    name: str | None = Field(default=None, max_length=200, json_schema_extra=named(200))
+    notification_preferences: dict[str, StrictBool] | None = Field(
+        default=None,
+        json_schema_extra={"propertyNames": {"enum": [p.name for p in NOTIFICATION_PREFERENCES]}},
+    )
+    language: str | None = Field(
+        default=None, max_length=8, json_schema_extra={"enum": [*LANGUAGES, None]}
+    )
 
 
 class PasswordIn(Strict):
@@ -175,7 +181,7 @@ class OperatorBody(Out):
 
 
 class WebsiteIn(Strict):
-    name: str = Field(max_length=NAME_MAX)
+    name: str = Field(max_length=NAME_MAX, json_schema_extra=named(NAME_MAX))
     origins: list[Annotated[str, Field(max_length=300)]] = Field(min_length=1, max_length=50)
 
 
@@ -236,7 +242,7 @@ else:
 
 
 class WebsitePatch(Patch):
-    name: str | None = Field(default=None, max_length=NAME_MAX)
+    name: str | None = Field(default=None, max_length=NAME_MAX, json_schema_extra=named(NAME_MAX))
     origins: list[Annotated[str, Field(max_length=300)]] | None = Field(
         default=None, min_length=1, max_length=50
     )
@@ -475,14 +481,16 @@ class TransferIn(Strict):
 
 
 class TeamIn(Strict):
-    name: str = Field(max_length=TEAM_NAME_MAX)
+    name: str = Field(max_length=TEAM_NAME_MAX, json_schema_extra=named(TEAM_NAME_MAX))
     mode: Literal["round_robin", "manual"] = "round_robin"
     capacity: int = Field(default=DEFAULT_CAPACITY, ge=1, le=CAPACITY_MAX, strict=True)
     members: list[Id] = Field(default_factory=list, max_length=MEMBERS_MAX)
 
 
 class TeamPatch(Patch):
-    name: str | None = Field(default=None, max_length=TEAM_NAME_MAX)
+    name: str | None = Field(
+        default=None, max_length=TEAM_NAME_MAX, json_schema_extra=named(TEAM_NAME_MAX)
+    )
     mode: Literal["round_robin", "manual"] | None = None
     capacity: int | None = Field(default=None, ge=1, le=CAPACITY_MAX, strict=True)
     members: list[Id] | None = Field(default=None, max_length=MEMBERS_MAX)

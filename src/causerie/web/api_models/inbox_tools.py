@@ -8,30 +8,26 @@ from pydantic import Field
 
 from causerie.domain import labels, replies
 from causerie.web.api_models import Id, Out
-from causerie.web.schemas import Patch, Strict
+from causerie.web.schemas import NOT_BLANK, Patch, Strict, named
 
-
-def _told(limit: int) -> Any:
-    """A text whose length the domain alone checks, with its own code and its true limit (a
-    second, looser cap here told "at most 200" of a name whose limit is 40); the document
-    shows the limit. The body limit (CAUSERIE_MAX_BODY) bounds what is read."""
-    return Field(json_schema_extra={"maxLength": limit})
-
-
-def _told_or_none(limit: int) -> Any:
-    return Field(default=None, json_schema_extra={"maxLength": limit})
+# What the domain takes (domain/replies.py, domain/labels.py), as the document declares it; the
+# domain checks it, with its own codes and messages.
+_TITLE = named(replies.TITLE_LENGTH)
+_BODY: Any = {"minLength": 1, "pattern": NOT_BLANK, "maxLength": replies.BODY_LENGTH}
+_COLOR: Any = {"pattern": f"^{labels.COLOR.pattern}$", "maxLength": 7}
+_SHORTCUT: Any = {"pattern": f"^{replies.SHORTCUT.pattern}$", "maxLength": replies.SHORTCUT_LENGTH}
 
 
 class ReplyIn(Strict):
-    shortcut: str = _told(replies.SHORTCUT_LENGTH)
-    title: str = _told(replies.TITLE_LENGTH)
-    body: str = _told(replies.BODY_LENGTH)
+    shortcut: str = Field(json_schema_extra=_SHORTCUT)
+    title: str = Field(json_schema_extra=_TITLE)
+    body: str = Field(json_schema_extra=_BODY)
 
 
 class ReplyPatch(Patch):
-    shortcut: str | None = _told_or_none(replies.SHORTCUT_LENGTH)
-    title: str | None = _told_or_none(replies.TITLE_LENGTH)
-    body: str | None = _told_or_none(replies.BODY_LENGTH)
+    shortcut: str | None = Field(default=None, json_schema_extra=_SHORTCUT)
+    title: str | None = Field(default=None, json_schema_extra=_TITLE)
+    body: str | None = Field(default=None, json_schema_extra=_BODY)
 
 
 class ReplyOut(Out):
@@ -56,13 +52,13 @@ class ReplyVariablesOut(Out):
 
 
 class LabelIn(Strict):
-    name: str = _told(labels.NAME_LENGTH)
-    color: str = _told(7)  # "#rrggbb"
+    name: str = Field(json_schema_extra=named(labels.NAME_LENGTH))
+    color: str = Field(json_schema_extra=_COLOR)  # "#rrggbb"
 
 
 class LabelPatch(Patch):
-    name: str | None = _told_or_none(labels.NAME_LENGTH)
-    color: str | None = _told_or_none(7)
+    name: str | None = Field(default=None, json_schema_extra=named(labels.NAME_LENGTH))
+    color: str | None = Field(default=None, json_schema_extra=_COLOR)
 
 
 class LabelOut(Out):

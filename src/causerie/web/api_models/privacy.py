@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
+from causerie.domain.privacy import DPA_VERSION
 from causerie.web.api_models import Id, Out, SessionOut
 from causerie.web.schemas import Strict
 
@@ -57,7 +58,8 @@ class AuditOut(Out):
 
 
 class DpaIn(Strict):
-    version: str = Field(max_length=32)
+    # The version offered alone is taken (actions/privacy.py).
+    version: str = Field(max_length=32, json_schema_extra={"enum": [DPA_VERSION]})
 
 
 class DpaOperator(Out):
