@@ -99,7 +99,9 @@ def normalize_origin(text: str) -> str:
             f"{shown(text)} is not a web origin such as https://shop.example", "invalid_origin"
         )
     if parts.username is not None or parts.password is not None:
-        raise Invalid(f"{text!r} holds a user name or password: no origin does", "invalid_origin")
+        raise Invalid(
+            f"{shown(text)} holds a user name or password: no origin does", "invalid_origin"
+        )
     default_port = {"http": 80, "https": 443}[parts.scheme]
     try:
         port = parts.port
