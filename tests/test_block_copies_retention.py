@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,26 +18,17 @@ from causerie.actions.websites import do_update_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor
 from causerie.runtime import Runtime
-from causerie.settings import Settings
 from causerie.store.database import sqlite_engine
 from causerie.store.migrate import alembic_config
 from causerie.store.postgres import postgres_engine
+from tests import test_privacy_audit_retention
 from tests.conftest import ORIGIN, Harness, Site
 from tests.privacy_support import assert_nowhere
 from tests.support import empty_database, is_sqlite
 from tests.test_privacy_audit_retention import chat
 
-
-@pytest.fixture
-def engine(
-    harness: Harness, make_settings: Callable[..., Settings], clock: ManualClock
-) -> Callable[..., Runtime]:
-    """Runtimes over the harness's store, with other settings."""
-
-    def make(**overrides: str) -> Runtime:
-        return replace(harness.rt, settings=make_settings(**overrides))
-
-    return make
+# Runtimes over the harness's store, with other settings (a fixture of that module's)
+engine = test_privacy_audit_retention.engine
 
 
 def _block(harness: Harness, rt: Runtime, session_id: str, **extra: object) -> str:

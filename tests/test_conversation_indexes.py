@@ -41,20 +41,21 @@ def empty_url(database_url: str, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def _downgrade_on(connection: Connection, revision: str) -> None:
+def _migrate_on(connection: Connection, way: str, revision: str) -> None:
     from alembic import command
 
     config = alembic_config()
     config.attributes["connection"] = connection
-    command.downgrade(config, revision)
+    getattr(command, way)(config, revision)
 
 
-def downgrade(url: str, revision: str) -> None:
+def _migrate(url: str, way: str, revision: str) -> None:
+    """Alembic's `upgrade` or `downgrade` (`way`) to `revision`, on the store's own engines."""
     if is_sqlite(url):
         engine = sqlite_engine(url)
         try:
             with engine.begin() as conn:
-                _downgrade_on(conn, revision)
+                _migrate_on(conn, way, revision)
         finally:
             engine.dispose()
         return
@@ -63,11 +64,19 @@ def downgrade(url: str, revision: str) -> None:
         engine = postgres_engine(url, pool_size=1)
         try:
             async with engine.begin() as conn:
-                await conn.run_sync(_downgrade_on, revision)
+                await conn.run_sync(_migrate_on, way, revision)
         finally:
             await engine.dispose()
 
     asyncio.run(run())
+
+
+def downgrade(url: str, revision: str) -> None:
+    _migrate(url, "downgrade", revision)
+
+
+def upgrade_to(url: str, revision: str) -> None:
+    _migrate(url, "upgrade", revision)
 
 
 def indexes(url: str) -> dict[str, str]:
@@ -77,35 +86,6 @@ def indexes(url: str) -> dict[str, str]:
     else:
         sql = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ?"
     return {name: definition or "" for name, definition in query(url, sql, "conversations")}
-
-
-def _upgrade_on(connection: Connection, revision: str) -> None:
-    from alembic import command
-
-    config = alembic_config()
-    config.attributes["connection"] = connection
-    command.upgrade(config, revision)
-
-
-def upgrade_to(url: str, revision: str) -> None:
-    if is_sqlite(url):
-        engine = sqlite_engine(url)
-        try:
-            with engine.begin() as conn:
-                _upgrade_on(conn, revision)
-        finally:
-            engine.dispose()
-        return
-
-    async def run() -> None:
-        engine = postgres_engine(url, pool_size=1)
-        try:
-            async with engine.begin() as conn:
-                await conn.run_sync(_upgrade_on, revision)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
 
 
 _ROWS = (
