@@ -4,14 +4,18 @@ accepted, and never sets the password of an account that has one (security revie
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import httpx
+import pytest
 
+from causerie.actions import accounts
 from causerie.actions.accounts import do_accept_link
 from causerie.actions.members import do_invite
 from causerie.domain.errors import Conflict
 from causerie.domain.models import Actor, Role
+from causerie.tokens import hash_password
 from tests.conftest import Harness, ServerThread, Site
 from tests.support import As
 from tests.test_errors import error_of
@@ -157,10 +161,19 @@ def test_a_pending_invitation_changes_role_or_is_withdrawn(
 
 
 def test_two_links_accepted_at_once_give_the_account_one_password(
-    harness: Harness, site: Site
+    harness: Harness, site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Both links find no password and choose one: the first sets it, the second is refused
-    (409 `account_active`) rather than replacing it."""
+    (409 `account_active`) rather than replacing it. Each waits, before hashing its password,
+    until the other has read the account too: without that, one could commit before the other
+    read, which then asks for the password set (a login, refused), not the race tested here."""
+    both_read = threading.Barrier(2, timeout=10)
+
+    def hash_once_both_read(password: str) -> str:
+        both_read.wait()
+        return hash_password(password)
+
+    monkeypatch.setattr(accounts, "hash_password", hash_once_both_read)
     cli = Actor.cli()
     links = [
         harness.run(do_invite(harness.rt, cli, website_id, VICTIM, Role.AGENT)).invitation_url
