@@ -372,9 +372,14 @@ def test_a_batch_that_loses_a_deadlock_runs_again_and_every_part_commits_once(
     first, second = _racing_batches(harness, one, two)
     assert first == ["website:race-x", "website:race-y"], first
     assert second == ["website:race-y", "website:race-x"], second
-    # One of the two lost the race and ran again, whole, in a second transaction.
-    assert one.retries + two.retries == 1
-    assert (one.batches + two.batches, one.parts + two.parts) == (3, 6)
+    # One of the two lost the race and ran again, whole, in another transaction. On a loaded
+    # machine PostgreSQL may end a rerun too (both backends' deadlock checks can run before the
+    # first victim's rollback reaches the other): each rerun is one more transaction.
+    retries = one.retries + two.retries
+    assert retries >= 1
+    assert one.batches + two.batches == 2 + retries
+    if retries == 1:  # the loser's two parts ran twice, the winner's once
+        assert one.parts + two.parts == 6
     # Each part's event is stored once: two per stream, seqs 1 and 2, and the counters agree.
     rows = harness.rows(
         "SELECT stream, seq FROM events WHERE stream LIKE 'website:race-%' ORDER BY stream, seq"
