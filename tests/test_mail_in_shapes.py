@@ -273,3 +273,16 @@ def test_an_apple_mail_html_reply_lands_with_one_blank_line_between_its_paragrap
     raw = _raw(reply_to, "Content-Type: text/html; charset=utf-8\r\n", html)
     assert _send_raw(listen_port, "zoe@visitor.example", reply_to, raw)[0] == 250
     assert _visitor_bodies(harness, session_id)[-1] == "See you!\n\nSent from my iPhone"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
+def test_a_mailed_reply_loses_its_control_characters_as_a_typed_message(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
+    listen_port: int,
+) -> None:  # fmt: skip
+    """A plain part pasted from a terminal (ESC sequences, a bell) landed with them."""
+    session_id, reply_to = mailed_a_reply(harness, site, sink, clock, "We open at 10.")
+    text = b"See you \x1b[1mtomorrow\x1b[0m!\x07\r\n"
+    raw = _raw(reply_to, "Content-Type: text/plain; charset=utf-8\r\n", text)
+    assert _send_raw(listen_port, "zoe@visitor.example", reply_to, raw)[0] == 250
+    assert _visitor_bodies(harness, session_id)[-1] == "See you [1mtomorrow[0m!"
