@@ -25,7 +25,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
-from sqlalchemy import make_url, text
+from sqlalchemy import Connection, make_url, text
 
 from causerie.actions.batches import Batcher
 from causerie.domain.events import Envelope
@@ -245,6 +245,48 @@ def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
         yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
     finally:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def in_one_transaction(url: str, step: Callable[[Connection], object]) -> None:
+    """`step` with a connection of `url` in one transaction, on the store's own engines, as the
+    migrations run (a PostgreSQL one through `run_sync`)."""
+    from causerie.store.database import sqlite_engine
+    from causerie.store.postgres import postgres_engine
+
+    if is_sqlite(url):
+        engine = sqlite_engine(url)
+        try:
+            with engine.begin() as conn:
+                step(conn)
+        finally:
+            engine.dispose()
+        return
+
+    async def run() -> None:
+        async_engine = postgres_engine(url, pool_size=1)
+        try:
+            async with async_engine.begin() as conn:
+                await conn.run_sync(step)
+        finally:
+            await async_engine.dispose()
+
+    asyncio.run(run())
+
+
+def migrate_on(conn: Connection, way: str, revision: str) -> None:
+    """Alembic's `upgrade` or `downgrade` (`way`) to `revision` on `conn`, in its transaction."""
+    from alembic import command
+
+    from causerie.store.migrate import alembic_config
+
+    config = alembic_config()
+    config.attributes["connection"] = conn
+    getattr(command, way)(config, revision)
+
+
+def migrate(url: str, way: str, revision: str) -> None:
+    """`migrate_on` in one transaction of `url`."""
+    in_one_transaction(url, lambda conn: migrate_on(conn, way, revision))
 
 
 def open_sessions(harness: Harness, website_id: str, count: int) -> list[str]:

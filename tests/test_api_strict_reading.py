@@ -168,6 +168,21 @@ def test_an_error_echoes_at_most_64_characters_of_a_value(http: httpx.Client, si
     assert "a" * 65 not in refused.json()["error"]["message"]
 
 
+def test_an_unknown_fields_name_is_echoed_cut_to_64_characters(
+    http: httpx.Client, site: Site
+) -> None:
+    field = "f" * 5_000
+    agent = http.patch("/api/v1/me", json={"name": "Ada", field: 1}, headers=_agent(site))
+    chatbox = http.post(
+        "/api/widget/v1/session/messages",
+        json={"client_id": "c1", "body": "hi", field: 1},
+        headers=_visitor(http, site),
+    )
+    for answer in (agent, chatbox):
+        message = _refused(answer, 422, "invalid_request")
+        assert "f" * 65 not in message and "f" * 64 + "…" in message, message[:200]
+
+
 def test_me_answers_csrf_token_null_to_a_token_as_documented(
     http: httpx.Client, site: Site
 ) -> None:

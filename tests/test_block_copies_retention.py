@@ -4,7 +4,6 @@ the injected clock; and migration 0028 marks the copies an upgraded install made
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,13 +17,10 @@ from causerie.actions.websites import do_update_website
 from causerie.clock import ManualClock
 from causerie.domain.models import Actor
 from causerie.runtime import Runtime
-from causerie.store.database import sqlite_engine
-from causerie.store.migrate import alembic_config
-from causerie.store.postgres import postgres_engine
 from tests import test_privacy_audit_retention
 from tests.conftest import ORIGIN, Harness, Site
 from tests.privacy_support import assert_nowhere
-from tests.support import empty_database, is_sqlite
+from tests.support import empty_database, in_one_transaction, migrate_on
 from tests.test_privacy_audit_retention import chat
 
 # Runtimes over the harness's store, with other settings (a fixture of that module's)
@@ -126,28 +122,6 @@ def test_p18_p20_forever_keeps_a_visitor_block_until_its_own_expiry(
 _AT = "'2026-01-01 00:00:00'"
 
 
-def _migrate(url: str, step: Callable[[Connection], object]) -> None:
-    """`step` with a connection of `url` in one transaction, as the migrations run."""
-    if is_sqlite(url):
-        engine = sqlite_engine(url)
-        try:
-            with engine.begin() as conn:
-                step(conn)
-        finally:
-            engine.dispose()
-        return
-
-    async def run() -> None:
-        async_engine = postgres_engine(url, pool_size=1)
-        try:
-            async with async_engine.begin() as conn:
-                await conn.run_sync(step)
-        finally:
-            await async_engine.dispose()
-
-    asyncio.run(run())
-
-
 @pytest.fixture
 def empty_url(database_url: str, tmp_path: Path) -> Iterator[str]:
     with empty_database(database_url, tmp_path) as url:
@@ -161,14 +135,10 @@ def test_p18_0028_marks_the_visitor_blocks_an_upgraded_install_made_and_downgrad
     Marked: website address or network rules made from a conversation, and those whose entry
     the audit retention purged (nothing tells how they were made: a copy, to be safe). Not
     marked: rules typed by hand, email rules, server-wide rules."""
-    from alembic import command
-
     found: dict[str, list[tuple[object, ...]]] = {}
 
     def step(conn: Connection) -> None:
-        config = alembic_config()
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0027")
+        migrate_on(conn, "upgrade", "0027")
         for sql in (
             f"INSERT INTO websites (id, name, origins, settings, created_at)"
             f" VALUES ('wa', 'A', '[]', '{{}}', {_AT})",
@@ -187,7 +157,7 @@ def test_p18_0028_marks_the_visitor_blocks_an_upgraded_install_made_and_downgrad
             ' \'{"kind": "address", "from": "rule"}\')',
         ):
             conn.execute(text(sql))
-        command.upgrade(config, "0028")
+        migrate_on(conn, "upgrade", "0028")
         found["marked"] = sorted(
             tuple(row)
             for row in conn.execute(
@@ -198,13 +168,13 @@ def test_p18_0028_marks_the_visitor_blocks_an_upgraded_install_made_and_downgrad
             tuple(row)
             for row in conn.execute(text("SELECT id FROM block_rules WHERE ip_seen_at IS NULL"))
         )
-        command.downgrade(config, "0027")
+        migrate_on(conn, "downgrade", "0027")
         found["after_downgrade"] = sorted(
             tuple(row) for row in conn.execute(text("SELECT id, expires_at FROM block_rules"))
         )
-        command.upgrade(config, "head")
+        migrate_on(conn, "upgrade", "head")
 
-    _migrate(empty_url, step)
+    in_one_transaction(empty_url, step)
     assert found["marked"] == [("unknown",), ("visitor",)]
     assert found["unmarked"] == [("email",), ("server",), ("typed",)]
     # Every rule stays through a downgrade, ending by its own expiry (none here).

@@ -108,6 +108,13 @@ def test_a_bad_setting_exits_2_naming_the_variable(tmp_path: Path) -> None:
     assert not (cli.data_dir / "causerie.db").exists()
 
 
+def test_serve_refuses_a_size_past_its_bound_in_one_line(tmp_path: Path) -> None:
+    cli = Cli(tmp_path, None, CAUSERIE_MAX_BODY="99999999999999999999KiB")
+    line = _one_line(cli.process("serve", "--port", str(free_port())))
+    assert line.startswith("causerie: bad setting: CAUSERIE_MAX_BODY = ")
+    assert "expected at most 16MiB" in line
+
+
 def test_a_bad_setting_in_causerie_toml_exits_2_naming_the_file(tmp_path: Path) -> None:
     cli = Cli(tmp_path, None)
     cli.data_dir.mkdir()

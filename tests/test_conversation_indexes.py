@@ -15,18 +15,16 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 from sqlalchemy.dialects.sqlite import pysqlite
 
 from causerie.domain.retention import Rule
-from causerie.store.database import sqlite_engine
-from causerie.store.migrate import alembic_config, head, upgrade
-from causerie.store.postgres import postgres_engine
+from causerie.store.migrate import head, upgrade
 from causerie.store.repositories.retention import _expired_ids
 from causerie.store.repositories.teams import waiting_query
 from causerie.store.schema.chat import conversations
-from tests.support import empty_database, execute, is_sqlite, query, sqlite_path
+from tests.support import empty_database, execute, is_sqlite, migrate, query, sqlite_path
 from tests.test_migrations import current_revision, schema_diff
 
 OLD = "ix_conversations_state_updated_at"
@@ -41,42 +39,12 @@ def empty_url(database_url: str, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def _migrate_on(connection: Connection, way: str, revision: str) -> None:
-    from alembic import command
-
-    config = alembic_config()
-    config.attributes["connection"] = connection
-    getattr(command, way)(config, revision)
-
-
-def _migrate(url: str, way: str, revision: str) -> None:
-    """Alembic's `upgrade` or `downgrade` (`way`) to `revision`, on the store's own engines."""
-    if is_sqlite(url):
-        engine = sqlite_engine(url)
-        try:
-            with engine.begin() as conn:
-                _migrate_on(conn, way, revision)
-        finally:
-            engine.dispose()
-        return
-
-    async def run() -> None:
-        engine = postgres_engine(url, pool_size=1)
-        try:
-            async with engine.begin() as conn:
-                await conn.run_sync(_migrate_on, way, revision)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
-
-
 def downgrade(url: str, revision: str) -> None:
-    _migrate(url, "downgrade", revision)
+    migrate(url, "downgrade", revision)
 
 
 def upgrade_to(url: str, revision: str) -> None:
-    _migrate(url, "upgrade", revision)
+    migrate(url, "upgrade", revision)
 
 
 def indexes(url: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ trailing slash was redirected to the request's own Host, a right-to-left overrid
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
@@ -164,6 +165,38 @@ def test_bad_frames_get_an_error_frame_and_the_socket_stays_open(
             error = live.expect("error")
             assert error["code"] in ("invalid_json", "invalid_frame", "unknown_type"), error
         live.barrier()  # still open: the pong comes back
+    finally:
+        live.close()
+    assert state(harness) == before
+
+
+def test_error_frames_echo_at_most_64_characters_of_a_value(
+    server: ServerThread, harness: Harness, token: str
+) -> None:
+    """As HTTP errors (`domain.errors.shown`): a 5,000-character frame type, field name, id or
+    client_id comes back as its first 64 characters and an ellipsis, never whole."""
+    long = "x" * 5_000
+    before = state(harness)
+    live, _ = visitor(server.url, token)
+    try:
+        hostile = [
+            {"type": long},
+            {"type": "typing", "on": True, long: 1},
+            {"type": "message.send", "client_id": long, "body": "hi"},
+            {"type": "message.send", "client_id": long},
+            {"type": long, "client_id": long},
+            {"type": "read", "up_to": long},
+            {"type": "read", "up_to": "m1", "conversation_id": long},
+            {"type": "availability", "status": long},
+            {"type": "typing", "on": long},
+            {"type": "message.send", "client_id": "ok", "body": "hi", "session_id": long},
+        ]
+        for frame in hostile:
+            live.send(frame)
+            error = live.expect("error")
+            shown = json.dumps(error, ensure_ascii=False)
+            assert "x" * 65 not in shown, (list(frame), len(shown), shown[:300])
+        live.barrier()
     finally:
         live.close()
     assert state(harness) == before

@@ -227,3 +227,62 @@ def test_the_reply_address_of_an_operator_removed_from_the_website_is_refused_at
         send_mail(listen_port, reply_mail(reply_to, text="Yes, hello!"))
     assert refused.value.recipients[0].code == 550
     assert _visitor_bodies(harness, session_id) == ["Anyone there?"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
+def test_a_space_stuffed_line_starting_with_a_quote_mark_is_the_visitors_not_a_quote(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
+    listen_port: int,
+) -> None:  # fmt: skip
+    """RFC 3676 4.4-4.5: a line of the writer's own that starts with `>` is sent space-stuffed
+    (` >`), and only a `>` in the line's first column marks a quote. The stuffed line was
+    unstuffed, then read as a quote and dropped: the visitor's `>From the FAQ` was lost."""
+    session_id, reply_to = mailed_a_reply(harness, site, sink, clock, "We open at 10.")
+    flowed = (
+        b"Your page says:\r\n"
+        b" >From the FAQ: returns within 30 days \r\n"  # stuffed, and soft-broken
+        b"of purchase.\r\n"
+        b" From Lyon, thanks!\r\n"  # stuffed `From `
+        b"\r\n"
+        b"On Mon, 7 Dec 2026, Shop wrote:\r\n"
+        b"> We open at 10.\r\n"
+    )
+    raw = _raw(reply_to, "Content-Type: text/plain; charset=utf-8; format=flowed\r\n", flowed)
+    assert _send_raw(listen_port, "zoe@visitor.example", reply_to, raw)[0] == 250
+    assert _visitor_bodies(harness, session_id)[-1] == (
+        "Your page says:\n>From the FAQ: returns within 30 days of purchase.\nFrom Lyon, thanks!"
+    )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
+def test_an_apple_mail_html_reply_lands_with_one_blank_line_between_its_paragraphs(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
+    listen_port: int,
+) -> None:  # fmt: skip
+    """Apple Mail's HTML part wraps each line in a `div`, an empty line in `<div><br></div>`:
+    "See you!" and "Sent from my iPhone" landed three newlines apart."""
+    session_id, reply_to = mailed_a_reply(harness, site, sink, clock, "We open at 10.")
+    html = (
+        b'<html><head><meta http-equiv="content-type" content="text/html; charset=utf-8">'
+        b'</head><body dir="auto"><div dir="ltr">See you!</div><div dir="ltr"><br></div>'
+        b'<div dir="ltr"><br></div><div dir="ltr"><br><div dir="ltr">Sent from my iPhone</div>'
+        b'<div dir="ltr"><br><blockquote type="cite">On 7 Dec 2026, at 10:02, Shop wrote:'
+        b'<br><br></blockquote></div><blockquote type="cite"><div dir="ltr">We open at 10.'
+        b"</div></blockquote></div></body></html>\r\n"
+    )
+    raw = _raw(reply_to, "Content-Type: text/html; charset=utf-8\r\n", html)
+    assert _send_raw(listen_port, "zoe@visitor.example", reply_to, raw)[0] == 250
+    assert _visitor_bodies(harness, session_id)[-1] == "See you!\n\nSent from my iPhone"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the HTTP and SMTP sides
+def test_a_mailed_reply_loses_its_control_characters_as_a_typed_message(
+    harness: Harness, site: Site, sink: Sink, clock: ManualClock, listening: ServerThread,
+    listen_port: int,
+) -> None:  # fmt: skip
+    """A plain part pasted from a terminal (ESC sequences, a bell) landed with them."""
+    session_id, reply_to = mailed_a_reply(harness, site, sink, clock, "We open at 10.")
+    text = b"See you \x1b[1mtomorrow\x1b[0m!\x07\r\n"
+    raw = _raw(reply_to, "Content-Type: text/plain; charset=utf-8\r\n", text)
+    assert _send_raw(listen_port, "zoe@visitor.example", reply_to, raw)[0] == 250
+    assert _visitor_bodies(harness, session_id)[-1] == "See you [1mtomorrow[0m!"

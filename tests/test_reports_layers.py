@@ -16,7 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from alembic import command
 from sqlalchemy import Connection, select, text
 
 from causerie.actions.reports import do_rank_days, get_report
@@ -25,11 +24,11 @@ from causerie.domain.models import Actor
 from causerie.domain.report_days import plan_days
 from causerie.domain.reports import Dimension, HourRow, Period, bucket, percentile
 from causerie.store.database import sqlite_engine
-from causerie.store.migrate import alembic_config, upgrade
+from causerie.store.migrate import upgrade
 from causerie.store.postgres import postgres_engine
 from causerie.store.schema.reports import report_days, report_month_buckets
 from tests.conftest import Harness, Site
-from tests.support import empty_database, is_sqlite
+from tests.support import empty_database, in_one_transaction, is_sqlite, migrate_on
 
 AGENTS = ("agent", "admin")
 # Hours around both daylight-saving changes of 2026 in Europe (29 March, 25 October), North
@@ -255,35 +254,15 @@ def empty_url(database_url: str, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def _to(revision: str, statements: tuple[str, ...], conn: Connection) -> list[Any]:
-    config = alembic_config()
-    config.attributes["connection"] = conn
-    command.upgrade(config, revision)
+def _to(revision: str, statements: tuple[str, ...], conn: Connection) -> None:
+    migrate_on(conn, "upgrade", revision)
     zone = "" if conn.dialect.name == "sqlite" else "+00"  # the server's zone may not be UTC
     for sql in statements:
         conn.execute(text(sql.replace("@Z", zone)))
-    return []
 
 
 def _on(url: str, revision: str, *statements: str) -> None:
-    if is_sqlite(url):
-        engine = sqlite_engine(url)
-        try:
-            with engine.begin() as conn:
-                _to(revision, statements, conn)
-        finally:
-            engine.dispose()
-        return
-
-    async def run() -> None:
-        engine = postgres_engine(url, pool_size=1)
-        try:
-            async with engine.begin() as aconn:
-                await aconn.run_sync(partial(_to, revision, statements))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
+    in_one_transaction(url, partial(_to, revision, statements))
 
 
 def test_0018_moves_json_histograms_to_bucket_rows_and_sums_the_days(empty_url: str) -> None:

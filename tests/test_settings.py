@@ -119,6 +119,28 @@ def test_bad_sizes_are_refused(tmp_path: Path, text: str) -> None:
         load(tmp_path, CAUSERIE_MAX_BODY=text)
 
 
+@pytest.mark.parametrize(
+    ("name", "at_most", "over"),
+    [
+        ("CAUSERIE_MAX_BODY", "16MiB", ["16385KiB", "99999999999999999999KiB", "9" * 5000]),
+        ("CAUSERIE_MAX_FILE", "1024MiB", ["1025MiB", "1073741825", "99999999999999999999KiB"]),
+    ],
+)
+def test_sizes_past_their_bound_are_refused_naming_the_setting_and_bound(
+    tmp_path: Path, name: str, at_most: str, over: list[str]
+) -> None:
+    """`CAUSERIE_MAX_BODY=99999999999999999999KiB` was taken, and `serve` started with it (a
+    WebSocket frame of 4 times it held whole). Each size has a ceiling, its bound accepted."""
+    field = name.removeprefix("CAUSERIE_").lower()
+    assert getattr(load(tmp_path, **{name: at_most}), field) == parse_size(at_most)
+    for text in over:
+        with pytest.raises(SettingsError) as caught:
+            load(tmp_path, **{name: text})
+        message = str(caught.value)
+        assert message.startswith(f"{name} = ") and "\n" not in message
+        assert f"expected at most {at_most}" in message, message
+
+
 @pytest.mark.parametrize(("text", "expected"), [("20/s", 20.0), ("600/m", 10.0), ("5 / s", 5.0)])
 def test_rates(tmp_path: Path, text: str, expected: float) -> None:
     assert load(tmp_path, CAUSERIE_FRAME_RATE=text).frame_rate == expected

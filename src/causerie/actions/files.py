@@ -35,15 +35,15 @@ from causerie.domain.filetypes import IMAGE_TYPES, SNIFF_BYTES, FileKinds, allow
 from causerie.domain.mail import ReplyAddress
 from causerie.domain.models import Actor, Conversation, MessageType, Scope, Website
 from causerie.domain.ports import FileReader, Tx
+from causerie.domain.texts import UNSAFE_IN_NAME
 from causerie.domain.websites import public_settings
 from causerie.runtime import Runtime
 from causerie.tokens import new_id
 
 NAME_MAX = 255
 SPOOL_BYTES = 1024 * 1024  # a cleaned image is kept in memory up to this, then in a temp file
-# Control characters (C0, DEL, C1: what the bytes of a name not in UTF-8 decode to) and the bidi
-# marks, embeddings, overrides and isolates, which could turn the name shown around.
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Control and bidi characters (domain/texts.py): a file's name is shown as a visitor's name is.
+_UNSAFE_NAME = UNSAFE_IN_NAME
 
 
 @dataclass(frozen=True)

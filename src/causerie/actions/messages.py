@@ -39,6 +39,7 @@ from causerie.domain.models import (
     SessionState,
 )
 from causerie.domain.ports import Tx
+from causerie.domain.texts import message_text
 from causerie.domain.webhooks import WebhookEvent
 from causerie.domain.wire import (
     conversation_json,
@@ -96,6 +97,7 @@ async def do_send_visitor_message(
     """The HTTP path: the visitor is found from their bearer token. `arrived`: when the request
     came in, if it waited before it got here (the shield's gate)."""
     arrived = arrived or rt.clock.now()
+    body = message_text(body)  # a visitor's controls dropped (domain/texts.py)
     message_type = check_message(client_id, body, type_, _VISITOR_TYPES)
     await check_send_rate(rt, f"visitor:{token}")
     async with rt.store.read() as tx:
@@ -117,6 +119,7 @@ async def do_send_session_message(
     """The WebSocket path: the socket authenticated the session; it may have been deleted since.
     `website_id`: the session's website, when the caller knows it (else it is read)."""
     arrived = rt.clock.now()
+    body = message_text(body)  # a visitor's controls dropped (domain/texts.py)
     message_type = check_message(client_id, body, type_, _VISITOR_TYPES)
     if website_id is None:
         async with rt.store.read() as tx:

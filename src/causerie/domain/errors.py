@@ -93,3 +93,9 @@ def shown(value: object) -> str:
     if isinstance(value, str) and len(value) > SHOWN:
         return repr(value[:SHOWN]) + "…"
     return repr(value)
+
+
+def cut(text: str) -> str:
+    """`text` (a field's name, a client's id) as an error names it unquoted: its first `SHOWN`
+    characters and an ellipsis when it is longer, as `shown`."""
+    return text if len(text) <= SHOWN else text[:SHOWN] + "…"

@@ -11,6 +11,9 @@ attribution that no quote follows is the visitor's own ("On your website the FAQ
 with what follows it; one that nothing follows goes (a client dropped its quote). An attribution in
 another language, or wrapped over three lines (Gmail wraps a long name and address), is told by its
 shape: a line with a date that ends in `:` and after which only quoted lines follow.
+A line starting with one space then `>` is a `format=flowed` line of the writer's own, stuffed
+(RFC 3676 4.4, " >From the FAQ"), not a quote: it is kept, its space removed. Runs of blank
+lines (Apple Mail's HTML keeps three newlines in a row) land as one blank line.
 """
 
 from __future__ import annotations
@@ -44,8 +47,15 @@ _HEADER_DATE = re.compile(
 _HEADER_SUBJECT = re.compile(
     r"^\s*\*?(Subject|Objet|Betreff|Oggetto|Asunto|Onderwerp)\s?:", re.IGNORECASE
 )
+_BLANK_RUNS = re.compile(r"\n{3,}")
 _HEADER_LINES = 6  # From, Sent, To, Cc, Subject (and one wrapped line)
 _WRAPPED = 3  # an attribution over at most this many lines
+
+
+def _quoted(line: str) -> bool:
+    """Whether `line` is quoted: `>` first, perhaps after spaces, but not after exactly one
+    space, the stuffing of a writer's own line that starts with `>` (RFC 3676 4.4)."""
+    return line.lstrip().startswith(">") and not line.startswith(" >")
 
 
 def _attribution(lines: list[str], at: int, quotes_only_from: int) -> int:
@@ -57,7 +67,7 @@ def _attribution(lines: list[str], at: int, quotes_only_from: int) -> int:
         if at + count > len(lines):
             break
         last = lines[at + count - 1]
-        if not last.strip() or last.lstrip().startswith(">"):
+        if not last.strip() or _quoted(last):
             break  # an attribution is wrapped, never split by a blank or a quoted line
         joined = " ".join(line.strip() for line in lines[at : at + count])
         if any(p.match(joined) for p in _ATTRIBUTIONS):
@@ -70,7 +80,7 @@ def _attribution(lines: list[str], at: int, quotes_only_from: int) -> int:
 def _quoted_next(lines: list[str], at: int) -> bool:
     """Whether the first line from `at` that is not blank is quoted with `>`."""
     following = next((line for line in lines[at:] if line.strip()), "")
-    return following.lstrip().startswith(">")
+    return _quoted(following)
 
 
 def _quotes_only_from(lines: list[str]) -> int:
@@ -78,8 +88,8 @@ def _quotes_only_from(lines: list[str]) -> int:
     lines follow it; else past the end, so that no shape-told attribution is found."""
     for at in range(len(lines) - 1, -1, -1):
         line = lines[at]
-        if line.strip() and not line.lstrip().startswith(">"):
-            quoted_after = any(later.lstrip().startswith(">") for later in lines[at + 1 :])
+        if line.strip() and not _quoted(line):
+            quoted_after = any(_quoted(later) for later in lines[at + 1 :])
             return at + 1 if quoted_after else len(lines) + 1
     return len(lines) + 1
 
@@ -115,7 +125,7 @@ def strip_reply(text: str) -> str:
                 break  # nothing follows: its quote was dropped (an HTML part's, by its client)
             # Text follows, unquoted: a line of the visitor's own that has an attribution's
             # shape ("On your website the FAQ wrote:"), kept with what follows it.
-        if not line.lstrip().startswith(">"):
-            kept.append(line.rstrip())
+        if not _quoted(line):
+            kept.append(line[1:].rstrip() if line.startswith(" >") else line.rstrip())
         at += 1
-    return "\n".join(kept).strip()
+    return _BLANK_RUNS.sub("\n\n", "\n".join(kept)).strip()

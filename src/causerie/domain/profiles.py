@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from causerie.domain.errors import Invalid, shown
+from causerie.domain.texts import name_text
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{1,63}$")
 _PHONE = re.compile(r"^\+?[0-9 ().-]+$")
@@ -18,9 +19,12 @@ MAX_DATA_BYTES = 8 * 1024
 
 
 def check_nickname(value: str | None) -> str | None:
-    if value is None or not value.strip():
+    """A nickname as agents are shown it (`domain.texts.name_text`); None when nothing shows."""
+    if value is None:
         return None
-    value = value.strip()
+    value = name_text(value).strip()
+    if not value:
+        return None
     if len(value) > MAX_NICKNAME:
         raise Invalid(f"nickname: at most {MAX_NICKNAME} characters", "invalid_nickname")
     return value

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from causerie.settings.addresses import DatabaseUrl, DataDir, OptionalUrl, Proxies, RedisUrl, Url
 from causerie.settings.declare import setting
 from causerie.settings.file_store import FileStore
-from causerie.settings.units import from_text, size_at_least
+from causerie.settings.units import from_text, size_between
 
 # The smallest limits that leave Causerie usable (a smaller one was taken, and refused every
 # message or file). A JSON body: a message of 10,000 characters (`actions.messages.MAX_BODY_CHARS`)
@@ -18,9 +18,24 @@ from causerie.settings.units import from_text, size_at_least
 BODY_AT_LEAST = 48 * 1024
 # A file: a small photo or PDF.
 FILE_AT_LEAST = 64 * 1024
+# The largest: a JSON body is read whole into memory before it is parsed, and a WebSocket frame
+# may take 4 times CAUSERIE_MAX_BODY (`server.UTF8_MAX_BYTES`), held whole, on every socket; no
+# request Causerie takes comes near 16 MiB.
+BODY_AT_MOST = 16 * 1024 * 1024
+# An upload is spooled to a temporary file, measured, then copied to the file store (an image
+# cleaned into another spool first): several times its size on disk while it is judged. 1 GiB is
+# far past any chat attachment, and a mailed reply carries at most 10 MiB anyway.
+FILE_AT_MOST = 1024 * 1024 * 1024
 _BODY_WHY = "a message of 10,000 characters must fit (emoji take 4 bytes each)"
-BodySize = Annotated[int, from_text(size_at_least(BODY_AT_LEAST, _BODY_WHY))]
-FileSize = Annotated[int, from_text(size_at_least(FILE_AT_LEAST, "a small photo or PDF must fit"))]
+_BODY_CEILING_WHY = "a body is held whole in memory, a WebSocket frame 4 times it"
+_FILE_WHY = "a small photo or PDF must fit"
+_FILE_CEILING_WHY = "an upload is held on disk several times while it is judged"
+BodySize = Annotated[
+    int, from_text(size_between(BODY_AT_LEAST, BODY_AT_MOST, _BODY_WHY, _BODY_CEILING_WHY))
+]
+FileSize = Annotated[
+    int, from_text(size_between(FILE_AT_LEAST, FILE_AT_MOST, _FILE_WHY, _FILE_CEILING_WHY))
+]
 
 
 def parse_secret(text: str) -> str:
@@ -71,11 +86,11 @@ class ServerSettings(BaseModel):
     )
     max_body: BodySize = setting(
         "64KiB",
-        "Largest JSON body accepted; larger ones get 413.",
+        "Largest JSON body accepted, from 48KiB to 16MiB; larger ones get 413.",
     )
     max_file: FileSize = setting(
         "10MiB",
-        "Largest file accepted in an upload; larger ones get 413.",
+        "Largest file accepted in an upload, from 64KiB to 1024MiB; larger ones get 413.",
     )
     file_store: FileStore = setting(
         "file",

@@ -56,20 +56,31 @@ def _duration(text: str, hint: str = "") -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def parse_size(text: str) -> int:
-    """Bytes from `2048`, `512B`, `64KiB` or `10MiB`."""
+def parse_size(text: str, *, at_most: int | None = None) -> int:
+    """Bytes from `2048`, `512B`, `64KiB` or `10MiB`; past `at_most`, if given, refused."""
     match = _SIZE.match(text)
-    if not match or int(match.group(1)) == 0:
+    digits = match.group(1).lstrip("0") if match else ""
+    if not match or not digits:
         raise ValueError("expected a positive size such as 64KiB or 1MiB")
-    return int(match.group(1)) * _BYTES[match.group(2)]
+    # Compared by length first: a number of thousands of digits is never converted.
+    if at_most is not None and (
+        len(digits) > len(str(at_most)) or int(digits) * _BYTES[match.group(2)] > at_most
+    ):
+        raise ValueError(f"expected at most {_shown(at_most)}")
+    return int(digits) * _BYTES[match.group(2)]
 
 
-def size_at_least(floor: int, why: str) -> Callable[[str], int]:
-    """A parser of sizes of at least `floor` bytes: less would leave Causerie unusable, as `why`
-    says."""
+def size_between(floor: int, ceiling: int, why: str, why_ceiling: str) -> Callable[[str], int]:
+    """A parser of sizes from `floor` bytes (less would leave Causerie unusable, as `why` says)
+    to `ceiling` (more would let one request hold that much, as `why_ceiling` says)."""
 
     def parse(text: str) -> int:
-        size = parse_size(text)
+        try:
+            size = parse_size(text, at_most=ceiling)
+        except ValueError as exc:
+            if str(exc).startswith("expected at most"):
+                raise ValueError(f"{exc} ({ceiling} bytes): {why_ceiling}") from None
+            raise
         if size < floor:
             raise ValueError(f"expected at least {_shown(floor)} ({floor} bytes): {why}")
         return size

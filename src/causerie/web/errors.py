@@ -25,6 +25,7 @@ from causerie.domain.errors import (
     Unauthenticated,
     Unavailable,
     UnsupportedType,
+    cut,
 )
 from causerie.web.responses import JSONResponse
 from causerie.web.wire_values import ERROR_TYPE
@@ -94,7 +95,7 @@ def describe_validation(errors: list[Any], *, from_request: bool = False) -> str
         if error.get("type") == ERROR_TYPE:  # names its field itself (web/wire_values.py)
             parts.append(str(error.get("msg")))
             continue
-        loc = [str(p) for p in error.get("loc", ())]
+        loc = [cut(str(p)) for p in error.get("loc", ())]  # an unknown field's name, cut
         if from_request and loc and loc[0] in _PARTS:
             loc = loc[1:]
         where = ".".join(loc) or "body"

@@ -137,9 +137,10 @@ class SessionIn(Strict):
 # (`json_schema_extra`: validation stays the domain's). Patterns are ECMA-262 searches.
 #: Holds a character other than whitespace (`str.isspace`, what `strip` removes).
 NOT_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-#: A message's body: a character neither whitespace nor invisible (actions/messages.py _BLANK).
+#: A message's body: a character neither whitespace nor invisible (actions/messages.py _BLANK)
+#: nor a control character a visitor's message loses (domain/texts.py).
 VISIBLE = (
-    r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    r"[^\x00-\x20\x7f-\x9f\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
     r"\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 )
 CLIENT_ID = r"^[A-Za-z0-9._:-]{1,64}$"  # actions/messages.py _CLIENT_ID

@@ -33,7 +33,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from causerie.actions.batches import QUEUED
 from causerie.actions.events import get_position
 from causerie.domain.access import ACCESS_REVOKED, SESSION_GONE
-from causerie.domain.errors import AccessEnded, DomainError, RateLimited, shown
+from causerie.domain.errors import AccessEnded, DomainError, RateLimited, cut, shown
 from causerie.domain.events import Stream
 from causerie.realtime.follower import SlowConsumer, StreamFollower
 from causerie.realtime.guard import AccessGuard
@@ -139,7 +139,9 @@ def parse_frame(text: str | Dropped, max_size: int) -> Any:
         raise FrameError("invalid_json", "the frame is not valid JSON") from None
     if not isinstance(raw, dict):
         raise FrameError("invalid_frame", "a frame is a JSON object with a type")
-    client_id = raw.get("client_id") if isinstance(raw.get("client_id"), str) else None
+    # Echoed so that the client knows which frame was refused; one longer than the 64 characters
+    # a client_id may have is cut as an error cuts any value (`domain.errors.cut`).
+    client_id = cut(raw["client_id"]) if isinstance(raw.get("client_id"), str) else None
     if not isinstance(raw.get("type"), str):
         missing = "Field required" if "type" not in raw else "a frame type is a string"
         raise FrameError("invalid_frame", f"type: {missing}", client_id)
