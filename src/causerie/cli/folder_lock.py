@@ -1,0 +1,48 @@
+"""One server per data folder when the broker lives in the process (no `CAUSERIE_REDIS_URL`).
+
+Two such servers on one folder would share the database but not the broker: a visitor on one and
+an agent on the other would never see each other's messages, and each would print its own setup
+link. The lock is the kernel's (`flock`), so it goes with the process, however that ends.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from causerie.cli.output import err, escape
+from causerie.settings import Settings
+
+LOCK_NAME = "serve.lock"
+
+
+@contextmanager
+def data_folder_held(settings: Settings, option: str) -> Iterator[None]:
+    """Hold the data folder while serving (nothing to hold with Redis: several nodes then share
+    one broker); exit 2 with one line naming `option` if another server holds it."""
+    if settings.redis_url is not None:
+        yield
+        return
+    # The owner's only, as everything in the data folder (docs/security.md).
+    descriptor = os.open(settings.data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "r+", encoding="utf-8") as held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            held.seek(0)
+            pid = held.read().strip()
+            who = f"another causerie (pid {pid})" if pid.isdigit() else "another causerie"
+            err().print(
+                f"[red]causerie:[/red] {who} already serves the data folder "
+                f"{escape(str(settings.data_dir))}; stop it, or choose another {option}"
+            )
+            sys.exit(2)
+        held.seek(0)
+        held.truncate()
+        held.write(f"{os.getpid()}\n")
+        held.flush()
+        yield
