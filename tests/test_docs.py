@@ -76,6 +76,37 @@ def test_every_command_is_documented(command: str) -> None:
     assert f"`{command}" in (DOCS / "cli.md").read_text()
 
 
+def _command(path: str) -> click.Command:
+    command: click.Command = main
+    for name in path.split()[1:]:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
+
+
+def _options(command: click.Command) -> list[click.Option]:
+    return [p for p in command.params if isinstance(p, click.Option) and "--help" not in p.opts]
+
+
+# A command's synopsis in docs/cli.md's table: | `causerie website add NAME --origin URL ...` |
+SYNOPSIS = re.compile(r"^\| `(causerie [^`]*)` \|", re.MULTILINE)
+
+
+@pytest.mark.parametrize("command", _commands(main))
+def test_every_option_is_in_its_commands_synopsis_and_has_a_help_text(command: str) -> None:
+    """`causerie X --help` and docs/cli.md name the same options, and --help says what each does
+    (`serve --port` showed only its default)."""
+    synopses = [
+        s
+        for s in SYNOPSIS.findall((DOCS / "cli.md").read_text())
+        if f"{s} ".startswith(f"{command} ")
+    ]
+    assert synopses, f"{command} has no row in docs/cli.md"
+    for option in _options(_command(command)):
+        assert any(name in " ".join(synopses) for name in option.opts), (command, option.opts)
+        assert option.help, f"{command} {option.opts[0]} has no help text"
+
+
 def test_privacy_doc_names_only_tests_that_exist() -> None:
     text = (DOCS / "privacy.md").read_text()
     named = set(re.findall(r"tests/test_\w+\.py::test_\w+", text))

@@ -168,7 +168,13 @@ def token() -> None:
 
 @token.command("add")
 @click.argument("email")
-@click.option("--name", default="cli", show_default=True, type=GIVEN)
+@click.option(
+    "--name",
+    default="cli",
+    show_default=True,
+    type=GIVEN,
+    help="The token's name, to tell it from others (1 to 200 characters, one line).",
+)
 @click.option(
     "--scope",
     "scopes",
@@ -176,6 +182,7 @@ def token() -> None:
     type=click.Choice(["read", "write"]),
     default=("read", "write"),
     show_default=True,
+    help="What it may do (docs/api.md): read, write, or both (the option given twice).",
 )
 def token_add(email: str, name: str, scopes: tuple[str, ...]) -> None:
     """Create an API token acting as the operator EMAIL; it is printed once."""

@@ -24,7 +24,13 @@ _LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 (names them, bin
 @click.option(
     "--host", default="127.0.0.1", show_default=True, type=GIVEN, help="Address to listen on."
 )
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on (one in use: choose another).",
+)
 def serve(host: str, port: int) -> None:
     """Run the server (creates the data folder and database on first run)."""
     from causerie.server import collector_paused, started_server, uvicorn_options
