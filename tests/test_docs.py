@@ -138,3 +138,31 @@ def test_every_client_frame_is_documented(frame: str) -> None:
 )
 def test_every_plugin_hook_is_documented(hook: str) -> None:
     assert f"### `{hook}(" in (DOCS / "plugins.md").read_text()
+
+
+def _readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_sets_up_with_exactly_two_commands() -> None:
+    """One installs and runs Causerie on its embedded default, one runs the whole suite."""
+    blocks = re.findall(r"```sh\n(.*?)```", _readme_section("Set up"), re.DOTALL)
+    assert [block.strip() for block in blocks] == [
+        "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/causerie serve",
+        "./scripts/test",
+    ]
+    assert (ROOT / "scripts" / "test").exists()
+
+
+def test_the_readme_settings_are_settings_with_their_defaults() -> None:
+    """The README's short table: each name exists, and a default it writes as a value is the
+    declared one (`CAUSERIE_COOKIE_MAX_AGE` | `182d`)."""
+    defaults = {s.env: s.default for s in SETTINGS}
+    rows = re.findall(r"^\| `(CAUSERIE_\w+)` \| (.*) \|$", _readme_section("Settings"), re.M)
+    assert rows
+    for name, default in rows:
+        assert name in defaults, f"README.md names {name}, which is not a setting"
+        written = re.match(r"`([^`]*)`", default)
+        if written:
+            assert written.group(1) == defaults[name], (name, default)
