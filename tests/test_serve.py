@@ -175,3 +175,28 @@ def test_a_second_serve_on_one_data_folder_is_one_line_and_exit_2(tmp_path: Path
     finally:
         _stop(process)
     assert "Causerie serving on" in text
+
+
+def test_website_add_gives_the_snippet_of_the_server_running_on_its_folder(
+    tmp_path: Path,
+) -> None:
+    """`serve --port P` without CAUSERIE_PUBLIC_URL serves at port P: the snippet `website add`
+    printed meanwhile pointed at 8000, where nothing answers."""
+    port = free_port()
+    env = cli_env(tmp_path / "data")
+    add = ("website", "add", "Shop", "--origin", "https://shop.example")
+    process, _ = _serve(tmp_path, port, 4)
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", process)
+        result = run_cli(*add, env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert f'src="http://127.0.0.1:{port}/widget.js"' in result.stdout
+        # A public URL someone set wins over where the server listens.
+        public = {**env, "CAUSERIE_PUBLIC_URL": "https://chat.example.org"}
+        result = run_cli(*add, env=public, cwd=tmp_path)
+        assert 'src="https://chat.example.org/widget.js"' in result.stdout
+    finally:
+        _stop(process)
+    # No server running: the default public URL, as before.
+    result = run_cli(*add, env=env, cwd=tmp_path)
+    assert 'src="http://127.0.0.1:8000/widget.js"' in result.stdout, result.stdout
