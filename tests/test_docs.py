@@ -166,3 +166,13 @@ def test_the_readme_settings_are_settings_with_their_defaults() -> None:
         written = re.match(r"`([^`]*)`", default)
         if written:
             assert written.group(1) == defaults[name], (name, default)
+
+
+def test_every_relative_link_of_the_docs_leads_to_a_file() -> None:
+    """A screenshot renamed or a page moved leaves no link of README.md or docs/ going nowhere."""
+    broken = []
+    for page in (ROOT / "README.md", *sorted(DOCS.glob("*.md"))):
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if "://" not in target and not (page.parent / target).exists():
+                broken.append(f"{page.name}: {target}")
+    assert not broken
