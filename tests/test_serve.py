@@ -200,3 +200,19 @@ def test_website_add_gives_the_snippet_of_the_server_running_on_its_folder(
     # No server running: the default public URL, as before.
     result = run_cli(*add, env=env, cwd=tmp_path)
     assert 'src="http://127.0.0.1:8000/widget.js"' in result.stdout, result.stdout
+
+
+def test_a_data_folder_that_cannot_be_one_is_one_line_saying_what_it_must_be(
+    tmp_path: Path,
+) -> None:
+    """A file where the folder should be, or a folder under a file: one line, exit 2, saying
+    what the folder must be (it said 'cannot create X: File exists', naming no remedy)."""
+    taken = tmp_path / "a-file"
+    taken.write_text("")
+    for folder in (taken, taken / "data"):
+        result = run_cli("serve", "--port", str(free_port()), env=cli_env(folder), cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert result.stdout == ""
+        (line,) = result.stderr.strip().splitlines()
+        assert f"CAUSERIE_DATA_DIR: cannot use {folder}" in line
+        assert "it must be a folder this account can read and write" in line
