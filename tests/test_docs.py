@@ -76,6 +76,37 @@ def test_every_command_is_documented(command: str) -> None:
     assert f"`{command}" in (DOCS / "cli.md").read_text()
 
 
+def _command(path: str) -> click.Command:
+    command: click.Command = main
+    for name in path.split()[1:]:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
+
+
+def _options(command: click.Command) -> list[click.Option]:
+    return [p for p in command.params if isinstance(p, click.Option) and "--help" not in p.opts]
+
+
+# A command's synopsis in docs/cli.md's table: | `causerie website add NAME --origin URL ...` |
+SYNOPSIS = re.compile(r"^\| `(causerie [^`]*)` \|", re.MULTILINE)
+
+
+@pytest.mark.parametrize("command", _commands(main))
+def test_every_option_is_in_its_commands_synopsis_and_has_a_help_text(command: str) -> None:
+    """`causerie X --help` and docs/cli.md name the same options, and --help says what each does
+    (`serve --port` showed only its default)."""
+    synopses = [
+        s
+        for s in SYNOPSIS.findall((DOCS / "cli.md").read_text())
+        if f"{s} ".startswith(f"{command} ")
+    ]
+    assert synopses, f"{command} has no row in docs/cli.md"
+    for option in _options(_command(command)):
+        assert any(name in " ".join(synopses) for name in option.opts), (command, option.opts)
+        assert option.help, f"{command} {option.opts[0]} has no help text"
+
+
 def test_privacy_doc_names_only_tests_that_exist() -> None:
     text = (DOCS / "privacy.md").read_text()
     named = set(re.findall(r"tests/test_\w+\.py::test_\w+", text))
@@ -107,3 +138,41 @@ def test_every_client_frame_is_documented(frame: str) -> None:
 )
 def test_every_plugin_hook_is_documented(hook: str) -> None:
     assert f"### `{hook}(" in (DOCS / "plugins.md").read_text()
+
+
+def _readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_sets_up_with_exactly_two_commands() -> None:
+    """One installs and runs Causerie on its embedded default, one runs the whole suite."""
+    blocks = re.findall(r"```sh\n(.*?)```", _readme_section("Set up"), re.DOTALL)
+    assert [block.strip() for block in blocks] == [
+        "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/causerie serve",
+        "./scripts/test",
+    ]
+    assert (ROOT / "scripts" / "test").exists()
+
+
+def test_the_readme_settings_are_settings_with_their_defaults() -> None:
+    """The README's short table: each name exists, and a default it writes as a value is the
+    declared one (`CAUSERIE_COOKIE_MAX_AGE` | `182d`)."""
+    defaults = {s.env: s.default for s in SETTINGS}
+    rows = re.findall(r"^\| `(CAUSERIE_\w+)` \| (.*) \|$", _readme_section("Settings"), re.M)
+    assert rows
+    for name, default in rows:
+        assert name in defaults, f"README.md names {name}, which is not a setting"
+        written = re.match(r"`([^`]*)`", default)
+        if written:
+            assert written.group(1) == defaults[name], (name, default)
+
+
+def test_every_relative_link_of_the_docs_leads_to_a_file() -> None:
+    """A screenshot renamed or a page moved leaves no link of README.md or docs/ going nowhere."""
+    broken = []
+    for page in (ROOT / "README.md", *sorted(DOCS.glob("*.md"))):
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if "://" not in target and not (page.parent / target).exists():
+                broken.append(f"{page.name}: {target}")
+    assert not broken

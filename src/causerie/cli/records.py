@@ -16,6 +16,7 @@ from causerie.actions.operators import (
     get_operators_without_website,
 )
 from causerie.actions.websites import do_create_website, get_website
+from causerie.cli.folder_lock import public_url
 from causerie.cli.group import main
 from causerie.cli.output import add_columns, add_id_column, add_row, new_table, out, plural
 from causerie.cli.params import GIVEN
@@ -48,7 +49,7 @@ def website_add(name: str, origins: tuple[str, ...]) -> None:
     out().print(f"website id: {site.id}")
     out().print(f"origins: {', '.join(site.origins)}")
     out().print("embed snippet (paste before </body>):")
-    out().print(snippet(site.id, settings.public_url), markup=False)
+    out().print(snippet(site.id, public_url(settings)), markup=False)
 
 
 async def _websites(rt: Runtime) -> list[Any]:
@@ -168,7 +169,13 @@ def token() -> None:
 
 @token.command("add")
 @click.argument("email")
-@click.option("--name", default="cli", show_default=True, type=GIVEN)
+@click.option(
+    "--name",
+    default="cli",
+    show_default=True,
+    type=GIVEN,
+    help="The token's name, to tell it from others (1 to 200 characters, one line).",
+)
 @click.option(
     "--scope",
     "scopes",
@@ -176,6 +183,7 @@ def token() -> None:
     type=click.Choice(["read", "write"]),
     default=("read", "write"),
     show_default=True,
+    help="What it may do (docs/api.md): read, write, or both (the option given twice).",
 )
 def token_add(email: str, name: str, scopes: tuple[str, ...]) -> None:
     """Create an API token acting as the operator EMAIL; it is printed once."""

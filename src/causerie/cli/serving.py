@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from causerie.actions.accounts import do_create_setup_link
+from causerie.cli.folder_lock import data_folder_held
 from causerie.cli.group import main
 from causerie.cli.output import out
 from causerie.cli.params import GIVEN, GIVEN_FOLDER
@@ -23,7 +24,13 @@ _LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 (names them, bin
 @click.option(
     "--host", default="127.0.0.1", show_default=True, type=GIVEN, help="Address to listen on."
 )
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on (one in use: choose another).",
+)
 def serve(host: str, port: int) -> None:
     """Run the server (creates the data folder and database on first run)."""
     from causerie.server import collector_paused, started_server, uvicorn_options
@@ -45,24 +52,25 @@ def serve(host: str, port: int) -> None:
                 err=True,
             )
     listening = listen(host, port)
-    setup_link = run(settings, do_create_setup_link)
-    # Plain lines: rich stays unloaded in the server's process.
-    bound = f"[{host}]" if ":" in host else host
-    click.echo(f"Causerie serving on http://{bound}:{port}  (data: {settings.data_dir})")
-    click.echo(f"Inbox: {settings.public_url}/app/")
-    if setup_link is not None:
-        click.echo(
-            "Fresh install: create the first owner with this one-time link (valid 24 hours):"
-        )
-        click.echo(f"  {setup_link}")
-    with collector_paused():
-        import uvicorn
+    with data_folder_held(settings, "CAUSERIE_DATA_DIR"):
+        setup_link = run(settings, do_create_setup_link)
+        # Plain lines: rich stays unloaded in the server's process.
+        bound = f"[{host}]" if ":" in host else host
+        click.echo(f"Causerie serving on http://{bound}:{port}  (data: {settings.data_dir})")
+        click.echo(f"Inbox: {settings.public_url}/app/")
+        if setup_link is not None:
+            click.echo(
+                "Fresh install: create the first owner with this one-time link (valid 24 hours):"
+            )
+            click.echo(f"  {setup_link}")
+        with collector_paused():
+            import uvicorn
 
-        from causerie.app import create_app
+            from causerie.app import create_app
 
-        app = create_app(settings)
-    config = uvicorn.Config(app, **uvicorn_options(settings))
-    started_server(config).run(sockets=[listening])
+            app = create_app(settings)
+        config = uvicorn.Config(app, **uvicorn_options(settings))
+        started_server(config).run(sockets=[listening])
 
 
 @main.command()
@@ -110,16 +118,17 @@ def demo(host: str, port: int, shop_port: int, data_dir: Path) -> None:
         database_url=f"sqlite:///{folder / 'causerie.db'}",
     )
     sockets = [listen(listening, port), listen(listening, shop_port, "--shop-port")]
-    website, token, password = run(settings, lambda rt: prepare(rt, shop))
-    out().print(f"Causerie:  http://{host}:{port}")
-    out().print(f"Demo shop: {shop}   (open it, click the chat button, say hello)")
-    out().print(f"Inbox:     http://{host}:{port}/app/   (answer there)")
-    out().print(f"  log in as {DEMO_OPERATOR} with the password {password}", markup=False)
-    out().print(f"Website id: {website.id}")
-    out().print("Or answer over the API, with this token (shown once):")
-    out().print(f"  {token}", markup=False)
-    out().print(f"Demo data: {folder}   (its own folder: `causerie serve` does not use it)")
-    asyncio.run(serve_demo(settings, website.id, f"http://{host}:{port}", sockets))
+    with data_folder_held(settings, "--data-dir"):
+        website, token, password = run(settings, lambda rt: prepare(rt, shop))
+        out().print(f"Causerie:  http://{host}:{port}")
+        out().print(f"Demo shop: {shop}   (open it, click the chat button, say hello)")
+        out().print(f"Inbox:     http://{host}:{port}/app/   (answer there)")
+        out().print(f"  log in as {DEMO_OPERATOR} with the password {password}", markup=False)
+        out().print(f"Website id: {website.id}")
+        out().print("Or answer over the API, with this token (shown once):")
+        out().print(f"  {token}", markup=False)
+        out().print(f"Demo data: {folder}   (its own folder: `causerie serve` does not use it)")
+        asyncio.run(serve_demo(settings, website.id, f"http://{host}:{port}", sockets))
 
 
 @main.command()

@@ -45,9 +45,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: str) ->
     try:
         make_private_dir(data_dir)
     except OSError as exc:
-        raise SettingsError(
-            f"CAUSERIE_DATA_DIR: cannot create {data_dir}: {exc.strerror}"
-        ) from None
+        raise unusable(data_dir, exc) from None
     try:
         in_file = toml_file(Settings, data_dir / "causerie.toml")
     except OSError as exc:
