@@ -169,8 +169,9 @@ def test_a_member_cancelled_while_its_group_commits_leaves_the_group_to_commit_i
         # Until the second member has written and waits for the commit: the commit comes
         # after the third (it queued for the lock behind them), so it has not begun. Turn by
         # turn of the loop, not every 10 ms (`until`): the window is a few turns wide.
-        while len(store._waiters) < 2:  # noqa: ASYNC110
-            await asyncio.sleep(0)
+        async with asyncio.timeout(5):
+            while len(store._waiters) < 2:  # noqa: ASYNC110
+                await asyncio.sleep(0)
         assert not store._waiters[1].done()
         second.cancel()
         results = await asyncio.wait_for(
