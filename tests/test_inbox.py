@@ -472,8 +472,8 @@ RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: what follows it is laid out reversed
 def test_a_right_to_left_override_in_user_text_stays_inside_it(
     new_context: NewContext, env: Env
 ) -> None:
-    """Every element showing a nickname, a message or a page title isolates it (bidi): an
-    override in it cannot reverse the time, the preview or the words beside it."""
+    """Every element showing a message or a page title isolates it (bidi): an override in it
+    cannot reverse the time, the preview or the words beside it."""
     visitor = new_visitor(env, title=f"{RLO}Shoes page")
     visitor.profile(nickname=f"{RLO}Mallory")
     visitor.say(f"{RLO}gnp.exe see attached")
@@ -482,7 +482,9 @@ def test_a_right_to_left_override_in_user_text_stays_inside_it(
     page = inbox(new_context, env, env.owner)
     choose_website(page, env.shop_id)
     row = item(page, conversation_id)
-    expect(row.locator(".name")).to_have_text(f"{RLO}Mallory")
+    # A nickname loses bidi controls when it is set (docs/api.md "Visitor texts"); the
+    # message and the page title keep theirs, which the inbox isolates.
+    expect(row.locator(".name")).to_have_text("Mallory")
     row.click()
     expect(thread_bodies(page)).to_have_text([f"{RLO}gnp.exe see attached"])
     expect(page.locator(".panel .page-title")).to_have_text(f"{RLO}Shoes page")
