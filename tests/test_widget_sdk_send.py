@@ -6,11 +6,11 @@ set-up: tests/widget_support.py."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests import widget_support
 from tests.browser_support import CauserieServer, HostSite, NewContext, ThreadedHarness, host_page
-from tests.test_spec_audit7_browser import _RECORD_CONSOLE, IGNORED, SEND_TAKES
+from tests.test_spec_audit7_browser import _RECORD_CONSOLE, IGNORED, SEND_TAKES, _said
 from tests.widget_support import Chatbox, Shop
 
 database_url = widget_support.database_url
@@ -23,11 +23,6 @@ desks = widget_support.desks
 pytest_plugins = ["tests.browser_support"]  # browser, new_context, host_site, host
 
 TAKES = SEND_TAKES
-
-
-def _said(page: Page) -> list[str]:
-    said: list[str] = page.evaluate("() => __said.splice(0)")
-    return said
 
 
 def test_a_blank_or_too_long_text_to_send_is_warned_and_nothing_is_sent(
