@@ -266,13 +266,14 @@ def test_the_read_connections_close_with_the_store(tmp_path: Any) -> None:
         from causerie.store.migrate import upgrade
 
         await upgrade(url)
+        others = set(_reader_threads())  # another test's store in this worker may still close
         store = open_store(url)
         assert isinstance(store, SqliteStore)
         async with store.long_read() as tx:
             assert await tx.websites.list_all() == []
-        assert _reader_threads()
+        assert set(_reader_threads()) - others
         await store.close()
-        assert not _reader_threads()
+        assert not set(_reader_threads()) - others
         with pytest.raises(RuntimeError, match="closed"):
             async with store.long_read() as tx:
                 await tx.websites.list_all()
@@ -280,5 +281,5 @@ def test_the_read_connections_close_with_the_store(tmp_path: Any) -> None:
     asyncio.run(run())
 
 
-def _reader_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("causerie-sqlite-read")]
+def _reader_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("causerie-sqlite-read")]

@@ -83,6 +83,7 @@ def test_sqlite_read_threads_run_below_the_event_loops_priority(tmp_path: Path) 
 
     async def run() -> tuple[int, list[int]]:
         await upgrade(url)
+        others = set(threads_named("causerie-sqlite-read"))  # another test's, closing
         store = open_store(url)
         assert isinstance(store, database.SqliteStore)
         try:
@@ -95,7 +96,7 @@ def test_sqlite_read_threads_run_below_the_event_loops_priority(tmp_path: Path) 
                     await both.wait()
 
             await asyncio.gather(one(), one())
-            readers = threads_named("causerie-sqlite-read")
+            readers = set(threads_named("causerie-sqlite-read")) - others
             assert len(readers) >= 2
             return nice_of(threading.get_native_id()), [
                 nice_of(t.native_id) for t in readers if t.native_id is not None
@@ -114,6 +115,7 @@ def test_the_wal_checkpoint_thread_runs_below_the_event_loops_priority(tmp_path:
 
     async def run() -> tuple[int, list[int], int]:
         await upgrade(url)
+        others = set(threads_named("causerie-sqlite-checkpoint"))  # another test's, closing
         store = open_store(url)
         assert isinstance(store, database.SqliteStore)
         try:
@@ -129,7 +131,7 @@ def test_the_wal_checkpoint_thread_runs_below_the_event_loops_priority(tmp_path:
                             {"counts": f'{{"n": "{blob}"}}'},
                         )
             await store._checkpoints.idle()
-            checkpointers = threads_named("causerie-sqlite-checkpoint")
+            checkpointers = set(threads_named("causerie-sqlite-checkpoint")) - others
             return (
                 nice_of(threading.get_native_id()),
                 [nice_of(t.native_id) for t in checkpointers if t.native_id is not None],
